@@ -1,0 +1,2 @@
+/* overlay — placeholder translation unit until the component lands. */
+typedef int overlay_placeholder;
