@@ -1,0 +1,110 @@
+/*
+ * service.h — private interface between the emulator's protocol layer and its
+ * service handlers (service_sts.c, service_sqs.c, …). Not part of the public
+ * emulator.h API; only emulator/ includes it.
+ *
+ * The protocol layer parses a request of any AWS protocol (query, json,
+ * rest-json, rest-xml) into a jansson object shaped by the operation's input
+ * shape in the embedded botocore model, calls the operation's handler, and
+ * serializes what the handler answers. A handler never sees XML or a URL.
+ *
+ * Value conventions for input and output objects (the JSON protocol's own):
+ *   structure → object keyed by model member names; absent members are absent
+ *   list → array;  map → object;  string/enum → string;  boolean → true/false
+ *   integer/long → integer;  float/double → real
+ *   timestamp → number of seconds since the epoch (integer or real)
+ *   blob → string holding the base64 encoding of the bytes
+ * Members bound to HTTP headers, the URI or the query string (rest protocols)
+ * appear in the input object under their member names like any other.
+ *
+ * Answering: a handler finishes a call with exactly one aws_call_reply() or
+ * aws_call_fail(), before it returns or later from any thread (long polls).
+ * After that the call must not be touched.
+ */
+#ifndef AIRGAP_EMULATOR_SERVICE_H
+#define AIRGAP_EMULATOR_SERVICE_H
+
+#include "common/http_server.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef struct aws_call aws_call;
+typedef struct emulator emulator;
+
+/* ---- what a handler can read about the call (all borrowed from the call) ---- */
+
+const char *aws_call_service(const aws_call *call);    /* "sqs" */
+const char *aws_call_operation(const aws_call *call);  /* "SendMessage" */
+const char *aws_call_account(const aws_call *call);    /* 12 digits */
+const char *aws_call_region(const aws_call *call);     /* "us-east-1" */
+const char *aws_call_request_id(const aws_call *call); /* unique per request */
+/* "http://host:port" as the client addressed us (Host header), for URLs handed
+ * back to clients such as SQS queue URLs. */
+const char *aws_call_endpoint(const aws_call *call);
+/* The protocol the request came in ("query", "json", "rest-json", "rest-xml"). */
+const char *aws_call_protocol(const aws_call *call);
+/* The raw HTTP request, for the rare operation that needs bytes the model does
+ * not describe (S3 streaming bodies). Valid until the call is answered. */
+http_request *aws_call_http(aws_call *call);
+/* The service's state pointer (what its create function made). */
+void *aws_call_state(const aws_call *call);
+/* The emulator instance serving the call. */
+emulator *aws_call_emulator(const aws_call *call);
+
+/* ---- answering ---- */
+
+/* Answers with output (shaped by the operation's output shape; NULL for an
+ * empty output). Takes the reference. */
+void aws_call_reply(aws_call *call, json_t *output);
+
+/* Answers with an AWS error. code is the model's error shape name
+ * ("QueueDoesNotExist") or a generic AWS code ("InvalidParameterValue");
+ * the protocol layer renders it the way the protocol requires (including
+ * awsQueryCompatible codes). status 0 takes the status from the model's error
+ * shape, 400 when it has none. */
+void aws_call_fail(aws_call *call, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* As aws_call_fail, with extra members for the error body (S3's BucketName,
+ * Key, …). Takes the reference to fields (may be NULL). */
+void aws_call_fail_fields(aws_call *call, int status, const char *code, json_t *fields,
+                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- timers (one timer thread per emulator; no thread per waiter) ---- */
+
+typedef struct emulator_timer emulator_timer;
+/* Calls fn(payload) on the timer thread after delay_ms. Returns NULL on failure. */
+emulator_timer *emulator_timer_add(emulator *emu, uint64_t delay_ms, void (*fn)(void *payload),
+                                   void *payload);
+/* Cancels a timer. Returns 1 when it was canceled before firing (fn will never
+ * run), 0 when fn has already run or is running (waits for it to finish unless
+ * called from fn itself). The timer handle is invalid afterwards either way. */
+int emulator_timer_cancel(emulator_timer *timer);
+
+/* ---- services ---- */
+
+typedef void (*aws_operation_fn)(aws_call *call, json_t *input);
+
+typedef struct aws_operation {
+  const char *name; /* operation name in the model */
+  aws_operation_fn handler;
+} aws_operation;
+
+typedef struct aws_service {
+  const char *name;       /* SERVICES / health name and SigV4 scope: "sqs", "sts", "s3" */
+  const char *model_name; /* embedded model key (botocore folder name): "sqs" */
+  const aws_operation *operations;
+  size_t operation_count;
+  /* Makes the service's state. Returns 0 or an AIRGAP_E* code. */
+  int (*create)(void **state, emulator *emu);
+  /* Clears all resources (reset endpoints). */
+  void (*reset)(void *state);
+  /* Answers every pending (suspended) call; runs before the server stops. */
+  void (*shutdown)(void *state);
+  void (*destroy)(void *state);
+} aws_service;
+
+/* An operation the model has but the handler table lacks is answered with a
+ * clear "not implemented" error by the protocol layer. */
+
+#endif
