@@ -1,2 +1,1 @@
-/* emulator — placeholder translation unit until the component lands. */
 typedef int emulator_placeholder;
