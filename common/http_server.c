@@ -1,0 +1,901 @@
+/*
+ * http_server.c — HTTP server glue over libmicrohttpd (see http_server.h).
+ *
+ * Shape: we open the listening sockets ourselves (addresses or fds handed over
+ * from another network namespace) and give each to its own MHD daemon running a
+ * small thread pool. Bodies are accumulated with a hard cap, spilling to an
+ * unlinked file past a threshold, before the single application handler runs.
+ * A handler that does not answer at once leaves the request suspended in MHD
+ * (no thread held); http_request_respond() from any thread resumes it. That
+ * handshake is guarded by a per-request mutex so that an answer racing the
+ * handler's return is never lost.
+ *
+ * The raw request target is captured in MHD's URI log callback and MHD's own
+ * percent-decoding is disabled: AWS signatures and S3 keys need exact bytes.
+ */
+#include "common/http_server.h"
+#include "common/error.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define HTTP_DEFAULT_MAX_BODY (1024u * 1024u)
+#define HTTP_DEFAULT_THREADS 4u
+#define HTTP_DEFAULT_TIMEOUT 60u
+#define HTTP_MAX_LISTENERS 16
+#define HTTP_MAX_SEGMENTS 256
+#define HTTP_LISTEN_BACKLOG 256
+
+struct http_response {
+  int status;
+  struct MHD_Response *mhd;
+};
+
+struct http_request {
+  http_server *server;
+  struct MHD_Connection *conn;
+  const char *method; /* owned by MHD for the request's lifetime */
+  char *target;       /* raw request target as sent */
+  char *path;         /* raw path part of target */
+  const char *query;  /* points into target, "" when none */
+  char peer[64];
+
+  char *body; /* in-memory body, NUL-terminated */
+  size_t body_len;
+  size_t body_cap;
+  int body_fd; /* spilled body, -1 when in memory */
+  uint64_t body_size;
+  int body_refused; /* body exceeded max_body mid-stream */
+
+  char **segments;
+  size_t segment_count;
+  int segments_split;
+
+  pthread_mutex_t lock;
+  int dispatched; /* handler has been called */
+  int suspended;  /* parked in MHD waiting for an answer */
+  http_response *pending;
+  http_request *next_suspended; /* server->suspended list */
+};
+
+struct http_server {
+  http_server_options options;
+  char *spill_dir;
+  struct MHD_Daemon *daemons[HTTP_MAX_LISTENERS];
+  size_t daemon_count;
+  uint16_t port;
+  pthread_mutex_t lock;
+  http_request *suspended;
+};
+
+/* ---------------------------------------------------------------- responses */
+
+static http_response *response_wrap(int status, struct MHD_Response *mhd) {
+  if (!mhd)
+    return NULL;
+  http_response *resp = calloc(1, sizeof(*resp));
+  if (!resp) {
+    MHD_destroy_response(mhd);
+    return NULL;
+  }
+  resp->status = status;
+  resp->mhd = mhd;
+  return resp;
+}
+
+static void response_set_type(http_response *resp, const char *content_type) {
+  if (resp && content_type)
+    MHD_add_response_header(resp->mhd, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+}
+
+http_response *http_response_new(int status, const char *content_type, const void *body,
+                                 size_t len) {
+  struct MHD_Response *mhd =
+      MHD_create_response_from_buffer(len, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
+  http_response *resp = response_wrap(status, mhd);
+  response_set_type(resp, content_type);
+  return resp;
+}
+
+http_response *http_response_new_take(int status, const char *content_type, char *body,
+                                      size_t len) {
+  if (!body)
+    return http_response_new(status, content_type, NULL, 0);
+  struct MHD_Response *mhd = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+  if (!mhd) {
+    free(body);
+    return NULL;
+  }
+  http_response *resp = response_wrap(status, mhd);
+  response_set_type(resp, content_type);
+  return resp;
+}
+
+http_response *http_response_new_json(int status, json_t *body) {
+  char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+  json_decref(body);
+  if (!text)
+    return NULL;
+  size_t len = strlen(text);
+  return http_response_new_take(status, "application/json", text, len);
+}
+
+http_response *http_response_new_fd(int status, const char *content_type, int fd, uint64_t offset,
+                                    uint64_t len) {
+  struct MHD_Response *mhd = MHD_create_response_from_fd_at_offset64(len, fd, offset);
+  if (!mhd) {
+    close(fd);
+    return NULL;
+  }
+  http_response *resp = response_wrap(status, mhd);
+  response_set_type(resp, content_type);
+  return resp;
+}
+
+typedef struct stream_state {
+  http_stream_read_fn reader;
+  void *payload;
+  void (*free_fn)(void *payload);
+} stream_state;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  stream_state *state = cls;
+  ssize_t n = state->reader(state->payload, pos, buf, max);
+  if (n == HTTP_STREAM_END)
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  if (n < 0)
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  return n;
+}
+
+static void stream_free(void *cls) {
+  stream_state *state = cls;
+  if (state->free_fn)
+    state->free_fn(state->payload);
+  free(state);
+}
+
+http_response *http_response_new_stream(int status, const char *content_type, uint64_t size,
+                                        http_stream_read_fn reader, void *payload,
+                                        void (*free_fn)(void *payload)) {
+  stream_state *state = calloc(1, sizeof(*state));
+  if (!state) {
+    if (free_fn)
+      free_fn(payload);
+    return NULL;
+  }
+  state->reader = reader;
+  state->payload = payload;
+  state->free_fn = free_fn;
+  struct MHD_Response *mhd =
+      MHD_create_response_from_callback(size == HTTP_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : size,
+                                        64 * 1024, stream_read, state, stream_free);
+  if (!mhd) {
+    stream_free(state);
+    return NULL;
+  }
+  http_response *resp = response_wrap(status, mhd);
+  response_set_type(resp, content_type);
+  return resp;
+}
+
+int http_response_header_add(http_response *resp, const char *name, const char *value) {
+  if (!resp || !name || !value)
+    return -1;
+  /* MHD refuses header values with CR or LF, which keeps response splitting out. */
+  return MHD_add_response_header(resp->mhd, name, value) == MHD_YES ? 0 : -1;
+}
+
+void http_response_free(http_response *resp) {
+  if (!resp)
+    return;
+  MHD_destroy_response(resp->mhd);
+  free(resp);
+}
+
+/* ----------------------------------------------------------------- requests */
+
+const char *http_request_method(const http_request *req) { return req->method; }
+const char *http_request_path(const http_request *req) { return req->path; }
+const char *http_request_query(const http_request *req) { return req->query; }
+const char *http_request_peer(const http_request *req) { return req->peer; }
+
+const char *http_request_header(const http_request *req, const char *name) {
+  return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+typedef struct header_visit {
+  int (*fn)(const char *name, const char *value, void *payload);
+  void *payload;
+} header_visit;
+
+static enum MHD_Result header_iterate(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value) {
+  header_visit *visit = cls;
+  (void)kind;
+  return visit->fn(key, value ? value : "", visit->payload) == 0 ? MHD_YES : MHD_NO;
+}
+
+void http_request_headers_foreach(const http_request *req,
+                                  int (*fn)(const char *name, const char *value, void *payload),
+                                  void *payload) {
+  header_visit visit = {fn, payload};
+  MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_iterate, &visit);
+}
+
+const char *http_request_body(const http_request *req, size_t *len) {
+  if (req->body_fd >= 0) {
+    if (len)
+      *len = 0;
+    return NULL;
+  }
+  if (len)
+    *len = req->body_len;
+  return req->body ? req->body : "";
+}
+
+uint64_t http_request_body_size(const http_request *req) { return req->body_size; }
+
+int http_request_body_fd(const http_request *req) { return req->body_fd; }
+
+int http_request_body_take_fd(http_request *req) {
+  int fd = req->body_fd;
+  req->body_fd = -1;
+  return fd;
+}
+
+static void request_split_segments(http_request *req) {
+  req->segments_split = 1;
+  size_t cap = 8;
+  req->segments = calloc(cap, sizeof(char *));
+  if (!req->segments)
+    return;
+  const char *p = req->path;
+  while (*p == '/')
+    p++;
+  while (*p && req->segment_count < HTTP_MAX_SEGMENTS) {
+    const char *end = strchr(p, '/');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (req->segment_count == cap) {
+      char **grown = realloc(req->segments, cap * 2 * sizeof(char *));
+      if (!grown)
+        return;
+      req->segments = grown;
+      cap *= 2;
+    }
+    char *segment = strndup(p, len);
+    if (!segment)
+      return;
+    req->segments[req->segment_count++] = segment;
+    if (!end)
+      break;
+    p = end + 1;
+  }
+}
+
+const char *http_request_segment(http_request *req, size_t n) {
+  if (!req->segments_split)
+    request_split_segments(req);
+  return n < req->segment_count ? req->segments[n] : NULL;
+}
+
+static void request_free(http_request *req) {
+  if (!req)
+    return;
+  free(req->target);
+  free(req->path);
+  free(req->body);
+  if (req->body_fd >= 0)
+    close(req->body_fd);
+  for (size_t i = 0; i < req->segment_count; i++)
+    free(req->segments[i]);
+  free(req->segments);
+  http_response_free(req->pending);
+  pthread_mutex_destroy(&req->lock);
+  free(req);
+}
+
+static void suspended_remove(http_server *server, http_request *req) {
+  pthread_mutex_lock(&server->lock);
+  for (http_request **p = &server->suspended; *p; p = &(*p)->next_suspended) {
+    if (*p == req) {
+      *p = req->next_suspended;
+      break;
+    }
+  }
+  req->next_suspended = NULL;
+  pthread_mutex_unlock(&server->lock);
+}
+
+void http_request_respond(http_request *req, http_response *resp) {
+  if (!resp)
+    resp = http_response_new(500, "text/plain", "internal error\n", 15);
+  pthread_mutex_lock(&req->lock);
+  if (req->pending) {
+    /* A second answer is a caller bug; keep the first, drop this one. */
+    pthread_mutex_unlock(&req->lock);
+    log_warn("http", "request %s %s answered twice", req->method, req->path);
+    http_response_free(resp);
+    return;
+  }
+  req->pending = resp;
+  if (req->suspended) {
+    req->suspended = 0;
+    suspended_remove(req->server, req);
+    MHD_resume_connection(req->conn);
+  }
+  pthread_mutex_unlock(&req->lock);
+}
+
+void http_request_respond_error(http_request *req, int status, const char *message) {
+  json_t *body = json_pack("{s:s}", "error", message ? message : "");
+  http_request_respond(req, http_response_new_json(status, body));
+}
+
+/* ------------------------------------------------------------- MHD plumbing */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+  http_server *server = cls;
+  http_request *req = calloc(1, sizeof(*req));
+  if (!req)
+    return NULL;
+  req->server = server;
+  req->conn = conn;
+  req->body_fd = -1;
+  pthread_mutex_init(&req->lock, NULL);
+  req->target = strdup(uri ? uri : "/");
+  if (!req->target) {
+    request_free(req);
+    return NULL;
+  }
+  char *question = strchr(req->target, '?');
+  size_t path_len = question ? (size_t)(question - req->target) : strlen(req->target);
+  req->path = strndup(req->target, path_len);
+  req->query = question ? question + 1 : "";
+  if (!req->path) {
+    request_free(req);
+    return NULL;
+  }
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (info && info->client_addr) {
+    socklen_t alen = info->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                              : sizeof(struct sockaddr_in);
+    if (getnameinfo(info->client_addr, alen, req->peer, sizeof(req->peer), NULL, 0,
+                    NI_NUMERICHOST) != 0)
+      req->peer[0] = '\0';
+  }
+  return req;
+}
+
+static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s) {
+  (void)cls;
+  (void)conn;
+  return strlen(s); /* keep raw bytes; decoding is the application's choice */
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode code) {
+  (void)cls;
+  (void)conn;
+  (void)code;
+  request_free(*con_cls);
+  *con_cls = NULL;
+}
+
+static enum MHD_Result queue_plain(struct MHD_Connection *conn, unsigned status, const char *text) {
+  struct MHD_Response *mhd =
+      MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+  if (!mhd)
+    return MHD_NO;
+  MHD_add_response_header(mhd, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  enum MHD_Result result = MHD_queue_response(conn, status, mhd);
+  MHD_destroy_response(mhd);
+  return result;
+}
+
+static int open_spill_file(const char *dir) {
+  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+    return fd;
+  /* Filesystems without O_TMPFILE: a named file unlinked at once. */
+  char name[PATH_MAX];
+  if (snprintf(name, sizeof(name), "%s/.airgap-body-XXXXXX", dir) >= (int)sizeof(name))
+    return -1;
+  fd = mkostemp(name, O_CLOEXEC);
+  if (fd >= 0)
+    unlink(name);
+  return fd;
+}
+
+static int write_all(int fd, const char *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return -1;
+    }
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int body_spill(http_request *req) {
+  req->body_fd = open_spill_file(req->server->spill_dir);
+  if (req->body_fd < 0) {
+    log_error("http", "cannot create a body file in %s: %s", req->server->spill_dir,
+              strerror(errno));
+    return -1;
+  }
+  if (req->body_len && write_all(req->body_fd, req->body, req->body_len) < 0)
+    return -1;
+  free(req->body);
+  req->body = NULL;
+  req->body_len = req->body_cap = 0;
+  return 0;
+}
+
+static int body_append(http_request *req, const char *data, size_t len) {
+  const http_server_options *opt = &req->server->options;
+  req->body_size += len;
+  if (req->body_fd < 0 && req->server->spill_dir && opt->spill_threshold &&
+      req->body_size > opt->spill_threshold && body_spill(req) < 0)
+    return -1;
+  if (req->body_fd >= 0)
+    return write_all(req->body_fd, data, len);
+  if (req->body_len + len + 1 > req->body_cap) {
+    size_t cap = req->body_cap ? req->body_cap : 4096;
+    while (cap < req->body_len + len + 1)
+      cap *= 2;
+    char *grown = realloc(req->body, cap);
+    if (!grown)
+      return -1;
+    req->body = grown;
+    req->body_cap = cap;
+  }
+  memcpy(req->body + req->body_len, data, len);
+  req->body_len += len;
+  req->body[req->body_len] = '\0';
+  return 0;
+}
+
+static enum MHD_Result queue_pending(http_request *req) {
+  http_response *resp = req->pending;
+  enum MHD_Result result = MHD_queue_response(req->conn, (unsigned)resp->status, resp->mhd);
+  return result;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls) {
+  http_server *server = cls;
+  http_request *req = *con_cls;
+  (void)url;
+  (void)version;
+  if (!req)
+    return MHD_NO; /* out of memory in on_uri: drop the connection */
+  if (!req->method) {
+    /* First call: headers only. Refuse declared oversize bodies before reading them
+     * (this also answers `Expect: 100-continue` with 413 instead of 100). */
+    req->method = method;
+    const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    if (length) {
+      char *end = NULL;
+      errno = 0;
+      unsigned long long declared = strtoull(length, &end, 10);
+      if (errno || end == length || *end != '\0' || declared > server->options.max_body)
+        return queue_plain(conn, 413, "{\"error\":\"request body too large for this endpoint\"}");
+    }
+    return MHD_YES;
+  }
+  if (*upload_data_size > 0) {
+    if (req->body_refused || req->body_size + *upload_data_size > server->options.max_body) {
+      /* Chunked body past the cap: we cannot answer mid-body, so close. */
+      log_warn("http", "%s %s: body over %llu bytes, closing connection", method, req->path,
+               (unsigned long long)server->options.max_body);
+      return MHD_NO;
+    }
+    if (body_append(req, upload_data, *upload_data_size) < 0) {
+      log_error("http", "%s %s: cannot store request body", method, req->path);
+      return MHD_NO;
+    }
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+
+  pthread_mutex_lock(&req->lock);
+  if (req->dispatched) {
+    /* Resumed after a deferred answer. */
+    enum MHD_Result result = req->pending ? queue_pending(req) : MHD_NO;
+    pthread_mutex_unlock(&req->lock);
+    return result;
+  }
+  req->dispatched = 1;
+  pthread_mutex_unlock(&req->lock);
+
+  if (req->body_fd >= 0 && lseek(req->body_fd, 0, SEEK_SET) < 0)
+    return MHD_NO;
+  server->options.handler(req, server->options.payload);
+
+  pthread_mutex_lock(&req->lock);
+  enum MHD_Result result = MHD_YES;
+  if (req->pending) {
+    result = queue_pending(req);
+  } else {
+    req->suspended = 1;
+    pthread_mutex_lock(&server->lock);
+    req->next_suspended = server->suspended;
+    server->suspended = req;
+    pthread_mutex_unlock(&server->lock);
+    MHD_suspend_connection(conn);
+  }
+  pthread_mutex_unlock(&req->lock);
+  return result;
+}
+
+/* ------------------------------------------------------------ listen sockets */
+
+static int listen_on(int *out, const char *spec) {
+  char host[256];
+  const char *port;
+  const char *colon = strrchr(spec, ':');
+  if (!colon || colon == spec || colon[1] == '\0')
+    return airgap_error_set(AIRGAP_EINVALID,
+                            "bad listen address '%s': use HOST:PORT, e.g. 127.0.0.1:4566", spec);
+  size_t host_len = (size_t)(colon - spec);
+  const char *host_start = spec;
+  if (spec[0] == '[') {
+    if (host_len < 2 || spec[host_len - 1] != ']')
+      return airgap_error_set(AIRGAP_EINVALID, "bad listen address '%s': unclosed '['", spec);
+    host_start++;
+    host_len -= 2;
+  }
+  if (host_len >= sizeof(host))
+    return airgap_error_set(AIRGAP_EINVALID, "bad listen address '%s': host too long", spec);
+  memcpy(host, host_start, host_len);
+  host[host_len] = '\0';
+  port = colon + 1;
+  for (const char *p = port; *p; p++)
+    if (*p < '0' || *p > '9' || p - port > 5)
+      return airgap_error_set(AIRGAP_EINVALID, "bad listen address '%s': port must be 0-65535",
+                              spec);
+  if (strtol(port, NULL, 10) > 65535)
+    return airgap_error_set(AIRGAP_EINVALID, "bad listen address '%s': port must be 0-65535", spec);
+
+  struct addrinfo hints = {0}, *res = NULL;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  int rc = getaddrinfo(host_len ? host : NULL, port, &hints, &res);
+  if (rc != 0)
+    return airgap_error_set(AIRGAP_EINVALID, "cannot resolve listen address '%s': %s", spec,
+                            gai_strerror(rc));
+  int fd = -1, saved = 0;
+  for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      saved = errno;
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ai->ai_family == AF_INET6)
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, HTTP_LISTEN_BACKLOG) == 0)
+      break;
+    saved = errno;
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    errno = saved;
+    return airgap_error_set_errno(AIRGAP_ERROR, "cannot listen on %s", spec);
+  }
+  *out = fd;
+  return 0;
+}
+
+static uint16_t socket_port(int fd) {
+  struct sockaddr_storage addr;
+  socklen_t len = sizeof(addr);
+  if (getsockname(fd, (struct sockaddr *)&addr, &len) < 0)
+    return 0;
+  if (addr.ss_family == AF_INET)
+    return ntohs(((struct sockaddr_in *)&addr)->sin_port);
+  if (addr.ss_family == AF_INET6)
+    return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+  return 0;
+}
+
+static int start_daemon(http_server *server, int fd) {
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+  struct MHD_Daemon *daemon = MHD_start_daemon(
+      flags, 0, NULL, NULL, on_access, server, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+      MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)server->options.threads,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)server->options.connection_timeout,
+      MHD_OPTION_URI_LOG_CALLBACK, on_uri, server, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape,
+      server, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_END);
+  if (!daemon) {
+    close(fd);
+    return airgap_error_set(AIRGAP_ERROR, "cannot start the HTTP server (libmicrohttpd)");
+  }
+  if (server->daemon_count == 0)
+    server->port = socket_port(fd);
+  server->daemons[server->daemon_count++] = daemon;
+  return 0;
+}
+
+int http_server_start(http_server **out, const http_server_options *options) {
+  int error = 0;
+  char *specs = NULL;
+  size_t next_fd = 0; /* handed-over sockets before this index belong to a daemon */
+  http_server *server = calloc(1, sizeof(*server));
+  if (!server) {
+    for (size_t i = 0; i < options->listen_fd_count; i++)
+      close(options->listen_fds[i]);
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+  }
+  pthread_mutex_init(&server->lock, NULL);
+  server->options = *options;
+  if (!server->options.max_body)
+    server->options.max_body = HTTP_DEFAULT_MAX_BODY;
+  if (!server->options.threads)
+    server->options.threads = HTTP_DEFAULT_THREADS;
+  if (!server->options.connection_timeout)
+    server->options.connection_timeout = HTTP_DEFAULT_TIMEOUT;
+  if (options->spill_dir && !(server->spill_dir = strdup(options->spill_dir))) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  server->options.spill_dir = NULL; /* the caller's string need not outlive the call */
+  if (!options->handler) {
+    error = airgap_error_set(AIRGAP_EINVALID, "http server needs a handler");
+    goto cleanup;
+  }
+  if (options->listen_fd_count + (options->listen ? 1 : 0) == 0) {
+    error = airgap_error_set(AIRGAP_EINVALID, "http server needs a listen address or socket");
+    goto cleanup;
+  }
+
+  for (; next_fd < options->listen_fd_count; next_fd++) {
+    if (server->daemon_count == HTTP_MAX_LISTENERS) {
+      error = airgap_error_set(AIRGAP_ETOOBIG, "more than %d listeners", HTTP_MAX_LISTENERS);
+      goto cleanup;
+    }
+    int fd = options->listen_fds[next_fd];
+    if ((error = start_daemon(server, fd)) < 0) {
+      next_fd++;
+      goto cleanup;
+    }
+  }
+  if (options->listen) {
+    if (!(specs = strdup(options->listen))) {
+      error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+      goto cleanup;
+    }
+    char *save = NULL;
+    for (char *spec = strtok_r(specs, ",", &save); spec; spec = strtok_r(NULL, ",", &save)) {
+      while (*spec == ' ')
+        spec++;
+      if (!*spec)
+        continue;
+      if (server->daemon_count == HTTP_MAX_LISTENERS) {
+        error = airgap_error_set(AIRGAP_ETOOBIG, "more than %d listeners", HTTP_MAX_LISTENERS);
+        goto cleanup;
+      }
+      int fd = -1;
+      if ((error = listen_on(&fd, spec)) < 0 || (error = start_daemon(server, fd)) < 0)
+        goto cleanup;
+    }
+    if (server->daemon_count == 0) {
+      error = airgap_error_set(AIRGAP_EINVALID, "empty listen address list");
+      goto cleanup;
+    }
+  }
+  free(specs);
+  *out = server;
+  return 0;
+
+cleanup:
+  /* Sockets handed over but not yet given to a daemon are ours to close. */
+  for (size_t i = next_fd; i < options->listen_fd_count; i++)
+    close(options->listen_fds[i]);
+  free(specs);
+  http_server_free(server);
+  return error;
+}
+
+uint16_t http_server_port(const http_server *server) { return server->port; }
+
+void http_server_free(http_server *server) {
+  if (!server)
+    return;
+  /* Callers answer their suspended requests first; anything left is answered
+   * here so that MHD can stop (a later answer from the owner would be a bug). */
+  for (;;) {
+    pthread_mutex_lock(&server->lock);
+    http_request *req = server->suspended;
+    pthread_mutex_unlock(&server->lock);
+    if (!req)
+      break;
+    log_warn("http", "stopping with %s %s unanswered; answering 503", req->method, req->path);
+    http_request_respond(
+        req, http_response_new(503, "application/json", "{\"error\":\"server stopping\"}", 27));
+  }
+  for (size_t i = 0; i < server->daemon_count; i++)
+    MHD_stop_daemon(server->daemons[i]);
+  free(server->spill_dir);
+  pthread_mutex_destroy(&server->lock);
+  free(server);
+}
+
+/* ------------------------------------------------------------- query strings */
+
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+char *http_percent_decode(const char *src, size_t len, int plus_as_space, int reject_nul,
+                          size_t *out_len) {
+  char *out = malloc(len + 1);
+  if (!out)
+    return NULL;
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = src[i];
+    if (c == '%') {
+      if (i + 2 >= len) {
+        free(out);
+        return NULL;
+      }
+      int hi = hex_value(src[i + 1]), lo = hex_value(src[i + 2]);
+      if (hi < 0 || lo < 0) {
+        free(out);
+        return NULL;
+      }
+      c = (char)(hi * 16 + lo);
+      if (c == '\0' && reject_nul) {
+        free(out);
+        return NULL;
+      }
+      i += 2;
+    } else if (c == '+' && plus_as_space) {
+      c = ' ';
+    } else if (c == '\0' && reject_nul) {
+      free(out);
+      return NULL;
+    }
+    out[o++] = c;
+  }
+  out[o] = '\0';
+  if (out_len)
+    *out_len = o;
+  return out;
+}
+
+void http_query_free(http_query_pair *pairs, size_t count) {
+  if (!pairs)
+    return;
+  for (size_t i = 0; i < count; i++) {
+    free(pairs[i].name);
+    free(pairs[i].value);
+  }
+  free(pairs);
+}
+
+int http_query_parse(http_query_pair **out, size_t *count, const char *raw, size_t len,
+                     size_t max_pairs) {
+  http_query_pair *pairs = NULL;
+  size_t n = 0, cap = 0;
+  size_t pos = 0;
+  while (pos < len) {
+    const char *start = raw + pos;
+    const char *amp = memchr(start, '&', len - pos);
+    size_t piece = amp ? (size_t)(amp - start) : len - pos;
+    pos += piece + 1;
+    if (piece == 0)
+      continue;
+    if (n == max_pairs) {
+      http_query_free(pairs, n);
+      return airgap_error_set(AIRGAP_ETOOBIG, "more than %zu parameters", max_pairs);
+    }
+    if (n == cap) {
+      size_t grown_cap = cap ? cap * 2 : 8;
+      http_query_pair *grown = realloc(pairs, grown_cap * sizeof(*pairs));
+      if (!grown) {
+        http_query_free(pairs, n);
+        return airgap_error_set(AIRGAP_ERROR, "out of memory");
+      }
+      pairs = grown;
+      cap = grown_cap;
+    }
+    const char *eq = memchr(start, '=', piece);
+    size_t name_len = eq ? (size_t)(eq - start) : piece;
+    char *name = http_percent_decode(start, name_len, 1, 1, NULL);
+    char *value = eq ? http_percent_decode(eq + 1, piece - name_len - 1, 1, 1, NULL) : strdup("");
+    if (!name || !value) {
+      free(name);
+      free(value);
+      http_query_free(pairs, n);
+      return airgap_error_set(AIRGAP_EINVALID,
+                              "malformed query string: bad percent-escape near '%.*s'",
+                              (int)(piece > 40 ? 40 : piece), start);
+    }
+    pairs[n].name = name;
+    pairs[n].value = value;
+    n++;
+  }
+  *out = pairs;
+  *count = n;
+  return 0;
+}
+
+const char *http_query_get(const http_query_pair *pairs, size_t count, const char *name) {
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(pairs[i].name, name) == 0)
+      return pairs[i].value;
+  return NULL;
+}
+
+/* ------------------------------------------------------------------- routing */
+
+static int route_matches(const char *pattern, http_request *req) {
+  size_t index = 0;
+  const char *p = pattern;
+  while (*p == '/')
+    p++;
+  while (*p) {
+    const char *end = strchr(p, '/');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == 2 && p[0] == '*' && p[1] == '*')
+      return 1;
+    const char *segment = http_request_segment(req, index);
+    if (!segment)
+      return 0;
+    if (!(len == 1 && p[0] == '*') && (strlen(segment) != len || memcmp(segment, p, len) != 0))
+      return 0;
+    index++;
+    if (!end)
+      break;
+    p = end + 1;
+  }
+  return http_request_segment(req, index) == NULL;
+}
+
+void http_router_dispatch(const http_route *routes, size_t count, http_request *req,
+                          void *payload) {
+  int path_matched = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (!route_matches(routes[i].pattern, req))
+      continue;
+    path_matched = 1;
+    if (!routes[i].method || strcmp(routes[i].method, req->method) == 0 ||
+        (strcmp(req->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
+      routes[i].handler(req, payload);
+      return;
+    }
+  }
+  if (path_matched)
+    http_request_respond_error(req, 405, "method not allowed for this path");
+  else
+    http_request_respond_error(req, 404, "no such endpoint");
+}
