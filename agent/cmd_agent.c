@@ -20,4 +20,3 @@ int cmd_run(int argc, char **argv) {
   fprintf(help ? stdout : stderr, "airgap run: not available in this build yet\n");
   return help ? 0 : 2;
 }
-

@@ -38,4 +38,3 @@ int cmd_wait(int argc, char **argv) {
   fprintf(help ? stdout : stderr, "airgap wait: not available in this build yet\n");
   return help ? 0 : 2;
 }
-

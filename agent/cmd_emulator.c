@@ -8,4 +8,3 @@ int cmd_emulator(int argc, char **argv) {
   fprintf(help ? stdout : stderr, "airgap emulator: not available in this build yet\n");
   return help ? 0 : 2;
 }
-

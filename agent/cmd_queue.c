@@ -8,4 +8,3 @@ int cmd_queue(int argc, char **argv) {
   fprintf(help ? stdout : stderr, "airgap queue: not available in this build yet\n");
   return help ? 0 : 2;
 }
-

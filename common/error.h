@@ -27,13 +27,11 @@ enum {
 
 /* Records the message for the current thread and returns `code`, so that
  * `return airgap_error_set(AIRGAP_EINVALID, "bad %s", x);` reads naturally. */
-int airgap_error_set(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int airgap_error_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int airgap_error_setv(int code, const char *fmt, va_list ap);
 
 /* Like airgap_error_set, appending ": strerror(errno)" for the current errno. */
-int airgap_error_set_errno(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int airgap_error_set_errno(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The last message recorded on this thread ("" when none). Borrowed: valid
  * until the next airgap_error_* call on this thread. */

@@ -17,11 +17,11 @@
 typedef int (*http_client_write_fn)(const char *data, size_t len, void *payload);
 
 typedef struct http_client_request {
-  const char *method;           /* "GET" when NULL */
-  const char *url;              /* for unix sockets: "http://localhost/v1.41/..." */
-  const char *unix_socket;      /* path of a unix socket to connect to, or NULL */
-  const char *const *headers;   /* NULL-terminated "Name: value" list, or NULL */
-  const void *body;             /* request body, or NULL */
+  const char *method;         /* "GET" when NULL */
+  const char *url;            /* for unix sockets: "http://localhost/v1.41/..." */
+  const char *unix_socket;    /* path of a unix socket to connect to, or NULL */
+  const char *const *headers; /* NULL-terminated "Name: value" list, or NULL */
+  const void *body;           /* request body, or NULL */
   size_t body_len;
   long timeout_ms;              /* whole request; 0 means no limit */
   long connect_timeout_ms;      /* 0 means 10 s */
@@ -32,7 +32,7 @@ typedef struct http_client_request {
 
 typedef struct http_client_response {
   long status;
-  char *body;      /* NUL-terminated, owned; NULL when streamed */
+  char *body; /* NUL-terminated, owned; NULL when streamed */
   size_t body_len;
   json_t *headers; /* object of lower-cased header name → last value; owned */
 } http_client_response;

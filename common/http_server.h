@@ -98,13 +98,12 @@ void http_request_respond(http_request *req, http_response *resp);
 http_response *http_response_new(int status, const char *content_type, const void *body,
                                  size_t len);
 /* Takes a malloc'd body. */
-http_response *http_response_new_take(int status, const char *content_type, char *body,
-                                      size_t len);
+http_response *http_response_new_take(int status, const char *content_type, char *body, size_t len);
 /* Serializes json compactly; takes the reference. */
 http_response *http_response_new_json(int status, json_t *body);
 /* Sends len bytes of fd from offset; takes ownership of fd. */
-http_response *http_response_new_fd(int status, const char *content_type, int fd,
-                                    uint64_t offset, uint64_t len);
+http_response *http_response_new_fd(int status, const char *content_type, int fd, uint64_t offset,
+                                    uint64_t len);
 
 /* A body produced on demand. The reader fills at most max bytes at position pos
  * and returns how many, HTTP_STREAM_END when done, or HTTP_STREAM_ERROR to
@@ -158,8 +157,7 @@ typedef struct http_route {
 
 /* Calls the first matching route's handler; answers 404 (no path matched) or
  * 405 (path matched, method did not) with a JSON error otherwise. */
-void http_router_dispatch(const http_route *routes, size_t count, http_request *req,
-                          void *payload);
+void http_router_dispatch(const http_route *routes, size_t count, http_request *req, void *payload);
 
 /* The raw n-th segment of the request path (0-based), or NULL. Borrowed from
  * req. Useful for "*" patterns: "/v1/jobs/ * /logs" → segment 2 is the id. */
