@@ -9,6 +9,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
+#include "agent/agent.h"
+
 /* ---- network namespaces (agent_netns.c) ---- */
 
 /* Opens a TCP listening socket bound to host:port inside the network namespace
@@ -37,5 +41,174 @@ int agent_mask_write(agent_mask *mask, const char *data, size_t len,
 int agent_mask_flush(agent_mask *mask, int (*emit)(const char *data, size_t len, void *payload),
                      void *payload);
 void agent_mask_free(agent_mask *mask);
+
+/* ---- the job log (agent_log.c) ---- */
+
+/* Delivers len bytes written at byte offset to the queue, with the contract of
+ * queue_client_log_append: writes the server's offset to *out; returns 0 when
+ * stored, AIRGAP_EINVALID when offset is ahead of the server (resend from
+ * *out), AIRGAP_EBUSY when the lease is lost, anything else to retry. */
+typedef int (*agent_log_send_fn)(uint64_t *out, uint64_t offset, const void *data, size_t len,
+                                 void *payload);
+
+typedef struct agent_log_options {
+  unsigned interval_ms;   /* send at least this often when bytes wait (0: 250) */
+  size_t batch_bytes;     /* send at once when this many bytes wait (0: 64 KiB) */
+  size_t max_pending;     /* bytes held while the queue does not take them; more
+                             output is dropped with a marker (0: 8 MiB) */
+  unsigned max_backoff_ms; /* retry delay cap (0: 2000) */
+} agent_log_options;
+
+typedef struct agent_log agent_log;
+
+/* The marker that starts every line the agent itself writes to a job's log. */
+#define AGENT_LOG_MARK "[airgap] "
+
+/* Starts a log with its sender thread. Output passes through a secret masker
+ * (secrets: values to mask, borrowed for the call). opts may be NULL. *out
+ * is owned: finish with agent_log_close, then agent_log_free. send is called
+ * from the sender thread only, never after agent_log_close returned. */
+int agent_log_new(agent_log **out, const char *const *secrets, size_t secret_count,
+                  const agent_log_options *opts, agent_log_send_fn send, void *payload);
+
+/* Appends job output (any chunking). Never blocks on the network. Thread-safe. */
+void agent_log_write(agent_log *log, const char *data, size_t len);
+
+/* Appends one agent-side line, marked with AGENT_LOG_MARK and started on a
+ * fresh line. Thread-safe. */
+void agent_log_note(agent_log *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Masks and sends what is left, waiting at most timeout_ms, and stops the
+ * sender thread. Returns 0 when every byte reached the queue, AIRGAP_EBUSY
+ * when the lease was lost, AIRGAP_ETIMEOUT when bytes were left unsent. */
+int agent_log_close(agent_log *log, long timeout_ms);
+
+/* Bytes the queue has acknowledged so far. */
+uint64_t agent_log_acked(agent_log *log);
+
+/* Stops the thread if agent_log_close was not called (bytes are lost). Accepts NULL. */
+void agent_log_free(agent_log *log);
+
+/* ---- container configurations (agent_container.c) ---- */
+
+struct queue_spec;
+
+/* What the job container needs besides the spec. Strings borrowed. */
+typedef struct agent_container_params {
+  const char *agent_id;
+  const char *job_id;
+  const char *commit;         /* full sha of the snapshot */
+  const char *sandbox_id;     /* the container owning the network namespace */
+  const char *workspace;      /* host path of the merged workspace */
+  const char *const *ro_binds; /* host paths bound read-only at the same path
+                                  (the mirror's objects, for .git alternates) */
+  size_t ro_bind_count;
+  const char *user; /* "uid[:gid]" or NULL for the image's user */
+} agent_container_params;
+
+/* Default pids limit of a job container. */
+#define AGENT_DEFAULT_PIDS 4096
+
+/* The Engine API body creating the job container: /bin/sh -c script, the
+ * environment of DESIGN.md "The job spec" (spec env and secrets override the
+ * defaults), labels airgap.agent/airgap.job/airgap.role=job, the workspace
+ * bound at the mountpoint as working directory, resource limits,
+ * no-new-privileges, NetworkMode container:<sandbox>. Owned (json_decref).
+ * Errors: AIRGAP_EINVALID (a memory size or path that cannot be used). */
+int agent_container_job_config(json_t **out, const struct queue_spec *spec,
+                               const agent_container_params *params);
+
+/* The sandbox container: image (any), the static pause program bound
+ * read-only at /airgap-pause as entrypoint, network mode (bridge, none or a
+ * network name), labels with airgap.role=sandbox. Owned. */
+int agent_container_sandbox_config(json_t **out, const char *image, const char *pause_path,
+                                   const char *network, const char *agent_id, const char *job_id);
+
+/* Parses a Docker memory size ("512m", "2g", "1048576", suffixes b/k/m/g/t,
+ * binary multiples) into bytes. AIRGAP_EINVALID when malformed or < 4 MiB. */
+int agent_memory_parse(int64_t *out, const char *text);
+
+/* Reads <git_dir>/objects/info/alternates and writes up to max absolute
+ * object directories to out (owned strings; free each). *out_count gets how
+ * many. Missing file: 0 entries. AIRGAP_EINVALID for a path that cannot be
+ * bind-mounted (relative, ':' or ',' in it), AIRGAP_ETOOBIG past 4 KiB. */
+int agent_alternates_read(char **out, size_t *out_count, size_t max, const char *git_dir);
+
+/* ---- images (agent_image.c) ---- */
+
+struct docker_client;
+/* Makes sure image is present per policy, pulling through the Engine API
+ * (POST /images/create) when needed; progress goes to log as agent lines
+ * (log may be NULL). AIRGAP_ENOTFOUND when absent and policy is never or the
+ * pull failed. */
+int agent_image_ensure(struct docker_client *docker, const char *image, agent_pull_policy policy,
+                       agent_log *log);
+
+/* ---- final status (agent_status.c) ---- */
+
+/* What happened to a job, as the supervisor saw it. */
+typedef struct agent_outcome {
+  const char *error_reason; /* non-NULL: an infrastructure failure ("git",
+                               "image_pull", "docker", "workspace", ...) */
+  int canceled;
+  int timed_out;
+  int oom_killed;
+  int has_exit_code;
+  int exit_code;
+} agent_outcome;
+
+typedef struct agent_status {
+  const char *status; /* "passed", "failed", "errored", "canceled" (static) */
+  const char *reason; /* NULL or static/borrowed from the outcome */
+  int exit_code;      /* -1: none */
+} agent_status;
+
+/* Maps an outcome to the status reported to the queue: an error → errored
+ * with its reason; cancel → canceled; timeout → failed/timeout; OOM kill →
+ * failed/oom (with the exit code); exit 0 → passed; other exit → failed with
+ * the exit code; no exit code at all → errored/infrastructure. */
+void agent_status_from_outcome(agent_status *out, const agent_outcome *outcome);
+
+/* ---- the job supervisor (agent_job.c) ---- */
+
+/* Everything one supervisor needs; strings borrowed. */
+typedef struct agent_job_params {
+  const char *queue_url;
+  const char *token;
+  const char *agent_id;
+  const char *job_id;
+  const char *lease;
+  unsigned lease_ttl;    /* seconds; heartbeats go out every third of it */
+  const char *spec_json; /* the job's spec with secret values */
+  const char *cache_dir; /* overlay cache */
+  const char *work_dir;  /* run directories: <work_dir>/<job id> */
+  const char *network;   /* sandbox network mode: bridge, none or a name */
+  const char *pause_path;
+  const char *user; /* NULL: the image's user */
+  agent_pull_policy pull;
+  const char *docker_host;           /* NULL: DOCKER_HOST or the default socket */
+  volatile const int *stop_requested; /* set (by a signal handler) to cancel */
+} agent_job_params;
+
+/* Runs one leased job end to end: workspace, sandbox, emulator, container,
+ * heartbeats, cancel, timeout, logs, teardown in order, final status. Returns
+ * 0 when the final status reached the queue (or the lease was lost, so there
+ * is nothing left to report); -1 when it could not be reported. */
+int agent_job_run(const agent_job_params *params);
+
+/* Reaps containers labelled airgap.agent=<agent_id> and everything under
+ * work_dir (agent_loop.c). */
+struct docker_client;
+int agent_reap_leftovers(struct docker_client *docker, const char *agent_id, const char *work_dir);
+
+/* Removes every container labelled airgap.job=<job_id> (label "airgap.job"
+ * with value) or, when job_id is NULL, airgap.agent=<agent_id>. *out (may be
+ * NULL) gets the count removed. */
+struct docker_client;
+int agent_containers_reap(unsigned *out, struct docker_client *docker, const char *agent_id,
+                          const char *job_id, const char *except_id);
+
+/* A job id usable as a directory name and label value: 1–64 of [A-Za-z0-9_-]. */
+int agent_job_id_valid(const char *id);
 
 #endif

@@ -1,10 +1,164 @@
-/* cmd_emulator.c — placeholder until its issue lands; see issues list. */
+/*
+ * cmd_emulator.c — `airgap emulator`: a LocalStack-compatible AWS emulator on
+ * its own, a thin wrapper over emulator/emulator.h.
+ *
+ * Flags have LocalStack's environment names as equivalents (GATEWAY_LISTEN,
+ * SERVICES, LOCALSTACK_HOST, DATA_DIR, DEBUG, LS_LOG), so a compose file
+ * written for LocalStack needs no changes. "Ready." goes to stdout on its own
+ * line once the listeners accept connections, as LocalStack logs it.
+ *
+ * SIGINT/SIGTERM are blocked before any thread starts; one small thread
+ * sigwait()s for them and asks the emulator to stop, so the main thread stops
+ * the same way whether a signal or POST /_localstack/health {"action":"kill"}
+ * asked for it.
+ */
 #include "agent/commands.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "emulator/emulator.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#define DEFAULT_LISTEN "127.0.0.1:4566"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: airgap emulator [flags]\n"
+          "\n"
+          "Runs the LocalStack-compatible AWS emulator (services: %s) and LocalStack's\n"
+          "internal endpoints (/_localstack/health, /_localstack/info, ...). Prints\n"
+          "\"Ready.\" once it accepts connections; stops on SIGINT or SIGTERM.\n"
+          "\n"
+          "flags:\n"
+          "  --listen LIST       comma-separated HOST:PORT addresses to serve (env\n"
+          "                      GATEWAY_LISTEN; default " DEFAULT_LISTEN "; port 0 picks\n"
+          "                      a free port, printed as \"Listening on PORT\")\n"
+          "  --services LIST     comma-separated services to serve, others answer as\n"
+          "                      disabled (env SERVICES; default all)\n"
+          "  --hostname HOST:PORT  host used in URLs handed out (SQS queue URLs) when a\n"
+          "                      request has no Host header (env LOCALSTACK_HOST)\n"
+          "  --data-dir DIR      where large request bodies are spilled (env DATA_DIR;\n"
+          "                      default $TMPDIR or /tmp)\n"
+          "  --log-level LEVEL   debug, info, warn or error (env LS_LOG; DEBUG=1 means\n"
+          "                      debug; default info)\n"
+          "  --help              show this help\n",
+          emulator_service_names());
+}
+
+static const char *env(const char *name) {
+  const char *v = getenv(name);
+  return v && *v ? v : NULL;
+}
+
+typedef struct signal_waiter {
+  emulator *emu;
+  sigset_t set;
+  atomic_int done;
+} signal_waiter;
+
+static void *wait_signals(void *arg) {
+  signal_waiter *w = arg;
+  int sig = 0;
+  sigwait(&w->set, &sig);
+  if (!atomic_load(&w->done)) {
+    log_info("emulator", "signal %d: stopping", sig);
+    emulator_request_stop(w->emu);
+  }
+  return NULL;
+}
+
+/* 1 when some "host:port" of the list has port 0 (the real port is printed). */
+static int asks_free_port(const char *list) {
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n >= 2 && p[n - 1] == '0' && p[n - 2] == ':')
+      return 1;
+    p += n;
+    if (*p == ',')
+      p++;
+  }
+  return 0;
+}
 
 int cmd_emulator(int argc, char **argv) {
-  int help = argc > 1 && strcmp(argv[1], "--help") == 0;
-  fprintf(help ? stdout : stderr, "airgap emulator: not available in this build yet\n");
-  return help ? 0 : 2;
+  emulator_options o = {0};
+  o.listen = env("GATEWAY_LISTEN");
+  o.services = env("SERVICES");
+  o.hostname = env("LOCALSTACK_HOST");
+  o.data_dir = env("DATA_DIR");
+  const char *level_name = env("LS_LOG");
+  if (!level_name && env("DEBUG") && strcmp(env("DEBUG"), "0") != 0)
+    level_name = "debug";
+  if (level_name && strcasecmp(level_name, "trace") == 0)
+    level_name = "debug";
+  static const struct option opts[] = {
+      {"listen", required_argument, NULL, 'l'},   {"services", required_argument, NULL, 's'},
+      {"hostname", required_argument, NULL, 'H'}, {"data-dir", required_argument, NULL, 'd'},
+      {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'l': o.listen = optarg; break;
+    case 's': o.services = optarg; break;
+    case 'H': o.hostname = optarg; break;
+    case 'd': o.data_dir = optarg; break;
+    case 'L': level_name = optarg; break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "airgap emulator: unexpected argument '%s'\n\n", argv[optind]);
+    usage(stderr);
+    return 2;
+  }
+  if (level_name) {
+    log_level level;
+    if (log_level_parse(&level, level_name) < 0) {
+      fprintf(stderr, "airgap emulator: log level must be debug, info, warn or error, not '%s'\n",
+              level_name);
+      return 2;
+    }
+    log_level_set(level);
+  }
+  if (!o.listen)
+    o.listen = DEFAULT_LISTEN;
+
+  signal_waiter w = {0};
+  sigemptyset(&w.set);
+  sigaddset(&w.set, SIGINT);
+  sigaddset(&w.set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &w.set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (emulator_start(&w.emu, &o) < 0) {
+    fprintf(stderr, "airgap emulator: cannot start: %s\n", airgap_error_last());
+    return 1;
+  }
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, wait_signals, &w) != 0) {
+    fprintf(stderr, "airgap emulator: cannot start the signal thread\n");
+    emulator_free(w.emu);
+    return 1;
+  }
+  if (asks_free_port(o.listen))
+    printf("Listening on %u\n", (unsigned)emulator_port(w.emu));
+  printf("Ready.\n");
+  fflush(stdout);
+
+  emulator_wait(w.emu, -1);
+  atomic_store(&w.done, 1);
+  pthread_kill(thread, SIGTERM); /* wakes the sigwait if no signal came */
+  pthread_join(thread, NULL);
+  emulator_free(w.emu);
+  return 0;
 }

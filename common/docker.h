@@ -105,8 +105,8 @@ typedef struct docker_logs_options {
  * call fails before any byte arrived, fn was never called. Errors:
  * AIRGAP_ENOTFOUND, AIRGAP_ECANCELED, AIRGAP_ETIMEOUT, AIRGAP_EINVALID (the
  * stream was not framed as the API promises). */
-int docker_container_logs(docker_client *client, const char *id,
-                          const docker_logs_options *options, docker_log_fn fn, void *payload);
+int docker_container_logs(docker_client *client, const char *id, const docker_logs_options *options,
+                          docker_log_fn fn, void *payload);
 
 /* ---- copying files in ---- */
 

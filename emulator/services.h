@@ -1,13 +1,19 @@
 /*
  * services.h — the table of services the emulator can serve. Each service_*.c
- * defines one aws_service; the gateway lists them here.
+ * defines one aws_service; services.c lists them in emulator_service_table.
  */
 #ifndef AIRGAP_EMULATOR_SERVICES_H
 #define AIRGAP_EMULATOR_SERVICES_H
 
 #include "emulator/service.h"
 
+#include <stddef.h>
+
 extern const aws_service aws_service_sts;
 extern const aws_service aws_service_sqs;
+
+/* Every service with handlers, in health-report order. */
+extern const aws_service *const emulator_service_table[];
+extern const size_t emulator_service_count;
 
 #endif

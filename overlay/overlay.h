@@ -49,13 +49,13 @@ typedef struct overlay_credentials {
 
 /* What to check out. Strings are borrowed for the call. */
 typedef struct overlay_request {
-  const char *url; /* file://, git://, http(s)://, ssh:// or a local path. Must not
-                      carry a password: pass it in `credentials` instead. */
-  const char *ref; /* a branch ("main"), a tag ("v1.2"), a full ref
-                      ("refs/heads/x", "refs/pull/7/head"), a full commit sha,
-                      or NULL for the remote's default branch */
-  const char *commit;                     /* optional full sha: when present in the
-                                             mirror, no network is used at all */
+  const char *url;    /* file://, git://, http(s)://, ssh:// or a local path. Must not
+                         carry a password: pass it in `credentials` instead. */
+  const char *ref;    /* a branch ("main"), a tag ("v1.2"), a full ref
+                         ("refs/heads/x", "refs/pull/7/head"), a full commit sha,
+                         or NULL for the remote's default branch */
+  const char *commit; /* optional full sha: when present in the
+                         mirror, no network is used at all */
   const overlay_credentials *credentials; /* NULL: anonymous */
 } overlay_request;
 
@@ -102,10 +102,10 @@ const char *overlay_workspace_path(const overlay_workspace *ws);
 int overlay_workspace_destroy(overlay_workspace *ws);
 
 typedef struct overlay_evict_options {
-  uint64_t max_tree_bytes;       /* remove least-recently-used snapshots that are
-                                    not in use until the rest fit; UINT64_MAX: keep */
-  int64_t mirror_max_idle_secs;  /* remove mirrors unused for longer than this
-                                    (and their unused snapshots); < 0: keep */
+  uint64_t max_tree_bytes;      /* remove least-recently-used snapshots that are
+                                   not in use until the rest fit; UINT64_MAX: keep */
+  int64_t mirror_max_idle_secs; /* remove mirrors unused for longer than this
+                                   (and their unused snapshots); < 0: keep */
 } overlay_evict_options;
 
 typedef struct overlay_evict_result {

@@ -28,10 +28,10 @@ struct overlay_cache {
 };
 
 struct overlay_snapshot {
-  char *path;                        /* trees/<sha> */
+  char *path; /* trees/<sha> */
   char commit[OVERLAY_SHA_HEX + 1];
-  char *lock_path;                   /* trees/<sha>.lock */
-  int lock_fd;                       /* shared flock while in use */
+  char *lock_path; /* trees/<sha>.lock */
+  int lock_fd;     /* shared flock while in use */
 };
 
 /* --- fsutil.c ------------------------------------------------------------ */
@@ -67,7 +67,7 @@ int ov_read_file(char **out, const char *path, size_t max);
 /* --- mounts.c ------------------------------------------------------------ */
 
 typedef struct ov_mount {
-  char *target;  /* mount point, unescaped */
+  char *target; /* mount point, unescaped */
   char *fstype;
   char *options; /* super options ("rw,lowerdir=...") */
 } ov_mount;

@@ -19,9 +19,9 @@
  *   GET  /v1/jobs/ID/logs?offset=N[&follow=1]   log bytes from N (follow: until the job ends)
  *   POST /v1/leases                    {"agent":A,"labels":[…],"wait":S} → 200 job+lease | 204
  *   POST /v1/jobs/ID/heartbeat         {"lease":L} → {"cancel":bool,"lease_ttl":S} | 409 lease lost
- *   POST /v1/jobs/ID/logs?offset=N     raw bytes, header X-Airgap-Lease → {"offset":END} | 409 {"offset":END}
- *   POST /v1/jobs/ID/complete          {"lease":L,"status":S,"reason":R,"exit_code":N} (idempotent)
- *   GET  /healthz, GET /metrics        no token (Prometheus text on /metrics)
+ *   POST /v1/jobs/ID/logs?offset=N     raw bytes, header X-Airgap-Lease → {"offset":END} | 409
+ * {"offset":END} POST /v1/jobs/ID/complete          {"lease":L,"status":S,"reason":R,"exit_code":N}
+ * (idempotent) GET  /healthz, GET /metrics        no token (Prometheus text on /metrics)
  */
 #ifndef AIRGAP_QUEUE_QUEUE_H
 #define AIRGAP_QUEUE_QUEUE_H
@@ -122,15 +122,15 @@ int queue_state_is_final(const char *state);
 typedef struct queue_server queue_server;
 
 typedef struct queue_server_options {
-  const char *listen;   /* "host:port" list; port 0 picks a free port */
-  const char *data_dir; /* created when missing; holds queue.db */
-  unsigned lease_ttl;   /* seconds a lease lives without a heartbeat (0: 30) */
-  unsigned max_attempts;  /* leases per job before errored/agent_lost (0: 3) */
-  uint64_t log_cap;       /* bytes kept per job log (0: 16 MiB) */
-  unsigned max_wait;      /* longest lease long-poll, seconds (0: 60) */
-  unsigned threads;       /* HTTP worker threads (0: default) */
-  int sync_normal;        /* 1: synchronous=NORMAL (survives process crashes,
-                             not power loss); default FULL */
+  const char *listen;    /* "host:port" list; port 0 picks a free port */
+  const char *data_dir;  /* created when missing; holds queue.db */
+  unsigned lease_ttl;    /* seconds a lease lives without a heartbeat (0: 30) */
+  unsigned max_attempts; /* leases per job before errored/agent_lost (0: 3) */
+  uint64_t log_cap;      /* bytes kept per job log (0: 16 MiB) */
+  unsigned max_wait;     /* longest lease long-poll, seconds (0: 60) */
+  unsigned threads;      /* HTTP worker threads (0: default) */
+  int sync_normal;       /* 1: synchronous=NORMAL (survives process crashes,
+                            not power loss); default FULL */
 } queue_server_options;
 
 /* Opens the store and starts serving. On success *out owns the running server.
@@ -171,8 +171,8 @@ int queue_client_get(queue_job **out, queue_client *client, const char *id);
 
 /* Lists jobs newest first, optionally of one state. before: 0 for the first
  * page, else the cursor a previous call wrote to *out_next (0: no more). */
-int queue_client_list(queue_job ***out, size_t *out_count, int64_t *out_next,
-                      queue_client *client, const char *state, unsigned limit, int64_t before);
+int queue_client_list(queue_job ***out, size_t *out_count, int64_t *out_next, queue_client *client,
+                      const char *state, unsigned limit, int64_t before);
 
 /* Cancels: a queued job ends at once; a running one gets the cancel flag. *out
  * (may be NULL) receives the job after the call. */
@@ -193,8 +193,8 @@ int queue_client_heartbeat(int *out_cancel, queue_client *client, const char *id
  * the chunk is stored (or was already: retries are idempotent); AIRGAP_EINVALID
  * when offset is ahead of the server, which then holds *out bytes: resend from
  * there. AIRGAP_EBUSY when the lease is lost. */
-int queue_client_log_append(uint64_t *out, queue_client *client, const char *id,
-                            const char *lease, uint64_t offset, const void *data, size_t len);
+int queue_client_log_append(uint64_t *out, queue_client *client, const char *id, const char *lease,
+                            uint64_t offset, const void *data, size_t len);
 
 /* Reads the log from offset, handing bytes to on_data as they arrive; with
  * follow, keeps reading until the job ends. on_data returns non-zero to stop

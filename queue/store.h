@@ -66,9 +66,8 @@ typedef struct queue_store_ops {
   int (*job_list)(queue_record ***out, size_t *out_count, queue_store *store, const char *state,
                   int64_t before, unsigned limit);
   int (*job_cancel)(queue_record **out, queue_store *store, const char *id, int64_t now);
-  int (*lease)(queue_record **out, queue_store *store, const char *agent,
-               const char *const *labels, size_t label_count, const char *lease_id,
-               int64_t expires, int64_t now);
+  int (*lease)(queue_record **out, queue_store *store, const char *agent, const char *const *labels,
+               size_t label_count, const char *lease_id, int64_t expires, int64_t now);
   int (*heartbeat)(int *out_cancel, queue_store *store, const char *id, const char *lease_id,
                    int64_t expires);
   int (*complete)(queue_record **out, queue_store *store, const char *id, const char *lease_id,
@@ -78,8 +77,7 @@ typedef struct queue_store_ops {
                     uint64_t offset, const char *data, size_t len, uint64_t cap);
   int (*log_read)(size_t *out_len, int *out_final, queue_store *store, const char *id,
                   uint64_t offset, char *buf, size_t max);
-  int (*expire)(queue_expire_result *out, queue_store *store, int64_t now,
-                unsigned max_attempts);
+  int (*expire)(queue_expire_result *out, queue_store *store, int64_t now, unsigned max_attempts);
   int (*counts)(queue_store_counts *out, queue_store *store);
   int (*token_add)(queue_store *store, const char *token_id, const char *role,
                    const unsigned char hash[32], int64_t now);
@@ -132,9 +130,8 @@ static inline int queue_store_heartbeat(int *out_cancel, queue_store *s, const c
 }
 /* Final status. Repeating the same report with the same lease answers 0. */
 static inline int queue_store_complete(queue_record **out, queue_store *s, const char *id,
-                                       const char *lease_id, const char *status,
-                                       const char *reason, int has_exit_code, int exit_code,
-                                       int64_t now) {
+                                       const char *lease_id, const char *status, const char *reason,
+                                       int has_exit_code, int exit_code, int64_t now) {
   return s->ops->complete(out, s, id, lease_id, status, reason, has_exit_code, exit_code, now);
 }
 /* Appends at the agent-side offset. A chunk wholly or partly received already
@@ -142,8 +139,8 @@ static inline int queue_store_complete(queue_record **out, queue_store *s, const
  * AIRGAP_EINVALID with *out filled. Past cap bytes the log ends with a
  * truncation marker and further bytes are counted, not kept. */
 static inline int queue_store_log_append(queue_log_ack *out, queue_store *s, const char *id,
-                                         const char *lease_id, uint64_t offset,
-                                         const char *data, size_t len, uint64_t cap) {
+                                         const char *lease_id, uint64_t offset, const char *data,
+                                         size_t len, uint64_t cap) {
   return s->ops->log_append(out, s, id, lease_id, offset, data, len, cap);
 }
 /* Copies up to max stored bytes from offset. *out_final is 1 when the job is in a
@@ -165,8 +162,8 @@ static inline int queue_store_token_add(queue_store *s, const char *token_id, co
   return s->ops->token_add(s, token_id, role, hash, now);
 }
 /* *out_role owned (free()). AIRGAP_ENOTFOUND for an unknown id. */
-static inline int queue_store_token_get(char **out_role, unsigned char out_hash[32],
-                                        queue_store *s, const char *token_id) {
+static inline int queue_store_token_get(char **out_role, unsigned char out_hash[32], queue_store *s,
+                                        const char *token_id) {
   return s->ops->token_get(out_role, out_hash, s, token_id);
 }
 

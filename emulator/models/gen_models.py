@@ -50,6 +50,35 @@ def overlay(service, model):
             # Newer SDKs send this instead of AttributeNames.
             req["MessageSystemAttributeNames"] = {
                 "shape": "AttributeNameList", "locationName": "MessageSystemAttributeName"}
+    if service == "s3":
+        # The model leaves the XML root element names of S3 responses unsaid;
+        # clients ignore them, but people reading responses expect S3's own.
+        meta.setdefault("xmlNamespace", "http://s3.amazonaws.com/doc/2006-03-01/")
+        roots = {
+            "ListObjectsOutput": "ListBucketResult",
+            "ListObjectsV2Output": "ListBucketResult",
+            "ListBucketsOutput": "ListAllMyBucketsResult",
+            "ListObjectVersionsOutput": "ListVersionsResult",
+            "CreateMultipartUploadOutput": "InitiateMultipartUploadResult",
+            "CompleteMultipartUploadOutput": "CompleteMultipartUploadResult",
+            "ListMultipartUploadsOutput": "ListMultipartUploadsResult",
+            "ListPartsOutput": "ListPartsResult",
+            "DeleteObjectsOutput": "DeleteResult",
+            "GetBucketTaggingOutput": "Tagging",
+            "GetObjectTaggingOutput": "Tagging",
+            "GetBucketVersioningOutput": "VersioningConfiguration",
+            "GetBucketAclOutput": "AccessControlPolicy",
+            "GetObjectAclOutput": "AccessControlPolicy",
+            "GetBucketCorsOutput": "CORSConfiguration",
+            "GetBucketLifecycleConfigurationOutput": "LifecycleConfiguration",
+            "GetBucketLocationOutput": "LocationConstraint",
+            "GetBucketWebsiteOutput": "WebsiteConfiguration",
+            "GetBucketLoggingOutput": "BucketLoggingStatus",
+            "GetObjectAttributesOutput": "GetObjectAttributesResponse",
+        }
+        for shape, root in roots.items():
+            if shape in model["shapes"]:
+                model["shapes"][shape].setdefault("locationName", root)
     return model
 
 

@@ -141,6 +141,41 @@ static void test_log_long_message_stays_one_line(void **state) {
   free(out);
 }
 
+/* Known bugs in log.c's JSON mode (reported to the lead): a message with
+ * invalid UTF-8 becomes the line "{}", and a long message whose escaping
+ * overflows the line buffer is cut mid-JSON. Build with -DAIRGAP_TEST_KNOWN_BUGS
+ * to run these; register them once fixed. */
+#ifdef AIRGAP_TEST_KNOWN_BUGS
+static void test_log_json_keeps_invalid_utf8_messages(void **state) {
+  log_json_set(1);
+  log_warn("job", "binary \xff\xfe from a job");
+  char *out = drain();
+  json_t *obj = json_loads(out, 0, NULL);
+  assert_non_null(obj);
+  const char *msg = json_string_value(json_object_get(obj, "msg"));
+  assert_non_null(msg);
+  assert_non_null(strstr(msg, "binary"));
+  assert_non_null(strstr(msg, "from a job"));
+  json_decref(obj);
+  free(out);
+}
+
+static void test_log_json_long_message_stays_valid_json(void **state) {
+  log_json_set(1);
+  char big[4090];
+  memset(big, '"', sizeof(big) - 1); /* each byte doubles when escaped */
+  big[sizeof(big) - 1] = '\0';
+  log_info("t", "%s", big);
+  char *out = drain();
+  size_t len = strlen(out);
+  assert_true(len > 0 && out[len - 1] == '\n');
+  json_t *obj = json_loads(out, 0, NULL);
+  assert_non_null(obj);
+  json_decref(obj);
+  free(out);
+}
+#endif
+
 #define THREADS 4
 #define LINES 200
 
@@ -159,8 +194,10 @@ static void test_log_lines_from_threads_never_interleave(void **state) {
     pthread_join(t[i], NULL);
   char *out = drain();
   int lines = 0;
-  char *save = NULL;
-  for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+  for (char *line = out, *end; *line; line = end + 1) {
+    end = strchr(line, '\n');
+    assert_non_null(end); /* every line ends with a newline */
+    *end = '\0';
     lines++;
     assert_non_null(strstr(line, " info  thread: writer "));
     size_t len = strlen(line);
@@ -180,6 +217,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_log_long_message_stays_one_line, setup, teardown),
       cmocka_unit_test_setup_teardown(test_log_lines_from_threads_never_interleave, setup,
                                       teardown),
+#ifdef AIRGAP_TEST_KNOWN_BUGS
+      cmocka_unit_test_setup_teardown(test_log_json_keeps_invalid_utf8_messages, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_log_json_long_message_stays_valid_json, setup, teardown),
+#endif
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

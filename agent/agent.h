@@ -1,0 +1,60 @@
+/*
+ * agent.h — the agent component's public API: the lease loop behind
+ * `airgap agent`, `airgap serve` and `airgap run`, and the job supervisor
+ * process it starts for each job (DESIGN.md, "The flow of one job").
+ *
+ * Every function returns 0 or a negative AIRGAP_E* code (common/error.h) with
+ * a message in airgap_error_last(). Running jobs needs root (overlayfs mounts,
+ * joining a container's network namespace) and a Docker engine.
+ */
+#ifndef AIRGAP_AGENT_AGENT_H
+#define AIRGAP_AGENT_AGENT_H
+
+#include <stddef.h>
+
+/* When to pull a job's image. */
+typedef enum {
+  AGENT_PULL_IF_NOT_PRESENT = 0,
+  AGENT_PULL_ALWAYS,
+  AGENT_PULL_NEVER,
+} agent_pull_policy;
+
+/* "if-not-present", "always", "never". AIRGAP_EINVALID otherwise. */
+int agent_pull_policy_parse(agent_pull_policy *out, const char *text);
+
+/* The agent's configuration; every string is borrowed for the call. */
+typedef struct agent_options {
+  const char *queue_url; /* http://host:port */
+  const char *token;     /* agent token */
+  const char *agent_id;  /* stable across restarts: leftovers are found by it */
+  const char *const *labels;
+  size_t label_count;
+  unsigned slots;      /* jobs at once (0: 1) */
+  const char *cache_dir; /* overlay cache (created when missing) */
+  const char *work_dir;  /* run directories (created; reaped at start) */
+  const char *network;   /* sandbox network: bridge, none or a network name */
+  const char *pause_path; /* the static airgap-pause program */
+  const char *self_exe;   /* the airgap binary, started as `airgap agent --supervise` */
+  const char *user;       /* job container user, NULL: the image's */
+  const char *docker_host; /* NULL: DOCKER_HOST or /var/run/docker.sock */
+  agent_pull_policy pull;
+  unsigned shutdown_timeout; /* seconds a drain waits before canceling (0: forever) */
+  unsigned max_jobs;         /* stop leasing after this many (0: no limit) */
+  volatile const int *drain; /* set: lease no more, let running jobs finish */
+  volatile const int *abort; /* set: cancel running jobs, tear down, return */
+} agent_options;
+
+/* Reaps what an earlier run left (containers labelled airgap.agent=<id>,
+ * mounts and run directories under work_dir), then leases and runs jobs until
+ * drained or aborted (see the flags) and every supervisor has ended.
+ * Errors: AIRGAP_EAUTH (the queue refused the token), -1 (no Docker engine,
+ * work directory unusable, ...). */
+int agent_run(const agent_options *options);
+
+/* The body of a job supervisor process: reads its job (JSON written by
+ * agent_run) from fd, runs it with SIGTERM/SIGINT meaning cancel, and returns
+ * the process exit code: 0 when the final status was reported (or the lease
+ * was lost), 1 otherwise — the agent then reports the job errored. */
+int agent_supervise(int fd);
+
+#endif

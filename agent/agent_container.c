@@ -1,0 +1,305 @@
+/*
+ * agent_container.c — the Engine API bodies of a job's two containers.
+ *
+ * The sandbox only owns the network namespace: the job's own image (so no
+ * extra image is ever needed) running the static pause program, bound in
+ * read-only. The job container joins that namespace (NetworkMode
+ * container:<sandbox>), so it sees the job's private emulator as localhost.
+ * It gets the workspace as working directory, the mirror's object directories
+ * read-only at their host paths (the snapshot's .git finds its objects
+ * through absolute alternates), limits, no-new-privileges and no Docker
+ * socket. Both carry labels naming the agent and the job, which is how the
+ * agent finds and removes whatever a crash left behind.
+ *
+ * Pure functions over jansson objects, so they are tested without Docker.
+ */
+#include "agent/agent_int.h"
+#include "common/error.h"
+#include "queue/queue.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PAUSE_IN_CONTAINER "/airgap-pause"
+#define ALTERNATES_MAX 4096
+#define MEMORY_MIN (4LL * 1024 * 1024)
+
+int agent_memory_parse(int64_t *out, const char *text) {
+  if (!text || !*text)
+    return airgap_error_set(AIRGAP_EINVALID, "memory limit is empty");
+  char *end = NULL;
+  errno = 0;
+  unsigned long long value = strtoull(text, &end, 10);
+  if (errno || end == text || text[0] == '-')
+    return airgap_error_set(AIRGAP_EINVALID,
+                            "memory limit '%s' is not a size like 512m or 2g", text);
+  unsigned shift = 0;
+  if (*end) {
+    switch (*end | 0x20) {
+    case 'b':
+      shift = 0;
+      break;
+    case 'k':
+      shift = 10;
+      break;
+    case 'm':
+      shift = 20;
+      break;
+    case 'g':
+      shift = 30;
+      break;
+    case 't':
+      shift = 40;
+      break;
+    default:
+      return airgap_error_set(AIRGAP_EINVALID,
+                              "memory limit '%s' has an unknown unit (use b, k, m, g or t)", text);
+    }
+    end++;
+    if (*end && ((*end | 0x20) != 'b' || end[1] || shift == 0))
+      return airgap_error_set(AIRGAP_EINVALID,
+                              "memory limit '%s' is not a size like 512m or 2g", text);
+  }
+  if (value > (unsigned long long)INT64_MAX >> shift)
+    return airgap_error_set(AIRGAP_EINVALID, "memory limit '%s' is too large", text);
+  int64_t bytes = (int64_t)(value << shift);
+  if (bytes < MEMORY_MIN)
+    return airgap_error_set(AIRGAP_EINVALID,
+                            "memory limit '%s' is below Docker's minimum of 4m", text);
+  *out = bytes;
+  return 0;
+}
+
+/* A path usable on the left or right of a bind ("src:dst:ro"). */
+static int check_bind_path(const char *what, const char *path) {
+  if (!path || path[0] != '/')
+    return airgap_error_set(AIRGAP_EINVALID, "%s '%s' is not an absolute path", what,
+                            path ? path : "");
+  if (strpbrk(path, ":,\n"))
+    return airgap_error_set(AIRGAP_EINVALID, "%s '%s' contains ':' or ','", what, path);
+  return 0;
+}
+
+static int add_bind(json_t *binds, const char *src, const char *dst, int ro) {
+  size_t len = strlen(src) + strlen(dst) + 8;
+  char *text = malloc(len);
+  if (!text)
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+  snprintf(text, len, "%s:%s%s", src, dst, ro ? ":ro" : "");
+  json_array_append_new(binds, json_string(text));
+  free(text);
+  return 0;
+}
+
+static json_t *labels_new(const char *agent_id, const char *job_id, const char *role) {
+  return json_pack("{s:s, s:s, s:s}", "airgap.agent", agent_id, "airgap.job", job_id,
+                   "airgap.role", role);
+}
+
+static void env_set(json_t *env, const char *key, const char *value) {
+  json_object_set_new(env, key, json_string(value ? value : ""));
+}
+
+int agent_container_job_config(json_t **out, const queue_spec *spec,
+                               const agent_container_params *params) {
+  int error = 0;
+  json_t *config = NULL, *env = NULL, *env_list = NULL, *binds = NULL, *host = NULL;
+  const char *mountpoint = spec->mountpoint ? spec->mountpoint : "/workspace";
+  if ((error = check_bind_path("mountpoint", mountpoint)) < 0 ||
+      (error = check_bind_path("workspace", params->workspace)) < 0)
+    goto cleanup;
+  if (strcmp(mountpoint, "/") == 0) {
+    error = airgap_error_set(AIRGAP_EINVALID, "mountpoint '/' would hide the image");
+    goto cleanup;
+  }
+
+  /* Defaults first; the spec's env and secrets may override any of them. */
+  env = json_object();
+  env_set(env, "CI", "true");
+  env_set(env, "AIRGAP", "true");
+  env_set(env, "AIRGAP_JOB_ID", params->job_id);
+  env_set(env, "AIRGAP_COMMIT", params->commit);
+  env_set(env, "AWS_ENDPOINT_URL", "http://localhost:4566");
+  env_set(env, "AWS_ACCESS_KEY_ID", "test");
+  env_set(env, "AWS_SECRET_ACCESS_KEY", "test");
+  env_set(env, "AWS_DEFAULT_REGION", "us-east-1");
+  env_set(env, "AWS_REGION", "us-east-1");
+  for (size_t i = 0; i < spec->env_count; i++)
+    env_set(env, spec->env[i].key, spec->env[i].value);
+  for (size_t i = 0; i < spec->secret_count; i++)
+    env_set(env, spec->secrets[i].key, spec->secrets[i].value);
+  env_list = json_array();
+  const char *key;
+  json_t *value;
+  json_object_foreach(env, key, value) {
+    size_t len = strlen(key) + strlen(json_string_value(value)) + 2;
+    char *pair = malloc(len);
+    if (!pair) {
+      error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+      goto cleanup;
+    }
+    snprintf(pair, len, "%s=%s", key, json_string_value(value));
+    json_array_append_new(env_list, json_string(pair));
+    free(pair);
+  }
+
+  binds = json_array();
+  if ((error = add_bind(binds, params->workspace, mountpoint, 0)) < 0)
+    goto cleanup;
+  for (size_t i = 0; i < params->ro_bind_count; i++) {
+    if ((error = check_bind_path("mirror path", params->ro_binds[i])) < 0 ||
+        (error = add_bind(binds, params->ro_binds[i], params->ro_binds[i], 1)) < 0)
+      goto cleanup;
+  }
+
+  size_t mode_len = strlen(params->sandbox_id) + 16;
+  char *network_mode = malloc(mode_len);
+  if (!network_mode) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  snprintf(network_mode, mode_len, "container:%s", params->sandbox_id);
+  host = json_pack("{s:o, s:s, s:[s], s:I}", "Binds", binds, "NetworkMode", network_mode,
+                   "SecurityOpt", "no-new-privileges:true", "PidsLimit",
+                   (json_int_t)(spec->pids ? spec->pids : AGENT_DEFAULT_PIDS));
+  free(network_mode);
+  binds = NULL;
+  if (!host) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  if (spec->memory) {
+    int64_t bytes = 0;
+    if ((error = agent_memory_parse(&bytes, spec->memory)) < 0)
+      goto cleanup;
+    json_object_set_new(host, "Memory", json_integer(bytes));
+    json_object_set_new(host, "MemorySwap", json_integer(bytes)); /* no swap on top */
+  }
+  if (spec->cpus > 0) {
+    if (spec->cpus > 1024) {
+      error = airgap_error_set(AIRGAP_EINVALID, "cpus %.2f is out of range", spec->cpus);
+      goto cleanup;
+    }
+    json_object_set_new(host, "NanoCpus", json_integer((json_int_t)(spec->cpus * 1e9)));
+  }
+
+  config = json_pack("{s:s, s:[ss], s:[s], s:o, s:s, s:o, s:b, s:b, s:b, s:o}", "Image",
+                     spec->image, "Entrypoint", "/bin/sh", "-c", "Cmd",
+                     spec->script ? spec->script : "true", "Env", env_list, "WorkingDir",
+                     mountpoint, "Labels", labels_new(params->agent_id, params->job_id, "job"),
+                     "AttachStdout", 1, "AttachStderr", 1, "Tty", 0, "HostConfig", host);
+  env_list = NULL;
+  host = NULL;
+  if (!config) {
+    error = airgap_error_set(AIRGAP_ERROR, "cannot build the job container's configuration");
+    goto cleanup;
+  }
+  if (params->user && *params->user)
+    json_object_set_new(config, "User", json_string(params->user));
+  *out = config;
+  config = NULL;
+
+cleanup:
+  json_decref(config);
+  json_decref(env);
+  json_decref(env_list);
+  json_decref(binds);
+  json_decref(host);
+  return error;
+}
+
+int agent_container_sandbox_config(json_t **out, const char *image, const char *pause_path,
+                                   const char *network, const char *agent_id, const char *job_id) {
+  int error = check_bind_path("pause program", pause_path);
+  if (error < 0)
+    return error;
+  if (!network || !*network || strpbrk(network, ":/ "))
+    return airgap_error_set(AIRGAP_EINVALID,
+                            "network '%s' is not bridge, none or a network name",
+                            network ? network : "");
+  json_t *binds = json_array();
+  if ((error = add_bind(binds, pause_path, PAUSE_IN_CONTAINER, 1)) < 0) {
+    json_decref(binds);
+    return error;
+  }
+  /* Entrypoint set and Cmd empty: the engine then ignores the image's CMD. */
+  json_t *config = json_pack(
+      "{s:s, s:[s], s:[], s:o, s:{s:o, s:s, s:[s], s:I}}", "Image", image, "Entrypoint",
+      PAUSE_IN_CONTAINER, "Cmd", "Labels", labels_new(agent_id, job_id, "sandbox"), "HostConfig",
+      "Binds", binds, "NetworkMode", network, "SecurityOpt", "no-new-privileges:true",
+      "PidsLimit", (json_int_t)16);
+  if (!config)
+    return airgap_error_set(AIRGAP_ERROR, "cannot build the sandbox's configuration");
+  *out = config;
+  return 0;
+}
+
+int agent_alternates_read(char **out, size_t *out_count, size_t max, const char *git_dir) {
+  char path[4096];
+  if ((size_t)snprintf(path, sizeof(path), "%s/objects/info/alternates", git_dir) >= sizeof(path))
+    return airgap_error_set(AIRGAP_EINVALID, "git directory path is too long");
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      *out_count = 0;
+      return 0;
+    }
+    return airgap_error_set_errno(AIRGAP_ERROR, "cannot open %s", path);
+  }
+  char text[ALTERNATES_MAX + 1];
+  size_t len = 0;
+  for (;;) {
+    ssize_t n = read(fd, text + len, sizeof(text) - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      close(fd);
+      return airgap_error_set_errno(AIRGAP_ERROR, "cannot read %s", path);
+    }
+    if (n == 0)
+      break;
+    len += (size_t)n;
+    if (len > ALTERNATES_MAX) {
+      close(fd);
+      return airgap_error_set(AIRGAP_ETOOBIG, "%s is larger than %d bytes", path, ALTERNATES_MAX);
+    }
+  }
+  close(fd);
+  text[len] = '\0';
+  char *found[16];
+  size_t count = 0;
+  int error = 0;
+  char *line = text;
+  while (line && *line) {
+    char *next = strchr(line, '\n');
+    if (next)
+      *next++ = '\0';
+    if (*line && *line != '#') {
+      if ((error = check_bind_path("alternate object directory", line)) < 0)
+        break;
+      if (count == max || count == sizeof(found) / sizeof(found[0])) {
+        error = airgap_error_set(AIRGAP_ETOOBIG, "%s lists too many object directories", path);
+        break;
+      }
+      if (!(found[count] = strdup(line))) {
+        error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+        break;
+      }
+      count++;
+    }
+    line = next;
+  }
+  if (error < 0) {
+    for (size_t i = 0; i < count; i++)
+      free(found[i]);
+    return error;
+  }
+  for (size_t i = 0; i < count; i++)
+    out[i] = found[i];
+  *out_count = count;
+  return 0;
+}

@@ -1,0 +1,573 @@
+/*
+ * agent_job.c — the job supervisor: one process per job (DESIGN.md, "The
+ * flow of one job").
+ *
+ * It builds the job's world in a fixed order — workspace (overlay snapshot +
+ * overlayfs), image, sandbox container owning the network namespace, the
+ * job's own emulator listening on 127.0.0.1:4566 inside that namespace, the
+ * job container joining it — and takes it down in the reverse order on every
+ * path: job and Lambda containers, emulator, sandbox, workspace, run
+ * directory, then the final log flush and the final status. Every resource
+ * is recorded in one struct as soon as it exists, so the one teardown
+ * function serves success, failure, cancel and timeout alike; whatever a
+ * crash leaves is labelled or lives under the run directory, for the agent
+ * to reap.
+ *
+ * Two helper threads: heartbeats (which bring the cancel flag) and the
+ * container's log stream. The main thread waits for the container in short
+ * slices so that cancel, timeout and signals take effect within a second.
+ */
+#include "agent/agent_int.h"
+#include "common/docker.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "emulator/emulator.h"
+#include "overlay/overlay.h"
+#include "queue/queue.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EMULATOR_HOST "127.0.0.1"
+#define EMULATOR_PORT 4566
+#define WAIT_SLICE_MS 1000L
+#define LOG_CLOSE_TIMEOUT_MS 15000L
+#define COMPLETE_ATTEMPTS 7
+#define MAX_ALTERNATES 8
+
+typedef struct job_run {
+  const agent_job_params *p;
+  queue_client *queue;
+  queue_spec *spec;
+  agent_log *log;
+  docker_client *docker;
+  overlay_cache *cache;
+  overlay_workspace *ws;
+  emulator *emu;
+  char run_dir[PATH_MAX];
+  int run_dir_made;
+  char *sandbox_id;
+  char *container_id;
+  pthread_t logs_thread;
+  int logs_started;
+
+  pthread_t heartbeat_thread;
+  int heartbeat_started;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int heartbeat_stop;
+  int cancel;     /* from the queue (atomic) */
+  int lease_lost; /* atomic */
+
+  agent_outcome outcome;
+  uint64_t started_ms;
+} job_run;
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sleep_ms(uint64_t ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+  }
+}
+
+int agent_job_id_valid(const char *id) {
+  size_t len = id ? strlen(id) : 0;
+  if (len == 0 || len > 64)
+    return 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = id[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '-' || c == '_'))
+      return 0;
+  }
+  return 1;
+}
+
+int agent_containers_reap(unsigned *out, docker_client *docker, const char *agent_id,
+                          const char *job_id, const char *except_id) {
+  char label[256];
+  snprintf(label, sizeof(label), "%s=%s", job_id ? "airgap.job" : "airgap.agent",
+           job_id ? job_id : agent_id);
+  json_t *list = NULL;
+  int error = docker_container_list(&list, docker, label);
+  if (error < 0)
+    return error;
+  unsigned removed = 0;
+  size_t i;
+  json_t *item;
+  json_array_foreach(list, i, item) {
+    const char *id = json_string_value(json_object_get(item, "Id"));
+    if (!id || (except_id && strcmp(id, except_id) == 0))
+      continue;
+    int rc = docker_container_remove(docker, id, 1);
+    if (rc == 0)
+      removed++;
+    else if (rc != AIRGAP_ENOTFOUND && error == 0)
+      error = rc;
+  }
+  json_decref(list);
+  if (out)
+    *out = removed;
+  return error;
+}
+
+/* ---- cancel, lease and heartbeats ---- */
+
+static int lease_lost(job_run *r) { return __atomic_load_n(&r->lease_lost, __ATOMIC_SEQ_CST); }
+
+static int cancel_requested(job_run *r) {
+  return __atomic_load_n(&r->cancel, __ATOMIC_SEQ_CST) || lease_lost(r) ||
+         (r->p->stop_requested && *r->p->stop_requested);
+}
+
+static void *heartbeat_main(void *arg) {
+  job_run *r = arg;
+  unsigned ttl = r->p->lease_ttl ? r->p->lease_ttl : 30;
+  uint64_t interval = (uint64_t)ttl * 1000 / 3;
+  if (interval > 5000)
+    interval = 5000; /* cancel reaches a job within a few seconds */
+  if (interval < 500)
+    interval = 500;
+  pthread_mutex_lock(&r->lock);
+  while (!r->heartbeat_stop) {
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(interval / 1000);
+    until.tv_nsec += (long)(interval % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+    if (pthread_cond_timedwait(&r->cond, &r->lock, &until) != ETIMEDOUT)
+      continue;
+    pthread_mutex_unlock(&r->lock);
+    int cancel = 0;
+    int rc = queue_client_heartbeat(&cancel, r->queue, r->p->job_id, r->p->lease);
+    if (rc == 0 && cancel)
+      __atomic_store_n(&r->cancel, 1, __ATOMIC_SEQ_CST);
+    else if (rc == AIRGAP_EBUSY)
+      __atomic_store_n(&r->lease_lost, 1, __ATOMIC_SEQ_CST);
+    else if (rc < 0)
+      log_warn("agent", "job %s: heartbeat failed (will retry): %s", r->p->job_id,
+               airgap_error_last());
+    pthread_mutex_lock(&r->lock);
+    if (rc == AIRGAP_EBUSY)
+      break;
+  }
+  pthread_mutex_unlock(&r->lock);
+  return NULL;
+}
+
+static void heartbeat_stop(job_run *r) {
+  if (!r->heartbeat_started)
+    return;
+  pthread_mutex_lock(&r->lock);
+  r->heartbeat_stop = 1;
+  pthread_cond_signal(&r->cond);
+  pthread_mutex_unlock(&r->lock);
+  pthread_join(r->heartbeat_thread, NULL);
+  r->heartbeat_started = 0;
+}
+
+/* ---- the log ---- */
+
+static int send_log(uint64_t *out, uint64_t offset, const void *data, size_t len, void *payload) {
+  job_run *r = payload;
+  return queue_client_log_append(out, r->queue, r->p->job_id, r->p->lease, offset, data, len);
+}
+
+static int on_output(int stream, const char *data, size_t len, void *payload) {
+  agent_log_write(payload, data, len);
+  return 0;
+}
+
+static void *logs_main(void *arg) {
+  job_run *r = arg;
+  docker_logs_options opts = {.follow = 1};
+  int rc = docker_container_logs(r->docker, r->container_id, &opts, on_output, r->log);
+  if (rc < 0 && rc != AIRGAP_ENOTFOUND)
+    log_warn("agent", "job %s: container log stream ended: %s", r->p->job_id, airgap_error_last());
+  return NULL;
+}
+
+/* Records an infrastructure failure: reason for the status, message for the log. */
+static int fail(job_run *r, int error, const char *reason) {
+  if (!r->outcome.error_reason)
+    r->outcome.error_reason = reason;
+  const char *msg = airgap_error_last();
+  log_error("agent", "job %s: %s: %s", r->p->job_id, reason, msg);
+  if (r->log)
+    agent_log_note(r->log, "error (%s): %s", reason, msg);
+  return error;
+}
+
+/* ---- setting up ---- */
+
+static int prepare_workspace(job_run *r, char **alternates, size_t *alternate_count,
+                             char *commit, size_t commit_size) {
+  const queue_spec *spec = r->spec;
+  overlay_snapshot *snap = NULL;
+  uint64_t t = now_ms();
+  agent_log_note(r->log, "preparing workspace: %s at %s", spec->repo,
+                 spec->commit ? spec->commit : spec->ref);
+  int error = overlay_cache_open(&r->cache, r->p->cache_dir);
+  if (error < 0)
+    return fail(r, error, "workspace");
+  /* The queue spells "the remote's default branch" HEAD; overlay wants NULL. */
+  const char *ref = spec->ref && strcmp(spec->ref, "HEAD") != 0 ? spec->ref : NULL;
+  overlay_request req = {.url = spec->repo, .ref = ref, .commit = spec->commit};
+  if ((error = overlay_snapshot_get(&snap, r->cache, &req)) < 0)
+    return fail(r, error, "git");
+
+  if (mkdir(r->run_dir, 0700) < 0) {
+    if (errno != EEXIST) {
+      error = airgap_error_set_errno(AIRGAP_ERROR, "cannot create the run directory %s",
+                                     r->run_dir);
+      goto done;
+    }
+    /* A previous attempt of this job died here: its leftovers go first. */
+    if ((error = overlay_reap(r->run_dir)) < 0)
+      goto done;
+  }
+  r->run_dir_made = 1;
+  if ((error = overlay_workspace_create(&r->ws, snap, r->run_dir, NULL)) < 0)
+    goto done;
+  char git_dir[PATH_MAX + 8];
+  snprintf(git_dir, sizeof(git_dir), "%s/.git", overlay_snapshot_path(snap));
+  if ((error = agent_alternates_read(alternates, alternate_count, MAX_ALTERNATES, git_dir)) < 0)
+    goto done;
+  snprintf(commit, commit_size, "%s", overlay_snapshot_commit(snap));
+  agent_log_note(r->log, "workspace ready: commit %s (%llu ms)", commit,
+                 (unsigned long long)(now_ms() - t));
+done:
+  overlay_snapshot_release(snap);
+  if (error < 0)
+    return fail(r, error, "workspace");
+  return 0;
+}
+
+static int start_sandbox(job_run *r, pid_t *out_pid) {
+  json_t *config = NULL, *info = NULL;
+  int error = agent_container_sandbox_config(&config, r->spec->image, r->p->pause_path,
+                                             r->p->network, r->p->agent_id, r->p->job_id);
+  if (error < 0)
+    goto cleanup;
+  if ((error = docker_container_create(&r->sandbox_id, r->docker, NULL, config)) < 0 ||
+      (error = docker_container_start(r->docker, r->sandbox_id)) < 0 ||
+      (error = docker_container_inspect(&info, r->docker, r->sandbox_id)) < 0)
+    goto cleanup;
+  json_int_t pid = json_integer_value(json_object_get(json_object_get(info, "State"), "Pid"));
+  if (pid <= 0) {
+    error = airgap_error_set(AIRGAP_ERROR,
+                             "the sandbox container %.12s is not running (did the pause program "
+                             "start in image %s?)",
+                             r->sandbox_id, r->spec->image);
+    goto cleanup;
+  }
+  *out_pid = (pid_t)pid;
+cleanup:
+  json_decref(config);
+  json_decref(info);
+  return error < 0 ? fail(r, error, "sandbox") : 0;
+}
+
+static int start_emulator(job_run *r, pid_t sandbox_pid) {
+  int fd = -1;
+  char *services = NULL;
+  int error = agent_netns_listen(&fd, sandbox_pid, EMULATOR_HOST, EMULATOR_PORT);
+  if (error < 0)
+    return fail(r, error, "emulator");
+  char data_dir[PATH_MAX + 16];
+  snprintf(data_dir, sizeof(data_dir), "%s/emulator", r->run_dir);
+  if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
+    close(fd);
+    return fail(r, airgap_error_set_errno(AIRGAP_ERROR, "cannot create %s", data_dir),
+                "emulator");
+  }
+  size_t len = 1, used = 0;
+  for (size_t i = 0; i < r->spec->service_count; i++)
+    len += strlen(r->spec->services[i]) + 1;
+  if (!(services = calloc(1, len))) {
+    close(fd);
+    return fail(r, airgap_error_set(AIRGAP_ERROR, "out of memory"), "emulator");
+  }
+  for (size_t i = 0; i < r->spec->service_count; i++)
+    used += (size_t)snprintf(services + used, len - used, "%s%s", i ? "," : "",
+                             r->spec->services[i]);
+  emulator_options opts = {.listen_fds = &fd,
+                           .listen_fd_count = 1,
+                           .services = services[0] ? services : NULL,
+                           .data_dir = data_dir,
+                           .hostname = "localhost:4566",
+                           .threads = 2};
+  error = emulator_start(&r->emu, &opts); /* owns fd from here on, also on failure */
+  free(services);
+  if (error < 0)
+    return fail(r, error, "emulator");
+  agent_log_note(r->log, "emulator listening on localhost:%d inside the job's network",
+                 EMULATOR_PORT);
+  return 0;
+}
+
+static int start_job_container(job_run *r, const char *commit, char **alternates,
+                               size_t alternate_count) {
+  json_t *config = NULL;
+  agent_container_params params = {.agent_id = r->p->agent_id,
+                                   .job_id = r->p->job_id,
+                                   .commit = commit,
+                                   .sandbox_id = r->sandbox_id,
+                                   .workspace = overlay_workspace_path(r->ws),
+                                   .ro_binds = (const char *const *)alternates,
+                                   .ro_bind_count = alternate_count,
+                                   .user = r->p->user};
+  int error = agent_container_job_config(&config, r->spec, &params);
+  if (error == 0)
+    error = docker_container_create(&r->container_id, r->docker, NULL, config);
+  json_decref(config);
+  if (error == 0)
+    error = docker_container_start(r->docker, r->container_id);
+  if (error < 0)
+    return fail(r, error, "container");
+  if (pthread_create(&r->logs_thread, NULL, logs_main, r) == 0)
+    r->logs_started = 1;
+  else
+    agent_log_note(r->log, "cannot stream the container's output; the log will be empty");
+  return 0;
+}
+
+/* Waits for the job container, applying cancel and timeout. */
+static void wait_job_container(job_run *r) {
+  uint64_t started = now_ms();
+  uint64_t deadline = started + (uint64_t)(r->spec->timeout ? r->spec->timeout : 3600) * 1000u;
+  int killed = 0;
+  for (;;) {
+    int code = 0;
+    int rc = docker_container_wait(&code, r->docker, r->container_id, WAIT_SLICE_MS);
+    if (rc == 0) {
+      r->outcome.has_exit_code = 1;
+      r->outcome.exit_code = code;
+      break;
+    }
+    if (rc != AIRGAP_ETIMEOUT) {
+      fail(r, rc, "container");
+      return;
+    }
+    if (killed)
+      continue;
+    if (cancel_requested(r)) {
+      r->outcome.canceled = 1;
+      agent_log_note(r->log, "%s: stopping the job",
+                     lease_lost(r) ? "the job's lease was lost" : "canceled");
+    } else if (now_ms() >= deadline) {
+      r->outcome.timed_out = 1;
+      agent_log_note(r->log, "timed out after %u s: stopping the job", r->spec->timeout);
+    } else {
+      continue;
+    }
+    docker_container_kill(r->docker, r->container_id, "SIGKILL");
+    killed = 1;
+  }
+  json_t *info = NULL;
+  if (docker_container_inspect(&info, r->docker, r->container_id) == 0)
+    r->outcome.oom_killed =
+        json_is_true(json_object_get(json_object_get(info, "State"), "OOMKilled"));
+  json_decref(info);
+  if (r->outcome.oom_killed)
+    agent_log_note(r->log, "the job ran out of memory and was killed");
+  agent_log_note(r->log, "container exited with code %d after %llu ms", r->outcome.exit_code,
+                 (unsigned long long)(now_ms() - started));
+}
+
+/* ---- tearing down: always this order ---- */
+
+static void teardown(job_run *r) {
+  uint64_t t = now_ms();
+  /* 1. the job container, then any other container of the job (Lambda). */
+  if (r->docker) {
+    if (r->container_id) {
+      int rc = docker_container_remove(r->docker, r->container_id, 1);
+      if (rc < 0 && rc != AIRGAP_ENOTFOUND)
+        log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
+    }
+    if (agent_containers_reap(NULL, r->docker, r->p->agent_id, r->p->job_id, r->sandbox_id) < 0)
+      log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
+  }
+  if (r->logs_started) {
+    pthread_join(r->logs_thread, NULL);
+    r->logs_started = 0;
+  }
+  /* 2. the emulator, 3. the sandbox. */
+  emulator_free(r->emu);
+  r->emu = NULL;
+  if (r->docker && r->sandbox_id) {
+    int rc = docker_container_remove(r->docker, r->sandbox_id, 1);
+    if (rc < 0 && rc != AIRGAP_ENOTFOUND)
+      log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
+  }
+  /* 4. the workspace, 5. the run directory. */
+  if (r->ws && overlay_workspace_destroy(r->ws) < 0)
+    log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
+  r->ws = NULL;
+  if (r->run_dir_made) {
+    if (overlay_reap(r->run_dir) < 0 || rmdir(r->run_dir) < 0)
+      log_warn("agent", "job %s: run directory %s left for reaping: %s", r->p->job_id,
+               r->run_dir, airgap_error_last());
+    r->run_dir_made = 0;
+  }
+  if (r->log)
+    agent_log_note(r->log, "cleaned up in %llu ms; job took %llu ms",
+                   (unsigned long long)(now_ms() - t),
+                   (unsigned long long)(now_ms() - r->started_ms));
+}
+
+/* 7. the final status, retried with backoff, bounded. */
+static int report(job_run *r) {
+  agent_status status;
+  agent_status_from_outcome(&status, &r->outcome);
+  if (lease_lost(r)) {
+    log_warn("agent", "job %s: lease lost; not reporting %s", r->p->job_id, status.status);
+    return 0;
+  }
+  uint64_t backoff = 250;
+  for (int attempt = 0; attempt < COMPLETE_ATTEMPTS; attempt++) {
+    int rc = queue_client_complete(r->queue, r->p->job_id, r->p->lease, status.status,
+                                   status.reason, status.exit_code);
+    if (rc == 0) {
+      log_info("agent", "job %s: %s%s%s", r->p->job_id, status.status, status.reason ? "/" : "",
+               status.reason ? status.reason : "");
+      return 0;
+    }
+    if (rc == AIRGAP_EBUSY || rc == AIRGAP_ENOTFOUND) {
+      log_warn("agent", "job %s: the queue no longer holds our lease: %s", r->p->job_id,
+               airgap_error_last());
+      return 0;
+    }
+    if (rc == AIRGAP_EINVALID || rc == AIRGAP_EAUTH)
+      break;
+    log_warn("agent", "job %s: reporting %s failed (attempt %d): %s", r->p->job_id,
+             status.status, attempt + 1, airgap_error_last());
+    sleep_ms(backoff);
+    backoff = backoff * 2 > 8000 ? 8000 : backoff * 2;
+  }
+  log_error("agent", "job %s: cannot report its final status: %s", r->p->job_id,
+            airgap_error_last());
+  return -1;
+}
+
+int agent_job_run(const agent_job_params *p) {
+  job_run run = {.p = p, .started_ms = now_ms()};
+  job_run *r = &run;
+  char *alternates[MAX_ALTERNATES] = {0};
+  size_t alternate_count = 0;
+  char commit[64] = "";
+  pthread_mutex_init(&r->lock, NULL);
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&r->cond, &attr);
+  pthread_condattr_destroy(&attr);
+
+  int error = 0;
+  if (!agent_job_id_valid(p->job_id)) {
+    log_error("agent", "refusing job id '%.80s': not a plain identifier", p->job_id);
+    error = -1;
+    goto out;
+  }
+  if (queue_client_new(&r->queue, p->queue_url, p->token) < 0) {
+    log_error("agent", "job %s: %s", p->job_id, airgap_error_last());
+    error = -1;
+    goto out;
+  }
+  queue_spec_error spec_error;
+  int spec_rc = queue_spec_parse(&r->spec, p->spec_json, strlen(p->spec_json), &spec_error);
+  const char **secrets = NULL;
+  size_t secret_count = r->spec ? r->spec->secret_count : 0;
+  if (secret_count && (secrets = calloc(secret_count, sizeof(*secrets))))
+    for (size_t i = 0; i < secret_count; i++)
+      secrets[i] = r->spec->secrets[i].value;
+  error = agent_log_new(&r->log, secrets, secrets ? secret_count : 0, NULL, send_log, r);
+  free(secrets);
+  if (error < 0) {
+    r->outcome.error_reason = "infrastructure";
+    goto finish;
+  }
+  if (pthread_create(&r->heartbeat_thread, NULL, heartbeat_main, r) == 0)
+    r->heartbeat_started = 1;
+  if (spec_rc < 0) {
+    fail(r, spec_rc, "spec");
+    goto finish;
+  }
+  if (snprintf(r->run_dir, sizeof(r->run_dir), "%s/%s", p->work_dir, p->job_id) >=
+      (int)sizeof(r->run_dir)) {
+    fail(r, airgap_error_set(AIRGAP_EINVALID, "work directory path is too long"), "workspace");
+    goto finish;
+  }
+  agent_log_note(r->log, "job %s on agent %s, image %s", p->job_id, p->agent_id, r->spec->image);
+
+  if (docker_client_new(&r->docker, p->docker_host) < 0 || docker_ping(r->docker) < 0) {
+    fail(r, -1, "docker");
+    goto teardown;
+  }
+  if (prepare_workspace(r, alternates, &alternate_count, commit, sizeof(commit)) < 0)
+    goto teardown;
+  if (cancel_requested(r))
+    goto canceled;
+  uint64_t t = now_ms();
+  error = agent_image_ensure(r->docker, r->spec->image, p->pull, r->log);
+  if (error < 0) {
+    fail(r, error, error == AIRGAP_ENOTFOUND ? "image_pull" : "docker");
+    goto teardown;
+  }
+  pid_t sandbox_pid = 0;
+  if (start_sandbox(r, &sandbox_pid) < 0)
+    goto teardown;
+  if (start_emulator(r, sandbox_pid) < 0)
+    goto teardown;
+  if (cancel_requested(r))
+    goto canceled;
+  if (start_job_container(r, commit, alternates, alternate_count) < 0)
+    goto teardown;
+  agent_log_note(r->log, "job container started (%llu ms after the workspace was ready)",
+                 (unsigned long long)(now_ms() - t));
+  wait_job_container(r);
+  goto teardown;
+
+canceled:
+  r->outcome.canceled = 1;
+  agent_log_note(r->log, "canceled before the job started");
+teardown:
+  teardown(r);
+finish:
+  if (r->log) {
+    int rc = agent_log_close(r->log, LOG_CLOSE_TIMEOUT_MS);
+    if (rc < 0 && rc != AIRGAP_EBUSY)
+      log_warn("agent", "job %s: %s", p->job_id, airgap_error_last());
+  }
+  error = report(r);
+  heartbeat_stop(r);
+out:
+  for (size_t i = 0; i < alternate_count; i++)
+    free(alternates[i]);
+  agent_log_free(r->log);
+  docker_client_free(r->docker);
+  free(r->sandbox_id);
+  free(r->container_id);
+  overlay_cache_free(r->cache);
+  queue_spec_free(r->spec);
+  queue_client_free(r->queue);
+  pthread_cond_destroy(&r->cond);
+  pthread_mutex_destroy(&r->lock);
+  return error;
+}

@@ -1,0 +1,334 @@
+/*
+ * agent_loop.c — the agent: leases jobs and runs each in its own supervisor
+ * process (the same `airgap` binary, `airgap agent --supervise`), up to N at
+ * once.
+ *
+ * A supervisor gets its job over a pipe on stdin (the spec holds secrets,
+ * which must not show in argv or the environment), runs in its own process
+ * group (a Ctrl-C reaches only the agent, which decides what to cancel) and
+ * dies with the agent (PR_SET_PDEATHSIG, set by the supervisor itself): after
+ * a `kill -9` of the agent its jobs' leases expire and they go back to the
+ * queue, and the restarted agent reaps what they left. A supervisor that
+ * exits without reporting (a crash) gets its job reported errored by the
+ * agent, after the agent has removed its containers and run directory.
+ *
+ * Signals only set flags (see agent_options); the loop polls them between
+ * lease requests, which are kept short so a drain takes effect quickly.
+ */
+#include "agent/agent.h"
+#include "agent/agent_int.h"
+#include "common/docker.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "overlay/overlay.h"
+#include "queue/queue.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define LEASE_WAIT_S 2
+#define MAX_SLOTS 256
+
+typedef struct slot {
+  pid_t pid;
+  char *job_id;
+  char *lease;
+} slot;
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sleep_ms(uint64_t ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL); /* a signal cutting it short is what we want */
+}
+
+static int flag(volatile const int *f) { return f && *f; }
+
+/* Writes all of data to fd (blocking). */
+static int write_all(int fd, const char *data, size_t len) {
+  while (len) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job *job) {
+  int error = 0;
+  char *spec_json = NULL, *text = NULL;
+  json_t *params = NULL;
+  int fds[2] = {-1, -1};
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+
+  if ((error = queue_spec_to_json(&spec_json, job->spec, 0)) < 0)
+    goto cleanup;
+  params = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, "
+                     "s:i, s:i, s:i}",
+                     "queue", o->queue_url, "token", o->token, "agent", o->agent_id, "job",
+                     job->id, "lease", job->lease, "lease_ttl", (int)job->lease_ttl, "spec",
+                     spec_json, "cache", o->cache_dir, "work", o->work_dir, "network", o->network,
+                     "pause", o->pause_path, "user", o->user, "docker_host", o->docker_host,
+                     "pull", (int)o->pull, "parent", (int)getpid(), "log_level",
+                     (int)log_level_get());
+  if (!params || !(text = json_dumps(params, JSON_COMPACT))) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  if (pipe2(fds, O_CLOEXEC) < 0) {
+    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot create a pipe for the job supervisor");
+    goto cleanup;
+  }
+  posix_spawn_file_actions_adddup2(&actions, fds[0], 0);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  char *argv[] = {"airgap", "agent", "--supervise", NULL};
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, o->self_exe, &actions, &attr, argv, environ);
+  if (rc != 0) {
+    errno = rc;
+    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot start the job supervisor %s",
+                                   o->self_exe);
+    goto cleanup;
+  }
+  close(fds[0]);
+  fds[0] = -1;
+  if (write_all(fds[1], text, strlen(text)) < 0)
+    log_warn("agent", "job %s: the supervisor did not take its job: %s", job->id,
+             strerror(errno));
+  *out = pid;
+
+cleanup:
+  if (fds[0] >= 0)
+    close(fds[0]);
+  if (fds[1] >= 0)
+    close(fds[1]);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (text) {
+    memset(text, 0, strlen(text)); /* it held the token and the secrets */
+    free(text);
+  }
+  json_decref(params);
+  free(spec_json);
+  return error;
+}
+
+/* A supervisor ended without reporting: clean up after it and report. */
+static void supervisor_crashed(const agent_options *o, queue_client *queue, docker_client *docker,
+                               const slot *s, int status) {
+  char what[64];
+  if (WIFSIGNALED(status))
+    snprintf(what, sizeof(what), "was killed by signal %d", WTERMSIG(status));
+  else
+    snprintf(what, sizeof(what), "exited with status %d", WEXITSTATUS(status));
+  log_error("agent", "job %s: the job supervisor %s; reaping and reporting errored", s->job_id,
+            what);
+  if (agent_containers_reap(NULL, docker, o->agent_id, s->job_id, NULL) < 0)
+    log_warn("agent", "job %s: %s", s->job_id, airgap_error_last());
+  char run_dir[PATH_MAX];
+  if (snprintf(run_dir, sizeof(run_dir), "%s/%s", o->work_dir, s->job_id) < (int)sizeof(run_dir)) {
+    struct stat st;
+    if (lstat(run_dir, &st) == 0 && (overlay_reap(run_dir) < 0 || rmdir(run_dir) < 0))
+      log_warn("agent", "job %s: cannot remove %s: %s", s->job_id, run_dir, airgap_error_last());
+  }
+  queue_job *job = NULL;
+  if (queue_client_get(&job, queue, s->job_id) == 0 && !queue_state_is_final(job->state)) {
+    char line[160];
+    int n = snprintf(line, sizeof(line), "\n" AGENT_LOG_MARK "the job supervisor %s\n", what);
+    uint64_t server = 0;
+    queue_client_log_append(&server, queue, s->job_id, s->lease, job->log_size, line, (size_t)n);
+    if (queue_client_complete(queue, s->job_id, s->lease, "errored", "supervisor_crashed", -1) <
+        0)
+      log_warn("agent", "job %s: %s", s->job_id, airgap_error_last());
+  }
+  queue_job_free(job);
+}
+
+static void slot_clear(slot *s) {
+  free(s->job_id);
+  free(s->lease);
+  memset(s, 0, sizeof(*s));
+}
+
+/* Collects ended supervisors; returns how many still run. */
+static unsigned collect(const agent_options *o, queue_client *queue, docker_client *docker,
+                        slot *slots, unsigned count, int block) {
+  unsigned running = 0;
+  for (unsigned i = 0; i < count; i++) {
+    if (!slots[i].pid)
+      continue;
+    int status = 0;
+    pid_t pid = waitpid(slots[i].pid, &status, block ? 0 : WNOHANG);
+    if (pid == slots[i].pid) {
+      if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        supervisor_crashed(o, queue, docker, &slots[i], status);
+      else
+        log_info("agent", "job %s: supervisor done", slots[i].job_id);
+      slot_clear(&slots[i]);
+    } else {
+      running++;
+    }
+  }
+  return running;
+}
+
+static void signal_all(slot *slots, unsigned count, int sig) {
+  for (unsigned i = 0; i < count; i++)
+    if (slots[i].pid)
+      kill(slots[i].pid, sig);
+}
+
+int agent_reap_leftovers(docker_client *docker, const char *agent_id, const char *work_dir) {
+  unsigned removed = 0;
+  int error = agent_containers_reap(&removed, docker, agent_id, NULL, NULL);
+  if (error < 0)
+    return error;
+  if (removed)
+    log_info("agent", "removed %u container(s) left by an earlier run of agent %s", removed,
+             agent_id);
+  return overlay_reap(work_dir);
+}
+
+int agent_run(const agent_options *o) {
+  int error = 0;
+  queue_client *queue = NULL;
+  docker_client *docker = NULL;
+  unsigned slot_count = o->slots ? o->slots : 1;
+  slot *slots = NULL;
+  if (slot_count > MAX_SLOTS)
+    return airgap_error_set(AIRGAP_EINVALID, "--slots %u is more than %d", slot_count, MAX_SLOTS);
+  if ((error = queue_client_new(&queue, o->queue_url, o->token)) < 0 ||
+      (error = docker_client_new(&docker, o->docker_host)) < 0)
+    goto cleanup;
+  if (!(slots = calloc(slot_count, sizeof(*slots)))) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  if ((error = docker_ping(docker)) < 0)
+    goto cleanup;
+  if (mkdir(o->work_dir, 0700) < 0 && errno != EEXIST) {
+    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot create the work directory %s",
+                                   o->work_dir);
+    goto cleanup;
+  }
+  if (mkdir(o->cache_dir, 0700) < 0 && errno != EEXIST) {
+    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot create the cache directory %s",
+                                   o->cache_dir);
+    goto cleanup;
+  }
+  if ((error = agent_reap_leftovers(docker, o->agent_id, o->work_dir)) < 0)
+    goto cleanup;
+  log_info("agent", "agent %s: %u slot(s), queue %s", o->agent_id, slot_count, o->queue_url);
+
+  unsigned leased = 0, backoff = 0;
+  uint64_t drain_started = 0;
+  int canceling = 0;
+  for (;;) {
+    unsigned running = collect(o, queue, docker, slots, slot_count, 0);
+    int draining = flag(o->drain) || (o->max_jobs && leased >= o->max_jobs);
+    if (flag(o->abort) && !canceling) {
+      log_info("agent", "canceling %u running job(s)", running);
+      signal_all(slots, slot_count, SIGTERM);
+      canceling = 1;
+    }
+    if (draining && !drain_started) {
+      drain_started = now_ms();
+      if (running && flag(o->drain))
+        log_info("agent", "draining: waiting for %u running job(s) (up to %u s)", running,
+                 o->shutdown_timeout);
+    }
+    if (draining && !canceling && o->shutdown_timeout &&
+        now_ms() - drain_started > (uint64_t)o->shutdown_timeout * 1000u) {
+      log_info("agent", "shutdown timeout: canceling %u running job(s)", running);
+      signal_all(slots, slot_count, SIGTERM);
+      canceling = 1;
+    }
+    if (draining || canceling) {
+      if (running == 0)
+        break;
+      sleep_ms(100);
+      continue;
+    }
+    if (running == slot_count) {
+      sleep_ms(100);
+      continue;
+    }
+    queue_job *job = NULL;
+    int rc = queue_client_lease(&job, queue, o->agent_id, o->labels, o->label_count, LEASE_WAIT_S);
+    if (rc < 0) {
+      if (rc == AIRGAP_EAUTH) {
+        error = rc;
+        break;
+      }
+      backoff = backoff ? (backoff * 2 > 30000 ? 30000 : backoff * 2) : 500;
+      log_warn("agent", "lease request failed (retrying in %u ms): %s", backoff,
+               airgap_error_last());
+      sleep_ms(backoff);
+      continue;
+    }
+    backoff = 0;
+    if (!job)
+      continue;
+    leased++;
+    unsigned free_slot = 0;
+    while (slots[free_slot].pid)
+      free_slot++;
+    pid_t pid = 0;
+    log_info("agent", "job %s: leased (%s)", job->id, job->spec ? job->spec->image : "?");
+    if (!agent_job_id_valid(job->id) || !job->lease || !job->spec ||
+        spawn_supervisor(&pid, o, job) < 0) {
+      log_error("agent", "job %s: cannot start its supervisor: %s", job->id, airgap_error_last());
+      if (job->lease)
+        queue_client_complete(queue, job->id, job->lease, "errored", "infrastructure", -1);
+    } else {
+      slots[free_slot].pid = pid;
+      slots[free_slot].job_id = strdup(job->id);
+      slots[free_slot].lease = strdup(job->lease);
+    }
+    queue_job_free(job);
+  }
+  collect(o, queue, docker, slots, slot_count, 1);
+
+cleanup:
+  if (slots)
+    for (unsigned i = 0; i < slot_count; i++)
+      slot_clear(&slots[i]);
+  free(slots);
+  docker_client_free(docker);
+  queue_client_free(queue);
+  return error;
+}

@@ -1,0 +1,232 @@
+/*
+ * emulator.c — the life cycle of an emulator instance: pick the services to
+ * serve, create their state, start the timer thread and the HTTP listeners,
+ * wait for a stop request, and tear down in the order that lets every
+ * suspended call be answered (services' shutdown before the server stops).
+ *
+ * A stop request is one byte written to a pipe, so that it can come from a
+ * signal handler, another thread, or the kill action of /_localstack/health.
+ */
+#include "emulator/emulator.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "emulator/emulator_int.h"
+#include "emulator/services.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+void emulator_uuid(char out[37]) {
+  unsigned char b[16];
+  if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+    /* Fall back on time and address bits: ids only need to be unique. */
+    static atomic_uint_fast64_t counter;
+    uint64_t c = atomic_fetch_add(&counter, 1) ^ (uint64_t)time(NULL) << 20;
+    for (size_t i = 0; i < sizeof(b); i++)
+      b[i] = (unsigned char)(c >> ((i % 8) * 8)) ^ (unsigned char)(i * 37);
+  }
+  b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
+  b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+           b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+           b[15]);
+}
+
+static char service_names[256];
+static pthread_once_t service_names_once = PTHREAD_ONCE_INIT;
+
+static void build_service_names(void) {
+  size_t used = 0;
+  for (size_t i = 0; i < emulator_service_count; i++) {
+    int n = snprintf(service_names + used, sizeof(service_names) - used, "%s%s", i ? "," : "",
+                     emulator_service_table[i]->name);
+    if (n < 0 || (size_t)n >= sizeof(service_names) - used)
+      break;
+    used += (size_t)n;
+  }
+}
+
+const char *emulator_service_names(void) {
+  pthread_once(&service_names_once, build_service_names);
+  return service_names;
+}
+
+service_slot *emulator_slot(emulator *emu, const char *name) {
+  for (size_t i = 0; i < emu->slot_count; i++)
+    if (strcmp(emu->slots[i].svc->name, name) == 0)
+      return &emu->slots[i];
+  return NULL;
+}
+
+/* Marks the services named in a SERVICES list as enabled. */
+static void enable_services(emulator *emu, const char *list) {
+  int all = !list || !*list;
+  for (size_t i = 0; i < emu->slot_count; i++)
+    emu->slots[i].enabled = all;
+  if (all)
+    return;
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, ", ");
+    if (n > 0) {
+      int found = 0;
+      for (size_t i = 0; i < emu->slot_count; i++) {
+        const char *name = emu->slots[i].svc->name;
+        if (strlen(name) == n && strncasecmp(name, p, n) == 0) {
+          emu->slots[i].enabled = 1;
+          found = 1;
+        }
+      }
+      if (!found)
+        log_warn("emulator", "SERVICES names '%.*s', which this build does not serve; ignored",
+                 (int)n, p);
+    }
+    p += n;
+    while (*p == ',' || *p == ' ')
+      p++;
+  }
+}
+
+int emulator_start(emulator **out, const emulator_options *options) {
+  emulator_options defaults = {0};
+  if (!options)
+    options = &defaults;
+  int error = 0;
+  emulator *emu = calloc(1, sizeof(*emu));
+  if (!emu) {
+    for (size_t i = 0; i < options->listen_fd_count; i++)
+      close(options->listen_fds[i]);
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+  }
+  emu->stop_pipe[0] = emu->stop_pipe[1] = -1;
+  pthread_mutex_init(&emu->lock, NULL);
+  emu->health_state = json_object();
+  emu->started = time(NULL);
+  emulator_uuid(emu->session_id);
+  if (options->hostname)
+    emu->hostname = strdup(options->hostname);
+  if (pipe2(emu->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot create the emulator's stop pipe");
+    for (size_t i = 0; i < options->listen_fd_count; i++)
+      close(options->listen_fds[i]);
+    goto cleanup;
+  }
+  emu->slot_count = emulator_service_count;
+  emu->slots = calloc(emu->slot_count ? emu->slot_count : 1, sizeof(*emu->slots));
+  if (!emu->slots) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    for (size_t i = 0; i < options->listen_fd_count; i++)
+      close(options->listen_fds[i]);
+    goto cleanup;
+  }
+  for (size_t i = 0; i < emu->slot_count; i++)
+    emu->slots[i].svc = emulator_service_table[i];
+  enable_services(emu, options->services);
+  error = emulator_timers_start(&emu->timers);
+  if (error < 0) {
+    for (size_t i = 0; i < options->listen_fd_count; i++)
+      close(options->listen_fds[i]);
+    goto cleanup;
+  }
+  for (size_t i = 0; i < emu->slot_count; i++) {
+    service_slot *s = &emu->slots[i];
+    if (!s->enabled || !s->svc->create)
+      continue;
+    error = s->svc->create(&s->state, emu);
+    if (error < 0) {
+      for (size_t j = 0; j < options->listen_fd_count; j++)
+        close(options->listen_fds[j]);
+      goto cleanup;
+    }
+  }
+  const char *spill = options->data_dir;
+  if (!spill)
+    spill = getenv("TMPDIR");
+  if (!spill || !*spill)
+    spill = "/tmp";
+  http_server_options so = {
+      .listen = options->listen_fd_count ? NULL
+                                         : (options->listen ? options->listen : "127.0.0.1:4566"),
+      .listen_fds = options->listen_fds,
+      .listen_fd_count = options->listen_fd_count,
+      .max_body = (uint64_t)5 << 30,
+      .spill_threshold = (uint64_t)8 << 20,
+      .spill_dir = spill,
+      .threads = options->threads,
+      .connection_timeout = 0,
+      .handler = emulator_gateway_handle,
+      .payload = emu,
+  };
+  error = http_server_start(&emu->server, &so);
+  if (error < 0)
+    goto cleanup;
+  emu->port = http_server_port(emu->server);
+  log_debug("emulator", "serving on port %u", (unsigned)emu->port);
+  *out = emu;
+  return 0;
+cleanup:
+  emulator_free(emu);
+  return error;
+}
+
+uint16_t emulator_port(const emulator *emu) { return emu->port; }
+
+void emulator_request_stop(emulator *emu) {
+  if (!emu || emu->stop_pipe[1] < 0)
+    return;
+  char c = 1;
+  ssize_t rc = write(emu->stop_pipe[1], &c, 1);
+  (void)rc; /* a full pipe already holds a stop request */
+}
+
+int emulator_wait(emulator *emu, int timeout_ms) {
+  struct pollfd pfd = {.fd = emu->stop_pipe[0], .events = POLLIN};
+  for (;;) {
+    int rc = poll(&pfd, 1, timeout_ms);
+    if (rc > 0)
+      return 1;
+    if (rc == 0)
+      return 0;
+    /* EINTR: a signal arrived; its handler may have requested the stop. */
+  }
+}
+
+void emulator_reset(emulator *emu) {
+  for (size_t i = 0; i < emu->slot_count; i++) {
+    service_slot *s = &emu->slots[i];
+    if (s->enabled && s->state && s->svc->reset)
+      s->svc->reset(s->state);
+  }
+}
+
+void emulator_free(emulator *emu) {
+  if (!emu)
+    return;
+  atomic_store(&emu->stopping, 1);
+  for (size_t i = 0; i < emu->slot_count; i++) {
+    service_slot *s = &emu->slots[i];
+    if (s->state && s->svc->shutdown)
+      s->svc->shutdown(s->state);
+  }
+  http_server_free(emu->server);
+  emulator_timers_stop(emu->timers);
+  for (size_t i = 0; i < emu->slot_count; i++) {
+    service_slot *s = &emu->slots[i];
+    if (s->state && s->svc->destroy)
+      s->svc->destroy(s->state);
+  }
+  free(emu->slots);
+  if (emu->stop_pipe[0] >= 0)
+    close(emu->stop_pipe[0]);
+  if (emu->stop_pipe[1] >= 0)
+    close(emu->stop_pipe[1]);
+  json_decref(emu->health_state);
+  pthread_mutex_destroy(&emu->lock);
+  free(emu->hostname);
+  free(emu);
+}

@@ -1,0 +1,56 @@
+/*
+ * emulator_int.h — private: the emulator instance shared by emulator.c
+ * (life cycle), gateway.c (routing and calls), internal.c (LocalStack's
+ * endpoints) and timer.c. Nothing outside emulator/ includes it.
+ */
+#ifndef AIRGAP_EMULATOR_EMULATOR_INT_H
+#define AIRGAP_EMULATOR_EMULATOR_INT_H
+
+#include "common/http_server.h"
+#include "emulator/emulator.h"
+#include "emulator/service.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+typedef struct service_slot {
+  const aws_service *svc;
+  int enabled;
+  void *state;
+  atomic_int used; /* a request reached it: health says "running" */
+} service_slot;
+
+typedef struct emulator_timers emulator_timers;
+
+struct emulator {
+  http_server *server;
+  service_slot *slots;
+  size_t slot_count;
+  emulator_timers *timers;
+  int stop_pipe[2];
+  atomic_int stopping; /* shutting down: new AWS calls are refused */
+  pthread_mutex_t lock; /* guards health_state */
+  json_t *health_state; /* merged by PUT /_localstack/health */
+  char *hostname;       /* fallback "host:port" for URLs */
+  uint16_t port;
+  time_t started;
+  atomic_uint_fast64_t requests;
+  char session_id[37];
+};
+
+/* gateway.c: the HTTP handler for everything the emulator serves. */
+void emulator_gateway_handle(http_request *req, void *payload);
+/* internal.c: answers /_localstack/… and /moto-api/…; returns 1 when it did. */
+int emulator_internal_handle(emulator *emu, http_request *req);
+/* The slot of a service by name, NULL when this build has no such service. */
+service_slot *emulator_slot(emulator *emu, const char *name);
+/* Makes a fresh random UUID string (37 bytes with NUL). */
+void emulator_uuid(char out[37]);
+
+/* timer.c */
+int emulator_timers_start(emulator_timers **out);
+void emulator_timers_stop(emulator_timers *timers);
+
+#endif

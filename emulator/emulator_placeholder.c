@@ -1,1 +1,0 @@
-typedef int emulator_placeholder;

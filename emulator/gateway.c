@@ -1,0 +1,425 @@
+/*
+ * gateway.c — the 4566 gateway: finds the service a request is for, the way
+ * LocalStack does (SigV4 credential scope, X-Amz-Target, Action=, SQS queue
+ * URL paths, Lambda's /2015-03-31/functions, virtual-host S3, S3 as the
+ * fallback), runs it through the protocol layer to the service's handler, and
+ * implements the aws_call interface handlers answer through (service.h).
+ *
+ * Signatures are not verified (any credentials work, as in LocalStack); the
+ * access key only picks the account: a 12-digit key is the account id, any
+ * other key means 000000000000.
+ */
+#include "common/error.h"
+#include "common/log.h"
+#include "emulator/emulator_int.h"
+#include "emulator/model.h"
+#include "emulator/protocol.h"
+#include "emulator/services.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct aws_call {
+  emulator *emu;
+  http_request *req;
+  service_slot *slot;
+  const aws_model *model;
+  aws_protocol protocol;
+  const char *operation;
+  char account[13];
+  char region[32];
+  char request_id[37];
+  char endpoint[300];
+};
+
+/* ---- what routing learns from a request ---- */
+
+typedef struct route_info {
+  char access_key[129];
+  char region[32];
+  char scope_service[64];
+} route_info;
+
+/* Reads "Credential=AK/date/region/service/aws4_request" from an
+ * Authorization header or the X-Amz-Credential value of a presigned URL. */
+static void parse_credential(route_info *ri, const char *cred) {
+  const char *parts[5];
+  size_t lens[5];
+  size_t n = 0;
+  const char *p = cred;
+  while (n < 5) {
+    size_t len = strcspn(p, "/,; ");
+    parts[n] = p;
+    lens[n] = len;
+    n++;
+    if (p[len] != '/')
+      break;
+    p += len + 1;
+  }
+  if (n < 4)
+    return;
+  if (lens[0] < sizeof(ri->access_key))
+    snprintf(ri->access_key, sizeof(ri->access_key), "%.*s", (int)lens[0], parts[0]);
+  if (lens[2] < sizeof(ri->region))
+    snprintf(ri->region, sizeof(ri->region), "%.*s", (int)lens[2], parts[2]);
+  if (lens[3] < sizeof(ri->scope_service))
+    snprintf(ri->scope_service, sizeof(ri->scope_service), "%.*s", (int)lens[3], parts[3]);
+}
+
+static void route_info_read(route_info *ri, http_request *req) {
+  memset(ri, 0, sizeof(*ri));
+  const char *auth = http_request_header(req, "Authorization");
+  const char *cred = auth ? strstr(auth, "Credential=") : NULL;
+  if (cred) {
+    parse_credential(ri, cred + strlen("Credential="));
+  } else if (auth && strncmp(auth, "AWS ", 4) == 0) {
+    /* SigV2 (old S3 clients): "AWS AK:signature". */
+    size_t len = strcspn(auth + 4, ":");
+    if (len < sizeof(ri->access_key))
+      snprintf(ri->access_key, sizeof(ri->access_key), "%.*s", (int)len, auth + 4);
+  } else {
+    const char *q = http_request_query(req);
+    const char *x = q ? strstr(q, "X-Amz-Credential=") : NULL;
+    if (x) {
+      x += strlen("X-Amz-Credential=");
+      size_t len = strcspn(x, "&");
+      char *decoded = http_percent_decode(x, len, 0, 1, NULL);
+      if (decoded)
+        parse_credential(ri, decoded);
+      free(decoded);
+    }
+  }
+  /* Region names are [a-z0-9-]; anything else is ignored. */
+  for (const char *c = ri->region; *c; c++)
+    if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '-') {
+      ri->region[0] = '\0';
+      break;
+    }
+  for (const char *c = ri->scope_service; *c; c++)
+    if (!isalnum((unsigned char)*c) && *c != '-') {
+      ri->scope_service[0] = '\0';
+      break;
+    }
+}
+
+/* ---- the protocol layer's view of an http_request ---- */
+
+static const char *in_header(void *ctx, const char *name) {
+  return http_request_header(ctx, name);
+}
+
+static void in_headers_foreach(void *ctx, aws_header_fn fn, void *payload) {
+  http_request_headers_foreach(ctx, fn, payload);
+}
+
+static void http_in_init(aws_http_in *in, http_request *req) {
+  memset(in, 0, sizeof(*in));
+  in->method = http_request_method(req);
+  in->path = http_request_path(req);
+  in->query = http_request_query(req);
+  in->header = in_header;
+  in->headers_foreach = in_headers_foreach;
+  in->ctx = req;
+  in->body = http_request_body(req, &in->body_len);
+  if (!in->body)
+    in->body_len = (size_t)http_request_body_size(req);
+}
+
+/* ---- answering ---- */
+
+static void respond_out(http_request *req, aws_http_out *out) {
+  const char *type = out->content_type;
+  const char *name;
+  json_t *value;
+  json_object_foreach(out->headers, name, value) {
+    if (strcasecmp(name, "Content-Type") == 0)
+      type = json_string_value(value);
+  }
+  http_response *resp = http_response_new_take(out->status ? out->status : 200, type, out->body,
+                                               out->body_len);
+  out->body = NULL;
+  if (resp) {
+    json_object_foreach(out->headers, name, value) {
+      if (strcasecmp(name, "Content-Type") != 0 && json_is_string(value))
+        http_response_header_add(resp, name, json_string_value(value));
+    }
+  }
+  aws_http_out_free(out);
+  http_request_respond(req, resp);
+}
+
+static void respond_error(http_request *req, const aws_model *m, aws_protocol p,
+                          const aws_error *err, const char *request_id) {
+  aws_http_out out;
+  aws_protocol_serialize_error(&out, m, p, err, request_id);
+  respond_out(req, &out);
+}
+
+/* ---- routing ---- */
+
+static int is_digits(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!isdigit((unsigned char)s[i]))
+      return 0;
+  return n > 0;
+}
+
+/* "/000000000000/name" or "/queue/<region>/<account>/<name>" (LocalStack's
+ * path-style queue URLs). */
+static int is_queue_path(const char *path) {
+  if (path[0] != '/')
+    return 0;
+  const char *p = path + 1;
+  size_t n = strcspn(p, "/");
+  if (n == 12 && is_digits(p, 12) && p[12] == '/' && p[13] && !strchr(p + 13, '/'))
+    return 1;
+  return strncmp(path, "/queue/", 7) == 0;
+}
+
+static const char *service_for_target(emulator *emu, const char *target) {
+  static const struct {
+    const char *prefix;
+    const char *service;
+  } known[] = {{"AmazonSQS", "sqs"}, {"DynamoDB_20120810", "dynamodb"}};
+  size_t n = strcspn(target, ".");
+  for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+    if (strlen(known[i].prefix) == n && strncmp(target, known[i].prefix, n) == 0)
+      return known[i].service;
+  for (size_t i = 0; i < emu->slot_count; i++) {
+    const aws_model *m = NULL;
+    if (aws_model_get(&m, emu->slots[i].svc->model_name) < 0)
+      continue;
+    const char *prefix = aws_model_meta(m, "targetPrefix");
+    if (prefix && strlen(prefix) == n && strncmp(prefix, target, n) == 0)
+      return emu->slots[i].svc->name;
+  }
+  return NULL;
+}
+
+/* Which service serves a query-protocol Action (STS before SQS: their
+ * operation names do not overlap). */
+static const char *service_for_action(emulator *emu, const char *action) {
+  for (size_t i = 0; i < emu->slot_count; i++) {
+    const aws_model *m = NULL;
+    if (aws_model_get(&m, emu->slots[i].svc->model_name) < 0)
+      continue;
+    if (strcmp(aws_model_protocol(m), "query") == 0 && aws_model_operation(m, action))
+      return emu->slots[i].svc->name;
+  }
+  return NULL;
+}
+
+static int host_is_s3(const char *host) {
+  if (!host)
+    return 0;
+  return strncmp(host, "s3.", 3) == 0 || strstr(host, ".s3.") != NULL ||
+         strstr(host, ".s3-") != NULL;
+}
+
+static const char *find_service(emulator *emu, http_request *req, const aws_http_in *in,
+                                const route_info *ri) {
+  if (ri->scope_service[0]) {
+    /* Signing names that differ from our service names. */
+    if (strcmp(ri->scope_service, "execute-api") != 0)
+      return ri->scope_service;
+  }
+  const char *target = http_request_header(req, "X-Amz-Target");
+  if (target) {
+    const char *s = service_for_target(emu, target);
+    if (s)
+      return s;
+  }
+  const char *path = in->path;
+  if (is_queue_path(path))
+    return "sqs";
+  if (strncmp(path, "/2015-03-31/functions", 21) == 0 ||
+      strncmp(path, "/2018-06-01/runtime", 19) == 0)
+    return "lambda";
+  json_t *params = NULL;
+  aws_error err = {0};
+  if (aws_query_params(&params, &err, in) == 0) {
+    const char *action = json_string_value(json_object_get(params, "Action"));
+    const char *s = action ? service_for_action(emu, action) : NULL;
+    json_decref(params);
+    if (s)
+      return s;
+  }
+  aws_error_clear(&err);
+  if (host_is_s3(http_request_header(req, "Host")))
+    return "s3";
+  return "s3";
+}
+
+/* Builds "http://host[:port]" from the Host header when it looks like one. */
+static void call_endpoint(aws_call *call, http_request *req) {
+  const char *host = http_request_header(req, "Host");
+  int ok = host && *host && strlen(host) < 256;
+  for (const char *c = host; ok && *c; c++)
+    if (!isalnum((unsigned char)*c) && !strchr(".-:[]_", *c))
+      ok = 0;
+  if (ok)
+    snprintf(call->endpoint, sizeof(call->endpoint), "http://%s", host);
+  else if (call->emu->hostname)
+    snprintf(call->endpoint, sizeof(call->endpoint), "http://%s", call->emu->hostname);
+  else
+    snprintf(call->endpoint, sizeof(call->endpoint), "http://localhost:%u",
+             (unsigned)call->emu->port);
+}
+
+static const aws_operation *find_handler(const aws_service *svc, const char *op) {
+  for (size_t i = 0; i < svc->operation_count; i++)
+    if (svc->operations[i].name && strcmp(svc->operations[i].name, op) == 0)
+      return &svc->operations[i];
+  return NULL;
+}
+
+void emulator_gateway_handle(http_request *req, void *payload) {
+  emulator *emu = payload;
+  char request_id[37];
+  atomic_fetch_add(&emu->requests, 1);
+  if (emulator_internal_handle(emu, req))
+    return;
+  emulator_uuid(request_id);
+  aws_http_in in;
+  http_in_init(&in, req);
+  route_info ri;
+  route_info_read(&ri, req);
+  const char *service = find_service(emu, req, &in, &ri);
+  service_slot *slot = emulator_slot(emu, service);
+  aws_error err = {0};
+  const aws_model *m = NULL;
+  aws_protocol p = AWS_PROTOCOL_REST_XML;
+  const char *model_name = slot ? slot->svc->model_name : service;
+  int have_model = aws_model_get(&m, model_name) == 0;
+  if (have_model)
+    p = aws_protocol_detect(m, &in);
+  else
+    m = NULL;
+  json_t *input = NULL;
+  const char *operation = NULL;
+  if (!slot) {
+    aws_error_set(&err, 501, "NotImplemented",
+                  "airgap's emulator does not implement the %s service yet (it serves: %s).",
+                  service, emulator_service_names());
+    goto fail;
+  }
+  if (!slot->enabled) {
+    aws_error_set(&err, 501, "InternalFailure",
+                  "Service '%s' is not enabled. Please check your 'SERVICES' configuration "
+                  "variable.",
+                  service);
+    goto fail;
+  }
+  if (atomic_load(&emu->stopping)) {
+    aws_error_set(&err, 503, "ServiceUnavailable", "The emulator is shutting down.");
+    goto fail;
+  }
+  if (!m) {
+    aws_error_set(&err, 500, "InternalFailure", "The %s model is unavailable: %s", service,
+                  airgap_error_last());
+    goto fail;
+  }
+  if (!in.body && in.body_len > 0 && p != AWS_PROTOCOL_REST_XML && p != AWS_PROTOCOL_REST_JSON) {
+    aws_error_set(&err, 413, "RequestEntityTooLarge", "The request body is too large.");
+    goto fail;
+  }
+  if (aws_protocol_operation(&operation, &err, m, p, &in) < 0)
+    goto fail;
+  if (aws_protocol_parse(&input, &err, m, p, operation, &in) < 0)
+    goto fail;
+  const aws_operation *op = find_handler(slot->svc, operation);
+  if (!op || !op->handler) {
+    aws_error_set(&err, 501, "NotImplemented",
+                  "airgap's emulator does not implement %s:%s yet.", service, operation);
+    goto fail;
+  }
+  aws_call *call = calloc(1, sizeof(*call));
+  if (!call) {
+    aws_error_set(&err, 500, "InternalFailure", "out of memory");
+    goto fail;
+  }
+  atomic_store(&slot->used, 1);
+  call->emu = emu;
+  call->req = req;
+  call->slot = slot;
+  call->model = m;
+  call->protocol = p;
+  call->operation = operation;
+  memcpy(call->request_id, request_id, sizeof(request_id));
+  snprintf(call->region, sizeof(call->region), "%s", ri.region[0] ? ri.region : "us-east-1");
+  size_t aklen = strlen(ri.access_key);
+  memcpy(call->account, aklen == 12 && is_digits(ri.access_key, 12) ? ri.access_key
+                                                                    : "000000000000",
+         12);
+  call->account[12] = '\0';
+  call_endpoint(call, req);
+  log_debug("emulator", "%s %s (%s)", service, operation, aws_protocol_name(p));
+  /* After the handler returns the call may already be answered and freed. */
+  op->handler(call, input);
+  json_decref(input);
+  return;
+fail:
+  json_decref(input);
+  log_debug("emulator", "%s %s: %s %s", service, operation ? operation : "?", err.code,
+            err.message ? err.message : "");
+  respond_error(req, m, p, &err, request_id);
+  aws_error_clear(&err);
+}
+
+/* ---- aws_call ---- */
+
+const char *aws_call_service(const aws_call *call) { return call->slot->svc->name; }
+const char *aws_call_operation(const aws_call *call) { return call->operation; }
+const char *aws_call_account(const aws_call *call) { return call->account; }
+const char *aws_call_region(const aws_call *call) { return call->region; }
+const char *aws_call_request_id(const aws_call *call) { return call->request_id; }
+const char *aws_call_endpoint(const aws_call *call) { return call->endpoint; }
+const char *aws_call_protocol(const aws_call *call) { return aws_protocol_name(call->protocol); }
+http_request *aws_call_http(aws_call *call) { return call->req; }
+void *aws_call_state(const aws_call *call) { return call->slot->state; }
+emulator *aws_call_emulator(const aws_call *call) { return call->emu; }
+
+void aws_call_reply(aws_call *call, json_t *output) {
+  aws_http_out out;
+  if (aws_protocol_serialize(&out, call->model, call->protocol, call->operation, output,
+                             call->request_id) == 0) {
+    respond_out(call->req, &out);
+  } else {
+    aws_error err = {0};
+    aws_error_set(&err, 500, "InternalFailure", "Cannot serialize the %s response: %s",
+                  call->operation, airgap_error_last());
+    respond_error(call->req, call->model, call->protocol, &err, call->request_id);
+    aws_error_clear(&err);
+  }
+  json_decref(output);
+  free(call);
+}
+
+static void call_failv(aws_call *call, int status, const char *code, json_t *fields,
+                       const char *fmt, va_list ap) {
+  aws_error err = {0};
+  aws_error_setv(&err, status, code, fmt, ap);
+  err.fields = fields;
+  respond_error(call->req, call->model, call->protocol, &err, call->request_id);
+  aws_error_clear(&err);
+  free(call);
+}
+
+void aws_call_fail(aws_call *call, int status, const char *code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  call_failv(call, status, code, NULL, fmt, ap);
+  va_end(ap);
+}
+
+void aws_call_fail_fields(aws_call *call, int status, const char *code, json_t *fields,
+                          const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  call_failv(call, status, code, fields, fmt, ap);
+  va_end(ap);
+}

@@ -1,0 +1,352 @@
+/*
+ * evict.c — keeping the cache bounded: least-recently-used snapshots past a
+ * size threshold, and mirrors idle for longer than a given time.
+ *
+ * A snapshot is removed only when its use lock can be taken exclusively
+ * without waiting (nobody holds it) and no overlay mount in the mount table
+ * uses it as a lower layer (a crashed run's workspace that was not reaped
+ * yet). Removal renames trees/<sha> out of the way first, then unlinks the
+ * lock file while still holding it, so a process that was waiting on the old
+ * lock notices and starts over (see ov_lock).
+ *
+ * A mirror is removed together with every snapshot whose .git borrows objects
+ * from it (.git/airgap-snapshot lists them), and only when all of those can
+ * go: a snapshot's alternates must never point at a missing mirror. Temporary
+ * directories of crashed builds (their pid in the name is gone) are swept too.
+ */
+#include "overlay/overlay_int.h"
+
+#include "common/error.h"
+#include "common/log.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define INFO_MAX (64 * 1024)
+#define MAX_TREES 100000
+
+typedef struct tree_info {
+  char sha[OVERLAY_SHA_HEX + 1];
+  time_t used;
+  uint64_t bytes;
+  char *info; /* contents of .git/airgap-snapshot, or NULL */
+  int gone;
+} tree_info;
+
+static int is_hex_name(const char *s, size_t len) {
+  if (strlen(s) != len)
+    return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!isxdigit((unsigned char)s[i]))
+      return 0;
+  return 1;
+}
+
+/* ".tmp-<x>-<pid>[-n]" or ".evict-<x>-<pid>": 1 when the pid is gone. */
+static int stale_temp(const char *name, size_t key_len) {
+  const char *p = NULL;
+  if (strncmp(name, ".tmp-", 5) == 0)
+    p = name + 5;
+  else if (strncmp(name, ".evict-", 7) == 0)
+    p = name + 7;
+  else
+    return 0;
+  if (strlen(p) < key_len + 2 || p[key_len] != '-')
+    return 0;
+  char *end = NULL;
+  errno = 0;
+  long pid = strtol(p + key_len + 1, &end, 10);
+  if (errno || pid <= 0 || end == p + key_len + 1)
+    return 0;
+  return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static void sweep_temps(const char *dir, size_t key_len) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return;
+  struct dirent *ent;
+  while ((ent = readdir(d)) != NULL) {
+    if (!stale_temp(ent->d_name, key_len))
+      continue;
+    char *path = ov_strf("%s/%s", dir, ent->d_name);
+    if (path && ov_remove_tree(path) == 0)
+      log_info(OVERLAY_COMPONENT, "removed %s left by a crashed process", path);
+    free(path);
+  }
+  closedir(d);
+}
+
+/* Takes the exclusive lock of tree `sha` when nobody uses it. */
+static int lock_unused_tree(int *out, overlay_cache *cache, const char *sha, const ov_mount *mounts,
+                            size_t nmounts) {
+  char *path = ov_strf("%s/%s", cache->trees_dir, sha);
+  char *lock = ov_strf("%s/%s.lock", cache->trees_dir, sha);
+  int error = AIRGAP_ERROR;
+  if (!path || !lock)
+    goto cleanup;
+  if (ov_mounts_use_lower(mounts, nmounts, path)) {
+    error = airgap_error_set(AIRGAP_EBUSY, "%s is the lower layer of a mounted workspace", path);
+    goto cleanup;
+  }
+  error = ov_lock(out, lock, LOCK_EX | LOCK_NB, 1);
+cleanup:
+  free(path);
+  free(lock);
+  return error;
+}
+
+/* Removes tree `sha` whose exclusive lock `lock_fd` we hold (consumed). */
+static int remove_tree_locked(overlay_cache *cache, const char *sha, int lock_fd) {
+  char *path = ov_strf("%s/%s", cache->trees_dir, sha);
+  char *lock = ov_strf("%s/%s.lock", cache->trees_dir, sha);
+  char *away = ov_strf("%s/.evict-%s-%ld", cache->trees_dir, sha, (long)getpid());
+  int error = AIRGAP_ERROR;
+  if (!path || !lock || !away)
+    goto cleanup;
+  error = 0;
+  if (rename(path, away) < 0 && errno != ENOENT) {
+    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot move %s aside to evict it", path);
+    goto cleanup;
+  }
+  unlink(lock);
+  close(lock_fd);
+  lock_fd = -1;
+  error = ov_remove_tree(away);
+  if (error == 0)
+    log_info(OVERLAY_COMPONENT, "evicted snapshot %s", sha);
+cleanup:
+  if (lock_fd >= 0)
+    close(lock_fd);
+  free(path);
+  free(lock);
+  free(away);
+  return error;
+}
+
+static void trees_free(tree_info *trees, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(trees[i].info);
+  free(trees);
+}
+
+static int list_trees(tree_info **out, size_t *out_n, overlay_cache *cache) {
+  DIR *d = opendir(cache->trees_dir);
+  if (!d)
+    return airgap_error_set_errno(AIRGAP_ERROR, "cannot list %s", cache->trees_dir);
+  tree_info *trees = NULL;
+  size_t n = 0, cap = 0;
+  int error = 0;
+  struct dirent *ent;
+  while ((ent = readdir(d)) != NULL) {
+    if (!is_hex_name(ent->d_name, OVERLAY_SHA_HEX))
+      continue;
+    if (n == cap) {
+      if (cap >= MAX_TREES) {
+        error = airgap_error_set(AIRGAP_ETOOBIG, "more than %d snapshots", MAX_TREES);
+        break;
+      }
+      size_t ncap = cap ? cap * 2 : 32;
+      tree_info *grown = realloc(trees, ncap * sizeof(*grown));
+      if (!grown) {
+        error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+        break;
+      }
+      trees = grown;
+      cap = ncap;
+    }
+    tree_info *t = &trees[n++];
+    memset(t, 0, sizeof(*t));
+    memcpy(t->sha, ent->d_name, OVERLAY_SHA_HEX + 1);
+    char *lock = ov_strf("%s/%s.lock", cache->trees_dir, t->sha);
+    char *dir = ov_strf("%s/%s", cache->trees_dir, t->sha);
+    char *info = ov_strf("%s/%s/.git/%s", cache->trees_dir, t->sha, OVERLAY_SNAPSHOT_INFO);
+    struct stat st;
+    if (lock && stat(lock, &st) == 0)
+      t->used = st.st_mtime;
+    else if (dir && stat(dir, &st) == 0)
+      t->used = st.st_mtime;
+    if (info && ov_read_file(&t->info, info, INFO_MAX) == 0) {
+      const char *size = strstr(t->info, "\nsize ");
+      if (size)
+        t->bytes = strtoull(size + 6, NULL, 10);
+    }
+    if (t->bytes == 0 && dir)
+      (void)ov_tree_bytes(&t->bytes, dir);
+    free(lock);
+    free(dir);
+    free(info);
+  }
+  closedir(d);
+  if (error < 0) {
+    trees_free(trees, n);
+    return error;
+  }
+  *out = trees;
+  *out_n = n;
+  return 0;
+}
+
+static int tree_uses_mirror(const tree_info *t, const char *key) {
+  if (!t->info)
+    return 0;
+  char needle[OVERLAY_KEY_HEX + 16];
+  snprintf(needle, sizeof(needle), "\nmirror %s\n", key);
+  return strstr(t->info, needle) != NULL;
+}
+
+static int by_use(const void *a, const void *b) {
+  const tree_info *x = a, *y = b;
+  return (x->used > y->used) - (x->used < y->used);
+}
+
+/* Removes mirror `key` and its snapshots when none of them is in use. */
+static int evict_mirror(overlay_evict_result *res, overlay_cache *cache, const char *key,
+                        tree_info *trees, size_t ntrees, const ov_mount *mounts, size_t nmounts,
+                        time_t cutoff) {
+  char *lock = ov_strf("%s/%s.lock", cache->mirrors_dir, key);
+  char *path = ov_strf("%s/%s.git", cache->mirrors_dir, key);
+  char *away = ov_strf("%s/.evict-%s-%ld", cache->mirrors_dir, key, (long)getpid());
+  int *tree_fds = calloc(ntrees ? ntrees : 1, sizeof(int));
+  int lock_fd = -1, error = 0;
+  size_t locked = 0;
+  if (!lock || !path || !away || !tree_fds) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  if (ov_lock(&lock_fd, lock, LOCK_EX | LOCK_NB, 1) < 0)
+    goto cleanup; /* in use right now */
+  struct stat st;
+  if (fstat(lock_fd, &st) == 0 && st.st_mtime > cutoff)
+    goto cleanup; /* used since we looked */
+  for (size_t i = 0; i < ntrees; i++)
+    tree_fds[i] = -1;
+  for (size_t i = 0; i < ntrees; i++) {
+    if (trees[i].gone || !tree_uses_mirror(&trees[i], key))
+      continue;
+    if (lock_unused_tree(&tree_fds[i], cache, trees[i].sha, mounts, nmounts) < 0) {
+      tree_fds[i] = -1;
+      goto cleanup; /* a snapshot of this mirror is in use: keep both */
+    }
+    locked++;
+  }
+  for (size_t i = 0; i < ntrees; i++) {
+    if (tree_fds[i] < 0)
+      continue;
+    int fd = tree_fds[i];
+    tree_fds[i] = -1;
+    if ((error = remove_tree_locked(cache, trees[i].sha, fd)) < 0)
+      goto cleanup;
+    trees[i].gone = 1;
+    res->trees_removed++;
+  }
+  if (rename(path, away) < 0 && errno != ENOENT) {
+    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot move mirror %s aside", path);
+    goto cleanup;
+  }
+  unlink(lock);
+  close(lock_fd);
+  lock_fd = -1;
+  if ((error = ov_remove_tree(away)) < 0)
+    goto cleanup;
+  res->mirrors_removed++;
+  log_info(OVERLAY_COMPONENT, "evicted idle mirror %s", key);
+cleanup:
+  for (size_t i = 0; tree_fds && i < ntrees && locked; i++)
+    if (tree_fds[i] >= 0)
+      close(tree_fds[i]);
+  if (lock_fd >= 0)
+    close(lock_fd);
+  free(tree_fds);
+  free(lock);
+  free(path);
+  free(away);
+  return error;
+}
+
+static int evict_mirrors(overlay_evict_result *res, overlay_cache *cache, tree_info *trees,
+                         size_t ntrees, const ov_mount *mounts, size_t nmounts, int64_t max_idle) {
+  DIR *d = opendir(cache->mirrors_dir);
+  if (!d)
+    return airgap_error_set_errno(AIRGAP_ERROR, "cannot list %s", cache->mirrors_dir);
+  time_t cutoff = time(NULL) - (time_t)max_idle;
+  int error = 0;
+  struct dirent *ent;
+  while (error == 0 && (ent = readdir(d)) != NULL) {
+    size_t len = strlen(ent->d_name);
+    if (len != OVERLAY_KEY_HEX + 4 || strcmp(ent->d_name + OVERLAY_KEY_HEX, ".git") != 0)
+      continue;
+    char key[OVERLAY_KEY_HEX + 1];
+    memcpy(key, ent->d_name, OVERLAY_KEY_HEX);
+    key[OVERLAY_KEY_HEX] = '\0';
+    if (!is_hex_name(key, OVERLAY_KEY_HEX))
+      continue;
+    char *lock = ov_strf("%s/%s.lock", cache->mirrors_dir, key);
+    struct stat st;
+    int idle = lock && (stat(lock, &st) < 0 || st.st_mtime <= cutoff);
+    free(lock);
+    if (idle)
+      error = evict_mirror(res, cache, key, trees, ntrees, mounts, nmounts, cutoff);
+  }
+  closedir(d);
+  return error;
+}
+
+int overlay_cache_evict(overlay_evict_result *out, overlay_cache *cache,
+                        const overlay_evict_options *opts) {
+  if (!cache || !opts)
+    return airgap_error_set(AIRGAP_EINVALID, "eviction needs a cache and options");
+  overlay_evict_result res = {0};
+  ov_mount *mounts = NULL;
+  size_t nmounts = 0, ntrees = 0;
+  tree_info *trees = NULL;
+  int error = ov_mounts_read(&mounts, &nmounts);
+  if (error < 0)
+    return error;
+  sweep_temps(cache->trees_dir, OVERLAY_SHA_HEX);
+  sweep_temps(cache->mirrors_dir, OVERLAY_KEY_HEX);
+  if ((error = list_trees(&trees, &ntrees, cache)) < 0)
+    goto cleanup;
+  if (opts->mirror_max_idle_secs >= 0 &&
+      (error = evict_mirrors(&res, cache, trees, ntrees, mounts, nmounts,
+                             opts->mirror_max_idle_secs)) < 0)
+    goto cleanup;
+  qsort(trees, ntrees, sizeof(*trees), by_use);
+  uint64_t total = 0;
+  for (size_t i = 0; i < ntrees; i++)
+    if (!trees[i].gone)
+      total += trees[i].bytes;
+  for (size_t i = 0; i < ntrees; i++) {
+    if (trees[i].gone)
+      continue;
+    if (total <= opts->max_tree_bytes)
+      break;
+    int fd = -1;
+    if (lock_unused_tree(&fd, cache, trees[i].sha, mounts, nmounts) < 0) {
+      res.trees_in_use++;
+      continue;
+    }
+    if ((error = remove_tree_locked(cache, trees[i].sha, fd)) < 0)
+      goto cleanup;
+    trees[i].gone = 1;
+    total -= trees[i].bytes;
+    res.trees_removed++;
+  }
+  res.tree_bytes = total;
+  airgap_error_clear();
+cleanup:
+  trees_free(trees, ntrees);
+  ov_mounts_free(mounts, nmounts);
+  if (error == 0 && out)
+    *out = res;
+  return error;
+}

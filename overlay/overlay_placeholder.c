@@ -1,2 +1,0 @@
-/* overlay — placeholder translation unit until the component lands. */
-typedef int overlay_placeholder;

@@ -1,0 +1,445 @@
+/*
+ * client.c — the queue's HTTP client, used by the agent and the CLI.
+ *
+ * A thin layer over common/http_client: it builds URLs (job ids are checked
+ * before they go into a path), adds the bearer token, maps HTTP statuses to
+ * airgap's error codes with the server's message, and parses jobs. Following a
+ * log reconnects from the last byte received when the server drops an idle
+ * stream, until the job has ended and every byte was read.
+ */
+#include "queue/queue_int.h"
+#include "common/error.h"
+#include "common/http_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CALL_TIMEOUT_MS 30000L
+#define MAX_URL 4096
+#define FOLLOW_RETRIES 30
+
+struct queue_client {
+  char *base;
+  char *auth; /* "Authorization: Bearer …" or NULL */
+};
+
+int queue_client_new(queue_client **out, const char *url, const char *token) {
+  if (!url || strncmp(url, "http://", 7) != 0 || strlen(url) > 1024)
+    return airgap_error_set(AIRGAP_EINVALID, "queue URL must look like http://HOST:PORT (got '%s')",
+                            url ? url : "");
+  if (token && (strlen(token) > 512 || strpbrk(token, "\r\n")))
+    return airgap_error_set(AIRGAP_EINVALID, "malformed token");
+  queue_client *c = calloc(1, sizeof(*c));
+  if (!c || !(c->base = strdup(url)))
+    goto oom;
+  size_t n = strlen(c->base);
+  while (n > 0 && c->base[n - 1] == '/')
+    c->base[--n] = '\0';
+  if (token) {
+    size_t len = strlen(token) + sizeof("Authorization: Bearer ");
+    if (!(c->auth = malloc(len)))
+      goto oom;
+    snprintf(c->auth, len, "Authorization: Bearer %s", token);
+  }
+  *out = c;
+  return 0;
+oom:
+  queue_client_free(c);
+  return airgap_error_set(AIRGAP_ERROR, "out of memory");
+}
+
+void queue_client_free(queue_client *c) {
+  if (!c)
+    return;
+  free(c->base);
+  free(c->auth);
+  free(c);
+}
+
+static int make_url(char *out, size_t size, queue_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int make_url(char *out, size_t size, queue_client *c, const char *fmt, ...) {
+  int n = snprintf(out, size, "%s", c->base);
+  va_list ap;
+  va_start(ap, fmt);
+  int m = vsnprintf(out + n, size - (size_t)n, fmt, ap);
+  va_end(ap);
+  if (n < 0 || m < 0 || (size_t)(n + m) >= size)
+    return airgap_error_set(AIRGAP_EINVALID, "queue URL too long");
+  return 0;
+}
+
+/* Turns a non-2xx answer into an error code with the server's message. */
+static int status_error(long status, const char *body, const char *url) {
+  const char *msg = NULL;
+  json_t *o = body ? json_loads(body, 0, NULL) : NULL;
+  if (json_is_string(json_object_get(o, "error")))
+    msg = json_string_value(json_object_get(o, "error"));
+  int code = AIRGAP_ERROR;
+  if (status == 401 || status == 403)
+    code = AIRGAP_EAUTH;
+  else if (status == 404)
+    code = AIRGAP_ENOTFOUND;
+  else if (status == 400 || status == 413)
+    code = AIRGAP_EINVALID;
+  else if (status == 409)
+    code = AIRGAP_EBUSY;
+  if (code == AIRGAP_EAUTH)
+    airgap_error_set(code, "queue refused the token (HTTP %ld: %s): check AIRGAP_TOKEN / --token",
+                     status, msg ? msg : "unauthorized");
+  else
+    airgap_error_set(code, "%s: HTTP %ld: %s", url, status, msg ? msg : "unexpected answer");
+  json_decref(o);
+  return code;
+}
+
+/* Sends a request; *out_json gets the parsed JSON answer (NULL for none). */
+static int call(json_t **out_json, long *out_status, queue_client *c, const char *method,
+                const char *url, const char *content_type, const void *body, size_t len,
+                const char *extra_header, long timeout_ms) {
+  char ctype[128];
+  const char *headers[4];
+  size_t h = 0;
+  if (c->auth)
+    headers[h++] = c->auth;
+  if (content_type) {
+    snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
+    headers[h++] = ctype;
+  }
+  if (extra_header)
+    headers[h++] = extra_header;
+  headers[h] = NULL;
+  http_client_request req = {
+      .method = method,
+      .url = url,
+      .headers = headers,
+      .body = body,
+      .body_len = len,
+      .timeout_ms = timeout_ms,
+  };
+  http_client_response resp;
+  int error = http_client_send(&resp, &req);
+  if (error < 0)
+    return error;
+  json_t *o = NULL;
+  if (resp.status >= 200 && resp.status < 300 && resp.status != 204 && resp.body_len > 0) {
+    o = json_loadb(resp.body, resp.body_len, 0, NULL);
+    if (!o) {
+      error = airgap_error_set(AIRGAP_EINVALID, "%s: the answer is not JSON", url);
+      goto cleanup;
+    }
+  } else if (resp.status == 409 && resp.body) {
+    o = json_loads(resp.body, 0, NULL); /* the log append's offset */
+  }
+  if ((resp.status < 200 || resp.status >= 300) && resp.status != 409) {
+    error = status_error(resp.status, resp.body, url);
+    goto cleanup;
+  }
+  if (resp.status == 409) {
+    status_error(resp.status, resp.body, url);
+    error = AIRGAP_EBUSY;
+  }
+  *out_status = resp.status;
+  *out_json = o;
+  o = NULL;
+cleanup:
+  json_decref(o);
+  http_client_response_free(&resp);
+  return error;
+}
+
+static int check_id(const char *id) {
+  if (!queue_job_id_valid(id))
+    return airgap_error_set(AIRGAP_ENOTFOUND, "no job '%s' (job ids are 16 hex digits)",
+                            id ? id : "");
+  return 0;
+}
+
+int queue_client_submit(char **out, queue_client *c, const char *spec_json, size_t len) {
+  char url[MAX_URL];
+  json_t *o = NULL;
+  long status = 0;
+  int error = make_url(url, sizeof(url), c, "/v1/jobs");
+  if (error < 0)
+    return error;
+  error =
+      call(&o, &status, c, "POST", url, "application/json", spec_json, len, NULL, CALL_TIMEOUT_MS);
+  if (error < 0) {
+    json_decref(o);
+    return error;
+  }
+  json_t *id = json_object_get(o, "id");
+  if (!json_is_string(id)) {
+    json_decref(o);
+    return airgap_error_set(AIRGAP_EINVALID, "%s: the answer carries no job id", url);
+  }
+  *out = strdup(json_string_value(id));
+  json_decref(o);
+  return *out ? 0 : airgap_error_set(AIRGAP_ERROR, "out of memory");
+}
+
+static int job_call(queue_job **out, queue_client *c, const char *method, const char *url,
+                    const char *body) {
+  json_t *o = NULL;
+  long status = 0;
+  int error = call(&o, &status, c, method, url, body ? "application/json" : NULL, body,
+                   body ? strlen(body) : 0, NULL, CALL_TIMEOUT_MS);
+  if (error < 0) {
+    json_decref(o);
+    return error;
+  }
+  queue_job *job = NULL;
+  error = queue_job_from_json(&job, o);
+  json_decref(o);
+  if (error < 0)
+    return error;
+  if (out)
+    *out = job;
+  else
+    queue_job_free(job);
+  return 0;
+}
+
+int queue_client_get(queue_job **out, queue_client *c, const char *id) {
+  char url[MAX_URL];
+  int error = check_id(id);
+  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s", id)) < 0)
+    return error;
+  return job_call(out, c, "GET", url, NULL);
+}
+
+int queue_client_cancel(queue_job **out, queue_client *c, const char *id) {
+  char url[MAX_URL];
+  int error = check_id(id);
+  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s/cancel", id)) < 0)
+    return error;
+  return job_call(out, c, "POST", url, "{}");
+}
+
+int queue_client_list(queue_job ***out, size_t *out_count, int64_t *out_next, queue_client *c,
+                      const char *state, unsigned limit, int64_t before) {
+  char url[MAX_URL];
+  json_t *o = NULL;
+  queue_job **jobs = NULL;
+  size_t n = 0;
+  long status = 0;
+  if (state && strspn(state, "abcdefghijklmnopqrstuvwxyz") != strlen(state))
+    return airgap_error_set(AIRGAP_EINVALID, "bad state '%s'", state);
+  int error = make_url(url, sizeof(url), c, "/v1/jobs?limit=%u%s%s&before=%lld", limit ? limit : 50,
+                       state ? "&state=" : "", state ? state : "", (long long)before);
+  if (error < 0)
+    return error;
+  error = call(&o, &status, c, "GET", url, NULL, NULL, 0, NULL, CALL_TIMEOUT_MS);
+  if (error < 0)
+    goto cleanup;
+  json_t *arr = json_object_get(o, "jobs");
+  if (!json_is_array(arr)) {
+    error = airgap_error_set(AIRGAP_EINVALID, "%s: the answer has no job list", url);
+    goto cleanup;
+  }
+  jobs = calloc(json_array_size(arr) + 1, sizeof(*jobs));
+  if (!jobs) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  for (; n < json_array_size(arr); n++)
+    if ((error = queue_job_from_json(&jobs[n], json_array_get(arr, n))) < 0)
+      goto cleanup;
+  json_t *next = json_object_get(o, "next");
+  *out_next = json_is_integer(next) ? json_integer_value(next) : 0;
+  *out = jobs;
+  *out_count = n;
+  jobs = NULL;
+cleanup:
+  queue_job_list_free(jobs, n);
+  json_decref(o);
+  return error;
+}
+
+int queue_client_lease(queue_job **out, queue_client *c, const char *agent,
+                       const char *const *labels, size_t label_count, unsigned wait) {
+  char url[MAX_URL];
+  json_t *o = NULL, *body = NULL, *arr = json_array();
+  char *text = NULL;
+  long status = 0;
+  int error = make_url(url, sizeof(url), c, "/v1/leases");
+  if (error < 0)
+    goto cleanup;
+  for (size_t i = 0; arr && i < label_count; i++)
+    json_array_append_new(arr, json_string(labels[i]));
+  body = json_pack("{s:s,s:O,s:i}", "agent", agent ? agent : "", "labels", arr, "wait", (int)wait);
+  text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  if (!text) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  error = call(&o, &status, c, "POST", url, "application/json", text, strlen(text), NULL,
+               (long)(wait + 30) * 1000);
+  if (error < 0)
+    goto cleanup;
+  if (status == 204 || !o) {
+    *out = NULL;
+    goto cleanup;
+  }
+  error = queue_job_from_json(out, o);
+cleanup:
+  free(text);
+  json_decref(body);
+  json_decref(arr);
+  json_decref(o);
+  return error;
+}
+
+int queue_client_heartbeat(int *out_cancel, queue_client *c, const char *id, const char *lease) {
+  char url[MAX_URL];
+  json_t *o = NULL, *body = NULL;
+  char *text = NULL;
+  long status = 0;
+  int error = check_id(id);
+  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s/heartbeat", id)) < 0)
+    return error;
+  body = json_pack("{s:s}", "lease", lease ? lease : "");
+  text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  if (!text) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  error = call(&o, &status, c, "POST", url, "application/json", text, strlen(text), NULL,
+               CALL_TIMEOUT_MS);
+  if (error < 0)
+    goto cleanup;
+  *out_cancel = json_is_true(json_object_get(o, "cancel"));
+cleanup:
+  free(text);
+  json_decref(body);
+  json_decref(o);
+  return error;
+}
+
+int queue_client_log_append(uint64_t *out, queue_client *c, const char *id, const char *lease,
+                            uint64_t offset, const void *data, size_t len) {
+  char url[MAX_URL], header[96];
+  json_t *o = NULL;
+  long status = 0;
+  int error = check_id(id);
+  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s/logs?offset=%llu", id,
+                                     (unsigned long long)offset)) < 0)
+    return error;
+  if (!lease || strlen(lease) > 64 || strpbrk(lease, "\r\n"))
+    return airgap_error_set(AIRGAP_EINVALID, "malformed lease id");
+  snprintf(header, sizeof(header), "X-Airgap-Lease: %s", lease);
+  error = call(&o, &status, c, "POST", url, "application/octet-stream", data ? data : "", len,
+               header, CALL_TIMEOUT_MS);
+  json_t *off = json_object_get(o, "offset");
+  if (error == AIRGAP_EBUSY && json_is_integer(off)) {
+    *out = (uint64_t)json_integer_value(off);
+    error = airgap_error_set(AIRGAP_EINVALID,
+                             "log offset %llu is ahead of the queue's %llu; resend from there",
+                             (unsigned long long)offset, (unsigned long long)*out);
+  } else if (error == 0) {
+    if (!json_is_integer(off))
+      error = airgap_error_set(AIRGAP_EINVALID, "%s: the answer carries no offset", url);
+    else
+      *out = (uint64_t)json_integer_value(off);
+  }
+  json_decref(o);
+  return error;
+}
+
+typedef struct follow_state {
+  int (*on_data)(const char *data, size_t len, void *payload);
+  void *payload;
+  uint64_t received;
+  int stopped;
+} follow_state;
+
+static int follow_data(const char *data, size_t len, void *payload) {
+  follow_state *f = payload;
+  f->received += len;
+  if (f->on_data(data, len, f->payload) != 0) {
+    f->stopped = 1;
+    return 1;
+  }
+  return 0;
+}
+
+int queue_client_log_read(queue_client *c, const char *id, uint64_t offset, int follow,
+                          int (*on_data)(const char *data, size_t len, void *payload),
+                          void *payload) {
+  char url[MAX_URL];
+  follow_state f = {on_data, payload, 0, 0};
+  int error = check_id(id), failures = 0;
+  if (error < 0)
+    return error;
+  for (;;) {
+    if ((error = make_url(url, sizeof(url), c, "/v1/jobs/%s/logs?offset=%llu%s", id,
+                          (unsigned long long)(offset + f.received), follow ? "&follow=1" : "")) <
+        0)
+      return error;
+    const char *headers[] = {c->auth, NULL};
+    http_client_request req = {
+        .url = url,
+        .headers = c->auth ? headers : NULL,
+        .timeout_ms = follow ? 0 : CALL_TIMEOUT_MS,
+        .on_data = follow_data,
+        .payload = &f,
+    };
+    http_client_response resp;
+    uint64_t before = f.received;
+    error = http_client_send(&resp, &req);
+    if (f.stopped)
+      return airgap_error_set(AIRGAP_ECANCELED, "stopped reading the log");
+    if (error == 0) {
+      long status = resp.status;
+      http_client_response_free(&resp);
+      if (status != 200)
+        return status_error(status, NULL, url);
+    }
+    if (!follow)
+      return error;
+    /* The stream ended or broke: done only if the job ended and we have it all. */
+    queue_job *job = NULL;
+    int gerr = queue_client_get(&job, c, id);
+    if (gerr == AIRGAP_EAUTH || gerr == AIRGAP_ENOTFOUND)
+      return gerr;
+    if (gerr == 0) {
+      int done = queue_state_is_final(job->state) && offset + f.received >= job->log_size;
+      queue_job_free(job);
+      if (done)
+        return 0;
+    }
+    failures = (error < 0 || gerr < 0) && f.received == before ? failures + 1 : 0;
+    if (failures > FOLLOW_RETRIES)
+      return error < 0 ? error : gerr;
+    if (failures)
+      sleep(1);
+  }
+}
+
+int queue_client_complete(queue_client *c, const char *id, const char *lease, const char *status,
+                          const char *reason, int exit_code) {
+  char url[MAX_URL];
+  json_t *body = NULL;
+  char *text = NULL;
+  int error = check_id(id);
+  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s/complete", id)) < 0)
+    return error;
+  body = json_pack("{s:s,s:s}", "lease", lease ? lease : "", "status", status ? status : "");
+  if (body && reason)
+    json_object_set_new(body, "reason", json_string(reason));
+  if (body && exit_code >= 0)
+    json_object_set_new(body, "exit_code", json_integer(exit_code));
+  text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  if (!text) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  error = job_call(NULL, c, "POST", url, text);
+cleanup:
+  free(text);
+  json_decref(body);
+  return error;
+}

@@ -1,0 +1,106 @@
+/*
+ * job.c — the API's JSON shape of a job, written by the server from a stored
+ * record and read back by the client. Secret values are masked for every
+ * reader but the agent that holds the job's lease.
+ */
+#include "queue/queue_int.h"
+#include "common/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+json_t *queue_record_json(const queue_record *rec, int mask) {
+  const queue_job *j = &rec->job;
+  json_t *spec = json_loads(rec->spec_json, 0, NULL);
+  json_t *o = json_object();
+  if (!spec || !o)
+    goto fail;
+  json_t *secrets = json_object_get(spec, "secrets");
+  if (mask && json_is_object(secrets)) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(secrets, key, v) json_object_set_new(secrets, key, json_string("***"));
+  }
+  if (json_object_set_new(o, "id", json_string(j->id)) < 0 ||
+      json_object_set_new(o, "state", json_string(j->state)) < 0 ||
+      json_object_set_new(o, "reason", str_or_null(j->reason)) < 0 ||
+      json_object_set_new(o, "exit_code",
+                          j->has_exit_code ? json_integer(j->exit_code) : json_null()) < 0 ||
+      json_object_set_new(o, "attempts", json_integer(j->attempts)) < 0 ||
+      json_object_set_new(o, "agent", str_or_null(j->agent)) < 0 ||
+      json_object_set_new(o, "created_at", json_integer(j->created_at)) < 0 ||
+      json_object_set_new(o, "started_at", json_integer(j->started_at)) < 0 ||
+      json_object_set_new(o, "finished_at", json_integer(j->finished_at)) < 0 ||
+      json_object_set_new(o, "cancel_requested", json_boolean(j->cancel_requested)) < 0 ||
+      json_object_set_new(o, "log_size", json_integer((json_int_t)j->log_size)) < 0 ||
+      json_object_set(o, "spec", spec) < 0)
+    goto fail;
+  json_decref(spec);
+  return o;
+fail:
+  json_decref(spec);
+  json_decref(o);
+  return NULL;
+}
+
+static int dup_field(char **out, json_t *obj, const char *name, int required) {
+  json_t *v = json_object_get(obj, name);
+  if (!v || json_is_null(v)) {
+    if (required)
+      return airgap_error_set(AIRGAP_EINVALID, "queue answered a job without '%s'", name);
+    return 0;
+  }
+  if (!json_is_string(v))
+    return airgap_error_set(AIRGAP_EINVALID, "queue answered a job whose '%s' is not a string",
+                            name);
+  *out = strdup(json_string_value(v));
+  return *out ? 0 : airgap_error_set(AIRGAP_ERROR, "out of memory");
+}
+
+int queue_job_from_json(queue_job **out, json_t *obj) {
+  queue_job *j = NULL;
+  char *spec_text = NULL;
+  int error = 0;
+  if (!json_is_object(obj))
+    return airgap_error_set(AIRGAP_EINVALID, "queue answered something that is not a job");
+  j = calloc(1, sizeof(*j));
+  if (!j)
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+  if ((error = dup_field(&j->id, obj, "id", 1)) < 0 ||
+      (error = dup_field(&j->state, obj, "state", 1)) < 0 ||
+      (error = dup_field(&j->reason, obj, "reason", 0)) < 0 ||
+      (error = dup_field(&j->agent, obj, "agent", 0)) < 0 ||
+      (error = dup_field(&j->lease, obj, "lease", 0)) < 0)
+    goto cleanup;
+  json_t *ec = json_object_get(obj, "exit_code");
+  if (json_is_integer(ec)) {
+    j->has_exit_code = 1;
+    j->exit_code = (int)json_integer_value(ec);
+  }
+  j->attempts = (unsigned)json_integer_value(json_object_get(obj, "attempts"));
+  j->created_at = json_integer_value(json_object_get(obj, "created_at"));
+  j->started_at = json_integer_value(json_object_get(obj, "started_at"));
+  j->finished_at = json_integer_value(json_object_get(obj, "finished_at"));
+  j->cancel_requested = json_is_true(json_object_get(obj, "cancel_requested"));
+  j->log_size = (uint64_t)json_integer_value(json_object_get(obj, "log_size"));
+  j->lease_ttl = (unsigned)json_integer_value(json_object_get(obj, "lease_ttl"));
+  json_t *spec = json_object_get(obj, "spec");
+  if (spec) {
+    spec_text = json_dumps(spec, JSON_COMPACT);
+    if (!spec_text) {
+      error = airgap_error_set(AIRGAP_EINVALID, "queue answered a job with a bad spec");
+      goto cleanup;
+    }
+    error = queue_spec_parse(&j->spec, spec_text, strlen(spec_text), NULL);
+    if (error < 0)
+      goto cleanup;
+  }
+  *out = j;
+  j = NULL;
+cleanup:
+  free(spec_text);
+  queue_job_free(j);
+  return error;
+}

@@ -1,0 +1,121 @@
+/*
+ * token.c — API tokens and random identifiers.
+ *
+ * A token reads "aq_<id>_<secret>": 16 hex digits naming the row, 64 hex
+ * digits (256 random bits) of secret. Only SHA-256(secret) is stored, so a
+ * copy of the database does not hand out working tokens, and the lookup by id
+ * followed by CRYPTO_memcmp of the hashes takes the same time whichever byte of
+ * the secret is wrong. Tokens are printed once, when created.
+ */
+#include "queue/queue_int.h"
+#include "common/error.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TOKEN_PREFIX "aq_"
+#define TOKEN_ID_BYTES 8
+#define TOKEN_SECRET_BYTES 32
+#define TOKEN_LEN (3 + 2 * TOKEN_ID_BYTES + 1 + 2 * TOKEN_SECRET_BYTES)
+
+int queue_random_hex(char *out, size_t bytes) {
+  unsigned char raw[64];
+  static const char hex[] = "0123456789abcdef";
+  if (bytes > sizeof(raw))
+    return airgap_error_set(AIRGAP_EINVALID, "queue_random_hex: %zu bytes is too many", bytes);
+  if (RAND_bytes(raw, (int)bytes) != 1)
+    return airgap_error_set(AIRGAP_ERROR, "cannot get random bytes from OpenSSL");
+  for (size_t i = 0; i < bytes; i++) {
+    out[2 * i] = hex[raw[i] >> 4];
+    out[2 * i + 1] = hex[raw[i] & 15];
+  }
+  out[2 * bytes] = '\0';
+  return 0;
+}
+
+int64_t queue_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int is_lower_hex(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return 0;
+  return 1;
+}
+
+int queue_job_id_valid(const char *id) {
+  return id && strlen(id) == QUEUE_JOB_ID_LEN && is_lower_hex(id, QUEUE_JOB_ID_LEN);
+}
+
+static int sha256(unsigned char out[32], const char *data, size_t len) {
+  unsigned int n = 0;
+  if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != 32)
+    return airgap_error_set(AIRGAP_ERROR, "SHA-256 failed");
+  return 0;
+}
+
+int queue_token_verify(char **out_role, queue_store *store, const char *token) {
+  char id[2 * TOKEN_ID_BYTES + 1];
+  unsigned char want[32], got[32];
+  char *role = NULL;
+  if (!token || strlen(token) != TOKEN_LEN || strncmp(token, TOKEN_PREFIX, 3) != 0 ||
+      token[3 + 2 * TOKEN_ID_BYTES] != '_' || !is_lower_hex(token + 3, 2 * TOKEN_ID_BYTES) ||
+      !is_lower_hex(token + 4 + 2 * TOKEN_ID_BYTES, 2 * TOKEN_SECRET_BYTES))
+    return airgap_error_set(AIRGAP_EAUTH, "malformed token");
+  memcpy(id, token + 3, 2 * TOKEN_ID_BYTES);
+  id[2 * TOKEN_ID_BYTES] = '\0';
+  int error = sha256(got, token + 4 + 2 * TOKEN_ID_BYTES, 2 * TOKEN_SECRET_BYTES);
+  if (error < 0)
+    return error;
+  error = queue_store_token_get(&role, want, store, id);
+  if (error == AIRGAP_ENOTFOUND)
+    return airgap_error_set(AIRGAP_EAUTH, "unknown token");
+  if (error < 0)
+    return error;
+  if (CRYPTO_memcmp(want, got, sizeof(want)) != 0) {
+    free(role);
+    return airgap_error_set(AIRGAP_EAUTH, "wrong token");
+  }
+  *out_role = role;
+  return 0;
+}
+
+int queue_token_create(char **out, const char *data_dir, const char *role) {
+  char id[2 * TOKEN_ID_BYTES + 1], secret[2 * TOKEN_SECRET_BYTES + 1];
+  unsigned char hash[32];
+  queue_store *store = NULL;
+  char *token = NULL;
+  int error;
+  if (!role || (strcmp(role, "agent") != 0 && strcmp(role, "client") != 0))
+    return airgap_error_set(AIRGAP_EINVALID, "unknown token role '%s': use agent or client",
+                            role ? role : "");
+  if ((error = queue_random_hex(id, TOKEN_ID_BYTES)) < 0 ||
+      (error = queue_random_hex(secret, TOKEN_SECRET_BYTES)) < 0 ||
+      (error = sha256(hash, secret, strlen(secret))) < 0)
+    goto cleanup;
+  error = queue_store_open_sqlite(&store, data_dir, 0);
+  if (error < 0)
+    goto cleanup;
+  error = queue_store_token_add(store, id, role, hash, queue_now_ms());
+  if (error < 0)
+    goto cleanup;
+  token = malloc(TOKEN_LEN + 1);
+  if (!token) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  snprintf(token, TOKEN_LEN + 1, TOKEN_PREFIX "%s_%s", id, secret);
+  *out = token;
+cleanup:
+  OPENSSL_cleanse(secret, sizeof(secret));
+  queue_store_close(store);
+  return error;
+}

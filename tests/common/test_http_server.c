@@ -1,0 +1,854 @@
+/*
+ * test_http_server.c — common/http_server over real loopback connections.
+ *
+ * Requests come from common/http_client (well-formed traffic), from curl(1)
+ * (Expect: 100-continue, chunked uploads, raw request targets) and from a raw
+ * socket (requests no client library would send). Every server listens on
+ * 127.0.0.1 with port 0 or on a socket the test bound there.
+ */
+#include "common/error.h"
+#include "common/http_client.h"
+#include "common/http_server.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static atomic_int handled; /* how many times a handler ran */
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- handlers ---- */
+
+/* Describes the request back as JSON. */
+static void handle_echo(http_request *req, void *payload) {
+  atomic_fetch_add(&handled, 1);
+  size_t len = 0;
+  const char *body = http_request_body(req, &len);
+  const char *seg1 = http_request_segment(req, 1);
+  const char *test_header = http_request_header(req, "x-test");
+  json_t *reply =
+      json_pack("{s:s, s:s, s:s, s:s, s:I, s:s?, s:s?, s:b}", "method", http_request_method(req),
+                "path", http_request_path(req), "query", http_request_query(req), "peer",
+                http_request_peer(req), "size", (json_int_t)http_request_body_size(req), "segment1",
+                seg1, "x-test", test_header, "in_memory", body != NULL);
+  if (body)
+    json_object_set_new(reply, "body", json_stringn(body, len));
+  http_request_respond(req, http_response_new_json(200, reply));
+}
+
+static void handle_rest(http_request *req, void *payload) {
+  atomic_fetch_add(&handled, 1);
+  http_request_respond(req, http_response_new(200, "text/plain", "rest", 4));
+}
+
+static void handle_post_only(http_request *req, void *payload) {
+  atomic_fetch_add(&handled, 1);
+  http_response *resp = http_response_new(201, "text/plain", "made", 4);
+  /* No cmocka asserts on server threads: results travel back in headers. */
+  if (http_response_header_add(resp, "X-Made", "yes") != 0)
+    http_response_header_add(resp, "X-Made", "failed");
+  /* A header value with CR/LF would split the response: refused. */
+  if (http_response_header_add(resp, "X-Evil", "a\r\nSet-Cookie: x=1") == -1)
+    http_response_header_add(resp, "X-Evil-Refused", "yes");
+  http_request_respond(req, resp);
+}
+
+static const http_route routes[] = {
+    {"GET", "/echo/*", handle_echo},     {"POST", "/echo/*", handle_echo},
+    {"PUT", "/echo/*", handle_echo},     {NULL, "/files/**", handle_rest},
+    {"POST", "/make", handle_post_only},
+};
+
+static void handle_routes(http_request *req, void *payload) {
+  http_router_dispatch(routes, sizeof(routes) / sizeof(routes[0]), req, payload);
+}
+
+/* ---- helpers ---- */
+
+static http_server *start(const http_server_options *extra) {
+  http_server_options options = {.listen = "127.0.0.1:0", .handler = handle_routes};
+  if (extra)
+    options = *extra;
+  if (!options.handler)
+    options.handler = handle_routes;
+  http_server *server = NULL;
+  int error = http_server_start(&server, &options);
+  if (error < 0)
+    fprintf(stderr, "http_server_start: %s\n", airgap_error_last());
+  assert_int_equal(error, 0);
+  assert_true(http_server_port(server) > 0);
+  return server;
+}
+
+static char *url_for(http_server *server, const char *target) {
+  char *url = NULL;
+  assert_true(asprintf(&url, "http://127.0.0.1:%u%s", http_server_port(server), target) > 0);
+  return url;
+}
+
+/* Sends one request with common/http_client; returns the status, *out_body owned. */
+static long send_req(http_server *server, const char *method, const char *target, const void *body,
+                     size_t body_len, char **out_body) {
+  char *url = url_for(server, target);
+  const char *headers[] = {"X-Test: from-client", NULL};
+  http_client_request req = {.method = method,
+                             .url = url,
+                             .headers = headers,
+                             .body = body,
+                             .body_len = body_len,
+                             .timeout_ms = 10000};
+  http_client_response resp = {0};
+  int error = http_client_send(&resp, &req);
+  if (error < 0)
+    fprintf(stderr, "http_client_send: %s\n", airgap_error_last());
+  assert_int_equal(error, 0);
+  free(url);
+  if (out_body) {
+    *out_body = resp.body;
+    resp.body = NULL;
+  }
+  long status = resp.status;
+  http_client_response_free(&resp);
+  return status;
+}
+
+static json_t *parse(const char *text) {
+  json_error_t err;
+  json_t *j = json_loads(text, 0, &err);
+  if (!j)
+    fprintf(stderr, "not JSON: %s\n", text);
+  assert_non_null(j);
+  return j;
+}
+
+/* Runs curl(1) with args (after the fixed ones); returns its exit status, the
+ * body in *out (owned) and the HTTP status in *status. */
+static int run_curl(char **out, long *status, const char *const *args) {
+  const char *argv[32] = {"curl", "--silent", "--noproxy", "*",           "--max-time",
+                          "10",   "--output", "-",         "--write-out", "\n%{http_code}"};
+  size_t n = 10;
+  for (size_t i = 0; args[i] && n < 31; i++)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  int pipefd[2];
+  assert_int_equal(pipe(pipefd), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    dup2(pipefd[1], 1);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    execvp("curl", (char *const *)argv);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  assert_non_null(buf);
+  ssize_t r;
+  while ((r = read(pipefd[0], buf + len, cap - 1 - len)) > 0)
+    len += (size_t)r;
+  buf[len] = '\0';
+  close(pipefd[0]);
+  int wstatus = 0;
+  waitpid(pid, &wstatus, 0);
+  char *nl = strrchr(buf, '\n');
+  assert_non_null(nl);
+  *status = strtol(nl + 1, NULL, 10);
+  *nl = '\0';
+  *out = buf;
+  return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+}
+
+/* Sends raw bytes on a fresh connection and returns everything the server sent
+ * back until it closed (or 3 s passed). Owned. */
+static char *raw_exchange(http_server *server, const char *request) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET,
+                             .sin_port = htons(http_server_port(server)),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  struct timeval tv = {3, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  assert_true(send(fd, request, strlen(request), MSG_NOSIGNAL) == (ssize_t)strlen(request));
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  assert_non_null(buf);
+  ssize_t r;
+  while ((r = read(fd, buf + len, cap - 1 - len)) > 0)
+    len += (size_t)r;
+  buf[len] = '\0';
+  close(fd);
+  return buf;
+}
+
+/* ---- tests: requests and routing ---- */
+
+static void test_http_server_raw_path_query_headers(void **state) {
+  http_server *server = start(NULL);
+  char *body = NULL;
+  assert_int_equal(send_req(server, "GET", "/echo/a%20b?x=%2F&y", NULL, 0, &body), 200);
+  json_t *j = parse(body);
+  assert_string_equal(json_string_value(json_object_get(j, "method")), "GET");
+  assert_string_equal(json_string_value(json_object_get(j, "path")), "/echo/a%20b");
+  assert_string_equal(json_string_value(json_object_get(j, "query")), "x=%2F&y");
+  assert_string_equal(json_string_value(json_object_get(j, "segment1")), "a%20b");
+  assert_string_equal(json_string_value(json_object_get(j, "x-test")), "from-client");
+  assert_string_equal(json_string_value(json_object_get(j, "peer")), "127.0.0.1");
+  assert_int_equal(json_integer_value(json_object_get(j, "size")), 0);
+  assert_string_equal(json_string_value(json_object_get(j, "body")), "");
+  json_decref(j);
+  free(body);
+
+  /* A target with bad escapes reaches the handler byte for byte. */
+  char *url = url_for(server, "");
+  const char *args[] = {"--path-as-is", "--request-target", "/echo/%zz%?q=%G1&%", url, NULL};
+  long status = 0;
+  char *out = NULL;
+  assert_int_equal(run_curl(&out, &status, args), 0);
+  assert_int_equal(status, 200);
+  j = parse(out);
+  assert_string_equal(json_string_value(json_object_get(j, "path")), "/echo/%zz%");
+  assert_string_equal(json_string_value(json_object_get(j, "query")), "q=%G1&%");
+  json_decref(j);
+  free(out);
+  free(url);
+  http_server_free(server);
+}
+
+static void test_http_server_routing_404_405(void **state) {
+  http_server *server = start(NULL);
+  char *body = NULL;
+  int before = atomic_load(&handled);
+  assert_int_equal(send_req(server, "GET", "/nowhere", NULL, 0, &body), 404);
+  json_t *j = parse(body);
+  assert_non_null(json_string_value(json_object_get(j, "error")));
+  json_decref(j);
+  free(body);
+
+  /* The path exists, the method does not. */
+  assert_int_equal(send_req(server, "GET", "/make", NULL, 0, &body), 405);
+  j = parse(body);
+  assert_non_null(json_string_value(json_object_get(j, "error")));
+  json_decref(j);
+  free(body);
+  assert_int_equal(send_req(server, "DELETE", "/echo/x", NULL, 0, &body), 405);
+  free(body);
+  /* "*" matches exactly one segment. */
+  assert_int_equal(send_req(server, "GET", "/echo/x/y", NULL, 0, &body), 404);
+  free(body);
+  assert_int_equal(send_req(server, "GET", "/echo", NULL, 0, &body), 404);
+  free(body);
+  assert_int_equal(atomic_load(&handled), before);
+
+  /* "**" matches the rest, any method when the route has none. */
+  assert_int_equal(send_req(server, "DELETE", "/files/a/b/c.txt", NULL, 0, &body), 200);
+  assert_string_equal(body, "rest");
+  free(body);
+  /* HEAD is served by the GET route, without a body. */
+  assert_int_equal(send_req(server, "HEAD", "/echo/x", NULL, 0, &body), 200);
+  assert_string_equal(body, "");
+  free(body);
+  assert_int_equal(send_req(server, "POST", "/make", "", 0, &body), 201);
+  assert_string_equal(body, "made");
+  free(body);
+  http_server_free(server);
+}
+
+static void test_http_server_response_headers(void **state) {
+  http_server *server = start(NULL);
+  char *url = url_for(server, "/make");
+  http_client_request req = {.method = "POST", .url = url};
+  http_client_response resp = {0};
+  assert_int_equal(http_client_send(&resp, &req), 0);
+  assert_int_equal(resp.status, 201);
+  assert_string_equal(json_string_value(json_object_get(resp.headers, "x-made")), "yes");
+  assert_null(json_object_get(resp.headers, "x-evil"));
+  assert_string_equal(json_string_value(json_object_get(resp.headers, "x-evil-refused")), "yes");
+  assert_null(json_object_get(resp.headers, "set-cookie"));
+  http_client_response_free(&resp);
+  free(url);
+  http_server_free(server);
+}
+
+static void test_http_server_malformed_requests(void **state) {
+  http_server *server = start(NULL);
+  int before = atomic_load(&handled);
+  /* Each is refused by the server itself (and the connection closed): the
+   * handler never sees it. */
+  static const struct {
+    const char *request;
+    const char *status;
+  } cases[] = {
+      {"THIS IS NOT HTTP\r\n\r\n", "HTTP/1.1 400"},
+      {"GET /echo/x HTTP/1.1\r\nHost: a\r\nbroken header\r\n\r\n", "HTTP/1.1 400"},
+      {"POST /echo/x HTTP/1.1\r\nHost: a\r\nContent-Length: 12abc\r\n\r\nhello", "HTTP/1.1 400"},
+      {"POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+       "HTTP/1.1 400"},
+      {"GET /echo/x HTTP/9.9\r\nHost: a\r\n\r\n", "HTTP/1.1 505"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *reply = raw_exchange(server, cases[i].request);
+    if (strncmp(reply, cases[i].status, 12) != 0)
+      fprintf(stderr, "request %zu answered: %.60s\n", i, reply);
+    assert_true(strncmp(reply, cases[i].status, 12) == 0);
+    free(reply);
+  }
+  assert_int_equal(atomic_load(&handled), before);
+
+  /* The server still answers well-formed requests afterwards. */
+  char *reply =
+      raw_exchange(server, "GET /echo/ok HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  assert_true(strncmp(reply, "HTTP/1.1 200", 12) == 0);
+  assert_non_null(strstr(reply, "\"path\":\"/echo/ok\""));
+  free(reply);
+  http_server_free(server);
+}
+
+static void test_http_server_bad_listen_addresses(void **state) {
+  http_server *server = NULL;
+  const char *bad[] = {"127.0.0.1", "127.0.0.1:99999", "127.0.0.1:12x", ":", "[::1:80", NULL};
+  for (size_t i = 0; bad[i]; i++) {
+    http_server_options options = {.listen = bad[i], .handler = handle_routes};
+    assert_int_equal(http_server_start(&server, &options), AIRGAP_EINVALID);
+    assert_null(server);
+  }
+  http_server_options none = {.handler = handle_routes};
+  assert_int_equal(http_server_start(&server, &none), AIRGAP_EINVALID);
+  assert_null(server);
+}
+
+/* ---- tests: bodies ---- */
+
+static void test_http_server_bounded_body(void **state) {
+  http_server_options options = {.listen = "127.0.0.1:0", .max_body = 1000};
+  http_server *server = start(&options);
+  char *big = malloc(5000);
+  assert_non_null(big);
+  for (size_t i = 0; i < 5000; i++)
+    big[i] = (char)('a' + i % 26);
+
+  /* Exactly at the limit: accepted, delivered intact. */
+  char *body = NULL;
+  assert_int_equal(send_req(server, "POST", "/echo/x", big, 1000, &body), 200);
+  json_t *j = parse(body);
+  assert_int_equal(json_integer_value(json_object_get(j, "size")), 1000);
+  assert_memory_equal(json_string_value(json_object_get(j, "body")), big, 1000);
+  json_decref(j);
+  free(body);
+
+  /* One byte over: 413 with a JSON error, and the handler never runs. */
+  int before = atomic_load(&handled);
+  assert_int_equal(send_req(server, "POST", "/echo/x", big, 1001, &body), 413);
+  j = parse(body);
+  assert_non_null(json_string_value(json_object_get(j, "error")));
+  json_decref(j);
+  free(body);
+
+  /* curl(1) asking "Expect: 100-continue" first gets the 413 instead of a 100. */
+  char path[] = "/tmp/airgap-test-body-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, big, 5000), 5000);
+  close(fd);
+  char data_arg[64];
+  snprintf(data_arg, sizeof(data_arg), "@%s", path);
+  char *url = url_for(server, "/echo/x");
+  const char *expect[] = {"-H", "Expect: 100-continue", "--data-binary", data_arg, url, NULL};
+  long status = 0;
+  char *out = NULL;
+  run_curl(&out, &status, expect);
+  assert_int_equal(status, 413);
+  free(out);
+
+  /* A chunked body (no Content-Length) past the limit is cut off, not handled. */
+  const char *chunked[] = {"-H", "Transfer-Encoding: chunked", "--data-binary", data_arg, url,
+                           NULL};
+  run_curl(&out, &status, chunked);
+  assert_int_not_equal(status, 200);
+  free(out);
+  assert_int_equal(atomic_load(&handled), before);
+
+  /* A chunked body under the limit is fine. */
+  const char *small_chunked[] = {
+      "-H", "Transfer-Encoding: chunked", "--data-binary", "chunked-body", url, NULL};
+  assert_int_equal(run_curl(&out, &status, small_chunked), 0);
+  assert_int_equal(status, 200);
+  j = parse(out);
+  assert_string_equal(json_string_value(json_object_get(j, "body")), "chunked-body");
+  json_decref(j);
+  free(out);
+
+  unlink(path);
+  free(url);
+  free(big);
+  http_server_free(server);
+}
+
+typedef struct spill_seen {
+  int fd_valid;
+  int in_memory;
+  uint64_t size;
+  char content[8192];
+  size_t content_len;
+  int dir_entries;
+  char dir[64];
+} spill_seen;
+
+static spill_seen seen;
+
+static void handle_spill(http_request *req, void *payload) {
+  atomic_fetch_add(&handled, 1);
+  size_t len = 0;
+  seen.in_memory = http_request_body(req, &len) != NULL;
+  seen.size = http_request_body_size(req);
+  int fd = http_request_body_fd(req);
+  seen.fd_valid = fd >= 0;
+  seen.content_len = 0;
+  if (fd >= 0) {
+    ssize_t n;
+    while ((n = read(fd, seen.content + seen.content_len,
+                     sizeof(seen.content) - seen.content_len)) > 0)
+      seen.content_len += (size_t)n;
+  }
+  /* The spilled file is unlinked: nothing is visible in the spill directory. */
+  seen.dir_entries = 0;
+  DIR *d = opendir(seen.dir);
+  struct dirent *e;
+  while (d && (e = readdir(d)))
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      seen.dir_entries++;
+  if (d)
+    closedir(d);
+  http_request_respond(req, http_response_new(200, "text/plain", "ok", 2));
+}
+
+static void test_http_server_spill_to_file(void **state) {
+  snprintf(seen.dir, sizeof(seen.dir), "/tmp/airgap-test-spill-XXXXXX");
+  assert_non_null(mkdtemp(seen.dir));
+  http_server_options options = {.listen = "127.0.0.1:0",
+                                 .max_body = 100000,
+                                 .spill_threshold = 100,
+                                 .spill_dir = seen.dir,
+                                 .handler = handle_spill};
+  http_server *server = start(&options);
+  char big[5000];
+  for (size_t i = 0; i < sizeof(big); i++)
+    big[i] = (char)('A' + i % 23);
+
+  assert_int_equal(send_req(server, "PUT", "/x", big, sizeof(big), NULL), 200);
+  assert_false(seen.in_memory);
+  assert_true(seen.fd_valid);
+  assert_int_equal(seen.size, sizeof(big));
+  assert_int_equal(seen.content_len, sizeof(big));
+  assert_memory_equal(seen.content, big, sizeof(big));
+  assert_int_equal(seen.dir_entries, 0);
+
+  /* Under the threshold: in memory, no file. */
+  assert_int_equal(send_req(server, "PUT", "/x", big, 100, NULL), 200);
+  assert_true(seen.in_memory);
+  assert_false(seen.fd_valid);
+  assert_int_equal(seen.size, 100);
+  http_server_free(server);
+  assert_int_equal(rmdir(seen.dir), 0); /* empty: nothing left behind */
+}
+
+/* ---- tests: suspend/resume ---- */
+
+#define PARKED_MAX 16
+
+typedef struct parking {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  http_request *reqs[PARKED_MAX];
+  int count;
+} parking;
+
+static parking lot = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0};
+
+/* Leaves the request unanswered: the test answers it later from its own thread. */
+static void handle_park(http_request *req, void *payload) {
+  atomic_fetch_add(&handled, 1);
+  pthread_mutex_lock(&lot.lock);
+  lot.reqs[lot.count++] = req;
+  pthread_cond_broadcast(&lot.cond);
+  pthread_mutex_unlock(&lot.lock);
+}
+
+static void wait_parked(int n) {
+  pthread_mutex_lock(&lot.lock);
+  while (lot.count < n)
+    pthread_cond_wait(&lot.cond, &lot.lock);
+  pthread_mutex_unlock(&lot.lock);
+}
+
+typedef struct client_job {
+  http_server *server;
+  long status;
+  char *body;
+  int id;
+} client_job;
+
+static void *client_thread(void *arg) {
+  client_job *job = arg;
+  char target[32];
+  snprintf(target, sizeof(target), "/wait/%d", job->id);
+  char *url = url_for(job->server, target);
+  http_client_request req = {.url = url, .timeout_ms = 20000};
+  http_client_response resp = {0};
+  if (http_client_send(&resp, &req) == 0) {
+    job->status = resp.status;
+    job->body = resp.body;
+    resp.body = NULL;
+    http_client_response_free(&resp);
+  }
+  free(url);
+  return NULL;
+}
+
+static void test_http_server_suspend_resume(void **state) {
+  /* More parked requests than worker threads: parking must not hold a thread. */
+  enum { N = 8 };
+  lot.count = 0;
+  http_server_options options = {.listen = "127.0.0.1:0", .threads = 2, .handler = handle_park};
+  http_server *server = start(&options);
+  client_job jobs[N];
+  pthread_t threads[N];
+  for (int i = 0; i < N; i++) {
+    jobs[i] = (client_job){.server = server, .id = i};
+    assert_int_equal(pthread_create(&threads[i], NULL, client_thread, &jobs[i]), 0);
+  }
+  wait_parked(N);
+  sleep_ms(200);
+  for (int i = 0; i < N; i++)
+    assert_int_equal(jobs[i].status, 0); /* nobody answered yet */
+
+  /* Answer from this thread, in reverse order of arrival. */
+  for (int i = N - 1; i >= 0; i--) {
+    http_request *req = lot.reqs[i];
+    char text[64];
+    int len = snprintf(text, sizeof(text), "late answer for %s", http_request_path(req));
+    http_request_respond(req, http_response_new(202, "text/plain", text, (size_t)len));
+  }
+  for (int i = 0; i < N; i++) {
+    pthread_join(threads[i], NULL);
+    assert_int_equal(jobs[i].status, 202);
+    char want[64];
+    snprintf(want, sizeof(want), "late answer for /wait/%d", i);
+    assert_string_equal(jobs[i].body, want);
+    free(jobs[i].body);
+  }
+  http_server_free(server);
+}
+
+typedef struct late_answer {
+  http_request *req;
+  int delay_ms;
+} late_answer;
+
+static void *answer_later(void *arg) {
+  late_answer *a = arg;
+  sleep_ms(a->delay_ms);
+  http_request_respond(a->req, http_response_new(200, "text/plain", "later", 5));
+  free(a);
+  return NULL;
+}
+
+static void handle_answer_in_thread(http_request *req, void *payload) {
+  atomic_fetch_add(&handled, 1);
+  late_answer *a = malloc(sizeof(*a));
+  pthread_t t;
+  if (!a) {
+    http_request_respond(req, NULL);
+    return;
+  }
+  a->req = req;
+  a->delay_ms = (int)(intptr_t)payload;
+  if (pthread_create(&t, NULL, answer_later, a) != 0) {
+    free(a);
+    http_request_respond(req, NULL);
+    return;
+  }
+  pthread_detach(t);
+}
+
+static void test_http_server_answer_from_other_thread(void **state) {
+  /* Delay 0 races the answer against the handler's return; 300 ms answers a
+   * suspended request. Both must deliver exactly the answer. */
+  int delays[] = {0, 300};
+  for (size_t d = 0; d < 2; d++) {
+    http_server_options options = {.listen = "127.0.0.1:0",
+                                   .handler = handle_answer_in_thread,
+                                   .payload = (void *)(intptr_t)delays[d]};
+    http_server *server = start(&options);
+    for (int i = 0; i < 10; i++) {
+      char *body = NULL;
+      double t0 = now_s();
+      assert_int_equal(send_req(server, "GET", "/x", NULL, 0, &body), 200);
+      assert_true(now_s() - t0 >= delays[d] / 1000.0 * 0.9);
+      assert_string_equal(body, "later");
+      free(body);
+      if (delays[d])
+        break;
+    }
+    http_server_free(server);
+  }
+}
+
+/* Known bug in http_server_free (reported to the lead): it answers parked
+ * requests and stops MHD at once, before MHD has resumed them, so the client
+ * gets no 503 (status 0) and MHD sometimes aborts with "MHD_stop_daemon()
+ * called while we have suspended connections". Build with
+ * -DAIRGAP_TEST_KNOWN_BUGS to run it; register it once fixed. */
+#ifdef AIRGAP_TEST_KNOWN_BUGS
+static void test_http_server_free_answers_parked_requests(void **state) {
+  lot.count = 0;
+  http_server_options options = {.listen = "127.0.0.1:0", .handler = handle_park};
+  http_server *server = start(&options);
+  client_job job = {.server = server, .id = 1};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, client_thread, &job), 0);
+  wait_parked(1);
+  http_server_free(server);
+  pthread_join(t, NULL);
+  assert_int_equal(job.status, 503);
+  free(job.body);
+}
+#endif
+
+/* ---- tests: listening on fds ---- */
+
+static void test_http_server_listen_fd(void **state) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  assert_int_equal(listen(fd, 16), 0);
+  socklen_t len = sizeof(addr);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+
+  http_server_options options = {.listen_fds = &fd, .listen_fd_count = 1};
+  http_server *server = start(&options);
+  assert_int_equal(http_server_port(server), ntohs(addr.sin_port));
+  char *body = NULL;
+  assert_int_equal(send_req(server, "GET", "/echo/fd", NULL, 0, &body), 200);
+  json_t *j = parse(body);
+  assert_string_equal(json_string_value(json_object_get(j, "segment1")), "fd");
+  json_decref(j);
+  free(body);
+  http_server_free(server);
+  /* The server owned the socket and closed it. */
+  assert_int_equal(fcntl(fd, F_GETFD), -1);
+}
+
+static void test_http_server_fd_and_address_together(void **state) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  assert_int_equal(listen(fd, 16), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(fd, (struct sockaddr *)&addr, &len);
+  http_server_options options = {.listen = "127.0.0.1:0", .listen_fds = &fd, .listen_fd_count = 1};
+  http_server *server = start(&options);
+  /* The fd listener is first, so it is the reported port; both answer. */
+  assert_int_equal(http_server_port(server), ntohs(addr.sin_port));
+  char *body = NULL;
+  assert_int_equal(send_req(server, "GET", "/echo/a", NULL, 0, &body), 200);
+  free(body);
+  http_server_free(server);
+}
+
+/* ---- tests: responses ---- */
+
+typedef struct stream_state {
+  int chunks;
+  atomic_int freed;
+} stream_state;
+
+static stream_state stream;
+
+static ssize_t stream_reader(void *payload, uint64_t pos, char *buf, size_t max) {
+  stream_state *s = payload;
+  if (s->chunks == 10)
+    return HTTP_STREAM_END;
+  sleep_ms(5); /* a producer that waits a little for data, like log following */
+  int n = snprintf(buf, max, "chunk-%d\n", s->chunks++);
+  return n;
+}
+
+static void stream_free(void *payload) { atomic_store(&((stream_state *)payload)->freed, 1); }
+
+static void handle_stream(http_request *req, void *payload) {
+  atomic_fetch_add(&handled, 1);
+  stream.chunks = 0;
+  atomic_store(&stream.freed, 0);
+  http_request_respond(req, http_response_new_stream(200, "text/plain", HTTP_SIZE_UNKNOWN,
+                                                     stream_reader, &stream, stream_free));
+}
+
+static void test_http_server_streamed_response(void **state) {
+  http_server_options options = {.listen = "127.0.0.1:0", .handler = handle_stream};
+  http_server *server = start(&options);
+  char *url = url_for(server, "/stream");
+  http_client_request req = {.url = url, .timeout_ms = 10000};
+  http_client_response resp = {0};
+  assert_int_equal(http_client_send(&resp, &req), 0);
+  assert_int_equal(resp.status, 200);
+  assert_string_equal(json_string_value(json_object_get(resp.headers, "transfer-encoding")),
+                      "chunked");
+  char want[256] = "";
+  for (int i = 0; i < 10; i++) {
+    size_t used = strlen(want);
+    snprintf(want + used, sizeof(want) - used, "chunk-%d\n", i);
+  }
+  assert_string_equal(resp.body, want);
+  http_client_response_free(&resp);
+  free(url);
+  http_server_free(server);
+  assert_int_equal(atomic_load(&stream.freed), 1);
+}
+
+static char fd_file[] = "/tmp/airgap-test-fdresp-XXXXXX";
+
+static void handle_fd(http_request *req, void *payload) {
+  int fd = open(fd_file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    http_request_respond_error(req, 500, "cannot open the test file");
+    return;
+  }
+  http_request_respond(req, http_response_new_fd(200, "application/octet-stream", fd, 3, 5));
+}
+
+static void test_http_server_fd_response(void **state) {
+  int fd = mkstemp(fd_file);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "0123456789", 10), 10);
+  close(fd);
+  http_server_options options = {.listen = "127.0.0.1:0", .handler = handle_fd};
+  http_server *server = start(&options);
+  char *body = NULL;
+  assert_int_equal(send_req(server, "GET", "/f", NULL, 0, &body), 200);
+  assert_string_equal(body, "34567");
+  free(body);
+  http_server_free(server);
+  unlink(fd_file);
+}
+
+/* ---- tests: query strings ---- */
+
+static void test_http_server_query_parse(void **state) {
+  http_query_pair *pairs = NULL;
+  size_t count = 0;
+  const char *raw = "a=1&b=x%20y&c&d=+plus+&&e=%41%2f&a=2&=empty";
+  assert_int_equal(http_query_parse(&pairs, &count, raw, strlen(raw), 100), 0);
+  assert_int_equal(count, 7);
+  assert_string_equal(pairs[0].name, "a");
+  assert_string_equal(pairs[0].value, "1");
+  assert_string_equal(http_query_get(pairs, count, "b"), "x y");
+  assert_string_equal(http_query_get(pairs, count, "c"), "");
+  assert_string_equal(http_query_get(pairs, count, "d"), " plus ");
+  assert_string_equal(http_query_get(pairs, count, "e"), "A/");
+  assert_string_equal(http_query_get(pairs, count, "a"), "1"); /* the first one */
+  assert_string_equal(pairs[5].value, "2");
+  assert_string_equal(http_query_get(pairs, count, ""), "empty");
+  assert_null(http_query_get(pairs, count, "zzz"));
+  http_query_free(pairs, count);
+
+  /* Only len bytes count. */
+  assert_int_equal(http_query_parse(&pairs, &count, "k=v&rest=ignored", 3, 10), 0);
+  assert_int_equal(count, 1);
+  assert_string_equal(pairs[0].value, "v");
+  http_query_free(pairs, count);
+
+  assert_int_equal(http_query_parse(&pairs, &count, "", 0, 10), 0);
+  assert_int_equal(count, 0);
+  http_query_free(pairs, count);
+}
+
+static void test_http_server_query_parse_rejects_bad_input(void **state) {
+  const char *bad[] = {"a=%zz", "a=%4", "a=%", "%=1", "x=1&a=%G0", "a=%00", "a%00b=1", NULL};
+  for (size_t i = 0; bad[i]; i++) {
+    http_query_pair *pairs = (http_query_pair *)0x1;
+    size_t count = 99;
+    assert_int_equal(http_query_parse(&pairs, &count, bad[i], strlen(bad[i]), 10), AIRGAP_EINVALID);
+    assert_ptr_equal(pairs, (http_query_pair *)0x1); /* outputs untouched */
+    assert_int_equal(count, 99);
+    assert_non_null(strstr(airgap_error_last(), "percent"));
+  }
+  http_query_pair *pairs = NULL;
+  size_t count = 0;
+  assert_int_equal(http_query_parse(&pairs, &count, "a=1&b=2&c=3&d=4", 15, 3), AIRGAP_ETOOBIG);
+  assert_null(pairs);
+}
+
+static void test_http_server_percent_decode(void **state) {
+  size_t len = 0;
+  char *s = http_percent_decode("a+b%2Bc%20", 10, 0, 1, &len);
+  assert_string_equal(s, "a+b+c ");
+  assert_int_equal(len, 6);
+  free(s);
+  s = http_percent_decode("a+b", 3, 1, 1, NULL);
+  assert_string_equal(s, "a b");
+  free(s);
+  /* %00 is kept (with its length) when NUL is allowed. */
+  s = http_percent_decode("x%00y", 5, 0, 0, &len);
+  assert_non_null(s);
+  assert_int_equal(len, 3);
+  assert_memory_equal(s, "x\0y", 3);
+  free(s);
+  assert_null(http_percent_decode("x%00y", 5, 0, 1, NULL));
+  assert_null(http_percent_decode("%e", 2, 0, 1, NULL));
+  assert_null(http_percent_decode("%-1", 3, 0, 1, NULL));
+}
+
+int main(void) {
+  http_client_global_init();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_http_server_raw_path_query_headers),
+      cmocka_unit_test(test_http_server_routing_404_405),
+      cmocka_unit_test(test_http_server_response_headers),
+      cmocka_unit_test(test_http_server_malformed_requests),
+      cmocka_unit_test(test_http_server_bad_listen_addresses),
+      cmocka_unit_test(test_http_server_bounded_body),
+      cmocka_unit_test(test_http_server_spill_to_file),
+      cmocka_unit_test(test_http_server_suspend_resume),
+      cmocka_unit_test(test_http_server_answer_from_other_thread),
+#ifdef AIRGAP_TEST_KNOWN_BUGS
+      cmocka_unit_test(test_http_server_free_answers_parked_requests),
+#endif
+      cmocka_unit_test(test_http_server_listen_fd),
+      cmocka_unit_test(test_http_server_fd_and_address_together),
+      cmocka_unit_test(test_http_server_streamed_response),
+      cmocka_unit_test(test_http_server_fd_response),
+      cmocka_unit_test(test_http_server_query_parse),
+      cmocka_unit_test(test_http_server_query_parse_rejects_bad_input),
+      cmocka_unit_test(test_http_server_percent_decode),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,22 @@
+# SQS tests, included from tests/emulator/CMakeLists.txt.
+#
+# test_sqs: the SQS engine alone (emulator/sqs_engine.c built straight into
+# the test, so it does not wait on the rest of the emulator), with a
+# hand-turned clock. The end-to-end tests drive `airgap emulator` with real
+# clients: Debian's boto3 and aws CLI v2 (query protocol) and the AWS SDK for
+# JavaScript v3 from tests/js (JSON protocol).
+airgap_unit_test(test_sqs
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sqs.c ${CMAKE_SOURCE_DIR}/emulator/sqs_engine.c
+  LIBS airgap_common PkgConfig::JANSSON PkgConfig::LIBCRYPTO
+  LABELS emulator sqs)
+
+airgap_e2e_test(e2e_sqs_boto3
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/e2e_sqs_boto3.py
+  TIMEOUT 600 LABELS emulator sqs)
+airgap_e2e_test(e2e_sqs_cli
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/e2e_sqs_cli.py
+  TIMEOUT 300 LABELS emulator sqs)
+# node_modules comes from `npm ci` in deploy/install-deps (tests/js/package-lock.json).
+airgap_e2e_test(e2e_sqs_js
+  COMMAND node --test ${CMAKE_SOURCE_DIR}/tests/js/sqs.test.mjs
+  TIMEOUT 300 LABELS emulator sqs)

@@ -1,0 +1,410 @@
+/*
+ * test_store.c — the SQLite store: job life cycle, leases (label matching,
+ * oldest first, never one job to two connections), heartbeats, idempotent
+ * completion, log offsets and the cap, lease expiry, tokens, durability across
+ * reopening.
+ */
+#include "common/error.h"
+#include "queue/queue_int.h"
+#include "queue/store.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define SPEC "{\"repo\":\"r\",\"image\":\"i\",\"script\":\"s\"}"
+#define LEASE_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define LEASE_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+typedef struct fixture {
+  char dir[64];
+  queue_store *store;
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof(*f));
+  snprintf(f->dir, sizeof(f->dir), "/tmp/airgap-test-store-XXXXXX");
+  if (!mkdtemp(f->dir))
+    return -1;
+  if (queue_store_open_sqlite(&f->store, f->dir, 0) < 0)
+    return -1;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  queue_store_close(f->store);
+  DIR *d = opendir(f->dir);
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
+    unlink(path);
+  }
+  if (d)
+    closedir(d);
+  rmdir(f->dir);
+  free(f);
+  return 0;
+}
+
+static void insert(queue_store *s, const char *id, const char *const *labels, size_t n,
+                   int64_t now) {
+  assert_int_equal(queue_store_job_insert(s, id, SPEC, labels, n, now), 0);
+}
+
+static char *lease(queue_store *s, const char *agent, const char *const *labels, size_t n,
+                   const char *lease_id, int64_t expires) {
+  queue_record *rec = NULL;
+  int rc = queue_store_lease(&rec, s, agent, labels, n, lease_id, expires, 1000);
+  if (rc == AIRGAP_ENOTFOUND)
+    return NULL;
+  assert_int_equal(rc, 0);
+  assert_string_equal(rec->job.state, "running");
+  assert_string_equal(rec->job.agent, agent);
+  char *id = strdup(rec->job.id);
+  queue_record_free(rec);
+  return id;
+}
+
+static void test_queue_store_submit_get_list(void **state) {
+  fixture *f = *state;
+  char id[8];
+  for (int i = 0; i < 5; i++) {
+    snprintf(id, sizeof(id), "job%d", i);
+    insert(f->store, id, NULL, 0, 100 + i);
+  }
+  assert_int_equal(queue_store_job_insert(f->store, "job0", SPEC, NULL, 0, 1), AIRGAP_EEXISTS);
+  queue_record *rec = NULL;
+  assert_int_equal(queue_store_job_get(&rec, f->store, "job3"), 0);
+  assert_string_equal(rec->job.state, "queued");
+  assert_string_equal(rec->spec_json, SPEC);
+  assert_int_equal(rec->job.created_at, 103);
+  assert_int_equal(rec->job.attempts, 0);
+  queue_record_free(rec);
+  assert_int_equal(queue_store_job_get(&rec, f->store, "nope"), AIRGAP_ENOTFOUND);
+
+  queue_record **recs = NULL;
+  size_t n = 0;
+  assert_int_equal(queue_store_job_list(&recs, &n, f->store, NULL, 0, 2), 0);
+  assert_int_equal(n, 2);
+  assert_string_equal(recs[0]->job.id, "job4"); /* newest first */
+  assert_string_equal(recs[1]->job.id, "job3");
+  int64_t cursor = recs[1]->seq;
+  queue_record_list_free(recs, n);
+  assert_int_equal(queue_store_job_list(&recs, &n, f->store, NULL, cursor, 10), 0);
+  assert_int_equal(n, 3);
+  assert_string_equal(recs[0]->job.id, "job2");
+  assert_string_equal(recs[2]->job.id, "job0");
+  queue_record_list_free(recs, n);
+  assert_int_equal(queue_store_job_list(&recs, &n, f->store, "running", 0, 10), 0);
+  assert_int_equal(n, 0);
+  queue_record_list_free(recs, n);
+}
+
+static void test_queue_store_lease_labels_and_order(void **state) {
+  fixture *f = *state;
+  const char *gpu[] = {"gpu"};
+  const char *linux_gpu[] = {"linux", "gpu"};
+  insert(f->store, "needs-gpu", gpu, 1, 1);
+  insert(f->store, "plain1", NULL, 0, 2);
+  insert(f->store, "plain2", NULL, 0, 3);
+  /* an agent without labels skips the gpu job and takes the oldest plain one */
+  char *id = lease(f->store, "a1", NULL, 0, LEASE_A, 99999);
+  assert_string_equal(id, "plain1");
+  free(id);
+  id = lease(f->store, "a2", linux_gpu, 2, LEASE_B, 99999);
+  assert_string_equal(id, "needs-gpu");
+  free(id);
+  id = lease(f->store, "a3", NULL, 0, "cccccccccccccccccccccccccccccccc", 99999);
+  assert_string_equal(id, "plain2");
+  free(id);
+  assert_null(lease(f->store, "a4", linux_gpu, 2, "dddddddddddddddddddddddddddddddd", 99999));
+  queue_record *rec = NULL;
+  assert_int_equal(queue_store_job_get(&rec, f->store, "needs-gpu"), 0);
+  assert_int_equal(rec->job.attempts, 1);
+  assert_string_equal(rec->job.lease, LEASE_B);
+  queue_record_free(rec);
+}
+
+typedef struct racer {
+  const char *dir;
+  char **got;
+  size_t count;
+} racer;
+
+static void *race(void *arg) {
+  racer *r = arg;
+  queue_store *s = NULL;
+  if (queue_store_open_sqlite(&s, r->dir, 1) < 0)
+    return NULL;
+  for (;;) {
+    char lid[33];
+    queue_random_hex(lid, 16);
+    queue_record *rec = NULL;
+    int rc = queue_store_lease(&rec, s, "racer", NULL, 0, lid, 99999, 1);
+    if (rc == AIRGAP_ENOTFOUND)
+      break;
+    if (rc < 0)
+      continue; /* busy: try again */
+    r->got[r->count++] = strdup(rec->job.id);
+    queue_record_free(rec);
+  }
+  queue_store_close(s);
+  return NULL;
+}
+
+static void test_queue_store_two_connections_never_share_a_job(void **state) {
+  fixture *f = *state;
+  enum { JOBS = 200 };
+  char id[16];
+  for (int i = 0; i < JOBS; i++) {
+    snprintf(id, sizeof(id), "j%03d", i);
+    insert(f->store, id, NULL, 0, i);
+  }
+  racer r[2];
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) {
+    r[i].dir = f->dir;
+    r[i].got = calloc(JOBS, sizeof(char *));
+    r[i].count = 0;
+    pthread_create(&t[i], NULL, race, &r[i]);
+  }
+  for (int i = 0; i < 2; i++)
+    pthread_join(t[i], NULL);
+  assert_int_equal(r[0].count + r[1].count, JOBS);
+  for (size_t i = 0; i < r[0].count; i++)
+    for (size_t j = 0; j < r[1].count; j++)
+      assert_string_not_equal(r[0].got[i], r[1].got[j]);
+  for (int i = 0; i < 2; i++) {
+    for (size_t j = 0; j < r[i].count; j++)
+      free(r[i].got[j]);
+    free(r[i].got);
+  }
+}
+
+static void test_queue_store_heartbeat_cancel_complete(void **state) {
+  fixture *f = *state;
+  int cancel = -1;
+  queue_record *rec = NULL;
+  insert(f->store, "j1", NULL, 0, 1);
+  assert_int_equal(queue_store_heartbeat(&cancel, f->store, "j1", LEASE_A, 5), AIRGAP_EBUSY);
+  free(lease(f->store, "a", NULL, 0, LEASE_A, 5000));
+  assert_int_equal(queue_store_heartbeat(&cancel, f->store, "j1", LEASE_A, 9000), 0);
+  assert_int_equal(cancel, 0);
+  assert_int_equal(queue_store_heartbeat(&cancel, f->store, "j1", LEASE_B, 9000), AIRGAP_EBUSY);
+  assert_int_equal(queue_store_heartbeat(&cancel, f->store, "zz", LEASE_A, 9000), AIRGAP_ENOTFOUND);
+  assert_int_equal(queue_store_job_cancel(&rec, f->store, "j1", 10), 0);
+  assert_string_equal(rec->job.state, "running"); /* the agent stops it */
+  assert_true(rec->job.cancel_requested);
+  queue_record_free(rec);
+  assert_int_equal(queue_store_heartbeat(&cancel, f->store, "j1", LEASE_A, 9000), 0);
+  assert_int_equal(cancel, 1);
+  assert_int_equal(queue_store_complete(&rec, f->store, "j1", LEASE_B, "canceled", NULL, 0, 0, 20),
+                   AIRGAP_EBUSY);
+  assert_int_equal(
+      queue_store_complete(&rec, f->store, "j1", LEASE_A, "canceled", "canceled", 1, 137, 20), 0);
+  assert_string_equal(rec->job.state, "canceled");
+  assert_int_equal(rec->job.exit_code, 137);
+  assert_int_equal(rec->job.finished_at, 20);
+  queue_record_free(rec);
+  /* the same report again is fine; a different one is not */
+  assert_int_equal(
+      queue_store_complete(&rec, f->store, "j1", LEASE_A, "canceled", "canceled", 1, 137, 30), 0);
+  assert_int_equal(rec->job.finished_at, 20);
+  queue_record_free(rec);
+  assert_int_equal(queue_store_complete(&rec, f->store, "j1", LEASE_A, "passed", NULL, 1, 0, 30),
+                   AIRGAP_EBUSY);
+  assert_int_equal(queue_store_heartbeat(&cancel, f->store, "j1", LEASE_A, 9000), AIRGAP_EBUSY);
+  assert_int_equal(queue_store_job_cancel(&rec, f->store, "j1", 40), AIRGAP_EBUSY);
+
+  /* a queued job is canceled at once and never leased */
+  insert(f->store, "j2", NULL, 0, 2);
+  assert_int_equal(queue_store_job_cancel(&rec, f->store, "j2", 50), 0);
+  assert_string_equal(rec->job.state, "canceled");
+  queue_record_free(rec);
+  assert_null(lease(f->store, "a", NULL, 0, LEASE_B, 5000));
+}
+
+static void read_all(queue_store *s, const char *id, uint64_t from, char *buf, size_t max,
+                     size_t *out_len) {
+  size_t n = 0;
+  int final = 0;
+  *out_len = 0;
+  for (;;) {
+    assert_int_equal(
+        queue_store_log_read(&n, &final, s, id, from + *out_len, buf + *out_len, max - *out_len),
+        0);
+    if (n == 0)
+      break;
+    *out_len += n;
+  }
+}
+
+static void test_queue_store_log_offsets(void **state) {
+  fixture *f = *state;
+  queue_log_ack ack;
+  char buf[256];
+  size_t len;
+  insert(f->store, "j1", NULL, 0, 1);
+  free(lease(f->store, "a", NULL, 0, LEASE_A, 99999));
+  assert_int_equal(queue_store_log_append(&ack, f->store, "j1", LEASE_A, 0, "hello ", 6, 1 << 20),
+                   0);
+  assert_int_equal(ack.received, 6);
+  /* a retry of the same chunk is acknowledged and stored once */
+  assert_int_equal(queue_store_log_append(&ack, f->store, "j1", LEASE_A, 0, "hello ", 6, 1 << 20),
+                   0);
+  assert_int_equal(ack.received, 6);
+  assert_int_equal(ack.stored, 0);
+  /* an overlapping retry stores only the new tail */
+  assert_int_equal(queue_store_log_append(&ack, f->store, "j1", LEASE_A, 3, "lo world", 8, 1 << 20),
+                   0);
+  assert_int_equal(ack.received, 11);
+  assert_int_equal(ack.stored, 5);
+  /* a gap is refused with the server's offset */
+  assert_int_equal(queue_store_log_append(&ack, f->store, "j1", LEASE_A, 20, "x", 1, 1 << 20),
+                   AIRGAP_EINVALID);
+  assert_int_equal(ack.received, 11);
+  /* another lease may not write */
+  assert_int_equal(queue_store_log_append(&ack, f->store, "j1", LEASE_B, 11, "x", 1, 1 << 20),
+                   AIRGAP_EBUSY);
+  read_all(f->store, "j1", 0, buf, sizeof(buf), &len);
+  assert_int_equal(len, 11);
+  assert_memory_equal(buf, "hello world", 11);
+  read_all(f->store, "j1", 4, buf, sizeof(buf), &len);
+  assert_int_equal(len, 7);
+  assert_memory_equal(buf, "o world", 7);
+  size_t n;
+  int final = 1;
+  assert_int_equal(queue_store_log_read(&n, &final, f->store, "j1", 2, buf, 3), 0);
+  assert_int_equal(n, 3);
+  assert_memory_equal(buf, "llo", 3);
+  assert_int_equal(final, 0);
+  assert_int_equal(queue_store_log_read(&n, &final, f->store, "zz", 0, buf, 3), AIRGAP_ENOTFOUND);
+}
+
+static void test_queue_store_log_cap(void **state) {
+  fixture *f = *state;
+  queue_log_ack ack;
+  char buf[512];
+  size_t len;
+  insert(f->store, "j1", NULL, 0, 1);
+  free(lease(f->store, "a", NULL, 0, LEASE_A, 99999));
+  assert_int_equal(queue_store_log_append(&ack, f->store, "j1", LEASE_A, 0, "0123456789", 10, 16),
+                   0);
+  assert_int_equal(queue_store_log_append(&ack, f->store, "j1", LEASE_A, 10, "abcdefghij", 10, 16),
+                   0);
+  assert_int_equal(ack.received, 20);
+  /* past the cap, bytes are counted (offsets go on) but not kept */
+  assert_int_equal(queue_store_log_append(&ack, f->store, "j1", LEASE_A, 20, "XYZ", 3, 16), 0);
+  assert_int_equal(ack.received, 23);
+  assert_int_equal(ack.stored, 0);
+  read_all(f->store, "j1", 0, buf, sizeof(buf) - 1, &len);
+  buf[len] = '\0';
+  assert_memory_equal(buf, "0123456789abcdef", 16);
+  assert_non_null(strstr(buf, "[airgap: log truncated at 16 bytes]"));
+  assert_null(strstr(buf, "XYZ"));
+}
+
+static void test_queue_store_expiry(void **state) {
+  fixture *f = *state;
+  queue_expire_result res;
+  queue_record *rec = NULL;
+  insert(f->store, "j1", NULL, 0, 1);
+  /* attempt 1 expires: back to the queue */
+  free(lease(f->store, "a", NULL, 0, LEASE_A, 100));
+  assert_int_equal(queue_store_expire(&res, f->store, 50, 2), 0);
+  assert_int_equal(res.requeued, 0); /* not yet */
+  assert_int_equal(queue_store_expire(&res, f->store, 101, 2), 0);
+  assert_int_equal(res.requeued, 1);
+  assert_int_equal(queue_store_job_get(&rec, f->store, "j1"), 0);
+  assert_string_equal(rec->job.state, "queued");
+  queue_record_free(rec);
+  int cancel;
+  assert_int_equal(queue_store_heartbeat(&cancel, f->store, "j1", LEASE_A, 999), AIRGAP_EBUSY);
+  /* attempt 2 expires too: max attempts reached → errored/agent_lost */
+  char *id = lease(f->store, "b", NULL, 0, LEASE_B, 200);
+  assert_string_equal(id, "j1");
+  free(id);
+  assert_int_equal(queue_store_expire(&res, f->store, 201, 2), 0);
+  assert_int_equal(res.lost, 1);
+  assert_int_equal(queue_store_job_get(&rec, f->store, "j1"), 0);
+  assert_string_equal(rec->job.state, "errored");
+  assert_string_equal(rec->job.reason, "agent_lost");
+  assert_int_equal(rec->job.attempts, 2);
+  queue_record_free(rec);
+  char buf[512];
+  size_t len;
+  read_all(f->store, "j1", 0, buf, sizeof(buf) - 1, &len);
+  buf[len] = '\0';
+  assert_non_null(strstr(buf, "job requeued"));
+  assert_non_null(strstr(buf, "agent_lost"));
+  /* a job whose cancel was requested ends canceled when its lease expires */
+  insert(f->store, "j2", NULL, 0, 2);
+  free(lease(f->store, "c", NULL, 0, LEASE_A, 300));
+  assert_int_equal(queue_store_job_cancel(&rec, f->store, "j2", 250), 0);
+  queue_record_free(rec);
+  assert_int_equal(queue_store_expire(&res, f->store, 301, 5), 0);
+  assert_int_equal(queue_store_job_get(&rec, f->store, "j2"), 0);
+  assert_string_equal(rec->job.state, "canceled");
+  queue_record_free(rec);
+  queue_store_counts c;
+  assert_int_equal(queue_store_counts_get(&c, f->store), 0);
+  assert_int_equal(c.errored, 1);
+  assert_int_equal(c.canceled, 1);
+  assert_int_equal(c.queued, 0);
+}
+
+static void test_queue_store_tokens_and_reopen(void **state) {
+  fixture *f = *state;
+  char *token = NULL, *role = NULL;
+  assert_int_equal(queue_token_create(&token, f->dir, "agent"), 0);
+  assert_int_equal(queue_token_verify(&role, f->store, token), 0);
+  assert_string_equal(role, "agent");
+  free(role);
+  char bad[256];
+  snprintf(bad, sizeof(bad), "%s", token);
+  bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == '0' ? '1' : '0';
+  assert_int_equal(queue_token_verify(&role, f->store, bad), AIRGAP_EAUTH);
+  assert_int_equal(queue_token_verify(&role, f->store, "aq_nonsense"), AIRGAP_EAUTH);
+  assert_int_equal(queue_token_verify(&role, f->store, ""), AIRGAP_EAUTH);
+  assert_int_equal(queue_token_create(&role, f->dir, "root"), AIRGAP_EINVALID);
+  insert(f->store, "durable", NULL, 0, 1);
+  /* everything is there after closing and reopening */
+  queue_store_close(f->store);
+  f->store = NULL;
+  assert_int_equal(queue_store_open_sqlite(&f->store, f->dir, 0), 0);
+  queue_record *rec = NULL;
+  assert_int_equal(queue_store_job_get(&rec, f->store, "durable"), 0);
+  queue_record_free(rec);
+  assert_int_equal(queue_token_verify(&role, f->store, token), 0);
+  free(role);
+  free(token);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_queue_store_submit_get_list, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_lease_labels_and_order, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_two_connections_never_share_a_job, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_heartbeat_cancel_complete, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_log_offsets, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_log_cap, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_expiry, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_tokens_and_reopen, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
