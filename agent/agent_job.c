@@ -195,7 +195,9 @@ static int on_output(int stream, const char *data, size_t len, void *payload) {
 
 static void *logs_main(void *arg) {
   job_run *r = arg;
-  docker_logs_options opts = {.follow = 1};
+  /* Bounded, so a stream the engine never closes cannot hold the teardown. */
+  docker_logs_options opts = {
+      .follow = 1, .timeout_ms = ((long)(r->spec->timeout ? r->spec->timeout : 3600) + 120) * 1000};
   int rc = docker_container_logs(r->docker, r->container_id, &opts, on_output, r->log);
   if (rc < 0 && rc != AIRGAP_ENOTFOUND)
     log_warn("agent", "job %s: container log stream ended: %s", r->p->job_id, airgap_error_last());
@@ -394,7 +396,16 @@ static void wait_job_container(job_run *r) {
 
 static void teardown(job_run *r) {
   uint64_t t = now_ms();
-  /* 1. the job container, then any other container of the job (Lambda). */
+  /* 1. the job container, then any other container of the job (Lambda).
+   * The container is stopped first and its log stream read to the end
+   * before it is removed: a job that exits within milliseconds must not
+   * lose its output to the removal. */
+  if (r->docker && r->container_id)
+    docker_container_kill(r->docker, r->container_id, "SIGKILL");
+  if (r->logs_started) {
+    pthread_join(r->logs_thread, NULL);
+    r->logs_started = 0;
+  }
   if (r->docker) {
     if (r->container_id) {
       int rc = docker_container_remove(r->docker, r->container_id, 1);
@@ -403,10 +414,6 @@ static void teardown(job_run *r) {
     }
     if (agent_containers_reap(NULL, r->docker, r->p->agent_id, r->p->job_id, r->sandbox_id) < 0)
       log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
-  }
-  if (r->logs_started) {
-    pthread_join(r->logs_thread, NULL);
-    r->logs_started = 0;
   }
   /* 2. the emulator, 3. the sandbox. */
   emulator_free(r->emu);

@@ -113,9 +113,12 @@ static void feed(agent_log *log, const char *data, size_t len) {
     log->dropped = 0;
     agent_mask_write(log->mask, marker, (size_t)n, emit_to_buffer, log);
   }
+  size_t before = log->len;
   agent_mask_write(log->mask, data, len, emit_to_buffer, log);
   log->last = data[len - 1];
-  if (log->len >= log->opts.batch_bytes)
+  /* Wake the sender when bytes arrive in an empty buffer (it then waits
+   * for the interval) and when a batch is full (it sends at once). */
+  if ((before == 0 && log->len > 0) || log->len >= log->opts.batch_bytes)
     pthread_cond_signal(&log->wake);
 }
 

@@ -98,11 +98,13 @@ int cmd_emulator(int argc, char **argv) {
     level_name = "debug";
   if (level_name && strcasecmp(level_name, "trace") == 0)
     level_name = "debug";
-  static const struct option opts[] = {
-      {"listen", required_argument, NULL, 'l'},   {"services", required_argument, NULL, 's'},
-      {"hostname", required_argument, NULL, 'H'}, {"data-dir", required_argument, NULL, 'd'},
-      {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+                                       {"services", required_argument, NULL, 's'},
+                                       {"hostname", required_argument, NULL, 'H'},
+                                       {"data-dir", required_argument, NULL, 'd'},
+                                       {"log-level", required_argument, NULL, 'L'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HTTP_DEFAULT_MAX_BODY (1024u * 1024u)
@@ -64,6 +65,7 @@ struct http_request {
   pthread_mutex_t lock;
   int dispatched; /* handler has been called */
   int suspended;  /* parked in MHD waiting for an answer */
+  int resumed;    /* answered while parked: counted in server->resuming until freed */
   http_response *pending;
   http_request *next_suspended; /* server->suspended list */
 };
@@ -76,6 +78,9 @@ struct http_server {
   uint16_t port;
   pthread_mutex_t lock;
   http_request *suspended;
+  int in_flight;          /* handler calls that have not returned (and parked) yet */
+  pthread_cond_t settled; /* signalled when in_flight or resuming drops */
+  int resuming;           /* answered parked requests MHD has not completed yet */
 };
 
 /* ---------------------------------------------------------------- responses */
@@ -292,6 +297,12 @@ const char *http_request_segment(http_request *req, size_t n) {
 static void request_free(http_request *req) {
   if (!req)
     return;
+  if (req->resumed) {
+    pthread_mutex_lock(&req->server->lock);
+    req->server->resuming--;
+    pthread_cond_broadcast(&req->server->settled);
+    pthread_mutex_unlock(&req->server->lock);
+  }
   free(req->target);
   free(req->path);
   free(req->body);
@@ -314,6 +325,8 @@ static void suspended_remove(http_server *server, http_request *req) {
     }
   }
   req->next_suspended = NULL;
+  req->resumed = 1;
+  server->resuming++;
   pthread_mutex_unlock(&server->lock);
 }
 
@@ -502,10 +515,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
   }
   if (*upload_data_size > 0) {
     if (req->body_refused || req->body_size + *upload_data_size > server->options.max_body) {
-      /* Chunked body past the cap: we cannot answer mid-body, so close. */
-      log_warn("http", "%s %s: body over %llu bytes, closing connection", method, req->path,
-               (unsigned long long)server->options.max_body);
-      return MHD_NO;
+      /* Chunked body past the cap: discard the rest (up to a bound, then
+       * close) and answer 413 once the upload is complete. */
+      if (!req->body_refused)
+        log_warn("http", "%s %s: body over %llu bytes, answering 413", method, req->path,
+                 (unsigned long long)server->options.max_body);
+      req->body_refused = 1;
+      req->body_size += *upload_data_size;
+      *upload_data_size = 0;
+      return req->body_size > 4 * server->options.max_body + 65536 ? MHD_NO : MHD_YES;
     }
     if (body_append(req, upload_data, *upload_data_size) < 0) {
       log_error("http", "%s %s: cannot store request body", method, req->path);
@@ -515,6 +533,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     return MHD_YES;
   }
 
+  if (req->body_refused)
+    return queue_plain(conn, 413, "{\"error\":\"request body too large for this endpoint\"}");
   pthread_mutex_lock(&req->lock);
   if (req->dispatched) {
     /* Resumed after a deferred answer. */
@@ -527,6 +547,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
   if (req->body_fd >= 0 && lseek(req->body_fd, 0, SEEK_SET) < 0)
     return MHD_NO;
+  pthread_mutex_lock(&server->lock);
+  server->in_flight++;
+  pthread_mutex_unlock(&server->lock);
   server->options.handler(req, server->options.payload);
 
   pthread_mutex_lock(&req->lock);
@@ -542,6 +565,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     MHD_suspend_connection(conn);
   }
   pthread_mutex_unlock(&req->lock);
+  pthread_mutex_lock(&server->lock);
+  server->in_flight--;
+  pthread_cond_broadcast(&server->settled);
+  pthread_mutex_unlock(&server->lock);
   return result;
 }
 
@@ -621,7 +648,9 @@ static uint16_t socket_port(int fd) {
 }
 
 static int start_daemon(http_server *server, int fd) {
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+  /* MHD_USE_ITC: needed by MHD_quiesce_daemon with a thread pool. */
+  unsigned flags =
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
   struct MHD_Daemon *daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, on_access, server, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
       MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)server->options.threads,
@@ -649,6 +678,7 @@ int http_server_start(http_server **out, const http_server_options *options) {
     return airgap_error_set(AIRGAP_ERROR, "out of memory");
   }
   pthread_mutex_init(&server->lock, NULL);
+  pthread_cond_init(&server->settled, NULL);
   server->options = *options;
   if (!server->options.max_body)
     server->options.max_body = HTTP_DEFAULT_MAX_BODY;
@@ -723,6 +753,22 @@ uint16_t http_server_port(const http_server *server) { return server->port; }
 void http_server_free(http_server *server) {
   if (!server)
     return;
+  /* Stop accepting, then let handlers that are still running return: a request
+   * they park after the scan below would be suspended when MHD stops, which
+   * MHD answers with abort(). */
+  for (size_t i = 0; i < server->daemon_count; i++) {
+    MHD_socket fd = MHD_quiesce_daemon(server->daemons[i]);
+    if (fd != MHD_INVALID_SOCKET)
+      close(fd);
+  }
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 10;
+  pthread_mutex_lock(&server->lock);
+  while (server->in_flight > 0 &&
+         pthread_cond_timedwait(&server->settled, &server->lock, &deadline) == 0) {
+  }
+  pthread_mutex_unlock(&server->lock);
   /* Callers answer their suspended requests first; anything left is answered
    * here so that MHD can stop (a later answer from the owner would be a bug). */
   for (;;) {
@@ -735,9 +781,17 @@ void http_server_free(http_server *server) {
     http_request_respond(
         req, http_response_new(503, "application/json", "{\"error\":\"server stopping\"}", 27));
   }
+  /* Stopping closes connections at once: let the answers just given (and any
+   * given shortly before) reach their clients first. */
+  pthread_mutex_lock(&server->lock);
+  while (server->resuming > 0 &&
+         pthread_cond_timedwait(&server->settled, &server->lock, &deadline) == 0) {
+  }
+  pthread_mutex_unlock(&server->lock);
   for (size_t i = 0; i < server->daemon_count; i++)
     MHD_stop_daemon(server->daemons[i]);
   free(server->spill_dir);
+  pthread_cond_destroy(&server->settled);
   pthread_mutex_destroy(&server->lock);
   free(server);
 }

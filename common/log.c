@@ -84,12 +84,35 @@ void log_write(log_level level, const char *component, const char *fmt, ...) {
   char line[LOG_LINE_MAX + 128];
   int len;
   if (atomic_load(&json_mode)) {
-    json_t *obj = json_pack("{s:s, s:s, s:s, s:s}", "ts", when, "level", lname, "component",
-                            component ? component : "", "msg", message);
+    /* JSON strings must be UTF-8: a message with other bytes (a job's binary
+     * output) keeps its text, with '?' for every non-ASCII byte. */
+    json_t *msg = json_string(message);
+    if (!msg) {
+      for (char *p = message; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+          *p = '?';
+      msg = json_string(message);
+    }
+    json_t *obj = json_pack("{s:s, s:s, s:s, s:o}", "ts", when, "level", lname, "component",
+                            component ? component : "", "msg", msg);
     char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
-    len = snprintf(line, sizeof(line), "%s\n", text ? text : "{}");
-    free(text);
     json_decref(obj);
+    if (text) {
+      /* Escaping can make the line longer than `line`: write it whole instead
+       * of cutting it into invalid JSON. Bounded: message is LOG_LINE_MAX. */
+      size_t tlen = strlen(text);
+      char *whole = realloc(text, tlen + 2);
+      if (whole) {
+        whole[tlen] = '\n';
+        write_all(atomic_load(&out_fd), whole, tlen + 1);
+        free(whole);
+        errno = saved_errno;
+        return;
+      }
+      free(text);
+    }
+    len = snprintf(line, sizeof(line),
+                   "{\"level\":\"%s\",\"msg\":\"(log line lost: out of memory)\"}\n", lname);
   } else {
     len = snprintf(line, sizeof(line), "%s %-5s %s: %s\n", when, lname,
                    component ? component : "airgap", message);

@@ -150,8 +150,8 @@ int emulator_start(emulator **out, const emulator_options *options) {
   if (!spill || !*spill)
     spill = "/tmp";
   http_server_options so = {
-      .listen = options->listen_fd_count ? NULL
-                                         : (options->listen ? options->listen : "127.0.0.1:4566"),
+      .listen =
+          options->listen_fd_count ? NULL : (options->listen ? options->listen : "127.0.0.1:4566"),
       .listen_fds = options->listen_fds,
       .listen_fd_count = options->listen_fd_count,
       .max_body = (uint64_t)5 << 30,

@@ -30,7 +30,7 @@ struct emulator {
   size_t slot_count;
   emulator_timers *timers;
   int stop_pipe[2];
-  atomic_int stopping; /* shutting down: new AWS calls are refused */
+  atomic_int stopping;  /* shutting down: new AWS calls are refused */
   pthread_mutex_t lock; /* guards health_state */
   json_t *health_state; /* merged by PUT /_localstack/health */
   char *hostname;       /* fallback "host:port" for URLs */

@@ -108,9 +108,7 @@ static void route_info_read(route_info *ri, http_request *req) {
 
 /* ---- the protocol layer's view of an http_request ---- */
 
-static const char *in_header(void *ctx, const char *name) {
-  return http_request_header(ctx, name);
-}
+static const char *in_header(void *ctx, const char *name) { return http_request_header(ctx, name); }
 
 static void in_headers_foreach(void *ctx, aws_header_fn fn, void *payload) {
   http_request_headers_foreach(ctx, fn, payload);
@@ -139,8 +137,8 @@ static void respond_out(http_request *req, aws_http_out *out) {
     if (strcasecmp(name, "Content-Type") == 0)
       type = json_string_value(value);
   }
-  http_response *resp = http_response_new_take(out->status ? out->status : 200, type, out->body,
-                                               out->body_len);
+  http_response *resp =
+      http_response_new_take(out->status ? out->status : 200, type, out->body, out->body_len);
   out->body = NULL;
   if (resp) {
     json_object_foreach(out->headers, name, value) {
@@ -220,8 +218,16 @@ static int host_is_s3(const char *host) {
          strstr(host, ".s3-") != NULL;
 }
 
+static int is_form_post(const aws_http_in *in) {
+  const char *type = in->header(in->ctx, "Content-Type");
+  return strcasecmp(in->method, "POST") == 0 && type &&
+         strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0;
+}
+
+/* Finds the service; NULL with err set when the request is a query-protocol
+ * form that names no service we know (S3 never receives such forms). */
 static const char *find_service(emulator *emu, http_request *req, const aws_http_in *in,
-                                const route_info *ri) {
+                                const route_info *ri, aws_error *err) {
   if (ri->scope_service[0]) {
     /* Signing names that differ from our service names. */
     if (strcmp(ri->scope_service, "execute-api") != 0)
@@ -240,34 +246,71 @@ static const char *find_service(emulator *emu, http_request *req, const aws_http
       strncmp(path, "/2018-06-01/runtime", 19) == 0)
     return "lambda";
   json_t *params = NULL;
-  aws_error err = {0};
-  if (aws_query_params(&params, &err, in) == 0) {
+  if (aws_query_params(&params, err, in) == 0) {
     const char *action = json_string_value(json_object_get(params, "Action"));
     const char *s = action ? service_for_action(emu, action) : NULL;
+    if (!s && is_form_post(in)) {
+      if (action)
+        aws_error_set(err, 400, "InvalidAction",
+                      "The action %.128s is not valid for any service this emulator serves.",
+                      action);
+      else
+        aws_error_set(err, 400, "MissingAction", "The request must contain an Action.");
+    }
     json_decref(params);
     if (s)
       return s;
   }
-  aws_error_clear(&err);
+  if (is_form_post(in))
+    return NULL;
+  aws_error_clear(err);
   if (host_is_s3(http_request_header(req, "Host")))
     return "s3";
   return "s3";
 }
 
 /* Builds "http://host[:port]" from the Host header when it looks like one. */
-static void call_endpoint(aws_call *call, http_request *req) {
+static void endpoint_of(char *out, size_t size, emulator *emu, http_request *req) {
   const char *host = http_request_header(req, "Host");
   int ok = host && *host && strlen(host) < 256;
   for (const char *c = host; ok && *c; c++)
     if (!isalnum((unsigned char)*c) && !strchr(".-:[]_", *c))
       ok = 0;
   if (ok)
-    snprintf(call->endpoint, sizeof(call->endpoint), "http://%s", host);
-  else if (call->emu->hostname)
-    snprintf(call->endpoint, sizeof(call->endpoint), "http://%s", call->emu->hostname);
+    snprintf(out, size, "http://%s", host);
+  else if (emu->hostname)
+    snprintf(out, size, "http://%s", emu->hostname);
   else
-    snprintf(call->endpoint, sizeof(call->endpoint), "http://localhost:%u",
-             (unsigned)call->emu->port);
+    snprintf(out, size, "http://localhost:%u", (unsigned)emu->port);
+}
+
+/* Older SDKs post SQS actions to the queue URL without a QueueUrl parameter
+ * (LocalStack accepts that): returns the query string with QueueUrl added
+ * (owned), or NULL when the request names its queue itself. */
+static char *queue_url_query(const aws_http_in *in, const char *endpoint) {
+  json_t *params = NULL;
+  aws_error err = {0};
+  if (aws_query_params(&params, &err, in) < 0) {
+    aws_error_clear(&err);
+    return NULL;
+  }
+  int named = json_object_get(params, "QueueUrl") != NULL;
+  json_decref(params);
+  if (named)
+    return NULL;
+  emu_buf b;
+  emu_buf_init(&b, 1 << 16);
+  emu_buf_puts(&b, in->query ? in->query : "");
+  emu_buf_puts(&b, in->query && *in->query ? "&QueueUrl=" : "QueueUrl=");
+  char url[600];
+  snprintf(url, sizeof(url), "%s%s", endpoint, in->path);
+  for (const char *c = url; *c; c++) {
+    if (isalnum((unsigned char)*c) || strchr("-._~", *c))
+      emu_buf_append(&b, c, 1);
+    else
+      emu_buf_printf(&b, "%%%02X", (unsigned char)*c);
+  }
+  return emu_buf_take(&b, NULL);
 }
 
 static const aws_operation *find_handler(const aws_service *svc, const char *op) {
@@ -288,9 +331,14 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   http_in_init(&in, req);
   route_info ri;
   route_info_read(&ri, req);
-  const char *service = find_service(emu, req, &in, &ri);
-  service_slot *slot = emulator_slot(emu, service);
   aws_error err = {0};
+  const char *service = find_service(emu, req, &in, &ri, &err);
+  if (!service) {
+    respond_error(req, NULL, AWS_PROTOCOL_QUERY, &err, request_id);
+    aws_error_clear(&err);
+    return;
+  }
+  service_slot *slot = emulator_slot(emu, service);
   const aws_model *m = NULL;
   aws_protocol p = AWS_PROTOCOL_REST_XML;
   const char *model_name = slot ? slot->svc->model_name : service;
@@ -301,6 +349,7 @@ void emulator_gateway_handle(http_request *req, void *payload) {
     m = NULL;
   json_t *input = NULL;
   const char *operation = NULL;
+  char *queue_query = NULL;
   if (!slot) {
     aws_error_set(&err, 501, "NotImplemented",
                   "airgap's emulator does not implement the %s service yet (it serves: %s).",
@@ -329,12 +378,19 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   }
   if (aws_protocol_operation(&operation, &err, m, p, &in) < 0)
     goto fail;
+  if (p == AWS_PROTOCOL_QUERY && strcmp(service, "sqs") == 0 && is_queue_path(in.path)) {
+    char endpoint[300];
+    endpoint_of(endpoint, sizeof(endpoint), emu, req);
+    queue_query = queue_url_query(&in, endpoint);
+    if (queue_query)
+      in.query = queue_query;
+  }
   if (aws_protocol_parse(&input, &err, m, p, operation, &in) < 0)
     goto fail;
   const aws_operation *op = find_handler(slot->svc, operation);
   if (!op || !op->handler) {
-    aws_error_set(&err, 501, "NotImplemented",
-                  "airgap's emulator does not implement %s:%s yet.", service, operation);
+    aws_error_set(&err, 501, "NotImplemented", "airgap's emulator does not implement %s:%s yet.",
+                  service, operation);
     goto fail;
   }
   aws_call *call = calloc(1, sizeof(*call));
@@ -352,18 +408,19 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   memcpy(call->request_id, request_id, sizeof(request_id));
   snprintf(call->region, sizeof(call->region), "%s", ri.region[0] ? ri.region : "us-east-1");
   size_t aklen = strlen(ri.access_key);
-  memcpy(call->account, aklen == 12 && is_digits(ri.access_key, 12) ? ri.access_key
-                                                                    : "000000000000",
-         12);
+  memcpy(call->account,
+         aklen == 12 && is_digits(ri.access_key, 12) ? ri.access_key : "000000000000", 12);
   call->account[12] = '\0';
-  call_endpoint(call, req);
+  endpoint_of(call->endpoint, sizeof(call->endpoint), emu, req);
   log_debug("emulator", "%s %s (%s)", service, operation, aws_protocol_name(p));
   /* After the handler returns the call may already be answered and freed. */
   op->handler(call, input);
   json_decref(input);
+  free(queue_query);
   return;
 fail:
   json_decref(input);
+  free(queue_query);
   log_debug("emulator", "%s %s: %s %s", service, operation ? operation : "?", err.code,
             err.message ? err.message : "");
   respond_error(req, m, p, &err, request_id);

@@ -99,11 +99,10 @@ static void info(emulator *emu, http_request *req) {
   gmtime_r(&t, &tm);
   strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%S", &tm);
   json_t *body = json_pack(
-      "{s:s, s:s, s:b, s:s, s:s, s:s, s:b, s:s, s:I, s:s}", "version",
-      LOCALSTACK_COMPAT_VERSION, "edition", "community", "is_license_activated", 0, "session_id",
-      emu->session_id, "machine_id", "airgap", "system", "linux", "is_docker", 0,
-      "server_time_utc", now, "uptime", (json_int_t)(t - emu->started), "airgap_version",
-      AIRGAP_VERSION);
+      "{s:s, s:s, s:b, s:s, s:s, s:s, s:b, s:s, s:I, s:s}", "version", LOCALSTACK_COMPAT_VERSION,
+      "edition", "community", "is_license_activated", 0, "session_id", emu->session_id,
+      "machine_id", "airgap", "system", "linux", "is_docker", 0, "server_time_utc", now, "uptime",
+      (json_int_t)(t - emu->started), "airgap_version", AIRGAP_VERSION);
   respond_json(req, 200, body);
 }
 
@@ -115,8 +114,7 @@ static void init(emulator *emu, http_request *req, const char *stage) {
   if (stage && *stage) {
     for (size_t i = 0; i < 4; i++)
       if (strcasecmp(stage, init_stages[i]) == 0) {
-        respond_json(req, 200,
-                     json_pack("{s:b, s:[]}", "completed", i < 3 ? 1 : 0, "scripts"));
+        respond_json(req, 200, json_pack("{s:b, s:[]}", "completed", i < 3 ? 1 : 0, "scripts"));
         return;
       }
     http_request_respond_error(req, 404, "unknown init stage");

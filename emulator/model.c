@@ -56,7 +56,8 @@ int aws_model_get(const aws_model **out, const char *name) {
     if (!json_is_object(m->operations) || !json_is_object(m->shapes) || !m->protocol) {
       json_decref(root);
       free(m);
-      error = airgap_error_set(AIRGAP_ERROR, "embedded model '%s' lacks operations or shapes", name);
+      error =
+          airgap_error_set(AIRGAP_ERROR, "embedded model '%s' lacks operations or shapes", name);
       goto cleanup;
     }
     models[idx] = m;

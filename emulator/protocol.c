@@ -64,8 +64,11 @@ void aws_http_out_free(aws_http_out *out) {
 static void utf8_sanitize(char *s) {
   unsigned char *p = (unsigned char *)s;
   while (*p) {
-    size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
-                             : (*p & 0xF8) == 0xF0 ? 4 : 0;
+    size_t n = *p < 0x80             ? 1
+               : (*p & 0xE0) == 0xC0 ? 2
+               : (*p & 0xF0) == 0xE0 ? 3
+               : (*p & 0xF8) == 0xF0 ? 4
+                                     : 0;
     size_t i = 1;
     for (; n && i < n; i++)
       if ((p[i] & 0xC0) != 0x80)
@@ -112,17 +115,13 @@ void aws_parse_ctx_init(aws_parse_ctx *ctx, const aws_model *m, aws_protocol p, 
   ctx->err = err;
   int query_codes = p == AWS_PROTOCOL_QUERY || (m && aws_model_query_compatible(m));
   switch (p) {
-  case AWS_PROTOCOL_QUERY:
-    ctx->malformed_code = "MalformedQueryString";
-    break;
+  case AWS_PROTOCOL_QUERY: ctx->malformed_code = "MalformedQueryString"; break;
   case AWS_PROTOCOL_JSON:
   case AWS_PROTOCOL_REST_JSON:
     ctx->malformed_code = "SerializationException";
     ctx->use_location_names = m && strcmp(aws_model_protocol(m), "query") != 0;
     break;
-  case AWS_PROTOCOL_REST_XML:
-    ctx->malformed_code = "MalformedXML";
-    break;
+  case AWS_PROTOCOL_REST_XML: ctx->malformed_code = "MalformedXML"; break;
   }
   if (query_codes) {
     ctx->type_code = "InvalidParameterValue";
@@ -281,12 +280,12 @@ static int parse_digits(const char **p, int n, int *out) {
 static int parse_iso8601(double *out, const char *s) {
   const char *p = s;
   int y, mo, d, h, mi, sec;
-  if (parse_digits(&p, 4, &y) < 0 || *p++ != '-' || parse_digits(&p, 2, &mo) < 0 ||
-      *p++ != '-' || parse_digits(&p, 2, &d) < 0 || (*p != 'T' && *p != 't' && *p != ' '))
+  if (parse_digits(&p, 4, &y) < 0 || *p++ != '-' || parse_digits(&p, 2, &mo) < 0 || *p++ != '-' ||
+      parse_digits(&p, 2, &d) < 0 || (*p != 'T' && *p != 't' && *p != ' '))
     return -1;
   p++;
-  if (parse_digits(&p, 2, &h) < 0 || *p++ != ':' || parse_digits(&p, 2, &mi) < 0 ||
-      *p++ != ':' || parse_digits(&p, 2, &sec) < 0)
+  if (parse_digits(&p, 2, &h) < 0 || *p++ != ':' || parse_digits(&p, 2, &mi) < 0 || *p++ != ':' ||
+      parse_digits(&p, 2, &sec) < 0)
     return -1;
   double frac = 0, scale = 0.1;
   if (*p == '.') {
@@ -315,8 +314,12 @@ static int parse_iso8601(double *out, const char *s) {
   }
   if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
     return -1;
-  struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                  .tm_min = mi, .tm_sec = sec};
+  struct tm tm = {.tm_year = y - 1900,
+                  .tm_mon = mo - 1,
+                  .tm_mday = d,
+                  .tm_hour = h,
+                  .tm_min = mi,
+                  .tm_sec = sec};
   time_t t = timegm(&tm);
   *out = (double)t - (double)offset + frac;
   return 0;
@@ -443,8 +446,9 @@ int aws_base64_decode(unsigned char **out, size_t *out_len, const char *s, size_
 /* ---- scalars ---- */
 
 static int type_error(aws_parse_ctx *ctx, const char *name, const char *expected) {
-  return aws_error_set(ctx->err, 400, ctx->type_code, "Value for parameter %s is invalid: expected %s.",
-                       name ? name : "(input)", expected);
+  return aws_error_set(ctx->err, 400, ctx->type_code,
+                       "Value for parameter %s is invalid: expected %s.", name ? name : "(input)",
+                       expected);
 }
 
 static int integer_in_range(const char *type, json_int_t v) {
@@ -458,8 +462,8 @@ static int integer_in_range(const char *type, json_int_t v) {
 }
 
 static int is_integer_type(const char *type) {
-  return strcmp(type, "integer") == 0 || strcmp(type, "long") == 0 ||
-         strcmp(type, "short") == 0 || strcmp(type, "byte") == 0;
+  return strcmp(type, "integer") == 0 || strcmp(type, "long") == 0 || strcmp(type, "short") == 0 ||
+         strcmp(type, "byte") == 0;
 }
 
 static int is_float_type(const char *type) {
@@ -520,8 +524,7 @@ char *aws_scalar_to_text(const json_t *ref, const json_t *shape, const json_t *v
                          const char *ts_default) {
   const char *type = aws_shape_type(shape);
   char buf[128];
-  if (strcmp(type, "string") == 0 || strcmp(type, "blob") == 0 ||
-      strcmp(type, "character") == 0) {
+  if (strcmp(type, "string") == 0 || strcmp(type, "blob") == 0 || strcmp(type, "character") == 0) {
     return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
   } else if (is_integer_type(type)) {
     if (!json_is_integer(v))
@@ -593,8 +596,8 @@ int aws_value_from_json(json_t **out, aws_parse_ctx *ctx, const json_t *ref, con
       if (!item || json_is_null(item))
         continue;
       json_t *conv = NULL;
-      error = aws_value_from_json(&conv, ctx, mref, aws_model_ref_shape(ctx->m, mref), item,
-                                  member, depth + 1);
+      error = aws_value_from_json(&conv, ctx, mref, aws_model_ref_shape(ctx->m, mref), item, member,
+                                  depth + 1);
       if (error < 0)
         goto cleanup;
       json_object_set_new(result, member, conv);
@@ -738,8 +741,7 @@ json_t *aws_value_to_json(const aws_model *m, const json_t *ref, const json_t *s
     aws_timestamp_format(buf, sizeof(buf), t, format);
     return json_string(buf);
   }
-  if (strcmp(type, "string") == 0 || strcmp(type, "blob") == 0 ||
-      strcmp(type, "character") == 0)
+  if (strcmp(type, "string") == 0 || strcmp(type, "blob") == 0 || strcmp(type, "character") == 0)
     return json_is_string(v) ? json_incref((json_t *)v) : NULL;
   if (is_integer_type(type))
     return json_is_integer(v) ? json_incref((json_t *)v) : NULL;

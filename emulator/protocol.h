@@ -24,10 +24,10 @@
 #include <stddef.h>
 
 /* Limits on what a request may hold. */
-#define AWS_MAX_DEPTH 64           /* nesting of shapes, JSON and XML */
-#define AWS_MAX_QUERY_PAIRS 5000   /* query/form parameters */
-#define AWS_MAX_XML_NODES 100000   /* elements in an XML body */
-#define AWS_MAX_LIST_ITEMS 100000  /* items in one list or map */
+#define AWS_MAX_DEPTH 64            /* nesting of shapes, JSON and XML */
+#define AWS_MAX_QUERY_PAIRS 5000    /* query/form parameters */
+#define AWS_MAX_XML_NODES 100000    /* elements in an XML body */
+#define AWS_MAX_LIST_ITEMS 100000   /* items in one list or map */
 #define AWS_MAX_OUTPUT (256u << 20) /* a serialized response body */
 
 typedef enum aws_protocol {
@@ -194,8 +194,7 @@ int aws_query_serialize(aws_http_out *out, const aws_model *m, const char *opera
 void aws_query_error(aws_http_out *out, const aws_model *m, const aws_error *err, int status,
                      const char *code, const char *request_id);
 
-int aws_json_operation(const char **out, aws_error *err, const aws_model *m,
-                       const aws_http_in *in);
+int aws_json_operation(const char **out, aws_error *err, const aws_model *m, const aws_http_in *in);
 int aws_json_parse(json_t **out, aws_error *err, const aws_model *m, const char *operation,
                    const aws_http_in *in);
 int aws_json_serialize(aws_http_out *out, const aws_model *m, const char *operation,
@@ -207,8 +206,8 @@ int aws_rest_operation(const char **out, aws_error *err, const aws_model *m, aws
                        const aws_http_in *in);
 int aws_rest_parse(json_t **out, aws_error *err, const aws_model *m, aws_protocol p,
                    const char *operation, const aws_http_in *in);
-int aws_rest_serialize(aws_http_out *out, const aws_model *m, aws_protocol p,
-                       const char *operation, const json_t *output);
+int aws_rest_serialize(aws_http_out *out, const aws_model *m, aws_protocol p, const char *operation,
+                       const json_t *output);
 void aws_rest_error(aws_http_out *out, const aws_model *m, aws_protocol p, const aws_error *err,
                     int status, const char *code, const char *request_id);
 

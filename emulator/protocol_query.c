@@ -167,9 +167,9 @@ static int q_value(json_t **out, qctx *q, const json_t *ref, const json_t *shape
     if (flattened && mloc) {
       /* botocore replaces the last name component by the item name. */
       const char *dot = strrchr(key, '.');
-      int n = dot ? snprintf(item_prefix, sizeof(item_prefix), "%.*s.%s", (int)(dot - key), key,
-                             mloc)
-                  : snprintf(item_prefix, sizeof(item_prefix), "%s", mloc);
+      int n =
+          dot ? snprintf(item_prefix, sizeof(item_prefix), "%.*s.%s", (int)(dot - key), key, mloc)
+              : snprintf(item_prefix, sizeof(item_prefix), "%s", mloc);
       if (n < 0 || (size_t)n >= sizeof(item_prefix))
         return 1;
     } else if (flattened) {

@@ -237,10 +237,9 @@ int aws_rest_operation(const char **out, aws_error *err, const aws_model *m, aws
   json_decref(params);
   if (!best) {
     if (p == AWS_PROTOCOL_REST_XML)
-      return aws_error_set(err, path_matched ? 405 : 404,
-                           path_matched ? "MethodNotAllowed" : "NotImplemented",
-                           "No %s operation matches %s %.200s.", aws_model_name(m), in->method,
-                           in->path);
+      return aws_error_set(
+          err, path_matched ? 405 : 404, path_matched ? "MethodNotAllowed" : "NotImplemented",
+          "No %s operation matches %s %.200s.", aws_model_name(m), in->method, in->path);
     return aws_error_set(err, 404, "UnknownOperationException",
                          "No %s operation matches %s %.200s.", aws_model_name(m), in->method,
                          in->path);
@@ -323,9 +322,8 @@ static int located_member(json_t *input, aws_parse_ctx *ctx, const aws_http_in *
           json_array_append_new(v, conv);
         }
       } else {
-        error = aws_scalar_from_text(&v, ctx, mref, mshape,
-                                     json_string_value(json_array_get(values, 0)), member,
-                                     "iso8601");
+        error = aws_scalar_from_text(
+            &v, ctx, mref, mshape, json_string_value(json_array_get(values, 0)), member, "iso8601");
       }
     }
   } else if (strcmp(location, "header") == 0) {
@@ -496,13 +494,13 @@ cleanup:
   return error;
 }
 
-int aws_rest_serialize(aws_http_out *out, const aws_model *m, aws_protocol p,
-                       const char *operation, const json_t *output) {
+int aws_rest_serialize(aws_http_out *out, const aws_model *m, aws_protocol p, const char *operation,
+                       const json_t *output) {
   const json_t *op = aws_model_operation(m, operation);
   const json_t *oref = json_object_get(op, "output");
   const json_t *shape = aws_model_ref_shape(m, oref);
-  int status = (int)json_integer_value(json_object_get(json_object_get(op, "http"),
-                                                       "responseCode"));
+  int status =
+      (int)json_integer_value(json_object_get(json_object_get(op, "http"), "responseCode"));
   aws_http_out o;
   memset(&o, 0, sizeof(o));
   o.status = status >= 100 && status <= 599 ? status : 200;
@@ -576,8 +574,7 @@ int aws_rest_serialize(aws_http_out *out, const aws_model *m, aws_protocol p,
     const json_t *v = json_object_get(output, payload);
     if (v && strcmp(ptype, "blob") == 0 && json_is_string(v)) {
       unsigned char *data = NULL;
-      if (aws_base64_decode(&data, &o.body_len, json_string_value(v), json_string_length(v)) <
-          0) {
+      if (aws_base64_decode(&data, &o.body_len, json_string_value(v), json_string_length(v)) < 0) {
         aws_http_out_free(&o);
         return airgap_error_set(AIRGAP_EINVALID, "%s: payload is not base64", operation);
       }

@@ -58,8 +58,8 @@ static void write_open(emu_buf *b, const aws_model *m, const char *name, const j
       if (!aws_json_bool(mref, "xmlAttribute"))
         continue;
       const json_t *item = json_object_get(v, member);
-      char *text = item ? aws_scalar_to_text(mref, aws_model_ref_shape(m, mref), item, "iso8601")
-                        : NULL;
+      char *text =
+          item ? aws_scalar_to_text(mref, aws_model_ref_shape(m, mref), item, "iso8601") : NULL;
       if (!text)
         continue;
       const char *attr = aws_json_str(mref, "locationName");
@@ -152,7 +152,7 @@ void aws_xml_write_value(emu_buf *b, const aws_model *m, const char *name, const
 /* ---- reader ---- */
 
 struct aws_xml_node {
-  char *name;  /* as written, possibly "prefix:local" */
+  char *name;   /* as written, possibly "prefix:local" */
   char **attrs; /* NULL-terminated name, value, name, value … */
   char *text;
   size_t text_len;
@@ -384,11 +384,10 @@ static int xml_map_entries(json_t **out, aws_parse_ctx *ctx, const json_t *shape
     json_t *item = NULL;
     int error = 0;
     if (!k || !v)
-      error = aws_error_set(ctx->err, 400, ctx->malformed_code,
-                            "A map entry lacks its key or value.");
+      error =
+          aws_error_set(ctx->err, 400, ctx->malformed_code, "A map entry lacks its key or value.");
     else
-      error = aws_value_from_xml(&item, ctx, vref, aws_model_ref_shape(ctx->m, vref), v,
-                                 depth + 1);
+      error = aws_value_from_xml(&item, ctx, vref, aws_model_ref_shape(ctx->m, vref), v, depth + 1);
     if (error < 0) {
       json_decref(obj);
       return error;

@@ -13,11 +13,6 @@
 #include "emulator/services.h"
 #include "emulator/sqs_engine.h"
 
-#include "common/error.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 static uint64_t wall_ms(void *payload) {
@@ -44,29 +39,9 @@ static void answer(json_t *output, const sqs_error *error, void *payload) {
     aws_call_reply(call, output);
 }
 
-static int needs_queue_url(const char *operation) {
-  return strcmp(operation, "CreateQueue") && strcmp(operation, "GetQueueUrl") &&
-         strcmp(operation, "ListQueues");
-}
-
 static void sqs_handle(aws_call *call, json_t *input) {
-  const char *operation = aws_call_operation(call);
   sqs_context ctx = {aws_call_account(call), aws_call_region(call), aws_call_endpoint(call)};
-  json_t *patched = NULL;
-  /* Older clients POST to the queue URL itself and leave QueueUrl out. */
-  if (needs_queue_url(operation) && !json_object_get(input, "QueueUrl")) {
-    http_request *req = aws_call_http(call);
-    const char *path = req ? http_request_path(req) : NULL;
-    if (path && strlen(path) > 1 && strlen(path) < 256 && ctx.endpoint) {
-      char url[512];
-      snprintf(url, sizeof(url), "%s%s", ctx.endpoint, path);
-      patched = input ? json_copy(input) : json_object();
-      if (patched)
-        json_object_set_new(patched, "QueueUrl", json_string(url));
-    }
-  }
-  sqs_engine_call(aws_call_state(call), &ctx, operation, patched ? patched : input, answer, call);
-  json_decref(patched);
+  sqs_engine_call(aws_call_state(call), &ctx, aws_call_operation(call), input, answer, call);
 }
 
 static int sqs_create(void **state, emulator *emu) {

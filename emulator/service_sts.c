@@ -78,15 +78,16 @@ static void assume_role(aws_call *call, json_t *input) {
   const char *role = role_arn ? strstr(role_arn, ":role/") : NULL;
   if (!role_arn || strncmp(role_arn, "arn:", 4) != 0 || !role || strlen(role_arn) > 2048 ||
       sscanf(role_arn, "arn:%*[^:]:iam::%12[0-9]:", account) != 1 || strlen(account) != 12) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value at 'roleArn' failed to satisfy "
-                  "constraint: Member must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
+    aws_call_fail(
+        call, 400, "ValidationError",
+        "1 validation error detected: Value at 'roleArn' failed to satisfy "
+        "constraint: Member must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
     return;
   }
   size_t slen = strlen(session);
-  if (slen < 2 || slen > 64 || strspn(session,
-                                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                      "0123456789_=,.@-") != slen) {
+  if (slen < 2 || slen > 64 ||
+      strspn(session, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789_=,.@-") != slen) {
     aws_call_fail(call, 400, "ValidationError",
                   "1 validation error detected: Value at 'roleSessionName' failed to satisfy "
                   "constraint: Member must have length 2-64 and match [\\w+=,.@-]*");
@@ -111,9 +112,9 @@ static void assume_role(aws_call *call, json_t *input) {
   }
   snprintf(user_arn, n, "arn:aws:sts::%s:assumed-role/%s/%s", account, name, session);
   snprintf(user_id, n, "%s:%s", role_id, session);
-  json_t *out = json_pack("{s:o, s:{s:s, s:s}, s:i}", "Credentials", credentials(duration),
-                          "AssumedRoleUser", "AssumedRoleId", user_id, "Arn", user_arn,
-                          "PackedPolicySize", 6);
+  json_t *out =
+      json_pack("{s:o, s:{s:s, s:s}, s:i}", "Credentials", credentials(duration), "AssumedRoleUser",
+                "AssumedRoleId", user_id, "Arn", user_arn, "PackedPolicySize", 6);
   json_t *source = json_object_get(input, "SourceIdentity");
   if (out && source)
     json_object_set(out, "SourceIdentity", source);

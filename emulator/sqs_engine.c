@@ -1182,34 +1182,38 @@ static int queue_from_url(sqs_op *op, json_t *in, sqs_queue **out) {
     }
     path = slash ? slash : "";
   }
-  /* Last two non-empty segments. */
-  const char *segs[2] = {NULL, NULL};
-  size_t lens[2] = {0, 0};
+  /* The last non-empty segments: ".../<account>/<name>", or LocalStack's
+   * path style ".../queue/<region>/<account>/<name>". */
+  const char *segs[4] = {NULL, NULL, NULL, NULL};
+  size_t lens[4] = {0, 0, 0, 0};
   const char *p = path;
   while (*p) {
     while (*p == '/')
       p++;
-    if (!*p)
+    if (!*p || *p == '?')
       break;
     const char *s = p;
     while (*p && *p != '/' && *p != '?')
       p++;
-    segs[0] = segs[1];
-    lens[0] = lens[1];
-    segs[1] = s;
-    lens[1] = (size_t)(p - s);
-    if (*p == '?')
-      break;
+    memmove(segs, segs + 1, 3 * sizeof(*segs));
+    memmove(lens, lens + 1, 3 * sizeof(*lens));
+    segs[3] = s;
+    lens[3] = (size_t)(p - s);
   }
   char name[SQS_MAX_NAME + 1], account[16];
   snprintf(account, sizeof(account), "%s", op->ctx->account);
-  if (!segs[1] || lens[1] > SQS_MAX_NAME)
+  if (!segs[3] || lens[3] > SQS_MAX_NAME)
     goto not_found;
-  memcpy(name, segs[1], lens[1]);
-  name[lens[1]] = '\0';
-  if (segs[0] && is_account(segs[0], lens[0])) {
-    memcpy(account, segs[0], 12);
+  memcpy(name, segs[3], lens[3]);
+  name[lens[3]] = '\0';
+  if (segs[2] && is_account(segs[2], lens[2])) {
+    memcpy(account, segs[2], 12);
     account[12] = '\0';
+    if (segs[0] && lens[0] == 5 && !memcmp(segs[0], "queue", 5) && lens[1] > 0 &&
+        lens[1] < sizeof(region)) {
+      memcpy(region, segs[1], lens[1]);
+      region[lens[1]] = '\0';
+    }
   }
   sqs_queue *q = queue_get(op->e, account, region, name);
   if (!q)

@@ -86,6 +86,33 @@ static void sweep_temps(const char *dir, size_t key_len) {
   closedir(d);
 }
 
+/* Removes trees/<sha>.lock files without a tree (a build that failed in a
+ * process that then crashed) when nobody holds them. */
+static void sweep_orphan_locks(overlay_cache *cache) {
+  DIR *d = opendir(cache->trees_dir);
+  if (!d)
+    return;
+  struct dirent *ent;
+  while ((ent = readdir(d)) != NULL) {
+    size_t len = strlen(ent->d_name);
+    if (len != OVERLAY_SHA_HEX + 5 || strcmp(ent->d_name + OVERLAY_SHA_HEX, ".lock") != 0)
+      continue;
+    char *lock = ov_strf("%s/%s", cache->trees_dir, ent->d_name);
+    char *tree = ov_strf("%s/%.*s", cache->trees_dir, OVERLAY_SHA_HEX, ent->d_name);
+    struct stat st;
+    int fd = -1;
+    if (lock && tree && stat(tree, &st) < 0 && errno == ENOENT &&
+        ov_lock(&fd, lock, LOCK_EX | LOCK_NB, 0) == 0) {
+      if (stat(tree, &st) < 0 && errno == ENOENT)
+        unlink(lock);
+      close(fd);
+    }
+    free(lock);
+    free(tree);
+  }
+  closedir(d);
+}
+
 /* Takes the exclusive lock of tree `sha` when nobody uses it. */
 static int lock_unused_tree(int *out, overlay_cache *cache, const char *sha, const ov_mount *mounts,
                             size_t nmounts) {
@@ -314,6 +341,7 @@ int overlay_cache_evict(overlay_evict_result *out, overlay_cache *cache,
     return error;
   sweep_temps(cache->trees_dir, OVERLAY_SHA_HEX);
   sweep_temps(cache->mirrors_dir, OVERLAY_KEY_HEX);
+  sweep_orphan_locks(cache);
   if ((error = list_trees(&trees, &ntrees, cache)) < 0)
     goto cleanup;
   if (opts->mirror_max_idle_secs >= 0 &&

@@ -12,7 +12,8 @@
  * The workspace holds its own shared lock on the snapshot, so the snapshot
  * cannot be evicted from under a mounted workspace even after the caller
  * released its handle. Mounts are nodev,nosuid: a job cannot plant device
- * nodes or set-uid binaries that would work on the host.
+ * nodes or set-uid binaries that would work on the host. They are also
+ * volatile (no syncs of the upper layer), since the upper layer is discarded.
  */
 #include "overlay/overlay_int.h"
 
@@ -120,12 +121,20 @@ int overlay_workspace_create(overlay_workspace **out, const overlay_snapshot *sn
   }
   if ((error = ov_mkdir(upper, 0755)) < 0 || (error = ov_mkdir(work, 0700)) < 0)
     goto undo;
-  options = ov_strf("lowerdir=%s,upperdir=%s,workdir=%s", snap->path, upper, work);
+  /* volatile: the upper layer is thrown away, so skip the syncs overlayfs
+   * would otherwise do on unmount (they cost tens of milliseconds on a busy
+   * disk). Kernels before 5.10 do not know it: retry without. */
+  options = ov_strf("lowerdir=%s,upperdir=%s,workdir=%s,volatile", snap->path, upper, work);
   if (!options) {
     error = AIRGAP_ERROR;
     goto undo;
   }
-  if (mount("overlay", ws->merged, "overlay", MS_NODEV | MS_NOSUID, options) < 0) {
+  int mounted = mount("overlay", ws->merged, "overlay", MS_NODEV | MS_NOSUID, options);
+  if (mounted < 0 && errno == EINVAL) {
+    options[strlen(options) - strlen(",volatile")] = '\0';
+    mounted = mount("overlay", ws->merged, "overlay", MS_NODEV | MS_NOSUID, options);
+  }
+  if (mounted < 0) {
     error = airgap_error_set_errno(errno == EPERM ? AIRGAP_EAUTH : AIRGAP_ERROR,
                                    "cannot mount the workspace overlay at %s%s", ws->merged,
                                    errno == EPERM ? " (mounting needs root)" : "");

@@ -47,6 +47,7 @@
 #define EXPIRE_PERIOD_MS 1000
 #define FOLLOW_WAIT_MS 100
 #define LEASE_ID_BYTES 16
+#define MAX_WAITERS 10000 /* parked lease requests; more are told to retry */
 
 static const double WAIT_BUCKETS[] = {0.005, 0.05, 0.5, 5, 30, 120, 600, 3600};
 #define WAIT_BUCKET_COUNT (sizeof(WAIT_BUCKETS) / sizeof(WAIT_BUCKETS[0]))
@@ -561,9 +562,12 @@ static void on_lease(http_request *req, void *payload) {
   w->req = req;
   w->deadline = mono_ms() + (int64_t)secs * 1000;
   pthread_mutex_lock(&s->wmu);
-  if (s->stopping) {
+  if (s->stopping || (secs > 0 && s->waiter_count >= MAX_WAITERS)) {
+    int stopping = s->stopping;
     pthread_mutex_unlock(&s->wmu);
-    http_request_respond_error(req, 503, "queue server stopping; retry");
+    http_request_respond_error(req, 503,
+                               stopping ? "queue server stopping; retry"
+                                        : "too many waiting lease requests; retry later");
     goto cleanup;
   }
   int r = try_lease(s, req, w->agent, (const char *const *)w->labels, w->label_count);
@@ -968,7 +972,9 @@ int queue_server_start(queue_server **out, const queue_server_options *options) 
       .listen = options->listen,
       .max_body = QUEUE_MAX_LOG_CHUNK,
       .threads = options->threads ? options->threads : DEFAULT_THREADS,
-      .connection_timeout = 0,
+      /* idle connections close after this; a parked lease is never idle for
+       * longer than max_wait, and followers are reconnected by the client */
+      .connection_timeout = s->max_wait + 30,
       .handler = on_request,
       .payload = s,
   };

@@ -118,6 +118,28 @@ static void test_agent_log_batches_by_time(void **state) {
   server_free(s);
 }
 
+/* Output after a quiet spell goes out by itself, without waiting for more. */
+static void test_agent_log_sends_after_idle(void **state) {
+  (void)state;
+  server *s = server_new();
+  agent_log *log = NULL;
+  agent_log_options opts = {.interval_ms = 50};
+  assert_int_equal(agent_log_new(&log, NULL, 0, &opts, server_append, s), 0);
+  agent_log_write(log, "first\n", 6);
+  for (int i = 0; i < 200 && server_len(s) < 6; i++)
+    sleep_ms(10);
+  assert_int_equal(server_len(s), 6);
+  sleep_ms(200); /* the sender is idle now */
+  agent_log_note(log, "later");
+  for (int i = 0; i < 200 && server_len(s) < 21; i++)
+    sleep_ms(10);
+  assert_int_equal(server_len(s), 21);
+  assert_string_equal(s->data, "first\n[airgap] later\n");
+  assert_int_equal(agent_log_close(log, 5000), 0);
+  agent_log_free(log);
+  server_free(s);
+}
+
 static void test_agent_log_batches_by_size(void **state) {
   (void)state;
   server *s = server_new();
@@ -256,6 +278,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_agent_log_delivers_in_order_and_marks_agent_lines),
       cmocka_unit_test(test_agent_log_batches_by_time),
+      cmocka_unit_test(test_agent_log_sends_after_idle),
       cmocka_unit_test(test_agent_log_batches_by_size),
       cmocka_unit_test(test_agent_log_retries_transport_failures),
       cmocka_unit_test(test_agent_log_resyncs_when_the_server_is_behind),

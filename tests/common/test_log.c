@@ -141,11 +141,8 @@ static void test_log_long_message_stays_one_line(void **state) {
   free(out);
 }
 
-/* Known bugs in log.c's JSON mode (reported to the lead): a message with
- * invalid UTF-8 becomes the line "{}", and a long message whose escaping
- * overflows the line buffer is cut mid-JSON. Build with -DAIRGAP_TEST_KNOWN_BUGS
- * to run these; register them once fixed. */
-#ifdef AIRGAP_TEST_KNOWN_BUGS
+/* JSON mode keeps messages with invalid UTF-8 and always writes whole JSON
+ * lines, also when escaping makes a long message overflow the line buffer. */
 static void test_log_json_keeps_invalid_utf8_messages(void **state) {
   log_json_set(1);
   log_warn("job", "binary \xff\xfe from a job");
@@ -174,7 +171,6 @@ static void test_log_json_long_message_stays_valid_json(void **state) {
   json_decref(obj);
   free(out);
 }
-#endif
 
 #define THREADS 4
 #define LINES 200
@@ -217,10 +213,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_log_long_message_stays_one_line, setup, teardown),
       cmocka_unit_test_setup_teardown(test_log_lines_from_threads_never_interleave, setup,
                                       teardown),
-#ifdef AIRGAP_TEST_KNOWN_BUGS
       cmocka_unit_test_setup_teardown(test_log_json_keeps_invalid_utf8_messages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_log_json_long_message_stays_valid_json, setup, teardown),
-#endif
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,1 +1,399 @@
-import sys; sys.exit(0)
+#!/usr/bin/python3
+"""e2e_gateway.py — end-to-end tests of `airgap emulator`'s core with real clients.
+
+Drives the real binary ($AIRGAP_BIN) over loopback: the command line (Ready.,
+--help, signals, GATEWAY_LISTEN lists), LocalStack's internal endpoints and
+their shapes, request routing (SigV4 scope, X-Amz-Target, Action=, queue URL
+paths, Lambda and S3 fallbacks), SERVICES, the protocols' error shapes and
+hostile input, and STS through Debian's boto3 and the aws CLI v2.
+Run: AIRGAP_BIN=build/.../airgap /usr/bin/python3 tests/emulator/e2e_gateway.py
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+AIRGAP = os.environ.get("AIRGAP_BIN", "airgap")
+SQS_NS = "http://queue.amazonaws.com/doc/2012-11-05/"
+
+
+class Emulator:
+    """One `airgap emulator` process on a free loopback port."""
+
+    def __init__(self, *args, env=None):
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        if "GATEWAY_LISTEN" not in (env or {}) and "--listen" not in args:
+            args = ("--listen", "127.0.0.1:0") + args
+        self.proc = subprocess.Popen([AIRGAP, "emulator", *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=full_env, text=True)
+        self.port = None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("emulator exited: " + self.proc.stderr.read())
+            if line.startswith("Listening on "):
+                self.port = int(line.split()[-1])
+            if line == "Ready.\n":
+                break
+        else:
+            raise RuntimeError("emulator never printed Ready.")
+        self.url = "http://127.0.0.1:%d" % (self.port or 0)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout=10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+        return self.proc.returncode
+
+    def request(self, method, path, body=None, headers=None):
+        data = body.encode() if isinstance(body, str) else body
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def client(self, service, key="test", region="us-east-1"):
+        return boto3.client(service, endpoint_url=self.url, region_name=region,
+                            aws_access_key_id=key, aws_secret_access_key="test",
+                            config=botocore.config.Config(retries={"max_attempts": 1}))
+
+
+class GatewayTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.emu.stop()
+        if code != 0:
+            raise AssertionError("emulator exited with %d" % code)
+
+    # ---- internal endpoints ----
+
+    def test_health_shape(self):
+        status, headers, body = self.emu.request("GET", "/_localstack/health")
+        self.assertEqual(status, 200)
+        doc = json.loads(body)
+        self.assertEqual(doc["edition"], "community")
+        self.assertIsInstance(doc["version"], str)
+        self.assertIn(doc["services"]["sts"], ("available", "running"))
+        self.assertIn(doc["services"]["sqs"], ("available", "running"))
+        status, _, body = self.emu.request("HEAD", "/_localstack/health")
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"")
+
+    def test_health_running_after_use(self):
+        self.emu.client("sts").get_caller_identity()
+        doc = json.loads(self.emu.request("GET", "/_localstack/health")[2])
+        self.assertEqual(doc["services"]["sts"], "running")
+
+    def test_health_put_merges_state(self):
+        status, _, _ = self.emu.request("PUT", "/_localstack/health",
+                                        json.dumps({"features:initScripts": "initialized"}))
+        self.assertEqual(status, 200)
+        doc = json.loads(self.emu.request("GET", "/_localstack/health")[2])
+        self.assertEqual(doc["features:initScripts"], "initialized")
+        self.assertIn("sqs", doc["services"])
+        self.assertEqual(self.emu.request("PUT", "/_localstack/health", "[1]")[0], 400)
+
+    def test_health_post_rejects_bad_body(self):
+        self.assertEqual(self.emu.request("POST", "/_localstack/health", "not json")[0], 400)
+        self.assertEqual(self.emu.request("POST", "/_localstack/health", "")[0], 400)
+        self.assertEqual(self.emu.request("POST", "/_localstack/health",
+                                          json.dumps({"action": "dance"}))[0], 400)
+        # Still serving.
+        self.assertEqual(self.emu.request("GET", "/_localstack/health")[0], 200)
+
+    def test_info_and_init(self):
+        status, _, body = self.emu.request("GET", "/_localstack/info")
+        self.assertEqual(status, 200)
+        info = json.loads(body)
+        for key in ("version", "edition", "session_id", "uptime", "is_license_activated"):
+            self.assertIn(key, info)
+        self.assertEqual(info["edition"], "community")
+        status, _, body = self.emu.request("GET", "/_localstack/init")
+        self.assertEqual(status, 200)
+        init = json.loads(body)
+        self.assertEqual(init["scripts"], [])
+        self.assertTrue(init["completed"]["READY"])
+        self.assertEqual(json.loads(self.emu.request("GET", "/_localstack/init/ready")[2]),
+                         {"completed": True, "scripts": []})
+        self.assertEqual(self.emu.request("GET", "/_localstack/init/nope")[0], 404)
+        self.assertEqual(self.emu.request("GET", "/_localstack/nothing")[0], 404)
+
+    def test_reset_endpoints(self):
+        sqs = self.emu.client("sqs")
+        sqs.create_queue(QueueName="reset-me")
+        status, _, body = self.emu.request("POST", "/_localstack/state/reset")
+        self.assertEqual(status, 200)
+        self.assertEqual(sqs.list_queues().get("QueueUrls", []), [])
+        sqs.create_queue(QueueName="reset-me-too")
+        status, _, body = self.emu.request("POST", "/moto-api/reset")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body), {"status": "ok"})
+        self.assertEqual(sqs.list_queues().get("QueueUrls", []), [])
+        sqs.create_queue(QueueName="reset-one")
+        self.assertEqual(self.emu.request("POST", "/_localstack/state/sqs/reset")[0], 200)
+        self.assertEqual(sqs.list_queues().get("QueueUrls", []), [])
+        self.assertEqual(self.emu.request("POST", "/_localstack/state/nosuch/reset")[0], 404)
+
+    # ---- STS ----
+
+    def test_sts_get_caller_identity(self):
+        ident = self.emu.client("sts").get_caller_identity()
+        self.assertEqual(ident["Account"], "000000000000")
+        self.assertEqual(ident["Arn"], "arn:aws:iam::000000000000:root")
+        # A 12-digit access key is the account.
+        ident = self.emu.client("sts", key="111122223333", region="eu-west-1").get_caller_identity()
+        self.assertEqual(ident["Account"], "111122223333")
+
+    def test_sts_assume_role(self):
+        sts = self.emu.client("sts")
+        resp = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/ci/deployer",
+                               RoleSessionName="build-42", DurationSeconds=900)
+        creds = resp["Credentials"]
+        self.assertTrue(creds["AccessKeyId"].startswith("ASIA"))
+        self.assertEqual(len(creds["SecretAccessKey"]), 40)
+        left = (creds["Expiration"] - datetime.now(timezone.utc)).total_seconds()
+        self.assertTrue(800 < left <= 905, left)
+        self.assertEqual(resp["AssumedRoleUser"]["Arn"],
+                         "arn:aws:sts::123456789012:assumed-role/deployer/build-42")
+        self.assertTrue(resp["AssumedRoleUser"]["AssumedRoleId"].endswith(":build-42"))
+        # The temporary credentials work against the emulator.
+        tmp = boto3.client("sts", endpoint_url=self.emu.url, region_name="us-east-1",
+                           aws_access_key_id=creds["AccessKeyId"],
+                           aws_secret_access_key=creds["SecretAccessKey"],
+                           aws_session_token=creds["SessionToken"])
+        self.assertEqual(tmp.get_caller_identity()["Account"], "000000000000")
+        # A session name botocore would refuse client-side, sent raw.
+        status, _, body = self.emu.request(
+            "POST", "/", "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fx"
+            "&RoleSessionName=s", {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 400)
+        self.assertIn(b"<Code>ValidationError</Code>", body)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/x", RoleSessionName="ok",
+                            DurationSeconds=100000)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ValidationError")
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+
+    def test_sts_get_session_token(self):
+        creds = self.emu.client("sts").get_session_token(DurationSeconds=3600)["Credentials"]
+        left = (creds["Expiration"] - datetime.now(timezone.utc)).total_seconds()
+        self.assertTrue(3500 < left <= 3605, left)
+
+    def test_sts_aws_cli(self):
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+                   AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+                   AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_EC2_METADATA_DISABLED="true",
+                   AWS_PAGER="")
+        out = subprocess.run(["/usr/bin/aws", "--endpoint-url", self.emu.url, "sts",
+                              "get-caller-identity", "--output", "json"],
+                             capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["Account"], "000000000000")
+        out = subprocess.run(["/usr/bin/aws", "--endpoint-url", self.emu.url, "sts", "assume-role",
+                              "--role-arn", "arn:aws:iam::000000000000:role/r",
+                              "--role-session-name", "cli", "--output", "json"],
+                             capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("Credentials", json.loads(out.stdout))
+
+    # ---- routing ----
+
+    def test_route_by_action_without_signature(self):
+        status, headers, body = self.emu.request("GET", "/?Action=GetCallerIdentity")
+        self.assertEqual(status, 200)
+        self.assertIn(b"<Account>000000000000</Account>", body)
+        self.assertIn(b"<GetCallerIdentityResponse", body)
+        status, _, body = self.emu.request(
+            "POST", "/", "Action=GetCallerIdentity&Version=2011-06-15",
+            {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200)
+        self.assertIn(b"<Arn>arn:aws:iam::000000000000:root</Arn>", body)
+
+    def test_route_by_credential_scope(self):
+        # Signed for sts: an Action both could not mean anything else.
+        auth = ("AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-central-1/sts/aws4_request, "
+                "SignedHeaders=host, Signature=00")
+        status, _, body = self.emu.request(
+            "POST", "/", "Action=NoSuchAction", {"Authorization": auth,
+                                                 "Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 400)
+        self.assertIn(b"<Code>InvalidAction</Code>", body)
+        self.assertIn(b"sts.amazonaws.com", body)
+
+    def test_route_queue_url_path(self):
+        status, _, body = self.emu.request(
+            "POST", "/000000000000/no-such-queue", "Action=GetQueueAttributes&AttributeName.1=All",
+            {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertIn(SQS_NS.encode(), body)
+
+    def test_route_sqs_json_protocol(self):
+        status, headers, body = self.emu.request(
+            "POST", "/", "{}", {"X-Amz-Target": "AmazonSQS.ListQueues",
+                                "Content-Type": "application/x-amz-json-1.0"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers["Content-Type"], "application/x-amz-json-1.0")
+        self.assertIsInstance(json.loads(body), dict)
+        status, headers, body = self.emu.request(
+            "POST", "/", "{not json", {"X-Amz-Target": "AmazonSQS.ListQueues",
+                                       "Content-Type": "application/x-amz-json-1.0"})
+        self.assertEqual(status, 400)
+        self.assertTrue(json.loads(body)["__type"].endswith("#SerializationException"))
+        self.assertEqual(headers["x-amzn-query-error"], "SerializationException;Sender")
+        status, headers, body = self.emu.request(
+            "POST", "/", json.dumps({"QueueUrl": 5}),
+            {"X-Amz-Target": "AmazonSQS.GetQueueAttributes",
+             "Content-Type": "application/x-amz-json-1.0"})
+        self.assertEqual(status, 400)
+        self.assertEqual(headers["x-amzn-query-error"], "InvalidParameterValue;Sender")
+        status, headers, body = self.emu.request(
+            "POST", "/", "{}", {"X-Amz-Target": "AmazonSQS.SendMessage",
+                                "Content-Type": "application/x-amz-json-1.0"})
+        self.assertEqual(status, 400)
+        self.assertEqual(headers["x-amzn-query-error"], "MissingParameter;Sender")
+        status, headers, body = self.emu.request(
+            "POST", "/", "{}", {"X-Amz-Target": "AmazonSQS.Frobnicate",
+                                "Content-Type": "application/x-amz-json-1.0"})
+        self.assertEqual(status, 400)
+        self.assertTrue(json.loads(body)["__type"].endswith("#UnknownOperationException"))
+
+    def test_s3_fallback_not_implemented(self):
+        status, headers, body = self.emu.request("GET", "/")
+        self.assertEqual(status, 501)
+        self.assertIn(b"<Code>NotImplemented</Code>", body)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            self.emu.client("s3").list_buckets()
+        self.assertEqual(cm.exception.response["Error"]["Code"], "NotImplemented")
+        # Virtual-host style reaches S3 too.
+        status, _, body = self.emu.request("GET", "/key", headers={
+            "Host": "bucket.s3.localhost.localstack.cloud:4566"})
+        self.assertEqual(status, 501)
+        self.assertIn(b"s3", body)
+
+    def test_lambda_not_implemented(self):
+        status, headers, body = self.emu.request("GET", "/2015-03-31/functions/")
+        self.assertEqual(status, 501)
+        self.assertEqual(headers.get("x-amzn-ErrorType"), "NotImplemented")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            self.emu.client("lambda").list_functions()
+        self.assertEqual(cm.exception.response["Error"]["Code"], "NotImplemented")
+
+    def test_unknown_service_scope(self):
+        auth = ("AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/kinesis/aws4_request, "
+                "SignedHeaders=host, Signature=00")
+        status, _, body = self.emu.request("POST", "/", "{}", {"Authorization": auth})
+        self.assertEqual(status, 501)
+        self.assertIn(b"kinesis", body)
+
+    # ---- hostile input ----
+
+    def test_hostile_query(self):
+        many = "&".join("p%d=v" % i for i in range(6000))
+        status, _, body = self.emu.request("POST", "/", "Action=GetCallerIdentity&" + many,
+                                           {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 400)
+        self.assertIn(b"MalformedQueryString", body)
+        status, _, body = self.emu.request("POST", "/", "Action=GetCallerIdentity&x=%G1",
+                                           {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 400)
+        self.assertIn(b"MalformedQueryString", body)
+        status, _, body = self.emu.request("POST", "/", "Action=Frobnicate",
+                                           {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 400)
+        self.assertIn(b"<Code>InvalidAction</Code>", body)
+        status, _, body = self.emu.request(
+            "POST", "/", "Action=AssumeRole&RoleArn=a&RoleSessionName=b&DurationSeconds=1e999",
+            {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 400)
+        self.assertIn(b"InvalidParameterValue", body)
+        deep = '{"QueueUrl":' + "[" * 50000 + "]" * 50000 + "}"
+        status, _, body = self.emu.request(
+            "POST", "/", deep, {"X-Amz-Target": "AmazonSQS.ListQueues",
+                                "Content-Type": "application/x-amz-json-1.0"})
+        self.assertEqual(status, 400)
+        self.assertEqual(self.emu.request("GET", "/_localstack/health")[0], 200)
+
+
+class LifecycleTest(unittest.TestCase):
+    def test_help_and_bad_flags(self):
+        out = subprocess.run([AIRGAP, "emulator", "--help"], capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0)
+        self.assertIn("--listen", out.stdout)
+        self.assertIn("GATEWAY_LISTEN", out.stdout)
+        out = subprocess.run([AIRGAP, "emulator", "--no-such-flag"], capture_output=True,
+                             text=True)
+        self.assertEqual(out.returncode, 2)
+        out = subprocess.run([AIRGAP, "emulator", "--listen", "nonsense"], capture_output=True,
+                             text=True, timeout=10)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("nonsense", out.stderr)
+
+    def test_signals_stop_within_a_second(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            emu = Emulator()
+            emu.client("sts").get_caller_identity()
+            start = time.monotonic()
+            code = emu.stop(sig)
+            self.assertEqual(code, 0)
+            self.assertLess(time.monotonic() - start, 1.0)
+
+    def test_kill_action_stops(self):
+        emu = Emulator()
+        status, _, _ = emu.request("POST", "/_localstack/health", json.dumps({"action": "kill"}))
+        self.assertEqual(status, 200)
+        emu.proc.wait(timeout=5)
+        self.assertEqual(emu.stop(), 0)
+
+    def test_gateway_listen_list_and_services(self):
+        # Two listeners from GATEWAY_LISTEN; only sqs served.
+        import socket
+        ports = []
+        for _ in range(2):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+            s.close()
+        emu = Emulator(env={"GATEWAY_LISTEN": ",".join("127.0.0.1:%d" % p for p in ports),
+                            "SERVICES": "sqs"})
+        try:
+            for p in ports:
+                emu.url = "http://127.0.0.1:%d" % p
+                doc = json.loads(emu.request("GET", "/_localstack/health")[2])
+                self.assertEqual(doc["services"]["sts"], "disabled")
+                self.assertEqual(doc["services"]["sqs"], "available")
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                emu.client("sts").get_caller_identity()
+            self.assertIn("not enabled", cm.exception.response["Error"]["Message"])
+            emu.client("sqs").list_queues()
+        finally:
+            self.assertEqual(emu.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

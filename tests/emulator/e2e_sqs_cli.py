@@ -70,11 +70,15 @@ class CliCase(unittest.TestCase):
         self.assertEqual([e["Id"] for e in batch["Successful"]], ["a"])
         self.assertEqual(batch["Failed"][0]["Id"], "b")
         self.aws("purge-queue", "--queue-url", url)
-        self.aws("tag-queue", "--queue-url", url, "--tags", "owner=cli")
-        self.assertEqual(self.aws("list-queue-tags", "--queue-url", url)["Tags"], {"owner": "cli"})
         self.aws("delete-queue", "--queue-url", url)
         err = self.aws("get-queue-url", "--queue-name", "cli-q", ok=False)
         self.assertIn("NonExistentQueue", err)
+
+    def test_cli_tags(self):
+        url = self.aws("create-queue", "--queue-name", "cli-tags")["QueueUrl"]
+        self.aws("tag-queue", "--queue-url", url, "--tags", "owner=cli,env=test")
+        self.aws("untag-queue", "--queue-url", url, "--tag-keys", "env")
+        self.assertEqual(self.aws("list-queue-tags", "--queue-url", url)["Tags"], {"owner": "cli"})
 
     def test_cli_fifo(self):
         url = self.aws("create-queue", "--queue-name", "cli.fifo", "--attributes",

@@ -9,6 +9,12 @@ airgap_unit_test(test_sqs
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sqs.c ${CMAKE_SOURCE_DIR}/emulator/sqs_engine.c
   LIBS airgap_common PkgConfig::JANSSON PkgConfig::LIBCRYPTO
   LABELS emulator sqs)
+# fuzz_sqs: hostile operation inputs against one long-lived engine; a
+# libFuzzer target under clang (-DAIRGAP_LIBFUZZER), a brief deterministic run here.
+airgap_unit_test(fuzz_sqs
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_sqs.c ${CMAKE_SOURCE_DIR}/emulator/sqs_engine.c
+  LIBS airgap_common PkgConfig::JANSSON PkgConfig::LIBCRYPTO
+  LABELS emulator sqs fuzz)
 
 airgap_e2e_test(e2e_sqs_boto3
   COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/e2e_sqs_boto3.py

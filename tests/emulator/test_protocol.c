@@ -86,8 +86,8 @@ static void test_emulator_models_embedded(void **state) {
     const aws_model *m = model(names[i]);
     assert_non_null(aws_model_operations(m));
     /* Documentation is stripped by the build step. */
-    const json_t *op = aws_model_operation(m, json_object_iter_key(json_object_iter(
-                                                  (json_t *)aws_model_operations(m))));
+    const json_t *op = aws_model_operation(
+        m, json_object_iter_key(json_object_iter((json_t *)aws_model_operations(m))));
     assert_null(json_object_get(op, "documentation"));
   }
   const aws_model *m = NULL;
@@ -117,10 +117,9 @@ static void test_emulator_query_parse_sts(void **state) {
   json_t *tags = json_object_get(input, "Tags");
   assert_int_equal(json_array_size(tags), 1);
   assert_string_equal(json_string_value(json_object_get(json_array_get(tags, 0), "Value")), "ci");
-  assert_string_equal(
-      json_string_value(json_object_get(json_array_get(json_object_get(input, "PolicyArns"), 0),
-                                        "arn")),
-      "arn:aws:iam::aws:policy/X");
+  assert_string_equal(json_string_value(json_object_get(
+                          json_array_get(json_object_get(input, "PolicyArns"), 0), "arn")),
+                      "arn:aws:iam::aws:policy/X");
   json_decref(input);
   aws_error_clear(&err);
 }
@@ -205,8 +204,7 @@ static void test_emulator_query_parse_sqs_shapes(void **state) {
   json_t *attrs = json_object_get(input, "Attributes");
   assert_string_equal(json_string_value(json_object_get(attrs, "FifoQueue")), "true");
   assert_string_equal(json_string_value(json_object_get(attrs, "VisibilityTimeout")), "30");
-  assert_string_equal(json_string_value(json_object_get(json_object_get(input, "tags"), "k")),
-                      "v");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(input, "tags"), "k")), "v");
   json_decref(input);
 
   /* An empty list is sent as "Name=" by botocore. */
@@ -220,11 +218,10 @@ static void test_emulator_query_parse_sqs_shapes(void **state) {
 static void test_emulator_query_serialize(void **state) {
   (void)state;
   const aws_model *m = model("sqs");
-  json_t *out = json_pack(
-      "{s:[{s:s, s:s, s:s, s:{s:s, s:s}, s:{s:{s:s, s:s}}}]}", "Messages", "MessageId", "m-1",
-      "ReceiptHandle", "r<&>", "Body", "hello <world>", "Attributes", "SenderId", "AIDA",
-      "ApproximateReceiveCount", "1", "MessageAttributes", "color", "DataType", "String",
-      "StringValue", "red");
+  json_t *out = json_pack("{s:[{s:s, s:s, s:s, s:{s:s, s:s}, s:{s:{s:s, s:s}}}]}", "Messages",
+                          "MessageId", "m-1", "ReceiptHandle", "r<&>", "Body", "hello <world>",
+                          "Attributes", "SenderId", "AIDA", "ApproximateReceiveCount", "1",
+                          "MessageAttributes", "color", "DataType", "String", "StringValue", "red");
   aws_http_out o;
   assert_int_equal(aws_protocol_serialize(&o, m, AWS_PROTOCOL_QUERY, "ReceiveMessage", out, "rid"),
                    0);
@@ -233,7 +230,8 @@ static void test_emulator_query_serialize(void **state) {
                                  "2012-11-05/\"><ReceiveMessageResult><Message><MessageId>m-1"));
   assert_non_null(strstr(o.body, "<ReceiptHandle>r&lt;&amp;&gt;</ReceiptHandle>"));
   assert_non_null(strstr(o.body, "<Body>hello &lt;world&gt;</Body>"));
-  assert_non_null(strstr(o.body, "<Attribute><Name>SenderId</Name><Value>AIDA</Value></Attribute>"));
+  assert_non_null(
+      strstr(o.body, "<Attribute><Name>SenderId</Name><Value>AIDA</Value></Attribute>"));
   assert_non_null(strstr(o.body, "<MessageAttribute><Name>color</Name><Value><StringValue>red"
                                  "</StringValue><DataType>String</DataType></Value>"));
   assert_non_null(strstr(o.body, "<RequestId>rid</RequestId>"));
@@ -242,12 +240,11 @@ static void test_emulator_query_serialize(void **state) {
   json_decref(out);
 
   /* Timestamps are ISO 8601 in XML. */
-  out = json_pack("{s:{s:s, s:s, s:s, s:I}}", "Credentials", "AccessKeyId", "ASIA",
-                  "SecretAccessKey", "s", "SessionToken", "t", "Expiration",
-                  (json_int_t)1700000000);
+  out =
+      json_pack("{s:{s:s, s:s, s:s, s:I}}", "Credentials", "AccessKeyId", "ASIA", "SecretAccessKey",
+                "s", "SessionToken", "t", "Expiration", (json_int_t)1700000000);
   assert_int_equal(
-      aws_protocol_serialize(&o, model("sts"), AWS_PROTOCOL_QUERY, "GetSessionToken", out, "x"),
-      0);
+      aws_protocol_serialize(&o, model("sts"), AWS_PROTOCOL_QUERY, "GetSessionToken", out, "x"), 0);
   assert_non_null(strstr(o.body, "<GetSessionTokenResult><Credentials>"));
   assert_non_null(strstr(o.body, "<Expiration>2023-11-14T22:13:20Z</Expiration>"));
   aws_http_out_free(&o);
@@ -303,10 +300,10 @@ static void test_emulator_json_parse(void **state) {
   assert_string_equal(op, "SendMessage");
   assert_int_equal(json_integer_value(json_object_get(input, "DelaySeconds")), 3);
   assert_null(json_object_get(input, "Unknown"));
-  assert_string_equal(json_string_value(json_object_get(
-                          json_object_get(json_object_get(input, "MessageAttributes"), "b"),
-                          "BinaryValue")),
-                      "AAEC");
+  assert_string_equal(
+      json_string_value(json_object_get(
+          json_object_get(json_object_get(input, "MessageAttributes"), "b"), "BinaryValue")),
+      "AAEC");
   json_decref(input);
   aws_error_clear(&err);
 }
@@ -392,9 +389,8 @@ static void test_emulator_json_serialize(void **state) {
   (void)state;
   json_t *out = json_pack("{s:[s,s], s:s}", "QueueUrls", "http://a", "http://b", "Bogus", "x");
   aws_http_out o;
-  assert_int_equal(aws_protocol_serialize(&o, model("sqs"), AWS_PROTOCOL_JSON, "ListQueues", out,
-                                          "rid"),
-                   0);
+  assert_int_equal(
+      aws_protocol_serialize(&o, model("sqs"), AWS_PROTOCOL_JSON, "ListQueues", out, "rid"), 0);
   assert_string_equal(o.content_type, "application/x-amz-json-1.0");
   /* Member names, not the query model's XML locationNames; unknown members dropped. */
   assert_string_equal(o.body, "{\"QueueUrls\":[\"http://a\",\"http://b\"]}");
@@ -407,8 +403,8 @@ static void test_emulator_json_serialize(void **state) {
 static void test_emulator_rest_json(void **state) {
   (void)state;
   fake_req r = {{"Content-Type", "application/json", "X-Amz-Invocation-Type", "Event", NULL}};
-  aws_http_in in =
-      make_in(&r, "POST", "/2015-03-31/functions/my%2Dfn/invocations", "Qualifier=live", "{\"k\":1}");
+  aws_http_in in = make_in(&r, "POST", "/2015-03-31/functions/my%2Dfn/invocations",
+                           "Qualifier=live", "{\"k\":1}");
   json_t *input = NULL;
   aws_error err = {0};
   const char *op = NULL;
@@ -436,8 +432,8 @@ static void test_emulator_rest_json(void **state) {
   assert_true(parse(&input, &err, "lambda", &in, &op) < 0);
   assert_int_equal(err.status, 404);
 
-  json_t *out = json_pack("{s:i, s:s, s:s}", "StatusCode", 200, "Payload", "eyJvayI6dHJ1ZX0=",
-                          "ExecutedVersion", "$LATEST");
+  json_t *out = json_pack("{s:i, s:s, s:s}", "StatusCode", 200, "Payload",
+                          "eyJvayI6dHJ1ZX0=", "ExecutedVersion", "$LATEST");
   aws_http_out o;
   assert_int_equal(
       aws_protocol_serialize(&o, model("lambda"), AWS_PROTOCOL_REST_JSON, "Invoke", out, "rid"), 0);
@@ -462,8 +458,8 @@ static void test_emulator_rest_json(void **state) {
 
 static void test_emulator_rest_xml_routing(void **state) {
   (void)state;
-  fake_req r = {{"x-amz-meta-Color", "blue", "Content-Type", "text/plain", "x-amz-tagging", "a=b",
-                 NULL}};
+  fake_req r = {
+      {"x-amz-meta-Color", "blue", "Content-Type", "text/plain", "x-amz-tagging", "a=b", NULL}};
   const char *op = NULL;
   json_t *input = NULL;
   aws_error err = {0};
@@ -566,9 +562,9 @@ static void test_emulator_rest_xml_body(void **state) {
 static void test_emulator_rest_xml_serialize(void **state) {
   (void)state;
   json_t *out = json_pack("{s:s, s:b, s:i, s:[{s:s, s:I, s:i, s:s}], s:[{s:s}]}", "Name", "bkt",
-                          "IsTruncated", 0, "KeyCount", 1, "Contents", "Key", "a&b",
-                          "LastModified", (json_int_t)1700000000, "Size", 5, "StorageClass",
-                          "STANDARD", "CommonPrefixes", "Prefix", "dir/");
+                          "IsTruncated", 0, "KeyCount", 1, "Contents", "Key", "a&b", "LastModified",
+                          (json_int_t)1700000000, "Size", 5, "StorageClass", "STANDARD",
+                          "CommonPrefixes", "Prefix", "dir/");
   aws_http_out o;
   assert_int_equal(
       aws_protocol_serialize(&o, model("s3"), AWS_PROTOCOL_REST_XML, "ListObjectsV2", out, "rid"),
@@ -583,9 +579,9 @@ static void test_emulator_rest_xml_serialize(void **state) {
   json_decref(out);
 
   /* Headers, header maps and a blob payload. */
-  out = json_pack("{s:s, s:s, s:I, s:{s:s}, s:s}", "Body", "aGVsbG8=", "ContentType",
-                  "text/plain", "LastModified", (json_int_t)1700000000, "Metadata", "color",
-                  "blue", "ETag", "\"e\"");
+  out = json_pack("{s:s, s:s, s:I, s:{s:s}, s:s}", "Body", "aGVsbG8=", "ContentType", "text/plain",
+                  "LastModified", (json_int_t)1700000000, "Metadata", "color", "blue", "ETag",
+                  "\"e\"");
   assert_int_equal(
       aws_protocol_serialize(&o, model("s3"), AWS_PROTOCOL_REST_XML, "GetObject", out, "rid"), 0);
   assert_int_equal(o.body_len, 5);

@@ -966,6 +966,42 @@ static void test_sqs_fifo_receive_attempt_replays(void **state) {
   free(url);
 }
 
+static void test_sqs_queue_url_forms(void **state) {
+  (void)state;
+  result r;
+  sqs_context west = {ACCOUNT, "eu-west-1", "http://localhost:4566"};
+  json_t *in = json_pack("{s:s}", "QueueName", "w");
+  memset(&r, 0, sizeof(r));
+  sqs_engine_call(engine, &west, "CreateQueue", in, on_done, &r);
+  assert_false(r.failed);
+  json_decref(r.output);
+  json_decref(in);
+  /* The caller's region is us-east-1; these URLs name eu-west-1. */
+  ok0("SendMessage",
+      "{\"QueueUrl\":\"http://sqs.eu-west-1.localhost.localstack.cloud:4566/000000000000/w\","
+      "\"MessageBody\":\"1\"}");
+  ok0("SendMessage", "{\"QueueUrl\":\"http://eu-west-1.queue.localhost.localstack.cloud:4566/"
+                     "000000000000/w\",\"MessageBody\":\"2\"}");
+  ok0("SendMessage", "{\"QueueUrl\":\"http://localhost:4566/queue/eu-west-1/000000000000/"
+                     "w\",\"MessageBody\":\"3\"}");
+  fails("QueueDoesNotExist", "SendMessage",
+        "{\"QueueUrl\":\"http://localhost:4566/000000000000/w\",\"MessageBody\":\"x\"}");
+  free(create("e", NULL));
+  ok0("SendMessage", "{\"QueueUrl\":\"e\",\"MessageBody\":\"bare name\"}");
+  ok0("SendMessage",
+      "{\"QueueUrl\":\"http://localhost:4566/000000000000/e?x=1\",\"MessageBody\":\"q\"}");
+  fails("QueueDoesNotExist", "SendMessage",
+        "{\"QueueUrl\":\"http://localhost:4566/\",\"MessageBody\":\"x\"}");
+  fails("MissingParameter", "SendMessage", "{\"MessageBody\":\"x\"}");
+  sqs_context east_other = {"222222222222", REGION, "http://localhost:4566"};
+  in = json_pack("{s:s}", "QueueUrl", "http://localhost:4566/000000000000/e");
+  memset(&r, 0, sizeof(r));
+  sqs_engine_call(engine, &east_other, "GetQueueAttributes", in, on_done, &r);
+  assert_false(r.failed); /* the URL's account wins, as in AWS cross-account access */
+  json_decref(r.output);
+  json_decref(in);
+}
+
 static void test_sqs_unknown_operation(void **state) {
   (void)state;
   fails("InvalidAction", "Frobnicate", "{}");
@@ -1003,6 +1039,7 @@ int main(void) {
       T(test_sqs_permissions),
       T(test_sqs_system_attributes_and_selection),
       T(test_sqs_fifo_receive_attempt_replays),
+      T(test_sqs_queue_url_forms),
       T(test_sqs_unknown_operation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -525,17 +525,29 @@ static void test_overlay_hostile_run_leaves_no_trace(void **state) {
 
   overlay_workspace *ws = ws_create(&fx, s, "job", 0);
   const char *w = overlay_workspace_path(ws);
-  int rc = sh("set -e; cd '%s'"
-              " && echo junk > new-file.txt && mkdir -p newdir/deeper && echo x > newdir/deeper/y"
-              " && git add -A && git commit -qm hostile && git commit -q --allow-empty -m again"
-              " && git mv a.txt renamed.txt && mv dir moved-dir && git commit -qam renames"
-              " && git gc -q --prune=now && git reset -q --hard HEAD~1"
-              " && ln -s /etc/passwd passwd-link && ln -s '%s/target.txt' out-file"
-              " && ln -s '%s' out-dir && ln -s ../../../.. up-link"
-              " && rm -rf run.sh c.txt .git/hooks && echo changed > link"
-              " && mkdir -p locked/a/b && echo s > locked/a/b/c && chmod -R 000 locked"
-              " && chmod -R 000 .git && chmod 000 .",
-              w, outside, outside);
+  /* As in the job container, the mirror is visible read-only at its own
+   * path (git would otherwise "freshen" the mtimes of mirror packs it finds
+   * objects in); the job runs in a private mount namespace for that. */
+  char script[PATH_MAX];
+  path_join(script, sizeof(script), base, "hostile.sh");
+  FILE *f = fopen(script, "w");
+  assert_non_null(f);
+  fputs("set -e\n"
+        "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" \"$1\"\n"
+        "cd \"$2\"\n"
+        "echo junk > new-file.txt && mkdir -p newdir/deeper && echo x > newdir/deeper/y\n"
+        "git add -A && git commit -qm hostile && git commit -q --allow-empty -m again\n"
+        "git mv a.txt renamed.txt && mv dir moved-dir && git commit -qam renames\n"
+        "git gc -q --prune=now && git reset -q --hard HEAD~1\n"
+        "ln -s /etc/passwd passwd-link && ln -s \"$3/target.txt\" out-file\n"
+        "ln -s \"$3\" out-dir && ln -s ../../../.. up-link\n"
+        "rm -rf run.sh c.txt .git/hooks && echo changed > link\n"
+        "mkdir -p locked/a/b && echo s > locked/a/b/c && chmod -R 000 locked\n"
+        "chmod -R 000 .git && chmod 000 .\n",
+        f);
+  fclose(f);
+  int rc = sh("unshare --mount --propagation private sh '%s' '%s' '%s' '%s'", script, mirrors, w,
+              outside);
   assert_int_equal(rc, 0);
   assert_int_equal(overlay_workspace_destroy(ws), 0);
   assert_false(mounted_under(fx.run_root));
@@ -773,6 +785,18 @@ static void test_overlay_eviction_spares_snapshots_in_use(void **state) {
   assert_int_equal(overlay_cache_evict(&res, fx.cache, &keep), 0);
   assert_int_equal(res.trees_removed, 0);
   assert_true(res.tree_bytes > 0);
+  /* A mirror used a moment ago is not idle for an hour. */
+  overlay_evict_options hour = {.max_tree_bytes = UINT64_MAX, .mirror_max_idle_secs = 3600};
+  assert_int_equal(overlay_cache_evict(&res, fx.cache, &hour), 0);
+  assert_int_equal(res.mirrors_removed, 0);
+  assert_int_equal(res.trees_removed, 0);
+  /* A lock file left without its tree (a crashed build) is swept. */
+  char orphan[PATH_MAX];
+  snprintf(orphan, sizeof(orphan), "%s/trees/%s.lock", fx.cache_dir,
+           "0123456789012345678901234567890123456789");
+  assert_int_equal(sh("touch '%s'", orphan), 0);
+  assert_int_equal(overlay_cache_evict(&res, fx.cache, &keep), 0);
+  assert_false(exists(orphan));
 
   /* Threshold 0 while s2 is in use: the others go, s2 survives, and the
    * mirror stays because s2 borrows its objects. */

@@ -76,6 +76,13 @@ class Server:
         self.proc.wait()
 
 
+def wait_for(predicate, what, timeout=20):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for " + what
+        time.sleep(0.05)
+
+
 def call(method, url, token=None, body=None, headers=None, timeout=30):
     """Returns (status, headers, parsed JSON or raw bytes)."""
     h = dict(headers or {})
@@ -348,9 +355,8 @@ def test_long_poll_lease():
         tp = threading.Thread(target=waiter, args=("plain-agent", []))
         tg.start()
         tp.start()
-        time.sleep(0.5)
-        st, _, text = call("GET", c.url + "/metrics")
-        assert "airgap_queue_lease_waiters 2" in text.decode()
+        wait_for(lambda: "airgap_queue_lease_waiters 2" in
+                 call("GET", c.url + "/metrics")[2].decode(), "two parked lease requests")
         t_submit = time.monotonic()
         gpu_job = c.submit(dict(SPEC, labels=["gpu"]))
         tg.join(15)
@@ -365,7 +371,8 @@ def test_long_poll_lease():
         # stopping the server answers parked leases (503) and exits cleanly
         tw = threading.Thread(target=waiter, args=("late", []))
         tw.start()
-        time.sleep(0.3)
+        wait_for(lambda: "airgap_queue_lease_waiters 1" in
+                 call("GET", c.url + "/metrics")[2].decode(), "a parked lease request")
     finally:
         c.close()
     tw.join(15)
@@ -379,13 +386,16 @@ def test_racing_agents():
         got = []
         lock = threading.Lock()
         errors = []
+        all_submitted = threading.Event()
 
         def agent(n):
             try:
                 while True:
                     j = c.lease(agent="racer-%d" % n, wait=1)
                     if j is None:
-                        return
+                        if all_submitted.is_set():
+                            return
+                        continue
                     with lock:
                         got.append(j["id"])
                     st, _, _ = c.complete(j["id"], j["lease"])
@@ -397,6 +407,7 @@ def test_racing_agents():
         for t in threads:
             t.start()
         more = [c.submit() for _ in range(40)]  # submissions while agents race
+        all_submitted.set()
         for t in threads:
             t.join(120)
         assert not errors, errors
@@ -409,7 +420,7 @@ def test_racing_agents():
 
 
 def test_lease_expiry():
-    c = Ctx("--lease-ttl", "1", "--max-attempts", "2")
+    c = Ctx("--lease-ttl", "2", "--max-attempts", "2")
     try:
         job = c.submit()
         first = c.lease(agent="dies-1")
@@ -426,8 +437,8 @@ def test_lease_expiry():
         second = c.lease(agent="dies-2", wait=5)
         assert second["id"] == job and second["attempts"] == 2
         # heartbeats keep it alive past the ttl
-        for _ in range(4):
-            time.sleep(0.5)
+        for _ in range(8):
+            time.sleep(0.4)
             st, _, hb = c.heartbeat(job, second["lease"])
             assert st == 200, st
         assert c.get(job)["state"] == "running"
@@ -529,7 +540,12 @@ def test_logs():
         data = b"".join(ch for _, ch in streamed)
         assert data == b"world\nline 0\nline 1\nline 2\n", data
         # bytes arrived while the job ran, not all at the end
-        assert streamed[0][0] < sent_at[2], "follow did not stream live"
+        seen, first_line_at = b"", None
+        for at, chunk in streamed:
+            seen += chunk
+            if first_line_at is None and b"line 0" in seen:
+                first_line_at = at
+        assert first_line_at < sent_at[2], "follow did not stream live"
 
         # the cap: the log ends with a marker; offsets keep counting
         job2 = c.submit()

@@ -1,0 +1,437 @@
+#!/usr/bin/python3
+"""End to end: the real `airgap queue` and `airgap agent` processes, real Docker
+(network none), real overlayfs, real git repositories made here, the real
+emulator inside each job's network namespace, boto3 inside the job container.
+Jobs are submitted and watched over the queue's HTTP API on 127.0.0.1.
+
+Needs root, a Docker engine and the images of tests/images/build
+(airgap-test/busybox, airgap-test/python). After every test: no container
+labelled airgap.job, no mount and no run directory under the work dir.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+AIRGAP = os.environ.get("AIRGAP_BIN", "")
+BUSYBOX = "airgap-test/busybox"
+PYTHON = "airgap-test/python"
+
+
+def run(*args, **kw):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kw)
+
+
+def make_repo(root, files):
+    repo = os.path.join(root, "repo")
+    os.makedirs(repo)
+    git = ["git", "-C", repo, "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    run(*git[:3], "init", "-q", "-b", "main")
+    for name, text in files.items():
+        with open(os.path.join(repo, name), "w") as f:
+            f.write(text)
+    run(*git, "add", "-A")
+    run(*git, "commit", "-qm", "initial")
+    return repo
+
+
+def containers(label):
+    out = run("docker", "ps", "-aq", "--filter", "label=" + label).stdout
+    return [line for line in out.split() if line]
+
+
+def mounts_under(path):
+    with open("/proc/mounts") as f:
+        return [line.split()[1] for line in f if line.split()[1].startswith(path)]
+
+
+class Cluster:
+    """A queue and an agent, each its own process, in a temporary directory."""
+
+    def __init__(self, lease_ttl=30, slots=1):
+        self.root = tempfile.mkdtemp(prefix="airgap-agent-e2e-")
+        self.data = os.path.join(self.root, "queue")
+        self.work = os.path.join(self.root, "work")
+        self.cache = os.path.join(self.root, "cache")
+        self.agent_id = "e2e-%d" % os.getpid()
+        self.slots = slots
+        self.queue = subprocess.Popen(
+            [AIRGAP, "queue", "--listen", "127.0.0.1:0", "--data", self.data,
+             "--lease-ttl", str(lease_ttl), "--log-level", "warn"],
+            stdout=subprocess.PIPE, text=True)
+        line = self.queue.stdout.readline()
+        if "listening on " not in line:
+            raise RuntimeError("queue did not start: %r" % line)
+        self.url = line.strip().split("listening on ")[1]
+        self.agent_token = run(AIRGAP, "queue", "token", "create", "--role", "agent",
+                               "--data", self.data).stdout.strip()
+        self.token = run(AIRGAP, "queue", "token", "create", "--role", "client",
+                         "--data", self.data).stdout.strip()
+        self.agent = None
+        self.start_agent()
+
+    def start_agent(self):
+        self.agent = subprocess.Popen(
+            [AIRGAP, "agent", "--queue", self.url, "--token", self.agent_token,
+             "--id", self.agent_id, "--slots", str(self.slots), "--network", "none",
+             "--cache", self.cache, "--work", self.work, "--log-level", "warn",
+             "--pull", "never"])
+
+    def stop_agent(self, sig=signal.SIGTERM):
+        if self.agent and self.agent.poll() is None:
+            self.agent.send_signal(sig)
+            self.agent.wait(timeout=60)
+        code = self.agent.returncode if self.agent else 0
+        self.agent = None
+        return code
+
+    def api(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Authorization", "Bearer " + self.token)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+        return raw
+
+    def submit(self, repo, script, image=BUSYBOX, **extra):
+        spec = {"repo": repo, "image": image, "script": script}
+        spec.update(extra)
+        return json.loads(self.api("POST", "/v1/jobs", spec))["id"]
+
+    def job(self, job_id):
+        return json.loads(self.api("GET", "/v1/jobs/" + job_id))
+
+    def log(self, job_id):
+        return self.api("GET", "/v1/jobs/%s/logs?offset=0" % job_id).decode(errors="replace")
+
+    def wait(self, job_id, timeout=90, states=("passed", "failed", "errored", "canceled")):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            job = self.job(job_id)
+            if job["state"] in states:
+                return job
+            time.sleep(0.2)
+        raise AssertionError("job %s still %s after %ss; log:\n%s"
+                             % (job_id, job["state"], timeout, self.log(job_id)))
+
+    def close(self):
+        self.stop_agent()
+        if self.queue.poll() is None:
+            self.queue.terminate()
+            self.queue.wait(timeout=30)
+        self.queue.stdout.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class AgentTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="airgap-agent-repo-")
+        self.repo = make_repo(self.tmp, {
+            "README": "pristine\n",
+            "sqs_job.py": SQS_JOB,
+        })
+        self.cluster = None
+
+    def tearDown(self):
+        cluster = self.cluster
+        if cluster:
+            cluster.stop_agent()
+            self.assertEqual(containers("airgap.agent=" + cluster.agent_id), [])
+            self.assertEqual(mounts_under(cluster.root), [])
+            self.assertEqual(os.listdir(cluster.work) if os.path.isdir(cluster.work) else [], [])
+            cluster.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start(self, **kw):
+        self.cluster = Cluster(**kw)
+        return self.cluster
+
+    def test_passing_job_sees_its_workspace_and_environment(self):
+        c = self.start()
+        job_id = c.submit(self.repo, "pwd; cat README; echo job=$AIRGAP_JOB_ID ci=$CI "
+                          "endpoint=$AWS_ENDPOINT_URL; test -d .git && echo has-git",
+                          env={"GREETING": "hello"})
+        job = c.wait(job_id)
+        log = c.log(job_id)
+        self.assertEqual(job["state"], "passed", log)
+        self.assertEqual(job["exit_code"], 0)
+        self.assertIn("/workspace\npristine\n", log)
+        self.assertIn("job=%s ci=true endpoint=http://localhost:4566" % job_id, log)
+        self.assertIn("has-git", log)
+        self.assertIn("[airgap] preparing workspace", log)  # agent-side lines are marked
+
+    def test_failing_job_reports_its_exit_code(self):
+        c = self.start()
+        job_id = c.submit(self.repo, "echo failing; exit 3")
+        job = c.wait(job_id)
+        self.assertEqual(job["state"], "failed")
+        self.assertEqual(job["exit_code"], 3)
+        self.assertIn("failing\n", c.log(job_id))
+
+    def test_timeout_fails_the_job(self):
+        c = self.start()
+        job_id = c.submit(self.repo, "echo started; sleep 60", timeout=2)
+        job = c.wait(job_id, timeout=60)
+        self.assertEqual(job["state"], "failed")
+        self.assertEqual(job["reason"], "timeout")
+        self.assertIn("timed out after 2 s", c.log(job_id))
+
+    def test_cancel_mid_run(self):
+        c = self.start()
+        job_id = c.submit(self.repo, "echo running; sleep 60")
+        deadline = time.time() + 60
+        while "running" not in c.log(job_id) and time.time() < deadline:
+            time.sleep(0.2)
+        started = time.time()
+        c.api("POST", "/v1/jobs/%s/cancel" % job_id, {})
+        job = c.wait(job_id, timeout=60)
+        self.assertEqual(job["state"], "canceled")
+        self.assertLess(time.time() - started, 20)
+
+    def test_wrecked_workspace_is_pristine_on_the_next_run(self):
+        c = self.start()
+        wreck = c.submit(self.repo, "rm -rf .git sqs_job.py; echo wrecked > README; "
+                         "mkdir junk; chmod 000 junk; cat README")
+        self.assertEqual(c.wait(wreck)["state"], "passed", c.log(wreck))
+        check = c.submit(self.repo, "cat README; ls -a; test -d .git && test -f sqs_job.py "
+                         "&& test ! -e junk")
+        job = c.wait(check)
+        log = c.log(check)
+        self.assertEqual(job["state"], "passed", log)
+        self.assertIn("pristine\n", log)
+        self.assertNotIn("wrecked", log)
+
+    def test_secrets_are_masked(self):
+        c = self.start()
+        job_id = c.submit(self.repo, "echo token=$API_TOKEN; printf 'split: '; "
+                          "printf '%s' \"$API_TOKEN\" | head -c 5; printf '%s\\n' "
+                          "\"$(printf '%s' \"$API_TOKEN\" | tail -c +6)\"",
+                          secrets={"API_TOKEN": "tok-9f8e7d6c5b"})
+        job = c.wait(job_id)
+        log = c.log(job_id)
+        self.assertEqual(job["state"], "passed", log)
+        self.assertNotIn("9f8e7d6c5b", log)
+        self.assertIn("token=****", log)
+        self.assertIn("split: ****", log)
+
+    def test_boto3_reaches_the_jobs_own_sqs(self):
+        c = self.start()
+        job_id = c.submit(self.repo, "python3 sqs_job.py first", image=PYTHON,
+                          services=["sqs"])
+        job = c.wait(job_id, timeout=120)
+        log = c.log(job_id)
+        self.assertEqual(job["state"], "passed", log)
+        self.assertIn("received: first\n", log)
+        self.assertIn("queues before: []\n", log)
+
+    def test_concurrent_jobs_have_their_own_emulators(self):
+        c = self.start(slots=2)
+        a = c.submit(self.repo, "python3 sqs_job.py alpha --hold", image=PYTHON)
+        b = c.submit(self.repo, "python3 sqs_job.py beta --hold", image=PYTHON)
+        for job_id, word in ((a, "alpha"), (b, "beta")):
+            job = c.wait(job_id, timeout=120)
+            log = c.log(job_id)
+            self.assertEqual(job["state"], "passed", log)
+            self.assertIn("received: %s\n" % word, log)
+            self.assertIn("queues before: []\n", log)  # the other job's queue is not here
+        # They ran at the same time, each with 127.0.0.1:4566 of its own.
+        ja, jb = c.job(a), c.job(b)
+        self.assertLess(ja["started_at"], jb["finished_at"])
+        self.assertLess(jb["started_at"], ja["finished_at"])
+
+    def test_agent_killed_mid_job_is_reaped_and_the_job_requeued(self):
+        c = self.start(lease_ttl=3)
+        job_id = c.submit(self.repo, "echo attempt; test -f /tmp/x || sleep 8; echo finished")
+        deadline = time.time() + 60
+        while "attempt" not in c.log(job_id) and time.time() < deadline:
+            time.sleep(0.2)
+        self.assertTrue(containers("airgap.job=" + job_id))
+        c.stop_agent(signal.SIGKILL)
+        time.sleep(0.5)
+        # The supervisor died with the agent; its containers and mount remain.
+        self.assertTrue(containers("airgap.job=" + job_id))
+        c.start_agent()
+        job = c.wait(job_id, timeout=120)
+        log = c.log(job_id)
+        self.assertEqual(job["state"], "passed", log)
+        self.assertGreaterEqual(job["attempts"], 2)
+        self.assertIn("finished", log)
+
+    def test_drain_lets_the_running_job_finish(self):
+        c = self.start()
+        job_id = c.submit(self.repo, "echo begun; sleep 2; echo done")
+        deadline = time.time() + 60
+        while "begun" not in c.log(job_id) and time.time() < deadline:
+            time.sleep(0.2)
+        queued = c.submit(self.repo, "echo never")
+        self.assertEqual(c.stop_agent(signal.SIGTERM), 0)
+        self.assertEqual(c.job(job_id)["state"], "passed")
+        self.assertEqual(c.job(queued)["state"], "queued")
+        c.api("POST", "/v1/jobs/%s/cancel" % queued, {})
+
+    def test_infrastructure_failures_are_errored_with_a_reason(self):
+        c = self.start()
+        no_image = c.submit(self.repo, "true", image="airgap-test/absent-image")
+        no_repo = c.submit(os.path.join(self.tmp, "missing"), "true")
+        job = c.wait(no_image)
+        self.assertEqual((job["state"], job["reason"]), ("errored", "image_pull"))
+        self.assertIn("pull policy is never", c.log(no_image))
+        job = c.wait(no_repo)
+        self.assertEqual((job["state"], job["reason"]), ("errored", "git"))
+
+    def test_supervisor_crash_is_errored_and_reaped(self):
+        c = self.start()
+        job_id = c.submit(self.repo, "echo up; sleep 60")
+        deadline = time.time() + 60
+        while "up\n" not in c.log(job_id) and time.time() < deadline:
+            time.sleep(0.2)
+        supervisors = children_of(c.agent.pid)
+        self.assertEqual(len(supervisors), 1)
+        os.kill(supervisors[0], signal.SIGKILL)
+        job = c.wait(job_id, timeout=60)
+        self.assertEqual((job["state"], job["reason"]), ("errored", "supervisor_crashed"))
+        self.assertIn("[airgap] the job supervisor was killed by signal 9", c.log(job_id))
+        self.assertEqual(containers("airgap.job=" + job_id), [])
+        self.assertFalse(os.path.exists(os.path.join(c.work, job_id)))
+
+    def test_sigint_cancels_running_jobs_and_exits(self):
+        c = self.start()
+        job_id = c.submit(self.repo, "echo up; sleep 60")
+        deadline = time.time() + 60
+        while "up\n" not in c.log(job_id) and time.time() < deadline:
+            time.sleep(0.2)
+        started = time.time()
+        self.assertEqual(c.stop_agent(signal.SIGINT), 0)
+        self.assertLess(time.time() - started, 30)
+        job = c.job(job_id)
+        self.assertEqual(job["state"], "canceled")
+
+    def test_host_cannot_reach_the_jobs_emulator(self):
+        c = self.start()
+        name = "private-%d" % os.getpid()
+        job_id = c.submit(self.repo, "python3 sqs_job.py %s --name %s --hold 4" % ("x", name),
+                          image=PYTHON)
+        deadline = time.time() + 60
+        while "queue created" not in c.log(job_id) and time.time() < deadline:
+            time.sleep(0.2)
+        # Whatever answers on the host's 127.0.0.1:4566 (maybe nothing, maybe
+        # another emulator), it is not this job's: its queue is not there.
+        probe = subprocess.run(
+            ["/usr/bin/python3", "-c", HOST_PROBE, name], capture_output=True, text=True,
+            timeout=60)
+        self.assertIn(probe.stdout.strip(), ("unreachable", "absent"), probe.stderr)
+        job = c.wait(job_id, timeout=120)
+        self.assertEqual(job["state"], "passed", c.log(job_id))
+
+    def test_run_exits_with_the_jobs_code(self):
+        base = [AIRGAP, "run", "--repo", self.repo, "--image", BUSYBOX, "--network", "none",
+                "--pull", "never", "--secret", "PASSWORD=opensesame", "--"]
+        done = subprocess.run(base + ["cat README; echo $PASSWORD; exit 3"],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 3, done.stderr)
+        self.assertIn("pristine\n", done.stdout)
+        self.assertIn("****\n", done.stdout)
+        self.assertNotIn("opensesame", done.stdout + done.stderr)
+        done = subprocess.run(base + ["true"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(containers("airgap.job"), [])
+
+    def test_serve_runs_submitted_jobs(self):
+        data = os.path.join(self.tmp, "serve")
+        serve = subprocess.Popen(
+            [AIRGAP, "serve", "--data", data, "--listen", "127.0.0.1:0", "--network", "none",
+             "--pull", "never", "--id", "serve-%d" % os.getpid(), "--log-level", "warn"],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            first = serve.stdout.readline()
+            token = serve.stdout.readline().split("client token: ")[1].strip()
+            url = first.split("queue on ")[1].split(",")[0]
+            req = urllib.request.Request(
+                url + "/v1/jobs", method="POST",
+                data=json.dumps({"repo": self.repo, "image": BUSYBOX,
+                                 "script": "echo served"}).encode(),
+                headers={"Authorization": "Bearer " + token,
+                         "Content-Type": "application/json"})
+            job_id = json.loads(urllib.request.urlopen(req, timeout=30).read())["id"]
+            deadline = time.time() + 90
+            state = "queued"
+            while state not in ("passed", "failed", "errored", "canceled"):
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.2)
+                req = urllib.request.Request(url + "/v1/jobs/" + job_id,
+                                             headers={"Authorization": "Bearer " + token})
+                state = json.loads(urllib.request.urlopen(req, timeout=30).read())["state"]
+            self.assertEqual(state, "passed")
+        finally:
+            serve.send_signal(signal.SIGTERM)
+            self.assertEqual(serve.wait(timeout=60), 0)
+            serve.stdout.close()
+        self.assertEqual(mounts_under(data), [])
+        self.assertEqual(os.listdir(os.path.join(data, "work")), [])
+
+
+def children_of(pid):
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+HOST_PROBE = r'''
+import socket, sys
+import boto3
+s = socket.socket()
+s.settimeout(2)
+try:
+    s.connect(("127.0.0.1", 4566))
+except OSError:
+    print("unreachable")
+    sys.exit(0)
+s.close()
+sqs = boto3.client("sqs", endpoint_url="http://127.0.0.1:4566", region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+try:
+    urls = sqs.list_queues().get("QueueUrls", [])
+except Exception:
+    print("absent")
+    sys.exit(0)
+print("present" if any(u.endswith("/" + sys.argv[1]) for u in urls) else "absent")
+'''
+
+SQS_JOB = r'''
+import os, sys, time
+import boto3
+word = sys.argv[1]
+name = sys.argv[sys.argv.index("--name") + 1] if "--name" in sys.argv else "jobs"
+sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+print("queues before:", sqs.list_queues().get("QueueUrls", []))
+url = sqs.create_queue(QueueName=name)["QueueUrl"]
+sqs.send_message(QueueUrl=url, MessageBody=word)
+print("queue created", flush=True)
+if "--hold" in sys.argv:
+    # long enough for another job (or the host) to look at the same time
+    time.sleep(float(sys.argv[sys.argv.index("--hold") + 1]) if sys.argv[-1] != "--hold" else 3)
+msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+print("received:", " ".join(m["Body"] for m in msgs))
+'''
+
+if __name__ == "__main__":
+    if not AIRGAP:
+        sys.exit("AIRGAP_BIN is not set")
+    unittest.main(verbosity=2)

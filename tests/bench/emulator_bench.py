@@ -1,0 +1,161 @@
+#!/usr/bin/python3
+"""emulator_bench.py — `airgap emulator` side by side with moto's server.
+
+Measures, for each emulator in the same run and with the same client load:
+  start   time from process start to the first 200 on its readiness endpoint
+          (airgap: GET /_localstack/health; moto: POST /moto-api/reset)
+  rss     resident memory after start, idle
+  sqs     SendMessage+ReceiveMessage pairs per second over the query protocol,
+          from CLIENTS processes with keep-alive connections for SECONDS each
+
+moto is the peer when `python3 -m moto.server` works with the python3 first
+on PATH (or $MOTO_PYTHON); otherwise its column says so and the run still
+succeeds. Not a test: run it by hand on an optimised (non-sanitizer) build.
+
+  AIRGAP_BIN=build/release/agent/airgap /usr/bin/python3 tests/bench/emulator_bench.py
+Targets (issue 3): start <= 10 ms, idle RSS <= 8 MiB, throughput >= 20x moto.
+"""
+import http.client
+import multiprocessing
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+
+AIRGAP = os.environ.get("AIRGAP_BIN", "airgap")
+CLIENTS = int(os.environ.get("CLIENTS", "2"))
+SECONDS = float(os.environ.get("SECONDS_PER_RUN", "3"))
+AUTH = ("AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, "
+        "SignedHeaders=host, Signature=00")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def ready(port, method, path):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        c.request(method, path, body=b"" if method == "POST" else None)
+        ok = c.getresponse().status == 200
+        c.close()
+        return ok
+    except OSError:
+        return False
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def sqs_call(conn, path, params):
+    body = urllib.parse.urlencode(params)
+    conn.request("POST", path, body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Authorization": AUTH})
+    resp = conn.getresponse()
+    data = resp.read()
+    if resp.status != 200:
+        raise RuntimeError("%s: %d %s" % (params["Action"], resp.status, data[:200]))
+    return data
+
+
+def client(port, path, seconds, out):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    pairs = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        sqs_call(conn, path, {"Action": "SendMessage", "MessageBody": "hello %d" % pairs,
+                              "Version": "2012-11-05"})
+        sqs_call(conn, path, {"Action": "ReceiveMessage", "MaxNumberOfMessages": "1",
+                              "Version": "2012-11-05"})
+        pairs += 1
+    out.put(pairs)
+
+
+def measure(argv, port, ready_method, ready_path, env=None):
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env)
+    try:
+        while not ready(port, ready_method, ready_path):
+            if proc.poll() is not None:
+                raise RuntimeError("%s exited with %d" % (argv[0], proc.returncode))
+            if time.perf_counter() - start > 30:
+                raise RuntimeError("%s not ready after 30 s" % argv[0])
+            time.sleep(0.0005)
+        start_ms = (time.perf_counter() - start) * 1000
+        time.sleep(0.5)
+        rss = rss_kib(proc.pid)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        body = sqs_call(conn, "/", {"Action": "CreateQueue", "QueueName": "bench",
+                                    "Version": "2012-11-05"})
+        url = re.search(rb"<QueueUrl>([^<]+)</QueueUrl>", body).group(1).decode()
+        path = urllib.parse.urlparse(url).path
+        conn.close()
+        q = multiprocessing.Queue()
+        workers = [multiprocessing.Process(target=client, args=(port, path, SECONDS, q))
+                   for _ in range(CLIENTS)]
+        for w in workers:
+            w.start()
+        pairs = sum(q.get(timeout=SECONDS + 60) for _ in workers)
+        for w in workers:
+            w.join()
+        return start_ms, rss, pairs / SECONDS
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def moto_python():
+    candidate = os.environ.get("MOTO_PYTHON") or shutil.which("python3")
+    if not candidate:
+        return None
+    ok = subprocess.run([candidate, "-c", "import moto.server"], capture_output=True)
+    return candidate if ok.returncode == 0 else None
+
+
+def main():
+    results = {}
+    port = free_port()
+    results["airgap"] = measure([AIRGAP, "emulator", "--listen", "127.0.0.1:%d" % port], port,
+                                "GET", "/_localstack/health")
+    py = moto_python()
+    if py:
+        port = free_port()
+        results["moto"] = measure([py, "-m", "moto.server", "-p", str(port)], port, "POST",
+                                  "/moto-api/reset")
+    print("%-26s %14s %14s" % ("", "airgap", "moto"))
+    rows = [("start to first 200 (ms)", 0, "%.1f"), ("idle RSS (MiB)", 1, "%.1f"),
+            ("SQS send+receive pairs/s", 2, "%.0f")]
+    for label, i, fmt in rows:
+        a = results["airgap"][i] / (1024 if i == 1 else 1)
+        m = results.get("moto")
+        mcol = fmt % (m[i] / (1024 if i == 1 else 1)) if m else "unavailable"
+        print("%-26s %14s %14s" % (label, fmt % a, mcol))
+    if "moto" in results:
+        print("throughput ratio airgap/moto: %.1fx (client: %d processes, %.0f s each)"
+              % (results["airgap"][2] / max(results["moto"][2], 1e-9), CLIENTS, SECONDS))
+    else:
+        print("moto: unavailable (no `python3 -m moto.server`; set MOTO_PYTHON); "
+              "airgap figures only")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
