@@ -29,17 +29,18 @@ typedef struct agent_options {
   const char *agent_id;  /* stable across restarts: leftovers are found by it */
   const char *const *labels;
   size_t label_count;
-  unsigned slots;      /* jobs at once (0: 1) */
-  const char *cache_dir; /* overlay cache (created when missing) */
-  const char *work_dir;  /* run directories (created; reaped at start) */
-  const char *network;   /* sandbox network: bridge, none or a network name */
-  const char *pause_path; /* the static airgap-pause program */
-  const char *self_exe;   /* the airgap binary, started as `airgap agent --supervise` */
-  const char *user;       /* job container user, NULL: the image's */
+  unsigned slots;          /* jobs at once (0: 1) */
+  const char *cache_dir;   /* overlay cache (created when missing) */
+  const char *work_dir;    /* run directories (created; reaped at start) */
+  const char *network;     /* sandbox network: bridge, none or a network name */
+  const char *pause_path;  /* the static airgap-pause program */
+  const char *self_exe;    /* the airgap binary, started as `airgap agent --supervise` */
+  const char *user;        /* job container user, NULL: the image's */
   const char *docker_host; /* NULL: DOCKER_HOST or /var/run/docker.sock */
   agent_pull_policy pull;
   unsigned shutdown_timeout; /* seconds a drain waits before canceling (0: forever) */
   unsigned max_jobs;         /* stop leasing after this many (0: no limit) */
+  int no_warm_sandbox;       /* 1: start each job's sandbox after its lease */
   volatile const int *drain; /* set: lease no more, let running jobs finish */
   volatile const int *abort; /* set: cancel running jobs, tear down, return */
 } agent_options;
@@ -54,7 +55,8 @@ int agent_run(const agent_options *options);
 /* The body of a job supervisor process: reads its job (JSON written by
  * agent_run) from fd, runs it with SIGTERM/SIGINT meaning cancel, and returns
  * the process exit code: 0 when the final status was reported (or the lease
- * was lost), 1 otherwise — the agent then reports the job errored. */
+ * was lost), 75 when a temporary failure leaves the job to requeue, 1
+ * otherwise — the agent then reports the job errored. */
 int agent_supervise(int fd);
 
 #endif

@@ -18,15 +18,12 @@
 #include "queue/queue.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define PAUSE_IN_CONTAINER "/airgap-pause"
-#define ALTERNATES_MAX 4096
-#define MEMORY_MIN (4LL * 1024 * 1024)
+#define MEMORY_MIN (6LL * 1024 * 1024) /* the engine refuses less */
 
 int agent_memory_parse(int64_t *out, const char *text) {
   if (!text || !*text)
@@ -35,41 +32,31 @@ int agent_memory_parse(int64_t *out, const char *text) {
   errno = 0;
   unsigned long long value = strtoull(text, &end, 10);
   if (errno || end == text || text[0] == '-')
-    return airgap_error_set(AIRGAP_EINVALID,
-                            "memory limit '%s' is not a size like 512m or 2g", text);
+    return airgap_error_set(AIRGAP_EINVALID, "memory limit '%s' is not a size like 512m or 2g",
+                            text);
   unsigned shift = 0;
   if (*end) {
     switch (*end | 0x20) {
-    case 'b':
-      shift = 0;
-      break;
-    case 'k':
-      shift = 10;
-      break;
-    case 'm':
-      shift = 20;
-      break;
-    case 'g':
-      shift = 30;
-      break;
-    case 't':
-      shift = 40;
-      break;
+    case 'b': shift = 0; break;
+    case 'k': shift = 10; break;
+    case 'm': shift = 20; break;
+    case 'g': shift = 30; break;
+    case 't': shift = 40; break;
     default:
       return airgap_error_set(AIRGAP_EINVALID,
                               "memory limit '%s' has an unknown unit (use b, k, m, g or t)", text);
     }
     end++;
     if (*end && ((*end | 0x20) != 'b' || end[1] || shift == 0))
-      return airgap_error_set(AIRGAP_EINVALID,
-                              "memory limit '%s' is not a size like 512m or 2g", text);
+      return airgap_error_set(AIRGAP_EINVALID, "memory limit '%s' is not a size like 512m or 2g",
+                              text);
   }
   if (value > (unsigned long long)INT64_MAX >> shift)
     return airgap_error_set(AIRGAP_EINVALID, "memory limit '%s' is too large", text);
   int64_t bytes = (int64_t)(value << shift);
   if (bytes < MEMORY_MIN)
-    return airgap_error_set(AIRGAP_EINVALID,
-                            "memory limit '%s' is below Docker's minimum of 4m", text);
+    return airgap_error_set(AIRGAP_EINVALID, "memory limit '%s' is below Docker's minimum of 6m",
+                            text);
   *out = bytes;
   return 0;
 }
@@ -95,9 +82,12 @@ static int add_bind(json_t *binds, const char *src, const char *dst, int ro) {
   return 0;
 }
 
+/* A NULL job_id (a warm sandbox not yet given to a job) omits airgap.job. */
 static json_t *labels_new(const char *agent_id, const char *job_id, const char *role) {
-  return json_pack("{s:s, s:s, s:s}", "airgap.agent", agent_id, "airgap.job", job_id,
-                   "airgap.role", role);
+  json_t *labels = json_pack("{s:s, s:s}", "airgap.agent", agent_id, "airgap.role", role);
+  if (labels && job_id)
+    json_object_set_new(labels, "airgap.job", json_string(job_id));
+  return labels;
 }
 
 static void env_set(json_t *env, const char *key, const char *value) {
@@ -218,8 +208,7 @@ int agent_container_sandbox_config(json_t **out, const char *image, const char *
   if (error < 0)
     return error;
   if (!network || !*network || strpbrk(network, ":/ "))
-    return airgap_error_set(AIRGAP_EINVALID,
-                            "network '%s' is not bridge, none or a network name",
+    return airgap_error_set(AIRGAP_EINVALID, "network '%s' is not bridge, none or a network name",
                             network ? network : "");
   json_t *binds = json_array();
   if ((error = add_bind(binds, pause_path, PAUSE_IN_CONTAINER, 1)) < 0) {
@@ -227,79 +216,13 @@ int agent_container_sandbox_config(json_t **out, const char *image, const char *
     return error;
   }
   /* Entrypoint set and Cmd empty: the engine then ignores the image's CMD. */
-  json_t *config = json_pack(
-      "{s:s, s:[s], s:[], s:o, s:{s:o, s:s, s:[s], s:I}}", "Image", image, "Entrypoint",
-      PAUSE_IN_CONTAINER, "Cmd", "Labels", labels_new(agent_id, job_id, "sandbox"), "HostConfig",
-      "Binds", binds, "NetworkMode", network, "SecurityOpt", "no-new-privileges:true",
-      "PidsLimit", (json_int_t)16);
+  json_t *config =
+      json_pack("{s:s, s:[s], s:[], s:o, s:{s:o, s:s, s:[s], s:I}}", "Image", image, "Entrypoint",
+                PAUSE_IN_CONTAINER, "Cmd", "Labels", labels_new(agent_id, job_id, "sandbox"),
+                "HostConfig", "Binds", binds, "NetworkMode", network, "SecurityOpt",
+                "no-new-privileges:true", "PidsLimit", (json_int_t)16);
   if (!config)
     return airgap_error_set(AIRGAP_ERROR, "cannot build the sandbox's configuration");
   *out = config;
-  return 0;
-}
-
-int agent_alternates_read(char **out, size_t *out_count, size_t max, const char *git_dir) {
-  char path[4096];
-  if ((size_t)snprintf(path, sizeof(path), "%s/objects/info/alternates", git_dir) >= sizeof(path))
-    return airgap_error_set(AIRGAP_EINVALID, "git directory path is too long");
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) {
-      *out_count = 0;
-      return 0;
-    }
-    return airgap_error_set_errno(AIRGAP_ERROR, "cannot open %s", path);
-  }
-  char text[ALTERNATES_MAX + 1];
-  size_t len = 0;
-  for (;;) {
-    ssize_t n = read(fd, text + len, sizeof(text) - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      close(fd);
-      return airgap_error_set_errno(AIRGAP_ERROR, "cannot read %s", path);
-    }
-    if (n == 0)
-      break;
-    len += (size_t)n;
-    if (len > ALTERNATES_MAX) {
-      close(fd);
-      return airgap_error_set(AIRGAP_ETOOBIG, "%s is larger than %d bytes", path, ALTERNATES_MAX);
-    }
-  }
-  close(fd);
-  text[len] = '\0';
-  char *found[16];
-  size_t count = 0;
-  int error = 0;
-  char *line = text;
-  while (line && *line) {
-    char *next = strchr(line, '\n');
-    if (next)
-      *next++ = '\0';
-    if (*line && *line != '#') {
-      if ((error = check_bind_path("alternate object directory", line)) < 0)
-        break;
-      if (count == max || count == sizeof(found) / sizeof(found[0])) {
-        error = airgap_error_set(AIRGAP_ETOOBIG, "%s lists too many object directories", path);
-        break;
-      }
-      if (!(found[count] = strdup(line))) {
-        error = airgap_error_set(AIRGAP_ERROR, "out of memory");
-        break;
-      }
-      count++;
-    }
-    line = next;
-  }
-  if (error < 0) {
-    for (size_t i = 0; i < count; i++)
-      free(found[i]);
-    return error;
-  }
-  for (size_t i = 0; i < count; i++)
-    out[i] = found[i];
-  *out_count = count;
   return 0;
 }

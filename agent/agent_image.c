@@ -124,8 +124,8 @@ static int image_pull(docker_client *docker, const char *image, agent_log *log) 
     error = airgap_error_set(AIRGAP_ENOTFOUND, "cannot pull image %s: %s", image,
                              p->error[0] ? p->error : "not found");
   } else if (resp.status != 200) {
-    error = airgap_error_set(AIRGAP_ERROR, "cannot pull image %s: HTTP %ld from the engine",
-                             image, resp.status);
+    error = airgap_error_set(AIRGAP_ERROR, "cannot pull image %s: HTTP %ld from the engine", image,
+                             resp.status);
   } else if (log) {
     agent_log_note(log, "pulled image %s%s%s", image, p->last_status[0] ? ": " : "",
                    p->last_status);
@@ -157,4 +157,35 @@ int agent_image_ensure(docker_client *docker, const char *image, agent_pull_poli
                               image);
   }
   return image_pull(docker, image, log);
+}
+
+int agent_sandbox_image_ensure(docker_client *docker) {
+  json_t *info = NULL;
+  int error = docker_image_inspect(&info, docker, AGENT_SANDBOX_IMAGE);
+  json_decref(info);
+  if (error != AIRGAP_ENOTFOUND)
+    return error;
+  /* An empty tar archive: two zero blocks, padded to one 10 KiB record. */
+  static const char empty_tar[10240];
+  char url[256];
+  snprintf(url, sizeof(url),
+           "http://localhost/v%s/images/create?fromSrc=-&repo=airgap/sandbox&tag=%s",
+           docker_api_version(docker), AIRGAP_VERSION);
+  const char *headers[] = {"Content-Type: application/x-tar", NULL};
+  http_client_request req = {.method = "POST",
+                             .url = url,
+                             .unix_socket = docker_client_socket(docker),
+                             .headers = headers,
+                             .body = empty_tar,
+                             .body_len = sizeof(empty_tar),
+                             .timeout_ms = 60000,
+                             .max_response = 64 * 1024};
+  http_client_response resp = {0};
+  if ((error = http_client_send(&resp, &req)) < 0)
+    return error;
+  if (resp.status != 200 || (resp.body && strstr(resp.body, "\"error\"")))
+    error = airgap_error_set(AIRGAP_ERROR, "cannot import the sandbox image %s: HTTP %ld: %.200s",
+                             AGENT_SANDBOX_IMAGE, resp.status, resp.body ? resp.body : "");
+  http_client_response_free(&resp);
+  return error;
 }

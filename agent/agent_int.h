@@ -52,10 +52,10 @@ typedef int (*agent_log_send_fn)(uint64_t *out, uint64_t offset, const void *dat
                                  void *payload);
 
 typedef struct agent_log_options {
-  unsigned interval_ms;   /* send at least this often when bytes wait (0: 250) */
-  size_t batch_bytes;     /* send at once when this many bytes wait (0: 64 KiB) */
-  size_t max_pending;     /* bytes held while the queue does not take them; more
-                             output is dropped with a marker (0: 8 MiB) */
+  unsigned interval_ms;    /* send at least this often when bytes wait (0: 250) */
+  size_t batch_bytes;      /* send at once when this many bytes wait (0: 64 KiB) */
+  size_t max_pending;      /* bytes held while the queue does not take them; more
+                              output is dropped with a marker (0: 8 MiB) */
   unsigned max_backoff_ms; /* retry delay cap (0: 2000) */
 } agent_log_options;
 
@@ -97,11 +97,11 @@ struct queue_spec;
 typedef struct agent_container_params {
   const char *agent_id;
   const char *job_id;
-  const char *commit;         /* full sha of the snapshot */
-  const char *sandbox_id;     /* the container owning the network namespace */
-  const char *workspace;      /* host path of the merged workspace */
+  const char *commit;          /* full sha of the snapshot */
+  const char *sandbox_id;      /* the container owning the network namespace */
+  const char *workspace;       /* host path of the merged workspace */
   const char *const *ro_binds; /* host paths bound read-only at the same path
-                                  (the mirror's objects, for .git alternates) */
+                                  (the mirrors .git borrows objects from) */
   size_t ro_bind_count;
   const char *user; /* "uid[:gid]" or NULL for the image's user */
 } agent_container_params;
@@ -120,21 +120,24 @@ int agent_container_job_config(json_t **out, const struct queue_spec *spec,
 
 /* The sandbox container: image (any), the static pause program bound
  * read-only at /airgap-pause as entrypoint, network mode (bridge, none or a
- * network name), labels with airgap.role=sandbox. Owned. */
+ * network name), labels with airgap.role=sandbox (and airgap.job unless
+ * job_id is NULL: a warm sandbox made before its job is known). Owned. */
 int agent_container_sandbox_config(json_t **out, const char *image, const char *pause_path,
                                    const char *network, const char *agent_id, const char *job_id);
 
 /* Parses a Docker memory size ("512m", "2g", "1048576", suffixes b/k/m/g/t,
- * binary multiples) into bytes. AIRGAP_EINVALID when malformed or < 4 MiB. */
+ * binary multiples) into bytes. AIRGAP_EINVALID when malformed or < 6 MiB. */
 int agent_memory_parse(int64_t *out, const char *text);
 
-/* Reads <git_dir>/objects/info/alternates and writes up to max absolute
- * object directories to out (owned strings; free each). *out_count gets how
- * many. Missing file: 0 entries. AIRGAP_EINVALID for a path that cannot be
- * bind-mounted (relative, ':' or ',' in it), AIRGAP_ETOOBIG past 4 KiB. */
-int agent_alternates_read(char **out, size_t *out_count, size_t max, const char *git_dir);
-
 /* ---- images (agent_image.c) ---- */
+
+/* The image of warm sandboxes: an empty root file system imported locally
+ * (no registry involved); the pause program is bound in. */
+#define AGENT_SANDBOX_IMAGE "airgap/sandbox:" AIRGAP_VERSION
+
+/* Imports AGENT_SANDBOX_IMAGE when it is missing. */
+struct docker_client;
+int agent_sandbox_image_ensure(struct docker_client *docker);
 
 struct docker_client;
 /* Makes sure image is present per policy, pulling through the Engine API
@@ -150,6 +153,7 @@ int agent_image_ensure(struct docker_client *docker, const char *image, agent_pu
 typedef struct agent_outcome {
   const char *error_reason; /* non-NULL: an infrastructure failure ("git",
                                "image_pull", "docker", "workspace", ...) */
+  int retryable;            /* the error may be temporary: hand the job back */
   int canceled;
   int timed_out;
   int oom_killed;
@@ -186,14 +190,22 @@ typedef struct agent_job_params {
   const char *pause_path;
   const char *user; /* NULL: the image's user */
   agent_pull_policy pull;
-  const char *docker_host;           /* NULL: DOCKER_HOST or the default socket */
+  const char *docker_host;            /* NULL: DOCKER_HOST or the default socket */
+  const char *sandbox_id;             /* a warm sandbox the agent started for this job, or NULL */
   volatile const int *stop_requested; /* set (by a signal handler) to cancel */
 } agent_job_params;
+
+/* agent_job_run's answer when a temporary failure (docker engine away,
+ * remote unreachable) leaves the job to requeue, and the supervisor's exit
+ * status saying so (EX_TEMPFAIL). */
+#define AGENT_JOB_REQUEUE 1
+#define AGENT_EXIT_REQUEUE 75
 
 /* Runs one leased job end to end: workspace, sandbox, emulator, container,
  * heartbeats, cancel, timeout, logs, teardown in order, final status. Returns
  * 0 when the final status reached the queue (or the lease was lost, so there
- * is nothing left to report); -1 when it could not be reported. */
+ * is nothing left to report); AGENT_JOB_REQUEUE when the job was left for the
+ * queue to hand out again; -1 when it could not be reported. */
 int agent_job_run(const agent_job_params *params);
 
 /* Reaps containers labelled airgap.agent=<agent_id> and everything under

@@ -40,7 +40,7 @@
 #define WAIT_SLICE_MS 1000L
 #define LOG_CLOSE_TIMEOUT_MS 15000L
 #define COMPLETE_ATTEMPTS 7
-#define MAX_ALTERNATES 8
+#define MAX_MIRRORS 64 /* a repository and its submodules */
 
 typedef struct job_run {
   const agent_job_params *p;
@@ -88,8 +88,8 @@ int agent_job_id_valid(const char *id) {
     return 0;
   for (size_t i = 0; i < len; i++) {
     char c = id[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '-' || c == '_'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_'))
       return 0;
   }
   return 1;
@@ -206,8 +206,11 @@ static void *logs_main(void *arg) {
 
 /* Records an infrastructure failure: reason for the status, message for the log. */
 static int fail(job_run *r, int error, const char *reason) {
-  if (!r->outcome.error_reason)
-    r->outcome.error_reason = reason;
+  /* The first failure names the reason; the sandbox thread may fail at the
+   * same time as the workspace. */
+  const char *none = NULL;
+  __atomic_compare_exchange_n(&r->outcome.error_reason, &none, reason, 0, __ATOMIC_SEQ_CST,
+                              __ATOMIC_SEQ_CST);
   const char *msg = airgap_error_last();
   log_error("agent", "job %s: %s: %s", r->p->job_id, reason, msg);
   if (r->log)
@@ -217,7 +220,7 @@ static int fail(job_run *r, int error, const char *reason) {
 
 /* ---- setting up ---- */
 
-static int prepare_workspace(job_run *r, char **alternates, size_t *alternate_count,
+static int prepare_workspace(job_run *r, char **mirror_paths, size_t *mirror_path_count,
                              char *commit, size_t commit_size) {
   const queue_spec *spec = r->spec;
   overlay_snapshot *snap = NULL;
@@ -230,13 +233,18 @@ static int prepare_workspace(job_run *r, char **alternates, size_t *alternate_co
   /* The queue spells "the remote's default branch" HEAD; overlay wants NULL. */
   const char *ref = spec->ref && strcmp(spec->ref, "HEAD") != 0 ? spec->ref : NULL;
   overlay_request req = {.url = spec->repo, .ref = ref, .commit = spec->commit};
-  if ((error = overlay_snapshot_get(&snap, r->cache, &req)) < 0)
+  if ((error = overlay_snapshot_get(&snap, r->cache, &req)) < 0) {
+    /* An unreachable remote may come back; an unknown ref, refused
+     * credentials or a missing local repository will not. */
+    r->outcome.retryable = error == AIRGAP_ERROR && strstr(spec->repo, "://") &&
+                           strncmp(spec->repo, "file://", 7) != 0;
     return fail(r, error, "git");
+  }
 
   if (mkdir(r->run_dir, 0700) < 0) {
     if (errno != EEXIST) {
-      error = airgap_error_set_errno(AIRGAP_ERROR, "cannot create the run directory %s",
-                                     r->run_dir);
+      error =
+          airgap_error_set_errno(AIRGAP_ERROR, "cannot create the run directory %s", r->run_dir);
       goto done;
     }
     /* A previous attempt of this job died here: its leftovers go first. */
@@ -246,10 +254,22 @@ static int prepare_workspace(job_run *r, char **alternates, size_t *alternate_co
   r->run_dir_made = 1;
   if ((error = overlay_workspace_create(&r->ws, snap, r->run_dir, NULL)) < 0)
     goto done;
-  char git_dir[PATH_MAX + 8];
-  snprintf(git_dir, sizeof(git_dir), "%s/.git", overlay_snapshot_path(snap));
-  if ((error = agent_alternates_read(alternates, alternate_count, MAX_ALTERNATES, git_dir)) < 0)
+  /* The mirrors the snapshot's .git borrows objects from (submodules'
+   * too), bound read-only at their own paths so git works in the job. */
+  size_t mirror_count = 0;
+  const char *const *mirrors = overlay_snapshot_mirrors(snap, &mirror_count);
+  if (mirror_count > MAX_MIRRORS) {
+    error = airgap_error_set(AIRGAP_ETOOBIG, "the snapshot borrows from %zu mirrors (at most %d)",
+                             mirror_count, MAX_MIRRORS);
     goto done;
+  }
+  for (size_t i = 0; i < mirror_count; i++) {
+    if (!(mirror_paths[i] = strdup(mirrors[i]))) {
+      error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+      goto done;
+    }
+    *mirror_path_count = i + 1;
+  }
   snprintf(commit, commit_size, "%s", overlay_snapshot_commit(snap));
   agent_log_note(r->log, "workspace ready: commit %s (%llu ms)", commit,
                  (unsigned long long)(now_ms() - t));
@@ -285,6 +305,31 @@ cleanup:
   return error < 0 ? fail(r, error, "sandbox") : 0;
 }
 
+/* Takes over the warm sandbox the agent started before the lease, when it
+ * still runs; otherwise removes it (the caller then starts one). */
+static int adopt_sandbox(job_run *r, pid_t *out_pid) {
+  json_t *info = NULL;
+  int error = docker_container_inspect(&info, r->docker, r->p->sandbox_id);
+  json_t *state = json_object_get(info, "State");
+  json_int_t pid = json_integer_value(json_object_get(state, "Pid"));
+  const char *role = json_string_value(
+      json_object_get(json_object_get(json_object_get(info, "Config"), "Labels"), "airgap.role"));
+  int usable = error == 0 && json_is_true(json_object_get(state, "Running")) && pid > 0 && role &&
+               strcmp(role, "sandbox") == 0;
+  json_decref(info);
+  if (!usable) {
+    log_warn("agent", "job %s: the warm sandbox %.12s is not usable; starting another",
+             r->p->job_id, r->p->sandbox_id);
+    if (error != AIRGAP_EINVALID)
+      docker_container_remove(r->docker, r->p->sandbox_id, 1);
+    return -1;
+  }
+  if (!(r->sandbox_id = strdup(r->p->sandbox_id)))
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+  *out_pid = (pid_t)pid;
+  return 0;
+}
+
 static int start_emulator(job_run *r, pid_t sandbox_pid) {
   int fd = -1;
   char *services = NULL;
@@ -295,8 +340,7 @@ static int start_emulator(job_run *r, pid_t sandbox_pid) {
   snprintf(data_dir, sizeof(data_dir), "%s/emulator", r->run_dir);
   if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
     close(fd);
-    return fail(r, airgap_error_set_errno(AIRGAP_ERROR, "cannot create %s", data_dir),
-                "emulator");
+    return fail(r, airgap_error_set_errno(AIRGAP_ERROR, "cannot create %s", data_dir), "emulator");
   }
   size_t len = 1, used = 0;
   for (size_t i = 0; i < r->spec->service_count; i++)
@@ -306,8 +350,8 @@ static int start_emulator(job_run *r, pid_t sandbox_pid) {
     return fail(r, airgap_error_set(AIRGAP_ERROR, "out of memory"), "emulator");
   }
   for (size_t i = 0; i < r->spec->service_count; i++)
-    used += (size_t)snprintf(services + used, len - used, "%s%s", i ? "," : "",
-                             r->spec->services[i]);
+    used +=
+        (size_t)snprintf(services + used, len - used, "%s%s", i ? "," : "", r->spec->services[i]);
   emulator_options opts = {.listen_fds = &fd,
                            .listen_fd_count = 1,
                            .services = services[0] ? services : NULL,
@@ -323,16 +367,16 @@ static int start_emulator(job_run *r, pid_t sandbox_pid) {
   return 0;
 }
 
-static int start_job_container(job_run *r, const char *commit, char **alternates,
-                               size_t alternate_count) {
+static int start_job_container(job_run *r, const char *commit, char **mirror_paths,
+                               size_t mirror_path_count) {
   json_t *config = NULL;
   agent_container_params params = {.agent_id = r->p->agent_id,
                                    .job_id = r->p->job_id,
                                    .commit = commit,
                                    .sandbox_id = r->sandbox_id,
                                    .workspace = overlay_workspace_path(r->ws),
-                                   .ro_binds = (const char *const *)alternates,
-                                   .ro_bind_count = alternate_count,
+                                   .ro_binds = (const char *const *)mirror_paths,
+                                   .ro_bind_count = mirror_path_count,
                                    .user = r->p->user};
   int error = agent_container_job_config(&config, r->spec, &params);
   if (error == 0)
@@ -347,6 +391,31 @@ static int start_job_container(job_run *r, const char *commit, char **alternates
   else
     agent_log_note(r->log, "cannot stream the container's output; the log will be empty");
   return 0;
+}
+
+/* The image (per the pull policy) and the sandbox, on their own thread. */
+typedef struct sandbox_setup {
+  job_run *r;
+  pid_t pid;
+  int error;
+} sandbox_setup;
+
+static void *sandbox_main(void *arg) {
+  sandbox_setup *s = arg;
+  job_run *r = s->r;
+  s->error = agent_image_ensure(r->docker, r->spec->image, r->p->pull, r->log);
+  if (s->error < 0) {
+    fail(r, s->error, s->error == AIRGAP_ENOTFOUND ? "image_pull" : "docker");
+    return NULL;
+  }
+  log_debug("agent", "job %s: image checked at +%llu ms", r->p->job_id,
+            (unsigned long long)(now_ms() - r->started_ms));
+  if (r->p->sandbox_id && adopt_sandbox(r, &s->pid) == 0)
+    return NULL;
+  s->error = start_sandbox(r, &s->pid);
+  log_debug("agent", "job %s: sandbox running at +%llu ms", r->p->job_id,
+            (unsigned long long)(now_ms() - r->started_ms));
+  return NULL;
 }
 
 /* Waits for the job container, applying cancel and timeout. */
@@ -380,6 +449,12 @@ static void wait_job_container(job_run *r) {
     }
     docker_container_kill(r->docker, r->container_id, "SIGKILL");
     killed = 1;
+  }
+  /* The stream ends with the container: read it to the end first, so the
+   * job's last output comes before the lines below. */
+  if (r->logs_started) {
+    pthread_join(r->logs_thread, NULL);
+    r->logs_started = 0;
   }
   json_t *info = NULL;
   if (docker_container_inspect(&info, r->docker, r->container_id) == 0)
@@ -415,6 +490,8 @@ static void teardown(job_run *r) {
     if (agent_containers_reap(NULL, r->docker, r->p->agent_id, r->p->job_id, r->sandbox_id) < 0)
       log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
   }
+  log_debug("agent", "job %s: teardown: job containers gone after %llu ms", r->p->job_id,
+            (unsigned long long)(now_ms() - t));
   /* 2. the emulator, 3. the sandbox. */
   emulator_free(r->emu);
   r->emu = NULL;
@@ -423,14 +500,16 @@ static void teardown(job_run *r) {
     if (rc < 0 && rc != AIRGAP_ENOTFOUND)
       log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
   }
+  log_debug("agent", "job %s: teardown: emulator and sandbox gone after %llu ms", r->p->job_id,
+            (unsigned long long)(now_ms() - t));
   /* 4. the workspace, 5. the run directory. */
   if (r->ws && overlay_workspace_destroy(r->ws) < 0)
     log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
   r->ws = NULL;
   if (r->run_dir_made) {
     if (overlay_reap(r->run_dir) < 0 || rmdir(r->run_dir) < 0)
-      log_warn("agent", "job %s: run directory %s left for reaping: %s", r->p->job_id,
-               r->run_dir, airgap_error_last());
+      log_warn("agent", "job %s: run directory %s left for reaping: %s", r->p->job_id, r->run_dir,
+               airgap_error_last());
     r->run_dir_made = 0;
   }
   if (r->log)
@@ -443,6 +522,13 @@ static void teardown(job_run *r) {
 static int report(job_run *r) {
   agent_status status;
   agent_status_from_outcome(&status, &r->outcome);
+  if (r->outcome.retryable && !cancel_requested(r)) {
+    /* queue.h has no way to hand a job back: stop heartbeating and let the
+     * lease expire, which requeues it (bounded by the queue's attempts). */
+    log_warn("agent", "job %s: %s/%s looks temporary; leaving it to requeue", r->p->job_id,
+             status.status, status.reason ? status.reason : "");
+    return AGENT_JOB_REQUEUE;
+  }
   if (lease_lost(r)) {
     log_warn("agent", "job %s: lease lost; not reporting %s", r->p->job_id, status.status);
     return 0;
@@ -463,8 +549,8 @@ static int report(job_run *r) {
     }
     if (rc == AIRGAP_EINVALID || rc == AIRGAP_EAUTH)
       break;
-    log_warn("agent", "job %s: reporting %s failed (attempt %d): %s", r->p->job_id,
-             status.status, attempt + 1, airgap_error_last());
+    log_warn("agent", "job %s: reporting %s failed (attempt %d): %s", r->p->job_id, status.status,
+             attempt + 1, airgap_error_last());
     sleep_ms(backoff);
     backoff = backoff * 2 > 8000 ? 8000 : backoff * 2;
   }
@@ -476,8 +562,8 @@ static int report(job_run *r) {
 int agent_job_run(const agent_job_params *p) {
   job_run run = {.p = p, .started_ms = now_ms()};
   job_run *r = &run;
-  char *alternates[MAX_ALTERNATES] = {0};
-  size_t alternate_count = 0;
+  char *mirror_paths[MAX_MIRRORS] = {0};
+  size_t mirror_path_count = 0;
   char commit[64] = "";
   pthread_mutex_init(&r->lock, NULL);
   pthread_condattr_t attr;
@@ -504,9 +590,13 @@ int agent_job_run(const agent_job_params *p) {
   if (secret_count && (secrets = calloc(secret_count, sizeof(*secrets))))
     for (size_t i = 0; i < secret_count; i++)
       secrets[i] = r->spec->secrets[i].value;
-  error = agent_log_new(&r->log, secrets, secrets ? secret_count : 0, NULL, send_log, r);
+  /* Never run a job whose secrets could not be set up for masking. */
+  error = secret_count && !secrets
+              ? airgap_error_set(AIRGAP_ERROR, "out of memory for the secret list")
+              : agent_log_new(&r->log, secrets, secret_count, NULL, send_log, r);
   free(secrets);
   if (error < 0) {
+    log_error("agent", "job %s: %s", p->job_id, airgap_error_last());
     r->outcome.error_reason = "infrastructure";
     goto finish;
   }
@@ -522,32 +612,46 @@ int agent_job_run(const agent_job_params *p) {
     goto finish;
   }
   agent_log_note(r->log, "job %s on agent %s, image %s", p->job_id, p->agent_id, r->spec->image);
+  int64_t memory = 0;
+  if (r->spec->memory && (error = agent_memory_parse(&memory, r->spec->memory)) < 0) {
+    fail(r, error, "spec"); /* refused before anything is set up */
+    goto finish;
+  }
 
   if (docker_client_new(&r->docker, p->docker_host) < 0 || docker_ping(r->docker) < 0) {
+    r->outcome.retryable = 1; /* the engine may be restarting */
     fail(r, -1, "docker");
     goto teardown;
   }
-  if (prepare_workspace(r, alternates, &alternate_count, commit, sizeof(commit)) < 0)
+  /* The image and the sandbox come up while the workspace is prepared: a
+   * clone and a pull are the slow steps, and they do not depend on each
+   * other. */
+  sandbox_setup sandbox = {.r = r};
+  pthread_t sandbox_thread;
+  int sandbox_async = pthread_create(&sandbox_thread, NULL, sandbox_main, &sandbox) == 0;
+  if (!sandbox_async)
+    sandbox_main(&sandbox);
+  int ws_error = prepare_workspace(r, mirror_paths, &mirror_path_count, commit, sizeof(commit));
+  if (sandbox_async)
+    pthread_join(sandbox_thread, NULL);
+  if (ws_error < 0 || sandbox.error < 0)
     goto teardown;
-  if (cancel_requested(r))
-    goto canceled;
   uint64_t t = now_ms();
-  error = agent_image_ensure(r->docker, r->spec->image, p->pull, r->log);
-  if (error < 0) {
-    fail(r, error, error == AIRGAP_ENOTFOUND ? "image_pull" : "docker");
-    goto teardown;
-  }
-  pid_t sandbox_pid = 0;
-  if (start_sandbox(r, &sandbox_pid) < 0)
-    goto teardown;
-  if (start_emulator(r, sandbox_pid) < 0)
+  if (cancel_requested(r))
+    goto canceled;
+  if (start_emulator(r, sandbox.pid) < 0)
     goto teardown;
   if (cancel_requested(r))
     goto canceled;
-  if (start_job_container(r, commit, alternates, alternate_count) < 0)
+  log_debug("agent", "job %s: emulator up at +%llu ms", p->job_id,
+            (unsigned long long)(now_ms() - r->started_ms));
+  if (start_job_container(r, commit, mirror_paths, mirror_path_count) < 0)
     goto teardown;
-  agent_log_note(r->log, "job container started (%llu ms after the workspace was ready)",
-                 (unsigned long long)(now_ms() - t));
+  agent_log_note(r->log,
+                 "job container started (%llu ms after the workspace and sandbox were ready, "
+                 "%llu ms after the supervisor started)",
+                 (unsigned long long)(now_ms() - t),
+                 (unsigned long long)(now_ms() - r->started_ms));
   wait_job_container(r);
   goto teardown;
 
@@ -558,6 +662,8 @@ teardown:
   teardown(r);
 finish:
   if (r->log) {
+    if (r->outcome.retryable && !cancel_requested(r))
+      agent_log_note(r->log, "this failure may be temporary: the job goes back to the queue");
     int rc = agent_log_close(r->log, LOG_CLOSE_TIMEOUT_MS);
     if (rc < 0 && rc != AIRGAP_EBUSY)
       log_warn("agent", "job %s: %s", p->job_id, airgap_error_last());
@@ -565,8 +671,8 @@ finish:
   error = report(r);
   heartbeat_stop(r);
 out:
-  for (size_t i = 0; i < alternate_count; i++)
-    free(alternates[i]);
+  for (size_t i = 0; i < mirror_path_count; i++)
+    free(mirror_paths[i]);
   agent_log_free(r->log);
   docker_client_free(r->docker);
   free(r->sandbox_id);

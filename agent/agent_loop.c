@@ -45,7 +45,42 @@ typedef struct slot {
   pid_t pid;
   char *job_id;
   char *lease;
+  char *sandbox_id; /* the warm sandbox handed to the job, if any */
 } slot;
+
+#define WARM_RETRY_MS 30000
+
+/* Starts a sandbox before any job is known, so a leased job finds its
+ * network namespace ready: starting it is the largest fixed cost of a job. */
+static int warm_start(char **out, docker_client *docker, const agent_options *o) {
+  json_t *config = NULL;
+  char *id = NULL;
+  int error = agent_container_sandbox_config(&config, AGENT_SANDBOX_IMAGE, o->pause_path,
+                                             o->network, o->agent_id, NULL);
+  if (error == 0)
+    error = docker_container_create(&id, docker, NULL, config);
+  if (error == 0)
+    error = docker_container_start(docker, id);
+  json_decref(config);
+  if (error < 0) {
+    if (id)
+      docker_container_remove(docker, id, 1);
+    free(id);
+    return error;
+  }
+  *out = id;
+  return 0;
+}
+
+static void sandbox_remove(docker_client *docker, char **id) {
+  if (*id) {
+    int rc = docker_container_remove(docker, *id, 1);
+    if (rc < 0 && rc != AIRGAP_ENOTFOUND)
+      log_warn("agent", "cannot remove sandbox %.12s: %s", *id, airgap_error_last());
+  }
+  free(*id);
+  *id = NULL;
+}
 
 static uint64_t now_ms(void) {
   struct timespec ts;
@@ -74,7 +109,8 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
-static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job *job) {
+static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job *job,
+                            const char *sandbox_id) {
   int error = 0;
   char *spec_json = NULL, *text = NULL;
   json_t *params = NULL;
@@ -86,14 +122,14 @@ static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job 
 
   if ((error = queue_spec_to_json(&spec_json, job->spec, 0)) < 0)
     goto cleanup;
-  params = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, "
-                     "s:i, s:i, s:i}",
-                     "queue", o->queue_url, "token", o->token, "agent", o->agent_id, "job",
-                     job->id, "lease", job->lease, "lease_ttl", (int)job->lease_ttl, "spec",
-                     spec_json, "cache", o->cache_dir, "work", o->work_dir, "network", o->network,
-                     "pause", o->pause_path, "user", o->user, "docker_host", o->docker_host,
-                     "pull", (int)o->pull, "parent", (int)getpid(), "log_level",
-                     (int)log_level_get());
+  params =
+      json_pack("{s:s, s:s?, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, "
+                "s:i, s:i, s:i, s:s?}",
+                "queue", o->queue_url, "token", o->token, "agent", o->agent_id, "job", job->id,
+                "lease", job->lease, "lease_ttl", (int)job->lease_ttl, "spec", spec_json, "cache",
+                o->cache_dir, "work", o->work_dir, "network", o->network, "pause", o->pause_path,
+                "user", o->user, "docker_host", o->docker_host, "pull", (int)o->pull, "parent",
+                (int)getpid(), "log_level", (int)log_level_get(), "sandbox", sandbox_id);
   if (!params || !(text = json_dumps(params, JSON_COMPACT))) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
     goto cleanup;
@@ -120,15 +156,13 @@ static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job 
   int rc = posix_spawn(&pid, o->self_exe, &actions, &attr, argv, environ);
   if (rc != 0) {
     errno = rc;
-    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot start the job supervisor %s",
-                                   o->self_exe);
+    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot start the job supervisor %s", o->self_exe);
     goto cleanup;
   }
   close(fds[0]);
   fds[0] = -1;
   if (write_all(fds[1], text, strlen(text)) < 0)
-    log_warn("agent", "job %s: the supervisor did not take its job: %s", job->id,
-             strerror(errno));
+    log_warn("agent", "job %s: the supervisor did not take its job: %s", job->id, strerror(errno));
   *out = pid;
 
 cleanup:
@@ -165,22 +199,27 @@ static void supervisor_crashed(const agent_options *o, queue_client *queue, dock
     if (lstat(run_dir, &st) == 0 && (overlay_reap(run_dir) < 0 || rmdir(run_dir) < 0))
       log_warn("agent", "job %s: cannot remove %s: %s", s->job_id, run_dir, airgap_error_last());
   }
-  queue_job *job = NULL;
-  if (queue_client_get(&job, queue, s->job_id) == 0 && !queue_state_is_final(job->state)) {
-    char line[160];
-    int n = snprintf(line, sizeof(line), "\n" AGENT_LOG_MARK "the job supervisor %s\n", what);
-    uint64_t server = 0;
-    queue_client_log_append(&server, queue, s->job_id, s->lease, job->log_size, line, (size_t)n);
-    if (queue_client_complete(queue, s->job_id, s->lease, "errored", "supervisor_crashed", -1) <
-        0)
-      log_warn("agent", "job %s: %s", s->job_id, airgap_error_last());
-  }
-  queue_job_free(job);
+  /* An agent token may not read jobs, so the log's end is learned the way
+   * the append contract offers: an offset past the end is answered with the
+   * server's offset. */
+  char line[160];
+  int n = snprintf(line, sizeof(line), "\n" AGENT_LOG_MARK "the job supervisor %s\n", what);
+  uint64_t server = 0;
+  int rc = queue_client_log_append(&server, queue, s->job_id, s->lease, (uint64_t)1 << 60, line,
+                                   (size_t)n);
+  if (rc == AIRGAP_EINVALID)
+    rc = queue_client_log_append(&server, queue, s->job_id, s->lease, server, line, (size_t)n);
+  if (rc < 0)
+    log_warn("agent", "job %s: cannot append to its log: %s", s->job_id, airgap_error_last());
+  if (rc != AIRGAP_EBUSY &&
+      queue_client_complete(queue, s->job_id, s->lease, "errored", "supervisor_crashed", -1) < 0)
+    log_warn("agent", "job %s: cannot report it errored: %s", s->job_id, airgap_error_last());
 }
 
 static void slot_clear(slot *s) {
   free(s->job_id);
   free(s->lease);
+  free(s->sandbox_id);
   memset(s, 0, sizeof(*s));
 }
 
@@ -194,10 +233,17 @@ static unsigned collect(const agent_options *o, queue_client *queue, docker_clie
     int status = 0;
     pid_t pid = waitpid(slots[i].pid, &status, block ? 0 : WNOHANG);
     if (pid == slots[i].pid) {
-      if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+      if (WIFEXITED(status) && WEXITSTATUS(status) == AGENT_EXIT_REQUEUE)
+        log_warn("agent", "job %s: left to go back to the queue when its lease expires",
+                 slots[i].job_id);
+      else if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
         supervisor_crashed(o, queue, docker, &slots[i], status);
       else
         log_info("agent", "job %s: supervisor done", slots[i].job_id);
+      /* Normally gone already; not when the supervisor failed before its
+       * teardown could take the warm sandbox down. */
+      if (slots[i].sandbox_id && docker_container_remove(docker, slots[i].sandbox_id, 1) == 0)
+        log_debug("agent", "job %s: removed its sandbox", slots[i].job_id);
       slot_clear(&slots[i]);
     } else {
       running++;
@@ -241,18 +287,24 @@ int agent_run(const agent_options *o) {
   if ((error = docker_ping(docker)) < 0)
     goto cleanup;
   if (mkdir(o->work_dir, 0700) < 0 && errno != EEXIST) {
-    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot create the work directory %s",
-                                   o->work_dir);
+    error =
+        airgap_error_set_errno(AIRGAP_ERROR, "cannot create the work directory %s", o->work_dir);
     goto cleanup;
   }
   if (mkdir(o->cache_dir, 0700) < 0 && errno != EEXIST) {
-    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot create the cache directory %s",
-                                   o->cache_dir);
+    error =
+        airgap_error_set_errno(AIRGAP_ERROR, "cannot create the cache directory %s", o->cache_dir);
     goto cleanup;
   }
   if ((error = agent_reap_leftovers(docker, o->agent_id, o->work_dir)) < 0)
     goto cleanup;
   log_info("agent", "agent %s: %u slot(s), queue %s", o->agent_id, slot_count, o->queue_url);
+  char *warm = NULL;
+  uint64_t warm_retry_at = o->no_warm_sandbox ? UINT64_MAX : 0;
+  if (!o->no_warm_sandbox && agent_sandbox_image_ensure(docker) < 0) {
+    log_warn("agent", "no warm sandboxes (each job starts its own): %s", airgap_error_last());
+    warm_retry_at = UINT64_MAX;
+  }
 
   unsigned leased = 0, backoff = 0;
   uint64_t drain_started = 0;
@@ -287,6 +339,11 @@ int agent_run(const agent_options *o) {
       sleep_ms(100);
       continue;
     }
+    if (!warm && now_ms() >= warm_retry_at && warm_start(&warm, docker, o) < 0) {
+      log_warn("agent", "cannot start a warm sandbox (retrying in %d s): %s", WARM_RETRY_MS / 1000,
+               airgap_error_last());
+      warm_retry_at = now_ms() + WARM_RETRY_MS;
+    }
     queue_job *job = NULL;
     int rc = queue_client_lease(&job, queue, o->agent_id, o->labels, o->label_count, LEASE_WAIT_S);
     if (rc < 0) {
@@ -309,19 +366,26 @@ int agent_run(const agent_options *o) {
       free_slot++;
     pid_t pid = 0;
     log_info("agent", "job %s: leased (%s)", job->id, job->spec ? job->spec->image : "?");
-    if (!agent_job_id_valid(job->id) || !job->lease || !job->spec ||
-        spawn_supervisor(&pid, o, job) < 0) {
+    char *id_copy = strdup(job->id);
+    char *lease_copy = job->lease ? strdup(job->lease) : NULL;
+    if (!id_copy || !lease_copy || !agent_job_id_valid(job->id) || !job->spec ||
+        spawn_supervisor(&pid, o, job, warm) < 0) {
       log_error("agent", "job %s: cannot start its supervisor: %s", job->id, airgap_error_last());
       if (job->lease)
         queue_client_complete(queue, job->id, job->lease, "errored", "infrastructure", -1);
+      free(id_copy);
+      free(lease_copy);
     } else {
       slots[free_slot].pid = pid;
-      slots[free_slot].job_id = strdup(job->id);
-      slots[free_slot].lease = strdup(job->lease);
+      slots[free_slot].job_id = id_copy;
+      slots[free_slot].lease = lease_copy;
+      slots[free_slot].sandbox_id = warm; /* the supervisor owns it now */
+      warm = NULL;
     }
     queue_job_free(job);
   }
   collect(o, queue, docker, slots, slot_count, 1);
+  sandbox_remove(docker, &warm);
 
 cleanup:
   if (slots)

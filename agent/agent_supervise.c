@@ -112,6 +112,7 @@ int agent_supervise(int fd) {
       .pause_path = str(in, "pause"),
       .user = str(in, "user"),
       .docker_host = str(in, "docker_host"),
+      .sandbox_id = str(in, "sandbox"),
       .pull = (agent_pull_policy)json_integer_value(json_object_get(in, "pull")),
       .stop_requested = &stop_requested,
   };
@@ -120,7 +121,8 @@ int agent_supervise(int fd) {
     log_error("agent", "supervisor: the job input lacks a required member");
     goto cleanup;
   }
-  code = agent_job_run(&p) == 0 ? 0 : 1;
+  int rc = agent_job_run(&p);
+  code = rc == 0 ? 0 : rc == AGENT_JOB_REQUEUE ? AGENT_EXIT_REQUEUE : 1;
 
 cleanup:
   if (text) {

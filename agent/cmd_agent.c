@@ -82,6 +82,7 @@ enum {
   OPT_PAUSE,
   OPT_SHUTDOWN,
   OPT_LOG_LEVEL,
+  OPT_WARM,
   OPT_QUEUE,
   OPT_TOKEN,
   OPT_LISTEN,
@@ -103,13 +104,15 @@ enum {
 
 #define AGENT_LONG_OPTIONS                                                                         \
   {"slots", required_argument, NULL, OPT_SLOTS}, {"labels", required_argument, NULL, OPT_LABELS},  \
-      {"cache", required_argument, NULL, OPT_CACHE},                                               \
-      {"work", required_argument, NULL, OPT_WORK},                                                 \
+      {"cache", required_argument, NULL, OPT_CACHE}, {"work", required_argument, NULL, OPT_WORK},  \
       {"network", required_argument, NULL, OPT_NETWORK}, {"id", required_argument, NULL, OPT_ID},  \
       {"pull", required_argument, NULL, OPT_PULL}, {"user", required_argument, NULL, OPT_USER},    \
       {"pause", required_argument, NULL, OPT_PAUSE},                                               \
       {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN},                                 \
-      {"log-level", required_argument, NULL, OPT_LOG_LEVEL}, {"help", no_argument, NULL, 'h'}
+      {"log-level", required_argument, NULL, OPT_LOG_LEVEL},                                       \
+      {"warm-sandbox", required_argument, NULL, OPT_WARM}, {                                       \
+    "help", no_argument, NULL, 'h'                                                                 \
+  }
 
 static const char agent_flags_help[] =
     "  --slots N              jobs run at once (env AIRGAP_SLOTS; default 1)\n"
@@ -127,6 +130,9 @@ static const char agent_flags_help[] =
     "                         next to the airgap binary)\n"
     "  --shutdown-timeout S   on SIGTERM, seconds running jobs may finish before they are\n"
     "                         canceled (default 600; 0 waits forever)\n"
+    "  --warm-sandbox yes|no  keep one sandbox started ahead of the next job, so a job\n"
+    "                         does not wait for its network namespace (env\n"
+    "                         AIRGAP_WARM_SANDBOX; default yes)\n"
     "  --log-level LEVEL      debug, info, warn or error (default info)\n"
     "  --help                 show this help\n";
 
@@ -159,6 +165,7 @@ static void flags_init(agent_flags *f, const char *cache, const char *work) {
   f->o.pause_path = env_or("AIRGAP_PAUSE", NULL);
   f->o.shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
   f->o.agent_id = env_or("AIRGAP_AGENT_ID", NULL);
+  f->o.no_warm_sandbox = strcmp(env_or("AIRGAP_WARM_SANDBOX", "yes"), "no") == 0;
   f->o.drain = &drain_flag;
   f->o.abort = &abort_flag;
   f->log_level = env_or("AIRGAP_LOG_LEVEL", NULL);
@@ -191,39 +198,30 @@ static int flags_option(agent_flags *f, int opt, const char *arg) {
   switch (opt) {
   case OPT_SLOTS:
     return parse_uint(&f->o.slots, arg, 256, "--slots") < 0 || f->o.slots == 0 ? -1 : 1;
-  case OPT_LABELS:
-    return set_labels(f, arg) < 0 ? -1 : 1;
-  case OPT_CACHE:
-    f->o.cache_dir = arg;
-    return 1;
-  case OPT_WORK:
-    f->o.work_dir = arg;
-    return 1;
-  case OPT_NETWORK:
-    f->o.network = arg;
-    return 1;
-  case OPT_ID:
-    f->o.agent_id = arg;
-    return 1;
+  case OPT_LABELS: return set_labels(f, arg) < 0 ? -1 : 1;
+  case OPT_CACHE: f->o.cache_dir = arg; return 1;
+  case OPT_WORK: f->o.work_dir = arg; return 1;
+  case OPT_NETWORK: f->o.network = arg; return 1;
+  case OPT_ID: f->o.agent_id = arg; return 1;
   case OPT_PULL:
     if (agent_pull_policy_parse(&f->o.pull, arg) < 0) {
       fprintf(stderr, "airgap: %s\n", airgap_error_last());
       return -1;
     }
     return 1;
-  case OPT_USER:
-    f->o.user = arg;
-    return 1;
-  case OPT_PAUSE:
-    f->o.pause_path = arg;
-    return 1;
+  case OPT_USER: f->o.user = arg; return 1;
+  case OPT_PAUSE: f->o.pause_path = arg; return 1;
   case OPT_SHUTDOWN:
     return parse_uint(&f->o.shutdown_timeout, arg, 7 * 86400, "--shutdown-timeout") < 0 ? -1 : 1;
-  case OPT_LOG_LEVEL:
-    f->log_level = arg;
+  case OPT_LOG_LEVEL: f->log_level = arg; return 1;
+  case OPT_WARM:
+    if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0) {
+      fprintf(stderr, "airgap: --warm-sandbox takes yes or no\n");
+      return -1;
+    }
+    f->o.no_warm_sandbox = strcmp(arg, "no") == 0;
     return 1;
-  default:
-    return 0;
+  default: return 0;
   }
 }
 
@@ -397,16 +395,17 @@ static void serve_usage(FILE *out) {
           "flags:\n"
           "  --data DIR             everything serve keeps (env AIRGAP_DATA; default " DEFAULT_DATA
           ")\n"
-          "  --listen HOST:PORT     the queue's address (env AIRGAP_QUEUE_LISTEN; default " DEFAULT_LISTEN
-          ")\n"
+          "  --listen HOST:PORT     the queue's address (env AIRGAP_QUEUE_LISTEN; "
+          "default " DEFAULT_LISTEN ")\n"
           "%s",
           agent_flags_help);
 }
 
-/* The client token kept in DIR/client-token (0600), made on first start. */
-static int client_token(char **out, const char *data_dir, const char *queue_dir) {
+/* A token of role kept in DIR/<role>-token (0600), made on first start, so
+ * restarts neither change the printed token nor pile up new ones. */
+static int kept_token(char **out, const char *data_dir, const char *queue_dir, const char *role) {
   char path[PATH_MAX];
-  snprintf(path, sizeof(path), "%s/client-token", data_dir);
+  snprintf(path, sizeof(path), "%s/%s-token", data_dir, role);
   FILE *f = fopen(path, "re");
   if (f) {
     char line[600] = "";
@@ -419,7 +418,7 @@ static int client_token(char **out, const char *data_dir, const char *queue_dir)
     }
   }
   char *token = NULL;
-  int error = queue_token_create(&token, queue_dir, "client");
+  int error = queue_token_create(&token, queue_dir, role);
   if (error < 0)
     return error;
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -494,8 +493,8 @@ int cmd_serve(int argc, char **argv) {
   queue_server_options qo = {.listen = listen, .data_dir = queue_dir};
   int error = queue_server_start(&server, &qo);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (error < 0 || queue_token_create(&agent_token, queue_dir, "agent") < 0 ||
-      client_token(&token, data, queue_dir) < 0) {
+  if (error < 0 || kept_token(&agent_token, data, queue_dir, "agent") < 0 ||
+      kept_token(&token, data, queue_dir, "client") < 0) {
     fprintf(stderr, "airgap serve: %s\n", airgap_error_last());
     goto out;
   }
@@ -635,6 +634,7 @@ int cmd_run(int argc, char **argv) {
                                        {NULL, 0, NULL, 0}};
   int code = 2, opt;
   json_t *spec = json_object(), *env = json_object(), *secrets = json_object();
+  json_t *resources = json_object();
   char tmp[1024] = "", queue_dir[PATH_MAX], cache[PATH_MAX], work[PATH_MAX], url[64];
   char *agent_token = NULL, *client_tok = NULL, *spec_text = NULL, *job_id = NULL;
   queue_server *server = NULL;
@@ -653,18 +653,10 @@ int cmd_run(int argc, char **argv) {
     if (handled)
       continue;
     switch (opt) {
-    case OPT_REPO:
-      repo = optarg;
-      break;
-    case OPT_REF:
-      json_object_set_new(spec, "ref", json_string(optarg));
-      break;
-    case OPT_COMMIT:
-      json_object_set_new(spec, "commit", json_string(optarg));
-      break;
-    case OPT_IMAGE:
-      image = optarg;
-      break;
+    case OPT_REPO: repo = optarg; break;
+    case OPT_REF: json_object_set_new(spec, "ref", json_string(optarg)); break;
+    case OPT_COMMIT: json_object_set_new(spec, "commit", json_string(optarg)); break;
+    case OPT_IMAGE: image = optarg; break;
     case OPT_ENV:
       if (add_kv(env, optarg, "--env") < 0)
         goto out;
@@ -682,9 +674,7 @@ int cmd_run(int argc, char **argv) {
       if (add_list(spec, "services", optarg) < 0)
         goto out;
       break;
-    case OPT_MEMORY:
-      json_object_set_new(spec, "memory", json_string(optarg));
-      break;
+    case OPT_MEMORY: json_object_set_new(resources, "memory", json_string(optarg)); break;
     case OPT_CPUS: {
       char *end = NULL;
       double cpus = strtod(optarg, &end);
@@ -692,24 +682,20 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "airgap run: --cpus must be a positive number\n");
         goto out;
       }
-      json_object_set_new(spec, "cpus", json_real(cpus));
+      json_object_set_new(resources, "cpus", json_real(cpus));
       break;
     }
     case OPT_PIDS:
       if (parse_uint(&number, optarg, 1u << 22, "--pids") < 0)
         goto out;
-      json_object_set_new(spec, "pids", json_integer(number));
+      json_object_set_new(resources, "pids", json_integer(number));
       break;
-    case OPT_MOUNTPOINT:
-      json_object_set_new(spec, "mountpoint", json_string(optarg));
-      break;
+    case OPT_MOUNTPOINT: json_object_set_new(spec, "mountpoint", json_string(optarg)); break;
     case 'h':
       run_usage(stdout);
       code = 0;
       goto out;
-    default:
-      run_usage(stderr);
-      goto out;
+    default: run_usage(stderr); goto out;
     }
   }
   if (!repo || !image || optind >= argc) {
@@ -726,8 +712,8 @@ int cmd_run(int argc, char **argv) {
     goto out;
   size_t used = 0;
   for (int i = optind; i < argc; i++)
-    used += (size_t)snprintf(script + used, script_len - used, "%s%s", i > optind ? " " : "",
-                             argv[i]);
+    used +=
+        (size_t)snprintf(script + used, script_len - used, "%s%s", i > optind ? " " : "", argv[i]);
   json_object_set_new(spec, "script", json_string(script));
   free(script);
   char repo_path[PATH_MAX];
@@ -740,6 +726,8 @@ int cmd_run(int argc, char **argv) {
     json_object_set(spec, "env", env);
   if (json_object_size(secrets))
     json_object_set(spec, "secrets", secrets);
+  if (json_object_size(resources))
+    json_object_set(spec, "resources", resources);
 
   code = 125;
   snprintf(tmp, sizeof(tmp), "%s/airgap-run-XXXXXX", env_or("TMPDIR", "/tmp"));
@@ -837,6 +825,7 @@ out:
   json_decref(spec);
   json_decref(env);
   json_decref(secrets);
+  json_decref(resources);
   flags_free(&f);
   return code;
 }

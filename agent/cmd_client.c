@@ -350,6 +350,7 @@ static void jobs_usage(FILE *out) {
           "  --state STATE        only jobs in this state (queued, running, passed, failed,\n"
           "                       errored, canceled)\n"
           "  --limit N            at most N jobs (default 50)\n"
+          "  --before CURSOR      the page after the one that printed 'more: --before CURSOR'\n"
           "%s",
           COMMON_FLAGS);
 }
@@ -368,12 +369,14 @@ static void format_time(char *out, size_t size, int64_t ms) {
 int cmd_jobs(int argc, char **argv) {
   static const struct option opts[] = {{"state", required_argument, NULL, 's'},
                                        {"limit", required_argument, NULL, 'n'},
+                                       {"before", required_argument, NULL, 'b'},
                                        COMMON_OPTIONS,
                                        {NULL, 0, NULL, 0}};
   conn_flags cf;
   conn_defaults(&cf);
   const char *state = NULL;
   unsigned long limit = 50;
+  long long before = 0;
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
@@ -384,6 +387,16 @@ int cmd_jobs(int argc, char **argv) {
       limit = strtoul(optarg, &end, 10);
       if (errno || *end || !*optarg || limit == 0 || limit > 500) {
         fprintf(stderr, "airgap jobs: --limit must be an integer in [1, 500]\n");
+        return 2;
+      }
+      break;
+    }
+    case 'b': {
+      char *end = NULL;
+      errno = 0;
+      before = strtoll(optarg, &end, 10);
+      if (errno || *end || !*optarg || before <= 0) {
+        fprintf(stderr, "airgap jobs: --before must be a cursor printed by a previous page\n");
         return 2;
       }
       break;
@@ -405,7 +418,7 @@ int cmd_jobs(int argc, char **argv) {
   int64_t next = 0;
   if (connect_client(&client, "jobs", &cf) < 0)
     return 1;
-  if (queue_client_list(&jobs, &n, &next, client, state, (unsigned)limit, 0) < 0) {
+  if (queue_client_list(&jobs, &n, &next, client, state, (unsigned)limit, before) < 0) {
     queue_client_free(client);
     return fail("jobs");
   }
@@ -417,6 +430,8 @@ int cmd_jobs(int argc, char **argv) {
            jobs[i]->reason ? jobs[i]->reason : "-", created,
            jobs[i]->spec ? jobs[i]->spec->repo : "?", jobs[i]->spec ? jobs[i]->spec->ref : "");
   }
+  if (next > 0)
+    fprintf(stderr, "more: --before %lld\n", (long long)next);
   queue_job_list_free(jobs, n);
   queue_client_free(client);
   return 0;

@@ -37,9 +37,10 @@ static void usage(FILE *out) {
           "\"Ready.\" once it accepts connections; stops on SIGINT or SIGTERM.\n"
           "\n"
           "flags:\n"
-          "  --listen LIST       comma-separated HOST:PORT addresses to serve (env\n"
-          "                      GATEWAY_LISTEN; default " DEFAULT_LISTEN "; port 0 picks\n"
-          "                      a free port, printed as \"Listening on PORT\")\n"
+          "  --listen LIST       comma-separated [HOST]:PORT addresses to serve (env\n"
+          "                      GATEWAY_LISTEN; default " DEFAULT_LISTEN "; no host means\n"
+          "                      127.0.0.1; port 0 picks a free port, printed as\n"
+          "                      \"Listening on PORT\" before \"Ready.\")\n"
           "  --services LIST     comma-separated services to serve, others answer as\n"
           "                      disabled (env SERVICES; default all)\n"
           "  --hostname HOST:PORT  host used in URLs handed out (SQS queue URLs) when a\n"
@@ -72,6 +73,34 @@ static void *wait_signals(void *arg) {
     emulator_request_stop(w->emu);
   }
   return NULL;
+}
+
+/* LocalStack lets GATEWAY_LISTEN entries leave the host out (":4566" or
+ * "4566"); ours default to loopback. Returns the list with hosts filled in
+ * (owned), NULL when out of memory or too long. */
+static char *normalize_listen(const char *list) {
+  size_t cap = strlen(list) * 2 + 64;
+  if (cap > 65536)
+    return NULL;
+  char *out = malloc(cap);
+  if (!out)
+    return NULL;
+  size_t used = 0;
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, ",");
+    int bare = n > 0 && strspn(p, "0123456789") == n;
+    const char *prefix = (n > 0 && p[0] == ':') ? "127.0.0.1" : bare ? "127.0.0.1:" : "";
+    int w = snprintf(out + used, cap - used, "%s%s%.*s", used ? "," : "", prefix, (int)n, p);
+    if (w < 0 || (size_t)w >= cap - used) {
+      free(out);
+      return NULL;
+    }
+    used += (size_t)w;
+    p += n;
+    if (*p == ',')
+      p++;
+  }
+  return out;
 }
 
 /* 1 when some "host:port" of the list has port 0 (the real port is printed). */
@@ -132,8 +161,12 @@ int cmd_emulator(int argc, char **argv) {
     }
     log_level_set(level);
   }
-  if (!o.listen)
-    o.listen = DEFAULT_LISTEN;
+  char *listen = normalize_listen(o.listen ? o.listen : DEFAULT_LISTEN);
+  if (!listen) {
+    fprintf(stderr, "airgap emulator: the listen list is too long\n");
+    return 2;
+  }
+  o.listen = listen;
 
   signal_waiter w = {0};
   sigemptyset(&w.set);
@@ -144,12 +177,14 @@ int cmd_emulator(int argc, char **argv) {
 
   if (emulator_start(&w.emu, &o) < 0) {
     fprintf(stderr, "airgap emulator: cannot start: %s\n", airgap_error_last());
+    free(listen);
     return 1;
   }
   pthread_t thread;
   if (pthread_create(&thread, NULL, wait_signals, &w) != 0) {
     fprintf(stderr, "airgap emulator: cannot start the signal thread\n");
     emulator_free(w.emu);
+    free(listen);
     return 1;
   }
   if (asks_free_port(o.listen))
@@ -162,5 +197,6 @@ int cmd_emulator(int argc, char **argv) {
   pthread_kill(thread, SIGTERM); /* wakes the sigwait if no signal came */
   pthread_join(thread, NULL);
   emulator_free(w.emu);
+  free(listen);
   return 0;
 }

@@ -78,7 +78,6 @@ void emu_buf_xml(emu_buf *b, const char *s, size_t n) {
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     const char *rep = NULL;
-    char num[16];
     switch (c) {
     case '&': rep = "&amp;"; break;
     case '<': rep = "&lt;"; break;
@@ -88,9 +87,10 @@ void emu_buf_xml(emu_buf *b, const char *s, size_t n) {
     case '\r': rep = "&#xD;"; break;
     default:
       if (c < 0x20 && c != '\n' && c != '\t') {
-        /* Not representable in XML 1.0; AWS itself refuses such bytes. */
-        snprintf(num, sizeof(num), "&#x%X;", c);
-        rep = num;
+        /* Not representable in XML 1.0, not even as a character reference
+         * (parsers refuse &#x1;): sent as U+FFFD so the document still parses.
+         * AWS refuses such characters on input in the first place. */
+        rep = "\xEF\xBF\xBD";
       }
     }
     if (rep) {

@@ -92,63 +92,64 @@ static void enable_services(emulator *emu, const char *list) {
   }
 }
 
+static void close_fds(const emulator_options *options) {
+  for (size_t i = 0; i < options->listen_fd_count; i++)
+    close(options->listen_fds[i]);
+}
+
 int emulator_start(emulator **out, const emulator_options *options) {
   emulator_options defaults = {0};
   if (!options)
     options = &defaults;
   int error = 0;
+  int own_fds = 1; /* the handed-over sockets are ours to close until the server takes them */
   emulator *emu = calloc(1, sizeof(*emu));
   if (!emu) {
-    for (size_t i = 0; i < options->listen_fd_count; i++)
-      close(options->listen_fds[i]);
+    close_fds(options);
     return airgap_error_set(AIRGAP_ERROR, "out of memory");
   }
   emu->stop_pipe[0] = emu->stop_pipe[1] = -1;
   pthread_mutex_init(&emu->lock, NULL);
   emu->health_state = json_object();
+  emu->credentials = json_object();
   emu->started = time(NULL);
   emulator_uuid(emu->session_id);
   if (options->hostname)
     emu->hostname = strdup(options->hostname);
   if (pipe2(emu->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
     error = airgap_error_set_errno(AIRGAP_ERROR, "cannot create the emulator's stop pipe");
-    for (size_t i = 0; i < options->listen_fd_count; i++)
-      close(options->listen_fds[i]);
     goto cleanup;
   }
   emu->slot_count = emulator_service_count;
   emu->slots = calloc(emu->slot_count ? emu->slot_count : 1, sizeof(*emu->slots));
   if (!emu->slots) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
-    for (size_t i = 0; i < options->listen_fd_count; i++)
-      close(options->listen_fds[i]);
     goto cleanup;
   }
   for (size_t i = 0; i < emu->slot_count; i++)
     emu->slots[i].svc = emulator_service_table[i];
   enable_services(emu, options->services);
-  error = emulator_timers_start(&emu->timers);
-  if (error < 0) {
-    for (size_t i = 0; i < options->listen_fd_count; i++)
-      close(options->listen_fds[i]);
-    goto cleanup;
-  }
-  for (size_t i = 0; i < emu->slot_count; i++) {
-    service_slot *s = &emu->slots[i];
-    if (!s->enabled || !s->svc->create)
-      continue;
-    error = s->svc->create(&s->state, emu);
-    if (error < 0) {
-      for (size_t j = 0; j < options->listen_fd_count; j++)
-        close(options->listen_fds[j]);
-      goto cleanup;
-    }
-  }
   const char *spill = options->data_dir;
   if (!spill)
     spill = getenv("TMPDIR");
   if (!spill || !*spill)
     spill = "/tmp";
+  if (access(spill, W_OK | X_OK) < 0) {
+    error = airgap_error_set_errno(
+        AIRGAP_EINVALID, "the emulator's data directory %s is not a writable directory", spill);
+    goto cleanup;
+  }
+  error = emulator_timers_start(&emu->timers);
+  if (error < 0)
+    goto cleanup;
+  for (size_t i = 0; i < emu->slot_count; i++) {
+    service_slot *s = &emu->slots[i];
+    if (!s->enabled || !s->svc->create)
+      continue;
+    error = s->svc->create(&s->state, emu);
+    if (error < 0)
+      goto cleanup;
+  }
   http_server_options so = {
       .listen =
           options->listen_fd_count ? NULL : (options->listen ? options->listen : "127.0.0.1:4566"),
@@ -162,6 +163,7 @@ int emulator_start(emulator **out, const emulator_options *options) {
       .handler = emulator_gateway_handle,
       .payload = emu,
   };
+  own_fds = 0; /* http_server_start owns them now, also when it fails */
   error = http_server_start(&emu->server, &so);
   if (error < 0)
     goto cleanup;
@@ -170,11 +172,46 @@ int emulator_start(emulator **out, const emulator_options *options) {
   *out = emu;
   return 0;
 cleanup:
+  if (own_fds)
+    close_fds(options);
   emulator_free(emu);
   return error;
 }
 
 uint16_t emulator_port(const emulator *emu) { return emu->port; }
+
+void emulator_credentials_add(emulator *emu, const char *access_key, const char *account,
+                              const char *arn, const char *user_id) {
+  json_t *identity =
+      json_pack("{s:s, s:s, s:s}", "Account", account, "Arn", arn, "UserId", user_id);
+  if (!identity)
+    return;
+  pthread_mutex_lock(&emu->lock);
+  if (json_object_size(emu->credentials) >= EMULATOR_MAX_CREDENTIALS) {
+    /* Forget the oldest half (jansson objects keep insertion order). */
+    json_t *kept = json_object();
+    size_t i = 0, half = json_object_size(emu->credentials) / 2;
+    const char *key;
+    json_t *value;
+    json_object_foreach(emu->credentials, key, value) {
+      if (i++ >= half)
+        json_object_set(kept, key, value);
+    }
+    json_decref(emu->credentials);
+    emu->credentials = kept;
+  }
+  json_object_set_new(emu->credentials, access_key, identity);
+  pthread_mutex_unlock(&emu->lock);
+}
+
+json_t *emulator_credentials_get(emulator *emu, const char *access_key) {
+  if (!access_key || !*access_key)
+    return NULL;
+  pthread_mutex_lock(&emu->lock);
+  json_t *identity = json_incref(json_object_get(emu->credentials, access_key));
+  pthread_mutex_unlock(&emu->lock);
+  return identity;
+}
 
 void emulator_request_stop(emulator *emu) {
   if (!emu || emu->stop_pipe[1] < 0)
@@ -197,6 +234,9 @@ int emulator_wait(emulator *emu, int timeout_ms) {
 }
 
 void emulator_reset(emulator *emu) {
+  pthread_mutex_lock(&emu->lock);
+  json_object_clear(emu->credentials);
+  pthread_mutex_unlock(&emu->lock);
   for (size_t i = 0; i < emu->slot_count; i++) {
     service_slot *s = &emu->slots[i];
     if (s->enabled && s->state && s->svc->reset)
@@ -226,6 +266,7 @@ void emulator_free(emulator *emu) {
   if (emu->stop_pipe[1] >= 0)
     close(emu->stop_pipe[1]);
   json_decref(emu->health_state);
+  json_decref(emu->credentials);
   pthread_mutex_destroy(&emu->lock);
   free(emu->hostname);
   free(emu);

@@ -31,9 +31,10 @@ struct emulator {
   emulator_timers *timers;
   int stop_pipe[2];
   atomic_int stopping;  /* shutting down: new AWS calls are refused */
-  pthread_mutex_t lock; /* guards health_state */
+  pthread_mutex_t lock; /* guards health_state and credentials */
   json_t *health_state; /* merged by PUT /_localstack/health */
   char *hostname;       /* fallback "host:port" for URLs */
+  json_t *credentials;  /* issued access key → {Account, Arn, UserId}; under lock */
   uint16_t port;
   time_t started;
   atomic_uint_fast64_t requests;
@@ -48,6 +49,17 @@ int emulator_internal_handle(emulator *emu, http_request *req);
 service_slot *emulator_slot(emulator *emu, const char *name);
 /* Makes a fresh random UUID string (37 bytes with NUL). */
 void emulator_uuid(char out[37]);
+
+/* Temporary credentials issued by STS, so that calls signed with them act as
+ * the role (its account) and GetCallerIdentity names it. Bounded: the oldest
+ * half is forgotten past EMULATOR_MAX_CREDENTIALS. */
+#define EMULATOR_MAX_CREDENTIALS 10000
+void emulator_credentials_add(emulator *emu, const char *access_key, const char *account,
+                              const char *arn, const char *user_id);
+/* The identity of an issued key (new reference), NULL when not issued here. */
+json_t *emulator_credentials_get(emulator *emu, const char *access_key);
+/* The access key the call was signed with ("" when unsigned). Borrowed. */
+const char *emulator_call_access_key(const aws_call *call);
 
 /* timer.c */
 int emulator_timers_start(emulator_timers **out);

@@ -6,8 +6,9 @@
  * implements the aws_call interface handlers answer through (service.h).
  *
  * Signatures are not verified (any credentials work, as in LocalStack); the
- * access key only picks the account: a 12-digit key is the account id, any
- * other key means 000000000000.
+ * access key only picks the account: temporary keys issued by STS act in
+ * their role's account, a 12-digit key is the account id, any other key means
+ * 000000000000.
  */
 #include "common/error.h"
 #include "common/log.h"
@@ -31,6 +32,7 @@ struct aws_call {
   aws_protocol protocol;
   const char *operation;
   char account[13];
+  char access_key[129];
   char region[32];
   char request_id[37];
   char endpoint[300];
@@ -142,7 +144,9 @@ static void respond_out(http_request *req, aws_http_out *out) {
   out->body = NULL;
   if (resp) {
     json_object_foreach(out->headers, name, value) {
-      if (strcasecmp(name, "Content-Type") != 0 && json_is_string(value))
+      /* The server computes Content-Length from the body it sends. */
+      if (strcasecmp(name, "Content-Type") != 0 && strcasecmp(name, "Content-Length") != 0 &&
+          json_is_string(value))
         http_response_header_add(resp, name, json_string_value(value));
     }
   }
@@ -198,8 +202,8 @@ static const char *service_for_target(emulator *emu, const char *target) {
   return NULL;
 }
 
-/* Which service serves a query-protocol Action (STS before SQS: their
- * operation names do not overlap). */
+/* Which served query-protocol service has an Action of this name (the query
+ * services' operation names do not overlap). */
 static const char *service_for_action(emulator *emu, const char *action) {
   for (size_t i = 0; i < emu->slot_count; i++) {
     const aws_model *m = NULL;
@@ -246,6 +250,10 @@ static const char *find_service(emulator *emu, http_request *req, const aws_http
       strncmp(path, "/2018-06-01/runtime", 19) == 0)
     return "lambda";
   json_t *params = NULL;
+  if (is_form_post(in) && !in->body && in->body_len > 0) {
+    aws_error_set(err, 413, "RequestEntityTooLarge", "The request body is too large.");
+    return NULL;
+  }
   if (aws_query_params(&params, err, in) == 0) {
     const char *action = json_string_value(json_object_get(params, "Action"));
     const char *s = action ? service_for_action(emu, action) : NULL;
@@ -349,7 +357,7 @@ void emulator_gateway_handle(http_request *req, void *payload) {
     m = NULL;
   json_t *input = NULL;
   const char *operation = NULL;
-  char *queue_query = NULL;
+  char *queue_query = NULL, *vhost_path = NULL;
   if (!slot) {
     aws_error_set(&err, 501, "NotImplemented",
                   "airgap's emulator does not implement the %s service yet (it serves: %s).",
@@ -375,6 +383,13 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   if (!in.body && in.body_len > 0 && p != AWS_PROTOCOL_REST_XML && p != AWS_PROTOCOL_REST_JSON) {
     aws_error_set(&err, 413, "RequestEntityTooLarge", "The request body is too large.");
     goto fail;
+  }
+  if (strcmp(service, "s3") == 0) {
+    /* Virtual-host style: the bucket is in the Host; the model's URIs want it
+     * as the first path segment. */
+    vhost_path = aws_s3_vhost_path(http_request_header(req, "Host"), in.path);
+    if (vhost_path)
+      in.path = vhost_path;
   }
   if (aws_protocol_operation(&operation, &err, m, p, &in) < 0)
     goto fail;
@@ -408,19 +423,28 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   memcpy(call->request_id, request_id, sizeof(request_id));
   snprintf(call->region, sizeof(call->region), "%s", ri.region[0] ? ri.region : "us-east-1");
   size_t aklen = strlen(ri.access_key);
-  memcpy(call->account,
-         aklen == 12 && is_digits(ri.access_key, 12) ? ri.access_key : "000000000000", 12);
+  memcpy(call->access_key, ri.access_key, aklen + 1);
+  json_t *issued = emulator_credentials_get(emu, ri.access_key);
+  const char *issued_account = json_string_value(json_object_get(issued, "Account"));
+  if (issued_account && strlen(issued_account) == 12)
+    memcpy(call->account, issued_account, 12);
+  else
+    memcpy(call->account,
+           aklen == 12 && is_digits(ri.access_key, 12) ? ri.access_key : "000000000000", 12);
   call->account[12] = '\0';
+  json_decref(issued);
   endpoint_of(call->endpoint, sizeof(call->endpoint), emu, req);
   log_debug("emulator", "%s %s (%s)", service, operation, aws_protocol_name(p));
   /* After the handler returns the call may already be answered and freed. */
   op->handler(call, input);
   json_decref(input);
   free(queue_query);
+  free(vhost_path);
   return;
 fail:
   json_decref(input);
   free(queue_query);
+  free(vhost_path);
   log_debug("emulator", "%s %s: %s %s", service, operation ? operation : "?", err.code,
             err.message ? err.message : "");
   respond_error(req, m, p, &err, request_id);
@@ -439,6 +463,7 @@ const char *aws_call_protocol(const aws_call *call) { return aws_protocol_name(c
 http_request *aws_call_http(aws_call *call) { return call->req; }
 void *aws_call_state(const aws_call *call) { return call->slot->state; }
 emulator *aws_call_emulator(const aws_call *call) { return call->emu; }
+const char *emulator_call_access_key(const aws_call *call) { return call->access_key; }
 
 void aws_call_reply(aws_call *call, json_t *output) {
   aws_http_out out;

@@ -87,6 +87,11 @@ const json_t *aws_model_ref_shape(const aws_model *m, const json_t *ref) {
   return aws_model_shape(m, aws_json_str(ref, "shape"));
 }
 
+const char *aws_model_ref_name(const aws_model *m, const json_t *ref) {
+  const char *name = aws_json_str(ref, "locationName");
+  return name ? name : aws_json_str(aws_model_ref_shape(m, ref), "locationName");
+}
+
 const char *aws_json_str(const json_t *obj, const char *key) {
   return obj ? json_string_value(json_object_get(obj, key)) : NULL;
 }

@@ -43,6 +43,11 @@ const json_t *aws_model_operation(const aws_model *m, const char *name);
 const json_t *aws_model_shape(const aws_model *m, const char *name);
 const json_t *aws_model_ref_shape(const aws_model *m, const json_t *ref);
 
+/* The serialized name of a member, list item or map key/value reference:
+ * the reference's locationName, else its shape's (botocore merges both),
+ * else NULL. */
+const char *aws_model_ref_name(const aws_model *m, const json_t *ref);
+
 /* Small helpers over model objects (NULL-safe). */
 const char *aws_json_str(const json_t *obj, const char *key);
 int aws_json_bool(const json_t *obj, const char *key);

@@ -556,7 +556,7 @@ char *aws_scalar_to_text(const json_t *ref, const json_t *shape, const json_t *v
 
 static const char *json_member_key(const aws_parse_ctx *ctx, const char *member,
                                    const json_t *ref) {
-  const char *loc = ctx->use_location_names ? aws_json_str(ref, "locationName") : NULL;
+  const char *loc = ctx->use_location_names ? aws_model_ref_name(ctx->m, ref) : NULL;
   return loc ? loc : member;
 }
 
@@ -694,7 +694,7 @@ json_t *aws_value_to_json(const aws_model *m, const json_t *ref, const json_t *s
         continue;
       json_t *conv = aws_value_to_json(m, mref, aws_model_ref_shape(m, mref), item,
                                        use_location_names, depth + 1);
-      const char *loc = use_location_names ? aws_json_str(mref, "locationName") : NULL;
+      const char *loc = use_location_names ? aws_model_ref_name(m, mref) : NULL;
       if (conv)
         json_object_set_new(obj, loc ? loc : member, conv);
     }

@@ -211,6 +211,12 @@ int aws_rest_serialize(aws_http_out *out, const aws_model *m, aws_protocol p, co
 void aws_rest_error(aws_http_out *out, const aws_model *m, aws_protocol p, const aws_error *err,
                     int status, const char *code, const char *request_id);
 
+/* S3 virtual-host style ("<bucket>.s3.<region>.amazonaws.com",
+ * "<bucket>.s3.localhost.localstack.cloud:4566"): the path with the bucket put
+ * in front ("/<bucket><path>"), as the model's URIs expect; NULL when host is
+ * not such a name. Owned (free()). */
+char *aws_s3_vhost_path(const char *host, const char *path);
+
 /* Reads the query string and (for form POSTs) the body as name/value pairs
  * into an object (first value wins). Used by routing and the query protocol. */
 int aws_query_params(json_t **out, aws_error *err, const aws_http_in *in);

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #define QUERY_MAX_NAME 512
+#define QUERY_MAX_PREFIXES 65536
 
 int aws_query_params(json_t **out, aws_error *err, const aws_http_in *in) {
   json_t *params = json_object();
@@ -125,7 +126,7 @@ static int q_struct(json_t **out, qctx *q, const json_t *shape, const char *pref
   json_t *mref;
   char key[QUERY_MAX_NAME];
   json_object_foreach(json_object_get(shape, "members"), member, mref) {
-    const char *loc = aws_json_str(mref, "locationName");
+    const char *loc = aws_model_ref_name(q->pc.m, mref);
     if (join(key, sizeof(key), prefix, loc ? loc : member) < 0)
       continue;
     json_t *v = NULL;
@@ -163,7 +164,7 @@ static int q_value(json_t **out, qctx *q, const json_t *ref, const json_t *shape
   if (strcmp(type, "list") == 0) {
     const json_t *mref = json_object_get(shape, "member");
     const json_t *mshape = aws_model_ref_shape(q->pc.m, mref);
-    const char *mloc = aws_json_str(mref, "locationName");
+    const char *mloc = aws_model_ref_name(q->pc.m, mref);
     if (flattened && mloc) {
       /* botocore replaces the last name component by the item name. */
       const char *dot = strrchr(key, '.');
@@ -206,8 +207,8 @@ static int q_value(json_t **out, qctx *q, const json_t *ref, const json_t *shape
   if (strcmp(type, "map") == 0) {
     const json_t *kref = json_object_get(shape, "key");
     const json_t *vref = json_object_get(shape, "value");
-    const char *kname = aws_json_str(kref, "locationName");
-    const char *vname = aws_json_str(vref, "locationName");
+    const char *kname = aws_model_ref_name(q->pc.m, kref);
+    const char *vname = aws_model_ref_name(q->pc.m, vref);
     if (flattened)
       snprintf(item_prefix, sizeof(item_prefix), "%s", key);
     else if (join(item_prefix, sizeof(item_prefix), key, "entry") < 0)
@@ -268,6 +269,13 @@ int aws_query_parse(json_t **out, aws_error *err, const aws_model *m, const char
         json_object_set_new(q.prefixes, buf, json_true());
         buf[i] = '.';
       }
+    /* Names like "a.a.a.…" could otherwise make this set huge. */
+    if (json_object_size(q.prefixes) > QUERY_MAX_PREFIXES) {
+      json_decref(q.params);
+      json_decref(q.prefixes);
+      return aws_error_set(err, 400, "MalformedQueryString",
+                           "The request's parameter names nest too much.");
+    }
   }
   const json_t *op = aws_model_operation(m, operation);
   const json_t *input = json_object_get(op, "input");

@@ -87,6 +87,9 @@ static int match_path(const char *tmpl, const char *path, json_t *labels) {
         break;
       }
     } else {
+      /* A template's trailing slash is optional in the request. */
+      if (tl == 0 && i == t.count - 1 && i == p.count)
+        break;
       if (i >= p.count || p.len[i] != tl || memcmp(p.start[i], ts, tl) != 0)
         return -1;
       score += tl ? 10 : 1;
@@ -229,6 +232,10 @@ int aws_rest_operation(const char **out, aws_error *err, const aws_model *m, aws
     int hs = match_required(m, op, in, params);
     if (hs < 0)
       continue;
+    /* A deprecated operation (GetBucketLifecycle) loses a tie with its
+     * successor on the same URI (GetBucketLifecycleConfiguration). */
+    if (aws_json_bool(op, "deprecated"))
+      hs -= 1;
     if (ps + qs + hs > best_score) {
       best_score = ps + qs + hs;
       best = name;
@@ -689,4 +696,22 @@ void aws_rest_error(aws_http_out *out, const aws_model *m, aws_protocol p, const
   if (!out->body)
     out->body_len = 0;
   out->content_type = "application/xml";
+}
+
+char *aws_s3_vhost_path(const char *host, const char *path) {
+  if (!host || !path || path[0] != '/')
+    return NULL;
+  const char *dot = strstr(host, ".s3.");
+  if (!dot)
+    dot = strstr(host, ".s3-");
+  /* Bucket names are at most 63 characters. */
+  if (!dot || dot == host || (size_t)(dot - host) > 63)
+    return NULL;
+  emu_buf b;
+  emu_buf_init(&b, 1 << 16);
+  emu_buf_puts(&b, "/");
+  emu_buf_append(&b, host, (size_t)(dot - host));
+  if (strcmp(path, "/") != 0)
+    emu_buf_puts(&b, path);
+  return emu_buf_take(&b, NULL);
 }

@@ -24,11 +24,11 @@ const char *aws_xml_member_name(const aws_model *m, const char *member, const js
   const json_t *shape = aws_model_ref_shape(m, ref);
   if (strcmp(aws_shape_type(shape), "list") == 0 &&
       (aws_json_bool(ref, "flattened") || aws_json_bool(shape, "flattened"))) {
-    const char *item = aws_json_str(json_object_get(shape, "member"), "locationName");
+    const char *item = aws_model_ref_name(m, json_object_get(shape, "member"));
     if (item)
       return item;
   }
-  const char *loc = aws_json_str(ref, "locationName");
+  const char *loc = aws_model_ref_name(m, ref);
   return loc ? loc : member;
 }
 
@@ -104,7 +104,7 @@ void aws_xml_write_value(emu_buf *b, const aws_model *m, const char *name, const
       return;
     const json_t *mref = json_object_get(shape, "member");
     const json_t *mshape = aws_model_ref_shape(m, mref);
-    const char *item_name = aws_json_str(mref, "locationName");
+    const char *item_name = aws_model_ref_name(m, mref);
     size_t i;
     json_t *item;
     if (flattened) {
@@ -121,8 +121,8 @@ void aws_xml_write_value(emu_buf *b, const aws_model *m, const char *name, const
       return;
     const json_t *kref = json_object_get(shape, "key");
     const json_t *vref = json_object_get(shape, "value");
-    const char *kname = aws_json_str(kref, "locationName");
-    const char *vname = aws_json_str(vref, "locationName");
+    const char *kname = aws_model_ref_name(m, kref);
+    const char *vname = aws_model_ref_name(m, vref);
     const json_t *vshape = aws_model_ref_shape(m, vref);
     const char *key;
     json_t *item;
@@ -373,8 +373,8 @@ static int xml_map_entries(json_t **out, aws_parse_ctx *ctx, const json_t *shape
                            const aws_xml_node *parent, const char *entry_name, int depth) {
   const json_t *kref = json_object_get(shape, "key");
   const json_t *vref = json_object_get(shape, "value");
-  const char *kname = aws_json_str(kref, "locationName");
-  const char *vname = aws_json_str(vref, "locationName");
+  const char *kname = aws_model_ref_name(ctx->m, kref);
+  const char *vname = aws_model_ref_name(ctx->m, vref);
   json_t *obj = json_object();
   for (const aws_xml_node *c = parent->first; c; c = c->next) {
     if (!name_is(c, entry_name))
@@ -448,7 +448,7 @@ int aws_value_from_xml(json_t **out, aws_parse_ctx *ctx, const json_t *ref, cons
     return 0;
   }
   if (strcmp(type, "list") == 0) {
-    const char *item = aws_json_str(json_object_get(shape, "member"), "locationName");
+    const char *item = aws_model_ref_name(ctx->m, json_object_get(shape, "member"));
     return xml_list_items(out, ctx, shape, node, item ? item : "member", depth);
   }
   if (strcmp(type, "map") == 0)

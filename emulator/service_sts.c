@@ -1,11 +1,14 @@
 /*
  * service_sts.c — AWS STS: GetCallerIdentity, AssumeRole, GetSessionToken.
  *
- * Stateless, like LocalStack's: credentials handed out are random and every
- * credential is accepted anyway. The caller's account comes from the access
- * key (see gateway.c); AssumeRole answers in the role's own account, taken
- * from its ARN.
+ * Credentials handed out are random and every credential is accepted anyway
+ * (signatures are not checked), but the emulator remembers whom it issued
+ * them to: calls signed with AssumeRole's keys act in the role's account, and
+ * GetCallerIdentity names the assumed role, as scripts that check "who am I"
+ * after assuming a role expect. The caller's account otherwise comes from the
+ * access key (see gateway.c).
  */
+#include "emulator/emulator_int.h"
 #include "emulator/services.h"
 
 #include <stdio.h>
@@ -35,13 +38,15 @@ static const char upper_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 static const char secret_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static json_t *credentials(long duration) {
+/* New random credentials; key_out receives the access key id. */
+static json_t *credentials(long duration, char key_out[21]) {
   char key[21], secret[41], token[65], tok_full[80];
   memcpy(key, "ASIA", 4);
   random_chars(key + 4, 16, upper_digits);
   random_chars(secret, 40, secret_chars);
   random_chars(token, 64, secret_chars);
   snprintf(tok_full, sizeof(tok_full), "FQoGZXIvYXdzE%s", token);
+  memcpy(key_out, key, sizeof(key));
   return json_pack("{s:s, s:s, s:s, s:I}", "AccessKeyId", key, "SecretAccessKey", secret,
                    "SessionToken", tok_full, "Expiration", (json_int_t)(time(NULL) + duration));
 }
@@ -64,6 +69,12 @@ static long duration_of(aws_call *call, json_t *input, long dflt, long max) {
 
 static void get_caller_identity(aws_call *call, json_t *input) {
   (void)input;
+  json_t *issued =
+      emulator_credentials_get(aws_call_emulator(call), emulator_call_access_key(call));
+  if (issued) {
+    aws_call_reply(call, issued);
+    return;
+  }
   char arn[64];
   snprintf(arn, sizeof(arn), "arn:aws:iam::%s:root", aws_call_account(call));
   aws_call_reply(call, json_pack("{s:s, s:s, s:s}", "UserId", "AKIAIOSFODNN7EXAMPLE", "Account",
@@ -112,9 +123,11 @@ static void assume_role(aws_call *call, json_t *input) {
   }
   snprintf(user_arn, n, "arn:aws:sts::%s:assumed-role/%s/%s", account, name, session);
   snprintf(user_id, n, "%s:%s", role_id, session);
-  json_t *out =
-      json_pack("{s:o, s:{s:s, s:s}, s:i}", "Credentials", credentials(duration), "AssumedRoleUser",
-                "AssumedRoleId", user_id, "Arn", user_arn, "PackedPolicySize", 6);
+  char key[21];
+  json_t *creds = credentials(duration, key);
+  emulator_credentials_add(aws_call_emulator(call), key, account, user_arn, user_id);
+  json_t *out = json_pack("{s:o, s:{s:s, s:s}, s:i}", "Credentials", creds, "AssumedRoleUser",
+                          "AssumedRoleId", user_id, "Arn", user_arn, "PackedPolicySize", 6);
   json_t *source = json_object_get(input, "SourceIdentity");
   if (out && source)
     json_object_set(out, "SourceIdentity", source);
@@ -127,7 +140,18 @@ static void get_session_token(aws_call *call, json_t *input) {
   long duration = duration_of(call, input, 43200, 129600);
   if (duration < 0)
     return;
-  aws_call_reply(call, json_pack("{s:o}", "Credentials", credentials(duration)));
+  emulator *emu = aws_call_emulator(call);
+  char key[21], arn[64];
+  json_t *creds = credentials(duration, key);
+  /* Session credentials act as whoever asked for them. */
+  json_t *caller = emulator_credentials_get(emu, emulator_call_access_key(call));
+  snprintf(arn, sizeof(arn), "arn:aws:iam::%s:root", aws_call_account(call));
+  const char *caller_arn = json_string_value(json_object_get(caller, "Arn"));
+  const char *caller_id = json_string_value(json_object_get(caller, "UserId"));
+  emulator_credentials_add(emu, key, aws_call_account(call), caller_arn ? caller_arn : arn,
+                           caller_id ? caller_id : "AKIAIOSFODNN7EXAMPLE");
+  json_decref(caller);
+  aws_call_reply(call, json_pack("{s:o}", "Credentials", creds));
 }
 
 static const aws_operation sts_operations[] = {

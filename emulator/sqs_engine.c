@@ -294,6 +294,11 @@ struct sqs_queue {
   ttl_map dedup;
   ttl_map attempts;
   sqs_waiter *waiters_head, *waiters_tail;
+  /* Standard queues: no message from head through skip_after becomes
+   * visible before skip_until, so receives start after skip_after. Keeps
+   * receives O(batch) with many messages in flight. */
+  sqs_msg *skip_after;
+  uint64_t skip_until;
 };
 
 typedef struct recv_params {
@@ -1047,6 +1052,8 @@ static void msg_free(sqs_msg *m) {
 static void seq_key(char out[24], uint64_t seq) { snprintf(out, 24, "%" PRIx64, seq); }
 
 static void msg_unlink(sqs_queue *q, sqs_msg *m) {
+  if (q->skip_after == m)
+    q->skip_after = m->prev;
   if (m->prev)
     m->prev->next = m->next;
   else
@@ -1419,7 +1426,13 @@ static size_t deliver(sqs_op *op, sqs_queue *q, const recv_params *p, json_t *ms
   sqs_map blocked = {0};
   size_t n = 0;
   int64_t vis = p->visibility >= 0 ? p->visibility : q->a.visibility;
-  sqs_msg *m = q->head;
+  sqs_msg *m = q->head, *clean = NULL;
+  uint64_t until = UINT64_MAX;
+  if (!q->a.fifo && q->skip_after && op->now < q->skip_until) {
+    clean = q->skip_after;
+    until = q->skip_until;
+    m = clean->next;
+  }
   while (m && (int64_t)n < p->max) {
     sqs_msg *next = m->next;
     if (queue_expired(q, m, op->now)) {
@@ -1434,6 +1447,9 @@ static size_t deliver(sqs_op *op, sqs_queue *q, const recv_params *p, json_t *ms
     if (m->visible_at_ms > op->now) {
       if (q->a.fifo)
         map_put(&blocked, m->group_id, m);
+      clean = m;
+      if (m->visible_at_ms < until)
+        until = m->visible_at_ms;
       m = next;
       continue;
     }
@@ -1452,9 +1468,17 @@ static size_t deliver(sqs_op *op, sqs_queue *q, const recv_params *p, json_t *ms
     if (rendered)
       json_array_append_new(msgs, rendered);
     n++;
+    clean = m;
+    if (m->visible_at_ms < until)
+      until = m->visible_at_ms;
     m = next;
   }
   map_clear(&blocked);
+  /* Everything examined up to clean is invisible until `until`. */
+  if (!q->a.fifo) {
+    q->skip_after = clean;
+    q->skip_until = until;
+  }
   return n;
 }
 
@@ -1475,6 +1499,8 @@ static json_t *receive_output(json_t *msgs) {
 }
 
 /* Gives waiting receivers of q whatever has become deliverable. */
+static void attempt_record(sqs_op *op, sqs_queue *q, const char *attempt_id, json_t *msgs);
+
 static void serve_waiters(sqs_op *op, sqs_queue *q) {
   while (q->waiters_head) {
     sqs_waiter *w = q->waiters_head;
@@ -1486,6 +1512,8 @@ static void serve_waiters(sqs_op *op, sqs_queue *q) {
       json_decref(msgs);
       return;
     }
+    if (w->params.attempt_id)
+      attempt_record(op, q, w->params.attempt_id, msgs);
     waiter_finish(op, w, receive_output(msgs));
     json_decref(msgs);
   }
@@ -1523,6 +1551,8 @@ static void waiter_fired(void *arg) {
   if (n > 0 || !msgs || op.now >= w->deadline_ms || e->shutting_down || waiter_arm(&op, w) < 0) {
     waiter_unlink(w);
     w->done = 1;
+    if (n > 0 && w->params.attempt_id)
+      attempt_record(&op, w->queue, w->params.attempt_id, msgs);
     answer = receive_output(msgs);
   }
   json_decref(msgs);
@@ -2111,6 +2141,8 @@ static int change_one(sqs_op *op, sqs_queue *q, json_t *in, sqs_error *err) {
                    "VisibilityTimeout for the message is beyond the limit [43200 seconds]",
                    vis);
   m->visible_at_ms = until;
+  if (until < q->skip_until)
+    q->skip_until = until;
   return 0;
 }
 
@@ -2193,7 +2225,7 @@ static const char *attribute_value(const sqs_queue *q, const char *name, uint64_
   if (!strcmp(name, "KmsDataKeyReusePeriodSeconds"))
     return a->kms_key ? NUM(a->kms_reuse) : NULL;
   if (!strcmp(name, "SqsManagedSseEnabled"))
-    return a->sse ? "true" : "false";
+    return a->sse && !a->kms_key ? "true" : "false";
   if (!strcmp(name, "FifoQueue"))
     return a->fifo ? "true" : NULL;
   if (!a->fifo)
@@ -2206,6 +2238,17 @@ static const char *attribute_value(const sqs_queue *q, const char *name, uint64_
     return a->throughput_per_group ? "perMessageGroupId" : "perQueue";
 #undef NUM
   return NULL;
+}
+
+/* SSE-KMS and SSE-SQS exclude each other when a request asks for both. */
+static int check_encryption(json_t *attrs, sqs_error *err) {
+  const char *kms = str_member(attrs, "KmsMasterKeyId");
+  const char *sse = str_member(attrs, "SqsManagedSseEnabled");
+  if (kms && *kms && sse && !strcmp(sse, "true"))
+    return set_err(err, 0, "InvalidAttributeValue",
+                   "You can use one type of server-side encryption (SSE) at one time. You can "
+                   "either enable KMS SSE or SQS SSE.");
+  return 0;
 }
 
 /* Checks a RedrivePolicy against its target queue: it exists, is not the
@@ -2310,7 +2353,7 @@ static int op_create_queue(sqs_op *op, json_t *in) {
       return -1;
     }
   }
-  if (tags && check_tags(tags, 0, &op->err) < 0) {
+  if ((tags && check_tags(tags, 0, &op->err) < 0) || check_encryption(attrs, &op->err) < 0) {
     qattrs_free(&a);
     return -1;
   }
@@ -2479,7 +2522,8 @@ static int op_set_queue_attributes(sqs_op *op, json_t *in) {
       return -1;
     }
   }
-  if (check_redrive_target(op, q->arn, q->a.fifo, &a, &op->err) < 0) {
+  if (check_encryption(attrs, &op->err) < 0 ||
+      check_redrive_target(op, q->arn, q->a.fifo, &a, &op->err) < 0) {
     qattrs_free(&a);
     return -1;
   }

@@ -24,7 +24,7 @@ enum { TIMER_PENDING, TIMER_RUNNING };
 
 typedef struct timer_entry {
   uint64_t id;
-  uint64_t due_ms;
+  uint64_t due_us;
   void (*fn)(void *payload);
   void *payload;
   emulator_timers *owner;
@@ -47,10 +47,11 @@ static pthread_mutex_t timers_lock = PTHREAD_MUTEX_INITIALIZER;
 static timer_entry *buckets[TIMER_BUCKETS];
 static uint64_t next_id;
 
-static uint64_t now_ms(void) {
+/* Microseconds: a timer never fires before its full delay has passed. */
+static uint64_t now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static timer_entry *map_find(uint64_t id) {
@@ -69,7 +70,7 @@ static void map_remove(timer_entry *t) {
 }
 
 static int before(const timer_entry *a, const timer_entry *b) {
-  return a->due_ms < b->due_ms || (a->due_ms == b->due_ms && a->id < b->id);
+  return a->due_us < b->due_us || (a->due_us == b->due_us && a->id < b->id);
 }
 
 static void heap_swap(emulator_timers *t, size_t i, size_t j) {
@@ -120,13 +121,13 @@ static void *timer_thread(void *arg) {
       continue;
     }
     timer_entry *e = t->heap[0];
-    uint64_t now = now_ms();
-    if (e->due_ms > now) {
+    uint64_t now = now_us();
+    if (e->due_us > now) {
       struct timespec ts;
       clock_gettime(CLOCK_MONOTONIC, &ts);
-      uint64_t wait = e->due_ms - now;
-      ts.tv_sec += (time_t)(wait / 1000);
-      ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+      uint64_t wait = e->due_us - now;
+      ts.tv_sec += (time_t)(wait / 1000000u);
+      ts.tv_nsec += (long)(wait % 1000000u) * 1000L;
       if (ts.tv_nsec >= 1000000000L) {
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
@@ -197,9 +198,9 @@ emulator_timer *emulator_timer_add(emulator *emu, uint64_t delay_ms, void (*fn)(
   timer_entry *e = calloc(1, sizeof(*e));
   if (!e)
     return NULL;
-  if (delay_ms > UINT64_MAX / 4)
-    delay_ms = UINT64_MAX / 4;
-  e->due_ms = now_ms() + delay_ms;
+  if (delay_ms > UINT64_MAX / 4000)
+    delay_ms = UINT64_MAX / 4000;
+  e->due_us = now_us() + delay_ms * 1000u;
   e->fn = fn;
   e->payload = payload;
   e->owner = t;

@@ -156,6 +156,13 @@ static int remove_contents_fd(int root_fd, const char *what) {
       }
       if (unlinkat(cur, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
         continue;
+      if (errno != ENOTEMPTY && errno != EEXIST) {
+        /* Not a matter of contents (immutable, EPERM, EROFS...): descending
+         * would only bring us back here. */
+        closedir(dir);
+        error = airgap_error_set_errno(AIRGAP_ERROR, "cannot remove %s under %s", name, what);
+        goto cleanup;
+      }
       int child = open_child_dir(cur, name);
       if (child < 0) {
         closedir(dir);
@@ -209,7 +216,9 @@ int ov_remove_contents(const char *path) {
       return 0;
     return airgap_error_set_errno(AIRGAP_ERROR, "cannot open %s to delete it", path);
   }
-  (void)fchmod(fd, 0700);
+  struct stat st;
+  if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
+    (void)fchmod(fd, (st.st_mode & 07777) | 0700);
   return remove_contents_fd(fd, path);
 }
 

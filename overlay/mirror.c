@@ -222,6 +222,7 @@ static int fetch(git_repository *repo, const char *url, const char *ref, const g
   char *want = NULL;
   char *sha_ref = NULL;
   int error = 0, rc;
+  char what[OVERLAY_MAX_URL + 64];
   cred_state cs = {creds, 0, 0};
   git_remote_callbacks cb;
   git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
@@ -235,7 +236,8 @@ static int fetch(git_repository *repo, const char *url, const char *ref, const g
   ro.repository = repo;
   ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
   if ((rc = git_remote_create_with_opts(&remote, url, &ro)) < 0) {
-    error = ov_git_error(rc, "invalid repository URL");
+    snprintf(what, sizeof(what), "invalid repository URL %s", url);
+    error = ov_git_error(rc, what);
     goto cleanup;
   }
   if ((rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &cb, NULL, NULL)) < 0) {
@@ -257,7 +259,8 @@ static int fetch(git_repository *repo, const char *url, const char *ref, const g
   const git_remote_head **heads = NULL;
   size_t nheads = 0;
   if ((rc = git_remote_ls(&heads, &nheads, remote)) < 0) {
-    error = ov_git_error(rc, "cannot list the repository's refs");
+    snprintf(what, sizeof(what), "cannot list the refs of %s", url);
+    error = ov_git_error(rc, what);
     goto cleanup;
   }
   const char *specs[MAX_REFSPECS];
@@ -328,7 +331,8 @@ static int fetch(git_repository *repo, const char *url, const char *ref, const g
   fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
   fo.update_fetchhead = 0;
   if ((rc = git_remote_download(remote, &refspecs, &fo)) < 0) {
-    error = ov_git_error(rc, "cannot download from the repository");
+    snprintf(what, sizeof(what), "cannot download from %s", url);
+    error = ov_git_error(rc, what);
     goto cleanup;
   }
   if ((rc = git_remote_update_tips(remote, &cb, 0, GIT_REMOTE_DOWNLOAD_TAGS_NONE, "airgap fetch")) <
@@ -495,6 +499,8 @@ cleanup:
 int ov_mirror_resolve(ov_mirror *out, git_oid *oid_out, overlay_cache *cache, const char *url,
                       const char *ref, const char *commit, const overlay_credentials *creds) {
   ov_mirror m = {.lock_fd = -1};
+  if (ref && strcmp(ref, "HEAD") == 0)
+    ref = NULL; /* the remote's default branch */
   int error = ov_url_key(m.key, url);
   if (error < 0)
     return error;

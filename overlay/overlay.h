@@ -26,6 +26,7 @@
 #ifndef AIRGAP_OVERLAY_OVERLAY_H
 #define AIRGAP_OVERLAY_OVERLAY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct overlay_cache overlay_cache;
@@ -53,7 +54,7 @@ typedef struct overlay_request {
                          carry a password: pass it in `credentials` instead. */
   const char *ref;    /* a branch ("main"), a tag ("v1.2"), a full ref
                          ("refs/heads/x", "refs/pull/7/head"), a full commit sha,
-                         or NULL for the remote's default branch */
+                         or NULL (or "HEAD") for the remote's default branch */
   const char *commit; /* optional full sha: when present in the
                          mirror, no network is used at all */
   const overlay_credentials *credentials; /* NULL: anonymous */
@@ -75,6 +76,11 @@ int overlay_snapshot_get(overlay_snapshot **out, overlay_cache *cache, const ove
 const char *overlay_snapshot_path(const overlay_snapshot *snap);
 /* The full commit sha (40 hex), borrowed. */
 const char *overlay_snapshot_commit(const overlay_snapshot *snap);
+/* The bare mirrors whose objects the snapshot's .git (and its submodules')
+ * borrow through objects/info/alternates, as absolute paths: bind-mount each
+ * read-only at the same path into a job container so git works there, and
+ * nothing else of the cache. Borrowed, valid until release; *out_count set. */
+const char *const *overlay_snapshot_mirrors(const overlay_snapshot *snap, size_t *out_count);
 /* Drops the snapshot's use; frees it. Accepts NULL. */
 void overlay_snapshot_release(overlay_snapshot *snap);
 
@@ -123,7 +129,9 @@ int overlay_cache_evict(overlay_evict_result *out, overlay_cache *cache,
 /* Unmounts every mount at or under `run_root` (a crashed run's workspaces and
  * tmpfs layers) and deletes everything inside `run_root`, keeping the
  * directory itself. Never follows symbolic links and never deletes across a
- * mount that could not be removed (AIRGAP_EBUSY then). */
+ * mount that could not be removed (AIRGAP_EBUSY then). Call it only on
+ * directories no live run uses: at agent start on the whole run root, or on
+ * the run directory of one supervisor that died. */
 int overlay_reap(const char *run_root);
 
 #endif

@@ -32,6 +32,8 @@ struct overlay_snapshot {
   char commit[OVERLAY_SHA_HEX + 1];
   char *lock_path; /* trees/<sha>.lock */
   int lock_fd;     /* shared flock while in use */
+  char **mirrors;  /* absolute mirror paths (from .git/airgap-snapshot) */
+  size_t nmirrors;
 };
 
 /* --- fsutil.c ------------------------------------------------------------ */

@@ -423,7 +423,7 @@ static int write_info(build_ctx *ctx, const char *dir, const char *sha, const ch
 
 static int build(build_ctx *ctx, const char *final, const char *sha, const git_oid *oid,
                  const char *url) {
-  static unsigned counter;
+  static _Atomic unsigned counter; /* distinct temp dirs per thread */
   char *tmp = ov_strf("%s/.tmp-%s-%ld-%u", ctx->cache->trees_dir, sha, (long)getpid(), counter++);
   if (!tmp)
     return AIRGAP_ERROR;
@@ -503,6 +503,38 @@ static void snapshot_discard(overlay_snapshot *snap) {
   overlay_snapshot_release(snap);
 }
 
+/* Reads the mirror list of a built snapshot from .git/airgap-snapshot. */
+static int load_mirrors(overlay_snapshot *snap, overlay_cache *cache) {
+  char *file = ov_strf("%s/.git/%s", snap->path, OVERLAY_SNAPSHOT_INFO);
+  char *text = NULL;
+  int error = file ? ov_read_file(&text, file, 64 * 1024) : AIRGAP_ERROR;
+  free(file);
+  if (error < 0)
+    return error;
+  for (const char *line = text; line && *line;) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    if (len == 7 + OVERLAY_KEY_HEX && strncmp(line, "mirror ", 7) == 0 &&
+        snap->nmirrors < OVERLAY_MAX_MIRRORS_PER_TREE) {
+      char **grown = realloc(snap->mirrors, (snap->nmirrors + 1) * sizeof(*grown));
+      if (!grown) {
+        error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+        break;
+      }
+      snap->mirrors = grown;
+      if (!(snap->mirrors[snap->nmirrors] =
+                ov_strf("%s/%.*s.git", cache->mirrors_dir, OVERLAY_KEY_HEX, line + 7))) {
+        error = AIRGAP_ERROR;
+        break;
+      }
+      snap->nmirrors++;
+    }
+    line = end ? end + 1 : NULL;
+  }
+  free(text);
+  return error;
+}
+
 int overlay_snapshot_get(overlay_snapshot **out, overlay_cache *cache, const overlay_request *req) {
   if (!cache || !req || !req->url)
     return airgap_error_set(AIRGAP_EINVALID, "a snapshot request needs a repository URL");
@@ -525,6 +557,10 @@ int overlay_snapshot_get(overlay_snapshot **out, overlay_cache *cache, const ove
       return error;
     if (tree_exists(snap)) {
       touch_mirror(cache, req->url);
+      if ((error = load_mirrors(snap, cache)) < 0) {
+        overlay_snapshot_release(snap);
+        return error;
+      }
       *out = snap;
       return 0;
     }
@@ -549,6 +585,8 @@ int overlay_snapshot_get(overlay_snapshot **out, overlay_cache *cache, const ove
     goto cleanup;
   if (!tree_exists(snap) && (error = build(ctx, snap->path, hex, &oid, req->url)) < 0)
     goto cleanup;
+  if ((error = load_mirrors(snap, cache)) < 0)
+    goto cleanup;
   *out = snap;
   snap = NULL;
 cleanup:
@@ -563,11 +601,19 @@ const char *overlay_snapshot_path(const overlay_snapshot *snap) { return snap->p
 
 const char *overlay_snapshot_commit(const overlay_snapshot *snap) { return snap->commit; }
 
+const char *const *overlay_snapshot_mirrors(const overlay_snapshot *snap, size_t *out_count) {
+  *out_count = snap->nmirrors;
+  return (const char *const *)snap->mirrors;
+}
+
 void overlay_snapshot_release(overlay_snapshot *snap) {
   if (!snap)
     return;
   if (snap->lock_fd >= 0)
     close(snap->lock_fd);
+  for (size_t i = 0; i < snap->nmirrors; i++)
+    free(snap->mirrors[i]);
+  free(snap->mirrors);
   free(snap->path);
   free(snap->lock_path);
   free(snap);

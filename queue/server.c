@@ -945,7 +945,7 @@ int queue_server_start(queue_server **out, const queue_server_options *options) 
   pthread_condattr_t attr;
   int error = 0;
   if (!options || !options->listen || !options->data_dir)
-    return airgap_error_set(AIRGAP_EINVALID, "queue: need a listen address and a data directory");
+    return airgap_error_set(AIRGAP_EINVALID, "need a listen address and a data directory");
   s = calloc(1, sizeof(*s));
   if (!s)
     return airgap_error_set(AIRGAP_ERROR, "out of memory");
@@ -964,7 +964,7 @@ int queue_server_start(queue_server **out, const queue_server_options *options) 
   if (error < 0)
     goto cleanup;
   if (pthread_create(&s->thread, NULL, housekeeping, s) != 0) {
-    error = airgap_error_set(AIRGAP_ERROR, "queue: cannot start the housekeeping thread");
+    error = airgap_error_set(AIRGAP_ERROR, "cannot start the queue housekeeping thread");
     goto cleanup;
   }
   s->thread_started = 1;

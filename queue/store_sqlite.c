@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #define LEASE_SCAN_PAGE 256
+#define STMT_CACHE_SIZE 48
 #define TRUNCATION_MARKER_FMT "\n[airgap: log truncated at %llu bytes]\n"
 
 typedef struct sqlite_store {
@@ -60,6 +61,12 @@ typedef struct sqlite_store {
   pthread_cond_t sync_cond;
   uint64_t synced; /* commits known to be on disk */
   int syncing;     /* an fdatasync is under way */
+  /* prepared statements kept for reuse (under mu), keyed by their SQL text */
+  struct cached_stmt {
+    const char *sql;
+    sqlite3_stmt *st;
+    int in_use;
+  } cache[STMT_CACHE_SIZE];
 } sqlite_store;
 
 static const char *SCHEMA =
@@ -108,16 +115,63 @@ static int exec(sqlite_store *s, const char *sql) {
   return 0;
 }
 
+/* Hands out a prepared statement for sql, reusing a cached one when free
+ * (compiling SQL is a good part of a short transaction's cost). Every
+ * statement goes back with release(). Caller holds mu. */
 static int prepare(sqlite3_stmt **out, sqlite_store *s, const char *sql) {
-  if (sqlite3_prepare_v2(s->db, sql, -1, out, NULL) != SQLITE_OK)
+  struct cached_stmt *slot = NULL;
+  for (size_t i = 0; i < STMT_CACHE_SIZE; i++) {
+    struct cached_stmt *c = &s->cache[i];
+    if (c->sql && !c->in_use && strcmp(c->sql, sql) == 0) {
+      c->in_use = 1;
+      *out = c->st;
+      return 0;
+    }
+    if (!c->sql && !slot)
+      slot = c;
+  }
+  if (sqlite3_prepare_v3(s->db, sql, -1, slot ? SQLITE_PREPARE_PERSISTENT : 0, out, NULL) !=
+      SQLITE_OK)
     return db_error(s, "prepare");
+  if (slot) {
+    slot->sql = sql;
+    slot->st = *out;
+    slot->in_use = 1;
+  }
   return 0;
 }
 
-static int begin(sqlite_store *s) { return exec(s, "BEGIN IMMEDIATE"); }
+/* Returns a statement from prepare(): reset and unbound for its next use.
+ * Accepts NULL. */
+static void release(sqlite_store *s, sqlite3_stmt *st) {
+  if (!st)
+    return;
+  for (size_t i = 0; i < STMT_CACHE_SIZE; i++)
+    if (s->cache[i].st == st) {
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      s->cache[i].in_use = 0;
+      return;
+    }
+  sqlite3_finalize(st);
+}
+
+/* Runs a statement without results through the cache. */
+static int run(sqlite_store *s, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  int error = prepare(&st, s, sql);
+  if (error < 0)
+    return error;
+  if (sqlite3_step(st) != SQLITE_DONE)
+    error = airgap_error_set(AIRGAP_ERROR, "queue store: %s: %s", sql, sqlite3_errmsg(s->db));
+  release(s, st);
+  return error;
+}
+
+static int begin(sqlite_store *s) { return run(s, "BEGIN IMMEDIATE"); }
 
 static int commit(sqlite_store *s) {
-  if (exec(s, "COMMIT") < 0) {
+  if (run(s, "COMMIT") < 0) {
     /* a failed COMMIT (disk full, I/O error) may leave the transaction open */
     if (!sqlite3_get_autocommit(s->db))
       sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -236,7 +290,7 @@ static int load_job(queue_record **out, sqlite_store *s, const char *id) {
     error = airgap_error_set(AIRGAP_ENOTFOUND, "no job '%s'", id);
   else
     error = db_error(s, "read job");
-  sqlite3_finalize(st);
+  release(s, st);
   return error;
 }
 
@@ -299,7 +353,7 @@ static int sqlite_job_insert(queue_store *base, const char *id, const char *spec
   else
     ticket = durable_ticket(s);
 cleanup:
-  sqlite3_finalize(st);
+  release(s, st);
   pthread_mutex_unlock(&s->mu);
   free(joined);
   if (error == 0)
@@ -346,7 +400,7 @@ static int sqlite_job_list(queue_record ***out, size_t *out_count, queue_store *
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
     error = db_error(s, "list jobs");
 cleanup:
-  sqlite3_finalize(st);
+  release(s, st);
   pthread_mutex_unlock(&s->mu);
   if (error < 0) {
     queue_record_list_free(recs, n);
@@ -398,7 +452,7 @@ static int sqlite_job_cancel(queue_record **out, queue_store *base, const char *
 cleanup:
   if (error < 0)
     rollback(s);
-  sqlite3_finalize(st);
+  release(s, st);
   pthread_mutex_unlock(&s->mu);
   if (error == 0)
     error = make_durable(s, ticket);
@@ -489,7 +543,7 @@ static int sqlite_lease(queue_record **out, queue_store *base, const char *agent
     error = airgap_error_set(AIRGAP_ERROR, "queue store: leased job vanished");
     goto cleanup;
   }
-  sqlite3_finalize(scan);
+  release(s, scan);
   scan = NULL;
   error = prepare(&scan, s, "SELECT " JOB_COLUMNS " FROM jobs WHERE seq = ?1");
   if (error < 0)
@@ -506,8 +560,8 @@ static int sqlite_lease(queue_record **out, queue_store *base, const char *agent
 cleanup:
   if (error < 0)
     rollback(s);
-  sqlite3_finalize(scan);
-  sqlite3_finalize(upd);
+  release(s, scan);
+  release(s, upd);
   pthread_mutex_unlock(&s->mu);
   if (error < 0) {
     queue_record_free(rec);
@@ -559,7 +613,7 @@ static int sqlite_heartbeat(int *out_cancel, queue_store *base, const char *id,
 cleanup:
   if (error < 0)
     rollback(s);
-  sqlite3_finalize(st);
+  release(s, st);
   pthread_mutex_unlock(&s->mu);
   if (error >= 0)
     *out_cancel = rec->job.cancel_requested;
@@ -620,7 +674,7 @@ static int sqlite_complete(queue_record **out, queue_store *base, const char *id
 cleanup:
   if (error < 0)
     rollback(s);
-  sqlite3_finalize(st);
+  release(s, st);
   pthread_mutex_unlock(&s->mu);
   if (error == 0)
     error = make_durable(s, ticket);
@@ -645,7 +699,7 @@ static int insert_chunk(sqlite_store *s, const char *id, uint64_t start, const c
   sqlite3_bind_int64(st, 3, (int64_t)(start + len));
   sqlite3_bind_blob(st, 4, data, (int)len, SQLITE_STATIC);
   error = step_done(s, st, "store log chunk");
-  sqlite3_finalize(st);
+  release(s, st);
   return error < 0 ? error : 0;
 }
 
@@ -696,7 +750,7 @@ static int read_log_state(uint64_t *received, uint64_t *size, int *truncated, sq
   } else {
     error = db_error(s, "read log state");
   }
-  sqlite3_finalize(st);
+  release(s, st);
   return error;
 }
 
@@ -713,7 +767,7 @@ static int write_log_state(sqlite_store *s, const char *id, uint64_t received, u
   sqlite3_bind_int64(st, 3, (int64_t)size);
   sqlite3_bind_int(st, 4, truncated);
   error = step_done(s, st, "update log state");
-  sqlite3_finalize(st);
+  release(s, st);
   return error < 0 ? error : 0;
 }
 
@@ -789,7 +843,7 @@ static int sqlite_log_read(size_t *out_len, int *out_final, queue_store *base, c
     goto cleanup;
   }
   final = queue_state_is_final((const char *)sqlite3_column_text(st, 0));
-  sqlite3_finalize(st);
+  release(s, st);
   st = NULL;
   error = prepare(&st, s,
                   "SELECT start, data FROM logs WHERE job = ?1 AND end > ?2 ORDER BY end LIMIT 64");
@@ -813,7 +867,7 @@ static int sqlite_log_read(size_t *out_len, int *out_final, queue_store *base, c
     pos += take;
   }
 cleanup:
-  sqlite3_finalize(st);
+  release(s, st);
   pthread_mutex_unlock(&s->mu);
   if (error < 0)
     return error;
@@ -824,87 +878,130 @@ cleanup:
 
 /* ---- housekeeping ---- */
 
+typedef struct expired_row {
+  char *id;
+  char *agent;
+  unsigned attempts;
+  int cancel;
+  uint64_t size;
+  int truncated;
+} expired_row;
+
+/* Ends or requeues one expired job inside the caller's transaction. */
+static int expire_one(queue_expire_result *res, sqlite_store *s, const expired_row *row,
+                      int64_t now, unsigned max_attempts) {
+  sqlite3_stmt *upd = NULL;
+  const char *sql;
+  if (row->cancel)
+    sql = "UPDATE jobs SET state = 'canceled', reason = 'canceled', finished_at = ?2"
+          " WHERE id = ?1";
+  else if (row->attempts >= max_attempts)
+    sql = "UPDATE jobs SET state = 'errored', reason = 'agent_lost', finished_at = ?2"
+          " WHERE id = ?1";
+  else
+    sql = "UPDATE jobs SET state = 'queued', lease = NULL, lease_expires = NULL WHERE id = ?1"
+          " AND ?2 = ?2";
+  int error = prepare(&upd, s, sql);
+  if (error < 0)
+    return error;
+  sqlite3_bind_text(upd, 1, row->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(upd, 2, now);
+  error = step_done(s, upd, "expire lease");
+  release(s, upd);
+  if (error < 0)
+    return error;
+  /* Leave a trace in the log: whoever reads it sees why output restarts. */
+  char note[256];
+  int len = snprintf(note, sizeof(note), "\n[airgap: lease of attempt %u expired (agent %s)%s]\n",
+                     row->attempts, row->agent ? row->agent : "?",
+                     row->cancel                     ? "; job canceled"
+                     : row->attempts >= max_attempts ? "; giving up: agent_lost"
+                                                     : "; job requeued");
+  if (len > 0 && (size_t)len < sizeof(note) && !row->truncated) {
+    error = insert_chunk(s, row->id, row->size, note, (size_t)len);
+    if (error < 0)
+      return error;
+    error = prepare(&upd, s, "UPDATE jobs SET log_size = log_size + ?2 WHERE id = ?1");
+    if (error < 0)
+      return error;
+    sqlite3_bind_text(upd, 1, row->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(upd, 2, len);
+    error = step_done(s, upd, "note expiry");
+    release(s, upd);
+    if (error < 0)
+      return error;
+  }
+  if (!row->cancel && row->attempts < max_attempts)
+    res->requeued++;
+  else if (!row->cancel)
+    res->lost++;
+  return 0;
+}
+
 static int sqlite_expire(queue_expire_result *out, queue_store *base, int64_t now,
                          unsigned max_attempts) {
   sqlite_store *s = (sqlite_store *)base;
-  sqlite3_stmt *sel = NULL, *upd = NULL;
+  sqlite3_stmt *sel = NULL;
   queue_expire_result res = {0, 0};
+  expired_row *rows = NULL;
+  size_t n = 0, cap = 0;
+  int rc;
   pthread_mutex_lock(&s->mu);
   int error = begin(s);
   if (error < 0)
     goto cleanup;
+  /* Collect first, then update: changing rows under an open scan of the same
+   * index may skip some of them. What is left waits for the next pass. */
   error = prepare(&sel, s,
                   "SELECT id, attempts, cancel_requested, agent, log_size, log_truncated FROM jobs"
                   " WHERE state = 'running' AND lease_expires < ?1 LIMIT 1000");
   if (error < 0)
     goto cleanup;
   sqlite3_bind_int64(sel, 1, now);
-  int rc;
   while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-    const char *id = (const char *)sqlite3_column_text(sel, 0);
-    unsigned attempts = (unsigned)sqlite3_column_int(sel, 1);
-    int cancel = sqlite3_column_int(sel, 2);
-    const char *agent = (const char *)sqlite3_column_text(sel, 3);
-    uint64_t size = (uint64_t)sqlite3_column_int64(sel, 4);
-    int truncated = sqlite3_column_int(sel, 5);
-    const char *sql;
-    if (cancel)
-      sql = "UPDATE jobs SET state = 'canceled', reason = 'canceled', finished_at = ?2"
-            " WHERE id = ?1";
-    else if (attempts >= max_attempts)
-      sql = "UPDATE jobs SET state = 'errored', reason = 'agent_lost', finished_at = ?2"
-            " WHERE id = ?1";
-    else
-      sql = "UPDATE jobs SET state = 'queued', lease = NULL, lease_expires = NULL WHERE id = ?1"
-            " AND ?2 = ?2";
-    error = prepare(&upd, s, sql);
-    if (error < 0)
-      goto cleanup;
-    sqlite3_bind_text(upd, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(upd, 2, now);
-    error = step_done(s, upd, "expire lease");
-    sqlite3_finalize(upd);
-    upd = NULL;
-    if (error < 0)
-      goto cleanup;
-    /* Leave a trace in the log: whoever reads it sees why output restarts. */
-    char note[256];
-    int len = snprintf(note, sizeof(note), "\n[airgap: lease of attempt %u expired (agent %s)%s]\n",
-                       attempts, agent ? agent : "?",
-                       cancel                     ? "; job canceled"
-                       : attempts >= max_attempts ? "; giving up: agent_lost"
-                                                  : "; job requeued");
-    if (len > 0 && (size_t)len < sizeof(note) && !truncated) {
-      error = insert_chunk(s, id, size, note, (size_t)len);
-      if (error < 0)
+    if (n == cap) {
+      size_t grown_cap = cap ? cap * 2 : 16;
+      expired_row *grown = realloc(rows, grown_cap * sizeof(*rows));
+      if (!grown) {
+        error = airgap_error_set(AIRGAP_ERROR, "queue store: out of memory");
         goto cleanup;
-      sqlite3_stmt *ls = NULL;
-      error = prepare(&ls, s, "UPDATE jobs SET log_size = log_size + ?2 WHERE id = ?1");
-      if (error < 0)
-        goto cleanup;
-      sqlite3_bind_text(ls, 1, id, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(ls, 2, len);
-      error = step_done(s, ls, "note expiry");
-      sqlite3_finalize(ls);
-      if (error < 0)
-        goto cleanup;
+      }
+      rows = grown;
+      cap = grown_cap;
     }
-    if (!cancel && attempts < max_attempts)
-      res.requeued++;
-    else if (!cancel)
-      res.lost++;
+    expired_row *row = &rows[n++];
+    memset(row, 0, sizeof(*row));
+    row->id = col_strdup(sel, 0);
+    row->attempts = (unsigned)sqlite3_column_int(sel, 1);
+    row->cancel = sqlite3_column_int(sel, 2);
+    row->agent = col_strdup(sel, 3);
+    row->size = (uint64_t)sqlite3_column_int64(sel, 4);
+    row->truncated = sqlite3_column_int(sel, 5);
+    if (!row->id) {
+      error = airgap_error_set(AIRGAP_ERROR, "queue store: out of memory");
+      goto cleanup;
+    }
   }
   if (rc != SQLITE_DONE) {
     error = db_error(s, "scan expired leases");
     goto cleanup;
   }
+  release(s, sel);
+  sel = NULL;
+  for (size_t i = 0; i < n; i++)
+    if ((error = expire_one(&res, s, &rows[i], now, max_attempts)) < 0)
+      goto cleanup;
   error = commit(s);
 cleanup:
   if (error < 0)
     rollback(s);
-  sqlite3_finalize(sel);
-  sqlite3_finalize(upd);
+  release(s, sel);
   pthread_mutex_unlock(&s->mu);
+  for (size_t i = 0; i < n; i++) {
+    free(rows[i].id);
+    free(rows[i].agent);
+  }
+  free(rows);
   if (error < 0)
     return error;
   *out = res;
@@ -942,7 +1039,7 @@ static int sqlite_counts(queue_store_counts *out, queue_store *base) {
   if (rc != SQLITE_DONE)
     error = db_error(s, "count jobs");
 cleanup:
-  sqlite3_finalize(st);
+  release(s, st);
   pthread_mutex_unlock(&s->mu);
   if (error < 0)
     return error;
@@ -974,7 +1071,7 @@ static int sqlite_token_add(queue_store *base, const char *token_id, const char 
   else
     ticket = durable_ticket(s);
 cleanup:
-  sqlite3_finalize(st);
+  release(s, st);
   pthread_mutex_unlock(&s->mu);
   if (error == 0)
     error = make_durable(s, ticket);
@@ -1008,7 +1105,7 @@ static int sqlite_token_get(char **out_role, unsigned char out_hash[32], queue_s
   memcpy(out_hash, sqlite3_column_blob(st, 1), 32);
   *out_role = role;
 cleanup:
-  sqlite3_finalize(st);
+  release(s, st);
   pthread_mutex_unlock(&s->mu);
   return error;
 }
@@ -1016,6 +1113,9 @@ cleanup:
 /* ---- open / close ---- */
 
 static void store_free(sqlite_store *s) {
+  for (size_t i = 0; i < STMT_CACHE_SIZE; i++)
+    if (s->cache[i].st)
+      sqlite3_finalize(s->cache[i].st);
   sqlite3_close(s->db);
   if (s->wal_fd >= 0)
     close(s->wal_fd);
@@ -1044,14 +1144,37 @@ static const queue_store_ops sqlite_ops = {
     .token_get = sqlite_token_get,
 };
 
+/* mkdir -p with mode 0700 for what it creates. */
+static int mkdir_p(const char *dir) {
+  char path[4096];
+  size_t len = strlen(dir);
+  if (len == 0 || len >= sizeof(path)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(path, dir, len + 1);
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+      return -1;
+    *p = '/';
+  }
+  if (mkdir(path, 0700) < 0 && errno != EEXIST)
+    return -1;
+  return 0;
+}
+
 int queue_store_open_sqlite(queue_store **out, const char *data_dir, int sync_normal) {
   sqlite_store *s = NULL;
   char *path = NULL;
   int error = 0;
   if (!data_dir || !*data_dir)
-    return airgap_error_set(AIRGAP_EINVALID, "queue: no data directory given (--data DIR)");
-  if (mkdir(data_dir, 0700) < 0 && errno != EEXIST)
-    return airgap_error_set_errno(AIRGAP_ERROR, "queue: cannot create data directory %s", data_dir);
+    return airgap_error_set(AIRGAP_EINVALID, "no data directory given (--data DIR)");
+  if (mkdir_p(data_dir) < 0)
+    return airgap_error_set_errno(
+        AIRGAP_ERROR, "cannot create data directory %s (check --data and permissions)", data_dir);
   size_t plen = strlen(data_dir) + sizeof("/queue.db");
   path = malloc(plen + 4); /* room for "-wal" */
   s = calloc(1, sizeof(*s));
@@ -1070,7 +1193,7 @@ int queue_store_open_sqlite(queue_store **out, const char *data_dir, int sync_no
   if (sqlite3_open_v2(path, &s->db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       NULL) != SQLITE_OK) {
-    error = airgap_error_set(AIRGAP_ERROR, "queue: cannot open %s: %s", path,
+    error = airgap_error_set(AIRGAP_ERROR, "cannot open the queue database %s: %s", path,
                              s->db ? sqlite3_errmsg(s->db) : "out of memory");
     goto cleanup;
   }
@@ -1091,12 +1214,12 @@ int queue_store_open_sqlite(queue_store **out, const char *data_dir, int sync_no
   snprintf(path, plen + 4, "%s/queue.db-wal", data_dir);
   s->wal_fd = open(path, O_RDONLY | O_CLOEXEC);
   if (s->wal_fd < 0) {
-    error = airgap_error_set_errno(AIRGAP_ERROR, "queue: cannot open %s", path);
+    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot open the queue WAL %s", path);
     goto cleanup;
   }
   int dir_fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0 || fsync(dir_fd) < 0) {
-    error = airgap_error_set_errno(AIRGAP_ERROR, "queue: cannot sync directory %s", data_dir);
+    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot sync directory %s", data_dir);
     if (dir_fd >= 0)
       close(dir_fd);
     goto cleanup;

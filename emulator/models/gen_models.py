@@ -47,9 +47,13 @@ def overlay(service, model):
         meta.setdefault("targetPrefix", "AmazonSQS")
         req = model["shapes"]["ReceiveMessageRequest"]["members"]
         if "MessageSystemAttributeNames" not in req:
-            # Newer SDKs send this instead of AttributeNames.
-            req["MessageSystemAttributeNames"] = {
-                "shape": "AttributeNameList", "locationName": "MessageSystemAttributeName"}
+            # Newer SDKs send this instead of AttributeNames (query name
+            # "MessageSystemAttributeName.N", as in newer models).
+            model["shapes"].setdefault("MessageSystemAttributeList", {
+                "type": "list", "flattened": True,
+                "member": {"shape": "QueueAttributeName",
+                           "locationName": "MessageSystemAttributeName"}})
+            req["MessageSystemAttributeNames"] = {"shape": "MessageSystemAttributeList"}
     if service == "s3":
         # The model leaves the XML root element names of S3 responses unsaid;
         # clients ignore them, but people reading responses expect S3's own.

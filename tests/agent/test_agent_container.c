@@ -40,12 +40,12 @@ static void test_agent_container_job_config_has_env_limits_and_binds(void **stat
                      .mountpoint = "/src"};
   const char *binds[] = {"/cache/mirrors/abc.git/objects"};
   agent_container_params params = {.agent_id = "agent-1",
-                                    .job_id = "job-7",
-                                    .commit = "0123456789abcdef0123456789abcdef01234567",
-                                    .sandbox_id = "sandbox123",
-                                    .workspace = "/work/job-7/workspace",
-                                    .ro_binds = binds,
-                                    .ro_bind_count = 1};
+                                   .job_id = "job-7",
+                                   .commit = "0123456789abcdef0123456789abcdef01234567",
+                                   .sandbox_id = "sandbox123",
+                                   .workspace = "/work/job-7/workspace",
+                                   .ro_binds = binds,
+                                   .ro_bind_count = 1};
   json_t *config = NULL;
   assert_int_equal(agent_container_job_config(&config, &spec, &params), 0);
 
@@ -158,55 +158,13 @@ static void test_agent_container_memory_sizes(void **state) {
   assert_int_equal(agent_memory_parse(&v, "8388608"), 0);
   assert_int_equal(v, 8388608);
   v = 7;
-  assert_int_equal(agent_memory_parse(&v, "1m"), AIRGAP_EINVALID); /* below 4m */
+  assert_int_equal(agent_memory_parse(&v, "5m"), AIRGAP_EINVALID); /* below 6m */
   assert_int_equal(agent_memory_parse(&v, "-5g"), AIRGAP_EINVALID);
   assert_int_equal(agent_memory_parse(&v, "5x"), AIRGAP_EINVALID);
   assert_int_equal(agent_memory_parse(&v, "5gg"), AIRGAP_EINVALID);
   assert_int_equal(agent_memory_parse(&v, ""), AIRGAP_EINVALID);
   assert_int_equal(agent_memory_parse(&v, "99999999999999999999t"), AIRGAP_EINVALID);
   assert_int_equal(v, 7);
-}
-
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
-
-static void test_agent_container_alternates(void **state) {
-  (void)state;
-  char dir[] = "/tmp/airgap-alt-XXXXXX";
-  assert_non_null(mkdtemp(dir));
-  char path[256];
-  char *found[4] = {0};
-  size_t count = 9;
-  assert_int_equal(agent_alternates_read(found, &count, 4, dir), 0); /* no file */
-  assert_int_equal(count, 0);
-  snprintf(path, sizeof(path), "%s/objects", dir);
-  mkdir(path, 0700);
-  snprintf(path, sizeof(path), "%s/objects/info", dir);
-  mkdir(path, 0700);
-  snprintf(path, sizeof(path), "%s/objects/info/alternates", dir);
-  write_file(path, "/cache/mirrors/k.git/objects\n\n/other/objects\n");
-  assert_int_equal(agent_alternates_read(found, &count, 4, dir), 0);
-  assert_int_equal(count, 2);
-  assert_string_equal(found[0], "/cache/mirrors/k.git/objects");
-  assert_string_equal(found[1], "/other/objects");
-  free(found[0]);
-  free(found[1]);
-  write_file(path, "../relative/objects\n");
-  assert_int_equal(agent_alternates_read(found, &count, 4, dir), AIRGAP_EINVALID);
-  write_file(path, "/with:colon/objects\n");
-  assert_int_equal(agent_alternates_read(found, &count, 4, dir), AIRGAP_EINVALID);
-  write_file(path, "/a\n/b\n/c\n");
-  assert_int_equal(agent_alternates_read(found, &count, 2, dir), AIRGAP_ETOOBIG);
-  unlink(path);
-  snprintf(path, sizeof(path), "%s/objects/info", dir);
-  rmdir(path);
-  snprintf(path, sizeof(path), "%s/objects", dir);
-  rmdir(path);
-  rmdir(dir);
 }
 
 static void test_agent_status_mapping(void **state) {
@@ -268,7 +226,6 @@ int main(void) {
       cmocka_unit_test(test_agent_container_job_config_refuses_bad_input),
       cmocka_unit_test(test_agent_container_sandbox_config),
       cmocka_unit_test(test_agent_container_memory_sizes),
-      cmocka_unit_test(test_agent_container_alternates),
       cmocka_unit_test(test_agent_status_mapping),
       cmocka_unit_test(test_agent_pull_policy_parse),
   };

@@ -55,16 +55,18 @@ def mounts_under(path):
 class Cluster:
     """A queue and an agent, each its own process, in a temporary directory."""
 
-    def __init__(self, lease_ttl=30, slots=1):
+    def __init__(self, lease_ttl=30, slots=1, max_attempts=3, agent_args=()):
         self.root = tempfile.mkdtemp(prefix="airgap-agent-e2e-")
         self.data = os.path.join(self.root, "queue")
         self.work = os.path.join(self.root, "work")
         self.cache = os.path.join(self.root, "cache")
         self.agent_id = "e2e-%d" % os.getpid()
         self.slots = slots
+        self.agent_args = list(agent_args)
         self.queue = subprocess.Popen(
             [AIRGAP, "queue", "--listen", "127.0.0.1:0", "--data", self.data,
-             "--lease-ttl", str(lease_ttl), "--log-level", "warn"],
+             "--lease-ttl", str(lease_ttl), "--max-attempts", str(max_attempts),
+             "--log-level", "warn"],
             stdout=subprocess.PIPE, text=True)
         line = self.queue.stdout.readline()
         if "listening on " not in line:
@@ -82,7 +84,7 @@ class Cluster:
             [AIRGAP, "agent", "--queue", self.url, "--token", self.agent_token,
              "--id", self.agent_id, "--slots", str(self.slots), "--network", "none",
              "--cache", self.cache, "--work", self.work, "--log-level", "warn",
-             "--pull", "never"])
+             "--pull", "never"] + self.agent_args)
 
     def stop_agent(self, sig=signal.SIGTERM):
         if self.agent and self.agent.poll() is None:
@@ -158,7 +160,11 @@ class AgentTest(unittest.TestCase):
     def test_passing_job_sees_its_workspace_and_environment(self):
         c = self.start()
         job_id = c.submit(self.repo, "pwd; cat README; echo job=$AIRGAP_JOB_ID ci=$CI "
-                          "endpoint=$AWS_ENDPOINT_URL; test -d .git && echo has-git",
+                          "endpoint=$AWS_ENDPOINT_URL; test -d .git && echo has-git; "
+                          # the mirror .git borrows objects from is there, read-only
+                          "for d in $(cat .git/objects/info/alternates); do "
+                          "test -d $d/pack && echo objects-ok; touch $d/x 2>/dev/null || echo objects-ro; "
+                          "done",
                           env={"GREETING": "hello"})
         job = c.wait(job_id)
         log = c.log(job_id)
@@ -167,7 +173,37 @@ class AgentTest(unittest.TestCase):
         self.assertIn("/workspace\npristine\n", log)
         self.assertIn("job=%s ci=true endpoint=http://localhost:4566" % job_id, log)
         self.assertIn("has-git", log)
+        self.assertIn("objects-ok\nobjects-ro\n", log)
         self.assertIn("[airgap] preparing workspace", log)  # agent-side lines are marked
+        # The job's output comes before the agent's closing lines.
+        self.assertLess(log.index("has-git"), log.index("[airgap] container exited with code 0"))
+
+    def test_a_warm_sandbox_waits_for_the_next_job(self):
+        c = self.start()
+        deadline = time.time() + 30
+        while not containers("airgap.agent=" + c.agent_id) and time.time() < deadline:
+            time.sleep(0.1)
+        warm = containers("airgap.agent=" + c.agent_id)
+        self.assertEqual(len(warm), 1)  # one sandbox, no job yet
+        job_id = c.submit(self.repo, "echo on-warm")
+        self.assertEqual(c.wait(job_id)["state"], "passed", c.log(job_id))
+        # It was used (and removed with the job); a fresh one took its place.
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            now = containers("airgap.agent=" + c.agent_id)
+            if len(now) == 1 and now != warm:
+                break
+            time.sleep(0.1)
+        self.assertEqual(len(now), 1)
+        self.assertNotEqual(now, warm)
+
+    def test_cold_sandbox_when_warm_ones_are_off(self):
+        c = self.start(agent_args=["--warm-sandbox", "no"])
+        job_id = c.submit(self.repo, "python3 sqs_job.py cold", image=PYTHON)
+        job = c.wait(job_id, timeout=120)
+        self.assertEqual(job["state"], "passed", c.log(job_id))
+        self.assertIn("received: cold\n", c.log(job_id))
+        self.assertEqual(containers("airgap.agent=" + c.agent_id), [])
 
     def test_failing_job_reports_its_exit_code(self):
         c = self.start()
@@ -184,6 +220,15 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(job["state"], "failed")
         self.assertEqual(job["reason"], "timeout")
         self.assertIn("timed out after 2 s", c.log(job_id))
+
+    def test_out_of_memory_fails_the_job(self):
+        c = self.start()
+        job_id = c.submit(self.repo, "echo filling; x=$(head -c 200000000 /dev/zero | tr '\\0' a); "
+                          "echo survived", resources={"memory": "16m"})
+        job = c.wait(job_id, timeout=90)
+        log = c.log(job_id)
+        self.assertEqual((job["state"], job["reason"]), ("failed", "oom"), log)
+        self.assertNotIn("survived", log)
 
     def test_cancel_mid_run(self):
         c = self.start()
@@ -288,6 +333,16 @@ class AgentTest(unittest.TestCase):
         job = c.wait(no_repo)
         self.assertEqual((job["state"], job["reason"]), ("errored", "git"))
 
+    def test_unreachable_remote_goes_back_to_the_queue(self):
+        c = self.start(lease_ttl=2, max_attempts=2)
+        # Port 1 on loopback refuses connections: a transport error, maybe temporary.
+        job_id = c.submit("http://127.0.0.1:1/team/app.git", "true")
+        job = c.wait(job_id, timeout=90)
+        log = c.log(job_id)
+        self.assertEqual((job["state"], job["reason"]), ("errored", "agent_lost"), log)
+        self.assertEqual(job["attempts"], 2)
+        self.assertEqual(log.count("the job goes back to the queue"), 2)
+
     def test_supervisor_crash_is_errored_and_reaped(self):
         c = self.start()
         job_id = c.submit(self.repo, "echo up; sleep 60")
@@ -314,6 +369,48 @@ class AgentTest(unittest.TestCase):
         self.assertLess(time.time() - started, 30)
         job = c.job(job_id)
         self.assertEqual(job["state"], "canceled")
+
+    def test_second_sigterm_cancels(self):
+        c = self.start()
+        job_id = c.submit(self.repo, "echo up; sleep 60")
+        deadline = time.time() + 60
+        while "up\n" not in c.log(job_id) and time.time() < deadline:
+            time.sleep(0.2)
+        c.agent.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        self.assertIsNone(c.agent.poll())  # draining: the job keeps running
+        self.assertEqual(c.job(job_id)["state"], "running")
+        self.assertEqual(c.stop_agent(signal.SIGTERM), 0)
+        self.assertEqual(c.job(job_id)["state"], "canceled")
+
+    def test_shutdown_timeout_cancels_what_is_still_running(self):
+        c = self.start(agent_args=["--shutdown-timeout", "1"])
+        job_id = c.submit(self.repo, "echo up; sleep 60")
+        deadline = time.time() + 60
+        while "up\n" not in c.log(job_id) and time.time() < deadline:
+            time.sleep(0.2)
+        started = time.time()
+        self.assertEqual(c.stop_agent(signal.SIGTERM), 0)
+        self.assertLess(time.time() - started, 30)
+        self.assertEqual(c.job(job_id)["state"], "canceled")
+
+    def test_labels_select_jobs(self):
+        c = self.start(agent_args=["--labels", "linux,docker"])
+        other = c.submit(self.repo, "true", labels=["gpu"])
+        mine = c.submit(self.repo, "true", labels=["linux"])
+        self.assertEqual(c.wait(mine)["state"], "passed")
+        self.assertEqual(c.job(other)["state"], "queued")
+        c.api("POST", "/v1/jobs/%s/cancel" % other, {})
+
+    def test_wrong_token_stops_the_agent_with_a_message(self):
+        c = self.start()
+        c.stop_agent()
+        bad = subprocess.run(
+            [AIRGAP, "agent", "--queue", c.url, "--token", "not-a-token", "--id", c.agent_id,
+             "--network", "none", "--cache", c.cache, "--work", c.work],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("airgap:", bad.stderr)
 
     def test_host_cannot_reach_the_jobs_emulator(self):
         c = self.start()
@@ -377,6 +474,18 @@ class AgentTest(unittest.TestCase):
             serve.stdout.close()
         self.assertEqual(mounts_under(data), [])
         self.assertEqual(os.listdir(os.path.join(data, "work")), [])
+        # A restart keeps the data and prints the same client token.
+        again = subprocess.Popen(
+            [AIRGAP, "serve", "--data", data, "--listen", "127.0.0.1:0", "--network", "none",
+             "--id", "serve-%d" % os.getpid(), "--log-level", "warn"],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            again.stdout.readline()
+            self.assertEqual(again.stdout.readline().split("client token: ")[1].strip(), token)
+        finally:
+            again.send_signal(signal.SIGTERM)
+            self.assertEqual(again.wait(timeout=60), 0)
+            again.stdout.close()
 
 
 def children_of(pid):

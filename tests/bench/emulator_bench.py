@@ -4,7 +4,8 @@
 Measures, for each emulator in the same run and with the same client load:
   start   time from process start to the first 200 on its readiness endpoint
           (airgap: GET /_localstack/health; moto: POST /moto-api/reset)
-  rss     resident memory after start, idle
+  rss     resident memory after start, idle (and its private, anonymous part:
+          the rest is shared library text, shared with every other process)
   sqs     SendMessage+ReceiveMessage pairs per second over the query protocol,
           from CLIENTS processes with keep-alive connections for SECONDS each
 
@@ -52,10 +53,10 @@ def ready(port, method, path):
         return False
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -98,6 +99,7 @@ def measure(argv, port, ready_method, ready_path, env=None):
         start_ms = (time.perf_counter() - start) * 1000
         time.sleep(0.5)
         rss = rss_kib(proc.pid)
+        anon = rss_kib(proc.pid, "RssAnon")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         body = sqs_call(conn, "/", {"Action": "CreateQueue", "QueueName": "bench",
                                     "Version": "2012-11-05"})
@@ -112,7 +114,7 @@ def measure(argv, port, ready_method, ready_path, env=None):
         pairs = sum(q.get(timeout=SECONDS + 60) for _ in workers)
         for w in workers:
             w.join()
-        return start_ms, rss, pairs / SECONDS
+        return start_ms, rss, pairs / SECONDS, anon
     finally:
         proc.terminate()
         try:
@@ -142,11 +144,12 @@ def main():
                                   "/moto-api/reset")
     print("%-26s %14s %14s" % ("", "airgap", "moto"))
     rows = [("start to first 200 (ms)", 0, "%.1f"), ("idle RSS (MiB)", 1, "%.1f"),
-            ("SQS send+receive pairs/s", 2, "%.0f")]
+            ("  of which private (MiB)", 3, "%.1f"), ("SQS send+receive pairs/s", 2, "%.0f")]
     for label, i, fmt in rows:
-        a = results["airgap"][i] / (1024 if i == 1 else 1)
+        scale = 1024 if i in (1, 3) else 1
+        a = results["airgap"][i] / scale
         m = results.get("moto")
-        mcol = fmt % (m[i] / (1024 if i == 1 else 1)) if m else "unavailable"
+        mcol = fmt % (m[i] / scale) if m else "unavailable"
         print("%-26s %14s %14s" % (label, fmt % a, mcol))
     if "moto" in results:
         print("throughput ratio airgap/moto: %.1fx (client: %d processes, %.0f s each)"

@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -96,10 +97,12 @@ static void *peer_main(void *arg) {
       break;
     off += (size_t)n;
   }
-  /* Give the client time to read before the close (it may have hung up early). */
+  /* Give the client time to read before the close (it may have hung up early).
+   * The wait is bounded: the client keeps idle connections for reuse. */
   shutdown(fd, SHUT_WR);
   char sink[4096];
-  while (read(fd, sink, sizeof(sink)) > 0) {
+  struct pollfd readable = {.fd = fd, .events = POLLIN};
+  while (poll(&readable, 1, 500) > 0 && read(fd, sink, sizeof(sink)) > 0) {
   }
   close(fd);
   return NULL;

@@ -36,14 +36,17 @@ class Emulator:
         full_env.update(env or {})
         if "GATEWAY_LISTEN" not in (env or {}) and "--listen" not in args:
             args = ("--listen", "127.0.0.1:0") + args
+        # stderr goes to a file: a pipe nobody reads could fill up and block it.
+        self.stderr = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen([AIRGAP, "emulator", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=full_env, text=True)
+                                     stderr=self.stderr, env=full_env, text=True)
         self.port = None
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             if not line:
-                raise RuntimeError("emulator exited: " + self.proc.stderr.read())
+                self.proc.wait()
+                raise RuntimeError("emulator exited: " + self.log())
             if line.startswith("Listening on "):
                 self.port = int(line.split()[-1])
             if line == "Ready.\n":
@@ -62,8 +65,16 @@ class Emulator:
                 self.proc.kill()
                 self.proc.wait()
             self.proc.stdout.close()
-            self.proc.stderr.close()
+        self.log_text = self.log()
+        if self.proc.returncode != 0:
+            sys.stderr.write("emulator exited with %d:\n%s\n" % (self.proc.returncode,
+                                                                 self.log_text))
+        self.stderr.close()
         return self.proc.returncode
+
+    def log(self):
+        self.stderr.seek(0)
+        return self.stderr.read()
 
     def request(self, method, path, body=None, headers=None):
         data = body.encode() if isinstance(body, str) else body
@@ -188,6 +199,27 @@ class GatewayTest(unittest.TestCase):
                            aws_access_key_id=creds["AccessKeyId"],
                            aws_secret_access_key=creds["SecretAccessKey"],
                            aws_session_token=creds["SessionToken"])
+        ident = tmp.get_caller_identity()
+        self.assertEqual(ident["Account"], "123456789012")
+        self.assertEqual(ident["Arn"], "arn:aws:sts::123456789012:assumed-role/deployer/build-42")
+        self.assertEqual(ident["UserId"], resp["AssumedRoleUser"]["AssumedRoleId"])
+        # Calls signed with the role's keys act in the role's account.
+        sqs = boto3.client("sqs", endpoint_url=self.emu.url, region_name="us-east-1",
+                           aws_access_key_id=creds["AccessKeyId"],
+                           aws_secret_access_key=creds["SecretAccessKey"],
+                           aws_session_token=creds["SessionToken"])
+        url = sqs.create_queue(QueueName="role-queue")["QueueUrl"]
+        self.assertIn("/123456789012/role-queue", url)
+        sqs.delete_queue(QueueUrl=url)
+        # Session tokens of the role keep acting as the role.
+        token = tmp.get_session_token()["Credentials"]
+        again = boto3.client("sts", endpoint_url=self.emu.url, region_name="us-east-1",
+                             aws_access_key_id=token["AccessKeyId"],
+                             aws_secret_access_key=token["SecretAccessKey"],
+                             aws_session_token=token["SessionToken"])
+        self.assertEqual(again.get_caller_identity()["Arn"], ident["Arn"])
+        # A reset forgets issued credentials.
+        self.assertEqual(self.emu.request("POST", "/_localstack/state/reset")[0], 200)
         self.assertEqual(tmp.get_caller_identity()["Account"], "000000000000")
         # A session name botocore would refuse client-side, sent raw.
         status, _, body = self.emu.request(
@@ -252,6 +284,18 @@ class GatewayTest(unittest.TestCase):
             "POST", "/000000000000/no-such-queue", "Action=GetQueueAttributes&AttributeName.1=All",
             {"Content-Type": "application/x-www-form-urlencoded"})
         self.assertIn(SQS_NS.encode(), body)
+        # Older SDKs post to the queue URL without QueueUrl: the path names the queue.
+        sqs = self.emu.client("sqs")
+        url = sqs.create_queue(QueueName="by-path")["QueueUrl"]
+        path = "/" + url.split("/", 3)[3]
+        status, _, body = self.emu.request(
+            "POST", path, "Action=SendMessage&MessageBody=via+path",
+            {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200, body)
+        self.assertIn(b"<MessageId>", body)
+        msgs = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+        self.assertEqual([m["Body"] for m in msgs], ["via path"])
+        sqs.delete_queue(QueueUrl=url)
 
     def test_route_sqs_json_protocol(self):
         status, headers, body = self.emu.request(
@@ -332,6 +376,16 @@ class GatewayTest(unittest.TestCase):
             {"Content-Type": "application/x-www-form-urlencoded"})
         self.assertEqual(status, 400)
         self.assertIn(b"InvalidParameterValue", body)
+        # Bodies too large for memory are refused by the query and JSON protocols.
+        big = "Action=SendMessage&MessageBody=" + "a" * (10 << 20)
+        status, _, body = self.emu.request("POST", "/", big,
+                                           {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 413)
+        status, headers, body = self.emu.request(
+            "POST", "/", "a" * (10 << 20), {"X-Amz-Target": "AmazonSQS.SendMessage",
+                                            "Content-Type": "application/x-amz-json-1.0"})
+        self.assertEqual(status, 413)
+        self.assertTrue(json.loads(body)["__type"].endswith("#RequestEntityTooLarge"))
         deep = '{"QueueUrl":' + "[" * 50000 + "]" * 50000 + "}"
         status, _, body = self.emu.request(
             "POST", "/", deep, {"X-Amz-Target": "AmazonSQS.ListQueues",
@@ -353,6 +407,20 @@ class LifecycleTest(unittest.TestCase):
                              text=True, timeout=10)
         self.assertEqual(out.returncode, 1)
         self.assertIn("nonsense", out.stderr)
+        out = subprocess.run([AIRGAP, "emulator", "--listen", "127.0.0.1:0", "--data-dir",
+                              "/nonexistent/airgap-test"], capture_output=True, text=True,
+                             timeout=10)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("/nonexistent/airgap-test", out.stderr)
+
+    def test_unknown_service_names_are_ignored(self):
+        emu = Emulator("--services", "sqs, kinesis")
+        try:
+            doc = json.loads(emu.request("GET", "/_localstack/health")[2])
+            self.assertEqual(doc["services"], {"sqs": "available", "sts": "disabled"})
+        finally:
+            self.assertEqual(emu.stop(), 0)
+        self.assertIn("kinesis", emu.log_text)
 
     def test_signals_stop_within_a_second(self):
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -362,6 +430,13 @@ class LifecycleTest(unittest.TestCase):
             code = emu.stop(sig)
             self.assertEqual(code, 0)
             self.assertLess(time.monotonic() - start, 1.0)
+
+    def test_listen_without_host_means_loopback(self):
+        emu = Emulator("--listen", ":0")
+        try:
+            self.assertEqual(emu.request("GET", "/_localstack/health")[0], 200)
+        finally:
+            self.assertEqual(emu.stop(), 0)
 
     def test_kill_action_stops(self):
         emu = Emulator()

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import unittest
+import warnings
 
 import boto3
 from botocore.config import Config
@@ -28,6 +29,8 @@ def client(endpoint, region="us-east-1", key="test"):
 
 class SqsCase(unittest.TestCase):
     def setUp(self):
+        # boto3 keeps pooled connections open until exit; not what is tested.
+        warnings.simplefilter("ignore", ResourceWarning)
         self.emu = Emulator()
         self.sqs = client(self.emu.endpoint)
 

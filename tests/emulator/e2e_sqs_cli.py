@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sqs_e2e_support import Emulator, md5_hex, md5_of_attributes  # noqa: E402
@@ -17,6 +18,8 @@ AWS = "/usr/bin/aws"
 
 class CliCase(unittest.TestCase):
     def setUp(self):
+        # boto3 keeps pooled connections open until exit; not what is tested.
+        warnings.simplefilter("ignore", ResourceWarning)
         self.emu = Emulator()
         self.home = tempfile.TemporaryDirectory()
         self.env = {

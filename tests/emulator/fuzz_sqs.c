@@ -118,16 +118,6 @@ static void engine_start(void) {
     abort();
 }
 
-static void engine_stop(void) {
-  sqs_engine_free(engine);
-  engine = NULL;
-  if (timers || answered != started) {
-    fprintf(stderr, "calls started %ld, answered %ld; timers left: %s\n", started, answered,
-            timers ? "yes" : "no");
-    abort();
-  }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!engine)
     engine_start();
@@ -149,6 +139,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 #ifndef AIRGAP_LIBFUZZER
 
 #define MUTATIONS_PER_SEED 2000
+
+static void engine_stop(void) {
+  sqs_engine_free(engine);
+  engine = NULL;
+  if (timers || answered != started) {
+    fprintf(stderr, "calls started %ld, answered %ld; timers left: %s\n", started, answered,
+            timers ? "yes" : "no");
+    abort();
+  }
+}
 
 /* Operation index, clock step, JSON. A queue "q", a FIFO "f.fifo" and a
  * redrive pair come first so that later seeds and mutations find them. */

@@ -10,10 +10,6 @@ import signal
 import struct
 import subprocess
 import time
-import warnings
-
-# boto3 keeps pooled connections open until exit; not what these tests check.
-warnings.simplefilter("ignore", ResourceWarning)
 
 
 class Emulator:

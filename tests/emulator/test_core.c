@@ -6,12 +6,17 @@
 #include "emulator/emulator.h"
 #include "emulator/service.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,8 +91,11 @@ static void cancel_self(void *payload) {
   atomic_store(&s->done, 1);
 }
 
+static atomic_int slow_started;
+
 static void slow_fire(void *payload) {
   (void)payload;
+  atomic_store(&slow_started, 1);
   usleep(100000);
   atomic_fetch_add(&fired, 1);
 }
@@ -105,7 +113,9 @@ static void test_emulator_timer_cancel_running(void **state) {
   /* Cancelling a running timer from another thread waits for it to finish. */
   atomic_store(&fired, 0);
   emulator_timer *t = emulator_timer_add(emu, 0, slow_fire, NULL);
-  usleep(30000);
+  for (int i = 0; i < 2000 && !atomic_load(&slow_started); i++)
+    usleep(1000);
+  assert_true(atomic_load(&slow_started));
   assert_int_equal(emulator_timer_cancel(t), 0);
   assert_int_equal(atomic_load(&fired), 1);
   emulator_free(emu);
@@ -128,6 +138,41 @@ static void test_emulator_stop_request(void **state) {
   emulator_free(emu);
 }
 
+/* The agent's way: a socket opened elsewhere (a job's netns) is handed over. */
+static void test_emulator_listen_fd_handover(void **state) {
+  (void)state;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  assert_int_equal(listen(fd, 16), 0);
+  socklen_t len = sizeof(addr);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+  emulator_options o = {.listen_fds = &fd, .listen_fd_count = 1, .services = "sts"};
+  emulator *emu = NULL;
+  assert_int_equal(emulator_start(&emu, &o), 0);
+  assert_int_equal(emulator_port(emu), ntohs(addr.sin_port));
+
+  int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_int_equal(connect(c, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  const char *req = "GET /_localstack/health HTTP/1.1\r\nHost: localhost\r\n"
+                    "Connection: close\r\n\r\n";
+  assert_int_equal(write(c, req, strlen(req)), (ssize_t)strlen(req));
+  char buf[4096];
+  size_t got = 0;
+  ssize_t n;
+  while (got < sizeof(buf) - 1 && (n = read(c, buf + got, sizeof(buf) - 1 - got)) > 0)
+    got += (size_t)n;
+  buf[got] = '\0';
+  close(c);
+  assert_non_null(strstr(buf, "HTTP/1.1 200"));
+  assert_non_null(strstr(buf, "\"sqs\":\"disabled\""));
+  assert_non_null(strstr(buf, "\"sts\":\"available\""));
+  emulator_free(emu);
+  /* The emulator owned the socket: it is closed now. */
+  assert_true(fcntl(fd, F_GETFD) < 0);
+}
+
 static void test_emulator_bad_listen(void **state) {
   (void)state;
   emulator_options o = {.listen = "not-an-address"};
@@ -142,6 +187,7 @@ int main(void) {
       cmocka_unit_test(test_emulator_timer_cancel),
       cmocka_unit_test(test_emulator_timer_cancel_running),
       cmocka_unit_test(test_emulator_stop_request),
+      cmocka_unit_test(test_emulator_listen_fd_handover),
       cmocka_unit_test(test_emulator_bad_listen),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

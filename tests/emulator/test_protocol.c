@@ -159,6 +159,18 @@ static void test_emulator_query_errors(void **state) {
                      "Action=SendMessage&QueueUrl=q&MessageBody=b&MessageAttribute.1.Name=a"
                      "&MessageAttribute.1.Value.BinaryValue=not*base64",
                      "InvalidParameterValue");
+  /* Parameter names with very many dots are refused, not expanded. */
+  emu_buf b;
+  emu_buf_init(&b, 16 << 20);
+  emu_buf_puts(&b, "Action=GetCallerIdentity");
+  for (int i = 0; i < 1000; i++) {
+    emu_buf_printf(&b, "&p%d", i);
+    for (int j = 0; j < 120; j++)
+      emu_buf_puts(&b, ".a");
+    emu_buf_puts(&b, "=v");
+  }
+  expect_query_error("sts", b.data, "MalformedQueryString");
+  emu_buf_free(&b);
   /* A map entry with a key but no value. */
   expect_query_error("sqs", "Action=CreateQueue&QueueName=q&Attribute.1.Name=DelaySeconds",
                      "MissingParameter");
@@ -236,6 +248,16 @@ static void test_emulator_query_serialize(void **state) {
                                  "</StringValue><DataType>String</DataType></Value>"));
   assert_non_null(strstr(o.body, "<RequestId>rid</RequestId>"));
   assert_string_equal(json_string_value(json_object_get(o.headers, "x-amzn-RequestId")), "rid");
+  aws_http_out_free(&o);
+  json_decref(out);
+
+  /* Control characters XML cannot carry become U+FFFD; CR survives as a reference. */
+  out = json_pack("{s:s}", "MessageId",
+                  "a\x01"
+                  "b\rc");
+  assert_int_equal(aws_protocol_serialize(&o, m, AWS_PROTOCOL_QUERY, "SendMessage", out, "rid"), 0);
+  assert_non_null(strstr(o.body, "<MessageId>a\xEF\xBF\xBD"
+                                 "b&#xD;c</MessageId>"));
   aws_http_out_free(&o);
   json_decref(out);
 
@@ -347,7 +369,9 @@ static void test_emulator_json_errors(void **state) {
   char *deep = malloc(depth * 2 + 64);
   assert_non_null(deep);
   size_t n = 0;
-  n += (size_t)sprintf(deep, "{\"QueueUrl\":\"q\",\"MessageBody\":\"b\",\"X\":");
+  const char *head = "{\"QueueUrl\":\"q\",\"MessageBody\":\"b\",\"X\":";
+  memcpy(deep, head, strlen(head));
+  n += strlen(head);
   for (size_t i = 0; i < depth; i++)
     deep[n++] = '[';
   for (size_t i = 0; i < depth; i++)
@@ -414,6 +438,12 @@ static void test_emulator_rest_json(void **state) {
   assert_string_equal(json_string_value(json_object_get(input, "Qualifier")), "live");
   assert_string_equal(json_string_value(json_object_get(input, "InvocationType")), "Event");
   assert_string_equal(json_string_value(json_object_get(input, "Payload")), "eyJrIjoxfQ==");
+  json_decref(input);
+
+  /* The model's "/2015-03-31/functions/" matches with or without the slash. */
+  in = make_in(&r, "GET", "/2015-03-31/functions", "", NULL);
+  assert_int_equal(parse(&input, &err, "lambda", &in, &op), 0);
+  assert_string_equal(op, "ListFunctions");
   json_decref(input);
 
   in = make_in(&r, "GET", "/2015-03-31/functions/f1", "", NULL);
@@ -604,6 +634,31 @@ static void test_emulator_rest_xml_serialize(void **state) {
   aws_error_clear(&err);
 }
 
+static void test_emulator_s3_vhost(void **state) {
+  (void)state;
+  char *p = aws_s3_vhost_path("bkt.s3.localhost.localstack.cloud:4566", "/a/b.txt");
+  assert_string_equal(p, "/bkt/a/b.txt");
+  free(p);
+  p = aws_s3_vhost_path("my.bucket.s3.us-east-1.amazonaws.com", "/");
+  assert_string_equal(p, "/my.bucket");
+  free(p);
+  p = aws_s3_vhost_path("bkt.s3-eu-west-1.amazonaws.com", "/k");
+  assert_string_equal(p, "/bkt/k");
+  free(p);
+  assert_null(aws_s3_vhost_path("s3.amazonaws.com", "/bkt/k"));
+  assert_null(aws_s3_vhost_path("localhost:4566", "/bkt/k"));
+  assert_null(aws_s3_vhost_path(NULL, "/"));
+  /* The routed path then finds the operation. */
+  p = aws_s3_vhost_path("bkt.s3.localhost", "/");
+  fake_req r = {{NULL}};
+  aws_http_in in = make_in(&r, "GET", p, "list-type=2", NULL);
+  const char *op = NULL;
+  aws_error err = {0};
+  assert_int_equal(aws_protocol_operation(&op, &err, model("s3"), AWS_PROTOCOL_REST_XML, &in), 0);
+  assert_string_equal(op, "ListObjectsV2");
+  free(p);
+}
+
 /* ---- timestamps and base64 ---- */
 
 static void test_emulator_timestamps(void **state) {
@@ -659,6 +714,7 @@ int main(void) {
       cmocka_unit_test(test_emulator_rest_xml_routing),
       cmocka_unit_test(test_emulator_rest_xml_body),
       cmocka_unit_test(test_emulator_rest_xml_serialize),
+      cmocka_unit_test(test_emulator_s3_vhost),
       cmocka_unit_test(test_emulator_timestamps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

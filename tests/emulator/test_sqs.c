@@ -326,6 +326,15 @@ static void test_sqs_attributes_validated(void **state) {
         "{\"QueueUrl\":\"%s\",\"AttributeNames\":[\"Nope\"]}", url);
   fails("InvalidAttributeValue", "SetQueueAttributes",
         "{\"QueueUrl\":\"%s\",\"Attributes\":{\"Policy\":\"not json\"}}", url);
+  fails("InvalidAttributeValue", "SetQueueAttributes",
+        "{\"QueueUrl\":\"%s\",\"Attributes\":{\"KmsMasterKeyId\":\"alias/k\","
+        "\"SqsManagedSseEnabled\":\"true\"}}",
+        url);
+  assert_string_equal(queue_attr(url, "SqsManagedSseEnabled", buf, sizeof(buf)), "true");
+  ok0("SetQueueAttributes", "{\"QueueUrl\":\"%s\",\"Attributes\":{\"KmsMasterKeyId\":\"alias/k\"}}",
+      url);
+  assert_string_equal(queue_attr(url, "SqsManagedSseEnabled", buf, sizeof(buf)), "false");
+  assert_string_equal(queue_attr(url, "KmsDataKeyReusePeriodSeconds", buf, sizeof(buf)), "300");
   json_t *all = ok("GetQueueAttributes", "{\"QueueUrl\":\"%s\",\"AttributeNames\":[\"All\"]}", url);
   json_t *attrs = json_object_get(all, "Attributes");
   assert_non_null(json_object_get(attrs, "CreatedTimestamp"));
@@ -471,6 +480,54 @@ static void test_sqs_visibility_timeout(void **state) {
   out = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\"}", url);
   assert_int_equal(json_array_size(messages(out)), 1);
   json_decref(out);
+  free(url);
+}
+
+/* Receives skip the in-flight prefix of a standard queue; whatever makes a
+ * message of that prefix visible again must still be seen. */
+static void test_sqs_in_flight_prefix_is_rescanned(void **state) {
+  (void)state;
+  char *url = create("q", "{\"VisibilityTimeout\":\"100\"}");
+  char handles[30][128];
+  for (int i = 0; i < 30; i++) {
+    char body[16];
+    snprintf(body, sizeof(body), "m%02d", i);
+    send_body(url, body);
+  }
+  for (int r = 0; r < 3; r++) {
+    json_t *out = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":10}", url);
+    assert_int_equal(json_array_size(messages(out)), 10);
+    for (int i = 0; i < 10; i++) {
+      char want[16];
+      snprintf(want, sizeof(want), "m%02d", r * 10 + i);
+      assert_string_equal(msg_str(out, (size_t)i, "Body"), want);
+      snprintf(handles[r * 10 + i], sizeof(handles[0]), "%s",
+               msg_str(out, (size_t)i, "ReceiptHandle"));
+    }
+    json_decref(out);
+  }
+  /* Delete the last received (the scan's bookmark), then add one: found. */
+  ok0("DeleteMessage", "{\"QueueUrl\":\"%s\",\"ReceiptHandle\":\"%s\"}", url, handles[29]);
+  send_body(url, "new");
+  json_t *out = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":10}", url);
+  assert_int_equal(json_array_size(messages(out)), 1);
+  assert_string_equal(msg_str(out, 0, "Body"), "new");
+  json_decref(out);
+  /* A message early in the prefix made visible again is delivered. */
+  ok0("ChangeMessageVisibility",
+      "{\"QueueUrl\":\"%s\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":0}", url, handles[3]);
+  out = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":10}", url);
+  assert_int_equal(json_array_size(messages(out)), 1);
+  assert_string_equal(msg_str(out, 0, "Body"), "m03");
+  json_decref(out);
+  /* And when the timeouts run out, all of them come back, in order. */
+  advance(100 * 1000);
+  out = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":10}", url);
+  assert_int_equal(json_array_size(messages(out)), 10);
+  assert_string_equal(msg_str(out, 0, "Body"), "m00");
+  json_decref(out);
+  char buf[32];
+  assert_string_equal(queue_attr(url, "ApproximateNumberOfMessages", buf, sizeof(buf)), "20");
   free(url);
 }
 
@@ -963,6 +1020,25 @@ static void test_sqs_fifo_receive_attempt_replays(void **state) {
   assert_string_equal(msg_str(a, 0, "ReceiptHandle"), msg_str(b, 0, "ReceiptHandle"));
   json_decref(a);
   json_decref(b);
+  /* A long poll answered by a later send is remembered the same way. */
+  result r;
+  start(&r, "ReceiveMessage",
+        "{\"QueueUrl\":\"%s\",\"ReceiveRequestAttemptId\":\"try2\",\"WaitTimeSeconds\":5}", url);
+  assert_int_equal(r.done, 0);
+  send_group(url, "m2", "h");
+  assert_int_equal(r.done, 1);
+  b = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\",\"ReceiveRequestAttemptId\":\"try2\"}", url);
+  assert_string_equal(msg_str(r.output, 0, "ReceiptHandle"), msg_str(b, 0, "ReceiptHandle"));
+  json_decref(b);
+  json_decref(r.output);
+  /* Once the messages are deleted, the attempt id no longer replays. */
+  a = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\",\"ReceiveRequestAttemptId\":\"try1\"}", url);
+  ok0("DeleteMessage", "{\"QueueUrl\":\"%s\",\"ReceiptHandle\":\"%s\"}", url,
+      msg_str(a, 0, "ReceiptHandle"));
+  json_decref(a);
+  a = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\",\"ReceiveRequestAttemptId\":\"try1\"}", url);
+  assert_null(messages(a));
+  json_decref(a);
   free(url);
 }
 
@@ -1020,6 +1096,7 @@ int main(void) {
       T(test_sqs_send_receive_delete),
       T(test_sqs_message_validation),
       T(test_sqs_visibility_timeout),
+      T(test_sqs_in_flight_prefix_is_rescanned),
       T(test_sqs_delays),
       T(test_sqs_fifo_group_order_and_locking),
       T(test_sqs_fifo_deduplication),

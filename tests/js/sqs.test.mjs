@@ -19,6 +19,7 @@ import {
   DeleteMessageCommand,
   DeleteMessageBatchCommand,
   ChangeMessageVisibilityCommand,
+  ChangeMessageVisibilityBatchCommand,
   PurgeQueueCommand,
   TagQueueCommand,
   UntagQueueCommand,
@@ -167,6 +168,15 @@ test("batches report per-entry failures", async () => {
   const emptyErr = await errorOf(sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: [] })));
   assert.equal(emptyErr.name, "EmptyBatchRequest");
   const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
+  const vis = await sqs.send(new ChangeMessageVisibilityBatchCommand({
+    QueueUrl,
+    Entries: [
+      { Id: "v1", ReceiptHandle: got.Messages[0].ReceiptHandle, VisibilityTimeout: 100 },
+      { Id: "v2", ReceiptHandle: "junk", VisibilityTimeout: 100 },
+    ],
+  }));
+  assert.deepEqual(vis.Successful.map((e) => e.Id), ["v1"]);
+  assert.equal(vis.Failed[0].Code, "ReceiptHandleIsInvalid");
   const del = await sqs.send(new DeleteMessageBatchCommand({
     QueueUrl,
     Entries: [
@@ -218,6 +228,15 @@ test("dead-letter queue redrive, purge and errors", async () => {
   assert.equal(handleErr.name, "ReceiptHandleIsInvalid");
   const missingErr = await errorOf(sqs.send(new SendMessageCommand({ QueueUrl: `${emu.endpoint}/000000000000/nope`, MessageBody: "x" })));
   assert.ok(missingErr instanceof QueueDoesNotExist, `got ${missingErr.name}`);
+  const valueErr = await errorOf(sqs.send(new SetQueueAttributesCommand({ QueueUrl: src, Attributes: { DelaySeconds: "901" } })));
+  assert.equal(valueErr.name, "InvalidAttributeValue");
+  const trace = "Root=1-5759e988-bd862e3fe1be46a994272793";
+  const withTrace = await sqs.send(new SendMessageCommand({
+    QueueUrl: src,
+    MessageBody: "traced",
+    MessageSystemAttributes: { AWSTraceHeader: { DataType: "String", StringValue: trace } },
+  }));
+  assert.equal(withTrace.MD5OfMessageSystemAttributes, md5OfAttributes({ AWSTraceHeader: { DataType: "String", StringValue: trace } }));
   const rangeErr = await errorOf(sqs.send(new ReceiveMessageCommand({ QueueUrl: src, MaxNumberOfMessages: 11 })));
   assert.equal(rangeErr.name, "InvalidParameterValue");
 });

@@ -390,6 +390,9 @@ static void test_overlay_every_ref_kind(void **state) {
     s = get(&fx, urls[u], NULL, NULL); /* default branch */
     check_snapshot(s, sha_c3, "c.txt", "three");
     overlay_snapshot_release(s);
+    s = get(&fx, urls[u], "HEAD", NULL);
+    check_snapshot(s, sha_c3, "c.txt", "three");
+    overlay_snapshot_release(s);
     s = get(&fx, urls[u], "v1.0", NULL);
     check_snapshot(s, sha_c1, "a.txt", "one");
     overlay_snapshot_release(s);
@@ -486,6 +489,12 @@ static void test_overlay_workspace_is_a_git_checkout(void **state) {
   assert_true(strncmp(buf, fx.cache_dir, strlen(fx.cache_dir)) == 0 ||
               strstr(buf, "/mirrors/") != NULL);
   assert_int_equal(buf[0], '/');
+  size_t nmirrors = 0;
+  const char *const *mirrors = overlay_snapshot_mirrors(s, &nmirrors);
+  assert_int_equal(nmirrors, 1);
+  char expect_alt[PATH_MAX + 16];
+  snprintf(expect_alt, sizeof(expect_alt), "%s/objects", mirrors[0]);
+  assert_string_equal(buf, expect_alt);
   assert_int_equal(
       capture(buf, sizeof(buf), "find '%s/.git/objects' -type f | grep -v /info/ | wc -l", w), 0);
   assert_string_equal(buf, "0");
@@ -543,6 +552,7 @@ static void test_overlay_hostile_run_leaves_no_trace(void **state) {
         "ln -s \"$3\" out-dir && ln -s ../../../.. up-link\n"
         "rm -rf run.sh c.txt .git/hooks && echo changed > link\n"
         "mkdir -p locked/a/b && echo s > locked/a/b/c && chmod -R 000 locked\n"
+        "(for i in $(seq 1 1500); do mkdir d && cd d || exit 1; done; echo bottom > f)\n"
         "chmod -R 000 .git && chmod 000 .\n",
         f);
   fclose(f);
@@ -612,6 +622,15 @@ static void test_overlay_submodules(void **state) {
   char expect[128];
   snprintf(expect, sizeof(expect), " %s", lib_sha);
   assert_string_equal(buf, expect);
+  /* The snapshot names both mirrors (for read-only bind mounts). */
+  size_t nm = 0;
+  const char *const *used = overlay_snapshot_mirrors(s, &nm);
+  assert_int_equal(nm, 2);
+  assert_int_equal(capture(buf, sizeof(buf), "cat '%s/vendor/lib/.git/objects/info/alternates'", w),
+                   0);
+  char alt[PATH_MAX + 16];
+  snprintf(alt, sizeof(alt), "%s/objects", used[1]);
+  assert_string_equal(buf, alt);
   assert_int_equal(overlay_workspace_destroy(ws), 0);
   overlay_snapshot_release(s);
   char mirrors[PATH_MAX];
@@ -791,7 +810,7 @@ static void test_overlay_eviction_spares_snapshots_in_use(void **state) {
   assert_int_equal(res.mirrors_removed, 0);
   assert_int_equal(res.trees_removed, 0);
   /* A lock file left without its tree (a crashed build) is swept. */
-  char orphan[PATH_MAX];
+  char orphan[PATH_MAX + 64];
   snprintf(orphan, sizeof(orphan), "%s/trees/%s.lock", fx.cache_dir,
            "0123456789012345678901234567890123456789");
   assert_int_equal(sh("touch '%s'", orphan), 0);
@@ -927,6 +946,38 @@ static void test_overlay_upper_layer_cap(void **state) {
   fixture_close(&fx);
 }
 
+static void test_overlay_disk_full_is_clear_and_clean(void **state) {
+  (void)state;
+  char tiny[PATH_MAX], cache_dir[PATH_MAX + 16];
+  path_join(tiny, sizeof(tiny), base, "tiny");
+  snprintf(cache_dir, sizeof(cache_dir), "%s/cache", tiny);
+  assert_int_equal(sh("mkdir -p '%s' && mount -t tmpfs -o size=64k tmpfs '%s'", tiny, tiny), 0);
+  /* A repository that cannot fit: 256 KiB of incompressible data. */
+  assert_int_equal(
+      sh("set -e; cd '%s' && rm -rf big && git init -q big && cd big"
+         " && head -c 262144 /dev/urandom > blob && git add blob && git commit -qm big",
+         base),
+      0);
+  overlay_cache *cache = NULL;
+  assert_int_equal(overlay_cache_open(&cache, cache_dir), 0);
+  char url[PATH_MAX + 16];
+  snprintf(url, sizeof(url), "file://%s/big", base);
+  overlay_request req = {.url = url, .ref = "main"};
+  overlay_snapshot *s = NULL;
+  int rc = overlay_snapshot_get(&s, cache, &req);
+  assert_true(rc < 0);
+  assert_null(s);
+  fprintf(stderr, "disk full reported as: %s\n", airgap_error_last());
+  assert_non_null(strstr(airgap_error_last(), "space"));
+  char mirrors[PATH_MAX + 32], trees[PATH_MAX + 32];
+  snprintf(mirrors, sizeof(mirrors), "%s/mirrors", cache_dir);
+  snprintf(trees, sizeof(trees), "%s/trees", cache_dir);
+  assert_int_equal(count_entries(mirrors, NULL, NULL), 0);
+  assert_int_equal(count_entries(trees, NULL, NULL), 0);
+  overlay_cache_free(cache);
+  assert_int_equal(sh("umount '%s' && rm -rf '%s' '%s/big'", tiny, tiny, base), 0);
+}
+
 /* Starts the smart-HTTP server with Basic auth; returns its port. The pipe
  * it prints the port on stays open (in *out_fd) until the server stops. */
 static int start_http(pid_t *pid, int *out_fd, const char *token) {
@@ -1023,6 +1074,7 @@ int main(void) {
       cmocka_unit_test(test_overlay_eviction_spares_snapshots_in_use),
       cmocka_unit_test(test_overlay_bad_urls_and_refs),
       cmocka_unit_test(test_overlay_upper_layer_cap),
+      cmocka_unit_test(test_overlay_disk_full_is_clear_and_clean),
       cmocka_unit_test(test_overlay_credentials_via_callback),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

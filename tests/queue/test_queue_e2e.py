@@ -633,6 +633,12 @@ def test_cli():
         assert "hidden" not in r.stdout and "secret:    S=***" in r.stdout
         r = run_cli("jobs", "--state", "queued", env=env)
         assert r.returncode == 0 and job in r.stdout
+        # pages: the cursor printed on stderr leads to the next page
+        r = run_cli("jobs", "--limit", "1", env=env)
+        assert r.returncode == 0 and job in r.stdout and "more: --before " in r.stderr, r
+        cursor = r.stderr.split("more: --before ")[1].split()[0]
+        r = run_cli("jobs", "--limit", "1", "--before", cursor, env=env)
+        assert r.returncode == 0 and job not in r.stdout and "ID" in r.stdout, r.stdout
         # flags instead of the environment
         r = run_cli("jobs", "--queue", c.url, "--token", c.client)
         assert r.returncode == 0 and job in r.stdout
