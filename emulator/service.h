@@ -83,6 +83,8 @@ int emulator_timer_cancel(emulator_timer *timer);
 
 /* ---- services ---- */
 
+/* input is borrowed for the duration of the handler call; json_incref() it to
+ * keep it for a suspended call. */
 typedef void (*aws_operation_fn)(aws_call *call, json_t *input);
 
 typedef struct aws_operation {
