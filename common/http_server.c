@@ -40,6 +40,7 @@
 struct http_response {
   int status;
   struct MHD_Response *mhd;
+  http_stream *stream; /* set for http_response_new_stream */
 };
 
 struct http_request {
@@ -81,6 +82,8 @@ struct http_server {
   int in_flight;          /* handler calls that have not returned (and parked) yet */
   pthread_cond_t settled; /* signalled when in_flight or resuming drops */
   int resuming;           /* answered parked requests MHD has not completed yet */
+  int stopping;           /* http_server_free has begun: streams may no longer park */
+  http_stream *parked;    /* streams waiting for http_stream_wake */
 };
 
 /* ---------------------------------------------------------------- responses */
@@ -147,33 +150,102 @@ http_response *http_response_new_fd(int status, const char *content_type, int fd
   return resp;
 }
 
-typedef struct stream_state {
+/* A stream response's state. Parking (HTTP_STREAM_WAIT) suspends the
+ * connection from inside MHD's content reader, which is the pattern MHD
+ * prescribes for "no body data yet"; `lock` orders a wake against the park so
+ * that a wake arriving just before the suspension is never lost. */
+struct http_stream {
   http_stream_read_fn reader;
   void *payload;
   void (*free_fn)(void *payload);
-} stream_state;
+  pthread_mutex_t lock;
+  http_server *server;         /* set when the response is queued */
+  struct MHD_Connection *conn; /* idem */
+  int parked;
+  int woken;
+  http_stream *next_parked; /* server->parked list */
+};
+
+/* Refuses (-1) once the server is stopping, atomically with the check, so no
+ * stream can park after http_server_free has woken the parked ones. */
+static int parked_add(http_server *server, http_stream *stream) {
+  pthread_mutex_lock(&server->lock);
+  int stopping = server->stopping;
+  if (!stopping) {
+    stream->next_parked = server->parked;
+    server->parked = stream;
+  }
+  pthread_mutex_unlock(&server->lock);
+  return stopping ? -1 : 0;
+}
+
+static void parked_remove(http_server *server, http_stream *stream) {
+  pthread_mutex_lock(&server->lock);
+  for (http_stream **p = &server->parked; *p; p = &(*p)->next_parked) {
+    if (*p == stream) {
+      *p = stream->next_parked;
+      break;
+    }
+  }
+  stream->next_parked = NULL;
+  pthread_cond_broadcast(&server->settled);
+  pthread_mutex_unlock(&server->lock);
+}
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
-  stream_state *state = cls;
+  http_stream *state = cls;
   ssize_t n = state->reader(state->payload, pos, buf, max);
   if (n == HTTP_STREAM_END)
     return MHD_CONTENT_READER_END_OF_STREAM;
+  if (n == HTTP_STREAM_WAIT) {
+    if (!state->conn)
+      return MHD_CONTENT_READER_END_WITH_ERROR;
+    ssize_t result = 0;
+    pthread_mutex_lock(&state->lock);
+    if (state->woken) {
+      state->woken = 0; /* something happened since the reader looked: look again */
+    } else if (parked_add(state->server, state) < 0) {
+      result = MHD_CONTENT_READER_END_WITH_ERROR; /* server stopping */
+    } else {
+      state->parked = 1;
+      MHD_suspend_connection(state->conn);
+    }
+    pthread_mutex_unlock(&state->lock);
+    return result;
+  }
   if (n < 0)
     return MHD_CONTENT_READER_END_WITH_ERROR;
   return n;
 }
 
 static void stream_free(void *cls) {
-  stream_state *state = cls;
+  http_stream *state = cls;
   if (state->free_fn)
     state->free_fn(state->payload);
+  pthread_mutex_destroy(&state->lock);
   free(state);
+}
+
+http_stream *http_response_stream(http_response *resp) { return resp ? resp->stream : NULL; }
+
+void http_stream_wake(http_stream *stream) {
+  if (!stream)
+    return;
+  pthread_mutex_lock(&stream->lock);
+  if (stream->parked) {
+    stream->parked = 0;
+    parked_remove(stream->server, stream);
+    MHD_resume_connection(stream->conn);
+  } else {
+    stream->woken = 1;
+  }
+  pthread_mutex_unlock(&stream->lock);
 }
 
 http_response *http_response_new_stream(int status, const char *content_type, uint64_t size,
                                         http_stream_read_fn reader, void *payload,
                                         void (*free_fn)(void *payload)) {
-  stream_state *state = calloc(1, sizeof(*state));
+  http_stream *state = calloc(1, sizeof(*state));
   if (!state) {
     if (free_fn)
       free_fn(payload);
@@ -182,6 +254,7 @@ http_response *http_response_new_stream(int status, const char *content_type, ui
   state->reader = reader;
   state->payload = payload;
   state->free_fn = free_fn;
+  pthread_mutex_init(&state->lock, NULL);
   struct MHD_Response *mhd =
       MHD_create_response_from_callback(size == HTTP_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : size,
                                         64 * 1024, stream_read, state, stream_free);
@@ -190,6 +263,8 @@ http_response *http_response_new_stream(int status, const char *content_type, ui
     return NULL;
   }
   http_response *resp = response_wrap(status, mhd);
+  if (resp)
+    resp->stream = state;
   response_set_type(resp, content_type);
   return resp;
 }
@@ -486,6 +561,10 @@ static int body_append(http_request *req, const char *data, size_t len) {
 
 static enum MHD_Result queue_pending(http_request *req) {
   http_response *resp = req->pending;
+  if (resp->stream) {
+    resp->stream->server = req->server;
+    resp->stream->conn = req->conn;
+  }
   enum MHD_Result result = MHD_queue_response(req->conn, (unsigned)resp->status, resp->mhd);
   return result;
 }
@@ -768,7 +847,18 @@ void http_server_free(http_server *server) {
   while (server->in_flight > 0 &&
          pthread_cond_timedwait(&server->settled, &server->lock, &deadline) == 0) {
   }
+  server->stopping = 1;
   pthread_mutex_unlock(&server->lock);
+  /* Parked streams are woken; their readers will find nothing new and, as the
+   * server is stopping, their connections end. */
+  for (;;) {
+    pthread_mutex_lock(&server->lock);
+    http_stream *stream = server->parked;
+    pthread_mutex_unlock(&server->lock);
+    if (!stream)
+      break;
+    http_stream_wake(stream);
+  }
   /* Callers answer their suspended requests first; anything left is answered
    * here so that MHD can stop (a later answer from the owner would be a bug). */
   for (;;) {

@@ -106,17 +106,31 @@ http_response *http_response_new_fd(int status, const char *content_type, int fd
                                     uint64_t len);
 
 /* A body produced on demand. The reader fills at most max bytes at position pos
- * and returns how many, HTTP_STREAM_END when done, or HTTP_STREAM_ERROR to
- * abort the connection. It may block for a short, bounded time waiting for
- * data (log following). size is the total length or HTTP_SIZE_UNKNOWN (sent
- * chunked). free_fn (may be NULL) releases payload once the response is done. */
+ * and returns how many, HTTP_STREAM_END when done, HTTP_STREAM_ERROR to abort
+ * the connection, or HTTP_STREAM_WAIT when it has nothing yet but the body is
+ * not over (log following): the connection is then parked — no thread held, no
+ * polling — until http_stream_wake() on the response's stream handle, and the
+ * reader is called again. size is the total length or HTTP_SIZE_UNKNOWN (sent
+ * chunked). free_fn (may be NULL) releases payload once the response is done;
+ * after it has run the stream handle is gone. */
 #define HTTP_STREAM_END ((ssize_t)-1)
 #define HTTP_STREAM_ERROR ((ssize_t)-2)
+#define HTTP_STREAM_WAIT ((ssize_t)-3)
 #define HTTP_SIZE_UNKNOWN UINT64_MAX
 typedef ssize_t (*http_stream_read_fn)(void *payload, uint64_t pos, char *buf, size_t max);
 http_response *http_response_new_stream(int status, const char *content_type, uint64_t size,
                                         http_stream_read_fn reader, void *payload,
                                         void (*free_fn)(void *payload));
+
+typedef struct http_stream http_stream;
+/* The stream handle of a response made by http_response_new_stream (NULL for
+ * other responses). Borrowed: valid until the response's free_fn runs, so a
+ * producer that wakes streams must forget the handle inside free_fn, under the
+ * same lock it holds while waking. */
+http_stream *http_response_stream(http_response *resp);
+/* Lets a reader that answered HTTP_STREAM_WAIT be called again. Any thread;
+ * waking a stream that is not parked makes its next WAIT return at once. */
+void http_stream_wake(http_stream *stream);
 
 /* Adds a header. Returns 0 or -1. */
 int http_response_header_add(http_response *resp, const char *name, const char *value);

@@ -139,6 +139,11 @@ int emulator_start(emulator **out, const emulator_options *options) {
         AIRGAP_EINVALID, "the emulator's data directory %s is not a writable directory", spill);
     goto cleanup;
   }
+  emu->data_dir = strdup(spill);
+  if (!emu->data_dir) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
   error = emulator_timers_start(&emu->timers);
   if (error < 0)
     goto cleanup;
@@ -156,8 +161,8 @@ int emulator_start(emulator **out, const emulator_options *options) {
       .listen_fds = options->listen_fds,
       .listen_fd_count = options->listen_fd_count,
       .max_body = (uint64_t)5 << 30,
-      .spill_threshold = (uint64_t)8 << 20,
-      .spill_dir = spill,
+      .spill_threshold = (uint64_t)2 << 20, /* S3 objects beyond this go to files */
+      .spill_dir = emu->data_dir,
       .threads = options->threads,
       .connection_timeout = 0,
       .handler = emulator_gateway_handle,
@@ -179,6 +184,8 @@ cleanup:
 }
 
 uint16_t emulator_port(const emulator *emu) { return emu->port; }
+
+const char *emulator_data_dir(const emulator *emu) { return emu->data_dir; }
 
 void emulator_credentials_add(emulator *emu, const char *access_key, const char *account,
                               const char *arn, const char *user_id) {
@@ -269,5 +276,6 @@ void emulator_free(emulator *emu) {
   json_decref(emu->credentials);
   pthread_mutex_destroy(&emu->lock);
   free(emu->hostname);
+  free(emu->data_dir);
   free(emu);
 }

@@ -34,6 +34,7 @@ struct emulator {
   pthread_mutex_t lock; /* guards health_state and credentials */
   json_t *health_state; /* merged by PUT /_localstack/health */
   char *hostname;       /* fallback "host:port" for URLs */
+  char *data_dir;       /* spilled bodies and service data files */
   json_t *credentials;  /* issued access key → {Account, Arn, UserId}; under lock */
   uint16_t port;
   time_t started;

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 struct aws_call {
   emulator *emu;
@@ -131,7 +132,7 @@ static void http_in_init(aws_http_in *in, http_request *req) {
 
 /* ---- answering ---- */
 
-static void respond_out(http_request *req, aws_http_out *out) {
+static const char *out_content_type(const aws_http_out *out) {
   const char *type = out->content_type;
   const char *name;
   json_t *value;
@@ -139,9 +140,13 @@ static void respond_out(http_request *req, aws_http_out *out) {
     if (strcasecmp(name, "Content-Type") == 0)
       type = json_string_value(value);
   }
-  http_response *resp =
-      http_response_new_take(out->status ? out->status : 200, type, out->body, out->body_len);
-  out->body = NULL;
+  return type;
+}
+
+/* Adds out's headers to resp (which may be NULL), answers req, frees out. */
+static void respond_with(http_request *req, aws_http_out *out, http_response *resp) {
+  const char *name;
+  json_t *value;
   if (resp) {
     json_object_foreach(out->headers, name, value) {
       /* The server computes Content-Length from the body it sends. */
@@ -149,8 +154,47 @@ static void respond_out(http_request *req, aws_http_out *out) {
           json_is_string(value))
         http_response_header_add(resp, name, json_string_value(value));
     }
+    /* Browsers reading S3 through CORS see every response header. */
+    const char *origin = http_request_header(req, "Origin");
+    if (origin && !strpbrk(origin, "\r\n")) {
+      http_response_header_add(resp, "Access-Control-Allow-Origin", origin);
+      http_response_header_add(resp, "Access-Control-Expose-Headers",
+                               "ETag, x-amz-version-id, x-amz-request-id, x-amz-delete-marker");
+    }
   }
   aws_http_out_free(out);
+  http_request_respond(req, resp);
+}
+
+static void respond_out(http_request *req, aws_http_out *out) {
+  http_response *resp = http_response_new_take(out->status ? out->status : 200,
+                                               out_content_type(out), out->body, out->body_len);
+  out->body = NULL;
+  respond_with(req, out, resp);
+}
+
+/* CORS preflight (OPTIONS) for S3: allowed for any origin, as LocalStack's
+ * default. */
+static void respond_preflight(http_request *req) {
+  http_response *resp = http_response_new(200, NULL, "", 0);
+  const char *origin = http_request_header(req, "Origin");
+  const char *method = http_request_header(req, "Access-Control-Request-Method");
+  const char *headers = http_request_header(req, "Access-Control-Request-Headers");
+  if (resp) {
+    if (origin && !strpbrk(origin, "\r\n"))
+      http_response_header_add(resp, "Access-Control-Allow-Origin", origin);
+    http_response_header_add(resp, "Access-Control-Allow-Methods",
+                             method && !strpbrk(method, "\r\n")
+                                 ? method
+                                 : "GET, PUT, POST, DELETE, HEAD");
+    if (headers && !strpbrk(headers, "\r\n"))
+      http_response_header_add(resp, "Access-Control-Allow-Headers", headers);
+    http_response_header_add(resp, "Access-Control-Expose-Headers",
+                             "ETag, x-amz-version-id, x-amz-request-id, x-amz-delete-marker");
+    http_response_header_add(resp, "Access-Control-Max-Age", "3000");
+    http_response_header_add(resp, "Vary", "Origin, Access-Control-Request-Headers, "
+                                           "Access-Control-Request-Method");
+  }
   http_request_respond(req, resp);
 }
 
@@ -384,6 +428,11 @@ void emulator_gateway_handle(http_request *req, void *payload) {
     aws_error_set(&err, 413, "RequestEntityTooLarge", "The request body is too large.");
     goto fail;
   }
+  if (strcmp(service, "s3") == 0 && strcmp(in.method, "OPTIONS") == 0 &&
+      http_request_header(req, "Access-Control-Request-Method")) {
+    respond_preflight(req);
+    return;
+  }
   if (strcmp(service, "s3") == 0) {
     /* Virtual-host style: the bucket is in the Host; the model's URIs want it
      * as the first path segment. */
@@ -479,6 +528,73 @@ void aws_call_reply(aws_call *call, json_t *output) {
   }
   json_decref(output);
   free(call);
+}
+
+static void reply_response(aws_call *call, json_t *output, int status, http_response *(*make)(
+                                                                             const char *type,
+                                                                             int status,
+                                                                             void *arg),
+                           void *arg) {
+  aws_http_out out;
+  if (aws_protocol_serialize(&out, call->model, call->protocol, call->operation, output,
+                             call->request_id) == 0) {
+    http_response *resp = make(out_content_type(&out), status ? status : out.status, arg);
+    respond_with(call->req, &out, resp);
+  } else {
+    http_response_free(make(NULL, 0, arg)); /* releases what arg holds */
+    aws_error err = {0};
+    aws_error_set(&err, 500, "InternalFailure", "Cannot serialize the %s response: %s",
+                  call->operation, airgap_error_last());
+    respond_error(call->req, call->model, call->protocol, &err, call->request_id);
+    aws_error_clear(&err);
+  }
+  json_decref(output);
+  free(call);
+}
+
+typedef struct fd_body {
+  int fd;
+  uint64_t offset, len;
+} fd_body;
+
+static http_response *make_fd(const char *type, int status, void *arg) {
+  fd_body *b = arg;
+  if (b->fd < 0 || b->len == 0) {
+    if (b->fd >= 0)
+      close(b->fd);
+    b->fd = -1;
+    return status ? http_response_new(status, type, "", 0) : NULL;
+  }
+  int fd = b->fd;
+  b->fd = -1;
+  if (!status) {
+    close(fd);
+    return NULL;
+  }
+  return http_response_new_fd(status, type, fd, b->offset, b->len);
+}
+
+void aws_call_reply_fd(aws_call *call, json_t *output, int status, int fd, uint64_t offset,
+                       uint64_t len) {
+  fd_body b = {fd, offset, len};
+  reply_response(call, output, status, make_fd, &b);
+}
+
+typedef struct mem_body {
+  const void *data;
+  size_t len;
+} mem_body;
+
+static http_response *make_mem(const char *type, int status, void *arg) {
+  mem_body *b = arg;
+  return status ? http_response_new(status, type, b->data ? b->data : "", b->data ? b->len : 0)
+                : NULL;
+}
+
+void aws_call_reply_data(aws_call *call, json_t *output, int status, const void *data,
+                         size_t len) {
+  mem_body b = {data, len};
+  reply_response(call, output, status, make_mem, &b);
 }
 
 static void call_failv(aws_call *call, int status, const char *code, json_t *fields,

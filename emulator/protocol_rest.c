@@ -455,7 +455,11 @@ int aws_rest_parse(json_t **out, aws_error *err, const aws_model *m, aws_protoco
     const json_t *pref = json_object_get(json_object_get(shape, "members"), payload);
     const json_t *pshape = aws_model_ref_shape(m, pref);
     const char *ptype = aws_shape_type(pshape);
-    if (in->body && in->body_len > 0) {
+    /* A streaming blob (S3 PutObject/UploadPart Body) is not copied into the
+     * input: the handler reads it from the request (memory or spilled file). */
+    if (aws_json_bool(pref, "streaming") || aws_json_bool(pshape, "streaming")) {
+      /* left for the handler */
+    } else if (in->body && in->body_len > 0) {
       if (strcmp(ptype, "blob") == 0) {
         char *b64 = aws_base64_encode((const unsigned char *)in->body, in->body_len);
         body = b64 ? json_string(b64) : NULL;
@@ -704,6 +708,12 @@ char *aws_s3_vhost_path(const char *host, const char *path) {
   const char *dot = strstr(host, ".s3.");
   if (!dot)
     dot = strstr(host, ".s3-");
+  if (!dot) {
+    /* "<bucket>.localhost[:port]" */
+    const char *lh = strstr(host, ".localhost");
+    if (lh && (lh[10] == '\0' || lh[10] == ':') && !(lh - host == 2 && strncmp(host, "s3", 2) == 0))
+      dot = lh;
+  }
   /* Bucket names are at most 63 characters. */
   if (!dot || dot == host || (size_t)(dot - host) > 63)
     return NULL;

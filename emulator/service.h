@@ -58,6 +58,16 @@ emulator *aws_call_emulator(const aws_call *call);
  * empty output). Takes the reference. */
 void aws_call_reply(aws_call *call, json_t *output);
 
+/* Answers with output's status, header and statusCode members (rest
+ * protocols; any body members are ignored) and a body streamed from fd: len
+ * bytes from offset. Takes fd (-1: empty body) and the output reference.
+ * status 0 keeps the operation's status. For S3 objects (GetObject 200/206,
+ * HeadObject, where the server sends headers only, 304). */
+void aws_call_reply_fd(aws_call *call, json_t *output, int status, int fd, uint64_t offset,
+                       uint64_t len);
+/* As aws_call_reply_fd with a body copied from memory. */
+void aws_call_reply_data(aws_call *call, json_t *output, int status, const void *data, size_t len);
+
 /* Answers with an AWS error. code is the model's error shape name
  * ("QueueDoesNotExist") or a generic AWS code ("InvalidParameterValue");
  * the protocol layer renders it the way the protocol requires (including
@@ -69,6 +79,10 @@ void aws_call_fail(aws_call *call, int status, const char *code, const char *fmt
  * Key, …). Takes the reference to fields (may be NULL). */
 void aws_call_fail_fields(aws_call *call, int status, const char *code, json_t *fields,
                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The directory where services keep data files (the emulator's data_dir,
+ * else $TMPDIR or /tmp). Borrowed; lives as long as emu. */
+const char *emulator_data_dir(const emulator *emu);
 
 /* ---- timers (one timer thread per emulator; no thread per waiter) ---- */
 

@@ -18,9 +18,9 @@
  * expires leases about once a second. It sleeps on a condition variable until
  * the earliest of those deadlines, so there is no thread per waiter.
  *
- * Log following streams the log as chunks arrive: the stream's reader waits
- * (briefly, bounded) on a condition variable signalled by every append and
- * every job end.
+ * Log following streams the log as chunks arrive: when a follower has read
+ * everything, its reader answers HTTP_STREAM_WAIT and the connection is parked
+ * (no thread held); every append and every job end wakes the followers.
  */
 #include "queue/queue_int.h"
 #include "common/error.h"
@@ -45,7 +45,6 @@
 #define MAX_QUERY_PAIRS 16
 #define MAX_REASON 64
 #define EXPIRE_PERIOD_MS 1000
-#define FOLLOW_WAIT_MS 100
 #define LEASE_ID_BYTES 16
 #define MAX_WAITERS 10000 /* parked lease requests; more are told to retry */
 
@@ -80,9 +79,8 @@ struct queue_server {
 
   /* metrics and log followers */
   pthread_mutex_t mmu;
-  pthread_cond_t log_cond;
-  uint64_t log_generation;
-  int log_stopping; /* stopping, as seen by log followers (under mmu) */
+  int log_stopping;             /* stopping, as seen by log followers (under mmu) */
+  struct log_stream *followers; /* parked-capable log streams (under mmu) */
   uint64_t submitted, leases, expired, lost, log_bytes;
   uint64_t wait_buckets[WAIT_BUCKET_COUNT];
   uint64_t wait_count;
@@ -123,10 +121,19 @@ static void respond_code(http_request *req, int code) {
   http_request_respond_error(req, status, airgap_error_last());
 }
 
+typedef struct log_stream {
+  queue_server *server;
+  char id[QUEUE_JOB_ID_LEN + 1];
+  uint64_t start;
+  int follow;
+  http_stream *handle; /* woken by notify_logs; NULL once freed */
+  struct log_stream *next;
+} log_stream;
+
 static void notify_logs(queue_server *s) {
   pthread_mutex_lock(&s->mmu);
-  s->log_generation++;
-  pthread_cond_broadcast(&s->log_cond);
+  for (log_stream *ls = s->followers; ls; ls = ls->next)
+    http_stream_wake(ls->handle);
   pthread_mutex_unlock(&s->mmu);
 }
 
@@ -721,21 +728,11 @@ static void on_log_append(http_request *req, void *payload) {
   http_query_free(pairs, count);
 }
 
-typedef struct log_stream {
-  queue_server *server;
-  char id[QUEUE_JOB_ID_LEN + 1];
-  uint64_t start;
-  int follow;
-} log_stream;
-
 static ssize_t log_stream_read(void *payload, uint64_t pos, char *buf, size_t max) {
   log_stream *ls = payload;
   queue_server *s = ls->server;
   size_t n = 0;
   int final = 0;
-  pthread_mutex_lock(&s->mmu);
-  uint64_t gen = s->log_generation;
-  pthread_mutex_unlock(&s->mmu);
   if (queue_store_log_read(&n, &final, s->store, ls->id, ls->start + pos, buf, max) < 0) {
     log_error("queue", "reading the log of %s: %s", ls->id, airgap_error_last());
     return HTTP_STREAM_ERROR;
@@ -744,27 +741,26 @@ static ssize_t log_stream_read(void *payload, uint64_t pos, char *buf, size_t ma
     return (ssize_t)n;
   if (final || !ls->follow)
     return HTTP_STREAM_END;
-  /* Wait (bounded) for an append or a job end, then let the server call again. */
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ts.tv_nsec += FOLLOW_WAIT_MS * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000L;
-  }
   pthread_mutex_lock(&s->mmu);
-  while (gen == s->log_generation && !s->log_stopping)
-    if (pthread_cond_timedwait(&s->log_cond, &s->mmu, &ts) == ETIMEDOUT)
-      break;
   int stopping = s->log_stopping;
   pthread_mutex_unlock(&s->mmu);
-  if (stopping)
-    return HTTP_STREAM_END;
-  if (queue_store_log_read(&n, &final, s->store, ls->id, ls->start + pos, buf, max) < 0)
-    return HTTP_STREAM_ERROR;
-  if (n > 0)
-    return (ssize_t)n;
-  return final ? HTTP_STREAM_END : 0;
+  /* An append between the read above and the park wakes the stream, which the
+   * server turns into another call rather than a lost wake-up. */
+  return stopping ? HTTP_STREAM_END : HTTP_STREAM_WAIT;
+}
+
+static void log_stream_free(void *payload) {
+  log_stream *ls = payload;
+  queue_server *s = ls->server;
+  pthread_mutex_lock(&s->mmu);
+  for (log_stream **p = &s->followers; *p; p = &(*p)->next) {
+    if (*p == ls) {
+      *p = ls->next;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&s->mmu);
+  free(ls);
 }
 
 static void on_log_read(http_request *req, void *payload) {
@@ -800,8 +796,15 @@ static void on_log_read(http_request *req, void *payload) {
   memcpy(ls->id, id, QUEUE_JOB_ID_LEN + 1);
   ls->start = offset;
   ls->follow = follow && (strcmp(follow, "1") == 0 || strcmp(follow, "true") == 0);
-  http_response *resp = http_response_new_stream(200, "text/plain; charset=utf-8",
-                                                 HTTP_SIZE_UNKNOWN, log_stream_read, ls, free);
+  http_response *resp = http_response_new_stream(
+      200, "text/plain; charset=utf-8", HTTP_SIZE_UNKNOWN, log_stream_read, ls, log_stream_free);
+  if (resp && ls->follow) {
+    pthread_mutex_lock(&s->mmu);
+    ls->handle = http_response_stream(resp);
+    ls->next = s->followers;
+    s->followers = ls;
+    pthread_mutex_unlock(&s->mmu);
+  }
   if (resp) {
     char size[32];
     snprintf(size, sizeof(size), "%llu", (unsigned long long)rec->job.log_size);
@@ -958,7 +961,6 @@ int queue_server_start(queue_server **out, const queue_server_options *options) 
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
   pthread_cond_init(&s->wcond, &attr);
-  pthread_cond_init(&s->log_cond, &attr);
   pthread_condattr_destroy(&attr);
   error = queue_store_open_sqlite(&s->store, options->data_dir, options->sync_normal);
   if (error < 0)
@@ -1001,7 +1003,6 @@ void queue_server_free(queue_server *s) {
   pthread_mutex_unlock(&s->wmu);
   pthread_mutex_lock(&s->mmu);
   s->log_stopping = 1;
-  pthread_cond_broadcast(&s->log_cond);
   pthread_mutex_unlock(&s->mmu);
   if (s->thread_started)
     pthread_join(s->thread, NULL);
@@ -1011,7 +1012,6 @@ void queue_server_free(queue_server *s) {
   http_server_free(s->http);
   queue_store_close(s->store);
   pthread_cond_destroy(&s->wcond);
-  pthread_cond_destroy(&s->log_cond);
   pthread_mutex_destroy(&s->wmu);
   pthread_mutex_destroy(&s->mmu);
   free(s);

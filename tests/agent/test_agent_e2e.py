@@ -430,8 +430,9 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(job["state"], "passed", c.log(job_id))
 
     def test_run_exits_with_the_jobs_code(self):
+        run_id = "run-e2e-%d" % os.getpid()
         base = [AIRGAP, "run", "--repo", self.repo, "--image", BUSYBOX, "--network", "none",
-                "--pull", "never", "--secret", "PASSWORD=opensesame", "--"]
+                "--pull", "never", "--id", run_id, "--secret", "PASSWORD=opensesame", "--"]
         done = subprocess.run(base + ["cat README; echo $PASSWORD; exit 3"],
                               capture_output=True, text=True, timeout=120)
         self.assertEqual(done.returncode, 3, done.stderr)
@@ -440,7 +441,7 @@ class AgentTest(unittest.TestCase):
         self.assertNotIn("opensesame", done.stdout + done.stderr)
         done = subprocess.run(base + ["true"], capture_output=True, text=True, timeout=120)
         self.assertEqual(done.returncode, 0, done.stderr)
-        self.assertEqual(containers("airgap.job"), [])
+        self.assertEqual(containers("airgap.agent=" + run_id), [])
 
     def test_serve_runs_submitted_jobs(self):
         data = os.path.join(self.tmp, "serve")

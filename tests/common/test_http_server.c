@@ -754,6 +754,117 @@ static void test_http_server_streamed_response(void **state) {
   assert_int_equal(atomic_load(&stream.freed), 1);
 }
 
+/* A follower-style stream: the reader answers HTTP_STREAM_WAIT until a
+ * producer thread has published more lines, and the producer wakes it. */
+typedef struct parked_feed {
+  pthread_mutex_t lock;
+  int published; /* lines available */
+  int ended;
+  http_stream *handle; /* NULL once the response is freed */
+  atomic_int reads;    /* reader calls: few when parked, thousands when spinning */
+  atomic_int freed;
+} parked_feed;
+
+static parked_feed feed = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static ssize_t feed_reader(void *payload, uint64_t pos, char *buf, size_t max) {
+  parked_feed *f = payload;
+  atomic_fetch_add(&f->reads, 1);
+  pthread_mutex_lock(&f->lock);
+  int available = f->published, ended = f->ended;
+  pthread_mutex_unlock(&f->lock);
+  int sent = (int)(pos / 8); /* each line is "line-NN\n", 8 bytes */
+  if (sent < available)
+    return snprintf(buf, max, "line-%02d\n", sent);
+  return ended ? HTTP_STREAM_END : HTTP_STREAM_WAIT;
+}
+
+static void feed_free(void *payload) {
+  parked_feed *f = payload;
+  pthread_mutex_lock(&f->lock);
+  f->handle = NULL;
+  pthread_mutex_unlock(&f->lock);
+  atomic_store(&f->freed, 1);
+}
+
+static void handle_feed(http_request *req, void *payload) {
+  http_response *resp =
+      http_response_new_stream(200, "text/plain", HTTP_SIZE_UNKNOWN, feed_reader, &feed, feed_free);
+  pthread_mutex_lock(&feed.lock);
+  feed.handle = http_response_stream(resp);
+  pthread_mutex_unlock(&feed.lock);
+  http_request_respond(req, resp);
+}
+
+static void feed_publish(int lines, int end) {
+  pthread_mutex_lock(&feed.lock);
+  feed.published = lines;
+  feed.ended = end;
+  http_stream_wake(feed.handle);
+  pthread_mutex_unlock(&feed.lock);
+}
+
+static void *feed_producer(void *arg) {
+  (void)arg;
+  for (int i = 1; i <= 5; i++) {
+    sleep_ms(100);
+    feed_publish(i, i == 5);
+  }
+  return NULL;
+}
+
+static void feed_reset(void) {
+  feed.published = feed.ended = 0;
+  feed.handle = NULL;
+  atomic_store(&feed.reads, 0);
+  atomic_store(&feed.freed, 0);
+}
+
+static void test_http_server_stream_parks_until_woken(void **state) {
+  feed_reset();
+  http_server_options options = {.listen = "127.0.0.1:0", .handler = handle_feed};
+  http_server *server = start(&options);
+  pthread_t producer;
+  assert_int_equal(pthread_create(&producer, NULL, feed_producer, NULL), 0);
+  char *body = NULL;
+  assert_int_equal(send_req(server, "GET", "/follow", NULL, 0, &body), 200);
+  pthread_join(producer, NULL);
+  assert_string_equal(body, "line-00\nline-01\nline-02\nline-03\nline-04\n");
+  free(body);
+  /* Half a second of waiting: a spinning reader would be called thousands of times. */
+  assert_true(atomic_load(&feed.reads) < 40);
+  http_server_free(server);
+  assert_int_equal(atomic_load(&feed.freed), 1);
+}
+
+static void *feed_client(void *arg) {
+  http_server *server = arg;
+  char *url = url_for(server, "/follow");
+  http_client_request req = {.url = url, .timeout_ms = 10000};
+  http_client_response resp = {0};
+  http_client_send(&resp, &req); /* cut short by the server stopping */
+  http_client_response_free(&resp);
+  free(url);
+  return NULL;
+}
+
+static void test_http_server_free_ends_parked_streams(void **state) {
+  feed_reset();
+  feed.published = 1;
+  http_server_options options = {.listen = "127.0.0.1:0", .handler = handle_feed};
+  http_server *server = start(&options);
+  pthread_t client;
+  assert_int_equal(pthread_create(&client, NULL, feed_client, server), 0);
+  for (int i = 0; i < 500 && atomic_load(&feed.reads) < 2; i++)
+    sleep_ms(10); /* until the stream has sent its line and parked */
+  assert_true(atomic_load(&feed.reads) >= 2);
+  double started = now_s();
+  http_server_free(server); /* must neither hang nor abort inside libmicrohttpd */
+  assert_true(now_s() - started < 5.0);
+  pthread_join(client, NULL);
+  assert_int_equal(atomic_load(&feed.freed), 1);
+}
+
 static char fd_file[] = "/tmp/airgap-test-fdresp-XXXXXX";
 
 static void handle_fd(http_request *req, void *payload) {
@@ -865,6 +976,8 @@ int main(void) {
       cmocka_unit_test(test_http_server_fd_and_address_together),
       cmocka_unit_test(test_http_server_streamed_response),
       cmocka_unit_test(test_http_server_fd_response),
+      cmocka_unit_test(test_http_server_stream_parks_until_woken),
+      cmocka_unit_test(test_http_server_free_ends_parked_streams),
       cmocka_unit_test(test_http_server_query_parse),
       cmocka_unit_test(test_http_server_query_parse_rejects_bad_input),
       cmocka_unit_test(test_http_server_percent_decode),

@@ -1,0 +1,364 @@
+/*
+ * s3_chunked.c — decodes aws-chunked request bodies and computes the digests
+ * S3 validates uploads with (see s3_chunked.h).
+ *
+ * The decoder is a small state machine so that a body can be fed in pieces of
+ * any size (from memory or read from a spilled file) without holding it: only
+ * the current framing line (bounded by S3_CHUNKED_MAX_LINE) is buffered.
+ *
+ * CRC32 comes from zlib. CRC32C has no implementation in the approved
+ * libraries (OpenSSL offers none), so a small table-driven one lives here:
+ * the reflected Castagnoli polynomial 0x82F63B78, one table of 256 entries
+ * built once.
+ */
+#include "emulator/s3_chunked.h"
+#include "emulator/protocol.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+typedef enum chunk_state {
+  ST_SIZE,      /* reading "<hex>[;ext]\r\n" */
+  ST_DATA,      /* remaining bytes of a chunk */
+  ST_DATA_CR,   /* the "\r\n" after a chunk's data */
+  ST_DATA_LF,   /* its "\n" */
+  ST_TRAILER,   /* trailer lines until an empty one */
+  ST_DONE,      /* final empty line seen */
+  ST_FAILED,
+} chunk_state;
+
+struct s3_chunked {
+  chunk_state state;
+  uint64_t remaining;
+  uint64_t decoded;
+  int final_seen; /* the zero-size chunk */
+  char line[S3_CHUNKED_MAX_LINE + 1];
+  size_t line_len;
+  size_t trailer_count;
+  char *trailer_name[S3_CHUNKED_MAX_TRAILERS];
+  char *trailer_value[S3_CHUNKED_MAX_TRAILERS];
+  char error[256];
+};
+
+s3_chunked *s3_chunked_new(void) { return calloc(1, sizeof(s3_chunked)); }
+
+void s3_chunked_free(s3_chunked *d) {
+  if (!d)
+    return;
+  for (size_t i = 0; i < d->trailer_count; i++) {
+    free(d->trailer_name[i]);
+    free(d->trailer_value[i]);
+  }
+  free(d);
+}
+
+static int fail(s3_chunked *d, const char *msg) {
+  if (d->state != ST_FAILED)
+    snprintf(d->error, sizeof(d->error), "%s", msg);
+  d->state = ST_FAILED;
+  return -1;
+}
+
+/* A complete size line (without CRLF): "<hex>[;chunk-signature=…]". */
+static int size_line(s3_chunked *d) {
+  const char *p = d->line;
+  uint64_t size = 0;
+  size_t digits = 0;
+  while (isxdigit((unsigned char)*p)) {
+    if (digits >= 15)
+      return fail(d, "an aws-chunked chunk size is too large");
+    int c = tolower((unsigned char)*p);
+    size = size * 16 + (uint64_t)(isdigit(c) ? c - '0' : c - 'a' + 10);
+    digits++;
+    p++;
+  }
+  if (digits == 0)
+    return fail(d, "an aws-chunked chunk does not start with a hexadecimal size");
+  if (*p && *p != ';')
+    return fail(d, "an aws-chunked chunk size line has unexpected characters");
+  if (size == 0) {
+    d->final_seen = 1;
+    d->state = ST_TRAILER;
+  } else {
+    d->remaining = size;
+    d->state = ST_DATA;
+  }
+  return 0;
+}
+
+/* A trailer line "name:value" (without CRLF); an empty one ends the body. */
+static int trailer_line(s3_chunked *d) {
+  if (d->line_len == 0) {
+    d->state = ST_DONE;
+    return 0;
+  }
+  char *colon = memchr(d->line, ':', d->line_len);
+  if (!colon || colon == d->line)
+    return fail(d, "an aws-chunked trailer is not a 'name:value' line");
+  if (d->trailer_count == S3_CHUNKED_MAX_TRAILERS)
+    return fail(d, "an aws-chunked body has too many trailers");
+  const char *v = colon + 1;
+  while (*v == ' ' || *v == '\t')
+    v++;
+  size_t vlen = strlen(v);
+  while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+    vlen--;
+  char *name = strndup(d->line, (size_t)(colon - d->line));
+  char *value = strndup(v, vlen);
+  if (!name || !value) {
+    free(name);
+    free(value);
+    return fail(d, "out of memory");
+  }
+  d->trailer_name[d->trailer_count] = name;
+  d->trailer_value[d->trailer_count] = value;
+  d->trailer_count++;
+  return 0;
+}
+
+/* Accumulates a line; returns 1 when a full line (CRLF stripped) is ready,
+ * 0 when more is needed (all of data used), -1 on error. *used counts bytes
+ * taken from data. */
+static int take_line(s3_chunked *d, const char *data, size_t len, size_t *used) {
+  size_t i = 0;
+  for (; i < len; i++) {
+    char c = data[i];
+    if (c == '\n') {
+      if (d->line_len && d->line[d->line_len - 1] == '\r')
+        d->line_len--;
+      d->line[d->line_len] = '\0';
+      *used = i + 1;
+      if (memchr(d->line, '\0', d->line_len))
+        return fail(d, "an aws-chunked framing line holds a NUL byte");
+      return 1;
+    }
+    if (d->line_len == S3_CHUNKED_MAX_LINE)
+      return fail(d, "an aws-chunked framing line is too long");
+    d->line[d->line_len++] = c;
+  }
+  *used = len;
+  return 0;
+}
+
+int s3_chunked_feed(s3_chunked *d, const char *data, size_t len, s3_chunked_sink sink,
+                    void *payload) {
+  while (len > 0) {
+    size_t used = 0;
+    int rc;
+    switch (d->state) {
+    case ST_FAILED: return -1;
+    case ST_DONE:
+      /* Some clients end with an extra CRLF; anything else is garbage. */
+      if (*data != '\r' && *data != '\n')
+        return fail(d, "data follows the end of an aws-chunked body");
+      used = 1;
+      break;
+    case ST_SIZE:
+    case ST_TRAILER:
+      rc = take_line(d, data, len, &used);
+      if (rc < 0)
+        return -1;
+      if (rc == 1) {
+        int r = d->state == ST_SIZE ? size_line(d) : trailer_line(d);
+        d->line_len = 0;
+        if (r < 0)
+          return -1;
+      }
+      break;
+    case ST_DATA:
+      used = len < d->remaining ? len : (size_t)d->remaining;
+      if (sink && sink(payload, data, used) < 0)
+        return fail(d, "the decoded body could not be stored");
+      d->remaining -= used;
+      d->decoded += used;
+      if (d->remaining == 0)
+        d->state = ST_DATA_CR;
+      break;
+    case ST_DATA_CR:
+      if (*data == '\n') {
+        d->state = ST_SIZE;
+      } else if (*data == '\r') {
+        d->state = ST_DATA_LF;
+      } else {
+        return fail(d, "an aws-chunked chunk is longer than its declared size");
+      }
+      used = 1;
+      break;
+    case ST_DATA_LF:
+      if (*data != '\n')
+        return fail(d, "an aws-chunked chunk is not followed by CRLF");
+      d->state = ST_SIZE;
+      used = 1;
+      break;
+    }
+    data += used;
+    len -= used;
+  }
+  return 0;
+}
+
+int s3_chunked_finish(s3_chunked *d) {
+  if (d->state == ST_FAILED)
+    return -1;
+  if (d->state == ST_DONE)
+    return 0;
+  /* Lenient on the very end: the final chunk seen, the last CRLF missing. */
+  if (d->state == ST_TRAILER && d->final_seen) {
+    if (d->line_len) {
+      d->line[d->line_len] = '\0';
+      if (trailer_line(d) < 0)
+        return -1;
+    }
+    d->state = ST_DONE;
+    return 0;
+  }
+  return fail(d, "the aws-chunked body ended before its final chunk");
+}
+
+const char *s3_chunked_error(const s3_chunked *d) { return d->error; }
+
+const char *s3_chunked_trailer(const s3_chunked *d, const char *name) {
+  for (size_t i = 0; i < d->trailer_count; i++)
+    if (strcasecmp(d->trailer_name[i], name) == 0)
+      return d->trailer_value[i];
+  return NULL;
+}
+
+uint64_t s3_chunked_decoded(const s3_chunked *d) { return d->decoded; }
+
+/* ---- digests ---- */
+
+static uint32_t crc32c_table[256];
+static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
+
+static void crc32c_init(void) {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++)
+      c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    crc32c_table[i] = c;
+  }
+}
+
+uint32_t s3_crc32c(uint32_t crc, const void *data, size_t len) {
+  pthread_once(&crc32c_once, crc32c_init);
+  const unsigned char *p = data;
+  crc = ~crc;
+  for (size_t i = 0; i < len; i++)
+    crc = crc32c_table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+  return ~crc;
+}
+
+s3_checksum_algo s3_checksum_algo_from_name(const char *name) {
+  if (!name)
+    return S3_CK_NONE;
+  if (strcasecmp(name, "CRC32") == 0)
+    return S3_CK_CRC32;
+  if (strcasecmp(name, "CRC32C") == 0)
+    return S3_CK_CRC32C;
+  if (strcasecmp(name, "SHA1") == 0)
+    return S3_CK_SHA1;
+  if (strcasecmp(name, "SHA256") == 0)
+    return S3_CK_SHA256;
+  return S3_CK_NONE;
+}
+
+const char *s3_checksum_algo_name(s3_checksum_algo algo) {
+  switch (algo) {
+  case S3_CK_CRC32: return "CRC32";
+  case S3_CK_CRC32C: return "CRC32C";
+  case S3_CK_SHA1: return "SHA1";
+  case S3_CK_SHA256: return "SHA256";
+  case S3_CK_NONE: break;
+  }
+  return "";
+}
+
+struct s3_digest {
+  EVP_MD_CTX *md5;
+  EVP_MD_CTX *sha; /* SHA1 / SHA256 */
+  s3_checksum_algo algo;
+  uint32_t crc;
+};
+
+s3_digest *s3_digest_new(s3_checksum_algo algo) {
+  s3_digest *dg = calloc(1, sizeof(*dg));
+  if (!dg)
+    return NULL;
+  dg->algo = algo;
+  dg->md5 = EVP_MD_CTX_new();
+  if (!dg->md5 || EVP_DigestInit_ex(dg->md5, EVP_md5(), NULL) != 1)
+    goto fail;
+  if (algo == S3_CK_SHA1 || algo == S3_CK_SHA256) {
+    dg->sha = EVP_MD_CTX_new();
+    if (!dg->sha ||
+        EVP_DigestInit_ex(dg->sha, algo == S3_CK_SHA1 ? EVP_sha1() : EVP_sha256(), NULL) != 1)
+      goto fail;
+  }
+  if (algo == S3_CK_CRC32)
+    dg->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+  return dg;
+fail:
+  s3_digest_free(dg);
+  return NULL;
+}
+
+void s3_digest_update(s3_digest *dg, const void *data, size_t len) {
+  EVP_DigestUpdate(dg->md5, data, len);
+  switch (dg->algo) {
+  case S3_CK_CRC32: {
+    const unsigned char *p = data;
+    while (len > 0) {
+      uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
+      dg->crc = (uint32_t)crc32(dg->crc, p, n);
+      p += n;
+      len -= n;
+    }
+    break;
+  }
+  case S3_CK_CRC32C: dg->crc = s3_crc32c(dg->crc, data, len); break;
+  case S3_CK_SHA1:
+  case S3_CK_SHA256: EVP_DigestUpdate(dg->sha, data, len); break;
+  case S3_CK_NONE: break;
+  }
+}
+
+void s3_digest_final(s3_digest *dg, unsigned char md5[16], char *checksum, size_t size) {
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(dg->md5, md5, &n);
+  unsigned char raw[EVP_MAX_MD_SIZE];
+  size_t raw_len = 0;
+  if (dg->algo == S3_CK_CRC32 || dg->algo == S3_CK_CRC32C) {
+    raw[0] = (unsigned char)(dg->crc >> 24);
+    raw[1] = (unsigned char)(dg->crc >> 16);
+    raw[2] = (unsigned char)(dg->crc >> 8);
+    raw[3] = (unsigned char)dg->crc;
+    raw_len = 4;
+  } else if (dg->sha) {
+    unsigned int m = 0;
+    EVP_DigestFinal_ex(dg->sha, raw, &m);
+    raw_len = m;
+  }
+  if (size)
+    checksum[0] = '\0';
+  if (raw_len) {
+    char *b64 = aws_base64_encode(raw, raw_len);
+    if (b64)
+      snprintf(checksum, size, "%s", b64);
+    free(b64);
+  }
+}
+
+void s3_digest_free(s3_digest *dg) {
+  if (!dg)
+    return;
+  EVP_MD_CTX_free(dg->md5);
+  EVP_MD_CTX_free(dg->sha);
+  free(dg);
+}
