@@ -209,6 +209,22 @@ static void test_agent_status_mapping(void **state) {
   assert_string_equal(s.reason, "infrastructure");
 }
 
+static void test_agent_job_id_valid(void **state) {
+  (void)state;
+  assert_true(agent_job_id_valid("0123abcd"));
+  assert_true(agent_job_id_valid("job_7-x"));
+  assert_false(agent_job_id_valid(""));
+  assert_false(agent_job_id_valid(NULL));
+  assert_false(agent_job_id_valid("../etc"));
+  assert_false(agent_job_id_valid("a/b"));
+  assert_false(agent_job_id_valid("a b"));
+  assert_false(agent_job_id_valid("a,b"));
+  char long_id[66];
+  memset(long_id, 'a', 65);
+  long_id[65] = '\0';
+  assert_false(agent_job_id_valid(long_id));
+}
+
 static void test_agent_pull_policy_parse(void **state) {
   (void)state;
   agent_pull_policy p = AGENT_PULL_ALWAYS;
@@ -227,6 +243,7 @@ int main(void) {
       cmocka_unit_test(test_agent_container_sandbox_config),
       cmocka_unit_test(test_agent_container_memory_sizes),
       cmocka_unit_test(test_agent_status_mapping),
+      cmocka_unit_test(test_agent_job_id_valid),
       cmocka_unit_test(test_agent_pull_policy_parse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
