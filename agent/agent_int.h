@@ -185,7 +185,8 @@ typedef struct agent_job_params {
   unsigned lease_ttl;    /* seconds; heartbeats go out every third of it */
   const char *spec_json; /* the job's spec with secret values */
   const char *cache_dir; /* overlay cache */
-  const char *work_dir;  /* run directories: <work_dir>/<job id> */
+  const char *work_dir;  /* run directories: <work_dir>/<job id>.<attempt> */
+  unsigned attempt;      /* the queue's attempt number of this lease */
   const char *network;   /* sandbox network mode: bridge, none or a name */
   const char *pause_path;
   const char *user; /* NULL: the image's user */

@@ -136,8 +136,8 @@ static void *heartbeat_main(void *arg) {
   job_run *r = arg;
   unsigned ttl = r->p->lease_ttl ? r->p->lease_ttl : 30;
   uint64_t interval = (uint64_t)ttl * 1000 / 3;
-  if (interval > 5000)
-    interval = 5000; /* cancel reaches a job within a few seconds */
+  if (interval > 2000)
+    interval = 2000; /* cancel reaches a job within a few seconds */
   if (interval < 500)
     interval = 500;
   pthread_mutex_lock(&r->lock);
@@ -606,7 +606,9 @@ int agent_job_run(const agent_job_params *p) {
     fail(r, spec_rc, "spec");
     goto finish;
   }
-  if (snprintf(r->run_dir, sizeof(r->run_dir), "%s/%s", p->work_dir, p->job_id) >=
+  /* One directory per attempt: a stale supervisor of an earlier attempt
+   * (its lease expired while it was cut off from the queue) keeps its own. */
+  if (snprintf(r->run_dir, sizeof(r->run_dir), "%s/%s.%u", p->work_dir, p->job_id, p->attempt) >=
       (int)sizeof(r->run_dir)) {
     fail(r, airgap_error_set(AIRGAP_EINVALID, "work directory path is too long"), "workspace");
     goto finish;

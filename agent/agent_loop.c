@@ -46,6 +46,7 @@ typedef struct slot {
   char *job_id;
   char *lease;
   char *sandbox_id; /* the warm sandbox handed to the job, if any */
+  unsigned attempt; /* names the run directory <job>.<attempt> */
 } slot;
 
 #define WARM_RETRY_MS 30000
@@ -122,14 +123,14 @@ static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job 
 
   if ((error = queue_spec_to_json(&spec_json, job->spec, 0)) < 0)
     goto cleanup;
-  params =
-      json_pack("{s:s, s:s?, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, "
-                "s:i, s:i, s:i, s:s?}",
-                "queue", o->queue_url, "token", o->token, "agent", o->agent_id, "job", job->id,
-                "lease", job->lease, "lease_ttl", (int)job->lease_ttl, "spec", spec_json, "cache",
-                o->cache_dir, "work", o->work_dir, "network", o->network, "pause", o->pause_path,
-                "user", o->user, "docker_host", o->docker_host, "pull", (int)o->pull, "parent",
-                (int)getpid(), "log_level", (int)log_level_get(), "sandbox", sandbox_id);
+  params = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, "
+                     "s:i, s:i, s:i, s:s?, s:i}",
+                     "queue", o->queue_url, "token", o->token, "agent", o->agent_id, "job", job->id,
+                     "lease", job->lease, "lease_ttl", (int)job->lease_ttl, "spec", spec_json,
+                     "cache", o->cache_dir, "work", o->work_dir, "network", o->network, "pause",
+                     o->pause_path, "user", o->user, "docker_host", o->docker_host, "pull",
+                     (int)o->pull, "parent", (int)getpid(), "log_level", (int)log_level_get(),
+                     "sandbox", sandbox_id, "attempt", (int)job->attempts);
   if (!params || !(text = json_dumps(params, JSON_COMPACT))) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
     goto cleanup;
@@ -194,7 +195,8 @@ static void supervisor_crashed(const agent_options *o, queue_client *queue, dock
   if (agent_containers_reap(NULL, docker, o->agent_id, s->job_id, NULL) < 0)
     log_warn("agent", "job %s: %s", s->job_id, airgap_error_last());
   char run_dir[PATH_MAX];
-  if (snprintf(run_dir, sizeof(run_dir), "%s/%s", o->work_dir, s->job_id) < (int)sizeof(run_dir)) {
+  if (snprintf(run_dir, sizeof(run_dir), "%s/%s.%u", o->work_dir, s->job_id, s->attempt) <
+      (int)sizeof(run_dir)) {
     struct stat st;
     if (lstat(run_dir, &st) == 0 && (overlay_reap(run_dir) < 0 || rmdir(run_dir) < 0))
       log_warn("agent", "job %s: cannot remove %s: %s", s->job_id, run_dir, airgap_error_last());
@@ -380,6 +382,7 @@ int agent_run(const agent_options *o) {
       slots[free_slot].job_id = id_copy;
       slots[free_slot].lease = lease_copy;
       slots[free_slot].sandbox_id = warm; /* the supervisor owns it now */
+      slots[free_slot].attempt = job->attempts;
       warm = NULL;
     }
     queue_job_free(job);

@@ -113,6 +113,7 @@ int agent_supervise(int fd) {
       .user = str(in, "user"),
       .docker_host = str(in, "docker_host"),
       .sandbox_id = str(in, "sandbox"),
+      .attempt = (unsigned)json_integer_value(json_object_get(in, "attempt")),
       .pull = (agent_pull_policy)json_integer_value(json_object_get(in, "pull")),
       .stop_requested = &stop_requested,
   };

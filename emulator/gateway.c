@@ -184,16 +184,16 @@ static void respond_preflight(http_request *req) {
     if (origin && !strpbrk(origin, "\r\n"))
       http_response_header_add(resp, "Access-Control-Allow-Origin", origin);
     http_response_header_add(resp, "Access-Control-Allow-Methods",
-                             method && !strpbrk(method, "\r\n")
-                                 ? method
-                                 : "GET, PUT, POST, DELETE, HEAD");
+                             method && !strpbrk(method, "\r\n") ? method
+                                                                : "GET, PUT, POST, DELETE, HEAD");
     if (headers && !strpbrk(headers, "\r\n"))
       http_response_header_add(resp, "Access-Control-Allow-Headers", headers);
     http_response_header_add(resp, "Access-Control-Expose-Headers",
                              "ETag, x-amz-version-id, x-amz-request-id, x-amz-delete-marker");
     http_response_header_add(resp, "Access-Control-Max-Age", "3000");
-    http_response_header_add(resp, "Vary", "Origin, Access-Control-Request-Headers, "
-                                           "Access-Control-Request-Method");
+    http_response_header_add(resp, "Vary",
+                             "Origin, Access-Control-Request-Headers, "
+                             "Access-Control-Request-Method");
   }
   http_request_respond(req, resp);
 }
@@ -530,10 +530,8 @@ void aws_call_reply(aws_call *call, json_t *output) {
   free(call);
 }
 
-static void reply_response(aws_call *call, json_t *output, int status, http_response *(*make)(
-                                                                             const char *type,
-                                                                             int status,
-                                                                             void *arg),
+static void reply_response(aws_call *call, json_t *output, int status,
+                           http_response *(*make)(const char *type, int status, void *arg),
                            void *arg) {
   aws_http_out out;
   if (aws_protocol_serialize(&out, call->model, call->protocol, call->operation, output,
@@ -591,8 +589,7 @@ static http_response *make_mem(const char *type, int status, void *arg) {
                 : NULL;
 }
 
-void aws_call_reply_data(aws_call *call, json_t *output, int status, const void *data,
-                         size_t len) {
+void aws_call_reply_data(aws_call *call, json_t *output, int status, const void *data, size_t len) {
   mem_body b = {data, len};
   reply_response(call, output, status, make_mem, &b);
 }

@@ -24,12 +24,12 @@
 #include <zlib.h>
 
 typedef enum chunk_state {
-  ST_SIZE,      /* reading "<hex>[;ext]\r\n" */
-  ST_DATA,      /* remaining bytes of a chunk */
-  ST_DATA_CR,   /* the "\r\n" after a chunk's data */
-  ST_DATA_LF,   /* its "\n" */
-  ST_TRAILER,   /* trailer lines until an empty one */
-  ST_DONE,      /* final empty line seen */
+  ST_SIZE,    /* reading "<hex>[;ext]\r\n" */
+  ST_DATA,    /* remaining bytes of a chunk */
+  ST_DATA_CR, /* the "\r\n" after a chunk's data */
+  ST_DATA_LF, /* its "\n" */
+  ST_TRAILER, /* trailer lines until an empty one */
+  ST_DONE,    /* final empty line seen */
   ST_FAILED,
 } chunk_state;
 

@@ -65,7 +65,7 @@ typedef struct s3_version {
   json_t *acl;   /* canned ACL string or AccessControlPolicy object, or NULL */
   s3_checksum_algo ck_algo;
   char checksum[96];
-  int parts; /* multipart: part count */
+  int parts;               /* multipart: part count */
   struct s3_version *next; /* older */
 } s3_version;
 
@@ -113,7 +113,14 @@ typedef struct s3_state {
 
 /* ---- small helpers ---- */
 
-static double now_s(void) { return (double)time(NULL); }
+/* Whole seconds (HTTP dates have no fraction), rounded up so that an object
+ * never looks older than a file written in the same second before it was
+ * uploaded (aws s3 sync compares the two). */
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (ts.tv_nsec > 0 ? 1 : 0);
+}
 
 static const char *in_str(const json_t *input, const char *name) {
   return json_string_value(json_object_get(input, name));
@@ -421,11 +428,19 @@ static s3_version *version_new(const s3_bucket *b) {
 
 /* ---- request attributes ---- */
 
-static const char *const attr_members[] = {
-    "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage",
-    "ContentType",  "Expires",            "Metadata",        "StorageClass",
-    "WebsiteRedirectLocation", "ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled",
-    NULL};
+static const char *const attr_members[] = {"CacheControl",
+                                           "ContentDisposition",
+                                           "ContentEncoding",
+                                           "ContentLanguage",
+                                           "ContentType",
+                                           "Expires",
+                                           "Metadata",
+                                           "StorageClass",
+                                           "WebsiteRedirectLocation",
+                                           "ServerSideEncryption",
+                                           "SSEKMSKeyId",
+                                           "BucketKeyEnabled",
+                                           NULL};
 
 /* The stored attributes of an object from a put/create-upload/copy input. */
 static json_t *attrs_from_input(const json_t *input) {
@@ -680,8 +695,7 @@ static int ingest(s3_state *st, aws_call *call, const json_t *input, ingest_resu
     if (!end || *end || want != sink.size) {
       code = "IncompleteBody";
       snprintf(message, sizeof(message),
-               "The decoded body has %" PRIu64
-               " bytes; x-amz-decoded-content-length says %.40s.",
+               "The decoded body has %" PRIu64 " bytes; x-amz-decoded-content-length says %.40s.",
                sink.size, decoded_len);
       goto done;
     }
@@ -748,3 +762,1911 @@ done:
   }
   return 0;
 }
+
+/* ---- conditions and ranges ---- */
+
+/* Does an If-Match / If-None-Match list ("\"a\", \"b\"", "*") name etag? */
+static int etag_listed(const char *list, const char *etag) {
+  const char *e = etag;
+  size_t elen = strlen(e);
+  if (elen >= 2 && e[0] == '"') {
+    e++;
+    elen -= 2;
+  }
+  for (const char *p = list; *p;) {
+    while (*p == ' ' || *p == ',')
+      p++;
+    size_t n = strcspn(p, ",");
+    const char *s = p;
+    size_t l = n;
+    p += n;
+    while (l && s[l - 1] == ' ')
+      l--;
+    if (l >= 2 && s[0] == 'W' && s[1] == '/')
+      s += 2, l -= 2;
+    if (l >= 2 && s[0] == '"' && s[l - 1] == '"')
+      s++, l -= 2;
+    if ((l == 1 && s[0] == '*') || (l == elen && strncmp(s, e, l) == 0))
+      return 1;
+  }
+  return 0;
+}
+
+/* HTTP conditions for GET/HEAD (prefix "") or a copy source (prefix
+ * "CopySource"). Returns 0 (go on), 304 or 412. A copy source answers 412
+ * where a GET would answer 304. */
+static int check_conditions(const json_t *input, const char *prefix, const char *etag,
+                            double mtime) {
+  char name[64];
+  snprintf(name, sizeof(name), "%sIfMatch", prefix);
+  const char *if_match = in_str(input, name);
+  snprintf(name, sizeof(name), "%sIfNoneMatch", prefix);
+  const char *if_none = in_str(input, name);
+  double t;
+  snprintf(name, sizeof(name), "%sIfUnmodifiedSince", prefix);
+  int has_unmod = aws_timestamp_value(&t, json_object_get(input, name)) == 0;
+  double unmod = t;
+  snprintf(name, sizeof(name), "%sIfModifiedSince", prefix);
+  int has_mod = aws_timestamp_value(&t, json_object_get(input, name)) == 0;
+  double mod = t;
+  int not_modified = *prefix ? 412 : 304;
+  if (if_match && !etag_listed(if_match, etag))
+    return 412;
+  if (!if_match && has_unmod && mtime > unmod)
+    return 412;
+  if (if_none && etag_listed(if_none, etag))
+    return not_modified;
+  if (!if_none && has_mod && mtime <= mod)
+    return not_modified;
+  return 0;
+}
+
+/* "bytes=a-b" / "bytes=a-" / "bytes=-n". Returns 1 with [*start, *end] for a
+ * satisfiable range, 0 when there is no usable range (serve it all), -1 when
+ * unsatisfiable (416). */
+static int parse_range(const char *text, uint64_t size, uint64_t *start, uint64_t *end) {
+  if (!text || strncmp(text, "bytes=", 6) != 0)
+    return 0;
+  const char *p = text + 6;
+  if (strchr(p, ','))
+    return 0; /* multiple ranges: S3 serves the whole object */
+  char *e1 = NULL, *e2 = NULL;
+  if (*p == '-') {
+    if (!isdigit((unsigned char)p[1]))
+      return 0;
+    errno = 0;
+    unsigned long long n = strtoull(p + 1, &e1, 10);
+    if (*e1 || errno)
+      return 0;
+    if (n == 0 || size == 0)
+      return -1;
+    *start = n >= size ? 0 : size - n;
+    *end = size - 1;
+    return 1;
+  }
+  if (!isdigit((unsigned char)*p))
+    return 0;
+  errno = 0;
+  unsigned long long a = strtoull(p, &e1, 10);
+  if (*e1 != '-' || errno)
+    return 0;
+  unsigned long long b = UINT64_MAX;
+  if (e1[1]) {
+    if (!isdigit((unsigned char)e1[1]))
+      return 0;
+    b = strtoull(e1 + 1, &e2, 10);
+    if (*e2 || errno)
+      return 0;
+    if (b < a)
+      return 0;
+  }
+  if (a >= size)
+    return -1;
+  *start = a;
+  *end = b >= size ? size - 1 : b;
+  return 1;
+}
+
+/* ---- buckets ---- */
+
+static int bucket_name_valid(const char *name) {
+  size_t n = strlen(name);
+  if (n < 3 || n > 63)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-' || c == '.' ||
+          c == '_'))
+      return 0;
+  }
+  if (!isalnum((unsigned char)name[0]) || !isalnum((unsigned char)name[n - 1]))
+    return 0;
+  if (strstr(name, ".."))
+    return 0;
+  return 1;
+}
+
+static void op_create_bucket(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *name = in_str(input, "Bucket");
+  if (!name || !bucket_name_valid(name)) {
+    aws_call_fail_fields(call, 400, "InvalidBucketName",
+                         json_pack("{s:s}", "BucketName", name ? name : ""),
+                         "The specified bucket is not valid.");
+    return;
+  }
+  const char *constraint = json_string_value(
+      json_object_get(json_object_get(input, "CreateBucketConfiguration"), "LocationConstraint"));
+  int constraint_ok = constraint && *constraint && strlen(constraint) < 32;
+  for (const char *c = constraint; constraint_ok && *c; c++)
+    if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '-')
+      constraint_ok = 0;
+  if (constraint && !constraint_ok) {
+    aws_call_fail(call, 400, "InvalidLocationConstraint",
+                  "The specified location-constraint is not valid");
+    return;
+  }
+  pthread_mutex_lock(&st->lock);
+  if (bucket_find(st, name)) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail_fields(call, 409, "BucketAlreadyOwnedByYou",
+                         json_pack("{s:s}", "BucketName", name),
+                         "Your previous request to create the named bucket succeeded and you "
+                         "already own it.");
+    return;
+  }
+  s3_bucket *b = calloc(1, sizeof(*b));
+  int ok = b && (b->name = strdup(name)) && (b->configs = json_object());
+  if (ok && st->nbuckets == st->capbuckets) {
+    size_t cap = st->capbuckets ? st->capbuckets * 2 : 16;
+    s3_bucket **arr = realloc(st->buckets, cap * sizeof(*arr));
+    if (arr) {
+      st->buckets = arr;
+      st->capbuckets = cap;
+    } else {
+      ok = 0;
+    }
+  }
+  if (!ok) {
+    pthread_mutex_unlock(&st->lock);
+    bucket_free(st, b);
+    aws_call_fail(call, 500, "InternalError", "out of memory");
+    return;
+  }
+  snprintf(b->region, sizeof(b->region), "%s", constraint ? constraint : "us-east-1");
+  b->created = now_s();
+  b->acl = acl_from_input(input);
+  size_t i = bucket_lower(st, name);
+  memmove(&st->buckets[i + 1], &st->buckets[i], (st->nbuckets - i) * sizeof(st->buckets[0]));
+  st->buckets[i] = b;
+  st->nbuckets++;
+  pthread_mutex_unlock(&st->lock);
+  char location[80];
+  snprintf(location, sizeof(location), "/%s", name);
+  aws_call_reply(call, json_pack("{s:s}", "Location", location));
+}
+
+static void op_head_bucket(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *name = in_str(input, "Bucket");
+  pthread_mutex_lock(&st->lock);
+  int found = bucket_find(st, name) != NULL;
+  pthread_mutex_unlock(&st->lock);
+  if (!found)
+    fail_no_bucket(call, name);
+  else
+    aws_call_reply(call, NULL);
+}
+
+static void op_delete_bucket(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *name = in_str(input, "Bucket");
+  pthread_mutex_lock(&st->lock);
+  s3_bucket *b = bucket_find(st, name);
+  if (!b) {
+    pthread_mutex_unlock(&st->lock);
+    fail_no_bucket(call, name);
+    return;
+  }
+  if (b->nkeys > 0) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail_fields(call, 409, "BucketNotEmpty", json_pack("{s:s}", "BucketName", name),
+                         "The bucket you tried to delete is not empty");
+    return;
+  }
+  size_t i = bucket_lower(st, name);
+  memmove(&st->buckets[i], &st->buckets[i + 1], (st->nbuckets - i - 1) * sizeof(st->buckets[0]));
+  st->nbuckets--;
+  bucket_free(st, b);
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, NULL);
+}
+
+static void op_list_buckets(aws_call *call, json_t *input) {
+  (void)input;
+  s3_state *st = aws_call_state(call);
+  json_t *list = json_array();
+  pthread_mutex_lock(&st->lock);
+  for (size_t i = 0; i < st->nbuckets; i++)
+    json_array_append_new(list,
+                          json_pack("{s:s, s:o}", "Name", st->buckets[i]->name, "CreationDate",
+                                    aws_timestamp_json(st->buckets[i]->created)));
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, json_pack("{s:o, s:o}", "Buckets", list, "Owner", owner_json()));
+}
+
+/* Looks the bucket up under the lock; on failure answers and unlocks. */
+static s3_bucket *lock_bucket(aws_call *call, const json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *name = in_str(input, "Bucket");
+  pthread_mutex_lock(&st->lock);
+  s3_bucket *b = bucket_find(st, name);
+  if (!b) {
+    pthread_mutex_unlock(&st->lock);
+    fail_no_bucket(call, name ? name : "");
+  }
+  return b;
+}
+
+static void op_get_bucket_location(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b)
+    return;
+  /* S3 answers with the constraint as the root element's text (empty for
+   * us-east-1), which the model cannot express; clients parse it specially. */
+  char body[256];
+  snprintf(body, sizeof(body),
+           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint "
+           "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">%s</LocationConstraint>",
+           strcmp(b->region, "us-east-1") != 0 ? b->region : "");
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply_data(call, NULL, 200, body, strlen(body));
+}
+
+static void op_put_bucket_versioning(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *status = json_string_value(
+      json_object_get(json_object_get(input, "VersioningConfiguration"), "Status"));
+  if (!status || (strcmp(status, "Enabled") != 0 && strcmp(status, "Suspended") != 0)) {
+    aws_call_fail(call, 400, "MalformedXML",
+                  "The XML you provided was not well-formed or did not validate against our "
+                  "published schema");
+    return;
+  }
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b)
+    return;
+  b->versioning = strcmp(status, "Enabled") == 0 ? 1 : 2;
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, NULL);
+}
+
+static void op_get_bucket_versioning(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b)
+    return;
+  json_t *out = json_object();
+  if (b->versioning)
+    json_object_set_new(out, "Status", json_string(b->versioning == 1 ? "Enabled" : "Suspended"));
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, out);
+}
+
+static void op_put_bucket_acl(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b)
+    return;
+  json_t *acl = acl_from_input(input);
+  if (acl) {
+    json_decref(b->acl);
+    b->acl = acl;
+  }
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, NULL);
+}
+
+static void op_get_bucket_acl(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b)
+    return;
+  json_t *out = acl_output(b->acl);
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, out);
+}
+
+/* Bucket configurations stored as sent and returned as stored. */
+typedef struct config_kind {
+  const char *put, *get, *del;
+  const char *member;    /* input member holding the configuration */
+  const char *wrap;      /* output member to put it in; NULL: its members are the output */
+  const char *not_found; /* error when absent; NULL: empty output */
+  const char *message;
+} config_kind;
+
+static const config_kind config_kinds[] = {
+    {"PutBucketPolicy", "GetBucketPolicy", "DeleteBucketPolicy", "Policy", "Policy",
+     "NoSuchBucketPolicy", "The bucket policy does not exist"},
+    {"PutBucketCors", "GetBucketCors", "DeleteBucketCors", "CORSConfiguration", NULL,
+     "NoSuchCORSConfiguration", "The CORS configuration does not exist"},
+    {"PutBucketLifecycleConfiguration", "GetBucketLifecycleConfiguration", "DeleteBucketLifecycle",
+     "LifecycleConfiguration", NULL, "NoSuchLifecycleConfiguration",
+     "The lifecycle configuration does not exist"},
+    {"PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption",
+     "ServerSideEncryptionConfiguration", "ServerSideEncryptionConfiguration",
+     "ServerSideEncryptionConfigurationNotFoundError",
+     "The server side encryption configuration was not found"},
+    {"PutBucketNotificationConfiguration", "GetBucketNotificationConfiguration", NULL,
+     "NotificationConfiguration", NULL, NULL, NULL},
+    {"PutBucketTagging", "GetBucketTagging", "DeleteBucketTagging", "Tagging", NULL, "NoSuchTagSet",
+     "The TagSet does not exist"},
+    {"PutBucketWebsite", "GetBucketWebsite", "DeleteBucketWebsite", "WebsiteConfiguration", NULL,
+     "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"},
+    {"PutBucketOwnershipControls", "GetBucketOwnershipControls", "DeleteBucketOwnershipControls",
+     "OwnershipControls", "OwnershipControls", "OwnershipControlsNotFoundError",
+     "The bucket ownership controls were not found"},
+    {"PutPublicAccessBlock", "GetPublicAccessBlock", "DeletePublicAccessBlock",
+     "PublicAccessBlockConfiguration", "PublicAccessBlockConfiguration",
+     "NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found"},
+    {"PutBucketAccelerateConfiguration", "GetBucketAccelerateConfiguration", NULL,
+     "AccelerateConfiguration", NULL, NULL, NULL},
+    {"PutBucketLogging", "GetBucketLogging", NULL, "BucketLoggingStatus", NULL, NULL, NULL},
+    {"PutBucketRequestPayment", "GetBucketRequestPayment", NULL, "RequestPaymentConfiguration",
+     NULL, NULL, NULL},
+    {"PutBucketReplication", "GetBucketReplication", "DeleteBucketReplication",
+     "ReplicationConfiguration", "ReplicationConfiguration",
+     "ReplicationConfigurationNotFoundError", "The replication configuration was not found"},
+    {"PutObjectLockConfiguration", "GetObjectLockConfiguration", NULL, "ObjectLockConfiguration",
+     "ObjectLockConfiguration", "ObjectLockConfigurationNotFoundError",
+     "Object Lock configuration does not exist for this bucket"},
+};
+
+static void op_config(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *op = aws_call_operation(call);
+  const config_kind *kind = NULL;
+  int action = 0; /* 0 put, 1 get, 2 delete */
+  for (size_t i = 0; i < sizeof(config_kinds) / sizeof(config_kinds[0]) && !kind; i++) {
+    const config_kind *k = &config_kinds[i];
+    if (strcmp(op, k->put) == 0)
+      kind = k, action = 0;
+    else if (strcmp(op, k->get) == 0)
+      kind = k, action = 1;
+    else if (k->del && strcmp(op, k->del) == 0)
+      kind = k, action = 2;
+  }
+  if (!kind) {
+    aws_call_fail(call, 501, "NotImplemented", "%s is not implemented.", op);
+    return;
+  }
+  json_t *value = json_object_get(input, kind->member);
+  if (action == 0 && !value) {
+    aws_call_fail(call, 400, "MalformedXML",
+                  "The XML you provided was not well-formed or did not validate against our "
+                  "published schema");
+    return;
+  }
+  if (action == 0 && strcmp(kind->member, "Policy") == 0) {
+    json_error_t jerr;
+    json_t *doc = json_loads(json_string_value(value), 0, &jerr);
+    if (!json_is_object(doc)) {
+      json_decref(doc);
+      aws_call_fail(call, 400, "MalformedPolicy", "Policies must be valid JSON: %s", jerr.text);
+      return;
+    }
+    json_decref(doc);
+  }
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b)
+    return;
+  json_t *out = NULL;
+  if (action == 0) {
+    json_object_set(b->configs, kind->member, value);
+  } else if (action == 2) {
+    json_object_del(b->configs, kind->member);
+  } else {
+    json_t *stored = json_object_get(b->configs, kind->member);
+    if (!stored && kind->not_found) {
+      pthread_mutex_unlock(&st->lock);
+      aws_call_fail_fields(call, 404, kind->not_found,
+                           json_pack("{s:s}", "BucketName", b ? in_str(input, "Bucket") : ""), "%s",
+                           kind->message);
+      return;
+    }
+    if (!stored && strcmp(kind->member, "RequestPaymentConfiguration") == 0)
+      out = json_pack("{s:s}", "Payer", "BucketOwner");
+    else if (!stored)
+      out = json_object();
+    else if (kind->wrap)
+      out = json_pack("{s:O}", kind->wrap, stored);
+    else
+      out = json_deep_copy(stored);
+  }
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, out);
+}
+
+/* ---- objects ---- */
+
+static int key_valid(aws_call *call, const char *key) {
+  if (!key || !*key) {
+    aws_call_fail(call, 400, "InvalidArgument", "An object key must not be empty.");
+    return 0;
+  }
+  if (strlen(key) > S3_MAX_KEY) {
+    aws_call_fail_fields(call, 400, "KeyTooLongError", json_pack("{s:s}", "Key", ""),
+                         "Your key is too long");
+    return 0;
+  }
+  return 1;
+}
+
+/* PutObject output members for a stored version. */
+static json_t *write_output(const s3_bucket *b, const s3_version *v) {
+  json_t *out = json_pack("{s:s}", "ETag", v->etag);
+  if (b->versioning)
+    json_object_set_new(out, "VersionId", json_string(v->version_id));
+  if (v->ck_algo != S3_CK_NONE)
+    json_object_set_new(out, checksum_members[v->ck_algo], json_string(v->checksum));
+  json_t *sse = json_object_get(v->attrs, "ServerSideEncryption");
+  if (sse)
+    json_object_set(out, "ServerSideEncryption", sse);
+  return out;
+}
+
+static void op_put_object(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *bucket = in_str(input, "Bucket"), *key = in_str(input, "Key");
+  if (!key_valid(call, key))
+    return;
+  pthread_mutex_lock(&st->lock);
+  int exists = bucket_find(st, bucket) != NULL;
+  pthread_mutex_unlock(&st->lock);
+  if (!exists) {
+    fail_no_bucket(call, bucket ? bucket : "");
+    return;
+  }
+  int bad_tags = 0;
+  json_t *tags = tags_from_header(in_str(input, "Tagging"), &bad_tags);
+  if (bad_tags) {
+    aws_call_fail(call, 400, "InvalidArgument", "The x-amz-tagging header is not valid.");
+    return;
+  }
+  ingest_result r;
+  if (ingest(st, call, input, &r) < 0) {
+    json_decref(tags);
+    return;
+  }
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b) {
+    data_unlink(st, r.file);
+    json_decref(tags);
+    return;
+  }
+  s3_version *v = version_new(b);
+  if (!v) {
+    pthread_mutex_unlock(&st->lock);
+    data_unlink(st, r.file);
+    json_decref(tags);
+    aws_call_fail(call, 500, "InternalError", "out of memory");
+    return;
+  }
+  v->file = r.file;
+  v->size = r.size;
+  md5_etag(v->etag, sizeof(v->etag), r.md5, 0);
+  v->attrs = attrs_from_input(input);
+  v->tags = tags;
+  v->acl = acl_from_input(input);
+  v->ck_algo = r.ck_algo;
+  memcpy(v->checksum, r.checksum, sizeof(v->checksum));
+  if (version_install(st, b, key, v) < 0) {
+    pthread_mutex_unlock(&st->lock);
+    version_free(st, v, 1);
+    aws_call_fail(call, 500, "InternalError", "out of memory");
+    return;
+  }
+  json_t *out = write_output(b, v);
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, out);
+}
+
+/* The version a request names (VersionId) or the current one. Sets *status
+ * and answers nothing; the caller answers. */
+static s3_version *version_lookup(const s3_bucket *b, const char *key, const char *version_id,
+                                  int *marker_only) {
+  *marker_only = 0;
+  s3_key *k = key_find(b, key);
+  if (!k)
+    return NULL;
+  if (!version_id) {
+    if (k->versions->delete_marker) {
+      *marker_only = 1;
+      return NULL;
+    }
+    return k->versions;
+  }
+  for (s3_version *v = k->versions; v; v = v->next)
+    if (strcmp(v->version_id, version_id) == 0)
+      return v;
+  return NULL;
+}
+
+static void fail_lookup(aws_call *call, const char *key, const char *version_id) {
+  if (version_id)
+    aws_call_fail_fields(call, 404, "NoSuchVersion",
+                         json_pack("{s:s, s:s}", "Key", key, "VersionId", version_id),
+                         "The specified version does not exist.");
+  else
+    fail_no_key(call, key);
+}
+
+/* GetObject / HeadObject output for a version. */
+static json_t *object_output(const s3_bucket *b, const s3_version *v, const json_t *input) {
+  json_t *out = json_deep_copy(v->attrs);
+  json_object_set_new(out, "ETag", json_string(v->etag));
+  json_object_set_new(out, "LastModified", aws_timestamp_json(v->mtime));
+  json_object_set_new(out, "AcceptRanges", json_string("bytes"));
+  if (!json_object_get(out, "ContentType"))
+    json_object_set_new(out, "ContentType", json_string("binary/octet-stream"));
+  if (b->versioning)
+    json_object_set_new(out, "VersionId", json_string(v->version_id));
+  if (v->tags && json_array_size(v->tags))
+    json_object_set_new(out, "TagCount", json_integer((json_int_t)json_array_size(v->tags)));
+  if (v->parts && json_object_get(input, "PartNumber"))
+    json_object_set_new(out, "PartsCount", json_integer(v->parts));
+  const char *mode = in_str(input, "ChecksumMode");
+  if (v->ck_algo != S3_CK_NONE && mode && strcasecmp(mode, "ENABLED") == 0)
+    json_object_set_new(out, checksum_members[v->ck_algo], json_string(v->checksum));
+  static const char *const overrides[][2] = {
+      {"ResponseCacheControl", "CacheControl"},
+      {"ResponseContentDisposition", "ContentDisposition"},
+      {"ResponseContentEncoding", "ContentEncoding"},
+      {"ResponseContentLanguage", "ContentLanguage"},
+      {"ResponseContentType", "ContentType"},
+      {"ResponseExpires", "Expires"},
+  };
+  for (size_t i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++) {
+    json_t *o = json_object_get(input, overrides[i][0]);
+    if (o)
+      json_object_set(out, overrides[i][1], o);
+  }
+  return out;
+}
+
+static void op_get_object(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *key = in_str(input, "Key"), *version_id = in_str(input, "VersionId");
+  int head = strcmp(aws_call_operation(call), "HeadObject") == 0;
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b)
+    return;
+  int marker_only = 0;
+  s3_version *v = version_lookup(b, key ? key : "", version_id, &marker_only);
+  if (!v) {
+    pthread_mutex_unlock(&st->lock);
+    fail_lookup(call, key ? key : "", version_id);
+    return;
+  }
+  if (v->delete_marker) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail(call, 405, "MethodNotAllowed",
+                  "The specified method is not allowed against this resource.");
+    return;
+  }
+  json_t *out = object_output(b, v, input);
+  int cond = check_conditions(input, "", v->etag, v->mtime);
+  uint64_t size = v->size, start = 0, end = size ? size - 1 : 0;
+  int ranged = parse_range(in_str(input, "Range"), size, &start, &end);
+  int fd = -1;
+  if (!cond && v->file) {
+    fd = data_open(st, v->file);
+    if (fd < 0) {
+      pthread_mutex_unlock(&st->lock);
+      json_decref(out);
+      aws_call_fail(call, 500, "InternalError", "Cannot open the object's data file: %s",
+                    strerror(errno));
+      return;
+    }
+  }
+  pthread_mutex_unlock(&st->lock);
+  if (cond == 412) {
+    json_decref(out);
+    if (fd >= 0)
+      close(fd);
+    aws_call_fail_fields(call, 412, "PreconditionFailed",
+                         json_pack("{s:s}", "Condition",
+                                   in_str(input, "IfMatch") ? "If-Match" : "If-Unmodified-Since"),
+                         "At least one of the pre-conditions you specified did not hold");
+    return;
+  }
+  if (cond == 304) {
+    json_t *slim = json_pack("{s:O, s:O}", "ETag", json_object_get(out, "ETag"), "LastModified",
+                             json_object_get(out, "LastModified"));
+    json_decref(out);
+    aws_call_reply_fd(call, slim, 304, -1, 0, 0);
+    return;
+  }
+  if (ranged < 0 && !head) {
+    json_decref(out);
+    if (fd >= 0)
+      close(fd);
+    char actual[32];
+    snprintf(actual, sizeof(actual), "%" PRIu64, size);
+    aws_call_fail_fields(call, 416, "InvalidRange",
+                         json_pack("{s:s, s:s}", "RangeRequested", in_str(input, "Range"),
+                                   "ActualObjectSize", actual),
+                         "The requested range is not satisfiable");
+    return;
+  }
+  int status = 200;
+  if (ranged > 0) {
+    /* A checksum covers the whole object: not sent with part of it. */
+    if (v->ck_algo != S3_CK_NONE)
+      json_object_del(out, checksum_members[v->ck_algo]);
+    char cr[96];
+    snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, end, size);
+    json_object_set_new(out, "ContentRange", json_string(cr));
+    status = 206;
+  } else {
+    start = 0;
+    end = size ? size - 1 : 0;
+  }
+  uint64_t len = size ? end - start + 1 : 0;
+  json_object_set_new(out, "ContentLength", json_integer((json_int_t)len));
+  aws_call_reply_fd(call, out, status, fd, start, len);
+}
+
+/* Removes a version or adds a delete marker, per the bucket's versioning.
+ * Fills *out with the DeleteObject output members. Under the lock. */
+static int delete_one(s3_state *st, s3_bucket *b, const char *key, const char *version_id,
+                      json_t *out) {
+  s3_key *k = key_find(b, key);
+  if (version_id) {
+    if (!k)
+      return 0;
+    for (s3_version **pv = &k->versions; *pv; pv = &(*pv)->next) {
+      if (strcmp((*pv)->version_id, version_id) == 0) {
+        s3_version *v = *pv;
+        *pv = v->next;
+        if (v->delete_marker)
+          json_object_set_new(out, "DeleteMarker", json_true());
+        version_free(st, v, 1);
+        break;
+      }
+    }
+    json_object_set_new(out, "VersionId", json_string(version_id));
+    key_remove_if_empty(st, b, key);
+    return 0;
+  }
+  if (!b->versioning) {
+    if (k) {
+      while (k->versions) {
+        s3_version *v = k->versions;
+        k->versions = v->next;
+        version_free(st, v, 1);
+      }
+      key_remove_if_empty(st, b, key);
+    }
+    return 0;
+  }
+  s3_version *marker = version_new(b);
+  if (!marker)
+    return -1;
+  marker->delete_marker = 1;
+  marker->attrs = json_object();
+  if (version_install(st, b, key, marker) < 0) {
+    version_free(st, marker, 0);
+    return -1;
+  }
+  json_object_set_new(out, "DeleteMarker", json_true());
+  json_object_set_new(out, "VersionId", json_string(marker->version_id));
+  return 0;
+}
+
+static void op_delete_object(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *key = in_str(input, "Key");
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b)
+    return;
+  json_t *out = json_object();
+  int rc = delete_one(st, b, key ? key : "", in_str(input, "VersionId"), out);
+  pthread_mutex_unlock(&st->lock);
+  if (rc < 0) {
+    json_decref(out);
+    aws_call_fail(call, 500, "InternalError", "out of memory");
+    return;
+  }
+  aws_call_reply(call, out);
+}
+
+static void op_delete_objects(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  json_t *objects = json_object_get(json_object_get(input, "Delete"), "Objects");
+  int quiet = json_is_true(json_object_get(json_object_get(input, "Delete"), "Quiet"));
+  if (!json_is_array(objects) || json_array_size(objects) == 0 ||
+      json_array_size(objects) > S3_MAX_DELETE) {
+    aws_call_fail(call, 400, "MalformedXML",
+                  "The XML you provided was not well-formed or did not validate against our "
+                  "published schema");
+    return;
+  }
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b)
+    return;
+  json_t *deleted = json_array(), *errors = json_array();
+  size_t i;
+  json_t *item;
+  json_array_foreach(objects, i, item) {
+    const char *key = in_str(item, "Key");
+    const char *vid = in_str(item, "VersionId");
+    json_t *res = json_object();
+    if (!key || !*key || strlen(key) > S3_MAX_KEY) {
+      json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "Key", key ? key : "", "Code",
+                                              "InvalidArgument", "Message", "Invalid key"));
+      json_decref(res);
+      continue;
+    }
+    if (delete_one(st, b, key, vid, res) < 0) {
+      json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "Key", key, "Code",
+                                              "InternalError", "Message", "out of memory"));
+      json_decref(res);
+      continue;
+    }
+    if (quiet) {
+      json_decref(res);
+      continue;
+    }
+    json_t *d = json_pack("{s:s}", "Key", key);
+    if (vid)
+      json_object_set_new(d, "VersionId", json_string(vid));
+    if (json_is_true(json_object_get(res, "DeleteMarker"))) {
+      json_object_set_new(d, "DeleteMarker", json_true());
+      json_object_set(d, "DeleteMarkerVersionId", json_object_get(res, "VersionId"));
+    }
+    json_array_append_new(deleted, d);
+    json_decref(res);
+  }
+  pthread_mutex_unlock(&st->lock);
+  json_t *out = json_object();
+  if (json_array_size(deleted))
+    json_object_set_new(out, "Deleted", deleted);
+  else
+    json_decref(deleted);
+  if (json_array_size(errors))
+    json_object_set_new(out, "Errors", errors);
+  else
+    json_decref(errors);
+  aws_call_reply(call, out);
+}
+
+/* "bucket/key[?versionId=v]" (URL-encoded, optional leading '/'). */
+static int parse_copy_source(const char *src, char **bucket, char **key, char **version) {
+  *bucket = *key = *version = NULL;
+  if (!src)
+    return -1;
+  if (*src == '/')
+    src++;
+  size_t plen = strcspn(src, "?");
+  if (src[plen] == '?' && strncmp(src + plen + 1, "versionId=", 10) == 0) {
+    *version = http_percent_decode(src + plen + 11, strlen(src + plen + 11), 0, 1, NULL);
+    if (!*version)
+      return -1;
+  }
+  char *path = http_percent_decode(src, plen, 0, 1, NULL);
+  if (!path)
+    goto fail;
+  char *slash = strchr(path, '/');
+  if (!slash || slash == path || !slash[1]) {
+    free(path);
+    goto fail;
+  }
+  *slash = '\0';
+  *bucket = strdup(path);
+  *key = strdup(slash + 1);
+  free(path);
+  if (!*bucket || !*key)
+    goto fail;
+  return 0;
+fail:
+  free(*bucket);
+  free(*key);
+  free(*version);
+  *bucket = *key = *version = NULL;
+  return -1;
+}
+
+/* Finds the copy source under the lock, checks its conditions. On failure
+ * answers the call and returns NULL (lock released). */
+static s3_version *lock_copy_source(aws_call *call, const json_t *input, char **src_bucket,
+                                    char **src_key, char **src_version) {
+  s3_state *st = aws_call_state(call);
+  if (parse_copy_source(in_str(input, "CopySource"), src_bucket, src_key, src_version) < 0) {
+    aws_call_fail(call, 400, "InvalidArgument",
+                  "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
+    return NULL;
+  }
+  pthread_mutex_lock(&st->lock);
+  s3_bucket *sb = bucket_find(st, *src_bucket);
+  if (!sb) {
+    pthread_mutex_unlock(&st->lock);
+    fail_no_bucket(call, *src_bucket);
+    return NULL;
+  }
+  int marker_only = 0;
+  s3_version *sv = version_lookup(sb, *src_key, *src_version, &marker_only);
+  if (!sv || sv->delete_marker) {
+    pthread_mutex_unlock(&st->lock);
+    if (sv)
+      aws_call_fail(call, 400, "InvalidRequest",
+                    "The source of a copy request may not specifically refer to a delete marker "
+                    "by version id.");
+    else
+      fail_lookup(call, *src_key, *src_version);
+    return NULL;
+  }
+  if (check_conditions(input, "CopySource", sv->etag, sv->mtime)) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail_fields(call, 412, "PreconditionFailed",
+                         json_pack("{s:s}", "Condition", "x-amz-copy-source-If-Match"),
+                         "At least one of the pre-conditions you specified did not hold");
+    return NULL;
+  }
+  return sv;
+}
+
+/* A new data file holding bytes [start, start+len) of src's. Hard link for a
+ * whole file. Returns the file number (0 for empty) or -1. Under the lock. */
+static int64_t data_clone(s3_state *st, uint64_t src, uint64_t start, uint64_t len, uint64_t size) {
+  if (!src || len == 0)
+    return 0;
+  if (start == 0 && len == size) {
+    uint64_t file = atomic_fetch_add(&st->next_file, 1);
+    char from[4096], to[4096];
+    data_path(st, src, from, sizeof(from));
+    data_path(st, file, to, sizeof(to));
+    if (link(from, to) == 0)
+      return (int64_t)file;
+  }
+  uint64_t file = 0;
+  int out = data_create(st, &file);
+  if (out < 0)
+    return -1;
+  int in = data_open(st, src);
+  int rc = in < 0 ? -1 : copy_range(out, in, start, len);
+  if (in >= 0)
+    close(in);
+  if (close(out) < 0)
+    rc = -1;
+  if (rc < 0) {
+    data_unlink(st, file);
+    return -1;
+  }
+  return (int64_t)file;
+}
+
+static void op_copy_object(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *bucket = in_str(input, "Bucket"), *key = in_str(input, "Key");
+  if (!key_valid(call, key))
+    return;
+  char *sbucket = NULL, *skey = NULL, *sversion = NULL;
+  int bad_tags = 0;
+  json_t *tags = NULL;
+  const char *tdir = in_str(input, "TaggingDirective");
+  if (tdir && strcmp(tdir, "REPLACE") == 0) {
+    tags = tags_from_header(in_str(input, "Tagging"), &bad_tags);
+    if (bad_tags) {
+      aws_call_fail(call, 400, "InvalidArgument", "The x-amz-tagging header is not valid.");
+      return;
+    }
+  }
+  s3_version *sv = lock_copy_source(call, input, &sbucket, &skey, &sversion);
+  if (!sv)
+    goto cleanup;
+  const char *directive = in_str(input, "MetadataDirective");
+  int replace = directive && strcmp(directive, "REPLACE") == 0;
+  s3_bucket *b = bucket_find(st, bucket);
+  if (!b) {
+    pthread_mutex_unlock(&st->lock);
+    fail_no_bucket(call, bucket ? bucket : "");
+    goto cleanup;
+  }
+  if (!replace && strcmp(sbucket, bucket) == 0 && strcmp(skey, key) == 0 && !sversion &&
+      !json_object_get(input, "StorageClass") && !json_object_get(input, "ServerSideEncryption")) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "This copy request is illegal because it is trying to copy an object to itself "
+                  "without changing the object's metadata, storage class, website redirect "
+                  "location or encryption attributes.");
+    goto cleanup;
+  }
+  int64_t file = data_clone(st, sv->file, 0, sv->size, sv->size);
+  s3_version *v = file < 0 ? NULL : version_new(b);
+  if (!v) {
+    pthread_mutex_unlock(&st->lock);
+    if (file > 0)
+      data_unlink(st, (uint64_t)file);
+    aws_call_fail(call, 500, "InternalError", "Cannot copy the object's data: %s", strerror(errno));
+    goto cleanup;
+  }
+  v->file = (uint64_t)file;
+  v->size = sv->size;
+  memcpy(v->etag, sv->etag, sizeof(v->etag));
+  v->parts = sv->parts;
+  v->ck_algo = sv->ck_algo;
+  memcpy(v->checksum, sv->checksum, sizeof(v->checksum));
+  if (replace) {
+    v->attrs = attrs_from_input(input);
+  } else {
+    v->attrs = json_deep_copy(sv->attrs);
+    json_t *sc = json_object_get(input, "StorageClass");
+    if (sc && strcmp(json_string_value(sc), "STANDARD") != 0)
+      json_object_set(v->attrs, "StorageClass", sc);
+    else if (sc)
+      json_object_del(v->attrs, "StorageClass");
+  }
+  v->tags = tdir && strcmp(tdir, "REPLACE") == 0 ? json_incref(tags) : json_incref(sv->tags);
+  v->acl = acl_from_input(input);
+  const char *copied_version = sversion ? sversion : sv->version_id;
+  json_t *out = json_object();
+  s3_bucket *sb = bucket_find(st, sbucket);
+  if (sb && sb->versioning)
+    json_object_set_new(out, "CopySourceVersionId", json_string(copied_version));
+  if (version_install(st, b, key, v) < 0) {
+    pthread_mutex_unlock(&st->lock);
+    version_free(st, v, 1);
+    json_decref(out);
+    aws_call_fail(call, 500, "InternalError", "out of memory");
+    goto cleanup;
+  }
+  if (b->versioning)
+    json_object_set_new(out, "VersionId", json_string(v->version_id));
+  json_t *result =
+      json_pack("{s:s, s:o}", "ETag", v->etag, "LastModified", aws_timestamp_json(v->mtime));
+  if (v->ck_algo != S3_CK_NONE)
+    json_object_set_new(result, checksum_members[v->ck_algo], json_string(v->checksum));
+  json_object_set_new(out, "CopyObjectResult", result);
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, out);
+cleanup:
+  json_decref(tags);
+  free(sbucket);
+  free(skey);
+  free(sversion);
+}
+
+/* Object sub-resources: tagging and ACL. */
+static void op_object_subresource(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *op = aws_call_operation(call);
+  const char *key = in_str(input, "Key"), *vid = in_str(input, "VersionId");
+  if (strcmp(op, "PutObjectTagging") == 0) {
+    json_t *set = json_object_get(json_object_get(input, "Tagging"), "TagSet");
+    if (!json_is_array(set) || json_array_size(set) > S3_MAX_TAGS) {
+      aws_call_fail(call, 400, json_is_array(set) ? "BadRequest" : "MalformedXML",
+                    "Object tags cannot be greater than %d", S3_MAX_TAGS);
+      return;
+    }
+  }
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b)
+    return;
+  int marker_only = 0;
+  s3_version *v = version_lookup(b, key ? key : "", vid, &marker_only);
+  if (!v || v->delete_marker) {
+    pthread_mutex_unlock(&st->lock);
+    if (v)
+      aws_call_fail(call, 405, "MethodNotAllowed",
+                    "The specified method is not allowed against this resource.");
+    else
+      fail_lookup(call, key ? key : "", vid);
+    return;
+  }
+  json_t *out = json_object();
+  if (strcmp(op, "PutObjectTagging") == 0) {
+    json_decref(v->tags);
+    v->tags = json_deep_copy(json_object_get(json_object_get(input, "Tagging"), "TagSet"));
+  } else if (strcmp(op, "GetObjectTagging") == 0) {
+    json_object_set_new(out, "TagSet", v->tags ? json_deep_copy(v->tags) : json_array());
+  } else if (strcmp(op, "DeleteObjectTagging") == 0) {
+    json_decref(v->tags);
+    v->tags = NULL;
+  } else if (strcmp(op, "PutObjectAcl") == 0) {
+    json_t *acl = acl_from_input(input);
+    if (acl) {
+      json_decref(v->acl);
+      v->acl = acl;
+    }
+  } else {
+    json_decref(out);
+    out = acl_output(v->acl);
+  }
+  if (b->versioning && strcmp(op, "GetObjectAcl") != 0 && strcmp(op, "PutObjectAcl") != 0)
+    json_object_set_new(out, "VersionId", json_string(v->version_id));
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, out);
+}
+
+/* ---- listing ---- */
+
+static int max_keys_of(const json_t *input, const char *member) {
+  json_t *v = json_object_get(input, member);
+  if (!json_is_integer(v))
+    return 1000;
+  json_int_t n = json_integer_value(v);
+  return n < 0 ? 0 : n > 1000 ? 1000 : (int)n;
+}
+
+typedef struct list_walk {
+  const char *prefix, *delimiter, *after;
+  int max, url, owner;
+  json_t *contents, *prefixes;
+  int truncated;
+  char *next; /* last key or common prefix returned (owned) */
+  int count;
+} list_walk;
+
+static json_t *content_item(const s3_key *k, const s3_version *v, int url, int owner) {
+  json_t *sc = json_object_get(v->attrs, "StorageClass");
+  json_t *item =
+      json_pack("{s:o, s:o, s:s, s:I, s:s}", "Key", key_json(k->key, url), "LastModified",
+                aws_timestamp_json(v->mtime), "ETag", v->etag, "Size", (json_int_t)v->size,
+                "StorageClass", sc ? json_string_value(sc) : "STANDARD");
+  if (owner)
+    json_object_set_new(item, "Owner", owner_json());
+  if (v->ck_algo != S3_CK_NONE)
+    json_object_set_new(item, "ChecksumAlgorithm",
+                        json_pack("[s]", s3_checksum_algo_name(v->ck_algo)));
+  return item;
+}
+
+/* Adds the common prefix of key (after the walk's prefix) when the delimiter
+ * occurs; returns 1 when the key was folded into a prefix (counted or not),
+ * 0 when it is listed itself, -1 when the page is full. */
+static int fold_prefix(list_walk *w, const char *key) {
+  if (!w->delimiter || !*w->delimiter)
+    return 0;
+  size_t plen = w->prefix ? strlen(w->prefix) : 0;
+  const char *d = strstr(key + plen, w->delimiter);
+  if (!d)
+    return 0;
+  size_t cplen = (size_t)(d - key) + strlen(w->delimiter);
+  if (w->next && strlen(w->next) == cplen && strncmp(w->next, key, cplen) == 0)
+    return 1;
+  char *cp = strndup(key, cplen);
+  if (!cp)
+    return 1;
+  if (w->after && strcmp(cp, w->after) <= 0) {
+    free(cp);
+    return 1;
+  }
+  if (w->count >= w->max) {
+    free(cp);
+    w->truncated = 1;
+    return -1;
+  }
+  json_array_append_new(w->prefixes, json_pack("{s:o}", "Prefix", key_json(cp, w->url)));
+  free(w->next);
+  w->next = cp;
+  w->count++;
+  return 1;
+}
+
+static void list_current(const s3_bucket *b, list_walk *w) {
+  const char *from = w->prefix ? w->prefix : "";
+  if (w->after && strcmp(w->after, from) > 0)
+    from = w->after;
+  size_t plen = w->prefix ? strlen(w->prefix) : 0;
+  for (size_t i = key_lower(b, from); i < b->nkeys; i++) {
+    const s3_key *k = b->keys[i];
+    if (w->after && strcmp(k->key, w->after) <= 0)
+      continue;
+    if (plen && strncmp(k->key, w->prefix, plen) != 0)
+      break;
+    if (k->versions->delete_marker)
+      continue;
+    int folded = fold_prefix(w, k->key);
+    if (folded < 0)
+      break;
+    if (folded)
+      continue;
+    if (w->count >= w->max) {
+      w->truncated = w->max > 0;
+      break;
+    }
+    json_array_append_new(w->contents, content_item(k, k->versions, w->url, w->owner));
+    free(w->next);
+    w->next = strdup(k->key);
+    w->count++;
+  }
+}
+
+static int encoding_url(aws_call *call, const json_t *input, int *url) {
+  const char *enc = in_str(input, "EncodingType");
+  *url = 0;
+  if (!enc)
+    return 0;
+  if (strcmp(enc, "url") != 0) {
+    aws_call_fail(call, 400, "InvalidArgument", "Invalid Encoding Method specified in Request");
+    return -1;
+  }
+  *url = 1;
+  return 0;
+}
+
+static void set_str(json_t *out, const char *member, const char *value, int url) {
+  if (value)
+    json_object_set_new(out, member, key_json(value, url));
+}
+
+static void op_list_objects(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  int v2 = strcmp(aws_call_operation(call), "ListObjectsV2") == 0;
+  int url = 0;
+  if (encoding_url(call, input, &url) < 0)
+    return;
+  char *token = NULL;
+  const char *ctoken = in_str(input, "ContinuationToken");
+  if (v2 && ctoken) {
+    unsigned char *raw = NULL;
+    size_t raw_len = 0;
+    if (aws_base64_decode(&raw, &raw_len, ctoken, strlen(ctoken)) < 0 ||
+        memchr(raw, '\0', raw_len) || raw_len > S3_MAX_KEY + 1) {
+      free(raw);
+      aws_call_fail_fields(
+          call, 400, "InvalidArgument",
+          json_pack("{s:s, s:s}", "ArgumentName", "continuation-token", "ArgumentValue", ctoken),
+          "The continuation token provided is incorrect");
+      return;
+    }
+    token = strndup((const char *)raw, raw_len);
+    free(raw);
+  }
+  list_walk w = {0};
+  w.prefix = in_str(input, "Prefix");
+  w.delimiter = in_str(input, "Delimiter");
+  w.after = v2 ? (token ? token : in_str(input, "StartAfter")) : in_str(input, "Marker");
+  w.max = max_keys_of(input, "MaxKeys");
+  w.url = url;
+  w.owner = v2 ? json_is_true(json_object_get(input, "FetchOwner")) : 1;
+  w.contents = json_array();
+  w.prefixes = json_array();
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b) {
+    json_decref(w.contents);
+    json_decref(w.prefixes);
+    free(token);
+    return;
+  }
+  list_current(b, &w);
+  json_t *out = json_pack("{s:s, s:s, s:i, s:b}", "Name", b->name, "Prefix", "", "MaxKeys", w.max,
+                          "IsTruncated", w.truncated);
+  pthread_mutex_unlock(&st->lock);
+  set_str(out, "Prefix", w.prefix, url);
+  set_str(out, "Delimiter", w.delimiter, url);
+  if (url)
+    json_object_set_new(out, "EncodingType", json_string("url"));
+  if (json_array_size(w.contents))
+    json_object_set(out, "Contents", w.contents);
+  if (json_array_size(w.prefixes))
+    json_object_set(out, "CommonPrefixes", w.prefixes);
+  if (v2) {
+    json_object_set_new(out, "KeyCount", json_integer(w.count));
+    if (ctoken)
+      json_object_set_new(out, "ContinuationToken", json_string(ctoken));
+    set_str(out, "StartAfter", in_str(input, "StartAfter"), url);
+    if (w.truncated && w.next) {
+      char *t = aws_base64_encode((const unsigned char *)w.next, strlen(w.next));
+      if (t)
+        json_object_set_new(out, "NextContinuationToken", json_string(t));
+      free(t);
+    }
+  } else {
+    json_object_set_new(out, "Marker",
+                        key_json(in_str(input, "Marker") ? in_str(input, "Marker") : "", url));
+    if (w.truncated && w.next && w.delimiter)
+      set_str(out, "NextMarker", w.next, url);
+  }
+  json_decref(w.contents);
+  json_decref(w.prefixes);
+  free(w.next);
+  free(token);
+  aws_call_reply(call, out);
+}
+
+static void op_list_object_versions(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  int url = 0;
+  if (encoding_url(call, input, &url) < 0)
+    return;
+  const char *key_marker = in_str(input, "KeyMarker");
+  const char *vid_marker = in_str(input, "VersionIdMarker");
+  list_walk w = {0};
+  w.prefix = in_str(input, "Prefix");
+  w.delimiter = in_str(input, "Delimiter");
+  w.max = max_keys_of(input, "MaxKeys");
+  w.url = url;
+  w.prefixes = json_array();
+  json_t *versions = json_array(), *markers = json_array();
+  char *next_key = NULL, *next_vid = NULL;
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b) {
+    json_decref(w.prefixes);
+    json_decref(versions);
+    json_decref(markers);
+    return;
+  }
+  const char *from = w.prefix ? w.prefix : "";
+  if (key_marker && strcmp(key_marker, from) > 0)
+    from = key_marker;
+  size_t plen = w.prefix ? strlen(w.prefix) : 0;
+  int full = 0;
+  for (size_t i = key_lower(b, from); i < b->nkeys && !full; i++) {
+    const s3_key *k = b->keys[i];
+    int at_marker = key_marker && strcmp(k->key, key_marker) == 0;
+    if (key_marker && strcmp(k->key, key_marker) < 0)
+      continue;
+    if (at_marker && !vid_marker)
+      continue;
+    if (plen && strncmp(k->key, w.prefix, plen) != 0)
+      break;
+    w.after = key_marker;
+    int folded = at_marker ? 0 : fold_prefix(&w, k->key);
+    if (folded < 0)
+      break;
+    if (folded)
+      continue;
+    int skipping = at_marker;
+    for (const s3_version *v = k->versions; v; v = v->next) {
+      if (skipping) {
+        if (strcmp(v->version_id, vid_marker) == 0)
+          skipping = 0;
+        continue;
+      }
+      if (w.count >= w.max) {
+        w.truncated = w.max > 0;
+        full = 1;
+        break;
+      }
+      json_t *item = json_pack("{s:o, s:s, s:b, s:o, s:o}", "Key", key_json(k->key, url),
+                               "VersionId", v->version_id, "IsLatest", v == k->versions,
+                               "LastModified", aws_timestamp_json(v->mtime), "Owner", owner_json());
+      if (v->delete_marker) {
+        json_array_append_new(markers, item);
+      } else {
+        json_t *sc = json_object_get(v->attrs, "StorageClass");
+        json_object_set_new(item, "ETag", json_string(v->etag));
+        json_object_set_new(item, "Size", json_integer((json_int_t)v->size));
+        json_object_set_new(item, "StorageClass",
+                            json_string(sc ? json_string_value(sc) : "STANDARD"));
+        json_array_append_new(versions, item);
+      }
+      free(next_key);
+      free(next_vid);
+      next_key = strdup(k->key);
+      next_vid = strdup(v->version_id);
+      w.count++;
+    }
+  }
+  json_t *out = json_pack("{s:s, s:s, s:i, s:b}", "Name", b->name, "Prefix", "", "MaxKeys", w.max,
+                          "IsTruncated", w.truncated);
+  pthread_mutex_unlock(&st->lock);
+  set_str(out, "Prefix", w.prefix, url);
+  set_str(out, "Delimiter", w.delimiter, url);
+  set_str(out, "KeyMarker", key_marker ? key_marker : "", url);
+  if (vid_marker)
+    json_object_set_new(out, "VersionIdMarker", json_string(vid_marker));
+  if (url)
+    json_object_set_new(out, "EncodingType", json_string("url"));
+  if (w.truncated && next_key) {
+    set_str(out, "NextKeyMarker", next_key, url);
+    json_object_set_new(out, "NextVersionIdMarker", json_string(next_vid));
+  }
+  if (json_array_size(versions))
+    json_object_set(out, "Versions", versions);
+  if (json_array_size(markers))
+    json_object_set(out, "DeleteMarkers", markers);
+  if (json_array_size(w.prefixes))
+    json_object_set(out, "CommonPrefixes", w.prefixes);
+  json_decref(versions);
+  json_decref(markers);
+  json_decref(w.prefixes);
+  free(w.next);
+  free(next_key);
+  free(next_vid);
+  aws_call_reply(call, out);
+}
+
+/* ---- multipart uploads ---- */
+
+static s3_upload *upload_find(const s3_bucket *b, const char *id, const char *key) {
+  for (s3_upload *u = b->uploads; u; u = u->next)
+    if (id && strcmp(u->id, id) == 0 && (!key || strcmp(u->key, key) == 0))
+      return u;
+  return NULL;
+}
+
+static void op_create_multipart(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *key = in_str(input, "Key");
+  if (!key_valid(call, key))
+    return;
+  int bad_tags = 0;
+  json_t *tags = tags_from_header(in_str(input, "Tagging"), &bad_tags);
+  if (bad_tags) {
+    aws_call_fail(call, 400, "InvalidArgument", "The x-amz-tagging header is not valid.");
+    return;
+  }
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b) {
+    json_decref(tags);
+    return;
+  }
+  s3_upload *u = calloc(1, sizeof(*u));
+  if (!u || !(u->key = strdup(key))) {
+    pthread_mutex_unlock(&st->lock);
+    free(u);
+    json_decref(tags);
+    aws_call_fail(call, 500, "InternalError", "out of memory");
+    return;
+  }
+  random_id(u->id, 41);
+  u->initiated = now_s();
+  u->attrs = attrs_from_input(input);
+  u->tags = tags;
+  u->acl = acl_from_input(input);
+  u->ck_algo = s3_checksum_algo_from_name(in_str(input, "ChecksumAlgorithm"));
+  u->next = b->uploads;
+  b->uploads = u;
+  json_t *out = json_pack("{s:s, s:s, s:s}", "Bucket", b->name, "Key", key, "UploadId", u->id);
+  if (u->ck_algo != S3_CK_NONE)
+    json_object_set_new(out, "ChecksumAlgorithm", json_string(s3_checksum_algo_name(u->ck_algo)));
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, out);
+}
+
+/* Checks bucket, upload and part number; under the lock on success. */
+static s3_upload *lock_upload(aws_call *call, const json_t *input, s3_bucket **out_bucket) {
+  s3_state *st = aws_call_state(call);
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b)
+    return NULL;
+  s3_upload *u = upload_find(b, in_str(input, "UploadId"), in_str(input, "Key"));
+  if (!u) {
+    pthread_mutex_unlock(&st->lock);
+    fail_no_upload(call, in_str(input, "UploadId"));
+    return NULL;
+  }
+  *out_bucket = b;
+  return u;
+}
+
+static int part_number_of(aws_call *call, const json_t *input) {
+  json_t *n = json_object_get(input, "PartNumber");
+  json_int_t num = json_is_integer(n) ? json_integer_value(n) : 0;
+  if (num < 1 || num > S3_MAX_PARTS) {
+    aws_call_fail_fields(
+        call, 400, "InvalidArgument", json_pack("{s:s}", "ArgumentName", "partNumber"),
+        "Part number must be an integer between 1 and %d, inclusive", S3_MAX_PARTS);
+    return -1;
+  }
+  return (int)num;
+}
+
+/* Records a part's data file in an upload (replacing an earlier one). */
+static int part_install(s3_state *st, s3_upload *u, int num, uint64_t file, uint64_t size,
+                        const unsigned char md5[16]) {
+  if (!u->parts) {
+    u->parts = calloc(S3_MAX_PARTS + 1, sizeof(*u->parts));
+    if (!u->parts)
+      return -1;
+  }
+  s3_part *p = &u->parts[num];
+  if (p->present)
+    data_unlink(st, p->file);
+  p->present = 1;
+  p->file = file;
+  p->size = size;
+  memcpy(p->md5, md5, 16);
+  p->mtime = now_s();
+  return 0;
+}
+
+static void op_upload_part(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  int num = part_number_of(call, input);
+  if (num < 0)
+    return;
+  s3_bucket *b = NULL;
+  if (!lock_upload(call, input, &b))
+    return;
+  pthread_mutex_unlock(&st->lock);
+  ingest_result r;
+  if (ingest(st, call, input, &r) < 0)
+    return;
+  s3_upload *u = lock_upload(call, input, &b);
+  if (!u) {
+    data_unlink(st, r.file);
+    return;
+  }
+  if (part_install(st, u, num, r.file, r.size, r.md5) < 0) {
+    pthread_mutex_unlock(&st->lock);
+    data_unlink(st, r.file);
+    aws_call_fail(call, 500, "InternalError", "out of memory");
+    return;
+  }
+  pthread_mutex_unlock(&st->lock);
+  char etag[48];
+  md5_etag(etag, sizeof(etag), r.md5, 0);
+  json_t *out = json_pack("{s:s}", "ETag", etag);
+  if (r.ck_algo != S3_CK_NONE)
+    json_object_set_new(out, checksum_members[r.ck_algo], json_string(r.checksum));
+  aws_call_reply(call, out);
+}
+
+/* MD5 of a data file's bytes [start, start+len). */
+static int md5_of_file(const s3_state *st, uint64_t file, uint64_t start, uint64_t len,
+                       unsigned char md5[16]) {
+  s3_digest *dg = s3_digest_new(S3_CK_NONE);
+  if (!dg)
+    return -1;
+  int rc = 0;
+  if (file && len) {
+    int fd = data_open(st, file);
+    char *buf = malloc(1 << 16);
+    rc = fd < 0 || !buf ? -1 : 0;
+    uint64_t off = start, end = start + len;
+    while (rc == 0 && off < end) {
+      uint64_t want = end - off < (1 << 16) ? end - off : (1 << 16);
+      ssize_t n = pread(fd, buf, want, (off_t)off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        rc = -1;
+        break;
+      }
+      s3_digest_update(dg, buf, (size_t)n);
+      off += (uint64_t)n;
+    }
+    free(buf);
+    if (fd >= 0)
+      close(fd);
+  }
+  char unused[96];
+  s3_digest_final(dg, md5, unused, sizeof(unused));
+  s3_digest_free(dg);
+  return rc;
+}
+
+static void op_upload_part_copy(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  int num = part_number_of(call, input);
+  if (num < 0)
+    return;
+  char *sbucket = NULL, *skey = NULL, *sversion = NULL;
+  s3_version *sv = lock_copy_source(call, input, &sbucket, &skey, &sversion);
+  if (!sv)
+    goto cleanup;
+  uint64_t start = 0, len = sv->size;
+  const char *range = in_str(input, "CopySourceRange");
+  if (range) {
+    uint64_t a = 0, z = 0;
+    if (parse_range(range, sv->size, &a, &z) != 1 || strchr(range + 6, '-') == range + 6) {
+      pthread_mutex_unlock(&st->lock);
+      aws_call_fail(call, 400, "InvalidArgument",
+                    "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                    "where first and last are the zero-based offsets of the first and last bytes "
+                    "to copy");
+      goto cleanup;
+    }
+    start = a;
+    len = z - a + 1;
+  }
+  s3_bucket *b = bucket_find(st, in_str(input, "Bucket"));
+  s3_upload *u = b ? upload_find(b, in_str(input, "UploadId"), in_str(input, "Key")) : NULL;
+  if (!u) {
+    pthread_mutex_unlock(&st->lock);
+    if (!b)
+      fail_no_bucket(call, in_str(input, "Bucket") ? in_str(input, "Bucket") : "");
+    else
+      fail_no_upload(call, in_str(input, "UploadId"));
+    goto cleanup;
+  }
+  int64_t file = data_clone(st, sv->file, start, len, sv->size);
+  unsigned char md5[16];
+  if (file < 0 || md5_of_file(st, (uint64_t)file, 0, len, md5) < 0 ||
+      part_install(st, u, num, (uint64_t)file, len, md5) < 0) {
+    pthread_mutex_unlock(&st->lock);
+    if (file > 0)
+      data_unlink(st, (uint64_t)file);
+    aws_call_fail(call, 500, "InternalError", "Cannot copy the part's data: %s", strerror(errno));
+    goto cleanup;
+  }
+  char etag[48];
+  md5_etag(etag, sizeof(etag), md5, 0);
+  json_t *out = json_pack("{s:{s:s, s:o}}", "CopyPartResult", "ETag", etag, "LastModified",
+                          aws_timestamp_json(u->parts[num].mtime));
+  s3_bucket *sb = bucket_find(st, sbucket);
+  if (sb && sb->versioning)
+    json_object_set_new(out, "CopySourceVersionId", json_string(sv->version_id));
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, out);
+cleanup:
+  free(sbucket);
+  free(skey);
+  free(sversion);
+}
+
+static void unlink_upload(s3_bucket *b, s3_upload *u) {
+  for (s3_upload **pu = &b->uploads; *pu; pu = &(*pu)->next)
+    if (*pu == u) {
+      *pu = u->next;
+      return;
+    }
+}
+
+static void op_complete_multipart(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  json_t *parts = json_object_get(json_object_get(input, "MultipartUpload"), "Parts");
+  if (!json_is_array(parts) || json_array_size(parts) == 0 ||
+      json_array_size(parts) > S3_MAX_PARTS) {
+    aws_call_fail(call, 400, "MalformedXML",
+                  "The XML you provided was not well-formed or did not validate against our "
+                  "published schema");
+    return;
+  }
+  s3_bucket *b = NULL;
+  s3_upload *u = lock_upload(call, input, &b);
+  if (!u)
+    return;
+  const char *code = NULL;
+  char message[256] = "";
+  json_t *fields = NULL;
+  int last = 0;
+  size_t count = json_array_size(parts), i;
+  json_t *item;
+  json_array_foreach(parts, i, item) {
+    json_int_t num = json_integer_value(json_object_get(item, "PartNumber"));
+    const char *etag = in_str(item, "ETag");
+    if (num <= last) {
+      code = "InvalidPartOrder";
+      snprintf(message, sizeof(message),
+               "The list of parts was not in ascending order. Parts "
+               "must be ordered by part number.");
+      break;
+    }
+    last = (int)num;
+    s3_part *p = num <= S3_MAX_PARTS && u->parts ? &u->parts[num] : NULL;
+    char want[48];
+    if (p && p->present)
+      md5_etag(want, sizeof(want), p->md5, 0);
+    if (!p || !p->present || !etag || !etag_listed(etag, want)) {
+      code = "InvalidPart";
+      snprintf(message, sizeof(message),
+               "One or more of the specified parts could not be found. The part may not have "
+               "been uploaded, or the specified entity tag may not match the part's entity tag.");
+      fields = json_pack("{s:I, s:s}", "PartNumber", num, "ETag", etag ? etag : "");
+      break;
+    }
+  }
+  /* Sizes are checked once every listed part is known to exist. */
+  json_array_foreach(parts, i, item) {
+    if (code)
+      break;
+    json_int_t num = json_integer_value(json_object_get(item, "PartNumber"));
+    const char *etag = in_str(item, "ETag");
+    const s3_part *p = &u->parts[num];
+    if (i + 1 < count && p->size < S3_MIN_PART) {
+      code = "EntityTooSmall";
+      snprintf(message, sizeof(message),
+               "Your proposed upload is smaller than the minimum allowed object size.");
+      char sz[32];
+      snprintf(sz, sizeof(sz), "%" PRIu64, p->size);
+      fields = json_pack("{s:s, s:s, s:I, s:s}", "ProposedSize", sz, "MinSizeAllowed", "5242880",
+                         "PartNumber", num, "ETag", etag);
+      break;
+    }
+  }
+  if (code) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail_fields(call, 400, code, fields, "%s", message);
+    return;
+  }
+  /* Concatenate the parts into the object's data file. */
+  uint64_t file = 0, size = 0;
+  int out_fd = data_create(st, &file);
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  int rc = out_fd < 0 || !md || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1 ? -1 : 0;
+  json_array_foreach(parts, i, item) {
+    if (rc < 0)
+      break;
+    s3_part *p = &u->parts[json_integer_value(json_object_get(item, "PartNumber"))];
+    EVP_DigestUpdate(md, p->md5, 16);
+    if (p->size) {
+      int in = data_open(st, p->file);
+      rc = in < 0 ? -1 : copy_range(out_fd, in, 0, p->size);
+      if (in >= 0)
+        close(in);
+    }
+    size += p->size;
+  }
+  if (out_fd >= 0 && close(out_fd) < 0)
+    rc = -1;
+  unsigned char md5[16];
+  unsigned int mdlen = 0;
+  if (rc == 0)
+    EVP_DigestFinal_ex(md, md5, &mdlen);
+  EVP_MD_CTX_free(md);
+  s3_version *v = rc == 0 ? version_new(b) : NULL;
+  if (!v) {
+    pthread_mutex_unlock(&st->lock);
+    if (file)
+      data_unlink(st, file);
+    aws_call_fail(call, 500, "InternalError", "Cannot assemble the object: %s", strerror(errno));
+    return;
+  }
+  if (size == 0) {
+    data_unlink(st, file);
+    file = 0;
+  }
+  v->file = file;
+  v->size = size;
+  v->parts = (int)count;
+  md5_etag(v->etag, sizeof(v->etag), md5, (int)count);
+  v->attrs = json_incref(u->attrs);
+  v->tags = json_incref(u->tags);
+  v->acl = json_incref(u->acl);
+  char *key = strdup(u->key);
+  if (!key || version_install(st, b, u->key, v) < 0) {
+    pthread_mutex_unlock(&st->lock);
+    free(key);
+    version_free(st, v, 1);
+    aws_call_fail(call, 500, "InternalError", "out of memory");
+    return;
+  }
+  unlink_upload(b, u);
+  upload_free(st, u);
+  char location[2048];
+  snprintf(location, sizeof(location), "%s/%s/%s", aws_call_endpoint(call), b->name, key);
+  json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "Location", location, "Bucket", b->name, "Key",
+                          key, "ETag", v->etag);
+  if (b->versioning)
+    json_object_set_new(out, "VersionId", json_string(v->version_id));
+  pthread_mutex_unlock(&st->lock);
+  free(key);
+  aws_call_reply(call, out);
+}
+
+static void op_abort_multipart(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  s3_bucket *b = NULL;
+  s3_upload *u = lock_upload(call, input, &b);
+  if (!u)
+    return;
+  unlink_upload(b, u);
+  upload_free(st, u);
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, NULL);
+}
+
+static void op_list_parts(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  s3_bucket *b = NULL;
+  s3_upload *u = lock_upload(call, input, &b);
+  if (!u)
+    return;
+  int max = max_keys_of(input, "MaxParts");
+  json_int_t marker = json_integer_value(json_object_get(input, "PartNumberMarker"));
+  json_t *list = json_array();
+  int truncated = 0, next = 0;
+  for (int n = marker > 0 && marker <= S3_MAX_PARTS ? (int)marker + 1 : 1;
+       u->parts && n <= S3_MAX_PARTS; n++) {
+    s3_part *p = &u->parts[n];
+    if (!p->present)
+      continue;
+    if ((int)json_array_size(list) >= max) {
+      truncated = 1;
+      break;
+    }
+    char etag[48];
+    md5_etag(etag, sizeof(etag), p->md5, 0);
+    json_array_append_new(list, json_pack("{s:i, s:o, s:s, s:I}", "PartNumber", n, "LastModified",
+                                          aws_timestamp_json(p->mtime), "ETag", etag, "Size",
+                                          (json_int_t)p->size));
+    next = n;
+  }
+  json_t *out = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:b, s:o, s:o, s:s}", "Bucket", b->name,
+                          "Key", u->key, "UploadId", u->id, "PartNumberMarker",
+                          (json_int_t)(marker > 0 ? marker : 0), "NextPartNumberMarker", next,
+                          "MaxParts", max, "IsTruncated", truncated, "Owner", owner_json(),
+                          "Initiator", owner_json(), "StorageClass", "STANDARD");
+  pthread_mutex_unlock(&st->lock);
+  if (json_array_size(list))
+    json_object_set_new(out, "Parts", list);
+  else
+    json_decref(list);
+  aws_call_reply(call, out);
+}
+
+static void op_list_uploads(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *prefix = in_str(input, "Prefix");
+  int max = max_keys_of(input, "MaxUploads");
+  s3_bucket *b = lock_bucket(call, input);
+  if (!b)
+    return;
+  json_t *list = json_array();
+  int truncated = 0;
+  for (s3_upload *u = b->uploads; u; u = u->next) {
+    if (prefix && strncmp(u->key, prefix, strlen(prefix)) != 0)
+      continue;
+    if ((int)json_array_size(list) >= max) {
+      truncated = 1;
+      break;
+    }
+    json_array_append_new(
+        list, json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "UploadId", u->id, "Key", u->key,
+                        "Initiated", aws_timestamp_json(u->initiated), "StorageClass", "STANDARD",
+                        "Owner", owner_json(), "Initiator", owner_json()));
+  }
+  json_t *out =
+      json_pack("{s:s, s:i, s:b}", "Bucket", b->name, "MaxUploads", max, "IsTruncated", truncated);
+  pthread_mutex_unlock(&st->lock);
+  if (prefix)
+    json_object_set_new(out, "Prefix", json_string(prefix));
+  if (json_array_size(list))
+    json_object_set_new(out, "Uploads", list);
+  else
+    json_decref(list);
+  aws_call_reply(call, out);
+}
+
+/* ---- service ---- */
+
+static void remove_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        continue;
+      char path[4096];
+      snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+      unlink(path);
+    }
+    closedir(d);
+  }
+  rmdir(dir);
+}
+
+static int s3_create(void **state, emulator *emu) {
+  s3_state *st = calloc(1, sizeof(*st));
+  if (!st)
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+  char tmpl[4096];
+  snprintf(tmpl, sizeof(tmpl), "%s/airgap-s3-XXXXXX", emulator_data_dir(emu));
+  if (!mkdtemp(tmpl)) {
+    int rc = airgap_error_set_errno(AIRGAP_ERROR,
+                                    "cannot create the S3 data directory under %s; check that "
+                                    "the emulator's data directory is writable",
+                                    emulator_data_dir(emu));
+    free(st);
+    return rc;
+  }
+  st->dir = strdup(tmpl);
+  if (!st->dir) {
+    rmdir(tmpl);
+    free(st);
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+  }
+  atomic_init(&st->next_file, 1);
+  pthread_mutex_init(&st->lock, NULL);
+  *state = st;
+  return 0;
+}
+
+static void s3_reset(void *state) {
+  s3_state *st = state;
+  pthread_mutex_lock(&st->lock);
+  for (size_t i = 0; i < st->nbuckets; i++)
+    bucket_free(st, st->buckets[i]);
+  st->nbuckets = 0;
+  pthread_mutex_unlock(&st->lock);
+}
+
+static void s3_destroy(void *state) {
+  s3_state *st = state;
+  if (!st)
+    return;
+  s3_reset(st);
+  free(st->buckets);
+  remove_dir(st->dir);
+  free(st->dir);
+  pthread_mutex_destroy(&st->lock);
+  free(st);
+}
+
+static const aws_operation s3_operations[] = {
+    {"AbortMultipartUpload", op_abort_multipart},
+    {"CompleteMultipartUpload", op_complete_multipart},
+    {"CopyObject", op_copy_object},
+    {"CreateBucket", op_create_bucket},
+    {"CreateMultipartUpload", op_create_multipart},
+    {"DeleteBucket", op_delete_bucket},
+    {"DeleteBucketCors", op_config},
+    {"DeleteBucketEncryption", op_config},
+    {"DeleteBucketLifecycle", op_config},
+    {"DeleteBucketOwnershipControls", op_config},
+    {"DeleteBucketPolicy", op_config},
+    {"DeleteBucketReplication", op_config},
+    {"DeleteBucketTagging", op_config},
+    {"DeleteBucketWebsite", op_config},
+    {"DeleteObject", op_delete_object},
+    {"DeleteObjectTagging", op_object_subresource},
+    {"DeleteObjects", op_delete_objects},
+    {"DeletePublicAccessBlock", op_config},
+    {"GetBucketAccelerateConfiguration", op_config},
+    {"GetBucketAcl", op_get_bucket_acl},
+    {"GetBucketCors", op_config},
+    {"GetBucketEncryption", op_config},
+    {"GetBucketLifecycleConfiguration", op_config},
+    {"GetBucketLocation", op_get_bucket_location},
+    {"GetBucketLogging", op_config},
+    {"GetBucketNotificationConfiguration", op_config},
+    {"GetBucketOwnershipControls", op_config},
+    {"GetBucketPolicy", op_config},
+    {"GetBucketReplication", op_config},
+    {"GetBucketRequestPayment", op_config},
+    {"GetBucketTagging", op_config},
+    {"GetBucketVersioning", op_get_bucket_versioning},
+    {"GetBucketWebsite", op_config},
+    {"GetObject", op_get_object},
+    {"GetObjectAcl", op_object_subresource},
+    {"GetObjectLockConfiguration", op_config},
+    {"GetObjectTagging", op_object_subresource},
+    {"GetPublicAccessBlock", op_config},
+    {"HeadBucket", op_head_bucket},
+    {"HeadObject", op_get_object},
+    {"ListBuckets", op_list_buckets},
+    {"ListMultipartUploads", op_list_uploads},
+    {"ListObjectVersions", op_list_object_versions},
+    {"ListObjects", op_list_objects},
+    {"ListObjectsV2", op_list_objects},
+    {"ListParts", op_list_parts},
+    {"PutBucketAccelerateConfiguration", op_config},
+    {"PutBucketAcl", op_put_bucket_acl},
+    {"PutBucketCors", op_config},
+    {"PutBucketEncryption", op_config},
+    {"PutBucketLifecycleConfiguration", op_config},
+    {"PutBucketLogging", op_config},
+    {"PutBucketNotificationConfiguration", op_config},
+    {"PutBucketOwnershipControls", op_config},
+    {"PutBucketPolicy", op_config},
+    {"PutBucketReplication", op_config},
+    {"PutBucketRequestPayment", op_config},
+    {"PutBucketTagging", op_config},
+    {"PutBucketVersioning", op_put_bucket_versioning},
+    {"PutBucketWebsite", op_config},
+    {"PutObject", op_put_object},
+    {"PutObjectAcl", op_object_subresource},
+    {"PutObjectLockConfiguration", op_config},
+    {"PutObjectTagging", op_object_subresource},
+    {"PutPublicAccessBlock", op_config},
+    {"UploadPart", op_upload_part},
+    {"UploadPartCopy", op_upload_part_copy},
+};
+
+const aws_service aws_service_s3 = {
+    .name = "s3",
+    .model_name = "s3",
+    .operations = s3_operations,
+    .operation_count = sizeof(s3_operations) / sizeof(s3_operations[0]),
+    .create = s3_create,
+    .reset = s3_reset,
+    .shutdown = NULL,
+    .destroy = s3_destroy,
+};

@@ -356,7 +356,7 @@ class AgentTest(unittest.TestCase):
         self.assertEqual((job["state"], job["reason"]), ("errored", "supervisor_crashed"))
         self.assertIn("[airgap] the job supervisor was killed by signal 9", c.log(job_id))
         self.assertEqual(containers("airgap.job=" + job_id), [])
-        self.assertFalse(os.path.exists(os.path.join(c.work, job_id)))
+        self.assertEqual([d for d in os.listdir(c.work) if d.startswith(job_id)], [])
 
     def test_sigint_cancels_running_jobs_and_exits(self):
         c = self.start()
@@ -441,6 +441,28 @@ class AgentTest(unittest.TestCase):
         self.assertNotIn("opensesame", done.stdout + done.stderr)
         done = subprocess.run(base + ["true"], capture_output=True, text=True, timeout=120)
         self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(containers("airgap.agent=" + run_id), [])
+
+    def test_run_ctrl_c_cancels_the_job(self):
+        run_id = "run-int-%d" % os.getpid()
+        proc = subprocess.Popen(
+            [AIRGAP, "run", "--repo", self.repo, "--image", BUSYBOX, "--network", "none",
+             "--pull", "never", "--id", run_id, "--", "echo up; sleep 60"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 60
+            line = ""
+            while line != "up\n" and time.time() < deadline:
+                line = proc.stdout.readline()
+            self.assertEqual(line, "up\n")
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertIn("canceled", err)
         self.assertEqual(containers("airgap.agent=" + run_id), [])
 
     def test_serve_runs_submitted_jobs(self):

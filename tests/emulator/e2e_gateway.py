@@ -327,18 +327,18 @@ class GatewayTest(unittest.TestCase):
         self.assertEqual(status, 400)
         self.assertTrue(json.loads(body)["__type"].endswith("#UnknownOperationException"))
 
-    def test_s3_fallback_not_implemented(self):
+    def test_s3_fallback(self):
+        # Unsigned requests nobody else claims are S3's (ListBuckets here).
         status, headers, body = self.emu.request("GET", "/")
-        self.assertEqual(status, 501)
-        self.assertIn(b"<Code>NotImplemented</Code>", body)
-        with self.assertRaises(botocore.exceptions.ClientError) as cm:
-            self.emu.client("s3").list_buckets()
-        self.assertEqual(cm.exception.response["Error"]["Code"], "NotImplemented")
-        # Virtual-host style reaches S3 too.
+        self.assertEqual(status, 200)
+        self.assertIn(b"<ListAllMyBucketsResult", body)
+        self.assertEqual(self.emu.client("s3").list_buckets()["Buckets"], [])
+        # Virtual-host style reaches S3 too, with the bucket from the Host.
         status, _, body = self.emu.request("GET", "/key", headers={
             "Host": "bucket.s3.localhost.localstack.cloud:4566"})
-        self.assertEqual(status, 501)
-        self.assertIn(b"s3", body)
+        self.assertEqual(status, 404)
+        self.assertIn(b"<Code>NoSuchBucket</Code>", body)
+        self.assertIn(b"<BucketName>bucket</BucketName>", body)
 
     def test_lambda_not_implemented(self):
         status, headers, body = self.emu.request("GET", "/2015-03-31/functions/")
@@ -417,7 +417,8 @@ class LifecycleTest(unittest.TestCase):
         emu = Emulator("--services", "sqs, kinesis")
         try:
             doc = json.loads(emu.request("GET", "/_localstack/health")[2])
-            self.assertEqual(doc["services"], {"sqs": "available", "sts": "disabled"})
+            self.assertEqual(doc["services"],
+                             {"sqs": "available", "sts": "disabled", "s3": "disabled"})
         finally:
             self.assertEqual(emu.stop(), 0)
         self.assertIn("kinesis", emu.log_text)

@@ -220,6 +220,11 @@ class ConformanceTest(unittest.TestCase):
                     failures.append("%s: routed to %s" % (where, got["operation"]))
                     continue
                 want = neutral(params or {})
+                # A streaming payload (S3 PutObject/UploadPart Body) is left in
+                # the request for the handler to read, not put in the input.
+                payload = op.input_shape.serialization.get("payload") if op.input_shape else None
+                if payload and op.input_shape.members[payload].serialization.get("streaming"):
+                    want.pop(payload, None)
                 if got["input"] != want:
                     failures.append("%s:\n  want %s\n  got  %s" % (
                         where, json.dumps(want, sort_keys=True)[:1500],

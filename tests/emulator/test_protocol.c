@@ -498,7 +498,8 @@ static void test_emulator_rest_xml_routing(void **state) {
   assert_string_equal(op, "PutObject");
   assert_string_equal(json_string_value(json_object_get(input, "Bucket")), "bucket");
   assert_string_equal(json_string_value(json_object_get(input, "Key")), "dir/a b.txt");
-  assert_string_equal(json_string_value(json_object_get(input, "Body")), "aGVsbG8=");
+  /* The streaming Body is left in the request for the handler (not base64'd). */
+  assert_null(json_object_get(input, "Body"));
   assert_string_equal(
       json_string_value(json_object_get(json_object_get(input, "Metadata"), "color")), "blue");
   json_decref(input);

@@ -1,0 +1,649 @@
+#!/usr/bin/python3
+"""End-to-end S3 tests with Debian's boto3 (Content-MD5 path), curl and raw
+HTTP against a real `airgap emulator` ($AIRGAP_BIN): buckets, objects,
+listings, multipart, copy, ranges, conditionals, versioning, configurations,
+checksums, aws-chunked bodies, presigned URLs, virtual hosts, CORS,
+Expect: 100-continue, hostile keys and bodies, and the data files left
+behind (none)."""
+
+import base64
+import datetime
+import hashlib
+import http.client
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import traceback
+import zlib
+
+import boto3
+import botocore
+from botocore.config import Config
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sqs_e2e_support import Emulator  # noqa: E402
+
+EMU = None
+DATA = None
+
+
+def client(**kw):
+    return boto3.client(
+        "s3", endpoint_url=EMU.endpoint, region_name=kw.pop("region", "us-east-1"),
+        aws_access_key_id="test", aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}, **kw))
+
+
+def error_of(fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except botocore.exceptions.ClientError as e:
+        return e.response
+    raise AssertionError("%s did not fail" % getattr(fn, "__name__", fn))
+
+
+def raw(method, path, body=b"", headers=None, host=None):
+    conn = http.client.HTTPConnection("127.0.0.1", EMU.port, timeout=30)
+    hdrs = dict(headers or {})
+    if host:
+        hdrs["Host"] = host
+    conn.request(method, path, body=body, headers=hdrs)
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, dict((k.lower(), v) for k, v in resp.getheaders()), data
+
+
+def empty_bucket(s3, bucket):
+    versions = s3.list_object_versions(Bucket=bucket)
+    for v in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
+        s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
+    for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+        s3.abort_multipart_upload(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"])
+    s3.delete_bucket(Bucket=bucket)
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def b64(raw_bytes):
+    return base64.b64encode(raw_bytes).decode()
+
+
+# ---- tests ----
+
+def test_buckets():
+    s3 = client()
+    s3.create_bucket(Bucket="bkt-one")
+    assert error_of(s3.create_bucket, Bucket="bkt-one")["Error"]["Code"] == "BucketAlreadyOwnedByYou"
+    assert error_of(s3.create_bucket, Bucket="UPPER-case")["Error"]["Code"] == "InvalidBucketName"
+    eu = client(region="eu-west-1")
+    eu.create_bucket(Bucket="bkt-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert eu.get_bucket_location(Bucket="bkt-eu")["LocationConstraint"] == "eu-west-1"
+    assert s3.get_bucket_location(Bucket="bkt-one").get("LocationConstraint") is None
+    names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert "bkt-one" in names and "bkt-eu" in names, names
+    s3.head_bucket(Bucket="bkt-one")
+    err = error_of(s3.head_bucket, Bucket="bkt-missing")
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 404
+    err = error_of(s3.list_objects_v2, Bucket="bkt-missing")
+    assert err["Error"]["Code"] == "NoSuchBucket" and err["Error"]["BucketName"] == "bkt-missing"
+    s3.put_object(Bucket="bkt-one", Key="k", Body=b"x")
+    err = error_of(s3.delete_bucket, Bucket="bkt-one")
+    assert err["Error"]["Code"] == "BucketNotEmpty", err
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 409
+    s3.delete_object(Bucket="bkt-one", Key="k")
+    s3.delete_bucket(Bucket="bkt-one")
+    eu.delete_bucket(Bucket="bkt-eu")
+    assert "bkt-one" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_objects():
+    s3 = client()
+    s3.create_bucket(Bucket="objs")
+    body = os.urandom(3000)
+    r = s3.put_object(Bucket="objs", Key="dir/file.bin", Body=body, ContentType="application/x-test",
+                      ContentEncoding="identity", ContentDisposition="attachment; filename=f.bin",
+                      ContentLanguage="fr", CacheControl="max-age=60",
+                      Expires=datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+                      Metadata={"colour": "blue", "Mixed-Case": "v"}, StorageClass="STANDARD_IA",
+                      Tagging="a=1&b=two")
+    etag = '"%s"' % hashlib.md5(body).hexdigest()
+    assert r["ETag"] == etag, r
+    g = s3.get_object(Bucket="objs", Key="dir/file.bin")
+    assert g["Body"].read() == body
+    assert g["ETag"] == etag and g["ContentLength"] == len(body)
+    assert g["ContentType"] == "application/x-test"
+    assert g["ContentEncoding"] == "identity"
+    assert g["ContentDisposition"] == "attachment; filename=f.bin"
+    assert g["ContentLanguage"] == "fr" and g["CacheControl"] == "max-age=60"
+    assert g["Expires"].year == 2030
+    assert g["Metadata"] == {"colour": "blue", "mixed-case": "v"}, g["Metadata"]
+    assert g["StorageClass"] == "STANDARD_IA"
+    assert g["TagCount"] == 2
+    assert g["ResponseMetadata"]["HTTPHeaders"]["last-modified"].endswith("GMT")
+    h = s3.head_object(Bucket="objs", Key="dir/file.bin")
+    assert h["ContentLength"] == len(body) and h["ETag"] == etag
+    tags = s3.get_object_tagging(Bucket="objs", Key="dir/file.bin")["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("a", "1"), ("b", "two")]
+    s3.put_object_tagging(Bucket="objs", Key="dir/file.bin",
+                          Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    assert s3.get_object_tagging(Bucket="objs", Key="dir/file.bin")["TagSet"] == [
+        {"Key": "k", "Value": "v"}]
+    s3.delete_object_tagging(Bucket="objs", Key="dir/file.bin")
+    assert s3.get_object_tagging(Bucket="objs", Key="dir/file.bin")["TagSet"] == []
+    s3.put_object_acl(Bucket="objs", Key="dir/file.bin", ACL="public-read")
+    grants = s3.get_object_acl(Bucket="objs", Key="dir/file.bin")["Grants"]
+    assert any(g_["Permission"] == "READ" and g_["Grantee"].get("URI", "").endswith("AllUsers")
+               for g_ in grants), grants
+    # response-* overrides
+    g = s3.get_object(Bucket="objs", Key="dir/file.bin", ResponseContentType="text/x-over")
+    assert g["ContentType"] == "text/x-over"
+    # errors carry their fields
+    err = error_of(s3.get_object, Bucket="objs", Key="missing/key")
+    assert err["Error"]["Code"] == "NoSuchKey" and err["Error"]["Key"] == "missing/key", err
+    err = error_of(s3.get_object, Bucket="no-such-bkt", Key="k")
+    assert err["Error"]["Code"] == "NoSuchBucket" and err["Error"]["BucketName"] == "no-such-bkt"
+    # Content-MD5: boto3 sends it when given; a wrong one is BadDigest
+    s3.put_object(Bucket="objs", Key="md5", Body=b"abc", ContentMD5=b64(hashlib.md5(b"abc").digest()))
+    err = error_of(s3.put_object, Bucket="objs", Key="md5", Body=b"abc",
+                   ContentMD5=b64(hashlib.md5(b"abd").digest()))
+    assert err["Error"]["Code"] == "BadDigest", err
+    err = error_of(s3.put_object, Bucket="objs", Key="md5", Body=b"abc", ContentMD5="notbase64!")
+    assert err["Error"]["Code"] == "InvalidDigest", err
+    assert s3.get_object(Bucket="objs", Key="md5")["Body"].read() == b"abc"
+    # empty object
+    s3.put_object(Bucket="objs", Key="empty", Body=b"")
+    g = s3.get_object(Bucket="objs", Key="empty")
+    assert g["Body"].read() == b"" and g["ContentLength"] == 0
+    assert g["ETag"] == '"d41d8cd98f00b204e9800998ecf8427e"'
+    # overwrite replaces
+    s3.put_object(Bucket="objs", Key="empty", Body=b"now full")
+    assert s3.get_object(Bucket="objs", Key="empty")["Body"].read() == b"now full"
+    # a body over the spill threshold goes through a file both ways
+    big = os.urandom(9 * 1024 * 1024 + 17)
+    s3.put_object(Bucket="objs", Key="big", Body=big)
+    assert s3.get_object(Bucket="objs", Key="big")["Body"].read() == big
+    r = s3.delete_objects(Bucket="objs", Delete={"Objects": [
+        {"Key": "dir/file.bin"}, {"Key": "md5"}, {"Key": "empty"}, {"Key": "big"},
+        {"Key": "never-existed"}]})
+    assert sorted(d["Key"] for d in r["Deleted"]) == sorted(
+        ["dir/file.bin", "md5", "empty", "big", "never-existed"]), r
+    r = s3.delete_objects(Bucket="objs", Delete={"Objects": [{"Key": "x"}], "Quiet": True})
+    assert not r.get("Deleted") and not r.get("Errors")
+    assert s3.list_objects_v2(Bucket="objs")["KeyCount"] == 0
+    s3.delete_bucket(Bucket="objs")
+
+
+def test_listing():
+    s3 = client()
+    s3.create_bucket(Bucket="lists")
+    keys = ["a.txt", "b/1", "b/2", "b/c/3", "c d/e", "d+e", "z%y", "\u00e9t\u00e9/\u65e5"]
+    for k in keys:
+        s3.put_object(Bucket="lists", Key=k, Body=k.encode())
+    r = s3.list_objects_v2(Bucket="lists")
+    assert [o["Key"] for o in r["Contents"]] == sorted(keys, key=lambda k: k.encode()), r
+    r = s3.list_objects_v2(Bucket="lists", Delimiter="/")
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["b/", "c d/", "\u00e9t\u00e9/"], r
+    assert [o["Key"] for o in r["Contents"]] == ["a.txt", "d+e", "z%y"]
+    r = s3.list_objects_v2(Bucket="lists", Prefix="b/", Delimiter="/")
+    assert [o["Key"] for o in r["Contents"]] == ["b/1", "b/2"]
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["b/c/"]
+    # pagination: v2 continuation tokens, page by page
+    seen, token, pages = [], None, 0
+    while True:
+        kw = {"ContinuationToken": token} if token else {}
+        r = s3.list_objects_v2(Bucket="lists", MaxKeys=3, **kw)
+        seen += [o["Key"] for o in r["Contents"]]
+        pages += 1
+        assert r["KeyCount"] == len(r["Contents"])
+        if not r["IsTruncated"]:
+            break
+        token = r["NextContinuationToken"]
+    assert seen == sorted(keys, key=lambda k: k.encode()) and pages == 3, (seen, pages)
+    r = s3.list_objects_v2(Bucket="lists", StartAfter="b/2")
+    assert r["Contents"][0]["Key"] == "b/c/3"
+    # delimiter pagination counts common prefixes
+    p = s3.get_paginator("list_objects_v2").paginate(Bucket="lists", Delimiter="/",
+                                                     PaginationConfig={"PageSize": 2})
+    got = []
+    for page in p:
+        got += [o["Key"] for o in page.get("Contents", [])]
+        got += [c["Prefix"] for c in page.get("CommonPrefixes", [])]
+    assert sorted(got) == sorted(["a.txt", "b/", "c d/", "d+e", "z%y", "\u00e9t\u00e9/"]), got
+    # v1 markers
+    r = s3.list_objects(Bucket="lists", MaxKeys=2)
+    assert r["IsTruncated"] and [o["Key"] for o in r["Contents"]] == ["a.txt", "b/1"]
+    r = s3.list_objects(Bucket="lists", Marker="b/1", MaxKeys=2)
+    assert [o["Key"] for o in r["Contents"]] == ["b/2", "b/c/3"]
+    r = s3.list_objects(Bucket="lists", Delimiter="/", MaxKeys=2)
+    assert r["IsTruncated"] and r["NextMarker"] == "b/", r
+    # encoding-type=url on the wire
+    status, _, data = raw("GET", "/lists?list-type=2&encoding-type=url&prefix=c%20")
+    assert status == 200 and b"<Key>c%20d/e</Key>" in data, data
+    status, _, data = raw("GET", "/lists?list-type=2&encoding-type=bogus")
+    assert status == 400 and b"InvalidArgument" in data
+    status, _, data = raw("GET", "/lists?list-type=2&continuation-token=%21%21")
+    assert status == 400 and b"InvalidArgument" in data, data
+    s3.delete_objects(Bucket="lists", Delete={"Objects": [{"Key": k} for k in keys]})
+    s3.delete_bucket(Bucket="lists")
+
+
+def test_multipart():
+    s3 = client()
+    s3.create_bucket(Bucket="multi")
+    parts = [os.urandom(5 * 1024 * 1024), os.urandom(5 * 1024 * 1024), os.urandom(1234)]
+    up = s3.create_multipart_upload(Bucket="multi", Key="mp", ContentType="text/x-mp",
+                                    Metadata={"m": "1"})
+    uid = up["UploadId"]
+    etags = []
+    for i, p in enumerate(parts, 1):
+        etags.append(s3.upload_part(Bucket="multi", Key="mp", UploadId=uid, PartNumber=i,
+                                    Body=p)["ETag"])
+    assert etags[0] == '"%s"' % hashlib.md5(parts[0]).hexdigest()
+    lp = s3.list_parts(Bucket="multi", Key="mp", UploadId=uid)
+    assert [(p["PartNumber"], p["Size"]) for p in lp["Parts"]] == [
+        (1, len(parts[0])), (2, len(parts[1])), (3, 1234)]
+    assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="multi")["Uploads"]] == [uid]
+    err = error_of(s3.complete_multipart_upload, Bucket="multi", Key="mp", UploadId=uid,
+                   MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": etags[1]},
+                                              {"PartNumber": 1, "ETag": etags[0]}]})
+    assert err["Error"]["Code"] == "InvalidPartOrder", err
+    err = error_of(s3.complete_multipart_upload, Bucket="multi", Key="mp", UploadId=uid,
+                   MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"0000"'}]})
+    assert err["Error"]["Code"] == "InvalidPart", err
+    err = error_of(s3.complete_multipart_upload, Bucket="multi", Key="mp", UploadId=uid,
+                   MultipartUpload={"Parts": [{"PartNumber": 3, "ETag": etags[2]},
+                                              {"PartNumber": 4, "ETag": etags[2]}]})
+    assert err["Error"]["Code"] == "InvalidPart", err
+    r = s3.complete_multipart_upload(
+        Bucket="multi", Key="mp", UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": i + 1, "ETag": e} for i, e in enumerate(etags)]})
+    md5s = b"".join(hashlib.md5(p).digest() for p in parts)
+    want = '"%s-3"' % hashlib.md5(md5s).hexdigest()
+    assert r["ETag"] == want, (r["ETag"], want)
+    g = s3.get_object(Bucket="multi", Key="mp")
+    assert g["Body"].read() == b"".join(parts) and g["ETag"] == want
+    assert g["ContentType"] == "text/x-mp" and g["Metadata"] == {"m": "1"}
+    assert s3.head_object(Bucket="multi", Key="mp", PartNumber=1)["PartsCount"] == 3
+    err = error_of(s3.list_parts, Bucket="multi", Key="mp", UploadId=uid)
+    assert err["Error"]["Code"] == "NoSuchUpload", err
+    # small non-last part
+    up = s3.create_multipart_upload(Bucket="multi", Key="small")
+    e1 = s3.upload_part(Bucket="multi", Key="small", UploadId=up["UploadId"], PartNumber=1,
+                        Body=b"tiny")["ETag"]
+    e2 = s3.upload_part(Bucket="multi", Key="small", UploadId=up["UploadId"], PartNumber=2,
+                        Body=b"tail")["ETag"]
+    err = error_of(s3.complete_multipart_upload, Bucket="multi", Key="small",
+                   UploadId=up["UploadId"],
+                   MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1},
+                                              {"PartNumber": 2, "ETag": e2}]})
+    assert err["Error"]["Code"] == "EntityTooSmall", err
+    err = error_of(s3.upload_part, Bucket="multi", Key="small", UploadId=up["UploadId"],
+                   PartNumber=10001, Body=b"x")
+    assert err["Error"]["Code"] == "InvalidArgument", err
+    # upload part copy with a range
+    r = s3.upload_part_copy(Bucket="multi", Key="small", UploadId=up["UploadId"], PartNumber=3,
+                            CopySource={"Bucket": "multi", "Key": "mp"},
+                            CopySourceRange="bytes=10-19")
+    assert r["CopyPartResult"]["ETag"] == '"%s"' % hashlib.md5(parts[0][10:20]).hexdigest()
+    s3.abort_multipart_upload(Bucket="multi", Key="small", UploadId=up["UploadId"])
+    err = error_of(s3.abort_multipart_upload, Bucket="multi", Key="small", UploadId=up["UploadId"])
+    assert err["Error"]["Code"] == "NoSuchUpload"
+    assert not s3.list_multipart_uploads(Bucket="multi").get("Uploads")
+    s3.delete_object(Bucket="multi", Key="mp")
+    s3.delete_bucket(Bucket="multi")
+
+
+def test_copy():
+    s3 = client()
+    s3.create_bucket(Bucket="copies")
+    s3.put_object(Bucket="copies", Key="src", Body=b"source data", ContentType="text/plain",
+                  Metadata={"a": "1"})
+    etag = s3.head_object(Bucket="copies", Key="src")["ETag"]
+    r = s3.copy_object(Bucket="copies", Key="dst", CopySource={"Bucket": "copies", "Key": "src"})
+    assert r["CopyObjectResult"]["ETag"] == etag
+    h = s3.head_object(Bucket="copies", Key="dst")
+    assert h["Metadata"] == {"a": "1"} and h["ContentType"] == "text/plain"
+    s3.copy_object(Bucket="copies", Key="dst2", CopySource="copies/src",
+                   MetadataDirective="REPLACE", Metadata={"b": "2"}, ContentType="text/x-new")
+    h = s3.head_object(Bucket="copies", Key="dst2")
+    assert h["Metadata"] == {"b": "2"} and h["ContentType"] == "text/x-new"
+    assert s3.get_object(Bucket="copies", Key="dst2")["Body"].read() == b"source data"
+    err = error_of(s3.copy_object, Bucket="copies", Key="src", CopySource="copies/src")
+    assert err["Error"]["Code"] == "InvalidRequest", err
+    s3.copy_object(Bucket="copies", Key="src", CopySource="copies/src",
+                   MetadataDirective="REPLACE", Metadata={"c": "3"})
+    assert s3.head_object(Bucket="copies", Key="src")["Metadata"] == {"c": "3"}
+    err = error_of(s3.copy_object, Bucket="copies", Key="d3", CopySource="copies/src",
+                   CopySourceIfMatch='"nope"')
+    assert err["Error"]["Code"] == "PreconditionFailed", err
+    err = error_of(s3.copy_object, Bucket="copies", Key="d3", CopySource="copies/src",
+                   CopySourceIfNoneMatch=etag)
+    assert err["Error"]["Code"] == "PreconditionFailed", err
+    s3.copy_object(Bucket="copies", Key="d3", CopySource="copies/src", CopySourceIfMatch=etag)
+    err = error_of(s3.copy_object, Bucket="copies", Key="d4", CopySource="copies/missing")
+    assert err["Error"]["Code"] == "NoSuchKey", err
+    # the copy keeps its data after the source is deleted
+    s3.delete_object(Bucket="copies", Key="src")
+    assert s3.get_object(Bucket="copies", Key="dst")["Body"].read() == b"source data"
+    s3.delete_objects(Bucket="copies", Delete={"Objects": [{"Key": k} for k in
+                                                           ("dst", "dst2", "d3")]})
+    s3.delete_bucket(Bucket="copies")
+
+
+def test_ranges_and_conditions():
+    s3 = client()
+    s3.create_bucket(Bucket="ranges")
+    body = bytes(range(256)) * 4
+    etag = s3.put_object(Bucket="ranges", Key="r", Body=body)["ETag"]
+    g = s3.get_object(Bucket="ranges", Key="r", Range="bytes=10-19")
+    assert g["Body"].read() == body[10:20] and g["ContentRange"] == "bytes 10-19/1024"
+    assert g["ResponseMetadata"]["HTTPStatusCode"] == 206 and g["ContentLength"] == 10
+    assert s3.get_object(Bucket="ranges", Key="r", Range="bytes=-5")["Body"].read() == body[-5:]
+    assert s3.get_object(Bucket="ranges", Key="r", Range="bytes=1000-")["Body"].read() == body[1000:]
+    assert s3.get_object(Bucket="ranges", Key="r", Range="bytes=1000-5000")["Body"].read() == body[1000:]
+    err = error_of(s3.get_object, Bucket="ranges", Key="r", Range="bytes=2000-3000")
+    assert err["Error"]["Code"] == "InvalidRange", err
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 416
+    status, hdrs, data = raw("GET", "/ranges/r", headers={"If-None-Match": etag})
+    assert status == 304 and data == b"" and hdrs["etag"] == etag, (status, hdrs)
+    status, _, _ = raw("GET", "/ranges/r", headers={"If-Match": '"other"'})
+    assert status == 412
+    status, _, data = raw("GET", "/ranges/r", headers={"If-Match": etag})
+    assert status == 200 and data == body
+    future = "Tue, 01 Jan 2036 00:00:00 GMT"
+    past = "Sat, 01 Jan 2000 00:00:00 GMT"
+    status, _, _ = raw("GET", "/ranges/r", headers={"If-Modified-Since": future})
+    assert status == 304
+    status, _, _ = raw("GET", "/ranges/r", headers={"If-Modified-Since": past})
+    assert status == 200
+    status, _, _ = raw("GET", "/ranges/r", headers={"If-Unmodified-Since": past})
+    assert status == 412
+    status, hdrs, data = raw("HEAD", "/ranges/r")
+    assert status == 200 and hdrs["content-length"] == "1024" and data == b"", hdrs
+    status, _, _ = raw("HEAD", "/ranges/r", headers={"If-None-Match": etag})
+    assert status == 304
+    err = error_of(s3.get_object, Bucket="ranges", Key="r", IfMatch='"x"')
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 412
+    s3.delete_object(Bucket="ranges", Key="r")
+    s3.delete_bucket(Bucket="ranges")
+
+
+def test_versioning():
+    s3 = client()
+    s3.create_bucket(Bucket="versions")
+    assert "Status" not in s3.get_bucket_versioning(Bucket="versions")
+    s3.put_object(Bucket="versions", Key="k", Body=b"before")  # the "null" version
+    s3.put_bucket_versioning(Bucket="versions", VersioningConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_versioning(Bucket="versions")["Status"] == "Enabled"
+    v1 = s3.put_object(Bucket="versions", Key="k", Body=b"one")["VersionId"]
+    v2 = s3.put_object(Bucket="versions", Key="k", Body=b"two")["VersionId"]
+    assert v1 != v2 and v1 != "null"
+    assert s3.get_object(Bucket="versions", Key="k")["Body"].read() == b"two"
+    assert s3.get_object(Bucket="versions", Key="k", VersionId=v1)["Body"].read() == b"one"
+    assert s3.get_object(Bucket="versions", Key="k", VersionId="null")["Body"].read() == b"before"
+    d = s3.delete_object(Bucket="versions", Key="k")
+    assert d["DeleteMarker"] is True and d["VersionId"]
+    err = error_of(s3.get_object, Bucket="versions", Key="k")
+    assert err["Error"]["Code"] == "NoSuchKey"
+    assert "Contents" not in s3.list_objects_v2(Bucket="versions")
+    lv = s3.list_object_versions(Bucket="versions")
+    assert [v["VersionId"] for v in lv["Versions"]] == [v2, v1, "null"], lv["Versions"]
+    assert [m["VersionId"] for m in lv["DeleteMarkers"]] == [d["VersionId"]]
+    assert lv["DeleteMarkers"][0]["IsLatest"] and not lv["Versions"][0]["IsLatest"]
+    page = s3.list_object_versions(Bucket="versions", MaxKeys=2)
+    assert page["IsTruncated"] and page["NextKeyMarker"] == "k"
+    rest = s3.list_object_versions(Bucket="versions", KeyMarker="k",
+                                   VersionIdMarker=page["NextVersionIdMarker"])
+    assert len(rest.get("Versions", [])) + len(rest.get("DeleteMarkers", [])) == 2
+    err = error_of(s3.get_object, Bucket="versions", Key="k", VersionId=d["VersionId"])
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 405
+    err = error_of(s3.get_object, Bucket="versions", Key="k", VersionId="nosuchversion")
+    assert err["Error"]["Code"] == "NoSuchVersion", err
+    # removing the delete marker brings the object back
+    s3.delete_object(Bucket="versions", Key="k", VersionId=d["VersionId"])
+    assert s3.get_object(Bucket="versions", Key="k")["Body"].read() == b"two"
+    s3.delete_object(Bucket="versions", Key="k", VersionId=v2)
+    assert s3.get_object(Bucket="versions", Key="k")["Body"].read() == b"one"
+    # copy a specific version
+    r = s3.copy_object(Bucket="versions", Key="c", CopySource={"Bucket": "versions", "Key": "k",
+                                                               "VersionId": "null"})
+    assert r["CopySourceVersionId"] == "null"
+    assert s3.get_object(Bucket="versions", Key="c")["Body"].read() == b"before"
+    s3.put_bucket_versioning(Bucket="versions", VersioningConfiguration={"Status": "Suspended"})
+    assert s3.get_bucket_versioning(Bucket="versions")["Status"] == "Suspended"
+    assert s3.put_object(Bucket="versions", Key="k", Body=b"s").get("VersionId") == "null"
+    vs = [v["VersionId"] for v in s3.list_object_versions(Bucket="versions", Prefix="k")["Versions"]]
+    assert vs.count("null") == 1 and v1 in vs, vs
+    empty_bucket(s3, "versions")
+
+
+def test_configurations():
+    s3 = client()
+    s3.create_bucket(Bucket="configs")
+    policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",' \
+             '"Action":"s3:GetObject","Resource":"arn:aws:s3:::configs/*"}]}'
+    assert error_of(s3.get_bucket_policy, Bucket="configs")["Error"]["Code"] == "NoSuchBucketPolicy"
+    s3.put_bucket_policy(Bucket="configs", Policy=policy)
+    assert s3.get_bucket_policy(Bucket="configs")["Policy"] == policy
+    assert error_of(s3.put_bucket_policy, Bucket="configs",
+                    Policy="not json")["Error"]["Code"] == "MalformedPolicy"
+    s3.delete_bucket_policy(Bucket="configs")
+    assert error_of(s3.get_bucket_policy, Bucket="configs")["Error"]["Code"] == "NoSuchBucketPolicy"
+    cors = {"CORSRules": [{"AllowedMethods": ["GET", "PUT"], "AllowedOrigins": ["https://x.example"],
+                           "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 30}]}
+    assert error_of(s3.get_bucket_cors, Bucket="configs")["Error"]["Code"] == "NoSuchCORSConfiguration"
+    s3.put_bucket_cors(Bucket="configs", CORSConfiguration=cors)
+    assert s3.get_bucket_cors(Bucket="configs")["CORSRules"] == cors["CORSRules"]
+    s3.delete_bucket_cors(Bucket="configs")
+    lifecycle = {"Rules": [{"ID": "expire", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
+                            "Expiration": {"Days": 7}}]}
+    s3.put_bucket_lifecycle_configuration(Bucket="configs", LifecycleConfiguration=lifecycle)
+    got = s3.get_bucket_lifecycle_configuration(Bucket="configs")["Rules"]
+    assert got == lifecycle["Rules"], got
+    s3.delete_bucket_lifecycle(Bucket="configs")
+    assert error_of(s3.get_bucket_lifecycle_configuration,
+                    Bucket="configs")["Error"]["Code"] == "NoSuchLifecycleConfiguration"
+    enc = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+    s3.put_bucket_encryption(Bucket="configs", ServerSideEncryptionConfiguration=enc)
+    assert s3.get_bucket_encryption(Bucket="configs")["ServerSideEncryptionConfiguration"] == enc
+    s3.delete_bucket_encryption(Bucket="configs")
+    notif = {"QueueConfigurations": [{"Id": "q", "QueueArn": "arn:aws:sqs:us-east-1:000000000000:q",
+                                      "Events": ["s3:ObjectCreated:*"]}]}
+    got = s3.get_bucket_notification_configuration(Bucket="configs")
+    assert "QueueConfigurations" not in got
+    s3.put_bucket_notification_configuration(Bucket="configs", NotificationConfiguration=notif)
+    got = s3.get_bucket_notification_configuration(Bucket="configs")
+    assert got["QueueConfigurations"] == notif["QueueConfigurations"], got
+    assert error_of(s3.get_bucket_tagging, Bucket="configs")["Error"]["Code"] == "NoSuchTagSet"
+    s3.put_bucket_tagging(Bucket="configs", Tagging={"TagSet": [{"Key": "team", "Value": "ci"}]})
+    assert s3.get_bucket_tagging(Bucket="configs")["TagSet"] == [{"Key": "team", "Value": "ci"}]
+    s3.delete_bucket_tagging(Bucket="configs")
+    acl = s3.get_bucket_acl(Bucket="configs")
+    assert acl["Grants"][0]["Permission"] == "FULL_CONTROL" and acl["Owner"]["ID"]
+    s3.put_bucket_acl(Bucket="configs", ACL="public-read")
+    assert len(s3.get_bucket_acl(Bucket="configs")["Grants"]) == 2
+    s3.delete_bucket(Bucket="configs")
+
+
+def test_checksums():
+    s3 = client()
+    s3.create_bucket(Bucket="sums")
+    data = b"checksum me" * 100
+    crc = b64(zlib.crc32(data).to_bytes(4, "big"))
+    r = s3.put_object(Bucket="sums", Key="c", Body=data, ChecksumCRC32=crc)
+    assert r["ChecksumCRC32"] == crc, r
+    h = s3.head_object(Bucket="sums", Key="c", ChecksumMode="ENABLED")
+    assert h["ChecksumCRC32"] == crc
+    err = error_of(s3.put_object, Bucket="sums", Key="c", Body=data, ChecksumCRC32="AAAAAA==")
+    assert err["Error"]["Code"] == "BadDigest", err
+    sha = b64(hashlib.sha256(data).digest())
+    r = s3.put_object(Bucket="sums", Key="s", Body=data, ChecksumSHA256=sha)
+    assert r["ChecksumSHA256"] == sha
+    sha1 = b64(hashlib.sha1(data).digest())
+    assert s3.put_object(Bucket="sums", Key="s1", Body=data, ChecksumSHA1=sha1)["ChecksumSHA1"] == sha1
+    c32c = b64(crc32c(data).to_bytes(4, "big"))
+    assert s3.put_object(Bucket="sums", Key="cc", Body=data,
+                         ChecksumCRC32C=c32c)["ChecksumCRC32C"] == c32c
+    g = s3.get_object(Bucket="sums", Key="cc", ChecksumMode="ENABLED")
+    assert g["ChecksumCRC32C"] == c32c and g["Body"].read() == data
+    # aws-chunked, signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)
+    payload = os.urandom(70000)
+    body = b""
+    for i in range(0, len(payload), 65536):
+        chunk = payload[i:i + 65536]
+        body += b"%x;chunk-signature=%s\r\n" % (len(chunk), b"0" * 64) + chunk + b"\r\n"
+    body += b"0;chunk-signature=" + b"0" * 64 + b"\r\n\r\n"
+    status, hdrs, resp = raw("PUT", "/sums/signed", body, {
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(payload)),
+        "Content-Type": "application/x-chunked-test"})
+    assert status == 200, resp
+    g = s3.get_object(Bucket="sums", Key="signed")
+    assert g["Body"].read() == payload and g["ETag"] == '"%s"' % hashlib.md5(payload).hexdigest()
+    assert "ContentEncoding" not in g, g.get("ContentEncoding")
+    # aws-chunked, unsigned with a trailing checksum
+    for algo, value in (("crc32", b64(zlib.crc32(payload).to_bytes(4, "big"))),
+                        ("crc32c", b64(crc32c(payload).to_bytes(4, "big")))):
+        body = b"%x\r\n" % len(payload) + payload + b"\r\n0\r\n"
+        body += b"x-amz-checksum-%s:%s\r\n\r\n" % (algo.encode(), value.encode())
+        hdrs = {"x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+                "Content-Encoding": "aws-chunked", "x-amz-trailer": "x-amz-checksum-" + algo,
+                "x-amz-decoded-content-length": str(len(payload))}
+        status, rh, resp = raw("PUT", "/sums/trailer-" + algo, body, hdrs)
+        assert status == 200 and rh["x-amz-checksum-" + algo] == value, (status, rh, resp)
+        bad = body.replace(value.encode(), b"AAAAAA==")
+        status, _, resp = raw("PUT", "/sums/trailer-" + algo, bad, hdrs)
+        assert status == 400 and b"BadDigest" in resp, resp
+    # malformed framing is refused and stores nothing
+    for bad in (b"zz\r\nabc\r\n0\r\n\r\n", b"5\r\nabc\r\n0\r\n\r\n", b"3\r\nabc\r\n",
+                b"ffffffffffffffffff\r\n", b"3\r\nabcXX0\r\n\r\n"):
+        status, _, resp = raw("PUT", "/sums/malformed", bad, {
+            "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "Content-Encoding": "aws-chunked"})
+        assert status == 400, (bad, status, resp)
+    assert error_of(s3.head_object, Bucket="sums", Key="malformed")[
+        "ResponseMetadata"]["HTTPStatusCode"] == 404
+    status, _, resp = raw("PUT", "/sums/short", body, {
+        "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": "5"})
+    assert status == 400 and b"IncompleteBody" in resp, resp
+    empty_bucket(s3, "sums")
+
+
+def test_presigned_and_addressing():
+    s3 = client()
+    s3.create_bucket(Bucket="presign")
+    s3.put_object(Bucket="presign", Key="dir/a b.txt", Body=b"presigned body")
+    v4 = client(signature_version="s3v4")
+    # SigV4 query auth, and the SigV2 form botocore presigns with by default
+    url = v4.generate_presigned_url("get_object", Params={"Bucket": "presign", "Key": "dir/a b.txt"},
+                                    ExpiresIn=300)
+    assert "X-Amz-Signature=" in url and "X-Amz-Credential=" in url, url
+    out = subprocess.run(["curl", "-sS", "--fail", url], capture_output=True, check=True)
+    assert out.stdout == b"presigned body", out
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "presign", "Key": "dir/a b.txt"},
+                                    ExpiresIn=300)
+    out = subprocess.run(["curl", "-sS", "--fail", url], capture_output=True, check=True)
+    assert out.stdout == b"presigned body", (url, out)
+    put_url = v4.generate_presigned_url("put_object", Params={"Bucket": "presign", "Key": "up"},
+                                        ExpiresIn=300)
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(os.urandom(3 * 1024 * 1024))
+        f.flush()
+        # curl sends Expect: 100-continue for a body this size; force it anyway
+        subprocess.run(["curl", "-sS", "--fail", "-X", "PUT", "-H", "Expect: 100-continue",
+                        "--data-binary", "@" + f.name, put_url], check=True, capture_output=True)
+        f.seek(0)
+        assert s3.get_object(Bucket="presign", Key="up")["Body"].read() == f.read()
+    # virtual-host style, both host forms
+    for host in ("presign.s3.localhost.localstack.cloud:%d" % EMU.port,
+                 "presign.localhost:%d" % EMU.port):
+        status, _, data = raw("GET", "/dir/a%20b.txt", host=host)
+        assert status == 200 and data == b"presigned body", (host, status, data)
+        status, _, data = raw("GET", "/?list-type=2", host=host)
+        assert status == 200 and b"<Name>presign</Name>" in data, data
+    # CORS preflight
+    status, hdrs, _ = raw("OPTIONS", "/presign/dir/x", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "content-type,x-amz-meta-a"})
+    assert status == 200 and hdrs["access-control-allow-origin"] == "https://app.example", hdrs
+    assert "PUT" in hdrs["access-control-allow-methods"]
+    assert "x-amz-meta-a" in hdrs["access-control-allow-headers"]
+    status, hdrs, _ = raw("GET", "/presign/up", headers={"Origin": "https://app.example"})
+    assert hdrs.get("access-control-allow-origin") == "https://app.example"
+    assert "ETag" in hdrs.get("access-control-expose-headers", "")
+    s3.delete_objects(Bucket="presign", Delete={"Objects": [{"Key": "dir/a b.txt"}, {"Key": "up"}]})
+    s3.delete_bucket(Bucket="presign")
+
+
+def test_hostile_keys():
+    s3 = client()
+    s3.create_bucket(Bucket="hostile")
+    keys = ["../escape", "a/../../b", "./.", "..", "\u043a\u043b\u044e\u0447/\u65e5\u672c\u8a9e \u2713",
+            "spaces and +plus+ and %percent", "q?x=1&y#frag", "k" * 1024, "trailing/", "//double",
+            "emoji \U0001F600", "<xml>&amp;</xml>"]
+    for k in keys:
+        s3.put_object(Bucket="hostile", Key=k, Body=k.encode())
+        assert s3.get_object(Bucket="hostile", Key=k)["Body"].read() == k.encode(), k
+    listed = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket="hostile"):
+        listed += [o["Key"] for o in page["Contents"]]
+    assert sorted(listed) == sorted(keys), listed
+    err = error_of(s3.put_object, Bucket="hostile", Key="k" * 1025, Body=b"x")
+    assert err["Error"]["Code"] == "KeyTooLongError", err
+    status, _, _ = raw("PUT", "/hostile/nul%00byte", b"x")
+    assert status == 400, status
+    status, _, _ = raw("GET", "/hostile/bad%zzescape")
+    assert status == 400, status
+    # nothing escaped the data directory
+    for root, dirs, files in os.walk(DATA):
+        for f in files:
+            assert os.path.basename(root).startswith("airgap-s3-"), (root, f)
+    s3.delete_objects(Bucket="hostile", Delete={"Objects": [{"Key": k} for k in keys]})
+    s3.delete_bucket(Bucket="hostile")
+
+
+def test_no_files_left():
+    leftover = []
+    for root, dirs, files in os.walk(DATA):
+        leftover += [os.path.join(root, f) for f in files]
+    assert not leftover, leftover
+
+
+def main():
+    global EMU, DATA
+    DATA = tempfile.mkdtemp(prefix="airgap-s3-test-")
+    EMU = Emulator({"DATA_DIR": DATA})
+    failed = 0
+    tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
+    tests.sort(key=lambda t: t.__name__ == "test_no_files_left")
+    try:
+        for t in tests:
+            try:
+                t()
+                print("ok", t.__name__)
+            except Exception:
+                failed += 1
+                print("FAIL", t.__name__)
+                traceback.print_exc()
+    finally:
+        EMU.stop()
+        left = os.listdir(DATA)
+        shutil.rmtree(DATA, ignore_errors=True)
+    assert not left, "the emulator left %r in its data directory" % left
+    if failed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
