@@ -196,9 +196,9 @@ typedef struct agent_job_params {
   volatile const int *stop_requested; /* set (by a signal handler) to cancel */
 } agent_job_params;
 
-/* agent_job_run's answer when a temporary failure (docker engine away,
- * remote unreachable) leaves the job to requeue, and the supervisor's exit
- * status saying so (EX_TEMPFAIL). */
+/* agent_job_run's answer when a temporary failure could not even be handed
+ * back to the queue (queue unreachable too), so the job is left to requeue when
+ * its lease expires, and the supervisor's exit status saying so (EX_TEMPFAIL). */
 #define AGENT_JOB_REQUEUE 1
 #define AGENT_EXIT_REQUEUE 75
 

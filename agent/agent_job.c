@@ -40,6 +40,7 @@
 #define WAIT_SLICE_MS 1000L
 #define LOG_CLOSE_TIMEOUT_MS 15000L
 #define COMPLETE_ATTEMPTS 7
+#define RELEASE_ATTEMPTS 4
 #define MAX_MIRRORS 64 /* a repository and its submodules */
 
 typedef struct job_run {
@@ -518,17 +519,44 @@ static void teardown(job_run *r) {
                    (unsigned long long)(now_ms() - r->started_ms));
 }
 
+/* A temporary failure: the job goes back to the queue at once (the queue
+ * counts the attempt and ends the job errored with our reason once it has had
+ * its attempts). Should the queue be unreachable too, the job is left for its
+ * lease to expire, which requeues it just the same, only later. */
+static int hand_back(job_run *r, const agent_status *status) {
+  const char *reason = status->reason ? status->reason : "infrastructure";
+  uint64_t backoff = 250;
+  for (int attempt = 0; attempt < RELEASE_ATTEMPTS; attempt++) {
+    int rc = queue_client_release(r->queue, r->p->job_id, r->p->lease, reason);
+    if (rc == 0) {
+      log_warn("agent", "job %s: %s looks temporary; handed the job back to the queue",
+               r->p->job_id, reason);
+      return 0;
+    }
+    if (rc == AIRGAP_EBUSY || rc == AIRGAP_ENOTFOUND) {
+      log_warn("agent", "job %s: the queue no longer holds our lease: %s", r->p->job_id,
+               airgap_error_last());
+      return 0;
+    }
+    if (rc == AIRGAP_EINVALID || rc == AIRGAP_EAUTH)
+      break;
+    log_warn("agent", "job %s: handing it back failed (attempt %d): %s", r->p->job_id, attempt + 1,
+             airgap_error_last());
+    sleep_ms(backoff);
+    backoff *= 2;
+  }
+  log_warn("agent",
+           "job %s: cannot hand it back (%s); leaving it to requeue when its lease expires",
+           r->p->job_id, airgap_error_last());
+  return AGENT_JOB_REQUEUE;
+}
+
 /* 7. the final status, retried with backoff, bounded. */
 static int report(job_run *r) {
   agent_status status;
   agent_status_from_outcome(&status, &r->outcome);
-  if (r->outcome.retryable && !cancel_requested(r)) {
-    /* queue.h has no way to hand a job back: stop heartbeating and let the
-     * lease expire, which requeues it (bounded by the queue's attempts). */
-    log_warn("agent", "job %s: %s/%s looks temporary; leaving it to requeue", r->p->job_id,
-             status.status, status.reason ? status.reason : "");
-    return AGENT_JOB_REQUEUE;
-  }
+  if (r->outcome.retryable && !cancel_requested(r))
+    return hand_back(r, &status);
   if (lease_lost(r)) {
     log_warn("agent", "job %s: lease lost; not reporting %s", r->p->job_id, status.status);
     return 0;

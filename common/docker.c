@@ -13,6 +13,11 @@
  * with whatever chunks curl delivers, so frames of any size stream through
  * without being buffered.
  *
+ * Images are pulled and imported through POST /images/create, whose answer is
+ * a progress stream of JSON lines that can report a failure after a 200
+ * status; both calls read it to the end and turn an "error" line into an
+ * error carrying the engine's words.
+ *
  * Files go into containers as a tar stream built in memory with libarchive
  * (capped at DOCKER_ARCHIVE_MAX): the Lambda code and job inputs this is for
  * are small, and a buffered body keeps the HTTP client simple.
@@ -40,6 +45,8 @@
 #define DOCKER_REF_MAX 512
 #define DOCKER_ARCHIVE_MAX (1024ull * 1024 * 1024)
 #define DOCKER_URL_MAX 4096
+#define DOCKER_PULL_TIMEOUT_MS (30L * 60 * 1000)
+#define DOCKER_PULL_LINE_MAX 8192
 
 struct docker_client {
   char *socket;
@@ -138,6 +145,8 @@ static int engine_error(const http_client_response *resp, int code, const char *
 }
 
 static int negotiate(docker_client *c);
+static int simple_call(docker_client *client, const char *method, const char *path,
+                       int ok_conflict);
 
 typedef struct docker_call {
   const char *method;
@@ -283,6 +292,222 @@ int docker_image_inspect(json_t **out, docker_client *client, const char *image)
   json_decref(reply);
   http_client_response_free(&resp);
   return error;
+}
+
+/* Splits a checked reference into repository and tag: "registry:5000/name:tag"
+ * → ("registry:5000/name", "tag"); no tag → "latest"; a digest
+ * ("name@sha256:…") stays in the repository and there is no tag (NULL).
+ * repo has room for DOCKER_REF_MAX + 1 bytes. */
+static void split_ref(char *repo, const char **tag, const char *ref) {
+  snprintf(repo, DOCKER_REF_MAX + 1, "%s", ref);
+  *tag = "latest";
+  if (strchr(repo, '@')) {
+    *tag = NULL;
+    return;
+  }
+  char *slash = strrchr(repo, '/');
+  char *colon = strrchr(repo, ':');
+  if (colon && (!slash || colon > slash)) {
+    *colon = '\0';
+    *tag = colon + 1;
+  }
+}
+
+/* The pull's progress stream: one JSON object per line, parsed with a bounded
+ * line buffer. A failure shows up as {"error": …} in a 200 answer, or as the
+ * usual {"message": …} body of an error status (which also arrives here,
+ * because the body is streamed). */
+typedef struct pull_stream {
+  docker_progress_fn fn;
+  void *payload;
+  char line[DOCKER_PULL_LINE_MAX];
+  size_t len;
+  int overlong;
+  int canceled;
+  char error[512];   /* the first "error" of the stream */
+  char message[512]; /* the body of an error status */
+} pull_stream;
+
+static int pull_line(pull_stream *p) {
+  json_t *msg = json_loadb(p->line, p->len, 0, NULL);
+  const char *error = json_string_value(json_object_get(msg, "error"));
+  const char *message = json_string_value(json_object_get(msg, "message"));
+  const char *status = json_string_value(json_object_get(msg, "status"));
+  const char *id = json_string_value(json_object_get(msg, "id"));
+  int stop = 0;
+  if (!msg) {
+    if (!p->message[0])
+      snprintf(p->message, sizeof(p->message), "%.*s", (int)(p->len < 200 ? p->len : 200), p->line);
+  } else if (error) {
+    if (!p->error[0])
+      snprintf(p->error, sizeof(p->error), "%s", error);
+  } else if (message) {
+    if (!p->message[0])
+      snprintf(p->message, sizeof(p->message), "%s", message);
+  } else if (status && p->fn) {
+    char text[640];
+    snprintf(text, sizeof(text), "%s%s%s", id ? id : "", id ? ": " : "", status);
+    if (p->fn(text, p->payload) != 0)
+      p->canceled = stop = 1;
+  }
+  json_decref(msg);
+  return stop;
+}
+
+static int pull_data(const char *data, size_t len, void *payload) {
+  pull_stream *p = payload;
+  for (size_t i = 0; i < len; i++) {
+    if (data[i] == '\n') {
+      int stop = !p->overlong && p->len && pull_line(p);
+      p->len = 0;
+      p->overlong = 0;
+      if (stop)
+        return 1;
+    } else if (p->len < sizeof(p->line)) {
+      p->line[p->len++] = data[i];
+    } else {
+      p->overlong = 1; /* progress bars can be long: skipped, never grown */
+    }
+  }
+  return 0;
+}
+
+int docker_image_pull(docker_client *client, const char *image, docker_progress_fn progress,
+                      void *payload) {
+  char repo[DOCKER_REF_MAX + 1];
+  const char *tag = NULL;
+  char *q_repo = NULL, *q_tag = NULL;
+  pull_stream *p = NULL;
+  http_client_response resp = {0};
+  char path[DOCKER_URL_MAX];
+  int error = check_ref("image name", image);
+  if (error < 0)
+    return error;
+  split_ref(repo, &tag, image);
+  if (!repo[0] || (tag && !tag[0]))
+    return airgap_error_set(AIRGAP_EINVALID, "docker: image name '%s' is not a valid reference",
+                            image);
+  p = calloc(1, sizeof(*p));
+  q_repo = escape(repo);
+  q_tag = tag ? escape(tag) : NULL;
+  if (!p || !q_repo || (tag && !q_tag)) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  p->fn = progress;
+  p->payload = payload;
+  snprintf(path, sizeof(path), "/images/create?fromImage=%s%s%s", q_repo, q_tag ? "&tag=" : "",
+           q_tag ? q_tag : "");
+  docker_call call = {.method = "POST",
+                      .path = path,
+                      .timeout_ms = DOCKER_PULL_TIMEOUT_MS,
+                      .on_data = pull_data,
+                      .payload = p};
+  error = call_raw(&resp, client, &call, 1);
+  if (error == AIRGAP_ECANCELED && p->canceled) {
+    error = airgap_error_set(AIRGAP_ECANCELED, "docker: pull of %s stopped on request", image);
+    goto cleanup;
+  }
+  if (error == AIRGAP_ETIMEOUT) {
+    error = airgap_error_set(AIRGAP_ETIMEOUT, "docker: pull of %s took longer than %ld minutes",
+                             image, DOCKER_PULL_TIMEOUT_MS / 60000);
+    goto cleanup;
+  }
+  if (error < 0)
+    goto cleanup;
+  if (p->len && !p->overlong && pull_line(p)) {
+    error = airgap_error_set(AIRGAP_ECANCELED, "docker: pull of %s stopped on request", image);
+    goto cleanup;
+  }
+  if (resp.status == 200 && !p->error[0])
+    goto cleanup;
+  const char *why = p->error[0] ? p->error : p->message[0] ? p->message : "no explanation given";
+  if (resp.status == 404)
+    error = airgap_error_set(AIRGAP_ENOTFOUND,
+                             "docker: cannot pull image %s: %s (check the name and that the "
+                             "registry has it)",
+                             image, why);
+  else if (resp.status == 200)
+    error = airgap_error_set(AIRGAP_ERROR, "docker: pulling image %s failed: %s", image, why);
+  else
+    error = airgap_error_set(AIRGAP_ERROR,
+                             "docker: cannot pull image %s: HTTP %ld: %s (is the registry "
+                             "reachable from the Docker engine?)",
+                             image, resp.status, why);
+
+cleanup:
+  http_client_response_free(&resp);
+  curl_free(q_repo);
+  curl_free(q_tag);
+  free(p);
+  return error;
+}
+
+int docker_image_import(docker_client *client, const char *image, const void *tar, size_t len) {
+  char repo[DOCKER_REF_MAX + 1];
+  const char *tag = NULL;
+  char *q_repo = NULL, *q_tag = NULL;
+  http_client_response resp = {0};
+  char path[DOCKER_URL_MAX];
+  int error = check_ref("image name", image);
+  if (error < 0)
+    return error;
+  split_ref(repo, &tag, image);
+  if (!tag || !tag[0] || !repo[0])
+    return airgap_error_set(AIRGAP_EINVALID,
+                            "docker: cannot import as '%s': give a name and optional tag, "
+                            "not a digest",
+                            image);
+  if (len > DOCKER_ARCHIVE_MAX)
+    return airgap_error_set(AIRGAP_ETOOBIG, "docker: image archive larger than %llu bytes",
+                            (unsigned long long)DOCKER_ARCHIVE_MAX);
+  q_repo = escape(repo);
+  q_tag = escape(tag);
+  if (!q_repo || !q_tag) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  snprintf(path, sizeof(path), "/images/create?fromSrc=-&repo=%s&tag=%s", q_repo, q_tag);
+  docker_call call = {.method = "POST",
+                      .path = path,
+                      .content_type = "application/x-tar",
+                      .body = tar ? tar : "",
+                      .body_len = tar ? len : 0,
+                      .timeout_ms = DOCKER_PULL_TIMEOUT_MS};
+  if ((error = call_raw(&resp, client, &call, 1)) < 0)
+    goto cleanup;
+  if (resp.status != 200) {
+    error = engine_error(&resp, resp.status == 400 ? AIRGAP_EINVALID : AIRGAP_ERROR, "POST", path);
+    goto cleanup;
+  }
+  /* A 200 answer is a progress stream that may still end in {"error": …}. */
+  for (const char *line = resp.body; line && *line;) {
+    const char *end = memchr(line, '\n', resp.body_len - (size_t)(line - resp.body));
+    size_t n = end ? (size_t)(end - line) : strlen(line);
+    json_t *msg = json_loadb(line, n, 0, NULL);
+    const char *why = json_string_value(json_object_get(msg, "error"));
+    if (why)
+      error = airgap_error_set(AIRGAP_ERROR, "docker: importing image %s failed: %s", image, why);
+    json_decref(msg);
+    if (error < 0)
+      break;
+    line = end ? end + 1 : NULL;
+  }
+
+cleanup:
+  http_client_response_free(&resp);
+  curl_free(q_repo);
+  curl_free(q_tag);
+  return error;
+}
+
+int docker_image_remove(docker_client *client, const char *image, int force) {
+  int error = check_ref("image name", image);
+  if (error < 0)
+    return error;
+  char path[DOCKER_REF_MAX + 32];
+  snprintf(path, sizeof(path), "/images/%s?force=%d", image, force ? 1 : 0);
+  return simple_call(client, "DELETE", path, 0);
 }
 
 /* ---- containers ---- */
@@ -472,6 +697,12 @@ int docker_container_list(json_t **out, docker_client *client, const char *label
 
 /* ---- logs ---- */
 
+/* The streamed body of a response is handed over before its status can be
+ * looked at, so until the first frame header proves the body is a framed
+ * stream, and after an impossible header, the bytes are also kept (bounded):
+ * when the status turns out to be an error, they are the engine's message. */
+#define DEMUX_KEEP_MAX 4096
+
 typedef struct demux {
   docker_log_fn fn;
   void *payload;
@@ -480,14 +711,31 @@ typedef struct demux {
   size_t header_len;
   uint32_t remaining; /* payload bytes left in the current frame */
   int stream;
+  int framed;  /* a valid frame header arrived */
   int invalid; /* an impossible frame header arrived */
   char sample[64];
+  char kept[DEMUX_KEEP_MAX + 1];
+  size_t kept_len;
 } demux;
+
+static void demux_keep(demux *d, const char *data, size_t len) {
+  size_t room = DEMUX_KEEP_MAX - d->kept_len;
+  if (len > room)
+    len = room;
+  memcpy(d->kept + d->kept_len, data, len);
+  d->kept_len += len;
+  d->kept[d->kept_len] = '\0';
+}
 
 static int demux_feed(const char *data, size_t len, void *payload) {
   demux *d = payload;
   if (d->raw)
     return d->fn(DOCKER_STREAM_STDOUT, data, len, d->payload);
+  if (!d->framed || d->invalid)
+    demux_keep(d, data, len);
+  /* Not a frame stream: read on only while it may be an error body. */
+  if (d->invalid)
+    return d->kept_len >= DEMUX_KEEP_MAX;
   while (len > 0) {
     if (d->remaining == 0) {
       size_t take = sizeof(d->header) - d->header_len;
@@ -504,8 +752,9 @@ static int demux_feed(const char *data, size_t len, void *payload) {
       if (s > 2 || d->header[1] || d->header[2] || d->header[3]) {
         d->invalid = 1;
         snprintf(d->sample, sizeof(d->sample), "%.8s", (const char *)d->header);
-        return 1;
+        return d->framed || d->kept_len >= DEMUX_KEEP_MAX;
       }
+      d->framed = 1;
       d->stream = s == 2 ? DOCKER_STREAM_STDERR : DOCKER_STREAM_STDOUT;
       d->remaining = (uint32_t)d->header[4] << 24 | (uint32_t)d->header[5] << 16 |
                      (uint32_t)d->header[6] << 8 | (uint32_t)d->header[7];
@@ -552,12 +801,22 @@ int docker_container_logs(docker_client *client, const char *id, const docker_lo
                             id, d.sample);
   if (error < 0)
     return error;
-  if (resp.status == 404)
-    error = airgap_error_set(AIRGAP_ENOTFOUND, "docker: logs of %s: no such container", id);
-  else if (resp.status != 200)
-    error = airgap_error_set(AIRGAP_ERROR, "docker: logs of %s: HTTP %ld", id, resp.status);
-  else if (!d.raw && (d.header_len || d.remaining))
+  if (resp.status != 200) {
+    /* The body was an error message, not frames (see demux). */
+    if (!d.raw && !d.framed) {
+      resp.body = d.kept;
+      resp.body_len = d.kept_len;
+    }
+    error = engine_error(&resp, resp.status == 404 ? AIRGAP_ENOTFOUND : AIRGAP_ERROR, "GET", path);
+    resp.body = NULL;
+  } else if (d.invalid) {
+    error = airgap_error_set(AIRGAP_EINVALID,
+                             "docker: logs of %s: the engine sent a malformed stream frame "
+                             "(header bytes '%s')",
+                             id, d.sample);
+  } else if (!d.raw && (d.header_len || d.remaining)) {
     error = airgap_error_set(AIRGAP_EINVALID, "docker: logs of %s: the stream ended mid-frame", id);
+  }
   http_client_response_free(&resp);
   return error;
 }

@@ -51,6 +51,37 @@ const char *docker_api_version(docker_client *client);
  * AIRGAP_ENOTFOUND when the image is not present locally. */
 int docker_image_inspect(json_t **out, docker_client *client, const char *image);
 
+/* Receives the pull's progress, one message per call as the engine reports it
+ * ("Pulling fs layer", "3f4d90098f5b: Download complete", "Status: Downloaded
+ * newer image for busybox:latest"); text is borrowed for the call. Return 0 to
+ * go on, non-zero to stop (the pull then returns AIRGAP_ECANCELED). */
+typedef int (*docker_progress_fn)(const char *text, void *payload);
+
+/* Pulls image ("name", "name:tag", "registry:5000/name:tag" or
+ * "name@sha256:…"; no tag means "latest") with POST /images/create, reading the
+ * engine's progress stream (one JSON object per line; overlong lines are
+ * skipped, never buffered whole) for up to 30 minutes. progress may be NULL;
+ * it may have been called before a failure that the stream reports late.
+ * Errors, each with the engine's own explanation in the message:
+ * AIRGAP_ENOTFOUND (the engine answered 404: no such image or repository),
+ * AIRGAP_EINVALID (a malformed reference, refused before any request),
+ * AIRGAP_ECANCELED, AIRGAP_ETIMEOUT, -1 (the registry is unreachable or
+ * refused, the stream reported an error, the engine is unreachable). */
+int docker_image_pull(docker_client *client, const char *image, docker_progress_fn progress,
+                      void *payload);
+
+/* Creates image ("repo" or "repo:tag"; no tag means "latest"; no digest) from
+ * a tar archive of a root filesystem (len bytes, at most 1 GiB) with
+ * POST /images/create?fromSrc=-, replacing the tag if it exists. Errors:
+ * AIRGAP_EINVALID (a malformed name), AIRGAP_ETOOBIG, -1 (the engine refused
+ * the archive; its message says why). */
+int docker_image_import(docker_client *client, const char *image, const void *tar, size_t len);
+
+/* Removes a local image (DELETE /images/{name}); force also removes it when
+ * stopped containers use it. AIRGAP_ENOTFOUND when it does not exist,
+ * AIRGAP_EBUSY when a container uses it and force is 0. */
+int docker_image_remove(docker_client *client, const char *image, int force);
+
 /* ---- containers ---- */
 
 /* Creates a container from a ContainerConfig body (Image, Cmd, Env, Labels,
@@ -102,9 +133,13 @@ typedef struct docker_logs_options {
 
 /* Streams a container's stdout and stderr to fn, demultiplexing the engine's
  * framed stream. options may be NULL (everything so far, no follow). If the
- * call fails before any byte arrived, fn was never called. Errors:
- * AIRGAP_ENOTFOUND, AIRGAP_ECANCELED, AIRGAP_ETIMEOUT, AIRGAP_EINVALID (the
- * stream was not framed as the API promises). */
+ * call fails before any byte arrived, fn was never called. An engine that
+ * answers the logs request with an error status is reported as that error,
+ * never as log bytes (for a TTY container, whose stream is unframed raw
+ * bytes, the status is only checked by the inspect that precedes it). Errors: AIRGAP_ENOTFOUND (no
+ * such container, also when it vanished between the inspect and the logs request),
+ * AIRGAP_ECANCELED, AIRGAP_ETIMEOUT, AIRGAP_EINVALID (a 200 answer that was not framed as the API
+ * promises), -1 (any other engine error, with the engine's message). */
 int docker_container_logs(docker_client *client, const char *id, const docker_logs_options *options,
                           docker_log_fn fn, void *payload);
 

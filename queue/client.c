@@ -443,3 +443,25 @@ cleanup:
   json_decref(body);
   return error;
 }
+
+int queue_client_release(queue_client *c, const char *id, const char *lease, const char *reason) {
+  char url[MAX_URL];
+  json_t *body = NULL;
+  char *text = NULL;
+  int error = check_id(id);
+  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s/release", id)) < 0)
+    return error;
+  if (!reason || !reason[0])
+    return airgap_error_set(AIRGAP_EINVALID, "releasing job %s needs a reason", id);
+  body = json_pack("{s:s,s:s}", "lease", lease ? lease : "", "reason", reason);
+  text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  if (!text) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  error = job_call(NULL, c, "POST", url, text);
+cleanup:
+  free(text);
+  json_decref(body);
+  return error;
+}

@@ -6,9 +6,13 @@
  * Jobs move queued → running → passed | failed | errored | canceled. An agent
  * takes a job with a long-polling lease (labels must match), keeps it with
  * heartbeats (the answer carries the cancel flag), appends log chunks at byte
- * offsets and finishes with a final status. A lease that is not renewed expires
- * and the job goes back to the queue; after max_attempts it ends errored with
- * reason "agent_lost".
+ * offsets and finishes with a final status — or, after a temporary failure,
+ * hands the job back (release): it is queued again at once and parked lease
+ * requests are answered. A lease that is not renewed expires and the job goes
+ * back to the queue the same way. Every lease counts as an attempt: a job that
+ * is released or expires after max_attempts leases ends errored, with the
+ * agent's reason for a release and "agent_lost" for an expiry; a job whose
+ * cancel was requested ends canceled instead of going back.
  *
  * HTTP API (JSON, every /v1 call needs "Authorization: Bearer TOKEN"; client
  * tokens for the first five, agent tokens for the rest):
@@ -20,8 +24,10 @@
  *   POST /v1/leases                    {"agent":A,"labels":[…],"wait":S} → 200 job+lease | 204
  *   POST /v1/jobs/ID/heartbeat         {"lease":L} → {"cancel":bool,"lease_ttl":S} | 409 lease lost
  *   POST /v1/jobs/ID/logs?offset=N     raw bytes, header X-Airgap-Lease → {"offset":END} | 409
- * {"offset":END} POST /v1/jobs/ID/complete          {"lease":L,"status":S,"reason":R,"exit_code":N}
- * (idempotent) GET  /healthz, GET /metrics        no token (Prometheus text on /metrics)
+ *   POST /v1/jobs/ID/complete          {"lease":L,"status":S,"reason":R,"exit_code":N}
+ *                                      → job (idempotent) | 409
+ *   POST /v1/jobs/ID/release           {"lease":L,"reason":R} → job (idempotent) | 409
+ *   GET  /healthz, GET /metrics        no token (Prometheus text on /metrics)
  */
 #ifndef AIRGAP_QUEUE_QUEUE_H
 #define AIRGAP_QUEUE_QUEUE_H
@@ -207,5 +213,17 @@ int queue_client_log_read(queue_client *client, const char *id, uint64_t offset,
  * may be NULL, exit_code < 0 means none. Repeating the same report is fine. */
 int queue_client_complete(queue_client *client, const char *id, const char *lease,
                           const char *status, const char *reason, int exit_code);
+
+/* Hands a running job back after a temporary failure (the Docker engine or the
+ * git remote unreachable); stop working on it afterwards. reason is a short
+ * word of [A-Za-z0-9_-] ("git", "docker"). The job is queued again at once —
+ * the lease counted as an attempt — and waiting lease requests are answered;
+ * if it has had max_attempts leases already it ends errored with reason; if
+ * its cancel was requested it ends canceled. Repeating the same release is
+ * fine (0). AIRGAP_EBUSY when the lease is lost (expired, or the job ended or
+ * was handed back under another lease); AIRGAP_EINVALID for a missing or
+ * malformed reason. */
+int queue_client_release(queue_client *client, const char *id, const char *lease,
+                         const char *reason);
 
 #endif

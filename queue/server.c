@@ -8,7 +8,8 @@
  * Long-poll leases. A lease request that finds nothing is parked (its HTTP
  * request left unanswered, so http_server suspends the connection: no thread
  * is held) on a FIFO list of waiters. Whatever can make a job leasable — a
- * submission, a lease that expired and requeued its job — runs the waiters
+ * submission, a lease that expired and requeued its job, a job its agent
+ * handed back (release) — runs the waiters
  * right after its own transaction and answers the first whose labels match at
  * once. The missed-wakeup race (a job committed between a waiter's empty scan
  * and its parking) cannot happen: the scan and the parking are done under the
@@ -81,7 +82,7 @@ struct queue_server {
   pthread_mutex_t mmu;
   int log_stopping;             /* stopping, as seen by log followers (under mmu) */
   struct log_stream *followers; /* parked-capable log streams (under mmu) */
-  uint64_t submitted, leases, expired, lost, log_bytes;
+  uint64_t submitted, leases, expired, lost, released, log_bytes;
   uint64_t wait_buckets[WAIT_BUCKET_COUNT];
   uint64_t wait_count;
   double wait_sum;
@@ -680,6 +681,49 @@ cleanup:
   json_decref(o);
 }
 
+/* Handing a job back: the agent hit a temporary failure (Docker or the git
+ * remote unreachable). A requeued job goes to the parked lease requests at
+ * once rather than waiting for a lease to expire. */
+static void on_release(http_request *req, void *payload) {
+  queue_server *s = payload;
+  json_t *o = NULL;
+  queue_record *rec = NULL;
+  if (authorize(s, req, "agent") < 0)
+    return;
+  const char *id = path_job_id(req);
+  if (!id || !(o = body_object(req)))
+    return;
+  const char *lease = lease_of(o);
+  json_t *reason = json_object_get(o, "reason");
+  const char *msg = NULL;
+  if (!lease)
+    msg = "lease: must be the lease id from the lease answer";
+  else if (!json_is_string(reason) || !name_ok(json_string_value(reason), MAX_REASON, "_-"))
+    msg = "reason: must be a short word of [A-Za-z0-9_-] (e.g. git, docker)";
+  if (msg) {
+    http_request_respond_error(req, 400, msg);
+    goto cleanup;
+  }
+  int error = queue_store_release(&rec, s->store, id, lease, json_string_value(reason),
+                                  s->max_attempts, queue_now_ms());
+  if (error < 0) {
+    respond_code(req, error);
+    goto cleanup;
+  }
+  log_info("queue", "job %s handed back (%s): %s", id, json_string_value(reason), rec->job.state);
+  pthread_mutex_lock(&s->mmu);
+  s->released++;
+  pthread_mutex_unlock(&s->mmu);
+  int requeued = strcmp(rec->job.state, "queued") == 0;
+  respond_record(req, 200, rec, 1);
+  notify_logs(s);
+  if (requeued)
+    dispatch(s);
+cleanup:
+  queue_record_free(rec);
+  json_decref(o);
+}
+
 /* ---- logs ---- */
 
 static void on_log_append(http_request *req, void *payload) {
@@ -895,6 +939,10 @@ static void on_metrics(http_request *req, void *payload) {
                  "# HELP airgap_queue_jobs_agent_lost_total Jobs that ran out of attempts.\n"
                  "# TYPE airgap_queue_jobs_agent_lost_total counter\n"
                  "airgap_queue_jobs_agent_lost_total %llu\n"
+                 "# HELP airgap_queue_releases_total Jobs handed back by their agent "
+                 "(release answers).\n"
+                 "# TYPE airgap_queue_releases_total counter\n"
+                 "airgap_queue_releases_total %llu\n"
                  "# HELP airgap_queue_lease_waiters Lease requests waiting for a job.\n"
                  "# TYPE airgap_queue_lease_waiters gauge\n"
                  "airgap_queue_lease_waiters %zu\n"
@@ -904,8 +952,8 @@ static void on_metrics(http_request *req, void *payload) {
                  "# HELP airgap_queue_wait_seconds Time from submission to first lease.\n"
                  "# TYPE airgap_queue_wait_seconds histogram\n",
                  (unsigned long long)s->submitted, (unsigned long long)s->leases,
-                 (unsigned long long)s->expired, (unsigned long long)s->lost, waiters,
-                 (unsigned long long)s->log_bytes);
+                 (unsigned long long)s->expired, (unsigned long long)s->lost,
+                 (unsigned long long)s->released, waiters, (unsigned long long)s->log_bytes);
   for (size_t i = 0; i < WAIT_BUCKET_COUNT; i++)
     bad |= appendf(&buf, &len, &cap, "airgap_queue_wait_seconds_bucket{le=\"%g\"} %llu\n",
                    WAIT_BUCKETS[i], (unsigned long long)s->wait_buckets[i]);
@@ -934,6 +982,7 @@ static const http_route ROUTES[] = {
     {"POST", "/v1/jobs/*/logs", on_log_append},
     {"POST", "/v1/jobs/*/heartbeat", on_heartbeat},
     {"POST", "/v1/jobs/*/complete", on_complete},
+    {"POST", "/v1/jobs/*/release", on_release},
     {"POST", "/v1/leases", on_lease},
 };
 

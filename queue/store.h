@@ -73,6 +73,8 @@ typedef struct queue_store_ops {
   int (*complete)(queue_record **out, queue_store *store, const char *id, const char *lease_id,
                   const char *status, const char *reason, int has_exit_code, int exit_code,
                   int64_t now);
+  int (*release)(queue_record **out, queue_store *store, const char *id, const char *lease_id,
+                 const char *reason, unsigned max_attempts, int64_t now);
   int (*log_append)(queue_log_ack *out, queue_store *store, const char *id, const char *lease_id,
                     uint64_t offset, const char *data, size_t len, uint64_t cap);
   int (*log_read)(size_t *out_len, int *out_final, queue_store *store, const char *id,
@@ -133,6 +135,18 @@ static inline int queue_store_complete(queue_record **out, queue_store *s, const
                                        const char *lease_id, const char *status, const char *reason,
                                        int has_exit_code, int exit_code, int64_t now) {
   return s->ops->complete(out, s, id, lease_id, status, reason, has_exit_code, exit_code, now);
+}
+/* The agent hands a running job back (a temporary failure): with the job's
+ * cancel flag set it ends canceled/canceled; when it has had max_attempts
+ * leases it ends errored with reason; otherwise it is queued again at once
+ * (the attempt counts). A note goes into the log either way. *out is the job
+ * afterwards. A repeat of the same release with the same lease answers 0 and
+ * the job as it is. AIRGAP_EBUSY when the lease is not the job's current one
+ * or the job is no longer running. */
+static inline int queue_store_release(queue_record **out, queue_store *s, const char *id,
+                                      const char *lease_id, const char *reason,
+                                      unsigned max_attempts, int64_t now) {
+  return s->ops->release(out, s, id, lease_id, reason, max_attempts, now);
 }
 /* Appends at the agent-side offset. A chunk wholly or partly received already
  * is acknowledged (its new tail stored); offset past out->received →

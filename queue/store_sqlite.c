@@ -27,6 +27,11 @@
  * no two agents can ever get the same job. Other processes (`airgap queue token
  * create` while the server runs) are handled by the busy timeout.
  *
+ * A job handed back by its agent (release) keeps its last lease id while it
+ * waits in the queue, so that a repeated release is recognised and answered
+ * like the first; the next lease replaces it, and nothing else reads the
+ * lease of a job that is not running.
+ *
  * Logs are stored as chunks (job id, start, end, bytes); a job keeps the
  * agent-side offset it has received for the current attempt (log_received) and
  * the size of what is stored (log_size), which differ once the log is
@@ -876,6 +881,119 @@ cleanup:
   return 0;
 }
 
+/* ---- handing a job back ---- */
+
+/* Appends an agent-independent note to a job's stored log (not counted in the
+ * agent-side offset), inside the caller's transaction. A truncated log stays
+ * as it is. */
+static int note_in_log(sqlite_store *s, const char *id, uint64_t size, int truncated,
+                       const char *note, size_t len) {
+  if (truncated || len == 0)
+    return 0;
+  int error = insert_chunk(s, id, size, note, len);
+  if (error < 0)
+    return error;
+  sqlite3_stmt *upd = NULL;
+  error = prepare(&upd, s, "UPDATE jobs SET log_size = log_size + ?2 WHERE id = ?1");
+  if (error < 0)
+    return error;
+  sqlite3_bind_text(upd, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(upd, 2, (int64_t)len);
+  error = step_done(s, upd, "note in log");
+  release(s, upd);
+  return error < 0 ? error : 0;
+}
+
+static int sqlite_release(queue_record **out, queue_store *base, const char *id,
+                          const char *lease_id, const char *reason, unsigned max_attempts,
+                          int64_t now) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st = NULL;
+  queue_record *rec = NULL;
+  uint64_t ticket = 0, received = 0, size = 0;
+  int truncated = 0;
+  pthread_mutex_lock(&s->mu);
+  int error = begin(s);
+  if (error < 0)
+    goto cleanup;
+  error = load_job(&rec, s, id);
+  if (error < 0)
+    goto cleanup;
+  int same_lease = rec->job.lease && strcmp(rec->job.lease, lease_id) == 0;
+  /* A release keeps the lease id on the job until the next lease, so a
+   * repeated release is recognised: answer as the first time. */
+  const char *st_now = rec->job.state;
+  if (same_lease && (strcmp(st_now, "queued") == 0 ||
+                     (strcmp(st_now, "errored") == 0 && rec->job.reason &&
+                      strcmp(rec->job.reason, reason) == 0) ||
+                     (strcmp(st_now, "canceled") == 0 && rec->job.reason &&
+                      strcmp(rec->job.reason, "canceled") == 0))) {
+    error = commit(s);
+    if (error == 0)
+      ticket = durable_ticket(s);
+    goto cleanup;
+  }
+  if (strcmp(st_now, "running") != 0 || !same_lease) {
+    error = airgap_error_set(AIRGAP_EBUSY,
+                             "cannot hand job %s back: the job is %s%s; stop working on it", id,
+                             st_now, same_lease ? "" : " and the lease is not current");
+    goto cleanup;
+  }
+  const char *sql;
+  const char *outcome;
+  if (rec->job.cancel_requested) {
+    sql = "UPDATE jobs SET state = 'canceled', reason = 'canceled', finished_at = ?2,"
+          " lease_expires = NULL WHERE id = ?1 AND ?3 = ?3";
+    outcome = "job canceled";
+  } else if (rec->job.attempts >= max_attempts) {
+    sql = "UPDATE jobs SET state = 'errored', reason = ?3, finished_at = ?2,"
+          " lease_expires = NULL WHERE id = ?1";
+    outcome = "no attempts left: errored";
+  } else {
+    sql = "UPDATE jobs SET state = 'queued', lease_expires = NULL WHERE id = ?1"
+          " AND ?2 = ?2 AND ?3 = ?3";
+    outcome = "job requeued";
+  }
+  if ((error = prepare(&st, s, sql)) < 0)
+    goto cleanup;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, now);
+  sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+  error = step_done(s, st, "release job");
+  if (error < 0)
+    goto cleanup;
+  /* Leave a trace in the log: whoever reads it sees why output restarts. */
+  if ((error = read_log_state(&received, &size, &truncated, s, id)) < 0)
+    goto cleanup;
+  char note[256];
+  int len =
+      snprintf(note, sizeof(note), "\n[airgap: attempt %u handed back by agent %s (%s); %s]\n",
+               rec->job.attempts, rec->job.agent ? rec->job.agent : "?", reason, outcome);
+  if (len > 0 && (size_t)len < sizeof(note) &&
+      (error = note_in_log(s, id, size, truncated, note, (size_t)len)) < 0)
+    goto cleanup;
+  queue_record_free(rec);
+  rec = NULL;
+  if ((error = load_job(&rec, s, id)) < 0)
+    goto cleanup;
+  error = commit(s);
+  if (error == 0)
+    ticket = durable_ticket(s);
+cleanup:
+  if (error < 0)
+    rollback(s);
+  release(s, st);
+  pthread_mutex_unlock(&s->mu);
+  if (error == 0)
+    error = make_durable(s, ticket);
+  if (error < 0) {
+    queue_record_free(rec);
+    return error;
+  }
+  *out = rec;
+  return 0;
+}
+
 /* ---- housekeeping ---- */
 
 typedef struct expired_row {
@@ -917,20 +1035,9 @@ static int expire_one(queue_expire_result *res, sqlite_store *s, const expired_r
                      row->cancel                     ? "; job canceled"
                      : row->attempts >= max_attempts ? "; giving up: agent_lost"
                                                      : "; job requeued");
-  if (len > 0 && (size_t)len < sizeof(note) && !row->truncated) {
-    error = insert_chunk(s, row->id, row->size, note, (size_t)len);
-    if (error < 0)
-      return error;
-    error = prepare(&upd, s, "UPDATE jobs SET log_size = log_size + ?2 WHERE id = ?1");
-    if (error < 0)
-      return error;
-    sqlite3_bind_text(upd, 1, row->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(upd, 2, len);
-    error = step_done(s, upd, "note expiry");
-    release(s, upd);
-    if (error < 0)
-      return error;
-  }
+  if (len > 0 && (size_t)len < sizeof(note) &&
+      (error = note_in_log(s, row->id, row->size, row->truncated, note, (size_t)len)) < 0)
+    return error;
   if (!row->cancel && row->attempts < max_attempts)
     res->requeued++;
   else if (!row->cancel)
@@ -1136,6 +1243,7 @@ static const queue_store_ops sqlite_ops = {
     .lease = sqlite_lease,
     .heartbeat = sqlite_heartbeat,
     .complete = sqlite_complete,
+    .release = sqlite_release,
     .log_append = sqlite_log_append,
     .log_read = sqlite_log_read,
     .expire = sqlite_expire,

@@ -333,15 +333,37 @@ class AgentTest(unittest.TestCase):
         job = c.wait(no_repo)
         self.assertEqual((job["state"], job["reason"]), ("errored", "git"))
 
-    def test_unreachable_remote_goes_back_to_the_queue(self):
-        c = self.start(lease_ttl=2, max_attempts=2)
-        # Port 1 on loopback refuses connections: a transport error, maybe temporary.
-        job_id = c.submit("http://127.0.0.1:1/team/app.git", "true")
-        job = c.wait(job_id, timeout=90)
+    def test_failed_pull_is_errored_with_the_engines_reason(self):
+        c = self.start(agent_args=("--pull", "if-not-present"))
+        # The engine tries loopback port 1, which refuses at once: no registry
+        # host is contacted.
+        job_id = c.submit(self.repo, "true", image="localhost:1/airgap-test-none:latest")
+        job = c.wait(job_id)
         log = c.log(job_id)
-        self.assertEqual((job["state"], job["reason"]), ("errored", "agent_lost"), log)
+        self.assertEqual((job["state"], job["reason"]), ("errored", "image_pull"), log)
+        self.assertIn("pulling image localhost:1/airgap-test-none:latest", log)
+        self.assertIn("connection refused", log)
+
+    def test_unreachable_remote_goes_back_to_the_queue(self):
+        # A lease lives 60 s: only a hand-back (release) can requeue the job
+        # within the time allowed below; waiting for expiry would take longer.
+        c = self.start(lease_ttl=60, max_attempts=2)
+        # Port 1 on loopback refuses connections: a transport error, maybe temporary.
+        t0 = time.monotonic()
+        job_id = c.submit("http://127.0.0.1:1/team/app.git", "true")
+        job = c.wait(job_id, timeout=45)
+        elapsed = time.monotonic() - t0
+        log = c.log(job_id)
+        # Both attempts were handed back; the last one ends the job with the
+        # agent's reason for giving it back.
+        self.assertEqual((job["state"], job["reason"]), ("errored", "git"), log)
         self.assertEqual(job["attempts"], 2)
+        self.assertLess(elapsed, 45)
         self.assertEqual(log.count("the job goes back to the queue"), 2)
+        self.assertIn("attempt 1 handed back by agent %s (git); job requeued" % c.agent_id, log)
+        self.assertIn("attempt 2 handed back by agent %s (git); no attempts left" % c.agent_id,
+                      log)
+        self.assertNotIn("expired", log)
 
     def test_supervisor_crash_is_errored_and_reaped(self):
         c = self.start()

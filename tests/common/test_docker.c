@@ -6,12 +6,16 @@
  * logs, wait, kill, archive upload, list by label, remove. Every container
  * carries a label unique to this run; each test removes what it made, and the
  * last test checks that nothing with the label is left. Containers run with
- * network "none": no traffic leaves them.
+ * network "none": no traffic leaves them. Image import runs for real (and
+ * the image is removed); pull can only fail here, so it is tested against
+ * loopback port 1, which refuses at once — no registry host is contacted.
  */
 #include "common/docker.h"
 #include "common/error.h"
 #include "common/http_client.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -30,6 +34,7 @@ static docker_client *client;
 static char label_key[] = "airgap.test";
 static char label_value[64];
 static char label_filter[128];
+static char import_image[128]; /* removed at the end even when a test failed */
 
 static double now_s(void) {
   struct timespec ts;
@@ -54,6 +59,7 @@ static int group_setup(void **state) {
   snprintf(label_value, sizeof(label_value), "common-docker-%ld-%ld", (long)getpid(),
            (long)time(NULL));
   snprintf(label_filter, sizeof(label_filter), "%s=%s", label_key, label_value);
+  snprintf(import_image, sizeof(import_image), "airgap-test/import-%s:t1", label_value);
   if (docker_client_new(&client, NULL) < 0 || docker_ping(client) < 0) {
     fprintf(stderr, "test_docker: %s\n(tests/run starts dockerd; see tests/lib/docker-up)\n",
             airgap_error_last());
@@ -70,8 +76,10 @@ static int group_setup(void **state) {
 }
 
 static int group_teardown(void **state) {
-  if (client)
+  if (client) {
     remove_labelled();
+    docker_image_remove(client, import_image, 1);
+  }
   docker_client_free(client);
   return 0;
 }
@@ -440,6 +448,116 @@ static void test_docker_python_image_has_boto3(void **state) {
   free(id);
 }
 
+/* A tar archive (libarchive, in memory) holding one regular file. */
+static void tar_with_file(char **out, size_t *out_len, const char *name, const char *data,
+                          size_t len) {
+  size_t cap = len + 64 * 1024, used = 0;
+  char *buf = malloc(cap);
+  assert_non_null(buf);
+  struct archive *a = archive_write_new();
+  assert_non_null(a);
+  assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+  assert_int_equal(archive_write_open_memory(a, buf, cap, &used), ARCHIVE_OK);
+  struct archive_entry *e = archive_entry_new();
+  archive_entry_set_pathname(e, name);
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, 0644);
+  archive_entry_set_size(e, (la_int64_t)len);
+  assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+  assert_int_equal(archive_write_data(a, data, len), (la_ssize_t)len);
+  archive_entry_free(e);
+  assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+  archive_write_free(a);
+  *out = buf;
+  *out_len = used;
+}
+
+static void test_docker_image_import_and_remove(void **state) {
+  const char *image = import_image;
+  char content[5000];
+  memset(content, 'x', sizeof(content));
+  char *tar = NULL;
+  size_t len = 0;
+  tar_with_file(&tar, &len, "data/blob.txt", content, sizeof(content));
+
+  assert_int_equal(docker_image_import(client, image, tar, len), 0);
+  json_t *info = NULL;
+  assert_int_equal(docker_image_inspect(&info, client, image), 0);
+  /* The engine unpacked our file: the layer is at least its size. */
+  assert_true(json_integer_value(json_object_get(info, "Size")) >= (json_int_t)sizeof(content));
+  json_decref(info);
+  /* Importing again replaces the tag (no error). */
+  assert_int_equal(docker_image_import(client, image, tar, len), 0);
+  free(tar);
+
+  /* Garbage is refused with the engine's reason, and nothing is tagged. */
+  char bad[128];
+  snprintf(bad, sizeof(bad), "airgap-test/import-%s:bad", label_value);
+  assert_int_equal(docker_image_import(client, bad, "not a tar archive", 17), AIRGAP_ERROR);
+  assert_non_null(strstr(airgap_error_last(), "tar"));
+  info = NULL;
+  assert_int_equal(docker_image_inspect(&info, client, bad), AIRGAP_ENOTFOUND);
+  /* Names that are not a plain repo[:tag] are refused before any request. */
+  assert_int_equal(docker_image_import(client, "airgap-test/x@sha256:00", "", 0), AIRGAP_EINVALID);
+  assert_int_equal(docker_image_import(client, "airgap test", "", 0), AIRGAP_EINVALID);
+  assert_int_equal(docker_image_import(client, "airgap-test/x:", "", 0), AIRGAP_EINVALID);
+
+  assert_int_equal(docker_image_remove(client, image, 0), 0);
+  assert_int_equal(docker_image_inspect(&info, client, image), AIRGAP_ENOTFOUND);
+  assert_int_equal(docker_image_remove(client, image, 0), AIRGAP_ENOTFOUND);
+}
+
+static int count_progress(const char *text, void *payload) {
+  (void)text;
+  (*(int *)payload)++;
+  return 0;
+}
+
+/* No registry is reachable here, so the pull that fails is the one we can test
+ * for real: loopback port 1 refuses at once, and no other host is contacted. */
+static void test_docker_image_pull_unreachable_registry(void **state) {
+  const char *image = "localhost:1/airgap-test-none:latest";
+  int calls = 0;
+  double t0 = now_s();
+  assert_int_equal(docker_image_pull(client, image, count_progress, &calls), AIRGAP_ERROR);
+  assert_true(now_s() - t0 < 20);
+  const char *msg = airgap_error_last();
+  assert_non_null(strstr(msg, image));
+  assert_non_null(strstr(msg, "connection refused"));
+  assert_non_null(strstr(msg, "registry"));
+  assert_int_equal(calls, 0);
+  json_t *info = NULL;
+  assert_int_equal(docker_image_inspect(&info, client, image), AIRGAP_ENOTFOUND);
+  /* Malformed references never reach the engine. */
+  assert_int_equal(docker_image_pull(client, "bad image", NULL, NULL), AIRGAP_EINVALID);
+  assert_int_equal(docker_image_pull(client, "localhost:1/x:", NULL, NULL), AIRGAP_EINVALID);
+  assert_int_equal(docker_image_pull(client, "../images/json", NULL, NULL), AIRGAP_EINVALID);
+}
+
+/* A logging driver that cannot be read makes the engine answer the logs
+ * request with an error: that is an error with the engine's words, not a
+ * malformed stream, and no byte reaches the callback. */
+static void test_docker_logs_engine_error(void **state) {
+  json_t *config = config_for("echo hidden", 0);
+  json_object_set_new(json_object_get(config, "HostConfig"), "LogConfig",
+                      json_pack("{s:s}", "Type", "none"));
+  char *id = NULL;
+  assert_int_equal(docker_container_create(&id, client, NULL, config), 0);
+  json_decref(config);
+  assert_int_equal(docker_container_start(client, id), 0);
+  int code = -1;
+  assert_int_equal(docker_container_wait(&code, client, id, 60000), 0);
+  captured *c = calloc(1, sizeof(*c));
+  assert_non_null(c);
+  assert_int_equal(docker_container_logs(client, id, NULL, capture, c), AIRGAP_ERROR);
+  assert_non_null(strstr(airgap_error_last(), "does not support reading"));
+  assert_null(strstr(airgap_error_last(), "malformed"));
+  assert_int_equal(c->chunks, 0);
+  free(c);
+  assert_int_equal(docker_container_remove(client, id, 1), 0);
+  free(id);
+}
+
 static void test_docker_nothing_left_behind(void **state) { assert_int_equal(count_labelled(), 0); }
 
 int main(void) {
@@ -457,6 +575,9 @@ int main(void) {
       cmocka_unit_test(test_docker_create_errors),
       cmocka_unit_test(test_docker_hosts),
       cmocka_unit_test(test_docker_python_image_has_boto3),
+      cmocka_unit_test(test_docker_image_import_and_remove),
+      cmocka_unit_test(test_docker_image_pull_unreachable_registry),
+      cmocka_unit_test(test_docker_logs_engine_error),
       cmocka_unit_test(test_docker_nothing_left_behind),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

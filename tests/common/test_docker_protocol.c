@@ -237,6 +237,45 @@ static void test_docker_protocol_rejects_bad_frames(void **state) {
   engine_free(e);
 }
 
+/* The container vanished between the inspect and the logs request: the engine
+ * answers the logs request 404 with a JSON message. That is "no such
+ * container" with the engine's words, not a malformed stream; other error
+ * statuses keep their message too, and the callback never sees the body. */
+static void test_docker_protocol_logs_error_status(void **state) {
+  static const char gone[] = "{\"message\":\"No such container: abc\"}";
+  static const char broken[] = "{\"message\":\"log file is corrupt\"}";
+  static const char tiny[] = "oops";
+  static const rule rules[] = {
+      {"GET /_ping", PING_141, "OK", 2},
+      {"GET /v1.41/containers/abc/json", INSPECT_HEAD, INSPECT_BODY, sizeof(INSPECT_BODY) - 1},
+      {"GET /v1.41/containers/abc/logs", "HTTP/1.1 404 Not Found\r\nContent-Type: application/json",
+       gone, sizeof(gone) - 1},
+      {"GET /v1.41/containers/def/json", INSPECT_HEAD, INSPECT_BODY, sizeof(INSPECT_BODY) - 1},
+      {"GET /v1.41/containers/def/logs", "HTTP/1.1 500 Internal Server Error", broken,
+       sizeof(broken) - 1},
+      {"GET /v1.41/containers/ghi/json", INSPECT_HEAD, INSPECT_BODY, sizeof(INSPECT_BODY) - 1},
+      {"GET /v1.41/containers/ghi/logs", "HTTP/1.1 503 Service Unavailable", tiny,
+       sizeof(tiny) - 1},
+  };
+  engine *e = engine_start(rules, 7);
+  docker_client *c = client_for(e);
+  captured got = {0};
+  assert_int_equal(docker_container_logs(c, "abc", NULL, capture, &got), AIRGAP_ENOTFOUND);
+  assert_non_null(strstr(airgap_error_last(), "No such container: abc"));
+  assert_null(strstr(airgap_error_last(), "malformed"));
+  assert_int_equal(got.calls, 0);
+  assert_int_equal(docker_container_logs(c, "def", NULL, capture, &got), AIRGAP_ERROR);
+  assert_non_null(strstr(airgap_error_last(), "HTTP 500: log file is corrupt"));
+  assert_int_equal(got.calls, 0);
+  /* A body shorter than a frame header is still the message. */
+  assert_int_equal(docker_container_logs(c, "ghi", NULL, capture, &got), AIRGAP_ERROR);
+  assert_non_null(strstr(airgap_error_last(), "HTTP 503: oops"));
+  assert_int_equal(got.calls, 0);
+  docker_client_free(c);
+  engine_stop(e);
+  engine_free(e);
+}
+
 static void test_docker_protocol_truncated_frame(void **state) {
   /* The header promises 100 bytes; the stream ends after 4. */
   static const char cut[] = "\x01\0\0\0\0\0\0\x64"
@@ -308,6 +347,7 @@ int main(void) {
       cmocka_unit_test(test_docker_protocol_keeps_pinned_version_on_newer_engine),
       cmocka_unit_test(test_docker_protocol_demuxes_split_frames),
       cmocka_unit_test(test_docker_protocol_rejects_bad_frames),
+      cmocka_unit_test(test_docker_protocol_logs_error_status),
       cmocka_unit_test(test_docker_protocol_truncated_frame),
       cmocka_unit_test(test_docker_protocol_engine_errors),
   };

@@ -163,6 +163,10 @@ class Ctx:
             body["reason"] = reason
         return call("POST", "%s/v1/jobs/%s/complete" % (self.url, job), self.agent, body)
 
+    def release(self, job, lease, reason):
+        return call("POST", "%s/v1/jobs/%s/release" % (self.url, job), self.agent,
+                    {"lease": lease, "reason": reason})
+
     def append(self, job, lease, offset, data):
         return call("POST", "%s/v1/jobs/%s/logs?offset=%d" % (self.url, job, offset), self.agent,
                     data, headers={"X-Airgap-Lease": lease,
@@ -460,6 +464,95 @@ def test_lease_expiry():
         assert again and again["id"] == job2 and time.monotonic() - t0 < 10
         st, _, _ = c.complete(job2, again["lease"])
         assert st == 200
+    finally:
+        c.close()
+
+
+def test_release():
+    # A long ttl: whatever happens here happens because of the release, not expiry.
+    c = Ctx("--lease-ttl", "30", "--max-attempts", "2")
+    try:
+        job = c.submit()
+        first = c.lease(agent="agent-a")
+        st, _, _ = c.append(job, first["lease"], 0, b"cloning...\n")
+        assert st == 200
+        result = {}
+
+        def waiter():
+            result["job"] = c.lease(agent="agent-b", wait=30)
+            result["t"] = time.monotonic()
+
+        t = threading.Thread(target=waiter)
+        t.start()
+        wait_for(lambda: "airgap_queue_lease_waiters 1" in
+                 call("GET", c.url + "/metrics")[2].decode(), "a parked lease request")
+        # handed back: queued again, and the parked request gets it at once
+        t0 = time.monotonic()
+        st, _, body = c.release(job, first["lease"], "git")
+        assert st == 200, (st, body)
+        assert body["id"] == job and body["attempts"] == 1, body
+        t.join(15)
+        assert not t.is_alive(), "the parked lease was not answered"
+        second = result["job"]
+        assert second["id"] == job and second["attempts"] == 2, second
+        assert result["t"] - t0 < 5, "the requeued job waited for something"
+        # the first lease is dead now: its release, heartbeat and log are refused
+        st, _, _ = c.release(job, first["lease"], "git")
+        assert st == 409, st
+        st, _, _ = c.heartbeat(job, first["lease"])
+        assert st == 409, st
+        # the last attempt handed back: errored with the agent's reason
+        st, _, body = c.release(job, second["lease"], "docker")
+        assert st == 200, (st, body)
+        assert (body["state"], body["reason"], body["attempts"]) == ("errored", "docker", 2), body
+        st, _, body = c.release(job, second["lease"], "docker")  # idempotent
+        assert st == 200 and body["state"] == "errored", (st, body)
+        j = c.get(job)
+        assert (j["state"], j["reason"]) == ("errored", "docker"), j
+        log = c.log(job)
+        assert b"cloning...\n" in log
+        assert b"attempt 1 handed back by agent agent-a (git); job requeued" in log, log
+        assert b"attempt 2 handed back by agent agent-b (docker); no attempts left" in log, log
+
+        # repeated release of a requeued job: same answer; the lease stays dead
+        job2 = c.submit()
+        l2 = c.lease(agent="agent-c")
+        assert l2["id"] == job2
+        for _ in range(2):
+            st, _, body = c.release(job2, l2["lease"], "git")
+            assert st == 200 and body["state"] == "queued", (st, body)
+        st, _, _ = c.complete(job2, l2["lease"])
+        assert st == 409, st
+        assert c.get(job2)["state"] == "queued"
+
+        # cancel requested while running: the release ends it canceled
+        l3 = c.lease(agent="agent-d")
+        assert l3["id"] == job2
+        st, _, _ = call("POST", "%s/v1/jobs/%s/cancel" % (c.url, job2), c.client, {})
+        assert st == 200
+        st, _, body = c.release(job2, l3["lease"], "git")
+        assert st == 200 and body["state"] == "canceled", (st, body)
+
+        # hostile and wrong requests
+        job3 = c.submit()
+        l4 = c.lease(agent="agent-e")
+        url = "%s/v1/jobs/%s/release" % (c.url, job3)
+        for bad in ({"lease": l4["lease"]}, {"lease": l4["lease"], "reason": "no spaces"},
+                    {"lease": l4["lease"], "reason": "x" * 65}, {"lease": l4["lease"], "reason": 7},
+                    {"lease": "short", "reason": "git"}, {"reason": "git"}):
+            st, _, _ = call("POST", url, c.agent, bad)
+            assert st == 400, (bad, st)
+        st, _, _ = call("POST", url, c.agent, "{not json")
+        assert st == 400, st
+        st, _, _ = call("POST", url, c.client, {"lease": l4["lease"], "reason": "git"})
+        assert st == 403, st
+        st, _, _ = c.release("0123456789abcdef", l4["lease"], "git")
+        assert st == 404, st
+        assert c.get(job3)["state"] == "running"  # none of that changed anything
+        st, _, _ = c.complete(job3, l4["lease"])
+        assert st == 200
+        text = call("GET", c.url + "/metrics")[2].decode()
+        assert "airgap_queue_releases_total 6" in text, text  # repeats are answered too
     finally:
         c.close()
 

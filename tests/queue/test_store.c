@@ -1,8 +1,8 @@
 /*
  * test_store.c — the SQLite store: job life cycle, leases (label matching,
  * oldest first, never one job to two connections), heartbeats, idempotent
- * completion, log offsets and the cap, lease expiry, tokens, durability across
- * reopening.
+ * completion, log offsets and the cap, lease expiry, handing jobs back,
+ * tokens, durability across reopening.
  */
 #include "common/error.h"
 #include "queue/queue_int.h"
@@ -367,6 +367,75 @@ static void test_queue_store_expiry(void **state) {
   assert_int_equal(c.queued, 0);
 }
 
+static void test_queue_store_release(void **state) {
+  fixture *f = *state;
+  queue_record *rec = NULL;
+  insert(f->store, "j1", NULL, 0, 1);
+  /* attempt 1 handed back: queued again at once, the attempt counted */
+  free(lease(f->store, "a", NULL, 0, LEASE_A, 100));
+  assert_int_equal(queue_store_release(&rec, f->store, "j1", LEASE_A, "git", 2, 50), 0);
+  assert_string_equal(rec->job.state, "queued");
+  assert_int_equal(rec->job.attempts, 1);
+  assert_null(rec->job.reason);
+  queue_record_free(rec);
+  /* the same release again: same answer, nothing changes */
+  assert_int_equal(queue_store_release(&rec, f->store, "j1", LEASE_A, "git", 2, 51), 0);
+  assert_string_equal(rec->job.state, "queued");
+  queue_record_free(rec);
+  /* the released lease is dead for everything else */
+  int cancel;
+  assert_int_equal(queue_store_heartbeat(&cancel, f->store, "j1", LEASE_A, 999), AIRGAP_EBUSY);
+  assert_int_equal(queue_store_complete(&rec, f->store, "j1", LEASE_A, "passed", NULL, 1, 0, 52),
+                   AIRGAP_EBUSY);
+  /* nothing to expire: the job is not running */
+  queue_expire_result res;
+  assert_int_equal(queue_store_expire(&res, f->store, 10000, 2), 0);
+  assert_int_equal(res.requeued + res.lost, 0);
+  /* attempt 2 handed back with max_attempts 2: errored with the agent's reason */
+  char *id = lease(f->store, "b", NULL, 0, LEASE_B, 200);
+  assert_string_equal(id, "j1");
+  free(id);
+  assert_int_equal(queue_store_release(&rec, f->store, "j1", LEASE_A, "git", 2, 60), AIRGAP_EBUSY);
+  assert_non_null(strstr(airgap_error_last(), "lease is not current"));
+  assert_int_equal(queue_store_release(&rec, f->store, "j1", LEASE_B, "docker", 2, 61), 0);
+  assert_string_equal(rec->job.state, "errored");
+  assert_string_equal(rec->job.reason, "docker");
+  assert_int_equal(rec->job.attempts, 2);
+  assert_true(rec->job.finished_at == 61);
+  queue_record_free(rec);
+  assert_int_equal(queue_store_release(&rec, f->store, "j1", LEASE_B, "docker", 2, 62), 0);
+  assert_string_equal(rec->job.state, "errored");
+  queue_record_free(rec);
+  /* a different reason is not a repeat: the job has ended */
+  assert_int_equal(queue_store_release(&rec, f->store, "j1", LEASE_B, "git", 2, 63), AIRGAP_EBUSY);
+  char buf[1024];
+  size_t len;
+  read_all(f->store, "j1", 0, buf, sizeof(buf) - 1, &len);
+  buf[len] = '\0';
+  assert_non_null(strstr(buf, "attempt 1 handed back by agent a (git); job requeued"));
+  assert_non_null(strstr(buf, "attempt 2 handed back by agent b (docker); no attempts left"));
+  /* a job whose cancel was requested ends canceled instead of going back */
+  insert(f->store, "j2", NULL, 0, 2);
+  free(lease(f->store, "c", NULL, 0, LEASE_A, 300));
+  assert_int_equal(queue_store_job_cancel(&rec, f->store, "j2", 250), 0);
+  queue_record_free(rec);
+  assert_int_equal(queue_store_release(&rec, f->store, "j2", LEASE_A, "git", 5, 260), 0);
+  assert_string_equal(rec->job.state, "canceled");
+  assert_string_equal(rec->job.reason, "canceled");
+  queue_record_free(rec);
+  /* unknown and never-leased jobs */
+  assert_int_equal(queue_store_release(&rec, f->store, "nope", LEASE_A, "git", 5, 270),
+                   AIRGAP_ENOTFOUND);
+  insert(f->store, "j3", NULL, 0, 3);
+  assert_int_equal(queue_store_release(&rec, f->store, "j3", LEASE_A, "git", 5, 280), AIRGAP_EBUSY);
+  queue_store_counts c;
+  assert_int_equal(queue_store_counts_get(&c, f->store), 0);
+  assert_int_equal(c.errored, 1);
+  assert_int_equal(c.canceled, 1);
+  assert_int_equal(c.queued, 1);
+  assert_int_equal(c.running, 0);
+}
+
 static void test_queue_store_tokens_and_reopen(void **state) {
   fixture *f = *state;
   char *token = NULL, *role = NULL;
@@ -404,6 +473,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_queue_store_log_offsets, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_log_cap, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_expiry, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_release, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_tokens_and_reopen, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
