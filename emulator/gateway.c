@@ -293,6 +293,10 @@ static const char *find_service(emulator *emu, http_request *req, const aws_http
   if (strncmp(path, "/2015-03-31/functions", 21) == 0 ||
       strncmp(path, "/2018-06-01/runtime", 19) == 0)
     return "lambda";
+  /* Query-protocol services are addressed at "/" (SQS queue URLs aside):
+   * any other unclaimed path is S3's, whatever its body looks like. */
+  if (strcmp(path, "/") != 0)
+    return "s3";
   json_t *params = NULL;
   if (is_form_post(in) && !in->body && in->body_len > 0) {
     aws_error_set(err, 413, "RequestEntityTooLarge", "The request body is too large.");

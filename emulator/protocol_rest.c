@@ -6,9 +6,10 @@
  * a match more specific, and the most specific match wins. Input members are
  * gathered from where the model binds them — URI labels, query string,
  * headers, header-prefix maps, the payload member or the remaining body
- * members — and output members are sent back the same way. A body that is not
- * in memory (spilled by the HTTP server) is left for the handler to read
- * through aws_call_http().
+ * members — and output members are sent back the same way. A streaming
+ * payload (S3 PutObject/UploadPart Body) is never copied into the input: the
+ * handler reads it through aws_call_http(), in memory or from the file the
+ * HTTP server spilled it to. Any other body that was spilled is refused (413).
  */
 #include "common/error.h"
 #include "common/http_server.h"
@@ -451,6 +452,17 @@ int aws_rest_parse(json_t **out, aws_error *err, const aws_model *m, aws_protoco
       json_decref(map);
   }
   const char *payload = aws_json_str(shape, "payload");
+  const json_t *pref0 =
+      payload ? json_object_get(json_object_get(shape, "members"), payload) : NULL;
+  if (!in->body && in->body_len > 0 &&
+      !(pref0 && (aws_json_bool(pref0, "streaming") ||
+                  aws_json_bool(aws_model_ref_shape(m, pref0), "streaming")))) {
+    /* The server spilled a body this operation would have to parse. */
+    error =
+        aws_error_set(err, 413, "RequestEntityTooLarge",
+                      "The request body (%zu bytes) is too large for %s.", in->body_len, operation);
+    goto cleanup;
+  }
   if (payload) {
     const json_t *pref = json_object_get(json_object_get(shape, "members"), payload);
     const json_t *pshape = aws_model_ref_shape(m, pref);

@@ -1483,8 +1483,57 @@ static void op_delete_object(aws_call *call, json_t *input) {
   aws_call_reply(call, out);
 }
 
+/* Checks Content-MD5 and an x-amz-checksum-* header against a request body
+ * the protocol layer parsed (DeleteObjects: S3 requires an integrity header
+ * there). Returns 0, or -1 after answering the call. */
+static int verify_small_body(aws_call *call) {
+  size_t len = 0;
+  const char *body = http_request_body(aws_call_http(call), &len);
+  s3_checksum_algo algo = S3_CK_NONE;
+  const char *expected = NULL;
+  for (int a = S3_CK_CRC32; a <= S3_CK_SHA256 && !expected; a++)
+    if ((expected = hdr(call, checksum_headers[a])) != NULL)
+      algo = (s3_checksum_algo)a;
+  const char *content_md5 = hdr(call, "Content-MD5");
+  if (!body || (!expected && !content_md5))
+    return 0;
+  s3_digest *dg = s3_digest_new(algo);
+  if (!dg) {
+    aws_call_fail(call, 500, "InternalError", "out of memory");
+    return -1;
+  }
+  unsigned char md5[16];
+  char checksum[96];
+  s3_digest_update(dg, body, len);
+  s3_digest_final(dg, md5, checksum, sizeof(checksum));
+  s3_digest_free(dg);
+  if (content_md5) {
+    unsigned char *want = NULL;
+    size_t want_len = 0;
+    int ok = aws_base64_decode(&want, &want_len, content_md5, strlen(content_md5)) == 0 &&
+             want_len == 16;
+    int same = ok && memcmp(want, md5, 16) == 0;
+    free(want);
+    if (!ok || !same) {
+      aws_call_fail(call, 400, ok ? "BadDigest" : "InvalidDigest",
+                    ok ? "The Content-MD5 you specified did not match what we received."
+                       : "The Content-MD5 you specified was invalid.");
+      return -1;
+    }
+  }
+  if (expected && strcmp(expected, checksum) != 0) {
+    aws_call_fail(call, 400, "BadDigest",
+                  "The %s you specified did not match the calculated checksum.",
+                  s3_checksum_algo_name(algo));
+    return -1;
+  }
+  return 0;
+}
+
 static void op_delete_objects(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
+  if (verify_small_body(call) < 0)
+    return;
   json_t *objects = json_object_get(json_object_get(input, "Delete"), "Objects");
   int quiet = json_is_true(json_object_get(json_object_get(input, "Delete"), "Quiet"));
   if (!json_is_array(objects) || json_array_size(objects) == 0 ||

@@ -50,11 +50,12 @@ static int make_repo(const char *dir, long files) {
   char path[PATH_MAX];
   for (long i = 0; i < files; i++) {
     if (i % 100 == 0) {
-      snprintf(path, sizeof(path), "%s/d%05ld", dir, i / 100);
-      if (mkdir(path, 0755) < 0)
+      if (snprintf(path, sizeof(path), "%s/d%05ld", dir, i / 100) >= (int)sizeof(path) ||
+          mkdir(path, 0755) < 0)
         return -1;
     }
-    snprintf(path, sizeof(path), "%s/d%05ld/f%07ld.txt", dir, i / 100, i);
+    if (snprintf(path, sizeof(path), "%s/d%05ld/f%07ld.txt", dir, i / 100, i) >= (int)sizeof(path))
+      return -1;
     FILE *f = fopen(path, "w");
     if (!f)
       return -1;

@@ -141,8 +141,8 @@ static void mount_options(char *out, size_t cap, const char *target) {
   while (fgets(line, sizeof(line), f)) {
     char dev[256], mnt[4096], type[64], opts[4096];
     if (sscanf(line, "%255s %4095s %63s %4095s", dev, mnt, type, opts) == 4 &&
-        strcmp(mnt, target) == 0)
-      snprintf(out, cap, "%s %s", type, opts);
+        strcmp(mnt, target) == 0 && snprintf(out, cap, "%s %s", type, opts) >= (int)cap)
+      out[0] = '\0'; /* never a truncated answer */
   }
   fclose(f);
 }
