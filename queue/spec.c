@@ -297,8 +297,14 @@ static int check_keys(json_t *obj, const char *const *allowed, const char *prefi
     for (size_t i = 0; allowed[i] && !ok; i++)
       ok = strcmp(key, allowed[i]) == 0;
     if (!ok) {
+      /* The name comes from the submitter: show it printable, and name an empty one. */
+      char shown[65];
+      size_t n = 0;
+      for (const char *c = key; *c && n < sizeof(shown) - 1; c++)
+        shown[n++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';
+      shown[n] = '\0';
       char field[96];
-      snprintf(field, sizeof(field), "%s%.64s", prefix, key);
+      snprintf(field, sizeof(field), "%s%s", prefix, n ? shown : "(empty name)");
       return fail(err, AIRGAP_EINVALID, field, "unknown field");
     }
   }

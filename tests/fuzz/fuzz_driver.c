@@ -1,0 +1,79 @@
+/*
+ * fuzz_driver.c — runs a fuzz target without libFuzzer: every seed the target
+ * lists plus any files named on the command line, then a fixed number of
+ * deterministic mutations of each (bit flips, byte changes, truncations,
+ * syntax characters, duplicated slices). Deterministic so that a failure
+ * reproduces, bounded so that the test stays brief.
+ */
+#include "tests/fuzz/fuzz_driver.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FUZZ_MUTATIONS_PER_SEED 3000
+#define FUZZ_MAX_INPUT (1 << 16)
+
+static uint64_t rng = 0x9E3779B97F4A7C15u;
+
+static uint64_t next(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return rng;
+}
+
+static void run_mutations(const uint8_t *seed, size_t len) {
+  static uint8_t buf[FUZZ_MAX_INPUT];
+  if (len > FUZZ_MAX_INPUT / 2)
+    len = FUZZ_MAX_INPUT / 2;
+  LLVMFuzzerTestOneInput(seed, len);
+  for (int i = 0; i < FUZZ_MUTATIONS_PER_SEED; i++) {
+    memcpy(buf, seed, len);
+    size_t n = len;
+    int edits = 1 + (int)(next() % 4);
+    for (int e = 0; e < edits && n > 1; e++) {
+      size_t at = (size_t)(next() % n);
+      switch (next() % 5) {
+      case 0: buf[at] ^= (uint8_t)(1u << (next() % 8)); break;
+      case 1: buf[at] = (uint8_t)next(); break;
+      case 2: n = at; break;
+      case 3: {
+        static const char special[] = "<>&;=.%{}[]\":,\n\\0123456789-";
+        buf[at] = (uint8_t)special[next() % (sizeof(special) - 1)];
+        break;
+      }
+      case 4: {
+        size_t slice = 1 + (size_t)(next() % 16);
+        if (at + slice <= n && n + slice <= FUZZ_MAX_INPUT) {
+          memmove(buf + at + slice, buf + at, n - at);
+          n += slice;
+        }
+        break;
+      }
+      }
+    }
+    LLVMFuzzerTestOneInput(buf, n);
+  }
+}
+
+int main(int argc, char **argv) {
+  for (size_t i = 0; i < fuzz_seed_count; i++) {
+    const fuzz_seed *seed = &fuzz_seeds[i];
+    run_mutations((const uint8_t *)seed->data, seed->len ? seed->len : strlen(seed->data));
+  }
+  for (int a = 1; a < argc; a++) {
+    FILE *f = fopen(argv[a], "rb");
+    if (!f) {
+      fprintf(stderr, "%s: cannot open %s\n", fuzz_target_name, argv[a]);
+      return 1;
+    }
+    static uint8_t data[FUZZ_MAX_INPUT];
+    size_t len = fread(data, 1, sizeof(data), f);
+    fclose(f);
+    run_mutations(data, len);
+  }
+  printf("%s: %zu inputs x %d mutations, no crash\n", fuzz_target_name,
+         fuzz_seed_count + (size_t)(argc - 1), FUZZ_MUTATIONS_PER_SEED);
+  return 0;
+}
