@@ -37,6 +37,7 @@ struct aws_call {
   char region[32];
   char request_id[37];
   char endpoint[300];
+  json_t *headers; /* extra response headers (aws_call_header), or NULL */
 };
 
 /* ---- what routing learns from a request ---- */
@@ -518,20 +519,50 @@ void *aws_call_state(const aws_call *call) { return call->slot->state; }
 emulator *aws_call_emulator(const aws_call *call) { return call->emu; }
 const char *emulator_call_access_key(const aws_call *call) { return call->access_key; }
 
+void aws_call_header(aws_call *call, const char *name, const char *value) {
+  if (!name || !value || strpbrk(name, ":\r\n") || strpbrk(value, "\r\n"))
+    return;
+  if (!call->headers)
+    call->headers = json_object();
+  json_object_set_new(call->headers, name, json_string(value));
+}
+
+static void call_free(aws_call *call) {
+  json_decref(call->headers);
+  free(call);
+}
+
+/* Adds the call's extra headers to a serialized answer. */
+static void add_call_headers(aws_http_out *out, const aws_call *call) {
+  if (!call->headers)
+    return;
+  if (!out->headers)
+    out->headers = json_object();
+  json_object_update(out->headers, call->headers);
+}
+
+static void call_respond_error(aws_call *call, const aws_error *err) {
+  aws_http_out out;
+  aws_protocol_serialize_error(&out, call->model, call->protocol, err, call->request_id);
+  add_call_headers(&out, call);
+  respond_out(call->req, &out);
+}
+
 void aws_call_reply(aws_call *call, json_t *output) {
   aws_http_out out;
   if (aws_protocol_serialize(&out, call->model, call->protocol, call->operation, output,
                              call->request_id) == 0) {
+    add_call_headers(&out, call);
     respond_out(call->req, &out);
   } else {
     aws_error err = {0};
     aws_error_set(&err, 500, "InternalFailure", "Cannot serialize the %s response: %s",
                   call->operation, airgap_error_last());
-    respond_error(call->req, call->model, call->protocol, &err, call->request_id);
+    call_respond_error(call, &err);
     aws_error_clear(&err);
   }
   json_decref(output);
-  free(call);
+  call_free(call);
 }
 
 static void reply_response(aws_call *call, json_t *output, int status,
@@ -541,17 +572,18 @@ static void reply_response(aws_call *call, json_t *output, int status,
   if (aws_protocol_serialize(&out, call->model, call->protocol, call->operation, output,
                              call->request_id) == 0) {
     http_response *resp = make(out_content_type(&out), status ? status : out.status, arg);
+    add_call_headers(&out, call);
     respond_with(call->req, &out, resp);
   } else {
     http_response_free(make(NULL, 0, arg)); /* releases what arg holds */
     aws_error err = {0};
     aws_error_set(&err, 500, "InternalFailure", "Cannot serialize the %s response: %s",
                   call->operation, airgap_error_last());
-    respond_error(call->req, call->model, call->protocol, &err, call->request_id);
+    call_respond_error(call, &err);
     aws_error_clear(&err);
   }
   json_decref(output);
-  free(call);
+  call_free(call);
 }
 
 typedef struct fd_body {
@@ -603,9 +635,9 @@ static void call_failv(aws_call *call, int status, const char *code, json_t *fie
   aws_error err = {0};
   aws_error_setv(&err, status, code, fmt, ap);
   err.fields = fields;
-  respond_error(call->req, call->model, call->protocol, &err, call->request_id);
+  call_respond_error(call, &err);
   aws_error_clear(&err);
-  free(call);
+  call_free(call);
 }
 
 void aws_call_fail(aws_call *call, int status, const char *code, const char *fmt, ...) {

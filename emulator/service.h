@@ -68,6 +68,11 @@ void aws_call_reply_fd(aws_call *call, json_t *output, int status, int fd, uint6
 /* As aws_call_reply_fd with a body copied from memory. */
 void aws_call_reply_data(aws_call *call, json_t *output, int status, const void *data, size_t len);
 
+/* Adds a header to whichever answer (reply or error) the call gets next,
+ * for headers the model does not describe (S3's x-amz-delete-marker on a 404,
+ * x-amz-bucket-region). Names with ':' or CR/LF in either are ignored. */
+void aws_call_header(aws_call *call, const char *name, const char *value);
+
 /* Answers with an AWS error. code is the model's error shape name
  * ("QueueDoesNotExist") or a generic AWS code ("InvalidParameterValue");
  * the protocol layer renders it the way the protocol requires (including

@@ -950,7 +950,10 @@ static void op_head_bucket(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   const char *name = in_str(input, "Bucket");
   pthread_mutex_lock(&st->lock);
-  int found = bucket_find(st, name) != NULL;
+  s3_bucket *b = bucket_find(st, name);
+  int found = b != NULL;
+  if (b)
+    aws_call_header(call, "x-amz-bucket-region", b->region);
   pthread_mutex_unlock(&st->lock);
   if (!found)
     fail_no_bucket(call, name);
@@ -1345,12 +1348,21 @@ static void op_get_object(aws_call *call, json_t *input) {
     return;
   int marker_only = 0;
   s3_version *v = version_lookup(b, key ? key : "", version_id, &marker_only);
+  if (marker_only) {
+    /* The current version is a delete marker: 404 that says so. */
+    s3_key *k = key_find(b, key ? key : "");
+    aws_call_header(call, "x-amz-delete-marker", "true");
+    if (k)
+      aws_call_header(call, "x-amz-version-id", k->versions->version_id);
+  }
   if (!v) {
     pthread_mutex_unlock(&st->lock);
     fail_lookup(call, key ? key : "", version_id);
     return;
   }
   if (v->delete_marker) {
+    aws_call_header(call, "x-amz-delete-marker", "true");
+    aws_call_header(call, "x-amz-version-id", v->version_id);
     pthread_mutex_unlock(&st->lock);
     aws_call_fail(call, 405, "MethodNotAllowed",
                   "The specified method is not allowed against this resource.");

@@ -91,6 +91,8 @@ def test_buckets():
     assert s3.get_bucket_location(Bucket="bkt-one").get("LocationConstraint") is None
     names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert "bkt-one" in names and "bkt-eu" in names, names
+    r = eu.head_bucket(Bucket="bkt-eu")
+    assert r["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "eu-west-1"
     s3.head_bucket(Bucket="bkt-one")
     err = error_of(s3.head_bucket, Bucket="bkt-missing")
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 404
@@ -401,6 +403,8 @@ def test_versioning():
     assert d["DeleteMarker"] is True and d["VersionId"]
     err = error_of(s3.get_object, Bucket="versions", Key="k")
     assert err["Error"]["Code"] == "NoSuchKey"
+    hdrs = err["ResponseMetadata"]["HTTPHeaders"]
+    assert hdrs["x-amz-delete-marker"] == "true" and hdrs["x-amz-version-id"] == d["VersionId"]
     assert "Contents" not in s3.list_objects_v2(Bucket="versions")
     lv = s3.list_object_versions(Bucket="versions")
     assert [v["VersionId"] for v in lv["Versions"]] == [v2, v1, "null"], lv["Versions"]
