@@ -23,6 +23,7 @@ endif()
 # libFuzzer binary (not registered): fuzz_s3_chunked_libfuzzer -max_total_time=60
 airgap_unit_test(fuzz_s3_chunked
   SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_s3_chunked.c
+          ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_driver.c
   LIBS airgap_emulator
   LABELS emulator s3 fuzz)
 if(AIRGAP_LIBFUZZER AND CMAKE_C_COMPILER_ID MATCHES "Clang")

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_MUTATIONS_PER_SEED 3000
 #define FUZZ_MAX_INPUT (1 << 16)
 
 static uint64_t rng = 0x9E3779B97F4A7C15u;
@@ -28,7 +27,7 @@ static void run_mutations(const uint8_t *seed, size_t len) {
   if (len > FUZZ_MAX_INPUT / 2)
     len = FUZZ_MAX_INPUT / 2;
   LLVMFuzzerTestOneInput(seed, len);
-  for (int i = 0; i < FUZZ_MUTATIONS_PER_SEED; i++) {
+  for (int i = 0; i < fuzz_mutations_per_seed; i++) {
     memcpy(buf, seed, len);
     size_t n = len;
     int edits = 1 + (int)(next() % 4);
@@ -39,8 +38,7 @@ static void run_mutations(const uint8_t *seed, size_t len) {
       case 1: buf[at] = (uint8_t)next(); break;
       case 2: n = at; break;
       case 3: {
-        static const char special[] = "<>&;=.%{}[]\":,\n\\0123456789-";
-        buf[at] = (uint8_t)special[next() % (sizeof(special) - 1)];
+        buf[at] = (uint8_t)fuzz_alphabet.data[next() % fuzz_alphabet.len];
         break;
       }
       case 4: {
@@ -74,6 +72,6 @@ int main(int argc, char **argv) {
     run_mutations(data, len);
   }
   printf("%s: %zu inputs x %d mutations, no crash\n", fuzz_target_name,
-         fuzz_seed_count + (size_t)(argc - 1), FUZZ_MUTATIONS_PER_SEED);
+         fuzz_seed_count + (size_t)(argc - 1), fuzz_mutations_per_seed);
   return 0;
 }

@@ -19,6 +19,14 @@ typedef struct fuzz_seed {
 extern const fuzz_seed fuzz_seeds[];
 extern const size_t fuzz_seed_count;
 extern const char fuzz_target_name[];
+/* Bytes that matter to the target's syntax, planted by one kind of mutation. */
+extern const fuzz_seed fuzz_alphabet;
+/* Mutations run per seed; keep the test brief. */
+extern const int fuzz_mutations_per_seed;
+
+/* A seed or alphabet from a string literal, embedded NULs included. */
+#define FUZZ_LITERAL(s)                                                                            \
+  { (s), sizeof(s) - 1 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,11 +6,12 @@
  * Input layout: byte 0 picks the service (and so the protocol), the rest is
  * "METHOD\nPATH\nQUERY\nName: value\n...\n\nBODY". Built as a libFuzzer
  * target with clang (-fsanitize=fuzzer, AIRGAP_LIBFUZZER defined); otherwise
- * fuzz_protocol_main.c drives it over seeds and deterministic mutations so
- * that every test run fuzzes briefly.
+ * fuzz_driver.c drives it over the seeds at the end of this file and
+ * deterministic mutations so that every test run fuzzes briefly.
  */
 #include "emulator/model.h"
 #include "emulator/protocol.h"
+#include "tests/fuzz/fuzz_driver.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -49,8 +50,6 @@ static char *take_line(const char **p, const char *end) {
   *p = nl ? nl + 1 : end;
   return line;
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const char *services[] = {"sqs", "sts", "lambda", "s3", "dynamodb"};
@@ -121,3 +120,58 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   free(body);
   return 0;
 }
+
+const char fuzz_target_name[] = "fuzz_protocol";
+const fuzz_seed fuzz_alphabet = FUZZ_LITERAL("<>&;=.%{}[]\":,\n\\0123456789-");
+const int fuzz_mutations_per_seed = 3000;
+
+/* Byte 0 picks the service (see the layout above). */
+const fuzz_seed fuzz_seeds[] = {
+    FUZZ_LITERAL(
+        "\x00POST\n/\n\nContent-Type: application/x-www-form-urlencoded\n\nAction=SendMessageBatch&"
+        "QueueUrl=q&SendMessageBatchRequestEntry.1.Id=a&SendMessageBatchRequestEntry.1.MessageBody="
+        "b&"
+        "SendMessageBatchRequestEntry.1.MessageAttribute.1.Name=n&SendMessageBatchRequestEntry.1."
+        "MessageAttribute.1.Value.DataType=Binary&SendMessageBatchRequestEntry.1.MessageAttribute."
+        "1."
+        "Value.BinaryValue=AAEC"),
+    FUZZ_LITERAL(
+        "\x00POST\n/\n\nContent-Type: application/x-amz-json-1.0\nX-Amz-Target: "
+        "AmazonSQS.SendMessage\n\n{\"QueueUrl\":\"q\",\"MessageBody\":\"b\",\"DelaySeconds\":1,"
+        "\"MessageAttributes\":{\"a\":{\"DataType\":\"String\",\"StringValue\":\"v\"}}}"),
+    FUZZ_LITERAL(
+        "\x00POST\n/\n\nContent-Type: application/x-www-form-urlencoded\n\nAction=CreateQueue&"
+        "QueueName=q&Attribute.1.Name=DelaySeconds&Attribute.1.Value=5&Tag.1.Key=k&Tag.1.Value=v"),
+    FUZZ_LITERAL(
+        "\x01POST\n/\n\nContent-Type: "
+        "application/x-www-form-urlencoded\n\nAction=AssumeRole&RoleArn="
+        "arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fx&RoleSessionName=s&Tags.member.1.Key=k&"
+        "Tags.member.1.Value=v&DurationSeconds=900"),
+    FUZZ_LITERAL(
+        "\x02POST\n/2015-03-31/functions/f/invocations\nQualifier=1\nX-Amz-Invocation-Type: "
+        "Event\n\n{\"a\":[1,2,{\"b\":null}]}"),
+    FUZZ_LITERAL(
+        "\x02POST\n/2015-03-31/functions\n\nContent-Type: "
+        "application/json\n\n{\"FunctionName\":\"f\","
+        "\"Role\":\"r\",\"Code\":{\"ZipFile\":\"UEsDBA==\"},\"Environment\":{\"Variables\":{\"A\":"
+        "\"B\"}},\"Timeout\":3,\"Tags\":{\"t\":\"v\"}}"),
+    FUZZ_LITERAL(
+        "\x03PUT\n/bucket\ntagging\n\n<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag>"
+        "</TagSet></Tagging>"),
+    FUZZ_LITERAL(
+        "\x03POST\n/bucket\ndelete\n\n<Delete><Object><Key>a</Key></Object><Quiet>true</Quiet>"
+        "</Delete>"),
+    FUZZ_LITERAL(
+        "\x03PUT\n/bucket/a/b%20c\n\nx-amz-meta-color: blue\nContent-Type: text/plain\nExpires: "
+        "Tue, 14 Nov 2023 22:13:20 GMT\n\nhello"),
+    FUZZ_LITERAL("\x03GET\n/bucket\nlist-type=2&prefix=a&max-keys=10\n\n"),
+    FUZZ_LITERAL(
+        "\x03PUT\n/bucket\n\n\n<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/"
+        "2006-03-01/\"><LocationConstraint>eu-west-1</LocationConstraint></"
+        "CreateBucketConfiguration>"),
+    FUZZ_LITERAL(
+        "\x04POST\n/\n\nContent-Type: application/x-amz-json-1.0\nX-Amz-Target: "
+        "DynamoDB_20120810.PutItem\n\n{\"TableName\":\"t\",\"Item\":{\"a\":{\"M\":{\"b\":{\"L\":[{"
+        "\"N\":\"1\"},{\"B\":\"AA==\"}]}}}}}"),
+};
+const size_t fuzz_seed_count = sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]);

@@ -12,6 +12,8 @@
 #include <string.h>
 
 const char fuzz_target_name[] = "fuzz_queue_spec";
+const fuzz_seed fuzz_alphabet = FUZZ_LITERAL("{}[]\":,\\0123456789-eE.u");
+const int fuzz_mutations_per_seed = 3000;
 
 const fuzz_seed fuzz_seeds[] = {
     {"{\"repo\":\"https://git.example.com/team/app.git\",\"ref\":\"main\",\"image\":\"debian:"

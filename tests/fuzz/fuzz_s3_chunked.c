@@ -7,10 +7,11 @@
  * runs must agree exactly (same verdict, same decoded bytes, same error and
  * trailers): the HTTP server hands bodies over in arbitrary pieces, so a
  * split that changes the result would be a bug. With clang and
- * -DAIRGAP_LIBFUZZER it is a libFuzzer target; otherwise the main() below
- * runs seeds and deterministic mutations briefly as a test.
+ * -DAIRGAP_LIBFUZZER it is a libFuzzer target; otherwise fuzz_driver.c runs
+ * the seeds below and deterministic mutations briefly as a test.
  */
 #include "emulator/s3_chunked.h"
+#include "tests/fuzz/fuzz_driver.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -54,8 +55,6 @@ static int decode(const uint8_t *data, size_t size, size_t piece, out_buf *out, 
   return rc;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
@@ -73,90 +72,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   return 0;
 }
 
-#ifndef AIRGAP_LIBFUZZER
-#define MUTATIONS_PER_SEED 20000
-#define MAX_INPUT 4096
+const char fuzz_target_name[] = "fuzz_s3_chunked";
+const fuzz_seed fuzz_alphabet = FUZZ_LITERAL("\r\n;:=0123456789abcdefABCDEF\0");
+const int fuzz_mutations_per_seed = 20000;
 
-static const char *const seeds[] = {
-    "\x03"
-    "5;chunk-signature=0000000000000000000000000000000000000000000000000000000000000000\r\n"
-    "hello\r\n0;chunk-signature=0000000000000000000000000000000000000000000000000000000000000000"
-    "\r\n\r\n",
-    "\x05"
-    "3\r\nabc\r\n4\r\ndefg\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n",
-    "\x01"
-    "A\r\n0123456789\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\nx-amz-trailer-signature:abc\r\n\r\n",
-    "\x07"
-    "1\r\nx\r\n0\r\n",
-    "\x02"
-    "ffffffffffffff\r\nabc",
-    "\x09"
-    "3\nabc\n0\n\n",
+const fuzz_seed fuzz_seeds[] = {
+    FUZZ_LITERAL(
+        "\x03"
+        "5;chunk-signature=0000000000000000000000000000000000000000000000000000000000000000\r\n"
+        "hello\r\n0;chunk-signature="
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "\r\n\r\n"),
+    FUZZ_LITERAL("\x05"
+                 "3\r\nabc\r\n4\r\ndefg\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n"),
+    FUZZ_LITERAL("\x01"
+                 "A\r\n0123456789\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\nx-amz-trailer-signature:"
+                 "abc\r\n\r\n"),
+    FUZZ_LITERAL("\x07"
+                 "1\r\nx\r\n0\r\n"),
+    FUZZ_LITERAL("\x02"
+                 "ffffffffffffff\r\nabc"),
+    FUZZ_LITERAL("\x09"
+                 "3\nabc\n0\n\n"),
 };
-
-static uint64_t rng = 0x2545F4914F6CDD1Du;
-
-static uint64_t next(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
-
-static void run(const uint8_t *seed, size_t len) {
-  static uint8_t buf[MAX_INPUT];
-  if (len > MAX_INPUT / 2)
-    len = MAX_INPUT / 2;
-  LLVMFuzzerTestOneInput(seed, len);
-  for (int i = 0; i < MUTATIONS_PER_SEED; i++) {
-    memcpy(buf, seed, len);
-    size_t n = len;
-    int edits = 1 + (int)(next() % 4);
-    for (int e = 0; e < edits && n > 1; e++) {
-      size_t at = (size_t)(next() % n);
-      switch (next() % 5) {
-      case 0: buf[at] ^= (uint8_t)(1u << (next() % 8)); break;
-      case 1: buf[at] = (uint8_t)next(); break;
-      case 2: n = at + 1; break;
-      case 3: {
-        static const char special[] = "\r\n;:=0123456789abcdefABCDEF\0";
-        buf[at] = (uint8_t)special[next() % (sizeof(special) - 1)];
-        break;
-      }
-      default: {
-        size_t from = (size_t)(next() % n), span = 1 + (size_t)(next() % 16);
-        if (from + span > n)
-          span = n - from;
-        if (n + span <= MAX_INPUT) {
-          uint8_t slice[16];
-          memcpy(slice, buf + from, span);
-          memmove(buf + at + span, buf + at, n - at);
-          memcpy(buf + at, slice, span);
-          n += span;
-        }
-      }
-      }
-    }
-    LLVMFuzzerTestOneInput(buf, n);
-  }
-}
-
-int main(int argc, char **argv) {
-  for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
-    run((const uint8_t *)seeds[i], strlen(seeds[i]));
-  for (int i = 1; i < argc; i++) {
-    FILE *f = fopen(argv[i], "rb");
-    if (!f) {
-      fprintf(stderr, "cannot open %s\n", argv[i]);
-      return 1;
-    }
-    static uint8_t buf[MAX_INPUT];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    run(buf, n);
-  }
-  printf("fuzz_s3_chunked: %zu seeds x %d mutations, no failure\n",
-         sizeof(seeds) / sizeof(seeds[0]), MUTATIONS_PER_SEED);
-  return 0;
-}
-#endif
+const size_t fuzz_seed_count = sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]);
