@@ -498,6 +498,8 @@ int cmd_serve(int argc, char **argv) {
     fprintf(stderr, "airgap serve: %s\n", airgap_error_last());
     goto out;
   }
+  /* Before anything is printed: whoever reads the token may signal us at once. */
+  install_signals();
   const char *colon = strrchr(listen, ':');
   snprintf(url, sizeof(url), "http://%.*s:%u", colon ? (int)(colon - listen) : 9, listen,
            queue_server_port(server));
@@ -508,7 +510,6 @@ int cmd_serve(int argc, char **argv) {
   fflush(stdout);
   f.o.queue_url = url;
   f.o.token = agent_token;
-  install_signals();
   code = finish_run(agent_run(&f.o));
 out:
   queue_server_free(server);

@@ -267,18 +267,12 @@ int docker_ping(docker_client *client) { return negotiate(client); }
 
 const char *docker_api_version(docker_client *client) { return client->version; }
 
-/* ---- images ---- */
-
-int docker_image_inspect(json_t **out, docker_client *client, const char *image) {
-  int error = check_ref("image name", image);
-  if (error < 0)
-    return error;
-  char path[DOCKER_REF_MAX + 32];
-  snprintf(path, sizeof(path), "/images/%s/json", image);
+/* GET path answered with a JSON object (inspect calls); 404 is AIRGAP_ENOTFOUND. */
+static int get_object(json_t **out, docker_client *client, const char *path) {
   json_t *reply = NULL;
   long status = 0;
   http_client_response resp = {0};
-  error = call_json(&reply, &status, &resp, client, "GET", path, NULL, -1);
+  int error = call_json(&reply, &status, &resp, client, "GET", path, NULL, -1);
   if (error < 0)
     return error;
   if (status == 200 && json_is_object(reply)) {
@@ -292,6 +286,17 @@ int docker_image_inspect(json_t **out, docker_client *client, const char *image)
   json_decref(reply);
   http_client_response_free(&resp);
   return error;
+}
+
+/* ---- images ---- */
+
+int docker_image_inspect(json_t **out, docker_client *client, const char *image) {
+  int error = check_ref("image name", image);
+  if (error < 0)
+    return error;
+  char path[DOCKER_REF_MAX + 32];
+  snprintf(path, sizeof(path), "/images/%s/json", image);
+  return get_object(out, client, path);
 }
 
 /* Splits a checked reference into repository and tag: "registry:5000/name:tag"
@@ -611,23 +616,7 @@ int docker_container_inspect(json_t **out, docker_client *client, const char *id
     return error;
   char path[DOCKER_REF_MAX + 32];
   snprintf(path, sizeof(path), "/containers/%s/json", id);
-  json_t *reply = NULL;
-  long status = 0;
-  http_client_response resp = {0};
-  error = call_json(&reply, &status, &resp, client, "GET", path, NULL, -1);
-  if (error < 0)
-    return error;
-  if (status == 200 && json_is_object(reply)) {
-    *out = reply;
-    reply = NULL;
-  } else if (status == 404) {
-    error = engine_error(&resp, AIRGAP_ENOTFOUND, "GET", path);
-  } else {
-    error = engine_error(&resp, AIRGAP_ERROR, "GET", path);
-  }
-  json_decref(reply);
-  http_client_response_free(&resp);
-  return error;
+  return get_object(out, client, path);
 }
 
 int docker_container_wait(int *out, docker_client *client, const char *id, long timeout_ms) {

@@ -438,6 +438,7 @@ int aws_base64_decode(unsigned char **out, size_t *out_len, const char *s, size_
     n--;
   if (len >= 2 && s[len - 2] == '=')
     n--;
+  buf[n] = '\0'; /* callers may treat text payloads as strings */
   *out = buf;
   *out_len = (size_t)n;
   return 0;
