@@ -140,6 +140,7 @@ class AgentTest(unittest.TestCase):
         self.repo = make_repo(self.tmp, {
             "README": "pristine\n",
             "sqs_job.py": SQS_JOB,
+            "s3_job.py": S3_JOB,
         })
         self.cluster = None
 
@@ -277,6 +278,15 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(job["state"], "passed", log)
         self.assertIn("received: first\n", log)
         self.assertIn("queues before: []\n", log)
+
+    def test_boto3_reaches_the_jobs_own_s3(self):
+        c = self.start()
+        job_id = c.submit(self.repo, "python3 s3_job.py", image=PYTHON, services=["s3"])
+        job = c.wait(job_id, timeout=120)
+        log = c.log(job_id)
+        self.assertEqual(job["state"], "passed", log)
+        self.assertIn("buckets before: []\n", log)
+        self.assertIn("round trip ok: 3 objects, 2097152 bytes\n", log)
 
     def test_concurrent_jobs_have_their_own_emulators(self):
         c = self.start(slots=2)
@@ -566,6 +576,22 @@ except Exception:
     print("absent")
     sys.exit(0)
 print("present" if any(u.endswith("/" + sys.argv[1]) for u in urls) else "absent")
+'''
+
+S3_JOB = r'''
+import os
+import boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+print("buckets before:", [b["Name"] for b in s3.list_buckets()["Buckets"]])
+s3.create_bucket(Bucket="artifacts")
+big = os.urandom(2 * 1024 * 1024)  # past the emulator's in-memory body threshold
+s3.put_object(Bucket="artifacts", Key="build/big.bin", Body=big)
+s3.put_object(Bucket="artifacts", Key="build/log.txt", Body=b"ok")
+s3.put_object(Bucket="artifacts", Key="report.json", Body=b"{}")
+assert s3.get_object(Bucket="artifacts", Key="build/big.bin")["Body"].read() == big
+keys = [o["Key"] for o in s3.list_objects_v2(Bucket="artifacts")["Contents"]]
+assert keys == ["build/big.bin", "build/log.txt", "report.json"], keys
+print("round trip ok: %d objects, %d bytes" % (len(keys), len(big)))
 '''
 
 SQS_JOB = r'''
