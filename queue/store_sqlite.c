@@ -416,11 +416,33 @@ cleanup:
   return 0;
 }
 
+/* Ends a write transaction begun under s->mu that answers with the job's
+ * record: commits when error is 0 (rolls back otherwise), releases st, unlocks
+ * and waits until the commit is durable. Takes rec: *out gets it on success;
+ * it is freed on failure. */
+static int end_job_write(queue_record **out, sqlite_store *s, sqlite3_stmt *st, queue_record *rec,
+                         int error) {
+  uint64_t ticket = 0;
+  if (error == 0 && (error = commit(s)) == 0)
+    ticket = durable_ticket(s);
+  if (error < 0)
+    rollback(s);
+  release(s, st);
+  pthread_mutex_unlock(&s->mu);
+  if (error == 0)
+    error = make_durable(s, ticket);
+  if (error < 0) {
+    queue_record_free(rec);
+    return error;
+  }
+  *out = rec;
+  return 0;
+}
+
 static int sqlite_job_cancel(queue_record **out, queue_store *base, const char *id, int64_t now) {
   sqlite_store *s = (sqlite_store *)base;
   sqlite3_stmt *st = NULL;
   queue_record *rec = NULL;
-  uint64_t ticket = 0;
   pthread_mutex_lock(&s->mu);
   int error = begin(s);
   if (error < 0)
@@ -451,22 +473,8 @@ static int sqlite_job_cancel(queue_record **out, queue_store *base, const char *
   error = load_job(&rec, s, id);
   if (error < 0)
     goto cleanup;
-  error = commit(s);
-  if (error == 0)
-    ticket = durable_ticket(s);
 cleanup:
-  if (error < 0)
-    rollback(s);
-  release(s, st);
-  pthread_mutex_unlock(&s->mu);
-  if (error == 0)
-    error = make_durable(s, ticket);
-  if (error < 0) {
-    queue_record_free(rec);
-    return error;
-  }
-  *out = rec;
-  return 0;
+  return end_job_write(out, s, st, rec, error);
 }
 
 /* 1 when every label of the job (newline-joined) is among the agent's. */
@@ -632,7 +640,6 @@ static int sqlite_complete(queue_record **out, queue_store *base, const char *id
   sqlite_store *s = (sqlite_store *)base;
   sqlite3_stmt *st = NULL;
   queue_record *rec = NULL;
-  uint64_t ticket = 0;
   pthread_mutex_lock(&s->mu);
   int error = begin(s);
   if (error < 0)
@@ -642,10 +649,7 @@ static int sqlite_complete(queue_record **out, queue_store *base, const char *id
     goto cleanup;
   int same_lease = rec->job.lease && strcmp(rec->job.lease, lease_id) == 0;
   if (queue_state_is_final(rec->job.state) && same_lease && strcmp(rec->job.state, status) == 0) {
-    error = commit(s); /* a retried report: answer as the first time */
-    if (error == 0)
-      ticket = durable_ticket(s);
-    goto cleanup;
+    goto cleanup; /* a retried report: answer as the first time */
   }
   if (strcmp(rec->job.state, "running") != 0 || !same_lease) {
     error =
@@ -673,22 +677,8 @@ static int sqlite_complete(queue_record **out, queue_store *base, const char *id
   error = load_job(&rec, s, id);
   if (error < 0)
     goto cleanup;
-  error = commit(s);
-  if (error == 0)
-    ticket = durable_ticket(s);
 cleanup:
-  if (error < 0)
-    rollback(s);
-  release(s, st);
-  pthread_mutex_unlock(&s->mu);
-  if (error == 0)
-    error = make_durable(s, ticket);
-  if (error < 0) {
-    queue_record_free(rec);
-    return error;
-  }
-  *out = rec;
-  return 0;
+  return end_job_write(out, s, st, rec, error);
 }
 
 /* ---- logs ---- */
@@ -910,7 +900,7 @@ static int sqlite_release(queue_record **out, queue_store *base, const char *id,
   sqlite_store *s = (sqlite_store *)base;
   sqlite3_stmt *st = NULL;
   queue_record *rec = NULL;
-  uint64_t ticket = 0, received = 0, size = 0;
+  uint64_t received = 0, size = 0;
   int truncated = 0;
   pthread_mutex_lock(&s->mu);
   int error = begin(s);
@@ -928,9 +918,6 @@ static int sqlite_release(queue_record **out, queue_store *base, const char *id,
                       strcmp(rec->job.reason, reason) == 0) ||
                      (strcmp(st_now, "canceled") == 0 && rec->job.reason &&
                       strcmp(rec->job.reason, "canceled") == 0))) {
-    error = commit(s);
-    if (error == 0)
-      ticket = durable_ticket(s);
     goto cleanup;
   }
   if (strcmp(st_now, "running") != 0 || !same_lease) {
@@ -976,22 +963,8 @@ static int sqlite_release(queue_record **out, queue_store *base, const char *id,
   rec = NULL;
   if ((error = load_job(&rec, s, id)) < 0)
     goto cleanup;
-  error = commit(s);
-  if (error == 0)
-    ticket = durable_ticket(s);
 cleanup:
-  if (error < 0)
-    rollback(s);
-  release(s, st);
-  pthread_mutex_unlock(&s->mu);
-  if (error == 0)
-    error = make_durable(s, ticket);
-  if (error < 0) {
-    queue_record_free(rec);
-    return error;
-  }
-  *out = rec;
-  return 0;
+  return end_job_write(out, s, st, rec, error);
 }
 
 /* ---- housekeeping ---- */
