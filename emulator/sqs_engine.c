@@ -2087,11 +2087,14 @@ static int op_delete_message(sqs_op *op, json_t *in) {
   return 0;
 }
 
-static int op_delete_message_batch(sqs_op *op, json_t *in) {
+typedef int (*batch_entry_fn)(sqs_op *op, sqs_queue *q, json_t *entry, sqs_error *err);
+
+/* Runs fn on every entry of a batch request (DeleteMessageBatch,
+ * ChangeMessageVisibilityBatch), answering per entry. */
+static int run_batch(sqs_op *op, json_t *in, const char *entry_name, batch_entry_fn fn) {
   sqs_queue *q;
   json_t *entries = json_object_get(in, "Entries");
-  if (queue_from_url(op, in, &q) < 0 ||
-      check_batch(op, entries, "DeleteMessageBatchRequestEntry") < 0)
+  if (queue_from_url(op, in, &q) < 0 || check_batch(op, entries, entry_name) < 0)
     return -1;
   json_t *ok = json_array(), *failed = json_array();
   size_t i;
@@ -2099,7 +2102,7 @@ static int op_delete_message_batch(sqs_op *op, json_t *in) {
   json_array_foreach(entries, i, e) {
     sqs_error err;
     const char *id = str_member(e, "Id");
-    if (delete_one(op, q, str_member(e, "ReceiptHandle"), &err) < 0)
+    if (fn(op, q, e, &err) < 0)
       batch_fail(failed, id, &err);
     else
       json_array_append_new(ok, json_pack("{s:s}", "Id", id));
@@ -2107,6 +2110,14 @@ static int op_delete_message_batch(sqs_op *op, json_t *in) {
   op->output = batch_output(ok, failed);
   serve_waiters(op, q);
   return op->output ? 0 : oom(&op->err);
+}
+
+static int delete_entry(sqs_op *op, sqs_queue *q, json_t *entry, sqs_error *err) {
+  return delete_one(op, q, str_member(entry, "ReceiptHandle"), err);
+}
+
+static int op_delete_message_batch(sqs_op *op, json_t *in) {
+  return run_batch(op, in, "DeleteMessageBatchRequestEntry", delete_entry);
 }
 
 static int change_one(sqs_op *op, sqs_queue *q, json_t *in, sqs_error *err) {
@@ -2156,25 +2167,7 @@ static int op_change_message_visibility(sqs_op *op, json_t *in) {
 }
 
 static int op_change_message_visibility_batch(sqs_op *op, json_t *in) {
-  sqs_queue *q;
-  json_t *entries = json_object_get(in, "Entries");
-  if (queue_from_url(op, in, &q) < 0 ||
-      check_batch(op, entries, "ChangeMessageVisibilityBatchRequestEntry") < 0)
-    return -1;
-  json_t *ok = json_array(), *failed = json_array();
-  size_t i;
-  json_t *e;
-  json_array_foreach(entries, i, e) {
-    sqs_error err;
-    const char *id = str_member(e, "Id");
-    if (change_one(op, q, e, &err) < 0)
-      batch_fail(failed, id, &err);
-    else
-      json_array_append_new(ok, json_pack("{s:s}", "Id", id));
-  }
-  op->output = batch_output(ok, failed);
-  serve_waiters(op, q);
-  return op->output ? 0 : oom(&op->err);
+  return run_batch(op, in, "ChangeMessageVisibilityBatchRequestEntry", change_one);
 }
 
 /* Renders one attribute of q into buf (or returns a stored string); NULL when
