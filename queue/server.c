@@ -131,10 +131,13 @@ typedef struct log_stream {
   struct log_stream *next;
 } log_stream;
 
-static void notify_logs(queue_server *s) {
+/* Wakes the followers of job id (NULL: of every job) after its log grew or
+ * its state changed; other followers stay parked. */
+static void notify_logs(queue_server *s, const char *id) {
   pthread_mutex_lock(&s->mmu);
   for (log_stream *ls = s->followers; ls; ls = ls->next)
-    http_stream_wake(ls->handle);
+    if (!id || strcmp(ls->id, id) == 0)
+      http_stream_wake(ls->handle);
   pthread_mutex_unlock(&s->mmu);
 }
 
@@ -371,7 +374,7 @@ static void *housekeeping(void *arg) {
         s->expired += res.requeued + res.lost;
         s->lost += res.lost;
         pthread_mutex_unlock(&s->mmu);
-        notify_logs(s);
+        notify_logs(s, NULL);
       }
       pthread_mutex_lock(&s->wmu);
       if (res.requeued && s->head)
@@ -515,9 +518,9 @@ static void on_cancel(http_request *req, void *payload) {
     return;
   }
   log_info("queue", "job %s: cancel requested (%s)", id, rec->job.state);
+  notify_logs(s, id); /* before answering: id is borrowed from req */
   respond_record(req, 200, rec, 1);
   queue_record_free(rec);
-  notify_logs(s);
 }
 
 /* ---- leases ---- */
@@ -674,8 +677,8 @@ static void on_complete(http_request *req, void *payload) {
     goto cleanup;
   }
   log_info("queue", "job %s %s", id, rec->job.state);
+  notify_logs(s, id); /* before answering: id is borrowed from req */
   respond_record(req, 200, rec, 1);
-  notify_logs(s);
 cleanup:
   queue_record_free(rec);
   json_decref(o);
@@ -715,8 +718,8 @@ static void on_release(http_request *req, void *payload) {
   s->released++;
   pthread_mutex_unlock(&s->mmu);
   int requeued = strcmp(rec->job.state, "queued") == 0;
+  notify_logs(s, id); /* before answering: id is borrowed from req */
   respond_record(req, 200, rec, 1);
-  notify_logs(s);
   if (requeued)
     dispatch(s);
 cleanup:
@@ -760,13 +763,13 @@ static void on_log_append(http_request *req, void *payload) {
     } else if (error < 0) {
       respond_code(req, error);
     } else {
-      respond_json(req, 200, json_pack("{s:I}", "offset", (json_int_t)ack.received));
       if (ack.stored) {
         pthread_mutex_lock(&s->mmu);
         s->log_bytes += ack.stored;
         pthread_mutex_unlock(&s->mmu);
-        notify_logs(s);
+        notify_logs(s, id); /* before answering: id is borrowed from req */
       }
+      respond_json(req, 200, json_pack("{s:I}", "offset", (json_int_t)ack.received));
     }
   }
   http_query_free(pairs, count);
