@@ -1,33 +1,36 @@
 /*
- * main.c — the `airgap` binary: dispatches `airgap <command> [flags]` to the
- * command files (cmd_*.c), which use only the components' public headers.
+ * main.c — the `airgap` executable: dispatches `airgap <command> [flags]`.
+ *
+ * It runs `airgap emulator` itself and hands every other command to the
+ * airgap-runner executable with execv(), keeping its own argv (so `ps` shows
+ * `airgap agent …` and the exit status is the command's own). See
+ * agent/commands.h for why the commands are split in two executables: this
+ * one links only what the emulator needs, so it starts in a few milliseconds.
  */
 #include "agent/commands.h"
-#include "common/http_client.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Shells use 127 for "command not found"; it collides with no command's own
+ * exit codes (wait uses 0–4). */
+#define EXIT_NO_RUNNER 127
 
 typedef struct command {
   const char *name;
-  int (*run)(int argc, char **argv);
   const char *summary;
-  int needs_http_client; /* libcurl's global init costs ~2 ms and ~2 MiB of RSS */
+  int (*run)(int argc, char **argv); /* NULL: the runner's */
 } command;
 
+#define RUNNER_COMMAND(name, summary) {#name, summary, NULL},
 static const command commands[] = {
-    {"emulator", cmd_emulator, "run the LocalStack-compatible AWS emulator", 0},
-    {"queue", cmd_queue, "run the job queue service; manage its tokens", 1},
-    {"agent", cmd_agent, "lease jobs from a queue and run them", 1},
-    {"serve", cmd_serve, "queue and agent in one process tree (zero set-up)", 1},
-    {"run", cmd_run, "run one job locally and exit with its status", 1},
-    {"submit", cmd_submit, "submit a job to a queue", 1},
-    {"jobs", cmd_jobs, "list jobs", 1},
-    {"show", cmd_show, "show one job", 1},
-    {"logs", cmd_logs, "print (or follow with -f) a job's log", 1},
-    {"cancel", cmd_cancel, "cancel a job", 1},
-    {"wait", cmd_wait, "wait for a job; exit 0 passed, 1 failed, 2 errored, 3 canceled", 1},
-};
+    {"emulator", "run the LocalStack-compatible AWS emulator", cmd_emulator},
+    AIRGAP_RUNNER_COMMANDS(RUNNER_COMMAND)};
+#undef RUNNER_COMMAND
 
 static void usage(FILE *out) {
   fprintf(out, "usage: airgap <command> [flags]\n\ncommands:\n");
@@ -43,6 +46,52 @@ static const command *find_command(const char *name) {
     if (strcmp(commands[i].name, name) == 0)
       return &commands[i];
   return NULL;
+}
+
+/* Where airgap-runner is: $AIRGAP_RUNNER, else next to this executable (a
+ * build tree), else in ../lib/airgap from it (`cmake --install`). Writes the
+ * places it tried into `tried` for the error message. */
+static int find_runner(char *out, size_t size, char *tried, size_t tried_size) {
+  const char *env = getenv("AIRGAP_RUNNER");
+  if (env && *env) {
+    snprintf(tried, tried_size, "%s (AIRGAP_RUNNER)", env);
+    if (strlen(env) >= size || access(env, X_OK) != 0)
+      return -1;
+    memcpy(out, env, strlen(env) + 1);
+    return 0;
+  }
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) {
+    snprintf(tried, tried_size, "/proc/self/exe: %s", strerror(errno));
+    return -1;
+  }
+  self[n] = '\0';
+  int dir_len = (int)(strrchr(self, '/') - self);
+  const char *places[] = {"/" AIRGAP_RUNNER_NAME, "/../lib/airgap/" AIRGAP_RUNNER_NAME};
+  tried[0] = '\0';
+  for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+    int len = snprintf(out, size, "%.*s%s", dir_len, self, places[i]);
+    if (len > 0 && (size_t)len < size && access(out, X_OK) == 0)
+      return 0;
+    size_t used = strlen(tried);
+    snprintf(tried + used, tried_size - used, "%s%s", used ? " and " : "", out);
+  }
+  return -1;
+}
+
+static int run_in_runner(char **argv) {
+  char path[PATH_MAX], tried[2 * PATH_MAX + 64];
+  if (find_runner(path, sizeof(path), tried, sizeof(tried)) < 0) {
+    fprintf(stderr,
+            "airgap: cannot find %s, which runs `airgap %s` (looked at %s); it is built and "
+            "installed with airgap: rebuild or reinstall, or set AIRGAP_RUNNER to its path\n",
+            AIRGAP_RUNNER_NAME, argv[1], tried);
+    return EXIT_NO_RUNNER;
+  }
+  execv(path, argv);
+  fprintf(stderr, "airgap: cannot run %s: %s\n", path, strerror(errno));
+  return EXIT_NO_RUNNER;
 }
 
 int main(int argc, char **argv) {
@@ -70,8 +119,8 @@ int main(int argc, char **argv) {
       usage(stderr);
       return 2;
     }
-    char *help_argv[] = {argv[2], "--help", NULL};
-    return cmd->run(2, help_argv);
+    char *help_argv[] = {argv[0], argv[2], "--help", NULL};
+    return cmd->run ? cmd->run(2, help_argv + 1) : run_in_runner(help_argv);
   }
   const command *cmd = find_command(name);
   if (!cmd) {
@@ -79,9 +128,5 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  if (cmd->needs_http_client && http_client_global_init() < 0) {
-    fprintf(stderr, "airgap: cannot initialise libcurl\n");
-    return 1;
-  }
-  return cmd->run(argc - 1, argv + 1);
+  return cmd->run ? cmd->run(argc - 1, argv + 1) : run_in_runner(argv);
 }
