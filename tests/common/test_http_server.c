@@ -381,20 +381,18 @@ static void test_http_server_bounded_body(void **state) {
   snprintf(data_arg, sizeof(data_arg), "@%s", path);
   char *url = url_for(server, "/echo/x");
   const char *expect[] = {"-H", "Expect: 100-continue", "--data-binary", data_arg, url, NULL};
-  long status = 0;
-  char *out = NULL;
+  long status = 0, chunked_status = 0;
+  char *out = NULL, *chunked_out = NULL;
   run_curl(&out, &status, expect);
-  assert_int_equal(status, 413);
-  free(out);
-
   /* A chunked body (no Content-Length) past the limit is cut off, not handled. */
   const char *chunked[] = {"-H", "Transfer-Encoding: chunked", "--data-binary", data_arg, url,
                            NULL};
-  run_curl(&out, &status, chunked);
-  assert_int_not_equal(status, 200);
-  /* Known bug (reported, same patch): the server closes the connection without an answer. */
+  run_curl(&chunked_out, &chunked_status, chunked);
+  unlink(path); /* before any assertion can end the test */
   assert_int_equal(status, 413);
   free(out);
+  assert_int_equal(chunked_status, 413);
+  free(chunked_out);
   assert_int_equal(atomic_load(&handled), before);
 
   /* A chunked body under the limit is fine. */
@@ -407,7 +405,6 @@ static void test_http_server_bounded_body(void **state) {
   json_decref(j);
   free(out);
 
-  unlink(path);
   free(url);
   free(big);
   http_server_free(server);
