@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "emulator/emulator.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,8 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define DEFAULT_LISTEN "127.0.0.1:4566"
+/* Where LocalStack's image keeps its init hooks, and compose files mount them. */
+#define DEFAULT_INIT_DIR "/etc/localstack/init"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -49,6 +53,12 @@ static void usage(FILE *out) {
           "                      default $TMPDIR or /tmp)\n"
           "  --log-level LEVEL   debug, info, warn or error (env LS_LOG; DEBUG=1 means\n"
           "                      debug; default info)\n"
+          "  --init-dir DIR      LocalStack's init hooks: scripts (.sh, executable; .py)\n"
+          "                      in DIR/boot.d, start.d, ready.d and shutdown.d run at\n"
+          "                      those stages, with AWS_ENDPOINT_URL and awslocal set\n"
+          "                      up; GET /_localstack/init lists them (env\n"
+          "                      AIRGAP_INIT_DIR; default " DEFAULT_INIT_DIR " when it\n"
+          "                      exists; \"\" runs none)\n"
           "  --help              show this help\n",
           emulator_service_names());
 }
@@ -122,6 +132,7 @@ int cmd_emulator(int argc, char **argv) {
   o.services = env("SERVICES");
   o.hostname = env("LOCALSTACK_HOST");
   o.data_dir = env("DATA_DIR");
+  const char *init_dir = getenv("AIRGAP_INIT_DIR");
   const char *level_name = env("LS_LOG");
   if (!level_name && env("DEBUG") && strcmp(env("DEBUG"), "0") != 0)
     level_name = "debug";
@@ -132,6 +143,7 @@ int cmd_emulator(int argc, char **argv) {
                                        {"hostname", required_argument, NULL, 'H'},
                                        {"data-dir", required_argument, NULL, 'd'},
                                        {"log-level", required_argument, NULL, 'L'},
+                                       {"init-dir", required_argument, NULL, 'i'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   int c;
@@ -143,6 +155,7 @@ int cmd_emulator(int argc, char **argv) {
     case 'H': o.hostname = optarg; break;
     case 'd': o.data_dir = optarg; break;
     case 'L': level_name = optarg; break;
+    case 'i': init_dir = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 2;
     }
@@ -160,6 +173,18 @@ int cmd_emulator(int argc, char **argv) {
       return 2;
     }
     log_level_set(level);
+  }
+  /* The default folder is optional; one the user names must exist. */
+  if (!init_dir) {
+    if (access(DEFAULT_INIT_DIR, F_OK) == 0)
+      o.init_dir = DEFAULT_INIT_DIR;
+  } else if (*init_dir) {
+    if (access(init_dir, R_OK | X_OK) != 0) {
+      fprintf(stderr, "airgap emulator: the init hooks folder %s cannot be read: %s\n", init_dir,
+              strerror(errno));
+      return 2;
+    }
+    o.init_dir = init_dir;
   }
   char *listen = normalize_listen(o.listen ? o.listen : DEFAULT_LISTEN);
   if (!listen) {

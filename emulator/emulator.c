@@ -144,6 +144,12 @@ int emulator_start(emulator **out, const emulator_options *options) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
     goto cleanup;
   }
+  if (options->init_dir) {
+    error = init_hooks_load(&emu->hooks, options->init_dir, emu->data_dir);
+    if (error < 0)
+      goto cleanup;
+    init_hooks_run(emu->hooks, INIT_STAGE_BOOT);
+  }
   error = emulator_timers_start(&emu->timers);
   if (error < 0)
     goto cleanup;
@@ -174,6 +180,13 @@ int emulator_start(emulator **out, const emulator_options *options) {
     goto cleanup;
   emu->port = http_server_port(emu->server);
   log_debug("emulator", "serving on port %u", (unsigned)emu->port);
+  /* START scripts run once the port is known (it may have been 0), before
+   * the caller says Ready. */
+  init_hooks_set_port(emu->hooks, emu->port);
+  init_hooks_run(emu->hooks, INIT_STAGE_START);
+  error = init_hooks_run_ready(emu->hooks);
+  if (error < 0)
+    goto cleanup;
   *out = emu;
   return 0;
 cleanup:
@@ -254,6 +267,11 @@ void emulator_reset(emulator *emu) {
 void emulator_free(emulator *emu) {
   if (!emu)
     return;
+  /* The SHUTDOWN scripts still reach the services, as LocalStack's do. */
+  if (emu->server) {
+    init_hooks_cancel(emu->hooks);
+    init_hooks_run(emu->hooks, INIT_STAGE_SHUTDOWN);
+  }
   atomic_store(&emu->stopping, 1);
   for (size_t i = 0; i < emu->slot_count; i++) {
     service_slot *s = &emu->slots[i];
@@ -274,6 +292,7 @@ void emulator_free(emulator *emu) {
     close(emu->stop_pipe[1]);
   json_decref(emu->health_state);
   json_decref(emu->credentials);
+  init_hooks_free(emu->hooks);
   pthread_mutex_destroy(&emu->lock);
   free(emu->hostname);
   free(emu->data_dir);

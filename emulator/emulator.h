@@ -40,11 +40,16 @@ typedef struct emulator_options {
   const char *hostname;
   /* HTTP worker threads (0: 4). */
   unsigned threads;
+  /* LocalStack's init hooks folder (holding boot.d, start.d, ready.d,
+   * shutdown.d); NULL runs none. BOOT and START scripts run before
+   * emulator_start returns, READY scripts while it serves, SHUTDOWN scripts
+   * in emulator_free while it still serves (each at most 10 s). */
+  const char *init_dir;
 } emulator_options;
 
 /* Starts an emulator: services created, listeners accepting. On success *out
  * owns it (free with emulator_free). Errors: AIRGAP_EINVALID (bad listen
- * address; the message says which), -1. */
+ * address, unreadable init hooks folder; the message says which), -1. */
 int emulator_start(emulator **out, const emulator_options *options);
 
 /* Port of the first listener (after listening on port 0). */
@@ -61,8 +66,9 @@ int emulator_wait(emulator *emu, int timeout_ms);
 /* Clears every service's state, as POST /_localstack/state/reset does. */
 void emulator_reset(emulator *emu);
 
-/* Stops: every suspended call is answered (each service's shutdown), the
- * listeners close, state is freed. Accepts NULL. */
+/* Stops: READY init scripts still running are stopped, SHUTDOWN scripts run,
+ * every suspended call is answered (each service's shutdown), the listeners
+ * close, state is freed. Accepts NULL. */
 void emulator_free(emulator *emu);
 
 /* Comma-separated names of the services this build can serve ("sqs,sts").

@@ -8,6 +8,7 @@
 
 #include "common/http_server.h"
 #include "emulator/emulator.h"
+#include "emulator/init_hooks.h"
 #include "emulator/service.h"
 
 #include <jansson.h>
@@ -36,6 +37,7 @@ struct emulator {
   char *hostname;       /* fallback "host:port" for URLs */
   char *data_dir;       /* spilled bodies and service data files */
   json_t *credentials;  /* issued access key → {Account, Arn, UserId}; under lock */
+  init_hooks *hooks;    /* NULL when no init hooks folder was given */
   uint16_t port;
   time_t started;
   atomic_uint_fast64_t requests;

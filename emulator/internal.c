@@ -5,7 +5,7 @@
  *   POST     /_localstack/health   {"action":"kill"} stops, "restart" resets
  *   PUT      /_localstack/health   merges a JSON object into the reported state
  *   GET      /_localstack/info     version, session, uptime
- *   GET      /_localstack/init[/<stage>]  init hooks (none are run: an honest empty list)
+ *   GET      /_localstack/init[/<stage>]  the init hooks and their states (init_hooks.c)
  *   POST     /_localstack/state/reset, /_localstack/state/<service>/reset
  *   POST     /moto-api/reset       moto's reset
  */
@@ -106,24 +106,13 @@ static void info(emulator *emu, http_request *req) {
   respond_json(req, 200, body);
 }
 
-static const char *const init_stages[] = {"BOOT", "START", "READY", "SHUTDOWN"};
-
 static void init(emulator *emu, http_request *req, const char *stage) {
-  (void)emu;
-  /* No init hooks are run, so every stage but SHUTDOWN is complete at once. */
-  if (stage && *stage) {
-    for (size_t i = 0; i < 4; i++)
-      if (strcasecmp(stage, init_stages[i]) == 0) {
-        respond_json(req, 200, json_pack("{s:b, s:[]}", "completed", i < 3 ? 1 : 0, "scripts"));
-        return;
-      }
+  json_t *report = init_hooks_report(emu->hooks, stage && *stage ? stage : NULL);
+  if (!report) {
     http_request_respond_error(req, 404, "unknown init stage");
     return;
   }
-  json_t *completed = json_object();
-  for (size_t i = 0; i < 4; i++)
-    json_object_set_new(completed, init_stages[i], json_boolean(i < 3));
-  respond_json(req, 200, json_pack("{s:o, s:[]}", "completed", completed, "scripts"));
+  respond_json(req, 200, report);
 }
 
 static void state_reset(emulator *emu, http_request *req, const char *service) {
