@@ -6,6 +6,13 @@
  *
  * A stop request is one byte written to a pipe, so that it can come from a
  * signal handler, another thread, or the kill action of /_localstack/health.
+ *
+ * Everything an emulator writes (spilled bodies, S3 data, the init hooks'
+ * awslocal) goes into a private folder, airgap-emulator-XXXXXX in the data
+ * directory, which the emulator holds flock()ed for its life. An
+ * emulator that was killed leaves its folder unlocked; the next one to start
+ * in the same data directory removes it. A flock, unlike a pid, cannot be
+ * mistaken for a live owner after the pid is reused.
  */
 #include "emulator/emulator.h"
 #include "common/error.h"
@@ -13,14 +20,22 @@
 #include "emulator/emulator_int.h"
 #include "emulator/services.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#define WORK_PREFIX "airgap-emulator-"
 
 void emulator_uuid(char out[37]) {
   unsigned char b[16];
@@ -92,6 +107,73 @@ static void enable_services(emulator *emu, const char *list) {
   }
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (void)st, (void)type, (void)ftw;
+  remove(path);
+  return 0; /* go on: remove what can be removed */
+}
+
+/* Removes a folder tree without following symbolic links. */
+static void remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* Removes the work folders of emulators that died without cleaning up: ours
+ * (same user), and not flock()ed by a live emulator. */
+static void reap_stale_work(const char *data_dir) {
+  DIR *dir = opendir(data_dir);
+  if (!dir)
+    return;
+  struct dirent *entry;
+  while ((entry = readdir(dir))) {
+    if (strncmp(entry->d_name, WORK_PREFIX, strlen(WORK_PREFIX)) != 0)
+      continue;
+    char path[PATH_MAX];
+    struct stat st;
+    if (snprintf(path, sizeof(path), "%s/%s", data_dir, entry->d_name) >= (int)sizeof(path))
+      continue;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      log_info("emulator", "removing %s, left by an emulator that stopped without cleaning up",
+               path);
+      remove_tree(path);
+    }
+    close(fd);
+  }
+  closedir(dir);
+}
+
+/* Creates the emulator's private folder in data_dir, locked. It is made and
+ * locked under a name the reaper passes by, then renamed: a folder with the
+ * reaped name is locked from the moment it exists. */
+static int make_work_dir(emulator *emu, const char *data_dir) {
+  reap_stale_work(data_dir);
+  char fresh[PATH_MAX], path[PATH_MAX];
+  if (snprintf(fresh, sizeof(fresh), "%s/.airgap-new-XXXXXX", data_dir) >= (int)sizeof(fresh))
+    return airgap_error_set(AIRGAP_EINVALID, "the data directory path %s is too long", data_dir);
+  if (!mkdtemp(fresh))
+    return airgap_error_set_errno(AIRGAP_ERROR, "cannot create the emulator's folder in %s",
+                                  data_dir);
+  const char *suffix = fresh + strlen(fresh) - 6;
+  if (snprintf(path, sizeof(path), "%s/" WORK_PREFIX "%s", data_dir, suffix) >= (int)sizeof(path)) {
+    rmdir(fresh);
+    return airgap_error_set(AIRGAP_EINVALID, "the data directory path %s is too long", data_dir);
+  }
+  emu->work_lock = open(fresh, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (emu->work_lock < 0 || flock(emu->work_lock, LOCK_EX | LOCK_NB) < 0 ||
+      renameat2(AT_FDCWD, fresh, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+    int error =
+        airgap_error_set_errno(AIRGAP_ERROR, "cannot set up the emulator's folder %s", fresh);
+    rmdir(fresh);
+    return error;
+  }
+  if (!(emu->data_dir = strdup(path))) {
+    rmdir(path);
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+  }
+  return 0;
+}
+
 static void close_fds(const emulator_options *options) {
   for (size_t i = 0; i < options->listen_fd_count; i++)
     close(options->listen_fds[i]);
@@ -109,6 +191,7 @@ int emulator_start(emulator **out, const emulator_options *options) {
     return airgap_error_set(AIRGAP_ERROR, "out of memory");
   }
   emu->stop_pipe[0] = emu->stop_pipe[1] = -1;
+  emu->work_lock = -1;
   pthread_mutex_init(&emu->lock, NULL);
   emu->health_state = json_object();
   emu->credentials = json_object();
@@ -139,11 +222,9 @@ int emulator_start(emulator **out, const emulator_options *options) {
         AIRGAP_EINVALID, "the emulator's data directory %s is not a writable directory", spill);
     goto cleanup;
   }
-  emu->data_dir = strdup(spill);
-  if (!emu->data_dir) {
-    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+  error = make_work_dir(emu, spill);
+  if (error < 0)
     goto cleanup;
-  }
   if (options->init_dir) {
     error = init_hooks_load(&emu->hooks, options->init_dir, emu->data_dir);
     if (error < 0)
@@ -295,6 +376,10 @@ void emulator_free(emulator *emu) {
   init_hooks_free(emu->hooks);
   pthread_mutex_destroy(&emu->lock);
   free(emu->hostname);
+  if (emu->data_dir)
+    remove_tree(emu->data_dir); /* after the services removed their files */
+  if (emu->work_lock >= 0)
+    close(emu->work_lock);
   free(emu->data_dir);
   free(emu);
 }

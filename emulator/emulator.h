@@ -33,7 +33,9 @@ typedef struct emulator_options {
    * are logged and ignored, as LocalStack does. */
   const char *services;
   /* Directory for large request bodies (spilled to unlinked files) and
-   * service data; NULL uses $TMPDIR or /tmp. Must exist. */
+   * service data; NULL uses $TMPDIR or /tmp. Must exist. The emulator works
+   * in a private folder inside it, removed when it stops; the folder of an
+   * emulator that was killed is removed by the next one started here. */
   const char *data_dir;
   /* "host:port" used in URLs handed to clients (SQS queue URLs) when a request
    * has no usable Host header, as LOCALSTACK_HOST; NULL: "localhost:<port>". */

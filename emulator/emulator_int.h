@@ -35,7 +35,8 @@ struct emulator {
   pthread_mutex_t lock; /* guards health_state and credentials */
   json_t *health_state; /* merged by PUT /_localstack/health */
   char *hostname;       /* fallback "host:port" for URLs */
-  char *data_dir;       /* spilled bodies and service data files */
+  char *data_dir;       /* private: spilled bodies, service data (emulator.c) */
+  int work_lock;        /* flock()ed while the emulator lives; -1 before */
   json_t *credentials;  /* issued access key → {Account, Arn, UserId}; under lock */
   init_hooks *hooks;    /* NULL when no init hooks folder was given */
   uint16_t port;

@@ -85,8 +85,9 @@ void aws_call_fail(aws_call *call, int status, const char *code, const char *fmt
 void aws_call_fail_fields(aws_call *call, int status, const char *code, json_t *fields,
                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* The directory where services keep data files (the emulator's data_dir,
- * else $TMPDIR or /tmp). Borrowed; lives as long as emu. */
+/* The directory where services keep data files: the emulator's private
+ * folder (inside its data_dir, else $TMPDIR or /tmp), removed with everything
+ * in it when the emulator stops. Borrowed; lives as long as emu. */
 const char *emulator_data_dir(const emulator *emu);
 
 /* ---- timers (one timer thread per emulator; no thread per waiter) ---- */

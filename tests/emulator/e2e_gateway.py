@@ -471,5 +471,45 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(emu.stop(), 0)
 
 
+class DataFolderTest(unittest.TestCase):
+    """The emulator's private folder in --data-dir: gone after a clean stop,
+    reaped by the next emulator after a kill, never taken from a live one."""
+
+    def setUp(self):
+        self.data = tempfile.mkdtemp(prefix="airgap-data-test-")
+
+    def tearDown(self):
+        subprocess.run(["rm", "-rf", self.data], check=True)
+
+    def folders(self):
+        return sorted(n for n in os.listdir(self.data) if n.startswith("airgap-emulator-"))
+
+    def test_killed_emulator_folder_is_reaped_by_the_next(self):
+        first = Emulator("--data-dir", self.data)
+        s3 = first.client("s3")
+        s3.create_bucket(Bucket="left")
+        s3.put_object(Bucket="left", Key="big", Body=b"x" * (3 << 20))  # a data file
+        stale = self.folders()
+        self.assertEqual(len(stale), 1)
+        size = sum(os.path.getsize(os.path.join(r, f))
+                   for r, _, fs in os.walk(os.path.join(self.data, stale[0])) for f in fs)
+        self.assertGreaterEqual(size, 3 << 20)
+        first.stop(signal.SIGKILL)
+        self.assertEqual(self.folders(), stale)  # a kill leaves it behind
+
+        # A live emulator's folder is not touched by another one starting.
+        second = Emulator("--data-dir", self.data)
+        live = self.folders()
+        self.assertEqual(len(live), 1)
+        self.assertNotEqual(live, stale)
+        self.assertIn("left by an emulator that stopped without cleaning up", second.log())
+        third = Emulator("--data-dir", self.data)
+        self.assertEqual(len(self.folders()), 2)
+        self.assertIn(live[0], self.folders())
+        self.assertEqual(third.stop(), 0)
+        self.assertEqual(second.stop(), 0)
+        self.assertEqual(os.listdir(self.data), [])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
