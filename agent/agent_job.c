@@ -18,6 +18,7 @@
  * slices so that cancel, timeout and signals take effect within a second.
  */
 #include "agent/agent_int.h"
+#include "common/clock.h"
 #include "common/docker.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -70,12 +71,6 @@ typedef struct job_run {
   agent_outcome outcome;
   uint64_t started_ms;
 } job_run;
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void sleep_ms(uint64_t ms) {
   struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -225,7 +220,7 @@ static int prepare_workspace(job_run *r, char **mirror_paths, size_t *mirror_pat
                              char *commit, size_t commit_size) {
   const queue_spec *spec = r->spec;
   overlay_snapshot *snap = NULL;
-  uint64_t t = now_ms();
+  uint64_t t = clock_monotonic_ms();
   agent_log_note(r->log, "preparing workspace: %s at %s", spec->repo,
                  spec->commit ? spec->commit : spec->ref);
   int error = overlay_cache_open(&r->cache, r->p->cache_dir);
@@ -273,7 +268,7 @@ static int prepare_workspace(job_run *r, char **mirror_paths, size_t *mirror_pat
   }
   snprintf(commit, commit_size, "%s", overlay_snapshot_commit(snap));
   agent_log_note(r->log, "workspace ready: commit %s (%llu ms)", commit,
-                 (unsigned long long)(now_ms() - t));
+                 (unsigned long long)(clock_monotonic_ms() - t));
 done:
   overlay_snapshot_release(snap);
   if (error < 0)
@@ -410,18 +405,18 @@ static void *sandbox_main(void *arg) {
     return NULL;
   }
   log_debug("agent", "job %s: image checked at +%llu ms", r->p->job_id,
-            (unsigned long long)(now_ms() - r->started_ms));
+            (unsigned long long)(clock_monotonic_ms() - r->started_ms));
   if (r->p->sandbox_id && adopt_sandbox(r, &s->pid) == 0)
     return NULL;
   s->error = start_sandbox(r, &s->pid);
   log_debug("agent", "job %s: sandbox running at +%llu ms", r->p->job_id,
-            (unsigned long long)(now_ms() - r->started_ms));
+            (unsigned long long)(clock_monotonic_ms() - r->started_ms));
   return NULL;
 }
 
 /* Waits for the job container, applying cancel and timeout. */
 static void wait_job_container(job_run *r) {
-  uint64_t started = now_ms();
+  uint64_t started = clock_monotonic_ms();
   uint64_t deadline = started + (uint64_t)(r->spec->timeout ? r->spec->timeout : 3600) * 1000u;
   int killed = 0;
   for (;;) {
@@ -442,7 +437,7 @@ static void wait_job_container(job_run *r) {
       r->outcome.canceled = 1;
       agent_log_note(r->log, "%s: stopping the job",
                      lease_lost(r) ? "the job's lease was lost" : "canceled");
-    } else if (now_ms() >= deadline) {
+    } else if (clock_monotonic_ms() >= deadline) {
       r->outcome.timed_out = 1;
       agent_log_note(r->log, "timed out after %u s: stopping the job", r->spec->timeout);
     } else {
@@ -465,13 +460,13 @@ static void wait_job_container(job_run *r) {
   if (r->outcome.oom_killed)
     agent_log_note(r->log, "the job ran out of memory and was killed");
   agent_log_note(r->log, "container exited with code %d after %llu ms", r->outcome.exit_code,
-                 (unsigned long long)(now_ms() - started));
+                 (unsigned long long)(clock_monotonic_ms() - started));
 }
 
 /* ---- tearing down: always this order ---- */
 
 static void teardown(job_run *r) {
-  uint64_t t = now_ms();
+  uint64_t t = clock_monotonic_ms();
   /* 1. the job container, then any other container of the job (Lambda).
    * The container is stopped first and its log stream read to the end
    * before it is removed: a job that exits within milliseconds must not
@@ -492,7 +487,7 @@ static void teardown(job_run *r) {
       log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
   }
   log_debug("agent", "job %s: teardown: job containers gone after %llu ms", r->p->job_id,
-            (unsigned long long)(now_ms() - t));
+            (unsigned long long)(clock_monotonic_ms() - t));
   /* 2. the emulator, 3. the sandbox. */
   emulator_free(r->emu);
   r->emu = NULL;
@@ -502,7 +497,7 @@ static void teardown(job_run *r) {
       log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
   }
   log_debug("agent", "job %s: teardown: emulator and sandbox gone after %llu ms", r->p->job_id,
-            (unsigned long long)(now_ms() - t));
+            (unsigned long long)(clock_monotonic_ms() - t));
   /* 4. the workspace, 5. the run directory. */
   if (r->ws && overlay_workspace_destroy(r->ws) < 0)
     log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
@@ -515,8 +510,8 @@ static void teardown(job_run *r) {
   }
   if (r->log)
     agent_log_note(r->log, "cleaned up in %llu ms; job took %llu ms",
-                   (unsigned long long)(now_ms() - t),
-                   (unsigned long long)(now_ms() - r->started_ms));
+                   (unsigned long long)(clock_monotonic_ms() - t),
+                   (unsigned long long)(clock_monotonic_ms() - r->started_ms));
 }
 
 /* A temporary failure: the job goes back to the queue at once (the queue
@@ -588,7 +583,7 @@ static int report(job_run *r) {
 }
 
 int agent_job_run(const agent_job_params *p) {
-  job_run run = {.p = p, .started_ms = now_ms()};
+  job_run run = {.p = p, .started_ms = clock_monotonic_ms()};
   job_run *r = &run;
   char *mirror_paths[MAX_MIRRORS] = {0};
   size_t mirror_path_count = 0;
@@ -666,7 +661,7 @@ int agent_job_run(const agent_job_params *p) {
     pthread_join(sandbox_thread, NULL);
   if (ws_error < 0 || sandbox.error < 0)
     goto teardown;
-  uint64_t t = now_ms();
+  uint64_t t = clock_monotonic_ms();
   if (cancel_requested(r))
     goto canceled;
   if (start_emulator(r, sandbox.pid) < 0)
@@ -674,14 +669,14 @@ int agent_job_run(const agent_job_params *p) {
   if (cancel_requested(r))
     goto canceled;
   log_debug("agent", "job %s: emulator up at +%llu ms", p->job_id,
-            (unsigned long long)(now_ms() - r->started_ms));
+            (unsigned long long)(clock_monotonic_ms() - r->started_ms));
   if (start_job_container(r, commit, mirror_paths, mirror_path_count) < 0)
     goto teardown;
   agent_log_note(r->log,
                  "job container started (%llu ms after the workspace and sandbox were ready, "
                  "%llu ms after the supervisor started)",
-                 (unsigned long long)(now_ms() - t),
-                 (unsigned long long)(now_ms() - r->started_ms));
+                 (unsigned long long)(clock_monotonic_ms() - t),
+                 (unsigned long long)(clock_monotonic_ms() - r->started_ms));
   wait_job_container(r);
   goto teardown;
 

@@ -12,6 +12,7 @@
  * growing without limit. Writers never wait for the network.
  */
 #include "agent/agent_int.h"
+#include "common/clock.h"
 #include "common/error.h"
 
 #include <errno.h>
@@ -52,12 +53,6 @@ struct agent_log {
   int lease_lost;  /* the queue refused the lease: nothing more is sent */
   int sender_done; /* the sender thread has exited */
 };
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void deadline_in(struct timespec *out, uint64_t ms) {
   clock_gettime(CLOCK_MONOTONIC, out);
@@ -186,7 +181,7 @@ static void *sender_main(void *arg) {
   unsigned backoff = 0;
   char *chunk = malloc(LOG_MAX_SEND);
   pthread_mutex_lock(&log->lock);
-  uint64_t last_send = now_ms();
+  uint64_t last_send = clock_monotonic_ms();
   while (chunk && !log->stop && !log->lease_lost) {
     if (log->len == 0) {
       if (log->closing)
@@ -195,7 +190,7 @@ static void *sender_main(void *arg) {
       pthread_cond_wait(&log->wake, &log->lock);
       continue;
     }
-    uint64_t now = now_ms();
+    uint64_t now = clock_monotonic_ms();
     uint64_t due = last_send + (backoff ? backoff : log->opts.interval_ms);
     if (!log->closing && now < due && (backoff || log->len < log->opts.batch_bytes)) {
       struct timespec until;
@@ -216,7 +211,7 @@ static void *sender_main(void *arg) {
     uint64_t server = 0;
     int rc = log->send(&server, offset, chunk, n, log->payload);
     pthread_mutex_lock(&log->lock);
-    last_send = now_ms();
+    last_send = clock_monotonic_ms();
     if (rc == 0) {
       backoff = 0;
       buffer_consume(log, offset + n);

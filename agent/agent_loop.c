@@ -16,6 +16,7 @@
  * lease requests, which are kept short so a drain takes effect quickly.
  */
 #include "agent/agent.h"
+#include "common/clock.h"
 #include "agent/agent_int.h"
 #include "common/docker.h"
 #include "common/error.h"
@@ -81,12 +82,6 @@ static void sandbox_remove(docker_client *docker, char **id) {
   }
   free(*id);
   *id = NULL;
-}
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void sleep_ms(uint64_t ms) {
@@ -320,13 +315,13 @@ int agent_run(const agent_options *o) {
       canceling = 1;
     }
     if (draining && !drain_started) {
-      drain_started = now_ms();
+      drain_started = clock_monotonic_ms();
       if (running && flag(o->drain))
         log_info("agent", "draining: waiting for %u running job(s) (up to %u s)", running,
                  o->shutdown_timeout);
     }
     if (draining && !canceling && o->shutdown_timeout &&
-        now_ms() - drain_started > (uint64_t)o->shutdown_timeout * 1000u) {
+        clock_monotonic_ms() - drain_started > (uint64_t)o->shutdown_timeout * 1000u) {
       log_info("agent", "shutdown timeout: canceling %u running job(s)", running);
       signal_all(slots, slot_count, SIGTERM);
       canceling = 1;
@@ -341,10 +336,10 @@ int agent_run(const agent_options *o) {
       sleep_ms(100);
       continue;
     }
-    if (!warm && now_ms() >= warm_retry_at && warm_start(&warm, docker, o) < 0) {
+    if (!warm && clock_monotonic_ms() >= warm_retry_at && warm_start(&warm, docker, o) < 0) {
       log_warn("agent", "cannot start a warm sandbox (retrying in %d s): %s", WARM_RETRY_MS / 1000,
                airgap_error_last());
-      warm_retry_at = now_ms() + WARM_RETRY_MS;
+      warm_retry_at = clock_monotonic_ms() + WARM_RETRY_MS;
     }
     queue_job *job = NULL;
     int rc = queue_client_lease(&job, queue, o->agent_id, o->labels, o->label_count, LEASE_WAIT_S);

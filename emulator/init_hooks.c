@@ -11,6 +11,7 @@
  * still notices a cancel within 100 ms.
  */
 #include "emulator/init_hooks.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 
@@ -276,18 +277,12 @@ static char **script_env(const init_hooks *h, size_t *inherited) {
   return env;
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for the script `pid` (leader of its own process group) to end,
  * stopping its group when *cancel is set or timeout_ms (-1: none) passes.
  * Returns its wait status, -1 when it could not be waited for. */
 static int wait_script(pid_t pid, const atomic_int *cancel, int timeout_ms, const char *name) {
   int pidfd = pidfd_open(pid, 0);
-  int64_t start = now_ms(), stop_sent = 0;
+  uint64_t start = clock_monotonic_ms(), stop_sent = 0;
   int killed = 0, status = -1;
   for (;;) {
     if (pidfd >= 0) {
@@ -304,8 +299,9 @@ static int wait_script(pid_t pid, const atomic_int *cancel, int timeout_ms, cons
       status = -1;
       break;
     }
-    int64_t t = now_ms();
-    int asked = (cancel && atomic_load(cancel)) || (timeout_ms >= 0 && t - start >= timeout_ms);
+    uint64_t t = clock_monotonic_ms();
+    int asked =
+        (cancel && atomic_load(cancel)) || (timeout_ms >= 0 && t - start >= (uint64_t)timeout_ms);
     if (asked && !stop_sent) {
       log_warn("init", "stopping init script %s (%s)", name,
                cancel && atomic_load(cancel) ? "the emulator is stopping" : "it ran too long");

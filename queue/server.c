@@ -24,6 +24,7 @@
  * (no thread held); every append and every job end wakes the followers.
  */
 #include "queue/queue_int.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/http_server.h"
 #include "common/log.h"
@@ -58,7 +59,7 @@ typedef struct waiter {
   char *agent;
   char **labels;
   size_t label_count;
-  int64_t deadline; /* monotonic ms */
+  uint64_t deadline; /* clock_monotonic_ms */
 } waiter;
 
 struct queue_server {
@@ -87,12 +88,6 @@ struct queue_server {
   uint64_t wait_count;
   double wait_sum;
 };
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---------------------------------------------------------------- answers */
 
@@ -332,7 +327,7 @@ static void dispatch(queue_server *s) {
 }
 
 /* Answers every waiter whose deadline passed (204), or all when all is set. */
-static void expire_waiters_locked(queue_server *s, int64_t now, int all) {
+static void expire_waiters_locked(queue_server *s, uint64_t now, int all) {
   waiter **p = &s->head;
   waiter *prev = NULL;
   while (*p) {
@@ -356,10 +351,10 @@ static void expire_waiters_locked(queue_server *s, int64_t now, int all) {
 
 static void *housekeeping(void *arg) {
   queue_server *s = arg;
-  int64_t next_expire = mono_ms() + EXPIRE_PERIOD_MS;
+  uint64_t next_expire = clock_monotonic_ms() + EXPIRE_PERIOD_MS;
   pthread_mutex_lock(&s->wmu);
   while (!s->stopping) {
-    int64_t now = mono_ms();
+    uint64_t now = clock_monotonic_ms();
     expire_waiters_locked(s, now, 0);
     if (now >= next_expire) {
       pthread_mutex_unlock(&s->wmu);
@@ -379,10 +374,10 @@ static void *housekeeping(void *arg) {
       pthread_mutex_lock(&s->wmu);
       if (res.requeued && s->head)
         dispatch_locked(s);
-      next_expire = mono_ms() + EXPIRE_PERIOD_MS;
+      next_expire = clock_monotonic_ms() + EXPIRE_PERIOD_MS;
       continue;
     }
-    int64_t wake = next_expire;
+    uint64_t wake = next_expire;
     for (waiter *w = s->head; w; w = w->next)
       if (w->deadline < wake)
         wake = w->deadline;
@@ -571,7 +566,7 @@ static void on_lease(http_request *req, void *payload) {
       goto cleanup;
     }
   w->req = req;
-  w->deadline = mono_ms() + (int64_t)secs * 1000;
+  w->deadline = clock_monotonic_ms() + (uint64_t)secs * 1000;
   pthread_mutex_lock(&s->wmu);
   if (s->stopping || (secs > 0 && s->waiter_count >= MAX_WAITERS)) {
     int stopping = s->stopping;
