@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DEFAULT_LISTEN "127.0.0.1:4566"
@@ -83,6 +84,43 @@ static void *wait_signals(void *arg) {
     emulator_request_stop(w->emu);
   }
   return NULL;
+}
+
+/* As PID 1 of a container (`docker run` without --init), the emulator would
+ * inherit every orphan in the container (what init hooks leave, what `docker
+ * exec` leaves) and, not waiting for them, keep them as zombies. So there, as
+ * tini does, the first process only reaps children and passes signals on,
+ * and a child runs the emulator; the first exits with the child's status.
+ * Returns in the child (or when there is no need, or fork fails). */
+static void reap_as_pid1(void) {
+  if (getpid() != 1)
+    return;
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old);
+  pid_t child = fork();
+  if (child <= 0) {
+    if (child < 0)
+      fprintf(stderr,
+              "airgap emulator: cannot fork a child to run in, so orphans stay "
+              "unreaped: %s\n",
+              strerror(errno));
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return;
+  }
+  for (;;) {
+    siginfo_t info;
+    int sig = sigwaitinfo(&all, &info);
+    if (sig == SIGCHLD) {
+      int status;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        if (pid == child)
+          _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    } else if (sig > 0) {
+      kill(child, sig);
+    }
+  }
 }
 
 /* LocalStack lets GATEWAY_LISTEN entries leave the host out (":4566" or
@@ -193,6 +231,7 @@ int cmd_emulator(int argc, char **argv) {
   }
   o.listen = listen;
 
+  reap_as_pid1();
   signal_waiter w = {0};
   sigemptyset(&w.set);
   sigaddset(&w.set, SIGINT);

@@ -314,8 +314,19 @@ static int wait_script(pid_t pid, const atomic_int *cancel, int timeout_ms, cons
   }
   if (pidfd >= 0)
     close(pidfd);
-  /* What the script left running in its group ends with it. */
+  /* What the script left running in its group ends with it. As PID 1 of a
+   * container the emulator inherits those orphans: reap them as they die
+   * (waitpid on the group finds only processes that became ours). */
   kill(-pid, SIGKILL);
+  for (uint64_t until = clock_monotonic_ms() + 200; clock_monotonic_ms() < until;) {
+    pid_t reaped = waitpid(-pid, NULL, WNOHANG);
+    if (reaped < 0)
+      break; /* ECHILD: none of them is ours */
+    if (reaped == 0) {
+      struct timespec pause = {.tv_nsec = 5 * 1000000};
+      nanosleep(&pause, NULL);
+    }
+  }
   return status;
 }
 
