@@ -36,6 +36,9 @@
 #define HTTP_MAX_LISTENERS 16
 #define HTTP_MAX_SEGMENTS 256
 #define HTTP_LISTEN_BACKLOG 256
+/* Per-connection memory MHD reads into (its default, 32 KiB, reads a 1 MiB
+ * body 16 KiB at a time: 64 recv/epoll/callback rounds). */
+#define HTTP_CONNECTION_MEMORY (256u * 1024u)
 
 struct http_response {
   int status;
@@ -57,7 +60,8 @@ struct http_request {
   size_t body_cap;
   int body_fd; /* spilled body, -1 when in memory */
   uint64_t body_size;
-  int body_refused; /* body exceeded max_body mid-stream */
+  int body_refused;      /* body exceeded max_body mid-stream */
+  uint64_t declared_len; /* Content-Length, 0 when absent */
 
   char **segments;
   size_t segment_count;
@@ -544,7 +548,12 @@ static int body_append(http_request *req, const char *data, size_t len) {
   if (req->body_fd >= 0)
     return write_all(req->body_fd, data, len);
   if (req->body_len + len + 1 > req->body_cap) {
+    /* The declared length (bounded by the spill threshold, or max_body when
+     * nothing spills) sizes the buffer once. */
     size_t cap = req->body_cap ? req->body_cap : 4096;
+    if (!req->body_cap && req->declared_len + 1 > cap &&
+        req->declared_len < (opt->spill_threshold ? opt->spill_threshold : opt->max_body))
+      cap = (size_t)req->declared_len + 1;
     while (cap < req->body_len + len + 1)
       cap *= 2;
     char *grown = realloc(req->body, cap);
@@ -589,6 +598,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
       unsigned long long declared = strtoull(length, &end, 10);
       if (errno || end == length || *end != '\0' || declared > server->options.max_body)
         return queue_plain(conn, 413, "{\"error\":\"request body too large for this endpoint\"}");
+      req->declared_len = declared;
     }
     return MHD_YES;
   }
@@ -733,6 +743,7 @@ static int start_daemon(http_server *server, int fd) {
   struct MHD_Daemon *daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, on_access, server, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
       MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)server->options.threads,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)server->options.connection_timeout,
       MHD_OPTION_URI_LOG_CALLBACK, on_uri, server, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape,
       server, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_END);

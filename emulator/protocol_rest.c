@@ -10,12 +10,19 @@
  * payload (S3 PutObject/UploadPart Body) is never copied into the input: the
  * handler reads it through aws_call_http(), in memory or from the file the
  * HTTP server spilled it to. Any other body that was spilled is refused (413).
+ *
+ * Finding the operation runs on every request, so each model's operations are
+ * indexed once (name, method, requestUri, deprecated flag, in a flat array
+ * never freed, as the models themselves): a request then compares strings
+ * instead of making several jansson lookups per operation of the model, and
+ * only the operations of its own method unless none matches (405 or 404).
  */
 #include "common/error.h"
 #include "common/http_server.h"
 #include "emulator/protocol.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +72,6 @@ static int match_path(const char *tmpl, const char *path, json_t *labels) {
     size_t tl = t.len[i];
     if (tl >= 2 && ts[0] == '{' && ts[tl - 1] == '}') {
       int greedy = tl >= 3 && ts[tl - 2] == '+';
-      char name[128];
-      snprintf(name, sizeof(name), "%.*s", (int)(tl - 2 - (greedy ? 1 : 0)), ts + 1);
       if (i >= p.count)
         return -1;
       const char *vs = p.start[i];
@@ -74,6 +79,8 @@ static int match_path(const char *tmpl, const char *path, json_t *labels) {
       if (vl == 0)
         return -1;
       if (labels) {
+        char name[128];
+        snprintf(name, sizeof(name), "%.*s", (int)(tl - 2 - (greedy ? 1 : 0)), ts + 1);
         char *decoded = http_percent_decode(vs, vl, 0, 1, NULL);
         json_t *s = decoded ? json_string(decoded) : NULL;
         free(decoded);
@@ -112,7 +119,9 @@ static int match_query(const char *tmpl, const json_t *params) {
   char piece[256];
   for (const char *p = q + 1; *p;) {
     size_t n = strcspn(p, "&");
-    snprintf(piece, sizeof(piece), "%.*s", (int)n, p);
+    size_t copy = n < sizeof(piece) ? n : sizeof(piece) - 1;
+    memcpy(piece, p, copy);
+    piece[copy] = '\0';
     p += n;
     if (*p == '&')
       p++;
@@ -203,8 +212,62 @@ static json_t *first_values(const json_t *multi) {
   return obj;
 }
 
+typedef struct rest_route {
+  const char *name, *method, *uri; /* borrowed from the model */
+  const json_t *op;
+  int deprecated;
+} rest_route;
+
+typedef struct rest_routes {
+  const aws_model *model;
+  rest_route *routes;
+  size_t count;
+  struct rest_routes *next;
+} rest_routes;
+
+static pthread_mutex_t routes_lock = PTHREAD_MUTEX_INITIALIZER;
+static rest_routes *routes_all; /* one per model, never freed (as the models) */
+
+/* The model's routes, indexed on first use; NULL when out of memory. */
+static const rest_routes *routes_of(const aws_model *m) {
+  pthread_mutex_lock(&routes_lock);
+  rest_routes *r = routes_all;
+  while (r && r->model != m)
+    r = r->next;
+  if (!r && (r = calloc(1, sizeof(*r))) != NULL) {
+    const json_t *ops = aws_model_operations(m);
+    r->model = m;
+    r->routes = calloc(json_object_size(ops) + 1, sizeof(*r->routes));
+    if (!r->routes) {
+      free(r);
+      r = NULL;
+    } else {
+      const char *name;
+      json_t *op;
+      json_object_foreach((json_t *)ops, name, op) {
+        const json_t *http = json_object_get(op, "http");
+        rest_route *rt = &r->routes[r->count];
+        rt->name = name;
+        rt->method = aws_json_str(http, "method");
+        rt->uri = aws_json_str(http, "requestUri");
+        rt->op = op;
+        rt->deprecated = aws_json_bool(op, "deprecated");
+        if (rt->method && rt->uri)
+          r->count++;
+      }
+      r->next = routes_all;
+      routes_all = r;
+    }
+  }
+  pthread_mutex_unlock(&routes_lock);
+  return r;
+}
+
 int aws_rest_operation(const char **out, aws_error *err, const aws_model *m, aws_protocol p,
                        const aws_http_in *in) {
+  const rest_routes *routes = routes_of(m);
+  if (!routes)
+    return aws_error_set(err, 500, "InternalFailure", "out of memory");
   json_t *multi = NULL;
   int error = query_object(&multi, err, in);
   if (error < 0)
@@ -213,33 +276,33 @@ int aws_rest_operation(const char **out, aws_error *err, const aws_model *m, aws
   json_decref(multi);
   const char *best = NULL;
   int best_score = -1, path_matched = 0;
-  const char *name;
-  json_t *op;
-  json_object_foreach((json_t *)aws_model_operations(m), name, op) {
-    const json_t *http = json_object_get(op, "http");
-    const char *method = aws_json_str(http, "method");
-    const char *uri = aws_json_str(http, "requestUri");
-    if (!method || !uri)
-      continue;
-    int ps = match_path(uri, in->path, NULL);
-    if (ps < 0)
-      continue;
-    int qs = match_query(uri, params);
-    if (qs < 0)
-      continue;
-    path_matched = 1;
-    if (strcasecmp(method, in->method) != 0)
-      continue;
-    int hs = match_required(m, op, in, params);
-    if (hs < 0)
-      continue;
-    /* A deprecated operation (GetBucketLifecycle) loses a tie with its
-     * successor on the same URI (GetBucketLifecycleConfiguration). */
-    if (aws_json_bool(op, "deprecated"))
-      hs -= 1;
-    if (ps + qs + hs > best_score) {
-      best_score = ps + qs + hs;
-      best = name;
+  /* Pass 0: the operations of the request's method. Pass 1, only when no
+   * operation matched the path there: the others, to tell 405 from 404. */
+  for (int pass = 0; pass < 2 && !path_matched; pass++) {
+    for (size_t i = 0; i < routes->count; i++) {
+      const rest_route *rt = &routes->routes[i];
+      if ((strcasecmp(rt->method, in->method) == 0) != (pass == 0))
+        continue;
+      int ps = match_path(rt->uri, in->path, NULL);
+      if (ps < 0)
+        continue;
+      int qs = match_query(rt->uri, params);
+      if (qs < 0)
+        continue;
+      path_matched = 1;
+      if (pass == 1)
+        break;
+      int hs = match_required(m, rt->op, in, params);
+      if (hs < 0)
+        continue;
+      /* A deprecated operation (GetBucketLifecycle) loses a tie with its
+       * successor on the same URI (GetBucketLifecycleConfiguration). */
+      if (rt->deprecated)
+        hs -= 1;
+      if (ps + qs + hs > best_score) {
+        best_score = ps + qs + hs;
+        best = rt->name;
+      }
     }
   }
   json_decref(params);

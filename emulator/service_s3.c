@@ -7,14 +7,25 @@
  * never pass through it. Request bodies are read here from the HTTP request
  * (in memory, or the unlinked file the server spilled a large body to),
  * decoded when aws-chunked, digested (MD5 for the ETag and Content-MD5,
- * plus the requested CRC32/CRC32C/SHA-1/SHA-256 checksum) and written to a
- * data file; GetObject answers with the data file itself (ranges included).
- * So memory holds metadata only: a 1 GB upload costs a file, not 1 GB of RAM.
+ * plus the requested CRC32/CRC32C/SHA-1/SHA-256 checksum) and kept.
+ *
+ * Where a body is kept depends on its size. Small object bodies (up to
+ * S3_INLINE_MAX, 64 KiB) stay in memory with their version: CI workloads put
+ * and get many small objects, and a file per object costs an inode create,
+ * write and close per PUT, an unlink per overwrite and an open per GET — most
+ * of a small request's time. Larger bodies, and every multipart part, are
+ * written to a data file and GetObject answers with the file itself (sent
+ * with sendfile, ranges included), so a 1 GB upload costs a file, not 1 GB
+ * of RAM. In-memory bodies together are capped (S3_INLINE_BUDGET, 32 MiB):
+ * past that, small bodies go to files too, so no workload — a million small
+ * objects included — grows the emulator's memory by more than that.
  *
  * Data files live in a private directory under the emulator's data dir, one
  * per object version or uploaded part, named by a counter, and are never
  * modified after they are written: CopyObject hard-links them, an overwrite
  * unlinks the old one (a GET already streaming it keeps its open file).
+ * In-memory bodies are immutable too; a GET copies the bytes it sends while
+ * holding the lock, so an overwrite can free them at any time.
  *
  * One mutex guards all metadata; reading and writing bodies happens outside
  * it. Bucket names form one namespace across accounts, as in AWS.
@@ -46,6 +57,10 @@
 #include <unistd.h>
 
 #define S3_MAX_KEY 1024
+/* Object bodies up to this size are kept in memory instead of a data file. */
+#define S3_INLINE_MAX ((uint64_t)64 << 10)
+/* ... as long as all in-memory bodies together stay under this. */
+#define S3_INLINE_BUDGET ((uint64_t)32 << 20)
 #define S3_MAX_PARTS 10000
 #define S3_MIN_PART ((uint64_t)5 << 20)
 #define S3_MAX_DELETE 1000
@@ -57,7 +72,8 @@ typedef struct s3_version {
   char *version_id; /* "null" for unversioned writes */
   int delete_marker;
   uint64_t size;
-  uint64_t file; /* data file number; 0: empty body */
+  uint64_t file; /* data file number; 0: in memory (data) or empty */
+  char *data;    /* in-memory body of size bytes (<= S3_INLINE_MAX), owned; NULL when empty */
   char etag[48]; /* quoted */
   double mtime;  /* whole seconds */
   json_t *attrs; /* output members: ContentType, Metadata, StorageClass, … */
@@ -109,6 +125,12 @@ typedef struct s3_state {
   atomic_uint_fast64_t next_file;
   s3_bucket **buckets; /* sorted by name */
   size_t nbuckets, capbuckets;
+  /* Data files of versions replaced or deleted under the lock, removed by
+   * state_unlock once the lock is released: an unlink can wait on the
+   * filesystem's journal, and must not hold every other request up. */
+  uint64_t *doomed;
+  size_t ndoomed, capdoomed;
+  atomic_uint_fast64_t inline_bytes; /* in-memory bodies, against S3_INLINE_BUDGET */
 } s3_state;
 
 /* ---- small helpers ---- */
@@ -214,6 +236,52 @@ static void data_unlink(const s3_state *st, uint64_t file) {
     log_warn("s3", "cannot remove the data file %s: %s", path, strerror(errno));
 }
 
+/* May one more body be kept in memory? (A soft cap: concurrent uploads may
+ * overshoot it by one S3_INLINE_MAX each.) */
+static int inline_room(s3_state *st) {
+  return atomic_load(&st->inline_bytes) + S3_INLINE_MAX <= S3_INLINE_BUDGET;
+}
+
+/* Frees an in-memory body of size bytes and returns it to the budget. */
+static void inline_free(s3_state *st, char *data, uint64_t size) {
+  if (!data)
+    return;
+  free(data);
+  atomic_fetch_sub(&st->inline_bytes, size);
+}
+
+/* Under the lock: file is removed by the next state_unlock. */
+static void data_unlink_later(s3_state *st, uint64_t file) {
+  if (!file)
+    return;
+  if (st->ndoomed == st->capdoomed) {
+    size_t cap = st->capdoomed ? st->capdoomed * 2 : 16;
+    uint64_t *grown = realloc(st->doomed, cap * sizeof(*grown));
+    if (!grown) {
+      data_unlink(st, file); /* out of memory: now, under the lock */
+      return;
+    }
+    st->doomed = grown;
+    st->capdoomed = cap;
+  }
+  st->doomed[st->ndoomed++] = file;
+}
+
+/* Releases the lock, then removes the data files doomed while it was held. */
+static void state_unlock(s3_state *st) {
+  uint64_t *doomed = NULL;
+  size_t n = st->ndoomed;
+  if (n) {
+    doomed = st->doomed;
+    st->doomed = NULL;
+    st->ndoomed = st->capdoomed = 0;
+  }
+  pthread_mutex_unlock(&st->lock);
+  for (size_t i = 0; i < n; i++)
+    data_unlink(st, doomed[i]);
+  free(doomed);
+}
+
 static int data_create(s3_state *st, uint64_t *out) {
   uint64_t file = atomic_fetch_add(&st->next_file, 1);
   char path[4096];
@@ -273,11 +341,16 @@ static int copy_range(int out, int in, uint64_t offset, uint64_t len) {
 
 /* ---- metadata ---- */
 
-static void version_free(const s3_state *st, s3_version *v, int remove_data) {
+/* remove_data: 0 keeps the data file, 1 removes it now, 2 after the lock
+ * (state_unlock; the caller holds the lock). */
+static void version_free(s3_state *st, s3_version *v, int remove_data) {
   if (!v)
     return;
-  if (remove_data)
+  if (remove_data == 2)
+    data_unlink_later(st, v->file);
+  else if (remove_data)
     data_unlink(st, v->file);
+  inline_free(st, v->data, v->size);
   free(v->version_id);
   json_decref(v->attrs);
   json_decref(v->tags);
@@ -285,13 +358,14 @@ static void version_free(const s3_state *st, s3_version *v, int remove_data) {
   free(v);
 }
 
-static void upload_free(const s3_state *st, s3_upload *u) {
+/* Under the lock (the part files go at state_unlock). */
+static void upload_free(s3_state *st, s3_upload *u) {
   if (!u)
     return;
   if (u->parts)
     for (size_t i = 0; i <= S3_MAX_PARTS; i++)
       if (u->parts[i].present)
-        data_unlink(st, u->parts[i].file);
+        data_unlink_later(st, u->parts[i].file);
   free(u->parts);
   free(u->key);
   json_decref(u->attrs);
@@ -300,7 +374,7 @@ static void upload_free(const s3_state *st, s3_upload *u) {
   free(u);
 }
 
-static void bucket_free(const s3_state *st, s3_bucket *b) {
+static void bucket_free(s3_state *st, s3_bucket *b) {
   if (!b)
     return;
   for (size_t i = 0; i < b->nkeys; i++) {
@@ -401,7 +475,7 @@ static int version_install(s3_state *st, s3_bucket *b, const char *key, s3_versi
       if (strcmp((*pv)->version_id, "null") == 0) {
         s3_version *old = *pv;
         *pv = old->next;
-        version_free(st, old, 1);
+        version_free(st, old, 2);
         break;
       }
     }
@@ -415,9 +489,10 @@ static s3_version *version_new(const s3_bucket *b) {
   s3_version *v = calloc(1, sizeof(*v));
   if (!v)
     return NULL;
-  char id[33];
-  random_id(id, sizeof(id));
-  v->version_id = strdup(b->versioning == 1 ? id : "null");
+  char id[33] = "null"; /* unversioned writes need no random id (nor its getrandom call) */
+  if (b->versioning == 1)
+    random_id(id, sizeof(id));
+  v->version_id = strdup(id);
   if (!v->version_id) {
     free(v);
     return NULL;
@@ -554,22 +629,92 @@ static json_t *acl_output(const json_t *acl) {
 
 typedef struct ingest_result {
   uint64_t file, size;
+  char *data; /* the body in memory (owned) when it was kept inline; NULL otherwise */
   unsigned char md5[16];
   s3_checksum_algo ck_algo;
   char checksum[96];
 } ingest_result;
 
+/* Where decoded body bytes go: memory while the body may stay inline and
+ * fits, else a data file created on the first byte that does not fit. */
 typedef struct ingest_sink {
-  int fd;
+  s3_state *st;
   s3_digest *dg;
   uint64_t size;
+  int inline_ok; /* the caller keeps small bodies in memory */
+  char *mem;     /* inline bytes so far (size of them) */
+  size_t mem_cap;
+  int fd; /* -1 until the body goes to a data file */
+  uint64_t file;
+  int create_errno; /* the data file could not be created */
+  int adopt;        /* digest only: the spilled request body becomes the data file */
 } ingest_sink;
+
+/* Makes the request body the server spilled (an unlinked O_TMPFILE file in
+ * the emulator's data dir, the parent of ours) the object's data file, instead
+ * of writing the same bytes again: linked into place through /proc/self/fd
+ * (how an O_TMPFILE file gets a name without privileges), else copied in the
+ * kernel (another filesystem, no /proc, a named spill file). Sets s->file. */
+static int sink_adopt(ingest_sink *s, int body_fd) {
+  uint64_t file = atomic_fetch_add(&s->st->next_file, 1);
+  char path[4096], proc[64];
+  data_path(s->st, file, path, sizeof(path));
+  snprintf(proc, sizeof(proc), "/proc/self/fd/%d", body_fd);
+  if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) {
+    s->file = file;
+    return 0;
+  }
+  s->fd = data_create(s->st, &s->file);
+  if (s->fd < 0) {
+    s->create_errno = errno;
+    return -1;
+  }
+  return copy_range(s->fd, body_fd, 0, s->size);
+}
+
+/* Moves the body to a new data file. */
+static int sink_spill(ingest_sink *s) {
+  s->fd = data_create(s->st, &s->file);
+  if (s->fd < 0) {
+    s->create_errno = errno;
+    return -1;
+  }
+  if (s->size && write_all(s->fd, s->mem, (size_t)s->size) < 0)
+    return -1;
+  free(s->mem);
+  s->mem = NULL;
+  s->mem_cap = 0;
+  return 0;
+}
 
 static int sink_write(void *payload, const char *data, size_t len) {
   ingest_sink *s = payload;
   if (len == 0)
     return 0;
   s3_digest_update(s->dg, data, len);
+  if (s->adopt) {
+    s->size += len;
+    return 0;
+  }
+  if (s->fd < 0 && s->inline_ok && s->size + len <= S3_INLINE_MAX) {
+    if (s->size + len > s->mem_cap) {
+      size_t cap = s->mem_cap ? s->mem_cap : 4096;
+      while (cap < s->size + len)
+        cap *= 2;
+      if (cap > S3_INLINE_MAX)
+        cap = S3_INLINE_MAX;
+      char *grown = realloc(s->mem, cap);
+      if (!grown)
+        return -1;
+      s->mem = grown;
+      s->mem_cap = cap;
+    }
+    memcpy(s->mem + s->size, data, len);
+    s->size += len;
+    return 0;
+  }
+  if (s->fd < 0 && sink_spill(s) < 0)
+    return -1;
   s->size += len;
   return write_all(s->fd, data, len);
 }
@@ -596,9 +741,12 @@ static int has_token(const char *list, const char *token) {
   return 0;
 }
 
-/* Reads the request body into a new data file, checking Content-MD5 and the
- * declared checksum. Returns 0, or -1 after answering the call. */
-static int ingest(s3_state *st, aws_call *call, const json_t *input, ingest_result *res) {
+/* Reads the request body, checking Content-MD5 and the declared checksum,
+ * into memory (res->data; inline_ok and at most S3_INLINE_MAX bytes) or a new
+ * data file (res->file). An empty body has neither. Returns 0 (res owns what
+ * it names), or -1 after answering the call. */
+static int ingest(s3_state *st, aws_call *call, const json_t *input, int inline_ok,
+                  ingest_result *res) {
   http_request *req = aws_call_http(call);
   memset(res, 0, sizeof(*res));
   const char *sha = hdr(call, "x-amz-content-sha256");
@@ -630,26 +778,27 @@ static int ingest(s3_state *st, aws_call *call, const json_t *input, ingest_resu
   s3_digest *dg = s3_digest_new(algo);
   s3_chunked *dec = chunked ? s3_chunked_new() : NULL;
   char *buf = NULL;
-  int fd = -1;
-  uint64_t file = 0;
   const char *code = NULL;
   char message[512] = "";
   int status = 400;
+  inline_ok = inline_ok && inline_room(st);
+  ingest_sink sink = {.st = st, .dg = dg, .inline_ok = inline_ok, .fd = -1};
   if (!dg || (chunked && !dec)) {
     code = "InternalError", status = 500;
     snprintf(message, sizeof(message), "out of memory");
     goto done;
   }
-  fd = data_create(st, &file);
-  if (fd < 0) {
-    code = "InternalError", status = 500;
-    snprintf(message, sizeof(message), "Cannot create a data file in %s: %s", st->dir,
-             strerror(errno));
-    goto done;
-  }
-  ingest_sink sink = {fd, dg, 0};
   size_t mem_len = 0;
   const char *mem = http_request_body(req, &mem_len);
+  /* A body known to stay inline gets its exact buffer up front. */
+  if (inline_ok && mem && !dec && mem_len > 0 && mem_len <= S3_INLINE_MAX) {
+    if (!(sink.mem = malloc(mem_len))) {
+      code = "InternalError", status = 500;
+      snprintf(message, sizeof(message), "out of memory");
+      goto done;
+    }
+    sink.mem_cap = mem_len;
+  }
   int rc = 0;
   if (mem) {
     rc = dec ? s3_chunked_feed(dec, mem, mem_len, sink_write, &sink)
@@ -662,6 +811,9 @@ static int ingest(s3_state *st, aws_call *call, const json_t *input, ingest_resu
     if (!buf || body_fd < 0) {
       rc = -1;
     }
+    /* A plain body that will not stay in memory is only read for its digests;
+     * the spilled file then becomes the data file. */
+    sink.adopt = !dec && (!inline_ok || total > S3_INLINE_MAX);
     while (rc == 0 && off < total) {
       ssize_t n = pread(body_fd, buf, cap, (off_t)off);
       if (n < 0 && errno == EINTR)
@@ -674,11 +826,19 @@ static int ingest(s3_state *st, aws_call *call, const json_t *input, ingest_resu
       rc = dec ? s3_chunked_feed(dec, buf, (size_t)n, sink_write, &sink)
                : sink_write(&sink, buf, (size_t)n);
     }
+    if (rc == 0 && sink.adopt && sink.size)
+      rc = sink_adopt(&sink, body_fd);
   }
   if (rc == 0 && dec)
     rc = s3_chunked_finish(dec);
   if (rc < 0) {
-    if (dec && *s3_chunked_error(dec)) {
+    if (sink.create_errno) {
+      code = "InternalError", status = 500;
+      snprintf(message, sizeof(message),
+               "Cannot create a data file in %s: %s; check that the emulator's data directory is "
+               "writable",
+               st->dir, strerror(sink.create_errno));
+    } else if (dec && *s3_chunked_error(dec)) {
       code = "IncompleteBody";
       snprintf(message, sizeof(message), "The aws-chunked request body is malformed: %s",
                s3_chunked_error(dec));
@@ -739,26 +899,30 @@ static int ingest(s3_state *st, aws_call *call, const json_t *input, ingest_resu
              s3_checksum_algo_name(algo));
     goto done;
   }
-  res->file = file;
-  res->size = sink.size;
-  res->ck_algo = algo;
 done:
-  if (fd >= 0 && close(fd) < 0 && !code) {
+  if (sink.fd >= 0 && close(sink.fd) < 0 && !code) {
     code = "InternalError", status = 500;
     snprintf(message, sizeof(message), "Cannot write a data file: %s", strerror(errno));
   }
-  if (code && file)
-    data_unlink(st, file);
   free(buf);
   s3_digest_free(dg);
   s3_chunked_free(dec);
   if (code) {
+    data_unlink(st, sink.file);
+    free(sink.mem);
     aws_call_fail(call, status, code, "%s", message);
     return -1;
   }
-  if (res->size == 0) {
-    data_unlink(st, file);
-    res->file = 0;
+  res->size = sink.size;
+  res->ck_algo = algo;
+  res->file = sink.file;
+  if (sink.size && !sink.file) {
+    /* Growth may have left slack: keep exactly the body. */
+    char *exact = sink.mem_cap > sink.size ? realloc(sink.mem, (size_t)sink.size) : NULL;
+    res->data = exact ? exact : sink.mem;
+    atomic_fetch_add(&st->inline_bytes, sink.size);
+  } else {
+    free(sink.mem);
   }
   return 0;
 }
@@ -908,7 +1072,7 @@ static void op_create_bucket(aws_call *call, json_t *input) {
   }
   pthread_mutex_lock(&st->lock);
   if (bucket_find(st, name)) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     aws_call_fail_fields(call, 409, "BucketAlreadyOwnedByYou",
                          json_pack("{s:s}", "BucketName", name),
                          "Your previous request to create the named bucket succeeded and you "
@@ -928,7 +1092,7 @@ static void op_create_bucket(aws_call *call, json_t *input) {
     }
   }
   if (!ok) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     bucket_free(st, b);
     aws_call_fail(call, 500, "InternalError", "out of memory");
     return;
@@ -940,7 +1104,7 @@ static void op_create_bucket(aws_call *call, json_t *input) {
   memmove(&st->buckets[i + 1], &st->buckets[i], (st->nbuckets - i) * sizeof(st->buckets[0]));
   st->buckets[i] = b;
   st->nbuckets++;
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   char location[80];
   snprintf(location, sizeof(location), "/%s", name);
   aws_call_reply(call, json_pack("{s:s}", "Location", location));
@@ -954,7 +1118,7 @@ static void op_head_bucket(aws_call *call, json_t *input) {
   int found = b != NULL;
   if (b)
     aws_call_header(call, "x-amz-bucket-region", b->region);
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   if (!found)
     fail_no_bucket(call, name);
   else
@@ -967,12 +1131,12 @@ static void op_delete_bucket(aws_call *call, json_t *input) {
   pthread_mutex_lock(&st->lock);
   s3_bucket *b = bucket_find(st, name);
   if (!b) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     fail_no_bucket(call, name);
     return;
   }
   if (b->nkeys > 0) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     aws_call_fail_fields(call, 409, "BucketNotEmpty", json_pack("{s:s}", "BucketName", name),
                          "The bucket you tried to delete is not empty");
     return;
@@ -981,7 +1145,7 @@ static void op_delete_bucket(aws_call *call, json_t *input) {
   memmove(&st->buckets[i], &st->buckets[i + 1], (st->nbuckets - i - 1) * sizeof(st->buckets[0]));
   st->nbuckets--;
   bucket_free(st, b);
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply(call, NULL);
 }
 
@@ -994,7 +1158,7 @@ static void op_list_buckets(aws_call *call, json_t *input) {
     json_array_append_new(list,
                           json_pack("{s:s, s:o}", "Name", st->buckets[i]->name, "CreationDate",
                                     aws_timestamp_json(st->buckets[i]->created)));
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply(call, json_pack("{s:o, s:o}", "Buckets", list, "Owner", owner_json()));
 }
 
@@ -1005,7 +1169,7 @@ static s3_bucket *lock_bucket(aws_call *call, const json_t *input) {
   pthread_mutex_lock(&st->lock);
   s3_bucket *b = bucket_find(st, name);
   if (!b) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     fail_no_bucket(call, name ? name : "");
   }
   return b;
@@ -1023,7 +1187,7 @@ static void op_get_bucket_location(aws_call *call, json_t *input) {
            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint "
            "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">%s</LocationConstraint>",
            strcmp(b->region, "us-east-1") != 0 ? b->region : "");
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply_data(call, NULL, 200, body, strlen(body));
 }
 
@@ -1041,7 +1205,7 @@ static void op_put_bucket_versioning(aws_call *call, json_t *input) {
   if (!b)
     return;
   b->versioning = strcmp(status, "Enabled") == 0 ? 1 : 2;
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply(call, NULL);
 }
 
@@ -1053,7 +1217,7 @@ static void op_get_bucket_versioning(aws_call *call, json_t *input) {
   json_t *out = json_object();
   if (b->versioning)
     json_object_set_new(out, "Status", json_string(b->versioning == 1 ? "Enabled" : "Suspended"));
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply(call, out);
 }
 
@@ -1067,7 +1231,7 @@ static void op_put_bucket_acl(aws_call *call, json_t *input) {
     json_decref(b->acl);
     b->acl = acl;
   }
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply(call, NULL);
 }
 
@@ -1077,7 +1241,7 @@ static void op_get_bucket_acl(aws_call *call, json_t *input) {
   if (!b)
     return;
   json_t *out = acl_output(b->acl);
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply(call, out);
 }
 
@@ -1173,7 +1337,7 @@ static void op_config(aws_call *call, json_t *input) {
   } else {
     json_t *stored = json_object_get(b->configs, kind->member);
     if (!stored && kind->not_found) {
-      pthread_mutex_unlock(&st->lock);
+      state_unlock(st);
       aws_call_fail_fields(call, 404, kind->not_found,
                            json_pack("{s:s}", "BucketName", b ? in_str(input, "Bucket") : ""), "%s",
                            kind->message);
@@ -1188,7 +1352,7 @@ static void op_config(aws_call *call, json_t *input) {
     else
       out = json_deep_copy(stored);
   }
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply(call, out);
 }
 
@@ -1227,7 +1391,7 @@ static void op_put_object(aws_call *call, json_t *input) {
     return;
   pthread_mutex_lock(&st->lock);
   int exists = bucket_find(st, bucket) != NULL;
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   if (!exists) {
     fail_no_bucket(call, bucket ? bucket : "");
     return;
@@ -1239,25 +1403,28 @@ static void op_put_object(aws_call *call, json_t *input) {
     return;
   }
   ingest_result r;
-  if (ingest(st, call, input, &r) < 0) {
+  if (ingest(st, call, input, 1, &r) < 0) {
     json_decref(tags);
     return;
   }
   s3_bucket *b = lock_bucket(call, input);
   if (!b) {
     data_unlink(st, r.file);
+    inline_free(st, r.data, r.size);
     json_decref(tags);
     return;
   }
   s3_version *v = version_new(b);
   if (!v) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     data_unlink(st, r.file);
+    inline_free(st, r.data, r.size);
     json_decref(tags);
     aws_call_fail(call, 500, "InternalError", "out of memory");
     return;
   }
   v->file = r.file;
+  v->data = r.data;
   v->size = r.size;
   md5_etag(v->etag, sizeof(v->etag), r.md5, 0);
   v->attrs = attrs_from_input(input);
@@ -1266,13 +1433,13 @@ static void op_put_object(aws_call *call, json_t *input) {
   v->ck_algo = r.ck_algo;
   memcpy(v->checksum, r.checksum, sizeof(v->checksum));
   if (version_install(st, b, key, v) < 0) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     version_free(st, v, 1);
     aws_call_fail(call, 500, "InternalError", "out of memory");
     return;
   }
   json_t *out = write_output(b, v);
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply(call, out);
 }
 
@@ -1356,14 +1523,14 @@ static void op_get_object(aws_call *call, json_t *input) {
       aws_call_header(call, "x-amz-version-id", k->versions->version_id);
   }
   if (!v) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     fail_lookup(call, key ? key : "", version_id);
     return;
   }
   if (v->delete_marker) {
     aws_call_header(call, "x-amz-delete-marker", "true");
     aws_call_header(call, "x-amz-version-id", v->version_id);
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     aws_call_fail(call, 405, "MethodNotAllowed",
                   "The specified method is not allowed against this resource.");
     return;
@@ -1373,21 +1540,32 @@ static void op_get_object(aws_call *call, json_t *input) {
   uint64_t size = v->size, start = 0, end = size ? size - 1 : 0;
   int ranged = parse_range(in_str(input, "Range"), size, &start, &end);
   int fd = -1;
+  char *copy = NULL; /* an in-memory body, copied: an overwrite may free it once we unlock */
   if (!cond && v->file) {
     fd = data_open(st, v->file);
     if (fd < 0) {
-      pthread_mutex_unlock(&st->lock);
+      state_unlock(st);
       json_decref(out);
       aws_call_fail(call, 500, "InternalError", "Cannot open the object's data file: %s",
                     strerror(errno));
       return;
     }
+  } else if (!cond && v->data) {
+    copy = malloc((size_t)size);
+    if (!copy) {
+      state_unlock(st);
+      json_decref(out);
+      aws_call_fail(call, 500, "InternalError", "out of memory");
+      return;
+    }
+    memcpy(copy, v->data, (size_t)size);
   }
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   if (cond == 412) {
     json_decref(out);
     if (fd >= 0)
       close(fd);
+    free(copy);
     aws_call_fail_fields(call, 412, "PreconditionFailed",
                          json_pack("{s:s}", "Condition",
                                    in_str(input, "IfMatch") ? "If-Match" : "If-Unmodified-Since"),
@@ -1405,6 +1583,7 @@ static void op_get_object(aws_call *call, json_t *input) {
     json_decref(out);
     if (fd >= 0)
       close(fd);
+    free(copy);
     char actual[32];
     snprintf(actual, sizeof(actual), "%" PRIu64, size);
     aws_call_fail_fields(call, 416, "InvalidRange",
@@ -1428,6 +1607,11 @@ static void op_get_object(aws_call *call, json_t *input) {
   }
   uint64_t len = size ? end - start + 1 : 0;
   json_object_set_new(out, "ContentLength", json_integer((json_int_t)len));
+  if (copy) {
+    aws_call_reply_data(call, out, status, copy + start, (size_t)len);
+    free(copy);
+    return;
+  }
   aws_call_reply_fd(call, out, status, fd, start, len);
 }
 
@@ -1445,7 +1629,7 @@ static int delete_one(s3_state *st, s3_bucket *b, const char *key, const char *v
         *pv = v->next;
         if (v->delete_marker)
           json_object_set_new(out, "DeleteMarker", json_true());
-        version_free(st, v, 1);
+        version_free(st, v, 2);
         break;
       }
     }
@@ -1458,7 +1642,7 @@ static int delete_one(s3_state *st, s3_bucket *b, const char *key, const char *v
       while (k->versions) {
         s3_version *v = k->versions;
         k->versions = v->next;
-        version_free(st, v, 1);
+        version_free(st, v, 2);
       }
       key_remove_if_empty(st, b, key);
     }
@@ -1486,7 +1670,7 @@ static void op_delete_object(aws_call *call, json_t *input) {
     return;
   json_t *out = json_object();
   int rc = delete_one(st, b, key ? key : "", in_str(input, "VersionId"), out);
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   if (rc < 0) {
     json_decref(out);
     aws_call_fail(call, 500, "InternalError", "out of memory");
@@ -1591,7 +1775,7 @@ static void op_delete_objects(aws_call *call, json_t *input) {
     json_array_append_new(deleted, d);
     json_decref(res);
   }
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   json_t *out = json_object();
   if (json_array_size(deleted))
     json_object_set_new(out, "Deleted", deleted);
@@ -1653,14 +1837,14 @@ static s3_version *lock_copy_source(aws_call *call, const json_t *input, char **
   pthread_mutex_lock(&st->lock);
   s3_bucket *sb = bucket_find(st, *src_bucket);
   if (!sb) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     fail_no_bucket(call, *src_bucket);
     return NULL;
   }
   int marker_only = 0;
   s3_version *sv = version_lookup(sb, *src_key, *src_version, &marker_only);
   if (!sv || sv->delete_marker) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     if (sv)
       aws_call_fail(call, 400, "InvalidRequest",
                     "The source of a copy request may not specifically refer to a delete marker "
@@ -1670,7 +1854,7 @@ static s3_version *lock_copy_source(aws_call *call, const json_t *input, char **
     return NULL;
   }
   if (check_conditions(input, "CopySource", sv->etag, sv->mtime)) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     aws_call_fail_fields(call, 412, "PreconditionFailed",
                          json_pack("{s:s}", "Condition", "x-amz-copy-source-If-Match"),
                          "At least one of the pre-conditions you specified did not hold");
@@ -1709,6 +1893,47 @@ static int64_t data_clone(s3_state *st, uint64_t src, uint64_t start, uint64_t l
   return (int64_t)file;
 }
 
+/* Bytes [start, start+len) of v's body, for a new version or part: in memory
+ * when v's body is in memory, inline_ok and the budget allows, else in a new data file (a hard
+ * link when v's whole file). Sets *file and *data (owned; both 0 for an
+ * empty range). Returns 0, or -1 with errno. Under the lock. */
+static int body_clone(s3_state *st, const s3_version *v, uint64_t start, uint64_t len,
+                      int inline_ok, uint64_t *file, char **data) {
+  *file = 0;
+  *data = NULL;
+  if (len == 0)
+    return 0;
+  if (!v->data) {
+    int64_t f = data_clone(st, v->file, start, len, v->size);
+    if (f < 0)
+      return -1;
+    *file = (uint64_t)f;
+    return 0;
+  }
+  if (inline_ok && inline_room(st)) {
+    if (!(*data = malloc((size_t)len)))
+      return -1;
+    memcpy(*data, v->data + start, (size_t)len);
+    atomic_fetch_add(&st->inline_bytes, len);
+    return 0;
+  }
+  uint64_t f = 0;
+  int fd = data_create(st, &f);
+  if (fd < 0)
+    return -1;
+  int rc = write_all(fd, v->data + start, (size_t)len);
+  if (close(fd) < 0)
+    rc = -1;
+  if (rc < 0) {
+    int saved = errno;
+    data_unlink(st, f);
+    errno = saved;
+    return -1;
+  }
+  *file = f;
+  return 0;
+}
+
 static void op_copy_object(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   const char *bucket = in_str(input, "Bucket"), *key = in_str(input, "Key");
@@ -1732,29 +1957,34 @@ static void op_copy_object(aws_call *call, json_t *input) {
   int replace = directive && strcmp(directive, "REPLACE") == 0;
   s3_bucket *b = bucket_find(st, bucket);
   if (!b) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     fail_no_bucket(call, bucket ? bucket : "");
     goto cleanup;
   }
   if (!replace && strcmp(sbucket, bucket) == 0 && strcmp(skey, key) == 0 && !sversion &&
       !json_object_get(input, "StorageClass") && !json_object_get(input, "ServerSideEncryption")) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     aws_call_fail(call, 400, "InvalidRequest",
                   "This copy request is illegal because it is trying to copy an object to itself "
                   "without changing the object's metadata, storage class, website redirect "
                   "location or encryption attributes.");
     goto cleanup;
   }
-  int64_t file = data_clone(st, sv->file, 0, sv->size, sv->size);
-  s3_version *v = file < 0 ? NULL : version_new(b);
+  uint64_t file = 0;
+  char *data = NULL;
+  int cloned = body_clone(st, sv, 0, sv->size, 1, &file, &data);
+  s3_version *v = cloned < 0 ? NULL : version_new(b);
   if (!v) {
-    pthread_mutex_unlock(&st->lock);
-    if (file > 0)
-      data_unlink(st, (uint64_t)file);
-    aws_call_fail(call, 500, "InternalError", "Cannot copy the object's data: %s", strerror(errno));
+    int saved = errno;
+    uint64_t size = sv->size; /* sv may go once the lock is released */
+    state_unlock(st);
+    data_unlink(st, file);
+    inline_free(st, data, size);
+    aws_call_fail(call, 500, "InternalError", "Cannot copy the object's data: %s", strerror(saved));
     goto cleanup;
   }
-  v->file = (uint64_t)file;
+  v->file = file;
+  v->data = data;
   v->size = sv->size;
   memcpy(v->etag, sv->etag, sizeof(v->etag));
   v->parts = sv->parts;
@@ -1778,7 +2008,7 @@ static void op_copy_object(aws_call *call, json_t *input) {
   if (sb && sb->versioning)
     json_object_set_new(out, "CopySourceVersionId", json_string(copied_version));
   if (version_install(st, b, key, v) < 0) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     version_free(st, v, 1);
     json_decref(out);
     aws_call_fail(call, 500, "InternalError", "out of memory");
@@ -1791,7 +2021,7 @@ static void op_copy_object(aws_call *call, json_t *input) {
   if (v->ck_algo != S3_CK_NONE)
     json_object_set_new(result, checksum_members[v->ck_algo], json_string(v->checksum));
   json_object_set_new(out, "CopyObjectResult", result);
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply(call, out);
 cleanup:
   json_decref(tags);
@@ -1819,7 +2049,7 @@ static void op_object_subresource(aws_call *call, json_t *input) {
   int marker_only = 0;
   s3_version *v = version_lookup(b, key ? key : "", vid, &marker_only);
   if (!v || v->delete_marker) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     if (v)
       aws_call_fail(call, 405, "MethodNotAllowed",
                     "The specified method is not allowed against this resource.");
@@ -1848,7 +2078,7 @@ static void op_object_subresource(aws_call *call, json_t *input) {
   }
   if (b->versioning && strcmp(op, "GetObjectAcl") != 0 && strcmp(op, "PutObjectAcl") != 0)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply(call, out);
 }
 
@@ -2006,7 +2236,7 @@ static void op_list_objects(aws_call *call, json_t *input) {
   list_current(b, &w);
   json_t *out = json_pack("{s:s, s:s, s:i, s:b}", "Name", b->name, "Prefix", "", "MaxKeys", w.max,
                           "IsTruncated", w.truncated);
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   set_str(out, "Prefix", w.prefix, url);
   set_str(out, "Delimiter", w.delimiter, url);
   if (url)
@@ -2115,7 +2345,7 @@ static void op_list_object_versions(aws_call *call, json_t *input) {
   }
   json_t *out = json_pack("{s:s, s:s, s:i, s:b}", "Name", b->name, "Prefix", "", "MaxKeys", w.max,
                           "IsTruncated", w.truncated);
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   set_str(out, "Prefix", w.prefix, url);
   set_str(out, "Delimiter", w.delimiter, url);
   set_str(out, "KeyMarker", key_marker ? key_marker : "", url);
@@ -2169,7 +2399,7 @@ static void op_create_multipart(aws_call *call, json_t *input) {
   }
   s3_upload *u = calloc(1, sizeof(*u));
   if (!u || !(u->key = strdup(key))) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     free(u);
     json_decref(tags);
     aws_call_fail(call, 500, "InternalError", "out of memory");
@@ -2186,7 +2416,7 @@ static void op_create_multipart(aws_call *call, json_t *input) {
   json_t *out = json_pack("{s:s, s:s, s:s}", "Bucket", b->name, "Key", key, "UploadId", u->id);
   if (u->ck_algo != S3_CK_NONE)
     json_object_set_new(out, "ChecksumAlgorithm", json_string(s3_checksum_algo_name(u->ck_algo)));
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply(call, out);
 }
 
@@ -2198,7 +2428,7 @@ static s3_upload *lock_upload(aws_call *call, const json_t *input, s3_bucket **o
     return NULL;
   s3_upload *u = upload_find(b, in_str(input, "UploadId"), in_str(input, "Key"));
   if (!u) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     fail_no_upload(call, in_str(input, "UploadId"));
     return NULL;
   }
@@ -2218,7 +2448,7 @@ static int part_number_of(aws_call *call, const json_t *input) {
   return (int)num;
 }
 
-/* Records a part's data file in an upload (replacing an earlier one). */
+/* Records a part's data file in an upload (replacing an earlier one). Under the lock. */
 static int part_install(s3_state *st, s3_upload *u, int num, uint64_t file, uint64_t size,
                         const unsigned char md5[16]) {
   if (!u->parts) {
@@ -2228,7 +2458,7 @@ static int part_install(s3_state *st, s3_upload *u, int num, uint64_t file, uint
   }
   s3_part *p = &u->parts[num];
   if (p->present)
-    data_unlink(st, p->file);
+    data_unlink_later(st, p->file);
   p->present = 1;
   p->file = file;
   p->size = size;
@@ -2245,9 +2475,9 @@ static void op_upload_part(aws_call *call, json_t *input) {
   s3_bucket *b = NULL;
   if (!lock_upload(call, input, &b))
     return;
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   ingest_result r;
-  if (ingest(st, call, input, &r) < 0)
+  if (ingest(st, call, input, 0, &r) < 0) /* parts always go to files */
     return;
   s3_upload *u = lock_upload(call, input, &b);
   if (!u) {
@@ -2255,12 +2485,12 @@ static void op_upload_part(aws_call *call, json_t *input) {
     return;
   }
   if (part_install(st, u, num, r.file, r.size, r.md5) < 0) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     data_unlink(st, r.file);
     aws_call_fail(call, 500, "InternalError", "out of memory");
     return;
   }
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   char etag[48];
   md5_etag(etag, sizeof(etag), r.md5, 0);
   json_t *out = json_pack("{s:s}", "ETag", etag);
@@ -2317,7 +2547,7 @@ static void op_upload_part_copy(aws_call *call, json_t *input) {
   if (range) {
     uint64_t a = 0, z = 0;
     if (parse_range(range, sv->size, &a, &z) != 1 || strchr(range + 6, '-') == range + 6) {
-      pthread_mutex_unlock(&st->lock);
+      state_unlock(st);
       aws_call_fail(call, 400, "InvalidArgument",
                     "The x-amz-copy-source-range value must be of the form bytes=first-last "
                     "where first and last are the zero-based offsets of the first and last bytes "
@@ -2330,21 +2560,22 @@ static void op_upload_part_copy(aws_call *call, json_t *input) {
   s3_bucket *b = bucket_find(st, in_str(input, "Bucket"));
   s3_upload *u = b ? upload_find(b, in_str(input, "UploadId"), in_str(input, "Key")) : NULL;
   if (!u) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     if (!b)
       fail_no_bucket(call, in_str(input, "Bucket") ? in_str(input, "Bucket") : "");
     else
       fail_no_upload(call, in_str(input, "UploadId"));
     goto cleanup;
   }
-  int64_t file = data_clone(st, sv->file, start, len, sv->size);
+  uint64_t file = 0;
+  char *unused = NULL; /* parts always go to files */
   unsigned char md5[16];
-  if (file < 0 || md5_of_file(st, (uint64_t)file, 0, len, md5) < 0 ||
-      part_install(st, u, num, (uint64_t)file, len, md5) < 0) {
-    pthread_mutex_unlock(&st->lock);
-    if (file > 0)
-      data_unlink(st, (uint64_t)file);
-    aws_call_fail(call, 500, "InternalError", "Cannot copy the part's data: %s", strerror(errno));
+  if (body_clone(st, sv, start, len, 0, &file, &unused) < 0 ||
+      md5_of_file(st, file, 0, len, md5) < 0 || part_install(st, u, num, file, len, md5) < 0) {
+    int saved = errno;
+    state_unlock(st);
+    data_unlink(st, file);
+    aws_call_fail(call, 500, "InternalError", "Cannot copy the part's data: %s", strerror(saved));
     goto cleanup;
   }
   char etag[48];
@@ -2354,7 +2585,7 @@ static void op_upload_part_copy(aws_call *call, json_t *input) {
   s3_bucket *sb = bucket_find(st, sbucket);
   if (sb && sb->versioning)
     json_object_set_new(out, "CopySourceVersionId", json_string(sv->version_id));
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply(call, out);
 cleanup:
   free(sbucket);
@@ -2433,7 +2664,7 @@ static void op_complete_multipart(aws_call *call, json_t *input) {
     }
   }
   if (code) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     aws_call_fail_fields(call, 400, code, fields, "%s", message);
     return;
   }
@@ -2464,7 +2695,7 @@ static void op_complete_multipart(aws_call *call, json_t *input) {
   EVP_MD_CTX_free(md);
   s3_version *v = rc == 0 ? version_new(b) : NULL;
   if (!v) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     if (file)
       data_unlink(st, file);
     aws_call_fail(call, 500, "InternalError", "Cannot assemble the object: %s", strerror(errno));
@@ -2483,7 +2714,7 @@ static void op_complete_multipart(aws_call *call, json_t *input) {
   v->acl = json_incref(u->acl);
   char *key = strdup(u->key);
   if (!key || version_install(st, b, u->key, v) < 0) {
-    pthread_mutex_unlock(&st->lock);
+    state_unlock(st);
     free(key);
     version_free(st, v, 1);
     aws_call_fail(call, 500, "InternalError", "out of memory");
@@ -2497,7 +2728,7 @@ static void op_complete_multipart(aws_call *call, json_t *input) {
                           key, "ETag", v->etag);
   if (b->versioning)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   free(key);
   aws_call_reply(call, out);
 }
@@ -2510,7 +2741,7 @@ static void op_abort_multipart(aws_call *call, json_t *input) {
     return;
   unlink_upload(b, u);
   upload_free(st, u);
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   aws_call_reply(call, NULL);
 }
 
@@ -2545,7 +2776,7 @@ static void op_list_parts(aws_call *call, json_t *input) {
                           (json_int_t)(marker > 0 ? marker : 0), "NextPartNumberMarker", next,
                           "MaxParts", max, "IsTruncated", truncated, "Owner", owner_json(),
                           "Initiator", owner_json(), "StorageClass", "STANDARD");
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   if (json_array_size(list))
     json_object_set_new(out, "Parts", list);
   else
@@ -2576,7 +2807,7 @@ static void op_list_uploads(aws_call *call, json_t *input) {
   }
   json_t *out =
       json_pack("{s:s, s:i, s:b}", "Bucket", b->name, "MaxUploads", max, "IsTruncated", truncated);
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
   if (prefix)
     json_object_set_new(out, "Prefix", json_string(prefix));
   if (json_array_size(list))
@@ -2625,6 +2856,7 @@ static int s3_create(void **state, emulator *emu) {
     return airgap_error_set(AIRGAP_ERROR, "out of memory");
   }
   atomic_init(&st->next_file, 1);
+  atomic_init(&st->inline_bytes, 0);
   pthread_mutex_init(&st->lock, NULL);
   *state = st;
   return 0;
@@ -2636,7 +2868,7 @@ static void s3_reset(void *state) {
   for (size_t i = 0; i < st->nbuckets; i++)
     bucket_free(st, st->buckets[i]);
   st->nbuckets = 0;
-  pthread_mutex_unlock(&st->lock);
+  state_unlock(st);
 }
 
 static void s3_destroy(void *state) {
@@ -2645,6 +2877,7 @@ static void s3_destroy(void *state) {
     return;
   s3_reset(st);
   free(st->buckets);
+  free(st->doomed); /* empty after the reset's state_unlock */
   remove_dir(st->dir);
   free(st->dir);
   pthread_mutex_destroy(&st->lock);

@@ -7,6 +7,23 @@ Measures, for each server in the same run and with the same client load
   put 1M / get 1M     the same with 1 MiB objects
   rss 1G              resident memory of the server after it stored 1 GiB
                       (1024 objects of 1 MiB)
+and, per figure, the CPU time the server and the clients spent per request
+(so a figure limited by the client rather than the server shows as such).
+
+The client is deliberately light, and the same for every server: a plain
+socket per process (TCP_NODELAY, keep-alive, reconnecting when a server
+closes), request headers built and signed once per path and second, bodies
+preallocated and sent with one sendmsg, responses read into a preallocated
+buffer (Content-Length or chunked framing, every status checked, every GET's
+length checked). On two cores a heavyweight client (http.client costs about
+as much CPU per request as the server under test) would cap the fast server
+and measure Python instead.
+
+The three servers run side by side for the whole run and take turns: each
+figure is measured ROUNDS times (default 3) for every server in turn, and a
+server's figure is its median round (all rounds are printed too), so load
+from elsewhere on the machine does not land on one column only.
+Knobs: SECONDS_PER_RUN (3), ROUNDS (3), CLIENTS (4), STORE_MIB (1024).
 
 moto runs when `python3 -m moto.server` works ($MOTO_PYTHON or the python3
 first on PATH); s3rver when `s3rver` is on PATH or $S3RVER_BIN names it (npm
@@ -26,14 +43,19 @@ import multiprocessing
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 
 AIRGAP = os.environ.get("AIRGAP_BIN", "airgap")
-CLIENTS = int(os.environ.get("CLIENTS", "2"))
+# Four requests in flight: enough to hide the round trips of a ping-pong
+# client on two cores (a lone client waits on every answer), still fewer than
+# real tools keep (aws s3 cp/sync: 10). Every server gets the same four.
+CLIENTS = int(os.environ.get("CLIENTS", "4"))
 SECONDS = float(os.environ.get("SECONDS_PER_RUN", "3"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
 STORE_MIB = int(os.environ.get("STORE_MIB", "1024"))
 # SigV2 with s3rver's default keys (s3rver checks signatures; airgap and moto
 # accept any): cheap to compute, so the client's cost stays small.
@@ -50,19 +72,158 @@ def free_port():
 
 def signed(method, path):
     date = email.utils.formatdate(usegmt=True)
-    sts = "%s\n\n%s\n\nx-amz-date:%s\n%s" % (method, "application/octet-stream", date, path)
-    sig = base64.b64encode(hmac.new(SECRET, sts.encode(), hashlib.sha1).digest()).decode()
-    return {"x-amz-date": date, "Content-Type": "application/octet-stream",
+    # moto 5.2 splits the Authorization header on '/' looking for a SigV4
+    # credential scope: a SigV2 signature with exactly four '/' in its base64
+    # passes for one and the request fails with a 500. Another Content-Type
+    # (part of what is signed) gives another signature.
+    for ctype in ("application/octet-stream", "binary/octet-stream", "application/x-bench"):
+        sts = "%s\n\n%s\n\nx-amz-date:%s\n%s" % (method, ctype, date, path)
+        sig = base64.b64encode(hmac.new(SECRET, sts.encode(), hashlib.sha1).digest()).decode()
+        if sig.count("/") != 4:
+            break
+    return {"x-amz-date": date, "Content-Type": ctype,
             "Authorization": "AWS %s:%s" % (KEY.decode(), sig)}
 
 
-def request(conn, method, path, body=None):
-    conn.request(method, path, body=body, headers=signed(method, path))
-    resp = conn.getresponse()
-    data = resp.read()
-    if resp.status >= 300:
-        raise RuntimeError("%s %s: %d %r" % (method, path, resp.status, data[:200]))
-    return data
+class Client:
+    """One keep-alive connection with prebuilt, SigV2-signed request heads.
+
+    A head is signed once per (method, path, body length) and second: the
+    signature covers x-amz-date, which has a resolution of one second, so a
+    head reused within its second is exactly what signed() would build."""
+
+    def __init__(self, port, max_body):
+        self.port = port
+        self.sock = None
+        self.heads = {}
+        self.second = 0
+        # One response buffer for the life of the client: headers + body.
+        self.buf = bytearray(max_body + 65536)
+        self.view = memoryview(self.buf)
+
+    def close(self):
+        if self.sock:
+            self.sock.close()
+            self.sock = None
+
+    def connect(self):
+        self.close()
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+        # Blocking with kernel timeouts: Python's own timeout mode would add a
+        # poll() before every send and receive.
+        self.sock.settimeout(None)
+        limit = struct.pack("ll", 60, 0)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def head(self, method, path, length):
+        now = int(time.time())
+        if now != self.second:
+            self.heads.clear()
+            self.second = now
+        key = (method, path, length)
+        h = self.heads.get(key)
+        if h is None:
+            hdrs = signed(method, path)
+            lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1:%d" % self.port]
+            lines += ["%s: %s" % kv for kv in hdrs.items()]
+            if method in ("PUT", "POST"):
+                lines.append("Content-Length: %d" % length)
+            h = self.heads[key] = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        return h
+
+    def send(self, parts):
+        sent = self.sock.sendmsg(parts)
+        for p in parts:  # a partial send: finish from where it stopped
+            if sent >= len(p):
+                sent -= len(p)
+                continue
+            self.sock.sendall(memoryview(p)[sent:])
+            sent = 0
+
+    def recv_more(self, have, want=0):
+        """Receives at least one byte after have; with want, waits for all of
+        buf[have:want] in one call (MSG_WAITALL: one wake-up per body)."""
+        if want > have:
+            n = self.sock.recv_into(self.view[have:want], want - have, socket.MSG_WAITALL)
+        else:
+            n = self.sock.recv_into(self.view[have:])
+        if n == 0:
+            raise ConnectionError("server closed the connection")
+        return have + n
+
+    def read_response(self):
+        """Returns (status, body memoryview, keep_alive)."""
+        have = 0
+        while True:
+            end = self.buf.find(b"\r\n\r\n", 0, have)
+            if end >= 0:
+                break
+            if have >= 65536:
+                raise RuntimeError("response head too long")
+            have = self.recv_more(have)
+        head = bytes(self.buf[:end]).decode("latin-1").split("\r\n")
+        version, status = head[0].split(" ", 2)[:2]
+        status = int(status)
+        fields = {}
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip()
+        conn = fields.get("connection", "").lower()
+        keep = conn != "close" and (version == "HTTP/1.1" or conn == "keep-alive")
+        start = end + 4
+        if "content-length" in fields:
+            stop = start + int(fields["content-length"])
+            if stop > len(self.buf):
+                raise RuntimeError("response body larger than expected")
+            while have < stop:
+                have = self.recv_more(have, stop)
+            return status, self.view[start:stop], keep
+        if "chunked" in fields.get("transfer-encoding", "").lower():
+            body = bytearray()
+            pos = start
+            while True:
+                nl = self.buf.find(b"\r\n", pos, have)
+                while nl < 0:
+                    have = self.recv_more(have)
+                    nl = self.buf.find(b"\r\n", pos, have)
+                size = int(bytes(self.buf[pos:nl]).split(b";")[0], 16)
+                pos = nl + 2
+                while have < pos + size + 2:
+                    have = self.recv_more(have)
+                body += self.buf[pos:pos + size]
+                pos += size + 2
+                if size == 0:  # no trailers from these servers: the final CRLF
+                    return status, memoryview(body), keep
+        # Neither: the body runs to the end of the connection.
+        try:
+            while True:
+                have = self.recv_more(have)
+        except ConnectionError:
+            pass
+        return status, self.view[start:have], False
+
+    def request(self, method, path, body=b""):
+        for attempt in (0, 1):
+            fresh = self.sock is None
+            if fresh:
+                self.connect()
+            try:
+                head = self.head(method, path, len(body))
+                self.send([head, body] if body else [head])
+                status, data, keep = self.read_response()
+                break
+            except (ConnectionError, BrokenPipeError):
+                # A kept-alive connection the server had closed: retry once anew.
+                self.close()
+                if fresh or attempt:
+                    raise
+        if not keep:
+            self.close()
+        if status >= 300:
+            raise RuntimeError("%s %s: %d %r" % (method, path, status, bytes(data[:200])))
+        return data
 
 
 def rss_kib(pid):
@@ -88,44 +249,76 @@ def tree_rss_kib(pid):
     return total
 
 
-def worker(port, op, size, seconds, wid, out):
+def worker(port, op, size, seconds, wid, start, out):
     body = os.urandom(size)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    client = Client(port, size)
     n = errors = 0
     key = "/bench/w%d-%d" % (wid, size)
-    end = time.monotonic() + seconds
+    paths = ["%s-%d" % (key, i) for i in range(64)]
     try:
         if op == "get":
-            request(conn, "PUT", key, body)
+            client.request("PUT", key, body)
+    except (OSError, RuntimeError):
+        errors += 1
+    start.wait()  # every client starts together, after its set-up
+    t0 = time.process_time()
+    try:
+        end = time.monotonic() + seconds
         while time.monotonic() < end:
             try:
                 if op == "put":
-                    request(conn, "PUT", "%s-%d" % (key, n % 64), body)
+                    client.request("PUT", paths[n % 64], body)
                 else:
-                    data = request(conn, "GET", key)
-                    assert len(data) == size
+                    data = client.request("GET", key)
+                    if len(data) != size:
+                        raise RuntimeError("GET %s: %d bytes, not %d" % (key, len(data), size))
                 n += 1
-            except (RuntimeError, AssertionError):
+            except RuntimeError:
                 errors += 1  # answered, but wrongly (moto's 500s under load)
-    except (OSError, http.client.HTTPException):
-        errors += 1
-    conn.close()
-    out.put((n, errors))
+    except OSError:
+        errors += 1  # the connection broke twice in a row: this client stops
+    cpu = time.process_time() - t0
+    client.close()
+    out.put((n, errors, cpu))
 
 
-def rate(port, op, size):
+def cpu_seconds(pid):
+    """User + system CPU time of pid and its children (s3rver and moto may fork)."""
+    total = 0.0
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+        for k in kids.split():
+            total += cpu_seconds(int(k))
+    except (OSError, IndexError, ValueError):
+        pass
+    return total
+
+
+def rate(port, op, size, server_pid):
+    """Requests per second, and the server's and the clients' CPU microseconds per request."""
     q = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=worker, args=(port, op, size, SECONDS, i, q))
+    start = multiprocessing.Event()
+    procs = [multiprocessing.Process(target=worker, args=(port, op, size, SECONDS, i, start, q))
              for i in range(CLIENTS)]
     for p in procs:
         p.start()
+    time.sleep(0.3)  # let the workers connect (and, for GETs, store their object)
+    cpu0 = cpu_seconds(server_pid)
+    start.set()
     got = [q.get() for _ in procs]
+    cpu1 = cpu_seconds(server_pid)
     for p in procs:
         p.join()
-    errors = sum(e for _, e in got)
+    errors = sum(e for _, e, _ in got)
     if errors:
         print("  %s %d-byte objects: %d failed requests (not counted)" % (op, size, errors))
-    return sum(n for n, _ in got) / SECONDS
+    done = max(sum(n for n, _, _ in got), 1)
+    client_cpu = sum(c for _, _, c in got)
+    return (sum(n for n, _, _ in got) / SECONDS, (cpu1 - cpu0) / done * 1e6,
+            client_cpu / done * 1e6)
 
 
 def wait_ready(port, proc):
@@ -144,38 +337,66 @@ def wait_ready(port, proc):
     raise RuntimeError("server not ready on port %d" % port)
 
 
-def measure(argv, port, env=None):
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL, env=env)
-    try:
-        wait_ready(port, proc)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        request(conn, "PUT", "/bench")
-        res = {}
-        for size, name in ((4096, "4K"), (1 << 20, "1M")):
-            res["put " + name] = rate(port, "put", size)
-            res["get " + name] = rate(port, "get", size)
-        conn.close()  # idle through the rate runs: servers may have closed it
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+class Server:
+    """A server under test, started once and kept for the whole run."""
+
+    def __init__(self, name, argv, port):
+        self.name, self.argv, self.port = name, argv, port
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL)
+        self.res = {}
+        try:
+            wait_ready(port, self.proc)
+            client = Client(port, 0)
+            client.request("PUT", "/bench")
+            client.close()
+        except BaseException:
+            self.stop()
+            raise
+
+    def store(self):
+        """Stores STORE_MIB objects of 1 MiB, then reads the server's RSS."""
+        client = Client(self.port, 0)
         mib = os.urandom(1 << 20)
-        res["stored"] = 0
+        self.res["stored"] = 0
         try:
             for i in range(STORE_MIB):
-                request(conn, "PUT", "/bench/store-%d" % i, mib)
-                res["stored"] = i + 1
-        except (OSError, RuntimeError, http.client.HTTPException) as e:
-            print("%s failed after storing %d MiB: %s" % (argv[0], res["stored"], str(e)[:100]))
+                client.request("PUT", "/bench/store-%d" % i, mib)
+                self.res["stored"] = i + 1
+        except (OSError, RuntimeError) as e:
+            print("%s failed after storing %d MiB: %s" % (self.name, self.res["stored"],
+                                                          str(e)[:100]))
+        client.close()
         time.sleep(0.5)
-        res["rss 1G"] = tree_rss_kib(proc.pid) / 1024.0
-        conn.close()
-        return res
-    finally:
-        proc.terminate()
+        self.res["rss 1G"] = tree_rss_kib(self.proc.pid) / 1024.0
+
+    def stop(self):
+        self.proc.terminate()
         try:
-            proc.wait(timeout=10)
+            self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            self.proc.kill()
+            self.proc.wait()
+
+
+def measure(servers):
+    """Every figure, ROUNDS times, the servers taking turns within each round;
+    each server's median round is its figure. Other load on the machine then
+    hits every server alike instead of whichever happened to run at the time."""
+    for size, label in ((4096, "4K"), (1 << 20, "1M")):
+        for op in ("put", "get"):
+            metric = op + " " + label
+            samples = dict((s.name, []) for s in servers)
+            for _ in range(ROUNDS):
+                for s in servers:
+                    samples[s.name].append(rate(s.port, op, size, s.proc.pid))
+            for s in servers:
+                ranked = sorted(samples[s.name])
+                s.res[metric], s.res["cpu " + metric], s.res["client " + metric] = \
+                    ranked[len(ranked) // 2]
+                s.res["all " + metric] = [r for r, _, _ in samples[s.name]]
+    for s in servers:
+        s.store()
 
 
 def moto_python():
@@ -187,36 +408,45 @@ def moto_python():
 
 
 def main():
-    results, missing = {}, []
+    missing, servers = [], []
     data = tempfile.mkdtemp(prefix="s3-bench-")
     try:
         port = free_port()
         os.mkdir(os.path.join(data, "airgap"))
-        results["airgap"] = measure([AIRGAP, "emulator", "--listen", "127.0.0.1:%d" % port,
-                                     "--data-dir", os.path.join(data, "airgap")], port)
+        servers.append(Server("airgap", [AIRGAP, "emulator", "--listen", "127.0.0.1:%d" % port,
+                                         "--data-dir", os.path.join(data, "airgap")], port))
         py = moto_python()
         if py:
             port = free_port()
-            results["moto"] = measure([py, "-m", "moto.server", "-p", str(port)], port)
+            servers.append(Server("moto", [py, "-m", "moto.server", "-p", str(port)], port))
         else:
             missing.append("moto: unavailable (no `python3 -m moto.server`; set MOTO_PYTHON)")
         s3rver = os.environ.get("S3RVER_BIN") or shutil.which("s3rver")
         if s3rver:
             port = free_port()
             os.mkdir(os.path.join(data, "s3rver"))
-            results["s3rver"] = measure([s3rver, "--silent", "--port", str(port), "--address",
-                                         "127.0.0.1", "--directory",
-                                         os.path.join(data, "s3rver")], port)
+            servers.append(Server("s3rver", [s3rver, "--silent", "--port", str(port), "--address",
+                                             "127.0.0.1", "--directory",
+                                             os.path.join(data, "s3rver")], port))
         else:
             missing.append("s3rver: unavailable (npm install s3rver; set S3RVER_BIN)")
+        measure(servers)
     finally:
+        for s in servers:
+            s.stop()
         shutil.rmtree(data, ignore_errors=True)
+    results = dict((s.name, s.res) for s in servers)
     names = list(results)
     print("%-12s" % "" + "".join("%14s" % n for n in names))
     for metric in ("put 4K", "get 4K", "put 1M", "get 1M", "rss 1G"):
         unit = "MiB" if metric.startswith("rss") else "/s"
         print("%-12s" % metric + "".join("%10.1f %-3s" % (results[n][metric], unit)
                                          for n in names))
+    print("CPU per request, server | client (microseconds; CPU time, not wall time):")
+    for metric in ("put 4K", "get 4K", "put 1M", "get 1M"):
+        print("%-12s" % metric + "".join(
+            "%14s" % ("%.0f | %.0f" % (results[n]["cpu " + metric], results[n]["client " + metric]))
+            for n in names))
     for peer in names[1:]:
         ratios = ["%s %.1fx" % (m, results["airgap"][m] / max(results[peer][m], 1e-9))
                   for m in ("put 4K", "get 4K", "put 1M", "get 1M")]
@@ -224,8 +454,14 @@ def main():
     for line in missing:
         print(line)
     print("stored for rss: " + ", ".join("%s %d MiB" % (n, results[n]["stored"]) for n in names))
-    print("(client: %d processes, %.0f s per figure; %d MiB asked to be stored for rss)"
-          % (CLIENTS, SECONDS, STORE_MIB))
+    print("every round (req/s):")
+    for metric in ("put 4K", "get 4K", "put 1M", "get 1M"):
+        print("%-12s" % metric + "".join(
+            "%14s" % "/".join("%.0f" % r for r in results[n]["all " + metric]) for n in names))
+    print("(client: %d processes, each one keep-alive socket with TCP_NODELAY, prebuilt SigV2 "
+          "heads, preallocated bodies and response buffer; figures are the median of %d rounds "
+          "of %.0f s, the servers taking turns; %d MiB asked to be stored for rss)"
+          % (CLIENTS, ROUNDS, SECONDS, STORE_MIB))
 
 
 if __name__ == "__main__":

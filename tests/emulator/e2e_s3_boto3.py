@@ -630,6 +630,246 @@ def test_hostile_keys():
     s3.delete_bucket(Bucket="hostile")
 
 
+INLINE_MAX = 64 * 1024  # service_s3.c's S3_INLINE_MAX: bodies up to this stay in memory
+INLINE_BUDGET = 32 * 1024 * 1024  # S3_INLINE_BUDGET: ... while they total less than this
+
+
+def data_files():
+    """The emulator's S3 data files (one per object body kept on disk)."""
+    found = []
+    for root, dirs, files in os.walk(DATA):
+        found += [os.path.join(root, f) for f in files]
+    return sorted(found)
+
+
+def test_inline_objects():
+    """Small bodies live in memory, larger ones in data files; every path that
+    reads or copies a body works on both, and switching an object between the
+    two leaves no file behind."""
+    s3 = client()
+    s3.create_bucket(Bucket="inline")
+    base = data_files()
+    at = os.urandom(INLINE_MAX)
+    over = os.urandom(INLINE_MAX + 1)
+    r = s3.put_object(Bucket="inline", Key="at", Body=at)
+    assert r["ETag"] == '"%s"' % hashlib.md5(at).hexdigest(), r
+    assert data_files() == base, "a %d-byte body went to a file" % len(at)
+    s3.put_object(Bucket="inline", Key="over", Body=over)
+    assert len(data_files()) == len(base) + 1, "a %d-byte body is not in a file" % len(over)
+    for key, body in (("at", at), ("over", over)):
+        g = s3.get_object(Bucket="inline", Key=key)
+        assert g["Body"].read() == body and g["ContentLength"] == len(body), key
+        assert g["ETag"] == '"%s"' % hashlib.md5(body).hexdigest()
+        h = s3.head_object(Bucket="inline", Key=key)
+        assert h["ContentLength"] == len(body), (key, h["ContentLength"])
+        g = s3.get_object(Bucket="inline", Key=key, Range="bytes=100-199")
+        assert g["Body"].read() == body[100:200] and g["ContentLength"] == 100
+        assert g["ContentRange"] == "bytes 100-199/%d" % len(body), g["ContentRange"]
+        assert s3.get_object(Bucket="inline", Key=key,
+                             Range="bytes=-7")["Body"].read() == body[-7:]
+        assert s3.get_object(Bucket="inline", Key=key,
+                             Range="bytes=%d-" % (len(body) - 3))["Body"].read() == body[-3:]
+        err = error_of(s3.get_object, Bucket="inline", Key=key, Range="bytes=%d-" % len(body))
+        assert err["Error"]["Code"] == "InvalidRange", err
+        status, _, data = raw("GET", "/inline/" + key,
+                              headers={"If-None-Match": '"%s"' % hashlib.md5(body).hexdigest()})
+        assert status == 304 and data == b"", (status, data[:100])
+    # one byte and an empty body
+    s3.put_object(Bucket="inline", Key="one", Body=b"1")
+    s3.put_object(Bucket="inline", Key="empty", Body=b"")
+    assert s3.get_object(Bucket="inline", Key="one")["Body"].read() == b"1"
+    g = s3.get_object(Bucket="inline", Key="empty")
+    assert g["Body"].read() == b"" and g["ContentLength"] == 0
+    assert g["ETag"] == '"d41d8cd98f00b204e9800998ecf8427e"', g["ETag"]
+    # overwrite small -> large -> small: the large body's file goes with it
+    files = data_files()
+    s3.put_object(Bucket="inline", Key="at", Body=over)
+    assert s3.get_object(Bucket="inline", Key="at")["Body"].read() == over
+    assert len(data_files()) == len(files) + 1
+    s3.put_object(Bucket="inline", Key="at", Body=b"small again")
+    assert s3.get_object(Bucket="inline", Key="at")["Body"].read() == b"small again"
+    assert data_files() == files, "overwriting a large object with a small one left its file"
+    s3.put_object(Bucket="inline", Key="at", Body=at)
+    # aws-chunked bodies: under the threshold in memory, over it spilled mid-stream
+    for size, in_file in ((1000, False), (INLINE_MAX, False), (INLINE_MAX + 4000, True)):
+        payload = os.urandom(size)
+        body = b""
+        for i in range(0, size, 3000):  # many small chunks: the buffer grows
+            chunk = payload[i:i + 3000]
+            body += b"%x\r\n" % len(chunk) + chunk + b"\r\n"
+        body += b"0\r\n\r\n"
+        before = data_files()
+        status, _, resp = raw("PUT", "/inline/chunked-%d" % size, body, {
+            "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(size)})
+        assert status == 200, (size, status, resp)
+        assert len(data_files()) == len(before) + in_file, (size, in_file)
+        g = s3.get_object(Bucket="inline", Key="chunked-%d" % size)
+        assert g["Body"].read() == payload, size
+        assert g["ETag"] == '"%s"' % hashlib.md5(payload).hexdigest(), size
+    # a refused body (bad Content-MD5) changes nothing and leaves nothing
+    before = data_files()
+    for body in (b"x" * 100, over):
+        err = error_of(s3.put_object, Bucket="inline", Key="at", Body=body,
+                       ContentMD5=b64(hashlib.md5(b"other").digest()))
+        assert err["Error"]["Code"] == "BadDigest", err
+    assert data_files() == before
+    assert s3.get_object(Bucket="inline", Key="at")["Body"].read() == at
+    # copies: from memory stays in memory, from a file shares the file
+    files = data_files()
+    r = s3.copy_object(Bucket="inline", Key="at-copy", CopySource="inline/at")
+    assert r["CopyObjectResult"]["ETag"] == '"%s"' % hashlib.md5(at).hexdigest()
+    assert data_files() == files
+    s3.copy_object(Bucket="inline", Key="over-copy", CopySource="inline/over",
+                   MetadataDirective="REPLACE", Metadata={"k": "v"})
+    assert len(data_files()) == len(files) + 1
+    s3.delete_objects(Bucket="inline", Delete={"Objects": [{"Key": "at"}, {"Key": "over"}]})
+    assert s3.get_object(Bucket="inline", Key="at-copy")["Body"].read() == at
+    g = s3.get_object(Bucket="inline", Key="over-copy")
+    assert g["Body"].read() == over and g["Metadata"] == {"k": "v"}
+    # multipart: parts copied from an in-memory source (whole and ranged)
+    first = os.urandom(5 * 1024 * 1024)
+    up = s3.create_multipart_upload(Bucket="inline", Key="mp")
+    uid = up["UploadId"]
+    e1 = s3.upload_part(Bucket="inline", Key="mp", UploadId=uid, PartNumber=1, Body=first)["ETag"]
+    e2 = s3.upload_part_copy(Bucket="inline", Key="mp", UploadId=uid, PartNumber=2,
+                             CopySource="inline/one")["CopyPartResult"]["ETag"]
+    assert e2 == '"%s"' % hashlib.md5(b"1").hexdigest(), e2
+    # part 2 again (replaces the first copy), now a range: a part may be small when last
+    r2 = s3.upload_part_copy(Bucket="inline", Key="mp", UploadId=uid, PartNumber=2,
+                             CopySource={"Bucket": "inline", "Key": "at-copy"},
+                             CopySourceRange="bytes=1000-1999")
+    e2 = r2["CopyPartResult"]["ETag"]
+    assert e2 == '"%s"' % hashlib.md5(at[1000:2000]).hexdigest(), e2
+    parts = s3.list_parts(Bucket="inline", Key="mp", UploadId=uid)["Parts"]
+    assert [(p["PartNumber"], p["Size"]) for p in parts] == [(1, len(first)), (2, 1000)], parts
+    r = s3.complete_multipart_upload(
+        Bucket="inline", Key="mp", UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+    md5s = hashlib.md5(first).digest() + hashlib.md5(at[1000:2000]).digest()
+    assert r["ETag"] == '"%s-2"' % hashlib.md5(md5s).hexdigest(), r["ETag"]
+    assert s3.get_object(Bucket="inline", Key="mp")["Body"].read() == first + at[1000:2000]
+    assert s3.get_object(Bucket="inline", Key="mp",
+                         Range="bytes=5242880-5243879")["Body"].read() == at[1000:2000]
+    # versioned small objects: each version keeps its own bytes
+    s3.put_bucket_versioning(Bucket="inline", VersioningConfiguration={"Status": "Enabled"})
+    bodies = [b"v1", os.urandom(INLINE_MAX + 10), b"v3"]
+    ids = [s3.put_object(Bucket="inline", Key="ver", Body=b)["VersionId"] for b in bodies]
+    for vid, body in zip(ids, bodies):
+        assert s3.get_object(Bucket="inline", Key="ver", VersionId=vid)["Body"].read() == body
+    assert s3.get_object(Bucket="inline", Key="ver")["Body"].read() == b"v3"
+    r = s3.copy_object(Bucket="inline", Key="ver-copy",
+                       CopySource={"Bucket": "inline", "Key": "ver", "VersionId": ids[0]})
+    assert s3.get_object(Bucket="inline", Key="ver-copy")["Body"].read() == b"v1"
+    s3.delete_object(Bucket="inline", Key="ver", VersionId=ids[2])
+    assert s3.get_object(Bucket="inline", Key="ver")["Body"].read() == bodies[1]
+    s3.delete_object(Bucket="inline", Key="ver")  # a delete marker over the versions
+    assert s3.get_object(Bucket="inline", Key="ver", VersionId=ids[0])["Body"].read() == b"v1"
+    empty_bucket(s3, "inline")
+    assert data_files() == base, "deleting every object left files: %r" % data_files()
+
+
+def test_inline_budget():
+    """In-memory bodies together stay under a budget: past it small bodies go
+    to files, and deleting objects gives the budget back."""
+    s3 = client()
+    s3.create_bucket(Bucket="budget")
+    base = data_files()
+    size = 60000
+    count = INLINE_BUDGET // size + 40  # 40 more than fit
+    body = bytearray(os.urandom(size))
+    conn = http.client.HTTPConnection("127.0.0.1", EMU.port, timeout=30)
+    for i in range(count):
+        body[:4] = i.to_bytes(4, "big")  # every object its own bytes
+        conn.request("PUT", "/budget/o%d" % i, body=bytes(body))
+        resp = conn.getresponse()
+        assert resp.status == 200, (i, resp.status, resp.read()[:200])
+        resp.read()
+    conn.close()
+    spilled = len(data_files()) - len(base)
+    assert 40 <= spilled < 60, "%d of %d small objects in files" % (spilled, count)
+    for i in (0, count // 2, count - 1):
+        got = s3.get_object(Bucket="budget", Key="o%d" % i)["Body"].read()
+        assert len(got) == size and got[:4] == i.to_bytes(4, "big") and got[4:] == body[4:], i
+    keys = ["o%d" % i for i in range(count)]
+    for i in range(0, count, 1000):
+        batch = [{"Key": k} for k in keys[i:i + 1000]]
+        s3.delete_objects(Bucket="budget", Delete={"Objects": batch})
+    assert data_files() == base
+    s3.put_object(Bucket="budget", Key="again", Body=b"x" * size)
+    assert data_files() == base, "the budget was not given back on delete"
+    s3.delete_object(Bucket="budget", Key="again")
+    s3.delete_bucket(Bucket="budget")
+
+
+def test_spilled_bodies():
+    """Bodies over the HTTP server's 2 MiB spill threshold arrive in a file;
+    a plain one becomes the data file itself, an aws-chunked one is decoded
+    into a new file. Either way: the right bytes, one file per object, and
+    nothing left by a refused upload."""
+    s3 = client()
+    s3.create_bucket(Bucket="spilled")
+    base = data_files()
+    big = os.urandom(3 * 1024 * 1024 + 5)
+    r = s3.put_object(Bucket="spilled", Key="plain", Body=big,
+                      ContentMD5=b64(hashlib.md5(big).digest()))
+    assert r["ETag"] == '"%s"' % hashlib.md5(big).hexdigest(), r
+    assert len(data_files()) == len(base) + 1, data_files()
+    assert s3.get_object(Bucket="spilled", Key="plain")["Body"].read() == big
+    assert s3.get_object(Bucket="spilled", Key="plain",
+                         Range="bytes=3145728-")["Body"].read() == big[3145728:]
+    body = b""
+    for i in range(0, len(big), 1 << 20):
+        chunk = big[i:i + (1 << 20)]
+        body += b"%x\r\n" % len(chunk) + chunk + b"\r\n"
+    body += b"0\r\n\r\n"
+    status, _, resp = raw("PUT", "/spilled/chunked", body, {
+        "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(big))})
+    assert status == 200, (status, resp)
+    assert len(data_files()) == len(base) + 2, data_files()
+    g = s3.get_object(Bucket="spilled", Key="chunked")
+    assert g["Body"].read() == big and g["ETag"] == '"%s"' % hashlib.md5(big).hexdigest()
+    # refused: a wrong Content-MD5 or checksum stores nothing and keeps the old object
+    err = error_of(s3.put_object, Bucket="spilled", Key="plain", Body=big[::-1],
+                   ContentMD5=b64(hashlib.md5(big).digest()))
+    assert err["Error"]["Code"] == "BadDigest", err
+    err = error_of(s3.put_object, Bucket="spilled", Key="plain", Body=big[::-1],
+                   ChecksumSHA256=b64(hashlib.sha256(big).digest()))
+    assert err["Error"]["Code"] == "BadDigest", err
+    assert len(data_files()) == len(base) + 2, data_files()
+    assert s3.get_object(Bucket="spilled", Key="plain")["Body"].read() == big
+    # overwritten by a small body, copied: the files follow
+    c = s3.copy_object(Bucket="spilled", Key="copy", CopySource="spilled/plain")
+    assert c["CopyObjectResult"]["ETag"] == r["ETag"]
+    s3.put_object(Bucket="spilled", Key="plain", Body=b"small")
+    assert s3.get_object(Bucket="spilled", Key="copy")["Body"].read() == big
+    assert len(data_files()) == len(base) + 2, data_files()
+    empty_bucket(s3, "spilled")
+    assert data_files() == base, data_files()
+
+
+def test_reset_frees_objects():
+    """A state reset drops every object, in memory or in files. (That it frees
+    the in-memory bodies, LeakSanitizer checks: the emulator must exit 0.)"""
+    s3 = client()
+    s3.create_bucket(Bucket="resetme")
+    base = data_files()
+    for i in range(50):
+        s3.put_object(Bucket="resetme", Key="small-%d" % i, Body=os.urandom(1000 + i))
+    s3.put_object(Bucket="resetme", Key="large", Body=os.urandom(INLINE_MAX * 2))
+    assert len(data_files()) == len(base) + 1
+    status, _, data = raw("POST", "/_localstack/state/reset")
+    assert status == 200, (status, data)
+    err = error_of(s3.list_objects_v2, Bucket="resetme")
+    assert err["Error"]["Code"] == "NoSuchBucket", err
+    assert data_files() == [], data_files()
+    s3.create_bucket(Bucket="resetme")
+    err = error_of(s3.get_object, Bucket="resetme", Key="small-1")
+    assert err["Error"]["Code"] == "NoSuchKey", err
+    s3.delete_bucket(Bucket="resetme")
+
+
 def rss_mib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
