@@ -51,12 +51,14 @@ class InitHooksTest(unittest.TestCase):
         self.emu = None
 
     def tearDown(self):
-        if self.emu and self.emu.proc.poll() is None:
-            self.emu.stop(signal.SIGKILL)  # the test failed
-        else:
-            # The awslocal helper folder is gone with the emulator.
-            self.assertEqual(os.listdir(self.data), [])
-        shutil.rmtree(self.dir)
+        try:
+            if self.emu and self.emu.proc.poll() is None:
+                self.emu.stop(signal.SIGKILL)  # the test failed
+            else:
+                # The awslocal helper folder is gone with the emulator.
+                self.assertEqual(os.listdir(self.data), [])
+        finally:
+            shutil.rmtree(self.dir)
 
     def start(self, *args):
         self.emu = Emulator("--init-dir", self.hooks, "--data-dir", self.data, *args)
