@@ -23,6 +23,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,15 +226,26 @@ typedef struct rest_routes {
   struct rest_routes *next;
 } rest_routes;
 
+/* One index per model, never freed (as the models). Published with release
+ * stores and never changed after, so requests read the list without the lock;
+ * the lock only keeps two first uses from indexing the same model twice. */
 static pthread_mutex_t routes_lock = PTHREAD_MUTEX_INITIALIZER;
-static rest_routes *routes_all; /* one per model, never freed (as the models) */
+static _Atomic(rest_routes *) routes_all;
+
+static rest_routes *routes_find(rest_routes *r, const aws_model *m) {
+  while (r && r->model != m)
+    r = r->next;
+  return r;
+}
 
 /* The model's routes, indexed on first use; NULL when out of memory. */
 static const rest_routes *routes_of(const aws_model *m) {
+  rest_routes *r = routes_find(atomic_load_explicit(&routes_all, memory_order_acquire), m);
+  if (r)
+    return r;
   pthread_mutex_lock(&routes_lock);
-  rest_routes *r = routes_all;
-  while (r && r->model != m)
-    r = r->next;
+  rest_routes *head = atomic_load_explicit(&routes_all, memory_order_acquire);
+  r = routes_find(head, m);
   if (!r && (r = calloc(1, sizeof(*r))) != NULL) {
     const json_t *ops = aws_model_operations(m);
     r->model = m;
@@ -255,8 +267,8 @@ static const rest_routes *routes_of(const aws_model *m) {
         if (rt->method && rt->uri)
           r->count++;
       }
-      r->next = routes_all;
-      routes_all = r;
+      r->next = head;
+      atomic_store_explicit(&routes_all, r, memory_order_release);
     }
   }
   pthread_mutex_unlock(&routes_lock);
