@@ -16,8 +16,8 @@
  * lease requests, which are kept short so a drain takes effect quickly.
  */
 #include "agent/agent.h"
-#include "common/clock.h"
 #include "agent/agent_int.h"
+#include "common/clock.h"
 #include "common/docker.h"
 #include "common/error.h"
 #include "common/log.h"

@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,13 +232,16 @@ void init_hooks_set_port(init_hooks *hooks, uint16_t port) {
     hooks->port = port;
 }
 
-static int env_append(char **env, size_t *n, const char *fmt, const char *a, const char *b) {
-  size_t len = strlen(fmt) + strlen(a) + strlen(b) + 1;
-  char *entry = malloc(len);
-  if (!entry)
+static int env_append(char **env, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int env_append(char **env, size_t *n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = vasprintf(&env[*n], fmt, ap);
+  va_end(ap);
+  if (rc < 0)
     return -1;
-  snprintf(entry, len, fmt, a, b);
-  env[(*n)++] = entry;
+  (*n)++;
   return 0;
 }
 
@@ -256,18 +260,17 @@ static char **script_env(const init_hooks *h, size_t *inherited) {
     if (strncmp(environ[i], "AWS_ENDPOINT_URL=", 17) != 0 && strncmp(environ[i], "PATH=", 5) != 0)
       env[n++] = environ[i];
   *inherited = n;
-  char port[16];
-  snprintf(port, sizeof(port), "%u", h->port ? (unsigned)h->port : 4566u);
   const char *path = getenv("PATH");
-  int rc = env_append(env, &n, "AWS_ENDPOINT_URL=http://127.0.0.1:%s%s", port, "");
+  int rc = env_append(env, &n, "AWS_ENDPOINT_URL=http://127.0.0.1:%u",
+                      h->port ? (unsigned)h->port : 4566u);
   rc |= env_append(env, &n, "PATH=%s:%s", h->helper_dir,
                    path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
   if (!getenv("AWS_ACCESS_KEY_ID") && !getenv("AWS_PROFILE")) {
-    rc |= env_append(env, &n, "AWS_ACCESS_KEY_ID=%s%s", "test", "");
-    rc |= env_append(env, &n, "AWS_SECRET_ACCESS_KEY=%s%s", "test", "");
+    rc |= env_append(env, &n, "AWS_ACCESS_KEY_ID=test");
+    rc |= env_append(env, &n, "AWS_SECRET_ACCESS_KEY=test");
   }
   if (!getenv("AWS_DEFAULT_REGION") && !getenv("AWS_REGION"))
-    rc |= env_append(env, &n, "AWS_DEFAULT_REGION=%s%s", "us-east-1", "");
+    rc |= env_append(env, &n, "AWS_DEFAULT_REGION=us-east-1");
   if (rc != 0) {
     for (size_t i = *inherited; i < n; i++)
       free(env[i]);
@@ -314,19 +317,9 @@ static int wait_script(pid_t pid, const atomic_int *cancel, int timeout_ms, cons
   }
   if (pidfd >= 0)
     close(pidfd);
-  /* What the script left running in its group ends with it. As PID 1 of a
-   * container the emulator inherits those orphans: reap them as they die
-   * (waitpid on the group finds only processes that became ours). */
+  /* What the script left running in its group ends with it. (Its orphans go
+   * to PID 1; in a container, that is cmd_emulator's reaper.) */
   kill(-pid, SIGKILL);
-  for (uint64_t until = clock_monotonic_ms() + 200; clock_monotonic_ms() < until;) {
-    pid_t reaped = waitpid(-pid, NULL, WNOHANG);
-    if (reaped < 0)
-      break; /* ECHILD: none of them is ours */
-    if (reaped == 0) {
-      struct timespec pause = {.tv_nsec = 5 * 1000000};
-      nanosleep(&pause, NULL);
-    }
-  }
   return status;
 }
 
