@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "overlay/overlay.h"
 #include "queue/queue.h"
+#include "common/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,20 +92,6 @@ static void sleep_ms(uint64_t ms) {
 
 static int flag(volatile const int *f) { return f && *f; }
 
-/* Writes all of data to fd (blocking). */
-static int write_all(int fd, const char *data, size_t len) {
-  while (len) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -1;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job *job,
                             const char *sandbox_id) {
   int error = 0;
@@ -157,7 +144,7 @@ static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job 
   }
   close(fds[0]);
   fds[0] = -1;
-  if (write_all(fds[1], text, strlen(text)) < 0)
+  if (fs_write_all(fds[1], text, strlen(text)) < 0)
     log_warn("agent", "job %s: the supervisor did not take its job: %s", job->id, strerror(errno));
   *out = pid;
 

@@ -5,6 +5,8 @@
  * with the agent, turns SIGTERM/SIGINT into a cancel and runs the job.
  */
 #include "agent/agent.h"
+
+#include "common/jsonutil.h"
 #include "agent/agent_int.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -64,10 +66,6 @@ static int read_input(char **out, size_t *out_len, int fd) {
   return 0;
 }
 
-static const char *str(json_t *o, const char *key) {
-  return json_string_value(json_object_get(o, key));
-}
-
 int agent_supervise(int fd) {
   /* Die with the agent: its restart reaps what we leave and the queue hands
    * the job out again once the lease expires. */
@@ -99,20 +97,20 @@ int agent_supervise(int fd) {
   }
   log_level_set((log_level)json_integer_value(json_object_get(in, "log_level")));
   agent_job_params p = {
-      .queue_url = str(in, "queue"),
-      .token = str(in, "token"),
-      .agent_id = str(in, "agent"),
-      .job_id = str(in, "job"),
-      .lease = str(in, "lease"),
+      .queue_url = jsonutil_string(in, "queue"),
+      .token = jsonutil_string(in, "token"),
+      .agent_id = jsonutil_string(in, "agent"),
+      .job_id = jsonutil_string(in, "job"),
+      .lease = jsonutil_string(in, "lease"),
       .lease_ttl = (unsigned)json_integer_value(json_object_get(in, "lease_ttl")),
-      .spec_json = str(in, "spec"),
-      .cache_dir = str(in, "cache"),
-      .work_dir = str(in, "work"),
-      .network = str(in, "network"),
-      .pause_path = str(in, "pause"),
-      .user = str(in, "user"),
-      .docker_host = str(in, "docker_host"),
-      .sandbox_id = str(in, "sandbox"),
+      .spec_json = jsonutil_string(in, "spec"),
+      .cache_dir = jsonutil_string(in, "cache"),
+      .work_dir = jsonutil_string(in, "work"),
+      .network = jsonutil_string(in, "network"),
+      .pause_path = jsonutil_string(in, "pause"),
+      .user = jsonutil_string(in, "user"),
+      .docker_host = jsonutil_string(in, "docker_host"),
+      .sandbox_id = jsonutil_string(in, "sandbox"),
       .attempt = (unsigned)json_integer_value(json_object_get(in, "attempt")),
       .pull = (agent_pull_policy)json_integer_value(json_object_get(in, "pull")),
       .stop_requested = &stop_requested,

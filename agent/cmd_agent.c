@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "overlay/overlay.h"
 #include "queue/queue.h"
+#include "common/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -299,22 +300,18 @@ static int finish_run(int error) {
   return 0;
 }
 
-/* Creates a directory and its missing parents (mode 0700 for new ones). */
+/* Creates a directory (mode 0700) and its missing parents (0755). */
 static int make_dirs(const char *path) {
-  char buf[PATH_MAX];
-  if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+  char parent[PATH_MAX];
+  if (snprintf(parent, sizeof(parent), "%s", path) >= (int)sizeof(parent))
     return airgap_error_set(AIRGAP_EINVALID, "path too long: %s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-      return airgap_error_set_errno(AIRGAP_ERROR, "cannot create %s", buf);
-    *p = '/';
+  char *slash = strrchr(parent, '/');
+  if (slash && slash != parent) {
+    *slash = '\0';
+    if (fs_mkdir_p(parent, 0755) < 0)
+      return -1;
   }
-  if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-    return airgap_error_set_errno(AIRGAP_ERROR, "cannot create %s", buf);
-  return 0;
+  return fs_mkdir_p(path, 0700);
 }
 
 /* ---- airgap agent ---- */

@@ -1,5 +1,5 @@
 /*
- * clock.c — CLOCK_MONOTONIC in milliseconds (see clock.h).
+ * clock.c — CLOCK_MONOTONIC and CLOCK_REALTIME in milliseconds (see clock.h).
  */
 #include "common/clock.h"
 
@@ -8,5 +8,11 @@
 uint64_t clock_monotonic_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t clock_wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }

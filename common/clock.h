@@ -5,6 +5,9 @@
  * changed date), so a timeout measured with it lasts as long as it says. The
  * same clock backs pthread_cond_timedwait where a condition variable is set
  * up with CLOCK_MONOTONIC.
+ *
+ * Wall-clock time (CLOCK_REALTIME) only for what is shown or stored as a date:
+ * timestamps in API answers, log lines, expiry dates.
  */
 #ifndef AIRGAP_COMMON_CLOCK_H
 #define AIRGAP_COMMON_CLOCK_H
@@ -13,5 +16,8 @@
 
 /* Milliseconds since an arbitrary point before this process started. */
 uint64_t clock_monotonic_ms(void);
+
+/* Milliseconds since the Unix epoch, by the wall clock. */
+uint64_t clock_wall_ms(void);
 
 #endif

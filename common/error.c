@@ -14,8 +14,13 @@
 
 static _Thread_local char last_message[ERROR_MESSAGE_MAX];
 
+/* Formats into a scratch buffer and copies it over: an argument may be
+ * airgap_error_last() itself ("%s: %s", what, airgap_error_last()), and
+ * vsnprintf into the buffer it reads from is undefined behaviour. */
 int airgap_error_setv(int code, const char *fmt, va_list ap) {
-  vsnprintf(last_message, sizeof(last_message), fmt, ap);
+  char scratch[ERROR_MESSAGE_MAX];
+  vsnprintf(scratch, sizeof(scratch), fmt, ap);
+  memcpy(last_message, scratch, strlen(scratch) + 1);
   return code;
 }
 
@@ -34,7 +39,7 @@ int airgap_error_set_errno(int code, const char *fmt, ...) {
   airgap_error_setv(code, fmt, ap);
   va_end(ap);
   size_t used = strlen(last_message);
-  if (used < sizeof(last_message))
+  if (used + 1 < sizeof(last_message))
     snprintf(last_message + used, sizeof(last_message) - used, ": %s", strerror(saved));
   errno = saved;
   return code;

@@ -26,7 +26,9 @@ enum {
 };
 
 /* Records the message for the current thread and returns `code`, so that
- * `return airgap_error_set(AIRGAP_EINVALID, "bad %s", x);` reads naturally. */
+ * `return airgap_error_set(AIRGAP_EINVALID, "bad %s", x);` reads naturally.
+ * An argument may be airgap_error_last() itself, to add context to the
+ * message below: `airgap_error_set(e, "cannot start: %s", airgap_error_last())`. */
 int airgap_error_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int airgap_error_setv(int code, const char *fmt, va_list ap);
 

@@ -16,6 +16,7 @@
 #include "common/http_server.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -510,20 +511,6 @@ static int open_spill_file(const char *dir) {
   return fd;
 }
 
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 static int body_spill(http_request *req) {
   req->body_fd = open_spill_file(req->server->spill_dir);
   if (req->body_fd < 0) {
@@ -531,7 +518,7 @@ static int body_spill(http_request *req) {
               strerror(errno));
     return -1;
   }
-  if (req->body_len && write_all(req->body_fd, req->body, req->body_len) < 0)
+  if (req->body_len && fs_write_all(req->body_fd, req->body, req->body_len) < 0)
     return -1;
   free(req->body);
   req->body = NULL;
@@ -546,7 +533,7 @@ static int body_append(http_request *req, const char *data, size_t len) {
       req->body_size > opt->spill_threshold && body_spill(req) < 0)
     return -1;
   if (req->body_fd >= 0)
-    return write_all(req->body_fd, data, len);
+    return fs_write_all(req->body_fd, data, len);
   if (req->body_len + len + 1 > req->body_cap) {
     /* The declared length (bounded by the spill threshold, or max_body when
      * nothing spills) sizes the buffer once. */

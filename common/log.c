@@ -7,6 +7,7 @@
  */
 #include "common/log.h"
 #include "common/error.h"
+#include "common/fs.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -58,16 +59,6 @@ static void format_time(char *buf, size_t size) {
   snprintf(buf + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-static void write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, buf, len);
-    if (n <= 0)
-      return; /* nowhere left to report a logging failure */
-    buf += n;
-    len -= (size_t)n;
-  }
-}
-
 void log_write(log_level level, const char *component, const char *fmt, ...) {
   if ((int)level < atomic_load(&current_level))
     return;
@@ -104,7 +95,8 @@ void log_write(log_level level, const char *component, const char *fmt, ...) {
       char *whole = realloc(text, tlen + 2);
       if (whole) {
         whole[tlen] = '\n';
-        write_all(atomic_load(&out_fd), whole, tlen + 1);
+        (void)fs_write_all(atomic_load(&out_fd), whole,
+                           tlen + 1); /* nowhere left to report a logging failure */
         free(whole);
         errno = saved_errno;
         return;
@@ -123,6 +115,7 @@ void log_write(log_level level, const char *component, const char *fmt, ...) {
     len = sizeof(line) - 1;
     line[len - 1] = '\n';
   }
-  write_all(atomic_load(&out_fd), line, (size_t)len);
+  (void)fs_write_all(atomic_load(&out_fd), line,
+                     (size_t)len); /* nowhere left to report a logging failure */
   errno = saved_errno;
 }

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "emulator/emulator_int.h"
 #include "emulator/services.h"
+#include "common/codec.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,22 +37,6 @@
 #include <unistd.h>
 
 #define WORK_PREFIX "airgap-emulator-"
-
-void emulator_uuid(char out[37]) {
-  unsigned char b[16];
-  if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
-    /* Fall back on time and address bits: ids only need to be unique. */
-    static atomic_uint_fast64_t counter;
-    uint64_t c = atomic_fetch_add(&counter, 1) ^ (uint64_t)time(NULL) << 20;
-    for (size_t i = 0; i < sizeof(b); i++)
-      b[i] = (unsigned char)(c >> ((i % 8) * 8)) ^ (unsigned char)(i * 37);
-  }
-  b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
-  b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
-  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-           b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-           b[15]);
-}
 
 static char service_names[256];
 static pthread_once_t service_names_once = PTHREAD_ONCE_INIT;
@@ -196,7 +181,7 @@ int emulator_start(emulator **out, const emulator_options *options) {
   emu->health_state = json_object();
   emu->credentials = json_object();
   emu->started = time(NULL);
-  emulator_uuid(emu->session_id);
+  codec_uuid4(emu->session_id);
   if (options->hostname)
     emu->hostname = strdup(options->hostname);
   if (pipe2(emu->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {

@@ -52,7 +52,6 @@ int emulator_internal_handle(emulator *emu, http_request *req);
 /* The slot of a service by name, NULL when this build has no such service. */
 service_slot *emulator_slot(emulator *emu, const char *name);
 /* Makes a fresh random UUID string (37 bytes with NUL). */
-void emulator_uuid(char out[37]);
 
 /* Temporary credentials issued by STS, so that calls signed with them act as
  * the role (its account) and GetCallerIdentity names it. Bounded: the oldest

@@ -16,6 +16,7 @@
 #include "emulator/model.h"
 #include "emulator/protocol.h"
 #include "emulator/services.h"
+#include "common/codec.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -355,19 +356,19 @@ static char *queue_url_query(const aws_http_in *in, const char *endpoint) {
   json_decref(params);
   if (named)
     return NULL;
-  emu_buf b;
-  emu_buf_init(&b, 1 << 16);
-  emu_buf_puts(&b, in->query ? in->query : "");
-  emu_buf_puts(&b, in->query && *in->query ? "&QueueUrl=" : "QueueUrl=");
+  dynbuf b;
+  dynbuf_init(&b, 1 << 16);
+  dynbuf_puts(&b, in->query ? in->query : "");
+  dynbuf_puts(&b, in->query && *in->query ? "&QueueUrl=" : "QueueUrl=");
   char url[600];
   snprintf(url, sizeof(url), "%s%s", endpoint, in->path);
   for (const char *c = url; *c; c++) {
     if (isalnum((unsigned char)*c) || strchr("-._~", *c))
-      emu_buf_append(&b, c, 1);
+      dynbuf_append(&b, c, 1);
     else
-      emu_buf_printf(&b, "%%%02X", (unsigned char)*c);
+      dynbuf_printf(&b, "%%%02X", (unsigned char)*c);
   }
-  return emu_buf_take(&b, NULL);
+  return dynbuf_take(&b, NULL);
 }
 
 static const aws_operation *find_handler(const aws_service *svc, const char *op) {
@@ -383,7 +384,7 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   atomic_fetch_add(&emu->requests, 1);
   if (emulator_internal_handle(emu, req))
     return;
-  emulator_uuid(request_id);
+  codec_uuid4(request_id);
   aws_http_in in;
   http_in_init(&in, req);
   route_info ri;

@@ -10,6 +10,7 @@
  */
 #include "emulator/protocol.h"
 #include "common/error.h"
+#include "common/codec.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -396,54 +397,6 @@ json_t *aws_timestamp_json(double t) {
   return json_real(t);
 }
 
-/* ---- base64 ---- */
-
-int aws_base64_valid(const char *s, size_t len) {
-  if (len % 4 != 0)
-    return 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (isalnum(c) || c == '+' || c == '/')
-      continue;
-    if (c == '=' && (i >= len - 2) && (i == len - 1 || s[len - 1] == '='))
-      continue;
-    return 0;
-  }
-  return 1;
-}
-
-char *aws_base64_encode(const unsigned char *data, size_t len) {
-  if (len > ((size_t)INT_MAX / 4) * 3)
-    return NULL;
-  char *out = malloc(4 * ((len + 2) / 3) + 1);
-  if (!out)
-    return NULL;
-  EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-  return out;
-}
-
-int aws_base64_decode(unsigned char **out, size_t *out_len, const char *s, size_t len) {
-  if (!aws_base64_valid(s, len) || len > (size_t)INT_MAX)
-    return AIRGAP_EINVALID;
-  unsigned char *buf = malloc(len / 4 * 3 + 1);
-  if (!buf)
-    return AIRGAP_ERROR;
-  int n = len ? EVP_DecodeBlock(buf, (const unsigned char *)s, (int)len) : 0;
-  if (n < 0) {
-    free(buf);
-    return AIRGAP_EINVALID;
-  }
-  /* EVP_DecodeBlock counts padding as zero bytes. */
-  if (len >= 1 && s[len - 1] == '=')
-    n--;
-  if (len >= 2 && s[len - 2] == '=')
-    n--;
-  buf[n] = '\0'; /* callers may treat text payloads as strings */
-  *out = buf;
-  *out_len = (size_t)n;
-  return 0;
-}
-
 /* ---- scalars ---- */
 
 static int type_error(aws_parse_ctx *ctx, const char *name, const char *expected) {
@@ -508,7 +461,7 @@ int aws_scalar_from_text(json_t **out, aws_parse_ctx *ctx, const json_t *ref, co
       return type_error(ctx, name, "a timestamp");
     v = aws_timestamp_json(t);
   } else if (strcmp(type, "blob") == 0) {
-    if (!aws_base64_valid(text, strlen(text)))
+    if (!codec_base64_valid(text, strlen(text)))
       return type_error(ctx, name, "base64-encoded data");
     v = json_string(text);
   } else {
@@ -660,7 +613,7 @@ int aws_value_from_json(json_t **out, aws_parse_ctx *ctx, const json_t *ref, con
       return type_error(ctx, name, "a timestamp");
     result = aws_timestamp_json(t);
   } else if (strcmp(type, "blob") == 0) {
-    if (!json_is_string(v) || !aws_base64_valid(json_string_value(v), json_string_length(v)))
+    if (!json_is_string(v) || !codec_base64_valid(json_string_value(v), json_string_length(v)))
       return type_error(ctx, name, "base64-encoded data");
     result = json_incref((json_t *)v);
   } else {

@@ -16,7 +16,7 @@
 #ifndef AIRGAP_EMULATOR_PROTOCOL_H
 #define AIRGAP_EMULATOR_PROTOCOL_H
 
-#include "emulator/buf.h"
+#include "common/dynbuf.h"
 #include "emulator/model.h"
 
 #include <jansson.h>
@@ -136,9 +136,6 @@ int aws_timestamp_value(double *out, const json_t *v);
 json_t *aws_timestamp_json(double t);
 
 /* Base64 (standard alphabet, padded). */
-int aws_base64_valid(const char *s, size_t len);
-char *aws_base64_encode(const unsigned char *data, size_t len); /* owned */
-int aws_base64_decode(unsigned char **out, size_t *out_len, const char *s, size_t len);
 
 /* Converts text (query value, header, URI label, XML text) to the neutral
  * value of a scalar shape. name is used in error messages. */
@@ -165,11 +162,11 @@ json_t *aws_value_to_json(const aws_model *m, const json_t *ref, const json_t *s
 /* XML: member element name in a structure (flattened lists use their item name). */
 const char *aws_xml_member_name(const aws_model *m, const char *member, const json_t *ref);
 /* Writes v as an element named name (lists flattened when the shape says so). */
-void aws_xml_write_value(emu_buf *b, const aws_model *m, const char *name, const json_t *ref,
+void aws_xml_write_value(dynbuf *b, const aws_model *m, const char *name, const json_t *ref,
                          const json_t *shape, const json_t *v, int depth);
 /* Writes the members of structure value obj (elements only; attributes are
  * written by aws_xml_write_value). */
-void aws_xml_write_members(emu_buf *b, const aws_model *m, const json_t *shape, const json_t *obj,
+void aws_xml_write_members(dynbuf *b, const aws_model *m, const json_t *shape, const json_t *obj,
                            int depth);
 
 /* A parsed XML document (expat), bounded and without DTDs or entities. */

@@ -298,28 +298,28 @@ int aws_query_serialize(aws_http_out *out, const aws_model *m, const char *opera
   const json_t *oref = json_object_get(op, "output");
   const char *wrapper = aws_json_str(oref, "resultWrapper");
   const char *ns = aws_model_meta(m, "xmlNamespace");
-  emu_buf b;
-  emu_buf_init(&b, AWS_MAX_OUTPUT);
-  emu_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%sResponse", operation);
+  dynbuf b;
+  dynbuf_init(&b, AWS_MAX_OUTPUT);
+  dynbuf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%sResponse", operation);
   if (ns) {
-    emu_buf_puts(&b, " xmlns=\"");
-    emu_buf_xml(&b, ns, strlen(ns));
-    emu_buf_puts(&b, "\"");
+    dynbuf_puts(&b, " xmlns=\"");
+    dynbuf_xml(&b, ns, strlen(ns));
+    dynbuf_puts(&b, "\"");
   }
-  emu_buf_puts(&b, ">");
+  dynbuf_puts(&b, ">");
   if (oref) {
     if (wrapper)
-      emu_buf_printf(&b, "<%s>", wrapper);
+      dynbuf_printf(&b, "<%s>", wrapper);
     if (output)
       aws_xml_write_members(&b, m, aws_model_ref_shape(m, oref), output, 0);
     if (wrapper)
-      emu_buf_printf(&b, "</%s>", wrapper);
+      dynbuf_printf(&b, "</%s>", wrapper);
   }
-  emu_buf_puts(&b, "<ResponseMetadata><RequestId>");
-  emu_buf_xml(&b, request_id ? request_id : "", request_id ? strlen(request_id) : 0);
-  emu_buf_printf(&b, "</RequestId></ResponseMetadata></%sResponse>", operation);
+  dynbuf_puts(&b, "<ResponseMetadata><RequestId>");
+  dynbuf_xml(&b, request_id ? request_id : "", request_id ? strlen(request_id) : 0);
+  dynbuf_printf(&b, "</RequestId></ResponseMetadata></%sResponse>", operation);
   size_t len = 0;
-  char *body = emu_buf_take(&b, &len);
+  char *body = dynbuf_take(&b, &len);
   if (!body)
     return airgap_error_set(AIRGAP_ETOOBIG, "the %s response is too large", operation);
   memset(out, 0, sizeof(*out));
@@ -332,7 +332,7 @@ int aws_query_serialize(aws_http_out *out, const aws_model *m, const char *opera
 }
 
 /* Writes the extra fields of an error as simple elements. */
-static void write_fields(emu_buf *b, const json_t *fields) {
+static void write_fields(dynbuf *b, const json_t *fields) {
   const char *key;
   json_t *value;
   json_object_foreach((json_t *)fields, key, value) {
@@ -344,9 +344,9 @@ static void write_fields(emu_buf *b, const json_t *fields) {
     }
     if (!text)
       continue;
-    emu_buf_printf(b, "<%s>", key);
-    emu_buf_xml(b, text, strlen(text));
-    emu_buf_printf(b, "</%s>", key);
+    dynbuf_printf(b, "<%s>", key);
+    dynbuf_xml(b, text, strlen(text));
+    dynbuf_printf(b, "</%s>", key);
   }
 }
 
@@ -354,24 +354,24 @@ void aws_query_error(aws_http_out *out, const aws_model *m, const aws_error *err
                      const char *code, const char *request_id) {
   const char *ns = m ? aws_model_meta(m, "xmlNamespace") : NULL;
   const char *message = err->message ? err->message : "";
-  emu_buf b;
-  emu_buf_init(&b, 1 << 20);
-  emu_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse");
+  dynbuf b;
+  dynbuf_init(&b, 1 << 20);
+  dynbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse");
   if (ns) {
-    emu_buf_puts(&b, " xmlns=\"");
-    emu_buf_xml(&b, ns, strlen(ns));
-    emu_buf_puts(&b, "\"");
+    dynbuf_puts(&b, " xmlns=\"");
+    dynbuf_xml(&b, ns, strlen(ns));
+    dynbuf_puts(&b, "\"");
   }
-  emu_buf_printf(&b, "><Error><Type>%s</Type><Code>", status >= 500 ? "Receiver" : "Sender");
-  emu_buf_xml(&b, code, strlen(code));
-  emu_buf_puts(&b, "</Code><Message>");
-  emu_buf_xml(&b, message, strlen(message));
-  emu_buf_puts(&b, "</Message>");
+  dynbuf_printf(&b, "><Error><Type>%s</Type><Code>", status >= 500 ? "Receiver" : "Sender");
+  dynbuf_xml(&b, code, strlen(code));
+  dynbuf_puts(&b, "</Code><Message>");
+  dynbuf_xml(&b, message, strlen(message));
+  dynbuf_puts(&b, "</Message>");
   write_fields(&b, err->fields);
-  emu_buf_puts(&b, "<Detail/></Error><RequestId>");
-  emu_buf_xml(&b, request_id ? request_id : "", request_id ? strlen(request_id) : 0);
-  emu_buf_puts(&b, "</RequestId></ErrorResponse>");
-  out->body = emu_buf_take(&b, &out->body_len);
+  dynbuf_puts(&b, "<Detail/></Error><RequestId>");
+  dynbuf_xml(&b, request_id ? request_id : "", request_id ? strlen(request_id) : 0);
+  dynbuf_puts(&b, "</RequestId></ErrorResponse>");
+  out->body = dynbuf_take(&b, &out->body_len);
   if (!out->body)
     out->body_len = 0;
   out->content_type = "text/xml";

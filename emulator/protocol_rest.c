@@ -20,6 +20,7 @@
 #include "common/error.h"
 #include "common/http_server.h"
 #include "emulator/protocol.h"
+#include "common/codec.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -548,7 +549,7 @@ int aws_rest_parse(json_t **out, aws_error *err, const aws_model *m, aws_protoco
       /* left for the handler */
     } else if (in->body && in->body_len > 0) {
       if (strcmp(ptype, "blob") == 0) {
-        char *b64 = aws_base64_encode((const unsigned char *)in->body, in->body_len);
+        char *b64 = codec_base64_encode((const unsigned char *)in->body, in->body_len);
         body = b64 ? json_string(b64) : NULL;
         free(b64);
         if (!body) {
@@ -625,8 +626,8 @@ int aws_rest_serialize(aws_http_out *out, const aws_model *m, aws_protocol p, co
     } else if (strcmp(location, "header") == 0) {
       char *text = NULL;
       if (strcmp(aws_shape_type(mshape), "list") == 0 && json_is_array(v)) {
-        emu_buf b;
-        emu_buf_init(&b, 1 << 16);
+        dynbuf b;
+        dynbuf_init(&b, 1 << 16);
         const json_t *iref = json_object_get(mshape, "member");
         size_t i;
         json_t *item;
@@ -634,12 +635,12 @@ int aws_rest_serialize(aws_http_out *out, const aws_model *m, aws_protocol p, co
           char *t = aws_scalar_to_text(iref, aws_model_ref_shape(m, iref), item, "rfc822");
           if (t) {
             if (b.len)
-              emu_buf_puts(&b, ",");
-            emu_buf_puts(&b, t);
+              dynbuf_puts(&b, ",");
+            dynbuf_puts(&b, t);
             free(t);
           }
         }
-        text = emu_buf_take(&b, NULL);
+        text = dynbuf_take(&b, NULL);
       } else {
         text = aws_scalar_to_text(mref, mshape, v, "rfc822");
       }
@@ -672,7 +673,8 @@ int aws_rest_serialize(aws_http_out *out, const aws_model *m, aws_protocol p, co
     const json_t *v = json_object_get(output, payload);
     if (v && strcmp(ptype, "blob") == 0 && json_is_string(v)) {
       unsigned char *data = NULL;
-      if (aws_base64_decode(&data, &o.body_len, json_string_value(v), json_string_length(v)) < 0) {
+      if (codec_base64_decode(&data, &o.body_len, json_string_value(v), json_string_length(v)) <
+          0) {
         aws_http_out_free(&o);
         return airgap_error_set(AIRGAP_EINVALID, "%s: payload is not base64", operation);
       }
@@ -689,14 +691,14 @@ int aws_rest_serialize(aws_http_out *out, const aws_model *m, aws_protocol p, co
         o.body_len = o.body ? strlen(o.body) : 0;
         json_decref(wire);
       } else {
-        emu_buf b;
-        emu_buf_init(&b, AWS_MAX_OUTPUT);
+        dynbuf b;
+        dynbuf_init(&b, AWS_MAX_OUTPUT);
         const char *root = aws_json_str(pref, "locationName");
         if (!root)
           root = aws_json_str(pshape, "locationName");
-        emu_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        dynbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         aws_xml_write_value(&b, m, root ? root : payload, pref, pshape, v, 0);
-        o.body = emu_buf_take(&b, &o.body_len);
+        o.body = dynbuf_take(&b, &o.body_len);
       }
     }
   } else if (has_body_members && output) {
@@ -708,21 +710,21 @@ int aws_rest_serialize(aws_http_out *out, const aws_model *m, aws_protocol p, co
       o.body_len = o.body ? strlen(o.body) : 0;
       json_decref(wire);
     } else {
-      emu_buf b;
-      emu_buf_init(&b, AWS_MAX_OUTPUT);
+      dynbuf b;
+      dynbuf_init(&b, AWS_MAX_OUTPUT);
       const char *root = aws_json_str(shape, "locationName");
       const char *ns = aws_model_meta(m, "xmlNamespace");
       root = root ? root : aws_json_str(oref, "shape");
-      emu_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s", root);
+      dynbuf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s", root);
       if (ns) {
-        emu_buf_puts(&b, " xmlns=\"");
-        emu_buf_xml(&b, ns, strlen(ns));
-        emu_buf_puts(&b, "\"");
+        dynbuf_puts(&b, " xmlns=\"");
+        dynbuf_xml(&b, ns, strlen(ns));
+        dynbuf_puts(&b, "\"");
       }
-      emu_buf_puts(&b, ">");
+      dynbuf_puts(&b, ">");
       aws_xml_write_members(&b, m, shape, output, 0);
-      emu_buf_printf(&b, "</%s>", root);
-      o.body = emu_buf_take(&b, &o.body_len);
+      dynbuf_printf(&b, "</%s>", root);
+      o.body = dynbuf_take(&b, &o.body_len);
     }
   } else if (p == AWS_PROTOCOL_REST_JSON && has_body_members) {
     o.body = strdup("{}");
@@ -758,13 +760,13 @@ void aws_rest_error(aws_http_out *out, const aws_model *m, aws_protocol p, const
     return;
   }
   (void)m;
-  emu_buf b;
-  emu_buf_init(&b, 1 << 20);
-  emu_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
-  emu_buf_xml(&b, code, strlen(code));
-  emu_buf_puts(&b, "</Code><Message>");
-  emu_buf_xml(&b, message, strlen(message));
-  emu_buf_puts(&b, "</Message>");
+  dynbuf b;
+  dynbuf_init(&b, 1 << 20);
+  dynbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
+  dynbuf_xml(&b, code, strlen(code));
+  dynbuf_puts(&b, "</Code><Message>");
+  dynbuf_xml(&b, message, strlen(message));
+  dynbuf_puts(&b, "</Message>");
   const char *key;
   json_t *value;
   json_object_foreach(err->fields, key, value) {
@@ -776,14 +778,14 @@ void aws_rest_error(aws_http_out *out, const aws_model *m, aws_protocol p, const
     }
     if (!text)
       continue;
-    emu_buf_printf(&b, "<%s>", key);
-    emu_buf_xml(&b, text, strlen(text));
-    emu_buf_printf(&b, "</%s>", key);
+    dynbuf_printf(&b, "<%s>", key);
+    dynbuf_xml(&b, text, strlen(text));
+    dynbuf_printf(&b, "</%s>", key);
   }
-  emu_buf_puts(&b, "<RequestId>");
-  emu_buf_xml(&b, request_id ? request_id : "", request_id ? strlen(request_id) : 0);
-  emu_buf_puts(&b, "</RequestId></Error>");
-  out->body = emu_buf_take(&b, &out->body_len);
+  dynbuf_puts(&b, "<RequestId>");
+  dynbuf_xml(&b, request_id ? request_id : "", request_id ? strlen(request_id) : 0);
+  dynbuf_puts(&b, "</RequestId></Error>");
+  out->body = dynbuf_take(&b, &out->body_len);
   if (!out->body)
     out->body_len = 0;
   out->content_type = "application/xml";
@@ -804,11 +806,11 @@ char *aws_s3_vhost_path(const char *host, const char *path) {
   /* Bucket names are at most 63 characters. */
   if (!dot || dot == host || (size_t)(dot - host) > 63)
     return NULL;
-  emu_buf b;
-  emu_buf_init(&b, 1 << 16);
-  emu_buf_puts(&b, "/");
-  emu_buf_append(&b, host, (size_t)(dot - host));
+  dynbuf b;
+  dynbuf_init(&b, 1 << 16);
+  dynbuf_puts(&b, "/");
+  dynbuf_append(&b, host, (size_t)(dot - host));
   if (strcmp(path, "/") != 0)
-    emu_buf_puts(&b, path);
-  return emu_buf_take(&b, NULL);
+    dynbuf_puts(&b, path);
+  return dynbuf_take(&b, NULL);
 }

@@ -32,22 +32,22 @@ const char *aws_xml_member_name(const aws_model *m, const char *member, const js
   return loc ? loc : member;
 }
 
-static void write_namespace(emu_buf *b, const json_t *ns) {
+static void write_namespace(dynbuf *b, const json_t *ns) {
   const char *uri = aws_json_str(ns, "uri");
   if (!uri)
     return;
   const char *prefix = aws_json_str(ns, "prefix");
   if (prefix)
-    emu_buf_printf(b, " xmlns:%s=\"", prefix);
+    dynbuf_printf(b, " xmlns:%s=\"", prefix);
   else
-    emu_buf_puts(b, " xmlns=\"");
-  emu_buf_xml(b, uri, strlen(uri));
-  emu_buf_puts(b, "\"");
+    dynbuf_puts(b, " xmlns=\"");
+  dynbuf_xml(b, uri, strlen(uri));
+  dynbuf_puts(b, "\"");
 }
 
-static void write_open(emu_buf *b, const aws_model *m, const char *name, const json_t *ref,
+static void write_open(dynbuf *b, const aws_model *m, const char *name, const json_t *ref,
                        const json_t *shape, const json_t *v) {
-  emu_buf_printf(b, "<%s", name);
+  dynbuf_printf(b, "<%s", name);
   write_namespace(b, json_object_get(ref, "xmlNamespace"));
   if (!json_object_get(ref, "xmlNamespace"))
     write_namespace(b, json_object_get(shape, "xmlNamespace"));
@@ -63,16 +63,16 @@ static void write_open(emu_buf *b, const aws_model *m, const char *name, const j
       if (!text)
         continue;
       const char *attr = aws_json_str(mref, "locationName");
-      emu_buf_printf(b, " %s=\"", attr ? attr : member);
-      emu_buf_xml(b, text, strlen(text));
-      emu_buf_puts(b, "\"");
+      dynbuf_printf(b, " %s=\"", attr ? attr : member);
+      dynbuf_xml(b, text, strlen(text));
+      dynbuf_puts(b, "\"");
       free(text);
     }
   }
-  emu_buf_puts(b, ">");
+  dynbuf_puts(b, ">");
 }
 
-void aws_xml_write_members(emu_buf *b, const aws_model *m, const json_t *shape, const json_t *obj,
+void aws_xml_write_members(dynbuf *b, const aws_model *m, const json_t *shape, const json_t *obj,
                            int depth) {
   const char *member;
   json_t *mref;
@@ -87,7 +87,7 @@ void aws_xml_write_members(emu_buf *b, const aws_model *m, const json_t *shape, 
   }
 }
 
-void aws_xml_write_value(emu_buf *b, const aws_model *m, const char *name, const json_t *ref,
+void aws_xml_write_value(dynbuf *b, const aws_model *m, const char *name, const json_t *ref,
                          const json_t *shape, const json_t *v, int depth) {
   const char *type = aws_shape_type(shape);
   if (depth > AWS_MAX_DEPTH)
@@ -98,7 +98,7 @@ void aws_xml_write_value(emu_buf *b, const aws_model *m, const char *name, const
       return;
     write_open(b, m, name, ref, shape, v);
     aws_xml_write_members(b, m, shape, v, depth);
-    emu_buf_printf(b, "</%s>", name);
+    dynbuf_printf(b, "</%s>", name);
   } else if (strcmp(type, "list") == 0) {
     if (!json_is_array(v))
       return;
@@ -115,7 +115,7 @@ void aws_xml_write_value(emu_buf *b, const aws_model *m, const char *name, const
     json_array_foreach(v, i, item) {
       aws_xml_write_value(b, m, item_name ? item_name : "member", mref, mshape, item, depth + 1);
     }
-    emu_buf_printf(b, "</%s>", name);
+    dynbuf_printf(b, "</%s>", name);
   } else if (strcmp(type, "map") == 0) {
     if (!json_is_object(v))
       return;
@@ -129,22 +129,22 @@ void aws_xml_write_value(emu_buf *b, const aws_model *m, const char *name, const
     if (!flattened)
       write_open(b, m, name, ref, shape, v);
     json_object_foreach((json_t *)v, key, item) {
-      emu_buf_printf(b, "<%s>", flattened ? name : "entry");
-      emu_buf_printf(b, "<%s>", kname ? kname : "key");
-      emu_buf_xml(b, key, strlen(key));
-      emu_buf_printf(b, "</%s>", kname ? kname : "key");
+      dynbuf_printf(b, "<%s>", flattened ? name : "entry");
+      dynbuf_printf(b, "<%s>", kname ? kname : "key");
+      dynbuf_xml(b, key, strlen(key));
+      dynbuf_printf(b, "</%s>", kname ? kname : "key");
       aws_xml_write_value(b, m, vname ? vname : "value", vref, vshape, item, depth + 1);
-      emu_buf_printf(b, "</%s>", flattened ? name : "entry");
+      dynbuf_printf(b, "</%s>", flattened ? name : "entry");
     }
     if (!flattened)
-      emu_buf_printf(b, "</%s>", name);
+      dynbuf_printf(b, "</%s>", name);
   } else {
     char *text = aws_scalar_to_text(ref, shape, v, "iso8601");
     if (!text)
       return;
     write_open(b, m, name, ref, shape, v);
-    emu_buf_xml(b, text, strlen(text));
-    emu_buf_printf(b, "</%s>", name);
+    dynbuf_xml(b, text, strlen(text));
+    dynbuf_printf(b, "</%s>", name);
     free(text);
   }
 }

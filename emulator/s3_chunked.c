@@ -13,6 +13,7 @@
  */
 #include "emulator/s3_chunked.h"
 #include "emulator/protocol.h"
+#include "common/codec.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -363,7 +364,7 @@ void s3_digest_final(s3_digest *dg, unsigned char md5[16], char *checksum, size_
   if (size)
     checksum[0] = '\0';
   if (raw_len) {
-    char *b64 = aws_base64_encode(raw, raw_len);
+    char *b64 = codec_base64_encode(raw, raw_len);
     if (b64)
       snprintf(checksum, size, "%s", b64);
     free(b64);

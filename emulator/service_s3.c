@@ -31,12 +31,16 @@
  * it. Bucket names form one namespace across accounts, as in AWS.
  */
 #include "common/error.h"
+
+#include "common/jsonutil.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "emulator/protocol.h"
 #include "emulator/s3_chunked.h"
 #include "emulator/service.h"
 #include "emulator/services.h"
+#include "common/codec.h"
+#include "common/fs.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -144,10 +148,6 @@ static double now_s(void) {
   return (double)ts.tv_sec + (ts.tv_nsec > 0 ? 1 : 0);
 }
 
-static const char *in_str(const json_t *input, const char *name) {
-  return json_string_value(json_object_get(input, name));
-}
-
 static const char *hdr(aws_call *call, const char *name) {
   return http_request_header(aws_call_http(call), name);
 }
@@ -183,15 +183,15 @@ static json_t *owner_json(void) {
 /* Percent-encodes everything but unreserved characters and '/'
  * (encoding-type=url). Owned. */
 static char *url_encode(const char *s) {
-  emu_buf b;
-  emu_buf_init(&b, 64 << 10);
+  dynbuf b;
+  dynbuf_init(&b, 64 << 10);
   for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
     if (isalnum(*c) || strchr("-._~/", *c))
-      emu_buf_append(&b, (const char *)c, 1);
+      dynbuf_append(&b, (const char *)c, 1);
     else
-      emu_buf_printf(&b, "%%%02X", *c);
+      dynbuf_printf(&b, "%%%02X", *c);
   }
-  return emu_buf_take(&b, NULL);
+  return dynbuf_take(&b, NULL);
 }
 
 static json_t *key_json(const char *key, int url) {
@@ -298,19 +298,6 @@ static int data_open(const s3_state *st, uint64_t file) {
   return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 /* Copies len bytes of in from offset to the end of out. */
 static int copy_range(int out, int in, uint64_t offset, uint64_t len) {
   off_t off = (off_t)offset;
@@ -330,7 +317,7 @@ static int copy_range(int out, int in, uint64_t offset, uint64_t len) {
       ssize_t r = pread(in, buf, len > sizeof(buf) ? sizeof(buf) : len, off);
       if (r < 0 && errno == EINTR)
         continue;
-      if (r <= 0 || write_all(out, buf, (size_t)r) < 0)
+      if (r <= 0 || fs_write_all(out, buf, (size_t)r) < 0)
         return -1;
       off += r;
       len -= (uint64_t)r;
@@ -528,8 +515,8 @@ static json_t *attrs_from_input(const json_t *input) {
   /* aws-chunked is transfer framing, not a content encoding of the object. */
   const char *enc = json_string_value(json_object_get(attrs, "ContentEncoding"));
   if (enc) {
-    emu_buf b;
-    emu_buf_init(&b, 4096);
+    dynbuf b;
+    dynbuf_init(&b, 4096);
     for (const char *p = enc; *p;) {
       size_t n = strcspn(p, ",");
       const char *s = p, *e = p + n;
@@ -541,10 +528,10 @@ static json_t *attrs_from_input(const json_t *input) {
       if (e == s || ((size_t)(e - s) == 11 && strncasecmp(s, "aws-chunked", 11) == 0))
         continue;
       if (b.len)
-        emu_buf_puts(&b, ",");
-      emu_buf_append(&b, s, (size_t)(e - s));
+        dynbuf_puts(&b, ",");
+      dynbuf_append(&b, s, (size_t)(e - s));
     }
-    char *clean = emu_buf_take(&b, NULL);
+    char *clean = dynbuf_take(&b, NULL);
     if (clean && *clean)
       json_object_set_new(attrs, "ContentEncoding", json_string(clean));
     else
@@ -679,7 +666,7 @@ static int sink_spill(ingest_sink *s) {
     s->create_errno = errno;
     return -1;
   }
-  if (s->size && write_all(s->fd, s->mem, (size_t)s->size) < 0)
+  if (s->size && fs_write_all(s->fd, s->mem, (size_t)s->size) < 0)
     return -1;
   free(s->mem);
   s->mem = NULL;
@@ -716,7 +703,7 @@ static int sink_write(void *payload, const char *data, size_t len) {
   if (s->fd < 0 && sink_spill(s) < 0)
     return -1;
   s->size += len;
-  return write_all(s->fd, data, len);
+  return fs_write_all(s->fd, data, len);
 }
 
 static const char *const checksum_headers[] = {NULL, "x-amz-checksum-crc32",
@@ -770,7 +757,7 @@ static int ingest(s3_state *st, aws_call *call, const json_t *input, int inline_
       }
   }
   if (algo == S3_CK_NONE) {
-    const char *asked = in_str(input, "ChecksumAlgorithm");
+    const char *asked = jsonutil_string(input, "ChecksumAlgorithm");
     if (!asked)
       asked = hdr(call, "x-amz-sdk-checksum-algorithm");
     algo = s3_checksum_algo_from_name(asked);
@@ -870,13 +857,13 @@ static int ingest(s3_state *st, aws_call *call, const json_t *input, int inline_
     }
   }
   s3_digest_final(dg, res->md5, res->checksum, sizeof(res->checksum));
-  const char *content_md5 = in_str(input, "ContentMD5");
+  const char *content_md5 = jsonutil_string(input, "ContentMD5");
   if (!content_md5)
     content_md5 = hdr(call, "Content-MD5");
   if (content_md5) {
     unsigned char *want = NULL;
     size_t want_len = 0;
-    if (aws_base64_decode(&want, &want_len, content_md5, strlen(content_md5)) < 0 ||
+    if (codec_base64_decode(&want, &want_len, content_md5, strlen(content_md5)) < 0 ||
         want_len != 16) {
       free(want);
       code = "InvalidDigest";
@@ -963,9 +950,9 @@ static int check_conditions(const json_t *input, const char *prefix, const char 
                             double mtime) {
   char name[64];
   snprintf(name, sizeof(name), "%sIfMatch", prefix);
-  const char *if_match = in_str(input, name);
+  const char *if_match = jsonutil_string(input, name);
   snprintf(name, sizeof(name), "%sIfNoneMatch", prefix);
-  const char *if_none = in_str(input, name);
+  const char *if_none = jsonutil_string(input, name);
   double t;
   snprintf(name, sizeof(name), "%sIfUnmodifiedSince", prefix);
   int has_unmod = aws_timestamp_value(&t, json_object_get(input, name)) == 0;
@@ -1052,7 +1039,7 @@ static int bucket_name_valid(const char *name) {
 
 static void op_create_bucket(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
-  const char *name = in_str(input, "Bucket");
+  const char *name = jsonutil_string(input, "Bucket");
   if (!name || !bucket_name_valid(name)) {
     aws_call_fail_fields(call, 400, "InvalidBucketName",
                          json_pack("{s:s}", "BucketName", name ? name : ""),
@@ -1112,7 +1099,7 @@ static void op_create_bucket(aws_call *call, json_t *input) {
 
 static void op_head_bucket(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
-  const char *name = in_str(input, "Bucket");
+  const char *name = jsonutil_string(input, "Bucket");
   pthread_mutex_lock(&st->lock);
   s3_bucket *b = bucket_find(st, name);
   int found = b != NULL;
@@ -1127,7 +1114,7 @@ static void op_head_bucket(aws_call *call, json_t *input) {
 
 static void op_delete_bucket(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
-  const char *name = in_str(input, "Bucket");
+  const char *name = jsonutil_string(input, "Bucket");
   pthread_mutex_lock(&st->lock);
   s3_bucket *b = bucket_find(st, name);
   if (!b) {
@@ -1165,7 +1152,7 @@ static void op_list_buckets(aws_call *call, json_t *input) {
 /* Looks the bucket up under the lock; on failure answers and unlocks. */
 static s3_bucket *lock_bucket(aws_call *call, const json_t *input) {
   s3_state *st = aws_call_state(call);
-  const char *name = in_str(input, "Bucket");
+  const char *name = jsonutil_string(input, "Bucket");
   pthread_mutex_lock(&st->lock);
   s3_bucket *b = bucket_find(st, name);
   if (!b) {
@@ -1338,9 +1325,10 @@ static void op_config(aws_call *call, json_t *input) {
     json_t *stored = json_object_get(b->configs, kind->member);
     if (!stored && kind->not_found) {
       state_unlock(st);
-      aws_call_fail_fields(call, 404, kind->not_found,
-                           json_pack("{s:s}", "BucketName", b ? in_str(input, "Bucket") : ""), "%s",
-                           kind->message);
+      aws_call_fail_fields(
+          call, 404, kind->not_found,
+          json_pack("{s:s}", "BucketName", b ? jsonutil_string(input, "Bucket") : ""), "%s",
+          kind->message);
       return;
     }
     if (!stored && strcmp(kind->member, "RequestPaymentConfiguration") == 0)
@@ -1386,7 +1374,7 @@ static json_t *write_output(const s3_bucket *b, const s3_version *v) {
 
 static void op_put_object(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
-  const char *bucket = in_str(input, "Bucket"), *key = in_str(input, "Key");
+  const char *bucket = jsonutil_string(input, "Bucket"), *key = jsonutil_string(input, "Key");
   if (!key_valid(call, key))
     return;
   pthread_mutex_lock(&st->lock);
@@ -1397,7 +1385,7 @@ static void op_put_object(aws_call *call, json_t *input) {
     return;
   }
   int bad_tags = 0;
-  json_t *tags = tags_from_header(in_str(input, "Tagging"), &bad_tags);
+  json_t *tags = tags_from_header(jsonutil_string(input, "Tagging"), &bad_tags);
   if (bad_tags) {
     aws_call_fail(call, 400, "InvalidArgument", "The x-amz-tagging header is not valid.");
     return;
@@ -1487,7 +1475,7 @@ static json_t *object_output(const s3_bucket *b, const s3_version *v, const json
     json_object_set_new(out, "TagCount", json_integer((json_int_t)json_array_size(v->tags)));
   if (v->parts && json_object_get(input, "PartNumber"))
     json_object_set_new(out, "PartsCount", json_integer(v->parts));
-  const char *mode = in_str(input, "ChecksumMode");
+  const char *mode = jsonutil_string(input, "ChecksumMode");
   if (v->ck_algo != S3_CK_NONE && mode && strcasecmp(mode, "ENABLED") == 0)
     json_object_set_new(out, checksum_members[v->ck_algo], json_string(v->checksum));
   static const char *const overrides[][2] = {
@@ -1508,7 +1496,8 @@ static json_t *object_output(const s3_bucket *b, const s3_version *v, const json
 
 static void op_get_object(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
-  const char *key = in_str(input, "Key"), *version_id = in_str(input, "VersionId");
+  const char *key = jsonutil_string(input, "Key"),
+             *version_id = jsonutil_string(input, "VersionId");
   int head = strcmp(aws_call_operation(call), "HeadObject") == 0;
   s3_bucket *b = lock_bucket(call, input);
   if (!b)
@@ -1538,7 +1527,7 @@ static void op_get_object(aws_call *call, json_t *input) {
   json_t *out = object_output(b, v, input);
   int cond = check_conditions(input, "", v->etag, v->mtime);
   uint64_t size = v->size, start = 0, end = size ? size - 1 : 0;
-  int ranged = parse_range(in_str(input, "Range"), size, &start, &end);
+  int ranged = parse_range(jsonutil_string(input, "Range"), size, &start, &end);
   int fd = -1;
   char *copy = NULL; /* an in-memory body, copied: an overwrite may free it once we unlock */
   if (!cond && v->file) {
@@ -1566,10 +1555,11 @@ static void op_get_object(aws_call *call, json_t *input) {
     if (fd >= 0)
       close(fd);
     free(copy);
-    aws_call_fail_fields(call, 412, "PreconditionFailed",
-                         json_pack("{s:s}", "Condition",
-                                   in_str(input, "IfMatch") ? "If-Match" : "If-Unmodified-Since"),
-                         "At least one of the pre-conditions you specified did not hold");
+    aws_call_fail_fields(
+        call, 412, "PreconditionFailed",
+        json_pack("{s:s}", "Condition",
+                  jsonutil_string(input, "IfMatch") ? "If-Match" : "If-Unmodified-Since"),
+        "At least one of the pre-conditions you specified did not hold");
     return;
   }
   if (cond == 304) {
@@ -1587,7 +1577,7 @@ static void op_get_object(aws_call *call, json_t *input) {
     char actual[32];
     snprintf(actual, sizeof(actual), "%" PRIu64, size);
     aws_call_fail_fields(call, 416, "InvalidRange",
-                         json_pack("{s:s, s:s}", "RangeRequested", in_str(input, "Range"),
+                         json_pack("{s:s, s:s}", "RangeRequested", jsonutil_string(input, "Range"),
                                    "ActualObjectSize", actual),
                          "The requested range is not satisfiable");
     return;
@@ -1664,12 +1654,12 @@ static int delete_one(s3_state *st, s3_bucket *b, const char *key, const char *v
 
 static void op_delete_object(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
-  const char *key = in_str(input, "Key");
+  const char *key = jsonutil_string(input, "Key");
   s3_bucket *b = lock_bucket(call, input);
   if (!b)
     return;
   json_t *out = json_object();
-  int rc = delete_one(st, b, key ? key : "", in_str(input, "VersionId"), out);
+  int rc = delete_one(st, b, key ? key : "", jsonutil_string(input, "VersionId"), out);
   state_unlock(st);
   if (rc < 0) {
     json_decref(out);
@@ -1706,7 +1696,7 @@ static int verify_small_body(aws_call *call) {
   if (content_md5) {
     unsigned char *want = NULL;
     size_t want_len = 0;
-    int ok = aws_base64_decode(&want, &want_len, content_md5, strlen(content_md5)) == 0 &&
+    int ok = codec_base64_decode(&want, &want_len, content_md5, strlen(content_md5)) == 0 &&
              want_len == 16;
     int same = ok && memcmp(want, md5, 16) == 0;
     free(want);
@@ -1746,8 +1736,8 @@ static void op_delete_objects(aws_call *call, json_t *input) {
   size_t i;
   json_t *item;
   json_array_foreach(objects, i, item) {
-    const char *key = in_str(item, "Key");
-    const char *vid = in_str(item, "VersionId");
+    const char *key = jsonutil_string(item, "Key");
+    const char *vid = jsonutil_string(item, "VersionId");
     json_t *res = json_object();
     if (!key || !*key || strlen(key) > S3_MAX_KEY) {
       json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "Key", key ? key : "", "Code",
@@ -1829,7 +1819,8 @@ fail:
 static s3_version *lock_copy_source(aws_call *call, const json_t *input, char **src_bucket,
                                     char **src_key, char **src_version) {
   s3_state *st = aws_call_state(call);
-  if (parse_copy_source(in_str(input, "CopySource"), src_bucket, src_key, src_version) < 0) {
+  if (parse_copy_source(jsonutil_string(input, "CopySource"), src_bucket, src_key, src_version) <
+      0) {
     aws_call_fail(call, 400, "InvalidArgument",
                   "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
     return NULL;
@@ -1921,7 +1912,7 @@ static int body_clone(s3_state *st, const s3_version *v, uint64_t start, uint64_
   int fd = data_create(st, &f);
   if (fd < 0)
     return -1;
-  int rc = write_all(fd, v->data + start, (size_t)len);
+  int rc = fs_write_all(fd, v->data + start, (size_t)len);
   if (close(fd) < 0)
     rc = -1;
   if (rc < 0) {
@@ -1936,15 +1927,15 @@ static int body_clone(s3_state *st, const s3_version *v, uint64_t start, uint64_
 
 static void op_copy_object(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
-  const char *bucket = in_str(input, "Bucket"), *key = in_str(input, "Key");
+  const char *bucket = jsonutil_string(input, "Bucket"), *key = jsonutil_string(input, "Key");
   if (!key_valid(call, key))
     return;
   char *sbucket = NULL, *skey = NULL, *sversion = NULL;
   int bad_tags = 0;
   json_t *tags = NULL;
-  const char *tdir = in_str(input, "TaggingDirective");
+  const char *tdir = jsonutil_string(input, "TaggingDirective");
   if (tdir && strcmp(tdir, "REPLACE") == 0) {
-    tags = tags_from_header(in_str(input, "Tagging"), &bad_tags);
+    tags = tags_from_header(jsonutil_string(input, "Tagging"), &bad_tags);
     if (bad_tags) {
       aws_call_fail(call, 400, "InvalidArgument", "The x-amz-tagging header is not valid.");
       return;
@@ -1953,7 +1944,7 @@ static void op_copy_object(aws_call *call, json_t *input) {
   s3_version *sv = lock_copy_source(call, input, &sbucket, &skey, &sversion);
   if (!sv)
     goto cleanup;
-  const char *directive = in_str(input, "MetadataDirective");
+  const char *directive = jsonutil_string(input, "MetadataDirective");
   int replace = directive && strcmp(directive, "REPLACE") == 0;
   s3_bucket *b = bucket_find(st, bucket);
   if (!b) {
@@ -2034,7 +2025,7 @@ cleanup:
 static void op_object_subresource(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   const char *op = aws_call_operation(call);
-  const char *key = in_str(input, "Key"), *vid = in_str(input, "VersionId");
+  const char *key = jsonutil_string(input, "Key"), *vid = jsonutil_string(input, "VersionId");
   if (strcmp(op, "PutObjectTagging") == 0) {
     json_t *set = json_object_get(json_object_get(input, "Tagging"), "TagSet");
     if (!json_is_array(set) || json_array_size(set) > S3_MAX_TAGS) {
@@ -2177,7 +2168,7 @@ static void list_current(const s3_bucket *b, list_walk *w) {
 }
 
 static int encoding_url(aws_call *call, const json_t *input, int *url) {
-  const char *enc = in_str(input, "EncodingType");
+  const char *enc = jsonutil_string(input, "EncodingType");
   *url = 0;
   if (!enc)
     return 0;
@@ -2201,11 +2192,11 @@ static void op_list_objects(aws_call *call, json_t *input) {
   if (encoding_url(call, input, &url) < 0)
     return;
   char *token = NULL;
-  const char *ctoken = in_str(input, "ContinuationToken");
+  const char *ctoken = jsonutil_string(input, "ContinuationToken");
   if (v2 && ctoken) {
     unsigned char *raw = NULL;
     size_t raw_len = 0;
-    if (aws_base64_decode(&raw, &raw_len, ctoken, strlen(ctoken)) < 0 ||
+    if (codec_base64_decode(&raw, &raw_len, ctoken, strlen(ctoken)) < 0 ||
         memchr(raw, '\0', raw_len) || raw_len > S3_MAX_KEY + 1) {
       free(raw);
       aws_call_fail_fields(
@@ -2218,9 +2209,10 @@ static void op_list_objects(aws_call *call, json_t *input) {
     free(raw);
   }
   list_walk w = {0};
-  w.prefix = in_str(input, "Prefix");
-  w.delimiter = in_str(input, "Delimiter");
-  w.after = v2 ? (token ? token : in_str(input, "StartAfter")) : in_str(input, "Marker");
+  w.prefix = jsonutil_string(input, "Prefix");
+  w.delimiter = jsonutil_string(input, "Delimiter");
+  w.after = v2 ? (token ? token : jsonutil_string(input, "StartAfter"))
+               : jsonutil_string(input, "Marker");
   w.max = max_keys_of(input, "MaxKeys");
   w.url = url;
   w.owner = v2 ? json_is_true(json_object_get(input, "FetchOwner")) : 1;
@@ -2249,16 +2241,17 @@ static void op_list_objects(aws_call *call, json_t *input) {
     json_object_set_new(out, "KeyCount", json_integer(w.count));
     if (ctoken)
       json_object_set_new(out, "ContinuationToken", json_string(ctoken));
-    set_str(out, "StartAfter", in_str(input, "StartAfter"), url);
+    set_str(out, "StartAfter", jsonutil_string(input, "StartAfter"), url);
     if (w.truncated && w.next) {
-      char *t = aws_base64_encode((const unsigned char *)w.next, strlen(w.next));
+      char *t = codec_base64_encode((const unsigned char *)w.next, strlen(w.next));
       if (t)
         json_object_set_new(out, "NextContinuationToken", json_string(t));
       free(t);
     }
   } else {
-    json_object_set_new(out, "Marker",
-                        key_json(in_str(input, "Marker") ? in_str(input, "Marker") : "", url));
+    json_object_set_new(
+        out, "Marker",
+        key_json(jsonutil_string(input, "Marker") ? jsonutil_string(input, "Marker") : "", url));
     if (w.truncated && w.next && w.delimiter)
       set_str(out, "NextMarker", w.next, url);
   }
@@ -2274,11 +2267,11 @@ static void op_list_object_versions(aws_call *call, json_t *input) {
   int url = 0;
   if (encoding_url(call, input, &url) < 0)
     return;
-  const char *key_marker = in_str(input, "KeyMarker");
-  const char *vid_marker = in_str(input, "VersionIdMarker");
+  const char *key_marker = jsonutil_string(input, "KeyMarker");
+  const char *vid_marker = jsonutil_string(input, "VersionIdMarker");
   list_walk w = {0};
-  w.prefix = in_str(input, "Prefix");
-  w.delimiter = in_str(input, "Delimiter");
+  w.prefix = jsonutil_string(input, "Prefix");
+  w.delimiter = jsonutil_string(input, "Delimiter");
   w.max = max_keys_of(input, "MaxKeys");
   w.url = url;
   w.prefixes = json_array();
@@ -2383,11 +2376,11 @@ static s3_upload *upload_find(const s3_bucket *b, const char *id, const char *ke
 
 static void op_create_multipart(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
-  const char *key = in_str(input, "Key");
+  const char *key = jsonutil_string(input, "Key");
   if (!key_valid(call, key))
     return;
   int bad_tags = 0;
-  json_t *tags = tags_from_header(in_str(input, "Tagging"), &bad_tags);
+  json_t *tags = tags_from_header(jsonutil_string(input, "Tagging"), &bad_tags);
   if (bad_tags) {
     aws_call_fail(call, 400, "InvalidArgument", "The x-amz-tagging header is not valid.");
     return;
@@ -2410,7 +2403,7 @@ static void op_create_multipart(aws_call *call, json_t *input) {
   u->attrs = attrs_from_input(input);
   u->tags = tags;
   u->acl = acl_from_input(input);
-  u->ck_algo = s3_checksum_algo_from_name(in_str(input, "ChecksumAlgorithm"));
+  u->ck_algo = s3_checksum_algo_from_name(jsonutil_string(input, "ChecksumAlgorithm"));
   u->next = b->uploads;
   b->uploads = u;
   json_t *out = json_pack("{s:s, s:s, s:s}", "Bucket", b->name, "Key", key, "UploadId", u->id);
@@ -2426,10 +2419,10 @@ static s3_upload *lock_upload(aws_call *call, const json_t *input, s3_bucket **o
   s3_bucket *b = lock_bucket(call, input);
   if (!b)
     return NULL;
-  s3_upload *u = upload_find(b, in_str(input, "UploadId"), in_str(input, "Key"));
+  s3_upload *u = upload_find(b, jsonutil_string(input, "UploadId"), jsonutil_string(input, "Key"));
   if (!u) {
     state_unlock(st);
-    fail_no_upload(call, in_str(input, "UploadId"));
+    fail_no_upload(call, jsonutil_string(input, "UploadId"));
     return NULL;
   }
   *out_bucket = b;
@@ -2543,7 +2536,7 @@ static void op_upload_part_copy(aws_call *call, json_t *input) {
   if (!sv)
     goto cleanup;
   uint64_t start = 0, len = sv->size;
-  const char *range = in_str(input, "CopySourceRange");
+  const char *range = jsonutil_string(input, "CopySourceRange");
   if (range) {
     uint64_t a = 0, z = 0;
     if (parse_range(range, sv->size, &a, &z) != 1 || strchr(range + 6, '-') == range + 6) {
@@ -2557,14 +2550,16 @@ static void op_upload_part_copy(aws_call *call, json_t *input) {
     start = a;
     len = z - a + 1;
   }
-  s3_bucket *b = bucket_find(st, in_str(input, "Bucket"));
-  s3_upload *u = b ? upload_find(b, in_str(input, "UploadId"), in_str(input, "Key")) : NULL;
+  s3_bucket *b = bucket_find(st, jsonutil_string(input, "Bucket"));
+  s3_upload *u =
+      b ? upload_find(b, jsonutil_string(input, "UploadId"), jsonutil_string(input, "Key")) : NULL;
   if (!u) {
     state_unlock(st);
     if (!b)
-      fail_no_bucket(call, in_str(input, "Bucket") ? in_str(input, "Bucket") : "");
+      fail_no_bucket(call,
+                     jsonutil_string(input, "Bucket") ? jsonutil_string(input, "Bucket") : "");
     else
-      fail_no_upload(call, in_str(input, "UploadId"));
+      fail_no_upload(call, jsonutil_string(input, "UploadId"));
     goto cleanup;
   }
   uint64_t file = 0;
@@ -2623,7 +2618,7 @@ static void op_complete_multipart(aws_call *call, json_t *input) {
   json_t *item;
   json_array_foreach(parts, i, item) {
     json_int_t num = json_integer_value(json_object_get(item, "PartNumber"));
-    const char *etag = in_str(item, "ETag");
+    const char *etag = jsonutil_string(item, "ETag");
     if (num <= last) {
       code = "InvalidPartOrder";
       snprintf(message, sizeof(message),
@@ -2650,7 +2645,7 @@ static void op_complete_multipart(aws_call *call, json_t *input) {
     if (code)
       break;
     json_int_t num = json_integer_value(json_object_get(item, "PartNumber"));
-    const char *etag = in_str(item, "ETag");
+    const char *etag = jsonutil_string(item, "ETag");
     const s3_part *p = &u->parts[num];
     if (i + 1 < count && p->size < S3_MIN_PART) {
       code = "EntityTooSmall";
@@ -2786,7 +2781,7 @@ static void op_list_parts(aws_call *call, json_t *input) {
 
 static void op_list_uploads(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
-  const char *prefix = in_str(input, "Prefix");
+  const char *prefix = jsonutil_string(input, "Prefix");
   int max = max_keys_of(input, "MaxUploads");
   s3_bucket *b = lock_bucket(call, input);
   if (!b)

@@ -12,14 +12,13 @@
 #include "emulator/service.h"
 #include "emulator/services.h"
 #include "emulator/sqs_engine.h"
+#include "common/clock.h"
 
 #include <time.h>
 
 static uint64_t wall_ms(void *payload) {
   (void)payload;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  return clock_wall_ms();
 }
 
 static void *timer_add(void *payload, uint64_t delay_ms, void (*fn)(void *arg), void *arg) {

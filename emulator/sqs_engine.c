@@ -29,11 +29,12 @@
  */
 #include "emulator/sqs_engine.h"
 
+#include "common/codec.h"
 #include "common/error.h"
+#include "common/jsonutil.h"
 
 #include <inttypes.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -372,11 +373,6 @@ static int missing(sqs_error *err, const char *name) {
   return set_err(err, 0, "MissingParameter", "The request must contain the parameter %s.", name);
 }
 
-static const char *str_member(json_t *obj, const char *name) {
-  json_t *v = json_object_get(obj, name);
-  return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 /* Reads an optional integer member (the protocol layer makes integers; a
  * string of digits is accepted too). 0 absent, 1 present, -1 malformed. */
 static int int_member(json_t *obj, const char *name, int64_t *out, sqs_error *err) {
@@ -424,74 +420,18 @@ static int replace_str(char **slot, const char *value) {
   return 0;
 }
 
-static void hex_digest(char *out, const unsigned char *d, size_t n) {
-  static const char hex[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = hex[d[i] >> 4];
-    out[2 * i + 1] = hex[d[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
 static void md5_hex(char out[33], const void *data, size_t len) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   EVP_Digest(data, len, d, &n, EVP_md5(), NULL);
-  hex_digest(out, d, 16);
+  codec_hex_encode(out, d, 16);
 }
 
 static void sha256_hex(char out[65], const void *data, size_t len) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   EVP_Digest(data, len, d, &n, EVP_sha256(), NULL);
-  hex_digest(out, d, 32);
-}
-
-/* Decodes standard base64 (with padding) into a new buffer. */
-static int base64_decode(unsigned char **out, size_t *out_len, const char *s, size_t len) {
-  if (len % 4 != 0)
-    return -1;
-  for (size_t i = 0; i < len; i++) {
-    char c = s[i];
-    int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-             c == '+' || c == '/' || (c == '=' && i >= len - 2);
-    if (!ok || (c != '=' && i > 0 && s[i - 1] == '='))
-      return -1;
-  }
-  unsigned char *buf = malloc(len / 4 * 3 + 1);
-  if (!buf)
-    return -1;
-  int n = len ? EVP_DecodeBlock(buf, (const unsigned char *)s, (int)len) : 0;
-  if (n < 0) {
-    free(buf);
-    return -1;
-  }
-  if (len >= 1 && s[len - 1] == '=')
-    n--;
-  if (len >= 2 && s[len - 2] == '=')
-    n--;
-  *out = buf;
-  *out_len = (size_t)n;
-  return 0;
-}
-
-static char *base64_encode(const char *s, size_t len) {
-  char *buf = malloc(4 * ((len + 2) / 3) + 1);
-  if (buf)
-    EVP_EncodeBlock((unsigned char *)buf, (const unsigned char *)s, (int)len);
-  return buf;
-}
-
-static int make_uuid(char out[40]) {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof(b)) != 1)
-    return -1;
-  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-  char hex[33];
-  hex_digest(hex, b, 16);
-  snprintf(out, 40, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
-  return 0;
+  codec_hex_encode(out, d, 32);
 }
 
 /* Characters SQS accepts in bodies and attribute values: #x9 #xA #xD
@@ -618,7 +558,7 @@ static int md5_binary_value(EVP_MD_CTX *md, json_t *v) {
     return -1;
   unsigned char *bytes = NULL;
   size_t n = 0;
-  if (base64_decode(&bytes, &n, json_string_value(v), json_string_length(v)) < 0)
+  if (codec_base64_decode(&bytes, &n, json_string_value(v), json_string_length(v)) < 0)
     return -1;
   md5_update_len_bytes(md, bytes, n);
   free(bytes);
@@ -644,7 +584,7 @@ int sqs_md5_of_attributes(char out[33], json_t *attributes) {
   qsort(names, count, sizeof(*names), cmp_str_ptr);
   for (i = 0; i < count; i++) {
     json_t *v = json_object_get(attributes, names[i]);
-    const char *type = str_member(v, "DataType");
+    const char *type = jsonutil_string(v, "DataType");
     if (!type)
       goto invalid;
     md5_update_len_bytes(md, names[i], strlen(names[i]));
@@ -680,7 +620,7 @@ int sqs_md5_of_attributes(char out[33], json_t *attributes) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   EVP_DigestFinal_ex(md, d, &n);
-  hex_digest(out, d, 16);
+  codec_hex_encode(out, d, 16);
   rc = 0;
   goto cleanup;
 invalid:
@@ -871,7 +811,7 @@ static int set_redrive_policy(qattrs *a, const char *value, sqs_error *err) {
       goto cleanup;
     }
   }
-  const char *arn = str_member(j, "deadLetterTargetArn");
+  const char *arn = jsonutil_string(j, "deadLetterTargetArn");
   json_t *count = json_object_get(j, "maxReceiveCount");
   if (!arn) {
     bad_redrive(err, value,
@@ -926,7 +866,7 @@ static int set_redrive_allow(qattrs *a, const char *value, sqs_error *err) {
   json_t *j =
       strlen(value) <= SQS_MAX_POLICY ? json_loads(value, JSON_REJECT_DUPLICATES, NULL) : NULL;
   int rc = -1;
-  const char *perm = str_member(j, "redrivePermission");
+  const char *perm = jsonutil_string(j, "redrivePermission");
   json_t *arns = json_object_get(j, "sourceQueueArns");
   const char *reason = NULL;
   if (!json_is_object(j))
@@ -1159,7 +1099,7 @@ static int is_account(const char *s, size_t n) {
  * caller's unless the host spells one the way AWS and LocalStack do
  * ("sqs.<region>.…" or "<region>.queue.…"). */
 static int queue_from_url(sqs_op *op, json_t *in, sqs_queue **out) {
-  const char *url = str_member(in, "QueueUrl");
+  const char *url = jsonutil_string(in, "QueueUrl");
   if (!url || !*url)
     return missing(&op->err, "QueueUrl");
   char region[64];
@@ -1589,7 +1529,7 @@ static int check_message_attributes(json_t *attrs, size_t *size, sqs_error *err)
                      "alphanumeric characters, '_', '-' and '.', up to 256 characters, must not "
                      "start or end with '.', contain '..' or start with 'AWS.' or 'Amazon.'.",
                      name);
-    const char *type = str_member(v, "DataType");
+    const char *type = jsonutil_string(v, "DataType");
     if (!type || !*type)
       return set_err(err, 0, "InvalidParameterValue",
                      "The message attribute '%.256s' must contain a non-empty message attribute "
@@ -1622,7 +1562,7 @@ static int check_message_attributes(json_t *attrs, size_t *size, sqs_error *err)
                        "The message attribute '%.256s' must contain non-empty message attribute "
                        "value for message attribute type '%s'.",
                        name, base);
-      if (base64_decode(&bytes, &bn, json_string_value(bv), json_string_length(bv)) < 0)
+      if (codec_base64_decode(&bytes, &bn, json_string_value(bv), json_string_length(bv)) < 0)
         return set_err(err, 0, "InvalidParameterValue",
                        "The message attribute '%.256s' has a BinaryValue that is not valid "
                        "base64.",
@@ -1660,8 +1600,8 @@ static int check_system_attributes(json_t *attrs, const char **trace, sqs_error 
     if (strcmp(name, "AWSTraceHeader"))
       return set_err(err, 0, "InvalidParameterValue",
                      "Message system attribute name '%.256s' is invalid.", name);
-    const char *type = str_member(v, "DataType");
-    const char *sv = str_member(v, "StringValue");
+    const char *type = jsonutil_string(v, "DataType");
+    const char *sv = jsonutil_string(v, "StringValue");
     if (!type || strcmp(type, "String"))
       return set_err(err, 0, "InvalidParameterValue",
                      "The message system attribute 'AWSTraceHeader' must have data type "
@@ -1719,8 +1659,8 @@ static int send_one(sqs_op *op, sqs_queue *q, json_t *in, json_t **out, sqs_erro
                    "One or more parameters are invalid. Reason: Message must be shorter than "
                    "%" PRId64 " bytes.",
                    q->a.max_size);
-  const char *group = str_member(in, "MessageGroupId");
-  const char *dedup = str_member(in, "MessageDeduplicationId");
+  const char *group = jsonutil_string(in, "MessageGroupId");
+  const char *dedup = jsonutil_string(in, "MessageDeduplicationId");
   char content_hash[65];
   if (group && !valid_dedup_chars(group))
     return set_err(err, 0, "InvalidParameterValue",
@@ -1776,8 +1716,9 @@ static int send_one(sqs_op *op, sqs_queue *q, json_t *in, json_t **out, sqs_erro
   }
 
   m = calloc(1, sizeof(*m));
-  if (!m || make_uuid(m->id) < 0 || !(m->body = malloc(body_len + 1)))
+  if (!m || !(m->body = malloc(body_len + 1)))
     goto nomem;
+  codec_uuid4(m->id);
   memcpy(m->body, body, body_len);
   m->body[body_len] = '\0';
   m->body_len = body_len;
@@ -1829,7 +1770,7 @@ static int check_batch(sqs_op *op, json_t *entries, const char *entry_name) {
   size_t i, j;
   json_t *e;
   json_array_foreach(entries, i, e) {
-    const char *id = str_member(e, "Id");
+    const char *id = jsonutil_string(e, "Id");
     int ok = id && *id && strlen(id) <= SQS_MAX_BATCH_ID;
     for (const char *p = id; ok && *p; p++)
       ok = name_char(*p);
@@ -1839,7 +1780,7 @@ static int check_batch(sqs_op *op, json_t *entries, const char *entry_name) {
                      "underscores. It can be at most %d letters long.",
                      SQS_MAX_BATCH_ID);
     for (j = 0; j < i; j++)
-      if (!strcmp(id, str_member(json_array_get(entries, j), "Id")))
+      if (!strcmp(id, jsonutil_string(json_array_get(entries, j), "Id")))
         return set_err(&op->err, 0, "BatchEntryIdsNotDistinct", "Id %s repeated.", id);
   }
   return 0;
@@ -1896,7 +1837,7 @@ static int op_send_message_batch(sqs_op *op, json_t *in) {
   json_array_foreach(entries, i, e) {
     json_t *result = NULL;
     sqs_error err;
-    const char *id = str_member(e, "Id");
+    const char *id = jsonutil_string(e, "Id");
     if (send_one(op, q, e, &result, &err) < 0) {
       batch_fail(failed, id, &err);
       continue;
@@ -1957,7 +1898,7 @@ static int parse_recv(sqs_op *op, sqs_queue *q, json_t *in, recv_params *p, int6
   json_t *an = json_object_get(in, "MessageAttributeNames");
   if (json_is_array(an))
     p->attribute_names = json_deep_copy(an);
-  const char *attempt = str_member(in, "ReceiveRequestAttemptId");
+  const char *attempt = jsonutil_string(in, "ReceiveRequestAttemptId");
   if (attempt && q->a.fifo) {
     if (!valid_dedup_chars(attempt)) {
       recv_params_free(p);
@@ -1995,7 +1936,7 @@ static void attempt_record(sqs_op *op, sqs_queue *q, const char *attempt_id, jso
   json_array_foreach(msgs, i, m) {
     uint64_t uid, seq, delivery;
     if (i < SQS_MAX_BATCH &&
-        handle_parse(op->e, str_member(m, "ReceiptHandle"), &uid, &seq, &delivery) == 0) {
+        handle_parse(op->e, jsonutil_string(m, "ReceiptHandle"), &uid, &seq, &delivery) == 0) {
       n->seqs[n->count] = seq;
       n->deliveries[n->count] = delivery;
       n->count++;
@@ -2081,7 +2022,7 @@ static int delete_one(sqs_op *op, sqs_queue *q, const char *handle, sqs_error *e
 static int op_delete_message(sqs_op *op, json_t *in) {
   sqs_queue *q;
   if (queue_from_url(op, in, &q) < 0 ||
-      delete_one(op, q, str_member(in, "ReceiptHandle"), &op->err) < 0)
+      delete_one(op, q, jsonutil_string(in, "ReceiptHandle"), &op->err) < 0)
     return -1;
   serve_waiters(op, q);
   return 0;
@@ -2101,7 +2042,7 @@ static int run_batch(sqs_op *op, json_t *in, const char *entry_name, batch_entry
   json_t *e;
   json_array_foreach(entries, i, e) {
     sqs_error err;
-    const char *id = str_member(e, "Id");
+    const char *id = jsonutil_string(e, "Id");
     if (fn(op, q, e, &err) < 0)
       batch_fail(failed, id, &err);
     else
@@ -2113,7 +2054,7 @@ static int run_batch(sqs_op *op, json_t *in, const char *entry_name, batch_entry
 }
 
 static int delete_entry(sqs_op *op, sqs_queue *q, json_t *entry, sqs_error *err) {
-  return delete_one(op, q, str_member(entry, "ReceiptHandle"), err);
+  return delete_one(op, q, jsonutil_string(entry, "ReceiptHandle"), err);
 }
 
 static int op_delete_message_batch(sqs_op *op, json_t *in) {
@@ -2121,7 +2062,7 @@ static int op_delete_message_batch(sqs_op *op, json_t *in) {
 }
 
 static int change_one(sqs_op *op, sqs_queue *q, json_t *in, sqs_error *err) {
-  const char *handle = str_member(in, "ReceiptHandle");
+  const char *handle = jsonutil_string(in, "ReceiptHandle");
   int64_t vis = 0;
   int rc = int_member(in, "VisibilityTimeout", &vis, err);
   uint64_t uid, seq, delivery;
@@ -2236,8 +2177,8 @@ static const char *attribute_value(const sqs_queue *q, const char *name, uint64_
 
 /* SSE-KMS and SSE-SQS exclude each other when a request asks for both. */
 static int check_encryption(json_t *attrs, sqs_error *err) {
-  const char *kms = str_member(attrs, "KmsMasterKeyId");
-  const char *sse = str_member(attrs, "SqsManagedSseEnabled");
+  const char *kms = jsonutil_string(attrs, "KmsMasterKeyId");
+  const char *sse = jsonutil_string(attrs, "SqsManagedSseEnabled");
   if (kms && *kms && sse && !strcmp(sse, "true"))
     return set_err(err, 0, "InvalidAttributeValue",
                    "You can use one type of server-side encryption (SSE) at one time. You can "
@@ -2261,7 +2202,7 @@ static int check_redrive_target(sqs_op *op, const char *source_arn, int fifo, co
                        "Dead-letter queue must be the same type of queue as the source queue.");
   if (dlq->a.redrive_allow) {
     json_t *allow = json_loads(dlq->a.redrive_allow, 0, NULL);
-    const char *perm = str_member(allow, "redrivePermission");
+    const char *perm = jsonutil_string(allow, "redrivePermission");
     int allowed = !perm || !strcmp(perm, "allowAll");
     if (perm && !strcmp(perm, "byQueue")) {
       size_t i;
@@ -2303,7 +2244,7 @@ static int check_tags(json_t *tags, size_t existing, sqs_error *err) {
 static int64_t now_seconds(const sqs_op *op) { return (int64_t)(op->now / 1000); }
 
 static int op_create_queue(sqs_op *op, json_t *in) {
-  const char *name = str_member(in, "QueueName");
+  const char *name = jsonutil_string(in, "QueueName");
   json_t *attrs = json_object_get(in, "Attributes");
   json_t *tags = json_object_get(in, "tags");
   if (!tags)
@@ -2312,7 +2253,7 @@ static int op_create_queue(sqs_op *op, json_t *in) {
     return missing(&op->err, "QueueName");
   if (attrs && !json_is_object(attrs))
     return set_err(&op->err, 0, "InvalidParameterValue", "Attributes must be a map.");
-  const char *fifo_s = str_member(attrs, "FifoQueue");
+  const char *fifo_s = jsonutil_string(attrs, "FifoQueue");
   json_t *fifo_j = json_object_get(attrs, "FifoQueue");
   int fifo = 0;
   if (fifo_j) {
@@ -2442,8 +2383,8 @@ static int op_delete_queue(sqs_op *op, json_t *in) {
 }
 
 static int op_get_queue_url(sqs_op *op, json_t *in) {
-  const char *name = str_member(in, "QueueName");
-  const char *owner = str_member(in, "QueueOwnerAWSAccountId");
+  const char *name = jsonutil_string(in, "QueueName");
+  const char *owner = jsonutil_string(in, "QueueOwnerAWSAccountId");
   if (!name || !*name)
     return missing(&op->err, "QueueName");
   sqs_queue *q =
@@ -2558,13 +2499,13 @@ static int list_page(sqs_op *op, json_t *in, sqs_queue **qs, size_t n, const cha
                    "Value %" PRId64 " for parameter MaxResults is invalid. Reason: MaxResults "
                    "must be an integer between 1 and 1000.",
                    max);
-  const char *token = str_member(in, "NextToken");
+  const char *token = jsonutil_string(in, "NextToken");
   char after[SQS_MAX_NAME + 1] = "";
   if (token && *token) {
     unsigned char *raw = NULL;
     size_t len = 0;
-    if (strlen(token) > 200 || base64_decode(&raw, &len, token, strlen(token)) < 0 || len < 3 ||
-        len > SQS_MAX_NAME + 2 || memcmp(raw, "q:", 2)) {
+    if (strlen(token) > 200 || codec_base64_decode(&raw, &len, token, strlen(token)) < 0 ||
+        len < 3 || len > SQS_MAX_NAME + 2 || memcmp(raw, "q:", 2)) {
       free(raw);
       return set_err(&op->err, 0, "InvalidParameterValue", "Invalid NextToken value.");
     }
@@ -2594,7 +2535,7 @@ static int list_page(sqs_op *op, json_t *in, sqs_queue **qs, size_t n, const cha
   if (has_max && i < n && count > 0) {
     char raw[SQS_MAX_NAME + 3];
     snprintf(raw, sizeof(raw), "q:%s", qs[i - 1]->name);
-    char *tok = base64_encode(raw, strlen(raw));
+    char *tok = codec_base64_encode(raw, strlen(raw));
     if (tok)
       json_object_set_new(op->output, "NextToken", json_string(tok));
     free(tok);
@@ -2603,7 +2544,7 @@ static int list_page(sqs_op *op, json_t *in, sqs_queue **qs, size_t n, const cha
 }
 
 static int op_list_queues(sqs_op *op, json_t *in) {
-  const char *prefix = str_member(in, "QueueNamePrefix");
+  const char *prefix = jsonutil_string(in, "QueueNamePrefix");
   size_t n = 0, cap = op->e->queues.count + 1;
   sqs_queue **qs = malloc(cap * sizeof(*qs));
   if (!qs)
@@ -2690,7 +2631,7 @@ static int op_add_permission(sqs_op *op, json_t *in) {
   sqs_queue *q;
   if (queue_from_url(op, in, &q) < 0)
     return -1;
-  const char *label = str_member(in, "Label");
+  const char *label = jsonutil_string(in, "Label");
   json_t *accounts = json_object_get(in, "AWSAccountIds"),
          *actions = json_object_get(in, "Actions");
   if (!label)
@@ -2751,7 +2692,7 @@ static int op_add_permission(sqs_op *op, json_t *in) {
     stmts = json_object_get(policy, "Statement");
   }
   json_array_foreach(stmts, i, v) {
-    const char *sid = str_member(v, "Sid");
+    const char *sid = jsonutil_string(v, "Sid");
     if (sid && !strcmp(sid, label)) {
       set_err(&op->err, 0, "InvalidParameterValue",
               "Value %s for parameter Label is invalid. Reason: Already exists.", label);
@@ -2784,7 +2725,7 @@ static int op_remove_permission(sqs_op *op, json_t *in) {
   sqs_queue *q;
   if (queue_from_url(op, in, &q) < 0)
     return -1;
-  const char *label = str_member(in, "Label");
+  const char *label = jsonutil_string(in, "Label");
   if (!label)
     return missing(&op->err, "Label");
   json_t *policy = q->a.policy ? json_loads(q->a.policy, 0, NULL) : NULL;
@@ -2793,7 +2734,7 @@ static int op_remove_permission(sqs_op *op, json_t *in) {
   json_t *v;
   int found = -1;
   json_array_foreach(stmts, i, v) {
-    const char *sid = str_member(v, "Sid");
+    const char *sid = jsonutil_string(v, "Sid");
     if (sid && !strcmp(sid, label))
       found = (int)i;
   }

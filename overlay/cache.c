@@ -11,32 +11,12 @@
 #include "overlay/overlay_int.h"
 
 #include "common/error.h"
+#include "common/fs.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-/* mkdir -p. */
-static int make_dirs(const char *path) {
-  char buf[PATH_MAX];
-  size_t len = strlen(path);
-  if (len == 0 || len >= sizeof(buf))
-    return airgap_error_set(AIRGAP_EINVALID, "cache path is empty or longer than %d bytes",
-                            PATH_MAX - 1);
-  memcpy(buf, path, len + 1);
-  for (size_t i = 1; i <= len; i++) {
-    if (buf[i] == '/' || buf[i] == '\0') {
-      char saved = buf[i];
-      buf[i] = '\0';
-      int error = ov_mkdir(buf, 0755);
-      buf[i] = saved;
-      if (error < 0)
-        return error;
-    }
-  }
-  return 0;
-}
 
 int overlay_cache_open(overlay_cache **out, const char *dir) {
   if (!dir || !*dir)
@@ -46,7 +26,7 @@ int overlay_cache_open(overlay_cache **out, const char *dir) {
                             "cache directory \"%s\" contains ',', ':', '\\' or whitespace, which "
                             "overlayfs mount options cannot carry; choose another path",
                             dir);
-  int error = make_dirs(dir);
+  int error = fs_mkdir_p(dir, 0755);
   if (error < 0)
     return error;
   overlay_cache *cache = calloc(1, sizeof(*cache));

@@ -39,6 +39,7 @@
  */
 #include "queue/store.h"
 #include "common/error.h"
+#include "common/fs.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -1225,35 +1226,13 @@ static const queue_store_ops sqlite_ops = {
     .token_get = sqlite_token_get,
 };
 
-/* mkdir -p with mode 0700 for what it creates. */
-static int mkdir_p(const char *dir) {
-  char path[4096];
-  size_t len = strlen(dir);
-  if (len == 0 || len >= sizeof(path)) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  memcpy(path, dir, len + 1);
-  for (char *p = path + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(path, 0700) < 0 && errno != EEXIST)
-      return -1;
-    *p = '/';
-  }
-  if (mkdir(path, 0700) < 0 && errno != EEXIST)
-    return -1;
-  return 0;
-}
-
 int queue_store_open_sqlite(queue_store **out, const char *data_dir, int sync_normal) {
   sqlite_store *s = NULL;
   char *path = NULL;
   int error = 0;
   if (!data_dir || !*data_dir)
     return airgap_error_set(AIRGAP_EINVALID, "no data directory given (--data DIR)");
-  if (mkdir_p(data_dir) < 0)
+  if (fs_mkdir_p(data_dir, 0700) < 0)
     return airgap_error_set_errno(
         AIRGAP_ERROR, "cannot create data directory %s (check --data and permissions)", data_dir);
   size_t plen = strlen(data_dir) + sizeof("/queue.db");

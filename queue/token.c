@@ -9,6 +9,7 @@
  */
 #include "queue/queue_int.h"
 #include "common/error.h"
+#include "common/clock.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -38,11 +39,7 @@ int queue_random_hex(char *out, size_t bytes) {
   return 0;
 }
 
-int64_t queue_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t queue_now_ms(void) { return (int64_t)clock_wall_ms(); }
 
 static int is_lower_hex(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)

@@ -31,6 +31,24 @@ static void test_error_set_errno_appends_strerror_and_keeps_errno(void **state) 
   assert_string_equal(airgap_error_last(), want);
 }
 
+/* Adding context to the message below, with the message itself as an
+ * argument, must read the old text, not the half-written new one. */
+static void test_error_set_may_quote_the_last_message(void **state) {
+  airgap_error_set(AIRGAP_ERROR, "permission denied on %s", "/run/docker.sock");
+  assert_int_equal(
+      airgap_error_set(AIRGAP_EAUTH, "cannot reach the Docker engine: %s", airgap_error_last()),
+      AIRGAP_EAUTH);
+  assert_string_equal(airgap_error_last(),
+                      "cannot reach the Docker engine: permission denied on /run/docker.sock");
+  errno = EACCES;
+  airgap_error_set_errno(AIRGAP_ERROR, "%s (again)", airgap_error_last());
+  char want[256];
+  snprintf(want, sizeof(want),
+           "cannot reach the Docker engine: permission denied on /run/docker.sock (again): %s",
+           strerror(EACCES));
+  assert_string_equal(airgap_error_last(), want);
+}
+
 static void test_error_long_message_is_cut_not_overflowed(void **state) {
   char big[5000];
   memset(big, 'x', sizeof(big) - 1);
@@ -79,6 +97,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_error_set_returns_code_and_records),
       cmocka_unit_test(test_error_set_errno_appends_strerror_and_keeps_errno),
+      cmocka_unit_test(test_error_set_may_quote_the_last_message),
       cmocka_unit_test(test_error_long_message_is_cut_not_overflowed),
       cmocka_unit_test(test_error_is_thread_local),
       cmocka_unit_test(test_error_names),

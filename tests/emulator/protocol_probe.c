@@ -14,6 +14,7 @@
  */
 #include "emulator/model.h"
 #include "emulator/protocol.h"
+#include "common/codec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ static json_t *do_parse(const json_t *req) {
   const char *b64 = json_string_value(json_object_get(req, "body_b64"));
   unsigned char *body = NULL;
   size_t body_len = 0;
-  if (b64 && aws_base64_decode(&body, &body_len, b64, strlen(b64)) < 0)
+  if (b64 && codec_base64_decode(&body, &body_len, b64, strlen(b64)) < 0)
     return json_pack("{s:{s:s}}", "error", "code", "BadProbeBody");
   char *body_str = malloc(body_len + 1);
   if (body_len)
@@ -97,7 +98,7 @@ static json_t *do_serialize(const json_t *req) {
   if (aws_protocol_serialize(&out, m, p, json_string_value(json_object_get(req, "operation")),
                              json_object_get(req, "output"), "probe-request-id") < 0)
     return json_pack("{s:{s:s}}", "error", "code", "SerializeFailed");
-  char *b64 = aws_base64_encode((const unsigned char *)(out.body ? out.body : ""), out.body_len);
+  char *b64 = codec_base64_encode((const unsigned char *)(out.body ? out.body : ""), out.body_len);
   json_t *headers = json_deep_copy(out.headers);
   if (out.content_type && !json_object_get(headers, "Content-Type"))
     json_object_set_new(headers, "Content-Type", json_string(out.content_type));
@@ -122,7 +123,7 @@ static json_t *do_error(const json_t *req) {
   aws_http_out out;
   aws_protocol_serialize_error(&out, m, p, &err, "probe-request-id");
   aws_error_clear(&err);
-  char *b64 = aws_base64_encode((const unsigned char *)(out.body ? out.body : ""), out.body_len);
+  char *b64 = codec_base64_encode((const unsigned char *)(out.body ? out.body : ""), out.body_len);
   json_t *headers = json_deep_copy(out.headers);
   if (out.content_type && !json_object_get(headers, "Content-Type"))
     json_object_set_new(headers, "Content-Type", json_string(out.content_type));

@@ -8,6 +8,7 @@
  */
 #include "emulator/model.h"
 #include "emulator/protocol.h"
+#include "common/codec.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -160,17 +161,17 @@ static void test_emulator_query_errors(void **state) {
                      "&MessageAttribute.1.Value.BinaryValue=not*base64",
                      "InvalidParameterValue");
   /* Parameter names with very many dots are refused, not expanded. */
-  emu_buf b;
-  emu_buf_init(&b, 16 << 20);
-  emu_buf_puts(&b, "Action=GetCallerIdentity");
+  dynbuf b;
+  dynbuf_init(&b, 16 << 20);
+  dynbuf_puts(&b, "Action=GetCallerIdentity");
   for (int i = 0; i < 1000; i++) {
-    emu_buf_printf(&b, "&p%d", i);
+    dynbuf_printf(&b, "&p%d", i);
     for (int j = 0; j < 120; j++)
-      emu_buf_puts(&b, ".a");
-    emu_buf_puts(&b, "=v");
+      dynbuf_puts(&b, ".a");
+    dynbuf_puts(&b, "=v");
   }
   expect_query_error("sts", b.data, "MalformedQueryString");
-  emu_buf_free(&b);
+  dynbuf_free(&b);
   /* A map entry with a key but no value. */
   expect_query_error("sqs", "Action=CreateQueue&QueueName=q&Attribute.1.Name=DelaySeconds",
                      "MissingParameter");
@@ -386,15 +387,15 @@ static void test_emulator_json_deep_shape(void **state) {
   (void)state;
   /* DynamoDB's AttributeValue is recursive: depth is bounded by our walker. */
   const aws_model *m = model("dynamodb");
-  emu_buf b;
-  emu_buf_init(&b, 1 << 20);
-  emu_buf_puts(&b, "{\"TableName\":\"t\",\"Item\":{\"a\":");
+  dynbuf b;
+  dynbuf_init(&b, 1 << 20);
+  dynbuf_puts(&b, "{\"TableName\":\"t\",\"Item\":{\"a\":");
   for (int i = 0; i < 200; i++)
-    emu_buf_puts(&b, "{\"L\":[");
-  emu_buf_puts(&b, "{\"S\":\"x\"}");
+    dynbuf_puts(&b, "{\"L\":[");
+  dynbuf_puts(&b, "{\"S\":\"x\"}");
   for (int i = 0; i < 200; i++)
-    emu_buf_puts(&b, "]}");
-  emu_buf_puts(&b, "}}");
+    dynbuf_puts(&b, "]}");
+  dynbuf_puts(&b, "}}");
   fake_req r = {{"Content-Type", "application/x-amz-json-1.0", "X-Amz-Target",
                  "DynamoDB_20120810.PutItem", NULL}};
   aws_http_in in = make_in(&r, "POST", "/", "", b.data);
@@ -405,7 +406,7 @@ static void test_emulator_json_deep_shape(void **state) {
   assert_true(aws_protocol_parse(&input, &err, m, p, "PutItem", &in) < 0);
   assert_string_equal(err.code, "SerializationException");
   assert_null(input);
-  emu_buf_free(&b);
+  dynbuf_free(&b);
   aws_error_clear(&err);
 }
 
@@ -575,18 +576,18 @@ static void test_emulator_rest_xml_body(void **state) {
       fail_msg("case %zu: expected %s, got %s (%s)", i, codes[i], err.code, err.message);
   }
   /* Deep nesting is refused. */
-  emu_buf b;
-  emu_buf_init(&b, 1 << 20);
-  emu_buf_puts(&b, "<Tagging>");
+  dynbuf b;
+  dynbuf_init(&b, 1 << 20);
+  dynbuf_puts(&b, "<Tagging>");
   for (int i = 0; i < 5000; i++)
-    emu_buf_puts(&b, "<a>");
+    dynbuf_puts(&b, "<a>");
   for (int i = 0; i < 5000; i++)
-    emu_buf_puts(&b, "</a>");
-  emu_buf_puts(&b, "</Tagging>");
+    dynbuf_puts(&b, "</a>");
+  dynbuf_puts(&b, "</Tagging>");
   in = make_in(&r, "PUT", "/bucket", "tagging", b.data);
   assert_true(parse(&input, &err, "s3", &in, NULL) < 0);
   assert_string_equal(err.code, "MalformedXML");
-  emu_buf_free(&b);
+  dynbuf_free(&b);
   aws_error_clear(&err);
 }
 
@@ -688,13 +689,13 @@ static void test_emulator_timestamps(void **state) {
 
   unsigned char *data = NULL;
   size_t len = 0;
-  assert_int_equal(aws_base64_decode(&data, &len, "aGk=", 4), 0);
+  assert_int_equal(codec_base64_decode(&data, &len, "aGk=", 4), 0);
   assert_int_equal(len, 2);
   assert_memory_equal(data, "hi", 2);
   free(data);
-  assert_true(aws_base64_decode(&data, &len, "a=Gk", 4) < 0);
-  assert_true(aws_base64_decode(&data, &len, "abc", 3) < 0);
-  char *enc = aws_base64_encode((const unsigned char *)"hi", 2);
+  assert_true(codec_base64_decode(&data, &len, "a=Gk", 4) < 0);
+  assert_true(codec_base64_decode(&data, &len, "abc", 3) < 0);
+  char *enc = codec_base64_encode((const unsigned char *)"hi", 2);
   assert_string_equal(enc, "aGk=");
   free(enc);
 }

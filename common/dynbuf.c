@@ -1,21 +1,21 @@
 /*
- * buf.c — the bounded growable buffer behind the emulator's XML and JSON
+ * dynbuf.c — the bounded growable buffer behind the emulator's XML and JSON
  * writers. Growth doubles up to a caller-given limit so a handler bug or a
  * hostile request can never make a serializer allocate without bound.
  */
-#include "emulator/buf.h"
+#include "common/dynbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void emu_buf_init(emu_buf *b, size_t limit) {
+void dynbuf_init(dynbuf *b, size_t limit) {
   memset(b, 0, sizeof(*b));
   b->limit = limit ? limit : (size_t)64 << 20;
 }
 
-static int grow(emu_buf *b, size_t extra) {
+static int grow(dynbuf *b, size_t extra) {
   if (b->failed)
     return -1;
   if (extra > b->limit || b->len + extra + 1 > b->limit) {
@@ -40,7 +40,7 @@ static int grow(emu_buf *b, size_t extra) {
   return 0;
 }
 
-void emu_buf_append(emu_buf *b, const char *s, size_t n) {
+void dynbuf_append(dynbuf *b, const char *s, size_t n) {
   if (grow(b, n) < 0)
     return;
   if (n)
@@ -49,9 +49,9 @@ void emu_buf_append(emu_buf *b, const char *s, size_t n) {
   b->data[b->len] = '\0';
 }
 
-void emu_buf_puts(emu_buf *b, const char *s) { emu_buf_append(b, s, strlen(s)); }
+void dynbuf_puts(dynbuf *b, const char *s) { dynbuf_append(b, s, strlen(s)); }
 
-void emu_buf_printf(emu_buf *b, const char *fmt, ...) {
+void dynbuf_printf(dynbuf *b, const char *fmt, ...) {
   char small[256];
   va_list ap;
   va_start(ap, fmt);
@@ -62,7 +62,7 @@ void emu_buf_printf(emu_buf *b, const char *fmt, ...) {
     return;
   }
   if ((size_t)n < sizeof(small)) {
-    emu_buf_append(b, small, (size_t)n);
+    dynbuf_append(b, small, (size_t)n);
     return;
   }
   if (grow(b, (size_t)n) < 0)
@@ -73,7 +73,7 @@ void emu_buf_printf(emu_buf *b, const char *fmt, ...) {
   b->len += (size_t)n;
 }
 
-void emu_buf_xml(emu_buf *b, const char *s, size_t n) {
+void dynbuf_xml(dynbuf *b, const char *s, size_t n) {
   size_t start = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
@@ -94,19 +94,19 @@ void emu_buf_xml(emu_buf *b, const char *s, size_t n) {
       }
     }
     if (rep) {
-      emu_buf_append(b, s + start, i - start);
-      emu_buf_puts(b, rep);
+      dynbuf_append(b, s + start, i - start);
+      dynbuf_puts(b, rep);
       start = i + 1;
     }
   }
-  emu_buf_append(b, s + start, n - start);
+  dynbuf_append(b, s + start, n - start);
 }
 
-int emu_buf_failed(const emu_buf *b) { return b->failed; }
+int dynbuf_failed(const dynbuf *b) { return b->failed; }
 
-char *emu_buf_take(emu_buf *b, size_t *len) {
+char *dynbuf_take(dynbuf *b, size_t *len) {
   if (b->failed) {
-    emu_buf_free(b);
+    dynbuf_free(b);
     return NULL;
   }
   char *data = b->data;
@@ -116,14 +116,14 @@ char *emu_buf_take(emu_buf *b, size_t *len) {
     n = 0;
   }
   size_t limit = b->limit;
-  emu_buf_init(b, limit);
+  dynbuf_init(b, limit);
   if (len)
     *len = n;
   return data;
 }
 
-void emu_buf_free(emu_buf *b) {
+void dynbuf_free(dynbuf *b) {
   free(b->data);
   size_t limit = b->limit;
-  emu_buf_init(b, limit);
+  dynbuf_init(b, limit);
 }
