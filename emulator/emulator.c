@@ -21,6 +21,7 @@
 #include "emulator/services.h"
 #include "common/codec.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -101,15 +102,29 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 /* Removes a folder tree without following symbolic links. */
 static void remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
+/* 1 for the names make_work_dir() gives: the prefix and mkdtemp's six
+ * characters, nothing else. A data directory such as /tmp is shared with
+ * other programs (deploy/emulator-image once built its image in
+ * /tmp/airgap-emulator-image.XXXXXX, and a concurrent emulator removed it). */
+static int is_work_name(const char *name) {
+  size_t prefix = strlen(WORK_PREFIX);
+  if (strncmp(name, WORK_PREFIX, prefix) != 0 || strlen(name) != prefix + 6)
+    return 0;
+  for (const char *p = name + prefix; *p; p++)
+    if (!isalnum((unsigned char)*p))
+      return 0;
+  return 1;
+}
+
 /* Removes the work folders of emulators that died without cleaning up: ours
- * (same user), and not flock()ed by a live emulator. */
+ * (same user, our naming), and not flock()ed by a live emulator. */
 static void reap_stale_work(const char *data_dir) {
   DIR *dir = opendir(data_dir);
   if (!dir)
     return;
   struct dirent *entry;
   while ((entry = readdir(dir))) {
-    if (strncmp(entry->d_name, WORK_PREFIX, strlen(WORK_PREFIX)) != 0)
+    if (!is_work_name(entry->d_name))
       continue;
     char path[PATH_MAX];
     struct stat st;

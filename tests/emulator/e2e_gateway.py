@@ -510,6 +510,19 @@ class DataFolderTest(unittest.TestCase):
         self.assertEqual(second.stop(), 0)
         self.assertEqual(os.listdir(self.data), [])
 
+    def test_folders_of_other_programs_with_a_similar_name_are_left_alone(self):
+        # /tmp is shared: a folder that merely starts like ours is not ours.
+        others = ["airgap-emulator-image.shFhls", "airgap-emulator-", "airgap-emulator-ab.def"]
+        for name in others:
+            os.mkdir(os.path.join(self.data, name))
+            with open(os.path.join(self.data, name, "keep"), "w") as f:
+                f.write("mine")
+        emu = Emulator("--data-dir", self.data)
+        self.assertEqual(emu.stop(), 0)
+        self.assertEqual(sorted(os.listdir(self.data)), sorted(others))
+        for name in others:
+            self.assertTrue(os.path.exists(os.path.join(self.data, name, "keep")))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
