@@ -6,8 +6,8 @@
  * types, missing members, huge numbers, deep nesting, DTDs) — each must give
  * the protocol's error, never a crash or a partial result.
  */
-#include "emulator/model.h"
-#include "emulator/protocol.h"
+#include "emulator/protocol/model.h"
+#include "emulator/protocol/protocol.h"
 #include "common/codec.h"
 
 #include <setjmp.h>

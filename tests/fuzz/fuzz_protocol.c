@@ -9,8 +9,8 @@
  * fuzz_driver.c drives it over the seeds at the end of this file and
  * deterministic mutations so that every test run fuzzes briefly.
  */
-#include "emulator/model.h"
-#include "emulator/protocol.h"
+#include "emulator/protocol/model.h"
+#include "emulator/protocol/protocol.h"
 #include "tests/fuzz/fuzz_driver.h"
 
 #include <stddef.h>
