@@ -109,6 +109,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     aws_error_set(&err, 0, op ? op : "InternalFailure", "fuzz");
   aws_protocol_serialize_error(&out, m, proto, &err, "fuzz");
   aws_http_out_free(&out);
+  /* As for a service without a model: the protocol guessed from the request,
+   * the error rendered without a model (the message quotes the input). */
+  aws_error_set(&err, 501, "NotImplemented", "%.*s", (int)(body_len < 200 ? body_len : 200),
+                body ? body : "");
+  aws_protocol_serialize_error(&out, NULL, aws_protocol_guess(&in, path), &err, "fuzz");
+  aws_http_out_free(&out);
   aws_error_clear(&err);
   for (size_t i = 0; i < r.count; i++) {
     free(r.names[i]);
