@@ -119,7 +119,8 @@ int aws_protocol_serialize(aws_http_out *out, const aws_model *m, aws_protocol p
 void aws_protocol_serialize_error(aws_http_out *out, const aws_model *m, aws_protocol p,
                                   const aws_error *err, const char *request_id);
 
-/* Timestamps, for the rare handler that reads or writes one itself. */
+/* ---- timestamps, for the rare handler that reads or writes one itself ---- */
+
 /* Parses ISO 8601, RFC 822/1123 or epoch seconds (text). AIRGAP_EINVALID
  * when text is none of them. */
 int aws_timestamp_parse(double *out, const char *text);

@@ -5,7 +5,9 @@ Drives the real binary ($AIRGAP_BIN) over loopback: the command line (Ready.,
 --help, signals, GATEWAY_LISTEN lists), LocalStack's internal endpoints and
 their shapes, request routing (SigV4 scope, X-Amz-Target, Action=, queue URL
 paths, Lambda and S3 fallbacks), SERVICES, the protocols' error shapes and
-hostile input, and STS through Debian's boto3 and the aws CLI v2.
+hostile input, services this build does not serve (each answered in its own
+protocol's error envelope, so boto3 and the aws CLI report our code), and STS
+through Debian's boto3 and the aws CLI v2.
 Run: AIRGAP_BIN=build/.../airgap /usr/bin/python3 tests/emulator/e2e_gateway.py
 """
 import json
