@@ -18,7 +18,6 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "emulator/emulator_int.h"
-#include "emulator/services.h"
 #include "common/codec.h"
 
 #include <ctype.h>

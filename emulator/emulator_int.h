@@ -1,7 +1,8 @@
 /*
- * emulator_int.h — private: the emulator instance shared by emulator.c
- * (life cycle), gateway.c (routing and calls), internal.c (LocalStack's
- * endpoints) and timer.c. Nothing outside emulator/ includes it.
+ * emulator_int.h — private to the core: the emulator instance shared by
+ * emulator.c (life cycle), gateway.c (routing and calls), internal.c
+ * (LocalStack's endpoints) and timer.c. Services and everything outside
+ * emulator/ use service.h (or emulator.h) instead.
  */
 #ifndef AIRGAP_EMULATOR_EMULATOR_INT_H
 #define AIRGAP_EMULATOR_EMULATOR_INT_H
@@ -9,7 +10,7 @@
 #include "common/http_server.h"
 #include "emulator/emulator.h"
 #include "emulator/init_hooks.h"
-#include "emulator/service.h"
+#include "emulator/services_int.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -51,18 +52,6 @@ void emulator_gateway_handle(http_request *req, void *payload);
 int emulator_internal_handle(emulator *emu, http_request *req);
 /* The slot of a service by name, NULL when this build has no such service. */
 service_slot *emulator_slot(emulator *emu, const char *name);
-/* Makes a fresh random UUID string (37 bytes with NUL). */
-
-/* Temporary credentials issued by STS, so that calls signed with them act as
- * the role (its account) and GetCallerIdentity names it. Bounded: the oldest
- * half is forgotten past EMULATOR_MAX_CREDENTIALS. */
-#define EMULATOR_MAX_CREDENTIALS 10000
-void emulator_credentials_add(emulator *emu, const char *access_key, const char *account,
-                              const char *arn, const char *user_id);
-/* The identity of an issued key (new reference), NULL when not issued here. */
-json_t *emulator_credentials_get(emulator *emu, const char *access_key);
-/* The access key the call was signed with ("" when unsigned). Borrowed. */
-const char *emulator_call_access_key(const aws_call *call);
 
 /* timer.c */
 int emulator_timers_start(emulator_timers **out);

@@ -13,9 +13,8 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "emulator/emulator_int.h"
-#include "emulator/model.h"
-#include "emulator/protocol.h"
-#include "emulator/services.h"
+#include "emulator/protocol/model.h"
+#include "emulator/protocol/protocol.h"
 #include "common/codec.h"
 
 #include <ctype.h>
@@ -204,6 +203,12 @@ static void respond_error(http_request *req, const aws_model *m, aws_protocol p,
                           const aws_error *err, const char *request_id) {
   aws_http_out out;
   aws_protocol_serialize_error(&out, m, p, err, request_id);
+  /* Without a model the JSON version is the request's (Kinesis and Logs
+   * speak 1.1). */
+  const char *type = http_request_header(req, "Content-Type");
+  if (!m && p == AWS_PROTOCOL_JSON && type &&
+      strncasecmp(type, "application/x-amz-json-1.1", 26) == 0)
+    out.content_type = "application/x-amz-json-1.1";
   respond_out(req, &out);
 }
 
@@ -288,6 +293,16 @@ static const char *find_service(emulator *emu, http_request *req, const aws_http
     const char *s = service_for_target(emu, target);
     if (s)
       return s;
+    /* The JSON protocol of a service we do not serve (S3 never sees
+     * X-Amz-Target): say so in JSON rather than let S3 answer. */
+    const char *type = in->header(in->ctx, "Content-Type");
+    if (type && strncasecmp(type, "application/x-amz-json-1.", 25) == 0) {
+      aws_error_set(err, 501, "NotImplemented",
+                    "airgap's emulator serves no service with the X-Amz-Target %.64s (it "
+                    "serves: %s).",
+                    target, emulator_service_names());
+      return NULL;
+    }
   }
   const char *path = in->path;
   if (is_queue_path(path))
@@ -392,7 +407,7 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   aws_error err = {0};
   const char *service = find_service(emu, req, &in, &ri, &err);
   if (!service) {
-    respond_error(req, NULL, AWS_PROTOCOL_QUERY, &err, request_id);
+    respond_error(req, NULL, aws_protocol_guess(&in, NULL), &err, request_id);
     aws_error_clear(&err);
     return;
   }
@@ -400,11 +415,15 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   const aws_model *m = NULL;
   aws_protocol p = AWS_PROTOCOL_REST_XML;
   const char *model_name = slot ? slot->svc->model_name : service;
-  int have_model = aws_model_get(&m, model_name) == 0;
-  if (have_model)
+  /* A service this build has no model for (SNS, Kinesis, …) still gets its
+   * errors in its own protocol's envelope, guessed from the request, so that
+   * clients report our code and message instead of "Unknown" or raw XML. */
+  if (aws_model_get(&m, model_name) == 0) {
     p = aws_protocol_detect(m, &in);
-  else
+  } else {
     m = NULL;
+    p = aws_protocol_guess(&in, ri.scope_service[0] ? ri.scope_service : service);
+  }
   json_t *input = NULL;
   const char *operation = NULL;
   char *queue_query = NULL, *vhost_path = NULL;
@@ -518,7 +537,7 @@ const char *aws_call_protocol(const aws_call *call) { return aws_protocol_name(c
 http_request *aws_call_http(aws_call *call) { return call->req; }
 void *aws_call_state(const aws_call *call) { return call->slot->state; }
 emulator *aws_call_emulator(const aws_call *call) { return call->emu; }
-const char *emulator_call_access_key(const aws_call *call) { return call->access_key; }
+const char *aws_call_access_key(const aws_call *call) { return call->access_key; }
 
 void aws_call_header(aws_call *call, const char *name, const char *value) {
   if (!name || !value || strpbrk(name, ":\r\n") || strpbrk(value, "\r\n"))

@@ -12,7 +12,7 @@
  * built once.
  */
 #include "emulator/s3_chunked.h"
-#include "emulator/protocol.h"
+#include "emulator/protocol/protocol.h"
 #include "common/codec.h"
 
 #include <ctype.h>

@@ -1,12 +1,15 @@
 /*
- * service.h — private interface between the emulator's protocol layer and its
- * service handlers (service_sts.c, service_sqs.c, …). Not part of the public
- * emulator.h API; only emulator/ includes it.
+ * service.h — the contract between the emulator's core and every service
+ * (emulator/<name>/, e.g. emulator/sts/). A service includes this header and
+ * its own <name>_int.h, never a core private header (emulator_int.h,
+ * services_int.h); it is listed in the core's service table (services.c).
+ * Not part of the public emulator.h API; only emulator/ includes it.
  *
- * The protocol layer parses a request of any AWS protocol (query, json,
- * rest-json, rest-xml) into a jansson object shaped by the operation's input
- * shape in the embedded botocore model, calls the operation's handler, and
- * serializes what the handler answers. A handler never sees XML or a URL.
+ * The protocol layer (emulator/protocol/) parses a request of any AWS
+ * protocol (query, json, rest-json, rest-xml) into a jansson object shaped by
+ * the operation's input shape in the embedded botocore model, calls the
+ * operation's handler, and serializes what the handler answers. A handler
+ * never sees XML or a URL.
  *
  * Value conventions for input and output objects (the JSON protocol's own):
  *   structure → object keyed by model member names; absent members are absent
@@ -51,6 +54,8 @@ http_request *aws_call_http(aws_call *call);
 void *aws_call_state(const aws_call *call);
 /* The emulator instance serving the call. */
 emulator *aws_call_emulator(const aws_call *call);
+/* The access key the request was signed with ("" when unsigned). */
+const char *aws_call_access_key(const aws_call *call);
 
 /* ---- answering ---- */
 
@@ -89,6 +94,19 @@ void aws_call_fail_fields(aws_call *call, int status, const char *code, json_t *
  * folder (inside its data_dir, else $TMPDIR or /tmp), removed with everything
  * in it when the emulator stops. Borrowed; lives as long as emu. */
 const char *emulator_data_dir(const emulator *emu);
+
+/* ---- credentials issued by STS ---- */
+
+/* Temporary credentials an STS service hands out are remembered per emulator,
+ * so that calls signed with them act as the identity they were issued to (its
+ * account: see aws_call_account) and GetCallerIdentity names it. Bounded: the
+ * oldest half is forgotten past EMULATOR_MAX_CREDENTIALS. Thread-safe. */
+#define EMULATOR_MAX_CREDENTIALS 10000
+void emulator_credentials_add(emulator *emu, const char *access_key, const char *account,
+                              const char *arn, const char *user_id);
+/* The identity issued with access_key, {"Account", "Arn", "UserId"} (new
+ * reference: json_decref), or NULL when this emulator did not issue it. */
+json_t *emulator_credentials_get(emulator *emu, const char *access_key);
 
 /* ---- timers (one timer thread per emulator; no thread per waiter) ---- */
 

@@ -35,10 +35,9 @@
 #include "common/jsonutil.h"
 #include "common/http_server.h"
 #include "common/log.h"
-#include "emulator/protocol.h"
+#include "emulator/protocol/protocol.h"
 #include "emulator/s3_chunked.h"
 #include "emulator/service.h"
-#include "emulator/services.h"
 #include "common/codec.h"
 #include "common/fs.h"
 

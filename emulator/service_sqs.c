@@ -10,7 +10,6 @@
  * message. The engine's clock is the wall clock, its timers the emulator's.
  */
 #include "emulator/service.h"
-#include "emulator/services.h"
 #include "emulator/sqs_engine.h"
 #include "common/clock.h"
 

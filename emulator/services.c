@@ -1,9 +1,9 @@
 /*
  * services.c — the list of services with handlers. Adding a service is one
- * service_<name>.c defining an aws_service plus one line here and in
- * services.h; routing, protocols and health pick it up from this table.
+ * folder (emulator/<name>/) defining an aws_service plus one line here and in
+ * services_int.h; routing, protocols and health pick it up from this table.
  */
-#include "emulator/services.h"
+#include "emulator/services_int.h"
 
 const aws_service *const emulator_service_table[] = {
     &aws_service_sqs,

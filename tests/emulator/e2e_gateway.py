@@ -5,7 +5,9 @@ Drives the real binary ($AIRGAP_BIN) over loopback: the command line (Ready.,
 --help, signals, GATEWAY_LISTEN lists), LocalStack's internal endpoints and
 their shapes, request routing (SigV4 scope, X-Amz-Target, Action=, queue URL
 paths, Lambda and S3 fallbacks), SERVICES, the protocols' error shapes and
-hostile input, and STS through Debian's boto3 and the aws CLI v2.
+hostile input, services this build does not serve (each answered in its own
+protocol's error envelope, so boto3 and the aws CLI report our code), and STS
+through Debian's boto3 and the aws CLI v2.
 Run: AIRGAP_BIN=build/.../airgap /usr/bin/python3 tests/emulator/e2e_gateway.py
 """
 import json
@@ -354,6 +356,89 @@ class GatewayTest(unittest.TestCase):
         status, _, body = self.emu.request("POST", "/", "{}", {"Authorization": auth})
         self.assertEqual(status, 501)
         self.assertIn(b"kinesis", body)
+
+    # ---- services this build does not serve: each in its protocol's envelope ----
+
+    def cli_env(self):
+        return dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+                    AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+                    AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_EC2_METADATA_DISABLED="true",
+                    AWS_PAGER="")
+
+    def test_unserved_services_raise_our_code(self):
+        # query (SNS, CloudFormation, IAM), json 1.1 (Kinesis, Logs), rest-json
+        # (API Gateway) and rest-xml (Route 53): botocore parses each envelope
+        # with its own parser, so "Unknown" or a bare "501" means a wrong one.
+        calls = [("sns", lambda c: c.list_topics()),
+                 ("cloudformation", lambda c: c.list_stacks()),
+                 ("iam", lambda c: c.list_users()),
+                 ("kinesis", lambda c: c.list_streams()),
+                 ("logs", lambda c: c.describe_log_groups()),
+                 ("apigateway", lambda c: c.get_rest_apis()),
+                 ("route53", lambda c: c.list_hosted_zones())]
+        for service, call in calls:
+            with self.subTest(service=service):
+                with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                    call(self.emu.client(service))
+                err = cm.exception.response["Error"]
+                self.assertEqual(err["Code"], "NotImplemented", cm.exception.response)
+                self.assertIn("does not implement the %s service" % service, err["Message"])
+                self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"],
+                                 501)
+
+    def test_unserved_service_envelopes(self):
+        def auth(service):
+            return ("AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/%s/aws4_request, "
+                    "SignedHeaders=host, Signature=00" % service)
+        # query: LocalStack's and AWS's <ErrorResponse><Error>…</Error><RequestId>.
+        status, headers, body = self.emu.request(
+            "POST", "/", "Action=Publish&Version=2010-03-31&Message=hi",
+            {"Authorization": auth("sns"), "Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 501)
+        self.assertEqual(headers["Content-Type"], "text/xml")
+        self.assertIn(b"<ErrorResponse><Error><Type>Receiver</Type><Code>NotImplemented</Code>",
+                      body)
+        self.assertIn(b"</Error><RequestId>", body)
+        # json: {"__type", "message"} in the request's JSON version.
+        status, headers, body = self.emu.request(
+            "POST", "/", "{}", {"Authorization": auth("kinesis"),
+                                "X-Amz-Target": "Kinesis_20131202.ListStreams",
+                                "Content-Type": "application/x-amz-json-1.1"})
+        self.assertEqual(status, 501)
+        self.assertEqual(headers["Content-Type"], "application/x-amz-json-1.1")
+        doc = json.loads(body)
+        self.assertEqual(doc["__type"], "NotImplemented")
+        self.assertIn("kinesis", doc["message"])
+        # The same unsigned: no S3 XML for a JSON client either.
+        status, headers, body = self.emu.request(
+            "POST", "/", "{}", {"X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+                                "Content-Type": "application/x-amz-json-1.1"})
+        self.assertEqual(status, 501)
+        self.assertEqual(json.loads(body)["__type"], "NotImplemented")
+        self.assertIn("Logs_20140328.DescribeLogGroups", json.loads(body)["message"])
+        # rest-json: x-amzn-ErrorType and a JSON body.
+        status, headers, body = self.emu.request("GET", "/restapis",
+                                                 headers={"Authorization": auth("apigateway")})
+        self.assertEqual(status, 501)
+        self.assertEqual(headers.get("x-amzn-ErrorType"), "NotImplemented")
+        self.assertIn("apigateway", json.loads(body)["message"])
+
+    def test_unserved_services_aws_cli(self):
+        for args, operation in ((["sns", "list-topics"], "ListTopics"),
+                                (["kinesis", "list-streams"], "ListStreams"),
+                                (["logs", "describe-log-groups"], "DescribeLogGroups"),
+                                (["cloudformation", "list-stacks"], "ListStacks")):
+            with self.subTest(args=args):
+                out = subprocess.run(["/usr/bin/aws", "--endpoint-url", self.emu.url] + args,
+                                     capture_output=True, text=True, env=self.cli_env(),
+                                     timeout=60)
+                self.assertNotEqual(out.returncode, 0)
+                self.assertIn("An error occurred (NotImplemented) when calling the %s operation"
+                              % operation, out.stderr)
+                self.assertIn("airgap's emulator does not implement the %s service" % args[0],
+                              out.stderr)
+                # 501 is not a transient error: the CLI does not retry it.
+                self.assertNotIn("reached max retries", out.stderr)
 
     # ---- hostile input ----
 

@@ -12,8 +12,8 @@
  *   {"error": {"service", "protocol", "code", "message", "status"}}
  *     → {"status", "headers", "body_b64"}
  */
-#include "emulator/model.h"
-#include "emulator/protocol.h"
+#include "emulator/protocol/model.h"
+#include "emulator/protocol/protocol.h"
 #include "common/codec.h"
 
 #include <stdio.h>

@@ -1,13 +1,14 @@
 /*
  * test_protocol.c — unit tests of the emulator's model-driven protocol layer
- * (emulator/protocol*.c) against the real embedded botocore models: request
+ * (emulator/protocol/) against the real embedded botocore models: request
  * parsing for query, json, rest-json and rest-xml, response and error
- * serialization, timestamps and blobs, and hostile input (bad XML/JSON, wrong
+ * serialization (also without a model, for services this build does not
+ * serve), timestamps and blobs, and hostile input (bad XML/JSON, wrong
  * types, missing members, huge numbers, deep nesting, DTDs) — each must give
  * the protocol's error, never a crash or a partial result.
  */
-#include "emulator/model.h"
-#include "emulator/protocol.h"
+#include "emulator/protocol/model.h"
+#include "emulator/protocol/protocol.h"
 #include "common/codec.h"
 
 #include <setjmp.h>
@@ -700,6 +701,57 @@ static void test_emulator_timestamps(void **state) {
   free(enc);
 }
 
+/* Services without an embedded model: the protocol from the request alone,
+ * and each protocol's error envelope without a model. */
+static void test_emulator_protocol_guess(void **state) {
+  (void)state;
+  fake_req json11 = {{"Content-Type", "application/x-amz-json-1.1", "X-Amz-Target",
+                      "Kinesis_20131202.ListStreams", NULL}};
+  fake_req target_only = {{"X-Amz-Target", "Kinesis_20131202.ListStreams", NULL}};
+  fake_req none = {{NULL}};
+  fake_req rest_json = {{"Content-Type", "application/json", NULL}};
+  fake_req xml = {{"Content-Type", "application/xml", NULL}};
+  fake_req form_req = {{form[0], form[1], NULL}};
+  aws_http_in in = make_in(&json11, "POST", "/", "", "{}");
+  assert_int_equal(aws_protocol_guess(&in, "kinesis"), AWS_PROTOCOL_JSON);
+  in = make_in(&target_only, "POST", "/", "", "{}");
+  assert_int_equal(aws_protocol_guess(&in, "kinesis"), AWS_PROTOCOL_REST_JSON);
+  in = make_in(&form_req, "POST", "/", "", "Version=2010-03-31&Action=ListTopics");
+  assert_int_equal(aws_protocol_guess(&in, "sns"), AWS_PROTOCOL_QUERY);
+  in = make_in(&none, "GET", "/", "Action=ListStacks&Version=2010-05-15", NULL);
+  assert_int_equal(aws_protocol_guess(&in, "cloudformation"), AWS_PROTOCOL_QUERY);
+  /* "Action" only as a whole parameter name. */
+  in = make_in(&none, "GET", "/", "NoAction=x&XAction=y", NULL);
+  assert_int_equal(aws_protocol_guess(&in, "apigateway"), AWS_PROTOCOL_REST_JSON);
+  in = make_in(&none, "GET", "/2013-04-01/hostedzone", "", NULL);
+  assert_int_equal(aws_protocol_guess(&in, "route53"), AWS_PROTOCOL_REST_XML);
+  in = make_in(&xml, "POST", "/x", "", "<a/>");
+  assert_int_equal(aws_protocol_guess(&in, NULL), AWS_PROTOCOL_REST_XML);
+  in = make_in(&rest_json, "POST", "/2015-03-31/functions", "", "{}");
+  assert_int_equal(aws_protocol_guess(&in, "lambda"), AWS_PROTOCOL_REST_JSON);
+
+  aws_error err = {0};
+  aws_error_set(&err, 501, "NotImplemented", "no %s here", "sns");
+  aws_http_out out;
+  aws_protocol_serialize_error(&out, NULL, AWS_PROTOCOL_QUERY, &err, "rid");
+  assert_int_equal(out.status, 501);
+  assert_non_null(strstr(out.body, "<ErrorResponse><Error><Type>Receiver</Type>"
+                                   "<Code>NotImplemented</Code><Message>no sns here</Message>"));
+  assert_non_null(strstr(out.body, "</Error><RequestId>rid</RequestId></ErrorResponse>"));
+  aws_http_out_free(&out);
+  aws_protocol_serialize_error(&out, NULL, AWS_PROTOCOL_JSON, &err, "rid");
+  json_t *doc = json_loadb(out.body, out.body_len, 0, NULL);
+  assert_string_equal(json_string_value(json_object_get(doc, "__type")), "NotImplemented");
+  assert_string_equal(json_string_value(json_object_get(doc, "message")), "no sns here");
+  json_decref(doc);
+  aws_http_out_free(&out);
+  aws_protocol_serialize_error(&out, NULL, AWS_PROTOCOL_REST_JSON, &err, "rid");
+  assert_string_equal(json_string_value(json_object_get(out.headers, "x-amzn-ErrorType")),
+                      "NotImplemented");
+  aws_http_out_free(&out);
+  aws_error_clear(&err);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_emulator_models_embedded),
@@ -718,6 +770,7 @@ int main(void) {
       cmocka_unit_test(test_emulator_rest_xml_serialize),
       cmocka_unit_test(test_emulator_s3_vhost),
       cmocka_unit_test(test_emulator_timestamps),
+      cmocka_unit_test(test_emulator_protocol_guess),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
- * model.h — private access to the embedded botocore service models.
+ * model.h — the embedded botocore service models, for the protocol layer, the
+ * gateway (routing) and the tests; services never read models themselves.
  *
- * The build step (models/gen_models.py) embeds each served service's
+ * The build step (protocol/models/gen_models.py) embeds each served service's
  * service-2.json without its documentation as emulator_model_sources. A model
  * is parsed with jansson the first time it is needed (thread-safe) and then
  * kept, read-only, until the process exits; every json_t handed out here is

@@ -19,7 +19,7 @@
  */
 #include "common/error.h"
 #include "common/http_server.h"
-#include "emulator/protocol.h"
+#include "emulator/protocol/protocol_int.h"
 #include "common/codec.h"
 
 #include <ctype.h>
@@ -767,21 +767,7 @@ void aws_rest_error(aws_http_out *out, const aws_model *m, aws_protocol p, const
   dynbuf_puts(&b, "</Code><Message>");
   dynbuf_xml(&b, message, strlen(message));
   dynbuf_puts(&b, "</Message>");
-  const char *key;
-  json_t *value;
-  json_object_foreach(err->fields, key, value) {
-    char num[64];
-    const char *text = json_string_value(value);
-    if (!text && json_is_integer(value)) {
-      snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(value));
-      text = num;
-    }
-    if (!text)
-      continue;
-    dynbuf_printf(&b, "<%s>", key);
-    dynbuf_xml(&b, text, strlen(text));
-    dynbuf_printf(&b, "</%s>", key);
-  }
+  aws_xml_write_error_fields(&b, err->fields);
   dynbuf_puts(&b, "<RequestId>");
   dynbuf_xml(&b, request_id ? request_id : "", request_id ? strlen(request_id) : 0);
   dynbuf_puts(&b, "</RequestId></Error>");

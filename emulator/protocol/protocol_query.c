@@ -13,7 +13,7 @@
  */
 #include "common/error.h"
 #include "common/http_server.h"
-#include "emulator/protocol.h"
+#include "emulator/protocol/protocol_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,25 +331,6 @@ int aws_query_serialize(aws_http_out *out, const aws_model *m, const char *opera
   return 0;
 }
 
-/* Writes the extra fields of an error as simple elements. */
-static void write_fields(dynbuf *b, const json_t *fields) {
-  const char *key;
-  json_t *value;
-  json_object_foreach((json_t *)fields, key, value) {
-    char num[64];
-    const char *text = json_string_value(value);
-    if (!text && json_is_integer(value)) {
-      snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(value));
-      text = num;
-    }
-    if (!text)
-      continue;
-    dynbuf_printf(b, "<%s>", key);
-    dynbuf_xml(b, text, strlen(text));
-    dynbuf_printf(b, "</%s>", key);
-  }
-}
-
 void aws_query_error(aws_http_out *out, const aws_model *m, const aws_error *err, int status,
                      const char *code, const char *request_id) {
   const char *ns = m ? aws_model_meta(m, "xmlNamespace") : NULL;
@@ -367,7 +348,7 @@ void aws_query_error(aws_http_out *out, const aws_model *m, const aws_error *err
   dynbuf_puts(&b, "</Code><Message>");
   dynbuf_xml(&b, message, strlen(message));
   dynbuf_puts(&b, "</Message>");
-  write_fields(&b, err->fields);
+  aws_xml_write_error_fields(&b, err->fields);
   dynbuf_puts(&b, "<Detail/></Error><RequestId>");
   dynbuf_xml(&b, request_id ? request_id : "", request_id ? strlen(request_id) : 0);
   dynbuf_puts(&b, "</RequestId></ErrorResponse>");

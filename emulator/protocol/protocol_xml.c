@@ -10,7 +10,7 @@
  * the AWS XML protocols use.
  */
 #include "common/error.h"
-#include "emulator/protocol.h"
+#include "emulator/protocol/protocol_int.h"
 
 #include <ctype.h>
 #include <expat.h>
@@ -146,6 +146,24 @@ void aws_xml_write_value(dynbuf *b, const aws_model *m, const char *name, const 
     dynbuf_xml(b, text, strlen(text));
     dynbuf_printf(b, "</%s>", name);
     free(text);
+  }
+}
+
+void aws_xml_write_error_fields(dynbuf *b, const json_t *fields) {
+  const char *key;
+  json_t *value;
+  json_object_foreach((json_t *)fields, key, value) {
+    char num[64];
+    const char *text = json_string_value(value);
+    if (!text && json_is_integer(value)) {
+      snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(value));
+      text = num;
+    }
+    if (!text)
+      continue;
+    dynbuf_printf(b, "<%s>", key);
+    dynbuf_xml(b, text, strlen(text));
+    dynbuf_printf(b, "</%s>", key);
   }
 }
 

@@ -9,7 +9,7 @@
  * the query code in x-amzn-query-error, which current SDKs read.
  */
 #include "common/error.h"
-#include "emulator/protocol.h"
+#include "emulator/protocol/protocol_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

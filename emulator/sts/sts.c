@@ -1,15 +1,14 @@
 /*
- * service_sts.c — AWS STS: GetCallerIdentity, AssumeRole, GetSessionToken.
+ * sts.c — AWS STS: GetCallerIdentity, AssumeRole, GetSessionToken.
  *
  * Credentials handed out are random and every credential is accepted anyway
  * (signatures are not checked), but the emulator remembers whom it issued
  * them to: calls signed with AssumeRole's keys act in the role's account, and
  * GetCallerIdentity names the assumed role, as scripts that check "who am I"
  * after assuming a role expect. The caller's account otherwise comes from the
- * access key (see gateway.c).
+ * access key (aws_call_account, service.h).
  */
-#include "emulator/emulator_int.h"
-#include "emulator/services.h"
+#include "emulator/service.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +68,7 @@ static long duration_of(aws_call *call, json_t *input, long dflt, long max) {
 
 static void get_caller_identity(aws_call *call, json_t *input) {
   (void)input;
-  json_t *issued =
-      emulator_credentials_get(aws_call_emulator(call), emulator_call_access_key(call));
+  json_t *issued = emulator_credentials_get(aws_call_emulator(call), aws_call_access_key(call));
   if (issued) {
     aws_call_reply(call, issued);
     return;
@@ -144,7 +142,7 @@ static void get_session_token(aws_call *call, json_t *input) {
   char key[21], arn[64];
   json_t *creds = credentials(duration, key);
   /* Session credentials act as whoever asked for them. */
-  json_t *caller = emulator_credentials_get(emu, emulator_call_access_key(call));
+  json_t *caller = emulator_credentials_get(emu, aws_call_access_key(call));
   snprintf(arn, sizeof(arn), "arn:aws:iam::%s:root", aws_call_account(call));
   const char *caller_arn = json_string_value(json_object_get(caller, "Arn"));
   const char *caller_id = json_string_value(json_object_get(caller, "UserId"));

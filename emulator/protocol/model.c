@@ -6,7 +6,7 @@
  * fast and idle memory small). A model never changes once parsed, so readers
  * need no lock after aws_model_get returns.
  */
-#include "emulator/model.h"
+#include "emulator/protocol/model.h"
 #include "common/error.h"
 
 #include <pthread.h>

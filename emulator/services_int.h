@@ -1,9 +1,10 @@
 /*
- * services.h — the table of services the emulator can serve. Each service_*.c
- * defines one aws_service; services.c lists them in emulator_service_table.
+ * services_int.h — private to the core: the table of services the emulator
+ * can serve. Each service folder (emulator/<name>/) defines one aws_service
+ * (service.h); services.c lists them in emulator_service_table.
  */
-#ifndef AIRGAP_EMULATOR_SERVICES_H
-#define AIRGAP_EMULATOR_SERVICES_H
+#ifndef AIRGAP_EMULATOR_SERVICES_INT_H
+#define AIRGAP_EMULATOR_SERVICES_INT_H
 
 #include "emulator/service.h"
 
