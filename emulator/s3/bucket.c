@@ -98,15 +98,26 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
   aws_call_reply(call, json_pack("{s:s}", "Location", location));
 }
 
-void s3_op_head_bucket(aws_call *call, json_t *input) {
-  s3_state *st = aws_call_state(call);
+/* The bucket operations that only read or set one thing: fn runs under the
+ * lock with input's bucket and returns the output (owned; NULL: empty). */
+typedef json_t *(*bucket_fn)(aws_call *call, s3_bucket *b, const json_t *input);
+
+static void with_bucket(aws_call *call, const json_t *input, bucket_fn fn) {
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)
     return;
-  aws_call_header(call, "x-amz-bucket-region", b->region);
-  s3_unlock(st);
-  aws_call_reply(call, NULL);
+  json_t *out = fn(call, b, input);
+  s3_unlock(aws_call_state(call));
+  aws_call_reply(call, out);
 }
+
+static json_t *head_bucket(aws_call *call, s3_bucket *b, const json_t *input) {
+  (void)input;
+  aws_call_header(call, "x-amz-bucket-region", b->region);
+  return NULL;
+}
+
+void s3_op_head_bucket(aws_call *call, json_t *input) { with_bucket(call, input, head_bucket); }
 
 void s3_op_delete_bucket(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
@@ -156,57 +167,56 @@ void s3_op_get_bucket_location(aws_call *call, json_t *input) {
   aws_call_reply_data(call, NULL, 200, body, strlen(body));
 }
 
-void s3_op_put_bucket_versioning(aws_call *call, json_t *input) {
-  s3_state *st = aws_call_state(call);
-  const char *status = json_string_value(
+static const char *versioning_status(const json_t *input) {
+  return json_string_value(
       json_object_get(json_object_get(input, "VersioningConfiguration"), "Status"));
+}
+
+static json_t *put_versioning(aws_call *call, s3_bucket *b, const json_t *input) {
+  (void)call;
+  b->versioning = strcmp(versioning_status(input), "Enabled") == 0 ? 1 : 2;
+  return NULL;
+}
+
+void s3_op_put_bucket_versioning(aws_call *call, json_t *input) {
+  const char *status = versioning_status(input);
   if (!status || (strcmp(status, "Enabled") != 0 && strcmp(status, "Suspended") != 0)) {
     s3_fail_malformed_xml(call);
     return;
   }
-  s3_bucket *b = s3_bucket_lock(call, input);
-  if (!b)
-    return;
-  b->versioning = strcmp(status, "Enabled") == 0 ? 1 : 2;
-  s3_unlock(st);
-  aws_call_reply(call, NULL);
+  with_bucket(call, input, put_versioning);
 }
 
-void s3_op_get_bucket_versioning(aws_call *call, json_t *input) {
-  s3_state *st = aws_call_state(call);
-  s3_bucket *b = s3_bucket_lock(call, input);
-  if (!b)
-    return;
+static json_t *get_versioning(aws_call *call, s3_bucket *b, const json_t *input) {
+  (void)call, (void)input;
   json_t *out = json_object();
   if (b->versioning)
     json_object_set_new(out, "Status", json_string(b->versioning == 1 ? "Enabled" : "Suspended"));
-  s3_unlock(st);
-  aws_call_reply(call, out);
+  return out;
 }
 
-void s3_op_put_bucket_acl(aws_call *call, json_t *input) {
-  s3_state *st = aws_call_state(call);
-  s3_bucket *b = s3_bucket_lock(call, input);
-  if (!b)
-    return;
+void s3_op_get_bucket_versioning(aws_call *call, json_t *input) {
+  with_bucket(call, input, get_versioning);
+}
+
+static json_t *put_acl(aws_call *call, s3_bucket *b, const json_t *input) {
+  (void)call;
   json_t *acl = s3_acl_from_input(input);
   if (acl) {
     json_decref(b->acl);
     b->acl = acl;
   }
-  s3_unlock(st);
-  aws_call_reply(call, NULL);
+  return NULL;
 }
 
-void s3_op_get_bucket_acl(aws_call *call, json_t *input) {
-  s3_state *st = aws_call_state(call);
-  s3_bucket *b = s3_bucket_lock(call, input);
-  if (!b)
-    return;
-  json_t *out = s3_acl_output(b->acl);
-  s3_unlock(st);
-  aws_call_reply(call, out);
+void s3_op_put_bucket_acl(aws_call *call, json_t *input) { with_bucket(call, input, put_acl); }
+
+static json_t *get_acl(aws_call *call, s3_bucket *b, const json_t *input) {
+  (void)call, (void)input;
+  return s3_acl_output(b->acl);
 }
+
+void s3_op_get_bucket_acl(aws_call *call, json_t *input) { with_bucket(call, input, get_acl); }
 
 /* Bucket configurations stored as sent and returned as stored. */
 typedef struct config_kind {

@@ -4,10 +4,10 @@
  *
  * A listing walks the bucket's sorted keys (meta.c) from the first key at or
  * after the prefix or marker, found by binary search, and stops at the first
- * key past the prefix, so a page costs its own size whatever the bucket holds.
- * Keys that share a part up to the delimiter fold into one common prefix,
- * which counts against MaxKeys like a key (as in S3). V2's continuation token
- * is the base64 of the last key or prefix returned.
+ * key past the prefix or when the page is full: what lies before the page is
+ * never scanned. Keys that share a part up to the delimiter fold into one
+ * common prefix, which counts against MaxKeys like a key (as in S3). V2's
+ * continuation token is the base64 of the last key or prefix returned.
  */
 #include "emulator/s3/s3_int.h"
 
