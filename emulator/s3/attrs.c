@@ -40,7 +40,7 @@ json_t *s3_attrs_from_input(const json_t *input) {
       json_object_set(attrs, attr_members[i], v);
   }
   /* aws-chunked is transfer framing, not a content encoding of the object. */
-  const char *enc = json_string_value(json_object_get(attrs, "ContentEncoding"));
+  const char *enc = jsonutil_string(attrs, "ContentEncoding");
   if (enc) {
     dynbuf b;
     dynbuf_init(&b, 4096);
@@ -60,7 +60,7 @@ json_t *s3_attrs_from_input(const json_t *input) {
       json_object_del(attrs, "ContentEncoding");
     free(clean);
   }
-  const char *sc = json_string_value(json_object_get(attrs, "StorageClass"));
+  const char *sc = jsonutil_string(attrs, "StorageClass");
   if (sc && strcmp(sc, "STANDARD") == 0)
     json_object_del(attrs, "StorageClass");
   return attrs;

@@ -59,8 +59,8 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
                          "The specified bucket is not valid.");
     return;
   }
-  const char *constraint = json_string_value(
-      json_object_get(json_object_get(input, "CreateBucketConfiguration"), "LocationConstraint"));
+  const char *constraint =
+      jsonutil_string(json_object_get(input, "CreateBucketConfiguration"), "LocationConstraint");
   int constraint_ok = constraint && *constraint && strlen(constraint) < 32;
   for (const char *c = constraint; constraint_ok && *c; c++)
     if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '-')
@@ -168,8 +168,7 @@ void s3_op_get_bucket_location(aws_call *call, json_t *input) {
 }
 
 static const char *versioning_status(const json_t *input) {
-  return json_string_value(
-      json_object_get(json_object_get(input, "VersioningConfiguration"), "Status"));
+  return jsonutil_string(json_object_get(input, "VersioningConfiguration"), "Status");
 }
 
 static json_t *put_versioning(aws_call *call, s3_bucket *b, const json_t *input) {
