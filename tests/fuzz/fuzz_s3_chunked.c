@@ -1,6 +1,6 @@
 /*
  * fuzz_s3_chunked.c — fuzz target for the aws-chunked body decoder
- * (emulator/s3_chunked.c), which reads untrusted upload bodies.
+ * (emulator/s3/chunked.c), which reads untrusted upload bodies.
  *
  * Each input is decoded twice: in one piece, and fed in pieces whose sizes
  * come from the input's first byte. The decoder must never crash, and both
@@ -10,7 +10,7 @@
  * -DAIRGAP_LIBFUZZER it is a libFuzzer target; otherwise fuzz_driver.c runs
  * the seeds below and deterministic mutations briefly as a test.
  */
-#include "emulator/s3_chunked.h"
+#include "emulator/s3/s3_int.h"
 #include "tests/fuzz/fuzz_driver.h"
 
 #include <stddef.h>

@@ -22,7 +22,10 @@ import boto3
 import botocore
 from botocore.config import Config
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The emulator launcher is shared with the SQS tests and lives next to them:
+# tests/emulator/sqs/ (or tests/emulator/, where it was first written).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(_HERE, "..", "sqs"), os.path.join(_HERE, "..")]
 from sqs_e2e_support import Emulator  # noqa: E402
 
 EMU = None
@@ -630,7 +633,7 @@ def test_hostile_keys():
     s3.delete_bucket(Bucket="hostile")
 
 
-INLINE_MAX = 64 * 1024  # service_s3.c's S3_INLINE_MAX: bodies up to this stay in memory
+INLINE_MAX = 64 * 1024  # emulator/s3/s3_int.h's S3_INLINE_MAX: bodies up to this stay in memory
 INLINE_BUDGET = 32 * 1024 * 1024  # S3_INLINE_BUDGET: ... while they total less than this
 
 

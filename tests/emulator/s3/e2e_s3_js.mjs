@@ -6,8 +6,14 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import { Readable } from "node:stream";
-import {
+import { startEmulator } from "../../js/emulator.mjs";
+
+// The SDK is installed under tests/js (npm ci there); resolve it from there,
+// not from this folder.
+const require = createRequire(new URL("../../js/package.json", import.meta.url));
+const {
   S3Client,
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -22,8 +28,7 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   NoSuchKey,
-} from "@aws-sdk/client-s3";
-import { startEmulator } from "./emulator.mjs";
+} = require("@aws-sdk/client-s3");
 
 let emu;
 let s3;

@@ -1,0 +1,147 @@
+/*
+ * attrs.c — what S3 keeps about an object or bucket besides its bytes: the
+ * headers an upload sets and every GET answers with (Content-Type, metadata,
+ * storage class, …), tags, and ACLs.
+ *
+ * Attributes are stored as the output members they come back as, so a GET
+ * copies them into its output unchanged. ACLs are kept as the client sent
+ * them (a canned name or a policy document) and rendered as grants on
+ * request; nothing enforces them, as in LocalStack.
+ */
+#include "emulator/s3/s3_int.h"
+
+#include "common/dynbuf.h"
+#include "common/http_server.h"
+#include "common/jsonutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const attr_members[] = {"CacheControl",
+                                           "ContentDisposition",
+                                           "ContentEncoding",
+                                           "ContentLanguage",
+                                           "ContentType",
+                                           "Expires",
+                                           "Metadata",
+                                           "StorageClass",
+                                           "WebsiteRedirectLocation",
+                                           "ServerSideEncryption",
+                                           "SSEKMSKeyId",
+                                           "BucketKeyEnabled",
+                                           NULL};
+
+json_t *s3_attrs_from_input(const json_t *input) {
+  json_t *attrs = json_object();
+  for (size_t i = 0; attr_members[i]; i++) {
+    json_t *v = json_object_get(input, attr_members[i]);
+    if (v)
+      json_object_set(attrs, attr_members[i], v);
+  }
+  /* aws-chunked is transfer framing, not a content encoding of the object. */
+  const char *enc = jsonutil_string(attrs, "ContentEncoding");
+  if (enc) {
+    dynbuf b;
+    dynbuf_init(&b, 4096);
+    const char *item = NULL;
+    size_t len = 0;
+    for (const char *c = enc; s3_list_next(&c, &item, &len);) {
+      if (len == 11 && strncasecmp(item, "aws-chunked", 11) == 0)
+        continue;
+      if (b.len)
+        dynbuf_puts(&b, ",");
+      dynbuf_append(&b, item, len);
+    }
+    char *clean = dynbuf_take(&b, NULL);
+    if (clean && *clean)
+      json_object_set_new(attrs, "ContentEncoding", json_string(clean));
+    else
+      json_object_del(attrs, "ContentEncoding");
+    free(clean);
+  }
+  const char *sc = jsonutil_string(attrs, "StorageClass");
+  if (sc && strcmp(sc, "STANDARD") == 0)
+    json_object_del(attrs, "StorageClass");
+  return attrs;
+}
+
+/* "k1=v1&k2=v2" (x-amz-tagging) → TagSet; NULL with *bad set when malformed. */
+static json_t *tags_from_header(const char *text, int *bad) {
+  *bad = 0;
+  if (!text)
+    return NULL;
+  http_query_pair *pairs = NULL;
+  size_t count = 0;
+  if (http_query_parse(&pairs, &count, text, strlen(text), S3_MAX_TAGS + 1) < 0 ||
+      count > S3_MAX_TAGS) {
+    http_query_free(pairs, count);
+    *bad = 1;
+    return NULL;
+  }
+  json_t *set = json_array();
+  for (size_t i = 0; i < count; i++) {
+    json_t *tag = json_pack("{s:s, s:s}", "Key", pairs[i].name, "Value", pairs[i].value);
+    if (!tag) {
+      *bad = 1;
+      break;
+    }
+    json_array_append_new(set, tag);
+  }
+  http_query_free(pairs, count);
+  if (*bad) {
+    json_decref(set);
+    return NULL;
+  }
+  return set;
+}
+
+int s3_tags_from_input(aws_call *call, const json_t *input, json_t **out) {
+  int bad = 0;
+  *out = tags_from_header(jsonutil_string(input, "Tagging"), &bad);
+  if (bad) {
+    aws_call_fail(call, 400, "InvalidArgument", "The x-amz-tagging header is not valid.");
+    return -1;
+  }
+  return 0;
+}
+
+json_t *s3_acl_from_input(const json_t *input) {
+  json_t *policy = json_object_get(input, "AccessControlPolicy");
+  if (policy)
+    return json_incref(policy);
+  json_t *canned = json_object_get(input, "ACL");
+  return canned ? json_incref(canned) : NULL;
+}
+
+json_t *s3_owner_json(void) {
+  return json_pack("{s:s, s:s}", "DisplayName", S3_OWNER_NAME, "ID", S3_OWNER_ID);
+}
+
+static json_t *grant(const char *type, const char *who, const char *perm) {
+  json_t *grantee = json_pack("{s:s}", "Type", type);
+  if (strcmp(type, "Group") == 0) {
+    json_object_set_new(grantee, "URI", json_string(who));
+  } else {
+    json_object_set_new(grantee, "ID", json_string(S3_OWNER_ID));
+    json_object_set_new(grantee, "DisplayName", json_string(S3_OWNER_NAME));
+  }
+  return json_pack("{s:o, s:s}", "Grantee", grantee, "Permission", perm);
+}
+
+json_t *s3_acl_output(const json_t *acl) {
+  if (json_is_object(acl))
+    return json_deep_copy(acl);
+  const char *canned = json_is_string(acl) ? json_string_value(acl) : "private";
+  json_t *grants = json_array();
+  json_array_append_new(grants, grant("CanonicalUser", NULL, "FULL_CONTROL"));
+  static const char all[] = "http://acs.amazonaws.com/groups/global/AllUsers";
+  static const char auth[] = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+  if (strcmp(canned, "public-read") == 0 || strcmp(canned, "public-read-write") == 0)
+    json_array_append_new(grants, grant("Group", all, "READ"));
+  if (strcmp(canned, "public-read-write") == 0)
+    json_array_append_new(grants, grant("Group", all, "WRITE"));
+  if (strcmp(canned, "authenticated-read") == 0)
+    json_array_append_new(grants, grant("Group", auth, "READ"));
+  return json_pack("{s:o, s:o}", "Owner", s3_owner_json(), "Grants", grants);
+}

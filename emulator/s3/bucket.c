@@ -1,0 +1,327 @@
+/*
+ * bucket.c — S3 buckets: create, head, delete, list, location, versioning,
+ * ACLs, and the bucket configurations S3 only stores and returns (policy,
+ * CORS, lifecycle, encryption, tagging, website, …).
+ *
+ * Those configurations are kept as the input value the client sent and given
+ * back as it was stored, one generic handler for the fourteen families
+ * (config_kinds): the emulator enforces none of them, like LocalStack, and a
+ * client reading back what it wrote is what test suites check.
+ */
+#include "emulator/s3/s3_int.h"
+
+#include "common/jsonutil.h"
+#include "emulator/protocol/protocol.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+s3_bucket *s3_bucket_get(aws_call *call, s3_state *st, const char *name) {
+  s3_bucket *b = s3_bucket_find(st, name);
+  if (!b) {
+    s3_unlock(st);
+    s3_fail_no_bucket(call, name);
+  }
+  return b;
+}
+
+s3_bucket *s3_bucket_lock(aws_call *call, const json_t *input) {
+  s3_state *st = aws_call_state(call);
+  s3_lock(st);
+  return s3_bucket_get(call, st, jsonutil_string(input, "Bucket"));
+}
+
+static int bucket_name_valid(const char *name) {
+  size_t n = strlen(name);
+  if (n < 3 || n > 63)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-' || c == '.' ||
+          c == '_'))
+      return 0;
+  }
+  if (!isalnum((unsigned char)name[0]) || !isalnum((unsigned char)name[n - 1]))
+    return 0;
+  if (strstr(name, ".."))
+    return 0;
+  return 1;
+}
+
+void s3_op_create_bucket(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *name = jsonutil_string(input, "Bucket");
+  if (!name || !bucket_name_valid(name)) {
+    aws_call_fail_fields(call, 400, "InvalidBucketName",
+                         json_pack("{s:s}", "BucketName", name ? name : ""),
+                         "The specified bucket is not valid.");
+    return;
+  }
+  const char *constraint =
+      jsonutil_string(json_object_get(input, "CreateBucketConfiguration"), "LocationConstraint");
+  int constraint_ok = constraint && *constraint && strlen(constraint) < 32;
+  for (const char *c = constraint; constraint_ok && *c; c++)
+    if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '-')
+      constraint_ok = 0;
+  if (constraint && !constraint_ok) {
+    aws_call_fail(call, 400, "InvalidLocationConstraint",
+                  "The specified location-constraint is not valid");
+    return;
+  }
+  s3_lock(st);
+  if (s3_bucket_find(st, name)) {
+    s3_unlock(st);
+    aws_call_fail_fields(call, 409, "BucketAlreadyOwnedByYou",
+                         json_pack("{s:s}", "BucketName", name),
+                         "Your previous request to create the named bucket succeeded and you "
+                         "already own it.");
+    return;
+  }
+  s3_bucket *b = calloc(1, sizeof(*b));
+  int ok = b && (b->name = strdup(name)) && (b->configs = json_object());
+  if (ok) {
+    snprintf(b->region, sizeof(b->region), "%s", constraint ? constraint : "us-east-1");
+    b->created = s3_now();
+    b->acl = s3_acl_from_input(input);
+  }
+  if (!ok || s3_bucket_insert(st, b) < 0) {
+    s3_unlock(st);
+    s3_bucket_free(st, b);
+    s3_fail_oom(call);
+    return;
+  }
+  s3_unlock(st);
+  char location[80];
+  snprintf(location, sizeof(location), "/%s", name);
+  aws_call_reply(call, json_pack("{s:s}", "Location", location));
+}
+
+/* The bucket operations that only read or set one thing: fn runs under the
+ * lock with input's bucket and returns the output (owned; NULL: empty). */
+typedef json_t *(*bucket_fn)(aws_call *call, s3_bucket *b, const json_t *input);
+
+static void with_bucket(aws_call *call, const json_t *input, bucket_fn fn) {
+  s3_bucket *b = s3_bucket_lock(call, input);
+  if (!b)
+    return;
+  json_t *out = fn(call, b, input);
+  s3_unlock(aws_call_state(call));
+  aws_call_reply(call, out);
+}
+
+static json_t *head_bucket(aws_call *call, s3_bucket *b, const json_t *input) {
+  (void)input;
+  aws_call_header(call, "x-amz-bucket-region", b->region);
+  return NULL;
+}
+
+void s3_op_head_bucket(aws_call *call, json_t *input) { with_bucket(call, input, head_bucket); }
+
+void s3_op_delete_bucket(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  s3_bucket *b = s3_bucket_lock(call, input);
+  if (!b)
+    return;
+  if (b->keys.len > 0) {
+    s3_unlock(st);
+    aws_call_fail_fields(call, 409, "BucketNotEmpty",
+                         json_pack("{s:s}", "BucketName", jsonutil_string(input, "Bucket")),
+                         "The bucket you tried to delete is not empty");
+    return;
+  }
+  s3_bucket_remove(st, b->name);
+  s3_bucket_free(st, b);
+  s3_unlock(st);
+  aws_call_reply(call, NULL);
+}
+
+void s3_op_list_buckets(aws_call *call, json_t *input) {
+  (void)input;
+  s3_state *st = aws_call_state(call);
+  json_t *list = json_array();
+  s3_lock(st);
+  for (size_t i = 0; i < st->buckets.len; i++) {
+    const s3_bucket *b = st->buckets.items[i];
+    json_array_append_new(list, json_pack("{s:s, s:o}", "Name", b->name, "CreationDate",
+                                          aws_timestamp_json(b->created)));
+  }
+  s3_unlock(st);
+  aws_call_reply(call, json_pack("{s:o, s:o}", "Buckets", list, "Owner", s3_owner_json()));
+}
+
+void s3_op_get_bucket_location(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  s3_bucket *b = s3_bucket_lock(call, input);
+  if (!b)
+    return;
+  /* S3 answers with the constraint as the root element's text (empty for
+   * us-east-1), which the model cannot express; clients parse it specially. */
+  char body[256];
+  snprintf(body, sizeof(body),
+           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint "
+           "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">%s</LocationConstraint>",
+           strcmp(b->region, "us-east-1") != 0 ? b->region : "");
+  s3_unlock(st);
+  aws_call_reply_data(call, NULL, 200, body, strlen(body));
+}
+
+static const char *versioning_status(const json_t *input) {
+  return jsonutil_string(json_object_get(input, "VersioningConfiguration"), "Status");
+}
+
+static json_t *put_versioning(aws_call *call, s3_bucket *b, const json_t *input) {
+  (void)call;
+  b->versioning = strcmp(versioning_status(input), "Enabled") == 0 ? 1 : 2;
+  return NULL;
+}
+
+void s3_op_put_bucket_versioning(aws_call *call, json_t *input) {
+  const char *status = versioning_status(input);
+  if (!status || (strcmp(status, "Enabled") != 0 && strcmp(status, "Suspended") != 0)) {
+    s3_fail_malformed_xml(call);
+    return;
+  }
+  with_bucket(call, input, put_versioning);
+}
+
+static json_t *get_versioning(aws_call *call, s3_bucket *b, const json_t *input) {
+  (void)call, (void)input;
+  json_t *out = json_object();
+  if (b->versioning)
+    json_object_set_new(out, "Status", json_string(b->versioning == 1 ? "Enabled" : "Suspended"));
+  return out;
+}
+
+void s3_op_get_bucket_versioning(aws_call *call, json_t *input) {
+  with_bucket(call, input, get_versioning);
+}
+
+static json_t *put_acl(aws_call *call, s3_bucket *b, const json_t *input) {
+  (void)call;
+  json_t *acl = s3_acl_from_input(input);
+  if (acl) {
+    json_decref(b->acl);
+    b->acl = acl;
+  }
+  return NULL;
+}
+
+void s3_op_put_bucket_acl(aws_call *call, json_t *input) { with_bucket(call, input, put_acl); }
+
+static json_t *get_acl(aws_call *call, s3_bucket *b, const json_t *input) {
+  (void)call, (void)input;
+  return s3_acl_output(b->acl);
+}
+
+void s3_op_get_bucket_acl(aws_call *call, json_t *input) { with_bucket(call, input, get_acl); }
+
+/* Bucket configurations stored as sent and returned as stored. */
+typedef struct config_kind {
+  const char *put, *get, *del;
+  const char *member;    /* input member holding the configuration */
+  const char *wrap;      /* output member to put it in; NULL: its members are the output */
+  const char *not_found; /* error when absent; NULL: empty output */
+  const char *message;
+} config_kind;
+
+static const config_kind config_kinds[] = {
+    {"PutBucketPolicy", "GetBucketPolicy", "DeleteBucketPolicy", "Policy", "Policy",
+     "NoSuchBucketPolicy", "The bucket policy does not exist"},
+    {"PutBucketCors", "GetBucketCors", "DeleteBucketCors", "CORSConfiguration", NULL,
+     "NoSuchCORSConfiguration", "The CORS configuration does not exist"},
+    {"PutBucketLifecycleConfiguration", "GetBucketLifecycleConfiguration", "DeleteBucketLifecycle",
+     "LifecycleConfiguration", NULL, "NoSuchLifecycleConfiguration",
+     "The lifecycle configuration does not exist"},
+    {"PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption",
+     "ServerSideEncryptionConfiguration", "ServerSideEncryptionConfiguration",
+     "ServerSideEncryptionConfigurationNotFoundError",
+     "The server side encryption configuration was not found"},
+    {"PutBucketNotificationConfiguration", "GetBucketNotificationConfiguration", NULL,
+     "NotificationConfiguration", NULL, NULL, NULL},
+    {"PutBucketTagging", "GetBucketTagging", "DeleteBucketTagging", "Tagging", NULL, "NoSuchTagSet",
+     "The TagSet does not exist"},
+    {"PutBucketWebsite", "GetBucketWebsite", "DeleteBucketWebsite", "WebsiteConfiguration", NULL,
+     "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"},
+    {"PutBucketOwnershipControls", "GetBucketOwnershipControls", "DeleteBucketOwnershipControls",
+     "OwnershipControls", "OwnershipControls", "OwnershipControlsNotFoundError",
+     "The bucket ownership controls were not found"},
+    {"PutPublicAccessBlock", "GetPublicAccessBlock", "DeletePublicAccessBlock",
+     "PublicAccessBlockConfiguration", "PublicAccessBlockConfiguration",
+     "NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found"},
+    {"PutBucketAccelerateConfiguration", "GetBucketAccelerateConfiguration", NULL,
+     "AccelerateConfiguration", NULL, NULL, NULL},
+    {"PutBucketLogging", "GetBucketLogging", NULL, "BucketLoggingStatus", NULL, NULL, NULL},
+    {"PutBucketRequestPayment", "GetBucketRequestPayment", NULL, "RequestPaymentConfiguration",
+     NULL, NULL, NULL},
+    {"PutBucketReplication", "GetBucketReplication", "DeleteBucketReplication",
+     "ReplicationConfiguration", "ReplicationConfiguration",
+     "ReplicationConfigurationNotFoundError", "The replication configuration was not found"},
+    {"PutObjectLockConfiguration", "GetObjectLockConfiguration", NULL, "ObjectLockConfiguration",
+     "ObjectLockConfiguration", "ObjectLockConfigurationNotFoundError",
+     "Object Lock configuration does not exist for this bucket"},
+};
+
+void s3_op_config(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *op = aws_call_operation(call);
+  const config_kind *kind = NULL;
+  int action = 0; /* 0 put, 1 get, 2 delete */
+  for (size_t i = 0; i < sizeof(config_kinds) / sizeof(config_kinds[0]) && !kind; i++) {
+    const config_kind *k = &config_kinds[i];
+    if (strcmp(op, k->put) == 0)
+      kind = k, action = 0;
+    else if (strcmp(op, k->get) == 0)
+      kind = k, action = 1;
+    else if (k->del && strcmp(op, k->del) == 0)
+      kind = k, action = 2;
+  }
+  if (!kind) {
+    aws_call_fail(call, 501, "NotImplemented", "%s is not implemented.", op);
+    return;
+  }
+  json_t *value = json_object_get(input, kind->member);
+  if (action == 0 && !value) {
+    s3_fail_malformed_xml(call);
+    return;
+  }
+  if (action == 0 && strcmp(kind->member, "Policy") == 0) {
+    json_error_t jerr;
+    json_t *doc = json_loads(json_string_value(value), 0, &jerr);
+    if (!json_is_object(doc)) {
+      json_decref(doc);
+      aws_call_fail(call, 400, "MalformedPolicy", "Policies must be valid JSON: %s", jerr.text);
+      return;
+    }
+    json_decref(doc);
+  }
+  s3_bucket *b = s3_bucket_lock(call, input);
+  if (!b)
+    return;
+  json_t *out = NULL;
+  if (action == 0) {
+    json_object_set(b->configs, kind->member, value);
+  } else if (action == 2) {
+    json_object_del(b->configs, kind->member);
+  } else {
+    json_t *stored = json_object_get(b->configs, kind->member);
+    if (!stored && kind->not_found) {
+      s3_unlock(st);
+      aws_call_fail_fields(call, 404, kind->not_found,
+                           json_pack("{s:s}", "BucketName", jsonutil_string(input, "Bucket")), "%s",
+                           kind->message);
+      return;
+    }
+    if (!stored && strcmp(kind->member, "RequestPaymentConfiguration") == 0)
+      out = json_pack("{s:s}", "Payer", "BucketOwner");
+    else if (!stored)
+      out = json_object();
+    else if (kind->wrap)
+      out = json_pack("{s:O}", kind->wrap, stored);
+    else
+      out = json_deep_copy(stored);
+  }
+  s3_unlock(st);
+  aws_call_reply(call, out);
+}

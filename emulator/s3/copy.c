@@ -1,0 +1,176 @@
+/*
+ * copy.c — CopyObject, and the copy source it shares with UploadPartCopy
+ * (x-amz-copy-source with its own conditions).
+ *
+ * A copy never reads the bytes through user space when it can help it: a
+ * whole data file is hard-linked (data files are immutable), a range is
+ * copied in the kernel (copy_file_range), and an in-memory body is copied in
+ * memory while the budget allows (store.c, s3_body_clone). All of it happens
+ * under the lock, so the source cannot change half-way.
+ */
+#include "emulator/s3/s3_int.h"
+
+#include "common/http_server.h"
+#include "common/jsonutil.h"
+#include "emulator/protocol/protocol.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "bucket/key[?versionId=v]" (URL-encoded, optional leading '/'). */
+static int parse_copy_source(const char *src, char **bucket, char **key, char **version) {
+  *bucket = *key = *version = NULL;
+  if (!src)
+    return -1;
+  if (*src == '/')
+    src++;
+  size_t plen = strcspn(src, "?");
+  if (src[plen] == '?' && strncmp(src + plen + 1, "versionId=", 10) == 0) {
+    *version = http_percent_decode(src + plen + 11, strlen(src + plen + 11), 0, 1, NULL);
+    if (!*version)
+      return -1;
+  }
+  char *path = http_percent_decode(src, plen, 0, 1, NULL);
+  if (!path)
+    goto fail;
+  char *slash = strchr(path, '/');
+  if (!slash || slash == path || !slash[1]) {
+    free(path);
+    goto fail;
+  }
+  *slash = '\0';
+  *bucket = strdup(path);
+  *key = strdup(slash + 1);
+  free(path);
+  if (!*bucket || !*key)
+    goto fail;
+  return 0;
+fail:
+  free(*bucket);
+  free(*key);
+  free(*version);
+  *bucket = *key = *version = NULL;
+  return -1;
+}
+
+s3_version *s3_copy_source_lock(aws_call *call, const json_t *input, char **src_bucket,
+                                char **src_key, char **src_version) {
+  s3_state *st = aws_call_state(call);
+  if (parse_copy_source(jsonutil_string(input, "CopySource"), src_bucket, src_key, src_version) <
+      0) {
+    aws_call_fail(call, 400, "InvalidArgument",
+                  "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
+    return NULL;
+  }
+  s3_lock(st);
+  s3_bucket *sb = s3_bucket_get(call, st, *src_bucket);
+  if (!sb)
+    return NULL;
+  int marker_only = 0;
+  s3_version *sv = s3_version_lookup(sb, *src_key, *src_version, &marker_only);
+  if (!sv || sv->delete_marker) {
+    s3_unlock(st);
+    if (sv)
+      aws_call_fail(call, 400, "InvalidRequest",
+                    "The source of a copy request may not specifically refer to a delete marker "
+                    "by version id.");
+    else
+      s3_fail_lookup(call, *src_key, *src_version);
+    return NULL;
+  }
+  if (s3_check_conditions(input, "CopySource", sv->etag, sv->mtime)) {
+    s3_unlock(st);
+    s3_fail_precondition(call, "x-amz-copy-source-If-Match");
+    return NULL;
+  }
+  return sv;
+}
+
+void s3_op_copy_object(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *bucket = jsonutil_string(input, "Bucket"), *key = jsonutil_string(input, "Key");
+  if (!s3_key_valid(call, key))
+    return;
+  char *sbucket = NULL, *skey = NULL, *sversion = NULL;
+  json_t *tags = NULL;
+  const char *tdir = jsonutil_string(input, "TaggingDirective");
+  int replace_tags = tdir && strcmp(tdir, "REPLACE") == 0;
+  if (replace_tags && s3_tags_from_input(call, input, &tags) < 0)
+    return;
+  s3_version *sv = s3_copy_source_lock(call, input, &sbucket, &skey, &sversion);
+  if (!sv)
+    goto cleanup;
+  const char *directive = jsonutil_string(input, "MetadataDirective");
+  int replace = directive && strcmp(directive, "REPLACE") == 0;
+  s3_bucket *b = s3_bucket_get(call, st, bucket);
+  if (!b)
+    goto cleanup;
+  if (!replace && strcmp(sbucket, bucket) == 0 && strcmp(skey, key) == 0 && !sversion &&
+      !json_object_get(input, "StorageClass") && !json_object_get(input, "ServerSideEncryption")) {
+    s3_unlock(st);
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "This copy request is illegal because it is trying to copy an object to itself "
+                  "without changing the object's metadata, storage class, website redirect "
+                  "location or encryption attributes.");
+    goto cleanup;
+  }
+  uint64_t file = 0;
+  char *data = NULL;
+  int cloned = s3_body_clone(st, sv, 0, sv->size, 1, &file, &data);
+  s3_version *v = cloned < 0 ? NULL : s3_version_new(b);
+  if (!v) {
+    int saved = errno;
+    uint64_t size = sv->size; /* sv may go once the lock is released */
+    s3_unlock(st);
+    s3_data_unlink(st, file);
+    s3_inline_free(st, data, size);
+    aws_call_fail(call, 500, "InternalError", "Cannot copy the object's data: %s", strerror(saved));
+    goto cleanup;
+  }
+  v->file = file;
+  v->data = data;
+  v->size = sv->size;
+  memcpy(v->etag, sv->etag, sizeof(v->etag));
+  v->parts = sv->parts;
+  v->ck_algo = sv->ck_algo;
+  memcpy(v->checksum, sv->checksum, sizeof(v->checksum));
+  if (replace) {
+    v->attrs = s3_attrs_from_input(input);
+  } else {
+    v->attrs = json_deep_copy(sv->attrs);
+    json_t *sc = json_object_get(input, "StorageClass");
+    if (sc && strcmp(json_string_value(sc), "STANDARD") != 0)
+      json_object_set(v->attrs, "StorageClass", sc);
+    else if (sc)
+      json_object_del(v->attrs, "StorageClass");
+  }
+  v->tags = replace_tags ? json_incref(tags) : json_incref(sv->tags);
+  v->acl = s3_acl_from_input(input);
+  const char *copied_version = sversion ? sversion : sv->version_id;
+  json_t *out = json_object();
+  s3_bucket *sb = s3_bucket_find(st, sbucket);
+  if (sb && sb->versioning)
+    json_object_set_new(out, "CopySourceVersionId", json_string(copied_version));
+  if (s3_version_install(st, b, key, v) < 0) {
+    s3_unlock(st);
+    s3_version_free(st, v, S3_DROP_DATA);
+    json_decref(out);
+    s3_fail_oom(call);
+    goto cleanup;
+  }
+  if (b->versioning)
+    json_object_set_new(out, "VersionId", json_string(v->version_id));
+  json_t *result =
+      json_pack("{s:s, s:o}", "ETag", v->etag, "LastModified", aws_timestamp_json(v->mtime));
+  if (v->ck_algo != S3_CK_NONE)
+    json_object_set_new(result, s3_checksum_members[v->ck_algo], json_string(v->checksum));
+  json_object_set_new(out, "CopyObjectResult", result);
+  s3_unlock(st);
+  aws_call_reply(call, out);
+cleanup:
+  json_decref(tags);
+  free(sbucket);
+  free(skey);
+  free(sversion);
+}

@@ -1,0 +1,394 @@
+/*
+ * multipart.c — multipart uploads: create, UploadPart, UploadPartCopy,
+ * complete, abort, ListParts.
+ *
+ * Every part goes to a data file of its own, whatever its size (parts are
+ * large by design: 5 MiB at least but the last). Completing concatenates the
+ * listed parts into the object's data file in the kernel (copy_file_range),
+ * under the lock, and the ETag is the MD5 of the parts' MD5s with "-N", as
+ * S3 computes it; the part files go once the lock is released.
+ */
+#include "emulator/s3/s3_int.h"
+
+#include "common/jsonutil.h"
+#include "emulator/protocol/protocol.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static s3_upload *upload_find(const s3_bucket *b, const char *id, const char *key) {
+  for (s3_upload *u = b->uploads; u; u = u->next)
+    if (id && strcmp(u->id, id) == 0 && (!key || strcmp(u->key, key) == 0))
+      return u;
+  return NULL;
+}
+
+void s3_op_create_multipart(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *key = jsonutil_string(input, "Key");
+  if (!s3_key_valid(call, key))
+    return;
+  json_t *tags = NULL;
+  if (s3_tags_from_input(call, input, &tags) < 0)
+    return;
+  s3_bucket *b = s3_bucket_lock(call, input);
+  if (!b) {
+    json_decref(tags);
+    return;
+  }
+  s3_upload *u = calloc(1, sizeof(*u));
+  if (!u || !(u->key = strdup(key))) {
+    s3_unlock(st);
+    free(u);
+    json_decref(tags);
+    s3_fail_oom(call);
+    return;
+  }
+  s3_random_id(u->id, 41);
+  u->initiated = s3_now();
+  u->attrs = s3_attrs_from_input(input);
+  u->tags = tags;
+  u->acl = s3_acl_from_input(input);
+  u->ck_algo = s3_checksum_algo_from_name(jsonutil_string(input, "ChecksumAlgorithm"));
+  u->next = b->uploads;
+  b->uploads = u;
+  json_t *out = json_pack("{s:s, s:s, s:s}", "Bucket", b->name, "Key", key, "UploadId", u->id);
+  if (u->ck_algo != S3_CK_NONE)
+    json_object_set_new(out, "ChecksumAlgorithm", json_string(s3_checksum_algo_name(u->ck_algo)));
+  s3_unlock(st);
+  aws_call_reply(call, out);
+}
+
+/* Under the lock: input's bucket and upload; when either is missing,
+ * releases the lock, answers and returns NULL. */
+static s3_upload *upload_get(aws_call *call, s3_state *st, const json_t *input,
+                             s3_bucket **out_bucket) {
+  s3_bucket *b = s3_bucket_get(call, st, jsonutil_string(input, "Bucket"));
+  if (!b)
+    return NULL;
+  s3_upload *u = upload_find(b, jsonutil_string(input, "UploadId"), jsonutil_string(input, "Key"));
+  if (!u) {
+    s3_unlock(st);
+    s3_fail_no_upload(call, jsonutil_string(input, "UploadId"));
+    return NULL;
+  }
+  *out_bucket = b;
+  return u;
+}
+
+/* Takes the lock and finds input's bucket and upload (upload_get). */
+static s3_upload *lock_upload(aws_call *call, const json_t *input, s3_bucket **out_bucket) {
+  s3_state *st = aws_call_state(call);
+  s3_lock(st);
+  return upload_get(call, st, input, out_bucket);
+}
+
+static int part_number_of(aws_call *call, const json_t *input) {
+  json_t *n = json_object_get(input, "PartNumber");
+  json_int_t num = json_is_integer(n) ? json_integer_value(n) : 0;
+  if (num < 1 || num > S3_MAX_PARTS) {
+    aws_call_fail_fields(
+        call, 400, "InvalidArgument", json_pack("{s:s}", "ArgumentName", "partNumber"),
+        "Part number must be an integer between 1 and %d, inclusive", S3_MAX_PARTS);
+    return -1;
+  }
+  return (int)num;
+}
+
+/* Records a part's data file in an upload (replacing an earlier one). Under the lock. */
+static int part_install(s3_state *st, s3_upload *u, int num, uint64_t file, uint64_t size,
+                        const unsigned char md5[16]) {
+  if (!u->parts) {
+    u->parts = calloc(S3_MAX_PARTS + 1, sizeof(*u->parts));
+    if (!u->parts)
+      return -1;
+  }
+  s3_part *p = &u->parts[num];
+  if (p->present)
+    s3_data_unlink_later(st, p->file);
+  p->present = 1;
+  p->file = file;
+  p->size = size;
+  memcpy(p->md5, md5, 16);
+  p->mtime = s3_now();
+  return 0;
+}
+
+void s3_op_upload_part(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  int num = part_number_of(call, input);
+  if (num < 0)
+    return;
+  s3_bucket *b = NULL;
+  if (!lock_upload(call, input, &b))
+    return;
+  s3_unlock(st);
+  s3_body r;
+  if (s3_ingest(st, call, input, 0, &r) < 0) /* parts always go to files */
+    return;
+  s3_upload *u = lock_upload(call, input, &b);
+  if (!u) {
+    s3_data_unlink(st, r.file);
+    return;
+  }
+  if (part_install(st, u, num, r.file, r.size, r.md5) < 0) {
+    s3_unlock(st);
+    s3_data_unlink(st, r.file);
+    s3_fail_oom(call);
+    return;
+  }
+  s3_unlock(st);
+  char etag[48];
+  s3_etag(etag, sizeof(etag), r.md5, 0);
+  json_t *out = json_pack("{s:s}", "ETag", etag);
+  if (r.ck_algo != S3_CK_NONE)
+    json_object_set_new(out, s3_checksum_members[r.ck_algo], json_string(r.checksum));
+  aws_call_reply(call, out);
+}
+
+void s3_op_upload_part_copy(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  int num = part_number_of(call, input);
+  if (num < 0)
+    return;
+  char *sbucket = NULL, *skey = NULL, *sversion = NULL;
+  s3_version *sv = s3_copy_source_lock(call, input, &sbucket, &skey, &sversion);
+  if (!sv)
+    goto cleanup;
+  uint64_t start = 0, len = sv->size;
+  const char *range = jsonutil_string(input, "CopySourceRange");
+  if (range) {
+    uint64_t a = 0, z = 0;
+    if (s3_parse_range(range, sv->size, &a, &z) != 1 || strchr(range + 6, '-') == range + 6) {
+      s3_unlock(st);
+      aws_call_fail(call, 400, "InvalidArgument",
+                    "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                    "where first and last are the zero-based offsets of the first and last bytes "
+                    "to copy");
+      goto cleanup;
+    }
+    start = a;
+    len = z - a + 1;
+  }
+  s3_bucket *b = NULL;
+  s3_upload *u = upload_get(call, st, input, &b);
+  if (!u)
+    goto cleanup;
+  uint64_t file = 0;
+  char *unused = NULL; /* parts always go to files */
+  unsigned char md5[16];
+  if (s3_body_clone(st, sv, start, len, 0, &file, &unused) < 0 ||
+      s3_data_md5(st, file, len, md5) < 0 || part_install(st, u, num, file, len, md5) < 0) {
+    int saved = errno;
+    s3_unlock(st);
+    s3_data_unlink(st, file);
+    aws_call_fail(call, 500, "InternalError", "Cannot copy the part's data: %s", strerror(saved));
+    goto cleanup;
+  }
+  char etag[48];
+  s3_etag(etag, sizeof(etag), md5, 0);
+  json_t *out = json_pack("{s:{s:s, s:o}}", "CopyPartResult", "ETag", etag, "LastModified",
+                          aws_timestamp_json(u->parts[num].mtime));
+  s3_bucket *sb = s3_bucket_find(st, sbucket);
+  if (sb && sb->versioning)
+    json_object_set_new(out, "CopySourceVersionId", json_string(sv->version_id));
+  s3_unlock(st);
+  aws_call_reply(call, out);
+cleanup:
+  free(sbucket);
+  free(skey);
+  free(sversion);
+}
+
+static void unlink_upload(s3_bucket *b, s3_upload *u) {
+  for (s3_upload **pu = &b->uploads; *pu; pu = &(*pu)->next)
+    if (*pu == u) {
+      *pu = u->next;
+      return;
+    }
+}
+
+void s3_op_complete_multipart(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  json_t *parts = json_object_get(json_object_get(input, "MultipartUpload"), "Parts");
+  if (!json_is_array(parts) || json_array_size(parts) == 0 ||
+      json_array_size(parts) > S3_MAX_PARTS) {
+    s3_fail_malformed_xml(call);
+    return;
+  }
+  s3_bucket *b = NULL;
+  s3_upload *u = lock_upload(call, input, &b);
+  if (!u)
+    return;
+  const char *code = NULL;
+  char message[256] = "";
+  json_t *fields = NULL;
+  int last = 0;
+  size_t count = json_array_size(parts), i;
+  json_t *item;
+  json_array_foreach(parts, i, item) {
+    json_int_t num = json_integer_value(json_object_get(item, "PartNumber"));
+    const char *etag = jsonutil_string(item, "ETag");
+    if (num <= last) {
+      code = "InvalidPartOrder";
+      snprintf(message, sizeof(message),
+               "The list of parts was not in ascending order. Parts "
+               "must be ordered by part number.");
+      break;
+    }
+    last = (int)num;
+    s3_part *p = num <= S3_MAX_PARTS && u->parts ? &u->parts[num] : NULL;
+    char want[48];
+    if (p && p->present)
+      s3_etag(want, sizeof(want), p->md5, 0);
+    if (!p || !p->present || !etag || !s3_etag_listed(etag, want)) {
+      code = "InvalidPart";
+      snprintf(message, sizeof(message),
+               "One or more of the specified parts could not be found. The part may not have "
+               "been uploaded, or the specified entity tag may not match the part's entity tag.");
+      fields = json_pack("{s:I, s:s}", "PartNumber", num, "ETag", etag ? etag : "");
+      break;
+    }
+  }
+  /* Sizes are checked once every listed part is known to exist. */
+  json_array_foreach(parts, i, item) {
+    if (code)
+      break;
+    json_int_t num = json_integer_value(json_object_get(item, "PartNumber"));
+    const char *etag = jsonutil_string(item, "ETag");
+    const s3_part *p = &u->parts[num];
+    if (i + 1 < count && p->size < S3_MIN_PART) {
+      code = "EntityTooSmall";
+      snprintf(message, sizeof(message),
+               "Your proposed upload is smaller than the minimum allowed object size.");
+      char sz[32];
+      snprintf(sz, sizeof(sz), "%" PRIu64, p->size);
+      fields = json_pack("{s:s, s:s, s:I, s:s}", "ProposedSize", sz, "MinSizeAllowed", "5242880",
+                         "PartNumber", num, "ETag", etag);
+      break;
+    }
+  }
+  if (code) {
+    s3_unlock(st);
+    aws_call_fail_fields(call, 400, code, fields, "%s", message);
+    return;
+  }
+  /* Concatenate the parts into the object's data file. */
+  uint64_t file = 0, size = 0;
+  int out_fd = s3_data_create(st, &file);
+  s3_digest *md = s3_digest_new(S3_CK_NONE); /* the MD5 of the parts' MD5s */
+  int rc = out_fd < 0 || !md ? -1 : 0;
+  json_array_foreach(parts, i, item) {
+    if (rc < 0)
+      break;
+    s3_part *p = &u->parts[json_integer_value(json_object_get(item, "PartNumber"))];
+    s3_digest_update(md, p->md5, 16);
+    if (p->size) {
+      int in = s3_data_open(st, p->file);
+      rc = in < 0 ? -1 : s3_copy_range(out_fd, in, 0, p->size);
+      if (in >= 0)
+        close(in);
+    }
+    size += p->size;
+  }
+  if (out_fd >= 0 && close(out_fd) < 0)
+    rc = -1;
+  unsigned char md5[16];
+  char unused[96];
+  if (rc == 0)
+    s3_digest_final(md, md5, unused, sizeof(unused));
+  s3_digest_free(md);
+  s3_version *v = rc == 0 ? s3_version_new(b) : NULL;
+  if (!v) {
+    s3_unlock(st);
+    if (file)
+      s3_data_unlink(st, file);
+    aws_call_fail(call, 500, "InternalError", "Cannot assemble the object: %s", strerror(errno));
+    return;
+  }
+  if (size == 0) {
+    s3_data_unlink(st, file);
+    file = 0;
+  }
+  v->file = file;
+  v->size = size;
+  v->parts = (int)count;
+  s3_etag(v->etag, sizeof(v->etag), md5, (int)count);
+  v->attrs = json_incref(u->attrs);
+  v->tags = json_incref(u->tags);
+  v->acl = json_incref(u->acl);
+  char *key = strdup(u->key);
+  if (!key || s3_version_install(st, b, u->key, v) < 0) {
+    s3_unlock(st);
+    free(key);
+    s3_version_free(st, v, S3_DROP_DATA);
+    s3_fail_oom(call);
+    return;
+  }
+  unlink_upload(b, u);
+  s3_upload_free(st, u);
+  char location[2048];
+  snprintf(location, sizeof(location), "%s/%s/%s", aws_call_endpoint(call), b->name, key);
+  json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "Location", location, "Bucket", b->name, "Key",
+                          key, "ETag", v->etag);
+  if (b->versioning)
+    json_object_set_new(out, "VersionId", json_string(v->version_id));
+  s3_unlock(st);
+  free(key);
+  aws_call_reply(call, out);
+}
+
+void s3_op_abort_multipart(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  s3_bucket *b = NULL;
+  s3_upload *u = lock_upload(call, input, &b);
+  if (!u)
+    return;
+  unlink_upload(b, u);
+  s3_upload_free(st, u);
+  s3_unlock(st);
+  aws_call_reply(call, NULL);
+}
+
+void s3_op_list_parts(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  s3_bucket *b = NULL;
+  s3_upload *u = lock_upload(call, input, &b);
+  if (!u)
+    return;
+  int max = s3_max_keys(input, "MaxParts");
+  json_int_t marker = json_integer_value(json_object_get(input, "PartNumberMarker"));
+  json_t *list = json_array();
+  int truncated = 0, next = 0;
+  for (int n = marker > 0 && marker <= S3_MAX_PARTS ? (int)marker + 1 : 1;
+       u->parts && n <= S3_MAX_PARTS; n++) {
+    s3_part *p = &u->parts[n];
+    if (!p->present)
+      continue;
+    if ((int)json_array_size(list) >= max) {
+      truncated = 1;
+      break;
+    }
+    char etag[48];
+    s3_etag(etag, sizeof(etag), p->md5, 0);
+    json_array_append_new(list, json_pack("{s:i, s:o, s:s, s:I}", "PartNumber", n, "LastModified",
+                                          aws_timestamp_json(p->mtime), "ETag", etag, "Size",
+                                          (json_int_t)p->size));
+    next = n;
+  }
+  json_t *out = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:b, s:o, s:o, s:s}", "Bucket", b->name,
+                          "Key", u->key, "UploadId", u->id, "PartNumberMarker",
+                          (json_int_t)(marker > 0 ? marker : 0), "NextPartNumberMarker", next,
+                          "MaxParts", max, "IsTruncated", truncated, "Owner", s3_owner_json(),
+                          "Initiator", s3_owner_json(), "StorageClass", "STANDARD");
+  s3_unlock(st);
+  if (json_array_size(list))
+    json_object_set_new(out, "Parts", list);
+  else
+    json_decref(list);
+  aws_call_reply(call, out);
+}

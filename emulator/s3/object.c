@@ -1,0 +1,542 @@
+/*
+ * object.c — S3 objects: PutObject, GetObject and HeadObject (with HTTP
+ * conditions and byte ranges), DeleteObject and DeleteObjects (versions and
+ * delete markers), object tagging and ACLs.
+ *
+ * A GET looks the version up under the lock and takes what it sends before
+ * letting go: an open descriptor of the data file (data files are never
+ * modified, and an overwrite only unlinks) or a copy of an in-memory body (an
+ * overwrite frees it). The body is then sent outside the lock, by sendfile
+ * for files, so a slow reader holds nothing up.
+ */
+#include "emulator/s3/s3_int.h"
+
+#include "common/jsonutil.h"
+#include "emulator/protocol/protocol.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* ---- conditions and ranges ---- */
+
+int s3_etag_listed(const char *list, const char *etag) {
+  const char *e = etag;
+  size_t elen = strlen(e);
+  if (elen >= 2 && e[0] == '"') {
+    e++;
+    elen -= 2;
+  }
+  const char *s = NULL;
+  size_t l = 0;
+  for (const char *c = list; s3_list_next(&c, &s, &l);) {
+    if (l >= 2 && s[0] == 'W' && s[1] == '/')
+      s += 2, l -= 2;
+    if (l >= 2 && s[0] == '"' && s[l - 1] == '"')
+      s++, l -= 2;
+    if ((l == 1 && s[0] == '*') || (l == elen && strncmp(s, e, l) == 0))
+      return 1;
+  }
+  return 0;
+}
+
+int s3_check_conditions(const json_t *input, const char *prefix, const char *etag, double mtime) {
+  char name[64];
+  snprintf(name, sizeof(name), "%sIfMatch", prefix);
+  const char *if_match = jsonutil_string(input, name);
+  snprintf(name, sizeof(name), "%sIfNoneMatch", prefix);
+  const char *if_none = jsonutil_string(input, name);
+  double t;
+  snprintf(name, sizeof(name), "%sIfUnmodifiedSince", prefix);
+  int has_unmod = aws_timestamp_value(&t, json_object_get(input, name)) == 0;
+  double unmod = t;
+  snprintf(name, sizeof(name), "%sIfModifiedSince", prefix);
+  int has_mod = aws_timestamp_value(&t, json_object_get(input, name)) == 0;
+  double mod = t;
+  int not_modified = *prefix ? 412 : 304;
+  if (if_match && !s3_etag_listed(if_match, etag))
+    return 412;
+  if (!if_match && has_unmod && mtime > unmod)
+    return 412;
+  if (if_none && s3_etag_listed(if_none, etag))
+    return not_modified;
+  if (!if_none && has_mod && mtime <= mod)
+    return not_modified;
+  return 0;
+}
+
+int s3_parse_range(const char *text, uint64_t size, uint64_t *start, uint64_t *end) {
+  if (!text || strncmp(text, "bytes=", 6) != 0)
+    return 0;
+  const char *p = text + 6;
+  if (strchr(p, ','))
+    return 0; /* multiple ranges: S3 serves the whole object */
+  char *e1 = NULL, *e2 = NULL;
+  if (*p == '-') {
+    if (!isdigit((unsigned char)p[1]))
+      return 0;
+    errno = 0;
+    unsigned long long n = strtoull(p + 1, &e1, 10);
+    if (*e1 || errno)
+      return 0;
+    if (n == 0 || size == 0)
+      return -1;
+    *start = n >= size ? 0 : size - n;
+    *end = size - 1;
+    return 1;
+  }
+  if (!isdigit((unsigned char)*p))
+    return 0;
+  errno = 0;
+  unsigned long long a = strtoull(p, &e1, 10);
+  if (*e1 != '-' || errno)
+    return 0;
+  unsigned long long b = UINT64_MAX;
+  if (e1[1]) {
+    if (!isdigit((unsigned char)e1[1]))
+      return 0;
+    b = strtoull(e1 + 1, &e2, 10);
+    if (*e2 || errno)
+      return 0;
+    if (b < a)
+      return 0;
+  }
+  if (a >= size)
+    return -1;
+  *start = a;
+  *end = b >= size ? size - 1 : b;
+  return 1;
+}
+
+/* ---- objects ---- */
+
+static void fail_not_allowed(aws_call *call) {
+  aws_call_fail(call, 405, "MethodNotAllowed",
+                "The specified method is not allowed against this resource.");
+}
+
+int s3_key_valid(aws_call *call, const char *key) {
+  if (!key || !*key) {
+    aws_call_fail(call, 400, "InvalidArgument", "An object key must not be empty.");
+    return 0;
+  }
+  if (strlen(key) > S3_MAX_KEY) {
+    aws_call_fail_fields(call, 400, "KeyTooLongError", json_pack("{s:s}", "Key", ""),
+                         "Your key is too long");
+    return 0;
+  }
+  return 1;
+}
+
+/* PutObject output members for a stored version. */
+static json_t *write_output(const s3_bucket *b, const s3_version *v) {
+  json_t *out = json_pack("{s:s}", "ETag", v->etag);
+  if (b->versioning)
+    json_object_set_new(out, "VersionId", json_string(v->version_id));
+  if (v->ck_algo != S3_CK_NONE)
+    json_object_set_new(out, s3_checksum_members[v->ck_algo], json_string(v->checksum));
+  json_t *sse = json_object_get(v->attrs, "ServerSideEncryption");
+  if (sse)
+    json_object_set(out, "ServerSideEncryption", sse);
+  return out;
+}
+
+void s3_op_put_object(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *key = jsonutil_string(input, "Key");
+  if (!s3_key_valid(call, key))
+    return;
+  if (!s3_bucket_lock(call, input))
+    return;
+  s3_unlock(st);
+  json_t *tags = NULL;
+  if (s3_tags_from_input(call, input, &tags) < 0)
+    return;
+  s3_body r;
+  if (s3_ingest(st, call, input, 1, &r) < 0) {
+    json_decref(tags);
+    return;
+  }
+  s3_bucket *b = s3_bucket_lock(call, input);
+  if (!b) {
+    s3_data_unlink(st, r.file);
+    s3_inline_free(st, r.data, r.size);
+    json_decref(tags);
+    return;
+  }
+  s3_version *v = s3_version_new(b);
+  if (!v) {
+    s3_unlock(st);
+    s3_data_unlink(st, r.file);
+    s3_inline_free(st, r.data, r.size);
+    json_decref(tags);
+    s3_fail_oom(call);
+    return;
+  }
+  v->file = r.file;
+  v->data = r.data;
+  v->size = r.size;
+  s3_etag(v->etag, sizeof(v->etag), r.md5, 0);
+  v->attrs = s3_attrs_from_input(input);
+  v->tags = tags;
+  v->acl = s3_acl_from_input(input);
+  v->ck_algo = r.ck_algo;
+  memcpy(v->checksum, r.checksum, sizeof(v->checksum));
+  if (s3_version_install(st, b, key, v) < 0) {
+    s3_unlock(st);
+    s3_version_free(st, v, S3_DROP_DATA);
+    s3_fail_oom(call);
+    return;
+  }
+  json_t *out = write_output(b, v);
+  s3_unlock(st);
+  aws_call_reply(call, out);
+}
+
+s3_version *s3_version_lookup(const s3_bucket *b, const char *key, const char *version_id,
+                              int *marker_only) {
+  *marker_only = 0;
+  s3_key *k = s3_key_find(b, key);
+  if (!k)
+    return NULL;
+  if (!version_id) {
+    if (k->versions->delete_marker) {
+      *marker_only = 1;
+      return NULL;
+    }
+    return k->versions;
+  }
+  for (s3_version *v = k->versions; v; v = v->next)
+    if (strcmp(v->version_id, version_id) == 0)
+      return v;
+  return NULL;
+}
+
+void s3_fail_lookup(aws_call *call, const char *key, const char *version_id) {
+  if (version_id)
+    aws_call_fail_fields(call, 404, "NoSuchVersion",
+                         json_pack("{s:s, s:s}", "Key", key, "VersionId", version_id),
+                         "The specified version does not exist.");
+  else
+    s3_fail_no_key(call, key);
+}
+
+/* GetObject / HeadObject output for a version. */
+static json_t *object_output(const s3_bucket *b, const s3_version *v, const json_t *input) {
+  json_t *out = json_deep_copy(v->attrs);
+  json_object_set_new(out, "ETag", json_string(v->etag));
+  json_object_set_new(out, "LastModified", aws_timestamp_json(v->mtime));
+  json_object_set_new(out, "AcceptRanges", json_string("bytes"));
+  if (!json_object_get(out, "ContentType"))
+    json_object_set_new(out, "ContentType", json_string("binary/octet-stream"));
+  if (b->versioning)
+    json_object_set_new(out, "VersionId", json_string(v->version_id));
+  if (v->tags && json_array_size(v->tags))
+    json_object_set_new(out, "TagCount", json_integer((json_int_t)json_array_size(v->tags)));
+  if (v->parts && json_object_get(input, "PartNumber"))
+    json_object_set_new(out, "PartsCount", json_integer(v->parts));
+  const char *mode = jsonutil_string(input, "ChecksumMode");
+  if (v->ck_algo != S3_CK_NONE && mode && strcasecmp(mode, "ENABLED") == 0)
+    json_object_set_new(out, s3_checksum_members[v->ck_algo], json_string(v->checksum));
+  static const char *const overrides[][2] = {
+      {"ResponseCacheControl", "CacheControl"},
+      {"ResponseContentDisposition", "ContentDisposition"},
+      {"ResponseContentEncoding", "ContentEncoding"},
+      {"ResponseContentLanguage", "ContentLanguage"},
+      {"ResponseContentType", "ContentType"},
+      {"ResponseExpires", "Expires"},
+  };
+  for (size_t i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++) {
+    json_t *o = json_object_get(input, overrides[i][0]);
+    if (o)
+      json_object_set(out, overrides[i][1], o);
+  }
+  return out;
+}
+
+void s3_op_get_object(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *key = jsonutil_string(input, "Key"),
+             *version_id = jsonutil_string(input, "VersionId");
+  int head = strcmp(aws_call_operation(call), "HeadObject") == 0;
+  s3_bucket *b = s3_bucket_lock(call, input);
+  if (!b)
+    return;
+  int marker_only = 0;
+  s3_version *v = s3_version_lookup(b, key ? key : "", version_id, &marker_only);
+  if (marker_only) {
+    /* The current version is a delete marker: 404 that says so. */
+    s3_key *k = s3_key_find(b, key ? key : "");
+    aws_call_header(call, "x-amz-delete-marker", "true");
+    if (k)
+      aws_call_header(call, "x-amz-version-id", k->versions->version_id);
+  }
+  if (!v) {
+    s3_unlock(st);
+    s3_fail_lookup(call, key ? key : "", version_id);
+    return;
+  }
+  if (v->delete_marker) {
+    aws_call_header(call, "x-amz-delete-marker", "true");
+    aws_call_header(call, "x-amz-version-id", v->version_id);
+    s3_unlock(st);
+    fail_not_allowed(call);
+    return;
+  }
+  json_t *out = object_output(b, v, input);
+  int cond = s3_check_conditions(input, "", v->etag, v->mtime);
+  uint64_t size = v->size, start = 0, end = size ? size - 1 : 0;
+  int ranged = s3_parse_range(jsonutil_string(input, "Range"), size, &start, &end);
+  int fd = -1;
+  char *copy = NULL; /* an in-memory body, copied: an overwrite may free it once we unlock */
+  if (!cond && v->file) {
+    fd = s3_data_open(st, v->file);
+    if (fd < 0) {
+      s3_unlock(st);
+      json_decref(out);
+      aws_call_fail(call, 500, "InternalError", "Cannot open the object's data file: %s",
+                    strerror(errno));
+      return;
+    }
+  } else if (!cond && v->data) {
+    copy = malloc((size_t)size);
+    if (!copy) {
+      s3_unlock(st);
+      json_decref(out);
+      s3_fail_oom(call);
+      return;
+    }
+    memcpy(copy, v->data, (size_t)size);
+  }
+  s3_unlock(st);
+  if (cond == 412) {
+    json_decref(out);
+    if (fd >= 0)
+      close(fd);
+    free(copy);
+    s3_fail_precondition(call,
+                         jsonutil_string(input, "IfMatch") ? "If-Match" : "If-Unmodified-Since");
+    return;
+  }
+  if (cond == 304) {
+    json_t *slim = json_pack("{s:O, s:O}", "ETag", json_object_get(out, "ETag"), "LastModified",
+                             json_object_get(out, "LastModified"));
+    json_decref(out);
+    aws_call_reply_fd(call, slim, 304, -1, 0, 0);
+    return;
+  }
+  if (ranged < 0 && !head) {
+    json_decref(out);
+    if (fd >= 0)
+      close(fd);
+    free(copy);
+    char actual[32];
+    snprintf(actual, sizeof(actual), "%" PRIu64, size);
+    aws_call_fail_fields(call, 416, "InvalidRange",
+                         json_pack("{s:s, s:s}", "RangeRequested", jsonutil_string(input, "Range"),
+                                   "ActualObjectSize", actual),
+                         "The requested range is not satisfiable");
+    return;
+  }
+  int status = 200;
+  if (ranged > 0) {
+    /* A checksum covers the whole object: not sent with part of it. */
+    if (v->ck_algo != S3_CK_NONE)
+      json_object_del(out, s3_checksum_members[v->ck_algo]);
+    char cr[96];
+    snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, end, size);
+    json_object_set_new(out, "ContentRange", json_string(cr));
+    status = 206;
+  } else {
+    start = 0;
+    end = size ? size - 1 : 0;
+  }
+  uint64_t len = size ? end - start + 1 : 0;
+  json_object_set_new(out, "ContentLength", json_integer((json_int_t)len));
+  if (copy) {
+    aws_call_reply_data(call, out, status, copy + start, (size_t)len);
+    free(copy);
+    return;
+  }
+  aws_call_reply_fd(call, out, status, fd, start, len);
+}
+
+/* Removes a version or adds a delete marker, per the bucket's versioning.
+ * Fills *out with the DeleteObject output members. Under the lock. */
+static int delete_one(s3_state *st, s3_bucket *b, const char *key, const char *version_id,
+                      json_t *out) {
+  s3_key *k = s3_key_find(b, key);
+  if (version_id) {
+    if (!k)
+      return 0;
+    for (s3_version **pv = &k->versions; *pv; pv = &(*pv)->next) {
+      if (strcmp((*pv)->version_id, version_id) == 0) {
+        s3_version *v = *pv;
+        *pv = v->next;
+        if (v->delete_marker)
+          json_object_set_new(out, "DeleteMarker", json_true());
+        s3_version_free(st, v, S3_DOOM_DATA);
+        break;
+      }
+    }
+    json_object_set_new(out, "VersionId", json_string(version_id));
+    s3_key_remove_if_empty(b, key);
+    return 0;
+  }
+  if (!b->versioning) {
+    if (k) {
+      while (k->versions) {
+        s3_version *v = k->versions;
+        k->versions = v->next;
+        s3_version_free(st, v, S3_DOOM_DATA);
+      }
+      s3_key_remove_if_empty(b, key);
+    }
+    return 0;
+  }
+  s3_version *marker = s3_version_new(b);
+  if (!marker)
+    return -1;
+  marker->delete_marker = 1;
+  marker->attrs = json_object();
+  if (s3_version_install(st, b, key, marker) < 0) {
+    s3_version_free(st, marker, S3_KEEP_DATA);
+    return -1;
+  }
+  json_object_set_new(out, "DeleteMarker", json_true());
+  json_object_set_new(out, "VersionId", json_string(marker->version_id));
+  return 0;
+}
+
+void s3_op_delete_object(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *key = jsonutil_string(input, "Key");
+  s3_bucket *b = s3_bucket_lock(call, input);
+  if (!b)
+    return;
+  json_t *out = json_object();
+  int rc = delete_one(st, b, key ? key : "", jsonutil_string(input, "VersionId"), out);
+  s3_unlock(st);
+  if (rc < 0) {
+    json_decref(out);
+    s3_fail_oom(call);
+    return;
+  }
+  aws_call_reply(call, out);
+}
+
+void s3_op_delete_objects(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  if (s3_verify_parsed_body(call) < 0)
+    return;
+  json_t *objects = json_object_get(json_object_get(input, "Delete"), "Objects");
+  int quiet = json_is_true(json_object_get(json_object_get(input, "Delete"), "Quiet"));
+  if (!json_is_array(objects) || json_array_size(objects) == 0 ||
+      json_array_size(objects) > S3_MAX_DELETE) {
+    s3_fail_malformed_xml(call);
+    return;
+  }
+  s3_bucket *b = s3_bucket_lock(call, input);
+  if (!b)
+    return;
+  json_t *deleted = json_array(), *errors = json_array();
+  size_t i;
+  json_t *item;
+  json_array_foreach(objects, i, item) {
+    const char *key = jsonutil_string(item, "Key");
+    const char *vid = jsonutil_string(item, "VersionId");
+    json_t *res = json_object();
+    if (!key || !*key || strlen(key) > S3_MAX_KEY) {
+      json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "Key", key ? key : "", "Code",
+                                              "InvalidArgument", "Message", "Invalid key"));
+      json_decref(res);
+      continue;
+    }
+    if (delete_one(st, b, key, vid, res) < 0) {
+      json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "Key", key, "Code",
+                                              "InternalError", "Message", "out of memory"));
+      json_decref(res);
+      continue;
+    }
+    if (quiet) {
+      json_decref(res);
+      continue;
+    }
+    json_t *d = json_pack("{s:s}", "Key", key);
+    if (vid)
+      json_object_set_new(d, "VersionId", json_string(vid));
+    if (json_is_true(json_object_get(res, "DeleteMarker"))) {
+      json_object_set_new(d, "DeleteMarker", json_true());
+      json_object_set(d, "DeleteMarkerVersionId", json_object_get(res, "VersionId"));
+    }
+    json_array_append_new(deleted, d);
+    json_decref(res);
+  }
+  s3_unlock(st);
+  json_t *out = json_object();
+  if (json_array_size(deleted))
+    json_object_set_new(out, "Deleted", deleted);
+  else
+    json_decref(deleted);
+  if (json_array_size(errors))
+    json_object_set_new(out, "Errors", errors);
+  else
+    json_decref(errors);
+  aws_call_reply(call, out);
+}
+
+/* Object sub-resources: tagging and ACL. */
+void s3_op_object_subresource(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  const char *op = aws_call_operation(call);
+  const char *key = jsonutil_string(input, "Key"), *vid = jsonutil_string(input, "VersionId");
+  if (strcmp(op, "PutObjectTagging") == 0) {
+    json_t *set = json_object_get(json_object_get(input, "Tagging"), "TagSet");
+    if (!json_is_array(set) || json_array_size(set) > S3_MAX_TAGS) {
+      aws_call_fail(call, 400, json_is_array(set) ? "BadRequest" : "MalformedXML",
+                    "Object tags cannot be greater than %d", S3_MAX_TAGS);
+      return;
+    }
+  }
+  s3_bucket *b = s3_bucket_lock(call, input);
+  if (!b)
+    return;
+  int marker_only = 0;
+  s3_version *v = s3_version_lookup(b, key ? key : "", vid, &marker_only);
+  if (!v || v->delete_marker) {
+    s3_unlock(st);
+    if (v)
+      fail_not_allowed(call);
+    else
+      s3_fail_lookup(call, key ? key : "", vid);
+    return;
+  }
+  json_t *out = json_object();
+  if (strcmp(op, "PutObjectTagging") == 0) {
+    json_decref(v->tags);
+    v->tags = json_deep_copy(json_object_get(json_object_get(input, "Tagging"), "TagSet"));
+  } else if (strcmp(op, "GetObjectTagging") == 0) {
+    json_object_set_new(out, "TagSet", v->tags ? json_deep_copy(v->tags) : json_array());
+  } else if (strcmp(op, "DeleteObjectTagging") == 0) {
+    json_decref(v->tags);
+    v->tags = NULL;
+  } else if (strcmp(op, "PutObjectAcl") == 0) {
+    json_t *acl = s3_acl_from_input(input);
+    if (acl) {
+      json_decref(v->acl);
+      v->acl = acl;
+    }
+  } else {
+    json_decref(out);
+    out = s3_acl_output(v->acl);
+  }
+  if (b->versioning && strcmp(op, "GetObjectAcl") != 0 && strcmp(op, "PutObjectAcl") != 0)
+    json_object_set_new(out, "VersionId", json_string(v->version_id));
+  s3_unlock(st);
+  aws_call_reply(call, out);
+}

@@ -1,0 +1,418 @@
+/*
+ * s3_int.h — private to emulator/s3/: the S3 service's state, its store of
+ * object bodies and the helpers its files share. Nothing outside emulator/s3/
+ * includes it, except tests (the aws-chunked decoder's fuzz target).
+ *
+ * The files, one concept each:
+ *   service.c    the operation table, create/reset/destroy, the common errors
+ *   meta.c       the metadata tree: buckets → keys → versions, uploads
+ *   store.c      where bodies live: memory (within a budget) or data files
+ *   checksum.c   MD5 and the x-amz-checksum-* digests, integrity checks
+ *   chunked.c    the aws-chunked body decoder
+ *   ingest.c     reading a request body into the store, checked
+ *   attrs.c      what an object or bucket carries besides bytes: stored
+ *                headers, tags, ACLs
+ *   bucket.c     buckets and their stored configurations
+ *   object.c     PutObject, GetObject/HeadObject (conditions, ranges),
+ *                deletes, object tagging and ACLs
+ *   copy.c       CopyObject and the copy source UploadPartCopy shares
+ *   list.c       ListObjects v1/v2, ListObjectVersions, ListMultipartUploads
+ *   multipart.c  multipart uploads
+ *
+ * Locking: one mutex (s3_state.lock) guards all metadata; bodies are read and
+ * written outside it. Functions marked "under the lock" expect the caller to
+ * hold it. s3_unlock releases it and then removes the data files that were
+ * doomed while it was held.
+ */
+#ifndef AIRGAP_EMULATOR_S3_INT_H
+#define AIRGAP_EMULATOR_S3_INT_H
+
+#include "emulator/service.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define S3_MAX_KEY 1024
+/* Object bodies up to this size are kept in memory instead of a data file. */
+#define S3_INLINE_MAX ((uint64_t)64 << 10)
+/* ... as long as all in-memory bodies together stay under this. */
+#define S3_INLINE_BUDGET ((uint64_t)32 << 20)
+#define S3_MAX_PARTS 10000
+#define S3_MIN_PART ((uint64_t)5 << 20)
+#define S3_MAX_DELETE 1000
+#define S3_MAX_TAGS 50
+#define S3_OWNER_ID "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a"
+#define S3_OWNER_NAME "webfile"
+
+/* Receives bytes (a decoded body, a file read in pieces); returns 0, or -1 to
+ * stop. */
+typedef int (*s3_bytes_fn)(void *payload, const char *data, size_t len);
+
+/* ---- checksums (checksum.c) ---- */
+
+typedef enum s3_checksum_algo {
+  S3_CK_NONE,
+  S3_CK_CRC32,
+  S3_CK_CRC32C,
+  S3_CK_SHA1,
+  S3_CK_SHA256,
+} s3_checksum_algo;
+
+/* Indexed by algo (entry 0, S3_CK_NONE, is NULL): the request header
+ * (x-amz-checksum-crc32) and the output member (ChecksumCRC32). */
+extern const char *const s3_checksum_headers[];
+extern const char *const s3_checksum_members[];
+
+/* "CRC32" etc. (case-insensitive) → algo; S3_CK_NONE when unknown. */
+s3_checksum_algo s3_checksum_algo_from_name(const char *name);
+/* "CRC32", "CRC32C", "SHA1", "SHA256". */
+const char *s3_checksum_algo_name(s3_checksum_algo algo);
+
+typedef struct s3_digest s3_digest;
+/* MD5 always, plus the checksum algo (S3_CK_NONE: none). NULL when out of memory. */
+s3_digest *s3_digest_new(s3_checksum_algo algo);
+void s3_digest_update(s3_digest *dg, const void *data, size_t len);
+/* Finishes: md5 (16 bytes) and the checksum's base64 text (size ≥ 64; "" for
+ * none). */
+void s3_digest_final(s3_digest *dg, unsigned char md5[16], char *checksum, size_t size);
+void s3_digest_free(s3_digest *dg);
+
+/* CRC32C (Castagnoli) of data, continuing from crc (0 to start). */
+uint32_t s3_crc32c(uint32_t crc, const void *data, size_t len);
+
+/* The first x-amz-checksum-* header of the request: its algo, and its value
+ * in *value (borrowed; NULL with S3_CK_NONE when there is none). */
+s3_checksum_algo s3_checksum_declared(aws_call *call, const char **value);
+
+/* Compares a body's digests with what the client declared: content_md5 (the
+ * base64 Content-MD5, or NULL) against md5, and expected (or NULL) against
+ * checksum of algo. Returns 0, or -1 with the S3 error code (static) in *code
+ * and its message in message. */
+int s3_checksum_verify(const char **code, char *message, size_t size, const char *content_md5,
+                       const unsigned char md5[16], s3_checksum_algo algo, const char *expected,
+                       const char *checksum);
+
+/* ---- the aws-chunked decoder (chunked.c) ----
+ *
+ * aws-chunked is what SDKs send for streaming uploads
+ * (x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD, or
+ * STREAMING-UNSIGNED-PAYLOAD-TRAILER with trailing checksums):
+ *   <hex size>[;chunk-signature=<sig>]\r\n<data>\r\n … 0[;…]\r\n[<trailer>\r\n]…\r\n
+ * The decoder is incremental (fed from memory or a spilled file in pieces),
+ * bounded (line length, trailer count, chunk size) and refuses malformed
+ * framing with a message; chunk signatures are not verified (the emulator
+ * verifies no signature). */
+
+#define S3_CHUNKED_MAX_LINE 4096
+#define S3_CHUNKED_MAX_TRAILERS 16
+
+typedef struct s3_chunked s3_chunked;
+
+/* Returns NULL when out of memory. */
+s3_chunked *s3_chunked_new(void);
+void s3_chunked_free(s3_chunked *d);
+/* Feeds len bytes; decoded data goes to sink. Returns 0, or -1 on malformed
+ * input or a sink failure (see s3_chunked_error); after -1 the decoder refuses
+ * everything. */
+int s3_chunked_feed(s3_chunked *d, const char *data, size_t len, s3_bytes_fn sink, void *payload);
+/* The body ended: returns 0 when the final chunk (and trailers) were seen. */
+int s3_chunked_finish(s3_chunked *d);
+/* What went wrong, "" when nothing. */
+const char *s3_chunked_error(const s3_chunked *d);
+/* A trailer's value by case-insensitive name (x-amz-checksum-crc32), NULL
+ * when absent. Borrowed. */
+const char *s3_chunked_trailer(const s3_chunked *d, const char *name);
+/* Decoded bytes so far. */
+uint64_t s3_chunked_decoded(const s3_chunked *d);
+
+/* ---- the metadata tree (meta.c) ---- */
+
+/* A sorted array of pointers to records whose first member is their name
+ * (char *): buckets by name, a bucket's keys by key. One binary search,
+ * insert and remove serve both; listings walk it in order. */
+typedef struct s3_index {
+  void **items;
+  size_t len, cap;
+} s3_index;
+
+/* Position of the first item whose name is >= name. */
+size_t s3_index_lower(const s3_index *ix, const char *name);
+/* The item named name, or NULL. Borrowed. */
+void *s3_index_find(const s3_index *ix, const char *name);
+
+typedef struct s3_version {
+  char *version_id; /* "null" for unversioned writes */
+  int delete_marker;
+  uint64_t size;
+  uint64_t file; /* data file number; 0: in memory (data) or empty */
+  char *data;    /* in-memory body of size bytes (<= S3_INLINE_MAX), owned; NULL when empty */
+  char etag[48]; /* quoted */
+  double mtime;  /* whole seconds */
+  json_t *attrs; /* output members: ContentType, Metadata, StorageClass, … */
+  json_t *tags;  /* TagSet array or NULL */
+  json_t *acl;   /* canned ACL string or AccessControlPolicy object, or NULL */
+  s3_checksum_algo ck_algo;
+  char checksum[96];
+  int parts;               /* multipart: part count */
+  struct s3_version *next; /* older */
+} s3_version;
+
+typedef struct s3_key {
+  char *key;            /* first member: s3_index */
+  s3_version *versions; /* newest first; never empty */
+} s3_key;
+
+typedef struct s3_part {
+  int present;
+  uint64_t file, size;
+  unsigned char md5[16];
+  double mtime;
+} s3_part;
+
+typedef struct s3_upload {
+  char id[48];
+  char *key;
+  double initiated;
+  json_t *attrs, *tags, *acl;
+  s3_checksum_algo ck_algo;
+  s3_part *parts; /* indexed by part number, S3_MAX_PARTS + 1 entries, lazily */
+  struct s3_upload *next;
+} s3_upload;
+
+typedef struct s3_bucket {
+  char *name; /* first member: s3_index */
+  char region[32];
+  double created;
+  int versioning; /* 0 never enabled, 1 Enabled, 2 Suspended */
+  s3_index keys;  /* s3_key, sorted by key bytes */
+  s3_upload *uploads;
+  json_t *configs; /* operation family → stored input value */
+  json_t *acl;
+} s3_bucket;
+
+typedef struct s3_state {
+  pthread_mutex_t lock;
+  char *dir; /* the data files */
+  atomic_uint_fast64_t next_file;
+  s3_index buckets; /* s3_bucket, sorted by name */
+  /* Data files of versions replaced or deleted under the lock, removed by
+   * s3_unlock once the lock is released: an unlink can wait on the
+   * filesystem's journal, and must not hold every other request up. */
+  uint64_t *doomed;
+  size_t ndoomed, capdoomed;
+  atomic_uint_fast64_t inline_bytes; /* in-memory bodies, against S3_INLINE_BUDGET */
+} s3_state;
+
+/* Whole seconds (HTTP dates have no fraction), rounded up: see meta.c. */
+double s3_now(void);
+/* len-1 random letters and digits and a NUL into out (version and upload ids). */
+void s3_random_id(char *out, size_t len);
+/* The quoted ETag of an MD5 ("\"hex\"", or "\"hex-N\"" for N parts). */
+void s3_etag(char *out, size_t size, const unsigned char md5[16], int parts);
+
+/* Under the lock. */
+s3_bucket *s3_bucket_find(const s3_state *st, const char *name);
+/* Inserts b (owned by the state from then on); -1 when out of memory. */
+int s3_bucket_insert(s3_state *st, s3_bucket *b);
+/* Takes the bucket named out of the state (the caller frees it). */
+void s3_bucket_remove(s3_state *st, const char *name);
+/* Frees a bucket with everything in it, its data files at once. */
+void s3_bucket_free(s3_state *st, s3_bucket *b);
+
+s3_key *s3_key_find(const s3_bucket *b, const char *key);
+/* Drops key from the bucket when it has no version left. */
+void s3_key_remove_if_empty(s3_bucket *b, const char *key);
+
+/* A new version for bucket b: id "null" or a random one per its versioning,
+ * mtime now. NULL when out of memory. */
+s3_version *s3_version_new(const s3_bucket *b);
+/* Installs v as the newest version of key, applying the bucket's versioning:
+ * unversioned and suspended buckets replace the "null" version. Takes v on
+ * success; -1 when out of memory. */
+int s3_version_install(s3_state *st, s3_bucket *b, const char *key, s3_version *v);
+
+enum {
+  S3_KEEP_DATA, /* the data file stays */
+  S3_DROP_DATA, /* the data file is removed now */
+  S3_DOOM_DATA, /* ... at s3_unlock (under the lock) */
+};
+void s3_version_free(s3_state *st, s3_version *v, int data);
+/* Under the lock (the part files go at s3_unlock). */
+void s3_upload_free(s3_state *st, s3_upload *u);
+
+/* ---- bodies (store.c) ---- */
+
+void s3_lock(s3_state *st);
+/* Releases the lock, then removes the data files doomed while it was held. */
+void s3_unlock(s3_state *st);
+
+/* A new data file, open for writing: the descriptor, its number in *out; -1
+ * with errno. */
+int s3_data_create(s3_state *st, uint64_t *out);
+/* A data file, open for reading; -1 with errno. */
+int s3_data_open(const s3_state *st, uint64_t file);
+/* Gives the open file fd (an unlinked O_TMPFILE file, or any file on the same
+ * filesystem) a name as a new data file, in *out. -1 with errno. */
+int s3_data_link(s3_state *st, int fd, uint64_t *out);
+/* Removes a data file now (0: none). */
+void s3_data_unlink(const s3_state *st, uint64_t file);
+/* Under the lock: file is removed by the next s3_unlock (0: none). */
+void s3_data_unlink_later(s3_state *st, uint64_t file);
+
+/* Copies len bytes of in from offset to the end of out. 0, or -1 with errno. */
+int s3_copy_range(int out, int in, uint64_t offset, uint64_t len);
+/* Reads [offset, offset+len) of fd in pieces of up to piece bytes, handing
+ * each to fn. 0, or -1 (read failure, early end, fn's -1). */
+int s3_read_range(int fd, uint64_t offset, uint64_t len, size_t piece, s3_bytes_fn fn,
+                  void *payload);
+
+/* May one more body be kept in memory? (A soft cap: concurrent uploads may
+ * overshoot it by one S3_INLINE_MAX each.) */
+int s3_inline_room(s3_state *st);
+/* Counts an in-memory body of size bytes against the budget. */
+void s3_inline_add(s3_state *st, uint64_t size);
+/* Frees an in-memory body of size bytes and returns it to the budget. */
+void s3_inline_free(s3_state *st, char *data, uint64_t size);
+
+/* Bytes [start, start+len) of v's body, for a new version or part: in memory
+ * when v's body is in memory, inline_ok and the budget allows, else in a new
+ * data file (a hard link when v's whole file). Sets *file and *data (owned;
+ * both 0 for an empty range). Returns 0, or -1 with errno. Under the lock. */
+int s3_body_clone(s3_state *st, const s3_version *v, uint64_t start, uint64_t len, int inline_ok,
+                  uint64_t *file, char **data);
+/* MD5 of a data file's first len bytes (0 or an empty file: of nothing). */
+int s3_data_md5(const s3_state *st, uint64_t file, uint64_t len, unsigned char md5[16]);
+
+/* ---- reading requests (ingest.c) ---- */
+
+/* A request header (case-insensitive name), NULL when absent. Borrowed. */
+const char *s3_header(aws_call *call, const char *name);
+/* Walks a comma-separated header list ("a, b,c"): the next item with the
+ * white space around it trimmed, empty items skipped. Returns 1 with
+ * *item and *len, 0 at the end. *cursor starts at the list (may be NULL). */
+int s3_list_next(const char **cursor, const char **item, size_t *len);
+
+typedef struct s3_body {
+  uint64_t file, size;
+  char *data; /* the body in memory (owned) when it was kept inline; NULL otherwise */
+  unsigned char md5[16];
+  s3_checksum_algo ck_algo;
+  char checksum[96];
+} s3_body;
+
+/* Reads the request body, checking Content-MD5 and the declared checksum,
+ * into memory (out->data; inline_ok and at most S3_INLINE_MAX bytes) or a new
+ * data file (out->file). An empty body has neither. Returns 0 (out owns what
+ * it names), or -1 after answering the call. */
+int s3_ingest(s3_state *st, aws_call *call, const json_t *input, int inline_ok, s3_body *out);
+/* Checks Content-MD5 and an x-amz-checksum-* header against a request body
+ * the protocol layer parsed (DeleteObjects: S3 requires an integrity header
+ * there). Returns 0, or -1 after answering the call. */
+int s3_verify_parsed_body(aws_call *call);
+
+/* ---- attributes, tags, ACLs (attrs.c) ---- */
+
+/* The stored attributes of an object from a put/create-upload/copy input. Owned. */
+json_t *s3_attrs_from_input(const json_t *input);
+/* The TagSet of an x-amz-tagging header (input's Tagging) in *out (owned, NULL
+ * when absent). Returns 0, or -1 after answering the call. */
+int s3_tags_from_input(aws_call *call, const json_t *input, json_t **out);
+/* The ACL an input asks for: canned (ACL) or a policy document. Owned or NULL. */
+json_t *s3_acl_from_input(const json_t *input);
+/* GetBucketAcl / GetObjectAcl output from what was stored. Owned. */
+json_t *s3_acl_output(const json_t *acl);
+/* The owner of everything (Owner / Initiator members). Owned. */
+json_t *s3_owner_json(void);
+
+/* ---- buckets (bucket.c) ---- */
+
+/* Under the lock: the bucket named; when there is none, releases the lock,
+ * answers NoSuchBucket and returns NULL. */
+s3_bucket *s3_bucket_get(aws_call *call, s3_state *st, const char *name);
+/* Takes the lock and finds input's Bucket; on failure answers and unlocks. */
+s3_bucket *s3_bucket_lock(aws_call *call, const json_t *input);
+
+/* ---- objects (object.c, copy.c) ---- */
+
+/* 1 when key is a usable object key, else 0 after answering the call. */
+int s3_key_valid(aws_call *call, const char *key);
+/* The version a request names (VersionId) or the current one; NULL with
+ * *marker_only set when the current version is a delete marker. Answers
+ * nothing. Under the lock. */
+s3_version *s3_version_lookup(const s3_bucket *b, const char *key, const char *version_id,
+                              int *marker_only);
+/* Answers NoSuchVersion (version_id) or NoSuchKey. */
+void s3_fail_lookup(aws_call *call, const char *key, const char *version_id);
+/* Does an If-Match / If-None-Match list ("\"a\", \"b\"", "*") name etag? */
+int s3_etag_listed(const char *list, const char *etag);
+/* HTTP conditions for GET/HEAD (prefix "") or a copy source (prefix
+ * "CopySource"): input's IfMatch, IfNoneMatch, IfModifiedSince and
+ * IfUnmodifiedSince against etag and mtime. Returns 0 (go on), 304 or 412. A
+ * copy source answers 412 where a GET would answer 304. */
+int s3_check_conditions(const json_t *input, const char *prefix, const char *etag, double mtime);
+/* "bytes=a-b" / "bytes=a-" / "bytes=-n". Returns 1 with [*start, *end] for a
+ * satisfiable range, 0 when there is no usable range (serve it all), -1 when
+ * unsatisfiable (416). */
+int s3_parse_range(const char *text, uint64_t size, uint64_t *start, uint64_t *end);
+/* Finds the copy source (CopySource) under the lock and checks its
+ * conditions: the version, with the lock held and the parsed source in
+ * *src_bucket, *src_key, *src_version (owned; freed by the caller either
+ * way). On failure answers the call and returns NULL (lock released). */
+s3_version *s3_copy_source_lock(aws_call *call, const json_t *input, char **src_bucket,
+                                char **src_key, char **src_version);
+
+/* ---- errors every file answers (service.c) ---- */
+
+void s3_fail_no_bucket(aws_call *call, const char *bucket);
+void s3_fail_no_key(aws_call *call, const char *key);
+void s3_fail_no_upload(aws_call *call, const char *id);
+void s3_fail_malformed_xml(aws_call *call);
+/* 412 PreconditionFailed naming the condition ("If-Match"). */
+void s3_fail_precondition(aws_call *call, const char *condition);
+void s3_fail_oom(aws_call *call);
+
+/* ---- listings (list.c) ---- */
+
+/* input's member (MaxKeys, MaxUploads, MaxParts): 1000 when absent, else
+ * clamped to [0, 1000]. */
+int s3_max_keys(const json_t *input, const char *member);
+
+/* ---- operations (bucket.c, object.c, copy.c, list.c, multipart.c) ---- */
+
+void s3_op_create_bucket(aws_call *call, json_t *input);
+void s3_op_head_bucket(aws_call *call, json_t *input);
+void s3_op_delete_bucket(aws_call *call, json_t *input);
+void s3_op_list_buckets(aws_call *call, json_t *input);
+void s3_op_get_bucket_location(aws_call *call, json_t *input);
+void s3_op_put_bucket_versioning(aws_call *call, json_t *input);
+void s3_op_get_bucket_versioning(aws_call *call, json_t *input);
+void s3_op_put_bucket_acl(aws_call *call, json_t *input);
+void s3_op_get_bucket_acl(aws_call *call, json_t *input);
+/* Every stored bucket configuration (Put/Get/DeleteBucketPolicy, Cors, …). */
+void s3_op_config(aws_call *call, json_t *input);
+
+void s3_op_put_object(aws_call *call, json_t *input);
+/* GetObject and HeadObject. */
+void s3_op_get_object(aws_call *call, json_t *input);
+void s3_op_delete_object(aws_call *call, json_t *input);
+void s3_op_delete_objects(aws_call *call, json_t *input);
+/* Put/Get/DeleteObjectTagging, Put/GetObjectAcl. */
+void s3_op_object_subresource(aws_call *call, json_t *input);
+void s3_op_copy_object(aws_call *call, json_t *input);
+
+/* ListObjects and ListObjectsV2. */
+void s3_op_list_objects(aws_call *call, json_t *input);
+void s3_op_list_object_versions(aws_call *call, json_t *input);
+void s3_op_list_uploads(aws_call *call, json_t *input);
+
+void s3_op_create_multipart(aws_call *call, json_t *input);
+void s3_op_upload_part(aws_call *call, json_t *input);
+void s3_op_upload_part_copy(aws_call *call, json_t *input);
+void s3_op_complete_multipart(aws_call *call, json_t *input);
+void s3_op_abort_multipart(aws_call *call, json_t *input);
+void s3_op_list_parts(aws_call *call, json_t *input);
+
+#endif
