@@ -1,18 +1,18 @@
 # SQS tests, included from tests/emulator/CMakeLists.txt.
 #
-# test_sqs: the SQS engine alone (emulator/sqs_engine.c built straight into
+# test_sqs: the SQS engine alone (emulator/sqs/engine.c built straight into
 # the test, so it does not wait on the rest of the emulator), with a
 # hand-turned clock. The end-to-end tests drive `airgap emulator` with real
 # clients: Debian's boto3 and aws CLI v2 (query protocol) and the AWS SDK for
 # JavaScript v3 from tests/js (JSON protocol).
 airgap_unit_test(test_sqs
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sqs.c ${CMAKE_SOURCE_DIR}/emulator/sqs_engine.c
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sqs.c ${CMAKE_SOURCE_DIR}/emulator/sqs/engine.c
   LIBS airgap_common PkgConfig::JANSSON PkgConfig::LIBCRYPTO
   LABELS emulator sqs)
 # fuzz_sqs: hostile operation inputs against one long-lived engine; a
 # libFuzzer target under clang (-DAIRGAP_LIBFUZZER), a brief deterministic run here.
 airgap_unit_test(fuzz_sqs
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_sqs.c ${CMAKE_SOURCE_DIR}/emulator/sqs_engine.c
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_sqs.c ${CMAKE_SOURCE_DIR}/emulator/sqs/engine.c
   LIBS airgap_common PkgConfig::JANSSON PkgConfig::LIBCRYPTO
   LABELS emulator sqs fuzz)
 
@@ -34,7 +34,7 @@ endif()
 #   build/.../fuzz_sqs_libfuzzer -max_total_time=60
 if(AIRGAP_LIBFUZZER AND CMAKE_C_COMPILER_ID MATCHES "Clang")
   add_executable(fuzz_sqs_libfuzzer ${CMAKE_CURRENT_LIST_DIR}/fuzz_sqs.c
-    ${CMAKE_SOURCE_DIR}/emulator/sqs_engine.c)
+    ${CMAKE_SOURCE_DIR}/emulator/sqs/engine.c)
   target_compile_definitions(fuzz_sqs_libfuzzer PRIVATE AIRGAP_LIBFUZZER)
   target_compile_options(fuzz_sqs_libfuzzer PRIVATE -fsanitize=fuzzer)
   target_link_options(fuzz_sqs_libfuzzer PRIVATE -fsanitize=fuzzer)

@@ -4,7 +4,7 @@
  * turns by hand and timers the test fires, so visibility timeouts, delays,
  * deduplication windows and long polls are checked without sleeping.
  */
-#include "emulator/sqs_engine.h"
+#include "emulator/sqs/sqs_int.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -11,7 +11,7 @@
  */
 #include "emulator/service.h"
 #include "emulator/services.h"
-#include "emulator/sqs_engine.h"
+#include "emulator/sqs/sqs_int.h"
 #include "common/clock.h"
 
 #include <time.h>

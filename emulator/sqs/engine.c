@@ -27,7 +27,7 @@
  * a deleted-and-recreated queue, an older delivery or plain garbage are told
  * apart without storing them.
  */
-#include "emulator/sqs_engine.h"
+#include "emulator/sqs/sqs_int.h"
 
 #include "common/codec.h"
 #include "common/error.h"
