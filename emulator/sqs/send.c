@@ -250,17 +250,17 @@ static int check_message_attributes(json_t *attrs, size_t *size, sqs_error *err)
                            "Message attribute list values in SendMessage operation are not "
                            "supported.");
     }
-    json_t *sv = json_object_get(v, "StringValue"), *bv = json_object_get(v, "BinaryValue");
-    if (!strcmp(base, "Binary")) {
+    int binary = !strcmp(base, "Binary");
+    json_t *sv = json_object_get(v, binary ? "BinaryValue" : "StringValue");
+    if (!json_is_string(sv) || json_string_length(sv) == 0)
+      return sqs_err_set(err, 0, "InvalidParameterValue",
+                         "The message attribute '%.256s' must contain non-empty message "
+                         "attribute value for message attribute type '%s'.",
+                         name, base);
+    if (binary) {
       unsigned char *bytes = NULL;
       size_t bn = 0;
-      if (!json_is_string(bv) || json_string_length(bv) == 0)
-        return sqs_err_set(
-            err, 0, "InvalidParameterValue",
-            "The message attribute '%.256s' must contain non-empty message attribute "
-            "value for message attribute type '%s'.",
-            name, base);
-      if (codec_base64_decode(&bytes, &bn, json_string_value(bv), json_string_length(bv)) < 0)
+      if (codec_base64_decode(&bytes, &bn, json_string_value(sv), json_string_length(sv)) < 0)
         return sqs_err_set(err, 0, "InvalidParameterValue",
                            "The message attribute '%.256s' has a BinaryValue that is not valid "
                            "base64.",
@@ -268,12 +268,6 @@ static int check_message_attributes(json_t *attrs, size_t *size, sqs_error *err)
       free(bytes);
       *size += bn;
     } else {
-      if (!json_is_string(sv) || json_string_length(sv) == 0)
-        return sqs_err_set(
-            err, 0, "InvalidParameterValue",
-            "The message attribute '%.256s' must contain non-empty message attribute "
-            "value for message attribute type '%s'.",
-            name, base);
       if (!valid_message_chars(json_string_value(sv), json_string_length(sv)))
         return sqs_err_set(err, 0, "InvalidParameterValue",
                            "Message (user) attribute '%.256s' value contains invalid characters.",
