@@ -364,16 +364,14 @@ int sqs_op_receive_message(sqs_op *op, json_t *in) {
     sqs_recv_params_free(&p);
     return 0;
   }
-  /* Nothing yet: wait (or, without a timer, answer with nothing now). */
-  json_decref(op->output);
-  op->output = NULL;
+  /* Nothing yet: wait; without a timer the empty answer stands. */
   int rc = sqs_waiter_add(op, q, &p, wait, op->fn, op->payload);
-  if (rc < 0)
-    return -1;
-  if (rc == 0)
-    op->output = sqs_receive_output(NULL);
-  op->suspended = rc == 1;
-  return 0;
+  if (rc == 1) {
+    json_decref(op->output);
+    op->output = NULL;
+    op->suspended = 1;
+  }
+  return rc < 0 ? -1 : 0;
 }
 
 /* Resolves a receipt handle of q to the message's sequence and delivery
