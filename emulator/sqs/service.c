@@ -1,6 +1,6 @@
 /*
- * service_sqs.c — the SQS service: binds the SQS engine (sqs_engine.c) to the
- * emulator's handler interface (service.h).
+ * service.c — the SQS service: binds the SQS engine (engine.c and the files
+ * next to it) to the emulator's handler interface (emulator/service.h).
  *
  * Every operation of the model goes through one handler, which hands the
  * parsed input to the engine with the caller's account, region and endpoint
@@ -10,10 +10,9 @@
  * message. The engine's clock is the wall clock, its timers the emulator's.
  */
 #include "emulator/service.h"
-#include "emulator/sqs_engine.h"
-#include "common/clock.h"
+#include "emulator/sqs/sqs_int.h"
 
-#include <time.h>
+#include "common/clock.h"
 
 static uint64_t wall_ms(void *payload) {
   (void)payload;
@@ -56,28 +55,10 @@ static void sqs_reset(void *state) { sqs_engine_reset(state); }
 static void sqs_shutdown(void *state) { sqs_engine_shutdown(state); }
 static void sqs_destroy(void *state) { sqs_engine_free(state); }
 
-static const aws_operation sqs_operations[] = {
-    {"AddPermission", sqs_handle},
-    {"ChangeMessageVisibility", sqs_handle},
-    {"ChangeMessageVisibilityBatch", sqs_handle},
-    {"CreateQueue", sqs_handle},
-    {"DeleteMessage", sqs_handle},
-    {"DeleteMessageBatch", sqs_handle},
-    {"DeleteQueue", sqs_handle},
-    {"GetQueueAttributes", sqs_handle},
-    {"GetQueueUrl", sqs_handle},
-    {"ListDeadLetterSourceQueues", sqs_handle},
-    {"ListQueueTags", sqs_handle},
-    {"ListQueues", sqs_handle},
-    {"PurgeQueue", sqs_handle},
-    {"ReceiveMessage", sqs_handle},
-    {"RemovePermission", sqs_handle},
-    {"SendMessage", sqs_handle},
-    {"SendMessageBatch", sqs_handle},
-    {"SetQueueAttributes", sqs_handle},
-    {"TagQueue", sqs_handle},
-    {"UntagQueue", sqs_handle},
-};
+/* Every operation goes through sqs_handle; the engine dispatches. */
+#define OPERATION(name, fn) {#name, sqs_handle},
+static const aws_operation sqs_operations[] = {SQS_OPERATIONS(OPERATION)};
+#undef OPERATION
 
 const aws_service aws_service_sqs = {
     .name = "sqs",

@@ -1,10 +1,10 @@
 /*
- * test_sqs.c — unit tests of the SQS engine (emulator/sqs_engine.c), driven
+ * test_sqs.c — unit tests of the SQS engine (emulator/sqs/), driven
  * directly with JSON inputs shaped like the botocore model, a clock the test
  * turns by hand and timers the test fires, so visibility timeouts, delays,
  * deduplication windows and long polls are checked without sleeping.
  */
-#include "emulator/sqs_engine.h"
+#include "emulator/sqs/sqs_int.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -5,7 +5,13 @@
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import {
+import { createRequire } from "node:module";
+import { startEmulator } from "../../js/emulator.mjs";
+
+// The SDK is installed under tests/js (npm ci there); resolve it from there,
+// not from this folder.
+const require = createRequire(new URL("../../js/package.json", import.meta.url));
+const {
   SQSClient,
   CreateQueueCommand,
   GetQueueUrlCommand,
@@ -26,8 +32,7 @@ import {
   ListQueueTagsCommand,
   ListDeadLetterSourceQueuesCommand,
   QueueDoesNotExist,
-} from "@aws-sdk/client-sqs";
-import { startEmulator } from "./emulator.mjs";
+} = require("@aws-sdk/client-sqs");
 
 let emu;
 let sqs;

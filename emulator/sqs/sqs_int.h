@@ -1,18 +1,20 @@
 /*
- * sqs_engine.h — private: the SQS engine behind service_sqs.c.
+ * sqs_int.h — private to emulator/sqs/: the SQS engine behind service.c, and
+ * the interface its unit tests and fuzz target drive.
  *
  * The engine holds every queue and message of one emulator instance and
  * implements each SQS operation on jansson objects shaped like the botocore
  * model's input and output shapes (the convention of emulator/service.h). It
- * knows nothing of HTTP or aws_call: service_sqs.c adapts it, and the unit
- * tests drive it directly with a hand-turned clock and timers.
+ * knows nothing of HTTP or aws_call: service.c adapts it, and the unit
+ * tests drive it directly with a hand-turned clock and timers. The engine's
+ * own internals (state, shared helpers) are in sqs_engine_int.h.
  *
  * Thread safety: every function may be called from any thread at once.
  * Completion callbacks run without any engine lock held, on the calling
  * thread or (long polls) on the timer thread.
  */
-#ifndef AIRGAP_EMULATOR_SQS_ENGINE_H
-#define AIRGAP_EMULATOR_SQS_ENGINE_H
+#ifndef AIRGAP_EMULATOR_SQS_INT_H
+#define AIRGAP_EMULATOR_SQS_INT_H
 
 #include <jansson.h>
 #include <stdint.h>
@@ -58,6 +60,31 @@ int sqs_engine_new(sqs_engine **out, const sqs_hooks *hooks);
  * message available). */
 void sqs_engine_call(sqs_engine *engine, const sqs_context *ctx, const char *operation,
                      json_t *input, sqs_done_fn done, void *payload);
+
+/* Every operation the engine implements, listed once for the engine's
+ * dispatch table and the service's (service.c): X(model name, the engine's
+ * function sqs_op_<fn>, private). */
+#define SQS_OPERATIONS(X)                                                                          \
+  X(AddPermission, add_permission)                                                                 \
+  X(ChangeMessageVisibility, change_message_visibility)                                            \
+  X(ChangeMessageVisibilityBatch, change_message_visibility_batch)                                 \
+  X(CreateQueue, create_queue)                                                                     \
+  X(DeleteMessage, delete_message)                                                                 \
+  X(DeleteMessageBatch, delete_message_batch)                                                      \
+  X(DeleteQueue, delete_queue)                                                                     \
+  X(GetQueueAttributes, get_queue_attributes)                                                      \
+  X(GetQueueUrl, get_queue_url)                                                                    \
+  X(ListDeadLetterSourceQueues, list_dead_letter_source_queues)                                    \
+  X(ListQueueTags, list_queue_tags)                                                                \
+  X(ListQueues, list_queues)                                                                       \
+  X(PurgeQueue, purge_queue)                                                                       \
+  X(ReceiveMessage, receive_message)                                                               \
+  X(RemovePermission, remove_permission)                                                           \
+  X(SendMessage, send_message)                                                                     \
+  X(SendMessageBatch, send_message_batch)                                                          \
+  X(SetQueueAttributes, set_queue_attributes)                                                      \
+  X(TagQueue, tag_queue)                                                                           \
+  X(UntagQueue, untag_queue)
 
 /* 1 when the engine implements operation. */
 int sqs_engine_has_operation(const char *operation);

@@ -12,7 +12,7 @@
  * (the registered test) main() runs the seeds and a fixed number of
  * deterministic mutations of each, so a failure reproduces.
  */
-#include "emulator/sqs_engine.h"
+#include "emulator/sqs/sqs_int.h"
 
 #include <stdint.h>
 #include <stdio.h>
