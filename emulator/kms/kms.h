@@ -28,7 +28,16 @@
 
 typedef struct emulator emulator;
 
-/* Encrypts data[0..len) (1..4096 bytes) under key_id. context: a JSON object
+/* 1 when this emulator serves KMS (SERVICES includes it), else 0; services
+ * then keep values unencrypted, as there is no key to use. */
+int kms_available(emulator *emu);
+
+/* In-process callers may encrypt up to this much in one call: AWS services
+ * encrypt large values (64 KiB secrets, 8 KiB parameters) under a data key
+ * (envelope encryption), which one call stands for here. */
+#define KMS_SERVICE_MAX_PLAINTEXT (1024 * 1024)
+
+/* Encrypts data[0..len) (1..KMS_SERVICE_MAX_PLAINTEXT bytes) under key_id. context: a JSON object
  * of strings, or NULL. *out (owned, free()) receives the ciphertext blob;
  * *key_arn (owned, free(); may be NULL to skip) the key's ARN. */
 int kms_encrypt(unsigned char **out, size_t *out_len, char **key_arn, emulator *emu,

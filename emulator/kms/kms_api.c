@@ -24,6 +24,11 @@ static kms_state *state_of(emulator *emu, const char **code) {
   return slot->state;
 }
 
+int kms_available(emulator *emu) {
+  service_slot *slot = emu ? emulator_slot(emu, "kms") : NULL;
+  return slot && slot->enabled && slot->state;
+}
+
 /* Turns a KMS error into the API's return code and message. */
 static int fail(const kms_err *err, const char **code) {
   if (code)
@@ -61,11 +66,11 @@ int kms_encrypt(unsigned char **out, size_t *out_len, char **key_arn, emulator *
   kms_state *st = state_of(emu, code);
   if (!st)
     return AIRGAP_ENOTFOUND;
-  if (len < 1 || len > KMS_MAX_PLAINTEXT) {
+  if (len < 1 || len > KMS_SERVICE_MAX_PLAINTEXT) {
     if (code)
       *code = "ValidationException";
     return airgap_error_set(AIRGAP_EINVALID, "KMS encrypts 1 to %d bytes, not %zu",
-                            KMS_MAX_PLAINTEXT, len);
+                            KMS_SERVICE_MAX_PLAINTEXT, len);
   }
   kms_err err;
   unsigned char *blob = NULL;
