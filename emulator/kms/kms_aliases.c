@@ -28,8 +28,10 @@ static int alias_name_ok(aws_call *call, const char *name, int creating) {
     return -1;
   }
   if (creating && strncmp(name, "alias/aws/", 10) == 0) {
-    aws_call_fail(call, 400, "NotAuthorizedException",
-                  "The alias/aws/ prefix is reserved for AWS managed keys.");
+    /* The API reference lists InvalidAliasNameException for CreateAlias. */
+    aws_call_fail(call, 400, "InvalidAliasNameException",
+                  "The alias name cannot begin with alias/aws/. The alias/aws/ prefix is reserved "
+                  "for AWS managed keys.");
     return -1;
   }
   return 0;
@@ -146,6 +148,7 @@ void kms_list_aliases(aws_call *call, json_t *input) {
       return;
   } else {
     pthread_mutex_lock(&st->lock);
+    kms_store_sweep(st);
   }
   char prefix[128];
   int plen =

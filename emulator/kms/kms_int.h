@@ -88,6 +88,9 @@ void kms_key_link(kms_state *st, kms_key *key);
 void kms_key_free(kms_key *key);
 const char *kms_key_arn(const kms_key *key);
 const char *kms_key_state(const kms_key *key);
+/* Deletes keys whose scheduled deletion date has passed, with their aliases,
+ * as AWS does at the end of the waiting period. */
+void kms_store_sweep(kms_state *st);
 /* Removes every key and alias of every account. */
 void kms_store_clear(kms_state *st);
 /* The alias table key for account/region/name into out. */

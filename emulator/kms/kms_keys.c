@@ -184,9 +184,8 @@ void kms_list_keys(aws_call *call, json_t *input) {
   if (kms_page_args(call, input, &limit, &offset) < 0)
     return;
   json_t *items = json_array();
-  kms_err err;
   pthread_mutex_lock(&st->lock);
-  kms_key_find(st, "", "", "-", 0, &err); /* sweeps keys past their deletion date */
+  kms_store_sweep(st);
   for (kms_key *k = st->keys; k; k = k->next)
     if (strcmp(k->account, aws_call_account(call)) == 0 &&
         strcmp(k->region, aws_call_region(call)) == 0)

@@ -202,9 +202,7 @@ void kms_key_link(kms_state *st, kms_key *key) {
   st->keys = key;
 }
 
-/* Deletes keys whose scheduled deletion date has passed, with their aliases,
- * as AWS does at the end of the waiting period. */
-static void sweep_deleted(kms_state *st) {
+void kms_store_sweep(kms_state *st) {
   double now = (double)clock_wall_ms() / 1000.0;
   for (kms_key **p = &st->keys; *p;) {
     kms_key *k = *p;
@@ -257,7 +255,7 @@ static kms_key *create_aws_managed(kms_state *st, const char *account, const cha
 
 kms_key *kms_key_find(kms_state *st, const char *account, const char *region, const char *key_id,
                       int create_managed, kms_err *err) {
-  sweep_deleted(st);
+  kms_store_sweep(st);
   if (!key_id || !*key_id || strlen(key_id) > 2048) {
     kms_err_set(err, "ValidationException",
                 "1 validation error detected: Value at 'keyId' failed to satisfy constraint: "

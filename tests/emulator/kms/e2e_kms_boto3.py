@@ -151,7 +151,7 @@ class KmsCase(unittest.TestCase):
         self.assertEqual(self.code(self.kms.create_alias, AliasName="alias/app", TargetKeyId=k2),
                          "AlreadyExistsException")
         self.assertEqual(self.code(self.kms.create_alias, AliasName="alias/aws/mine",
-                                   TargetKeyId=k2), "NotAuthorizedException")
+                                   TargetKeyId=k2), "InvalidAliasNameException")
         self.assertEqual(self.code(self.kms.create_alias, AliasName="app2", TargetKeyId=k2),
                          "ValidationException")
         self.assertEqual(self.code(self.kms.create_alias, AliasName="alias/x",

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import unittest
+import urllib.request
 import warnings
 
 import boto3
@@ -293,6 +294,36 @@ class SsmCase(unittest.TestCase):
         self.assertEqual(len(self.ssm.get_parameters(Names=[name, ubuntu])["Parameters"]), 2)
         self.assertEqual(self.code(self.ssm.put_parameter, Name=name, Value="ami-00000000",
                                    Type="String", Overwrite=True), "ValidationException")
+
+
+class WithoutKmsCase(unittest.TestCase):
+    """SERVICES without kms: SecureStrings and secrets still work, stored
+    unencrypted (there is no key to use), and a reset clears both stores."""
+
+    def setUp(self):
+        warnings.simplefilter("ignore", ResourceWarning)
+        self.emu = Emulator(extra_env={"SERVICES": "ssm,secretsmanager"})
+
+    def tearDown(self):
+        self.emu.stop()
+
+    def test_securestring_and_secret_without_kms(self):
+        ssm = client(self.emu.endpoint)
+        sm = client(self.emu.endpoint, "secretsmanager")
+        ssm.put_parameter(Name="/nokms/pw", Value="pw", Type="SecureString")
+        self.assertEqual(ssm.get_parameter(Name="/nokms/pw", WithDecryption=True)["Parameter"][
+            "Value"], "pw")
+        sm.create_secret(Name="nokms", SecretString="s")
+        self.assertEqual(sm.get_secret_value(SecretId="nokms")["SecretString"], "s")
+        req = urllib.request.Request(self.emu.endpoint + "/_localstack/state/reset",
+                                     method="POST", data=b"")
+        urllib.request.urlopen(req, timeout=10).read()
+        with self.assertRaises(ClientError) as cm:
+            ssm.get_parameter(Name="/nokms/pw")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ParameterNotFound")
+        with self.assertRaises(ClientError) as cm:
+            sm.describe_secret(SecretId="nokms")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ResourceNotFoundException")
 
 
 if __name__ == "__main__":
