@@ -398,20 +398,29 @@ void kms_list_key_policies(aws_call *call, json_t *input) {
 void kms_tag_resource(aws_call *call, json_t *input) {
   kms_state *st = kms_state_of(call);
   json_t *tags = json_object_get(input, "Tags");
+  if (tags_ok(call, tags, 0) < 0)
+    return;
   kms_key *key = kms_lock_key(st, call, input, "KeyId");
   if (!key)
     return;
-  /* Tags that replace an existing key do not count against the limit. */
-  size_t existing = json_object_size(key->tags);
+  /* The limit counts the tags after merging: replacing a value adds none. */
+  json_t *merged = json_copy(key->tags);
   size_t i;
   json_t *t;
-  json_array_foreach(tags, i, t) if (json_object_get(key->tags, jsonutil_string(t, "TagKey")))
-      existing--;
-  if (!pending(call, key) && tags_ok(call, tags, existing) == 0) {
-    add_tags(key, tags);
+  json_array_foreach(tags, i, t)
+      json_object_set(merged, jsonutil_string(t, "TagKey"), json_object_get(t, "TagValue"));
+  if (pending(call, key)) {
+    /* answered */
+  } else if (json_object_size(merged) > KMS_MAX_TAGS) {
+    aws_call_fail(call, 400, "TagException", "A KMS key can have at most %d tags.", KMS_MAX_TAGS);
+  } else {
+    json_decref(key->tags);
+    key->tags = merged;
+    merged = NULL;
     aws_call_reply(call, NULL);
   }
   pthread_mutex_unlock(&st->lock);
+  json_decref(merged);
 }
 
 void kms_untag_resource(aws_call *call, json_t *input) {

@@ -69,6 +69,16 @@ class KmsCase(unittest.TestCase):
         self.kms.untag_resource(KeyId=key_id, TagKeys=["team"])
         self.assertEqual(self.kms.list_resource_tags(KeyId=key_id)["Tags"],
                          [{"TagKey": "b", "TagValue": "2"}])
+        # 50 tags at most, counted after merging (replacing a value adds none).
+        self.kms.tag_resource(KeyId=key_id, Tags=[{"TagKey": "k%d" % i, "TagValue": "v"}
+                                                  for i in range(49)])
+        self.kms.tag_resource(KeyId=key_id, Tags=[{"TagKey": "k0", "TagValue": "w"},
+                                                  {"TagKey": "k0", "TagValue": "x"}])
+        self.assertEqual(self.code(self.kms.tag_resource, KeyId=key_id,
+                                   Tags=[{"TagKey": "k50", "TagValue": "v"}]), "TagException")
+        self.assertEqual(self.code(self.kms.tag_resource, KeyId=key_id,
+                                   Tags=[{"TagKey": "aws:x", "TagValue": "v"}]), "TagException")
+        self.kms.untag_resource(KeyId=key_id, TagKeys=["k%d" % i for i in range(49)])
         self.kms.update_key_description(KeyId=key_id, Description="new")
         self.assertEqual(self.kms.describe_key(KeyId=meta["Arn"])["KeyMetadata"]["Description"],
                          "new")
