@@ -13,6 +13,9 @@
 extern const aws_service aws_service_sts;
 extern const aws_service aws_service_sqs;
 extern const aws_service aws_service_s3;
+extern const aws_service aws_service_kms;
+extern const aws_service aws_service_secretsmanager;
+extern const aws_service aws_service_ssm;
 
 /* Every service with handlers, in health-report order. */
 extern const aws_service *const emulator_service_table[];
