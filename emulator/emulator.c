@@ -64,6 +64,11 @@ service_slot *emulator_slot(emulator *emu, const char *name) {
   return NULL;
 }
 
+void *emulator_service_state(emulator *emu, const char *name) {
+  service_slot *slot = emu ? emulator_slot(emu, name) : NULL;
+  return slot && slot->enabled ? slot->state : NULL;
+}
+
 /* Marks the services named in a SERVICES list as enabled. */
 static void enable_services(emulator *emu, const char *list) {
   int all = !list || !*list;

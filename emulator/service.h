@@ -95,6 +95,12 @@ void aws_call_fail_fields(aws_call *call, int status, const char *code, json_t *
  * in it when the emulator stops. Borrowed; lives as long as emu. */
 const char *emulator_data_dir(const emulator *emu);
 
+/* The state of another service of the same emulator (what its create function
+ * made), for services that call each other in process (Secrets Manager and
+ * SSM encrypt through KMS). NULL when that service is not served (not in
+ * SERVICES). Borrowed; lives as long as emu. */
+void *emulator_service_state(emulator *emu, const char *name);
+
 /* ---- credentials issued by STS ---- */
 
 /* Temporary credentials an STS service hands out are remembered per emulator,

@@ -1,11 +1,11 @@
 /*
  * kms_api.c — the in-emulator KMS API of kms.h, for the other services. It
- * reaches the running KMS's state through the emulator's service slot, so a
+ * reaches the running KMS's state through emulator_service_state(), so a
  * service encrypts under exactly the keys clients see, and shares the key
  * look-up and state checks of the KMS operations (kms_store.c).
  */
 #include "common/error.h"
-#include "emulator/emulator_int.h"
+#include "emulator/service.h"
 #include "emulator/kms/kms.h"
 #include "emulator/kms/kms_int.h"
 
@@ -13,20 +13,19 @@
 #include <string.h>
 
 static kms_state *state_of(emulator *emu, const char **code) {
-  service_slot *slot = emu ? emulator_slot(emu, "kms") : NULL;
-  if (!slot || !slot->enabled || !slot->state) {
+  kms_state *state = emulator_service_state(emu, "kms");
+  if (!state) {
     if (code)
       *code = "NotFoundException";
     airgap_error_set(AIRGAP_ENOTFOUND,
                      "KMS is not served by this emulator: add kms to SERVICES to use KMS keys");
     return NULL;
   }
-  return slot->state;
+  return state;
 }
 
 int kms_available(emulator *emu) {
-  service_slot *slot = emu ? emulator_slot(emu, "kms") : NULL;
-  return slot && slot->enabled && slot->state;
+  return emulator_service_state(emu, "kms") != NULL;
 }
 
 /* Turns a KMS error into the API's return code and message. */
