@@ -10,7 +10,6 @@
 #include "common/codec.h"
 #include "common/error.h"
 #include "emulator/kms/kms_int.h"
-#include "emulator/services.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,6 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "emulator/secretsmanager/sm_int.h"
-#include "emulator/services.h"
 
 #include <stdio.h>
 #include <stdlib.h>

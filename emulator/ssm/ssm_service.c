@@ -13,7 +13,6 @@
 #include "common/error.h"
 #include "common/jsonutil.h"
 #include "emulator/kms/kms.h"
-#include "emulator/services.h"
 #include "emulator/ssm/ssm_int.h"
 
 #include <ctype.h>
