@@ -524,8 +524,3 @@ void queue_job_list_free(queue_job **jobs, size_t count) {
     queue_job_free(jobs[i]);
   free(jobs);
 }
-
-int queue_state_is_final(const char *state) {
-  return state && (strcmp(state, "passed") == 0 || strcmp(state, "failed") == 0 ||
-                   strcmp(state, "errored") == 0 || strcmp(state, "canceled") == 0);
-}
