@@ -19,8 +19,7 @@ void queue_record_free(queue_record *rec) {
   free(rec->job.reason);
   free(rec->job.agent);
   free(rec->job.lease);
-  queue_spec_free(rec->job.spec);
-  free(rec->spec_json);
+  free(rec->job.spec_json);
   free(rec);
 }
 
@@ -58,7 +57,7 @@ static json_t *job_members(const queue_job *j) {
 }
 
 json_t *queue_record_json(const queue_record *rec, int mask) {
-  json_t *spec = json_loads(rec->spec_json, 0, NULL);
+  json_t *spec = json_loads(rec->job.spec_json, 0, NULL);
   json_t *o = job_members(&rec->job);
   if (!spec || !o)
     goto fail;
@@ -104,7 +103,7 @@ int queue_record_json_text(char **out, size_t *out_len, const queue_record *rec,
   /* {"id":…,"lease_ttl":N} + ,"spec":TEXT before the closing brace: the
    * spec text was made canonical when the job was submitted. */
   static const char key[] = ",\"spec\":";
-  size_t spec_len = strlen(rec->spec_json);
+  size_t spec_len = strlen(rec->job.spec_json);
   size_t total = len - 1 + sizeof(key) - 1 + spec_len + 1;
   text = malloc(total + 1);
   if (!text) {
@@ -113,7 +112,7 @@ int queue_record_json_text(char **out, size_t *out_len, const queue_record *rec,
   }
   memcpy(text, members, len - 1);
   memcpy(text + len - 1, key, sizeof(key) - 1);
-  memcpy(text + len - 1 + sizeof(key) - 1, rec->spec_json, spec_len);
+  memcpy(text + len - 1 + sizeof(key) - 1, rec->job.spec_json, spec_len);
   text[total - 1] = '}';
   text[total] = '\0';
   free(members);
@@ -138,7 +137,6 @@ static int dup_field(char **out, json_t *obj, const char *name, int required) {
 
 int queue_job_from_json(queue_job **out, json_t *obj) {
   queue_job *j = NULL;
-  char *spec_text = NULL;
   int error = 0;
   if (!json_is_object(obj))
     return airgap_error_set(AIRGAP_EINVALID, "queue answered something that is not a job");
@@ -163,21 +161,19 @@ int queue_job_from_json(queue_job **out, json_t *obj) {
   j->cancel_requested = json_is_true(json_object_get(obj, "cancel_requested"));
   j->log_size = (uint64_t)json_integer_value(json_object_get(obj, "log_size"));
   j->lease_ttl = (unsigned)json_integer_value(json_object_get(obj, "lease_ttl"));
+  /* The spec's text is handed on, not parsed: see queue_job in queue.h. */
   json_t *spec = json_object_get(obj, "spec");
-  if (spec) {
-    spec_text = json_dumps(spec, JSON_COMPACT);
-    if (!spec_text) {
-      error = airgap_error_set(AIRGAP_EINVALID, "queue answered a job with a bad spec");
-      goto cleanup;
-    }
-    error = queue_spec_parse(&j->spec, spec_text, strlen(spec_text), NULL);
-    if (error < 0)
-      goto cleanup;
+  if (!json_is_object(spec)) {
+    error = airgap_error_set(AIRGAP_EINVALID, "queue answered a job without a spec object");
+    goto cleanup;
+  }
+  if (!(j->spec_json = json_dumps(spec, JSON_COMPACT))) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
   }
   *out = j;
   j = NULL;
 cleanup:
-  free(spec_text);
   queue_job_free(j);
   return error;
 }

@@ -513,7 +513,7 @@ void queue_job_free(queue_job *job) {
   free(job->reason);
   free(job->agent);
   free(job->lease);
-  queue_spec_free(job->spec);
+  free(job->spec_json);
   free(job);
 }
 

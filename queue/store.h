@@ -32,12 +32,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A job as stored: the API view (job.spec is NULL) plus the stored spec JSON
- * (secrets included) and the listing cursor. Owned; free with
+/* A job as stored: the API view, whose job.spec_json is the stored spec text
+ * (secrets included), plus the listing cursor. Owned; free with
  * queue_record_free(). */
 typedef struct queue_record {
   queue_job job;
-  char *spec_json;
   int64_t seq;
 } queue_record;
 

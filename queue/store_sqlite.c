@@ -37,7 +37,7 @@ static int record_from_row(queue_record **out, sqlite3_stmt *st) {
   r->seq = sqlite3_column_int64(st, 0);
   r->job.id = sql_column_strdup(st, 1);
   r->job.state = sql_column_strdup(st, 2);
-  r->spec_json = sql_column_strdup(st, 3);
+  r->job.spec_json = sql_column_strdup(st, 3);
   r->job.reason = sql_column_strdup(st, 4);
   if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
     r->job.has_exit_code = 1;
@@ -51,7 +51,7 @@ static int record_from_row(queue_record **out, sqlite3_stmt *st) {
   r->job.cancel_requested = sqlite3_column_int(st, 11);
   r->job.log_size = (uint64_t)sqlite3_column_int64(st, 12);
   r->job.lease = sql_column_strdup(st, 13);
-  if (!r->job.id || !r->job.state || !r->spec_json) {
+  if (!r->job.id || !r->job.state || !r->job.spec_json) {
     queue_record_free(r);
     return airgap_error_set(AIRGAP_ERROR, "queue store: out of memory reading a job");
   }

@@ -90,7 +90,7 @@ static void test_queue_store_submit_get_list(void **state) {
   queue_record *rec = NULL;
   assert_int_equal(queue_store_job_get(&rec, f->store, "job3"), 0);
   assert_string_equal(rec->job.state, "queued");
-  assert_string_equal(rec->spec_json, SPEC);
+  assert_string_equal(rec->job.spec_json, SPEC);
   assert_int_equal(rec->job.created_at, 103);
   assert_int_equal(rec->job.attempts, 0);
   queue_record_free(rec);
