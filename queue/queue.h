@@ -12,7 +12,11 @@
  * back to the queue the same way. Every lease counts as an attempt: a job that
  * is released or expires after max_attempts leases ends errored, with the
  * agent's reason for a release and "agent_lost" for an expiry; a job whose
- * cancel was requested ends canceled instead of going back.
+ * cancel was requested ends canceled instead of going back. A final status
+ * reported under a lease that expired is still accepted as long as nobody
+ * has leased the job again, and a server that starts gives running leases
+ * one full TTL before any expires (an outage of the queue longer than the TTL
+ * does not discard finished work).
  *
  * HTTP API (JSON, every /v1 call needs "Authorization: Bearer TOKEN"; client
  * tokens for the first five, agent tokens for the rest):
@@ -217,7 +221,8 @@ int queue_client_log_read(queue_client *client, const char *id, uint64_t offset,
                           void *payload);
 
 /* Reports the final status ("passed", "failed", "errored", "canceled"); reason
- * may be NULL, exit_code < 0 means none. Repeating the same report is fine. */
+ * may be NULL, exit_code < 0 means none. Repeating the same report is fine.
+ * Accepted also after the lease expired, until the job is leased again. */
 int queue_client_complete(queue_client *client, const char *id, const char *lease,
                           const char *status, const char *reason, int exit_code);
 

@@ -32,6 +32,7 @@ typedef struct server_waiters {
   int stopping;
   pthread_t thread; /* housekeeping: waiter deadlines, lease expiry */
   int thread_started;
+  int64_t grace_until; /* wall ms: no lease expires before (start-up grace) */
 } server_waiters;
 
 /* ---- log followers (server_logs.c) ---- */

@@ -14,6 +14,14 @@
  * One housekeeping thread answers waiters whose poll time ran out (204) and
  * expires leases about once a second. It sleeps on a condition variable until
  * the earliest of those deadlines, so there is no thread per waiter.
+ *
+ * Start-up grace: no lease expires during the first lease TTL after the server
+ * starts. After an outage of the queue longer than the TTL every running
+ * lease is past its expiry; without the grace they would all expire in the
+ * first second, before any agent could send a heartbeat, and the finished
+ * work of those jobs would be refused and run again. (A result that arrives
+ * after the lease expired is still accepted while nobody has leased the job
+ * again: see queue_rule_may_complete.)
  */
 #include "queue/server_int.h"
 #include "common/clock.h"
@@ -140,6 +148,8 @@ static void expire_waiters_locked(server_waiters *ws, uint64_t now, int all) {
 static int expire_leases(queue_server *s) {
   queue_expire_result res = {0, 0};
   int64_t now = queue_now_ms();
+  if (now < s->waiters.grace_until)
+    return 0;
   if (queue_store_expire(&res, s->store, now, s->max_attempts) < 0)
     log_error("queue", "lease expiry failed: %s", airgap_error_last());
   if (res.requeued || res.lost) {
@@ -194,6 +204,7 @@ int server_waiters_start(queue_server *s) {
   server_waiters *ws = &s->waiters;
   if (pthread_create(&ws->thread, NULL, housekeeping, s) != 0)
     return airgap_error_set(AIRGAP_ERROR, "cannot start the queue housekeeping thread");
+  ws->grace_until = queue_now_ms() + (int64_t)s->lease_ttl * 1000;
   ws->thread_started = 1;
   return 0;
 }

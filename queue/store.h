@@ -33,11 +33,13 @@
 #include <stdint.h>
 
 /* A job as stored: the API view, whose job.spec_json is the stored spec text
- * (secrets included), plus the listing cursor. Owned; free with
- * queue_record_free(). */
+ * (secrets included), plus the listing cursor and when its lease expires (0:
+ * no lease running; on a queued job: the lease it kept expired, as opposed to
+ * being handed back). Owned; free with queue_record_free(). */
 typedef struct queue_record {
   queue_job job;
   int64_t seq;
+  int64_t lease_expires;
 } queue_record;
 
 void queue_record_free(queue_record *rec);
@@ -134,7 +136,9 @@ static inline int queue_store_heartbeat(int *out_cancel, queue_store *s, const c
                                         const char *lease_id, int64_t expires) {
   return s->ops->heartbeat(out_cancel, s, id, lease_id, expires);
 }
-/* Final status. Repeating the same report with the same lease answers 0. */
+/* Final status, under the job's current lease or, while nobody has leased the
+ * job again, its expired one (queue_rule_may_complete; a note goes into the
+ * log). Repeating the same report with the same lease answers 0. */
 static inline int queue_store_complete(queue_record **out, queue_store *s, const char *id,
                                        const char *lease_id, const char *status, const char *reason,
                                        int has_exit_code, int exit_code, int64_t now) {
@@ -237,11 +241,18 @@ int queue_rule_complete_repeated(const queue_job *job, const char *lease_id, con
 
 /* 1 when a release under lease_id with reason repeats one already applied
  * (the job keeps the lease id until it is leased again). */
-int queue_rule_release_repeated(const queue_job *job, const char *lease_id, const char *reason);
+int queue_rule_release_repeated(const queue_record *rec, const char *lease_id, const char *reason);
 
-/* 0 when job may be completed as status or released (what: "report job X as
- * passed", "hand job X back") under lease_id, else AIRGAP_EBUSY. */
+/* 0 when job may be released (what: "hand job X back") under lease_id: it
+ * runs under that lease. Else AIRGAP_EBUSY. */
 int queue_rule_may_end(const queue_job *job, const char *lease_id, const char *what);
+
+/* 0 when a job may get its final status under lease_id: it runs under that
+ * lease, or that lease expired (it was not handed back) and the job waits in
+ * the queue without having been leased again (a requeued job keeps its last
+ * lease id until then) — a result that arrives late, after an outage of the
+ * queue or of the network, is still the job's result. Else AIRGAP_EBUSY. */
+int queue_rule_may_complete(const queue_record *rec, const char *lease_id, const char *what);
 
 /* The notes a store appends to a job's log (not counted in the agent's
  * offset), so whoever reads it sees why output restarts or stops. Each
@@ -251,6 +262,7 @@ size_t queue_note_release(char *buf, size_t size, const queue_job *job, const ch
 size_t queue_note_expire(char *buf, size_t size, unsigned attempts, const char *agent,
                          queue_lease_end end);
 size_t queue_note_truncated(char *buf, size_t size, uint64_t cap);
+size_t queue_note_late_result(char *buf, size_t size, const queue_job *job, const char *status);
 
 /* How much of len new log bytes to keep when size bytes are stored and the
  * cap is cap: the rest is dropped behind a truncation note. */

@@ -109,12 +109,13 @@ int queue_rule_complete_repeated(const queue_job *job, const char *lease_id, con
          strcmp(job->state, status) == 0;
 }
 
-int queue_rule_release_repeated(const queue_job *job, const char *lease_id, const char *reason) {
+int queue_rule_release_repeated(const queue_record *rec, const char *lease_id, const char *reason) {
+  const queue_job *job = &rec->job;
   if (!same_lease(job, lease_id))
     return 0;
   const char *st = job->state;
   const char *why = job->reason;
-  return strcmp(st, "queued") == 0 ||
+  return (strcmp(st, "queued") == 0 && rec->lease_expires == 0) ||
          (strcmp(st, "errored") == 0 && why && strcmp(why, reason) == 0) ||
          (strcmp(st, "canceled") == 0 && why && strcmp(why, "canceled") == 0);
 }
@@ -125,6 +126,13 @@ int queue_rule_may_end(const queue_job *job, const char *lease_id, const char *w
     return 0;
   return airgap_error_set(AIRGAP_EBUSY, "cannot %s: the job is %s%s; stop working on it", what,
                           job->state, same ? "" : " and the lease is not current");
+}
+
+int queue_rule_may_complete(const queue_record *rec, const char *lease_id, const char *what) {
+  if (strcmp(rec->job.state, "queued") == 0 && rec->lease_expires != 0 &&
+      same_lease(&rec->job, lease_id))
+    return 0;
+  return queue_rule_may_end(&rec->job, lease_id, what);
 }
 
 /* ---- log notes and the cap ---- */
@@ -155,6 +163,14 @@ size_t queue_note_truncated(char *buf, size_t size, uint64_t cap) {
   return fitted(
       snprintf(buf, size, "\n[airgap: log truncated at %llu bytes]\n", (unsigned long long)cap),
       size);
+}
+
+size_t queue_note_late_result(char *buf, size_t size, const queue_job *job, const char *status) {
+  return fitted(snprintf(buf, size,
+                         "\n[airgap: attempt %u (agent %s) reported %s after its lease expired;"
+                         " accepted, nobody had leased the job again]\n",
+                         job->attempts, job->agent ? job->agent : "?", status),
+                size);
 }
 
 size_t queue_log_keep(uint64_t size, size_t len, uint64_t cap) {

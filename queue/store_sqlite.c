@@ -5,10 +5,12 @@
  * store_sqlite_db.c; the decisions any store makes alike (states, leases,
  * repeated reports, labels, log notes and the cap) in store_rules.c.
  *
- * A job handed back by its agent (release) keeps its last lease id while it
- * waits in the queue, so that a repeated release is recognised and answered
- * like the first; the next lease replaces it, and nothing else reads the
- * lease of a job that is not running.
+ * A job handed back by its agent (release) or whose lease expired keeps its
+ * last lease id while it waits in the queue, so that a repeated release is
+ * recognised and answered like the first, and a result reported late under
+ * an expired lease is still accepted; the next lease replaces it. Which of
+ * the two requeued it, lease_expires tells: NULL after a release, the past
+ * expiry after an expiry.
  *
  * Logs are stored as chunks (job id, start, end, bytes); a job keeps the
  * agent-side offset it has received for the current attempt (log_received) and
@@ -28,7 +30,9 @@
 
 #define JOB_COLUMNS                                                                                \
   "seq, id, state, spec, reason, exit_code, attempts, agent, created_at, started_at,"              \
-  " finished_at, cancel_requested, log_size, lease"
+  " finished_at, cancel_requested, log_size, lease, lease_expires"
+
+static int note_in_log(sqlite_store *s, const char *id, const char *note, size_t len);
 
 static int record_from_row(queue_record **out, sqlite3_stmt *st) {
   queue_record *r = calloc(1, sizeof(*r));
@@ -51,6 +55,7 @@ static int record_from_row(queue_record **out, sqlite3_stmt *st) {
   r->job.cancel_requested = sqlite3_column_int(st, 11);
   r->job.log_size = (uint64_t)sqlite3_column_int64(st, 12);
   r->job.lease = sql_column_strdup(st, 13);
+  r->lease_expires = sqlite3_column_int64(st, 14); /* 0 for NULL */
   if (!r->job.id || !r->job.state || !r->job.spec_json) {
     queue_record_free(r);
     return airgap_error_set(AIRGAP_ERROR, "queue store: out of memory reading a job");
@@ -275,13 +280,17 @@ static int sqlite_complete(queue_record **out, queue_store *base, const char *id
   if (error < 0 || queue_rule_complete_repeated(&rec->job, lease_id, status))
     goto done; /* a retried report: answer as the first time */
   snprintf(what, sizeof(what), "report job %s as %s", id, status);
-  if ((error = queue_rule_may_end(&rec->job, lease_id, what)) < 0)
+  if ((error = queue_rule_may_complete(rec, lease_id, what)) < 0)
     goto done;
   error = SQL_EXEC(s, "complete job",
-                   "UPDATE jobs SET state = ?2, reason = ?3, exit_code = ?4, finished_at = ?5"
-                   " WHERE id = ?1",
+                   "UPDATE jobs SET state = ?2, reason = ?3, exit_code = ?4, finished_at = ?5,"
+                   " lease_expires = NULL WHERE id = ?1",
                    V_TEXT(id), V_TEXT(status), V_TEXT(reason),
                    has_exit_code ? V_INT(exit_code) : V_TEXT(NULL), V_INT(now));
+  if (error >= 0 && strcmp(rec->job.state, "queued") == 0) {
+    char note[NOTE_MAX];
+    error = note_in_log(s, id, note, queue_note_late_result(note, sizeof(note), &rec->job, status));
+  }
   changed = 1;
 done:
   return end_with_job(out, s, id, rec, changed, error);
@@ -461,10 +470,10 @@ static int note_in_log(sqlite_store *s, const char *id, const char *note, size_t
 /* ---- the end of a lease without a final status ---- */
 
 /* Moves a running job where end says (reason: why it errored), inside the
- * caller's transaction. keep_lease: the lease id stays on a requeued job (a
- * release, see the top). */
+ * caller's transaction. The lease id stays on a requeued job, and its expiry
+ * when it expired: see the top. */
 static int end_lease(sqlite_store *s, const char *id, queue_lease_end end, const char *reason,
-                     int keep_lease, int64_t now) {
+                     int expired, int64_t now) {
   int error;
   if (end == QUEUE_END_CANCELED)
     error = SQL_EXEC(s, "end lease",
@@ -476,14 +485,11 @@ static int end_lease(sqlite_store *s, const char *id, queue_lease_end end, const
                      "UPDATE jobs SET state = 'errored', reason = ?3, finished_at = ?2,"
                      " lease_expires = NULL WHERE id = ?1",
                      V_TEXT(id), V_INT(now), V_TEXT(reason));
-  else if (keep_lease)
-    error = SQL_EXEC(s, "end lease",
-                     "UPDATE jobs SET state = 'queued', lease_expires = NULL WHERE id = ?1",
-                     V_TEXT(id));
+  else if (expired)
+    error = SQL_EXEC(s, "end lease", "UPDATE jobs SET state = 'queued' WHERE id = ?1", V_TEXT(id));
   else
     error = SQL_EXEC(s, "end lease",
-                     "UPDATE jobs SET state = 'queued', lease = NULL, lease_expires = NULL"
-                     " WHERE id = ?1",
+                     "UPDATE jobs SET state = 'queued', lease_expires = NULL WHERE id = ?1",
                      V_TEXT(id));
   return error < 0 ? error : 0;
 }
@@ -498,7 +504,7 @@ static int sqlite_release(queue_record **out, queue_store *base, const char *id,
   int error = tx_begin(s);
   if (error == 0)
     error = load_job(&rec, s, id);
-  if (error < 0 || queue_rule_release_repeated(&rec->job, lease_id, reason))
+  if (error < 0 || queue_rule_release_repeated(rec, lease_id, reason))
     goto done; /* a repeated release: answer as the first time */
   snprintf(what, sizeof(what), "hand job %s back", id);
   if ((error = queue_rule_may_end(&rec->job, lease_id, what)) < 0)
@@ -506,7 +512,7 @@ static int sqlite_release(queue_record **out, queue_store *base, const char *id,
   queue_lease_end end =
       queue_rule_lease_end(rec->job.attempts, rec->job.cancel_requested, max_attempts);
   size_t len = queue_note_release(note, sizeof(note), &rec->job, reason, end);
-  if ((error = end_lease(s, id, end, reason, 1, now)) == 0)
+  if ((error = end_lease(s, id, end, reason, 0, now)) == 0)
     error = note_in_log(s, id, note, len);
   changed = 1;
 done:
@@ -554,7 +560,7 @@ static int sqlite_expire(queue_expire_result *out, queue_store *base, int64_t no
     char note[NOTE_MAX];
     queue_lease_end end = queue_rule_lease_end(rows[i].attempts, rows[i].cancel, max_attempts);
     size_t len = queue_note_expire(note, sizeof(note), rows[i].attempts, rows[i].agent, end);
-    if ((error = end_lease(s, rows[i].id, end, "agent_lost", 0, now)) == 0)
+    if ((error = end_lease(s, rows[i].id, end, "agent_lost", 1, now)) == 0)
       error = note_in_log(s, rows[i].id, note, len);
     if (end == QUEUE_END_REQUEUED)
       res.requeued++;
