@@ -42,23 +42,34 @@ void server_logs_notify(queue_server *s, const char *id) {
   pthread_mutex_unlock(&s->followers.mu);
 }
 
+/* The start both log calls share: a token of role, the job id in the path,
+ * the query string parsed into *pairs (owned: http_query_free). Returns the
+ * id (borrowed from req), or NULL when it has answered the request itself. */
+static const char *log_call(http_query_pair **pairs, size_t *count, queue_server *s,
+                            http_request *req, const char *role) {
+  if (server_authorize(s, req, role) < 0)
+    return NULL;
+  const char *id = server_path_job_id(req);
+  if (!id)
+    return NULL;
+  const char *q = http_request_query(req);
+  int error = http_query_parse(pairs, count, q, strlen(q), MAX_QUERY_PAIRS);
+  if (error < 0) {
+    server_respond_code(req, error);
+    return NULL;
+  }
+  return id;
+}
+
 void server_on_log_append(http_request *req, void *payload) {
   queue_server *s = payload;
   http_query_pair *pairs = NULL;
   size_t count = 0, len = 0;
   uint64_t offset = 0;
   queue_log_ack ack = {0, 0};
-  if (server_authorize(s, req, "agent") < 0)
-    return;
-  const char *id = server_path_job_id(req);
+  const char *id = log_call(&pairs, &count, s, req, "agent");
   if (!id)
     return;
-  const char *q = http_request_query(req);
-  int error = http_query_parse(&pairs, &count, q, strlen(q), MAX_QUERY_PAIRS);
-  if (error < 0) {
-    server_respond_code(req, error);
-    return;
-  }
   const char *lease = http_request_header(req, "X-Airgap-Lease");
   const char *body = http_request_body(req, &len);
   if (server_parse_u64(&offset, http_query_get(pairs, count, "offset")) < 0 ||
@@ -69,7 +80,7 @@ void server_on_log_append(http_request *req, void *payload) {
   else if (!body || len > QUEUE_MAX_LOG_CHUNK)
     http_request_respond_error(req, 413, "log chunk too large (at most 1 MiB)");
   else {
-    error = queue_store_log_append(&ack, s->store, id, lease, offset, body, len, s->log_cap);
+    int error = queue_store_log_append(&ack, s->store, id, lease, offset, body, len, s->log_cap);
     if (error == AIRGAP_EINVALID) {
       server_respond_json(
           req, 409,
@@ -128,15 +139,10 @@ void server_on_log_read(http_request *req, void *payload) {
   size_t count = 0;
   queue_record *rec = NULL;
   uint64_t offset = 0;
-  if (server_authorize(s, req, "client") < 0)
-    return;
-  const char *id = server_path_job_id(req);
+  int error = 0;
+  const char *id = log_call(&pairs, &count, s, req, "client");
   if (!id)
     return;
-  const char *q = http_request_query(req);
-  int error = http_query_parse(&pairs, &count, q, strlen(q), MAX_QUERY_PAIRS);
-  if (error < 0)
-    goto cleanup;
   const char *off = http_query_get(pairs, count, "offset");
   const char *follow = http_query_get(pairs, count, "follow");
   if (off && (server_parse_u64(&offset, off) < 0 || offset > INT64_MAX / 2)) {

@@ -456,7 +456,7 @@ cleanup:
  * agent-side offset), inside the caller's transaction. A truncated log stays
  * as it is. */
 static int note_in_log(sqlite_store *s, const char *id, const char *note, size_t len) {
-  log_state ls;
+  log_state ls = {0, 0, 0};
   int error = read_log_state(&ls, s, id);
   if (error < 0 || ls.truncated || len == 0)
     return error;
