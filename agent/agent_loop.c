@@ -24,7 +24,6 @@
 #include "common/log.h"
 #include "overlay/overlay.h"
 #include "queue/queue.h"
-#include "common/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
