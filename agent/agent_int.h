@@ -196,6 +196,38 @@ typedef struct agent_job_params {
   volatile const int *stop_requested; /* set (by a signal handler) to cancel */
 } agent_job_params;
 
+/* ---- the agent → supervisor hand-off (agent_handoff.c) ---- */
+
+/* What the agent hands a job supervisor. Writer: strings borrowed. Reader:
+ * they point into the hand-off itself, valid until agent_handoff_clear. */
+typedef struct agent_handoff {
+  agent_job_params job; /* job.spec_json: the spec's text as the queue gave it;
+                           job.stop_requested is not handed over */
+  pid_t parent;         /* the agent: the supervisor starts nothing once it is gone */
+  int log_level;
+  /* the reader's storage */
+  char *text;
+  size_t len;
+  json_t *header;
+} agent_handoff;
+
+/* Writes the hand-off to fd (the supervisor's stdin pipe). */
+int agent_handoff_write(int fd, const agent_handoff *handoff);
+
+/* Reads a hand-off from fd to its end (bounded) into *out, checking that the
+ * required members are there. Errors: AIRGAP_EINVALID (malformed),
+ * AIRGAP_ETOOBIG, -1. */
+int agent_handoff_read(agent_handoff *out, int fd);
+
+/* Wipes (it holds the token and the secrets) and frees what a read holds. */
+void agent_handoff_clear(agent_handoff *handoff);
+
+/* The run directory of one attempt of a job, <work_dir>/<job id>.<attempt>:
+ * the one place that names it (the supervisor makes it, the agent removes
+ * what a crashed supervisor left there). AIRGAP_EINVALID when too long. */
+int agent_run_dir(char *out, size_t size, const char *work_dir, const char *job_id,
+                  unsigned attempt);
+
 /* agent_job_run's answer when a temporary failure could not even be handed
  * back to the queue (queue unreachable too), so the job is left to requeue when
  * its lease expires, and the supervisor's exit status saying so (EX_TEMPFAIL). */

@@ -631,9 +631,9 @@ int agent_job_run(const agent_job_params *p) {
   }
   /* One directory per attempt: a stale supervisor of an earlier attempt
    * (its lease expired while it was cut off from the queue) keeps its own. */
-  if (snprintf(r->run_dir, sizeof(r->run_dir), "%s/%s.%u", p->work_dir, p->job_id, p->attempt) >=
-      (int)sizeof(r->run_dir)) {
-    fail(r, airgap_error_set(AIRGAP_EINVALID, "work directory path is too long"), "workspace");
+  if ((error = agent_run_dir(r->run_dir, sizeof(r->run_dir), p->work_dir, p->job_id, p->attempt)) <
+      0) {
+    fail(r, error, "workspace");
     goto finish;
   }
   agent_log_note(r->log, "job %s on agent %s, image %s", p->job_id, p->agent_id, r->spec->image);

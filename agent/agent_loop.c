@@ -3,8 +3,9 @@
  * process (the same `airgap` binary, `airgap agent --supervise`), up to N at
  * once.
  *
- * A supervisor gets its job over a pipe on stdin (the spec holds secrets,
- * which must not show in argv or the environment), runs in its own process
+ * A supervisor gets its job over a pipe on stdin (agent_handoff.c: the spec
+ * holds secrets, which must not show in argv or the environment; its text
+ * goes on as the queue gave it, unparsed here), runs in its own process
  * group (a Ctrl-C reaches only the agent, which decides what to cancel) and
  * dies with the agent (PR_SET_PDEATHSIG, set by the supervisor itself): after
  * a `kill -9` of the agent its jobs' leases expire and they go back to the
@@ -23,7 +24,6 @@
 #include "common/log.h"
 #include "overlay/overlay.h"
 #include "queue/queue.h"
-#include "common/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,28 +95,35 @@ static int flag(volatile const int *f) { return f && *f; }
 static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job *job,
                             const char *sandbox_id) {
   int error = 0;
-  char *spec_json = NULL, *text = NULL;
-  json_t *params = NULL;
   int fds[2] = {-1, -1};
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&actions);
   posix_spawnattr_init(&attr);
+  agent_handoff handoff = {
+      .job =
+          {
+              .queue_url = o->queue_url,
+              .token = o->token,
+              .agent_id = o->agent_id,
+              .job_id = job->id,
+              .lease = job->lease,
+              .lease_ttl = job->lease_ttl,
+              .spec_json = job->spec_json,
+              .cache_dir = o->cache_dir,
+              .work_dir = o->work_dir,
+              .attempt = job->attempts,
+              .network = o->network,
+              .pause_path = o->pause_path,
+              .user = o->user,
+              .pull = o->pull,
+              .docker_host = o->docker_host,
+              .sandbox_id = sandbox_id,
+          },
+      .parent = getpid(),
+      .log_level = (int)log_level_get(),
+  };
 
-  if ((error = queue_spec_to_json(&spec_json, job->spec, 0)) < 0)
-    goto cleanup;
-  params = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, "
-                     "s:i, s:i, s:i, s:s?, s:i}",
-                     "queue", o->queue_url, "token", o->token, "agent", o->agent_id, "job", job->id,
-                     "lease", job->lease, "lease_ttl", (int)job->lease_ttl, "spec", spec_json,
-                     "cache", o->cache_dir, "work", o->work_dir, "network", o->network, "pause",
-                     o->pause_path, "user", o->user, "docker_host", o->docker_host, "pull",
-                     (int)o->pull, "parent", (int)getpid(), "log_level", (int)log_level_get(),
-                     "sandbox", sandbox_id, "attempt", (int)job->attempts);
-  if (!params || !(text = json_dumps(params, JSON_COMPACT))) {
-    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
-    goto cleanup;
-  }
   if (pipe2(fds, O_CLOEXEC) < 0) {
     error = airgap_error_set_errno(AIRGAP_ERROR, "cannot create a pipe for the job supervisor");
     goto cleanup;
@@ -144,8 +151,8 @@ static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job 
   }
   close(fds[0]);
   fds[0] = -1;
-  if (fs_write_all(fds[1], text, strlen(text)) < 0)
-    log_warn("agent", "job %s: the supervisor did not take its job: %s", job->id, strerror(errno));
+  if (agent_handoff_write(fds[1], &handoff) < 0)
+    log_warn("agent", "job %s: %s", job->id, airgap_error_last());
   *out = pid;
 
 cleanup:
@@ -155,12 +162,6 @@ cleanup:
     close(fds[1]);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  if (text) {
-    memset(text, 0, strlen(text)); /* it held the token and the secrets */
-    free(text);
-  }
-  json_decref(params);
-  free(spec_json);
   return error;
 }
 
@@ -177,8 +178,7 @@ static void supervisor_crashed(const agent_options *o, queue_client *queue, dock
   if (agent_containers_reap(NULL, docker, o->agent_id, s->job_id, NULL) < 0)
     log_warn("agent", "job %s: %s", s->job_id, airgap_error_last());
   char run_dir[PATH_MAX];
-  if (snprintf(run_dir, sizeof(run_dir), "%s/%s.%u", o->work_dir, s->job_id, s->attempt) <
-      (int)sizeof(run_dir)) {
+  if (agent_run_dir(run_dir, sizeof(run_dir), o->work_dir, s->job_id, s->attempt) == 0) {
     struct stat st;
     if (lstat(run_dir, &st) == 0 && (overlay_reap(run_dir) < 0 || rmdir(run_dir) < 0))
       log_warn("agent", "job %s: cannot remove %s: %s", s->job_id, run_dir, airgap_error_last());
@@ -349,10 +349,10 @@ int agent_run(const agent_options *o) {
     while (slots[free_slot].pid)
       free_slot++;
     pid_t pid = 0;
-    log_info("agent", "job %s: leased (%s)", job->id, job->spec ? job->spec->image : "?");
+    log_info("agent", "job %s: leased (attempt %u)", job->id, job->attempts);
     char *id_copy = strdup(job->id);
     char *lease_copy = job->lease ? strdup(job->lease) : NULL;
-    if (!id_copy || !lease_copy || !agent_job_id_valid(job->id) || !job->spec ||
+    if (!id_copy || !lease_copy || !agent_job_id_valid(job->id) ||
         spawn_supervisor(&pid, o, job, warm) < 0) {
       log_error("agent", "job %s: cannot start its supervisor: %s", job->id, airgap_error_last());
       if (job->lease)

@@ -425,10 +425,13 @@ int cmd_jobs(int argc, char **argv) {
   printf("%-16s  %-8s  %-10s  %-20s  %s\n", "ID", "STATE", "REASON", "CREATED", "REPO");
   for (size_t i = 0; i < n; i++) {
     char created[32];
+    queue_spec *spec = NULL; /* parsed here, for display only */
     format_time(created, sizeof(created), jobs[i]->created_at);
+    queue_spec_parse(&spec, jobs[i]->spec_json, strlen(jobs[i]->spec_json), NULL);
     printf("%-16s  %-8s  %-10s  %-20s  %s %s\n", jobs[i]->id, jobs[i]->state,
-           jobs[i]->reason ? jobs[i]->reason : "-", created,
-           jobs[i]->spec ? jobs[i]->spec->repo : "?", jobs[i]->spec ? jobs[i]->spec->ref : "");
+           jobs[i]->reason ? jobs[i]->reason : "-", created, spec ? spec->repo : "?",
+           spec ? spec->ref : "");
+    queue_spec_free(spec);
   }
   if (next > 0)
     fprintf(stderr, "more: --before %lld\n", (long long)next);
@@ -494,8 +497,8 @@ int cmd_show(int argc, char **argv) {
   if (j->cancel_requested)
     printf("cancel:    requested\n");
   printf("log bytes: %llu\n", (unsigned long long)j->log_size);
-  if (j->spec) {
-    const queue_spec *s = j->spec;
+  queue_spec *s = NULL; /* parsed here, for display only */
+  if (queue_spec_parse(&s, j->spec_json, strlen(j->spec_json), NULL) == 0) {
     printf("repo:      %s\nref:       %s\n", s->repo, s->ref);
     if (s->commit)
       printf("commit:    %s\n", s->commit);
@@ -510,6 +513,7 @@ int cmd_show(int argc, char **argv) {
       printf("secret:    %s=%s\n", s->secrets[i].key, s->secrets[i].value);
     printf("script:\n%s\n", s->script);
   }
+  queue_spec_free(s);
   queue_job_free(j);
   queue_client_free(client);
   return 0;

@@ -419,19 +419,13 @@ int queue_client_log_read(queue_client *c, const char *id, uint64_t offset, int 
   }
 }
 
-int queue_client_complete(queue_client *c, const char *id, const char *lease, const char *status,
-                          const char *reason, int exit_code) {
+/* POSTs body (taken) to /v1/jobs/ID/action and reads the job answered. */
+static int job_post(queue_client *c, const char *id, const char *action, json_t *body) {
   char url[MAX_URL];
-  json_t *body = NULL;
   char *text = NULL;
   int error = check_id(id);
-  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s/complete", id)) < 0)
-    return error;
-  body = json_pack("{s:s,s:s}", "lease", lease ? lease : "", "status", status ? status : "");
-  if (body && reason)
-    json_object_set_new(body, "reason", json_string(reason));
-  if (body && exit_code >= 0)
-    json_object_set_new(body, "exit_code", json_integer(exit_code));
+  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s/%s", id, action)) < 0)
+    goto cleanup;
   text = body ? json_dumps(body, JSON_COMPACT) : NULL;
   if (!text) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
@@ -444,24 +438,20 @@ cleanup:
   return error;
 }
 
+int queue_client_complete(queue_client *c, const char *id, const char *lease, const char *status,
+                          const char *reason, int exit_code) {
+  json_t *body =
+      json_pack("{s:s,s:s}", "lease", lease ? lease : "", "status", status ? status : "");
+  if (body && reason)
+    json_object_set_new(body, "reason", json_string(reason));
+  if (body && exit_code >= 0)
+    json_object_set_new(body, "exit_code", json_integer(exit_code));
+  return job_post(c, id, "complete", body);
+}
+
 int queue_client_release(queue_client *c, const char *id, const char *lease, const char *reason) {
-  char url[MAX_URL];
-  json_t *body = NULL;
-  char *text = NULL;
-  int error = check_id(id);
-  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s/release", id)) < 0)
-    return error;
   if (!reason || !reason[0])
-    return airgap_error_set(AIRGAP_EINVALID, "releasing job %s needs a reason", id);
-  body = json_pack("{s:s,s:s}", "lease", lease ? lease : "", "reason", reason);
-  text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-  if (!text) {
-    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
-    goto cleanup;
-  }
-  error = job_call(NULL, c, "POST", url, text);
-cleanup:
-  free(text);
-  json_decref(body);
-  return error;
+    return airgap_error_set(AIRGAP_EINVALID, "releasing job %s needs a reason", id ? id : "");
+  return job_post(c, id, "release",
+                  json_pack("{s:s,s:s}", "lease", lease ? lease : "", "reason", reason));
 }

@@ -1,7 +1,9 @@
 /*
- * job.c — the API's JSON shape of a job, written by the server from a stored
- * record and read back by the client. Secret values are masked for every
- * reader but the agent that holds the job's lease.
+ * job.c — a job as stored (queue_record) and the API's JSON shape of it,
+ * written by the server from a record and read back by the client. Secret
+ * values are masked for every reader but the agent that holds the job's
+ * lease; that agent gets the stored spec text as it is, never parsed again on
+ * the way (queue_record_json_text).
  */
 #include "queue/queue_int.h"
 #include "common/error.h"
@@ -9,20 +11,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+void queue_record_free(queue_record *rec) {
+  if (!rec)
+    return;
+  free(rec->job.id);
+  free(rec->job.state);
+  free(rec->job.reason);
+  free(rec->job.agent);
+  free(rec->job.lease);
+  free(rec->job.spec_json);
+  free(rec);
+}
+
+void queue_record_list_free(queue_record **recs, size_t count) {
+  if (!recs)
+    return;
+  for (size_t i = 0; i < count; i++)
+    queue_record_free(recs[i]);
+  free(recs);
+}
+
 static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
-json_t *queue_record_json(const queue_record *rec, int mask) {
-  const queue_job *j = &rec->job;
-  json_t *spec = json_loads(rec->spec_json, 0, NULL);
+/* The job's members but its spec (new reference). */
+static json_t *job_members(const queue_job *j) {
   json_t *o = json_object();
-  if (!spec || !o)
-    goto fail;
-  json_t *secrets = json_object_get(spec, "secrets");
-  if (mask && json_is_object(secrets)) {
-    const char *key;
-    json_t *v;
-    json_object_foreach(secrets, key, v) json_object_set_new(secrets, key, json_string("***"));
-  }
+  if (!o)
+    return NULL;
   if (json_object_set_new(o, "id", json_string(j->id)) < 0 ||
       json_object_set_new(o, "state", json_string(j->state)) < 0 ||
       json_object_set_new(o, "reason", str_or_null(j->reason)) < 0 ||
@@ -34,8 +49,25 @@ json_t *queue_record_json(const queue_record *rec, int mask) {
       json_object_set_new(o, "started_at", json_integer(j->started_at)) < 0 ||
       json_object_set_new(o, "finished_at", json_integer(j->finished_at)) < 0 ||
       json_object_set_new(o, "cancel_requested", json_boolean(j->cancel_requested)) < 0 ||
-      json_object_set_new(o, "log_size", json_integer((json_int_t)j->log_size)) < 0 ||
-      json_object_set(o, "spec", spec) < 0)
+      json_object_set_new(o, "log_size", json_integer((json_int_t)j->log_size)) < 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+json_t *queue_record_json(const queue_record *rec, int mask) {
+  json_t *spec = json_loads(rec->job.spec_json, 0, NULL);
+  json_t *o = job_members(&rec->job);
+  if (!spec || !o)
+    goto fail;
+  json_t *secrets = json_object_get(spec, "secrets");
+  if (mask && json_is_object(secrets)) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(secrets, key, v) json_object_set_new(secrets, key, json_string("***"));
+  }
+  if (json_object_set(o, "spec", spec) < 0)
     goto fail;
   json_decref(spec);
   return o;
@@ -43,6 +75,50 @@ fail:
   json_decref(spec);
   json_decref(o);
   return NULL;
+}
+
+int queue_record_json_text(char **out, size_t *out_len, const queue_record *rec,
+                           unsigned lease_ttl) {
+  char *members = NULL, *text = NULL;
+  json_t *o = NULL;
+  if (lease_ttl == 0) {
+    o = queue_record_json(rec, 1);
+  } else if ((o = job_members(&rec->job)) &&
+             (json_object_set_new(o, "lease", str_or_null(rec->job.lease)) < 0 ||
+              json_object_set_new(o, "lease_ttl", json_integer(lease_ttl)) < 0)) {
+    json_decref(o);
+    o = NULL;
+  }
+  if (o)
+    members = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  if (!members)
+    return airgap_error_set(AIRGAP_ERROR, "out of memory writing job %s", rec->job.id);
+  size_t len = strlen(members);
+  if (lease_ttl == 0) {
+    *out = members;
+    *out_len = len;
+    return 0;
+  }
+  /* {"id":…,"lease_ttl":N} + ,"spec":TEXT before the closing brace: the
+   * spec text was made canonical when the job was submitted. */
+  static const char key[] = ",\"spec\":";
+  size_t spec_len = strlen(rec->job.spec_json);
+  size_t total = len - 1 + sizeof(key) - 1 + spec_len + 1;
+  text = malloc(total + 1);
+  if (!text) {
+    free(members);
+    return airgap_error_set(AIRGAP_ERROR, "out of memory writing job %s", rec->job.id);
+  }
+  memcpy(text, members, len - 1);
+  memcpy(text + len - 1, key, sizeof(key) - 1);
+  memcpy(text + len - 1 + sizeof(key) - 1, rec->job.spec_json, spec_len);
+  text[total - 1] = '}';
+  text[total] = '\0';
+  free(members);
+  *out = text;
+  *out_len = total;
+  return 0;
 }
 
 static int dup_field(char **out, json_t *obj, const char *name, int required) {
@@ -61,7 +137,6 @@ static int dup_field(char **out, json_t *obj, const char *name, int required) {
 
 int queue_job_from_json(queue_job **out, json_t *obj) {
   queue_job *j = NULL;
-  char *spec_text = NULL;
   int error = 0;
   if (!json_is_object(obj))
     return airgap_error_set(AIRGAP_EINVALID, "queue answered something that is not a job");
@@ -86,21 +161,19 @@ int queue_job_from_json(queue_job **out, json_t *obj) {
   j->cancel_requested = json_is_true(json_object_get(obj, "cancel_requested"));
   j->log_size = (uint64_t)json_integer_value(json_object_get(obj, "log_size"));
   j->lease_ttl = (unsigned)json_integer_value(json_object_get(obj, "lease_ttl"));
+  /* The spec's text is handed on, not parsed: see queue_job in queue.h. */
   json_t *spec = json_object_get(obj, "spec");
-  if (spec) {
-    spec_text = json_dumps(spec, JSON_COMPACT);
-    if (!spec_text) {
-      error = airgap_error_set(AIRGAP_EINVALID, "queue answered a job with a bad spec");
-      goto cleanup;
-    }
-    error = queue_spec_parse(&j->spec, spec_text, strlen(spec_text), NULL);
-    if (error < 0)
-      goto cleanup;
+  if (!json_is_object(spec)) {
+    error = airgap_error_set(AIRGAP_EINVALID, "queue answered a job without a spec object");
+    goto cleanup;
+  }
+  if (!(j->spec_json = json_dumps(spec, JSON_COMPACT))) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
   }
   *out = j;
   j = NULL;
 cleanup:
-  free(spec_text);
   queue_job_free(j);
   return error;
 }

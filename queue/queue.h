@@ -12,7 +12,11 @@
  * back to the queue the same way. Every lease counts as an attempt: a job that
  * is released or expires after max_attempts leases ends errored, with the
  * agent's reason for a release and "agent_lost" for an expiry; a job whose
- * cancel was requested ends canceled instead of going back.
+ * cancel was requested ends canceled instead of going back. A final status
+ * reported under a lease that expired is still accepted as long as nobody
+ * has leased the job again, and a server that starts gives running leases
+ * one full TTL before any expires (an outage of the queue longer than the TTL
+ * does not discard finished work).
  *
  * HTTP API (JSON, every /v1 call needs "Authorization: Bearer TOKEN"; client
  * tokens for the first five, agent tokens for the rest):
@@ -98,7 +102,13 @@ void queue_spec_free(queue_spec *spec);
 /* ---- jobs as seen through the API ---- */
 
 /* One job. Owned by the caller; free with queue_job_free(). Times are
- * milliseconds since the epoch, 0 when not reached yet. */
+ * milliseconds since the epoch, 0 when not reached yet.
+ *
+ * The spec travels as text: validated once, when it is submitted, and stored
+ * in the canonical form queue_spec_to_json() gives it; spec_json is that
+ * text as the queue answered it (secret values "***", except in the answer
+ * to a lease, which carries them for the agent). Whoever needs its fields
+ * parses it there with queue_spec_parse(). */
 typedef struct queue_job {
   char *id;
   char *state;  /* "queued", "running", "passed", "failed", "errored", "canceled" */
@@ -112,7 +122,7 @@ typedef struct queue_job {
   int64_t finished_at;
   int cancel_requested;
   uint64_t log_size;
-  queue_spec *spec;
+  char *spec_json;    /* NUL-terminated JSON object (owned by the job) */
   char *lease;        /* set only in the answer to a lease request */
   unsigned lease_ttl; /* seconds; idem */
 } queue_job;
@@ -185,7 +195,8 @@ int queue_client_list(queue_job ***out, size_t *out_count, int64_t *out_next, qu
 int queue_client_cancel(queue_job **out, queue_client *client, const char *id);
 
 /* Long-polls for a job whose labels are all among labels. *out is the leased
- * job (with lease and lease_ttl), or NULL when none arrived within wait seconds. */
+ * job (with lease and lease_ttl, and spec_json with the secret values: pass
+ * it on as it is), or NULL when none arrived within wait seconds. */
 int queue_client_lease(queue_job **out, queue_client *client, const char *agent,
                        const char *const *labels, size_t label_count, unsigned wait);
 
@@ -210,7 +221,8 @@ int queue_client_log_read(queue_client *client, const char *id, uint64_t offset,
                           void *payload);
 
 /* Reports the final status ("passed", "failed", "errored", "canceled"); reason
- * may be NULL, exit_code < 0 means none. Repeating the same report is fine. */
+ * may be NULL, exit_code < 0 means none. Repeating the same report is fine.
+ * Accepted also after the lease expired, until the job is leased again. */
 int queue_client_complete(queue_client *client, const char *id, const char *lease,
                           const char *status, const char *reason, int exit_code);
 

@@ -513,7 +513,7 @@ void queue_job_free(queue_job *job) {
   free(job->reason);
   free(job->agent);
   free(job->lease);
-  queue_spec_free(job->spec);
+  free(job->spec_json);
   free(job);
 }
 
@@ -523,9 +523,4 @@ void queue_job_list_free(queue_job **jobs, size_t count) {
   for (size_t i = 0; i < count; i++)
     queue_job_free(jobs[i]);
   free(jobs);
-}
-
-int queue_state_is_final(const char *state) {
-  return state && (strcmp(state, "passed") == 0 || strcmp(state, "failed") == 0 ||
-                   strcmp(state, "errored") == 0 || strcmp(state, "canceled") == 0);
 }

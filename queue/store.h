@@ -12,7 +12,11 @@
  * LOCKED`), and cursors are opaque int64 sequence numbers.
  *
  * Implementations: store_sqlite.c (embedded default). A PostgreSQL one plugs in
- * by providing another queue_store_ops table.
+ * by providing another queue_store_ops table. What every implementation shares
+ * is declared at the end of this header and lives outside them: ids and the
+ * clock (ids.c), the encoding of labels, the rules of the job's states and
+ * the notes left in its log (store_rules.c), the record type and the API's
+ * JSON of a job (job.c) — so two stores cannot drift apart in behaviour.
  *
  * Error codes: AIRGAP_ENOTFOUND (no such job / token), AIRGAP_EBUSY (the lease
  * given is not the job's current lease, or the job is in a state that forbids
@@ -24,16 +28,18 @@
 
 #include "queue/queue.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* A job as stored: the API view (job.spec is NULL) plus the stored spec JSON
- * (secrets included) and the listing cursor. Owned; free with
- * queue_record_free(). */
+/* A job as stored: the API view, whose job.spec_json is the stored spec text
+ * (secrets included), plus the listing cursor and when its lease expires (0:
+ * no lease running; on a queued job: the lease it kept expired, as opposed to
+ * being handed back). Owned; free with queue_record_free(). */
 typedef struct queue_record {
   queue_job job;
-  char *spec_json;
   int64_t seq;
+  int64_t lease_expires;
 } queue_record;
 
 void queue_record_free(queue_record *rec);
@@ -130,7 +136,9 @@ static inline int queue_store_heartbeat(int *out_cancel, queue_store *s, const c
                                         const char *lease_id, int64_t expires) {
   return s->ops->heartbeat(out_cancel, s, id, lease_id, expires);
 }
-/* Final status. Repeating the same report with the same lease answers 0. */
+/* Final status, under the job's current lease or, while nobody has leased the
+ * job again, its expired one (queue_rule_may_complete; a note goes into the
+ * log). Repeating the same report with the same lease answers 0. */
 static inline int queue_store_complete(queue_record **out, queue_store *s, const char *id,
                                        const char *lease_id, const char *status, const char *reason,
                                        int has_exit_code, int exit_code, int64_t now) {
@@ -180,5 +188,93 @@ static inline int queue_store_token_get(char **out_role, unsigned char out_hash[
                                         const char *token_id) {
   return s->ops->token_get(out_role, out_hash, s, token_id);
 }
+
+/* ---- shared by every implementation (and the server) ---- */
+
+/* Length of a job id: 16 lower-case hex digits (64 random bits). */
+#define QUEUE_JOB_ID_LEN 16
+
+/* Writes 2*bytes random lower-case hex digits and a NUL into out (size
+ * 2*bytes+1), from the OpenSSL CSPRNG. */
+int queue_random_hex(char *out, size_t bytes);
+
+/* A new random job id into out. */
+int queue_job_id_new(char out[QUEUE_JOB_ID_LEN + 1]);
+
+/* 1 when id has the shape of a job id (checked before any lookup). */
+int queue_job_id_valid(const char *id);
+
+/* Milliseconds since the epoch (wall clock: stored times and lease expiry). */
+int64_t queue_now_ms(void);
+
+/* 1 for queued, running and the final states. */
+int queue_state_valid(const char *state);
+
+/* Adds n jobs of state to the counts (unknown states are ignored). */
+void queue_store_counts_add(queue_store_counts *c, const char *state, uint64_t n);
+
+/* A job's labels as one string, newline-joined (labels never hold a newline:
+ * the spec allows [A-Za-z0-9._:=-]). *out owned (free()). */
+int queue_labels_join(char **out, const char *const *labels, size_t n);
+
+/* 1 when every label of joined (from queue_labels_join) is among agent's. */
+int queue_labels_match(const char *joined, const char *const *agent, size_t n);
+
+/* Where a running job goes when its lease ends without a final status
+ * (handed back, or expired). */
+typedef enum queue_lease_end {
+  QUEUE_END_CANCELED, /* its cancel was requested: canceled/canceled */
+  QUEUE_END_ERRORED,  /* no attempts left: errored (the agent's reason, or agent_lost) */
+  QUEUE_END_REQUEUED  /* queued again; the attempt counts */
+} queue_lease_end;
+
+queue_lease_end queue_rule_lease_end(unsigned attempts, int cancel_requested,
+                                     unsigned max_attempts);
+
+/* 0 when job is running under lease_id; else AIRGAP_EBUSY with a message
+ * saying the lease is lost. */
+int queue_rule_lease_current(const queue_job *job, const char *lease_id);
+
+/* 1 when a final report (status) under lease_id repeats the one that ended the
+ * job: answer as the first time. */
+int queue_rule_complete_repeated(const queue_job *job, const char *lease_id, const char *status);
+
+/* 1 when a release under lease_id with reason repeats one already applied
+ * (the job keeps the lease id until it is leased again). */
+int queue_rule_release_repeated(const queue_record *rec, const char *lease_id, const char *reason);
+
+/* 0 when job may be released (what: "hand job X back") under lease_id: it
+ * runs under that lease. Else AIRGAP_EBUSY. */
+int queue_rule_may_end(const queue_job *job, const char *lease_id, const char *what);
+
+/* 0 when a job may get its final status under lease_id: it runs under that
+ * lease, or that lease expired (it was not handed back) and the job waits in
+ * the queue without having been leased again (a requeued job keeps its last
+ * lease id until then) — a result that arrives late, after an outage of the
+ * queue or of the network, is still the job's result. Else AIRGAP_EBUSY. */
+int queue_rule_may_complete(const queue_record *rec, const char *lease_id, const char *what);
+
+/* The notes a store appends to a job's log (not counted in the agent's
+ * offset), so whoever reads it sees why output restarts or stops. Each
+ * returns the length written into buf (0 when it does not fit). */
+size_t queue_note_release(char *buf, size_t size, const queue_job *job, const char *reason,
+                          queue_lease_end end);
+size_t queue_note_expire(char *buf, size_t size, unsigned attempts, const char *agent,
+                         queue_lease_end end);
+size_t queue_note_truncated(char *buf, size_t size, uint64_t cap);
+size_t queue_note_late_result(char *buf, size_t size, const queue_job *job, const char *status);
+
+/* How much of len new log bytes to keep when size bytes are stored and the
+ * cap is cap: the rest is dropped behind a truncation note. */
+size_t queue_log_keep(uint64_t size, size_t len, uint64_t cap);
+
+/* The API's JSON of a stored job (new reference). mask hides secret values. */
+json_t *queue_record_json(const queue_record *rec, int mask);
+
+/* The same as text (owned; free()), secret values masked; or, with lease_ttl
+ * > 0, the answer to a lease request: with "lease" and "lease_ttl", and the
+ * stored spec text (secrets and all) put in as it is, never parsed again. */
+int queue_record_json_text(char **out, size_t *out_len, const queue_record *rec,
+                           unsigned lease_ttl);
 
 #endif

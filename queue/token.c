@@ -1,55 +1,32 @@
 /*
- * token.c — API tokens and random identifiers.
+ * token.c — API tokens.
  *
  * A token reads "aq_<id>_<secret>": 16 hex digits naming the row, 64 hex
  * digits (256 random bits) of secret. Only SHA-256(secret) is stored, so a
  * copy of the database does not hand out working tokens, and the lookup by id
  * followed by CRYPTO_memcmp of the hashes takes the same time whichever byte of
- * the secret is wrong. Tokens are printed once, when created.
+ * the secret is wrong. Tokens are printed once, when created. Random ids come
+ * from ids.c.
  */
 #include "queue/queue_int.h"
 #include "common/error.h"
-#include "common/clock.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define TOKEN_PREFIX "aq_"
 #define TOKEN_ID_BYTES 8
 #define TOKEN_SECRET_BYTES 32
 #define TOKEN_LEN (3 + 2 * TOKEN_ID_BYTES + 1 + 2 * TOKEN_SECRET_BYTES)
 
-int queue_random_hex(char *out, size_t bytes) {
-  unsigned char raw[64];
-  static const char hex[] = "0123456789abcdef";
-  if (bytes > sizeof(raw))
-    return airgap_error_set(AIRGAP_EINVALID, "queue_random_hex: %zu bytes is too many", bytes);
-  if (RAND_bytes(raw, (int)bytes) != 1)
-    return airgap_error_set(AIRGAP_ERROR, "cannot get random bytes from OpenSSL");
-  for (size_t i = 0; i < bytes; i++) {
-    out[2 * i] = hex[raw[i] >> 4];
-    out[2 * i + 1] = hex[raw[i] & 15];
-  }
-  out[2 * bytes] = '\0';
-  return 0;
-}
-
-int64_t queue_now_ms(void) { return (int64_t)clock_wall_ms(); }
-
 static int is_lower_hex(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
       return 0;
   return 1;
-}
-
-int queue_job_id_valid(const char *id) {
-  return id && strlen(id) == QUEUE_JOB_ID_LEN && is_lower_hex(id, QUEUE_JOB_ID_LEN);
 }
 
 static int sha256(unsigned char out[32], const char *data, size_t len) {

@@ -468,6 +468,52 @@ def test_lease_expiry():
         c.close()
 
 
+def test_outage_longer_than_the_lease():
+    """Issue #12 item 4: the queue is down longer than the lease TTL; the work
+    finished meanwhile is accepted when the agent reports it after the restart."""
+    c = Ctx("--lease-ttl", "2", "--max-attempts", "3")
+    try:
+        job = c.submit()
+        leased = c.lease(agent="survivor")
+        c.srv.stop(remove=False)
+        time.sleep(4)  # twice the TTL without the queue
+        c.srv.start()
+        c.url = c.srv.url
+        # Without a start-up grace the lease expires within a second of the
+        # restart; the agent reports after its next retry, ~1.5 s later.
+        time.sleep(1.5)
+        j = c.get(job)
+        assert j["state"] == "running" and j["attempts"] == 1, j
+        st, _, hb = c.heartbeat(job, leased["lease"])
+        assert st == 200, (st, hb)
+        st, _, body = c.complete(job, leased["lease"])
+        assert st == 200 and body["state"] == "passed", (st, body)
+        assert c.get(job)["attempts"] == 1  # it never ran twice
+
+        # After the grace a silent lease expires; its result still counts as
+        # long as nobody leased the job again.
+        late = c.submit()
+        first = c.lease(agent="slow")
+        wait_for(lambda: c.get(late)["state"] == "queued", "the lease to expire", timeout=15)
+        st, _, body = c.complete(late, first["lease"], status="failed", exit_code=3)
+        assert st == 200 and body["state"] == "failed" and body["exit_code"] == 3, (st, body)
+        assert b"after its lease expired; accepted" in c.log(late)
+        assert c.lease(agent="other") is None  # nothing left to run again
+
+        # Once another agent holds it, the expired lease's result is refused.
+        again = c.submit()
+        old = c.lease(agent="slow")
+        wait_for(lambda: c.get(again)["state"] == "queued", "the lease to expire", timeout=15)
+        new = c.lease(agent="other", wait=5)
+        assert new["id"] == again and new["attempts"] == 2, new
+        st, _, _ = c.complete(again, old["lease"])
+        assert st == 409, st
+        st, _, body = c.complete(again, new["lease"])
+        assert st == 200 and body["state"] == "passed", (st, body)
+    finally:
+        c.close()
+
+
 def test_release():
     # A long ttl: whatever happens here happens because of the release, not expiry.
     c = Ctx("--lease-ttl", "30", "--max-attempts", "2")

@@ -90,7 +90,7 @@ static void test_queue_store_submit_get_list(void **state) {
   queue_record *rec = NULL;
   assert_int_equal(queue_store_job_get(&rec, f->store, "job3"), 0);
   assert_string_equal(rec->job.state, "queued");
-  assert_string_equal(rec->spec_json, SPEC);
+  assert_string_equal(rec->job.spec_json, SPEC);
   assert_int_equal(rec->job.created_at, 103);
   assert_int_equal(rec->job.attempts, 0);
   queue_record_free(rec);
@@ -367,6 +367,46 @@ static void test_queue_store_expiry(void **state) {
   assert_int_equal(c.queued, 0);
 }
 
+/* Issue #12 item 4: a result reported under a job's latest lease after that
+ * lease expired is accepted as long as nobody has leased the job again. */
+static void test_queue_store_late_result(void **state) {
+  fixture *f = *state;
+  queue_expire_result res;
+  queue_record *rec = NULL;
+  insert(f->store, "j1", NULL, 0, 1);
+  free(lease(f->store, "a", NULL, 0, LEASE_A, 100));
+  assert_int_equal(queue_store_expire(&res, f->store, 101, 3), 0);
+  assert_int_equal(res.requeued, 1);
+  assert_int_equal(queue_store_complete(&rec, f->store, "j1", LEASE_A, "passed", NULL, 1, 0, 150),
+                   0);
+  assert_string_equal(rec->job.state, "passed");
+  assert_int_equal(rec->job.exit_code, 0);
+  queue_record_free(rec);
+  /* the same report again is a repeat; nothing is left to lease */
+  assert_int_equal(queue_store_complete(&rec, f->store, "j1", LEASE_A, "passed", NULL, 1, 0, 160),
+                   0);
+  queue_record_free(rec);
+  assert_null(lease(f->store, "b", NULL, 0, LEASE_B, 500));
+  char buf[1024];
+  size_t len;
+  read_all(f->store, "j1", 0, buf, sizeof(buf) - 1, &len);
+  buf[len] = '\0';
+  assert_non_null(strstr(buf, "after its lease expired; accepted"));
+  /* once another agent has leased the job, the old lease's result is refused */
+  insert(f->store, "j2", NULL, 0, 2);
+  free(lease(f->store, "a", NULL, 0, LEASE_A, 300));
+  assert_int_equal(queue_store_expire(&res, f->store, 301, 3), 0);
+  char *id = lease(f->store, "b", NULL, 0, LEASE_B, 900);
+  assert_string_equal(id, "j2");
+  free(id);
+  assert_int_equal(queue_store_complete(&rec, f->store, "j2", LEASE_A, "passed", NULL, 1, 0, 350),
+                   AIRGAP_EBUSY);
+  assert_int_equal(queue_store_complete(&rec, f->store, "j2", LEASE_B, "failed", NULL, 1, 1, 360),
+                   0);
+  assert_string_equal(rec->job.state, "failed");
+  queue_record_free(rec);
+}
+
 static void test_queue_store_release(void **state) {
   fixture *f = *state;
   queue_record *rec = NULL;
@@ -473,6 +513,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_queue_store_log_offsets, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_log_cap, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_expiry, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_late_result, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_release, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_tokens_and_reopen, setup, teardown),
   };

@@ -1,0 +1,149 @@
+/*
+ * server_int.h — the queue server's pieces, shared between its files only:
+ * server.c (start/stop, routes, tokens, request helpers), server_wait.c (lease
+ * requests parked until a job arrives, lease expiry), server_jobs.c (the job
+ * endpoints), server_logs.c (log appends and followers), server_metrics.c
+ * (/healthz and /metrics). Each part owns its state in struct queue_server
+ * behind its own lock.
+ */
+#ifndef AIRGAP_QUEUE_SERVER_INT_H
+#define AIRGAP_QUEUE_SERVER_INT_H
+
+#include "queue/queue_int.h"
+#include "common/http_server.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LEASE_ID_BYTES 16
+#define MAX_QUERY_PAIRS 16
+#define MAX_REASON 64
+
+/* ---- lease waiting (server_wait.c) ---- */
+
+typedef struct waiter waiter;
+
+typedef struct server_waiters {
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  waiter *head, *tail; /* parked lease requests, oldest first */
+  size_t count;
+  int stopping;
+  pthread_t thread; /* housekeeping: waiter deadlines, lease expiry */
+  int thread_started;
+  int64_t grace_until; /* wall ms: no lease expires before (start-up grace) */
+} server_waiters;
+
+/* ---- log followers (server_logs.c) ---- */
+
+typedef struct log_stream log_stream;
+
+typedef struct server_followers {
+  pthread_mutex_t mu;
+  int stopping;
+  log_stream *head;
+} server_followers;
+
+/* ---- metrics (server_metrics.c) ---- */
+
+#define WAIT_BUCKET_COUNT 8
+
+typedef enum server_counter {
+  COUNT_SUBMITTED,
+  COUNT_LEASES,
+  COUNT_EXPIRED,
+  COUNT_LOST,
+  COUNT_RELEASED,
+  COUNT_LOG_BYTES,
+  COUNT_MAX
+} server_counter;
+
+typedef struct server_metrics {
+  pthread_mutex_t mu;
+  uint64_t counters[COUNT_MAX];
+  uint64_t wait_buckets[WAIT_BUCKET_COUNT];
+  uint64_t wait_count;
+  double wait_sum;
+} server_metrics;
+
+struct queue_server {
+  http_server *http;
+  queue_store *store;
+  unsigned lease_ttl;
+  unsigned max_attempts;
+  uint64_t log_cap;
+  unsigned max_wait;
+  server_waiters waiters;
+  server_followers followers;
+  server_metrics metrics;
+};
+
+/* ---- request helpers (server.c) ---- */
+
+/* Answers with body (taken); 500 when body is NULL (out of memory). */
+void server_respond_json(http_request *req, int status, json_t *body);
+/* Maps an airgap error code to its HTTP status, answering with the message. */
+void server_respond_code(http_request *req, int code);
+/* Answers with the API's JSON of a stored job (see queue_record_json_text:
+ * lease_ttl 0 for every answer but the lease's). */
+void server_respond_record(http_request *req, int status, const queue_record *rec,
+                           unsigned lease_ttl);
+/* Checks the bearer token for role; answers 401/403 itself and returns -1. */
+int server_authorize(queue_server *s, http_request *req, const char *role);
+/* The body as a JSON object (owned); answers 400/413 itself and returns NULL. */
+json_t *server_body_object(http_request *req);
+/* The job id of path segment 2; answers 404 itself and returns NULL. */
+const char *server_path_job_id(http_request *req);
+/* Decimal digits only, at most 19. */
+int server_parse_u64(uint64_t *out, const char *s);
+/* 1 when s is 1..max characters of [A-Za-z0-9] and extra. */
+int server_name_ok(const char *s, size_t max, const char *extra);
+
+/* ---- lease waiting (server_wait.c) ---- */
+
+void server_waiters_init(queue_server *s);
+/* Starts the housekeeping thread (once the store is open). */
+int server_waiters_start(queue_server *s);
+/* Answers every parked request (503) and stops the housekeeping thread. */
+void server_waiters_stop(queue_server *s);
+void server_waiters_destroy(queue_server *s);
+/* Offers queued jobs to the parked lease requests (after a job became
+ * leasable: submitted, requeued, handed back). */
+void server_waiters_dispatch(queue_server *s);
+size_t server_waiters_count(queue_server *s);
+void server_on_lease(http_request *req, void *payload);
+
+/* ---- job endpoints (server_jobs.c) ---- */
+
+void server_on_submit(http_request *req, void *payload);
+void server_on_list(http_request *req, void *payload);
+void server_on_get(http_request *req, void *payload);
+void server_on_cancel(http_request *req, void *payload);
+void server_on_heartbeat(http_request *req, void *payload);
+void server_on_complete(http_request *req, void *payload);
+void server_on_release(http_request *req, void *payload);
+
+/* ---- logs (server_logs.c) ---- */
+
+void server_followers_init(queue_server *s);
+/* Followers end their streams instead of waiting for more. */
+void server_followers_stop(queue_server *s);
+void server_followers_destroy(queue_server *s);
+/* Wakes the followers of job id (NULL: of every job) after its log grew or
+ * its state changed. */
+void server_logs_notify(queue_server *s, const char *id);
+void server_on_log_append(http_request *req, void *payload);
+void server_on_log_read(http_request *req, void *payload);
+
+/* ---- metrics (server_metrics.c) ---- */
+
+void server_metrics_init(queue_server *s);
+void server_metrics_destroy(queue_server *s);
+void server_metrics_add(queue_server *s, server_counter which, uint64_t n);
+/* Counts a granted lease and, for a first attempt, its wait in the queue. */
+void server_metrics_lease(queue_server *s, const queue_record *rec);
+void server_on_healthz(http_request *req, void *payload);
+void server_on_metrics(http_request *req, void *payload);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * store_rules.c — what every store implementation decides the same way,
+ * whatever keeps its rows: which states exist, where a job goes when its lease
+ * ends without a final status, when a repeated report is the same report,
+ * when a lease is still the job's, how labels are encoded and matched, how a
+ * log is capped, and the notes left in a job's log. A store calls these inside
+ * its own transaction, so the SQLite store and the PostgreSQL one to come
+ * give the same answers and the same error messages.
+ */
+#include "queue/store.h"
+#include "common/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int queue_state_is_final(const char *state) {
+  return state && (strcmp(state, "passed") == 0 || strcmp(state, "failed") == 0 ||
+                   strcmp(state, "errored") == 0 || strcmp(state, "canceled") == 0);
+}
+
+int queue_state_valid(const char *state) {
+  return state && (queue_state_is_final(state) || strcmp(state, "queued") == 0 ||
+                   strcmp(state, "running") == 0);
+}
+
+void queue_store_counts_add(queue_store_counts *c, const char *state, uint64_t n) {
+  if (!state)
+    return;
+  if (strcmp(state, "queued") == 0)
+    c->queued += n;
+  else if (strcmp(state, "running") == 0)
+    c->running += n;
+  else if (strcmp(state, "passed") == 0)
+    c->passed += n;
+  else if (strcmp(state, "failed") == 0)
+    c->failed += n;
+  else if (strcmp(state, "errored") == 0)
+    c->errored += n;
+  else if (strcmp(state, "canceled") == 0)
+    c->canceled += n;
+}
+
+/* ---- labels ---- */
+
+int queue_labels_join(char **out, const char *const *labels, size_t n) {
+  size_t total = 1;
+  for (size_t i = 0; i < n; i++)
+    total += strlen(labels[i]) + 1;
+  char *buf = malloc(total);
+  if (!buf)
+    return airgap_error_set(AIRGAP_ERROR, "queue store: out of memory");
+  size_t pos = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen(labels[i]);
+    if (i > 0)
+      buf[pos++] = '\n';
+    memcpy(buf + pos, labels[i], l);
+    pos += l;
+  }
+  buf[pos] = '\0';
+  *out = buf;
+  return 0;
+}
+
+int queue_labels_match(const char *joined, const char *const *agent, size_t n) {
+  const char *p = joined;
+  while (*p) {
+    const char *end = strchr(p, '\n');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    int found = 0;
+    for (size_t i = 0; i < n && !found; i++)
+      found = strlen(agent[i]) == len && memcmp(agent[i], p, len) == 0;
+    if (!found)
+      return 0;
+    p += len;
+    if (*p == '\n')
+      p++;
+  }
+  return 1;
+}
+
+/* ---- leases ---- */
+
+queue_lease_end queue_rule_lease_end(unsigned attempts, int cancel_requested,
+                                     unsigned max_attempts) {
+  if (cancel_requested)
+    return QUEUE_END_CANCELED;
+  if (attempts >= max_attempts)
+    return QUEUE_END_ERRORED;
+  return QUEUE_END_REQUEUED;
+}
+
+static int same_lease(const queue_job *job, const char *lease_id) {
+  return job->lease && lease_id && strcmp(job->lease, lease_id) == 0;
+}
+
+int queue_rule_lease_current(const queue_job *job, const char *lease_id) {
+  int running = strcmp(job->state, "running") == 0;
+  if (running && same_lease(job, lease_id))
+    return 0;
+  return airgap_error_set(AIRGAP_EBUSY,
+                          "the lease on job %s is lost (the job is %s%s); stop working on it",
+                          job->id, job->state, running ? " under another lease" : "");
+}
+
+int queue_rule_complete_repeated(const queue_job *job, const char *lease_id, const char *status) {
+  return queue_state_is_final(job->state) && same_lease(job, lease_id) &&
+         strcmp(job->state, status) == 0;
+}
+
+int queue_rule_release_repeated(const queue_record *rec, const char *lease_id, const char *reason) {
+  const queue_job *job = &rec->job;
+  if (!same_lease(job, lease_id))
+    return 0;
+  const char *st = job->state;
+  const char *why = job->reason;
+  return (strcmp(st, "queued") == 0 && rec->lease_expires == 0) ||
+         (strcmp(st, "errored") == 0 && why && strcmp(why, reason) == 0) ||
+         (strcmp(st, "canceled") == 0 && why && strcmp(why, "canceled") == 0);
+}
+
+int queue_rule_may_end(const queue_job *job, const char *lease_id, const char *what) {
+  int same = same_lease(job, lease_id);
+  if (strcmp(job->state, "running") == 0 && same)
+    return 0;
+  return airgap_error_set(AIRGAP_EBUSY, "cannot %s: the job is %s%s; stop working on it", what,
+                          job->state, same ? "" : " and the lease is not current");
+}
+
+int queue_rule_may_complete(const queue_record *rec, const char *lease_id, const char *what) {
+  if (strcmp(rec->job.state, "queued") == 0 && rec->lease_expires != 0 &&
+      same_lease(&rec->job, lease_id))
+    return 0;
+  return queue_rule_may_end(&rec->job, lease_id, what);
+}
+
+/* ---- log notes and the cap ---- */
+
+static size_t fitted(int n, size_t size) { return n > 0 && (size_t)n < size ? (size_t)n : 0; }
+
+size_t queue_note_release(char *buf, size_t size, const queue_job *job, const char *reason,
+                          queue_lease_end end) {
+  const char *outcome = end == QUEUE_END_CANCELED  ? "job canceled"
+                        : end == QUEUE_END_ERRORED ? "no attempts left: errored"
+                                                   : "job requeued";
+  return fitted(snprintf(buf, size, "\n[airgap: attempt %u handed back by agent %s (%s); %s]\n",
+                         job->attempts, job->agent ? job->agent : "?", reason, outcome),
+                size);
+}
+
+size_t queue_note_expire(char *buf, size_t size, unsigned attempts, const char *agent,
+                         queue_lease_end end) {
+  const char *outcome = end == QUEUE_END_CANCELED  ? "; job canceled"
+                        : end == QUEUE_END_ERRORED ? "; giving up: agent_lost"
+                                                   : "; job requeued";
+  return fitted(snprintf(buf, size, "\n[airgap: lease of attempt %u expired (agent %s)%s]\n",
+                         attempts, agent ? agent : "?", outcome),
+                size);
+}
+
+size_t queue_note_truncated(char *buf, size_t size, uint64_t cap) {
+  return fitted(
+      snprintf(buf, size, "\n[airgap: log truncated at %llu bytes]\n", (unsigned long long)cap),
+      size);
+}
+
+size_t queue_note_late_result(char *buf, size_t size, const queue_job *job, const char *status) {
+  return fitted(snprintf(buf, size,
+                         "\n[airgap: attempt %u (agent %s) reported %s after its lease expired;"
+                         " accepted, nobody had leased the job again]\n",
+                         job->attempts, job->agent ? job->agent : "?", status),
+                size);
+}
+
+size_t queue_log_keep(uint64_t size, size_t len, uint64_t cap) {
+  if (size + len <= cap)
+    return len;
+  return (size_t)(cap > size ? cap - size : 0);
+}

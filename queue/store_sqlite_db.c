@@ -1,0 +1,315 @@
+/*
+ * store_sqlite_db.c — the SQLite store's connection: opening the database
+ * with its schema, the statement cache, statements with bound values,
+ * transactions and group commit. The operations on jobs, logs and tokens are
+ * in store_sqlite.c.
+ *
+ * Durability. Every write is one transaction opened with BEGIN IMMEDIATE and
+ * committed before the caller answers. A commit reaches the WAL file with
+ * write(2) and so survives `kill -9` of the server (the bytes are in the
+ * kernel's page cache). Surviving a power loss needs an fsync of the WAL,
+ * which is what synchronous=FULL does at every commit — and is most of the
+ * cost of a commit. We run the connection with synchronous=NORMAL and make the
+ * operations whose acknowledgement promises something (submission, cancel,
+ * final status, release, token creation) durable ourselves, by group commit:
+ * after its COMMIT such an operation waits until an fdatasync(2) of the WAL
+ * that started after its commit has finished. Concurrent operations share one
+ * fdatasync, and the next operations run meanwhile. fdatasync of the WAL
+ * covers every frame written before it, so ordering holds; checkpoints fsync
+ * the WAL before and the database after copying (SQLite's NORMAL rules).
+ * Leases, heartbeats, log chunks and lease expiry skip the wait: lost on a
+ * power cut, their effect is that a job runs again (at least once) or an agent
+ * resends from the server's log offset — never a lost job. With sync_normal
+ * the wait is skipped for everything: acknowledged jobs survive process
+ * crashes, not power loss.
+ *
+ * Concurrency. The server's threads share one connection behind a mutex:
+ * SQLite serializes writers anyway, and one connection keeps the lease
+ * transaction (find the oldest matching queued job, mark it running) trivially
+ * atomic, so no two agents can ever get the same job. Other processes
+ * (`airgap queue token create` while the server runs) are handled by the busy
+ * timeout.
+ */
+#include "queue/store_sqlite_int.h"
+#include "common/error.h"
+#include "common/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *SCHEMA =
+    "CREATE TABLE IF NOT EXISTS jobs ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " id TEXT NOT NULL UNIQUE,"
+    " state TEXT NOT NULL,"
+    " spec TEXT NOT NULL,"
+    " labels TEXT NOT NULL,"
+    " reason TEXT,"
+    " exit_code INTEGER,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " agent TEXT,"
+    " lease TEXT,"
+    " lease_expires INTEGER,"
+    " cancel_requested INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL,"
+    " started_at INTEGER,"
+    " finished_at INTEGER,"
+    " log_received INTEGER NOT NULL DEFAULT 0,"
+    " log_size INTEGER NOT NULL DEFAULT 0,"
+    " log_truncated INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, seq);"
+    "CREATE TABLE IF NOT EXISTS logs ("
+    " job TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, data BLOB NOT NULL,"
+    " PRIMARY KEY (job, end)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS tokens ("
+    " id TEXT PRIMARY KEY, role TEXT NOT NULL, hash BLOB NOT NULL, created_at INTEGER NOT NULL);";
+
+int sqlite_store_error(sqlite_store *s, const char *what) {
+  return airgap_error_set(AIRGAP_ERROR, "queue store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int exec_script(sqlite_store *s, const char *sql) {
+  char *msg = NULL;
+  if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    int rc = airgap_error_set(AIRGAP_ERROR, "queue store: %s: %s", sql,
+                              msg ? msg : sqlite3_errmsg(s->db));
+    sqlite3_free(msg);
+    return rc;
+  }
+  return 0;
+}
+
+char *sql_column_strdup(sqlite3_stmt *st, int i) {
+  const unsigned char *t = sqlite3_column_text(st, i);
+  return t ? strdup((const char *)t) : NULL;
+}
+
+/* ---- statements ---- */
+
+/* Hands out a prepared statement for sql, reusing a cached one when free
+ * (compiling SQL is a good part of a short transaction's cost). */
+static int prepare(sqlite3_stmt **out, sqlite_store *s, const char *sql) {
+  struct cached_stmt *slot = NULL;
+  for (size_t i = 0; i < STMT_CACHE_SIZE; i++) {
+    struct cached_stmt *c = &s->cache[i];
+    if (c->sql && !c->in_use && strcmp(c->sql, sql) == 0) {
+      c->in_use = 1;
+      *out = c->st;
+      return 0;
+    }
+    if (!c->sql && !slot)
+      slot = c;
+  }
+  if (sqlite3_prepare_v3(s->db, sql, -1, slot ? SQLITE_PREPARE_PERSISTENT : 0, out, NULL) !=
+      SQLITE_OK)
+    return sqlite_store_error(s, "prepare");
+  if (slot) {
+    slot->sql = sql;
+    slot->st = *out;
+    slot->in_use = 1;
+  }
+  return 0;
+}
+
+void sql_release(sqlite_store *s, sqlite3_stmt *st) {
+  if (!st)
+    return;
+  for (size_t i = 0; i < STMT_CACHE_SIZE; i++)
+    if (s->cache[i].st == st) {
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      s->cache[i].in_use = 0;
+      return;
+    }
+  sqlite3_finalize(st);
+}
+
+int sql_query(sqlite3_stmt **out, sqlite_store *s, const char *sql, const sql_value *values,
+              size_t count) {
+  sqlite3_stmt *st = NULL;
+  int error = prepare(&st, s, sql);
+  if (error < 0)
+    return error;
+  for (size_t i = 0; i < count; i++) {
+    const sql_value *v = &values[i];
+    int rc = SQLITE_OK, at = (int)i + 1;
+    switch (v->type) {
+    case SQL_NULL: rc = sqlite3_bind_null(st, at); break;
+    case SQL_TEXT: rc = sqlite3_bind_text(st, at, v->p, -1, SQLITE_STATIC); break;
+    case SQL_INT: rc = sqlite3_bind_int64(st, at, v->i); break;
+    case SQL_BLOB: rc = sqlite3_bind_blob(st, at, v->p, (int)v->i, SQLITE_STATIC); break;
+    }
+    if (rc != SQLITE_OK) {
+      error = sqlite_store_error(s, "bind");
+      sql_release(s, st);
+      return error;
+    }
+  }
+  *out = st;
+  return 0;
+}
+
+int sql_exec(sqlite_store *s, const char *what, const char *sql, const sql_value *values,
+             size_t count) {
+  sqlite3_stmt *st = NULL;
+  int error = sql_query(&st, s, sql, values, count);
+  if (error < 0)
+    return error;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE)
+    error = sqlite3_changes(s->db);
+  else if (rc == SQLITE_CONSTRAINT)
+    error = airgap_error_set(AIRGAP_EEXISTS, "queue store: %s: %s", what, sqlite3_errmsg(s->db));
+  else
+    error = sqlite_store_error(s, what);
+  sql_release(s, st);
+  return error;
+}
+
+/* ---- transactions and group commit ---- */
+
+static void rollback(sqlite_store *s) {
+  if (!sqlite3_get_autocommit(s->db))
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int tx_begin(sqlite_store *s) {
+  pthread_mutex_lock(&s->mu);
+  int error = sql_exec(s, "begin", "BEGIN IMMEDIATE", NULL, 0);
+  return error < 0 ? error : 0;
+}
+
+/* Waits until the commit with this ticket is on disk (see the top comment). */
+static int make_durable(sqlite_store *s, uint64_t ticket) {
+  int error = 0;
+  if (s->sync_normal || ticket == 0)
+    return 0;
+  pthread_mutex_lock(&s->sync_mu);
+  while (s->synced < ticket && error == 0) {
+    if (s->syncing) {
+      pthread_cond_wait(&s->sync_cond, &s->sync_mu);
+      continue;
+    }
+    s->syncing = 1;
+    pthread_mutex_unlock(&s->sync_mu);
+    pthread_mutex_lock(&s->mu);
+    uint64_t target = s->commits; /* every commit so far is in the WAL already */
+    pthread_mutex_unlock(&s->mu);
+    int rc = fdatasync(s->wal_fd);
+    int saved = errno;
+    pthread_mutex_lock(&s->sync_mu);
+    s->syncing = 0;
+    if (rc == 0 && target > s->synced)
+      s->synced = target;
+    pthread_cond_broadcast(&s->sync_cond);
+    if (rc < 0) {
+      errno = saved;
+      error = airgap_error_set_errno(AIRGAP_ERROR, "queue store: cannot sync the WAL to disk");
+    }
+  }
+  pthread_mutex_unlock(&s->sync_mu);
+  return error;
+}
+
+int tx_end(sqlite_store *s, int error, int durable) {
+  uint64_t ticket = 0;
+  if (error >= 0) {
+    int rc = sql_exec(s, "commit", "COMMIT", NULL, 0);
+    /* a failed COMMIT (disk full, I/O error) may leave the transaction open */
+    if (rc < 0)
+      error = rc;
+    else if (durable)
+      ticket = ++s->commits;
+  }
+  if (error < 0)
+    rollback(s);
+  pthread_mutex_unlock(&s->mu);
+  if (error >= 0 && ticket)
+    error = make_durable(s, ticket);
+  return error < 0 ? error : 0;
+}
+
+/* ---- open / close ---- */
+
+void sqlite_store_free(sqlite_store *s) {
+  if (!s)
+    return;
+  for (size_t i = 0; i < STMT_CACHE_SIZE; i++)
+    if (s->cache[i].st)
+      sqlite3_finalize(s->cache[i].st);
+  sqlite3_close(s->db);
+  if (s->wal_fd >= 0)
+    close(s->wal_fd);
+  pthread_mutex_destroy(&s->mu);
+  pthread_mutex_destroy(&s->sync_mu);
+  pthread_cond_destroy(&s->sync_cond);
+  free(s);
+}
+
+int sqlite_store_open(sqlite_store **out, const char *data_dir, int sync_normal,
+                      const queue_store_ops *ops) {
+  sqlite_store *s = NULL;
+  char *path = NULL;
+  int error = 0;
+  if (!data_dir || !*data_dir)
+    return airgap_error_set(AIRGAP_EINVALID, "no data directory given (--data DIR)");
+  if (fs_mkdir_p(data_dir, 0700) < 0)
+    return airgap_error_set_errno(
+        AIRGAP_ERROR, "cannot create data directory %s (check --data and permissions)", data_dir);
+  size_t plen = strlen(data_dir) + sizeof("/queue.db");
+  path = malloc(plen + 4); /* room for "-wal" */
+  s = calloc(1, sizeof(*s));
+  if (!path || !s) {
+    free(s);
+    free(path);
+    return airgap_error_set(AIRGAP_ERROR, "queue store: out of memory");
+  }
+  snprintf(path, plen, "%s/queue.db", data_dir);
+  s->base.ops = ops;
+  s->sync_normal = sync_normal;
+  s->wal_fd = -1;
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_mutex_init(&s->sync_mu, NULL);
+  pthread_cond_init(&s->sync_cond, NULL);
+  if (sqlite3_open_v2(path, &s->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      NULL) != SQLITE_OK) {
+    error = airgap_error_set(AIRGAP_ERROR, "cannot open the queue database %s: %s", path,
+                             s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    goto cleanup;
+  }
+  chmod(path, 0600); /* token hashes and secrets live here */
+  sqlite3_busy_timeout(s->db, 10000);
+  if ((error = exec_script(s, "PRAGMA journal_mode = WAL")) < 0 ||
+      (error = exec_script(s, "PRAGMA synchronous = NORMAL")) < 0 || /* see make_durable() */
+      (error = exec_script(s, SCHEMA)) < 0)
+    goto cleanup;
+  /* The WAL exists while a connection is open; our own descriptor of it is
+   * what make_durable() syncs. The directory is synced once so that the WAL's
+   * (and the database's) directory entries are on disk too. */
+  snprintf(path, plen + 4, "%s/queue.db-wal", data_dir);
+  s->wal_fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (s->wal_fd < 0) {
+    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot open the queue WAL %s", path);
+    goto cleanup;
+  }
+  int dir_fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0 || fsync(dir_fd) < 0) {
+    error = airgap_error_set_errno(AIRGAP_ERROR, "cannot sync directory %s", data_dir);
+    if (dir_fd >= 0)
+      close(dir_fd);
+    goto cleanup;
+  }
+  close(dir_fd);
+  *out = s;
+  s = NULL;
+cleanup:
+  sqlite_store_free(s);
+  free(path);
+  return error;
+}
