@@ -24,9 +24,7 @@ static kms_state *state_of(emulator *emu, const char **code) {
   return state;
 }
 
-int kms_available(emulator *emu) {
-  return emulator_service_state(emu, "kms") != NULL;
-}
+int kms_available(emulator *emu) { return emulator_service_state(emu, "kms") != NULL; }
 
 /* Turns a KMS error into the API's return code and message. */
 static int fail(const kms_err *err, const char **code) {
