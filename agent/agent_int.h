@@ -209,8 +209,10 @@ typedef struct agent_job_params {
  * queue to hand out again; -1 when it could not be reported. */
 int agent_job_run(const agent_job_params *params);
 
+/* ---- reaping and job ids (agent_reap.c) ---- */
+
 /* Reaps containers labelled airgap.agent=<agent_id> and everything under
- * work_dir (agent_loop.c). */
+ * work_dir. */
 struct docker_client;
 int agent_reap_leftovers(struct docker_client *docker, const char *agent_id, const char *work_dir);
 
