@@ -52,7 +52,7 @@ static void usage(FILE *out) {
       "token create flags:\n"
       "  --role agent|client  agent tokens lease and run jobs; client tokens submit and read\n"
       "                       (required)\n"
-      "  --data DIR           as above\n"
+      "  --data DIR           as above (default " DEFAULT_DATA ")\n"
       "The new token is printed once; only its hash is stored.\n");
 }
 

@@ -240,9 +240,11 @@ int cmd_run(int argc, char **argv) {
     goto out;
   }
   cli_agent_signals_install();
-  if (queue_client_new(&client, url, client_token) < 0 ||
-      queue_client_submit(&job_id, client, spec, strlen(spec)) < 0) {
+  if ((error = queue_client_new(&client, url, client_token)) < 0 ||
+      (error = queue_client_submit(&job_id, client, spec, strlen(spec))) < 0) {
     print_error("cannot submit the job", airgap_error_last(), url);
+    if (error == AIRGAP_EINVALID)
+      code = 2; /* the queue refused a flag's value: a usage error */
     goto out;
   }
   pthread_mutex_lock(&ra.lock);

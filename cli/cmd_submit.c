@@ -27,7 +27,7 @@ static void usage(FILE *out) {
           "job flags:\n"
           "%s"
           "  --spec FILE            send a JSON spec file ('-' for stdin) instead of the job\n"
-          "                         flags\n"
+          "                         flags (default none)\n"
           "\n"
           "queue flags:\n"
           "%s",

@@ -36,6 +36,7 @@ const char spec_flags_help[] =
     "  --commit SHA           an exact commit (default the ref's)\n"
     "  --image IMAGE          container image (required)\n"
     "  --script TEXT          shell script run by /bin/sh -c, instead of -- COMMAND\n"
+    "                         (default none: the command after --)\n"
     "  --env K=V              environment variable (repeatable)\n"
     "  --secret K=V           secret variable, masked in the log and in listings\n"
     "                         (repeatable)\n"
