@@ -99,9 +99,19 @@ void cli_agent_flags_help(FILE *out, int pool, const char *cache_default,
                  "                         only jobs without labels)\n");
   fprintf(out,
           "  --cache DIR            git mirrors and commit snapshots (env AIRGAP_CACHE;\n"
-          "                         default %s)\n"
-          "  --work DIR             run directories, reaped at start (env AIRGAP_WORK;\n"
-          "                         default %s)\n"
+          "                         default %s)\n",
+          cache_default);
+  if (pool)
+    fprintf(out,
+            "  --work DIR             run directories, reaped at start (env AIRGAP_WORK;\n"
+            "                         default %s)\n",
+            work_default);
+  else /* run: the agent reaps its work directory, so it gets a folder of its own */
+    fprintf(out,
+            "  --work DIR             the job's run directory goes in a new folder in DIR\n"
+            "                         (env AIRGAP_WORK; default %s)\n",
+            work_default);
+  fprintf(out,
           "  --network MODE         sandbox network: bridge, none or a Docker network name\n"
           "                         (env AIRGAP_NETWORK; default bridge)\n"
           "  --id ID                agent id, stable across restarts: containers it left are\n"
@@ -119,8 +129,7 @@ void cli_agent_flags_help(FILE *out, int pool, const char *cache_default,
           "  --log-level LEVEL      debug, info, warn or error (env AIRGAP_LOG_LEVEL; default\n"
           "                         %s)\n"
           "  --help                 show this help\n",
-          cache_default, work_default, pool ? "the hostname" : "run-<pid>",
-          DEFAULT_SHUTDOWN_TIMEOUT, pool ? "info" : "warn");
+          pool ? "the hostname" : "run-<pid>", DEFAULT_SHUTDOWN_TIMEOUT, pool ? "info" : "warn");
 }
 
 void cli_agent_flags_init(cli_agent_flags *f, const char *cache, const char *work) {

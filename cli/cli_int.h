@@ -99,7 +99,8 @@ typedef struct cli_agent_flags {
     "labels", required_argument, NULL, CLI_OPT_LABELS                                              \
   }
 
-/* Help lines of the two groups (defaults as cache_default/work_default say). */
+/* Prints the help lines of the agent flags (with pool, also --slots and
+ * --labels); cache_default and work_default name the defaults. */
 void cli_agent_flags_help(FILE *out, int pool, const char *cache_default, const char *work_default);
 
 /* Defaults and environment (AIRGAP_CACHE, AIRGAP_WORK, AIRGAP_NETWORK, ...);

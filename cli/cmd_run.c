@@ -48,9 +48,7 @@ static void usage(FILE *out) {
           "\n"
           "agent flags:\n",
           spec_flags_help);
-  cli_agent_flags_help(out, 0, "a temporary directory",
-                       "a temporary directory (with --work DIR:\n"
-                       "                         a new folder in DIR)");
+  cli_agent_flags_help(out, 0, "a temporary directory", "a temporary directory");
 }
 
 /* ---- the embedded agent ---- */
