@@ -20,6 +20,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,6 @@
 #define DEFAULT_SHUTDOWN_TIMEOUT 600u
 
 /* ---- helpers every runner command uses ---- */
-
-const char *cli_env(const char *name) {
-  const char *v = getenv(name);
-  return v && *v ? v : NULL;
-}
 
 int cli_parse_uint(unsigned *out, const char *cmd, const char *what, const char *text,
                    unsigned max) {
@@ -85,6 +81,14 @@ void cli_agent_signals_install(void) {
 }
 
 void cli_agent_drain(void) { drain_flag = 1; }
+
+void cli_signals_block(sigset_t *old) {
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &block, old);
+}
 
 /* ---- flags ---- */
 

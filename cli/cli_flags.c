@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 void cli_getopt_reset(void) {
   optind = 1;
@@ -40,4 +41,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, "\nsee `airgap %s --help`\n", cmd);
   return 2;
+}
+
+const char *cli_env(const char *name) {
+  const char *v = getenv(name);
+  return v && *v ? v : NULL;
 }

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -61,9 +62,6 @@ enum {
  * "airgap <cmd>: ..." and returns -1 when text is not one. */
 int cli_parse_uint(unsigned *out, const char *cmd, const char *what, const char *text,
                    unsigned max);
-
-/* getenv, but NULL for an empty value. */
-const char *cli_env(const char *name);
 
 /* ---- the agent's flags (cli_agent_flags.c) ---- */
 
@@ -127,6 +125,12 @@ void cli_agent_signals_install(void);
 
 /* Asks the agent to drain, as a first SIGTERM would. */
 void cli_agent_drain(void);
+
+/* Blocks SIGTERM and SIGINT in the calling thread, the old mask in *old:
+ * threads started before pthread_sigmask(SIG_SETMASK, old) restores it (the
+ * queue's, the agent's) inherit the block, so only the main thread takes
+ * the signals. */
+void cli_signals_block(sigset_t *old);
 
 /* Checks that the Docker engine (options' docker_host, else DOCKER_HOST,
  * else the default socket) answers; on failure the message says why in the

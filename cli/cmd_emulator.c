@@ -66,11 +66,6 @@ static void usage(FILE *out) {
           emulator_service_names());
 }
 
-static const char *env(const char *name) {
-  const char *v = getenv(name);
-  return v && *v ? v : NULL;
-}
-
 typedef struct signal_waiter {
   emulator *emu;
   sigset_t set;
@@ -194,13 +189,13 @@ static void print_endpoints(const char *list, unsigned first_port) {
 
 int cmd_emulator(int argc, char **argv) {
   emulator_options o = {0};
-  o.listen = env("GATEWAY_LISTEN");
-  o.services = env("SERVICES");
-  o.hostname = env("LOCALSTACK_HOST");
-  o.data_dir = env("DATA_DIR");
+  o.listen = cli_env("GATEWAY_LISTEN");
+  o.services = cli_env("SERVICES");
+  o.hostname = cli_env("LOCALSTACK_HOST");
+  o.data_dir = cli_env("DATA_DIR");
   const char *init_dir = getenv("AIRGAP_INIT_DIR");
-  const char *level_name = env("LS_LOG");
-  if (!level_name && env("DEBUG") && strcmp(env("DEBUG"), "0") != 0)
+  const char *level_name = cli_env("LS_LOG");
+  if (!level_name && cli_env("DEBUG") && strcmp(cli_env("DEBUG"), "0") != 0)
     level_name = "debug";
   if (level_name && strcasecmp(level_name, "trace") == 0)
     level_name = "debug";

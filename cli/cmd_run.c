@@ -212,11 +212,8 @@ int cmd_run(int argc, char **argv) {
     fprintf(stderr, "airgap run: cannot create %s: %s\n", queue_dir, strerror(errno));
     goto out;
   }
-  sigset_t block, old;
-  sigemptyset(&block);
-  sigaddset(&block, SIGTERM);
-  sigaddset(&block, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &block, &old);
+  sigset_t old;
+  cli_signals_block(&old); /* the queue's and agent's threads must not take our signals */
   queue_server_options qo = {.listen = "127.0.0.1:0", .data_dir = queue_dir, .sync_normal = 1};
   int error = queue_server_start(&server, &qo);
   if (error == 0) {

@@ -134,12 +134,8 @@ int cmd_serve(int argc, char **argv) {
     fprintf(stderr, "airgap serve: %s\n", airgap_error_last());
     goto out;
   }
-  /* The queue's threads must not take our signals. */
-  sigset_t block, old;
-  sigemptyset(&block);
-  sigaddset(&block, SIGTERM);
-  sigaddset(&block, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &block, &old);
+  sigset_t old;
+  cli_signals_block(&old); /* the queue's and agent's threads must not take our signals */
   queue_server_options qo = {.listen = listen, .data_dir = queue_dir};
   int error = queue_server_start(&server, &qo);
   pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -57,4 +57,8 @@ int cli_flag_error(const char *cmd, int opt, char **argv);
  * prints "airgap <cmd>: <message>" and the --help hint; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* getenv, but NULL for an unset or empty variable: an empty AIRGAP_* or
+ * LocalStack variable means the default, as in LocalStack. */
+const char *cli_env(const char *name);
+
 #endif
