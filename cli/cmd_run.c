@@ -202,8 +202,10 @@ int cmd_run(int argc, char **argv) {
     f.o.agent_id = f.id;
   }
   f.o.max_jobs = 1;
+  code = 2; /* what finish refuses is a flag's value */
   if (cli_agent_flags_finish(&f, "run") < 0)
     goto out;
+  code = EXIT_ERRORED;
   if (cli_docker_check(f.o.docker_host) < 0) {
     print_error("errored", airgap_error_last(), NULL);
     goto out;

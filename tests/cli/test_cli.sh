@@ -77,6 +77,8 @@ for flag in --slots --labels; do
   grep -q "^  $flag " "$tmp/run-help" && fail "run --help lists $flag, which run cannot use"
   check "run $flag" 2 "$bin" run "$flag" 2 --repo /x --image x -- true
 done
+check "run: a bad agent flag value" 2 "$bin" run --log-level loud --repo / --image x -- true
+grep -q "unknown log level 'loud'" "$tmp/err" || fail "run --log-level loud: $(cat "$tmp/err")"
 
 # The emulator's executable must not load what only the runner needs: that is
 # what keeps `airgap emulator` starting in milliseconds.
