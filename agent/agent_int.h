@@ -241,8 +241,10 @@ int agent_run_dir(char *out, size_t size, const char *work_dir, const char *job_
  * queue to hand out again; -1 when it could not be reported. */
 int agent_job_run(const agent_job_params *params);
 
+/* ---- reaping and job ids (agent_reap.c) ---- */
+
 /* Reaps containers labelled airgap.agent=<agent_id> and everything under
- * work_dir (agent_loop.c). */
+ * work_dir. */
 struct docker_client;
 int agent_reap_leftovers(struct docker_client *docker, const char *agent_id, const char *work_dir);
 

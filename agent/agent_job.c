@@ -78,47 +78,6 @@ static void sleep_ms(uint64_t ms) {
   }
 }
 
-int agent_job_id_valid(const char *id) {
-  size_t len = id ? strlen(id) : 0;
-  if (len == 0 || len > 64)
-    return 0;
-  for (size_t i = 0; i < len; i++) {
-    char c = id[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-          c == '_'))
-      return 0;
-  }
-  return 1;
-}
-
-int agent_containers_reap(unsigned *out, docker_client *docker, const char *agent_id,
-                          const char *job_id, const char *except_id) {
-  char label[256];
-  snprintf(label, sizeof(label), "%s=%s", job_id ? "airgap.job" : "airgap.agent",
-           job_id ? job_id : agent_id);
-  json_t *list = NULL;
-  int error = docker_container_list(&list, docker, label);
-  if (error < 0)
-    return error;
-  unsigned removed = 0;
-  size_t i;
-  json_t *item;
-  json_array_foreach(list, i, item) {
-    const char *id = json_string_value(json_object_get(item, "Id"));
-    if (!id || (except_id && strcmp(id, except_id) == 0))
-      continue;
-    int rc = docker_container_remove(docker, id, 1);
-    if (rc == 0)
-      removed++;
-    else if (rc != AIRGAP_ENOTFOUND && error == 0)
-      error = rc;
-  }
-  json_decref(list);
-  if (out)
-    *out = removed;
-  return error;
-}
-
 /* ---- cancel, lease and heartbeats ---- */
 
 static int lease_lost(job_run *r) { return __atomic_load_n(&r->lease_lost, __ATOMIC_SEQ_CST); }

@@ -242,17 +242,6 @@ static void signal_all(slot *slots, unsigned count, int sig) {
       kill(slots[i].pid, sig);
 }
 
-int agent_reap_leftovers(docker_client *docker, const char *agent_id, const char *work_dir) {
-  unsigned removed = 0;
-  int error = agent_containers_reap(&removed, docker, agent_id, NULL, NULL);
-  if (error < 0)
-    return error;
-  if (removed)
-    log_info("agent", "removed %u container(s) left by an earlier run of agent %s", removed,
-             agent_id);
-  return overlay_reap(work_dir);
-}
-
 int agent_run(const agent_options *o) {
   int error = 0;
   queue_client *queue = NULL;

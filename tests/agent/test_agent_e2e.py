@@ -442,7 +442,7 @@ class AgentTest(unittest.TestCase):
              "--network", "none", "--cache", c.cache, "--work", c.work],
             capture_output=True, text=True, timeout=60)
         self.assertEqual(bad.returncode, 1)
-        self.assertIn("airgap:", bad.stderr)
+        self.assertIn("airgap agent: queue refused the token", bad.stderr)
 
     def test_host_cannot_reach_the_jobs_emulator(self):
         c = self.start()
@@ -464,22 +464,67 @@ class AgentTest(unittest.TestCase):
     def test_run_exits_with_the_jobs_code(self):
         run_id = "run-e2e-%d" % os.getpid()
         base = [AIRGAP, "run", "--repo", self.repo, "--image", BUSYBOX, "--network", "none",
-                "--pull", "never", "--id", run_id, "--secret", "PASSWORD=opensesame", "--"]
-        done = subprocess.run(base + ["cat README; echo $PASSWORD; exit 3"],
+                "--pull", "never", "--id", run_id, "--secret", "PASSWORD=opensesame"]
+        done = subprocess.run(base + ["--script", "cat README; echo $PASSWORD; exit 3"],
                               capture_output=True, text=True, timeout=120)
         self.assertEqual(done.returncode, 3, done.stderr)
         self.assertIn("pristine\n", done.stdout)
         self.assertIn("****\n", done.stdout)
         self.assertNotIn("opensesame", done.stdout + done.stderr)
-        done = subprocess.run(base + ["true"], capture_output=True, text=True, timeout=120)
+        done = subprocess.run(base + ["--", "true"], capture_output=True, text=True, timeout=120)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(containers("airgap.agent=" + run_id), [])
+
+    def test_run_quotes_the_command_as_submit_does(self):
+        run_id = "run-quote-%d" % os.getpid()
+        base = [AIRGAP, "run", "--repo", self.repo, "--network", "none", "--pull", "never",
+                "--id", run_id]
+        # Each word after -- is one argument, as in `docker run IMAGE CMD ARGS`.
+        done = subprocess.run(base + ["--image", BUSYBOX, "--", "sh", "-c", 'echo "a b"; exit 3'],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 3, done.stderr)
+        self.assertIn("\na b\n", done.stdout)
+        done = subprocess.run(base + ["--image", BUSYBOX, "--", "echo", "a   b", "$HOME", "*"],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("\na   b $HOME *\n", done.stdout)
+        done = subprocess.run(base + ["--image", PYTHON, "--", "python3", "-c", "print(1)"],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("\n1\n", done.stdout)
+        self.assertEqual(containers("airgap.agent=" + run_id), [])
+
+    def test_run_work_and_label_are_used(self):
+        run_id = "run-work-%d" % os.getpid()
+        work = os.path.join(self.tmp, "work")
+        # A relative --repo is the directory run was started in.
+        done = subprocess.run(
+            [AIRGAP, "run", "--repo", ".", "--image", BUSYBOX, "--network", "none",
+             "--pull", "never", "--id", run_id, "--work", work, "--label", "gpu",
+             "--script", "cat README; pwd"],
+            capture_output=True, text=True, timeout=120, cwd=self.repo)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("pristine\n/workspace\n", done.stdout)
+        # The run's folder was made in --work and is gone again; --work stays.
+        self.assertIn("preparing workspace: %s at HEAD" % self.repo, done.stdout)
+        self.assertTrue(os.path.isdir(work))
+        self.assertEqual(os.listdir(work), [])
+        self.assertEqual(mounts_under(work), [])
+
+    def test_run_errors_name_no_internal_url(self):
+        done = subprocess.run(
+            [AIRGAP, "run", "--repo", self.repo, "--image", BUSYBOX, "--network", "none",
+             "--pull", "never", "--memory", "lots", "--", "true"],
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 2, done.stderr)
+        self.assertIn("resources.memory", done.stderr)
+        self.assertNotIn("http://127.0.0.1", done.stderr)
 
     def test_run_ctrl_c_cancels_the_job(self):
         run_id = "run-int-%d" % os.getpid()
         proc = subprocess.Popen(
             [AIRGAP, "run", "--repo", self.repo, "--image", BUSYBOX, "--network", "none",
-             "--pull", "never", "--id", run_id, "--", "echo up; sleep 60"],
+             "--pull", "never", "--id", run_id, "--script", "echo up; sleep 60"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.time() + 60
@@ -529,6 +574,14 @@ class AgentTest(unittest.TestCase):
             serve.stdout.close()
         self.assertEqual(mounts_under(data), [])
         self.assertEqual(os.listdir(os.path.join(data, "work")), [])
+        # serve keeps its own tokens for restarts, readable by its user only;
+        # the queue's database holds only their hashes (README, "serve").
+        self.assertEqual(os.stat(os.path.join(data, "client-token")).st_mode & 0o777, 0o600)
+        with open(os.path.join(data, "client-token")) as f:
+            self.assertEqual(f.read().strip(), token)
+        for name in os.listdir(os.path.join(data, "queue")):
+            with open(os.path.join(data, "queue", name), "rb") as f:
+                self.assertNotIn(token.split("_")[-1].encode(), f.read(), name)
         # A restart keeps the data and prints the same client token.
         again = subprocess.Popen(
             [AIRGAP, "serve", "--data", data, "--listen", "127.0.0.1:0", "--network", "none",

@@ -3,7 +3,7 @@
 lease, workspace, sandbox + emulator, job container, teardown, final status —
 beside `docker run --rm IMAGE true` measured in the same run.
 
-    AIRGAP_BIN=build/x/agent/airgap /usr/bin/python3 tests/bench/agent_bench.py [RUNS]
+    AIRGAP_BIN=build/x/cli/airgap /usr/bin/python3 tests/bench/agent_bench.py [RUNS]
 
 Needs root, Docker and the airgap-test/busybox image (tests/images/build).
 Sandboxes use network none. The figures are medians; the first airgap job

@@ -14,7 +14,7 @@ moto is the peer when `python3 -m moto.server` works with the python3 first
 on PATH (or $MOTO_PYTHON); otherwise its column says so and the run still
 succeeds. Not a test: run it by hand on an optimised (non-sanitizer) build.
 
-  AIRGAP_BIN=build/release/agent/airgap /usr/bin/python3 tests/bench/emulator_bench.py
+  AIRGAP_BIN=build/release/cli/airgap /usr/bin/python3 tests/bench/emulator_bench.py
 Targets (issue 3): start <= 10 ms, idle RSS <= 8 MiB, throughput >= 20x moto.
 """
 import http.client

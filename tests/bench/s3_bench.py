@@ -30,7 +30,7 @@ first on PATH); s3rver when `s3rver` is on PATH or $S3RVER_BIN names it (npm
 install s3rver in any folder). A missing peer's column says so; the run still
 succeeds. Not a test: run it by hand on an optimised (non-sanitizer) build:
 
-  AIRGAP_BIN=build/release/agent/airgap /usr/bin/python3 tests/bench/s3_bench.py
+  AIRGAP_BIN=build/release/cli/airgap /usr/bin/python3 tests/bench/s3_bench.py
 Targets (issue 7): >= 20x moto's and >= 5x s3rver's throughput; RSS after
 1 GiB stored <= 64 MiB.
 """

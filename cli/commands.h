@@ -2,8 +2,9 @@
  * commands.h — the airgap CLI's subcommands, one file each (cmd_*.c).
  *
  * Every command receives argv with argv[0] set to the command name, parses its
- * own flags (getopt_long; unknown flag → usage on stderr, exit 2; --help →
- * usage on stdout, exit 0) and returns the process exit code.
+ * own flags (getopt_long; --help → usage on stdout, exit 0; an unknown flag or
+ * a missing value → one line on stderr naming it and `airgap <cmd> --help`,
+ * exit 2, see cli_flag_error) and returns the process exit code.
  *
  * The commands live in two executables behind the one `airgap` command (git
  * does the same with git-remote-http, to keep libcurl out of git's start):
@@ -13,8 +14,8 @@
  * libraries with their dependencies, ~12 ms and ~10 MiB just to load) and
  * lives in `airgap-runner`, which `airgap` execs in its own place.
  */
-#ifndef AIRGAP_AGENT_COMMANDS_H
-#define AIRGAP_AGENT_COMMANDS_H
+#ifndef AIRGAP_CLI_COMMANDS_H
+#define AIRGAP_CLI_COMMANDS_H
 
 /* In the `airgap` executable. */
 int cmd_emulator(int argc, char **argv);
@@ -40,5 +41,24 @@ AIRGAP_RUNNER_COMMANDS(AIRGAP_DECLARE_COMMAND)
 /* The runner's file name; airgap looks for it next to itself, then in
  * ../lib/airgap (the installed layout), unless AIRGAP_RUNNER names it. */
 #define AIRGAP_RUNNER_NAME "airgap-runner"
+
+/* Call before getopt_long: getopt's own messages are turned off, so that
+ * cli_flag_error says it once, in one line (cli_flags.c). An optstring that
+ * starts with ':' (after an optional '+') lets getopt tell a missing value
+ * (':') from an unknown flag ('?'). */
+void cli_getopt_reset(void);
+
+/* For getopt_long's ':' or '?': prints "airgap <cmd>: unknown flag '--x'" (or
+ * "flag '--x' needs a value") and "see `airgap <cmd> --help`" on stderr, and
+ * returns 2, the exit code of a usage error. */
+int cli_flag_error(const char *cmd, int opt, char **argv);
+
+/* For a usage error other than a flag (a missing argument, one too many):
+ * prints "airgap <cmd>: <message>" and the --help hint; returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* getenv, but NULL for an unset or empty variable: an empty AIRGAP_* or
+ * LocalStack variable means the default, as in LocalStack. */
+const char *cli_env(const char *name);
 
 #endif

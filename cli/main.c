@@ -4,10 +4,10 @@
  * It runs `airgap emulator` itself and hands every other command to the
  * airgap-runner executable with execv(), keeping its own argv (so `ps` shows
  * `airgap agent …` and the exit status is the command's own). See
- * agent/commands.h for why the commands are split in two executables: this
+ * cli/commands.h for why the commands are split in two executables: this
  * one links only what the emulator needs, so it starts in a few milliseconds.
  */
-#include "agent/commands.h"
+#include "cli/commands.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -109,14 +109,15 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (strcmp(name, "help") == 0) {
-    if (argc < 3) {
+    /* `airgap help`, `airgap help --help`, `airgap help help`: the list. */
+    if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0 ||
+        strcmp(argv[2], "help") == 0) {
       usage(stdout);
       return 0;
     }
     const command *cmd = find_command(argv[2]);
     if (!cmd) {
-      fprintf(stderr, "airgap: unknown command '%s'\n\n", argv[2]);
-      usage(stderr);
+      fprintf(stderr, "airgap: unknown command '%s'\nsee `airgap --help`\n", argv[2]);
       return 2;
     }
     char *help_argv[] = {argv[0], argv[2], "--help", NULL};
@@ -124,8 +125,8 @@ int main(int argc, char **argv) {
   }
   const command *cmd = find_command(name);
   if (!cmd) {
-    fprintf(stderr, "airgap: unknown command '%s'\n\n", name);
-    usage(stderr);
+    fprintf(stderr, "airgap: unknown %s '%s'\nsee `airgap --help`\n",
+            name[0] == '-' ? "flag" : "command", name);
     return 2;
   }
   return cmd->run ? cmd->run(argc - 1, argv + 1) : run_in_runner(argv);

@@ -12,7 +12,7 @@
  * the same way whether a signal or POST /_localstack/health {"action":"kill"}
  * asked for it.
  */
-#include "agent/commands.h"
+#include "cli/commands.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "emulator/emulator.h"
@@ -39,7 +39,8 @@ static void usage(FILE *out) {
           "\n"
           "Runs the LocalStack-compatible AWS emulator (services: %s) and LocalStack's\n"
           "internal endpoints (/_localstack/health, /_localstack/info, ...). Prints\n"
-          "\"Ready.\" once it accepts connections; stops on SIGINT or SIGTERM.\n"
+          "\"AWS endpoint: http://HOST:PORT\" for each address, then \"Ready.\" on a line of\n"
+          "its own once it accepts connections; stops on SIGINT or SIGTERM.\n"
           "\n"
           "flags:\n"
           "  --listen LIST       comma-separated [HOST]:PORT addresses to serve (env\n"
@@ -49,7 +50,8 @@ static void usage(FILE *out) {
           "  --services LIST     comma-separated services to serve, others answer as\n"
           "                      disabled (env SERVICES; default all)\n"
           "  --hostname HOST:PORT  host used in URLs handed out (SQS queue URLs) when a\n"
-          "                      request has no Host header (env LOCALSTACK_HOST)\n"
+          "                      request has no Host header (env LOCALSTACK_HOST; default\n"
+          "                      localhost:<the port>)\n"
           "  --data-dir DIR      where large request bodies are spilled (env DATA_DIR;\n"
           "                      default $TMPDIR or /tmp)\n"
           "  --log-level LEVEL   debug, info, warn or error (env LS_LOG; DEBUG=1 means\n"
@@ -62,11 +64,6 @@ static void usage(FILE *out) {
           "                      exists; \"\" runs none)\n"
           "  --help              show this help\n",
           emulator_service_names());
-}
-
-static const char *env(const char *name) {
-  const char *v = getenv(name);
-  return v && *v ? v : NULL;
 }
 
 typedef struct signal_waiter {
@@ -164,15 +161,41 @@ static int asks_free_port(const char *list) {
   return 0;
 }
 
+/* One "AWS endpoint: http://HOST:PORT" line per listen address, for the
+ * user to copy into AWS_ENDPOINT_URL. "Ready." stays alone on its own line
+ * after them: LocalStack's tooling waits for exactly that line. The first
+ * address's port 0 is the port the emulator picked; a later one's is not
+ * known here, so that address is left out. */
+static void print_endpoints(const char *list, unsigned first_port) {
+  int first = 1;
+  for (const char *p = list; *p; first = 0) {
+    size_t n = strcspn(p, ",");
+    const char *colon = memrchr(p, ':', n);
+    if (colon) {
+      int host_len = (int)(colon - p);
+      int port_len = (int)(n - (size_t)host_len - 1);
+      if (port_len == 1 && colon[1] == '0') {
+        if (first)
+          printf("AWS endpoint: http://%.*s:%u\n", host_len, p, first_port);
+      } else {
+        printf("AWS endpoint: http://%.*s:%.*s\n", host_len, p, port_len, colon + 1);
+      }
+    }
+    p += n;
+    if (*p == ',')
+      p++;
+  }
+}
+
 int cmd_emulator(int argc, char **argv) {
   emulator_options o = {0};
-  o.listen = env("GATEWAY_LISTEN");
-  o.services = env("SERVICES");
-  o.hostname = env("LOCALSTACK_HOST");
-  o.data_dir = env("DATA_DIR");
+  o.listen = cli_env("GATEWAY_LISTEN");
+  o.services = cli_env("SERVICES");
+  o.hostname = cli_env("LOCALSTACK_HOST");
+  o.data_dir = cli_env("DATA_DIR");
   const char *init_dir = getenv("AIRGAP_INIT_DIR");
-  const char *level_name = env("LS_LOG");
-  if (!level_name && env("DEBUG") && strcmp(env("DEBUG"), "0") != 0)
+  const char *level_name = cli_env("LS_LOG");
+  if (!level_name && cli_env("DEBUG") && strcmp(cli_env("DEBUG"), "0") != 0)
     level_name = "debug";
   if (level_name && strcasecmp(level_name, "trace") == 0)
     level_name = "debug";
@@ -185,8 +208,8 @@ int cmd_emulator(int argc, char **argv) {
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  cli_getopt_reset();
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
     switch (c) {
     case 'l': o.listen = optarg; break;
     case 's': o.services = optarg; break;
@@ -195,14 +218,11 @@ int cmd_emulator(int argc, char **argv) {
     case 'L': level_name = optarg; break;
     case 'i': init_dir = optarg; break;
     case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
+    default: return cli_flag_error("emulator", c, argv);
     }
   }
-  if (optind < argc) {
-    fprintf(stderr, "airgap emulator: unexpected argument '%s'\n\n", argv[optind]);
-    usage(stderr);
-    return 2;
-  }
+  if (optind < argc)
+    return cli_usage_error("emulator", "unexpected argument '%s'", argv[optind]);
   if (level_name) {
     log_level level;
     if (log_level_parse(&level, level_name) < 0) {
@@ -253,6 +273,7 @@ int cmd_emulator(int argc, char **argv) {
   }
   if (asks_free_port(o.listen))
     printf("Listening on %u\n", (unsigned)emulator_port(w.emu));
+  print_endpoints(o.listen, emulator_port(w.emu));
   printf("Ready.\n");
   fflush(stdout);
 

@@ -8,7 +8,7 @@
  * "airgap queue: listening on http://HOST:PORT" goes to stdout (the port is
  * the real one when 0 was asked for), which scripts and tests wait for.
  */
-#include "agent/commands.h"
+#include "cli/commands.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "queue/queue.h"
@@ -51,7 +51,8 @@ static void usage(FILE *out) {
       "\n"
       "token create flags:\n"
       "  --role agent|client  agent tokens lease and run jobs; client tokens submit and read\n"
-      "  --data DIR           as above\n"
+      "                       (required)\n"
+      "  --data DIR           as above (default " DEFAULT_DATA ")\n"
       "The new token is printed once; only its hash is stored.\n");
 }
 
@@ -62,6 +63,7 @@ static void token_usage(FILE *out) {
                "\n"
                "flags:\n"
                "  --role agent|client  agent: lease and run jobs; client: submit, read, cancel\n"
+               "                       (required)\n"
                "  --data DIR           data directory (env AIRGAP_DATA; default " DEFAULT_DATA ")\n"
                "  --help               show this help\n");
 }
@@ -95,25 +97,24 @@ static int token_command(int argc, char **argv) {
       token_usage(stdout);
       return 0;
     }
-    token_usage(stderr);
-    return 2;
+    return cli_usage_error("queue token",
+                           "expected `airgap queue token create --role agent|client`");
   }
   argc--;
   argv++;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  cli_getopt_reset();
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
     switch (c) {
     case 'r': role = optarg; break;
     case 'd': data = optarg; break;
     case 'h': token_usage(stdout); return 0;
-    default: token_usage(stderr); return 2;
+    default: return cli_flag_error("queue token create", c, argv);
     }
   }
-  if (optind < argc || !role) {
-    fprintf(stderr, "airgap queue token create: %s\n\n",
-            role ? "unexpected argument" : "--role agent|client is required");
-    token_usage(stderr);
-    return 2;
-  }
+  if (optind < argc)
+    return cli_usage_error("queue token create", "unexpected argument '%s'", argv[optind]);
+  if (!role)
+    return cli_usage_error("queue token create", "--role agent|client is required");
   char *token = NULL;
   int error = queue_token_create(&token, data, role);
   if (error < 0) {
@@ -146,7 +147,8 @@ int cmd_queue(int argc, char **argv) {
   o.data_dir = default_data();
   unsigned long long v;
   int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  cli_getopt_reset();
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
     switch (c) {
     case 'l': o.listen = optarg; break;
     case 'd': o.data_dir = optarg; break;
@@ -191,14 +193,11 @@ int cmd_queue(int argc, char **argv) {
       break;
     }
     case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
+    default: return cli_flag_error("queue", c, argv);
     }
   }
-  if (optind < argc) {
-    fprintf(stderr, "airgap queue: unexpected argument '%s'\n\n", argv[optind]);
-    usage(stderr);
-    return 2;
-  }
+  if (optind < argc)
+    return cli_usage_error("queue", "unexpected argument '%s'", argv[optind]);
 
   /* Block the stop signals before any thread exists, so that only sigwait sees them. */
   sigset_t stop;

@@ -1,0 +1,345 @@
+/*
+ * cli_agent_flags.c — what `airgap agent`, `airgap serve` and `airgap run`
+ * share: the agent's flags and their environment equivalents, the signal
+ * rules, and the check that the Docker engine answers before any job is
+ * taken.
+ *
+ * Signals: a first SIGTERM drains (no new leases; running jobs finish, up to
+ * --shutdown-timeout, then are canceled); SIGINT or a second SIGTERM cancels
+ * running jobs, tears them down and exits. The handlers only set the two
+ * flags agent_options points at; the agent polls them.
+ *
+ * The Docker check exists because the engine's client can only say that a
+ * request failed; a user needs to know whether the socket is missing, is not
+ * theirs to use, or has nobody behind it, and each has a different fix.
+ */
+#include "cli/cli_int.h"
+#include "common/docker.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define DEFAULT_SHUTDOWN_TIMEOUT 600u
+
+/* ---- helpers every runner command uses ---- */
+
+int cli_parse_uint(unsigned *out, const char *cmd, const char *what, const char *text,
+                   unsigned max) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long v = text ? strtoul(text, &end, 10) : 0;
+  if (!text || !*text || *end || errno || text[0] == '-' || v > max) {
+    fprintf(stderr, "airgap %s: %s must be a whole number from 0 to %u (got '%s')\n", cmd, what,
+            max, text ? text : "");
+    return -1;
+  }
+  *out = (unsigned)v;
+  return 0;
+}
+
+int cli_make_dirs(const char *path) {
+  char parent[PATH_MAX];
+  if (snprintf(parent, sizeof(parent), "%s", path) >= (int)sizeof(parent))
+    return airgap_error_set(AIRGAP_EINVALID, "path too long: %s", path);
+  char *slash = strrchr(parent, '/');
+  if (slash && slash != parent) {
+    *slash = '\0';
+    if (fs_mkdir_p(parent, 0755) < 0)
+      return -1;
+  }
+  return fs_mkdir_p(path, 0700);
+}
+
+/* ---- signals ---- */
+
+static volatile int drain_flag;
+static volatile int abort_flag;
+
+static void on_signal(int sig) {
+  if (sig == SIGTERM && !drain_flag)
+    drain_flag = 1;
+  else
+    abort_flag = 1;
+}
+
+void cli_agent_signals_install(void) {
+  struct sigaction sa = {0};
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+void cli_agent_drain(void) { drain_flag = 1; }
+
+void cli_signals_block(sigset_t *old) {
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
+/* ---- flags ---- */
+
+void cli_agent_flags_help(FILE *out, int pool, const char *cache_default,
+                          const char *work_default) {
+  if (pool)
+    fprintf(out, "  --slots N              jobs run at once (env AIRGAP_SLOTS; default 1)\n"
+                 "  --labels a,b           labels this agent offers; a job runs here when all of "
+                 "its\n"
+                 "                         labels are among them (env AIRGAP_LABELS; default "
+                 "none:\n"
+                 "                         only jobs without labels)\n");
+  fprintf(out,
+          "  --cache DIR            git mirrors and commit snapshots (env AIRGAP_CACHE;\n"
+          "                         default %s)\n",
+          cache_default);
+  if (pool)
+    fprintf(out,
+            "  --work DIR             run directories, reaped at start (env AIRGAP_WORK;\n"
+            "                         default %s)\n",
+            work_default);
+  else /* run: the agent reaps its work directory, so it gets a folder of its own */
+    fprintf(out,
+            "  --work DIR             the job's run directory goes in a new folder in DIR\n"
+            "                         (env AIRGAP_WORK; default %s)\n",
+            work_default);
+  fprintf(out,
+          "  --network MODE         sandbox network: bridge, none or a Docker network name\n"
+          "                         (env AIRGAP_NETWORK; default bridge)\n"
+          "  --id ID                agent id, stable across restarts: containers it left are\n"
+          "                         removed at start (env AIRGAP_AGENT_ID; default %s)\n"
+          "  --pull POLICY          if-not-present, always or never (env AIRGAP_PULL;\n"
+          "                         default if-not-present)\n"
+          "  --user UID[:GID]       user of job containers (default the image's)\n"
+          "  --pause PATH           the static airgap-pause program (env AIRGAP_PAUSE; default\n"
+          "                         next to airgap-runner)\n"
+          "  --shutdown-timeout S   on SIGTERM, seconds running jobs may finish before they are\n"
+          "                         canceled (default %u; 0 waits forever)\n"
+          "  --warm-sandbox yes|no  keep one sandbox started ahead of the next job, so a job\n"
+          "                         does not wait for its network namespace (env\n"
+          "                         AIRGAP_WARM_SANDBOX; default yes)\n"
+          "  --log-level LEVEL      debug, info, warn or error (env AIRGAP_LOG_LEVEL; default\n"
+          "                         %s)\n"
+          "  --help                 show this help\n",
+          pool ? "the hostname" : "run-<pid>", DEFAULT_SHUTDOWN_TIMEOUT, pool ? "info" : "warn");
+}
+
+void cli_agent_flags_init(cli_agent_flags *f, const char *cache, const char *work) {
+  memset(f, 0, sizeof(*f));
+  const char *fallback;
+  f->o.slots = 1;
+  f->o.cache_dir = (fallback = cli_env("AIRGAP_CACHE")) ? fallback : cache;
+  f->o.work_dir = (fallback = cli_env("AIRGAP_WORK")) ? fallback : work;
+  f->o.network = (fallback = cli_env("AIRGAP_NETWORK")) ? fallback : "bridge";
+  f->o.queue_url = cli_env("AIRGAP_QUEUE");
+  f->o.token = cli_env("AIRGAP_TOKEN");
+  f->o.pause_path = cli_env("AIRGAP_PAUSE");
+  f->o.shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
+  f->o.agent_id = cli_env("AIRGAP_AGENT_ID");
+  fallback = cli_env("AIRGAP_WARM_SANDBOX");
+  f->o.no_warm_sandbox = fallback && strcmp(fallback, "no") == 0;
+  f->o.drain = &drain_flag;
+  f->o.abort = &abort_flag;
+  f->log_level = cli_env("AIRGAP_LOG_LEVEL");
+}
+
+int cli_agent_flags_labels(cli_agent_flags *f, const char *cmd, const char *text) {
+  free(f->label_buf);
+  f->label_buf = strdup(text);
+  f->o.label_count = 0;
+  f->o.labels = f->labels;
+  if (!f->label_buf) {
+    fprintf(stderr, "airgap %s: out of memory\n", cmd);
+    return -1;
+  }
+  for (char *t = f->label_buf; t && *t;) {
+    char *comma = strchr(t, ',');
+    if (comma)
+      *comma = '\0';
+    if (*t && f->o.label_count == CLI_MAX_LABELS) {
+      fprintf(stderr, "airgap %s: at most %d labels\n", cmd, CLI_MAX_LABELS);
+      return -1;
+    }
+    if (*t)
+      f->labels[f->o.label_count++] = t;
+    t = comma ? comma + 1 : NULL;
+  }
+  return 0;
+}
+
+int cli_agent_flags_option(cli_agent_flags *f, const char *cmd, int opt, const char *arg) {
+  switch (opt) {
+  case CLI_OPT_SLOTS:
+    if (cli_parse_uint(&f->o.slots, cmd, "--slots", arg, 256) < 0)
+      return -1;
+    if (f->o.slots == 0) {
+      fprintf(stderr, "airgap %s: --slots must be at least 1\n", cmd);
+      return -1;
+    }
+    return 1;
+  case CLI_OPT_LABELS: return cli_agent_flags_labels(f, cmd, arg) < 0 ? -1 : 1;
+  case CLI_OPT_CACHE: f->o.cache_dir = arg; return 1;
+  case CLI_OPT_WORK: f->o.work_dir = arg; return 1;
+  case CLI_OPT_NETWORK: f->o.network = arg; return 1;
+  case CLI_OPT_ID: f->o.agent_id = arg; return 1;
+  case CLI_OPT_PULL:
+    if (agent_pull_policy_parse(&f->o.pull, arg) < 0) {
+      fprintf(stderr, "airgap %s: %s\n", cmd, airgap_error_last());
+      return -1;
+    }
+    return 1;
+  case CLI_OPT_USER: f->o.user = arg; return 1;
+  case CLI_OPT_PAUSE: f->o.pause_path = arg; return 1;
+  case CLI_OPT_SHUTDOWN:
+    return cli_parse_uint(&f->o.shutdown_timeout, cmd, "--shutdown-timeout", arg, 7 * 86400) < 0
+               ? -1
+               : 1;
+  case CLI_OPT_LOG_LEVEL: f->log_level = arg; return 1;
+  case CLI_OPT_WARM:
+    if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0) {
+      fprintf(stderr, "airgap %s: --warm-sandbox takes yes or no\n", cmd);
+      return -1;
+    }
+    f->o.no_warm_sandbox = strcmp(arg, "no") == 0;
+    return 1;
+  default: return 0;
+  }
+}
+
+int cli_agent_flags_finish(cli_agent_flags *f, const char *cmd) {
+  if (f->log_level) {
+    log_level level;
+    if (log_level_parse(&level, f->log_level) < 0) {
+      fprintf(stderr, "airgap %s: unknown log level '%s' (debug, info, warn or error)\n", cmd,
+              f->log_level);
+      return -1;
+    }
+    log_level_set(level);
+  }
+  const char *env_slots = cli_env("AIRGAP_SLOTS");
+  if (env_slots && f->o.slots == 1 &&
+      cli_parse_uint(&f->o.slots, cmd, "AIRGAP_SLOTS", env_slots, 256) < 0)
+    return -1;
+  const char *env_labels = cli_env("AIRGAP_LABELS");
+  if (!f->label_buf && env_labels && cli_agent_flags_labels(f, cmd, env_labels) < 0)
+    return -1;
+  const char *env_pull = cli_env("AIRGAP_PULL");
+  if (env_pull && f->o.pull == AGENT_PULL_IF_NOT_PRESENT &&
+      agent_pull_policy_parse(&f->o.pull, env_pull) < 0) {
+    fprintf(stderr, "airgap %s: AIRGAP_PULL: %s\n", cmd, airgap_error_last());
+    return -1;
+  }
+  ssize_t n = readlink("/proc/self/exe", f->self, sizeof(f->self) - 1);
+  if (n <= 0) {
+    fprintf(stderr, "airgap %s: cannot find the airgap binary (/proc/self/exe): %s\n", cmd,
+            strerror(errno));
+    return -1;
+  }
+  f->self[n] = '\0';
+  f->o.self_exe = f->self;
+  if (!f->o.pause_path) {
+    const char *slash = strrchr(f->self, '/');
+    snprintf(f->pause, sizeof(f->pause), "%.*s/airgap-pause", (int)(slash - f->self), f->self);
+    if (access(f->pause, X_OK) != 0)
+      snprintf(f->pause, sizeof(f->pause), "/usr/lib/airgap/airgap-pause");
+    f->o.pause_path = f->pause;
+  }
+  if (access(f->o.pause_path, X_OK) != 0) {
+    fprintf(stderr,
+            "airgap %s: the sandbox program %s is missing; build the airgap-pause target or "
+            "pass --pause PATH\n",
+            cmd, f->o.pause_path);
+    return -1;
+  }
+  if (!f->o.agent_id) {
+    if (gethostname(f->id, sizeof(f->id) - 1) < 0 || !f->id[0])
+      snprintf(f->id, sizeof(f->id), "agent");
+    f->o.agent_id = f->id;
+  }
+  for (const char *c = f->o.agent_id; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+          *c == '-' || *c == '_' || *c == '.')) {
+      fprintf(stderr, "airgap %s: agent id '%s' may hold only letters, digits, '.', '-', '_'\n",
+              cmd, f->o.agent_id);
+      return -1;
+    }
+  if (strpbrk(f->o.work_dir, ",: \t\n") || f->o.work_dir[0] != '/') {
+    fprintf(stderr, "airgap %s: --work must be an absolute path without ',', ':' or spaces\n", cmd);
+    return -1;
+  }
+  return 0;
+}
+
+void cli_agent_flags_free(cli_agent_flags *f) {
+  free(f->label_buf);
+  f->label_buf = NULL;
+}
+
+/* ---- the Docker engine ---- */
+
+/* Why nothing answers at path, found the way the kernel sees it. Returns -1
+ * with the message, or 0 when the socket accepts connections (the engine
+ * then answered wrongly, and the client's message says how). */
+static int explain_socket(const char *path) {
+  struct stat st;
+  if (stat(path, &st) < 0)
+    return airgap_error_set_errno(AIRGAP_ERROR,
+                                  "cannot reach the Docker engine: no socket at %s (is dockerd "
+                                  "running? DOCKER_HOST=unix:///path/to.sock selects another)",
+                                  path);
+  if (!S_ISSOCK(st.st_mode))
+    return airgap_error_set(AIRGAP_ERROR,
+                            "cannot reach the Docker engine: %s is not a socket; DOCKER_HOST "
+                            "must name the engine's unix socket (unix:///var/run/docker.sock)",
+                            path);
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof(addr.sun_path))
+    return 0; /* docker_client_new refuses such paths already */
+  memcpy(addr.sun_path, path, strlen(path) + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return 0;
+  int rc = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+  int err = errno;
+  close(fd);
+  if (rc == 0)
+    return 0;
+  if (err == EACCES || err == EPERM)
+    return airgap_error_set(AIRGAP_ERROR,
+                            "cannot reach the Docker engine: permission denied on %s (owner uid "
+                            "%u, group gid %u, mode %03o); run airgap as root, or as a member of "
+                            "the socket's group",
+                            path, (unsigned)st.st_uid, (unsigned)st.st_gid,
+                            (unsigned)(st.st_mode & 0777));
+  if (err == ECONNREFUSED)
+    return airgap_error_set(AIRGAP_ERROR,
+                            "cannot reach the Docker engine: nothing listens on %s (the socket "
+                            "of an engine that is no longer running?); start dockerd",
+                            path);
+  errno = err;
+  return airgap_error_set_errno(AIRGAP_ERROR, "cannot reach the Docker engine at %s", path);
+}
+
+int cli_docker_check(const char *docker_host) {
+  docker_client *docker = NULL;
+  int error = docker_client_new(&docker, docker_host);
+  if (error < 0)
+    return error;
+  /* When the socket accepts connections, the ping's own message stands. */
+  if ((error = docker_ping(docker)) < 0)
+    explain_socket(docker_client_socket(docker));
+  docker_client_free(docker);
+  return error;
+}
