@@ -6,7 +6,7 @@
  * Linked into both executables (the emulator's `airgap` and airgap-runner),
  * so it uses nothing but libc.
  */
-#include "cli/commands.h"
+#include "cli/commands_int.h"
 
 #include <getopt.h>
 #include <stdarg.h>

@@ -11,7 +11,7 @@
 #define AIRGAP_CLI_INT_H
 
 #include "agent/agent.h"
-#include "cli/commands.h"
+#include "cli/commands_int.h"
 #include "queue/queue.h"
 
 #include <getopt.h>

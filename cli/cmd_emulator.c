@@ -12,7 +12,7 @@
  * the same way whether a signal or POST /_localstack/health {"action":"kill"}
  * asked for it.
  */
-#include "cli/commands.h"
+#include "cli/commands_int.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "emulator/emulator.h"

@@ -8,7 +8,7 @@
  * "airgap queue: listening on http://HOST:PORT" goes to stdout (the port is
  * the real one when 0 was asked for), which scripts and tests wait for.
  */
-#include "cli/commands.h"
+#include "cli/commands_int.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "queue/queue.h"

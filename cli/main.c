@@ -4,10 +4,10 @@
  * It runs `airgap emulator` itself and hands every other command to the
  * airgap-runner executable with execv(), keeping its own argv (so `ps` shows
  * `airgap agent …` and the exit status is the command's own). See
- * cli/commands.h for why the commands are split in two executables: this
+ * cli/commands_int.h for why the commands are split in two executables: this
  * one links only what the emulator needs, so it starts in a few milliseconds.
  */
-#include "cli/commands.h"
+#include "cli/commands_int.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,10 +1,10 @@
 /*
  * runner_main.c — the airgap-runner executable: every `airgap` command but the
- * emulator (see cli/commands.h). `airgap` execs it with its own argv, so
+ * emulator (see cli/commands_int.h). `airgap` execs it with its own argv, so
  * argv[1] is the command; the agent's job supervisors are this executable too
  * (`agent --supervise`, found through /proc/self/exe).
  */
-#include "cli/commands.h"
+#include "cli/commands_int.h"
 #include "common/http_client.h"
 
 #include <stdio.h>

@@ -9,7 +9,7 @@
 
 #include "common/http_server.h"
 #include "emulator/emulator.h"
-#include "emulator/init_hooks.h"
+#include "emulator/init_hooks_int.h"
 #include "emulator/services_int.h"
 
 #include <jansson.h>

@@ -1,5 +1,5 @@
 /*
- * init_hooks.c — LocalStack's initialization hooks (see init_hooks.h).
+ * init_hooks.c — LocalStack's initialization hooks (see init_hooks_int.h).
  *
  * The scripts are found once, at start, and listed with their states
  * (UNKNOWN, RUNNING, SUCCESSFUL, ERROR) for GET /_localstack/init. Each runs
@@ -10,7 +10,7 @@
  * Waiting uses a pidfd, so the wait wakes the moment the script ends and
  * still notices a cancel within 100 ms.
  */
-#include "emulator/init_hooks.h"
+#include "emulator/init_hooks_int.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"

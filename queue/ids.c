@@ -6,7 +6,7 @@
  * milliseconds (stored times and lease expiry are compared across restarts,
  * so not a monotonic clock).
  */
-#include "queue/store.h"
+#include "queue/store_int.h"
 #include "common/clock.h"
 #include "common/codec.h"
 #include "common/error.h"

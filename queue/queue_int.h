@@ -6,7 +6,7 @@
 #define AIRGAP_QUEUE_QUEUE_INT_H
 
 #include "queue/queue.h"
-#include "queue/store.h"
+#include "queue/store_int.h"
 
 #include <jansson.h>
 #include <stddef.h>

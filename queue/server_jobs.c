@@ -50,7 +50,7 @@ void server_on_submit(http_request *req, void *payload) {
   }
   if ((error = queue_spec_to_json(&canonical, spec, 0)) < 0 || (error = queue_job_id_new(id)) < 0)
     goto cleanup;
-  /* Acknowledged only once the insert is durable (see store.h). */
+  /* Acknowledged only once the insert is durable (see store_int.h). */
   error = queue_store_job_insert(s->store, id, canonical, (const char *const *)spec->labels,
                                  spec->label_count, queue_now_ms());
   if (error < 0)

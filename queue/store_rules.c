@@ -7,7 +7,7 @@
  * its own transaction, so the SQLite store and the PostgreSQL one to come
  * give the same answers and the same error messages.
  */
-#include "queue/store.h"
+#include "queue/store_int.h"
 #include "common/error.h"
 
 #include <stdio.h>

@@ -14,7 +14,7 @@
 #ifndef AIRGAP_QUEUE_STORE_SQLITE_INT_H
 #define AIRGAP_QUEUE_STORE_SQLITE_INT_H
 
-#include "queue/store.h"
+#include "queue/store_int.h"
 
 #include <pthread.h>
 #include <sqlite3.h>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The airgap command's dispatch: --version, help, per-command --help (every
 # flag with its default), unknown commands and flags (one line on stderr,
-# exit 2), and the hand-over to airgap-runner (see cli/commands.h): found next
+# exit 2), and the hand-over to airgap-runner (see cli/commands_int.h): found next
 # to airgap or in the installed layout, a clear error when missing, and an
 # emulator that does not load the runner's libraries. Then what a new user
 # hits without Docker: run's errors when the engine cannot be reached, the

@@ -6,7 +6,7 @@
  */
 #include "common/error.h"
 #include "queue/queue_int.h"
-#include "queue/store.h"
+#include "queue/store_int.h"
 
 #include <dirent.h>
 #include <pthread.h>

@@ -1,5 +1,5 @@
 /*
- * init_hooks.h — private to emulator/: LocalStack's initialization hooks.
+ * init_hooks_int.h — private to emulator/: LocalStack's initialization hooks.
  *
  * Scripts under <dir>/boot.d, start.d, ready.d and shutdown.d run at those
  * stages of an emulator's life, in LocalStack's order (alphanumeric, a
@@ -12,8 +12,8 @@
  * has some, and an `awslocal` (the aws CLI pointed at this emulator) on PATH,
  * so LocalStack's usual ready.d scripts run unchanged.
  */
-#ifndef AIRGAP_EMULATOR_INIT_HOOKS_H
-#define AIRGAP_EMULATOR_INIT_HOOKS_H
+#ifndef AIRGAP_EMULATOR_INIT_HOOKS_INT_H
+#define AIRGAP_EMULATOR_INIT_HOOKS_INT_H
 
 #include <jansson.h>
 #include <stdint.h>

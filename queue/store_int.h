@@ -1,5 +1,5 @@
 /*
- * store.h — the queue's storage interface (private to queue/).
+ * store_int.h — the queue's storage interface (private to queue/).
  *
  * The server speaks only to this interface; an implementation keeps jobs, log
  * chunks and token hashes. Every operation is one atomic transaction and is
@@ -23,8 +23,8 @@
  * the operation), AIRGAP_EINVALID (bad argument; for log appends: offset ahead
  * of the server), -1 (storage failure; message recorded).
  */
-#ifndef AIRGAP_QUEUE_STORE_H
-#define AIRGAP_QUEUE_STORE_H
+#ifndef AIRGAP_QUEUE_STORE_INT_H
+#define AIRGAP_QUEUE_STORE_INT_H
 
 #include "queue/queue.h"
 

@@ -1,5 +1,5 @@
 /*
- * commands.h — the airgap CLI's subcommands, one file each (cmd_*.c).
+ * commands_int.h — the airgap CLI's subcommands, one file each (cmd_*.c).
  *
  * Every command receives argv with argv[0] set to the command name, parses its
  * own flags (getopt_long; --help → usage on stdout, exit 0; an unknown flag or
@@ -14,8 +14,8 @@
  * libraries with their dependencies, ~12 ms and ~10 MiB just to load) and
  * lives in `airgap-runner`, which `airgap` execs in its own place.
  */
-#ifndef AIRGAP_CLI_COMMANDS_H
-#define AIRGAP_CLI_COMMANDS_H
+#ifndef AIRGAP_CLI_COMMANDS_INT_H
+#define AIRGAP_CLI_COMMANDS_INT_H
 
 /* In the `airgap` executable. */
 int cmd_emulator(int argc, char **argv);
