@@ -9,6 +9,7 @@ const aws_service *const emulator_service_table[] = {
     &aws_service_sqs,
     &aws_service_sts,
     &aws_service_s3,
+    &aws_service_dynamodb,
 };
 const size_t emulator_service_count =
     sizeof(emulator_service_table) / sizeof(emulator_service_table[0]);

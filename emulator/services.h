@@ -12,6 +12,7 @@
 extern const aws_service aws_service_sts;
 extern const aws_service aws_service_sqs;
 extern const aws_service aws_service_s3;
+extern const aws_service aws_service_dynamodb;
 
 /* Every service with handlers, in health-report order. */
 extern const aws_service *const emulator_service_table[];
