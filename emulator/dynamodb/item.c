@@ -10,6 +10,7 @@
  * #1587), and a transaction can prepare every action before applying any.
  */
 #include "emulator/dynamodb/dynamodb_int.h"
+#include "common/codec.h"
 #include "common/jsonutil.h"
 
 #include <stdlib.h>
@@ -276,8 +277,14 @@ done:
 }
 
 char *ddb_key_text(const ddb_write *w) {
-  json_t *k = ddb_table_key_of(w->table, NULL, w->old ? w->old : w->new_item);
-  char *s = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
-  json_decref(k);
+  /* The key bytes in hex: the same item gives the same text whether the
+   * action knows the item (Put, an existing one) or only its key. */
+  size_t n = 2 * (w->hk.len + w->rk.len) + 2;
+  char *s = malloc(n);
+  if (!s)
+    return NULL;
+  codec_hex_encode(s, w->hk.p ? (const void *)w->hk.p : "", w->hk.len);
+  s[2 * w->hk.len] = '|';
+  codec_hex_encode(s + 2 * w->hk.len + 1, w->rk.p ? (const void *)w->rk.p : "", w->rk.len);
   return s;
 }
