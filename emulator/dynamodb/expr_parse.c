@@ -368,8 +368,7 @@ static ddb_node *parse_function(parser *p, int want_boolean) {
   int in_update = p->kind == DDB_EXPR_UPDATE;
   if (f < 0 || FUNCS[f].update != in_update || (in_update && FUNCS[f].boolean)) {
     if (f >= 0 && p->kind != DDB_EXPR_UPDATE && FUNCS[f].update)
-      fail(p, "The function is not allowed to be used this way in an expression; function: %s",
-           name);
+      fail(p, "The function is not allowed in a condition expression; function: %s", name);
     else if (f >= 0 && in_update)
       fail(p, "The function is not allowed in an update expression; function: %s", name);
     else
@@ -378,12 +377,7 @@ static ddb_node *parse_function(parser *p, int want_boolean) {
     return NULL;
   }
   if (FUNCS[f].boolean != want_boolean) {
-    fail(p,
-         want_boolean ? "The function is not allowed to be used this way in an expression; "
-                        "function: %s"
-                      : "The function is not allowed to be used this way in an expression; "
-                        "function: %s",
-         name);
+    fail(p, "The function is not allowed to be used this way in an expression; function: %s", name);
     free(name);
     return NULL;
   }
