@@ -311,6 +311,18 @@ int ddb_update_apply(const ddb_node *n, json_t *item, const char *const key_name
 /* The attributes of item that a ProjectionExpression selects. New reference. */
 json_t *ddb_project(const ddb_node *n, const json_t *item);
 
+/* ---- legacy parameters (legacy.c) ---- */
+
+/* The condition of a legacy parameter (Expected, KeyConditions, QueryFilter,
+ * ScanFilter; with ConditionalOperator) as a tree; *out NULL when absent. */
+int ddb_legacy_condition(ddb_node **out, const json_t *in, const char *param, ddb_error *e);
+/* AttributeUpdates as an update tree; *out NULL when absent. */
+int ddb_legacy_update(ddb_node **out, const json_t *in, ddb_error *e);
+/* Refuses a request that mixes any legacy parameter with any expression
+ * parameter (NULL-terminated name lists), with AWS's message. */
+int ddb_legacy_check_mix(const json_t *in, const char *const *legacy, const char *const *modern,
+                         ddb_error *e);
+
 /* ---- operations (item.c, query.c, batch.c, transact.c, table.c) ---- */
 
 typedef struct ddb_request {

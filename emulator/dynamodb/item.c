@@ -33,16 +33,9 @@ static int check_return_values(const json_t *in, ddb_write_kind kind, ddb_error 
   return 0;
 }
 
-static int reject_legacy(const json_t *in, ddb_error *e) {
-  static const char *const legacy[] = {"Expected", "AttributeUpdates", "ConditionalOperator", NULL};
-  for (const char *const *l = legacy; *l; l++)
-    if (json_object_get(in, *l))
-      return ddb_invalid(e,
-                         "The legacy parameter %s is not supported by this emulator yet: use the "
-                         "expression parameters (ConditionExpression, UpdateExpression)",
-                         *l);
-  return 0;
-}
+static const char *const LEGACY[] = {"Expected", "AttributeUpdates", "ConditionalOperator", NULL};
+static const char *const MODERN[] = {"ConditionExpression", "UpdateExpression",
+                                     "ExpressionAttributeNames", "ExpressionAttributeValues", NULL};
 
 void ddb_write_free(ddb_write *w) {
   ddb_bytes_free(&w->hk);
@@ -63,7 +56,7 @@ int ddb_write_prepare(ddb_write *w, ddb_request *rq, ddb_write_kind kind, const 
   int rc = -1;
   if (ddb_expr_ctx_init(&ctx, json_object_get(in, "ExpressionAttributeNames"),
                         json_object_get(in, "ExpressionAttributeValues"), e) < 0 ||
-      check_return_values(in, kind, e) < 0 || reject_legacy(in, e) < 0)
+      check_return_values(in, kind, e) < 0 || ddb_legacy_check_mix(in, LEGACY, MODERN, e) < 0)
     goto done;
   const char *ce = jsonutil_string(in, "ConditionExpression");
   const char *ue = jsonutil_string(in, "UpdateExpression");
@@ -82,6 +75,10 @@ int ddb_write_prepare(ddb_write *w, ddb_request *rq, ddb_write_kind kind, const 
     goto done;
   }
   if (ddb_expr_check_unused(&ctx, e) < 0)
+    goto done;
+  if (!cond && ddb_legacy_condition(&cond, in, "Expected", e) < 0)
+    goto done;
+  if (kind == DDB_W_UPDATE && !upd && ddb_legacy_update(&upd, in, e) < 0)
     goto done;
   w->table = ddb_table_find(rq->st, rq->account, rq->region, jsonutil_string(in, "TableName"), e);
   if (!w->table)
@@ -256,6 +253,10 @@ int ddb_op_get_item(json_t **out, ddb_request *rq, ddb_error *e) {
   if (ddb_expr_ctx_init(&ctx, json_object_get(in, "ExpressionAttributeNames"), NULL, e) < 0 ||
       ddb_read_projection(&proj, in, &ctx, e) < 0 || ddb_expr_check_unused(&ctx, e) < 0)
     goto done;
+  if (ctx.names && !json_object_get(in, "ProjectionExpression")) {
+    ddb_invalid(e, "ExpressionAttributeNames can only be specified when using expressions");
+    goto done;
+  }
   ddb_table *t =
       ddb_table_find(rq->st, rq->account, rq->region, jsonutil_string(in, "TableName"), e);
   if (!t || ddb_item_check(&key, json_object_get(in, "Key"), e) < 0 ||

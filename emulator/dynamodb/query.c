@@ -116,14 +116,13 @@ static int reader_init(reader *r, ddb_request *rq, ddb_expr_ctx *ctx, int is_que
   memset(r, 0, sizeof(*r));
   r->rq = rq;
   r->in = in;
-  static const char *const legacy[] = {"KeyConditions", "QueryFilter", "ScanFilter",
-                                       "ConditionalOperator", NULL};
-  for (const char *const *l = legacy; *l; l++)
-    if (json_object_get(in, *l))
-      return ddb_invalid(e,
-                         "The legacy parameter %s is not supported by this emulator yet: use the "
-                         "expression parameters (KeyConditionExpression, FilterExpression)",
-                         *l);
+  static const char *const legacy[] = {"KeyConditions",       "QueryFilter",     "ScanFilter",
+                                       "ConditionalOperator", "AttributesToGet", NULL};
+  static const char *const modern[] = {"KeyConditionExpression",    "FilterExpression",
+                                       "ProjectionExpression",      "ExpressionAttributeNames",
+                                       "ExpressionAttributeValues", NULL};
+  if (ddb_legacy_check_mix(in, legacy, modern, e) < 0)
+    return -1;
   json_t *lim = json_object_get(in, "Limit");
   if (lim) {
     json_int_t l = json_integer_value(lim);
@@ -136,6 +135,8 @@ static int reader_init(reader *r, ddb_request *rq, ddb_expr_ctx *ctx, int is_que
   }
   const char *fe = jsonutil_string(in, "FilterExpression");
   if (fe && ddb_expr_parse(&r->filter, DDB_EXPR_FILTER, "FilterExpression", fe, ctx, e) < 0)
+    return -1;
+  if (!fe && ddb_legacy_condition(&r->filter, in, is_query ? "QueryFilter" : "ScanFilter", e) < 0)
     return -1;
   if (ddb_read_projection(&r->proj, in, ctx, e) < 0)
     return -1;
@@ -154,7 +155,6 @@ static int reader_init(reader *r, ddb_request *rq, ddb_expr_ctx *ctx, int is_que
                        "Cannot specify the AttributesToGet or ProjectionExpression when "
                        "choosing to get %s",
                        select);
-  (void)is_query;
   r->t = ddb_table_find(rq->st, rq->account, rq->region, jsonutil_string(in, "TableName"), e);
   if (!r->t)
     return -1;
@@ -353,6 +353,8 @@ int ddb_op_query(json_t **out, ddb_request *rq, ddb_error *e) {
   if (kt && ddb_expr_parse(&kce, DDB_EXPR_KEY_CONDITION, "KeyConditionExpression", kt, &ctx, e) < 0)
     goto done;
   if (reader_init(&r, rq, &ctx, 1, e) < 0 || ddb_expr_check_unused(&ctx, e) < 0)
+    goto done;
+  if (!kce && ddb_legacy_condition(&kce, in, "KeyConditions", e) < 0)
     goto done;
   keycond kc;
   if (key_condition(&kc, kce, &r, e) < 0)

@@ -81,4 +81,4 @@ const fuzz_seed fuzz_seeds[] = {
 const size_t fuzz_seed_count = sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]);
 const char fuzz_target_name[] = "fuzz_dynamodb_expr";
 const fuzz_seed fuzz_alphabet = FUZZ_LITERAL("#:()[].,=<>+- 0123456789abcANDORNOTBETWEENIN");
-const int fuzz_mutations_per_seed = 4000;
+const int fuzz_mutations_per_seed = 2500;

@@ -598,6 +598,52 @@ class DynamoCase(unittest.TestCase):
             {"ConditionCheck": {"TableName": "txn", "Key": {"pk": {"S": "acct"}},
                                 "ConditionExpression": "attribute_exists(pk)"}}])
 
+    # ---- legacy parameters ----
+
+    def test_legacy_parameters(self):
+        self.make_table("legacy", "pk", "sk", types={"sk": "N"})
+        for i in range(5):
+            self.ddb.put_item(TableName="legacy",
+                              Item={"pk": {"S": "p"}, "sk": {"N": str(i)}, "v": {"S": "v%d" % i}})
+        err = self.error(self.ddb.put_item, TableName="legacy",
+                         Item={"pk": {"S": "p"}, "sk": {"N": "1"}},
+                         Expected={"pk": {"Exists": False}})
+        self.assertEqual(err["Error"]["Code"], "ConditionalCheckFailedException")
+        self.ddb.put_item(TableName="legacy", Item={"pk": {"S": "p"}, "sk": {"N": "1"}, "v": {"S": "x"}},
+                          Expected={"v": {"Value": {"S": "v1"}}})
+        self.ddb.update_item(TableName="legacy", Key={"pk": {"S": "p"}, "sk": {"N": "2"}},
+                             AttributeUpdates={"n": {"Action": "ADD", "Value": {"N": "3"}},
+                                               "v": {"Action": "DELETE"},
+                                               "w": {"Action": "PUT", "Value": {"S": "w"}}},
+                             Expected={"v": {"ComparisonOperator": "BEGINS_WITH",
+                                             "AttributeValueList": [{"S": "v"}]}})
+        item = self.ddb.get_item(TableName="legacy", Key={"pk": {"S": "p"}, "sk": {"N": "2"}},
+                                 AttributesToGet=["n", "v", "w"])["Item"]
+        self.assertEqual(item, {"n": {"N": "3"}, "w": {"S": "w"}})
+        res = self.ddb.query(TableName="legacy", KeyConditions={
+            "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]},
+            "sk": {"ComparisonOperator": "BETWEEN",
+                   "AttributeValueList": [{"N": "1"}, {"N": "3"}]}},
+            QueryFilter={"v": {"ComparisonOperator": "NOT_NULL"}})
+        self.assertEqual([i["sk"]["N"] for i in res["Items"]], ["1", "3"])
+        self.assertEqual(res["ScannedCount"], 3)
+        res = self.ddb.scan(TableName="legacy", ConditionalOperator="OR", ScanFilter={
+            "v": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "x"}]},
+            "sk": {"ComparisonOperator": "GE", "AttributeValueList": [{"N": "4"}]}})
+        self.assertEqual(sorted(i["sk"]["N"] for i in res["Items"]), ["1", "4"])
+        err = self.error(self.ddb.query, TableName="legacy", KeyConditionExpression="pk = :p",
+                         ExpressionAttributeValues={":p": {"S": "p"}},
+                         QueryFilter={"v": {"ComparisonOperator": "NULL"}})
+        self.assertEqual(err["Error"]["Message"],
+                         "Can not use both expression and non-expression parameters in the same "
+                         "request: Non-expression parameters: {QueryFilter} Expression "
+                         "parameters: {KeyConditionExpression}")
+        err = self.error(self.ddb.scan, TableName="legacy", ScanFilter={
+            "v": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"S": "x"}]}})
+        self.assertEqual(err["Error"]["Message"],
+                         "One or more parameter values were invalid: Invalid number of "
+                         "argument(s) for the BETWEEN ComparisonOperator")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
