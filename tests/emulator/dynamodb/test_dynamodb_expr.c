@@ -39,7 +39,7 @@ static ddb_node *parse(ddb_expr_kind kind, const char *text, const char *names, 
                                                    : "ConditionExpression",
                      text, &ctx, &e) < 0 ||
       ddb_expr_check_unused(&ctx, &e) < 0) {
-    snprintf(msg, msg_size, "%s", e.message);
+    snprintf(msg, msg_size, "%.*s", (int)(msg_size - 1), e.message);
     ddb_node_free(node);
     node = NULL;
   }
@@ -238,7 +238,7 @@ static char *updated(const char *expr, const char *item, const char *values, cha
   const char *keys[2] = {"pk", NULL};
   char *out = NULL;
   if (ddb_update_apply(n, it, keys, &e) < 0)
-    snprintf(msg, size, "%s", e.message);
+    snprintf(msg, size, "%.*s", (int)(size - 1), e.message);
   else
     out = json_dumps(it, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(it);
