@@ -751,11 +751,27 @@ fail:
   return NULL;
 }
 
-/* Two update actions on overlapping paths (a and a.b, or the same path). */
-static int check_overlap(parser *p, const ddb_node *list) {
+/* A path as AWS prints it in messages: [a, b, [0]]. */
+static void path_text(char *buf, size_t size, const ddb_node *p) {
+  size_t off = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < p->plen && off < size; i++) {
+    int w = p->path[i].name
+                ? snprintf(buf + off, size - off, "%s%s", i ? ", " : "", p->path[i].name)
+                : snprintf(buf + off, size - off, "%s[%ld]", i ? ", " : "", p->path[i].index);
+    if (w < 0)
+      break;
+    off += (size_t)w;
+  }
+}
+
+/* Two paths of one projection or update that overlap (a and a.b, or the
+ * same path twice): AWS refuses them. kid_path: the path of list item i. */
+static int check_overlap(parser *p, const ddb_node *list, int actions) {
   for (size_t i = 0; i < list->n; i++)
     for (size_t j = i + 1; j < list->n; j++) {
-      const ddb_node *a = list->kid[i]->kid[0], *b = list->kid[j]->kid[0];
+      const ddb_node *a = actions ? list->kid[i]->kid[0] : list->kid[i];
+      const ddb_node *b = actions ? list->kid[j]->kid[0] : list->kid[j];
       size_t n = a->plen < b->plen ? a->plen : b->plen, k;
       for (k = 0; k < n; k++) {
         const ddb_pelem *x = &a->path[k], *y = &b->path[k];
@@ -764,8 +780,10 @@ static int check_overlap(parser *p, const ddb_node *list) {
           break;
       }
       if (k == n) {
-        char buf[160];
-        snprintf(buf, sizeof(buf), "[%s], path two: [%s]", a->path[0].name, b->path[0].name);
+        char one[200], two[200], buf[420];
+        path_text(one, sizeof(one), a);
+        path_text(two, sizeof(two), b);
+        snprintf(buf, sizeof(buf), "[%s], path two: [%s]", one, two);
         return fail(p,
                     "Two document paths overlap with each other; must remove or rewrite one of "
                     "these paths; path one: %s",
@@ -800,7 +818,8 @@ int ddb_expr_parse(ddb_node **out, ddb_expr_kind kind, const char *name, const c
     ddb_node_free(n);
     n = NULL;
   }
-  if (n && kind == DDB_EXPR_UPDATE && check_overlap(&p, n) < 0) {
+  if (n && (kind == DDB_EXPR_UPDATE || kind == DDB_EXPR_PROJECTION) &&
+      check_overlap(&p, n, kind == DDB_EXPR_UPDATE) < 0) {
     ddb_node_free(n);
     n = NULL;
   }
@@ -827,7 +846,19 @@ int ddb_expr_ctx_init(ddb_expr_ctx *ctx, const json_t *names, const json_t *valu
     return ddb_invalid(e, "ExpressionAttributeValues must not be empty");
   const char *k;
   json_t *v;
+  json_object_foreach((json_t *)names, k, v) {
+    if (k[0] != '#' || !json_is_string(v))
+      return ddb_invalid(e,
+                         "ExpressionAttributeNames contains invalid key: Syntax error; key: "
+                         "\"%.200s\"",
+                         k);
+  }
   json_object_foreach((json_t *)values, k, v) {
+    if (k[0] != ':')
+      return ddb_invalid(e,
+                         "ExpressionAttributeValues contains invalid key: Syntax error; key: "
+                         "\"%.200s\"",
+                         k);
     json_t *c = NULL;
     if (ddb_value_check(&c, v, e) < 0) {
       char msg[sizeof(e->message)];

@@ -418,7 +418,7 @@ class LifecycleTest(unittest.TestCase):
         try:
             doc = json.loads(emu.request("GET", "/_localstack/health")[2])
             self.assertEqual(doc["services"],
-                             {"sqs": "available", "sts": "disabled", "s3": "disabled"})
+                             {"sqs": "available", "sts": "disabled", "s3": "disabled", "dynamodb": "disabled"})
         finally:
             self.assertEqual(emu.stop(), 0)
         self.assertIn("kinesis", emu.log_text)

@@ -133,6 +133,14 @@ static void test_dynamodb_expr_placeholders(void **state) {
   expect_error(DDB_EXPR_CONDITION, "a = :v", NULL, "{\":v\": {\"N\": \"x1\"}}",
                "ExpressionAttributeValues contains invalid value: A value provided cannot be "
                "converted into a number for key :v");
+  expect_error(DDB_EXPR_CONDITION, "a = :v", "{\"n\": \"x\"}", "{\":v\": {\"S\": \"x\"}}",
+               "ExpressionAttributeNames contains invalid key: Syntax error; key: \"n\"");
+  expect_error(DDB_EXPR_CONDITION, "a = :v", NULL,
+               "{\":v\": {\"S\": \"x\"}, \"w\": {\"S\": \"y\"}}",
+               "ExpressionAttributeValues contains invalid key: Syntax error; key: \"w\"");
+  expect_error(DDB_EXPR_PROJECTION, "a.b[1], c, a.b", NULL, NULL,
+               "Invalid ProjectionExpression: Two document paths overlap with each other; must "
+               "remove or rewrite one of these paths; path one: [a, b, [1]], path two: [a, b]");
   char msg[256];
   ddb_node *n =
       parse(DDB_EXPR_CONDITION, "#s = :v AND #s.#x[3] <> :v", "{\"#s\": \"status\", \"#x\": \"x\"}",
