@@ -195,8 +195,26 @@ typedef struct ddb_state {
   pthread_mutex_t lock;
   ddb_table **tables;
   size_t ntables;
-  json_t *tokens; /* TransactWriteItems idempotency: token → {"at": ms, "hash": s} */
+  json_t *tokens; /* TransactWriteItems idempotency: token → {"at": ms, "body": s} */
+  /* TTL sweep (ttl.c): the emulator and its timer, under lock. */
+  void *emu;
+  void *ttl_timer;
+  uint64_t ttl_interval_ms; /* 0: no background sweep */
+  int stopping;
 } ddb_state;
+
+/* ---- time to live (ttl.c) ---- */
+
+/* Deletes, in every table with TTL enabled, the items whose TTL attribute
+ * (a number of epoch seconds) is at or before now_s and not more than five
+ * years old (DynamoDB leaves older ones alone). Call with the lock held.
+ * Returns the number of items deleted. */
+size_t ddb_ttl_sweep(ddb_state *st, uint64_t now_s);
+/* Starts the background sweep (every AIRGAP_DYNAMODB_TTL_SWEEP_SECONDS,
+ * default 60; 0 turns it off) on the emulator's timer thread. */
+void ddb_ttl_start(ddb_state *st, void *emu);
+/* Stops it; waits for a running sweep. Call without the lock. */
+void ddb_ttl_stop(ddb_state *st);
 
 /* The table named name in the caller's account and region, or NULL with
  * ResourceNotFoundException in e. */

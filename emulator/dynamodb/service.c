@@ -80,7 +80,6 @@ static void state_clear(ddb_state *st) {
 }
 
 static int ddb_create(void **state, emulator *emu) {
-  (void)emu;
   ddb_state *st = calloc(1, sizeof(*st));
   if (!st)
     return airgap_error_set(AIRGAP_ERROR, "dynamodb: out of memory");
@@ -90,6 +89,7 @@ static int ddb_create(void **state, emulator *emu) {
     free(st);
     return airgap_error_set(AIRGAP_ERROR, "dynamodb: cannot create the service state");
   }
+  ddb_ttl_start(st, emu);
   *state = st;
   return 0;
 }
@@ -101,10 +101,13 @@ static void ddb_reset(void *state) {
   pthread_mutex_unlock(&st->lock);
 }
 
+static void ddb_shutdown(void *state) { ddb_ttl_stop(state); }
+
 static void ddb_destroy(void *state) {
   ddb_state *st = state;
   if (!st)
     return;
+  ddb_ttl_stop(st);
   state_clear(st);
   json_decref(st->tokens);
   pthread_mutex_destroy(&st->lock);
@@ -143,5 +146,6 @@ const aws_service aws_service_dynamodb = {
     .operation_count = sizeof(ddb_operations) / sizeof(ddb_operations[0]),
     .create = ddb_create,
     .reset = ddb_reset,
+    .shutdown = ddb_shutdown,
     .destroy = ddb_destroy,
 };

@@ -6,6 +6,8 @@ own tables. Error codes and messages are the ones AWS documents and answers."""
 
 import os
 import sys
+import threading
+import time
 import unittest
 import warnings
 from decimal import Decimal
@@ -598,6 +600,42 @@ class DynamoCase(unittest.TestCase):
             {"ConditionCheck": {"TableName": "txn", "Key": {"pk": {"S": "acct"}},
                                 "ConditionExpression": "attribute_exists(pk)"}}])
 
+    def test_concurrent_writers(self):
+        # Every operation is atomic: concurrent ADDs and conditional puts
+        # from several connections neither lose updates nor double-create.
+        self.make_table("conc")
+        errors, created = [], []
+
+        def worker(n):
+            client = boto3.client("dynamodb", endpoint_url=self.emu.endpoint,
+                                  region_name="us-east-1", aws_access_key_id="test",
+                                  aws_secret_access_key="test",
+                                  config=Config(retries={"total_max_attempts": 1}))
+            try:
+                for i in range(40):
+                    client.update_item(TableName="conc", Key={"pk": {"S": "counter"}},
+                                       UpdateExpression="ADD n :one",
+                                       ExpressionAttributeValues={":one": {"N": "1"}})
+                    try:
+                        client.put_item(TableName="conc", Item={"pk": {"S": "once%d" % i}},
+                                        ConditionExpression="attribute_not_exists(pk)")
+                        created.append(i)
+                    except ClientError as e:
+                        if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                            raise
+            except Exception as e:  # reported below, in the test's thread
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        item = self.ddb.get_item(TableName="conc", Key={"pk": {"S": "counter"}})["Item"]
+        self.assertEqual(item["n"], {"N": "240"})
+        self.assertEqual(sorted(created), list(range(40)))
+
     # ---- legacy parameters ----
 
     def test_legacy_parameters(self):
@@ -643,6 +681,45 @@ class DynamoCase(unittest.TestCase):
         self.assertEqual(err["Error"]["Message"],
                          "One or more parameter values were invalid: Invalid number of "
                          "argument(s) for the BETWEEN ComparisonOperator")
+
+
+class TtlCase(unittest.TestCase):
+    """The TTL sweep, run every second here (AIRGAP_DYNAMODB_TTL_SWEEP_SECONDS)."""
+
+    def test_expired_items_are_swept(self):
+        warnings.simplefilter("ignore", ResourceWarning)
+        emu = Emulator(extra_env={"AIRGAP_DYNAMODB_TTL_SWEEP_SECONDS": "1"})
+        try:
+            ddb = boto3.client("dynamodb", endpoint_url=emu.endpoint, region_name="us-east-1",
+                               aws_access_key_id="test", aws_secret_access_key="test")
+            ddb.create_table(TableName="ttl", KeySchema=key_schema("pk"),
+                             AttributeDefinitions=attr_defs(pk="S", g="S"),
+                             BillingMode="PAY_PER_REQUEST",
+                             GlobalSecondaryIndexes=[{
+                                 "IndexName": "by-g", "KeySchema": key_schema("g"),
+                                 "Projection": {"ProjectionType": "ALL"}}])
+            ddb.update_time_to_live(TableName="ttl", TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": "exp"})
+            now = int(time.time())
+            items = {"past": str(now - 10), "future": str(now + 3600),
+                     "ancient": str(now - 6 * 365 * 24 * 3600)}
+            for pk, exp in items.items():
+                ddb.put_item(TableName="ttl", Item={"pk": {"S": pk}, "exp": {"N": exp},
+                                                    "g": {"S": "g"}})
+            ddb.put_item(TableName="ttl", Item={"pk": {"S": "text"}, "exp": {"S": "0"},
+                                                "g": {"S": "g"}})
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if "Item" not in ddb.get_item(TableName="ttl", Key={"pk": {"S": "past"}}):
+                    break
+                time.sleep(0.2)
+            left = sorted(i["pk"]["S"] for i in ddb.scan(TableName="ttl")["Items"])
+            self.assertEqual(left, ["ancient", "future", "text"])
+            res = ddb.query(TableName="ttl", IndexName="by-g", KeyConditionExpression="g = :g",
+                            ExpressionAttributeValues={":g": {"S": "g"}})
+            self.assertEqual(res["Count"], 3)
+        finally:
+            emu.stop()
 
 
 if __name__ == "__main__":
