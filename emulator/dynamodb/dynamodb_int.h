@@ -329,6 +329,11 @@ int ddb_update_apply(const ddb_node *n, json_t *item, const char *const key_name
 /* The attributes of item that a ProjectionExpression selects. New reference. */
 json_t *ddb_project(const ddb_node *n, const json_t *item);
 
+/* The entry key (partition bytes and k[]) in the table's or index's store
+ * of a key (ExclusiveStartKey: the table's key plus the index's). */
+int ddb_entry_key(const ddb_table *t, const ddb_index *ix, const json_t *key, ddb_bytes *hk,
+                  ddb_bytes k[3], ddb_error *e);
+
 /* ---- legacy parameters (legacy.c) ---- */
 
 /* The condition of a legacy parameter (Expected, KeyConditions, QueryFilter,
@@ -392,6 +397,11 @@ typedef struct ddb_write {
  * ReturnValuesOnConditionCheckFailure asks). */
 int ddb_write_prepare(ddb_write *w, ddb_request *rq, ddb_write_kind kind, const json_t *input,
                       ddb_error *e);
+/* The same from parsed trees (PartiQL): given is the checked Item (put) or
+ * Key (others); cond and upd may be NULL. input may be NULL. */
+int ddb_write_prepare_tree(ddb_write *w, ddb_write_kind kind, ddb_table *t, const json_t *given,
+                           const ddb_node *cond, const ddb_node *upd, const json_t *input,
+                           ddb_error *e);
 /* Applies a prepared write. */
 int ddb_write_apply(ddb_write *w, ddb_error *e);
 void ddb_write_free(ddb_write *w);

@@ -45,6 +45,51 @@ void ddb_write_free(ddb_write *w) {
   memset(w, 0, sizeof(*w));
 }
 
+int ddb_write_prepare_tree(ddb_write *w, ddb_write_kind kind, ddb_table *t, const json_t *given,
+                           const ddb_node *cond, const ddb_node *upd, const json_t *input,
+                           ddb_error *e) {
+  memset(w, 0, sizeof(*w));
+  w->kind = kind;
+  w->table = t;
+  w->input = (json_t *)input;
+  if (ddb_table_key(t, given, kind != DDB_W_PUT, &w->hk, &w->rk, e) < 0)
+    goto fail;
+  w->old = json_incref(ddb_table_get(t, &w->hk, &w->rk));
+  if (cond) {
+    int ok = 0;
+    json_t *empty = json_object();
+    int rc = ddb_cond_eval(cond, w->old ? w->old : empty, &ok, e);
+    json_decref(empty);
+    if (rc < 0)
+      goto fail;
+    if (!ok) {
+      ddb_fail(e, "ConditionalCheckFailedException", "The conditional request failed");
+      const char *rvf =
+          input ? jsonutil_string(input, "ReturnValuesOnConditionCheckFailure") : NULL;
+      if (rvf && strcmp(rvf, "ALL_OLD") == 0 && w->old)
+        e->fields = json_pack("{s:O}", "Item", w->old);
+      goto fail;
+    }
+  }
+  if (kind == DDB_W_PUT) {
+    w->new_item = json_incref((json_t *)given);
+  } else if (kind == DDB_W_UPDATE) {
+    w->new_item = w->old ? json_deep_copy(w->old) : json_deep_copy(given);
+    const char *keys[2] = {t->hash.name, t->range.name};
+    if (upd && ddb_update_apply(upd, w->new_item, keys, e) < 0)
+      goto fail;
+  }
+  if (w->new_item && ddb_table_check_item(t, w->new_item, e) < 0)
+    goto fail;
+  return 0;
+fail:;
+  json_t *fields = e->fields;
+  e->fields = NULL;
+  ddb_write_free(w);
+  e->fields = fields;
+  return -1;
+}
+
 int ddb_write_prepare(ddb_write *w, ddb_request *rq, ddb_write_kind kind, const json_t *in,
                       ddb_error *e) {
   memset(w, 0, sizeof(*w));
@@ -85,34 +130,7 @@ int ddb_write_prepare(ddb_write *w, ddb_request *rq, ddb_write_kind kind, const 
     goto done;
   const json_t *src = json_object_get(in, kind == DDB_W_PUT ? "Item" : "Key");
   if (ddb_item_check(&given, src, e) < 0 ||
-      ddb_table_key(w->table, given, kind != DDB_W_PUT, &w->hk, &w->rk, e) < 0)
-    goto done;
-  w->old = json_incref(ddb_table_get(w->table, &w->hk, &w->rk));
-  if (cond) {
-    int ok = 0;
-    json_t *empty = json_object();
-    rc = ddb_cond_eval(cond, w->old ? w->old : empty, &ok, e);
-    json_decref(empty);
-    if (rc < 0)
-      goto done;
-    rc = -1;
-    if (!ok) {
-      ddb_fail(e, "ConditionalCheckFailedException", "The conditional request failed");
-      const char *rvf = jsonutil_string(in, "ReturnValuesOnConditionCheckFailure");
-      if (rvf && strcmp(rvf, "ALL_OLD") == 0 && w->old)
-        e->fields = json_pack("{s:O}", "Item", w->old);
-      goto done;
-    }
-  }
-  if (kind == DDB_W_PUT) {
-    w->new_item = json_incref(given);
-  } else if (kind == DDB_W_UPDATE) {
-    w->new_item = w->old ? json_deep_copy(w->old) : json_deep_copy(given);
-    const char *keys[2] = {w->table->hash.name, w->table->range.name};
-    if (upd && ddb_update_apply(upd, w->new_item, keys, e) < 0)
-      goto done;
-  }
-  if (w->new_item && ddb_table_check_item(w->table, w->new_item, e) < 0)
+      ddb_write_prepare_tree(w, kind, w->table, given, cond, upd, in, e) < 0)
     goto done;
   rc = 0;
 done:

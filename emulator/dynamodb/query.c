@@ -59,29 +59,29 @@ static int read_entry(reader *r, const ddb_entry *en, ddb_error *e) {
   return 0;
 }
 
-/* The entry key tuple of ExclusiveStartKey for the table or index. */
-static int start_key(reader *r, const json_t *esk, ddb_bytes *hk, ddb_bytes k[3], ddb_error *e) {
+int ddb_entry_key(const ddb_table *t, const ddb_index *ix, const json_t *esk, ddb_bytes *hk,
+                  ddb_bytes k[3], ddb_error *e) {
   json_t *key = NULL;
   memset(k, 0, 3 * sizeof(*k));
   memset(hk, 0, sizeof(*hk));
-  size_t want = 1u + (r->t->range.name != NULL);
-  if (r->ix) {
-    want += strcmp(r->ix->hash.name, r->t->hash.name) != 0 &&
-            (!r->t->range.name || strcmp(r->ix->hash.name, r->t->range.name) != 0);
-    if (r->ix->range.name)
-      want += strcmp(r->ix->range.name, r->t->hash.name) != 0 &&
-              (!r->t->range.name || strcmp(r->ix->range.name, r->t->range.name) != 0);
+  size_t want = 1u + (t->range.name != NULL);
+  if (ix) {
+    want += strcmp(ix->hash.name, t->hash.name) != 0 &&
+            (!t->range.name || strcmp(ix->hash.name, t->range.name) != 0);
+    if (ix->range.name)
+      want += strcmp(ix->range.name, t->hash.name) != 0 &&
+              (!t->range.name || strcmp(ix->range.name, t->range.name) != 0);
   }
   if (ddb_item_check(&key, esk, e) < 0)
     return -1;
   ddb_bytes th = {0}, tr = {0};
   int rc = -1;
-  if (json_object_size(key) != want || ddb_table_key(r->t, key, 0, &th, &tr, e) < 0) {
+  if (json_object_size(key) != want || ddb_table_key(t, key, 0, &th, &tr, e) < 0) {
     ddb_invalid(e, "The provided starting key is invalid: The provided key element does not match "
                    "the schema");
     goto done;
   }
-  if (!r->ix) {
+  if (!ix) {
     *hk = th;
     k[0] = tr;
     memset(&th, 0, sizeof(th));
@@ -89,10 +89,10 @@ static int start_key(reader *r, const json_t *esk, ddb_bytes *hk, ddb_bytes k[3]
     rc = 0;
     goto done;
   }
-  json_t *hv = json_object_get(key, r->ix->hash.name);
-  json_t *rv = r->ix->range.name ? json_object_get(key, r->ix->range.name) : NULL;
-  if (!hv || ddb_key_bytes(hk, hv, r->ix->hash.type) < 0 ||
-      (r->ix->range.name && (!rv || ddb_key_bytes(&k[0], rv, r->ix->range.type) < 0))) {
+  json_t *hv = json_object_get(key, ix->hash.name);
+  json_t *rv = ix->range.name ? json_object_get(key, ix->range.name) : NULL;
+  if (!hv || ddb_key_bytes(hk, hv, ix->hash.type) < 0 ||
+      (ix->range.name && (!rv || ddb_key_bytes(&k[0], rv, ix->range.type) < 0))) {
     ddb_bytes_free(hk);
     ddb_invalid(e, "The provided starting key is invalid: The provided key element does not match "
                    "the schema");
@@ -367,7 +367,7 @@ int ddb_op_query(json_t **out, ddb_request *rq, ddb_error *e) {
   int forward = !json_is_false(json_object_get(in, "ScanIndexForward"));
   json_t *esk = json_object_get(in, "ExclusiveStartKey");
   if (esk) {
-    if (start_key(&r, esk, &sk, sk3, e) < 0)
+    if (ddb_entry_key(r.t, r.ix, esk, &sk, sk3, e) < 0)
       goto done;
     if (ddb_bytes_cmp(&sk, &hk) != 0) {
       ddb_invalid(e, "The provided starting key is outside query boundaries based on provided "
@@ -466,7 +466,7 @@ int ddb_op_scan(json_t **out, ddb_request *rq, ddb_error *e) {
   json_t *esk = json_object_get(in, "ExclusiveStartKey");
   size_t pi = 0, first = 0;
   if (esk) {
-    if (start_key(&r, esk, &sk, sk3, e) < 0)
+    if (ddb_entry_key(r.t, r.ix, esk, &sk, sk3, e) < 0)
       goto done;
     pi = ddb_store_part_lower(store, &sk);
     if (pi < store->n && ddb_bytes_cmp(&store->parts[pi]->hk, &sk) == 0)
