@@ -346,6 +346,24 @@ int ddb_legacy_update(ddb_node **out, const json_t *in, ddb_error *e);
 int ddb_legacy_check_mix(const json_t *in, const char *const *legacy, const char *const *modern,
                          ddb_error *e);
 
+/* ---- PartiQL (partiql.c, partiql_exec.c) ---- */
+
+typedef enum { DDB_PQ_SELECT, DDB_PQ_INSERT, DDB_PQ_UPDATE, DDB_PQ_DELETE } ddb_pq_kind;
+
+typedef struct ddb_pq_stmt {
+  ddb_pq_kind kind;
+  char *table, *index;
+  ddb_node *where;  /* condition or NULL */
+  ddb_node *proj;   /* SELECT paths (DN_LIST) or NULL for * */
+  ddb_node *update; /* UPDATE actions (DN_LIST) */
+  json_t *item;     /* INSERT attributes (checked values) */
+} ddb_pq_stmt;
+
+/* Parses one statement; ? placeholders take params (a list of
+ * AttributeValues) in order. st is filled only on success. */
+int ddb_pq_parse(ddb_pq_stmt *st, const char *text, const json_t *params, ddb_error *e);
+void ddb_pq_free(ddb_pq_stmt *st);
+
 /* ---- operations (item.c, query.c, batch.c, transact.c, table.c) ---- */
 
 typedef struct ddb_request {
@@ -378,6 +396,9 @@ int ddb_op_batch_get(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_batch_write(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_transact_write(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_transact_get(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_execute_statement(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_batch_execute_statement(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_execute_transaction(json_t **out, ddb_request *rq, ddb_error *e);
 
 /* A single write as PutItem/UpdateItem/DeleteItem/ConditionCheck describe it
  * (item.c), split into check and apply so that transactions check every

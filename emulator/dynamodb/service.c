@@ -20,6 +20,7 @@ static const struct {
   const char *name;
   ddb_op_fn fn;
 } OPS[] = {
+    {"BatchExecuteStatement", ddb_op_batch_execute_statement},
     {"BatchGetItem", ddb_op_batch_get},
     {"BatchWriteItem", ddb_op_batch_write},
     {"CreateTable", ddb_op_create_table},
@@ -29,6 +30,8 @@ static const struct {
     {"DescribeLimits", ddb_op_describe_limits},
     {"DescribeTable", ddb_op_describe_table},
     {"DescribeTimeToLive", ddb_op_describe_ttl},
+    {"ExecuteStatement", ddb_op_execute_statement},
+    {"ExecuteTransaction", ddb_op_execute_transaction},
     {"GetItem", ddb_op_get_item},
     {"ListTables", ddb_op_list_tables},
     {"ListTagsOfResource", ddb_op_list_tags},
@@ -115,6 +118,9 @@ static void ddb_destroy(void *state) {
 }
 
 static const aws_operation ddb_operations[] = {
+    {"BatchExecuteStatement", ddb_handle},
+    {"ExecuteStatement", ddb_handle},
+    {"ExecuteTransaction", ddb_handle},
     {"BatchGetItem", ddb_handle},
     {"BatchWriteItem", ddb_handle},
     {"CreateTable", ddb_handle},

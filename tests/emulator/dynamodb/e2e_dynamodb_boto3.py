@@ -636,6 +636,81 @@ class DynamoCase(unittest.TestCase):
         self.assertEqual(item["n"], {"N": "240"})
         self.assertEqual(sorted(created), list(range(40)))
 
+    # ---- PartiQL ----
+
+    def test_partiql(self):
+        self.make_table("pql", "pk", "sk", types={"sk": "N"})
+        ex = self.ddb.execute_statement
+        for i in range(6):
+            ex(Statement="INSERT INTO pql VALUE {'pk': ?, 'sk': ?, 'tags': <<'a', 'b'>>, "
+                         "'doc': {'n': 1.50, 'l': [1, 'two', true, null]}}",
+               Parameters=[{"S": "p"}, {"N": str(i)}])
+        err = self.error(ex, Statement="INSERT INTO pql VALUE {'pk': 'p', 'sk': 0}")
+        self.assertEqual(err["Error"]["Code"], "DuplicateItemException")
+        got = ex(Statement='SELECT * FROM "pql" WHERE pk = ? AND sk = 1',
+                 Parameters=[{"S": "p"}])["Items"]
+        self.assertEqual(got[0]["doc"], {"M": {"n": {"N": "1.5"}, "l": {"L": [
+            {"N": "1"}, {"S": "two"}, {"BOOL": True}, {"NULL": True}]}}})
+        self.assertEqual(sorted(got[0]["tags"]["SS"]), ["a", "b"])
+        got = ex(Statement="SELECT sk FROM pql WHERE pk = 'p' AND sk BETWEEN 2 AND 4")["Items"]
+        self.assertEqual(got, [{"sk": {"N": "2"}}, {"sk": {"N": "3"}}, {"sk": {"N": "4"}}])
+        # Pages of two, resumed with NextToken.
+        seen, token = [], None
+        while True:
+            kw = {"Statement": "SELECT sk FROM pql WHERE pk = 'p'", "Limit": 2}
+            if token:
+                kw["NextToken"] = token
+            page = ex(**kw)
+            seen += [i["sk"]["N"] for i in page["Items"]]
+            token = page.get("NextToken")
+            if not token:
+                break
+        self.assertEqual(seen, ["0", "1", "2", "3", "4", "5"])
+        ex(Statement="UPDATE pql SET doc.n = doc.n + 1 SET extra = 'x' REMOVE tags "
+                     "WHERE pk = 'p' AND sk = 5")
+        item = self.ddb.get_item(TableName="pql", Key={"pk": {"S": "p"}, "sk": {"N": "5"}})["Item"]
+        self.assertEqual(item["doc"]["M"]["n"], {"N": "2.5"})
+        self.assertEqual(item["extra"], {"S": "x"})
+        self.assertNotIn("tags", item)
+        err = self.error(ex, Statement="UPDATE pql SET a = 1 WHERE pk = 'p' AND sk = 99")
+        self.assertEqual(err["Error"]["Code"], "ConditionalCheckFailedException")
+        err = self.error(ex, Statement="UPDATE pql SET a = 1 WHERE pk = 'p'")
+        self.assertEqual(err["Error"]["Message"],
+                         "Where clause does not contain a mandatory equality on all key "
+                         "attributes")
+        ex(Statement="DELETE FROM pql WHERE pk = 'p' AND sk = 0")
+        ex(Statement="DELETE FROM pql WHERE pk = 'p' AND sk = 0")  # already gone: no error
+        got = ex(Statement="SELECT sk FROM pql WHERE extra IS NOT MISSING OR sk IN [1, 2]")
+        self.assertEqual(sorted(i["sk"]["N"] for i in got["Items"]), ["1", "2", "5"])
+        err = self.error(ex, Statement="SELEC * FROM pql")
+        self.assertEqual(err["Error"]["Code"], "ValidationException")
+        err = self.error(ex, Statement="SELECT * FROM nope WHERE pk = 'p'")
+        self.assertEqual(err["Error"]["Code"], "ResourceNotFoundException")
+
+        out = self.ddb.batch_execute_statement(Statements=[
+            {"Statement": "SELECT * FROM pql WHERE pk = 'p' AND sk = 1"},
+            {"Statement": "INSERT INTO pql VALUE {'pk': 'p', 'sk': 1}"},
+            {"Statement": "INSERT INTO pql VALUE {'pk': 'q', 'sk': 1}"}])["Responses"]
+        self.assertEqual(out[0]["Item"]["sk"], {"N": "1"})
+        self.assertEqual(out[1]["Error"]["Code"], "DuplicateItem")
+        self.assertNotIn("Error", out[2])
+
+        err = self.error(self.ddb.execute_transaction, TransactStatements=[
+            {"Statement": "INSERT INTO pql VALUE {'pk': 'r', 'sk': 1}"},
+            {"Statement": "UPDATE pql SET a = 1 WHERE pk = 'p' AND sk = 1 AND extra = 'no'"}])
+        self.assertEqual(err["Error"]["Code"], "TransactionCanceledException")
+        self.assertEqual([r["Code"] for r in err["CancellationReasons"]],
+                         ["None", "ConditionalCheckFailed"])
+        self.assertEqual(ex(Statement="SELECT * FROM pql WHERE pk = 'r'")["Items"], [])
+        self.ddb.execute_transaction(TransactStatements=[
+            {"Statement": "INSERT INTO pql VALUE {'pk': 'r', 'sk': 1}"},
+            {"Statement": "UPDATE pql SET a = 1 WHERE pk = 'p' AND sk = 1"}])
+        got = self.ddb.execute_transaction(TransactStatements=[
+            {"Statement": "SELECT a FROM pql WHERE pk = 'p' AND sk = 1"},
+            {"Statement": "SELECT * FROM pql WHERE pk = 'r' AND sk = 1"}])["Responses"]
+        self.assertEqual(got[0]["Item"], {"a": {"N": "1"}})
+        self.assertEqual(got[1]["Item"], {"pk": {"S": "r"}, "sk": {"N": "1"}})
+
     # ---- legacy parameters ----
 
     def test_legacy_parameters(self):
