@@ -216,6 +216,12 @@ static json_t *set_value(const ddb_node *n, const json_t *orig, ddb_error *e) {
     json_t *v = ddb_path_get(orig, n->kid[0]->path, n->kid[0]->plen);
     return v ? json_incref(v) : set_value(n->kid[1], orig, e);
   }
+  if (n->n != 2 || (n->kind == DN_FUNC && n->op != DDB_F_LIST_APPEND) ||
+      (n->kind != DN_FUNC && n->kind != DN_ARITH)) {
+    ddb_invalid(e, "Invalid UpdateExpression: The function is not allowed in an update "
+                   "expression");
+    return NULL;
+  }
   json_t *a = set_value(n->kid[0], orig, e);
   json_t *b = a ? set_value(n->kid[1], orig, e) : NULL;
   json_t *r = NULL;

@@ -435,7 +435,8 @@ static ddb_node *function(pq *p, int boolean, int in_update) {
   for (size_t i = 0; i < sizeof(FUNCS) / sizeof(FUNCS[0]); i++)
     if (strlen(FUNCS[i].name) == p->tl && strncasecmp(FUNCS[i].name, p->s + p->ts, p->tl) == 0)
       f = (int)i;
-  if (f < 0 || FUNCS[f].boolean != boolean || (FUNCS[f].update && !in_update)) {
+  if (f < 0 || FUNCS[f].boolean != boolean || (FUNCS[f].update && !in_update) ||
+      (in_update && FUNCS[f].id == DDB_F_SIZE)) {
     ddb_invalid(p->e, "Statement wasn't well formed, can't be processed: Invalid function: %.*s",
                 (int)(p->tl > 64 ? 64 : p->tl), p->s + p->ts);
     p->failed = 1;

@@ -45,6 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       int ok = 0;
       if (st.where)
         ddb_cond_eval(st.where, item, &ok, &pe);
+      if (st.update) {
+        const char *keys[2] = {"pk", NULL};
+        ddb_update_apply(st.update, item, keys, &pe);
+      }
+      if (st.proj)
+        json_decref(ddb_project(st.proj, item));
       json_decref(item);
       ddb_pq_free(&st);
     } else if (pe.code == NULL) {
@@ -105,6 +111,8 @@ const fuzz_seed fuzz_seeds[] = {
                  "'k' AND a BETWEEN 1 AND 3"),
     FUZZ_LITERAL("\x05"
                  "DELETE FROM t WHERE pk = 'k' AND attribute_exists(a)"),
+    FUZZ_LITERAL("\x05UPDATE t SET a = if_not_exists(a, 0) - size(c) SET c[1].d = <<'z'>> WHERE "
+                 "pk = 'k'"),
 };
 const size_t fuzz_seed_count = sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]);
 const char fuzz_target_name[] = "fuzz_dynamodb_expr";
