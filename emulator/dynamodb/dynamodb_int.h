@@ -187,7 +187,9 @@ typedef struct ddb_table {
   json_t *tags;        /* object: key → value */
   json_t *stream_spec; /* StreamSpecification or NULL */
   int deletion_protection;
-  char *ttl_attr; /* TimeToLive attribute or NULL */
+  int pitr;                 /* point-in-time recovery setting (stored only) */
+  int contributor_insights; /* stored only */
+  char *ttl_attr;           /* TimeToLive attribute or NULL */
   ddb_store store;
 } ddb_table;
 
@@ -386,6 +388,11 @@ int ddb_op_update_ttl(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_describe_ttl(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_describe_limits(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_describe_endpoints(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_describe_continuous_backups(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_update_continuous_backups(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_describe_kinesis_destination(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_describe_contributor_insights(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_update_contributor_insights(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_put_item(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_get_item(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_update_item(json_t **out, ddb_request *rq, ddb_error *e);

@@ -26,7 +26,10 @@ static const struct {
     {"CreateTable", ddb_op_create_table},
     {"DeleteItem", ddb_op_delete_item},
     {"DeleteTable", ddb_op_delete_table},
+    {"DescribeContinuousBackups", ddb_op_describe_continuous_backups},
+    {"DescribeContributorInsights", ddb_op_describe_contributor_insights},
     {"DescribeEndpoints", ddb_op_describe_endpoints},
+    {"DescribeKinesisStreamingDestination", ddb_op_describe_kinesis_destination},
     {"DescribeLimits", ddb_op_describe_limits},
     {"DescribeTable", ddb_op_describe_table},
     {"DescribeTimeToLive", ddb_op_describe_ttl},
@@ -42,6 +45,8 @@ static const struct {
     {"TransactGetItems", ddb_op_transact_get},
     {"TransactWriteItems", ddb_op_transact_write},
     {"UntagResource", ddb_op_untag_resource},
+    {"UpdateContinuousBackups", ddb_op_update_continuous_backups},
+    {"UpdateContributorInsights", ddb_op_update_contributor_insights},
     {"UpdateItem", ddb_op_update_item},
     {"UpdateTable", ddb_op_update_table},
     {"UpdateTimeToLive", ddb_op_update_ttl},
@@ -118,6 +123,11 @@ static void ddb_destroy(void *state) {
 }
 
 static const aws_operation ddb_operations[] = {
+    {"DescribeContinuousBackups", ddb_handle},
+    {"DescribeContributorInsights", ddb_handle},
+    {"DescribeKinesisStreamingDestination", ddb_handle},
+    {"UpdateContinuousBackups", ddb_handle},
+    {"UpdateContributorInsights", ddb_handle},
     {"BatchExecuteStatement", ddb_handle},
     {"ExecuteStatement", ddb_handle},
     {"ExecuteTransaction", ddb_handle},

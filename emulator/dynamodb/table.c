@@ -2,7 +2,9 @@
  * table.c — DynamoDB's control plane: CreateTable, DescribeTable, ListTables,
  * UpdateTable (billing, throughput, GSIs added and removed, streams, deletion
  * protection), DeleteTable, tags, TTL settings, DescribeLimits and
- * DescribeEndpoints.
+ * DescribeEndpoints, and the settings DynamoDB tools read back but that an
+ * emulator only stores (point-in-time recovery, contributor insights,
+ * Kinesis streaming destinations: none).
  *
  * Status: a table is usable as soon as CreateTable returns, which answers
  * CREATING as AWS does; DescribeTable then says ACTIVE, so boto3's
@@ -732,5 +734,75 @@ int ddb_op_describe_endpoints(json_t **out, ddb_request *rq, ddb_error *e) {
   char addr[128];
   snprintf(addr, sizeof(addr), "dynamodb.%s.amazonaws.com", rq->region);
   *out = json_pack("{s:[{s:s, s:i}]}", "Endpoints", "Address", addr, "CachePeriodInMinutes", 1440);
+  return 0;
+}
+
+/* ---- stored-only settings (what Terraform and CDK read back) ---- */
+
+static json_t *backups_desc(const ddb_table *t) {
+  json_t *pitr = json_pack("{s:s}", "PointInTimeRecoveryStatus", t->pitr ? "ENABLED" : "DISABLED");
+  if (t->pitr) {
+    double now = (double)clock_wall_ms() / 1000.0;
+    json_object_set_new(pitr, "EarliestRestorableDateTime",
+                        json_real(t->created > now - 35 * 86400 ? t->created : now - 35 * 86400));
+    json_object_set_new(pitr, "LatestRestorableDateTime", json_real(now - 300));
+  }
+  return json_pack("{s:{s:s, s:o}}", "ContinuousBackupsDescription", "ContinuousBackupsStatus",
+                   "ENABLED", "PointInTimeRecoveryDescription", pitr);
+}
+
+static ddb_table *named_table(ddb_request *rq, ddb_error *e) {
+  return ddb_table_find(rq->st, rq->account, rq->region, jsonutil_string(rq->input, "TableName"),
+                        e);
+}
+
+int ddb_op_describe_continuous_backups(json_t **out, ddb_request *rq, ddb_error *e) {
+  ddb_table *t = named_table(rq, e);
+  if (!t)
+    return ddb_fail(e, "TableNotFoundException", "Table not found: %s",
+                    jsonutil_string(rq->input, "TableName"));
+  *out = backups_desc(t);
+  return 0;
+}
+
+int ddb_op_update_continuous_backups(json_t **out, ddb_request *rq, ddb_error *e) {
+  ddb_table *t = named_table(rq, e);
+  if (!t)
+    return ddb_fail(e, "TableNotFoundException", "Table not found: %s",
+                    jsonutil_string(rq->input, "TableName"));
+  json_t *spec = json_object_get(rq->input, "PointInTimeRecoverySpecification");
+  t->pitr = json_is_true(json_object_get(spec, "PointInTimeRecoveryEnabled"));
+  *out = backups_desc(t);
+  return 0;
+}
+
+int ddb_op_describe_kinesis_destination(json_t **out, ddb_request *rq, ddb_error *e) {
+  ddb_table *t = named_table(rq, e);
+  if (!t)
+    return -1;
+  *out = json_pack("{s:s, s:[]}", "TableName", t->name, "KinesisDataStreamDestinations");
+  return 0;
+}
+
+int ddb_op_describe_contributor_insights(json_t **out, ddb_request *rq, ddb_error *e) {
+  ddb_table *t = named_table(rq, e);
+  if (!t)
+    return -1;
+  *out = json_pack("{s:s, s:s}", "TableName", t->name, "ContributorInsightsStatus",
+                   t->contributor_insights ? "ENABLED" : "DISABLED");
+  const char *index = jsonutil_string(rq->input, "IndexName");
+  if (index)
+    json_object_set_new(*out, "IndexName", json_string(index));
+  return 0;
+}
+
+int ddb_op_update_contributor_insights(json_t **out, ddb_request *rq, ddb_error *e) {
+  ddb_table *t = named_table(rq, e);
+  if (!t)
+    return -1;
+  const char *action = jsonutil_string(rq->input, "ContributorInsightsAction");
+  t->contributor_insights = action && strcmp(action, "ENABLE") == 0;
+  *out = json_pack("{s:s, s:s}", "TableName", t->name, "ContributorInsightsStatus",
+                   t->contributor_insights ? "ENABLED" : "DISABLED");
   return 0;
 }

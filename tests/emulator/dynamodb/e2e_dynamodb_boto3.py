@@ -109,6 +109,16 @@ class DynamoCase(unittest.TestCase):
         ttl = self.ddb.describe_time_to_live(TableName="life")["TimeToLiveDescription"]
         self.assertEqual(ttl, {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"})
 
+        # Settings infrastructure tools read back (Terraform, CDK).
+        pitr = self.ddb.update_continuous_backups(
+            TableName="life", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        self.assertEqual(pitr["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+                         ["PointInTimeRecoveryStatus"], "ENABLED")
+        desc = self.ddb.describe_continuous_backups(TableName="life")
+        self.assertEqual(desc["ContinuousBackupsDescription"]["ContinuousBackupsStatus"], "ENABLED")
+        self.assertEqual(self.ddb.describe_kinesis_streaming_destination(TableName="life")
+                         ["KinesisDataStreamDestinations"], [])
+
         self.assertEqual(self.ddb.delete_table(TableName="life")["TableDescription"]["TableStatus"],
                          "DELETING")
         self.ddb.get_waiter("table_not_exists").wait(TableName="life",
