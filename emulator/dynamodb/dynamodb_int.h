@@ -305,6 +305,7 @@ typedef struct ddb_expr_ctx {
   const json_t *values; /* ExpressionAttributeValues (may be NULL) */
   json_t *canon;        /* the values, checked and canonical (owned) */
   json_t *used;         /* object: "#n"/":v" → true (owned) */
+  int parsed;           /* expressions parsed so far */
 } ddb_expr_ctx;
 
 /* 1 when word is one of DynamoDB's reserved words (any case). */

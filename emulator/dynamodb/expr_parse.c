@@ -806,6 +806,7 @@ int ddb_expr_parse(ddb_node **out, ddb_expr_kind kind, const char *name, const c
   next(&p);
   if (p.tk == T_EOF)
     return ddb_invalid(e, "Invalid %s: The expression can not be empty;", name);
+  ctx->parsed++;
   ddb_node *n = NULL;
   if (kind == DDB_EXPR_UPDATE)
     n = parse_update(&p);
@@ -897,6 +898,9 @@ static int unused(const json_t *map, const json_t *used, const char *what, ddb_e
 }
 
 int ddb_expr_check_unused(const ddb_expr_ctx *ctx, ddb_error *e) {
+  if (!ctx->parsed && (ctx->names || ctx->values))
+    return ddb_invalid(e, "%s can only be specified when using expressions",
+                       ctx->values ? "ExpressionAttributeValues" : "ExpressionAttributeNames");
   if (ctx->names && unused(ctx->names, ctx->used, "ExpressionAttributeNames", e) < 0)
     return -1;
   if (ctx->values && unused(ctx->values, ctx->used, "ExpressionAttributeValues", e) < 0)

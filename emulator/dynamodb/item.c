@@ -114,11 +114,6 @@ int ddb_write_prepare(ddb_write *w, ddb_request *rq, ddb_write_kind kind, const 
   if (kind == DDB_W_UPDATE && ue &&
       ddb_expr_parse(&upd, DDB_EXPR_UPDATE, "UpdateExpression", ue, &ctx, e) < 0)
     goto done;
-  if (!ce && !ue && (ctx.names || ctx.values)) {
-    ddb_invalid(e, "%s can only be specified when using expressions",
-                ctx.values ? "ExpressionAttributeValues" : "ExpressionAttributeNames");
-    goto done;
-  }
   if (ddb_expr_check_unused(&ctx, e) < 0)
     goto done;
   if (!cond && ddb_legacy_condition(&cond, in, "Expected", e) < 0)
@@ -271,10 +266,6 @@ int ddb_op_get_item(json_t **out, ddb_request *rq, ddb_error *e) {
   if (ddb_expr_ctx_init(&ctx, json_object_get(in, "ExpressionAttributeNames"), NULL, e) < 0 ||
       ddb_read_projection(&proj, in, &ctx, e) < 0 || ddb_expr_check_unused(&ctx, e) < 0)
     goto done;
-  if (ctx.names && !json_object_get(in, "ProjectionExpression")) {
-    ddb_invalid(e, "ExpressionAttributeNames can only be specified when using expressions");
-    goto done;
-  }
   ddb_table *t =
       ddb_table_find(rq->st, rq->account, rq->region, jsonutil_string(in, "TableName"), e);
   if (!t || ddb_item_check(&key, json_object_get(in, "Key"), e) < 0 ||

@@ -122,6 +122,15 @@ static void test_dynamodb_expr_placeholders(void **state) {
   expect_error(DDB_EXPR_CONDITION, "a = :v", NULL,
                "{\":v\": {\"S\": \"x\"}, \":u\": {\"S\": \"y\"}}",
                "Value provided in ExpressionAttributeValues unused in expressions: keys: {:u}");
+  json_t *names = js("{\"#n\": \"x\"}");
+  ddb_expr_ctx ctx;
+  ddb_error e = {0};
+  assert_int_equal(ddb_expr_ctx_init(&ctx, names, NULL, &e), 0);
+  assert_int_equal(ddb_expr_check_unused(&ctx, &e), -1);
+  assert_string_equal(e.message,
+                      "ExpressionAttributeNames can only be specified when using expressions");
+  ddb_expr_ctx_free(&ctx);
+  json_decref(names);
   expect_error(DDB_EXPR_CONDITION, "a = :v", NULL, "{}",
                "ExpressionAttributeValues must not be empty");
   expect_error(DDB_EXPR_CONDITION, "Status = :v", NULL, "{\":v\": {\"S\": \"x\"}}",
