@@ -331,6 +331,9 @@ int ddb_cond_eval(const ddb_node *n, const json_t *item, int *out, ddb_error *e)
 int ddb_update_apply(const ddb_node *n, json_t *item, const char *const key_names[2], ddb_error *e);
 /* The attributes of item that a ProjectionExpression selects. New reference. */
 json_t *ddb_project(const ddb_node *n, const json_t *item);
+/* The parts of item at the paths an update's actions name (ReturnValues
+ * UPDATED_OLD / UPDATED_NEW). New reference. */
+json_t *ddb_project_updated(const ddb_node *update, const json_t *item);
 
 /* The entry key (partition bytes and k[]) in the table's or index's store
  * of a key (ExclusiveStartKey: the table's key plus the index's). */
@@ -416,9 +419,10 @@ typedef struct ddb_write {
   ddb_write_kind kind;
   ddb_table *table;
   ddb_bytes hk, rk;
-  json_t *old;      /* the item before (reference), NULL when none */
-  json_t *new_item; /* the item after (owned), NULL for delete/check */
-  json_t *input;    /* borrowed: the action's parameters */
+  json_t *old;                       /* the item before (reference), NULL when none */
+  json_t *new_item;                  /* the item after (owned), NULL for delete/check */
+  json_t *updated_old, *updated_new; /* UpdateItem: the updated paths before/after */
+  json_t *input;                     /* borrowed: the action's parameters */
 } ddb_write;
 
 /* Parses and checks one write against the current state; on a failing

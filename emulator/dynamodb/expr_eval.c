@@ -479,3 +479,14 @@ json_t *ddb_project(const ddb_node *n, const json_t *item) {
   }
   return out;
 }
+
+json_t *ddb_project_updated(const ddb_node *update, const json_t *item) {
+  json_t *out = json_object();
+  for (size_t i = 0; update && i < update->n; i++) {
+    const ddb_node *p = update->kid[i]->kid[0];
+    json_t *v = ddb_path_get(item, p->path, p->plen);
+    if (v)
+      put_path(out, p->path, p->plen, v);
+  }
+  return out;
+}

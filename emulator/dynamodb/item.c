@@ -42,6 +42,8 @@ void ddb_write_free(ddb_write *w) {
   ddb_bytes_free(&w->rk);
   json_decref(w->old);
   json_decref(w->new_item);
+  json_decref(w->updated_old);
+  json_decref(w->updated_new);
   memset(w, 0, sizeof(*w));
 }
 
@@ -78,6 +80,10 @@ int ddb_write_prepare_tree(ddb_write *w, ddb_write_kind kind, ddb_table *t, cons
     const char *keys[2] = {t->hash.name, t->range.name};
     if (upd && ddb_update_apply(upd, w->new_item, keys, e) < 0)
       goto fail;
+    if (upd) {
+      w->updated_old = w->old ? ddb_project_updated(upd, w->old) : json_object();
+      w->updated_new = ddb_project_updated(upd, w->new_item);
+    }
   }
   if (w->new_item && ddb_table_check_item(t, w->new_item, e) < 0)
     goto fail;
@@ -153,7 +159,8 @@ int ddb_write_apply(ddb_write *w, ddb_error *e) {
   return 0;
 }
 
-/* Top-level attributes of a that are absent from b or differ there. */
+/* Top-level attributes of a that are absent from b or differ there (an
+ * UpdateItem without an update: nothing changed but the key). */
 static json_t *changed(const json_t *a, const json_t *b) {
   json_t *out = json_object();
   const char *k;
@@ -186,9 +193,9 @@ static json_t *write_answer(const ddb_write *w) {
   else if (strcmp(rv, "ALL_NEW") == 0)
     attrs = json_incref(nw);
   else if (strcmp(rv, "UPDATED_NEW") == 0)
-    attrs = changed(nw, old);
+    attrs = w->updated_new ? json_incref(w->updated_new) : changed(nw, old);
   else if (strcmp(rv, "UPDATED_OLD") == 0)
-    attrs = changed(old, nw);
+    attrs = w->updated_old ? json_incref(w->updated_old) : changed(old, nw);
   if (attrs && json_object_size(attrs))
     json_object_set(out, "Attributes", attrs);
   json_decref(attrs);

@@ -295,6 +295,12 @@ class DynamoCase(unittest.TestCase):
                                     ExpressionAttributeValues={":v": 9},
                                     ReturnValues="UPDATED_OLD")["Attributes"]
         self.assertEqual(upd_old, {"n": 7})
+        table.update_item(Key={"pk": "a"}, UpdateExpression="SET doc = :d",
+                          ExpressionAttributeValues={":d": {"x": 1, "y": [1, 2]}})
+        upd_new = table.update_item(Key={"pk": "a"}, UpdateExpression="SET doc.y[1] = :v",
+                                    ExpressionAttributeValues={":v": 5},
+                                    ReturnValues="UPDATED_NEW")["Attributes"]
+        self.assertEqual(upd_new, {"doc": {"y": [5]}})
         gone = table.delete_item(Key={"pk": "a"}, ReturnValues="ALL_OLD")["Attributes"]
         self.assertEqual(gone["m"], 9)
         self.assertNotIn("Item", table.get_item(Key={"pk": "a"}))
