@@ -231,6 +231,23 @@ static int check_term(const ddb_node *n, const ddb_keydef *kd, ddb_error *e) {
       return ddb_invalid(e, "One or more parameter values were invalid: Condition parameter type "
                             "does not match schema type");
   }
+  if (n->kind == DN_BETWEEN) {
+    ddb_bytes lo = {0}, hi = {0};
+    int bad = ddb_key_bytes(&lo, n->kid[1]->value, kd->type) == 0 &&
+              ddb_key_bytes(&hi, n->kid[2]->value, kd->type) == 0 && ddb_bytes_cmp(&lo, &hi) > 0;
+    ddb_bytes_free(&lo);
+    ddb_bytes_free(&hi);
+    if (bad) {
+      const char *t = kd->type == 'S' ? "S" : kd->type == 'N' ? "N" : "B";
+      return ddb_invalid(e,
+                         "Invalid KeyConditionExpression: The BETWEEN operator requires upper "
+                         "bound to be greater than or equal to lower bound; lower bound operand: "
+                         "AttributeValue: {%s:%.100s}, upper bound operand: AttributeValue: "
+                         "{%s:%.100s}",
+                         t, json_string_value(json_object_get(n->kid[1]->value, t)), t,
+                         json_string_value(json_object_get(n->kid[2]->value, t)));
+    }
+  }
   if (n->kind == DN_FUNC && kd->type == 'N')
     return ddb_invalid(e, "Invalid KeyConditionExpression: Incorrect operand type for operator or "
                           "function; operator or function: begins_with, operand type: N");

@@ -415,6 +415,14 @@ class DynamoCase(unittest.TestCase):
                          ExpressionAttributeValues={":s": {"S": "x"}})
         self.assertEqual(err["Error"]["Message"], "Query condition missed key schema element: pk")
         err = self.error(self.ddb.query, TableName="qry",
+                         KeyConditionExpression="pk = :p AND sk BETWEEN :b AND :a",
+                         ExpressionAttributeValues={":p": {"S": "p"}, ":a": {"S": "a"},
+                                                    ":b": {"S": "b"}})
+        self.assertEqual(err["Error"]["Message"],
+                         "Invalid KeyConditionExpression: The BETWEEN operator requires upper "
+                         "bound to be greater than or equal to lower bound; lower bound operand: "
+                         "AttributeValue: {S:b}, upper bound operand: AttributeValue: {S:a}")
+        err = self.error(self.ddb.query, TableName="qry",
                          KeyConditionExpression="pk = :p OR sk = :s",
                          ExpressionAttributeValues={":p": {"S": "p"}, ":s": {"S": "x"}})
         self.assertEqual(err["Error"]["Message"],
