@@ -441,7 +441,8 @@ void ddb_write_free(ddb_write *w);
 /* ProjectionExpression or AttributesToGet of a read as a projection (*out
  * NULL when neither is given). */
 int ddb_read_projection(ddb_node **out, const json_t *in, ddb_expr_ctx *ctx, ddb_error *e);
-/* The attribute names of a Key for messages / the key's identity as text. */
+/* The identity of the write's item as text (its key bytes in hex), for
+ * "one item twice" checks. Owned (free()). */
 char *ddb_key_text(const ddb_write *w);
 
 #endif
