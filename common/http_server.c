@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -565,6 +566,47 @@ static enum MHD_Result queue_pending(http_request *req) {
   return result;
 }
 
+/* Framing both hops of a proxy must read alike (RFC 9112 6.1-6.3): several
+ * different Content-Length values, any transfer coding other than one plain
+ * "chunked", or both headers at once would let a request hide inside another
+ * one's body. MHD 0.9.75 takes the first Content-Length and reads a body of
+ * unknown coding until the client closes, so we refuse these ourselves, in the
+ * first access call, before any body byte is read. */
+typedef struct framing_scan {
+  const char *length;
+  const char *error;
+  unsigned encodings;
+} framing_scan;
+
+static enum MHD_Result framing_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value) {
+  framing_scan *scan = cls;
+  (void)kind;
+  if (!value)
+    value = "";
+  if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+    if (scan->length && strcmp(scan->length, value) != 0)
+      scan->error = "{\"error\":\"conflicting Content-Length headers: send exactly one\"}";
+    scan->length = value;
+  } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+    scan->encodings++;
+    if (strcasecmp(value, "chunked") != 0)
+      scan->error = "{\"error\":\"unsupported Transfer-Encoding: only a single 'chunked' "
+                    "coding is accepted\"}";
+  }
+  return scan->error ? MHD_NO : MHD_YES;
+}
+
+static const char *framing_error(struct MHD_Connection *conn) {
+  framing_scan scan = {0};
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_visit, &scan);
+  if (!scan.error && scan.encodings > 1)
+    scan.error = "{\"error\":\"repeated Transfer-Encoding headers: send one 'chunked'\"}";
+  if (!scan.error && scan.encodings && scan.length)
+    scan.error = "{\"error\":\"both Transfer-Encoding and Content-Length: send one of them\"}";
+  return scan.error;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls) {
@@ -578,6 +620,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     /* First call: headers only. Refuse declared oversize bodies before reading them
      * (this also answers `Expect: 100-continue` with 413 instead of 100). */
     req->method = method;
+    const char *ambiguous = framing_error(conn);
+    if (ambiguous) {
+      log_warn("http", "%s %s from %s: ambiguous request framing, answering 400", method, req->path,
+               req->peer);
+      return queue_plain(conn, 400, ambiguous);
+    }
     const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (length) {
       char *end = NULL;

@@ -331,6 +331,51 @@ static void test_http_server_malformed_requests(void **state) {
   http_server_free(server);
 }
 
+/* Request smuggling behind a proxy lives in framing the two hops read
+ * differently: each of these must get a 400 (never a handler call, never a
+ * silent close), and an unambiguous request on the same server still works. */
+static void test_http_server_ambiguous_framing(void **state) {
+  http_server *server = start(NULL);
+  int before = atomic_load(&handled);
+  static const char *const cases[] = {
+      "POST /echo/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"
+      "hello!",
+      "POST /echo/x HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\ncontent-length: 5\r\n\r\n"
+      "hello!",
+      "POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+      "5\r\nhello\r\n0\r\n\r\n",
+      "POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nhello",
+      "POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      "POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n"
+      "\r\n5\r\nhello\r\n0\r\n\r\n",
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *reply = raw_exchange(server, cases[i]);
+    if (strncmp(reply, "HTTP/1.1 400", 12) != 0)
+      fprintf(stderr, "framing case %zu answered: '%.60s'\n", i, reply);
+    assert_true(strncmp(reply, "HTTP/1.1 400", 12) == 0);
+    /* The body says why, for whoever reads the proxy's logs. */
+    assert_non_null(strstr(reply, "\"error\""));
+    free(reply);
+  }
+  assert_int_equal(atomic_load(&handled), before);
+
+  /* Repeating the same length is not ambiguous (RFC 9112 6.3), nor is a
+   * plain chunked body. */
+  char *reply = raw_exchange(server, "POST /echo/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                                     "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello");
+  assert_true(strncmp(reply, "HTTP/1.1 200", 12) == 0);
+  assert_non_null(strstr(reply, "\"body\":\"hello\""));
+  free(reply);
+  reply = raw_exchange(server, "POST /echo/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                               "Transfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  assert_true(strncmp(reply, "HTTP/1.1 200", 12) == 0);
+  assert_non_null(strstr(reply, "\"body\":\"hello\""));
+  free(reply);
+  http_server_free(server);
+}
+
 static void test_http_server_bad_listen_addresses(void **state) {
   http_server *server = NULL;
   const char *bad[] = {"127.0.0.1", "127.0.0.1:99999", "127.0.0.1:12x", ":", "[::1:80", NULL};
@@ -962,6 +1007,7 @@ int main(void) {
       cmocka_unit_test(test_http_server_routing_404_405),
       cmocka_unit_test(test_http_server_response_headers),
       cmocka_unit_test(test_http_server_malformed_requests),
+      cmocka_unit_test(test_http_server_ambiguous_framing),
       cmocka_unit_test(test_http_server_bad_listen_addresses),
       cmocka_unit_test(test_http_server_bounded_body),
       cmocka_unit_test(test_http_server_spill_to_file),
