@@ -12,8 +12,11 @@
  *
  * The raw request target is captured in MHD's URI log callback and MHD's own
  * percent-decoding is disabled: AWS signatures and S3 keys need exact bytes.
+ * Header deadlines and connection caps live in http_server_guard.c; framing
+ * that a proxy could read differently is refused here with a 400.
  */
 #include "common/http_server.h"
+#include "common/http_server_int.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/fs.h"
@@ -28,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +39,10 @@
 #define HTTP_DEFAULT_MAX_BODY (1024u * 1024u)
 #define HTTP_DEFAULT_THREADS 4u
 #define HTTP_DEFAULT_TIMEOUT 60u
+#define HTTP_DEFAULT_HEADER_TIMEOUT 30u
+#define HTTP_DEFAULT_MAX_CONNECTIONS 4096u
+#define HTTP_MIN_CONNECTIONS 32u
+#define HTTP_MIN_PER_PEER 8u
 #define HTTP_MAX_LISTENERS 16
 #define HTTP_MAX_SEGMENTS 256
 #define HTTP_LISTEN_BACKLOG 256
@@ -90,6 +98,7 @@ struct http_server {
   int resuming;           /* answered parked requests MHD has not completed yet */
   int stopping;           /* http_server_free has begun: streams may no longer park */
   http_stream *parked;    /* streams waiting for http_stream_wake */
+  http_guard *guard;      /* header deadlines and connection caps */
 };
 
 /* ---------------------------------------------------------------- responses */
@@ -480,9 +489,9 @@ static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s) {
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode code) {
-  (void)cls;
-  (void)conn;
+  http_server *server = cls;
   (void)code;
+  http_guard_request_done(server->guard, conn);
   request_free(*con_cls);
   *con_cls = NULL;
 }
@@ -620,6 +629,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     /* First call: headers only. Refuse declared oversize bodies before reading them
      * (this also answers `Expect: 100-continue` with 413 instead of 100). */
     req->method = method;
+    http_guard_headers_done(server->guard, conn);
     const char *ambiguous = framing_error(conn);
     if (ambiguous) {
       log_warn("http", "%s %s from %s: ambiguous request framing, answering 400", method, req->path,
@@ -775,13 +785,19 @@ static int start_daemon(http_server *server, int fd) {
   /* MHD_USE_ITC: needed by MHD_quiesce_daemon with a thread pool. */
   unsigned flags =
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
+  /* The guard enforces the real caps across listeners and makes room by
+   * closing waiting connections, which MHD notices a moment later; MHD's own
+   * per-daemon limit (split between the pool's threads) is only a backstop
+   * set well above, so that it never refuses the newcomer the guard let in. */
+  unsigned mhd_limit = server->options.max_connections * 2 + 16 * server->options.threads;
   struct MHD_Daemon *daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, on_access, server, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
       MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)server->options.threads,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)server->options.connection_timeout,
       MHD_OPTION_URI_LOG_CALLBACK, on_uri, server, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape,
-      server, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_END);
+      server, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
+      http_guard_notify, server->guard, MHD_OPTION_CONNECTION_LIMIT, mhd_limit, MHD_OPTION_END);
   if (!daemon) {
     close(fd);
     return airgap_error_set(AIRGAP_ERROR, "cannot start the HTTP server (libmicrohttpd)");
@@ -790,6 +806,18 @@ static int start_daemon(http_server *server, int fd) {
     server->port = socket_port(fd);
   server->daemons[server->daemon_count++] = daemon;
   return 0;
+}
+
+/* Half the descriptors this process may open (the rest are the queue's
+ * database, the emulator's spilled bodies and files, the Docker socket...):
+ * past the limit accept() fails and MHD stops accepting, which is exactly the
+ * outage a slow client would cause. */
+static unsigned default_max_connections(void) {
+  struct rlimit rl;
+  unsigned limit = HTTP_DEFAULT_MAX_CONNECTIONS;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 2 < limit)
+    limit = (unsigned)(rl.rlim_cur / 2);
+  return limit > HTTP_MIN_CONNECTIONS ? limit : HTTP_MIN_CONNECTIONS;
 }
 
 int http_server_start(http_server **out, const http_server_options *options) {
@@ -811,6 +839,21 @@ int http_server_start(http_server **out, const http_server_options *options) {
     server->options.threads = HTTP_DEFAULT_THREADS;
   if (!server->options.connection_timeout)
     server->options.connection_timeout = HTTP_DEFAULT_TIMEOUT;
+  if (!server->options.header_timeout)
+    server->options.header_timeout = HTTP_DEFAULT_HEADER_TIMEOUT;
+  if (!server->options.max_connections)
+    server->options.max_connections = default_max_connections();
+  if (!server->options.max_connections_per_peer) {
+    unsigned quarter = server->options.max_connections / 4;
+    server->options.max_connections_per_peer =
+        quarter > HTTP_MIN_PER_PEER ? quarter : HTTP_MIN_PER_PEER;
+  }
+  http_guard_limits limits = {.max_connections = server->options.max_connections,
+                              .max_per_peer = server->options.max_connections_per_peer,
+                              .header_ms = server->options.header_timeout * 1000u,
+                              .idle_ms = server->options.connection_timeout * 1000u};
+  if ((error = http_guard_new(&server->guard, &limits)) < 0)
+    goto cleanup;
   if (options->spill_dir && !(server->spill_dir = strdup(options->spill_dir))) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
     goto cleanup;
@@ -926,6 +969,7 @@ void http_server_free(http_server *server) {
   pthread_mutex_unlock(&server->lock);
   for (size_t i = 0; i < server->daemon_count; i++)
     MHD_stop_daemon(server->daemons[i]);
+  http_guard_free(server->guard); /* after the daemons: they report every close */
   free(server->spill_dir);
   pthread_cond_destroy(&server->settled);
   pthread_mutex_destroy(&server->lock);
