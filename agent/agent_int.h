@@ -191,6 +191,7 @@ typedef struct agent_job_params {
   const char *pause_path;
   const char *user; /* NULL: the image's user */
   agent_pull_policy pull;
+  int allow_local_repos;              /* agent_options.allow_local_repos */
   const char *docker_host;            /* NULL: DOCKER_HOST or the default socket */
   const char *sandbox_id;             /* a warm sandbox the agent started for this job, or NULL */
   volatile const int *stop_requested; /* set (by a signal handler) to cancel */

@@ -113,6 +113,7 @@ int agent_supervise(int fd) {
       .sandbox_id = jsonutil_string(in, "sandbox"),
       .attempt = (unsigned)json_integer_value(json_object_get(in, "attempt")),
       .pull = (agent_pull_policy)json_integer_value(json_object_get(in, "pull")),
+      .allow_local_repos = json_is_true(json_object_get(in, "allow_local")),
       .stop_requested = &stop_requested,
   };
   if (!p.queue_url || !p.agent_id || !p.job_id || !p.lease || !p.spec_json || !p.cache_dir ||

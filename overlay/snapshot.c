@@ -39,6 +39,7 @@
 typedef struct build_ctx {
   overlay_cache *cache;
   const overlay_credentials *creds;
+  int local_allowed; /* the repository is local and local ones are allowed */
   ov_mirror mirrors[OVERLAY_MAX_MIRRORS_PER_TREE]; /* held shared until the rename */
   size_t nmirrors;
 } build_ctx;
@@ -300,6 +301,17 @@ static int checkout_submodules(build_ctx *ctx, git_repository *wt, git_commit *c
                                e->url);
       goto next;
     }
+    /* git itself refuses these since 2.38.1 (protocol.file.allow=user): a
+     * remote repository must not make us read this machine's repositories,
+     * the cache's mirrors (predictable paths) included. */
+    if (!ctx->local_allowed && overlay_url_is_local(resolved)) {
+      error = airgap_error_set(AIRGAP_EINVALID,
+                               "submodule %s has the local URL \"%s\": submodules are read "
+                               "from this machine only when the repository itself is local and "
+                               "local repositories are allowed",
+                               e->path, resolved);
+      goto next;
+    }
     /* Recorded as initialised, like `git submodule update --init` does, so
      * `git submodule status` in the workspace reports it checked out. */
     if (!(key = ov_strf("submodule.%s.url", e->name))) {
@@ -544,6 +556,13 @@ int overlay_snapshot_get(overlay_snapshot **out, overlay_cache *cache, const ove
   char key[OVERLAY_KEY_HEX + 1];
   if ((error = ov_url_key(key, req->url)) < 0)
     return error;
+  int local = overlay_url_is_local(req->url);
+  if (local && !req->allow_local)
+    return airgap_error_set(AIRGAP_EINVALID,
+                            "repository \"%s\" is a path on this machine, and local "
+                            "repositories are not allowed here (an agent allows them when "
+                            "started with --allow-local-repos; `airgap run` always does)",
+                            req->url);
 
   /* Fast path: a known commit already checked out needs neither the mirror
    * nor the network. */
@@ -573,6 +592,7 @@ int overlay_snapshot_get(overlay_snapshot **out, overlay_cache *cache, const ove
     return airgap_error_set(AIRGAP_ERROR, "out of memory");
   ctx->cache = cache;
   ctx->creds = req->credentials;
+  ctx->local_allowed = local && req->allow_local;
   git_oid oid;
   error = ov_mirror_resolve(&ctx->mirrors[0], &oid, cache, req->url, req->ref, req->commit,
                             req->credentials);
