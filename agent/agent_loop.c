@@ -105,15 +105,16 @@ static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job 
 
   if ((error = queue_spec_to_json(&spec_json, job->spec, 0)) < 0)
     goto cleanup;
-  params =
-      json_pack("{s:s, s:s?, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, "
-                "s:i, s:i, s:i, s:s?, s:i, s:b}",
-                "queue", o->queue_url, "token", o->token, "agent", o->agent_id, "job", job->id,
-                "lease", job->lease, "lease_ttl", (int)job->lease_ttl, "spec", spec_json, "cache",
-                o->cache_dir, "work", o->work_dir, "network", o->network, "pause", o->pause_path,
-                "user", o->user, "docker_host", o->docker_host, "pull", (int)o->pull, "parent",
-                (int)getpid(), "log_level", (int)log_level_get(), "sandbox", sandbox_id, "attempt",
-                (int)job->attempts, "allow_local", o->allow_local_repos ? 1 : 0);
+  params = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, "
+                     "s:i, s:i, s:i, s:s?, s:i}",
+                     "queue", o->queue_url, "token", o->token, "agent", o->agent_id, "job", job->id,
+                     "lease", job->lease, "lease_ttl", (int)job->lease_ttl, "spec", spec_json,
+                     "cache", o->cache_dir, "work", o->work_dir, "network", o->network, "pause",
+                     o->pause_path, "user", o->user, "docker_host", o->docker_host, "pull",
+                     (int)o->pull, "parent", (int)getpid(), "log_level", (int)log_level_get(),
+                     "sandbox", sandbox_id, "attempt", (int)job->attempts);
+  if (params && o->allow_local_repos)
+    json_object_set_new(params, "allow_local", json_true());
   if (!params || !(text = json_dumps(params, JSON_COMPACT))) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
     goto cleanup;
