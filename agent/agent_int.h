@@ -225,4 +225,25 @@ int agent_containers_reap(unsigned *out, struct docker_client *docker, const cha
 /* A job id usable as a directory name and label value: 1–64 of [A-Za-z0-9_-]. */
 int agent_job_id_valid(const char *id);
 
+/* ---- cache eviction (agent_cache.c) ---- */
+
+struct overlay_evict_options;
+
+/* The eviction limits for agent_options' cache_max_bytes (0: a quarter of
+ * the cache's file system) and cache_max_age_secs (0: 7 days). */
+int agent_cache_limits(struct overlay_evict_options *out, const char *cache_dir, uint64_t max_bytes,
+                       unsigned max_age_secs);
+
+typedef struct agent_cache_keeper agent_cache_keeper;
+
+/* Starts the background thread that sweeps a killed checkout's leftovers and
+ * evicts: at once, after agent_cache_keeper_poke (at most once a minute) and
+ * every ten minutes. *out owned: agent_cache_keeper_stop. */
+int agent_cache_keeper_start(agent_cache_keeper **out, const char *cache_dir, uint64_t max_bytes,
+                             unsigned max_age_secs);
+/* A job ended: evict soon. Accepts NULL. */
+void agent_cache_keeper_poke(agent_cache_keeper *keeper);
+/* Waits for a run in progress, stops the thread, frees. Accepts NULL. */
+void agent_cache_keeper_stop(agent_cache_keeper *keeper);
+
 #endif
