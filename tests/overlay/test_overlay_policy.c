@@ -192,10 +192,22 @@ void test_overlay_local_submodules_refused(void **state) {
   s = NULL;
   assert_int_equal(try_get(&s, &fx, evil_url, 0), AIRGAP_EINVALID);
   s = get(&fx, evil_url, "main", NULL);
-  char file[PATH_MAX];
+  char file[PATH_MAX], evil_sha[48];
   snprintf(file, sizeof(file), "%s/vendor/s/secret.txt", overlay_snapshot_path(s));
   assert_true(exists(file));
+  snprintf(evil_sha, sizeof(evil_sha), "%s", overlay_snapshot_commit(s));
   overlay_snapshot_release(s);
+  /* Snapshots are shared by commit: the same commit asked for from a remote
+   * must not get the one holding the host's files. */
+  start_daemon();
+  char remote[128];
+  snprintf(remote, sizeof(remote), "git://127.0.0.1:%d/evil", daemon_port);
+  overlay_request again = {.url = remote, .commit = evil_sha};
+  s = NULL;
+  assert_int_equal(overlay_snapshot_get(&s, fx.cache, &again), AIRGAP_EINVALID);
+  assert_null(s);
+  assert_non_null(strstr(airgap_error_last(), "read from this machine"));
+  stop_daemon();
   assert_int_equal(sh("rm -rf '%s/secret' '%s/evil' '%s/evil2'", base, base, base), 0);
   fixture_close(&fx);
 }
