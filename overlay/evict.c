@@ -512,9 +512,11 @@ static int evict_mirrors_lru(overlay_evict_result *res, overlay_cache *cache, tr
     n++;
   }
   closedir(d);
-  if (error == 0)
+  if (error == 0 && n > 1) /* qsort(NULL, 0) is undefined */
     qsort(list, n, sizeof(*list), by_mirror_use);
-  for (size_t i = 0; error == 0 && i<n && * tree_total + *mirror_total> max_total; i++) {
+  for (size_t i = 0; error == 0 && i < n; i++) {
+    if (*tree_total + *mirror_total <= max_total)
+      break;
     unsigned before = res->mirrors_removed;
     uint64_t tree_bytes = 0;
     for (size_t t = 0; t < ntrees; t++)
@@ -550,7 +552,8 @@ int overlay_cache_evict(overlay_evict_result *out, overlay_cache *cache,
       (error = evict_mirrors(&res, cache, trees, ntrees, mounts, nmounts,
                              opts->mirror_max_idle_secs)) < 0)
     goto cleanup;
-  qsort(trees, ntrees, sizeof(*trees), by_use);
+  if (ntrees > 1) /* qsort(NULL, 0) is undefined */
+    qsort(trees, ntrees, sizeof(*trees), by_use);
   uint64_t total = 0;
   for (size_t i = 0; i < ntrees; i++)
     if (!trees[i].gone)

@@ -93,6 +93,27 @@ static void test_agent_cache_limits(void **state) {
   assert_non_null(strstr(airgap_error_last(), "--cache-max"));
 }
 
+/* A new agent starts on an empty cache: the first run finds nothing to sort
+ * or remove, and stopping waits for it. */
+static void test_agent_cache_keeper_on_an_empty_cache(void **state) {
+  (void)state;
+  char dir[PATH_MAX + 16];
+  snprintf(dir, sizeof(dir), "%s/empty", root);
+  overlay_cache *cache = NULL;
+  assert_int_equal(overlay_cache_open(&cache, dir), 0);
+  overlay_cache_free(cache);
+  agent_cache_keeper *keeper = NULL;
+  assert_int_equal(agent_cache_keeper_start(&keeper, dir, 1, 0), 0);
+  sleep_ms(500);
+  agent_cache_keeper_stop(keeper);
+  overlay_evict_options o = {.max_tree_bytes = 0, .mirror_max_idle_secs = 0, .max_total_bytes = 1};
+  overlay_evict_result res;
+  assert_int_equal(overlay_cache_open(&cache, dir), 0);
+  assert_int_equal(overlay_cache_evict(&res, cache, &o), 0);
+  assert_int_equal(res.trees_removed + res.mirrors_removed, 0);
+  overlay_cache_free(cache);
+}
+
 static overlay_snapshot *snapshot(overlay_cache *cache, const char *rev) {
   char url[PATH_MAX + 16];
   snprintf(url, sizeof(url), "%s/repo", root);
@@ -161,6 +182,7 @@ int main(void) {
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_agent_cache_limits),
+      cmocka_unit_test(test_agent_cache_keeper_on_an_empty_cache),
       cmocka_unit_test(test_agent_cache_keeper_sweeps_and_evicts_at_start),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
