@@ -11,6 +11,7 @@
 #define AIRGAP_AGENT_AGENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* When to pull a job's image. */
 typedef enum {
@@ -21,6 +22,10 @@ typedef enum {
 
 /* "if-not-present", "always", "never". AIRGAP_EINVALID otherwise. */
 int agent_pull_policy_parse(agent_pull_policy *out, const char *text);
+
+/* Parses a Docker memory size ("512m", "2g", "1048576", suffixes b/k/m/g/t,
+ * binary multiples) into bytes. AIRGAP_EINVALID when malformed or < 6 MiB. */
+int agent_memory_parse(int64_t *out, const char *text);
 
 /* The agent's configuration; every string is borrowed for the call. */
 typedef struct agent_options {
@@ -41,6 +46,18 @@ typedef struct agent_options {
   unsigned shutdown_timeout; /* seconds a drain waits before canceling (0: forever) */
   unsigned max_jobs;         /* stop leasing after this many (0: no limit) */
   int no_warm_sandbox;       /* 1: start each job's sandbox after its lease */
+  /* 1: a job's repo may be a path on this machine or a file:// URL (and then
+   * so may its submodules). 0: such jobs fail — a queue client must not make
+   * the agent read this host's files. `airgap run` sets it; `airgap agent`
+   * and `airgap serve` only with --allow-local-repos. */
+  int allow_local_repos;
+  /* Cache eviction, run by the agent in the background at start and after
+   * jobs end: least-recently-used snapshots (and then idle mirrors) go once
+   * the cache holds more than cache_max_bytes (0: a quarter of the cache's
+   * file system), and whatever was unused for cache_max_age_secs (0: 7 days).
+   * Snapshots in use are never removed. */
+  uint64_t cache_max_bytes;
+  unsigned cache_max_age_secs;
   volatile const int *drain; /* set: lease no more, let running jobs finish */
   volatile const int *abort; /* set: cancel running jobs, tear down, return */
 } agent_options;

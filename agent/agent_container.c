@@ -99,13 +99,9 @@ int agent_container_job_config(json_t **out, const queue_spec *spec,
   int error = 0;
   json_t *config = NULL, *env = NULL, *env_list = NULL, *binds = NULL, *host = NULL;
   const char *mountpoint = spec->mountpoint ? spec->mountpoint : "/workspace";
-  if ((error = check_bind_path("mountpoint", mountpoint)) < 0 ||
+  if ((error = queue_spec_mountpoint_check(mountpoint)) < 0 ||
       (error = check_bind_path("workspace", params->workspace)) < 0)
     goto cleanup;
-  if (strcmp(mountpoint, "/") == 0) {
-    error = airgap_error_set(AIRGAP_EINVALID, "mountpoint '/' would hide the image");
-    goto cleanup;
-  }
 
   /* Defaults first; the spec's env and secrets may override any of them. */
   env = json_object();

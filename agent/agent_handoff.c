@@ -45,12 +45,13 @@ static void wipe_free(char *text) {
 int agent_handoff_write(int fd, const agent_handoff *h) {
   const agent_job_params *p = &h->job;
   json_t *params = json_pack(
-      "{s:s, s:s?, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s?, s:s?, s:i, s:i, s:i, s:s?, s:i}",
+      "{s:s, s:s?, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s?, s:s?, s:i, s:i, s:i, s:s?, s:i, "
+      "s:b}",
       "queue", p->queue_url, "token", p->token, "agent", p->agent_id, "job", p->job_id, "lease",
       p->lease, "lease_ttl", (int)p->lease_ttl, "cache", p->cache_dir, "work", p->work_dir,
       "network", p->network, "pause", p->pause_path, "user", p->user, "docker_host", p->docker_host,
       "pull", (int)p->pull, "parent", (int)h->parent, "log_level", h->log_level, "sandbox",
-      p->sandbox_id, "attempt", (int)p->attempt);
+      p->sandbox_id, "attempt", (int)p->attempt, "allow_local", p->allow_local_repos ? 1 : 0);
   char *line = params ? json_dumps(params, JSON_COMPACT) : NULL;
   json_decref(params);
   if (!line || !p->spec_json)
@@ -143,6 +144,7 @@ int agent_handoff_read(agent_handoff *out, int fd) {
       .sandbox_id = jsonutil_string(in, "sandbox"),
       .attempt = (unsigned)json_integer_value(json_object_get(in, "attempt")),
       .pull = (agent_pull_policy)json_integer_value(json_object_get(in, "pull")),
+      .allow_local_repos = json_is_true(json_object_get(in, "allow_local")),
   };
   const agent_job_params *p = &h.job;
   if (!p->queue_url || !p->agent_id || !p->job_id || !p->lease || !*p->spec_json || !p->cache_dir ||

@@ -125,10 +125,6 @@ int agent_container_job_config(json_t **out, const struct queue_spec *spec,
 int agent_container_sandbox_config(json_t **out, const char *image, const char *pause_path,
                                    const char *network, const char *agent_id, const char *job_id);
 
-/* Parses a Docker memory size ("512m", "2g", "1048576", suffixes b/k/m/g/t,
- * binary multiples) into bytes. AIRGAP_EINVALID when malformed or < 6 MiB. */
-int agent_memory_parse(int64_t *out, const char *text);
-
 /* ---- images (agent_image.c) ---- */
 
 /* The image of warm sandboxes: an empty root file system imported locally
@@ -191,6 +187,7 @@ typedef struct agent_job_params {
   const char *pause_path;
   const char *user; /* NULL: the image's user */
   agent_pull_policy pull;
+  int allow_local_repos;              /* agent_options.allow_local_repos */
   const char *docker_host;            /* NULL: DOCKER_HOST or the default socket */
   const char *sandbox_id;             /* a warm sandbox the agent started for this job, or NULL */
   volatile const int *stop_requested; /* set (by a signal handler) to cancel */
@@ -257,5 +254,26 @@ int agent_containers_reap(unsigned *out, struct docker_client *docker, const cha
 
 /* A job id usable as a directory name and label value: 1–64 of [A-Za-z0-9_-]. */
 int agent_job_id_valid(const char *id);
+
+/* ---- cache eviction (agent_cache.c) ---- */
+
+struct overlay_evict_options;
+
+/* The eviction limits for agent_options' cache_max_bytes (0: a quarter of
+ * the cache's file system) and cache_max_age_secs (0: 7 days). */
+int agent_cache_limits(struct overlay_evict_options *out, const char *cache_dir, uint64_t max_bytes,
+                       unsigned max_age_secs);
+
+typedef struct agent_cache_keeper agent_cache_keeper;
+
+/* Starts the background thread that sweeps a killed checkout's leftovers and
+ * evicts: at once, after agent_cache_keeper_poke (at most once a minute) and
+ * every ten minutes. *out owned: agent_cache_keeper_stop. */
+int agent_cache_keeper_start(agent_cache_keeper **out, const char *cache_dir, uint64_t max_bytes,
+                             unsigned max_age_secs);
+/* A job ended: evict soon. Accepts NULL. */
+void agent_cache_keeper_poke(agent_cache_keeper *keeper);
+/* Waits for a run in progress, stops the thread, frees. Accepts NULL. */
+void agent_cache_keeper_stop(agent_cache_keeper *keeper);
 
 #endif

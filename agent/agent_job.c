@@ -187,7 +187,10 @@ static int prepare_workspace(job_run *r, char **mirror_paths, size_t *mirror_pat
     return fail(r, error, "workspace");
   /* The queue spells "the remote's default branch" HEAD; overlay wants NULL. */
   const char *ref = spec->ref && strcmp(spec->ref, "HEAD") != 0 ? spec->ref : NULL;
-  overlay_request req = {.url = spec->repo, .ref = ref, .commit = spec->commit};
+  overlay_request req = {.url = spec->repo,
+                         .ref = ref,
+                         .commit = spec->commit,
+                         .allow_local = r->p->allow_local_repos};
   if ((error = overlay_snapshot_get(&snap, r->cache, &req)) < 0) {
     /* An unreachable remote may come back; an unknown ref, refused
      * credentials or a missing local repository will not. */

@@ -119,6 +119,7 @@ static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job 
               .pull = o->pull,
               .docker_host = o->docker_host,
               .sandbox_id = sandbox_id,
+              .allow_local_repos = o->allow_local_repos,
           },
       .parent = getpid(),
       .log_level = (int)log_level_get(),
@@ -248,6 +249,7 @@ int agent_run(const agent_options *o) {
   docker_client *docker = NULL;
   unsigned slot_count = o->slots ? o->slots : 1;
   slot *slots = NULL;
+  agent_cache_keeper *keeper = NULL;
   if (slot_count > MAX_SLOTS)
     return airgap_error_set(AIRGAP_EINVALID, "--slots %u is more than %d", slot_count, MAX_SLOTS);
   if ((error = queue_client_new(&queue, o->queue_url, o->token)) < 0 ||
@@ -271,6 +273,9 @@ int agent_run(const agent_options *o) {
   }
   if ((error = agent_reap_leftovers(docker, o->agent_id, o->work_dir)) < 0)
     goto cleanup;
+  if ((error = agent_cache_keeper_start(&keeper, o->cache_dir, o->cache_max_bytes,
+                                        o->cache_max_age_secs)) < 0)
+    goto cleanup;
   log_info("agent", "agent %s: %u slot(s), queue %s", o->agent_id, slot_count, o->queue_url);
   char *warm = NULL;
   uint64_t warm_retry_at = o->no_warm_sandbox ? UINT64_MAX : 0;
@@ -282,8 +287,12 @@ int agent_run(const agent_options *o) {
   unsigned leased = 0, backoff = 0;
   uint64_t drain_started = 0;
   int canceling = 0;
+  unsigned was_running = 0;
   for (;;) {
     unsigned running = collect(o, queue, docker, slots, slot_count, 0);
+    if (running < was_running)
+      agent_cache_keeper_poke(keeper); /* a job ended: its snapshot may go now */
+    was_running = running;
     int draining = flag(o->drain) || (o->max_jobs && leased >= o->max_jobs);
     if (flag(o->abort) && !canceling) {
       log_info("agent", "canceling %u running job(s)", running);
@@ -350,6 +359,7 @@ int agent_run(const agent_options *o) {
       free(lease_copy);
     } else {
       slots[free_slot].pid = pid;
+      was_running++;
       slots[free_slot].job_id = id_copy;
       slots[free_slot].lease = lease_copy;
       slots[free_slot].sandbox_id = warm; /* the supervisor owns it now */
@@ -362,6 +372,7 @@ int agent_run(const agent_options *o) {
   sandbox_remove(docker, &warm);
 
 cleanup:
+  agent_cache_keeper_stop(keeper);
   if (slots)
     for (unsigned i = 0; i < slot_count; i++)
       slot_clear(&slots[i]);

@@ -100,7 +100,11 @@ void cli_agent_flags_help(FILE *out, int pool, const char *cache_default,
                  "its\n"
                  "                         labels are among them (env AIRGAP_LABELS; default "
                  "none:\n"
-                 "                         only jobs without labels)\n");
+                 "                         only jobs without labels)\n"
+                 "  --allow-local-repos    run jobs whose repository is a path or file:// URL on\n"
+                 "                         this machine (env AIRGAP_ALLOW_LOCAL_REPOS=1; default\n"
+                 "                         off: a queue client must not make the agent read its\n"
+                 "                         host's files)\n");
   fprintf(out,
           "  --cache DIR            git mirrors and commit snapshots (env AIRGAP_CACHE;\n"
           "                         default %s)\n",
@@ -130,6 +134,11 @@ void cli_agent_flags_help(FILE *out, int pool, const char *cache_default,
           "  --warm-sandbox yes|no  keep one sandbox started ahead of the next job, so a job\n"
           "                         does not wait for its network namespace (env\n"
           "                         AIRGAP_WARM_SANDBOX; default yes)\n"
+          "  --cache-max SIZE       evict snapshots and mirrors past this size, e.g. 20g (env\n"
+          "                         AIRGAP_CACHE_MAX; default a quarter of the cache's file\n"
+          "                         system)\n"
+          "  --cache-max-age DAYS   evict snapshots unused this long (env AIRGAP_CACHE_MAX_AGE;\n"
+          "                         default 7)\n"
           "  --log-level LEVEL      debug, info, warn or error (env AIRGAP_LOG_LEVEL; default\n"
           "                         %s)\n"
           "  --help                 show this help\n",
@@ -179,6 +188,28 @@ int cli_agent_flags_labels(cli_agent_flags *f, const char *cmd, const char *text
   return 0;
 }
 
+static int cache_max(cli_agent_flags *f, const char *cmd, const char *what, const char *arg) {
+  int64_t bytes = 0;
+  if (agent_memory_parse(&bytes, arg) < 0 || bytes <= 0) {
+    fprintf(stderr, "airgap %s: %s takes a size like 512m or 20g (got '%s')\n", cmd, what, arg);
+    return -1;
+  }
+  f->o.cache_max_bytes = (uint64_t)bytes;
+  return 0;
+}
+
+static int cache_max_age(cli_agent_flags *f, const char *cmd, const char *what, const char *arg) {
+  unsigned days = 0;
+  if (cli_parse_uint(&days, cmd, what, arg, 3650) < 0)
+    return -1;
+  if (days == 0) {
+    fprintf(stderr, "airgap %s: %s must be at least 1 day\n", cmd, what);
+    return -1;
+  }
+  f->o.cache_max_age_secs = days * 86400u;
+  return 0;
+}
+
 int cli_agent_flags_option(cli_agent_flags *f, const char *cmd, int opt, const char *arg) {
   switch (opt) {
   case CLI_OPT_SLOTS:
@@ -207,6 +238,9 @@ int cli_agent_flags_option(cli_agent_flags *f, const char *cmd, int opt, const c
                ? -1
                : 1;
   case CLI_OPT_LOG_LEVEL: f->log_level = arg; return 1;
+  case CLI_OPT_ALLOW_LOCAL: f->o.allow_local_repos = 1; return 1;
+  case CLI_OPT_CACHE_MAX: return cache_max(f, cmd, "--cache-max", arg) < 0 ? -1 : 1;
+  case CLI_OPT_CACHE_MAX_AGE: return cache_max_age(f, cmd, "--cache-max-age", arg) < 0 ? -1 : 1;
   case CLI_OPT_WARM:
     if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0) {
       fprintf(stderr, "airgap %s: --warm-sandbox takes yes or no\n", cmd);
@@ -234,6 +268,17 @@ int cli_agent_flags_finish(cli_agent_flags *f, const char *cmd) {
     return -1;
   const char *env_labels = cli_env("AIRGAP_LABELS");
   if (!f->label_buf && env_labels && cli_agent_flags_labels(f, cmd, env_labels) < 0)
+    return -1;
+  const char *env_local = cli_env("AIRGAP_ALLOW_LOCAL_REPOS");
+  if (env_local && strcmp(env_local, "1") == 0)
+    f->o.allow_local_repos = 1;
+  const char *env_cache_max = cli_env("AIRGAP_CACHE_MAX");
+  if (env_cache_max && !f->o.cache_max_bytes &&
+      cache_max(f, cmd, "AIRGAP_CACHE_MAX", env_cache_max) < 0)
+    return -1;
+  const char *env_cache_age = cli_env("AIRGAP_CACHE_MAX_AGE");
+  if (env_cache_age && !f->o.cache_max_age_secs &&
+      cache_max_age(f, cmd, "AIRGAP_CACHE_MAX_AGE", env_cache_age) < 0)
     return -1;
   const char *env_pull = cli_env("AIRGAP_PULL");
   if (env_pull && f->o.pull == AGENT_PULL_IF_NOT_PRESENT &&

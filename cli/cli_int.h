@@ -36,6 +36,9 @@ enum {
   CLI_OPT_SHUTDOWN,
   CLI_OPT_LOG_LEVEL,
   CLI_OPT_WARM,
+  CLI_OPT_CACHE_MAX,
+  CLI_OPT_CACHE_MAX_AGE,
+  CLI_OPT_ALLOW_LOCAL,
   /* connection flags */
   CLI_OPT_QUEUE,
   CLI_OPT_TOKEN,
@@ -89,11 +92,14 @@ typedef struct cli_agent_flags {
       {"pause", required_argument, NULL, CLI_OPT_PAUSE},                                           \
       {"shutdown-timeout", required_argument, NULL, CLI_OPT_SHUTDOWN},                             \
       {"log-level", required_argument, NULL, CLI_OPT_LOG_LEVEL},                                   \
-      {"warm-sandbox", required_argument, NULL, CLI_OPT_WARM}, {                                   \
+      {"warm-sandbox", required_argument, NULL, CLI_OPT_WARM},                                     \
+      {"cache-max", required_argument, NULL, CLI_OPT_CACHE_MAX},                                   \
+      {"cache-max-age", required_argument, NULL, CLI_OPT_CACHE_MAX_AGE}, {                         \
     "help", no_argument, NULL, 'h'                                                                 \
   }
 #define CLI_AGENT_POOL_OPTIONS                                                                     \
-  {"slots", required_argument, NULL, CLI_OPT_SLOTS}, {                                             \
+  {"slots", required_argument, NULL, CLI_OPT_SLOTS},                                               \
+      {"allow-local-repos", no_argument, NULL, CLI_OPT_ALLOW_LOCAL}, {                             \
     "labels", required_argument, NULL, CLI_OPT_LABELS                                              \
   }
 

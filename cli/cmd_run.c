@@ -202,7 +202,8 @@ int cmd_run(int argc, char **argv) {
     f.o.agent_id = f.id;
   }
   f.o.max_jobs = 1;
-  code = 2; /* what finish refuses is a flag's value */
+  code = 2;                  /* what finish refuses is a flag's value */
+  f.o.allow_local_repos = 1; /* run: its user is on this machine */
   if (cli_agent_flags_finish(&f, "run") < 0)
     goto out;
   code = EXIT_ERRORED;

@@ -12,8 +12,11 @@
  *
  * The raw request target is captured in MHD's URI log callback and MHD's own
  * percent-decoding is disabled: AWS signatures and S3 keys need exact bytes.
+ * Header deadlines and connection caps live in http_server_guard.c; framing
+ * that a proxy could read differently is refused here with a 400.
  */
 #include "common/http_server.h"
+#include "common/http_server_int.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/fs.h"
@@ -27,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +39,10 @@
 #define HTTP_DEFAULT_MAX_BODY (1024u * 1024u)
 #define HTTP_DEFAULT_THREADS 4u
 #define HTTP_DEFAULT_TIMEOUT 60u
+#define HTTP_DEFAULT_HEADER_TIMEOUT 30u
+#define HTTP_DEFAULT_MAX_CONNECTIONS 4096u
+#define HTTP_MIN_CONNECTIONS 32u
+#define HTTP_MIN_PER_PEER 8u
 #define HTTP_MAX_LISTENERS 16
 #define HTTP_MAX_SEGMENTS 256
 #define HTTP_LISTEN_BACKLOG 256
@@ -89,6 +98,7 @@ struct http_server {
   int resuming;           /* answered parked requests MHD has not completed yet */
   int stopping;           /* http_server_free has begun: streams may no longer park */
   http_stream *parked;    /* streams waiting for http_stream_wake */
+  http_guard *guard;      /* header deadlines and connection caps */
 };
 
 /* ---------------------------------------------------------------- responses */
@@ -479,9 +489,9 @@ static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s) {
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode code) {
-  (void)cls;
-  (void)conn;
+  http_server *server = cls;
   (void)code;
+  http_guard_request_done(server->guard, conn);
   request_free(*con_cls);
   *con_cls = NULL;
 }
@@ -565,6 +575,47 @@ static enum MHD_Result queue_pending(http_request *req) {
   return result;
 }
 
+/* Framing both hops of a proxy must read alike (RFC 9112 6.1-6.3): several
+ * different Content-Length values, any transfer coding other than one plain
+ * "chunked", or both headers at once would let a request hide inside another
+ * one's body. MHD 0.9.75 takes the first Content-Length and reads a body of
+ * unknown coding until the client closes, so we refuse these ourselves, in the
+ * first access call, before any body byte is read. */
+typedef struct framing_scan {
+  const char *length;
+  const char *error;
+  unsigned encodings;
+} framing_scan;
+
+static enum MHD_Result framing_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value) {
+  framing_scan *scan = cls;
+  (void)kind;
+  if (!value)
+    value = "";
+  if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+    if (scan->length && strcmp(scan->length, value) != 0)
+      scan->error = "{\"error\":\"conflicting Content-Length headers: send exactly one\"}";
+    scan->length = value;
+  } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+    scan->encodings++;
+    if (strcasecmp(value, "chunked") != 0)
+      scan->error = "{\"error\":\"unsupported Transfer-Encoding: only a single 'chunked' "
+                    "coding is accepted\"}";
+  }
+  return scan->error ? MHD_NO : MHD_YES;
+}
+
+static const char *framing_error(struct MHD_Connection *conn) {
+  framing_scan scan = {0};
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_visit, &scan);
+  if (!scan.error && scan.encodings > 1)
+    scan.error = "{\"error\":\"repeated Transfer-Encoding headers: send one 'chunked'\"}";
+  if (!scan.error && scan.encodings && scan.length)
+    scan.error = "{\"error\":\"both Transfer-Encoding and Content-Length: send one of them\"}";
+  return scan.error;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls) {
@@ -578,6 +629,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     /* First call: headers only. Refuse declared oversize bodies before reading them
      * (this also answers `Expect: 100-continue` with 413 instead of 100). */
     req->method = method;
+    http_guard_headers_done(server->guard, conn);
+    const char *ambiguous = framing_error(conn);
+    if (ambiguous) {
+      log_warn("http", "%s %s from %s: ambiguous request framing, answering 400", method, req->path,
+               req->peer);
+      return queue_plain(conn, 400, ambiguous);
+    }
     const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (length) {
       char *end = NULL;
@@ -727,13 +785,19 @@ static int start_daemon(http_server *server, int fd) {
   /* MHD_USE_ITC: needed by MHD_quiesce_daemon with a thread pool. */
   unsigned flags =
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
+  /* The guard enforces the real caps across listeners and makes room by
+   * closing waiting connections, which MHD notices a moment later; MHD's own
+   * per-daemon limit (split between the pool's threads) is only a backstop
+   * set well above, so that it never refuses the newcomer the guard let in. */
+  unsigned mhd_limit = server->options.max_connections * 2 + 16 * server->options.threads;
   struct MHD_Daemon *daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, on_access, server, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
       MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)server->options.threads,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)server->options.connection_timeout,
       MHD_OPTION_URI_LOG_CALLBACK, on_uri, server, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape,
-      server, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_END);
+      server, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
+      http_guard_notify, server->guard, MHD_OPTION_CONNECTION_LIMIT, mhd_limit, MHD_OPTION_END);
   if (!daemon) {
     close(fd);
     return airgap_error_set(AIRGAP_ERROR, "cannot start the HTTP server (libmicrohttpd)");
@@ -742,6 +806,18 @@ static int start_daemon(http_server *server, int fd) {
     server->port = socket_port(fd);
   server->daemons[server->daemon_count++] = daemon;
   return 0;
+}
+
+/* Half the descriptors this process may open (the rest are the queue's
+ * database, the emulator's spilled bodies and files, the Docker socket...):
+ * past the limit accept() fails and MHD stops accepting, which is exactly the
+ * outage a slow client would cause. */
+static unsigned default_max_connections(void) {
+  struct rlimit rl;
+  unsigned limit = HTTP_DEFAULT_MAX_CONNECTIONS;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 2 < limit)
+    limit = (unsigned)(rl.rlim_cur / 2);
+  return limit > HTTP_MIN_CONNECTIONS ? limit : HTTP_MIN_CONNECTIONS;
 }
 
 int http_server_start(http_server **out, const http_server_options *options) {
@@ -763,6 +839,21 @@ int http_server_start(http_server **out, const http_server_options *options) {
     server->options.threads = HTTP_DEFAULT_THREADS;
   if (!server->options.connection_timeout)
     server->options.connection_timeout = HTTP_DEFAULT_TIMEOUT;
+  if (!server->options.header_timeout)
+    server->options.header_timeout = HTTP_DEFAULT_HEADER_TIMEOUT;
+  if (!server->options.max_connections)
+    server->options.max_connections = default_max_connections();
+  if (!server->options.max_connections_per_peer) {
+    unsigned quarter = server->options.max_connections / 4;
+    server->options.max_connections_per_peer =
+        quarter > HTTP_MIN_PER_PEER ? quarter : HTTP_MIN_PER_PEER;
+  }
+  http_guard_limits limits = {.max_connections = server->options.max_connections,
+                              .max_per_peer = server->options.max_connections_per_peer,
+                              .header_ms = server->options.header_timeout * 1000u,
+                              .idle_ms = server->options.connection_timeout * 1000u};
+  if ((error = http_guard_new(&server->guard, &limits)) < 0)
+    goto cleanup;
   if (options->spill_dir && !(server->spill_dir = strdup(options->spill_dir))) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
     goto cleanup;
@@ -878,166 +969,9 @@ void http_server_free(http_server *server) {
   pthread_mutex_unlock(&server->lock);
   for (size_t i = 0; i < server->daemon_count; i++)
     MHD_stop_daemon(server->daemons[i]);
+  http_guard_free(server->guard); /* after the daemons: they report every close */
   free(server->spill_dir);
   pthread_cond_destroy(&server->settled);
   pthread_mutex_destroy(&server->lock);
   free(server);
-}
-
-/* ------------------------------------------------------------- query strings */
-
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-char *http_percent_decode(const char *src, size_t len, int plus_as_space, int reject_nul,
-                          size_t *out_len) {
-  char *out = malloc(len + 1);
-  if (!out)
-    return NULL;
-  size_t o = 0;
-  for (size_t i = 0; i < len; i++) {
-    char c = src[i];
-    if (c == '%') {
-      if (i + 2 >= len) {
-        free(out);
-        return NULL;
-      }
-      int hi = hex_value(src[i + 1]), lo = hex_value(src[i + 2]);
-      if (hi < 0 || lo < 0) {
-        free(out);
-        return NULL;
-      }
-      c = (char)(hi * 16 + lo);
-      if (c == '\0' && reject_nul) {
-        free(out);
-        return NULL;
-      }
-      i += 2;
-    } else if (c == '+' && plus_as_space) {
-      c = ' ';
-    } else if (c == '\0' && reject_nul) {
-      free(out);
-      return NULL;
-    }
-    out[o++] = c;
-  }
-  out[o] = '\0';
-  if (out_len)
-    *out_len = o;
-  return out;
-}
-
-void http_query_free(http_query_pair *pairs, size_t count) {
-  if (!pairs)
-    return;
-  for (size_t i = 0; i < count; i++) {
-    free(pairs[i].name);
-    free(pairs[i].value);
-  }
-  free(pairs);
-}
-
-int http_query_parse(http_query_pair **out, size_t *count, const char *raw, size_t len,
-                     size_t max_pairs) {
-  http_query_pair *pairs = NULL;
-  size_t n = 0, cap = 0;
-  size_t pos = 0;
-  while (pos < len) {
-    const char *start = raw + pos;
-    const char *amp = memchr(start, '&', len - pos);
-    size_t piece = amp ? (size_t)(amp - start) : len - pos;
-    pos += piece + 1;
-    if (piece == 0)
-      continue;
-    if (n == max_pairs) {
-      http_query_free(pairs, n);
-      return airgap_error_set(AIRGAP_ETOOBIG, "more than %zu parameters", max_pairs);
-    }
-    if (n == cap) {
-      size_t grown_cap = cap ? cap * 2 : 8;
-      http_query_pair *grown = realloc(pairs, grown_cap * sizeof(*pairs));
-      if (!grown) {
-        http_query_free(pairs, n);
-        return airgap_error_set(AIRGAP_ERROR, "out of memory");
-      }
-      pairs = grown;
-      cap = grown_cap;
-    }
-    const char *eq = memchr(start, '=', piece);
-    size_t name_len = eq ? (size_t)(eq - start) : piece;
-    char *name = http_percent_decode(start, name_len, 1, 1, NULL);
-    char *value = eq ? http_percent_decode(eq + 1, piece - name_len - 1, 1, 1, NULL) : strdup("");
-    if (!name || !value) {
-      free(name);
-      free(value);
-      http_query_free(pairs, n);
-      return airgap_error_set(AIRGAP_EINVALID,
-                              "malformed query string: bad percent-escape near '%.*s'",
-                              (int)(piece > 40 ? 40 : piece), start);
-    }
-    pairs[n].name = name;
-    pairs[n].value = value;
-    n++;
-  }
-  *out = pairs;
-  *count = n;
-  return 0;
-}
-
-const char *http_query_get(const http_query_pair *pairs, size_t count, const char *name) {
-  for (size_t i = 0; i < count; i++)
-    if (strcmp(pairs[i].name, name) == 0)
-      return pairs[i].value;
-  return NULL;
-}
-
-/* ------------------------------------------------------------------- routing */
-
-static int route_matches(const char *pattern, http_request *req) {
-  size_t index = 0;
-  const char *p = pattern;
-  while (*p == '/')
-    p++;
-  while (*p) {
-    const char *end = strchr(p, '/');
-    size_t len = end ? (size_t)(end - p) : strlen(p);
-    if (len == 2 && p[0] == '*' && p[1] == '*')
-      return 1;
-    const char *segment = http_request_segment(req, index);
-    if (!segment)
-      return 0;
-    if (!(len == 1 && p[0] == '*') && (strlen(segment) != len || memcmp(segment, p, len) != 0))
-      return 0;
-    index++;
-    if (!end)
-      break;
-    p = end + 1;
-  }
-  return http_request_segment(req, index) == NULL;
-}
-
-void http_router_dispatch(const http_route *routes, size_t count, http_request *req,
-                          void *payload) {
-  int path_matched = 0;
-  for (size_t i = 0; i < count; i++) {
-    if (!route_matches(routes[i].pattern, req))
-      continue;
-    path_matched = 1;
-    if (!routes[i].method || strcmp(routes[i].method, req->method) == 0 ||
-        (strcmp(req->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
-      routes[i].handler(req, payload);
-      return;
-    }
-  }
-  if (path_matched)
-    http_request_respond_error(req, 405, "method not allowed for this path");
-  else
-    http_request_respond_error(req, 404, "no such endpoint");
 }

@@ -46,8 +46,23 @@ typedef struct http_server_options {
   const char *spill_dir;
   /* Worker threads (0 means 4). */
   unsigned threads;
-  /* Seconds an idle connection is kept (0 means 60). */
+  /* Seconds an idle connection is kept (0 means 60). Also the deadline, counted
+   * from an answer, for the next request's complete headers on a kept-alive
+   * connection, however slowly it trickles bytes. */
   unsigned connection_timeout;
+  /* Slow and greedy clients (slowloris). A new connection must deliver a
+   * request's complete headers within header_timeout seconds of being
+   * accepted, or it is closed (0 means 30). max_connections caps the open
+   * connections across all listeners (0: derived from RLIMIT_NOFILE, half of
+   * the descriptors, at most 4096, at least 32); max_connections_per_peer caps
+   * one client address (0: a quarter of max_connections, at least 8). At a
+   * cap the oldest connection still waiting for its headers (from the same
+   * address first) is closed to make room; the newcomer is refused only when
+   * every other connection is being served (long polls, streams). So new
+   * clients keep being answered during an attack while the slow ones go. */
+  unsigned header_timeout;
+  unsigned max_connections;
+  unsigned max_connections_per_peer;
   http_handler_fn handler;
   void *payload;
 } http_server_options;

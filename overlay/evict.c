@@ -12,7 +12,14 @@
  * A mirror is removed together with every snapshot whose .git borrows objects
  * from it (.git/airgap-snapshot lists them), and only when all of those can
  * go: a snapshot's alternates must never point at a missing mirror. Temporary
- * directories of crashed builds (their pid in the name is gone) are swept too.
+ * directories of crashed builds (their pid in the name is gone) are swept too,
+ * and so are git's lock files and temporary packs inside mirrors that nobody
+ * fetches into (their exclusive lock is free), which a killed fetch leaves.
+ *
+ * Age: snapshots unused for longer than a limit go. Size: past a threshold on
+ * snapshots alone, or on snapshots and mirrors together, least-recently-used
+ * snapshots go first (rebuilt from the mirror in seconds), then the
+ * least-recently-used mirrors (a full clone to get back).
  */
 #include "overlay/overlay_int.h"
 
@@ -33,6 +40,8 @@
 
 #define INFO_MAX (64 * 1024)
 #define MAX_TREES 100000
+#define MAX_MIRRORS 100000
+#define REFS_MAX_DEPTH 32
 
 typedef struct tree_info {
   char sha[OVERLAY_SHA_HEX + 1];
@@ -111,6 +120,106 @@ static void sweep_orphan_locks(overlay_cache *cache) {
     free(tree);
   }
   closedir(d);
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Unlinks every "*.lock" file under `dir` (a mirror's refs/). */
+static unsigned remove_ref_locks(const char *dir, int depth) {
+  DIR *d = depth < REFS_MAX_DEPTH ? opendir(dir) : NULL;
+  if (!d)
+    return 0;
+  unsigned removed = 0;
+  struct dirent *ent;
+  while ((ent = readdir(d)) != NULL) {
+    if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
+      continue;
+    char *path = ov_strf("%s/%s", dir, ent->d_name);
+    struct stat st;
+    if (path && lstat(path, &st) == 0) {
+      if (S_ISDIR(st.st_mode))
+        removed += remove_ref_locks(path, depth + 1);
+      else if (ends_with(ent->d_name, ".lock") && unlink(path) == 0)
+        removed++;
+    }
+    free(path);
+  }
+  closedir(d);
+  return removed;
+}
+
+/* git's and libgit2's leftovers of a killed fetch in mirror `path`: lock
+ * files (which make every later fetch fail) and temporary packs. The caller
+ * holds the mirror's exclusive lock, so no fetch is running. */
+static unsigned remove_git_leftovers(const char *path) {
+  static const char *const top_locks[] = {"packed-refs.lock", "config.lock",  "HEAD.lock",
+                                          "FETCH_HEAD.lock",  "shallow.lock", NULL};
+  unsigned removed = 0;
+  for (size_t i = 0; top_locks[i]; i++) {
+    char *lock = ov_strf("%s/%s", path, top_locks[i]);
+    if (lock && unlink(lock) == 0)
+      removed++;
+    free(lock);
+  }
+  char *refs = ov_strf("%s/refs", path);
+  if (refs)
+    removed += remove_ref_locks(refs, 0);
+  free(refs);
+  char *packs = ov_strf("%s/objects/pack", path);
+  DIR *d = packs ? opendir(packs) : NULL;
+  struct dirent *ent;
+  while (d && (ent = readdir(d)) != NULL) {
+    if (strncmp(ent->d_name, "pack_git2_", 10) != 0 && strncmp(ent->d_name, "tmp_", 4) != 0)
+      continue;
+    char *file = ov_strf("%s/%s", packs, ent->d_name);
+    if (file && unlink(file) == 0)
+      removed++;
+    free(file);
+  }
+  if (d)
+    closedir(d);
+  free(packs);
+  return removed;
+}
+
+static void sweep_mirror_leftovers(overlay_cache *cache) {
+  DIR *d = opendir(cache->mirrors_dir);
+  if (!d)
+    return;
+  struct dirent *ent;
+  unsigned seen = 0;
+  while ((ent = readdir(d)) != NULL && seen++ < MAX_MIRRORS) {
+    size_t len = strlen(ent->d_name);
+    if (len != OVERLAY_KEY_HEX + 4 || !ends_with(ent->d_name, ".git"))
+      continue;
+    char *lock = ov_strf("%s/%.*s.lock", cache->mirrors_dir, OVERLAY_KEY_HEX, ent->d_name);
+    char *path = ov_strf("%s/%s", cache->mirrors_dir, ent->d_name);
+    int fd = -1;
+    if (lock && path && ov_lock(&fd, lock, LOCK_EX | LOCK_NB, 0) == 0) {
+      unsigned removed = remove_git_leftovers(path);
+      if (removed)
+        log_info(OVERLAY_COMPONENT,
+                 "removed %u lock or temporary file(s) a killed fetch left in %s", removed, path);
+      close(fd);
+    }
+    free(lock);
+    free(path);
+  }
+  closedir(d);
+}
+
+int overlay_cache_sweep(overlay_cache *cache) {
+  if (!cache)
+    return airgap_error_set(AIRGAP_EINVALID, "sweeping needs a cache");
+  sweep_temps(cache->trees_dir, OVERLAY_SHA_HEX);
+  sweep_temps(cache->mirrors_dir, OVERLAY_KEY_HEX);
+  sweep_orphan_locks(cache);
+  sweep_mirror_leftovers(cache);
+  airgap_error_clear();
+  return 0;
 }
 
 /* Takes the exclusive lock of tree `sha` when nobody uses it. */
@@ -328,6 +437,103 @@ static int evict_mirrors(overlay_evict_result *res, overlay_cache *cache, tree_i
   return error;
 }
 
+/* Disk usage of every mirror. */
+static int mirrors_bytes(uint64_t *out, overlay_cache *cache) {
+  DIR *d = opendir(cache->mirrors_dir);
+  if (!d)
+    return airgap_error_set_errno(AIRGAP_ERROR, "cannot list %s", cache->mirrors_dir);
+  uint64_t total = 0;
+  struct dirent *ent;
+  while ((ent = readdir(d)) != NULL) {
+    if (strlen(ent->d_name) != OVERLAY_KEY_HEX + 4 || !ends_with(ent->d_name, ".git"))
+      continue;
+    char *path = ov_strf("%s/%s", cache->mirrors_dir, ent->d_name);
+    uint64_t bytes = 0;
+    if (path && ov_tree_bytes(&bytes, path) == 0)
+      total += bytes;
+    free(path);
+  }
+  closedir(d);
+  *out = total;
+  return 0;
+}
+
+typedef struct mirror_use {
+  char key[OVERLAY_KEY_HEX + 1];
+  time_t used;
+  uint64_t bytes;
+} mirror_use;
+
+static int by_mirror_use(const void *a, const void *b) {
+  const mirror_use *x = a, *y = b;
+  return (x->used > y->used) - (x->used < y->used);
+}
+
+/* Past max_total_bytes once unused snapshots are gone: removes the
+ * least-recently-used mirrors (each with its snapshots, when none is in use)
+ * until the cache fits. */
+static int evict_mirrors_lru(overlay_evict_result *res, overlay_cache *cache, tree_info *trees,
+                             size_t ntrees, const ov_mount *mounts, size_t nmounts,
+                             uint64_t *tree_total, uint64_t *mirror_total, uint64_t max_total) {
+  DIR *d = opendir(cache->mirrors_dir);
+  if (!d)
+    return airgap_error_set_errno(AIRGAP_ERROR, "cannot list %s", cache->mirrors_dir);
+  mirror_use *list = NULL;
+  size_t n = 0, cap = 0;
+  int error = 0;
+  struct dirent *ent;
+  while ((ent = readdir(d)) != NULL && n < MAX_MIRRORS) {
+    if (strlen(ent->d_name) != OVERLAY_KEY_HEX + 4 || !ends_with(ent->d_name, ".git"))
+      continue;
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 16;
+      mirror_use *grown = realloc(list, ncap * sizeof(*grown));
+      if (!grown) {
+        error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+        break;
+      }
+      list = grown;
+      cap = ncap;
+    }
+    mirror_use *m = &list[n];
+    memcpy(m->key, ent->d_name, OVERLAY_KEY_HEX);
+    m->key[OVERLAY_KEY_HEX] = '\0';
+    if (!is_hex_name(m->key, OVERLAY_KEY_HEX))
+      continue;
+    char *lock = ov_strf("%s/%s.lock", cache->mirrors_dir, m->key);
+    char *path = ov_strf("%s/%s", cache->mirrors_dir, ent->d_name);
+    struct stat st;
+    m->used = lock && stat(lock, &st) == 0 ? st.st_mtime : 0;
+    m->bytes = 0;
+    if (path)
+      (void)ov_tree_bytes(&m->bytes, path);
+    free(lock);
+    free(path);
+    n++;
+  }
+  closedir(d);
+  if (error == 0 && n > 1) /* qsort(NULL, 0) is undefined */
+    qsort(list, n, sizeof(*list), by_mirror_use);
+  for (size_t i = 0; error == 0 && i < n; i++) {
+    if (*tree_total + *mirror_total <= max_total)
+      break;
+    unsigned before = res->mirrors_removed;
+    uint64_t tree_bytes = 0;
+    for (size_t t = 0; t < ntrees; t++)
+      if (!trees[t].gone && tree_uses_mirror(&trees[t], list[i].key))
+        tree_bytes += trees[t].bytes;
+    /* A cutoff in the future: "idle" no longer matters, only "in use". */
+    error =
+        evict_mirror(res, cache, list[i].key, trees, ntrees, mounts, nmounts, time(NULL) + 86400);
+    if (error == 0 && res->mirrors_removed > before) {
+      *mirror_total -= list[i].bytes < *mirror_total ? list[i].bytes : *mirror_total;
+      *tree_total -= tree_bytes < *tree_total ? tree_bytes : *tree_total;
+    }
+  }
+  free(list);
+  return error;
+}
+
 int overlay_cache_evict(overlay_evict_result *out, overlay_cache *cache,
                         const overlay_evict_options *opts) {
   if (!cache || !opts)
@@ -339,25 +545,32 @@ int overlay_cache_evict(overlay_evict_result *out, overlay_cache *cache,
   int error = ov_mounts_read(&mounts, &nmounts);
   if (error < 0)
     return error;
-  sweep_temps(cache->trees_dir, OVERLAY_SHA_HEX);
-  sweep_temps(cache->mirrors_dir, OVERLAY_KEY_HEX);
-  sweep_orphan_locks(cache);
+  overlay_cache_sweep(cache);
   if ((error = list_trees(&trees, &ntrees, cache)) < 0)
     goto cleanup;
   if (opts->mirror_max_idle_secs >= 0 &&
       (error = evict_mirrors(&res, cache, trees, ntrees, mounts, nmounts,
                              opts->mirror_max_idle_secs)) < 0)
     goto cleanup;
-  qsort(trees, ntrees, sizeof(*trees), by_use);
+  if (ntrees > 1) /* qsort(NULL, 0) is undefined */
+    qsort(trees, ntrees, sizeof(*trees), by_use);
   uint64_t total = 0;
   for (size_t i = 0; i < ntrees; i++)
     if (!trees[i].gone)
       total += trees[i].bytes;
+  time_t too_old =
+      opts->tree_max_idle_secs > 0 ? time(NULL) - (time_t)opts->tree_max_idle_secs : (time_t)0;
+  uint64_t mirror_bytes = 0;
+  if (opts->max_total_bytes && (error = mirrors_bytes(&mirror_bytes, cache)) < 0)
+    goto cleanup;
   for (size_t i = 0; i < ntrees; i++) {
     if (trees[i].gone)
       continue;
-    if (total <= opts->max_tree_bytes)
-      break;
+    int old = opts->tree_max_idle_secs > 0 && trees[i].used <= too_old;
+    int over = total > opts->max_tree_bytes ||
+               (opts->max_total_bytes && total + mirror_bytes > opts->max_total_bytes);
+    if (!old && !over)
+      break; /* sorted by last use: the rest are newer and fit */
     int fd = -1;
     if (lock_unused_tree(&fd, cache, trees[i].sha, mounts, nmounts) < 0) {
       res.trees_in_use++;
@@ -369,7 +582,12 @@ int overlay_cache_evict(overlay_evict_result *out, overlay_cache *cache,
     total -= trees[i].bytes;
     res.trees_removed++;
   }
+  if (opts->max_total_bytes && total + mirror_bytes > opts->max_total_bytes &&
+      (error = evict_mirrors_lru(&res, cache, trees, ntrees, mounts, nmounts, &total, &mirror_bytes,
+                                 opts->max_total_bytes)) < 0)
+    goto cleanup;
   res.tree_bytes = total;
+  res.mirror_bytes = mirror_bytes;
   airgap_error_clear();
 cleanup:
   trees_free(trees, ntrees);

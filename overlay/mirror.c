@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -117,6 +118,29 @@ int ov_url_key(char out[OVERLAY_KEY_HEX + 1], const char *url) {
   for (int i = 0; i < 32; i++)
     snprintf(out + i * 2, 3, "%02x", digest[i]);
   return 0;
+}
+
+/* --- local or remote ----------------------------------------------------- */
+
+int overlay_url_is_local(const char *url) {
+  static const char *const remote_schemes[] = {"http",    "https",   "git", "ssh",
+                                               "git+ssh", "ssh+git", NULL};
+  if (!url || !*url || url[0] == '/' || url[0] == '.' || url[0] == '~')
+    return 1;
+  if (strncasecmp(url, "file:", 5) == 0 || strstr(url, "::"))
+    return 1; /* file:// and git's remote helpers ("ext::sh -c ...") */
+  const char *scheme_end = strstr(url, "://");
+  if (scheme_end) {
+    size_t len = (size_t)(scheme_end - url);
+    for (size_t i = 0; remote_schemes[i]; i++)
+      if (strlen(remote_schemes[i]) == len && strncasecmp(url, remote_schemes[i], len) == 0)
+        return 0;
+    return 1;
+  }
+  /* scp-like "[user@]host:path": a ':' before any '/' (git's own rule). */
+  const char *colon = strchr(url, ':');
+  const char *slash = strchr(url, '/');
+  return !(colon && colon != url && (!slash || colon < slash));
 }
 
 /* --- credentials --------------------------------------------------------- */

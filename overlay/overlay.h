@@ -58,7 +58,21 @@ typedef struct overlay_request {
   const char *commit; /* optional full sha: when present in the
                          mirror, no network is used at all */
   const overlay_credentials *credentials; /* NULL: anonymous */
+  int allow_local; /* 1: `url` may be a path on this machine (or file://), and
+                      then so may its submodules' URLs. 0 (the default):
+                      local URLs are refused, the repository's and every
+                      submodule's alike — whoever chose the URL must not make
+                      us read this machine's repositories (the cache's own
+                      mirrors have predictable paths). Set it only when the
+                      URL comes from someone who may read those files anyway
+                      (`airgap run`, an agent started with --allow-local-repos). */
 } overlay_request;
+
+/* 1 when `url` names something on this machine rather than a remote: an
+ * absolute or relative path, a file:// URL, or anything that is not an
+ * http(s)://, git://, ssh:// URL or scp-like "user@host:path" (git's
+ * "helper::address" included). What overlay_request.allow_local guards. */
+int overlay_url_is_local(const char *url);
 
 /* Opens (creating when missing) the cache rooted at `dir`. Owned: free with
  * overlay_cache_free(). */
@@ -68,7 +82,8 @@ void overlay_cache_free(overlay_cache *cache);
 /* Returns the snapshot for `req`, fetching into the mirror and checking the
  * commit out once when needed. The snapshot stays in use (it cannot be
  * evicted) until overlay_snapshot_release(). Errors: AIRGAP_EINVALID (bad URL
- * or ref text), AIRGAP_ENOTFOUND (unknown ref or commit), AIRGAP_EAUTH (the
+ * or ref text, or a local repository or submodule URL that `allow_local` does
+ * not permit), AIRGAP_ENOTFOUND (unknown ref or commit), AIRGAP_EAUTH (the
  * remote refused the credentials), -1 (unreachable remote, disk full, ...).
  * On error the cache is left as it was: a failed first clone leaves nothing. */
 int overlay_snapshot_get(overlay_snapshot **out, overlay_cache *cache, const overlay_request *req);
@@ -112,6 +127,12 @@ typedef struct overlay_evict_options {
                                    not in use until the rest fit; UINT64_MAX: keep */
   int64_t mirror_max_idle_secs; /* remove mirrors unused for longer than this
                                    (and their unused snapshots); < 0: keep */
+  int64_t tree_max_idle_secs;   /* remove snapshots unused for longer than this;
+                                   0: no age limit */
+  uint64_t max_total_bytes;     /* then, while snapshots and mirrors together hold
+                                   more than this, remove the least-recently-used
+                                   snapshots, then the least-recently-used mirrors
+                                   with their snapshots (none in use); 0: no limit */
 } overlay_evict_options;
 
 typedef struct overlay_evict_result {
@@ -119,12 +140,22 @@ typedef struct overlay_evict_result {
   unsigned mirrors_removed;
   unsigned trees_in_use; /* snapshots kept because a process uses them */
   uint64_t tree_bytes;   /* size of the snapshots left */
+  uint64_t mirror_bytes; /* size of the mirrors left (measured only with max_total_bytes) */
 } overlay_evict_result;
 
-/* Evicts per `opts`. Snapshots in use (held, or the lower layer of a mounted
- * workspace) are never removed. `out` may be NULL. */
+/* Evicts per `opts`, after overlay_cache_sweep(). Snapshots in use (held, or
+ * the lower layer of a mounted workspace) are never removed, nor mirrors they
+ * borrow objects from. `out` may be NULL. */
 int overlay_cache_evict(overlay_evict_result *out, overlay_cache *cache,
                         const overlay_evict_options *opts);
+
+/* Removes what killed processes left in the cache: snapshot and mirror build
+ * directories (trees/.tmp-*, mirrors/.tmp-*, .evict-*) whose process is gone,
+ * lock files without their snapshot, and git's own lock and temporary pack
+ * files inside mirrors nobody is fetching into (a fetch killed mid-way
+ * leaves refs/heads/x.lock, which fails every later fetch). Never blocks on a
+ * lock and never touches anything a live process uses. Call it at start. */
+int overlay_cache_sweep(overlay_cache *cache);
 
 /* Unmounts every mount at or under `run_root` (a crashed run's workspaces and
  * tmpfs layers) and deletes everything inside `run_root`, keeping the

@@ -39,6 +39,8 @@
 typedef struct build_ctx {
   overlay_cache *cache;
   const overlay_credentials *creds;
+  int local_allowed; /* the repository is local and local ones are allowed */
+  int used_local;    /* a submodule was read from this machine */
   ov_mirror mirrors[OVERLAY_MAX_MIRRORS_PER_TREE]; /* held shared until the rename */
   size_t nmirrors;
 } build_ctx;
@@ -300,6 +302,19 @@ static int checkout_submodules(build_ctx *ctx, git_repository *wt, git_commit *c
                                e->url);
       goto next;
     }
+    /* git itself refuses these since 2.38.1 (protocol.file.allow=user): a
+     * remote repository must not make us read this machine's repositories,
+     * the cache's mirrors (predictable paths) included. */
+    if (!ctx->local_allowed && overlay_url_is_local(resolved)) {
+      error = airgap_error_set(AIRGAP_EINVALID,
+                               "submodule %s has the local URL \"%s\": submodules are read "
+                               "from this machine only when the repository itself is local and "
+                               "local repositories are allowed",
+                               e->path, resolved);
+      goto next;
+    }
+    if (overlay_url_is_local(resolved))
+      ctx->used_local = 1;
     /* Recorded as initialised, like `git submodule update --init` does, so
      * `git submodule status` in the workspace reports it checked out. */
     if (!(key = ov_strf("submodule.%s.url", e->name))) {
@@ -415,6 +430,8 @@ static int write_info(build_ctx *ctx, const char *dir, const char *sha, const ch
                                  (unsigned long long)bytes);
   for (size_t i = 0; i < ctx->nmirrors && used < cap; i++)
     used += (size_t)snprintf(text + used, cap - used, "mirror %s\n", ctx->mirrors[i].key);
+  if (ctx->used_local && used < cap)
+    used += (size_t)snprintf(text + used, cap - used, "local-submodules\n");
   error = ov_write_file(path, text, strlen(text));
   free(text);
   free(path);
@@ -504,7 +521,10 @@ static void snapshot_discard(overlay_snapshot *snap) {
 }
 
 /* Reads the mirror list of a built snapshot from .git/airgap-snapshot. */
-static int load_mirrors(overlay_snapshot *snap, overlay_cache *cache) {
+/* Snapshots are shared by commit: one built where local submodules were
+ * allowed holds files read from this machine, and is only handed to a
+ * request that may read them too (local_ok). */
+static int load_mirrors(overlay_snapshot *snap, overlay_cache *cache, int local_ok) {
   char *file = ov_strf("%s/.git/%s", snap->path, OVERLAY_SNAPSHOT_INFO);
   char *text = NULL;
   int error = file ? ov_read_file(&text, file, 64 * 1024) : AIRGAP_ERROR;
@@ -514,6 +534,13 @@ static int load_mirrors(overlay_snapshot *snap, overlay_cache *cache) {
   for (const char *line = text; line && *line;) {
     const char *end = strchr(line, '\n');
     size_t len = end ? (size_t)(end - line) : strlen(line);
+    if (!local_ok && len == 16 && strncmp(line, "local-submodules", 16) == 0) {
+      error = airgap_error_set(AIRGAP_EINVALID,
+                               "the snapshot of %s was built with submodules read from this "
+                               "machine, which this request may not read",
+                               snap->commit);
+      break;
+    }
     if (len == 7 + OVERLAY_KEY_HEX && strncmp(line, "mirror ", 7) == 0 &&
         snap->nmirrors < OVERLAY_MAX_MIRRORS_PER_TREE) {
       char **grown = realloc(snap->mirrors, (snap->nmirrors + 1) * sizeof(*grown));
@@ -544,6 +571,13 @@ int overlay_snapshot_get(overlay_snapshot **out, overlay_cache *cache, const ove
   char key[OVERLAY_KEY_HEX + 1];
   if ((error = ov_url_key(key, req->url)) < 0)
     return error;
+  int local = overlay_url_is_local(req->url);
+  if (local && !req->allow_local)
+    return airgap_error_set(AIRGAP_EINVALID,
+                            "repository \"%s\" is a path on this machine, and local "
+                            "repositories are not allowed here (an agent allows them when "
+                            "started with --allow-local-repos; `airgap run` always does)",
+                            req->url);
 
   /* Fast path: a known commit already checked out needs neither the mirror
    * nor the network. */
@@ -557,7 +591,7 @@ int overlay_snapshot_get(overlay_snapshot **out, overlay_cache *cache, const ove
       return error;
     if (tree_exists(snap)) {
       touch_mirror(cache, req->url);
-      if ((error = load_mirrors(snap, cache)) < 0) {
+      if ((error = load_mirrors(snap, cache, local && req->allow_local)) < 0) {
         overlay_snapshot_release(snap);
         return error;
       }
@@ -573,6 +607,7 @@ int overlay_snapshot_get(overlay_snapshot **out, overlay_cache *cache, const ove
     return airgap_error_set(AIRGAP_ERROR, "out of memory");
   ctx->cache = cache;
   ctx->creds = req->credentials;
+  ctx->local_allowed = local && req->allow_local;
   git_oid oid;
   error = ov_mirror_resolve(&ctx->mirrors[0], &oid, cache, req->url, req->ref, req->commit,
                             req->credentials);
@@ -585,7 +620,7 @@ int overlay_snapshot_get(overlay_snapshot **out, overlay_cache *cache, const ove
     goto cleanup;
   if (!tree_exists(snap) && (error = build(ctx, snap->path, hex, &oid, req->url)) < 0)
     goto cleanup;
-  if ((error = load_mirrors(snap, cache)) < 0)
+  if ((error = load_mirrors(snap, cache, local && req->allow_local)) < 0)
     goto cleanup;
   *out = snap;
   snap = NULL;

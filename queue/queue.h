@@ -98,6 +98,11 @@ int queue_spec_parse(queue_spec **out, const char *json, size_t len, queue_spec_
 int queue_spec_to_json(char **out, const queue_spec *spec, int mask_secrets);
 
 void queue_spec_free(queue_spec *spec);
+/* The rule for a spec's "mountpoint" (absolute, normalised, no ':' or ',', not
+ * / nor a system directory of the container), shared by the queue at submit
+ * and the agent before it binds the workspace. 0 or AIRGAP_EINVALID with a
+ * message naming the reason. */
+int queue_spec_mountpoint_check(const char *path);
 
 /* ---- jobs as seen through the API ---- */
 

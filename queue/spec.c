@@ -345,6 +345,55 @@ static int parse_resources(queue_spec *spec, json_t *root, queue_spec_error *err
   return 0;
 }
 
+/* The one rule for where the workspace goes in the job container, applied at
+ * submit (so a job the agent would refuse never enters the queue) and again by
+ * the agent before it builds the bind (specs queued by older servers). The
+ * path lands in Docker's "src:dst[:ro]" bind syntax, so ':' and ',' would
+ * smuggle in options or a second mount; it must be normalised so that what we
+ * check is what Docker mounts; and it must not hide the directories a
+ * container needs to run (its shell, libraries, /proc, /dev...). Returns why
+ * the path is refused, or NULL. */
+static const char *mountpoint_reason(const char *m) {
+  static const char *const system_dirs[] = {"/bin",   "/boot",  "/dev",    "/etc",  "/lib",
+                                            "/lib32", "/lib64", "/libx32", "/proc", "/run",
+                                            "/sbin",  "/sys",   "/usr",    "/var",  NULL};
+  /* Everything below these is the kernel's or the engine's. */
+  static const char *const system_trees[] = {"/dev/", "/proc/", "/sys/", "/run/", NULL};
+  if (m[0] != '/')
+    return "must be an absolute path";
+  if (m[1] == '\0')
+    return "must not be / (it would hide the image)";
+  for (const char *p = m; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (!isalnum(c) && !strchr("/._-+@", c))
+      return "may only contain letters, digits and / . _ - + @ (no ':' or ',')";
+  }
+  size_t len = strlen(m);
+  if (m[len - 1] == '/')
+    return "must not end with '/'";
+  /* Normalised: no empty, "." or ".." component. */
+  for (const char *c = m; c; c = strchr(c + 1, '/')) {
+    const char *next = c + 1;
+    size_t n = strcspn(next, "/");
+    if (n == 0 || (n == 1 && next[0] == '.') || (n == 2 && next[0] == '.' && next[1] == '.'))
+      return "must be a normalised path (no '//', '.' or '..' components)";
+  }
+  for (size_t i = 0; system_dirs[i]; i++)
+    if (strcmp(m, system_dirs[i]) == 0)
+      return "must not be a system directory of the container (/usr, /etc, /proc...)";
+  for (size_t i = 0; system_trees[i]; i++)
+    if (strncmp(m, system_trees[i], strlen(system_trees[i])) == 0)
+      return "must not be inside /dev, /proc, /sys or /run";
+  return NULL;
+}
+
+int queue_spec_mountpoint_check(const char *path) {
+  const char *reason = path ? mountpoint_reason(path) : "is missing";
+  if (reason)
+    return airgap_error_set(AIRGAP_EINVALID, "mountpoint '%s' %s", path ? path : "", reason);
+  return 0;
+}
+
 int queue_spec_parse(queue_spec **out, const char *json, size_t len, queue_spec_error *err) {
   static const char *const keys[] = {"repo",      "ref",        "commit",  "image",    "script",
                                      "env",       "secrets",    "timeout", "services", "labels",
@@ -402,11 +451,9 @@ int queue_spec_parse(queue_spec **out, const char *json, size_t len, queue_spec_
       goto cleanup;
     }
   if (spec->mountpoint) {
-    const char *m = spec->mountpoint;
-    if (m[0] != '/' || strcmp(m, "/") == 0 || strstr(m, "/../") ||
-        (strlen(m) >= 3 && strcmp(m + strlen(m) - 3, "/..") == 0)) {
-      error = fail(err, AIRGAP_EINVALID, "mountpoint",
-                   "must be an absolute path other than / without '..'");
+    const char *reason = mountpoint_reason(spec->mountpoint);
+    if (reason) {
+      error = fail(err, AIRGAP_EINVALID, "mountpoint", "%s", reason);
       goto cleanup;
     }
   }

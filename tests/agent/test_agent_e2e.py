@@ -55,14 +55,15 @@ def mounts_under(path):
 class Cluster:
     """A queue and an agent, each its own process, in a temporary directory."""
 
-    def __init__(self, lease_ttl=30, slots=1, max_attempts=3, agent_args=()):
+    def __init__(self, lease_ttl=30, slots=1, max_attempts=3, agent_args=(), allow_local=True):
         self.root = tempfile.mkdtemp(prefix="airgap-agent-e2e-")
         self.data = os.path.join(self.root, "queue")
         self.work = os.path.join(self.root, "work")
         self.cache = os.path.join(self.root, "cache")
         self.agent_id = "e2e-%d" % os.getpid()
         self.slots = slots
-        self.agent_args = list(agent_args)
+        # The test repositories are local: an agent reads them only when allowed to.
+        self.agent_args = list(agent_args) + (["--allow-local-repos"] if allow_local else [])
         self.queue = subprocess.Popen(
             [AIRGAP, "queue", "--listen", "127.0.0.1:0", "--data", self.data,
              "--lease-ttl", str(lease_ttl), "--max-attempts", str(max_attempts),
@@ -205,6 +206,16 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(job["state"], "passed", c.log(job_id))
         self.assertIn("received: cold\n", c.log(job_id))
         self.assertEqual(containers("airgap.agent=" + c.agent_id), [])
+
+    def test_local_repositories_need_the_agents_consent(self):
+        # A queue client must not make a remote agent read paths on its host.
+        c = self.start(allow_local=False)
+        job_id = c.submit(self.repo, "echo ran")
+        job = c.wait(job_id)
+        log = c.log(job_id)
+        self.assertEqual(job["state"], "errored", log)
+        self.assertIn("--allow-local-repos", log)
+        self.assertNotIn("ran\n", log)
 
     def test_failing_job_reports_its_exit_code(self):
         c = self.start()
@@ -546,7 +557,8 @@ class AgentTest(unittest.TestCase):
         data = os.path.join(self.tmp, "serve")
         serve = subprocess.Popen(
             [AIRGAP, "serve", "--data", data, "--listen", "127.0.0.1:0", "--network", "none",
-             "--pull", "never", "--id", "serve-%d" % os.getpid(), "--log-level", "warn"],
+             "--pull", "never", "--id", "serve-%d" % os.getpid(), "--log-level", "warn",
+             "--allow-local-repos"],
             stdout=subprocess.PIPE, text=True)
         try:
             first = serve.stdout.readline()
@@ -585,7 +597,7 @@ class AgentTest(unittest.TestCase):
         # A restart keeps the data and prints the same client token.
         again = subprocess.Popen(
             [AIRGAP, "serve", "--data", data, "--listen", "127.0.0.1:0", "--network", "none",
-             "--id", "serve-%d" % os.getpid(), "--log-level", "warn"],
+             "--id", "serve-%d" % os.getpid(), "--log-level", "warn", "--allow-local-repos"],
             stdout=subprocess.PIPE, text=True)
         try:
             again.stdout.readline()

@@ -68,7 +68,8 @@ static void test_agent_handoff_roundtrip_keeps_the_spec_text(void **state) {
               .user = NULL,
               .pull = AGENT_PULL_NEVER,
               .docker_host = NULL,
-              .sandbox_id = "sb"},
+              .sandbox_id = "sb",
+              .allow_local_repos = 1},
       .parent = 42,
       .log_level = 2,
   };
@@ -90,6 +91,7 @@ static void test_agent_handoff_roundtrip_keeps_the_spec_text(void **state) {
   assert_null(out.job.docker_host);
   assert_int_equal(out.job.lease_ttl, 7);
   assert_int_equal(out.job.attempt, 3);
+  assert_int_equal(out.job.allow_local_repos, 1);
   assert_int_equal(out.job.pull, AGENT_PULL_NEVER);
   assert_int_equal(out.parent, 42);
   assert_int_equal(out.log_level, 2);

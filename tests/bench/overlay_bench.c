@@ -144,7 +144,7 @@ int main(int argc, char **argv) {
     /* The snapshot is built once per commit; every later run pays only for
      * the workspace. Shown for completeness, not compared. */
     double t0 = now_ms();
-    overlay_request req = {.url = url, .ref = "main"};
+    overlay_request req = {.url = url, .ref = "main", .allow_local = 1};
     overlay_snapshot *snap = NULL;
     if (overlay_snapshot_get(&snap, cache, &req) < 0) {
       fprintf(stderr, "overlay_bench: %s\n", airgap_error_last());

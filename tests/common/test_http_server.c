@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -327,6 +329,51 @@ static void test_http_server_malformed_requests(void **state) {
       raw_exchange(server, "GET /echo/ok HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
   assert_true(strncmp(reply, "HTTP/1.1 200", 12) == 0);
   assert_non_null(strstr(reply, "\"path\":\"/echo/ok\""));
+  free(reply);
+  http_server_free(server);
+}
+
+/* Request smuggling behind a proxy lives in framing the two hops read
+ * differently: each of these must get a 400 (never a handler call, never a
+ * silent close), and an unambiguous request on the same server still works. */
+static void test_http_server_ambiguous_framing(void **state) {
+  http_server *server = start(NULL);
+  int before = atomic_load(&handled);
+  static const char *const cases[] = {
+      "POST /echo/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"
+      "hello!",
+      "POST /echo/x HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\ncontent-length: 5\r\n\r\n"
+      "hello!",
+      "POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+      "5\r\nhello\r\n0\r\n\r\n",
+      "POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nhello",
+      "POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      "POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n"
+      "\r\n5\r\nhello\r\n0\r\n\r\n",
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *reply = raw_exchange(server, cases[i]);
+    if (strncmp(reply, "HTTP/1.1 400", 12) != 0)
+      fprintf(stderr, "framing case %zu answered: '%.60s'\n", i, reply);
+    assert_true(strncmp(reply, "HTTP/1.1 400", 12) == 0);
+    /* The body says why, for whoever reads the proxy's logs. */
+    assert_non_null(strstr(reply, "\"error\""));
+    free(reply);
+  }
+  assert_int_equal(atomic_load(&handled), before);
+
+  /* Repeating the same length is not ambiguous (RFC 9112 6.3), nor is a
+   * plain chunked body. */
+  char *reply = raw_exchange(server, "POST /echo/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                                     "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello");
+  assert_true(strncmp(reply, "HTTP/1.1 200", 12) == 0);
+  assert_non_null(strstr(reply, "\"body\":\"hello\""));
+  free(reply);
+  reply = raw_exchange(server, "POST /echo/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                               "Transfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  assert_true(strncmp(reply, "HTTP/1.1 200", 12) == 0);
+  assert_non_null(strstr(reply, "\"body\":\"hello\""));
   free(reply);
   http_server_free(server);
 }
@@ -935,6 +982,197 @@ static void test_http_server_query_parse_rejects_bad_input(void **state) {
   assert_null(pairs);
 }
 
+/* ---- tests: slow clients (slowloris) ---- */
+
+#define SLOW_CONNECTIONS 2000
+#define SLOW_SOURCES 8       /* 127.0.0.1 .. 127.0.0.8: the fresh client's own address too */
+#define SLOW_ATTACK_MAX_S 25 /* the attack stops by itself, whatever happens */
+#define SLOW_ROUND_MS 200    /* one byte per connection per round */
+
+typedef struct slow_attack {
+  uint16_t port;
+  int fds[SLOW_CONNECTIONS];
+  int closed[SLOW_CONNECTIONS];
+  atomic_int opened;   /* connections the attacker has started */
+  atomic_int n_closed; /* connections the server closed */
+  atomic_int stop;
+  double all_closed_at; /* seconds since start, 0 when not all */
+} slow_attack;
+
+static void slow_open(slow_attack *attack, int i) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in src = {.sin_family = AF_INET,
+                            .sin_addr.s_addr =
+                                htonl(INADDR_LOOPBACK + (uint32_t)(i % SLOW_SOURCES))};
+  assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+  struct sockaddr_in dst = {.sin_family = AF_INET,
+                            .sin_port = htons(attack->port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  int rc = connect(fd, (struct sockaddr *)&dst, sizeof(dst));
+  assert_true(rc == 0 || errno == EINPROGRESS);
+  attack->fds[i] = fd;
+}
+
+/* Sends the next byte of an endless header; notices when the server closed. */
+static void slow_step(slow_attack *attack, int i, size_t round) {
+  static const char prefix[] = "GET /echo/slow HTTP/1.1\r\nHost: a\r\nX-Slow: ";
+  if (attack->closed[i])
+    return;
+  char probe;
+  ssize_t r = recv(attack->fds[i], &probe, 1, MSG_DONTWAIT);
+  int gone = r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTCONN);
+  if (!gone) {
+    char byte = round < sizeof(prefix) - 1 ? prefix[round] : 'a';
+    ssize_t w = send(attack->fds[i], &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    gone = w < 0 && (errno == EPIPE || errno == ECONNRESET || errno == ECONNREFUSED);
+  }
+  if (gone) {
+    attack->closed[i] = 1;
+    atomic_fetch_add(&attack->n_closed, 1);
+  }
+}
+
+static void *slow_attack_main(void *arg) {
+  slow_attack *attack = arg;
+  double start = now_s();
+  /* Open in bursts so that the listen backlog is not what refuses them. */
+  for (size_t round = 0; !atomic_load(&attack->stop); round++) {
+    int opened = atomic_load(&attack->opened);
+    for (int k = 0; k < 250 && opened < SLOW_CONNECTIONS; k++)
+      slow_open(attack, opened++);
+    atomic_store(&attack->opened, opened);
+    for (int i = 0; i < opened; i++)
+      slow_step(attack, i, round);
+    if (atomic_load(&attack->n_closed) == SLOW_CONNECTIONS) {
+      attack->all_closed_at = now_s() - start;
+      break;
+    }
+    if (now_s() - start > SLOW_ATTACK_MAX_S)
+      break;
+    sleep_ms(SLOW_ROUND_MS);
+  }
+  for (int i = 0; i < atomic_load(&attack->opened); i++)
+    close(attack->fds[i]);
+  return NULL;
+}
+
+static void test_http_server_slow_clients(void **state) {
+  /* 2,000 client sockets plus the server's own in this one process. */
+  struct rlimit rl;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  if (rl.rlim_cur < 3 * SLOW_CONNECTIONS) {
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 3 * SLOW_CONNECTIONS
+                      ? 3 * SLOW_CONNECTIONS
+                      : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (rl.rlim_cur < SLOW_CONNECTIONS + 600)
+    skip(); /* cannot hold the attack's sockets here */
+  http_server_options options = {.listen = "127.0.0.1:0",
+                                 .handler = handle_routes,
+                                 .header_timeout = 2,
+                                 .connection_timeout = 30,
+                                 .max_connections = 400,
+                                 .max_connections_per_peer = 100};
+  http_server *server = start(&options);
+  slow_attack *attack = calloc(1, sizeof(*attack));
+  assert_non_null(attack);
+  attack->port = http_server_port(server);
+  pthread_t thread;
+  assert_int_equal(pthread_create(&thread, NULL, slow_attack_main, attack), 0);
+  while (atomic_load(&attack->opened) < SLOW_CONNECTIONS)
+    sleep_ms(50);
+
+  /* While every trickling connection is open or being opened, fresh clients
+   * (from 127.0.0.1, an address the attack uses too) are answered at once. */
+  for (int probe = 0; probe < 3; probe++) {
+    double t0 = now_s();
+    char *body = NULL;
+    long status = send_req(server, "GET", "/echo/fresh", NULL, 0, &body);
+    double took = now_s() - t0;
+    if (status != 200 || took > 3.0)
+      fprintf(stderr, "fresh client: status %ld after %.2f s\n", status, took);
+    assert_int_equal(status, 200);
+    assert_true(took < 3.0);
+    assert_non_null(strstr(body, "\"path\":\"/echo/fresh\""));
+    free(body);
+    sleep_ms(300);
+  }
+  pthread_join(thread, NULL);
+  int closed = atomic_load(&attack->n_closed);
+  if (closed != SLOW_CONNECTIONS)
+    fprintf(stderr, "the server closed %d of %d trickling connections\n", closed, SLOW_CONNECTIONS);
+  /* Every trickling connection was closed by the server, none held until the
+   * attacker gave up. */
+  assert_int_equal(closed, SLOW_CONNECTIONS);
+  assert_true(attack->all_closed_at > 0 && attack->all_closed_at < SLOW_ATTACK_MAX_S);
+  free(attack);
+  assert_int_equal(send_req(server, "GET", "/echo/after", NULL, 0, NULL), 200);
+  http_server_free(server);
+}
+
+/* A kept-alive connection that starts a second request and trickles it is
+ * closed at the idle deadline, not kept as long as bytes keep coming. */
+static void test_http_server_header_deadline(void **state) {
+  http_server_options options = {.listen = "127.0.0.1:0",
+                                 .handler = handle_routes,
+                                 .header_timeout = 1,
+                                 .connection_timeout = 2};
+  http_server *server = start(&options);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET,
+                             .sin_port = htons(http_server_port(server)),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  static const char first[] = "GET /echo/one HTTP/1.1\r\nHost: a\r\n\r\n";
+  assert_int_equal(send(fd, first, strlen(first), MSG_NOSIGNAL), (ssize_t)strlen(first));
+  char buf[4096];
+  struct timeval tv = {3, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+  assert_true(n > 12);
+  assert_true(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+  /* Now trickle the next request's headers, a byte every 100 ms. */
+  double t0 = now_s();
+  static const char second[] = "GET /echo/two HTTP/1.1\r\nX-Slow: ";
+  int closed = 0;
+  for (size_t i = 0; now_s() - t0 < 8 && !closed; i++) {
+    char byte = i < sizeof(second) - 1 ? second[i] : 'a';
+    if (send(fd, &byte, 1, MSG_NOSIGNAL) != 1)
+      closed = 1;
+    ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+      closed = 1;
+    sleep_ms(100);
+  }
+  double took = now_s() - t0;
+  close(fd);
+  assert_true(closed);
+  assert_true(took > 1.5 && took < 4.0); /* the idle deadline (2 s), not the header one */
+
+  /* A fresh connection trickling its first request gets header_timeout. */
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  t0 = now_s();
+  closed = 0;
+  for (size_t i = 0; now_s() - t0 < 8 && !closed; i++) {
+    char byte = i < sizeof(second) - 1 ? second[i] : 'a';
+    if (send(fd, &byte, 1, MSG_NOSIGNAL) != 1)
+      closed = 1;
+    ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+      closed = 1;
+    sleep_ms(100);
+  }
+  took = now_s() - t0;
+  close(fd);
+  assert_true(closed);
+  assert_true(took > 0.5 && took < 2.5);
+  http_server_free(server);
+}
+
 static void test_http_server_percent_decode(void **state) {
   size_t len = 0;
   char *s = http_percent_decode("a+b%2Bc%20", 10, 0, 1, &len);
@@ -962,6 +1200,7 @@ int main(void) {
       cmocka_unit_test(test_http_server_routing_404_405),
       cmocka_unit_test(test_http_server_response_headers),
       cmocka_unit_test(test_http_server_malformed_requests),
+      cmocka_unit_test(test_http_server_ambiguous_framing),
       cmocka_unit_test(test_http_server_bad_listen_addresses),
       cmocka_unit_test(test_http_server_bounded_body),
       cmocka_unit_test(test_http_server_spill_to_file),
@@ -978,6 +1217,8 @@ int main(void) {
       cmocka_unit_test(test_http_server_query_parse),
       cmocka_unit_test(test_http_server_query_parse_rejects_bad_input),
       cmocka_unit_test(test_http_server_percent_decode),
+      cmocka_unit_test(test_http_server_header_deadline),
+      cmocka_unit_test(test_http_server_slow_clients),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
  */
 #include "common/error.h"
 #include "overlay/overlay.h"
+#include "overlay_test.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -34,16 +35,15 @@
 
 #include <cmocka.h>
 
-static char base[256];
-static char src_url[300];
-static char sha_c1[41], sha_c2[41], sha_c3[41], sha_feature[41], sha_pr[41];
+char base[256];
+char src_url[300];
+char sha_c1[41], sha_c2[41], sha_c3[41], sha_feature[41], sha_pr[41];
 static pid_t daemon_pid = -1;
-static int daemon_port;
+int daemon_port;
 
 /* --- helpers ------------------------------------------------------------- */
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
+int sh(const char *fmt, ...) {
   char cmd[8192];
   va_list ap;
   va_start(ap, fmt);
@@ -58,9 +58,7 @@ static int sh(const char *fmt, ...) {
 }
 
 /* stdout of a shell command, trailing newlines removed, into buf. */
-static int capture(char *buf, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int capture(char *buf, size_t cap, const char *fmt, ...) {
+int capture(char *buf, size_t cap, const char *fmt, ...) {
   char cmd[8192];
   va_list ap;
   va_start(ap, fmt);
@@ -77,23 +75,23 @@ static int capture(char *buf, size_t cap, const char *fmt, ...) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static void path_join(char *out, size_t cap, const char *a, const char *b) {
+void path_join(char *out, size_t cap, const char *a, const char *b) {
   int n = snprintf(out, cap, "%s/%s", a, b);
   assert_true(n > 0 && (size_t)n < cap);
 }
 
-static void copy_str(char *out, size_t cap, const char *s) {
+void copy_str(char *out, size_t cap, const char *s) {
   size_t n = strlen(s);
   assert_true(n < cap);
   memcpy(out, s, n + 1);
 }
 
-static int exists(const char *path) {
+int exists(const char *path) {
   struct stat st;
   return lstat(path, &st) == 0;
 }
 
-static int count_entries(const char *dir, const char *prefix, const char *suffix) {
+int count_entries(const char *dir, const char *prefix, const char *suffix) {
   DIR *d = opendir(dir);
   if (!d)
     return -1;
@@ -114,7 +112,7 @@ static int count_entries(const char *dir, const char *prefix, const char *suffix
 }
 
 /* 1 when /proc/mounts lists a mount at or under `path`. */
-static int mounted_under(const char *path) {
+int mounted_under(const char *path) {
   FILE *f = fopen("/proc/mounts", "re");
   assert_non_null(f);
   char line[8192];
@@ -233,8 +231,10 @@ static void stop_process(pid_t *pid) {
   *pid = -1;
 }
 
+void stop_daemon(void) { stop_process(&daemon_pid); }
+
 /* Starts `git daemon` for everything under base on a free loopback port. */
-static void start_daemon(void) {
+void start_daemon(void) {
   daemon_port = free_port();
   char port_arg[32], base_arg[PATH_MAX + 16];
   snprintf(port_arg, sizeof(port_arg), "--port=%d", daemon_port);
@@ -256,13 +256,7 @@ static void start_daemon(void) {
   assert_true(port_open(daemon_port));
 }
 
-typedef struct fixture {
-  char cache_dir[PATH_MAX];
-  char run_root[PATH_MAX];
-  overlay_cache *cache;
-} fixture;
-
-static void fixture_open(fixture *fx, const char *name) {
+void fixture_open(fixture *fx, const char *name) {
   snprintf(fx->cache_dir, sizeof(fx->cache_dir), "%s/cache-%s", base, name);
   snprintf(fx->run_root, sizeof(fx->run_root), "%s/runs-%s", base, name);
   assert_int_equal(
@@ -270,7 +264,7 @@ static void fixture_open(fixture *fx, const char *name) {
   assert_int_equal(overlay_cache_open(&fx->cache, fx->cache_dir), 0);
 }
 
-static void fixture_close(fixture *fx) {
+void fixture_close(fixture *fx) {
   overlay_cache_free(fx->cache);
   fx->cache = NULL;
   assert_false(mounted_under(fx->run_root));
@@ -278,8 +272,8 @@ static void fixture_close(fixture *fx) {
   assert_int_equal(sh("rm -rf '%s' '%s'", fx->cache_dir, fx->run_root), 0);
 }
 
-static overlay_snapshot *get(fixture *fx, const char *url, const char *ref, const char *commit) {
-  overlay_request req = {.url = url, .ref = ref, .commit = commit};
+overlay_snapshot *get(fixture *fx, const char *url, const char *ref, const char *commit) {
+  overlay_request req = {.url = url, .ref = ref, .commit = commit, .allow_local = 1};
   overlay_snapshot *snap = NULL;
   int rc = overlay_snapshot_get(&snap, fx->cache, &req);
   if (rc != 0)
@@ -289,8 +283,8 @@ static overlay_snapshot *get(fixture *fx, const char *url, const char *ref, cons
   return snap;
 }
 
-static overlay_workspace *ws_create(fixture *fx, const overlay_snapshot *snap, const char *name,
-                                    uint64_t limit) {
+overlay_workspace *ws_create(fixture *fx, const overlay_snapshot *snap, const char *name,
+                             uint64_t limit) {
   char run[PATH_MAX];
   path_join(run, sizeof(run), fx->run_root, name);
   assert_int_equal(sh("mkdir -p '%s'", run), 0);
@@ -365,8 +359,8 @@ static int group_teardown(void **state) {
 
 /* --- tests --------------------------------------------------------------- */
 
-static void check_snapshot(overlay_snapshot *snap, const char *sha, const char *file,
-                           const char *content) {
+void check_snapshot(overlay_snapshot *snap, const char *sha, const char *file,
+                    const char *content) {
   assert_string_equal(overlay_snapshot_commit(snap), sha);
   char path[PATH_MAX], buf[256];
   path_join(path, sizeof(path), overlay_snapshot_path(snap), file);
@@ -451,7 +445,7 @@ static void test_overlay_known_commit_needs_no_network(void **state) {
   s = get(&fx, url, "feature", sha_feature);
   check_snapshot(s, sha_feature, "f.txt", "feat");
   overlay_snapshot_release(s);
-  overlay_request req = {.url = url, .ref = "main"};
+  overlay_request req = {.url = url, .ref = "main", .allow_local = 1};
   assert_true(overlay_snapshot_get(&s, fx.cache, &req) < 0);
   assert_non_null(strstr(airgap_error_last(), "copy"));
   assert_int_equal(sh("rm -rf '%s/copy.gone'", base), 0);
@@ -677,7 +671,8 @@ static void test_overlay_two_processes_fetch_at_once(void **state) {
       (void)!read(gate[0], &c, 1); /* both start together when the gate closes */
       overlay_cache *cache = NULL;
       overlay_snapshot *snap = NULL;
-      overlay_request req = {.url = url, .ref = i == 0 ? "main" : "refs/pull/1/head"};
+      overlay_request req = {
+          .url = url, .ref = i == 0 ? "main" : "refs/pull/1/head", .allow_local = 1};
       int rc = overlay_cache_open(&cache, fx.cache_dir);
       if (rc == 0)
         rc = overlay_snapshot_get(&snap, cache, &req);
@@ -731,7 +726,7 @@ static void test_overlay_sigkill_then_reap(void **state) {
     overlay_cache *cache = NULL;
     overlay_snapshot *snap = NULL;
     overlay_workspace *ws1 = NULL, *ws2 = NULL;
-    overlay_request req = {.url = src_url, .ref = "main"};
+    overlay_request req = {.url = src_url, .ref = "main", .allow_local = 1};
     char run1[PATH_MAX], run2[PATH_MAX];
     path_join(run1, sizeof(run1), fx.run_root, "job1");
     path_join(run2, sizeof(run2), fx.run_root, "job2");
@@ -859,9 +854,9 @@ static void test_overlay_eviction_spares_snapshots_in_use(void **state) {
   fixture_close(&fx);
 }
 
-static void expect_failure(fixture *fx, const char *url, const char *ref, const char *commit,
-                           int code, const char *needle) {
-  overlay_request req = {.url = url, .ref = ref, .commit = commit};
+void expect_failure(fixture *fx, const char *url, const char *ref, const char *commit, int code,
+                    const char *needle) {
+  overlay_request req = {.url = url, .ref = ref, .commit = commit, .allow_local = 1};
   overlay_snapshot *s = NULL;
   int rc = overlay_snapshot_get(&s, fx->cache, &req);
   if (rc != code || !strstr(airgap_error_last(), needle))
@@ -962,7 +957,7 @@ static void test_overlay_disk_full_is_clear_and_clean(void **state) {
   assert_int_equal(overlay_cache_open(&cache, cache_dir), 0);
   char url[PATH_MAX + 16];
   snprintf(url, sizeof(url), "file://%s/big", base);
-  overlay_request req = {.url = url, .ref = "main"};
+  overlay_request req = {.url = url, .ref = "main", .allow_local = 1};
   overlay_snapshot *s = NULL;
   int rc = overlay_snapshot_get(&s, cache, &req);
   assert_true(rc < 0);
@@ -1025,7 +1020,7 @@ static void test_overlay_credentials_via_callback(void **state) {
   int port = start_http(&http, &http_out, token);
   char url[256];
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/src", port);
-  overlay_request req = {.url = url, .ref = "main"};
+  overlay_request req = {.url = url, .ref = "main", .allow_local = 1};
   overlay_snapshot *s = NULL;
   /* Anonymous and wrong credentials are refused as auth failures. */
   assert_int_equal(overlay_snapshot_get(&s, fx.cache, &req), AIRGAP_EAUTH);
@@ -1076,6 +1071,11 @@ int main(void) {
       cmocka_unit_test(test_overlay_upper_layer_cap),
       cmocka_unit_test(test_overlay_disk_full_is_clear_and_clean),
       cmocka_unit_test(test_overlay_credentials_via_callback),
+      cmocka_unit_test(test_overlay_url_is_local),
+      cmocka_unit_test(test_overlay_local_repos_need_permission),
+      cmocka_unit_test(test_overlay_local_submodules_refused),
+      cmocka_unit_test(test_overlay_cache_evicts_by_age_and_total_size),
+      cmocka_unit_test(test_overlay_killed_checkout_leftovers_swept),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

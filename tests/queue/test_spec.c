@@ -122,6 +122,18 @@ static void test_queue_spec_refuses_bad_fields(void **state) {
   REFUSED("{" BASE ",\"mountpoint\":\"relative\"}", "mountpoint");
   REFUSED("{" BASE ",\"mountpoint\":\"/\"}", "mountpoint");
   REFUSED("{" BASE ",\"mountpoint\":\"/a/../etc\"}", "mountpoint");
+  /* What the agent always refused, now refused at submit (issue 12, item 8). */
+  REFUSED("{" BASE ",\"mountpoint\":\"/w:/host:rw\"}", "mountpoint");
+  REFUSED("{" BASE ",\"mountpoint\":\"/w,readonly\"}", "mountpoint");
+  REFUSED("{" BASE ",\"mountpoint\":\"/a/./b\"}", "mountpoint");
+  REFUSED("{" BASE ",\"mountpoint\":\"/a//b\"}", "mountpoint");
+  REFUSED("{" BASE ",\"mountpoint\":\"/a/..\"}", "mountpoint");
+  REFUSED("{" BASE ",\"mountpoint\":\"/work/\"}", "mountpoint");
+  REFUSED("{" BASE ",\"mountpoint\":\"/w\\nx\"}", "mountpoint");
+  REFUSED("{" BASE ",\"mountpoint\":\"/usr\"}", "mountpoint");
+  REFUSED("{" BASE ",\"mountpoint\":\"/etc\"}", "mountpoint");
+  REFUSED("{" BASE ",\"mountpoint\":\"/proc/sys\"}", "mountpoint");
+  REFUSED("{" BASE ",\"mountpoint\":\"/dev/shm\"}", "mountpoint");
   REFUSED("{" BASE ",\"resources\":{\"memory\":\"lots\"}}", "resources.memory");
   REFUSED("{" BASE ",\"resources\":{\"cpus\":0}}", "resources.cpus");
   REFUSED("{" BASE ",\"resources\":{\"pids\":-1}}", "resources.pids");
@@ -131,6 +143,28 @@ static void test_queue_spec_refuses_bad_fields(void **state) {
   REFUSED("{\"repo\":\"r\\u0001\",\"image\":\"x\",\"script\":\"y\"}", "repo");
   REFUSED("{\"repo\":\"\",\"image\":\"x\",\"script\":\"y\"}", "repo");
   REFUSED("{\"repo\":[],\"image\":\"x\",\"script\":\"y\"}", "repo");
+}
+
+/* One rule for the queue and the agent: what one accepts the other does. */
+static void test_queue_spec_mountpoint_rule(void **state) {
+  (void)state;
+  static const char *const good[] = {"/workspace", "/src",  "/home/ci/app", "/opt/x.y-z_1+2@3",
+                                     "/tmp",       "/var2", "/usrx",        NULL};
+  for (size_t i = 0; good[i]; i++) {
+    char json[256];
+    snprintf(json, sizeof(json), "{" BASE ",\"mountpoint\":\"%s\"}", good[i]);
+    queue_spec *s = parse_ok(json);
+    assert_string_equal(s->mountpoint, good[i]);
+    queue_spec_free(s);
+    assert_int_equal(queue_spec_mountpoint_check(good[i]), 0);
+  }
+  static const char *const bad[] = {"/w:/host:rw", "w",    "",        "/",    "/a/../b",
+                                    "/a/",         "/usr", "/proc/1", "/a b", NULL};
+  for (size_t i = 0; bad[i]; i++) {
+    assert_int_equal(queue_spec_mountpoint_check(bad[i]), AIRGAP_EINVALID);
+    assert_non_null(strstr(airgap_error_last(), "mountpoint"));
+  }
+  assert_int_equal(queue_spec_mountpoint_check(NULL), AIRGAP_EINVALID);
 }
 
 static void test_queue_spec_refuses_hostile_documents(void **state) {
@@ -189,6 +223,7 @@ int main(void) {
       cmocka_unit_test(test_queue_spec_full_roundtrip),
       cmocka_unit_test(test_queue_spec_defaults),
       cmocka_unit_test(test_queue_spec_refuses_bad_fields),
+      cmocka_unit_test(test_queue_spec_mountpoint_rule),
       cmocka_unit_test(test_queue_spec_refuses_hostile_documents),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
