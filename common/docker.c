@@ -37,6 +37,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/un.h>
+#include <sys/socket.h>
 
 #define DOCKER_DEFAULT_SOCKET "/var/run/docker.sock"
 #define DOCKER_PINNED_MAJOR 1
@@ -144,6 +147,50 @@ static int engine_error(const http_client_response *resp, int code, const char *
                           engine_message(resp));
 }
 
+/* Why nothing answers at path, found the way the kernel sees it: no socket,
+ * not a socket, permission denied (with the owner and mode), nothing
+ * listening. Returns -1 with the message, or 0 when the socket accepts
+ * connections (the engine then answered wrongly; the caller's message says how). */
+static int explain_socket(const char *path) {
+  struct stat st;
+  if (stat(path, &st) < 0)
+    return airgap_error_set_errno(AIRGAP_ERROR,
+                                  "cannot reach the Docker engine: no socket at %s (is dockerd "
+                                  "running? DOCKER_HOST=unix:///path/to.sock selects another)",
+                                  path);
+  if (!S_ISSOCK(st.st_mode))
+    return airgap_error_set(AIRGAP_ERROR,
+                            "cannot reach the Docker engine: %s is not a socket; DOCKER_HOST "
+                            "must name the engine's unix socket (unix:///var/run/docker.sock)",
+                            path);
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof(addr.sun_path))
+    return 0; /* docker_client_new refuses such paths already */
+  memcpy(addr.sun_path, path, strlen(path) + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return 0;
+  int rc = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+  int err = errno;
+  close(fd);
+  if (rc == 0)
+    return 0;
+  if (err == EACCES || err == EPERM)
+    return airgap_error_set(AIRGAP_ERROR,
+                            "cannot reach the Docker engine: permission denied on %s (owner uid "
+                            "%u, group gid %u, mode %03o); run airgap as root, or as a member of "
+                            "the socket's group",
+                            path, (unsigned)st.st_uid, (unsigned)st.st_gid,
+                            (unsigned)(st.st_mode & 0777));
+  if (err == ECONNREFUSED)
+    return airgap_error_set(AIRGAP_ERROR,
+                            "cannot reach the Docker engine: nothing listens on %s (the socket "
+                            "of an engine that is no longer running?); start dockerd",
+                            path);
+  errno = err;
+  return airgap_error_set_errno(AIRGAP_ERROR, "cannot reach the Docker engine at %s", path);
+}
+
 static int negotiate(docker_client *c);
 static int simple_call(docker_client *client, const char *method, const char *path,
                        int ok_conflict);
@@ -189,11 +236,9 @@ static int call_raw(http_client_response *out, docker_client *c, const docker_ca
       .payload = call->payload,
   };
   int error = http_client_send(out, &req);
-  if (error == AIRGAP_ERROR)
-    return airgap_error_set(AIRGAP_ERROR,
-                            "cannot reach the Docker engine at %s (%s); is dockerd running? "
-                            "Set DOCKER_HOST=unix:///path/to/docker.sock to use another socket",
-                            c->socket, airgap_error_last());
+  if (error == AIRGAP_ERROR && explain_socket(c->socket) == 0)
+    return airgap_error_set(AIRGAP_ERROR, "the Docker engine at %s did not answer: %s", c->socket,
+                            airgap_error_last());
   return error;
 }
 
