@@ -192,8 +192,11 @@ class Sts(unittest.TestCase):
                                 "&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fx")
         self.assertEqual(status, 400)
         self.assertIn(b"<Code>ValidationError</Code>", body)
-        err = self.aws("assume-role", "--role-arn", ROLE, "--role-session-name", "x",
-                       "--duration-seconds", "60", ok=False)
+        # The CLI checks lengths and ranges itself; what it lets through:
+        err = self.aws("assume-role", "--role-arn", "arn:aws:iam::123456789012:user/bob",
+                       "--role-session-name", "cli", ok=False)
+        self.assertIn("ValidationError", err)
+        err = self.aws("assume-role", "--role-arn", ROLE, "--role-session-name", "a b", ok=False)
         self.assertIn("ValidationError", err)
 
     def raw(self, form):
