@@ -907,6 +907,46 @@ static void test_sqs_tags(void **state) {
   free(url);
 }
 
+/* AddPermission as AWS validates it; SendMessageBatch on a FIFO queue refused
+ * whole when an entry lacks its group or deduplication id; tag checks. */
+static void test_sqs_permission_tag_and_fifo_batch_checks(void **state) {
+  (void)state;
+  char *url = create("p", NULL);
+  ok0("AddPermission",
+      "{\"QueueUrl\":\"%s\",\"Label\":\"l1\",\"AWSAccountIds\":[\"111122223333\"],"
+      "\"Actions\":[\"SendMessage\",\"*\"]}",
+      url);
+  fails("InvalidParameterValue", "AddPermission",
+        "{\"QueueUrl\":\"%s\",\"Label\":\"l2\",\"AWSAccountIds\":[\"111122223333\"],"
+        "\"Actions\":[\"TagQueue\"]}",
+        url);
+  fails("OverLimit", "AddPermission",
+        "{\"QueueUrl\":\"%s\",\"Label\":\"l3\",\"AWSAccountIds\":[\"111122223333\"],"
+        "\"Actions\":[\"*\",\"*\",\"*\",\"*\",\"*\",\"*\",\"*\",\"*\"]}",
+        url);
+  fails("InvalidParameterValue", "AddPermission",
+        "{\"QueueUrl\":\"%s\",\"Label\":\"l4\",\"AWSAccountIds\":[],"
+        "\"Actions\":[\"SendMessage\"]}",
+        url);
+  fails("InvalidParameterValue", "TagQueue", "{\"QueueUrl\":\"%s\",\"Tags\":{\"a#b\":\"1\"}}", url);
+  fails("MissingParameter", "TagQueue", "{\"QueueUrl\":\"%s\",\"Tags\":{}}", url);
+  fails("InvalidParameterValue", "UntagQueue", "{\"QueueUrl\":\"%s\",\"TagKeys\":[]}", url);
+  free(url);
+  url = create("f.fifo", "{\"FifoQueue\":\"true\"}");
+  fails("MissingParameter", "SendMessageBatch",
+        "{\"QueueUrl\":\"%s\",\"Entries\":[{\"Id\":\"a\",\"MessageBody\":\"1\","
+        "\"MessageGroupId\":\"g\",\"MessageDeduplicationId\":\"d\"},"
+        "{\"Id\":\"b\",\"MessageBody\":\"2\",\"MessageDeduplicationId\":\"e\"}]}",
+        url);
+  fails("InvalidParameterValue", "SendMessageBatch",
+        "{\"QueueUrl\":\"%s\",\"Entries\":[{\"Id\":\"a\",\"MessageBody\":\"1\","
+        "\"MessageGroupId\":\"g\"}]}",
+        url);
+  char buf[32];
+  assert_string_equal(queue_attr(url, "ApproximateNumberOfMessages", buf, sizeof(buf)), "0");
+  free(url);
+}
+
 static void test_sqs_list_queues_pagination_and_isolation(void **state) {
   (void)state;
   const char *names[] = {"alpha", "beta", "alpha2", "gamma"};
@@ -1111,6 +1151,7 @@ int main(void) {
       T(test_sqs_batch_too_long),
       T(test_sqs_purge),
       T(test_sqs_tags),
+      T(test_sqs_permission_tag_and_fifo_batch_checks),
       T(test_sqs_list_queues_pagination_and_isolation),
       T(test_sqs_retention),
       T(test_sqs_permissions),
