@@ -1,6 +1,7 @@
 /*
  * sts.c — AWS STS: GetCallerIdentity, AssumeRole, GetSessionToken,
- * GetFederationToken, GetAccessKeyInfo, the checks every operation shares,
+ * GetFederationToken, GetAccessKeyInfo, DecodeAuthorizationMessage (always
+ * refused: nothing here encodes one), the checks every operation shares,
  * and the service table. The identity-provider operations
  * (AssumeRoleWithSAML, AssumeRoleWithWebIdentity) are in federated.c.
  *
@@ -313,10 +314,26 @@ static void get_access_key_info(aws_call *call, json_t *input) {
   aws_call_reply(call, out);
 }
 
+/* The emulator enforces no policy, so it never encodes an authorization
+ * failure: no message can be one of its own, and AWS refuses those. */
+static void decode_authorization_message(aws_call *call, json_t *input) {
+  const char *message = jsonutil_string(input, "EncodedMessage");
+  if (!message || !*message) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value at 'encodedMessage' failed to satisfy "
+                  "constraint: Member must have length greater than or equal to 1");
+    return;
+  }
+  aws_call_fail(call, 0, "InvalidAuthorizationMessageException",
+                "The message is not a valid authorization message: this emulator enforces no "
+                "policies and encodes none.");
+}
+
 static const aws_operation sts_operations[] = {
     {"AssumeRole", assume_role},
     {"AssumeRoleWithSAML", sts_assume_role_with_saml},
     {"AssumeRoleWithWebIdentity", sts_assume_role_with_web_identity},
+    {"DecodeAuthorizationMessage", decode_authorization_message},
     {"GetAccessKeyInfo", get_access_key_info},
     {"GetCallerIdentity", get_caller_identity},
     {"GetFederationToken", get_federation_token},

@@ -254,6 +254,13 @@ class Sts(unittest.TestCase):
         out = self.aws("get-access-key-info", "--access-key-id", creds["AccessKeyId"])
         self.assertEqual(out, {"Account": "444455556666"})
 
+    def test_decode_authorization_message(self):
+        # Nothing in the emulator encodes one (no policy is enforced): refused as AWS
+        # refuses a message that is not its own.
+        r = self.error(self.sts.decode_authorization_message, EncodedMessage="abc")
+        self.assertEqual(r["Error"]["Code"], "InvalidAuthorizationMessageException")
+        self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], 400)
+
     # ---- SAML ----
 
     def test_assume_role_with_saml(self):
