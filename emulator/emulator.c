@@ -252,7 +252,9 @@ int emulator_start(emulator **out, const emulator_options *options) {
       .listen_fds = options->listen_fds,
       .listen_fd_count = options->listen_fd_count,
       .max_body = (uint64_t)5 << 30,
-      .spill_threshold = (uint64_t)2 << 20, /* S3 objects beyond this go to files */
+      /* S3 objects beyond this go to files; other protocols refuse a spilled body, so it
+       * must hold a 1 MiB SQS message percent-encoded (up to 3x) with its attributes. */
+      .spill_threshold = (uint64_t)8 << 20,
       .spill_dir = emu->data_dir,
       .threads = options->threads,
       .connection_timeout = 0,

@@ -6,7 +6,9 @@
  * this: AddPermission appends a statement whose Sid is the label (creating
  * the default policy document when the queue has none), RemovePermission
  * removes it again, and GetQueueAttributes shows the result as Policy.
- * Policies are not enforced (as in LocalStack), only kept.
+ * Policies are not enforced (as in LocalStack), only kept. Requests are
+ * validated as AWS validates them: at most 7 actions, only the actions an
+ * owner may share, no label twice.
  */
 #include "emulator/sqs/sqs_engine_int.h"
 
@@ -24,6 +26,22 @@ static int valid_label(const char *s) {
     if (!sqs_name_char(s[i]))
       return 0;
   return 1;
+}
+
+/* Actions a queue's owner may grant to other accounts; the rest (CreateQueue,
+ * SetQueueAttributes, AddPermission, TagQueue, …) only the owner invokes.
+ * Granting SendMessage, DeleteMessage or ChangeMessageVisibility also grants
+ * their batch forms, so those are not named on their own. */
+static int grantable(const char *action) {
+  static const char *const allowed[] = {
+      "*",           "ChangeMessageVisibility",    "DeleteMessage", "GetQueueAttributes",
+      "GetQueueUrl", "ListDeadLetterSourceQueues", "PurgeQueue",    "ReceiveMessage",
+      "SendMessage",
+  };
+  for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+    if (!strcmp(action, allowed[i]))
+      return 1;
+  return 0;
 }
 
 /* The index of the (last) statement of stmts whose Sid is label, or -1. */
@@ -60,11 +78,16 @@ int sqs_op_add_permission(sqs_op *op, json_t *in) {
                        "Value %.100s for parameter Label is invalid. Reason: Must be 1 to 80 of "
                        "alphanumeric characters, hyphens or underscores.",
                        label);
-  if (!json_array_size(accounts))
-    return sqs_err_missing(&op->err, "AWSAccountIds");
   if (!json_array_size(actions))
     return sqs_err_missing(&op->err, "Actions");
-  json_t *principals = json_array(), *acts = json_array();
+  if (!json_array_size(accounts))
+    return sqs_err_set(&op->err, 0, "InvalidParameterValue",
+                       "Value [] for parameter PrincipalId is invalid. Reason: Unable to verify.");
+  if (json_array_size(actions) > SQS_MAX_PERMISSION_ACTIONS)
+    return sqs_err_set(&op->err, 0, "OverLimit", "%zu Actions were found, maximum allowed is %d.",
+                       json_array_size(actions), SQS_MAX_PERMISSION_ACTIONS);
+  json_t *principals = json_array(), *acts = json_array(), *policy = NULL;
+  int rc = -1;
   size_t i;
   json_t *v;
   int bad = 0;
@@ -81,21 +104,19 @@ int sqs_op_add_permission(sqs_op *op, json_t *in) {
   json_array_foreach(actions, i, v) {
     const char *s = json_string_value(v);
     char act[80];
-    int ok = s && *s && strlen(s) < 64;
-    for (const char *p = s; ok && *p; p++)
-      ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '*';
-    if (!ok) {
-      bad = 2;
-      break;
+    if (!s || !grantable(s)) {
+      sqs_err_set(&op->err, 0, "InvalidParameterValue",
+                  "Value SQS:%.64s for parameter ActionName is invalid. Reason: Only the queue "
+                  "owner is allowed to invoke this action.",
+                  s ? s : "");
+      goto cleanup;
     }
     snprintf(act, sizeof(act), "SQS:%s", s);
     json_array_append_new(acts, json_string(act));
   }
-  json_t *policy = NULL;
-  int rc = -1;
   if (bad) {
-    sqs_err_set(&op->err, 0, "InvalidParameterValue", "Value for parameter %s is invalid.",
-                bad == 1 ? "AWSAccountIds" : "Actions");
+    sqs_err_set(&op->err, 0, "InvalidParameterValue",
+                "Value for parameter PrincipalId is invalid. Reason: Unable to verify.");
     goto cleanup;
   }
   policy = q->a.policy ? json_loads(q->a.policy, 0, NULL) : NULL;

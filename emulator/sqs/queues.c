@@ -243,24 +243,50 @@ not_found:
   return sqs_err_set(&op->err, 0, "QueueDoesNotExist", "The specified queue does not exist.");
 }
 
-static int check_tags(json_t *tags, size_t existing, sqs_error *err) {
+/* Tag keys and values: letters, digits, white space and _ . : / = + - @ (AWS's
+ * tag character set); bytes of multi-byte UTF-8 sequences count as letters. */
+static int valid_tag_text(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (!(*p >= 0x80 || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || strchr(" \t\n\r_.:/=+-@", *p)))
+      return 0;
+  return 1;
+}
+
+/* Checks tags for queue name, which holds `existing` tags whose keys tags
+ * does not repeat: 1-128 character keys not starting with "aws:", values of
+ * at most 256, at most 50 tags in all. */
+static int check_tags(json_t *tags, size_t existing, const char *name, sqs_error *err) {
   if (!json_is_object(tags))
     return sqs_err_set(err, 0, "InvalidParameterValue", "Tags must be a map.");
   const char *k;
   json_t *v;
+  if (existing + json_object_size(tags) > SQS_MAX_TAGS)
+    return sqs_err_set(err, 0, "InvalidParameterValue", "Too many tags added for queue %s.", name);
   json_object_foreach(tags, k, v) {
     size_t n = strlen(k);
-    if (n == 0 || n > 128 || !strncasecmp(k, "aws:", 4))
-      return sqs_err_set(
-          err, 0, "InvalidParameterValue",
-          "Tag key '%.128s' is invalid: 1 to 128 characters, not starting with 'aws:'.", k);
+    if (n == 0 || n > 128)
+      return sqs_err_set(err, 0, "InvalidParameterValue",
+                         "Tag keys must be between 1 and 128 characters in length.");
+    if (!strncasecmp(k, "aws:", 4))
+      return sqs_err_set(err, 0, "InvalidParameterValue",
+                         "Tag key %.128s is invalid. Reason: the prefix aws: is reserved for AWS "
+                         "use.",
+                         k);
+    if (!valid_tag_text(k))
+      return sqs_err_set(err, 0, "InvalidParameterValue",
+                         "Tag key %.128s is invalid. Reason: it can only contain letters, digits, "
+                         "white space and _ . : / = + - @.",
+                         k);
     if (!json_is_string(v) || json_string_length(v) > 256)
       return sqs_err_set(err, 0, "InvalidParameterValue",
-                         "Tag value for key '%.128s' is invalid: at most 256 characters.", k);
+                         "Tag values may only be up to 256 characters in length.");
+    if (!valid_tag_text(json_string_value(v)))
+      return sqs_err_set(err, 0, "InvalidParameterValue",
+                         "Tag value for key %.128s is invalid. Reason: it can only contain "
+                         "letters, digits, white space and _ . : / = + - @.",
+                         k);
   }
-  if (existing + json_object_size(tags) > SQS_MAX_TAGS)
-    return sqs_err_set(err, 0, "InvalidParameterValue",
-                       "Too many tags added for queue: at most %d.", SQS_MAX_TAGS);
   return 0;
 }
 
@@ -300,7 +326,8 @@ int sqs_op_create_queue(sqs_op *op, json_t *in) {
   }
   qattrs a;
   sqs_qattrs_defaults(&a, fifo);
-  if (sqs_qattrs_apply(&a, attrs, 1, &op->err) < 0 || (tags && check_tags(tags, 0, &op->err) < 0) ||
+  if (sqs_qattrs_apply(&a, attrs, 1, &op->err) < 0 ||
+      (tags && check_tags(tags, 0, name, &op->err) < 0) ||
       sqs_check_encryption(attrs, &op->err) < 0) {
     sqs_qattrs_free(&a);
     return -1;
@@ -507,13 +534,14 @@ int sqs_op_tag_queue(sqs_op *op, json_t *in) {
   if (sqs_queue_from_url(op, in, &q) < 0)
     return -1;
   json_t *tags = json_object_get(in, "Tags");
-  if (!tags)
+  if (!json_object_size(tags))
     return sqs_err_missing(&op->err, "Tags");
   size_t fresh = 0;
   const char *k;
   json_t *v;
   json_object_foreach(tags, k, v) if (!json_object_get(q->tags, k)) fresh++;
-  if (check_tags(tags, json_object_size(q->tags) + fresh - json_object_size(tags), &op->err) < 0)
+  if (check_tags(tags, json_object_size(q->tags) + fresh - json_object_size(tags), q->name,
+                 &op->err) < 0)
     return -1;
   json_object_update(q->tags, tags);
   return 0;
@@ -524,10 +552,17 @@ int sqs_op_untag_queue(sqs_op *op, json_t *in) {
   if (sqs_queue_from_url(op, in, &q) < 0)
     return -1;
   json_t *keys = json_object_get(in, "TagKeys");
-  if (!json_is_array(keys))
-    return sqs_err_missing(&op->err, "TagKeys");
   size_t i;
   json_t *v;
+  if (!json_array_size(keys))
+    return sqs_err_set(&op->err, 0, "InvalidParameterValue",
+                       "Tag keys must be between 1 and 128 characters in length.");
+  json_array_foreach(keys, i, v) {
+    size_t n = json_string_length(v);
+    if (!json_is_string(v) || n == 0 || n > 128)
+      return sqs_err_set(&op->err, 0, "InvalidParameterValue",
+                         "Tag keys must be between 1 and 128 characters in length.");
+  }
   json_array_foreach(keys, i, v) if (json_is_string(v))
       json_object_del(q->tags, json_string_value(v));
   return 0;

@@ -395,14 +395,15 @@ static int delete_one(sqs_op *op, sqs_queue *q, const char *handle, sqs_error *e
   sqs_msg *m = sqs_msg_find(q, seq);
   if (!m)
     return 0; /* already deleted: DeleteMessage is idempotent */
-  if (m->delivery != delivery || (q->a.fifo && m->visible_at_ms <= op->now)) {
-    if (q->a.fifo)
-      return sqs_err_set(err, 0, "InvalidParameterValue",
-                         "Value %.200s for parameter ReceiptHandle is invalid. Reason: The receipt "
-                         "handle has expired.",
-                         handle);
-    return 0; /* AWS: an older handle "succeeds" without deleting */
-  }
+  /* A standard queue deletes the message with any handle it was ever received
+   * with, also once its visibility timeout has passed (AWS does; LocalStack's
+   * AWS-validated tests and moto agree). A FIFO queue wants the handle of the
+   * current, unexpired delivery. */
+  if (q->a.fifo && (m->delivery != delivery || m->visible_at_ms <= op->now))
+    return sqs_err_set(err, 0, "InvalidParameterValue",
+                       "Value %.200s for parameter ReceiptHandle is invalid. Reason: The receipt "
+                       "handle has expired.",
+                       handle);
   sqs_msg_delete(q, m);
   return 0;
 }
@@ -453,7 +454,8 @@ static int change_one(sqs_op *op, sqs_queue *q, json_t *in, json_t **result, sqs
   if (handle_resolve(op, q, handle, &seq, &delivery, err) < 0)
     return -1;
   sqs_msg *m = sqs_msg_find(q, seq);
-  if (!m || m->delivery != delivery)
+  /* As with deletes, a standard queue takes an older handle of the message. */
+  if (!m || (q->a.fifo && m->delivery != delivery))
     return sqs_err_set(
         err, 0, "InvalidParameterValue",
         "Value %.200s for parameter ReceiptHandle is invalid. Reason: Message does not "

@@ -483,5 +483,18 @@ int sqs_op_send_message_batch(sqs_op *op, json_t *in) {
     return sqs_err_set(&op->err, 0, "BatchRequestTooLong",
                        "Batch requests cannot be longer than %d bytes. You have sent %zu bytes.",
                        SQS_MAX_MESSAGE_SIZE, total);
+  /* A FIFO entry without a group id, or without a deduplication id when the
+   * queue does not derive one from the content, fails the whole request
+   * (AWS answers so, rather than failing the entry). */
+  json_array_foreach(entries, i, e) {
+    if (!q->a.fifo)
+      break;
+    if (!jsonutil_string(e, "MessageGroupId"))
+      return sqs_err_missing(&op->err, "MessageGroupId");
+    if (!q->a.content_dedup && !jsonutil_string(e, "MessageDeduplicationId"))
+      return sqs_err_set(&op->err, 0, "InvalidParameterValue",
+                         "The queue should either have ContentBasedDeduplication enabled or "
+                         "MessageDeduplicationId provided explicitly");
+  }
   return sqs_batch_run(op, q, entries, send_one);
 }

@@ -35,7 +35,7 @@
 /* ---- limits (AWS's published quotas) ---- */
 
 #define SQS_MAX_NAME 80
-#define SQS_MAX_MESSAGE_SIZE 262144
+#define SQS_MAX_MESSAGE_SIZE 1048576 /* 1 MiB since 2025 (was 256 KiB) */
 #define SQS_MAX_BATCH 10
 #define SQS_MAX_BATCH_ID 80
 #define SQS_MAX_MESSAGE_ATTRIBUTES 10
@@ -43,6 +43,7 @@
 #define SQS_MAX_DATA_TYPE 256
 #define SQS_MAX_DEDUP_ID 128
 #define SQS_MAX_TAGS 50
+#define SQS_MAX_PERMISSION_ACTIONS 7
 #define SQS_MAX_POLICY 20480
 #define SQS_DEDUP_WINDOW_MS (5 * 60 * 1000)
 #define SQS_PURGE_INTERVAL_MS (60 * 1000)

@@ -1,23 +1,30 @@
 /*
- * sts.c — AWS STS: GetCallerIdentity, AssumeRole, GetSessionToken.
+ * sts.c — AWS STS: GetCallerIdentity, AssumeRole, GetSessionToken,
+ * GetFederationToken, GetAccessKeyInfo, DecodeAuthorizationMessage (always
+ * refused: nothing here encodes one), the checks every operation shares,
+ * and the service table. The identity-provider operations
+ * (AssumeRoleWithSAML, AssumeRoleWithWebIdentity) are in federated.c.
  *
  * Credentials handed out are random and every credential is accepted anyway
  * (signatures are not checked), but the emulator remembers whom it issued
  * them to: calls signed with AssumeRole's keys act in the role's account, and
- * GetCallerIdentity names the assumed role, as scripts that check "who am I"
- * after assuming a role expect. The caller's account otherwise comes from the
- * access key (aws_call_account, service.h).
+ * GetCallerIdentity names the assumed role (or federated user), as scripts
+ * that check "who am I" after assuming a role expect. The caller's account
+ * otherwise comes from the access key (aws_call_account, service.h). ARNs
+ * carry the partition of the region called (aws-cn for cn-*, …), and a role's
+ * id (AROA…) is derived from its ARN, so it is the same on every AssumeRole
+ * as AWS's is. Parameters are validated as AWS validates them, with its codes.
  */
-#include "emulator/service.h"
+#include "emulator/sts/sts_int.h"
 
+#include "common/jsonutil.h"
+
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-
-#define STS_MIN_DURATION 900
-#define STS_MAX_DURATION 43200
 
 /* Fills out with n random characters of alphabet (NUL-terminated). */
 static void random_chars(char *out, size_t n, const char *alphabet) {
@@ -50,8 +57,31 @@ static json_t *credentials(long duration, char key_out[21]) {
                    "SessionToken", tok_full, "Expiration", (json_int_t)(time(NULL) + duration));
 }
 
-/* DurationSeconds within STS's bounds, or -1 after answering the error. */
-static long duration_of(aws_call *call, json_t *input, long dflt, long max) {
+/* "AROA" and 17 characters derived from the role's ARN. */
+static void role_id(char out[22], const char *role_arn) {
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(role_arn, strlen(role_arn), d, &n, EVP_sha256(), NULL);
+  memcpy(out, "AROA", 4);
+  for (int i = 0; i < 17; i++)
+    out[4 + i] = upper_digits[d[i] % 32];
+  out[21] = '\0';
+}
+
+const char *sts_partition(const char *region) {
+  static const struct {
+    const char *prefix, *partition;
+  } partitions[] = {
+      {"cn-", "aws-cn"},         {"us-gov-", "aws-us-gov"}, {"us-isob-", "aws-iso-b"},
+      {"us-isof-", "aws-iso-f"}, {"eu-isoe-", "aws-iso-e"}, {"us-iso-", "aws-iso"},
+  };
+  for (size_t i = 0; region && i < sizeof(partitions) / sizeof(partitions[0]); i++)
+    if (!strncmp(region, partitions[i].prefix, strlen(partitions[i].prefix)))
+      return partitions[i].partition;
+  return "aws";
+}
+
+long sts_duration(aws_call *call, json_t *input, long dflt, long max) {
   json_t *d = json_object_get(input, "DurationSeconds");
   if (!d)
     return dflt;
@@ -59,12 +89,116 @@ static long duration_of(aws_call *call, json_t *input, long dflt, long max) {
   if (v < STS_MIN_DURATION || v > max) {
     aws_call_fail(call, 400, "ValidationError",
                   "1 validation error detected: Value '%lld' at 'durationSeconds' failed to "
-                  "satisfy constraint: Member must have value between %d and %ld",
-                  (long long)v, STS_MIN_DURATION, max);
+                  "satisfy constraint: Member must have value %s %ld",
+                  (long long)v,
+                  v < STS_MIN_DURATION ? "greater than or equal to" : "less than or equal to",
+                  v < STS_MIN_DURATION ? (long)STS_MIN_DURATION : max);
     return -1;
   }
   return (long)v;
 }
+
+int sts_check_policy(aws_call *call, json_t *input) {
+  const char *policy = jsonutil_string(input, "Policy");
+  json_t *arns = json_object_get(input, "PolicyArns");
+  if (json_array_size(arns) > 10) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value at 'policyArns' failed to satisfy "
+                  "constraint: Member must have length less than or equal to 10");
+    return -1;
+  }
+  if (!policy)
+    return 0;
+  size_t n = strlen(policy);
+  if (n == 0 || n > STS_MAX_POLICY) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value at 'policy' failed to satisfy constraint: "
+                  "Member must have length %s %d",
+                  n ? "less than or equal to" : "greater than or equal to", n ? STS_MAX_POLICY : 1);
+    return -1;
+  }
+  json_t *doc = json_loads(policy, JSON_REJECT_DUPLICATES, NULL);
+  int ok = json_is_object(doc);
+  json_decref(doc);
+  if (!ok) {
+    aws_call_fail(call, 0, "MalformedPolicyDocumentException",
+                  "The policy is not in the valid JSON format.");
+    return -1;
+  }
+  return 0;
+}
+
+int sts_role_arn(aws_call *call, const char *arn, char account[13], char partition[16]) {
+  size_t n = arn ? strlen(arn) : 0;
+  char prefix[64] = "";
+  if (n >= 20 && n <= 2048 &&
+      sscanf(arn, "arn:%15[a-z-]:iam::%12[0-9]:", partition, account) == 2 && strlen(account) == 12)
+    snprintf(prefix, sizeof(prefix), "arn:%s:iam::%s:role/", partition, account);
+  /* The role name (after an optional path) must not be empty. */
+  if (!prefix[0] || strncmp(arn, prefix, strlen(prefix)) != 0 || arn[n - 1] == '/') {
+    aws_call_fail(call, 400, "ValidationError",
+                  "%.200s is invalid: RoleArn must be an IAM role ARN "
+                  "(arn:aws:iam::<account>:role/<name>)",
+                  arn ? arn : "");
+    return -1;
+  }
+  return 0;
+}
+
+int sts_check_session_name(aws_call *call, const char *member, const char *name) {
+  size_t n = name ? strlen(name) : 0;
+  if (!name) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
+                  "Member must not be null",
+                  member);
+    return -1;
+  }
+  if (n < 2 || n > 64 ||
+      strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789_+=,.@-") != n) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value '%.64s' at '%s' failed to satisfy "
+                  "constraint: Member must have length between 2 and 64 and match pattern "
+                  "[\\w+=,.@-]*",
+                  name, member);
+    return -1;
+  }
+  return 0;
+}
+
+void sts_reply_assumed(aws_call *call, const char *role_arn, const char *account,
+                       const char *partition, const char *session, long duration, json_t *extra) {
+  const char *role = strstr(role_arn, ":role/") + 6;
+  const char *name = strrchr(role, '/');
+  name = name ? name + 1 : role;
+  char rid[22];
+  role_id(rid, role_arn);
+  size_t n = strlen(name) + strlen(session) + 64;
+  char *user_arn = malloc(n), *user_id = malloc(n);
+  if (!user_arn || !user_id) {
+    free(user_arn);
+    free(user_id);
+    json_decref(extra);
+    aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    return;
+  }
+  snprintf(user_arn, n, "arn:%s:sts::%s:assumed-role/%s/%s", partition, account, name, session);
+  snprintf(user_id, n, "%s:%s", rid, session);
+  char key[21];
+  json_t *creds = credentials(duration, key);
+  emulator_credentials_add(aws_call_emulator(call), key, account, user_arn, user_id);
+  json_t *out = json_pack("{s:o, s:{s:s, s:s}}", "Credentials", creds, "AssumedRoleUser",
+                          "AssumedRoleId", user_id, "Arn", user_arn);
+  if (out && extra)
+    json_object_update(out, extra);
+  json_decref(extra);
+  free(user_arn);
+  free(user_id);
+  aws_call_reply(call, out);
+}
+
+/* ---- operations ---- */
 
 static void get_caller_identity(aws_call *call, json_t *input) {
   (void)input;
@@ -74,68 +208,35 @@ static void get_caller_identity(aws_call *call, json_t *input) {
     return;
   }
   char arn[64];
-  snprintf(arn, sizeof(arn), "arn:aws:iam::%s:root", aws_call_account(call));
+  snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", sts_partition(aws_call_region(call)),
+           aws_call_account(call));
   aws_call_reply(call, json_pack("{s:s, s:s, s:s}", "UserId", "AKIAIOSFODNN7EXAMPLE", "Account",
                                  aws_call_account(call), "Arn", arn));
 }
 
 static void assume_role(aws_call *call, json_t *input) {
-  const char *role_arn = json_string_value(json_object_get(input, "RoleArn"));
-  const char *session = json_string_value(json_object_get(input, "RoleSessionName"));
-  /* arn:aws:iam::<account>:role/<path/>name */
-  char account[13];
-  const char *role = role_arn ? strstr(role_arn, ":role/") : NULL;
-  if (!role_arn || strncmp(role_arn, "arn:", 4) != 0 || !role || strlen(role_arn) > 2048 ||
-      sscanf(role_arn, "arn:%*[^:]:iam::%12[0-9]:", account) != 1 || strlen(account) != 12) {
-    aws_call_fail(
-        call, 400, "ValidationError",
-        "1 validation error detected: Value at 'roleArn' failed to satisfy "
-        "constraint: Member must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
+  const char *role_arn = jsonutil_string(input, "RoleArn");
+  const char *session = jsonutil_string(input, "RoleSessionName");
+  char account[13], partition[16];
+  if (sts_role_arn(call, role_arn, account, partition) < 0 ||
+      sts_check_session_name(call, "roleSessionName", session) < 0 ||
+      sts_check_policy(call, input) < 0)
     return;
-  }
-  size_t slen = strlen(session);
-  if (slen < 2 || slen > 64 ||
-      strspn(session, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                      "0123456789_=,.@-") != slen) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value at 'roleSessionName' failed to satisfy "
-                  "constraint: Member must have length 2-64 and match [\\w+=,.@-]*");
-    return;
-  }
-  long duration = duration_of(call, input, 3600, STS_MAX_DURATION);
+  long duration = sts_duration(call, input, 3600, STS_ROLE_MAX_DURATION);
   if (duration < 0)
     return;
-  const char *name = strrchr(role + 6, '/');
-  name = name ? name + 1 : role + 6;
-  char role_id[32], *user_arn = NULL, *user_id = NULL;
-  memcpy(role_id, "AROA", 4);
-  random_chars(role_id + 4, 17, upper_digits);
-  size_t n = strlen(name) + slen + 64;
-  user_arn = malloc(n);
-  user_id = malloc(n);
-  if (!user_arn || !user_id) {
-    free(user_arn);
-    free(user_id);
-    aws_call_fail(call, 500, "InternalFailure", "out of memory");
-    return;
-  }
-  snprintf(user_arn, n, "arn:aws:sts::%s:assumed-role/%s/%s", account, name, session);
-  snprintf(user_id, n, "%s:%s", role_id, session);
-  char key[21];
-  json_t *creds = credentials(duration, key);
-  emulator_credentials_add(aws_call_emulator(call), key, account, user_arn, user_id);
-  json_t *out = json_pack("{s:o, s:{s:s, s:s}, s:i}", "Credentials", creds, "AssumedRoleUser",
-                          "AssumedRoleId", user_id, "Arn", user_arn, "PackedPolicySize", 6);
+  json_t *extra = json_object();
   json_t *source = json_object_get(input, "SourceIdentity");
-  if (out && source)
-    json_object_set(out, "SourceIdentity", source);
-  free(user_arn);
-  free(user_id);
-  aws_call_reply(call, out);
+  if (extra && source)
+    json_object_set(extra, "SourceIdentity", source);
+  if (extra && (jsonutil_string(input, "Policy") || json_object_get(input, "PolicyArns") ||
+                json_object_get(input, "Tags")))
+    json_object_set_new(extra, "PackedPolicySize", json_integer(6));
+  sts_reply_assumed(call, role_arn, account, partition, session, duration, extra);
 }
 
 static void get_session_token(aws_call *call, json_t *input) {
-  long duration = duration_of(call, input, 43200, 129600);
+  long duration = sts_duration(call, input, 43200, STS_SESSION_MAX_DURATION);
   if (duration < 0)
     return;
   emulator *emu = aws_call_emulator(call);
@@ -143,7 +244,8 @@ static void get_session_token(aws_call *call, json_t *input) {
   json_t *creds = credentials(duration, key);
   /* Session credentials act as whoever asked for them. */
   json_t *caller = emulator_credentials_get(emu, aws_call_access_key(call));
-  snprintf(arn, sizeof(arn), "arn:aws:iam::%s:root", aws_call_account(call));
+  snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", sts_partition(aws_call_region(call)),
+           aws_call_account(call));
   const char *caller_arn = json_string_value(json_object_get(caller, "Arn"));
   const char *caller_id = json_string_value(json_object_get(caller, "UserId"));
   emulator_credentials_add(emu, key, aws_call_account(call), caller_arn ? caller_arn : arn,
@@ -152,9 +254,89 @@ static void get_session_token(aws_call *call, json_t *input) {
   aws_call_reply(call, json_pack("{s:o}", "Credentials", creds));
 }
 
+/* A federated user: credentials acting as
+ * arn:<partition>:sts::<account>:federated-user/<Name>, UserId <account>:<Name>. */
+static void get_federation_token(aws_call *call, json_t *input) {
+  const char *name = jsonutil_string(input, "Name");
+  size_t n = name ? strlen(name) : 0;
+  if (!name || n < 2 || n > 32 ||
+      strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789_+=,.@-") != n) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value '%.32s' at 'name' failed to satisfy "
+                  "constraint: Member must have length between 2 and 32 and match pattern "
+                  "[\\w+=,.@-]*",
+                  name ? name : "null");
+    return;
+  }
+  if (sts_check_policy(call, input) < 0)
+    return;
+  long duration = sts_duration(call, input, 43200, STS_SESSION_MAX_DURATION);
+  if (duration < 0)
+    return;
+  const char *account = aws_call_account(call);
+  char arn[128], user_id[64], key[21];
+  snprintf(arn, sizeof(arn), "arn:%s:sts::%s:federated-user/%s",
+           sts_partition(aws_call_region(call)), account, name);
+  snprintf(user_id, sizeof(user_id), "%s:%s", account, name);
+  json_t *creds = credentials(duration, key);
+  emulator_credentials_add(aws_call_emulator(call), key, account, arn, user_id);
+  json_t *out = json_pack("{s:o, s:{s:s, s:s}}", "Credentials", creds, "FederatedUser",
+                          "FederatedUserId", user_id, "Arn", arn);
+  if (out && (jsonutil_string(input, "Policy") || json_object_get(input, "PolicyArns") ||
+              json_object_get(input, "Tags")))
+    json_object_set_new(out, "PackedPolicySize", json_integer(6));
+  aws_call_reply(call, out);
+}
+
+/* The account an access key belongs to: the identity's for keys this
+ * emulator issued, the key itself when it is 12 digits (the emulator's
+ * convention, as aws_call_account), 000000000000 otherwise. */
+static void get_access_key_info(aws_call *call, json_t *input) {
+  const char *key = jsonutil_string(input, "AccessKeyId");
+  size_t n = key ? strlen(key) : 0;
+  int ok = n >= 16 && n <= 128;
+  for (size_t i = 0; ok && i < n; i++)
+    ok = (key[i] >= 'A' && key[i] <= 'Z') || (key[i] >= 'a' && key[i] <= 'z') ||
+         (key[i] >= '0' && key[i] <= '9') || key[i] == '_';
+  if (!ok) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value '%.128s' at 'accessKeyId' failed to "
+                  "satisfy constraint: Member must have length between 16 and 128 and match "
+                  "pattern [\\w]*",
+                  key ? key : "null");
+    return;
+  }
+  json_t *issued = emulator_credentials_get(aws_call_emulator(call), key);
+  const char *account = json_string_value(json_object_get(issued, "Account"));
+  json_t *out = json_pack("{s:s}", "Account", account ? account : "000000000000");
+  json_decref(issued);
+  aws_call_reply(call, out);
+}
+
+/* The emulator enforces no policy, so it never encodes an authorization
+ * failure: no message can be one of its own, and AWS refuses those. */
+static void decode_authorization_message(aws_call *call, json_t *input) {
+  const char *message = jsonutil_string(input, "EncodedMessage");
+  if (!message || !*message) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value at 'encodedMessage' failed to satisfy "
+                  "constraint: Member must have length greater than or equal to 1");
+    return;
+  }
+  aws_call_fail(call, 0, "InvalidAuthorizationMessageException",
+                "The message is not a valid authorization message: this emulator enforces no "
+                "policies and encodes none.");
+}
+
 static const aws_operation sts_operations[] = {
     {"AssumeRole", assume_role},
+    {"AssumeRoleWithSAML", sts_assume_role_with_saml},
+    {"AssumeRoleWithWebIdentity", sts_assume_role_with_web_identity},
+    {"DecodeAuthorizationMessage", decode_authorization_message},
+    {"GetAccessKeyInfo", get_access_key_info},
     {"GetCallerIdentity", get_caller_identity},
+    {"GetFederationToken", get_federation_token},
     {"GetSessionToken", get_session_token},
 };
 

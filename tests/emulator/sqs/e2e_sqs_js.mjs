@@ -245,3 +245,38 @@ test("dead-letter queue redrive, purge and errors", async () => {
   const rangeErr = await errorOf(sqs.send(new ReceiveMessageCommand({ QueueUrl: src, MaxNumberOfMessages: 11 })));
   assert.equal(rangeErr.name, "InvalidParameterValue");
 });
+
+// Issue 14 over the JSON protocol: a 1 MiB message (escaped JSON, not
+// percent-encoded form), older receipt handles, FIFO batches refused whole.
+test("1 MiB messages, older receipt handles and FIFO batches over JSON", async () => {
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({ QueueName: "big", Attributes: { VisibilityTimeout: "1" } }));
+  const attrs = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["MaximumMessageSize"] }));
+  assert.equal(attrs.Attributes.MaximumMessageSize, String(1024 * 1024));
+  // Quotes and line breaks: each escaped in the JSON body.
+  const body = "\"\n".repeat(512 * 1024);
+  await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body }));
+  const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl }));
+  assert.equal(got.Messages[0].Body, body);
+  const e = await errorOf(sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body + "x" })));
+  assert.equal(e.name, "InvalidParameterValue");
+  // The first handle deletes the message after its visibility timeout passed.
+  await new Promise((r) => setTimeout(r, 1200));
+  await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: got.Messages[0].ReceiptHandle }));
+  const left = await sqs.send(new GetQueueAttributesCommand({
+    QueueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+  }));
+  assert.deepEqual(left.Attributes,
+                   { ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "0" });
+  const fifo = (await sqs.send(new CreateQueueCommand({
+    QueueName: "whole.fifo", Attributes: { FifoQueue: "true" },
+  }))).QueueUrl;
+  const refused = await errorOf(sqs.send(new SendMessageBatchCommand({
+    QueueUrl: fifo,
+    Entries: [{ Id: "1", MessageBody: "a", MessageGroupId: "g", MessageDeduplicationId: "d" },
+              { Id: "2", MessageBody: "b", MessageDeduplicationId: "e" }],
+  })));
+  assert.equal(refused.name, "MissingParameter");
+  assert.equal(refused.$metadata.httpStatusCode, 400);
+});

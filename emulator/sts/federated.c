@@ -1,0 +1,348 @@
+/*
+ * federated.c — STS for identities from other providers: AssumeRoleWithSAML
+ * and AssumeRoleWithWebIdentity.
+ *
+ * As with every credential in the emulator, nothing is verified
+ * cryptographically (no IdP metadata, no JWKS to fetch in an air gap), but the
+ * documents are read as AWS reads them, so that what the answer reports comes
+ * from the request: the SAML assertion is base64 XML, parsed with expat
+ * (namespace-aware; no external entities are ever loaded) for its Issuer,
+ * NameID, audience and the RoleSessionName attribute; the web identity token
+ * is a JWT whose payload gives sub, aud and iss (an expired exp is refused as
+ * AWS refuses it). Malformed documents get AWS's InvalidIdentityToken.
+ */
+#include "emulator/sts/sts_int.h"
+
+#include "common/codec.h"
+#include "common/jsonutil.h"
+
+#include <expat.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SAML_NS "urn:oasis:names:tc:SAML:2.0:assertion"
+#define SAML_ROLE_SESSION_NAME "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
+#define SAML_FIELD 1024 /* each value read from an assertion, in bytes */
+
+/* ---- SAML ---- */
+
+/* What an assertion says, as read by the expat callbacks. */
+typedef struct saml_doc {
+  int depth;
+  char issuer[SAML_FIELD], name_id[SAML_FIELD], format[SAML_FIELD];
+  char audience[SAML_FIELD], session[SAML_FIELD];
+  char *text; /* the buffer the current element's text goes to, or NULL */
+  size_t text_len;
+  int in_session_attribute; /* inside <Attribute Name="…RoleSessionName"> */
+  int saw_assertion;
+} saml_doc;
+
+/* The local name of an expat namespace-qualified name ("uri local"), when its
+ * namespace is SAML 2.0's assertion namespace; NULL otherwise. */
+static const char *saml_local(const XML_Char *name) {
+  size_t n = strlen(SAML_NS);
+  if (strncmp(name, SAML_NS, n) != 0 || name[n] != ' ')
+    return NULL;
+  return name + n + 1;
+}
+
+static const char *attr_of(const XML_Char **attrs, const char *name) {
+  for (size_t i = 0; attrs[i]; i += 2)
+    if (!strcmp(attrs[i], name))
+      return attrs[i + 1];
+  return NULL;
+}
+
+static void capture(saml_doc *d, char *field) {
+  if (field[0]) /* the first one wins */
+    return;
+  d->text = field;
+  d->text_len = 0;
+}
+
+static void XMLCALL saml_start(void *payload, const XML_Char *name, const XML_Char **attrs) {
+  saml_doc *d = payload;
+  d->depth++;
+  d->text = NULL;
+  const char *local = saml_local(name);
+  if (!local)
+    return;
+  if (!strcmp(local, "Assertion"))
+    d->saw_assertion = 1;
+  else if (!strcmp(local, "Issuer"))
+    capture(d, d->issuer);
+  else if (!strcmp(local, "NameID")) {
+    const char *format = attr_of(attrs, "Format");
+    if (!d->name_id[0] && format)
+      snprintf(d->format, sizeof(d->format), "%s", format);
+    capture(d, d->name_id);
+  } else if (!strcmp(local, "Audience"))
+    capture(d, d->audience);
+  else if (!strcmp(local, "SubjectConfirmationData")) {
+    const char *recipient = attr_of(attrs, "Recipient");
+    if (recipient && !d->audience[0])
+      snprintf(d->audience, sizeof(d->audience), "%s", recipient);
+  } else if (!strcmp(local, "Attribute")) {
+    const char *attr_name = attr_of(attrs, "Name");
+    d->in_session_attribute = attr_name && !strcmp(attr_name, SAML_ROLE_SESSION_NAME);
+  } else if (!strcmp(local, "AttributeValue") && d->in_session_attribute)
+    capture(d, d->session);
+}
+
+static void XMLCALL saml_end(void *payload, const XML_Char *name) {
+  saml_doc *d = payload;
+  const char *local = saml_local(name);
+  if (local && !strcmp(local, "Attribute"))
+    d->in_session_attribute = 0;
+  d->text = NULL;
+  d->depth--;
+}
+
+static void XMLCALL saml_text(void *payload, const XML_Char *s, int len) {
+  saml_doc *d = payload;
+  if (!d->text || len <= 0)
+    return;
+  size_t room = SAML_FIELD - 1 - d->text_len;
+  size_t n = (size_t)len < room ? (size_t)len : room;
+  memcpy(d->text + d->text_len, s, n);
+  d->text_len += n;
+  d->text[d->text_len] = '\0';
+}
+
+/* Trims white space around s in place. */
+static void trim(char *s) {
+  size_t n = strlen(s), start = strspn(s, " \t\r\n");
+  while (n > start && strchr(" \t\r\n", s[n - 1]))
+    n--;
+  memmove(s, s + start, n - start);
+  s[n - start] = '\0';
+}
+
+/* Decodes and parses a base64 SAML response or assertion into d; 0, or -1
+ * after answering InvalidIdentityToken. */
+static int saml_read(aws_call *call, const char *b64, saml_doc *d) {
+  unsigned char *xml = NULL;
+  size_t len = 0;
+  memset(d, 0, sizeof(*d));
+  if (codec_base64_decode(&xml, &len, b64, strlen(b64)) != 0) {
+    aws_call_fail(call, 0, "InvalidIdentityTokenException", "Invalid base64 SAMLResponse");
+    return -1;
+  }
+  XML_Parser p = XML_ParserCreateNS(NULL, ' ');
+  int ok = 0;
+  if (p) {
+    XML_SetUserData(p, d);
+    XML_SetElementHandler(p, saml_start, saml_end);
+    XML_SetCharacterDataHandler(p, saml_text);
+    ok = XML_Parse(p, (const char *)xml, (int)len, 1) == XML_STATUS_OK;
+    XML_ParserFree(p);
+  }
+  free(xml);
+  if (!ok || !d->saw_assertion) {
+    aws_call_fail(call, 0, "InvalidIdentityTokenException",
+                  ok ? "Invalid SAML response: it holds no SAML 2.0 Assertion"
+                     : "Invalid SAML response: the assertion is not well-formed XML");
+    return -1;
+  }
+  trim(d->issuer);
+  trim(d->name_id);
+  trim(d->audience);
+  trim(d->session);
+  return 0;
+}
+
+/* arn:<partition>:iam::<account>:saml-provider/<name>; *name_out points into arn. */
+static int principal_arn(aws_call *call, const char *arn, const char **name_out) {
+  char partition[16], account[13], prefix[64] = "";
+  size_t n = arn ? strlen(arn) : 0;
+  if (n >= 20 && n <= 2048 &&
+      sscanf(arn, "arn:%15[a-z-]:iam::%12[0-9]:", partition, account) == 2 && strlen(account) == 12)
+    snprintf(prefix, sizeof(prefix), "arn:%s:iam::%s:saml-provider/", partition, account);
+  if (!prefix[0] || strncmp(arn, prefix, strlen(prefix)) != 0 || !arn[strlen(prefix)]) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "%.200s is invalid: PrincipalArn must be a SAML provider ARN "
+                  "(arn:aws:iam::<account>:saml-provider/<name>)",
+                  arn ? arn : "");
+    return -1;
+  }
+  *name_out = arn + strlen(prefix);
+  return 0;
+}
+
+void sts_assume_role_with_saml(aws_call *call, json_t *input) {
+  const char *role_arn = jsonutil_string(input, "RoleArn");
+  const char *principal = jsonutil_string(input, "PrincipalArn");
+  const char *assertion = jsonutil_string(input, "SAMLAssertion");
+  const char *provider = NULL;
+  char account[13], partition[16];
+  saml_doc *d = NULL;
+  if (sts_role_arn(call, role_arn, account, partition) < 0 ||
+      principal_arn(call, principal, &provider) < 0 || sts_check_policy(call, input) < 0)
+    return;
+  size_t alen = assertion ? strlen(assertion) : 0;
+  if (alen < 4 || alen > 100000) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value at 'sAMLAssertion' failed to satisfy "
+                  "constraint: Member must have length between 4 and 100000");
+    return;
+  }
+  long duration = sts_duration(call, input, 3600, STS_ROLE_MAX_DURATION);
+  if (duration < 0)
+    return;
+  d = malloc(sizeof(*d));
+  if (!d) {
+    aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    return;
+  }
+  if (saml_read(call, assertion, d) < 0)
+    goto cleanup;
+  if (!d->session[0]) {
+    aws_call_fail(call, 0, "InvalidIdentityTokenException",
+                  "RoleSessionName is required in AuthnResponse (attribute %s)",
+                  SAML_ROLE_SESSION_NAME);
+    goto cleanup;
+  }
+  if (!d->name_id[0]) {
+    aws_call_fail(call, 0, "InvalidIdentityTokenException",
+                  "Subject (NameID) is required in AuthnResponse");
+    goto cleanup;
+  }
+  if (sts_check_session_name(call, "roleSessionName", d->session) < 0)
+    goto cleanup;
+  /* NameQualifier: BASE64(SHA1(Issuer + account + "/" + provider name)), as
+   * AWS documents it, so a user is identified the same way across calls. */
+  size_t qlen = strlen(d->issuer) + 12 + 1 + strlen(provider);
+  char *q = malloc(qlen + 1);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int dlen = 0;
+  if (!q) {
+    aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    goto cleanup;
+  }
+  snprintf(q, qlen + 1, "%s%s/%s", d->issuer, account, provider);
+  EVP_Digest(q, qlen, digest, &dlen, EVP_sha1(), NULL);
+  free(q);
+  char *qualifier = codec_base64_encode(digest, dlen);
+  const char *type = d->format;
+  if (!strcmp(type, "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"))
+    type = "transient";
+  else if (!strcmp(type, "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"))
+    type = "persistent";
+  else if (!type[0])
+    type = "unspecified";
+  json_t *extra = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Subject", d->name_id, "SubjectType", type,
+                            "Issuer", d->issuer, "Audience",
+                            d->audience[0] ? d->audience : "https://signin.aws.amazon.com/saml",
+                            "NameQualifier", qualifier ? qualifier : "");
+  free(qualifier);
+  if (extra && jsonutil_string(input, "Policy"))
+    json_object_set_new(extra, "PackedPolicySize", json_integer(6));
+  sts_reply_assumed(call, role_arn, account, partition, d->session, duration, extra);
+cleanup:
+  free(d);
+}
+
+/* ---- web identity (OpenID Connect JWTs) ---- */
+
+/* The JSON payload of a JWT (header.payload.signature, base64url), or NULL. */
+static json_t *jwt_payload(const char *token) {
+  const char *dot1 = strchr(token, '.');
+  const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+  if (!dot1 || !dot2 || dot1 == token || dot2 == dot1 + 1 || strchr(dot2 + 1, '.'))
+    return NULL;
+  size_t n = (size_t)(dot2 - dot1 - 1);
+  char *b64 = malloc(n + 4);
+  if (!b64)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    char c = dot1[1 + i];
+    b64[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+  }
+  while (n % 4)
+    b64[n++] = '=';
+  unsigned char *raw = NULL;
+  size_t len = 0;
+  json_t *payload = NULL;
+  if (codec_base64_decode(&raw, &len, b64, n) == 0)
+    payload = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, NULL);
+  free(b64);
+  free(raw);
+  if (!json_is_object(payload)) {
+    json_decref(payload);
+    return NULL;
+  }
+  return payload;
+}
+
+void sts_assume_role_with_web_identity(aws_call *call, json_t *input) {
+  const char *role_arn = jsonutil_string(input, "RoleArn");
+  const char *session = jsonutil_string(input, "RoleSessionName");
+  const char *token = jsonutil_string(input, "WebIdentityToken");
+  const char *provider_id = jsonutil_string(input, "ProviderId");
+  char account[13], partition[16];
+  if (sts_role_arn(call, role_arn, account, partition) < 0 ||
+      sts_check_session_name(call, "roleSessionName", session) < 0 ||
+      sts_check_policy(call, input) < 0)
+    return;
+  size_t tlen = token ? strlen(token) : 0;
+  if (tlen < 4 || tlen > 20000) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value at 'webIdentityToken' failed to satisfy "
+                  "constraint: Member must have length between 4 and 20000");
+    return;
+  }
+  long duration = sts_duration(call, input, 3600, STS_ROLE_MAX_DURATION);
+  if (duration < 0)
+    return;
+  json_t *claims = jwt_payload(token);
+  const char *sub = jsonutil_string(claims, "sub");
+  const char *iss = jsonutil_string(claims, "iss");
+  json_t *aud = json_object_get(claims, "aud");
+  const char *audience =
+      json_is_array(aud) ? json_string_value(json_array_get(aud, 0)) : json_string_value(aud);
+  if (!sub || !iss || !audience) {
+    aws_call_fail(call, 0, "InvalidIdentityTokenException",
+                  "The web identity token that was passed could not be validated by AWS: %s",
+                  claims ? "it must carry the sub, aud and iss claims"
+                         : "it is not a JWT (three base64url parts, a JSON payload)");
+    json_decref(claims);
+    return;
+  }
+  json_t *exp = json_object_get(claims, "exp");
+  time_t now = time(NULL);
+  if (json_is_number(exp) && json_number_value(exp) < (double)now) {
+    aws_call_fail(call, 0, "ExpiredTokenException",
+                  "Token expired: current date/time %lld must be before the expiration date/time "
+                  "%lld",
+                  (long long)now, (long long)json_number_value(exp));
+    json_decref(claims);
+    return;
+  }
+  /* Provider: the ProviderId of OAuth 2.0 providers; for OpenID Connect the
+   * IAM OIDC provider's ARN, named after the issuer without its scheme. */
+  char *provider = NULL;
+  if (provider_id) {
+    provider = strdup(provider_id);
+  } else {
+    const char *host = strstr(iss, "://") ? strstr(iss, "://") + 3 : iss;
+    size_t n = strlen(host) + 64;
+    provider = malloc(n);
+    if (provider)
+      snprintf(provider, n, "arn:%s:iam::%s:oidc-provider/%s", partition, account, host);
+  }
+  json_t *extra = provider ? json_pack("{s:s, s:s, s:s}", "SubjectFromWebIdentityToken", sub,
+                                       "Provider", provider, "Audience", audience)
+                           : NULL;
+  free(provider);
+  json_decref(claims);
+  if (!extra) {
+    aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    return;
+  }
+  if (jsonutil_string(input, "Policy") || json_object_get(input, "PolicyArns"))
+    json_object_set_new(extra, "PackedPolicySize", json_integer(6));
+  sts_reply_assumed(call, role_arn, account, partition, session, duration, extra);
+}

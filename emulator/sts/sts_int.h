@@ -1,0 +1,47 @@
+/*
+ * sts_int.h — private to emulator/sts/: what sts.c (the account-side
+ * operations and the service table) shares with federated.c (the identity
+ * provider operations, AssumeRoleWithSAML and AssumeRoleWithWebIdentity).
+ */
+#ifndef AIRGAP_EMULATOR_STS_INT_H
+#define AIRGAP_EMULATOR_STS_INT_H
+
+#include "emulator/service.h"
+
+#include <jansson.h>
+
+#define STS_MIN_DURATION 900
+#define STS_ROLE_MAX_DURATION 43200     /* AssumeRole* */
+#define STS_SESSION_MAX_DURATION 129600 /* GetSessionToken, GetFederationToken */
+#define STS_MAX_POLICY 2048             /* an inline session policy, in characters */
+
+/* The partition of region: "aws-cn" for cn-*, "aws-us-gov" for us-gov-*, the
+ * ISO partitions for theirs, "aws" otherwise. Static storage. */
+const char *sts_partition(const char *region);
+
+/* DurationSeconds of input, dflt when absent; answers ValidationError and
+ * returns -1 when outside [900, max]. */
+long sts_duration(aws_call *call, json_t *input, long dflt, long max);
+
+/* Checks the optional Policy (at most 2048 characters of JSON) and PolicyArns
+ * (at most 10) members; answers the error AWS gives and returns -1. */
+int sts_check_policy(aws_call *call, json_t *input);
+
+/* Checks RoleArn (arn:<partition>:iam::<12 digits>:role/<name>) and writes its
+ * account and partition; answers ValidationError and returns -1. */
+int sts_role_arn(aws_call *call, const char *arn, char account[13], char partition[16]);
+
+/* Checks a session name (2-64 of [\w+=,.@-]) for the named member. */
+int sts_check_session_name(aws_call *call, const char *member, const char *name);
+
+/* Answers an assumed-role request: new credentials for duration seconds
+ * acting as role_arn's role (account, partition from sts_role_arn) under
+ * session, remembered by the emulator; extra (owned, may be NULL) holds
+ * operation-specific members merged into the output. */
+void sts_reply_assumed(aws_call *call, const char *role_arn, const char *account,
+                       const char *partition, const char *session, long duration, json_t *extra);
+
+void sts_assume_role_with_saml(aws_call *call, json_t *input);
+void sts_assume_role_with_web_identity(aws_call *call, json_t *input);
+
+#endif
