@@ -15,6 +15,8 @@
 #include "emulator/emulator_int.h"
 #include "emulator/protocol/model.h"
 #include "emulator/protocol/protocol.h"
+#include "emulator/sigv4.h"
+#include "common/clock.h"
 #include "common/codec.h"
 
 #include <ctype.h>
@@ -462,6 +464,11 @@ void emulator_gateway_handle(http_request *req, void *payload) {
     /* Virtual-host style: the bucket is in the Host; the model's URIs want it
      * as the first path segment. */
     vhost_path = aws_s3_vhost_path(http_request_header(req, "Host"), in.path);
+    /* Signatures cover the path as sent, so they are checked before the
+     * rewrite (sigv4.c; opt-in). */
+    if (emu->s3_verify_signatures &&
+        emulator_sigv4_verify(&err, emu, &in, vhost_path, (double)clock_wall_ms() / 1000.0) < 0)
+      goto fail;
     if (vhost_path)
       in.path = vhost_path;
   }

@@ -1,0 +1,27 @@
+/*
+ * sigv4.h — private to emulator/: verification of AWS request signatures
+ * (SigV4 and SigV2, in the Authorization header or a presigned URL's query),
+ * used by the gateway when signature checks are switched on
+ * (emulator_options.s3_verify_signatures). Not part of the public API.
+ */
+#ifndef AIRGAP_EMULATOR_SIGV4_H
+#define AIRGAP_EMULATOR_SIGV4_H
+
+#include "emulator/protocol/protocol.h"
+
+typedef struct emulator emulator;
+
+/* Verifies the signature of an S3 request. in->path is the path as the client
+ * sent it (before any virtual-host rewrite); vhost_path is that rewrite
+ * ("/<bucket>" + path, from aws_s3_vhost_path) or NULL, since SigV2 signs
+ * "/bucket/key". An unsigned request passes
+ * (it is anonymous; access control decides). The secret of every access key
+ * is "test" (LocalStack's test credentials); keys STS issued are accepted as
+ * signed, since the credential table keeps no secret. Returns 0, or
+ * AIRGAP_EINVALID with the S3 error in err (AuthorizationHeaderMalformed,
+ * SignatureDoesNotMatch, RequestTimeTooSkewed, AccessDenied "Request has
+ * expired", AuthorizationQueryParametersError). now: seconds since the epoch. */
+int emulator_sigv4_verify(aws_error *err, emulator *emu, const aws_http_in *in,
+                          const char *vhost_path, double now);
+
+#endif
