@@ -26,6 +26,7 @@
 #include "common/codec.h"
 #include "common/dynbuf.h"
 #include "common/error.h"
+#include "emulator/emulator_int.h"
 #include "emulator/service.h"
 
 #include <ctype.h>
@@ -746,4 +747,58 @@ int emulator_sigv4_verify(aws_error *err, emulator *emu, const aws_http_in *in,
 cleanup:
   query_free(&q);
   return rc;
+}
+
+int emulator_sigv4_enabled(const emulator *emu) { return emu->s3_verify_signatures; }
+
+int emulator_sigv4_policy_verify(aws_error *err, emulator *emu, const char *policy,
+                                 const char *credential, const char *access_key,
+                                 const char *signature) {
+  char expected[65];
+  const char *secret = NULL;
+  if (credential) {
+    v4 v;
+    memset(&v, 0, sizeof(v));
+    if (parse_scope(&v, credential, strlen(credential)) < 0) {
+      aws_error_set(err, 400, "InvalidArgument",
+                    "Error parsing the X-Amz-Credential parameter; the Credential is "
+                    "mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".");
+      err->fields =
+          json_pack("{s:s, s:s}", "ArgumentName", "x-amz-credential", "ArgumentValue", credential);
+      return AIRGAP_EINVALID;
+    }
+    secret = secret_of(emu, v.access_key);
+    if (!secret)
+      return 0;
+    unsigned char key[EVP_MAX_MD_SIZE], next[EVP_MAX_MD_SIZE];
+    unsigned int klen = 0;
+    char first[256];
+    int flen = snprintf(first, sizeof(first), "AWS4%s", secret);
+    hmac(EVP_sha256(), key, &klen, first, (size_t)flen, v.date);
+    const char *steps[] = {v.region, v.service, "aws4_request", policy};
+    for (size_t i = 0; i < 4; i++) {
+      unsigned int nlen = 0;
+      hmac(EVP_sha256(), next, &nlen, key, klen, steps[i]);
+      memcpy(key, next, nlen);
+      klen = nlen;
+    }
+    codec_hex_encode(expected, key, 32);
+    if (strcmp(expected, signature) != 0)
+      return fail_mismatch(err, v.access_key, policy, signature, NULL);
+    return 0;
+  }
+  secret = secret_of(emu, access_key);
+  if (!secret)
+    return 0;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mlen = 0;
+  hmac(EVP_sha1(), mac, &mlen, secret, strlen(secret), policy);
+  char *b64 = codec_base64_encode(mac, mlen);
+  if (!b64) {
+    aws_error_set(err, 500, "InternalError", "out of memory while checking the signature");
+    return AIRGAP_EINVALID;
+  }
+  int same = strcmp(b64, signature) == 0;
+  free(b64);
+  return same ? 0 : fail_mismatch(err, access_key, policy, signature, NULL);
 }

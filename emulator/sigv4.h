@@ -24,4 +24,16 @@ typedef struct emulator emulator;
 int emulator_sigv4_verify(aws_error *err, emulator *emu, const aws_http_in *in,
                           const char *vhost_path, double now);
 
+/* 1 when the emulator verifies signatures (services that check signatures of
+ * their own, such as S3's POST forms, ask). */
+int emulator_sigv4_enabled(const emulator *emu);
+
+/* Verifies the signature of an S3 POST form's policy (the base64 text as
+ * sent): SigV4 when credential ("AK/date/region/service/aws4_request") is
+ * given, else SigV2 with access_key. Returns 0, or AIRGAP_EINVALID with
+ * SignatureDoesNotMatch or InvalidArgument in err. */
+int emulator_sigv4_policy_verify(aws_error *err, emulator *emu, const char *policy,
+                                 const char *credential, const char *access_key,
+                                 const char *signature);
+
 #endif
