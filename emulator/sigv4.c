@@ -751,6 +751,8 @@ cleanup:
 
 int emulator_sigv4_enabled(const emulator *emu) { return emu->s3_verify_signatures; }
 
+int emulator_s3_enforce_access(const emulator *emu) { return emu->s3_enforce_access; }
+
 int emulator_sigv4_policy_verify(aws_error *err, emulator *emu, const char *policy,
                                  const char *credential, const char *access_key,
                                  const char *signature) {

@@ -28,6 +28,11 @@ int emulator_sigv4_verify(aws_error *err, emulator *emu, const aws_http_in *in,
  * their own, such as S3's POST forms, ask). */
 int emulator_sigv4_enabled(const emulator *emu);
 
+/* 1 when the emulator evaluates S3 access control (emulator_options
+ * s3_enforce_access); here beside the signature switch, S3's other strict
+ * mode, since services cannot read the emulator's options. */
+int emulator_s3_enforce_access(const emulator *emu);
+
 /* Verifies the signature of an S3 POST form's policy (the base64 text as
  * sent): SigV4 when credential ("AK/date/region/service/aws4_request") is
  * given, else SigV2 with access_key. Returns 0, or AIRGAP_EINVALID with

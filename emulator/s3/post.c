@@ -640,6 +640,8 @@ void s3_op_post_object(aws_call *call, json_t *input) {
     s3_fail_malformed_xml(call);
     goto cleanup;
   }
+  /* The key, for access control's resource. */
+  json_object_set_new(input, "Key", json_string(key));
   if (!s3_bucket_lock(call, input))
     goto cleanup;
   s3_unlock(st);

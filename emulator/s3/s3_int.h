@@ -18,6 +18,7 @@
  *   copy.c       CopyObject and the copy source UploadPartCopy shares
  *   list.c       ListObjects v1/v2, ListObjectVersions, ListMultipartUploads
  *   multipart.c  multipart uploads
+ *   acl.c        bucket owners, ExpectedBucketOwner, access evaluation (opt-in)
  *   post.c       POST Object: browser form uploads, their policy and signature
  *
  * Locking: one mutex (s3_state.lock) guards all metadata; bodies are read and
@@ -428,6 +429,20 @@ int s3_form_parse(s3_form *out, const char *content_type, const char *body, size
 /* A field's value by case-insensitive name; NULL when absent. Borrowed. */
 const char *s3_form_get(const s3_form *f, const char *name);
 void s3_form_free(s3_form *f);
+/* ---- accounts and access control (acl.c) ---- */
+
+/* Records the caller's account as the owner of a new bucket (under the lock). */
+void s3_acl_set_owner(aws_call *call, s3_bucket *b);
+/* 1 when the caller's account owns b. */
+int s3_acl_owned_by_caller(aws_call *call, const s3_bucket *b);
+/* Refuses a canned ACL with x-amz-grant-* headers, unknown canned ACLs. 0,
+ * or -1 after answering. */
+int s3_acl_check_input(aws_call *call, const json_t *input);
+/* Under the lock, for the bucket a request names: ExpectedBucketOwner and the
+ * ACL headers always; ACLs, bucket policy and public-access block when the
+ * emulator enforces access. 0, or -1 after unlocking and answering. */
+int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket *b);
+
 /* POST /<bucket> with a form (input: {"Bucket"}). */
 void s3_op_post_object(aws_call *call, json_t *input);
 
