@@ -63,6 +63,17 @@ static int form_error(s3_form *f, char *error, size_t size, const char *msg) {
   return -1;
 }
 
+/* A copy of n bytes that need not be NUL-terminated (strndup may look past
+ * n for the NUL). Owned; NULL when out of memory. */
+static char *dup_n(const char *s, size_t n) {
+  char *out = malloc(n + 1);
+  if (out) {
+    memcpy(out, s, n);
+    out[n] = '\0';
+  }
+  return out;
+}
+
 /* A parameter of a Content-Disposition or Content-Type value ("name" in
  * `form-data; name="key"`), quoted or not. Owned; NULL when absent. */
 static char *header_param(const char *value, size_t len, const char *param) {
@@ -80,12 +91,12 @@ static char *header_param(const char *value, size_t len, const char *param) {
         const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
         if (!q)
           return NULL;
-        return strndup(p + 1, (size_t)(q - p - 1));
+        return dup_n(p + 1, (size_t)(q - p - 1));
       }
       size_t n = 0;
       while (p + n < end && p[n] != ';' && p[n] != ' ')
         n++;
-      return strndup(p, n);
+      return dup_n(p, n);
     }
   }
   return NULL;
@@ -174,7 +185,7 @@ int s3_form_parse(s3_form *out, const char *content_type, const char *body, size
       out->file = content;
       out->file_len = clen;
       out->filename = filename;
-      out->file_type = ptype ? strndup(ptype, tlen) : NULL;
+      out->file_type = ptype ? dup_n(ptype, tlen) : NULL;
       /* Fields after the file are ignored, as S3 ignores them; the closing
        * delimiter must still be there. */
       return 0;
@@ -184,7 +195,7 @@ int s3_form_parse(s3_form *out, const char *content_type, const char *body, size
       free(name);
       return form_error(out, error, size, "The form has too many fields or too large a field.");
     }
-    char *value = strndup(content, clen);
+    char *value = dup_n(content, clen);
     if (!value) {
       free(name);
       return form_error(out, error, size, "out of memory");
