@@ -203,6 +203,13 @@ int emulator_start(emulator **out, const emulator_options *options) {
   codec_uuid4(emu->session_id);
   if (options->hostname)
     emu->hostname = strdup(options->hostname);
+  /* LocalStack's variable, read here like TMPDIR below, so that every way of
+   * starting an emulator honours it. */
+  const char *skip_sig = getenv("S3_SKIP_SIGNATURE_VALIDATION");
+  const char *enforce = getenv("AIRGAP_S3_ENFORCE_ACCESS");
+  emu->s3_verify_signatures =
+      options->s3_verify_signatures || (skip_sig && strcmp(skip_sig, "0") == 0);
+  emu->s3_enforce_access = options->s3_enforce_access || (enforce && strcmp(enforce, "1") == 0);
   if (pipe2(emu->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
     error = airgap_error_set_errno(AIRGAP_ERROR, "cannot create the emulator's stop pipe");
     goto cleanup;

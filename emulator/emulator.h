@@ -47,6 +47,14 @@ typedef struct emulator_options {
    * emulator_start returns, READY scripts while it serves, SHUTDOWN scripts
    * in emulator_free while it still serves (each at most 10 s). */
   const char *init_dir;
+  /* S3 strict modes, off by default as in LocalStack. s3_verify_signatures:
+   * SigV4/SigV2 signatures (headers and presigned URLs) are verified and dates
+   * checked (`--s3-verify-signatures`; also on when the environment has
+   * S3_SKIP_SIGNATURE_VALIDATION=0, LocalStack's name). s3_enforce_access:
+   * ACLs, bucket policies, public-access blocks and ExpectedBucketOwner are
+   * evaluated (`--s3-enforce-access`, or AIRGAP_S3_ENFORCE_ACCESS=1). */
+  int s3_verify_signatures;
+  int s3_enforce_access;
 } emulator_options;
 
 /* Starts an emulator: services created, listeners accepting. On success *out

@@ -44,6 +44,8 @@ struct emulator {
   time_t started;
   atomic_uint_fast64_t requests;
   char session_id[37];
+  int s3_verify_signatures; /* emulator_options; set at start, read-only after */
+  int s3_enforce_access;
 };
 
 /* gateway.c: the HTTP handler for everything the emulator serves. */

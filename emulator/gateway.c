@@ -15,6 +15,8 @@
 #include "emulator/emulator_int.h"
 #include "emulator/protocol/model.h"
 #include "emulator/protocol/protocol.h"
+#include "emulator/sigv4.h"
+#include "common/clock.h"
 #include "common/codec.h"
 
 #include <ctype.h>
@@ -393,6 +395,21 @@ static const aws_operation *find_handler(const aws_service *svc, const char *op)
   return NULL;
 }
 
+/* POST /<bucket> with a multipart/form-data body is S3's POST Object: the
+ * input its handler gets, {"Bucket": name} (owned); NULL for anything else. */
+static json_t *s3_post_form_input(const aws_http_in *in) {
+  const char *type = in->header(in->ctx, "Content-Type");
+  if (strcmp(in->method, "POST") != 0 || !type || strncasecmp(type, "multipart/form-data", 19) != 0)
+    return NULL;
+  const char *p = in->path;
+  if (*p++ != '/')
+    return NULL;
+  size_t len = strcspn(p, "/");
+  if (len == 0 || (p[len] == '/' && p[len + 1]) || (in->query && *in->query))
+    return NULL;
+  return json_pack("{s:s%}", "Bucket", p, len);
+}
+
 void emulator_gateway_handle(http_request *req, void *payload) {
   emulator *emu = payload;
   char request_id[37];
@@ -462,11 +479,26 @@ void emulator_gateway_handle(http_request *req, void *payload) {
     /* Virtual-host style: the bucket is in the Host; the model's URIs want it
      * as the first path segment. */
     vhost_path = aws_s3_vhost_path(http_request_header(req, "Host"), in.path);
+    /* Signatures cover the path as sent, so they are checked before the
+     * rewrite (sigv4.c; opt-in). */
+    if (emu->s3_verify_signatures &&
+        emulator_sigv4_verify(&err, emu, &in, vhost_path, (double)clock_wall_ms() / 1000.0) < 0)
+      goto fail;
     if (vhost_path)
       in.path = vhost_path;
   }
+  /* S3's POST Object (browser form uploads) is no operation of the model: the
+   * S3 service's PostObject handler reads the form itself (s3/post.c) and
+   * answers as PutObject does. */
+  const char *handler_name = operation;
+  if (strcmp(service, "s3") == 0 && (input = s3_post_form_input(&in)) != NULL) {
+    operation = "PutObject";
+    handler_name = "PostObject";
+    goto dispatch;
+  }
   if (aws_protocol_operation(&operation, &err, m, p, &in) < 0)
     goto fail;
+  handler_name = operation;
   if (p == AWS_PROTOCOL_QUERY && strcmp(service, "sqs") == 0 && is_queue_path(in.path)) {
     char endpoint[300];
     endpoint_of(endpoint, sizeof(endpoint), emu, req);
@@ -476,7 +508,8 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   }
   if (aws_protocol_parse(&input, &err, m, p, operation, &in) < 0)
     goto fail;
-  const aws_operation *op = find_handler(slot->svc, operation);
+dispatch:;
+  const aws_operation *op = find_handler(slot->svc, handler_name);
   if (!op || !op->handler) {
     aws_error_set(&err, 501, "NotImplemented", "airgap's emulator does not implement %s:%s yet.",
                   service, operation);

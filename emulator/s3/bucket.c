@@ -30,7 +30,10 @@ s3_bucket *s3_bucket_get(aws_call *call, s3_state *st, const char *name) {
 s3_bucket *s3_bucket_lock(aws_call *call, const json_t *input) {
   s3_state *st = aws_call_state(call);
   s3_lock(st);
-  return s3_bucket_get(call, st, jsonutil_string(input, "Bucket"));
+  s3_bucket *b = s3_bucket_get(call, st, jsonutil_string(input, "Bucket"));
+  if (b && s3_access_check(call, input, st, b) < 0) /* acl.c */
+    return NULL;
+  return b;
 }
 
 static int bucket_name_valid(const char *name) {
@@ -70,8 +73,19 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
                   "The specified location-constraint is not valid");
     return;
   }
+  if (s3_acl_check_input(call, input) < 0)
+    return;
   s3_lock(st);
-  if (s3_bucket_find(st, name)) {
+  s3_bucket *old = s3_bucket_find(st, name);
+  if (old && !s3_acl_owned_by_caller(call, old)) {
+    s3_unlock(st);
+    aws_call_fail_fields(call, 409, "BucketAlreadyExists", json_pack("{s:s}", "BucketName", name),
+                         "The requested bucket name is not available. The bucket namespace is "
+                         "shared by all users of the system. Please select a different name and "
+                         "try again.");
+    return;
+  }
+  if (old) {
     s3_unlock(st);
     aws_call_fail_fields(call, 409, "BucketAlreadyOwnedByYou",
                          json_pack("{s:s}", "BucketName", name),
@@ -85,6 +99,7 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
     snprintf(b->region, sizeof(b->region), "%s", constraint ? constraint : "us-east-1");
     b->created = s3_now();
     b->acl = s3_acl_from_input(input);
+    s3_acl_set_owner(call, b);
   }
   if (!ok || s3_bucket_insert(st, b) < 0) {
     s3_unlock(st);
@@ -144,6 +159,8 @@ void s3_op_list_buckets(aws_call *call, json_t *input) {
   s3_lock(st);
   for (size_t i = 0; i < st->buckets.len; i++) {
     const s3_bucket *b = st->buckets.items[i];
+    if (!s3_acl_owned_by_caller(call, b)) /* each account lists its own (acl.c) */
+      continue;
     json_array_append_new(list, json_pack("{s:s, s:o}", "Name", b->name, "CreationDate",
                                           aws_timestamp_json(b->created)));
   }

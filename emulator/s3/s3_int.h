@@ -18,6 +18,8 @@
  *   copy.c       CopyObject and the copy source UploadPartCopy shares
  *   list.c       ListObjects v1/v2, ListObjectVersions, ListMultipartUploads
  *   multipart.c  multipart uploads
+ *   acl.c        bucket owners, ExpectedBucketOwner, access evaluation (opt-in)
+ *   post.c       POST Object: browser form uploads, their policy and signature
  *
  * Locking: one mutex (s3_state.lock) guards all metadata; bodies are read and
  * written outside it. Functions marked "under the lock" expect the caller to
@@ -402,6 +404,47 @@ void s3_op_delete_objects(aws_call *call, json_t *input);
 /* Put/Get/DeleteObjectTagging, Put/GetObjectAcl. */
 void s3_op_object_subresource(aws_call *call, json_t *input);
 void s3_op_copy_object(aws_call *call, json_t *input);
+
+/* ---- POST Object (post.c) ----
+ * The multipart/form-data parser, pure and bounded (fuzzed by
+ * tests/fuzz/fuzz_s3_post.c): fields by name (case kept; looked up without
+ * case), the file part as a slice of the body. */
+#define S3_FORM_MAX_FIELDS 100
+#define S3_FORM_MAX_FIELD (64u << 10) /* a field's value (the policy is the largest) */
+typedef struct s3_form_field {
+  char *name, *value; /* owned, NUL-terminated */
+} s3_form_field;
+typedef struct s3_form {
+  s3_form_field fields[S3_FORM_MAX_FIELDS];
+  size_t len;
+  int has_file;
+  const char *file; /* borrowed from the body */
+  size_t file_len;
+  char *filename, *file_type; /* owned, NULL when absent */
+} s3_form;
+/* Parses body by content_type's boundary. 0, or -1 with a message in error
+ * (out is then empty). Fields after the file are ignored, as S3 does. */
+int s3_form_parse(s3_form *out, const char *content_type, const char *body, size_t len, char *error,
+                  size_t size);
+/* A field's value by case-insensitive name; NULL when absent. Borrowed. */
+const char *s3_form_get(const s3_form *f, const char *name);
+void s3_form_free(s3_form *f);
+/* ---- accounts and access control (acl.c) ---- */
+
+/* Records the caller's account as the owner of a new bucket (under the lock). */
+void s3_acl_set_owner(aws_call *call, s3_bucket *b);
+/* 1 when the caller's account owns b. */
+int s3_acl_owned_by_caller(aws_call *call, const s3_bucket *b);
+/* Refuses a canned ACL with x-amz-grant-* headers, unknown canned ACLs. 0,
+ * or -1 after answering. */
+int s3_acl_check_input(aws_call *call, const json_t *input);
+/* Under the lock, for the bucket a request names: ExpectedBucketOwner and the
+ * ACL headers always; ACLs, bucket policy and public-access block when the
+ * emulator enforces access. 0, or -1 after unlocking and answering. */
+int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket *b);
+
+/* POST /<bucket> with a form (input: {"Bucket"}). */
+void s3_op_post_object(aws_call *call, json_t *input);
 
 /* ListObjects and ListObjectsV2. */
 void s3_op_list_objects(aws_call *call, json_t *input);

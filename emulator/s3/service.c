@@ -168,6 +168,7 @@ static const aws_operation s3_operations[] = {
     {"PutBucketVersioning", s3_op_put_bucket_versioning},
     {"PutBucketWebsite", s3_op_config},
     {"PutObject", s3_op_put_object},
+    {"PostObject", s3_op_post_object}, /* not in the model: the gateway routes forms here */
     {"PutObjectAcl", s3_op_object_subresource},
     {"PutObjectLockConfiguration", s3_op_config},
     {"PutObjectTagging", s3_op_object_subresource},

@@ -1,0 +1,345 @@
+/*
+ * acl.c — S3 accounts and access control: who owns a bucket, and whether a
+ * caller may do what it asks.
+ *
+ * Always (as AWS does): a bucket belongs to the account that created it (the
+ * gateway maps each access key to an account: a 12-digit key is its own
+ * account, STS keys the account they were issued for, anything else
+ * 000000000000); another account's CreateBucket of the same name answers
+ * BucketAlreadyExists; ExpectedBucketOwner that names another account
+ * answers 403; a canned ACL together with x-amz-grant-* headers is refused.
+ *
+ * Only with `--s3-enforce-access` (AIRGAP_S3_ENFORCE_ACCESS=1), off by
+ * default as in LocalStack: requests are evaluated. An explicit Deny in the
+ * bucket policy wins, even for the owner; the owner is otherwise allowed; a
+ * caller of another account (or an anonymous one) needs an Allow from the
+ * bucket policy (Principal "*", an account id or its root ARN; Action and
+ * Resource with * and ? wildcards; statements with a Condition are not
+ * evaluated and never match) or a public canned ACL (public-read,
+ * public-read-write; authenticated-read for signed callers) on the bucket or
+ * the object. The public-access block applies: BlockPublicAcls refuses
+ * public ACLs on writes, IgnorePublicAcls ignores them, BlockPublicPolicy
+ * refuses a public policy, RestrictPublicBuckets ignores public statements
+ * for other accounts.
+ *
+ * The owner is kept in the bucket's configs under OWNER_MEMBER, a name no
+ * S3 configuration uses, so that the bucket record needs no new field.
+ */
+#include "emulator/s3/s3_int.h"
+
+#include "common/jsonutil.h"
+#include "emulator/sigv4.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define OWNER_MEMBER "airgap:owner"
+
+static const char *owner_of(const s3_bucket *b) {
+  const char *o = jsonutil_string(b->configs, OWNER_MEMBER);
+  return o ? o : "000000000000";
+}
+
+void s3_acl_set_owner(aws_call *call, s3_bucket *b) {
+  json_object_set_new(b->configs, OWNER_MEMBER, json_string(aws_call_account(call)));
+}
+
+int s3_acl_owned_by_caller(aws_call *call, const s3_bucket *b) {
+  return strcmp(owner_of(b), aws_call_account(call)) == 0;
+}
+
+static const char *const grant_members[] = {"GrantFullControl", "GrantRead",     "GrantReadACP",
+                                            "GrantWrite",       "GrantWriteACP", NULL};
+
+int s3_acl_check_input(aws_call *call, const json_t *input) {
+  int grants = 0;
+  for (size_t i = 0; grant_members[i]; i++)
+    grants |= json_object_get(input, grant_members[i]) != NULL;
+  if (grants && json_object_get(input, "ACL")) {
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "Specifying both Canned ACLs and Header Grants is not allowed");
+    return -1;
+  }
+  if ((grants || json_object_get(input, "ACL")) && json_object_get(input, "AccessControlPolicy") &&
+      strcmp(aws_call_operation(call), "PutObjectAcl") != 0 &&
+      strcmp(aws_call_operation(call), "PutBucketAcl") != 0) {
+    aws_call_fail(call, 400, "UnexpectedContent", "This request does not support content");
+    return -1;
+  }
+  const char *canned = jsonutil_string(input, "ACL");
+  static const char *const known[] = {"private",
+                                      "public-read",
+                                      "public-read-write",
+                                      "authenticated-read",
+                                      "aws-exec-read",
+                                      "bucket-owner-read",
+                                      "bucket-owner-full-control",
+                                      "log-delivery-write",
+                                      NULL};
+  if (canned) {
+    size_t i = 0;
+    while (known[i] && strcmp(known[i], canned) != 0)
+      i++;
+    if (!known[i]) {
+      aws_call_fail_fields(
+          call, 400, "InvalidArgument",
+          json_pack("{s:s, s:s}", "ArgumentName", "x-amz-acl", "ArgumentValue", canned),
+          "Invalid canned ACL: %s", canned);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* ---- policy evaluation ---- */
+
+/* Glob match with * and ? (case-insensitive when nocase). */
+static int glob(const char *pat, const char *s, int nocase) {
+  const char *star = NULL, *back = NULL;
+  while (*s) {
+    if (*pat == '*') {
+      star = pat++;
+      back = s;
+    } else if (*pat == '?' ||
+               (nocase ? tolower((unsigned char)*pat) == tolower((unsigned char)*s) : *pat == *s)) {
+      pat++;
+      s++;
+    } else if (star) {
+      pat = star + 1;
+      s = ++back;
+    } else {
+      return 0;
+    }
+  }
+  while (*pat == '*')
+    pat++;
+  return *pat == '\0';
+}
+
+/* Does a string-or-array value match s? */
+static int any_match(const json_t *v, const char *s, int nocase) {
+  if (json_is_string(v))
+    return glob(json_string_value(v), s, nocase);
+  size_t i;
+  json_t *it;
+  json_array_foreach(v, i,
+                     it) if (json_is_string(it) && glob(json_string_value(it), s, nocase)) return 1;
+  return 0;
+}
+
+/* 1 when Principal names everyone. */
+static int principal_public(const json_t *p) {
+  if (json_is_string(p))
+    return strcmp(json_string_value(p), "*") == 0;
+  const json_t *aws = json_object_get(p, "AWS");
+  if (json_is_string(aws))
+    return strcmp(json_string_value(aws), "*") == 0;
+  size_t i;
+  json_t *it;
+  json_array_foreach(aws, i, it) if (json_is_string(it) &&
+                                     strcmp(json_string_value(it), "*") == 0) return 1;
+  return 0;
+}
+
+static int principal_names(const json_t *p, const char *account) {
+  if (principal_public(p))
+    return 1;
+  if (!account[0])
+    return 0;
+  const json_t *aws = json_object_get(p, "AWS");
+  char root[64];
+  snprintf(root, sizeof(root), "arn:aws:iam::%s:root", account);
+  json_t *list = json_is_array(aws) ? json_incref((json_t *)aws) : json_pack("[O]", aws);
+  int hit = 0;
+  size_t i;
+  json_t *it;
+  json_array_foreach(list, i, it) {
+    const char *s = json_string_value(it);
+    if (s && (strcmp(s, account) == 0 || strcmp(s, root) == 0 ||
+              (strncmp(s, "arn:aws:iam::", 13) == 0 && strncmp(s + 13, account, 12) == 0)))
+      hit = 1;
+  }
+  json_decref(list);
+  return hit;
+}
+
+/* 1 when a policy document allows everyone something. */
+static int policy_public(const json_t *doc) {
+  json_t *st = json_object_get(doc, "Statement");
+  json_t *list = json_is_array(st) ? json_incref(st) : json_pack("[O]", st ? st : json_null());
+  int pub = 0;
+  size_t i;
+  json_t *s;
+  json_array_foreach(list, i, s) {
+    const char *effect = jsonutil_string(s, "Effect");
+    if (effect && strcmp(effect, "Allow") == 0 &&
+        principal_public(json_object_get(s, "Principal")) && !json_object_get(s, "Condition"))
+      pub = 1;
+  }
+  json_decref(list);
+  return pub;
+}
+
+enum { NO_MATCH, ALLOW, DENY };
+
+/* Evaluates the bucket policy for (caller account, action, resource). */
+static int policy_eval(const json_t *doc, const char *account, const char *action,
+                       const char *resource, int ignore_public) {
+  json_t *st = json_object_get(doc, "Statement");
+  json_t *list = json_is_array(st) ? json_incref(st) : json_pack("[O]", st ? st : json_null());
+  int verdict = NO_MATCH;
+  size_t i;
+  json_t *s;
+  json_array_foreach(list, i, s) {
+    const char *effect = jsonutil_string(s, "Effect");
+    const json_t *principal = json_object_get(s, "Principal");
+    if (!effect || json_object_get(s, "Condition") || !principal_names(principal, account))
+      continue;
+    if (ignore_public && principal_public(principal) && strcmp(effect, "Allow") == 0)
+      continue;
+    if (!any_match(json_object_get(s, "Action"), action, 1) ||
+        !any_match(json_object_get(s, "Resource"), resource, 0))
+      continue;
+    if (strcmp(effect, "Deny") == 0) {
+      verdict = DENY;
+      break;
+    }
+    if (strcmp(effect, "Allow") == 0)
+      verdict = ALLOW;
+  }
+  json_decref(list);
+  return verdict;
+}
+
+/* The IAM action of an operation. */
+static void action_of(char *out, size_t size, const char *op) {
+  static const struct {
+    const char *op, *action;
+  } map[] = {{"HeadObject", "s3:GetObject"},
+             {"HeadBucket", "s3:ListBucket"},
+             {"ListObjects", "s3:ListBucket"},
+             {"ListObjectsV2", "s3:ListBucket"},
+             {"ListObjectVersions", "s3:ListBucketVersions"},
+             {"ListMultipartUploads", "s3:ListBucketMultipartUploads"},
+             {"ListParts", "s3:ListMultipartUploadParts"},
+             {"CopyObject", "s3:PutObject"},
+             {"CreateMultipartUpload", "s3:PutObject"},
+             {"UploadPart", "s3:PutObject"},
+             {"UploadPartCopy", "s3:PutObject"},
+             {"CompleteMultipartUpload", "s3:PutObject"},
+             {"AbortMultipartUpload", "s3:AbortMultipartUpload"},
+             {"DeleteObjects", "s3:DeleteObject"},
+             {"GetBucketAcl", "s3:GetBucketAcl"},
+             {"PutBucketAcl", "s3:PutBucketAcl"},
+             {"DeleteBucketPolicy", "s3:DeleteBucketPolicy"},
+             {"GetBucketLifecycleConfiguration", "s3:GetLifecycleConfiguration"},
+             {"PutBucketLifecycleConfiguration", "s3:PutLifecycleConfiguration"},
+             {"GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"},
+             {"PutPublicAccessBlock", "s3:PutBucketPublicAccessBlock"}};
+  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+    if (strcmp(map[i].op, op) == 0) {
+      snprintf(out, size, "%s", map[i].action);
+      return;
+    }
+  snprintf(out, size, "s3:%s", op);
+}
+
+/* Does a canned ACL grant the caller this action? */
+static int acl_grants(const json_t *acl, const char *action, int signed_caller) {
+  const char *canned = json_string_value(acl);
+  if (!canned)
+    return 0;
+  int read = strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:ListBucket") == 0;
+  int write = strcmp(action, "s3:PutObject") == 0 || strcmp(action, "s3:DeleteObject") == 0;
+  if (strcmp(canned, "public-read") == 0)
+    return read;
+  if (strcmp(canned, "public-read-write") == 0)
+    return read || write;
+  if (strcmp(canned, "authenticated-read") == 0)
+    return read && signed_caller;
+  return 0;
+}
+
+static int acl_public(const json_t *acl) {
+  const char *canned = json_string_value(acl);
+  return canned &&
+         (strcmp(canned, "public-read") == 0 || strcmp(canned, "public-read-write") == 0 ||
+          strcmp(canned, "authenticated-read") == 0);
+}
+
+static int pab(const s3_bucket *b, const char *member) {
+  return json_is_true(
+      json_object_get(json_object_get(b->configs, "PublicAccessBlockConfiguration"), member));
+}
+
+int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket *b) {
+  const char *owner = owner_of(b);
+  const char *expected = jsonutil_string(input, "ExpectedBucketOwner");
+  if (expected && strcmp(expected, owner) != 0) {
+    s3_unlock(st);
+    aws_call_fail(call, 403, "AccessDenied", "Access Denied");
+    return -1;
+  }
+  if (s3_acl_check_input(call, input) < 0) {
+    s3_unlock(st);
+    return -1;
+  }
+  if (!emulator_s3_enforce_access(aws_call_emulator(call)))
+    return 0;
+  const char *op = aws_call_operation(call);
+  /* The public-access block refuses public ACLs and policies on writes. */
+  if (pab(b, "BlockPublicAcls") && acl_public(json_object_get(input, "ACL"))) {
+    s3_unlock(st);
+    aws_call_fail(call, 403, "AccessDenied", "Access Denied");
+    return -1;
+  }
+  if (strcmp(op, "PutBucketPolicy") == 0 && pab(b, "BlockPublicPolicy")) {
+    json_t *doc = json_loads(
+        jsonutil_string(input, "Policy") ? jsonutil_string(input, "Policy") : "", 0, NULL);
+    int pub = policy_public(doc);
+    json_decref(doc);
+    if (pub) {
+      s3_unlock(st);
+      aws_call_fail(call, 403, "AccessDenied", "Access Denied");
+      return -1;
+    }
+  }
+  const char *access_key = aws_call_access_key(call);
+  int anonymous = !access_key || !*access_key;
+  const char *account = anonymous ? "" : aws_call_account(call);
+  int is_owner = !anonymous && strcmp(account, owner) == 0;
+  char action[96];
+  action_of(action, sizeof(action), op);
+  const char *key = jsonutil_string(input, "Key");
+  char resource[S3_MAX_KEY + 128];
+  if (key)
+    snprintf(resource, sizeof(resource), "arn:aws:s3:::%s/%s", b->name, key);
+  else
+    snprintf(resource, sizeof(resource), "arn:aws:s3:::%s", b->name);
+  json_t *doc = NULL;
+  const char *policy = jsonutil_string(b->configs, "Policy");
+  if (policy)
+    doc = json_loads(policy, 0, NULL);
+  int verdict = doc ? policy_eval(doc, account, action, resource,
+                                  !is_owner && pab(b, "RestrictPublicBuckets"))
+                    : NO_MATCH;
+  json_decref(doc);
+  int allowed = verdict != DENY && (is_owner || verdict == ALLOW);
+  if (!allowed && verdict != DENY && !pab(b, "IgnorePublicAcls")) {
+    const json_t *acl = b->acl;
+    if (key) {
+      s3_key *k = s3_key_find(b, key);
+      if (k && strcmp(action, "s3:GetObject") == 0)
+        acl = k->versions->acl;
+    }
+    allowed = acl_grants(acl, action, !anonymous);
+  }
+  if (!allowed) {
+    s3_unlock(st);
+    aws_call_fail(call, 403, "AccessDenied", "Access Denied");
+    return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""End-to-end tests of S3 accounts and access control against a real
+`airgap emulator` ($AIRGAP_BIN) with boto3, the aws CLI and raw HTTP.
+
+Always (as AWS): each account owns its buckets (a 12-digit access key is its
+own account, others 000000000000), another account's CreateBucket of a
+taken name answers BucketAlreadyExists, ListBuckets lists the caller's own,
+ExpectedBucketOwner naming another account answers 403, a canned ACL with
+x-amz-grant-* headers answers InvalidRequest.
+
+With AIRGAP_S3_ENFORCE_ACCESS=1 (`--s3-enforce-access`): other accounts and
+anonymous callers are refused unless a bucket policy (Principal, Action and
+Resource with wildcards) or a public canned ACL allows them; an explicit Deny
+binds the owner too; the public-access block refuses public ACLs and
+policies and makes public grants ignored. Without it nothing is enforced."""
+
+import json
+import os
+import subprocess
+import sys
+import traceback
+import urllib.error
+import urllib.request
+
+import boto3
+import botocore
+from botocore.config import Config
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(_HERE, "..", "sqs"), os.path.join(_HERE, "..")]
+from sqs_e2e_support import Emulator  # noqa: E402
+
+LAX = None
+STRICT = None
+ALICE = "111111111111"
+BOB = "222222222222"
+
+
+def client(emu, key="test"):
+    return boto3.client(
+        "s3", endpoint_url=emu.endpoint, region_name="us-east-1",
+        aws_access_key_id=key, aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}))
+
+
+def error_of(fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except botocore.exceptions.ClientError as e:
+        return e.response
+    raise AssertionError("%s did not fail" % getattr(fn, "__name__", fn))
+
+
+def code(r):
+    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def anon_get(emu, path):
+    try:
+        with urllib.request.urlopen(emu.endpoint + path, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_accounts_own_their_buckets():
+    for emu in (LAX, STRICT):
+        alice, bob = client(emu, ALICE), client(emu, BOB)
+        alice.create_bucket(Bucket="alice-b")
+        assert code(error_of(bob.create_bucket, Bucket="alice-b")) == ("BucketAlreadyExists", 409)
+        assert code(error_of(alice.create_bucket, Bucket="alice-b"))[0] == \
+            "BucketAlreadyOwnedByYou"
+        names = [b["Name"] for b in bob.list_buckets()["Buckets"]]
+        assert "alice-b" not in names, names
+        assert "alice-b" in [b["Name"] for b in alice.list_buckets()["Buckets"]]
+        alice.head_bucket(Bucket="alice-b", ExpectedBucketOwner=ALICE)
+        r = error_of(alice.head_bucket, Bucket="alice-b", ExpectedBucketOwner=BOB)
+        assert r["ResponseMetadata"]["HTTPStatusCode"] == 403
+        r = error_of(alice.list_objects_v2, Bucket="alice-b", ExpectedBucketOwner=BOB)
+        assert code(r) == ("AccessDenied", 403)
+
+
+def test_canned_acl_with_grants_conflict():
+    s3 = client(LAX)
+    s3.create_bucket(Bucket="acl-conflict")
+    r = error_of(s3.put_object, Bucket="acl-conflict", Key="k", Body=b"x", ACL="public-read",
+                 GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')
+    assert code(r) == ("InvalidRequest", 400), r
+    r = error_of(s3.create_bucket, Bucket="acl-conflict-2", ACL="private",
+                 GrantFullControl='id="%s"' % ("0" * 64))
+    assert code(r) == ("InvalidRequest", 400), r
+    r = error_of(s3.put_bucket_acl, Bucket="acl-conflict", ACL="public-read",
+                 GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')
+    assert code(r) == ("InvalidRequest", 400), r
+
+
+def test_default_enforces_nothing():
+    alice, bob = client(LAX, ALICE), client(LAX, BOB)
+    alice.put_object(Bucket="alice-b", Key="secret", Body=b"s")
+    assert bob.get_object(Bucket="alice-b", Key="secret")["Body"].read() == b"s"
+    assert anon_get(LAX, "/alice-b/secret") == (200, b"s")
+
+
+def test_enforced_cross_account_and_anonymous():
+    alice, bob = client(STRICT, ALICE), client(STRICT, BOB)
+    alice.put_object(Bucket="alice-b", Key="secret", Body=b"s")
+    alice.put_object(Bucket="alice-b", Key="pub/readme", Body=b"r", ACL="public-read")
+    assert code(error_of(bob.get_object, Bucket="alice-b", Key="secret")) == ("AccessDenied", 403)
+    assert code(error_of(bob.put_object, Bucket="alice-b", Key="x", Body=b"x"))[1] == 403
+    assert anon_get(STRICT, "/alice-b/secret")[0] == 403
+    # A public-read object ACL lets anyone read that object only.
+    assert anon_get(STRICT, "/alice-b/pub/readme") == (200, b"r")
+    assert bob.get_object(Bucket="alice-b", Key="pub/readme")["Body"].read() == b"r"
+    assert anon_get(STRICT, "/alice-b")[0] == 403
+    # A bucket policy for Bob's account on one prefix.
+    alice.put_bucket_policy(Bucket="alice-b", Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:root" % BOB},
+             "Action": ["s3:Get*", "s3:PutObject"], "Resource": "arn:aws:s3:::alice-b/shared/*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
+             "Resource": "arn:aws:s3:::alice-b/*"}]}))
+    bob.put_object(Bucket="alice-b", Key="shared/doc", Body=b"d")
+    assert bob.get_object(Bucket="alice-b", Key="shared/doc")["Body"].read() == b"d"
+    assert code(error_of(bob.get_object, Bucket="alice-b", Key="secret"))[1] == 403
+    # The explicit Deny binds the owner too.
+    assert code(error_of(alice.delete_object, Bucket="alice-b", Key="shared/doc"))[1] == 403
+    alice.delete_bucket_policy(Bucket="alice-b")
+    alice.delete_object(Bucket="alice-b", Key="shared/doc")
+    # Public policy for anonymous reads, then blocked by the public-access block.
+    public = json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*",
+                                        "Action": "s3:GetObject",
+                                        "Resource": "arn:aws:s3:::alice-b/*"}]})
+    alice.put_bucket_policy(Bucket="alice-b", Policy=public)
+    assert anon_get(STRICT, "/alice-b/secret") == (200, b"s")
+    alice.put_public_access_block(Bucket="alice-b", PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True})
+    assert anon_get(STRICT, "/alice-b/secret")[0] == 403
+    assert anon_get(STRICT, "/alice-b/pub/readme")[0] == 403
+    assert code(error_of(alice.put_bucket_policy, Bucket="alice-b", Policy=public))[1] == 403
+    r = error_of(alice.put_object, Bucket="alice-b", Key="p", Body=b"p", ACL="public-read")
+    assert code(r) == ("AccessDenied", 403), r
+    alice.put_object(Bucket="alice-b", Key="p", Body=b"p", ACL="private")
+
+
+def test_aws_cli_other_account_denied():
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=BOB, AWS_SECRET_ACCESS_KEY="test",
+               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    out = subprocess.run(["aws", "--endpoint-url", STRICT.endpoint, "s3", "ls", "s3://alice-b/"],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode != 0 and "AccessDenied" in out.stderr, out
+    env["AWS_ACCESS_KEY_ID"] = ALICE
+    out = subprocess.run(["aws", "--endpoint-url", STRICT.endpoint, "s3", "ls", "s3://alice-b/"],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and "secret" in out.stdout, out
+
+
+def main():
+    global LAX, STRICT
+    LAX = Emulator()
+    STRICT = Emulator({"AIRGAP_S3_ENFORCE_ACCESS": "1"})
+    failed = 0
+    tests = [(n, f) for n, f in globals().items() if n.startswith("test_")]
+    try:
+        for name, fn in tests:
+            try:
+                fn()
+                print("ok", name)
+            except Exception:
+                failed += 1
+                print("FAIL", name)
+                traceback.print_exc()
+    finally:
+        LAX.stop()
+        STRICT.stop()
+    print("%d passed, %d failed" % (len(tests) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,315 @@
+#!/usr/bin/python3
+"""End-to-end tests of S3's opt-in request authentication
+(S3_SKIP_SIGNATURE_VALIDATION=0, LocalStack's name for
+`--s3-verify-signatures`) against a real `airgap emulator` ($AIRGAP_BIN):
+SigV4 headers (boto3, the aws CLI, curl --aws-sigv4), SigV4 and SigV2
+presigned URLs, SigV2 headers, wrong secrets (SignatureDoesNotMatch with
+AWS's fields), tampered URLs, expired URLs (AccessDenied "Request has
+expired"), skewed dates (RequestTimeTooSkewed), malformed Authorization
+headers (AuthorizationHeaderMalformed) -- and the default, which accepts any
+signature as LocalStack does."""
+
+import base64
+import datetime
+import email.utils
+import hashlib
+import hmac
+import http.client
+import os
+import re
+import subprocess
+import sys
+import time
+import traceback
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+
+import boto3
+import botocore
+from botocore.config import Config
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(_HERE, "..", "sqs"), os.path.join(_HERE, "..")]
+from sqs_e2e_support import Emulator  # noqa: E402
+
+STRICT = None
+LAX = None
+
+
+def client(emu, secret="test", version=None, key="test"):
+    kw = {"retries": {"max_attempts": 1}}
+    if version:
+        kw["signature_version"] = version
+    return boto3.client(
+        "s3", endpoint_url=emu.endpoint, region_name="us-east-1",
+        aws_access_key_id=key, aws_secret_access_key=secret, config=Config(**kw))
+
+
+def error_of(fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except botocore.exceptions.ClientError as e:
+        return e.response
+    raise AssertionError("%s did not fail" % getattr(fn, "__name__", fn))
+
+
+def fetch(url, method="GET", headers=None, data=None):
+    req = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def code_of(body):
+    root = ET.fromstring(body)
+    return root.findtext("Code"), root
+
+
+def raw(emu, method, path, headers):
+    conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=30)
+    conn.request(method, path, headers=headers)
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, data
+
+
+def test_sigv4_headers_with_the_right_secret_pass():
+    s3 = client(STRICT)
+    s3.create_bucket(Bucket="auth-ok")
+    s3.put_object(Bucket="auth-ok", Key="dir/a b+c~.txt", Body=b"hello")
+    assert s3.get_object(Bucket="auth-ok", Key="dir/a b+c~.txt")["Body"].read() == b"hello"
+    listed = s3.list_objects_v2(Bucket="auth-ok", Prefix="dir/", Delimiter="/")
+    assert listed["KeyCount"] == 1
+    s3.put_object_tagging(Bucket="auth-ok", Key="dir/a b+c~.txt",
+                          Tagging={"TagSet": [{"Key": "k", "Value": "v w"}]})
+    # Virtual-host style signs the Host with the bucket in it.
+    vh = boto3.client("s3", endpoint_url="http://s3.localhost.localstack.cloud:%d" % STRICT.port,
+                      region_name="us-east-1", aws_access_key_id="test",
+                      aws_secret_access_key="test",
+                      config=Config(s3={"addressing_style": "virtual"},
+                                    retries={"max_attempts": 1}))
+    try:
+        vh.head_bucket(Bucket="auth-ok")
+    except botocore.exceptions.EndpointConnectionError:
+        pass  # no resolver for *.localhost.localstack.cloud here: nothing to check
+
+
+def test_wrong_secret_is_refused_with_aws_fields():
+    r = error_of(client(STRICT, secret="wrong").list_buckets)
+    assert r["Error"]["Code"] == "SignatureDoesNotMatch", r
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert r["Error"]["AWSAccessKeyId"] == "test"
+    assert r["Error"]["StringToSign"].startswith("AWS4-HMAC-SHA256\n")
+    assert len(r["Error"]["SignatureProvided"]) == 64
+    assert r["Error"]["CanonicalRequest"].startswith("GET\n/\n")
+    # A wrong secret on a write changes nothing.
+    r = error_of(client(STRICT, secret="wrong").create_bucket, Bucket="auth-nope")
+    assert r["Error"]["Code"] == "SignatureDoesNotMatch"
+    assert "auth-nope" not in [b["Name"] for b in client(STRICT).list_buckets()["Buckets"]]
+
+
+def test_default_accepts_any_signature():
+    s3 = client(LAX, secret="wrong")
+    s3.create_bucket(Bucket="lax")
+    s3.put_object(Bucket="lax", Key="k", Body=b"x")
+    url = client(LAX).generate_presigned_url(
+        "get_object", Params={"Bucket": "lax", "Key": "k"}, ExpiresIn=60)
+    assert fetch(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"))[0] == 200
+
+
+def test_presigned_v4_get_put_tampered_and_expired():
+    s3 = client(STRICT, version="s3v4")
+    s3.create_bucket(Bucket="auth-pre")
+    put = s3.generate_presigned_url("put_object", Params={"Bucket": "auth-pre", "Key": "p k"},
+                                    ExpiresIn=300)
+    assert "X-Amz-Signature=" in put
+    # http.client adds no Content-Type (urllib would, and it is not signed).
+    conn = http.client.HTTPConnection("127.0.0.1", STRICT.port, timeout=30)
+    conn.request("PUT", put[len(STRICT.endpoint):], body=b"presigned body")
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    assert resp.status == 200, body
+    get = s3.generate_presigned_url("get_object", Params={"Bucket": "auth-pre", "Key": "p k"},
+                                    ExpiresIn=300)
+    assert fetch(get) == (200, b"presigned body")
+    # Another key in the same URL: the signature no longer matches.
+    status, body = fetch(get.replace("/p%20k?", "/other?"))
+    assert status == 403 and code_of(body)[0] == "SignatureDoesNotMatch", body
+    # A signature made with another secret.
+    bad = client(STRICT, secret="wrong", version="s3v4").generate_presigned_url(
+        "get_object", Params={"Bucket": "auth-pre", "Key": "p k"}, ExpiresIn=300)
+    status, body = fetch(bad)
+    assert status == 403 and code_of(body)[0] == "SignatureDoesNotMatch", body
+    # Expired: signed two hours ago for one hour.
+    old = datetime.datetime.utcnow() - datetime.timedelta(hours=2)
+    with _frozen(old):
+        expired = s3.generate_presigned_url(
+            "get_object", Params={"Bucket": "auth-pre", "Key": "p k"}, ExpiresIn=3600)
+    status, body = fetch(expired)
+    code, root = code_of(body)
+    assert status == 403 and code == "AccessDenied", body
+    assert root.findtext("Message") == "Request has expired"
+    assert root.findtext("X-Amz-Expires") == "3600"
+    # More than a week.
+    status, body = fetch(get.replace("X-Amz-Expires=300", "X-Amz-Expires=604801"))
+    assert status == 400 and code_of(body)[0] == "AuthorizationQueryParametersError", body
+
+
+class _frozen:
+    """Makes botocore sign as if it were `when` (its clock is
+    datetime.datetime.utcnow in botocore.auth)."""
+
+    def __init__(self, when):
+        self.when = when
+
+    def __enter__(self):
+        import botocore.auth
+        mods = [botocore.auth]
+        try:  # with awscrt installed botocore signs S3 requests there
+            import botocore.crt.auth
+            mods.append(botocore.crt.auth)
+        except ImportError:
+            pass
+        when = self.when
+        real = datetime
+
+        class _dt(real.datetime):
+            @classmethod
+            def utcnow(cls):
+                return when
+
+            @classmethod
+            def now(cls, tz=None):
+                return when.replace(tzinfo=tz) if tz else when
+
+        class _mod:
+            datetime = _dt
+            timedelta = real.timedelta
+            timezone = real.timezone
+
+        self.saved = [(m, m.datetime) for m in mods]
+        for m in mods:
+            m.datetime = _mod
+        return self
+
+    def __exit__(self, *exc):
+        for m, saved in self.saved:
+            m.datetime = saved
+
+
+def test_skewed_request_time():
+    s3 = client(STRICT)
+    old = datetime.datetime.utcnow() - datetime.timedelta(minutes=30)
+    with _frozen(old):
+        r = error_of(s3.list_buckets)
+    assert r["Error"]["Code"] == "RequestTimeTooSkewed", r
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert r["Error"]["MaxAllowedSkewMilliseconds"] == "900000"
+
+
+def test_malformed_authorization():
+    now = datetime.datetime.utcnow().strftime("%Y%m%dT%H%M%SZ")
+    headers = {"x-amz-date": now, "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+               "Authorization": "AWS4-HMAC-SHA256 Credential=test/2026/us-east-1/s3, "
+                                "SignedHeaders=host, Signature=" + "0" * 64}
+    status, body = raw(STRICT, "GET", "/", headers)
+    assert status == 400 and code_of(body)[0] == "AuthorizationHeaderMalformed", body
+    headers["Authorization"] = ("AWS4-HMAC-SHA256 Credential=test/%s/us-east-1/s3/aws4_request"
+                                % now[:8])
+    status, body = raw(STRICT, "GET", "/", headers)
+    assert status == 400 and code_of(body)[0] == "AuthorizationHeaderMalformed", body
+    status, body = raw(STRICT, "GET", "/", {"Authorization": "Bearer xyz"})
+    assert status == 400 and code_of(body)[0] == "InvalidArgument", body
+
+
+def test_sigv2_headers_and_presigned():
+    s3v2 = client(STRICT, version="s3")
+    s3v2.create_bucket(Bucket="auth-v2")
+    s3v2.put_object(Bucket="auth-v2", Key="k2", Body=b"v2", ContentType="text/plain",
+                    Metadata={"a": "b"})
+    assert s3v2.get_object(Bucket="auth-v2", Key="k2")["Body"].read() == b"v2"
+    # A signed sub-resource (?acl), signed by hand: botocore 1.29 signs
+    # sub-resources twice ("?acl?acl"), which S3 refuses too.
+    date = email.utils.formatdate(usegmt=True)
+    for secret, want in (("test", 200), ("wrong", 403)):
+        sts = "GET\n\n\n%s\nx-amz-meta-z:1\n/auth-v2?acl" % date
+        sig = base64.b64encode(hmac.new(secret.encode(), sts.encode(), hashlib.sha1).digest())
+        status, body = raw(STRICT, "GET", "/auth-v2?acl&prefix=x", {
+            "Date": date, "X-Amz-Meta-Z": " 1 ", "Authorization": "AWS test:" + sig.decode()})
+        assert status == want, body
+    assert s3v2.list_objects(Bucket="auth-v2", Prefix="k")["Contents"][0]["Key"] == "k2"
+    assert s3v2.get_object(Bucket="auth-v2", Key="k2", VersionId="null")["Body"].read() == b"v2"
+    r = error_of(client(STRICT, secret="wrong", version="s3").get_object, Bucket="auth-v2",
+                 Key="k2")
+    assert r["Error"]["Code"] == "SignatureDoesNotMatch", r
+    url = s3v2.generate_presigned_url("get_object", Params={"Bucket": "auth-v2", "Key": "k2"},
+                                      ExpiresIn=60)
+    assert "AWSAccessKeyId=" in url
+    assert fetch(url) == (200, b"v2")
+    status, body = fetch(url.replace("Signature=", "Signature=A"))
+    assert status == 403 and code_of(body)[0] == "SignatureDoesNotMatch", body
+    expired = re.sub(r"Expires=\d+", "Expires=1000000000", url)
+    status, body = fetch(expired)
+    code, root = code_of(body)
+    assert status == 403 and code == "AccessDenied", body
+    assert root.findtext("Message") == "Request has expired"
+
+
+def test_curl_sigv4():
+    env = dict(os.environ)
+    url = "%s/auth-ok/dir/a%%20b%%2Bc~.txt" % STRICT.endpoint
+    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                          "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "test:test",
+                          "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", url],
+                         capture_output=True, text=True, env=env, check=True).stdout
+    assert out == "200", out
+    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                          "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "test:nope",
+                          "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", url],
+                         capture_output=True, text=True, env=env, check=True).stdout
+    assert out == "403", out
+
+
+def test_aws_cli():
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    out = subprocess.run(["aws", "--endpoint-url", STRICT.endpoint, "s3", "ls", "s3://auth-ok/dir/"],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and "a b+c~.txt" in out.stdout, out
+    env["AWS_SECRET_ACCESS_KEY"] = "nope"
+    out = subprocess.run(["aws", "--endpoint-url", STRICT.endpoint, "s3", "ls"],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode != 0 and "SignatureDoesNotMatch" in out.stderr, out
+
+
+def main():
+    global STRICT, LAX
+    STRICT = Emulator({"S3_SKIP_SIGNATURE_VALIDATION": "0"})
+    LAX = Emulator({"S3_SKIP_SIGNATURE_VALIDATION": "1"})
+    failed = 0
+    # In the order written: later tests read what earlier ones made.
+    tests = [(n, f) for n, f in globals().items() if n.startswith("test_")]
+    try:
+        for name, fn in tests:
+            try:
+                fn()
+                print("ok", name)
+            except Exception:
+                failed += 1
+                print("FAIL", name)
+                traceback.print_exc()
+    finally:
+        STRICT.stop()
+        LAX.stop()
+    print("%d passed, %d failed" % (len(tests) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
