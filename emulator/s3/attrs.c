@@ -27,10 +27,7 @@ static const char *const attr_members[] = {"CacheControl",
                                            "Metadata",
                                            "StorageClass",
                                            "WebsiteRedirectLocation",
-                                           "ServerSideEncryption",
-                                           "SSEKMSKeyId",
-                                           "BucketKeyEnabled",
-                                           NULL};
+                                           NULL}; /* encryption: sse.c; locks: lock.c */
 
 json_t *s3_attrs_from_input(const json_t *input) {
   json_t *attrs = json_object();

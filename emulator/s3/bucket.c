@@ -65,14 +65,45 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
   for (const char *c = constraint; constraint_ok && *c; c++)
     if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '-')
       constraint_ok = 0;
-  if (constraint && !constraint_ok) {
-    aws_call_fail(call, 400, "InvalidLocationConstraint",
-                  "The specified location-constraint is not valid");
+  if (constraint && (!constraint_ok || strcmp(constraint, "us-east-1") == 0)) {
+    /* us-east-1 is named by leaving the constraint out. */
+    aws_call_fail_fields(call, 400, "InvalidLocationConstraint",
+                         json_pack("{s:s}", "LocationConstraint", constraint),
+                         "The specified location-constraint is not valid");
+    return;
+  }
+  /* The constraint must name the region the request was sent to (signed
+   * for); us-east-1 takes none. */
+  const char *region = aws_call_region(call);
+  if ((constraint && strcmp(constraint, region) != 0) ||
+      (!constraint && strcmp(region, "us-east-1") != 0)) {
+    aws_call_fail_fields(call, 400, "IllegalLocationConstraintException",
+                         json_pack("{s:s}", "BucketName", name),
+                         "The %s location constraint is incompatible for the region specific "
+                         "endpoint this request was sent to.",
+                         constraint ? constraint : "unspecified");
+    return;
+  }
+  const char *ownership = jsonutil_string(input, "ObjectOwnership");
+  if (ownership && strcmp(ownership, "BucketOwnerPreferred") != 0 &&
+      strcmp(ownership, "ObjectWriter") != 0 && strcmp(ownership, "BucketOwnerEnforced") != 0) {
+    aws_call_fail_fields(call, 400, "InvalidArgument",
+                         json_pack("{s:s, s:s}", "ArgumentName", "x-amz-object-ownership",
+                                   "ArgumentValue", ownership),
+                         "Invalid x-amz-object-ownership header: %s", ownership);
     return;
   }
   s3_lock(st);
   if (s3_bucket_find(st, name)) {
     s3_unlock(st);
+    /* Re-creating one's own bucket succeeds in us-east-1 (a legacy of the
+     * original S3 endpoint) and is refused everywhere else. */
+    if (!constraint) {
+      char location[80];
+      snprintf(location, sizeof(location), "/%s", name);
+      aws_call_reply(call, json_pack("{s:s}", "Location", location));
+      return;
+    }
     aws_call_fail_fields(call, 409, "BucketAlreadyOwnedByYou",
                          json_pack("{s:s}", "BucketName", name),
                          "Your previous request to create the named bucket succeeded and you "
@@ -85,6 +116,16 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
     snprintf(b->region, sizeof(b->region), "%s", constraint ? constraint : "us-east-1");
     b->created = s3_now();
     b->acl = s3_acl_from_input(input);
+    /* Buckets have been created BucketOwnerEnforced since April 2023. */
+    json_object_set_new(b->configs, "OwnershipControls",
+                        json_pack("{s:[{s:s}]}", "Rules", "ObjectOwnership",
+                                  ownership ? ownership : "BucketOwnerEnforced"));
+    if (json_is_true(json_object_get(input, "ObjectLockEnabledForBucket"))) {
+      b->object_lock = 1;
+      b->versioning = 1;
+      json_object_set_new(b->configs, "ObjectLockConfiguration",
+                          json_pack("{s:s}", "ObjectLockEnabled", "Enabled"));
+    }
   }
   if (!ok || s3_bucket_insert(st, b) < 0) {
     s3_unlock(st);
@@ -173,6 +214,8 @@ static const char *versioning_status(const json_t *input) {
 
 static json_t *put_versioning(aws_call *call, s3_bucket *b, const json_t *input) {
   (void)call;
+  if (b->object_lock && strcmp(versioning_status(input), "Enabled") != 0)
+    return NULL; /* refused by s3_op_put_bucket_versioning */
   b->versioning = strcmp(versioning_status(input), "Enabled") == 0 ? 1 : 2;
   return NULL;
 }
@@ -182,6 +225,20 @@ void s3_op_put_bucket_versioning(aws_call *call, json_t *input) {
   if (!status || (strcmp(status, "Enabled") != 0 && strcmp(status, "Suspended") != 0)) {
     s3_fail_malformed_xml(call);
     return;
+  }
+  if (strcmp(status, "Enabled") != 0) {
+    s3_state *st = aws_call_state(call);
+    s3_bucket *b = s3_bucket_lock(call, input);
+    if (!b)
+      return;
+    int locked = b->object_lock;
+    s3_unlock(st);
+    if (locked) {
+      aws_call_fail(call, 409, "InvalidBucketState",
+                    "An Object Lock configuration is present on this bucket, so the versioning "
+                    "state cannot be changed.");
+      return;
+    }
   }
   with_bucket(call, input, put_versioning);
 }
@@ -258,9 +315,6 @@ static const config_kind config_kinds[] = {
     {"PutBucketReplication", "GetBucketReplication", "DeleteBucketReplication",
      "ReplicationConfiguration", "ReplicationConfiguration",
      "ReplicationConfigurationNotFoundError", "The replication configuration was not found"},
-    {"PutObjectLockConfiguration", "GetObjectLockConfiguration", NULL, "ObjectLockConfiguration",
-     "ObjectLockConfiguration", "ObjectLockConfigurationNotFoundError",
-     "Object Lock configuration does not exist for this bucket"},
 };
 
 void s3_op_config(aws_call *call, json_t *input) {
@@ -296,6 +350,9 @@ void s3_op_config(aws_call *call, json_t *input) {
     }
     json_decref(doc);
   }
+  if (action == 0 && strcmp(kind->member, "ServerSideEncryptionConfiguration") == 0 &&
+      !s3_sse_config_valid(call, value))
+    return;
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)
     return;
@@ -306,14 +363,19 @@ void s3_op_config(aws_call *call, json_t *input) {
     json_object_del(b->configs, kind->member);
   } else {
     json_t *stored = json_object_get(b->configs, kind->member);
-    if (!stored && kind->not_found) {
+    if (!stored && strcmp(kind->member, "ServerSideEncryptionConfiguration") == 0) {
+      /* Every bucket is encrypted (SSE-S3) since January 2023. */
+      out = json_pack("{s:o}", kind->wrap, s3_sse_config_default());
+    } else if (!stored && kind->not_found) {
       s3_unlock(st);
       aws_call_fail_fields(call, 404, kind->not_found,
                            json_pack("{s:s}", "BucketName", jsonutil_string(input, "Bucket")), "%s",
                            kind->message);
       return;
     }
-    if (!stored && strcmp(kind->member, "RequestPaymentConfiguration") == 0)
+    if (out)
+      ; /* answered above */
+    else if (!stored && strcmp(kind->member, "RequestPaymentConfiguration") == 0)
       out = json_pack("{s:s}", "Payer", "BucketOwner");
     else if (!stored)
       out = json_object();

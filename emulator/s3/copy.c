@@ -80,8 +80,23 @@ s3_version *s3_copy_source_lock(aws_call *call, const json_t *input, char **src_
     return NULL;
   }
   if (s3_check_conditions(input, "CopySource", sv->etag, sv->mtime)) {
+    /* S3 names the header whose condition failed. */
+    const char *if_match = jsonutil_string(input, "CopySourceIfMatch");
+    const char *if_none = jsonutil_string(input, "CopySourceIfNoneMatch");
+    const char *failed = "x-amz-copy-source-If-Modified-Since";
+    if (if_match && !s3_etag_listed(if_match, sv->etag))
+      failed = "x-amz-copy-source-If-Match";
+    else if (if_none && s3_etag_listed(if_none, sv->etag))
+      failed = "x-amz-copy-source-If-None-Match";
+    else if (!if_match && json_object_get(input, "CopySourceIfUnmodifiedSince") &&
+             !(if_none && !json_object_get(input, "CopySourceIfModifiedSince")))
+      failed = "x-amz-copy-source-If-Unmodified-Since";
     s3_unlock(st);
-    s3_fail_precondition(call, "x-amz-copy-source-If-Match");
+    s3_fail_precondition(call, failed);
+    return NULL;
+  }
+  if (s3_sse_read_check(call, sv->attrs, input, "CopySource") < 0) {
+    s3_unlock(st);
     return NULL;
   }
   return sv;
@@ -96,6 +111,9 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   json_t *tags = NULL;
   const char *tdir = jsonutil_string(input, "TaggingDirective");
   int replace_tags = tdir && strcmp(tdir, "REPLACE") == 0;
+  char ssec[64];
+  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0)
+    return;
   if (replace_tags && s3_tags_from_input(call, input, &tags) < 0)
     return;
   s3_version *sv = s3_copy_source_lock(call, input, &sbucket, &skey, &sversion);
@@ -107,7 +125,8 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   if (!b)
     goto cleanup;
   if (!replace && strcmp(sbucket, bucket) == 0 && strcmp(skey, key) == 0 && !sversion &&
-      !json_object_get(input, "StorageClass") && !json_object_get(input, "ServerSideEncryption")) {
+      !json_object_get(input, "StorageClass") && !json_object_get(input, "ServerSideEncryption") &&
+      !ssec[0]) {
     s3_unlock(st);
     aws_call_fail(call, 400, "InvalidRequest",
                   "This copy request is illegal because it is trying to copy an object to itself "
@@ -147,6 +166,14 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   }
   v->tags = replace_tags ? json_incref(tags) : json_incref(sv->tags);
   v->acl = s3_acl_from_input(input);
+  /* A copy is encrypted and locked as its request and bucket say, never as
+   * its source was. */
+  s3_sse_apply(call, b, input, ssec, v->attrs);
+  if (s3_lock_apply(call, b, input, v->attrs) < 0) {
+    s3_unlock(st);
+    s3_version_free(st, v, S3_DROP_DATA);
+    goto cleanup;
+  }
   const char *copied_version = sversion ? sversion : sv->version_id;
   json_t *out = json_object();
   s3_bucket *sb = s3_bucket_find(st, sbucket);
@@ -166,6 +193,7 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   if (v->ck_algo != S3_CK_NONE)
     json_object_set_new(result, s3_checksum_members[v->ck_algo], json_string(v->checksum));
   json_object_set_new(out, "CopyObjectResult", result);
+  s3_sse_output(out, v->attrs);
   s3_unlock(st);
   aws_call_reply(call, out);
 cleanup:

@@ -167,6 +167,7 @@ void s3_bucket_free(s3_state *st, s3_bucket *b) {
   }
   json_decref(b->configs);
   json_decref(b->acl);
+  json_decref(b->completed);
   free(b->name);
   free(b);
 }

@@ -32,6 +32,9 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
   const char *key = jsonutil_string(input, "Key");
   if (!s3_key_valid(call, key))
     return;
+  char ssec[64];
+  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0)
+    return;
   json_t *tags = NULL;
   if (s3_tags_from_input(call, input, &tags) < 0)
     return;
@@ -54,11 +57,18 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
   u->tags = tags;
   u->acl = s3_acl_from_input(input);
   u->ck_algo = s3_checksum_algo_from_name(jsonutil_string(input, "ChecksumAlgorithm"));
+  s3_sse_apply(call, b, input, ssec, u->attrs);
+  if (s3_lock_apply(call, b, input, u->attrs) < 0) {
+    s3_unlock(st);
+    s3_upload_free(st, u);
+    return;
+  }
   u->next = b->uploads;
   b->uploads = u;
   json_t *out = json_pack("{s:s, s:s, s:s}", "Bucket", b->name, "Key", key, "UploadId", u->id);
   if (u->ck_algo != S3_CK_NONE)
     json_object_set_new(out, "ChecksumAlgorithm", json_string(s3_checksum_algo_name(u->ck_algo)));
+  s3_sse_output(out, u->attrs);
   s3_unlock(st);
   aws_call_reply(call, out);
 }
@@ -124,9 +134,14 @@ void s3_op_upload_part(aws_call *call, json_t *input) {
   if (num < 0)
     return;
   s3_bucket *b = NULL;
-  if (!lock_upload(call, input, &b))
+  s3_upload *pre = lock_upload(call, input, &b);
+  if (!pre)
     return;
+  /* The parts of an SSE-C upload carry the upload's key. */
+  int refused = s3_sse_read_check(call, pre->attrs, input, "");
   s3_unlock(st);
+  if (refused < 0)
+    return;
   s3_body r;
   if (s3_ingest(st, call, input, 0, &r) < 0) /* parts always go to files */
     return;
@@ -141,10 +156,11 @@ void s3_op_upload_part(aws_call *call, json_t *input) {
     s3_fail_oom(call);
     return;
   }
-  s3_unlock(st);
   char etag[48];
   s3_etag(etag, sizeof(etag), r.md5, 0);
   json_t *out = json_pack("{s:s}", "ETag", etag);
+  s3_sse_output(out, u->attrs);
+  s3_unlock(st);
   if (r.ck_algo != S3_CK_NONE)
     json_object_set_new(out, s3_checksum_members[r.ck_algo], json_string(r.checksum));
   aws_call_reply(call, out);
@@ -196,6 +212,7 @@ void s3_op_upload_part_copy(aws_call *call, json_t *input) {
   s3_bucket *sb = s3_bucket_find(st, sbucket);
   if (sb && sb->versioning)
     json_object_set_new(out, "CopySourceVersionId", json_string(sv->version_id));
+  s3_sse_output(out, u->attrs);
   s3_unlock(st);
   aws_call_reply(call, out);
 cleanup:
@@ -212,6 +229,18 @@ static void unlink_upload(s3_bucket *b, s3_upload *u) {
     }
 }
 
+/* Keeps a completion's answer for repeats of it; past S3_MAX_COMPLETED per
+ * bucket the remembered ones are forgotten (a bound, not an LRU: repeats come
+ * right after the first completion). Under the lock. */
+#define S3_MAX_COMPLETED 1000
+static void remember_completion(s3_bucket *b, const char *id, const json_t *out) {
+  if (!b->completed && !(b->completed = json_object()))
+    return;
+  if (json_object_size(b->completed) >= S3_MAX_COMPLETED)
+    json_object_clear(b->completed);
+  json_object_set_new(b->completed, id, json_deep_copy(out));
+}
+
 void s3_op_complete_multipart(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   json_t *parts = json_object_get(json_object_get(input, "MultipartUpload"), "Parts");
@@ -220,10 +249,30 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
     s3_fail_malformed_xml(call);
     return;
   }
-  s3_bucket *b = NULL;
-  s3_upload *u = lock_upload(call, input, &b);
-  if (!u)
+  s3_lock(st);
+  s3_bucket *b = s3_bucket_get(call, st, jsonutil_string(input, "Bucket"));
+  if (!b)
     return;
+  const char *id = jsonutil_string(input, "UploadId"), *ukey = jsonutil_string(input, "Key");
+  s3_upload *u = upload_find(b, id, ukey);
+  json_t *done = id ? json_object_get(b->completed, id) : NULL;
+  if (!u && done && ukey && strcmp(jsonutil_string(done, "Key"), ukey) == 0) {
+    /* Completing again after success answers as the first completion did
+     * (clients retry a completion whose answer they lost). */
+    json_t *again = json_deep_copy(done);
+    s3_unlock(st);
+    aws_call_reply(call, again);
+    return;
+  }
+  if (!u) {
+    s3_unlock(st);
+    s3_fail_no_upload(call, id);
+    return;
+  }
+  if (s3_write_conditions(call, b, u->key, 0) < 0) {
+    s3_unlock(st);
+    return;
+  }
   const char *code = NULL;
   char message[256] = "";
   json_t *fields = NULL;
@@ -337,6 +386,8 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
                           key, "ETag", v->etag);
   if (b->versioning)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
+  s3_sse_output(out, v->attrs);
+  remember_completion(b, id, out);
   s3_unlock(st);
   free(key);
   aws_call_reply(call, out);

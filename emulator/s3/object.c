@@ -140,9 +140,7 @@ static json_t *write_output(const s3_bucket *b, const s3_version *v) {
     json_object_set_new(out, "VersionId", json_string(v->version_id));
   if (v->ck_algo != S3_CK_NONE)
     json_object_set_new(out, s3_checksum_members[v->ck_algo], json_string(v->checksum));
-  json_t *sse = json_object_get(v->attrs, "ServerSideEncryption");
-  if (sse)
-    json_object_set(out, "ServerSideEncryption", sse);
+  s3_sse_output(out, v->attrs);
   return out;
 }
 
@@ -151,9 +149,17 @@ void s3_op_put_object(aws_call *call, json_t *input) {
   const char *key = jsonutil_string(input, "Key");
   if (!s3_key_valid(call, key))
     return;
-  if (!s3_bucket_lock(call, input))
+  char ssec[64];
+  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0)
     return;
+  s3_bucket *pre = s3_bucket_lock(call, input);
+  if (!pre)
+    return;
+  /* Conditions first: a write that cannot succeed does not read its body. */
+  int refused = s3_write_conditions(call, pre, key, 0);
   s3_unlock(st);
+  if (refused < 0)
+    return;
   json_t *tags = NULL;
   if (s3_tags_from_input(call, input, &tags) < 0)
     return;
@@ -169,13 +175,15 @@ void s3_op_put_object(aws_call *call, json_t *input) {
     json_decref(tags);
     return;
   }
-  s3_version *v = s3_version_new(b);
+  int conflict = s3_write_conditions(call, b, key, 1) < 0;
+  s3_version *v = conflict ? NULL : s3_version_new(b);
   if (!v) {
     s3_unlock(st);
     s3_data_unlink(st, r.file);
     s3_inline_free(st, r.data, r.size);
     json_decref(tags);
-    s3_fail_oom(call);
+    if (!conflict)
+      s3_fail_oom(call);
     return;
   }
   v->file = r.file;
@@ -187,6 +195,12 @@ void s3_op_put_object(aws_call *call, json_t *input) {
   v->acl = s3_acl_from_input(input);
   v->ck_algo = r.ck_algo;
   memcpy(v->checksum, r.checksum, sizeof(v->checksum));
+  s3_sse_apply(call, b, input, ssec, v->attrs);
+  if (s3_lock_apply(call, b, input, v->attrs) < 0) {
+    s3_unlock(st);
+    s3_version_free(st, v, S3_DROP_DATA);
+    return;
+  }
   if (s3_version_install(st, b, key, v) < 0) {
     s3_unlock(st);
     s3_version_free(st, v, S3_DROP_DATA);
@@ -288,6 +302,10 @@ void s3_op_get_object(aws_call *call, json_t *input) {
     fail_not_allowed(call);
     return;
   }
+  if (s3_sse_read_check(call, v->attrs, input, "") < 0) {
+    s3_unlock(st);
+    return;
+  }
   json_t *out = object_output(b, v, input);
   int cond = s3_check_conditions(input, "", v->etag, v->mtime);
   uint64_t size = v->size, start = 0, end = size ? size - 1 : 0;
@@ -366,10 +384,13 @@ void s3_op_get_object(aws_call *call, json_t *input) {
   aws_call_reply_fd(call, out, status, fd, start, len);
 }
 
+/* delete_one's answer for a version Object Lock protects. */
+#define S3_DELETE_LOCKED (-2)
+
 /* Removes a version or adds a delete marker, per the bucket's versioning.
  * Fills *out with the DeleteObject output members. Under the lock. */
 static int delete_one(s3_state *st, s3_bucket *b, const char *key, const char *version_id,
-                      json_t *out) {
+                      int bypass, json_t *out) {
   s3_key *k = s3_key_find(b, key);
   if (version_id) {
     if (!k)
@@ -377,6 +398,8 @@ static int delete_one(s3_state *st, s3_bucket *b, const char *key, const char *v
     for (s3_version **pv = &k->versions; *pv; pv = &(*pv)->next) {
       if (strcmp((*pv)->version_id, version_id) == 0) {
         s3_version *v = *pv;
+        if (s3_lock_protects(v, bypass))
+          return S3_DELETE_LOCKED;
         *pv = v->next;
         if (v->delete_marker)
           json_object_set_new(out, "DeleteMarker", json_true());
@@ -419,9 +442,20 @@ void s3_op_delete_object(aws_call *call, json_t *input) {
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)
     return;
+  if (s3_delete_conditions(call, b, key ? key : "") < 0) {
+    s3_unlock(st);
+    return;
+  }
   json_t *out = json_object();
-  int rc = delete_one(st, b, key ? key : "", jsonutil_string(input, "VersionId"), out);
+  int rc = delete_one(st, b, key ? key : "", jsonutil_string(input, "VersionId"),
+                      s3_lock_bypass(call, input), out);
   s3_unlock(st);
+  if (rc == S3_DELETE_LOCKED) {
+    json_decref(out);
+    aws_call_fail(call, 403, "AccessDenied",
+                  "Access Denied because object protected by object lock.");
+    return;
+  }
   if (rc < 0) {
     json_decref(out);
     s3_fail_oom(call);
@@ -457,7 +491,16 @@ void s3_op_delete_objects(aws_call *call, json_t *input) {
       json_decref(res);
       continue;
     }
-    if (delete_one(st, b, key, vid, res) < 0) {
+    int rc = delete_one(st, b, key, vid, s3_lock_bypass(call, input), res);
+    if (rc == S3_DELETE_LOCKED) {
+      json_t *e = json_pack("{s:s, s:s, s:s}", "Key", key, "Code", "AccessDenied", "Message",
+                            "Access Denied because object protected by object lock.");
+      json_object_set_new(e, "VersionId", json_string(vid));
+      json_array_append_new(errors, e);
+      json_decref(res);
+      continue;
+    }
+    if (rc < 0) {
       json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "Key", key, "Code",
                                               "InternalError", "Message", "out of memory"));
       json_decref(res);

@@ -18,6 +18,10 @@
  *   copy.c       CopyObject and the copy source UploadPartCopy shares
  *   list.c       ListObjects v1/v2, ListObjectVersions, ListMultipartUploads
  *   multipart.c  multipart uploads
+ *   sse.c        server-side encryption: SSE-S3 default, bucket default,
+ *                SSE-KMS, SSE-C key checks
+ *   lock.c       Object Lock: bucket configuration, retention, legal hold
+ *   cond.c       conditional writes and deletes (If-Match, If-None-Match)
  *
  * Locking: one mutex (s3_state.lock) guards all metadata; bodies are read and
  * written outside it. Functions marked "under the lock" expect the caller to
@@ -191,6 +195,8 @@ typedef struct s3_bucket {
   s3_upload *uploads;
   json_t *configs; /* operation family → stored input value */
   json_t *acl;
+  int object_lock;   /* Object Lock enabled (at creation or later) */
+  json_t *completed; /* upload id → CompleteMultipartUpload output, for repeats */
 } s3_bucket;
 
 typedef struct s3_state {
@@ -374,6 +380,59 @@ void s3_fail_malformed_xml(aws_call *call);
 void s3_fail_precondition(aws_call *call, const char *condition);
 void s3_fail_oom(aws_call *call);
 
+/* ---- server-side encryption (sse.c) ---- */
+
+/* The SSE-C headers of a request (prefix "" or "CopySource"): 0 when there
+ * are none; 1 when they are valid, with the key's base64 MD5 in md5_out; -1
+ * after answering the call (bad algorithm, key length or MD5). */
+int s3_sse_customer_key(aws_call *call, const json_t *input, const char *prefix, char *md5_out,
+                        size_t size);
+/* Validates a write's encryption headers (x-amz-server-side-encryption,
+ * SSE-C, the KMS key id); the SSE-C key MD5 in ssec_md5 ("" for none).
+ * Returns 0, or -1 after answering the call. */
+int s3_sse_check(aws_call *call, const json_t *input, char *ssec_md5, size_t size);
+/* Sets attrs' encryption members for a new object: SSE-C (ssec_md5), the
+ * request's x-amz-server-side-encryption, else bucket b's default, else
+ * AES256. Under the lock. */
+void s3_sse_apply(aws_call *call, const s3_bucket *b, const json_t *input, const char *ssec_md5,
+                  json_t *attrs);
+/* Copies the encryption members of attrs into an output. */
+void s3_sse_output(json_t *out, const json_t *attrs);
+/* A read of an object (GET, HEAD; prefix "CopySource" for a copy source)
+ * must present the SSE-C key it was written with, and only then. Returns 0,
+ * or -1 after answering the call (400 or 403, as S3 does). */
+int s3_sse_read_check(aws_call *call, const json_t *attrs, const json_t *input, const char *prefix);
+/* PutBucketEncryption's configuration as S3 validates it; 0 after answering. */
+int s3_sse_config_valid(aws_call *call, const json_t *config);
+/* What GetBucketEncryption answers for a bucket without one (SSE-S3). Owned. */
+json_t *s3_sse_config_default(void);
+
+/* ---- Object Lock (lock.c) ---- */
+
+/* Validates a write's x-amz-object-lock-* headers. 0, or -1 after answering. */
+int s3_lock_check_put(aws_call *call, const json_t *input);
+/* Sets attrs' lock members for a new version of bucket b: the request's, or
+ * the bucket's default retention. -1 after answering when the request asks
+ * for a lock the bucket cannot hold. Under the lock. */
+int s3_lock_apply(aws_call *call, const s3_bucket *b, const json_t *input, json_t *attrs);
+/* 1 when v may not be deleted now (legal hold, COMPLIANCE, or GOVERNANCE
+ * without bypass). */
+int s3_lock_protects(const s3_version *v, int bypass);
+/* Does the request bypass governance retention? */
+int s3_lock_bypass(aws_call *call, const json_t *input);
+
+/* ---- conditional writes (cond.c) ---- */
+
+/* If-Match / If-None-Match of a write to key (PutObject,
+ * CompleteMultipartUpload) or If-Match of a DeleteObject, read from the raw
+ * headers (Debian's botocore model predates them). After a first check
+ * passed, pass conflict = 1: a condition that fails now answers 409
+ * ConditionalRequestConflict. Returns 0, or -1 after answering. Under the
+ * lock (not released). */
+int s3_write_conditions(aws_call *call, const s3_bucket *b, const char *key, int conflict);
+/* The same for DeleteObject's If-Match. */
+int s3_delete_conditions(aws_call *call, const s3_bucket *b, const char *key);
+
 /* ---- listings (list.c) ---- */
 
 /* input's member (MaxKeys, MaxUploads, MaxParts): 1000 when absent, else
@@ -413,6 +472,13 @@ void s3_op_upload_part(aws_call *call, json_t *input);
 void s3_op_upload_part_copy(aws_call *call, json_t *input);
 void s3_op_complete_multipart(aws_call *call, json_t *input);
 void s3_op_abort_multipart(aws_call *call, json_t *input);
+
+void s3_op_put_object_lock_config(aws_call *call, json_t *input);
+void s3_op_get_object_lock_config(aws_call *call, json_t *input);
+void s3_op_put_object_retention(aws_call *call, json_t *input);
+void s3_op_get_object_retention(aws_call *call, json_t *input);
+void s3_op_put_object_legal_hold(aws_call *call, json_t *input);
+void s3_op_get_object_legal_hold(aws_call *call, json_t *input);
 void s3_op_list_parts(aws_call *call, json_t *input);
 
 #endif
