@@ -100,6 +100,11 @@ int s3_tags_from_input(aws_call *call, const json_t *input, json_t **out) {
     aws_call_fail(call, 400, "InvalidArgument", "The x-amz-tagging header is not valid.");
     return -1;
   }
+  if (*out && !s3_tags_valid(call, *out, S3_MAX_OBJECT_TAGS)) {
+    json_decref(*out);
+    *out = NULL;
+    return -1;
+  }
   return 0;
 }
 

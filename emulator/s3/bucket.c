@@ -350,14 +350,17 @@ void s3_op_config(aws_call *call, json_t *input) {
     }
     json_decref(doc);
   }
-  if (action == 0 && strcmp(kind->member, "ServerSideEncryptionConfiguration") == 0 &&
-      !s3_sse_config_valid(call, value))
+  if (action == 0 && !s3_config_valid(call, kind->member, value, input))
     return;
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)
     return;
   json_t *out = NULL;
   if (action == 0) {
+    if (!s3_config_valid_locked(call, st, b, kind->member, value)) {
+      s3_unlock(st);
+      return;
+    }
     json_object_set(b->configs, kind->member, value);
   } else if (action == 2) {
     json_object_del(b->configs, kind->member);

@@ -152,6 +152,8 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   v->size = sv->size;
   memcpy(v->etag, sv->etag, sizeof(v->etag));
   v->parts = sv->parts;
+  if (sv->part_sizes && (v->part_sizes = malloc((size_t)sv->parts * sizeof(uint64_t))))
+    memcpy(v->part_sizes, sv->part_sizes, (size_t)sv->parts * sizeof(uint64_t));
   v->ck_algo = sv->ck_algo;
   memcpy(v->checksum, sv->checksum, sizeof(v->checksum));
   if (replace) {

@@ -366,6 +366,13 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
   v->file = file;
   v->size = size;
   v->parts = (int)count;
+  v->part_sizes = malloc(count * sizeof(uint64_t));
+  /* Without them, partNumber reads fall back to the whole object. */
+  if (v->part_sizes) {
+    json_array_foreach(parts, i, item) {
+      v->part_sizes[i] = u->parts[json_integer_value(json_object_get(item, "PartNumber"))].size;
+    }
+  }
   s3_etag(v->etag, sizeof(v->etag), md5, (int)count);
   v->attrs = json_incref(u->attrs);
   v->tags = json_incref(u->tags);

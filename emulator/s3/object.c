@@ -310,6 +310,22 @@ void s3_op_get_object(aws_call *call, json_t *input) {
   int cond = s3_check_conditions(input, "", v->etag, v->mtime);
   uint64_t size = v->size, start = 0, end = size ? size - 1 : 0;
   int ranged = s3_parse_range(jsonutil_string(input, "Range"), size, &start, &end);
+  json_t *part = json_object_get(input, "PartNumber");
+  if (part && jsonutil_string(input, "Range")) {
+    s3_unlock(st);
+    json_decref(out);
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "Cannot specify both Range header and partNumber query parameter");
+    return;
+  }
+  if (part && !cond) {
+    if (s3_part_range(call, v, json_integer_value(part), &start, &end) < 0) {
+      s3_unlock(st);
+      json_decref(out);
+      return;
+    }
+    ranged = 1;
+  }
   int fd = -1;
   char *copy = NULL; /* an in-memory body, copied: an overwrite may free it once we unlock */
   if (!cond && v->file) {
@@ -540,11 +556,12 @@ void s3_op_object_subresource(aws_call *call, json_t *input) {
   const char *key = jsonutil_string(input, "Key"), *vid = jsonutil_string(input, "VersionId");
   if (strcmp(op, "PutObjectTagging") == 0) {
     json_t *set = json_object_get(json_object_get(input, "Tagging"), "TagSet");
-    if (!json_is_array(set) || json_array_size(set) > S3_MAX_TAGS) {
-      aws_call_fail(call, 400, json_is_array(set) ? "BadRequest" : "MalformedXML",
-                    "Object tags cannot be greater than %d", S3_MAX_TAGS);
+    if (!json_is_array(set)) {
+      s3_fail_malformed_xml(call);
       return;
     }
+    if (!s3_tags_valid(call, set, S3_MAX_OBJECT_TAGS))
+      return;
   }
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)

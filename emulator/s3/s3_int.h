@@ -22,6 +22,9 @@
  *                SSE-KMS, SSE-C key checks
  *   lock.c       Object Lock: bucket configuration, retention, legal hold
  *   cond.c       conditional writes and deletes (If-Match, If-None-Match)
+ *   objattrs.c   GetObjectAttributes, partNumber on GET/HEAD
+ *   validate.c   bucket configurations and tag sets checked as S3 checks
+ *                them, GetBucketPolicyStatus
  *
  * Locking: one mutex (s3_state.lock) guards all metadata; bodies are read and
  * written outside it. Functions marked "under the lock" expect the caller to
@@ -47,7 +50,8 @@
 #define S3_MAX_PARTS 10000
 #define S3_MIN_PART ((uint64_t)5 << 20)
 #define S3_MAX_DELETE 1000
-#define S3_MAX_TAGS 50
+#define S3_MAX_TAGS 50 /* a bucket's */
+#define S3_MAX_OBJECT_TAGS 10
 #define S3_OWNER_ID "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a"
 #define S3_OWNER_NAME "webfile"
 
@@ -161,6 +165,7 @@ typedef struct s3_version {
   s3_checksum_algo ck_algo;
   char checksum[96];
   int parts;               /* multipart: part count */
+  uint64_t *part_sizes;    /* multipart: each part's size (parts entries), owned */
   struct s3_version *next; /* older */
 } s3_version;
 
@@ -433,6 +438,30 @@ int s3_write_conditions(aws_call *call, const s3_bucket *b, const char *key, int
 /* The same for DeleteObject's If-Match. */
 int s3_delete_conditions(aws_call *call, const s3_bucket *b, const char *key);
 
+/* ---- parts of objects (objattrs.c) ---- */
+
+/* Byte range [*start, *end] of part n of v (a whole single-part object is
+ * part 1). Returns 0, or -1 after answering (InvalidArgument,
+ * InvalidPartNumber). */
+int s3_part_range(aws_call *call, const s3_version *v, json_int_t n, uint64_t *start,
+                  uint64_t *end);
+
+/* ---- validation (validate.c) ---- */
+
+/* A bucket configuration (the input member named) as S3 validates it before
+ * storing; may fill in what S3 generates (rule ids). 1, or 0 after
+ * answering. */
+int s3_config_valid(aws_call *call, const char *member, json_t *value, const json_t *input);
+/* The checks that need the bucket and the state (replication needs
+ * versioning, logging an existing target). Under the lock; 1, or 0 after
+ * answering (the lock still held). */
+int s3_config_valid_locked(aws_call *call, s3_state *st, const s3_bucket *b, const char *member,
+                           const json_t *value);
+/* A TagSet of at most max tags, keys unique, lengths within S3's limits. 1,
+ * or 0 after answering. */
+int s3_tags_valid(aws_call *call, const json_t *set, size_t max);
+void s3_op_get_bucket_policy_status(aws_call *call, json_t *input);
+
 /* ---- listings (list.c) ---- */
 
 /* input's member (MaxKeys, MaxUploads, MaxParts): 1000 when absent, else
@@ -475,6 +504,7 @@ void s3_op_abort_multipart(aws_call *call, json_t *input);
 
 void s3_op_put_object_lock_config(aws_call *call, json_t *input);
 void s3_op_get_object_lock_config(aws_call *call, json_t *input);
+void s3_op_get_object_attributes(aws_call *call, json_t *input);
 void s3_op_put_object_retention(aws_call *call, json_t *input);
 void s3_op_get_object_retention(aws_call *call, json_t *input);
 void s3_op_put_object_legal_hold(aws_call *call, json_t *input);

@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""Objects and bucket configurations as S3 answers them, with Debian's boto3
+against `airgap emulator`: GetObjectAttributes (ETag, size, storage class,
+parts with pagination), partNumber on GET/HEAD (206, Content-Range,
+InvalidPartNumber), tag limits and the tag count, GetBucketPolicyStatus,
+and lifecycle, CORS, replication, logging, notification and accelerate
+configurations validated (rule ids generated, duplicates, status values)."""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import s3_e2e_support as sup  # noqa: E402
+from s3_e2e_support import client, code_of  # noqa: E402
+
+MB = 1024 * 1024
+
+
+def multipart(s3, bucket, key, sizes):
+    up = s3.create_multipart_upload(Bucket=bucket, Key=key)
+    parts = []
+    for i, n in enumerate(sizes, 1):
+        p = s3.upload_part(Bucket=bucket, Key=key, UploadId=up["UploadId"], PartNumber=i,
+                           Body=bytes([64 + i]) * n)
+        parts.append({"PartNumber": i, "ETag": p["ETag"]})
+    return s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up["UploadId"],
+                                        MultipartUpload={"Parts": parts})
+
+
+def test_part_number():
+    s3 = client()
+    s3.create_bucket(Bucket="fid-parts")
+    multipart(s3, "fid-parts", "m", [5 * MB, 5 * MB, 100])
+    g = s3.get_object(Bucket="fid-parts", Key="m", PartNumber=2)
+    assert g["ResponseMetadata"]["HTTPStatusCode"] == 206, g["ResponseMetadata"]
+    assert g["ContentRange"] == "bytes %d-%d/%d" % (5 * MB, 10 * MB - 1, 10 * MB + 100), g
+    assert g["PartsCount"] == 3 and g["ContentLength"] == 5 * MB
+    assert g["Body"].read() == b"B" * (5 * MB)
+    h = s3.head_object(Bucket="fid-parts", Key="m", PartNumber=3)
+    assert h["ContentLength"] == 100 and h["PartsCount"] == 3, h
+    assert code_of(s3.get_object, Bucket="fid-parts", Key="m", PartNumber=4) == (
+        416, "InvalidPartNumber")
+    s3.put_object(Bucket="fid-parts", Key="single", Body=b"abc")
+    g = s3.get_object(Bucket="fid-parts", Key="single", PartNumber=1)
+    assert g["Body"].read() == b"abc"
+    assert code_of(s3.get_object, Bucket="fid-parts", Key="single", PartNumber=2) == (
+        416, "InvalidPartNumber")
+
+
+def test_object_attributes():
+    s3 = client()
+    s3.create_bucket(Bucket="fid-attrs")
+    etag = s3.put_object(Bucket="fid-attrs", Key="a", Body=b"hello")["ETag"]
+    r = s3.get_object_attributes(Bucket="fid-attrs", Key="a",
+                                 ObjectAttributes=["ETag", "ObjectSize", "StorageClass"])
+    assert r["ETag"] == etag.strip('"') and r["ObjectSize"] == 5, r
+    assert r["StorageClass"] == "STANDARD", r
+    assert "LastModified" in r
+    multipart(s3, "fid-attrs", "m", [5 * MB, 5 * MB, 7])
+    r = s3.get_object_attributes(Bucket="fid-attrs", Key="m", ObjectAttributes=["ObjectParts"],
+                                 MaxParts=2)
+    op = r["ObjectParts"]
+    assert op["TotalPartsCount"] == 3 and op["IsTruncated"] is True, op
+    assert [p["Size"] for p in op["Parts"]] == [5 * MB, 5 * MB], op
+    r = s3.get_object_attributes(Bucket="fid-attrs", Key="m", ObjectAttributes=["ObjectParts"],
+                                 PartNumberMarker=2)
+    assert [p["PartNumber"] for p in r["ObjectParts"]["Parts"]] == [3], r
+    assert code_of(s3.get_object_attributes, Bucket="fid-attrs", Key="nope",
+                   ObjectAttributes=["ETag"]) == (404, "NoSuchKey")
+
+
+def test_tags():
+    s3 = client()
+    s3.create_bucket(Bucket="fid-tags")
+    r = s3.put_object(Bucket="fid-tags", Key="t", Body=b"x", Tagging="a=1&b=2")
+    assert s3.get_object(Bucket="fid-tags", Key="t")["TagCount"] == 2
+    eleven = "&".join("k%d=v" % i for i in range(11))
+    assert code_of(s3.put_object, Bucket="fid-tags", Key="t", Body=b"x",
+                   Tagging=eleven) == (400, "BadRequest")
+    tags = [{"Key": "k%d" % i, "Value": "v"} for i in range(11)]
+    assert code_of(s3.put_object_tagging, Bucket="fid-tags", Key="t",
+                   Tagging={"TagSet": tags}) == (400, "BadRequest")
+    dup = [{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]
+    assert code_of(s3.put_object_tagging, Bucket="fid-tags", Key="t",
+                   Tagging={"TagSet": dup}) == (400, "InvalidTag")
+    assert code_of(s3.put_object_tagging, Bucket="fid-tags", Key="t",
+                   Tagging={"TagSet": [{"Key": "k" * 129, "Value": "v"}]}) == (400, "InvalidTag")
+    assert code_of(s3.put_bucket_tagging, Bucket="fid-tags",
+                   Tagging={"TagSet": dup}) == (400, "InvalidTag")
+
+
+def test_policy_status():
+    s3 = client()
+    s3.create_bucket(Bucket="fid-policy")
+    assert code_of(s3.get_bucket_policy_status, Bucket="fid-policy") == (
+        404, "NoSuchBucketPolicy")
+    private = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::fid-policy/*"}]}
+    s3.put_bucket_policy(Bucket="fid-policy", Policy=json.dumps(private))
+    assert s3.get_bucket_policy_status(Bucket="fid-policy")["PolicyStatus"]["IsPublic"] is False
+    public = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::fid-policy/*"}]}
+    s3.put_bucket_policy(Bucket="fid-policy", Policy=json.dumps(public))
+    assert s3.get_bucket_policy_status(Bucket="fid-policy")["PolicyStatus"]["IsPublic"] is True
+
+
+def test_configurations_validated():
+    s3 = client()
+    s3.create_bucket(Bucket="fid-cfg")
+    rule = {"Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 3}}
+    s3.put_bucket_lifecycle_configuration(Bucket="fid-cfg",
+                                          LifecycleConfiguration={"Rules": [rule]})
+    got = s3.get_bucket_lifecycle_configuration(Bucket="fid-cfg")["Rules"][0]
+    assert got.get("ID"), got  # generated
+    assert code_of(s3.put_bucket_lifecycle_configuration, Bucket="fid-cfg",
+                   LifecycleConfiguration={"Rules": [dict(rule, Status="On")]}) == (
+        400, "MalformedXML")
+    assert code_of(s3.put_bucket_lifecycle_configuration, Bucket="fid-cfg",
+                   LifecycleConfiguration={"Rules": [dict(rule, ID="x"), dict(rule, ID="x")]}) == (
+        400, "InvalidArgument")
+    assert code_of(s3.put_bucket_lifecycle_configuration, Bucket="fid-cfg",
+                   LifecycleConfiguration={"Rules": [dict(rule, Expiration={"Days": 0})]}) == (
+        400, "InvalidArgument")
+    no_action = {"Status": "Enabled", "Filter": {"Prefix": ""}}
+    assert code_of(s3.put_bucket_lifecycle_configuration, Bucket="fid-cfg",
+                   LifecycleConfiguration={"Rules": [no_action]}) == (400, "InvalidRequest")
+    cors = {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}
+    s3.put_bucket_cors(Bucket="fid-cfg", CORSConfiguration={"CORSRules": [cors]})
+    assert code_of(s3.put_bucket_cors, Bucket="fid-cfg", CORSConfiguration={
+        "CORSRules": [dict(cors, AllowedMethods=["PATCH"])]}) == (400, "InvalidRequest")
+    assert code_of(s3.put_bucket_accelerate_configuration, Bucket="fid-cfg",
+                   AccelerateConfiguration={"Status": "On"}) == (400, "MalformedXML")
+    s3.put_bucket_accelerate_configuration(Bucket="fid-cfg",
+                                           AccelerateConfiguration={"Status": "Enabled"})
+    repl = {"Role": "arn:aws:iam::000000000000:role/r", "Rules": [{
+        "Status": "Enabled", "Prefix": "", "Destination": {"Bucket": "arn:aws:s3:::dst"}}]}
+    assert code_of(s3.put_bucket_replication, Bucket="fid-cfg",
+                   ReplicationConfiguration=repl) == (400, "InvalidRequest")  # no versioning
+    s3.put_bucket_versioning(Bucket="fid-cfg", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_replication(Bucket="fid-cfg", ReplicationConfiguration=repl)
+    got = s3.get_bucket_replication(Bucket="fid-cfg")["ReplicationConfiguration"]["Rules"][0]
+    assert got.get("ID"), got
+    assert code_of(s3.put_bucket_logging, Bucket="fid-cfg", BucketLoggingStatus={
+        "LoggingEnabled": {"TargetBucket": "fid-missing", "TargetPrefix": "l/"}}) == (
+        400, "InvalidTargetBucketForLogging")
+    s3.put_bucket_logging(Bucket="fid-cfg", BucketLoggingStatus={
+        "LoggingEnabled": {"TargetBucket": "fid-cfg", "TargetPrefix": "l/"}})
+    qc = {"QueueArn": "arn:aws:sqs:us-east-1:000000000000:q", "Events": ["s3:ObjectCreated:*"]}
+    s3.put_bucket_notification_configuration(
+        Bucket="fid-cfg", NotificationConfiguration={"QueueConfigurations": [qc]})
+    got = s3.get_bucket_notification_configuration(Bucket="fid-cfg")["QueueConfigurations"][0]
+    assert got.get("Id"), got
+    assert code_of(s3.put_bucket_notification_configuration, Bucket="fid-cfg",
+                   NotificationConfiguration={"QueueConfigurations": [
+                       dict(qc, Events=["s3:Nothing"])]}) == (400, "InvalidArgument")
+
+
+if __name__ == "__main__":
+    sup.run([test_part_number, test_object_attributes, test_tags, test_policy_status,
+             test_configurations_validated])
