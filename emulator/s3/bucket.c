@@ -10,6 +10,9 @@
  */
 #include "emulator/s3/s3_int.h"
 
+#include "common/codec.h"
+#include "common/dynbuf.h"
+#include "common/http_server.h"
 #include "common/jsonutil.h"
 #include "emulator/protocol/protocol.h"
 
@@ -178,18 +181,113 @@ void s3_op_delete_bucket(aws_call *call, json_t *input) {
   aws_call_reply(call, NULL);
 }
 
+/* ListBuckets' 2024 parameters (prefix, max-buckets, continuation-token,
+ * bucket-region) and answer members (ContinuationToken, Prefix, BucketRegion)
+ * are newer than the model the emulator is built with, so they are read from
+ * the raw query and the answer is written as XML here. The continuation token
+ * is the base64 of the last bucket name listed. */
+#define S3_MAX_BUCKETS_LISTED 10000
+
+static const char *query_value(const http_query_pair *pairs, size_t count, const char *name) {
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(pairs[i].name, name) == 0)
+      return pairs[i].value;
+  return NULL;
+}
+
 void s3_op_list_buckets(aws_call *call, json_t *input) {
   (void)input;
   s3_state *st = aws_call_state(call);
-  json_t *list = json_array();
-  s3_lock(st);
-  for (size_t i = 0; i < st->buckets.len; i++) {
-    const s3_bucket *b = st->buckets.items[i];
-    json_array_append_new(list, json_pack("{s:s, s:o}", "Name", b->name, "CreationDate",
-                                          aws_timestamp_json(b->created)));
+  const char *raw = http_request_query(aws_call_http(call));
+  http_query_pair *pairs = NULL;
+  size_t count = 0;
+  if (http_query_parse(&pairs, &count, raw, strlen(raw), 16) < 0) {
+    aws_call_fail(call, 400, "InvalidArgument", "The query string is not valid.");
+    return;
   }
+  const char *prefix = query_value(pairs, count, "prefix");
+  const char *max_text = query_value(pairs, count, "max-buckets");
+  const char *token = query_value(pairs, count, "continuation-token");
+  const char *region = query_value(pairs, count, "bucket-region");
+  long max = S3_MAX_BUCKETS_LISTED;
+  char *after = NULL;
+  dynbuf xml;
+  dynbuf_init(&xml, (size_t)64 << 20);
+  if (max_text) {
+    char *end = NULL;
+    max = strtol(max_text, &end, 10);
+    if (!*max_text || *end || max < 1 || max > S3_MAX_BUCKETS_LISTED) {
+      aws_call_fail_fields(
+          call, 400, "InvalidArgument",
+          json_pack("{s:s, s:s}", "ArgumentName", "max-buckets", "ArgumentValue", max_text),
+          "Argument max-buckets must be an integer between 1 and 10000");
+      goto cleanup;
+    }
+  }
+  if (token) {
+    unsigned char *dec = NULL;
+    size_t dlen = 0;
+    if (!*token || codec_base64_decode(&dec, &dlen, token, strlen(token)) != 0 ||
+        !(after = strndup((const char *)dec, dlen))) {
+      free(dec);
+      aws_call_fail_fields(
+          call, 400, "InvalidArgument",
+          json_pack("{s:s, s:s}", "ArgumentName", "continuation-token", "ArgumentValue", token),
+          "The continuation token provided is incorrect");
+      goto cleanup;
+    }
+    free(dec);
+  }
+  dynbuf_puts(&xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListAllMyBucketsResult "
+                    "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Buckets>");
+  const char *last = NULL;
+  long listed = 0;
+  int truncated = 0;
+  s3_lock(st);
+  size_t from = after ? s3_index_lower(&st->buckets, after) : 0;
+  for (size_t i = from; i < st->buckets.len; i++) {
+    const s3_bucket *b = st->buckets.items[i];
+    if (after && strcmp(b->name, after) <= 0)
+      continue;
+    if (prefix && strncmp(b->name, prefix, strlen(prefix)) != 0)
+      continue;
+    if (region && strcmp(b->region, region) != 0)
+      continue;
+    if (listed == max) {
+      truncated = 1;
+      break;
+    }
+    char date[64];
+    aws_timestamp_format(date, sizeof(date), b->created, "iso8601");
+    dynbuf_printf(&xml,
+                  "<Bucket><Name>%s</Name><CreationDate>%s</CreationDate>"
+                  "<BucketRegion>%s</BucketRegion></Bucket>",
+                  b->name, date, b->region); /* bucket names and regions need no escaping */
+    last = b->name;
+    listed++;
+  }
+  char *next = truncated && last ? codec_base64_encode(last, strlen(last)) : NULL;
   s3_unlock(st);
-  aws_call_reply(call, json_pack("{s:o, s:o}", "Buckets", list, "Owner", s3_owner_json()));
+  dynbuf_printf(&xml, "</Buckets><Owner><DisplayName>%s</DisplayName><ID>%s</ID></Owner>",
+                S3_OWNER_NAME, S3_OWNER_ID);
+  if (next)
+    dynbuf_printf(&xml, "<ContinuationToken>%s</ContinuationToken>", next);
+  free(next);
+  if (prefix) {
+    dynbuf_puts(&xml, "<Prefix>");
+    dynbuf_xml(&xml, prefix, strlen(prefix));
+    dynbuf_puts(&xml, "</Prefix>");
+  }
+  dynbuf_puts(&xml, "</ListAllMyBucketsResult>");
+  if (dynbuf_failed(&xml)) {
+    s3_fail_oom(call);
+    goto cleanup;
+  }
+  aws_call_reply_data(call, NULL, 200, xml.data, xml.len);
+cleanup:
+  dynbuf_free(&xml);
+  free(after);
+  http_query_free(pairs, count);
 }
 
 void s3_op_get_bucket_location(aws_call *call, json_t *input) {
