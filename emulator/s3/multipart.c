@@ -101,8 +101,11 @@ static int part_number_of(aws_call *call, const json_t *input) {
   json_t *n = json_object_get(input, "PartNumber");
   json_int_t num = json_is_integer(n) ? json_integer_value(n) : 0;
   if (num < 1 || num > S3_MAX_PARTS) {
+    char value[24];
+    snprintf(value, sizeof(value), "%lld", (long long)num);
     aws_call_fail_fields(
-        call, 400, "InvalidArgument", json_pack("{s:s}", "ArgumentName", "partNumber"),
+        call, 400, "InvalidArgument",
+        json_pack("{s:s, s:s}", "ArgumentName", "partNumber", "ArgumentValue", value),
         "Part number must be an integer between 1 and %d, inclusive", S3_MAX_PARTS);
     return -1;
   }
@@ -179,12 +182,30 @@ void s3_op_upload_part_copy(aws_call *call, json_t *input) {
   const char *range = jsonutil_string(input, "CopySourceRange");
   if (range) {
     uint64_t a = 0, z = 0;
-    if (s3_parse_range(range, sv->size, &a, &z) != 1 || strchr(range + 6, '-') == range + 6) {
+    /* Only bytes=first-last, both given; a range past the source's end is
+     * unsatisfiable (S3 does not shorten it, as a GET would). */
+    const char *dash = strncmp(range, "bytes=", 6) == 0 ? strchr(range + 6, '-') : NULL;
+    int form = dash && dash > range + 6 && dash[1];
+    int parsed = form ? s3_parse_range(range, sv->size, &a, &z) : 0;
+    if (!form || parsed == 0) {
       s3_unlock(st);
-      aws_call_fail(call, 400, "InvalidArgument",
-                    "The x-amz-copy-source-range value must be of the form bytes=first-last "
-                    "where first and last are the zero-based offsets of the first and last bytes "
-                    "to copy");
+      aws_call_fail_fields(call, 400, "InvalidArgument",
+                           json_pack("{s:s, s:s}", "ArgumentName", "x-amz-copy-source-range",
+                                     "ArgumentValue", range),
+                           "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                           "where first and last are the zero-based offsets of the first and "
+                           "last bytes to copy");
+      goto cleanup;
+    }
+    unsigned long long want_end = strtoull(dash + 1, NULL, 10);
+    if (parsed < 0 || want_end >= sv->size) {
+      char actual[32];
+      snprintf(actual, sizeof(actual), "%" PRIu64, sv->size);
+      s3_unlock(st);
+      aws_call_fail_fields(
+          call, 416, "InvalidRange",
+          json_pack("{s:s, s:s}", "RangeRequested", range, "ActualObjectSize", actual),
+          "The requested range is not satisfiable");
       goto cleanup;
     }
     start = a;

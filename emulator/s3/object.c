@@ -277,7 +277,6 @@ void s3_op_get_object(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   const char *key = jsonutil_string(input, "Key"),
              *version_id = jsonutil_string(input, "VersionId");
-  int head = strcmp(aws_call_operation(call), "HeadObject") == 0;
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)
     return;
@@ -364,7 +363,7 @@ void s3_op_get_object(aws_call *call, json_t *input) {
     aws_call_reply_fd(call, slim, 304, -1, 0, 0);
     return;
   }
-  if (ranged < 0 && !head) {
+  if (ranged < 0) { /* HEAD too: S3 answers 416, without a body */
     json_decref(out);
     if (fd >= 0)
       close(fd);
@@ -385,6 +384,9 @@ void s3_op_get_object(aws_call *call, json_t *input) {
     char cr[96];
     snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, end, size);
     json_object_set_new(out, "ContentRange", json_string(cr));
+    /* HeadObject's model (botocore 1.29) has no ContentRange member. */
+    if (strcmp(aws_call_operation(call), "HeadObject") == 0)
+      aws_call_header(call, "Content-Range", cr);
     status = 206;
   } else {
     start = 0;

@@ -48,6 +48,34 @@ def test_part_number():
         416, "InvalidPartNumber")
 
 
+def test_head_range_and_copy_range_validation():
+    s3 = client()
+    s3.create_bucket(Bucket="fid-range")
+    s3.put_object(Bucket="fid-range", Key="o", Body=b"0123456789")
+    h = s3.head_object(Bucket="fid-range", Key="o", Range="bytes=2-4")
+    assert h["ResponseMetadata"]["HTTPStatusCode"] == 206, h["ResponseMetadata"]
+    # botocore 1.29's HeadObject output has no ContentRange: read the header.
+    assert h["ResponseMetadata"]["HTTPHeaders"]["content-range"] == "bytes 2-4/10", h
+    assert h["ContentLength"] == 3, h
+    assert code_of(s3.head_object, Bucket="fid-range", Key="o", Range="bytes=20-30")[0] == 416
+    up = s3.create_multipart_upload(Bucket="fid-range", Key="m")
+    kw = dict(Bucket="fid-range", Key="m", UploadId=up["UploadId"], CopySource="fid-range/o")
+    err = sup.error_of(s3.upload_part_copy, PartNumber=1, CopySourceRange="bytes=3-", **kw)
+    assert err["Error"]["Code"] == "InvalidArgument", err
+    assert err["Error"]["ArgumentName"] == "x-amz-copy-source-range", err
+    assert err["Error"]["ArgumentValue"] == "bytes=3-", err
+    assert code_of(s3.upload_part_copy, PartNumber=1, CopySourceRange="bytes=5-10", **kw) == (
+        416, "InvalidRange")
+    r = s3.upload_part_copy(PartNumber=1, CopySourceRange="bytes=5-9", **kw)
+    assert r["CopyPartResult"]["ETag"]
+    err = sup.error_of(s3.upload_part, Bucket="fid-range", Key="m", UploadId=up["UploadId"],
+                       PartNumber=10001, Body=b"x")
+    assert err["Error"]["Code"] == "InvalidArgument", err
+    assert err["Error"]["ArgumentName"] == "partNumber", err
+    assert err["Error"]["ArgumentValue"] == "10001", err
+    s3.abort_multipart_upload(Bucket="fid-range", Key="m", UploadId=up["UploadId"])
+
+
 def test_object_attributes():
     s3 = client()
     s3.create_bucket(Bucket="fid-attrs")
@@ -203,5 +231,5 @@ def test_list_buckets_paged():
 
 
 if __name__ == "__main__":
-    sup.run([test_list_buckets_paged, test_part_number, test_object_attributes, test_tags, test_policy_status,
+    sup.run([test_list_buckets_paged, test_head_range_and_copy_range_validation, test_part_number, test_object_attributes, test_tags, test_policy_status,
              test_configurations_validated])
