@@ -193,7 +193,7 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   json_t *result =
       json_pack("{s:s, s:o}", "ETag", v->etag, "LastModified", aws_timestamp_json(v->mtime));
   if (v->ck_algo != S3_CK_NONE)
-    json_object_set_new(result, s3_checksum_members[v->ck_algo], json_string(v->checksum));
+    s3_checksum_output(call, result, v->ck_algo, v->checksum);
   json_object_set_new(out, "CopyObjectResult", result);
   s3_sse_output(out, v->attrs);
   s3_unlock(st);

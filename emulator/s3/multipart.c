@@ -10,9 +10,11 @@
  */
 #include "emulator/s3/s3_int.h"
 
+#include "common/codec.h"
 #include "common/jsonutil.h"
 #include "emulator/protocol/protocol.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,6 +29,49 @@ static s3_upload *upload_find(const s3_bucket *b, const char *id, const char *ke
   return NULL;
 }
 
+/* x-amz-checksum-type (a raw header: newer than the model) against the
+ * algorithm: 1 FULL_OBJECT, 0 COMPOSITE, -1 after answering. CRC64NVME
+ * is full-object only, SHA-1 and SHA-256 composite only; the CRCs default to
+ * COMPOSITE, CRC64NVME to FULL_OBJECT. */
+static int checksum_type_of(aws_call *call, const json_t *input) {
+  const char *type = s3_header(call, "x-amz-checksum-type");
+  const char *name = jsonutil_string(input, "ChecksumAlgorithm");
+  if (!name)
+    name = s3_header(call, "x-amz-checksum-algorithm");
+  s3_checksum_algo algo = s3_checksum_algo_from_name(name);
+  if (name && !algo) {
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "Checksum algorithm provided is unsupported. Please try again with any of the "
+                  "valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
+    return -1;
+  }
+  if (!type)
+    return algo == S3_CK_CRC64NVME;
+  int full = strcmp(type, "FULL_OBJECT") == 0;
+  if (!full && strcmp(type, "COMPOSITE") != 0) {
+    aws_call_fail(call, 400, "InvalidRequest", "Value for x-amz-checksum-type header is invalid.");
+    return -1;
+  }
+  if (!algo) {
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "The x-amz-checksum-type header can only be used with the "
+                  "x-amz-checksum-algorithm header.");
+    return -1;
+  }
+  if ((full && (algo == S3_CK_SHA1 || algo == S3_CK_SHA256)) ||
+      (!full && algo == S3_CK_CRC64NVME)) {
+    char lower[16];
+    snprintf(lower, sizeof(lower), "%s", s3_checksum_algo_name(algo));
+    for (char *c = lower; *c; c++)
+      *c = (char)tolower((unsigned char)*c);
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "The %s checksum type cannot be used with the %s checksum algorithm.", type,
+                  lower);
+    return -1;
+  }
+  return full;
+}
+
 void s3_op_create_multipart(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   const char *key = jsonutil_string(input, "Key");
@@ -34,6 +79,9 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
     return;
   char ssec[64];
   if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0)
+    return;
+  int full_object = checksum_type_of(call, input);
+  if (full_object < 0)
     return;
   json_t *tags = NULL;
   if (s3_tags_from_input(call, input, &tags) < 0)
@@ -57,6 +105,9 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
   u->tags = tags;
   u->acl = s3_acl_from_input(input);
   u->ck_algo = s3_checksum_algo_from_name(jsonutil_string(input, "ChecksumAlgorithm"));
+  if (!u->ck_algo) /* CRC64NVME is newer than the model's enum: the raw header */
+    u->ck_algo = s3_checksum_algo_from_name(s3_header(call, "x-amz-checksum-algorithm"));
+  u->ck_full_object = full_object;
   s3_sse_apply(call, b, input, ssec, u->attrs);
   if (s3_lock_apply(call, b, input, u->attrs) < 0) {
     s3_unlock(st);
@@ -66,8 +117,13 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
   u->next = b->uploads;
   b->uploads = u;
   json_t *out = json_pack("{s:s, s:s, s:s}", "Bucket", b->name, "Key", key, "UploadId", u->id);
-  if (u->ck_algo != S3_CK_NONE)
-    json_object_set_new(out, "ChecksumAlgorithm", json_string(s3_checksum_algo_name(u->ck_algo)));
+  if (u->ck_algo != S3_CK_NONE) {
+    if (u->ck_algo == S3_CK_CRC64NVME) /* not in the model's enum */
+      aws_call_header(call, "x-amz-checksum-algorithm", "CRC64NVME");
+    else
+      json_object_set_new(out, "ChecksumAlgorithm", json_string(s3_checksum_algo_name(u->ck_algo)));
+    s3_checksum_type_header(call, !u->ck_full_object);
+  }
   s3_sse_output(out, u->attrs);
   s3_unlock(st);
   aws_call_reply(call, out);
@@ -165,7 +221,7 @@ void s3_op_upload_part(aws_call *call, json_t *input) {
   s3_sse_output(out, u->attrs);
   s3_unlock(st);
   if (r.ck_algo != S3_CK_NONE)
-    json_object_set_new(out, s3_checksum_members[r.ck_algo], json_string(r.checksum));
+    s3_checksum_output(call, out, r.ck_algo, r.checksum);
   aws_call_reply(call, out);
 }
 
@@ -248,6 +304,42 @@ static void unlink_upload(s3_bucket *b, s3_upload *u) {
       *pu = u->next;
       return;
     }
+}
+
+static int feed_digest(void *payload, const char *data, size_t len) {
+  s3_digest_update(payload, data, len);
+  return 0;
+}
+
+/* Reads part p once: its bytes go to whole (FULL_OBJECT) or, digested on
+ * their own, its raw checksum goes to outer (COMPOSITE). Under the lock. */
+static int part_checksum(s3_state *st, const s3_part *p, s3_checksum_algo algo, s3_digest *whole,
+                         s3_digest *outer) {
+  s3_digest *own = whole ? NULL : s3_digest_new(algo);
+  s3_digest *dg = whole ? whole : own;
+  if (!dg)
+    return -1;
+  int rc = 0;
+  if (p->size) {
+    int fd = s3_data_open(st, p->file);
+    rc = fd < 0 ? -1 : s3_read_range(fd, 0, p->size, 1 << 16, feed_digest, dg);
+    if (fd >= 0)
+      close(fd);
+  }
+  if (own) {
+    unsigned char ignored[16];
+    char text[96];
+    s3_digest_final(own, ignored, text, sizeof(text));
+    s3_digest_free(own);
+    unsigned char *raw = NULL;
+    size_t len = 0;
+    if (rc == 0 && codec_base64_decode(&raw, &len, text, strlen(text)) == 0)
+      s3_digest_update(outer, raw, len);
+    else
+      rc = -1;
+    free(raw);
+  }
+  return rc;
 }
 
 /* Keeps a completion's answer for repeats of it; past S3_MAX_COMPLETED per
@@ -347,6 +439,29 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
     aws_call_fail_fields(call, 400, code, fields, "%s", message);
     return;
   }
+  /* The object's checksum, when the upload declared an algorithm: of all
+   * its bytes (FULL_OBJECT) or of the parts' checksums (COMPOSITE, "-N").
+   * Computed from the part files here, whatever the parts were sent with. */
+  s3_digest *ck = u->ck_algo ? s3_digest_new(u->ck_algo) : NULL;
+  char checksum[96] = "";
+  if (ck) {
+    json_array_foreach(parts, i, item) {
+      const s3_part *p = &u->parts[json_integer_value(json_object_get(item, "PartNumber"))];
+      if (part_checksum(st, p, u->ck_algo, u->ck_full_object ? ck : NULL, ck) < 0) {
+        s3_digest_free(ck);
+        s3_unlock(st);
+        aws_call_fail(call, 500, "InternalError", "Cannot read a part: %s", strerror(errno));
+        return;
+      }
+    }
+    unsigned char ignored[16];
+    s3_digest_final(ck, ignored, checksum, sizeof(checksum));
+    s3_digest_free(ck);
+    if (!u->ck_full_object) {
+      size_t n = strlen(checksum);
+      snprintf(checksum + n, sizeof(checksum) - n, "-%zu", count);
+    }
+  }
   /* Concatenate the parts into the object's data file. */
   uint64_t file = 0, size = 0;
   int out_fd = s3_data_create(st, &file);
@@ -387,6 +502,9 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
   v->file = file;
   v->size = size;
   v->parts = (int)count;
+  v->ck_algo = u->ck_algo;
+  v->ck_composite = u->ck_algo && !u->ck_full_object;
+  memcpy(v->checksum, checksum, sizeof(v->checksum));
   v->part_sizes = malloc(count * sizeof(uint64_t));
   /* Without them, partNumber reads fall back to the whole object. */
   if (v->part_sizes) {
@@ -415,6 +533,10 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
   if (b->versioning)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
   s3_sse_output(out, v->attrs);
+  if (v->ck_algo) {
+    s3_checksum_output(call, out, v->ck_algo, v->checksum);
+    s3_checksum_type_header(call, v->ck_composite);
+  }
   remember_completion(b, id, out);
   s3_unlock(st);
   free(key);

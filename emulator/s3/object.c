@@ -134,12 +134,14 @@ int s3_key_valid(aws_call *call, const char *key) {
 }
 
 /* PutObject output members for a stored version. */
-static json_t *write_output(const s3_bucket *b, const s3_version *v) {
+static json_t *write_output(aws_call *call, const s3_bucket *b, const s3_version *v) {
   json_t *out = json_pack("{s:s}", "ETag", v->etag);
   if (b->versioning)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
-  if (v->ck_algo != S3_CK_NONE)
-    json_object_set_new(out, s3_checksum_members[v->ck_algo], json_string(v->checksum));
+  if (v->ck_algo != S3_CK_NONE) {
+    s3_checksum_output(call, out, v->ck_algo, v->checksum);
+    s3_checksum_type_header(call, v->ck_composite);
+  }
   s3_sse_output(out, v->attrs);
   return out;
 }
@@ -207,7 +209,7 @@ void s3_op_put_object(aws_call *call, json_t *input) {
     s3_fail_oom(call);
     return;
   }
-  json_t *out = write_output(b, v);
+  json_t *out = write_output(call, b, v);
   s3_unlock(st);
   aws_call_reply(call, out);
 }
@@ -241,7 +243,8 @@ void s3_fail_lookup(aws_call *call, const char *key, const char *version_id) {
 }
 
 /* GetObject / HeadObject output for a version. */
-static json_t *object_output(const s3_bucket *b, const s3_version *v, const json_t *input) {
+static json_t *object_output(aws_call *call, const s3_bucket *b, const s3_version *v,
+                             const json_t *input) {
   json_t *out = json_deep_copy(v->attrs);
   json_object_set_new(out, "ETag", json_string(v->etag));
   json_object_set_new(out, "LastModified", aws_timestamp_json(v->mtime));
@@ -255,8 +258,15 @@ static json_t *object_output(const s3_bucket *b, const s3_version *v, const json
   if (v->parts && json_object_get(input, "PartNumber"))
     json_object_set_new(out, "PartsCount", json_integer(v->parts));
   const char *mode = jsonutil_string(input, "ChecksumMode");
-  if (v->ck_algo != S3_CK_NONE && mode && strcasecmp(mode, "ENABLED") == 0)
-    json_object_set_new(out, s3_checksum_members[v->ck_algo], json_string(v->checksum));
+  /* A checksum covers the whole object: not sent with part of it (the
+   * CRC64NVME header cannot be taken back once the range is known). */
+  int partial = json_object_get(input, "Range") || json_object_get(input, "PartNumber");
+  if (v->ck_algo != S3_CK_NONE && mode && strcasecmp(mode, "ENABLED") == 0 &&
+      !(partial && v->ck_algo == S3_CK_CRC64NVME)) {
+    s3_checksum_output(call, out, v->ck_algo, v->checksum);
+    if (!partial)
+      s3_checksum_type_header(call, v->ck_composite);
+  }
   static const char *const overrides[][2] = {
       {"ResponseCacheControl", "CacheControl"},
       {"ResponseContentDisposition", "ContentDisposition"},
@@ -305,7 +315,7 @@ void s3_op_get_object(aws_call *call, json_t *input) {
     s3_unlock(st);
     return;
   }
-  json_t *out = object_output(b, v, input);
+  json_t *out = object_output(call, b, v, input);
   int cond = s3_check_conditions(input, "", v->etag, v->mtime);
   uint64_t size = v->size, start = 0, end = size ? size - 1 : 0;
   int ranged = s3_parse_range(jsonutil_string(input, "Range"), size, &start, &end);

@@ -67,6 +67,8 @@ typedef enum s3_checksum_algo {
   S3_CK_CRC32C,
   S3_CK_SHA1,
   S3_CK_SHA256,
+  S3_CK_CRC64NVME, /* newer than the model: its members travel as raw headers */
+  S3_CK_COUNT,
 } s3_checksum_algo;
 
 /* Indexed by algo (entry 0, S3_CK_NONE, is NULL): the request header
@@ -90,6 +92,13 @@ void s3_digest_free(s3_digest *dg);
 
 /* CRC32C (Castagnoli) of data, continuing from crc (0 to start). */
 uint32_t s3_crc32c(uint32_t crc, const void *data, size_t len);
+/* CRC-64/NVME of data, continuing from crc (0 to start). */
+uint64_t s3_crc64nvme(uint64_t crc, const void *data, size_t len);
+/* Puts a checksum into an output: as its member, or (CRC64NVME, which the
+ * model does not know) as the x-amz-checksum-crc64nvme header of call. */
+void s3_checksum_output(aws_call *call, json_t *out, s3_checksum_algo algo, const char *value);
+/* The x-amz-checksum-type header of an answer carrying a checksum. */
+void s3_checksum_type_header(aws_call *call, int composite);
 
 /* The first x-amz-checksum-* header of the request: its algo, and its value
  * in *value (borrowed; NULL with S3_CK_NONE when there is none). */
@@ -164,6 +173,7 @@ typedef struct s3_version {
   json_t *acl;   /* canned ACL string or AccessControlPolicy object, or NULL */
   s3_checksum_algo ck_algo;
   char checksum[96];
+  int ck_composite;        /* the checksum is of the parts' checksums ("…-N") */
   int parts;               /* multipart: part count */
   uint64_t *part_sizes;    /* multipart: each part's size (parts entries), owned */
   struct s3_version *next; /* older */
@@ -187,7 +197,8 @@ typedef struct s3_upload {
   double initiated;
   json_t *attrs, *tags, *acl;
   s3_checksum_algo ck_algo;
-  s3_part *parts; /* indexed by part number, S3_MAX_PARTS + 1 entries, lazily */
+  int ck_full_object; /* x-amz-checksum-type FULL_OBJECT (else COMPOSITE) */
+  s3_part *parts;     /* indexed by part number, S3_MAX_PARTS + 1 entries, lazily */
   struct s3_upload *next;
 } s3_upload;
 

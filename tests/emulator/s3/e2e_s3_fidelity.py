@@ -76,6 +76,90 @@ def test_head_range_and_copy_range_validation():
     s3.abort_multipart_upload(Bucket="fid-range", Key="m", UploadId=up["UploadId"])
 
 
+def crc64nvme(data):
+    """Bitwise CRC-64/NVME, independent of the emulator's table."""
+    crc = 0xFFFFFFFFFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x9A6C9329AC4BC9B5 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFFFFFFFFFF
+
+
+def b64(raw):
+    import base64
+    return base64.b64encode(raw).decode()
+
+
+def test_checksum_types():
+    """CRC64NVME and x-amz-checksum-type are newer than botocore 1.29: sent
+    and read as raw headers."""
+    import zlib
+    s3 = client()
+    s3.create_bucket(Bucket="fid-ck")
+    body = b"123456789"
+    good = b64(crc64nvme(body).to_bytes(8, "big"))
+    assert good == "rosUhgp5mIg="
+    undo = sup.with_headers(s3, "PutObject", {"x-amz-checksum-crc64nvme": good})
+    try:
+        r = s3.put_object(Bucket="fid-ck", Key="c", Body=body)
+    finally:
+        undo()
+    hdrs = r["ResponseMetadata"]["HTTPHeaders"]
+    assert hdrs.get("x-amz-checksum-crc64nvme") == good, hdrs
+    assert hdrs.get("x-amz-checksum-type") == "FULL_OBJECT", hdrs
+    undo = sup.with_headers(s3, "PutObject", {"x-amz-checksum-crc64nvme": "AAAAAAAAAAA="})
+    try:
+        assert code_of(s3.put_object, Bucket="fid-ck", Key="c", Body=body)[0] == 400
+    finally:
+        undo()
+    h = s3.head_object(Bucket="fid-ck", Key="c", ChecksumMode="ENABLED")
+    assert h["ResponseMetadata"]["HTTPHeaders"].get("x-amz-checksum-crc64nvme") == good, h
+    # Multipart, FULL_OBJECT CRC64NVME: the checksum of the whole object.
+    undo = sup.with_headers(s3, "CreateMultipartUpload", {
+        "x-amz-checksum-algorithm": "CRC64NVME", "x-amz-checksum-type": "FULL_OBJECT"})
+    try:
+        up = s3.create_multipart_upload(Bucket="fid-ck", Key="m")
+    finally:
+        undo()
+    hdrs = up["ResponseMetadata"]["HTTPHeaders"]
+    assert hdrs.get("x-amz-checksum-algorithm") == "CRC64NVME", hdrs
+    assert hdrs.get("x-amz-checksum-type") == "FULL_OBJECT", hdrs
+    p1, p2 = b"a" * (5 * MB), b"b" * 10
+    e1 = s3.upload_part(Bucket="fid-ck", Key="m", UploadId=up["UploadId"], PartNumber=1,
+                        Body=p1)["ETag"]
+    e2 = s3.upload_part(Bucket="fid-ck", Key="m", UploadId=up["UploadId"], PartNumber=2,
+                        Body=p2)["ETag"]
+    r = s3.complete_multipart_upload(
+        Bucket="fid-ck", Key="m", UploadId=up["UploadId"], MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+    want = b64(crc64nvme(p1 + p2).to_bytes(8, "big"))
+    hdrs = r["ResponseMetadata"]["HTTPHeaders"]
+    assert hdrs.get("x-amz-checksum-crc64nvme") == want, hdrs
+    # Multipart, COMPOSITE CRC32 (the default type for CRC32): the CRC32 of
+    # the parts' CRC32s, with "-N".
+    up = s3.create_multipart_upload(Bucket="fid-ck", Key="n", ChecksumAlgorithm="CRC32")
+    assert up["ResponseMetadata"]["HTTPHeaders"].get("x-amz-checksum-type") == "COMPOSITE"
+    parts = []
+    for i, data in enumerate((p1, p2), 1):
+        e = s3.upload_part(Bucket="fid-ck", Key="n", UploadId=up["UploadId"], PartNumber=i,
+                           Body=data, ChecksumAlgorithm="CRC32")
+        parts.append({"PartNumber": i, "ETag": e["ETag"], "ChecksumCRC32": e["ChecksumCRC32"]})
+    r = s3.complete_multipart_upload(Bucket="fid-ck", Key="n", UploadId=up["UploadId"],
+                                     MultipartUpload={"Parts": parts})
+    inner = b"".join(zlib.crc32(d).to_bytes(4, "big") for d in (p1, p2))
+    assert r["ChecksumCRC32"] == b64(zlib.crc32(inner).to_bytes(4, "big")) + "-2", r
+    # Combinations S3 refuses.
+    for algo, kind in (("SHA256", "FULL_OBJECT"), ("CRC64NVME", "COMPOSITE"), ("CRC32", "BOTH")):
+        undo = sup.with_headers(s3, "CreateMultipartUpload", {
+            "x-amz-checksum-algorithm": algo, "x-amz-checksum-type": kind})
+        try:
+            assert code_of(s3.create_multipart_upload, Bucket="fid-ck", Key="x") == (
+                400, "InvalidRequest"), (algo, kind)
+        finally:
+            undo()
+
+
 def test_object_attributes():
     s3 = client()
     s3.create_bucket(Bucket="fid-attrs")
@@ -231,5 +315,5 @@ def test_list_buckets_paged():
 
 
 if __name__ == "__main__":
-    sup.run([test_list_buckets_paged, test_head_range_and_copy_range_validation, test_part_number, test_object_attributes, test_tags, test_policy_status,
+    sup.run([test_checksum_types, test_list_buckets_paged, test_head_range_and_copy_range_validation, test_part_number, test_object_attributes, test_tags, test_policy_status,
              test_configurations_validated])
