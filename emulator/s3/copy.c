@@ -124,6 +124,12 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   s3_bucket *b = s3_bucket_get(call, st, bucket);
   if (!b)
     goto cleanup;
+  /* Conditional writes apply to the destination too (If-None-Match: *,
+   * If-Match); the copy happens under this same lock, so no conflict. */
+  if (s3_write_conditions(call, b, key, 0) < 0) {
+    s3_unlock(st);
+    goto cleanup;
+  }
   if (!replace && strcmp(sbucket, bucket) == 0 && strcmp(skey, key) == 0 && !sversion &&
       !json_object_get(input, "StorageClass") && !json_object_get(input, "ServerSideEncryption") &&
       !ssec[0]) {

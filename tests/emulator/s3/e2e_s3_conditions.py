@@ -120,6 +120,15 @@ def test_copy_source_conditions():
     later = datetime.datetime(2100, 1, 1, tzinfo=datetime.timezone.utc)
     assert cond(CopySourceIfUnmodifiedSince=past) == "x-amz-copy-source-If-Unmodified-Since"
     assert cond(CopySourceIfModifiedSince=later) == "x-amz-copy-source-If-Modified-Since"
+    # Conditional writes on the copy's destination.
+    s3.copy_object(Bucket="cond-copy", Key="dst", CopySource="cond-copy/src")
+    undo = with_headers(s3, "CopyObject", {"If-None-Match": "*"})
+    try:
+        assert code_of(s3.copy_object, Bucket="cond-copy", Key="dst",
+                       CopySource="cond-copy/src") == (412, "PreconditionFailed")
+        s3.copy_object(Bucket="cond-copy", Key="dst2", CopySource="cond-copy/src")
+    finally:
+        undo()
 
 
 def test_bucket_recreate_and_constraints():
