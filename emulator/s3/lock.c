@@ -42,6 +42,19 @@ static int integrity_given(aws_call *call) {
          s3_header(call, "x-amz-sdk-checksum-algorithm") || s3_header(call, "x-amz-trailer");
 }
 
+/* PutObjectLockConfiguration, PutObjectRetention and PutObjectLegalHold
+ * need an integrity header (the model marks them httpChecksumRequired, and
+ * S3 refuses them without one); the body must match it. 0, or -1 after
+ * answering. */
+static int integrity_checked(aws_call *call, const char *what) {
+  if (!integrity_given(call)) {
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "Content-MD5 OR x-amz-checksum- HTTP header is required for %s requests", what);
+    return -1;
+  }
+  return s3_verify_parsed_body(call);
+}
+
 int s3_lock_check_put(aws_call *call, const json_t *input) {
   const char *mode = jsonutil_string(input, "ObjectLockMode");
   json_t *until = json_object_get(input, "ObjectLockRetainUntilDate");
@@ -140,6 +153,8 @@ int s3_lock_bypass(aws_call *call, const json_t *input) {
 
 void s3_op_put_object_lock_config(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
+  if (integrity_checked(call, "Put Object Lock Configuration") < 0)
+    return;
   json_t *cfg = json_object_get(input, "ObjectLockConfiguration");
   const char *enabled = jsonutil_string(cfg, "ObjectLockEnabled");
   json_t *rule = json_object_get(cfg, "Rule");
@@ -236,6 +251,8 @@ static void fail_no_lock(aws_call *call) {
 
 void s3_op_put_object_retention(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
+  if (integrity_checked(call, "Put Object Retention") < 0)
+    return;
   json_t *ret = json_object_get(input, "Retention");
   const char *mode = jsonutil_string(ret, "Mode");
   json_t *until = json_object_get(ret, "RetainUntilDate");
@@ -297,6 +314,8 @@ void s3_op_get_object_retention(aws_call *call, json_t *input) {
 
 void s3_op_put_object_legal_hold(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
+  if (integrity_checked(call, "Put Object Legal Hold") < 0)
+    return;
   const char *status = jsonutil_string(json_object_get(input, "LegalHold"), "Status");
   if (!hold_valid(status)) {
     s3_fail_malformed_xml(call);

@@ -132,6 +132,17 @@ def test_integrity_header_required():
     err = sup.error_of(s3.put_object, Bucket="lock-md5", Key="k", Body=b"x",
                        ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=future())
     assert err["Error"]["Code"] == "InvalidRequest" and "Content-MD5" in err["Error"]["Message"]
+    # The lock operations themselves need it too.
+    s3.put_object(Bucket="lock-md5", Key="k", Body=b"x")
+    for op in ("PutObjectRetention", "PutObjectLegalHold", "PutObjectLockConfiguration"):
+        s3.meta.events.register("before-sign.s3.%s" % op, drop)
+    assert code_of(s3.put_object_retention, Bucket="lock-md5", Key="k", Retention={
+        "Mode": "GOVERNANCE", "RetainUntilDate": future()}) == (400, "InvalidRequest")
+    assert code_of(s3.put_object_legal_hold, Bucket="lock-md5", Key="k",
+                   LegalHold={"Status": "ON"}) == (400, "InvalidRequest")
+    assert code_of(s3.put_object_lock_configuration, Bucket="lock-md5",
+                   ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}) == (
+        400, "InvalidRequest")
 
 
 if __name__ == "__main__":
