@@ -271,6 +271,10 @@ void s3_op_upload_part_copy(aws_call *call, json_t *input) {
   s3_upload *u = upload_get(call, st, input, &b);
   if (!u)
     goto cleanup;
+  if (s3_sse_read_check(call, u->attrs, input, "") < 0) { /* an SSE-C upload's key */
+    s3_unlock(st);
+    goto cleanup;
+  }
   uint64_t file = 0;
   char *unused = NULL; /* parts always go to files */
   unsigned char md5[16];

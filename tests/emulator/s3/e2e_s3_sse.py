@@ -143,6 +143,11 @@ def test_sse_c():
     p = s3.upload_part(Bucket="sse-c", Key="m", UploadId=up["UploadId"], PartNumber=1,
                        Body=b"x", SSECustomerAlgorithm="AES256", SSECustomerKey=KEY)
     assert p["SSECustomerKeyMD5"] == md5, p
+    # UploadPartCopy into it needs the upload's key too (and the source's).
+    kw = dict(Bucket="sse-c", Key="m", UploadId=up["UploadId"], PartNumber=2,
+              CopySource="sse-c/plain")
+    assert code_of(s3.upload_part_copy, **kw) == (400, "InvalidRequest")
+    s3.upload_part_copy(SSECustomerAlgorithm="AES256", SSECustomerKey=KEY, **kw)
     s3.complete_multipart_upload(
         Bucket="sse-c", Key="m", UploadId=up["UploadId"],
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p["ETag"]}]},
