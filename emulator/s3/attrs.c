@@ -27,10 +27,7 @@ static const char *const attr_members[] = {"CacheControl",
                                            "Metadata",
                                            "StorageClass",
                                            "WebsiteRedirectLocation",
-                                           "ServerSideEncryption",
-                                           "SSEKMSKeyId",
-                                           "BucketKeyEnabled",
-                                           NULL};
+                                           NULL}; /* encryption: sse.c; locks: lock.c */
 
 json_t *s3_attrs_from_input(const json_t *input) {
   json_t *attrs = json_object();
@@ -101,6 +98,11 @@ int s3_tags_from_input(aws_call *call, const json_t *input, json_t **out) {
   *out = tags_from_header(jsonutil_string(input, "Tagging"), &bad);
   if (bad) {
     aws_call_fail(call, 400, "InvalidArgument", "The x-amz-tagging header is not valid.");
+    return -1;
+  }
+  if (*out && !s3_tags_valid(call, *out, S3_MAX_OBJECT_TAGS)) {
+    json_decref(*out);
+    *out = NULL;
     return -1;
   }
   return 0;

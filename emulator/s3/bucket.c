@@ -10,6 +10,9 @@
  */
 #include "emulator/s3/s3_int.h"
 
+#include "common/codec.h"
+#include "common/dynbuf.h"
+#include "common/http_server.h"
 #include "common/jsonutil.h"
 #include "emulator/protocol/protocol.h"
 
@@ -68,9 +71,32 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
   for (const char *c = constraint; constraint_ok && *c; c++)
     if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '-')
       constraint_ok = 0;
-  if (constraint && !constraint_ok) {
-    aws_call_fail(call, 400, "InvalidLocationConstraint",
-                  "The specified location-constraint is not valid");
+  if (constraint && (!constraint_ok || strcmp(constraint, "us-east-1") == 0)) {
+    /* us-east-1 is named by leaving the constraint out. */
+    aws_call_fail_fields(call, 400, "InvalidLocationConstraint",
+                         json_pack("{s:s}", "LocationConstraint", constraint),
+                         "The specified location-constraint is not valid");
+    return;
+  }
+  /* The constraint must name the region the request was sent to (signed
+   * for); us-east-1 takes none. */
+  const char *region = aws_call_region(call);
+  if ((constraint && strcmp(constraint, region) != 0) ||
+      (!constraint && strcmp(region, "us-east-1") != 0)) {
+    aws_call_fail_fields(call, 400, "IllegalLocationConstraintException",
+                         json_pack("{s:s}", "BucketName", name),
+                         "The %s location constraint is incompatible for the region specific "
+                         "endpoint this request was sent to.",
+                         constraint ? constraint : "unspecified");
+    return;
+  }
+  const char *ownership = jsonutil_string(input, "ObjectOwnership");
+  if (ownership && strcmp(ownership, "BucketOwnerPreferred") != 0 &&
+      strcmp(ownership, "ObjectWriter") != 0 && strcmp(ownership, "BucketOwnerEnforced") != 0) {
+    aws_call_fail_fields(call, 400, "InvalidArgument",
+                         json_pack("{s:s, s:s}", "ArgumentName", "x-amz-object-ownership",
+                                   "ArgumentValue", ownership),
+                         "Invalid x-amz-object-ownership header: %s", ownership);
     return;
   }
   if (s3_acl_check_input(call, input) < 0)
@@ -87,6 +113,14 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
   }
   if (old) {
     s3_unlock(st);
+    /* Re-creating one's own bucket succeeds in us-east-1 (a legacy of the
+     * original S3 endpoint) and is refused everywhere else. */
+    if (!constraint) {
+      char location[80];
+      snprintf(location, sizeof(location), "/%s", name);
+      aws_call_reply(call, json_pack("{s:s}", "Location", location));
+      return;
+    }
     aws_call_fail_fields(call, 409, "BucketAlreadyOwnedByYou",
                          json_pack("{s:s}", "BucketName", name),
                          "Your previous request to create the named bucket succeeded and you "
@@ -100,6 +134,16 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
     b->created = s3_now();
     b->acl = s3_acl_from_input(input);
     s3_acl_set_owner(call, b);
+    /* Buckets have been created BucketOwnerEnforced since April 2023. */
+    json_object_set_new(b->configs, "OwnershipControls",
+                        json_pack("{s:[{s:s}]}", "Rules", "ObjectOwnership",
+                                  ownership ? ownership : "BucketOwnerEnforced"));
+    if (json_is_true(json_object_get(input, "ObjectLockEnabledForBucket"))) {
+      b->object_lock = 1;
+      b->versioning = 1;
+      json_object_set_new(b->configs, "ObjectLockConfiguration",
+                          json_pack("{s:s}", "ObjectLockEnabled", "Enabled"));
+    }
   }
   if (!ok || s3_bucket_insert(st, b) < 0) {
     s3_unlock(st);
@@ -152,20 +196,115 @@ void s3_op_delete_bucket(aws_call *call, json_t *input) {
   aws_call_reply(call, NULL);
 }
 
+/* ListBuckets' 2024 parameters (prefix, max-buckets, continuation-token,
+ * bucket-region) and answer members (ContinuationToken, Prefix, BucketRegion)
+ * are newer than the model the emulator is built with, so they are read from
+ * the raw query and the answer is written as XML here. The continuation token
+ * is the base64 of the last bucket name listed. */
+#define S3_MAX_BUCKETS_LISTED 10000
+
+static const char *query_value(const http_query_pair *pairs, size_t count, const char *name) {
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(pairs[i].name, name) == 0)
+      return pairs[i].value;
+  return NULL;
+}
+
 void s3_op_list_buckets(aws_call *call, json_t *input) {
   (void)input;
   s3_state *st = aws_call_state(call);
-  json_t *list = json_array();
+  const char *raw = http_request_query(aws_call_http(call));
+  http_query_pair *pairs = NULL;
+  size_t count = 0;
+  if (http_query_parse(&pairs, &count, raw, strlen(raw), 16) < 0) {
+    aws_call_fail(call, 400, "InvalidArgument", "The query string is not valid.");
+    return;
+  }
+  const char *prefix = query_value(pairs, count, "prefix");
+  const char *max_text = query_value(pairs, count, "max-buckets");
+  const char *token = query_value(pairs, count, "continuation-token");
+  const char *region = query_value(pairs, count, "bucket-region");
+  long max = S3_MAX_BUCKETS_LISTED;
+  char *after = NULL;
+  dynbuf xml;
+  dynbuf_init(&xml, (size_t)64 << 20);
+  if (max_text) {
+    char *end = NULL;
+    max = strtol(max_text, &end, 10);
+    if (!*max_text || *end || max < 1 || max > S3_MAX_BUCKETS_LISTED) {
+      aws_call_fail_fields(
+          call, 400, "InvalidArgument",
+          json_pack("{s:s, s:s}", "ArgumentName", "max-buckets", "ArgumentValue", max_text),
+          "Argument max-buckets must be an integer between 1 and 10000");
+      goto cleanup;
+    }
+  }
+  if (token) {
+    unsigned char *dec = NULL;
+    size_t dlen = 0;
+    if (!*token || codec_base64_decode(&dec, &dlen, token, strlen(token)) != 0 ||
+        !(after = strndup((const char *)dec, dlen))) {
+      free(dec);
+      aws_call_fail_fields(
+          call, 400, "InvalidArgument",
+          json_pack("{s:s, s:s}", "ArgumentName", "continuation-token", "ArgumentValue", token),
+          "The continuation token provided is incorrect");
+      goto cleanup;
+    }
+    free(dec);
+  }
+  dynbuf_puts(&xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListAllMyBucketsResult "
+                    "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Buckets>");
+  const char *last = NULL;
+  long listed = 0;
+  int truncated = 0;
   s3_lock(st);
-  for (size_t i = 0; i < st->buckets.len; i++) {
+  size_t from = after ? s3_index_lower(&st->buckets, after) : 0;
+  for (size_t i = from; i < st->buckets.len; i++) {
     const s3_bucket *b = st->buckets.items[i];
+    if (after && strcmp(b->name, after) <= 0)
+      continue;
+    if (prefix && strncmp(b->name, prefix, strlen(prefix)) != 0)
+      continue;
+    if (region && strcmp(b->region, region) != 0)
+      continue;
     if (!s3_acl_owned_by_caller(call, b)) /* each account lists its own (acl.c) */
       continue;
-    json_array_append_new(list, json_pack("{s:s, s:o}", "Name", b->name, "CreationDate",
-                                          aws_timestamp_json(b->created)));
+    if (listed == max) {
+      truncated = 1;
+      break;
+    }
+    char date[64];
+    aws_timestamp_format(date, sizeof(date), b->created, "iso8601");
+    dynbuf_printf(&xml,
+                  "<Bucket><Name>%s</Name><CreationDate>%s</CreationDate>"
+                  "<BucketRegion>%s</BucketRegion></Bucket>",
+                  b->name, date, b->region); /* bucket names and regions need no escaping */
+    last = b->name;
+    listed++;
   }
+  char *next = truncated && last ? codec_base64_encode(last, strlen(last)) : NULL;
   s3_unlock(st);
-  aws_call_reply(call, json_pack("{s:o, s:o}", "Buckets", list, "Owner", s3_owner_json()));
+  dynbuf_printf(&xml, "</Buckets><Owner><DisplayName>%s</DisplayName><ID>%s</ID></Owner>",
+                S3_OWNER_NAME, S3_OWNER_ID);
+  if (next)
+    dynbuf_printf(&xml, "<ContinuationToken>%s</ContinuationToken>", next);
+  free(next);
+  if (prefix) {
+    dynbuf_puts(&xml, "<Prefix>");
+    dynbuf_xml(&xml, prefix, strlen(prefix));
+    dynbuf_puts(&xml, "</Prefix>");
+  }
+  dynbuf_puts(&xml, "</ListAllMyBucketsResult>");
+  if (dynbuf_failed(&xml)) {
+    s3_fail_oom(call);
+    goto cleanup;
+  }
+  aws_call_reply_data(call, NULL, 200, xml.data, xml.len);
+cleanup:
+  dynbuf_free(&xml);
+  free(after);
+  http_query_free(pairs, count);
 }
 
 void s3_op_get_bucket_location(aws_call *call, json_t *input) {
@@ -190,6 +329,8 @@ static const char *versioning_status(const json_t *input) {
 
 static json_t *put_versioning(aws_call *call, s3_bucket *b, const json_t *input) {
   (void)call;
+  if (b->object_lock && strcmp(versioning_status(input), "Enabled") != 0)
+    return NULL; /* refused by s3_op_put_bucket_versioning */
   b->versioning = strcmp(versioning_status(input), "Enabled") == 0 ? 1 : 2;
   return NULL;
 }
@@ -199,6 +340,20 @@ void s3_op_put_bucket_versioning(aws_call *call, json_t *input) {
   if (!status || (strcmp(status, "Enabled") != 0 && strcmp(status, "Suspended") != 0)) {
     s3_fail_malformed_xml(call);
     return;
+  }
+  if (strcmp(status, "Enabled") != 0) {
+    s3_state *st = aws_call_state(call);
+    s3_bucket *b = s3_bucket_lock(call, input);
+    if (!b)
+      return;
+    int locked = b->object_lock;
+    s3_unlock(st);
+    if (locked) {
+      aws_call_fail(call, 409, "InvalidBucketState",
+                    "An Object Lock configuration is present on this bucket, so the versioning "
+                    "state cannot be changed.");
+      return;
+    }
   }
   with_bucket(call, input, put_versioning);
 }
@@ -275,9 +430,6 @@ static const config_kind config_kinds[] = {
     {"PutBucketReplication", "GetBucketReplication", "DeleteBucketReplication",
      "ReplicationConfiguration", "ReplicationConfiguration",
      "ReplicationConfigurationNotFoundError", "The replication configuration was not found"},
-    {"PutObjectLockConfiguration", "GetObjectLockConfiguration", NULL, "ObjectLockConfiguration",
-     "ObjectLockConfiguration", "ObjectLockConfigurationNotFoundError",
-     "Object Lock configuration does not exist for this bucket"},
 };
 
 void s3_op_config(aws_call *call, json_t *input) {
@@ -313,24 +465,35 @@ void s3_op_config(aws_call *call, json_t *input) {
     }
     json_decref(doc);
   }
+  if (action == 0 && !s3_config_valid(call, kind->member, value, input))
+    return;
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)
     return;
   json_t *out = NULL;
   if (action == 0) {
+    if (!s3_config_valid_locked(call, st, b, kind->member, value)) {
+      s3_unlock(st);
+      return;
+    }
     json_object_set(b->configs, kind->member, value);
   } else if (action == 2) {
     json_object_del(b->configs, kind->member);
   } else {
     json_t *stored = json_object_get(b->configs, kind->member);
-    if (!stored && kind->not_found) {
+    if (!stored && strcmp(kind->member, "ServerSideEncryptionConfiguration") == 0) {
+      /* Every bucket is encrypted (SSE-S3) since January 2023. */
+      out = json_pack("{s:o}", kind->wrap, s3_sse_config_default());
+    } else if (!stored && kind->not_found) {
       s3_unlock(st);
       aws_call_fail_fields(call, 404, kind->not_found,
                            json_pack("{s:s}", "BucketName", jsonutil_string(input, "Bucket")), "%s",
                            kind->message);
       return;
     }
-    if (!stored && strcmp(kind->member, "RequestPaymentConfiguration") == 0)
+    if (out)
+      ; /* answered above */
+    else if (!stored && strcmp(kind->member, "RequestPaymentConfiguration") == 0)
       out = json_pack("{s:s}", "Payer", "BucketOwner");
     else if (!stored)
       out = json_object();

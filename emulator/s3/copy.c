@@ -80,8 +80,23 @@ s3_version *s3_copy_source_lock(aws_call *call, const json_t *input, char **src_
     return NULL;
   }
   if (s3_check_conditions(input, "CopySource", sv->etag, sv->mtime)) {
+    /* S3 names the header whose condition failed. */
+    const char *if_match = jsonutil_string(input, "CopySourceIfMatch");
+    const char *if_none = jsonutil_string(input, "CopySourceIfNoneMatch");
+    const char *failed = "x-amz-copy-source-If-Modified-Since";
+    if (if_match && !s3_etag_listed(if_match, sv->etag))
+      failed = "x-amz-copy-source-If-Match";
+    else if (if_none && s3_etag_listed(if_none, sv->etag))
+      failed = "x-amz-copy-source-If-None-Match";
+    else if (!if_match && json_object_get(input, "CopySourceIfUnmodifiedSince") &&
+             !(if_none && !json_object_get(input, "CopySourceIfModifiedSince")))
+      failed = "x-amz-copy-source-If-Unmodified-Since";
     s3_unlock(st);
-    s3_fail_precondition(call, "x-amz-copy-source-If-Match");
+    s3_fail_precondition(call, failed);
+    return NULL;
+  }
+  if (s3_sse_read_check(call, sv->attrs, input, "CopySource") < 0) {
+    s3_unlock(st);
     return NULL;
   }
   return sv;
@@ -96,6 +111,9 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   json_t *tags = NULL;
   const char *tdir = jsonutil_string(input, "TaggingDirective");
   int replace_tags = tdir && strcmp(tdir, "REPLACE") == 0;
+  char ssec[64];
+  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0)
+    return;
   if (replace_tags && s3_tags_from_input(call, input, &tags) < 0)
     return;
   s3_version *sv = s3_copy_source_lock(call, input, &sbucket, &skey, &sversion);
@@ -106,8 +124,15 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   s3_bucket *b = s3_bucket_get(call, st, bucket);
   if (!b)
     goto cleanup;
+  /* Conditional writes apply to the destination too (If-None-Match: *,
+   * If-Match); the copy happens under this same lock, so no conflict. */
+  if (s3_write_conditions(call, b, key, 0) < 0) {
+    s3_unlock(st);
+    goto cleanup;
+  }
   if (!replace && strcmp(sbucket, bucket) == 0 && strcmp(skey, key) == 0 && !sversion &&
-      !json_object_get(input, "StorageClass") && !json_object_get(input, "ServerSideEncryption")) {
+      !json_object_get(input, "StorageClass") && !json_object_get(input, "ServerSideEncryption") &&
+      !ssec[0]) {
     s3_unlock(st);
     aws_call_fail(call, 400, "InvalidRequest",
                   "This copy request is illegal because it is trying to copy an object to itself "
@@ -133,6 +158,8 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   v->size = sv->size;
   memcpy(v->etag, sv->etag, sizeof(v->etag));
   v->parts = sv->parts;
+  if (sv->part_sizes && (v->part_sizes = malloc((size_t)sv->parts * sizeof(uint64_t))))
+    memcpy(v->part_sizes, sv->part_sizes, (size_t)sv->parts * sizeof(uint64_t));
   v->ck_algo = sv->ck_algo;
   memcpy(v->checksum, sv->checksum, sizeof(v->checksum));
   if (replace) {
@@ -147,6 +174,14 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   }
   v->tags = replace_tags ? json_incref(tags) : json_incref(sv->tags);
   v->acl = s3_acl_from_input(input);
+  /* A copy is encrypted and locked as its request and bucket say, never as
+   * its source was. */
+  s3_sse_apply(call, b, input, ssec, v->attrs);
+  if (s3_lock_apply(call, b, input, v->attrs) < 0) {
+    s3_unlock(st);
+    s3_version_free(st, v, S3_DROP_DATA);
+    goto cleanup;
+  }
   const char *copied_version = sversion ? sversion : sv->version_id;
   json_t *out = json_object();
   s3_bucket *sb = s3_bucket_find(st, sbucket);
@@ -164,8 +199,9 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   json_t *result =
       json_pack("{s:s, s:o}", "ETag", v->etag, "LastModified", aws_timestamp_json(v->mtime));
   if (v->ck_algo != S3_CK_NONE)
-    json_object_set_new(result, s3_checksum_members[v->ck_algo], json_string(v->checksum));
+    s3_checksum_output(call, result, v->ck_algo, v->checksum);
   json_object_set_new(out, "CopyObjectResult", result);
+  s3_sse_output(out, v->attrs);
   s3_unlock(st);
   aws_call_reply(call, out);
 cleanup:

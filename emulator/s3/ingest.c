@@ -159,7 +159,7 @@ int s3_ingest(s3_state *st, aws_call *call, const json_t *input, int inline_ok, 
   int from_trailer = 0;
   const char *trailer = s3_header(call, "x-amz-trailer");
   if (algo == S3_CK_NONE && trailer && chunked) {
-    for (int a = S3_CK_CRC32; a <= S3_CK_SHA256; a++)
+    for (int a = S3_CK_CRC32; a < S3_CK_COUNT; a++)
       if (has_token(trailer, s3_checksum_headers[a])) {
         algo = (s3_checksum_algo)a;
         from_trailer = 1;

@@ -123,6 +123,7 @@ void s3_version_free(s3_state *st, s3_version *v, int data) {
     s3_data_unlink(st, v->file);
   s3_inline_free(st, v->data, v->size);
   free(v->version_id);
+  free(v->part_sizes);
   json_decref(v->attrs);
   json_decref(v->tags);
   json_decref(v->acl);
@@ -167,6 +168,7 @@ void s3_bucket_free(s3_state *st, s3_bucket *b) {
   }
   json_decref(b->configs);
   json_decref(b->acl);
+  json_decref(b->completed);
   free(b->name);
   free(b);
 }

@@ -10,9 +10,11 @@
  */
 #include "emulator/s3/s3_int.h"
 
+#include "common/codec.h"
 #include "common/jsonutil.h"
 #include "emulator/protocol/protocol.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,10 +29,59 @@ static s3_upload *upload_find(const s3_bucket *b, const char *id, const char *ke
   return NULL;
 }
 
+/* x-amz-checksum-type (a raw header: newer than the model) against the
+ * algorithm: 1 FULL_OBJECT, 0 COMPOSITE, -1 after answering. CRC64NVME
+ * is full-object only, SHA-1 and SHA-256 composite only; the CRCs default to
+ * COMPOSITE, CRC64NVME to FULL_OBJECT. */
+static int checksum_type_of(aws_call *call, const json_t *input) {
+  const char *type = s3_header(call, "x-amz-checksum-type");
+  const char *name = jsonutil_string(input, "ChecksumAlgorithm");
+  if (!name)
+    name = s3_header(call, "x-amz-checksum-algorithm");
+  s3_checksum_algo algo = s3_checksum_algo_from_name(name);
+  if (name && !algo) {
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "Checksum algorithm provided is unsupported. Please try again with any of the "
+                  "valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
+    return -1;
+  }
+  if (!type)
+    return algo == S3_CK_CRC64NVME;
+  int full = strcmp(type, "FULL_OBJECT") == 0;
+  if (!full && strcmp(type, "COMPOSITE") != 0) {
+    aws_call_fail(call, 400, "InvalidRequest", "Value for x-amz-checksum-type header is invalid.");
+    return -1;
+  }
+  if (!algo) {
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "The x-amz-checksum-type header can only be used with the "
+                  "x-amz-checksum-algorithm header.");
+    return -1;
+  }
+  if ((full && (algo == S3_CK_SHA1 || algo == S3_CK_SHA256)) ||
+      (!full && algo == S3_CK_CRC64NVME)) {
+    char lower[16];
+    snprintf(lower, sizeof(lower), "%s", s3_checksum_algo_name(algo));
+    for (char *c = lower; *c; c++)
+      *c = (char)tolower((unsigned char)*c);
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "The %s checksum type cannot be used with the %s checksum algorithm.", type,
+                  lower);
+    return -1;
+  }
+  return full;
+}
+
 void s3_op_create_multipart(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   const char *key = jsonutil_string(input, "Key");
   if (!s3_key_valid(call, key))
+    return;
+  char ssec[64];
+  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0)
+    return;
+  int full_object = checksum_type_of(call, input);
+  if (full_object < 0)
     return;
   json_t *tags = NULL;
   if (s3_tags_from_input(call, input, &tags) < 0)
@@ -54,11 +105,26 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
   u->tags = tags;
   u->acl = s3_acl_from_input(input);
   u->ck_algo = s3_checksum_algo_from_name(jsonutil_string(input, "ChecksumAlgorithm"));
+  if (!u->ck_algo) /* CRC64NVME is newer than the model's enum: the raw header */
+    u->ck_algo = s3_checksum_algo_from_name(s3_header(call, "x-amz-checksum-algorithm"));
+  u->ck_full_object = full_object;
+  s3_sse_apply(call, b, input, ssec, u->attrs);
+  if (s3_lock_apply(call, b, input, u->attrs) < 0) {
+    s3_unlock(st);
+    s3_upload_free(st, u);
+    return;
+  }
   u->next = b->uploads;
   b->uploads = u;
   json_t *out = json_pack("{s:s, s:s, s:s}", "Bucket", b->name, "Key", key, "UploadId", u->id);
-  if (u->ck_algo != S3_CK_NONE)
-    json_object_set_new(out, "ChecksumAlgorithm", json_string(s3_checksum_algo_name(u->ck_algo)));
+  if (u->ck_algo != S3_CK_NONE) {
+    if (u->ck_algo == S3_CK_CRC64NVME) /* not in the model's enum */
+      aws_call_header(call, "x-amz-checksum-algorithm", "CRC64NVME");
+    else
+      json_object_set_new(out, "ChecksumAlgorithm", json_string(s3_checksum_algo_name(u->ck_algo)));
+    s3_checksum_type_header(call, !u->ck_full_object);
+  }
+  s3_sse_output(out, u->attrs);
   s3_unlock(st);
   aws_call_reply(call, out);
 }
@@ -91,8 +157,11 @@ static int part_number_of(aws_call *call, const json_t *input) {
   json_t *n = json_object_get(input, "PartNumber");
   json_int_t num = json_is_integer(n) ? json_integer_value(n) : 0;
   if (num < 1 || num > S3_MAX_PARTS) {
+    char value[24];
+    snprintf(value, sizeof(value), "%lld", (long long)num);
     aws_call_fail_fields(
-        call, 400, "InvalidArgument", json_pack("{s:s}", "ArgumentName", "partNumber"),
+        call, 400, "InvalidArgument",
+        json_pack("{s:s, s:s}", "ArgumentName", "partNumber", "ArgumentValue", value),
         "Part number must be an integer between 1 and %d, inclusive", S3_MAX_PARTS);
     return -1;
   }
@@ -124,9 +193,14 @@ void s3_op_upload_part(aws_call *call, json_t *input) {
   if (num < 0)
     return;
   s3_bucket *b = NULL;
-  if (!lock_upload(call, input, &b))
+  s3_upload *pre = lock_upload(call, input, &b);
+  if (!pre)
     return;
+  /* The parts of an SSE-C upload carry the upload's key. */
+  int refused = s3_sse_read_check(call, pre->attrs, input, "");
   s3_unlock(st);
+  if (refused < 0)
+    return;
   s3_body r;
   if (s3_ingest(st, call, input, 0, &r) < 0) /* parts always go to files */
     return;
@@ -141,12 +215,13 @@ void s3_op_upload_part(aws_call *call, json_t *input) {
     s3_fail_oom(call);
     return;
   }
-  s3_unlock(st);
   char etag[48];
   s3_etag(etag, sizeof(etag), r.md5, 0);
   json_t *out = json_pack("{s:s}", "ETag", etag);
+  s3_sse_output(out, u->attrs);
+  s3_unlock(st);
   if (r.ck_algo != S3_CK_NONE)
-    json_object_set_new(out, s3_checksum_members[r.ck_algo], json_string(r.checksum));
+    s3_checksum_output(call, out, r.ck_algo, r.checksum);
   aws_call_reply(call, out);
 }
 
@@ -163,12 +238,30 @@ void s3_op_upload_part_copy(aws_call *call, json_t *input) {
   const char *range = jsonutil_string(input, "CopySourceRange");
   if (range) {
     uint64_t a = 0, z = 0;
-    if (s3_parse_range(range, sv->size, &a, &z) != 1 || strchr(range + 6, '-') == range + 6) {
+    /* Only bytes=first-last, both given; a range past the source's end is
+     * unsatisfiable (S3 does not shorten it, as a GET would). */
+    const char *dash = strncmp(range, "bytes=", 6) == 0 ? strchr(range + 6, '-') : NULL;
+    int form = dash && dash > range + 6 && dash[1];
+    int parsed = form ? s3_parse_range(range, sv->size, &a, &z) : 0;
+    if (!form || parsed == 0) {
       s3_unlock(st);
-      aws_call_fail(call, 400, "InvalidArgument",
-                    "The x-amz-copy-source-range value must be of the form bytes=first-last "
-                    "where first and last are the zero-based offsets of the first and last bytes "
-                    "to copy");
+      aws_call_fail_fields(call, 400, "InvalidArgument",
+                           json_pack("{s:s, s:s}", "ArgumentName", "x-amz-copy-source-range",
+                                     "ArgumentValue", range),
+                           "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                           "where first and last are the zero-based offsets of the first and "
+                           "last bytes to copy");
+      goto cleanup;
+    }
+    unsigned long long want_end = strtoull(dash + 1, NULL, 10);
+    if (parsed < 0 || want_end >= sv->size) {
+      char actual[32];
+      snprintf(actual, sizeof(actual), "%" PRIu64, sv->size);
+      s3_unlock(st);
+      aws_call_fail_fields(
+          call, 416, "InvalidRange",
+          json_pack("{s:s, s:s}", "RangeRequested", range, "ActualObjectSize", actual),
+          "The requested range is not satisfiable");
       goto cleanup;
     }
     start = a;
@@ -178,6 +271,10 @@ void s3_op_upload_part_copy(aws_call *call, json_t *input) {
   s3_upload *u = upload_get(call, st, input, &b);
   if (!u)
     goto cleanup;
+  if (s3_sse_read_check(call, u->attrs, input, "") < 0) { /* an SSE-C upload's key */
+    s3_unlock(st);
+    goto cleanup;
+  }
   uint64_t file = 0;
   char *unused = NULL; /* parts always go to files */
   unsigned char md5[16];
@@ -196,6 +293,7 @@ void s3_op_upload_part_copy(aws_call *call, json_t *input) {
   s3_bucket *sb = s3_bucket_find(st, sbucket);
   if (sb && sb->versioning)
     json_object_set_new(out, "CopySourceVersionId", json_string(sv->version_id));
+  s3_sse_output(out, u->attrs);
   s3_unlock(st);
   aws_call_reply(call, out);
 cleanup:
@@ -212,6 +310,54 @@ static void unlink_upload(s3_bucket *b, s3_upload *u) {
     }
 }
 
+static int feed_digest(void *payload, const char *data, size_t len) {
+  s3_digest_update(payload, data, len);
+  return 0;
+}
+
+/* Reads part p once: its bytes go to whole (FULL_OBJECT) or, digested on
+ * their own, its raw checksum goes to outer (COMPOSITE). Under the lock. */
+static int part_checksum(s3_state *st, const s3_part *p, s3_checksum_algo algo, s3_digest *whole,
+                         s3_digest *outer) {
+  s3_digest *own = whole ? NULL : s3_digest_new(algo);
+  s3_digest *dg = whole ? whole : own;
+  if (!dg)
+    return -1;
+  int rc = 0;
+  if (p->size) {
+    int fd = s3_data_open(st, p->file);
+    rc = fd < 0 ? -1 : s3_read_range(fd, 0, p->size, 1 << 16, feed_digest, dg);
+    if (fd >= 0)
+      close(fd);
+  }
+  if (own) {
+    unsigned char ignored[16];
+    char text[96];
+    s3_digest_final(own, ignored, text, sizeof(text));
+    s3_digest_free(own);
+    unsigned char *raw = NULL;
+    size_t len = 0;
+    if (rc == 0 && codec_base64_decode(&raw, &len, text, strlen(text)) == 0)
+      s3_digest_update(outer, raw, len);
+    else
+      rc = -1;
+    free(raw);
+  }
+  return rc;
+}
+
+/* Keeps a completion's answer for repeats of it; past S3_MAX_COMPLETED per
+ * bucket the remembered ones are forgotten (a bound, not an LRU: repeats come
+ * right after the first completion). Under the lock. */
+#define S3_MAX_COMPLETED 1000
+static void remember_completion(s3_bucket *b, const char *id, const json_t *out) {
+  if (!b->completed && !(b->completed = json_object()))
+    return;
+  if (json_object_size(b->completed) >= S3_MAX_COMPLETED)
+    json_object_clear(b->completed);
+  json_object_set_new(b->completed, id, json_deep_copy(out));
+}
+
 void s3_op_complete_multipart(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   json_t *parts = json_object_get(json_object_get(input, "MultipartUpload"), "Parts");
@@ -220,10 +366,30 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
     s3_fail_malformed_xml(call);
     return;
   }
-  s3_bucket *b = NULL;
-  s3_upload *u = lock_upload(call, input, &b);
-  if (!u)
+  s3_lock(st);
+  s3_bucket *b = s3_bucket_get(call, st, jsonutil_string(input, "Bucket"));
+  if (!b)
     return;
+  const char *id = jsonutil_string(input, "UploadId"), *ukey = jsonutil_string(input, "Key");
+  s3_upload *u = upload_find(b, id, ukey);
+  json_t *done = id ? json_object_get(b->completed, id) : NULL;
+  if (!u && done && ukey && strcmp(jsonutil_string(done, "Key"), ukey) == 0) {
+    /* Completing again after success answers as the first completion did
+     * (clients retry a completion whose answer they lost). */
+    json_t *again = json_deep_copy(done);
+    s3_unlock(st);
+    aws_call_reply(call, again);
+    return;
+  }
+  if (!u) {
+    s3_unlock(st);
+    s3_fail_no_upload(call, id);
+    return;
+  }
+  if (s3_write_conditions(call, b, u->key, 0) < 0) {
+    s3_unlock(st);
+    return;
+  }
   const char *code = NULL;
   char message[256] = "";
   json_t *fields = NULL;
@@ -277,6 +443,29 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
     aws_call_fail_fields(call, 400, code, fields, "%s", message);
     return;
   }
+  /* The object's checksum, when the upload declared an algorithm: of all
+   * its bytes (FULL_OBJECT) or of the parts' checksums (COMPOSITE, "-N").
+   * Computed from the part files here, whatever the parts were sent with. */
+  s3_digest *ck = u->ck_algo ? s3_digest_new(u->ck_algo) : NULL;
+  char checksum[96] = "";
+  if (ck) {
+    json_array_foreach(parts, i, item) {
+      const s3_part *p = &u->parts[json_integer_value(json_object_get(item, "PartNumber"))];
+      if (part_checksum(st, p, u->ck_algo, u->ck_full_object ? ck : NULL, ck) < 0) {
+        s3_digest_free(ck);
+        s3_unlock(st);
+        aws_call_fail(call, 500, "InternalError", "Cannot read a part: %s", strerror(errno));
+        return;
+      }
+    }
+    unsigned char ignored[16];
+    s3_digest_final(ck, ignored, checksum, sizeof(checksum));
+    s3_digest_free(ck);
+    if (!u->ck_full_object) {
+      size_t n = strlen(checksum);
+      snprintf(checksum + n, sizeof(checksum) - n, "-%zu", count);
+    }
+  }
   /* Concatenate the parts into the object's data file. */
   uint64_t file = 0, size = 0;
   int out_fd = s3_data_create(st, &file);
@@ -317,6 +506,16 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
   v->file = file;
   v->size = size;
   v->parts = (int)count;
+  v->ck_algo = u->ck_algo;
+  v->ck_composite = u->ck_algo && !u->ck_full_object;
+  memcpy(v->checksum, checksum, sizeof(v->checksum));
+  v->part_sizes = malloc(count * sizeof(uint64_t));
+  /* Without them, partNumber reads fall back to the whole object. */
+  if (v->part_sizes) {
+    json_array_foreach(parts, i, item) {
+      v->part_sizes[i] = u->parts[json_integer_value(json_object_get(item, "PartNumber"))].size;
+    }
+  }
   s3_etag(v->etag, sizeof(v->etag), md5, (int)count);
   v->attrs = json_incref(u->attrs);
   v->tags = json_incref(u->tags);
@@ -337,6 +536,12 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
                           key, "ETag", v->etag);
   if (b->versioning)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
+  s3_sse_output(out, v->attrs);
+  if (v->ck_algo) {
+    s3_checksum_output(call, out, v->ck_algo, v->checksum);
+    s3_checksum_type_header(call, v->ck_composite);
+  }
+  remember_completion(b, id, out);
   s3_unlock(st);
   free(key);
   aws_call_reply(call, out);

@@ -134,15 +134,15 @@ int s3_key_valid(aws_call *call, const char *key) {
 }
 
 /* PutObject output members for a stored version. */
-static json_t *write_output(const s3_bucket *b, const s3_version *v) {
+static json_t *write_output(aws_call *call, const s3_bucket *b, const s3_version *v) {
   json_t *out = json_pack("{s:s}", "ETag", v->etag);
   if (b->versioning)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
-  if (v->ck_algo != S3_CK_NONE)
-    json_object_set_new(out, s3_checksum_members[v->ck_algo], json_string(v->checksum));
-  json_t *sse = json_object_get(v->attrs, "ServerSideEncryption");
-  if (sse)
-    json_object_set(out, "ServerSideEncryption", sse);
+  if (v->ck_algo != S3_CK_NONE) {
+    s3_checksum_output(call, out, v->ck_algo, v->checksum);
+    s3_checksum_type_header(call, v->ck_composite);
+  }
+  s3_sse_output(out, v->attrs);
   return out;
 }
 
@@ -151,9 +151,17 @@ void s3_op_put_object(aws_call *call, json_t *input) {
   const char *key = jsonutil_string(input, "Key");
   if (!s3_key_valid(call, key))
     return;
-  if (!s3_bucket_lock(call, input))
+  char ssec[64];
+  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0)
     return;
+  s3_bucket *pre = s3_bucket_lock(call, input);
+  if (!pre)
+    return;
+  /* Conditions first: a write that cannot succeed does not read its body. */
+  int refused = s3_write_conditions(call, pre, key, 0);
   s3_unlock(st);
+  if (refused < 0)
+    return;
   json_t *tags = NULL;
   if (s3_tags_from_input(call, input, &tags) < 0)
     return;
@@ -169,13 +177,15 @@ void s3_op_put_object(aws_call *call, json_t *input) {
     json_decref(tags);
     return;
   }
-  s3_version *v = s3_version_new(b);
+  int conflict = s3_write_conditions(call, b, key, 1) < 0;
+  s3_version *v = conflict ? NULL : s3_version_new(b);
   if (!v) {
     s3_unlock(st);
     s3_data_unlink(st, r.file);
     s3_inline_free(st, r.data, r.size);
     json_decref(tags);
-    s3_fail_oom(call);
+    if (!conflict)
+      s3_fail_oom(call);
     return;
   }
   v->file = r.file;
@@ -187,13 +197,19 @@ void s3_op_put_object(aws_call *call, json_t *input) {
   v->acl = s3_acl_from_input(input);
   v->ck_algo = r.ck_algo;
   memcpy(v->checksum, r.checksum, sizeof(v->checksum));
+  s3_sse_apply(call, b, input, ssec, v->attrs);
+  if (s3_lock_apply(call, b, input, v->attrs) < 0) {
+    s3_unlock(st);
+    s3_version_free(st, v, S3_DROP_DATA);
+    return;
+  }
   if (s3_version_install(st, b, key, v) < 0) {
     s3_unlock(st);
     s3_version_free(st, v, S3_DROP_DATA);
     s3_fail_oom(call);
     return;
   }
-  json_t *out = write_output(b, v);
+  json_t *out = write_output(call, b, v);
   s3_unlock(st);
   aws_call_reply(call, out);
 }
@@ -227,7 +243,8 @@ void s3_fail_lookup(aws_call *call, const char *key, const char *version_id) {
 }
 
 /* GetObject / HeadObject output for a version. */
-static json_t *object_output(const s3_bucket *b, const s3_version *v, const json_t *input) {
+static json_t *object_output(aws_call *call, const s3_bucket *b, const s3_version *v,
+                             const json_t *input) {
   json_t *out = json_deep_copy(v->attrs);
   json_object_set_new(out, "ETag", json_string(v->etag));
   json_object_set_new(out, "LastModified", aws_timestamp_json(v->mtime));
@@ -241,8 +258,15 @@ static json_t *object_output(const s3_bucket *b, const s3_version *v, const json
   if (v->parts && json_object_get(input, "PartNumber"))
     json_object_set_new(out, "PartsCount", json_integer(v->parts));
   const char *mode = jsonutil_string(input, "ChecksumMode");
-  if (v->ck_algo != S3_CK_NONE && mode && strcasecmp(mode, "ENABLED") == 0)
-    json_object_set_new(out, s3_checksum_members[v->ck_algo], json_string(v->checksum));
+  /* A checksum covers the whole object: not sent with part of it (the
+   * CRC64NVME header cannot be taken back once the range is known). */
+  int partial = json_object_get(input, "Range") || json_object_get(input, "PartNumber");
+  if (v->ck_algo != S3_CK_NONE && mode && strcasecmp(mode, "ENABLED") == 0 &&
+      !(partial && v->ck_algo == S3_CK_CRC64NVME)) {
+    s3_checksum_output(call, out, v->ck_algo, v->checksum);
+    if (!partial)
+      s3_checksum_type_header(call, v->ck_composite);
+  }
   static const char *const overrides[][2] = {
       {"ResponseCacheControl", "CacheControl"},
       {"ResponseContentDisposition", "ContentDisposition"},
@@ -263,7 +287,6 @@ void s3_op_get_object(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   const char *key = jsonutil_string(input, "Key"),
              *version_id = jsonutil_string(input, "VersionId");
-  int head = strcmp(aws_call_operation(call), "HeadObject") == 0;
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)
     return;
@@ -288,10 +311,30 @@ void s3_op_get_object(aws_call *call, json_t *input) {
     fail_not_allowed(call);
     return;
   }
-  json_t *out = object_output(b, v, input);
+  if (s3_sse_read_check(call, v->attrs, input, "") < 0) {
+    s3_unlock(st);
+    return;
+  }
+  json_t *out = object_output(call, b, v, input);
   int cond = s3_check_conditions(input, "", v->etag, v->mtime);
   uint64_t size = v->size, start = 0, end = size ? size - 1 : 0;
   int ranged = s3_parse_range(jsonutil_string(input, "Range"), size, &start, &end);
+  json_t *part = json_object_get(input, "PartNumber");
+  if (part && jsonutil_string(input, "Range")) {
+    s3_unlock(st);
+    json_decref(out);
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "Cannot specify both Range header and partNumber query parameter");
+    return;
+  }
+  if (part && !cond) {
+    if (s3_part_range(call, v, json_integer_value(part), &start, &end) < 0) {
+      s3_unlock(st);
+      json_decref(out);
+      return;
+    }
+    ranged = 1;
+  }
   int fd = -1;
   char *copy = NULL; /* an in-memory body, copied: an overwrite may free it once we unlock */
   if (!cond && v->file) {
@@ -330,7 +373,7 @@ void s3_op_get_object(aws_call *call, json_t *input) {
     aws_call_reply_fd(call, slim, 304, -1, 0, 0);
     return;
   }
-  if (ranged < 0 && !head) {
+  if (ranged < 0) { /* HEAD too: S3 answers 416, without a body */
     json_decref(out);
     if (fd >= 0)
       close(fd);
@@ -351,6 +394,9 @@ void s3_op_get_object(aws_call *call, json_t *input) {
     char cr[96];
     snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, end, size);
     json_object_set_new(out, "ContentRange", json_string(cr));
+    /* HeadObject's model (botocore 1.29) has no ContentRange member. */
+    if (strcmp(aws_call_operation(call), "HeadObject") == 0)
+      aws_call_header(call, "Content-Range", cr);
     status = 206;
   } else {
     start = 0;
@@ -366,10 +412,13 @@ void s3_op_get_object(aws_call *call, json_t *input) {
   aws_call_reply_fd(call, out, status, fd, start, len);
 }
 
+/* delete_one's answer for a version Object Lock protects. */
+#define S3_DELETE_LOCKED (-2)
+
 /* Removes a version or adds a delete marker, per the bucket's versioning.
  * Fills *out with the DeleteObject output members. Under the lock. */
 static int delete_one(s3_state *st, s3_bucket *b, const char *key, const char *version_id,
-                      json_t *out) {
+                      int bypass, json_t *out) {
   s3_key *k = s3_key_find(b, key);
   if (version_id) {
     if (!k)
@@ -377,6 +426,8 @@ static int delete_one(s3_state *st, s3_bucket *b, const char *key, const char *v
     for (s3_version **pv = &k->versions; *pv; pv = &(*pv)->next) {
       if (strcmp((*pv)->version_id, version_id) == 0) {
         s3_version *v = *pv;
+        if (s3_lock_protects(v, bypass))
+          return S3_DELETE_LOCKED;
         *pv = v->next;
         if (v->delete_marker)
           json_object_set_new(out, "DeleteMarker", json_true());
@@ -419,9 +470,20 @@ void s3_op_delete_object(aws_call *call, json_t *input) {
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)
     return;
+  if (s3_delete_conditions(call, b, key ? key : "") < 0) {
+    s3_unlock(st);
+    return;
+  }
   json_t *out = json_object();
-  int rc = delete_one(st, b, key ? key : "", jsonutil_string(input, "VersionId"), out);
+  int rc = delete_one(st, b, key ? key : "", jsonutil_string(input, "VersionId"),
+                      s3_lock_bypass(call, input), out);
   s3_unlock(st);
+  if (rc == S3_DELETE_LOCKED) {
+    json_decref(out);
+    aws_call_fail(call, 403, "AccessDenied",
+                  "Access Denied because object protected by object lock.");
+    return;
+  }
   if (rc < 0) {
     json_decref(out);
     s3_fail_oom(call);
@@ -457,7 +519,16 @@ void s3_op_delete_objects(aws_call *call, json_t *input) {
       json_decref(res);
       continue;
     }
-    if (delete_one(st, b, key, vid, res) < 0) {
+    int rc = delete_one(st, b, key, vid, s3_lock_bypass(call, input), res);
+    if (rc == S3_DELETE_LOCKED) {
+      json_t *e = json_pack("{s:s, s:s, s:s}", "Key", key, "Code", "AccessDenied", "Message",
+                            "Access Denied because object protected by object lock.");
+      json_object_set_new(e, "VersionId", json_string(vid));
+      json_array_append_new(errors, e);
+      json_decref(res);
+      continue;
+    }
+    if (rc < 0) {
       json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "Key", key, "Code",
                                               "InternalError", "Message", "out of memory"));
       json_decref(res);
@@ -497,11 +568,12 @@ void s3_op_object_subresource(aws_call *call, json_t *input) {
   const char *key = jsonutil_string(input, "Key"), *vid = jsonutil_string(input, "VersionId");
   if (strcmp(op, "PutObjectTagging") == 0) {
     json_t *set = json_object_get(json_object_get(input, "Tagging"), "TagSet");
-    if (!json_is_array(set) || json_array_size(set) > S3_MAX_TAGS) {
-      aws_call_fail(call, 400, json_is_array(set) ? "BadRequest" : "MalformedXML",
-                    "Object tags cannot be greater than %d", S3_MAX_TAGS);
+    if (!json_is_array(set)) {
+      s3_fail_malformed_xml(call);
       return;
     }
+    if (!s3_tags_valid(call, set, S3_MAX_OBJECT_TAGS))
+      return;
   }
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)

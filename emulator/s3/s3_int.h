@@ -20,6 +20,13 @@
  *   multipart.c  multipart uploads
  *   acl.c        bucket owners, ExpectedBucketOwner, access evaluation (opt-in)
  *   post.c       POST Object: browser form uploads, their policy and signature
+ *   sse.c        server-side encryption: SSE-S3 default, bucket default,
+ *                SSE-KMS, SSE-C key checks
+ *   lock.c       Object Lock: bucket configuration, retention, legal hold
+ *   cond.c       conditional writes and deletes (If-Match, If-None-Match)
+ *   objattrs.c   GetObjectAttributes, partNumber on GET/HEAD
+ *   validate.c   bucket configurations and tag sets checked as S3 checks
+ *                them, GetBucketPolicyStatus
  *
  * Locking: one mutex (s3_state.lock) guards all metadata; bodies are read and
  * written outside it. Functions marked "under the lock" expect the caller to
@@ -45,7 +52,8 @@
 #define S3_MAX_PARTS 10000
 #define S3_MIN_PART ((uint64_t)5 << 20)
 #define S3_MAX_DELETE 1000
-#define S3_MAX_TAGS 50
+#define S3_MAX_TAGS 50 /* a bucket's */
+#define S3_MAX_OBJECT_TAGS 10
 #define S3_OWNER_ID "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a"
 #define S3_OWNER_NAME "webfile"
 
@@ -61,6 +69,8 @@ typedef enum s3_checksum_algo {
   S3_CK_CRC32C,
   S3_CK_SHA1,
   S3_CK_SHA256,
+  S3_CK_CRC64NVME, /* newer than the model: its members travel as raw headers */
+  S3_CK_COUNT,
 } s3_checksum_algo;
 
 /* Indexed by algo (entry 0, S3_CK_NONE, is NULL): the request header
@@ -84,6 +94,13 @@ void s3_digest_free(s3_digest *dg);
 
 /* CRC32C (Castagnoli) of data, continuing from crc (0 to start). */
 uint32_t s3_crc32c(uint32_t crc, const void *data, size_t len);
+/* CRC-64/NVME of data, continuing from crc (0 to start). */
+uint64_t s3_crc64nvme(uint64_t crc, const void *data, size_t len);
+/* Puts a checksum into an output: as its member, or (CRC64NVME, which the
+ * model does not know) as the x-amz-checksum-crc64nvme header of call. */
+void s3_checksum_output(aws_call *call, json_t *out, s3_checksum_algo algo, const char *value);
+/* The x-amz-checksum-type header of an answer carrying a checksum. */
+void s3_checksum_type_header(aws_call *call, int composite);
 
 /* The first x-amz-checksum-* header of the request: its algo, and its value
  * in *value (borrowed; NULL with S3_CK_NONE when there is none). */
@@ -158,7 +175,9 @@ typedef struct s3_version {
   json_t *acl;   /* canned ACL string or AccessControlPolicy object, or NULL */
   s3_checksum_algo ck_algo;
   char checksum[96];
+  int ck_composite;        /* the checksum is of the parts' checksums ("…-N") */
   int parts;               /* multipart: part count */
+  uint64_t *part_sizes;    /* multipart: each part's size (parts entries), owned */
   struct s3_version *next; /* older */
 } s3_version;
 
@@ -180,7 +199,8 @@ typedef struct s3_upload {
   double initiated;
   json_t *attrs, *tags, *acl;
   s3_checksum_algo ck_algo;
-  s3_part *parts; /* indexed by part number, S3_MAX_PARTS + 1 entries, lazily */
+  int ck_full_object; /* x-amz-checksum-type FULL_OBJECT (else COMPOSITE) */
+  s3_part *parts;     /* indexed by part number, S3_MAX_PARTS + 1 entries, lazily */
   struct s3_upload *next;
 } s3_upload;
 
@@ -193,6 +213,8 @@ typedef struct s3_bucket {
   s3_upload *uploads;
   json_t *configs; /* operation family → stored input value */
   json_t *acl;
+  int object_lock;   /* Object Lock enabled (at creation or later) */
+  json_t *completed; /* upload id → CompleteMultipartUpload output, for repeats */
 } s3_bucket;
 
 typedef struct s3_state {
@@ -376,6 +398,83 @@ void s3_fail_malformed_xml(aws_call *call);
 void s3_fail_precondition(aws_call *call, const char *condition);
 void s3_fail_oom(aws_call *call);
 
+/* ---- server-side encryption (sse.c) ---- */
+
+/* The SSE-C headers of a request (prefix "" or "CopySource"): 0 when there
+ * are none; 1 when they are valid, with the key's base64 MD5 in md5_out; -1
+ * after answering the call (bad algorithm, key length or MD5). */
+int s3_sse_customer_key(aws_call *call, const json_t *input, const char *prefix, char *md5_out,
+                        size_t size);
+/* Validates a write's encryption headers (x-amz-server-side-encryption,
+ * SSE-C, the KMS key id); the SSE-C key MD5 in ssec_md5 ("" for none).
+ * Returns 0, or -1 after answering the call. */
+int s3_sse_check(aws_call *call, const json_t *input, char *ssec_md5, size_t size);
+/* Sets attrs' encryption members for a new object: SSE-C (ssec_md5), the
+ * request's x-amz-server-side-encryption, else bucket b's default, else
+ * AES256. Under the lock. */
+void s3_sse_apply(aws_call *call, const s3_bucket *b, const json_t *input, const char *ssec_md5,
+                  json_t *attrs);
+/* Copies the encryption members of attrs into an output. */
+void s3_sse_output(json_t *out, const json_t *attrs);
+/* A read of an object (GET, HEAD; prefix "CopySource" for a copy source)
+ * must present the SSE-C key it was written with, and only then. Returns 0,
+ * or -1 after answering the call (400 or 403, as S3 does). */
+int s3_sse_read_check(aws_call *call, const json_t *attrs, const json_t *input, const char *prefix);
+/* PutBucketEncryption's configuration as S3 validates it; 0 after answering. */
+int s3_sse_config_valid(aws_call *call, const json_t *config);
+/* What GetBucketEncryption answers for a bucket without one (SSE-S3). Owned. */
+json_t *s3_sse_config_default(void);
+
+/* ---- Object Lock (lock.c) ---- */
+
+/* Validates a write's x-amz-object-lock-* headers. 0, or -1 after answering. */
+int s3_lock_check_put(aws_call *call, const json_t *input);
+/* Sets attrs' lock members for a new version of bucket b: the request's, or
+ * the bucket's default retention. -1 after answering when the request asks
+ * for a lock the bucket cannot hold. Under the lock. */
+int s3_lock_apply(aws_call *call, const s3_bucket *b, const json_t *input, json_t *attrs);
+/* 1 when v may not be deleted now (legal hold, COMPLIANCE, or GOVERNANCE
+ * without bypass). */
+int s3_lock_protects(const s3_version *v, int bypass);
+/* Does the request bypass governance retention? */
+int s3_lock_bypass(aws_call *call, const json_t *input);
+
+/* ---- conditional writes (cond.c) ---- */
+
+/* If-Match / If-None-Match of a write to key (PutObject,
+ * CompleteMultipartUpload) or If-Match of a DeleteObject, read from the raw
+ * headers (Debian's botocore model predates them). After a first check
+ * passed, pass conflict = 1: a condition that fails now answers 409
+ * ConditionalRequestConflict. Returns 0, or -1 after answering. Under the
+ * lock (not released). */
+int s3_write_conditions(aws_call *call, const s3_bucket *b, const char *key, int conflict);
+/* The same for DeleteObject's If-Match. */
+int s3_delete_conditions(aws_call *call, const s3_bucket *b, const char *key);
+
+/* ---- parts of objects (objattrs.c) ---- */
+
+/* Byte range [*start, *end] of part n of v (a whole single-part object is
+ * part 1). Returns 0, or -1 after answering (InvalidArgument,
+ * InvalidPartNumber). */
+int s3_part_range(aws_call *call, const s3_version *v, json_int_t n, uint64_t *start,
+                  uint64_t *end);
+
+/* ---- validation (validate.c) ---- */
+
+/* A bucket configuration (the input member named) as S3 validates it before
+ * storing; may fill in what S3 generates (rule ids). 1, or 0 after
+ * answering. */
+int s3_config_valid(aws_call *call, const char *member, json_t *value, const json_t *input);
+/* The checks that need the bucket and the state (replication needs
+ * versioning, logging an existing target). Under the lock; 1, or 0 after
+ * answering (the lock still held). */
+int s3_config_valid_locked(aws_call *call, s3_state *st, const s3_bucket *b, const char *member,
+                           const json_t *value);
+/* A TagSet of at most max tags, keys unique, lengths within S3's limits. 1,
+ * or 0 after answering. */
+int s3_tags_valid(aws_call *call, const json_t *set, size_t max);
+void s3_op_get_bucket_policy_status(aws_call *call, json_t *input);
+
 /* ---- listings (list.c) ---- */
 
 /* input's member (MaxKeys, MaxUploads, MaxParts): 1000 when absent, else
@@ -456,6 +555,14 @@ void s3_op_upload_part(aws_call *call, json_t *input);
 void s3_op_upload_part_copy(aws_call *call, json_t *input);
 void s3_op_complete_multipart(aws_call *call, json_t *input);
 void s3_op_abort_multipart(aws_call *call, json_t *input);
+
+void s3_op_put_object_lock_config(aws_call *call, json_t *input);
+void s3_op_get_object_lock_config(aws_call *call, json_t *input);
+void s3_op_get_object_attributes(aws_call *call, json_t *input);
+void s3_op_put_object_retention(aws_call *call, json_t *input);
+void s3_op_get_object_retention(aws_call *call, json_t *input);
+void s3_op_put_object_legal_hold(aws_call *call, json_t *input);
+void s3_op_get_object_legal_hold(aws_call *call, json_t *input);
 void s3_op_list_parts(aws_call *call, json_t *input);
 
 #endif

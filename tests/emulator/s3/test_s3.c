@@ -106,6 +106,12 @@ static void test_s3_digest_check_values(void **state) {
   digest(md5, checksum, sizeof(checksum), S3_CK_CRC32C, "123456789");
   assert_string_equal(checksum, "4waSgw==");
   assert_int_equal(s3_crc32c(0, "123456789", 9), 0xE3069283u);
+  /* CRC-64/NVME's check value 0xAE8B14860A799888, also fed in two pieces. */
+  assert_true(s3_crc64nvme(0, "123456789", 9) == 0xAE8B14860A799888ull);
+  assert_true(s3_crc64nvme(s3_crc64nvme(0, "1234", 4), "56789", 5) == 0xAE8B14860A799888ull);
+  digest(md5, checksum, sizeof(checksum), S3_CK_CRC64NVME, "123456789");
+  assert_string_equal(checksum, "rosUhgp5mIg=");
+  assert_int_equal(s3_checksum_algo_from_name("crc64nvme"), S3_CK_CRC64NVME);
   digest(md5, checksum, sizeof(checksum), S3_CK_SHA1, "abc");
   assert_string_equal(checksum, "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=");
   digest(md5, checksum, sizeof(checksum), S3_CK_SHA256, "abc");

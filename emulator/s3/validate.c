@@ -1,0 +1,367 @@
+/*
+ * validate.c — bucket configurations checked as S3 checks them before it
+ * stores them (lifecycle, CORS, replication, logging, notifications,
+ * accelerate), the tag sets of objects and buckets, and
+ * GetBucketPolicyStatus.
+ *
+ * S3 enforces none of these configurations here (bucket.c stores them as
+ * sent), but clients and infrastructure tools rely on the answers to bad
+ * ones: rule ids generated when missing, duplicate ids refused, status values
+ * and HTTP methods checked. Each validator returns 1, or 0 after answering.
+ */
+#include "emulator/s3/s3_int.h"
+
+#include "common/jsonutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define S3_MAX_RULE_ID 255
+
+static int fail_invalid(aws_call *call, const char *code, const char *message) {
+  aws_call_fail(call, 400, code, "%s", message);
+  return 0;
+}
+
+static int status_valid(const char *s) {
+  return s && (strcmp(s, "Enabled") == 0 || strcmp(s, "Disabled") == 0);
+}
+
+/* Rule ids: generated when missing, at most 255 characters, unique. */
+static int rule_ids(aws_call *call, json_t *rules) {
+  size_t i, j;
+  json_t *rule;
+  json_array_foreach(rules, i, rule) {
+    const char *id = jsonutil_string(rule, "ID");
+    if (!id) {
+      char gen[49];
+      s3_random_id(gen, sizeof(gen));
+      json_object_set_new(rule, "ID", json_string(gen));
+      continue;
+    }
+    if (strlen(id) > S3_MAX_RULE_ID)
+      return fail_invalid(call, "InvalidArgument",
+                          "ID length should not exceed allowed limit of 255");
+    for (j = 0; j < i; j++) {
+      const char *other = jsonutil_string(json_array_get(rules, j), "ID");
+      if (other && strcmp(other, id) == 0)
+        return fail_invalid(call, "InvalidArgument",
+                            "Rule ID must be unique. Found same ID for more than one rule");
+    }
+  }
+  return 1;
+}
+
+static int lifecycle_valid(aws_call *call, json_t *cfg) {
+  json_t *rules = json_object_get(cfg, "Rules");
+  if (!json_is_array(rules) || json_array_size(rules) == 0 || json_array_size(rules) > 1000) {
+    s3_fail_malformed_xml(call);
+    return 0;
+  }
+  size_t i;
+  json_t *rule;
+  json_array_foreach(rules, i, rule) {
+    int has_filter = json_object_get(rule, "Filter") != NULL;
+    int has_prefix = json_object_get(rule, "Prefix") != NULL;
+    if (!status_valid(jsonutil_string(rule, "Status")) || has_filter == has_prefix) {
+      s3_fail_malformed_xml(call);
+      return 0;
+    }
+    static const char *const actions[] = {
+        "Expiration", "Transitions", "NoncurrentVersionExpiration", "NoncurrentVersionTransitions",
+        "AbortIncompleteMultipartUpload"};
+    int any = 0;
+    for (size_t a = 0; a < sizeof(actions) / sizeof(actions[0]); a++)
+      any |= json_object_get(rule, actions[a]) != NULL;
+    if (!any)
+      return fail_invalid(call, "InvalidRequest",
+                          "At least one action needs to be specified in a rule");
+    json_t *exp = json_object_get(rule, "Expiration");
+    json_t *days = json_object_get(exp, "Days");
+    if (days && json_object_get(exp, "Date")) {
+      s3_fail_malformed_xml(call);
+      return 0;
+    }
+    if (days && json_integer_value(days) <= 0)
+      return fail_invalid(call, "InvalidArgument",
+                          "'Days' for Expiration action must be a positive integer");
+    json_t *abort = json_object_get(rule, "AbortIncompleteMultipartUpload");
+    json_t *after = json_object_get(abort, "DaysAfterInitiation");
+    if (abort && (!after || json_integer_value(after) <= 0))
+      return fail_invalid(call, "InvalidArgument",
+                          "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must "
+                          "be a positive integer");
+  }
+  return rule_ids(call, rules);
+}
+
+static int cors_valid(aws_call *call, json_t *cfg) {
+  json_t *rules = json_object_get(cfg, "CORSRules");
+  if (!json_is_array(rules) || json_array_size(rules) == 0) {
+    s3_fail_malformed_xml(call);
+    return 0;
+  }
+  if (json_array_size(rules) > 100)
+    return fail_invalid(call, "InvalidRequest",
+                        "The number of CORS rules should not exceed allowed limit of 100 rules.");
+  size_t i, j;
+  json_t *rule, *m;
+  json_array_foreach(rules, i, rule) {
+    json_t *methods = json_object_get(rule, "AllowedMethods");
+    json_t *origins = json_object_get(rule, "AllowedOrigins");
+    if (!json_array_size(methods) || !json_array_size(origins)) {
+      s3_fail_malformed_xml(call);
+      return 0;
+    }
+    json_array_foreach(methods, j, m) {
+      const char *s = json_string_value(m);
+      static const char *const ok[] = {"GET", "PUT", "HEAD", "POST", "DELETE"};
+      int found = 0;
+      for (size_t k = 0; s && k < sizeof(ok) / sizeof(ok[0]); k++)
+        found |= strcmp(s, ok[k]) == 0;
+      if (!found) {
+        aws_call_fail(call, 400, "InvalidRequest",
+                      "Found unsupported HTTP method in CORS config. Unsupported method is %s",
+                      s ? s : "");
+        return 0;
+      }
+    }
+    const char *id = jsonutil_string(rule, "ID");
+    if (id && strlen(id) > S3_MAX_RULE_ID)
+      return fail_invalid(call, "InvalidArgument",
+                          "ID length should not exceed allowed limit of 255");
+  }
+  return 1;
+}
+
+static int replication_valid(aws_call *call, json_t *cfg) {
+  json_t *rules = json_object_get(cfg, "Rules");
+  if (!jsonutil_string(cfg, "Role") || !json_is_array(rules) || json_array_size(rules) == 0) {
+    s3_fail_malformed_xml(call);
+    return 0;
+  }
+  size_t i;
+  json_t *rule;
+  json_array_foreach(rules, i, rule) {
+    if (!status_valid(jsonutil_string(rule, "Status")) ||
+        !jsonutil_string(json_object_get(rule, "Destination"), "Bucket")) {
+      s3_fail_malformed_xml(call);
+      return 0;
+    }
+    /* The current schema (with Filter) needs a priority and the
+     * delete-marker setting. */
+    if (json_object_get(rule, "Filter") && !json_object_get(rule, "DeleteMarkerReplication"))
+      return fail_invalid(call, "InvalidRequest",
+                          "DeleteMarkerReplication must be specified for this version of Cross "
+                          "Region Replication configuration schema.");
+    if (json_object_get(rule, "Filter") && !json_object_get(rule, "Priority"))
+      return fail_invalid(call, "InvalidRequest",
+                          "Priority must be specified for this version of Cross Region "
+                          "Replication configuration schema.");
+  }
+  return rule_ids(call, rules);
+}
+
+static int event_valid(const char *e) {
+  static const char *const events[] = {
+      "s3:ReducedRedundancyLostObject",
+      "s3:ObjectCreated:*",
+      "s3:ObjectCreated:Put",
+      "s3:ObjectCreated:Post",
+      "s3:ObjectCreated:Copy",
+      "s3:ObjectCreated:CompleteMultipartUpload",
+      "s3:ObjectRemoved:*",
+      "s3:ObjectRemoved:Delete",
+      "s3:ObjectRemoved:DeleteMarkerCreated",
+      "s3:ObjectRestore:*",
+      "s3:ObjectRestore:Post",
+      "s3:ObjectRestore:Completed",
+      "s3:ObjectRestore:Delete",
+      "s3:Replication:*",
+      "s3:Replication:OperationFailedReplication",
+      "s3:Replication:OperationNotTracked",
+      "s3:Replication:OperationMissedThreshold",
+      "s3:Replication:OperationReplicatedAfterThreshold",
+      "s3:LifecycleTransition",
+      "s3:IntelligentTiering",
+      "s3:ObjectAcl:Put",
+      "s3:LifecycleExpiration:*",
+      "s3:LifecycleExpiration:Delete",
+      "s3:LifecycleExpiration:DeleteMarkerCreated",
+      "s3:ObjectTagging:*",
+      "s3:ObjectTagging:Put",
+      "s3:ObjectTagging:Delete",
+  };
+  for (size_t i = 0; e && i < sizeof(events) / sizeof(events[0]); i++)
+    if (strcmp(e, events[i]) == 0)
+      return 1;
+  return 0;
+}
+
+static int notification_valid(aws_call *call, json_t *cfg) {
+  static const char *const kinds[][2] = {
+      {"TopicConfigurations", "TopicArn"},
+      {"QueueConfigurations", "QueueArn"},
+      {"LambdaFunctionConfigurations", "LambdaFunctionArn"},
+  };
+  for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+    json_t *list = json_object_get(cfg, kinds[k][0]);
+    size_t i, j;
+    json_t *c, *e;
+    json_array_foreach(list, i, c) {
+      const char *arn = jsonutil_string(c, kinds[k][1]);
+      json_t *events = json_object_get(c, "Events");
+      if (!arn || !json_array_size(events)) {
+        s3_fail_malformed_xml(call);
+        return 0;
+      }
+      if (strncmp(arn, "arn:", 4) != 0) {
+        aws_call_fail_fields(
+            call, 400, "InvalidArgument",
+            json_pack("{s:s, s:s}", "ArgumentName", kinds[k][1], "ArgumentValue", arn),
+            "The ARN is not well formed");
+        return 0;
+      }
+      json_array_foreach(events, j, e) {
+        if (!event_valid(json_string_value(e))) {
+          aws_call_fail_fields(call, 400, "InvalidArgument",
+                               json_pack("{s:s, s:s}", "ArgumentName", "Event", "ArgumentValue",
+                                         json_string_value(e) ? json_string_value(e) : ""),
+                               "The event is not supported for notifications");
+          return 0;
+        }
+      }
+      if (!jsonutil_string(c, "Id")) {
+        char gen[49];
+        s3_random_id(gen, sizeof(gen));
+        json_object_set_new(c, "Id", json_string(gen));
+      }
+    }
+  }
+  return 1;
+}
+
+static int accelerate_valid(aws_call *call, json_t *cfg, const char *bucket) {
+  const char *s = jsonutil_string(cfg, "Status");
+  if (!s || (strcmp(s, "Enabled") != 0 && strcmp(s, "Suspended") != 0)) {
+    s3_fail_malformed_xml(call);
+    return 0;
+  }
+  if (bucket && strchr(bucket, '.'))
+    return fail_invalid(call, "InvalidRequest",
+                        "S3 Transfer Acceleration is not supported for buckets with periods (.) "
+                        "in their names");
+  return 1;
+}
+
+int s3_config_valid(aws_call *call, const char *member, json_t *value, const json_t *input) {
+  if (strcmp(member, "LifecycleConfiguration") == 0)
+    return lifecycle_valid(call, value);
+  if (strcmp(member, "CORSConfiguration") == 0)
+    return cors_valid(call, value);
+  if (strcmp(member, "ReplicationConfiguration") == 0)
+    return replication_valid(call, value);
+  if (strcmp(member, "NotificationConfiguration") == 0)
+    return notification_valid(call, value);
+  if (strcmp(member, "AccelerateConfiguration") == 0)
+    return accelerate_valid(call, value, jsonutil_string(input, "Bucket"));
+  if (strcmp(member, "ServerSideEncryptionConfiguration") == 0)
+    return s3_sse_config_valid(call, value);
+  if (strcmp(member, "Tagging") == 0)
+    return s3_tags_valid(call, json_object_get(value, "TagSet"), S3_MAX_TAGS);
+  return 1;
+}
+
+int s3_config_valid_locked(aws_call *call, s3_state *st, const s3_bucket *b, const char *member,
+                           const json_t *value) {
+  if (strcmp(member, "ReplicationConfiguration") == 0 && b->versioning != 1) {
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "Versioning must be 'Enabled' on the bucket to apply a replication "
+                  "configuration");
+    return 0;
+  }
+  if (strcmp(member, "BucketLoggingStatus") == 0) {
+    json_t *le = json_object_get(value, "LoggingEnabled");
+    const char *target = jsonutil_string(le, "TargetBucket");
+    if (le && (!target || !json_object_get(le, "TargetPrefix"))) {
+      s3_fail_malformed_xml(call);
+      return 0;
+    }
+    if (le && !s3_bucket_find(st, target)) {
+      aws_call_fail_fields(call, 400, "InvalidTargetBucketForLogging",
+                           json_pack("{s:s}", "TargetBucket", target),
+                           "The target bucket for logging does not exist");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+int s3_tags_valid(aws_call *call, const json_t *set, size_t max) {
+  if (json_array_size(set) > max) {
+    aws_call_fail(call, 400, "BadRequest", "%s tags cannot be greater than %zu",
+                  max == S3_MAX_OBJECT_TAGS ? "Object" : "Bucket", max);
+    return 0;
+  }
+  size_t i, j;
+  json_t *tag;
+  json_array_foreach(set, i, tag) {
+    const char *k = jsonutil_string(tag, "Key"), *v = jsonutil_string(tag, "Value");
+    if (!k || !*k || strlen(k) > 128)
+      return fail_invalid(call, "InvalidTag", "The TagKey you have provided is invalid");
+    if (!v || strlen(v) > 256)
+      return fail_invalid(call, "InvalidTag", "The TagValue you have provided is invalid");
+    for (j = 0; j < i; j++)
+      if (strcmp(jsonutil_string(json_array_get(set, j), "Key"), k) == 0)
+        return fail_invalid(call, "InvalidTag", "Cannot provide multiple Tags with the same key");
+  }
+  return 1;
+}
+
+/* Does a statement grant to everyone without a condition? */
+static int statement_public(const json_t *s) {
+  const char *effect = jsonutil_string(s, "Effect");
+  if (!effect || strcmp(effect, "Allow") != 0 || json_object_get(s, "Condition"))
+    return 0;
+  const json_t *p = json_object_get(s, "Principal");
+  if (json_is_string(p))
+    return strcmp(json_string_value(p), "*") == 0;
+  const json_t *aws = json_object_get(p, "AWS");
+  if (json_is_string(aws))
+    return strcmp(json_string_value(aws), "*") == 0;
+  size_t i;
+  json_t *a;
+  json_array_foreach(aws, i, a) {
+    if (json_is_string(a) && strcmp(json_string_value(a), "*") == 0)
+      return 1;
+  }
+  return 0;
+}
+
+void s3_op_get_bucket_policy_status(aws_call *call, json_t *input) {
+  s3_state *st = aws_call_state(call);
+  s3_bucket *b = s3_bucket_lock(call, input);
+  if (!b)
+    return;
+  const char *text = jsonutil_string(b->configs, "Policy");
+  if (!text) {
+    s3_unlock(st);
+    aws_call_fail_fields(call, 404, "NoSuchBucketPolicy",
+                         json_pack("{s:s}", "BucketName", jsonutil_string(input, "Bucket")),
+                         "The bucket policy does not exist");
+    return;
+  }
+  json_t *doc = json_loads(text, 0, NULL);
+  s3_unlock(st);
+  json_t *stmts = json_object_get(doc, "Statement");
+  int pub = 0;
+  if (json_is_object(stmts)) {
+    pub = statement_public(stmts);
+  } else {
+    size_t i;
+    json_t *s;
+    json_array_foreach(stmts, i, s) { pub |= statement_public(s); }
+  }
+  json_decref(doc);
+  aws_call_reply(call, json_pack("{s:{s:b}}", "PolicyStatus", "IsPublic", pub));
+}
