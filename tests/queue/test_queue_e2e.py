@@ -783,10 +783,16 @@ def test_cli():
         assert r.returncode == 0 and job in r.stdout
         r = run_cli("jobs", env={"AIRGAP_QUEUE": c.url, "AIRGAP_TOKEN": c.agent})
         assert r.returncode == 1 and "token" in r.stderr, r.stderr
-        # a bad spec is refused with the field named
-        r = run_cli("submit", "--repo", "r", "--image", "i", "--timeout", "999999999", "--",
-                    "true", env=env)
-        assert r.returncode == 1 and "timeout" in r.stderr, r.stderr
+        # a bad flag value is a usage error (2), named before anything is sent
+        r = run_cli("submit", "--repo", "https://git.invalid/r.git", "--image", "i", "--timeout",
+                    "999999999", "--", "true", env=env)
+        assert r.returncode == 2 and "timeout" in r.stderr, r.stderr
+        # a spec the queue refuses (1), with the field named
+        bad = os.path.join(spec_dir, "bad.json")
+        with open(bad, "w") as f:
+            json.dump(dict(SPEC, timeout=999999999), f)
+        r = run_cli("submit", "--spec", bad, env=env)
+        assert r.returncode == 1 and "timeout" in r.stderr, (r.returncode, r.stderr)
         r = run_cli("submit", "--repo", "r", "--", "true", env=env)
         assert r.returncode == 2
         path = os.path.join(spec_dir, "spec.json")
