@@ -212,6 +212,7 @@ static int pg_job_list(queue_record ***out, size_t *out_count, queue_store *base
   pg_conn_put(s, c);
   if (error < 0)
     return error;
+  error = 0;
   if (!(recs = calloc(limit, sizeof(*recs))))
     error = airgap_error_set(AIRGAP_ERROR, "queue store: out of memory");
   for (int i = 0; error == 0 && i < PQntuples(r) && n < limit; i++)

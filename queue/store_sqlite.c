@@ -628,7 +628,7 @@ static int prune_listed(queue_prune_result *res, sqlite_store *s, const char *sq
   if (error == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
     error = sqlite_store_error(s, "scan finished jobs");
   sql_release(s, st);
-  for (size_t i = 0; error == 0 && i < n; i++)
+  for (size_t i = 0; error >= 0 && i < n; i++)
     if ((error = SQL_EXEC(s, "prune log", "DELETE FROM logs WHERE job = ?1", V_TEXT(ids[i]))) >= 0)
       error = SQL_EXEC(s, "prune job", "DELETE FROM jobs WHERE id = ?1", V_TEXT(ids[i]));
   if (error >= 0) {
