@@ -91,9 +91,38 @@ static int unavailable(const char *what, PGconn *conn) {
                           msg);
 }
 
+/* Runs sql as a statement prepared on c (parsed and planned once per
+ * connection: most of a short statement's cost), preparing it on first use. */
+static PGresult *exec_prepared(pg_conn *c, const char *sql, const pg_args *args) {
+  int n = args ? args->n : 0;
+  const char *const *v = args ? args->v : NULL;
+  const int *len = args ? args->len : NULL, *fmt = args ? args->fmt : NULL;
+  char name[16];
+  size_t i, slot = PG_PREPARED_MAX;
+  for (i = 0; i < PG_PREPARED_MAX; i++) {
+    if (c->prepared[i] == sql)
+      break;
+    if (!c->prepared[i] && slot == PG_PREPARED_MAX)
+      slot = i;
+  }
+  if (i == PG_PREPARED_MAX) {
+    if (slot == PG_PREPARED_MAX) /* full: run it unprepared */
+      return PQexecParams(c->conn, sql, n, NULL, v, len, fmt, 0);
+    snprintf(name, sizeof(name), "q%zu", slot);
+    PGresult *r = PQprepare(c->conn, name, sql, 0, NULL);
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+      return r; /* the error, reported as the statement's */
+    PQclear(r);
+    c->prepared[slot] = sql;
+    i = slot;
+  }
+  snprintf(name, sizeof(name), "q%zu", i);
+  return PQexecPrepared(c->conn, name, n, v, len, fmt, 0);
+}
+
 int pg_exec(PGresult **out, pg_conn *c, const char *what, const char *sql, const pg_args *args) {
-  PGresult *r = PQexecParams(c->conn, sql, args ? args->n : 0, NULL, args ? args->v : NULL,
-                             args ? args->len : NULL, args ? args->fmt : NULL, 0);
+  PGresult *r = exec_prepared(c, sql, args);
   ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   int error;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
@@ -151,6 +180,7 @@ static void noop_notice(void *arg, const char *msg) {
 
 /* Opens or resets c->conn; caller holds nothing. */
 static int connect_one(pg_store *s, pg_conn *c) {
+  memset(c->prepared, 0, sizeof(c->prepared)); /* a new session has none */
   if (c->conn)
     PQreset(c->conn);
   else

@@ -20,10 +20,14 @@
 #include <stdint.h>
 
 #define PG_MAX_ARGS 12
+#define PG_PREPARED_MAX 48
 
 typedef struct pg_conn {
   PGconn *conn;
   int in_use;
+  /* statements prepared on this connection, by the address of their SQL
+   * text (always a literal); forgotten when the connection is reset */
+  const char *prepared[PG_PREPARED_MAX];
 } pg_conn;
 
 typedef struct pg_store {
