@@ -228,6 +228,7 @@ int pg_conn_get(pg_conn **out, pg_store *s) {
   } else {
     /* notices (e.g. "relation exists, skipping") are not worth a log line */
     PQsetNoticeProcessor(c->conn, noop_notice, NULL);
+    c->pid = PQbackendPID(c->conn);
     s->backoff_ms = BACKOFF_MIN_MS;
     s->retry_at = 0;
   }
@@ -367,6 +368,17 @@ static int listen_connect(PGconn **out, pg_store *s) {
   return 0;
 }
 
+/* 1 when pid is one of our pool's sessions: this server made the change and
+ * has woken its own waiters and followers already. */
+static int own_session(pg_store *s, int pid) {
+  int own = 0;
+  pthread_mutex_lock(&s->mu);
+  for (size_t i = 0; i < s->pool_size && !own; i++)
+    own = s->pool[i].pid == pid;
+  pthread_mutex_unlock(&s->mu);
+  return own;
+}
+
 static int stopping(pg_store *s) {
   pthread_mutex_lock(&s->mu);
   int v = s->stopping;
@@ -406,7 +418,9 @@ static void *listener_main(void *arg) {
     PGnotify *n;
     int jobs = 0;
     while ((n = PQnotifies(conn))) {
-      if (strcmp(n->relname, "airgap_jobs") == 0)
+      if (own_session(s, n->be_pid))
+        ; /* ours: the server acted on it already */
+      else if (strcmp(n->relname, "airgap_jobs") == 0)
         jobs = 1;
       else
         report(s, QUEUE_WATCH_LOG, n->extra && *n->extra ? n->extra : NULL);

@@ -25,6 +25,7 @@
 typedef struct pg_conn {
   PGconn *conn;
   int in_use;
+  int pid; /* its backend's process id (under the pool's mu; 0: none) */
   /* statements prepared on this connection, by the address of their SQL
    * text (always a literal); forgotten when the connection is reset */
   const char *prepared[PG_PREPARED_MAX];
