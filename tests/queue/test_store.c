@@ -754,6 +754,63 @@ static void test_queue_store_watch_other_server(void **state) {
   queue_store_close(other);
 }
 
+/* ---- lease expiry on several servers at once ---- */
+
+typedef struct expirer {
+  const char *dir;
+  queue_expire_result res;
+  int rc;
+} expirer;
+
+static void *expire_once(void *arg) {
+  expirer *e = arg;
+  queue_store *s = NULL;
+  e->rc = open_store(&s, e->dir);
+  if (e->rc == 0)
+    e->rc = queue_store_expire(&e->res, s, 100000, 3);
+  queue_store_close(s);
+  return NULL;
+}
+
+static void test_queue_store_expiry_on_two_servers_at_once(void **state) {
+  fixture *f = *state;
+  enum { JOBS = 60 };
+  char id[16], lid[33];
+  for (int i = 0; i < JOBS; i++) {
+    snprintf(id, sizeof(id), "e%03d", i);
+    snprintf(lid, sizeof(lid), "%032d", i);
+    insert(f->store, id, NULL, 0, i);
+    char *got = lease(f->store, "gone", NULL, 0, lid, 50);
+    free(got);
+  }
+  expirer e[2] = {{f->dir, {0, 0}, -1}, {f->dir, {0, 0}, -1}};
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++)
+    pthread_create(&t[i], NULL, expire_once, &e[i]);
+  for (int i = 0; i < 2; i++)
+    pthread_join(t[i], NULL);
+  assert_int_equal(e[0].rc, 0);
+  assert_int_equal(e[1].rc, 0);
+  /* each expired lease was handled once: requeued once, one note in its log */
+  assert_int_equal(e[0].res.requeued + e[1].res.requeued, JOBS);
+  for (int i = 0; i < JOBS; i++) {
+    queue_record *rec = NULL;
+    snprintf(id, sizeof(id), "e%03d", i);
+    assert_int_equal(queue_store_job_get(&rec, f->store, id), 0);
+    assert_string_equal(rec->job.state, "queued");
+    assert_int_equal(rec->job.attempts, 1);
+    char buf[1024];
+    size_t n = 0;
+    int final = 0;
+    assert_int_equal(queue_store_log_read(&n, &final, f->store, id, 0, buf, sizeof(buf)), 0);
+    buf[n] = 0;
+    char *first = strstr(buf, "expired");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "expired"));
+    queue_record_free(rec);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_queue_store_submit_get_list, setup, teardown),
@@ -768,6 +825,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_queue_store_release, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_tokens_and_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_retention, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_expiry_on_two_servers_at_once, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_migrations, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_watch_other_server, setup, teardown),
   };
