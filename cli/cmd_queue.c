@@ -36,6 +36,11 @@ static void usage(FILE *out) {
       "  --listen HOST:PORT   address to serve (env AIRGAP_QUEUE_LISTEN; default " DEFAULT_LISTEN
       ";\n"
       "                       port 0 picks a free port)\n"
+      "  --database URL       postgres://… : PostgreSQL shared by several queue servers\n"
+      "                       (env AIRGAP_DATABASE_URL; default: SQLite under --data)\n"
+      "  --pool-size N        PostgreSQL connections per server (default 8)\n"
+      "  --retention SECONDS  keep finished jobs and logs this long (default 2592000, 30 days)\n"
+      "  --log-total-cap BYTES  prune the oldest finished jobs past this much log (default: none)\n"
       "  --data DIR           data directory holding queue.db (env AIRGAP_DATA;\n"
       "                       default " DEFAULT_DATA ")\n"
       "  --lease-ttl S        seconds a lease lives without a heartbeat (default 30)\n"
@@ -88,9 +93,12 @@ static int parse_uint(unsigned long long *out, const char *s, unsigned long long
 static int token_command(int argc, char **argv) {
   static const struct option opts[] = {{"role", required_argument, NULL, 'r'},
                                        {"data", required_argument, NULL, 'd'},
+                                       {"database", required_argument, NULL, 'd'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  const char *role = NULL, *data = default_data();
+  /* a postgres:// URL in place of the directory names the PostgreSQL store */
+  const char *db_url = getenv("AIRGAP_DATABASE_URL");
+  const char *role = NULL, *data = db_url && *db_url ? db_url : default_data();
   int c;
   if (argc < 2 || strcmp(argv[1], "create") != 0) {
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -136,6 +144,10 @@ int cmd_queue(int argc, char **argv) {
                                        {"max-wait", required_argument, NULL, 'w'},
                                        {"sync", required_argument, NULL, 's'},
                                        {"log-level", required_argument, NULL, 'L'},
+                                       {"database", required_argument, NULL, 'D'},
+                                       {"pool-size", required_argument, NULL, 'P'},
+                                       {"retention", required_argument, NULL, 'R'},
+                                       {"log-total-cap", required_argument, NULL, 'T'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   if (argc >= 2 && strcmp(argv[1], "token") == 0)
@@ -145,6 +157,7 @@ int cmd_queue(int argc, char **argv) {
   const char *env_listen = getenv("AIRGAP_QUEUE_LISTEN");
   o.listen = env_listen && *env_listen ? env_listen : DEFAULT_LISTEN;
   o.data_dir = default_data();
+  o.database = getenv("AIRGAP_DATABASE_URL");
   unsigned long long v;
   int c;
   cli_getopt_reset();
@@ -192,6 +205,25 @@ int cmd_queue(int argc, char **argv) {
       log_level_set(level);
       break;
     }
+    case 'D': o.database = optarg; break;
+    case 'P':
+    case 'R':
+    case 'T':
+      /* --retention: seconds; --log-total-cap: bytes; --pool-size: connections */
+      if (parse_uint(&v, optarg, c == 'P' ? 1000 : UINT64_MAX) < 0 || v == 0) {
+        fprintf(stderr, "airgap queue: --%s must be a positive integer\n",
+                c == 'P'   ? "pool-size"
+                : c == 'R' ? "retention"
+                           : "log-total-cap");
+        return 2;
+      }
+      if (c == 'P')
+        o.pool_size = (unsigned)v;
+      else if (c == 'R')
+        o.retention = v;
+      else
+        o.log_total_cap = v;
+      break;
     case 'h': usage(stdout); return 0;
     default: return cli_flag_error("queue", c, argv);
     }

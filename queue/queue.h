@@ -143,15 +143,23 @@ int queue_state_is_final(const char *state);
 typedef struct queue_server queue_server;
 
 typedef struct queue_server_options {
-  const char *listen;    /* "host:port" list; port 0 picks a free port */
-  const char *data_dir;  /* created when missing; holds queue.db */
-  unsigned lease_ttl;    /* seconds a lease lives without a heartbeat (0: 30) */
-  unsigned max_attempts; /* leases per job before errored/agent_lost (0: 3) */
-  uint64_t log_cap;      /* bytes kept per job log (0: 16 MiB) */
-  unsigned max_wait;     /* longest lease long-poll, seconds (0: 60) */
-  unsigned threads;      /* HTTP worker threads (0: default) */
-  int sync_normal;       /* 1: synchronous=NORMAL (survives process crashes,
-                            not power loss); default FULL */
+  const char *listen;     /* "host:port" list; port 0 picks a free port */
+  const char *data_dir;   /* created when missing; holds queue.db */
+  unsigned lease_ttl;     /* seconds a lease lives without a heartbeat (0: 30) */
+  unsigned max_attempts;  /* leases per job before errored/agent_lost (0: 3) */
+  uint64_t log_cap;       /* bytes kept per job log (0: 16 MiB) */
+  unsigned max_wait;      /* longest lease long-poll, seconds (0: 60) */
+  unsigned threads;       /* HTTP worker threads (0: default) */
+  int sync_normal;        /* 1: synchronous=NORMAL (survives process crashes,
+                             not power loss); default FULL */
+  const char *database;   /* postgres://… (or a libpq conninfo): PostgreSQL,
+                             shared by several queue servers; NULL or "": the
+                             SQLite database under data_dir */
+  unsigned pool_size;     /* PostgreSQL connections per server (0: 8) */
+  uint64_t retention;     /* seconds finished jobs and their logs are kept
+                             (0: 30 days) */
+  uint64_t log_total_cap; /* bytes of stored logs over all jobs, past which
+                            the oldest finished jobs go (0: no cap) */
 } queue_server_options;
 
 /* Opens the store and starts serving. On success *out owns the running server.
@@ -167,7 +175,8 @@ void queue_server_free(queue_server *server);
 /* ---- tokens ---- */
 
 /* Creates a token of role "agent" or "client" in the queue database under
- * data_dir (which may be in use by a running server) and writes the token into
+ * data_dir — or, when data_dir starts with postgres:// or postgresql://, in
+ * that PostgreSQL database — (which may be in use by a running server) and writes the token into
  * *out (owned; free()). Only a hash is stored: the token cannot be shown again.
  * Errors: AIRGAP_EINVALID (unknown role), -1. */
 int queue_token_create(char **out, const char *data_dir, const char *role);

@@ -22,6 +22,7 @@
 #define DEFAULT_LOG_CAP (16ull * 1024 * 1024)
 #define DEFAULT_MAX_WAIT 60u
 #define DEFAULT_THREADS 8u
+#define DEFAULT_RETENTION (30ull * 24 * 3600) /* seconds */
 
 /* ---------------------------------------------------------------- answers */
 
@@ -42,6 +43,7 @@ void server_respond_code(http_request *req, int code) {
   case AIRGAP_EBUSY:
   case AIRGAP_EEXISTS: status = 409; break;
   case AIRGAP_EAUTH: status = 401; break;
+  case QUEUE_STORE_EUNAVAILABLE: status = 503; break;
   default: break;
   }
   if (status == 500)
@@ -179,10 +181,21 @@ static void on_request(http_request *req, void *payload) {
 
 /* ------------------------------------------------------------- start / stop */
 
+/* Called by the store's listener (PostgreSQL) after a change made through
+ * any server, this one included. */
+static void on_store_change(queue_watch_event event, const char *id, void *payload) {
+  queue_server *s = payload;
+  if (event == QUEUE_WATCH_JOBS)
+    server_waiters_dispatch(s);
+  else
+    server_logs_notify(s, id);
+}
+
 int queue_server_start(queue_server **out, const queue_server_options *options) {
   queue_server *s = NULL;
   int error = 0;
-  if (!options || !options->listen || !options->data_dir)
+  int use_pg = options && options->database && *options->database;
+  if (!options || !options->listen || (!options->data_dir && !use_pg))
     return airgap_error_set(AIRGAP_EINVALID, "need a listen address and a data directory");
   s = calloc(1, sizeof(*s));
   if (!s)
@@ -194,8 +207,15 @@ int queue_server_start(queue_server **out, const queue_server_options *options) 
   server_metrics_init(s);
   server_followers_init(s);
   server_waiters_init(s);
-  error = queue_store_open_sqlite(&s->store, options->data_dir, options->sync_normal);
-  if (error < 0 || (error = server_waiters_start(s)) < 0)
+  s->retention_ms = (int64_t)(options->retention ? options->retention : DEFAULT_RETENTION) * 1000;
+  s->log_total_cap = options->log_total_cap;
+  if (use_pg)
+    error = queue_store_open_pg(&s->store, options->database, options->pool_size);
+  else
+    error = queue_store_open_sqlite(&s->store, options->data_dir, options->sync_normal);
+  /* other servers on the same database wake our parked leases and followers */
+  if (error < 0 || (error = queue_store_watch(s->store, on_store_change, s)) < 0 ||
+      (error = server_waiters_start(s)) < 0)
     goto cleanup;
   http_server_options hopts = {
       .listen = options->listen,
@@ -211,7 +231,8 @@ int queue_server_start(queue_server **out, const queue_server_options *options) 
   if (error < 0)
     goto cleanup;
   log_info("queue", "listening on port %u, data in %s (lease %us, %u attempts)",
-           http_server_port(s->http), options->data_dir, s->lease_ttl, s->max_attempts);
+           http_server_port(s->http), use_pg ? "PostgreSQL" : options->data_dir, s->lease_ttl,
+           s->max_attempts);
   *out = s;
   return 0;
 cleanup:

@@ -74,6 +74,8 @@ struct queue_server {
   unsigned max_attempts;
   uint64_t log_cap;
   unsigned max_wait;
+  int64_t retention_ms;   /* finished jobs older than this are pruned */
+  uint64_t log_total_cap; /* 0: no cap on all logs together */
   server_waiters waiters;
   server_followers followers;
   server_metrics metrics;

@@ -11,8 +11,9 @@
  * the parking are done under the waiters' lock, and every wake-up takes that
  * lock after its commit.
  *
- * One housekeeping thread answers waiters whose poll time ran out (204) and
- * expires leases about once a second. It sleeps on a condition variable until
+ * One housekeeping thread answers waiters whose poll time ran out (204),
+ * expires leases about once a second and prunes finished jobs (retention)
+ * every ten seconds. It sleeps on a condition variable until
  * the earliest of those deadlines, so there is no thread per waiter.
  *
  * Start-up grace: no lease expires during the first lease TTL after the server
@@ -35,6 +36,9 @@
 #define MAX_AGENT_NAME 128
 #define EXPIRE_PERIOD_MS 1000
 #define MAX_WAITERS 10000 /* parked lease requests; more are told to retry */
+#define PRUNE_PERIOD_MS 10000
+#define PRUNE_BATCH 200u /* jobs per retention transaction: short, never holds up leases */
+#define PRUNE_BATCHES 50 /* per pass; the rest waits for the next pass */
 
 struct waiter {
   struct waiter *next;
@@ -162,10 +166,33 @@ static int expire_leases(queue_server *s) {
   return res.requeued > 0;
 }
 
+/* One retention pass: finished jobs past the retention and, over the total
+ * log cap, the oldest finished ones, in small transactions. Called without
+ * the waiters' lock. Safe on every server at once (see queue_store_prune). */
+static void prune(queue_server *s) {
+  queue_prune_result total = {0, 0};
+  int64_t before = queue_now_ms() - s->retention_ms;
+  for (int i = 0; i < PRUNE_BATCHES; i++) {
+    queue_prune_result res = {0, 0};
+    if (queue_store_prune(&res, s->store, before, s->log_total_cap, PRUNE_BATCH) < 0) {
+      log_error("queue", "retention failed: %s", airgap_error_last());
+      break;
+    }
+    total.jobs += res.jobs;
+    total.bytes += res.bytes;
+    if (res.jobs < PRUNE_BATCH)
+      break;
+  }
+  if (total.jobs)
+    log_info("queue", "retention removed %zu finished job(s) and %llu log byte(s)", total.jobs,
+             (unsigned long long)total.bytes);
+}
+
 static void *housekeeping(void *arg) {
   queue_server *s = arg;
   server_waiters *ws = &s->waiters;
   uint64_t next_expire = clock_monotonic_ms() + EXPIRE_PERIOD_MS;
+  uint64_t next_prune = clock_monotonic_ms(); /* once at start */
   pthread_mutex_lock(&ws->mu);
   while (!ws->stopping) {
     uint64_t now = clock_monotonic_ms();
@@ -173,6 +200,10 @@ static void *housekeeping(void *arg) {
     if (now >= next_expire) {
       pthread_mutex_unlock(&ws->mu);
       int requeued = expire_leases(s);
+      if (clock_monotonic_ms() >= next_prune) {
+        prune(s);
+        next_prune = clock_monotonic_ms() + PRUNE_PERIOD_MS;
+      }
       pthread_mutex_lock(&ws->mu);
       if (requeued && ws->head)
         dispatch_locked(s);

@@ -11,8 +11,11 @@
  * transaction; PostgreSQL can use `labels <@ $agent_labels ... FOR UPDATE SKIP
  * LOCKED`), and cursors are opaque int64 sequence numbers.
  *
- * Implementations: store_sqlite.c (embedded default). A PostgreSQL one plugs in
- * by providing another queue_store_ops table. What every implementation shares
+ * Implementations: store_sqlite.c (embedded default) and store_pg.c
+ * (PostgreSQL, for several queue servers on one database). Both create and
+ * upgrade their schema at open with ordered migrations (a version table,
+ * applied under the database's write lock or an advisory lock) and refuse a
+ * schema newer than the binary. What every implementation shares
  * is declared at the end of this header and lives outside them: ids and the
  * clock (ids.c), the encoding of labels, the rules of the job's states and
  * the notes left in its log (store_rules.c), the record type and the API's
@@ -21,7 +24,10 @@
  * Error codes: AIRGAP_ENOTFOUND (no such job / token), AIRGAP_EBUSY (the lease
  * given is not the job's current lease, or the job is in a state that forbids
  * the operation), AIRGAP_EINVALID (bad argument; for log appends: offset ahead
- * of the server), -1 (storage failure; message recorded).
+ * of the server), QUEUE_STORE_EUNAVAILABLE (the database cannot be reached
+ * right now: the operation did not happen or its outcome is unknown, and the
+ * caller answers 503 so that the client retries), -1 (storage failure;
+ * message recorded).
  */
 #ifndef AIRGAP_QUEUE_STORE_INT_H
 #define AIRGAP_QUEUE_STORE_INT_H
@@ -62,6 +68,21 @@ typedef struct queue_expire_result {
   size_t lost;     /* jobs that ran out of attempts: errored/agent_lost */
 } queue_expire_result;
 
+/* Outcome of a retention pass. */
+typedef struct queue_prune_result {
+  size_t jobs;    /* finished jobs removed with their logs */
+  uint64_t bytes; /* log bytes removed */
+} queue_prune_result;
+
+/* The database is unreachable (connection lost, server restarting): 503. */
+#define QUEUE_STORE_EUNAVAILABLE AIRGAP_ETIMEOUT
+
+/* What another queue server on the same database changed (see watch): a job
+ * became leasable (QUEUE_WATCH_JOBS, id NULL) or a job's log or state changed
+ * (QUEUE_WATCH_LOG, its id; NULL: possibly any, after a lost connection). */
+typedef enum queue_watch_event { QUEUE_WATCH_JOBS, QUEUE_WATCH_LOG } queue_watch_event;
+typedef void (*queue_store_watch_fn)(queue_watch_event event, const char *id, void *payload);
+
 typedef struct queue_store queue_store;
 
 typedef struct queue_store_ops {
@@ -91,6 +112,10 @@ typedef struct queue_store_ops {
                    const unsigned char hash[32], int64_t now);
   int (*token_get)(char **out_role, unsigned char out_hash[32], queue_store *store,
                    const char *token_id);
+  int (*prune)(queue_prune_result *out, queue_store *store, int64_t finished_before,
+               uint64_t log_bytes_cap, unsigned batch);
+  /* NULL for a store that only one server uses (SQLite). */
+  int (*watch)(queue_store *store, queue_store_watch_fn fn, void *payload);
 } queue_store_ops;
 
 /* Every implementation's handle starts with this. */
@@ -101,6 +126,15 @@ struct queue_store {
 /* Opens (creating when missing) the SQLite store DIR/queue.db. sync_normal: see
  * queue_server_options. */
 int queue_store_open_sqlite(queue_store **out, const char *data_dir, int sync_normal);
+
+/* Opens the PostgreSQL store at url (postgres://… or a libpq conninfo) with a
+ * pool of pool_size connections (0: 8), applying migrations under an advisory
+ * lock. Errors: -1 (unreachable, schema newer than this binary; message). */
+int queue_store_open_pg(queue_store **out, const char *url, size_t pool_size);
+
+/* SQLite's and PostgreSQL's latest schema versions (migrations in order). */
+#define QUEUE_SQLITE_SCHEMA_VERSION 2
+#define QUEUE_PG_SCHEMA_VERSION 1
 
 /* ---- dispatch (documented on the ops above) ---- */
 
@@ -187,6 +221,24 @@ static inline int queue_store_token_add(queue_store *s, const char *token_id, co
 static inline int queue_store_token_get(char **out_role, unsigned char out_hash[32], queue_store *s,
                                         const char *token_id) {
   return s->ops->token_get(out_role, out_hash, s, token_id);
+}
+
+/* Retention: removes up to batch finished jobs (with their logs), oldest
+ * first, that finished before finished_before (0: none by age), then — while
+ * the logs of all jobs hold more than log_bytes_cap bytes (0: no cap) — the
+ * oldest finished jobs in the same batch. Small batches, each its own short
+ * transaction, never hold up leases; the caller repeats while a pass removed
+ * a full batch. Several servers may run it at once (no double effects). */
+static inline int queue_store_prune(queue_prune_result *out, queue_store *s,
+                                    int64_t finished_before, uint64_t log_bytes_cap,
+                                    unsigned batch) {
+  return s->ops->prune(out, s, finished_before, log_bytes_cap, batch);
+}
+/* Calls fn from a thread of the store's whenever another server's change
+ * (or its own) may matter; never before this returns 0. 0 without effect on
+ * a store that has no other servers. */
+static inline int queue_store_watch(queue_store *s, queue_store_watch_fn fn, void *payload) {
+  return s->ops->watch ? s->ops->watch(s, fn, payload) : 0;
 }
 
 /* ---- shared by every implementation (and the server) ---- */

@@ -600,6 +600,76 @@ static int sqlite_counts(queue_store_counts *out, queue_store *base) {
   return 0;
 }
 
+/* ---- retention ---- */
+
+#define FINAL_STATES "state IN ('passed', 'failed', 'errored', 'canceled')"
+
+/* Removes, inside the caller's transaction, the finished jobs sql lists (id,
+ * log_size; oldest first) with their logs — with a cap (> 0), only until
+ * their logs add up to excess bytes. */
+static int prune_listed(queue_prune_result *res, sqlite_store *s, const char *sql, sql_value a,
+                        sql_value b, uint64_t excess) {
+  sqlite3_stmt *st = NULL;
+  char **ids = NULL;
+  size_t n = 0, max = (size_t)b.i;
+  uint64_t bytes = 0;
+  int rc = SQLITE_DONE;
+  int error = sql_query(&st, s, sql, (const sql_value[]){a, b}, 2);
+  if (error == 0 && !(ids = calloc(max ? max : 1, sizeof(*ids))))
+    error = airgap_error_set(AIRGAP_ERROR, "queue store: out of memory");
+  /* collect, then delete: not under an open scan of the same table */
+  while (error == 0 && n < max && (!excess || bytes < excess) &&
+         (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (!(ids[n] = sql_column_strdup(st, 0)))
+      error = airgap_error_set(AIRGAP_ERROR, "queue store: out of memory");
+    bytes += (uint64_t)sqlite3_column_int64(st, 1);
+    n++;
+  }
+  if (error == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+    error = sqlite_store_error(s, "scan finished jobs");
+  sql_release(s, st);
+  for (size_t i = 0; error >= 0 && i < n; i++)
+    if ((error = SQL_EXEC(s, "prune log", "DELETE FROM logs WHERE job = ?1", V_TEXT(ids[i]))) >= 0)
+      error = SQL_EXEC(s, "prune job", "DELETE FROM jobs WHERE id = ?1", V_TEXT(ids[i]));
+  if (error >= 0) {
+    res->jobs += n;
+    res->bytes += bytes;
+    error = 0;
+  }
+  for (size_t i = 0; ids && i < n; i++)
+    free(ids[i]);
+  free(ids);
+  return error;
+}
+
+static int sqlite_prune(queue_prune_result *out, queue_store *base, int64_t finished_before,
+                        uint64_t log_bytes_cap, unsigned batch) {
+  sqlite_store *s = (sqlite_store *)base;
+  queue_prune_result res = {0, 0};
+  sqlite3_stmt *st = NULL;
+  int error = tx_begin(s);
+  if (error == 0 && finished_before > 0)
+    error = prune_listed(&res, s,
+                         "SELECT id, log_size FROM jobs WHERE finished_at < ?1 AND " FINAL_STATES
+                         " ORDER BY finished_at LIMIT ?2",
+                         V_INT(finished_before), V_INT(batch), 0);
+  if (error == 0 && log_bytes_cap > 0 && res.jobs < batch &&
+      (error = sql_query(&st, s, "SELECT coalesce(sum(log_size), 0) FROM jobs", NULL, 0)) == 0) {
+    int64_t total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sql_release(s, st);
+    if (total > (int64_t)log_bytes_cap)
+      error = prune_listed(&res, s,
+                           "SELECT id, log_size FROM jobs WHERE " FINAL_STATES " AND log_size > ?1"
+                           " ORDER BY finished_at, seq LIMIT ?2",
+                           V_INT(0), V_INT(batch - res.jobs), (uint64_t)total - log_bytes_cap);
+  }
+  error = tx_end(s, error, 0);
+  if (error < 0)
+    return error;
+  *out = res;
+  return 0;
+}
+
 /* ---- tokens ---- */
 
 static int sqlite_token_add(queue_store *base, const char *token_id, const char *role,
@@ -660,6 +730,7 @@ static const queue_store_ops sqlite_ops = {
     .counts = sqlite_counts,
     .token_add = sqlite_token_add,
     .token_get = sqlite_token_get,
+    .prune = sqlite_prune,
 };
 
 int queue_store_open_sqlite(queue_store **out, const char *data_dir, int sync_normal) {

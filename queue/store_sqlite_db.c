@@ -42,7 +42,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *SCHEMA =
+/* Migration N brings the schema from version N-1 to N; append only. Migration
+ * 1 is the schema of the releases before versioning, written with IF NOT
+ * EXISTS so that it also adopts a database they created (no version table
+ * yet). Migration 2 adds what retention reads: jobs by finish time. */
+static const char *const MIGRATIONS[QUEUE_SQLITE_SCHEMA_VERSION] = {
     "CREATE TABLE IF NOT EXISTS jobs ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " id TEXT NOT NULL UNIQUE,"
@@ -67,7 +71,9 @@ static const char *SCHEMA =
     " job TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, data BLOB NOT NULL,"
     " PRIMARY KEY (job, end)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS tokens ("
-    " id TEXT PRIMARY KEY, role TEXT NOT NULL, hash BLOB NOT NULL, created_at INTEGER NOT NULL);";
+    " id TEXT PRIMARY KEY, role TEXT NOT NULL, hash BLOB NOT NULL, created_at INTEGER NOT NULL);",
+    "CREATE INDEX jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;",
+};
 
 int sqlite_store_error(sqlite_store *s, const char *what) {
   return airgap_error_set(AIRGAP_ERROR, "queue store: %s: %s", what, sqlite3_errmsg(s->db));
@@ -87,6 +93,47 @@ static int exec_script(sqlite_store *s, const char *sql) {
 char *sql_column_strdup(sqlite3_stmt *st, int i) {
   const unsigned char *t = sqlite3_column_text(st, i);
   return t ? strdup((const char *)t) : NULL;
+}
+
+/* Applies the migrations this database lacks, under the write lock (BEGIN
+ * IMMEDIATE: a second process opening the same file waits), each with its
+ * version row in one transaction. Refuses a database newer than this binary. */
+static int migrate(sqlite_store *s) {
+  sqlite3_stmt *st = NULL;
+  int64_t version = 0;
+  int error = exec_script(s, "BEGIN IMMEDIATE");
+  if (error < 0)
+    return error;
+  if ((error = exec_script(
+           s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")) < 0)
+    goto done;
+  if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_version", -1, &st,
+                         NULL) != SQLITE_OK ||
+      sqlite3_step(st) != SQLITE_ROW) {
+    error = sqlite_store_error(s, "read the schema version");
+    goto done;
+  }
+  version = sqlite3_column_int64(st, 0);
+  if (version > QUEUE_SQLITE_SCHEMA_VERSION) {
+    error = airgap_error_set(AIRGAP_ERROR,
+                             "the queue database has schema version %lld, newer than this airgap "
+                             "knows (%d): it was upgraded by a newer airgap; run that version "
+                             "(or newer) instead",
+                             (long long)version, QUEUE_SQLITE_SCHEMA_VERSION);
+    goto done;
+  }
+  for (int64_t v = version + 1; error == 0 && v <= QUEUE_SQLITE_SCHEMA_VERSION; v++) {
+    char row[96];
+    snprintf(row, sizeof(row), "INSERT INTO schema_version (version) VALUES (%lld)",
+             (long long)v); /* a number of ours, not input */
+    if ((error = exec_script(s, MIGRATIONS[v - 1])) == 0)
+      error = exec_script(s, row);
+  }
+done:
+  sqlite3_finalize(st);
+  if (exec_script(s, error < 0 ? "ROLLBACK" : "COMMIT") < 0 && error == 0)
+    error = -1;
+  return error;
 }
 
 /* ---- statements ---- */
@@ -287,7 +334,7 @@ int sqlite_store_open(sqlite_store **out, const char *data_dir, int sync_normal,
   sqlite3_busy_timeout(s->db, 10000);
   if ((error = exec_script(s, "PRAGMA journal_mode = WAL")) < 0 ||
       (error = exec_script(s, "PRAGMA synchronous = NORMAL")) < 0 || /* see make_durable() */
-      (error = exec_script(s, SCHEMA)) < 0)
+      (error = migrate(s)) < 0)
     goto cleanup;
   /* The WAL exists while a connection is open; our own descriptor of it is
    * what make_durable() syncs. The directory is synced once so that the WAL's

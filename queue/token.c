@@ -75,7 +75,11 @@ int queue_token_create(char **out, const char *data_dir, const char *role) {
       (error = queue_random_hex(secret, TOKEN_SECRET_BYTES)) < 0 ||
       (error = sha256(hash, secret, strlen(secret))) < 0)
     goto cleanup;
-  error = queue_store_open_sqlite(&store, data_dir, 0);
+  if (data_dir &&
+      (strncmp(data_dir, "postgres://", 11) == 0 || strncmp(data_dir, "postgresql://", 13) == 0))
+    error = queue_store_open_pg(&store, data_dir, 1);
+  else
+    error = queue_store_open_sqlite(&store, data_dir, 0);
   if (error < 0)
     goto cleanup;
   error = queue_store_token_add(store, id, role, hash, queue_now_ms());

@@ -1,8 +1,11 @@
 /*
- * test_store.c — the SQLite store: job life cycle, leases (label matching,
+ * test_store.c — both stores with the same assertions: SQLite, and PostgreSQL
+ * when AIRGAP_TEST_PG_URL names a database (tests/queue/with-pg sets it up;
+ * each test starts from an empty schema there). Job life cycle, leases (label matching,
  * oldest first, never one job to two connections), heartbeats, idempotent
  * completion, log offsets and the cap, lease expiry, handing jobs back,
- * tokens, durability across reopening.
+ * tokens, durability across reopening, schema migrations, retention, and on
+ * PostgreSQL the wake-up of another server's listener.
  */
 #include "common/error.h"
 #include "queue/queue_int.h"
@@ -20,6 +23,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
 
 #define SPEC "{\"repo\":\"r\",\"image\":\"i\",\"script\":\"s\"}"
 #define LEASE_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -30,20 +35,54 @@ typedef struct fixture {
   queue_store *store;
 } fixture;
 
+/* The PostgreSQL database under test, or NULL: SQLite. */
+static const char *pg_url(void) {
+  const char *u = getenv("AIRGAP_TEST_PG_URL");
+  return u && *u ? u : NULL;
+}
+
+/* Where token creation finds the store: the URL or the data directory. */
+static const char *location(const fixture *f) { return pg_url() ? pg_url() : f->dir; }
+
+static int open_store(queue_store **out, const char *dir) {
+  return pg_url() ? queue_store_open_pg(out, pg_url(), 4) : queue_store_open_sqlite(out, dir, 0);
+}
+
+static void quiet(void *arg, const char *msg) {
+  (void)arg;
+  (void)msg;
+}
+
+/* Runs SQL on the test database (PostgreSQL only). */
+static void pg_run(const char *sql) {
+  PGconn *c = PQconnectdb(pg_url());
+  assert_int_equal(PQstatus(c), CONNECTION_OK);
+  PQsetNoticeProcessor(c, quiet, NULL);
+  PGresult *r = PQexec(c, sql);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+    fail_msg("%s: %s", sql, PQerrorMessage(c));
+  PQclear(r);
+  PQfinish(c);
+}
+
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof(*f));
   snprintf(f->dir, sizeof(f->dir), "/tmp/airgap-test-store-XXXXXX");
   if (!mkdtemp(f->dir))
     return -1;
-  if (queue_store_open_sqlite(&f->store, f->dir, 0) < 0)
+  if (pg_url())
+    pg_run("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+  if (open_store(&f->store, f->dir) < 0) {
+    fprintf(stderr, "open store: %s\n", airgap_error_last());
     return -1;
+  }
   *state = f;
   return 0;
 }
 
 static int teardown(void **state) {
   fixture *f = *state;
-  queue_store_close(f->store);
+  queue_store_close(f->store); /* accepts NULL */
   DIR *d = opendir(f->dir);
   struct dirent *e;
   while (d && (e = readdir(d))) {
@@ -148,7 +187,7 @@ typedef struct racer {
 static void *race(void *arg) {
   racer *r = arg;
   queue_store *s = NULL;
-  if (queue_store_open_sqlite(&s, r->dir, 1) < 0)
+  if (open_store(&s, r->dir) < 0)
     return NULL;
   for (;;) {
     char lid[33];
@@ -479,7 +518,7 @@ static void test_queue_store_release(void **state) {
 static void test_queue_store_tokens_and_reopen(void **state) {
   fixture *f = *state;
   char *token = NULL, *role = NULL;
-  assert_int_equal(queue_token_create(&token, f->dir, "agent"), 0);
+  assert_int_equal(queue_token_create(&token, location(f), "agent"), 0);
   assert_int_equal(queue_token_verify(&role, f->store, token), 0);
   assert_string_equal(role, "agent");
   free(role);
@@ -489,18 +528,287 @@ static void test_queue_store_tokens_and_reopen(void **state) {
   assert_int_equal(queue_token_verify(&role, f->store, bad), AIRGAP_EAUTH);
   assert_int_equal(queue_token_verify(&role, f->store, "aq_nonsense"), AIRGAP_EAUTH);
   assert_int_equal(queue_token_verify(&role, f->store, ""), AIRGAP_EAUTH);
-  assert_int_equal(queue_token_create(&role, f->dir, "root"), AIRGAP_EINVALID);
+  assert_int_equal(queue_token_create(&role, location(f), "root"), AIRGAP_EINVALID);
   insert(f->store, "durable", NULL, 0, 1);
   /* everything is there after closing and reopening */
   queue_store_close(f->store);
   f->store = NULL;
-  assert_int_equal(queue_store_open_sqlite(&f->store, f->dir, 0), 0);
+  assert_int_equal(open_store(&f->store, f->dir), 0);
   queue_record *rec = NULL;
   assert_int_equal(queue_store_job_get(&rec, f->store, "durable"), 0);
   queue_record_free(rec);
   assert_int_equal(queue_token_verify(&role, f->store, token), 0);
   free(role);
   free(token);
+}
+
+/* Finishes job id (leased under lease_id) at time now with log bytes of log. */
+static void finish(queue_store *s, const char *id, const char *lease_id, size_t log, int64_t now) {
+  const char *none[] = {0};
+  queue_record *rec = NULL;
+  insert(s, id, none, 0, now);
+  char *got = lease(s, "agent", none, 0, lease_id, 99999);
+  assert_string_equal(got, id);
+  free(got);
+  char *data = malloc(log + 1);
+  memset(data, 'x', log);
+  queue_log_ack ack;
+  if (log)
+    assert_int_equal(queue_store_log_append(&ack, s, id, lease_id, 0, data, log, 1 << 20), 0);
+  free(data);
+  assert_int_equal(queue_store_complete(&rec, s, id, lease_id, "passed", NULL, 1, 0, now), 0);
+  queue_record_free(rec);
+}
+
+static void assert_gone(queue_store *s, const char *id, int gone) {
+  queue_record *rec = NULL;
+  char buf[16];
+  size_t n;
+  int final;
+  assert_int_equal(queue_store_job_get(&rec, s, id), gone ? AIRGAP_ENOTFOUND : 0);
+  queue_record_free(rec);
+  assert_int_equal(queue_store_log_read(&n, &final, s, id, 0, buf, sizeof(buf)),
+                   gone ? AIRGAP_ENOTFOUND : 0);
+}
+
+static void test_queue_store_retention(void **state) {
+  fixture *f = *state;
+  queue_prune_result res;
+  finish(f->store, "old", LEASE_A, 1000, 100);
+  finish(f->store, "mid", LEASE_B, 500, 200);
+  insert(f->store, "run", NULL, 0, 300);
+  char *got = lease(f->store, "agent", NULL, 0, "cccccccccccccccccccccccccccccccc", 99999);
+  assert_string_equal(got, "run");
+  free(got);
+  queue_log_ack ack;
+  assert_int_equal(queue_store_log_append(&ack, f->store, "run", "cccccccccccccccccccccccccccccccc",
+                                          0, "0123456789012345678901234567890123456789", 40,
+                                          1 << 20),
+                   0);
+  const char *never[] = {"never"}; /* no agent here has it: stays queued */
+  insert(f->store, "waiting", never, 1, 400);
+  /* by age: only what finished before the limit */
+  assert_int_equal(queue_store_prune(&res, f->store, 150, 0, 10), 0);
+  assert_int_equal(res.jobs, 1);
+  assert_int_equal(res.bytes, 1000);
+  assert_gone(f->store, "old", 1);
+  assert_gone(f->store, "mid", 0);
+  assert_int_equal(queue_store_prune(&res, f->store, 150, 0, 10), 0);
+  assert_int_equal(res.jobs, 0);
+  /* the cap: 540 bytes stored, cap 100 — the finished job goes, never the
+   * running or the queued one */
+  assert_int_equal(queue_store_prune(&res, f->store, 0, 100, 10), 0);
+  assert_int_equal(res.jobs, 1);
+  assert_int_equal(res.bytes, 500);
+  assert_gone(f->store, "mid", 1);
+  assert_gone(f->store, "run", 0);
+  assert_gone(f->store, "waiting", 0);
+  assert_int_equal(queue_store_prune(&res, f->store, 1000000, 1, 10), 0);
+  assert_int_equal(res.jobs, 0);
+  /* small batches: the caller repeats */
+  char id[8];
+  for (int i = 0; i < 5; i++) {
+    char lid[33];
+    snprintf(id, sizeof(id), "b%d", i);
+    snprintf(lid, sizeof(lid), "%032d", i);
+    finish(f->store, id, lid, 10, 500 + i);
+  }
+  assert_int_equal(queue_store_prune(&res, f->store, 1000, 0, 2), 0);
+  assert_int_equal(res.jobs, 2);
+  assert_gone(f->store, "b0", 1);
+  assert_gone(f->store, "b1", 1);
+  assert_gone(f->store, "b2", 0);
+  /* a cap that the oldest finished job alone covers removes only it */
+  assert_int_equal(queue_store_prune(&res, f->store, 0, 40 + 20, 10), 0);
+  assert_int_equal(res.jobs, 1);
+  assert_gone(f->store, "b2", 1);
+  assert_gone(f->store, "b3", 0);
+}
+
+/* The schema version a store recorded. */
+static int64_t schema_version(const fixture *f) {
+  int64_t v = -1;
+  if (pg_url()) {
+    PGconn *c = PQconnectdb(pg_url());
+    PGresult *r = PQexec(c, "SELECT max(version) FROM schema_version");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+      v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    PQfinish(c);
+    return v;
+  }
+  char path[128];
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  snprintf(path, sizeof(path), "%s/queue.db", f->dir);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  if (sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &st, NULL) ==
+          SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+static void sqlite_run(const fixture *f, const char *sql) {
+  char path[128];
+  sqlite3 *db = NULL;
+  snprintf(path, sizeof(path), "%s/queue.db", f->dir);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+static void test_queue_store_migrations(void **state) {
+  fixture *f = *state;
+  /* from an empty database (the fixture's): every migration, in order */
+  assert_int_equal(schema_version(f),
+                   pg_url() ? QUEUE_PG_SCHEMA_VERSION : QUEUE_SQLITE_SCHEMA_VERSION);
+  insert(f->store, "kept", NULL, 0, 1);
+  queue_store_close(f->store);
+  f->store = NULL;
+  /* reopening applies nothing and keeps the data */
+  assert_int_equal(open_store(&f->store, f->dir), 0);
+  assert_gone(f->store, "kept", 0);
+  queue_store_close(f->store);
+  f->store = NULL;
+  /* a schema newer than this binary: refused, with a message that says so */
+  if (pg_url())
+    pg_run("INSERT INTO schema_version (version) VALUES (99)");
+  else
+    sqlite_run(f, "INSERT INTO schema_version (version) VALUES (99)");
+  assert_int_not_equal(open_store(&f->store, f->dir), 0);
+  assert_non_null(strstr(airgap_error_last(), "newer than this airgap"));
+  assert_null(f->store);
+  if (pg_url())
+    return; /* PostgreSQL has had one schema only */
+  /* from the previous release's schema (no version table): adopted, data kept */
+  sqlite_run(f, "DROP TABLE schema_version; DROP INDEX jobs_finished");
+  assert_int_equal(open_store(&f->store, f->dir), 0);
+  assert_int_equal(schema_version(f), QUEUE_SQLITE_SCHEMA_VERSION);
+  assert_gone(f->store, "kept", 0);
+}
+
+/* ---- wake-ups across servers (PostgreSQL) ---- */
+
+typedef struct watched {
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  int jobs, logs;
+  char log_id[32];
+} watched;
+
+static void on_change(queue_watch_event ev, const char *id, void *payload) {
+  watched *w = payload;
+  pthread_mutex_lock(&w->mu);
+  if (ev == QUEUE_WATCH_JOBS) {
+    w->jobs++;
+  } else if (id) {
+    w->logs++;
+    snprintf(w->log_id, sizeof(w->log_id), "%s", id);
+  }
+  pthread_cond_broadcast(&w->cond);
+  pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits up to 5 s until *counter exceeds before; returns its value. */
+static int wait_for(watched *w, int *counter, int before) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += 5;
+  pthread_mutex_lock(&w->mu);
+  while (*counter <= before && pthread_cond_timedwait(&w->cond, &w->mu, &ts) == 0)
+    ;
+  int v = *counter;
+  pthread_mutex_unlock(&w->mu);
+  return v;
+}
+
+static void test_queue_store_watch_other_server(void **state) {
+  fixture *f = *state;
+  queue_store *other = NULL;
+  watched w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, ""};
+  if (!pg_url()) {
+    /* one server per SQLite database: nothing to watch, and that is no error */
+    assert_int_equal(queue_store_watch(f->store, on_change, &w), 0);
+    return;
+  }
+  assert_int_equal(open_store(&other, f->dir), 0);
+  assert_int_equal(queue_store_watch(other, on_change, &w), 0);
+  usleep(200 * 1000); /* the listener connects and reports its start */
+  pthread_mutex_lock(&w.mu);
+  int jobs = w.jobs, logs = w.logs;
+  pthread_mutex_unlock(&w.mu);
+  /* a submission through this "server" reaches the other's listener */
+  insert(f->store, "wake", NULL, 0, 1);
+  assert_true(wait_for(&w, &w.jobs, jobs) > jobs);
+  char *got = lease(f->store, "a", NULL, 0, LEASE_A, 99999);
+  free(got);
+  queue_log_ack ack;
+  assert_int_equal(queue_store_log_append(&ack, f->store, "wake", LEASE_A, 0, "hi", 2, 1024), 0);
+  assert_true(wait_for(&w, &w.logs, logs) > logs);
+  pthread_mutex_lock(&w.mu);
+  assert_string_equal(w.log_id, "wake");
+  pthread_mutex_unlock(&w.mu);
+  queue_store_close(other);
+}
+
+/* ---- lease expiry on several servers at once ---- */
+
+typedef struct expirer {
+  const char *dir;
+  queue_expire_result res;
+  int rc;
+} expirer;
+
+static void *expire_once(void *arg) {
+  expirer *e = arg;
+  queue_store *s = NULL;
+  e->rc = open_store(&s, e->dir);
+  if (e->rc == 0)
+    e->rc = queue_store_expire(&e->res, s, 100000, 3);
+  queue_store_close(s);
+  return NULL;
+}
+
+static void test_queue_store_expiry_on_two_servers_at_once(void **state) {
+  fixture *f = *state;
+  enum { JOBS = 60 };
+  char id[16], lid[33];
+  for (int i = 0; i < JOBS; i++) {
+    snprintf(id, sizeof(id), "e%03d", i);
+    snprintf(lid, sizeof(lid), "%032d", i);
+    insert(f->store, id, NULL, 0, i);
+    char *got = lease(f->store, "gone", NULL, 0, lid, 50);
+    free(got);
+  }
+  expirer e[2] = {{f->dir, {0, 0}, -1}, {f->dir, {0, 0}, -1}};
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++)
+    pthread_create(&t[i], NULL, expire_once, &e[i]);
+  for (int i = 0; i < 2; i++)
+    pthread_join(t[i], NULL);
+  assert_int_equal(e[0].rc, 0);
+  assert_int_equal(e[1].rc, 0);
+  /* each expired lease was handled once: requeued once, one note in its log */
+  assert_int_equal(e[0].res.requeued + e[1].res.requeued, JOBS);
+  for (int i = 0; i < JOBS; i++) {
+    queue_record *rec = NULL;
+    snprintf(id, sizeof(id), "e%03d", i);
+    assert_int_equal(queue_store_job_get(&rec, f->store, id), 0);
+    assert_string_equal(rec->job.state, "queued");
+    assert_int_equal(rec->job.attempts, 1);
+    char buf[1024];
+    size_t n = 0;
+    int final = 0;
+    assert_int_equal(queue_store_log_read(&n, &final, f->store, id, 0, buf, sizeof(buf)), 0);
+    buf[n] = 0;
+    char *first = strstr(buf, "expired");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "expired"));
+    queue_record_free(rec);
+  }
 }
 
 int main(void) {
@@ -516,6 +824,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_queue_store_late_result, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_release, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_tokens_and_reopen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_retention, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_expiry_on_two_servers_at_once, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_migrations, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_watch_other_server, setup, teardown),
   };
+  if (pg_url())
+    fprintf(stderr, "store under test: PostgreSQL\n");
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
