@@ -62,6 +62,12 @@ static void usage(FILE *out) {
           "                      up; GET /_localstack/init lists them (env\n"
           "                      AIRGAP_INIT_DIR; default " DEFAULT_INIT_DIR " when it\n"
           "                      exists; \"\" runs none)\n"
+          "  --s3-verify-signatures  verify S3 requests' SigV4/SigV2 signatures and presigned\n"
+          "                      URLs against the caller's secret (env\n"
+          "                      S3_SKIP_SIGNATURE_VALIDATION=0; default off: accepted\n"
+          "                      unverified, as LocalStack does)\n"
+          "  --s3-enforce-access  evaluate S3 ACLs, bucket policies and public-access blocks\n"
+          "                      per account (env AIRGAP_S3_ENFORCE_ACCESS=1; default off)\n"
           "  --help              show this help\n",
           emulator_service_names());
 }
@@ -205,6 +211,8 @@ int cmd_emulator(int argc, char **argv) {
                                        {"data-dir", required_argument, NULL, 'd'},
                                        {"log-level", required_argument, NULL, 'L'},
                                        {"init-dir", required_argument, NULL, 'i'},
+                                       {"s3-verify-signatures", no_argument, NULL, 'V'},
+                                       {"s3-enforce-access", no_argument, NULL, 'E'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   int c;
@@ -217,6 +225,8 @@ int cmd_emulator(int argc, char **argv) {
     case 'd': o.data_dir = optarg; break;
     case 'L': level_name = optarg; break;
     case 'i': init_dir = optarg; break;
+    case 'V': o.s3_verify_signatures = 1; break;
+    case 'E': o.s3_enforce_access = 1; break;
     case 'h': usage(stdout); return 0;
     default: return cli_flag_error("emulator", c, argv);
     }

@@ -18,7 +18,7 @@ class Emulator:
     stop() fails when the process does not exit cleanly within 5 s or exits
     non-zero (sanitizer reports, leaks at shutdown)."""
 
-    def __init__(self, extra_env=None):
+    def __init__(self, extra_env=None, extra_args=()):
         binary = os.environ.get("AIRGAP_BIN")
         if not binary:
             raise RuntimeError("AIRGAP_BIN is not set: run through ctest")
@@ -27,7 +27,7 @@ class Emulator:
             env.pop(name, None)
         env.update(extra_env or {})
         self.proc = subprocess.Popen(
-            [binary, "emulator", "--listen", "127.0.0.1:0"],
+            [binary, "emulator", "--listen", "127.0.0.1:0", *extra_args],
             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
         self.port = None
         deadline = time.monotonic() + 20

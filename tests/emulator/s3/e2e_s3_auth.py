@@ -288,6 +288,17 @@ def test_aws_cli():
     assert out.returncode != 0 and "SignatureDoesNotMatch" in out.stderr, out
 
 
+def test_the_flag_turns_verification_on():
+    # --s3-verify-signatures does what S3_SKIP_SIGNATURE_VALIDATION=0 does.
+    emu = Emulator({"S3_SKIP_SIGNATURE_VALIDATION": "1"}, ["--s3-verify-signatures"])
+    try:
+        client(emu).list_buckets()
+        r = error_of(client(emu, secret="wrong").list_buckets)
+        assert r["Error"]["Code"] == "SignatureDoesNotMatch", r
+    finally:
+        emu.stop()
+
+
 def main():
     global STRICT, LAX
     STRICT = Emulator({"S3_SKIP_SIGNATURE_VALIDATION": "0"})
