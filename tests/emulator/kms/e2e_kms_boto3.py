@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sqs_e2e_support import Emulator  # noqa: E402
+from emulator_support import Emulator  # noqa: E402
 
 
 def client(endpoint, region="us-east-1", validate=True):

@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sqs_e2e_support import Emulator  # noqa: E402
+from emulator_support import Emulator  # noqa: E402
 
 
 def main():

@@ -25,8 +25,8 @@ from botocore.config import Config
 # The emulator launcher is shared with the SQS tests and lives next to them:
 # tests/emulator/sqs/ (or tests/emulator/, where it was first written).
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(_HERE, "..", "sqs"), os.path.join(_HERE, "..")]
-from sqs_e2e_support import Emulator  # noqa: E402
+sys.path.insert(0, os.path.join(_HERE, ".."))
+from emulator_support import Emulator  # noqa: E402
 
 EMU = None
 DATA = None

@@ -15,8 +15,8 @@ import botocore
 from botocore.config import Config
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(_HERE, "..", "sqs"), os.path.join(_HERE, "..")]
-from sqs_e2e_support import Emulator  # noqa: E402
+sys.path.insert(0, os.path.join(_HERE, ".."))
+from emulator_support import Emulator  # noqa: E402
 
 EMU = None
 

@@ -15,9 +15,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-# sqs_e2e_support.py sits one folder up, shared with the S3 tests.
+# emulator_support.py sits one folder up, shared with the S3 tests.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sqs_e2e_support import Emulator, md5_hex, md5_of_attributes  # noqa: E402
+from emulator_support import Emulator, md5_hex, md5_of_attributes  # noqa: E402
 
 
 def client(endpoint, region="us-east-1", key="test"):

@@ -10,9 +10,9 @@ import tempfile
 import unittest
 import warnings
 
-# sqs_e2e_support.py sits one folder up, shared with the S3 tests.
+# emulator_support.py sits one folder up, shared with the S3 tests.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sqs_e2e_support import Emulator, md5_hex, md5_of_attributes  # noqa: E402
+from emulator_support import Emulator, md5_hex, md5_of_attributes  # noqa: E402
 
 AWS = "/usr/bin/aws"
 

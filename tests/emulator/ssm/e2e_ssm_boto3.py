@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sqs_e2e_support import Emulator  # noqa: E402
+from emulator_support import Emulator  # noqa: E402
 
 
 def client(endpoint, service="ssm", region="us-east-1", validate=True):

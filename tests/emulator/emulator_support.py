@@ -1,6 +1,7 @@
-"""Shared pieces of the SQS end-to-end tests: start and stop `airgap emulator`
-on a free loopback port, and AWS's MD5 algorithms, written here independently
-of the emulator so the tests check its digests against the documented ones."""
+"""Shared pieces of the emulator's end-to-end tests (every service imports
+it): start and stop `airgap emulator` on a free loopback port, and AWS's MD5
+algorithms for SQS, written here independently of the emulator so the tests
+check its digests against the documented ones."""
 
 import base64
 import hashlib
