@@ -678,6 +678,8 @@ void s3_op_post_object(aws_call *call, json_t *input) {
   v->size = r.size;
   s3_etag(v->etag, sizeof(v->etag), r.md5, 0);
   v->attrs = s3_attrs_from_input(fields);
+  if (v->attrs) /* SSE-S3 by default, or the bucket's default encryption (sse.c) */
+    s3_sse_apply(call, b, fields, NULL, v->attrs);
   v->tags = tags;
   tags = NULL;
   v->acl = s3_acl_from_input(fields);
@@ -690,8 +692,7 @@ void s3_op_post_object(aws_call *call, json_t *input) {
   json_t *out = json_pack("{s:s}", "ETag", v->etag);
   if (b->versioning)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
-  if (sse)
-    json_object_set_new(out, "ServerSideEncryption", json_string(sse));
+  s3_sse_output(out, v->attrs);
   s3_unlock(st);
   reply_stored(call, &form, bucket, key, out);
 cleanup:
