@@ -36,6 +36,12 @@ enum {
   CLI_OPT_SHUTDOWN,
   CLI_OPT_LOG_LEVEL,
   CLI_OPT_WARM,
+  /* agent ceilings (issue #12 item 7) */
+  CLI_OPT_DEFAULT_MEMORY,
+  CLI_OPT_MAX_MEMORY,
+  CLI_OPT_MAX_CPUS,
+  CLI_OPT_MAX_PIDS,
+  CLI_OPT_MAX_DISK,
   /* connection flags */
   CLI_OPT_QUEUE,
   CLI_OPT_TOKEN,
@@ -75,6 +81,7 @@ typedef struct cli_agent_flags {
   char pause[PATH_MAX];
   char id[256];
   const char *log_level;
+  char max_memory[32]; /* the default ceiling: the host's memory */
 } cli_agent_flags;
 
 /* The flags every agent-running command takes (run: one job on its own
@@ -89,7 +96,12 @@ typedef struct cli_agent_flags {
       {"pause", required_argument, NULL, CLI_OPT_PAUSE},                                           \
       {"shutdown-timeout", required_argument, NULL, CLI_OPT_SHUTDOWN},                             \
       {"log-level", required_argument, NULL, CLI_OPT_LOG_LEVEL},                                   \
-      {"warm-sandbox", required_argument, NULL, CLI_OPT_WARM}, {                                   \
+      {"warm-sandbox", required_argument, NULL, CLI_OPT_WARM},                                     \
+      {"default-memory", required_argument, NULL, CLI_OPT_DEFAULT_MEMORY},                         \
+      {"max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY},                                 \
+      {"max-cpus", required_argument, NULL, CLI_OPT_MAX_CPUS},                                     \
+      {"max-pids", required_argument, NULL, CLI_OPT_MAX_PIDS},                                     \
+      {"max-disk", required_argument, NULL, CLI_OPT_MAX_DISK}, {                                   \
     "help", no_argument, NULL, 'h'                                                                 \
   }
 #define CLI_AGENT_POOL_OPTIONS                                                                     \
