@@ -267,8 +267,9 @@ int agent_job_run(const agent_job_params *params);
 
 /* ---- reaping and job ids (agent_reap.c) ---- */
 
-/* Reaps containers labelled airgap.agent=<agent_id> and everything under
- * work_dir. */
+/* Reaps containers labelled airgap.agent=<agent_id> that name no agent life
+ * (left by agents from before lives; a life's own are agent_life_reap_dead's).
+ * work_dir is unused. */
 struct docker_client;
 int agent_reap_leftovers(struct docker_client *docker, const char *agent_id, const char *work_dir);
 

@@ -25,9 +25,9 @@ int agent_limits_from_options(agent_limits *out, const agent_options *o) {
     return airgap_error_set(AIRGAP_EINVALID, "--max-memory: %s", airgap_error_last());
   if (o->default_memory && agent_memory_parse(&bytes, o->default_memory) < 0)
     return airgap_error_set(AIRGAP_EINVALID, "--default-memory: %s", airgap_error_last());
+  /* A ceiling below the default lowers the default with it. */
   if (l.max_memory && bytes > l.max_memory)
-    return airgap_error_set(AIRGAP_EINVALID, "--default-memory %s is above --max-memory %s",
-                            o->default_memory, o->max_memory);
+    l.default_memory = o->max_memory;
   if (o->max_cpus < 0)
     return airgap_error_set(AIRGAP_EINVALID, "--max-cpus must not be negative");
   int64_t disk = 0;

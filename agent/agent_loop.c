@@ -388,6 +388,8 @@ int agent_run(const agent_options *o) {
   }
   collect(o, queue, docker, life, slots, slot_count, 1);
   sandbox_remove(docker, &warm);
+  /* Supervisors of a dead life may have ended while we ran. */
+  agent_life_reap_dead(docker, queue, o->work_dir, life);
 
 cleanup:
   if (slots)

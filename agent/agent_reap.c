@@ -90,7 +90,6 @@ int agent_reap_leftovers(docker_client *docker, const char *agent_id, const char
   if (removed)
     log_info("agent", "removed %u container(s) left by an earlier run of agent %s", removed,
              agent_id);
-  if (error < 0)
-    return error;
-  return agent_life_reap_dead(docker, NULL, work_dir, NULL) < 0 ? -1 : 0;
+  (void)work_dir; /* its run directories are agent_life_reap_dead's */
+  return error;
 }
