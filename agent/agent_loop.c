@@ -42,8 +42,9 @@
 extern char **environ;
 
 #define LEASE_WAIT_S 2
-#define REAP_EVERY_MS 5000 /* looks for dead agent lives this often */
-#define LIFE_FD 3          /* where a supervisor holds the life's lock */
+/* Looks for dead agent lives this often: a readdir and a flock each. */
+#define REAP_EVERY_MS 1000
+#define LIFE_FD 3 /* where a supervisor holds the life's lock */
 #define MAX_SLOTS 256
 
 typedef struct slot {

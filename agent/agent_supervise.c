@@ -41,16 +41,13 @@ int agent_supervise(int fd) {
     log_error("agent", "supervisor: %s", airgap_error_last());
     return code;
   }
-  if (h.parent > 0 && getppid() != h.parent) {
-    log_error("agent", "supervisor: the agent is gone; not starting the job");
-    goto cleanup;
-  }
+  /* An agent that died since it started us is no reason to drop the job:
+   * we hold its life's lock, so nobody reaps under us, and we report. */
   log_level_set((log_level)h.log_level);
   h.job.stop_requested = &stop_requested;
   int rc = agent_job_run(&h.job);
   code = rc == 0 ? 0 : rc == AGENT_JOB_REQUEUE ? AGENT_EXIT_REQUEUE : 1;
 
-cleanup:
   agent_handoff_clear(&h);
   return code;
 }
