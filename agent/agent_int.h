@@ -227,7 +227,7 @@ typedef struct agent_job_params {
 typedef struct agent_handoff {
   agent_job_params job; /* job.spec_json: the spec's text as the queue gave it;
                            job.stop_requested is not handed over */
-  pid_t parent;         /* the agent: the supervisor starts nothing once it is gone */
+  pid_t parent;         /* the agent that started the supervisor (informational) */
   int log_level;
   /* the reader's storage */
   char *text;
