@@ -276,9 +276,14 @@ int agent_life_begin(agent_life **out, const char *work_dir) {
     error = airgap_error_set_errno(AIRGAP_ERROR, "cannot create %s", life->dir);
     goto fail;
   }
-  life->fd = open(life->lock_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (life->fd < 0 || flock(life->fd, LOCK_EX | LOCK_NB) < 0) {
+  /* Locked under a name no reaper looks at, then renamed into place: a
+   * reaper never sees the lock free before we hold it. */
+  char tmp[PATH_MAX + 8];
+  snprintf(tmp, sizeof(tmp), "%s.tmp", life->lock_path);
+  life->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (life->fd < 0 || flock(life->fd, LOCK_EX | LOCK_NB) < 0 || rename(tmp, life->lock_path) < 0) {
     error = airgap_error_set_errno(AIRGAP_ERROR, "cannot lock %s", life->lock_path);
+    unlink(tmp);
     goto fail;
   }
   *out = life;
