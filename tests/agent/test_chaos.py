@@ -81,6 +81,11 @@ class Chaos:
         self.jobs = []
         self.overlaps = []
         self.sampling = True
+        # The repository is a local path: agents that refuse those unless
+        # told (issue #12 item 2) are told.
+        agent_help = subprocess.run([AIRGAP, "agent", "--help"], capture_output=True,
+                                    text=True).stdout
+        self.local_repos = ["--allow-local-repos"] if "--allow-local-repos" in agent_help else []
         self.start_queue()
         self.agent_token = run(AIRGAP, "queue", "token", "create", "--role", "agent",
                                "--data", self.data).stdout.strip()
@@ -111,7 +116,8 @@ class Chaos:
         self.agent = subprocess.Popen(
             [AIRGAP, "agent", "--queue", self.url, "--token", self.agent_token,
              "--id", agent_id, "--slots", "2", "--network", "none", "--cache", self.cache,
-             "--work", self.work, "--log-level", "error", "--pull", "never"])
+             "--work", self.work, "--log-level", "error", "--pull", "never"]
+            + self.local_repos)
 
     def api(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
