@@ -58,8 +58,16 @@ typedef struct agent_options {
    * Snapshots in use are never removed. */
   uint64_t cache_max_bytes;
   unsigned cache_max_age_secs;
-  volatile const int *drain; /* set: lease no more, let running jobs finish */
-  volatile const int *abort; /* set: cancel running jobs, tear down, return */
+  /* Operator defaults and ceilings for every job (issue #12 item 7). A spec
+   * above a ceiling ends errored with a reason naming the limit. */
+  const char *default_memory; /* memory of a job whose spec sets none (NULL: no limit) */
+  const char *max_memory;     /* largest memory a spec may ask (NULL: no ceiling) */
+  double max_cpus;            /* most CPUs a spec may ask (0: no ceiling) */
+  unsigned max_pids;          /* most pids a spec may ask (0: no ceiling) */
+  const char *max_disk;       /* size the workspace may write, on a tmpfs ("4g"; NULL
+                                or "0": the host's disk, unbounded) */
+  volatile const int *drain;  /* set: lease no more, let running jobs finish */
+  volatile const int *abort;  /* set: cancel running jobs, tear down, return */
 } agent_options;
 
 /* Reaps what an earlier run left (containers labelled airgap.agent=<id>,

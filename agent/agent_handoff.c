@@ -52,6 +52,16 @@ int agent_handoff_write(int fd, const agent_handoff *h) {
       "network", p->network, "pause", p->pause_path, "user", p->user, "docker_host", p->docker_host,
       "pull", (int)p->pull, "parent", (int)h->parent, "log_level", h->log_level, "sandbox",
       p->sandbox_id, "attempt", (int)p->attempt, "allow_local", p->allow_local_repos ? 1 : 0);
+  /* The agent's life and ceilings (agent_life.c, agent_limits.c). */
+  json_t *life = json_pack("{s:s?, s:s?, s:I, s:f, s:i, s:I}", "life", p->life_id, "default_memory",
+                           p->limits.default_memory, "max_memory", (json_int_t)p->limits.max_memory,
+                           "max_cpus", p->limits.max_cpus, "max_pids", (int)p->limits.max_pids,
+                           "max_disk", (json_int_t)p->limits.max_disk);
+  if (!life || !params || json_object_update(params, life) < 0) {
+    json_decref(params);
+    params = NULL;
+  }
+  json_decref(life);
   char *line = params ? json_dumps(params, JSON_COMPACT) : NULL;
   json_decref(params);
   if (!line || !p->spec_json)
@@ -145,6 +155,15 @@ int agent_handoff_read(agent_handoff *out, int fd) {
       .attempt = (unsigned)json_integer_value(json_object_get(in, "attempt")),
       .pull = (agent_pull_policy)json_integer_value(json_object_get(in, "pull")),
       .allow_local_repos = json_is_true(json_object_get(in, "allow_local")),
+      .life_id = jsonutil_string(in, "life"),
+      .limits =
+          {
+              .default_memory = jsonutil_string(in, "default_memory"),
+              .max_memory = (int64_t)json_integer_value(json_object_get(in, "max_memory")),
+              .max_cpus = json_number_value(json_object_get(in, "max_cpus")),
+              .max_pids = (unsigned)json_integer_value(json_object_get(in, "max_pids")),
+              .max_disk = (uint64_t)json_integer_value(json_object_get(in, "max_disk")),
+          },
   };
   const agent_job_params *p = &h.job;
   if (!p->queue_url || !p->agent_id || !p->job_id || !p->lease || !*p->spec_json || !p->cache_dir ||

@@ -169,6 +169,27 @@ typedef struct agent_status {
  * the exit code; no exit code at all → errored/infrastructure. */
 void agent_status_from_outcome(agent_status *out, const agent_outcome *outcome);
 
+/* ---- operator ceilings (agent_limits.c) ---- */
+
+/* What the operator allows a job (agent_options' ceilings, checked). */
+typedef struct agent_limits {
+  const char *default_memory; /* a spec without memory gets this (NULL: none) */
+  int64_t max_memory;         /* bytes; 0: no ceiling */
+  double max_cpus;            /* 0: no ceiling */
+  unsigned max_pids;          /* ceiling; also the default when below AGENT_DEFAULT_PIDS */
+  uint64_t max_disk;          /* the writable layer's tmpfs size; 0: the host's disk */
+} agent_limits;
+
+/* Checks the options' defaults and ceilings into *out (strings borrowed).
+ * AIRGAP_EINVALID names the bad flag. */
+int agent_limits_from_options(agent_limits *out, const agent_options *options);
+
+/* Applies the defaults to spec and refuses what asks more than a ceiling:
+ * AIRGAP_EINVALID with a message naming the limit, and *reason (static) the
+ * job's errored reason ("memory_limit", "cpus_limit", "pids_limit"). */
+struct queue_spec;
+int agent_limits_apply(struct queue_spec *spec, const agent_limits *limits, const char **reason);
+
 /* ---- the job supervisor (agent_job.c) ---- */
 
 /* Everything one supervisor needs; strings borrowed. */
@@ -191,6 +212,9 @@ typedef struct agent_job_params {
   const char *docker_host;            /* NULL: DOCKER_HOST or the default socket */
   const char *sandbox_id;             /* a warm sandbox the agent started for this job, or NULL */
   volatile const int *stop_requested; /* set (by a signal handler) to cancel */
+  /* agentlife (issue #12 items 5, 7) */
+  const char *life_id; /* the agent's life: labels airgap.life of every container */
+  agent_limits limits;
 } agent_job_params;
 
 /* ---- the agent → supervisor hand-off (agent_handoff.c) ---- */
@@ -200,7 +224,7 @@ typedef struct agent_job_params {
 typedef struct agent_handoff {
   agent_job_params job; /* job.spec_json: the spec's text as the queue gave it;
                            job.stop_requested is not handed over */
-  pid_t parent;         /* the agent: the supervisor starts nothing once it is gone */
+  pid_t parent;         /* the agent that started the supervisor (informational) */
   int log_level;
   /* the reader's storage */
   char *text;
@@ -240,8 +264,9 @@ int agent_job_run(const agent_job_params *params);
 
 /* ---- reaping and job ids (agent_reap.c) ---- */
 
-/* Reaps containers labelled airgap.agent=<agent_id> and everything under
- * work_dir. */
+/* Reaps containers labelled airgap.agent=<agent_id> that name no agent life
+ * (left by agents from before lives; a life's own are agent_life_reap_dead's).
+ * work_dir is unused. */
 struct docker_client;
 int agent_reap_leftovers(struct docker_client *docker, const char *agent_id, const char *work_dir);
 
@@ -251,6 +276,39 @@ int agent_reap_leftovers(struct docker_client *docker, const char *agent_id, con
 struct docker_client;
 int agent_containers_reap(unsigned *out, struct docker_client *docker, const char *agent_id,
                           const char *job_id, const char *except_id);
+
+/* ---- the agent's life and what dead ones left (agent_life.c) ---- */
+
+/* The label naming the agent life that started a container. */
+#define AGENT_LABEL_LIFE "airgap.life"
+
+typedef struct agent_life agent_life;
+struct queue_client;
+
+/* Starts a life in work_dir: its lock (held until agent_life_end, and by
+ * every supervisor that inherits agent_life_fd) and its lease records. */
+int agent_life_begin(agent_life **out, const char *work_dir);
+/* The uuid naming this life (borrowed). */
+const char *agent_life_id(const agent_life *life);
+/* The lock's fd, for supervisors to inherit. */
+int agent_life_fd(const agent_life *life);
+/* Records a lease before its supervisor starts; forget it once it ended. */
+int agent_life_record(agent_life *life, const char *job_id, unsigned attempt, const char *lease);
+void agent_life_forget(agent_life *life, const char *job_id, unsigned attempt);
+/* Ends the life: its records and lock go when no supervisor is left. Accepts NULL. */
+void agent_life_end(agent_life *life);
+
+/* Reaps every life in work_dir whose lock nobody holds (self excepted; may
+ * be NULL): its containers (label airgap.life), its recorded run
+ * directories, and its leases, handed back to the queue with reason
+ * agent_lost (queue may be NULL: records are then only removed). -1 when
+ * something is left for a later call. */
+int agent_life_reap_dead(struct docker_client *docker, struct queue_client *queue,
+                         const char *work_dir, const agent_life *self);
+
+/* Adds the label airgap.life=<life_id> to a container configuration
+ * (nothing when life_id is NULL). */
+int agent_container_label_life(json_t *config, const char *life_id);
 
 /* A job id usable as a directory name and label value: 1–64 of [A-Za-z0-9_-]. */
 int agent_job_id_valid(const char *id);

@@ -210,7 +210,8 @@ static int prepare_workspace(job_run *r, char **mirror_paths, size_t *mirror_pat
       goto done;
   }
   r->run_dir_made = 1;
-  if ((error = overlay_workspace_create(&r->ws, snap, r->run_dir, NULL)) < 0)
+  overlay_workspace_options ws_opts = {.upper_limit_bytes = r->p->limits.max_disk};
+  if ((error = overlay_workspace_create(&r->ws, snap, r->run_dir, &ws_opts)) < 0)
     goto done;
   /* The mirrors the snapshot's .git borrows objects from (submodules'
    * too), bound read-only at their own paths so git works in the job. */
@@ -242,6 +243,8 @@ static int start_sandbox(job_run *r, pid_t *out_pid) {
   json_t *config = NULL, *info = NULL;
   int error = agent_container_sandbox_config(&config, r->spec->image, r->p->pause_path,
                                              r->p->network, r->p->agent_id, r->p->job_id);
+  if (error == 0)
+    error = agent_container_label_life(config, r->p->life_id);
   if (error < 0)
     goto cleanup;
   if ((error = docker_container_create(&r->sandbox_id, r->docker, NULL, config)) < 0 ||
@@ -337,6 +340,8 @@ static int start_job_container(job_run *r, const char *commit, char **mirror_pat
                                    .ro_bind_count = mirror_path_count,
                                    .user = r->p->user};
   int error = agent_container_job_config(&config, r->spec, &params);
+  if (error == 0)
+    error = agent_container_label_life(config, r->p->life_id);
   if (error == 0)
     error = docker_container_create(&r->container_id, r->docker, NULL, config);
   json_decref(config);
@@ -598,10 +603,17 @@ int agent_job_run(const agent_job_params *p) {
     fail(r, error, "workspace");
     goto finish;
   }
+  /* A rerun's log starts with a separator naming the attempt; the queue's
+   * own note just above it says why the earlier attempt ended. */
+  if (p->attempt > 1)
+    agent_log_note(r->log,
+                   "======== attempt %u: rerun after attempt %u ended without a result "
+                   "(see above) ========",
+                   p->attempt, p->attempt - 1);
   agent_log_note(r->log, "job %s on agent %s, image %s", p->job_id, p->agent_id, r->spec->image);
-  int64_t memory = 0;
-  if (r->spec->memory && (error = agent_memory_parse(&memory, r->spec->memory)) < 0) {
-    fail(r, error, "spec"); /* refused before anything is set up */
+  const char *limit_reason = "spec";
+  if ((error = agent_limits_apply(r->spec, &p->limits, &limit_reason)) < 0) {
+    fail(r, error, limit_reason); /* refused before anything is set up */
     goto finish;
   }
 

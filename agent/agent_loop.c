@@ -7,9 +7,10 @@
  * holds secrets, which must not show in argv or the environment; its text
  * goes on as the queue gave it, unparsed here), runs in its own process
  * group (a Ctrl-C reaches only the agent, which decides what to cancel) and
- * dies with the agent (PR_SET_PDEATHSIG, set by the supervisor itself): after
- * a `kill -9` of the agent its jobs' leases expire and they go back to the
- * queue, and the restarted agent reaps what they left. A supervisor that
+ * outlives the agent: after a `kill -9` of the agent its supervisors keep
+ * their leases alive and finish their jobs, holding the agent life's lock
+ * (agent_life.c) until the last of them ends; only then may another agent
+ * reap what is left and hand back the leases recorded. A supervisor that
  * exits without reporting (a crash) gets its job reported errored by the
  * agent, after the agent has removed its containers and run directory.
  *
@@ -41,6 +42,9 @@
 extern char **environ;
 
 #define LEASE_WAIT_S 2
+/* Looks for dead agent lives this often: a readdir and a flock each. */
+#define REAP_EVERY_MS 1000
+#define LIFE_FD 3 /* where a supervisor holds the life's lock */
 #define MAX_SLOTS 256
 
 typedef struct slot {
@@ -55,11 +59,14 @@ typedef struct slot {
 
 /* Starts a sandbox before any job is known, so a leased job finds its
  * network namespace ready: starting it is the largest fixed cost of a job. */
-static int warm_start(char **out, docker_client *docker, const agent_options *o) {
+static int warm_start(char **out, docker_client *docker, const agent_options *o,
+                      const agent_life *life) {
   json_t *config = NULL;
   char *id = NULL;
   int error = agent_container_sandbox_config(&config, AGENT_SANDBOX_IMAGE, o->pause_path,
                                              o->network, o->agent_id, NULL);
+  if (error == 0)
+    error = agent_container_label_life(config, agent_life_id(life));
   if (error == 0)
     error = docker_container_create(&id, docker, NULL, config);
   if (error == 0)
@@ -93,7 +100,8 @@ static void sleep_ms(uint64_t ms) {
 static int flag(volatile const int *f) { return f && *f; }
 
 static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job *job,
-                            const char *sandbox_id) {
+                            const char *sandbox_id, const agent_life *life,
+                            const agent_limits *limits) {
   int error = 0;
   int fds[2] = {-1, -1};
   posix_spawn_file_actions_t actions;
@@ -120,6 +128,8 @@ static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job 
               .docker_host = o->docker_host,
               .sandbox_id = sandbox_id,
               .allow_local_repos = o->allow_local_repos,
+              .life_id = agent_life_id(life),
+              .limits = *limits,
           },
       .parent = getpid(),
       .log_level = (int)log_level_get(),
@@ -130,6 +140,8 @@ static int spawn_supervisor(pid_t *out, const agent_options *o, const queue_job 
     goto cleanup;
   }
   posix_spawn_file_actions_adddup2(&actions, fds[0], 0);
+  /* The supervisor holds the life's lock as long as it lives. */
+  posix_spawn_file_actions_adddup2(&actions, agent_life_fd(life), LIFE_FD);
   posix_spawnattr_setpgroup(&attr, 0);
   sigset_t none;
   sigemptyset(&none);
@@ -210,7 +222,7 @@ static void slot_clear(slot *s) {
 
 /* Collects ended supervisors; returns how many still run. */
 static unsigned collect(const agent_options *o, queue_client *queue, docker_client *docker,
-                        slot *slots, unsigned count, int block) {
+                        agent_life *life, slot *slots, unsigned count, int block) {
   unsigned running = 0;
   for (unsigned i = 0; i < count; i++) {
     if (!slots[i].pid)
@@ -229,6 +241,7 @@ static unsigned collect(const agent_options *o, queue_client *queue, docker_clie
        * teardown could take the warm sandbox down. */
       if (slots[i].sandbox_id && docker_container_remove(docker, slots[i].sandbox_id, 1) == 0)
         log_debug("agent", "job %s: removed its sandbox", slots[i].job_id);
+      agent_life_forget(life, slots[i].job_id, slots[i].attempt);
       slot_clear(&slots[i]);
     } else {
       running++;
@@ -250,6 +263,8 @@ int agent_run(const agent_options *o) {
   unsigned slot_count = o->slots ? o->slots : 1;
   slot *slots = NULL;
   agent_cache_keeper *keeper = NULL;
+  agent_life *life = NULL;
+  agent_limits limits;
   if (slot_count > MAX_SLOTS)
     return airgap_error_set(AIRGAP_EINVALID, "--slots %u is more than %d", slot_count, MAX_SLOTS);
   if ((error = queue_client_new(&queue, o->queue_url, o->token)) < 0 ||
@@ -271,11 +286,17 @@ int agent_run(const agent_options *o) {
         airgap_error_set_errno(AIRGAP_ERROR, "cannot create the cache directory %s", o->cache_dir);
     goto cleanup;
   }
-  if ((error = agent_reap_leftovers(docker, o->agent_id, o->work_dir)) < 0)
+  if ((error = agent_limits_from_options(&limits, o)) < 0)
     goto cleanup;
   if ((error = agent_cache_keeper_start(&keeper, o->cache_dir, o->cache_max_bytes,
                                         o->cache_max_age_secs)) < 0)
     goto cleanup;
+  /* Ours first, so that a reaper never takes us for dead. */
+  if ((error = agent_life_begin(&life, o->work_dir)) < 0 ||
+      (error = agent_reap_leftovers(docker, o->agent_id, o->work_dir)) < 0)
+    goto cleanup;
+  agent_life_reap_dead(docker, queue, o->work_dir, life);
+  uint64_t reaped_at = clock_monotonic_ms();
   log_info("agent", "agent %s: %u slot(s), queue %s", o->agent_id, slot_count, o->queue_url);
   char *warm = NULL;
   uint64_t warm_retry_at = o->no_warm_sandbox ? UINT64_MAX : 0;
@@ -289,7 +310,12 @@ int agent_run(const agent_options *o) {
   int canceling = 0;
   unsigned was_running = 0;
   for (;;) {
-    unsigned running = collect(o, queue, docker, slots, slot_count, 0);
+    unsigned running = collect(o, queue, docker, life, slots, slot_count, 0);
+    if (clock_monotonic_ms() - reaped_at >= REAP_EVERY_MS) {
+      /* A supervisor may outlive its agent and die later. */
+      agent_life_reap_dead(docker, queue, o->work_dir, life);
+      reaped_at = clock_monotonic_ms();
+    }
     if (running < was_running)
       agent_cache_keeper_poke(keeper); /* a job ended: its snapshot may go now */
     was_running = running;
@@ -321,7 +347,7 @@ int agent_run(const agent_options *o) {
       sleep_ms(100);
       continue;
     }
-    if (!warm && clock_monotonic_ms() >= warm_retry_at && warm_start(&warm, docker, o) < 0) {
+    if (!warm && clock_monotonic_ms() >= warm_retry_at && warm_start(&warm, docker, o, life) < 0) {
       log_warn("agent", "cannot start a warm sandbox (retrying in %d s): %s", WARM_RETRY_MS / 1000,
                airgap_error_last());
       warm_retry_at = clock_monotonic_ms() + WARM_RETRY_MS;
@@ -351,10 +377,13 @@ int agent_run(const agent_options *o) {
     char *id_copy = strdup(job->id);
     char *lease_copy = job->lease ? strdup(job->lease) : NULL;
     if (!id_copy || !lease_copy || !agent_job_id_valid(job->id) ||
-        spawn_supervisor(&pid, o, job, warm) < 0) {
+        agent_life_record(life, job->id, job->attempts, job->lease) < 0 ||
+        spawn_supervisor(&pid, o, job, warm, life, &limits) < 0) {
       log_error("agent", "job %s: cannot start its supervisor: %s", job->id, airgap_error_last());
       if (job->lease)
         queue_client_complete(queue, job->id, job->lease, "errored", "infrastructure", -1);
+      if (id_copy && agent_job_id_valid(job->id))
+        agent_life_forget(life, job->id, job->attempts);
       free(id_copy);
       free(lease_copy);
     } else {
@@ -368,8 +397,10 @@ int agent_run(const agent_options *o) {
     }
     queue_job_free(job);
   }
-  collect(o, queue, docker, slots, slot_count, 1);
+  collect(o, queue, docker, life, slots, slot_count, 1);
   sandbox_remove(docker, &warm);
+  /* Supervisors of a dead life may have ended while we ran. */
+  agent_life_reap_dead(docker, queue, o->work_dir, life);
 
 cleanup:
   agent_cache_keeper_stop(keeper);
@@ -377,6 +408,7 @@ cleanup:
     for (unsigned i = 0; i < slot_count; i++)
       slot_clear(&slots[i]);
   free(slots);
+  agent_life_end(life);
   docker_client_free(docker);
   queue_client_free(queue);
   return error;

@@ -6,8 +6,8 @@
  * carry the labels airgap.agent=<agent id> and airgap.job=<job id>, and its
  * mounts and files live in its run directory under the agent's work
  * directory. The supervisor reaps its own job's containers at teardown, the
- * agent reaps a crashed supervisor's, and at start the agent reaps whatever an
- * earlier run of it left. A job id becomes a directory name and a label value,
+ * agent reaps a crashed supervisor's, and any agent reaps what dead agent
+ * lives left (agent_life.c). A job id becomes a directory name and a label value,
  * so only ids that are safe as both are accepted.
  *
  * Kept apart from the supervisor (agent_job.c) so that the lease loop
@@ -64,12 +64,32 @@ int agent_containers_reap(unsigned *out, docker_client *docker, const char *agen
 }
 
 int agent_reap_leftovers(docker_client *docker, const char *agent_id, const char *work_dir) {
-  unsigned removed = 0;
-  int error = agent_containers_reap(&removed, docker, agent_id, NULL, NULL);
+  /* Containers of this id from before lives were labelled; a labelled one
+   * belongs to a life that may still be running (a supervisor outlives its
+   * agent), which agent_life_reap_dead decides. */
+  char label[256];
+  snprintf(label, sizeof(label), "airgap.agent=%s", agent_id);
+  json_t *list = NULL;
+  int error = docker_container_list(&list, docker, label);
   if (error < 0)
     return error;
+  unsigned removed = 0;
+  size_t i;
+  json_t *item;
+  json_array_foreach(list, i, item) {
+    const char *id = json_string_value(json_object_get(item, "Id"));
+    if (!id || json_object_get(json_object_get(item, "Labels"), AGENT_LABEL_LIFE))
+      continue;
+    int rc = docker_container_remove(docker, id, 1);
+    if (rc == 0)
+      removed++;
+    else if (rc != AIRGAP_ENOTFOUND && error == 0)
+      error = rc;
+  }
+  json_decref(list);
   if (removed)
     log_info("agent", "removed %u container(s) left by an earlier run of agent %s", removed,
              agent_id);
-  return overlay_reap(work_dir);
+  (void)work_dir; /* its run directories are agent_life_reap_dead's */
+  return error;
 }

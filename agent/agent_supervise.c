@@ -1,7 +1,14 @@
 /*
  * agent_supervise.c — the entry of a job supervisor process: reads the job
- * the agent wrote into its stdin pipe (agent_handoff.c), arranges to die with
- * the agent, turns SIGTERM/SIGINT into a cancel and runs the job.
+ * the agent wrote into its stdin pipe (agent_handoff.c), turns SIGTERM/SIGINT
+ * into a cancel and runs the job.
+ *
+ * It does not die with the agent: a `kill -9` of the agent would otherwise
+ * leave the job's containers running unsupervised (they are not our
+ * children) and its lease to expire, so the job would run twice. The
+ * supervisor keeps its lease alive, finishes and reports, and holds the
+ * agent life's lock (fd 3, inherited; agent_life.c) until it ends, so no
+ * other agent reaps under it.
  */
 #include "agent/agent.h"
 #include "agent/agent_int.h"
@@ -9,7 +16,7 @@
 #include "common/log.h"
 
 #include <signal.h>
-#include <sys/prctl.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 static volatile int stop_requested;
@@ -20,9 +27,8 @@ static void on_stop(int sig) {
 }
 
 int agent_supervise(int fd) {
-  /* Die with the agent: its restart reaps what we leave and the queue hands
-   * the job out again once the lease expires. */
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  /* The life's lock stays ours alone: nothing we might start inherits it. */
+  fcntl(3, F_SETFD, FD_CLOEXEC);
   struct sigaction sa = {0};
   sa.sa_handler = on_stop;
   sigaction(SIGTERM, &sa, NULL);
@@ -35,16 +41,13 @@ int agent_supervise(int fd) {
     log_error("agent", "supervisor: %s", airgap_error_last());
     return code;
   }
-  if (h.parent > 0 && getppid() != h.parent) {
-    log_error("agent", "supervisor: the agent is gone; not starting the job");
-    goto cleanup;
-  }
+  /* An agent that died since it started us is no reason to drop the job:
+   * we hold its life's lock, so nobody reaps under us, and we report. */
   log_level_set((log_level)h.log_level);
   h.job.stop_requested = &stop_requested;
   int rc = agent_job_run(&h.job);
   code = rc == 0 ? 0 : rc == AGENT_JOB_REQUEUE ? AGENT_EXIT_REQUEUE : 1;
 
-cleanup:
   agent_handoff_clear(&h);
   return code;
 }

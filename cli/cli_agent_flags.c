@@ -30,6 +30,13 @@
 #include <unistd.h>
 
 #define DEFAULT_SHUTDOWN_TIMEOUT 600u
+/* Operator ceilings (issue #12 item 7): a job that asks nothing gets
+ * DEFAULT_MEMORY; a job asking more than the host has, or more pids than
+ * DEFAULT_MAX_PIDS, is refused; its workspace writes at most DEFAULT_MAX_DISK
+ * (on a tmpfs: counted against memory only as far as it is used). */
+#define DEFAULT_MEMORY "4g"
+#define DEFAULT_MAX_PIDS 32768u
+#define DEFAULT_MAX_DISK "4g"
 
 /* ---- helpers every runner command uses ---- */
 
@@ -139,10 +146,23 @@ void cli_agent_flags_help(FILE *out, int pool, const char *cache_default,
           "                         system)\n"
           "  --cache-max-age DAYS   evict snapshots unused this long (env AIRGAP_CACHE_MAX_AGE;\n"
           "                         default 7)\n"
+          "  --default-memory SIZE  memory limit of a job whose spec sets none (env\n"
+          "                         AIRGAP_DEFAULT_MEMORY; default " DEFAULT_MEMORY "; 0: none)\n"
+          "  --max-memory SIZE      a job asking more memory is refused, errored/memory_limit\n"
+          "                         (env AIRGAP_MAX_MEMORY; default the host's memory; 0: none)\n"
+          "  --max-cpus N           a job asking more CPUs is refused, errored/cpus_limit (env\n"
+          "                         AIRGAP_MAX_CPUS; default the host's CPUs; 0: none)\n"
+          "  --max-pids N           a job asking more pids is refused, errored/pids_limit (env\n"
+          "                         AIRGAP_MAX_PIDS; default %u; 0: none)\n"
+          "  --max-disk SIZE        what a job may write to its workspace, held on a tmpfs of\n"
+          "                         this size (env AIRGAP_MAX_DISK; default " DEFAULT_MAX_DISK
+          "; 0: the\n"
+          "                         host's disk, unbounded)\n"
           "  --log-level LEVEL      debug, info, warn or error (env AIRGAP_LOG_LEVEL; default\n"
           "                         %s)\n"
           "  --help                 show this help\n",
-          pool ? "the hostname" : "run-<pid>", DEFAULT_SHUTDOWN_TIMEOUT, pool ? "info" : "warn");
+          pool ? "the hostname" : "run-<pid>", DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_MAX_PIDS,
+          pool ? "info" : "warn");
 }
 
 void cli_agent_flags_init(cli_agent_flags *f, const char *cache, const char *work) {
@@ -159,6 +179,19 @@ void cli_agent_flags_init(cli_agent_flags *f, const char *cache, const char *wor
   f->o.agent_id = cli_env("AIRGAP_AGENT_ID");
   fallback = cli_env("AIRGAP_WARM_SANDBOX");
   f->o.no_warm_sandbox = fallback && strcmp(fallback, "no") == 0;
+  f->o.default_memory = (fallback = cli_env("AIRGAP_DEFAULT_MEMORY")) ? fallback : DEFAULT_MEMORY;
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0) {
+    snprintf(f->max_memory, sizeof(f->max_memory), "%lluk",
+             (unsigned long long)pages * (unsigned long long)page / 1024u);
+    f->o.max_memory = f->max_memory;
+  }
+  if ((fallback = cli_env("AIRGAP_MAX_MEMORY")))
+    f->o.max_memory = fallback;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  f->o.max_cpus = cpus > 0 ? (double)cpus : 0;
+  f->o.max_pids = DEFAULT_MAX_PIDS;
+  f->o.max_disk = (fallback = cli_env("AIRGAP_MAX_DISK")) ? fallback : DEFAULT_MAX_DISK;
   f->o.drain = &drain_flag;
   f->o.abort = &abort_flag;
   f->log_level = cli_env("AIRGAP_LOG_LEVEL");
@@ -210,6 +243,19 @@ static int cache_max_age(cli_agent_flags *f, const char *cmd, const char *what, 
   return 0;
 }
 
+static int parse_cpus(double *out, const char *cmd, const char *what, const char *text) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (!*text || *end || errno || !(v >= 0) || v > 4096) {
+    fprintf(stderr, "airgap %s: %s must be a number of CPUs from 0 to 4096 (got '%s')\n", cmd, what,
+            text);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
 int cli_agent_flags_option(cli_agent_flags *f, const char *cmd, int opt, const char *arg) {
   switch (opt) {
   case CLI_OPT_SLOTS:
@@ -241,6 +287,12 @@ int cli_agent_flags_option(cli_agent_flags *f, const char *cmd, int opt, const c
   case CLI_OPT_ALLOW_LOCAL: f->o.allow_local_repos = 1; return 1;
   case CLI_OPT_CACHE_MAX: return cache_max(f, cmd, "--cache-max", arg) < 0 ? -1 : 1;
   case CLI_OPT_CACHE_MAX_AGE: return cache_max_age(f, cmd, "--cache-max-age", arg) < 0 ? -1 : 1;
+  case CLI_OPT_DEFAULT_MEMORY: f->o.default_memory = arg; return 1;
+  case CLI_OPT_MAX_MEMORY: f->o.max_memory = arg; return 1;
+  case CLI_OPT_MAX_CPUS: return parse_cpus(&f->o.max_cpus, cmd, "--max-cpus", arg) < 0 ? -1 : 1;
+  case CLI_OPT_MAX_PIDS:
+    return cli_parse_uint(&f->o.max_pids, cmd, "--max-pids", arg, 1u << 22) < 0 ? -1 : 1;
+  case CLI_OPT_MAX_DISK: f->o.max_disk = arg; return 1;
   case CLI_OPT_WARM:
     if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0) {
       fprintf(stderr, "airgap %s: --warm-sandbox takes yes or no\n", cmd);
@@ -286,6 +338,21 @@ int cli_agent_flags_finish(cli_agent_flags *f, const char *cmd) {
     fprintf(stderr, "airgap %s: AIRGAP_PULL: %s\n", cmd, airgap_error_last());
     return -1;
   }
+  /* Environment values count where no flag changed the default (as slots). */
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  const char *env_cpus = cli_env("AIRGAP_MAX_CPUS");
+  if (env_cpus && f->o.max_cpus == (online > 0 ? (double)online : 0) &&
+      parse_cpus(&f->o.max_cpus, cmd, "AIRGAP_MAX_CPUS", env_cpus) < 0)
+    return -1;
+  const char *env_pids = cli_env("AIRGAP_MAX_PIDS");
+  if (env_pids && f->o.max_pids == DEFAULT_MAX_PIDS &&
+      cli_parse_uint(&f->o.max_pids, cmd, "AIRGAP_MAX_PIDS", env_pids, 1u << 22) < 0)
+    return -1;
+  /* "0" switches a size off. */
+  if (f->o.default_memory && strcmp(f->o.default_memory, "0") == 0)
+    f->o.default_memory = NULL;
+  if (f->o.max_memory && strcmp(f->o.max_memory, "0") == 0)
+    f->o.max_memory = NULL;
   ssize_t n = readlink("/proc/self/exe", f->self, sizeof(f->self) - 1);
   if (n <= 0) {
     fprintf(stderr, "airgap %s: cannot find the airgap binary (/proc/self/exe): %s\n", cmd,

@@ -39,6 +39,12 @@ enum {
   CLI_OPT_CACHE_MAX,
   CLI_OPT_CACHE_MAX_AGE,
   CLI_OPT_ALLOW_LOCAL,
+  /* agent ceilings (issue #12 item 7) */
+  CLI_OPT_DEFAULT_MEMORY,
+  CLI_OPT_MAX_MEMORY,
+  CLI_OPT_MAX_CPUS,
+  CLI_OPT_MAX_PIDS,
+  CLI_OPT_MAX_DISK,
   /* connection flags */
   CLI_OPT_QUEUE,
   CLI_OPT_TOKEN,
@@ -78,6 +84,7 @@ typedef struct cli_agent_flags {
   char pause[PATH_MAX];
   char id[256];
   const char *log_level;
+  char max_memory[32]; /* the default ceiling: the host's memory */
 } cli_agent_flags;
 
 /* The flags every agent-running command takes (run: one job on its own
@@ -94,7 +101,12 @@ typedef struct cli_agent_flags {
       {"log-level", required_argument, NULL, CLI_OPT_LOG_LEVEL},                                   \
       {"warm-sandbox", required_argument, NULL, CLI_OPT_WARM},                                     \
       {"cache-max", required_argument, NULL, CLI_OPT_CACHE_MAX},                                   \
-      {"cache-max-age", required_argument, NULL, CLI_OPT_CACHE_MAX_AGE}, {                         \
+      {"cache-max-age", required_argument, NULL, CLI_OPT_CACHE_MAX_AGE},                           \
+      {"default-memory", required_argument, NULL, CLI_OPT_DEFAULT_MEMORY},                         \
+      {"max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY},                                 \
+      {"max-cpus", required_argument, NULL, CLI_OPT_MAX_CPUS},                                     \
+      {"max-pids", required_argument, NULL, CLI_OPT_MAX_PIDS},                                     \
+      {"max-disk", required_argument, NULL, CLI_OPT_MAX_DISK}, {                                   \
     "help", no_argument, NULL, 'h'                                                                 \
   }
 #define CLI_AGENT_POOL_OPTIONS                                                                     \

@@ -80,10 +80,10 @@ class Cluster:
         self.agent = None
         self.start_agent()
 
-    def start_agent(self):
+    def start_agent(self, agent_id=None):
         self.agent = subprocess.Popen(
             [AIRGAP, "agent", "--queue", self.url, "--token", self.agent_token,
-             "--id", self.agent_id, "--slots", str(self.slots), "--network", "none",
+             "--id", agent_id or self.agent_id, "--slots", str(self.slots), "--network", "none",
              "--cache", self.cache, "--work", self.work, "--log-level", "warn",
              "--pull", "never"] + self.agent_args)
 
@@ -158,6 +158,12 @@ class AgentTest(unittest.TestCase):
     def start(self, **kw):
         self.cluster = Cluster(**kw)
         return self.cluster
+
+    def wait_log(self, c, job_id, text, timeout=60):
+        deadline = time.time() + timeout
+        while text not in c.log(job_id):
+            self.assertLess(time.time(), deadline, c.log(job_id))
+            time.sleep(0.2)
 
     def test_passing_job_sees_its_workspace_and_environment(self):
         c = self.start()
@@ -314,23 +320,82 @@ class AgentTest(unittest.TestCase):
         self.assertLess(ja["started_at"], jb["finished_at"])
         self.assertLess(jb["started_at"], ja["finished_at"])
 
-    def test_agent_killed_mid_job_is_reaped_and_the_job_requeued(self):
+    def test_agent_killed_mid_job_leaves_its_supervisor_to_finish(self):
+        # Issue #12 item 5: the supervisor keeps the lease alive and finishes
+        # the job; nothing runs twice and nothing is left behind.
         c = self.start(lease_ttl=3)
-        job_id = c.submit(self.repo, "echo attempt; test -f /tmp/x || sleep 8; echo finished")
-        deadline = time.time() + 60
-        while "attempt" not in c.log(job_id) and time.time() < deadline:
-            time.sleep(0.2)
-        self.assertTrue(containers("airgap.job=" + job_id))
+        job_id = c.submit(self.repo, "echo attempt; sleep 6; echo finished")
+        self.wait_log(c, job_id, "attempt\n")
+        supervisors = children_of(c.agent.pid)
+        self.assertEqual(len(supervisors), 1)
         c.stop_agent(signal.SIGKILL)
-        time.sleep(0.5)
-        # The supervisor died with the agent; its containers and mount remain.
-        self.assertTrue(containers("airgap.job=" + job_id))
-        c.start_agent()
-        job = c.wait(job_id, timeout=120)
+        c.start_agent(agent_id=c.agent_id + "-next")  # another id on the same host
+        job = c.wait(job_id, timeout=60)
         log = c.log(job_id)
         self.assertEqual(job["state"], "passed", log)
-        self.assertGreaterEqual(job["attempts"], 2)
+        self.assertEqual(job["attempts"], 1, log)
+        self.assertEqual(log.count("attempt\n"), 1, log)
         self.assertIn("finished", log)
+        wait_gone(supervisors[0])
+        self.assertEqual(containers("airgap.job=" + job_id), [])
+
+    def test_dead_agent_and_supervisor_are_reaped_and_the_lease_handed_back(self):
+        # Both killed: a new agent with another id removes what they left and
+        # hands the lease back at once (the lease would live 60 s).
+        c = self.start(lease_ttl=60)
+        job_id = c.submit(self.repo, "echo attempt $AIRGAP_JOB_ID; test -f /tmp/x || sleep 8; "
+                          "echo finished")
+        self.wait_log(c, job_id, "attempt ")
+        supervisors = children_of(c.agent.pid)
+        self.assertEqual(len(supervisors), 1)
+        c.stop_agent(signal.SIGKILL)
+        os.kill(supervisors[0], signal.SIGKILL)
+        wait_gone(supervisors[0])
+        self.assertTrue(containers("airgap.job=" + job_id))
+        self.assertTrue(mounts_under(c.work))
+        t0 = time.monotonic()
+        c.start_agent(agent_id=c.agent_id + "-other")
+        job = c.wait(job_id, timeout=50)
+        log = c.log(job_id)
+        self.assertEqual(job["state"], "passed", log)
+        self.assertEqual(job["attempts"], 2, log)
+        self.assertLess(time.monotonic() - t0, 40, log)
+        self.assertNotIn("expired", log)
+        self.assertIn("attempt 1 handed back by agent %s (agent_lost); job requeued" % c.agent_id,
+                      log)
+        self.assertIn("[airgap] ======== attempt 2: rerun after attempt 1", log)
+        self.assertLess(log.index("(agent_lost)"), log.index("======== attempt 2"))
+        self.assertEqual(log.count("finished"), 1, log)
+
+    def test_ceilings_refuse_a_spec_that_asks_too_much(self):
+        c = self.start(agent_args=("--max-memory", "1g", "--max-pids", "1000",
+                                   "--max-cpus", "1"))
+        memory = c.submit(self.repo, "true", resources={"memory": "1000g"})
+        pids = c.submit(self.repo, "true", resources={"pids": 4194304})
+        cpus = c.submit(self.repo, "true", resources={"cpus": 2})
+        fits = c.submit(self.repo, "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes",
+                        resources={"memory": "512m"})
+        for job_id, reason, flag in ((memory, "memory_limit", "--max-memory"),
+                                     (pids, "pids_limit", "--max-pids"),
+                                     (cpus, "cpus_limit", "--max-cpus")):
+            job = c.wait(job_id)
+            self.assertEqual((job["state"], job["reason"]), ("errored", reason))
+            self.assertIn(flag, c.log(job_id))
+        job = c.wait(fits)
+        log = c.log(fits)
+        self.assertEqual(job["state"], "passed", log)
+        self.assertIn("1000\n%d\n" % (512 << 20), log)  # the pids ceiling is also the default
+
+    def test_default_memory_and_disk_cap(self):
+        c = self.start(agent_args=("--default-memory", "300m", "--max-disk", "16m"))
+        job_id = c.submit(self.repo, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; "
+                          "dd if=/dev/zero of=big bs=1M count=64 2>&1; echo dd=$?")
+        job = c.wait(job_id)
+        log = c.log(job_id)
+        self.assertEqual(job["state"], "passed", log)
+        self.assertIn("%d\n" % (300 << 20), log)
+        self.assertIn("No space left on device", log)
+        self.assertIn("dd=1", log)
 
     def test_drain_lets_the_running_job_finish(self):
         c = self.start()
@@ -606,6 +671,18 @@ class AgentTest(unittest.TestCase):
             again.send_signal(signal.SIGTERM)
             self.assertEqual(again.wait(timeout=60), 0)
             again.stdout.close()
+
+
+def wait_gone(pid, timeout=60):
+    deadline = time.time() + timeout
+    while os.path.exists("/proc/%d" % pid) and time.time() < deadline:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+        except OSError:
+            break
+        time.sleep(0.1)
 
 
 def children_of(pid):
