@@ -118,12 +118,60 @@ typedef struct agent_container_params {
 int agent_container_job_config(json_t **out, const struct queue_spec *spec,
                                const agent_container_params *params);
 
-/* The sandbox container: image (any), the static pause program bound
- * read-only at /airgap-pause as entrypoint, network mode (bridge, none or a
- * network name), labels with airgap.role=sandbox (and airgap.job unless
- * job_id is NULL: a warm sandbox made before its job is known). Owned. */
+/* ---- the job's emulator: the sandbox container (agent_container.c,
+ * agent_emulator.c) ---- */
+
+/* What the emulator runs as and may use. Its data directory is a tmpfs, the
+ * only place it can write. */
+#define AGENT_EMULATOR_UID 65534 /* nobody:nogroup */
+#define AGENT_EMULATOR_PORT 4566
+#define AGENT_EMULATOR_MEMORY (1024LL * 1024 * 1024)
+#define AGENT_EMULATOR_DATA_BYTES (512LL * 1024 * 1024)
+#define AGENT_EMULATOR_PIDS 256
+#define AGENT_EMULATOR_DATA_DIR "/data"
+#define AGENT_EMULATOR_EXE_IN_CONTAINER "/airgap-emulator"
+/* How long a supervisor waits for a sandbox's emulator to answer. */
+#define AGENT_EMULATOR_READY_MS 15000L
+
+/* The sandbox of one job. Strings borrowed. */
+typedef struct agent_sandbox_params {
+  const char *image;        /* AGENT_SANDBOX_IMAGE (an empty root file system) */
+  const char *emulator_exe; /* absolute host path of the `airgap` executable */
+  const char *network;      /* bridge, none or a network name */
+  const char *agent_id;
+  const char *job_id;   /* NULL: a warm sandbox made before its job is known */
+  const char *services; /* SERVICES for the emulator, or NULL for all */
+} agent_sandbox_params;
+
+/* The sandbox container: the job's emulator is its one process
+ * (`airgap emulator --listen 127.0.0.1:4566`), so it owns the job's network
+ * namespace and is confined like a job: user AGENT_EMULATOR_UID, CapDrop ALL,
+ * no-new-privileges, the engine's default seccomp profile, read-only root
+ * with a tmpfs at AGENT_EMULATOR_DATA_DIR, no IPC namespace, memory, pids and
+ * log size limits. The executable and the host's library directories are
+ * bound read-only. Labels airgap.agent, airgap.role=sandbox and airgap.job
+ * (unless job_id is NULL). Owned (json_decref). AIRGAP_EINVALID for a
+ * relative executable path, a network mode that is not a name. */
+int agent_emulator_sandbox_config(json_t **out, const agent_sandbox_params *params);
+
+/* The same for the warm sandbox (no services restriction); pause_path is
+ * where the agent's programs are, used to find the `airgap` executable (see
+ * agent_emulator_exe). Kept in this shape for agent_loop.c. */
 int agent_container_sandbox_config(json_t **out, const char *image, const char *pause_path,
                                    const char *network, const char *agent_id, const char *job_id);
+
+/* Finds the `airgap` executable (the slim one carrying the emulator) for the
+ * sandbox: AIRGAP_EMULATOR_BIN when set, else `airgap` next to hint (the
+ * airgap-pause path), next to this executable, or in ../../bin from it (the
+ * installed layout, runner in lib/airgap). Writes an absolute path to out.
+ * AIRGAP_ENOTFOUND when none is executable. */
+int agent_emulator_exe(char *out, size_t size, const char *hint);
+
+/* Waits until something accepts TCP connections on 127.0.0.1:port inside the
+ * network namespace of process pid (the sandbox's emulator), at most
+ * timeout_ms. AIRGAP_ETIMEOUT when it never did, AIRGAP_ENOTFOUND when the
+ * process is gone. */
+int agent_netns_wait_listening(pid_t pid, uint16_t port, long timeout_ms);
 
 /* Parses a Docker memory size ("512m", "2g", "1048576", suffixes b/k/m/g/t,
  * binary multiples) into bytes. AIRGAP_EINVALID when malformed or < 6 MiB. */
@@ -131,8 +179,8 @@ int agent_memory_parse(int64_t *out, const char *text);
 
 /* ---- images (agent_image.c) ---- */
 
-/* The image of warm sandboxes: an empty root file system imported locally
- * (no registry involved); the pause program is bound in. */
+/* The image of every sandbox: an empty root file system imported locally
+ * (no registry involved); the emulator and its libraries are bound in. */
 #define AGENT_SANDBOX_IMAGE "airgap/sandbox:" AIRGAP_VERSION
 
 /* Imports AGENT_SANDBOX_IMAGE when it is missing. */
