@@ -16,6 +16,7 @@
  */
 #include "agent/agent_int.h"
 #include "common/error.h"
+#include "emulator/containers.h"
 #include "queue/queue.h"
 
 #include <errno.h>
@@ -242,6 +243,7 @@ int agent_emulator_sandbox_config(json_t **out, const agent_sandbox_params *para
   json_array_append_new(env, json_string("LOCALSTACK_HOST=localhost:4566"));
   json_array_append_new(env, json_string("LS_LOG=warn"));
   json_array_append_new(env, json_string("AIRGAP_INIT_DIR="));
+  json_array_append_new(env, json_string(EMULATOR_CONTAINERS_CHANNEL_ENV "=" AGENT_CHANNEL_NAME));
   if (params->services && *params->services) {
     size_t len = strlen(params->services) + sizeof("SERVICES=");
     char *text = malloc(len);

@@ -22,6 +22,39 @@
  * Errors: AIRGAP_ENOTFOUND (no such process), -1 (setns/bind failed). */
 int agent_netns_listen(int *out, pid_t pid, const char *host, uint16_t port);
 
+/* ---- the emulator's container channel (agent_emulator_channel.c) ---- */
+
+/* The channel's abstract unix socket inside the job's network namespace, as
+ * the sandbox's emulator finds it (EMULATOR_CONTAINERS_CHANNEL_ENV). */
+#define AGENT_CHANNEL_NAME "@airgap-containers"
+
+typedef struct agent_channel agent_channel;
+
+/* Strings borrowed for the call. */
+typedef struct agent_channel_params {
+  const char *name;          /* AGENT_CHANNEL_NAME */
+  const char *docker_socket; /* the engine's unix socket path */
+  const char *sandbox_id;    /* function containers join its network namespace */
+  pid_t sandbox_pid;         /* whose network namespace the channel lives in */
+  pid_t peer_pid;            /* the only process served (the emulator: sandbox_pid) */
+  const char *agent_id;
+  const char *job_id;
+  long long memory; /* each function container's limits (0: none) */
+  long long pids;
+} agent_channel_params;
+
+/* Starts serving the emulator's container requests (emulator/containers.h)
+ * on a thread: only from peer_pid, only function containers in
+ * container:<sandbox_id> with labels airgap.agent/airgap.job/airgap.role=
+ * function and the limits given, never privileged, never a host mount, never
+ * another network or namespace (refused with the reason). *out owned: stop
+ * with agent_channel_stop. The containers are the teardown's to remove (by
+ * label). */
+int agent_channel_start(agent_channel **out, const agent_channel_params *params);
+
+/* Stops the thread and frees. Accepts NULL. */
+void agent_channel_stop(agent_channel *channel);
+
 /* ---- secret masking (agent_mask.c) ---- */
 
 typedef struct agent_mask agent_mask;

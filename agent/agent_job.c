@@ -54,6 +54,7 @@ typedef struct job_run {
   char run_dir[PATH_MAX];
   int run_dir_made;
   char *sandbox_id;
+  agent_channel *channel; /* the emulator's requests for containers */
   char *container_id;
   pthread_t logs_thread;
   int logs_started;
@@ -317,6 +318,22 @@ static int wait_emulator(job_run *r, pid_t sandbox_pid) {
   int error = agent_netns_wait_listening(sandbox_pid, AGENT_EMULATOR_PORT, AGENT_EMULATOR_READY_MS);
   if (error < 0)
     return fail(r, error, "emulator");
+  /* What the confined emulator may not do itself (start Lambda containers)
+   * it asks of us, and only in this job's namespace with its limits. */
+  int64_t memory = 0;
+  if (r->spec->memory)
+    agent_memory_parse(&memory, r->spec->memory); /* checked before anything started */
+  agent_channel_params channel = {.name = AGENT_CHANNEL_NAME,
+                                  .docker_socket = docker_client_socket(r->docker),
+                                  .sandbox_id = r->sandbox_id,
+                                  .sandbox_pid = sandbox_pid,
+                                  .peer_pid = sandbox_pid,
+                                  .agent_id = r->p->agent_id,
+                                  .job_id = r->p->job_id,
+                                  .memory = memory,
+                                  .pids = r->spec->pids ? r->spec->pids : AGENT_DEFAULT_PIDS};
+  if ((error = agent_channel_start(&r->channel, &channel)) < 0)
+    return fail(r, error, "emulator");
   agent_log_note(r->log,
                  "emulator listening on localhost:%d inside the job's network (its own container, "
                  "uid %d, no capabilities)",
@@ -428,6 +445,9 @@ static void wait_job_container(job_run *r) {
 
 static void teardown(job_run *r) {
   uint64_t t = clock_monotonic_ms();
+  /* 0. the emulator's channel: no container is started from here on. */
+  agent_channel_stop(r->channel);
+  r->channel = NULL;
   /* 1. the job container, then any other container of the job (Lambda).
    * The container is stopped first and its log stream read to the end
    * before it is removed: a job that exits within milliseconds must not
