@@ -47,6 +47,7 @@ struct agent_channel {
   int listen_fd;
   int wake[2]; /* a byte here stops the server thread */
   pid_t peer_pid;
+  unsigned long long peer_start; /* its start time: a reused pid is not it */
   char *network_mode;
   char *job_id;
   emulator_containers *docker;
@@ -227,12 +228,34 @@ done:
 
 /* ---- the server thread ---- */
 
+/* The start time of process pid (field 22 of /proc/<pid>/stat, clock ticks
+ * since boot), or 0 when it is gone. With the pid it names one process for
+ * the machine's uptime: should the emulator die, a job process that later
+ * gets its pid is still not served. */
+static unsigned long long process_start(pid_t pid) {
+  char path[64], text[1024];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  text[n] = '\0';
+  const char *p = strrchr(text, ')'); /* the command name may hold spaces and ')' */
+  for (int field = 2; p && field < 22; field++)
+    p = strchr(p + 1, ' ');
+  return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
 static void serve_one(agent_channel *ch, int fd) {
   json_t *answer = NULL;
   char *text = NULL;
-  struct ucred cred;
+  struct ucred cred = {0};
   socklen_t cred_len = sizeof(cred);
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 || cred.pid != ch->peer_pid) {
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 || cred.pid != ch->peer_pid ||
+      process_start(cred.pid) != ch->peer_start) {
     refuse(&answer, AIRGAP_EAUTH, "only the job's emulator may use this channel");
     log_warn("agent", "job %s: refused a container request from process %d (not the emulator)",
              ch->job_id, (int)cred.pid);
@@ -354,6 +377,11 @@ int agent_channel_start(agent_channel **out, const agent_channel_params *p) {
     return airgap_error_set(AIRGAP_ERROR, "out of memory");
   ch->listen_fd = ch->wake[0] = ch->wake[1] = -1;
   ch->peer_pid = p->peer_pid;
+  if (!(ch->peer_start = process_start(p->peer_pid))) {
+    error =
+        airgap_error_set(AIRGAP_ENOTFOUND, "process %d (the emulator) is gone", (int)p->peer_pid);
+    goto fail;
+  }
   snprintf(network, sizeof(network), "container:%s", p->sandbox_id);
   snprintf(label_agent, sizeof(label_agent), "airgap.agent=%s", p->agent_id);
   snprintf(label_job, sizeof(label_job), "airgap.job=%s", p->job_id);
