@@ -1,9 +1,10 @@
 /*
  * agent_container.c — the Engine API bodies of a job's two containers.
  *
- * The sandbox only owns the network namespace: the job's own image (so no
- * extra image is ever needed) running the static pause program, bound in
- * read-only. The job container joins that namespace (NetworkMode
+ * The sandbox owns the job's network namespace, and its one process is the
+ * job's emulator, confined (see agent_container_sandbox_config): the empty
+ * airgap/sandbox image with the `airgap` executable and the host's library
+ * directories bound in read-only. The job container joins that namespace (NetworkMode
  * container:<sandbox>), so it sees the job's private emulator as localhost.
  * It gets the workspace as working directory, the mirror's object directories
  * read-only at their host paths (the snapshot's .git finds its objects
@@ -15,14 +16,16 @@
  */
 #include "agent/agent_int.h"
 #include "common/error.h"
+#include "emulator/containers.h"
 #include "queue/queue.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#define PAUSE_IN_CONTAINER "/airgap-pause"
 #define MEMORY_MIN (6LL * 1024 * 1024) /* the engine refuses less */
 
 int agent_memory_parse(int64_t *out, const char *text) {
@@ -198,27 +201,104 @@ cleanup:
   return error;
 }
 
-int agent_container_sandbox_config(json_t **out, const char *image, const char *pause_path,
-                                   const char *network, const char *agent_id, const char *job_id) {
-  int error = check_bind_path("pause program", pause_path);
+/* The host's library directories the emulator's dynamic loader needs, bound
+ * read-only at the same paths (on a merged-/usr host /lib and /lib64 are
+ * symlinks, which the engine resolves, so this serves both layouts). */
+static const char *const LIBRARY_DIRS[] = {"/lib", "/lib64", "/usr/lib"};
+
+int agent_emulator_sandbox_config(json_t **out, const agent_sandbox_params *params) {
+  json_t *binds = NULL, *env = NULL, *config = NULL;
+  int error = check_bind_path("emulator executable", params->emulator_exe);
   if (error < 0)
     return error;
+  const char *network = params->network;
   if (!network || !*network || strpbrk(network, ":/ "))
     return airgap_error_set(AIRGAP_EINVALID, "network '%s' is not bridge, none or a network name",
                             network ? network : "");
-  json_t *binds = json_array();
-  if ((error = add_bind(binds, pause_path, PAUSE_IN_CONTAINER, 1)) < 0) {
-    json_decref(binds);
-    return error;
+  if (params->services && strpbrk(params->services, "\n="))
+    return airgap_error_set(AIRGAP_EINVALID, "services '%s' is not a comma-separated list",
+                            params->services);
+  binds = json_array();
+  env = json_array();
+  if (!binds || !env) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
   }
-  /* Entrypoint set and Cmd empty: the engine then ignores the image's CMD. */
-  json_t *config =
-      json_pack("{s:s, s:[s], s:[], s:o, s:{s:o, s:s, s:[s], s:I}}", "Image", image, "Entrypoint",
-                PAUSE_IN_CONTAINER, "Cmd", "Labels", labels_new(agent_id, job_id, "sandbox"),
-                "HostConfig", "Binds", binds, "NetworkMode", network, "SecurityOpt",
-                "no-new-privileges:true", "PidsLimit", (json_int_t)16);
-  if (!config)
-    return airgap_error_set(AIRGAP_ERROR, "cannot build the sandbox's configuration");
+  if ((error = add_bind(binds, params->emulator_exe, AGENT_EMULATOR_EXE_IN_CONTAINER, 1)) < 0)
+    goto cleanup;
+  for (size_t i = 0; i < sizeof(LIBRARY_DIRS) / sizeof(LIBRARY_DIRS[0]); i++) {
+    struct stat st;
+    if (stat(LIBRARY_DIRS[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+        (error = add_bind(binds, LIBRARY_DIRS[i], LIBRARY_DIRS[i], 1)) < 0)
+      goto cleanup;
+  }
+  /* The data directory is the only writable place: large S3 bodies spill
+   * there (DATA_DIR), and TMPDIR points there too. */
+  json_array_append_new(env, json_string("DATA_DIR=" AGENT_EMULATOR_DATA_DIR));
+  json_array_append_new(env, json_string("TMPDIR=" AGENT_EMULATOR_DATA_DIR));
+  json_array_append_new(env, json_string("LOCALSTACK_HOST=localhost:4566"));
+  json_array_append_new(env, json_string("LS_LOG=warn"));
+  json_array_append_new(env, json_string("AIRGAP_INIT_DIR="));
+  json_array_append_new(env, json_string(EMULATOR_CONTAINERS_CHANNEL_ENV "=" AGENT_CHANNEL_NAME));
+  if (params->services && *params->services) {
+    size_t len = strlen(params->services) + sizeof("SERVICES=");
+    char *text = malloc(len);
+    if (!text) {
+      error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+      goto cleanup;
+    }
+    snprintf(text, len, "SERVICES=%s", params->services);
+    json_array_append_new(env, json_string(text));
+    free(text);
+  }
+  char tmpfs_options[128];
+  snprintf(tmpfs_options, sizeof(tmpfs_options),
+           "rw,nosuid,nodev,noexec,size=%lld,mode=0700,uid=%d,gid=%d",
+           (long long)AGENT_EMULATOR_DATA_BYTES, AGENT_EMULATOR_UID, AGENT_EMULATOR_UID);
+  char user[32];
+  snprintf(user, sizeof(user), "%d:%d", AGENT_EMULATOR_UID, AGENT_EMULATOR_UID);
+  /* The emulator is this container's only process (no shell, no pause): not
+   * root, no capabilities, no-new-privileges, the engine's default seccomp
+   * profile (not overridden here), a read-only root, no IPC namespace shared
+   * (IpcMode none: no writable /dev/shm), bounded memory, pids and log. It
+   * listens on 127.0.0.1:4566 of the job's network namespace, which this
+   * container owns. */
+  config = json_pack(
+      "{s:s, s:s, s:[s], s:[s, s, s], s:o, s:o, s:{s:o, s:s, s:[s], s:[s], s:b, s:s, s:I, s:I, "
+      "s:I, s:{s:s}, s:{s:s, s:{s:s, s:s}}}}",
+      "Image", params->image, "User", user, "Entrypoint", AGENT_EMULATOR_EXE_IN_CONTAINER, "Cmd",
+      "emulator", "--listen", "127.0.0.1:4566", "Env", env, "Labels",
+      labels_new(params->agent_id, params->job_id, "sandbox"), "HostConfig", "Binds", binds,
+      "NetworkMode", network, "CapDrop", "ALL", "SecurityOpt", "no-new-privileges:true",
+      "ReadonlyRootfs", 1, "IpcMode", "none", "Memory", (json_int_t)AGENT_EMULATOR_MEMORY,
+      "MemorySwap", (json_int_t)AGENT_EMULATOR_MEMORY, "PidsLimit", (json_int_t)AGENT_EMULATOR_PIDS,
+      "Tmpfs", AGENT_EMULATOR_DATA_DIR, tmpfs_options, "LogConfig", "Type", "json-file", "Config",
+      "max-size", "1m", "max-file", "1");
+  binds = NULL;
+  env = NULL;
+  if (!config) {
+    error = airgap_error_set(AIRGAP_ERROR, "cannot build the sandbox's configuration");
+    goto cleanup;
+  }
   *out = config;
-  return 0;
+  config = NULL;
+cleanup:
+  json_decref(binds);
+  json_decref(env);
+  json_decref(config);
+  return error;
+}
+
+int agent_container_sandbox_config(json_t **out, const char *image, const char *pause_path,
+                                   const char *network, const char *agent_id, const char *job_id) {
+  char exe[PATH_MAX];
+  int error = agent_emulator_exe(exe, sizeof(exe), pause_path);
+  if (error < 0)
+    return error;
+  agent_sandbox_params params = {.image = image,
+                                 .emulator_exe = exe,
+                                 .network = network,
+                                 .agent_id = agent_id,
+                                 .job_id = job_id};
+  return agent_emulator_sandbox_config(out, &params);
 }

@@ -22,6 +22,39 @@
  * Errors: AIRGAP_ENOTFOUND (no such process), -1 (setns/bind failed). */
 int agent_netns_listen(int *out, pid_t pid, const char *host, uint16_t port);
 
+/* ---- the emulator's container channel (agent_emulator_channel.c) ---- */
+
+/* The channel's abstract unix socket inside the job's network namespace, as
+ * the sandbox's emulator finds it (EMULATOR_CONTAINERS_CHANNEL_ENV). */
+#define AGENT_CHANNEL_NAME "@airgap-containers"
+
+typedef struct agent_channel agent_channel;
+
+/* Strings borrowed for the call. */
+typedef struct agent_channel_params {
+  const char *name;          /* AGENT_CHANNEL_NAME */
+  const char *docker_socket; /* the engine's unix socket path */
+  const char *sandbox_id;    /* function containers join its network namespace */
+  pid_t sandbox_pid;         /* whose network namespace the channel lives in */
+  pid_t peer_pid;            /* the only process served (the emulator: sandbox_pid) */
+  const char *agent_id;
+  const char *job_id;
+  long long memory; /* each function container's limits (0: none) */
+  long long pids;
+} agent_channel_params;
+
+/* Starts serving the emulator's container requests (emulator/containers.h)
+ * on a thread: only from peer_pid, only function containers in
+ * container:<sandbox_id> with labels airgap.agent/airgap.job/airgap.role=
+ * function and the limits given, never privileged, never a host mount, never
+ * another network or namespace (refused with the reason). *out owned: stop
+ * with agent_channel_stop. The containers are the teardown's to remove (by
+ * label). */
+int agent_channel_start(agent_channel **out, const agent_channel_params *params);
+
+/* Stops the thread and frees. Accepts NULL. */
+void agent_channel_stop(agent_channel *channel);
+
 /* ---- secret masking (agent_mask.c) ---- */
 
 typedef struct agent_mask agent_mask;
@@ -118,17 +151,65 @@ typedef struct agent_container_params {
 int agent_container_job_config(json_t **out, const struct queue_spec *spec,
                                const agent_container_params *params);
 
-/* The sandbox container: image (any), the static pause program bound
- * read-only at /airgap-pause as entrypoint, network mode (bridge, none or a
- * network name), labels with airgap.role=sandbox (and airgap.job unless
- * job_id is NULL: a warm sandbox made before its job is known). Owned. */
+/* ---- the job's emulator: the sandbox container (agent_container.c,
+ * agent_emulator.c) ---- */
+
+/* What the emulator runs as and may use. Its data directory is a tmpfs, the
+ * only place it can write. */
+#define AGENT_EMULATOR_UID 65534 /* nobody:nogroup */
+#define AGENT_EMULATOR_PORT 4566
+#define AGENT_EMULATOR_MEMORY (1024LL * 1024 * 1024)
+#define AGENT_EMULATOR_DATA_BYTES (512LL * 1024 * 1024)
+#define AGENT_EMULATOR_PIDS 256
+#define AGENT_EMULATOR_DATA_DIR "/data"
+#define AGENT_EMULATOR_EXE_IN_CONTAINER "/airgap-emulator"
+/* How long a supervisor waits for a sandbox's emulator to answer. */
+#define AGENT_EMULATOR_READY_MS 15000L
+
+/* The sandbox of one job. Strings borrowed. */
+typedef struct agent_sandbox_params {
+  const char *image;        /* AGENT_SANDBOX_IMAGE (an empty root file system) */
+  const char *emulator_exe; /* absolute host path of the `airgap` executable */
+  const char *network;      /* bridge, none or a network name */
+  const char *agent_id;
+  const char *job_id;   /* NULL: a warm sandbox made before its job is known */
+  const char *services; /* SERVICES for the emulator, or NULL for all */
+} agent_sandbox_params;
+
+/* The sandbox container: the job's emulator is its one process
+ * (`airgap emulator --listen 127.0.0.1:4566`), so it owns the job's network
+ * namespace and is confined like a job: user AGENT_EMULATOR_UID, CapDrop ALL,
+ * no-new-privileges, the engine's default seccomp profile, read-only root
+ * with a tmpfs at AGENT_EMULATOR_DATA_DIR, no IPC namespace, memory, pids and
+ * log size limits. The executable and the host's library directories are
+ * bound read-only. Labels airgap.agent, airgap.role=sandbox and airgap.job
+ * (unless job_id is NULL). Owned (json_decref). AIRGAP_EINVALID for a
+ * relative executable path, a network mode that is not a name. */
+int agent_emulator_sandbox_config(json_t **out, const agent_sandbox_params *params);
+
+/* The same for the warm sandbox (no services restriction); pause_path is
+ * where the agent's programs are, used to find the `airgap` executable (see
+ * agent_emulator_exe). Kept in this shape for agent_loop.c. */
 int agent_container_sandbox_config(json_t **out, const char *image, const char *pause_path,
                                    const char *network, const char *agent_id, const char *job_id);
 
+/* Finds the `airgap` executable (the slim one carrying the emulator) for the
+ * sandbox: AIRGAP_EMULATOR_BIN when set, else `airgap` next to hint (the
+ * airgap-pause path), next to this executable, or in ../../bin from it (the
+ * installed layout, runner in lib/airgap). Writes an absolute path to out.
+ * AIRGAP_ENOTFOUND when none is executable. */
+int agent_emulator_exe(char *out, size_t size, const char *hint);
+
+/* Waits until something accepts TCP connections on 127.0.0.1:port inside the
+ * network namespace of process pid (the sandbox's emulator), at most
+ * timeout_ms. AIRGAP_ETIMEOUT when it never did, AIRGAP_ENOTFOUND when the
+ * process is gone. */
+int agent_netns_wait_listening(pid_t pid, uint16_t port, long timeout_ms);
+
 /* ---- images (agent_image.c) ---- */
 
-/* The image of warm sandboxes: an empty root file system imported locally
- * (no registry involved); the pause program is bound in. */
+/* The image of every sandbox: an empty root file system imported locally
+ * (no registry involved); the emulator and its libraries are bound in. */
 #define AGENT_SANDBOX_IMAGE "airgap/sandbox:" AIRGAP_VERSION
 
 /* Imports AGENT_SANDBOX_IMAGE when it is missing. */

@@ -3,10 +3,12 @@
  * flow of one job").
  *
  * It builds the job's world in a fixed order — workspace (overlay snapshot +
- * overlayfs), image, sandbox container owning the network namespace, the
- * job's own emulator listening on 127.0.0.1:4566 inside that namespace, the
- * job container joining it — and takes it down in the reverse order on every
- * path: job and Lambda containers, emulator, sandbox, workspace, run
+ * overlayfs), image, sandbox container owning the network namespace, whose
+ * one process is the job's own emulator listening on 127.0.0.1:4566 inside
+ * that namespace, confined like the job (never in this root process: see
+ * agent_emulator.c), the job container joining it once the emulator answers
+ * — and takes it down in the reverse order on every path: job and Lambda
+ * containers, the sandbox with its emulator, workspace, run
  * directory, then the final log flush and the final status. Every resource
  * is recorded in one struct as soon as it exists, so the one teardown
  * function serves success, failure, cancel and timeout alike; whatever a
@@ -22,7 +24,6 @@
 #include "common/docker.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "emulator/emulator.h"
 #include "overlay/overlay.h"
 #include "queue/queue.h"
 
@@ -36,8 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EMULATOR_HOST "127.0.0.1"
-#define EMULATOR_PORT 4566
 #define WAIT_SLICE_MS 1000L
 #define LOG_CLOSE_TIMEOUT_MS 15000L
 #define COMPLETE_ATTEMPTS 7
@@ -52,10 +51,10 @@ typedef struct job_run {
   docker_client *docker;
   overlay_cache *cache;
   overlay_workspace *ws;
-  emulator *emu;
   char run_dir[PATH_MAX];
   int run_dir_made;
   char *sandbox_id;
+  agent_channel *channel; /* the emulator's requests for containers */
   char *container_id;
   pthread_t logs_thread;
   int logs_started;
@@ -239,13 +238,33 @@ done:
   return 0;
 }
 
+/* The spec's services as the emulator's SERVICES list ("" for all). Owned. */
+static char *services_list(const queue_spec *spec) {
+  size_t len = 1, used = 0;
+  for (size_t i = 0; i < spec->service_count; i++)
+    len += strlen(spec->services[i]) + 1;
+  char *services = calloc(1, len);
+  for (size_t i = 0; services && i < spec->service_count; i++)
+    used += (size_t)snprintf(services + used, len - used, "%s%s", i ? "," : "", spec->services[i]);
+  return services;
+}
+
 static int start_sandbox(job_run *r, pid_t *out_pid) {
   json_t *config = NULL, *info = NULL;
-  int error = agent_container_sandbox_config(&config, r->spec->image, r->p->pause_path,
-                                             r->p->network, r->p->agent_id, r->p->job_id);
-  if (error == 0)
-    error = agent_container_label_life(config, r->p->life_id);
-  if (error < 0)
+  char exe[PATH_MAX];
+  char *services = services_list(r->spec);
+  int error = services ? 0 : airgap_error_set(AIRGAP_ERROR, "out of memory");
+  if (error < 0 || (error = agent_emulator_exe(exe, sizeof(exe), r->p->pause_path)) < 0 ||
+      (error = agent_sandbox_image_ensure(r->docker)) < 0)
+    goto cleanup;
+  agent_sandbox_params params = {.image = AGENT_SANDBOX_IMAGE,
+                                 .emulator_exe = exe,
+                                 .network = r->p->network,
+                                 .agent_id = r->p->agent_id,
+                                 .job_id = r->p->job_id,
+                                 .services = services};
+  if ((error = agent_emulator_sandbox_config(&config, &params)) < 0 ||
+      (error = agent_container_label_life(config, r->p->life_id)) < 0)
     goto cleanup;
   if ((error = docker_container_create(&r->sandbox_id, r->docker, NULL, config)) < 0 ||
       (error = docker_container_start(r->docker, r->sandbox_id)) < 0 ||
@@ -254,13 +273,14 @@ static int start_sandbox(job_run *r, pid_t *out_pid) {
   json_int_t pid = json_integer_value(json_object_get(json_object_get(info, "State"), "Pid"));
   if (pid <= 0) {
     error = airgap_error_set(AIRGAP_ERROR,
-                             "the sandbox container %.12s is not running (did the pause program "
-                             "start in image %s?)",
-                             r->sandbox_id, r->spec->image);
+                             "the sandbox container %.12s is not running (did its emulator start? "
+                             "see `docker logs %.12s`)",
+                             r->sandbox_id, r->sandbox_id);
     goto cleanup;
   }
   *out_pid = (pid_t)pid;
 cleanup:
+  free(services);
   json_decref(config);
   json_decref(info);
   return error < 0 ? fail(r, error, "sandbox") : 0;
@@ -278,6 +298,12 @@ static int adopt_sandbox(job_run *r, pid_t *out_pid) {
   int usable = error == 0 && json_is_true(json_object_get(state, "Running")) && pid > 0 && role &&
                strcmp(role, "sandbox") == 0;
   json_decref(info);
+  /* The warm sandbox's emulator serves every service; a job that names its
+   * services gets an emulator started with exactly those. */
+  if (usable && r->spec->service_count > 0) {
+    docker_container_remove(r->docker, r->p->sandbox_id, 1);
+    return -1;
+  }
   if (!usable) {
     log_warn("agent", "job %s: the warm sandbox %.12s is not usable; starting another",
              r->p->job_id, r->p->sandbox_id);
@@ -291,40 +317,32 @@ static int adopt_sandbox(job_run *r, pid_t *out_pid) {
   return 0;
 }
 
-static int start_emulator(job_run *r, pid_t sandbox_pid) {
-  int fd = -1;
-  char *services = NULL;
-  int error = agent_netns_listen(&fd, sandbox_pid, EMULATOR_HOST, EMULATOR_PORT);
+/* The emulator is the sandbox's own process: the job starts only once it
+ * answers on localhost:4566 inside the job's namespace. */
+static int wait_emulator(job_run *r, pid_t sandbox_pid) {
+  int error = agent_netns_wait_listening(sandbox_pid, AGENT_EMULATOR_PORT, AGENT_EMULATOR_READY_MS);
   if (error < 0)
     return fail(r, error, "emulator");
-  char data_dir[PATH_MAX + 16];
-  snprintf(data_dir, sizeof(data_dir), "%s/emulator", r->run_dir);
-  if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
-    close(fd);
-    return fail(r, airgap_error_set_errno(AIRGAP_ERROR, "cannot create %s", data_dir), "emulator");
-  }
-  size_t len = 1, used = 0;
-  for (size_t i = 0; i < r->spec->service_count; i++)
-    len += strlen(r->spec->services[i]) + 1;
-  if (!(services = calloc(1, len))) {
-    close(fd);
-    return fail(r, airgap_error_set(AIRGAP_ERROR, "out of memory"), "emulator");
-  }
-  for (size_t i = 0; i < r->spec->service_count; i++)
-    used +=
-        (size_t)snprintf(services + used, len - used, "%s%s", i ? "," : "", r->spec->services[i]);
-  emulator_options opts = {.listen_fds = &fd,
-                           .listen_fd_count = 1,
-                           .services = services[0] ? services : NULL,
-                           .data_dir = data_dir,
-                           .hostname = "localhost:4566",
-                           .threads = 2};
-  error = emulator_start(&r->emu, &opts); /* owns fd from here on, also on failure */
-  free(services);
-  if (error < 0)
+  /* What the confined emulator may not do itself (start Lambda containers)
+   * it asks of us, and only in this job's namespace with its limits. */
+  int64_t memory = 0;
+  if (r->spec->memory)
+    agent_memory_parse(&memory, r->spec->memory); /* checked before anything started */
+  agent_channel_params channel = {.name = AGENT_CHANNEL_NAME,
+                                  .docker_socket = docker_client_socket(r->docker),
+                                  .sandbox_id = r->sandbox_id,
+                                  .sandbox_pid = sandbox_pid,
+                                  .peer_pid = sandbox_pid,
+                                  .agent_id = r->p->agent_id,
+                                  .job_id = r->p->job_id,
+                                  .memory = memory,
+                                  .pids = r->spec->pids ? r->spec->pids : AGENT_DEFAULT_PIDS};
+  if ((error = agent_channel_start(&r->channel, &channel)) < 0)
     return fail(r, error, "emulator");
-  agent_log_note(r->log, "emulator listening on localhost:%d inside the job's network",
-                 EMULATOR_PORT);
+  agent_log_note(r->log,
+                 "emulator listening on localhost:%d inside the job's network (its own container, "
+                 "uid %d, no capabilities)",
+                 AGENT_EMULATOR_PORT, AGENT_EMULATOR_UID);
   return 0;
 }
 
@@ -434,6 +452,9 @@ static void wait_job_container(job_run *r) {
 
 static void teardown(job_run *r) {
   uint64_t t = clock_monotonic_ms();
+  /* 0. the emulator's channel: no container is started from here on. */
+  agent_channel_stop(r->channel);
+  r->channel = NULL;
   /* 1. the job container, then any other container of the job (Lambda).
    * The container is stopped first and its log stream read to the end
    * before it is removed: a job that exits within milliseconds must not
@@ -455,9 +476,7 @@ static void teardown(job_run *r) {
   }
   log_debug("agent", "job %s: teardown: job containers gone after %llu ms", r->p->job_id,
             (unsigned long long)(clock_monotonic_ms() - t));
-  /* 2. the emulator, 3. the sandbox. */
-  emulator_free(r->emu);
-  r->emu = NULL;
+  /* 2. the sandbox, with the emulator it runs. */
   if (r->docker && r->sandbox_id) {
     int rc = docker_container_remove(r->docker, r->sandbox_id, 1);
     if (rc < 0 && rc != AIRGAP_ENOTFOUND)
@@ -638,7 +657,7 @@ int agent_job_run(const agent_job_params *p) {
   uint64_t t = clock_monotonic_ms();
   if (cancel_requested(r))
     goto canceled;
-  if (start_emulator(r, sandbox.pid) < 0)
+  if (wait_emulator(r, sandbox.pid) < 0)
     goto teardown;
   if (cancel_requested(r))
     goto canceled;

@@ -7,6 +7,10 @@
  * joins the sandbox's namespace, creates, binds and listens, and exits; the
  * fd it made is then served by the emulator's ordinary threads, while the
  * job's containers reach it as their own localhost.
+ *
+ * The same trick probes the job's emulator (the sandbox container's own
+ * process) from inside its namespace, to start the job only once
+ * localhost:4566 answers.
  */
 #include "agent/agent_int.h"
 #include "common/error.h"
@@ -20,6 +24,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct netns_job {
@@ -82,5 +88,84 @@ int agent_netns_listen(int *out, pid_t pid, const char *host, uint16_t port) {
   if (job.result_fd < 0)
     return airgap_error_set(job.error_code ? job.error_code : AIRGAP_ERROR, "%s", job.message);
   *out = job.result_fd;
+  return 0;
+}
+
+typedef struct netns_probe {
+  int ns_fd;
+  pid_t pid;
+  uint16_t port;
+  long timeout_ms;
+  int error_code;
+  char message[256];
+} netns_probe;
+
+static long monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *netns_probe_thread(void *arg) {
+  netns_probe *probe = arg;
+  if (setns(probe->ns_fd, CLONE_NEWNET) < 0) {
+    snprintf(probe->message, sizeof(probe->message),
+             "cannot join the sandbox's network namespace: %s", strerror(errno));
+    probe->error_code = AIRGAP_ERROR;
+    return NULL;
+  }
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(probe->port)};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  long deadline = monotonic_ms() + probe->timeout_ms;
+  for (;;) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      snprintf(probe->message, sizeof(probe->message), "cannot make a probe socket: %s",
+               strerror(errno));
+      probe->error_code = AIRGAP_ERROR;
+      return NULL;
+    }
+    int rc = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+    close(fd);
+    if (rc == 0)
+      return NULL;
+    if (kill(probe->pid, 0) < 0 && errno == ESRCH) {
+      snprintf(probe->message, sizeof(probe->message),
+               "the emulator (process %d) exited before it listened on localhost:%u",
+               (int)probe->pid, probe->port);
+      probe->error_code = AIRGAP_ENOTFOUND;
+      return NULL;
+    }
+    if (monotonic_ms() >= deadline) {
+      snprintf(probe->message, sizeof(probe->message),
+               "the emulator did not listen on localhost:%u within %ld ms", probe->port,
+               probe->timeout_ms);
+      probe->error_code = AIRGAP_ETIMEOUT;
+      return NULL;
+    }
+    struct timespec pause = {0, 5 * 1000000L};
+    nanosleep(&pause, NULL);
+  }
+}
+
+int agent_netns_wait_listening(pid_t pid, uint16_t port, long timeout_ms) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+  int ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (ns_fd < 0)
+    return airgap_error_set_errno(errno == ENOENT ? AIRGAP_ENOTFOUND : AIRGAP_ERROR,
+                                  "cannot open the network namespace of process %d", (int)pid);
+  netns_probe probe = {.ns_fd = ns_fd, .pid = pid, .port = port, .timeout_ms = timeout_ms};
+  pthread_t thread;
+  int rc = pthread_create(&thread, NULL, netns_probe_thread, &probe);
+  if (rc != 0) {
+    close(ns_fd);
+    errno = rc;
+    return airgap_error_set_errno(AIRGAP_ERROR, "cannot start the namespace helper thread");
+  }
+  pthread_join(thread, NULL);
+  close(ns_fd);
+  if (probe.error_code)
+    return airgap_error_set(probe.error_code, "%s", probe.message);
   return 0;
 }

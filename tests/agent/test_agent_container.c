@@ -120,29 +120,77 @@ static void test_agent_container_job_config_refuses_bad_input(void **state) {
   json_decref(config);
 }
 
+static int has_prefix(json_t *array, const char *prefix) {
+  size_t i;
+  json_t *v;
+  json_array_foreach(array, i, v) {
+    if (strncmp(json_string_value(v), prefix, strlen(prefix)) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* The sandbox runs the job's emulator, confined at least as tightly as the
+ * job (issue #12 item 1). */
 static void test_agent_container_sandbox_config(void **state) {
   (void)state;
   json_t *config = NULL;
-  assert_int_equal(agent_container_sandbox_config(&config, "airgap-test/busybox",
-                                                  "/usr/lib/airgap/airgap-pause", "none", "a1",
-                                                  "j1"),
-                   0);
+  agent_sandbox_params params = {.image = "airgap/sandbox:x",
+                                 .emulator_exe = "/opt/airgap/bin/airgap",
+                                 .network = "none",
+                                 .agent_id = "a1",
+                                 .job_id = "j1",
+                                 .services = "s3,sqs"};
+  assert_int_equal(agent_emulator_sandbox_config(&config, &params), 0);
+  assert_string_equal(json_string_value(json_object_get(config, "Image")), "airgap/sandbox:x");
   assert_string_equal(json_string_value(json_array_get(json_object_get(config, "Entrypoint"), 0)),
-                      "/airgap-pause");
-  assert_int_equal(json_array_size(json_object_get(config, "Cmd")), 0);
+                      AGENT_EMULATOR_EXE_IN_CONTAINER);
+  json_t *cmd = json_object_get(config, "Cmd");
+  assert_string_equal(json_string_value(json_array_get(cmd, 0)), "emulator");
+  assert_string_equal(json_string_value(json_array_get(cmd, 2)), "127.0.0.1:4566");
+  assert_string_equal(json_string_value(json_object_get(config, "User")), "65534:65534");
+  assert_true(has_string(json_object_get(config, "Env"), "SERVICES=s3,sqs"));
+  assert_true(has_string(json_object_get(config, "Env"), "DATA_DIR=/data"));
   json_t *host = json_object_get(config, "HostConfig");
   assert_string_equal(json_string_value(json_object_get(host, "NetworkMode")), "none");
-  assert_true(
-      has_string(json_object_get(host, "Binds"), "/usr/lib/airgap/airgap-pause:/airgap-pause:ro"));
+  assert_true(has_string(json_object_get(host, "CapDrop"), "ALL"));
+  assert_true(has_string(json_object_get(host, "SecurityOpt"), "no-new-privileges:true"));
+  assert_null(json_object_get(host, "Privileged"));
+  assert_true(json_is_true(json_object_get(host, "ReadonlyRootfs")));
+  assert_int_equal(json_integer_value(json_object_get(host, "Memory")), AGENT_EMULATOR_MEMORY);
+  assert_int_equal(json_integer_value(json_object_get(host, "PidsLimit")), AGENT_EMULATOR_PIDS);
+  assert_non_null(json_object_get(json_object_get(host, "Tmpfs"), "/data"));
+  json_t *binds = json_object_get(host, "Binds");
+  assert_true(has_string(binds, "/opt/airgap/bin/airgap:/airgap-emulator:ro"));
+  /* Every bind is read-only. */
+  size_t i;
+  json_t *v;
+  json_array_foreach(binds, i, v) {
+    const char *text = json_string_value(v);
+    assert_string_equal(text + strlen(text) - 3, ":ro");
+  }
   json_t *labels = json_object_get(config, "Labels");
   assert_string_equal(json_string_value(json_object_get(labels, "airgap.job")), "j1");
   assert_string_equal(json_string_value(json_object_get(labels, "airgap.role")), "sandbox");
   json_decref(config);
   config = NULL;
-  assert_int_equal(agent_container_sandbox_config(&config, "img", "/p", "container:x", "a", "j"),
-                   AIRGAP_EINVALID);
-  assert_int_equal(agent_container_sandbox_config(&config, "img", "rel/p", "none", "a", "j"),
-                   AIRGAP_EINVALID);
+
+  /* A warm sandbox: no job label, every service. */
+  params.job_id = NULL;
+  params.services = NULL;
+  assert_int_equal(agent_emulator_sandbox_config(&config, &params), 0);
+  assert_null(json_object_get(json_object_get(config, "Labels"), "airgap.job"));
+  assert_false(has_prefix(json_object_get(config, "Env"), "SERVICES="));
+  json_decref(config);
+  config = NULL;
+
+  params.network = "container:x";
+  assert_int_equal(agent_emulator_sandbox_config(&config, &params), AIRGAP_EINVALID);
+  params.network = "none";
+  params.emulator_exe = "rel/airgap";
+  assert_int_equal(agent_emulator_sandbox_config(&config, &params), AIRGAP_EINVALID);
+  params.emulator_exe = "/a:b";
+  assert_int_equal(agent_emulator_sandbox_config(&config, &params), AIRGAP_EINVALID);
   assert_null(config);
 }
 

@@ -54,6 +54,7 @@ def compiles(entry, include):
 cases = {
     "agent": ("agent/agent_loop.c",
               ["agent/agent_int.h", "queue/queue.h", "overlay/overlay.h", "emulator/emulator.h",
+               "emulator/containers.h",
                "common/docker.h"],
               ["queue/queue_int.h", "queue/store_int.h", "overlay/overlay_int.h",
                "emulator/emulator_int.h", "emulator/service.h", "cli/cli_int.h"]),

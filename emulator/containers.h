@@ -1,0 +1,91 @@
+/*
+ * containers.h — how the emulator starts the containers it needs (Lambda
+ * functions, next), behind one interface with two implementations:
+ *
+ *  - direct Docker: standalone `airgap emulator`, whose user chose to give it
+ *    the engine's socket. Talks to the Engine API over the unix socket with a
+ *    small HTTP/1.0 client of its own (common/docker.c needs libcurl and
+ *    libarchive, which the slim `airgap` executable must not load).
+ *  - the supervisor channel: inside a job the emulator is confined (no socket,
+ *    no capabilities) and asks the job's supervisor instead. One JSON request
+ *    per connection on a unix socket; the supervisor validates it and starts
+ *    only function containers in the job's own network namespace, with the
+ *    job's labels and limits (agent/agent_emulator_channel.c).
+ *
+ * The channel's request, the one form it crosses the boundary in:
+ *   {"op": "create", "image": "...", "env": ["K=V", ...], "cmd": ["...", ...],
+ *    "code": "<base64 of a tar>", "code_dir": "/var/task"}
+ *   {"op": "start" | "stop" | "remove", "id": "<container id>"}
+ * and its answer {"id": "..."} (create), {} or {"error": "<message>"}.
+ * Anything else in a request (privileged, binds, network, ...) is refused.
+ */
+#ifndef AIRGAP_EMULATOR_CONTAINERS_H
+#define AIRGAP_EMULATOR_CONTAINERS_H
+
+#include <stddef.h>
+
+typedef struct emulator_containers emulator_containers;
+
+/* A function container to create. Strings borrowed for the call. */
+typedef struct emulator_container_spec {
+  const char *image;
+  const char *const *env; /* "KEY=value" */
+  size_t env_count;
+  const char *const *cmd; /* NULL: the image's own command */
+  size_t cmd_count;
+  const void *code_tar; /* a tar archive extracted into code_dir before the
+                           container starts, or NULL */
+  size_t code_tar_len;
+  const char *code_dir; /* absolute; must exist in the image ("/var/task") */
+} emulator_container_spec;
+
+/* Limits and identity the direct implementation puts on every container it
+ * creates (the supervisor fills them from the job). Strings borrowed for the
+ * call to emulator_containers_docker_new (copied). */
+typedef struct emulator_containers_docker_options {
+  const char *socket;        /* the engine's unix socket; NULL: DOCKER_HOST
+                                (unix://) or /var/run/docker.sock */
+  const char *network_mode;  /* "container:<id>", "none", a network name */
+  const char *const *labels; /* "key=value" pairs, plus airgap.role=function */
+  size_t label_count;
+  long long memory; /* bytes; 0: none */
+  long long pids;   /* 0: none */
+} emulator_containers_docker_options;
+
+/* The largest request or code archive either implementation handles. */
+#define EMULATOR_CONTAINERS_MAX_CODE (64u * 1024 * 1024)
+#define EMULATOR_CONTAINERS_MAX_REQUEST (EMULATOR_CONTAINERS_MAX_CODE / 3 * 4 + 64 * 1024)
+
+/* Direct Docker. Does not connect. *out owned (emulator_containers_free).
+ * Errors: AIRGAP_EINVALID (a DOCKER_HOST that is not unix://). */
+int emulator_containers_docker_new(emulator_containers **out,
+                                   const emulator_containers_docker_options *options);
+
+/* The supervisor channel at the unix socket socket_path ("@name" for an
+ * abstract socket). Does not connect. *out owned. */
+int emulator_containers_channel_new(emulator_containers **out, const char *socket_path);
+
+/* From the environment: AIRGAP_CONTAINERS_CHANNEL (set in a job's sandbox)
+ * selects the channel; otherwise direct Docker with network_mode (NULL:
+ * "none") and no limits. *out owned. */
+int emulator_containers_from_env(emulator_containers **out, const char *network_mode);
+
+/* Creates (and fills code_dir of) a container; *out gets its id (owned,
+ * free()). Errors: AIRGAP_EINVALID (a refused or malformed spec, with the
+ * reason), AIRGAP_ENOTFOUND (no such image), AIRGAP_ETOOBIG, -1. */
+int emulator_containers_create(char **out, emulator_containers *c,
+                               const emulator_container_spec *spec);
+/* Start, stop (SIGKILL after a second) and remove (forced) a container this
+ * interface created. AIRGAP_ENOTFOUND when it does not exist (or, through the
+ * channel, was not created through it). */
+int emulator_containers_start(emulator_containers *c, const char *id);
+int emulator_containers_stop(emulator_containers *c, const char *id);
+int emulator_containers_remove(emulator_containers *c, const char *id);
+
+/* Accepts NULL. */
+void emulator_containers_free(emulator_containers *c);
+
+/* The environment variable naming the channel inside a job's sandbox. */
+#define EMULATOR_CONTAINERS_CHANNEL_ENV "AIRGAP_CONTAINERS_CHANNEL"
+
+#endif
