@@ -782,9 +782,15 @@ static uint16_t socket_port(int fd) {
 }
 
 static int start_daemon(http_server *server, int fd) {
-  /* MHD_USE_ITC: needed by MHD_quiesce_daemon with a thread pool. */
+  /* MHD_USE_ITC: needed by MHD_quiesce_daemon with a thread pool. poll(),
+   * not epoll: with epoll, libmicrohttpd (0.9.75) races MHD_quiesce_daemon
+   * against its worker threads, which remove the listening socket from their
+   * epoll set too, and the loser aborts the process ("Failed to remove listen
+   * FD from epoll set"; seen in test_http_server). With poll() quiescing goes
+   * through the inter-thread channel instead. Each worker polls only its share
+   * of the connections, so poll()'s cost stays small at our connection caps. */
   unsigned flags =
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
   /* The guard enforces the real caps across listeners and makes room by
    * closing waiting connections, which MHD notices a moment later; MHD's own
    * per-daemon limit (split between the pool's threads) is only a backstop
@@ -924,11 +930,9 @@ void http_server_free(http_server *server) {
   /* Stop accepting, then let handlers that are still running return: a request
    * they park after the scan below would be suspended when MHD stops, which
    * MHD answers with abort(). */
-  for (size_t i = 0; i < server->daemon_count; i++) {
-    MHD_socket fd = MHD_quiesce_daemon(server->daemons[i]);
-    if (fd != MHD_INVALID_SOCKET)
-      close(fd);
-  }
+  MHD_socket quiesced[HTTP_MAX_LISTENERS];
+  for (size_t i = 0; i < server->daemon_count; i++)
+    quiesced[i] = MHD_quiesce_daemon(server->daemons[i]);
   struct timespec deadline;
   clock_gettime(CLOCK_REALTIME, &deadline);
   deadline.tv_sec += 10;
@@ -967,8 +971,12 @@ void http_server_free(http_server *server) {
          pthread_cond_timedwait(&server->settled, &server->lock, &deadline) == 0) {
   }
   pthread_mutex_unlock(&server->lock);
-  for (size_t i = 0; i < server->daemon_count; i++)
+  /* The listening sockets are closed only once no worker can touch them. */
+  for (size_t i = 0; i < server->daemon_count; i++) {
     MHD_stop_daemon(server->daemons[i]);
+    if (quiesced[i] != MHD_INVALID_SOCKET)
+      close(quiesced[i]);
+  }
   http_guard_free(server->guard); /* after the daemons: they report every close */
   free(server->spill_dir);
   pthread_cond_destroy(&server->settled);
