@@ -8,6 +8,7 @@
  *   GET      /_localstack/init[/<stage>]  the init hooks and their states (init_hooks.c)
  *   POST     /_localstack/state/reset, /_localstack/state/<service>/reset
  *   POST     /moto-api/reset       moto's reset
+ *   any      /_aws/<service>/…     the service's own endpoints (aws_service.internal_endpoint)
  */
 #include "common/log.h"
 #include "emulator/emulator_int.h"
@@ -131,9 +132,31 @@ static void state_reset(emulator *emu, http_request *req, const char *service) {
   respond_json(req, 200, json_object());
 }
 
+/* /_aws/<service>/<rest>: handed to the service when it is served. */
+static void service_endpoint(emulator *emu, http_request *req, const char *path) {
+  const char *name = path + strlen("/_aws/");
+  const char *slash = strchr(name, '/');
+  char service[64];
+  size_t len = slash ? (size_t)(slash - name) : strlen(name);
+  if (len == 0 || len >= sizeof(service)) {
+    http_request_respond_error(req, 404, "no such internal endpoint");
+    return;
+  }
+  memcpy(service, name, len);
+  service[len] = '\0';
+  service_slot *slot = emulator_slot(emu, service);
+  if (!slot || !slot->enabled || !slot->state || !slot->svc->internal_endpoint ||
+      !slot->svc->internal_endpoint(slot->state, req, slash ? slash + 1 : ""))
+    http_request_respond_error(req, 404, "no such internal endpoint");
+}
+
 int emulator_internal_handle(emulator *emu, http_request *req) {
   const char *path = http_request_path(req);
   const char *method = http_request_method(req);
+  if (strncmp(path, "/_aws/", 6) == 0) {
+    service_endpoint(emu, req, path);
+    return 1;
+  }
   if (strncmp(path, "/_localstack/", 13) != 0 && strncmp(path, "/moto-api/", 10) != 0)
     return 0;
   char service[64];

@@ -148,6 +148,11 @@ typedef struct aws_service {
   /* Answers every pending (suspended) call; runs before the server stops. */
   void (*shutdown)(void *state);
   void (*destroy)(void *state);
+  /* Optional: the service's own endpoints under /_aws/<name>/ (LocalStack's
+   * shapes, e.g. DynamoDB's DELETE /_aws/dynamodb/expired). rest is what
+   * follows /_aws/<name>/. Answers req and returns 1, or returns 0 (without
+   * answering) for a path it does not know, which gets a 404. */
+  int (*internal_endpoint)(void *state, http_request *req, const char *rest);
 } aws_service;
 
 /* An operation the model has but the handler table lacks is answered with a

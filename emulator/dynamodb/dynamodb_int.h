@@ -16,6 +16,8 @@
 #ifndef AIRGAP_EMULATOR_DYNAMODB_INT_H
 #define AIRGAP_EMULATOR_DYNAMODB_INT_H
 
+#include "common/http_server.h"
+
 #include <gmp.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -212,6 +214,8 @@ typedef struct ddb_state {
  * years old (DynamoDB leaves older ones alone). Call with the lock held.
  * Returns the number of items deleted. */
 size_t ddb_ttl_sweep(ddb_state *st, uint64_t now_s);
+/* DELETE /_aws/dynamodb/expired: sweeps now (aws_service.internal_endpoint). */
+int ddb_internal_endpoint(void *state, http_request *req, const char *rest);
 /* Starts the background sweep (every AIRGAP_DYNAMODB_TTL_SWEEP_SECONDS,
  * default 60; 0 turns it off) on the emulator's timer thread. */
 void ddb_ttl_start(ddb_state *st, void *emu);

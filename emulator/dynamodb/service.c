@@ -163,4 +163,5 @@ const aws_service aws_service_dynamodb = {
     .reset = ddb_reset,
     .shutdown = ddb_shutdown,
     .destroy = ddb_destroy,
+    .internal_endpoint = ddb_internal_endpoint,
 };

@@ -105,3 +105,23 @@ void ddb_ttl_stop(ddb_state *st) {
   if (timer)
     emulator_timer_cancel(timer);
 }
+
+/* DELETE /_aws/dynamodb/expired (LocalStack's endpoint): removes every
+ * expired item now, so a test need not wait for the background sweep, and
+ * answers how many went. */
+int ddb_internal_endpoint(void *state, http_request *req, const char *rest) {
+  ddb_state *st = state;
+  if (strcmp(rest, "expired") != 0)
+    return 0;
+  if (strcmp(http_request_method(req), "DELETE") != 0) {
+    http_request_respond_error(req, 405, "use DELETE /_aws/dynamodb/expired");
+    return 1;
+  }
+  pthread_mutex_lock(&st->lock);
+  size_t n = ddb_ttl_sweep(st, clock_wall_ms() / 1000);
+  pthread_mutex_unlock(&st->lock);
+  char body[64];
+  int len = snprintf(body, sizeof(body), "{\"ExpiredItems\": %zu}", n);
+  http_request_respond(req, http_response_new(200, "application/json", body, (size_t)len));
+  return 1;
+}

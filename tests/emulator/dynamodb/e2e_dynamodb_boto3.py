@@ -4,10 +4,13 @@ boto3.dynamodb.conditions) against a real `airgap emulator` ($AIRGAP_BIN) on
 a free loopback port. One emulator serves the whole run; each test uses its
 own tables. Error codes and messages are the ones AWS documents and answers."""
 
+import json
 import os
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import unittest
 import warnings
 from decimal import Decimal
@@ -817,6 +820,43 @@ class TtlCase(unittest.TestCase):
             res = ddb.query(TableName="ttl", IndexName="by-g", KeyConditionExpression="g = :g",
                             ExpressionAttributeValues={":g": {"S": "g"}})
             self.assertEqual(res["Count"], 3)
+        finally:
+            emu.stop()
+
+    def test_forced_sweep_endpoint(self):
+        # LocalStack's DELETE /_aws/dynamodb/expired: no waiting for the sweep.
+        warnings.simplefilter("ignore", ResourceWarning)
+        emu = Emulator(extra_env={"AIRGAP_DYNAMODB_TTL_SWEEP_SECONDS": "0"})  # no timer
+        try:
+            ddb = boto3.client("dynamodb", endpoint_url=emu.endpoint, region_name="us-east-1",
+                               aws_access_key_id="test", aws_secret_access_key="test")
+            ddb.create_table(TableName="ttl2", KeySchema=key_schema("pk"),
+                             AttributeDefinitions=attr_defs(pk="S"),
+                             BillingMode="PAY_PER_REQUEST")
+            ddb.update_time_to_live(TableName="ttl2", TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": "exp"})
+            now = int(time.time())
+            for pk, exp in (("a", now - 5), ("b", now - 50), ("c", now + 3600)):
+                ddb.put_item(TableName="ttl2", Item={"pk": {"S": pk}, "exp": {"N": str(exp)}})
+
+            def call(method, path):
+                req = urllib.request.Request(emu.endpoint + path, method=method)
+                try:
+                    with urllib.request.urlopen(req, timeout=10) as resp:
+                        return resp.status, resp.read()
+                except urllib.error.HTTPError as e:
+                    return e.code, e.read()
+
+            self.assertEqual(ddb.scan(TableName="ttl2")["Count"], 3)  # nothing swept on its own
+            status, body = call("DELETE", "/_aws/dynamodb/expired")
+            self.assertEqual((status, json.loads(body)), (200, {"ExpiredItems": 2}))
+            left = [i["pk"]["S"] for i in ddb.scan(TableName="ttl2")["Items"]]
+            self.assertEqual(left, ["c"])
+            self.assertEqual(json.loads(call("DELETE", "/_aws/dynamodb/expired")[1]),
+                             {"ExpiredItems": 0})
+            self.assertEqual(call("GET", "/_aws/dynamodb/expired")[0], 405)
+            self.assertEqual(call("DELETE", "/_aws/dynamodb/nosuch")[0], 404)
+            self.assertEqual(call("DELETE", "/_aws/nosuch/expired")[0], 404)
         finally:
             emu.stop()
 
