@@ -308,7 +308,9 @@ int queue_rule_may_complete(const queue_record *rec, const char *lease_id, const
 
 /* The notes a store appends to a job's log (not counted in the agent's
  * offset), so whoever reads it sees why output restarts or stops. Each
- * returns the length written into buf (0 when it does not fit). */
+ * returns the length written into buf (0 when it does not fit); a buffer of
+ * QUEUE_NOTE_MAX bytes holds any of them. */
+#define QUEUE_NOTE_MAX 256
 size_t queue_note_release(char *buf, size_t size, const queue_job *job, const char *reason,
                           queue_lease_end end);
 size_t queue_note_expire(char *buf, size_t size, unsigned attempts, const char *agent,
@@ -319,6 +321,26 @@ size_t queue_note_late_result(char *buf, size_t size, const queue_job *job, cons
 /* How much of len new log bytes to keep when size bytes are stored and the
  * cap is cap: the rest is dropped behind a truncation note. */
 size_t queue_log_keep(uint64_t size, size_t len, uint64_t cap);
+
+/* A job's log bookkeeping, read and written inside a store's transaction. */
+typedef struct queue_log_state {
+  uint64_t received; /* the agent-side offset of this attempt */
+  uint64_t size;     /* bytes stored */
+  int truncated;
+} queue_log_state;
+
+/* Writes one chunk of a job's log at stored position start (a store's
+ * INSERT). Returns 0 or an AIRGAP_E* code. */
+typedef int (*queue_log_insert_fn)(void *payload, uint64_t start, const char *data, size_t len);
+
+/* What every store does with an agent's log chunk at offset: refuses an
+ * offset ahead of what was received (AIRGAP_EINVALID, nothing changed), skips
+ * the prefix a retry resends, keeps what fits under cap and then one
+ * truncation note, and advances *ls (ls->received moves only when new bytes
+ * came). *out_stored gets the bytes stored, the note included. Errors of
+ * insert are returned as they are. */
+int queue_log_apply(uint64_t *out_stored, queue_log_state *ls, uint64_t offset, const char *data,
+                    size_t len, uint64_t cap, queue_log_insert_fn insert, void *payload);
 
 /* The API's JSON of a stored job (new reference). mask hides secret values. */
 json_t *queue_record_json(const queue_record *rec, int mask);

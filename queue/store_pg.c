@@ -30,7 +30,6 @@
 #include <string.h>
 
 #define EXPIRE_BATCH 1000
-#define NOTE_MAX 256
 #define LOG_READ_CHUNKS 64
 #define PRUNE_CAP_LOCK 0x61697270 /* "airp" */
 
@@ -327,12 +326,7 @@ static int insert_chunk(pg_conn *c, const char *id, uint64_t start, const char *
   return error < 0 ? error : 0;
 }
 
-typedef struct log_state {
-  uint64_t received, size;
-  int truncated;
-} log_state;
-
-static int read_log_state(log_state *out, pg_conn *c, const char *id) {
+static int read_log_state(queue_log_state *out, pg_conn *c, const char *id) {
   PGresult *r = NULL;
   pg_args a = {.n = 0};
   pg_arg_text(&a, id);
@@ -350,7 +344,7 @@ static int read_log_state(log_state *out, pg_conn *c, const char *id) {
   return error;
 }
 
-static int write_log_state(pg_conn *c, const char *id, const log_state *ls) {
+static int write_log_state(pg_conn *c, const char *id, const queue_log_state *ls) {
   pg_args a = {.n = 0};
   pg_arg_text(&a, id);
   pg_arg_int(&a, (int64_t)ls->received);
@@ -365,7 +359,7 @@ static int write_log_state(pg_conn *c, const char *id, const log_state *ls) {
 
 /* Appends an agent-independent note to the stored log (see store_sqlite.c). */
 static int note_in_log(pg_conn *c, const char *id, const char *note, size_t len) {
-  log_state ls = {0, 0, 0};
+  queue_log_state ls = {0, 0, 0};
   pg_args a = {.n = 0};
   int error = read_log_state(&ls, c, id);
   if (error < 0 || ls.truncated || len == 0)
@@ -379,28 +373,15 @@ static int note_in_log(pg_conn *c, const char *id, const char *note, size_t len)
   return error < 0 ? error : 0;
 }
 
-static int store_bytes(uint64_t *out_stored, log_state *ls, pg_conn *c, const char *id,
-                       const char *data, size_t len, uint64_t cap) {
-  uint64_t stored = 0;
-  int error = 0;
-  if (!ls->truncated && len > 0) {
-    size_t keep = queue_log_keep(ls->size, len, cap);
-    if (keep > 0 && (error = insert_chunk(c, id, ls->size, data, keep)) < 0)
-      return error;
-    ls->size += keep;
-    stored += keep;
-    if (keep < len) {
-      char note[NOTE_MAX];
-      size_t n = queue_note_truncated(note, sizeof(note), cap);
-      if ((error = insert_chunk(c, id, ls->size, note, n)) < 0)
-        return error;
-      ls->size += n;
-      stored += n;
-      ls->truncated = 1;
-    }
-  }
-  *out_stored = stored;
-  return 0;
+/* queue_log_apply's insert, for this store. */
+typedef struct chunk_target {
+  pg_conn *c;
+  const char *id;
+} chunk_target;
+
+static int insert_into(void *payload, uint64_t start, const char *data, size_t len) {
+  chunk_target *t = payload;
+  return insert_chunk(t->c, t->id, start, data, len);
 }
 
 static int pg_log_append(queue_log_ack *out, queue_store *base, const char *id,
@@ -409,26 +390,17 @@ static int pg_log_append(queue_log_ack *out, queue_store *base, const char *id,
   pg_store *s = (pg_store *)base;
   pg_conn *c = NULL;
   queue_record *rec = NULL;
-  log_state ls = {0, 0, 0};
+  queue_log_state ls = {0, 0, 0};
   uint64_t stored = 0;
   int error = begin_with_job(&c, &rec, s, id);
   if (error < 0 || (error = queue_rule_lease_current(&rec->job, lease_id)) < 0 ||
       (error = read_log_state(&ls, c, id)) < 0)
     goto done;
-  if (offset > ls.received) {
-    error = airgap_error_set(AIRGAP_EINVALID,
-                             "log offset %llu is ahead of the server's %llu; resend from there",
-                             (unsigned long long)offset, (unsigned long long)ls.received);
-    goto done;
-  }
-  if (offset + len > ls.received) {
-    size_t skip = (size_t)(ls.received - offset);
-    if ((error = store_bytes(&stored, &ls, c, id, data + skip, len - skip, cap)) < 0)
-      goto done;
-    ls.received = offset + len;
-    if ((error = write_log_state(c, id, &ls)) == 0 && stored > 0)
-      error = notify_log(c, id);
-  }
+  uint64_t before = ls.received;
+  chunk_target target = {c, id};
+  if ((error = queue_log_apply(&stored, &ls, offset, data, len, cap, insert_into, &target)) == 0 &&
+      ls.received != before && (error = write_log_state(c, id, &ls)) == 0 && stored > 0)
+    error = notify_log(c, id);
 done:
   if (c) {
     error = pg_end(c, error);
@@ -531,7 +503,7 @@ static int pg_complete(queue_record **out, queue_store *base, const char *id, co
                   " finished_at = $5, lease_expires = NULL WHERE id = $1",
                   &a);
   if (error >= 0 && strcmp(rec->job.state, "queued") == 0) {
-    char note[NOTE_MAX];
+    char note[QUEUE_NOTE_MAX];
     error = note_in_log(c, id, note, queue_note_late_result(note, sizeof(note), &rec->job, status));
   }
   changed = 1;
@@ -578,7 +550,7 @@ static int pg_release(queue_record **out, queue_store *base, const char *id, con
   pg_store *s = (pg_store *)base;
   pg_conn *c = NULL;
   queue_record *rec = NULL;
-  char what[64], note[NOTE_MAX];
+  char what[64], note[QUEUE_NOTE_MAX];
   int changed = 0;
   int error = begin_with_job(&c, &rec, s, id);
   if (error < 0 || queue_rule_release_repeated(rec, lease_id, reason))
@@ -623,7 +595,7 @@ static int pg_expire(queue_expire_result *out, queue_store *base, int64_t now,
     goto done;
   error = 0;
   for (int i = 0; error == 0 && i < PQntuples(r); i++) {
-    char note[NOTE_MAX];
+    char note[QUEUE_NOTE_MAX];
     const char *id = PQgetvalue(r, i, 0);
     unsigned attempts = (unsigned)pg_int(r, i, 1);
     queue_lease_end end = queue_rule_lease_end(attempts, (int)pg_int(r, i, 2), max_attempts);

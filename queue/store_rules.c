@@ -178,3 +178,39 @@ size_t queue_log_keep(uint64_t size, size_t len, uint64_t cap) {
     return len;
   return (size_t)(cap > size ? cap - size : 0);
 }
+
+int queue_log_apply(uint64_t *out_stored, queue_log_state *ls, uint64_t offset, const char *data,
+                    size_t len, uint64_t cap, queue_log_insert_fn insert, void *payload) {
+  *out_stored = 0;
+  if (offset > ls->received)
+    return airgap_error_set(AIRGAP_EINVALID,
+                            "log offset %llu is ahead of the server's %llu; resend from there",
+                            (unsigned long long)offset, (unsigned long long)ls->received);
+  if (offset + len <= ls->received)
+    return 0; /* all of it was stored before (a retry) */
+  /* new bytes, possibly after a prefix the server has already */
+  size_t skip = (size_t)(ls->received - offset);
+  data += skip;
+  len -= skip;
+  uint64_t stored = 0;
+  int error = 0;
+  if (!ls->truncated && len > 0) {
+    size_t keep = queue_log_keep(ls->size, len, cap);
+    if (keep > 0 && (error = insert(payload, ls->size, data, keep)) < 0)
+      return error;
+    ls->size += keep;
+    stored += keep;
+    if (keep < len) {
+      char note[QUEUE_NOTE_MAX];
+      size_t n = queue_note_truncated(note, sizeof(note), cap);
+      if ((error = insert(payload, ls->size, note, n)) < 0)
+        return error;
+      ls->size += n;
+      stored += n;
+      ls->truncated = 1;
+    }
+  }
+  ls->received = offset + skip + len;
+  *out_stored = stored;
+  return 0;
+}

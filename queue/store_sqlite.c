@@ -26,7 +26,6 @@
 
 #define LEASE_SCAN_PAGE 256
 #define EXPIRE_BATCH 1000
-#define NOTE_MAX 256
 
 #define JOB_COLUMNS                                                                                \
   "seq, id, state, spec, reason, exit_code, attempts, agent, created_at, started_at,"              \
@@ -288,7 +287,7 @@ static int sqlite_complete(queue_record **out, queue_store *base, const char *id
                    V_TEXT(id), V_TEXT(status), V_TEXT(reason),
                    has_exit_code ? V_INT(exit_code) : V_TEXT(NULL), V_INT(now));
   if (error >= 0 && strcmp(rec->job.state, "queued") == 0) {
-    char note[NOTE_MAX];
+    char note[QUEUE_NOTE_MAX];
     error = note_in_log(s, id, note, queue_note_late_result(note, sizeof(note), &rec->job, status));
   }
   changed = 1;
@@ -306,14 +305,7 @@ static int insert_chunk(sqlite_store *s, const char *id, uint64_t start, const c
   return error < 0 ? error : 0;
 }
 
-/* A job's log bookkeeping, read and written inside the caller's transaction. */
-typedef struct log_state {
-  uint64_t received; /* the agent-side offset of this attempt */
-  uint64_t size;     /* bytes stored */
-  int truncated;
-} log_state;
-
-static int read_log_state(log_state *out, sqlite_store *s, const char *id) {
+static int read_log_state(queue_log_state *out, sqlite_store *s, const char *id) {
   sqlite3_stmt *st = NULL;
   int error = SQL_QUERY(
       &st, s, "SELECT log_received, log_size, log_truncated FROM jobs WHERE id = ?1", V_TEXT(id));
@@ -330,7 +322,7 @@ static int read_log_state(log_state *out, sqlite_store *s, const char *id) {
   return error;
 }
 
-static int write_log_state(sqlite_store *s, const char *id, const log_state *ls) {
+static int write_log_state(sqlite_store *s, const char *id, const queue_log_state *ls) {
   int error = SQL_EXEC(s, "update log state",
                        "UPDATE jobs SET log_received = ?2, log_size = ?3, log_truncated = ?4"
                        " WHERE id = ?1",
@@ -338,30 +330,15 @@ static int write_log_state(sqlite_store *s, const char *id, const log_state *ls)
   return error < 0 ? error : 0;
 }
 
-/* Appends bytes to the stored log, honouring the cap; *out_stored gets the
- * bytes stored (a truncation note included). */
-static int store_bytes(uint64_t *out_stored, log_state *ls, sqlite_store *s, const char *id,
-                       const char *data, size_t len, uint64_t cap) {
-  uint64_t stored = 0;
-  int error = 0;
-  if (!ls->truncated && len > 0) {
-    size_t keep = queue_log_keep(ls->size, len, cap);
-    if (keep > 0 && (error = insert_chunk(s, id, ls->size, data, keep)) < 0)
-      return error;
-    ls->size += keep;
-    stored += keep;
-    if (keep < len) {
-      char note[NOTE_MAX];
-      size_t n = queue_note_truncated(note, sizeof(note), cap);
-      if ((error = insert_chunk(s, id, ls->size, note, n)) < 0)
-        return error;
-      ls->size += n;
-      stored += n;
-      ls->truncated = 1;
-    }
-  }
-  *out_stored = stored;
-  return 0;
+/* queue_log_apply's insert, for this store. */
+typedef struct chunk_target {
+  sqlite_store *s;
+  const char *id;
+} chunk_target;
+
+static int insert_into(void *payload, uint64_t start, const char *data, size_t len) {
+  chunk_target *t = payload;
+  return insert_chunk(t->s, t->id, start, data, len);
 }
 
 static int sqlite_log_append(queue_log_ack *out, queue_store *base, const char *id,
@@ -369,27 +346,18 @@ static int sqlite_log_append(queue_log_ack *out, queue_store *base, const char *
                              uint64_t cap) {
   sqlite_store *s = (sqlite_store *)base;
   queue_record *rec = NULL;
-  log_state ls = {0, 0, 0};
+  queue_log_state ls = {0, 0, 0};
   uint64_t stored = 0;
   int error = tx_begin(s);
   if (error < 0 || (error = load_job(&rec, s, id)) < 0 ||
       (error = queue_rule_lease_current(&rec->job, lease_id)) < 0 ||
       (error = read_log_state(&ls, s, id)) < 0)
     goto done;
-  if (offset > ls.received) {
-    error = airgap_error_set(AIRGAP_EINVALID,
-                             "log offset %llu is ahead of the server's %llu; resend from there",
-                             (unsigned long long)offset, (unsigned long long)ls.received);
-    goto done;
-  }
-  if (offset + len > ls.received) {
-    /* new bytes, possibly after a prefix the server has already (a retry) */
-    size_t skip = (size_t)(ls.received - offset);
-    if ((error = store_bytes(&stored, &ls, s, id, data + skip, len - skip, cap)) < 0)
-      goto done;
-    ls.received = offset + len;
+  uint64_t before = ls.received;
+  chunk_target target = {s, id};
+  if ((error = queue_log_apply(&stored, &ls, offset, data, len, cap, insert_into, &target)) == 0 &&
+      ls.received != before)
     error = write_log_state(s, id, &ls);
-  }
 done:
   error = tx_end(s, error, 0);
   queue_record_free(rec);
@@ -456,7 +424,7 @@ cleanup:
  * agent-side offset), inside the caller's transaction. A truncated log stays
  * as it is. */
 static int note_in_log(sqlite_store *s, const char *id, const char *note, size_t len) {
-  log_state ls = {0, 0, 0};
+  queue_log_state ls = {0, 0, 0};
   int error = read_log_state(&ls, s, id);
   if (error < 0 || ls.truncated || len == 0)
     return error;
@@ -499,7 +467,7 @@ static int sqlite_release(queue_record **out, queue_store *base, const char *id,
                           int64_t now) {
   sqlite_store *s = (sqlite_store *)base;
   queue_record *rec = NULL;
-  char what[64], note[NOTE_MAX];
+  char what[64], note[QUEUE_NOTE_MAX];
   int changed = 0;
   int error = tx_begin(s);
   if (error == 0)
@@ -557,7 +525,7 @@ static int sqlite_expire(queue_expire_result *out, queue_store *base, int64_t no
     error = sqlite_store_error(s, "scan expired leases");
   sql_release(s, sel);
   for (size_t i = 0; error == 0 && i < n; i++) {
-    char note[NOTE_MAX];
+    char note[QUEUE_NOTE_MAX];
     queue_lease_end end = queue_rule_lease_end(rows[i].attempts, rows[i].cancel, max_attempts);
     size_t len = queue_note_expire(note, sizeof(note), rows[i].attempts, rows[i].agent, end);
     if ((error = end_lease(s, rows[i].id, end, "agent_lost", 1, now)) == 0)
