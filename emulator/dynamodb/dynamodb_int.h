@@ -325,6 +325,11 @@ int ddb_expr_parse(ddb_node **out, ddb_expr_kind kind, const char *name, const c
 /* After every expression of the request is parsed: unused placeholders. */
 int ddb_expr_check_unused(const ddb_expr_ctx *ctx, ddb_error *e);
 void ddb_node_free(ddb_node *n);
+/* A new node (NULL when out of memory); free with ddb_node_free. */
+ddb_node *ddb_node_new(ddb_node_kind kind, int op);
+/* Appends kid to n, taking it: on failure (n or kid NULL, out of memory) kid
+ * is freed and -1 returned, so parsers can chain calls without leaks. */
+int ddb_node_add(ddb_node *n, ddb_node *kid);
 
 /* The value at path in item (an attribute map); borrowed, NULL when absent. */
 json_t *ddb_path_get(const json_t *item, const ddb_pelem *path, size_t plen);

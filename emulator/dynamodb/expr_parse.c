@@ -164,7 +164,7 @@ static int syntax_error(parser *p) {
   return -1;
 }
 
-static ddb_node *node_new(ddb_node_kind kind, int op) {
+ddb_node *ddb_node_new(ddb_node_kind kind, int op) {
   ddb_node *n = calloc(1, sizeof(*n));
   if (n) {
     n->kind = kind;
@@ -173,9 +173,11 @@ static ddb_node *node_new(ddb_node_kind kind, int op) {
   return n;
 }
 
-static int add_kid(ddb_node *n, ddb_node *kid) {
-  if (!kid)
+int ddb_node_add(ddb_node *n, ddb_node *kid) {
+  if (!n || !kid) {
+    ddb_node_free(kid);
     return -1;
+  }
   ddb_node **nk = realloc(n->kid, (n->n + 1) * sizeof(*nk));
   if (!nk) {
     ddb_node_free(kid);
@@ -245,7 +247,7 @@ static ddb_node *parse_path(parser *p) {
     syntax_error(p);
     return NULL;
   }
-  ddb_node *n = node_new(DN_PATH, 0);
+  ddb_node *n = ddb_node_new(DN_PATH, 0);
   if (!n)
     return NULL;
   size_t cap = 4;
@@ -325,7 +327,7 @@ static ddb_node *parse_value(parser *p) {
     return NULL;
   }
   mark_used(p, t);
-  ddb_node *n = node_new(DN_VALUE, 0);
+  ddb_node *n = ddb_node_new(DN_VALUE, 0);
   if (!n) {
     free(t);
     return NULL;
@@ -382,7 +384,7 @@ static ddb_node *parse_function(parser *p, int want_boolean) {
     return NULL;
   }
   free(name);
-  ddb_node *n = node_new(DN_FUNC, FUNCS[f].id);
+  ddb_node *n = ddb_node_new(DN_FUNC, FUNCS[f].id);
   if (!n)
     return NULL;
   next(p); /* name */
@@ -393,7 +395,7 @@ static ddb_node *parse_function(parser *p, int want_boolean) {
   }
   for (;;) {
     ddb_node *a = in_update ? parse_update_operand(p) : parse_operand(p);
-    if (!a || add_kid(n, a) < 0)
+    if (!a || ddb_node_add(n, a) < 0)
       goto fail;
     if (p->tk == T_COMMA) {
       next(p);
@@ -510,15 +512,15 @@ operand:;
   ddb_node *n = NULL;
   if (op >= 0) {
     next(p);
-    n = node_new(DN_CMP, op);
-    if (!n || add_kid(n, left) < 0 || add_kid(n, parse_operand(p)) < 0)
+    n = ddb_node_new(DN_CMP, op);
+    if (!n || ddb_node_add(n, left) < 0 || ddb_node_add(n, parse_operand(p)) < 0)
       goto fail;
     return n;
   }
   if (is_word(p, "BETWEEN")) {
     next(p);
-    n = node_new(DN_BETWEEN, 0);
-    if (!n || add_kid(n, left) < 0 || add_kid(n, parse_operand(p)) < 0)
+    n = ddb_node_new(DN_BETWEEN, 0);
+    if (!n || ddb_node_add(n, left) < 0 || ddb_node_add(n, parse_operand(p)) < 0)
       goto fail;
     left = NULL;
     if (!is_word(p, "AND")) {
@@ -526,14 +528,14 @@ operand:;
       goto fail;
     }
     next(p);
-    if (add_kid(n, parse_operand(p)) < 0)
+    if (ddb_node_add(n, parse_operand(p)) < 0)
       goto fail;
     return n;
   }
   if (is_word(p, "IN")) {
     next(p);
-    n = node_new(DN_IN, 0);
-    if (!n || add_kid(n, left) < 0)
+    n = ddb_node_new(DN_IN, 0);
+    if (!n || ddb_node_add(n, left) < 0)
       goto fail;
     left = NULL;
     if (p->tk != T_LPAREN) {
@@ -542,7 +544,7 @@ operand:;
     }
     next(p);
     for (;;) {
-      if (add_kid(n, parse_operand(p)) < 0)
+      if (ddb_node_add(n, parse_operand(p)) < 0)
         goto fail;
       if (n->n - 1 > MAX_IN_OPERANDS) {
         fail(p, "The IN operator is provided with too many operands; number of operands: %s",
@@ -577,8 +579,8 @@ static ddb_node *parse_not(parser *p) {
       return NULL;
     }
     next(p);
-    ddb_node *n = node_new(DN_NOT, 0);
-    if (!n || add_kid(n, parse_not(p)) < 0) {
+    ddb_node *n = ddb_node_new(DN_NOT, 0);
+    if (!n || ddb_node_add(n, parse_not(p)) < 0) {
       ddb_node_free(n);
       return NULL;
     }
@@ -592,12 +594,12 @@ static ddb_node *parse_and(parser *p) {
   ddb_node *left = parse_not(p);
   while (left && is_word(p, "AND")) {
     next(p);
-    ddb_node *n = node_new(DN_AND, 0);
-    if (!n || add_kid(n, left) < 0) {
+    ddb_node *n = ddb_node_new(DN_AND, 0);
+    if (!n || ddb_node_add(n, left) < 0) {
       ddb_node_free(n);
       return NULL;
     }
-    if (add_kid(n, parse_not(p)) < 0) {
+    if (ddb_node_add(n, parse_not(p)) < 0) {
       ddb_node_free(n);
       return NULL;
     }
@@ -610,12 +612,12 @@ static ddb_node *parse_or(parser *p) {
   ddb_node *left = parse_and(p);
   while (left && is_word(p, "OR")) {
     next(p);
-    ddb_node *n = node_new(DN_OR, 0);
-    if (!n || add_kid(n, left) < 0) {
+    ddb_node *n = ddb_node_new(DN_OR, 0);
+    if (!n || ddb_node_add(n, left) < 0) {
       ddb_node_free(n);
       return NULL;
     }
-    if (add_kid(n, parse_and(p)) < 0) {
+    if (ddb_node_add(n, parse_and(p)) < 0) {
       ddb_node_free(n);
       return NULL;
     }
@@ -646,9 +648,9 @@ static ddb_node *parse_set_value(parser *p) {
   ddb_node *left = parse_update_operand(p);
   if (!left || (p->tk != T_PLUS && p->tk != T_MINUS))
     return left;
-  ddb_node *n = node_new(DN_ARITH, p->tk == T_PLUS ? '+' : '-');
+  ddb_node *n = ddb_node_new(DN_ARITH, p->tk == T_PLUS ? '+' : '-');
   next(p);
-  if (!n || add_kid(n, left) < 0 || add_kid(n, parse_update_operand(p)) < 0) {
+  if (!n || ddb_node_add(n, left) < 0 || ddb_node_add(n, parse_update_operand(p)) < 0) {
     if (!n)
       ddb_node_free(left);
     ddb_node_free(n);
@@ -667,7 +669,7 @@ static int clause_of(const parser *p) {
 }
 
 static ddb_node *parse_update(parser *p) {
-  ddb_node *list = node_new(DN_LIST, 0);
+  ddb_node *list = ddb_node_new(DN_LIST, 0);
   int seen[4] = {0};
   if (!list)
     return NULL;
@@ -692,12 +694,12 @@ static ddb_node *parse_update(parser *p) {
       ddb_node *path = parse_path(p);
       if (!path)
         goto fail;
-      ddb_node *act = node_new(c == 0   ? DN_SET
-                               : c == 1 ? DN_REMOVE
-                               : c == 2 ? DN_ADD
-                                        : DN_DELETE,
-                               0);
-      if (!act || add_kid(act, path) < 0 || add_kid(list, act) < 0) {
+      ddb_node *act = ddb_node_new(c == 0   ? DN_SET
+                                   : c == 1 ? DN_REMOVE
+                                   : c == 2 ? DN_ADD
+                                            : DN_DELETE,
+                                   0);
+      if (!act || ddb_node_add(act, path) < 0 || ddb_node_add(list, act) < 0) {
         if (!act)
           ddb_node_free(path);
         goto fail;
@@ -708,14 +710,14 @@ static ddb_node *parse_update(parser *p) {
           goto fail;
         }
         next(p);
-        if (add_kid(act, parse_set_value(p)) < 0)
+        if (ddb_node_add(act, parse_set_value(p)) < 0)
           goto fail;
       } else if (c >= 2) {
         if (p->tk != T_VALUE) {
           syntax_error(p);
           goto fail;
         }
-        if (add_kid(act, parse_value(p)) < 0)
+        if (ddb_node_add(act, parse_value(p)) < 0)
           goto fail;
       }
       if (p->tk != T_COMMA)
@@ -731,11 +733,11 @@ fail:
 }
 
 static ddb_node *parse_projection(parser *p) {
-  ddb_node *list = node_new(DN_LIST, 0);
+  ddb_node *list = ddb_node_new(DN_LIST, 0);
   if (!list)
     return NULL;
   for (;;) {
-    if (add_kid(list, parse_path(p)) < 0)
+    if (ddb_node_add(list, parse_path(p)) < 0)
       goto fail;
     if (p->tk == T_EOF)
       return list;

@@ -14,32 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static ddb_node *node(ddb_node_kind kind, int op) {
-  ddb_node *n = calloc(1, sizeof(*n));
-  if (n) {
-    n->kind = kind;
-    n->op = op;
-  }
-  return n;
-}
-
-static int kid(ddb_node *n, ddb_node *k) {
-  if (!n || !k) {
-    ddb_node_free(k);
-    return -1;
-  }
-  ddb_node **nk = realloc(n->kid, (n->n + 1) * sizeof(*nk));
-  if (!nk) {
-    ddb_node_free(k);
-    return -1;
-  }
-  n->kid = nk;
-  n->kid[n->n++] = k;
-  return 0;
-}
-
 static ddb_node *path(const char *name) {
-  ddb_node *n = node(DN_PATH, 0);
+  ddb_node *n = ddb_node_new(DN_PATH, 0);
   if (!n)
     return NULL;
   n->path = calloc(1, sizeof(*n->path));
@@ -56,7 +32,7 @@ static ddb_node *value(const json_t *v, ddb_error *e) {
   json_t *c = NULL;
   if (ddb_value_check(&c, v, e) < 0)
     return NULL;
-  ddb_node *n = node(DN_VALUE, 0);
+  ddb_node *n = ddb_node_new(DN_VALUE, 0);
   if (!n) {
     json_decref(c);
     return NULL;
@@ -98,9 +74,9 @@ static ddb_node *condition(const char *attr, const json_t *c, ddb_error *e) {
   }
   ddb_node *n = NULL;
   if (strcmp(op, "NULL") == 0 || strcmp(op, "NOT_NULL") == 0) {
-    n = node(DN_FUNC,
-             op[0] == 'N' && op[1] == 'U' ? DDB_F_ATTRIBUTE_NOT_EXISTS : DDB_F_ATTRIBUTE_EXISTS);
-    if (kid(n, path(attr)) < 0)
+    n = ddb_node_new(DN_FUNC, op[0] == 'N' && op[1] == 'U' ? DDB_F_ATTRIBUTE_NOT_EXISTS
+                                                           : DDB_F_ATTRIBUTE_EXISTS);
+    if (ddb_node_add(n, path(attr)) < 0)
       goto fail;
     return n;
   }
@@ -108,23 +84,23 @@ static ddb_node *condition(const char *attr, const json_t *c, ddb_error *e) {
   static const int cmp_op[] = {DDB_EQ, DDB_NE, DDB_LT, DDB_LE, DDB_GT, DDB_GE};
   for (int i = 0; i < 6; i++)
     if (strcmp(op, cmp[i]) == 0)
-      n = node(DN_CMP, cmp_op[i]);
+      n = ddb_node_new(DN_CMP, cmp_op[i]);
   if (!n && strcmp(op, "IN") == 0)
-    n = node(DN_IN, 0);
+    n = ddb_node_new(DN_IN, 0);
   if (!n && strcmp(op, "BETWEEN") == 0)
-    n = node(DN_BETWEEN, 0);
+    n = ddb_node_new(DN_BETWEEN, 0);
   if (!n && strcmp(op, "BEGINS_WITH") == 0)
-    n = node(DN_FUNC, DDB_F_BEGINS_WITH);
+    n = ddb_node_new(DN_FUNC, DDB_F_BEGINS_WITH);
   if (!n)
-    n = node(DN_FUNC, DDB_F_CONTAINS);
-  if (kid(n, path(attr)) < 0)
+    n = ddb_node_new(DN_FUNC, DDB_F_CONTAINS);
+  if (ddb_node_add(n, path(attr)) < 0)
     goto fail;
   for (size_t i = 0; i < nv; i++)
-    if (kid(n, value(json_array_get(list, i), e)) < 0)
+    if (ddb_node_add(n, value(json_array_get(list, i), e)) < 0)
       goto fail;
   if (strcmp(op, "NOT_CONTAINS") == 0) {
-    ddb_node *not = node(DN_NOT, 0);
-    if (kid(not, n) < 0) {
+    ddb_node *not = ddb_node_new(DN_NOT, 0);
+    if (ddb_node_add(not, n) < 0) {
       ddb_fail(e, "InternalServerError", "out of memory");
       return NULL;
     }
@@ -151,8 +127,8 @@ static ddb_node *expected(const char *attr, const json_t *c, ddb_error *e) {
                   attr);
       return NULL;
     }
-    ddb_node *n = node(DN_FUNC, DDB_F_ATTRIBUTE_NOT_EXISTS);
-    return kid(n, path(attr)) < 0 ? (ddb_node_free(n), NULL) : n;
+    ddb_node *n = ddb_node_new(DN_FUNC, DDB_F_ATTRIBUTE_NOT_EXISTS);
+    return ddb_node_add(n, path(attr)) < 0 ? (ddb_node_free(n), NULL) : n;
   }
   if (!v) {
     ddb_invalid(e,
@@ -161,8 +137,8 @@ static ddb_node *expected(const char *attr, const json_t *c, ddb_error *e) {
                 exists ? "true" : "null", attr);
     return NULL;
   }
-  ddb_node *n = node(DN_CMP, DDB_EQ);
-  if (kid(n, path(attr)) < 0 || kid(n, value(v, e)) < 0) {
+  ddb_node *n = ddb_node_new(DN_CMP, DDB_EQ);
+  if (ddb_node_add(n, path(attr)) < 0 || ddb_node_add(n, value(v, e)) < 0) {
     ddb_node_free(n);
     return NULL;
   }
@@ -190,8 +166,8 @@ int ddb_legacy_condition(ddb_node **out, const json_t *in, const char *param, dd
       all = one;
       continue;
     }
-    ddb_node *j = node(or ? DN_OR : DN_AND, 0);
-    if (kid(j, all) < 0 || kid(j, one) < 0) {
+    ddb_node *j = ddb_node_new(or ? DN_OR : DN_AND, 0);
+    if (ddb_node_add(j, all) < 0 || ddb_node_add(j, one) < 0) {
       if (!j)
         ddb_node_free(one);
       ddb_node_free(j);
@@ -208,7 +184,7 @@ int ddb_legacy_update(ddb_node **out, const json_t *in, ddb_error *e) {
   *out = NULL;
   if (!map)
     return 0;
-  ddb_node *list = node(DN_LIST, 0);
+  ddb_node *list = ddb_node_new(DN_LIST, 0);
   const char *attr;
   json_t *u;
   json_object_foreach((json_t *)map, attr, u) {
@@ -223,16 +199,16 @@ int ddb_legacy_update(ddb_node **out, const json_t *in, ddb_error *e) {
                        "when no attribute value is specified");
         goto fail;
       }
-      act = node(DN_SET, 0);
+      act = ddb_node_new(DN_SET, 0);
     } else if (strcmp(action, "DELETE") == 0) {
-      act = node(v ? DN_DELETE : DN_REMOVE, 0);
+      act = ddb_node_new(v ? DN_DELETE : DN_REMOVE, 0);
     } else if (strcmp(action, "ADD") == 0) {
       if (!v) {
         ddb_invalid(e, "One or more parameter values were invalid: Only DELETE action is allowed "
                        "when no attribute value is specified");
         goto fail;
       }
-      act = node(DN_ADD, 0);
+      act = ddb_node_new(DN_ADD, 0);
     } else {
       ddb_invalid(e,
                   "1 validation error detected: Value '%s' at 'attributeUpdates.%s.member."
@@ -241,7 +217,8 @@ int ddb_legacy_update(ddb_node **out, const json_t *in, ddb_error *e) {
                   action, attr);
       goto fail;
     }
-    if (kid(list, act) < 0 || kid(act, path(attr)) < 0 || (v && kid(act, value(v, e)) < 0))
+    if (ddb_node_add(list, act) < 0 || ddb_node_add(act, path(attr)) < 0 ||
+        (v && ddb_node_add(act, value(v, e)) < 0))
       goto fail;
   }
   *out = list;

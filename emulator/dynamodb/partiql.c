@@ -168,30 +168,6 @@ static char *token_text(const pq *p) {
   return strndup(p->s + p->ts, p->tl);
 }
 
-static ddb_node *new_node(ddb_node_kind kind, int op) {
-  ddb_node *n = calloc(1, sizeof(*n));
-  if (n) {
-    n->kind = kind;
-    n->op = op;
-  }
-  return n;
-}
-
-static int add(ddb_node *n, ddb_node *k) {
-  if (!n || !k) {
-    ddb_node_free(k);
-    return -1;
-  }
-  ddb_node **nk = realloc(n->kid, (n->n + 1) * sizeof(*nk));
-  if (!nk) {
-    ddb_node_free(k);
-    return -1;
-  }
-  n->kid = nk;
-  n->kid[n->n++] = k;
-  return 0;
-}
-
 /* ---- values ---- */
 
 static json_t *literal(pq *p);
@@ -355,7 +331,7 @@ static ddb_node *path(pq *p) {
     syntax(p);
     return NULL;
   }
-  ddb_node *n = new_node(DN_PATH, 0);
+  ddb_node *n = ddb_node_new(DN_PATH, 0);
   size_t cap = 0;
   while (n) {
     if (n->plen == cap) {
@@ -405,7 +381,7 @@ static ddb_node *value_node(pq *p) {
   json_t *v = literal(p);
   if (!v)
     return NULL;
-  ddb_node *n = new_node(DN_VALUE, 0);
+  ddb_node *n = ddb_node_new(DN_VALUE, 0);
   if (!n) {
     json_decref(v);
     return NULL;
@@ -442,12 +418,12 @@ static ddb_node *function(pq *p, int boolean, int in_update) {
     p->failed = 1;
     return NULL;
   }
-  ddb_node *n = new_node(DN_FUNC, FUNCS[f].id);
+  ddb_node *n = ddb_node_new(DN_FUNC, FUNCS[f].id);
   lex(p);
   if (expect(p, "(") < 0)
     goto fail;
   for (;;) {
-    if (add(n, operand(p, in_update)) < 0)
+    if (ddb_node_add(n, operand(p, in_update)) < 0)
       goto fail;
     if (punct(p, ",")) {
       lex(p);
@@ -522,29 +498,29 @@ static ddb_node *primary(pq *p) {
   int op = cmp_of(p);
   if (op >= 0) {
     lex(p);
-    n = new_node(DN_CMP, op);
-    if (add(n, left) < 0 || add(n, operand(p, 0)) < 0)
+    n = ddb_node_new(DN_CMP, op);
+    if (ddb_node_add(n, left) < 0 || ddb_node_add(n, operand(p, 0)) < 0)
       goto fail;
     return n;
   }
   if (word(p, "BETWEEN")) {
     lex(p);
-    n = new_node(DN_BETWEEN, 0);
-    if (add(n, left) < 0 || add(n, operand(p, 0)) < 0)
+    n = ddb_node_new(DN_BETWEEN, 0);
+    if (ddb_node_add(n, left) < 0 || ddb_node_add(n, operand(p, 0)) < 0)
       goto fail;
     if (!word(p, "AND")) {
       syntax(p);
       goto fail;
     }
     lex(p);
-    if (add(n, operand(p, 0)) < 0)
+    if (ddb_node_add(n, operand(p, 0)) < 0)
       goto fail;
     return n;
   }
   if (word(p, "IN")) {
     lex(p);
-    n = new_node(DN_IN, 0);
-    if (add(n, left) < 0)
+    n = ddb_node_new(DN_IN, 0);
+    if (ddb_node_add(n, left) < 0)
       goto fail;
     const char *close = punct(p, "[") ? "]" : ")";
     if (!punct(p, "[") && !punct(p, "(")) {
@@ -553,7 +529,7 @@ static ddb_node *primary(pq *p) {
     }
     lex(p);
     for (;;) {
-      if (add(n, operand(p, 0)) < 0)
+      if (ddb_node_add(n, operand(p, 0)) < 0)
         goto fail;
       if (n->n > 101) {
         syntax(p);
@@ -580,8 +556,8 @@ static ddb_node *primary(pq *p) {
       goto fail;
     }
     lex(p);
-    n = new_node(DN_FUNC, negate ? DDB_F_ATTRIBUTE_EXISTS : DDB_F_ATTRIBUTE_NOT_EXISTS);
-    if (add(n, left) < 0)
+    n = ddb_node_new(DN_FUNC, negate ? DDB_F_ATTRIBUTE_EXISTS : DDB_F_ATTRIBUTE_NOT_EXISTS);
+    if (ddb_node_add(n, left) < 0)
       goto fail;
     return n;
   }
@@ -601,8 +577,8 @@ static ddb_node *cond_not(pq *p) {
     if (++p->depth > MAX_NEST)
       return syntax(p), NULL;
     lex(p);
-    ddb_node *n = new_node(DN_NOT, 0);
-    if (add(n, cond_not(p)) < 0) {
+    ddb_node *n = ddb_node_new(DN_NOT, 0);
+    if (ddb_node_add(n, cond_not(p)) < 0) {
       ddb_node_free(n);
       return NULL;
     }
@@ -616,8 +592,8 @@ static ddb_node *binary(pq *p, const char *w, ddb_node_kind kind, ddb_node *(*su
   ddb_node *left = sub(p);
   while (left && word(p, w)) {
     lex(p);
-    ddb_node *n = new_node(kind, 0);
-    if (add(n, left) < 0 || add(n, sub(p)) < 0) {
+    ddb_node *n = ddb_node_new(kind, 0);
+    if (ddb_node_add(n, left) < 0 || ddb_node_add(n, sub(p)) < 0) {
       ddb_node_free(n);
       return NULL;
     }
@@ -658,30 +634,30 @@ static int where(pq *p, ddb_pq_stmt *st, int required) {
 }
 
 static int update_actions(pq *p, ddb_pq_stmt *st) {
-  st->update = new_node(DN_LIST, 0);
+  st->update = ddb_node_new(DN_LIST, 0);
   if (!st->update)
     return -1;
   while (word(p, "SET") || word(p, "REMOVE")) {
     int set = word(p, "SET");
     lex(p);
     for (;;) {
-      ddb_node *act = new_node(set ? DN_SET : DN_REMOVE, 0);
-      if (add(st->update, act) < 0 || add(act, path(p)) < 0)
+      ddb_node *act = ddb_node_new(set ? DN_SET : DN_REMOVE, 0);
+      if (ddb_node_add(st->update, act) < 0 || ddb_node_add(act, path(p)) < 0)
         return -1;
       if (set) {
         if (expect(p, "=") < 0)
           return -1;
         ddb_node *v = operand(p, 1);
         if (v && (punct(p, "+") || punct(p, "-"))) {
-          ddb_node *a = new_node(DN_ARITH, p->punct[0]);
+          ddb_node *a = ddb_node_new(DN_ARITH, p->punct[0]);
           lex(p);
-          if (add(a, v) < 0 || add(a, operand(p, 1)) < 0) {
+          if (ddb_node_add(a, v) < 0 || ddb_node_add(a, operand(p, 1)) < 0) {
             ddb_node_free(a);
             return -1;
           }
           v = a;
         }
-        if (add(act, v) < 0)
+        if (ddb_node_add(act, v) < 0)
           return -1;
       }
       if (!punct(p, ","))
@@ -720,9 +696,9 @@ int ddb_pq_parse(ddb_pq_stmt *st, const char *text, const json_t *params, ddb_er
     if (punct(&p, "*")) {
       lex(&p);
     } else {
-      st->proj = new_node(DN_LIST, 0);
+      st->proj = ddb_node_new(DN_LIST, 0);
       for (;;) {
-        if (add(st->proj, path(&p)) < 0)
+        if (ddb_node_add(st->proj, path(&p)) < 0)
           goto done;
         if (!punct(&p, ","))
           break;
