@@ -26,6 +26,20 @@ static int dry_run(aws_call *call, json_t *input) {
   return 1;
 }
 
+/* Answers a cryptographic operation: out (taken; NULL: the operation failed
+ * with err) with the blob added under member, unless the request is a dry run. */
+static void reply_with_blob(aws_call *call, json_t *input, json_t *out, const kms_err *err,
+                            const char *member, const unsigned char *data, size_t len) {
+  if (!out)
+    kms_fail(call, err);
+  else if (!dry_run(call, input)) {
+    kms_set_blob(out, member, data, len);
+    aws_call_reply(call, out);
+    out = NULL;
+  }
+  json_decref(out);
+}
+
 /* The EncryptionAlgorithm member for key (default SYMMETRIC_DEFAULT); NULL
  * with err set when the key does not support it. */
 static const char *algorithm_for(const kms_key *key, const char *alg, kms_err *err) {
@@ -158,14 +172,7 @@ void kms_encrypt_op(aws_call *call, json_t *input) {
                    json_object_get(input, "EncryptionContext"), pt, len, "Encrypt", &err) == 0)
     out = json_pack("{s:s, s:s}", "KeyId", kms_key_arn(key), "EncryptionAlgorithm", alg);
   pthread_mutex_unlock(&st->lock);
-  if (!out)
-    kms_fail(call, &err);
-  else if (!dry_run(call, input)) {
-    kms_set_blob(out, "CiphertextBlob", blob, blob_len);
-    aws_call_reply(call, out);
-    out = NULL;
-  }
-  json_decref(out);
+  reply_with_blob(call, input, out, &err, "CiphertextBlob", blob, blob_len);
 cleanup:
   if (pt)
     OPENSSL_cleanse(pt, len);
@@ -189,14 +196,7 @@ void kms_decrypt_op(aws_call *call, json_t *input) {
                    blob, len, &err) == 0)
     out = json_pack("{s:s, s:s}", "KeyId", kms_key_arn(key), "EncryptionAlgorithm", alg);
   pthread_mutex_unlock(&st->lock);
-  if (!out)
-    kms_fail(call, &err);
-  else if (!dry_run(call, input)) {
-    kms_set_blob(out, "Plaintext", pt, pt_len);
-    aws_call_reply(call, out);
-    out = NULL;
-  }
-  json_decref(out);
+  reply_with_blob(call, input, out, &err, "Plaintext", pt, pt_len);
 cleanup:
   if (pt)
     OPENSSL_cleanse(pt, pt_len);
@@ -227,14 +227,7 @@ void kms_re_encrypt(aws_call *call, json_t *input) {
                     kms_key_arn(dst), "SourceEncryptionAlgorithm", src_alg,
                     "DestinationEncryptionAlgorithm", dst_alg);
   pthread_mutex_unlock(&st->lock);
-  if (!out)
-    kms_fail(call, &err);
-  else if (!dry_run(call, input)) {
-    kms_set_blob(out, "CiphertextBlob", out_blob, out_len);
-    aws_call_reply(call, out);
-    out = NULL;
-  }
-  json_decref(out);
+  reply_with_blob(call, input, out, &err, "CiphertextBlob", out_blob, out_len);
 cleanup:
   if (pt)
     OPENSSL_cleanse(pt, pt_len);
