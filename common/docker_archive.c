@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- archives ---- */
@@ -125,10 +126,9 @@ static int archive_upload(docker_client *client, const char *id, const char *des
   return error;
 }
 
-int docker_container_archive_put(docker_client *client, const char *id, const char *dest_dir,
-                                 const docker_archive_entry *entries, size_t count) {
+/* entries into a tar archive in t (owned by the caller: free(t->data)). */
+static int tar_build(tar_buffer *t, const docker_archive_entry *entries, size_t count) {
   int error = 0;
-  tar_buffer t = {0};
   struct archive *a = NULL;
   struct archive_entry *e = NULL;
   time_t now = time(NULL);
@@ -136,7 +136,7 @@ int docker_container_archive_put(docker_client *client, const char *id, const ch
   for (size_t i = 0; i < count; i++)
     if ((error = check_entry_path(entries[i].path)) < 0)
       return error;
-  if ((error = tar_open(&a, &t)) < 0)
+  if ((error = tar_open(&a, t)) < 0)
     goto cleanup;
   if (!(e = archive_entry_new())) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
@@ -164,24 +164,40 @@ int docker_container_archive_put(docker_client *client, const char *id, const ch
       archive_entry_set_size(e, (la_int64_t)x->len);
     }
     if (archive_write_header(a, e) != ARCHIVE_OK) {
-      error = tar_failed(a, &t, x->path);
+      error = tar_failed(a, t, x->path);
       goto cleanup;
     }
     if (!x->target && !x->is_dir && x->len > 0 &&
         archive_write_data(a, x->data, x->len) != (la_ssize_t)x->len) {
-      error = tar_failed(a, &t, x->path);
+      error = tar_failed(a, t, x->path);
       goto cleanup;
     }
   }
-  if (archive_write_close(a) != ARCHIVE_OK) {
-    error = tar_failed(a, &t, "(end)");
-    goto cleanup;
-  }
-  error = archive_upload(client, id, dest_dir, &t);
+  if (archive_write_close(a) != ARCHIVE_OK)
+    error = tar_failed(a, t, "(end)");
 
 cleanup:
   archive_entry_free(e);
   archive_write_free(a);
+  return error;
+}
+
+int docker_container_archive_put(docker_client *client, const char *id, const char *dest_dir,
+                                 const docker_archive_entry *entries, size_t count) {
+  tar_buffer t = {0};
+  int error = tar_build(&t, entries, count);
+  if (error == 0)
+    error = archive_upload(client, id, dest_dir, &t);
+  free(t.data);
+  return error;
+}
+
+int docker_image_import_entries(docker_client *client, const char *image,
+                                const docker_archive_entry *entries, size_t count) {
+  tar_buffer t = {0};
+  int error = tar_build(&t, entries, count);
+  if (error == 0)
+    error = docker_image_import(client, image, t.data ? t.data : "", t.len);
   free(t.data);
   return error;
 }
