@@ -275,6 +275,23 @@ size_t ddb_stream_lower(const ddb_stream *s, uint64_t seq);
 json_t *ddb_stream_record_json(const ddb_stream *s, size_t i, size_t *size_out);
 /* The sequence number as text (21 digits). */
 void ddb_stream_seq_text(char out[32], uint64_t seq);
+/* Parses a sequence number as clients send it back (decimal digits that
+ * fit 64 bits). */
+int ddb_stream_seq_parse(uint64_t *out, const char *text);
+
+/* Shard iterators are self-describing text, "<stream ARN>|1|<shard>|<next
+ * sequence number>|<issued ms>": nothing is stored per iterator, and one
+ * that is mangled parses as invalid. */
+#define DDB_ITERATOR_MAX 2048
+typedef struct ddb_iterator {
+  char *arn;         /* owned: free(arn), which frees shard too */
+  const char *shard; /* in arn's allocation */
+  uint64_t pos, issued_ms;
+} ddb_iterator;
+/* A new iterator string for s at pos (NULL when it would not fit). */
+json_t *ddb_stream_iterator(const ddb_stream *s, uint64_t pos, uint64_t now_ms);
+/* -1 for anything that is not an iterator's shape; out filled on success. */
+int ddb_stream_iterator_parse(ddb_iterator *out, const char *text);
 
 /* ---- time to live (ttl.c) ---- */
 
@@ -491,6 +508,11 @@ int ddb_op_transact_get(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_execute_statement(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_batch_execute_statement(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_execute_transaction(json_t **out, ddb_request *rq, ddb_error *e);
+/* DynamoDB Streams (streams_api.c), over the same state. */
+int ddb_op_list_streams(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_describe_stream(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_get_shard_iterator(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_get_records(json_t **out, ddb_request *rq, ddb_error *e);
 
 /* A single write as PutItem/UpdateItem/DeleteItem/ConditionCheck describe it
  * (item.c), split into check and apply so that transactions check every

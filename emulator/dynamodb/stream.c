@@ -21,6 +21,7 @@
 #include "emulator/dynamodb/dynamodb_int.h"
 #include "common/jsonutil.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -304,4 +305,56 @@ json_t *ddb_stream_record_json(const ddb_stream *s, size_t i, size_t *size_out) 
   if (size_out)
     *size_out = size ? size : 1;
   return rec;
+}
+
+int ddb_stream_seq_parse(uint64_t *out, const char *text) {
+  if (!text || !*text || strspn(text, "0123456789") != strlen(text))
+    return -1;
+  errno = 0;
+  char *end = NULL;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno || *end)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+json_t *ddb_stream_iterator(const ddb_stream *s, uint64_t pos, uint64_t now_ms) {
+  char buf[DDB_ITERATOR_MAX + 1];
+  int n =
+      snprintf(buf, sizeof(buf), "%s|1|%s|%" PRIu64 "|%" PRIu64, s->arn, s->shard_id, pos, now_ms);
+  return n > 0 && n <= DDB_ITERATOR_MAX ? json_string(buf) : NULL;
+}
+
+int ddb_stream_iterator_parse(ddb_iterator *out, const char *text) {
+  size_t len = text ? strlen(text) : 0;
+  if (len == 0 || len > DDB_ITERATOR_MAX)
+    return -1;
+  char *copy = strdup(text);
+  if (!copy)
+    return -1;
+  /* Fields from the right, since only the ARN is free text: f[0] "1",
+   * f[1] shard, f[2] position, f[3] issued; what is left is the ARN. */
+  char *f[4];
+  for (int i = 3; i >= 0; i--) {
+    char *bar = strrchr(copy, '|');
+    if (!bar) {
+      free(copy);
+      return -1;
+    }
+    *bar = '\0';
+    f[i] = bar + 1;
+  }
+  uint64_t pos, issued;
+  if (strcmp(f[0], "1") != 0 || !*f[1] || ddb_stream_seq_parse(&pos, f[2]) < 0 ||
+      ddb_stream_seq_parse(&issued, f[3]) < 0 || !*copy) {
+    free(copy);
+    return -1;
+  }
+  /* The shard follows the ARN's terminator in the same allocation. */
+  out->arn = copy;
+  out->shard = f[1];
+  out->pos = pos;
+  out->issued_ms = issued;
+  return 0;
 }

@@ -19,7 +19,6 @@
 #include "common/clock.h"
 #include "common/jsonutil.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +27,6 @@
 #define STREAMS_MAX_LIMIT 100     /* ListStreams, DescribeStream */
 #define RECORDS_MAX_LIMIT 1000    /* GetRecords */
 #define RECORDS_MAX_BYTES 1048576 /* GetRecords answers at most 1 MB */
-#define ITERATOR_MAX 2048
-
-typedef struct streams_request {
-  ddb_state *st;
-  const char *account, *region;
-  const json_t *input;
-  uint64_t now_ms;
-} streams_request;
 
 static int not_null(const json_t *in, const char *member, const char *wire, ddb_error *e) {
   if (!jsonutil_string(in, member))
@@ -71,7 +62,7 @@ static int read_limit(json_int_t *out, const json_t *in, json_int_t def, json_in
   return 0;
 }
 
-static ddb_stream *stream_of(streams_request *rq, const char *arn, ddb_error *e) {
+static ddb_stream *stream_of(ddb_request *rq, const char *arn, ddb_error *e) {
   ddb_stream *s = ddb_stream_find(rq->st, rq->account, rq->region, arn);
   if (!s)
     ddb_fail(e, "ResourceNotFoundException",
@@ -79,7 +70,7 @@ static ddb_stream *stream_of(streams_request *rq, const char *arn, ddb_error *e)
   return s;
 }
 
-static int op_list_streams(json_t **out, streams_request *rq, ddb_error *e) {
+int ddb_op_list_streams(json_t **out, ddb_request *rq, ddb_error *e) {
   const json_t *in = rq->input;
   const char *table = jsonutil_string(in, "TableName");
   const char *start = jsonutil_string(in, "ExclusiveStartStreamArn");
@@ -126,7 +117,7 @@ static int op_list_streams(json_t **out, streams_request *rq, ddb_error *e) {
   return 0;
 }
 
-static int op_describe_stream(json_t **out, streams_request *rq, ddb_error *e) {
+int ddb_op_describe_stream(json_t **out, ddb_request *rq, ddb_error *e) {
   const json_t *in = rq->input;
   if (not_null(in, "StreamArn", "streamArn", e) < 0)
     return -1;
@@ -159,27 +150,7 @@ static int op_describe_stream(json_t **out, streams_request *rq, ddb_error *e) {
   return *out ? 0 : ddb_fail(e, "InternalServerError", "out of memory");
 }
 
-/* A sequence number as clients send it back: decimal digits only. */
-static int parse_seq(uint64_t *out, const char *text) {
-  if (!text || !*text || strspn(text, "0123456789") != strlen(text))
-    return -1;
-  errno = 0;
-  char *end = NULL;
-  unsigned long long v = strtoull(text, &end, 10);
-  if (errno || *end)
-    return -1;
-  *out = v;
-  return 0;
-}
-
-static json_t *iterator_text(const ddb_stream *s, uint64_t pos, uint64_t now_ms) {
-  char buf[ITERATOR_MAX + 1];
-  int n =
-      snprintf(buf, sizeof(buf), "%s|1|%s|%" PRIu64 "|%" PRIu64, s->arn, s->shard_id, pos, now_ms);
-  return n > 0 && n <= ITERATOR_MAX ? json_string(buf) : NULL;
-}
-
-static int op_get_shard_iterator(json_t **out, streams_request *rq, ddb_error *e) {
+int ddb_op_get_shard_iterator(json_t **out, ddb_request *rq, ddb_error *e) {
   const json_t *in = rq->input;
   if (not_null(in, "StreamArn", "streamArn", e) < 0 || not_null(in, "ShardId", "shardId", e) < 0 ||
       not_null(in, "ShardIteratorType", "shardIteratorType", e) < 0)
@@ -208,7 +179,7 @@ static int op_get_shard_iterator(json_t **out, streams_request *rq, ddb_error *e
     if (!seq_text)
       return ddb_invalid(e, "SequenceNumber must be provided when ShardIteratorType is %s", type);
     uint64_t last = s->next_seq - 1;
-    if (parse_seq(&seq, seq_text) < 0 || seq < s->first_seq || seq > last)
+    if (ddb_stream_seq_parse(&seq, seq_text) < 0 || seq < s->first_seq || seq > last)
       return ddb_invalid(e, "Invalid SequenceNumber %.40s for shard %s of stream %s", seq_text,
                          s->shard_id, s->arn);
     if (seq <= s->trimmed_seq)
@@ -222,59 +193,28 @@ static int op_get_shard_iterator(json_t **out, streams_request *rq, ddb_error *e
   } else {
     pos = s->next_seq;
   }
-  json_t *it = iterator_text(s, pos, rq->now_ms);
+  json_t *it = ddb_stream_iterator(s, pos, clock_wall_ms());
   if (!it)
     return ddb_fail(e, "InternalServerError", "the shard iterator does not fit");
   *out = json_pack("{s:o}", "ShardIterator", it);
   return 0;
 }
 
-/* Splits "<arn>|1|<shard>|<pos>|<ms>" (fields from the right, since only the
- * ARN is free text). */
-static int parse_iterator(char **arn, char **shard, uint64_t *pos, uint64_t *issued,
-                          const char *text) {
-  size_t len = strlen(text);
-  if (len == 0 || len > ITERATOR_MAX)
-    return -1;
-  char *copy = strdup(text);
-  if (!copy)
-    return -1;
-  char *f[4];
-  for (int i = 3; i >= 0; i--) {
-    char *bar = strrchr(copy, '|');
-    if (!bar) {
-      free(copy);
-      return -1;
-    }
-    *bar = '\0';
-    f[i] = bar + 1;
-  }
-  /* f[0] "1", f[1] shard, f[2] position, f[3] issued; copy is the ARN. */
-  if (strcmp(f[0], "1") != 0 || parse_seq(pos, f[2]) < 0 || parse_seq(issued, f[3]) < 0 || !*copy) {
-    free(copy);
-    return -1;
-  }
-  *shard = strdup(f[1]);
-  if (!*shard) {
-    free(copy);
-    return -1;
-  }
-  *arn = copy;
-  return 0;
-}
-
-static int op_get_records(json_t **out, streams_request *rq, ddb_error *e) {
+int ddb_op_get_records(json_t **out, ddb_request *rq, ddb_error *e) {
   const json_t *in = rq->input;
   if (not_null(in, "ShardIterator", "shardIterator", e) < 0)
     return -1;
   json_int_t limit;
   if (read_limit(&limit, in, RECORDS_MAX_LIMIT, RECORDS_MAX_LIMIT, e) < 0)
     return -1;
-  char *arn = NULL, *shard = NULL;
-  uint64_t pos = 0, issued = 0;
+  ddb_iterator iter;
   int rc = -1;
-  if (parse_iterator(&arn, &shard, &pos, &issued, jsonutil_string(in, "ShardIterator")) < 0)
+  uint64_t now_ms = clock_wall_ms();
+  if (ddb_stream_iterator_parse(&iter, jsonutil_string(in, "ShardIterator")) < 0)
     return ddb_invalid(e, "Invalid ShardIterator");
+  char *arn = iter.arn;
+  const char *shard = iter.shard;
+  uint64_t pos = iter.pos, issued = iter.issued_ms;
   ddb_stream *s = ddb_stream_find(rq->st, rq->account, rq->region, arn);
   if (!s) {
     ddb_fail(e, "ResourceNotFoundException",
@@ -282,11 +222,11 @@ static int op_get_records(json_t **out, streams_request *rq, ddb_error *e) {
     goto done;
   }
   if (strcmp(shard, s->shard_id) != 0 || pos < s->first_seq || pos > s->next_seq ||
-      issued > rq->now_ms + 60000) {
+      issued > now_ms + 60000) {
     ddb_invalid(e, "Invalid ShardIterator");
     goto done;
   }
-  if (issued + DDB_ITERATOR_TTL_MS < rq->now_ms) {
+  if (issued + DDB_ITERATOR_TTL_MS < now_ms) {
     ddb_fail(e, "ExpiredIteratorException",
              "Iterator expired: shard iterators are valid for 15 minutes after GetShardIterator "
              "or GetRecords returns them");
@@ -321,20 +261,17 @@ static int op_get_records(json_t **out, streams_request *rq, ddb_error *e) {
   /* A closed shard read to its end has no next iterator: the consumer moves
    * on (to the child shard, of which a disabled stream has none). */
   if (!(s->disabled_ms && next >= s->next_seq)) {
-    json_t *it = iterator_text(s, next, rq->now_ms);
+    json_t *it = ddb_stream_iterator(s, next, now_ms);
     if (it)
       json_object_set_new(*out, "NextShardIterator", it);
   }
   rc = 0;
 done:
-  free(arn);
-  free(shard);
+  free(arn); /* and shard, in the same allocation */
   return rc;
 }
 
-typedef int (*streams_fn)(json_t **out, streams_request *rq, ddb_error *e);
-
-static void streams_handle(aws_call *call, json_t *input, streams_fn fn) {
+static void streams_handle(aws_call *call, json_t *input, ddb_op_fn fn) {
   ddb_state *st = emulator_service_state(aws_call_emulator(call), "dynamodb");
   if (!st) {
     aws_call_fail(call, 400, "ResourceNotFoundException",
@@ -342,11 +279,11 @@ static void streams_handle(aws_call *call, json_t *input, streams_fn fn) {
                   "(SERVICES), so it has no streams");
     return;
   }
-  streams_request rq = {st, aws_call_account(call), aws_call_region(call), input, clock_wall_ms()};
+  ddb_request rq = {st, aws_call_account(call), aws_call_region(call), input};
   ddb_error e = {0};
   json_t *out = NULL;
   pthread_mutex_lock(&st->lock);
-  ddb_streams_expire(st, rq.now_ms);
+  ddb_streams_expire(st, clock_wall_ms());
   int rc = fn(&out, &rq, &e);
   pthread_mutex_unlock(&st->lock);
   if (rc < 0) {
@@ -362,16 +299,16 @@ static void streams_handle(aws_call *call, json_t *input, streams_fn fn) {
 }
 
 static void h_list_streams(aws_call *call, json_t *input) {
-  streams_handle(call, input, op_list_streams);
+  streams_handle(call, input, ddb_op_list_streams);
 }
 static void h_describe_stream(aws_call *call, json_t *input) {
-  streams_handle(call, input, op_describe_stream);
+  streams_handle(call, input, ddb_op_describe_stream);
 }
 static void h_get_shard_iterator(aws_call *call, json_t *input) {
-  streams_handle(call, input, op_get_shard_iterator);
+  streams_handle(call, input, ddb_op_get_shard_iterator);
 }
 static void h_get_records(aws_call *call, json_t *input) {
-  streams_handle(call, input, op_get_records);
+  streams_handle(call, input, ddb_op_get_records);
 }
 
 static int streams_create(void **state, emulator *emu) {
