@@ -312,6 +312,10 @@ void ddb_ttl_stop(ddb_state *st);
  * ResourceNotFoundException in e. */
 ddb_table *ddb_table_find(ddb_state *st, const char *account, const char *region, const char *name,
                           ddb_error *e);
+/* The same for the item operations (reads, writes, batches, transactions),
+ * which DynamoDB answers with a plain "Requested resource not found". */
+ddb_table *ddb_table_for_items(ddb_state *st, const char *account, const char *region,
+                               const char *name, ddb_error *e);
 ddb_index *ddb_table_index(const ddb_table *t, const char *name);
 void ddb_table_free(ddb_table *t);
 /* TableDescription as DescribeTable answers it. New reference. */

@@ -74,7 +74,7 @@ int ddb_op_list_streams(json_t **out, ddb_request *rq, ddb_error *e) {
   const json_t *in = rq->input;
   const char *table = jsonutil_string(in, "TableName");
   const char *start = jsonutil_string(in, "ExclusiveStartStreamArn");
-  json_int_t limit;
+  json_int_t limit = 0;
   if (read_limit(&limit, in, STREAMS_MAX_LIMIT, STREAMS_MAX_LIMIT, e) < 0)
     return -1;
   if (table && !ddb_table_find(rq->st, rq->account, rq->region, table, NULL)) {
@@ -121,7 +121,7 @@ int ddb_op_describe_stream(json_t **out, ddb_request *rq, ddb_error *e) {
   const json_t *in = rq->input;
   if (not_null(in, "StreamArn", "streamArn", e) < 0)
     return -1;
-  json_int_t limit;
+  json_int_t limit = 0;
   if (read_limit(&limit, in, STREAMS_MAX_LIMIT, STREAMS_MAX_LIMIT, e) < 0)
     return -1;
   ddb_stream *s = stream_of(rq, jsonutil_string(in, "StreamArn"), e);
@@ -204,7 +204,7 @@ int ddb_op_get_records(json_t **out, ddb_request *rq, ddb_error *e) {
   const json_t *in = rq->input;
   if (not_null(in, "ShardIterator", "shardIterator", e) < 0)
     return -1;
-  json_int_t limit;
+  json_int_t limit = 0;
   if (read_limit(&limit, in, RECORDS_MAX_LIMIT, RECORDS_MAX_LIMIT, e) < 0)
     return -1;
   ddb_iterator iter;

@@ -26,6 +26,23 @@
 #define MAX_GSI 20
 #define MAX_LSI 5
 
+static int check_table_name(const char *name, const char *member, ddb_error *e) {
+  size_t n = name ? strlen(name) : 0;
+  if (n < 3 || n > 255)
+    return ddb_invalid(e,
+                       "1 validation error detected: Value '%.255s' at '%s' failed to satisfy "
+                       "constraint: Member must have length %s",
+                       name ? name : "null", member,
+                       n < 3 ? "greater than or equal to 3" : "less than or equal to 255");
+  if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n)
+    return ddb_invalid(e,
+                       "1 validation error detected: Value '%.255s' at '%s' failed to satisfy "
+                       "constraint: Member must satisfy regular expression pattern: "
+                       "[a-zA-Z0-9_.-]+",
+                       name, member);
+  return 0;
+}
+
 ddb_table *ddb_table_find(ddb_state *st, const char *account, const char *region, const char *name,
                           ddb_error *e) {
   for (size_t i = 0; name && i < st->ntables; i++) {
@@ -34,10 +51,20 @@ ddb_table *ddb_table_find(ddb_state *st, const char *account, const char *region
         strcmp(t->region, region) == 0)
       return t;
   }
-  if (e)
+  /* A name no table can have is refused as invalid, as DynamoDB does,
+   * rather than not found. */
+  if (e && check_table_name(name, "tableName", e) == 0)
     ddb_fail(e, "ResourceNotFoundException", "Requested resource not found: Table: %s not found",
              name ? name : "");
   return NULL;
+}
+
+ddb_table *ddb_table_for_items(ddb_state *st, const char *account, const char *region,
+                               const char *name, ddb_error *e) {
+  ddb_table *t = ddb_table_find(st, account, region, name, e);
+  if (!t && e && e->code && strcmp(e->code, "ResourceNotFoundException") == 0)
+    ddb_fail(e, "ResourceNotFoundException", "Requested resource not found");
+  return t;
 }
 
 ddb_index *ddb_table_index(const ddb_table *t, const char *name) {
@@ -165,23 +192,6 @@ json_t *ddb_table_describe(const ddb_table *t, const char *status) {
 }
 
 /* ---- creating ---- */
-
-static int check_table_name(const char *name, const char *member, ddb_error *e) {
-  size_t n = name ? strlen(name) : 0;
-  if (n < 3 || n > 255)
-    return ddb_invalid(e,
-                       "1 validation error detected: Value '%.255s' at '%s' failed to satisfy "
-                       "constraint: Member must have length %s",
-                       name ? name : "null", member,
-                       n < 3 ? "greater than or equal to 3" : "less than or equal to 255");
-  if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n)
-    return ddb_invalid(e,
-                       "1 validation error detected: Value '%.255s' at '%s' failed to satisfy "
-                       "constraint: Member must satisfy regular expression pattern: "
-                       "[a-zA-Z0-9_.-]+",
-                       name, member);
-  return 0;
-}
 
 /* The type an attribute has in AttributeDefinitions, 0 when undefined. */
 static char defined_type(const json_t *defs, const char *name) {
