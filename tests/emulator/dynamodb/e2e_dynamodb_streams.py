@@ -349,6 +349,21 @@ class StreamsCase(unittest.TestCase):
         r = self.error(other.describe_stream, StreamArn=arn)
         self.assertEqual(r["Error"]["Code"], "ResourceNotFoundException")
 
+    def test_routing_by_target(self):
+        # Signed as "dynamodb" (what the SDKs do) or not signed at all, the
+        # target alone tells DynamoDB Streams from DynamoDB.
+        for auth in (None, "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/"
+                           "aws4_request, SignedHeaders=host, Signature=" + "0" * 64):
+            headers = {"Content-Type": "application/x-amz-json-1.0",
+                       "X-Amz-Target": "DynamoDBStreams_20120810.ListStreams"}
+            if auth:
+                headers["Authorization"] = auth
+            req = urllib.request.Request(self.emu.endpoint + "/", data=b"{}", headers=headers,
+                                         method="POST")
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                self.assertEqual(resp.status, 200)
+                self.assertIn("Streams", json.loads(resp.read()))
+
     def test_reset_clears_streams(self):
         emu = Emulator()
         try:
