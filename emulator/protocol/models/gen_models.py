@@ -54,6 +54,21 @@ def overlay(service, model):
                 "member": {"shape": "QueueAttributeName",
                            "locationName": "MessageSystemAttributeName"}})
             req["MessageSystemAttributeNames"] = {"shape": "MessageSystemAttributeList"}
+    if service == "dynamodb":
+        # Members newer models have and Debian's 1.29 lacks; without them the
+        # protocol layer drops what current SDKs send.
+        shapes = model["shapes"]
+        shapes.setdefault("DeletionProtectionEnabled", {"type": "boolean"})
+        for name in ("CreateTableInput", "UpdateTableInput", "TableDescription"):
+            shapes[name]["members"].setdefault("DeletionProtectionEnabled",
+                                               {"shape": "DeletionProtectionEnabled"})
+        if "ReturnValuesOnConditionCheckFailure" in shapes:
+            for name in ("PutItemInput", "UpdateItemInput", "DeleteItemInput"):
+                shapes[name]["members"].setdefault(
+                    "ReturnValuesOnConditionCheckFailure",
+                    {"shape": "ReturnValuesOnConditionCheckFailure"})
+        shapes["ConditionalCheckFailedException"]["members"].setdefault(
+            "Item", {"shape": "AttributeMap"})
     if service == "s3":
         # The model leaves the XML root element names of S3 responses unsaid;
         # clients ignore them, but people reading responses expect S3's own.

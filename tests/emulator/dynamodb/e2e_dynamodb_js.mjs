@@ -14,6 +14,7 @@ const {
   CreateTableCommand,
   DescribeTableCommand,
   UpdateTableCommand,
+  DeleteTableCommand,
   ConditionalCheckFailedException,
   TransactionCanceledException,
   ResourceNotFoundException,
@@ -90,6 +91,21 @@ async function table(name, extra = {}) {
 
 const num = (v) => (v instanceof NumberValue ? v.toString() : String(v));
 
+test("deletion protection is kept and refuses DeleteTable until turned off", async () => {
+  const created = await table("guarded", { DeletionProtectionEnabled: true });
+  assert.equal(created.DeletionProtectionEnabled, true);
+  await assert.rejects(ddb.send(new DeleteTableCommand({ TableName: "guarded" })), (err) => {
+    assert.equal(err.name, "ValidationException");
+    assert.match(err.message, /deletion protection/i);
+    return true;
+  });
+  const updated = await ddb.send(
+    new UpdateTableCommand({ TableName: "guarded", DeletionProtectionEnabled: false }),
+  );
+  assert.equal(updated.TableDescription.DeletionProtectionEnabled, false);
+  await ddb.send(new DeleteTableCommand({ TableName: "guarded" }));
+});
+
 test("document client: put, get, update, delete with exact numbers", async () => {
   await table("doc");
   const big = NumberValue.from("12345678901234567890123456789012345678");
@@ -119,21 +135,24 @@ test("document client: put, get, update, delete with exact numbers", async () =>
   assert.equal(upd.Attributes.nested.vals[0], "first");
   assert.deepEqual([...upd.Attributes.tags].sort(), ["x", "y", "z"]);
 
-  // A failing condition leaves the item as it was. (Not checked here:
-  // ReturnValuesOnConditionCheckFailure on PutItem, which the botocore model
-  // embedded from Debian 12 predates; TransactWriteItems has it.)
+  // A failing condition leaves the item as it was, and hands back the item
+  // with ReturnValuesOnConditionCheckFailure (which the embedded model gains
+  // through gen_models.py's overlay: Debian 12's botocore predates it).
   await assert.rejects(
     doc.send(
       new PutCommand({
         TableName: "doc",
         Item: { pk: "a", sk: 1, replaced: true },
         ConditionExpression: "attribute_not_exists(pk)",
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),
     ),
     (err) => {
       assert.ok(err instanceof ConditionalCheckFailedException);
       assert.equal(err.message, "The conditional request failed");
       assert.equal(err.$metadata.httpStatusCode, 400);
+      assert.equal(err.Item?.pk?.S, "a", JSON.stringify(err.Item));
+      assert.equal(err.Item?.replaced, undefined);
       return true;
     },
   );
