@@ -189,7 +189,7 @@ void kin_list_consumers(aws_call *call, json_t *input) {
   if (!s)
     return;
   json_t *ts = json_object_get(input, "StreamCreationTimestamp");
-  if (ts && (uint64_t)(json_number_value(ts) * 1000.0) / 1000 != s->created_ms / 1000) {
+  if (ts && kin_ms_of(ts) / 1000 != s->created_ms / 1000) {
     pthread_mutex_unlock(&st->lock);
     aws_call_fail(call, 400, "ResourceNotFoundException",
                   "Stream %s under account %s with the given StreamCreationTimestamp not found.",

@@ -117,6 +117,10 @@ typedef struct kinesis_state kin_state;
 
 kin_state *kin_state_of(aws_call *call);
 uint64_t kin_now_ms(void);
+/* Milliseconds of a timestamp value (seconds since the epoch, as the
+ * protocol layer gives it), clamped to [0, 2^53] so a hostile value cannot
+ * overflow the conversion. */
+uint64_t kin_ms_of(const json_t *timestamp);
 const char *kin_status_name(kin_status s);
 /* Settles the pending transitions of every stream (under the lock). */
 void kin_settle(kin_state *st, uint64_t now);
@@ -215,6 +219,10 @@ typedef struct kin_iterator {
 int kin_iterator_parse(kin_iterator *out, const kin_state *st, const char *text);
 /* ChildShards of a closed shard (new reference, array). */
 json_t *kin_child_shards(const kin_stream *s, const kin_shard *sh);
+/* Appends a record to an open shard of s (the next sequence number, arrival
+ * now); key and data (base64) are copied. NULL when out of memory. */
+kin_record *kin_record_add(kin_stream *s, kin_shard *sh, const char *key, const char *data,
+                           size_t size);
 /* Index of the first live record of sh with seq > position. */
 size_t kin_record_after(const kin_shard *sh, uint64_t position);
 

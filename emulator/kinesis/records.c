@@ -73,9 +73,8 @@ static kin_shard *shard_for(kin_stream *s, const mpz_t h) {
   return NULL;
 }
 
-/* Appends a record; NULL when out of memory. */
-static kin_record *record_add(kin_stream *s, kin_shard *sh, const char *key, const char *data,
-                              size_t size) {
+kin_record *kin_record_add(kin_stream *s, kin_shard *sh, const char *key, const char *data,
+                           size_t size) {
   if (sh->count == sh->cap) {
     if (sh->first > sh->count / 2) {
       memmove(sh->recs, sh->recs + sh->first, (sh->count - sh->first) * sizeof(*sh->recs));
@@ -182,8 +181,8 @@ void kin_put_record(aws_call *call, json_t *input) {
     pthread_mutex_unlock(&st->lock);
     return;
   }
-  kin_record *r = record_add(s, sh, json_string_value(json_object_get(input, "PartitionKey")),
-                             json_string_value(json_object_get(input, "Data")), size);
+  kin_record *r = kin_record_add(s, sh, json_string_value(json_object_get(input, "PartitionKey")),
+                                 json_string_value(json_object_get(input, "Data")), size);
   if (!r) {
     pthread_mutex_unlock(&st->lock);
     aws_call_fail(call, 500, "InternalFailure", "Out of memory.");
@@ -253,8 +252,9 @@ void kin_put_records(aws_call *call, json_t *input) {
         failures++;
         continue;
       }
-      kin_record *r = record_add(s, sh, json_string_value(json_object_get(entry, "PartitionKey")),
-                                 json_string_value(json_object_get(entry, "Data")), sizes[i]);
+      kin_record *r =
+          kin_record_add(s, sh, json_string_value(json_object_get(entry, "PartitionKey")),
+                         json_string_value(json_object_get(entry, "Data")), sizes[i]);
       if (!r) {
         oom = 1;
         break;
@@ -354,8 +354,7 @@ void kin_get_shard_iterator(aws_call *call, json_t *input) {
   } else if (t == 3) {
     position = tip(s, sh);
   } else if (t == 4) {
-    double when = json_number_value(ts);
-    uint64_t when_ms = when > 0 ? (uint64_t)(when * 1000.0) : 0;
+    uint64_t when_ms = kin_ms_of(ts);
     position = tip(s, sh);
     for (size_t i = sh->first; i < sh->count; i++) {
       if (sh->recs[i].arrival_ms >= when_ms) {

@@ -26,6 +26,15 @@ kin_state *kin_state_of(aws_call *call) { return aws_call_state(call); }
 
 uint64_t kin_now_ms(void) { return clock_wall_ms(); }
 
+uint64_t kin_ms_of(const json_t *timestamp) {
+  double s = json_number_value(timestamp) * 1000.0;
+  if (!(s > 0)) /* also NaN */
+    return 0;
+  if (s > 9007199254740992.0)
+    return 9007199254740992u;
+  return (uint64_t)s;
+}
+
 const char *kin_status_name(kin_status s) {
   switch (s) {
   case KIN_CREATING: return "CREATING";

@@ -315,7 +315,8 @@ void kin_describe_stream(aws_call *call, json_t *input) {
   json_t *d = description_base(s);
   json_t *shards = json_array();
   int more = 0;
-  for (size_t i = 0; i < s->nshards; i++) {
+  /* AWS lists no shards while the stream is being created. */
+  for (size_t i = 0; s->status != KIN_CREATING && i < s->nshards; i++) {
     if (after && strcmp(s->shards[i]->id, after) <= 0)
       continue;
     if (json_array_size(shards) == (size_t)limit) {
@@ -477,7 +478,7 @@ static int filter_arg(aws_call *call, json_t *input, shard_filter *f) {
     return -1;
   }
   if (ts)
-    f->ts_ms = (uint64_t)(json_number_value(ts) * 1000.0);
+    f->ts_ms = kin_ms_of(ts);
   return 0;
 }
 
@@ -531,7 +532,7 @@ void kin_list_shards(aws_call *call, json_t *input) {
     return;
   }
   json_t *ts = json_object_get(input, "StreamCreationTimestamp");
-  if (ts && (uint64_t)(json_number_value(ts) * 1000.0) / 1000 != s->created_ms / 1000) {
+  if (ts && kin_ms_of(ts) / 1000 != s->created_ms / 1000) {
     pthread_mutex_unlock(&st->lock);
     free(buf);
     aws_call_fail(call, 400, "ResourceNotFoundException",
