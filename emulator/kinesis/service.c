@@ -6,7 +6,8 @@
  *
  * The protocol layer does not check a model's constraints (lengths, patterns,
  * ranges), so the handlers do, with AWS's messages. SubscribeToShard answers
- * an error: the protocol layer cannot carry an event stream over HTTP/2.
+ * NotImplemented (501), as operations the emulator lacks do, saying why: the
+ * gateway cannot carry an event stream over HTTP/2.
  * Configuration, as LocalStack names it: KINESIS_LATENCY (milliseconds a
  * status transition takes, default 500) and KINESIS_ERROR_PROBABILITY (0..1,
  * the share of writes and reads failed with
@@ -273,8 +274,8 @@ void kin_subscribe_to_shard(aws_call *call, json_t *input) {
   /* SubscribeToShard answers an event stream over HTTP/2; the protocol layer
    * serves HTTP/1.1 request/response only. Say so in an error the SDKs parse
    * rather than answer something they would misread. */
-  aws_call_fail(call, 400, "InvalidArgumentException",
-                "SubscribeToShard is not supported by airgap's emulator: it needs an HTTP/2 "
+  aws_call_fail(call, 501, "NotImplemented",
+                "SubscribeToShard is not implemented by airgap's emulator: it needs an HTTP/2 "
                 "event stream. Use GetShardIterator and GetRecords (the consumer is registered "
                 "and can be described).");
 }

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import unittest
+import urllib.request
 import warnings
 
 import boto3
@@ -549,6 +550,19 @@ class TransitionsCase(unittest.TestCase):
                                                  WaiterConfig={"Delay": 1, "MaxAttempts": 10})
         self.assertEqual(self.code(kin.describe_stream, StreamName="slow"),
                          "ResourceNotFoundException")
+        # SubscribeToShard needs an HTTP/2 event stream: refused, saying why.
+        with self.assertRaises(ClientError) as cm:
+            kin.subscribe_to_shard(
+                ConsumerARN="arn:aws:kinesis:us-east-1:000000000000:stream/x/consumer/c:1",
+                ShardId="shardId-000000000000", StartingPosition={"Type": "LATEST"})
+        self.assertEqual(cm.exception.response["Error"]["Code"], "NotImplemented")
+        self.assertIn("HTTP/2", cm.exception.response["Error"]["Message"])
+        # The reset endpoints clear every stream.
+        kin.create_stream(StreamName="reset-me", ShardCount=1)
+        req = urllib.request.Request(self.emu.endpoint + "/_localstack/state/reset", method="POST")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            self.assertEqual(resp.status, 200)
+        self.assertEqual(kin.list_streams()["StreamNames"], [])
 
 
 if __name__ == "__main__":
