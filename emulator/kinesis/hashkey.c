@@ -7,14 +7,42 @@
 #include "emulator/kinesis/kinesis_int.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-void kin_hash_partition_key(mpz_t out, const char *key) {
-  unsigned char md[EVP_MAX_MD_SIZE];
+static EVP_MD *md5_md;
+static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
+
+/* Fetched once: EVP_md5() makes OpenSSL 3 look the algorithm up on every
+ * digest, a cost PutRecords would pay per record. */
+static void md5_fetch(void) { md5_md = EVP_MD_fetch(NULL, "MD5", NULL); }
+
+void kin_hash_key_bytes(unsigned char out[16], const char *key) {
+  pthread_once(&md5_once, md5_fetch);
   unsigned int n = 0;
-  EVP_Digest(key, strlen(key), md, &n, EVP_md5(), NULL);
-  mpz_import(out, n, 1, 1, 1, 0, md);
+  if (!md5_md || EVP_Digest(key, strlen(key), out, &n, md5_md, NULL) != 1 || n != 16)
+    EVP_Digest(key, strlen(key), out, &n, EVP_md5(), NULL);
+}
+
+void kin_hash_from_bytes(mpz_t out, const unsigned char in[16]) {
+  mpz_import(out, 16, 1, 1, 1, 0, in);
+}
+
+void kin_hash_to_bytes(unsigned char out[16], const mpz_t v) {
+  size_t count = 0;
+  unsigned char buf[16];
+  memset(out, 0, 16);
+  if (mpz_sizeinbase(v, 2) > 128)
+    return;
+  mpz_export(buf, &count, 1, 1, 1, 0, v);
+  memcpy(out + 16 - count, buf, count);
+}
+
+void kin_hash_partition_key(mpz_t out, const char *key) {
+  unsigned char md[16];
+  kin_hash_key_bytes(md, key);
+  kin_hash_from_bytes(out, md);
 }
 
 int kin_hash_parse(mpz_t out, const char *text) {

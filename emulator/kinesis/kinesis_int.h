@@ -159,6 +159,11 @@ int kin_int_arg(aws_call *call, json_t *input, const char *key, const char *memb
 
 /* The hash key of a partition key: its MD5 read as a big-endian integer. */
 void kin_hash_partition_key(mpz_t out, const char *key);
+/* The same as 16 big-endian bytes (the MD5 digest itself), and conversions
+ * between bytes and integers (v must be below 2^128). */
+void kin_hash_key_bytes(unsigned char out[16], const char *key);
+void kin_hash_from_bytes(mpz_t out, const unsigned char in[16]);
+void kin_hash_to_bytes(unsigned char out[16], const mpz_t v);
 /* Parses a decimal hash key in [0, 2^128); -1 when malformed or out of range. */
 int kin_hash_parse(mpz_t out, const char *text);
 /* Decimal text of a hash key (new jansson string). */

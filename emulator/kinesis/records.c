@@ -104,10 +104,11 @@ kin_record *kin_record_add(kin_stream *s, kin_shard *sh, const char *key, const 
   return r;
 }
 
-/* Checks one record's members; fills h with its hash key. member_prefix is ""
- * for PutRecord and "records.N.member." for PutRecords. -1 after answering. */
-static int record_arg(aws_call *call, json_t *entry, const char *member_prefix, mpz_t h,
-                      size_t *size) {
+/* Checks one record's members; fills hash with its hash key (16 big-endian
+ * bytes). member_prefix is "" for PutRecord and "records.N.member." for
+ * PutRecords. -1 after answering. */
+static int record_arg(aws_call *call, json_t *entry, const char *member_prefix,
+                      unsigned char hash[16], size_t *size) {
   const char *data = json_string_value(json_object_get(entry, "Data"));
   const char *key = json_string_value(json_object_get(entry, "PartitionKey"));
   const char *explicit_key = json_string_value(json_object_get(entry, "ExplicitHashKey"));
@@ -128,7 +129,13 @@ static int record_arg(aws_call *call, json_t *entry, const char *member_prefix, 
     return -1;
   }
   if (explicit_key) {
-    if (kin_hash_parse(h, explicit_key) < 0) {
+    mpz_t h;
+    mpz_init(h);
+    int bad = kin_hash_parse(h, explicit_key) < 0;
+    if (!bad)
+      kin_hash_to_bytes(hash, h);
+    mpz_clear(h);
+    if (bad) {
       aws_call_fail(call, 400, "InvalidArgumentException",
                     "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
                     "Specified value was %.64s",
@@ -136,7 +143,7 @@ static int record_arg(aws_call *call, json_t *entry, const char *member_prefix, 
       return -1;
     }
   } else {
-    kin_hash_partition_key(h, key);
+    kin_hash_key_bytes(hash, key);
   }
   *size = dsize + klen;
   return 0;
@@ -150,25 +157,22 @@ static void throughput_fail(aws_call *call, const kin_stream *s, const char *sha
 
 void kin_put_record(aws_call *call, json_t *input) {
   kin_state *st = kin_state_of(call);
-  mpz_t h;
-  mpz_init(h);
+  unsigned char hash[16];
   size_t size = 0;
   const char *order = json_string_value(json_object_get(input, "SequenceNumberForOrdering"));
-  if (record_arg(call, input, "", h, &size) < 0) {
-    mpz_clear(h);
+  if (record_arg(call, input, "", hash, &size) < 0)
     return;
-  }
   if (order && (strlen(order) > 129 || strspn(order, "0123456789") != strlen(order))) {
-    mpz_clear(h);
     kin_fail_validation(call, "sequenceNumberForOrdering", order,
                         "satisfy regular expression pattern: 0|([1-9]\\d{0,128})");
     return;
   }
   kin_stream *s = kin_lock_stream(st, call, input, 0, 1);
-  if (!s) {
-    mpz_clear(h);
+  if (!s)
     return;
-  }
+  mpz_t h;
+  mpz_init(h);
+  kin_hash_from_bytes(h, hash);
   kin_shard *sh = shard_for(s, h);
   mpz_clear(h);
   if (!sh) {
@@ -208,76 +212,70 @@ void kin_put_records(aws_call *call, json_t *input) {
                               : "have length less than or equal to 500");
     return;
   }
-  mpz_t *hashes = calloc(n, sizeof(*hashes));
-  size_t *sizes = calloc(n, sizeof(*sizes));
-  if (!hashes || !sizes) {
-    free(hashes);
-    free(sizes);
-    aws_call_fail(call, 500, "InternalFailure", "Out of memory.");
-    return;
-  }
-  for (size_t i = 0; i < n; i++)
-    mpz_init(hashes[i]);
+  /* Hashes and sizes on the stack (12 KiB at most): no allocation per batch. */
+  unsigned char hashes[KIN_MAX_BATCH_RECORDS][16];
+  size_t sizes[KIN_MAX_BATCH_RECORDS];
   size_t total = 0;
-  int failed = 0;
-  for (size_t i = 0; i < n && !failed; i++) {
+  for (size_t i = 0; i < n; i++) {
     char prefix[48];
     snprintf(prefix, sizeof(prefix), "records.%zu.member.", i + 1);
-    failed = record_arg(call, json_array_get(records, i), prefix, hashes[i], &sizes[i]) < 0;
+    if (record_arg(call, json_array_get(records, i), prefix, hashes[i], &sizes[i]) < 0)
+      return;
     total += sizes[i];
   }
-  if (!failed && total > KIN_MAX_BATCH_BYTES) {
-    failed = 1;
+  if (total > KIN_MAX_BATCH_BYTES) {
     aws_call_fail(call, 400, "InvalidArgumentException",
                   "Records size exceeds 5 MB limit: the records of this PutRecords request "
                   "total %zu bytes, partition keys included.",
                   total);
+    return;
   }
-  kin_stream *s = failed ? NULL : kin_lock_stream(st, call, input, 0, 1);
-  if (s) {
-    json_t *results = json_array();
-    json_int_t failures = 0;
-    int oom = 0;
-    for (size_t i = 0; i < n && !oom; i++) {
-      json_t *entry = json_array_get(records, i);
-      kin_shard *sh = shard_for(s, hashes[i]);
-      if (!sh || inject_error(st)) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "Rate exceeded for shard %s in stream %s under account %s.",
-                 sh ? sh->id : "?", s->name, s->account);
-        json_array_append_new(
-            results, json_pack("{s:s, s:s}", "ErrorCode",
-                               sh ? "ProvisionedThroughputExceededException" : "InternalFailure",
-                               "ErrorMessage", msg));
-        failures++;
-        continue;
-      }
-      kin_record *r =
-          kin_record_add(s, sh, json_string_value(json_object_get(entry, "PartitionKey")),
-                         json_string_value(json_object_get(entry, "Data")), sizes[i]);
-      if (!r) {
-        oom = 1;
-        break;
-      }
-      char seq[KIN_SEQ_LEN + 1];
-      kin_seq_format(seq, r->seq, sh);
-      json_array_append_new(results,
-                            json_pack("{s:s, s:s}", "SequenceNumber", seq, "ShardId", sh->id));
+  kin_stream *s = kin_lock_stream(st, call, input, 0, 1);
+  if (!s)
+    return;
+  json_t *results = json_array();
+  json_int_t failures = 0;
+  int oom = 0;
+  mpz_t h;
+  mpz_init2(h, 128);
+  for (size_t i = 0; i < n && !oom; i++) {
+    json_t *entry = json_array_get(records, i);
+    kin_hash_from_bytes(h, hashes[i]);
+    kin_shard *sh = shard_for(s, h);
+    if (!sh || inject_error(st)) {
+      char msg[512];
+      snprintf(msg, sizeof(msg), "Rate exceeded for shard %s in stream %s under account %s.",
+               sh ? sh->id : "?", s->name, s->account);
+      json_array_append_new(
+          results, json_pack("{s:s, s:s}", "ErrorCode",
+                             sh ? "ProvisionedThroughputExceededException" : "InternalFailure",
+                             "ErrorMessage", msg));
+      failures++;
+      continue;
     }
-    json_t *out = json_pack("{s:I, s:o, s:s}", "FailedRecordCount", failures, "Records", results,
-                            "EncryptionType", s->encryption);
-    pthread_mutex_unlock(&st->lock);
-    if (oom) {
-      json_decref(out);
-      aws_call_fail(call, 500, "InternalFailure", "Out of memory.");
-    } else {
-      aws_call_reply(call, out);
+    kin_record *r = kin_record_add(s, sh, json_string_value(json_object_get(entry, "PartitionKey")),
+                                   json_string_value(json_object_get(entry, "Data")), sizes[i]);
+    if (!r) {
+      oom = 1;
+      break;
     }
+    char seq[KIN_SEQ_LEN + 1];
+    kin_seq_format(seq, r->seq, sh);
+    json_t *o = json_object();
+    json_object_set_new_nocheck(o, "SequenceNumber", json_stringn_nocheck(seq, KIN_SEQ_LEN));
+    json_object_set_new_nocheck(o, "ShardId", json_string_nocheck(sh->id));
+    json_array_append_new(results, o);
   }
-  for (size_t i = 0; i < n; i++)
-    mpz_clear(hashes[i]);
-  free(hashes);
-  free(sizes);
+  mpz_clear(h);
+  json_t *out = json_pack("{s:I, s:o, s:s}", "FailedRecordCount", failures, "Records", results,
+                          "EncryptionType", s->encryption);
+  pthread_mutex_unlock(&st->lock);
+  if (oom) {
+    json_decref(out);
+    aws_call_fail(call, 500, "InternalFailure", "Out of memory.");
+  } else {
+    aws_call_reply(call, out);
+  }
 }
 
 /* ---- reading ---- */
