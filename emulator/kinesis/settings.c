@@ -58,11 +58,10 @@ static void change_retention(aws_call *call, json_t *input, int increase) {
                   hours, s->name, s->retention_hours);
     return;
   }
-  if (hours != s->retention_hours) {
-    s->retention_hours = (int)hours;
-    kin_trim(s, kin_now_ms());
-    kin_stream_transition(st, s, KIN_UPDATING);
-  }
+  /* Takes effect at once; the API reference names no UPDATING phase here
+   * (unlike encryption and resharding), so the stream stays ACTIVE. */
+  s->retention_hours = (int)hours;
+  kin_trim(s, kin_now_ms());
   pthread_mutex_unlock(&st->lock);
   aws_call_reply(call, NULL);
 }

@@ -192,6 +192,35 @@ static void test_kinesis_read_api(void **state) {
   free_state(st);
 }
 
+static void test_kinesis_retention_trims_old_records(void **state) {
+  (void)state;
+  kin_stream *s = NULL;
+  kin_state *st = state_with_stream(&s);
+  kin_shard *sh = s->shards[0];
+  for (int i = 0; i < 3; i++)
+    assert_non_null(kin_record_add(s, sh, "k", "YQ==", 2));
+  uint64_t now = kin_now_ms(), hour = 3600000u;
+  sh->recs[0].arrival_ms = now - 30 * hour; /* past 24 h */
+  sh->recs[1].arrival_ms = now - 25 * hour;
+  s->retention_hours = 48;
+  kin_trim(s, now);
+  assert_int_equal(sh->count - sh->first, 3);
+  s->retention_hours = 24; /* DecreaseStreamRetentionPeriod */
+  kin_trim(s, now);
+  assert_int_equal(sh->count - sh->first, 1);
+  /* A reader from the trim horizon starts at the oldest record kept. */
+  json_t *out = NULL;
+  assert_int_equal(kinesis_shard_read(&out, st, s->arn, sh->id, NULL, 10), 0);
+  json_t *records = json_object_get(out, "Records");
+  assert_int_equal(json_array_size(records), 1);
+  char want[KIN_SEQ_LEN + 1];
+  kin_seq_format(want, 3, sh);
+  assert_string_equal(
+      json_string_value(json_object_get(json_array_get(records, 0), "SequenceNumber")), want);
+  json_decref(out);
+  free_state(st);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_kinesis_partition_key_is_md5),
@@ -199,6 +228,7 @@ int main(void) {
       cmocka_unit_test(test_kinesis_sequence_numbers_round_trip),
       cmocka_unit_test(test_kinesis_tampered_token_is_refused),
       cmocka_unit_test(test_kinesis_read_api),
+      cmocka_unit_test(test_kinesis_retention_trims_old_records),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
