@@ -332,7 +332,7 @@ void kin_get_shard_iterator(aws_call *call, json_t *input) {
   if (t <= 1) {
     uint64_t seq;
     unsigned index;
-    if (kin_seq_parse(&seq, &index, start) < 0 || seq == 0) {
+    if (kin_seq_parse(&seq, &index, start) < 0) {
       pthread_mutex_unlock(&st->lock);
       aws_call_fail(call, 400, "InvalidArgumentException",
                     "StartingSequenceNumber %.140s used in GetShardIterator on shard %s in stream "
@@ -348,7 +348,8 @@ void kin_get_shard_iterator(aws_call *call, json_t *input) {
                     index, sh->id);
       return;
     }
-    position = t == 0 ? seq - 1 : seq;
+    /* A shard's StartingSequenceNumber is a valid start too (AT it: everything). */
+    position = t == 0 && seq > 0 ? seq - 1 : seq;
   } else if (t == 3) {
     position = tip(s, sh);
   } else if (t == 4) {

@@ -159,6 +159,12 @@ class KinesisCase(unittest.TestCase):
             return [r["Data"] for r in records]
 
         self.assertEqual(data("TRIM_HORIZON"), [b"%d" % i for i in range(8)])
+        start = self.kin.list_shards(StreamName="iters")["Shards"][0]["SequenceNumberRange"][
+            "StartingSequenceNumber"]
+        self.assertEqual(data("AT_SEQUENCE_NUMBER", StartingSequenceNumber=start),
+                         [b"%d" % i for i in range(8)])
+        self.assertEqual(data("AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=start),
+                         [b"%d" % i for i in range(8)])
         self.assertEqual(data("AT_SEQUENCE_NUMBER", StartingSequenceNumber=seqs[3]),
                          [b"3", b"4", b"5", b"6", b"7"])
         self.assertEqual(data("AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=seqs[3]),
