@@ -12,6 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+void kin_consumer_free(kin_consumer *c) {
+  if (!c)
+    return;
+  json_decref(c->tags);
+  free(c);
+}
+
 static json_t *consumer_json(const kin_consumer *c, const kin_stream *with_stream) {
   json_t *o = json_pack("{s:s, s:s, s:s, s:f}", "ConsumerName", c->name, "ConsumerARN", c->arn,
                         "ConsumerStatus", kin_status_name(c->status), "ConsumerCreationTimestamp",
@@ -122,10 +129,13 @@ void kin_register_consumer(aws_call *call, json_t *input) {
     return;
   }
   kin_consumer *c = calloc(1, sizeof(*c));
-  kin_consumer **grown = c ? realloc(s->consumers, (s->nconsumers + 1) * sizeof(*grown)) : NULL;
+  if (c)
+    c->tags = json_object();
+  kin_consumer **grown =
+      c && c->tags ? realloc(s->consumers, (s->nconsumers + 1) * sizeof(*grown)) : NULL;
   if (!grown) {
     pthread_mutex_unlock(&st->lock);
-    free(c);
+    kin_consumer_free(c);
     aws_call_fail(call, 500, "InternalFailure", "Out of memory.");
     return;
   }

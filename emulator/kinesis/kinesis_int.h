@@ -76,6 +76,7 @@ typedef struct kin_consumer {
   uint64_t created_ms; /* also the ARN's suffix, in seconds */
   kin_status status;   /* CREATING, ACTIVE or DELETING */
   uint64_t ready_ms;
+  json_t *tags; /* object: key → value (TagResource on the consumer's ARN) */
 } kin_consumer;
 
 typedef struct kin_stream {
@@ -245,6 +246,11 @@ void kin_decrease_retention(aws_call *call, json_t *input);
 void kin_add_tags(aws_call *call, json_t *input);
 void kin_remove_tags(aws_call *call, json_t *input);
 void kin_list_tags(aws_call *call, json_t *input);
+void kin_tag_resource(aws_call *call, json_t *input);
+void kin_untag_resource(aws_call *call, json_t *input);
+void kin_list_tags_for_resource(aws_call *call, json_t *input);
+/* Frees a consumer (NULL is fine). */
+void kin_consumer_free(kin_consumer *c);
 void kin_start_encryption(aws_call *call, json_t *input);
 void kin_stop_encryption(aws_call *call, json_t *input);
 void kin_enable_monitoring(aws_call *call, json_t *input);

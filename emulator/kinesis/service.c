@@ -59,7 +59,7 @@ void kin_stream_free(kin_stream *s) {
   }
   free(s->shards);
   for (size_t i = 0; i < s->nconsumers; i++)
-    free(s->consumers[i]);
+    kin_consumer_free(s->consumers[i]);
   free(s->consumers);
   json_decref(s->tags);
   json_decref(s->metrics);
@@ -98,7 +98,7 @@ void kin_settle(kin_state *st, uint64_t now) {
     for (size_t c = 0; c < s->nconsumers;) {
       kin_consumer *k = s->consumers[c];
       if (now >= k->ready_ms && k->status == KIN_DELETING) {
-        free(k);
+        kin_consumer_free(k);
         memmove(&s->consumers[c], &s->consumers[c + 1],
                 (s->nconsumers - c - 1) * sizeof(s->consumers[0]));
         s->nconsumers--;
@@ -351,6 +351,7 @@ static const aws_operation kin_operations[] = {
     {"ListShards", kin_list_shards},
     {"ListStreamConsumers", kin_list_consumers},
     {"ListStreams", kin_list_streams},
+    {"ListTagsForResource", kin_list_tags_for_resource},
     {"ListTagsForStream", kin_list_tags},
     {"MergeShards", kin_merge_shards},
     {"PutRecord", kin_put_record},
@@ -361,6 +362,8 @@ static const aws_operation kin_operations[] = {
     {"StartStreamEncryption", kin_start_encryption},
     {"StopStreamEncryption", kin_stop_encryption},
     {"SubscribeToShard", kin_subscribe_to_shard},
+    {"TagResource", kin_tag_resource},
+    {"UntagResource", kin_untag_resource},
     {"UpdateShardCount", kin_update_shard_count},
     {"UpdateStreamMode", kin_update_stream_mode},
 };

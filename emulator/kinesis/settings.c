@@ -1,8 +1,9 @@
 /*
  * settings.c — what a stream carries besides its shards: the retention
  * period (24..8760 hours; a decrease drops the records past it at once), tags
- * (AddTagsToStream, RemoveTagsFromStream, ListTagsForStream, and Tags at
- * creation), server-side encryption settings (stored; with KMS served the key
+ * (AddTagsToStream, RemoveTagsFromStream, ListTagsForStream, Tags at creation,
+ * and TagResource, UntagResource, ListTagsForResource on stream and consumer
+ * ARNs), server-side encryption settings (stored; with KMS served the key
  * must exist and be enabled, as AWS checks), enhanced monitoring metrics and
  * the capacity mode (UpdateStreamMode).
  */
@@ -70,9 +71,8 @@ void kin_increase_retention(aws_call *call, json_t *input) { change_retention(ca
 
 void kin_decrease_retention(aws_call *call, json_t *input) { change_retention(call, input, 0); }
 
-void kin_add_tags(aws_call *call, json_t *input) {
-  kin_state *st = kin_state_of(call);
-  json_t *tags = json_object_get(input, "Tags");
+/* Checks a Tags map of a tagging request; -1 after answering. */
+static int tag_map_arg(aws_call *call, json_t *tags) {
   size_t n = json_object_size(tags);
   if (n < 1 || n > KIN_MAX_TAGS) {
     char value[32];
@@ -80,7 +80,7 @@ void kin_add_tags(aws_call *call, json_t *input) {
     kin_fail_validation(call, "tags", value,
                         n < 1 ? "have length greater than or equal to 1"
                               : "have length less than or equal to 50");
-    return;
+    return -1;
   }
   const char *k;
   json_t *v;
@@ -88,30 +88,34 @@ void kin_add_tags(aws_call *call, json_t *input) {
     if (!*k || strlen(k) > 128 || strlen(json_string_value(v)) > 256) {
       kin_fail_validation(call, "tags", k,
                           "have a key of 1 to 128 characters and a value of at most 256");
-      return;
+      return -1;
     }
   }
-  kin_stream *s = kin_lock_stream(st, call, input, 1, 0);
-  if (!s)
-    return;
-  size_t total = json_object_size(s->tags);
-  json_object_foreach(tags, k, v) total += !json_object_get(s->tags, k);
+  return 0;
+}
+
+/* Adds tags to have (a resource's tag object) unless the total would pass
+ * the limit; -1 after answering (the caller still holds the lock: unlocked
+ * here on failure). */
+static int tags_add(aws_call *call, kin_state *st, json_t *have, json_t *tags,
+                    const char *resource) {
+  size_t total = json_object_size(have);
+  const char *k;
+  json_t *v;
+  json_object_foreach(tags, k, v) total += !json_object_get(have, k);
   if (total > KIN_MAX_TAGS) {
     pthread_mutex_unlock(&st->lock);
     aws_call_fail(call, 400, "InvalidArgumentException",
-                  "Failed to add tags to stream %s under account %s because a given stream "
-                  "cannot have more than %d tags.",
-                  s->name, s->account, KIN_MAX_TAGS);
-    return;
+                  "Failed to add tags to %s because a given resource cannot have more than %d "
+                  "tags.",
+                  resource, KIN_MAX_TAGS);
+    return -1;
   }
-  json_object_update(s->tags, tags);
-  pthread_mutex_unlock(&st->lock);
-  aws_call_reply(call, NULL);
+  json_object_update(have, tags);
+  return 0;
 }
 
-void kin_remove_tags(aws_call *call, json_t *input) {
-  kin_state *st = kin_state_of(call);
-  json_t *keys = json_object_get(input, "TagKeys");
+static int tag_keys_arg(aws_call *call, json_t *keys) {
   size_t n = json_array_size(keys);
   if (n < 1 || n > KIN_MAX_TAGS) {
     char value[32];
@@ -119,8 +123,32 @@ void kin_remove_tags(aws_call *call, json_t *input) {
     kin_fail_validation(call, "tagKeys", value,
                         n < 1 ? "have length greater than or equal to 1"
                               : "have length less than or equal to 50");
-    return;
+    return -1;
   }
+  return 0;
+}
+
+void kin_add_tags(aws_call *call, json_t *input) {
+  kin_state *st = kin_state_of(call);
+  json_t *tags = json_object_get(input, "Tags");
+  if (tag_map_arg(call, tags) < 0)
+    return;
+  kin_stream *s = kin_lock_stream(st, call, input, 1, 0);
+  if (!s)
+    return;
+  char what[300];
+  snprintf(what, sizeof(what), "stream %s under account %s", s->name, s->account);
+  if (tags_add(call, st, s->tags, tags, what) < 0)
+    return;
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, NULL);
+}
+
+void kin_remove_tags(aws_call *call, json_t *input) {
+  kin_state *st = kin_state_of(call);
+  json_t *keys = json_object_get(input, "TagKeys");
+  if (tag_keys_arg(call, keys) < 0)
+    return;
   kin_stream *s = kin_lock_stream(st, call, input, 1, 0);
   if (!s)
     return;
@@ -135,6 +163,32 @@ static int by_key(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* [{Key, Value}…] of a tag object, sorted by key, after `after` (NULL: from
+ * the first), at most limit; *more says whether some were left out. */
+static json_t *tag_list(json_t *have, const char *after, size_t limit, int *more) {
+  size_t n = json_object_size(have), k = 0;
+  const char **keys = calloc(n + 1, sizeof(*keys));
+  const char *key;
+  json_t *v;
+  if (keys)
+    json_object_foreach(have, key, v) keys[k++] = key;
+  qsort(keys, k, sizeof(*keys), by_key);
+  json_t *tags = json_array();
+  *more = 0;
+  for (size_t i = 0; i < k; i++) {
+    if (after && strcmp(keys[i], after) <= 0)
+      continue;
+    if (json_array_size(tags) == limit) {
+      *more = 1;
+      break;
+    }
+    json_array_append_new(
+        tags, json_pack("{s:s, s:O}", "Key", keys[i], "Value", json_object_get(have, keys[i])));
+  }
+  free(keys);
+  return tags;
+}
+
 void kin_list_tags(aws_call *call, json_t *input) {
   kin_state *st = kin_state_of(call);
   long limit;
@@ -144,28 +198,75 @@ void kin_list_tags(aws_call *call, json_t *input) {
   kin_stream *s = kin_lock_stream(st, call, input, 0, 0);
   if (!s)
     return;
-  size_t n = json_object_size(s->tags), k = 0;
-  const char **keys = calloc(n + 1, sizeof(*keys));
-  const char *key;
-  json_t *v;
-  if (keys)
-    json_object_foreach(s->tags, key, v) keys[k++] = key;
-  qsort(keys, k, sizeof(*keys), by_key);
-  json_t *tags = json_array();
   int more = 0;
-  for (size_t i = 0; i < k; i++) {
-    if (after && strcmp(keys[i], after) <= 0)
-      continue;
-    if (json_array_size(tags) == (size_t)limit) {
-      more = 1;
-      break;
-    }
-    json_array_append_new(
-        tags, json_pack("{s:s, s:O}", "Key", keys[i], "Value", json_object_get(s->tags, keys[i])));
-  }
-  free(keys);
+  json_t *tags = tag_list(s->tags, after, (size_t)limit, &more);
   pthread_mutex_unlock(&st->lock);
   aws_call_reply(call, json_pack("{s:o, s:b}", "Tags", tags, "HasMoreTags", more));
+}
+
+/* The tag object of the stream or consumer a ResourceARN names, under the
+ * lock (held on success); NULL after answering. */
+static json_t *lock_resource_tags(kin_state *st, aws_call *call, json_t *input) {
+  const char *arn = json_string_value(json_object_get(input, "ResourceARN"));
+  if (!*arn || strlen(arn) > 2048 || strncmp(arn, "arn:", 4) != 0 || !strstr(arn, ":kinesis:") ||
+      !strstr(arn, ":stream/")) {
+    kin_fail_validation(call, "resourceARN", arn,
+                        "satisfy regular expression pattern: "
+                        "arn:aws.*:kinesis:.*:\\d{12}:.*stream/\\S+");
+    return NULL;
+  }
+  pthread_mutex_lock(&st->lock);
+  kin_settle(st, kin_now_ms());
+  for (size_t i = 0; i < st->nstreams; i++) {
+    kin_stream *s = st->streams[i];
+    if (strcmp(s->arn, arn) == 0)
+      return s->tags;
+    for (size_t c = 0; c < s->nconsumers; c++)
+      if (strcmp(s->consumers[c]->arn, arn) == 0)
+        return s->consumers[c]->tags;
+  }
+  pthread_mutex_unlock(&st->lock);
+  aws_call_fail(call, 400, "ResourceNotFoundException", "Resource %s not found.", arn);
+  return NULL;
+}
+
+void kin_tag_resource(aws_call *call, json_t *input) {
+  kin_state *st = kin_state_of(call);
+  json_t *tags = json_object_get(input, "Tags");
+  if (tag_map_arg(call, tags) < 0)
+    return;
+  json_t *have = lock_resource_tags(st, call, input);
+  if (!have ||
+      tags_add(call, st, have, tags, json_string_value(json_object_get(input, "ResourceARN"))) < 0)
+    return;
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, NULL);
+}
+
+void kin_untag_resource(aws_call *call, json_t *input) {
+  kin_state *st = kin_state_of(call);
+  json_t *keys = json_object_get(input, "TagKeys");
+  if (tag_keys_arg(call, keys) < 0)
+    return;
+  json_t *have = lock_resource_tags(st, call, input);
+  if (!have)
+    return;
+  size_t i;
+  json_t *k;
+  json_array_foreach(keys, i, k) json_object_del(have, json_string_value(k));
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, NULL);
+}
+
+void kin_list_tags_for_resource(aws_call *call, json_t *input) {
+  kin_state *st = kin_state_of(call);
+  json_t *have = lock_resource_tags(st, call, input);
+  if (!have)
+    return;
+  int more = 0;
+  json_t *tags = tag_list(have, NULL, KIN_MAX_TAGS, &more);
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, json_pack("{s:o}", "Tags", tags));
 }
 
 /* KMS's own error code mapped to the one Kinesis answers. */

@@ -33,6 +33,10 @@ const {
   MergeShardsCommand,
   ListStreamsCommand,
   DeleteStreamCommand,
+  RegisterStreamConsumerCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  ListTagsForResourceCommand,
   ResourceNotFoundException,
   InvalidArgumentException,
   waitUntilStreamExists,
@@ -187,5 +191,29 @@ test("errors come as the SDK's exception classes", async () => {
     ),
     (e) => e instanceof InvalidArgumentException,
   );
-  await kin.send(new DeleteStreamCommand({ StreamName: "js-stream" }));
+  await kin.send(new DeleteStreamCommand({ StreamName: "js-stream", EnforceConsumerDeletion: true }));
+});
+
+test("resource tags on a stream and on a consumer", async () => {
+  await kin.send(new CreateStreamCommand({ StreamName: "js-tags", ShardCount: 1, Tags: { team: "ci" } }));
+  await waitUntilStreamExists({ client: kin, minDelay: 1, maxDelay: 1, maxWaitTime: 20 }, { StreamName: "js-tags" });
+  const StreamARN = "arn:aws:kinesis:us-east-1:000000000000:stream/js-tags";
+  await kin.send(new TagResourceCommand({ ResourceARN: StreamARN, Tags: { env: "test" } }));
+  let tags = await kin.send(new ListTagsForResourceCommand({ ResourceARN: StreamARN }));
+  assert.deepEqual(tags.Tags, [
+    { Key: "env", Value: "test" },
+    { Key: "team", Value: "ci" },
+  ]);
+  await kin.send(new UntagResourceCommand({ ResourceARN: StreamARN, TagKeys: ["team"] }));
+  tags = await kin.send(new ListTagsForResourceCommand({ ResourceARN: StreamARN }));
+  assert.deepEqual(tags.Tags, [{ Key: "env", Value: "test" }]);
+  const { Consumer } = await kin.send(new RegisterStreamConsumerCommand({ StreamARN, ConsumerName: "reader" }));
+  await kin.send(new TagResourceCommand({ ResourceARN: Consumer.ConsumerARN, Tags: { role: "reader" } }));
+  tags = await kin.send(new ListTagsForResourceCommand({ ResourceARN: Consumer.ConsumerARN }));
+  assert.deepEqual(tags.Tags, [{ Key: "role", Value: "reader" }]);
+  await assert.rejects(
+    kin.send(new ListTagsForResourceCommand({ ResourceARN: StreamARN + "-missing" })),
+    (e) => e instanceof ResourceNotFoundException,
+  );
+  await kin.send(new DeleteStreamCommand({ StreamARN, EnforceConsumerDeletion: true }));
 });
