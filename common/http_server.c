@@ -287,7 +287,12 @@ http_response *http_response_new_stream(int status, const char *content_type, ui
 int http_response_header_add(http_response *resp, const char *name, const char *value) {
   if (!resp || !name || !value)
     return -1;
-  /* MHD refuses header values with CR or LF, which keeps response splitting out. */
+  /* MHD refuses header values with CR or LF, which keeps response splitting
+   * out; it also refuses an empty value, which S3 answers (x-amz-meta-a with
+   * ""): a lone space goes out instead, and clients strip it (RFC 9110's
+   * optional white space around field values). */
+  if (!*value)
+    value = " ";
   return MHD_add_response_header(resp->mhd, name, value) == MHD_YES ? 0 : -1;
 }
 

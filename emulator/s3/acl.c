@@ -7,7 +7,9 @@
  * account, STS keys the account they were issued for, anything else
  * 000000000000); another account's CreateBucket of the same name answers
  * BucketAlreadyExists; ExpectedBucketOwner that names another account
- * answers 403; a canned ACL together with x-amz-grant-* headers is refused.
+ * answers 403; a canned ACL together with x-amz-grant-* headers is refused;
+ * x-amz-grant-* headers (id="…", uri="…", emailAddress="…") are checked
+ * (InvalidArgument naming the header) and stored as the ACL's grants.
  *
  * Only with `--s3-enforce-access` (AIRGAP_S3_ENFORCE_ACCESS=1), off by
  * default as in LocalStack: requests are evaluated. An explicit Deny in the
@@ -53,10 +55,129 @@ int s3_acl_owned_by_caller(aws_call *call, const s3_bucket *b) {
 static const char *const grant_members[] = {"GrantFullControl", "GrantRead",     "GrantReadACP",
                                             "GrantWrite",       "GrantWriteACP", NULL};
 
+static const char *const grant_headers[] = {"x-amz-grant-full-control", "x-amz-grant-read",
+                                            "x-amz-grant-read-acp", "x-amz-grant-write",
+                                            "x-amz-grant-write-acp"};
+static const char *const grant_permissions[] = {"FULL_CONTROL", "READ", "READ_ACP", "WRITE",
+                                                "WRITE_ACP"};
+
+/* One grantee of an x-amz-grant-* header: key="value" (id, uri,
+ * emailAddress). Appends {"Grantee", "Permission"} to out (when not NULL).
+ * 0, or -1 with the reason in *why. */
+static int grantee_parse(const char *key, size_t klen, const char *value, size_t vlen,
+                         const char *perm, json_t *out, const char **why) {
+  json_t *grantee = NULL;
+  if (klen == 2 && strncasecmp(key, "id", 2) == 0) {
+    grantee = json_pack("{s:s, s:s%}", "Type", "CanonicalUser", "ID", value, vlen);
+    if (grantee && vlen == strlen(S3_OWNER_ID) && strncmp(value, S3_OWNER_ID, vlen) == 0)
+      json_object_set_new(grantee, "DisplayName", json_string(S3_OWNER_NAME));
+  } else if (klen == 3 && strncasecmp(key, "uri", 3) == 0) {
+    static const char *const groups[] = {
+        "http://acs.amazonaws.com/groups/global/AllUsers",
+        "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+        "http://acs.amazonaws.com/groups/s3/LogDelivery"};
+    int known = 0;
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+      known |= vlen == strlen(groups[i]) && strncmp(value, groups[i], vlen) == 0;
+    if (!known) {
+      *why = "Invalid group uri";
+      return -1;
+    }
+    grantee = json_pack("{s:s, s:s%}", "Type", "Group", "URI", value, vlen);
+  } else if (klen == 12 && strncasecmp(key, "emailAddress", 12) == 0) {
+    grantee =
+        json_pack("{s:s, s:s%}", "Type", "AmazonCustomerByEmail", "EmailAddress", value, vlen);
+  } else {
+    *why = "Argument format not recognized";
+    return -1;
+  }
+  if (out && grantee)
+    json_array_append_new(out, json_pack("{s:O, s:s}", "Grantee", grantee, "Permission", perm));
+  json_decref(grantee);
+  return 0;
+}
+
+/* The grantees of an x-amz-grant-* header ('id="…", uri="…"'), appended to
+ * out (when not NULL) with permission perm. 0, or -1 with *why. */
+static int grant_header_parse(const char *text, const char *perm, json_t *out, const char **why) {
+  const char *p = text;
+  int count = 0;
+  *why = "Argument format not recognized";
+  for (;;) {
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (!*p)
+      return count ? 0 : -1;
+    const char *key = p;
+    while (*p && *p != '=' && *p != ',')
+      p++;
+    size_t klen = (size_t)(p - key);
+    while (klen && (key[klen - 1] == ' ' || key[klen - 1] == '\t'))
+      klen--;
+    if (*p != '=' || !klen)
+      return -1;
+    p++;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    const char *value;
+    size_t vlen;
+    if (*p == '"') {
+      value = ++p;
+      while (*p && *p != '"')
+        p++;
+      if (*p != '"')
+        return -1;
+      vlen = (size_t)(p - value);
+      p++;
+    } else {
+      value = p;
+      while (*p && *p != ',')
+        p++;
+      vlen = (size_t)(p - value);
+      while (vlen && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
+        vlen--;
+    }
+    if (!vlen || grantee_parse(key, klen, value, vlen, perm, out, why) < 0)
+      return -1;
+    count++;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (*p == ',')
+      p++;
+    else if (*p)
+      return -1;
+  }
+}
+
+json_t *s3_acl_from_grant_headers(const json_t *input) {
+  json_t *grants = NULL;
+  for (size_t i = 0; grant_members[i]; i++) {
+    const char *text = jsonutil_string(input, grant_members[i]);
+    const char *why;
+    if (!text)
+      continue;
+    if (!grants)
+      grants = json_array();
+    grant_header_parse(text, grant_permissions[i], grants, &why);
+  }
+  if (!grants)
+    return NULL;
+  return json_pack("{s:o, s:o}", "Owner", s3_owner_json(), "Grants", grants);
+}
+
 int s3_acl_check_input(aws_call *call, const json_t *input) {
   int grants = 0;
-  for (size_t i = 0; grant_members[i]; i++)
-    grants |= json_object_get(input, grant_members[i]) != NULL;
+  for (size_t i = 0; grant_members[i]; i++) {
+    const char *text = jsonutil_string(input, grant_members[i]), *why;
+    if (text && grant_header_parse(text, grant_permissions[i], NULL, &why) < 0) {
+      aws_call_fail_fields(
+          call, 400, "InvalidArgument",
+          json_pack("{s:s, s:s}", "ArgumentName", grant_headers[i], "ArgumentValue", text), "%s",
+          why);
+      return -1;
+    }
+    grants |= text != NULL;
+  }
   if (grants && json_object_get(input, "ACL")) {
     aws_call_fail(call, 400, "InvalidRequest",
                   "Specifying both Canned ACLs and Header Grants is not allowed");

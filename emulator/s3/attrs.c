@@ -113,7 +113,7 @@ json_t *s3_acl_from_input(const json_t *input) {
   if (policy)
     return json_incref(policy);
   json_t *canned = json_object_get(input, "ACL");
-  return canned ? json_incref(canned) : NULL;
+  return canned ? json_incref(canned) : s3_acl_from_grant_headers(input); /* acl.c */
 }
 
 json_t *s3_owner_json(void) {

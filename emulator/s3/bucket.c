@@ -34,6 +34,8 @@ s3_bucket *s3_bucket_lock(aws_call *call, const json_t *input) {
   s3_state *st = aws_call_state(call);
   s3_lock(st);
   s3_bucket *b = s3_bucket_get(call, st, jsonutil_string(input, "Bucket"));
+  if (b)
+    s3_cors_headers(call, b);                       /* cors.c: on errors too, as S3 does */
   if (b && s3_access_check(call, input, st, b) < 0) /* acl.c */
     return NULL;
   return b;

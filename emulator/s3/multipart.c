@@ -78,7 +78,8 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
   if (!s3_key_valid(call, key))
     return;
   char ssec[64];
-  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0)
+  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0 ||
+      s3_storage_class_check(call, input) < 0)
     return;
   int full_object = checksum_type_of(call, input);
   if (full_object < 0)
@@ -136,6 +137,7 @@ static s3_upload *upload_get(aws_call *call, s3_state *st, const json_t *input,
   s3_bucket *b = s3_bucket_get(call, st, jsonutil_string(input, "Bucket"));
   if (!b)
     return NULL;
+  s3_cors_headers(call, b);
   s3_upload *u = upload_find(b, jsonutil_string(input, "UploadId"), jsonutil_string(input, "Key"));
   if (!u) {
     s3_unlock(st);
@@ -370,6 +372,7 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
   s3_bucket *b = s3_bucket_get(call, st, jsonutil_string(input, "Bucket"));
   if (!b)
     return;
+  s3_cors_headers(call, b);
   const char *id = jsonutil_string(input, "UploadId"), *ukey = jsonutil_string(input, "Key");
   s3_upload *u = upload_find(b, id, ukey);
   json_t *done = id ? json_object_get(b->completed, id) : NULL;

@@ -152,7 +152,8 @@ void s3_op_put_object(aws_call *call, json_t *input) {
   if (!s3_key_valid(call, key))
     return;
   char ssec[64];
-  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0)
+  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0 ||
+      s3_storage_class_check(call, input) < 0)
     return;
   s3_bucket *pre = s3_bucket_lock(call, input);
   if (!pre)
@@ -253,6 +254,7 @@ static json_t *object_output(aws_call *call, const s3_bucket *b, const s3_versio
     json_object_set_new(out, "ContentType", json_string("binary/octet-stream"));
   if (b->versioning)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
+  s3_archive_output(out, v);
   if (v->tags && json_array_size(v->tags))
     json_object_set_new(out, "TagCount", json_integer((json_int_t)json_array_size(v->tags)));
   if (v->parts && json_object_get(input, "PartNumber"))
@@ -311,7 +313,9 @@ void s3_op_get_object(aws_call *call, json_t *input) {
     fail_not_allowed(call);
     return;
   }
-  if (s3_sse_read_check(call, v->attrs, input, "") < 0) {
+  if (s3_sse_read_check(call, v->attrs, input, "") < 0 ||
+      (strcmp(aws_call_operation(call), "GetObject") == 0 &&
+       s3_archive_read_check(call, v, 0) < 0)) {
     s3_unlock(st);
     return;
   }

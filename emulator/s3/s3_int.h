@@ -27,6 +27,8 @@
  *   objattrs.c   GetObjectAttributes, partNumber on GET/HEAD
  *   validate.c   bucket configurations and tag sets checked as S3 checks
  *                them, GetBucketPolicyStatus
+ *   cors.c       CORS from the bucket's rules: preflights, Access-Control-*
+ *   archive.c    GLACIER and DEEP_ARCHIVE objects, RestoreObject
  *
  * Locking: one mutex (s3_state.lock) guards all metadata; bodies are read and
  * written outside it. Functions marked "under the lock" expect the caller to
@@ -178,6 +180,7 @@ typedef struct s3_version {
   int ck_composite;        /* the checksum is of the parts' checksums ("…-N") */
   int parts;               /* multipart: part count */
   uint64_t *part_sizes;    /* multipart: each part's size (parts entries), owned */
+  double restore_expiry;   /* archive classes: a restored copy is readable until then */
   struct s3_version *next; /* older */
 } s3_version;
 
@@ -475,6 +478,29 @@ int s3_config_valid_locked(aws_call *call, s3_state *st, const s3_bucket *b, con
 int s3_tags_valid(aws_call *call, const json_t *set, size_t max);
 void s3_op_get_bucket_policy_status(aws_call *call, json_t *input);
 
+/* ---- CORS (cors.c) ---- */
+
+/* The Access-Control-* headers for a request with an Origin that one of b's
+ * CORS rules allows, on whatever the call answers next; nothing otherwise.
+ * Under the lock. */
+void s3_cors_headers(aws_call *call, const s3_bucket *b);
+/* OPTIONS (a CORS preflight; not in the model: the gateway routes it here
+ * with input {"Bucket"}). */
+void s3_op_cors_preflight(aws_call *call, json_t *input);
+
+/* ---- archive storage classes (archive.c) ---- */
+
+/* input's StorageClass, when present, is one S3 knows. 0, or -1 after
+ * answering (InvalidStorageClass). */
+int s3_storage_class_check(aws_call *call, const json_t *input);
+/* A read of v's bytes (GET, or a copy source: copy_source 1) when v is
+ * archived and not restored: -1 after answering 403 InvalidObjectState;
+ * else 0. Under the lock. */
+int s3_archive_read_check(aws_call *call, const s3_version *v, int copy_source);
+/* The Restore member (x-amz-restore) of a GET/HEAD output for a restored v. */
+void s3_archive_output(json_t *out, const s3_version *v);
+void s3_op_restore_object(aws_call *call, json_t *input);
+
 /* ---- listings (list.c) ---- */
 
 /* input's member (MaxKeys, MaxUploads, MaxParts): 1000 when absent, else
@@ -534,8 +560,11 @@ void s3_form_free(s3_form *f);
 void s3_acl_set_owner(aws_call *call, s3_bucket *b);
 /* 1 when the caller's account owns b. */
 int s3_acl_owned_by_caller(aws_call *call, const s3_bucket *b);
-/* Refuses a canned ACL with x-amz-grant-* headers, unknown canned ACLs. 0,
- * or -1 after answering. */
+/* The policy document of input's x-amz-grant-* headers (GrantRead, …),
+ * checked before by s3_acl_check_input; NULL when there are none. Owned. */
+json_t *s3_acl_from_grant_headers(const json_t *input);
+/* Refuses a canned ACL with x-amz-grant-* headers, malformed grant headers,
+ * unknown canned ACLs. 0, or -1 after answering. */
 int s3_acl_check_input(aws_call *call, const json_t *input);
 /* Under the lock, for the bucket a request names: ExpectedBucketOwner and the
  * ACL headers always; ACLs, bucket policy and public-access block when the

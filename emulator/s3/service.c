@@ -172,13 +172,15 @@ static const aws_operation s3_operations[] = {
     {"PutBucketVersioning", s3_op_put_bucket_versioning},
     {"PutBucketWebsite", s3_op_config},
     {"PutObject", s3_op_put_object},
-    {"PostObject", s3_op_post_object}, /* not in the model: the gateway routes forms here */
+    {"PostObject", s3_op_post_object},       /* not in the model: the gateway routes forms here */
+    {"PreflightCors", s3_op_cors_preflight}, /* not in the model: OPTIONS */
     {"PutObjectAcl", s3_op_object_subresource},
     {"PutObjectLegalHold", s3_op_put_object_legal_hold},
     {"PutObjectLockConfiguration", s3_op_put_object_lock_config},
     {"PutObjectRetention", s3_op_put_object_retention},
     {"PutObjectTagging", s3_op_object_subresource},
     {"PutPublicAccessBlock", s3_op_config},
+    {"RestoreObject", s3_op_restore_object},
     {"UploadPart", s3_op_upload_part},
     {"UploadPartCopy", s3_op_upload_part_copy},
 };

@@ -126,6 +126,19 @@ static int cors_valid(aws_call *call, json_t *cfg) {
         return 0;
       }
     }
+    /* Origins and headers match with at most one wildcard (cors.c). */
+    static const char *const wild[][2] = {{"AllowedOrigins", "AllowedOrigin"},
+                                          {"AllowedHeaders", "AllowedHeader"}};
+    for (size_t w = 0; w < 2; w++) {
+      json_array_foreach(json_object_get(rule, wild[w][0]), j, m) {
+        const char *s = json_string_value(m), *star = s ? strchr(s, '*') : NULL;
+        if (star && strchr(star + 1, '*')) {
+          aws_call_fail(call, 400, "InvalidRequest",
+                        "%s \"%s\" can not have more than one wildcard.", wild[w][1], s);
+          return 0;
+        }
+      }
+    }
     const char *id = jsonutil_string(rule, "ID");
     if (id && strlen(id) > S3_MAX_RULE_ID)
       return fail_invalid(call, "InvalidArgument",

@@ -93,6 +93,44 @@ def test_canned_acl_with_grants_conflict():
     assert code(r) == ("InvalidRequest", 400), r
 
 
+def test_grant_headers_stored_and_answered():
+    s3 = client(LAX)
+    all_users = "http://acs.amazonaws.com/groups/global/AllUsers"
+    s3.create_bucket(Bucket="acl-grants", GrantRead='uri="%s"' % all_users,
+                     GrantFullControl='id="%s"' % ("a" * 64))
+    grants = s3.get_bucket_acl(Bucket="acl-grants")["Grants"]
+    assert {"Grantee": {"Type": "CanonicalUser", "ID": "a" * 64},
+            "Permission": "FULL_CONTROL"} in grants, grants
+    assert {"Grantee": {"Type": "Group", "URI": all_users}, "Permission": "READ"} in grants, grants
+    s3.put_object(Bucket="acl-grants", Key="k", Body=b"x",
+                  GrantRead='uri="%s", id="%s"' % (all_users, "b" * 64),
+                  GrantReadACP='emailAddress="someone@example.com"')
+    grants = s3.get_object_acl(Bucket="acl-grants", Key="k")["Grants"]
+    assert len(grants) == 3, grants
+    assert {"Grantee": {"Type": "CanonicalUser", "ID": "b" * 64}, "Permission": "READ"} in grants
+    assert grants[2]["Permission"] == "READ_ACP", grants
+    assert grants[2]["Grantee"]["Type"] == "AmazonCustomerByEmail", grants
+    s3.put_object_acl(Bucket="acl-grants", Key="k", GrantWriteACP='id="%s"' % ("c" * 64))
+    grants = s3.get_object_acl(Bucket="acl-grants", Key="k")["Grants"]
+    assert grants == [{"Grantee": {"Type": "CanonicalUser", "ID": "c" * 64},
+                       "Permission": "WRITE_ACP"}], grants
+    # malformed grants, unknown groups
+    for bad in ('uri="http://example.com/group"', 'nobody="x"', "id=", '"unterminated'):
+        r = error_of(s3.put_object_acl, Bucket="acl-grants", Key="k", GrantRead=bad)
+        assert code(r) == ("InvalidArgument", 400), (bad, r)
+        assert r["Error"]["ArgumentName"] == "x-amz-grant-read", r
+    # the aws CLI sends them as headers too
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+               AWS_DEFAULT_REGION="us-east-1", AWS_PAGER="")
+    subprocess.run(["aws", "--endpoint-url", LAX.endpoint, "s3api", "put-bucket-acl", "--bucket",
+                    "acl-grants", "--grant-write", 'uri="%s"' % all_users],
+                   check=True, capture_output=True, env=env)
+    out = subprocess.run(["aws", "--endpoint-url", LAX.endpoint, "s3api", "get-bucket-acl",
+                          "--bucket", "acl-grants"], check=True, capture_output=True, env=env)
+    assert json.loads(out.stdout)["Grants"] == [
+        {"Grantee": {"Type": "Group", "URI": all_users}, "Permission": "WRITE"}], out.stdout
+
+
 def test_default_enforces_nothing():
     alice, bob = client(LAX, ALICE), client(LAX, BOB)
     alice.put_object(Bucket="alice-b", Key="secret", Body=b"s")
