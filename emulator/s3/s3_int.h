@@ -29,6 +29,8 @@
  *                them, GetBucketPolicyStatus
  *   cors.c       CORS from the bucket's rules: preflights, Access-Control-*
  *   archive.c    GLACIER and DEEP_ARCHIVE objects, RestoreObject
+ *   idconfig.c   inventory, analytics, metrics and Intelligent-Tiering
+ *                configurations (several per bucket, by id)
  *
  * Locking: one mutex (s3_state.lock) guards all metadata; bodies are read and
  * written outside it. Functions marked "under the lock" expect the caller to
@@ -500,6 +502,10 @@ int s3_archive_read_check(aws_call *call, const s3_version *v, int copy_source);
 /* The Restore member (x-amz-restore) of a GET/HEAD output for a restored v. */
 void s3_archive_output(json_t *out, const s3_version *v);
 void s3_op_restore_object(aws_call *call, json_t *input);
+
+/* Put/Get/Delete/List Bucket{Inventory,Analytics,Metrics,IntelligentTiering}
+ * Configuration(s) (idconfig.c). */
+void s3_op_idconfig(aws_call *call, json_t *input);
 
 /* ---- listings (list.c) ---- */
 

@@ -210,6 +210,12 @@ class Fidelity(unittest.TestCase):
         self.assertEqual(r["Error"]["Message"],
                          "Value SQS:SetQueueAttributes for parameter ActionName is invalid. "
                          "Reason: Only the queue owner is allowed to invoke this action.")
+        r = self.error(self.sqs.add_permission, QueueUrl=url, Label="p2",
+                       AWSAccountIds=["111122223333"], Actions=["NoSuchAction"])
+        self.assertEqual(r["Error"]["Message"],
+                         "Value SQS:NoSuchAction for parameter ActionName is invalid. "
+                         "Reason: Please refer to the appropriate WSDL for a list of valid "
+                         "actions.")
         r = self.error(self.sqs.add_permission, QueueUrl=url, Label="p3",
                        AWSAccountIds=["111122223333"],
                        Actions=["SendMessage", "ReceiveMessage", "DeleteMessage",
