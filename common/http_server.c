@@ -650,6 +650,20 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return queue_plain(conn, 413, "{\"error\":\"request body too large for this endpoint\"}");
       req->declared_len = declared;
     }
+    if (server->options.early) {
+      /* Checks of the headers alone (signatures) answer before MHD sends a
+       * `100 Continue`, which it does only once this first call returns
+       * without a response. */
+      server->options.early(req, server->options.payload);
+      pthread_mutex_lock(&req->lock);
+      enum MHD_Result result = MHD_YES;
+      if (req->pending) {
+        req->dispatched = 1;
+        result = queue_pending(req);
+      }
+      pthread_mutex_unlock(&req->lock);
+      return result;
+    }
     return MHD_YES;
   }
   if (*upload_data_size > 0) {

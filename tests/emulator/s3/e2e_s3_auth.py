@@ -17,6 +17,7 @@ import hmac
 import http.client
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -158,6 +159,40 @@ def test_presigned_v4_get_put_tampered_and_expired():
     # More than a week.
     status, body = fetch(get.replace("X-Amz-Expires=300", "X-Amz-Expires=604801"))
     assert status == 400 and code_of(body)[0] == "AuthorizationQueryParametersError", body
+
+
+def _expect_continue(emu, path, length):
+    """Sends a PUT's headers with `Expect: 100-continue` and no body; returns
+    the first status line the emulator answers with (and the rest)."""
+    sock = socket.create_connection(("127.0.0.1", emu.port), timeout=30)
+    try:
+        sock.sendall(("PUT %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %d\r\n"
+                      "Expect: 100-continue\r\n\r\n" % (path, emu.port, length)).encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data.split(b"\r\n", 1)[0].decode(), data
+    finally:
+        sock.close()
+
+
+def test_100_continue_only_after_the_signature_checks():
+    s3 = client(STRICT, version="s3v4")
+    s3.create_bucket(Bucket="auth-expect")
+    put = s3.generate_presigned_url("put_object", Params={"Bucket": "auth-expect", "Key": "k"},
+                                    ExpiresIn=300)
+    path = put[len(STRICT.endpoint):]
+    line, _ = _expect_continue(STRICT, path, 10 << 20)
+    assert line == "HTTP/1.1 100 Continue", line
+    line, data = _expect_continue(STRICT, path.replace("/k?", "/other?"), 10 << 20)
+    assert line.startswith("HTTP/1.1 403"), (line, data)
+    assert b"SignatureDoesNotMatch" in data or b"Content-Length" in data, data
+    # without verification every body is welcome
+    line, _ = _expect_continue(LAX, "/auth-expect/k?X-Amz-Signature=bogus", 10 << 20)
+    assert line == "HTTP/1.1 100 Continue", line
 
 
 class _frozen:
