@@ -5,11 +5,11 @@
  * Always (as AWS does): a bucket belongs to the account that created it (the
  * gateway maps each access key to an account: a 12-digit key is its own
  * account, STS keys the account they were issued for, anything else
- * 000000000000); another account's CreateBucket of the same name answers
- * BucketAlreadyExists; ExpectedBucketOwner that names another account
- * answers 403; a canned ACL together with x-amz-grant-* headers is refused;
- * x-amz-grant-* headers (id="…", uri="…", emailAddress="…") are checked
- * (InvalidArgument naming the header) and stored as the ACL's grants.
+ * 000000000000), and each account is its own canonical user (attrs.c:
+ * s3_owner_json) in owners, grants and listings; another account's CreateBucket of the same name
+ * answers BucketAlreadyExists; ExpectedBucketOwner that names another account answers 403; a canned
+ * ACL together with x-amz-grant-* headers is refused; x-amz-grant-* headers (id="…", uri="…",
+ * emailAddress="…") are checked (InvalidArgument naming the header) and stored as the ACL's grants.
  *
  * Only with `--s3-enforce-access` (AIRGAP_S3_ENFORCE_ACCESS=1), off by
  * default as in LocalStack: requests are evaluated. An explicit Deny in the
@@ -43,6 +43,8 @@ static const char *owner_of(const s3_bucket *b) {
   const char *o = jsonutil_string(b->configs, OWNER_MEMBER);
   return o ? o : "000000000000";
 }
+
+const char *s3_acl_owner(const s3_bucket *b) { return owner_of(b); }
 
 void s3_acl_set_owner(aws_call *call, s3_bucket *b) {
   json_object_set_new(b->configs, OWNER_MEMBER, json_string(aws_call_account(call)));
@@ -149,7 +151,7 @@ static int grant_header_parse(const char *text, const char *perm, json_t *out, c
   }
 }
 
-json_t *s3_acl_from_grant_headers(const json_t *input) {
+json_t *s3_acl_from_grant_headers(const json_t *input, const char *account) {
   json_t *grants = NULL;
   for (size_t i = 0; grant_members[i]; i++) {
     const char *text = jsonutil_string(input, grant_members[i]);
@@ -162,7 +164,7 @@ json_t *s3_acl_from_grant_headers(const json_t *input) {
   }
   if (!grants)
     return NULL;
-  return json_pack("{s:o, s:o}", "Owner", s3_owner_json(), "Grants", grants);
+  return json_pack("{s:o, s:o}", "Owner", s3_owner_json(account), "Grants", grants);
 }
 
 int s3_acl_check_input(aws_call *call, const json_t *input) {

@@ -177,7 +177,7 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
       json_object_del(v->attrs, "StorageClass");
   }
   v->tags = replace_tags ? json_incref(tags) : json_incref(sv->tags);
-  v->acl = s3_acl_from_input(input);
+  v->acl = s3_acl_from_input(call, input);
   /* A copy is encrypted and locked as its request and bucket say, never as
    * its source was. */
   s3_sse_apply(call, b, input, ssec, v->attrs);

@@ -60,14 +60,15 @@ typedef struct list_walk {
   int count;
 } list_walk;
 
-static json_t *content_item(const s3_key *k, const s3_version *v, int url, int owner) {
+static json_t *content_item(const s3_bucket *b, const s3_key *k, const s3_version *v, int url,
+                            int owner) {
   json_t *sc = json_object_get(v->attrs, "StorageClass");
   json_t *item =
       json_pack("{s:o, s:o, s:s, s:I, s:s}", "Key", key_json(k->key, url), "LastModified",
                 aws_timestamp_json(v->mtime), "ETag", v->etag, "Size", (json_int_t)v->size,
                 "StorageClass", sc ? json_string_value(sc) : "STANDARD");
   if (owner)
-    json_object_set_new(item, "Owner", s3_owner_json());
+    json_object_set_new(item, "Owner", s3_owner_json(s3_acl_owner(b)));
   if (v->ck_algo != S3_CK_NONE)
     json_object_set_new(item, "ChecksumAlgorithm",
                         json_pack("[s]", s3_checksum_algo_name(v->ck_algo)));
@@ -128,7 +129,7 @@ static void list_current(const s3_bucket *b, list_walk *w) {
       w->truncated = w->max > 0;
       break;
     }
-    json_array_append_new(w->contents, content_item(k, k->versions, w->url, w->owner));
+    json_array_append_new(w->contents, content_item(b, k, k->versions, w->url, w->owner));
     free(w->next);
     w->next = strdup(k->key);
     w->count++;
@@ -287,7 +288,7 @@ void s3_op_list_object_versions(aws_call *call, json_t *input) {
       json_t *item =
           json_pack("{s:o, s:s, s:b, s:o, s:o}", "Key", key_json(k->key, url), "VersionId",
                     v->version_id, "IsLatest", v == k->versions, "LastModified",
-                    aws_timestamp_json(v->mtime), "Owner", s3_owner_json());
+                    aws_timestamp_json(v->mtime), "Owner", s3_owner_json(s3_acl_owner(b)));
       if (v->delete_marker) {
         json_array_append_new(markers, item);
       } else {
@@ -350,10 +351,11 @@ void s3_op_list_uploads(aws_call *call, json_t *input) {
       truncated = 1;
       break;
     }
-    json_array_append_new(
-        list, json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "UploadId", u->id, "Key", u->key,
-                        "Initiated", aws_timestamp_json(u->initiated), "StorageClass", "STANDARD",
-                        "Owner", s3_owner_json(), "Initiator", s3_owner_json()));
+    json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "UploadId", u->id,
+                                          "Key", u->key, "Initiated",
+                                          aws_timestamp_json(u->initiated), "StorageClass",
+                                          "STANDARD", "Owner", s3_owner_json(s3_acl_owner(b)),
+                                          "Initiator", s3_owner_json(s3_acl_owner(b))));
   }
   json_t *out =
       json_pack("{s:s, s:i, s:b}", "Bucket", b->name, "MaxUploads", max, "IsTruncated", truncated);

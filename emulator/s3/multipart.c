@@ -104,7 +104,7 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
   u->initiated = s3_now();
   u->attrs = s3_attrs_from_input(input);
   u->tags = tags;
-  u->acl = s3_acl_from_input(input);
+  u->acl = s3_acl_from_input(call, input);
   u->ck_algo = s3_checksum_algo_from_name(jsonutil_string(input, "ChecksumAlgorithm"));
   if (!u->ck_algo) /* CRC64NVME is newer than the model's enum: the raw header */
     u->ck_algo = s3_checksum_algo_from_name(s3_header(call, "x-amz-checksum-algorithm"));
@@ -588,11 +588,12 @@ void s3_op_list_parts(aws_call *call, json_t *input) {
                                           (json_int_t)p->size));
     next = n;
   }
-  json_t *out = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:b, s:o, s:o, s:s}", "Bucket", b->name,
-                          "Key", u->key, "UploadId", u->id, "PartNumberMarker",
-                          (json_int_t)(marker > 0 ? marker : 0), "NextPartNumberMarker", next,
-                          "MaxParts", max, "IsTruncated", truncated, "Owner", s3_owner_json(),
-                          "Initiator", s3_owner_json(), "StorageClass", "STANDARD");
+  json_t *out =
+      json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:b, s:o, s:o, s:s}", "Bucket", b->name, "Key",
+                u->key, "UploadId", u->id, "PartNumberMarker",
+                (json_int_t)(marker > 0 ? marker : 0), "NextPartNumberMarker", next, "MaxParts",
+                max, "IsTruncated", truncated, "Owner", s3_owner_json(s3_acl_owner(b)), "Initiator",
+                s3_owner_json(s3_acl_owner(b)), "StorageClass", "STANDARD");
   s3_unlock(st);
   if (json_array_size(list))
     json_object_set_new(out, "Parts", list);

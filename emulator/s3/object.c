@@ -195,7 +195,7 @@ void s3_op_put_object(aws_call *call, json_t *input) {
   s3_etag(v->etag, sizeof(v->etag), r.md5, 0);
   v->attrs = s3_attrs_from_input(input);
   v->tags = tags;
-  v->acl = s3_acl_from_input(input);
+  v->acl = s3_acl_from_input(call, input);
   v->ck_algo = r.ck_algo;
   memcpy(v->checksum, r.checksum, sizeof(v->checksum));
   s3_sse_apply(call, b, input, ssec, v->attrs);
@@ -602,14 +602,14 @@ void s3_op_object_subresource(aws_call *call, json_t *input) {
     json_decref(v->tags);
     v->tags = NULL;
   } else if (strcmp(op, "PutObjectAcl") == 0) {
-    json_t *acl = s3_acl_from_input(input);
+    json_t *acl = s3_acl_from_input(call, input);
     if (acl) {
       json_decref(v->acl);
       v->acl = acl;
     }
   } else {
     json_decref(out);
-    out = s3_acl_output(v->acl);
+    out = s3_acl_output(v->acl, s3_acl_owner(b));
   }
   if (b->versioning && strcmp(op, "GetObjectAcl") != 0 && strcmp(op, "PutObjectAcl") != 0)
     json_object_set_new(out, "VersionId", json_string(v->version_id));

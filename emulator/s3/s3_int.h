@@ -349,12 +349,19 @@ json_t *s3_attrs_from_input(const json_t *input);
 /* The TagSet of an x-amz-tagging header (input's Tagging) in *out (owned, NULL
  * when absent). Returns 0, or -1 after answering the call. */
 int s3_tags_from_input(aws_call *call, const json_t *input, json_t **out);
-/* The ACL an input asks for: canned (ACL) or a policy document. Owned or NULL. */
-json_t *s3_acl_from_input(const json_t *input);
-/* GetBucketAcl / GetObjectAcl output from what was stored. Owned. */
-json_t *s3_acl_output(const json_t *acl);
-/* The owner of everything (Owner / Initiator members). Owned. */
-json_t *s3_owner_json(void);
+/* The ACL an input asks for: canned (ACL), x-amz-grant-* headers (the
+ * caller's account owning it) or a policy document. Owned or NULL. */
+json_t *s3_acl_from_input(aws_call *call, const json_t *input);
+/* GetBucketAcl / GetObjectAcl output from what was stored; a canned ACL's
+ * grants name account's canonical user. Owned. */
+json_t *s3_acl_output(const json_t *acl, const char *account);
+/* The canonical user of an account (Owner / Initiator members): the
+ * default account 000000000000 (or NULL) has LocalStack's id and name,
+ * every other one an id of its own (SHA-256 of the account id) and its
+ * account id as display name. Owned. */
+json_t *s3_owner_json(const char *account);
+/* The same id alone (64 hex digits) into out (size >= 65). */
+void s3_owner_id(char *out, size_t size, const char *account);
 
 /* ---- buckets (bucket.c) ---- */
 
@@ -564,11 +571,13 @@ void s3_form_free(s3_form *f);
 
 /* Records the caller's account as the owner of a new bucket (under the lock). */
 void s3_acl_set_owner(aws_call *call, s3_bucket *b);
+/* The account that owns b. Borrowed. */
+const char *s3_acl_owner(const s3_bucket *b);
 /* 1 when the caller's account owns b. */
 int s3_acl_owned_by_caller(aws_call *call, const s3_bucket *b);
 /* The policy document of input's x-amz-grant-* headers (GrantRead, …),
  * checked before by s3_acl_check_input; NULL when there are none. Owned. */
-json_t *s3_acl_from_grant_headers(const json_t *input);
+json_t *s3_acl_from_grant_headers(const json_t *input, const char *account);
 /* Refuses a canned ACL with x-amz-grant-* headers, malformed grant headers,
  * unknown canned ACLs. 0, or -1 after answering. */
 int s3_acl_check_input(aws_call *call, const json_t *input);

@@ -79,6 +79,33 @@ def test_accounts_own_their_buckets():
         assert code(r) == ("AccessDenied", 403)
 
 
+def test_each_account_has_its_canonical_user():
+    default, alice, bob = client(LAX), client(LAX, ALICE), client(LAX, BOB)
+    owners = {}
+    for name, s3 in (("default", default), ("alice", alice), ("bob", bob)):
+        owners[name] = s3.list_buckets()["Owner"]
+        assert len(owners[name]["ID"]) == 64, owners
+    # LocalStack's owner for the default account, one of its own for each other
+    assert owners["default"] == {"DisplayName": "webfile", "ID": "75aa57f09aa0c8caeab4f8c24e"
+                                 "99d10f8e7faeebf76c078efc7c6caea54ba06a"}, owners
+    assert len({o["ID"] for o in owners.values()}) == 3, owners
+    assert owners["alice"]["DisplayName"] == ALICE, owners
+    # the same account always gets the same id
+    assert client(LAX, ALICE).list_buckets()["Owner"] == owners["alice"]
+    alice.create_bucket(Bucket="alice-owner")
+    alice.put_object(Bucket="alice-owner", Key="k", Body=b"x")
+    acl = alice.get_bucket_acl(Bucket="alice-owner")
+    assert acl["Owner"]["ID"] == owners["alice"]["ID"], acl
+    assert acl["Grants"][0]["Grantee"]["ID"] == owners["alice"]["ID"], acl
+    assert alice.get_object_acl(Bucket="alice-owner", Key="k")["Owner"] == owners["alice"]
+    listed = alice.list_objects_v2(Bucket="alice-owner", FetchOwner=True)["Contents"][0]
+    assert listed["Owner"] == owners["alice"], listed
+    up = alice.create_multipart_upload(Bucket="alice-owner", Key="m")
+    uploads = alice.list_multipart_uploads(Bucket="alice-owner")["Uploads"]
+    assert uploads[0]["Owner"] == owners["alice"] and uploads[0]["Initiator"] == owners["alice"]
+    alice.abort_multipart_upload(Bucket="alice-owner", Key="m", UploadId=up["UploadId"])
+
+
 def test_canned_acl_with_grants_conflict():
     s3 = client(LAX)
     s3.create_bucket(Bucket="acl-conflict")
