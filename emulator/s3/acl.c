@@ -16,8 +16,8 @@
  * bucket policy wins, even for the owner; the owner is otherwise allowed; a
  * caller of another account (or an anonymous one) needs an Allow from the
  * bucket policy (Principal "*", an account id or its root ARN; Action and
- * Resource with * and ? wildcards; statements with a Condition are not
- * evaluated and never match) or a public canned ACL (public-read,
+ * Resource with * and ? wildcards; a Condition with IAM's common operators,
+ * policycond.c) or a public canned ACL (public-read,
  * public-read-write; authenticated-read for signed callers) on the bucket or
  * the object. The public-access block applies: BlockPublicAcls refuses
  * public ACLs on writes, IgnorePublicAcls ignores them, BlockPublicPolicy
@@ -308,8 +308,8 @@ static int policy_public(const json_t *doc) {
 enum { NO_MATCH, ALLOW, DENY };
 
 /* Evaluates the bucket policy for (caller account, action, resource). */
-static int policy_eval(const json_t *doc, const char *account, const char *action,
-                       const char *resource, int ignore_public) {
+static int policy_eval(aws_call *call, const json_t *input, const json_t *doc, const char *account,
+                       const char *action, const char *resource, int ignore_public) {
   json_t *st = json_object_get(doc, "Statement");
   json_t *list = json_is_array(st) ? json_incref(st) : json_pack("[O]", st ? st : json_null());
   int verdict = NO_MATCH;
@@ -318,12 +318,13 @@ static int policy_eval(const json_t *doc, const char *account, const char *actio
   json_array_foreach(list, i, s) {
     const char *effect = jsonutil_string(s, "Effect");
     const json_t *principal = json_object_get(s, "Principal");
-    if (!effect || json_object_get(s, "Condition") || !principal_names(principal, account))
+    if (!effect || !principal_names(principal, account))
       continue;
     if (ignore_public && principal_public(principal) && strcmp(effect, "Allow") == 0)
       continue;
     if (!any_match(json_object_get(s, "Action"), action, 1) ||
-        !any_match(json_object_get(s, "Resource"), resource, 0))
+        !any_match(json_object_get(s, "Resource"), resource, 0) ||
+        !s3_policy_condition_holds(json_object_get(s, "Condition"), call, input))
       continue;
     if (strcmp(effect, "Deny") == 0) {
       verdict = DENY;
@@ -445,7 +446,7 @@ int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket
   const char *policy = jsonutil_string(b->configs, "Policy");
   if (policy)
     doc = json_loads(policy, 0, NULL);
-  int verdict = doc ? policy_eval(doc, account, action, resource,
+  int verdict = doc ? policy_eval(call, input, doc, account, action, resource,
                                   !is_owner && pab(b, "RestrictPublicBuckets"))
                     : NO_MATCH;
   json_decref(doc);

@@ -29,6 +29,7 @@
  *                them, GetBucketPolicyStatus
  *   cors.c       CORS from the bucket's rules: preflights, Access-Control-*
  *   archive.c    GLACIER and DEEP_ARCHIVE objects, RestoreObject
+ *   policycond.c bucket policy Conditions (under --s3-enforce-access)
  *   idconfig.c   inventory, analytics, metrics and Intelligent-Tiering
  *                configurations (several per bucket, by id)
  *
@@ -585,6 +586,10 @@ int s3_acl_check_input(aws_call *call, const json_t *input);
  * ACL headers always; ACLs, bucket policy and public-access block when the
  * emulator enforces access. 0, or -1 after unlocking and answering. */
 int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket *b);
+
+/* A bucket policy statement's Condition (NULL: none) holds for the call
+ * (policycond.c). */
+int s3_policy_condition_holds(const json_t *condition, aws_call *call, const json_t *input);
 
 /* POST /<bucket> with a form (input: {"Bucket"}). */
 void s3_op_post_object(aws_call *call, json_t *input);

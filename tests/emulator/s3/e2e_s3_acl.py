@@ -208,6 +208,68 @@ def test_enforced_cross_account_and_anonymous():
     alice.put_object(Bucket="alice-b", Key="p", Body=b"p", ACL="private")
 
 
+def test_enforced_policy_conditions():
+    alice, bob = client(STRICT, ALICE), client(STRICT, BOB)
+    alice.create_bucket(Bucket="cond-b")
+    alice.put_object(Bucket="cond-b", Key="docs/a", Body=b"a")
+    alice.put_object(Bucket="cond-b", Key="other", Body=b"o")
+
+    def policy(*statements):
+        alice.put_bucket_policy(Bucket="cond-b", Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": list(statements)}))
+
+    bob_p = {"AWS": "arn:aws:iam::%s:root" % BOB}
+    # Bob may list only under docs/ (StringLike on s3:prefix) ...
+    policy({"Effect": "Allow", "Principal": bob_p, "Action": "s3:ListBucket",
+            "Resource": "arn:aws:s3:::cond-b",
+            "Condition": {"StringLike": {"s3:prefix": "docs/*"},
+                          "NumericLessThanEqualsIfExists": {"s3:max-keys": "100"}}},
+           # ... read from loopback only (IpAddress), and only while the date holds
+           {"Effect": "Allow", "Principal": bob_p, "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::cond-b/*",
+            "Condition": {"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "127.0.0.0/8"]},
+                          "DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}},
+           # nobody writes a public object (StringEquals on s3:x-amz-acl)
+           {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::cond-b/*",
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "public-read"}}},
+           # over plain HTTP, nothing is deleted (Bool on aws:SecureTransport)
+           {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
+            "Resource": "arn:aws:s3:::cond-b/*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    assert bob.list_objects_v2(Bucket="cond-b", Prefix="docs/")["KeyCount"] == 1
+    assert bob.list_objects_v2(Bucket="cond-b", Prefix="docs/", MaxKeys=100)["KeyCount"] == 1
+    assert code(error_of(bob.list_objects_v2, Bucket="cond-b", Prefix="docs/",
+                         MaxKeys=101))[1] == 403
+    assert code(error_of(bob.list_objects_v2, Bucket="cond-b"))[1] == 403
+    assert bob.get_object(Bucket="cond-b", Key="other")["Body"].read() == b"o"
+    alice.put_object(Bucket="cond-b", Key="private", Body=b"p")  # no x-amz-acl: no match
+    assert code(error_of(alice.put_object, Bucket="cond-b", Key="pub", Body=b"x",
+                         ACL="public-read")) == ("AccessDenied", 403)
+    assert code(error_of(alice.delete_object, Bucket="cond-b", Key="other")) == (
+        "AccessDenied", 403)
+    # conditions that do not hold: an address range, a date passed, a negated
+    # operator on a present key, Null asking for an absent key
+    policy({"Effect": "Allow", "Principal": bob_p, "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::cond-b/docs/*",
+            "Condition": {"NotIpAddress": {"aws:SourceIp": "127.0.0.0/8"}}},
+           {"Effect": "Allow", "Principal": bob_p, "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::cond-b/other",
+            "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}},
+           {"Effect": "Allow", "Principal": bob_p, "Action": "s3:ListBucket",
+            "Resource": "arn:aws:s3:::cond-b",
+            "Condition": {"StringNotEquals": {"aws:PrincipalAccount": BOB}}},
+           {"Effect": "Allow", "Principal": bob_p, "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::cond-b/*",
+            "Condition": {"Null": {"s3:x-amz-storage-class": "false"}}})
+    assert code(error_of(bob.get_object, Bucket="cond-b", Key="docs/a"))[1] == 403
+    assert code(error_of(bob.get_object, Bucket="cond-b", Key="other"))[1] == 403
+    assert code(error_of(bob.list_objects_v2, Bucket="cond-b"))[1] == 403
+    assert code(error_of(bob.put_object, Bucket="cond-b", Key="n", Body=b"x"))[1] == 403
+    bob.put_object(Bucket="cond-b", Key="n", Body=b"x", StorageClass="STANDARD_IA")
+    alice.delete_bucket_policy(Bucket="cond-b")
+
+
 def test_aws_cli_other_account_denied():
     env = dict(os.environ, AWS_ACCESS_KEY_ID=BOB, AWS_SECRET_ACCESS_KEY="test",
                AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
