@@ -127,8 +127,8 @@ int s3_checksum_verify(const char **code, char *message, size_t size, const char
  *   <hex size>[;chunk-signature=<sig>]\r\n<data>\r\n … 0[;…]\r\n[<trailer>\r\n]…\r\n
  * The decoder is incremental (fed from memory or a spilled file in pieces),
  * bounded (line length, trailer count, chunk size) and refuses malformed
- * framing with a message; chunk signatures are not verified (the emulator
- * verifies no signature). */
+ * framing with a message; with a checker (s3_chunked_verify) chunk and
+ * trailer signatures are checked as they pass. */
 
 #define S3_CHUNKED_MAX_LINE 4096
 #define S3_CHUNKED_MAX_TRAILERS 16
@@ -151,6 +151,16 @@ const char *s3_chunked_error(const s3_chunked *d);
 const char *s3_chunked_trailer(const s3_chunked *d, const char *name);
 /* Decoded bytes so far. */
 uint64_t s3_chunked_decoded(const s3_chunked *d);
+/* Receives the SHA-256 of each chunk's data (trailer 0) with its
+ * ;chunk-signature= value, and at the end, when there are trailers, of the
+ * trailer lines (trailer 1) with x-amz-trailer-signature; signature NULL
+ * when absent. Returns 0, or -1 when it does not match. */
+typedef int (*s3_chunk_sig_fn)(void *payload, int trailer, const unsigned char sha256[32],
+                               const char *signature);
+/* Checks signatures with fn from now on. 0, or -1 when out of memory. */
+int s3_chunked_verify(s3_chunked *d, s3_chunk_sig_fn fn, void *payload);
+/* 1 when decoding stopped on a signature that did not match. */
+int s3_chunked_signature_failed(const s3_chunked *d);
 
 /* ---- the metadata tree (meta.c) ---- */
 
