@@ -370,11 +370,56 @@ static void action_of(char *out, size_t size, const char *op) {
   snprintf(out, size, "s3:%s", op);
 }
 
-/* Does a canned ACL grant the caller this action? */
-static int acl_grants(const json_t *acl, const char *action, int signed_caller) {
-  const char *canned = json_string_value(acl);
-  if (!canned)
+#define ALL_USERS "http://acs.amazonaws.com/groups/global/AllUsers"
+#define AUTHENTICATED_USERS "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+
+/* Does a permission (READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL) allow
+ * the action? */
+static int permission_allows(const char *perm, const char *action) {
+  int read = strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:ListBucket") == 0;
+  int write = strcmp(action, "s3:PutObject") == 0 || strcmp(action, "s3:DeleteObject") == 0;
+  int read_acp = strcmp(action, "s3:GetObjectAcl") == 0 || strcmp(action, "s3:GetBucketAcl") == 0;
+  int write_acp = strcmp(action, "s3:PutObjectAcl") == 0 || strcmp(action, "s3:PutBucketAcl") == 0;
+  if (!perm)
     return 0;
+  if (strcmp(perm, "FULL_CONTROL") == 0)
+    return read || write || read_acp || write_acp;
+  return (strcmp(perm, "READ") == 0 && read) || (strcmp(perm, "WRITE") == 0 && write) ||
+         (strcmp(perm, "READ_ACP") == 0 && read_acp) ||
+         (strcmp(perm, "WRITE_ACP") == 0 && write_acp);
+}
+
+/* Does an ACL policy document (x-amz-grant-* headers, PutObjectAcl's body)
+ * grant the caller this action? Grants to everyone count unless
+ * ignore_public. */
+static int grants_allow(const json_t *acl, const char *action, const char *account,
+                        int ignore_public) {
+  char id[65];
+  if (account[0])
+    s3_owner_id(id, sizeof(id), account);
+  size_t i;
+  json_t *g;
+  json_array_foreach(json_object_get(acl, "Grants"), i, g) {
+    const json_t *who = json_object_get(g, "Grantee");
+    const char *uri = jsonutil_string(who, "URI"), *gid = jsonutil_string(who, "ID");
+    int applies = (uri && strcmp(uri, ALL_USERS) == 0 && !ignore_public) ||
+                  (uri && strcmp(uri, AUTHENTICATED_USERS) == 0 && account[0] && !ignore_public) ||
+                  (gid && account[0] && strcmp(gid, id) == 0);
+    if (applies && permission_allows(jsonutil_string(g, "Permission"), action))
+      return 1;
+  }
+  return 0;
+}
+
+/* Does an ACL (canned or a policy document) grant the caller this action? */
+static int acl_grants(const json_t *acl, const char *action, const char *account,
+                      int ignore_public) {
+  if (json_is_object(acl))
+    return grants_allow(acl, action, account, ignore_public);
+  const char *canned = json_string_value(acl);
+  if (!canned || ignore_public)
+    return 0;
+  int signed_caller = account[0] != '\0';
   int read = strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:ListBucket") == 0;
   int write = strcmp(action, "s3:PutObject") == 0 || strcmp(action, "s3:DeleteObject") == 0;
   if (strcmp(canned, "public-read") == 0)
@@ -386,11 +431,19 @@ static int acl_grants(const json_t *acl, const char *action, int signed_caller) 
   return 0;
 }
 
-static int acl_public(const json_t *acl) {
-  const char *canned = json_string_value(acl);
-  return canned &&
-         (strcmp(canned, "public-read") == 0 || strcmp(canned, "public-read-write") == 0 ||
-          strcmp(canned, "authenticated-read") == 0);
+/* Does a request set a public ACL: a public canned one, or x-amz-grant-*
+ * headers naming everyone? */
+static int acl_public(const json_t *input) {
+  const char *canned = jsonutil_string(input, "ACL");
+  if (canned && (strcmp(canned, "public-read") == 0 || strcmp(canned, "public-read-write") == 0 ||
+                 strcmp(canned, "authenticated-read") == 0))
+    return 1;
+  for (size_t i = 0; grant_members[i]; i++) {
+    const char *g = jsonutil_string(input, grant_members[i]);
+    if (g && (strstr(g, ALL_USERS) || strstr(g, AUTHENTICATED_USERS)))
+      return 1;
+  }
+  return 0;
 }
 
 static int pab(const s3_bucket *b, const char *member) {
@@ -414,7 +467,7 @@ int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket
     return 0;
   const char *op = aws_call_operation(call);
   /* The public-access block refuses public ACLs and policies on writes. */
-  if (pab(b, "BlockPublicAcls") && acl_public(json_object_get(input, "ACL"))) {
+  if (pab(b, "BlockPublicAcls") && acl_public(input)) {
     s3_unlock(st);
     aws_call_fail(call, 403, "AccessDenied", "Access Denied");
     return -1;
@@ -451,14 +504,15 @@ int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket
                     : NO_MATCH;
   json_decref(doc);
   int allowed = verdict != DENY && (is_owner || verdict == ALLOW);
-  if (!allowed && verdict != DENY && !pab(b, "IgnorePublicAcls")) {
+  if (!allowed && verdict != DENY) {
     const json_t *acl = b->acl;
     if (key) {
       s3_key *k = s3_key_find(b, key);
-      if (k && strcmp(action, "s3:GetObject") == 0)
+      if (k && (strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:GetObjectAcl") == 0 ||
+                strcmp(action, "s3:PutObjectAcl") == 0))
         acl = k->versions->acl;
     }
-    allowed = acl_grants(acl, action, !anonymous);
+    allowed = acl_grants(acl, action, account, pab(b, "IgnorePublicAcls"));
   }
   if (!allowed) {
     s3_unlock(st);

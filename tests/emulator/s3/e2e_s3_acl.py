@@ -270,6 +270,30 @@ def test_enforced_policy_conditions():
     alice.delete_bucket_policy(Bucket="cond-b")
 
 
+def test_enforced_grant_headers():
+    alice, bob = client(STRICT, ALICE), client(STRICT, BOB)
+    bob_id = bob.list_buckets()["Owner"]["ID"]
+    alice.create_bucket(Bucket="grant-b")
+    alice.put_object(Bucket="grant-b", Key="for-bob", Body=b"b", GrantRead='id="%s"' % bob_id)
+    alice.put_object(Bucket="grant-b", Key="for-all", Body=b"a",
+                     GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')
+    alice.put_object(Bucket="grant-b", Key="acp", Body=b"c", GrantReadACP='id="%s"' % bob_id)
+    assert bob.get_object(Bucket="grant-b", Key="for-bob")["Body"].read() == b"b"
+    assert anon_get(STRICT, "/grant-b/for-bob")[0] == 403
+    assert anon_get(STRICT, "/grant-b/for-all") == (200, b"a")
+    # READ_ACP lets Bob read the ACL, not the object
+    assert bob.get_object_acl(Bucket="grant-b", Key="acp")["Grants"][0]["Grantee"]["ID"] == bob_id
+    assert code(error_of(bob.get_object, Bucket="grant-b", Key="acp"))[1] == 403
+    # the public-access block: public grant headers refused, public grants ignored
+    alice.put_public_access_block(Bucket="grant-b", PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False})
+    assert code(error_of(alice.put_object, Bucket="grant-b", Key="x", Body=b"x",
+                         GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'))[1] == 403
+    assert anon_get(STRICT, "/grant-b/for-all")[0] == 403
+    assert bob.get_object(Bucket="grant-b", Key="for-bob")["Body"].read() == b"b"
+
+
 def test_aws_cli_other_account_denied():
     env = dict(os.environ, AWS_ACCESS_KEY_ID=BOB, AWS_SECRET_ACCESS_KEY="test",
                AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
