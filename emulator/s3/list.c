@@ -43,6 +43,21 @@ static json_t *key_json(const char *key, int url) {
   return j;
 }
 
+int s3_max_keys_valid(aws_call *call, const json_t *input, const char *member) {
+  json_t *v = json_object_get(input, member);
+  if (!json_is_integer(v) || json_integer_value(v) >= 0)
+    return 1;
+  const char *arg = strcmp(member, "MaxUploads") == 0 ? "max-uploads"
+                    : strcmp(member, "MaxParts") == 0 ? "max-parts"
+                                                      : "maxKeys";
+  char value[32];
+  snprintf(value, sizeof(value), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+  aws_call_fail_fields(call, 400, "InvalidArgument",
+                       json_pack("{s:s, s:s}", "ArgumentName", arg, "ArgumentValue", value),
+                       "Argument %s must be an integer between 0 and 2147483647", arg);
+  return 0;
+}
+
 int s3_max_keys(const json_t *input, const char *member) {
   json_t *v = json_object_get(input, member);
   if (!json_is_integer(v))
@@ -155,6 +170,8 @@ static void set_str(json_t *out, const char *member, const char *value, int url)
 }
 
 void s3_op_list_objects(aws_call *call, json_t *input) {
+  if (!s3_max_keys_valid(call, input, "MaxKeys"))
+    return;
   s3_state *st = aws_call_state(call);
   int v2 = strcmp(aws_call_operation(call), "ListObjectsV2") == 0;
   int url = 0;
@@ -232,6 +249,8 @@ void s3_op_list_objects(aws_call *call, json_t *input) {
 }
 
 void s3_op_list_object_versions(aws_call *call, json_t *input) {
+  if (!s3_max_keys_valid(call, input, "MaxKeys"))
+    return;
   s3_state *st = aws_call_state(call);
   int url = 0;
   if (encoding_url(call, input, &url) < 0)
@@ -336,6 +355,8 @@ void s3_op_list_object_versions(aws_call *call, json_t *input) {
 }
 
 void s3_op_list_uploads(aws_call *call, json_t *input) {
+  if (!s3_max_keys_valid(call, input, "MaxUploads"))
+    return;
   s3_state *st = aws_call_state(call);
   const char *prefix = jsonutil_string(input, "Prefix");
   int max = s3_max_keys(input, "MaxUploads");

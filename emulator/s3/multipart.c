@@ -563,6 +563,8 @@ void s3_op_abort_multipart(aws_call *call, json_t *input) {
 }
 
 void s3_op_list_parts(aws_call *call, json_t *input) {
+  if (!s3_max_keys_valid(call, input, "MaxParts"))
+    return;
   s3_state *st = aws_call_state(call);
   s3_bucket *b = NULL;
   s3_upload *u = lock_upload(call, input, &b);

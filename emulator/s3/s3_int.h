@@ -530,6 +530,8 @@ void s3_op_idconfig(aws_call *call, json_t *input);
 /* input's member (MaxKeys, MaxUploads, MaxParts): 1000 when absent, else
  * clamped to [0, 1000]. */
 int s3_max_keys(const json_t *input, const char *member);
+/* A negative one is refused as S3 refuses it: 1, or 0 after answering. */
+int s3_max_keys_valid(aws_call *call, const json_t *input, const char *member);
 
 /* ---- operations (bucket.c, object.c, copy.c, list.c, multipart.c) ---- */
 
