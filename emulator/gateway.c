@@ -178,6 +178,30 @@ static void respond_out(http_request *req, aws_http_out *out, int cors) {
   respond_with(req, out, resp, cors);
 }
 
+/* A CORS preflight (OPTIONS) that names no S3 bucket — browsers calling
+ * SQS, DynamoDB, … at "/" — is allowed for any origin, as LocalStack allows
+ * it; S3 buckets answer theirs from their CORS rules (s3/cors.c). */
+static void respond_preflight(http_request *req) {
+  http_response *resp = http_response_new(200, NULL, "", 0);
+  const char *origin = http_request_header(req, "Origin");
+  const char *method = http_request_header(req, "Access-Control-Request-Method");
+  const char *headers = http_request_header(req, "Access-Control-Request-Headers");
+  if (resp) {
+    if (origin && !strpbrk(origin, "\r\n"))
+      http_response_header_add(resp, "Access-Control-Allow-Origin", origin);
+    http_response_header_add(resp, "Access-Control-Allow-Methods",
+                             method && !strpbrk(method, "\r\n") ? method
+                                                                : "GET, PUT, POST, DELETE, HEAD");
+    if (headers && !strpbrk(headers, "\r\n"))
+      http_response_header_add(resp, "Access-Control-Allow-Headers", headers);
+    http_response_header_add(resp, "Access-Control-Max-Age", "3000");
+    http_response_header_add(resp, "Vary",
+                             "Origin, Access-Control-Request-Headers, "
+                             "Access-Control-Request-Method");
+  }
+  http_request_respond(req, resp);
+}
+
 static void respond_error(http_request *req, const aws_model *m, aws_protocol p,
                           const aws_error *err, const char *request_id, int cors) {
   aws_http_out out;
@@ -499,6 +523,12 @@ void emulator_gateway_handle(http_request *req, void *payload) {
    * S3 service's PostObject handler reads the form itself (s3/post.c) and
    * answers as PutObject does. */
   const char *handler_name = operation;
+  if (strcmp(in.method, "OPTIONS") == 0 &&
+      http_request_header(req, "Access-Control-Request-Method") &&
+      (strcmp(service, "s3") != 0 || in.path[strspn(in.path, "/")] == '\0')) {
+    respond_preflight(req);
+    goto done;
+  }
   if (strcmp(service, "s3") == 0 && strcmp(in.method, "OPTIONS") == 0) {
     /* A CORS preflight, answered from the bucket's rules (s3/cors.c). */
     input = s3_path_bucket(&in);
@@ -559,6 +589,7 @@ dispatch:;
   log_debug("emulator", "%s %s (%s)", service, operation, aws_protocol_name(p));
   /* After the handler returns the call may already be answered and freed. */
   op->handler(call, input);
+done:
   json_decref(input);
   free(queue_query);
   free(vhost_path);

@@ -49,6 +49,12 @@ def test_preflight_without_configuration():
     s3.put_object(Bucket="cors-none", Key="k", Body=b"x")
     status, hdrs, _ = raw("GET", "/cors-none/k", {"Origin": "https://app.example"})
     assert status == 200 and "access-control-allow-origin" not in hdrs, hdrs
+    # a preflight naming no bucket (a browser calling SQS, DynamoDB, … at "/") is
+    # allowed for any origin, as LocalStack allows it
+    status, hdrs, _ = preflight("/", "https://app.example", "POST",
+                                "content-type,x-amz-target")
+    assert status == 200 and hdrs["access-control-allow-origin"] == "https://app.example", hdrs
+    assert "x-amz-target" in hdrs["access-control-allow-headers"], hdrs
     # what a preflight must carry
     status, _, body = raw("OPTIONS", "/cors-none/k", {"Access-Control-Request-Method": "GET"})
     assert status == 400 and b"Origin request header needed" in body, (status, body)
