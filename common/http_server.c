@@ -287,10 +287,8 @@ http_response *http_response_new_stream(int status, const char *content_type, ui
 int http_response_header_add(http_response *resp, const char *name, const char *value) {
   if (!resp || !name || !value)
     return -1;
-  /* MHD refuses header values with CR or LF, which keeps response splitting
-   * out; it also refuses an empty value, which S3 answers (x-amz-meta-a with
-   * ""): a lone space goes out instead, and clients strip it (RFC 9110's
-   * optional white space around field values). */
+  /* MHD refuses values with CR or LF (no response splitting) and empty ones,
+   * which S3 answers (x-amz-meta-a: ""): a space goes, clients strip it. */
   if (!*value)
     value = " ";
   return MHD_add_response_header(resp->mhd, name, value) == MHD_YES ? 0 : -1;
@@ -650,21 +648,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return queue_plain(conn, 413, "{\"error\":\"request body too large for this endpoint\"}");
       req->declared_len = declared;
     }
-    if (server->options.early) {
-      /* Checks of the headers alone (signatures) answer before MHD sends a
-       * `100 Continue`, which it does only once this first call returns
-       * without a response. */
+    /* MHD sends `100 Continue` only once this call returns without a response. */
+    if (server->options.early)
       server->options.early(req, server->options.payload);
-      pthread_mutex_lock(&req->lock);
-      enum MHD_Result result = MHD_YES;
-      if (req->pending) {
-        req->dispatched = 1;
-        result = queue_pending(req);
-      }
-      pthread_mutex_unlock(&req->lock);
-      return result;
-    }
-    return MHD_YES;
+    pthread_mutex_lock(&req->lock);
+    req->dispatched = req->pending != NULL; /* refused early: the handler never runs */
+    enum MHD_Result result = req->pending ? queue_pending(req) : MHD_YES;
+    pthread_mutex_unlock(&req->lock);
+    return result;
   }
   if (*upload_data_size > 0) {
     if (req->body_refused || req->body_size + *upload_data_size > server->options.max_body) {
