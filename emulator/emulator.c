@@ -277,6 +277,7 @@ int emulator_start(emulator **out, const emulator_options *options) {
       .threads = options->threads,
       .connection_timeout = 0,
       .handler = emulator_gateway_handle,
+      .early = emulator_gateway_early,
       .payload = emu,
   };
   own_fds = 0; /* http_server_start owns them now, also when it fails */
