@@ -208,6 +208,8 @@ void lambda_function_settle(json_t *f) {
     json_object_set_new(c, "State", json_string("Active"));
     json_object_del(c, "StateReason");
     json_object_del(c, "StateReasonCode");
+    if (!json_object_get(c, "LastUpdateStatus"))
+      json_object_set_new(c, "LastUpdateStatus", json_string("Successful"));
   }
   const char *upd = json_string_value(json_object_get(c, "LastUpdateStatus"));
   if (upd && strcmp(upd, "InProgress") == 0) {
