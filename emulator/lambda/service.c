@@ -15,10 +15,13 @@
 #include "emulator/lambda/lambda_int.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 lambda_state *lambda_state_of(aws_call *call) { return aws_call_state(call); }
 
@@ -296,6 +299,35 @@ static void lambda_destroy(void *state) {
   free(st);
 }
 
+/* GET /_aws/lambda/code/<n>: the zip GetFunction's Code.Location names. */
+static int lambda_internal(void *state, http_request *req, const char *rest) {
+  lambda_state *st = state;
+  if (strncmp(rest, "code/", 5) != 0)
+    return 0;
+  const char *n = rest + 5;
+  if (!*n || strlen(n) > 20 || strspn(n, "0123456789") != strlen(n)) {
+    http_request_respond_error(req, 404, "no such code package");
+    return 1;
+  }
+  if (strcmp(http_request_method(req), "GET") != 0) {
+    http_request_respond_error(req, 405, "GET only");
+    return 1;
+  }
+  char path[4200];
+  snprintf(path, sizeof(path), "%s/%s/code.zip", st->code_root, n);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat sb;
+  if (fd < 0 || fstat(fd, &sb) < 0) {
+    if (fd >= 0)
+      close(fd);
+    http_request_respond_error(req, 404, "no such code package");
+    return 1;
+  }
+  http_request_respond(req,
+                       http_response_new_fd(200, "application/zip", fd, 0, (uint64_t)sb.st_size));
+  return 1;
+}
+
 static const aws_operation lambda_operations[] = {
     {"AddPermission", lambda_add_permission},
     {"CreateAlias", lambda_create_alias},
@@ -337,4 +369,5 @@ const aws_service aws_service_lambda = {
     .reset = lambda_reset,
     .shutdown = lambda_shutdown,
     .destroy = lambda_destroy,
+    .internal_endpoint = lambda_internal,
 };

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import unittest
+import urllib.request
 import warnings
 import zipfile
 
@@ -65,6 +66,8 @@ class ControlPlane(unittest.TestCase):
         self.assertEqual(got["Configuration"]["LastUpdateStatus"], "Successful")
         self.assertEqual(got["Tags"], {"team": "a"})
         self.assertEqual(got["Code"]["RepositoryType"], "S3")
+        with urllib.request.urlopen(got["Code"]["Location"]) as resp:
+            self.assertEqual(resp.read(), CODE)
         names = [f["FunctionName"] for f in self.lam.list_functions()["Functions"]]
         self.assertIn("cp-basic", names)
         # By ARN and partial ARN too.
