@@ -165,7 +165,8 @@ static int link_inside(int depth, const char *target) {
   return 1;
 }
 
-int lambda_zip_to_tar(char **tar, size_t *tar_len, const void *data, size_t len) {
+int lambda_zip_to_tar(char **tar, size_t *tar_len, const void *data, size_t len,
+                      const char *prefix) {
   zip_error_t ze;
   zip_error_init(&ze);
   zip_t *za = NULL;
@@ -230,8 +231,10 @@ int lambda_zip_to_tar(char **tar, size_t *tar_len, const void *data, size_t len)
     if ((mode & S_IFMT) == S_IFDIR)
       is_dir = 1;
     unsigned perm = mode & 07777;
+    char full[4200];
+    snprintf(full, sizeof(full), "%s%s", prefix ? prefix : "", name);
     if (is_dir) {
-      tar_entry(&b, name, '5', perm ? perm : 0755, NULL, 0, NULL);
+      tar_entry(&b, full, '5', perm ? perm : 0755, NULL, 0, NULL);
       continue;
     }
     if (sb.size > LAMBDA_MAX_UNZIPPED || total + sb.size > LAMBDA_MAX_UNZIPPED) {
@@ -281,9 +284,9 @@ int lambda_zip_to_tar(char **tar, size_t *tar_len, const void *data, size_t len)
                                  name, target);
         goto cleanup;
       }
-      tar_entry(&b, name, '2', 0777, NULL, 0, target);
+      tar_entry(&b, full, '2', 0777, NULL, 0, target);
     } else {
-      tar_entry(&b, name, '0', perm ? perm : 0644, buf, got, NULL);
+      tar_entry(&b, full, '0', perm ? perm : 0644, buf, got, NULL);
     }
   }
   {
@@ -320,10 +323,11 @@ static int write_file(const char *path, const void *data, size_t len) {
   return error;
 }
 
-int lambda_code_store(json_t **out, lambda_state *st, const void *zip, size_t len) {
+int lambda_code_store(json_t **out, lambda_state *st, const void *zip, size_t len,
+                      const char *prefix) {
   char *tar = NULL;
   size_t tar_len = 0;
-  int error = lambda_zip_to_tar(&tar, &tar_len, zip, len);
+  int error = lambda_zip_to_tar(&tar, &tar_len, zip, len, prefix);
   if (error < 0)
     return error;
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -360,7 +364,8 @@ int lambda_code_store(json_t **out, lambda_state *st, const void *zip, size_t le
   return error;
 }
 
-int lambda_code_read_tar(char **out, size_t *len, const json_t *code) {
+/* Reads one stored tar, at most limit bytes. */
+static int read_one(char **out, size_t *len, const json_t *code, size_t limit) {
   const char *dir = json_string_value(json_object_get(code, "Dir"));
   if (!dir)
     return airgap_error_set(AIRGAP_ENOTFOUND, "the function has no code package");
@@ -373,12 +378,12 @@ int lambda_code_read_tar(char **out, size_t *len, const json_t *code) {
       close(fd);
     return airgap_error_set_errno(AIRGAP_ERROR, "cannot read %s", path);
   }
-  if ((unsigned long long)sb.st_size > EMULATOR_CONTAINERS_MAX_CODE) {
+  if ((unsigned long long)sb.st_size > limit || sb.st_size < 1024) {
     close(fd);
     return airgap_error_set(AIRGAP_ETOOBIG,
-                            "the unzipped package (%lld bytes) is larger than the %u bytes "
-                            "airgap can copy into a container",
-                            (long long)sb.st_size, EMULATOR_CONTAINERS_MAX_CODE);
+                            "the unzipped code and layers are larger than the %u bytes airgap "
+                            "can copy into a container",
+                            EMULATOR_CONTAINERS_MAX_CODE);
   }
   char *data = malloc((size_t)sb.st_size + 1);
   size_t got = 0;
@@ -398,6 +403,37 @@ int lambda_code_read_tar(char **out, size_t *len, const json_t *code) {
   *out = data;
   *len = got;
   return 0;
+}
+
+int lambda_code_read_tar(char **out, size_t *len, const json_t *code) {
+  /* Layers first (into /opt, in order, later ones winning), then the
+   * function's own code (/var/task): one archive, the end blocks of all but
+   * the last dropped. */
+  dynbuf b;
+  dynbuf_init(&b, EMULATOR_CONTAINERS_MAX_CODE);
+  json_t *layers = json_object_get(code, "Layers");
+  size_t n = json_array_size(layers);
+  int error = 0;
+  for (size_t i = 0; i <= n && error == 0; i++) {
+    const json_t *part = i < n ? json_array_get(layers, i) : code;
+    char *tar = NULL;
+    size_t tlen = 0;
+    error = read_one(&tar, &tlen, part, EMULATOR_CONTAINERS_MAX_CODE - b.len);
+    if (error == 0)
+      dynbuf_append(&b, tar, i < n ? tlen - 1024 : tlen);
+    free(tar);
+  }
+  if (error == 0 && dynbuf_failed(&b))
+    error = airgap_error_set(AIRGAP_ETOOBIG,
+                             "the unzipped code and layers are larger than the %u bytes airgap "
+                             "can copy into a container",
+                             EMULATOR_CONTAINERS_MAX_CODE);
+  if (error < 0) {
+    dynbuf_free(&b);
+    return error;
+  }
+  *out = dynbuf_take(&b, len);
+  return *out ? 0 : airgap_error_set(AIRGAP_ERROR, "out of memory");
 }
 
 void lambda_code_remove(const json_t *code) {
@@ -466,7 +502,8 @@ int lambda_code_from_input(json_t **out, lambda_state *st, aws_call *call, const
                   LAMBDA_MAX_ZIP + LAMBDA_MAX_ZIP / 3, aws_call_operation(call));
     return -1;
   }
-  int error = lambda_code_store(out, st, zip, len);
+  int error = lambda_code_store(
+      out, st, zip, len, package_type && strcmp(package_type, "Layer") == 0 ? "opt/" : "var/task/");
   free(zip);
   if (error < 0) {
     aws_call_fail(call, 400, "InvalidParameterValueException", "%s", airgap_error_last());

@@ -273,14 +273,4 @@ void lambda_config_apply(json_t *config, const json_t *input) {
     json_object_set_new(v, "VpcId", json_string(""));
     json_object_set_new(config, "VpcConfig", v);
   }
-  const json_t *layers = json_object_get(input, "Layers");
-  if (layers) {
-    json_t *list = json_array();
-    size_t i;
-    json_t *arn;
-    json_array_foreach((json_t *)layers, i, arn) {
-      json_array_append_new(list, json_pack("{s:O, s:i}", "Arn", arn, "CodeSize", 0));
-    }
-    json_object_set_new(config, "Layers", list);
-  }
 }

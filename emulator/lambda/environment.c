@@ -185,7 +185,7 @@ int lambda_container_create(char **out, lambda_runtime *rt, lambda_env *env) {
       .cmd_count = cmd_count ? cmd_count : 1,
       .code_tar = tar,
       .code_tar_len = tar_len,
-      .code_dir = "/var/task",
+      .code_dir = "/",
       .memory = (memory ? memory : LAMBDA_DEFAULT_MEMORY) * 1024 * 1024,
       .tmpfs_mb = storage ? storage : 512,
       .labels = labels,

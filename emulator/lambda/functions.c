@@ -65,6 +65,31 @@ static void set_code(json_t *config, const json_t *code) {
   json_object_set(config, "CodeSize", json_object_get(code, "Size"));
 }
 
+/* Input's Layers into f's $LATEST configuration and package. Caller holds
+ * st->lock. Answers and returns -1 on error. */
+static int apply_layers(lambda_state *st, aws_call *call, json_t *f, const json_t *input) {
+  const json_t *arns = json_object_get(input, "Layers");
+  if (!arns)
+    return 0;
+  json_t *config = json_object_get(f, "Latest");
+  const char *type = json_string_value(json_object_get(config, "PackageType"));
+  if (type && strcmp(type, "Image") == 0 && json_array_size(arns)) {
+    aws_call_fail(call, 400, "InvalidParameterValueException",
+                  "Please don't provide Handler or Runtime or Layer when the intended function "
+                  "PackageType is Image.");
+    return -1;
+  }
+  json_t *shown = NULL, *packages = NULL;
+  if (lambda_layers_resolve(&shown, &packages, st, call, arns) < 0)
+    return -1;
+  json_object_set_new(config, "Layers", shown);
+  /* The package object is shared with published versions: a copy for $LATEST. */
+  json_t *code = json_deep_copy(json_object_get(f, "LatestCode"));
+  json_object_set_new(code, "Layers", packages);
+  json_object_set_new(f, "LatestCode", code);
+  return 0;
+}
+
 void lambda_create_function(aws_call *call, json_t *input) {
   lambda_state *st = lambda_state_of(call);
   char name[128], q[160], key[256], arn[512], log_group[256];
@@ -143,6 +168,12 @@ void lambda_create_function(aws_call *call, json_t *input) {
     lambda_code_remove(code);
     json_decref(f);
     aws_call_fail(call, 409, "ResourceConflictException", "Function already exist: %s", name);
+    return;
+  }
+  if (apply_layers(st, call, f, input) < 0) {
+    pthread_mutex_unlock(&st->lock);
+    lambda_code_remove(code);
+    json_decref(f);
     return;
   }
   json_object_set_new(st->functions, key, f);
@@ -418,6 +449,9 @@ void lambda_update_function_code(aws_call *call, json_t *input) {
   }
   config = json_object_get(f, "Latest");
   json_t *old = json_incref(json_object_get(f, "LatestCode"));
+  json_t *layers = json_object_get(old, "Layers");
+  if (layers)
+    json_object_set(code, "Layers", layers);
   json_object_set_new(f, "LatestCode", code);
   release_code(f, old);
   json_decref(old);
@@ -446,7 +480,7 @@ void lambda_update_function_configuration(aws_call *call, json_t *input) {
   json_t *config = json_object_get(f, "Latest");
   const char *package_type = json_string_value(json_object_get(config, "PackageType"));
   if (unqualified(call, q) < 0 || lambda_revision_check(call, input, config) < 0 ||
-      lambda_config_check(call, input, package_type) < 0) {
+      lambda_config_check(call, input, package_type) < 0 || apply_layers(st, call, f, input) < 0) {
     pthread_mutex_unlock(&st->lock);
     return;
   }

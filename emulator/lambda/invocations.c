@@ -18,35 +18,96 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TAIL_BYTES 4096
+#define TAIL_SETTLE_US 30000
 
-static char *log_tail(lambda_runtime *rt, lambda_inv *inv, const char *container) {
-  double ms = (double)(clock_monotonic_ms() - inv->started_ms);
-  long long memory = json_integer_value(json_object_get(inv->config, "MemorySize"));
+/* A synchronous answer waiting for its log tail, finished on a thread of
+ * its own: reading the container's output is a Docker call (not to be made
+ * under rt->lock), and the engine copies a container's output
+ * asynchronously, so what the function printed just before answering
+ * needs a moment to be readable. */
+typedef struct tail_job {
+  lambda_runtime *rt;
+  aws_call *call;
+  json_t *out;
+  char *container;
+  char id[37];
+  char version[160];
+  uint64_t since_ms;
+  double duration_ms;
+  long long memory;
+} tail_job;
+
+static void *tail_main(void *arg) {
+  tail_job *t = arg;
+  lambda_runtime *rt = t->rt;
+  usleep(TAIL_SETTLE_US);
   dynbuf b;
   dynbuf_init(&b, 1 << 20);
-  dynbuf_printf(&b, "START RequestId: %s Version: %s\n", inv->id, inv->version);
-  char *out = NULL;
+  dynbuf_printf(&b, "START RequestId: %s Version: %s\n", t->id, t->version);
+  char *text = NULL;
   size_t len = 0;
-  if (container && rt->direct &&
-      emulator_containers_logs(&out, &len, rt->containers, container, inv->log_since_ms, 1 << 20) ==
+  if (t->container && rt->direct &&
+      emulator_containers_logs(&text, &len, rt->containers, t->container, t->since_ms, 1 << 20) ==
           0)
-    dynbuf_append(&b, out, len);
-  free(out);
-  dynbuf_printf(&b, "END RequestId: %s\n", inv->id);
+    dynbuf_append(&b, text, len);
+  free(text);
+  dynbuf_printf(&b, "END RequestId: %s\n", t->id);
   dynbuf_printf(&b,
                 "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %.0f ms\tMemory "
                 "Size: %lld MB\t\n",
-                inv->id, ms, ms < 1 ? 1 : ms + 0.5, memory);
+                t->id, t->duration_ms, t->duration_ms < 1 ? 1 : t->duration_ms + 0.5, t->memory);
   size_t n = 0;
-  char *text = dynbuf_take(&b, &n);
-  if (!text)
-    return NULL;
-  size_t from = n > TAIL_BYTES ? n - TAIL_BYTES : 0;
-  char *b64 = codec_base64_encode(text + from, n - from);
-  free(text);
-  return b64;
+  char *log = dynbuf_take(&b, &n);
+  if (log) {
+    size_t from = n > TAIL_BYTES ? n - TAIL_BYTES : 0;
+    char *b64 = codec_base64_encode(log + from, n - from);
+    if (b64)
+      json_object_set_new(t->out, "LogResult", json_string(b64));
+    free(b64);
+    free(log);
+  }
+  aws_call_reply(t->call, t->out);
+  free(t->container);
+  free(t);
+  pthread_mutex_lock(&rt->lock);
+  rt->threads--;
+  pthread_cond_broadcast(&rt->cond);
+  pthread_mutex_unlock(&rt->lock);
+  return NULL;
+}
+
+/* Answers with out after adding the log tail; 0, or -1 when no thread
+ * could be started (the caller answers without it). Caller holds rt->lock. */
+static int reply_with_tail(lambda_runtime *rt, lambda_inv *inv, aws_call *call, json_t *out) {
+  tail_job *t = calloc(1, sizeof(*t));
+  if (!t)
+    return -1;
+  t->rt = rt;
+  t->call = call;
+  t->out = out;
+  t->container = inv->container ? strdup(inv->container) : NULL;
+  snprintf(t->id, sizeof(t->id), "%s", inv->id);
+  snprintf(t->version, sizeof(t->version), "%s", inv->version);
+  t->since_ms = inv->log_since_ms;
+  t->duration_ms = (double)(clock_monotonic_ms() - inv->started_ms);
+  t->memory = json_integer_value(json_object_get(inv->config, "MemorySize"));
+  pthread_t th;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  rt->threads++;
+  int rc = pthread_create(&th, &attr, tail_main, t);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    rt->threads--;
+    free(t->container);
+    free(t);
+    return -1;
+  }
+  return 0;
 }
 
 /* An asynchronous invocation that failed: again later, or given up. */
@@ -77,16 +138,12 @@ void lambda_inv_finish(lambda_runtime *rt, lambda_inv *inv, const char *payload,
   free(b64);
   if (out && function_error)
     json_object_set_new(out, "FunctionError", json_string(function_error));
-  if (out && inv->tail) {
-    /* The container id is still known while the invocation is being
-     * finished: look it up by the environment that ran it. */
-    char *tail = log_tail(rt, inv, inv->container);
-    if (tail)
-      json_object_set_new(out, "LogResult", json_string(tail));
-    free(tail);
-  }
   aws_call *call = inv->call;
   inv->call = NULL;
+  if (out && inv->tail && reply_with_tail(rt, inv, call, out) == 0) {
+    lambda_inv_release(inv);
+    return;
+  }
   lambda_inv_release(inv);
   if (out)
     aws_call_reply(call, out);

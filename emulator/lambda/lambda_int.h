@@ -128,14 +128,16 @@ json_t *lambda_version_publish(json_t *f, const char *description);
  * for InvalidParameterValueException in airgap_error_last()): AIRGAP_EINVALID
  * (not a zip or an unsafe entry), AIRGAP_ETOOBIG (over the unzipped limit),
  * -1. */
-int lambda_code_store(json_t **out, lambda_state *st, const void *zip, size_t len);
+int lambda_code_store(json_t **out, lambda_state *st, const void *zip, size_t len,
+                      const char *prefix);
 
 /* Checks a zip and converts it into a tar archive (ustar) with the files
- * under prefix ("" or "python/..." layers keep their own). Owned *tar. Same
+ * under prefix ("var/task/" for code, "opt/" for layers). Owned *tar. Same
  * errors as lambda_code_store. Exposed for the fuzz target. */
-int lambda_zip_to_tar(char **tar, size_t *tar_len, const void *zip, size_t len);
+int lambda_zip_to_tar(char **tar, size_t *tar_len, const void *zip, size_t len, const char *prefix);
 
-/* Reads a stored package's tar (owned). */
+/* The archive a container gets, extracted at "/": the layers' files under
+ * opt/, then the package's under var/task/ (owned). */
 int lambda_code_read_tar(char **out, size_t *len, const json_t *code);
 
 /* Removes a package's directory. */
@@ -181,6 +183,20 @@ void lambda_delete_function_url_config(aws_call *call, json_t *input);
 void lambda_get_account_settings(aws_call *call, json_t *input);
 
 void lambda_invoke(aws_call *call, json_t *input);
+
+void lambda_publish_layer_version(aws_call *call, json_t *input);
+void lambda_get_layer_version(aws_call *call, json_t *input);
+void lambda_get_layer_version_by_arn(aws_call *call, json_t *input);
+void lambda_delete_layer_version(aws_call *call, json_t *input);
+void lambda_list_layer_versions(aws_call *call, json_t *input);
+void lambda_list_layers(aws_call *call, json_t *input);
+
+/* A function's Layers (version ARNs, at most 5) as its configuration shows
+ * them (*out: [{Arn, CodeSize}]) and the packages its containers get
+ * (*packages). Caller holds st->lock. Answers the call and returns -1 when
+ * one does not exist. */
+int lambda_layers_resolve(json_t **out, json_t **packages, lambda_state *st, aws_call *call,
+                          const json_t *arns);
 
 /* ---- the runtime (runtime.c, environments.c) ---- */
 

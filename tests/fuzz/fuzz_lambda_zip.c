@@ -21,7 +21,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *tar = NULL;
   size_t len = 0;
-  if (lambda_zip_to_tar(&tar, &len, data, size) < 0)
+  if (lambda_zip_to_tar(&tar, &len, data, size, "") < 0)
     return 0;
   static const char zero[1024];
   if (len % 512 != 0 || len < 1024 || memcmp(tar + len - 1024, zero, 1024) != 0)

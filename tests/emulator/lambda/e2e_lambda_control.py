@@ -236,6 +236,36 @@ class ControlPlane(unittest.TestCase):
         code, _, _ = self.err(self.lam.get_function_url_config, FunctionName="cp-pol")
         self.assertEqual(code, "ResourceNotFoundException")
 
+    def test_layers(self):
+        pkg = make_zip({"python/shared.py": "X = 1\n"})
+        v1 = self.lam.publish_layer_version(LayerName="shared", Content={"ZipFile": pkg},
+                                            CompatibleRuntimes=["python3.12"])
+        self.assertEqual(v1["Version"], 1)
+        self.assertEqual(v1["LayerVersionArn"],
+                         "arn:aws:lambda:us-east-1:000000000000:layer:shared:1")
+        self.assertEqual(v1["Content"]["CodeSize"], len(pkg))
+        v2 = self.lam.publish_layer_version(LayerName="shared", Content={"ZipFile": pkg},
+                                            CompatibleRuntimes=["nodejs20.x"])
+        self.assertEqual(v2["Version"], 2)
+        got = self.lam.get_layer_version_by_arn(Arn=v1["LayerVersionArn"])
+        self.assertEqual(got["Version"], 1)
+        self.assertEqual([v["Version"] for v in
+                          self.lam.list_layer_versions(LayerName="shared")["LayerVersions"]], [2, 1])
+        self.assertEqual([v["Version"] for v in self.lam.list_layer_versions(
+            LayerName="shared", CompatibleRuntime="python3.12")["LayerVersions"]], [1])
+        layers = self.lam.list_layers()["Layers"]
+        self.assertEqual([(l["LayerName"], l["LatestMatchingVersion"]["Version"]) for l in layers],
+                         [("shared", 2)])
+        fn = self.create("cp-layered", Layers=[v1["LayerVersionArn"]])
+        self.assertEqual(fn["Layers"], [{"Arn": v1["LayerVersionArn"], "CodeSize": len(pkg)}])
+        code, msg, _ = self.err(self.create, name="cp-nolayer",
+                                Layers=[v1["LayerVersionArn"][:-1] + "9"])
+        self.assertEqual(code, "InvalidParameterValueException")
+        self.assertIn("does not exist", msg)
+        self.lam.delete_layer_version(LayerName="shared", VersionNumber=2)
+        code, _, status = self.err(self.lam.get_layer_version, LayerName="shared", VersionNumber=2)
+        self.assertEqual((code, status), ("ResourceNotFoundException", 404))
+
     def refused(self, name, package, want):
         code, msg, status = self.err(self.create, name=name, Code={"ZipFile": package})
         self.assertEqual((code, status), ("InvalidParameterValueException", 400), msg)

@@ -185,6 +185,16 @@ class Invoke(unittest.TestCase):
         r, out = self.invoke("vers:prod", {})
         self.assertEqual((out["version"], r["ExecutedVersion"]), ("v2", "2"))
 
+    def test_layers_in_opt(self):
+        layer = self.lam.publish_layer_version(
+            LayerName="helpers", Content={"ZipFile": make_zip({"python/helper.py": "WHO = 'layer'\n"})})
+        code = make_zip({"app.py": "import helper\ndef handler(e, c):\n    return helper.WHO\n"})
+        self.lam.create_function(FunctionName="layered", Runtime="python3.12", Role=ROLE,
+                                 Handler="app.handler", Code={"ZipFile": code},
+                                 Layers=[layer["LayerVersionArn"]])
+        r, out = self.invoke("layered", {})
+        self.assertEqual(out, "layer")
+
     def test_reserved_concurrency(self):
         self.lam.create_function(FunctionName="one", Runtime="python3.12", Role=ROLE,
                                  Handler="app.handler", Timeout=10,
