@@ -29,7 +29,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zip.h>
 
 #define BAD_ZIP "Could not unzip uploaded file. Please check your file, then try to upload again."
 #define TAR_OVERHEAD (64u * 1024 * 1024)
@@ -167,21 +166,24 @@ static int link_inside(int depth, const char *target) {
 
 int lambda_zip_to_tar(char **tar, size_t *tar_len, const void *data, size_t len,
                       const char *prefix) {
+  const lambda_zip_api *z = lambda_zip();
+  if (!z)
+    return AIRGAP_ERROR;
   zip_error_t ze;
-  zip_error_init(&ze);
+  z->error_init(&ze);
   zip_t *za = NULL;
   json_t *seen = json_object();
   char *buf = NULL;
   int error = 0;
   dynbuf b;
   dynbuf_init(&b, LAMBDA_MAX_UNZIPPED + TAR_OVERHEAD);
-  zip_source_t *src = len ? zip_source_buffer_create(data, len, 0, &ze) : NULL;
-  if (!src || !seen || !(za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze))) {
-    zip_source_free(src);
+  zip_source_t *src = len ? z->source_buffer_create(data, len, 0, &ze) : NULL;
+  if (!src || !seen || !(za = z->open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze))) {
+    z->source_free(src);
     error = airgap_error_set(AIRGAP_EINVALID, BAD_ZIP);
     goto cleanup;
   }
-  zip_int64_t count = zip_get_num_entries(za, 0);
+  zip_int64_t count = z->get_num_entries(za, 0);
   if (count < 0 || (zip_uint64_t)count > LAMBDA_MAX_ENTRIES) {
     error = airgap_error_set(AIRGAP_EINVALID, BAD_ZIP);
     goto cleanup;
@@ -191,9 +193,9 @@ int lambda_zip_to_tar(char **tar, size_t *tar_len, const void *data, size_t len,
     zip_stat_t sb;
     zip_uint8_t opsys = 0;
     zip_uint32_t attr = 0;
-    if (zip_stat_index(za, (zip_uint64_t)i, 0, &sb) < 0 || !(sb.valid & ZIP_STAT_NAME) ||
+    if (z->stat_index(za, (zip_uint64_t)i, 0, &sb) < 0 || !(sb.valid & ZIP_STAT_NAME) ||
         !(sb.valid & ZIP_STAT_SIZE) ||
-        zip_file_get_external_attributes(za, (zip_uint64_t)i, 0, &opsys, &attr) < 0) {
+        z->file_get_external_attributes(za, (zip_uint64_t)i, 0, &opsys, &attr) < 0) {
       error = airgap_error_set(AIRGAP_EINVALID, BAD_ZIP);
       goto cleanup;
     }
@@ -246,14 +248,14 @@ int lambda_zip_to_tar(char **tar, size_t *tar_len, const void *data, size_t len,
      * says is refused, not truncated. */
     free(buf);
     buf = malloc(sb.size + 1);
-    zip_file_t *zf = buf ? zip_fopen_index(za, (zip_uint64_t)i, 0) : NULL;
+    zip_file_t *zf = buf ? z->fopen_index(za, (zip_uint64_t)i, 0) : NULL;
     if (!zf) {
       error = airgap_error_set(AIRGAP_EINVALID, BAD_ZIP);
       goto cleanup;
     }
     zip_uint64_t got = 0;
     for (;;) {
-      zip_int64_t r = zip_fread(zf, buf + got, sb.size + 1 - got);
+      zip_int64_t r = z->fread(zf, buf + got, sb.size + 1 - got);
       if (r <= 0) {
         if (r < 0)
           got = sb.size + 1; /* a read error counts as a mismatch */
@@ -263,7 +265,7 @@ int lambda_zip_to_tar(char **tar, size_t *tar_len, const void *data, size_t len,
       if (got > sb.size)
         break;
     }
-    zip_fclose(zf);
+    z->fclose(zf);
     if (got != sb.size) {
       error = airgap_error_set(AIRGAP_EINVALID, BAD_ZIP);
       goto cleanup;
@@ -303,8 +305,8 @@ int lambda_zip_to_tar(char **tar, size_t *tar_len, const void *data, size_t len,
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
 cleanup:
   if (za)
-    zip_discard(za);
-  zip_error_fini(&ze);
+    z->discard(za);
+  z->error_fini(&ze);
   json_decref(seen);
   free(buf);
   dynbuf_free(&b);
@@ -505,8 +507,12 @@ int lambda_code_from_input(json_t **out, lambda_state *st, aws_call *call, const
   int error = lambda_code_store(
       out, st, zip, len, package_type && strcmp(package_type, "Layer") == 0 ? "opt/" : "var/task/");
   free(zip);
-  if (error < 0) {
+  if (error == AIRGAP_EINVALID || error == AIRGAP_ETOOBIG) {
     aws_call_fail(call, 400, "InvalidParameterValueException", "%s", airgap_error_last());
+    return -1;
+  }
+  if (error < 0) {
+    aws_call_fail(call, 500, "ServiceException", "%s", airgap_error_last());
     return -1;
   }
   return 0;

@@ -29,6 +29,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zip.h>
 
 /* AWS's quotas. */
 #define LAMBDA_MAX_ZIP (50u * 1024 * 1024)         /* direct upload, zipped */
@@ -119,6 +120,27 @@ int lambda_revision_check(aws_call *call, const json_t *input, const json_t *con
  * published from the same revision) and returns a copy of its
  * configuration (owned). description NULL: $LATEST's. Caller holds the lock. */
 json_t *lambda_version_publish(json_t *f, const char *description);
+
+/* ---- libzip, loaded on first use (zipload.c) ---- */
+
+typedef struct lambda_zip_api {
+  __typeof__(zip_error_init) *error_init;
+  __typeof__(zip_error_fini) *error_fini;
+  __typeof__(zip_source_buffer_create) *source_buffer_create;
+  __typeof__(zip_source_free) *source_free;
+  __typeof__(zip_open_from_source) *open_from_source;
+  __typeof__(zip_get_num_entries) *get_num_entries;
+  __typeof__(zip_stat_index) *stat_index;
+  __typeof__(zip_file_get_external_attributes) *file_get_external_attributes;
+  __typeof__(zip_fopen_index) *fopen_index;
+  __typeof__(zip_fread) *fread;
+  __typeof__(zip_fclose) *fclose;
+  __typeof__(zip_discard) *discard;
+} lambda_zip_api;
+
+/* libzip's functions (borrowed, process lifetime), or NULL with a message
+ * when libzip cannot be loaded. Thread-safe. */
+const lambda_zip_api *lambda_zip(void);
 
 /* ---- code packages (code.c) ---- */
 
