@@ -96,9 +96,6 @@ json_t *lambda_function_version(json_t *f, const char *qualifier, json_t **code,
 /* Applies due state transitions (Pending → Active, InProgress → Successful). */
 void lambda_function_settle(json_t *f);
 
-/* A copy of a configuration without the members the model does not have. */
-json_t *lambda_config_public(const json_t *config);
-
 /* ---- validation (functions.c) ---- */
 
 /* The common "1 validation error detected" ValidationException. */
@@ -245,12 +242,13 @@ typedef struct lambda_invocation_spec {
   size_t payload_len;
   const char *client_context; /* base64 or NULL */
   int tail;                   /* LogType=Tail */
-  int event;                  /* InvocationType=Event: no call to answer */
+  int event;                  /* InvocationType=Event: answered 202 at once */
 } lambda_invocation_spec;
 
-/* Queues an invocation; the call (NULL for Event) is answered when the
- * function responds, fails or times out. Caller holds st->lock (the spec's
- * JSON is copied under it). Returns 0, or -1 after answering the call. */
+/* Queues an invocation (the spec is copied); the call is answered when the
+ * function responds, fails or times out, or at once (202) for an Event
+ * invocation. Caller does not hold st->lock. Returns 0, or -1 after
+ * answering the call. */
 int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invocation_spec *spec);
 
 #endif

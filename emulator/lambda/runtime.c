@@ -44,7 +44,6 @@
 #include <unistd.h>
 
 #define RUNTIME_PREFIX "/2018-06-01/runtime/"
-#define TAIL_BYTES 4096
 
 /* ---- small helpers ---- */
 

@@ -223,8 +223,6 @@ void lambda_function_settle(json_t *f) {
   json_object_del(f, "ReadyAt");
 }
 
-json_t *lambda_config_public(const json_t *config) { return json_deep_copy(config); }
-
 static int lambda_create(void **state, emulator *emu) {
   lambda_state *st = calloc(1, sizeof(*st));
   if (!st)
