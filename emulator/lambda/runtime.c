@@ -161,23 +161,32 @@ static void env_kill(lambda_runtime *rt, lambda_env *env) {
                                                            "the environment is shutting down")));
     env->parked = NULL;
   }
-  if (env->starting)
-    return; /* the starter thread sees ENV_DEAD and tears down */
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  rt->threads++;
-  if (pthread_create(&t, &attr, env_teardown_main, env) != 0) {
-    rt->threads--;
-    /* No thread: leave the container to the next start's reaping and free
-     * the rest here (the server's own thread never gets here: thread
-     * creation only fails outside handlers in practice). */
-    free(env->container);
-    env->container = NULL;
-    env_teardown(env);
+  /* While its starter thread runs, that thread sees ENV_DEAD and tears down. */
+  if (!env->starting) {
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rt->threads++;
+    if (pthread_create(&t, &attr, env_teardown_main, env) != 0) {
+      rt->threads--;
+      /* No thread: leave the container to the next start's reaping and
+       * free the rest here (the server's own thread never gets here:
+       * thread creation only fails outside handlers in practice). */
+      free(env->container);
+      env->container = NULL;
+      env_teardown(env);
+    }
+    pthread_attr_destroy(&attr);
   }
-  pthread_attr_destroy(&attr);
+  /* Room for one more environment: an asynchronous invocation waiting for
+   * it (of any function) gets its turn. */
+  if (!rt->closing && rt->pending) {
+    lambda_inv *waiting = rt->pending;
+    rt->pending = waiting->next;
+    waiting->next = NULL;
+    lambda_inv_dispatch(rt, waiting);
+  }
 }
 
 /* The headers and body of an invocation handed to a runtime. */
