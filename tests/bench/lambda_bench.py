@@ -67,7 +67,9 @@ def main():
     start, rss = idle()
     print("idle: start to Ready. %s, RSS %.1f MiB (median of 5)" % (ms(start), rss))
     floor = docker_floor()
-    emu = Emulator(extra_env={"LAMBDA_RUNTIME_IMAGE_MAPPING": MAPPING})
+    # Eight containers starting at once queue in the engine: give them time.
+    emu = Emulator(extra_env={"LAMBDA_RUNTIME_IMAGE_MAPPING": MAPPING,
+                              "LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT": "180"})
     try:
         lam = client(emu.endpoint)
         colds = []
@@ -90,7 +92,7 @@ def main():
             warm.append(time.monotonic() - t)
         print("warm: %d invokes, p50 %s, p99 %s" % (calls, ms(pct(warm, 50)), ms(pct(warm, 99))))
 
-        clients = [client(emu.endpoint) for _ in range(8)]
+        clients = [client(emu.endpoint, read_timeout=300) for _ in range(8)]
         per = max(10, calls // 8)
 
         def worker(c):
