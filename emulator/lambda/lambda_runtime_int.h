@@ -50,6 +50,7 @@ struct lambda_env {
   int state;
   int starting;    /* the starter thread still runs */
   int initialized; /* asked for an invocation at least once */
+  int retire;      /* its function changed or went: gone after this invocation */
   http_server *server;
   uint16_t port;
   char *container;

@@ -397,15 +397,21 @@ static lambda_inv *pending_take(lambda_runtime *rt, const char *key) {
   return NULL;
 }
 
-/* env finished its invocation: take the next waiting one or idle. Caller
+/* env finished its invocation: take the next waiting one or idle, or go
+ * when it is retired. Returns 1 when it went (env is then gone). Caller
  * holds rt->lock. */
-static void env_done(lambda_runtime *rt, lambda_env *env) {
+static int env_done(lambda_runtime *rt, lambda_env *env) {
   env->inv = NULL;
   env->state = ENV_IDLE;
   env->gen++;
+  if (env->retire) {
+    env_kill(rt, env);
+    return 1;
+  }
   lambda_inv *next = pending_take(rt, env->key);
   if (next)
     env_give(rt, env, next);
+  return 0;
 }
 
 /* ---- timers' actions ---- */
@@ -493,11 +499,15 @@ void lambda_runtime_api_handle(http_request *req, void *payload) {
       lambda_inv *inv = env->inv;
       env->inv = NULL;
       inv->env = NULL;
-      lambda_inv_finish(rt, inv,
-                        "{\"errorMessage\":\"The runtime asked for the next invocation "
-                        "without answering this one\",\"errorType\":\"Runtime.Unknown\"}",
-                        0, "Unhandled");
-      env_done(rt, env);
+      static const char lost[] = "{\"errorMessage\":\"The runtime asked for the next "
+                                 "invocation without answering this one\",\"errorType\":"
+                                 "\"Runtime.Unknown\"}";
+      lambda_inv_finish(rt, inv, lost, sizeof(lost) - 1, "Unhandled");
+      if (env_done(rt, env)) {
+        pthread_mutex_unlock(&rt->lock);
+        respond_json(req, 410, "{\"errorMessage\":\"%s\"}", "the environment is retired");
+        return;
+      }
     }
     if (env->state == ENV_STARTING)
       env->state = env->inv ? ENV_BUSY : ENV_IDLE;
@@ -648,11 +658,13 @@ void lambda_runtime_forget(lambda_runtime *rt, const char *function_arn) {
   lambda_env *e = rt->envs;
   while (e) {
     lambda_env *next = e->next;
-    /* Idle ones go now; busy ones finish their invocation first and are
-     * never reused (their key names the old revision). */
-    if (strncmp(e->key, function_arn, n) == 0 && e->key[n] == '#' && e->state == ENV_IDLE &&
-        !e->inv)
-      env_kill(rt, e);
+    /* Idle ones go now; busy ones when their invocation is answered. */
+    if (strncmp(e->key, function_arn, n) == 0 && e->key[n] == '#') {
+      if (e->state == ENV_IDLE && !e->inv)
+        env_kill(rt, e);
+      else
+        e->retire = 1;
+    }
     e = next;
   }
   pthread_mutex_unlock(&rt->lock);
