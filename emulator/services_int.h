@@ -19,6 +19,7 @@ extern const aws_service aws_service_ssm;
 extern const aws_service aws_service_dynamodb;
 extern const aws_service aws_service_dynamodbstreams;
 extern const aws_service aws_service_kinesis;
+extern const aws_service aws_service_lambda;
 
 /* Every service with handlers, in health-report order. */
 extern const aws_service *const emulator_service_table[];
