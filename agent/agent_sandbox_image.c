@@ -10,13 +10,16 @@
  *
  * The libraries are the ones the dynamic loader resolves for the executable:
  * it is run with LD_TRACE_LOADED_OBJECTS=1, which makes glibc's loader print
- * them and exit before main (what ldd does). The tag names the executable by
+ * them and exit before main (what ldd does), and with the libraries the
+ * emulator loads on demand (EMULATOR_ON_DEMAND_LIBRARIES) preloaded, so they
+ * and theirs are listed too. The tag names the executable by
  * its size, modification time and inode, so a rebuilt airgap gets a new image
  * while an unchanged one costs one inspect per job.
  */
 #include "agent/agent_int.h"
 #include "common/docker.h"
 #include "common/error.h"
+#include "emulator/emulator.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,8 +63,10 @@ static int trace_libraries(char **out, const char *exe) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  /* the loader names preloads it cannot find on stderr, and goes on */
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   char *argv[] = {(char *)exe, NULL};
-  char *envp[] = {"LD_TRACE_LOADED_OBJECTS=1", NULL};
+  char *envp[] = {"LD_TRACE_LOADED_OBJECTS=1", "LD_PRELOAD=" EMULATOR_ON_DEMAND_LIBRARIES, NULL};
   pid_t pid;
   int rc = posix_spawn(&pid, exe, &actions, NULL, argv, envp);
   posix_spawn_file_actions_destroy(&actions);

@@ -317,9 +317,20 @@ static const char *find_service(emulator *emu, http_request *req, const aws_http
   const char *path = in->path;
   if (is_queue_path(path))
     return "sqs";
-  if (strncmp(path, "/2015-03-31/functions", 21) == 0 ||
-      strncmp(path, "/2018-06-01/runtime", 19) == 0)
-    return "lambda";
+  /* Lambda's REST paths, each under the API version that introduced it. */
+  static const char *const LAMBDA_PATHS[] = {
+      "/2015-03-31/functions", "/2015-03-31/event-source-mappings",
+      "/2018-06-01/runtime",   "/2018-10-31/layers",
+      "/2017-03-31/tags",      "/2021-10-31/functions",
+      "/2017-10-31/functions", "/2019-09-30/functions",
+      "/2019-09-25/functions", "/2016-08-19/account-settings",
+      "/2020-06-30/functions", "/2020-04-22/code-signing-configs",
+      "/2021-11-15/functions", "/2024-08-31/functions"};
+  for (size_t i = 0; i < sizeof(LAMBDA_PATHS) / sizeof(LAMBDA_PATHS[0]); i++) {
+    size_t n = strlen(LAMBDA_PATHS[i]);
+    if (strncmp(path, LAMBDA_PATHS[i], n) == 0 && (path[n] == '\0' || path[n] == '/'))
+      return "lambda";
+  }
   /* Query-protocol services are addressed at "/" (SQS queue URLs aside):
    * any other unclaimed path is S3's, whatever its body looks like. */
   if (strcmp(path, "/") != 0)
