@@ -18,6 +18,7 @@ extern const aws_service aws_service_secretsmanager;
 extern const aws_service aws_service_ssm;
 extern const aws_service aws_service_dynamodb;
 extern const aws_service aws_service_sns;
+extern const aws_service aws_service_events;
 
 /* Every service with handlers, in health-report order. */
 extern const aws_service *const emulator_service_table[];
