@@ -11,6 +11,8 @@ import sys
 import tempfile
 import time
 
+import boto3
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from emulator_support import Emulator  # noqa: E402
 
@@ -24,15 +26,18 @@ def main():
                        AWS_SHARED_CREDENTIALS_FILE=os.devnull, HOME=tmp)
 
             def aws(service, *args, check=True):
-                p = subprocess.run(["aws", "--endpoint-url", emu.endpoint, service, *args],
+                p = subprocess.run(["/usr/bin/aws", "--endpoint-url", emu.endpoint, service, *args],
                                    env=env, capture_output=True, text=True, timeout=60)
                 if check and p.returncode != 0:
                     raise AssertionError("aws %s %s failed: %s" % (service, args[0], p.stderr))
                 return json.loads(p.stdout) if check and p.stdout.strip() else p
 
-            url = aws("sqs", "create-queue", "--queue-name", "cli-q")["QueueUrl"]
-            qarn = aws("sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names",
-                       "QueueArn")["Attributes"]["QueueArn"]
+            # SQS through boto3: the CLI is slow to start, and SQS has its own CLI test.
+            sqs = boto3.client("sqs", endpoint_url=emu.endpoint, region_name="us-east-1",
+                               aws_access_key_id="test", aws_secret_access_key="test")
+            url = sqs.create_queue(QueueName="cli-q")["QueueUrl"]
+            qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+                "Attributes"]["QueueArn"]
             topic = aws("sns", "create-topic", "--name", "cli-topic")["TopicArn"]
             aws("sns", "subscribe", "--topic-arn", topic, "--protocol", "sqs",
                 "--notification-endpoint", qarn, "--attributes", json.dumps({
@@ -52,12 +57,10 @@ def main():
             bodies = []
             deadline = time.monotonic() + 10
             while len(bodies) < 2 and time.monotonic() < deadline:
-                got = aws("sqs", "receive-message", "--queue-url", url, "--max-number-of-messages",
-                          "10", "--wait-time-seconds", "1")
-                for m in (got or {}).get("Messages", []) if isinstance(got, dict) else []:
+                for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                             WaitTimeSeconds=1).get("Messages", []):
                     bodies.append(m["Body"])
-                    aws("sqs", "delete-message", "--queue-url", url, "--receipt-handle",
-                        m["ReceiptHandle"], check=False)
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
             assert sorted(bodies) == ['"from events"', "to prod"], bodies
             missing = aws("sns", "publish", "--topic-arn", topic + "-none", "--message", "x",
                           check=False)
