@@ -131,18 +131,20 @@ int delivery_pattern_match(const json_t *pattern, const json_t *document);
 
 /* ---- S3 event notifications (s3notify.c) ----
  *
- * S3 calls this where an object was created or removed. bucket_config is the
- * bucket's NotificationConfiguration as PutBucketNotificationConfiguration
- * stored it (NULL: nothing configured; borrowed), event_name is
- * "ObjectCreated:Put", "ObjectCreated:Copy", "ObjectCreated:CompleteMultipartUpload",
- * "ObjectRemoved:Delete", "ObjectRemoved:DeleteMarkerCreated", …; etag and
- * version_id may be NULL. Matching configurations (event type and
- * prefix/suffix filter rules) get the S3 event record, through the engine;
- * EventBridge gets it when the configuration enables it. Never fails the
- * caller: delivery problems are logged. */
-void delivery_s3_event(emulator *emu, const json_t *bucket_config, const char *account,
-                       const char *region, const char *bucket, const char *key, uint64_t size,
-                       const char *etag, const char *version_id, const char *event_name,
-                       const char *requester);
+ * S3 calls this, under its lock, where an object was created or removed:
+ * bucket_configs is the bucket's stored configurations (the object whose
+ * "NotificationConfiguration" PutBucketNotificationConfiguration stored;
+ * borrowed), event_name is "ObjectCreated:Put", "ObjectCreated:Copy",
+ * "ObjectCreated:CompleteMultipartUpload", "ObjectRemoved:Delete" or
+ * "ObjectRemoved:DeleteMarkerCreated"; etag (quoted or not) and version_id
+ * may be NULL. The account, Region and requester come from call. Matching
+ * configurations (event type, prefix/suffix rules) get S3's event record
+ * through the engine; the default event bus gets the EventBridge form when
+ * the configuration has EventBridgeConfiguration. Never fails the caller and
+ * never blocks: delivery problems are logged. */
+typedef struct aws_call aws_call;
+void delivery_s3_event(aws_call *call, const json_t *bucket_configs, const char *bucket,
+                       const char *key, uint64_t size, const char *etag, const char *version_id,
+                       const char *event_name);
 
 #endif

@@ -101,9 +101,23 @@ static void submit(delivery *d, delivery_kind kind, const char *target, json_t *
   free(text);
 }
 
-void delivery_s3_event(emulator *emu, const json_t *config, const char *account, const char *region,
-                       const char *bucket, const char *key, uint64_t size, const char *etag,
-                       const char *version_id, const char *event_name, const char *requester) {
+void delivery_s3_event(aws_call *call, const json_t *bucket_configs, const char *bucket,
+                       const char *key, uint64_t size, const char *etag, const char *version_id,
+                       const char *event_name) {
+  json_t *config = json_object_get(bucket_configs, "NotificationConfiguration");
+  emulator *emu = aws_call_emulator(call);
+  const char *account = aws_call_account(call);
+  const char *region = aws_call_region(call);
+  const char *requester = aws_call_access_key(call);
+  char etag_bare[80] = "";
+  if (etag) {
+    size_t n = strlen(etag);
+    if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"')
+      snprintf(etag_bare, sizeof(etag_bare), "%.*s", (int)(n - 2), etag + 1);
+    else
+      snprintf(etag_bare, sizeof(etag_bare), "%s", etag);
+    etag = etag_bare;
+  }
   if (!json_is_object(config) || !key || !bucket || !event_name)
     return;
   delivery *d = delivery_find(emu);

@@ -461,12 +461,16 @@ static int publish_topic(sns_state *st, const char *topic_arn, json_t *in, json_
     json_int_t now = (json_int_t)time(NULL);
     const char *k;
     json_t *v, *tmp;
-    json_object_foreach_safe(dedup, tmp, k, v) {
-      if (json_integer_value(json_object_get(v, "Expires")) <= now)
-        json_object_del(dedup, k);
+    /* Expired ids go at most once a second: a sweep is O(ids). */
+    if (json_integer_value(json_object_get(topic, "DedupSwept")) != now) {
+      json_object_set_new(topic, "DedupSwept", json_integer(now));
+      json_object_foreach_safe(dedup, tmp, k, v) {
+        if (json_integer_value(json_object_get(v, "Expires")) <= now)
+          json_object_del(dedup, k);
+      }
     }
     json_t *seen = json_object_get(dedup, m.dedup);
-    if (seen) {
+    if (seen && json_integer_value(json_object_get(seen, "Expires")) > now) {
       *result = json_pack("{s:O,s:O}", "MessageId", json_object_get(seen, "MessageId"),
                           "SequenceNumber", json_object_get(seen, "SequenceNumber"));
       pthread_mutex_unlock(&st->lock);
