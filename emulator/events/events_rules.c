@@ -199,7 +199,13 @@ static json_t *rule_view(json_t *rule, int describe) {
     if (v)
       json_object_set(out, members[i], v);
   }
-  (void)describe;
+  if (describe) {
+    /* The account that made the rule: the one in its ARN. */
+    const char *arn = json_string_value(json_object_get(rule, "Arn"));
+    char account[16];
+    if (arn && sscanf(arn, "arn:aws:events:%*[^:]:%15[^:]:", account) == 1)
+      json_object_set_new(out, "CreatedBy", json_string(account));
+  }
   return out;
 }
 

@@ -110,8 +110,9 @@ void sns_publish_batch(aws_call *call, json_t *in);
 /* A message from EventBridge (or another in-process source) to a topic:
  * the delivery engine's DELIVERY_SNS handler. */
 int sns_publish_internal(const delivery_item *item, void *payload);
-/* Sends the SubscriptionConfirmation of an HTTP(S) sub (under lock). */
-void sns_send_confirmation(sns_state *st, const char *sub_arn, json_t *sub);
+/* Sends an HTTP(S) sub its SubscriptionConfirmation, or (unsubscribe) its
+ * UnsubscribeConfirmation (under lock). */
+void sns_send_confirmation(sns_state *st, const char *sub_arn, json_t *sub, int unsubscribe);
 
 /* ---- sns_platform.c ---- */
 void sns_create_platform_application(aws_call *call, json_t *in);

@@ -690,32 +690,46 @@ int sns_publish_internal(const delivery_item *item, void *payload) {
   return 0;
 }
 
-void sns_send_confirmation(sns_state *st, const char *sub_arn, json_t *sub) {
+void sns_send_confirmation(sns_state *st, const char *sub_arn, json_t *sub, int unsubscribe) {
   const char *topic_arn = jsonutil_string(sub, "TopicArn");
   const char *token = jsonutil_string(sub, "Token");
-  char message_id[37], ts[32], text[1024], url[2048];
+  char message_id[37], ts[32], text[1024], url[2048], fresh[65];
+  if (!token) {
+    /* Confirmed without one (never pending): a token to subscribe again with. */
+    char uuid[37];
+    codec_uuid4(uuid);
+    codec_hex_encode(fresh, uuid, 32);
+    token = fresh;
+  }
   codec_uuid4(message_id);
   sns_timestamp(ts);
-  snprintf(text, sizeof(text),
-           "You have chosen to subscribe to the topic %s.\nTo confirm the subscription, visit "
-           "the SubscribeURL included in this message.",
-           topic_arn);
+  if (unsubscribe)
+    snprintf(text, sizeof(text),
+             "You have chosen to deactivate subscription %s.\nTo cancel this operation and "
+             "restore the subscription, visit the SubscribeURL included in this message.",
+             sub_arn);
+  else
+    snprintf(text, sizeof(text),
+             "You have chosen to subscribe to the topic %s.\nTo confirm the subscription, visit "
+             "the SubscribeURL included in this message.",
+             topic_arn);
   snprintf(url, sizeof(url), "%s/?Action=ConfirmSubscription&TopicArn=%s&Token=%s", st->endpoint,
            topic_arn, token);
+  const char *type = unsubscribe ? "UnsubscribeConfirmation" : "SubscriptionConfirmation";
   int version = signature_version(st, topic_arn);
-  json_t *msg = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Type",
-                          "SubscriptionConfirmation", "MessageId", message_id, "Token", token,
-                          "TopicArn", topic_arn, "Message", text, "SubscribeURL", url, "Timestamp",
-                          ts, "SignatureVersion", version == 2 ? "2" : "1", "Signature", "");
+  json_t *msg =
+      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Type", type, "MessageId", message_id,
+                "Token", token, "TopicArn", topic_arn, "Message", text, "SubscribeURL", url,
+                "Timestamp", ts, "SignatureVersion", version == 2 ? "2" : "1", "Signature", "");
   snprintf(url, sizeof(url), "%s/_aws/sns/%s", st->endpoint, sns_signer_cert_name(st->signer));
   json_object_set_new(msg, "SigningCertURL", json_string(url));
   sns_sign(st->signer, msg, version);
-  json_t *meta = json_pack(
-      "{s:o}", "headers", http_headers("SubscriptionConfirmation", message_id, topic_arn, NULL, 0));
+  json_t *meta =
+      json_pack("{s:o}", "headers",
+                http_headers(type, message_id, topic_arn, unsubscribe ? sub_arn : NULL, 0));
   delivery_job job = {
       .kind = DELIVERY_HTTP, .target = jsonutil_string(sub, "Endpoint"), .meta = meta};
   retry_policy(st, sub, &job);
   submit_json(st, &job, msg);
   json_decref(meta);
-  (void)sub_arn;
 }

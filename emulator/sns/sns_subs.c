@@ -300,7 +300,7 @@ void sns_subscribe(aws_call *call, json_t *in) {
   json_object_set_new(st->subs, arn, sub);
   json_array_append_new(json_object_get(topic, "Subs"), json_string(arn));
   if (!strcmp(protocol, "http") || !strcmp(protocol, "https"))
-    sns_send_confirmation(st, arn, sub);
+    sns_send_confirmation(st, arn, sub, 0);
   int confirmed = json_is_true(json_object_get(sub, "Confirmed"));
   pthread_mutex_unlock(&st->lock);
   aws_call_reply(call,
@@ -372,7 +372,13 @@ void sns_unsubscribe(aws_call *call, json_t *in) {
   if (!arn)
     return;
   pthread_mutex_lock(&st->lock);
-  int found = json_object_get(st->subs, arn) != NULL;
+  json_t *sub = json_object_get(st->subs, arn);
+  int found = sub != NULL;
+  const char *protocol = jsonutil_string(sub, "Protocol");
+  /* HTTP(S) endpoints hear of it, with a token to subscribe again. */
+  if (protocol && (!strcmp(protocol, "http") || !strcmp(protocol, "https")) &&
+      json_is_true(json_object_get(sub, "Confirmed")))
+    sns_send_confirmation(st, arn, sub, 1);
   sns_sub_remove(st, arn);
   pthread_mutex_unlock(&st->lock);
   if (!found)

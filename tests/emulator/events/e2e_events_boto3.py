@@ -226,6 +226,7 @@ class EventsCase(unittest.TestCase):
         rule = self.events.describe_rule(Name="minutely")
         self.assertEqual(rule["ScheduleExpression"], "rate(1 minute)")
         self.assertEqual(rule["State"], "ENABLED")
+        self.assertEqual(rule["CreatedBy"], "000000000000")
         self.events.disable_rule(Name="minutely")
         self.assertEqual(self.events.describe_rule(Name="minutely")["State"], "DISABLED")
 

@@ -435,6 +435,14 @@ class SnsCase(unittest.TestCase):
             self.assertEqual([r[2] for r in notes], [500, 500, 200])
             self.assertNotIn("early", [json.loads(r[1])["Message"] for r in notes])
             self.assertEqual(notes[0][0]["x-amz-sns-subscription-arn"], subs[0]["SubscriptionArn"])
+            # Unsubscribing tells the endpoint.
+            self.sns.unsubscribe(SubscriptionArn=subs[0]["SubscriptionArn"])
+            [(headers, body, _)] = hook.wait(
+                lambda r: r[0].get("x-amz-sns-message-type") == "UnsubscribeConfirmation")
+            self.assertEqual(json.loads(body)["TopicArn"], topic)
+            with self.assertRaises(ClientError) as c:
+                self.sns.get_subscription_attributes(SubscriptionArn=subs[0]["SubscriptionArn"])
+            self.assertEqual(self.assertCode(c, "NotFound", 404), "Subscription does not exist")
         finally:
             hook.close()
 
