@@ -284,6 +284,27 @@ static void paged_reply(aws_call *call, const char *member, json_t *all, size_t 
   aws_call_reply(call, out);
 }
 
+static int by_name(const void *a, const void *b) {
+  const char *x = json_string_value(json_object_get(*(json_t *const *)a, "Name"));
+  const char *y = json_string_value(json_object_get(*(json_t *const *)b, "Name"));
+  return strcmp(x ? x : "", y ? y : "");
+}
+
+/* AWS lists rules by name. */
+static void sort_by_name(json_t *list) {
+  size_t n = json_array_size(list);
+  json_t **items = n ? malloc(n * sizeof(*items)) : NULL;
+  if (!items)
+    return;
+  for (size_t i = 0; i < n; i++)
+    items[i] = json_incref(json_array_get(list, i));
+  qsort(items, n, sizeof(*items), by_name);
+  json_array_clear(list);
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(list, items[i]);
+  free(items);
+}
+
 void events_list_rules(aws_call *call, json_t *in) {
   events_state *st = events_state_of(call);
   size_t start, limit;
@@ -304,6 +325,7 @@ void events_list_rules(aws_call *call, json_t *in) {
       json_array_append_new(all, rule_view(rule, 0));
   }
   pthread_mutex_unlock(&st->lock);
+  sort_by_name(all);
   paged_reply(call, "Rules", all, start, limit);
 }
 

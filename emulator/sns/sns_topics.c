@@ -204,6 +204,19 @@ void sns_create_topic(aws_call *call, json_t *in) {
         return;
       }
     }
+    /* Tags given again must be the ones it has. */
+    json_t *have_tags = json_object_get(topic, "Tags");
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(in, "Tags"), i, t) {
+      const char *tk = jsonutil_string(t, "Key"), *tv = jsonutil_string(t, "Value");
+      const char *cur = tk ? jsonutil_string(have_tags, tk) : NULL;
+      if (!cur || !tv || strcmp(cur, tv)) {
+        pthread_mutex_unlock(&st->lock);
+        sns_fail_param(call, "Tags Reason: Topic already exists with different tags");
+        return;
+      }
+    }
     pthread_mutex_unlock(&st->lock);
     aws_call_reply(call, json_pack("{s:s}", "TopicArn", arn));
     return;

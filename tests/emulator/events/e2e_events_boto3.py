@@ -204,6 +204,8 @@ class EventsCase(unittest.TestCase):
                 self.events.put_rule(Name="bad", ScheduleExpression=bad)
             self.assertEqual(c.exception.response["Error"]["Code"], "ValidationException", bad)
         self.events.put_rule(Name="cron-ok", ScheduleExpression="cron(0/15 8-17 ? * MON-FRI *)")
+        names = [r["Name"] for r in self.events.list_rules()["Rules"]]
+        self.assertEqual(names, sorted(names))
         self.events.put_rule(Name="minutely", ScheduleExpression="rate(1 minute)")
         self.events.put_targets(Rule="minutely", Targets=[{"Id": "q", "Arn": qarn}])
         # The test hook: the scheduler's clock runs 120 times faster.

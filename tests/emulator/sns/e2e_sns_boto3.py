@@ -131,6 +131,10 @@ class SnsCase(unittest.TestCase):
         with self.assertRaises(ClientError) as c:
             self.sns.create_topic(Name="life", Attributes={"DisplayName": "Other"})
         self.assertCode(c, "InvalidParameter")
+        with self.assertRaises(ClientError) as c:
+            self.sns.create_topic(Name="life", Tags=[{"Key": "team", "Value": "b"}])
+        self.assertEqual(self.assertCode(c, "InvalidParameter"),
+                         "Invalid parameter: Tags Reason: Topic already exists with different tags")
         a = self.sns.get_topic_attributes(TopicArn=arn)["Attributes"]
         self.assertEqual(a["DisplayName"], "Life")
         self.assertEqual(a["TopicArn"], arn)
