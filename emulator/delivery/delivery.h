@@ -10,7 +10,8 @@
  * in-process targets (SQS, SNS, an EventBridge bus, Lambda) run on one
  * worker in submission order, so FIFO topics keep their order; jobs to HTTP
  * endpoints run on their own workers, so a slow subscriber never holds up a
- * queue. Both queues are bounded (DELIVERY_MAX_QUEUED).
+ * queue. Both queues are bounded (DELIVERY_MAX_QUEUED jobs each,
+ * DELIVERY_MAX_QUEUED_BYTES of bodies in all).
  *
  * One engine serves one emulator; the services that use it take a
  * reference (delivery_acquire) when they are created and drop it when they
@@ -29,7 +30,8 @@
 typedef struct emulator emulator;
 typedef struct delivery delivery;
 
-#define DELIVERY_MAX_QUEUED 100000
+#define DELIVERY_MAX_QUEUED 100000                     /* jobs per lane */
+#define DELIVERY_MAX_QUEUED_BYTES (256u * 1024 * 1024) /* bodies of all jobs */
 #define DELIVERY_MAX_BODY (1024 * 1024)
 
 typedef enum delivery_kind {

@@ -67,6 +67,7 @@ struct delivery {
   lane lanes[DELIVERY_LANES];
   handler handlers[DELIVERY_KINDS];
   int stopping, stopped;
+  size_t queued_bytes; /* bodies waiting or running, against DELIVERY_MAX_QUEUED_BYTES */
   delivery_stats stats;
 };
 
@@ -217,6 +218,7 @@ static void *worker(void *arg) {
     pthread_mutex_unlock(&d->lock);
 
     j->attempt++;
+    size_t body_len = j->body_len;
     int rc = attempt(d, j);
     if (rc < 0 && j->attempt >= j->max_attempts) {
       dead_letter(d, j);
@@ -228,6 +230,7 @@ static void *worker(void *arg) {
     if (rc == 0) {
       d->stats.delivered++;
       l->queued--;
+      d->queued_bytes -= j->body_len;
       job_free(j);
     } else {
       d->stats.failed_attempts++;
@@ -236,6 +239,7 @@ static void *worker(void *arg) {
         delayed_push(l, j);
       } else {
         l->queued--;
+        d->queued_bytes -= body_len;
       }
     }
     pthread_cond_broadcast(&d->idle);
@@ -261,6 +265,7 @@ static void engine_stop(delivery *d) {
   for (int i = 0; i < DELIVERY_LANES; i++) {
     d->stats.dropped += d->lanes[i].queued;
     lane_clear(&d->lanes[i]);
+    d->queued_bytes = 0;
   }
   pthread_cond_broadcast(&d->idle);
   pthread_mutex_unlock(&d->lock);
@@ -400,7 +405,8 @@ int delivery_submit(delivery *d, const delivery_job *in) {
 
   lane *l = &d->lanes[lane_of(in->kind)];
   pthread_mutex_lock(&d->lock);
-  if (d->stopping || l->queued >= DELIVERY_MAX_QUEUED) {
+  if (d->stopping || l->queued >= DELIVERY_MAX_QUEUED ||
+      d->queued_bytes + j->body_len > DELIVERY_MAX_QUEUED_BYTES) {
     d->stats.dropped++;
     int stopping = d->stopping;
     pthread_mutex_unlock(&d->lock);
@@ -410,6 +416,7 @@ int delivery_submit(delivery *d, const delivery_job *in) {
   }
   ready_push(l, j);
   l->queued++;
+  d->queued_bytes += j->body_len;
   pthread_cond_broadcast(&d->wake);
   pthread_mutex_unlock(&d->lock);
   return 0;

@@ -569,6 +569,14 @@ void sns_publish(aws_call *call, json_t *in) {
     sns_fail_param(call, "%s", topic_arn ? "TopicArn" : "TargetArn");
     return;
   }
+  if (phone) {
+    /* E.164: a '+', then 1 to 15 digits. */
+    size_t n = strlen(phone), digits = strspn(phone + (phone[0] == '+'), "0123456789");
+    if (phone[0] != '+' || n < 2 || n > 16 || digits != n - 1) {
+      sns_fail_param(call, "PhoneNumber Reason: %.64s is not valid to publish to", phone);
+      return;
+    }
+  }
   int rc;
   if (phone || (res && !strncmp(res, "endpoint/", 9))) {
     rc = publish_direct(st, call, in, &result, &e);

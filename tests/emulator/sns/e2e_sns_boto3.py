@@ -478,6 +478,9 @@ class SnsCase(unittest.TestCase):
 
     def test_sms_and_platform_recorded(self):
         self.sns.publish(PhoneNumber="+15551230000", Message="code 1234")
+        with self.assertRaises(ClientError) as c:
+            self.sns.publish(PhoneNumber="555-abc", Message="x")
+        self.assertCode(c, "InvalidParameter")
         data = json.load(urllib.request.urlopen(self.emu.endpoint + "/_aws/sns/sms-messages"))
         msgs = data["sms_messages"]["+15551230000"]
         self.assertEqual(msgs[-1]["Message"], "code 1234")
