@@ -20,6 +20,8 @@ extern const aws_service aws_service_dynamodb;
 extern const aws_service aws_service_dynamodbstreams;
 extern const aws_service aws_service_kinesis;
 extern const aws_service aws_service_lambda;
+extern const aws_service aws_service_sns;
+extern const aws_service aws_service_events;
 
 /* Every service with handlers, in health-report order. */
 extern const aws_service *const emulator_service_table[];

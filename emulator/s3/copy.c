@@ -12,6 +12,7 @@
 
 #include "common/http_server.h"
 #include "common/jsonutil.h"
+#include "emulator/delivery/delivery.h"
 #include "emulator/protocol/protocol.h"
 
 #include <errno.h>
@@ -200,6 +201,8 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   }
   if (b->versioning)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
+  delivery_s3_event(call, b->configs, b->name, key, v->size, v->etag,
+                    b->versioning ? v->version_id : NULL, "ObjectCreated:Copy");
   json_t *result =
       json_pack("{s:s, s:o}", "ETag", v->etag, "LastModified", aws_timestamp_json(v->mtime));
   if (v->ck_algo != S3_CK_NONE)

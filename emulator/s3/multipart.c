@@ -12,6 +12,7 @@
 
 #include "common/codec.h"
 #include "common/jsonutil.h"
+#include "emulator/delivery/delivery.h"
 #include "emulator/protocol/protocol.h"
 
 #include <ctype.h>
@@ -545,6 +546,8 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
     s3_checksum_type_header(call, v->ck_composite);
   }
   remember_completion(b, id, out);
+  delivery_s3_event(call, b->configs, b->name, key, v->size, v->etag,
+                    b->versioning ? v->version_id : NULL, "ObjectCreated:CompleteMultipartUpload");
   s3_unlock(st);
   free(key);
   aws_call_reply(call, out);

@@ -12,6 +12,7 @@
 #include "emulator/s3/s3_int.h"
 
 #include "common/jsonutil.h"
+#include "emulator/delivery/delivery.h"
 #include "emulator/protocol/protocol.h"
 
 #include <ctype.h>
@@ -211,6 +212,8 @@ void s3_op_put_object(aws_call *call, json_t *input) {
     return;
   }
   json_t *out = write_output(call, b, v);
+  delivery_s3_event(call, b->configs, b->name, key, v->size, v->etag,
+                    b->versioning ? v->version_id : NULL, "ObjectCreated:Put");
   s3_unlock(st);
   aws_call_reply(call, out);
 }
@@ -481,6 +484,12 @@ void s3_op_delete_object(aws_call *call, json_t *input) {
   json_t *out = json_object();
   int rc = delete_one(st, b, key ? key : "", jsonutil_string(input, "VersionId"),
                       s3_lock_bypass(call, input), out);
+  if (rc == 0)
+    delivery_s3_event(
+        call, b->configs, b->name, key ? key : "", 0, NULL, jsonutil_string(out, "VersionId"),
+        json_is_true(json_object_get(out, "DeleteMarker")) && !jsonutil_string(input, "VersionId")
+            ? "ObjectRemoved:DeleteMarkerCreated"
+            : "ObjectRemoved:Delete");
   s3_unlock(st);
   if (rc == S3_DELETE_LOCKED) {
     json_decref(out);

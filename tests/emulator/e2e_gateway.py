@@ -366,11 +366,10 @@ class GatewayTest(unittest.TestCase):
                     AWS_PAGER="")
 
     def test_unserved_services_raise_our_code(self):
-        # query (SNS, CloudFormation, IAM), json 1.1 (Firehose, Logs), rest-json
+        # query (CloudFormation, IAM), json 1.1 (Firehose, Logs), rest-json
         # (API Gateway) and rest-xml (Route 53): botocore parses each envelope
         # with its own parser, so "Unknown" or a bare "501" means a wrong one.
-        calls = [("sns", lambda c: c.list_topics()),
-                 ("cloudformation", lambda c: c.list_stacks()),
+        calls = [("cloudformation", lambda c: c.list_stacks()),
                  ("iam", lambda c: c.list_users()),
                  ("firehose", lambda c: c.list_delivery_streams()),
                  ("logs", lambda c: c.describe_log_groups()),
@@ -392,8 +391,9 @@ class GatewayTest(unittest.TestCase):
                     "SignedHeaders=host, Signature=00" % service)
         # query: LocalStack's and AWS's <ErrorResponse><Error>…</Error><RequestId>.
         status, headers, body = self.emu.request(
-            "POST", "/", "Action=Publish&Version=2010-03-31&Message=hi",
-            {"Authorization": auth("sns"), "Content-Type": "application/x-www-form-urlencoded"})
+            "POST", "/", "Action=ListStacks&Version=2010-05-15",
+            {"Authorization": auth("cloudformation"),
+             "Content-Type": "application/x-www-form-urlencoded"})
         self.assertEqual(status, 501)
         self.assertEqual(headers["Content-Type"], "text/xml")
         self.assertIn(b"<ErrorResponse><Error><Type>Receiver</Type><Code>NotImplemented</Code>",
@@ -424,7 +424,7 @@ class GatewayTest(unittest.TestCase):
         self.assertIn("apigateway", json.loads(body)["message"])
 
     def test_unserved_services_aws_cli(self):
-        for args, operation in ((["sns", "list-topics"], "ListTopics"),
+        for args, operation in ((["iam", "list-users"], "ListUsers"),
                                 (["firehose", "list-delivery-streams"], "ListDeliveryStreams"),
                                 (["logs", "describe-log-groups"], "DescribeLogGroups"),
                                 (["cloudformation", "list-stacks"], "ListStacks")):

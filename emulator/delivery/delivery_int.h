@@ -1,0 +1,29 @@
+/*
+ * delivery_int.h — private to emulator/delivery/: the engine's state and the
+ * built-in targets.
+ *
+ * Files, by concept:
+ *   engine.c    the engine per emulator, lanes, workers, retries, dead letters
+ *   targets.c   the built-in targets: SQS (in process, SQS's own send path)
+ *               and HTTP(S) (libcurl)
+ *   pattern.c   the event-pattern language (checks and matching)
+ *   s3notify.c  S3 event notifications into the engine
+ */
+#ifndef AIRGAP_EMULATOR_DELIVERY_INT_H
+#define AIRGAP_EMULATOR_DELIVERY_INT_H
+
+#include "emulator/delivery/delivery.h"
+#include "emulator/service.h"
+
+/* Sends body to the SQS queue queue_arn in process (meta: SendMessage
+ * members). 0, AIRGAP_ENOTFOUND (no such queue, or SQS not served), or -1. */
+int delivery_sqs_send(emulator *emu, const char *queue_arn, const char *body, size_t body_len,
+                      json_t *meta);
+
+/* POSTs body to url with meta's "headers"; 0 on a 2xx answer. */
+int delivery_http_post(const char *url, const char *body, size_t body_len, json_t *meta);
+
+/* The emulator an engine serves (borrowed). */
+emulator *delivery_emulator(delivery *d);
+
+#endif

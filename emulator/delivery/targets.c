@@ -1,0 +1,120 @@
+/*
+ * targets.c — the engine's built-in targets.
+ *
+ * SQS is reached in process through the SQS engine's own SendMessage (the
+ * same validation, digests, FIFO deduplication and long-poll wake-ups as a
+ * client's call), found with emulator_service_state(); the queue is named by
+ * its ARN, which carries the account and Region. HTTP(S) endpoints get a POST
+ * through libcurl with a bounded answer and a timeout per attempt; only 2xx
+ * counts as delivered, as for SNS.
+ */
+#include "emulator/delivery/delivery_int.h"
+#include "emulator/sqs/sqs_int.h"
+
+#include "common/error.h"
+#include "common/http_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* SNS gives an endpoint 15 s; here an attempt ends after 5 s, because the
+ * emulator's shutdown joins the HTTP workers and libcurl offers no way to
+ * cancel a transfer from outside: a hung subscriber must not hold a job's
+ * teardown up for long. A slower endpoint is retried like a failed one. */
+#define DELIVERY_HTTP_TIMEOUT_MS 5000
+#define DELIVERY_HTTP_MAX_HEADERS 32
+
+typedef struct send_result {
+  int rc;
+  char message[256];
+} send_result;
+
+static void send_done(json_t *output, const sqs_error *error, void *payload) {
+  send_result *r = payload;
+  if (error) {
+    r->rc = error->code && !strcmp(error->code, "QueueDoesNotExist") ? AIRGAP_ENOTFOUND
+                                                                     : AIRGAP_EINVALID;
+    snprintf(r->message, sizeof(r->message), "%.60s: %.180s", error->code ? error->code : "error",
+             error->message);
+  }
+  json_decref(output);
+}
+
+int delivery_sqs_send(emulator *emu, const char *queue_arn, const char *body, size_t body_len,
+                      json_t *meta) {
+  /* arn:aws:sqs:<region>:<account>:<name> */
+  char region[64], account[16], name[128];
+  if (sscanf(queue_arn, "arn:%*[^:]:sqs:%63[^:]:%15[^:]:%127s", region, account, name) != 3)
+    return airgap_error_set(AIRGAP_EINVALID, "not an SQS queue ARN: %.200s", queue_arn);
+  sqs_engine *engine = emulator_service_state(emu, "sqs");
+  if (!engine)
+    return airgap_error_set(AIRGAP_ENOTFOUND, "SQS is not served by this emulator");
+  char url[256];
+  snprintf(url, sizeof(url), "/%s/%s", account, name);
+  json_t *in = json_object();
+  if (!in)
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+  json_object_set_new(in, "QueueUrl", json_string(url));
+  json_object_set_new(in, "MessageBody", json_stringn(body, body_len));
+  static const char *const members[] = {"MessageAttributes", "MessageGroupId",
+                                        "MessageDeduplicationId", "MessageSystemAttributes"};
+  for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+    json_t *v = json_object_get(meta, members[i]);
+    if (v && !(json_is_object(v) && json_object_size(v) == 0))
+      json_object_set(in, members[i], v);
+  }
+  sqs_context ctx = {account, region, "http://localhost"};
+  send_result r = {0, ""};
+  sqs_engine_call(engine, &ctx, "SendMessage", in, send_done, &r);
+  json_decref(in);
+  if (r.rc < 0)
+    return airgap_error_set(r.rc, "SQS refused the message for %s: %s", queue_arn, r.message);
+  return 0;
+}
+
+static int discard(const char *data, size_t len, void *payload) {
+  (void)data, (void)len, (void)payload;
+  return 0;
+}
+
+int delivery_http_post(const char *url, const char *body, size_t body_len, json_t *meta) {
+  if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+    return airgap_error_set(AIRGAP_EINVALID, "not an HTTP(S) endpoint: %.200s", url);
+  char *lines[DELIVERY_HTTP_MAX_HEADERS + 1] = {NULL};
+  size_t n = 0;
+  const char *name;
+  json_t *v;
+  json_t *headers = json_object_get(meta, "headers");
+  json_object_foreach(headers, name, v) {
+    if (n >= DELIVERY_HTTP_MAX_HEADERS || !json_is_string(v))
+      continue;
+    size_t len = strlen(name) + json_string_length(v) + 3;
+    lines[n] = malloc(len);
+    if (!lines[n])
+      break;
+    snprintf(lines[n], len, "%s: %s", name, json_string_value(v));
+    n++;
+  }
+  http_client_request req = {
+      .method = "POST",
+      .url = url,
+      .headers = (const char *const *)lines,
+      .body = body,
+      .body_len = body_len,
+      .timeout_ms = DELIVERY_HTTP_TIMEOUT_MS,
+      .connect_timeout_ms = 2000,
+      .on_data = discard, /* what a subscriber answers does not matter, only its status */
+  };
+  http_client_response resp = {0};
+  int rc = http_client_send(&resp, &req);
+  for (size_t i = 0; i < n; i++)
+    free(lines[i]);
+  if (rc < 0)
+    return rc;
+  long status = resp.status;
+  http_client_response_free(&resp);
+  if (status < 200 || status > 299)
+    return airgap_error_set(AIRGAP_ERROR, "%.200s answered %ld", url, status);
+  return 0;
+}
