@@ -294,12 +294,15 @@ uint16_t emulator_port(const emulator *emu) { return emu->port; }
 
 const char *emulator_data_dir(const emulator *emu) { return emu->data_dir; }
 
-void emulator_credentials_add(emulator *emu, const char *access_key, const char *account,
-                              const char *arn, const char *user_id) {
-  json_t *identity =
-      json_pack("{s:s, s:s, s:s}", "Account", account, "Arn", arn, "UserId", user_id);
+void emulator_credentials_add(emulator *emu, const emulator_credential *cred) {
+  json_t *identity = json_pack("{s:s, s:s, s:s, s:s}", "Account", cred->account, "Arn", cred->arn,
+                               "UserId", cred->user_id, "SecretAccessKey", cred->secret);
   if (!identity)
     return;
+  if (cred->session_token)
+    json_object_set_new(identity, "SessionToken", json_string(cred->session_token));
+  if (cred->expiration > 0)
+    json_object_set_new(identity, "Expiration", json_real(cred->expiration));
   pthread_mutex_lock(&emu->lock);
   if (json_object_size(emu->credentials) >= EMULATOR_MAX_CREDENTIALS) {
     /* Forget the oldest half (jansson objects keep insertion order). */
@@ -314,7 +317,13 @@ void emulator_credentials_add(emulator *emu, const char *access_key, const char 
     json_decref(emu->credentials);
     emu->credentials = kept;
   }
-  json_object_set_new(emu->credentials, access_key, identity);
+  json_object_set_new(emu->credentials, cred->access_key, identity);
+  pthread_mutex_unlock(&emu->lock);
+}
+
+void emulator_credentials_remove(emulator *emu, const char *access_key) {
+  pthread_mutex_lock(&emu->lock);
+  json_object_del(emu->credentials, access_key);
   pthread_mutex_unlock(&emu->lock);
 }
 

@@ -565,6 +565,18 @@ const char *aws_call_operation(const aws_call *call) { return call->operation; }
 const char *aws_call_account(const aws_call *call) { return call->account; }
 const char *aws_call_region(const aws_call *call) { return call->region; }
 const char *aws_call_request_id(const aws_call *call) { return call->request_id; }
+const char *aws_call_partition(const aws_call *call) {
+  static const struct {
+    const char *prefix, *partition;
+  } partitions[] = {
+      {"cn-", "aws-cn"},         {"us-gov-", "aws-us-gov"}, {"us-isob-", "aws-iso-b"},
+      {"us-isof-", "aws-iso-f"}, {"eu-isoe-", "aws-iso-e"}, {"us-iso-", "aws-iso"},
+  };
+  for (size_t i = 0; i < sizeof(partitions) / sizeof(partitions[0]); i++)
+    if (!strncmp(call->region, partitions[i].prefix, strlen(partitions[i].prefix)))
+      return partitions[i].partition;
+  return "aws";
+}
 const char *aws_call_endpoint(const aws_call *call) { return call->endpoint; }
 const char *aws_call_protocol(const aws_call *call) { return aws_protocol_name(call->protocol); }
 http_request *aws_call_http(aws_call *call) { return call->req; }
