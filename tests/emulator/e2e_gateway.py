@@ -366,12 +366,12 @@ class GatewayTest(unittest.TestCase):
                     AWS_PAGER="")
 
     def test_unserved_services_raise_our_code(self):
-        # query (SNS, CloudFormation, IAM), json 1.1 (Kinesis, Logs), rest-json
+        # query (SNS, CloudFormation, Auto Scaling), json 1.1 (Kinesis, Logs), rest-json
         # (API Gateway) and rest-xml (Route 53): botocore parses each envelope
         # with its own parser, so "Unknown" or a bare "501" means a wrong one.
         calls = [("sns", lambda c: c.list_topics()),
                  ("cloudformation", lambda c: c.list_stacks()),
-                 ("iam", lambda c: c.list_users()),
+                 ("autoscaling", lambda c: c.describe_auto_scaling_groups()),
                  ("kinesis", lambda c: c.list_streams()),
                  ("logs", lambda c: c.describe_log_groups()),
                  ("apigateway", lambda c: c.get_rest_apis()),
