@@ -212,7 +212,7 @@ static int block_matches(const char *op_name, const json_t *block, const json_t 
     lkey[kn] = '\0';
     const json_t *haves = json_object_get(context, lkey);
     if (op.family == OP_NULL) {
-      char buf[16];
+      char buf[64];
       const char *w =
           text_of(json_is_array(wants) ? json_array_get(wants, 0) : wants, buf, sizeof(buf));
       int want_absent = w && !strcasecmp(w, "true");
@@ -294,4 +294,19 @@ iam_decision iam_eval_document(const json_t *doc, const char *action, const char
   }
   *matched = allow;
   return allow >= 0 ? IAM_ALLOWED : IAM_IMPLICIT_DENY;
+}
+
+void iam_eval_context_keys(const json_t *doc, json_t *keys) {
+  const json_t *stmts = json_object_get(doc, "Statement");
+  size_t n = json_is_array(stmts) ? json_array_size(stmts) : (json_is_object(stmts) ? 1 : 0);
+  for (size_t i = 0; i < n; i++) {
+    const json_t *s = json_is_array(stmts) ? json_array_get(stmts, i) : stmts;
+    const char *op;
+    json_t *block;
+    json_object_foreach(json_object_get(s, "Condition"), op, block) {
+      const char *key;
+      json_t *v;
+      json_object_foreach(block, key, v) { add_missing(keys, key); }
+    }
+  }
 }

@@ -188,6 +188,9 @@ typedef enum iam_decision { IAM_IMPLICIT_DENY, IAM_ALLOWED, IAM_EXPLICIT_DENY } 
  * *matched (-1 none). */
 iam_decision iam_eval_document(const json_t *doc, const char *action, const char *resource,
                                const json_t *context, json_t *missing, int *matched);
+/* Adds the condition keys doc uses to keys (an array; each once, compared
+ * case-insensitively). */
+void iam_eval_context_keys(const json_t *doc, json_t *keys);
 /* 1 when pattern (with * and ?) matches s; nocase for actions. */
 int iam_wildcard(const char *pattern, const char *s, int nocase);
 
@@ -294,10 +297,23 @@ void iam_tag_provider(aws_call *call, json_t *input);
 void iam_untag_provider(aws_call *call, json_t *input);
 void iam_list_provider_tags(aws_call *call, json_t *input);
 
+/* iam_account.c */
+void iam_create_account_alias(aws_call *call, json_t *input);
+void iam_delete_account_alias(aws_call *call, json_t *input);
+void iam_list_account_aliases(aws_call *call, json_t *input);
+void iam_update_password_policy(aws_call *call, json_t *input);
+void iam_get_password_policy(aws_call *call, json_t *input);
+void iam_delete_password_policy(aws_call *call, json_t *input);
+/* Checks password against the account's password policy, if it has one;
+ * -1 after PasswordPolicyViolation. */
+int iam_password_check(iam_ctx *c, const char *password);
+
 /* iam_report.c */
 void iam_get_account_authorization_details(aws_call *call, json_t *input);
 void iam_get_account_summary(aws_call *call, json_t *input);
 void iam_simulate_principal_policy(aws_call *call, json_t *input);
 void iam_simulate_custom_policy(aws_call *call, json_t *input);
+void iam_get_context_keys_for_custom_policy(aws_call *call, json_t *input);
+void iam_get_context_keys_for_principal_policy(aws_call *call, json_t *input);
 
 #endif

@@ -333,34 +333,51 @@ static int check_actions(iam_ctx *c, json_t *input) {
   return 0;
 }
 
-IAM_HANDLER(iam_simulate_principal_policy) {
-  const char *arn = jsonutil_string(input, "PolicySourceArn");
-  if (check_actions(c, input) < 0)
-    return NULL;
+/* The user, group or role a PolicySourceArn names; -1 after the error. */
+static int source_of(iam_ctx *c, const char *arn, json_t **rec, iam_kind *kind) {
   char account[13] = "", type[16] = "";
   int off = 0;
   if (!arn || sscanf(arn, "arn:%*[a-z-]:iam::%12[0-9]:%15[a-z]/%n", account, type, &off) < 2 ||
-      off == 0)
-    return iam_fail(c, 400, "InvalidInput", "Invalid ARN: Could not be parsed!");
-  const char *name = strrchr(arn, '/') + 1;
-  iam_kind kind = !strcmp(type, "user") ? IAM_USER : !strcmp(type, "group") ? IAM_GROUP : IAM_ROLE;
-  if (strcmp(type, "user") && strcmp(type, "group") && strcmp(type, "role"))
-    return iam_fail(c, 400, "InvalidInput", "Invalid ARN: %s is not a user, group or role.", arn);
-  json_t *rec =
-      strcmp(account, c->account) ? NULL : iam_get(iam_map(c, iam_kinds[kind].store), name);
-  if (!rec)
-    return iam_no_entity(c, "The %s with name %s cannot be found.", iam_kinds[kind].noun, name);
-  json_t *policies = json_array(), *boundary = json_array();
-  add_principal(c, policies, rec, iam_kinds[kind].noun);
-  if (kind == IAM_USER) {
-    size_t i;
-    json_t *g;
-    json_array_foreach(json_object_get(rec, "_groups"), i, g) {
-      json_t *group = iam_get(iam_map(c, "groups"), json_string_value(g));
-      if (group)
-        add_principal(c, policies, group, "group");
-    }
+      off == 0) {
+    iam_fail(c, 400, "InvalidInput", "Invalid ARN: Could not be parsed!");
+    return -1;
   }
+  if (strcmp(type, "user") && strcmp(type, "group") && strcmp(type, "role")) {
+    iam_fail(c, 400, "InvalidInput", "Invalid ARN: %s is not a user, group or role.", arn);
+    return -1;
+  }
+  const char *name = strrchr(arn, '/') + 1;
+  *kind = !strcmp(type, "user") ? IAM_USER : !strcmp(type, "group") ? IAM_GROUP : IAM_ROLE;
+  *rec = strcmp(account, c->account) ? NULL : iam_get(iam_map(c, iam_kinds[*kind].store), name);
+  if (!*rec) {
+    iam_no_entity(c, "The %s with name %s cannot be found.", iam_kinds[*kind].noun, name);
+    return -1;
+  }
+  return 0;
+}
+
+/* A principal's policies, and for a user its groups' too. */
+static void add_principal_all(iam_ctx *c, json_t *policies, const json_t *rec, iam_kind kind) {
+  add_principal(c, policies, rec, iam_kinds[kind].noun);
+  if (kind != IAM_USER)
+    return;
+  size_t i;
+  json_t *g;
+  json_array_foreach(json_object_get(rec, "_groups"), i, g) {
+    json_t *group = iam_get(iam_map(c, "groups"), json_string_value(g));
+    if (group)
+      add_principal(c, policies, group, "group");
+  }
+}
+
+IAM_HANDLER(iam_simulate_principal_policy) {
+  json_t *rec = NULL;
+  iam_kind kind = IAM_USER;
+  if (check_actions(c, input) < 0 ||
+      source_of(c, jsonutil_string(input, "PolicySourceArn"), &rec, &kind) < 0)
+    return NULL;
+  json_t *policies = json_array(), *boundary = json_array();
+  add_principal_all(c, policies, rec, kind);
   const char *b =
       jsonutil_string(json_object_get(rec, "PermissionsBoundary"), "PermissionsBoundaryArn");
   if (b)
@@ -384,5 +401,37 @@ IAM_HANDLER(iam_simulate_custom_policy) {
     out = simulate(c, input, policies, boundary);
   json_decref(policies);
   json_decref(boundary);
+  return out;
+}
+
+/* ---- GetContextKeysFor*Policy ---- */
+
+static json_t *context_keys(json_t *policies) {
+  json_t *keys = json_array();
+  size_t i;
+  json_t *src;
+  json_array_foreach(policies, i, src) { iam_eval_context_keys(json_object_get(src, "doc"), keys); }
+  return json_pack("{s:o}", "ContextKeyNames", keys);
+}
+
+IAM_HANDLER(iam_get_context_keys_for_custom_policy) {
+  json_t *policies = json_array();
+  json_t *out =
+      add_inputs(c, policies, input, "PolicyInputList") == 0 ? context_keys(policies) : NULL;
+  json_decref(policies);
+  return out;
+}
+
+IAM_HANDLER(iam_get_context_keys_for_principal_policy) {
+  const char *arn = jsonutil_string(input, "PolicySourceArn");
+  json_t *rec = NULL;
+  iam_kind kind = IAM_USER;
+  if (source_of(c, arn, &rec, &kind) < 0)
+    return NULL;
+  json_t *policies = json_array();
+  add_principal_all(c, policies, rec, kind);
+  json_t *out =
+      add_inputs(c, policies, input, "PolicyInputList") == 0 ? context_keys(policies) : NULL;
+  json_decref(policies);
   return out;
 }

@@ -321,7 +321,7 @@ static int check_password(iam_ctx *c, json_t *input, int required) {
              n ? "less than or equal to 128" : "greater than or equal to 1");
     return -1;
   }
-  return 0;
+  return iam_password_check(c, pw);
 }
 
 static json_t *login_out(const json_t *user, const json_t *login) {

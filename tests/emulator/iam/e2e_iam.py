@@ -535,6 +535,47 @@ class Iam(Base):
                                            UserName="u"),
                          "Login Profile for User u cannot be found.")
 
+    def test_account_alias_and_password_policy(self):
+        self.iam.create_account_alias(AccountAlias="my-team-%s" % self.account)
+        self.assertEqual(self.iam.list_account_aliases()["AccountAliases"],
+                         ["my-team-%s" % self.account])
+        self.assert_error("ValidationError", 400, self.iam.create_account_alias,
+                          AccountAlias="Bad--Alias")
+        self.assert_error("NoSuchEntity", 404, self.iam.delete_account_alias, AccountAlias="other")
+        self.iam.delete_account_alias(AccountAlias="my-team-%s" % self.account)
+        self.assertEqual(self.iam.list_account_aliases()["AccountAliases"], [])
+        self.assert_error("NoSuchEntity", 404, self.iam.get_account_password_policy)
+        self.iam.update_account_password_policy(MinimumPasswordLength=12, RequireNumbers=True,
+                                                MaxPasswordAge=90)
+        pol = self.iam.get_account_password_policy()["PasswordPolicy"]
+        self.assertEqual((pol["MinimumPasswordLength"], pol["RequireNumbers"],
+                          pol["ExpirePasswords"], pol["MaxPasswordAge"]), (12, True, True, 90))
+        self.iam.create_user(UserName="u")
+        msg = self.assert_error("PasswordPolicyViolation", 400, self.iam.create_login_profile,
+                                UserName="u", Password="short1")
+        self.assertIn("minimum length of 12", msg)
+        self.assert_error("PasswordPolicyViolation", 400, self.iam.create_login_profile,
+                          UserName="u", Password="long-enough-but-no-digits")
+        self.iam.create_login_profile(UserName="u", Password="long-enough-with-1")
+        self.assert_error("ValidationError", 400, self.iam.update_account_password_policy,
+                          MinimumPasswordLength=4)
+        self.iam.delete_account_password_policy()
+        self.assert_error("NoSuchEntity", 404, self.iam.delete_account_password_policy)
+
+    def test_context_keys(self):
+        doc = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"},
+                           "Bool": {"aws:SecureTransport": "true"}}}]}
+        keys = self.iam.get_context_keys_for_custom_policy(
+            PolicyInputList=[json.dumps(doc)])["ContextKeyNames"]
+        self.assertEqual(sorted(keys), ["aws:RequestedRegion", "aws:SecureTransport"])
+        self.role()
+        self.iam.put_role_policy(RoleName="app", PolicyName="p", PolicyDocument=json.dumps(doc))
+        keys = self.iam.get_context_keys_for_principal_policy(
+            PolicySourceArn="arn:aws:iam::%s:role/app" % self.account)["ContextKeyNames"]
+        self.assertEqual(sorted(keys), ["aws:RequestedRegion", "aws:SecureTransport"])
+
     # ---- providers ----
 
     def test_identity_providers(self):
