@@ -5,10 +5,10 @@
  * fallback), runs it through the protocol layer to the service's handler, and
  * implements the aws_call interface handlers answer through (service.h).
  *
- * Signatures are not verified (any credentials work, as in LocalStack); the
- * access key only picks the account: temporary keys issued by STS act in
- * their role's account, a 12-digit key is the account id, any other key means
- * 000000000000.
+ * Signatures are not verified (any credentials work, as in LocalStack) except
+ * S3's when asked (sigv4.c); the access key picks the account: keys STS and
+ * IAM issued act in their identity's account, a 12-digit key is the account
+ * id, any other key means 000000000000.
  */
 #include "common/error.h"
 #include "common/log.h"

@@ -42,7 +42,7 @@ IAM_HANDLER(iam_create_user) {
     return iam_fail(c, 409, "EntityAlreadyExists", "User with name %s already exists.", name);
   const char *boundary = jsonutil_string(input, "PermissionsBoundary");
   if (boundary && !iam_policy(c, boundary))
-    return iam_fail(c, 400, "InvalidInput", "ARN %s is not valid.", boundary);
+    return iam_no_entity(c, "Scope ARN: %.2048s does not exist or is not attachable.", boundary);
   json_t *rec = principal_new(c, IAM_USER, input);
   if (iam_tags_merge(c, rec, input) < 0) {
     json_decref(rec);

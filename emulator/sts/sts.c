@@ -5,15 +5,19 @@
  * and the service table. The identity-provider operations
  * (AssumeRoleWithSAML, AssumeRoleWithWebIdentity) are in federated.c.
  *
- * Credentials handed out are random and every credential is accepted anyway
- * (signatures are not checked), but the emulator remembers whom it issued
- * them to: calls signed with AssumeRole's keys act in the role's account, and
- * GetCallerIdentity names the assumed role (or federated user), as scripts
- * that check "who am I" after assuming a role expect. The caller's account
- * otherwise comes from the access key (aws_call_account, service.h). ARNs
- * carry the partition of the region called (aws-cn for cn-*, …), and a role's
- * id (AROA…) is derived from its ARN, so it is the same on every AssumeRole
- * as AWS's is. Parameters are validated as AWS validates them, with its codes.
+ * Credentials handed out are random, and the emulator remembers them (with
+ * their secret, session token and expiry, which S3's opt-in signature checks
+ * verify) and whom it issued them to: calls signed with AssumeRole's keys act
+ * in the role's account, and GetCallerIdentity names the assumed role (or
+ * federated user, or the IAM user whose key asked), as scripts that check
+ * "who am I" after assuming a role expect. The caller's account otherwise
+ * comes from the access key (aws_call_account, service.h). ARNs carry the
+ * partition of the region called (aws-cn for cn-*, …). A role IAM knows
+ * (iam.h) answers with its RoleId and limits DurationSeconds to its
+ * MaxSessionDuration; any other role is assumed anyway (nothing is enforced)
+ * with an id (AROA…) derived from its ARN, so it is the same on every
+ * AssumeRole as AWS's is. Parameters are validated as AWS validates them,
+ * with its codes.
  */
 #include "emulator/sts/sts_int.h"
 
