@@ -305,13 +305,15 @@ void emulator_credentials_add(emulator *emu, const emulator_credential *cred) {
     json_object_set_new(identity, "Expiration", json_real(cred->expiration));
   pthread_mutex_lock(&emu->lock);
   if (json_object_size(emu->credentials) >= EMULATOR_MAX_CREDENTIALS) {
-    /* Forget the oldest half (jansson objects keep insertion order). */
+    /* Forget the oldest half of the temporary ones (jansson objects keep
+     * insertion order); IAM's long-term keys stay, as IAM still lists them
+     * (it bounds them itself, two per user). */
     json_t *kept = json_object();
     size_t i = 0, half = json_object_size(emu->credentials) / 2;
     const char *key;
     json_t *value;
     json_object_foreach(emu->credentials, key, value) {
-      if (i++ >= half)
+      if (!json_object_get(value, "SessionToken") || i++ >= half)
         json_object_set(kept, key, value);
     }
     json_decref(emu->credentials);

@@ -110,8 +110,9 @@ void *emulator_service_state(emulator *emu, const char *name);
  * so that calls signed with them act as the identity they were issued to (its
  * account: see aws_call_account), GetCallerIdentity names it, and, when
  * signatures are verified, requests signed with them are checked against
- * their secret (and session token and expiry). Bounded: the oldest half is
- * forgotten past EMULATOR_MAX_CREDENTIALS. Thread-safe. */
+ * their secret (and session token and expiry). Bounded: the oldest half of
+ * the temporary ones (with a session token) is forgotten past
+ * EMULATOR_MAX_CREDENTIALS. Thread-safe. */
 #define EMULATOR_MAX_CREDENTIALS 10000
 typedef struct emulator_credential {
   const char *access_key, *account, *arn, *user_id;

@@ -315,5 +315,7 @@ void iam_simulate_principal_policy(aws_call *call, json_t *input);
 void iam_simulate_custom_policy(aws_call *call, json_t *input);
 void iam_get_context_keys_for_custom_policy(aws_call *call, json_t *input);
 void iam_get_context_keys_for_principal_policy(aws_call *call, json_t *input);
+void iam_generate_credential_report(aws_call *call, json_t *input);
+void iam_get_credential_report(aws_call *call, json_t *input);
 
 #endif

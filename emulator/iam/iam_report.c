@@ -4,14 +4,18 @@
  * with their documents, one paginated list across the four), GetAccountSummary
  * (counts and AWS's default quotas), and the policy simulator
  * (SimulatePrincipalPolicy over the policies stored for a user, group or role,
- * SimulateCustomPolicy over given documents) using iam_eval.c.
+ * SimulateCustomPolicy over given documents) using iam_eval.c, and the
+ * credential report (the CSV AWS documents, made when generated).
  */
+#include "common/codec.h"
+#include "common/dynbuf.h"
 #include "common/jsonutil.h"
 #include "emulator/iam/iam_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 /* ---- GetAccountAuthorizationDetails ---- */
@@ -434,4 +438,97 @@ IAM_HANDLER(iam_get_context_keys_for_principal_policy) {
       add_inputs(c, policies, input, "PolicyInputList") == 0 ? context_keys(policies) : NULL;
   json_decref(policies);
   return out;
+}
+
+/* ---- the credential report ---- */
+
+#define IAM_REPORT_TTL (4 * 3600) /* AWS: a report older than four hours has expired */
+
+static void csv_time(dynbuf *b, const json_t *t) {
+  if (!json_is_number(t)) {
+    dynbuf_puts(b, "N/A");
+    return;
+  }
+  char buf[32];
+  time_t v = (time_t)json_number_value(t);
+  struct tm tm;
+  gmtime_r(&v, &tm);
+  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+  dynbuf_puts(b, buf);
+}
+
+/* One user's row: its password and its first two access keys. */
+static void csv_user(dynbuf *b, const json_t *u) {
+  dynbuf_printf(b, "%s,%s,", jsonutil_string(u, "UserName"), jsonutil_string(u, "Arn"));
+  csv_time(b, json_object_get(u, "CreateDate"));
+  json_t *login = json_object_get(u, "_login");
+  dynbuf_printf(b, ",%s,N/A,", login ? "true" : "false");
+  csv_time(b, json_object_get(login, "CreateDate"));
+  dynbuf_puts(b, ",N/A,false");
+  const char *id;
+  json_t *key;
+  int n = 0;
+  json_object_foreach(json_object_get(u, "_keys"), id, key) {
+    if (n++ == 2)
+      break;
+    dynbuf_printf(b, ",%s,", strcmp(jsonutil_string(key, "Status"), "Active") ? "false" : "true");
+    csv_time(b, json_object_get(key, "CreateDate"));
+    dynbuf_puts(b, ",N/A,N/A,N/A");
+  }
+  for (; n < 2; n++)
+    dynbuf_puts(b, ",false,N/A,N/A,N/A,N/A");
+  dynbuf_puts(b, ",false,N/A,false,N/A\n");
+}
+
+IAM_HANDLER(iam_generate_credential_report) {
+  (void)input;
+  json_t *report = json_object_get(c->acct, "report");
+  double now = iam_now();
+  int fresh = report && now - json_number_value(json_object_get(report, "at")) < IAM_REPORT_TTL;
+  if (fresh)
+    return json_pack("{s:s}", "State", "COMPLETE");
+  dynbuf b;
+  dynbuf_init(&b, 64u << 20);
+  dynbuf_puts(&b, "user,arn,user_creation_time,password_enabled,password_last_used,"
+                  "password_last_changed,password_next_rotation,mfa_active,access_key_1_active,"
+                  "access_key_1_last_rotated,access_key_1_last_used_date,"
+                  "access_key_1_last_used_region,access_key_1_last_used_service,"
+                  "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
+                  "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,"
+                  "cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n");
+  /* The account's root first, as AWS lists it. */
+  json_t *root_keys = json_object_get(iam_map(c, "root"), "_keys");
+  char *root = iam_arn(c, "root", "", "");
+  dynbuf_printf(&b, "<root_account>,%s,N/A,not_supported,N/A,not_supported,not_supported,false",
+                root ? root : "");
+  free(root);
+  size_t rn = json_object_size(root_keys);
+  dynbuf_printf(&b, ",%s,N/A,N/A,N/A,N/A,%s,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n",
+                rn > 0 ? "true" : "false", rn > 1 ? "true" : "false");
+  const char *key;
+  json_t *u;
+  json_object_foreach(iam_map(c, "users"), key, u) { csv_user(&b, u); }
+  size_t len = 0;
+  char *csv = dynbuf_take(&b, &len);
+  char *b64 = csv ? codec_base64_encode(csv, len) : NULL;
+  free(csv);
+  if (!b64)
+    return iam_fail(c, 500, "ServiceFailure", "The credential report is too large.");
+  json_object_set_new(c->acct, "report", json_pack("{s:s, s:f}", "content", b64, "at", now));
+  free(b64);
+  return json_pack("{s:s, s:s}", "State", "STARTED", "Description",
+                   "No report exists. Starting a new report generation task");
+}
+
+IAM_HANDLER(iam_get_credential_report) {
+  (void)input;
+  json_t *report = json_object_get(c->acct, "report");
+  if (!report)
+    return iam_fail(c, 0, "ReportNotPresent",
+                    "Credential report not present. Call GenerateCredentialReport first.");
+  if (iam_now() - json_number_value(json_object_get(report, "at")) >= IAM_REPORT_TTL)
+    return iam_fail(c, 0, "ReportExpired",
+                    "The credential report has expired. Call GenerateCredentialReport again.");
+  return json_pack("{s:O, s:s, s:O}", "Content", json_object_get(report, "content"), "ReportFormat",
+                   "text/csv", "GeneratedTime", json_object_get(report, "at"));
 }

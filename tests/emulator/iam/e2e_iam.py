@@ -562,6 +562,26 @@ class Iam(Base):
         self.iam.delete_account_password_policy()
         self.assert_error("NoSuchEntity", 404, self.iam.delete_account_password_policy)
 
+    def test_credential_report(self):
+        self.assert_error("ReportNotPresent", 410, self.iam.get_credential_report)
+        self.iam.create_user(UserName="u")
+        self.iam.create_login_profile(UserName="u", Password="pw")
+        key = self.iam.create_access_key(UserName="u")["AccessKey"]
+        self.assertEqual(self.iam.generate_credential_report()["State"], "STARTED")
+        self.assertEqual(self.iam.generate_credential_report()["State"], "COMPLETE")
+        report = self.iam.get_credential_report()
+        self.assertEqual(report["ReportFormat"], "text/csv")
+        rows = [line.split(",") for line in report["Content"].decode().splitlines()]
+        header = rows[0]
+        self.assertEqual((header[0], header[8], len(header)), ("user", "access_key_1_active", 22))
+        self.assertEqual(rows[1][:2], ["<root_account>",
+                                       "arn:aws:iam::%s:root" % self.account])
+        user = dict(zip(header, rows[2]))
+        self.assertEqual((user["user"], user["password_enabled"], user["access_key_1_active"],
+                          user["access_key_2_active"]), ("u", "true", "true", "false"))
+        self.assertTrue(user["access_key_1_last_rotated"].endswith("+00:00"))
+        self.assertTrue(key["AccessKeyId"])
+
     def test_context_keys(self):
         doc = {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "s3:*", "Resource": "*",
