@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "emulator/emulator_int.h"
+#include "common/clock.h"
 #include "common/codec.h"
 
 #include <ctype.h>
@@ -321,6 +322,18 @@ void emulator_credentials_add(emulator *emu, const emulator_credential *cred) {
   }
   json_object_set_new(emu->credentials, cred->access_key, identity);
   pthread_mutex_unlock(&emu->lock);
+}
+
+void emulator_credentials_used(emulator *emu, const char *access_key, const char *service,
+                               const char *region) {
+  json_t *used = json_pack("{s:f, s:s, s:s}", "LastUsedDate", (double)(clock_wall_ms() / 1000),
+                           "ServiceName", service, "Region", region);
+  pthread_mutex_lock(&emu->lock);
+  json_t *identity = json_object_get(emu->credentials, access_key);
+  if (identity && used)
+    json_object_set(identity, "LastUsed", used);
+  pthread_mutex_unlock(&emu->lock);
+  json_decref(used);
 }
 
 void emulator_credentials_remove(emulator *emu, const char *access_key) {

@@ -55,6 +55,11 @@ int emulator_internal_handle(emulator *emu, http_request *req);
 /* The slot of a service by name, NULL when this build has no such service. */
 service_slot *emulator_slot(emulator *emu, const char *name);
 
+/* emulator.c: records that an issued key was just used (service, region),
+ * which IAM reports (GetAccessKeyLastUsed: the identity's LastUsed member). */
+void emulator_credentials_used(emulator *emu, const char *access_key, const char *service,
+                               const char *region);
+
 /* timer.c */
 int emulator_timers_start(emulator_timers **out);
 void emulator_timers_stop(emulator_timers *timers);

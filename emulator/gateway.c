@@ -539,6 +539,8 @@ dispatch:;
     memcpy(call->account,
            aklen == 12 && is_digits(ri.access_key, 12) ? ri.access_key : "000000000000", 12);
   call->account[12] = '\0';
+  if (issued)
+    emulator_credentials_used(emu, ri.access_key, slot->svc->name, call->region);
   json_decref(issued);
   endpoint_of(call->endpoint, sizeof(call->endpoint), emu, req);
   log_debug("emulator", "%s %s (%s)", service, operation, aws_protocol_name(p));

@@ -124,8 +124,9 @@ void emulator_credentials_add(emulator *emu, const emulator_credential *cred);
 /* Forgets access_key (an IAM key deleted or made inactive). */
 void emulator_credentials_remove(emulator *emu, const char *access_key);
 /* The identity issued with access_key, {"Account", "Arn", "UserId",
- * "SecretAccessKey"[, "SessionToken", "Expiration"]} (new reference:
- * json_decref), or NULL when this emulator did not issue it. */
+ * "SecretAccessKey"[, "SessionToken", "Expiration"][, "LastUsed":
+ * {"LastUsedDate", "ServiceName", "Region"}]} (new reference: json_decref),
+ * or NULL when this emulator did not issue it. */
 json_t *emulator_credentials_get(emulator *emu, const char *access_key);
 
 /* ---- timers (one timer thread per emulator; no thread per waiter) ---- */

@@ -138,10 +138,17 @@ IAM_HANDLER(iam_update_access_key) {
                     "constraint: Member must satisfy enum value set: [Active, Inactive]",
                     status ? status : "null");
   json_object_set_new(key, "Status", json_string(status));
-  if (!strcmp(status, "Active"))
+  if (!strcmp(status, "Active")) {
     register_key(c, user, key);
-  else
+  } else {
+    /* Keep where it was last used: the credential table forgets the key. */
+    json_t *issued = emulator_credentials_get(c->st->emu, jsonutil_string(key, "AccessKeyId"));
+    json_t *used = json_object_get(issued, "LastUsed");
+    if (used)
+      json_object_set(key, "_last_used", used);
+    json_decref(issued);
     emulator_credentials_remove(c->st->emu, jsonutil_string(key, "AccessKeyId"));
+  }
   return NULL;
 }
 
@@ -169,21 +176,32 @@ IAM_HANDLER(iam_list_access_keys) {
   return iam_page(c, input, items, "AccessKeyMetadata", json_object());
 }
 
-/* The emulator does not record where a key was used: AWS's answer for a key
- * never used (ServiceName and Region "N/A"). */
+/* Where a key was last used, as the gateway recorded it in the credential
+ * table; AWS's answer for a key never used is ServiceName and Region "N/A". */
 IAM_HANDLER(iam_get_access_key_last_used) {
   const char *id = jsonutil_string(input, "AccessKeyId");
   const char *name;
   json_t *user;
-  json_t *found = NULL;
+  json_t *found = NULL, *key = NULL;
   json_object_foreach(iam_map(c, "users"), name, user) {
-    if (json_object_get(json_object_get(user, "_keys"), id ? id : ""))
+    json_t *k = json_object_get(json_object_get(user, "_keys"), id ? id : "");
+    if (k) {
       found = user;
+      key = k;
+    }
   }
-  if (!found && !json_object_get(json_object_get(iam_map(c, "root"), "_keys"), id ? id : ""))
+  if (!key)
+    key = json_object_get(json_object_get(iam_map(c, "root"), "_keys"), id ? id : "");
+  if (!key)
     return iam_no_entity(c, "The Access Key with id %.128s cannot be found.", id ? id : "");
-  json_t *out =
-      json_pack("{s:{s:s, s:s}}", "AccessKeyLastUsed", "ServiceName", "N/A", "Region", "N/A");
+  json_t *issued = emulator_credentials_get(c->st->emu, id);
+  json_t *used = json_object_get(issued, "LastUsed");
+  if (!used)
+    used = json_object_get(key, "_last_used");
+  json_t *last =
+      used ? json_copy(used) : json_pack("{s:s, s:s}", "ServiceName", "N/A", "Region", "N/A");
+  json_t *out = json_pack("{s:o}", "AccessKeyLastUsed", last);
+  json_decref(issued);
   if (found)
     json_object_set_new(out, "UserName", json_string(jsonutil_string(found, "UserName")));
   return out;

@@ -458,7 +458,7 @@ static void csv_time(dynbuf *b, const json_t *t) {
 }
 
 /* One user's row: its password and its first two access keys. */
-static void csv_user(dynbuf *b, const json_t *u) {
+static void csv_user(iam_ctx *c, dynbuf *b, const json_t *u) {
   dynbuf_printf(b, "%s,%s,", jsonutil_string(u, "UserName"), jsonutil_string(u, "Arn"));
   csv_time(b, json_object_get(u, "CreateDate"));
   json_t *login = json_object_get(u, "_login");
@@ -473,7 +473,17 @@ static void csv_user(dynbuf *b, const json_t *u) {
       break;
     dynbuf_printf(b, ",%s,", strcmp(jsonutil_string(key, "Status"), "Active") ? "false" : "true");
     csv_time(b, json_object_get(key, "CreateDate"));
-    dynbuf_puts(b, ",N/A,N/A,N/A");
+    /* Where the gateway last saw the key (the credential table), else where
+     * it was when it was made inactive. */
+    json_t *issued = emulator_credentials_get(c->st->emu, id);
+    json_t *used = json_object_get(issued, "LastUsed");
+    if (!used)
+      used = json_object_get(key, "_last_used");
+    dynbuf_puts(b, ",");
+    csv_time(b, json_object_get(used, "LastUsedDate"));
+    dynbuf_printf(b, ",%s,%s", used ? jsonutil_string(used, "Region") : "N/A",
+                  used ? jsonutil_string(used, "ServiceName") : "N/A");
+    json_decref(issued);
   }
   for (; n < 2; n++)
     dynbuf_puts(b, ",false,N/A,N/A,N/A,N/A");
@@ -507,7 +517,7 @@ IAM_HANDLER(iam_generate_credential_report) {
                 rn > 0 ? "true" : "false", rn > 1 ? "true" : "false");
   const char *key;
   json_t *u;
-  json_object_foreach(iam_map(c, "users"), key, u) { csv_user(&b, u); }
+  json_object_foreach(iam_map(c, "users"), key, u) { csv_user(c, &b, u); }
   size_t len = 0;
   char *csv = dynbuf_take(&b, &len);
   char *b64 = csv ? codec_base64_encode(csv, len) : NULL;

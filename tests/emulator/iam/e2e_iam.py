@@ -470,6 +470,10 @@ class Iam(Base):
         self.assertNotIn("SecretAccessKey", meta[0])
         last = self.iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])
         self.assertEqual(last["UserName"], "deployer")
+        # The key's last call was IAM's CreateAccessKey above, in us-east-1.
+        self.assertEqual((last["AccessKeyLastUsed"]["ServiceName"],
+                          last["AccessKeyLastUsed"]["Region"]), ("iam", "us-east-1"))
+        self.assertIn("LastUsedDate", last["AccessKeyLastUsed"])
         # Session credentials of the user act as the user too.
         creds = as_user.get_session_token()["Credentials"]
         self.assertEqual(self.client("sts", key=creds["AccessKeyId"],
@@ -567,20 +571,26 @@ class Iam(Base):
         self.iam.create_user(UserName="u")
         self.iam.create_login_profile(UserName="u", Password="pw")
         key = self.iam.create_access_key(UserName="u")["AccessKey"]
+        self.client("sts", key=key["AccessKeyId"], secret=key["SecretAccessKey"],
+                    region="eu-west-1").get_caller_identity()
         self.assertEqual(self.iam.generate_credential_report()["State"], "STARTED")
         self.assertEqual(self.iam.generate_credential_report()["State"], "COMPLETE")
+        self.iam.create_user(UserName="later")  # the report is a snapshot
         report = self.iam.get_credential_report()
         self.assertEqual(report["ReportFormat"], "text/csv")
         rows = [line.split(",") for line in report["Content"].decode().splitlines()]
         header = rows[0]
-        self.assertEqual((header[0], header[8], len(header)), ("user", "access_key_1_active", 22))
+        self.assertEqual((header[0], header[8], len(header), len(rows)),
+                         ("user", "access_key_1_active", 22, 3))
         self.assertEqual(rows[1][:2], ["<root_account>",
                                        "arn:aws:iam::%s:root" % self.account])
         user = dict(zip(header, rows[2]))
         self.assertEqual((user["user"], user["password_enabled"], user["access_key_1_active"],
-                          user["access_key_2_active"]), ("u", "true", "true", "false"))
+                          user["access_key_2_active"], user["access_key_1_last_used_region"],
+                          user["access_key_1_last_used_service"]),
+                         ("u", "true", "true", "false", "eu-west-1", "sts"))
         self.assertTrue(user["access_key_1_last_rotated"].endswith("+00:00"))
-        self.assertTrue(key["AccessKeyId"])
+        self.assertTrue(user["access_key_1_last_used_date"].endswith("+00:00"))
 
     def test_context_keys(self):
         doc = {"Version": "2012-10-17", "Statement": [
