@@ -38,7 +38,7 @@ struct emulator {
   char *hostname;       /* fallback "host:port" for URLs */
   char *data_dir;       /* private: spilled bodies, service data (emulator.c) */
   int work_lock;        /* flock()ed while the emulator lives; -1 before */
-  json_t *credentials;  /* issued access key → {Account, Arn, UserId}; under lock */
+  json_t *credentials;  /* issued access key → identity, secret, …(service.h); under lock */
   init_hooks *hooks;    /* NULL when no init hooks folder was given */
   uint16_t port;
   time_t started;

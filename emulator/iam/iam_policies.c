@@ -213,7 +213,8 @@ static json_t *aws_policy(iam_ctx *c, const char *arn) {
   json_t *rec = json_object_get(iam_aws_policies(), arn + n);
   if (!rec)
     return NULL;
-  json_t *copy = json_copy(rec);
+  /* A deep copy: the table is shared by every emulator of the process. */
+  json_t *copy = json_deep_copy(rec);
   json_object_set_new(copy, "Arn", json_string(arn));
   return copy;
 }
