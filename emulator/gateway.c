@@ -239,7 +239,9 @@ static const char *service_for_target(emulator *emu, const char *target) {
   static const struct {
     const char *prefix;
     const char *service;
-  } known[] = {{"AmazonSQS", "sqs"}, {"DynamoDB_20120810", "dynamodb"}};
+  } known[] = {{"AmazonSQS", "sqs"},
+               {"DynamoDB_20120810", "dynamodb"},
+               {"DynamoDBStreams_20120810", "dynamodbstreams"}};
   size_t n = strcspn(target, ".");
   for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
     if (strlen(known[i].prefix) == n && strncmp(target, known[i].prefix, n) == 0)
@@ -286,7 +288,12 @@ static int is_form_post(const aws_http_in *in) {
 static const char *find_service(emulator *emu, http_request *req, const aws_http_in *in,
                                 const route_info *ri, aws_error *err) {
   if (ri->scope_service[0]) {
-    /* Signing names that differ from our service names. */
+    /* Signing names that differ from our service names: DynamoDB Streams
+     * signs as "dynamodb" and is told apart by its target. */
+    const char *target = http_request_header(req, "X-Amz-Target");
+    if (strcmp(ri->scope_service, "dynamodb") == 0 && target &&
+        strncmp(target, "DynamoDBStreams_20120810.", 25) == 0)
+      return "dynamodbstreams";
     if (strcmp(ri->scope_service, "execute-api") != 0)
       return ri->scope_service;
   }
