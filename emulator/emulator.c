@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "emulator/emulator_int.h"
+#include "common/clock.h"
 #include "common/codec.h"
 
 #include <ctype.h>
@@ -306,27 +307,50 @@ uint16_t emulator_port(const emulator *emu) { return emu->port; }
 
 const char *emulator_data_dir(const emulator *emu) { return emu->data_dir; }
 
-void emulator_credentials_add(emulator *emu, const char *access_key, const char *account,
-                              const char *arn, const char *user_id) {
-  json_t *identity =
-      json_pack("{s:s, s:s, s:s}", "Account", account, "Arn", arn, "UserId", user_id);
+void emulator_credentials_add(emulator *emu, const emulator_credential *cred) {
+  json_t *identity = json_pack("{s:s, s:s, s:s, s:s}", "Account", cred->account, "Arn", cred->arn,
+                               "UserId", cred->user_id, "SecretAccessKey", cred->secret);
   if (!identity)
     return;
+  if (cred->session_token)
+    json_object_set_new(identity, "SessionToken", json_string(cred->session_token));
+  if (cred->expiration > 0)
+    json_object_set_new(identity, "Expiration", json_real(cred->expiration));
   pthread_mutex_lock(&emu->lock);
   if (json_object_size(emu->credentials) >= EMULATOR_MAX_CREDENTIALS) {
-    /* Forget the oldest half (jansson objects keep insertion order). */
+    /* Forget the oldest half of the temporary ones (jansson objects keep
+     * insertion order); IAM's long-term keys stay, as IAM still lists them
+     * (it bounds them itself, two per user). */
     json_t *kept = json_object();
     size_t i = 0, half = json_object_size(emu->credentials) / 2;
     const char *key;
     json_t *value;
     json_object_foreach(emu->credentials, key, value) {
-      if (i++ >= half)
+      if (!json_object_get(value, "SessionToken") || i++ >= half)
         json_object_set(kept, key, value);
     }
     json_decref(emu->credentials);
     emu->credentials = kept;
   }
-  json_object_set_new(emu->credentials, access_key, identity);
+  json_object_set_new(emu->credentials, cred->access_key, identity);
+  pthread_mutex_unlock(&emu->lock);
+}
+
+void emulator_credentials_used(emulator *emu, const char *access_key, const char *service,
+                               const char *region) {
+  json_t *used = json_pack("{s:f, s:s, s:s}", "LastUsedDate", (double)(clock_wall_ms() / 1000),
+                           "ServiceName", service, "Region", region);
+  pthread_mutex_lock(&emu->lock);
+  json_t *identity = json_object_get(emu->credentials, access_key);
+  if (identity && used)
+    json_object_set(identity, "LastUsed", used);
+  pthread_mutex_unlock(&emu->lock);
+  json_decref(used);
+}
+
+void emulator_credentials_remove(emulator *emu, const char *access_key) {
+  pthread_mutex_lock(&emu->lock);
+  json_object_del(emu->credentials, access_key);
   pthread_mutex_unlock(&emu->lock);
 }
 

@@ -38,7 +38,7 @@ struct emulator {
   char *hostname;       /* fallback "host:port" for URLs */
   char *data_dir;       /* private: spilled bodies, service data (emulator.c) */
   int work_lock;        /* flock()ed while the emulator lives; -1 before */
-  json_t *credentials;  /* issued access key → {Account, Arn, UserId}; under lock */
+  json_t *credentials;  /* issued access key → identity, secret, …(service.h); under lock */
   init_hooks *hooks;    /* NULL when no init hooks folder was given */
   uint16_t port;
   time_t started;
@@ -56,6 +56,11 @@ void emulator_gateway_early(http_request *req, void *payload);
 int emulator_internal_handle(emulator *emu, http_request *req);
 /* The slot of a service by name, NULL when this build has no such service. */
 service_slot *emulator_slot(emulator *emu, const char *name);
+
+/* emulator.c: records that an issued key was just used (service, region),
+ * which IAM reports (GetAccessKeyLastUsed: the identity's LastUsed member). */
+void emulator_credentials_used(emulator *emu, const char *access_key, const char *service,
+                               const char *region);
 
 /* timer.c */
 int emulator_timers_start(emulator_timers **out);

@@ -5,10 +5,10 @@
  * fallback), runs it through the protocol layer to the service's handler, and
  * implements the aws_call interface handlers answer through (service.h).
  *
- * Signatures are not verified (any credentials work, as in LocalStack); the
- * access key only picks the account: temporary keys issued by STS act in
- * their role's account, a 12-digit key is the account id, any other key means
- * 000000000000.
+ * Signatures are not verified (any credentials work, as in LocalStack) except
+ * S3's when asked (sigv4.c); the access key picks the account: keys STS and
+ * IAM issued act in their identity's account, a 12-digit key is the account
+ * id, any other key means 000000000000.
  */
 #include "common/error.h"
 #include "common/log.h"
@@ -602,6 +602,8 @@ dispatch:;
     memcpy(call->account,
            aklen == 12 && is_digits(ri.access_key, 12) ? ri.access_key : "000000000000", 12);
   call->account[12] = '\0';
+  if (issued)
+    emulator_credentials_used(emu, ri.access_key, slot->svc->name, call->region);
   json_decref(issued);
   endpoint_of(call->endpoint, sizeof(call->endpoint), emu, req);
   log_debug("emulator", "%s %s (%s)", service, operation, aws_protocol_name(p));
@@ -629,6 +631,18 @@ const char *aws_call_operation(const aws_call *call) { return call->operation; }
 const char *aws_call_account(const aws_call *call) { return call->account; }
 const char *aws_call_region(const aws_call *call) { return call->region; }
 const char *aws_call_request_id(const aws_call *call) { return call->request_id; }
+const char *aws_call_partition(const aws_call *call) {
+  static const struct {
+    const char *prefix, *partition;
+  } partitions[] = {
+      {"cn-", "aws-cn"},         {"us-gov-", "aws-us-gov"}, {"us-isob-", "aws-iso-b"},
+      {"us-isof-", "aws-iso-f"}, {"eu-isoe-", "aws-iso-e"}, {"us-iso-", "aws-iso"},
+  };
+  for (size_t i = 0; i < sizeof(partitions) / sizeof(partitions[0]); i++)
+    if (!strncmp(call->region, partitions[i].prefix, strlen(partitions[i].prefix)))
+      return partitions[i].partition;
+  return "aws";
+}
 const char *aws_call_endpoint(const aws_call *call) { return call->endpoint; }
 const char *aws_call_protocol(const aws_call *call) { return aws_protocol_name(call->protocol); }
 http_request *aws_call_http(aws_call *call) { return call->req; }

@@ -37,10 +37,13 @@ typedef struct emulator emulator;
 
 /* ---- what a handler can read about the call (all borrowed from the call) ---- */
 
-const char *aws_call_service(const aws_call *call);    /* "sqs" */
-const char *aws_call_operation(const aws_call *call);  /* "SendMessage" */
-const char *aws_call_account(const aws_call *call);    /* 12 digits */
-const char *aws_call_region(const aws_call *call);     /* "us-east-1" */
+const char *aws_call_service(const aws_call *call);   /* "sqs" */
+const char *aws_call_operation(const aws_call *call); /* "SendMessage" */
+const char *aws_call_account(const aws_call *call);   /* 12 digits */
+const char *aws_call_region(const aws_call *call);    /* "us-east-1" */
+/* The partition of the Region called, for ARNs: "aws-cn" for cn-*,
+ * "aws-us-gov" for us-gov-*, the ISO partitions for theirs, "aws" otherwise. */
+const char *aws_call_partition(const aws_call *call);
 const char *aws_call_request_id(const aws_call *call); /* unique per request */
 /* "http://host:port" as the client addressed us (Host header), for URLs handed
  * back to clients such as SQS queue URLs. */
@@ -101,17 +104,29 @@ const char *emulator_data_dir(const emulator *emu);
  * SERVICES). Borrowed; lives as long as emu. */
 void *emulator_service_state(emulator *emu, const char *name);
 
-/* ---- credentials issued by STS ---- */
+/* ---- credentials issued by STS and IAM ---- */
 
-/* Temporary credentials an STS service hands out are remembered per emulator,
+/* Credentials an STS or IAM service hands out are remembered per emulator,
  * so that calls signed with them act as the identity they were issued to (its
- * account: see aws_call_account) and GetCallerIdentity names it. Bounded: the
- * oldest half is forgotten past EMULATOR_MAX_CREDENTIALS. Thread-safe. */
+ * account: see aws_call_account), GetCallerIdentity names it, and, when
+ * signatures are verified, requests signed with them are checked against
+ * their secret (and session token and expiry). Bounded: the oldest half of
+ * the temporary ones (with a session token) is forgotten past
+ * EMULATOR_MAX_CREDENTIALS. Thread-safe. */
 #define EMULATOR_MAX_CREDENTIALS 10000
-void emulator_credentials_add(emulator *emu, const char *access_key, const char *account,
-                              const char *arn, const char *user_id);
-/* The identity issued with access_key, {"Account", "Arn", "UserId"} (new
- * reference: json_decref), or NULL when this emulator did not issue it. */
+typedef struct emulator_credential {
+  const char *access_key, *account, *arn, *user_id;
+  const char *secret;        /* the secret access key */
+  const char *session_token; /* STS's; NULL for long-term (IAM) keys */
+  double expiration;         /* seconds since the epoch; 0: never */
+} emulator_credential;
+void emulator_credentials_add(emulator *emu, const emulator_credential *cred);
+/* Forgets access_key (an IAM key deleted or made inactive). */
+void emulator_credentials_remove(emulator *emu, const char *access_key);
+/* The identity issued with access_key, {"Account", "Arn", "UserId",
+ * "SecretAccessKey"[, "SessionToken", "Expiration"][, "LastUsed":
+ * {"LastUsedDate", "ServiceName", "Region"}]} (new reference: json_decref),
+ * or NULL when this emulator did not issue it. */
 json_t *emulator_credentials_get(emulator *emu, const char *access_key);
 
 /* ---- timers (one timer thread per emulator; no thread per waiter) ---- */

@@ -17,8 +17,10 @@
  * aws-chunked chunk signatures are not checked here.
  *
  * Assumptions: the secret of an access key is "test" (LocalStack's test
- * credentials) unless the emulator issued the key itself (STS), in which case
- * the credential table holds no secret and the signature is accepted. Every
+ * credentials) unless the emulator issued the key itself (STS, IAM), in which
+ * case the credential table holds its secret (and STS's session token and
+ * expiry), checked as AWS checks them; AWS-shaped keys (AKIA…, ASIA…) the
+ * emulator never issued are unknown (InvalidAccessKeyId). Every
  * buffer is bounded (AUTH_MAX); HMAC and SHA-256 come from libcrypto.
  */
 #include "emulator/sigv4.h"
@@ -149,6 +151,16 @@ static const char *query_get(const query *q, const char *name) {
   return NULL;
 }
 
+/* The session token a request carries (header or presigned query), or NULL. */
+static const char *request_token(const aws_http_in *in, const query *q) {
+  const char *t = in->header(in->ctx, "X-Amz-Security-Token");
+  if (!t)
+    t = query_get(q, "X-Amz-Security-Token");
+  if (!t)
+    t = query_get(q, "x-amz-security-token");
+  return t;
+}
+
 static void sha256_hex(char out[65], const char *data, size_t len) {
   unsigned char md[32];
   unsigned int n = 0;
@@ -188,14 +200,45 @@ static void format_amz_date(char out[17], double t) {
   strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-/* The secret of access_key, or NULL when it cannot be known (an STS key). */
-static const char *secret_of(emulator *emu, const char *access_key) {
+/* The secret of access_key into out (AUTH_SECRET_MAX bytes). Keys the
+ * emulator issued (STS, IAM) have their own secret, and STS's also a session
+ * token, which must come with the request (token; checked only when
+ * check_token is set) and must not have expired. Other keys have the secret
+ * "test", except keys shaped like AWS's own (AKIA…/ASIA…, 20 characters):
+ * AWS would not know one the emulator never issued (or an IAM key deleted or
+ * made inactive). 0, or AIRGAP_EINVALID with InvalidAccessKeyId,
+ * InvalidToken or ExpiredToken in err. */
+#define AUTH_SECRET_MAX 128
+static int secret_of(aws_error *err, emulator *emu, const char *access_key, const char *token,
+                     int check_token, double now, char out[AUTH_SECRET_MAX]) {
   json_t *issued = emulator_credentials_get(emu, access_key);
-  if (issued) {
-    json_decref(issued);
-    return NULL;
+  if (!issued) {
+    if (strlen(access_key) == 20 &&
+        (!strncmp(access_key, "AKIA", 4) || !strncmp(access_key, "ASIA", 4))) {
+      aws_error_set(err, 403, "InvalidAccessKeyId",
+                    "The AWS Access Key Id you provided does not exist in our records.");
+      err->fields = json_pack("{s:s}", "AWSAccessKeyId", access_key);
+      return AIRGAP_EINVALID;
+    }
+    snprintf(out, AUTH_SECRET_MAX, "test");
+    return 0;
   }
-  return "test";
+  const char *secret = json_string_value(json_object_get(issued, "SecretAccessKey"));
+  const char *want = json_string_value(json_object_get(issued, "SessionToken"));
+  double expires = json_number_value(json_object_get(issued, "Expiration"));
+  int rc = 0;
+  if (want && check_token && (!token || strcmp(token, want) != 0)) {
+    aws_error_set(err, 400, "InvalidToken",
+                  "The provided token is malformed or otherwise invalid.");
+    rc = AIRGAP_EINVALID;
+  } else if (want && expires > 0 && now >= expires) {
+    aws_error_set(err, 400, "ExpiredToken", "The provided token has expired.");
+    rc = AIRGAP_EINVALID;
+  } else {
+    snprintf(out, AUTH_SECRET_MAX, "%s", secret ? secret : "");
+  }
+  json_decref(issued);
+  return rc;
 }
 
 static int fail_malformed(aws_error *err, const char *region, const char *msg) {
@@ -317,11 +360,9 @@ static int verify_v4(aws_error *err, emulator *emu, const aws_http_in *in, const
   dynbuf_init(&creq, AUTH_MAX);
   dynbuf_init(&sts, AUTH_MAX);
   char *path = NULL, *canonical = NULL, *to_sign = NULL;
-  const char *secret = secret_of(emu, v->access_key);
-  if (!secret) {
-    rc = 0;
+  char secret[AUTH_SECRET_MAX];
+  if (secret_of(err, emu, v->access_key, request_token(in, q), 1, now, secret) < 0)
     goto cleanup;
-  }
   /* Canonical request. */
   dynbuf_printf(&creq, "%s\n", in->method);
   path = uri_decode(in->path, strlen(in->path));
@@ -653,10 +694,10 @@ cleanup:
 
 static int check_v2(aws_error *err, emulator *emu, const aws_http_in *in, const query *q,
                     const char *vhost_bucket, const char *access_key, const char *provided,
-                    const char *date_line) {
-  const char *secret = secret_of(emu, access_key);
-  if (!secret)
-    return 0;
+                    const char *date_line, double now) {
+  char secret[AUTH_SECRET_MAX];
+  if (secret_of(err, emu, access_key, request_token(in, q), 1, now, secret) < 0)
+    return AIRGAP_EINVALID;
   int rc = check_v2_once(err, in, q, vhost_bucket, access_key, secret, provided, date_line, 0);
   /* botocore signs a bucket's own operations (path "/bucket") as "/bucket/",
    * the resource of the virtual-host form; S3 accepts both. */
@@ -717,7 +758,7 @@ int emulator_sigv4_verify(aws_error *err, emulator *emu, const aws_http_in *in,
     }
     /* With x-amz-date the Date line is empty: x-amz-date is signed with the
      * other x-amz-* headers. */
-    rc = check_v2(err, emu, in, &q, vhost_bucket, ak, colon + 1, amz ? "" : date);
+    rc = check_v2(err, emu, in, &q, vhost_bucket, ak, colon + 1, amz ? "" : date, now);
   } else if (auth) {
     aws_error_set(err, 400, "InvalidArgument", "Unsupported Authorization Type");
     err->fields = json_pack("{s:s, s:s}", "ArgumentName", "Authorization", "ArgumentValue", auth);
@@ -742,7 +783,7 @@ int emulator_sigv4_verify(aws_error *err, emulator *emu, const aws_http_in *in,
       rc = fail_expired(err, NULL, (double)ex, now);
       goto cleanup;
     }
-    rc = check_v2(err, emu, in, &q, vhost_bucket, ak, sig, expires);
+    rc = check_v2(err, emu, in, &q, vhost_bucket, ak, sig, expires, now);
   }
 cleanup:
   query_free(&q);
@@ -815,8 +856,10 @@ int emulator_s3_enforce_access(const emulator *emu) { return emu->s3_enforce_acc
 int emulator_sigv4_policy_verify(aws_error *err, emulator *emu, const char *policy,
                                  const char *credential, const char *access_key,
                                  const char *signature) {
-  char expected[65];
-  const char *secret = NULL;
+  char expected[65], secret[AUTH_SECRET_MAX];
+  /* The form's own token field is not passed here: only the key's existence
+   * and expiry are checked. */
+  double now = (double)time(NULL);
   if (credential) {
     v4 v;
     memset(&v, 0, sizeof(v));
@@ -828,9 +871,8 @@ int emulator_sigv4_policy_verify(aws_error *err, emulator *emu, const char *poli
           json_pack("{s:s, s:s}", "ArgumentName", "x-amz-credential", "ArgumentValue", credential);
       return AIRGAP_EINVALID;
     }
-    secret = secret_of(emu, v.access_key);
-    if (!secret)
-      return 0;
+    if (secret_of(err, emu, v.access_key, NULL, 0, now, secret) < 0)
+      return AIRGAP_EINVALID;
     unsigned char key[EVP_MAX_MD_SIZE], next[EVP_MAX_MD_SIZE];
     unsigned int klen = 0;
     char first[256];
@@ -848,9 +890,8 @@ int emulator_sigv4_policy_verify(aws_error *err, emulator *emu, const char *poli
       return fail_mismatch(err, v.access_key, policy, signature, NULL);
     return 0;
   }
-  secret = secret_of(emu, access_key);
-  if (!secret)
-    return 0;
+  if (secret_of(err, emu, access_key, NULL, 0, now, secret) < 0)
+    return AIRGAP_EINVALID;
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mlen = 0;
   hmac(EVP_sha1(), mac, &mlen, secret, strlen(secret), policy);

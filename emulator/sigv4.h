@@ -15,12 +15,14 @@ typedef struct emulator emulator;
  * sent it (before any virtual-host rewrite); vhost_path is that rewrite
  * ("/<bucket>" + path, from aws_s3_vhost_path) or NULL, since SigV2 signs
  * "/bucket/key". An unsigned request passes
- * (it is anonymous; access control decides). The secret of every access key
- * is "test" (LocalStack's test credentials); keys STS issued are accepted as
- * signed, since the credential table keeps no secret. Returns 0, or
+ * (it is anonymous; access control decides). Keys STS and IAM issued are
+ * checked against their own secret (and STS's session token and expiry);
+ * AWS-shaped keys (AKIA…/ASIA…) the emulator did not issue are unknown; every
+ * other key's secret is "test" (LocalStack's test credentials). Returns 0, or
  * AIRGAP_EINVALID with the S3 error in err (AuthorizationHeaderMalformed,
  * SignatureDoesNotMatch, RequestTimeTooSkewed, AccessDenied "Request has
- * expired", AuthorizationQueryParametersError). now: seconds since the epoch. */
+ * expired", AuthorizationQueryParametersError, InvalidAccessKeyId,
+ * InvalidToken, ExpiredToken). now: seconds since the epoch. */
 int emulator_sigv4_verify(aws_error *err, emulator *emu, const aws_http_in *in,
                           const char *vhost_path, double now);
 

@@ -5,19 +5,24 @@
  * and the service table. The identity-provider operations
  * (AssumeRoleWithSAML, AssumeRoleWithWebIdentity) are in federated.c.
  *
- * Credentials handed out are random and every credential is accepted anyway
- * (signatures are not checked), but the emulator remembers whom it issued
- * them to: calls signed with AssumeRole's keys act in the role's account, and
- * GetCallerIdentity names the assumed role (or federated user), as scripts
- * that check "who am I" after assuming a role expect. The caller's account
- * otherwise comes from the access key (aws_call_account, service.h). ARNs
- * carry the partition of the region called (aws-cn for cn-*, …), and a role's
- * id (AROA…) is derived from its ARN, so it is the same on every AssumeRole
- * as AWS's is. Parameters are validated as AWS validates them, with its codes.
+ * Credentials handed out are random, and the emulator remembers them (with
+ * their secret, session token and expiry, which S3's opt-in signature checks
+ * verify) and whom it issued them to: calls signed with AssumeRole's keys act
+ * in the role's account, and GetCallerIdentity names the assumed role (or
+ * federated user, or the IAM user whose key asked), as scripts that check
+ * "who am I" after assuming a role expect. The caller's account otherwise
+ * comes from the access key (aws_call_account, service.h). ARNs carry the
+ * partition of the region called (aws-cn for cn-*, …). A role IAM knows
+ * (iam.h) answers with its RoleId and limits DurationSeconds to its
+ * MaxSessionDuration; any other role is assumed anyway (nothing is enforced)
+ * with an id (AROA…) derived from its ARN, so it is the same on every
+ * AssumeRole as AWS's is. Parameters are validated as AWS validates them,
+ * with its codes.
  */
 #include "emulator/sts/sts_int.h"
 
 #include "common/jsonutil.h"
+#include "emulator/iam/iam.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -44,21 +49,32 @@ static const char upper_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 static const char secret_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* New random credentials; key_out receives the access key id. */
-static json_t *credentials(long duration, char key_out[21]) {
+/* New random credentials for duration seconds, remembered by the emulator
+ * (with their secret, token and expiry, for signature checks) as acting for
+ * account, arn and user_id. Returns the Credentials member. */
+static json_t *credentials(aws_call *call, long duration, const char *account, const char *arn,
+                           const char *user_id) {
   char key[21], secret[41], token[65], tok_full[80];
   memcpy(key, "ASIA", 4);
   random_chars(key + 4, 16, upper_digits);
   random_chars(secret, 40, secret_chars);
   random_chars(token, 64, secret_chars);
   snprintf(tok_full, sizeof(tok_full), "FQoGZXIvYXdzE%s", token);
-  memcpy(key_out, key, sizeof(key));
+  time_t expires = time(NULL) + duration;
+  emulator_credential cred = {.access_key = key,
+                              .account = account,
+                              .arn = arn,
+                              .user_id = user_id,
+                              .secret = secret,
+                              .session_token = tok_full,
+                              .expiration = (double)expires};
+  emulator_credentials_add(aws_call_emulator(call), &cred);
   return json_pack("{s:s, s:s, s:s, s:I}", "AccessKeyId", key, "SecretAccessKey", secret,
-                   "SessionToken", tok_full, "Expiration", (json_int_t)(time(NULL) + duration));
+                   "SessionToken", tok_full, "Expiration", (json_int_t)expires);
 }
 
 /* "AROA" and 17 characters derived from the role's ARN. */
-static void role_id(char out[22], const char *role_arn) {
+static void role_id(char out[32], const char *role_arn) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   EVP_Digest(role_arn, strlen(role_arn), d, &n, EVP_sha256(), NULL);
@@ -66,19 +82,6 @@ static void role_id(char out[22], const char *role_arn) {
   for (int i = 0; i < 17; i++)
     out[4 + i] = upper_digits[d[i] % 32];
   out[21] = '\0';
-}
-
-const char *sts_partition(const char *region) {
-  static const struct {
-    const char *prefix, *partition;
-  } partitions[] = {
-      {"cn-", "aws-cn"},         {"us-gov-", "aws-us-gov"}, {"us-isob-", "aws-iso-b"},
-      {"us-isof-", "aws-iso-f"}, {"eu-isoe-", "aws-iso-e"}, {"us-iso-", "aws-iso"},
-  };
-  for (size_t i = 0; region && i < sizeof(partitions) / sizeof(partitions[0]); i++)
-    if (!strncmp(region, partitions[i].prefix, strlen(partitions[i].prefix)))
-      return partitions[i].partition;
-  return "aws";
 }
 
 long sts_duration(aws_call *call, json_t *input, long dflt, long max) {
@@ -172,8 +175,24 @@ void sts_reply_assumed(aws_call *call, const char *role_arn, const char *account
   const char *role = strstr(role_arn, ":role/") + 6;
   const char *name = strrchr(role, '/');
   name = name ? name + 1 : role;
-  char rid[22];
-  role_id(rid, role_arn);
+  /* A role IAM knows keeps its id (and its MaxSessionDuration applies); any
+   * other is assumed anyway (nothing is enforced) with an id derived from
+   * its ARN. */
+  char rid[32];
+  iam_role_info role_info;
+  if (iam_role_assumed(&role_info, aws_call_emulator(call), account, name, aws_call_region(call)) ==
+      0) {
+    if (duration > role_info.max_session_duration) {
+      json_decref(extra);
+      aws_call_fail(call, 400, "ValidationError",
+                    "The requested DurationSeconds exceeds the MaxSessionDuration set for this "
+                    "role.");
+      return;
+    }
+    snprintf(rid, sizeof(rid), "%s", role_info.role_id);
+  } else {
+    role_id(rid, role_arn);
+  }
   size_t n = strlen(name) + strlen(session) + 64;
   char *user_arn = malloc(n), *user_id = malloc(n);
   if (!user_arn || !user_id) {
@@ -185,9 +204,7 @@ void sts_reply_assumed(aws_call *call, const char *role_arn, const char *account
   }
   snprintf(user_arn, n, "arn:%s:sts::%s:assumed-role/%s/%s", partition, account, name, session);
   snprintf(user_id, n, "%s:%s", rid, session);
-  char key[21];
-  json_t *creds = credentials(duration, key);
-  emulator_credentials_add(aws_call_emulator(call), key, account, user_arn, user_id);
+  json_t *creds = credentials(call, duration, account, user_arn, user_id);
   json_t *out = json_pack("{s:o, s:{s:s, s:s}}", "Credentials", creds, "AssumedRoleUser",
                           "AssumedRoleId", user_id, "Arn", user_arn);
   if (out && extra)
@@ -204,11 +221,15 @@ static void get_caller_identity(aws_call *call, json_t *input) {
   (void)input;
   json_t *issued = emulator_credentials_get(aws_call_emulator(call), aws_call_access_key(call));
   if (issued) {
-    aws_call_reply(call, issued);
+    json_t *out =
+        json_pack("{s:O, s:O, s:O}", "UserId", json_object_get(issued, "UserId"), "Account",
+                  json_object_get(issued, "Account"), "Arn", json_object_get(issued, "Arn"));
+    json_decref(issued);
+    aws_call_reply(call, out);
     return;
   }
   char arn[64];
-  snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", sts_partition(aws_call_region(call)),
+  snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", aws_call_partition(call),
            aws_call_account(call));
   aws_call_reply(call, json_pack("{s:s, s:s, s:s}", "UserId", "AKIAIOSFODNN7EXAMPLE", "Account",
                                  aws_call_account(call), "Arn", arn));
@@ -240,16 +261,15 @@ static void get_session_token(aws_call *call, json_t *input) {
   if (duration < 0)
     return;
   emulator *emu = aws_call_emulator(call);
-  char key[21], arn[64];
-  json_t *creds = credentials(duration, key);
+  char arn[64];
   /* Session credentials act as whoever asked for them. */
   json_t *caller = emulator_credentials_get(emu, aws_call_access_key(call));
-  snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", sts_partition(aws_call_region(call)),
+  snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", aws_call_partition(call),
            aws_call_account(call));
   const char *caller_arn = json_string_value(json_object_get(caller, "Arn"));
   const char *caller_id = json_string_value(json_object_get(caller, "UserId"));
-  emulator_credentials_add(emu, key, aws_call_account(call), caller_arn ? caller_arn : arn,
-                           caller_id ? caller_id : "AKIAIOSFODNN7EXAMPLE");
+  json_t *creds = credentials(call, duration, aws_call_account(call), caller_arn ? caller_arn : arn,
+                              caller_id ? caller_id : "AKIAIOSFODNN7EXAMPLE");
   json_decref(caller);
   aws_call_reply(call, json_pack("{s:o}", "Credentials", creds));
 }
@@ -275,12 +295,11 @@ static void get_federation_token(aws_call *call, json_t *input) {
   if (duration < 0)
     return;
   const char *account = aws_call_account(call);
-  char arn[128], user_id[64], key[21];
-  snprintf(arn, sizeof(arn), "arn:%s:sts::%s:federated-user/%s",
-           sts_partition(aws_call_region(call)), account, name);
+  char arn[128], user_id[64];
+  snprintf(arn, sizeof(arn), "arn:%s:sts::%s:federated-user/%s", aws_call_partition(call), account,
+           name);
   snprintf(user_id, sizeof(user_id), "%s:%s", account, name);
-  json_t *creds = credentials(duration, key);
-  emulator_credentials_add(aws_call_emulator(call), key, account, arn, user_id);
+  json_t *creds = credentials(call, duration, account, arn, user_id);
   json_t *out = json_pack("{s:o, s:{s:s, s:s}}", "Credentials", creds, "FederatedUser",
                           "FederatedUserId", user_id, "Arn", arn);
   if (out && (jsonutil_string(input, "Policy") || json_object_get(input, "PolicyArns") ||

@@ -15,10 +15,6 @@
 #define STS_SESSION_MAX_DURATION 129600 /* GetSessionToken, GetFederationToken */
 #define STS_MAX_POLICY 2048             /* an inline session policy, in characters */
 
-/* The partition of region: "aws-cn" for cn-*, "aws-us-gov" for us-gov-*, the
- * ISO partitions for theirs, "aws" otherwise. Static storage. */
-const char *sts_partition(const char *region);
-
 /* DurationSeconds of input, dflt when absent; answers ValidationError and
  * returns -1 when outside [900, max]. */
 long sts_duration(aws_call *call, json_t *input, long dflt, long max);

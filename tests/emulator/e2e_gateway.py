@@ -366,11 +366,11 @@ class GatewayTest(unittest.TestCase):
                     AWS_PAGER="")
 
     def test_unserved_services_raise_our_code(self):
-        # query (CloudFormation, IAM), json 1.1 (Firehose, Logs), rest-json
+        # query (CloudFormation, Auto Scaling), json 1.1 (Firehose, Logs), rest-json
         # (API Gateway) and rest-xml (Route 53): botocore parses each envelope
         # with its own parser, so "Unknown" or a bare "501" means a wrong one.
         calls = [("cloudformation", lambda c: c.list_stacks()),
-                 ("iam", lambda c: c.list_users()),
+                 ("autoscaling", lambda c: c.describe_auto_scaling_groups()),
                  ("firehose", lambda c: c.list_delivery_streams()),
                  ("logs", lambda c: c.describe_log_groups()),
                  ("apigateway", lambda c: c.get_rest_apis()),
