@@ -13,6 +13,7 @@ const aws_service *const emulator_service_table[] = {
     &aws_service_secretsmanager,
     &aws_service_ssm,
     &aws_service_dynamodb,
+    &aws_service_logs,
 };
 const size_t emulator_service_count =
     sizeof(emulator_service_table) / sizeof(emulator_service_table[0]);
