@@ -366,14 +366,14 @@ class GatewayTest(unittest.TestCase):
                     AWS_PAGER="")
 
     def test_unserved_services_raise_our_code(self):
-        # query (SNS, CloudFormation, IAM), json 1.1 (Kinesis, Logs), rest-json
+        # query (SNS, CloudFormation, IAM), json 1.1 (Kinesis, ECS), rest-json
         # (API Gateway) and rest-xml (Route 53): botocore parses each envelope
         # with its own parser, so "Unknown" or a bare "501" means a wrong one.
         calls = [("sns", lambda c: c.list_topics()),
                  ("cloudformation", lambda c: c.list_stacks()),
                  ("iam", lambda c: c.list_users()),
                  ("kinesis", lambda c: c.list_streams()),
-                 ("logs", lambda c: c.describe_log_groups()),
+                 ("ecs", lambda c: c.list_clusters()),
                  ("apigateway", lambda c: c.get_rest_apis()),
                  ("route53", lambda c: c.list_hosted_zones())]
         for service, call in calls:
@@ -411,11 +411,12 @@ class GatewayTest(unittest.TestCase):
         self.assertIn("kinesis", doc["message"])
         # The same unsigned: no S3 XML for a JSON client either.
         status, headers, body = self.emu.request(
-            "POST", "/", "{}", {"X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+            "POST", "/", "{}", {"X-Amz-Target": "AmazonEC2ContainerServiceV20141113.ListClusters",
                                 "Content-Type": "application/x-amz-json-1.1"})
         self.assertEqual(status, 501)
         self.assertEqual(json.loads(body)["__type"], "NotImplemented")
-        self.assertIn("Logs_20140328.DescribeLogGroups", json.loads(body)["message"])
+        self.assertIn("AmazonEC2ContainerServiceV20141113.ListClusters",
+                      json.loads(body)["message"])
         # rest-json: x-amzn-ErrorType and a JSON body.
         status, headers, body = self.emu.request("GET", "/restapis",
                                                  headers={"Authorization": auth("apigateway")})
@@ -426,7 +427,7 @@ class GatewayTest(unittest.TestCase):
     def test_unserved_services_aws_cli(self):
         for args, operation in ((["sns", "list-topics"], "ListTopics"),
                                 (["kinesis", "list-streams"], "ListStreams"),
-                                (["logs", "describe-log-groups"], "DescribeLogGroups"),
+                                (["ecs", "list-clusters"], "ListClusters"),
                                 (["cloudformation", "list-stacks"], "ListStacks")):
             with self.subTest(args=args):
                 out = subprocess.run(["/usr/bin/aws", "--endpoint-url", self.emu.url] + args,
