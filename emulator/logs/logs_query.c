@@ -700,33 +700,26 @@ static json_t *make_row(const logs_group *g, const logs_stream *s, const logs_ev
   return row;
 }
 
-static const q_cmd *sort_cmd;
-
-static int row_cmp(const void *a, const void *b) {
+static int row_cmp(const void *a, const void *b, void *payload) {
+  const q_cmd *c = payload;
   json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-  for (size_t i = 0; i < sort_cmd->nnames; i++) {
-    json_t *u = json_object_get(x, sort_cmd->names[i]), *v = json_object_get(y, sort_cmd->names[i]);
-    int c = 0;
+  for (size_t i = 0; i < c->nnames; i++) {
+    json_t *u = json_object_get(x, c->names[i]), *v = json_object_get(y, c->names[i]);
+    int r = 0;
     if (!u || !v)
-      c = !u - !v; /* missing values last */
-    else if (!cmp_values(u, v, &c))
-      c = 0;
-    else if (sort_cmd->desc[i])
-      c = -c;
-    if (c)
-      return c;
+      r = !u - !v; /* missing values last */
+    else if (!cmp_values(u, v, &r))
+      r = 0;
+    else if (c->desc[i])
+      r = -r;
+    if (r)
+      return r;
   }
   return 0;
 }
 
-static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static void sort_rows(json_t **rows, size_t n, const q_cmd *c) {
-  /* qsort has no payload argument: one sort at a time. */
-  pthread_mutex_lock(&sort_lock);
-  sort_cmd = c;
-  qsort(rows, n, sizeof(*rows), row_cmp);
-  pthread_mutex_unlock(&sort_lock);
+  qsort_r(rows, n, sizeof(*rows), row_cmp, (void *)c);
 }
 
 /* stats: rows grouped by the by-fields, one output row per group. */

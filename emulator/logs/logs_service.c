@@ -87,7 +87,7 @@ int logs_events_write(emulator *emu, const char *account, const char *region, co
     logs_event_in *keep = calloc(n + 1, sizeof(*keep));
     size_t k = 0;
     for (size_t i = 0; keep && i < n; i++) {
-      if (events[i].timestamp_ms < oldest || !events[i].message)
+      if (events[i].timestamp_ms < oldest || events[i].timestamp_ms < 0 || !events[i].message)
         continue;
       keep[k] = events[i];
       if (!keep[k].len)
