@@ -40,4 +40,32 @@ int logs_available(emulator *emu);
 int logs_events_write(emulator *emu, const char *account, const char *region, const char *group,
                       const char *stream, const logs_event_in *events, size_t n);
 
+/* ---- Lambda's function logs ---- */
+
+#define LOGS_LAMBDA_STREAM_MAX 128
+
+/* The stream name Lambda gives a new execution environment,
+ * "YYYY/MM/DD/[<version>]<32 hex digits>" (UTC date of now_ms, random hex). */
+void logs_lambda_stream_name(char out[LOGS_LAMBDA_STREAM_MAX], int64_t now_ms, const char *version);
+
+typedef struct logs_lambda_invocation {
+  const char *function_name; /* the group is /aws/lambda/<function_name> */
+  const char *stream;        /* from logs_lambda_stream_name, per environment */
+  const char *request_id;
+  const char *version;      /* "$LATEST" or a number */
+  int64_t start_ms, end_ms; /* wall clock of the invocation */
+  int memory_mb, max_memory_used_mb;
+  double init_duration_ms; /* < 0: a warm start (no Init Duration) */
+  const char *output;      /* what the function wrote (may be NULL) */
+  size_t output_len;
+} logs_lambda_invocation;
+
+/* Writes one invocation as AWS does: "START RequestId: <id> Version: <v>",
+ * the output one event per line, "END RequestId: <id>" and "REPORT
+ * RequestId: <id>\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128
+ * MB\tMax Memory Used: 40 MB\t[Init Duration: 100.00 ms\t]" (every message
+ * ends with a newline, as AWS's do). Returns what logs_events_write returns. */
+int logs_lambda_write(emulator *emu, const char *account, const char *region,
+                      const logs_lambda_invocation *inv);
+
 #endif

@@ -183,11 +183,56 @@ static void test_logs_events_write(void **state) {
   emulator_free(emu);
 }
 
+static void test_logs_lambda_write(void **state) {
+  (void)state;
+  emulator *emu = start("logs");
+  char stream[LOGS_LAMBDA_STREAM_MAX];
+  int64_t now = logs_now_ms();
+  logs_lambda_stream_name(stream, now, "$LATEST");
+  assert_int_equal(strlen(stream), strlen("2026/01/01/[$LATEST]") + 32);
+  assert_non_null(strstr(stream, "/[$LATEST]"));
+  const char out[] = "first line\nsecond line\nno newline";
+  logs_lambda_invocation inv = {.function_name = "fn",
+                                .stream = stream,
+                                .request_id = "r-1",
+                                .version = "$LATEST",
+                                .start_ms = now - 12,
+                                .end_ms = now,
+                                .memory_mb = 128,
+                                .max_memory_used_mb = 40,
+                                .init_duration_ms = 101.5,
+                                .output = out,
+                                .output_len = sizeof(out) - 1};
+  assert_int_equal(logs_lambda_write(emu, "000000000000", "us-east-1", &inv), 6);
+  inv.init_duration_ms = -1;
+  inv.output = NULL;
+  assert_int_equal(logs_lambda_write(emu, "000000000000", "us-east-1", &inv), 3);
+  logs_state *st = emulator_service_state(emu, "logs");
+  logs_stream *s =
+      logs_stream_find(logs_group_find(st, "000000000000", "us-east-1", "/aws/lambda/fn"), stream);
+  assert_non_null(s);
+  assert_int_equal(s->n, 9);
+  assert_string_equal(s->ev[0].msg, "START RequestId: r-1 Version: $LATEST\n");
+  assert_string_equal(s->ev[1].msg, "first line\n");
+  assert_string_equal(s->ev[3].msg, "no newline");
+  assert_string_equal(s->ev[4].msg, "START RequestId: r-1 Version: $LATEST\n");
+  assert_string_equal(s->ev[5].msg, "END RequestId: r-1\n");
+  assert_string_equal(s->ev[6].msg,
+                      "REPORT RequestId: r-1\tDuration: 12.00 ms\tBilled Duration: 12 ms\t"
+                      "Memory Size: 128 MB\tMax Memory Used: 40 MB\tInit Duration: 101.50 ms\t\n");
+  assert_string_equal(s->ev[8].msg,
+                      "REPORT RequestId: r-1\tDuration: 12.00 ms\tBilled Duration: 12 ms\t"
+                      "Memory Size: 128 MB\tMax Memory Used: 40 MB\t\n");
+  emulator_request_stop(emu);
+  emulator_wait(emu, 5000);
+  emulator_free(emu);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_logs_pattern_table),    cmocka_unit_test(test_logs_pattern_refusals),
       cmocka_unit_test(test_logs_pattern_extracts), cmocka_unit_test(test_logs_query_refusals),
-      cmocka_unit_test(test_logs_events_write),
+      cmocka_unit_test(test_logs_events_write),     cmocka_unit_test(test_logs_lambda_write),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
