@@ -106,31 +106,29 @@ def stop(proc):
         proc.wait()
 
 
-def measure(argv, port, ready_method, ready_path):
+def launch(argv, port, ready_method, ready_path):
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        begin = time.monotonic()
-        while not ready(port, ready_method, ready_path):
-            if proc.poll() is not None:
-                raise RuntimeError("%s exited with %d" % (argv[0], proc.returncode))
-            if time.monotonic() - begin > 30:
-                raise RuntimeError("%s not ready after 30 s" % argv[0])
-            time.sleep(0.01)
-        specs = setup(port)
-        rates = {}
-        for name, spec in specs.items():
-            q = multiprocessing.Queue()
-            workers = [multiprocessing.Process(target=client, args=(port, spec, SECONDS, q))
-                       for _ in range(CLIENTS)]
-            for w in workers:
-                w.start()
-            total = sum(q.get(timeout=SECONDS + 60) for _ in workers)
-            for w in workers:
-                w.join()
-            rates[name] = total / SECONDS
-        return rates
-    finally:
-        stop(proc)
+    begin = time.monotonic()
+    while not ready(port, ready_method, ready_path):
+        if proc.poll() is not None:
+            raise RuntimeError("%s exited with %d" % (argv[0], proc.returncode))
+        if time.monotonic() - begin > 30:
+            stop(proc)
+            raise RuntimeError("%s not ready after 30 s" % argv[0])
+        time.sleep(0.01)
+    return proc
+
+
+def rate(port, spec):
+    q = multiprocessing.Queue()
+    workers = [multiprocessing.Process(target=client, args=(port, spec, SECONDS, q))
+               for _ in range(CLIENTS)]
+    for w in workers:
+        w.start()
+    total = sum(q.get(timeout=SECONDS + 60) for _ in workers)
+    for w in workers:
+        w.join()
+    return total / SECONDS
 
 
 def moto_python():
@@ -145,23 +143,36 @@ def moto_python():
 
 
 def main():
-    results = {}
-    port = free_port()
-    results["airgap"] = measure([AIRGAP, "emulator", "--listen", "127.0.0.1:%d" % port], port,
-                                "GET", "/_localstack/health")
-    py = moto_python()
-    if py:
+    # Both emulators run at once and each operation is measured on one right
+    # after the other, so that a busy shared machine weighs on both alike.
+    servers, procs = {}, []
+    try:
         port = free_port()
-        results["moto"] = measure([py, "-m", "moto.server", "-p", str(port)], port,
-                                  "POST", "/moto-api/reset")
+        procs.append(launch([AIRGAP, "emulator", "--listen", "127.0.0.1:%d" % port], port,
+                            "GET", "/_localstack/health"))
+        servers["airgap"] = (port, setup(port))
+        py = moto_python()
+        if py:
+            port = free_port()
+            procs.append(launch([py, "-m", "moto.server", "-p", str(port)], port,
+                                "POST", "/moto-api/reset"))
+            servers["moto"] = (port, setup(port))
+        results = {name: {} for name in servers}
+        for op in ("GetSecretValue", "GetParameter", "Encrypt"):
+            for name, (port, specs) in servers.items():
+                results[name][op] = rate(port, specs[op])
+    finally:
+        for p in procs:
+            stop(p)
     print("%-22s %12s %12s %10s" % ("calls per second", "airgap", "moto", "ratio"))
-    for name in ("GetSecretValue", "GetParameter", "Encrypt"):
-        a = results["airgap"][name]
-        m = results.get("moto", {}).get(name)
-        print("%-22s %12.0f %12s %10s" % (name, a, "%.0f" % m if m else "unavailable",
+    for op in ("GetSecretValue", "GetParameter", "Encrypt"):
+        a = results["airgap"][op]
+        m = results.get("moto", {}).get(op)
+        print("%-22s %12.0f %12s %10s" % (op, a, "%.0f" % m if m else "unavailable",
                                           "%.1fx" % (a / max(m, 1e-9)) if m else "-"))
-    print("(client: %d processes with keep-alive, %.0f s per operation)" % (CLIENTS, SECONDS))
-    if not py:
+    print("(client: %d processes with keep-alive, %.0f s per operation and emulator)"
+          % (CLIENTS, SECONDS))
+    if "moto" not in servers:
         print("moto: unavailable (no `python3 -m moto.server`; set MOTO_PYTHON); "
               "airgap figures only")
     return 0
