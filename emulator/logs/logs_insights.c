@@ -3,8 +3,10 @@
  * once over the groups named (the store is in memory, so there is nothing to
  * wait for) and keeps its results under a query id; GetQueryResults answers
  * them with status Complete; StopQuery finds nothing still running;
- * DescribeQueries lists them; GetLogRecord opens an @ptr. At most
- * LOGS_MAX_QUERIES results are kept, the oldest dropped first.
+ * DescribeQueries lists them; GetLogRecord opens an @ptr; GetLogGroupFields
+ * counts the fields of recent events; query definitions are stored per
+ * Region. At most LOGS_MAX_QUERIES results are kept, the oldest dropped
+ * first.
  */
 #include "common/codec.h"
 #include "emulator/logs/logs_int.h"
@@ -229,4 +231,130 @@ void logs_get_log_record(aws_call *call, json_t *input) {
     return;
   }
   aws_call_reply(call, json_pack("{s:o}", "logRecord", rec));
+}
+
+void logs_get_log_group_fields(aws_call *call, json_t *input) {
+  json_t *t = json_object_get(input, "time");
+  /* AWS searches 8 minutes either side of time, else the last 15 minutes. */
+  int64_t now = logs_now_ms(), start = now - 15 * 60000, end = now;
+  if (t) {
+    start = (int64_t)json_integer_value(t) * 1000 - 8 * 60000;
+    end = (int64_t)json_integer_value(t) * 1000 + 8 * 60000;
+  }
+  logs_state *st = logs_state_of(call);
+  pthread_mutex_lock(&st->lock);
+  logs_group *g = logs_group_arg(st, call, input);
+  json_t *fields = g ? logs_query_fields(&g, 1, start, end) : NULL;
+  pthread_mutex_unlock(&st->lock);
+  if (fields)
+    aws_call_reply(call, json_pack("{s:o}", "logGroupFields", fields));
+}
+
+/* ---- query definitions ---- */
+
+static void scope_of(char *out, size_t n, aws_call *call) {
+  snprintf(out, n, "%s/%s", aws_call_account(call), aws_call_region(call));
+}
+
+static json_t *definition_public(json_t *d) {
+  json_t *o = json_deep_copy(d);
+  json_object_del(o, "scope");
+  return o;
+}
+
+void logs_put_query_definition(aws_call *call, json_t *input) {
+  const char *name = json_string_value(json_object_get(input, "name"));
+  const char *id = json_string_value(json_object_get(input, "queryDefinitionId"));
+  const char *text = json_string_value(json_object_get(input, "queryString"));
+  json_t *groups = json_object_get(input, "logGroupNames");
+  if (!name || !*name || strlen(name) > 255 || !text || !*text || strlen(text) > 10000) {
+    aws_call_fail(call, 400, "InvalidParameterException",
+                  "name must be 1 to 255 characters and queryString 1 to 10000.");
+    return;
+  }
+  char scope[64], made[37];
+  scope_of(scope, sizeof(scope), call);
+  logs_state *st = logs_state_of(call);
+  pthread_mutex_lock(&st->lock);
+  json_t *d = id ? json_object_get(st->definitions, id) : NULL;
+  if (id && (!d || strcmp(json_string_value(json_object_get(d, "scope")), scope) != 0)) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail(call, 400, "ResourceNotFoundException",
+                  "The specified query definition does not exist.");
+    return;
+  }
+  if (!id && json_object_size(st->definitions) >= LOGS_MAX_QUERIES) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail(call, 400, "LimitExceededException", "Resource limit exceeded.");
+    return;
+  }
+  if (!id) {
+    codec_uuid4(made);
+    id = made;
+  }
+  d = json_pack("{s:s, s:s, s:s, s:I, s:s}", "queryDefinitionId", id, "name", name, "queryString",
+                text, "lastModified", (json_int_t)logs_now_ms(), "scope", scope);
+  if (groups)
+    json_object_set(d, "logGroupNames", groups);
+  json_object_set_new(st->definitions, id, d);
+  json_t *reply = json_pack("{s:s}", "queryDefinitionId", id);
+  pthread_mutex_unlock(&st->lock);
+  aws_call_reply(call, reply);
+}
+
+static int by_definition_name(const void *a, const void *b) {
+  return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "name")),
+                json_string_value(json_object_get(*(json_t *const *)b, "name")));
+}
+
+void logs_describe_query_definitions(aws_call *call, json_t *input) {
+  const char *prefix = json_string_value(json_object_get(input, "queryDefinitionNamePrefix"));
+  size_t limit, offset;
+  if (logs_limit_arg(call, input, "maxResults", 1000, 1000, &limit) < 0 ||
+      logs_offset_arg(call, input, "nextToken", &offset) < 0)
+    return;
+  char scope[64];
+  scope_of(scope, sizeof(scope), call);
+  logs_state *st = logs_state_of(call);
+  pthread_mutex_lock(&st->lock);
+  size_t n = 0;
+  json_t **sel = calloc(json_object_size(st->definitions) + 1, sizeof(*sel));
+  const char *k;
+  json_t *d;
+  json_object_foreach(st->definitions, k, d) {
+    const char *name = json_string_value(json_object_get(d, "name"));
+    if (sel && strcmp(json_string_value(json_object_get(d, "scope")), scope) == 0 &&
+        (!prefix || strncmp(name, prefix, strlen(prefix)) == 0))
+      sel[n++] = d;
+  }
+  if (sel)
+    qsort(sel, n, sizeof(*sel), by_definition_name);
+  json_t *out = json_array();
+  for (size_t i = offset; sel && i < n && i < offset + limit; i++)
+    json_array_append_new(out, definition_public(sel[i]));
+  pthread_mutex_unlock(&st->lock);
+  free(sel);
+  json_t *reply = json_pack("{s:o}", "queryDefinitions", out);
+  if (offset + limit < n)
+    json_object_set_new(reply, "nextToken", logs_offset_token(offset + limit));
+  aws_call_reply(call, reply);
+}
+
+void logs_delete_query_definition(aws_call *call, json_t *input) {
+  const char *id = json_string_value(json_object_get(input, "queryDefinitionId"));
+  char scope[64];
+  scope_of(scope, sizeof(scope), call);
+  logs_state *st = logs_state_of(call);
+  pthread_mutex_lock(&st->lock);
+  json_t *d = id ? json_object_get(st->definitions, id) : NULL;
+  int found = d && strcmp(json_string_value(json_object_get(d, "scope")), scope) == 0;
+  if (found)
+    json_object_del(st->definitions, id);
+  pthread_mutex_unlock(&st->lock);
+  if (!found) {
+    aws_call_fail(call, 400, "ResourceNotFoundException",
+                  "The specified query definition does not exist.");
+    return;
+  }
+  aws_call_reply(call, json_pack("{s:b}", "success", 1));
 }

@@ -144,6 +144,10 @@ void logs_query_free(logs_query *q);
 void logs_query_run(json_t **results, json_t **stats, const logs_query *q, logs_group **groups,
                     size_t n, int64_t start, int64_t end, size_t limit);
 
+/* The fields Insights discovers in the events of groups[0..n) between start
+ * and end (ms): [{name, percent}] (new reference). */
+json_t *logs_query_fields(logs_group **groups, size_t n, int64_t start, int64_t end);
+
 /* ---- handlers ---- */
 
 void logs_create_log_group(aws_call *call, json_t *input);
@@ -173,6 +177,10 @@ void logs_get_query_results(aws_call *call, json_t *input);
 void logs_stop_query(aws_call *call, json_t *input);
 void logs_describe_queries(aws_call *call, json_t *input);
 void logs_get_log_record(aws_call *call, json_t *input);
+void logs_get_log_group_fields(aws_call *call, json_t *input);
+void logs_put_query_definition(aws_call *call, json_t *input);
+void logs_describe_query_definitions(aws_call *call, json_t *input);
+void logs_delete_query_definition(aws_call *call, json_t *input);
 
 void logs_put_metric_filter(aws_call *call, json_t *input);
 void logs_delete_metric_filter(aws_call *call, json_t *input);

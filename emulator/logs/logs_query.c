@@ -898,3 +898,37 @@ void logs_query_run(json_t **results, json_t **stats, const logs_query *q, logs_
   *stats = json_pack("{s:f, s:f, s:f}", "recordsMatched", (double)matched, "recordsScanned",
                      (double)scanned, "bytesScanned", (double)bytes);
 }
+
+json_t *logs_query_fields(logs_group **groups, size_t n, int64_t start, int64_t end) {
+  json_t *counts = json_object();
+  size_t total = 0;
+  for (size_t gi = 0; gi < n; gi++) {
+    for (size_t si = 0; si < groups[gi]->nstreams; si++) {
+      logs_stream *s = groups[gi]->streams[si];
+      for (size_t i = 0; i < s->n; i++) {
+        if (s->ev[i].ts < start || s->ev[i].ts > end)
+          continue;
+        json_t *row = make_row(groups[gi], s, &s->ev[i]);
+        const char *k;
+        json_t *v;
+        json_object_del(row, "@ptr");
+        json_object_foreach(row, k, v) {
+          json_int_t c = json_integer_value(json_object_get(counts, k));
+          json_object_set_new(counts, k, json_integer(c + 1));
+        }
+        json_decref(row);
+        total++;
+      }
+    }
+  }
+  json_t *out = json_array();
+  const char *k;
+  json_t *v;
+  json_object_foreach(counts, k, v) {
+    json_array_append_new(out,
+                          json_pack("{s:s, s:I}", "name", k, "percent",
+                                    (json_int_t)(json_integer_value(v) * 100 / (json_int_t)total)));
+  }
+  json_decref(counts);
+  return out;
+}

@@ -3,9 +3,8 @@
  * operation table, the pagination helpers every Describe* shares, and the
  * in-process API of logs.h (Lambda's function logs).
  *
- * Export tasks, data protection policies, query definitions and log group
- * fields are not in the table: the protocol layer answers them "not
- * implemented".
+ * Export tasks and data protection policies are not in the table: the protocol layer answers them
+ * "not implemented".
  */
 #include "common/clock.h"
 #include "common/error.h"
@@ -171,6 +170,7 @@ static const aws_operation logs_operations[] = {
     {"DeleteLogGroup", logs_delete_log_group},
     {"DeleteLogStream", logs_delete_log_stream},
     {"DeleteMetricFilter", logs_delete_metric_filter},
+    {"DeleteQueryDefinition", logs_delete_query_definition},
     {"DeleteResourcePolicy", logs_delete_resource_policy},
     {"DeleteRetentionPolicy", logs_delete_retention_policy},
     {"DeleteSubscriptionFilter", logs_delete_subscription_filter},
@@ -179,11 +179,13 @@ static const aws_operation logs_operations[] = {
     {"DescribeLogStreams", logs_describe_log_streams},
     {"DescribeMetricFilters", logs_describe_metric_filters},
     {"DescribeQueries", logs_describe_queries},
+    {"DescribeQueryDefinitions", logs_describe_query_definitions},
     {"DescribeResourcePolicies", logs_describe_resource_policies},
     {"DescribeSubscriptionFilters", logs_describe_subscription_filters},
     {"DisassociateKmsKey", logs_disassociate_kms_key},
     {"FilterLogEvents", logs_filter_log_events},
     {"GetLogEvents", logs_get_log_events},
+    {"GetLogGroupFields", logs_get_log_group_fields},
     {"GetLogRecord", logs_get_log_record},
     {"GetQueryResults", logs_get_query_results},
     {"ListTagsForResource", logs_list_tags_for_resource},
@@ -192,6 +194,7 @@ static const aws_operation logs_operations[] = {
     {"PutDestinationPolicy", logs_put_destination_policy},
     {"PutLogEvents", logs_put_log_events},
     {"PutMetricFilter", logs_put_metric_filter},
+    {"PutQueryDefinition", logs_put_query_definition},
     {"PutResourcePolicy", logs_put_resource_policy},
     {"PutRetentionPolicy", logs_put_retention_policy},
     {"PutSubscriptionFilter", logs_put_subscription_filter},

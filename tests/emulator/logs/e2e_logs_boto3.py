@@ -462,6 +462,36 @@ class LogsCase(unittest.TestCase):
         code, _ = self.error(self.logs.get_query_results, queryId="nope")
         self.assertEqual(code, "ResourceNotFoundException")
 
+    def test_query_definitions_and_fields(self):
+        self.group("/defs")
+        self.put("/defs", "s", [json.dumps({"a": 1, "b": {"c": 2}}), "plain"])
+        fields = {f["name"]: f["percent"] for f in
+                  self.logs.get_log_group_fields(logGroupName="/defs")["logGroupFields"]}
+        self.assertEqual(fields["@message"], 100)
+        self.assertEqual(fields["a"], 50)
+        self.assertEqual(fields["b.c"], 50)
+        old = self.logs.get_log_group_fields(logGroupName="/defs",
+                                             time=int(time.time()) - 86400)["logGroupFields"]
+        self.assertEqual(old, [])
+        one = self.logs.put_query_definition(name="errors/by-level", queryString="fields a",
+                                             logGroupNames=["/defs"])["queryDefinitionId"]
+        two = self.logs.put_query_definition(name="all", queryString="fields @message")[
+            "queryDefinitionId"]
+        self.assertEqual(self.logs.put_query_definition(
+            queryDefinitionId=one, name="errors/by-level", queryString="fields b")[
+            "queryDefinitionId"], one)
+        defs = self.logs.describe_query_definitions()["queryDefinitions"]
+        self.assertEqual([(d["name"], d["queryString"]) for d in defs],
+                         [("all", "fields @message"), ("errors/by-level", "fields b")])
+        pre = self.logs.describe_query_definitions(queryDefinitionNamePrefix="err")
+        self.assertEqual([d["queryDefinitionId"] for d in pre["queryDefinitions"]], [one])
+        self.assertTrue(self.logs.delete_query_definition(queryDefinitionId=two)["success"])
+        code, _ = self.error(self.logs.delete_query_definition, queryDefinitionId=two)
+        self.assertEqual(code, "ResourceNotFoundException")
+        code, _ = self.error(self.logs.put_query_definition, queryDefinitionId=two, name="x",
+                             queryString="fields a")
+        self.assertEqual(code, "ResourceNotFoundException")
+
     # ---- stored configuration ----
 
     def test_metric_and_subscription_filters(self):
