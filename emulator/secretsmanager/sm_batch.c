@@ -106,8 +106,7 @@ void sm_batch_get_secret_value(aws_call *call, json_t *input) {
     char prefix[128];
     int plen =
         snprintf(prefix, sizeof(prefix), "%s/%s/", aws_call_account(call), aws_call_region(call));
-    /* Purges expired deletions as a side effect (any id will do). */
-    sm_find_secret(st, call, "");
+    sm_purge(st);
     size_t n = 0;
     json_t **found = calloc(json_object_size(st->secrets) + 1, sizeof(*found));
     const char *slot;

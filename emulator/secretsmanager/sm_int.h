@@ -40,6 +40,9 @@ double sm_now(void);
  * (and unlocking). When live is set, a secret scheduled for deletion answers
  * InvalidRequestException instead. */
 json_t *sm_lock_secret(sm_state *st, aws_call *call, json_t *input, int live);
+/* Removes secrets whose recovery window has ended, as AWS does (under
+ * st->lock). */
+void sm_purge(sm_state *st);
 /* The secret id names (as sm_lock_secret), with st->lock held by the
  * caller; NULL when there is none. Answers nothing. */
 json_t *sm_find_secret(sm_state *st, aws_call *call, const char *id);

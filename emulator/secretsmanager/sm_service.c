@@ -23,8 +23,7 @@ void sm_slot(char *out, size_t n, const char *account, const char *region, const
   snprintf(out, n, "%s/%s/%s", account, region, name);
 }
 
-/* Removes secrets whose recovery window has ended, as AWS does. */
-static void purge(sm_state *st) {
+void sm_purge(sm_state *st) {
   double now = sm_now();
   const char *k;
   json_t *s, *tmp;
@@ -50,7 +49,7 @@ static json_t *by_arn(sm_state *st, const char *arn) {
 }
 
 json_t *sm_find_secret(sm_state *st, aws_call *call, const char *id) {
-  purge(st);
+  sm_purge(st);
   if (strncmp(id, "arn:", 4) == 0)
     return by_arn(st, id);
   char slot[2200];
