@@ -136,6 +136,15 @@ void logs_pattern_free(logs_pattern *p);
 
 /* ---- Logs Insights (logs_query.c) ---- */
 
+/* The `parse` command's extraction (logs_extract.c): a glob with one name
+ * per '*', or a regex with named groups (names then come from it). */
+typedef struct logs_extract logs_extract;
+int logs_extract_compile(logs_extract **out, const char *pattern, int regex, char *const *names,
+                         size_t n, char *err, size_t errlen);
+/* Sets the extracted fields in row when text matches. */
+void logs_extract_apply(const logs_extract *x, const char *text, json_t *row);
+void logs_extract_free(logs_extract *x);
+
 typedef struct logs_query logs_query;
 int logs_query_parse(logs_query **out, const char *text, char *err, size_t errlen);
 void logs_query_free(logs_query *q);

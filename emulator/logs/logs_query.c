@@ -7,6 +7,7 @@
  *   sort f [asc|desc], g …                 — default: @timestamp desc
  *   limit n
  *   stats count(*), count(f), sum(f), avg(f), min(f), max(f) [as name] by f, …
+ *   parse @message "user=* id=*" as user, id | parse f /(?<code>[0-9]+)/
  *
  * Each event becomes a row of fields: @timestamp, @message, @logStream, @log,
  * @ingestionTime, @ptr and, for JSON messages, every member flattened with
@@ -47,7 +48,7 @@ typedef struct q_expr {
   size_t nlist;
 } q_expr;
 
-enum { CMD_FIELDS, CMD_DISPLAY, CMD_FILTER, CMD_SORT, CMD_LIMIT, CMD_STATS };
+enum { CMD_FIELDS, CMD_DISPLAY, CMD_FILTER, CMD_SORT, CMD_LIMIT, CMD_STATS, CMD_PARSE };
 enum { AGG_COUNT, AGG_SUM, AGG_AVG, AGG_MIN, AGG_MAX };
 
 typedef struct q_cmd {
@@ -61,6 +62,8 @@ typedef struct q_cmd {
   char *agg_field[Q_MAX_ITEMS]; /* NULL: count(*) */
   char *agg_name[Q_MAX_ITEMS];
   size_t naggs;
+  char *source;          /* parse: the field read */
+  logs_extract *extract; /* parse */
 } q_cmd;
 
 struct logs_query {
@@ -453,6 +456,35 @@ static int parse_stats(qlex *lx, q_cmd *c) {
   return 0;
 }
 
+/* parse <field> "<glob>" as a, b | parse <field> /(?<a>…)/ */
+static int parse_extract(qlex *lx, q_cmd *c) {
+  if (lx->tk != T_IDENT)
+    return qfail(lx, "parse: expected a field name at line 1 and position %zu", lx->start + 1);
+  c->source = lx->text;
+  lx->text = NULL;
+  if (next(lx) < 0 || (lx->tk != T_STR && lx->tk != T_REGEX))
+    return qfail(lx, "parse: expected a \"glob\" or a /regex/ after the field");
+  int regex = lx->tk == T_REGEX;
+  char *pattern = lx->text;
+  lx->text = NULL;
+  if (next(lx) < 0) {
+    free(pattern);
+    return -1;
+  }
+  if (!regex) {
+    if (!is_kw(lx, "as") || next(lx) < 0 || parse_names(lx, c, 0) < 0) {
+      free(pattern);
+      return qfail(lx, "parse: a glob needs 'as' and a name for each '*'");
+    }
+  }
+  int rc =
+      logs_extract_compile(&c->extract, pattern, regex, c->names, c->nnames, lx->err, lx->errlen);
+  free(pattern);
+  if (rc < 0)
+    lx->failed = 1;
+  return rc;
+}
+
 void logs_query_free(logs_query *q) {
   if (!q)
     return;
@@ -465,6 +497,8 @@ void logs_query_free(logs_query *q) {
       free(c->agg_name[k]);
     }
     expr_free(c->filter);
+    free(c->source);
+    logs_extract_free(c->extract);
   }
   free(q);
 }
@@ -505,6 +539,10 @@ int logs_query_parse(logs_query **out, const char *text, char *err, size_t errle
       }
       c->limit = (size_t)lx.num;
       if (next(&lx) < 0)
+        goto bad;
+    } else if (is_kw(&lx, "parse")) {
+      c->kind = CMD_PARSE;
+      if (next(&lx) < 0 || parse_extract(&lx, c) < 0)
         goto bad;
     } else if (is_kw(&lx, "stats")) {
       c->kind = CMD_STATS;
@@ -852,6 +890,12 @@ void logs_query_run(json_t **results, json_t **stats, const logs_query *q, logs_
       nrows = keep;
       if (!stats_done)
         matched = nrows;
+    } else if (c->kind == CMD_PARSE) {
+      for (size_t i = 0; i < nrows; i++) {
+        const char *text = json_string_value(json_object_get(rows[i], c->source));
+        if (text)
+          logs_extract_apply(c->extract, text, rows[i]);
+      }
     } else if (c->kind == CMD_SORT) {
       sort_rows(rows, nrows, c);
       sorted = 1;

@@ -5,7 +5,8 @@
  *
  * Input layout: byte 0 picks the target (even: a filter pattern, matched
  * against a fixed set of messages — plain, JSON, space-delimited — with
- * extraction on; odd: a Logs Insights query); the rest is the text. A parser
+ * extraction on; odd: a Logs Insights query, run over those messages when it
+ * parses); the rest is the text. A parser
  * must either succeed or fail with a message, never crash or leak. Built as a
  * libFuzzer target with clang (-fsanitize=fuzzer); otherwise fuzz_driver.c
  * runs it over the seeds below with deterministic mutations on every run.
@@ -25,6 +26,25 @@ static const char *const MESSAGES[] = {
     "",
     "{not json",
 };
+
+/* Runs a query that parsed over one group holding MESSAGES. */
+static void run_query(const logs_query *q) {
+  logs_state st = {0};
+  logs_group *g = logs_group_add(&st, "000000000000", "us-east-1", "/fuzz");
+  logs_stream *s = g ? logs_stream_add(g, "s") : NULL;
+  if (s) {
+    logs_event_in ev[sizeof(MESSAGES) / sizeof(MESSAGES[0])];
+    for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+      ev[i] = (logs_event_in){1000 + (int64_t)i, MESSAGES[i], strlen(MESSAGES[i])};
+    logs_stream_append(&st, g, s, ev, sizeof(ev) / sizeof(ev[0]));
+    json_t *results = NULL, *stats = NULL;
+    logs_query_run(&results, &stats, q, &g, 1, 0, INT64_MAX, 100);
+    json_decref(results);
+    json_decref(stats);
+  }
+  logs_group_free(g);
+  free(st.groups);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1 || size > 12000)
@@ -49,10 +69,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   } else {
     logs_query *q = NULL;
-    if (logs_query_parse(&q, text, err, sizeof(err)) == 0)
+    if (logs_query_parse(&q, text, err, sizeof(err)) == 0) {
+      run_query(q);
       logs_query_free(q);
-    else if (!err[0])
+    } else if (!err[0]) {
       abort();
+    }
   }
   free(text);
   return 0;
@@ -75,6 +97,9 @@ const fuzz_seed fuzz_seeds[] = {
     FUZZ_LITERAL("\x01"
                  "filter @message like /ERROR/ or not user.id in [1, 2, \"x\"] | stats count(*) "
                  "as n, avg(latency) by level"),
+    FUZZ_LITERAL(
+        "\x01"
+        "parse @message \"* [*] *\" as a, b, c | parse a /(?<x>[0-9]+)(?:[a-z]*)(?<y>[^]x])/"),
     FUZZ_LITERAL("\x01"
                  "filter ispresent(user.id) and (a != 'b' or (c <= -1.5)) | display a, `b c`"),
 };

@@ -446,6 +446,16 @@ class LogsCase(unittest.TestCase):
         self.assertEqual(len(out["results"]), 1)
         stamp = [c["value"] for c in out["results"][0] if c["field"] == "@timestamp"][0]
         self.assertRegex(stamp, r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$")
+        _, out = self.query("/insights", 'parse @message "plain * text" as word | '
+                                         "filter ispresent(word) | fields word")
+        self.assertEqual([[c["value"] for c in r if c["field"] == "word"]
+                          for r in out["results"]], [["ERROR"]])
+        _, out = self.query("/insights", 'parse @message /"ms": (?<took>[0-9]+)/ '
+                                         "| filter took >= 100 | stats count(*) as n")
+        self.assertEqual(out["results"], [[{"field": "n", "value": "2"}]])
+        code, _ = self.error(self.logs.start_query, logGroupName="/insights", startTime=0,
+                             endTime=10, queryString='parse @message "a * b * c" as one')
+        self.assertEqual(code, "MalformedQueryException")
         qid, _ = self.query("/insights", "fields @message | limit 2")
         self.assertFalse(self.logs.stop_query(queryId=qid)["success"])
         listed = self.logs.describe_queries(logGroupName="/insights")["queries"]
