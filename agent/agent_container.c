@@ -2,15 +2,14 @@
  * agent_container.c — the Engine API bodies of a job's two containers.
  *
  * The sandbox owns the job's network namespace, and its one process is the
- * job's emulator, confined (see agent_container_sandbox_config): the empty
- * airgap/sandbox image with the `airgap` executable and the host's library
- * directories bound in read-only. The job container joins that namespace (NetworkMode
- * container:<sandbox>), so it sees the job's private emulator as localhost.
- * It gets the workspace as working directory, the mirror's object directories
- * read-only at their host paths (the snapshot's .git finds its objects
- * through absolute alternates), limits, no-new-privileges and no Docker
- * socket. Both carry labels naming the agent and the job, which is how the
- * agent finds and removes whatever a crash left behind.
+ * job's emulator, confined (see agent_container_sandbox_config), from the
+ * airgap/sandbox image that holds the `airgap` executable and its libraries
+ * (agent_sandbox_image.c); nothing of the host is bound in. The job container joins that namespace
+ * (NetworkMode container:<sandbox>), so it sees the job's private emulator as localhost. It gets
+ * the workspace as working directory, the mirror's object directories read-only at their host paths
+ * (the snapshot's .git finds its objects through absolute alternates), limits, no-new-privileges
+ * and no Docker socket. Both carry labels naming the agent and the job, which is how the agent
+ * finds and removes whatever a crash left behind.
  *
  * Pure functions over jansson objects, so they are tested without Docker.
  */
@@ -201,16 +200,9 @@ cleanup:
   return error;
 }
 
-/* The host's library directories the emulator's dynamic loader needs, bound
- * read-only at the same paths (on a merged-/usr host /lib and /lib64 are
- * symlinks, which the engine resolves, so this serves both layouts). */
-static const char *const LIBRARY_DIRS[] = {"/lib", "/lib64", "/usr/lib"};
-
 int agent_emulator_sandbox_config(json_t **out, const agent_sandbox_params *params) {
   json_t *binds = NULL, *env = NULL, *config = NULL;
-  int error = check_bind_path("emulator executable", params->emulator_exe);
-  if (error < 0)
-    return error;
+  int error = 0;
   const char *network = params->network;
   if (!network || !*network || strpbrk(network, ":/ "))
     return airgap_error_set(AIRGAP_EINVALID, "network '%s' is not bridge, none or a network name",
@@ -223,14 +215,6 @@ int agent_emulator_sandbox_config(json_t **out, const agent_sandbox_params *para
   if (!binds || !env) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
     goto cleanup;
-  }
-  if ((error = add_bind(binds, params->emulator_exe, AGENT_EMULATOR_EXE_IN_CONTAINER, 1)) < 0)
-    goto cleanup;
-  for (size_t i = 0; i < sizeof(LIBRARY_DIRS) / sizeof(LIBRARY_DIRS[0]); i++) {
-    struct stat st;
-    if (stat(LIBRARY_DIRS[i], &st) == 0 && S_ISDIR(st.st_mode) &&
-        (error = add_bind(binds, LIBRARY_DIRS[i], LIBRARY_DIRS[i], 1)) < 0)
-      goto cleanup;
   }
   /* The data directory is the only writable place: large S3 bodies spill
    * there (DATA_DIR), and TMPDIR points there too. */
@@ -289,16 +273,9 @@ cleanup:
   return error;
 }
 
-int agent_container_sandbox_config(json_t **out, const char *image, const char *pause_path,
-                                   const char *network, const char *agent_id, const char *job_id) {
-  char exe[PATH_MAX];
-  int error = agent_emulator_exe(exe, sizeof(exe), pause_path);
-  if (error < 0)
-    return error;
-  agent_sandbox_params params = {.image = image,
-                                 .emulator_exe = exe,
-                                 .network = network,
-                                 .agent_id = agent_id,
-                                 .job_id = job_id};
+int agent_container_sandbox_config(json_t **out, const char *image, const char *network,
+                                   const char *agent_id, const char *job_id) {
+  agent_sandbox_params params = {
+      .image = image, .network = network, .agent_id = agent_id, .job_id = job_id};
   return agent_emulator_sandbox_config(out, &params);
 }

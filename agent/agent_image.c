@@ -1,6 +1,6 @@
 /*
- * agent_image.c — making sure a job's image is there, per the pull policy,
- * and that the agent's own (empty) sandbox image exists.
+ * agent_image.c — making sure a job's image is there, per the pull policy
+ * (the sandbox's own image is agent_sandbox_image.c's).
  *
  * Pulls and imports go through common/docker (docker_image_pull,
  * docker_image_import). Progress is summarised in the job's log as agent
@@ -71,15 +71,4 @@ int agent_image_ensure(docker_client *docker, const char *image, agent_pull_poli
                               image);
   }
   return image_pull(docker, image, log);
-}
-
-int agent_sandbox_image_ensure(docker_client *docker) {
-  json_t *info = NULL;
-  int error = docker_image_inspect(&info, docker, AGENT_SANDBOX_IMAGE);
-  json_decref(info);
-  if (error != AIRGAP_ENOTFOUND)
-    return error;
-  /* An empty tar archive: two zero blocks, padded to one 10 KiB record. */
-  static const char empty_tar[10240];
-  return docker_image_import(docker, AGENT_SANDBOX_IMAGE, empty_tar, sizeof(empty_tar));
 }

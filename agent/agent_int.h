@@ -168,9 +168,8 @@ int agent_container_job_config(json_t **out, const struct queue_spec *spec,
 
 /* The sandbox of one job. Strings borrowed. */
 typedef struct agent_sandbox_params {
-  const char *image;        /* AGENT_SANDBOX_IMAGE (an empty root file system) */
-  const char *emulator_exe; /* absolute host path of the `airgap` executable */
-  const char *network;      /* bridge, none or a network name */
+  const char *image;   /* the sandbox image (agent_sandbox_image_ensure) */
+  const char *network; /* bridge, none or a network name */
   const char *agent_id;
   const char *job_id;   /* NULL: a warm sandbox made before its job is known */
   const char *services; /* SERVICES for the emulator, or NULL for all */
@@ -181,17 +180,15 @@ typedef struct agent_sandbox_params {
  * namespace and is confined like a job: user AGENT_EMULATOR_UID, CapDrop ALL,
  * no-new-privileges, the engine's default seccomp profile, read-only root
  * with a tmpfs at AGENT_EMULATOR_DATA_DIR, no IPC namespace, memory, pids and
- * log size limits. The executable and the host's library directories are
- * bound read-only. Labels airgap.agent, airgap.role=sandbox and airgap.job
+ * log size limits. Nothing of the host is bound in: the image holds the
+ * executable and its libraries. Labels airgap.agent, airgap.role=sandbox and airgap.job
  * (unless job_id is NULL). Owned (json_decref). AIRGAP_EINVALID for a
- * relative executable path, a network mode that is not a name. */
+ * network mode that is not a name. */
 int agent_emulator_sandbox_config(json_t **out, const agent_sandbox_params *params);
 
-/* The same for the warm sandbox (no services restriction); pause_path is
- * where the agent's programs are, used to find the `airgap` executable (see
- * agent_emulator_exe). Kept in this shape for agent_loop.c. */
-int agent_container_sandbox_config(json_t **out, const char *image, const char *pause_path,
-                                   const char *network, const char *agent_id, const char *job_id);
+/* The same for the warm sandbox (no services restriction). */
+int agent_container_sandbox_config(json_t **out, const char *image, const char *network,
+                                   const char *agent_id, const char *job_id);
 
 /* Finds the `airgap` executable (the slim one carrying the emulator) for the
  * sandbox: AIRGAP_EMULATOR_BIN when set, else `airgap` next to hint (the
@@ -208,13 +205,21 @@ int agent_netns_wait_listening(pid_t pid, uint16_t port, long timeout_ms);
 
 /* ---- images (agent_image.c) ---- */
 
-/* The image of every sandbox: an empty root file system imported locally
- * (no registry involved); the emulator and its libraries are bound in. */
-#define AGENT_SANDBOX_IMAGE "airgap/sandbox:" AIRGAP_VERSION
+/* The image of every sandbox (agent_sandbox_image.c): the emulator executable
+ * at AGENT_EMULATOR_EXE_IN_CONTAINER and the shared libraries it loads, at
+ * their paths, imported locally (no registry involved). Tagged
+ * AGENT_SANDBOX_IMAGE_PREFIX + 12 hex digits naming the executable. */
+#define AGENT_SANDBOX_IMAGE_PREFIX "airgap/sandbox:" AIRGAP_VERSION "-"
+#define AGENT_SANDBOX_TAG_MAX 128
 
-/* Imports AGENT_SANDBOX_IMAGE when it is missing. */
+/* The tag for exe (by its path, size, modification time and inode). */
+int agent_sandbox_image_tag(char *out, size_t size, const char *exe);
+
+/* Writes the tag for exe to tag and imports that image when it is missing.
+ * AIRGAP_ENOTFOUND: exe or one of its libraries is missing. */
 struct docker_client;
-int agent_sandbox_image_ensure(struct docker_client *docker);
+int agent_sandbox_image_ensure(char *tag, size_t tag_size, struct docker_client *docker,
+                               const char *exe);
 
 struct docker_client;
 /* Makes sure image is present per policy, pulling through the Engine API

@@ -251,14 +251,13 @@ static char *services_list(const queue_spec *spec) {
 
 static int start_sandbox(job_run *r, pid_t *out_pid) {
   json_t *config = NULL, *info = NULL;
-  char exe[PATH_MAX];
+  char exe[PATH_MAX], image[AGENT_SANDBOX_TAG_MAX];
   char *services = services_list(r->spec);
   int error = services ? 0 : airgap_error_set(AIRGAP_ERROR, "out of memory");
   if (error < 0 || (error = agent_emulator_exe(exe, sizeof(exe), r->p->pause_path)) < 0 ||
-      (error = agent_sandbox_image_ensure(r->docker)) < 0)
+      (error = agent_sandbox_image_ensure(image, sizeof(image), r->docker, exe)) < 0)
     goto cleanup;
-  agent_sandbox_params params = {.image = AGENT_SANDBOX_IMAGE,
-                                 .emulator_exe = exe,
+  agent_sandbox_params params = {.image = image,
                                  .network = r->p->network,
                                  .agent_id = r->p->agent_id,
                                  .job_id = r->p->job_id,

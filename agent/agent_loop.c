@@ -60,11 +60,10 @@ typedef struct slot {
 /* Starts a sandbox before any job is known, so a leased job finds its
  * network namespace ready: starting it is the largest fixed cost of a job. */
 static int warm_start(char **out, docker_client *docker, const agent_options *o,
-                      const agent_life *life) {
+                      const agent_life *life, const char *image) {
   json_t *config = NULL;
   char *id = NULL;
-  int error = agent_container_sandbox_config(&config, AGENT_SANDBOX_IMAGE, o->pause_path,
-                                             o->network, o->agent_id, NULL);
+  int error = agent_container_sandbox_config(&config, image, o->network, o->agent_id, NULL);
   if (error == 0)
     error = agent_container_label_life(config, agent_life_id(life));
   if (error == 0)
@@ -300,7 +299,10 @@ int agent_run(const agent_options *o) {
   log_info("agent", "agent %s: %u slot(s), queue %s", o->agent_id, slot_count, o->queue_url);
   char *warm = NULL;
   uint64_t warm_retry_at = o->no_warm_sandbox ? UINT64_MAX : 0;
-  if (!o->no_warm_sandbox && agent_sandbox_image_ensure(docker) < 0) {
+  char sandbox_image[AGENT_SANDBOX_TAG_MAX] = "", exe[PATH_MAX];
+  if (!o->no_warm_sandbox &&
+      (agent_emulator_exe(exe, sizeof(exe), o->pause_path) < 0 ||
+       agent_sandbox_image_ensure(sandbox_image, sizeof(sandbox_image), docker, exe) < 0)) {
     log_warn("agent", "no warm sandboxes (each job starts its own): %s", airgap_error_last());
     warm_retry_at = UINT64_MAX;
   }
@@ -347,7 +349,8 @@ int agent_run(const agent_options *o) {
       sleep_ms(100);
       continue;
     }
-    if (!warm && clock_monotonic_ms() >= warm_retry_at && warm_start(&warm, docker, o, life) < 0) {
+    if (!warm && clock_monotonic_ms() >= warm_retry_at &&
+        warm_start(&warm, docker, o, life, sandbox_image) < 0) {
       log_warn("agent", "cannot start a warm sandbox (retrying in %d s): %s", WARM_RETRY_MS / 1000,
                airgap_error_last());
       warm_retry_at = clock_monotonic_ms() + WARM_RETRY_MS;

@@ -7,27 +7,19 @@
  * compatible API announces — and the first request pings the engine and
  * lowers it if the engine is older, the way the docker CLI negotiates.
  *
- * Container logs of a container without a TTY arrive multiplexed: frames of an
- * 8-byte header (stream byte, three zero bytes, big-endian 32-bit length) and
- * that many payload bytes. The demultiplexer below is a small state machine fed
- * with whatever chunks curl delivers, so frames of any size stream through
- * without being buffered.
- *
  * Images are pulled and imported through POST /images/create, whose answer is
  * a progress stream of JSON lines that can report a failure after a 200
  * status; both calls read it to the end and turn an "error" line into an
  * error carrying the engine's words.
  *
- * Files go into containers as a tar stream built in memory with libarchive
- * (capped at DOCKER_ARCHIVE_MAX): the Lambda code and job inputs this is for
- * are small, and a buffered body keeps the HTTP client simple.
+ * Logs are in docker_logs.c, archives in docker_archive.c; what they share
+ * with this file is in docker_int.h.
  */
 #include "common/docker.h"
+#include "common/docker_int.h"
 #include "common/error.h"
 #include "common/http_client.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -40,24 +32,6 @@
 #include <unistd.h>
 #include <sys/un.h>
 #include <sys/socket.h>
-
-#define DOCKER_DEFAULT_SOCKET "/var/run/docker.sock"
-#define DOCKER_PINNED_MAJOR 1
-#define DOCKER_PINNED_MINOR 41
-#define DOCKER_DEFAULT_TIMEOUT_MS 60000L
-#define DOCKER_REF_MAX 512
-#define DOCKER_ARCHIVE_MAX (1024ull * 1024 * 1024)
-#define DOCKER_URL_MAX 4096
-#define DOCKER_PULL_TIMEOUT_MS (30L * 60 * 1000)
-#define DOCKER_PULL_LINE_MAX 8192
-
-struct docker_client {
-  char *socket;
-  long timeout_ms;
-  pthread_mutex_t lock;
-  int negotiated;
-  char version[16];
-};
 
 int docker_client_new(docker_client **out, const char *host) {
   const char *where = host ? host : getenv("DOCKER_HOST");
@@ -105,9 +79,7 @@ void docker_client_timeout_set(docker_client *client, long timeout_ms) {
 
 /* ---- requests ---- */
 
-/* Ids, names and image references go into URL paths unescaped, so only the
- * characters they are made of are accepted. */
-static int check_ref(const char *what, const char *ref) {
+int docker_check_ref(const char *what, const char *ref) {
   size_t len = ref ? strlen(ref) : 0;
   if (len == 0 || len > DOCKER_REF_MAX)
     return airgap_error_set(AIRGAP_EINVALID, "docker: %s is empty or longer than %d bytes", what,
@@ -125,8 +97,7 @@ static int check_ref(const char *what, const char *ref) {
   return 0;
 }
 
-/* Percent-encodes a query value; owned, free with curl_free. */
-static char *escape(const char *value) { return curl_easy_escape(NULL, value, 0); }
+char *docker_escape(const char *value) { return curl_easy_escape(NULL, value, 0); }
 
 /* The engine explains failures as {"message": "..."}; podman too. */
 static const char *engine_message(const http_client_response *resp) {
@@ -141,7 +112,7 @@ static const char *engine_message(const http_client_response *resp) {
   return text;
 }
 
-static int engine_error(const http_client_response *resp, int code, const char *method,
+int docker_engine_error(const http_client_response *resp, int code, const char *method,
                         const char *path) {
   return airgap_error_set(code, "docker: %s %s: HTTP %ld: %s", method, path, resp->status,
                           engine_message(resp));
@@ -195,18 +166,7 @@ static int negotiate(docker_client *c);
 static int simple_call(docker_client *client, const char *method, const char *path,
                        int ok_conflict);
 
-typedef struct docker_call {
-  const char *method;
-  const char *path; /* API path after the version, with its query string */
-  const char *content_type;
-  const void *body;
-  size_t body_len;
-  long timeout_ms; /* < 0: the client's default */
-  http_client_write_fn on_data;
-  void *payload;
-} docker_call;
-
-static int call_raw(http_client_response *out, docker_client *c, const docker_call *call,
+int docker_call_raw(http_client_response *out, docker_client *c, const docker_call *call,
                     int versioned) {
   if (versioned) {
     int error = negotiate(c);
@@ -258,7 +218,7 @@ static int call_json(json_t **out_json, long *out_status, http_client_response *
                       .body_len = text ? strlen(text) : 0,
                       .timeout_ms = timeout_ms};
   http_client_response resp = {0};
-  int error = call_raw(&resp, c, &call, 1);
+  int error = docker_call_raw(&resp, c, &call, 1);
   free(text);
   if (error < 0)
     return error;
@@ -287,11 +247,11 @@ static int negotiate(docker_client *c) {
     goto cleanup;
   docker_call call = {.method = "GET", .path = "/_ping", .timeout_ms = -1};
   http_client_response resp = {0};
-  error = call_raw(&resp, c, &call, 0);
+  error = docker_call_raw(&resp, c, &call, 0);
   if (error < 0)
     goto cleanup;
   if (resp.status != 200) {
-    error = engine_error(&resp, AIRGAP_ERROR, "GET", "/_ping");
+    error = docker_engine_error(&resp, AIRGAP_ERROR, "GET", "/_ping");
     http_client_response_free(&resp);
     goto cleanup;
   }
@@ -324,9 +284,9 @@ static int get_object(json_t **out, docker_client *client, const char *path) {
     *out = reply;
     reply = NULL;
   } else if (status == 404) {
-    error = engine_error(&resp, AIRGAP_ENOTFOUND, "GET", path);
+    error = docker_engine_error(&resp, AIRGAP_ENOTFOUND, "GET", path);
   } else {
-    error = engine_error(&resp, AIRGAP_ERROR, "GET", path);
+    error = docker_engine_error(&resp, AIRGAP_ERROR, "GET", path);
   }
   json_decref(reply);
   http_client_response_free(&resp);
@@ -336,7 +296,7 @@ static int get_object(json_t **out, docker_client *client, const char *path) {
 /* ---- images ---- */
 
 int docker_image_inspect(json_t **out, docker_client *client, const char *image) {
-  int error = check_ref("image name", image);
+  int error = docker_check_ref("image name", image);
   if (error < 0)
     return error;
   char path[DOCKER_REF_MAX + 32];
@@ -430,7 +390,7 @@ int docker_image_pull(docker_client *client, const char *image, docker_progress_
   pull_stream *p = NULL;
   http_client_response resp = {0};
   char path[DOCKER_URL_MAX];
-  int error = check_ref("image name", image);
+  int error = docker_check_ref("image name", image);
   if (error < 0)
     return error;
   split_ref(repo, &tag, image);
@@ -438,8 +398,8 @@ int docker_image_pull(docker_client *client, const char *image, docker_progress_
     return airgap_error_set(AIRGAP_EINVALID, "docker: image name '%s' is not a valid reference",
                             image);
   p = calloc(1, sizeof(*p));
-  q_repo = escape(repo);
-  q_tag = tag ? escape(tag) : NULL;
+  q_repo = docker_escape(repo);
+  q_tag = tag ? docker_escape(tag) : NULL;
   if (!p || !q_repo || (tag && !q_tag)) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
     goto cleanup;
@@ -453,7 +413,7 @@ int docker_image_pull(docker_client *client, const char *image, docker_progress_
                       .timeout_ms = DOCKER_PULL_TIMEOUT_MS,
                       .on_data = pull_data,
                       .payload = p};
-  error = call_raw(&resp, client, &call, 1);
+  error = docker_call_raw(&resp, client, &call, 1);
   if (error == AIRGAP_ECANCELED && p->canceled) {
     error = airgap_error_set(AIRGAP_ECANCELED, "docker: pull of %s stopped on request", image);
     goto cleanup;
@@ -499,7 +459,7 @@ int docker_image_import(docker_client *client, const char *image, const void *ta
   char *q_repo = NULL, *q_tag = NULL;
   http_client_response resp = {0};
   char path[DOCKER_URL_MAX];
-  int error = check_ref("image name", image);
+  int error = docker_check_ref("image name", image);
   if (error < 0)
     return error;
   split_ref(repo, &tag, image);
@@ -511,8 +471,8 @@ int docker_image_import(docker_client *client, const char *image, const void *ta
   if (len > DOCKER_ARCHIVE_MAX)
     return airgap_error_set(AIRGAP_ETOOBIG, "docker: image archive larger than %llu bytes",
                             (unsigned long long)DOCKER_ARCHIVE_MAX);
-  q_repo = escape(repo);
-  q_tag = escape(tag);
+  q_repo = docker_escape(repo);
+  q_tag = docker_escape(tag);
   if (!q_repo || !q_tag) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
     goto cleanup;
@@ -524,10 +484,11 @@ int docker_image_import(docker_client *client, const char *image, const void *ta
                       .body = tar ? tar : "",
                       .body_len = tar ? len : 0,
                       .timeout_ms = DOCKER_PULL_TIMEOUT_MS};
-  if ((error = call_raw(&resp, client, &call, 1)) < 0)
+  if ((error = docker_call_raw(&resp, client, &call, 1)) < 0)
     goto cleanup;
   if (resp.status != 200) {
-    error = engine_error(&resp, resp.status == 400 ? AIRGAP_EINVALID : AIRGAP_ERROR, "POST", path);
+    error = docker_engine_error(&resp, resp.status == 400 ? AIRGAP_EINVALID : AIRGAP_ERROR, "POST",
+                                path);
     goto cleanup;
   }
   /* A 200 answer is a progress stream that may still end in {"error": …}. */
@@ -552,7 +513,7 @@ cleanup:
 }
 
 int docker_image_remove(docker_client *client, const char *image, int force) {
-  int error = check_ref("image name", image);
+  int error = docker_check_ref("image name", image);
   if (error < 0)
     return error;
   char path[DOCKER_REF_MAX + 32];
@@ -569,9 +530,9 @@ int docker_container_create(char **out, docker_client *client, const char *name,
     return airgap_error_set(AIRGAP_EINVALID, "docker: container config must be a JSON object");
   char path[DOCKER_REF_MAX * 3 + 64] = "/containers/create";
   if (name) {
-    if ((error = check_ref("container name", name)) < 0)
+    if ((error = docker_check_ref("container name", name)) < 0)
       return error;
-    if (!(escaped = escape(name)))
+    if (!(escaped = docker_escape(name)))
       return airgap_error_set(AIRGAP_ERROR, "out of memory");
     snprintf(path, sizeof(path), "/containers/create?name=%s", escaped);
     curl_free(escaped);
@@ -590,13 +551,13 @@ int docker_container_create(char **out, docker_client *client, const char *name,
     else
       *out = copy;
   } else if (status == 404) {
-    error = engine_error(&resp, AIRGAP_ENOTFOUND, "POST", path);
+    error = docker_engine_error(&resp, AIRGAP_ENOTFOUND, "POST", path);
   } else if (status == 409) {
-    error = engine_error(&resp, AIRGAP_EEXISTS, "POST", path);
+    error = docker_engine_error(&resp, AIRGAP_EEXISTS, "POST", path);
   } else if (status == 400) {
-    error = engine_error(&resp, AIRGAP_EINVALID, "POST", path);
+    error = docker_engine_error(&resp, AIRGAP_EINVALID, "POST", path);
   } else {
-    error = engine_error(&resp, AIRGAP_ERROR, "POST", path);
+    error = docker_engine_error(&resp, AIRGAP_ERROR, "POST", path);
   }
   json_decref(reply);
   http_client_response_free(&resp);
@@ -615,17 +576,17 @@ static int simple_call(docker_client *client, const char *method, const char *pa
   if (status == 200 || status == 204 || status == 304 || (ok_conflict && status == 409))
     error = 0;
   else if (status == 404)
-    error = engine_error(&resp, AIRGAP_ENOTFOUND, method, path);
+    error = docker_engine_error(&resp, AIRGAP_ENOTFOUND, method, path);
   else if (status == 409)
-    error = engine_error(&resp, AIRGAP_EBUSY, method, path);
+    error = docker_engine_error(&resp, AIRGAP_EBUSY, method, path);
   else
-    error = engine_error(&resp, AIRGAP_ERROR, method, path);
+    error = docker_engine_error(&resp, AIRGAP_ERROR, method, path);
   http_client_response_free(&resp);
   return error;
 }
 
 int docker_container_start(docker_client *client, const char *id) {
-  int error = check_ref("container id", id);
+  int error = docker_check_ref("container id", id);
   if (error < 0)
     return error;
   char path[DOCKER_REF_MAX + 32];
@@ -634,7 +595,7 @@ int docker_container_start(docker_client *client, const char *id) {
 }
 
 int docker_container_kill(docker_client *client, const char *id, const char *signal) {
-  int error = check_ref("container id", id);
+  int error = docker_check_ref("container id", id);
   if (error < 0)
     return error;
   const char *sig = signal ? signal : "SIGKILL";
@@ -647,7 +608,7 @@ int docker_container_kill(docker_client *client, const char *id, const char *sig
 }
 
 int docker_container_remove(docker_client *client, const char *id, int force) {
-  int error = check_ref("container id", id);
+  int error = docker_check_ref("container id", id);
   if (error < 0)
     return error;
   char path[DOCKER_REF_MAX + 64];
@@ -656,7 +617,7 @@ int docker_container_remove(docker_client *client, const char *id, int force) {
 }
 
 int docker_container_inspect(json_t **out, docker_client *client, const char *id) {
-  int error = check_ref("container id", id);
+  int error = docker_check_ref("container id", id);
   if (error < 0)
     return error;
   char path[DOCKER_REF_MAX + 32];
@@ -665,7 +626,7 @@ int docker_container_inspect(json_t **out, docker_client *client, const char *id
 }
 
 int docker_container_wait(int *out, docker_client *client, const char *id, long timeout_ms) {
-  int error = check_ref("container id", id);
+  int error = docker_check_ref("container id", id);
   if (error < 0)
     return error;
   char path[DOCKER_REF_MAX + 64];
@@ -686,9 +647,9 @@ int docker_container_wait(int *out, docker_client *client, const char *id, long 
     error = airgap_error_set(AIRGAP_ERROR, "docker: waiting for container %s failed: %s", id,
                              wait_error ? wait_error : "no exit code in the reply");
   } else if (status == 404) {
-    error = engine_error(&resp, AIRGAP_ENOTFOUND, "POST", path);
+    error = docker_engine_error(&resp, AIRGAP_ENOTFOUND, "POST", path);
   } else {
-    error = engine_error(&resp, AIRGAP_ERROR, "POST", path);
+    error = docker_engine_error(&resp, AIRGAP_ERROR, "POST", path);
   }
   json_decref(reply);
   http_client_response_free(&resp);
@@ -701,7 +662,7 @@ int docker_container_list(json_t **out, docker_client *client, const char *label
   if (label) {
     json_t *filters = json_pack("{s:[s]}", "label", label);
     char *text = filters ? json_dumps(filters, JSON_COMPACT) : NULL;
-    char *escaped = text ? escape(text) : NULL;
+    char *escaped = text ? docker_escape(text) : NULL;
     json_decref(filters);
     free(text);
     if (!escaped)
@@ -722,393 +683,9 @@ int docker_container_list(json_t **out, docker_client *client, const char *label
     *out = reply;
     reply = NULL;
   } else {
-    error = engine_error(&resp, status == 400 ? AIRGAP_EINVALID : AIRGAP_ERROR, "GET", path);
+    error = docker_engine_error(&resp, status == 400 ? AIRGAP_EINVALID : AIRGAP_ERROR, "GET", path);
   }
   json_decref(reply);
   http_client_response_free(&resp);
-  return error;
-}
-
-/* ---- logs ---- */
-
-/* The streamed body of a response is handed over before its status can be
- * looked at, so until the first frame header proves the body is a framed
- * stream, and after an impossible header, the bytes are also kept (bounded):
- * when the status turns out to be an error, they are the engine's message. */
-#define DEMUX_KEEP_MAX 4096
-
-typedef struct demux {
-  docker_log_fn fn;
-  void *payload;
-  int raw; /* TTY: the stream is not framed */
-  unsigned char header[8];
-  size_t header_len;
-  uint32_t remaining; /* payload bytes left in the current frame */
-  int stream;
-  int framed;  /* a valid frame header arrived */
-  int invalid; /* an impossible frame header arrived */
-  char sample[64];
-  char kept[DEMUX_KEEP_MAX + 1];
-  size_t kept_len;
-} demux;
-
-static void demux_keep(demux *d, const char *data, size_t len) {
-  size_t room = DEMUX_KEEP_MAX - d->kept_len;
-  if (len > room)
-    len = room;
-  memcpy(d->kept + d->kept_len, data, len);
-  d->kept_len += len;
-  d->kept[d->kept_len] = '\0';
-}
-
-static int demux_feed(const char *data, size_t len, void *payload) {
-  demux *d = payload;
-  if (d->raw)
-    return d->fn(DOCKER_STREAM_STDOUT, data, len, d->payload);
-  if (!d->framed || d->invalid)
-    demux_keep(d, data, len);
-  /* Not a frame stream: read on only while it may be an error body. */
-  if (d->invalid)
-    return d->kept_len >= DEMUX_KEEP_MAX;
-  while (len > 0) {
-    if (d->remaining == 0) {
-      size_t take = sizeof(d->header) - d->header_len;
-      if (take > len)
-        take = len;
-      memcpy(d->header + d->header_len, data, take);
-      d->header_len += take;
-      data += take;
-      len -= take;
-      if (d->header_len < sizeof(d->header))
-        return 0;
-      d->header_len = 0;
-      unsigned char s = d->header[0];
-      if (s > 2 || d->header[1] || d->header[2] || d->header[3]) {
-        d->invalid = 1;
-        snprintf(d->sample, sizeof(d->sample), "%.8s", (const char *)d->header);
-        return d->framed || d->kept_len >= DEMUX_KEEP_MAX;
-      }
-      d->framed = 1;
-      d->stream = s == 2 ? DOCKER_STREAM_STDERR : DOCKER_STREAM_STDOUT;
-      d->remaining = (uint32_t)d->header[4] << 24 | (uint32_t)d->header[5] << 16 |
-                     (uint32_t)d->header[6] << 8 | (uint32_t)d->header[7];
-      continue;
-    }
-    size_t take = len < d->remaining ? len : d->remaining;
-    if (d->fn(d->stream, data, take, d->payload) != 0)
-      return 1;
-    d->remaining -= (uint32_t)take;
-    data += take;
-    len -= take;
-  }
-  return 0;
-}
-
-int docker_container_logs(docker_client *client, const char *id, const docker_logs_options *options,
-                          docker_log_fn fn, void *payload) {
-  docker_logs_options none = {0};
-  const docker_logs_options *o = options ? options : &none;
-  json_t *info = NULL;
-  int error = docker_container_inspect(&info, client, id);
-  if (error < 0)
-    return error;
-  demux d = {.fn = fn,
-             .payload = payload,
-             .raw = json_is_true(json_object_get(json_object_get(info, "Config"), "Tty"))};
-  json_decref(info);
-
-  char path[DOCKER_REF_MAX + 128];
-  snprintf(path, sizeof(path),
-           "/containers/%s/logs?stdout=1&stderr=1&follow=%d&timestamps=%d&since=%ld", id,
-           o->follow ? 1 : 0, o->timestamps ? 1 : 0, o->since > 0 ? o->since : 0L);
-  docker_call call = {.method = "GET",
-                      .path = path,
-                      .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 0,
-                      .on_data = demux_feed,
-                      .payload = &d};
-  http_client_response resp = {0};
-  error = call_raw(&resp, client, &call, 1);
-  if (error == AIRGAP_ECANCELED && d.invalid)
-    return airgap_error_set(AIRGAP_EINVALID,
-                            "docker: logs of %s: the engine sent a malformed stream frame "
-                            "(header bytes '%s')",
-                            id, d.sample);
-  if (error < 0)
-    return error;
-  if (resp.status != 200) {
-    /* The body was an error message, not frames (see demux). */
-    if (!d.raw && !d.framed) {
-      resp.body = d.kept;
-      resp.body_len = d.kept_len;
-    }
-    error = engine_error(&resp, resp.status == 404 ? AIRGAP_ENOTFOUND : AIRGAP_ERROR, "GET", path);
-    resp.body = NULL;
-  } else if (d.invalid) {
-    error = airgap_error_set(AIRGAP_EINVALID,
-                             "docker: logs of %s: the engine sent a malformed stream frame "
-                             "(header bytes '%s')",
-                             id, d.sample);
-  } else if (!d.raw && (d.header_len || d.remaining)) {
-    error = airgap_error_set(AIRGAP_EINVALID, "docker: logs of %s: the stream ended mid-frame", id);
-  }
-  http_client_response_free(&resp);
-  return error;
-}
-
-/* ---- archives ---- */
-
-typedef struct tar_buffer {
-  char *data;
-  size_t len;
-  size_t cap;
-  int too_big;
-} tar_buffer;
-
-static la_ssize_t tar_write(struct archive *a, void *payload, const void *buf, size_t len) {
-  tar_buffer *t = payload;
-  if (len > DOCKER_ARCHIVE_MAX - t->len) {
-    t->too_big = 1;
-    archive_set_error(a, ENOSPC, "archive larger than the limit");
-    return -1;
-  }
-  if (t->len + len > t->cap) {
-    size_t cap = t->cap ? t->cap : 64 * 1024;
-    while (cap < t->len + len)
-      cap *= 2;
-    char *grown = realloc(t->data, cap);
-    if (!grown) {
-      archive_set_error(a, ENOMEM, "out of memory");
-      return -1;
-    }
-    t->data = grown;
-    t->cap = cap;
-  }
-  memcpy(t->data + t->len, buf, len);
-  t->len += len;
-  return (la_ssize_t)len;
-}
-
-static int check_entry_path(const char *path) {
-  if (!path || !path[0] || path[0] == '/')
-    return airgap_error_set(AIRGAP_EINVALID, "docker: archive entry path '%s' must be relative",
-                            path ? path : "");
-  for (const char *seg = path; seg;) {
-    const char *slash = strchr(seg, '/');
-    size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
-    if (len == 2 && seg[0] == '.' && seg[1] == '.')
-      return airgap_error_set(AIRGAP_EINVALID, "docker: archive entry path '%s' contains '..'",
-                              path);
-    seg = slash ? slash + 1 : NULL;
-  }
-  return 0;
-}
-
-static int tar_open(struct archive **out, tar_buffer *t) {
-  struct archive *a = archive_write_new();
-  if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-      archive_write_open(a, t, NULL, tar_write, NULL) != ARCHIVE_OK) {
-    int error = airgap_error_set(AIRGAP_ERROR, "docker: cannot start a tar archive: %s",
-                                 a ? archive_error_string(a) : "out of memory");
-    archive_write_free(a);
-    return error;
-  }
-  *out = a;
-  return 0;
-}
-
-static int tar_failed(struct archive *a, tar_buffer *t, const char *path) {
-  if (t->too_big)
-    return airgap_error_set(AIRGAP_ETOOBIG, "docker: archive larger than %llu bytes",
-                            (unsigned long long)DOCKER_ARCHIVE_MAX);
-  return airgap_error_set(AIRGAP_ERROR, "docker: cannot add '%s' to the archive: %s", path,
-                          archive_error_string(a));
-}
-
-static int archive_upload(docker_client *client, const char *id, const char *dest_dir,
-                          const tar_buffer *t) {
-  int error = check_ref("container id", id);
-  if (error < 0)
-    return error;
-  if (!dest_dir || dest_dir[0] != '/')
-    return airgap_error_set(AIRGAP_EINVALID, "docker: archive destination must be absolute");
-  char *escaped = escape(dest_dir);
-  if (!escaped)
-    return airgap_error_set(AIRGAP_ERROR, "out of memory");
-  char path[DOCKER_URL_MAX];
-  int n = snprintf(path, sizeof(path), "/containers/%s/archive?path=%s", id, escaped);
-  curl_free(escaped);
-  if (n < 0 || (size_t)n >= sizeof(path))
-    return airgap_error_set(AIRGAP_ETOOBIG, "docker: archive destination too long");
-  docker_call call = {.method = "PUT",
-                      .path = path,
-                      .content_type = "application/x-tar",
-                      .body = t->data ? t->data : "",
-                      .body_len = t->len,
-                      .timeout_ms = -1};
-  http_client_response resp = {0};
-  error = call_raw(&resp, client, &call, 1);
-  if (error < 0)
-    return error;
-  if (resp.status == 200)
-    error = 0;
-  else if (resp.status == 404)
-    error = engine_error(&resp, AIRGAP_ENOTFOUND, "PUT", path);
-  else if (resp.status == 400 || resp.status == 403)
-    error = engine_error(&resp, AIRGAP_EINVALID, "PUT", path);
-  else
-    error = engine_error(&resp, AIRGAP_ERROR, "PUT", path);
-  http_client_response_free(&resp);
-  return error;
-}
-
-int docker_container_archive_put(docker_client *client, const char *id, const char *dest_dir,
-                                 const docker_archive_entry *entries, size_t count) {
-  int error = 0;
-  tar_buffer t = {0};
-  struct archive *a = NULL;
-  struct archive_entry *e = NULL;
-  time_t now = time(NULL);
-
-  for (size_t i = 0; i < count; i++)
-    if ((error = check_entry_path(entries[i].path)) < 0)
-      return error;
-  if ((error = tar_open(&a, &t)) < 0)
-    goto cleanup;
-  if (!(e = archive_entry_new())) {
-    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
-    goto cleanup;
-  }
-  for (size_t i = 0; i < count; i++) {
-    const docker_archive_entry *x = &entries[i];
-    archive_entry_clear(e);
-    archive_entry_set_pathname(e, x->path);
-    archive_entry_set_uid(e, 0);
-    archive_entry_set_gid(e, 0);
-    archive_entry_set_mtime(e, now, 0);
-    if (x->target) {
-      archive_entry_set_filetype(e, AE_IFLNK);
-      archive_entry_set_symlink(e, x->target);
-      archive_entry_set_perm(e, 0777);
-      archive_entry_set_size(e, 0);
-    } else if (x->is_dir) {
-      archive_entry_set_filetype(e, AE_IFDIR);
-      archive_entry_set_perm(e, x->mode ? x->mode & 07777 : 0755);
-      archive_entry_set_size(e, 0);
-    } else {
-      archive_entry_set_filetype(e, AE_IFREG);
-      archive_entry_set_perm(e, x->mode ? x->mode & 07777 : 0644);
-      archive_entry_set_size(e, (la_int64_t)x->len);
-    }
-    if (archive_write_header(a, e) != ARCHIVE_OK) {
-      error = tar_failed(a, &t, x->path);
-      goto cleanup;
-    }
-    if (!x->target && !x->is_dir && x->len > 0 &&
-        archive_write_data(a, x->data, x->len) != (la_ssize_t)x->len) {
-      error = tar_failed(a, &t, x->path);
-      goto cleanup;
-    }
-  }
-  if (archive_write_close(a) != ARCHIVE_OK) {
-    error = tar_failed(a, &t, "(end)");
-    goto cleanup;
-  }
-  error = archive_upload(client, id, dest_dir, &t);
-
-cleanup:
-  archive_entry_free(e);
-  archive_write_free(a);
-  free(t.data);
-  return error;
-}
-
-int docker_container_archive_put_dir(docker_client *client, const char *id, const char *dest_dir,
-                                     const char *src_dir) {
-  int error = 0;
-  tar_buffer t = {0};
-  struct archive *a = NULL;
-  struct archive *disk = NULL;
-  struct archive_entry *e = NULL;
-  size_t prefix = src_dir ? strlen(src_dir) : 0;
-  char buf[64 * 1024];
-
-  while (prefix > 1 && src_dir[prefix - 1] == '/')
-    prefix--;
-  if (prefix == 0)
-    return airgap_error_set(AIRGAP_EINVALID, "docker: no source directory to copy");
-  struct stat st;
-  if (stat(src_dir, &st) != 0 || !S_ISDIR(st.st_mode))
-    return airgap_error_set(AIRGAP_ENOTFOUND, "docker: %s is not a directory to copy", src_dir);
-  if ((error = tar_open(&a, &t)) < 0)
-    goto cleanup;
-  disk = archive_read_disk_new();
-  e = archive_entry_new();
-  if (!disk || !e) {
-    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
-    goto cleanup;
-  }
-  archive_read_disk_set_symlink_physical(disk);
-  if (archive_read_disk_open(disk, src_dir) != ARCHIVE_OK) {
-    error = airgap_error_set(AIRGAP_ENOTFOUND, "docker: cannot read directory %s: %s", src_dir,
-                             archive_error_string(disk));
-    goto cleanup;
-  }
-  for (;;) {
-    archive_entry_clear(e);
-    int r = archive_read_next_header2(disk, e);
-    if (r == ARCHIVE_EOF)
-      break;
-    if (r != ARCHIVE_OK) {
-      error = airgap_error_set(AIRGAP_ERROR, "docker: cannot read %s: %s", src_dir,
-                               archive_error_string(disk));
-      goto cleanup;
-    }
-    archive_read_disk_descend(disk);
-    const char *full = archive_entry_pathname(e);
-    /* Names under src_dir, made relative; the directory itself is skipped. */
-    if (!full || strncmp(full, src_dir, prefix) != 0)
-      continue;
-    const char *rel = full + prefix;
-    while (*rel == '/')
-      rel++;
-    if (!*rel)
-      continue;
-    char name[4096];
-    snprintf(name, sizeof(name), "%s", rel);
-    archive_entry_set_pathname(e, name);
-    archive_entry_set_uid(e, 0);
-    archive_entry_set_gid(e, 0);
-    archive_entry_set_uname(e, "root");
-    archive_entry_set_gname(e, "root");
-    if (archive_write_header(a, e) != ARCHIVE_OK) {
-      error = tar_failed(a, &t, name);
-      goto cleanup;
-    }
-    if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0) {
-      la_ssize_t n;
-      while ((n = archive_read_data(disk, buf, sizeof(buf))) > 0) {
-        if (archive_write_data(a, buf, (size_t)n) != n) {
-          error = tar_failed(a, &t, name);
-          goto cleanup;
-        }
-      }
-      if (n < 0) {
-        error = airgap_error_set(AIRGAP_ERROR, "docker: cannot read %s: %s", full,
-                                 archive_error_string(disk));
-        goto cleanup;
-      }
-    }
-  }
-  if (archive_write_close(a) != ARCHIVE_OK) {
-    error = tar_failed(a, &t, "(end)");
-    goto cleanup;
-  }
-  error = archive_upload(client, id, dest_dir, &t);
-
-cleanup:
-  archive_entry_free(e);
-  archive_read_free(disk);
-  archive_write_free(a);
-  free(t.data);
   return error;
 }

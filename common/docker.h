@@ -166,4 +166,9 @@ int docker_container_archive_put(docker_client *client, const char *id, const ch
 int docker_container_archive_put_dir(docker_client *client, const char *id, const char *dest_dir,
                                      const char *src_dir);
 
+/* Imports an image whose root file system is exactly entries (paths relative
+ * to /), as docker_image_import does. Same errors as both. */
+int docker_image_import_entries(docker_client *client, const char *image,
+                                const docker_archive_entry *entries, size_t count);
+
 #endif

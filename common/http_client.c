@@ -153,6 +153,7 @@ int http_client_send(http_client_response *out, const http_client_request *req) 
   transfer t = {0};
   const char *method = req->method ? req->method : "GET";
 
+  memset(out, 0, sizeof(*out));
   if (!req->url)
     return airgap_error_set(AIRGAP_EINVALID, "HTTP request without a URL");
   t.req = req;
@@ -214,6 +215,8 @@ int http_client_send(http_client_response *out, const http_client_request *req) 
 
   CURLcode rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) {
+    out->unreached = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+                     rc == CURLE_COULDNT_RESOLVE_PROXY;
     const char *via = req->unix_socket ? " via unix socket " : "";
     const char *sock = req->unix_socket ? req->unix_socket : "";
     if (t.canceled)

@@ -35,6 +35,7 @@ typedef struct http_client_response {
   char *body; /* NUL-terminated, owned; NULL when streamed */
   size_t body_len;
   json_t *headers; /* object of lower-cased header name → last value; owned */
+  int unreached;   /* on failure: no connection was made, so the server saw nothing */
 } http_client_response;
 
 int http_client_global_init(void);

@@ -287,7 +287,10 @@ http_response *http_response_new_stream(int status, const char *content_type, ui
 int http_response_header_add(http_response *resp, const char *name, const char *value) {
   if (!resp || !name || !value)
     return -1;
-  /* MHD refuses header values with CR or LF, which keeps response splitting out. */
+  /* MHD refuses values with CR or LF (no response splitting) and empty ones,
+   * which S3 answers (x-amz-meta-a: ""): a space goes, clients strip it. */
+  if (!*value)
+    value = " ";
   return MHD_add_response_header(resp->mhd, name, value) == MHD_YES ? 0 : -1;
 }
 
@@ -645,7 +648,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return queue_plain(conn, 413, "{\"error\":\"request body too large for this endpoint\"}");
       req->declared_len = declared;
     }
-    return MHD_YES;
+    /* MHD sends `100 Continue` only once this call returns without a response. */
+    if (server->options.early)
+      server->options.early(req, server->options.payload);
+    pthread_mutex_lock(&req->lock);
+    req->dispatched = req->pending != NULL; /* refused early: the handler never runs */
+    enum MHD_Result result = req->pending ? queue_pending(req) : MHD_YES;
+    pthread_mutex_unlock(&req->lock);
+    return result;
   }
   if (*upload_data_size > 0) {
     if (req->body_refused || req->body_size + *upload_data_size > server->options.max_body) {

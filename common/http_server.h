@@ -64,6 +64,12 @@ typedef struct http_server_options {
   unsigned max_connections;
   unsigned max_connections_per_peer;
   http_handler_fn handler;
+  /* Optional: called once a request's headers are complete, before its body
+   * is read, and so before `100 Continue` goes to a client that expects it.
+   * It may refuse the request by answering it (http_request_respond, at
+   * once, from this thread); the body is then never read and handler is not
+   * called. Body accessors return nothing yet. */
+  http_handler_fn early;
   void *payload;
 } http_server_options;
 

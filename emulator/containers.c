@@ -40,9 +40,11 @@ typedef struct docker_impl {
   long long pids;
 } docker_impl;
 
-/* One request; *status and the body (owned, may be NULL) of the answer. */
-static int docker_exchange(int *status, char **body, docker_impl *d, const char *method,
-                           const char *path, const char *type, const void *data, size_t len) {
+/* One request; *status and the body (owned, NUL-terminated; its length in
+ * *body_len when not NULL) of the answer. */
+static int docker_exchange_n(int *status, char **body, size_t *body_len, docker_impl *d,
+                             const char *method, const char *path, const char *type,
+                             const void *data, size_t len) {
   int fd = -1;
   char *answer = NULL;
   size_t answer_len = 0;
@@ -69,9 +71,21 @@ static int docker_exchange(int *status, char **body, docker_impl *d, const char 
     return airgap_error_set(AIRGAP_ERROR, "the Docker engine at %s did not answer HTTP", d->socket);
   }
   *status = code;
-  *body = strdup(end + 4);
+  size_t blen = answer_len - (size_t)(end + 4 - answer);
+  *body = malloc(blen + 1);
+  if (*body) {
+    memcpy(*body, end + 4, blen);
+    (*body)[blen] = '\0';
+    if (body_len)
+      *body_len = blen;
+  }
   free(answer);
   return *body ? 0 : airgap_error_set(AIRGAP_ERROR, "out of memory");
+}
+
+static int docker_exchange(int *status, char **body, docker_impl *d, const char *method,
+                           const char *path, const char *type, const void *data, size_t len) {
+  return docker_exchange_n(status, body, NULL, d, method, path, type, data, len);
 }
 
 /* An answer outside 2xx as an error naming the request and the engine's message. */
@@ -120,13 +134,32 @@ static int docker_create(char **out, emulator_containers *c, const emulator_cont
     json_array_append_new(env, json_string(spec->env[i]));
   json_t *host = json_pack("{s:s, s:[s], s:b}", "NetworkMode", d->network_mode, "SecurityOpt",
                            "no-new-privileges:true", "Privileged", 0);
-  if (host && d->memory > 0) {
-    json_object_set_new(host, "Memory", json_integer(d->memory));
-    json_object_set_new(host, "MemorySwap", json_integer(d->memory));
+  long long memory = d->memory;
+  if (spec->memory > 0 && (memory <= 0 || spec->memory < memory))
+    memory = spec->memory;
+  if (host && memory > 0) {
+    json_object_set_new(host, "Memory", json_integer(memory));
+    json_object_set_new(host, "MemorySwap", json_integer(memory));
   }
+  if (host && spec->tmpfs_mb > 0) {
+    char opts[64];
+    snprintf(opts, sizeof(opts), "rw,exec,size=%lldm", spec->tmpfs_mb);
+    json_object_set_new(host, "Tmpfs", json_pack("{s:s}", "/tmp", opts));
+  }
+  json_t *labels = json_object();
+  for (size_t i = 0; labels && i < spec->label_count; i++) {
+    const char *eq = strchr(spec->labels[i], '=');
+    if (!eq || eq == spec->labels[i] || eq - spec->labels[i] >= 128)
+      continue;
+    char key[128];
+    snprintf(key, sizeof(key), "%.*s", (int)(eq - spec->labels[i]), spec->labels[i]);
+    json_object_set_new(labels, key, json_string(eq + 1));
+  }
+  if (labels)
+    json_object_update(labels, d->labels);
   if (host && d->pids > 0)
     json_object_set_new(host, "PidsLimit", json_integer(d->pids));
-  config = json_pack("{s:s, s:o, s:O, s:o}", "Image", spec->image, "Env", env, "Labels", d->labels,
+  config = json_pack("{s:s, s:o, s:o, s:o}", "Image", spec->image, "Env", env, "Labels", labels,
                      "HostConfig", host);
   env = NULL;
   if (config && spec->cmd) {
@@ -216,7 +249,92 @@ static void docker_free(emulator_containers *c) {
   free(d);
 }
 
-static const containers_ops DOCKER_OPS = {docker_create, docker_act, docker_free};
+/* The engine's log stream (not a TTY) is framed: 8-byte headers (stream,
+ * 0, 0, 0, big-endian length) before each chunk. */
+static int docker_logs(char **out, size_t *out_len, emulator_containers *c, const char *id,
+                       unsigned long long since_ms, size_t limit) {
+  docker_impl *d = (docker_impl *)c;
+  if (!containers_id_valid(id))
+    return airgap_error_set(AIRGAP_EINVALID, "'%.80s' is not a container id", id ? id : "");
+  char path[256];
+  snprintf(path, sizeof(path), "/containers/%s/logs?stdout=1&stderr=1&tail=1000&since=%llu.%03llu",
+           id, since_ms / 1000, since_ms % 1000);
+  int status = 0;
+  char *body = NULL;
+  size_t len = 0;
+  int error = docker_exchange_n(&status, &body, &len, d, "GET", path, NULL, NULL, 0);
+  if (error == 0 && status != 200)
+    error = docker_failed(status, body, "reading a function container's output");
+  if (error < 0) {
+    free(body);
+    return error;
+  }
+  size_t w = 0;
+  for (size_t r = 0; r + 8 <= len;) {
+    const unsigned char *h = (const unsigned char *)body + r;
+    size_t n = (size_t)h[4] << 24 | (size_t)h[5] << 16 | (size_t)h[6] << 8 | h[7];
+    if (h[0] > 2 || n > len - r - 8)
+      break;
+    memmove(body + w, body + r + 8, n);
+    w += n;
+    r += 8 + n;
+  }
+  if (w > limit) {
+    memmove(body, body + w - limit, limit);
+    w = limit;
+  }
+  body[w] = '\0';
+  *out = body;
+  *out_len = w;
+  return 0;
+}
+
+static int docker_list(json_t **out, emulator_containers *c, const char *label) {
+  docker_impl *d = (docker_impl *)c;
+  json_t *filters = json_pack("{s:[s]}", "label", label);
+  char *text = filters ? json_dumps(filters, JSON_COMPACT) : NULL;
+  json_decref(filters);
+  if (!text)
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+  char path[1024] = "/containers/json?all=1&filters=";
+  size_t at = strlen(path);
+  for (const char *p = text; *p && at + 4 < sizeof(path); p++) {
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+        strchr("-_.", *p))
+      path[at++] = *p;
+    else
+      at += (size_t)snprintf(path + at, sizeof(path) - at, "%%%02X", (unsigned char)*p);
+  }
+  path[at] = '\0';
+  free(text);
+  int status = 0;
+  char *body = NULL;
+  int error = docker_exchange(&status, &body, d, "GET", path, NULL, NULL, 0);
+  if (error == 0 && status != 200)
+    error = docker_failed(status, body, "listing containers");
+  json_t *all = error == 0 ? json_loads(body, 0, NULL) : NULL;
+  free(body);
+  if (error < 0)
+    return error;
+  if (!json_is_array(all)) {
+    json_decref(all);
+    return airgap_error_set(AIRGAP_ERROR, "Docker's container list is not a JSON array");
+  }
+  json_t *list = json_array();
+  size_t i;
+  json_t *item;
+  json_array_foreach(all, i, item) {
+    json_t *labels = json_object_get(item, "Labels");
+    json_array_append_new(list, json_pack("{s:O, s:o}", "Id", json_object_get(item, "Id"), "Labels",
+                                          labels ? json_incref(labels) : json_object()));
+  }
+  json_decref(all);
+  *out = list;
+  return 0;
+}
+
+static const containers_ops DOCKER_OPS = {docker_create, docker_act, docker_free, docker_logs,
+                                          docker_list};
 
 int emulator_containers_docker_new(emulator_containers **out,
                                    const emulator_containers_docker_options *o) {
@@ -340,7 +458,7 @@ static void channel_free(emulator_containers *c) {
   free(ch);
 }
 
-static const containers_ops CHANNEL_OPS = {channel_create, channel_act, channel_free};
+static const containers_ops CHANNEL_OPS = {channel_create, channel_act, channel_free, NULL, NULL};
 
 int emulator_containers_channel_new(emulator_containers **out, const char *socket_path) {
   channel_impl *ch = calloc(1, sizeof(*ch));
@@ -379,6 +497,23 @@ int emulator_containers_stop(emulator_containers *c, const char *id) {
 int emulator_containers_remove(emulator_containers *c, const char *id) {
   return c->ops->act(c, "remove", id);
 }
+
+int emulator_containers_logs(char **out, size_t *out_len, emulator_containers *c, const char *id,
+                             unsigned long long since_ms, size_t limit) {
+  if (!c->ops->logs)
+    return airgap_error_set(AIRGAP_EINVALID, "container output is not available through the "
+                                             "supervisor's channel");
+  return c->ops->logs(out, out_len, c, id, since_ms, limit);
+}
+
+int emulator_containers_list(json_t **out, emulator_containers *c, const char *label) {
+  if (!c->ops->list)
+    return airgap_error_set(AIRGAP_EINVALID, "containers cannot be listed through the "
+                                             "supervisor's channel");
+  return c->ops->list(out, c, label);
+}
+
+int emulator_containers_direct(const emulator_containers *c) { return c->ops == &DOCKER_OPS; }
 
 void emulator_containers_free(emulator_containers *c) {
   if (c)

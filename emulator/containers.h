@@ -22,6 +22,7 @@
 #ifndef AIRGAP_EMULATOR_CONTAINERS_H
 #define AIRGAP_EMULATOR_CONTAINERS_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 typedef struct emulator_containers emulator_containers;
@@ -37,6 +38,15 @@ typedef struct emulator_container_spec {
                            container starts, or NULL */
   size_t code_tar_len;
   const char *code_dir; /* absolute; must exist in the image ("/var/task") */
+  /* Per-container limits (Lambda's MemorySize and ephemeral storage). The
+   * direct implementation applies them (never above its own memory limit);
+   * through the channel the supervisor applies the job's. 0: none. */
+  long long memory;   /* bytes */
+  long long tmpfs_mb; /* a tmpfs on /tmp of this size */
+  /* Extra labels ("key=value") for this container, beside the
+   * implementation's own (which win). */
+  const char *const *labels;
+  size_t label_count;
 } emulator_container_spec;
 
 /* Limits and identity the direct implementation puts on every container it
@@ -81,6 +91,21 @@ int emulator_containers_create(char **out, emulator_containers *c,
 int emulator_containers_start(emulator_containers *c, const char *id);
 int emulator_containers_stop(emulator_containers *c, const char *id);
 int emulator_containers_remove(emulator_containers *c, const char *id);
+
+/* What a container printed (stdout and stderr, in order) since since_ms
+ * (wall clock, milliseconds), at most limit bytes (the end is kept).
+ * *out owned. Direct Docker only: AIRGAP_EINVALID through the channel. */
+int emulator_containers_logs(char **out, size_t *out_len, emulator_containers *c, const char *id,
+                             unsigned long long since_ms, size_t limit);
+
+/* The containers carrying label ("key" or "key=value"), running or not:
+ * *out an array of {"Id", "Labels"} (owned). Direct Docker only (the
+ * supervisor reaps a job's containers itself): AIRGAP_EINVALID through the
+ * channel. Also tells whether the engine answers at all. */
+int emulator_containers_list(json_t **out, emulator_containers *c, const char *label);
+
+/* 1 when c talks to Docker itself, 0 through the supervisor's channel. */
+int emulator_containers_direct(const emulator_containers *c);
 
 /* Accepts NULL. */
 void emulator_containers_free(emulator_containers *c);

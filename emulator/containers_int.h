@@ -8,6 +8,7 @@
 
 #include "emulator/containers.h"
 
+#include <jansson.h>
 #include <stddef.h>
 
 typedef struct containers_ops {
@@ -15,6 +16,10 @@ typedef struct containers_ops {
   /* op: "start", "stop" or "remove" */
   int (*act)(emulator_containers *c, const char *op, const char *id);
   void (*free)(emulator_containers *c);
+  /* NULL: not supported by this implementation */
+  int (*logs)(char **out, size_t *out_len, emulator_containers *c, const char *id,
+              unsigned long long since_ms, size_t limit);
+  int (*list)(json_t **out, emulator_containers *c, const char *label);
 } containers_ops;
 
 struct emulator_containers {

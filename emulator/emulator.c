@@ -95,6 +95,17 @@ static void enable_services(emulator *emu, const char *list) {
     while (*p == ',' || *p == ' ')
       p++;
   }
+  /* A service that is part of another comes with it, as in LocalStack
+   * (SERVICES=dynamodb serves DynamoDB Streams too). */
+  static const char *const companions[][2] = {{"dynamodb", "dynamodbstreams"}};
+  for (size_t c = 0; c < sizeof(companions) / sizeof(companions[0]); c++) {
+    int on = 0;
+    for (size_t i = 0; i < emu->slot_count; i++)
+      on |= emu->slots[i].enabled && strcmp(emu->slots[i].svc->name, companions[c][0]) == 0;
+    for (size_t i = 0; on && i < emu->slot_count; i++)
+      if (strcmp(emu->slots[i].svc->name, companions[c][1]) == 0)
+        emu->slots[i].enabled = 1;
+  }
 }
 
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
@@ -266,6 +277,7 @@ int emulator_start(emulator **out, const emulator_options *options) {
       .threads = options->threads,
       .connection_timeout = 0,
       .handler = emulator_gateway_handle,
+      .early = emulator_gateway_early,
       .payload = emu,
   };
   own_fds = 0; /* http_server_start owns them now, also when it fails */

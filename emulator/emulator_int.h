@@ -50,6 +50,8 @@ struct emulator {
 
 /* gateway.c: the HTTP handler for everything the emulator serves. */
 void emulator_gateway_handle(http_request *req, void *payload);
+/* gateway.c: the checks of a request's headers before its body is read. */
+void emulator_gateway_early(http_request *req, void *payload);
 /* internal.c: answers /_localstack/… and /moto-api/…; returns 1 when it did. */
 int emulator_internal_handle(emulator *emu, http_request *req);
 /* The slot of a service by name, NULL when this build has no such service. */

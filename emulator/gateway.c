@@ -146,8 +146,11 @@ static const char *out_content_type(const aws_http_out *out) {
   return type;
 }
 
-/* Adds out's headers to resp (which may be NULL), answers req, frees out. */
-static void respond_with(http_request *req, aws_http_out *out, http_response *resp) {
+/* Adds out's headers to resp (which may be NULL), answers req, frees out.
+ * cors: a request with an Origin gets the permissive CORS headers
+ * LocalStack's services answer; S3 answers CORS from its buckets' rules
+ * itself (s3/cors.c), so its answers pass 0. */
+static void respond_with(http_request *req, aws_http_out *out, http_response *resp, int cors) {
   const char *name;
   json_t *value;
   if (resp) {
@@ -157,9 +160,8 @@ static void respond_with(http_request *req, aws_http_out *out, http_response *re
           json_is_string(value))
         http_response_header_add(resp, name, json_string_value(value));
     }
-    /* Browsers reading S3 through CORS see every response header. */
     const char *origin = http_request_header(req, "Origin");
-    if (origin && !strpbrk(origin, "\r\n")) {
+    if (cors && origin && !strpbrk(origin, "\r\n")) {
       http_response_header_add(resp, "Access-Control-Allow-Origin", origin);
       http_response_header_add(resp, "Access-Control-Expose-Headers",
                                "ETag, x-amz-version-id, x-amz-request-id, x-amz-delete-marker");
@@ -169,15 +171,16 @@ static void respond_with(http_request *req, aws_http_out *out, http_response *re
   http_request_respond(req, resp);
 }
 
-static void respond_out(http_request *req, aws_http_out *out) {
+static void respond_out(http_request *req, aws_http_out *out, int cors) {
   http_response *resp = http_response_new_take(out->status ? out->status : 200,
                                                out_content_type(out), out->body, out->body_len);
   out->body = NULL;
-  respond_with(req, out, resp);
+  respond_with(req, out, resp, cors);
 }
 
-/* CORS preflight (OPTIONS) for S3: allowed for any origin, as LocalStack's
- * default. */
+/* A CORS preflight (OPTIONS) that names no S3 bucket — browsers calling
+ * SQS, DynamoDB, … at "/" — is allowed for any origin, as LocalStack allows
+ * it; S3 buckets answer theirs from their CORS rules (s3/cors.c). */
 static void respond_preflight(http_request *req) {
   http_response *resp = http_response_new(200, NULL, "", 0);
   const char *origin = http_request_header(req, "Origin");
@@ -191,8 +194,6 @@ static void respond_preflight(http_request *req) {
                                                                 : "GET, PUT, POST, DELETE, HEAD");
     if (headers && !strpbrk(headers, "\r\n"))
       http_response_header_add(resp, "Access-Control-Allow-Headers", headers);
-    http_response_header_add(resp, "Access-Control-Expose-Headers",
-                             "ETag, x-amz-version-id, x-amz-request-id, x-amz-delete-marker");
     http_response_header_add(resp, "Access-Control-Max-Age", "3000");
     http_response_header_add(resp, "Vary",
                              "Origin, Access-Control-Request-Headers, "
@@ -202,7 +203,7 @@ static void respond_preflight(http_request *req) {
 }
 
 static void respond_error(http_request *req, const aws_model *m, aws_protocol p,
-                          const aws_error *err, const char *request_id) {
+                          const aws_error *err, const char *request_id, int cors) {
   aws_http_out out;
   aws_protocol_serialize_error(&out, m, p, err, request_id);
   /* Without a model the JSON version is the request's (Kinesis and Logs
@@ -211,7 +212,7 @@ static void respond_error(http_request *req, const aws_model *m, aws_protocol p,
   if (!m && p == AWS_PROTOCOL_JSON && type &&
       strncasecmp(type, "application/x-amz-json-1.1", 26) == 0)
     out.content_type = "application/x-amz-json-1.1";
-  respond_out(req, &out);
+  respond_out(req, &out, cors);
 }
 
 /* ---- routing ---- */
@@ -239,7 +240,9 @@ static const char *service_for_target(emulator *emu, const char *target) {
   static const struct {
     const char *prefix;
     const char *service;
-  } known[] = {{"AmazonSQS", "sqs"}, {"DynamoDB_20120810", "dynamodb"}};
+  } known[] = {{"AmazonSQS", "sqs"},
+               {"DynamoDB_20120810", "dynamodb"},
+               {"DynamoDBStreams_20120810", "dynamodbstreams"}};
   size_t n = strcspn(target, ".");
   for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
     if (strlen(known[i].prefix) == n && strncmp(target, known[i].prefix, n) == 0)
@@ -286,7 +289,12 @@ static int is_form_post(const aws_http_in *in) {
 static const char *find_service(emulator *emu, http_request *req, const aws_http_in *in,
                                 const route_info *ri, aws_error *err) {
   if (ri->scope_service[0]) {
-    /* Signing names that differ from our service names. */
+    /* Signing names that differ from our service names: DynamoDB Streams
+     * signs as "dynamodb" and is told apart by its target. */
+    const char *target = http_request_header(req, "X-Amz-Target");
+    if (strcmp(ri->scope_service, "dynamodb") == 0 && target &&
+        strncmp(target, "DynamoDBStreams_20120810.", 25) == 0)
+      return "dynamodbstreams";
     if (strcmp(ri->scope_service, "execute-api") != 0)
       return ri->scope_service;
   }
@@ -410,6 +418,42 @@ static json_t *s3_post_form_input(const aws_http_in *in) {
   return json_pack("{s:s%}", "Bucket", p, len);
 }
 
+/* A client that sends `Expect: 100-continue` waits for our go before it
+ * sends the body: with S3 signature verification on, a request whose
+ * signature fails is refused now, without a `100 Continue` and without
+ * reading the body (the signature covers the headers and the declared
+ * payload hash, not the bytes). Every other check runs in the handler. */
+void emulator_gateway_early(http_request *req, void *payload) {
+  emulator *emu = payload;
+  const char *expect = http_request_header(req, "Expect");
+  if (!emu->s3_verify_signatures || !expect || strcasecmp(expect, "100-continue") != 0 ||
+      strcmp(http_request_method(req), "OPTIONS") == 0)
+    return;
+  aws_http_in in;
+  http_in_init(&in, req);
+  route_info ri;
+  route_info_read(&ri, req);
+  aws_error err = {0};
+  const char *service = find_service(emu, req, &in, &ri, &err);
+  const aws_model *m = NULL;
+  if (service && strcmp(service, "s3") == 0 && aws_model_get(&m, "s3") == 0) {
+    char *vhost_path = aws_s3_vhost_path(http_request_header(req, "Host"), in.path);
+    if (emulator_sigv4_verify(&err, emu, &in, vhost_path, (double)clock_wall_ms() / 1000.0) < 0) {
+      char request_id[37];
+      codec_uuid4(request_id);
+      respond_error(req, m, AWS_PROTOCOL_REST_XML, &err, request_id, 0);
+    }
+    free(vhost_path);
+  }
+  aws_error_clear(&err);
+}
+
+/* {"Bucket": the path's first segment} (owned), for S3's OPTIONS. */
+static json_t *s3_path_bucket(const aws_http_in *in) {
+  const char *p = in->path[0] == '/' ? in->path + 1 : in->path;
+  return json_pack("{s:s%}", "Bucket", p, strcspn(p, "/?"));
+}
+
 void emulator_gateway_handle(http_request *req, void *payload) {
   emulator *emu = payload;
   char request_id[37];
@@ -424,7 +468,7 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   aws_error err = {0};
   const char *service = find_service(emu, req, &in, &ri, &err);
   if (!service) {
-    respond_error(req, NULL, aws_protocol_guess(&in, NULL), &err, request_id);
+    respond_error(req, NULL, aws_protocol_guess(&in, NULL), &err, request_id, 1);
     aws_error_clear(&err);
     return;
   }
@@ -470,18 +514,13 @@ void emulator_gateway_handle(http_request *req, void *payload) {
     aws_error_set(&err, 413, "RequestEntityTooLarge", "The request body is too large.");
     goto fail;
   }
-  if (strcmp(service, "s3") == 0 && strcmp(in.method, "OPTIONS") == 0 &&
-      http_request_header(req, "Access-Control-Request-Method")) {
-    respond_preflight(req);
-    return;
-  }
   if (strcmp(service, "s3") == 0) {
     /* Virtual-host style: the bucket is in the Host; the model's URIs want it
      * as the first path segment. */
     vhost_path = aws_s3_vhost_path(http_request_header(req, "Host"), in.path);
     /* Signatures cover the path as sent, so they are checked before the
      * rewrite (sigv4.c; opt-in). */
-    if (emu->s3_verify_signatures &&
+    if (emu->s3_verify_signatures && strcmp(in.method, "OPTIONS") != 0 /* never signed */ &&
         emulator_sigv4_verify(&err, emu, &in, vhost_path, (double)clock_wall_ms() / 1000.0) < 0)
       goto fail;
     if (vhost_path)
@@ -491,6 +530,19 @@ void emulator_gateway_handle(http_request *req, void *payload) {
    * S3 service's PostObject handler reads the form itself (s3/post.c) and
    * answers as PutObject does. */
   const char *handler_name = operation;
+  if (strcmp(in.method, "OPTIONS") == 0 &&
+      http_request_header(req, "Access-Control-Request-Method") &&
+      (strcmp(service, "s3") != 0 || in.path[strspn(in.path, "/")] == '\0')) {
+    respond_preflight(req);
+    goto done;
+  }
+  if (strcmp(service, "s3") == 0 && strcmp(in.method, "OPTIONS") == 0) {
+    /* A CORS preflight, answered from the bucket's rules (s3/cors.c). */
+    input = s3_path_bucket(&in);
+    operation = "HeadBucket";
+    handler_name = "PreflightCors";
+    goto dispatch;
+  }
   if (strcmp(service, "s3") == 0 && (input = s3_post_form_input(&in)) != NULL) {
     operation = "PutObject";
     handler_name = "PostObject";
@@ -544,6 +596,7 @@ dispatch:;
   log_debug("emulator", "%s %s (%s)", service, operation, aws_protocol_name(p));
   /* After the handler returns the call may already be answered and freed. */
   op->handler(call, input);
+done:
   json_decref(input);
   free(queue_query);
   free(vhost_path);
@@ -554,7 +607,7 @@ fail:
   free(vhost_path);
   log_debug("emulator", "%s %s: %s %s", service, operation ? operation : "?", err.code,
             err.message ? err.message : "");
-  respond_error(req, m, p, &err, request_id);
+  respond_error(req, m, p, &err, request_id, strcmp(service, "s3") != 0);
   aws_error_clear(&err);
 }
 
@@ -594,11 +647,14 @@ static void add_call_headers(aws_http_out *out, const aws_call *call) {
   json_object_update(out->headers, call->headers);
 }
 
+/* The gateway's generic CORS headers, for every service but S3. */
+static int call_cors(const aws_call *call) { return strcmp(call->slot->svc->name, "s3") != 0; }
+
 static void call_respond_error(aws_call *call, const aws_error *err) {
   aws_http_out out;
   aws_protocol_serialize_error(&out, call->model, call->protocol, err, call->request_id);
   add_call_headers(&out, call);
-  respond_out(call->req, &out);
+  respond_out(call->req, &out, call_cors(call));
 }
 
 void aws_call_reply(aws_call *call, json_t *output) {
@@ -606,7 +662,7 @@ void aws_call_reply(aws_call *call, json_t *output) {
   if (aws_protocol_serialize(&out, call->model, call->protocol, call->operation, output,
                              call->request_id) == 0) {
     add_call_headers(&out, call);
-    respond_out(call->req, &out);
+    respond_out(call->req, &out, call_cors(call));
   } else {
     aws_error err = {0};
     aws_error_set(&err, 500, "InternalFailure", "Cannot serialize the %s response: %s",
@@ -626,7 +682,7 @@ static void reply_response(aws_call *call, json_t *output, int status,
                              call->request_id) == 0) {
     http_response *resp = make(out_content_type(&out), status ? status : out.status, arg);
     add_call_headers(&out, call);
-    respond_with(call->req, &out, resp);
+    respond_with(call->req, &out, resp, call_cors(call));
   } else {
     http_response_free(make(NULL, 0, arg)); /* releases what arg holds */
     aws_error err = {0};

@@ -13,6 +13,9 @@ const aws_service *const emulator_service_table[] = {
     &aws_service_secretsmanager,
     &aws_service_ssm,
     &aws_service_dynamodb,
+    &aws_service_dynamodbstreams,
+    &aws_service_kinesis,
+    &aws_service_lambda,
     &aws_service_logs,
 };
 const size_t emulator_service_count =

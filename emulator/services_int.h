@@ -17,6 +17,9 @@ extern const aws_service aws_service_kms;
 extern const aws_service aws_service_secretsmanager;
 extern const aws_service aws_service_ssm;
 extern const aws_service aws_service_dynamodb;
+extern const aws_service aws_service_dynamodbstreams;
+extern const aws_service aws_service_kinesis;
+extern const aws_service aws_service_lambda;
 extern const aws_service aws_service_logs;
 
 /* Every service with handlers, in health-report order. */

@@ -751,6 +751,65 @@ cleanup:
 
 int emulator_sigv4_enabled(const emulator *emu) { return emu->s3_verify_signatures; }
 
+int emulator_sigv4_chunk_signer(emulator_chunk_signer *out, emulator *emu,
+                                const char *authorization, const char *amz_date) {
+  if (!emu->s3_verify_signatures || !authorization || !amz_date || strlen(amz_date) != 16 ||
+      strncmp(authorization, "AWS4-HMAC-SHA256", 16) != 0)
+    return 0;
+  const char *rest = authorization + 16;
+  size_t clen = 0, glen = 0;
+  const char *cred = auth_field(rest, "Credential", &clen);
+  const char *sig = auth_field(rest, "Signature", &glen);
+  v4 v;
+  memset(&v, 0, sizeof(v));
+  if (!cred || parse_scope(&v, cred, clen) < 0 || !sig || glen != 64)
+    return 0;
+  const char *secret = secret_of(emu, v.access_key);
+  if (!secret)
+    return 0;
+  emulator_chunk_signer s;
+  memset(&s, 0, sizeof(s));
+  unsigned char key[EVP_MAX_MD_SIZE], next[EVP_MAX_MD_SIZE];
+  unsigned int klen = 0;
+  char first[256];
+  int flen = snprintf(first, sizeof(first), "AWS4%s", secret);
+  hmac(EVP_sha256(), key, &klen, first, (size_t)flen, v.date);
+  const char *steps[] = {v.region, v.service, "aws4_request"};
+  for (size_t i = 0; i < 3; i++) {
+    unsigned int nlen = 0;
+    hmac(EVP_sha256(), next, &nlen, key, klen, steps[i]);
+    memcpy(key, next, nlen);
+    klen = nlen;
+  }
+  memcpy(s.key, key, 32);
+  snprintf(s.scope, sizeof(s.scope), "%s/%s/%s/aws4_request", v.date, v.region, v.service);
+  memcpy(s.amz_date, amz_date, 16);
+  memcpy(s.prev, sig, 64);
+  *out = s;
+  return 1;
+}
+
+int emulator_sigv4_chunk_check(emulator_chunk_signer *s, int trailer,
+                               const unsigned char sha256[32], const char *signature) {
+  char hash[65], empty[65], to_sign[512], expected[65];
+  codec_hex_encode(hash, sha256, 32);
+  sha256_hex(empty, "", 0);
+  if (trailer)
+    snprintf(to_sign, sizeof(to_sign), "AWS4-HMAC-SHA256-TRAILER\n%s\n%s\n%s\n%s", s->amz_date,
+             s->scope, s->prev, hash);
+  else
+    snprintf(to_sign, sizeof(to_sign), "AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s\n%s\n%s\n%s", s->amz_date,
+             s->scope, s->prev, empty, hash);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mlen = 0;
+  hmac(EVP_sha256(), mac, &mlen, s->key, 32, to_sign);
+  codec_hex_encode(expected, mac, 32);
+  if (!signature || strcasecmp(expected, signature) != 0)
+    return 0;
+  memcpy(s->prev, expected, 65);
+  return 1;
+}
+
 int emulator_s3_enforce_access(const emulator *emu) { return emu->s3_enforce_access; }
 
 int emulator_sigv4_policy_verify(aws_error *err, emulator *emu, const char *policy,

@@ -33,6 +33,27 @@ int emulator_sigv4_enabled(const emulator *emu);
  * mode, since services cannot read the emulator's options. */
 int emulator_s3_enforce_access(const emulator *emu);
 
+/* aws-chunked bodies signed chunk by chunk (x-amz-content-sha256:
+ * STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]): each chunk's signature
+ * chains from the previous one, the first from the Authorization header's. */
+typedef struct emulator_chunk_signer {
+  unsigned char key[32]; /* the request's signing key */
+  char scope[160];       /* date/region/service/aws4_request */
+  char amz_date[17];
+  char prev[65]; /* the previous signature (hex) */
+} emulator_chunk_signer;
+
+/* Prepares *out from a request's Authorization and x-amz-date headers.
+ * Returns 1 when chunk signatures must be checked (signature checks on, a
+ * SigV4 header, a known secret), else 0 (*out untouched). */
+int emulator_sigv4_chunk_signer(emulator_chunk_signer *out, emulator *emu,
+                                const char *authorization, const char *amz_date);
+/* Checks the signature (64 hex digits) of the next chunk, whose data hashes
+ * to sha256, or of the trailer (trailer 1: sha256 of its "name:value\n"
+ * lines); advances the chain. 1 when it matches, 0 otherwise. */
+int emulator_sigv4_chunk_check(emulator_chunk_signer *s, int trailer,
+                               const unsigned char sha256[32], const char *signature);
+
 /* Verifies the signature of an S3 POST form's policy (the base64 text as
  * sent): SigV4 when credential ("AK/date/region/service/aws4_request") is
  * given, else SigV2 with access_key. Returns 0, or AIRGAP_EINVALID with

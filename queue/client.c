@@ -6,10 +6,19 @@
  * airgap's error codes with the server's message, and parses jobs. Following a
  * log reconnects from the last byte received when the server drops an idle
  * stream, until the job has ended and every byte was read.
+ *
+ * Several servers (`http://a:8470,http://b:8470`, all on one database) make
+ * the client fail over: a request that cannot reach its server, or that the
+ * server answers 502/503/504 (its database is down), goes to the next one,
+ * and the server that answered is tried first from then on. A request that
+ * may have reached a server is sent again elsewhere only when repeating it is
+ * harmless (everything but submit: leases, heartbeats, log chunks and
+ * completions are checked against the lease and the log offset).
  */
 #include "queue/queue_int.h"
 #include "common/error.h"
 #include "common/http_client.h"
+#include "common/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,24 +28,54 @@
 #define CALL_TIMEOUT_MS 30000L
 #define MAX_URL 4096
 #define FOLLOW_RETRIES 30
+#define MAX_SERVERS 16
 
 struct queue_client {
-  char *base;
-  char *auth; /* "Authorization: Bearer …" or NULL */
+  char *bases[MAX_SERVERS]; /* without a trailing slash */
+  size_t base_count;
+  _Atomic size_t current; /* the server that answered last */
+  char *auth;             /* "Authorization: Bearer …" or NULL */
 };
 
+/* Splits "URL[,URL…]" into c->bases. */
+static int parse_servers(queue_client *c, const char *urls) {
+  const char *p = urls;
+  for (;;) {
+    size_t len = strcspn(p, ",");
+    while (len > 0 && p[len - 1] == '/')
+      len--;
+    if (len <= 7 || strncmp(p, "http://", 7) != 0 || len > 1024 || memchr(p, ' ', len))
+      return airgap_error_set(AIRGAP_EINVALID,
+                              "queue URL must look like http://HOST:PORT, several separated by "
+                              "commas (got '%s')",
+                              urls);
+    if (c->base_count == MAX_SERVERS)
+      return airgap_error_set(AIRGAP_EINVALID, "more than %d queue URLs in '%s'", MAX_SERVERS,
+                              urls);
+    if (!(c->bases[c->base_count] = strndup(p, len)))
+      return airgap_error_set(AIRGAP_ERROR, "out of memory");
+    c->base_count++;
+    p += strcspn(p, ",");
+    if (!*p)
+      return 0;
+    p++;
+  }
+}
+
 int queue_client_new(queue_client **out, const char *url, const char *token) {
-  if (!url || strncmp(url, "http://", 7) != 0 || strlen(url) > 1024)
+  if (!url || strlen(url) > 16 * 1024)
     return airgap_error_set(AIRGAP_EINVALID, "queue URL must look like http://HOST:PORT (got '%s')",
                             url ? url : "");
   if (token && (strlen(token) > 512 || strpbrk(token, "\r\n")))
     return airgap_error_set(AIRGAP_EINVALID, "malformed token");
   queue_client *c = calloc(1, sizeof(*c));
-  if (!c || !(c->base = strdup(url)))
+  if (!c)
     goto oom;
-  size_t n = strlen(c->base);
-  while (n > 0 && c->base[n - 1] == '/')
-    c->base[--n] = '\0';
+  int error = parse_servers(c, url);
+  if (error < 0) {
+    queue_client_free(c);
+    return error;
+  }
   if (token) {
     size_t len = strlen(token) + sizeof("Authorization: Bearer ");
     if (!(c->auth = malloc(len)))
@@ -53,23 +92,43 @@ oom:
 void queue_client_free(queue_client *c) {
   if (!c)
     return;
-  free(c->base);
+  for (size_t i = 0; i < c->base_count; i++)
+    free(c->bases[i]);
   free(c->auth);
   free(c);
 }
 
+/* The path of a request ("/v1/jobs/…"); call() puts a server in front. */
 static int make_url(char *out, size_t size, queue_client *c, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static int make_url(char *out, size_t size, queue_client *c, const char *fmt, ...) {
-  int n = snprintf(out, size, "%s", c->base);
+  (void)c;
   va_list ap;
   va_start(ap, fmt);
-  int m = vsnprintf(out + n, size - (size_t)n, fmt, ap);
+  int m = vsnprintf(out, size, fmt, ap);
   va_end(ap);
-  if (n < 0 || m < 0 || (size_t)(n + m) >= size)
+  if (m < 0 || (size_t)m >= size)
     return airgap_error_set(AIRGAP_EINVALID, "queue URL too long");
   return 0;
+}
+
+/* server + path into out; the caller's buffer is MAX_URL + 1024. */
+static void server_url(char *out, size_t size, const queue_client *c, size_t server,
+                       const char *path) {
+  snprintf(out, size, "%s%s", c->bases[server], path);
+}
+
+/* Whether a failed request goes on to the next server. */
+static int should_fail_over(const queue_client *c, int error, const http_client_response *resp,
+                            int repeatable) {
+  if (c->base_count < 2)
+    return 0;
+  if (error == 0)
+    return resp->status == 502 || resp->status == 503 || resp->status == 504;
+  if (resp->unreached)
+    return 1;
+  return repeatable && (error == AIRGAP_ERROR || error == AIRGAP_ETIMEOUT);
 }
 
 /* Turns a non-2xx answer into an error code with the server's message. */
@@ -96,10 +155,13 @@ static int status_error(long status, const char *body, const char *url) {
   return code;
 }
 
-/* Sends a request; *out_json gets the parsed JSON answer (NULL for none). */
+/* Sends a request to path, failing over between servers (see the top);
+ * *out_json gets the parsed JSON answer (NULL for none). */
 static int call(json_t **out_json, long *out_status, queue_client *c, const char *method,
-                const char *url, const char *content_type, const void *body, size_t len,
+                const char *path, const char *content_type, const void *body, size_t len,
                 const char *extra_header, long timeout_ms) {
+  char url[MAX_URL + 1024];
+  int repeatable = !(strcmp(method, "POST") == 0 && strcmp(path, "/v1/jobs") == 0);
   char ctype[128];
   const char *headers[4];
   size_t h = 0;
@@ -121,9 +183,26 @@ static int call(json_t **out_json, long *out_status, queue_client *c, const char
       .timeout_ms = timeout_ms,
   };
   http_client_response resp;
-  int error = http_client_send(&resp, &req);
+  size_t server = c->current;
+  int error;
+  for (size_t tried = 1;; tried++) {
+    server_url(url, sizeof(url), c, server, path);
+    error = http_client_send(&resp, &req);
+    if (tried == c->base_count || !should_fail_over(c, error, &resp, repeatable))
+      break;
+    size_t next = (server + 1) % c->base_count;
+    if (error < 0)
+      log_warn("queue", "%s; trying %s", airgap_error_last(), c->bases[next]);
+    else
+      log_warn("queue", "%s %s: HTTP %ld (unavailable); trying %s", method, url, resp.status,
+               c->bases[next]);
+    http_client_response_free(&resp);
+    server = next;
+  }
   if (error < 0)
     return error;
+  if (resp.status != 502 && resp.status != 503 && resp.status != 504)
+    c->current = server;
   json_t *o = NULL;
   if (resp.status >= 200 && resp.status < 300 && resp.status != 204 && resp.body_len > 0) {
     o = json_loadb(resp.body, resp.body_len, 0, NULL);
@@ -369,16 +448,18 @@ static int follow_data(const char *data, size_t len, void *payload) {
 int queue_client_log_read(queue_client *c, const char *id, uint64_t offset, int follow,
                           int (*on_data)(const char *data, size_t len, void *payload),
                           void *payload) {
-  char url[MAX_URL];
+  char path[MAX_URL], url[MAX_URL + 1024];
   follow_state f = {on_data, payload, 0, 0};
   int error = check_id(id), failures = 0;
   if (error < 0)
     return error;
   for (;;) {
-    if ((error = make_url(url, sizeof(url), c, "/v1/jobs/%s/logs?offset=%llu%s", id,
+    if ((error = make_url(path, sizeof(path), c, "/v1/jobs/%s/logs?offset=%llu%s", id,
                           (unsigned long long)(offset + f.received), follow ? "&follow=1" : "")) <
         0)
       return error;
+    size_t server = c->current;
+    server_url(url, sizeof(url), c, server, path);
     const char *headers[] = {c->auth, NULL};
     http_client_request req = {
         .url = url,
@@ -392,10 +473,13 @@ int queue_client_log_read(queue_client *c, const char *id, uint64_t offset, int 
     error = http_client_send(&resp, &req);
     if (f.stopped)
       return airgap_error_set(AIRGAP_ECANCELED, "stopped reading the log");
+    int over = should_fail_over(c, error, &resp, 1);
+    if (over && c->current == server)
+      c->current = (server + 1) % c->base_count; /* reconnect through the next server */
     if (error == 0) {
       long status = resp.status;
       http_client_response_free(&resp);
-      if (status != 200)
+      if (status != 200 && !over)
         return status_error(status, NULL, url);
     }
     if (!follow)

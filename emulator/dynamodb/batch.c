@@ -62,7 +62,7 @@ int ddb_op_batch_get(json_t **out, ddb_request *rq, ddb_error *e) {
   const char *name;
   json_t *req;
   json_object_foreach((json_t *)items, name, req) {
-    ddb_table *t = ddb_table_find(rq->st, rq->account, rq->region, name, e);
+    ddb_table *t = ddb_table_for_items(rq->st, rq->account, rq->region, name, e);
     if (!t)
       goto done;
     ddb_expr_ctx ctx;

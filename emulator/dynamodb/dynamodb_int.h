@@ -193,6 +193,9 @@ typedef struct ddb_table {
   int contributor_insights; /* stored only */
   char *ttl_attr;           /* TimeToLive attribute or NULL */
   ddb_store store;
+  struct ddb_stream *stream; /* the enabled stream (borrowed from ddb_state) or NULL */
+  char *stream_arn;          /* LatestStreamArn (kept after the stream is disabled) or NULL */
+  char stream_label[32];     /* LatestStreamLabel */
 } ddb_table;
 
 typedef struct ddb_state {
@@ -205,7 +208,90 @@ typedef struct ddb_state {
   void *ttl_timer;
   uint64_t ttl_interval_ms; /* 0: no background sweep */
   int stopping;
+  /* Streams (stream.c), enabled and disabled ones alike, until they expire. */
+  struct ddb_stream **streams;
+  size_t nstreams;
 } ddb_state;
+
+/* ---- streams (stream.c: records and retention; streams_api.c: the DynamoDB
+ * Streams service, DynamoDBStreams_20120810.*) ---- */
+
+#define DDB_STREAM_RETENTION_MS (24ull * 3600 * 1000) /* records and disabled streams */
+#define DDB_STREAM_MAX_RECORDS 1000000          /* per stream; past it the oldest are trimmed */
+#define DDB_ITERATOR_TTL_MS (15ull * 60 * 1000) /* shard iterators expire */
+
+enum { DDB_EV_INSERT, DDB_EV_MODIFY, DDB_EV_REMOVE };
+
+/* One change: the images are the stored items themselves (references), which
+ * no write ever modifies in place (a write replaces them), so a record costs
+ * two reference counts and a slot, whatever the view type; everything else
+ * (Keys, SizeBytes, eventID) is derived when the record is read. */
+typedef struct ddb_srec {
+  uint64_t seq;
+  uint64_t at_ms;
+  json_t *old_img, *new_img; /* references; NULL when absent */
+  unsigned char event;       /* DDB_EV_* */
+  unsigned char by_service;  /* a TTL deletion */
+} ddb_srec;
+
+/* One stream with its single shard (DynamoDB rolls shards over every few
+ * hours; within a 24-hour retention one shard per stream is what a consumer
+ * sees between enabling and disabling). */
+typedef struct ddb_stream {
+  char *arn, *account, *region, *table;
+  char label[32];                   /* "2026-12-02T12:58:36.123" */
+  char shard_id[48];                /* "shardId-<20-digit ms>-<8 hex>" */
+  char view[24];                    /* StreamViewType */
+  char *hash, *range;               /* key attribute names (range NULL without one) */
+  json_t *key_schema;               /* KeySchema as DescribeStream answers it */
+  uint32_t salt;                    /* eventIDs: salt + sequence number */
+  uint64_t created_ms, disabled_ms; /* disabled_ms 0 while enabled */
+  uint64_t first_seq;               /* StartingSequenceNumber */
+  uint64_t next_seq;                /* the number the next record gets */
+  uint64_t trimmed_seq;             /* last sequence number trimmed (0: none) */
+  ddb_srec *recs;                   /* recs[off .. off+n) are live */
+  size_t off, n, cap;
+} ddb_stream;
+
+/* Checks a StreamSpecification (CreateTable, UpdateTable). */
+int ddb_stream_spec_check(const json_t *spec, ddb_error *e);
+/* Starts a new stream of view type view on t (t->stream, LatestStreamArn). */
+int ddb_stream_enable(ddb_state *st, ddb_table *t, const char *view, uint64_t now_ms, ddb_error *e);
+/* Disables t's stream (its shard closes; it stays readable for 24 hours). */
+void ddb_stream_disable(ddb_table *t, uint64_t now_ms);
+/* Records a change of one item (old and new: NULL when absent; a write that
+ * changes nothing records nothing). Call before the store drops old. */
+void ddb_stream_record(ddb_stream *s, const json_t *old_item, const json_t *new_item,
+                       int by_service, uint64_t now_ms);
+/* Drops records older than 24 hours and streams disabled longer than that. */
+void ddb_streams_expire(ddb_state *st, uint64_t now_ms);
+void ddb_streams_clear(ddb_state *st);
+/* The stream with this ARN in the account and region; NULL when none. */
+ddb_stream *ddb_stream_find(ddb_state *st, const char *account, const char *region,
+                            const char *arn);
+/* Position of the first live record whose sequence number is >= seq. */
+size_t ddb_stream_lower(const ddb_stream *s, uint64_t seq);
+/* Record i (0-based among the live ones) as GetRecords answers it. New. */
+json_t *ddb_stream_record_json(const ddb_stream *s, size_t i, size_t *size_out);
+/* The sequence number as text (21 digits). */
+void ddb_stream_seq_text(char out[32], uint64_t seq);
+/* Parses a sequence number as clients send it back (decimal digits that
+ * fit 64 bits). */
+int ddb_stream_seq_parse(uint64_t *out, const char *text);
+
+/* Shard iterators are self-describing text, "<stream ARN>|1|<shard>|<next
+ * sequence number>|<issued ms>": nothing is stored per iterator, and one
+ * that is mangled parses as invalid. */
+#define DDB_ITERATOR_MAX 2048
+typedef struct ddb_iterator {
+  char *arn;         /* owned: free(arn), which frees shard too */
+  const char *shard; /* in arn's allocation */
+  uint64_t pos, issued_ms;
+} ddb_iterator;
+/* A new iterator string for s at pos (NULL when it would not fit). */
+json_t *ddb_stream_iterator(const ddb_stream *s, uint64_t pos, uint64_t now_ms);
+/* -1 for anything that is not an iterator's shape; out filled on success. */
+int ddb_stream_iterator_parse(ddb_iterator *out, const char *text);
 
 /* ---- time to live (ttl.c) ---- */
 
@@ -226,6 +312,10 @@ void ddb_ttl_stop(ddb_state *st);
  * ResourceNotFoundException in e. */
 ddb_table *ddb_table_find(ddb_state *st, const char *account, const char *region, const char *name,
                           ddb_error *e);
+/* The same for the item operations (reads, writes, batches, transactions),
+ * which DynamoDB answers with a plain "Requested resource not found". */
+ddb_table *ddb_table_for_items(ddb_state *st, const char *account, const char *region,
+                               const char *name, ddb_error *e);
 ddb_index *ddb_table_index(const ddb_table *t, const char *name);
 void ddb_table_free(ddb_table *t);
 /* TableDescription as DescribeTable answers it. New reference. */
@@ -242,6 +332,9 @@ int ddb_table_check_item(const ddb_table *t, const json_t *item, ddb_error *e);
 /* Replaces the item under (hk, rk) with item (NULL: deletes), keeping every
  * index in step. Takes the bytes; item's reference is not taken. */
 int ddb_table_write(ddb_table *t, ddb_bytes *hk, ddb_bytes *rk, json_t *item);
+/* The same for a deletion by the service itself (TTL), which its stream
+ * records with the service's userIdentity. */
+int ddb_table_write_by(ddb_table *t, ddb_bytes *hk, ddb_bytes *rk, json_t *item, int by_service);
 /* Only the key attributes of item for the table (and index ix, if any). New. */
 json_t *ddb_table_key_of(const ddb_table *t, const ddb_index *ix, const json_t *item);
 /* item as index ix projects it. New reference. */
@@ -419,6 +512,11 @@ int ddb_op_transact_get(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_execute_statement(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_batch_execute_statement(json_t **out, ddb_request *rq, ddb_error *e);
 int ddb_op_execute_transaction(json_t **out, ddb_request *rq, ddb_error *e);
+/* DynamoDB Streams (streams_api.c), over the same state. */
+int ddb_op_list_streams(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_describe_stream(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_get_shard_iterator(json_t **out, ddb_request *rq, ddb_error *e);
+int ddb_op_get_records(json_t **out, ddb_request *rq, ddb_error *e);
 
 /* A single write as PutItem/UpdateItem/DeleteItem/ConditionCheck describe it
  * (item.c), split into check and apply so that transactions check every

@@ -126,7 +126,8 @@ int ddb_write_prepare(ddb_write *w, ddb_request *rq, ddb_write_kind kind, const 
     goto done;
   if (kind == DDB_W_UPDATE && !upd && ddb_legacy_update(&upd, in, e) < 0)
     goto done;
-  w->table = ddb_table_find(rq->st, rq->account, rq->region, jsonutil_string(in, "TableName"), e);
+  w->table =
+      ddb_table_for_items(rq->st, rq->account, rq->region, jsonutil_string(in, "TableName"), e);
   if (!w->table)
     goto done;
   const json_t *src = json_object_get(in, kind == DDB_W_PUT ? "Item" : "Key");
@@ -274,7 +275,7 @@ int ddb_op_get_item(json_t **out, ddb_request *rq, ddb_error *e) {
       ddb_read_projection(&proj, in, &ctx, e) < 0 || ddb_expr_check_unused(&ctx, e) < 0)
     goto done;
   ddb_table *t =
-      ddb_table_find(rq->st, rq->account, rq->region, jsonutil_string(in, "TableName"), e);
+      ddb_table_for_items(rq->st, rq->account, rq->region, jsonutil_string(in, "TableName"), e);
   if (!t || ddb_item_check(&key, json_object_get(in, "Key"), e) < 0 ||
       ddb_table_key(t, key, 1, &hk, &rk, e) < 0)
     goto done;

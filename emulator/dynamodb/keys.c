@@ -8,6 +8,7 @@
  * applied when an index is read: ALL, KEYS_ONLY or INCLUDE.
  */
 #include "emulator/dynamodb/dynamodb_int.h"
+#include "common/clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -126,8 +127,14 @@ static int index_key(const ddb_table *t, const ddb_index *ix, const json_t *item
 }
 
 int ddb_table_write(ddb_table *t, ddb_bytes *hk, ddb_bytes *rk, json_t *item) {
+  return ddb_table_write_by(t, hk, rk, item, 0);
+}
+
+int ddb_table_write_by(ddb_table *t, ddb_bytes *hk, ddb_bytes *rk, json_t *item, int by_service) {
   json_t *old = ddb_table_get(t, hk, rk);
   int rc = 0;
+  if (t->stream)
+    ddb_stream_record(t->stream, old, item, by_service, clock_wall_ms());
   for (size_t i = 0; i < t->nindexes; i++) {
     ddb_index *ix = t->indexes[i];
     ddb_bytes ihk = {0}, k[3];

@@ -155,7 +155,7 @@ static int reader_init(reader *r, ddb_request *rq, ddb_expr_ctx *ctx, int is_que
                        "Cannot specify the AttributesToGet or ProjectionExpression when "
                        "choosing to get %s",
                        select);
-  r->t = ddb_table_find(rq->st, rq->account, rq->region, jsonutil_string(in, "TableName"), e);
+  r->t = ddb_table_for_items(rq->st, rq->account, rq->region, jsonutil_string(in, "TableName"), e);
   if (!r->t)
     return -1;
   const char *index = jsonutil_string(in, "IndexName");

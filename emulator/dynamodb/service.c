@@ -83,6 +83,7 @@ static void state_clear(ddb_state *st) {
   free(st->tables);
   st->tables = NULL;
   st->ntables = 0;
+  ddb_streams_clear(st);
   json_object_clear(st->tokens);
 }
 

@@ -26,6 +26,23 @@
 #define MAX_GSI 20
 #define MAX_LSI 5
 
+static int check_table_name(const char *name, const char *member, ddb_error *e) {
+  size_t n = name ? strlen(name) : 0;
+  if (n < 3 || n > 255)
+    return ddb_invalid(e,
+                       "1 validation error detected: Value '%.255s' at '%s' failed to satisfy "
+                       "constraint: Member must have length %s",
+                       name ? name : "null", member,
+                       n < 3 ? "greater than or equal to 3" : "less than or equal to 255");
+  if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n)
+    return ddb_invalid(e,
+                       "1 validation error detected: Value '%.255s' at '%s' failed to satisfy "
+                       "constraint: Member must satisfy regular expression pattern: "
+                       "[a-zA-Z0-9_.-]+",
+                       name, member);
+  return 0;
+}
+
 ddb_table *ddb_table_find(ddb_state *st, const char *account, const char *region, const char *name,
                           ddb_error *e) {
   for (size_t i = 0; name && i < st->ntables; i++) {
@@ -34,10 +51,20 @@ ddb_table *ddb_table_find(ddb_state *st, const char *account, const char *region
         strcmp(t->region, region) == 0)
       return t;
   }
-  if (e)
+  /* A name no table can have is refused as invalid, as DynamoDB does,
+   * rather than not found. */
+  if (e && check_table_name(name, "tableName", e) == 0)
     ddb_fail(e, "ResourceNotFoundException", "Requested resource not found: Table: %s not found",
              name ? name : "");
   return NULL;
+}
+
+ddb_table *ddb_table_for_items(ddb_state *st, const char *account, const char *region,
+                               const char *name, ddb_error *e) {
+  ddb_table *t = ddb_table_find(st, account, region, name, e);
+  if (!t && e && e->code && strcmp(e->code, "ResourceNotFoundException") == 0)
+    ddb_fail(e, "ResourceNotFoundException", "Requested resource not found");
+  return t;
 }
 
 ddb_index *ddb_table_index(const ddb_table *t, const char *name) {
@@ -76,6 +103,7 @@ void ddb_table_free(ddb_table *t) {
   json_decref(t->throughput);
   json_decref(t->tags);
   json_decref(t->stream_spec);
+  free(t->stream_arn); /* t->stream belongs to the state */
   ddb_store_clear(&t->store);
   free(t);
 }
@@ -153,40 +181,17 @@ json_t *ddb_table_describe(const ddb_table *t, const char *status) {
     json_object_set(d, "LocalSecondaryIndexes", lsi);
   json_decref(gsi);
   json_decref(lsi);
-  if (t->stream_spec && json_is_true(json_object_get(t->stream_spec, "StreamEnabled"))) {
+  if (t->stream && t->stream_spec)
     json_object_set(d, "StreamSpecification", t->stream_spec);
-    char label[32], *arn = NULL;
-    snprintf(label, sizeof(label), "%.0f", t->created * 1000);
-    size_t n = strlen(t->arn) + 48;
-    arn = malloc(n);
-    if (arn) {
-      snprintf(arn, n, "%s/stream/%s", t->arn, label);
-      json_object_set_new(d, "LatestStreamLabel", json_string(label));
-      json_object_set_new(d, "LatestStreamArn", json_string(arn));
-      free(arn);
-    }
+  /* The latest stream stays named after it is disabled, as in DynamoDB. */
+  if (t->stream_arn) {
+    json_object_set_new(d, "LatestStreamLabel", json_string(t->stream_label));
+    json_object_set_new(d, "LatestStreamArn", json_string(t->stream_arn));
   }
   return d;
 }
 
 /* ---- creating ---- */
-
-static int check_table_name(const char *name, const char *member, ddb_error *e) {
-  size_t n = name ? strlen(name) : 0;
-  if (n < 3 || n > 255)
-    return ddb_invalid(e,
-                       "1 validation error detected: Value '%.255s' at '%s' failed to satisfy "
-                       "constraint: Member must have length %s",
-                       name ? name : "null", member,
-                       n < 3 ? "greater than or equal to 3" : "less than or equal to 255");
-  if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n)
-    return ddb_invalid(e,
-                       "1 validation error detected: Value '%.255s' at '%s' failed to satisfy "
-                       "constraint: Member must satisfy regular expression pattern: "
-                       "[a-zA-Z0-9_.-]+",
-                       name, member);
-  return 0;
-}
 
 /* The type an attribute has in AttributeDefinitions, 0 when undefined. */
 static char defined_type(const json_t *defs, const char *name) {
@@ -450,6 +455,8 @@ int ddb_op_create_table(json_t **out, ddb_request *rq, ddb_error *e) {
   t->tags = tags_from_list(json_object_get(in, "Tags"));
   t->deletion_protection = json_is_true(json_object_get(in, "DeletionProtectionEnabled"));
   json_t *ss = json_object_get(in, "StreamSpecification");
+  if (ddb_stream_spec_check(ss, e) < 0)
+    goto fail;
   if (ss && json_is_true(json_object_get(ss, "StreamEnabled")))
     t->stream_spec = json_incref(ss);
   if (parse_key_schema(&t->hash, &t->range, json_object_get(in, "KeySchema"), t->attr_defs, e) <
@@ -474,6 +481,10 @@ int ddb_op_create_table(json_t **out, ddb_request *rq, ddb_error *e) {
     goto fail;
   }
   rq->st->tables = nv;
+  if (t->stream_spec &&
+      ddb_stream_enable(rq->st, t, jsonutil_string(t->stream_spec, "StreamViewType"),
+                        clock_wall_ms(), e) < 0)
+    goto fail;
   rq->st->tables[rq->st->ntables++] = t;
   *out = json_pack("{s:o}", "TableDescription", ddb_table_describe(t, "CREATING"));
   return 0;
@@ -565,6 +576,15 @@ int ddb_op_update_table(json_t **out, ddb_request *rq, ddb_error *e) {
       ddb_table_find(rq->st, rq->account, rq->region, jsonutil_string(in, "TableName"), e);
   if (!t)
     return -1;
+  /* The stream change is checked first: a refused one changes nothing. */
+  json_t *ss = json_object_get(in, "StreamSpecification");
+  if (ddb_stream_spec_check(ss, e) < 0)
+    return -1;
+  int enable = ss && json_is_true(json_object_get(ss, "StreamEnabled"));
+  if (ss && enable && t->stream)
+    return ddb_invalid(e, "Table already has an enabled stream: TableName: %s", t->name);
+  if (ss && !enable && !t->stream)
+    return ddb_invalid(e, "Table does not have a stream enabled: TableName: %s", t->name);
   const char *billing = jsonutil_string(in, "BillingMode");
   json_t *tp = json_object_get(in, "ProvisionedThroughput");
   const char *new_billing = billing ? billing : t->billing;
@@ -604,10 +624,15 @@ int ddb_op_update_table(json_t **out, ddb_request *rq, ddb_error *e) {
     json_decref(t->throughput);
     t->throughput = json_object();
   }
-  json_t *ss = json_object_get(in, "StreamSpecification");
-  if (ss) {
+  if (ss && enable) {
+    if (ddb_stream_enable(rq->st, t, jsonutil_string(ss, "StreamViewType"), clock_wall_ms(), e) < 0)
+      return -1;
     json_decref(t->stream_spec);
-    t->stream_spec = json_is_true(json_object_get(ss, "StreamEnabled")) ? json_incref(ss) : NULL;
+    t->stream_spec = json_incref(ss);
+  } else if (ss) {
+    ddb_stream_disable(t, clock_wall_ms());
+    json_decref(t->stream_spec);
+    t->stream_spec = NULL;
   }
   json_t *dp = json_object_get(in, "DeletionProtectionEnabled");
   if (dp)
@@ -625,6 +650,8 @@ int ddb_op_delete_table(json_t **out, ddb_request *rq, ddb_error *e) {
     return ddb_invalid(e, "Resource cannot be deleted as it is currently protected against "
                           "deletion. Disable deletion protection first.");
   *out = json_pack("{s:o}", "TableDescription", ddb_table_describe(t, "DELETING"));
+  /* Its stream stays readable for 24 hours, closed. */
+  ddb_stream_disable(t, clock_wall_ms());
   for (size_t i = 0; i < rq->st->ntables; i++)
     if (rq->st->tables[i] == t) {
       memmove(&rq->st->tables[i], &rq->st->tables[i + 1],

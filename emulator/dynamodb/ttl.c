@@ -53,7 +53,7 @@ static size_t sweep_table(ddb_table *t, const char *now, const char *oldest) {
 apply:
   /* Deleting changes the arrays being walked, so keys are collected first. */
   for (size_t i = 0; i < n; i++)
-    ddb_table_write(t, &list[i].hk, &list[i].rk, NULL);
+    ddb_table_write_by(t, &list[i].hk, &list[i].rk, NULL, 1);
   free(list);
   return n;
 }

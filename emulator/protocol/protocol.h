@@ -26,8 +26,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-/* Limits on what a request may hold. */
-#define AWS_MAX_DEPTH 64            /* nesting of shapes, JSON and XML */
+/* Limits on what a request may hold. Nesting: DynamoDB allows 32 levels of
+ * attributes, two JSON levels each. */
+#define AWS_MAX_DEPTH 80            /* nesting of shapes, JSON and XML */
 #define AWS_MAX_QUERY_PAIRS 5000    /* query/form parameters */
 #define AWS_MAX_XML_NODES 100000    /* elements in an XML body */
 #define AWS_MAX_LIST_ITEMS 100000   /* items in one list or map */

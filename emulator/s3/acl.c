@@ -5,17 +5,19 @@
  * Always (as AWS does): a bucket belongs to the account that created it (the
  * gateway maps each access key to an account: a 12-digit key is its own
  * account, STS keys the account they were issued for, anything else
- * 000000000000); another account's CreateBucket of the same name answers
- * BucketAlreadyExists; ExpectedBucketOwner that names another account
- * answers 403; a canned ACL together with x-amz-grant-* headers is refused.
+ * 000000000000), and each account is its own canonical user (attrs.c:
+ * s3_owner_json) in owners, grants and listings; another account's CreateBucket of the same name
+ * answers BucketAlreadyExists; ExpectedBucketOwner that names another account answers 403; a canned
+ * ACL together with x-amz-grant-* headers is refused; x-amz-grant-* headers (id="…", uri="…",
+ * emailAddress="…") are checked (InvalidArgument naming the header) and stored as the ACL's grants.
  *
  * Only with `--s3-enforce-access` (AIRGAP_S3_ENFORCE_ACCESS=1), off by
  * default as in LocalStack: requests are evaluated. An explicit Deny in the
  * bucket policy wins, even for the owner; the owner is otherwise allowed; a
  * caller of another account (or an anonymous one) needs an Allow from the
  * bucket policy (Principal "*", an account id or its root ARN; Action and
- * Resource with * and ? wildcards; statements with a Condition are not
- * evaluated and never match) or a public canned ACL (public-read,
+ * Resource with * and ? wildcards; a Condition with IAM's common operators,
+ * policycond.c) or a public canned ACL (public-read,
  * public-read-write; authenticated-read for signed callers) on the bucket or
  * the object. The public-access block applies: BlockPublicAcls refuses
  * public ACLs on writes, IgnorePublicAcls ignores them, BlockPublicPolicy
@@ -42,6 +44,8 @@ static const char *owner_of(const s3_bucket *b) {
   return o ? o : "000000000000";
 }
 
+const char *s3_acl_owner(const s3_bucket *b) { return owner_of(b); }
+
 void s3_acl_set_owner(aws_call *call, s3_bucket *b) {
   json_object_set_new(b->configs, OWNER_MEMBER, json_string(aws_call_account(call)));
 }
@@ -53,10 +57,129 @@ int s3_acl_owned_by_caller(aws_call *call, const s3_bucket *b) {
 static const char *const grant_members[] = {"GrantFullControl", "GrantRead",     "GrantReadACP",
                                             "GrantWrite",       "GrantWriteACP", NULL};
 
+static const char *const grant_headers[] = {"x-amz-grant-full-control", "x-amz-grant-read",
+                                            "x-amz-grant-read-acp", "x-amz-grant-write",
+                                            "x-amz-grant-write-acp"};
+static const char *const grant_permissions[] = {"FULL_CONTROL", "READ", "READ_ACP", "WRITE",
+                                                "WRITE_ACP"};
+
+/* One grantee of an x-amz-grant-* header: key="value" (id, uri,
+ * emailAddress). Appends {"Grantee", "Permission"} to out (when not NULL).
+ * 0, or -1 with the reason in *why. */
+static int grantee_parse(const char *key, size_t klen, const char *value, size_t vlen,
+                         const char *perm, json_t *out, const char **why) {
+  json_t *grantee = NULL;
+  if (klen == 2 && strncasecmp(key, "id", 2) == 0) {
+    grantee = json_pack("{s:s, s:s%}", "Type", "CanonicalUser", "ID", value, vlen);
+    if (grantee && vlen == strlen(S3_OWNER_ID) && strncmp(value, S3_OWNER_ID, vlen) == 0)
+      json_object_set_new(grantee, "DisplayName", json_string(S3_OWNER_NAME));
+  } else if (klen == 3 && strncasecmp(key, "uri", 3) == 0) {
+    static const char *const groups[] = {
+        "http://acs.amazonaws.com/groups/global/AllUsers",
+        "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+        "http://acs.amazonaws.com/groups/s3/LogDelivery"};
+    int known = 0;
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+      known |= vlen == strlen(groups[i]) && strncmp(value, groups[i], vlen) == 0;
+    if (!known) {
+      *why = "Invalid group uri";
+      return -1;
+    }
+    grantee = json_pack("{s:s, s:s%}", "Type", "Group", "URI", value, vlen);
+  } else if (klen == 12 && strncasecmp(key, "emailAddress", 12) == 0) {
+    grantee =
+        json_pack("{s:s, s:s%}", "Type", "AmazonCustomerByEmail", "EmailAddress", value, vlen);
+  } else {
+    *why = "Argument format not recognized";
+    return -1;
+  }
+  if (out && grantee)
+    json_array_append_new(out, json_pack("{s:O, s:s}", "Grantee", grantee, "Permission", perm));
+  json_decref(grantee);
+  return 0;
+}
+
+/* The grantees of an x-amz-grant-* header ('id="…", uri="…"'), appended to
+ * out (when not NULL) with permission perm. 0, or -1 with *why. */
+static int grant_header_parse(const char *text, const char *perm, json_t *out, const char **why) {
+  const char *p = text;
+  int count = 0;
+  *why = "Argument format not recognized";
+  for (;;) {
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (!*p)
+      return count ? 0 : -1;
+    const char *key = p;
+    while (*p && *p != '=' && *p != ',')
+      p++;
+    size_t klen = (size_t)(p - key);
+    while (klen && (key[klen - 1] == ' ' || key[klen - 1] == '\t'))
+      klen--;
+    if (*p != '=' || !klen)
+      return -1;
+    p++;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    const char *value;
+    size_t vlen;
+    if (*p == '"') {
+      value = ++p;
+      while (*p && *p != '"')
+        p++;
+      if (*p != '"')
+        return -1;
+      vlen = (size_t)(p - value);
+      p++;
+    } else {
+      value = p;
+      while (*p && *p != ',')
+        p++;
+      vlen = (size_t)(p - value);
+      while (vlen && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
+        vlen--;
+    }
+    if (!vlen || grantee_parse(key, klen, value, vlen, perm, out, why) < 0)
+      return -1;
+    count++;
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (*p == ',')
+      p++;
+    else if (*p)
+      return -1;
+  }
+}
+
+json_t *s3_acl_from_grant_headers(const json_t *input, const char *account) {
+  json_t *grants = NULL;
+  for (size_t i = 0; grant_members[i]; i++) {
+    const char *text = jsonutil_string(input, grant_members[i]);
+    const char *why;
+    if (!text)
+      continue;
+    if (!grants)
+      grants = json_array();
+    grant_header_parse(text, grant_permissions[i], grants, &why);
+  }
+  if (!grants)
+    return NULL;
+  return json_pack("{s:o, s:o}", "Owner", s3_owner_json(account), "Grants", grants);
+}
+
 int s3_acl_check_input(aws_call *call, const json_t *input) {
   int grants = 0;
-  for (size_t i = 0; grant_members[i]; i++)
-    grants |= json_object_get(input, grant_members[i]) != NULL;
+  for (size_t i = 0; grant_members[i]; i++) {
+    const char *text = jsonutil_string(input, grant_members[i]), *why;
+    if (text && grant_header_parse(text, grant_permissions[i], NULL, &why) < 0) {
+      aws_call_fail_fields(
+          call, 400, "InvalidArgument",
+          json_pack("{s:s, s:s}", "ArgumentName", grant_headers[i], "ArgumentValue", text), "%s",
+          why);
+      return -1;
+    }
+    grants |= text != NULL;
+  }
   if (grants && json_object_get(input, "ACL")) {
     aws_call_fail(call, 400, "InvalidRequest",
                   "Specifying both Canned ACLs and Header Grants is not allowed");
@@ -185,8 +308,8 @@ static int policy_public(const json_t *doc) {
 enum { NO_MATCH, ALLOW, DENY };
 
 /* Evaluates the bucket policy for (caller account, action, resource). */
-static int policy_eval(const json_t *doc, const char *account, const char *action,
-                       const char *resource, int ignore_public) {
+static int policy_eval(aws_call *call, const json_t *input, const json_t *doc, const char *account,
+                       const char *action, const char *resource, int ignore_public) {
   json_t *st = json_object_get(doc, "Statement");
   json_t *list = json_is_array(st) ? json_incref(st) : json_pack("[O]", st ? st : json_null());
   int verdict = NO_MATCH;
@@ -195,12 +318,13 @@ static int policy_eval(const json_t *doc, const char *account, const char *actio
   json_array_foreach(list, i, s) {
     const char *effect = jsonutil_string(s, "Effect");
     const json_t *principal = json_object_get(s, "Principal");
-    if (!effect || json_object_get(s, "Condition") || !principal_names(principal, account))
+    if (!effect || !principal_names(principal, account))
       continue;
     if (ignore_public && principal_public(principal) && strcmp(effect, "Allow") == 0)
       continue;
     if (!any_match(json_object_get(s, "Action"), action, 1) ||
-        !any_match(json_object_get(s, "Resource"), resource, 0))
+        !any_match(json_object_get(s, "Resource"), resource, 0) ||
+        !s3_policy_condition_holds(json_object_get(s, "Condition"), call, input))
       continue;
     if (strcmp(effect, "Deny") == 0) {
       verdict = DENY;
@@ -246,11 +370,56 @@ static void action_of(char *out, size_t size, const char *op) {
   snprintf(out, size, "s3:%s", op);
 }
 
-/* Does a canned ACL grant the caller this action? */
-static int acl_grants(const json_t *acl, const char *action, int signed_caller) {
-  const char *canned = json_string_value(acl);
-  if (!canned)
+#define ALL_USERS "http://acs.amazonaws.com/groups/global/AllUsers"
+#define AUTHENTICATED_USERS "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+
+/* Does a permission (READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL) allow
+ * the action? */
+static int permission_allows(const char *perm, const char *action) {
+  int read = strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:ListBucket") == 0;
+  int write = strcmp(action, "s3:PutObject") == 0 || strcmp(action, "s3:DeleteObject") == 0;
+  int read_acp = strcmp(action, "s3:GetObjectAcl") == 0 || strcmp(action, "s3:GetBucketAcl") == 0;
+  int write_acp = strcmp(action, "s3:PutObjectAcl") == 0 || strcmp(action, "s3:PutBucketAcl") == 0;
+  if (!perm)
     return 0;
+  if (strcmp(perm, "FULL_CONTROL") == 0)
+    return read || write || read_acp || write_acp;
+  return (strcmp(perm, "READ") == 0 && read) || (strcmp(perm, "WRITE") == 0 && write) ||
+         (strcmp(perm, "READ_ACP") == 0 && read_acp) ||
+         (strcmp(perm, "WRITE_ACP") == 0 && write_acp);
+}
+
+/* Does an ACL policy document (x-amz-grant-* headers, PutObjectAcl's body)
+ * grant the caller this action? Grants to everyone count unless
+ * ignore_public. */
+static int grants_allow(const json_t *acl, const char *action, const char *account,
+                        int ignore_public) {
+  char id[65];
+  if (account[0])
+    s3_owner_id(id, sizeof(id), account);
+  size_t i;
+  json_t *g;
+  json_array_foreach(json_object_get(acl, "Grants"), i, g) {
+    const json_t *who = json_object_get(g, "Grantee");
+    const char *uri = jsonutil_string(who, "URI"), *gid = jsonutil_string(who, "ID");
+    int applies = (uri && strcmp(uri, ALL_USERS) == 0 && !ignore_public) ||
+                  (uri && strcmp(uri, AUTHENTICATED_USERS) == 0 && account[0] && !ignore_public) ||
+                  (gid && account[0] && strcmp(gid, id) == 0);
+    if (applies && permission_allows(jsonutil_string(g, "Permission"), action))
+      return 1;
+  }
+  return 0;
+}
+
+/* Does an ACL (canned or a policy document) grant the caller this action? */
+static int acl_grants(const json_t *acl, const char *action, const char *account,
+                      int ignore_public) {
+  if (json_is_object(acl))
+    return grants_allow(acl, action, account, ignore_public);
+  const char *canned = json_string_value(acl);
+  if (!canned || ignore_public)
+    return 0;
+  int signed_caller = account[0] != '\0';
   int read = strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:ListBucket") == 0;
   int write = strcmp(action, "s3:PutObject") == 0 || strcmp(action, "s3:DeleteObject") == 0;
   if (strcmp(canned, "public-read") == 0)
@@ -262,11 +431,19 @@ static int acl_grants(const json_t *acl, const char *action, int signed_caller) 
   return 0;
 }
 
-static int acl_public(const json_t *acl) {
-  const char *canned = json_string_value(acl);
-  return canned &&
-         (strcmp(canned, "public-read") == 0 || strcmp(canned, "public-read-write") == 0 ||
-          strcmp(canned, "authenticated-read") == 0);
+/* Does a request set a public ACL: a public canned one, or x-amz-grant-*
+ * headers naming everyone? */
+static int acl_public(const json_t *input) {
+  const char *canned = jsonutil_string(input, "ACL");
+  if (canned && (strcmp(canned, "public-read") == 0 || strcmp(canned, "public-read-write") == 0 ||
+                 strcmp(canned, "authenticated-read") == 0))
+    return 1;
+  for (size_t i = 0; grant_members[i]; i++) {
+    const char *g = jsonutil_string(input, grant_members[i]);
+    if (g && (strstr(g, ALL_USERS) || strstr(g, AUTHENTICATED_USERS)))
+      return 1;
+  }
+  return 0;
 }
 
 static int pab(const s3_bucket *b, const char *member) {
@@ -290,7 +467,7 @@ int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket
     return 0;
   const char *op = aws_call_operation(call);
   /* The public-access block refuses public ACLs and policies on writes. */
-  if (pab(b, "BlockPublicAcls") && acl_public(json_object_get(input, "ACL"))) {
+  if (pab(b, "BlockPublicAcls") && acl_public(input)) {
     s3_unlock(st);
     aws_call_fail(call, 403, "AccessDenied", "Access Denied");
     return -1;
@@ -322,19 +499,20 @@ int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket
   const char *policy = jsonutil_string(b->configs, "Policy");
   if (policy)
     doc = json_loads(policy, 0, NULL);
-  int verdict = doc ? policy_eval(doc, account, action, resource,
+  int verdict = doc ? policy_eval(call, input, doc, account, action, resource,
                                   !is_owner && pab(b, "RestrictPublicBuckets"))
                     : NO_MATCH;
   json_decref(doc);
   int allowed = verdict != DENY && (is_owner || verdict == ALLOW);
-  if (!allowed && verdict != DENY && !pab(b, "IgnorePublicAcls")) {
+  if (!allowed && verdict != DENY) {
     const json_t *acl = b->acl;
     if (key) {
       s3_key *k = s3_key_find(b, key);
-      if (k && strcmp(action, "s3:GetObject") == 0)
+      if (k && (strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:GetObjectAcl") == 0 ||
+                strcmp(action, "s3:PutObjectAcl") == 0))
         acl = k->versions->acl;
     }
-    allowed = acl_grants(acl, action, !anonymous);
+    allowed = acl_grants(acl, action, account, pab(b, "IgnorePublicAcls"));
   }
   if (!allowed) {
     s3_unlock(st);

@@ -10,10 +10,13 @@
  */
 #include "emulator/s3/s3_int.h"
 
+#include "common/codec.h"
 #include "common/dynbuf.h"
 #include "common/http_server.h"
 #include "common/jsonutil.h"
 
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -108,16 +111,38 @@ int s3_tags_from_input(aws_call *call, const json_t *input, json_t **out) {
   return 0;
 }
 
-json_t *s3_acl_from_input(const json_t *input) {
+json_t *s3_acl_from_input(aws_call *call, const json_t *input) {
   json_t *policy = json_object_get(input, "AccessControlPolicy");
   if (policy)
     return json_incref(policy);
   json_t *canned = json_object_get(input, "ACL");
-  return canned ? json_incref(canned) : NULL;
+  return canned ? json_incref(canned) : s3_acl_from_grant_headers(input, aws_call_account(call));
 }
 
-json_t *s3_owner_json(void) {
-  return json_pack("{s:s, s:s}", "DisplayName", S3_OWNER_NAME, "ID", S3_OWNER_ID);
+/* The default account keeps LocalStack's owner; any other gets an id of its
+ * own, the same on every run: the SHA-256 of its account id. */
+static int default_account(const char *account) {
+  return !account || strcmp(account, "000000000000") == 0;
+}
+
+void s3_owner_id(char *out, size_t size, const char *account) {
+  unsigned char md[32];
+  unsigned int len = 0;
+  char hex[65];
+  if (default_account(account) ||
+      !EVP_Digest(account, strlen(account), md, &len, EVP_sha256(), NULL) || len != 32) {
+    snprintf(out, size, "%s", S3_OWNER_ID);
+    return;
+  }
+  codec_hex_encode(hex, md, 32);
+  snprintf(out, size, "%s", hex);
+}
+
+json_t *s3_owner_json(const char *account) {
+  char id[65];
+  s3_owner_id(id, sizeof(id), account);
+  return json_pack("{s:s, s:s}", "DisplayName", default_account(account) ? S3_OWNER_NAME : account,
+                   "ID", id);
 }
 
 static json_t *grant(const char *type, const char *who, const char *perm) {
@@ -125,18 +150,19 @@ static json_t *grant(const char *type, const char *who, const char *perm) {
   if (strcmp(type, "Group") == 0) {
     json_object_set_new(grantee, "URI", json_string(who));
   } else {
-    json_object_set_new(grantee, "ID", json_string(S3_OWNER_ID));
-    json_object_set_new(grantee, "DisplayName", json_string(S3_OWNER_NAME));
+    json_t *owner = s3_owner_json(who);
+    json_object_update(grantee, owner);
+    json_decref(owner);
   }
   return json_pack("{s:o, s:s}", "Grantee", grantee, "Permission", perm);
 }
 
-json_t *s3_acl_output(const json_t *acl) {
+json_t *s3_acl_output(const json_t *acl, const char *account) {
   if (json_is_object(acl))
     return json_deep_copy(acl);
   const char *canned = json_is_string(acl) ? json_string_value(acl) : "private";
   json_t *grants = json_array();
-  json_array_append_new(grants, grant("CanonicalUser", NULL, "FULL_CONTROL"));
+  json_array_append_new(grants, grant("CanonicalUser", account, "FULL_CONTROL"));
   static const char all[] = "http://acs.amazonaws.com/groups/global/AllUsers";
   static const char auth[] = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
   if (strcmp(canned, "public-read") == 0 || strcmp(canned, "public-read-write") == 0)
@@ -145,5 +171,5 @@ json_t *s3_acl_output(const json_t *acl) {
     json_array_append_new(grants, grant("Group", all, "WRITE"));
   if (strcmp(canned, "authenticated-read") == 0)
     json_array_append_new(grants, grant("Group", auth, "READ"));
-  return json_pack("{s:o, s:o}", "Owner", s3_owner_json(), "Grants", grants);
+  return json_pack("{s:o, s:o}", "Owner", s3_owner_json(account), "Grants", grants);
 }

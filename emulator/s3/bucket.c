@@ -34,6 +34,8 @@ s3_bucket *s3_bucket_lock(aws_call *call, const json_t *input) {
   s3_state *st = aws_call_state(call);
   s3_lock(st);
   s3_bucket *b = s3_bucket_get(call, st, jsonutil_string(input, "Bucket"));
+  if (b)
+    s3_cors_headers(call, b);                       /* cors.c: on errors too, as S3 does */
   if (b && s3_access_check(call, input, st, b) < 0) /* acl.c */
     return NULL;
   return b;
@@ -132,7 +134,7 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
   if (ok) {
     snprintf(b->region, sizeof(b->region), "%s", constraint ? constraint : "us-east-1");
     b->created = s3_now();
-    b->acl = s3_acl_from_input(input);
+    b->acl = s3_acl_from_input(call, input);
     s3_acl_set_owner(call, b);
     /* Buckets have been created BucketOwnerEnforced since April 2023. */
     json_object_set_new(b->configs, "OwnershipControls",
@@ -285,8 +287,10 @@ void s3_op_list_buckets(aws_call *call, json_t *input) {
   }
   char *next = truncated && last ? codec_base64_encode(last, strlen(last)) : NULL;
   s3_unlock(st);
+  json_t *owner = s3_owner_json(aws_call_account(call));
   dynbuf_printf(&xml, "</Buckets><Owner><DisplayName>%s</DisplayName><ID>%s</ID></Owner>",
-                S3_OWNER_NAME, S3_OWNER_ID);
+                jsonutil_string(owner, "DisplayName"), jsonutil_string(owner, "ID"));
+  json_decref(owner);
   if (next)
     dynbuf_printf(&xml, "<ContinuationToken>%s</ContinuationToken>", next);
   free(next);
@@ -372,7 +376,7 @@ void s3_op_get_bucket_versioning(aws_call *call, json_t *input) {
 
 static json_t *put_acl(aws_call *call, s3_bucket *b, const json_t *input) {
   (void)call;
-  json_t *acl = s3_acl_from_input(input);
+  json_t *acl = s3_acl_from_input(call, input);
   if (acl) {
     json_decref(b->acl);
     b->acl = acl;
@@ -384,7 +388,7 @@ void s3_op_put_bucket_acl(aws_call *call, json_t *input) { with_bucket(call, inp
 
 static json_t *get_acl(aws_call *call, s3_bucket *b, const json_t *input) {
   (void)call, (void)input;
-  return s3_acl_output(b->acl);
+  return s3_acl_output(b->acl, s3_acl_owner(b));
 }
 
 void s3_op_get_bucket_acl(aws_call *call, json_t *input) { with_bucket(call, input, get_acl); }

@@ -6,10 +6,16 @@
  * any size (from memory or read from a spilled file) without holding it: only
  * the current framing line (bounded by S3_CHUNKED_MAX_LINE) is buffered. It
  * reads untrusted bytes and is fuzzed (tests/fuzz/fuzz_s3_chunked.c).
+ *
+ * With a signature checker (s3_chunked_verify) each chunk's data is hashed
+ * (SHA-256) as it passes and handed to the checker with the chunk's
+ * ;chunk-signature= at its end, and the trailer lines ("name:value\n",
+ * x-amz-trailer-signature excepted) likewise once the body ends.
  */
 #include "emulator/s3/s3_int.h"
 
 #include <ctype.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +42,12 @@ struct s3_chunked {
   char *trailer_name[S3_CHUNKED_MAX_TRAILERS];
   char *trailer_value[S3_CHUNKED_MAX_TRAILERS];
   char error[256];
+  /* signature checks (s3_chunked_verify) */
+  s3_chunk_sig_fn sig_fn;
+  void *sig_payload;
+  EVP_MD_CTX *md, *tmd; /* this chunk's data; the trailer lines */
+  char sig[65], tsig[65];
+  int has_sig, has_tsig, sig_failed;
 };
 
 s3_chunked *s3_chunked_new(void) { return calloc(1, sizeof(s3_chunked)); }
@@ -47,14 +59,58 @@ void s3_chunked_free(s3_chunked *d) {
     free(d->trailer_name[i]);
     free(d->trailer_value[i]);
   }
+  EVP_MD_CTX_free(d->md);
+  EVP_MD_CTX_free(d->tmd);
   free(d);
 }
+
+int s3_chunked_verify(s3_chunked *d, s3_chunk_sig_fn fn, void *payload) {
+  d->md = EVP_MD_CTX_new();
+  d->tmd = EVP_MD_CTX_new();
+  if (!d->md || !d->tmd || !EVP_DigestInit_ex(d->tmd, EVP_sha256(), NULL))
+    return -1;
+  d->sig_fn = fn;
+  d->sig_payload = payload;
+  return 0;
+}
+
+int s3_chunked_signature_failed(const s3_chunked *d) { return d->sig_failed; }
 
 static int fail(s3_chunked *d, const char *msg) {
   if (d->state != ST_FAILED)
     snprintf(d->error, sizeof(d->error), "%s", msg);
   d->state = ST_FAILED;
   return -1;
+}
+
+/* A chunk's data has all passed: its signature checked. */
+static int chunk_end(s3_chunked *d) {
+  unsigned char sha[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!d->sig_fn)
+    return 0;
+  if (!EVP_DigestFinal_ex(d->md, sha, &len))
+    return fail(d, "out of memory");
+  if (d->sig_fn(d->sig_payload, 0, sha, d->has_sig ? d->sig : NULL) < 0) {
+    d->sig_failed = 1;
+    return fail(d, "a chunk signature does not match");
+  }
+  return 0;
+}
+
+/* The body's end: the trailer's signature checked, when there are trailers. */
+static int trailer_end(s3_chunked *d) {
+  unsigned char sha[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!d->sig_fn || (!d->trailer_count && !d->has_tsig))
+    return 0;
+  if (!EVP_DigestFinal_ex(d->tmd, sha, &len))
+    return fail(d, "out of memory");
+  if (d->sig_fn(d->sig_payload, 1, sha, d->has_tsig ? d->tsig : NULL) < 0) {
+    d->sig_failed = 1;
+    return fail(d, "the trailer signature does not match");
+  }
+  return 0;
 }
 
 /* A complete size line (without CRLF): "<hex>[;chunk-signature=…]". */
@@ -74,9 +130,23 @@ static int size_line(s3_chunked *d) {
     return fail(d, "an aws-chunked chunk does not start with a hexadecimal size");
   if (*p && *p != ';')
     return fail(d, "an aws-chunked chunk size line has unexpected characters");
+  d->has_sig = 0;
+  const char *ext = strstr(p, ";chunk-signature=");
+  if (ext) {
+    ext += strlen(";chunk-signature=");
+    size_t n = strspn(ext, "0123456789abcdefABCDEF");
+    if (n == 64 && !ext[n]) {
+      memcpy(d->sig, ext, 64);
+      d->sig[64] = '\0';
+      d->has_sig = 1;
+    }
+  }
+  if (d->sig_fn && !EVP_DigestInit_ex(d->md, EVP_sha256(), NULL))
+    return fail(d, "out of memory");
   if (size == 0) {
     d->final_seen = 1;
     d->state = ST_TRAILER;
+    return chunk_end(d);
   } else {
     d->remaining = size;
     d->state = ST_DATA;
@@ -88,7 +158,7 @@ static int size_line(s3_chunked *d) {
 static int trailer_line(s3_chunked *d) {
   if (d->line_len == 0) {
     d->state = ST_DONE;
-    return 0;
+    return trailer_end(d);
   }
   char *colon = memchr(d->line, ':', d->line_len);
   if (!colon || colon == d->line)
@@ -101,6 +171,21 @@ static int trailer_line(s3_chunked *d) {
   size_t vlen = strlen(v);
   while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
     vlen--;
+  if (d->sig_fn) {
+    size_t nlen = (size_t)(colon - d->line);
+    if (nlen == 23 && strncasecmp(d->line, "x-amz-trailer-signature", 23) == 0) {
+      if (vlen == 64) {
+        memcpy(d->tsig, v, 64);
+        d->tsig[64] = '\0';
+        d->has_tsig = 1;
+      }
+      return 0;
+    }
+    EVP_DigestUpdate(d->tmd, d->line, nlen);
+    EVP_DigestUpdate(d->tmd, ":", 1);
+    EVP_DigestUpdate(d->tmd, v, vlen);
+    EVP_DigestUpdate(d->tmd, "\n", 1);
+  }
   char *name = strndup(d->line, (size_t)(colon - d->line));
   char *value = strndup(v, vlen);
   if (!name || !value) {
@@ -166,10 +251,15 @@ int s3_chunked_feed(s3_chunked *d, const char *data, size_t len, s3_bytes_fn sin
       used = len < d->remaining ? len : (size_t)d->remaining;
       if (sink && sink(payload, data, used) < 0)
         return fail(d, "the decoded body could not be stored");
+      if (d->sig_fn)
+        EVP_DigestUpdate(d->md, data, used);
       d->remaining -= used;
       d->decoded += used;
-      if (d->remaining == 0)
+      if (d->remaining == 0) {
         d->state = ST_DATA_CR;
+        if (chunk_end(d) < 0)
+          return -1;
+      }
       break;
     case ST_DATA_CR:
       if (*data == '\n') {
@@ -207,7 +297,7 @@ int s3_chunked_finish(s3_chunked *d) {
         return -1;
     }
     d->state = ST_DONE;
-    return 0;
+    return trailer_end(d);
   }
   return fail(d, "the aws-chunked body ended before its final chunk");
 }

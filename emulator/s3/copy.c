@@ -95,7 +95,8 @@ s3_version *s3_copy_source_lock(aws_call *call, const json_t *input, char **src_
     s3_fail_precondition(call, failed);
     return NULL;
   }
-  if (s3_sse_read_check(call, sv->attrs, input, "CopySource") < 0) {
+  if (s3_sse_read_check(call, sv->attrs, input, "CopySource") < 0 ||
+      s3_archive_read_check(call, sv, 1) < 0) {
     s3_unlock(st);
     return NULL;
   }
@@ -112,7 +113,8 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   const char *tdir = jsonutil_string(input, "TaggingDirective");
   int replace_tags = tdir && strcmp(tdir, "REPLACE") == 0;
   char ssec[64];
-  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0)
+  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0 ||
+      s3_storage_class_check(call, input) < 0)
     return;
   if (replace_tags && s3_tags_from_input(call, input, &tags) < 0)
     return;
@@ -124,6 +126,7 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   s3_bucket *b = s3_bucket_get(call, st, bucket);
   if (!b)
     goto cleanup;
+  s3_cors_headers(call, b);
   /* Conditional writes apply to the destination too (If-None-Match: *,
    * If-Match); the copy happens under this same lock, so no conflict. */
   if (s3_write_conditions(call, b, key, 0) < 0) {
@@ -166,14 +169,15 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
     v->attrs = s3_attrs_from_input(input);
   } else {
     v->attrs = json_deep_copy(sv->attrs);
+    /* The storage class is not copied: STANDARD unless the request names one. */
     json_t *sc = json_object_get(input, "StorageClass");
     if (sc && strcmp(json_string_value(sc), "STANDARD") != 0)
       json_object_set(v->attrs, "StorageClass", sc);
-    else if (sc)
+    else
       json_object_del(v->attrs, "StorageClass");
   }
   v->tags = replace_tags ? json_incref(tags) : json_incref(sv->tags);
-  v->acl = s3_acl_from_input(input);
+  v->acl = s3_acl_from_input(call, input);
   /* A copy is encrypted and locked as its request and bucket say, never as
    * its source was. */
   s3_sse_apply(call, b, input, ssec, v->attrs);

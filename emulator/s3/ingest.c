@@ -17,6 +17,7 @@
 #include "common/fs.h"
 #include "common/http_server.h"
 #include "common/jsonutil.h"
+#include "emulator/sigv4.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -147,6 +148,12 @@ static int sink_feed(void *payload, const char *data, size_t len) {
   return s->dec ? s3_chunked_feed(s->dec, data, len, sink_write, s) : sink_write(s, data, len);
 }
 
+/* s3_chunk_sig_fn over the request's signing chain (sigv4.c). */
+static int check_chunk(void *payload, int trailer, const unsigned char sha256[32],
+                       const char *signature) {
+  return emulator_sigv4_chunk_check(payload, trailer, sha256, signature) ? 0 : -1;
+}
+
 int s3_ingest(s3_state *st, aws_call *call, const json_t *input, int inline_ok, s3_body *res) {
   http_request *req = aws_call_http(call);
   memset(res, 0, sizeof(*res));
@@ -180,7 +187,15 @@ int s3_ingest(s3_state *st, aws_call *call, const json_t *input, int inline_ok, 
                       .dec = chunked ? s3_chunked_new() : NULL,
                       .inline_ok = inline_ok,
                       .fd = -1};
-  if (!sink.dg || (chunked && !sink.dec)) {
+  /* Signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]) are checked
+   * when the emulator verifies signatures. */
+  emulator_chunk_signer signer;
+  int check_chunks =
+      chunked && sha && strncmp(sha, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", 34) == 0 &&
+      emulator_sigv4_chunk_signer(&signer, aws_call_emulator(call),
+                                  s3_header(call, "Authorization"), s3_header(call, "x-amz-date"));
+  if (!sink.dg || (chunked && !sink.dec) ||
+      (check_chunks && s3_chunked_verify(sink.dec, check_chunk, &signer) < 0)) {
     code = "InternalError", status = 500;
     snprintf(message, sizeof(message), "out of memory");
     goto done;
@@ -218,6 +233,11 @@ int s3_ingest(s3_state *st, aws_call *call, const json_t *input, int inline_ok, 
                "Cannot create a data file in %s: %s; check that the emulator's data directory is "
                "writable",
                st->dir, strerror(sink.create_errno));
+    } else if (sink.dec && s3_chunked_signature_failed(sink.dec)) {
+      code = "SignatureDoesNotMatch", status = 403;
+      snprintf(message, sizeof(message),
+               "The request signature we calculated does not match the signature you provided. "
+               "Check your key and signing method.");
     } else if (sink.dec && *s3_chunked_error(sink.dec)) {
       code = "IncompleteBody";
       snprintf(message, sizeof(message), "The aws-chunked request body is malformed: %s",

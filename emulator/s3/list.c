@@ -43,6 +43,21 @@ static json_t *key_json(const char *key, int url) {
   return j;
 }
 
+int s3_max_keys_valid(aws_call *call, const json_t *input, const char *member) {
+  json_t *v = json_object_get(input, member);
+  if (!json_is_integer(v) || json_integer_value(v) >= 0)
+    return 1;
+  const char *arg = strcmp(member, "MaxUploads") == 0 ? "max-uploads"
+                    : strcmp(member, "MaxParts") == 0 ? "max-parts"
+                                                      : "maxKeys";
+  char value[32];
+  snprintf(value, sizeof(value), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+  aws_call_fail_fields(call, 400, "InvalidArgument",
+                       json_pack("{s:s, s:s}", "ArgumentName", arg, "ArgumentValue", value),
+                       "Argument %s must be an integer between 0 and 2147483647", arg);
+  return 0;
+}
+
 int s3_max_keys(const json_t *input, const char *member) {
   json_t *v = json_object_get(input, member);
   if (!json_is_integer(v))
@@ -60,14 +75,15 @@ typedef struct list_walk {
   int count;
 } list_walk;
 
-static json_t *content_item(const s3_key *k, const s3_version *v, int url, int owner) {
+static json_t *content_item(const s3_bucket *b, const s3_key *k, const s3_version *v, int url,
+                            int owner) {
   json_t *sc = json_object_get(v->attrs, "StorageClass");
   json_t *item =
       json_pack("{s:o, s:o, s:s, s:I, s:s}", "Key", key_json(k->key, url), "LastModified",
                 aws_timestamp_json(v->mtime), "ETag", v->etag, "Size", (json_int_t)v->size,
                 "StorageClass", sc ? json_string_value(sc) : "STANDARD");
   if (owner)
-    json_object_set_new(item, "Owner", s3_owner_json());
+    json_object_set_new(item, "Owner", s3_owner_json(s3_acl_owner(b)));
   if (v->ck_algo != S3_CK_NONE)
     json_object_set_new(item, "ChecksumAlgorithm",
                         json_pack("[s]", s3_checksum_algo_name(v->ck_algo)));
@@ -128,7 +144,7 @@ static void list_current(const s3_bucket *b, list_walk *w) {
       w->truncated = w->max > 0;
       break;
     }
-    json_array_append_new(w->contents, content_item(k, k->versions, w->url, w->owner));
+    json_array_append_new(w->contents, content_item(b, k, k->versions, w->url, w->owner));
     free(w->next);
     w->next = strdup(k->key);
     w->count++;
@@ -154,6 +170,8 @@ static void set_str(json_t *out, const char *member, const char *value, int url)
 }
 
 void s3_op_list_objects(aws_call *call, json_t *input) {
+  if (!s3_max_keys_valid(call, input, "MaxKeys"))
+    return;
   s3_state *st = aws_call_state(call);
   int v2 = strcmp(aws_call_operation(call), "ListObjectsV2") == 0;
   int url = 0;
@@ -231,6 +249,8 @@ void s3_op_list_objects(aws_call *call, json_t *input) {
 }
 
 void s3_op_list_object_versions(aws_call *call, json_t *input) {
+  if (!s3_max_keys_valid(call, input, "MaxKeys"))
+    return;
   s3_state *st = aws_call_state(call);
   int url = 0;
   if (encoding_url(call, input, &url) < 0)
@@ -287,7 +307,7 @@ void s3_op_list_object_versions(aws_call *call, json_t *input) {
       json_t *item =
           json_pack("{s:o, s:s, s:b, s:o, s:o}", "Key", key_json(k->key, url), "VersionId",
                     v->version_id, "IsLatest", v == k->versions, "LastModified",
-                    aws_timestamp_json(v->mtime), "Owner", s3_owner_json());
+                    aws_timestamp_json(v->mtime), "Owner", s3_owner_json(s3_acl_owner(b)));
       if (v->delete_marker) {
         json_array_append_new(markers, item);
       } else {
@@ -335,6 +355,8 @@ void s3_op_list_object_versions(aws_call *call, json_t *input) {
 }
 
 void s3_op_list_uploads(aws_call *call, json_t *input) {
+  if (!s3_max_keys_valid(call, input, "MaxUploads"))
+    return;
   s3_state *st = aws_call_state(call);
   const char *prefix = jsonutil_string(input, "Prefix");
   int max = s3_max_keys(input, "MaxUploads");
@@ -350,10 +372,11 @@ void s3_op_list_uploads(aws_call *call, json_t *input) {
       truncated = 1;
       break;
     }
-    json_array_append_new(
-        list, json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "UploadId", u->id, "Key", u->key,
-                        "Initiated", aws_timestamp_json(u->initiated), "StorageClass", "STANDARD",
-                        "Owner", s3_owner_json(), "Initiator", s3_owner_json()));
+    json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "UploadId", u->id,
+                                          "Key", u->key, "Initiated",
+                                          aws_timestamp_json(u->initiated), "StorageClass",
+                                          "STANDARD", "Owner", s3_owner_json(s3_acl_owner(b)),
+                                          "Initiator", s3_owner_json(s3_acl_owner(b))));
   }
   json_t *out =
       json_pack("{s:s, s:i, s:b}", "Bucket", b->name, "MaxUploads", max, "IsTruncated", truncated);

@@ -78,7 +78,8 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
   if (!s3_key_valid(call, key))
     return;
   char ssec[64];
-  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0)
+  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0 ||
+      s3_storage_class_check(call, input) < 0)
     return;
   int full_object = checksum_type_of(call, input);
   if (full_object < 0)
@@ -103,7 +104,7 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
   u->initiated = s3_now();
   u->attrs = s3_attrs_from_input(input);
   u->tags = tags;
-  u->acl = s3_acl_from_input(input);
+  u->acl = s3_acl_from_input(call, input);
   u->ck_algo = s3_checksum_algo_from_name(jsonutil_string(input, "ChecksumAlgorithm"));
   if (!u->ck_algo) /* CRC64NVME is newer than the model's enum: the raw header */
     u->ck_algo = s3_checksum_algo_from_name(s3_header(call, "x-amz-checksum-algorithm"));
@@ -136,6 +137,7 @@ static s3_upload *upload_get(aws_call *call, s3_state *st, const json_t *input,
   s3_bucket *b = s3_bucket_get(call, st, jsonutil_string(input, "Bucket"));
   if (!b)
     return NULL;
+  s3_cors_headers(call, b);
   s3_upload *u = upload_find(b, jsonutil_string(input, "UploadId"), jsonutil_string(input, "Key"));
   if (!u) {
     s3_unlock(st);
@@ -370,6 +372,7 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
   s3_bucket *b = s3_bucket_get(call, st, jsonutil_string(input, "Bucket"));
   if (!b)
     return;
+  s3_cors_headers(call, b);
   const char *id = jsonutil_string(input, "UploadId"), *ukey = jsonutil_string(input, "Key");
   s3_upload *u = upload_find(b, id, ukey);
   json_t *done = id ? json_object_get(b->completed, id) : NULL;
@@ -560,6 +563,8 @@ void s3_op_abort_multipart(aws_call *call, json_t *input) {
 }
 
 void s3_op_list_parts(aws_call *call, json_t *input) {
+  if (!s3_max_keys_valid(call, input, "MaxParts"))
+    return;
   s3_state *st = aws_call_state(call);
   s3_bucket *b = NULL;
   s3_upload *u = lock_upload(call, input, &b);
@@ -585,11 +590,12 @@ void s3_op_list_parts(aws_call *call, json_t *input) {
                                           (json_int_t)p->size));
     next = n;
   }
-  json_t *out = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:b, s:o, s:o, s:s}", "Bucket", b->name,
-                          "Key", u->key, "UploadId", u->id, "PartNumberMarker",
-                          (json_int_t)(marker > 0 ? marker : 0), "NextPartNumberMarker", next,
-                          "MaxParts", max, "IsTruncated", truncated, "Owner", s3_owner_json(),
-                          "Initiator", s3_owner_json(), "StorageClass", "STANDARD");
+  json_t *out =
+      json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:b, s:o, s:o, s:s}", "Bucket", b->name, "Key",
+                u->key, "UploadId", u->id, "PartNumberMarker",
+                (json_int_t)(marker > 0 ? marker : 0), "NextPartNumberMarker", next, "MaxParts",
+                max, "IsTruncated", truncated, "Owner", s3_owner_json(s3_acl_owner(b)), "Initiator",
+                s3_owner_json(s3_acl_owner(b)), "StorageClass", "STANDARD");
   s3_unlock(st);
   if (json_array_size(list))
     json_object_set_new(out, "Parts", list);

@@ -152,7 +152,8 @@ void s3_op_put_object(aws_call *call, json_t *input) {
   if (!s3_key_valid(call, key))
     return;
   char ssec[64];
-  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0)
+  if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0 ||
+      s3_storage_class_check(call, input) < 0)
     return;
   s3_bucket *pre = s3_bucket_lock(call, input);
   if (!pre)
@@ -194,7 +195,7 @@ void s3_op_put_object(aws_call *call, json_t *input) {
   s3_etag(v->etag, sizeof(v->etag), r.md5, 0);
   v->attrs = s3_attrs_from_input(input);
   v->tags = tags;
-  v->acl = s3_acl_from_input(input);
+  v->acl = s3_acl_from_input(call, input);
   v->ck_algo = r.ck_algo;
   memcpy(v->checksum, r.checksum, sizeof(v->checksum));
   s3_sse_apply(call, b, input, ssec, v->attrs);
@@ -253,6 +254,7 @@ static json_t *object_output(aws_call *call, const s3_bucket *b, const s3_versio
     json_object_set_new(out, "ContentType", json_string("binary/octet-stream"));
   if (b->versioning)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
+  s3_archive_output(out, v);
   if (v->tags && json_array_size(v->tags))
     json_object_set_new(out, "TagCount", json_integer((json_int_t)json_array_size(v->tags)));
   if (v->parts && json_object_get(input, "PartNumber"))
@@ -311,7 +313,9 @@ void s3_op_get_object(aws_call *call, json_t *input) {
     fail_not_allowed(call);
     return;
   }
-  if (s3_sse_read_check(call, v->attrs, input, "") < 0) {
+  if (s3_sse_read_check(call, v->attrs, input, "") < 0 ||
+      (strcmp(aws_call_operation(call), "GetObject") == 0 &&
+       s3_archive_read_check(call, v, 0) < 0)) {
     s3_unlock(st);
     return;
   }
@@ -598,14 +602,14 @@ void s3_op_object_subresource(aws_call *call, json_t *input) {
     json_decref(v->tags);
     v->tags = NULL;
   } else if (strcmp(op, "PutObjectAcl") == 0) {
-    json_t *acl = s3_acl_from_input(input);
+    json_t *acl = s3_acl_from_input(call, input);
     if (acl) {
       json_decref(v->acl);
       v->acl = acl;
     }
   } else {
     json_decref(out);
-    out = s3_acl_output(v->acl);
+    out = s3_acl_output(v->acl, s3_acl_owner(b));
   }
   if (b->versioning && strcmp(op, "GetObjectAcl") != 0 && strcmp(op, "PutObjectAcl") != 0)
     json_object_set_new(out, "VersionId", json_string(v->version_id));

@@ -682,7 +682,7 @@ void s3_op_post_object(aws_call *call, json_t *input) {
     s3_sse_apply(call, b, fields, NULL, v->attrs);
   v->tags = tags;
   tags = NULL;
-  v->acl = s3_acl_from_input(fields);
+  v->acl = s3_acl_from_input(call, fields);
   if (s3_version_install(st, b, key, v) < 0) {
     s3_unlock(st);
     s3_version_free(st, v, S3_DROP_DATA);

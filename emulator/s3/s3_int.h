@@ -27,6 +27,11 @@
  *   objattrs.c   GetObjectAttributes, partNumber on GET/HEAD
  *   validate.c   bucket configurations and tag sets checked as S3 checks
  *                them, GetBucketPolicyStatus
+ *   cors.c       CORS from the bucket's rules: preflights, Access-Control-*
+ *   archive.c    GLACIER and DEEP_ARCHIVE objects, RestoreObject
+ *   policycond.c bucket policy Conditions (under --s3-enforce-access)
+ *   idconfig.c   inventory, analytics, metrics and Intelligent-Tiering
+ *                configurations (several per bucket, by id)
  *
  * Locking: one mutex (s3_state.lock) guards all metadata; bodies are read and
  * written outside it. Functions marked "under the lock" expect the caller to
@@ -122,8 +127,8 @@ int s3_checksum_verify(const char **code, char *message, size_t size, const char
  *   <hex size>[;chunk-signature=<sig>]\r\n<data>\r\n … 0[;…]\r\n[<trailer>\r\n]…\r\n
  * The decoder is incremental (fed from memory or a spilled file in pieces),
  * bounded (line length, trailer count, chunk size) and refuses malformed
- * framing with a message; chunk signatures are not verified (the emulator
- * verifies no signature). */
+ * framing with a message; with a checker (s3_chunked_verify) chunk and
+ * trailer signatures are checked as they pass. */
 
 #define S3_CHUNKED_MAX_LINE 4096
 #define S3_CHUNKED_MAX_TRAILERS 16
@@ -146,6 +151,16 @@ const char *s3_chunked_error(const s3_chunked *d);
 const char *s3_chunked_trailer(const s3_chunked *d, const char *name);
 /* Decoded bytes so far. */
 uint64_t s3_chunked_decoded(const s3_chunked *d);
+/* Receives the SHA-256 of each chunk's data (trailer 0) with its
+ * ;chunk-signature= value, and at the end, when there are trailers, of the
+ * trailer lines (trailer 1) with x-amz-trailer-signature; signature NULL
+ * when absent. Returns 0, or -1 when it does not match. */
+typedef int (*s3_chunk_sig_fn)(void *payload, int trailer, const unsigned char sha256[32],
+                               const char *signature);
+/* Checks signatures with fn from now on. 0, or -1 when out of memory. */
+int s3_chunked_verify(s3_chunked *d, s3_chunk_sig_fn fn, void *payload);
+/* 1 when decoding stopped on a signature that did not match. */
+int s3_chunked_signature_failed(const s3_chunked *d);
 
 /* ---- the metadata tree (meta.c) ---- */
 
@@ -178,6 +193,7 @@ typedef struct s3_version {
   int ck_composite;        /* the checksum is of the parts' checksums ("…-N") */
   int parts;               /* multipart: part count */
   uint64_t *part_sizes;    /* multipart: each part's size (parts entries), owned */
+  double restore_expiry;   /* archive classes: a restored copy is readable until then */
   struct s3_version *next; /* older */
 } s3_version;
 
@@ -344,12 +360,19 @@ json_t *s3_attrs_from_input(const json_t *input);
 /* The TagSet of an x-amz-tagging header (input's Tagging) in *out (owned, NULL
  * when absent). Returns 0, or -1 after answering the call. */
 int s3_tags_from_input(aws_call *call, const json_t *input, json_t **out);
-/* The ACL an input asks for: canned (ACL) or a policy document. Owned or NULL. */
-json_t *s3_acl_from_input(const json_t *input);
-/* GetBucketAcl / GetObjectAcl output from what was stored. Owned. */
-json_t *s3_acl_output(const json_t *acl);
-/* The owner of everything (Owner / Initiator members). Owned. */
-json_t *s3_owner_json(void);
+/* The ACL an input asks for: canned (ACL), x-amz-grant-* headers (the
+ * caller's account owning it) or a policy document. Owned or NULL. */
+json_t *s3_acl_from_input(aws_call *call, const json_t *input);
+/* GetBucketAcl / GetObjectAcl output from what was stored; a canned ACL's
+ * grants name account's canonical user. Owned. */
+json_t *s3_acl_output(const json_t *acl, const char *account);
+/* The canonical user of an account (Owner / Initiator members): the
+ * default account 000000000000 (or NULL) has LocalStack's id and name,
+ * every other one an id of its own (SHA-256 of the account id) and its
+ * account id as display name. Owned. */
+json_t *s3_owner_json(const char *account);
+/* The same id alone (64 hex digits) into out (size >= 65). */
+void s3_owner_id(char *out, size_t size, const char *account);
 
 /* ---- buckets (bucket.c) ---- */
 
@@ -475,11 +498,40 @@ int s3_config_valid_locked(aws_call *call, s3_state *st, const s3_bucket *b, con
 int s3_tags_valid(aws_call *call, const json_t *set, size_t max);
 void s3_op_get_bucket_policy_status(aws_call *call, json_t *input);
 
+/* ---- CORS (cors.c) ---- */
+
+/* The Access-Control-* headers for a request with an Origin that one of b's
+ * CORS rules allows, on whatever the call answers next; nothing otherwise.
+ * Under the lock. */
+void s3_cors_headers(aws_call *call, const s3_bucket *b);
+/* OPTIONS (a CORS preflight; not in the model: the gateway routes it here
+ * with input {"Bucket"}). */
+void s3_op_cors_preflight(aws_call *call, json_t *input);
+
+/* ---- archive storage classes (archive.c) ---- */
+
+/* input's StorageClass, when present, is one S3 knows. 0, or -1 after
+ * answering (InvalidStorageClass). */
+int s3_storage_class_check(aws_call *call, const json_t *input);
+/* A read of v's bytes (GET, or a copy source: copy_source 1) when v is
+ * archived and not restored: -1 after answering 403 InvalidObjectState;
+ * else 0. Under the lock. */
+int s3_archive_read_check(aws_call *call, const s3_version *v, int copy_source);
+/* The Restore member (x-amz-restore) of a GET/HEAD output for a restored v. */
+void s3_archive_output(json_t *out, const s3_version *v);
+void s3_op_restore_object(aws_call *call, json_t *input);
+
+/* Put/Get/Delete/List Bucket{Inventory,Analytics,Metrics,IntelligentTiering}
+ * Configuration(s) (idconfig.c). */
+void s3_op_idconfig(aws_call *call, json_t *input);
+
 /* ---- listings (list.c) ---- */
 
 /* input's member (MaxKeys, MaxUploads, MaxParts): 1000 when absent, else
  * clamped to [0, 1000]. */
 int s3_max_keys(const json_t *input, const char *member);
+/* A negative one is refused as S3 refuses it: 1, or 0 after answering. */
+int s3_max_keys_valid(aws_call *call, const json_t *input, const char *member);
 
 /* ---- operations (bucket.c, object.c, copy.c, list.c, multipart.c) ---- */
 
@@ -532,15 +584,24 @@ void s3_form_free(s3_form *f);
 
 /* Records the caller's account as the owner of a new bucket (under the lock). */
 void s3_acl_set_owner(aws_call *call, s3_bucket *b);
+/* The account that owns b. Borrowed. */
+const char *s3_acl_owner(const s3_bucket *b);
 /* 1 when the caller's account owns b. */
 int s3_acl_owned_by_caller(aws_call *call, const s3_bucket *b);
-/* Refuses a canned ACL with x-amz-grant-* headers, unknown canned ACLs. 0,
- * or -1 after answering. */
+/* The policy document of input's x-amz-grant-* headers (GrantRead, …),
+ * checked before by s3_acl_check_input; NULL when there are none. Owned. */
+json_t *s3_acl_from_grant_headers(const json_t *input, const char *account);
+/* Refuses a canned ACL with x-amz-grant-* headers, malformed grant headers,
+ * unknown canned ACLs. 0, or -1 after answering. */
 int s3_acl_check_input(aws_call *call, const json_t *input);
 /* Under the lock, for the bucket a request names: ExpectedBucketOwner and the
  * ACL headers always; ACLs, bucket policy and public-access block when the
  * emulator enforces access. 0, or -1 after unlocking and answering. */
 int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket *b);
+
+/* A bucket policy statement's Condition (NULL: none) holds for the call
+ * (policycond.c). */
+int s3_policy_condition_holds(const json_t *condition, aws_call *call, const json_t *input);
 
 /* POST /<bucket> with a form (input: {"Bucket"}). */
 void s3_op_post_object(aws_call *call, json_t *input);

@@ -13,8 +13,10 @@
 
 #include "common/jsonutil.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define S3_MAX_RULE_ID 255
 
@@ -124,6 +126,19 @@ static int cors_valid(aws_call *call, json_t *cfg) {
                       "Found unsupported HTTP method in CORS config. Unsupported method is %s",
                       s ? s : "");
         return 0;
+      }
+    }
+    /* Origins and headers match with at most one wildcard (cors.c). */
+    static const char *const wild[][2] = {{"AllowedOrigins", "AllowedOrigin"},
+                                          {"AllowedHeaders", "AllowedHeader"}};
+    for (size_t w = 0; w < 2; w++) {
+      json_array_foreach(json_object_get(rule, wild[w][0]), j, m) {
+        const char *s = json_string_value(m), *star = s ? strchr(s, '*') : NULL;
+        if (star && strchr(star + 1, '*')) {
+          aws_call_fail(call, 400, "InvalidRequest",
+                        "%s \"%s\" can not have more than one wildcard.", wild[w][1], s);
+          return 0;
+        }
       }
     }
     const char *id = jsonutil_string(rule, "ID");
@@ -254,7 +269,150 @@ static int accelerate_valid(aws_call *call, json_t *cfg, const char *bucket) {
   return 1;
 }
 
+static int website_valid(aws_call *call, const json_t *cfg) {
+  const json_t *redirect = json_object_get(cfg, "RedirectAllRequestsTo");
+  const char *suffix = jsonutil_string(json_object_get(cfg, "IndexDocument"), "Suffix");
+  if (redirect) {
+    if (!jsonutil_string(redirect, "HostName")) {
+      s3_fail_malformed_xml(call);
+      return 0;
+    }
+    if (json_object_get(cfg, "IndexDocument") || json_object_get(cfg, "ErrorDocument") ||
+        json_object_get(cfg, "RoutingRules"))
+      return fail_invalid(call, "InvalidArgument",
+                          "RedirectAllRequestsTo cannot be provided in conjunction with other "
+                          "Routing/Redirect configurations.");
+    return 1;
+  }
+  if (!suffix)
+    return fail_invalid(call, "InvalidArgument",
+                        "A value for IndexDocument Suffix must be provided if "
+                        "RedirectAllRequestsTo is empty");
+  if (!*suffix || strchr(suffix, '/'))
+    return fail_invalid(call, "InvalidArgument", "The IndexDocument Suffix is not well formed");
+  return 1;
+}
+
+static int one_of(const char *s, const char *const *list) {
+  for (; s && *list; list++)
+    if (strcmp(s, *list) == 0)
+      return 1;
+  return 0;
+}
+
+static int ownership_valid(aws_call *call, const json_t *cfg) {
+  static const char *const values[] = {"BucketOwnerPreferred", "ObjectWriter",
+                                       "BucketOwnerEnforced", NULL};
+  const json_t *rules = json_object_get(cfg, "Rules");
+  if (json_array_size(rules) != 1 ||
+      !one_of(jsonutil_string(json_array_get(rules, 0), "ObjectOwnership"), values)) {
+    s3_fail_malformed_xml(call);
+    return 0;
+  }
+  return 1;
+}
+
+static int payment_valid(aws_call *call, const json_t *cfg) {
+  static const char *const values[] = {"Requester", "BucketOwner", NULL};
+  if (!one_of(jsonutil_string(cfg, "Payer"), values)) {
+    s3_fail_malformed_xml(call);
+    return 0;
+  }
+  return 1;
+}
+
+static int fail_policy(aws_call *call, const char *message) {
+  aws_call_fail(call, 400, "MalformedPolicy", "%s", message);
+  return 0;
+}
+
+/* A bucket policy's statements as S3 checks them before storing the policy. */
+static int policy_valid(aws_call *call, const json_t *value, const char *bucket) {
+  json_t *doc = json_loads(json_string_value(value) ? json_string_value(value) : "", 0, NULL);
+  json_t *st = json_object_get(doc, "Statement");
+  int ok = 0;
+  if (!st || (json_is_array(st) && !json_array_size(st))) {
+    ok = fail_policy(call, "Missing required field Statement");
+    goto done;
+  }
+  json_t *list = json_is_array(st) ? json_incref(st) : json_pack("[O]", st);
+  size_t i;
+  json_t *s;
+  ok = 1;
+  json_array_foreach(list, i, s) {
+    const char *effect = jsonutil_string(s, "Effect");
+    if (!json_is_object(s) || !effect) {
+      ok = fail_policy(call, "Missing required field Effect");
+      break;
+    }
+    if (strcmp(effect, "Allow") != 0 && strcmp(effect, "Deny") != 0) {
+      aws_call_fail(call, 400, "MalformedPolicy", "Invalid effect: %.64s", effect);
+      ok = 0;
+      break;
+    }
+    if (!json_object_get(s, "Principal") && !json_object_get(s, "NotPrincipal")) {
+      ok = fail_policy(call, "Missing required field Principal");
+      break;
+    }
+    const json_t *actions = json_object_get(s, "Action");
+    if (!actions)
+      actions = json_object_get(s, "NotAction");
+    if (!actions) {
+      ok = fail_policy(call, "Missing required field Action");
+      break;
+    }
+    const json_t *resources = json_object_get(s, "Resource");
+    if (!resources)
+      resources = json_object_get(s, "NotResource");
+    if (!resources) {
+      ok = fail_policy(call, "Missing required field Resource");
+      break;
+    }
+    json_t *acts =
+        json_is_array(actions) ? json_incref((json_t *)actions) : json_pack("[O]", actions);
+    json_t *res =
+        json_is_array(resources) ? json_incref((json_t *)resources) : json_pack("[O]", resources);
+    size_t j;
+    json_t *a;
+    json_array_foreach(acts, j, a) {
+      const char *text = json_string_value(a);
+      if (ok && (!text || (strcmp(text, "*") != 0 && strncasecmp(text, "s3:", 3) != 0)))
+        ok = fail_policy(call, "Policy has invalid action");
+    }
+    const char *name = bucket ? bucket : "";
+    json_array_foreach(res, j, a) {
+      const char *text = json_string_value(a);
+      /* A resource names this bucket or its objects: the part before the
+       * first '/' matches the bucket's name (wildcards allowed). */
+      int mine = text && strcmp(text, "*") == 0;
+      if (text && !mine && strncmp(text, "arn:aws:s3:::", 13) == 0) {
+        char part[S3_MAX_KEY];
+        snprintf(part, sizeof(part), "%.*s", (int)strcspn(text + 13, "/"), text + 13);
+        mine = fnmatch(part, name, 0) == 0;
+      }
+      if (ok && !mine)
+        ok = fail_policy(call, "Policy has invalid resource");
+    }
+    json_decref(acts);
+    json_decref(res);
+    if (!ok)
+      break;
+  }
+  json_decref(list);
+done:
+  json_decref(doc);
+  return ok;
+}
+
 int s3_config_valid(aws_call *call, const char *member, json_t *value, const json_t *input) {
+  if (strcmp(member, "Policy") == 0)
+    return policy_valid(call, value, jsonutil_string(input, "Bucket"));
+  if (strcmp(member, "WebsiteConfiguration") == 0)
+    return website_valid(call, value);
+  if (strcmp(member, "OwnershipControls") == 0)
+    return ownership_valid(call, value);
+  if (strcmp(member, "RequestPaymentConfiguration") == 0)
+    return payment_valid(call, value);
   if (strcmp(member, "LifecycleConfiguration") == 0)
     return lifecycle_valid(call, value);
   if (strcmp(member, "CORSConfiguration") == 0)

@@ -236,6 +236,11 @@ int sqs_engine_new(sqs_engine **out, const sqs_hooks *hooks) {
     free(e);
     return airgap_error_set(AIRGAP_ERROR, "cannot create the SQS engine: no random bytes");
   }
+  e->deleted = json_object();
+  if (!e->deleted) {
+    free(e);
+    return airgap_error_set(AIRGAP_ERROR, "cannot create the SQS engine: out of memory");
+  }
   pthread_mutex_init(&e->lock, NULL);
   *out = e;
   return 0;
@@ -250,9 +255,11 @@ static void engine_clear(sqs_engine *e, int drop_queues, int shutting_down) {
     e->shutting_down = 1;
   for (sqs_queue *q = e->queues_head; q; q = q->next)
     sqs_release_waiters(&op, q);
-  if (drop_queues)
+  if (drop_queues) {
     while (e->queues_head)
       sqs_queue_remove(&op, e->queues_head);
+    json_object_clear(e->deleted);
+  }
   pthread_mutex_unlock(&e->lock);
   sqs_finish_all(e, op.done);
 }
@@ -266,6 +273,7 @@ void sqs_engine_free(sqs_engine *e) {
     return;
   engine_clear(e, 1, 1);
   sqs_map_clear(&e->queues);
+  json_decref(e->deleted);
   pthread_mutex_destroy(&e->lock);
   free(e);
 }

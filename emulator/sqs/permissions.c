@@ -44,6 +44,19 @@ static int grantable(const char *action) {
   return 0;
 }
 
+/* SQS actions AddPermission cannot grant: only the queue's owner calls them. */
+static int owner_only(const char *action) {
+  static const char *const owner[] = {
+      "AddPermission", "CreateQueue",          "DeleteQueue",           "ListQueues",
+      "ListQueueTags", "RemovePermission",     "SetQueueAttributes",    "TagQueue",
+      "UntagQueue",    "StartMessageMoveTask", "CancelMessageMoveTask", "ListMessageMoveTasks",
+  };
+  for (size_t i = 0; i < sizeof(owner) / sizeof(owner[0]); i++)
+    if (!strcmp(action, owner[i]))
+      return 1;
+  return 0;
+}
+
 /* The index of the (last) statement of stmts whose Sid is label, or -1. */
 static int find_statement(json_t *stmts, const char *label) {
   size_t i;
@@ -105,10 +118,12 @@ int sqs_op_add_permission(sqs_op *op, json_t *in) {
     const char *s = json_string_value(v);
     char act[80];
     if (!s || !grantable(s)) {
+      /* An SQS action only the owner may call, or no SQS action at all. */
       sqs_err_set(&op->err, 0, "InvalidParameterValue",
-                  "Value SQS:%.64s for parameter ActionName is invalid. Reason: Only the queue "
-                  "owner is allowed to invoke this action.",
-                  s ? s : "");
+                  "Value SQS:%.64s for parameter ActionName is invalid. Reason: %s", s ? s : "",
+                  s && owner_only(s) ? "Only the queue owner is allowed to invoke this action."
+                                     : "Please refer to the appropriate WSDL for a list of valid "
+                                       "actions.");
       goto cleanup;
     }
     snprintf(act, sizeof(act), "SQS:%s", s);

@@ -333,6 +333,17 @@ int sqs_op_create_queue(sqs_op *op, json_t *in) {
     return -1;
   }
   const char *account = op->ctx->account, *region = op->ctx->region;
+  if (op->e->hooks.delay_recently_deleted) {
+    char *k = queue_key(account, region, name);
+    json_t *when = k ? json_object_get(op->e->deleted, k) : NULL;
+    free(k);
+    if (when && (uint64_t)json_integer_value(when) + SQS_DELETED_WAIT_MS > op->now) {
+      sqs_qattrs_free(&a);
+      return sqs_err_set(&op->err, 0, "QueueDeletedRecently",
+                         "You must wait 60 seconds after deleting a queue before you can create "
+                         "another with the same name.");
+    }
+  }
   sqs_queue *q = queue_get(op->e, account, region, name);
   if (q) {
     /* Same name: fine when every attribute given matches the queue's. */
@@ -408,6 +419,17 @@ int sqs_op_delete_queue(sqs_op *op, json_t *in) {
   sqs_queue *q;
   if (sqs_queue_from_url(op, in, &q) < 0)
     return -1;
+  if (op->e->hooks.delay_recently_deleted) {
+    /* Remember when, forgetting what no longer matters. */
+    const char *k;
+    json_t *v, *tmp;
+    json_object_foreach_safe(op->e->deleted, tmp, k, v) {
+      if ((uint64_t)json_integer_value(v) + SQS_DELETED_WAIT_MS <= op->now)
+        json_object_del(op->e->deleted, k);
+    }
+    if (json_object_size(op->e->deleted) < SQS_DELETED_MAX)
+      json_object_set_new(op->e->deleted, q->key, json_integer((json_int_t)op->now));
+  }
   sqs_queue_remove(op, q);
   return 0;
 }

@@ -14,6 +14,10 @@
 
 #include "common/clock.h"
 
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
 static uint64_t wall_ms(void *payload) {
   (void)payload;
   return clock_wall_ms();
@@ -42,7 +46,9 @@ static void sqs_handle(aws_call *call, json_t *input) {
 }
 
 static int sqs_create(void **state, emulator *emu) {
-  sqs_hooks hooks = {wall_ms, timer_add, timer_cancel, emu};
+  const char *delay = getenv("SQS_DELAY_RECENTLY_DELETED");
+  sqs_hooks hooks = {wall_ms, timer_add, timer_cancel, emu,
+                     delay && (strcmp(delay, "1") == 0 || strcasecmp(delay, "true") == 0)};
   sqs_engine *engine = NULL;
   int rc = sqs_engine_new(&engine, &hooks);
   if (rc < 0)

@@ -181,7 +181,13 @@ struct sqs_engine {
   uint64_t next_uid, next_seq, next_delivery;
   uint64_t key; /* receipt-handle check */
   int shutting_down;
+  /* hooks.delay_recently_deleted: queue key → when it was deleted (ms),
+   * entries older than SQS_DELETED_WAIT_MS pruned at each delete. */
+  json_t *deleted;
 };
+
+#define SQS_DELETED_WAIT_MS 60000
+#define SQS_DELETED_MAX 10000 /* remembered deletions, at most */
 
 /* One operation in progress (under the engine lock). */
 typedef struct sqs_op {

@@ -30,6 +30,10 @@ typedef struct sqs_hooks {
   void *(*timer_add)(void *payload, uint64_t delay_ms, void (*fn)(void *arg), void *arg);
   int (*timer_cancel)(void *payload, void *timer);
   void *payload;
+  /* LocalStack's SQS_DELAY_RECENTLY_DELETED: re-creating a queue within 60 s
+   * of deleting it answers QueueDeletedRecently, as AWS does (off by default,
+   * as in LocalStack: test suites re-create queues at once). */
+  int delay_recently_deleted;
 } sqs_hooks;
 
 /* Who is calling: borrowed strings, read only during sqs_engine_call(). */

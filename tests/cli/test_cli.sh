@@ -176,6 +176,11 @@ grep -qx "sh -c 'echo \"a b\"; exit 3'" "$tmp/out" || fail "submit: script not q
 check "submit: a URL is left alone" 0 "$bin" submit --repo https://git.example.com/app.git \
   --image x --script 'echo $HOME'
 check "submit --script and a command" 2 "$bin" submit --repo "$repo" --image x --script x -- y
+# Several servers: a dead one is passed over, a malformed list refused.
+check "show: fails over past a dead server" 0 "$bin" show --queue "http://127.0.0.1:9,$AIRGAP_QUEUE" "$id"
+grep -q "trying $AIRGAP_QUEUE" "$tmp/err" || fail "show: no word of the failover: $(cat "$tmp/err")"
+check "show: a malformed server list" 1 "$bin" show --queue "$AIRGAP_QUEUE,ftp://x" "$id"
+grep -q "several separated by commas" "$tmp/err" || fail "malformed list message: $(cat "$tmp/err")"
 kill "$queue"; wait "$queue"
 unset AIRGAP_QUEUE AIRGAP_TOKEN
 

@@ -351,11 +351,11 @@ class GatewayTest(unittest.TestCase):
         self.assertEqual(cm.exception.response["Error"]["Code"], "NotImplemented")
 
     def test_unknown_service_scope(self):
-        auth = ("AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/kinesis/aws4_request, "
+        auth = ("AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/firehose/aws4_request, "
                 "SignedHeaders=host, Signature=00")
         status, _, body = self.emu.request("POST", "/", "{}", {"Authorization": auth})
         self.assertEqual(status, 501)
-        self.assertIn(b"kinesis", body)
+        self.assertIn(b"firehose", body)
 
     # ---- services this build does not serve: each in its protocol's envelope ----
 
@@ -366,13 +366,13 @@ class GatewayTest(unittest.TestCase):
                     AWS_PAGER="")
 
     def test_unserved_services_raise_our_code(self):
-        # query (SNS, CloudFormation, IAM), json 1.1 (Kinesis, ECS), rest-json
+        # query (SNS, CloudFormation, IAM), json 1.1 (Firehose, ECS), rest-json
         # (API Gateway) and rest-xml (Route 53): botocore parses each envelope
         # with its own parser, so "Unknown" or a bare "501" means a wrong one.
         calls = [("sns", lambda c: c.list_topics()),
                  ("cloudformation", lambda c: c.list_stacks()),
                  ("iam", lambda c: c.list_users()),
-                 ("kinesis", lambda c: c.list_streams()),
+                 ("firehose", lambda c: c.list_delivery_streams()),
                  ("ecs", lambda c: c.list_clusters()),
                  ("apigateway", lambda c: c.get_rest_apis()),
                  ("route53", lambda c: c.list_hosted_zones())]
@@ -401,14 +401,14 @@ class GatewayTest(unittest.TestCase):
         self.assertIn(b"</Error><RequestId>", body)
         # json: {"__type", "message"} in the request's JSON version.
         status, headers, body = self.emu.request(
-            "POST", "/", "{}", {"Authorization": auth("kinesis"),
-                                "X-Amz-Target": "Kinesis_20131202.ListStreams",
+            "POST", "/", "{}", {"Authorization": auth("firehose"),
+                                "X-Amz-Target": "Firehose_20150804.ListDeliveryStreams",
                                 "Content-Type": "application/x-amz-json-1.1"})
         self.assertEqual(status, 501)
         self.assertEqual(headers["Content-Type"], "application/x-amz-json-1.1")
         doc = json.loads(body)
         self.assertEqual(doc["__type"], "NotImplemented")
-        self.assertIn("kinesis", doc["message"])
+        self.assertIn("firehose", doc["message"])
         # The same unsigned: no S3 XML for a JSON client either.
         status, headers, body = self.emu.request(
             "POST", "/", "{}", {"X-Amz-Target": "AmazonEC2ContainerServiceV20141113.ListClusters",
@@ -426,7 +426,7 @@ class GatewayTest(unittest.TestCase):
 
     def test_unserved_services_aws_cli(self):
         for args, operation in ((["sns", "list-topics"], "ListTopics"),
-                                (["kinesis", "list-streams"], "ListStreams"),
+                                (["firehose", "list-delivery-streams"], "ListDeliveryStreams"),
                                 (["ecs", "list-clusters"], "ListClusters"),
                                 (["cloudformation", "list-stacks"], "ListStacks")):
             with self.subTest(args=args):
@@ -500,18 +500,18 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("/nonexistent/airgap-test", out.stderr)
 
     def test_unknown_service_names_are_ignored(self):
-        emu = Emulator("--services", "sqs, kinesis")
+        emu = Emulator("--services", "sqs, firehose")
         try:
             doc = json.loads(emu.request("GET", "/_localstack/health")[2])
             self.assertEqual(doc["services"]["sqs"], "available")
-            self.assertNotIn("kinesis", doc["services"])
+            self.assertNotIn("firehose", doc["services"])
             # Every other service we have is listed, and disabled.
             self.assertIn("s3", doc["services"])
             self.assertEqual({n for n, state in doc["services"].items() if state != "disabled"},
                              {"sqs"})
         finally:
             self.assertEqual(emu.stop(), 0)
-        self.assertIn("kinesis", emu.log_text)
+        self.assertIn("firehose", emu.log_text)
 
     def test_signals_stop_within_a_second(self):
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -27,7 +27,7 @@ import botocore.serialize
 import botocore.session
 
 PROBE = sys.argv[1] if len(sys.argv) > 1 else "emulator_protocol_probe"
-SERVICES = ["sts", "sqs", "s3", "lambda", "dynamodb"]
+SERVICES = ["sts", "sqs", "s3", "lambda", "dynamodb", "kinesis"]
 TS = datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=datetime.timezone.utc)
 
 

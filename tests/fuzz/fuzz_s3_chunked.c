@@ -33,10 +33,26 @@ static int collect(void *payload, const char *data, size_t len) {
   return 0;
 }
 
+/* The signature checker of verify mode: records what it was shown and
+ * refuses, deterministically, chunks whose digest starts with an odd byte
+ * and signatures that are absent. */
+typedef struct sig_log {
+  unsigned calls;
+  unsigned char mix;
+} sig_log;
+
+static int check_sig(void *payload, int trailer, const unsigned char sha256[32],
+                     const char *signature) {
+  sig_log *log = payload;
+  log->calls++;
+  log->mix = (unsigned char)(log->mix * 31u + sha256[0] + (unsigned)trailer);
+  return !signature || (sha256[0] & 1) ? -1 : 0;
+}
+
 static int decode(const uint8_t *data, size_t size, size_t piece, out_buf *out, char *error,
-                  size_t error_size, char *trailer, size_t trailer_size) {
+                  size_t error_size, char *trailer, size_t trailer_size, sig_log *log) {
   s3_chunked *d = s3_chunked_new();
-  if (!d)
+  if (!d || (log && s3_chunked_verify(d, check_sig, log) < 0))
     abort();
   out->len = 0;
   int rc = 0;
@@ -59,13 +75,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
   size_t piece = 1 + data[0] % 17;
+  int verify = data[0] & 0x80; /* chunk signatures checked */
   data++;
   size--;
   static out_buf whole, split;
   char e1[256], e2[256], t1[256], t2[256];
-  int r1 = decode(data, size, size ? size : 1, &whole, e1, sizeof(e1), t1, sizeof(t1));
-  int r2 = decode(data, size, piece, &split, e2, sizeof(e2), t2, sizeof(t2));
-  if (r1 != r2 || strcmp(e1, e2) != 0 || strcmp(t1, t2) != 0)
+  sig_log l1 = {0, 0}, l2 = {0, 0};
+  int r1 = decode(data, size, size ? size : 1, &whole, e1, sizeof(e1), t1, sizeof(t1),
+                  verify ? &l1 : NULL);
+  int r2 = decode(data, size, piece, &split, e2, sizeof(e2), t2, sizeof(t2), verify ? &l2 : NULL);
+  if (r1 != r2 || strcmp(e1, e2) != 0 || strcmp(t1, t2) != 0 || l1.calls != l2.calls ||
+      l1.mix != l2.mix)
     abort();
   if (r1 == 0 && (whole.len != split.len || memcmp(whole.data, split.data, whole.len) != 0))
     abort();
@@ -94,5 +114,12 @@ const fuzz_seed fuzz_seeds[] = {
                  "ffffffffffffff\r\nabc"),
     FUZZ_LITERAL("\x09"
                  "3\nabc\n0\n\n"),
+    FUZZ_LITERAL(
+        "\x83"
+        "5;chunk-signature=0000000000000000000000000000000000000000000000000000000000000000\r\n"
+        "hello\r\n0;chunk-signature="
+        "0000000000000000000000000000000000000000000000000000000000000000\r\n"
+        "x-amz-checksum-crc32:NhCmhg==\r\nx-amz-trailer-signature:"
+        "0000000000000000000000000000000000000000000000000000000000000000\r\n\r\n"),
 };
 const size_t fuzz_seed_count = sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]);

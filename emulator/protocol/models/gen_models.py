@@ -54,6 +54,21 @@ def overlay(service, model):
                 "member": {"shape": "QueueAttributeName",
                            "locationName": "MessageSystemAttributeName"}})
             req["MessageSystemAttributeNames"] = {"shape": "MessageSystemAttributeList"}
+    if service == "dynamodb":
+        # Members newer models have and Debian's 1.29 lacks; without them the
+        # protocol layer drops what current SDKs send.
+        shapes = model["shapes"]
+        shapes.setdefault("DeletionProtectionEnabled", {"type": "boolean"})
+        for name in ("CreateTableInput", "UpdateTableInput", "TableDescription"):
+            shapes[name]["members"].setdefault("DeletionProtectionEnabled",
+                                               {"shape": "DeletionProtectionEnabled"})
+        if "ReturnValuesOnConditionCheckFailure" in shapes:
+            for name in ("PutItemInput", "UpdateItemInput", "DeleteItemInput"):
+                shapes[name]["members"].setdefault(
+                    "ReturnValuesOnConditionCheckFailure",
+                    {"shape": "ReturnValuesOnConditionCheckFailure"})
+        shapes["ConditionalCheckFailedException"]["members"].setdefault(
+            "Item", {"shape": "AttributeMap"})
     if service == "secretsmanager" and "BatchGetSecretValue" not in model["operations"]:
         # Debian's botocore (1.29) predates BatchGetSecretValue (Nov 2023);
         # current SDKs send it. Shapes as in the newer model.
@@ -129,7 +144,60 @@ def overlay(service, model):
         for shape, root in roots.items():
             if shape in model["shapes"]:
                 model["shapes"][shape].setdefault("locationName", root)
+    if service == "kinesis":
+        kinesis_overlay(model["operations"], model["shapes"])
     return model
+
+
+def kinesis_overlay(operations, shapes):
+    # Newer models (and the SDKs built from them) let every stream operation
+    # name its stream by StreamARN instead of StreamName, add Tags to
+    # CreateStream and paginate ListStreams with NextToken and StreamSummaries.
+    # Debian's 1.29 model predates that; add what is missing so those requests
+    # parse (an older model's clients never send it).
+    for name, shape in shapes.items():
+        members = shape.get("members", {})
+        if name.endswith("Input") and "StreamName" in members:
+            members.setdefault("StreamARN", {"shape": "StreamARN"})
+            if "required" in shape:
+                shape["required"] = [m for m in shape["required"] if m != "StreamName"]
+    shapes["CreateStreamInput"]["members"].setdefault("Tags", {"shape": "TagMap"})
+    for out in ("UpdateShardCountOutput", "EnhancedMonitoringOutput"):
+        shapes[out]["members"].setdefault("StreamARN", {"shape": "StreamARN"})
+    shapes["ListStreamsInput"]["members"].setdefault("NextToken", {"shape": "NextToken"})
+    shapes.setdefault("StreamSummary", {
+        "type": "structure",
+        "required": ["StreamName", "StreamARN", "StreamStatus"],
+        "members": {"StreamName": {"shape": "StreamName"}, "StreamARN": {"shape": "StreamARN"},
+                    "StreamStatus": {"shape": "StreamStatus"},
+                    "StreamModeDetails": {"shape": "StreamModeDetails"},
+                    "StreamCreationTimestamp": {"shape": "Timestamp"}}})
+    shapes.setdefault("StreamSummaryList", {"type": "list", "member": {"shape": "StreamSummary"}})
+    listed = shapes["ListStreamsOutput"]["members"]
+    listed.setdefault("NextToken", {"shape": "NextToken"})
+    listed.setdefault("StreamSummaries", {"shape": "StreamSummaryList"})
+    # Resource tagging (streams and consumers by ARN), as newer models have it.
+    shapes.setdefault("ResourceARN", {"type": "string", "max": 2048, "min": 1})
+    shapes.setdefault("TagResourceInput", {
+        "type": "structure", "required": ["Tags", "ResourceARN"],
+        "members": {"Tags": {"shape": "TagMap"}, "ResourceARN": {"shape": "ResourceARN"}}})
+    shapes.setdefault("UntagResourceInput", {
+        "type": "structure", "required": ["TagKeys", "ResourceARN"],
+        "members": {"TagKeys": {"shape": "TagKeyList"}, "ResourceARN": {"shape": "ResourceARN"}}})
+    shapes.setdefault("ListTagsForResourceInput", {
+        "type": "structure", "required": ["ResourceARN"],
+        "members": {"ResourceARN": {"shape": "ResourceARN"}}})
+    shapes.setdefault("ListTagsForResourceOutput", {
+        "type": "structure", "members": {"Tags": {"shape": "TagList"}}})
+    errors = [{"shape": e} for e in ("ResourceNotFoundException", "ResourceInUseException",
+                                     "InvalidArgumentException", "LimitExceededException")]
+    for op, has_output in (("TagResource", False), ("UntagResource", False),
+                           ("ListTagsForResource", True)):
+        entry = {"name": op, "http": {"method": "POST", "requestUri": "/"},
+                 "input": {"shape": op + "Input"}, "errors": errors}
+        if has_output:
+            entry["output"] = {"shape": op + "Output"}
+        operations.setdefault(op, entry)
 
 
 def c_literal(text):

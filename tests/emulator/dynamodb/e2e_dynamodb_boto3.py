@@ -166,6 +166,24 @@ class DynamoCase(unittest.TestCase):
                          "Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
         self.assertNotIn("bad1", self.ddb.list_tables()["TableNames"])
 
+    def test_invalid_table_names_are_invalid_not_missing(self):
+        # A name no table can have is a ValidationException on every
+        # operation, a valid name of no table a ResourceNotFoundException.
+        err = self.error(self.ddb.describe_table, TableName="a b")
+        self.assertEqual(err["Error"]["Code"], "ValidationException")
+        self.assertEqual(err["Error"]["Message"],
+                         "1 validation error detected: Value 'a b' at 'tableName' failed to "
+                         "satisfy constraint: Member must satisfy regular expression pattern: "
+                         "[a-zA-Z0-9_.-]+")
+        err = self.error(self.ddb.get_item, TableName="no/such", Key={"pk": {"S": "a"}})
+        self.assertEqual(err["Error"]["Code"], "ValidationException")
+        err = self.error(self.ddb.get_item, TableName="no-such", Key={"pk": {"S": "a"}})
+        self.assertEqual(err["Error"]["Code"], "ResourceNotFoundException")
+        self.assertEqual(err["Error"]["Message"], "Requested resource not found")
+        err = self.error(self.ddb.delete_table, TableName="no-such")
+        self.assertEqual(err["Error"]["Message"],
+                         "Requested resource not found: Table: no-such not found")
+
     # ---- items and numbers ----
 
     def test_items_resource_api_and_numbers(self):

@@ -79,6 +79,33 @@ def test_accounts_own_their_buckets():
         assert code(r) == ("AccessDenied", 403)
 
 
+def test_each_account_has_its_canonical_user():
+    default, alice, bob = client(LAX), client(LAX, ALICE), client(LAX, BOB)
+    owners = {}
+    for name, s3 in (("default", default), ("alice", alice), ("bob", bob)):
+        owners[name] = s3.list_buckets()["Owner"]
+        assert len(owners[name]["ID"]) == 64, owners
+    # LocalStack's owner for the default account, one of its own for each other
+    assert owners["default"] == {"DisplayName": "webfile", "ID": "75aa57f09aa0c8caeab4f8c24e"
+                                 "99d10f8e7faeebf76c078efc7c6caea54ba06a"}, owners
+    assert len({o["ID"] for o in owners.values()}) == 3, owners
+    assert owners["alice"]["DisplayName"] == ALICE, owners
+    # the same account always gets the same id
+    assert client(LAX, ALICE).list_buckets()["Owner"] == owners["alice"]
+    alice.create_bucket(Bucket="alice-owner")
+    alice.put_object(Bucket="alice-owner", Key="k", Body=b"x")
+    acl = alice.get_bucket_acl(Bucket="alice-owner")
+    assert acl["Owner"]["ID"] == owners["alice"]["ID"], acl
+    assert acl["Grants"][0]["Grantee"]["ID"] == owners["alice"]["ID"], acl
+    assert alice.get_object_acl(Bucket="alice-owner", Key="k")["Owner"] == owners["alice"]
+    listed = alice.list_objects_v2(Bucket="alice-owner", FetchOwner=True)["Contents"][0]
+    assert listed["Owner"] == owners["alice"], listed
+    up = alice.create_multipart_upload(Bucket="alice-owner", Key="m")
+    uploads = alice.list_multipart_uploads(Bucket="alice-owner")["Uploads"]
+    assert uploads[0]["Owner"] == owners["alice"] and uploads[0]["Initiator"] == owners["alice"]
+    alice.abort_multipart_upload(Bucket="alice-owner", Key="m", UploadId=up["UploadId"])
+
+
 def test_canned_acl_with_grants_conflict():
     s3 = client(LAX)
     s3.create_bucket(Bucket="acl-conflict")
@@ -91,6 +118,44 @@ def test_canned_acl_with_grants_conflict():
     r = error_of(s3.put_bucket_acl, Bucket="acl-conflict", ACL="public-read",
                  GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')
     assert code(r) == ("InvalidRequest", 400), r
+
+
+def test_grant_headers_stored_and_answered():
+    s3 = client(LAX)
+    all_users = "http://acs.amazonaws.com/groups/global/AllUsers"
+    s3.create_bucket(Bucket="acl-grants", GrantRead='uri="%s"' % all_users,
+                     GrantFullControl='id="%s"' % ("a" * 64))
+    grants = s3.get_bucket_acl(Bucket="acl-grants")["Grants"]
+    assert {"Grantee": {"Type": "CanonicalUser", "ID": "a" * 64},
+            "Permission": "FULL_CONTROL"} in grants, grants
+    assert {"Grantee": {"Type": "Group", "URI": all_users}, "Permission": "READ"} in grants, grants
+    s3.put_object(Bucket="acl-grants", Key="k", Body=b"x",
+                  GrantRead='uri="%s", id="%s"' % (all_users, "b" * 64),
+                  GrantReadACP='emailAddress="someone@example.com"')
+    grants = s3.get_object_acl(Bucket="acl-grants", Key="k")["Grants"]
+    assert len(grants) == 3, grants
+    assert {"Grantee": {"Type": "CanonicalUser", "ID": "b" * 64}, "Permission": "READ"} in grants
+    assert grants[2]["Permission"] == "READ_ACP", grants
+    assert grants[2]["Grantee"]["Type"] == "AmazonCustomerByEmail", grants
+    s3.put_object_acl(Bucket="acl-grants", Key="k", GrantWriteACP='id="%s"' % ("c" * 64))
+    grants = s3.get_object_acl(Bucket="acl-grants", Key="k")["Grants"]
+    assert grants == [{"Grantee": {"Type": "CanonicalUser", "ID": "c" * 64},
+                       "Permission": "WRITE_ACP"}], grants
+    # malformed grants, unknown groups
+    for bad in ('uri="http://example.com/group"', 'nobody="x"', "id=", '"unterminated'):
+        r = error_of(s3.put_object_acl, Bucket="acl-grants", Key="k", GrantRead=bad)
+        assert code(r) == ("InvalidArgument", 400), (bad, r)
+        assert r["Error"]["ArgumentName"] == "x-amz-grant-read", r
+    # the aws CLI sends them as headers too
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+               AWS_DEFAULT_REGION="us-east-1", AWS_PAGER="")
+    subprocess.run(["aws", "--endpoint-url", LAX.endpoint, "s3api", "put-bucket-acl", "--bucket",
+                    "acl-grants", "--grant-write", 'uri="%s"' % all_users],
+                   check=True, capture_output=True, env=env)
+    out = subprocess.run(["aws", "--endpoint-url", LAX.endpoint, "s3api", "get-bucket-acl",
+                          "--bucket", "acl-grants"], check=True, capture_output=True, env=env)
+    assert json.loads(out.stdout)["Grants"] == [
+        {"Grantee": {"Type": "Group", "URI": all_users}, "Permission": "WRITE"}], out.stdout
 
 
 def test_default_enforces_nothing():
@@ -141,6 +206,92 @@ def test_enforced_cross_account_and_anonymous():
     r = error_of(alice.put_object, Bucket="alice-b", Key="p", Body=b"p", ACL="public-read")
     assert code(r) == ("AccessDenied", 403), r
     alice.put_object(Bucket="alice-b", Key="p", Body=b"p", ACL="private")
+
+
+def test_enforced_policy_conditions():
+    alice, bob = client(STRICT, ALICE), client(STRICT, BOB)
+    alice.create_bucket(Bucket="cond-b")
+    alice.put_object(Bucket="cond-b", Key="docs/a", Body=b"a")
+    alice.put_object(Bucket="cond-b", Key="other", Body=b"o")
+
+    def policy(*statements):
+        alice.put_bucket_policy(Bucket="cond-b", Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": list(statements)}))
+
+    bob_p = {"AWS": "arn:aws:iam::%s:root" % BOB}
+    # Bob may list only under docs/ (StringLike on s3:prefix) ...
+    policy({"Effect": "Allow", "Principal": bob_p, "Action": "s3:ListBucket",
+            "Resource": "arn:aws:s3:::cond-b",
+            "Condition": {"StringLike": {"s3:prefix": "docs/*"},
+                          "NumericLessThanEqualsIfExists": {"s3:max-keys": "100"}}},
+           # ... read from loopback only (IpAddress), and only while the date holds
+           {"Effect": "Allow", "Principal": bob_p, "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::cond-b/*",
+            "Condition": {"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "127.0.0.0/8"]},
+                          "DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}},
+           # nobody writes a public object (StringEquals on s3:x-amz-acl)
+           {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::cond-b/*",
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "public-read"}}},
+           # over plain HTTP, nothing is deleted (Bool on aws:SecureTransport)
+           {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
+            "Resource": "arn:aws:s3:::cond-b/*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    assert bob.list_objects_v2(Bucket="cond-b", Prefix="docs/")["KeyCount"] == 1
+    assert bob.list_objects_v2(Bucket="cond-b", Prefix="docs/", MaxKeys=100)["KeyCount"] == 1
+    assert code(error_of(bob.list_objects_v2, Bucket="cond-b", Prefix="docs/",
+                         MaxKeys=101))[1] == 403
+    assert code(error_of(bob.list_objects_v2, Bucket="cond-b"))[1] == 403
+    assert bob.get_object(Bucket="cond-b", Key="other")["Body"].read() == b"o"
+    alice.put_object(Bucket="cond-b", Key="private", Body=b"p")  # no x-amz-acl: no match
+    assert code(error_of(alice.put_object, Bucket="cond-b", Key="pub", Body=b"x",
+                         ACL="public-read")) == ("AccessDenied", 403)
+    assert code(error_of(alice.delete_object, Bucket="cond-b", Key="other")) == (
+        "AccessDenied", 403)
+    # conditions that do not hold: an address range, a date passed, a negated
+    # operator on a present key, Null asking for an absent key
+    policy({"Effect": "Allow", "Principal": bob_p, "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::cond-b/docs/*",
+            "Condition": {"NotIpAddress": {"aws:SourceIp": "127.0.0.0/8"}}},
+           {"Effect": "Allow", "Principal": bob_p, "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::cond-b/other",
+            "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}},
+           {"Effect": "Allow", "Principal": bob_p, "Action": "s3:ListBucket",
+            "Resource": "arn:aws:s3:::cond-b",
+            "Condition": {"StringNotEquals": {"aws:PrincipalAccount": BOB}}},
+           {"Effect": "Allow", "Principal": bob_p, "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::cond-b/*",
+            "Condition": {"Null": {"s3:x-amz-storage-class": "false"}}})
+    assert code(error_of(bob.get_object, Bucket="cond-b", Key="docs/a"))[1] == 403
+    assert code(error_of(bob.get_object, Bucket="cond-b", Key="other"))[1] == 403
+    assert code(error_of(bob.list_objects_v2, Bucket="cond-b"))[1] == 403
+    assert code(error_of(bob.put_object, Bucket="cond-b", Key="n", Body=b"x"))[1] == 403
+    bob.put_object(Bucket="cond-b", Key="n", Body=b"x", StorageClass="STANDARD_IA")
+    alice.delete_bucket_policy(Bucket="cond-b")
+
+
+def test_enforced_grant_headers():
+    alice, bob = client(STRICT, ALICE), client(STRICT, BOB)
+    bob_id = bob.list_buckets()["Owner"]["ID"]
+    alice.create_bucket(Bucket="grant-b")
+    alice.put_object(Bucket="grant-b", Key="for-bob", Body=b"b", GrantRead='id="%s"' % bob_id)
+    alice.put_object(Bucket="grant-b", Key="for-all", Body=b"a",
+                     GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')
+    alice.put_object(Bucket="grant-b", Key="acp", Body=b"c", GrantReadACP='id="%s"' % bob_id)
+    assert bob.get_object(Bucket="grant-b", Key="for-bob")["Body"].read() == b"b"
+    assert anon_get(STRICT, "/grant-b/for-bob")[0] == 403
+    assert anon_get(STRICT, "/grant-b/for-all") == (200, b"a")
+    # READ_ACP lets Bob read the ACL, not the object
+    assert bob.get_object_acl(Bucket="grant-b", Key="acp")["Grants"][0]["Grantee"]["ID"] == bob_id
+    assert code(error_of(bob.get_object, Bucket="grant-b", Key="acp"))[1] == 403
+    # the public-access block: public grant headers refused, public grants ignored
+    alice.put_public_access_block(Bucket="grant-b", PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False})
+    assert code(error_of(alice.put_object, Bucket="grant-b", Key="x", Body=b"x",
+                         GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'))[1] == 403
+    assert anon_get(STRICT, "/grant-b/for-all")[0] == 403
+    assert bob.get_object(Bucket="grant-b", Key="for-bob")["Body"].read() == b"b"
 
 
 def test_aws_cli_other_account_denied():

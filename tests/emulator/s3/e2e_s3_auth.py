@@ -17,13 +17,16 @@ import hmac
 import http.client
 import os
 import re
+import socket
 import subprocess
+import struct
 import sys
 import time
 import traceback
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
+import zlib
 
 import boto3
 import botocore
@@ -158,6 +161,131 @@ def test_presigned_v4_get_put_tampered_and_expired():
     # More than a week.
     status, body = fetch(get.replace("X-Amz-Expires=300", "X-Amz-Expires=604801"))
     assert status == 400 and code_of(body)[0] == "AuthorizationQueryParametersError", body
+
+
+def _expect_continue(emu, path, length):
+    """Sends a PUT's headers with `Expect: 100-continue` and no body; returns
+    the first status line the emulator answers with (and the rest)."""
+    sock = socket.create_connection(("127.0.0.1", emu.port), timeout=30)
+    try:
+        sock.sendall(("PUT %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %d\r\n"
+                      "Expect: 100-continue\r\n\r\n" % (path, emu.port, length)).encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data.split(b"\r\n", 1)[0].decode(), data
+    finally:
+        sock.close()
+
+
+def test_100_continue_only_after_the_signature_checks():
+    s3 = client(STRICT, version="s3v4")
+    s3.create_bucket(Bucket="auth-expect")
+    put = s3.generate_presigned_url("put_object", Params={"Bucket": "auth-expect", "Key": "k"},
+                                    ExpiresIn=300)
+    path = put[len(STRICT.endpoint):]
+    line, _ = _expect_continue(STRICT, path, 10 << 20)
+    assert line == "HTTP/1.1 100 Continue", line
+    line, data = _expect_continue(STRICT, path.replace("/k?", "/other?"), 10 << 20)
+    assert line.startswith("HTTP/1.1 403"), (line, data)
+    assert b"SignatureDoesNotMatch" in data or b"Content-Length" in data, data
+    # without verification every body is welcome
+    line, _ = _expect_continue(LAX, "/auth-expect/k?X-Amz-Signature=bogus", 10 << 20)
+    assert line == "HTTP/1.1 100 Continue", line
+
+
+def _hmac(key, text):
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def _signed_chunked_put(emu, bucket, key, chunks, secret="test", tamper=None, trailer=None):
+    """PUTs chunks as a SigV4 streaming upload (STREAMING-AWS4-HMAC-SHA256-PAYLOAD,
+    or -TRAILER with a signed x-amz-checksum-crc32 trailer), as the AWS SDKs
+    for Java and Go send it: the seed signature in the Authorization header,
+    each chunk signed over the previous signature. tamper(i, sig) may alter
+    the i-th chunk signature. Returns (status, body)."""
+    now = datetime.datetime.utcnow()
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    scope = "%s/us-east-1/s3/aws4_request" % day
+    mode = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" + ("-TRAILER" if trailer else "")
+    decoded = sum(len(c) for c in chunks)
+    host = "127.0.0.1:%d" % emu.port
+    headers = {"host": host, "x-amz-content-sha256": mode, "x-amz-date": amz_date,
+               "content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(decoded)}
+    if trailer:
+        headers["x-amz-trailer"] = "x-amz-checksum-crc32"
+    signed = sorted(headers)
+    creq = "\n".join(["PUT", "/%s/%s" % (bucket, key), "",
+                      "".join("%s:%s\n" % (h, headers[h]) for h in signed), ";".join(signed),
+                      mode])
+    sts = "AWS4-HMAC-SHA256\n%s\n%s\n%s" % (amz_date, scope,
+                                            hashlib.sha256(creq.encode()).hexdigest())
+    k = _hmac(("AWS4" + secret).encode(), day)
+    for step in ("us-east-1", "s3", "aws4_request"):
+        k = _hmac(k, step)
+    prev = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    headers["Authorization"] = ("AWS4-HMAC-SHA256 Credential=test/%s, SignedHeaders=%s, "
+                                "Signature=%s" % (scope, ";".join(signed), prev))
+    empty = hashlib.sha256(b"").hexdigest()
+    body = b""
+    for i, data in enumerate(list(chunks) + [b""]):
+        to_sign = "AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s\n%s\n%s\n%s" % (
+            amz_date, scope, prev, empty, hashlib.sha256(data).hexdigest())
+        sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+        prev = sig
+        if tamper:
+            sig = tamper(i, sig)
+        body += b"%x;chunk-signature=%s\r\n" % (len(data), sig.encode())
+        if data:
+            body += data + b"\r\n"
+    if trailer:
+        crc = base64.b64encode(struct.pack(">I", zlib.crc32(b"".join(chunks)))).decode()
+        line = "x-amz-checksum-crc32:%s\n" % crc
+        to_sign = "AWS4-HMAC-SHA256-TRAILER\n%s\n%s\n%s\n%s" % (
+            amz_date, scope, prev, hashlib.sha256(line.encode()).hexdigest())
+        tsig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+        if trailer == "tampered":
+            tsig = "0" * 64
+        body += line.replace("\n", "\r\n").encode()
+        body += b"x-amz-trailer-signature:%s\r\n" % tsig.encode()
+    body += b"\r\n"
+    conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=30)
+    conn.request("PUT", "/%s/%s" % (bucket, key), body=body, headers=headers)
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, data
+
+
+def test_aws_chunked_signatures_verified():
+    s3 = client(STRICT, version="s3v4")
+    s3.create_bucket(Bucket="auth-chunks")
+    chunks = [b"a" * 8192, b"b" * 100]
+    status, body = _signed_chunked_put(STRICT, "auth-chunks", "good", chunks)
+    assert status == 200, body
+    assert s3.get_object(Bucket="auth-chunks", Key="good")["Body"].read() == b"".join(chunks)
+    status, body = _signed_chunked_put(STRICT, "auth-chunks", "trailed", chunks, trailer="ok")
+    assert status == 200, body
+    # a forged second chunk, a forged final chunk, a missing signature, a forged trailer
+    for name, tamper, trailer in (
+            ("bad1", lambda i, s: "0" * 64 if i == 1 else s, None),
+            ("bad2", lambda i, s: "f" * 64 if i == 2 else s, None),
+            ("bad3", lambda i, s: "" if i == 0 else s, None),
+            ("bad4", None, "tampered")):
+        status, body = _signed_chunked_put(STRICT, "auth-chunks", name, chunks, tamper=tamper,
+                                           trailer=trailer)
+        assert status == 403 and code_of(body)[0] == "SignatureDoesNotMatch", (name, body)
+        names = [o["Key"] for o in s3.list_objects_v2(Bucket="auth-chunks").get("Contents", [])]
+        assert name not in names, (name, names)
+    # without verification, the chunk signatures are not looked at
+    lax = client(LAX, version="s3v4")
+    lax.create_bucket(Bucket="auth-chunks")
+    status, body = _signed_chunked_put(LAX, "auth-chunks", "any", chunks,
+                                       tamper=lambda i, s: "0" * 64)
+    assert status == 200, body
 
 
 class _frozen:

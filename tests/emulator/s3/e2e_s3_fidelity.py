@@ -314,6 +314,44 @@ def test_list_buckets_paged():
     assert "lb-a" in names and "lb-eu" in names
 
 
+def test_more_configurations_validated():
+    s3 = client()
+    s3.create_bucket(Bucket="fid-more")
+    # bucket policies: the statement's fields, actions and resources
+    def policy(**stmt):
+        base = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::fid-more/*"}
+        base.update(stmt)
+        return json.dumps({"Version": "2012-10-17", "Statement": [
+            {k: v for k, v in base.items() if v is not None}]})
+    s3.put_bucket_policy(Bucket="fid-more", Policy=policy())
+    for bad, message in ((json.dumps({"Version": "2012-10-17"}), "Missing required field Statement"),
+                         (policy(Principal=None), "Missing required field Principal"),
+                         (policy(Effect="Maybe"), "Invalid effect: Maybe"),
+                         (policy(Action="ec2:RunInstances"), "Policy has invalid action"),
+                         (policy(Resource="arn:aws:s3:::other-bucket/*"),
+                          "Policy has invalid resource")):
+        r = sup.error_of(s3.put_bucket_policy, Bucket="fid-more", Policy=bad)
+        assert (r["Error"]["Code"], r["Error"]["Message"]) == ("MalformedPolicy", message), r
+    # website, ownership controls, request payment
+    r = sup.error_of(s3.put_bucket_website, Bucket="fid-more", WebsiteConfiguration={})
+    assert r["Error"]["Code"] == "InvalidArgument" and "IndexDocument Suffix" in r["Error"][
+        "Message"], r
+    assert code_of(s3.put_bucket_website, Bucket="fid-more", WebsiteConfiguration={
+        "IndexDocument": {"Suffix": "a/index.html"}}) == (400, "InvalidArgument")
+    s3.put_bucket_website(Bucket="fid-more", WebsiteConfiguration={
+        "IndexDocument": {"Suffix": "index.html"}})
+    assert code_of(s3.put_bucket_ownership_controls, Bucket="fid-more", OwnershipControls={
+        "Rules": [{"ObjectOwnership": "Nobody"}]}) == (400, "MalformedXML")
+    assert code_of(s3.put_bucket_request_payment, Bucket="fid-more",
+                   RequestPaymentConfiguration={"Payer": "Someone"}) == (400, "MalformedXML")
+    # negative page sizes
+    r = sup.error_of(s3.list_objects_v2, Bucket="fid-more", MaxKeys=-1)
+    assert r["Error"]["Code"] == "InvalidArgument" and r["Error"]["ArgumentName"] == "maxKeys", r
+    assert code_of(s3.list_multipart_uploads, Bucket="fid-more", MaxUploads=-5) == (
+        400, "InvalidArgument")
+
+
 if __name__ == "__main__":
     sup.run([test_checksum_types, test_list_buckets_paged, test_head_range_and_copy_range_validation, test_part_number, test_object_attributes, test_tags, test_policy_status,
-             test_configurations_validated])
+             test_configurations_validated, test_more_configurations_validated])

@@ -210,6 +210,12 @@ class Fidelity(unittest.TestCase):
         self.assertEqual(r["Error"]["Message"],
                          "Value SQS:SetQueueAttributes for parameter ActionName is invalid. "
                          "Reason: Only the queue owner is allowed to invoke this action.")
+        r = self.error(self.sqs.add_permission, QueueUrl=url, Label="p2",
+                       AWSAccountIds=["111122223333"], Actions=["NoSuchAction"])
+        self.assertEqual(r["Error"]["Message"],
+                         "Value SQS:NoSuchAction for parameter ActionName is invalid. "
+                         "Reason: Please refer to the appropriate WSDL for a list of valid "
+                         "actions.")
         r = self.error(self.sqs.add_permission, QueueUrl=url, Label="p3",
                        AWSAccountIds=["111122223333"],
                        Actions=["SendMessage", "ReceiveMessage", "DeleteMessage",
@@ -282,6 +288,31 @@ class Fidelity(unittest.TestCase):
             {"Id": "1", "MessageBody": "a", "MessageGroupId": "g"},
             {"Id": "2", "MessageBody": "b", "MessageGroupId": "g"}])
         self.assertEqual(len(r["Successful"]), 2)
+
+    # ---- QueueDeletedRecently, opt-in ----
+
+    def test_recreate_at_once_by_default(self):
+        url = self.queue()
+        self.sqs.delete_queue(QueueUrl=url)
+        self.assertEqual(self.queue(), url)
+
+    def test_queue_deleted_recently_with_localstack_switch(self):
+        emu = Emulator({"SQS_DELAY_RECENTLY_DELETED": "1"})
+        try:
+            sqs = boto3.client("sqs", endpoint_url=emu.endpoint, region_name="us-east-1",
+                               aws_access_key_id="test", aws_secret_access_key="test",
+                               config=Config(retries={"total_max_attempts": 1}))
+            url = sqs.create_queue(QueueName="recent")["QueueUrl"]
+            sqs.delete_queue(QueueUrl=url)
+            with self.assertRaises(ClientError) as cm:
+                sqs.create_queue(QueueName="recent")
+            r = cm.exception.response
+            self.assertEqual(r["Error"]["Code"], "AWS.SimpleQueueService.QueueDeletedRecently")
+            self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], 400)
+            self.assertIn("wait 60 seconds", r["Error"]["Message"])
+            sqs.create_queue(QueueName="recent-other")
+        finally:
+            emu.stop()
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ static void done(json_t *output, const sqs_error *error, void *payload) {
 }
 
 static void engine_start(void) {
-  sqs_hooks hooks = {now, add, cancel, NULL};
+  sqs_hooks hooks = {now, add, cancel, NULL, 0};
   if (sqs_engine_new(&engine, &hooks) < 0)
     abort();
 }

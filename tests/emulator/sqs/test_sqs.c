@@ -219,7 +219,7 @@ static int setup(void **state) {
   clock_ms = 1700000000000ULL;
   timers = NULL;
   timers_added = 0;
-  sqs_hooks hooks = {fake_now, fake_add, fake_cancel, NULL};
+  sqs_hooks hooks = {fake_now, fake_add, fake_cancel, NULL, 0};
   assert_int_equal(sqs_engine_new(&engine, &hooks), 0);
   return 0;
 }
@@ -277,6 +277,31 @@ static void test_sqs_queue_life_cycle(void **state) {
   fails("QueueDoesNotExist", "DeleteQueue", "{\"QueueUrl\":\"%s\"}", url);
   free(url);
   free(again);
+}
+
+/* LocalStack's SQS_DELAY_RECENTLY_DELETED: a name deleted less than 60 s ago
+ * cannot be created again (QueueDeletedRecently); without it, at once. */
+static void test_sqs_queue_deleted_recently(void **state) {
+  (void)state;
+  char *url = create("gone", NULL);
+  ok0("DeleteQueue", "{\"QueueUrl\":\"%s\"}", url);
+  free(url);
+  url = create("gone", NULL); /* the default: no wait */
+  sqs_engine_free(engine);
+  sqs_hooks hooks = {fake_now, fake_add, fake_cancel, NULL, 1};
+  assert_int_equal(sqs_engine_new(&engine, &hooks), 0);
+  free(url);
+  url = create("gone", NULL);
+  ok0("DeleteQueue", "{\"QueueUrl\":\"%s\"}", url);
+  fails("QueueDeletedRecently", "CreateQueue", "{\"QueueName\":\"gone\"}");
+  char *other = create("other", NULL); /* other names are free */
+  clock_ms += 59000;
+  fails("QueueDeletedRecently", "CreateQueue", "{\"QueueName\":\"gone\"}");
+  clock_ms += 1000;
+  free(url);
+  url = create("gone", NULL);
+  free(url);
+  free(other);
 }
 
 static void test_sqs_queue_names_are_checked(void **state) {
@@ -1132,6 +1157,7 @@ int main(void) {
       T(test_sqs_md5_of_attributes_matches_aws),
       T(test_sqs_queue_life_cycle),
       T(test_sqs_queue_names_are_checked),
+      T(test_sqs_queue_deleted_recently),
       T(test_sqs_attributes_validated),
       T(test_sqs_send_receive_delete),
       T(test_sqs_message_validation),

@@ -1,0 +1,159 @@
+/*
+ * invoke.c — the Invoke operation: the invocation type, payload limits,
+ * qualifier and alias routing (an alias with a weighted additional version
+ * picks one per call), DryRun, then handing the call to the runtime
+ * (runtime.c), which answers it when the function responds.
+ */
+#include "common/codec.h"
+#include "common/error.h"
+#include "emulator/lambda/lambda_int.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The alias's version for this call: its weighted additional version with
+ * that probability, else its primary one. */
+static const char *route(json_t *alias) {
+  json_t *weights =
+      json_object_get(json_object_get(alias, "RoutingConfig"), "AdditionalVersionWeights");
+  const char *v;
+  json_t *w;
+  json_object_foreach(weights, v, w) {
+    unsigned r = 0;
+    RAND_bytes((unsigned char *)&r, sizeof(r));
+    if ((double)r / 4294967296.0 < json_number_value(w))
+      return v;
+  }
+  return json_string_value(json_object_get(alias, "FunctionVersion"));
+}
+
+void lambda_invoke(aws_call *call, json_t *input) {
+  lambda_state *st = lambda_state_of(call);
+  const char *type = json_string_value(json_object_get(input, "InvocationType"));
+  const char *log_type = json_string_value(json_object_get(input, "LogType"));
+  const char *payload64 = json_string_value(json_object_get(input, "Payload"));
+  if (!type)
+    type = "RequestResponse";
+  if (strcmp(type, "RequestResponse") != 0 && strcmp(type, "Event") != 0 &&
+      strcmp(type, "DryRun") != 0) {
+    lambda_fail_validation(call, type, "invocationType",
+                           "Member must satisfy enum value set: [Event, RequestResponse, DryRun]");
+    return;
+  }
+  if (log_type && strcmp(log_type, "None") != 0 && strcmp(log_type, "Tail") != 0) {
+    lambda_fail_validation(call, log_type, "logType",
+                           "Member must satisfy enum value set: [None, Tail]");
+    return;
+  }
+  int event = strcmp(type, "Event") == 0;
+  unsigned char *payload = NULL;
+  size_t len = 0;
+  if (payload64 && codec_base64_decode(&payload, &len, payload64, strlen(payload64)) < 0) {
+    aws_call_fail(call, 400, "InvalidRequestContentException", "Could not parse request body.");
+    return;
+  }
+  size_t limit = event ? LAMBDA_MAX_ASYNC_PAYLOAD : LAMBDA_MAX_SYNC_PAYLOAD;
+  if (len > limit) {
+    free(payload);
+    aws_call_fail(call, 413, "RequestEntityTooLargeException",
+                  "%zu byte payload is too large for the %s invocation type (limit %zu bytes)", len,
+                  event ? "Event" : "RequestResponse", limit);
+    return;
+  }
+  if (len) {
+    /* The payload must be JSON, as AWS requires. */
+    json_error_t jerr;
+    json_t *doc = json_loadb((const char *)payload, len, JSON_DECODE_ANY, &jerr);
+    if (!doc) {
+      free(payload);
+      aws_call_fail(call, 400, "InvalidRequestContentException",
+                    "Could not parse request body into json: Could not parse payload into json: "
+                    "%s",
+                    jerr.text);
+      return;
+    }
+    json_decref(doc);
+  }
+  char q[160];
+  json_t *f = lambda_function_lock(st, call, input, q, sizeof(q));
+  if (!f) {
+    free(payload);
+    return;
+  }
+  const char *version_q = q;
+  json_t *alias = *q ? json_object_get(json_object_get(f, "Aliases"), q) : NULL;
+  if (alias)
+    version_q = route(alias);
+  json_t *code = NULL;
+  char version[160];
+  json_t *config = lambda_function_version(f, version_q, &code, version, sizeof(version));
+  if (!config) {
+    char arn[512];
+    lambda_function_arn(arn, sizeof(arn), aws_call_region(call), aws_call_account(call),
+                        json_string_value(json_object_get(f, "Name")), q);
+    pthread_mutex_unlock(&st->lock);
+    free(payload);
+    aws_call_fail(call, 404, "ResourceNotFoundException", "Function not found: %s", arn);
+    return;
+  }
+  const char *state = json_string_value(json_object_get(config, "State"));
+  if (state && strcmp(state, "Failed") == 0) {
+    char why[512];
+    snprintf(why, sizeof(why), "%s",
+             json_string_value(json_object_get(config, "StateReason"))
+                 ? json_string_value(json_object_get(config, "StateReason"))
+                 : "the function failed to be created");
+    pthread_mutex_unlock(&st->lock);
+    free(payload);
+    aws_call_fail(call, 502, "ResourceNotReadyException", "%s", why);
+    return;
+  }
+  json_t *reserved = json_object_get(f, "Concurrency");
+  if (reserved && json_integer_value(reserved) == 0) {
+    pthread_mutex_unlock(&st->lock);
+    free(payload);
+    aws_call_fail_fields(
+        call, 429, "TooManyRequestsException",
+        json_pack("{s:s}", "Reason", "ReservedFunctionConcurrentInvocationLimitExceeded"),
+        "Rate Exceeded.");
+    return;
+  }
+  if (strcmp(type, "DryRun") == 0) {
+    pthread_mutex_unlock(&st->lock);
+    free(payload);
+    aws_call_reply(call, json_pack("{s:i}", "StatusCode", 204));
+    return;
+  }
+  /* Copies of what the runtime needs, taken under the lock. */
+  json_t *config_copy = json_deep_copy(config), *code_copy = json_deep_copy(code);
+  char function_arn[512], invoked_arn[512];
+  lambda_function_arn(function_arn, sizeof(function_arn), aws_call_region(call),
+                      aws_call_account(call), json_string_value(json_object_get(f, "Name")), NULL);
+  lambda_function_arn(invoked_arn, sizeof(invoked_arn), aws_call_region(call),
+                      aws_call_account(call), json_string_value(json_object_get(f, "Name")), q);
+  int reserved_n = reserved ? (int)json_integer_value(reserved) : -1;
+  pthread_mutex_unlock(&st->lock);
+
+  lambda_runtime *rt = lambda_runtime_get(st, call);
+  if (rt) {
+    lambda_invocation_spec spec = {
+        .function_arn = function_arn,
+        .invoked_arn = invoked_arn,
+        .version = version,
+        .config = config_copy,
+        .code = code_copy,
+        .reserved = reserved_n,
+        .payload = payload,
+        .payload_len = len,
+        .client_context = json_string_value(json_object_get(input, "ClientContext")),
+        .tail = log_type && strcmp(log_type, "Tail") == 0,
+        .event = event,
+    };
+    lambda_runtime_invoke(rt, call, &spec);
+  }
+  json_decref(config_copy);
+  json_decref(code_copy);
+  free(payload);
+}

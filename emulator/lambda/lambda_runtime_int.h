@@ -1,0 +1,115 @@
+/*
+ * lambda_runtime_int.h — private to emulator/lambda/runtime*.c and
+ * containers.c: execution environments, invocations and the runtime that
+ * owns them (see runtime.c for the flow and the locking rules).
+ */
+#ifndef AIRGAP_EMULATOR_LAMBDA_RUNTIME_INT_H
+#define AIRGAP_EMULATOR_LAMBDA_RUNTIME_INT_H
+
+#include "common/http_server.h"
+#include "emulator/containers.h"
+#include "emulator/lambda/lambda_int.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+typedef struct lambda_env lambda_env;
+typedef struct lambda_inv lambda_inv;
+
+enum { ENV_STARTING, ENV_IDLE, ENV_BUSY, ENV_DEAD };
+enum { TIMER_TIMEOUT, TIMER_IDLE, TIMER_INIT, TIMER_RETRY };
+
+struct lambda_inv {
+  lambda_inv *next; /* on rt->pending */
+  uint64_t seq;
+  char id[37];    /* the request id */
+  char trace[25]; /* 96 random bits, hex, for the trace header */
+  char *key;      /* "<function arn>#<version>#<revision>#<code sha>" */
+  aws_call *call; /* NULL: an Event invocation */
+  char *payload;
+  size_t len;
+  char *function_arn, *invoked_arn, *version, *client_context;
+  json_t *config, *code; /* owned copies */
+  int reserved;          /* -1: none */
+  int timeout_ms;
+  int tail;
+  int attempts; /* async: failed attempts so far */
+  int delivered;
+  uint64_t started_ms;       /* monotonic, at delivery */
+  uint64_t deadline_wall_ms; /* Lambda-Runtime-Deadline-Ms */
+  uint64_t log_since_ms;     /* wall, for LogType=Tail */
+  lambda_env *env;
+  char *container; /* the container it was delivered to */
+};
+
+struct lambda_env {
+  lambda_env *next;
+  lambda_runtime *rt;
+  uint64_t seq, gen; /* gen changes whenever it leaves or enters idle */
+  char *key, *function_arn;
+  int state;
+  int starting;    /* the starter thread still runs */
+  int initialized; /* asked for an invocation at least once */
+  int retire;      /* its function changed or went: gone after this invocation */
+  http_server *server;
+  uint16_t port;
+  char *container;
+  http_request *parked; /* a waiting /invocation/next */
+  lambda_inv *inv;      /* given to it (delivered or about to be) */
+  /* What the starter thread needs (owned until it has run). */
+  json_t *config, *code;
+  char *version;
+};
+
+typedef struct runtime_timer {
+  struct runtime_timer *next;
+  lambda_runtime *rt;
+  emulator_timer *handle;
+  int kind;
+  uint64_t seq, gen;
+  lambda_inv *inv; /* TIMER_RETRY: owned while waiting */
+} runtime_timer;
+
+struct lambda_runtime {
+  lambda_state *st;
+  emulator *emu;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  emulator_containers *containers;
+  int direct; /* talks to Docker itself (else the supervisor's channel) */
+  lambda_env *envs;
+  lambda_inv *pending;
+  runtime_timer *timers;
+  uint64_t seq;
+  int threads; /* starter and teardown threads running */
+  int closing;
+  char *endpoint;  /* AWS_ENDPOINT_URL for functions */
+  char *mapping;   /* LAMBDA_RUNTIME_IMAGE_MAPPING */
+  char owner[128]; /* label value naming this process */
+  uint64_t keepalive_ms, init_timeout_ms, retry_base_ms;
+  int max_concurrency;
+  int remove_containers;
+};
+
+/* runtime.c */
+void lambda_runtime_api_handle(http_request *req, void *payload);
+void lambda_inv_dispatch(lambda_runtime *rt, lambda_inv *inv);
+void lambda_runtime_retry_later(lambda_runtime *rt, lambda_inv *inv, uint64_t delay_ms);
+void lambda_inv_release(lambda_inv *inv);
+
+/* invocations.c: finishing an invocation (caller holds rt->lock; inv is
+ * detached from any environment and consumed). */
+/* The function answered (function_error NULL) or failed ("Unhandled"). */
+void lambda_inv_finish(lambda_runtime *rt, lambda_inv *inv, const char *payload, size_t len,
+                       const char *function_error);
+/* It ran past its timeout. */
+void lambda_inv_timed_out(lambda_runtime *rt, lambda_inv *inv);
+/* It could not run: an AWS error for a synchronous call. */
+void lambda_inv_fail(lambda_runtime *rt, lambda_inv *inv, int status, const char *code,
+                     const char *message);
+
+/* containers.c: creates and starts env's container; *out its id (owned).
+ * Called without rt->lock, on the starter thread. */
+int lambda_container_create(char **out, lambda_runtime *rt, lambda_env *env);
+
+#endif
