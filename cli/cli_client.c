@@ -12,7 +12,7 @@
 #include <time.h>
 
 const char cli_client_help[] =
-    "  --queue URL[,URL...]     queue to talk to; several servers fail over in turn\n"
+    "  --queue URL[,URL...]   queue to talk to; several servers fail over in turn\n"
     "                         (env AIRGAP_QUEUE; default " CLI_DEFAULT_QUEUE ")\n"
     "  --token TOKEN          client token (env AIRGAP_TOKEN; `airgap serve` prints one,\n"
     "                         `airgap queue token create --role client` makes one; default "

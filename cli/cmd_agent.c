@@ -24,7 +24,7 @@ static void usage(FILE *out) {
           "localhost:4566, and the job's container. Needs root and a Docker engine.\n"
           "\n"
           "flags:\n"
-          "  --queue URL[,URL...]     the queue, http://HOST:PORT; several servers on one\n"
+          "  --queue URL[,URL...]   the queue, http://HOST:PORT; several servers on one\n"
           "                         database fail over in turn (env AIRGAP_QUEUE; required)\n"
           "  --token TOKEN          an agent token (env AIRGAP_TOKEN; required)\n");
   cli_agent_flags_help(out, 1, DEFAULT_CACHE, DEFAULT_WORK);

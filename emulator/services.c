@@ -19,6 +19,7 @@ const aws_service *const emulator_service_table[] = {
     &aws_service_sns,
     &aws_service_events,
     &aws_service_iam,
+    &aws_service_logs,
 };
 const size_t emulator_service_count =
     sizeof(emulator_service_table) / sizeof(emulator_service_table[0]);

@@ -23,6 +23,7 @@ extern const aws_service aws_service_lambda;
 extern const aws_service aws_service_sns;
 extern const aws_service aws_service_events;
 extern const aws_service aws_service_iam;
+extern const aws_service aws_service_logs;
 
 /* Every service with handlers, in health-report order. */
 extern const aws_service *const emulator_service_table[];

@@ -40,6 +40,12 @@ double sm_now(void);
  * (and unlocking). When live is set, a secret scheduled for deletion answers
  * InvalidRequestException instead. */
 json_t *sm_lock_secret(sm_state *st, aws_call *call, json_t *input, int live);
+/* Removes secrets whose recovery window has ended, as AWS does (under
+ * st->lock). */
+void sm_purge(sm_state *st);
+/* The secret id names (as sm_lock_secret), with st->lock held by the
+ * caller; NULL when there is none. Answers nothing. */
+json_t *sm_find_secret(sm_state *st, aws_call *call, const char *id);
 /* The store key of a secret record. */
 void sm_slot(char *out, size_t n, const char *account, const char *region, const char *name);
 
@@ -65,6 +71,14 @@ int sm_token_arg(aws_call *call, const char *token);
 /* MaxResults (1..100, default 100) and NextToken (an offset handed out
  * before); -1 after answering. */
 int sm_page_args(aws_call *call, json_t *input, size_t *limit, size_t *offset);
+/* ListSecrets' Filters: 1 when valid (0 after answering); whether a secret
+ * matches them (filters AND, values OR, "!" negates). */
+int sm_filters_arg(aws_call *call, json_t *filters);
+int sm_filters_match(json_t *secret, json_t *filters);
+/* GetSecretValue's answer for the AWSCURRENT version (new reference, access
+ * recorded), under st->lock; NULL with the error code and message when the
+ * version is missing or does not decrypt. */
+json_t *sm_current_value(sm_state *st, json_t *secret, const char **code, const char **message);
 /* Validates a resource policy document; -1 after answering
  * MalformedPolicyDocumentException. */
 int sm_policy_arg(aws_call *call, const char *policy);
@@ -83,6 +97,7 @@ void sm_delete_resource_policy(aws_call *call, json_t *input);
 void sm_validate_resource_policy(aws_call *call, json_t *input);
 
 void sm_get_secret_value(aws_call *call, json_t *input);
+void sm_batch_get_secret_value(aws_call *call, json_t *input);
 void sm_put_secret_value(aws_call *call, json_t *input);
 void sm_update_secret_version_stage(aws_call *call, json_t *input);
 void sm_list_secret_version_ids(aws_call *call, json_t *input);

@@ -328,7 +328,7 @@ static int value_matches(json_t *secret, const char *key, const char *value) {
 }
 
 /* Filters AND together; the values of one filter OR together; "!" negates. */
-static int matches(json_t *secret, json_t *filters) {
+int sm_filters_match(json_t *secret, json_t *filters) {
   size_t i, j;
   json_t *f, *v;
   json_array_foreach(filters, i, f) {
@@ -346,7 +346,7 @@ static int matches(json_t *secret, json_t *filters) {
   return 1;
 }
 
-static int filters_ok(aws_call *call, json_t *filters) {
+int sm_filters_arg(aws_call *call, json_t *filters) {
   static const char *const keys[] = {"description", "name",           "tag-key",
                                      "tag-value",   "primary-region", "all"};
   size_t i, j;
@@ -388,7 +388,7 @@ void sm_list_secrets(aws_call *call, json_t *input) {
   size_t limit, offset;
   json_t *filters = json_object_get(input, "Filters");
   const char *order = jsonutil_string(input, "SortOrder");
-  if (sm_page_args(call, input, &limit, &offset) < 0 || !filters_ok(call, filters))
+  if (sm_page_args(call, input, &limit, &offset) < 0 || !sm_filters_arg(call, filters))
     return;
   if (order && strcmp(order, "asc") && strcmp(order, "desc")) {
     aws_call_fail(call, 400, "InvalidParameterException", "SortOrder must be asc or desc.");
@@ -407,7 +407,7 @@ void sm_list_secrets(aws_call *call, json_t *input) {
     /* Secrets scheduled for deletion are not listed (this model has no
      * IncludePlannedDeletion). */
     if (!found || strncmp(slot, prefix, (size_t)plen) != 0 ||
-        json_object_get(secret, "DeletedDate") || !matches(secret, filters))
+        json_object_get(secret, "DeletedDate") || !sm_filters_match(secret, filters))
       continue;
     json_t *e = describe(secret, "SecretVersionsToStages");
     json_object_set(e, "CreatedDate", json_object_get(secret, "CreatedDate"));

@@ -3,10 +3,9 @@
  * operation table, and finding a secret by any of the names AWS accepts
  * (name, full ARN, ARN without the random suffix).
  *
- * BatchGetSecretValue is not in the table: Debian's botocore model predates
- * it, so the protocol layer cannot parse it (clients of that model cannot send
- * it either). Replication (ReplicateSecretToRegions…) answers the protocol
- * layer's "not implemented".
+ * BatchGetSecretValue postdates Debian's botocore model: the model generator
+ * adds it (emulator/protocol/models/gen_models.py). Replication (ReplicateSecretToRegions…) answers
+ * the protocol layer's "not implemented".
  */
 #include "common/clock.h"
 #include "common/error.h"
@@ -24,8 +23,7 @@ void sm_slot(char *out, size_t n, const char *account, const char *region, const
   snprintf(out, n, "%s/%s/%s", account, region, name);
 }
 
-/* Removes secrets whose recovery window has ended, as AWS does. */
-static void purge(sm_state *st) {
+void sm_purge(sm_state *st) {
   double now = sm_now();
   const char *k;
   json_t *s, *tmp;
@@ -50,6 +48,15 @@ static json_t *by_arn(sm_state *st, const char *arn) {
   return NULL;
 }
 
+json_t *sm_find_secret(sm_state *st, aws_call *call, const char *id) {
+  sm_purge(st);
+  if (strncmp(id, "arn:", 4) == 0)
+    return by_arn(st, id);
+  char slot[2200];
+  sm_slot(slot, sizeof(slot), aws_call_account(call), aws_call_region(call), id);
+  return json_object_get(st->secrets, slot);
+}
+
 json_t *sm_lock_secret(sm_state *st, aws_call *call, json_t *input, int live) {
   const char *id = json_string_value(json_object_get(input, "SecretId"));
   if (!id || !*id || strlen(id) > 2048) {
@@ -58,15 +65,7 @@ json_t *sm_lock_secret(sm_state *st, aws_call *call, json_t *input, int live) {
     return NULL;
   }
   pthread_mutex_lock(&st->lock);
-  purge(st);
-  json_t *secret;
-  if (strncmp(id, "arn:", 4) == 0) {
-    secret = by_arn(st, id);
-  } else {
-    char slot[2200];
-    sm_slot(slot, sizeof(slot), aws_call_account(call), aws_call_region(call), id);
-    secret = json_object_get(st->secrets, slot);
-  }
+  json_t *secret = sm_find_secret(st, call, id);
   if (!secret) {
     pthread_mutex_unlock(&st->lock);
     aws_call_fail(call, 400, "ResourceNotFoundException",
@@ -115,6 +114,7 @@ static void sm_destroy(void *state) {
 }
 
 static const aws_operation sm_operations[] = {
+    {"BatchGetSecretValue", sm_batch_get_secret_value},
     {"CancelRotateSecret", sm_cancel_rotate_secret},
     {"CreateSecret", sm_create_secret},
     {"DeleteResourcePolicy", sm_delete_resource_policy},

@@ -78,13 +78,15 @@ static json_t *context_of(json_t *secret, const char *vid) {
 
 /* Decrypts a version's value (type byte first; owned), NULL after answering
  * DecryptionFailure. */
-static unsigned char *open_version(sm_state *st, aws_call *call, json_t *secret, const char *vid,
-                                   json_t *version, size_t *len) {
+/* The plaintext of a version ('S' or 'B' then the bytes), or NULL when it
+ * does not open. */
+static unsigned char *open_blob(sm_state *st, json_t *secret, const char *vid, json_t *version,
+                                size_t *len) {
   const char *blob = jsonutil_string(version, "Blob");
   unsigned char *raw = NULL, *pt = NULL;
   size_t n = 0;
-  if (codec_base64_decode(&raw, &n, blob, strlen(blob)) < 0)
-    goto fail;
+  if (!blob || codec_base64_decode(&raw, &n, blob, strlen(blob)) < 0)
+    return NULL;
   if (json_is_true(json_object_get(version, "Plain"))) {
     *len = n;
     return raw;
@@ -94,14 +96,19 @@ static unsigned char *open_version(sm_state *st, aws_call *call, json_t *secret,
                        jsonutil_string(secret, "Region"), ctx, raw, n, NULL);
   json_decref(ctx);
   free(raw);
-  if (rc == 0)
-    return pt;
-fail:
-  aws_call_fail(call, 400, "DecryptionFailure",
-                "Secrets Manager can't decrypt the protected secret text using the provided KMS "
-                "key: %s",
-                blob ? "the key is not available, enabled and valid" : "no value");
-  return NULL;
+  return rc == 0 ? pt : NULL;
+}
+
+#define SM_DECRYPT_FAILED                                                                          \
+  "Secrets Manager can't decrypt the protected secret text using the provided KMS key: the key "   \
+  "is not available, enabled and valid"
+
+static unsigned char *open_version(sm_state *st, aws_call *call, json_t *secret, const char *vid,
+                                   json_t *version, size_t *len) {
+  unsigned char *pt = open_blob(st, secret, vid, version, len);
+  if (!pt)
+    aws_call_fail(call, 400, "DecryptionFailure", SM_DECRYPT_FAILED);
+  return pt;
 }
 
 /* The version id that has label stage, NULL when none. */
@@ -298,6 +305,48 @@ void sm_put_secret_value(aws_call *call, json_t *input) {
   pthread_mutex_unlock(&st->lock);
 }
 
+/* GetSecretValue's answer for a version whose plaintext is pt[0..len); also
+ * records the access (AWS records it by day). */
+static json_t *value_output(json_t *secret, const char *vid, json_t *version,
+                            const unsigned char *pt, size_t len) {
+  double day = (double)((long long)sm_now() / 86400 * 86400);
+  json_object_set_new(secret, "LastAccessedDate", json_real(day));
+  json_object_set_new(version, "LastAccessedDate", json_real(day));
+  json_t *out = json_pack("{s:O, s:O, s:s, s:O, s:O}", "ARN", json_object_get(secret, "ARN"),
+                          "Name", json_object_get(secret, "Name"), "VersionId", vid,
+                          "VersionStages", json_object_get(version, "VersionStages"), "CreatedDate",
+                          json_object_get(version, "CreatedDate"));
+  if (pt[0] == 'B') {
+    char *b64 = codec_base64_encode(pt + 1, len - 1);
+    json_object_set_new(out, "SecretBinary", json_string(b64 ? b64 : ""));
+    free(b64);
+  } else {
+    json_object_set_new(out, "SecretString", json_stringn((const char *)pt + 1, len - 1));
+  }
+  return out;
+}
+
+json_t *sm_current_value(sm_state *st, json_t *secret, const char **code, const char **message) {
+  const char *holder = stage_holder(secret, "AWSCURRENT");
+  json_t *version = holder ? json_object_get(json_object_get(secret, "Versions"), holder) : NULL;
+  size_t len = 0;
+  unsigned char *pt = version ? open_blob(st, secret, holder, version, &len) : NULL;
+  if (!version) {
+    *code = "ResourceNotFoundException";
+    *message = "Secrets Manager can't find the specified secret value for staging label: "
+               "AWSCURRENT";
+    return NULL;
+  }
+  if (!pt) {
+    *code = "DecryptionFailure";
+    *message = SM_DECRYPT_FAILED;
+    return NULL;
+  }
+  json_t *out = value_output(secret, holder, version, pt, len);
+  free(pt);
+  return out;
+}
+
 void sm_get_secret_value(aws_call *call, json_t *input) {
   const char *vid = jsonutil_string(input, "VersionId");
   const char *stage = jsonutil_string(input, "VersionStage");
@@ -330,21 +379,7 @@ void sm_get_secret_value(aws_call *call, json_t *input) {
   pt = open_version(st, call, secret, holder, version, &len);
   if (!pt)
     goto done;
-  /* AWS records access by day. */
-  double day = (double)((long long)sm_now() / 86400 * 86400);
-  json_object_set_new(secret, "LastAccessedDate", json_real(day));
-  json_object_set_new(version, "LastAccessedDate", json_real(day));
-  json_t *out = json_pack("{s:O, s:O, s:s, s:O, s:O}", "ARN", json_object_get(secret, "ARN"),
-                          "Name", json_object_get(secret, "Name"), "VersionId", holder,
-                          "VersionStages", json_object_get(version, "VersionStages"), "CreatedDate",
-                          json_object_get(version, "CreatedDate"));
-  if (pt[0] == 'B') {
-    char *b64 = codec_base64_encode(pt + 1, len - 1);
-    json_object_set_new(out, "SecretBinary", json_string(b64 ? b64 : ""));
-    free(b64);
-  } else {
-    json_object_set_new(out, "SecretString", json_stringn((const char *)pt + 1, len - 1));
-  }
+  json_t *out = value_output(secret, holder, version, pt, len);
   aws_call_reply(call, out);
 done:
   pthread_mutex_unlock(&st->lock);

@@ -366,13 +366,13 @@ class GatewayTest(unittest.TestCase):
                     AWS_PAGER="")
 
     def test_unserved_services_raise_our_code(self):
-        # query (CloudFormation, Auto Scaling), json 1.1 (Firehose, Logs), rest-json
+        # query (CloudFormation, Auto Scaling), json 1.1 (Firehose, ECS), rest-json
         # (API Gateway) and rest-xml (Route 53): botocore parses each envelope
         # with its own parser, so "Unknown" or a bare "501" means a wrong one.
         calls = [("cloudformation", lambda c: c.list_stacks()),
                  ("autoscaling", lambda c: c.describe_auto_scaling_groups()),
                  ("firehose", lambda c: c.list_delivery_streams()),
-                 ("logs", lambda c: c.describe_log_groups()),
+                 ("ecs", lambda c: c.list_clusters()),
                  ("apigateway", lambda c: c.get_rest_apis()),
                  ("route53", lambda c: c.list_hosted_zones())]
         for service, call in calls:
@@ -411,11 +411,12 @@ class GatewayTest(unittest.TestCase):
         self.assertIn("firehose", doc["message"])
         # The same unsigned: no S3 XML for a JSON client either.
         status, headers, body = self.emu.request(
-            "POST", "/", "{}", {"X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+            "POST", "/", "{}", {"X-Amz-Target": "AmazonEC2ContainerServiceV20141113.ListClusters",
                                 "Content-Type": "application/x-amz-json-1.1"})
         self.assertEqual(status, 501)
         self.assertEqual(json.loads(body)["__type"], "NotImplemented")
-        self.assertIn("Logs_20140328.DescribeLogGroups", json.loads(body)["message"])
+        self.assertIn("AmazonEC2ContainerServiceV20141113.ListClusters",
+                      json.loads(body)["message"])
         # rest-json: x-amzn-ErrorType and a JSON body.
         status, headers, body = self.emu.request("GET", "/restapis",
                                                  headers={"Authorization": auth("apigateway")})
@@ -426,7 +427,7 @@ class GatewayTest(unittest.TestCase):
     def test_unserved_services_aws_cli(self):
         for args, operation in ((["iam", "list-users"], "ListUsers"),
                                 (["firehose", "list-delivery-streams"], "ListDeliveryStreams"),
-                                (["logs", "describe-log-groups"], "DescribeLogGroups"),
+                                (["ecs", "list-clusters"], "ListClusters"),
                                 (["cloudformation", "list-stacks"], "ListStacks")):
             with self.subTest(args=args):
                 out = subprocess.run(["/usr/bin/aws", "--endpoint-url", self.emu.url] + args,

@@ -69,6 +69,52 @@ def overlay(service, model):
                     {"shape": "ReturnValuesOnConditionCheckFailure"})
         shapes["ConditionalCheckFailedException"]["members"].setdefault(
             "Item", {"shape": "AttributeMap"})
+    if service == "secretsmanager" and "BatchGetSecretValue" not in model["operations"]:
+        # Debian's botocore (1.29) predates BatchGetSecretValue (Nov 2023);
+        # current SDKs send it. Shapes as in the newer model.
+        sh = model["shapes"]
+        sh["SecretIdListType"] = {"type": "list", "member": {"shape": "SecretIdType"},
+                                  "min": 1, "max": 20}
+        sh["MaxResultsBatchType"] = {"type": "integer", "min": 1, "max": 20}
+        sh["SecretValueEntry"] = {"type": "structure", "members": {
+            "ARN": {"shape": "SecretARNType"}, "Name": {"shape": "SecretNameType"},
+            "VersionId": {"shape": "SecretVersionIdType"},
+            "SecretBinary": {"shape": "SecretBinaryType"},
+            "SecretString": {"shape": "SecretStringType"},
+            "VersionStages": {"shape": "SecretVersionStagesType"},
+            "CreatedDate": {"shape": "CreatedDateType"}}}
+        sh["SecretValuesType"] = {"type": "list", "member": {"shape": "SecretValueEntry"}}
+        sh["APIErrorType"] = {"type": "structure", "members": {
+            "SecretId": {"shape": "SecretIdType"}, "ErrorCode": {"shape": "ErrorCode"},
+            "Message": {"shape": "ErrorMessage"}}}
+        sh.setdefault("ErrorCode", {"type": "string"})
+        sh.setdefault("ErrorMessage", {"type": "string"})
+        sh["APIErrorListType"] = {"type": "list", "member": {"shape": "APIErrorType"}}
+        sh["BatchGetSecretValueRequest"] = {"type": "structure", "members": {
+            "SecretIdList": {"shape": "SecretIdListType"}, "Filters": {"shape": "FiltersListType"},
+            "MaxResults": {"shape": "MaxResultsBatchType"},
+            "NextToken": {"shape": "NextTokenType"}}}
+        sh["BatchGetSecretValueResponse"] = {"type": "structure", "members": {
+            "SecretValues": {"shape": "SecretValuesType"}, "NextToken": {"shape": "NextTokenType"},
+            "Errors": {"shape": "APIErrorListType"}}}
+        model["operations"]["BatchGetSecretValue"] = {
+            "name": "BatchGetSecretValue", "http": {"method": "POST", "requestUri": "/"},
+            "input": {"shape": "BatchGetSecretValueRequest"},
+            "output": {"shape": "BatchGetSecretValueResponse"},
+            "errors": [{"shape": s} for s in (
+                "ResourceNotFoundException", "InvalidParameterException",
+                "InvalidRequestException", "DecryptionFailure", "InternalServiceError",
+                "InvalidNextTokenException")]}
+    if service == "logs" and "LogGroupClass" not in model["shapes"]:
+        # Log group classes (Nov 2023) and LogGroup.logGroupArn postdate
+        # Debian's botocore; current SDKs send and read them.
+        sh = model["shapes"]
+        sh["LogGroupClass"] = {"type": "string",
+                               "enum": ["STANDARD", "INFREQUENT_ACCESS", "DELIVERY"]}
+        sh["CreateLogGroupRequest"]["members"]["logGroupClass"] = {"shape": "LogGroupClass"}
+        sh["DescribeLogGroupsRequest"]["members"]["logGroupClass"] = {"shape": "LogGroupClass"}
+        sh["LogGroup"]["members"]["logGroupClass"] = {"shape": "LogGroupClass"}
+        sh["LogGroup"]["members"]["logGroupArn"] = {"shape": "Arn"}
     if service == "s3":
         # The model leaves the XML root element names of S3 responses unsaid;
         # clients ignore them, but people reading responses expect S3's own.
