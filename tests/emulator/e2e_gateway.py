@@ -342,13 +342,16 @@ class GatewayTest(unittest.TestCase):
         self.assertIn(b"<Code>NoSuchBucket</Code>", body)
         self.assertIn(b"<BucketName>bucket</BucketName>", body)
 
-    def test_lambda_not_implemented(self):
-        status, headers, body = self.emu.request("GET", "/2015-03-31/functions/")
-        self.assertEqual(status, 501)
-        self.assertEqual(headers.get("x-amzn-ErrorType"), "NotImplemented")
-        with self.assertRaises(botocore.exceptions.ClientError) as cm:
-            self.emu.client("lambda").list_functions()
-        self.assertEqual(cm.exception.response["Error"]["Code"], "NotImplemented")
+    def test_lambda_paths_route_to_lambda(self):
+        # Each of Lambda's REST paths, under the API version that introduced
+        # it, reaches Lambda (not S3, which owns every other unclaimed path).
+        for path, key in (("/2015-03-31/functions/", b'"Functions"'),
+                          ("/2018-10-31/layers", b'"Layers"'),
+                          ("/2016-08-19/account-settings/", b'"AccountLimit"')):
+            status, headers, body = self.emu.request("GET", path)
+            self.assertEqual(status, 200, (path, body))
+            self.assertIn(key, body, path)
+        self.assertEqual(self.emu.client("lambda").list_functions()["Functions"], [])
 
     def test_unknown_service_scope(self):
         auth = ("AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/firehose/aws4_request, "
