@@ -22,8 +22,11 @@
 
 struct queue_client {
   char *base;
-  char *auth; /* "Authorization: Bearer …" or NULL */
+  char *auth;     /* "Authorization: Bearer …" or NULL */
+  unsigned slots; /* told to the queue's agent registry with each lease request (0: not) */
 };
+
+void queue_client_set_slots(queue_client *c, unsigned slots) { c->slots = slots; }
 
 int queue_client_new(queue_client **out, const char *url, const char *token) {
   if (!url || strncmp(url, "http://", 7) != 0 || strlen(url) > 1024)
@@ -270,7 +273,11 @@ int queue_client_lease(queue_job **out, queue_client *c, const char *agent,
     goto cleanup;
   for (size_t i = 0; arr && i < label_count; i++)
     json_array_append_new(arr, json_string(labels[i]));
-  body = json_pack("{s:s,s:O,s:i}", "agent", agent ? agent : "", "labels", arr, "wait", (int)wait);
+  /* version and slots: what the queue's agent registry shows (the web UI) */
+  body = json_pack("{s:s,s:O,s:i,s:s}", "agent", agent ? agent : "", "labels", arr, "wait",
+                   (int)wait, "version", AIRGAP_VERSION);
+  if (body && c->slots)
+    json_object_set_new(body, "slots", json_integer(c->slots));
   text = body ? json_dumps(body, JSON_COMPACT) : NULL;
   if (!text) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");

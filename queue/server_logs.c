@@ -140,7 +140,7 @@ void server_on_log_read(http_request *req, void *payload) {
   queue_record *rec = NULL;
   uint64_t offset = 0;
   int error = 0;
-  const char *id = log_call(&pairs, &count, s, req, "client");
+  const char *id = log_call(&pairs, &count, s, req, "read");
   if (!id)
     return;
   const char *off = http_query_get(pairs, count, "offset");
