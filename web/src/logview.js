@@ -372,6 +372,7 @@ export class LogView {
     const row = e.target.closest('.ln');
     if (!row) return;
     const line = +row.dataset.line;
+    if (Number.isNaN(line)) return; // the line still being written
     if (e.target.classList.contains('no')) {
       e.preventDefault();
       history.replaceState(history.state, '', `${location.pathname}${location.search}#L${line + 1}`);
@@ -398,17 +399,34 @@ export class LogView {
     }
     const first = Math.max(0, Math.floor(el.scrollTop / ROW) - OVERSCAN);
     const last = Math.min(total, Math.ceil((el.scrollTop + el.clientHeight) / ROW) + OVERSCAN);
-    const html = [];
+    // Rows are kept while their HTML is unchanged: a click on a row (a
+    // section header, a line number) is not lost to a re-render while lines
+    // stream in, and the DOM changes only at the edges as the view moves.
+    const old = new Map();
+    for (const el of this.rowsEl.children) old.set(el.dataset.line, el);
+    const next = [];
+    let same = this.rowsEl.children.length === last - first;
     for (let r = first; r < last; r++) {
-      if (r < this.rowCount) html.push(this.rowHtml(this.rows[r]));
-      else html.push(this.partialHtml());
+      const partial = r >= this.rowCount;
+      const key = partial ? `p${this.lines.length}` : String(this.rows[r]);
+      const html = partial ? this.partialHtml() : this.rowHtml(this.rows[r]);
+      let el = old.get(key);
+      if (!el || el.airgapHtml !== html) {
+        const t = document.createElement('template');
+        t.innerHTML = html;
+        el = t.content.firstElementChild;
+        el.dataset.line = key;
+        el.airgapHtml = html;
+        for (const sp of el.querySelectorAll('[data-fg],[data-bg]')) {
+          if (sp.dataset.fg) sp.style.color = `rgb(${sp.dataset.fg})`;
+          if (sp.dataset.bg) sp.style.backgroundColor = `rgb(${sp.dataset.bg})`;
+        }
+      }
+      if (same && this.rowsEl.children[r - first] !== el) same = false;
+      next.push(el);
     }
     this.rowsEl.style.transform = `translateY(${first * ROW}px)`;
-    this.rowsEl.innerHTML = html.join('');
-    for (const s of this.rowsEl.querySelectorAll('[data-fg],[data-bg]')) {
-      if (s.dataset.fg) s.style.color = `rgb(${s.dataset.fg})`;
-      if (s.dataset.bg) s.style.backgroundColor = `rgb(${s.dataset.bg})`;
-    }
+    if (!same) this.rowsEl.replaceChildren(...next);
   }
 
   lineHtml(i, text) {
