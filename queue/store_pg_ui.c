@@ -57,7 +57,7 @@ cleanup:
 }
 
 #define LIST_FILTERS                                                                               \
-  " AND ($2 = 0 OR seq < $2) AND ($3::text IS NULL OR state = $3)"                                 \
+  " AND seq < $2 AND ($3::text IS NULL OR state = $3)"                                             \
   " AND ($4::text IS NULL OR repo = $4) AND ($5::text IS NULL OR strpos(search, $5) > 0)"          \
   " ORDER BY seq DESC LIMIT $6"
 
@@ -88,7 +88,7 @@ int pg_job_list(queue_record ***out, size_t *out_count, queue_store *base,
     return error;
   }
   pg_arg_text(&a, f->label ? f->label : f->repo ? f->repo : f->state);
-  pg_arg_int(&a, f->before);
+  pg_arg_int(&a, f->before > 0 ? f->before : INT64_MAX); /* a bound of the index range */
   pg_arg_text(&a, f->state);
   pg_arg_text(&a, f->repo);
   pg_arg_text(&a, text);

@@ -11,6 +11,8 @@
  * for a repository, jobs (state, seq) for a state, the primary key otherwise.
  * SQLite plans a statement once, when it is prepared, so each of those four
  * is its own statement; the other filters are checked on the rows walked.
+ * The cursor is always a bound of the index range (the newest page's is
+ * INT64_MAX), never an `OR` that would make SQLite walk from the top.
  */
 #include "queue/store_sqlite_int.h"
 #include "common/error.h"
@@ -68,7 +70,7 @@ int sqlite_job_insert(queue_store *base, const char *id, const char *spec_json,
 }
 
 #define LIST_FILTERS                                                                               \
-  " AND (?2 = 0 OR seq < ?2) AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR repo = ?4)"         \
+  " AND seq < ?2 AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR repo = ?4)"                     \
   " AND (?5 IS NULL OR instr(search, ?5) > 0) ORDER BY seq DESC LIMIT ?6"
 
 int sqlite_job_list(queue_record ***out, size_t *out_count, queue_store *base,
@@ -99,8 +101,8 @@ int sqlite_job_list(queue_record ***out, size_t *out_count, queue_store *base,
                  : "SELECT " SQLITE_JOB_COLUMNS " FROM jobs WHERE ?1 IS NULL" LIST_FILTERS;
   const char *first = f->label ? f->label : f->repo ? f->repo : f->state;
   pthread_mutex_lock(&s->mu);
-  int error = SQL_QUERY(&st, s, sql, V_TEXT(first), V_INT(f->before), V_TEXT(f->state),
-                        V_TEXT(f->repo), V_TEXT(text), V_INT(limit));
+  int error = SQL_QUERY(&st, s, sql, V_TEXT(first), V_INT(f->before > 0 ? f->before : INT64_MAX),
+                        V_TEXT(f->state), V_TEXT(f->repo), V_TEXT(text), V_INT(limit));
   while (error == 0 && n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
     if ((error = sqlite_record_from_row(&recs[n], st)) == 0)
       n++;

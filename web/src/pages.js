@@ -46,7 +46,7 @@ export function jobsPage(main, params) {
   const table = h('div', { class: 'tablewrap' }, h('table', { class: 'jobs' },
     h('thead', {}, h('tr', {},
       ['Job', 'State', 'Repository', 'Labels', 'Queued', 'Ran', 'Tries', 'Agent', 'Submitted']
-        .map((t, i) => h('th', { class: [4, 5, 6].includes(i) ? 'num' : (i === 3 || i === 7 ? 'hide-sm' : '') }, t)))),
+        .map((t, i) => h('th', { class: `${[4, 5, 6].includes(i) ? 'num' : ''} ${[3, 6, 7].includes(i) ? 'hide-sm' : ''}` }, t)))),
     body));
   const pager = h('div', { class: 'pager' });
   main.replaceChildren(h('h1', {}, 'Jobs'), form, table, pager);
@@ -89,7 +89,7 @@ export function jobsPage(main, params) {
         h('td', { class: 'hide-sm' }, labels(spec.labels)),
         h('td', { class: 'num' }, duration(t.queued)),
         h('td', { class: 'num' }, t.running === null ? '' : duration(t.running)),
-        h('td', { class: 'num' }, String(j.attempts)),
+        h('td', { class: 'num hide-sm' }, String(j.attempts)),
         h('td', { class: 'hide-sm mono' }, j.agent || ''),
         h('td', { title: when(j.created_at) }, ago(j.created_at, now)));
     }));
@@ -298,7 +298,7 @@ export function jobPage(main, id) {
 export function agentsPage(main) {
   const body = h('tbody');
   main.replaceChildren(h('h1', {}, 'Agents'), h('div', { class: 'tablewrap' }, h('table', { class: 'agents' },
-    h('thead', {}, h('tr', {}, ['Agent', 'Status', 'Labels', 'Slots', 'Version', 'Last heartbeat', 'Running', '']
+    h('thead', {}, h('tr', {}, ['Agent', 'Status', 'Labels', 'In use', 'Version', 'Last contact', 'Running', '']
       .map((t, i) => h('th', { class: i === 3 ? 'num' : (i === 2 || i === 4 ? 'hide-sm' : '') }, t)))),
     body)));
   async function refresh() {
