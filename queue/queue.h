@@ -43,6 +43,8 @@
  *   GET  /v1/queue                     counts, queued jobs by label set, health
  *   GET  /v1/events                    text/event-stream: "change" when a list changes
  *   GET  /v1/whoami                    {"role": "client"|"viewer"|"agent"}
+ *   GET  /v1/jobs/ID/logs/times?offset=N  when each log chunk was stored:
+ *                                      {"chunks":[[start,at_ms],…],"next":N|null}
  */
 #ifndef AIRGAP_QUEUE_QUEUE_H
 #define AIRGAP_QUEUE_QUEUE_H

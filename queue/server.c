@@ -172,6 +172,7 @@ static const http_route ROUTES[] = {
     {"GET", "/v1/jobs/*", server_on_get},
     {"POST", "/v1/jobs/*/cancel", server_on_cancel},
     {"GET", "/v1/jobs/*/logs", server_on_log_read},
+    {"GET", "/v1/jobs/*/logs/times", server_on_log_times},
     {"POST", "/v1/jobs/*/logs", server_on_log_append},
     {"POST", "/v1/jobs/*/heartbeat", server_on_heartbeat},
     {"POST", "/v1/jobs/*/complete", server_on_complete},

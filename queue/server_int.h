@@ -152,6 +152,7 @@ void server_followers_destroy(queue_server *s);
 void server_logs_notify(queue_server *s, const char *id);
 void server_on_log_append(http_request *req, void *payload);
 void server_on_log_read(http_request *req, void *payload);
+void server_on_log_times(http_request *req, void *payload);
 
 /* ---- live updates (server_events.c) ---- */
 

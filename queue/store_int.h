@@ -85,6 +85,14 @@ typedef struct queue_label_group {
 
 void queue_label_groups_free(queue_label_group *groups, size_t count);
 
+/* When a stretch of a job's log was stored: the chunk that starts at byte
+ * start arrived at at (ms since the epoch; 0: stored before the queue kept
+ * the time). */
+typedef struct queue_log_time {
+  uint64_t start;
+  int64_t at;
+} queue_log_time;
+
 /* The most agents and label groups a listing returns. */
 #define QUEUE_MAX_AGENTS 1000
 #define QUEUE_MAX_GROUPS 200
@@ -141,6 +149,8 @@ typedef struct queue_store_ops {
   int (*agent_list)(queue_agent **out, size_t *out_count, queue_store *store);
   int (*agent_drain)(queue_store *store, const char *name, int drained);
   int (*queued_groups)(queue_label_group **out, size_t *out_count, queue_store *store);
+  int (*log_times)(queue_log_time *out, size_t *out_count, queue_store *store, const char *id,
+                   uint64_t offset, size_t max);
   int (*job_cancel)(queue_record **out, queue_store *store, const char *id, int64_t now);
   int (*lease)(queue_record **out, queue_store *store, const char *agent, const char *const *labels,
                size_t label_count, const char *lease_id, int64_t expires, int64_t now);
@@ -182,8 +192,8 @@ int queue_store_open_sqlite(queue_store **out, const char *data_dir, int sync_no
 int queue_store_open_pg(queue_store **out, const char *url, size_t pool_size);
 
 /* SQLite's and PostgreSQL's latest schema versions (migrations in order). */
-#define QUEUE_SQLITE_SCHEMA_VERSION 3
-#define QUEUE_PG_SCHEMA_VERSION 2
+#define QUEUE_SQLITE_SCHEMA_VERSION 4
+#define QUEUE_PG_SCHEMA_VERSION 3
 
 /* ---- dispatch (documented on the ops above) ---- */
 
@@ -236,6 +246,13 @@ static inline int queue_store_agent_list(queue_agent **out, size_t *n, queue_sto
 /* Drains (1) or resumes (0) agent name. AIRGAP_ENOTFOUND for an unknown agent. */
 static inline int queue_store_agent_drain(queue_store *s, const char *name, int drained) {
   return s->ops->agent_drain(s, name, drained);
+}
+/* Up to max chunks of job id's log that end past offset, in order, with the
+ * time each was stored (*out caller-allocated, max entries). AIRGAP_ENOTFOUND
+ * for an unknown job. */
+static inline int queue_store_log_times(queue_log_time *out, size_t *n, queue_store *s,
+                                        const char *id, uint64_t offset, size_t max) {
+  return s->ops->log_times(out, n, s, id, offset, max);
 }
 /* Queued jobs grouped by label set, the largest groups first (at most
  * QUEUE_MAX_GROUPS). */

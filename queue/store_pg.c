@@ -252,8 +252,11 @@ static int insert_chunk(pg_conn *c, const char *id, uint64_t start, const char *
   pg_arg_int(&a, (int64_t)start);
   pg_arg_int(&a, (int64_t)(start + len));
   pg_arg_blob(&a, data, len);
+  pg_arg_int(&a, queue_now_ms()); /* when it was stored: the web UI's line timestamps */
   int error = pg_exec(NULL, c, "store log chunk",
-                      "INSERT INTO logs (job, start_at, end_at, data) VALUES ($1, $2, $3, $4)", &a);
+                      "INSERT INTO logs (job, start_at, end_at, data, at_ms)"
+                      " VALUES ($1, $2, $3, $4, $5)",
+                      &a);
   return error < 0 ? error : 0;
 }
 
@@ -735,6 +738,7 @@ static const queue_store_ops pg_ops = {
     .agent_list = pg_agent_list,
     .agent_drain = pg_agent_drain,
     .queued_groups = pg_queued_groups,
+    .log_times = pg_log_times,
 };
 
 int queue_store_open_pg(queue_store **out, const char *url, size_t pool_size) {

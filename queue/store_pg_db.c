@@ -302,6 +302,8 @@ static const char *const MIGRATIONS[QUEUE_PG_SCHEMA_VERSION] = {
     "CREATE TABLE agents (name TEXT PRIMARY KEY, labels TEXT NOT NULL, version TEXT,"
     " slots INTEGER NOT NULL DEFAULT 0, first_seen BIGINT NOT NULL,"
     " last_seen BIGINT NOT NULL, drained INTEGER NOT NULL DEFAULT 0);",
+    /* 3: when each log chunk was stored (the web UI's line timestamps) */
+    "ALTER TABLE logs ADD COLUMN at_ms BIGINT;",
 };
 
 static int script(pg_conn *c, const char *what, const char *sql) {

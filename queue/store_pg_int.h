@@ -119,5 +119,7 @@ int pg_agent_touch(queue_store *base, const char *job_id, int64_t now);
 int pg_agent_list(queue_agent **out, size_t *out_count, queue_store *base);
 int pg_agent_drain(queue_store *base, const char *name, int drained);
 int pg_queued_groups(queue_label_group **out, size_t *out_count, queue_store *base);
+int pg_log_times(queue_log_time *out, size_t *out_count, queue_store *base, const char *id,
+                 uint64_t offset, size_t max);
 
 #endif

@@ -319,3 +319,38 @@ int pg_queued_groups(queue_label_group **out, size_t *out_count, queue_store *ba
   *out_count = n;
   return 0;
 }
+
+int pg_log_times(queue_log_time *out, size_t *out_count, queue_store *base, const char *id,
+                 uint64_t offset, size_t max) {
+  pg_store *s = (pg_store *)base;
+  pg_conn *c = NULL;
+  PGresult *r = NULL;
+  pg_args a = {.n = 0};
+  size_t n = 0;
+  int error = pg_conn_get(&c, s);
+  if (error < 0)
+    return error;
+  pg_arg_text(&a, id);
+  error = pg_exec(NULL, c, "read job", "SELECT 1 FROM jobs WHERE id = $1", &a);
+  if (error == 0)
+    error = airgap_error_set(AIRGAP_ENOTFOUND, "no job '%s'", id);
+  if (error > 0) {
+    pg_arg_int(&a, (int64_t)offset);
+    pg_arg_int(&a, (int64_t)max);
+    error = pg_exec(&r, c, "read log times",
+                    "SELECT start_at, coalesce(at_ms, 0) FROM logs WHERE job = $1 AND end_at > $2"
+                    " ORDER BY end_at LIMIT $3",
+                    &a);
+  }
+  pg_conn_put(s, c);
+  for (int i = 0; error >= 0 && r && i < PQntuples(r) && n < max; i++) {
+    out[n].start = (uint64_t)pg_int(r, i, 0);
+    out[n].at = pg_int(r, i, 1);
+    n++;
+  }
+  PQclear(r);
+  if (error < 0)
+    return error;
+  *out_count = n;
+  return 0;
+}

@@ -247,9 +247,11 @@ done:
 
 static int insert_chunk(sqlite_store *s, const char *id, uint64_t start, const char *data,
                         size_t len) {
+  /* at: when the chunk was stored, the web UI's line timestamps */
   int error = SQL_EXEC(s, "store log chunk",
-                       "INSERT INTO logs (job, start, end, data) VALUES (?1, ?2, ?3, ?4)",
-                       V_TEXT(id), V_INT(start), V_INT(start + len), V_BLOB(data, len));
+                       "INSERT INTO logs (job, start, end, data, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                       V_TEXT(id), V_INT(start), V_INT(start + len), V_BLOB(data, len),
+                       V_INT(queue_now_ms()));
   return error < 0 ? error : 0;
 }
 
@@ -653,6 +655,7 @@ static const queue_store_ops sqlite_ops = {
     .agent_list = sqlite_agent_list,
     .agent_drain = sqlite_agent_drain,
     .queued_groups = sqlite_queued_groups,
+    .log_times = sqlite_log_times,
 };
 
 int queue_store_open_sqlite(queue_store **out, const char *data_dir, int sync_normal) {

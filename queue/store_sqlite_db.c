@@ -101,6 +101,8 @@ static const char *const MIGRATIONS[QUEUE_SQLITE_SCHEMA_VERSION] = {
     "CREATE TABLE agents (name TEXT PRIMARY KEY, labels TEXT NOT NULL, version TEXT,"
     " slots INTEGER NOT NULL DEFAULT 0, first_seen INTEGER NOT NULL,"
     " last_seen INTEGER NOT NULL, drained INTEGER NOT NULL DEFAULT 0);",
+    /* 4: when each log chunk was stored (the web UI's line timestamps) */
+    "ALTER TABLE logs ADD COLUMN at INTEGER;",
 };
 
 int sqlite_store_error(sqlite_store *s, const char *what) {

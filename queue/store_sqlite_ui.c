@@ -283,3 +283,39 @@ int sqlite_queued_groups(queue_label_group **out, size_t *out_count, queue_store
   *out_count = n;
   return 0;
 }
+
+int sqlite_log_times(queue_log_time *out, size_t *out_count, queue_store *base, const char *id,
+                     uint64_t offset, size_t max) {
+  sqlite_store *s = (sqlite_store *)base;
+  sqlite3_stmt *st = NULL;
+  size_t n = 0;
+  int rc = SQLITE_DONE;
+  pthread_mutex_lock(&s->mu);
+  int error = SQL_QUERY(&st, s, "SELECT 1 FROM jobs WHERE id = ?1", V_TEXT(id));
+  if (error == 0) {
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+      error = airgap_error_set(AIRGAP_ENOTFOUND, "no job '%s'", id);
+    else if (rc != SQLITE_ROW)
+      error = sqlite_store_error(s, "read job");
+    sql_release(s, st);
+    st = NULL;
+  }
+  if (error == 0)
+    error = SQL_QUERY(&st, s,
+                      "SELECT start, coalesce(at, 0) FROM logs WHERE job = ?1 AND end > ?2"
+                      " ORDER BY end LIMIT ?3",
+                      V_TEXT(id), V_INT(offset), V_INT(max));
+  while (error == 0 && n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    out[n].start = (uint64_t)sqlite3_column_int64(st, 0);
+    out[n].at = sqlite3_column_int64(st, 1);
+    n++;
+  }
+  if (error == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+    error = sqlite_store_error(s, "read log times");
+  sql_release(s, st);
+  pthread_mutex_unlock(&s->mu);
+  if (error == 0)
+    *out_count = n;
+  return error;
+}

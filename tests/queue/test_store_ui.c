@@ -4,7 +4,8 @@
  * listings filtered by state, label, repository and text with keyset pages,
  * the text search never matching secrets, retries linked both ways, the
  * agent registry (registration, heartbeat refresh, drain), queued jobs by
- * label set, and (SQLite) an older database's jobs indexed by the migration.
+ * label set, when log chunks were stored, and (SQLite) an older database's jobs indexed by the
+ * migration.
  */
 #include "common/error.h"
 #include "queue/queue_int.h"
@@ -265,6 +266,36 @@ static void test_queue_store_ui_groups(void **state) {
   queue_label_groups_free(g, n);
 }
 
+static void test_queue_store_ui_log_times(void **state) {
+  fixture *f = *state;
+  queue_store *s = f->store;
+  queue_record *rec = NULL;
+  queue_log_ack ack;
+  queue_log_time t[8];
+  size_t n = 99;
+  add(s, "j1", "r", "s", NULL, 0, 1);
+  assert_int_equal(queue_store_lease(&rec, s, "ag", NULL, 0, LEASE_A, INT64_MAX / 2, 2), 0);
+  queue_record_free(rec);
+  assert_int_equal(queue_store_log_times(t, &n, s, "j1", 0, 8), 0);
+  assert_int_equal(n, 0);
+  int64_t before = queue_now_ms();
+  assert_int_equal(queue_store_log_append(&ack, s, "j1", LEASE_A, 0, "one\n", 4, 1 << 20), 0);
+  assert_int_equal(queue_store_log_append(&ack, s, "j1", LEASE_A, 4, "two\nthree\n", 10, 1 << 20),
+                   0);
+  assert_int_equal(queue_store_log_times(t, &n, s, "j1", 0, 8), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(t[0].start, 0);
+  assert_int_equal(t[1].start, 4);
+  assert_true(t[0].at >= before && t[1].at >= t[0].at && t[1].at <= queue_now_ms());
+  /* from an offset inside the second chunk; at most max */
+  assert_int_equal(queue_store_log_times(t, &n, s, "j1", 5, 8), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(t[0].start, 4);
+  assert_int_equal(queue_store_log_times(t, &n, s, "j1", 0, 1), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(queue_store_log_times(t, &n, s, "nope", 0, 8), AIRGAP_ENOTFOUND);
+}
+
 /* An older database's jobs are found by label, repository and text after
  * the migration that added those indexes (SQLite: the released schema is
  * rebuilt here; PostgreSQL's migration does the same in SQL). */
@@ -281,7 +312,8 @@ static void test_queue_store_ui_migration_indexes_old_jobs(void **state) {
   snprintf(path, sizeof(path), "%s/queue.db", f->dir);
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
   assert_int_equal(sqlite3_exec(db,
-                                "DELETE FROM schema_version WHERE version = 3;"
+                                "DELETE FROM schema_version WHERE version >= 3;"
+                                " ALTER TABLE logs DROP COLUMN at;"
                                 " DROP TRIGGER jobs_labels_gone; DROP TABLE job_labels;"
                                 " DROP TABLE agents; DROP INDEX jobs_by_repo;"
                                 " ALTER TABLE jobs DROP COLUMN repo;"
@@ -308,6 +340,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_queue_store_ui_retry, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_ui_agents, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_ui_groups, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_ui_log_times, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_ui_migration_indexes_old_jobs, setup,
                                       teardown),
   };
