@@ -211,6 +211,32 @@ def test_agent_registry_drain_and_resume():
         c.srv.stop()
 
 
+def test_log_times():
+    c = ui_ctx()
+    try:
+        job = c.submit()
+        leased = c.lease()
+        t0 = int(time.time() * 1000)
+        for off, chunk in ((0, b"one\n"), (4, b"two\n")):
+            st, _, body = call("POST", "%s/v1/jobs/%s/logs?offset=%d" % (c.url, job, off), c.agent,
+                               chunk, headers={"X-Airgap-Lease": leased["lease"]})
+            assert st == 200, (st, body)
+        st, _, body = call("GET", "%s/v1/jobs/%s/logs/times" % (c.url, job), c.viewer)
+        assert st == 200 and body["next"] is None, (st, body)
+        assert [s for s, _ in body["chunks"]] == [0, 4], body
+        assert all(t0 - 1000 <= at <= time.time() * 1000 + 1000 for _, at in body["chunks"]), body
+        st, _, body = call("GET", "%s/v1/jobs/%s/logs/times?offset=5" % (c.url, job), c.viewer)
+        assert [s for s, _ in body["chunks"]] == [4], body
+        for path, token, want in (("/v1/jobs/0123456789abcdef/logs/times", c.viewer, 404),
+                                  ("/v1/jobs/%s/logs/times?offset=x" % job, c.viewer, 400),
+                                  ("/v1/jobs/%s/logs/times" % job, c.agent, 403),
+                                  ("/v1/jobs/%s/logs/times" % job, None, 401)):
+            st, _, body = call("GET", c.url + path, token)
+            assert st == want, (path, st, body)
+    finally:
+        c.srv.stop()
+
+
 def json_body(o):
     return json.dumps(o).encode()
 

@@ -241,6 +241,11 @@ test('a running job: live log with colours, sections, follow, raw download, retr
   assert.ok(await page.evaluate(() => window.airgapLog.sections.some((s) => s.kind === 'github' && s.title === 'Tests')));
   await page.$eval('#log', (e) => { e.scrollTop = 0; });
   await page.waitForSelector('#log .ln.agent');
+  // timestamps: when the queue stored each line's chunk
+  await page.click('#times');
+  await page.waitForFunction(() => [...document.querySelectorAll('#log .ln .ts')].some((e) => /^\d\d:\d\d:\d\d\.\d{3}$/.test(e.textContent)));
+  await page.click('#times');
+  await page.waitForFunction(() => !document.querySelector('#log .ln .ts'));
   // line links: #L3 selects line 3
   await page.click('#log .ln[data-line="2"] .no');
   assert.equal(await page.evaluate(() => location.hash), '#L3');

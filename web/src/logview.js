@@ -89,6 +89,10 @@ export class LogView {
     this.raw = [];          // the line as received, for markers
     this.states = new Map(); // line → ansi state at its start (non-default only)
     this.times = [];        // ms when the line arrived, or 0 (there before the page)
+    this.starts = [];       // byte offset of each line in the log
+    this.bytes = 0;         // bytes of the log seen so far (lines ended)
+    this.chunkStarts = [];  // when the queue stored each chunk (see setChunkTimes)
+    this.chunkAt = [];
     this.hidden = new Uint8Array(1024); // marker lines not shown (section ends)
     this.sections = [];     // {start, end, title, closed, t0, t1, kind}
     this.sectionAt = new Map(); // header line → section
@@ -177,6 +181,8 @@ export class LogView {
     this.lines.push(text);
     this.raw.push(raw);
     this.times.push(now);
+    this.starts.push(this.bytes);
+    this.bytes += utf8Length(raw) + 1;
     const st = this.tracker.snapshot();
     if (st) this.states.set(i, st);
     if (st || text.indexOf('\x1b') >= 0) {
@@ -357,6 +363,24 @@ export class LogView {
 
   setTimes(on) { this.showTimes = on; this.schedule(); }
 
+  // When the queue stored each chunk of the log: [[start, at_ms], ...] in
+  // order. A line shows the time of the chunk it starts in.
+  setChunkTimes(chunks) {
+    this.chunkStarts = chunks.map((c) => c[0]);
+    this.chunkAt = chunks.map((c) => c[1]);
+    this.schedule();
+  }
+
+  lineTime(i) {
+    const start = this.starts[i];
+    let lo = 0, hi = this.chunkStarts.length - 1, found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.chunkStarts[mid] <= start) { found = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    return found >= 0 && this.chunkAt[found] ? this.chunkAt[found] : this.times[i];
+  }
+
   // ---- events ----
 
   onScroll() {
@@ -455,7 +479,8 @@ export class LogView {
     if (this.selected === i + 1) cls.push('sel');
     if (this.hitSet.has(i)) cls.push('hit');
     if (this.hit >= 0 && this.hits[this.hit] === i) cls.push('hitcur');
-    const ts = this.showTimes ? `<span class="ts">${this.times[i] ? esc(clock(this.times[i])) : ''}</span>` : '';
+    const at = this.showTimes ? this.lineTime(i) : 0;
+    const ts = this.showTimes ? `<span class="ts">${at ? esc(clock(at)) : ''}</span>` : '';
     return `<div class="${cls.join(' ')}" data-line="${i}"><a class="no" href="#L${i + 1}">${i + 1}</a>` +
       `${ts}<span class="tx">${body}</span></div>`;
   }
@@ -469,6 +494,18 @@ export class LogView {
     return `<div class="ln" data-line="${i}"><a class="no" href="#L${i + 1}">${i + 1}</a>${ts}` +
       `<span class="tx">${body}</span></div>`;
   }
+}
+
+// UTF-8 bytes of a string (the log's offsets count bytes).
+function utf8Length(s) {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) { n += 4; i++; } else n += 3;
+  }
+  return n;
 }
 
 function clock(ms) {

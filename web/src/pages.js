@@ -138,7 +138,25 @@ export function jobPage(main, id) {
   let pendingLine = lineFromHash();
 
   followBtn.addEventListener('click', () => view.setFollow(!view.follow));
-  timesBtn.addEventListener('click', () => { view.setTimes(!view.showTimes); timesBtn.classList.toggle('on', view.showTimes); });
+  let timesLoaded = false;
+  timesBtn.addEventListener('click', async () => {
+    view.setTimes(!view.showTimes);
+    timesBtn.classList.toggle('on', view.showTimes);
+    if (!view.showTimes || timesLoaded) return;
+    timesLoaded = true;
+    try { // when the queue stored each chunk, page by page
+      const chunks = [];
+      for (let off = 0; off !== null;) {
+        const r = await request(`v1/jobs/${id}/logs/times?offset=${off}`);
+        chunks.push(...r.chunks);
+        off = r.next;
+      }
+      view.setChunkTimes(chunks);
+    } catch (e) {
+      timesLoaded = false;
+      toast(e.message);
+    }
+  });
   expandBtn.addEventListener('click', () => {
     const anyClosed = view.sections.some((s) => s.closed);
     for (const s of view.sections) s.closed = !anyClosed;
