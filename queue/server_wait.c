@@ -319,7 +319,7 @@ void server_on_lease(http_request *req, void *payload) {
   json_t *slots = json_object_get(o, "slots");
   const char *msg = lease_request_problem(agent, labels, wait, version, slots);
   char *joined = NULL;
-  int drained = 0;
+  int drained = 0, error = 0;
   if (msg) {
     http_request_respond_error(req, 400, msg);
     goto cleanup;
@@ -340,19 +340,10 @@ void server_on_lease(http_request *req, void *payload) {
       http_request_respond_error(req, 500, "out of memory");
       goto cleanup;
     }
-  /* the registry: every lease request says the agent is alive, and whether
-   * it may take work (drained from the web UI or the API) */
-  int error = queue_labels_join(&joined, (const char *const *)w->labels, w->label_count);
-  if (error == 0)
-    error = queue_store_agent_seen(&drained, s->store, w->agent, joined, json_string_value(version),
-                                   json_is_integer(slots) ? (unsigned)json_integer_value(slots) : 0,
-                                   queue_now_ms());
-  free(joined);
-  if (error < 0) {
+  if ((error = queue_labels_join(&joined, (const char *const *)w->labels, w->label_count)) < 0) {
     server_respond_code(req, error);
     goto cleanup;
   }
-  w->drained = drained;
   w->req = req;
   w->deadline = clock_monotonic_ms() + (uint64_t)secs * 1000;
   pthread_mutex_lock(&ws->mu);
@@ -364,6 +355,20 @@ void server_on_lease(http_request *req, void *payload) {
                                         : "too many waiting lease requests; retry later");
     goto cleanup;
   }
+  /* The registry: every lease request says the agent is alive, and whether
+   * it may take work (drained from the web UI or the API). Read under the
+   * waiters' lock, like a lease: a drain either comes before this read or
+   * marks this request once it is parked (server_waiters_drain), never
+   * between the two. */
+  error = queue_store_agent_seen(&drained, s->store, w->agent, joined, json_string_value(version),
+                                 json_is_integer(slots) ? (unsigned)json_integer_value(slots) : 0,
+                                 queue_now_ms());
+  if (error < 0) {
+    pthread_mutex_unlock(&ws->mu);
+    server_respond_code(req, error);
+    goto cleanup;
+  }
+  w->drained = drained;
   int r =
       w->drained ? 0 : try_lease(s, req, w->agent, (const char *const *)w->labels, w->label_count);
   if (r == 0 && secs == 0) {
@@ -386,6 +391,7 @@ void server_on_lease(http_request *req, void *payload) {
   pthread_cond_signal(&ws->cond);
   pthread_mutex_unlock(&ws->mu);
 cleanup:
+  free(joined);
   waiter_free(w);
   json_decref(o);
 }

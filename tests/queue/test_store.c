@@ -689,7 +689,7 @@ static void test_queue_store_migrations(void **state) {
              " DROP TABLE job_labels; DROP TABLE agents; DROP INDEX jobs_by_repo;"
              " ALTER TABLE jobs DROP COLUMN repo; ALTER TABLE jobs DROP COLUMN search;"
              " ALTER TABLE jobs DROP COLUMN retry_of; ALTER TABLE jobs DROP COLUMN retried_by;"
-                " ALTER TABLE logs DROP COLUMN at");
+             " ALTER TABLE logs DROP COLUMN at");
   assert_int_equal(open_store(&f->store, f->dir), 0);
   assert_int_equal(schema_version(f), QUEUE_SQLITE_SCHEMA_VERSION);
   assert_gone(f->store, "kept", 0);
