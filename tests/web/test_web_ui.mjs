@@ -390,6 +390,29 @@ test('a viewer token reads but cannot cancel', async () => {
   await page.close();
 });
 
+test("an attempt handed back shows in the timeline, linked to the queue's note in the log", async () => {
+  const id = await submit('echo never runs', { labels: ['manual'] });
+  const agentCall = (path, body) => api('POST', path, body, agentToken);
+  const leased = await agentCall('/v1/leases', { agent: 'hand-back', labels: ['manual'], wait: 0 });
+  assert.equal(leased.status, 200);
+  assert.equal((await agentCall(`/v1/jobs/${id}/release`, { lease: leased.body.lease, reason: 'docker' })).status, 200);
+  const page = await newPage();
+  await login(page, clientToken);
+  await page.waitForSelector('table.jobs');
+  await page.evaluate((jid) => window.airgapNavigate(`?job=${jid}`), id);
+  await page.waitForSelector('a.note');
+  assert.match(await page.$eval('a.note', (e) => e.parentElement.nextElementSibling.textContent), /attempt 1 handed back by agent hand-back \(docker\)/);
+  await page.click('a.note');
+  await page.waitForSelector('#log .ln.sel');
+  const line = await page.$eval('#log .ln.sel', (e) => e.textContent);
+  assert.match(line, /\[airgap: attempt 1 handed back/);
+  assert.ok(await page.$('#log .ln.sel.agent'));
+  await shot(page, 'job-attempts');
+  await api('POST', `/v1/jobs/${id}/cancel`, {});
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('under a reverse proxy path prefix, on a phone, in the dark', async () => {
   // a plain proxy: /ci/… → the queue's /…, streaming bodies through
   proxy = http.createServer((req, res) => {

@@ -16,6 +16,7 @@ const ROW = 18;          // px, as in app.css (.ln)
 const OVERSCAN = 30;     // rows rendered above and below the view
 const MAX_SHOWN = 4000;  // characters of one line put on screen (the download has all)
 const AGENT_MARK = '[airgap] ';
+const QUEUE_NOTE = '[airgap: '; // the queue's notes: an attempt handed back, a lease expired
 
 // ansi_up's fragments as classes, never style attributes: the page's
 // Content-Security-Policy forbids inline styles. Colours outside the 16 get
@@ -107,6 +108,8 @@ export class LogView {
     this.follow = false;
     this.selected = 0;      // 1-based line from #L…, 0: none
     this.showTimes = false;
+    this.notes = [];        // {line, text} of the queue's notes (the attempts)
+    this.onNote = null;
     this.hits = [];         // lines that match the search
     this.hitSet = new Set();
     this.hit = -1;
@@ -190,6 +193,10 @@ export class LogView {
       this.tracker.ansi_to_html(text); // advances the state; the HTML is made when shown
     }
     this.markers(i, raw, text);
+    if (text.startsWith(QUEUE_NOTE)) {
+      this.notes.push({ line: i, text: text.slice(QUEUE_NOTE.length).replace(/\]$/, '') });
+      if (this.onNote) this.onNote();
+    }
   }
 
   markers(i, raw, text) {
@@ -475,7 +482,8 @@ export class LogView {
     } else {
       body = this.lineHtml(i, text);
     }
-    if (plain(text).startsWith(AGENT_MARK)) cls.push('agent');
+    const p = plain(text);
+    if (p.startsWith(AGENT_MARK) || p.startsWith(QUEUE_NOTE)) cls.push('agent');
     if (this.selected === i + 1) cls.push('sel');
     if (this.hitSet.has(i)) cls.push('hit');
     if (this.hit >= 0 && this.hits[this.hit] === i) cls.push('hitcur');

@@ -133,6 +133,7 @@ export function jobPage(main, id) {
     logEl);
   const view = new LogView(logEl, { onFollowChange: (on) => followBtn.classList.toggle('on', on) });
   window.airgapLog = view; // for the browser tests and the curious
+  view.onNote = () => show();
 
   const lineFromHash = () => { const m = /^#L(\d+)$/.exec(location.hash); return m ? +m[1] : 0; };
   let pendingLine = lineFromHash();
@@ -220,12 +221,16 @@ export function jobPage(main, id) {
     const t = timings(job);
     kv(timeline, [
       ['submitted', when(job.created_at)],
-      ['leased', job.started_at ? `${when(job.started_at)} (attempt ${job.attempts})` : ''],
+      [job.state === 'queued' ? 'last leased' : 'leased',
+        job.started_at ? `${when(job.started_at)} (attempt ${job.attempts})` : ''],
       ['waited', duration(t.queued)],
       ['finished', job.finished_at ? when(job.finished_at) : ''],
       ['ran', t.running === null ? '' : duration(t.running)],
       ['log', `${job.log_size} bytes`],
     ]);
+    // each attempt that ended without a result, as the queue noted it in the log
+    for (const n of view.notes)
+      timeline.append(h('dt', {}, h('a', { href: `#L${n.line + 1}`, class: 'note' }, `L${n.line + 1}`)), h('dd', {}, n.text));
     spec.textContent = JSON.stringify(s, null, 2);
     view.setLive(!final);
   }

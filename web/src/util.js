@@ -46,7 +46,9 @@ export function when(ms) {
 
 // queued for (until it started, or until now), and running for
 export function timings(j, now = Date.now()) {
-  const queued = (j.started_at || (j.state === 'queued' ? now : j.finished_at || now)) - j.created_at;
+  // a queued job may have run before (handed back, lease expired): it waits again
+  if (j.state === 'queued') return { queued: now - j.created_at, running: null };
+  const queued = (j.started_at || j.finished_at || now) - j.created_at;
   const running = j.started_at ? (j.finished_at || now) - j.started_at : null;
   return { queued, running };
 }
