@@ -400,8 +400,9 @@ test("an attempt handed back shows in the timeline, linked to the queue's note i
   await login(page, clientToken);
   await page.waitForSelector('table.jobs');
   await page.evaluate((jid) => window.airgapNavigate(`?job=${jid}`), id);
+  await page.waitForFunction(() => [...document.querySelectorAll('.card dl dd')]
+    .some((e) => /attempt 1 handed back by agent hand-back \(docker\)/.test(e.textContent)));
   await page.waitForSelector('a.note');
-  assert.match(await page.$eval('a.note', (e) => e.parentElement.nextElementSibling.textContent), /attempt 1 handed back by agent hand-back \(docker\)/);
   await page.click('a.note');
   await page.waitForSelector('#log .ln.sel');
   const line = await page.$eval('#log .ln.sel', (e) => e.textContent);
