@@ -106,6 +106,21 @@ async function login(page, token, base = queueUrl) {
   await page.click('#login button[type=submit]');
 }
 
+// Clicks selector, again when the list it is in was re-rendered by a live
+// update between finding the element and clicking it (the page refreshes
+// its lists on every change the queue reports).
+async function click(page, selector) {
+  for (let i = 0; ; i++) {
+    try {
+      await page.click(selector);
+      return;
+    } catch (e) {
+      if (i >= 10 || !/detached|not clickable|No node found/.test(String(e))) throw e;
+      await sleep(100);
+    }
+  }
+}
+
 // Text of the log rows in the DOM (the virtualised window).
 const rowTexts = (page) => page.$$eval('#log .ln .tx', (els) => els.map((e) => e.textContent));
 
@@ -194,7 +209,7 @@ test('a running job: live log with colours, sections, follow, raw download, retr
   await login(page, clientToken);
   await page.waitForSelector('table.jobs');
   await page.waitForSelector(`tr[data-id="${id}"]`); // the list showed the new job
-  await page.click(`tr[data-id="${id}"] a`);
+  await click(page, `tr[data-id="${id}"] a`);
   await page.waitForSelector('#log');
   // the log streams while the job runs, in colour
   await page.waitForSelector('#log .ansi-red-fg', { timeout: 60000 });
@@ -218,20 +233,20 @@ test('a running job: live log with colours, sections, follow, raw download, retr
   await page.waitForFunction((n) => window.airgapLog.lineCount > n + 3, {}, n0);
   assert.equal(await page.$eval('#log', (e) => e.scrollTop), 0);
   // jump to bottom follows again
-  await page.click('#log .jump');
+  await click(page, '#log .jump');
   await page.waitForSelector('#follow.on');
   await until('back at the bottom', atBottom, 5000, 100);
   // collapse the GitLab section: its lines go, its header stays
   await page.$eval('#log', (e) => { e.scrollTop = 0; });
   await page.waitForSelector('#log .ln.sec');
   assert.match((await rowTexts(page)).join('\n'), /build step 0/);
-  await page.click('#log .ln.sec');
+  await click(page, '#log .ln.sec');
   await page.waitForSelector('#log .ln.sec.closed');
   const collapsed = (await rowTexts(page)).join('\n');
   assert.doesNotMatch(collapsed, /build step 0/);
   assert.match(collapsed, /Building the thing/);
   await shot(page, 'job-collapsed');
-  await page.click('#log .ln.sec');
+  await click(page, '#log .ln.sec');
   await page.waitForSelector('#log .ln.sec:not(.closed)');
   // the job ends; the page says so without a reload
   await waitState(id, ['passed']);
@@ -242,12 +257,12 @@ test('a running job: live log with colours, sections, follow, raw download, retr
   await page.$eval('#log', (e) => { e.scrollTop = 0; });
   await page.waitForSelector('#log .ln.agent');
   // timestamps: when the queue stored each line's chunk
-  await page.click('#times');
+  await click(page, '#times');
   await page.waitForFunction(() => [...document.querySelectorAll('#log .ln .ts')].some((e) => /^\d\d:\d\d:\d\d\.\d{3}$/.test(e.textContent)));
-  await page.click('#times');
+  await click(page, '#times');
   await page.waitForFunction(() => !document.querySelector('#log .ln .ts'));
   // line links: #L3 selects line 3
-  await page.click('#log .ln[data-line="2"] .no');
+  await click(page, '#log .ln[data-line="2"] .no');
   assert.equal(await page.evaluate(() => location.hash), '#L3');
   assert.ok(await page.$('#log .ln.sel[data-line="2"]'));
   // the raw download is the stored log, byte for byte
@@ -255,7 +270,7 @@ test('a running job: live log with colours, sections, follow, raw download, retr
   mkdirSync(dl);
   const cdp = await page.createCDPSession();
   await cdp.send('Page.setDownloadBehavior', { behavior: 'allow', downloadPath: dl });
-  await page.click('#raw');
+  await click(page, '#raw');
   const file = await until('the download', () => readdirSync(dl).find((f) => f.endsWith('.log')), 15000);
   await until('the download to finish', () => !readdirSync(dl).some((f) => f.endsWith('.crdownload')), 15000);
   const want = await rawLog(id);
@@ -263,7 +278,7 @@ test('a running job: live log with colours, sections, follow, raw download, retr
   assert.ok(want.includes(Buffer.from('\x1b[31mred line')), 'the raw log keeps the escapes');
   assert.ok(readFileSync(join(dl, file)).equals(want), 'downloaded bytes differ from the stored log');
   // retry: a new job, linked both ways
-  await page.click('#retry');
+  await click(page, '#retry');
   await page.waitForSelector('#retry-of');
   const newId = await page.evaluate(() => new URLSearchParams(location.search).get('job'));
   assert.notEqual(newId, id);
@@ -289,13 +304,13 @@ test('cancel a running job and a queued one', async () => {
   await shot(page, 'queue');
   await page.evaluate((id) => window.airgapNavigate(`?job=${id}`), running);
   await page.waitForFunction(() => window.airgapLog.lines.some((l) => l === 'started'), { timeout: 60000 });
-  await page.click('#cancel');
+  await click(page, '#cancel');
   await page.waitForFunction(() => document.querySelector('h1 .state')?.textContent === 'canceled', { timeout: 60000 });
   assert.equal((await job(running)).state, 'canceled');
   await page.evaluate((id) => window.airgapNavigate(`?job=${id}`), queued);
   await page.waitForSelector('#cancel:not([hidden])');
   assert.equal(await page.$eval('h1 .state', (e) => e.textContent), 'queued');
-  await page.click('#cancel');
+  await click(page, '#cancel');
   await page.waitForFunction(() => document.querySelector('h1 .state')?.textContent === 'canceled');
   assert.equal((await job(queued)).state, 'canceled');
   // now nothing waits
@@ -314,7 +329,7 @@ test('drain an agent: no new job starts on it until it is resumed', async () => 
   await page.waitForSelector(`${row} button.drain`);
   assert.match(await page.$eval(row, (e) => e.textContent), /connected/);
   assert.match(await page.$eval(row, (e) => e.textContent), /linux/);
-  await page.click(`${row} button.drain`);
+  await click(page, `${row} button.drain`);
   await page.waitForSelector(`${row} button.resume`);
   assert.match(await page.$eval(row, (e) => e.textContent), /drained/);
   const id = await submit('echo after drain', { labels: ['linux'] });
@@ -327,7 +342,7 @@ test('drain an agent: no new job starts on it until it is resumed', async () => 
   assert.equal(q.status, 'degraded');
   assert.match(q.problems.join(' '), /drained/);
   await shot(page, 'agents-drained');
-  await page.click(`${row} button.resume`);
+  await click(page, `${row} button.resume`);
   await page.waitForSelector(`${row} button.drain`);
   await waitState(id, ['passed']);
   assert.equal((await job(id)).agent, AGENT);
@@ -403,7 +418,7 @@ test("an attempt handed back shows in the timeline, linked to the queue's note i
   await page.waitForFunction(() => [...document.querySelectorAll('.card dl dd')]
     .some((e) => /attempt 1 handed back by agent hand-back \(docker\)/.test(e.textContent)));
   await page.waitForSelector('a.note');
-  await page.click('a.note');
+  await click(page, 'a.note');
   await page.waitForSelector('#log .ln.sel');
   const line = await page.$eval('#log .ln.sel', (e) => e.textContent);
   assert.match(line, /\[airgap: attempt 1 handed back/);
@@ -432,7 +447,7 @@ test('under a reverse proxy path prefix, on a phone, in the dark', async () => {
   await page.waitForSelector('table.jobs tbody tr[data-id]');
   assert.ok(page.url().startsWith(`${base}/`));
   await shot(page, 'jobs-phone');
-  await page.click('#theme');
+  await click(page, '#theme');
   await page.waitForFunction(() => document.documentElement.dataset.theme);
   // filters: state and text, through the prefix
   await page.select('select[name=state]', 'passed');
@@ -441,7 +456,7 @@ test('under a reverse proxy path prefix, on a phone, in the dark', async () => {
   await page.setViewport({ width: 1280, height: 860 });
   await shot(page, 'jobs-dark');
   const first = await page.$eval('table.jobs tbody tr[data-id] a', (e) => e.textContent);
-  await page.click('table.jobs tbody tr[data-id] a');
+  await click(page, 'table.jobs tbody tr[data-id] a');
   await page.waitForFunction(() => window.airgapLog && window.airgapLog.lineCount > 0, { timeout: 30000 });
   assert.ok(page.url().startsWith(`${base}/?job=${first}`));
   assert.deepEqual(page.errors, []);
@@ -453,7 +468,7 @@ test('the jobs page in light theme with its filters', async () => {
   await login(page, clientToken);
   await page.waitForSelector('table.jobs tbody tr[data-id]');
   await page.type('input[name=q]', 'line number');
-  await page.click('form.filters button[type=submit]');
+  await click(page, 'form.filters button[type=submit]');
   await page.waitForFunction(() => location.search.includes('q=line+number'));
   await page.waitForFunction(() => document.querySelectorAll('table.jobs tbody tr[data-id]').length === 1);
   await page.goto(`${queueUrl}/`);
