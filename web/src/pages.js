@@ -320,6 +320,7 @@ export function jobPage(main, id) {
 
 export function agentsPage(main) {
   const body = h('tbody');
+  const agentRows = new Map(); // name → {tr, cells, drained}
   main.replaceChildren(h('h1', {}, 'Agents'), h('div', { class: 'tablewrap' }, h('table', { class: 'agents' },
     h('thead', {}, h('tr', {}, ['Agent', 'Status', 'Labels', 'In use', 'Version', 'Last contact', 'Running', '']
       .map((t, i) => h('th', { class: i === 3 ? 'num' : (i === 2 || i === 4 ? 'hide-sm' : '') }, t)))),
@@ -333,23 +334,46 @@ export function agentsPage(main) {
       return;
     }
     const now = Date.now();
-    body.replaceChildren(...res.agents.map((a) => {
+    // Rows are updated in place, keyed by agent, and a button is replaced only
+    // when its agent's state flips: a refresh never eats a click on it.
+    const keep = new Set();
+    const rows = res.agents.map((a) => {
+      keep.add(a.name);
+      let r = agentRows.get(a.name);
+      if (!r) {
+        r = { tr: h('tr', { 'data-agent': a.name }), cells: [], drained: null };
+        r.cells = [0, 1, 2, 3, 4, 5, 6, 7].map(() => h('td'));
+        r.cells[0].className = 'mono';
+        r.cells[2].className = 'hide-sm wrap';
+        r.cells[3].className = 'num';
+        r.cells[4].className = 'hide-sm';
+        r.cells[6].className = 'wrap';
+        r.tr.append(...r.cells);
+        agentRows.set(a.name, r);
+      }
       const status = !a.connected ? 'offline' : a.drained ? 'drained' : 'connected';
-      const btn = h('button', { type: 'button', class: a.drained ? 'resume' : 'drain', disabled: !canAct(),
-        title: canAct() ? (a.drained ? 'lease jobs again' : 'lease no new job; running jobs go on') : 'your token is read-only' },
-      a.drained ? 'Resume' : 'Drain');
-      btn.addEventListener('click', () => act(async () => { await api.drain(a.name, !a.drained); refresh(); },
-        a.drained ? `${a.name} resumed` : `${a.name} drained`));
-      return h('tr', { 'data-agent': a.name },
-        h('td', { class: 'mono' }, a.name),
-        h('td', {}, stateBadge(status)),
-        h('td', { class: 'hide-sm wrap' }, labels(a.labels)),
-        h('td', { class: 'num' }, `${a.running.length}${a.slots ? ` / ${a.slots}` : ''}`),
-        h('td', { class: 'hide-sm' }, a.version || ''),
-        h('td', { title: when(a.last_seen) }, ago(a.last_seen, Math.max(now, res.now))),
-        h('td', { class: 'wrap' }, a.running.map((j) => [link(`?job=${j.id}`, j.id, { class: 'mono' }), ' '])),
-        h('td', {}, btn));
-    }));
+      r.cells[0].textContent = a.name;
+      r.cells[1].replaceChildren(stateBadge(status));
+      r.cells[2].replaceChildren(...labels(a.labels));
+      r.cells[3].textContent = `${a.running.length}${a.slots ? ` / ${a.slots}` : ''}`;
+      r.cells[4].textContent = a.version || '';
+      r.cells[5].textContent = ago(a.last_seen, Math.max(now, res.now));
+      r.cells[5].title = when(a.last_seen);
+      r.cells[6].replaceChildren(...a.running.flatMap((j) => [link(`?job=${j.id}`, j.id, { class: 'mono' }), ' ']));
+      if (r.drained !== a.drained) {
+        r.drained = a.drained;
+        const btn = h('button', { type: 'button', class: a.drained ? 'resume' : 'drain', disabled: !canAct(),
+          title: canAct() ? (a.drained ? 'lease jobs again' : 'lease no new job; running jobs go on') : 'your token is read-only' },
+        a.drained ? 'Resume' : 'Drain');
+        btn.addEventListener('click', () => act(async () => { await api.drain(a.name, !a.drained); refresh(); },
+          a.drained ? `${a.name} resumed` : `${a.name} drained`));
+        r.cells[7].replaceChildren(btn);
+      }
+      return r.tr;
+    });
+    for (const name of [...agentRows.keys()]) if (!keep.has(name)) agentRows.delete(name);
+    const same = rows.length === body.children.length && rows.every((tr, i) => body.children[i] === tr);
+    if (!same) body.replaceChildren(...rows);
     if (!res.agents.length) body.replaceChildren(h('tr', {}, h('td', { colspan: 8, class: 'muted', text: 'No agent has asked for work yet.' })));
   }
   refresh();
