@@ -269,6 +269,7 @@ int agent_run(const agent_options *o) {
   if ((error = queue_client_new(&queue, o->queue_url, o->token)) < 0 ||
       (error = docker_client_new(&docker, o->docker_host)) < 0)
     goto cleanup;
+  queue_client_set_slots(queue, slot_count); /* shown on the web UI's agents page */
   if (!(slots = calloc(slot_count, sizeof(*slots)))) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
     goto cleanup;

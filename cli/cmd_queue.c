@@ -28,9 +28,11 @@ static void usage(FILE *out) {
   fprintf(
       out,
       "usage: airgap queue [flags]\n"
-      "       airgap queue token create --role agent|client [--data DIR]\n"
+      "       airgap queue token create --role agent|client|viewer [--data DIR]\n"
       "\n"
-      "Runs the job queue service (HTTP+JSON under /v1, /healthz, /metrics).\n"
+      "Runs the job queue service (HTTP+JSON under /v1, /healthz, /metrics) and its\n"
+      "web UI at / (jobs, live logs, agents, the queue; sign in with a client or\n"
+      "viewer token).\n"
       "\n"
       "flags:\n"
       "  --listen HOST:PORT   address to serve (env AIRGAP_QUEUE_LISTEN; default " DEFAULT_LISTEN
@@ -55,20 +57,21 @@ static void usage(FILE *out) {
       "  --help               show this help\n"
       "\n"
       "token create flags:\n"
-      "  --role agent|client  agent tokens lease and run jobs; client tokens submit and read\n"
-      "                       (required)\n"
+      "  --role agent|client|viewer  agent tokens lease and run jobs; client tokens submit,\n"
+      "                       read, cancel, retry and drain agents; viewer tokens only read\n"
+      "                       (dashboards) (required)\n"
       "  --data DIR           as above (default " DEFAULT_DATA ")\n"
       "The new token is printed once; only its hash is stored.\n");
 }
 
 static void token_usage(FILE *out) {
-  fprintf(out, "usage: airgap queue token create --role agent|client [--data DIR]\n"
+  fprintf(out, "usage: airgap queue token create --role agent|client|viewer [--data DIR]\n"
                "\n"
                "Creates an API token and prints it once (only its hash is stored).\n"
                "\n"
                "flags:\n"
-               "  --role agent|client  agent: lease and run jobs; client: submit, read, cancel\n"
-               "                       (required)\n"
+               "  --role agent|client|viewer  agent: lease and run jobs; client: submit, read,\n"
+               "                       cancel, retry, drain agents; viewer: read only (required)\n"
                "  --data DIR           data directory (env AIRGAP_DATA; default " DEFAULT_DATA ")\n"
                "  --help               show this help\n");
 }
@@ -106,7 +109,7 @@ static int token_command(int argc, char **argv) {
       return 0;
     }
     return cli_usage_error("queue token",
-                           "expected `airgap queue token create --role agent|client`");
+                           "expected `airgap queue token create --role agent|client|viewer`");
   }
   argc--;
   argv++;
@@ -122,7 +125,7 @@ static int token_command(int argc, char **argv) {
   if (optind < argc)
     return cli_usage_error("queue token create", "unexpected argument '%s'", argv[optind]);
   if (!role)
-    return cli_usage_error("queue token create", "--role agent|client is required");
+    return cli_usage_error("queue token create", "--role agent|client|viewer is required");
   char *token = NULL;
   int error = queue_token_create(&token, data, role);
   if (error < 0) {

@@ -32,7 +32,8 @@ static void usage(FILE *out) {
           "Runs a queue and an agent together with embedded defaults (SQLite under DIR/queue,\n"
           "cache under DIR/cache, run directories under DIR/work) and prints a client token\n"
           "for `airgap submit`; the token is kept in DIR/client-token (mode 0600) so that it\n"
-          "survives restarts. Needs root and a Docker engine.\n"
+          "survives restarts. The queue serves the web UI at / (jobs, live logs, agents).\n"
+          "Needs root and a Docker engine.\n"
           "\n"
           "flags:\n"
           "  --data DIR             everything serve keeps (env AIRGAP_DATA; default " DEFAULT_DATA
@@ -151,8 +152,9 @@ int cmd_serve(int argc, char **argv) {
            queue_server_port(server));
   printf("airgap serve: queue on %s, agent %s\n"
          "client token: %s\n"
-         "  export AIRGAP_QUEUE=%s AIRGAP_TOKEN=%s\n",
-         url, f.o.agent_id, token, url, token);
+         "  export AIRGAP_QUEUE=%s AIRGAP_TOKEN=%s\n"
+         "web UI: %s/ (sign in with the client token)\n",
+         url, f.o.agent_id, token, url, token, url);
   fflush(stdout);
   f.o.queue_url = url;
   f.o.token = agent_token;

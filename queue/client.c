@@ -35,7 +35,10 @@ struct queue_client {
   size_t base_count;
   _Atomic size_t current; /* the server that answered last */
   char *auth;             /* "Authorization: Bearer …" or NULL */
+  unsigned slots; /* told to the queue's agent registry with each lease request (0: not) */
 };
+
+void queue_client_set_slots(queue_client *c, unsigned slots) { c->slots = slots; }
 
 /* Splits "URL[,URL…]" into c->bases. */
 static int parse_servers(queue_client *c, const char *urls) {
@@ -349,7 +352,11 @@ int queue_client_lease(queue_job **out, queue_client *c, const char *agent,
     goto cleanup;
   for (size_t i = 0; arr && i < label_count; i++)
     json_array_append_new(arr, json_string(labels[i]));
-  body = json_pack("{s:s,s:O,s:i}", "agent", agent ? agent : "", "labels", arr, "wait", (int)wait);
+  /* version and slots: what the queue's agent registry shows (the web UI) */
+  body = json_pack("{s:s,s:O,s:i,s:s}", "agent", agent ? agent : "", "labels", arr, "wait",
+                   (int)wait, "version", AIRGAP_VERSION);
+  if (body && c->slots)
+    json_object_set_new(body, "slots", json_integer(c->slots));
   text = body ? json_dumps(body, JSON_COMPACT) : NULL;
   if (!text) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");

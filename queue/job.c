@@ -20,7 +20,28 @@ void queue_record_free(queue_record *rec) {
   free(rec->job.agent);
   free(rec->job.lease);
   free(rec->job.spec_json);
+  free(rec->retry_of);
+  free(rec->retried_by);
   free(rec);
+}
+
+void queue_agent_list_free(queue_agent *agents, size_t count) {
+  if (!agents)
+    return;
+  for (size_t i = 0; i < count; i++) {
+    free(agents[i].name);
+    free(agents[i].labels);
+    free(agents[i].version);
+  }
+  free(agents);
+}
+
+void queue_label_groups_free(queue_label_group *groups, size_t count) {
+  if (!groups)
+    return;
+  for (size_t i = 0; i < count; i++)
+    free(groups[i].labels);
+  free(groups);
 }
 
 void queue_record_list_free(queue_record **recs, size_t count) {
@@ -67,7 +88,9 @@ json_t *queue_record_json(const queue_record *rec, int mask) {
     json_t *v;
     json_object_foreach(secrets, key, v) json_object_set_new(secrets, key, json_string("***"));
   }
-  if (json_object_set(o, "spec", spec) < 0)
+  if (json_object_set(o, "spec", spec) < 0 ||
+      json_object_set_new(o, "retry_of", str_or_null(rec->retry_of)) < 0 ||
+      json_object_set_new(o, "retried_by", str_or_null(rec->retried_by)) < 0)
     goto fail;
   json_decref(spec);
   return o;

@@ -19,9 +19,11 @@
  * does not discard finished work).
  *
  * HTTP API (JSON, every /v1 call needs "Authorization: Bearer TOKEN"; client
- * tokens for the first five, agent tokens for the rest):
+ * tokens for the first five and the web UI's calls below, agent tokens for
+ * the rest; viewer tokens may make every GET a client token may):
  *   POST /v1/jobs                      submit a spec → 201 job
- *   GET  /v1/jobs?state=S&limit=N&before=CURSOR   newest first → {"jobs":[…],"next":CURSOR|null}
+ *   GET  /v1/jobs?state=S&label=L&repo=R&q=TEXT&limit=N&before=CURSOR
+ *                                      newest first → {"jobs":[…],"next":CURSOR|null}
  *   GET  /v1/jobs/ID                   one job (secret values masked)
  *   POST /v1/jobs/ID/cancel            queued → canceled at once; running → cancel flag
  *   GET  /v1/jobs/ID/logs?offset=N[&follow=1]   log bytes from N (follow: until the job ends)
@@ -32,6 +34,17 @@
  *                                      → job (idempotent) | 409
  *   POST /v1/jobs/ID/release           {"lease":L,"reason":R} → job (idempotent) | 409
  *   GET  /healthz, GET /metrics        no token (Prometheus text on /metrics)
+ * For the web UI (served at / with no token; see server_ui.c):
+ *   POST /v1/jobs/ID/retry             a finished job's spec as a new job → 201 job
+ *                                      (linked: retry_of / retried_by) | 409
+ *   GET  /v1/agents                    the agent registry (labels, slots, version,
+ *                                      last contact, drained, running jobs)
+ *   POST /v1/agents/NAME/drain|resume  a drained agent leases nothing new
+ *   GET  /v1/queue                     counts, queued jobs by label set, health
+ *   GET  /v1/events                    text/event-stream: "change" when a list changes
+ *   GET  /v1/whoami                    {"role": "client"|"viewer"|"agent"}
+ *   GET  /v1/jobs/ID/logs/times?offset=N  when each log chunk was stored:
+ *                                      {"chunks":[[start,at_ms],…],"next":N|null}
  */
 #ifndef AIRGAP_QUEUE_QUEUE_H
 #define AIRGAP_QUEUE_QUEUE_H
@@ -174,7 +187,7 @@ void queue_server_free(queue_server *server);
 
 /* ---- tokens ---- */
 
-/* Creates a token of role "agent" or "client" in the queue database under
+/* Creates a token of role "agent", "client" or "viewer" (read only) in the queue database under
  * data_dir — or, when data_dir starts with postgres:// or postgresql://, in
  * that PostgreSQL database — (which may be in use by a running server) and writes the token into
  * *out (owned; free()). Only a hash is stored: the token cannot be shown again.
@@ -188,6 +201,10 @@ typedef struct queue_client queue_client;
 /* url: "http://host:port" (a trailing slash is fine); token may be NULL.
  * Both are copied. */
 int queue_client_new(queue_client **out, const char *url, const char *token);
+
+/* The number of jobs the agent using this client runs at once, sent with its
+ * lease requests for the queue's agent registry (GET /v1/agents). */
+void queue_client_set_slots(queue_client *client, unsigned slots);
 void queue_client_free(queue_client *client);
 
 /* Errors of every call below: AIRGAP_EAUTH (401/403), AIRGAP_ENOTFOUND (404),

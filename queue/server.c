@@ -93,11 +93,15 @@ int server_authorize(queue_server *s, http_request *req, const char *role) {
     server_respond_code(req, error);
     return -1;
   }
-  int ok = strcmp(got, role) == 0;
+  /* "read": what a viewer token may do (look), which a client token may too */
+  int ok =
+      strcmp(got, role) == 0 || strcmp(role, "any") == 0 ||
+      (strcmp(role, "read") == 0 && (strcmp(got, "client") == 0 || strcmp(got, "viewer") == 0));
   free(got);
   if (!ok) {
     char msg[128];
-    snprintf(msg, sizeof(msg), "this call needs a %s token", role);
+    snprintf(msg, sizeof(msg), "this call needs a %s token",
+             strcmp(role, "read") == 0 ? "client or viewer" : role);
     http_request_respond_error(req, 403, msg);
     return -1;
   }
@@ -168,11 +172,21 @@ static const http_route ROUTES[] = {
     {"GET", "/v1/jobs/*", server_on_get},
     {"POST", "/v1/jobs/*/cancel", server_on_cancel},
     {"GET", "/v1/jobs/*/logs", server_on_log_read},
+    {"GET", "/v1/jobs/*/logs/times", server_on_log_times},
     {"POST", "/v1/jobs/*/logs", server_on_log_append},
     {"POST", "/v1/jobs/*/heartbeat", server_on_heartbeat},
     {"POST", "/v1/jobs/*/complete", server_on_complete},
     {"POST", "/v1/jobs/*/release", server_on_release},
     {"POST", "/v1/leases", server_on_lease},
+    {"POST", "/v1/jobs/*/retry", server_on_retry},
+    {"GET", "/v1/agents", server_on_agents},
+    {"POST", "/v1/agents/*/drain", server_on_agent_drain},
+    {"POST", "/v1/agents/*/resume", server_on_agent_drain},
+    {"GET", "/v1/queue", server_on_queue_summary},
+    {"GET", "/v1/events", server_on_events},
+    {"GET", "/v1/whoami", server_on_whoami},
+    {"GET", "/", server_on_ui},
+    {"GET", "/*", server_on_ui},
 };
 
 static void on_request(http_request *req, void *payload) {
@@ -189,6 +203,7 @@ static void on_store_change(queue_watch_event event, const char *id, void *paylo
     server_waiters_dispatch(s);
   else
     server_logs_notify(s, id);
+  server_events_changed(s);
 }
 
 int queue_server_start(queue_server **out, const queue_server_options *options) {
@@ -206,6 +221,7 @@ int queue_server_start(queue_server **out, const queue_server_options *options) 
   s->max_wait = options->max_wait ? options->max_wait : DEFAULT_MAX_WAIT;
   server_metrics_init(s);
   server_followers_init(s);
+  server_events_init(s);
   server_waiters_init(s);
   s->retention_ms = (int64_t)(options->retention ? options->retention : DEFAULT_RETENTION) * 1000;
   s->log_total_cap = options->log_total_cap;
@@ -246,11 +262,13 @@ void queue_server_free(queue_server *s) {
   if (!s)
     return;
   server_followers_stop(s);
+  server_events_stop(s);
   server_waiters_stop(s);
   http_server_free(s->http);
   queue_store_close(s->store);
   server_waiters_destroy(s);
   server_followers_destroy(s);
+  server_events_destroy(s);
   server_metrics_destroy(s);
   free(s);
 }

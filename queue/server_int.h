@@ -45,6 +45,18 @@ typedef struct server_followers {
   log_stream *head;
 } server_followers;
 
+/* ---- live updates (server_events.c) ---- */
+
+typedef struct event_stream event_stream;
+
+typedef struct server_events {
+  pthread_mutex_t mu;
+  int stopping;
+  uint64_t version;   /* bumped by every change a job list or agent list shows */
+  uint64_t last_ping; /* clock_monotonic_ms of the last keep-alive wake */
+  event_stream *head;
+} server_events;
+
 /* ---- metrics (server_metrics.c) ---- */
 
 #define WAIT_BUCKET_COUNT 8
@@ -78,6 +90,7 @@ struct queue_server {
   uint64_t log_total_cap; /* 0: no cap on all logs together */
   server_waiters waiters;
   server_followers followers;
+  server_events events;
   server_metrics metrics;
 };
 
@@ -91,7 +104,8 @@ void server_respond_code(http_request *req, int code);
  * lease_ttl 0 for every answer but the lease's). */
 void server_respond_record(http_request *req, int status, const queue_record *rec,
                            unsigned lease_ttl);
-/* Checks the bearer token for role; answers 401/403 itself and returns -1. */
+/* Checks the bearer token for role ("agent", "client"; "read": client or
+ * viewer; "any": every valid token); answers 401/403 itself and returns -1. */
 int server_authorize(queue_server *s, http_request *req, const char *role);
 /* The body as a JSON object (owned); answers 400/413 itself and returns NULL. */
 json_t *server_body_object(http_request *req);
@@ -125,6 +139,7 @@ void server_on_cancel(http_request *req, void *payload);
 void server_on_heartbeat(http_request *req, void *payload);
 void server_on_complete(http_request *req, void *payload);
 void server_on_release(http_request *req, void *payload);
+void server_on_retry(http_request *req, void *payload);
 
 /* ---- logs (server_logs.c) ---- */
 
@@ -137,6 +152,46 @@ void server_followers_destroy(queue_server *s);
 void server_logs_notify(queue_server *s, const char *id);
 void server_on_log_append(http_request *req, void *payload);
 void server_on_log_read(http_request *req, void *payload);
+void server_on_log_times(http_request *req, void *payload);
+
+/* ---- live updates (server_events.c) ---- */
+
+void server_events_init(queue_server *s);
+/* Ends every event stream instead of parking it again. */
+void server_events_stop(queue_server *s);
+void server_events_destroy(queue_server *s);
+/* Something a list shows changed (a job's state, an agent's): the event
+ * streams tell their pages. */
+void server_events_changed(queue_server *s);
+/* Called about once a second: wakes the streams for a keep-alive now and then. */
+void server_events_tick(queue_server *s);
+void server_on_events(http_request *req, void *payload);
+
+/* ---- agents and the queue's summary (server_agents.c) ---- */
+
+/* Marks agent's parked lease requests drained (1) or not (0); resumed ones
+ * are offered the queued jobs (server_wait.c). */
+void server_waiters_drain(queue_server *s, const char *agent, int drained);
+void server_on_agents(http_request *req, void *payload);
+void server_on_agent_drain(http_request *req, void *payload);
+void server_on_queue_summary(http_request *req, void *payload);
+
+/* ---- the web UI (server_ui.c) ---- */
+
+/* One file of the UI, embedded at build time (ui_assets.c, generated). */
+typedef struct queue_ui_asset {
+  const char *path; /* "/", "/app.js", … */
+  const char *content_type;
+  const unsigned char *data;
+  size_t len;
+  const char *etag;
+} queue_ui_asset;
+
+extern const queue_ui_asset QUEUE_UI_ASSETS[];
+extern const size_t QUEUE_UI_ASSET_COUNT;
+
+void server_on_ui(http_request *req, void *payload);
+void server_on_whoami(http_request *req, void *payload);
 
 /* ---- metrics (server_metrics.c) ---- */
 

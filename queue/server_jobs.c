@@ -17,6 +17,8 @@
 
 #define MAX_LIST_LIMIT 500u
 #define DEFAULT_LIST_LIMIT 50u
+#define MAX_REPO_FILTER 1024u
+#define MAX_TEXT_FILTER 256u
 
 /* Answers a call that changed a job with the job, after waking the
  * followers of its log (id is borrowed from req: wake them before answering). */
@@ -24,6 +26,7 @@ static void answer_changed(queue_server *s, http_request *req, const char *id,
                            const queue_record *rec) {
   server_logs_notify(s, id);
   server_respond_record(req, 200, rec, 0);
+  server_events_changed(s);
 }
 
 void server_on_submit(http_request *req, void *payload) {
@@ -61,6 +64,7 @@ void server_on_submit(http_request *req, void *payload) {
   server_metrics_add(s, COUNT_SUBMITTED, 1);
   server_respond_record(req, 201, rec, 0);
   req = NULL;
+  server_events_changed(s);
   server_waiters_dispatch(s);
 cleanup:
   if (error < 0 && req)
@@ -70,43 +74,62 @@ cleanup:
   queue_spec_free(spec);
 }
 
+/* The listing's filters from the query string; answers nothing itself. */
+static int list_filter(queue_job_filter *f, const http_query_pair *pairs, size_t count) {
+  uint64_t limit = DEFAULT_LIST_LIMIT, before = 0;
+  const char *lim = http_query_get(pairs, count, "limit");
+  const char *bef = http_query_get(pairs, count, "before");
+  f->state = http_query_get(pairs, count, "state");
+  f->label = http_query_get(pairs, count, "label");
+  f->repo = http_query_get(pairs, count, "repo");
+  f->text = http_query_get(pairs, count, "q");
+  /* an empty filter is no filter: what a form with nothing typed sends */
+  if (f->state && !*f->state)
+    f->state = NULL;
+  if (f->label && !*f->label)
+    f->label = NULL;
+  if (f->repo && !*f->repo)
+    f->repo = NULL;
+  if (f->text && !*f->text)
+    f->text = NULL;
+  if (f->state && !queue_state_valid(f->state))
+    return airgap_error_set(AIRGAP_EINVALID,
+                            "state must be queued, running, passed, failed, errored or canceled");
+  if (f->label && !server_name_ok(f->label, QUEUE_MAX_LABEL, "._:=-"))
+    return airgap_error_set(AIRGAP_EINVALID, "label must be 1 to %d characters of [A-Za-z0-9._:=-]",
+                            QUEUE_MAX_LABEL);
+  if (f->repo && strlen(f->repo) > MAX_REPO_FILTER)
+    return airgap_error_set(AIRGAP_EINVALID, "repo must be at most %u bytes", MAX_REPO_FILTER);
+  if (f->text && strlen(f->text) > MAX_TEXT_FILTER)
+    return airgap_error_set(AIRGAP_EINVALID, "q must be at most %u bytes", MAX_TEXT_FILTER);
+  if (lim && (server_parse_u64(&limit, lim) < 0 || limit == 0 || limit > MAX_LIST_LIMIT))
+    return airgap_error_set(AIRGAP_EINVALID, "limit must be an integer in [1, %u]", MAX_LIST_LIMIT);
+  if (bef && (server_parse_u64(&before, bef) < 0 || before > INT64_MAX))
+    return airgap_error_set(AIRGAP_EINVALID, "before must be a cursor from a previous page");
+  f->limit = (unsigned)limit;
+  f->before = (int64_t)before;
+  return 0;
+}
+
 void server_on_list(http_request *req, void *payload) {
   queue_server *s = payload;
   http_query_pair *pairs = NULL;
   size_t count = 0, n = 0;
   queue_record **recs = NULL;
-  uint64_t limit = DEFAULT_LIST_LIMIT, before = 0;
-  if (server_authorize(s, req, "client") < 0)
+  queue_job_filter f;
+  memset(&f, 0, sizeof(f));
+  if (server_authorize(s, req, "read") < 0)
     return;
   const char *q = http_request_query(req);
   int error = http_query_parse(&pairs, &count, q, strlen(q), MAX_QUERY_PAIRS);
-  if (error < 0)
-    goto cleanup;
-  const char *state = http_query_get(pairs, count, "state");
-  const char *lim = http_query_get(pairs, count, "limit");
-  const char *bef = http_query_get(pairs, count, "before");
-  if (state && !queue_state_valid(state)) {
-    error = airgap_error_set(AIRGAP_EINVALID,
-                             "state must be queued, running, passed, failed, errored or canceled");
-    goto cleanup;
-  }
-  if (lim && (server_parse_u64(&limit, lim) < 0 || limit == 0 || limit > MAX_LIST_LIMIT)) {
-    error =
-        airgap_error_set(AIRGAP_EINVALID, "limit must be an integer in [1, %u]", MAX_LIST_LIMIT);
-    goto cleanup;
-  }
-  if (bef && (server_parse_u64(&before, bef) < 0 || before > INT64_MAX)) {
-    error = airgap_error_set(AIRGAP_EINVALID, "before must be a cursor from a previous page");
-    goto cleanup;
-  }
-  error = queue_store_job_list(&recs, &n, s->store, state, (int64_t)before, (unsigned)limit);
-  if (error < 0)
+  if (error < 0 || (error = list_filter(&f, pairs, count)) < 0 ||
+      (error = queue_store_job_find(&recs, &n, s->store, &f)) < 0)
     goto cleanup;
   json_t *arr = json_array();
   for (size_t i = 0; arr && i < n; i++)
     json_array_append_new(arr, queue_record_json(recs[i], 1));
   json_t *o = json_pack("{s:o,s:o}", "jobs", arr ? arr : json_array(), "next",
-                        n == limit && n > 0 ? json_integer(recs[n - 1]->seq) : json_null());
+                        n == f.limit && n > 0 ? json_integer(recs[n - 1]->seq) : json_null());
   server_respond_json(req, 200, o);
 cleanup:
   if (error < 0)
@@ -118,7 +141,7 @@ cleanup:
 void server_on_get(http_request *req, void *payload) {
   queue_server *s = payload;
   queue_record *rec = NULL;
-  if (server_authorize(s, req, "client") < 0)
+  if (server_authorize(s, req, "read") < 0)
     return;
   const char *id = server_path_job_id(req);
   if (!id)
@@ -147,6 +170,33 @@ void server_on_cancel(http_request *req, void *payload) {
   log_info("queue", "job %s: cancel requested (%s)", id, rec->job.state);
   answer_changed(s, req, id, rec);
   queue_record_free(rec);
+}
+
+/* A new job with the spec of a finished one, linked both ways (retry_of on
+ * the new job, retried_by on the old), like a retry in GitLab or Buildkite. */
+void server_on_retry(http_request *req, void *payload) {
+  queue_server *s = payload;
+  queue_record *rec = NULL;
+  char new_id[QUEUE_JOB_ID_LEN + 1];
+  if (server_authorize(s, req, "client") < 0)
+    return;
+  const char *id = server_path_job_id(req);
+  if (!id)
+    return;
+  int error = queue_job_id_new(new_id);
+  if (error == 0)
+    error = queue_store_job_retry(&rec, s->store, id, new_id, queue_now_ms());
+  if (error < 0) {
+    server_respond_code(req, error);
+    return;
+  }
+  log_info("queue", "job %s retried as %s", id, new_id);
+  server_metrics_add(s, COUNT_SUBMITTED, 1);
+  server_logs_notify(s, id);
+  server_respond_record(req, 201, rec, 0);
+  queue_record_free(rec);
+  server_events_changed(s);
+  server_waiters_dispatch(s);
 }
 
 /* ---- the agent's calls on a leased job ---- */
@@ -190,9 +240,13 @@ void server_on_heartbeat(http_request *req, void *payload) {
                                     queue_now_ms() + (int64_t)s->lease_ttl * 1000);
   if (error < 0)
     server_respond_code(req, error);
-  else
+  else {
+    /* the agent is alive even when all its slots are busy and it polls no lease */
+    if (queue_store_agent_touch(s->store, id, queue_now_ms()) < 0)
+      log_warn("queue", "job %s: cannot refresh its agent: %s", id, airgap_error_last());
     server_respond_json(req, 200,
                         json_pack("{s:b,s:i}", "cancel", cancel, "lease_ttl", (int)s->lease_ttl));
+  }
   json_decref(o);
 }
 

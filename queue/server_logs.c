@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LOG_TIMES_PAGE 4096
+
 struct log_stream {
   queue_server *server;
   char id[QUEUE_JOB_ID_LEN + 1];
@@ -140,7 +142,7 @@ void server_on_log_read(http_request *req, void *payload) {
   queue_record *rec = NULL;
   uint64_t offset = 0;
   int error = 0;
-  const char *id = log_call(&pairs, &count, s, req, "client");
+  const char *id = log_call(&pairs, &count, s, req, "read");
   if (!id)
     return;
   const char *off = http_query_get(pairs, count, "offset");
@@ -181,5 +183,46 @@ cleanup:
   if (error < 0)
     server_respond_code(req, error);
   queue_record_free(rec);
+  http_query_free(pairs, count);
+}
+
+/* GET /v1/jobs/ID/logs/times?offset=N: when each stretch of the log was
+ * stored, {"chunks":[[start, at], …], "next": OFFSET|null} — the web UI's
+ * line timestamps (a line gets the time of the chunk it starts in). */
+void server_on_log_times(http_request *req, void *payload) {
+  queue_server *s = payload;
+  http_query_pair *pairs = NULL;
+  size_t count = 0, n = 0;
+  uint64_t offset = 0;
+  queue_log_time *times = NULL;
+  int error = 0;
+  const char *id = log_call(&pairs, &count, s, req, "read");
+  if (!id)
+    return;
+  const char *off = http_query_get(pairs, count, "offset");
+  if (off && (server_parse_u64(&offset, off) < 0 || offset > INT64_MAX / 2)) {
+    error = airgap_error_set(AIRGAP_EINVALID, "offset: must be a byte offset");
+    goto cleanup;
+  }
+  if (!(times = calloc(LOG_TIMES_PAGE, sizeof(*times)))) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
+  if ((error = queue_store_log_times(times, &n, s->store, id, offset, LOG_TIMES_PAGE)) < 0)
+    goto cleanup;
+  json_t *arr = json_array();
+  for (size_t i = 0; arr && i < n; i++)
+    json_array_append_new(arr,
+                          json_pack("[I,I]", (json_int_t)times[i].start, (json_int_t)times[i].at));
+  /* the next page starts after the last chunk listed: past its start */
+  server_respond_json(req, 200,
+                      json_pack("{s:o,s:o}", "chunks", arr ? arr : json_array(), "next",
+                                n == LOG_TIMES_PAGE
+                                    ? json_integer((json_int_t)times[n - 1].start + 1)
+                                    : json_null()));
+cleanup:
+  if (error < 0)
+    server_respond_code(req, error);
+  free(times);
   http_query_free(pairs, count);
 }

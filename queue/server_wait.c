@@ -34,6 +34,8 @@
 #include <time.h>
 
 #define MAX_AGENT_NAME 128
+#define MAX_AGENT_VERSION 64
+#define MAX_AGENT_SLOTS 4096
 #define EXPIRE_PERIOD_MS 1000
 #define MAX_WAITERS 10000 /* parked lease requests; more are told to retry */
 #define PRUNE_PERIOD_MS 10000
@@ -47,6 +49,7 @@ struct waiter {
   char **labels;
   size_t label_count;
   uint64_t deadline; /* clock_monotonic_ms */
+  int drained;       /* its agent is drained: offered nothing until resumed */
 };
 
 static void waiter_free(waiter *w) {
@@ -83,6 +86,7 @@ static int try_lease(queue_server *s, http_request *req, const char *agent,
   log_info("queue", "job %s leased to %s (attempt %u)", rec->job.id, agent, rec->job.attempts);
   server_respond_record(req, 200, rec, s->lease_ttl); /* the agent needs the secrets */
   queue_record_free(rec);
+  server_events_changed(s);
   return 1;
 }
 
@@ -103,7 +107,8 @@ static void dispatch_locked(queue_server *s) {
   waiter *prev = NULL;
   while (*p) {
     waiter *w = *p;
-    if (try_lease(s, w->req, w->agent, (const char *const *)w->labels, w->label_count) == 0) {
+    if (w->drained ||
+        try_lease(s, w->req, w->agent, (const char *const *)w->labels, w->label_count) == 0) {
       prev = w;
       p = &w->next;
       continue;
@@ -111,6 +116,16 @@ static void dispatch_locked(queue_server *s) {
     unlink_waiter(ws, p, prev);
     waiter_free(w);
   }
+}
+
+void server_waiters_drain(queue_server *s, const char *agent, int drained) {
+  pthread_mutex_lock(&s->waiters.mu);
+  for (waiter *w = s->waiters.head; w; w = w->next)
+    if (strcmp(w->agent, agent) == 0)
+      w->drained = drained;
+  if (!drained && s->waiters.head)
+    dispatch_locked(s);
+  pthread_mutex_unlock(&s->waiters.mu);
 }
 
 void server_waiters_dispatch(queue_server *s) {
@@ -162,6 +177,7 @@ static int expire_leases(queue_server *s) {
     server_metrics_add(s, COUNT_EXPIRED, res.requeued + res.lost);
     server_metrics_add(s, COUNT_LOST, res.lost);
     server_logs_notify(s, NULL);
+    server_events_changed(s);
   }
   return res.requeued > 0;
 }
@@ -200,6 +216,7 @@ static void *housekeeping(void *arg) {
     if (now >= next_expire) {
       pthread_mutex_unlock(&ws->mu);
       int requeued = expire_leases(s);
+      server_events_tick(s);
       if (clock_monotonic_ms() >= next_prune) {
         prune(s);
         next_prune = clock_monotonic_ms() + PRUNE_PERIOD_MS;
@@ -260,7 +277,16 @@ void server_waiters_destroy(queue_server *s) {
 }
 
 /* Checks the lease request's body; NULL when fine, else what is wrong. */
-static const char *lease_request_problem(json_t *agent, json_t *labels, json_t *wait) {
+static const char *lease_request_problem(json_t *agent, json_t *labels, json_t *wait,
+                                         json_t *version, json_t *slots) {
+  if (version && !json_is_null(version) &&
+      (!json_is_string(version) ||
+       !server_name_ok(json_string_value(version), MAX_AGENT_VERSION, "._+~-")))
+    return "version: must be 1 to 64 characters of [A-Za-z0-9._+~-]";
+  if (slots && !json_is_null(slots) &&
+      (!json_is_integer(slots) || json_integer_value(slots) < 1 ||
+       json_integer_value(slots) > MAX_AGENT_SLOTS))
+    return "slots: must be an integer in [1, 4096]";
   if (!json_is_string(agent) || !server_name_ok(json_string_value(agent), MAX_AGENT_NAME, "._:@-"))
     return "agent: must be a name of 1 to 128 characters of [A-Za-z0-9._:@-]";
   if (labels && !json_is_array(labels))
@@ -289,7 +315,11 @@ void server_on_lease(http_request *req, void *payload) {
   json_t *agent = json_object_get(o, "agent");
   json_t *labels = json_object_get(o, "labels");
   json_t *wait = json_object_get(o, "wait");
-  const char *msg = lease_request_problem(agent, labels, wait);
+  json_t *version = json_object_get(o, "version");
+  json_t *slots = json_object_get(o, "slots");
+  const char *msg = lease_request_problem(agent, labels, wait, version, slots);
+  char *joined = NULL;
+  int drained = 0, error = 0;
   if (msg) {
     http_request_respond_error(req, 400, msg);
     goto cleanup;
@@ -310,6 +340,10 @@ void server_on_lease(http_request *req, void *payload) {
       http_request_respond_error(req, 500, "out of memory");
       goto cleanup;
     }
+  if ((error = queue_labels_join(&joined, (const char *const *)w->labels, w->label_count)) < 0) {
+    server_respond_code(req, error);
+    goto cleanup;
+  }
   w->req = req;
   w->deadline = clock_monotonic_ms() + (uint64_t)secs * 1000;
   pthread_mutex_lock(&ws->mu);
@@ -321,7 +355,22 @@ void server_on_lease(http_request *req, void *payload) {
                                         : "too many waiting lease requests; retry later");
     goto cleanup;
   }
-  int r = try_lease(s, req, w->agent, (const char *const *)w->labels, w->label_count);
+  /* The registry: every lease request says the agent is alive, and whether
+   * it may take work (drained from the web UI or the API). Read under the
+   * waiters' lock, like a lease: a drain either comes before this read or
+   * marks this request once it is parked (server_waiters_drain), never
+   * between the two. */
+  error = queue_store_agent_seen(&drained, s->store, w->agent, joined, json_string_value(version),
+                                 json_is_integer(slots) ? (unsigned)json_integer_value(slots) : 0,
+                                 queue_now_ms());
+  if (error < 0) {
+    pthread_mutex_unlock(&ws->mu);
+    server_respond_code(req, error);
+    goto cleanup;
+  }
+  w->drained = drained;
+  int r =
+      w->drained ? 0 : try_lease(s, req, w->agent, (const char *const *)w->labels, w->label_count);
   if (r == 0 && secs == 0) {
     pthread_mutex_unlock(&ws->mu);
     http_request_respond(req, http_response_new(204, "application/json", "", 0));
@@ -342,6 +391,7 @@ void server_on_lease(http_request *req, void *payload) {
   pthread_cond_signal(&ws->cond);
   pthread_mutex_unlock(&ws->mu);
 cleanup:
+  free(joined);
   waiter_free(w);
   json_decref(o);
 }

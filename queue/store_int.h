@@ -46,7 +46,56 @@ typedef struct queue_record {
   queue_job job;
   int64_t seq;
   int64_t lease_expires;
+  char *retry_of;   /* NULL, or the job this one retries */
+  char *retried_by; /* NULL, or the job that retries this one */
 } queue_record;
+
+/* What a job listing selects (every member optional: NULL or 0). Newest
+ * first, from the cursor before (a seq; 0: the newest). */
+typedef struct queue_job_filter {
+  const char *state; /* one state */
+  const char *label; /* jobs that need this label */
+  const char *repo;  /* the spec's repo, exactly */
+  const char *text;  /* case-insensitive substring of the job's id, repo, ref,
+                        commit, image or script (never of its env or secrets) */
+  int64_t before;
+  unsigned limit;
+} queue_job_filter;
+
+/* An agent as the registry knows it: registered by its lease requests, kept
+ * fresh by them and by its jobs' heartbeats. Owned; free with
+ * queue_agent_list_free(). */
+typedef struct queue_agent {
+  char *name;
+  char *labels;   /* newline-joined (queue_labels_join) */
+  char *version;  /* NULL when the agent did not say */
+  unsigned slots; /* 0 when the agent did not say */
+  int64_t first_seen, last_seen;
+  int drained;
+} queue_agent;
+
+void queue_agent_list_free(queue_agent *agents, size_t count);
+
+/* Queued jobs that need one label set. */
+typedef struct queue_label_group {
+  char *labels; /* newline-joined */
+  uint64_t count;
+  int64_t oldest; /* created_at of the oldest */
+} queue_label_group;
+
+void queue_label_groups_free(queue_label_group *groups, size_t count);
+
+/* When a stretch of a job's log was stored: the chunk that starts at byte
+ * start arrived at at (ms since the epoch; 0: stored before the queue kept
+ * the time). */
+typedef struct queue_log_time {
+  uint64_t start;
+  int64_t at;
+} queue_log_time;
+
+/* The most agents and label groups a listing returns. */
+#define QUEUE_MAX_AGENTS 1000
+#define QUEUE_MAX_GROUPS 200
 
 void queue_record_free(queue_record *rec);
 void queue_record_list_free(queue_record **recs, size_t count);
@@ -90,8 +139,18 @@ typedef struct queue_store_ops {
   int (*job_insert)(queue_store *store, const char *id, const char *spec_json,
                     const char *const *labels, size_t label_count, int64_t now);
   int (*job_get)(queue_record **out, queue_store *store, const char *id);
-  int (*job_list)(queue_record ***out, size_t *out_count, queue_store *store, const char *state,
-                  int64_t before, unsigned limit);
+  int (*job_list)(queue_record ***out, size_t *out_count, queue_store *store,
+                  const queue_job_filter *filter);
+  int (*job_retry)(queue_record **out, queue_store *store, const char *id, const char *new_id,
+                   int64_t now);
+  int (*agent_seen)(int *out_drained, queue_store *store, const char *name, const char *labels,
+                    const char *version, unsigned slots, int64_t now);
+  int (*agent_touch)(queue_store *store, const char *job_id, int64_t now);
+  int (*agent_list)(queue_agent **out, size_t *out_count, queue_store *store);
+  int (*agent_drain)(queue_store *store, const char *name, int drained);
+  int (*queued_groups)(queue_label_group **out, size_t *out_count, queue_store *store);
+  int (*log_times)(queue_log_time *out, size_t *out_count, queue_store *store, const char *id,
+                   uint64_t offset, size_t max);
   int (*job_cancel)(queue_record **out, queue_store *store, const char *id, int64_t now);
   int (*lease)(queue_record **out, queue_store *store, const char *agent, const char *const *labels,
                size_t label_count, const char *lease_id, int64_t expires, int64_t now);
@@ -133,8 +192,8 @@ int queue_store_open_sqlite(queue_store **out, const char *data_dir, int sync_no
 int queue_store_open_pg(queue_store **out, const char *url, size_t pool_size);
 
 /* SQLite's and PostgreSQL's latest schema versions (migrations in order). */
-#define QUEUE_SQLITE_SCHEMA_VERSION 2
-#define QUEUE_PG_SCHEMA_VERSION 1
+#define QUEUE_SQLITE_SCHEMA_VERSION 4
+#define QUEUE_PG_SCHEMA_VERSION 3
 
 /* ---- dispatch (documented on the ops above) ---- */
 
@@ -152,7 +211,53 @@ static inline int queue_store_job_get(queue_record **out, queue_store *s, const 
 /* Newest first; before == 0 starts at the newest; state NULL means any. */
 static inline int queue_store_job_list(queue_record ***out, size_t *n, queue_store *s,
                                        const char *state, int64_t before, unsigned limit) {
-  return s->ops->job_list(out, n, s, state, before, limit);
+  queue_job_filter f = {.state = state, .before = before, .limit = limit};
+  return s->ops->job_list(out, n, s, &f);
+}
+/* The jobs filter selects, newest first. Each filter has an index (label,
+ * repo, state, or none: the newest), so a page costs the same at any depth;
+ * the text is matched on the rows the index walks. */
+static inline int queue_store_job_find(queue_record ***out, size_t *n, queue_store *s,
+                                       const queue_job_filter *filter) {
+  return s->ops->job_list(out, n, s, filter);
+}
+/* A new queued job new_id with the spec and labels of the finished job id,
+ * linked both ways (retry_of, retried_by); *out is the new job. AIRGAP_EBUSY
+ * when id has not ended or was retried already; AIRGAP_ENOTFOUND. */
+static inline int queue_store_job_retry(queue_record **out, queue_store *s, const char *id,
+                                        const char *new_id, int64_t now) {
+  return s->ops->job_retry(out, s, id, new_id, now);
+}
+/* Registers or refreshes agent name (a lease request); *out_drained says
+ * whether it is drained. version NULL and slots 0 keep what was known. */
+static inline int queue_store_agent_seen(int *out_drained, queue_store *s, const char *name,
+                                         const char *labels, const char *version, unsigned slots,
+                                         int64_t now) {
+  return s->ops->agent_seen(out_drained, s, name, labels, version, slots, now);
+}
+/* Refreshes the agent running job_id (a heartbeat). */
+static inline int queue_store_agent_touch(queue_store *s, const char *job_id, int64_t now) {
+  return s->ops->agent_touch(s, job_id, now);
+}
+/* Every known agent (at most QUEUE_MAX_AGENTS), most recently seen first. */
+static inline int queue_store_agent_list(queue_agent **out, size_t *n, queue_store *s) {
+  return s->ops->agent_list(out, n, s);
+}
+/* Drains (1) or resumes (0) agent name. AIRGAP_ENOTFOUND for an unknown agent. */
+static inline int queue_store_agent_drain(queue_store *s, const char *name, int drained) {
+  return s->ops->agent_drain(s, name, drained);
+}
+/* Up to max chunks of job id's log that end past offset, in order, with the
+ * time each was stored (*out caller-allocated, max entries). AIRGAP_ENOTFOUND
+ * for an unknown job. */
+static inline int queue_store_log_times(queue_log_time *out, size_t *n, queue_store *s,
+                                        const char *id, uint64_t offset, size_t max) {
+  return s->ops->log_times(out, n, s, id, offset, max);
+}
+/* Queued jobs grouped by label set, the largest groups first (at most
+ * QUEUE_MAX_GROUPS). */
+static inline int queue_store_queued_groups(queue_label_group **out, size_t *n, queue_store *s) {
+  return s->ops->queued_groups(out, n, s);
 }
 /* Queued → canceled; running → cancel flag set; final → AIRGAP_EBUSY. */
 static inline int queue_store_job_cancel(queue_record **out, queue_store *s, const char *id,
@@ -271,6 +376,11 @@ int queue_labels_join(char **out, const char *const *labels, size_t n);
 
 /* 1 when every label of joined (from queue_labels_join) is among agent's. */
 int queue_labels_match(const char *joined, const char *const *agent, size_t n);
+
+/* What the job listing indexes of a spec (see queue_job_filter): *out_repo
+ * (the spec's repo) and *out_search (id, repo, ref, commit, image and script,
+ * lower-cased, newline-separated), both owned (free()). */
+int queue_spec_index(char **out_repo, char **out_search, const char *id, const char *spec_json);
 
 /* Where a running job goes when its lease ends without a final status
  * (handed back, or expired). */

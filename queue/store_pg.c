@@ -33,14 +33,12 @@
 #define LOG_READ_CHUNKS 64
 #define PRUNE_CAP_LOCK 0x61697270 /* "airp" */
 
-#define JOB_COLUMNS                                                                                \
-  "seq, id, state, spec, reason, exit_code, attempts, agent, created_at, started_at,"              \
-  " finished_at, cancel_requested, log_size, lease, lease_expires"
+#define JOB_COLUMNS PG_JOB_COLUMNS
 
 #define NOTIFY_LOG "SELECT pg_notify('airgap_logs', $1)"
 #define NOTIFY_JOBS "SELECT pg_notify('airgap_jobs', '')"
 
-static int record_from_row(queue_record **out, const PGresult *r, int row) {
+int pg_record_from_row(queue_record **out, const PGresult *r, int row) {
   queue_record *rec = calloc(1, sizeof(*rec));
   if (!rec)
     return airgap_error_set(AIRGAP_ERROR, "queue store: out of memory");
@@ -62,6 +60,8 @@ static int record_from_row(queue_record **out, const PGresult *r, int row) {
   rec->job.log_size = (uint64_t)pg_int(r, row, 12);
   rec->job.lease = pg_strdup(r, row, 13);
   rec->lease_expires = pg_int(r, row, 14);
+  rec->retry_of = pg_strdup(r, row, 15);
+  rec->retried_by = pg_strdup(r, row, 16);
   if (!rec->job.id || !rec->job.state || !rec->job.spec_json) {
     queue_record_free(rec);
     return airgap_error_set(AIRGAP_ERROR, "queue store: out of memory reading a job");
@@ -71,7 +71,7 @@ static int record_from_row(queue_record **out, const PGresult *r, int row) {
 }
 
 /* Reads one job; with lock, locks its row until the transaction ends. */
-static int load_job(queue_record **out, pg_conn *c, const char *id, int lock) {
+int pg_load_job(queue_record **out, pg_conn *c, const char *id, int lock) {
   PGresult *r = NULL;
   pg_args a = {.n = 0};
   pg_arg_text(&a, id);
@@ -82,19 +82,19 @@ static int load_job(queue_record **out, pg_conn *c, const char *id, int lock) {
   if (error == 0)
     error = airgap_error_set(AIRGAP_ENOTFOUND, "no job '%s'", id);
   else if (error > 0)
-    error = record_from_row(out, r, 0);
+    error = pg_record_from_row(out, r, 0);
   PQclear(r);
   return error;
 }
 
-static int notify_log(pg_conn *c, const char *id) {
+int pg_notify_log(pg_conn *c, const char *id) {
   pg_args a = {.n = 0};
   pg_arg_text(&a, id);
   int error = pg_exec(NULL, c, "notify", NOTIFY_LOG, &a);
   return error < 0 ? error : 0;
 }
 
-static int notify_jobs(pg_conn *c) {
+int pg_notify_jobs(pg_conn *c) {
   int error = pg_exec(NULL, c, "notify", NOTIFY_JOBS, NULL);
   return error < 0 ? error : 0;
 }
@@ -106,8 +106,8 @@ static int end_with_job(queue_record **out, pg_store *s, pg_conn *c, const char 
   if (error >= 0 && changed) {
     queue_record_free(rec);
     rec = NULL;
-    if ((error = notify_log(c, id)) == 0)
-      error = load_job(&rec, c, id, 0);
+    if ((error = pg_notify_log(c, id)) == 0)
+      error = pg_load_job(&rec, c, id, 0);
   }
   error = pg_end(c, error);
   pg_conn_put(s, c);
@@ -126,14 +126,14 @@ static int begin_with_job(pg_conn **out_c, queue_record **out, pg_store *s, cons
   if (error < 0)
     return error;
   if ((error = pg_begin(c)) == 0)
-    error = load_job(out, c, id, 1);
+    error = pg_load_job(out, c, id, 1);
   *out_c = c; /* given back by end_with_job or the caller, whatever happened */
   return error;
 }
 
 /* labels as a PostgreSQL array literal: {"a","b"} (labels hold no quote or
  * backslash: the spec allows [A-Za-z0-9._:=-]). */
-static int labels_array(dynbuf *out, const char *const *labels, size_t n) {
+int pg_labels_array(dynbuf *out, const char *const *labels, size_t n) {
   dynbuf_puts(out, "{");
   for (size_t i = 0; i < n; i++) {
     if (strpbrk(labels[i], "\"\\{},"))
@@ -147,84 +147,15 @@ static int labels_array(dynbuf *out, const char *const *labels, size_t n) {
 
 /* ---- jobs ---- */
 
-static int pg_job_insert(queue_store *base, const char *id, const char *spec_json,
-                         const char *const *labels, size_t label_count, int64_t now) {
-  pg_store *s = (pg_store *)base;
-  pg_conn *c = NULL;
-  dynbuf arr;
-  pg_args a = {.n = 0};
-  dynbuf_init(&arr, 64 * 1024);
-  int error = labels_array(&arr, labels, label_count);
-  if (error == 0)
-    error = pg_conn_get(&c, s);
-  if (error < 0)
-    goto cleanup;
-  pg_arg_text(&a, id);
-  pg_arg_text(&a, spec_json);
-  pg_arg_text(&a, arr.data);
-  pg_arg_int(&a, now);
-  /* one statement, so one transaction; the NOTIFY is delivered at its commit */
-  error = pg_exec(NULL, c, "insert job",
-                  "WITH ins AS (INSERT INTO jobs (id, state, spec, labels, created_at)"
-                  " VALUES ($1, 'queued', $2, $3::text[], $4) RETURNING seq)"
-                  " SELECT pg_notify('airgap_jobs', '') FROM ins",
-                  &a);
-  if (error == AIRGAP_EEXISTS)
-    airgap_error_set(AIRGAP_EEXISTS, "job '%s' exists already", id);
-cleanup:
-  pg_conn_put(s, c);
-  dynbuf_free(&arr);
-  return error < 0 ? error : 0;
-}
-
 static int pg_job_get(queue_record **out, queue_store *base, const char *id) {
   pg_store *s = (pg_store *)base;
   pg_conn *c = NULL;
   int error = pg_conn_get(&c, s);
   if (error < 0)
     return error;
-  error = load_job(out, c, id, 0);
+  error = pg_load_job(out, c, id, 0);
   pg_conn_put(s, c);
   return error;
-}
-
-static int pg_job_list(queue_record ***out, size_t *out_count, queue_store *base, const char *state,
-                       int64_t before, unsigned limit) {
-  pg_store *s = (pg_store *)base;
-  pg_conn *c = NULL;
-  PGresult *r = NULL;
-  queue_record **recs = NULL;
-  pg_args a = {.n = 0};
-  size_t n = 0;
-  if (limit == 0)
-    limit = 1;
-  int error = pg_conn_get(&c, s);
-  if (error < 0)
-    return error;
-  pg_arg_text(&a, state);
-  pg_arg_int(&a, before);
-  pg_arg_int(&a, limit);
-  error = pg_exec(&r, c, "list jobs",
-                  "SELECT " JOB_COLUMNS " FROM jobs WHERE ($1::text IS NULL OR state = $1)"
-                  " AND ($2 = 0 OR seq < $2) ORDER BY seq DESC LIMIT $3",
-                  &a);
-  pg_conn_put(s, c);
-  if (error < 0)
-    return error;
-  error = 0;
-  if (!(recs = calloc(limit, sizeof(*recs))))
-    error = airgap_error_set(AIRGAP_ERROR, "queue store: out of memory");
-  for (int i = 0; error == 0 && i < PQntuples(r) && n < limit; i++)
-    if ((error = record_from_row(&recs[n], r, i)) == 0)
-      n++;
-  PQclear(r);
-  if (error < 0) {
-    queue_record_list_free(recs, n);
-    return error;
-  }
-  *out = recs;
-  *out_count = n;
-  return 0;
 }
 
 static int pg_job_cancel(queue_record **out, queue_store *base, const char *id, int64_t now) {
@@ -263,7 +194,7 @@ static int pg_lease(queue_record **out, queue_store *base, const char *agent,
   dynbuf arr;
   pg_args a = {.n = 0};
   dynbuf_init(&arr, 64 * 1024);
-  int error = labels_array(&arr, labels, label_count);
+  int error = pg_labels_array(&arr, labels, label_count);
   if (error == 0)
     error = pg_conn_get(&c, s);
   if (error < 0)
@@ -283,7 +214,7 @@ static int pg_lease(queue_record **out, queue_store *base, const char *agent,
   if (error == 0)
     error = AIRGAP_ENOTFOUND; /* the normal "nothing to do"; no message needed */
   else if (error > 0)
-    error = record_from_row(out, r, 0);
+    error = pg_record_from_row(out, r, 0);
 cleanup:
   PQclear(r);
   pg_conn_put(s, c);
@@ -321,8 +252,11 @@ static int insert_chunk(pg_conn *c, const char *id, uint64_t start, const char *
   pg_arg_int(&a, (int64_t)start);
   pg_arg_int(&a, (int64_t)(start + len));
   pg_arg_blob(&a, data, len);
+  pg_arg_int(&a, queue_now_ms()); /* when it was stored: the web UI's line timestamps */
   int error = pg_exec(NULL, c, "store log chunk",
-                      "INSERT INTO logs (job, start_at, end_at, data) VALUES ($1, $2, $3, $4)", &a);
+                      "INSERT INTO logs (job, start_at, end_at, data, at_ms)"
+                      " VALUES ($1, $2, $3, $4, $5)",
+                      &a);
   return error < 0 ? error : 0;
 }
 
@@ -400,7 +334,7 @@ static int pg_log_append(queue_log_ack *out, queue_store *base, const char *id,
   chunk_target target = {c, id};
   if ((error = queue_log_apply(&stored, &ls, offset, data, len, cap, insert_into, &target)) == 0 &&
       ls.received != before && (error = write_log_state(c, id, &ls)) == 0 && stored > 0)
-    error = notify_log(c, id);
+    error = pg_notify_log(c, id);
 done:
   if (c) {
     error = pg_end(c, error);
@@ -540,7 +474,7 @@ static int end_lease(pg_conn *c, const char *id, queue_lease_end end, const char
                         : "UPDATE jobs SET state = 'queued', lease_expires = NULL WHERE id = $1",
                 &a);
     if (error >= 0)
-      error = notify_jobs(c);
+      error = pg_notify_jobs(c);
   }
   return error < 0 ? error : 0;
 }
@@ -603,7 +537,7 @@ static int pg_expire(queue_expire_result *out, queue_store *base, int64_t now,
                                    PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3), end);
     if ((error = end_lease(c, id, end, "agent_lost", 1, now)) == 0 &&
         (error = note_in_log(c, id, note, len)) == 0)
-      error = notify_log(c, id);
+      error = pg_notify_log(c, id);
     if (end == QUEUE_END_REQUEUED)
       res.requeued++;
     else if (end == QUEUE_END_ERRORED)
@@ -798,6 +732,13 @@ static const queue_store_ops pg_ops = {
     .token_get = pg_token_get,
     .prune = pg_prune,
     .watch = pg_watch,
+    .job_retry = pg_job_retry,
+    .agent_seen = pg_agent_seen,
+    .agent_touch = pg_agent_touch,
+    .agent_list = pg_agent_list,
+    .agent_drain = pg_agent_drain,
+    .queued_groups = pg_queued_groups,
+    .log_times = pg_log_times,
 };
 
 int queue_store_open_pg(queue_store **out, const char *url, size_t pool_size) {

@@ -284,6 +284,26 @@ static const char *const MIGRATIONS[QUEUE_PG_SCHEMA_VERSION] = {
     " PRIMARY KEY (job, end_at));"
     "CREATE TABLE tokens ("
     " id TEXT PRIMARY KEY, role TEXT NOT NULL, hash BYTEA NOT NULL, created_at BIGINT NOT NULL);",
+    /* 2: what the web UI reads: jobs by repository and by label (keyset
+     * pages on an index at any depth), the text a search matches, retries
+     * linked both ways, the agent registry. Existing jobs are indexed here. */
+    "ALTER TABLE jobs ADD COLUMN repo TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN search TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN retry_of TEXT;"
+    "ALTER TABLE jobs ADD COLUMN retried_by TEXT;"
+    "UPDATE jobs SET repo = coalesce(spec::jsonb->>'repo', ''),"
+    " search = lower(concat_ws(chr(10), id, spec::jsonb->>'repo', spec::jsonb->>'ref',"
+    " spec::jsonb->>'commit', spec::jsonb->>'image', spec::jsonb->>'script'));"
+    "CREATE INDEX jobs_by_repo ON jobs(repo, seq);"
+    "CREATE TABLE job_labels (label TEXT NOT NULL,"
+    " seq BIGINT NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE, PRIMARY KEY (label, seq));"
+    "CREATE INDEX job_labels_by_seq ON job_labels(seq);"
+    "INSERT INTO job_labels (label, seq) SELECT DISTINCT unnest(labels), seq FROM jobs;"
+    "CREATE TABLE agents (name TEXT PRIMARY KEY, labels TEXT NOT NULL, version TEXT,"
+    " slots INTEGER NOT NULL DEFAULT 0, first_seen BIGINT NOT NULL,"
+    " last_seen BIGINT NOT NULL, drained INTEGER NOT NULL DEFAULT 0);",
+    /* 3: when each log chunk was stored (the web UI's line timestamps) */
+    "ALTER TABLE logs ADD COLUMN at_ms BIGINT;",
 };
 
 static int script(pg_conn *c, const char *what, const char *sql) {

@@ -13,6 +13,7 @@
 #define AIRGAP_QUEUE_STORE_PG_INT_H
 
 #include "queue/store_int.h"
+#include "common/dynbuf.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -88,5 +89,37 @@ int pg_end(pg_conn *c, int error);
 /* Column helpers on a text-format result. */
 int64_t pg_int(const PGresult *r, int row, int col);  /* 0 for NULL */
 char *pg_strdup(const PGresult *r, int row, int col); /* NULL for NULL */
+
+/* ---- shared by store_pg.c and store_pg_ui.c ---- */
+
+#define PG_JOB_COLUMNS                                                                             \
+  "seq, id, state, spec, reason, exit_code, attempts, agent, created_at, started_at,"              \
+  " finished_at, cancel_requested, log_size, lease, lease_expires, retry_of, retried_by"
+
+/* Row of a PG_JOB_COLUMNS result as a new record. */
+int pg_record_from_row(queue_record **out, const PGresult *r, int row);
+/* Reads one job; with lock, locks its row until the transaction ends. */
+int pg_load_job(queue_record **out, pg_conn *c, const char *id, int lock);
+/* NOTIFY airgap_logs (id) and airgap_jobs, delivered at commit. */
+int pg_notify_log(pg_conn *c, const char *id);
+int pg_notify_jobs(pg_conn *c);
+/* labels as a PostgreSQL array literal. */
+int pg_labels_array(dynbuf *out, const char *const *labels, size_t n);
+
+/* The operations of store_pg_ui.c (see queue_store_ops). */
+int pg_job_insert(queue_store *base, const char *id, const char *spec_json,
+                  const char *const *labels, size_t label_count, int64_t now);
+int pg_job_list(queue_record ***out, size_t *out_count, queue_store *base,
+                const queue_job_filter *filter);
+int pg_job_retry(queue_record **out, queue_store *base, const char *id, const char *new_id,
+                 int64_t now);
+int pg_agent_seen(int *out_drained, queue_store *base, const char *name, const char *labels,
+                  const char *version, unsigned slots, int64_t now);
+int pg_agent_touch(queue_store *base, const char *job_id, int64_t now);
+int pg_agent_list(queue_agent **out, size_t *out_count, queue_store *base);
+int pg_agent_drain(queue_store *base, const char *name, int drained);
+int pg_queued_groups(queue_label_group **out, size_t *out_count, queue_store *base);
+int pg_log_times(queue_log_time *out, size_t *out_count, queue_store *base, const char *id,
+                 uint64_t offset, size_t max);
 
 #endif

@@ -8,7 +8,10 @@
  * give the same answers and the same error messages.
  */
 #include "queue/store_int.h"
+#include "common/dynbuf.h"
 #include "common/error.h"
+
+#include <jansson.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,5 +215,42 @@ int queue_log_apply(uint64_t *out_stored, queue_log_state *ls, uint64_t offset, 
   }
   ls->received = offset + skip + len;
   *out_stored = stored;
+  return 0;
+}
+
+int queue_spec_index(char **out_repo, char **out_search, const char *id, const char *spec_json) {
+  static const char *const FIELDS[] = {"repo", "ref", "commit", "image", "script"};
+  json_t *spec = json_loads(spec_json, 0, NULL);
+  dynbuf b;
+  char *repo = NULL, *search = NULL;
+  if (!json_is_object(spec)) {
+    json_decref(spec);
+    return airgap_error_set(AIRGAP_EINVALID, "job %s: the stored spec is not a JSON object", id);
+  }
+  dynbuf_init(&b, QUEUE_MAX_SPEC_BYTES + 256);
+  dynbuf_puts(&b, id);
+  for (size_t i = 0; i < sizeof(FIELDS) / sizeof(FIELDS[0]); i++) {
+    const char *v = json_string_value(json_object_get(spec, FIELDS[i]));
+    if (!v)
+      continue;
+    dynbuf_puts(&b, "\n");
+    dynbuf_puts(&b, v);
+  }
+  const char *r = json_string_value(json_object_get(spec, "repo"));
+  repo = strdup(r ? r : "");
+  search = dynbuf_failed(&b) ? NULL : dynbuf_take(&b, NULL);
+  dynbuf_free(&b);
+  json_decref(spec);
+  if (!repo || !search) {
+    free(repo);
+    free(search);
+    return airgap_error_set(AIRGAP_ERROR, "queue store: out of memory indexing job %s", id);
+  }
+  /* ASCII lower case: both databases then match with a plain substring test */
+  for (char *p = search; *p; p++)
+    if (*p >= 'A' && *p <= 'Z')
+      *p = (char)(*p - 'A' + 'a');
+  *out_repo = repo;
+  *out_search = search;
   return 0;
 }

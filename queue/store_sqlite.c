@@ -27,13 +27,11 @@
 #define LEASE_SCAN_PAGE 256
 #define EXPIRE_BATCH 1000
 
-#define JOB_COLUMNS                                                                                \
-  "seq, id, state, spec, reason, exit_code, attempts, agent, created_at, started_at,"              \
-  " finished_at, cancel_requested, log_size, lease, lease_expires"
+#define JOB_COLUMNS SQLITE_JOB_COLUMNS
 
 static int note_in_log(sqlite_store *s, const char *id, const char *note, size_t len);
 
-static int record_from_row(queue_record **out, sqlite3_stmt *st) {
+int sqlite_record_from_row(queue_record **out, sqlite3_stmt *st) {
   queue_record *r = calloc(1, sizeof(*r));
   if (!r)
     return airgap_error_set(AIRGAP_ERROR, "queue store: out of memory");
@@ -55,6 +53,8 @@ static int record_from_row(queue_record **out, sqlite3_stmt *st) {
   r->job.log_size = (uint64_t)sqlite3_column_int64(st, 12);
   r->job.lease = sql_column_strdup(st, 13);
   r->lease_expires = sqlite3_column_int64(st, 14); /* 0 for NULL */
+  r->retry_of = sql_column_strdup(st, 15);
+  r->retried_by = sql_column_strdup(st, 16);
   if (!r->job.id || !r->job.state || !r->job.spec_json) {
     queue_record_free(r);
     return airgap_error_set(AIRGAP_ERROR, "queue store: out of memory reading a job");
@@ -72,7 +72,7 @@ static int load_by(queue_record **out, sqlite_store *s, const char *sql, sql_val
     return error;
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW)
-    error = record_from_row(out, st);
+    error = sqlite_record_from_row(out, st);
   else if (rc == SQLITE_DONE)
     error = airgap_error_set(AIRGAP_ENOTFOUND, "no job '%s'", id ? id : "?");
   else
@@ -81,7 +81,7 @@ static int load_by(queue_record **out, sqlite_store *s, const char *sql, sql_val
   return error;
 }
 
-static int load_job(queue_record **out, sqlite_store *s, const char *id) {
+int sqlite_load_job(queue_record **out, sqlite_store *s, const char *id) {
   return load_by(out, s, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1", V_TEXT(id), id);
 }
 
@@ -92,7 +92,7 @@ static int end_with_job(queue_record **out, sqlite_store *s, const char *id, que
   if (error >= 0 && changed) {
     queue_record_free(rec);
     rec = NULL;
-    error = load_job(&rec, s, id);
+    error = sqlite_load_job(&rec, s, id);
   }
   error = tx_end(s, error, 1);
   if (error < 0) {
@@ -105,64 +105,12 @@ static int end_with_job(queue_record **out, sqlite_store *s, const char *id, que
 
 /* ---- jobs ---- */
 
-static int sqlite_job_insert(queue_store *base, const char *id, const char *spec_json,
-                             const char *const *labels, size_t label_count, int64_t now) {
-  sqlite_store *s = (sqlite_store *)base;
-  char *joined = NULL;
-  int error = queue_labels_join(&joined, labels, label_count);
-  if (error < 0)
-    return error;
-  if ((error = tx_begin(s)) == 0)
-    error = SQL_EXEC(s, "insert job",
-                     "INSERT INTO jobs (id, state, spec, labels, created_at)"
-                     " VALUES (?1, 'queued', ?2, ?3, ?4)",
-                     V_TEXT(id), V_TEXT(spec_json), V_TEXT(joined), V_INT(now));
-  if (error == AIRGAP_EEXISTS)
-    airgap_error_set(AIRGAP_EEXISTS, "job '%s' exists already", id);
-  error = tx_end(s, error, 1);
-  free(joined);
-  return error;
-}
-
 static int sqlite_job_get(queue_record **out, queue_store *base, const char *id) {
   sqlite_store *s = (sqlite_store *)base;
   pthread_mutex_lock(&s->mu);
-  int error = load_job(out, s, id);
+  int error = sqlite_load_job(out, s, id);
   pthread_mutex_unlock(&s->mu);
   return error;
-}
-
-static int sqlite_job_list(queue_record ***out, size_t *out_count, queue_store *base,
-                           const char *state, int64_t before, unsigned limit) {
-  sqlite_store *s = (sqlite_store *)base;
-  sqlite3_stmt *st = NULL;
-  queue_record **recs = NULL;
-  size_t n = 0;
-  int rc = SQLITE_DONE;
-  if (limit == 0)
-    limit = 1;
-  recs = calloc(limit, sizeof(*recs));
-  if (!recs)
-    return airgap_error_set(AIRGAP_ERROR, "queue store: out of memory");
-  pthread_mutex_lock(&s->mu);
-  int error = SQL_QUERY(&st, s,
-                        "SELECT " JOB_COLUMNS " FROM jobs WHERE (?1 IS NULL OR state = ?1)"
-                        " AND (?2 = 0 OR seq < ?2) ORDER BY seq DESC LIMIT ?3",
-                        V_TEXT(state), V_INT(before), V_INT(limit));
-  while (error == 0 && n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
-    if ((error = record_from_row(&recs[n], st)) == 0)
-      n++;
-  if (error == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-    error = sqlite_store_error(s, "list jobs");
-  sql_release(s, st);
-  pthread_mutex_unlock(&s->mu);
-  if (error < 0) {
-    queue_record_list_free(recs, n);
-    return error;
-  }
-  *out = recs;
-  *out_count = n;
-  return 0;
 }
 
 static int sqlite_job_cancel(queue_record **out, queue_store *base, const char *id, int64_t now) {
@@ -170,7 +118,7 @@ static int sqlite_job_cancel(queue_record **out, queue_store *base, const char *
   queue_record *rec = NULL;
   int error = tx_begin(s);
   if (error == 0)
-    error = load_job(&rec, s, id);
+    error = sqlite_load_job(&rec, s, id);
   if (error < 0)
     goto done;
   if (queue_state_is_final(rec->job.state))
@@ -255,7 +203,7 @@ static int sqlite_heartbeat(int *out_cancel, queue_store *base, const char *id,
   sqlite_store *s = (sqlite_store *)base;
   queue_record *rec = NULL;
   int error = tx_begin(s);
-  if (error == 0 && (error = load_job(&rec, s, id)) == 0 &&
+  if (error == 0 && (error = sqlite_load_job(&rec, s, id)) == 0 &&
       (error = queue_rule_lease_current(&rec->job, lease_id)) == 0)
     error = SQL_EXEC(s, "heartbeat", "UPDATE jobs SET lease_expires = ?2 WHERE id = ?1", V_TEXT(id),
                      V_INT(expires));
@@ -275,7 +223,7 @@ static int sqlite_complete(queue_record **out, queue_store *base, const char *id
   int changed = 0;
   int error = tx_begin(s);
   if (error == 0)
-    error = load_job(&rec, s, id);
+    error = sqlite_load_job(&rec, s, id);
   if (error < 0 || queue_rule_complete_repeated(&rec->job, lease_id, status))
     goto done; /* a retried report: answer as the first time */
   snprintf(what, sizeof(what), "report job %s as %s", id, status);
@@ -299,9 +247,11 @@ done:
 
 static int insert_chunk(sqlite_store *s, const char *id, uint64_t start, const char *data,
                         size_t len) {
+  /* at: when the chunk was stored, the web UI's line timestamps */
   int error = SQL_EXEC(s, "store log chunk",
-                       "INSERT INTO logs (job, start, end, data) VALUES (?1, ?2, ?3, ?4)",
-                       V_TEXT(id), V_INT(start), V_INT(start + len), V_BLOB(data, len));
+                       "INSERT INTO logs (job, start, end, data, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                       V_TEXT(id), V_INT(start), V_INT(start + len), V_BLOB(data, len),
+                       V_INT(queue_now_ms()));
   return error < 0 ? error : 0;
 }
 
@@ -349,7 +299,7 @@ static int sqlite_log_append(queue_log_ack *out, queue_store *base, const char *
   queue_log_state ls = {0, 0, 0};
   uint64_t stored = 0;
   int error = tx_begin(s);
-  if (error < 0 || (error = load_job(&rec, s, id)) < 0 ||
+  if (error < 0 || (error = sqlite_load_job(&rec, s, id)) < 0 ||
       (error = queue_rule_lease_current(&rec->job, lease_id)) < 0 ||
       (error = read_log_state(&ls, s, id)) < 0)
     goto done;
@@ -471,7 +421,7 @@ static int sqlite_release(queue_record **out, queue_store *base, const char *id,
   int changed = 0;
   int error = tx_begin(s);
   if (error == 0)
-    error = load_job(&rec, s, id);
+    error = sqlite_load_job(&rec, s, id);
   if (error < 0 || queue_rule_release_repeated(rec, lease_id, reason))
     goto done; /* a repeated release: answer as the first time */
   snprintf(what, sizeof(what), "hand job %s back", id);
@@ -699,6 +649,13 @@ static const queue_store_ops sqlite_ops = {
     .token_add = sqlite_token_add,
     .token_get = sqlite_token_get,
     .prune = sqlite_prune,
+    .job_retry = sqlite_job_retry,
+    .agent_seen = sqlite_agent_seen,
+    .agent_touch = sqlite_agent_touch,
+    .agent_list = sqlite_agent_list,
+    .agent_drain = sqlite_agent_drain,
+    .queued_groups = sqlite_queued_groups,
+    .log_times = sqlite_log_times,
 };
 
 int queue_store_open_sqlite(queue_store **out, const char *data_dir, int sync_normal) {

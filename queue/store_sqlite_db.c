@@ -73,6 +73,36 @@ static const char *const MIGRATIONS[QUEUE_SQLITE_SCHEMA_VERSION] = {
     "CREATE TABLE IF NOT EXISTS tokens ("
     " id TEXT PRIMARY KEY, role TEXT NOT NULL, hash BLOB NOT NULL, created_at INTEGER NOT NULL);",
     "CREATE INDEX jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;",
+    /* 3: what the web UI reads: jobs by repository and by label (keyset pages
+     * on an index at any depth), the text a search matches, retries linked
+     * both ways, the agent registry. Existing jobs are indexed here. */
+    "ALTER TABLE jobs ADD COLUMN repo TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN search TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN retry_of TEXT;"
+    "ALTER TABLE jobs ADD COLUMN retried_by TEXT;"
+    "UPDATE jobs SET repo = coalesce(json_extract(spec, '$.repo'), ''),"
+    " search = lower(id || char(10) || coalesce(json_extract(spec, '$.repo'), '') || char(10) ||"
+    " coalesce(json_extract(spec, '$.ref'), '') || char(10) ||"
+    " coalesce(json_extract(spec, '$.commit'), '') || char(10) ||"
+    " coalesce(json_extract(spec, '$.image'), '') || char(10) ||"
+    " coalesce(json_extract(spec, '$.script'), ''));"
+    "CREATE INDEX jobs_by_repo ON jobs(repo, seq);"
+    "CREATE TABLE job_labels (label TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " PRIMARY KEY (label, seq)) WITHOUT ROWID;"
+    "CREATE INDEX job_labels_by_seq ON job_labels(seq);"
+    "WITH RECURSIVE split(seq, label, rest) AS ("
+    " SELECT seq, '', labels || char(10) FROM jobs WHERE labels <> ''"
+    " UNION ALL SELECT seq, substr(rest, 1, instr(rest, char(10)) - 1),"
+    " substr(rest, instr(rest, char(10)) + 1) FROM split WHERE rest <> '')"
+    " INSERT OR IGNORE INTO job_labels (label, seq) SELECT label, seq FROM split"
+    " WHERE label <> '';"
+    "CREATE TRIGGER jobs_labels_gone AFTER DELETE ON jobs BEGIN"
+    " DELETE FROM job_labels WHERE seq = old.seq; END;"
+    "CREATE TABLE agents (name TEXT PRIMARY KEY, labels TEXT NOT NULL, version TEXT,"
+    " slots INTEGER NOT NULL DEFAULT 0, first_seen INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL, drained INTEGER NOT NULL DEFAULT 0);",
+    /* 4: when each log chunk was stored (the web UI's line timestamps) */
+    "ALTER TABLE logs ADD COLUMN at INTEGER;",
 };
 
 int sqlite_store_error(sqlite_store *s, const char *what) {

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STMT_CACHE_SIZE 48
+#define STMT_CACHE_SIZE 72
 
 typedef struct sqlite_store {
   queue_store base;
@@ -94,5 +94,32 @@ int tx_end(sqlite_store *s, int error, int durable);
 
 /* A text column as a new string (NULL for SQL NULL or out of memory). */
 char *sql_column_strdup(sqlite3_stmt *st, int i);
+
+/* ---- shared by store_sqlite.c and store_sqlite_ui.c (caller holds mu) ---- */
+
+#define SQLITE_JOB_COLUMNS                                                                         \
+  "seq, id, state, spec, reason, exit_code, attempts, agent, created_at, started_at,"              \
+  " finished_at, cancel_requested, log_size, lease, lease_expires, retry_of, retried_by"
+
+/* A row of SQLITE_JOB_COLUMNS as a new record. */
+int sqlite_record_from_row(queue_record **out, sqlite3_stmt *st);
+/* Reads job id. AIRGAP_ENOTFOUND when there is none. */
+int sqlite_load_job(queue_record **out, sqlite_store *s, const char *id);
+
+/* The operations of store_sqlite_ui.c (see queue_store_ops). */
+int sqlite_job_insert(queue_store *base, const char *id, const char *spec_json,
+                      const char *const *labels, size_t label_count, int64_t now);
+int sqlite_job_list(queue_record ***out, size_t *out_count, queue_store *base,
+                    const queue_job_filter *filter);
+int sqlite_job_retry(queue_record **out, queue_store *base, const char *id, const char *new_id,
+                     int64_t now);
+int sqlite_agent_seen(int *out_drained, queue_store *base, const char *name, const char *labels,
+                      const char *version, unsigned slots, int64_t now);
+int sqlite_agent_touch(queue_store *base, const char *job_id, int64_t now);
+int sqlite_agent_list(queue_agent **out, size_t *out_count, queue_store *base);
+int sqlite_agent_drain(queue_store *base, const char *name, int drained);
+int sqlite_queued_groups(queue_label_group **out, size_t *out_count, queue_store *base);
+int sqlite_log_times(queue_log_time *out, size_t *out_count, queue_store *base, const char *id,
+                     uint64_t offset, size_t max);
 
 #endif

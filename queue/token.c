@@ -68,8 +68,9 @@ int queue_token_create(char **out, const char *data_dir, const char *role) {
   queue_store *store = NULL;
   char *token = NULL;
   int error;
-  if (!role || (strcmp(role, "agent") != 0 && strcmp(role, "client") != 0))
-    return airgap_error_set(AIRGAP_EINVALID, "unknown token role '%s': use agent or client",
+  if (!role ||
+      (strcmp(role, "agent") != 0 && strcmp(role, "client") != 0 && strcmp(role, "viewer") != 0))
+    return airgap_error_set(AIRGAP_EINVALID, "unknown token role '%s': use agent, client or viewer",
                             role ? role : "");
   if ((error = queue_random_hex(id, TOKEN_ID_BYTES)) < 0 ||
       (error = queue_random_hex(secret, TOKEN_SECRET_BYTES)) < 0 ||

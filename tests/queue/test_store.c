@@ -684,7 +684,12 @@ static void test_queue_store_migrations(void **state) {
   if (pg_url())
     return; /* PostgreSQL has had one schema only */
   /* from the previous release's schema (no version table): adopted, data kept */
-  sqlite_run(f, "DROP TABLE schema_version; DROP INDEX jobs_finished");
+  sqlite_run(f,
+             "DROP TABLE schema_version; DROP INDEX jobs_finished; DROP TRIGGER jobs_labels_gone;"
+             " DROP TABLE job_labels; DROP TABLE agents; DROP INDEX jobs_by_repo;"
+             " ALTER TABLE jobs DROP COLUMN repo; ALTER TABLE jobs DROP COLUMN search;"
+             " ALTER TABLE jobs DROP COLUMN retry_of; ALTER TABLE jobs DROP COLUMN retried_by;"
+             " ALTER TABLE logs DROP COLUMN at");
   assert_int_equal(open_store(&f->store, f->dir), 0);
   assert_int_equal(schema_version(f), QUEUE_SQLITE_SCHEMA_VERSION);
   assert_gone(f->store, "kept", 0);
