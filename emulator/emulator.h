@@ -88,7 +88,8 @@ const char *emulator_service_names(void);
 /* Shared libraries the emulator loads on demand (dlopen) by soname, separated
  * by spaces: an image that holds the emulator and only what it links (the
  * agent's sandbox) must hold these too. libzip: Lambda's deployment packages
- * (emulator/lambda/zipload.c). */
-#define EMULATOR_ON_DEMAND_LIBRARIES "libzip.so.5 libzip.so.4"
+ * (emulator/lambda/zipload.c); libcurl: deliveries to HTTP(S) subscribers
+ * (emulator/delivery/http.c). */
+#define EMULATOR_ON_DEMAND_LIBRARIES "libzip.so.5 libzip.so.4 libcurl.so.4"
 
 #endif

@@ -12,7 +12,6 @@
 #include "emulator/sqs/sqs_int.h"
 
 #include "common/error.h"
-#include "common/http_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +21,6 @@
  * emulator's shutdown joins the HTTP workers and libcurl offers no way to
  * cancel a transfer from outside: a hung subscriber must not hold a job's
  * teardown up for long. A slower endpoint is retried like a failed one. */
-#define DELIVERY_HTTP_TIMEOUT_MS 5000
-#define DELIVERY_HTTP_MAX_HEADERS 32
 
 typedef struct send_result {
   int rc;
@@ -70,51 +67,5 @@ int delivery_sqs_send(emulator *emu, const char *queue_arn, const char *body, si
   json_decref(in);
   if (r.rc < 0)
     return airgap_error_set(r.rc, "SQS refused the message for %s: %s", queue_arn, r.message);
-  return 0;
-}
-
-static int discard(const char *data, size_t len, void *payload) {
-  (void)data, (void)len, (void)payload;
-  return 0;
-}
-
-int delivery_http_post(const char *url, const char *body, size_t body_len, json_t *meta) {
-  if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-    return airgap_error_set(AIRGAP_EINVALID, "not an HTTP(S) endpoint: %.200s", url);
-  char *lines[DELIVERY_HTTP_MAX_HEADERS + 1] = {NULL};
-  size_t n = 0;
-  const char *name;
-  json_t *v;
-  json_t *headers = json_object_get(meta, "headers");
-  json_object_foreach(headers, name, v) {
-    if (n >= DELIVERY_HTTP_MAX_HEADERS || !json_is_string(v))
-      continue;
-    size_t len = strlen(name) + json_string_length(v) + 3;
-    lines[n] = malloc(len);
-    if (!lines[n])
-      break;
-    snprintf(lines[n], len, "%s: %s", name, json_string_value(v));
-    n++;
-  }
-  http_client_request req = {
-      .method = "POST",
-      .url = url,
-      .headers = (const char *const *)lines,
-      .body = body,
-      .body_len = body_len,
-      .timeout_ms = DELIVERY_HTTP_TIMEOUT_MS,
-      .connect_timeout_ms = 2000,
-      .on_data = discard, /* what a subscriber answers does not matter, only its status */
-  };
-  http_client_response resp = {0};
-  int rc = http_client_send(&resp, &req);
-  for (size_t i = 0; i < n; i++)
-    free(lines[i]);
-  if (rc < 0)
-    return rc;
-  long status = resp.status;
-  http_client_response_free(&resp);
-  if (status < 200 || status > 299)
-    return airgap_error_set(AIRGAP_ERROR, "%.200s answered %ld", url, status);
   return 0;
 }

@@ -428,7 +428,8 @@ class GatewayTest(unittest.TestCase):
         self.assertIn("apigateway", json.loads(body)["message"])
 
     def test_unserved_services_aws_cli(self):
-        for args, operation in ((["iam", "list-users"], "ListUsers"),
+        for args, operation in ((["autoscaling", "describe-auto-scaling-groups"],
+                                 "DescribeAutoScalingGroups"),
                                 (["firehose", "list-delivery-streams"], "ListDeliveryStreams"),
                                 (["ecs", "list-clusters"], "ListClusters"),
                                 (["cloudformation", "list-stacks"], "ListStacks")):
