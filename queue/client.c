@@ -35,7 +35,7 @@ struct queue_client {
   size_t base_count;
   _Atomic size_t current; /* the server that answered last */
   char *auth;             /* "Authorization: Bearer …" or NULL */
-  unsigned slots; /* told to the queue's agent registry with each lease request (0: not) */
+  unsigned slots;         /* told to the queue's agent registry with each lease request (0: not) */
 };
 
 void queue_client_set_slots(queue_client *c, unsigned slots) { c->slots = slots; }
