@@ -102,11 +102,10 @@ void queue_client_free(queue_client *c) {
 }
 
 /* The path of a request ("/v1/jobs/…"); call() puts a server in front. */
-static int make_url(char *out, size_t size, queue_client *c, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static int make_path(char *out, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static int make_url(char *out, size_t size, queue_client *c, const char *fmt, ...) {
-  (void)c;
+static int make_path(char *out, size_t size, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int m = vsnprintf(out, size, fmt, ap);
@@ -122,13 +121,16 @@ static void server_url(char *out, size_t size, const queue_client *c, size_t ser
   snprintf(out, size, "%s%s", c->bases[server], path);
 }
 
+/* What a server behind a proxy, or without its database, answers. */
+static int unavailable(long status) { return status == 502 || status == 503 || status == 504; }
+
 /* Whether a failed request goes on to the next server. */
 static int should_fail_over(const queue_client *c, int error, const http_client_response *resp,
                             int repeatable) {
   if (c->base_count < 2)
     return 0;
   if (error == 0)
-    return resp->status == 502 || resp->status == 503 || resp->status == 504;
+    return unavailable(resp->status);
   if (resp->unreached)
     return 1;
   return repeatable && (error == AIRGAP_ERROR || error == AIRGAP_ETIMEOUT);
@@ -204,7 +206,7 @@ static int call(json_t **out_json, long *out_status, queue_client *c, const char
   }
   if (error < 0)
     return error;
-  if (resp.status != 502 && resp.status != 503 && resp.status != 504)
+  if (!unavailable(resp.status))
     c->current = server;
   json_t *o = NULL;
   if (resp.status >= 200 && resp.status < 300 && resp.status != 204 && resp.body_len > 0) {
@@ -244,7 +246,7 @@ int queue_client_submit(char **out, queue_client *c, const char *spec_json, size
   char url[MAX_URL];
   json_t *o = NULL;
   long status = 0;
-  int error = make_url(url, sizeof(url), c, "/v1/jobs");
+  int error = make_path(url, sizeof(url), "/v1/jobs");
   if (error < 0)
     return error;
   error =
@@ -288,7 +290,7 @@ static int job_call(queue_job **out, queue_client *c, const char *method, const 
 int queue_client_get(queue_job **out, queue_client *c, const char *id) {
   char url[MAX_URL];
   int error = check_id(id);
-  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s", id)) < 0)
+  if (error < 0 || (error = make_path(url, sizeof(url), "/v1/jobs/%s", id)) < 0)
     return error;
   return job_call(out, c, "GET", url, NULL);
 }
@@ -296,7 +298,7 @@ int queue_client_get(queue_job **out, queue_client *c, const char *id) {
 int queue_client_cancel(queue_job **out, queue_client *c, const char *id) {
   char url[MAX_URL];
   int error = check_id(id);
-  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s/cancel", id)) < 0)
+  if (error < 0 || (error = make_path(url, sizeof(url), "/v1/jobs/%s/cancel", id)) < 0)
     return error;
   return job_call(out, c, "POST", url, "{}");
 }
@@ -310,8 +312,8 @@ int queue_client_list(queue_job ***out, size_t *out_count, int64_t *out_next, qu
   long status = 0;
   if (state && strspn(state, "abcdefghijklmnopqrstuvwxyz") != strlen(state))
     return airgap_error_set(AIRGAP_EINVALID, "bad state '%s'", state);
-  int error = make_url(url, sizeof(url), c, "/v1/jobs?limit=%u%s%s&before=%lld", limit ? limit : 50,
-                       state ? "&state=" : "", state ? state : "", (long long)before);
+  int error = make_path(url, sizeof(url), "/v1/jobs?limit=%u%s%s&before=%lld", limit ? limit : 50,
+                        state ? "&state=" : "", state ? state : "", (long long)before);
   if (error < 0)
     return error;
   error = call(&o, &status, c, "GET", url, NULL, NULL, 0, NULL, CALL_TIMEOUT_MS);
@@ -347,7 +349,7 @@ int queue_client_lease(queue_job **out, queue_client *c, const char *agent,
   json_t *o = NULL, *body = NULL, *arr = json_array();
   char *text = NULL;
   long status = 0;
-  int error = make_url(url, sizeof(url), c, "/v1/leases");
+  int error = make_path(url, sizeof(url), "/v1/leases");
   if (error < 0)
     goto cleanup;
   for (size_t i = 0; arr && i < label_count; i++)
@@ -385,7 +387,7 @@ int queue_client_heartbeat(int *out_cancel, queue_client *c, const char *id, con
   char *text = NULL;
   long status = 0;
   int error = check_id(id);
-  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s/heartbeat", id)) < 0)
+  if (error < 0 || (error = make_path(url, sizeof(url), "/v1/jobs/%s/heartbeat", id)) < 0)
     return error;
   body = json_pack("{s:s}", "lease", lease ? lease : "");
   text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -411,8 +413,8 @@ int queue_client_log_append(uint64_t *out, queue_client *c, const char *id, cons
   json_t *o = NULL;
   long status = 0;
   int error = check_id(id);
-  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s/logs?offset=%llu", id,
-                                     (unsigned long long)offset)) < 0)
+  if (error < 0 || (error = make_path(url, sizeof(url), "/v1/jobs/%s/logs?offset=%llu", id,
+                                      (unsigned long long)offset)) < 0)
     return error;
   if (!lease || strlen(lease) > 64 || strpbrk(lease, "\r\n"))
     return airgap_error_set(AIRGAP_EINVALID, "malformed lease id");
@@ -461,8 +463,8 @@ int queue_client_log_read(queue_client *c, const char *id, uint64_t offset, int 
   if (error < 0)
     return error;
   for (;;) {
-    if ((error = make_url(path, sizeof(path), c, "/v1/jobs/%s/logs?offset=%llu%s", id,
-                          (unsigned long long)(offset + f.received), follow ? "&follow=1" : "")) <
+    if ((error = make_path(path, sizeof(path), "/v1/jobs/%s/logs?offset=%llu%s", id,
+                           (unsigned long long)(offset + f.received), follow ? "&follow=1" : "")) <
         0)
       return error;
     size_t server = c->current;
@@ -515,7 +517,7 @@ static int job_post(queue_client *c, const char *id, const char *action, json_t 
   char url[MAX_URL];
   char *text = NULL;
   int error = check_id(id);
-  if (error < 0 || (error = make_url(url, sizeof(url), c, "/v1/jobs/%s/%s", id, action)) < 0)
+  if (error < 0 || (error = make_path(url, sizeof(url), "/v1/jobs/%s/%s", id, action)) < 0)
     goto cleanup;
   text = body ? json_dumps(body, JSON_COMPACT) : NULL;
   if (!text) {
