@@ -34,7 +34,8 @@
  *                configurations (several per bucket, by id)
  *   ownership.c  Object Ownership's BucketOwnerEnforced: ACLs disabled
  *   select_sql.c S3 Select's SQL: lexer and parser (bounded)
- *   select_eval.c S3 Select's values and expression evaluation
+ *   select_value.c S3 Select's values, their text, arithmetic, comparison
+ *   select_eval.c S3 Select's expression evaluation
  *   select_io.c  S3 Select's CSV and JSON records in and out
  *   select.c     SelectObjectContent: the request, the run, the event stream
  *
@@ -799,6 +800,24 @@ int s3sel_value_from_json(s3sel_value *out, json_t *j);
 /* The name a select item answers under in JSON output: its alias, its
  * path's last name, or _N (position, 1-based). Into out. */
 void s3sel_item_name(const s3sel_query *q, size_t i, char *out, size_t size);
+
+/* select_value.c: the helpers select_eval.c shares. */
+int s3sel_set_str(s3sel_value *v, const char *s, size_t len);
+void s3sel_copy(s3sel_value *dst, const s3sel_value *src);
+void s3sel_set_dec_ui(s3sel_value *v, long long i);
+int s3sel_dec_from_text(s3sel_value *v, const char *s, size_t len);
+int s3sel_number_from_text(s3sel_value *v, const char *s, size_t len);
+void s3sel_float_text(char *out, size_t size, double d);
+int s3sel_is_num(const s3sel_value *v);
+const s3sel_value *s3sel_as_number(const s3sel_value *v, s3sel_value *tmp);
+double s3sel_to_double(const s3sel_value *v);
+void s3sel_dec_div(s3sel_value *out, const s3sel_value *a, const s3sel_value *b);
+int s3sel_arith(int op, const s3sel_value *a0, const s3sel_value *b0, s3sel_value *out,
+                const s3sel_node *n, s3sel_error *err);
+int s3sel_compare(const s3sel_value *a, const s3sel_value *b);
+int s3sel_oom(s3sel_error *err);
+void s3sel_set_truth(s3sel_value *out, int t);
+int s3sel_truth(const s3sel_value *v);
 
 /* select_io.c: the CSV reader's options and one record's fields. */
 typedef struct s3sel_csv {

@@ -859,9 +859,11 @@ static int statement(parser *p) {
     return -1;
   if (!(p->tok.type == T_IDENT && p->tok.len == 8 &&
         strncasecmp(p->tok.start, "s3object", 8) == 0)) {
-    s3sel_fail(p->err, "ParseInvalidContextForWildcardInSelectList",
-               "The FROM clause must name S3Object.");
-    p->err->code = "UnsupportedSyntax";
+    if (p->tok.type != T_IDENT || is_keyword(&p->tok)) {
+      unexpected(p);
+      return -1;
+    }
+    s3sel_fail(p->err, "UnsupportedSyntax", "The FROM clause must name S3Object.");
     return -1;
   }
   if (next(p) < 0 || path_steps(p, &q->from, &q->nfrom) < 0 || alias_name(p, &q->alias) < 0)
