@@ -624,9 +624,15 @@ void s3_ownership_fail_bucket_acl(aws_call *call);
  * objects): the bucket owner's full control alone when b is enforced. Owned. */
 json_t *s3_ownership_acl_output(const s3_bucket *b, const json_t *acl);
 
+/* The TagSet of an x-amz-tagging header's text (NULL when absent or not
+ * valid). Owned. */
+json_t *s3_tags_parse_header(const char *text);
+
 /* A bucket policy statement's Condition (NULL: none) holds for the call
- * (policycond.c). */
-int s3_policy_condition_holds(const json_t *condition, aws_call *call, const json_t *input);
+ * (policycond.c); existing_tags is the TagSet of the object the request
+ * names (NULL: none), for s3:ExistingObjectTag/<key>. */
+int s3_policy_condition_holds(const json_t *condition, aws_call *call, const json_t *input,
+                              const json_t *existing_tags);
 
 /* POST /<bucket> with a form (input: {"Bucket"}). */
 void s3_op_post_object(aws_call *call, json_t *input);
