@@ -259,6 +259,7 @@ static void engine_clear(sqs_engine *e, int drop_queues, int shutting_down) {
     while (e->queues_head)
       sqs_queue_remove(&op, e->queues_head);
     json_object_clear(e->deleted);
+    sqs_move_tasks_clear(e);
   }
   pthread_mutex_unlock(&e->lock);
   sqs_finish_all(e, op.done);
@@ -272,6 +273,7 @@ void sqs_engine_free(sqs_engine *e) {
   if (!e)
     return;
   engine_clear(e, 1, 1);
+  sqs_move_timer_cancel(e);
   sqs_map_clear(&e->queues);
   json_decref(e->deleted);
   pthread_mutex_destroy(&e->lock);
