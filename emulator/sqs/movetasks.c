@@ -45,7 +45,7 @@ struct sqs_move_task {
   uint64_t bound_seq;          /* messages up to this sequence number are moved */
   uint64_t moved, to_move;
   uint64_t started_ms, last_tick_ms;
-  double budget; /* messages the rate allows now */
+  uint64_t credit; /* thousandths of a message the rate allows now */
   int status;
   const char *failure;
 };
@@ -110,10 +110,11 @@ static void task_tick(sqs_op *op, sqs_move_task *t) {
   }
   uint64_t allowed = UINT64_MAX;
   if (t->rate > 0) {
-    t->budget += (double)(op->now - t->last_tick_ms) * (double)t->rate / 1000.0;
-    if (t->budget > (double)t->rate)
-      t->budget = (double)t->rate; /* at most a second's worth at once */
-    allowed = (uint64_t)t->budget;
+    /* Integers, so that ten ticks of a tenth make exactly one message. */
+    t->credit += (op->now - t->last_tick_ms) * (uint64_t)t->rate;
+    if (t->credit > (uint64_t)t->rate * 1000)
+      t->credit = (uint64_t)t->rate * 1000; /* at most a second's worth at once */
+    allowed = t->credit / 1000;
   }
   t->last_tick_ms = op->now;
   uint64_t n = 0;
@@ -137,7 +138,7 @@ static void task_tick(sqs_op *op, sqs_move_task *t) {
     m = next;
   }
   if (t->rate > 0)
-    t->budget -= (double)n;
+    t->credit -= n * 1000;
   if (t->status != MOVE_RUNNING)
     return;
   for (m = src->head; m; m = m->next)
@@ -298,7 +299,7 @@ int sqs_op_start_message_move_task(sqs_op *op, json_t *in) {
     return sqs_err_oom(&op->err);
   }
   t->rate = rate;
-  t->budget = rate > 0 ? 1 : 0; /* the first message moves at once */
+  t->credit = 1000; /* the first message moves at once */
   t->bound_seq = op->e->next_seq;
   t->started_ms = t->last_tick_ms = op->now;
   for (const sqs_msg *m = src->head; m; m = m->next)
