@@ -299,7 +299,8 @@ static int check_system_attributes(json_t *attrs, const char **trace, sqs_error 
       return sqs_err_set(err, 0, "InvalidParameterValue",
                          "The message system attribute 'AWSTraceHeader' must have data type "
                          "'String'.");
-    if (!sv || !*sv || !valid_message_chars(sv, strlen(sv)))
+    json_t *svj = json_object_get(v, "StringValue");
+    if (!sv || !*sv || !valid_message_chars(sv, json_string_length(svj)))
       return sqs_err_set(err, 0, "InvalidParameterValue",
                          "The message system attribute 'AWSTraceHeader' must contain a non-empty "
                          "valid value.");
@@ -353,18 +354,13 @@ static int send_one(sqs_op *op, sqs_queue *q, json_t *in, json_t **out, sqs_erro
   const char *group = jsonutil_string(in, "MessageGroupId");
   const char *dedup = jsonutil_string(in, "MessageDeduplicationId");
   char content_hash[65];
-  /* A NUL inside (JSON's \u0000) is no printable character either. */
-  int group_nul =
-      group && json_string_length(json_object_get(in, "MessageGroupId")) != strlen(group);
-  int dedup_nul =
-      dedup && json_string_length(json_object_get(in, "MessageDeduplicationId")) != strlen(dedup);
-  if (group && (group_nul || !sqs_valid_dedup_id(group)))
+  if (group && !sqs_valid_dedup_id(group))
     return sqs_err_set(
         err, 0, "InvalidParameterValue",
         "Value %.200s for parameter MessageGroupId is invalid. Reason: it must be 1 to "
         "128 characters of letters, digits and punctuation.",
         group);
-  if (dedup && (dedup_nul || !sqs_valid_dedup_id(dedup)))
+  if (dedup && !sqs_valid_dedup_id(dedup))
     return sqs_err_set(
         err, 0, "InvalidParameterValue",
         "Value %.200s for parameter MessageDeduplicationId is invalid. Reason: it must "

@@ -313,6 +313,11 @@ class MoveTasks(unittest.TestCase):
         self.assertEqual(status, 400)
         self.assertEqual(doc["__type"], "com.amazonaws.sqs#InvalidParameterValue")
         self.assertIn("invalid characters", doc["message"])
+        # Where a name is read, a NUL is refused before a truncated one is used.
+        status, _, doc = self.json_call("CreateQueue", '{"QueueName": "nul\\u0000name"}')
+        self.assertEqual(status, 400)
+        self.assertEqual(doc["__type"], "com.amazonaws.sqs#InvalidParameterValue")
+        self.assertNotIn("QueueUrls", self.sqs.list_queues(QueueNamePrefix="nul"))
         status, _, doc = self.json_call(
             "SendMessageBatch", '{"QueueUrl": "%s", "Entries": [{"Id": "a", "MessageBody": '
             '"ok"}, {"Id": "b", "MessageBody": "bad\\u0000"}]}' % url)

@@ -119,7 +119,7 @@ static inline void call_as(result *r, const char *account, const char *region, c
   char text[8192];
   vsnprintf(text, sizeof(text), fmt, ap);
   json_error_t jerr;
-  json_t *in = json_loads(text, 0, &jerr);
+  json_t *in = json_loads(text, JSON_ALLOW_NUL, &jerr);
   if (!in)
     fail_msg("bad test JSON: %s in %s", jerr.text, text);
   sqs_context ctx = {account, region, "http://localhost:4566"};

@@ -40,6 +40,26 @@ static void test_sqs_md5_of_attributes_matches_aws(void **state) {
   json_decref(a);
 }
 
+/* JSON's \u0000: bodies and attribute values answer it with their own
+ * checks; names and ids are refused before a truncated one is used. */
+static void test_sqs_nul_inside_strings(void **state) {
+  (void)state;
+  fails("InvalidParameterValue", "CreateQueue", "{\"QueueName\":\"x\\u0000y\"}");
+  fails("QueueDoesNotExist", "GetQueueUrl", "{\"QueueName\":\"x\"}");
+  char *url = create("q", NULL);
+  fails("InvalidMessageContents", "SendMessage",
+        "{\"QueueUrl\":\"%s\",\"MessageBody\":\"a\\u0000b\"}", url);
+  fails("InvalidParameterValue", "SendMessage",
+        "{\"QueueUrl\":\"%s\",\"MessageBody\":\"a\",\"MessageSystemAttributes\":"
+        "{\"AWSTraceHeader\":{\"DataType\":\"String\",\"StringValue\":\"t\\u0000\"}}}",
+        url);
+  fails("InvalidParameterValue", "ReceiveMessage",
+        "{\"QueueUrl\":\"%s\",\"MessageAttributeNames\":[\"a\\u0000\"]}", url);
+  char buf[32];
+  assert_string_equal(queue_attr(url, "ApproximateNumberOfMessages", buf, sizeof(buf)), "0");
+  free(url);
+}
+
 static void test_sqs_queue_life_cycle(void **state) {
   (void)state;
   char *url = create("jobs", NULL);
@@ -939,6 +959,7 @@ static void test_sqs_unknown_operation(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_sqs_md5_of_attributes_matches_aws),
+      T(test_sqs_nul_inside_strings),
       T(test_sqs_queue_life_cycle),
       T(test_sqs_queue_names_are_checked),
       T(test_sqs_queue_deleted_recently),
