@@ -272,17 +272,6 @@ static json_t *owned_map(json_t *user, const char *member) {
   return map;
 }
 
-static int check_status(iam_ctx *c, json_t *input) {
-  const char *status = jsonutil_string(input, "Status");
-  if (status && (!strcmp(status, "Active") || !strcmp(status, "Inactive")))
-    return 0;
-  iam_fail(c, 400, "ValidationError",
-           "1 validation error detected: Value '%.32s' at 'status' failed to satisfy constraint: "
-           "Member must satisfy enum value set: [Active, Inactive]",
-           status ? status : "null");
-  return -1;
-}
-
 static json_t *signing_out(iam_ctx *c, const json_t *user, const json_t *rec) {
   json_t *out = iam_public(rec);
   json_object_set_new(out, "UserName", json_string(owner_name(c, user)));
@@ -354,7 +343,7 @@ IAM_HANDLER(iam_list_signing_certificates) {
 IAM_HANDLER(iam_update_signing_certificate) {
   json_t *user = iam_credential_owner(c, input);
   json_t *rec = user ? signing_of(c, user, input) : NULL;
-  if (rec && check_status(c, input) == 0)
+  if (rec && iam_check_status(c, input) == 0)
     json_object_set(rec, "Status", json_object_get(input, "Status"));
   return NULL;
 }
@@ -639,7 +628,7 @@ IAM_HANDLER(iam_list_ssh_public_keys) {
 IAM_HANDLER(iam_update_ssh_public_key) {
   json_t *user = iam_principal(c, IAM_USER, input);
   json_t *rec = user ? ssh_of(c, user, input) : NULL;
-  if (rec && check_status(c, input) == 0)
+  if (rec && iam_check_status(c, input) == 0)
     json_object_set(rec, "Status", json_object_get(input, "Status"));
   return NULL;
 }

@@ -124,6 +124,8 @@ json_t *iam_encoded(const char *s);
 
 /* A name member ([\w+=,.@-], 1..max); absent is an error when required. */
 int iam_check_name(iam_ctx *c, json_t *input, const char *member, size_t max, int required);
+/* input's Status: Active or Inactive (a key's, certificate's or credential's). */
+int iam_check_status(iam_ctx *c, json_t *input);
 /* A path member ("/" by default: absent is fine). */
 int iam_check_path(iam_ctx *c, json_t *input, const char *member);
 /* A description member (0..1000). */

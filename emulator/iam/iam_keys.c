@@ -130,12 +130,9 @@ IAM_HANDLER(iam_update_access_key) {
   json_t *key = user ? key_of(c, user, input) : NULL;
   if (!key)
     return NULL;
+  if (iam_check_status(c, input) < 0)
+    return NULL;
   const char *status = jsonutil_string(input, "Status");
-  if (!status || (strcmp(status, "Active") != 0 && strcmp(status, "Inactive") != 0))
-    return iam_fail(c, 400, "ValidationError",
-                    "1 validation error detected: Value '%.32s' at 'status' failed to satisfy "
-                    "constraint: Member must satisfy enum value set: [Active, Inactive]",
-                    status ? status : "null");
   json_object_set_new(key, "Status", json_string(status));
   if (!strcmp(status, "Active")) {
     register_key(c, user, key);
@@ -304,12 +301,9 @@ IAM_HANDLER(iam_update_service_specific_credential) {
   json_t *rec = user ? service_cred_of(c, user, input) : NULL;
   if (!rec)
     return NULL;
+  if (iam_check_status(c, input) < 0)
+    return NULL;
   const char *status = jsonutil_string(input, "Status");
-  if (!status || (strcmp(status, "Active") != 0 && strcmp(status, "Inactive") != 0))
-    return iam_fail(c, 400, "ValidationError",
-                    "1 validation error detected: Value '%.32s' at 'status' failed to satisfy "
-                    "constraint: Member must satisfy enum value set: [Active, Inactive]",
-                    status ? status : "null");
   json_object_set_new(rec, "Status", json_string(status));
   return NULL;
 }

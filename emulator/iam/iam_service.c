@@ -203,6 +203,17 @@ static void member_label(char *out, size_t n, const char *member) {
   out[0] = (char)tolower((unsigned char)out[0]);
 }
 
+int iam_check_status(iam_ctx *c, json_t *input) {
+  const char *status = jsonutil_string(input, "Status");
+  if (status && (!strcmp(status, "Active") || !strcmp(status, "Inactive")))
+    return 0;
+  iam_fail(c, 400, "ValidationError",
+           "1 validation error detected: Value '%.32s' at 'status' failed to satisfy constraint: "
+           "Member must satisfy enum value set: [Active, Inactive]",
+           status ? status : "null");
+  return -1;
+}
+
 int iam_check_name(iam_ctx *c, json_t *input, const char *member, size_t max, int required) {
   const char *name = jsonutil_string(input, member);
   char label[64];
