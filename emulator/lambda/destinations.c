@@ -282,10 +282,11 @@ json_t *lambda_async_settings(json_t *f, const char *qualifier, const json_t *co
   json_t *r = json_object_get(c, "MaximumRetryAttempts");
   json_t *a = json_object_get(c, "MaximumEventAgeInSeconds");
   json_t *dc = json_object_get(c, "DestinationConfig");
-  json_t *out = json_pack("{s:I, s:I}", "Retries",
-                          r ? json_integer_value(r) : (json_int_t)DEFAULT_RETRIES, "MaxAge",
-                          a ? json_integer_value(a) : (json_int_t)DEFAULT_MAX_AGE);
-  const char *ok = json_string_value(json_object_get(json_object_get(dc, "OnSuccess"), "Destination"));
+  json_t *out =
+      json_pack("{s:I, s:I}", "Retries", r ? json_integer_value(r) : (json_int_t)DEFAULT_RETRIES,
+                "MaxAge", a ? json_integer_value(a) : (json_int_t)DEFAULT_MAX_AGE);
+  const char *ok =
+      json_string_value(json_object_get(json_object_get(dc, "OnSuccess"), "Destination"));
   const char *bad =
       json_string_value(json_object_get(json_object_get(dc, "OnFailure"), "Destination"));
   const char *dlq =
@@ -338,11 +339,10 @@ static delivery *engine(lambda_runtime *rt) {
 static void submit(lambda_runtime *rt, delivery_kind kind, const char *target, const char *body,
                    json_t *meta) {
   delivery *d = engine(rt);
-  delivery_job job = {.kind = kind, .target = target, .body = body, .body_len = strlen(body),
-                      .meta = meta};
+  delivery_job job = {
+      .kind = kind, .target = target, .body = body, .body_len = strlen(body), .meta = meta};
   if (!d || delivery_submit(d, &job) < 0)
-    log_warn("lambda", "cannot send an invocation record to %s: %s", target,
-             airgap_error_last());
+    log_warn("lambda", "cannot send an invocation record to %s: %s", target, airgap_error_last());
 }
 
 /* Sends text (a record) to one destination ARN. */
@@ -364,13 +364,12 @@ static void send_record(lambda_runtime *rt, const char *arn, const json_t *recor
     iso_now(ts, sizeof(ts));
     ts[19] = 'Z';
     ts[20] = '\0';
-    json_t *event = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:O}", "version", "0", "id", id,
-        "detail-type",
-        success ? "Lambda Function Invocation Result - Success"
-                : "Lambda Function Invocation Result - Failure",
-        "source", "lambda", "account", "", "time", ts, "region", "", "resources", function_arn,
-        "detail", record);
+    json_t *event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:O}", "version", "0",
+                              "id", id, "detail-type",
+                              success ? "Lambda Function Invocation Result - Success"
+                                      : "Lambda Function Invocation Result - Failure",
+                              "source", "lambda", "account", "", "time", ts, "region", "",
+                              "resources", function_arn, "detail", record);
     char *etext = event ? json_dumps(event, JSON_COMPACT) : NULL;
     if (etext)
       submit(rt, DELIVERY_EVENTS, arn, etext, NULL);
@@ -379,8 +378,10 @@ static void send_record(lambda_runtime *rt, const char *arn, const json_t *recor
   } else if (strcmp(service, "lambda") == 0) {
     lambda_runtime_forward(rt, arn, text, strlen(text));
   } else {
-    log_warn("lambda", "invocation records to %s are not sent (only SQS, SNS, EventBridge and "
-                       "Lambda destinations are)", arn);
+    log_warn("lambda",
+             "invocation records to %s are not sent (only SQS, SNS, EventBridge and "
+             "Lambda destinations are)",
+             arn);
   }
   free(text);
 }
@@ -416,7 +417,8 @@ static void send_dead_letter(lambda_runtime *rt, const char *arn, lambda_inv *in
 void lambda_async_outcome(lambda_runtime *rt, lambda_inv *inv, const char *condition,
                           const char *payload, size_t len, const char *function_error) {
   int success = strcmp(condition, "Success") == 0;
-  const char *dest = json_string_value(json_object_get(inv->async, success ? "OnSuccess" : "OnFailure"));
+  const char *dest =
+      json_string_value(json_object_get(inv->async, success ? "OnSuccess" : "OnFailure"));
   const char *dlq = success ? NULL : json_string_value(json_object_get(inv->async, "DeadLetter"));
   if (!dest && !dlq)
     return;

@@ -96,10 +96,10 @@ void lambda_image_check_start(lambda_state *st, json_t *f) {
   else
     snprintf(key, sizeof(key), "runtime:%s", runtime ? runtime : "provided.al2023");
   const char *upd = json_string_value(json_object_get(c, "LastUpdateStatus"));
-  json_object_set_new(f, "ImageCheck",
-                      json_pack("{s:s, s:b}", "Key", key, "Update",
-                                upd && strcmp(upd, "InProgress") == 0 &&
-                                    !json_object_get(c, "StateReasonCode")));
+  json_object_set_new(
+      f, "ImageCheck",
+      json_pack("{s:s, s:b}", "Key", key, "Update",
+                upd && strcmp(upd, "InProgress") == 0 && !json_object_get(c, "StateReasonCode")));
   if (st->closing || json_object_get(st->image_checks, key))
     return; /* the running check answers this function too */
   check_job *job = calloc(1, sizeof(*job));

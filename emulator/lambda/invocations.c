@@ -36,7 +36,8 @@ static void async_failed(lambda_runtime *rt, lambda_inv *inv, const char *payloa
     lambda_runtime_retry_later(rt, inv, delay);
     return;
   }
-  lambda_async_outcome(rt, inv, too_old && inv->attempts < retries ? "EventAgeExceeded" : "RetriesExhausted",
+  lambda_async_outcome(rt, inv,
+                       too_old && inv->attempts < retries ? "EventAgeExceeded" : "RetriesExhausted",
                        payload, len, function_error);
   lambda_inv_release(inv);
 }
@@ -64,8 +65,7 @@ static void finish(lambda_runtime *rt, lambda_inv *inv, const char *payload, siz
   aws_call *call = inv->call;
   inv->call = NULL;
   /* A Tail answer waits for the log; any other is sent now, its log after. */
-  if (out && inv->tail && inv->delivered &&
-      lambda_log_invocation(rt, inv, call, out, extra) == 0) {
+  if (out && inv->tail && inv->delivered && lambda_log_invocation(rt, inv, call, out, extra) == 0) {
     lambda_inv_release(inv);
     return;
   }

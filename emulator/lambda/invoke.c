@@ -201,7 +201,8 @@ int lambda_invoke_event(lambda_state *st, const char *function_arn, const char *
   if (alias)
     version_q = route(alias);
   json_t *code = NULL;
-  json_t *config = f ? lambda_function_version(f, version_q, &code, version, sizeof(version)) : NULL;
+  json_t *config =
+      f ? lambda_function_version(f, version_q, &code, version, sizeof(version)) : NULL;
   if (!config) {
     pthread_mutex_unlock(&st->lock);
     log_warn("lambda", "cannot invoke %s: no such function", function_arn);

@@ -39,9 +39,9 @@ struct lambda_inv {
   int tail;
   int attempts; /* async: failed attempts so far */
   int delivered;
-  uint64_t started_ms;       /* monotonic, at delivery */
-  uint64_t deadline_wall_ms; /* Lambda-Runtime-Deadline-Ms */
-  uint64_t log_since_ms;     /* wall, for LogType=Tail */
+  uint64_t started_ms;                 /* monotonic, at delivery */
+  uint64_t deadline_wall_ms;           /* Lambda-Runtime-Deadline-Ms */
+  uint64_t log_since_ms;               /* wall, for LogType=Tail */
   char stream[LOGS_LAMBDA_STREAM_MAX]; /* its environment's log stream */
   double init_ms;                      /* the environment's init, first invocation; else -1 */
   lambda_env *env;
@@ -60,12 +60,12 @@ struct lambda_env {
   http_server *server;
   uint16_t port;
   char *container;
-  http_request *parked; /* a waiting /invocation/next */
+  http_request *parked;                /* a waiting /invocation/next */
   char stream[LOGS_LAMBDA_STREAM_MAX]; /* AWS_LAMBDA_LOG_STREAM_NAME */
   uint64_t created_ms;                 /* monotonic */
   double init_ms;                      /* until the first /next */
   int served;                          /* an invocation was delivered to it */
-  lambda_inv *inv;      /* given to it (delivered or about to be) */
+  lambda_inv *inv;                     /* given to it (delivered or about to be) */
   /* What the starter thread needs (owned until it has run). */
   json_t *config, *code;
   char *version;

@@ -117,8 +117,7 @@ static int write_cloudwatch(lambda_log_job *j, const char *output, size_t output
                      "\"memorySizeMB\":%lld,\"maxMemoryUsedMB\":0",
                      te, j->id, duration, billed, j->memory);
     if (j->init_ms >= 0 && n > 0 && (size_t)n < sizeof(report))
-      n += snprintf(report + n, sizeof(report) - (size_t)n, ",\"initDurationMs\":%.3f",
-                    j->init_ms);
+      n += snprintf(report + n, sizeof(report) - (size_t)n, ",\"initDurationMs\":%.3f", j->init_ms);
     if (n > 0 && (size_t)n < sizeof(report))
       snprintf(report + n, sizeof(report) - (size_t)n, "},\"status\":\"%s\"}}",
                j->extra ? "timeout" : "success");
@@ -130,8 +129,7 @@ static int write_cloudwatch(lambda_log_job *j, const char *output, size_t output
                      "Memory Size: %lld MB\tMax Memory Used: 0 MB\t",
                      j->id, duration, billed, j->memory);
     if (j->init_ms >= 0 && n > 0 && (size_t)n < sizeof(report))
-      n += snprintf(report + n, sizeof(report) - (size_t)n, "Init Duration: %.2f ms\t",
-                    j->init_ms);
+      n += snprintf(report + n, sizeof(report) - (size_t)n, "Init Duration: %.2f ms\t", j->init_ms);
     if (n > 0 && (size_t)n < sizeof(report) - 1)
       snprintf(report + n, sizeof(report) - (size_t)n, "\n");
   }
@@ -271,8 +269,7 @@ static int arn_parts(const char *arn, char *region, size_t rn, char *account, si
     if (s)
       s++;
   }
-  if (!p[2] || !p[3] || !p[4] || (size_t)(p[3] - p[2] - 1) >= rn ||
-      (size_t)(p[4] - p[3] - 1) >= an)
+  if (!p[2] || !p[3] || !p[4] || (size_t)(p[3] - p[2] - 1) >= rn || (size_t)(p[4] - p[3] - 1) >= an)
     return -1;
   snprintf(region, rn, "%.*s", (int)(p[3] - p[2] - 1), p[2] + 1);
   snprintf(account, an, "%.*s", (int)(p[4] - p[3] - 1), p[3] + 1);
