@@ -433,6 +433,16 @@ def measure(servers):
         s.store()
 
 
+def table(names, rows):
+    """Prints rows of (label, one cell per server) under a header of server
+    names, every column as wide as its widest cell and two spaces apart."""
+    widths = [max([len(n)] + [len(cells[i]) for _, cells in rows]) + 2
+              for i, n in enumerate(names)]
+    print("%-12s" % "" + "".join(n.rjust(w) for n, w in zip(names, widths)))
+    for label, cells in rows:
+        print("%-12s" % label + "".join(c.rjust(w) for c, w in zip(cells, widths)))
+
+
 def moto_python():
     candidate = os.environ.get("MOTO_PYTHON") or shutil.which("python3")
     if not candidate:
@@ -493,25 +503,22 @@ def main():
         print(line)
     print("stored for rss: " + ", ".join("%s %d MiB" % (n, results[n]["stored"]) for n in names))
     print("latency as the clients saw it, p50 / p99 / max (ms):")
-    for metric in ("put 4K", "get 4K", "put 1M", "get 1M"):
-        print("%-12s" % metric + "".join(
-            "%22s" % ("%.2f / %.2f / %.1f" % results[n]["lat " + metric]) for n in names))
+    table(names, [(m, ["%.2f / %.2f / %.1f" % results[n]["lat " + m] for n in names])
+                  for m in ("put 4K", "get 4K", "put 1M", "get 1M")])
     if TAIL_CONNECTIONS:
         print("tail, 4 KiB, one client process per connection: req/s, latency p50 / p99 / max (ms):")
+        rows = []
         for op in ("put", "get"):
             for conns in TAIL_CONNECTIONS:
                 key = "tail %s %d" % (op, conns)
-                print("%-12s" % ("%s x%d" % (op, conns)) + "".join(
-                    "%30s" % ("%.0f/s  %.2f / %.2f / %.1f" % ((results[n][key][0],)
-                                                             + results[n][key][1]))
-                    for n in names))
-    print("every round (req/s, one column per server):")
-    rounds = dict((n, dict((m, "/".join("%.0f" % r for r in results[n]["all " + m]))
-                           for m in ("put 4K", "get 4K", "put 1M", "get 1M"))) for n in names)
-    width = max(len(v) for n in names for v in rounds[n].values()) + 2
-    print("%-12s" % "" + "".join(n.rjust(width) for n in names))
-    for metric in ("put 4K", "get 4K", "put 1M", "get 1M"):
-        print("%-12s" % metric + "".join(rounds[n][metric].rjust(width) for n in names))
+                rows.append(("%s x%d" % (op, conns),
+                             ["%.0f/s  %.2f / %.2f / %.1f" % ((results[n][key][0],)
+                                                              + results[n][key][1])
+                              for n in names]))
+        table(names, rows)
+    print("every round (req/s):")
+    table(names, [(m, ["/".join("%.0f" % r for r in results[n]["all " + m]) for n in names])
+                  for m in ("put 4K", "get 4K", "put 1M", "get 1M")])
     print("(client: %d processes, each one keep-alive socket with TCP_NODELAY, prebuilt SigV2 "
           "heads, preallocated bodies and response buffer; figures are the median of %d rounds "
           "of %.0f s, the servers taking turns; %d MiB asked to be stored for rss%s)"
