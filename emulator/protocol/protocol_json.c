@@ -47,7 +47,11 @@ int aws_json_parse(json_t **out, aws_error *err, const aws_model *m, const char 
   int error = 0;
   if (in->body && in->body_len > 0) {
     json_error_t jerr;
-    body = json_loadb(in->body, in->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* \u0000 is valid JSON; SQS answers it with its own checks
+     * (InvalidMessageContents), so query-compatible models keep it in the
+     * string (handlers read lengths, not C strings, where it matters). */
+    size_t flags = JSON_REJECT_DUPLICATES | (aws_model_query_compatible(m) ? JSON_ALLOW_NUL : 0);
+    body = json_loadb(in->body, in->body_len, flags, &jerr);
     if (!body)
       return aws_error_set(err, 400, ctx.malformed_code, "The request body is not valid JSON: %s",
                            jerr.text);
