@@ -5,7 +5,8 @@
  * whose events and prefix/suffix rules match gets S3's event record
  * ({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", …}]})
  * through the delivery engine, and the default event bus gets the
- * EventBridge form ("Object Created" / "Object Deleted") when the bucket
+ * EventBridge form ("Object Created", "Object Deleted", "Object Restore
+ * Initiated" / "Completed") when the bucket
  * enables EventBridgeConfiguration. All of it off the request thread; S3 is
  * never failed by a notification.
  */
@@ -175,7 +176,16 @@ void delivery_s3_event(aws_call *call, const json_t *bucket_configs, const char 
     }
   }
   if (json_is_object(json_object_get(config, "EventBridgeConfiguration"))) {
+    /* EventBridge's own names for S3's events: the detail-type, and for
+     * creations and deletions the reason (and deletion-type). */
     int created = !strncmp(event_name, "ObjectCreated", 13);
+    int removed = !strncmp(event_name, "ObjectRemoved", 13);
+    const char *detail_type =
+        created                                          ? "Object Created"
+        : removed                                        ? "Object Deleted"
+        : !strcmp(event_name, "ObjectRestore:Post")      ? "Object Restore Initiated"
+        : !strcmp(event_name, "ObjectRestore:Completed") ? "Object Restore Completed"
+                                                         : NULL;
     char id[37], bus[200];
     codec_uuid4(id);
     snprintf(bus, sizeof(bus), "arn:aws:events:%s:%s:event-bus/default", region, account);
@@ -185,16 +195,30 @@ void delivery_s3_event(aws_call *call, const json_t *bucket_configs, const char 
       json_object_set_new(object, "etag", json_string(etag));
     if (version_id)
       json_object_set_new(object, "version-id", json_string(version_id));
-    json_t *event = json_pack(
-        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[s],s:{s:s,s:{s:s},s:o,s:s,s:s,s:s,s:s}}", "version", "0",
-        "id", id, "detail-type", created ? "Object Created" : "Object Deleted", "source", "aws.s3",
-        "account", account, "time", ts, "region", region, "resources", bucket_arn, "detail",
-        "version", "0", "bucket", "name", bucket, "object", object, "request-id", request_id,
-        "requester", principal, "source-ip-address", "127.0.0.1", "reason",
-        strstr(event_name, "Copy")                      ? "CopyObject"
-        : strstr(event_name, "CompleteMultipartUpload") ? "CompleteMultipartUpload"
-        : created                                       ? "PutObject"
-                                                        : "DeleteObject");
+    json_t *event =
+        !detail_type
+            ? (json_decref(object), NULL)
+            : json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[s],s:{s:s,s:{s:s},s:o,s:s,s:s,s:s}}",
+                        "version", "0", "id", id, "detail-type", detail_type, "source", "aws.s3",
+                        "account", account, "time", ts, "region", region, "resources", bucket_arn,
+                        "detail", "version", "0", "bucket", "name", bucket, "object", object,
+                        "request-id", request_id, "requester", principal, "source-ip-address",
+                        "127.0.0.1");
+    json_t *detail = json_object_get(event, "detail");
+    if (created)
+      json_object_set_new(detail, "reason",
+                          json_string(strstr(event_name, "Copy") ? "CopyObject"
+                                      : strstr(event_name, "CompleteMultipartUpload")
+                                          ? "CompleteMultipartUpload"
+                                      : strstr(event_name, "Post") ? "POST Object"
+                                                                   : "PutObject"));
+    if (removed) {
+      json_object_set_new(detail, "reason", json_string("DeleteObject"));
+      json_object_set_new(detail, "deletion-type",
+                          json_string(strstr(event_name, "DeleteMarkerCreated")
+                                          ? "Delete Marker Created"
+                                          : "Permanently Deleted"));
+    }
     if (event)
       submit(d, DELIVERY_EVENTS, bus, event, NULL);
     json_decref(event);
