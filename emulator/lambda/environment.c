@@ -21,6 +21,7 @@
 #include "common/error.h"
 #include "common/jsonutil.h"
 #include "common/log.h"
+#include "emulator/delivery/delivery.h"
 #include "emulator/emulator.h"
 #include "emulator/lambda/lambda_runtime_int.h"
 
@@ -94,6 +95,28 @@ static int image_for(char *out, size_t n, lambda_runtime *rt, const char *runtim
   return 0;
 }
 
+int lambda_runtime_image(char *out, size_t n, lambda_runtime *rt, const char *runtime) {
+  return image_for(out, n, rt, runtime && *runtime ? runtime : "provided.al2023");
+}
+
+int lambda_image_probe(lambda_runtime *rt, const char *image) {
+  char owner_label[160];
+  snprintf(owner_label, sizeof(owner_label), OWNER_LABEL "=%s", rt->owner);
+  const char *labels[] = {owner_label};
+  emulator_container_spec spec = {
+      .image = image,
+      .labels = labels,
+      .label_count = 1,
+  };
+  char *id = NULL;
+  int error = emulator_containers_create(&id, rt->containers, &spec);
+  if (error == 0) {
+    emulator_containers_remove(rt->containers, id);
+    free(id);
+  }
+  return error;
+}
+
 /* ---- the container ---- */
 
 int lambda_container_create(char **out, lambda_runtime *rt, lambda_env *env) {
@@ -139,9 +162,17 @@ int lambda_container_create(char **out, lambda_runtime *rt, lambda_env *env) {
   ADD("AWS_LAMBDA_FUNCTION_NAME=%s", name ? name : "");
   ADD("AWS_LAMBDA_FUNCTION_VERSION=%s", env->version);
   ADD("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%lld", memory ? memory : LAMBDA_DEFAULT_MEMORY);
-  ADD("AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", name ? name : "");
-  ADD("AWS_LAMBDA_LOG_STREAM_NAME=%s/[%s]%012llu", "2024/01/01", env->version,
-      (unsigned long long)env->seq);
+  const char *group =
+      json_string_value(json_object_get(json_object_get(config, "LoggingConfig"), "LogGroup"));
+  if (group && *group)
+    ADD("AWS_LAMBDA_LOG_GROUP_NAME=%s", group);
+  else
+    ADD("AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", name ? name : "");
+  ADD("AWS_LAMBDA_LOG_STREAM_NAME=%s", env->stream);
+  const char *format =
+      json_string_value(json_object_get(json_object_get(config, "LoggingConfig"), "LogFormat"));
+  if (format && strcmp(format, "JSON") == 0)
+    ADD("AWS_LAMBDA_LOG_FORMAT=JSON");
   ADD("AWS_LAMBDA_INITIALIZATION_TYPE=on-demand");
   ADD("AWS_EXECUTION_ENV=AWS_Lambda_%s", runtime ? runtime : "Image");
   ADD("AWS_REGION=%s", region);
@@ -293,6 +324,7 @@ static int runtime_new(lambda_runtime **out, lambda_state *st) {
   rt->emu = st->emu;
   pthread_mutex_init(&rt->lock, NULL);
   pthread_cond_init(&rt->cond, NULL);
+  pthread_cond_init(&rt->log_cond, NULL);
   process_identity(rt->owner, sizeof(rt->owner), (long)getpid());
   rt->keepalive_ms = env_u64("LAMBDA_KEEPALIVE_MS", 600000, 1);
   rt->init_timeout_ms = env_u64("LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT", 20000, 1000);
@@ -356,7 +388,10 @@ lambda_runtime *lambda_runtime_get(lambda_state *st, aws_call *call) {
   }
   pthread_mutex_unlock(&st->lock);
   if (error < 0) {
-    aws_call_fail(call, 502, "ServiceException", "%s", airgap_error_last());
+    if (call)
+      aws_call_fail(call, 502, "ServiceException", "%s", airgap_error_last());
+    else
+      log_warn("lambda", "%s", airgap_error_last());
     return NULL;
   }
   return rt;
@@ -367,9 +402,12 @@ void lambda_runtime_free(lambda_runtime *rt) {
     return;
   emulator_placement_free(rt->placement, rt->containers);
   emulator_containers_free(rt->containers);
+  if (rt->delivery)
+    delivery_release(rt->delivery);
   free(rt->endpoint);
   free(rt->mapping);
   pthread_mutex_destroy(&rt->lock);
   pthread_cond_destroy(&rt->cond);
+  pthread_cond_destroy(&rt->log_cond);
   free(rt);
 }
