@@ -7,8 +7,8 @@ run"), with real Docker and Debian's boto3:
     inside it too, and functions join it (NetworkMode container:<sandbox>):
     a function uses SQS and S3 on localhost:<port> with no host networking
     (the sandbox's network is none here: nothing else is reachable);
-  - nothing of it exists before the first function runs; the sandbox goes
-    at shutdown;
+  - nothing of it exists before the first function is created; the sandbox
+    goes at shutdown;
   - LAMBDA_DOCKER_NETWORK=host overrides it (no sandbox);
   - kill -9 of the emulator with a warm function leaves the sandbox and the
     container; the next emulator reaps both;
@@ -88,9 +88,10 @@ class Placement(unittest.TestCase):
             lam = client(emu.endpoint)
             sqs = client(emu.endpoint, "sqs")
             s3 = client(emu.endpoint, "s3")
-            self.create(lam, "placed")
-            # Nothing of Lambda's placement before the first function runs.
+            # Nothing of Lambda's placement before the first function.
+            lam.list_functions()
             self.assertEqual(lambda_containers(pid), [])
+            self.create(lam, "placed")
             out = self.invoke(lam, "placed", {"kind": "sqs", "queue": "placed-q", "body": "hi"})
             self.assertEqual(out["endpoint"], "http://localhost:%d" % emu.port)
             q = sqs.get_queue_url(QueueName="placed-q")["QueueUrl"]
