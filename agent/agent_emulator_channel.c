@@ -8,8 +8,9 @@
  * needs no file bound into the sandbox and exists for warm sandboxes too; it
  * is bound before the job container starts, so the job cannot take the name
  * first. The job shares that namespace, so every connection's peer is checked
- * with SO_PEERCRED: only the emulator's own process (the sandbox's pid) is
- * served. One JSON request per connection; every request is checked against
+ * with SO_PEERCRED: only the emulator's own process is served (the sandbox's
+ * first process, or the child that one forks to run the emulator in while it
+ * reaps orphans as PID 1). One JSON request per connection; every request is checked against
  * an allow-list of members, and a create is carried out by the direct-Docker
  * implementation of emulator/containers.h constructed with this job's network
  * mode (container:<sandbox>), labels and limits — the request has no way to
@@ -18,6 +19,7 @@
  * channel may be started, stopped or removed through it.
  */
 #include "agent/agent_int.h"
+#include "common/clock.h"
 #include "common/codec.h"
 #include "common/error.h"
 #include "common/jsonutil.h"
@@ -268,16 +270,61 @@ static unsigned long long process_start(pid_t pid) {
   return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
+/* The parent of process pid (field 4 of /proc/<pid>/stat), 0 when gone. */
+static pid_t process_parent(pid_t pid) {
+  char path[64], text[1024];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  text[n] = '\0';
+  const char *p = strrchr(text, ')');
+  int ppid = 0;
+  if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+    return 0;
+  return (pid_t)ppid;
+}
+
+/* The emulator is the sandbox's process, or, as PID 1 there, the child it
+ * forks to run in while the first one reaps orphans (cli/cmd_emulator.c).
+ * The job's processes live in a pid namespace of their own: none of them is
+ * a child of the sandbox's first process. */
+static int peer_is_emulator(const agent_channel *ch, pid_t pid) {
+  if (pid <= 0 || process_start(ch->peer_pid) != ch->peer_start)
+    return 0;
+  return pid == ch->peer_pid || process_parent(pid) == ch->peer_pid;
+}
+
+/* Reads and drops what a refused peer sent (at most 1 MiB within about a
+ * second), so that closing the connection does not reset it before it reads
+ * the answer. */
+static void drain(int fd) {
+  struct timeval tv = {.tv_usec = 200 * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[4096];
+  size_t total = 0;
+  ssize_t n;
+  uint64_t deadline = clock_monotonic_ms() + 1000;
+  while (total < (1u << 20) && clock_monotonic_ms() < deadline &&
+         (n = recv(fd, buf, sizeof(buf), 0)) > 0)
+    total += (size_t)n;
+}
+
 static void serve_one(agent_channel *ch, int fd) {
   json_t *answer = NULL;
   char *text = NULL;
   struct ucred cred = {0};
   socklen_t cred_len = sizeof(cred);
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 || cred.pid != ch->peer_pid ||
-      process_start(cred.pid) != ch->peer_start) {
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 ||
+      !peer_is_emulator(ch, cred.pid)) {
     refuse(&answer, AIRGAP_EAUTH, "only the job's emulator may use this channel");
     log_warn("agent", "job %s: refused a container request from process %d (not the emulator)",
              ch->job_id, (int)cred.pid);
+    drain(fd);
   } else {
     struct timeval tv = {.tv_sec = CHANNEL_READ_TIMEOUT_S};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

@@ -36,7 +36,8 @@ typedef struct agent_channel_params {
   const char *docker_socket; /* the engine's unix socket path */
   const char *sandbox_id;    /* function containers join its network namespace */
   pid_t sandbox_pid;         /* whose network namespace the channel lives in */
-  pid_t peer_pid;            /* the only process served (the emulator: sandbox_pid) */
+  pid_t peer_pid;            /* the process served (the emulator: sandbox_pid), or its
+                                child (the emulator forks to run in as PID 1) */
   const char *agent_id;
   const char *job_id;
   long long memory; /* each function container's limits (0: none) */

@@ -61,6 +61,8 @@ struct lambda_env {
   uint16_t port;
   char *container;
   http_request *parked;                /* a waiting /invocation/next */
+  int idle_armed;                      /* its one TIMER_IDLE is pending */
+  uint64_t idle_since_ms;              /* monotonic, when it last went idle */
   char stream[LOGS_LAMBDA_STREAM_MAX]; /* AWS_LAMBDA_LOG_STREAM_NAME */
   uint64_t created_ms;                 /* monotonic */
   double init_ms;                      /* until the first /next */
@@ -72,7 +74,8 @@ struct lambda_env {
 };
 
 typedef struct runtime_timer {
-  struct runtime_timer *next;
+  struct runtime_timer *next, *prev; /* on rt->timers while linked */
+  int linked;
   lambda_runtime *rt;
   emulator_timer *handle;
   int kind;

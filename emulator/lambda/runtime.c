@@ -91,23 +91,34 @@ static void timer_arm(lambda_runtime *rt, int kind, uint64_t delay_ms, uint64_t 
   t->gen = gen;
   t->inv = inv;
   t->next = rt->timers;
+  if (t->next)
+    t->next->prev = t;
   rt->timers = t;
+  t->linked = 1;
   t->handle = emulator_timer_add(rt->emu, delay_ms, timer_fire, t);
   if (!t->handle) {
     rt->timers = t->next;
+    if (t->next)
+      t->next->prev = NULL;
     inv_free(inv);
     free(t);
   }
 }
 
-/* Unlinks t; 1 when it was linked. Caller holds rt->lock. */
+/* Unlinks t; 1 when it was linked. O(1): every invocation arms a timer, so
+ * thousands may be pending. Caller holds rt->lock. */
 static int timer_unlink(lambda_runtime *rt, runtime_timer *t) {
-  for (runtime_timer **p = &rt->timers; *p; p = &(*p)->next)
-    if (*p == t) {
-      *p = t->next;
-      return 1;
-    }
-  return 0;
+  if (!t->linked)
+    return 0;
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    rt->timers = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  t->next = t->prev = NULL;
+  t->linked = 0;
+  return 1;
 }
 
 /* ---- environments ---- */
@@ -469,9 +480,21 @@ static void timer_fire(void *payload) {
         env_kill(rt, e);
         break;
       }
-      if (t->kind == TIMER_IDLE && e->seq == t->seq && e->gen == t->gen && e->state == ENV_IDLE &&
-          !e->inv) {
-        env_kill(rt, e);
+      if (t->kind == TIMER_IDLE && e->seq == t->seq) {
+        /* One idle timer per environment: it goes when it has been idle
+         * for the keep-alive, else the timer is armed again for the rest. */
+        e->idle_armed = 0;
+        if (e->state == ENV_DEAD)
+          break;
+        int idle = e->state == ENV_IDLE && !e->inv;
+        uint64_t since = clock_monotonic_ms() - e->idle_since_ms;
+        if (idle && since >= rt->keepalive_ms) {
+          env_kill(rt, e);
+          break;
+        }
+        e->idle_armed = 1;
+        timer_arm(rt, TIMER_IDLE, idle ? rt->keepalive_ms - since : rt->keepalive_ms, e->seq, 0,
+                  NULL);
         break;
       }
       if (t->kind == TIMER_INIT && e->seq == t->seq && (e->state == ENV_STARTING)) {
@@ -568,7 +591,11 @@ void lambda_runtime_api_handle(http_request *req, void *payload) {
         http_request_respond(env->parked, http_response_new(410, "text/plain", "", 0));
       env->parked = req;
       env->state = ENV_IDLE;
-      timer_arm(rt, TIMER_IDLE, rt->keepalive_ms, env->seq, env->gen, NULL);
+      env->idle_since_ms = clock_monotonic_ms();
+      if (!env->idle_armed) {
+        env->idle_armed = 1;
+        timer_arm(rt, TIMER_IDLE, rt->keepalive_ms, env->seq, 0, NULL);
+      }
     }
     pthread_mutex_unlock(&rt->lock);
     return;
@@ -744,6 +771,8 @@ void lambda_runtime_shutdown(lambda_runtime *rt) {
   }
   runtime_timer *timers = rt->timers;
   rt->timers = NULL;
+  for (runtime_timer *t = timers; t; t = t->next)
+    t->linked = 0; /* a callback already running finds itself unlinked */
   pthread_mutex_unlock(&rt->lock);
   while (timers) {
     runtime_timer *t = timers;

@@ -3,7 +3,9 @@
 
   cold    CreateFunction → first Invoke answered, next to
           `docker run --rm IMAGE true` (the floor: a container start)
-  warm    sequential invokes of an echo function through boto3 (p50, p99)
+  warm    sequential invokes of an echo function through boto3 (p50, p99),
+          then over one kept-alive HTTP connection without boto3, with the
+          emulator's own CPU time per invoke (its share, load-independent)
   8x      eight concurrent invokers (one warm environment each; p50, p99,
           invokes per second)
   idle    `airgap emulator` start to Ready. and its RSS, Lambda served but
@@ -15,6 +17,7 @@ Needs Docker and the test images (tests/images/build lambda-python). Use a
 release build: a sanitizer build measures the sanitizer.
 """
 import concurrent.futures
+import http.client
 import os
 import statistics
 import subprocess
@@ -32,6 +35,13 @@ ECHO = make_zip({"app.py": "def handler(event, context):\n    return event\n"})
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p / 100))]
+
+
+def cpu_seconds(pid):
+    """User and system CPU time of a process and its threads."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ms(seconds):
@@ -69,6 +79,7 @@ def main():
     floor = docker_floor()
     # Eight containers starting at once queue in the engine: give them time.
     emu = Emulator(extra_env={"LAMBDA_RUNTIME_IMAGE_MAPPING": MAPPING,
+                              "AIRGAP_LAMBDA_SANDBOX_NETWORK": "none",
                               "LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT": "180"})
     try:
         lam = client(emu.endpoint)
@@ -91,6 +102,21 @@ def main():
             lam.invoke(FunctionName="echo", Payload=b'{"a":1}')["Payload"].read()
             warm.append(time.monotonic() - t)
         print("warm: %d invokes, p50 %s, p99 %s" % (calls, ms(pct(warm, 50)), ms(pct(warm, 99))))
+        # The same without boto3 (one kept-alive HTTP connection), and the
+        # emulator's own CPU per invoke (its share, whatever the machine's load).
+        conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=60)
+        raw = []
+        cpu0 = cpu_seconds(emu.proc.pid)
+        for _ in range(calls):
+            t = time.monotonic()
+            conn.request("POST", "/2015-03-31/functions/echo/invocations", body=b'{"a":1}',
+                         headers={"Content-Type": "application/json"})
+            conn.getresponse().read()
+            raw.append(time.monotonic() - t)
+        cpu = (cpu_seconds(emu.proc.pid) - cpu0) / calls
+        conn.close()
+        print("warm, raw HTTP: %d invokes, p50 %s, p99 %s; emulator CPU %s per invoke" %
+              (calls, ms(pct(raw, 50)), ms(pct(raw, 99)), ms(cpu)))
 
         clients = [client(emu.endpoint, read_timeout=300) for _ in range(8)]
         per = max(10, calls // 8)

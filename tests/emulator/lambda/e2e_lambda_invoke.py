@@ -278,11 +278,11 @@ class Reaping(unittest.TestCase):
                             Handler="app.handler", Code={"ZipFile": make_zip({"app.py": PY})})
         lam.invoke(FunctionName="r", Payload=b"{}")
         pid = emu.proc.pid
-        self.assertEqual(len(lambda_containers(pid)), 1)
+        self.assertEqual(len(lambda_containers(pid)), 2)  # the function and its sandbox
         emu.proc.send_signal(signal.SIGKILL)
         emu.proc.wait()
         emu.proc.stdout.close()
-        self.assertEqual(len(lambda_containers(pid)), 1)  # left behind
+        self.assertEqual(len(lambda_containers(pid)), 2)  # left behind
         emu2 = Emulator(extra_env=ENV)
         try:
             lam2 = client(emu2.endpoint)

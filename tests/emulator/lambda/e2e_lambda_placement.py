@@ -7,9 +7,10 @@ run"), with real Docker and Debian's boto3:
     inside it too, and functions join it (NetworkMode container:<sandbox>):
     a function uses SQS and S3 on localhost:<port> with no host networking
     (the sandbox's network is none here: nothing else is reachable);
-  - nothing of it exists before the first function runs; the sandbox goes
-    at shutdown;
+  - nothing of it exists before the first function is created; the sandbox
+    goes at shutdown;
   - LAMBDA_DOCKER_NETWORK=host overrides it (no sandbox);
+  - an idle environment goes LAMBDA_KEEPALIVE_MS after its last use;
   - kill -9 of the emulator with a warm function leaves the sandbox and the
     container; the next emulator reaps both;
   - the emulator image (deploy/emulator-image) run with the Docker socket:
@@ -58,8 +59,12 @@ def inspect(cid):
 
 def labelled(owner_pid, role):
     """Containers of emulator owner_pid carrying airgap.role=role."""
-    return [c for c in lambda_containers(owner_pid)
-            if inspect(c)["Config"]["Labels"].get("airgap.role") == role]
+    found = []
+    for c in lambda_containers(owner_pid):
+        info = inspect_or_none(c)  # it may go between the list and the inspect
+        if info and info["Config"]["Labels"].get("airgap.role") == role:
+            found.append(c)
+    return found
 
 
 @unittest.skipUnless(docker_available(), "no Docker engine")
@@ -88,9 +93,10 @@ class Placement(unittest.TestCase):
             lam = client(emu.endpoint)
             sqs = client(emu.endpoint, "sqs")
             s3 = client(emu.endpoint, "s3")
-            self.create(lam, "placed")
-            # Nothing of Lambda's placement before the first function runs.
+            # Nothing of Lambda's placement before the first function.
+            lam.list_functions()
             self.assertEqual(lambda_containers(pid), [])
+            self.create(lam, "placed")
             out = self.invoke(lam, "placed", {"kind": "sqs", "queue": "placed-q", "body": "hi"})
             self.assertEqual(out["endpoint"], "http://localhost:%d" % emu.port)
             q = sqs.get_queue_url(QueueName="placed-q")["QueueUrl"]
@@ -140,6 +146,29 @@ class Placement(unittest.TestCase):
             self.assertEqual(labelled(pid, "lambda-sandbox"), [])
             [function] = labelled(pid, "function")
             self.assertEqual(inspect(function)["HostConfig"]["NetworkMode"], "host")
+        finally:
+            emu.stop()
+        self.assertEqual(lambda_containers(pid), [])
+
+    def test_idle_environment_goes_after_the_keepalive_counted_from_its_last_use(self):
+        emu = Emulator(extra_env=dict(ENV, LAMBDA_KEEPALIVE_MS="8000"))
+        pid = emu.proc.pid
+        try:
+            lam = client(emu.endpoint)
+            self.create(lam, "kept")
+            first = self.invoke(lam, "kept", {})["hostname"]
+            time.sleep(4)
+            # The same environment, idle again from here.
+            self.assertEqual(self.invoke(lam, "kept", {})["hostname"], first)
+            time.sleep(5)  # 9 s after the first use, 5 s after the last
+            self.assertEqual(len(labelled(pid, "function")), 1)
+            self.assertEqual(self.invoke(lam, "kept", {})["hostname"], first)
+            deadline = time.monotonic() + 30
+            while labelled(pid, "function") and time.monotonic() < deadline:
+                time.sleep(0.2)
+            self.assertEqual(labelled(pid, "function"), [])
+            self.invoke(lam, "kept", {})  # a new environment
+            self.assertEqual(len(labelled(pid, "function")), 1)
         finally:
             emu.stop()
         self.assertEqual(lambda_containers(pid), [])
