@@ -139,6 +139,7 @@ static int attempt(delivery *d, job *j) {
   switch (j->kind) {
   case DELIVERY_SQS: return delivery_sqs_send(d->emu, j->target, j->body, j->body_len, j->meta);
   case DELIVERY_HTTP: return delivery_http_post(j->target, j->body, j->body_len, j->meta);
+  case DELIVERY_LAMBDA: return delivery_lambda_invoke(d->emu, j->target, j->body, j->body_len);
   default: break;
   }
   pthread_mutex_lock(&d->lock);

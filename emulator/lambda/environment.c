@@ -338,7 +338,8 @@ lambda_runtime *lambda_runtime_get(lambda_state *st, aws_call *call) {
   }
   pthread_mutex_unlock(&st->lock);
   if (error < 0) {
-    aws_call_fail(call, 502, "ServiceException", "%s", airgap_error_last());
+    if (call) /* NULL: an in-process caller (lambda.h) reads airgap_error_last() */
+      aws_call_fail(call, 502, "ServiceException", "%s", airgap_error_last());
     return NULL;
   }
   return rt;

@@ -110,6 +110,14 @@ static int reply_with_tail(lambda_runtime *rt, lambda_inv *inv, aws_call *call, 
   return 0;
 }
 
+/* An in-process RequestResponse caller (lambda.h) gets its result. */
+static void done_once(lambda_inv *inv, const lambda_result *r) {
+  lambda_done_fn fn = inv->done;
+  inv->done = NULL;
+  fn(r, inv->done_payload);
+  lambda_inv_release(inv);
+}
+
 /* An asynchronous invocation that failed: again later, or given up. */
 static void async_failed(lambda_runtime *rt, lambda_inv *inv) {
   if (inv->attempts < 2 && !rt->closing) {
@@ -125,6 +133,11 @@ static void async_failed(lambda_runtime *rt, lambda_inv *inv) {
 
 void lambda_inv_finish(lambda_runtime *rt, lambda_inv *inv, const char *payload, size_t len,
                        const char *function_error) {
+  if (inv->done) {
+    lambda_result r = {NULL, NULL, payload ? payload : "", payload ? len : 0, function_error};
+    done_once(inv, &r);
+    return;
+  }
   if (!inv->call) {
     if (function_error)
       async_failed(rt, inv);
@@ -162,6 +175,11 @@ void lambda_inv_timed_out(lambda_runtime *rt, lambda_inv *inv) {
 
 void lambda_inv_fail(lambda_runtime *rt, lambda_inv *inv, int status, const char *code,
                      const char *message) {
+  if (inv->done) {
+    lambda_result r = {code, message, NULL, 0, NULL};
+    done_once(inv, &r);
+    return;
+  }
   if (!inv->call) {
     async_failed(rt, inv);
     return;

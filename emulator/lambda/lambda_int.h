@@ -23,6 +23,7 @@
 #ifndef AIRGAP_EMULATOR_LAMBDA_INT_H
 #define AIRGAP_EMULATOR_LAMBDA_INT_H
 
+#include "emulator/lambda/lambda.h"
 #include "emulator/service.h"
 
 #include <jansson.h>
@@ -57,6 +58,7 @@ typedef struct lambda_state {
   /* Containers, the Runtime API and invocations: made at the first Invoke
    * (lambda_runtime_get), so an emulator that never invokes pays nothing. */
   lambda_runtime *runtime;
+  struct lambda_esm *esm; /* event source mappings' poller (event_sources*.c) */
 } lambda_state;
 
 lambda_state *lambda_state_of(aws_call *call);
@@ -243,6 +245,8 @@ typedef struct lambda_invocation_spec {
   const char *client_context; /* base64 or NULL */
   int tail;                   /* LogType=Tail */
   int event;                  /* InvocationType=Event: answered 202 at once */
+  lambda_done_fn done;        /* in process (lambda.h): call NULL, result here */
+  void *done_payload;
 } lambda_invocation_spec;
 
 /* Queues an invocation (the spec is copied); the call is answered when the

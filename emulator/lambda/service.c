@@ -12,6 +12,7 @@
 #include "common/codec.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "emulator/lambda/lambda_esm_int.h"
 #include "emulator/lambda/lambda_int.h"
 
 #include <ctype.h>
@@ -279,6 +280,7 @@ static void lambda_reset(void *state) {
 
 static void lambda_shutdown(void *state) {
   lambda_state *st = state;
+  lambda_esm_shutdown(st); /* no new batches while the runtime stops */
   if (st->runtime)
     lambda_runtime_shutdown(st->runtime);
 }
@@ -288,6 +290,7 @@ static void lambda_destroy(void *state) {
   if (!st)
     return;
   lambda_runtime_free(st->runtime);
+  lambda_esm_free(st);
   remove_packages(st->functions);
   json_decref(st->functions);
   json_decref(st->layers);
@@ -329,15 +332,18 @@ static int lambda_internal(void *state, http_request *req, const char *rest) {
 static const aws_operation lambda_operations[] = {
     {"AddPermission", lambda_add_permission},
     {"CreateAlias", lambda_create_alias},
+    {"CreateEventSourceMapping", lambda_create_event_source_mapping},
     {"CreateFunction", lambda_create_function},
     {"CreateFunctionUrlConfig", lambda_create_function_url_config},
     {"DeleteAlias", lambda_delete_alias},
+    {"DeleteEventSourceMapping", lambda_delete_event_source_mapping},
     {"DeleteFunction", lambda_delete_function},
     {"DeleteFunctionConcurrency", lambda_delete_function_concurrency},
     {"DeleteFunctionUrlConfig", lambda_delete_function_url_config},
     {"DeleteLayerVersion", lambda_delete_layer_version},
     {"GetAccountSettings", lambda_get_account_settings},
     {"GetAlias", lambda_get_alias},
+    {"GetEventSourceMapping", lambda_get_event_source_mapping},
     {"GetFunction", lambda_get_function},
     {"GetFunctionConcurrency", lambda_get_function_concurrency},
     {"GetFunctionConfiguration", lambda_get_function_configuration},
@@ -347,6 +353,7 @@ static const aws_operation lambda_operations[] = {
     {"GetPolicy", lambda_get_policy},
     {"Invoke", lambda_invoke},
     {"ListAliases", lambda_list_aliases},
+    {"ListEventSourceMappings", lambda_list_event_source_mappings},
     {"ListFunctions", lambda_list_functions},
     {"ListLayerVersions", lambda_list_layer_versions},
     {"ListLayers", lambda_list_layers},
@@ -359,6 +366,7 @@ static const aws_operation lambda_operations[] = {
     {"TagResource", lambda_tag_resource},
     {"UntagResource", lambda_untag_resource},
     {"UpdateAlias", lambda_update_alias},
+    {"UpdateEventSourceMapping", lambda_update_event_source_mapping},
     {"UpdateFunctionCode", lambda_update_function_code},
     {"UpdateFunctionConfiguration", lambda_update_function_configuration},
     {"UpdateFunctionUrlConfig", lambda_update_function_url_config},
