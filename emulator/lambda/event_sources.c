@@ -52,8 +52,7 @@ static void probe_done(json_t *output, const sqs_error *error, void *payload) {
   queue_probe *p = payload;
   if (!error) {
     p->found = 1;
-    const char *fifo =
-        jsonutil_string(json_object_get(output, "Attributes"), "FifoQueue");
+    const char *fifo = jsonutil_string(json_object_get(output, "Attributes"), "FifoQueue");
     p->fifo = fifo && strcmp(fifo, "true") == 0;
   }
   json_decref(output);
@@ -62,8 +61,7 @@ static void probe_done(json_t *output, const sqs_error *error, void *payload) {
 static int queue_exists(emulator *emu, const char *arn, int *fifo) {
   char region[64], account[16], name[128], url[256];
   sqs_engine *engine = emulator_service_state(emu, "sqs");
-  if (!engine ||
-      sscanf(arn, "arn:%*[^:]:sqs:%63[^:]:%15[^:]:%127s", region, account, name) != 3)
+  if (!engine || sscanf(arn, "arn:%*[^:]:sqs:%63[^:]:%15[^:]:%127s", region, account, name) != 3)
     return 0;
   snprintf(url, sizeof(url), "/%s/%s", account, name);
   json_t *in = json_pack("{s:s, s:[s]}", "QueueUrl", url, "AttributeNames", "FifoQueue");
@@ -130,9 +128,9 @@ static int members_check(aws_call *call, const json_t *input, const char *kind, 
   if (!int_member(input, "BatchSize", &batch))
     batch = current ? json_integer_value(json_object_get(current, "BatchSize")) : (sqs ? 10 : 100);
   if (!int_member(input, "MaximumBatchingWindowInSeconds", &window))
-    window =
-        current ? json_integer_value(json_object_get(current, "MaximumBatchingWindowInSeconds"))
-                : 0;
+    window = current
+                 ? json_integer_value(json_object_get(current, "MaximumBatchingWindowInSeconds"))
+                 : 0;
   if (sqs && fifo && batch > 10) {
     fail_param(call, "Batch size for FIFO queues must be less than or equal to 10.%s", "");
     return -1;
@@ -153,8 +151,8 @@ static int members_check(aws_call *call, const json_t *input, const char *kind, 
     return -1;
   }
   static const char *const stream_only[] = {
-      "StartingPosition",       "StartingPositionTimestamp", "MaximumRecordAgeInSeconds",
-      "MaximumRetryAttempts",   "BisectBatchOnFunctionError", "ParallelizationFactor",
+      "StartingPosition",        "StartingPositionTimestamp",  "MaximumRecordAgeInSeconds",
+      "MaximumRetryAttempts",    "BisectBatchOnFunctionError", "ParallelizationFactor",
       "TumblingWindowInSeconds", "DestinationConfig"};
   for (size_t i = 0; sqs && i < sizeof(stream_only) / sizeof(stream_only[0]); i++)
     if (json_object_get(input, stream_only[i])) {
@@ -176,8 +174,7 @@ static int members_check(aws_call *call, const json_t *input, const char *kind, 
   const char *dest = jsonutil_string(
       json_object_get(json_object_get(input, "DestinationConfig"), "OnFailure"), "Destination");
   if (dest && strncmp(dest, "arn:aws:sqs:", 12) != 0 && strncmp(dest, "arn:aws:sns:", 12) != 0) {
-    fail_param(call, "Unsupported destination type for OnFailure: %s. Supported: SQS, SNS.",
-               dest);
+    fail_param(call, "Unsupported destination type for OnFailure: %s. Supported: SQS, SNS.", dest);
     return -1;
   }
   json_t *filters = json_object_get(json_object_get(input, "FilterCriteria"), "Filters");
@@ -287,8 +284,9 @@ void lambda_create_event_source_mapping(aws_call *call, json_t *input) {
     return;
   }
   if (!kind) {
-    fail_param(call, "Unsupported event source type: %s (this emulator maps SQS queues and "
-                     "Kinesis streams)",
+    fail_param(call,
+               "Unsupported event source type: %s (this emulator maps SQS queues and "
+               "Kinesis streams)",
                source);
     return;
   }
@@ -354,9 +352,9 @@ void lambda_create_event_source_mapping(aws_call *call, json_t *input) {
     json_object_set_new(config, "DestinationConfig", json_pack("{s:{}}", "OnFailure"));
   }
   members_apply(config, input);
-  json_t *m = json_pack("{s:o, s:s, s:s, s:s, s:b}", "Config", config, "Account",
-                        aws_call_account(call), "Region", aws_call_region(call), "Kind", kind,
-                        "Enabled", enabled);
+  json_t *m =
+      json_pack("{s:o, s:s, s:s, s:s, s:b}", "Config", config, "Account", aws_call_account(call),
+                "Region", aws_call_region(call), "Kind", kind, "Enabled", enabled);
   set_state(m, "Creating");
   pthread_mutex_lock(&st->lock);
   const char *k;

@@ -65,14 +65,14 @@ static json_t *record_of(const json_t *rec, const char *arn, const char *shard, 
                          const char *role) {
   char id[256];
   snprintf(id, sizeof(id), "%s:%s", shard, jsonutil_string(rec, "SequenceNumber"));
-  json_t *r = json_pack(
-      "{s:{s:s, s:O, s:O, s:O, s:O}, s:s, s:s, s:s, s:s, s:s, s:s}", "kinesis",
-      "kinesisSchemaVersion", "1.0", "partitionKey", json_object_get(rec, "PartitionKey"),
-      "sequenceNumber", json_object_get(rec, "SequenceNumber"), "data",
-      json_object_get(rec, "Data"), "approximateArrivalTimestamp",
-      json_object_get(rec, "ApproximateArrivalTimestamp"), "eventSource", "aws:kinesis",
-      "eventVersion", "1.0", "eventID", id, "eventName", "aws:kinesis:record", "awsRegion", region,
-      "eventSourceARN", arn);
+  json_t *r =
+      json_pack("{s:{s:s, s:O, s:O, s:O, s:O}, s:s, s:s, s:s, s:s, s:s, s:s}", "kinesis",
+                "kinesisSchemaVersion", "1.0", "partitionKey", json_object_get(rec, "PartitionKey"),
+                "sequenceNumber", json_object_get(rec, "SequenceNumber"), "data",
+                json_object_get(rec, "Data"), "approximateArrivalTimestamp",
+                json_object_get(rec, "ApproximateArrivalTimestamp"), "eventSource", "aws:kinesis",
+                "eventVersion", "1.0", "eventID", id, "eventName", "aws:kinesis:record",
+                "awsRegion", region, "eventSourceARN", arn);
   if (r && role)
     json_object_set_new(r, "invokeIdentityArn", json_string(role));
   return r;
@@ -243,8 +243,7 @@ static void kinesis_poll(lambda_esm *esm, const json_t *mapping, json_t *progres
   json_decref(shards);
 }
 
-static void kinesis_finish(lambda_esm *esm, const json_t *mapping, json_t *progress,
-                           esm_batch *b) {
+static void kinesis_finish(lambda_esm *esm, const json_t *mapping, json_t *progress, esm_batch *b) {
   const json_t *c = json_object_get(mapping, "Config");
   const char *uuid = jsonutil_string(c, "UUID");
   json_t *sp = shard_progress(progress, jsonutil_string(b->ctx, "Shard"));
@@ -260,7 +259,9 @@ static void kinesis_finish(lambda_esm *esm, const json_t *mapping, json_t *progr
       json_t *ids = json_object();
       size_t j;
       json_t *p;
-      json_array_foreach(positions, j, p) { json_object_set(ids, json_string_value(p), json_true()); }
+      json_array_foreach(positions, j, p) {
+        json_object_set(ids, json_string_value(p), json_true());
+      }
       bad = lambda_esm_failures(b, ids);
       json_decref(ids);
       if (!bad)

@@ -108,9 +108,8 @@ int lambda_esm_invoke(lambda_esm *esm, const json_t *mapping, json_t *progress, 
 }
 
 int lambda_esm_filter(const json_t *mapping, const json_t *record) {
-  json_t *filters =
-      json_object_get(json_object_get(json_object_get(mapping, "Config"), "FilterCriteria"),
-                      "Filters");
+  json_t *filters = json_object_get(
+      json_object_get(json_object_get(mapping, "Config"), "FilterCriteria"), "Filters");
   if (json_array_size(filters) == 0)
     return 1;
   size_t i;

@@ -74,8 +74,8 @@ static void delete_handles(emulator *emu, const sqs_where *w, const json_t *hand
     for (size_t j = i; j < n && j < i + 10; j++) {
       char id[16];
       snprintf(id, sizeof(id), "m%zu", j - i);
-      json_array_append_new(entries, json_pack("{s:s, s:O}", "Id", id, "ReceiptHandle",
-                                               json_array_get(handles, j)));
+      json_array_append_new(
+          entries, json_pack("{s:s, s:O}", "Id", id, "ReceiptHandle", json_array_get(handles, j)));
     }
     json_decref(sqs_call(emu, w, "DeleteMessageBatch", json_pack("{s:o}", "Entries", entries)));
   }
@@ -87,8 +87,8 @@ static json_t *record_of(const json_t *msg, const char *arn, const char *region)
   const char *name;
   json_t *a;
   json_object_foreach(json_object_get(msg, "MessageAttributes"), name, a) {
-    json_t *out = json_pack("{s:[], s:[], s:O}", "stringListValues", "binaryListValues",
-                            "dataType", json_object_get(a, "DataType"));
+    json_t *out = json_pack("{s:[], s:[], s:O}", "stringListValues", "binaryListValues", "dataType",
+                            json_object_get(a, "DataType"));
     if (json_object_get(a, "StringValue"))
       json_object_set(out, "stringValue", json_object_get(a, "StringValue"));
     if (json_object_get(a, "BinaryValue"))
@@ -99,10 +99,10 @@ static json_t *record_of(const json_t *msg, const char *arn, const char *region)
   system = system ? json_incref(system) : json_object();
   json_t *r = json_pack("{s:O, s:O, s:O, s:o, s:o, s:O, s:s, s:s, s:s}", "messageId",
                         json_object_get(msg, "MessageId"), "receiptHandle",
-                        json_object_get(msg, "ReceiptHandle"), "body",
-                        json_object_get(msg, "Body"), "attributes", system, "messageAttributes",
-                        attrs, "md5OfBody", json_object_get(msg, "MD5OfBody"), "eventSource",
-                        "aws:sqs", "eventSourceARN", arn, "awsRegion", region);
+                        json_object_get(msg, "ReceiptHandle"), "body", json_object_get(msg, "Body"),
+                        "attributes", system, "messageAttributes", attrs, "md5OfBody",
+                        json_object_get(msg, "MD5OfBody"), "eventSource", "aws:sqs",
+                        "eventSourceARN", arn, "awsRegion", region);
   if (r && json_object_get(msg, "MD5OfMessageAttributes"))
     json_object_set(r, "md5OfMessageAttributes", json_object_get(msg, "MD5OfMessageAttributes"));
   return r;
@@ -138,12 +138,11 @@ static void sqs_poll(lambda_esm *esm, const json_t *mapping, json_t *progress) {
   size_t bytes = (size_t)json_integer_value(json_object_get(progress, "bytes"));
   while ((json_int_t)json_array_size(held) < batch && bytes < HOLD_MAX_BYTES) {
     json_int_t want = batch - (json_int_t)json_array_size(held);
-    json_t *out =
-        sqs_call(esm->emu, &w, "ReceiveMessage",
-                 json_pack("{s:I, s:i, s:[s], s:[s], s:[s]}", "MaxNumberOfMessages",
-                           want > 10 ? (json_int_t)10 : want, "WaitTimeSeconds", 0,
-                           "AttributeNames", "All", "MessageSystemAttributeNames", "All",
-                           "MessageAttributeNames", "All"));
+    json_t *out = sqs_call(esm->emu, &w, "ReceiveMessage",
+                           json_pack("{s:I, s:i, s:[s], s:[s], s:[s]}", "MaxNumberOfMessages",
+                                     want > 10 ? (json_int_t)10 : want, "WaitTimeSeconds", 0,
+                                     "AttributeNames", "All", "MessageSystemAttributeNames", "All",
+                                     "MessageAttributeNames", "All"));
     json_t *msgs = json_object_get(out, "Messages");
     size_t i;
     json_t *msg;

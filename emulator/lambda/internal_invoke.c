@@ -28,9 +28,9 @@ typedef struct target {
 /* Splits arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]. */
 static int arn_split(const char *arn, char *region, char *account, char *name, char *qualifier) {
   char r[64] = "", a[16] = "", n[80] = "", q[160] = "";
-  int got = arn ? sscanf(arn, "arn:%*[a-z-]:lambda:%63[^:]:%15[^:]:function:%79[^:]:%159s", r, a,
-                         n, q)
-                : 0;
+  int got =
+      arn ? sscanf(arn, "arn:%*[a-z-]:lambda:%63[^:]:%15[^:]:function:%79[^:]:%159s", r, a, n, q)
+          : 0;
   if (got < 3 || strlen(a) != 12 || !*n)
     return airgap_error_set(AIRGAP_EINVALID, "not a Lambda function ARN: %.200s",
                             arn ? arn : "(null)");

@@ -25,9 +25,9 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#define ESM_TICK_MS 100             /* the poller's cadence when idle */
-#define ESM_SETTLE_MS 200           /* Creating → Enabled and the like */
-#define ESM_MAX_PAYLOAD (6u << 20)  /* a batch's event: the sync invoke limit */
+#define ESM_TICK_MS 100            /* the poller's cadence when idle */
+#define ESM_SETTLE_MS 200          /* Creating → Enabled and the like */
+#define ESM_MAX_PAYLOAD (6u << 20) /* a batch's event: the sync invoke limit */
 #define ESM_MAX_FILTERS 5
 
 typedef struct lambda_esm lambda_esm;
@@ -52,8 +52,8 @@ struct lambda_esm {
   pthread_cond_t cond;
   pthread_t thread;
   int started, closing, wake;
-  esm_batch *done;   /* results to handle, any order */
-  json_t *progress;  /* UUID → the poller's own record (poller thread only) */
+  esm_batch *done;  /* results to handle, any order */
+  json_t *progress; /* UUID → the poller's own record (poller thread only) */
 };
 
 /* ---- the poller (event_sources_poll.c) ---- */

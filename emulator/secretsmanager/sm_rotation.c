@@ -48,8 +48,8 @@ static void rotation_free(rotation *r) {
 
 /* One step; 0 when the function succeeded. */
 static int step(rotation *r, const char *name) {
-  json_t *p = json_pack("{s:s, s:s, s:s}", "Step", name, "SecretId", r->arn,
-                        "ClientRequestToken", r->token);
+  json_t *p = json_pack("{s:s, s:s, s:s}", "Step", name, "SecretId", r->arn, "ClientRequestToken",
+                        r->token);
   char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
   json_decref(p);
   if (!text)
@@ -179,7 +179,10 @@ void sm_rotate_secret(aws_call *call, json_t *input) {
                   "A previous rotation isn't complete. That rotation will be reattempted.");
     return;
   }
-  json_object_set_new(secret, "RotationLambdaARN", json_string(lambda));
+  /* lambda may be the stored string this replaces: keep the new one first. */
+  json_t *fn = json_string(lambda);
+  json_object_set_new(secret, "RotationLambdaARN", fn);
+  lambda = json_string_value(fn);
   if (rules)
     json_object_set(secret, "RotationRules", rules);
   json_object_set_new(secret, "RotationEnabled", json_true());
@@ -202,8 +205,7 @@ void sm_rotate_secret(aws_call *call, json_t *input) {
                           json_object_get(secret, "Name"), "VersionId", token);
   pthread_mutex_unlock(&st->lock);
   /* Lambda's lock is taken without Secrets Manager's. */
-  if (!r || !r->arn || !r->function || !r->token ||
-      !lambda_function_exists(st->emu, lambda)) {
+  if (!r || !r->arn || !r->function || !r->token || !lambda_function_exists(st->emu, r->function)) {
     if (r)
       rotation_free(r);
     json_decref(out);
