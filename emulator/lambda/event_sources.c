@@ -1,7 +1,7 @@
 /*
  * event_sources.c — the event source mapping operations: Create, Get,
  * Update, Delete and List EventSourceMapping, with AWS's validation per
- * source (SQS queues, Kinesis streams), FilterCriteria checked with the
+ * source (SQS queues, Kinesis streams, DynamoDB streams), FilterCriteria checked with the
  * EventBridge pattern language of emulator/delivery/, and the State
  * transitions AWS shows (Creating → Enabled or Disabled, Enabling,
  * Disabling, Updating, Deleting; StateTransitionReason USER_INITIATED).
@@ -31,7 +31,7 @@ static void fail_missing(aws_call *call) {
                 "The resource you requested does not exist.");
 }
 
-/* "sqs", "kinesis" or NULL for the ARN of an event source. */
+/* "sqs", "kinesis", "dynamodb" or NULL for the ARN of an event source. */
 static const char *source_kind(const char *arn) {
   if (!arn)
     return NULL;
@@ -39,6 +39,8 @@ static const char *source_kind(const char *arn) {
     return "sqs";
   if (strncmp(arn, "arn:aws:kinesis:", 16) == 0 && strstr(arn, ":stream/"))
     return "kinesis";
+  if (strncmp(arn, "arn:aws:dynamodb:", 17) == 0 && strstr(arn, "/stream/"))
+    return "dynamodb";
   return NULL;
 }
 
@@ -285,8 +287,8 @@ void lambda_create_event_source_mapping(aws_call *call, json_t *input) {
   }
   if (!kind) {
     fail_param(call,
-               "Unsupported event source type: %s (this emulator maps SQS queues and "
-               "Kinesis streams)",
+               "Unsupported event source type: %s (this emulator maps SQS queues, Kinesis "
+               "streams and DynamoDB streams)",
                source);
     return;
   }
@@ -305,8 +307,19 @@ void lambda_create_event_source_mapping(aws_call *call, json_t *input) {
     fail_param(call, "Stream not found: %s", source);
     return;
   }
+  if (strcmp(kind, "dynamodb") == 0 &&
+      !lambda_esm_dynamodb_exists(aws_call_emulator(call), account, region, source)) {
+    fail_param(call, "Stream not found: %s", source);
+    return;
+  }
   const char *position = jsonutil_string(input, "StartingPosition");
-  if (strcmp(kind, "kinesis") == 0) {
+  int stream = strcmp(kind, "sqs") != 0;
+  if (position && strcmp(kind, "dynamodb") == 0 && strcmp(position, "AT_TIMESTAMP") == 0) {
+    fail_param(call, "Unsupported starting position for DynamoDB Streams event sources: %s",
+               position);
+    return;
+  }
+  if (stream) {
     if (!position) {
       fail_param(call, "StartingPosition is required for Kinesis and DynamoDB event sources.%s",
                  "");
@@ -339,7 +352,7 @@ void lambda_create_event_source_mapping(aws_call *call, json_t *input) {
       strcmp(kind, "sqs") == 0 ? 10 : 100, "MaximumBatchingWindowInSeconds", 0, "EventSourceArn",
       source, "FunctionArn", function_arn, "LastProcessingResult", "No records processed", "State",
       "Creating", "StateTransitionReason", "USER_INITIATED", "FunctionResponseTypes");
-  if (strcmp(kind, "kinesis") == 0) {
+  if (stream) {
     json_object_set_new(config, "StartingPosition", json_string(position));
     json_t *ts = json_object_get(input, "StartingPositionTimestamp");
     if (ts)

@@ -32,6 +32,8 @@ static const esm_source *source_of(const char *kind) {
     return &lambda_esm_sqs;
   if (kind && strcmp(kind, "kinesis") == 0)
     return &lambda_esm_kinesis;
+  if (kind && strcmp(kind, "dynamodb") == 0)
+    return &lambda_esm_dynamodb;
   return NULL;
 }
 

@@ -2,11 +2,13 @@
  * lambda_esm_int.h — private to emulator/lambda/event_sources*.c: event
  * source mappings (the control plane in event_sources.c), their one poller
  * thread (event_sources_poll.c) and the sources it reads (SQS in
- * event_sources_sqs.c, Kinesis in event_sources_kinesis.c).
+ * event_sources_sqs.c, Kinesis in event_sources_kinesis.c, DynamoDB Streams
+ * in event_sources_dynamodb.c; what the two streams share in
+ * event_sources_stream.c).
  *
  * A mapping is a record in lambda_state's mappings, keyed by UUID, under
  * st->lock: {Config: the EventSourceMappingConfiguration as the API returns
- * it, Account, Region, Kind ("sqs", "kinesis"), Due: ms (wall) when its
+ * it, Account, Region, Kind ("sqs", "kinesis", "dynamodb"), Due: ms (wall) when its
  * transitional State (Creating, Enabling, Disabling, Updating, Deleting)
  * settles}.
  *
@@ -89,6 +91,14 @@ int lambda_esm_filter(const json_t *mapping, const json_t *record);
  * identifiers (object of id → anything). */
 json_t *lambda_esm_failures(const esm_batch *b, const json_t *ids);
 
+/* Ends a Kinesis or DynamoDB Streams batch (event_sources_stream.c): sp is
+ * the shard's progress; b->ctx has Shard, First, Last, Count, FirstTs,
+ * LastTs, Positions (the batch's sequence numbers) and optionally Next (the
+ * checkpoint after success); info_member "KinesisBatchInfo" or
+ * "DDBStreamBatchInfo" names the source in the OnFailure record. */
+void lambda_esm_stream_finish(lambda_esm *esm, const json_t *mapping, json_t *sp, esm_batch *b,
+                              const char *info_member);
+
 /* ---- sources ---- */
 
 typedef struct esm_source {
@@ -102,6 +112,10 @@ typedef struct esm_source {
 
 extern const esm_source lambda_esm_sqs;
 extern const esm_source lambda_esm_kinesis;
+extern const esm_source lambda_esm_dynamodb;
+/* Whether the DynamoDB stream arn exists (CreateEventSourceMapping). */
+int lambda_esm_dynamodb_exists(emulator *emu, const char *account, const char *region,
+                               const char *arn);
 
 /* ---- handlers (event_sources.c) ---- */
 

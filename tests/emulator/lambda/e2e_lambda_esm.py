@@ -43,8 +43,12 @@ def handler(event, context):
     def text(r):
         if "body" in r:
             return r["body"]
+        if "dynamodb" in r:
+            return json.dumps(r["dynamodb"].get("NewImage", {}))
         return base64.b64decode(r["kinesis"]["data"]).decode()
     def ident(r):
+        if "dynamodb" in r:
+            return r["dynamodb"]["SequenceNumber"]
         return r["messageId"] if "messageId" in r else r["kinesis"]["sequenceNumber"]
     bad = [r for r in records if "fail" in text(r)]
     mode = os.environ.get("MODE", "raise")
@@ -420,6 +424,48 @@ class Triggers(unittest.TestCase):
                 for e in (first, second)]
         # Retried from the reported record on (then given up: no retries left).
         self.assertEqual(data, [[b"a", b"b fail", b"c"], [b"b fail", b"c"]])
+
+    def test_dynamodb_stream(self):
+        record = self.function("ddb")
+        dest_url, dest_arn = self.queue("ddb-failures")
+        ddb = client(self.emu.endpoint, "dynamodb")
+        t = ddb.create_table(TableName="items", BillingMode="PAY_PER_REQUEST",
+                             AttributeDefinitions=[{"AttributeName": "id",
+                                                    "AttributeType": "S"}],
+                             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                             StreamSpecification={"StreamEnabled": True,
+                                                  "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        arn = t["TableDescription"]["LatestStreamArn"]
+        with self.assertRaises(ClientError) as cm:
+            self.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="ddb",
+                                                 StartingPosition="AT_TIMESTAMP",
+                                                 StartingPositionTimestamp=time.time())
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidParameterValueException")
+        ddb.put_item(TableName="items", Item={"id": {"S": "a"}, "v": {"N": "1"}})
+        self.lam.create_event_source_mapping(
+            EventSourceArn=arn, FunctionName="ddb", StartingPosition="TRIM_HORIZON",
+            MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": dest_arn}})
+        (first,) = self.events(record, 1)
+        (rec,) = first["Records"]
+        self.assertEqual((rec["eventName"], rec["eventSource"], rec["eventSourceARN"]),
+                         ("INSERT", "aws:dynamodb", arn))
+        self.assertEqual(rec["dynamodb"]["Keys"], {"id": {"S": "a"}})
+        self.assertEqual(rec["dynamodb"]["NewImage"], {"id": {"S": "a"}, "v": {"N": "1"}})
+        self.assertEqual(rec["dynamodb"]["StreamViewType"], "NEW_AND_OLD_IMAGES")
+        ddb.put_item(TableName="items", Item={"id": {"S": "a"}, "v": {"N": "2"},
+                                              "note": {"S": "fail"}})
+        (second,) = self.events(record, 1)
+        (rec,) = second["Records"]
+        self.assertEqual(rec["eventName"], "MODIFY")
+        self.assertEqual(rec["dynamodb"]["OldImage"]["v"], {"N": "1"})
+        # The function fails on it (its body has "fail"), no retries: OnFailure.
+        msg = wait_for(lambda: self.sqs.receive_message(QueueUrl=dest_url).get("Messages"))
+        info = json.loads(msg[0]["Body"])["DDBStreamBatchInfo"]
+        self.assertEqual((info["streamArn"], info["batchSize"]), (arn, 1))
+        self.assertEqual(info["startSequenceNumber"], rec["dynamodb"]["SequenceNumber"])
+        ddb.delete_item(TableName="items", Key={"id": {"S": "a"}})
+        (third,) = self.events(record, 1)
+        self.assertEqual(third["Records"][0]["eventName"], "REMOVE")
 
 
 if __name__ == "__main__":
