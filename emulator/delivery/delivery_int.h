@@ -24,7 +24,7 @@ int delivery_sqs_send(emulator *emu, const char *queue_arn, const char *body, si
 /* Queues an asynchronous (Event) invocation of function_arn with body as its
  * payload: 0 once Lambda has accepted it (Lambda then retries a failing
  * function itself, as AWS does for the services that invoke asynchronously),
- * else the error of lambda_invoke_event (the engine retries, then
+ * else the error of lambda_async_invoke (the engine retries, then
  * dead-letters). */
 int delivery_lambda_invoke(emulator *emu, const char *function_arn, const char *body,
                            size_t body_len);

@@ -77,7 +77,7 @@ int delivery_sqs_send(emulator *emu, const char *queue_arn, const char *body, si
 
 int delivery_lambda_invoke(emulator *emu, const char *function_arn, const char *body,
                            size_t body_len) {
-  int rc = lambda_invoke_event(emu, function_arn, body, body_len);
+  int rc = lambda_async_invoke(emu, function_arn, body, body_len);
   if (rc < 0) {
     char why[512];
     snprintf(why, sizeof(why), "%s", airgap_error_last());

@@ -20,6 +20,7 @@
 #include "common/fs.h"
 #include "emulator/containers.h"
 #include "emulator/lambda/lambda_int.h"
+#include "emulator/s3/s3.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -480,29 +481,51 @@ int lambda_code_from_input(json_t **out, lambda_state *st, aws_call *call, const
                   "Please don't provide ImageUri when updating a function with packageType Zip.");
     return -1;
   }
-  if (bucket || json_object_get(code, "S3Key")) {
+  const char *s3_key = json_string_value(json_object_get(code, "S3Key"));
+  const char *s3_version = json_string_value(json_object_get(code, "S3ObjectVersion"));
+  if (zip64 && (bucket || s3_key || s3_version)) {
     aws_call_fail(call, 400, "InvalidParameterValueException",
-                  "S3Bucket/S3Key: airgap's Lambda takes code as ZipFile only for now; upload "
-                  "the zip with the request.");
+                  "Please do not provide other FunctionCode parameters when providing a ZipFile.");
     return -1;
   }
-  if (!zip64) {
+  if (!zip64 && (!bucket || !s3_key)) {
     aws_call_fail(call, 400, "InvalidParameterValueException",
                   "Please provide a source for function code.");
     return -1;
   }
   unsigned char *zip = NULL;
   size_t len = 0;
-  if (codec_base64_decode(&zip, &len, zip64, strlen(zip64)) < 0) {
-    aws_call_fail(call, 400, "InvalidParameterValueException", BAD_ZIP);
-    return -1;
-  }
-  if (len > LAMBDA_MAX_ZIP) {
-    free(zip);
-    aws_call_fail(call, 413, "RequestEntityTooLargeException",
-                  "Request must be smaller than %u bytes for the %s operation",
-                  LAMBDA_MAX_ZIP + LAMBDA_MAX_ZIP / 3, aws_call_operation(call));
-    return -1;
+  if (!zip64) {
+    /* From the emulator's own S3, as Lambda reads it (up to the unzipped
+     * limit: a package from S3 is not bound by the 50 MB upload limit). */
+    char *data = NULL;
+    const char *s3_code = NULL;
+    int rc = s3_object_read(&data, &len, aws_call_emulator(call), bucket, s3_key, s3_version,
+                            LAMBDA_MAX_UNZIPPED, &s3_code);
+    if (rc == AIRGAP_ETOOBIG) {
+      aws_call_fail(call, 400, "InvalidParameterValueException",
+                    "Unzipped size must be smaller than %llu bytes", LAMBDA_MAX_UNZIPPED);
+      return -1;
+    }
+    if (rc < 0) {
+      aws_call_fail(call, 400, "InvalidParameterValueException",
+                    "Error occurred while GetObject. S3 Error Code: %s. S3 Error Message: %s",
+                    s3_code ? s3_code : "InternalError", airgap_error_last());
+      return -1;
+    }
+    zip = (unsigned char *)data;
+  } else {
+    if (codec_base64_decode(&zip, &len, zip64, strlen(zip64)) < 0) {
+      aws_call_fail(call, 400, "InvalidParameterValueException", BAD_ZIP);
+      return -1;
+    }
+    if (len > LAMBDA_MAX_ZIP) {
+      free(zip);
+      aws_call_fail(call, 413, "RequestEntityTooLargeException",
+                    "Request must be smaller than %u bytes for the %s operation",
+                    LAMBDA_MAX_ZIP + LAMBDA_MAX_ZIP / 3, aws_call_operation(call));
+      return -1;
+    }
   }
   int error = lambda_code_store(
       out, st, zip, len, package_type && strcmp(package_type, "Layer") == 0 ? "opt/" : "var/task/");

@@ -267,6 +267,27 @@ void lambda_config_apply(json_t *config, const json_t *input) {
   const json_t *image = json_object_get(input, "ImageConfig");
   if (image)
     json_object_set_new(config, "ImageConfigResponse", json_pack("{s:O}", "ImageConfig", image));
+  const json_t *logging = json_object_get(input, "LoggingConfig");
+  if (json_is_object(logging)) {
+    /* Merged into what the function has (LogFormat Text and the group
+     * /aws/lambda/<name> by default); JSON brings the log levels' defaults. */
+    json_t *lc = json_object_get(config, "LoggingConfig");
+    if (!lc) {
+      lc = json_object();
+      json_object_set_new(config, "LoggingConfig", lc);
+    }
+    json_object_update(lc, (json_t *)logging);
+    const char *format = json_string_value(json_object_get(lc, "LogFormat"));
+    if (format && strcmp(format, "JSON") == 0) {
+      if (!json_object_get(lc, "ApplicationLogLevel"))
+        json_object_set_new(lc, "ApplicationLogLevel", json_string("INFO"));
+      if (!json_object_get(lc, "SystemLogLevel"))
+        json_object_set_new(lc, "SystemLogLevel", json_string("INFO"));
+    } else {
+      json_object_del(lc, "ApplicationLogLevel");
+      json_object_del(lc, "SystemLogLevel");
+    }
+  }
   const json_t *vpc = json_object_get(input, "VpcConfig");
   if (vpc) {
     json_t *v = json_deep_copy(vpc);

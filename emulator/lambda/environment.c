@@ -4,10 +4,11 @@
  *
  * Where containers come from (emulator/containers.h): inside a job the
  * supervisor's channel (AIRGAP_CONTAINERS_CHANNEL), which puts them in the
- * job's sandbox namespace; standalone, Docker directly, with the network
- * LAMBDA_DOCKER_NETWORK names ("host" by default, so 127.0.0.1 inside the
- * function is the emulator's own loopback: the Runtime API and
- * localhost:<port> answer there). Every container is labelled
+ * job's sandbox namespace; standalone, Docker directly, in the namespace
+ * emulator_containers_place chooses (LAMBDA_DOCKER_NETWORK, the emulator's
+ * own container, or a sandbox of its own that it also listens in), so
+ * 127.0.0.1 inside the function reaches the Runtime API and
+ * localhost:<port> the emulator. Every container is labelled
  * airgap.lambda=<owner> (this process: pid and start time), removed when the
  * emulator stops, and containers of an owner that is gone are removed when
  * the next runtime starts (kill -9 leaves them behind).
@@ -20,6 +21,7 @@
 #include "common/error.h"
 #include "common/jsonutil.h"
 #include "common/log.h"
+#include "emulator/delivery/delivery.h"
 #include "emulator/emulator.h"
 #include "emulator/lambda/lambda_runtime_int.h"
 
@@ -93,6 +95,28 @@ static int image_for(char *out, size_t n, lambda_runtime *rt, const char *runtim
   return 0;
 }
 
+int lambda_runtime_image(char *out, size_t n, lambda_runtime *rt, const char *runtime) {
+  return image_for(out, n, rt, runtime && *runtime ? runtime : "provided.al2023");
+}
+
+int lambda_image_probe(lambda_runtime *rt, const char *image) {
+  char owner_label[160];
+  snprintf(owner_label, sizeof(owner_label), OWNER_LABEL "=%s", rt->owner);
+  const char *labels[] = {owner_label};
+  emulator_container_spec spec = {
+      .image = image,
+      .labels = labels,
+      .label_count = 1,
+  };
+  char *id = NULL;
+  int error = emulator_containers_create(&id, rt->containers, &spec);
+  if (error == 0) {
+    emulator_containers_remove(rt->containers, id);
+    free(id);
+  }
+  return error;
+}
+
 /* ---- the container ---- */
 
 int lambda_container_create(char **out, lambda_runtime *rt, lambda_env *env) {
@@ -138,9 +162,17 @@ int lambda_container_create(char **out, lambda_runtime *rt, lambda_env *env) {
   ADD("AWS_LAMBDA_FUNCTION_NAME=%s", name ? name : "");
   ADD("AWS_LAMBDA_FUNCTION_VERSION=%s", env->version);
   ADD("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%lld", memory ? memory : LAMBDA_DEFAULT_MEMORY);
-  ADD("AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", name ? name : "");
-  ADD("AWS_LAMBDA_LOG_STREAM_NAME=%s/[%s]%012llu", "2024/01/01", env->version,
-      (unsigned long long)env->seq);
+  const char *group =
+      json_string_value(json_object_get(json_object_get(config, "LoggingConfig"), "LogGroup"));
+  if (group && *group)
+    ADD("AWS_LAMBDA_LOG_GROUP_NAME=%s", group);
+  else
+    ADD("AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", name ? name : "");
+  ADD("AWS_LAMBDA_LOG_STREAM_NAME=%s", env->stream);
+  const char *format =
+      json_string_value(json_object_get(json_object_get(config, "LoggingConfig"), "LogFormat"));
+  if (format && strcmp(format, "JSON") == 0)
+    ADD("AWS_LAMBDA_LOG_FORMAT=JSON");
   ADD("AWS_LAMBDA_INITIALIZATION_TYPE=on-demand");
   ADD("AWS_EXECUTION_ENV=AWS_Lambda_%s", runtime ? runtime : "Image");
   ADD("AWS_REGION=%s", region);
@@ -265,6 +297,23 @@ static void reap(lambda_runtime *rt) {
   json_decref(list);
 }
 
+/* Where functions run (containers.h): in a sandbox of this emulator's own,
+ * the gateway also listens inside it, on the same port, so AWS_ENDPOINT_URL
+ * (http://localhost:<port>) is the emulator from inside a function. */
+static int place(lambda_runtime *rt) {
+  char owner_label[160];
+  snprintf(owner_label, sizeof(owner_label), OWNER_LABEL "=%s", rt->owner);
+  const char *labels[] = {owner_label};
+  int error = emulator_containers_place(&rt->placement, rt->containers, labels, 1);
+  if (error < 0 || !emulator_placement_separate(rt->placement))
+    return error;
+  int fd = -1;
+  error = emulator_placement_listen(&fd, rt->placement, emulator_port(rt->emu));
+  if (error == 0)
+    error = emulator_listen_fd(rt->emu, fd);
+  return error;
+}
+
 /* ---- the runtime ---- */
 
 static int runtime_new(lambda_runtime **out, lambda_state *st) {
@@ -275,6 +324,7 @@ static int runtime_new(lambda_runtime **out, lambda_state *st) {
   rt->emu = st->emu;
   pthread_mutex_init(&rt->lock, NULL);
   pthread_cond_init(&rt->cond, NULL);
+  pthread_cond_init(&rt->log_cond, NULL);
   process_identity(rt->owner, sizeof(rt->owner), (long)getpid());
   rt->keepalive_ms = env_u64("LAMBDA_KEEPALIVE_MS", 600000, 1);
   rt->init_timeout_ms = env_u64("LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT", 20000, 1000);
@@ -292,10 +342,8 @@ static int runtime_new(lambda_runtime **out, lambda_state *st) {
   if (channel && *channel) {
     error = emulator_containers_channel_new(&rt->containers, channel);
   } else {
-    const char *network = getenv("LAMBDA_DOCKER_NETWORK");
-    emulator_containers_docker_options o = {
-        .network_mode = network && *network ? network : "host",
-    };
+    /* The network mode is set by emulator_containers_place below. */
+    emulator_containers_docker_options o = {.network_mode = "host"};
     error = emulator_containers_docker_new(&rt->containers, &o);
   }
   if (error == 0 && !rt->endpoint)
@@ -316,6 +364,8 @@ static int runtime_new(lambda_runtime **out, lambda_state *st) {
                                  airgap_error_last());
       else
         reap(rt);
+      if (error == 0)
+        error = place(rt);
     }
   }
   if (error < 0) {
@@ -338,8 +388,10 @@ lambda_runtime *lambda_runtime_get(lambda_state *st, aws_call *call) {
   }
   pthread_mutex_unlock(&st->lock);
   if (error < 0) {
-    if (call) /* NULL: an in-process caller (lambda.h) reads airgap_error_last() */
+    if (call)
       aws_call_fail(call, 502, "ServiceException", "%s", airgap_error_last());
+    else
+      log_warn("lambda", "%s", airgap_error_last());
     return NULL;
   }
   return rt;
@@ -348,10 +400,14 @@ lambda_runtime *lambda_runtime_get(lambda_state *st, aws_call *call) {
 void lambda_runtime_free(lambda_runtime *rt) {
   if (!rt)
     return;
+  emulator_placement_free(rt->placement, rt->containers);
   emulator_containers_free(rt->containers);
+  if (rt->delivery)
+    delivery_release(rt->delivery);
   free(rt->endpoint);
   free(rt->mapping);
   pthread_mutex_destroy(&rt->lock);
   pthread_cond_destroy(&rt->cond);
+  pthread_cond_destroy(&rt->log_cond);
   free(rt);
 }

@@ -177,6 +177,7 @@ void lambda_create_function(aws_call *call, json_t *input) {
     return;
   }
   json_object_set_new(st->functions, key, f);
+  lambda_image_check_start(st, f);
   json_t *out;
   if (json_is_true(json_object_get(input, "Publish")))
     out = lambda_version_publish(f, NULL);
@@ -464,6 +465,7 @@ void lambda_update_function_code(aws_call *call, json_t *input) {
                       json_string("The function is being created."));
   json_object_set_new(config, "LastUpdateStatusReasonCode", json_string("Creating"));
   json_object_set_new(f, "ReadyAt", json_integer((json_int_t)clock_wall_ms()));
+  lambda_image_check_start(st, f);
   lambda_runtime_forget(st->runtime, json_string_value(json_object_get(config, "FunctionArn")));
   json_t *out = json_is_true(json_object_get(input, "Publish")) ? lambda_version_publish(f, NULL)
                                                                 : json_deep_copy(config);

@@ -142,8 +142,26 @@ static int invoke(emulator *emu, const char *arn, const char *payload, size_t le
   return 0;
 }
 
-int lambda_invoke_event(emulator *emu, const char *function_arn, const char *payload, size_t len) {
-  return invoke(emu, function_arn, payload, len, 1, NULL, NULL);
+int lambda_async_invoke(emulator *emu, const char *function_arn, const char *payload, size_t len) {
+  lambda_state *st = emu ? emulator_service_state(emu, "lambda") : NULL;
+  if (!st)
+    return airgap_error_set(AIRGAP_ENOTFOUND, "Lambda is not served by this emulator");
+  if (len > LAMBDA_MAX_ASYNC_PAYLOAD)
+    return airgap_error_set(AIRGAP_EINVALID,
+                            "%zu byte payload is too large for the Event invocation type (limit "
+                            "%u bytes)",
+                            len, LAMBDA_MAX_ASYNC_PAYLOAD);
+  json_t *doc = len ? json_loadb(payload, len, JSON_DECODE_ANY, NULL) : NULL;
+  if (len && !doc)
+    return airgap_error_set(AIRGAP_EINVALID, "the payload is not JSON");
+  json_decref(doc);
+  if (!lambda_function_exists(emu, function_arn))
+    return airgap_error_set(AIRGAP_ENOTFOUND, "Function not found: %.300s", function_arn);
+  /* Lambda's own Event path (invoke.c): the function's event invoke config
+   * (retries, maximum age, destinations) applies. */
+  if (lambda_invoke_event(st, function_arn, payload, len) < 0)
+    return airgap_error_set(AIRGAP_ERROR, "cannot invoke %.300s (see the log)", function_arn);
+  return 0;
 }
 
 int lambda_invoke_request(emulator *emu, const char *function_arn, const char *payload, size_t len,

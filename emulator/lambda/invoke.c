@@ -6,6 +6,7 @@
  */
 #include "common/codec.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "emulator/lambda/lambda_int.h"
 
 #include <openssl/rand.h>
@@ -100,14 +101,13 @@ void lambda_invoke(aws_call *call, json_t *input) {
   }
   const char *state = json_string_value(json_object_get(config, "State"));
   if (state && strcmp(state, "Failed") == 0) {
-    char why[512];
-    snprintf(why, sizeof(why), "%s",
-             json_string_value(json_object_get(config, "StateReason"))
-                 ? json_string_value(json_object_get(config, "StateReason"))
-                 : "the function failed to be created");
+    /* AWS's answer for a function that is not Active; StateReason (in
+     * GetFunction) says why. */
     pthread_mutex_unlock(&st->lock);
     free(payload);
-    aws_call_fail(call, 502, "ResourceNotReadyException", "%s", why);
+    aws_call_fail(call, 409, "ResourceConflictException",
+                  "The operation cannot be performed at this time. The function is currently in "
+                  "the following state: Failed");
     return;
   }
   json_t *reserved = json_object_get(f, "Concurrency");
@@ -134,6 +134,7 @@ void lambda_invoke(aws_call *call, json_t *input) {
   lambda_function_arn(invoked_arn, sizeof(invoked_arn), aws_call_region(call),
                       aws_call_account(call), json_string_value(json_object_get(f, "Name")), q);
   int reserved_n = reserved ? (int)json_integer_value(reserved) : -1;
+  json_t *async = event ? lambda_async_settings(f, q, config) : NULL;
   pthread_mutex_unlock(&st->lock);
 
   lambda_runtime *rt = lambda_runtime_get(st, call);
@@ -150,10 +151,88 @@ void lambda_invoke(aws_call *call, json_t *input) {
         .client_context = json_string_value(json_object_get(input, "ClientContext")),
         .tail = log_type && strcmp(log_type, "Tail") == 0,
         .event = event,
+        .async = async,
     };
     lambda_runtime_invoke(rt, call, &spec);
   }
+  json_decref(async);
   json_decref(config_copy);
   json_decref(code_copy);
   free(payload);
+}
+
+int lambda_invoke_event(lambda_state *st, const char *function_arn, const char *payload,
+                        size_t len) {
+  /* arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>] */
+  char buf[512], region[64], account[32], name[128], q[160] = "";
+  if (!function_arn || strlen(function_arn) >= sizeof(buf)) {
+    log_warn("lambda", "cannot invoke %s: not a function ARN", function_arn ? function_arn : "");
+    return -1;
+  }
+  snprintf(buf, sizeof(buf), "%s", function_arn);
+  char *parts[8];
+  size_t count = 0;
+  for (char *p = buf; p && count < 8;) {
+    parts[count++] = p;
+    p = strchr(p, ':');
+    if (p)
+      *p++ = '\0';
+  }
+  if (count < 7 || strcmp(parts[0], "arn") != 0 || strcmp(parts[2], "lambda") != 0 ||
+      strcmp(parts[5], "function") != 0 || strlen(parts[3]) >= sizeof(region) ||
+      strlen(parts[4]) >= sizeof(account) || strlen(parts[6]) >= sizeof(name) ||
+      (count == 8 && strlen(parts[7]) >= sizeof(q))) {
+    log_warn("lambda", "cannot invoke %s: not a function ARN", function_arn);
+    return -1;
+  }
+  snprintf(region, sizeof(region), "%s", parts[3]);
+  snprintf(account, sizeof(account), "%s", parts[4]);
+  snprintf(name, sizeof(name), "%s", parts[6]);
+  if (count == 8)
+    snprintf(q, sizeof(q), "%s", parts[7]);
+  char key[256], arn[512], version[160];
+  snprintf(key, sizeof(key), "%s/%s/%s", account, region, name);
+  pthread_mutex_lock(&st->lock);
+  json_t *f = json_object_get(st->functions, key);
+  if (f)
+    lambda_function_settle(f);
+  const char *version_q = q;
+  json_t *alias = f && *q ? json_object_get(json_object_get(f, "Aliases"), q) : NULL;
+  if (alias)
+    version_q = route(alias);
+  json_t *code = NULL;
+  json_t *config =
+      f ? lambda_function_version(f, version_q, &code, version, sizeof(version)) : NULL;
+  if (!config) {
+    pthread_mutex_unlock(&st->lock);
+    log_warn("lambda", "cannot invoke %s: no such function", function_arn);
+    return -1;
+  }
+  json_t *config_copy = json_deep_copy(config), *code_copy = json_deep_copy(code);
+  json_t *async = lambda_async_settings(f, q, config);
+  json_t *reserved = json_object_get(f, "Concurrency");
+  int reserved_n = reserved ? (int)json_integer_value(reserved) : -1;
+  lambda_function_arn(arn, sizeof(arn), region, account, name, NULL);
+  pthread_mutex_unlock(&st->lock);
+  lambda_runtime *rt = lambda_runtime_get(st, NULL);
+  int error = -1;
+  if (rt && config_copy && code_copy && async) {
+    lambda_invocation_spec spec = {
+        .function_arn = arn,
+        .invoked_arn = function_arn,
+        .version = version,
+        .config = config_copy,
+        .code = code_copy,
+        .reserved = reserved_n,
+        .payload = (const unsigned char *)payload,
+        .payload_len = len,
+        .event = 1,
+        .async = async,
+    };
+    error = lambda_runtime_invoke(rt, NULL, &spec);
+  }
+  json_decref(async);
+  json_decref(config_copy);
+  json_decref(code_copy);
+  return error;
 }

@@ -8,9 +8,10 @@
  * function:<name>[:<qualifier>]"), which carries the account and Region.
  * An invocation runs exactly as a client's Invoke would (the same warm
  * containers, concurrency limits, timeouts):
- *   - lambda_invoke_event is InvocationType=Event: queued, retried twice on
- *     a function error with Lambda's own backoff, as AWS does for the
- *     services that invoke asynchronously;
+ *   - lambda_async_invoke is InvocationType=Event: queued, retried on a
+ *     function error with Lambda's own backoff and the function's event
+ *     invoke config (retries, maximum age, destinations), as AWS does for
+ *     the services that invoke asynchronously;
  *   - lambda_invoke_request is RequestResponse: the result goes to a
  *     callback (never retried; the caller decides);
  *   - lambda_invoke_wait is lambda_invoke_request that blocks (not to be
@@ -51,10 +52,10 @@ int lambda_function_exists(emulator *emu, const char *function_arn);
  * function or qualifier, or Lambda not served), AIRGAP_EINVALID (a malformed
  * ARN, a payload over 256 KB or not JSON), -1 (the runtime cannot start: no
  * Docker engine). airgap_error_last() says why. */
-int lambda_invoke_event(emulator *emu, const char *function_arn, const char *payload, size_t len);
+int lambda_async_invoke(emulator *emu, const char *function_arn, const char *payload, size_t len);
 
 /* Queues a RequestResponse invocation; done gets the result. Errors as
- * lambda_invoke_event (with the 6 MB limit); done is never called when this
+ * lambda_async_invoke (with the 6 MB limit); done is never called when this
  * fails. Waits behind the function's concurrency limit instead of failing
  * with TooManyRequestsException, as the services that poll do. */
 int lambda_invoke_request(emulator *emu, const char *function_arn, const char *payload, size_t len,

@@ -59,6 +59,10 @@ typedef struct lambda_state {
    * (lambda_runtime_get), so an emulator that never invokes pays nothing. */
   lambda_runtime *runtime;
   struct lambda_esm *esm; /* event source mappings' poller (event_sources*.c) */
+  /* Image checks (images.c): image key → true while one runs. */
+  json_t *image_checks;
+  int checks_running, closing;
+  pthread_cond_t checks_done;
 } lambda_state;
 
 lambda_state *lambda_state_of(aws_call *call);
@@ -221,12 +225,34 @@ int lambda_layers_resolve(json_t **out, json_t **packages, lambda_state *st, aws
 
 /* ---- the runtime (runtime.c, environments.c) ---- */
 
-/* The runtime, made on first use; NULL after answering the call with the
- * reason when it cannot be (no Docker engine). Caller does not hold st->lock. */
+/* The runtime, made on first use; NULL after answering the call (logging,
+ * when call is NULL) with the reason when it cannot be (no Docker engine).
+ * Caller does not hold st->lock. */
 lambda_runtime *lambda_runtime_get(lambda_state *st, aws_call *call);
 /* Answers every waiting invocation and removes every container. */
 void lambda_runtime_shutdown(lambda_runtime *rt);
 void lambda_runtime_free(lambda_runtime *rt);
+/* The image a runtime maps to (LAMBDA_RUNTIME_IMAGE_MAPPING or AWS's base
+ * image). */
+int lambda_runtime_image(char *out, size_t n, lambda_runtime *rt, const char *runtime);
+/* Whether the engine has image: creates (never starts) and removes a
+ * container of it. 0, AIRGAP_ENOTFOUND (no such image), or another error
+ * (the check could not be made). Blocks: caller holds no lock. */
+int lambda_image_probe(lambda_runtime *rt, const char *image);
+
+/* ---- image checks (images.c) ---- */
+
+/* Checks, in the background, the image $LATEST of f runs (its ImageUri or
+ * its runtime's image): f's state stays Pending (LastUpdateStatus
+ * InProgress) until the check ends, then Active, or Failed with
+ * ImageAccessDenied naming the image when the engine does not have it. One
+ * check per image at a time: functions waiting on the same image share it.
+ * Without a Docker engine nothing is checked (Invoke tells). Caller holds
+ * st->lock. */
+void lambda_image_check_start(lambda_state *st, json_t *f);
+/* Waits for the running checks (shutdown). Caller holds no lock. */
+void lambda_image_checks_wait(lambda_state *st);
+
 /* Removes the warm containers of a function (every version), after an update
  * or deletion. Caller holds st->lock; rt may be NULL. */
 void lambda_runtime_forget(lambda_runtime *rt, const char *function_arn);
@@ -247,6 +273,7 @@ typedef struct lambda_invocation_spec {
   int event;                  /* InvocationType=Event: answered 202 at once */
   lambda_done_fn done;        /* in process (lambda.h): call NULL, result here */
   void *done_payload;
+  const json_t *async; /* Event: lambda_async_settings (borrowed) */
 } lambda_invocation_spec;
 
 /* Queues an invocation (the spec is copied); the call is answered when the
@@ -254,5 +281,25 @@ typedef struct lambda_invocation_spec {
  * invocation. Caller does not hold st->lock. Returns 0, or -1 after
  * answering the call. */
 int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invocation_spec *spec);
+
+/* An Event invocation of function_arn (an ARN, qualified or not) made by
+ * Lambda itself (a Lambda destination): no call to answer. Caller holds no
+ * lock. 0, or -1 when the function does not exist or cannot run (logged). */
+int lambda_invoke_event(lambda_state *st, const char *function_arn, const char *payload,
+                        size_t len);
+
+/* ---- asynchronous invocation settings (destinations.c) ---- */
+
+/* What an Event invocation of f through qualifier needs after it ran:
+ * {Retries, MaxAge, OnSuccess?, OnFailure?, DeadLetter?} from the
+ * qualifier's event invoke configuration and config's DeadLetterConfig
+ * (owned). Caller holds st->lock. */
+json_t *lambda_async_settings(json_t *f, const char *qualifier, const json_t *config);
+
+void lambda_put_function_event_invoke_config(aws_call *call, json_t *input);
+void lambda_get_function_event_invoke_config(aws_call *call, json_t *input);
+void lambda_update_function_event_invoke_config(aws_call *call, json_t *input);
+void lambda_delete_function_event_invoke_config(aws_call *call, json_t *input);
+void lambda_list_function_event_invoke_configs(aws_call *call, json_t *input);
 
 #endif

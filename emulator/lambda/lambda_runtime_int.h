@@ -9,15 +9,17 @@
 #include "common/http_server.h"
 #include "emulator/containers.h"
 #include "emulator/lambda/lambda_int.h"
+#include "emulator/logs/logs.h"
 
 #include <pthread.h>
 #include <stdint.h>
 
 typedef struct lambda_env lambda_env;
 typedef struct lambda_inv lambda_inv;
+typedef struct lambda_log_job lambda_log_job;
 
 enum { ENV_STARTING, ENV_IDLE, ENV_BUSY, ENV_DEAD };
-enum { TIMER_TIMEOUT, TIMER_IDLE, TIMER_INIT, TIMER_RETRY };
+enum { TIMER_TIMEOUT, TIMER_IDLE, TIMER_INIT, TIMER_RETRY, TIMER_FORWARD };
 
 struct lambda_inv {
   lambda_inv *next; /* on rt->pending */
@@ -32,14 +34,18 @@ struct lambda_inv {
   size_t len;
   char *function_arn, *invoked_arn, *version, *client_context;
   json_t *config, *code; /* owned copies */
+  json_t *async;         /* Event: lambda_async_settings (owned), else NULL */
+  uint64_t created_ms;   /* wall, when it was queued (MaximumEventAgeInSeconds) */
   int reserved;          /* -1: none */
   int timeout_ms;
   int tail;
   int attempts; /* async: failed attempts so far */
   int delivered;
-  uint64_t started_ms;       /* monotonic, at delivery */
-  uint64_t deadline_wall_ms; /* Lambda-Runtime-Deadline-Ms */
-  uint64_t log_since_ms;     /* wall, for LogType=Tail */
+  uint64_t started_ms;                 /* monotonic, at delivery */
+  uint64_t deadline_wall_ms;           /* Lambda-Runtime-Deadline-Ms */
+  uint64_t log_since_ms;               /* wall, for LogType=Tail */
+  char stream[LOGS_LAMBDA_STREAM_MAX]; /* its environment's log stream */
+  double init_ms;                      /* the environment's init, first invocation; else -1 */
   lambda_env *env;
   char *container; /* the container it was delivered to */
 };
@@ -56,8 +62,12 @@ struct lambda_env {
   http_server *server;
   uint16_t port;
   char *container;
-  http_request *parked; /* a waiting /invocation/next */
-  lambda_inv *inv;      /* given to it (delivered or about to be) */
+  http_request *parked;                /* a waiting /invocation/next */
+  char stream[LOGS_LAMBDA_STREAM_MAX]; /* AWS_LAMBDA_LOG_STREAM_NAME */
+  uint64_t created_ms;                 /* monotonic */
+  double init_ms;                      /* until the first /next */
+  int served;                          /* an invocation was delivered to it */
+  lambda_inv *inv;                     /* given to it (delivered or about to be) */
   /* What the starter thread needs (owned until it has run). */
   json_t *config, *code;
   char *version;
@@ -78,6 +88,7 @@ struct lambda_runtime {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   emulator_containers *containers;
+  emulator_placement *placement; /* direct only: where functions run */
   int direct; /* talks to Docker itself (else the supervisor's channel) */
   lambda_env *envs;
   lambda_inv *pending;
@@ -91,6 +102,12 @@ struct lambda_runtime {
   uint64_t keepalive_ms, init_timeout_ms, retry_base_ms;
   int max_concurrency;
   int remove_containers;
+  struct delivery *delivery; /* taken at the first record sent (destinations.c) */
+  /* logging.c: the CloudWatch writer's queue (under lock). */
+  pthread_cond_t log_cond;
+  lambda_log_job *log_queue, *log_last;
+  size_t log_queued;
+  int log_writer; /* its thread runs */
 };
 
 /* runtime.c */
@@ -98,6 +115,19 @@ void lambda_runtime_api_handle(http_request *req, void *payload);
 void lambda_inv_dispatch(lambda_runtime *rt, lambda_inv *inv);
 void lambda_runtime_retry_later(lambda_runtime *rt, lambda_inv *inv, uint64_t delay_ms);
 void lambda_inv_release(lambda_inv *inv);
+/* Invokes function_arn (qualified or not) asynchronously with payload,
+ * outside rt->lock (on the timer thread): a Lambda destination. Caller holds
+ * rt->lock. */
+void lambda_runtime_forward(lambda_runtime *rt, const char *function_arn, const char *payload,
+                            size_t len);
+
+/* destinations.c: an Event invocation is over (condition "Success",
+ * "RetriesExhausted" or "EventAgeExceeded"; payload the function's answer
+ * or error, may be NULL): its record to OnSuccess/OnFailure and, on
+ * failure, the event to the dead-letter queue. Caller holds rt->lock; inv
+ * stays the caller's. */
+void lambda_async_outcome(lambda_runtime *rt, lambda_inv *inv, const char *condition,
+                          const char *payload, size_t len, const char *function_error);
 
 /* invocations.c: finishing an invocation (caller holds rt->lock; inv is
  * detached from any environment and consumed). */
@@ -109,6 +139,14 @@ void lambda_inv_timed_out(lambda_runtime *rt, lambda_inv *inv);
 /* It could not run: an AWS error for a synchronous call. */
 void lambda_inv_fail(lambda_runtime *rt, lambda_inv *inv, int status, const char *code,
                      const char *message);
+
+/* logging.c: the invocation's log to CloudWatch Logs (when served) and, for
+ * a Tail call (call non-NULL), the answer out with its LogResult, on other
+ * threads. extra: a platform line after the output, or NULL. Caller holds
+ * rt->lock; inv stays the caller's. -1 when nothing was queued (call and out
+ * are then still the caller's). */
+int lambda_log_invocation(lambda_runtime *rt, lambda_inv *inv, aws_call *call, json_t *out,
+                          const char *extra);
 
 /* containers.c: creates and starts env's container; *out its id (owned).
  * Called without rt->lock, on the starter thread. */

@@ -60,13 +60,13 @@ void lambda_publish_layer_version(aws_call *call, json_t *input) {
     return;
   }
   const json_t *content = json_object_get(input, "Content");
-  if (json_object_get(content, "S3Bucket") || !json_object_get(content, "ZipFile")) {
-    aws_call_fail(call, 400, "InvalidParameterValueException",
-                  "Please provide the layer's content as ZipFile (airgap's Lambda does not read "
-                  "packages from S3 yet).");
-    return;
+  json_t *fake = json_object();
+  static const char *const SOURCES[] = {"ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion"};
+  for (size_t i = 0; i < sizeof(SOURCES) / sizeof(SOURCES[0]); i++) {
+    json_t *x = json_object_get(content, SOURCES[i]);
+    if (x)
+      json_object_set(fake, SOURCES[i], x);
   }
-  json_t *fake = json_pack("{s:O}", "ZipFile", json_object_get(content, "ZipFile"));
   json_t *code = NULL;
   int bad = lambda_code_from_input(&code, st, call, fake, "Layer");
   json_decref(fake);

@@ -66,6 +66,7 @@ static void inv_free(lambda_inv *inv) {
   free(inv->container);
   json_decref(inv->config);
   json_decref(inv->code);
+  json_decref(inv->async);
   free(inv);
 }
 
@@ -85,8 +86,10 @@ static void timer_fire(void *payload);
 static void timer_arm(lambda_runtime *rt, int kind, uint64_t delay_ms, uint64_t seq, uint64_t gen,
                       lambda_inv *inv) {
   runtime_timer *t = calloc(1, sizeof(*t));
-  if (!t)
+  if (!t) {
+    inv_free(inv); /* a retry or forward that cannot be scheduled is dropped */
     return;
+  }
   t->rt = rt;
   t->kind = kind;
   t->seq = seq;
@@ -97,6 +100,7 @@ static void timer_arm(lambda_runtime *rt, int kind, uint64_t delay_ms, uint64_t 
   t->handle = emulator_timer_add(rt->emu, delay_ms, timer_fire, t);
   if (!t->handle) {
     rt->timers = t->next;
+    inv_free(inv);
     free(t);
   }
 }
@@ -235,6 +239,9 @@ static void env_deliver(lambda_runtime *rt, lambda_env *env, http_request *next)
   free(inv->container);
   inv->container = dupstr(env->container);
   inv->log_since_ms = clock_wall_ms();
+  snprintf(inv->stream, sizeof(inv->stream), "%s", env->stream);
+  inv->init_ms = env->served ? -1 : env->init_ms;
+  env->served = 1;
   env->state = ENV_BUSY;
   env->gen++;
   timer_arm(rt, TIMER_TIMEOUT, (uint64_t)inv->timeout_ms, inv->seq, 0, NULL);
@@ -268,6 +275,9 @@ static int env_start(lambda_runtime *rt, lambda_inv *inv) {
   env->function_arn = strdup(inv->function_arn);
   env->state = ENV_STARTING;
   env->starting = 1;
+  env->created_ms = clock_monotonic_ms();
+  env->init_ms = 0;
+  logs_lambda_stream_name(env->stream, (int64_t)clock_wall_ms(), inv->version);
   http_server_options so = {
       .listen = "127.0.0.1:0",
       .max_body = LAMBDA_MAX_SYNC_PAYLOAD + 65536,
@@ -276,6 +286,19 @@ static int env_start(lambda_runtime *rt, lambda_inv *inv) {
       .handler = lambda_runtime_api_handle,
       .payload = env,
   };
+  /* In a sandbox of the emulator's own, the listener is opened in there. */
+  int fd = -1;
+  if (emulator_placement_separate(rt->placement)) {
+    if (emulator_placement_listen(&fd, rt->placement, 0) < 0) {
+      free(env->key);
+      free(env->function_arn);
+      free(env);
+      return -1;
+    }
+    so.listen = NULL;
+    so.listen_fds = &fd;
+    so.listen_fd_count = 1;
+  }
   if (!env->key || !env->function_arn || http_server_start(&env->server, &so) < 0) {
     http_server_free(env->server);
     free(env->key);
@@ -431,6 +454,14 @@ static void timer_fire(void *payload) {
     free(t);
     return;
   }
+  if (t->kind == TIMER_FORWARD) {
+    /* Resolving the function takes st->lock, never taken under rt->lock. */
+    pthread_mutex_unlock(&rt->lock);
+    lambda_invoke_event(rt->st, t->inv->function_arn, t->inv->payload, t->inv->len);
+    inv_free(t->inv);
+    free(t);
+    return;
+  }
   if (t->kind == TIMER_RETRY) {
     lambda_inv_dispatch(rt, t->inv);
   } else {
@@ -473,6 +504,23 @@ void lambda_runtime_retry_later(lambda_runtime *rt, lambda_inv *inv, uint64_t de
   timer_arm(rt, TIMER_RETRY, delay_ms, inv->seq, 0, inv);
 }
 
+void lambda_runtime_forward(lambda_runtime *rt, const char *function_arn, const char *payload,
+                            size_t len) {
+  lambda_inv *carrier = calloc(1, sizeof(*carrier));
+  if (carrier) {
+    carrier->function_arn = dupstr(function_arn);
+    carrier->payload = malloc(len + 1);
+  }
+  if (!carrier || !carrier->function_arn || !carrier->payload) {
+    inv_free(carrier);
+    return;
+  }
+  memcpy(carrier->payload, payload, len);
+  carrier->payload[len] = '\0';
+  carrier->len = len;
+  timer_arm(rt, TIMER_FORWARD, 0, 0, 0, carrier);
+}
+
 /* ---- the Runtime API ---- */
 
 static void respond_json(http_request *req, int status, const char *fmt, const char *arg) {
@@ -498,6 +546,8 @@ void lambda_runtime_api_handle(http_request *req, void *payload) {
     return;
   }
   if (strcmp(rest, "invocation/next") == 0 && strcmp(method, "GET") == 0) {
+    if (!env->initialized)
+      env->init_ms = (double)(clock_monotonic_ms() - env->created_ms);
     env->initialized = 1;
     if (env->inv && env->inv->delivered) {
       /* Asked for the next before answering this one: the runtime lost it. */
@@ -629,6 +679,8 @@ int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invoc
   inv->code = json_deep_copy(spec->code);
   inv->reserved = spec->reserved;
   inv->tail = spec->tail;
+  inv->async = spec->async ? json_deep_copy(spec->async) : NULL;
+  inv->created_ms = clock_wall_ms();
   json_int_t timeout = json_integer_value(json_object_get(spec->config, "Timeout"));
   inv->timeout_ms = (int)(timeout > 0 ? timeout : LAMBDA_DEFAULT_TIMEOUT) * 1000;
   if (spec->payload_len) {
@@ -680,6 +732,7 @@ void lambda_runtime_forget(lambda_runtime *rt, const char *function_arn) {
 void lambda_runtime_shutdown(lambda_runtime *rt) {
   pthread_mutex_lock(&rt->lock);
   rt->closing = 1;
+  pthread_cond_broadcast(&rt->log_cond);
   /* Waiting invocations and those in progress get an answer. */
   while (rt->pending) {
     lambda_inv *inv = rt->pending;

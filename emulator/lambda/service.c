@@ -204,6 +204,8 @@ json_t *lambda_function_version(json_t *f, const char *qualifier, json_t **code,
 
 void lambda_function_settle(json_t *f) {
   json_t *ready = json_object_get(f, "ReadyAt");
+  if (json_object_get(f, "ImageCheck"))
+    return; /* images.c settles it when the check ends */
   if (!ready || (double)json_integer_value(ready) > (double)clock_wall_ms())
     return;
   json_t *c = json_object_get(f, "Latest");
@@ -232,12 +234,14 @@ static int lambda_create(void **state, emulator *emu) {
   st->functions = json_object();
   st->layers = json_object();
   st->mappings = json_object();
+  st->image_checks = json_object();
   size_t n = strlen(emulator_data_dir(emu)) + 16;
   st->code_root = malloc(n);
   if (st->code_root)
     snprintf(st->code_root, n, "%s/lambda", emulator_data_dir(emu));
-  if (!st->functions || !st->layers || !st->mappings || !st->code_root ||
+  if (!st->functions || !st->layers || !st->mappings || !st->code_root || !st->image_checks ||
       pthread_mutex_init(&st->lock, NULL) != 0) {
+    json_decref(st->image_checks);
     json_decref(st->functions);
     json_decref(st->layers);
     json_decref(st->mappings);
@@ -245,6 +249,7 @@ static int lambda_create(void **state, emulator *emu) {
     free(st);
     return airgap_error_set(AIRGAP_ERROR, "Lambda: cannot create the function store");
   }
+  pthread_cond_init(&st->checks_done, NULL);
   *state = st;
   return 0;
 }
@@ -281,6 +286,7 @@ static void lambda_reset(void *state) {
 static void lambda_shutdown(void *state) {
   lambda_state *st = state;
   lambda_esm_shutdown(st); /* no new batches while the runtime stops */
+  lambda_image_checks_wait(st);
   if (st->runtime)
     lambda_runtime_shutdown(st->runtime);
 }
@@ -295,7 +301,9 @@ static void lambda_destroy(void *state) {
   json_decref(st->functions);
   json_decref(st->layers);
   json_decref(st->mappings);
+  json_decref(st->image_checks);
   free(st->code_root);
+  pthread_cond_destroy(&st->checks_done);
   pthread_mutex_destroy(&st->lock);
   free(st);
 }
@@ -339,6 +347,7 @@ static const aws_operation lambda_operations[] = {
     {"DeleteEventSourceMapping", lambda_delete_event_source_mapping},
     {"DeleteFunction", lambda_delete_function},
     {"DeleteFunctionConcurrency", lambda_delete_function_concurrency},
+    {"DeleteFunctionEventInvokeConfig", lambda_delete_function_event_invoke_config},
     {"DeleteFunctionUrlConfig", lambda_delete_function_url_config},
     {"DeleteLayerVersion", lambda_delete_layer_version},
     {"GetAccountSettings", lambda_get_account_settings},
@@ -347,6 +356,7 @@ static const aws_operation lambda_operations[] = {
     {"GetFunction", lambda_get_function},
     {"GetFunctionConcurrency", lambda_get_function_concurrency},
     {"GetFunctionConfiguration", lambda_get_function_configuration},
+    {"GetFunctionEventInvokeConfig", lambda_get_function_event_invoke_config},
     {"GetFunctionUrlConfig", lambda_get_function_url_config},
     {"GetLayerVersion", lambda_get_layer_version},
     {"GetLayerVersionByArn", lambda_get_layer_version_by_arn},
@@ -354,6 +364,7 @@ static const aws_operation lambda_operations[] = {
     {"Invoke", lambda_invoke},
     {"ListAliases", lambda_list_aliases},
     {"ListEventSourceMappings", lambda_list_event_source_mappings},
+    {"ListFunctionEventInvokeConfigs", lambda_list_function_event_invoke_configs},
     {"ListFunctions", lambda_list_functions},
     {"ListLayerVersions", lambda_list_layer_versions},
     {"ListLayers", lambda_list_layers},
@@ -362,6 +373,7 @@ static const aws_operation lambda_operations[] = {
     {"PublishLayerVersion", lambda_publish_layer_version},
     {"PublishVersion", lambda_publish_version},
     {"PutFunctionConcurrency", lambda_put_function_concurrency},
+    {"PutFunctionEventInvokeConfig", lambda_put_function_event_invoke_config},
     {"RemovePermission", lambda_remove_permission},
     {"TagResource", lambda_tag_resource},
     {"UntagResource", lambda_untag_resource},
@@ -369,6 +381,7 @@ static const aws_operation lambda_operations[] = {
     {"UpdateEventSourceMapping", lambda_update_event_source_mapping},
     {"UpdateFunctionCode", lambda_update_function_code},
     {"UpdateFunctionConfiguration", lambda_update_function_configuration},
+    {"UpdateFunctionEventInvokeConfig", lambda_update_function_event_invoke_config},
     {"UpdateFunctionUrlConfig", lambda_update_function_url_config},
 };
 

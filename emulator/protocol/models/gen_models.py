@@ -146,7 +146,30 @@ def overlay(service, model):
                 model["shapes"][shape].setdefault("locationName", root)
     if service == "kinesis":
         kinesis_overlay(model["operations"], model["shapes"])
+    if service == "lambda":
+        lambda_overlay(model["shapes"])
     return model
+
+
+def lambda_overlay(shapes):
+    # LoggingConfig (log format and group) came after Debian's 1.29 model; add
+    # it where newer models have it so current SDKs' requests keep it.
+    if "LoggingConfig" in shapes:
+        return
+    shapes["LogFormat"] = {"type": "string", "enum": ["JSON", "Text"]}
+    shapes["ApplicationLogLevel"] = {"type": "string",
+                                     "enum": ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]}
+    shapes["SystemLogLevel"] = {"type": "string", "enum": ["DEBUG", "INFO", "WARN"]}
+    shapes["LogGroup"] = {"type": "string", "max": 512, "min": 1}
+    shapes["LoggingConfig"] = {"type": "structure", "members": {
+        "LogFormat": {"shape": "LogFormat"},
+        "ApplicationLogLevel": {"shape": "ApplicationLogLevel"},
+        "SystemLogLevel": {"shape": "SystemLogLevel"},
+        "LogGroup": {"shape": "LogGroup"}}}
+    for name in ("CreateFunctionRequest", "UpdateFunctionConfigurationRequest",
+                 "FunctionConfiguration"):
+        if name in shapes:
+            shapes[name]["members"].setdefault("LoggingConfig", {"shape": "LoggingConfig"})
 
 
 def kinesis_overlay(operations, shapes):
