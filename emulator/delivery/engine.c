@@ -141,7 +141,6 @@ static int attempt(delivery *d, job *j) {
   switch (j->kind) {
   case DELIVERY_SQS: return delivery_sqs_send(d->emu, j->target, j->body, j->body_len, j->meta);
   case DELIVERY_HTTP: return delivery_http_post(j->target, j->body, j->body_len, j->meta);
-  case DELIVERY_LAMBDA: return delivery_lambda_invoke(d->emu, j->target, j->body, j->body_len);
   default: break;
   }
   pthread_mutex_lock(&d->lock);
@@ -151,6 +150,8 @@ static int attempt(delivery *d, job *j) {
   if (fn)
     h->busy++;
   pthread_mutex_unlock(&d->lock);
+  if (!fn && j->kind == DELIVERY_LAMBDA) /* built in unless a handler replaces it */
+    return delivery_lambda_invoke(d->emu, j->target, j->body, j->body_len);
   if (!fn)
     return airgap_error_set(AIRGAP_ENOTFOUND, "no service handles this target (%s)", j->target);
   int rc = fn(&item, payload);
