@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Event source mappings with Debian's boto3 through `airgap emulator`: the
-control plane (validation, State transitions, List filters and paging,
+"""Event source mappings with Debian's boto3 (and the aws CLI) through `airgap
+emulator`: the control plane (validation, State transitions, List filters and paging,
 conflicts) without Docker, then SQS queues and Kinesis streams triggering a
 Python function in a real container: the event shapes, messages deleted on
 success and left for the redrive policy on failure, ReportBatchItemFailures,
@@ -16,6 +16,7 @@ runs)."""
 import base64
 import json
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -187,6 +188,30 @@ class Control(unittest.TestCase):
         self.assertEqual(r["Error"]["Code"], "ValidationException")
         self.assertEqual(self.lam.list_event_source_mappings(FunctionName="g")
                          ["EventSourceMappings"], [])
+
+    def test_aws_cli(self):
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+                   AWS_DEFAULT_REGION="us-east-1")
+
+        def aws(*args, check=True):
+            p = subprocess.run(["aws", "--endpoint-url", self.emu.endpoint, "lambda", *args],
+                               capture_output=True, text=True, env=env, timeout=60)
+            if check and p.returncode != 0:
+                raise AssertionError("aws lambda %s: %s" % (args[0], p.stderr))
+            return p
+        self.sqs.create_queue(QueueName="cli-src")
+        q = "arn:aws:sqs:us-east-1:%s:cli-src" % ACCOUNT
+        made = json.loads(aws("create-event-source-mapping", "--function-name", "g",
+                              "--event-source-arn", q, "--batch-size", "3").stdout)
+        self.assertEqual((made["State"], made["BatchSize"]), ("Creating", 3))
+        listed = json.loads(aws("list-event-source-mappings", "--event-source-arn", q).stdout)
+        self.assertEqual([m["UUID"] for m in listed["EventSourceMappings"]], [made["UUID"]])
+        bad = aws("create-event-source-mapping", "--function-name", "g", "--event-source-arn", q,
+                  check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("ResourceConflictException", bad.stderr)
+        gone = json.loads(aws("delete-event-source-mapping", "--uuid", made["UUID"]).stdout)
+        self.assertEqual(gone["State"], "Deleting")
 
     def test_list_filters_and_pages(self):
         uuids = []
