@@ -49,6 +49,11 @@ static int target_find(target *out, lambda_state *st, const char *arn) {
     return error;
   snprintf(key, sizeof(key), "%s/%s/%s", account, region, name);
   pthread_mutex_lock(&st->lock);
+  if (st->closing) {
+    /* Shutting down: no new runtime may be made behind its back. */
+    pthread_mutex_unlock(&st->lock);
+    return airgap_error_set(AIRGAP_EBUSY, "Lambda is shutting down");
+  }
   json_t *f = json_object_get(st->functions, key);
   json_t *code = NULL, *config = NULL;
   if (f) {
@@ -155,8 +160,12 @@ int lambda_async_invoke(emulator *emu, const char *function_arn, const char *pay
   if (len && !doc)
     return airgap_error_set(AIRGAP_EINVALID, "the payload is not JSON");
   json_decref(doc);
-  if (!lambda_function_exists(emu, function_arn))
-    return airgap_error_set(AIRGAP_ENOTFOUND, "Function not found: %.300s", function_arn);
+  target t = {0};
+  int error = target_find(&t, st, function_arn);
+  if (error < 0)
+    return error;
+  json_decref(t.config);
+  json_decref(t.code);
   /* Lambda's own Event path (invoke.c): the function's event invoke config
    * (retries, maximum age, destinations) applies. */
   if (lambda_invoke_event(st, function_arn, payload, len) < 0)
