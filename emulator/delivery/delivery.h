@@ -17,8 +17,10 @@
  * reference (delivery_acquire) when they are created and drop it when they
  * are destroyed. Services that are themselves targets register a handler
  * (delivery_handler_set): SNS for DELIVERY_SNS, EventBridge for
- * DELIVERY_EVENTS, Lambda (when it lands) for DELIVERY_LAMBDA. SQS and HTTP
- * are built in. Thread-safe.
+ * DELIVERY_EVENTS. SQS, Lambda (an asynchronous invocation through
+ * emulator/lambda/lambda.h, retried by Lambda itself once accepted; a
+ * registered DELIVERY_LAMBDA handler replaces it, as the unit tests do) and
+ * HTTP are built in. Thread-safe.
  */
 #ifndef AIRGAP_EMULATOR_DELIVERY_H
 #define AIRGAP_EMULATOR_DELIVERY_H
@@ -82,7 +84,7 @@ void delivery_release(delivery *d);
 delivery *delivery_find(emulator *emu);
 
 /* Registers (fn non-NULL) or removes the handler of an in-process kind
- * (DELIVERY_SNS, DELIVERY_EVENTS, DELIVERY_LAMBDA). Removing waits for a
+ * (DELIVERY_SNS, DELIVERY_EVENTS; DELIVERY_LAMBDA to replace the built-in). Removing waits for a
  * running call of it to finish. Jobs of a kind without handler fail (and are
  * retried, then dead-lettered). */
 void delivery_handler_set(delivery *d, delivery_kind kind, delivery_handler_fn fn, void *payload);

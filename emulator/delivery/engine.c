@@ -150,6 +150,8 @@ static int attempt(delivery *d, job *j) {
   if (fn)
     h->busy++;
   pthread_mutex_unlock(&d->lock);
+  if (!fn && j->kind == DELIVERY_LAMBDA) /* built in unless a handler replaces it */
+    return delivery_lambda_invoke(d->emu, j->target, j->body, j->body_len);
   if (!fn)
     return airgap_error_set(AIRGAP_ENOTFOUND, "no service handles this target (%s)", j->target);
   int rc = fn(&item, payload);

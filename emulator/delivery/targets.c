@@ -7,8 +7,13 @@
  * its ARN, which carries the account and Region. HTTP(S) endpoints get a POST
  * through libcurl with a bounded answer and a timeout per attempt; only 2xx
  * counts as delivered, as for SNS.
+ *
+ * Lambda gets an Event invocation, as AWS's SNS, EventBridge and S3 invoke
+ * functions: delivered once Lambda has queued it; a function that then fails
+ * is retried by Lambda (twice, with its backoff), not by the engine.
  */
 #include "emulator/delivery/delivery_int.h"
+#include "emulator/lambda/lambda.h"
 #include "emulator/sqs/sqs_int.h"
 
 #include "common/error.h"
@@ -67,5 +72,16 @@ int delivery_sqs_send(emulator *emu, const char *queue_arn, const char *body, si
   json_decref(in);
   if (r.rc < 0)
     return airgap_error_set(r.rc, "SQS refused the message for %s: %s", queue_arn, r.message);
+  return 0;
+}
+
+int delivery_lambda_invoke(emulator *emu, const char *function_arn, const char *body,
+                           size_t body_len) {
+  int rc = lambda_async_invoke(emu, function_arn, body, body_len);
+  if (rc < 0) {
+    char why[512];
+    snprintf(why, sizeof(why), "%s", airgap_error_last());
+    return airgap_error_set(rc, "Lambda refused the event for %.300s: %s", function_arn, why);
+  }
   return 0;
 }

@@ -18,6 +18,14 @@
 #include <string.h>
 #include <time.h>
 
+/* An in-process RequestResponse caller (lambda.h) gets its result. */
+static void done_once(lambda_inv *inv, const lambda_result *r) {
+  lambda_done_fn fn = inv->done;
+  inv->done = NULL;
+  fn(r, inv->done_payload);
+  lambda_inv_release(inv);
+}
+
 /* An asynchronous invocation that failed: again later (up to its
  * MaximumRetryAttempts, while younger than its MaximumEventAgeInSeconds),
  * or given up, its record to the failure destinations. */
@@ -45,6 +53,13 @@ static void async_failed(lambda_runtime *rt, lambda_inv *inv, const char *payloa
 /* The function answered or failed; extra: a platform line for its log. */
 static void finish(lambda_runtime *rt, lambda_inv *inv, const char *payload, size_t len,
                    const char *function_error, const char *extra) {
+  if (inv->done) {
+    if (inv->delivered)
+      lambda_log_invocation(rt, inv, NULL, NULL, extra);
+    lambda_result r = {NULL, NULL, payload ? payload : "", payload ? len : 0, function_error};
+    done_once(inv, &r);
+    return;
+  }
   if (!inv->call) {
     if (inv->delivered)
       lambda_log_invocation(rt, inv, NULL, NULL, extra);
@@ -103,6 +118,11 @@ void lambda_inv_timed_out(lambda_runtime *rt, lambda_inv *inv) {
 
 void lambda_inv_fail(lambda_runtime *rt, lambda_inv *inv, int status, const char *code,
                      const char *message) {
+  if (inv->done) {
+    lambda_result r = {code, message, NULL, 0, NULL};
+    done_once(inv, &r);
+    return;
+  }
   if (!inv->call) {
     json_t *err = json_pack("{s:s, s:s}", "errorMessage", message, "errorType", code);
     char *body = err ? json_dumps(err, JSON_COMPACT) : NULL;

@@ -23,6 +23,7 @@
 #ifndef AIRGAP_EMULATOR_LAMBDA_INT_H
 #define AIRGAP_EMULATOR_LAMBDA_INT_H
 
+#include "emulator/lambda/lambda.h"
 #include "emulator/service.h"
 
 #include <jansson.h>
@@ -57,6 +58,7 @@ typedef struct lambda_state {
   /* Containers, the Runtime API and invocations: made at the first Invoke
    * (lambda_runtime_get), so an emulator that never invokes pays nothing. */
   lambda_runtime *runtime;
+  struct lambda_esm *esm; /* event source mappings' poller (event_sources*.c) */
   /* Image checks (images.c): image key → true while one runs. */
   json_t *image_checks;
   int checks_running, closing;
@@ -269,7 +271,9 @@ typedef struct lambda_invocation_spec {
   const char *client_context; /* base64 or NULL */
   int tail;                   /* LogType=Tail */
   int event;                  /* InvocationType=Event: answered 202 at once */
-  const json_t *async;        /* Event: lambda_async_settings (borrowed) */
+  lambda_done_fn done;        /* in process (lambda.h): call NULL, result here */
+  void *done_payload;
+  const json_t *async; /* Event: lambda_async_settings (borrowed) */
 } lambda_invocation_spec;
 
 /* Queues an invocation (the spec is copied); the call is answered when the

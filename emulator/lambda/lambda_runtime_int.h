@@ -24,10 +24,12 @@ enum { TIMER_TIMEOUT, TIMER_IDLE, TIMER_INIT, TIMER_RETRY, TIMER_FORWARD };
 struct lambda_inv {
   lambda_inv *next; /* on rt->pending */
   uint64_t seq;
-  char id[37];    /* the request id */
-  char trace[25]; /* 96 random bits, hex, for the trace header */
-  char *key;      /* "<function arn>#<version>#<revision>#<code sha>" */
-  aws_call *call; /* NULL: an Event invocation */
+  char id[37];         /* the request id */
+  char trace[25];      /* 96 random bits, hex, for the trace header */
+  char *key;           /* "<function arn>#<version>#<revision>#<code sha>" */
+  aws_call *call;      /* NULL: an Event invocation, or an in-process one (done) */
+  lambda_done_fn done; /* lambda.h's RequestResponse callback, or NULL */
+  void *done_payload;
   char *payload;
   size_t len;
   char *function_arn, *invoked_arn, *version, *client_context;

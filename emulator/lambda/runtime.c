@@ -52,6 +52,11 @@ static char *dupstr(const char *s) { return s ? strdup(s) : NULL; }
 static void inv_free(lambda_inv *inv) {
   if (!inv)
     return;
+  if (inv->done) {
+    /* An in-process caller always hears the end (lambda.h). */
+    lambda_result r = {"ServiceException", "the invocation was dropped", NULL, 0, NULL};
+    inv->done(&r, inv->done_payload);
+  }
   free(inv->key);
   free(inv->function_arn);
   free(inv->invoked_arn);
@@ -720,6 +725,8 @@ int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invoc
       aws_call_fail(call, 500, "ServiceException", "out of memory");
     return -1;
   }
+  inv->done = spec->done;
+  inv->done_payload = spec->done_payload;
   pthread_mutex_lock(&rt->lock);
   inv->seq = ++rt->seq;
   lambda_inv_dispatch(rt, inv);

@@ -12,6 +12,7 @@
 #include "common/codec.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "emulator/lambda/lambda_esm_int.h"
 #include "emulator/lambda/lambda_int.h"
 
 #include <ctype.h>
@@ -284,6 +285,7 @@ static void lambda_reset(void *state) {
 
 static void lambda_shutdown(void *state) {
   lambda_state *st = state;
+  lambda_esm_shutdown(st); /* no new batches while the runtime stops */
   lambda_image_checks_wait(st);
   if (st->runtime)
     lambda_runtime_shutdown(st->runtime);
@@ -294,6 +296,7 @@ static void lambda_destroy(void *state) {
   if (!st)
     return;
   lambda_runtime_free(st->runtime);
+  lambda_esm_free(st);
   remove_packages(st->functions);
   json_decref(st->functions);
   json_decref(st->layers);
@@ -337,9 +340,11 @@ static int lambda_internal(void *state, http_request *req, const char *rest) {
 static const aws_operation lambda_operations[] = {
     {"AddPermission", lambda_add_permission},
     {"CreateAlias", lambda_create_alias},
+    {"CreateEventSourceMapping", lambda_create_event_source_mapping},
     {"CreateFunction", lambda_create_function},
     {"CreateFunctionUrlConfig", lambda_create_function_url_config},
     {"DeleteAlias", lambda_delete_alias},
+    {"DeleteEventSourceMapping", lambda_delete_event_source_mapping},
     {"DeleteFunction", lambda_delete_function},
     {"DeleteFunctionConcurrency", lambda_delete_function_concurrency},
     {"DeleteFunctionEventInvokeConfig", lambda_delete_function_event_invoke_config},
@@ -347,6 +352,7 @@ static const aws_operation lambda_operations[] = {
     {"DeleteLayerVersion", lambda_delete_layer_version},
     {"GetAccountSettings", lambda_get_account_settings},
     {"GetAlias", lambda_get_alias},
+    {"GetEventSourceMapping", lambda_get_event_source_mapping},
     {"GetFunction", lambda_get_function},
     {"GetFunctionConcurrency", lambda_get_function_concurrency},
     {"GetFunctionConfiguration", lambda_get_function_configuration},
@@ -357,6 +363,7 @@ static const aws_operation lambda_operations[] = {
     {"GetPolicy", lambda_get_policy},
     {"Invoke", lambda_invoke},
     {"ListAliases", lambda_list_aliases},
+    {"ListEventSourceMappings", lambda_list_event_source_mappings},
     {"ListFunctionEventInvokeConfigs", lambda_list_function_event_invoke_configs},
     {"ListFunctions", lambda_list_functions},
     {"ListLayerVersions", lambda_list_layer_versions},
@@ -371,6 +378,7 @@ static const aws_operation lambda_operations[] = {
     {"TagResource", lambda_tag_resource},
     {"UntagResource", lambda_untag_resource},
     {"UpdateAlias", lambda_update_alias},
+    {"UpdateEventSourceMapping", lambda_update_event_source_mapping},
     {"UpdateFunctionCode", lambda_update_function_code},
     {"UpdateFunctionConfiguration", lambda_update_function_configuration},
     {"UpdateFunctionEventInvokeConfig", lambda_update_function_event_invoke_config},

@@ -29,6 +29,8 @@ typedef struct sm_state {
   pthread_mutex_t lock;
   json_t *secrets;
   emulator *emu;
+  int rotations; /* rotation threads running (sm_rotation.c), under lock */
+  pthread_cond_t rotations_idle;
 } sm_state;
 
 sm_state *sm_state_of(aws_call *call);
@@ -105,5 +107,7 @@ void sm_list_secret_version_ids(aws_call *call, json_t *input);
 void sm_get_random_password(aws_call *call, json_t *input);
 void sm_rotate_secret(aws_call *call, json_t *input);
 void sm_cancel_rotate_secret(aws_call *call, json_t *input);
+/* Waits until no rotation runs (the service's shutdown). */
+void sm_rotation_wait(sm_state *st);
 
 #endif

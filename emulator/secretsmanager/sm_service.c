@@ -88,7 +88,8 @@ static int sm_create(void **state, emulator *emu) {
     return airgap_error_set(AIRGAP_ERROR, "Secrets Manager: out of memory");
   st->secrets = json_object();
   st->emu = emu;
-  if (!st->secrets || pthread_mutex_init(&st->lock, NULL) != 0) {
+  if (!st->secrets || pthread_mutex_init(&st->lock, NULL) != 0 ||
+      pthread_cond_init(&st->rotations_idle, NULL) != 0) {
     json_decref(st->secrets);
     free(st);
     return airgap_error_set(AIRGAP_ERROR, "Secrets Manager: cannot create the secret store");
@@ -110,8 +111,11 @@ static void sm_destroy(void *state) {
     return;
   json_decref(st->secrets);
   pthread_mutex_destroy(&st->lock);
+  pthread_cond_destroy(&st->rotations_idle);
   free(st);
 }
+
+static void sm_shutdown(void *state) { sm_rotation_wait(state); }
 
 static const aws_operation sm_operations[] = {
     {"BatchGetSecretValue", sm_batch_get_secret_value},
@@ -143,5 +147,6 @@ const aws_service aws_service_secretsmanager = {
     .operation_count = sizeof(sm_operations) / sizeof(sm_operations[0]),
     .create = sm_create,
     .reset = sm_reset,
+    .shutdown = sm_shutdown,
     .destroy = sm_destroy,
 };

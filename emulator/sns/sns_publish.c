@@ -325,7 +325,7 @@ static json_t *sqs_attributes(json_t *attrs) {
 static json_t *lambda_event(sns_state *st, const pub_msg *m, const char *sub_arn) {
   json_t *env = notification(st, m, "lambda", sub_arn);
   json_t *sns = json_pack(
-      "{s:O,s:O,s:O,s:O,s:O,s:O,s:o,s:s,s:O,s:O,s:O}", "SignatureVersion",
+      "{s:O,s:O,s:O,s:O,s:O,s:O,s:o,s:s,s:O,s:O,s:o}", "SignatureVersion",
       json_object_get(env, "SignatureVersion"), "Timestamp", json_object_get(env, "Timestamp"),
       "Signature", json_object_get(env, "Signature"), "SigningCertUrl",
       json_object_get(env, "SigningCertURL"), "MessageId", json_object_get(env, "MessageId"),
