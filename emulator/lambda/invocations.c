@@ -45,6 +45,13 @@ static void async_failed(lambda_runtime *rt, lambda_inv *inv, const char *payloa
 /* The function answered or failed; extra: a platform line for its log. */
 static void finish(lambda_runtime *rt, lambda_inv *inv, const char *payload, size_t len,
                    const char *function_error, const char *extra) {
+  if (inv->done) {
+    if (inv->delivered)
+      lambda_log_invocation(rt, inv, NULL, NULL, extra);
+    inv->done(inv->done_arg, 200, payload, len, function_error, NULL);
+    lambda_inv_release(inv);
+    return;
+  }
   if (!inv->call) {
     if (inv->delivered)
       lambda_log_invocation(rt, inv, NULL, NULL, extra);
@@ -103,6 +110,11 @@ void lambda_inv_timed_out(lambda_runtime *rt, lambda_inv *inv) {
 
 void lambda_inv_fail(lambda_runtime *rt, lambda_inv *inv, int status, const char *code,
                      const char *message) {
+  if (inv->done) {
+    inv->done(inv->done_arg, status, message, strlen(message), NULL, code);
+    lambda_inv_release(inv);
+    return;
+  }
   if (!inv->call) {
     json_t *err = json_pack("{s:s, s:s}", "errorMessage", message, "errorType", code);
     char *body = err ? json_dumps(err, JSON_COMPACT) : NULL;

@@ -161,8 +161,8 @@ void lambda_invoke(aws_call *call, json_t *input) {
   free(payload);
 }
 
-int lambda_invoke_event(lambda_state *st, const char *function_arn, const char *payload,
-                        size_t len) {
+int lambda_invoke_internal(lambda_state *st, const char *function_arn, const char *payload,
+                           size_t len, lambda_done_fn done, void *done_arg) {
   /* arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>] */
   char buf[512], region[64], account[32], name[128], q[160] = "";
   if (!function_arn || strlen(function_arn) >= sizeof(buf)) {
@@ -209,7 +209,7 @@ int lambda_invoke_event(lambda_state *st, const char *function_arn, const char *
     return -1;
   }
   json_t *config_copy = json_deep_copy(config), *code_copy = json_deep_copy(code);
-  json_t *async = lambda_async_settings(f, q, config);
+  json_t *async = done ? json_object() : lambda_async_settings(f, q, config);
   json_t *reserved = json_object_get(f, "Concurrency");
   int reserved_n = reserved ? (int)json_integer_value(reserved) : -1;
   lambda_function_arn(arn, sizeof(arn), region, account, name, NULL);
@@ -226,8 +226,10 @@ int lambda_invoke_event(lambda_state *st, const char *function_arn, const char *
         .reserved = reserved_n,
         .payload = (const unsigned char *)payload,
         .payload_len = len,
-        .event = 1,
-        .async = async,
+        .event = done == NULL,
+        .async = done ? NULL : async,
+        .done = done,
+        .done_arg = done_arg,
     };
     error = lambda_runtime_invoke(rt, NULL, &spec);
   }

@@ -255,6 +255,9 @@ void lambda_image_checks_wait(lambda_state *st);
  * or deletion. Caller holds st->lock; rt may be NULL. */
 void lambda_runtime_forget(lambda_runtime *rt, const char *function_arn);
 
+typedef void (*lambda_done_fn)(void *arg, int status, const char *payload, size_t len,
+                               const char *function_error, const char *error_code);
+
 /* One invocation handed to the runtime. Strings owned by the runtime after
  * lambda_runtime_invoke (it copies). */
 typedef struct lambda_invocation_spec {
@@ -270,6 +273,12 @@ typedef struct lambda_invocation_spec {
   int tail;                   /* LogType=Tail */
   int event;                  /* InvocationType=Event: answered 202 at once */
   const json_t *async;        /* Event: lambda_async_settings (borrowed) */
+  /* Instead of a call: a synchronous invocation whose outcome goes to
+   * done(done_arg, ...) (called once, under the runtime's lock: status 200
+   * with the function's payload and function_error NULL or "Unhandled", or
+   * an AWS error status with error_code and payload the message). */
+  lambda_done_fn done;
+  void *done_arg;
 } lambda_invocation_spec;
 
 /* Queues an invocation (the spec is copied); the call is answered when the
@@ -278,11 +287,22 @@ typedef struct lambda_invocation_spec {
  * answering the call. */
 int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invocation_spec *spec);
 
-/* An Event invocation of function_arn (an ARN, qualified or not) made by
- * Lambda itself (a Lambda destination): no call to answer. Caller holds no
- * lock. 0, or -1 when the function does not exist or cannot run (logged). */
-int lambda_invoke_event(lambda_state *st, const char *function_arn, const char *payload,
-                        size_t len);
+/* An invocation of function_arn (an ARN, qualified or not) made by Lambda
+ * itself: Event (done NULL: a Lambda destination) or synchronous with its
+ * outcome to done (a function URL). Caller holds no lock. 0, or -1 when the
+ * function does not exist or cannot run (logged; done is then not called). */
+int lambda_invoke_internal(lambda_state *st, const char *function_arn, const char *payload,
+                           size_t len, lambda_done_fn done, void *done_arg);
+
+/* ---- function URLs (urls.c) ---- */
+
+/* Answers a request whose Host names a function URL
+ * (<url-id>.lambda-url.<region>.<anything>): the function gets it as an API
+ * Gateway HTTP API v2 (version 2.0) event, its result becomes the response. */
+void lambda_url_handle(lambda_state *st, http_request *req);
+/* What the gateway passes as "rest" to Lambda's internal endpoint for a
+ * function URL request (it has no /_aws/lambda/ path of its own). */
+#define LAMBDA_URL_ENDPOINT "function-url"
 
 /* ---- asynchronous invocation settings (destinations.c) ---- */
 

@@ -27,7 +27,9 @@ struct lambda_inv {
   char id[37];    /* the request id */
   char trace[25]; /* 96 random bits, hex, for the trace header */
   char *key;      /* "<function arn>#<version>#<revision>#<code sha>" */
-  aws_call *call; /* NULL: an Event invocation */
+  aws_call *call; /* NULL: an Event invocation (or done) */
+  lambda_done_fn done;
+  void *done_arg;
   char *payload;
   size_t len;
   char *function_arn, *invoked_arn, *version, *client_context;

@@ -380,7 +380,7 @@ void lambda_inv_dispatch(lambda_runtime *rt, lambda_inv *inv) {
   int over = (inv->reserved >= 0 && mine >= (uint64_t)inv->reserved) ||
              env_count(rt, NULL) >= (uint64_t)rt->max_concurrency;
   if (over) {
-    if (inv->call) {
+    if (inv->call || inv->done) {
       lambda_inv_fail(rt, inv, 429, "TooManyRequestsException", "Rate Exceeded.");
       return;
     }
@@ -439,7 +439,7 @@ static void timer_fire(void *payload) {
   if (t->kind == TIMER_FORWARD) {
     /* Resolving the function takes st->lock, never taken under rt->lock. */
     pthread_mutex_unlock(&rt->lock);
-    lambda_invoke_event(rt->st, t->inv->function_arn, t->inv->payload, t->inv->len);
+    lambda_invoke_internal(rt->st, t->inv->function_arn, t->inv->payload, t->inv->len, NULL, NULL);
     inv_free(t->inv);
     free(t);
     return;
@@ -653,6 +653,8 @@ int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invoc
   RAND_bytes(r, sizeof(r));
   codec_hex_encode(inv->trace, r, sizeof(r));
   inv->call = spec->event ? NULL : call;
+  inv->done = spec->event ? NULL : spec->done;
+  inv->done_arg = spec->done_arg;
   inv->function_arn = dupstr(spec->function_arn);
   inv->invoked_arn = dupstr(spec->invoked_arn);
   inv->version = dupstr(spec->version);

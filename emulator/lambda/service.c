@@ -308,6 +308,10 @@ static void lambda_destroy(void *state) {
 /* GET /_aws/lambda/code/<n>: the zip GetFunction's Code.Location names. */
 static int lambda_internal(void *state, http_request *req, const char *rest) {
   lambda_state *st = state;
+  if (strcmp(rest, LAMBDA_URL_ENDPOINT) == 0) {
+    lambda_url_handle(st, req);
+    return 1;
+  }
   if (strncmp(rest, "code/", 5) != 0)
     return 0;
   const char *n = rest + 5;
