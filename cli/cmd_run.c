@@ -225,32 +225,35 @@ int cmd_run(int argc, char **argv) {
     if ((error = queue_token_create(&agent_token, queue_dir, "agent")) == 0)
       error = queue_token_create(&client_token, queue_dir, "client");
   }
-  if (error == 0) {
-    f.o.token = agent_token;
-    if (pthread_create(&agent_thread, NULL, run_agent_main, &ra) == 0)
-      agent_started = 1;
-    else
-      error = airgap_error_set(AIRGAP_ERROR, "cannot start the agent's thread");
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (error < 0) {
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     print_error("cannot start the embedded queue", airgap_error_last(), url);
     goto out;
   }
-  cli_agent_signals_install();
+  /* The job is queued before the agent starts: its first lease request finds
+   * it at once, and never waits behind a sandbox started ahead for a next
+   * job that a one-shot does not have. */
   if ((error = queue_client_new(&client, url, client_token)) < 0 ||
       (error = queue_client_submit(&job_id, client, spec, strlen(spec))) < 0) {
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     print_error("cannot submit the job", airgap_error_last(), url);
     if (error == AIRGAP_EINVALID)
       code = 2; /* the queue refused a flag's value: a usage error */
     goto out;
   }
-  pthread_mutex_lock(&ra.lock);
   ra.client = client;
   ra.job_id = job_id;
-  if (ra.error < 0)
-    queue_client_cancel(NULL, client, job_id);
-  pthread_mutex_unlock(&ra.lock);
+  f.o.token = agent_token;
+  if (pthread_create(&agent_thread, NULL, run_agent_main, &ra) == 0)
+    agent_started = 1;
+  else
+    error = airgap_error_set(AIRGAP_ERROR, "cannot start the agent's thread");
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (error < 0) {
+    print_error("cannot start the embedded agent", airgap_error_last(), url);
+    goto out;
+  }
+  cli_agent_signals_install();
   if (queue_client_log_read(client, job_id, 0, 1, print_log, NULL) < 0 ||
       queue_client_get(&job, client, job_id) < 0) {
     print_error("cannot follow the job", airgap_error_last(), url);

@@ -229,7 +229,11 @@ static inline int queue_store_job_retry(queue_record **out, queue_store *s, cons
   return s->ops->job_retry(out, s, id, new_id, now);
 }
 /* Registers or refreshes agent name (a lease request); *out_drained says
- * whether it is drained. version NULL and slots 0 keep what was known. */
+ * whether it is drained. version NULL and slots 0 keep what was known. A
+ * store may leave last_seen as it is when it is less than
+ * QUEUE_AGENT_SEEN_REFRESH_MS old and nothing else changed (SQLite does:
+ * one write transaction less per lease request). */
+#define QUEUE_AGENT_SEEN_REFRESH_MS 1000
 static inline int queue_store_agent_seen(int *out_drained, queue_store *s, const char *name,
                                          const char *labels, const char *version, unsigned slots,
                                          int64_t now) {

@@ -186,13 +186,26 @@ int pg_agent_seen(int *out_drained, queue_store *base, const char *name, const c
   pg_arg_text(&a, version);
   pg_arg_int(&a, slots);
   pg_arg_int(&a, now);
+  /* Like SQLite's: no new row version when nothing changed and last_seen is
+   * recent ($6, see QUEUE_AGENT_SEEN_REFRESH_MS); the drained flag then comes
+   * from the row as it is (the statement's snapshot, before any insert). */
+  pg_arg_int(&a, QUEUE_AGENT_SEEN_REFRESH_MS);
   error = pg_exec(&r, c, "register agent",
-                  "INSERT INTO agents (name, labels, version, slots, first_seen, last_seen)"
-                  " VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (name) DO UPDATE SET"
+                  "WITH up AS (INSERT INTO agents (name, labels, version, slots, first_seen,"
+                  " last_seen) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (name) DO UPDATE SET"
                   " labels = excluded.labels,"
                   " version = coalesce(excluded.version, agents.version),"
                   " slots = CASE WHEN excluded.slots > 0 THEN excluded.slots ELSE agents.slots END,"
-                  " last_seen = excluded.last_seen RETURNING drained",
+                  " last_seen = excluded.last_seen"
+                  " WHERE agents.labels IS DISTINCT FROM excluded.labels"
+                  " OR (excluded.version IS NOT NULL AND"
+                  " agents.version IS DISTINCT FROM excluded.version)"
+                  " OR (excluded.slots > 0 AND agents.slots <> excluded.slots)"
+                  " OR excluded.last_seen - agents.last_seen >= $6::bigint"
+                  " OR excluded.last_seen < agents.last_seen"
+                  " RETURNING drained)"
+                  " SELECT drained FROM up UNION ALL"
+                  " SELECT drained FROM agents WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM up)",
                   &a);
   pg_conn_put(s, c);
   if (error > 0)

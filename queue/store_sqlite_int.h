@@ -35,6 +35,15 @@ typedef struct sqlite_store {
   pthread_cond_t sync_cond;
   uint64_t synced; /* commits known to be on disk */
   int syncing;     /* an fdatasync is under way */
+  /* checkpoints off the request path (under ckpt_mu; see store_sqlite_db.c) */
+  sqlite3 *ckpt_db; /* the checkpointer's own connection */
+  pthread_t ckpt_thread;
+  int ckpt_started;
+  int ckpt_stop;
+  int wal_pages;   /* frames in the WAL after the last commit */
+  int ckpt_copied; /* of those, copied into the database by the last checkpoint */
+  pthread_mutex_t ckpt_mu;
+  pthread_cond_t ckpt_cond;
   /* prepared statements kept for reuse (under mu), keyed by their SQL text */
   struct cached_stmt {
     const char *sql;

@@ -165,10 +165,43 @@ done:
 
 /* ---- the agent registry ---- */
 
+/* The registry entry as it is: 1 when a poll at now would change nothing
+ * but last_seen, and last_seen is recent (*out_drained set); 0 otherwise.
+ * Caller holds mu. */
+static int agent_current(int *out_drained, sqlite_store *s, const char *name, const char *labels,
+                         const char *version, unsigned slots, int64_t now) {
+  sqlite3_stmt *st = NULL;
+  int current = 0;
+  if (SQL_QUERY(&st, s,
+                "SELECT labels, version, slots, last_seen, drained FROM agents WHERE name = ?1",
+                V_TEXT(name)) < 0)
+    return 0; /* the write below says what is wrong */
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    const char *l = (const char *)sqlite3_column_text(st, 0);
+    const char *v = (const char *)sqlite3_column_text(st, 1);
+    current = l && strcmp(l, labels) == 0 && (!version || (v && strcmp(v, version) == 0)) &&
+              (slots == 0 || (unsigned)sqlite3_column_int64(st, 2) == slots) &&
+              now - sqlite3_column_int64(st, 3) < QUEUE_AGENT_SEEN_REFRESH_MS &&
+              now >= sqlite3_column_int64(st, 3);
+    if (current)
+      *out_drained = sqlite3_column_int(st, 4);
+  }
+  sql_release(s, st);
+  return current;
+}
+
 int sqlite_agent_seen(int *out_drained, queue_store *base, const char *name, const char *labels,
                       const char *version, unsigned slots, int64_t now) {
   sqlite_store *s = (sqlite_store *)base;
   sqlite3_stmt *st = NULL;
+  /* Every lease request comes here: a read answers most of them, so that a
+   * write transaction (a WAL frame and the write lock) is spent only on a
+   * change or on a last_seen older than QUEUE_AGENT_SEEN_REFRESH_MS. */
+  pthread_mutex_lock(&s->mu);
+  int current = agent_current(out_drained, s, name, labels, version, slots, now);
+  pthread_mutex_unlock(&s->mu);
+  if (current)
+    return 0;
   int error = tx_begin(s);
   if (error == 0)
     error = SQL_EXEC(s, "register agent",

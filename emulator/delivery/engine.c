@@ -11,6 +11,8 @@
  * when the attempts are spent the body goes to the job's dead-letter queue
  * (an SQS queue), else it is dropped and counted.
  *
+ * A lane's workers start with its first job, not with the engine.
+ *
  * Locking: one mutex per engine guards both lanes, the handlers and the
  * counters; handlers and targets run without it.
  */
@@ -294,28 +296,35 @@ static delivery *engine_new(emulator *emu) {
   pthread_cond_init(&d->wake, &attr);
   pthread_condattr_destroy(&attr);
   pthread_cond_init(&d->idle, NULL);
-  int counts[DELIVERY_LANES] = {1, DELIVERY_HTTP_WORKERS};
-  for (int i = 0; i < DELIVERY_LANES; i++) {
-    for (int t = 0; t < counts[i]; t++) {
-      worker_arg *wa = malloc(sizeof(*wa));
-      int rc = wa ? 0 : ENOMEM;
-      if (wa) {
-        wa->d = d;
-        wa->lane = i;
-        rc = pthread_create(&d->lanes[i].threads[t], NULL, worker, wa);
-        if (rc != 0)
-          free(wa);
-      }
-      if (rc != 0) {
-        errno = rc;
-        airgap_error_set_errno(AIRGAP_ERROR, "cannot start a delivery worker");
-        engine_free(d);
-        return NULL;
-      }
-      d->lanes[i].nthreads++;
-    }
-  }
   return d;
+}
+
+/* Starts a lane's workers at its first job (d->lock held): an emulator that
+ * never delivers starts no thread for it, and each thread made at start
+ * costs its start time (~0.3 ms here). A worker blocks on d->lock until the
+ * caller releases it. Fails only when no worker of the lane runs. */
+static int lane_start(delivery *d, int index) {
+  lane *l = &d->lanes[index];
+  int want = index == lane_of(DELIVERY_HTTP) ? DELIVERY_HTTP_WORKERS : 1;
+  while (l->nthreads < want) {
+    worker_arg *wa = malloc(sizeof(*wa));
+    int rc = wa ? 0 : ENOMEM;
+    if (wa) {
+      wa->d = d;
+      wa->lane = index;
+      rc = pthread_create(&l->threads[l->nthreads], NULL, worker, wa);
+      if (rc != 0)
+        free(wa);
+    }
+    if (rc != 0) {
+      if (l->nthreads > 0)
+        return 0;
+      errno = rc;
+      return airgap_error_set_errno(AIRGAP_ERROR, "cannot start a delivery worker");
+    }
+    l->nthreads++;
+  }
+  return 0;
 }
 
 delivery *delivery_acquire(emulator *emu) {
@@ -405,6 +414,11 @@ int delivery_submit(delivery *d, const delivery_job *in) {
 
   lane *l = &d->lanes[lane_of(in->kind)];
   pthread_mutex_lock(&d->lock);
+  if (!d->stopping && lane_start(d, lane_of(in->kind)) < 0) {
+    pthread_mutex_unlock(&d->lock);
+    job_free(j);
+    return -1;
+  }
   if (d->stopping || l->queued >= DELIVERY_MAX_QUEUED ||
       d->queued_bytes + j->body_len > DELIVERY_MAX_QUEUED_BYTES) {
     d->stats.dropped++;

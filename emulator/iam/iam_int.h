@@ -124,6 +124,8 @@ json_t *iam_encoded(const char *s);
 
 /* A name member ([\w+=,.@-], 1..max); absent is an error when required. */
 int iam_check_name(iam_ctx *c, json_t *input, const char *member, size_t max, int required);
+/* input's Status: Active or Inactive (a key's, certificate's or credential's). */
+int iam_check_status(iam_ctx *c, json_t *input);
 /* A path member ("/" by default: absent is fine). */
 int iam_check_path(iam_ctx *c, json_t *input, const char *member);
 /* A description member (0..1000). */
@@ -214,6 +216,7 @@ void iam_create_login_profile(aws_call *call, json_t *input);
 void iam_get_login_profile(aws_call *call, json_t *input);
 void iam_update_login_profile(aws_call *call, json_t *input);
 void iam_delete_login_profile(aws_call *call, json_t *input);
+void iam_change_password(aws_call *call, json_t *input);
 
 /* iam_keys.c */
 void iam_create_access_key(aws_call *call, json_t *input);
@@ -226,6 +229,49 @@ void iam_get_access_key_last_used(aws_call *call, json_t *input);
 void iam_keys_register(iam_ctx *c, const json_t *user);
 /* Forgets every credential the account's IAM keys registered (reset). */
 void iam_keys_forget(iam_state *st, json_t *acct);
+/* Whose credentials a call is about: the user input's UserName names, else the
+ * caller (an IAM user), else the account's root record. NULL after NoSuchEntity. */
+json_t *iam_credential_owner(iam_ctx *c, json_t *input);
+/* n characters drawn at random from alphabet into out (n + 1 bytes, n <= 64). */
+void iam_random_chars(char *out, size_t n, const char *alphabet);
+
+/* Service-specific credentials (iam_keys.c). */
+void iam_create_service_specific_credential(aws_call *call, json_t *input);
+void iam_list_service_specific_credentials(aws_call *call, json_t *input);
+void iam_reset_service_specific_credential(aws_call *call, json_t *input);
+void iam_update_service_specific_credential(aws_call *call, json_t *input);
+void iam_delete_service_specific_credential(aws_call *call, json_t *input);
+
+/* iam_mfa.c: virtual MFA devices (TOTP) */
+void iam_create_virtual_mfa_device(aws_call *call, json_t *input);
+void iam_enable_mfa_device(aws_call *call, json_t *input);
+void iam_resync_mfa_device(aws_call *call, json_t *input);
+void iam_deactivate_mfa_device(aws_call *call, json_t *input);
+void iam_delete_virtual_mfa_device(aws_call *call, json_t *input);
+void iam_list_mfa_devices(aws_call *call, json_t *input);
+void iam_list_virtual_mfa_devices(aws_call *call, json_t *input);
+void iam_tag_mfa_device(aws_call *call, json_t *input);
+void iam_untag_mfa_device(aws_call *call, json_t *input);
+void iam_list_mfa_device_tags(aws_call *call, json_t *input);
+
+/* iam_certs.c: server and signing certificates, SSH public keys */
+void iam_upload_server_certificate(aws_call *call, json_t *input);
+void iam_get_server_certificate(aws_call *call, json_t *input);
+void iam_list_server_certificates(aws_call *call, json_t *input);
+void iam_update_server_certificate(aws_call *call, json_t *input);
+void iam_delete_server_certificate(aws_call *call, json_t *input);
+void iam_tag_server_certificate(aws_call *call, json_t *input);
+void iam_untag_server_certificate(aws_call *call, json_t *input);
+void iam_list_server_certificate_tags(aws_call *call, json_t *input);
+void iam_upload_signing_certificate(aws_call *call, json_t *input);
+void iam_list_signing_certificates(aws_call *call, json_t *input);
+void iam_update_signing_certificate(aws_call *call, json_t *input);
+void iam_delete_signing_certificate(aws_call *call, json_t *input);
+void iam_upload_ssh_public_key(aws_call *call, json_t *input);
+void iam_get_ssh_public_key(aws_call *call, json_t *input);
+void iam_list_ssh_public_keys(aws_call *call, json_t *input);
+void iam_update_ssh_public_key(aws_call *call, json_t *input);
+void iam_delete_ssh_public_key(aws_call *call, json_t *input);
 
 /* iam_principal.c: inline and attached policies, tags, boundaries */
 void iam_put_principal_policy(aws_call *call, json_t *input);

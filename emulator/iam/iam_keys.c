@@ -14,6 +14,7 @@
 
 #include "common/jsonutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -62,16 +63,14 @@ void iam_keys_forget(iam_state *st, json_t *acct) {
   forget_user(st, json_object_get(acct, "root"));
 }
 
-/* The user input names, else the caller (an IAM user), else the account's
- * root record. NULL after NoSuchEntity. */
-static json_t *key_owner(iam_ctx *c, json_t *input) {
+json_t *iam_credential_owner(iam_ctx *c, json_t *input) {
   if (json_object_get(input, "UserName"))
     return iam_principal(c, IAM_USER, input);
   json_t *me = iam_caller_user(c);
   return me ? me : iam_map(c, "root");
 }
 
-static void random_chars(char *out, size_t n, const char *alphabet) {
+void iam_random_chars(char *out, size_t n, const char *alphabet) {
   unsigned char bytes[64];
   size_t alen = strlen(alphabet);
   if (getrandom(bytes, n, 0) != (ssize_t)n)
@@ -93,7 +92,7 @@ static json_t *key_meta(const json_t *user, const json_t *key) {
 }
 
 IAM_HANDLER(iam_create_access_key) {
-  json_t *user = key_owner(c, input);
+  json_t *user = iam_credential_owner(c, input);
   if (!user)
     return NULL;
   json_t *keys = json_object_get(user, "_keys");
@@ -106,8 +105,8 @@ IAM_HANDLER(iam_create_access_key) {
   }
   char id[21], secret[41];
   memcpy(id, "AKIA", 4);
-  random_chars(id + 4, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
-  random_chars(secret, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+  iam_random_chars(id + 4, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+  iam_random_chars(secret, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
   json_t *key = json_pack("{s:s, s:s, s:o, s:s}", "AccessKeyId", id, "Status", "Active",
                           "CreateDate", json_real(iam_now()), "_secret", secret);
   json_object_set_new(keys, id, key);
@@ -127,16 +126,13 @@ static json_t *key_of(iam_ctx *c, json_t *user, json_t *input) {
 }
 
 IAM_HANDLER(iam_update_access_key) {
-  json_t *user = key_owner(c, input);
+  json_t *user = iam_credential_owner(c, input);
   json_t *key = user ? key_of(c, user, input) : NULL;
   if (!key)
     return NULL;
+  if (iam_check_status(c, input) < 0)
+    return NULL;
   const char *status = jsonutil_string(input, "Status");
-  if (!status || (strcmp(status, "Active") != 0 && strcmp(status, "Inactive") != 0))
-    return iam_fail(c, 400, "ValidationError",
-                    "1 validation error detected: Value '%.32s' at 'status' failed to satisfy "
-                    "constraint: Member must satisfy enum value set: [Active, Inactive]",
-                    status ? status : "null");
   json_object_set_new(key, "Status", json_string(status));
   if (!strcmp(status, "Active")) {
     register_key(c, user, key);
@@ -153,7 +149,7 @@ IAM_HANDLER(iam_update_access_key) {
 }
 
 IAM_HANDLER(iam_delete_access_key) {
-  json_t *user = key_owner(c, input);
+  json_t *user = iam_credential_owner(c, input);
   json_t *key = user ? key_of(c, user, input) : NULL;
   if (!key)
     return NULL;
@@ -164,7 +160,7 @@ IAM_HANDLER(iam_delete_access_key) {
 }
 
 IAM_HANDLER(iam_list_access_keys) {
-  json_t *user = key_owner(c, input);
+  json_t *user = iam_credential_owner(c, input);
   if (!user)
     return NULL;
   json_t *items = json_array();
@@ -205,4 +201,118 @@ IAM_HANDLER(iam_get_access_key_last_used) {
   if (found)
     json_object_set_new(out, "UserName", json_string(jsonutil_string(found, "UserName")));
   return out;
+}
+
+/* ---- service-specific credentials (CodeCommit's Git and Keyspaces' Cassandra logins) ---- */
+
+#define IAM_SERVICE_CREDS_PER_SERVICE 2
+
+static const char *const credential_services[] = {"codecommit.amazonaws.com",
+                                                  "cassandra.amazonaws.com"};
+
+static json_t *service_cred_out(const json_t *user, const json_t *rec, int with_password) {
+  json_t *out = iam_public(rec);
+  json_object_set_new(out, "UserName", json_string(jsonutil_string(user, "UserName")));
+  if (with_password)
+    json_object_set(out, "ServicePassword", json_object_get(rec, "_password"));
+  return out;
+}
+
+static void new_service_password(json_t *rec) {
+  char password[45];
+  iam_random_chars(password, 44,
+                   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+  json_object_set_new(rec, "_password", json_string(password));
+}
+
+IAM_HANDLER(iam_create_service_specific_credential) {
+  json_t *user = iam_principal(c, IAM_USER, input);
+  if (!user)
+    return NULL;
+  const char *service = jsonutil_string(input, "ServiceName");
+  size_t i = 0;
+  while (service && i < sizeof(credential_services) / sizeof(*credential_services) &&
+         strcmp(service, credential_services[i]) != 0)
+    i++;
+  if (!service || i == sizeof(credential_services) / sizeof(*credential_services))
+    return iam_fail(c, 404, "NotSupportedService",
+                    "No such service %.128s is supported for Service Specific Credentials",
+                    service ? service : "");
+  json_t *creds = json_object_get(user, "_service_creds");
+  size_t same = 0;
+  const char *id;
+  json_t *rec;
+  json_object_foreach(creds, id, rec) {
+    same += !strcmp(jsonutil_string(rec, "ServiceName"), service);
+  }
+  if (same >= IAM_SERVICE_CREDS_PER_SERVICE)
+    return iam_fail(c, 409, "LimitExceeded",
+                    "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: %d",
+                    IAM_SERVICE_CREDS_PER_SERVICE);
+  if (!creds) {
+    creds = json_object();
+    json_object_set_new(user, "_service_creds", creds);
+  }
+  char new_id[32], login[128];
+  iam_new_id(new_id, "ACCA");
+  snprintf(login, sizeof(login), "%s-at-%s", jsonutil_string(user, "UserName"), c->account);
+  rec = json_pack("{s:o, s:s, s:s, s:s, s:s}", "CreateDate", json_real(iam_now()), "ServiceName",
+                  service, "ServiceUserName", login, "ServiceSpecificCredentialId", new_id,
+                  "Status", "Active");
+  new_service_password(rec);
+  json_object_set_new(creds, new_id, rec);
+  return json_pack("{s:o}", "ServiceSpecificCredential", service_cred_out(user, rec, 1));
+}
+
+static json_t *service_cred_of(iam_ctx *c, json_t *user, json_t *input) {
+  const char *id = jsonutil_string(input, "ServiceSpecificCredentialId");
+  json_t *rec = id ? json_object_get(json_object_get(user, "_service_creds"), id) : NULL;
+  if (!rec)
+    iam_no_entity(c, "No such credential %.128s exists", id ? id : "");
+  return rec;
+}
+
+IAM_HANDLER(iam_list_service_specific_credentials) {
+  json_t *user = iam_credential_owner(c, input);
+  if (!user)
+    return NULL;
+  const char *service = jsonutil_string(input, "ServiceName");
+  json_t *items = json_array();
+  const char *id;
+  json_t *rec;
+  json_object_foreach(json_object_get(user, "_service_creds"), id, rec) {
+    if (!service || !strcmp(service, jsonutil_string(rec, "ServiceName")))
+      json_array_append_new(items, service_cred_out(user, rec, 0));
+  }
+  return json_pack("{s:o}", "ServiceSpecificCredentials", items);
+}
+
+IAM_HANDLER(iam_reset_service_specific_credential) {
+  json_t *user = iam_credential_owner(c, input);
+  json_t *rec = user ? service_cred_of(c, user, input) : NULL;
+  if (!rec)
+    return NULL;
+  new_service_password(rec);
+  return json_pack("{s:o}", "ServiceSpecificCredential", service_cred_out(user, rec, 1));
+}
+
+IAM_HANDLER(iam_update_service_specific_credential) {
+  json_t *user = iam_credential_owner(c, input);
+  json_t *rec = user ? service_cred_of(c, user, input) : NULL;
+  if (!rec)
+    return NULL;
+  if (iam_check_status(c, input) < 0)
+    return NULL;
+  const char *status = jsonutil_string(input, "Status");
+  json_object_set_new(rec, "Status", json_string(status));
+  return NULL;
+}
+
+IAM_HANDLER(iam_delete_service_specific_credential) {
+  json_t *user = iam_credential_owner(c, input);
+  json_t *rec = user ? service_cred_of(c, user, input) : NULL;
+  if (rec)
+    json_object_del(json_object_get(user, "_service_creds"),
+                    jsonutil_string(input, "ServiceSpecificCredentialId"));
+  return NULL;
 }

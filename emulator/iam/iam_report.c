@@ -163,6 +163,10 @@ IAM_HANDLER(iam_get_account_summary) {
   json_object_foreach(iam_map(c, "policies"), key, rec) {
     versions += json_object_size(json_object_get(rec, "_versions"));
   }
+  size_t mfa_in_use = 0;
+  json_object_foreach(iam_map(c, "mfa"), key, rec) {
+    mfa_in_use += json_object_get(rec, "_user") != NULL;
+  }
   json_t *m = json_pack(
       "{s:I, s:i, s:I, s:i, s:I, s:i, s:I, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:i, s:i, "
       "s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
@@ -178,10 +182,13 @@ IAM_HANDLER(iam_get_account_summary) {
       "PolicyVersionsInUseQuota", 10000, "PolicySizeQuota", IAM_MAX_MANAGED_POLICY,
       "VersionsPerPolicyQuota", IAM_MAX_POLICY_VERSIONS, "Providers",
       (json_int_t)(json_object_size(iam_map(c, "oidc")) + json_object_size(iam_map(c, "saml"))),
-      "AccountAccessKeysPresent", keys > 0, "AccountMFAEnabled", 0, "MFADevices", 0,
-      "MFADevicesInUse", 0, "ServerCertificates", 0, "ServerCertificatesQuota", 20,
-      "AccountSigningCertificatesPresent", 0, "UserPolicySizeQuota", 2048, "GroupPolicySizeQuota",
-      5120, "RolePolicySizeQuota", 10240, "AssumeRolePolicySizeQuota", IAM_MAX_TRUST_POLICY);
+      "AccountAccessKeysPresent", keys > 0, "AccountMFAEnabled", 0, "MFADevices",
+      (int)json_object_size(iam_map(c, "mfa")), "MFADevicesInUse", (int)mfa_in_use,
+      "ServerCertificates", (int)json_object_size(iam_map(c, "servercerts")),
+      "ServerCertificatesQuota", 20, "AccountSigningCertificatesPresent",
+      json_object_size(json_object_get(iam_map(c, "root"), "_signing")) > 0, "UserPolicySizeQuota",
+      2048, "GroupPolicySizeQuota", 5120, "RolePolicySizeQuota", 10240, "AssumeRolePolicySizeQuota",
+      IAM_MAX_TRUST_POLICY);
   return json_pack("{s:o}", "SummaryMap", m);
 }
 
@@ -463,8 +470,9 @@ static void csv_user(iam_ctx *c, dynbuf *b, const json_t *u) {
   csv_time(b, json_object_get(u, "CreateDate"));
   json_t *login = json_object_get(u, "_login");
   dynbuf_printf(b, ",%s,N/A,", login ? "true" : "false");
-  csv_time(b, json_object_get(login, "CreateDate"));
-  dynbuf_puts(b, ",N/A,false");
+  json_t *changed = json_object_get(login, "_changed");
+  csv_time(b, changed ? changed : json_object_get(login, "CreateDate"));
+  dynbuf_printf(b, ",N/A,%s", json_array_size(json_object_get(u, "_mfa")) ? "true" : "false");
   const char *id;
   json_t *key;
   int n = 0;
@@ -487,7 +495,18 @@ static void csv_user(iam_ctx *c, dynbuf *b, const json_t *u) {
   }
   for (; n < 2; n++)
     dynbuf_puts(b, ",false,N/A,N/A,N/A,N/A");
-  dynbuf_puts(b, ",false,N/A,false,N/A\n");
+  /* The first two signing certificates: active, and when uploaded. */
+  json_t *cert;
+  n = 0;
+  json_object_foreach(json_object_get(u, "_signing"), id, cert) {
+    if (n++ == 2)
+      break;
+    dynbuf_printf(b, ",%s,", strcmp(jsonutil_string(cert, "Status"), "Active") ? "false" : "true");
+    csv_time(b, json_object_get(cert, "UploadDate"));
+  }
+  for (; n < 2; n++)
+    dynbuf_puts(b, ",false,N/A");
+  dynbuf_puts(b, "\n");
 }
 
 IAM_HANDLER(iam_generate_credential_report) {

@@ -5,14 +5,25 @@
  * ListGroupsForUser is a read and GetGroup a scan of the account's users;
  * renaming a group renames it in every member's list. Deleting a user or a
  * group that still has what AWS makes you remove first (keys, policies,
- * members, a login profile) answers DeleteConflict with AWS's message.
+ * members, a login profile, MFA devices, certificates, SSH keys) answers
+ * DeleteConflict with AWS's message. Login passwords are kept hashed, for
+ * ChangePassword.
  */
+#include "common/codec.h"
 #include "common/jsonutil.h"
 #include "emulator/iam/iam_int.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+
+/* PBKDF2 rounds for stored login passwords: enough not to keep them in clear,
+ * few enough that a test creating many users stays fast. */
+#define IAM_PASSWORD_ROUNDS 1000
 
 /* A new principal record of kind with input's name and path. */
 static json_t *principal_new(iam_ctx *c, iam_kind kind, json_t *input) {
@@ -144,6 +155,14 @@ IAM_HANDLER(iam_delete_user) {
     what = "must delete access keys first";
   else if (json_object_get(rec, "_login"))
     what = "must delete login profile first";
+  else if (json_array_size(json_object_get(rec, "_mfa")))
+    what = "must remove MFA device first";
+  else if (json_object_size(json_object_get(rec, "_signing")))
+    what = "must delete signing certificates first";
+  else if (json_object_size(json_object_get(rec, "_ssh")))
+    what = "must delete SSH public keys first";
+  else if (json_object_size(json_object_get(rec, "_service_creds")))
+    what = "must delete service specific credentials first";
   else if (json_object_size(json_object_get(rec, "_inline")))
     what = "must delete policies first";
   else if (json_array_size(json_object_get(rec, "_attached")))
@@ -324,6 +343,45 @@ static int check_password(iam_ctx *c, json_t *input, int required) {
   return iam_password_check(c, pw);
 }
 
+/* Stores password in login as a salted PBKDF2-SHA-256 hash (ChangePassword
+ * checks the old one against it). */
+static int store_password(iam_ctx *c, json_t *login, const char *password) {
+  unsigned char salt[16], hash[32];
+  if (getrandom(salt, sizeof(salt), 0) != (ssize_t)sizeof(salt) ||
+      PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, sizeof(salt), IAM_PASSWORD_ROUNDS,
+                        EVP_sha256(), sizeof(hash), hash) != 1) {
+    iam_fail(c, 500, "ServiceFailure", "Cannot hash the password.");
+    return -1;
+  }
+  char salt_hex[33], hash_hex[65];
+  codec_hex_encode(salt_hex, salt, sizeof(salt));
+  codec_hex_encode(hash_hex, hash, sizeof(hash));
+  json_object_set_new(login, "_salt", json_string(salt_hex));
+  json_object_set_new(login, "_hash", json_string(hash_hex));
+  json_object_set_new(login, "_changed", json_real(iam_now()));
+  return 0;
+}
+
+static int password_matches(const json_t *login, const char *password) {
+  const char *salt_hex = jsonutil_string(login, "_salt");
+  const char *want = jsonutil_string(login, "_hash");
+  unsigned char salt[16], hash[32];
+  if (!salt_hex || !want || strlen(salt_hex) != 32 || !password)
+    return 0;
+  for (int i = 0; i < 16; i++) {
+    unsigned v;
+    if (sscanf(salt_hex + 2 * i, "%2x", &v) != 1)
+      return 0;
+    salt[i] = (unsigned char)v;
+  }
+  if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, sizeof(salt), IAM_PASSWORD_ROUNDS,
+                        EVP_sha256(), sizeof(hash), hash) != 1)
+    return 0;
+  char got[65];
+  codec_hex_encode(got, hash, sizeof(hash));
+  return CRYPTO_memcmp(got, want, 64) == 0;
+}
+
 static json_t *login_out(const json_t *user, const json_t *login) {
   json_t *out = json_pack("{s:s, s:O, s:O}", "UserName", jsonutil_string(user, "UserName"),
                           "CreateDate", json_object_get(login, "CreateDate"),
@@ -341,6 +399,10 @@ IAM_HANDLER(iam_create_login_profile) {
   json_t *login =
       json_pack("{s:o, s:b}", "CreateDate", json_real(iam_now()), "PasswordResetRequired",
                 json_is_true(json_object_get(input, "PasswordResetRequired")));
+  if (store_password(c, login, jsonutil_string(input, "Password")) < 0) {
+    json_decref(login);
+    return NULL;
+  }
   json_object_set_new(user, "_login", login);
   return login_out(user, login);
 }
@@ -364,6 +426,9 @@ IAM_HANDLER(iam_update_login_profile) {
   json_t *login = user ? login_of(c, user) : NULL;
   if (!login || check_password(c, input, 0) < 0)
     return NULL;
+  if (jsonutil_string(input, "Password") &&
+      store_password(c, login, jsonutil_string(input, "Password")) < 0)
+    return NULL;
   json_t *reset = json_object_get(input, "PasswordResetRequired");
   if (reset)
     json_object_set(login, "PasswordResetRequired", reset);
@@ -374,5 +439,30 @@ IAM_HANDLER(iam_delete_login_profile) {
   json_t *user = iam_principal(c, IAM_USER, input);
   if (user && login_of(c, user))
     json_object_del(user, "_login");
+  return NULL;
+}
+
+/* A user changes its own password: the caller must be an IAM user with a login
+ * profile and know its current password; the new one meets the policy. */
+IAM_HANDLER(iam_change_password) {
+  json_t *user = iam_caller_user(c);
+  if (!user)
+    return iam_fail(c, 400, "InvalidUserType",
+                    "The request was rejected because the type of user for the transaction was "
+                    "incorrect: only an IAM user can change its own password.");
+  json_t *login = login_of(c, user);
+  if (!login)
+    return NULL;
+  const char *old = jsonutil_string(input, "OldPassword");
+  const char *new_password = jsonutil_string(input, "NewPassword");
+  json_t *check = json_pack("{s:s}", "Password", new_password ? new_password : "");
+  int bad = check_password(c, check, 1);
+  json_decref(check);
+  if (bad < 0)
+    return NULL;
+  if (!password_matches(login, old))
+    return iam_fail(c, 400, "InvalidUserType", "The old password is incorrect.");
+  if (store_password(c, login, new_password) == 0)
+    json_object_set_new(login, "PasswordResetRequired", json_false());
   return NULL;
 }

@@ -512,7 +512,9 @@ int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket
                 strcmp(action, "s3:PutObjectAcl") == 0))
         acl = k->versions->acl;
     }
-    allowed = acl_grants(acl, action, account, pab(b, "IgnorePublicAcls"));
+    /* With ACLs disabled (ownership.c) they grant nothing. */
+    allowed =
+        !s3_ownership_enforced(b) && acl_grants(acl, action, account, pab(b, "IgnorePublicAcls"));
   }
   if (!allowed) {
     s3_unlock(st);

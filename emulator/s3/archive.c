@@ -15,6 +15,7 @@
 #include "emulator/s3/s3_int.h"
 
 #include "common/jsonutil.h"
+#include "emulator/delivery/delivery.h"
 #include "emulator/protocol/protocol.h"
 
 #include <stdio.h>
@@ -145,6 +146,12 @@ void s3_op_restore_object(aws_call *call, json_t *input) {
   double expiry = now + (double)json_integer_value(days) * S3_DAY;
   expiry = ((double)(long long)(expiry / S3_DAY) + 1.0) * S3_DAY;
   v->restore_expiry = expiry;
+  /* The restore completes at once: both of S3's events, in their order. */
+  const char *vid = strcmp(v->version_id, "null") ? v->version_id : NULL;
+  delivery_s3_event(call, b->configs, b->name, key ? key : "", v->size, v->etag, vid,
+                    "ObjectRestore:Post");
+  delivery_s3_event(call, b->configs, b->name, key ? key : "", v->size, v->etag, vid,
+                    "ObjectRestore:Completed");
   s3_unlock(st);
   aws_call_reply_data(call, NULL, again ? 200 : 202, "", 0);
 }

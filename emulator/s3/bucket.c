@@ -38,6 +38,10 @@ s3_bucket *s3_bucket_lock(aws_call *call, const json_t *input) {
     s3_cors_headers(call, b);                       /* cors.c: on errors too, as S3 does */
   if (b && s3_access_check(call, input, st, b) < 0) /* acl.c */
     return NULL;
+  if (b && s3_ownership_check_write(call, b, input) < 0) { /* ownership.c */
+    s3_unlock(st);
+    return NULL;
+  }
   return b;
 }
 
@@ -103,6 +107,17 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
   }
   if (s3_acl_check_input(call, input) < 0)
     return;
+  /* Buckets are BucketOwnerEnforced unless created otherwise: an ACL that
+   * grants anyone but the owner cannot be set at creation then. */
+  if (!ownership || strcmp(ownership, "BucketOwnerEnforced") == 0) {
+    json_t *acl = s3_acl_from_input(call, input);
+    int ok = s3_ownership_acl_owner_only(acl, aws_call_account(call));
+    json_decref(acl);
+    if (!ok) {
+      s3_ownership_fail_bucket_acl(call);
+      return;
+    }
+  }
   s3_lock(st);
   s3_bucket *old = s3_bucket_find(st, name);
   if (old && !s3_acl_owned_by_caller(call, old)) {
@@ -388,7 +403,7 @@ void s3_op_put_bucket_acl(aws_call *call, json_t *input) { with_bucket(call, inp
 
 static json_t *get_acl(aws_call *call, s3_bucket *b, const json_t *input) {
   (void)call, (void)input;
-  return s3_acl_output(b->acl, s3_acl_owner(b));
+  return s3_ownership_acl_output(b, b->acl);
 }
 
 void s3_op_get_bucket_acl(aws_call *call, json_t *input) { with_bucket(call, input, get_acl); }

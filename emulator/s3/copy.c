@@ -128,6 +128,13 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   if (!b)
     goto cleanup;
   s3_cors_headers(call, b);
+  /* The destination's access and ACL rules, as s3_bucket_lock applies them. */
+  if (s3_access_check(call, input, st, b) < 0)
+    goto cleanup;
+  if (s3_ownership_check_write(call, b, input) < 0) {
+    s3_unlock(st);
+    goto cleanup;
+  }
   /* Conditional writes apply to the destination too (If-None-Match: *,
    * If-Match); the copy happens under this same lock, so no conflict. */
   if (s3_write_conditions(call, b, key, 0) < 0) {

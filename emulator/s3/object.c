@@ -547,6 +547,11 @@ void s3_op_delete_objects(aws_call *call, json_t *input) {
       json_decref(res);
       continue;
     }
+    /* One event per key deleted, as DeleteObject would send it. */
+    delivery_s3_event(call, b->configs, b->name, key, 0, NULL, jsonutil_string(res, "VersionId"),
+                      json_is_true(json_object_get(res, "DeleteMarker")) && !vid
+                          ? "ObjectRemoved:DeleteMarkerCreated"
+                          : "ObjectRemoved:Delete");
     if (quiet) {
       json_decref(res);
       continue;
@@ -618,7 +623,7 @@ void s3_op_object_subresource(aws_call *call, json_t *input) {
     }
   } else {
     json_decref(out);
-    out = s3_acl_output(v->acl, s3_acl_owner(b));
+    out = s3_ownership_acl_output(b, v->acl);
   }
   if (b->versioning && strcmp(op, "GetObjectAcl") != 0 && strcmp(op, "PutObjectAcl") != 0)
     json_object_set_new(out, "VersionId", json_string(v->version_id));

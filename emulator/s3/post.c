@@ -24,6 +24,7 @@
 #include "common/fs.h"
 #include "common/http_server.h"
 #include "common/jsonutil.h"
+#include "emulator/delivery/delivery.h"
 #include "emulator/protocol/protocol.h"
 #include "emulator/sigv4.h"
 
@@ -663,6 +664,12 @@ void s3_op_post_object(aws_call *call, json_t *input) {
     goto cleanup;
   }
   s3_bucket *b = s3_bucket_lock(call, input);
+  if (b && s3_ownership_check_write(call, b, fields) < 0) { /* the form's acl field */
+    s3_unlock(st);
+    s3_data_unlink(st, r.file);
+    s3_inline_free(st, r.data, r.size);
+    goto cleanup;
+  }
   s3_version *v = b ? s3_version_new(b) : NULL;
   if (!v) {
     if (b) {
@@ -693,6 +700,8 @@ void s3_op_post_object(aws_call *call, json_t *input) {
   if (b->versioning)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
   s3_sse_output(out, v->attrs);
+  delivery_s3_event(call, b->configs, b->name, key, v->size, v->etag,
+                    b->versioning ? v->version_id : NULL, "ObjectCreated:Post");
   s3_unlock(st);
   reply_stored(call, &form, bucket, key, out);
 cleanup:

@@ -32,6 +32,7 @@
  *   policycond.c bucket policy Conditions (under --s3-enforce-access)
  *   idconfig.c   inventory, analytics, metrics and Intelligent-Tiering
  *                configurations (several per bucket, by id)
+ *   ownership.c  Object Ownership's BucketOwnerEnforced: ACLs disabled
  *
  * Locking: one mutex (s3_state.lock) guards all metadata; bodies are read and
  * written outside it. Functions marked "under the lock" expect the caller to
@@ -598,6 +599,23 @@ int s3_acl_check_input(aws_call *call, const json_t *input);
  * ACL headers always; ACLs, bucket policy and public-access block when the
  * emulator enforces access. 0, or -1 after unlocking and answering. */
 int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket *b);
+
+/* ---- Object Ownership (ownership.c) ---- */
+
+/* 1 when b's ObjectOwnership is BucketOwnerEnforced (ACLs disabled). */
+int s3_ownership_enforced(const s3_bucket *b);
+/* 1 when acl (as s3_acl_from_input makes it; NULL: none) gives the bucket
+ * owner owner_account full control and nobody anything else. */
+int s3_ownership_acl_owner_only(const json_t *acl, const char *owner_account);
+/* A write's ACL (input's ACL, x-amz-grant-*, AccessControlPolicy) on b: 0
+ * when b accepts it, else -1 after answering AccessControlListNotSupported
+ * (the lock still held). Under the lock. */
+int s3_ownership_check_write(aws_call *call, const s3_bucket *b, const json_t *input);
+/* Answers 400 InvalidBucketAclWithObjectOwnership. */
+void s3_ownership_fail_bucket_acl(aws_call *call);
+/* GetBucketAcl / GetObjectAcl output of acl stored on b (or one of its
+ * objects): the bucket owner's full control alone when b is enforced. Owned. */
+json_t *s3_ownership_acl_output(const s3_bucket *b, const json_t *acl);
 
 /* A bucket policy statement's Condition (NULL: none) holds for the call
  * (policycond.c). */

@@ -452,6 +452,14 @@ int s3_config_valid_locked(aws_call *call, s3_state *st, const s3_bucket *b, con
       return 0;
     }
   }
+  /* ACLs cannot be disabled while the bucket's ACL grants anyone else. */
+  const char *own =
+      jsonutil_string(json_array_get(json_object_get(value, "Rules"), 0), "ObjectOwnership");
+  if (strcmp(member, "OwnershipControls") == 0 && own && strcmp(own, "BucketOwnerEnforced") == 0 &&
+      !s3_ownership_acl_owner_only(b->acl, s3_acl_owner(b))) {
+    s3_ownership_fail_bucket_acl(call);
+    return 0;
+  }
   return 1;
 }
 

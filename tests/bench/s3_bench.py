@@ -8,7 +8,11 @@ Measures, for each server in the same run and with the same client load
   rss 1G              resident memory of the server after it stored 1 GiB
                       (1024 objects of 1 MiB)
 and, per figure, the CPU time the server and the clients spent per request
-(so a figure limited by the client rather than the server shows as such).
+(so a figure limited by the client rather than the server shows as such) and
+the latency of its requests, p50/p99/max, as each client saw it; then
+  tail                PutObject / GetObject of 4 KiB at 1, 16 and 64
+                      connections (TAIL_CONNECTIONS), one client process per
+                      connection: requests per second and latency p50/p99/max
 
 The client is deliberately light, and the same for every server: a plain
 socket per process (TCP_NODELAY, keep-alive, reconnecting when a server
@@ -23,7 +27,12 @@ The three servers run side by side for the whole run and take turns: each
 figure is measured ROUNDS times (default 3) for every server in turn, and a
 server's figure is its median round (all rounds are printed too), so load
 from elsewhere on the machine does not land on one column only.
-Knobs: SECONDS_PER_RUN (3), ROUNDS (3), CLIENTS (4), STORE_MIB (1024).
+Knobs: SECONDS_PER_RUN (3), ROUNDS (3), CLIENTS (4), STORE_MIB (1024),
+TAIL_CONNECTIONS (1,16,64; empty skips the tail), RT=1 (as root: the harness,
+the clients and the servers under SCHED_RR, so that other load on a shared
+machine does not land in the latencies; the kernel still stops real-time
+tasks for 50 ms of every second they saturate the CPUs, sched_rt_runtime_us,
+which then shows in the max).
 
 moto runs when `python3 -m moto.server` works ($MOTO_PYTHON or the python3
 first on PATH); s3rver when `s3rver` is on PATH or $S3RVER_BIN names it (npm
@@ -32,7 +41,7 @@ succeeds. Not a test: run it by hand on an optimised (non-sanitizer) build:
 
   AIRGAP_BIN=build/release/cli/airgap /usr/bin/python3 tests/bench/s3_bench.py
 Targets (issue 7): >= 20x moto's and >= 5x s3rver's throughput; RSS after
-1 GiB stored <= 64 MiB.
+1 GiB stored <= 64 MiB. Issue 20: 4 KiB PUT/GET p99 <= 5 ms at 16 connections.
 """
 import base64
 import email.utils
@@ -57,6 +66,8 @@ CLIENTS = int(os.environ.get("CLIENTS", "4"))
 SECONDS = float(os.environ.get("SECONDS_PER_RUN", "3"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 STORE_MIB = int(os.environ.get("STORE_MIB", "1024"))
+TAIL_CONNECTIONS = [int(n) for n in os.environ.get("TAIL_CONNECTIONS", "1,16,64").split(",") if n]
+RT = os.environ.get("RT") == "1"
 # SigV2 with s3rver's default keys (s3rver checks signatures; airgap and moto
 # accept any): cheap to compute, so the client's cost stays small.
 KEY, SECRET = b"S3RVER", b"S3RVER"
@@ -262,9 +273,12 @@ def worker(port, op, size, seconds, wid, start, out):
         errors += 1
     start.wait()  # every client starts together, after its set-up
     t0 = time.process_time()
+    latencies = []  # milliseconds, every answered request
+    clock = time.perf_counter
     try:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
+            began = clock()
             try:
                 if op == "put":
                     client.request("PUT", paths[n % 64], body)
@@ -272,6 +286,7 @@ def worker(port, op, size, seconds, wid, start, out):
                     data = client.request("GET", key)
                     if len(data) != size:
                         raise RuntimeError("GET %s: %d bytes, not %d" % (key, len(data), size))
+                latencies.append((clock() - began) * 1000)
                 n += 1
             except RuntimeError:
                 errors += 1  # answered, but wrongly (moto's 500s under load)
@@ -279,7 +294,17 @@ def worker(port, op, size, seconds, wid, start, out):
         errors += 1  # the connection broke twice in a row: this client stops
     cpu = time.process_time() - t0
     client.close()
-    out.put((n, errors, cpu))
+    out.put((n, errors, cpu, latencies))
+
+
+def percentiles(values):
+    """(p50, p99, max) of a list of numbers (nearest rank); zeros when empty."""
+    if not values:
+        return 0.0, 0.0, 0.0
+    v = sorted(values)
+    def rank(p):
+        return v[min(len(v) - 1, max(0, int(p * len(v) + 0.5) - 1))]
+    return rank(0.50), rank(0.99), v[-1]
 
 
 def cpu_seconds(pid):
@@ -297,28 +322,31 @@ def cpu_seconds(pid):
     return total
 
 
-def rate(port, op, size, server_pid):
-    """Requests per second, and the server's and the clients' CPU microseconds per request."""
+def rate(port, op, size, server_pid, clients=None):
+    """Requests per second, the server's and the clients' CPU microseconds per
+    request, and every request's latency (ms)."""
+    clients = clients or CLIENTS
     q = multiprocessing.Queue()
     start = multiprocessing.Event()
     procs = [multiprocessing.Process(target=worker, args=(port, op, size, SECONDS, i, start, q))
-             for i in range(CLIENTS)]
+             for i in range(clients)]
     for p in procs:
         p.start()
-    time.sleep(0.3)  # let the workers connect (and, for GETs, store their object)
+    time.sleep(0.3 + 0.02 * clients)  # let the workers connect (and, for GETs, store their object)
     cpu0 = cpu_seconds(server_pid)
     start.set()
     got = [q.get() for _ in procs]
     cpu1 = cpu_seconds(server_pid)
     for p in procs:
         p.join()
-    errors = sum(e for _, e, _ in got)
+    errors = sum(g[1] for g in got)
     if errors:
         print("  %s %d-byte objects: %d failed requests (not counted)" % (op, size, errors))
-    done = max(sum(n for n, _, _ in got), 1)
-    client_cpu = sum(c for _, _, c in got)
-    return (sum(n for n, _, _ in got) / SECONDS, (cpu1 - cpu0) / done * 1e6,
-            client_cpu / done * 1e6)
+    answered = sum(g[0] for g in got)
+    done = max(answered, 1)
+    client_cpu = sum(g[2] for g in got)
+    latencies = [ms for g in got for ms in g[3]]
+    return (answered / SECONDS, (cpu1 - cpu0) / done * 1e6, client_cpu / done * 1e6, latencies)
 
 
 def wait_ready(port, proc):
@@ -391,12 +419,28 @@ def measure(servers):
                 for s in servers:
                     samples[s.name].append(rate(s.port, op, size, s.proc.pid))
             for s in servers:
-                ranked = sorted(samples[s.name])
+                ranked = sorted(samples[s.name], key=lambda r: r[0])
                 s.res[metric], s.res["cpu " + metric], s.res["client " + metric] = \
-                    ranked[len(ranked) // 2]
-                s.res["all " + metric] = [r for r, _, _ in samples[s.name]]
+                    ranked[len(ranked) // 2][:3]
+                s.res["all " + metric] = [r[0] for r in samples[s.name]]
+                s.res["lat " + metric] = percentiles([ms for r in samples[s.name] for ms in r[3]])
+    for conns in TAIL_CONNECTIONS:
+        for op in ("put", "get"):
+            for s in servers:
+                r = rate(s.port, op, 4096, s.proc.pid, conns)
+                s.res["tail %s %d" % (op, conns)] = (r[0], percentiles(r[3]))
     for s in servers:
         s.store()
+
+
+def table(names, rows):
+    """Prints rows of (label, one cell per server) under a header of server
+    names, every column as wide as its widest cell and two spaces apart."""
+    widths = [max([len(n)] + [len(cells[i]) for _, cells in rows]) + 2
+              for i, n in enumerate(names)]
+    print("%-12s" % "" + "".join(n.rjust(w) for n, w in zip(names, widths)))
+    for label, cells in rows:
+        print("%-12s" % label + "".join(c.rjust(w) for c, w in zip(cells, widths)))
 
 
 def moto_python():
@@ -408,6 +452,10 @@ def moto_python():
 
 
 def main():
+    if RT:
+        # Round-robin, not FIFO: clients and servers share the two cores in
+        # turns, as under the normal scheduler.
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(50))
     missing, servers = [], []
     data = tempfile.mkdtemp(prefix="s3-bench-")
     try:
@@ -454,14 +502,27 @@ def main():
     for line in missing:
         print(line)
     print("stored for rss: " + ", ".join("%s %d MiB" % (n, results[n]["stored"]) for n in names))
+    print("latency as the clients saw it, p50 / p99 / max (ms):")
+    table(names, [(m, ["%.2f / %.2f / %.1f" % results[n]["lat " + m] for n in names])
+                  for m in ("put 4K", "get 4K", "put 1M", "get 1M")])
+    if TAIL_CONNECTIONS:
+        print("tail, 4 KiB, one client process per connection: req/s, latency p50 / p99 / max (ms):")
+        rows = []
+        for op in ("put", "get"):
+            for conns in TAIL_CONNECTIONS:
+                key = "tail %s %d" % (op, conns)
+                rows.append(("%s x%d" % (op, conns),
+                             ["%.0f/s  %.2f / %.2f / %.1f" % ((results[n][key][0],)
+                                                              + results[n][key][1])
+                              for n in names]))
+        table(names, rows)
     print("every round (req/s):")
-    for metric in ("put 4K", "get 4K", "put 1M", "get 1M"):
-        print("%-12s" % metric + "".join(
-            "%14s" % "/".join("%.0f" % r for r in results[n]["all " + metric]) for n in names))
+    table(names, [(m, ["/".join("%.0f" % r for r in results[n]["all " + m]) for n in names])
+                  for m in ("put 4K", "get 4K", "put 1M", "get 1M")])
     print("(client: %d processes, each one keep-alive socket with TCP_NODELAY, prebuilt SigV2 "
           "heads, preallocated bodies and response buffer; figures are the median of %d rounds "
-          "of %.0f s, the servers taking turns; %d MiB asked to be stored for rss)"
-          % (CLIENTS, ROUNDS, SECONDS, STORE_MIB))
+          "of %.0f s, the servers taking turns; %d MiB asked to be stored for rss%s)"
+          % (CLIENTS, ROUNDS, SECONDS, STORE_MIB, "; SCHED_RR" if RT else ""))
 
 
 if __name__ == "__main__":

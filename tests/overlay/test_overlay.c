@@ -299,8 +299,17 @@ overlay_workspace *ws_create(fixture *fx, const overlay_snapshot *snap, const ch
 
 /* --- group setup: the origin repository ---------------------------------- */
 
+/* An earlier run killed before its teardown (a ctest timeout) leaves its
+ * mounts and directory behind: clear them, so that runs do not pile up mounts.
+ * Only this executable uses the prefix, and one runs at a time. */
+static void reap_earlier_runs(void) {
+  sh("grep -o ' /tmp/airgap-overlay-test-[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l;"
+     " rm -rf /tmp/airgap-overlay-test-*");
+}
+
 static int group_setup(void **state) {
   (void)state;
+  reap_earlier_runs();
   char tmpl[] = "/tmp/airgap-overlay-test-XXXXXX";
   if (!mkdtemp(tmpl))
     return -1;

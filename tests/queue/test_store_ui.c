@@ -214,9 +214,11 @@ static void test_queue_store_ui_agents(void **state) {
   int drained = -1;
   assert_int_equal(queue_store_agent_seen(&drained, s, "a1", "linux\ngpu", "1.2", 4, 100), 0);
   assert_int_equal(drained, 0);
-  assert_int_equal(queue_store_agent_seen(&drained, s, "a2", "", NULL, 0, 200), 0);
+  assert_int_equal(queue_store_agent_seen(&drained, s, "a2", "", NULL, 0, 5000), 0);
   /* a second poll without version or slots keeps them */
-  assert_int_equal(queue_store_agent_seen(&drained, s, "a1", "linux\ngpu", NULL, 0, 150), 0);
+  assert_int_equal(queue_store_agent_seen(&drained, s, "a1", "linux\ngpu", NULL, 0, 1150), 0);
+  /* a poll that changes nothing within QUEUE_AGENT_SEEN_REFRESH_MS writes nothing */
+  assert_int_equal(queue_store_agent_seen(&drained, s, "a1", "linux\ngpu", "1.2", 4, 1200), 0);
   assert_int_equal(queue_store_agent_list(&agents, &n, s), 0);
   assert_int_equal(n, 2);
   assert_string_equal(agents[0].name, "a2"); /* most recently seen first */
@@ -225,25 +227,31 @@ static void test_queue_store_ui_agents(void **state) {
   assert_string_equal(agents[1].version, "1.2");
   assert_int_equal(agents[1].slots, 4);
   assert_int_equal(agents[1].first_seen, 100);
-  assert_int_equal(agents[1].last_seen, 150);
+  assert_int_equal(agents[1].last_seen, 1150);
   assert_null(agents[0].version);
   queue_agent_list_free(agents, n);
   /* drain: the next poll says so; unknown agents are not found */
   assert_int_equal(queue_store_agent_drain(s, "a1", 1), 0);
   assert_int_equal(queue_store_agent_drain(s, "zz", 1), AIRGAP_ENOTFOUND);
-  assert_int_equal(queue_store_agent_seen(&drained, s, "a1", "linux\ngpu", NULL, 0, 300), 0);
+  assert_int_equal(queue_store_agent_seen(&drained, s, "a1", "linux\ngpu", NULL, 0, 1300), 0);
   assert_int_equal(drained, 1);
   assert_int_equal(queue_store_agent_drain(s, "a1", 0), 0);
-  assert_int_equal(queue_store_agent_seen(&drained, s, "a1", "linux\ngpu", NULL, 0, 310), 0);
+  assert_int_equal(queue_store_agent_seen(&drained, s, "a1", "linux\ngpu", NULL, 0, 1310), 0);
   assert_int_equal(drained, 0);
+  /* a change of labels is written at once */
+  assert_int_equal(queue_store_agent_seen(&drained, s, "a1", "linux", NULL, 0, 1320), 0);
+  assert_int_equal(queue_store_agent_list(&agents, &n, s), 0);
+  assert_string_equal(agents[1].labels, "linux");
+  assert_int_equal(agents[1].last_seen, 1320);
+  queue_agent_list_free(agents, n);
   /* a heartbeat of one of its jobs refreshes the agent running it */
   add(s, "j1", "r", "s", NULL, 0, 1);
   assert_int_equal(queue_store_lease(&rec, s, "a2", NULL, 0, LEASE_A, 100000, 400), 0);
   queue_record_free(rec);
-  assert_int_equal(queue_store_agent_touch(s, "j1", 500), 0);
+  assert_int_equal(queue_store_agent_touch(s, "j1", 6000), 0);
   assert_int_equal(queue_store_agent_list(&agents, &n, s), 0);
   assert_string_equal(agents[0].name, "a2");
-  assert_int_equal(agents[0].last_seen, 500);
+  assert_int_equal(agents[0].last_seen, 6000);
   queue_agent_list_free(agents, n);
 }
 

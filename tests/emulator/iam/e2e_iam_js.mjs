@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
+import { createHmac } from "node:crypto";
 import { startEmulator } from "../../js/emulator.mjs";
 
 const require = createRequire(new URL("../../js/package.json", import.meta.url));
@@ -73,4 +74,39 @@ test("errors", async () => {
                        { name: "EntityAlreadyExistsException" });
   await assert.rejects(iam.send(new iamSdk.CreatePolicyCommand({ PolicyName: "bad",
     PolicyDocument: "{nope" })), { name: "MalformedPolicyDocumentException" });
+});
+
+// RFC 6238 from the seed IAM hands out (base32 text, as a blob).
+function totp(seedText, step) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of seedText.replace(/=+$/, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", key).update(msg).digest();
+  const off = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
+
+test("virtual MFA device enrolled with TOTP codes", async () => {
+  const iam = client(iamSdk.IAMClient);
+  await iam.send(new iamSdk.CreateUserCommand({ UserName: "js-mfa" }));
+  const { VirtualMFADevice } = await iam.send(new iamSdk.CreateVirtualMFADeviceCommand({
+    VirtualMFADeviceName: "js-mfa" }));
+  assert.equal(VirtualMFADevice.SerialNumber, `arn:aws:iam::${account}:mfa/js-mfa`);
+  const seed = Buffer.from(VirtualMFADevice.Base32StringSeed).toString();
+  const step = Math.floor(Date.now() / 30000);
+  await assert.rejects(iam.send(new iamSdk.EnableMFADeviceCommand({ UserName: "js-mfa",
+    SerialNumber: VirtualMFADevice.SerialNumber, AuthenticationCode1: "111111",
+    AuthenticationCode2: "222222" })), (e) => e.name === "InvalidAuthenticationCodeException" &&
+    e.$metadata.httpStatusCode === 403);
+  await iam.send(new iamSdk.EnableMFADeviceCommand({ UserName: "js-mfa",
+    SerialNumber: VirtualMFADevice.SerialNumber, AuthenticationCode1: totp(seed, step - 1),
+    AuthenticationCode2: totp(seed, step) }));
+  const { MFADevices } = await iam.send(new iamSdk.ListMFADevicesCommand({ UserName: "js-mfa" }));
+  assert.equal(MFADevices.length, 1);
+  assert.ok(MFADevices[0].EnableDate instanceof Date);
+  await assert.rejects(iam.send(new iamSdk.DeleteUserCommand({ UserName: "js-mfa" })),
+    (e) => e.name === "DeleteConflictException");
 });

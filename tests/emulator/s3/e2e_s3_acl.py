@@ -66,7 +66,7 @@ def anon_get(emu, path):
 def test_accounts_own_their_buckets():
     for emu in (LAX, STRICT):
         alice, bob = client(emu, ALICE), client(emu, BOB)
-        alice.create_bucket(Bucket="alice-b")
+        alice.create_bucket(Bucket="alice-b", ObjectOwnership="ObjectWriter")
         assert code(error_of(bob.create_bucket, Bucket="alice-b")) == ("BucketAlreadyExists", 409)
         alice.create_bucket(Bucket="alice-b")  # your own again, in us-east-1: a 200
         names = [b["Name"] for b in bob.list_buckets()["Buckets"]]
@@ -123,7 +123,7 @@ def test_canned_acl_with_grants_conflict():
 def test_grant_headers_stored_and_answered():
     s3 = client(LAX)
     all_users = "http://acs.amazonaws.com/groups/global/AllUsers"
-    s3.create_bucket(Bucket="acl-grants", GrantRead='uri="%s"' % all_users,
+    s3.create_bucket(Bucket="acl-grants", ObjectOwnership="ObjectWriter", GrantRead='uri="%s"' % all_users,
                      GrantFullControl='id="%s"' % ("a" * 64))
     grants = s3.get_bucket_acl(Bucket="acl-grants")["Grants"]
     assert {"Grantee": {"Type": "CanonicalUser", "ID": "a" * 64},
@@ -273,7 +273,7 @@ def test_enforced_policy_conditions():
 def test_enforced_grant_headers():
     alice, bob = client(STRICT, ALICE), client(STRICT, BOB)
     bob_id = bob.list_buckets()["Owner"]["ID"]
-    alice.create_bucket(Bucket="grant-b")
+    alice.create_bucket(Bucket="grant-b", ObjectOwnership="ObjectWriter")
     alice.put_object(Bucket="grant-b", Key="for-bob", Body=b"b", GrantRead='id="%s"' % bob_id)
     alice.put_object(Bucket="grant-b", Key="for-all", Body=b"a",
                      GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')

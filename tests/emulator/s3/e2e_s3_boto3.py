@@ -113,7 +113,7 @@ def test_buckets():
 
 def test_objects():
     s3 = client()
-    s3.create_bucket(Bucket="objs")
+    s3.create_bucket(Bucket="objs", ObjectOwnership="ObjectWriter")
     body = os.urandom(3000)
     r = s3.put_object(Bucket="objs", Key="dir/file.bin", Body=body, ContentType="application/x-test",
                       ContentEncoding="identity", ContentDisposition="attachment; filename=f.bin",
@@ -442,7 +442,7 @@ def test_versioning():
 
 def test_configurations():
     s3 = client()
-    s3.create_bucket(Bucket="configs")
+    s3.create_bucket(Bucket="configs", ObjectOwnership="BucketOwnerPreferred")
     policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",' \
              '"Action":"s3:GetObject","Resource":"arn:aws:s3:::configs/*"}]}'
     assert error_of(s3.get_bucket_policy, Bucket="configs")["Error"]["Code"] == "NoSuchBucketPolicy"
