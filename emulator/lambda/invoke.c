@@ -35,12 +35,15 @@ void lambda_invoke(aws_call *call, json_t *input) {
   const char *type = json_string_value(json_object_get(input, "InvocationType"));
   const char *log_type = json_string_value(json_object_get(input, "LogType"));
   const char *payload64 = json_string_value(json_object_get(input, "Payload"));
+  int stream = strcmp(aws_call_operation(call), "InvokeWithResponseStream") == 0;
   if (!type)
     type = "RequestResponse";
-  if (strcmp(type, "RequestResponse") != 0 && strcmp(type, "Event") != 0 &&
+  if (strcmp(type, "RequestResponse") != 0 && (stream || strcmp(type, "Event") != 0) &&
       strcmp(type, "DryRun") != 0) {
     lambda_fail_validation(call, type, "invocationType",
-                           "Member must satisfy enum value set: [Event, RequestResponse, DryRun]");
+                           stream ? "Member must satisfy enum value set: [RequestResponse, DryRun]"
+                                  : "Member must satisfy enum value set: [Event, RequestResponse, "
+                                    "DryRun]");
     return;
   }
   if (log_type && strcmp(log_type, "None") != 0 && strcmp(log_type, "Tail") != 0) {
@@ -151,6 +154,7 @@ void lambda_invoke(aws_call *call, json_t *input) {
         .client_context = json_string_value(json_object_get(input, "ClientContext")),
         .tail = log_type && strcmp(log_type, "Tail") == 0,
         .event = event,
+        .stream = stream,
         .async = async,
     };
     lambda_runtime_invoke(rt, call, &spec);

@@ -272,6 +272,7 @@ typedef struct lambda_invocation_spec {
   const char *client_context; /* base64 or NULL */
   int tail;                   /* LogType=Tail */
   int event;                  /* InvocationType=Event: answered 202 at once */
+  int stream;                 /* InvokeWithResponseStream: answered as an event stream */
   const json_t *async;        /* Event: lambda_async_settings (borrowed) */
   /* Instead of a call: a synchronous invocation whose outcome goes to
    * done(done_arg, ...) (called once, under the runtime's lock: status 200
@@ -293,6 +294,13 @@ int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invoc
  * function does not exist or cannot run (logged; done is then not called). */
 int lambda_invoke_internal(lambda_state *st, const char *function_arn, const char *payload,
                            size_t len, lambda_done_fn done, void *done_arg);
+
+/* InvokeWithResponseStream's answer (stream.c): out (Invoke's output
+ * members, taken) with the function's payload as PayloadChunk events and an
+ * InvokeComplete event (function_error: the payload is the error; log_result:
+ * base64 or NULL). */
+void lambda_stream_reply(aws_call *call, json_t *out, const char *payload, size_t len,
+                         const char *function_error, const char *log_result);
 
 /* ---- function URLs (urls.c) ---- */
 

@@ -39,6 +39,7 @@ struct lambda_inv {
   int reserved;          /* -1: none */
   int timeout_ms;
   int tail;
+  int streaming; /* InvokeWithResponseStream */
   int attempts; /* async: failed attempts so far */
   int delivered;
   uint64_t started_ms;                 /* monotonic, at delivery */

@@ -663,6 +663,7 @@ int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invoc
   inv->code = json_deep_copy(spec->code);
   inv->reserved = spec->reserved;
   inv->tail = spec->tail;
+  inv->streaming = spec->stream;
   inv->async = spec->async ? json_deep_copy(spec->async) : NULL;
   inv->created_ms = clock_wall_ms();
   json_int_t timeout = json_integer_value(json_object_get(spec->config, "Timeout"));

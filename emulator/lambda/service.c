@@ -360,6 +360,7 @@ static const aws_operation lambda_operations[] = {
     {"GetLayerVersionByArn", lambda_get_layer_version_by_arn},
     {"GetPolicy", lambda_get_policy},
     {"Invoke", lambda_invoke},
+    {"InvokeWithResponseStream", lambda_invoke},
     {"ListAliases", lambda_list_aliases},
     {"ListFunctionEventInvokeConfigs", lambda_list_function_event_invoke_configs},
     {"ListFunctions", lambda_list_functions},

@@ -426,6 +426,39 @@ class Core(unittest.TestCase):
             logGroupNamePrefix="/aws/lambda/logged-json")["logGroups"]]
         self.assertEqual(groups, [])
 
+    # ---- InvokeWithResponseStream ----
+
+    def test_invoke_with_response_stream(self):
+        self.need_docker()
+        if not hasattr(self.lam, "invoke_with_response_stream"):
+            self.skipTest("this boto3 predates InvokeWithResponseStream (e2e_lambda_core_js "
+                          "tests it)")
+        self.create("streamer")
+        big = "x" * 200000
+        r = self.lam.invoke_with_response_stream(FunctionName="streamer",
+                                                 Payload=json.dumps({"big": big}).encode())
+        self.assertEqual(r["StatusCode"], 200)
+        self.assertEqual(r["ExecutedVersion"], "$LATEST")
+        events = list(r["EventStream"])
+        chunks = [e["PayloadChunk"]["Payload"] for e in events if "PayloadChunk" in e]
+        self.assertGreater(len(chunks), 1)
+        self.assertEqual(json.loads(b"".join(chunks)), {"echo": {"big": big}, "source": "zip"})
+        self.assertIn("InvokeComplete", events[-1])
+        self.assertNotIn("ErrorCode", events[-1]["InvokeComplete"])
+        r = self.lam.invoke_with_response_stream(FunctionName="streamer", LogType="Tail",
+                                                 Payload=b'{"kind": "fail"}')
+        events = list(r["EventStream"])
+        self.assertEqual([list(e) for e in events], [["InvokeComplete"]])
+        done = events[0]["InvokeComplete"]
+        self.assertEqual((done["ErrorCode"], done["ErrorDetails"]), ("ValueError", "asked to fail"))
+        import base64
+        self.assertIn("START RequestId:", base64.b64decode(done["LogResult"]).decode())
+        code, msg, _ = self.err(self.raw.invoke_with_response_stream, FunctionName="streamer",
+                                InvocationType="Event", Payload=b"{}")
+        self.assertEqual(code, "ValidationException")
+        r = self.lam.invoke_with_response_stream(FunctionName="streamer", InvocationType="DryRun")
+        self.assertEqual(r["StatusCode"], 204)
+
     # ---- function URLs ----
 
     def url_request(self, url, path="/", method="GET", body=None, headers=None):
