@@ -40,7 +40,7 @@ struct lambda_inv {
   int timeout_ms;
   int tail;
   int streaming; /* InvokeWithResponseStream */
-  int attempts; /* async: failed attempts so far */
+  int attempts;  /* async: failed attempts so far */
   int delivered;
   uint64_t started_ms;                 /* monotonic, at delivery */
   uint64_t deadline_wall_ms;           /* Lambda-Runtime-Deadline-Ms */

@@ -46,7 +46,7 @@ struct lambda_log_job {
   char *function_name, *group, *account, *region;
   char stream[LOGS_LAMBDA_STREAM_MAX];
   int json_format;
-  int streaming; /* the Tail call is an InvokeWithResponseStream */
+  int streaming;  /* the Tail call is an InvokeWithResponseStream */
   int cloudwatch; /* write to CloudWatch Logs (Logs is served) */
   char id[37];
   char version[160];

@@ -38,8 +38,7 @@ void lambda_stream_reply(aws_call *call, json_t *out, const char *payload, size_
   } else {
     for (size_t off = 0; payload && off < len; off += LAMBDA_STREAM_CHUNK) {
       size_t n = len - off > LAMBDA_STREAM_CHUNK ? LAMBDA_STREAM_CHUNK : len - off;
-      event_stream_event_append(&b, "PayloadChunk", "application/octet-stream", payload + off,
-                                n);
+      event_stream_event_append(&b, "PayloadChunk", "application/octet-stream", payload + off, n);
     }
   }
   if (log_result)
