@@ -104,13 +104,18 @@ void lambda_invoke(aws_call *call, json_t *input) {
   }
   const char *state = json_string_value(json_object_get(config, "State"));
   if (state && strcmp(state, "Failed") == 0) {
-    /* AWS's answer for a function that is not Active; StateReason (in
-     * GetFunction) says why. */
+    /* AWS's answer for a function that is not Active, with the StateReason
+     * GetFunction shows (which names a missing image), so the cause is not
+     * one more call away. */
+    const char *reason = json_string_value(json_object_get(config, "StateReason"));
+    char why[1024];
+    snprintf(why, sizeof(why), "%s", reason ? reason : "");
     pthread_mutex_unlock(&st->lock);
     free(payload);
     aws_call_fail(call, 409, "ResourceConflictException",
                   "The operation cannot be performed at this time. The function is currently in "
-                  "the following state: Failed");
+                  "the following state: Failed%s%s",
+                  *why ? ". " : "", why);
     return;
   }
   json_t *reserved = json_object_get(f, "Concurrency");
