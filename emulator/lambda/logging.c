@@ -167,7 +167,9 @@ static void job_run(lambda_log_job *j) {
   dynbuf_init(&out, OUTPUT_LIMIT + 4096);
   char *text = NULL;
   size_t len = 0;
-  if (j->container && rt->direct &&
+  /* At shutdown the containers are going: what is left is written
+   * without their output rather than hold the emulator's exit up. */
+  if (j->container && rt->direct && !__atomic_load_n(&rt->closing, __ATOMIC_RELAXED) &&
       emulator_containers_logs(&text, &len, rt->containers, j->container, j->start_ms,
                                OUTPUT_LIMIT) == 0)
     dynbuf_append(&out, text, len);
