@@ -224,6 +224,24 @@ int agent_emulator_sandbox_config(json_t **out, const agent_sandbox_params *para
   json_array_append_new(env, json_string("LS_LOG=warn"));
   json_array_append_new(env, json_string("AIRGAP_INIT_DIR="));
   json_array_append_new(env, json_string(EMULATOR_CONTAINERS_CHANNEL_ENV "=" AGENT_CHANNEL_NAME));
+  /* The operator's Lambda settings (LocalStack's names), as the agent got
+   * them: which images functions map to, keep-alive, limits. Where functions
+   * run is not among them: the supervisor's channel decides that. */
+  static const char *const lambda_settings[] = {"LAMBDA_RUNTIME_IMAGE_MAPPING",
+                                                "LAMBDA_KEEPALIVE_MS",
+                                                "LAMBDA_REMOVE_CONTAINERS",
+                                                "LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT",
+                                                "LAMBDA_LIMITS_CONCURRENT_EXECUTIONS",
+                                                "LAMBDA_RETRY_BASE_DELAY_SECONDS"};
+  for (size_t i = 0; i < sizeof(lambda_settings) / sizeof(lambda_settings[0]); i++) {
+    const char *value = getenv(lambda_settings[i]);
+    char *text = NULL;
+    if (value && *value && strlen(value) < 4096 &&
+        asprintf(&text, "%s=%s", lambda_settings[i], value) >= 0) {
+      json_array_append_new(env, json_string(text));
+      free(text);
+    }
+  }
   if (params->services && *params->services) {
     size_t len = strlen(params->services) + sizeof("SERVICES=");
     char *text = malloc(len);

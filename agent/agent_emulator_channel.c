@@ -133,6 +133,22 @@ static int known_id(agent_channel *ch, const char *id) {
   return -1;
 }
 
+/* An image reference as the engine spells it ([registry/]name[:tag][@digest],
+ * lowercase name), and not one of airgap's own: the sandbox images hold the
+ * emulator, never a function. */
+static const char *image_refused(const char *image) {
+  size_t len = strlen(image);
+  if (len == 0 || len > 255 || image[0] == '-' || image[0] == '/' || image[0] == ':')
+    return "is not an image reference";
+  for (const char *p = image; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+          strchr("._-/:@", *p)))
+      return "is not an image reference";
+  if (strncmp(image, "airgap/", 7) == 0)
+    return "is one of airgap's own images, not a function's";
+  return NULL;
+}
+
 static int handle_create(agent_channel *ch, json_t *req, json_t **answer) {
   const char **env = NULL, **cmd = NULL;
   size_t env_count = 0, cmd_count = 0, code_len = 0;
@@ -140,8 +156,11 @@ static int handle_create(agent_channel *ch, json_t *req, json_t **answer) {
   char *id = NULL;
   int error = 0;
   const char *image = jsonutil_string(req, "image");
-  if (!image || !*image || strlen(image) > 255)
+  if (!image || !*image)
     return refuse(answer, AIRGAP_EINVALID, "a create request needs an image");
+  const char *why = image_refused(image);
+  if (why)
+    return refuse(answer, AIRGAP_EINVALID, "image '%.80s' %s", image, why);
   if (ch->id_count >= CHANNEL_MAX_CONTAINERS)
     return refuse(answer, AIRGAP_ETOOBIG, "the job has %d function containers already (the most)",
                   CHANNEL_MAX_CONTAINERS);

@@ -31,20 +31,9 @@
 
 /* ---- direct Docker ---- */
 
-typedef struct docker_impl {
-  emulator_containers base;
-  char *socket;
-  char *network_mode;
-  json_t *labels;
-  long long memory;
-  long long pids;
-} docker_impl;
-
-/* One request; *status and the body (owned, NUL-terminated; its length in
- * *body_len when not NULL) of the answer. */
-static int docker_exchange_n(int *status, char **body, size_t *body_len, docker_impl *d,
-                             const char *method, const char *path, const char *type,
-                             const void *data, size_t len) {
+int containers_docker_exchange(int *status, char **body, size_t *body_len, docker_impl *d,
+                               const char *method, const char *path, const char *type,
+                               const void *data, size_t len) {
   int fd = -1;
   char *answer = NULL;
   size_t answer_len = 0;
@@ -85,11 +74,10 @@ static int docker_exchange_n(int *status, char **body, size_t *body_len, docker_
 
 static int docker_exchange(int *status, char **body, docker_impl *d, const char *method,
                            const char *path, const char *type, const void *data, size_t len) {
-  return docker_exchange_n(status, body, NULL, d, method, path, type, data, len);
+  return containers_docker_exchange(status, body, NULL, d, method, path, type, data, len);
 }
 
-/* An answer outside 2xx as an error naming the request and the engine's message. */
-static int docker_failed(int status, const char *body, const char *what) {
+int containers_docker_failed(int status, const char *body, const char *what) {
   json_t *j = json_loads(body ? body : "", 0, NULL);
   const char *msg = jsonutil_string(j, "message");
   int code = status == 404 ? AIRGAP_ENOTFOUND : status == 400 ? AIRGAP_EINVALID : AIRGAP_ERROR;
@@ -176,7 +164,7 @@ static int docker_create(char **out, emulator_containers *c, const emulator_cont
                                strlen(text))) < 0)
     goto cleanup;
   if (status != 201) {
-    error = docker_failed(status, body, "creating a function container");
+    error = containers_docker_failed(status, body, "creating a function container");
     goto cleanup;
   }
   answer = json_loads(body, 0, NULL);
@@ -193,7 +181,8 @@ static int docker_create(char **out, emulator_containers *c, const emulator_cont
     error = docker_exchange(&status, &body, d, "PUT", path, "application/x-tar", spec->code_tar,
                             spec->code_tar_len);
     if (error == 0 && status != 200)
-      error = docker_failed(status, body, "copying the code into the function container");
+      error =
+          containers_docker_failed(status, body, "copying the code into the function container");
     if (error < 0) {
       char why[512];
       snprintf(why, sizeof(why), "%s", airgap_error_last());
@@ -235,7 +224,7 @@ static int docker_act(emulator_containers *c, const char *op, const char *id) {
   if (error == 0 && status / 100 != 2 && status != 304) {
     char what[96];
     snprintf(what, sizeof(what), "%s of container %.12s", op, id);
-    error = docker_failed(status, body, what);
+    error = containers_docker_failed(status, body, what);
   }
   free(body);
   return error;
@@ -262,9 +251,9 @@ static int docker_logs(char **out, size_t *out_len, emulator_containers *c, cons
   int status = 0;
   char *body = NULL;
   size_t len = 0;
-  int error = docker_exchange_n(&status, &body, &len, d, "GET", path, NULL, NULL, 0);
+  int error = containers_docker_exchange(&status, &body, &len, d, "GET", path, NULL, NULL, 0);
   if (error == 0 && status != 200)
-    error = docker_failed(status, body, "reading a function container's output");
+    error = containers_docker_failed(status, body, "reading a function container's output");
   if (error < 0) {
     free(body);
     return error;
@@ -311,7 +300,7 @@ static int docker_list(json_t **out, emulator_containers *c, const char *label) 
   char *body = NULL;
   int error = docker_exchange(&status, &body, d, "GET", path, NULL, NULL, 0);
   if (error == 0 && status != 200)
-    error = docker_failed(status, body, "listing containers");
+    error = containers_docker_failed(status, body, "listing containers");
   json_t *all = error == 0 ? json_loads(body, 0, NULL) : NULL;
   free(body);
   if (error < 0)

@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct emulator_containers emulator_containers;
 
@@ -109,6 +110,55 @@ int emulator_containers_direct(const emulator_containers *c);
 
 /* Accepts NULL. */
 void emulator_containers_free(emulator_containers *c);
+
+/* ---- where a standalone emulator's functions run (containers_place.c) ----
+ *
+ * Function containers join the network namespace of the emulator that
+ * started them, so localhost:<port> inside a function is the emulator. Inside
+ * a job the supervisor's channel sees to it. Standalone (direct Docker), the
+ * first of these that applies:
+ *  - LAMBDA_DOCKER_NETWORK names a network mode ("host", a user network,
+ *    "container:<id>"): functions join it, as LocalStack's do;
+ *  - the emulator runs in a container itself (its id read from
+ *    /proc/self/mountinfo, confirmed by the engine): functions join that
+ *    container's namespace ("container:<own id>");
+ *  - otherwise the emulator starts a sandbox of its own: a container whose
+ *    only process is the static airgap-pause program (AIRGAP_PAUSE, else
+ *    next to this executable, else /usr/lib/airgap/airgap-pause), in an
+ *    image imported locally from it (airgap/lambda-sandbox:<version>-<hash>,
+ *    no registry), on AIRGAP_LAMBDA_SANDBOX_NETWORK (default "bridge", so
+ *    functions reach out as on AWS; "none" keeps them on loopback). The
+ *    emulator opens listeners inside that namespace (setns on a helper
+ *    thread: root or CAP_SYS_ADMIN); without the privilege the sandbox is
+ *    removed again and functions fall back to "host", with a warning.
+ * The sandbox carries the labels given (the caller's owner label), so the
+ * caller's reaping finds it with the function containers. */
+typedef struct emulator_placement emulator_placement;
+
+/* Decides where c's function containers run and sets c's network mode
+ * (before its first create). c must be direct Docker. labels: "key=value"
+ * put on a sandbox. *out owned (emulator_placement_free). */
+int emulator_containers_place(emulator_placement **out, emulator_containers *c,
+                              const char *const *labels, size_t label_count);
+
+/* A TCP socket bound to 127.0.0.1:port (0: a free one) and listening, in the
+ * network namespace functions join (this process's own unless a sandbox is
+ * used). *out owned (close). */
+int emulator_placement_listen(int *out, const emulator_placement *p, uint16_t port);
+
+/* 1 when functions run in a namespace that is not this process's own (a
+ * sandbox): the emulator then also listens inside it. */
+int emulator_placement_separate(const emulator_placement *p);
+
+/* The network mode function containers get ("container:<id>", "host", ...);
+ * borrowed. */
+const char *emulator_placement_network(const emulator_placement *p);
+
+/* The sandbox's container id, NULL without one; borrowed. */
+const char *emulator_placement_sandbox(const emulator_placement *p);
+
+/* Removes the sandbox (if any) through c and frees p. Accepts NULL. */
+void emulator_placement_free(emulator_placement *p, emulator_containers *c);
 
 /* The environment variable naming the channel inside a job's sandbox. */
 #define EMULATOR_CONTAINERS_CHANNEL_ENV "AIRGAP_CONTAINERS_CHANNEL"

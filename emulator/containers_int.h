@@ -26,6 +26,28 @@ struct emulator_containers {
   const containers_ops *ops;
 };
 
+/* The direct Docker implementation (containers.c). network_mode may be
+ * changed (containers_place.c) before the first create, never after. */
+typedef struct docker_impl {
+  emulator_containers base;
+  char *socket;
+  char *network_mode;
+  json_t *labels;
+  long long memory;
+  long long pids;
+} docker_impl;
+
+/* One Engine API request as HTTP/1.0 on d's socket: *status and the answer's
+ * body (owned, NUL-terminated; its length in *body_len when not NULL). type
+ * NULL: application/json. */
+int containers_docker_exchange(int *status, char **body, size_t *body_len, docker_impl *d,
+                               const char *method, const char *path, const char *type,
+                               const void *data, size_t len);
+
+/* An answer outside 2xx as an error naming the request (what) and the
+ * engine's message: AIRGAP_ENOTFOUND (404), AIRGAP_EINVALID (400), -1. */
+int containers_docker_failed(int status, const char *body, const char *what);
+
 /* Connects to a unix socket: a path, or "@name" for an abstract one. *out
  * owned (close). The connection gets send and receive timeouts of timeout_ms. */
 int containers_unix_connect(int *out, const char *path, long timeout_ms);

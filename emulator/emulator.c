@@ -195,6 +195,24 @@ static void close_fds(const emulator_options *options) {
     close(options->listen_fds[i]);
 }
 
+/* The gateway's server options, shared by the first listeners and those
+ * added later (emulator_listen_fd). */
+static http_server_options gateway_options(emulator *emu, unsigned threads) {
+  http_server_options so = {
+      .max_body = (uint64_t)5 << 30,
+      /* S3 objects beyond this go to files; other protocols refuse a spilled body, so it
+       * must hold a 1 MiB SQS message percent-encoded (up to 3x) with its attributes. */
+      .spill_threshold = (uint64_t)8 << 20,
+      .spill_dir = emu->data_dir,
+      .threads = threads,
+      .connection_timeout = 0,
+      .handler = emulator_gateway_handle,
+      .early = emulator_gateway_early,
+      .payload = emu,
+  };
+  return so;
+}
+
 int emulator_start(emulator **out, const emulator_options *options) {
   emulator_options defaults = {0};
   if (!options)
@@ -265,22 +283,12 @@ int emulator_start(emulator **out, const emulator_options *options) {
     if (error < 0)
       goto cleanup;
   }
-  http_server_options so = {
-      .listen =
-          options->listen_fd_count ? NULL : (options->listen ? options->listen : "127.0.0.1:4566"),
-      .listen_fds = options->listen_fds,
-      .listen_fd_count = options->listen_fd_count,
-      .max_body = (uint64_t)5 << 30,
-      /* S3 objects beyond this go to files; other protocols refuse a spilled body, so it
-       * must hold a 1 MiB SQS message percent-encoded (up to 3x) with its attributes. */
-      .spill_threshold = (uint64_t)8 << 20,
-      .spill_dir = emu->data_dir,
-      .threads = options->threads,
-      .connection_timeout = 0,
-      .handler = emulator_gateway_handle,
-      .early = emulator_gateway_early,
-      .payload = emu,
-  };
+  http_server_options so = gateway_options(emu, options->threads);
+  so.listen =
+      options->listen_fd_count ? NULL : (options->listen ? options->listen : "127.0.0.1:4566");
+  so.listen_fds = options->listen_fds;
+  so.listen_fd_count = options->listen_fd_count;
+  emu->threads = options->threads;
   own_fds = 0; /* http_server_start owns them now, also when it fails */
   error = http_server_start(&emu->server, &so);
   if (error < 0)
@@ -304,6 +312,23 @@ cleanup:
 }
 
 uint16_t emulator_port(const emulator *emu) { return emu->port; }
+
+int emulator_listen_fd(emulator *emu, int fd) {
+  http_server_options so = gateway_options(emu, emu->threads);
+  so.listen_fds = &fd;
+  so.listen_fd_count = 1;
+  pthread_mutex_lock(&emu->lock);
+  int error = 0;
+  if (emu->extra_count >= EMULATOR_MAX_EXTRA_LISTENERS) {
+    close(fd);
+    error = airgap_error_set(AIRGAP_ETOOBIG, "the emulator has %d extra listeners already",
+                             EMULATOR_MAX_EXTRA_LISTENERS);
+  } else if ((error = http_server_start(&emu->extra[emu->extra_count], &so)) == 0) {
+    emu->extra_count++;
+  }
+  pthread_mutex_unlock(&emu->lock);
+  return error;
+}
 
 const char *emulator_data_dir(const emulator *emu) { return emu->data_dir; }
 
@@ -409,6 +434,8 @@ void emulator_free(emulator *emu) {
       s->svc->shutdown(s->state);
   }
   http_server_free(emu->server);
+  for (size_t i = 0; i < emu->extra_count; i++)
+    http_server_free(emu->extra[i]);
   emulator_timers_stop(emu->timers);
   for (size_t i = 0; i < emu->slot_count; i++) {
     service_slot *s = &emu->slots[i];

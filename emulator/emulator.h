@@ -65,6 +65,13 @@ int emulator_start(emulator **out, const emulator_options *options);
 /* Port of the first listener (after listening on port 0). */
 uint16_t emulator_port(const emulator *emu);
 
+/* Serves the gateway on one more listening socket, opened after the start
+ * (Lambda opens one inside the network namespace its functions join). Takes
+ * fd, closed also on failure; the listener lives until emulator_free. At most
+ * EMULATOR_MAX_EXTRA_LISTENERS. Errors: AIRGAP_ETOOBIG, -1. */
+int emulator_listen_fd(emulator *emu, int fd);
+#define EMULATOR_MAX_EXTRA_LISTENERS 4
+
 /* Asks the emulator to stop: emulator_wait returns. Async-signal-safe. */
 void emulator_request_stop(emulator *emu);
 

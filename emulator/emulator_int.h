@@ -28,6 +28,8 @@ typedef struct emulator_timers emulator_timers;
 
 struct emulator {
   http_server *server;
+  http_server *extra[EMULATOR_MAX_EXTRA_LISTENERS]; /* emulator_listen_fd; under lock */
+  size_t extra_count;
   service_slot *slots;
   size_t slot_count;
   emulator_timers *timers;
@@ -46,6 +48,7 @@ struct emulator {
   char session_id[37];
   int s3_verify_signatures; /* emulator_options; set at start, read-only after */
   int s3_enforce_access;
+  unsigned threads; /* emulator_options.threads, for later listeners */
 };
 
 /* gateway.c: the HTTP handler for everything the emulator serves. */

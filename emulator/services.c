@@ -18,6 +18,7 @@ const aws_service *const emulator_service_table[] = {
     &aws_service_lambda,
     &aws_service_sns,
     &aws_service_events,
+    &aws_service_scheduler,
     &aws_service_iam,
     &aws_service_logs,
 };

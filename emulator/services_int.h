@@ -22,6 +22,7 @@ extern const aws_service aws_service_kinesis;
 extern const aws_service aws_service_lambda;
 extern const aws_service aws_service_sns;
 extern const aws_service aws_service_events;
+extern const aws_service aws_service_scheduler;
 extern const aws_service aws_service_iam;
 extern const aws_service aws_service_logs;
 

@@ -79,7 +79,7 @@ int server_authorize(queue_server *s, http_request *req, const char *role) {
   const char *token = h + 7;
   while (*token == ' ')
     token++;
-  int error = queue_token_verify(&got, s->store, token);
+  int error = queue_token_verify_cached(&got, s->store, &s->tokens, token);
   if (error == AIRGAP_EAUTH) {
     http_response *resp =
         http_response_new(401, "application/json", "{\"error\":\"invalid token\"}", 25);
@@ -220,6 +220,7 @@ int queue_server_start(queue_server **out, const queue_server_options *options) 
   s->log_cap = options->log_cap ? options->log_cap : DEFAULT_LOG_CAP;
   s->max_wait = options->max_wait ? options->max_wait : DEFAULT_MAX_WAIT;
   server_metrics_init(s);
+  queue_token_cache_init(&s->tokens);
   server_followers_init(s);
   server_events_init(s);
   server_waiters_init(s);
@@ -270,5 +271,6 @@ void queue_server_free(queue_server *s) {
   server_followers_destroy(s);
   server_events_destroy(s);
   server_metrics_destroy(s);
+  queue_token_cache_destroy(&s->tokens);
   free(s);
 }

@@ -92,6 +92,7 @@ struct queue_server {
   server_followers followers;
   server_events events;
   server_metrics metrics;
+  queue_token_cache tokens; /* rows of the tokens seen lately */
 };
 
 /* ---- request helpers (server.c) ---- */

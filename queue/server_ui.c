@@ -75,7 +75,7 @@ void server_on_whoami(http_request *req, void *payload) {
   const char *token = http_request_header(req, "Authorization") + 7;
   while (*token == ' ')
     token++;
-  int error = queue_token_verify(&role, s->store, token);
+  int error = queue_token_verify_cached(&role, s->store, &s->tokens, token);
   if (error < 0) {
     server_respond_code(req, error);
     return;

@@ -23,6 +23,7 @@
 #define AIRGAP_EMULATOR_EVENTS_INT_H
 
 #include "emulator/delivery/delivery.h"
+#include "emulator/events/events.h"
 #include "emulator/service.h"
 
 #include <jansson.h>
@@ -104,10 +105,7 @@ void events_rule_fire(events_state *st, json_t *rule, json_t *event);
 int events_deliver_internal(const delivery_item *item, void *payload);
 
 /* ---- events_schedule.c ---- */
-/* Checks rate()/cron(); 0 or -1 with nothing answered. */
-int events_schedule_check(const char *expr);
-/* The next fire time (virtual ms) after after_ms, or 0 when none. */
-uint64_t events_schedule_next(const char *expr, uint64_t after_ms);
+/* events_schedule_check, events_schedule_next: events.h. */
 /* The scheduler's clock (virtual ms, under lock). */
 uint64_t events_clock_now(events_state *st);
 /* Arms the scheduler's timer when a schedule exists (under lock). */

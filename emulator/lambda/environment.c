@@ -4,10 +4,11 @@
  *
  * Where containers come from (emulator/containers.h): inside a job the
  * supervisor's channel (AIRGAP_CONTAINERS_CHANNEL), which puts them in the
- * job's sandbox namespace; standalone, Docker directly, with the network
- * LAMBDA_DOCKER_NETWORK names ("host" by default, so 127.0.0.1 inside the
- * function is the emulator's own loopback: the Runtime API and
- * localhost:<port> answer there). Every container is labelled
+ * job's sandbox namespace; standalone, Docker directly, in the namespace
+ * emulator_containers_place chooses (LAMBDA_DOCKER_NETWORK, the emulator's
+ * own container, or a sandbox of its own that it also listens in), so
+ * 127.0.0.1 inside the function reaches the Runtime API and
+ * localhost:<port> the emulator. Every container is labelled
  * airgap.lambda=<owner> (this process: pid and start time), removed when the
  * emulator stops, and containers of an owner that is gone are removed when
  * the next runtime starts (kill -9 leaves them behind).
@@ -296,6 +297,23 @@ static void reap(lambda_runtime *rt) {
   json_decref(list);
 }
 
+/* Where functions run (containers.h): in a sandbox of this emulator's own,
+ * the gateway also listens inside it, on the same port, so AWS_ENDPOINT_URL
+ * (http://localhost:<port>) is the emulator from inside a function. */
+static int place(lambda_runtime *rt) {
+  char owner_label[160];
+  snprintf(owner_label, sizeof(owner_label), OWNER_LABEL "=%s", rt->owner);
+  const char *labels[] = {owner_label};
+  int error = emulator_containers_place(&rt->placement, rt->containers, labels, 1);
+  if (error < 0 || !emulator_placement_separate(rt->placement))
+    return error;
+  int fd = -1;
+  error = emulator_placement_listen(&fd, rt->placement, emulator_port(rt->emu));
+  if (error == 0)
+    error = emulator_listen_fd(rt->emu, fd);
+  return error;
+}
+
 /* ---- the runtime ---- */
 
 static int runtime_new(lambda_runtime **out, lambda_state *st) {
@@ -324,10 +342,8 @@ static int runtime_new(lambda_runtime **out, lambda_state *st) {
   if (channel && *channel) {
     error = emulator_containers_channel_new(&rt->containers, channel);
   } else {
-    const char *network = getenv("LAMBDA_DOCKER_NETWORK");
-    emulator_containers_docker_options o = {
-        .network_mode = network && *network ? network : "host",
-    };
+    /* The network mode is set by emulator_containers_place below. */
+    emulator_containers_docker_options o = {.network_mode = "host"};
     error = emulator_containers_docker_new(&rt->containers, &o);
   }
   if (error == 0 && !rt->endpoint)
@@ -348,6 +364,8 @@ static int runtime_new(lambda_runtime **out, lambda_state *st) {
                                  airgap_error_last());
       else
         reap(rt);
+      if (error == 0)
+        error = place(rt);
     }
   }
   if (error < 0) {
@@ -382,6 +400,7 @@ lambda_runtime *lambda_runtime_get(lambda_state *st, aws_call *call) {
 void lambda_runtime_free(lambda_runtime *rt) {
   if (!rt)
     return;
+  emulator_placement_free(rt->placement, rt->containers);
   emulator_containers_free(rt->containers);
   if (rt->delivery)
     delivery_release(rt->delivery);

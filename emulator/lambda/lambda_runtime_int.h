@@ -89,7 +89,8 @@ struct lambda_runtime {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   emulator_containers *containers;
-  int direct; /* talks to Docker itself (else the supervisor's channel) */
+  emulator_placement *placement; /* direct only: where functions run */
+  int direct;                    /* talks to Docker itself (else the supervisor's channel) */
   lambda_env *envs;
   lambda_inv *pending;
   runtime_timer *timers;

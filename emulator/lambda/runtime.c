@@ -281,6 +281,19 @@ static int env_start(lambda_runtime *rt, lambda_inv *inv) {
       .handler = lambda_runtime_api_handle,
       .payload = env,
   };
+  /* In a sandbox of the emulator's own, the listener is opened in there. */
+  int fd = -1;
+  if (emulator_placement_separate(rt->placement)) {
+    if (emulator_placement_listen(&fd, rt->placement, 0) < 0) {
+      free(env->key);
+      free(env->function_arn);
+      free(env);
+      return -1;
+    }
+    so.listen = NULL;
+    so.listen_fds = &fd;
+    so.listen_fd_count = 1;
+  }
   if (!env->key || !env->function_arn || http_server_start(&env->server, &so) < 0) {
     http_server_free(env->server);
     free(env->key);

@@ -13,6 +13,46 @@
 #include <jansson.h>
 #include <stddef.h>
 
+/* ---- model.c: compiled shapes ---- */
+
+typedef enum aws_shape_kind {
+  AWS_SHAPE_OTHER,
+  AWS_SHAPE_STRUCTURE,
+  AWS_SHAPE_LIST,
+  AWS_SHAPE_MAP,
+  AWS_SHAPE_STRING,  /* string, character */
+  AWS_SHAPE_INTEGER, /* integer, long, short, byte */
+  AWS_SHAPE_BOOLEAN,
+  AWS_SHAPE_FLOAT, /* float, double */
+  AWS_SHAPE_TIMESTAMP,
+  AWS_SHAPE_BLOB,
+} aws_shape_kind;
+
+typedef struct aws_shape_info aws_shape_info;
+typedef struct aws_shape_member {
+  const char *name; /* member name (the neutral form's key) */
+  const char *wire; /* JSON key when location names apply: locationName, else name */
+  const json_t *ref;
+  const aws_shape_info *info; /* the member's shape (NULL when the model lacks it) */
+} aws_shape_member;
+
+/* A shape as the JSON paths use it, compiled once when its model loads; all
+ * pointers borrowed from the model. */
+struct aws_shape_info {
+  const json_t *shape;
+  const char *type; /* "structure", "long", … ("" when none) */
+  aws_shape_kind kind;
+  aws_shape_member *members; /* structures, in model order */
+  size_t nmembers;
+  int renamed;            /* some member's wire key differs from its name */
+  const json_t *required; /* structures: the "required" array or NULL */
+  const json_t *item_ref; /* lists: member; maps: value */
+  const aws_shape_info *item;
+};
+
+/* The compiled form of shape (a shape object of m), or NULL. */
+const aws_shape_info *aws_model_shape_info(const aws_model *m, const json_t *shape);
+
 /* ---- value.c ---- */
 
 /* Parsing context: where errors go and which codes the protocol uses. */
@@ -31,6 +71,11 @@ void aws_parse_ctx_init(aws_parse_ctx *ctx, const aws_model *m, aws_protocol p, 
 const char *aws_shape_type(const json_t *shape);
 /* The timestamp format for a member: ref's or shape's timestampFormat, else dflt. */
 const char *aws_timestamp_format_of(const json_t *ref, const json_t *shape, const char *dflt);
+
+/* Records the protocol's type error for parameter name ("expected …"). */
+int aws_type_error(aws_parse_ctx *ctx, const char *name, const char *expected);
+/* Whether v fits the integer type ("integer", "short", "byte"; "long": all). */
+int aws_integer_in_range(const char *type, json_int_t v);
 
 /* Converts text (query value, header, URI label, XML text) to the neutral
  * value of a scalar shape. name is used in error messages. */
@@ -53,6 +98,19 @@ int aws_check_required(aws_parse_ctx *ctx, const json_t *shape, const json_t *ob
  * v does not fit the shape (it is then left out). */
 json_t *aws_value_to_json(const aws_model *m, const json_t *ref, const json_t *shape,
                           const json_t *v, int use_location_names, int depth);
+
+/* ---- value_json.c: the JSON hot paths ---- */
+
+/* As aws_value_from_json, but converts doc in place instead of building a
+ * second tree: takes the reference to doc and, on success, hands back the
+ * neutral value in *out (usually doc itself). Same checks, same errors. */
+int aws_value_take_json(json_t **out, aws_parse_ctx *ctx, const json_t *ref, const json_t *shape,
+                        json_t *doc);
+/* As aws_value_to_json followed by json_dumps(JSON_COMPACT), without the
+ * intermediate tree: appends the wire JSON of v to b. Returns 1 when written,
+ * 0 when v does not fit the shape (nothing appended). */
+int aws_value_write_json(dynbuf *b, const aws_model *m, const json_t *ref, const json_t *shape,
+                         const json_t *v, int use_location_names);
 
 /* ---- protocol_xml.c ---- */
 

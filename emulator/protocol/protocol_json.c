@@ -47,7 +47,11 @@ int aws_json_parse(json_t **out, aws_error *err, const aws_model *m, const char 
   int error = 0;
   if (in->body && in->body_len > 0) {
     json_error_t jerr;
-    body = json_loadb(in->body, in->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* \u0000 is valid JSON; SQS answers it with its own checks
+     * (InvalidMessageContents), so query-compatible models keep it in the
+     * string (handlers read lengths, not C strings, where it matters). */
+    size_t flags = JSON_REJECT_DUPLICATES | (aws_model_query_compatible(m) ? JSON_ALLOW_NUL : 0);
+    body = json_loadb(in->body, in->body_len, flags, &jerr);
     if (!body)
       return aws_error_set(err, 400, ctx.malformed_code, "The request body is not valid JSON: %s",
                            jerr.text);
@@ -58,7 +62,9 @@ int aws_json_parse(json_t **out, aws_error *err, const aws_model *m, const char 
   }
   json_t *result = NULL;
   if (iref) {
-    error = aws_value_from_json(&result, &ctx, iref, aws_model_ref_shape(m, iref), body, NULL, 0);
+    /* Checked and converted in place: no second tree (value_json.c). */
+    error = aws_value_take_json(&result, &ctx, iref, aws_model_ref_shape(m, iref), body);
+    body = NULL;
   } else if (!json_is_object(body)) {
     error = aws_error_set(err, 400, ctx.type_code, "The request body must be a JSON object.");
   } else {
@@ -82,20 +88,21 @@ int aws_json_serialize(aws_http_out *out, const aws_model *m, const char *operat
   const json_t *op = aws_model_operation(m, operation);
   const json_t *oref = json_object_get(op, "output");
   int use_loc = strcmp(aws_model_protocol(m), "query") != 0;
-  json_t *wire = NULL;
-  if (oref && output)
-    wire = aws_value_to_json(m, oref, aws_model_ref_shape(m, oref), output, use_loc, 0);
-  if (!wire)
-    wire = json_object();
-  char *body = json_dumps(wire, JSON_COMPACT);
-  json_decref(wire);
+  /* Written straight into the body (value_json.c), without a wire tree. */
+  dynbuf b;
+  dynbuf_init(&b, AWS_MAX_OUTPUT);
+  if (!oref || !output ||
+      !aws_value_write_json(&b, m, oref, aws_model_ref_shape(m, oref), output, use_loc))
+    dynbuf_append(&b, "{}", 2);
+  size_t len = 0;
+  char *body = dynbuf_take(&b, &len);
   if (!body)
     return airgap_error_set(AIRGAP_ERROR, "cannot serialize the %s response", operation);
   memset(out, 0, sizeof(*out));
   out->status = 200;
   out->content_type = content_type(m);
   out->body = body;
-  out->body_len = strlen(body);
+  out->body_len = len;
   out->headers = json_object();
   return 0;
 }

@@ -463,9 +463,7 @@ static int parse_body(json_t **out, aws_parse_ctx *ctx, aws_protocol p, const js
     if (!doc)
       return aws_error_set(ctx->err, 400, ctx->malformed_code,
                            "The request body is not valid JSON: %s", jerr.text);
-    int error = aws_value_from_json(out, ctx, ref, shape, doc, NULL, 0);
-    json_decref(doc);
-    return error;
+    return aws_value_take_json(out, ctx, ref, shape, doc);
   }
   aws_xml_node *root = NULL;
   int error = aws_xml_parse(&root, ctx, in->body, in->body_len);

@@ -260,13 +260,13 @@ json_t *aws_timestamp_json(double t) {
 
 /* ---- scalars ---- */
 
-static int type_error(aws_parse_ctx *ctx, const char *name, const char *expected) {
+int aws_type_error(aws_parse_ctx *ctx, const char *name, const char *expected) {
   return aws_error_set(ctx->err, 400, ctx->type_code,
                        "Value for parameter %s is invalid: expected %s.", name ? name : "(input)",
                        expected);
 }
 
-static int integer_in_range(const char *type, json_int_t v) {
+int aws_integer_in_range(const char *type, json_int_t v) {
   if (strcmp(type, "integer") == 0)
     return v >= INT32_MIN && v <= INT32_MAX;
   if (strcmp(type, "short") == 0)
@@ -292,14 +292,15 @@ int aws_scalar_from_text(json_t **out, aws_parse_ctx *ctx, const json_t *ref, co
   if (strcmp(type, "string") == 0 || strcmp(type, "character") == 0) {
     v = json_string(text);
     if (!v)
-      return type_error(ctx, name, "a UTF-8 string");
+      return aws_type_error(ctx, name, "a UTF-8 string");
   } else if (is_integer_type(type)) {
     char *end = NULL;
     errno = 0;
     long long n = strtoll(text, &end, 10);
     if (!*text || isspace((unsigned char)*text) || errno || !end || *end ||
-        !integer_in_range(type, n))
-      return type_error(ctx, name, strcmp(type, "long") == 0 ? "a 64-bit integer" : "an integer");
+        !aws_integer_in_range(type, n))
+      return aws_type_error(ctx, name,
+                            strcmp(type, "long") == 0 ? "a 64-bit integer" : "an integer");
     v = json_integer(n);
   } else if (strcmp(type, "boolean") == 0) {
     if (strcasecmp(text, "true") == 0)
@@ -307,27 +308,27 @@ int aws_scalar_from_text(json_t **out, aws_parse_ctx *ctx, const json_t *ref, co
     else if (strcasecmp(text, "false") == 0)
       v = json_false();
     else
-      return type_error(ctx, name, "true or false");
+      return aws_type_error(ctx, name, "true or false");
   } else if (is_float_type(type)) {
     char *end = NULL;
     errno = 0;
     double d = strtod(text, &end);
     if (!*text || isspace((unsigned char)*text) || errno || !end || *end || !isfinite(d))
-      return type_error(ctx, name, "a number");
+      return aws_type_error(ctx, name, "a number");
     v = json_real(d);
   } else if (strcmp(type, "timestamp") == 0) {
     (void)ts_default; /* any of the three formats is accepted on input */
     double t;
     if (aws_timestamp_parse(&t, text) < 0)
-      return type_error(ctx, name, "a timestamp");
+      return aws_type_error(ctx, name, "a timestamp");
     v = aws_timestamp_json(t);
   } else if (strcmp(type, "blob") == 0) {
     if (!codec_base64_valid(text, strlen(text)))
-      return type_error(ctx, name, "base64-encoded data");
+      return aws_type_error(ctx, name, "base64-encoded data");
     v = json_string(text);
   } else {
     (void)ref;
-    return type_error(ctx, name, type[0] ? type : "a known shape");
+    return aws_type_error(ctx, name, type[0] ? type : "a known shape");
   }
   if (!v)
     return aws_error_set(ctx->err, 500, "InternalFailure", "out of memory");
@@ -402,7 +403,7 @@ int aws_value_from_json(json_t **out, aws_parse_ctx *ctx, const json_t *ref, con
                          AWS_MAX_DEPTH);
   if (strcmp(type, "structure") == 0) {
     if (!json_is_object(v))
-      return type_error(ctx, name, "an object");
+      return aws_type_error(ctx, name, "an object");
     result = json_object();
     const char *member;
     json_t *mref;
@@ -420,7 +421,7 @@ int aws_value_from_json(json_t **out, aws_parse_ctx *ctx, const json_t *ref, con
     error = aws_check_required(ctx, shape, result, name);
   } else if (strcmp(type, "list") == 0) {
     if (!json_is_array(v))
-      return type_error(ctx, name, "a list");
+      return aws_type_error(ctx, name, "a list");
     if (json_array_size(v) > AWS_MAX_LIST_ITEMS)
       return aws_error_set(ctx->err, 400, ctx->type_code, "Too many items in %s.", name);
     const json_t *mref = json_object_get(shape, "member");
@@ -437,7 +438,7 @@ int aws_value_from_json(json_t **out, aws_parse_ctx *ctx, const json_t *ref, con
     }
   } else if (strcmp(type, "map") == 0) {
     if (!json_is_object(v))
-      return type_error(ctx, name, "a map");
+      return aws_type_error(ctx, name, "a map");
     if (json_object_size(v) > AWS_MAX_LIST_ITEMS)
       return aws_error_set(ctx->err, 400, ctx->type_code, "Too many entries in %s.", name);
     const json_t *vref = json_object_get(shape, "value");
@@ -454,31 +455,31 @@ int aws_value_from_json(json_t **out, aws_parse_ctx *ctx, const json_t *ref, con
     }
   } else if (strcmp(type, "string") == 0 || strcmp(type, "character") == 0) {
     if (!json_is_string(v))
-      return type_error(ctx, name, "a string");
+      return aws_type_error(ctx, name, "a string");
     result = json_incref((json_t *)v);
   } else if (is_integer_type(type)) {
-    if (!json_is_integer(v) || !integer_in_range(type, json_integer_value(v)))
-      return type_error(ctx, name, "an integer");
+    if (!json_is_integer(v) || !aws_integer_in_range(type, json_integer_value(v)))
+      return aws_type_error(ctx, name, "an integer");
     result = json_incref((json_t *)v);
   } else if (strcmp(type, "boolean") == 0) {
     if (!json_is_boolean(v))
-      return type_error(ctx, name, "a boolean");
+      return aws_type_error(ctx, name, "a boolean");
     result = json_incref((json_t *)v);
   } else if (is_float_type(type)) {
     if (!json_is_number(v))
-      return type_error(ctx, name, "a number");
+      return aws_type_error(ctx, name, "a number");
     result = json_real(json_number_value(v));
   } else if (strcmp(type, "timestamp") == 0) {
     double t;
     if ((!json_is_number(v) && !json_is_string(v)) || aws_timestamp_value(&t, v) < 0)
-      return type_error(ctx, name, "a timestamp");
+      return aws_type_error(ctx, name, "a timestamp");
     result = aws_timestamp_json(t);
   } else if (strcmp(type, "blob") == 0) {
     if (!json_is_string(v) || !codec_base64_valid(json_string_value(v), json_string_length(v)))
-      return type_error(ctx, name, "base64-encoded data");
+      return aws_type_error(ctx, name, "base64-encoded data");
     result = json_incref((json_t *)v);
   } else {
-    return type_error(ctx, name, "a value the model describes");
+    return aws_type_error(ctx, name, "a value the model describes");
   }
   (void)ref;
 cleanup:

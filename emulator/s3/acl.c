@@ -309,7 +309,8 @@ enum { NO_MATCH, ALLOW, DENY };
 
 /* Evaluates the bucket policy for (caller account, action, resource). */
 static int policy_eval(aws_call *call, const json_t *input, const json_t *doc, const char *account,
-                       const char *action, const char *resource, int ignore_public) {
+                       const char *action, const char *resource, int ignore_public,
+                       const json_t *tags) {
   json_t *st = json_object_get(doc, "Statement");
   json_t *list = json_is_array(st) ? json_incref(st) : json_pack("[O]", st ? st : json_null());
   int verdict = NO_MATCH;
@@ -324,7 +325,7 @@ static int policy_eval(aws_call *call, const json_t *input, const json_t *doc, c
       continue;
     if (!any_match(json_object_get(s, "Action"), action, 1) ||
         !any_match(json_object_get(s, "Resource"), resource, 0) ||
-        !s3_policy_condition_holds(json_object_get(s, "Condition"), call, input))
+        !s3_policy_condition_holds(json_object_get(s, "Condition"), call, input, tags))
       continue;
     if (strcmp(effect, "Deny") == 0) {
       verdict = DENY;
@@ -499,8 +500,17 @@ int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket
   const char *policy = jsonutil_string(b->configs, "Policy");
   if (policy)
     doc = json_loads(policy, 0, NULL);
+  /* The tags of the object named (the version asked for), for
+   * s3:ExistingObjectTag/<key>. */
+  const json_t *tags = NULL;
+  if (key) {
+    int marker_only = 0;
+    const s3_version *ov =
+        s3_version_lookup(b, key, jsonutil_string(input, "VersionId"), &marker_only);
+    tags = ov ? ov->tags : NULL;
+  }
   int verdict = doc ? policy_eval(call, input, doc, account, action, resource,
-                                  !is_owner && pab(b, "RestrictPublicBuckets"))
+                                  !is_owner && pab(b, "RestrictPublicBuckets"), tags)
                     : NO_MATCH;
   json_decref(doc);
   int allowed = verdict != DENY && (is_owner || verdict == ALLOW);

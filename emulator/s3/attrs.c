@@ -111,6 +111,16 @@ int s3_tags_from_input(aws_call *call, const json_t *input, json_t **out) {
   return 0;
 }
 
+json_t *s3_tags_parse_header(const char *text) {
+  int bad = 0;
+  json_t *set = tags_from_header(text, &bad);
+  if (bad) {
+    json_decref(set);
+    return NULL;
+  }
+  return set;
+}
+
 json_t *s3_acl_from_input(aws_call *call, const json_t *input) {
   json_t *policy = json_object_get(input, "AccessControlPolicy");
   if (policy)

@@ -16,8 +16,13 @@
  * aws:PrincipalArn, aws:Referer, aws:UserAgent, and S3's s3:prefix,
  * s3:delimiter, s3:max-keys, s3:VersionId, s3:x-amz-acl,
  * s3:x-amz-server-side-encryption (and -aws-kms-key-id), s3:x-amz-storage-class,
- * s3:x-amz-content-sha256, s3:signatureversion, s3:authType,
- * s3:ExistingObjectTag/<key> is not known (the object is not looked up).
+ * s3:x-amz-content-sha256, s3:signatureversion, s3:authType, and the object
+ * tag keys: s3:ExistingObjectTag/<key> (the tag of the object the request
+ * names), s3:RequestObjectTag/<key> (a tag the request sets: x-amz-tagging
+ * on PutObject, CopyObject, CreateMultipartUpload, or PutObjectTagging's tag
+ * set) and s3:RequestObjectTagKeys, the one multi-valued key: ForAllValues:
+ * holds when every key the request sets matches a value (and when it sets
+ * none), ForAnyValue: and the plain operators when one does.
  */
 #include "emulator/s3/s3_int.h"
 
@@ -36,7 +41,28 @@
 #define S3_COND_MAX_VALUE 2048
 
 /* The request's value of a condition key into out; 0 when it has none. */
-static int key_value(char *out, size_t size, const char *key, aws_call *call, const json_t *input) {
+/* The tags a request sets (TagSet array; owned, NULL when none). */
+static json_t *request_tags(const json_t *input) {
+  const json_t *set = json_object_get(json_object_get(input, "Tagging"), "TagSet");
+  if (json_is_array(set)) /* PutObjectTagging */
+    return json_incref((json_t *)set);
+  const char *header = jsonutil_string(input, "Tagging");
+  return header ? s3_tags_parse_header(header) : NULL;
+}
+
+static const char *tag_value(const json_t *set, const char *name) {
+  size_t i;
+  const json_t *t;
+  json_array_foreach(set, i, t) {
+    const char *k = jsonutil_string(t, "Key");
+    if (k && strcmp(k, name) == 0)
+      return jsonutil_string(t, "Value");
+  }
+  return NULL;
+}
+
+static int key_value(char *out, size_t size, const char *key, aws_call *call, const json_t *input,
+                     const json_t *existing) {
   http_request *req = aws_call_http(call);
   const char *v = NULL;
   char num[64];
@@ -61,6 +87,22 @@ static int key_value(char *out, size_t size, const char *key, aws_call *call, co
     v = http_request_header(req, "Referer");
   } else if (strcasecmp(key, "aws:UserAgent") == 0) {
     v = http_request_header(req, "User-Agent");
+  } else if (strncasecmp(key, "s3:ExistingObjectTag/", 21) == 0) {
+    v = tag_value(existing, key + 21);
+  } else if (strncasecmp(key, "s3:RequestObjectTag/", 20) == 0) {
+    json_t *set = request_tags(input);
+    v = tag_value(set, key + 20);
+    if (v)
+      snprintf(out, size, "%s", v);
+    json_decref(set);
+    return v != NULL;
+  } else if (strcasecmp(key, "s3:RequestObjectTagKeys") == 0) { /* for Null */
+    json_t *set = request_tags(input);
+    const char *k = jsonutil_string(json_array_get(set, 0), "Key");
+    if (k)
+      snprintf(out, size, "%s", k);
+    json_decref(set);
+    return k != NULL;
   } else if (strcasecmp(key, "s3:prefix") == 0) {
     v = jsonutil_string(input, "Prefix");
   } else if (strcasecmp(key, "s3:delimiter") == 0) {
@@ -246,8 +288,38 @@ static int value_text(char *out, size_t size, const json_t *v) {
 }
 
 /* One operator's block {key: values}. */
-static int block_holds(const char *opname, const json_t *block, aws_call *call,
-                       const json_t *input) {
+/* s3:RequestObjectTagKeys, multi-valued, under op with values. */
+static int tag_keys_hold(const char *op, int for_all, int if_exists, const json_t *values,
+                         const json_t *input) {
+  json_t *set = request_tags(input);
+  json_t *list = json_is_array(values) ? json_incref((json_t *)values)
+                                       : json_pack("[O]", values ? values : json_null());
+  int negated = 0, all = 1, any = 0;
+  size_t i, j;
+  json_t *t, *v;
+  json_array_foreach(set, i, t) {
+    const char *have = jsonutil_string(t, "Key");
+    int hit = 0;
+    char want[S3_COND_MAX_VALUE];
+    json_array_foreach(list, j, v) {
+      if (have && value_text(want, sizeof(want), v) && match_one(op, have, want, &negated) == 1)
+        hit = 1;
+    }
+    any |= hit;
+    all &= hit;
+  }
+  size_t count = json_array_size(set);
+  json_decref(set);
+  json_decref(list);
+  if (!count)
+    return for_all || if_exists || negated;
+  if (for_all)
+    return negated ? !any : all;
+  return negated ? !any : any;
+}
+
+static int block_holds(const char *opname, const json_t *block, aws_call *call, const json_t *input,
+                       const json_t *existing) {
   char op[96];
   int if_exists = 0, for_all = 0;
   if (strncmp(opname, "ForAnyValue:", 12) == 0)
@@ -266,7 +338,13 @@ static int block_holds(const char *opname, const json_t *block, aws_call *call,
   json_t *values;
   json_object_foreach((json_t *)block, key, values) {
     char have[S3_COND_MAX_VALUE], want[S3_COND_MAX_VALUE];
-    int present = key_value(have, sizeof(have), key, call, input);
+    if (strcasecmp(key, "s3:RequestObjectTagKeys") == 0 && strcmp(op, "Null") != 0) {
+      int neg = 0;
+      if (match_one(op, "", "", &neg) < 0 || !tag_keys_hold(op, for_all, if_exists, values, input))
+        return 0;
+      continue;
+    }
+    int present = key_value(have, sizeof(have), key, call, input, existing);
     if (strcmp(op, "Null") == 0) {
       /* Null: true asks that the key be absent, false that it be present. */
       if (!value_text(want, sizeof(want),
@@ -299,7 +377,8 @@ static int block_holds(const char *opname, const json_t *block, aws_call *call,
   return 1;
 }
 
-int s3_policy_condition_holds(const json_t *condition, aws_call *call, const json_t *input) {
+int s3_policy_condition_holds(const json_t *condition, aws_call *call, const json_t *input,
+                              const json_t *existing_tags) {
   if (!condition)
     return 1;
   if (!json_is_object(condition))
@@ -307,7 +386,7 @@ int s3_policy_condition_holds(const json_t *condition, aws_call *call, const jso
   const char *op;
   json_t *block;
   json_object_foreach((json_t *)condition, op, block) {
-    if (!block_holds(op, block, call, input))
+    if (!block_holds(op, block, call, input, existing_tags))
       return 0;
   }
   return 1;

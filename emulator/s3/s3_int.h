@@ -33,6 +33,11 @@
  *   idconfig.c   inventory, analytics, metrics and Intelligent-Tiering
  *                configurations (several per bucket, by id)
  *   ownership.c  Object Ownership's BucketOwnerEnforced: ACLs disabled
+ *   select_sql.c S3 Select's SQL: lexer and parser (bounded)
+ *   select_value.c S3 Select's values, their text, arithmetic, comparison
+ *   select_eval.c S3 Select's expression evaluation
+ *   select_io.c  S3 Select's CSV and JSON records in and out
+ *   select.c     SelectObjectContent: the request, the run, the event stream
  *
  * Locking: one mutex (s3_state.lock) guards all metadata; bodies are read and
  * written outside it. Functions marked "under the lock" expect the caller to
@@ -42,8 +47,10 @@
 #ifndef AIRGAP_EMULATOR_S3_INT_H
 #define AIRGAP_EMULATOR_S3_INT_H
 
+#include "common/dynbuf.h"
 #include "emulator/service.h"
 
+#include <gmp.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -617,9 +624,15 @@ void s3_ownership_fail_bucket_acl(aws_call *call);
  * objects): the bucket owner's full control alone when b is enforced. Owned. */
 json_t *s3_ownership_acl_output(const s3_bucket *b, const json_t *acl);
 
+/* The TagSet of an x-amz-tagging header's text (NULL when absent or not
+ * valid). Owned. */
+json_t *s3_tags_parse_header(const char *text);
+
 /* A bucket policy statement's Condition (NULL: none) holds for the call
- * (policycond.c). */
-int s3_policy_condition_holds(const json_t *condition, aws_call *call, const json_t *input);
+ * (policycond.c); existing_tags is the TagSet of the object the request
+ * names (NULL: none), for s3:ExistingObjectTag/<key>. */
+int s3_policy_condition_holds(const json_t *condition, aws_call *call, const json_t *input,
+                              const json_t *existing_tags);
 
 /* POST /<bucket> with a form (input: {"Bucket"}). */
 void s3_op_post_object(aws_call *call, json_t *input);
@@ -643,5 +656,206 @@ void s3_op_get_object_retention(aws_call *call, json_t *input);
 void s3_op_put_object_legal_hold(aws_call *call, json_t *input);
 void s3_op_get_object_legal_hold(aws_call *call, json_t *input);
 void s3_op_list_parts(aws_call *call, json_t *input);
+void s3_op_select_object_content(aws_call *call, json_t *input);
+
+/* ---- S3 Select (select_*.c, select.c) ----
+ *
+ * SelectObjectContent runs one SQL statement of S3 Select's dialect over an
+ * object's CSV or JSON records. The parser is bounded (expression length,
+ * nesting, node count) and fuzzed (tests/fuzz/fuzz_s3_select.c). Values are
+ * PartiQL's as S3 Select keeps them: integers (int64), exact decimals (a GMP
+ * integer and a scale, as Ion keeps 1.50), floats, strings,
+ * booleans, NULL and MISSING, and JSON structures. */
+#define S3SEL_MAX_EXPRESSION (256u << 10) /* AWS's limit on the SQL text */
+#define S3SEL_MAX_DEPTH 64                /* nesting of expressions */
+#define S3SEL_MAX_NODES 10000
+#define S3SEL_MAX_RECORD (1u << 20) /* AWS's maxCharsPerRecord */
+
+typedef enum s3sel_type {
+  S3SEL_MISSING,
+  S3SEL_NULL,
+  S3SEL_BOOL,
+  S3SEL_INT,
+  S3SEL_DEC,
+  S3SEL_FLOAT,
+  S3SEL_STR,
+  S3SEL_JSON, /* an object or array (j) */
+} s3sel_type;
+
+typedef struct s3sel_value {
+  s3sel_type t;
+  int b;
+  int64_t i;
+  double f;
+  mpz_t d; /* S3SEL_DEC only (initialised then): d × 10^-scale */
+  int scale;
+  char *s; /* S3SEL_STR: owned, NUL-terminated, len bytes */
+  size_t len;
+  json_t *j; /* S3SEL_JSON: a reference */
+} s3sel_value;
+
+/* An error as S3 Select names it: code (static) and message. */
+typedef struct s3sel_error {
+  const char *code;
+  char message[256];
+} s3sel_error;
+
+void s3sel_fail(s3sel_error *err, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+typedef struct s3sel_query s3sel_query;
+typedef struct s3sel_node s3sel_node;
+
+/* A record being evaluated: CSV fields (with the header's names when
+ * FileHeaderInfo is USE) or a JSON value. All borrowed. */
+typedef struct s3sel_record {
+  char **fields;
+  size_t *lens;
+  size_t nfields;
+  char **names; /* NULL unless USE */
+  size_t nnames;
+  json_t *json; /* JSON input */
+} s3sel_record;
+
+/* select_sql.c: parses sql. 0 with *out (owned: s3sel_query_free), or -1
+ * with err. */
+int s3sel_parse(s3sel_query **out, const char *sql, size_t len, s3sel_error *err);
+void s3sel_query_free(s3sel_query *q);
+
+/* What the parser built, for select_eval.c and select.c. */
+enum { S3SEL_PATH_MEMBER, S3SEL_PATH_INDEX, S3SEL_PATH_WILD };
+typedef struct s3sel_step {
+  int kind;
+  char *name; /* MEMBER */
+  int quoted; /* MEMBER: a "quoted" name is case-sensitive */
+  long index; /* INDEX */
+} s3sel_step;
+
+typedef struct s3sel_item {
+  s3sel_node *expr;
+  char *alias; /* AS name, or NULL */
+} s3sel_item;
+
+enum {
+  S3SEL_N_LIT,
+  S3SEL_N_PATH,
+  S3SEL_N_NEG,
+  S3SEL_N_NOT,
+  S3SEL_N_AND,
+  S3SEL_N_OR,
+  S3SEL_N_CMP,   /* op: '=', '!' (<>, !=), '<', 'l' (<=), '>', 'g' (>=) */
+  S3SEL_N_ARITH, /* op: + - * / % and '|' (||) */
+  S3SEL_N_LIKE,  /* args: value, pattern[, escape] */
+  S3SEL_N_BETWEEN,
+  S3SEL_N_IN,
+  S3SEL_N_IS,   /* op: 'N' NULL, 'M' MISSING */
+  S3SEL_N_FUNC, /* name: LOWER, UPPER, CHAR_LENGTH, SUBSTRING, TRIM, COALESCE, NULLIF */
+  S3SEL_N_CAST, /* op: the s3sel_type to cast to */
+  S3SEL_N_AGG,  /* name: COUNT, SUM, AVG, MIN, MAX; star for COUNT(*) */
+};
+
+struct s3sel_node {
+  int kind, op, negate;
+  int col; /* where it starts in the SQL (1-based), for messages */
+  s3sel_value lit;
+  s3sel_node **args;
+  size_t nargs;
+  s3sel_step *path;
+  size_t npath;
+  char name[16];
+  int star;
+  size_t slot; /* AGG: its index in the query's aggs */
+  /* AGG state */
+  int64_t count;
+  s3sel_value acc;
+};
+
+struct s3sel_query {
+  int star; /* SELECT * */
+  s3sel_item *items;
+  size_t nitems;
+  s3sel_step *from; /* after S3Object */
+  size_t nfrom;
+  char *alias; /* FROM S3Object[...] alias; NULL: none */
+  s3sel_node *where;
+  int64_t limit; /* -1: none */
+  int aggregate; /* the select list holds aggregates */
+  size_t naggs;
+  s3sel_node **aggs; /* the aggregate calls, by slot */
+  s3sel_node **all;  /* every node, for freeing */
+  size_t nall;
+};
+
+/* select_eval.c */
+void s3sel_value_clear(s3sel_value *v);
+/* Evaluates n for rec. 0 with *out (clear it), or -1 with err. */
+int s3sel_eval(const s3sel_query *q, const s3sel_node *n, const s3sel_record *rec, s3sel_value *out,
+               s3sel_error *err);
+/* WHERE holds (TRUE) for rec: 1, 0, or -1 with err. */
+int s3sel_where(const s3sel_query *q, const s3sel_record *rec, s3sel_error *err);
+/* Aggregates: reset, feed one record, then evaluate items (aggregate calls
+ * answer their result). */
+void s3sel_aggs_reset(s3sel_query *q);
+int s3sel_aggs_feed(s3sel_query *q, const s3sel_record *rec, s3sel_error *err);
+/* The value as text (numbers as S3 prints them); appended to out. */
+int s3sel_value_text(dynbuf *out, const s3sel_value *v);
+/* The value as JSON text (strings quoted and escaped) appended to out. */
+int s3sel_value_json(dynbuf *out, const s3sel_value *v);
+/* A JSON value (from the input) as a value. 0, or -1 out of memory. */
+int s3sel_value_from_json(s3sel_value *out, json_t *j);
+/* The name a select item answers under in JSON output: its alias, its
+ * path's last name, or _N (position, 1-based). Into out. */
+void s3sel_item_name(const s3sel_query *q, size_t i, char *out, size_t size);
+
+/* select_value.c: the helpers select_eval.c shares. */
+int s3sel_set_str(s3sel_value *v, const char *s, size_t len);
+void s3sel_copy(s3sel_value *dst, const s3sel_value *src);
+void s3sel_set_dec_ui(s3sel_value *v, long long i);
+int s3sel_dec_from_text(s3sel_value *v, const char *s, size_t len);
+int s3sel_number_from_text(s3sel_value *v, const char *s, size_t len);
+void s3sel_float_text(char *out, size_t size, double d);
+int s3sel_is_num(const s3sel_value *v);
+const s3sel_value *s3sel_as_number(const s3sel_value *v, s3sel_value *tmp);
+double s3sel_to_double(const s3sel_value *v);
+void s3sel_dec_div(s3sel_value *out, const s3sel_value *a, const s3sel_value *b);
+int s3sel_arith(int op, const s3sel_value *a0, const s3sel_value *b0, s3sel_value *out,
+                const s3sel_node *n, s3sel_error *err);
+int s3sel_compare(const s3sel_value *a, const s3sel_value *b);
+int s3sel_oom(s3sel_error *err);
+void s3sel_set_truth(s3sel_value *out, int t);
+int s3sel_truth(const s3sel_value *v);
+
+/* select_io.c: the CSV reader's options and one record's fields. */
+typedef struct s3sel_csv {
+  char fd, qc, qe, comment; /* comment 0: none */
+  char rd[3];
+  int allow_quoted_rd;
+} s3sel_csv;
+typedef struct s3sel_fields {
+  char *data; /* the fields' bytes, each NUL-terminated */
+  size_t used, cap, start;
+  size_t *offs, *lens;
+  char **ptrs; /* into data, valid after a record is read */
+  size_t n, capn;
+} s3sel_fields;
+void s3sel_fields_free(s3sel_fields *f);
+/* The next record of buf from *pos into f (its first byte's offset in
+ * *start): 1, 0 at the end, or -1 with err (CSVParsingError, …). */
+int s3sel_csv_next(const s3sel_csv *o, const char *buf, size_t len, size_t *pos, s3sel_fields *f,
+                   size_t *start, s3sel_error *err);
+
+/* The writer of result records (CSV or JSON lines). */
+typedef struct s3sel_out {
+  int json, always; /* JSON output; CSV QuoteFields ALWAYS */
+  char fd, qc, qe;
+  char rd[3];
+  size_t count; /* members written in the current JSON record */
+} s3sel_out;
+void s3sel_out_begin(dynbuf *out, const s3sel_out *o);
+/* One value of the current record: index 0, 1, … (CSV) or its name (JSON;
+ * MISSING values are left out). 0, or -1 out of memory. */
+int s3sel_out_value(dynbuf *out, s3sel_out *o, size_t index, const char *name,
+                    const s3sel_value *v);
+void s3sel_out_end(dynbuf *out, s3sel_out *o);
 
 #endif

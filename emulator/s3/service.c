@@ -181,6 +181,7 @@ static const aws_operation s3_operations[] = {
     {"PutObjectTagging", s3_op_object_subresource},
     {"PutPublicAccessBlock", s3_op_config},
     {"RestoreObject", s3_op_restore_object},
+    {"SelectObjectContent", s3_op_select_object_content},
     {"PutBucketInventoryConfiguration", s3_op_idconfig},
     {"GetBucketInventoryConfiguration", s3_op_idconfig},
     {"DeleteBucketInventoryConfiguration", s3_op_idconfig},

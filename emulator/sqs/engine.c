@@ -172,6 +172,32 @@ int sqs_batch_run(sqs_op *op, sqs_queue *q, json_t *entries, sqs_batch_entry_fn 
   return op->output ? 0 : sqs_err_oom(&op->err);
 }
 
+/* ---- characters ---- */
+
+/* The member of v (named name) holding a string with a NUL inside, or NULL.
+ * JSON requests may carry \u0000 (the protocol layer keeps it for SQS):
+ * bodies and attribute values answer it with their own checks
+ * (InvalidMessageContents and the like); anywhere else, where the engine
+ * reads C strings, it is refused here before a truncated name is used. */
+static const char *nul_member(json_t *v, const char *name, int depth) {
+  if (depth > 32)
+    return NULL;
+  if (json_is_string(v))
+    return strlen(json_string_value(v)) != json_string_length(v) && strcmp(name, "MessageBody") &&
+                   strcmp(name, "StringValue") && strcmp(name, "StringListValues")
+               ? name
+               : NULL;
+  const char *found = NULL, *key;
+  size_t i;
+  json_t *item;
+  if (json_is_object(v)) {
+    json_object_foreach(v, key, item) if (!found) found = nul_member(item, key, depth + 1);
+  } else if (json_is_array(v)) {
+    json_array_foreach(v, i, item) if (!found) found = nul_member(item, name, depth + 1);
+  }
+  return found;
+}
+
 /* ---- dispatch ---- */
 
 #define OPERATION(name, fn) {#name, sqs_op_##fn},
@@ -205,6 +231,16 @@ void sqs_engine_call(sqs_engine *e, const sqs_context *ctx, const char *operatio
                 i == OPERATION_COUNT ? "The action %.100s is not valid for this endpoint."
                                      : "The input of %.100s is not a structure.",
                 operation);
+    done(NULL, &op.err, payload);
+    json_decref(empty);
+    return;
+  }
+  const char *nul = nul_member(input, "", 0);
+  if (nul) {
+    sqs_err_set(&op.err, 0, "InvalidParameterValue",
+                "Value for parameter %.100s is invalid. Reason: it contains the character "
+                "#x0, which is not allowed.",
+                nul);
     done(NULL, &op.err, payload);
     json_decref(empty);
     return;
@@ -259,6 +295,7 @@ static void engine_clear(sqs_engine *e, int drop_queues, int shutting_down) {
     while (e->queues_head)
       sqs_queue_remove(&op, e->queues_head);
     json_object_clear(e->deleted);
+    sqs_move_tasks_clear(e);
   }
   pthread_mutex_unlock(&e->lock);
   sqs_finish_all(e, op.done);
@@ -272,6 +309,7 @@ void sqs_engine_free(sqs_engine *e) {
   if (!e)
     return;
   engine_clear(e, 1, 1);
+  sqs_move_timer_cancel(e);
   sqs_map_clear(&e->queues);
   json_decref(e->deleted);
   pthread_mutex_destroy(&e->lock);

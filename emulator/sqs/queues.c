@@ -405,6 +405,7 @@ int sqs_op_create_queue(sqs_op *op, json_t *in) {
 
 void sqs_queue_remove(sqs_op *op, sqs_queue *q) {
   sqs_release_waiters(op, q);
+  sqs_move_tasks_queue_gone(op->e, q->arn);
   sqs_map_del(&op->e->queues, q->key);
   if (q->prev)
     q->prev->next = q->next;

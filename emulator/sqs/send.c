@@ -299,7 +299,8 @@ static int check_system_attributes(json_t *attrs, const char **trace, sqs_error 
       return sqs_err_set(err, 0, "InvalidParameterValue",
                          "The message system attribute 'AWSTraceHeader' must have data type "
                          "'String'.");
-    if (!sv || !*sv || !valid_message_chars(sv, strlen(sv)))
+    json_t *svj = json_object_get(v, "StringValue");
+    if (!sv || !*sv || !valid_message_chars(sv, json_string_length(svj)))
       return sqs_err_set(err, 0, "InvalidParameterValue",
                          "The message system attribute 'AWSTraceHeader' must contain a non-empty "
                          "valid value.");

@@ -16,6 +16,7 @@
  *   receive.c     delivery, receipt handles, dead-letter redrive,
  *                 ReceiveMessage, DeleteMessage(Batch), visibility changes
  *   longpoll.c    receivers waiting for messages, and their timers
+ *   movetasks.c   message move tasks (DLQ redrive), their background timer
  *   service.c     the aws_service table over the engine
  *
  * Locking: every function here runs under the engine lock (sqs_engine.lock)
@@ -106,8 +107,9 @@ void sqs_ttl_clear(ttl_map *t);
 /* ---- engine state ---- */
 
 typedef struct sqs_queue sqs_queue;
-typedef struct sqs_waiter sqs_waiter;     /* longpoll.c */
-typedef struct sqs_finished sqs_finished; /* longpoll.c */
+typedef struct sqs_waiter sqs_waiter;       /* longpoll.c */
+typedef struct sqs_finished sqs_finished;   /* longpoll.c */
+typedef struct sqs_move_task sqs_move_task; /* movetasks.c */
 
 typedef struct sqs_msg {
   struct sqs_msg *prev, *next;
@@ -184,6 +186,8 @@ struct sqs_engine {
   /* hooks.delay_recently_deleted: queue key → when it was deleted (ms),
    * entries older than SQS_DELETED_WAIT_MS pruned at each delete. */
   json_t *deleted;
+  sqs_move_task *move_tasks; /* newest first */
+  void *move_timer;          /* ticks running move tasks; NULL when none runs */
 };
 
 #define SQS_DELETED_WAIT_MS 60000
@@ -341,5 +345,17 @@ void sqs_serve_waiters(sqs_op *op, sqs_queue *q);
 void sqs_release_waiters(sqs_op *op, sqs_queue *q);
 /* Delivers the answers collected under the lock; call WITHOUT the lock. */
 void sqs_finish_all(sqs_engine *e, sqs_finished *list);
+
+/* ---- message move tasks (movetasks.c) ---- */
+
+int sqs_op_start_message_move_task(sqs_op *op, json_t *in);
+int sqs_op_cancel_message_move_task(sqs_op *op, json_t *in);
+int sqs_op_list_message_move_tasks(sqs_op *op, json_t *in);
+/* Fails the running tasks that move from or to the queue arn (deleted). */
+void sqs_move_tasks_queue_gone(sqs_engine *e, const char *arn);
+/* Frees every task. */
+void sqs_move_tasks_clear(sqs_engine *e);
+/* Cancels the move timer; call WITHOUT the lock, after shutting_down is set. */
+void sqs_move_timer_cancel(sqs_engine *e);
 
 #endif

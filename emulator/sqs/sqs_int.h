@@ -70,6 +70,7 @@ void sqs_engine_call(sqs_engine *engine, const sqs_context *ctx, const char *ope
  * function sqs_op_<fn>, private). */
 #define SQS_OPERATIONS(X)                                                                          \
   X(AddPermission, add_permission)                                                                 \
+  X(CancelMessageMoveTask, cancel_message_move_task)                                               \
   X(ChangeMessageVisibility, change_message_visibility)                                            \
   X(ChangeMessageVisibilityBatch, change_message_visibility_batch)                                 \
   X(CreateQueue, create_queue)                                                                     \
@@ -79,6 +80,7 @@ void sqs_engine_call(sqs_engine *engine, const sqs_context *ctx, const char *ope
   X(GetQueueAttributes, get_queue_attributes)                                                      \
   X(GetQueueUrl, get_queue_url)                                                                    \
   X(ListDeadLetterSourceQueues, list_dead_letter_source_queues)                                    \
+  X(ListMessageMoveTasks, list_message_move_tasks)                                                 \
   X(ListQueueTags, list_queue_tags)                                                                \
   X(ListQueues, list_queues)                                                                       \
   X(PurgeQueue, purge_queue)                                                                       \
@@ -87,6 +89,7 @@ void sqs_engine_call(sqs_engine *engine, const sqs_context *ctx, const char *ope
   X(SendMessage, send_message)                                                                     \
   X(SendMessageBatch, send_message_batch)                                                          \
   X(SetQueueAttributes, set_queue_attributes)                                                      \
+  X(StartMessageMoveTask, start_message_move_task)                                                 \
   X(TagQueue, tag_queue)                                                                           \
   X(UntagQueue, untag_queue)
 

@@ -238,8 +238,14 @@ void sts_assume_role_with_saml(aws_call *call, json_t *input) {
                             d->audience[0] ? d->audience : "https://signin.aws.amazon.com/saml",
                             "NameQualifier", qualifier ? qualifier : "");
   free(qualifier);
-  if (extra && jsonutil_string(input, "Policy"))
-    json_object_set_new(extra, "PackedPolicySize", json_integer(6));
+  if (!extra) {
+    aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    goto cleanup;
+  }
+  if (sts_packed_size(call, input, extra) < 0) {
+    json_decref(extra);
+    goto cleanup;
+  }
   sts_reply_assumed(call, role_arn, account, partition, d->session, duration, extra);
 cleanup:
   free(d);
@@ -342,7 +348,9 @@ void sts_assume_role_with_web_identity(aws_call *call, json_t *input) {
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     return;
   }
-  if (jsonutil_string(input, "Policy") || json_object_get(input, "PolicyArns"))
-    json_object_set_new(extra, "PackedPolicySize", json_integer(6));
+  if (sts_packed_size(call, input, extra) < 0) {
+    json_decref(extra);
+    return;
+  }
   sts_reply_assumed(call, role_arn, account, partition, session, duration, extra);
 }

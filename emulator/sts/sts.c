@@ -1,9 +1,10 @@
 /*
  * sts.c — AWS STS: GetCallerIdentity, AssumeRole, GetSessionToken,
  * GetFederationToken, GetAccessKeyInfo, DecodeAuthorizationMessage (always
- * refused: nothing here encodes one), the checks every operation shares,
- * and the service table. The identity-provider operations
- * (AssumeRoleWithSAML, AssumeRoleWithWebIdentity) are in federated.c.
+ * refused: nothing here encodes one), the role ARN, session name and
+ * duration checks every operation shares, and the service table. Session
+ * policies, tags and the other session parameters are checked in session.c. The identity-provider
+ * operations (AssumeRoleWithSAML, AssumeRoleWithWebIdentity) are in federated.c.
  *
  * Credentials handed out are random, and the emulator remembers them (with
  * their secret, session token and expiry, which S3's opt-in signature checks
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -99,36 +101,6 @@ long sts_duration(aws_call *call, json_t *input, long dflt, long max) {
     return -1;
   }
   return (long)v;
-}
-
-int sts_check_policy(aws_call *call, json_t *input) {
-  const char *policy = jsonutil_string(input, "Policy");
-  json_t *arns = json_object_get(input, "PolicyArns");
-  if (json_array_size(arns) > 10) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value at 'policyArns' failed to satisfy "
-                  "constraint: Member must have length less than or equal to 10");
-    return -1;
-  }
-  if (!policy)
-    return 0;
-  size_t n = strlen(policy);
-  if (n == 0 || n > STS_MAX_POLICY) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value at 'policy' failed to satisfy constraint: "
-                  "Member must have length %s %d",
-                  n ? "less than or equal to" : "greater than or equal to", n ? STS_MAX_POLICY : 1);
-    return -1;
-  }
-  json_t *doc = json_loads(policy, JSON_REJECT_DUPLICATES, NULL);
-  int ok = json_is_object(doc);
-  json_decref(doc);
-  if (!ok) {
-    aws_call_fail(call, 0, "MalformedPolicyDocumentException",
-                  "The policy is not in the valid JSON format.");
-    return -1;
-  }
-  return 0;
 }
 
 int sts_role_arn(aws_call *call, const char *arn, char account[13], char partition[16]) {
@@ -241,28 +213,63 @@ static void assume_role(aws_call *call, json_t *input) {
   char account[13], partition[16];
   if (sts_role_arn(call, role_arn, account, partition) < 0 ||
       sts_check_session_name(call, "roleSessionName", session) < 0 ||
-      sts_check_policy(call, input) < 0)
+      sts_check_policy(call, input) < 0 || sts_check_session(call, input) < 0)
     return;
   long duration = sts_duration(call, input, 3600, STS_ROLE_MAX_DURATION);
   if (duration < 0)
     return;
+  /* Role chaining: a role's session assuming a role gets an hour at most. */
+  json_t *caller = emulator_credentials_get(aws_call_emulator(call), aws_call_access_key(call));
+  const char *caller_arn = json_string_value(json_object_get(caller, "Arn"));
+  int chained = caller_arn && strstr(caller_arn, ":assumed-role/") != NULL;
+  json_decref(caller);
+  if (chained && json_object_get(input, "DurationSeconds") && duration > 3600) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+                  "assumed by role chaining.");
+    return;
+  }
   json_t *extra = json_object();
   json_t *source = json_object_get(input, "SourceIdentity");
-  if (extra && source)
+  if (!extra) {
+    aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    return;
+  }
+  if (source)
     json_object_set(extra, "SourceIdentity", source);
-  if (extra && (jsonutil_string(input, "Policy") || json_object_get(input, "PolicyArns") ||
-                json_object_get(input, "Tags")))
-    json_object_set_new(extra, "PackedPolicySize", json_integer(6));
+  if (sts_packed_size(call, input, extra) < 0) {
+    json_decref(extra);
+    return;
+  }
   sts_reply_assumed(call, role_arn, account, partition, session, duration, extra);
 }
 
+/* 1 (after answering AWS's AccessDenied) when the call is signed with
+ * temporary credentials: GetSessionToken and GetFederationToken take an
+ * account's or IAM user's long-term keys only. AWS refuses them always; the
+ * emulator, permissive by default as LocalStack is, only with LocalStack's
+ * ENFORCE_IAM=1. */
+static int refuse_session_credentials(aws_call *call, const char *operation) {
+  const char *strict = getenv("ENFORCE_IAM");
+  if (!strict || (strcmp(strict, "1") && strcasecmp(strict, "true")))
+    return 0;
+  json_t *caller = emulator_credentials_get(aws_call_emulator(call), aws_call_access_key(call));
+  int temporary = json_object_get(caller, "SessionToken") != NULL;
+  json_decref(caller);
+  if (temporary)
+    aws_call_fail(call, 403, "AccessDenied", "Cannot call %s with session credentials", operation);
+  return temporary;
+}
+
 static void get_session_token(aws_call *call, json_t *input) {
+  if (sts_check_session(call, input) < 0 || refuse_session_credentials(call, "GetSessionToken"))
+    return;
   long duration = sts_duration(call, input, 43200, STS_SESSION_MAX_DURATION);
   if (duration < 0)
     return;
   emulator *emu = aws_call_emulator(call);
   char arn[64];
-  /* Session credentials act as whoever asked for them. */
+  /* Session credentials act as whoever asked for them (an IAM user). */
   json_t *caller = emulator_credentials_get(emu, aws_call_access_key(call));
   snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", aws_call_partition(call),
            aws_call_account(call));
@@ -289,7 +296,8 @@ static void get_federation_token(aws_call *call, json_t *input) {
                   name ? name : "null");
     return;
   }
-  if (sts_check_policy(call, input) < 0)
+  if (sts_check_policy(call, input) < 0 || sts_check_session(call, input) < 0 ||
+      refuse_session_credentials(call, "GetFederationToken"))
     return;
   long duration = sts_duration(call, input, 43200, STS_SESSION_MAX_DURATION);
   if (duration < 0)
@@ -299,12 +307,19 @@ static void get_federation_token(aws_call *call, json_t *input) {
   snprintf(arn, sizeof(arn), "arn:%s:sts::%s:federated-user/%s", aws_call_partition(call), account,
            name);
   snprintf(user_id, sizeof(user_id), "%s:%s", account, name);
+  json_t *packed = json_object();
+  if (!packed || sts_packed_size(call, input, packed) < 0) {
+    if (!packed)
+      aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    json_decref(packed);
+    return;
+  }
   json_t *creds = credentials(call, duration, account, arn, user_id);
   json_t *out = json_pack("{s:o, s:{s:s, s:s}}", "Credentials", creds, "FederatedUser",
                           "FederatedUserId", user_id, "Arn", arn);
-  if (out && (jsonutil_string(input, "Policy") || json_object_get(input, "PolicyArns") ||
-              json_object_get(input, "Tags")))
-    json_object_set_new(out, "PackedPolicySize", json_integer(6));
+  if (out)
+    json_object_update(out, packed);
+  json_decref(packed);
   aws_call_reply(call, out);
 }
 

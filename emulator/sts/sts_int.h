@@ -19,9 +19,20 @@
  * returns -1 when outside [900, max]. */
 long sts_duration(aws_call *call, json_t *input, long dflt, long max);
 
-/* Checks the optional Policy (at most 2048 characters of JSON) and PolicyArns
- * (at most 10) members; answers the error AWS gives and returns -1. */
+/* Checks the optional Policy (at most 2048 characters of JSON with a policy's
+ * grammar) and PolicyArns (at most 10 policy ARNs); answers the error AWS
+ * gives and returns -1 (session.c). */
 int sts_check_policy(aws_call *call, json_t *input);
+
+/* Checks the optional Tags, TransitiveTagKeys, ExternalId, SourceIdentity,
+ * SerialNumber and TokenCode members; answers ValidationError and returns -1
+ * (session.c). */
+int sts_check_session(aws_call *call, json_t *input);
+
+/* When input has a Policy, PolicyArns or Tags, sets out's PackedPolicySize
+ * (percent of the packed limit); answers PackedPolicyTooLarge and returns -1
+ * past 100% (session.c). */
+int sts_packed_size(aws_call *call, json_t *input, json_t *out);
 
 /* Checks RoleArn (arn:<partition>:iam::<12 digits>:role/<name>) and writes its
  * account and partition; answers ValidationError and returns -1. */

@@ -286,6 +286,9 @@ static void test_agent_channel_refuses_what_a_job_must_not_get(void **state) {
       {"{\"op\":\"create\",\"image\":\"" IMAGE "\",\"labels\":{\"airgap.job\":\"x\"}}",
        "the job's labels only"},
       {"{\"op\":\"create\"}", "needs an image"},
+      {"{\"op\":\"create\",\"image\":\"airgap/sandbox:0.1.0-abc\"}", "airgap's own images"},
+      {"{\"op\":\"create\",\"image\":\"--privileged\"}", "not an image reference"},
+      {"{\"op\":\"create\",\"image\":\"busybox;rm -rf /\"}", "not an image reference"},
       {"{\"op\":\"exec\",\"id\":\"abc\"}", "op must be create"},
       {"not json", "not a JSON object"},
   };

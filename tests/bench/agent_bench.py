@@ -10,6 +10,13 @@ Sandboxes use network none. The figures are medians; the first airgap job
 (cold snapshot) is not counted. airgap is measured twice: with a warm
 sandbox (the agent starts the next job's network namespace ahead of the
 lease; the default) and with --warm-sandbox no.
+
+Then the local one-shot, `airgap run --repo R --image IMAGE -- true` (embedded
+queue and agent, start to exit), in pairs with `docker run --rm IMAGE true`:
+median, p90 and max of each and the median of the per-pair differences (the
+issue's target: airgap run <= docker run + 50 ms).
+
+    ... agent_bench.py [RUNS] [ONESHOT_PAIRS]    (defaults 5 and 10)
 """
 import json
 import os
@@ -59,6 +66,43 @@ def airgap_job_ms(cluster, repo):
     return total, parts
 
 
+def airgap_run_ms(repo):
+    start = time.perf_counter()
+    subprocess.run([e2e.AIRGAP, "run", "--repo", repo, "--image", IMAGE, "--pull", "never",
+                    "--network", "none", "--", "true"], check=True, capture_output=True)
+    return (time.perf_counter() - start) * 1000
+
+
+def pct(values, p):
+    """Nearest-rank percentile: always a measured value."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+def oneshot(repo, pairs):
+    airgap_run_ms(repo)  # the sandbox image for this binary, the page cache
+    runs, docker = [], []
+    for i in range(pairs):
+        # alternate which goes first, so neither always follows the other
+        if i % 2:
+            docker.append(docker_run_ms())
+            runs.append(airgap_run_ms(repo))
+        else:
+            runs.append(airgap_run_ms(repo))
+            docker.append(docker_run_ms())
+    diffs = [a - d for a, d in zip(runs, docker)]
+    print("local one-shot, %d pairs, network none" % pairs)
+    print("  %-44s %9s %9s %9s" % ("", "median", "p90", "max"))
+    for label, values in (("airgap run -- true", runs),
+                          ("docker run --rm %s true" % IMAGE, docker),
+                          ("difference within a pair", diffs)):
+        print("  %-44s %7.0f ms %6.0f ms %6.0f ms" % (label, statistics.median(values),
+                                                    pct(values, 90), max(values)))
+    print("  %-44s %9.2f   (target: difference <= 50 ms)" %
+          ("ratio of medians", statistics.median(runs) / statistics.median(docker)))
+
+
 def measure(cluster, repo, runs, docker):
     airgap, parts = [], []
     for _ in range(runs):
@@ -71,6 +115,7 @@ def measure(cluster, repo, runs, docker):
 
 def main():
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     if not e2e.AIRGAP:
         raise SystemExit("set AIRGAP_BIN to the airgap binary")
     tmp = tempfile.mkdtemp(prefix="airgap-agent-bench-")
@@ -100,6 +145,8 @@ def main():
                                              parts["teardown"]))
             print("      %-48s %7.0f ms" % ("(submit -> container start, approx.)",
                                              total - ran - parts["teardown"]))
+        if pairs > 0:
+            oneshot(repo, pairs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -12,7 +12,8 @@ and, per figure, the CPU time the server and the clients spent per request
 the latency of its requests, p50/p99/max, as each client saw it; then
   tail                PutObject / GetObject of 4 KiB at 1, 16 and 64
                       connections (TAIL_CONNECTIONS), one client process per
-                      connection: requests per second and latency p50/p99/max
+                      connection: requests per second (median round) and
+                      latency p50/p99/max (every request of every round)
 
 The client is deliberately light, and the same for every server: a plain
 socket per process (TCP_NODELAY, keep-alive, reconnecting when a server
@@ -426,9 +427,15 @@ def measure(servers):
                 s.res["lat " + metric] = percentiles([ms for r in samples[s.name] for ms in r[3]])
     for conns in TAIL_CONNECTIONS:
         for op in ("put", "get"):
+            runs = dict((s.name, []) for s in servers)
+            for _ in range(ROUNDS):
+                for s in servers:
+                    runs[s.name].append(rate(s.port, op, 4096, s.proc.pid, conns))
             for s in servers:
-                r = rate(s.port, op, 4096, s.proc.pid, conns)
-                s.res["tail %s %d" % (op, conns)] = (r[0], percentiles(r[3]))
+                # Rate: the median round; latencies: every request of every round.
+                rates = sorted(r[0] for r in runs[s.name])
+                s.res["tail %s %d" % (op, conns)] = (
+                    rates[len(rates) // 2], percentiles([ms for r in runs[s.name] for ms in r[3]]))
     for s in servers:
         s.store()
 

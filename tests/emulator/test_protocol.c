@@ -81,6 +81,76 @@ static const char *form[] = {"Content-Type", "application/x-www-form-urlencoded;
 
 /* ---- models ---- */
 
+/* The JSON protocol's in-place parse and direct writer (value_json.c): the
+ * neutral form and the bytes value.c's tree path gave. */
+static void test_emulator_json_in_place(void **state) {
+  (void)state;
+  fake_req r = {{"Content-Type", "application/x-amz-json-1.1", "X-Amz-Target",
+                 "Kinesis_20131202.PutRecords", NULL}};
+  aws_http_in in = make_in(&r, "POST", "/", NULL,
+                           "{\"StreamName\":\"s\",\"Unknown\":[1],\"StreamARN\":null,"
+                           "\"Records\":[{\"Data\":\"eA==\",\"PartitionKey\":\"k\",\"x\":1}]}");
+  json_t *out = NULL;
+  aws_error err = {0};
+  assert_int_equal(parse(&out, &err, "kinesis", &in, NULL), 0);
+  char *text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+  assert_string_equal(
+      text, "{\"Records\":[{\"Data\":\"eA==\",\"PartitionKey\":\"k\"}],\"StreamName\":\"s\"}");
+  free(text);
+  json_decref(out);
+  /* Errors name the member, as before. */
+  in = make_in(&r, "POST", "/", NULL,
+               "{\"StreamName\":\"s\",\"Records\":[{\"Data\":\"!!\",\"PartitionKey\":\"k\"}]}");
+  assert_int_not_equal(parse(&out, &err, "kinesis", &in, NULL), 0);
+  assert_string_equal(err.code, "SerializationException");
+  assert_non_null(strstr(err.message, "Data"));
+  aws_error_clear(&err);
+  in = make_in(&r, "POST", "/", NULL, "{\"StreamName\":\"s\",\"Records\":[{\"Data\":\"eA==\"}]}");
+  assert_int_not_equal(parse(&out, &err, "kinesis", &in, NULL), 0);
+  assert_string_equal(err.code, "ValidationException");
+  aws_error_clear(&err);
+  /* Timestamps and doubles become numbers in place. */
+  fake_req r2 = {{"Content-Type", "application/x-amz-json-1.1", "X-Amz-Target",
+                  "Kinesis_20131202.GetShardIterator", NULL}};
+  in = make_in(&r2, "POST", "/", NULL,
+               "{\"StreamName\":\"s\",\"ShardId\":\"a\",\"ShardIteratorType\":\"AT_TIMESTAMP\","
+               "\"Timestamp\":\"2020-01-01T00:00:01.5Z\"}");
+  assert_int_equal(parse(&out, &err, "kinesis", &in, NULL), 0);
+  assert_true(json_is_real(json_object_get(out, "Timestamp")));
+  assert_true(json_real_value(json_object_get(out, "Timestamp")) == 1577836801.5);
+  json_decref(out);
+  /* Output: model order, escapes as jansson's, ill-typed members left out. */
+  json_t *o =
+      json_pack("{s:s,s:[{s:s,s:s},{s:s,s:s}],s:i,s:i}", "EncryptionType", "NONE", "Records",
+                "SequenceNumber", "1", "ShardId", "s", "ErrorCode", "E", "ErrorMessage",
+                "q\"\\/\n\t\x01\xc3\xa9", "FailedRecordCount", 1, "Extra", 2);
+  aws_http_out h;
+  assert_int_equal(
+      aws_protocol_serialize(&h, model("kinesis"), AWS_PROTOCOL_JSON, "PutRecords", o, NULL), 0);
+  assert_string_equal(h.body, "{\"FailedRecordCount\":1,\"Records\":[{\"SequenceNumber\":\"1\","
+                              "\"ShardId\":\"s\"},{\"ErrorCode\":\"E\",\"ErrorMessage\":"
+                              "\"q\\\"\\\\/\\n\\t\\u0001\xc3\xa9\"}],\"EncryptionType\":\"NONE\"}");
+  assert_int_equal(h.body_len, strlen(h.body));
+  aws_http_out_free(&h);
+  json_object_set_new(o, "FailedRecordCount", json_string("one"));
+  assert_int_equal(
+      aws_protocol_serialize(&h, model("kinesis"), AWS_PROTOCOL_JSON, "PutRecords", o, NULL), 0);
+  assert_null(strstr(h.body, "FailedRecordCount"));
+  assert_int_equal(h.body[0], '{');
+  assert_int_equal(h.body[1], '"');
+  aws_http_out_free(&h);
+  json_decref(o);
+  o = json_pack("{s:{s:s,s:f,s:i}}", "StreamDescriptionSummary", "StreamName", "s",
+                "StreamCreationTimestamp", 1.5, "OpenShardCount", 2);
+  assert_int_equal(aws_protocol_serialize(&h, model("kinesis"), AWS_PROTOCOL_JSON,
+                                          "DescribeStreamSummary", o, NULL),
+                   0);
+  assert_non_null(strstr(h.body, "\"StreamCreationTimestamp\":1.5"));
+  assert_non_null(strstr(h.body, "\"OpenShardCount\":2"));
+  aws_http_out_free(&h);
+  json_decref(o);
+}
+
 static void test_emulator_models_embedded(void **state) {
   (void)state;
   const char *names[] = {"sts", "sqs", "s3", "lambda", "dynamodb"};
@@ -771,6 +841,7 @@ int main(void) {
       cmocka_unit_test(test_emulator_s3_vhost),
       cmocka_unit_test(test_emulator_timestamps),
       cmocka_unit_test(test_emulator_protocol_guess),
+      cmocka_unit_test(test_emulator_json_in_place),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

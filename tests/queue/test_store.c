@@ -529,6 +529,21 @@ static void test_queue_store_tokens_and_reopen(void **state) {
   assert_int_equal(queue_token_verify(&role, f->store, "aq_nonsense"), AIRGAP_EAUTH);
   assert_int_equal(queue_token_verify(&role, f->store, ""), AIRGAP_EAUTH);
   assert_int_equal(queue_token_create(&role, location(f), "root"), AIRGAP_EINVALID);
+  /* through a server's cache: the row is kept, the secret still checked */
+  queue_token_cache cache;
+  queue_token_cache_init(&cache);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(queue_token_verify_cached(&role, f->store, &cache, token), 0);
+    assert_string_equal(role, "agent");
+    free(role);
+    assert_int_equal(queue_token_verify_cached(&role, f->store, &cache, bad), AIRGAP_EAUTH);
+    assert_int_equal(queue_token_verify_cached(&role, f->store, &cache, "aq_nonsense"),
+                     AIRGAP_EAUTH);
+  }
+  assert_int_equal(strncmp(cache.slot[0].id, token + 3, 16), 0);
+  assert_string_equal(cache.slot[0].role, "agent");
+  assert_int_equal(cache.slot[1].until, 0); /* one row, one slot */
+  queue_token_cache_destroy(&cache);
   insert(f->store, "durable", NULL, 0, 1);
   /* everything is there after closing and reopening */
   queue_store_close(f->store);

@@ -54,6 +54,7 @@ def overlay(service, model):
                 "member": {"shape": "QueueAttributeName",
                            "locationName": "MessageSystemAttributeName"}})
             req["MessageSystemAttributeNames"] = {"shape": "MessageSystemAttributeList"}
+        sqs_overlay(model["operations"], model["shapes"])
     if service == "dynamodb":
         # Members newer models have and Debian's 1.29 lacks; without them the
         # protocol layer drops what current SDKs send.
@@ -149,6 +150,67 @@ def overlay(service, model):
     if service == "lambda":
         lambda_overlay(model["operations"], model["shapes"])
     return model
+
+
+def sqs_overlay(operations, shapes):
+    # Message move tasks (DLQ redrive, 2023) postdate Debian's 1.29 model;
+    # shapes, errors and result wrappers as in the newer model. The newer
+    # model also answers ReceiptHandleIsInvalid with 404 (query code
+    # ReceiptHandleIsInvalid), as AWS does.
+    def struct(members, required=()):
+        shape = {"type": "structure", "members": {k: {"shape": v} for k, v in members.items()}}
+        if required:
+            shape["required"] = list(required)
+        return shape
+
+    def error(code, status):
+        return {"type": "structure", "members": {"message": {"shape": "ExceptionMessage"}},
+                "error": {"code": code, "httpStatusCode": status, "senderFault": True},
+                "exception": True}
+
+    shapes.setdefault("ExceptionMessage", {"type": "string"})
+    shapes.setdefault("NullableInteger", {"type": "integer"})
+    shapes.setdefault("Long", {"type": "long"})
+    shapes.setdefault("NullableLong", {"type": "long"})
+    shapes.setdefault("ResourceNotFoundException", error("ResourceNotFoundException", 404))
+    shapes.setdefault("RequestThrottled", error("RequestThrottled", 403))
+    shapes.setdefault("InvalidAddress", error("InvalidAddress", 404))
+    shapes.setdefault("InvalidSecurity", error("InvalidSecurity", 403))
+    rhi = shapes.get("ReceiptHandleIsInvalid")
+    if rhi is not None and "error" not in rhi:
+        rhi["error"] = {"code": "ReceiptHandleIsInvalid", "httpStatusCode": 404,
+                        "senderFault": True}
+    if "StartMessageMoveTask" in operations:
+        return
+    shapes["StartMessageMoveTaskRequest"] = struct(
+        {"SourceArn": "String", "DestinationArn": "String",
+         "MaxNumberOfMessagesPerSecond": "NullableInteger"}, ["SourceArn"])
+    shapes["StartMessageMoveTaskResult"] = struct({"TaskHandle": "String"})
+    shapes["CancelMessageMoveTaskRequest"] = struct({"TaskHandle": "String"}, ["TaskHandle"])
+    shapes["CancelMessageMoveTaskResult"] = struct({"ApproximateNumberOfMessagesMoved": "Long"})
+    shapes["ListMessageMoveTasksRequest"] = struct(
+        {"SourceArn": "String", "MaxResults": "NullableInteger"}, ["SourceArn"])
+    shapes["ListMessageMoveTasksResultEntry"] = struct(
+        {"TaskHandle": "String", "Status": "String", "SourceArn": "String",
+         "DestinationArn": "String", "MaxNumberOfMessagesPerSecond": "NullableInteger",
+         "ApproximateNumberOfMessagesMoved": "Long",
+         "ApproximateNumberOfMessagesToMove": "NullableLong", "FailureReason": "String",
+         "StartedTimestamp": "Long"})
+    shapes["ListMessageMoveTasksResultEntryList"] = {
+        "type": "list", "member": {"shape": "ListMessageMoveTasksResultEntry",
+                                   "locationName": "ListMessageMoveTasksResultEntry"},
+        "flattened": True}
+    shapes["ListMessageMoveTasksResult"] = {
+        "type": "structure", "locationName": "ListMessageMoveTasksResult",
+        "members": {"Results": {"shape": "ListMessageMoveTasksResultEntryList",
+                                "locationName": "ListMessageMoveTasksResultEntry"}}}
+    errors = [{"shape": e} for e in ("RequestThrottled", "InvalidAddress", "InvalidSecurity",
+                                     "ResourceNotFoundException", "UnsupportedOperation")]
+    for op in ("StartMessageMoveTask", "CancelMessageMoveTask", "ListMessageMoveTasks"):
+        operations[op] = {"name": op, "http": {"method": "POST", "requestUri": "/"},
+                          "input": {"shape": op + "Request"},
+                          "output": {"shape": op + "Result", "resultWrapper": op + "Result"},
+                          "errors": errors}
 
 
 def lambda_overlay(operations, shapes):

@@ -31,7 +31,12 @@ const {
   UntagQueueCommand,
   ListQueueTagsCommand,
   ListDeadLetterSourceQueuesCommand,
+  StartMessageMoveTaskCommand,
+  CancelMessageMoveTaskCommand,
+  ListMessageMoveTasksCommand,
   QueueDoesNotExist,
+  ResourceNotFoundException,
+  InvalidMessageContents,
 } = require("@aws-sdk/client-sqs");
 
 let emu;
@@ -279,4 +284,64 @@ test("1 MiB messages, older receipt handles and FIFO batches over JSON", async (
   })));
   assert.equal(refused.name, "MissingParameter");
   assert.equal(refused.$metadata.httpStatusCode, 400);
+});
+
+// Message move tasks over JSON (the SDK's own model has them), and
+// characters outside SQS's set sent as JSON escapes.
+test("message move tasks and \\u0000 over JSON", async () => {
+  const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: "mt-dlq" }))).QueueUrl;
+  const dlqArn = "arn:aws:sqs:us-east-1:000000000000:mt-dlq";
+  const src = (await sqs.send(new CreateQueueCommand({
+    QueueName: "mt-src",
+    Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }) },
+  }))).QueueUrl;
+  for (const body of ["one", "two", "three"]) {
+    await sqs.send(new SendMessageCommand({ QueueUrl: src, MessageBody: body }));
+  }
+  for (let i = 0; i < 2; i++) {
+    await sqs.send(new ReceiveMessageCommand({ QueueUrl: src, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+  }
+  const dest = (await sqs.send(new CreateQueueCommand({ QueueName: "mt-dest" }))).QueueUrl;
+  const destArn = "arn:aws:sqs:us-east-1:000000000000:mt-dest";
+  const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({
+    SourceArn: dlqArn, DestinationArn: destArn, MaxNumberOfMessagesPerSecond: 1,
+  }));
+  const doc = JSON.parse(Buffer.from(TaskHandle, "base64").toString());
+  assert.equal(doc.sourceArn, dlqArn);
+  const running = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn, MaxResults: 10 }));
+  assert.equal(running.Results.length, 1);
+  assert.equal(running.Results[0].Status, "RUNNING");
+  assert.equal(running.Results[0].TaskHandle, TaskHandle);
+  assert.equal(running.Results[0].ApproximateNumberOfMessagesToMove, 3);
+  assert.equal(running.Results[0].MaxNumberOfMessagesPerSecond, 1);
+  const cancelled = await sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle }));
+  assert.ok(cancelled.ApproximateNumberOfMessagesMoved >= 0 && cancelled.ApproximateNumberOfMessagesMoved < 3);
+  const after = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }));
+  assert.equal(after.Results[0].Status, "CANCELLED");
+  assert.equal(after.Results[0].TaskHandle, undefined);
+  // Back to the source queue, as fast as it goes.
+  await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn }));
+  let done;
+  for (let i = 0; i < 50; i++) {
+    done = (await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }))).Results[0];
+    if (done.Status === "COMPLETED") break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(done.Status, "COMPLETED");
+  assert.equal(done.ApproximateNumberOfMessagesMoved, 3 - cancelled.ApproximateNumberOfMessagesMoved);
+  const missing = await errorOf(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn + "-gone" })));
+  assert.ok(missing instanceof ResourceNotFoundException);
+  assert.equal(missing.$metadata.httpStatusCode, 404);
+  const notDlq = await errorOf(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: destArn })));
+  assert.equal(notDlq.name, "InvalidParameterValue");
+  assert.equal(notDlq.message, "Source queue must be configured as a Dead Letter Queue.");
+  // JSON.stringify sends \u0000 as is: SQS's own answer, not a serialization error.
+  const nul = await errorOf(sqs.send(new SendMessageCommand({ QueueUrl: dest, MessageBody: "a\u0000b" })));
+  assert.ok(nul instanceof InvalidMessageContents, nul.name);
+  assert.equal(nul.$metadata.httpStatusCode, 400);
+  const attrNul = await errorOf(sqs.send(new SendMessageCommand({
+    QueueUrl: dest, MessageBody: "ok", MessageAttributes: { a: { DataType: "String", StringValue: "\u0000" } },
+  })));
+  assert.equal(attrNul.name, "InvalidParameterValue");
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: dlq }));
 });

@@ -40,6 +40,9 @@ static const char *const OPERATIONS[] = {
     "ListQueueTags",
     "AddPermission",
     "RemovePermission",
+    "StartMessageMoveTask",
+    "CancelMessageMoveTask",
+    "ListMessageMoveTasks",
 };
 #define OPERATION_COUNT (sizeof(OPERATIONS) / sizeof(OPERATIONS[0]))
 
@@ -203,6 +206,15 @@ static const struct {
      "{\"QueueUrl\":\"q\",\"Label\":\"l\",\"AWSAccountIds\":[\"111122223333\"],"
      "\"Actions\":[\"*\"]}"},
     {19, 0, "{\"QueueUrl\":\"q\",\"Label\":\"l\"}"},
+    {20, 4,
+     "{\"SourceArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\",\"DestinationArn\":"
+     "\"arn:aws:sqs:us-east-1:000000000000:q\",\"MaxNumberOfMessagesPerSecond\":1}"},
+    {22, 0, "{\"SourceArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\",\"MaxResults\":10}"},
+    {21, 1,
+     "{\"TaskHandle\":"
+     "\"eyJ0YXNrSWQiOiJ4Iiwic291cmNlQXJuIjoiYXJuOmF3czpzcXM6dXMtZWFzdC0xOjAwMDAwMDAwMDAwMDpkbHEifQ="
+     "=\"}"},
+    {20, 0, "{\"SourceArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\"}"},
     {14, 0, "{\"QueueUrl\":\"dlq\"}"},
 };
 

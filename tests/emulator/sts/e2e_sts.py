@@ -160,7 +160,8 @@ class Sts(unittest.TestCase):
         self.assertIn("/123456789012/role-q", url)
         self.assertEqual(tmp.get_access_key_info(AccessKeyId=creds["AccessKeyId"])["Account"],
                          "123456789012")
-        # Session tokens of the role keep acting as the role.
+        # Session tokens of the role keep acting as the role (permissive by
+        # default, as LocalStack; ENFORCE_IAM=1 refuses as AWS does: below).
         token = tmp.get_session_token()["Credentials"]
         self.assertEqual(self.client(creds=token).get_caller_identity()["Arn"], ident["Arn"])
 
@@ -260,6 +261,124 @@ class Sts(unittest.TestCase):
         r = self.error(self.sts.decode_authorization_message, EncodedMessage="abc")
         self.assertEqual(r["Error"]["Code"], "InvalidAuthorizationMessageException")
         self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], 400)
+
+    # ---- session parameters (issue 14's STS audit) ----
+
+    def policy(self, statements=1):
+        return json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::bucket-%d/*" % i} for i in range(statements)]})
+
+    def test_session_parameter_validation(self):
+        tags = [{"Key": "k%d" % i, "Value": "v"} for i in range(51)]
+        cases = [
+            (dict(Tags=tags), "ValidationError", "length less than or equal to 50"),
+            (dict(Tags=[{"Key": "bad!key", "Value": "v"}]), "ValidationError",
+             "tags.1.member.key"),
+            (dict(Tags=[{"Key": "", "Value": "v"}]), "ValidationError", "between 1 and 128"),
+            (dict(Tags=[{"Key": "k", "Value": "x" * 257}]), "ValidationError",
+             "tags.1.member.value"),
+            (dict(Tags=[{"Key": "Team", "Value": "a"}, {"Key": "team", "Value": "b"}]),
+             "ValidationError", "Duplicate tag keys"),
+            (dict(TransitiveTagKeys=["k%d" % i for i in range(51)]), "ValidationError",
+             "transitiveTagKeys"),
+            (dict(ExternalId="x"), "ValidationError", "externalId"),
+            (dict(ExternalId="has space"), "ValidationError", "regular expression"),
+            (dict(SourceIdentity="aws:me"), "ValidationError", "sourceIdentity"),
+            (dict(SourceIdentity="a" * 65), "ValidationError", "sourceIdentity"),
+            (dict(SerialNumber="arn:aws:iam::123456789012:mfa/u", TokenCode="12345a"),
+             "ValidationError", "tokenCode"),
+            (dict(SerialNumber="arn:aws:iam::123456789012:mfa/u"), "ValidationError",
+             "TokenCode"),
+            (dict(PolicyArns=[{"arn": "arn:aws:iam::aws:role/NotAPolicy"}]), "ValidationError",
+             "policy ARN"),
+            (dict(PolicyArns=[{"arn": "arn:aws:iam::aws:policy/P%d" % i} for i in range(11)]),
+             "ValidationError", "policyArns"),
+            (dict(Policy=json.dumps({"Version": "2012-10-17"})), "MalformedPolicyDocument",
+             "Syntax errors in policy."),
+            (dict(Policy=json.dumps({"Statement": [{"Effect": "Maybe", "Action": "*"}]})),
+             "MalformedPolicyDocument", "Syntax errors in policy."),
+        ]
+        for extra, code, text in cases:
+            with self.subTest(extra=list(extra)):
+                r = self.error(self.sts.assume_role, RoleArn=ROLE, RoleSessionName="s1", **extra)
+                self.assertEqual(r["Error"]["Code"], code)
+                self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], 400)
+                self.assertIn(text, r["Error"]["Message"])
+        ok = self.sts.assume_role(
+            RoleArn=ROLE, RoleSessionName="s1", ExternalId="ext-id:1/2", SourceIdentity="alice",
+            SerialNumber="arn:aws:iam::123456789012:mfa/alice", TokenCode="123456",
+            Tags=[{"Key": "team", "Value": "ci"}, {"Key": "caf\u00e9 key", "Value": ""}],
+            TransitiveTagKeys=["team"])
+        self.assertEqual(ok["SourceIdentity"], "alice")
+        self.assertIn("PackedPolicySize", ok)
+        r = self.error(self.sts.get_federation_token, Name="fed", Tags=[{"Key": "a b!", "Value": ""}])
+        self.assertEqual(r["Error"]["Code"], "ValidationError")
+        r = self.error(self.sts.get_session_token, TokenCode="123")
+        self.assertEqual(r["Error"]["Code"], "ValidationError")
+
+    def test_packed_policy_size(self):
+        def size(**extra):
+            return self.sts.assume_role(RoleArn=ROLE, RoleSessionName="pp", **extra)[
+                "PackedPolicySize"]
+        small, large = size(Policy=self.policy(1)), size(Policy=self.policy(20))
+        self.assertTrue(1 <= small < large <= 100, (small, large))
+        self.assertGreater(size(Policy=self.policy(1), Tags=[{"Key": "k", "Value": "v" * 200}]),
+                           small)
+        self.assertNotIn("PackedPolicySize",
+                         self.sts.assume_role(RoleArn=ROLE, RoleSessionName="pp"))
+        fed = self.sts.get_federation_token(Name="fed", Policy=self.policy(20))
+        self.assertEqual(fed["PackedPolicySize"], large)
+        # A policy near the 2,048-character limit plus tags: too large once packed.
+        big = self.policy(23)
+        self.assertLessEqual(len(big), 2048)
+        tags = [{"Key": "key%02d" % i, "Value": "v" * 60} for i in range(20)]
+        for fn, kwargs in ((self.sts.assume_role, dict(RoleArn=ROLE, RoleSessionName="pp")),
+                           (self.sts.get_federation_token, dict(Name="fed"))):
+            r = self.error(fn, Policy=big, Tags=tags, **kwargs)
+            self.assertEqual(r["Error"]["Code"], "PackedPolicyTooLarge")
+            self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], 400)
+            self.assertRegex(r["Error"]["Message"], r"^Packed policy consumes \d+% of allotted space")
+
+    def test_role_chaining_limit(self):
+        creds = self.sts.assume_role(RoleArn=ROLE, RoleSessionName="first")["Credentials"]
+        chained = self.client(creds=creds)
+        r = self.error(chained.assume_role, RoleArn="arn:aws:iam::123456789012:role/next",
+                       RoleSessionName="second", DurationSeconds=7200)
+        self.assertEqual(r["Error"]["Code"], "ValidationError")
+        self.assertIn("role chaining", r["Error"]["Message"])
+        out = chained.assume_role(RoleArn="arn:aws:iam::123456789012:role/next",
+                                  RoleSessionName="second", DurationSeconds=3600)
+        self.assertEqual(out["AssumedRoleUser"]["Arn"],
+                         "arn:aws:sts::123456789012:assumed-role/next/second")
+        # Long-term keys may ask for more.
+        self.sts.assume_role(RoleArn=ROLE, RoleSessionName="long", DurationSeconds=7200)
+
+    def test_session_credentials_refused_with_enforce_iam(self):
+        strict = Emulator(extra_env={"ENFORCE_IAM": "1"})
+        try:
+            def client(creds=None):
+                kwargs = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+                if creds:
+                    kwargs = {"aws_access_key_id": creds["AccessKeyId"],
+                              "aws_secret_access_key": creds["SecretAccessKey"],
+                              "aws_session_token": creds["SessionToken"]}
+                return boto3.client("sts", endpoint_url=strict.endpoint, region_name="us-east-1",
+                                    config=Config(retries={"total_max_attempts": 1}), **kwargs)
+            creds = client().assume_role(RoleArn=ROLE, RoleSessionName="s1")["Credentials"]
+            tmp = client(creds)
+            for op, fn, kwargs in (("GetSessionToken", tmp.get_session_token, {}),
+                                   ("GetFederationToken", tmp.get_federation_token,
+                                    {"Name": "fed"})):
+                r = self.error(fn, **kwargs)
+                self.assertEqual(r["Error"]["Code"], "AccessDenied")
+                self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], 403)
+                self.assertEqual(r["Error"]["Message"],
+                                 "Cannot call %s with session credentials" % op)
+            # Long-term keys still may.
+            self.assertIn("Credentials", client().get_session_token())
+        finally:
+            strict.stop()
 
     # ---- SAML ----
 

@@ -1,0 +1,251 @@
+/*
+ * session.c — what STS checks in the session parameters shared by the
+ * operations that issue credentials: session policies (their JSON and
+ * grammar, MalformedPolicyDocument), managed policy ARNs, session tags and
+ * transitive tag keys, ExternalId, SourceIdentity, the MFA SerialNumber and
+ * TokenCode, and the packed size of policies and tags (PackedPolicySize,
+ * PackedPolicyTooLarge).
+ *
+ * Limits and patterns are the model's and AWS's documented ones; errors
+ * take AWS's "1 validation error detected: …" shape with the member's
+ * camelCase name. AWS compresses session policies and tags into a packed
+ * binary form whose limit it does not publish; here the packed size is the
+ * bytes of the minified policy, the policy ARNs and the tags against 2,048
+ * bytes (the plain-text policy limit), so a maximal policy fills 100% and
+ * tags on top of it overflow, as they do at AWS.
+ */
+#include "emulator/sts/sts_int.h"
+
+#include "common/jsonutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define STS_MAX_TAGS 50
+#define STS_PACKED_LIMIT 2048
+
+static int invalid(aws_call *call, const char *value, const char *member, const char *constraint) {
+  aws_call_fail(call, 400, "ValidationError",
+                "1 validation error detected: Value '%.256s' at '%s' failed to satisfy "
+                "constraint: Member must %s",
+                value, member, constraint);
+  return -1;
+}
+
+/* 1 when every byte of s is allowed: ASCII from ascii_extra plus letters and
+ * digits; bytes of multi-byte UTF-8 count as letters when utf8 is set. */
+static int matches(const char *s, const char *ascii_extra, int utf8) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))
+      continue;
+    if (*p >= 0x80 ? utf8 : strchr(ascii_extra, *p) != NULL)
+      continue;
+    return 0;
+  }
+  return 1;
+}
+
+/* An optional string member: its length in [lo, hi] and its bytes allowed. */
+static int check_string(aws_call *call, json_t *input, const char *name, const char *member,
+                        size_t lo, size_t hi, const char *extra, const char *pattern) {
+  json_t *v = json_object_get(input, name);
+  if (!v)
+    return 0;
+  const char *s = json_string_value(v);
+  size_t n = json_string_length(v);
+  char constraint[96];
+  if (!s || n < lo || n > hi) {
+    snprintf(constraint, sizeof(constraint), "have length between %zu and %zu", lo, hi);
+    return invalid(call, s ? s : "", member, constraint);
+  }
+  if (strlen(s) != n || !matches(s, extra, 0)) {
+    snprintf(constraint, sizeof(constraint), "satisfy regular expression pattern: %s", pattern);
+    return invalid(call, s, member, constraint);
+  }
+  return 0;
+}
+
+/* Tags (at most 50 {Key, Value}) and TransitiveTagKeys (at most 50 keys). */
+static int check_tags(aws_call *call, json_t *input) {
+  static const char tag_chars[] = " _.:/=+-@";
+  json_t *tags = json_object_get(input, "Tags");
+  json_t *transitive = json_object_get(input, "TransitiveTagKeys");
+  size_t i;
+  json_t *t;
+  char member[64];
+  if (json_array_size(tags) > STS_MAX_TAGS)
+    return invalid(call, "[…]", "tags", "have length less than or equal to 50");
+  json_array_foreach(tags, i, t) {
+    const char *key = jsonutil_string(t, "Key"), *value = jsonutil_string(t, "Value");
+    size_t kn = key ? strlen(key) : 0;
+    snprintf(member, sizeof(member), "tags.%zu.member.key", i + 1);
+    if (kn < 1 || kn > 128)
+      return invalid(call, key ? key : "null", member, "have length between 1 and 128");
+    if (!matches(key, tag_chars, 1))
+      return invalid(call, key, member,
+                     "satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+");
+    snprintf(member, sizeof(member), "tags.%zu.member.value", i + 1);
+    if (!value)
+      return invalid(call, "null", member, "not be null");
+    if (strlen(value) > 256)
+      return invalid(call, value, member, "have length less than or equal to 256");
+    if (!matches(value, tag_chars, 1))
+      return invalid(call, value, member,
+                     "satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*");
+    /* Keys are case-insensitive at AWS: one key twice is refused. */
+    for (size_t j = 0; j < i; j++) {
+      const char *other = jsonutil_string(json_array_get(tags, j), "Key");
+      if (other && !strcasecmp(other, key)) {
+        aws_call_fail(call, 400, "ValidationError",
+                      "Duplicate tag keys found. Please note that Tag keys are case "
+                      "insensitive.");
+        return -1;
+      }
+    }
+  }
+  if (json_array_size(transitive) > STS_MAX_TAGS)
+    return invalid(call, "[…]", "transitiveTagKeys", "have length less than or equal to 50");
+  json_array_foreach(transitive, i, t) {
+    const char *key = json_string_value(t);
+    size_t kn = key ? strlen(key) : 0;
+    snprintf(member, sizeof(member), "transitiveTagKeys.%zu.member", i + 1);
+    if (kn < 1 || kn > 128)
+      return invalid(call, key ? key : "null", member, "have length between 1 and 128");
+    if (!matches(key, tag_chars, 1))
+      return invalid(call, key, member,
+                     "satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+");
+  }
+  return 0;
+}
+
+/* PolicyArns: at most 10 {arn}, each an IAM policy ARN of 20-2048 characters. */
+static int check_policy_arns(aws_call *call, json_t *input) {
+  json_t *arns = json_object_get(input, "PolicyArns");
+  size_t i;
+  json_t *a;
+  char member[48];
+  if (json_array_size(arns) > 10)
+    return invalid(call, "[…]", "policyArns", "have length less than or equal to 10");
+  json_array_foreach(arns, i, a) {
+    const char *arn = jsonutil_string(a, "arn");
+    size_t n = arn ? strlen(arn) : 0;
+    snprintf(member, sizeof(member), "policyArns.%zu.member.arn", i + 1);
+    if (n < 20 || n > 2048)
+      return invalid(call, arn ? arn : "null", member, "have length between 20 and 2048");
+    char partition[16];
+    if (sscanf(arn, "arn:%15[a-z-]:iam::", partition) != 1 || !strstr(arn, ":policy/")) {
+      aws_call_fail(call, 400, "ValidationError", "Invalid policy ARN: %.256s", arn);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* A session policy's grammar: a Statement (one or a list), each with an
+ * Effect of Allow or Deny and an Action or NotAction. */
+static int policy_grammar_ok(json_t *doc) {
+  json_t *stmts = json_object_get(doc, "Statement");
+  json_t *version = json_object_get(doc, "Version");
+  if (!stmts || (version && !json_is_string(version)))
+    return 0;
+  size_t n = json_is_array(stmts) ? json_array_size(stmts) : 1;
+  if (n == 0)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    json_t *s = json_is_array(stmts) ? json_array_get(stmts, i) : stmts;
+    const char *effect = jsonutil_string(s, "Effect");
+    if (!json_is_object(s) || !effect || (strcmp(effect, "Allow") && strcmp(effect, "Deny")) ||
+        (!json_object_get(s, "Action") && !json_object_get(s, "NotAction")))
+      return 0;
+  }
+  return 1;
+}
+
+int sts_check_policy(aws_call *call, json_t *input) {
+  const char *policy = jsonutil_string(input, "Policy");
+  if (check_policy_arns(call, input) < 0)
+    return -1;
+  if (!policy)
+    return 0;
+  size_t n = strlen(policy);
+  if (n == 0 || n > STS_MAX_POLICY)
+    return invalid(call, n ? "…" : "", "policy",
+                   n ? "have length less than or equal to 2048"
+                     : "have length greater than or equal to 1");
+  json_t *doc = json_loads(policy, JSON_REJECT_DUPLICATES, NULL);
+  int parsed = json_is_object(doc), ok = parsed && policy_grammar_ok(doc);
+  json_decref(doc);
+  if (!ok) {
+    aws_call_fail(call, 0, "MalformedPolicyDocumentException",
+                  parsed ? "Syntax errors in policy."
+                         : "The policy is not in the valid JSON format.");
+    return -1;
+  }
+  return 0;
+}
+
+int sts_check_session(aws_call *call, json_t *input) {
+  const char *source = jsonutil_string(input, "SourceIdentity");
+  if (check_tags(call, input) < 0 ||
+      check_string(call, input, "ExternalId", "externalId", 2, 1224, "_+=,.@:/-",
+                   "[\\w+=,.@:\\/-]*") < 0 ||
+      check_string(call, input, "SourceIdentity", "sourceIdentity", 2, 64, "_+=,.@-",
+                   "[\\w+=,.@-]*") < 0 ||
+      check_string(call, input, "SerialNumber", "serialNumber", 9, 256, "_+=/:,.@-",
+                   "[\\w+=/:,.@-]*") < 0 ||
+      check_string(call, input, "TokenCode", "tokenCode", 6, 6, "", "[\\d]*") < 0)
+    return -1;
+  const char *code = jsonutil_string(input, "TokenCode");
+  if (code && strspn(code, "0123456789") != strlen(code))
+    return invalid(call, code, "tokenCode", "satisfy regular expression pattern: [\\d]*");
+  if (source && !strncasecmp(source, "aws:", 4)) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value '%.64s' at 'sourceIdentity' failed to "
+                  "satisfy constraint: Member must not start with 'aws:'",
+                  source);
+    return -1;
+  }
+  if (jsonutil_string(input, "SerialNumber") && !code) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "Both SerialNumber and TokenCode are required for MFA authentication.");
+    return -1;
+  }
+  return 0;
+}
+
+int sts_packed_size(aws_call *call, json_t *input, json_t *out) {
+  const char *policy = jsonutil_string(input, "Policy");
+  json_t *arns = json_object_get(input, "PolicyArns"), *tags = json_object_get(input, "Tags");
+  if (!policy && !json_array_size(arns) && !json_array_size(tags))
+    return 0;
+  size_t bytes = 0, i;
+  json_t *v;
+  if (policy) {
+    json_t *doc = json_loads(policy, 0, NULL);
+    char *min = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    bytes += min ? strlen(min) : strlen(policy);
+    free(min);
+    json_decref(doc);
+  }
+  json_array_foreach(arns, i, v) {
+    const char *arn = jsonutil_string(v, "arn");
+    bytes += arn ? strlen(arn) : 0;
+  }
+  json_array_foreach(tags, i, v) {
+    const char *key = jsonutil_string(v, "Key"), *value = jsonutil_string(v, "Value");
+    bytes += (key ? strlen(key) : 0) + (value ? strlen(value) : 0) + 2;
+  }
+  json_array_foreach(json_object_get(input, "TransitiveTagKeys"), i, v) bytes +=
+      json_string_length(v) + 1;
+  size_t percent = (bytes * 100 + STS_PACKED_LIMIT - 1) / STS_PACKED_LIMIT;
+  if (percent > 100) {
+    aws_call_fail(call, 0, "PackedPolicyTooLargeException",
+                  "Packed policy consumes %zu%% of allotted space, please use smaller policy.",
+                  percent);
+    return -1;
+  }
+  json_object_set_new(out, "PackedPolicySize", json_integer((json_int_t)percent));
+  return 0;
+}
