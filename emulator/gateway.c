@@ -471,6 +471,12 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   atomic_fetch_add(&emu->requests, 1);
   if (emulator_internal_handle(emu, req))
     return;
+  /* Function URLs (<url-id>.lambda-url.<region>.…): Lambda answers them. */
+  const char *host = http_request_header(req, "Host");
+  service_slot *lambda = host && strstr(host, ".lambda-url.") ? emulator_slot(emu, "lambda") : NULL;
+  if (lambda && lambda->enabled && lambda->state && lambda->svc->internal_endpoint &&
+      lambda->svc->internal_endpoint(lambda->state, req, "function-url"))
+    return;
   codec_uuid4(request_id);
   aws_http_in in;
   http_in_init(&in, req);

@@ -168,7 +168,7 @@ int lambda_async_invoke(emulator *emu, const char *function_arn, const char *pay
   json_decref(t.code);
   /* Lambda's own Event path (invoke.c): the function's event invoke config
    * (retries, maximum age, destinations) applies. */
-  if (lambda_invoke_event(st, function_arn, payload, len) < 0)
+  if (lambda_invoke_internal(st, function_arn, payload, len, NULL, NULL) < 0)
     return airgap_error_set(AIRGAP_ERROR, "cannot invoke %.300s (see the log)", function_arn);
   return 0;
 }

@@ -86,8 +86,11 @@ static void finish(lambda_runtime *rt, lambda_inv *inv, const char *payload, siz
   }
   if (inv->delivered)
     lambda_log_invocation(rt, inv, NULL, NULL, extra);
+  int stream = inv->streaming;
   lambda_inv_release(inv);
-  if (out)
+  if (out && stream)
+    lambda_stream_reply(call, out, payload, len, function_error, NULL);
+  else if (out)
     aws_call_reply(call, out);
   else
     aws_call_fail(call, 500, "ServiceException", "out of memory");

@@ -35,12 +35,15 @@ void lambda_invoke(aws_call *call, json_t *input) {
   const char *type = json_string_value(json_object_get(input, "InvocationType"));
   const char *log_type = json_string_value(json_object_get(input, "LogType"));
   const char *payload64 = json_string_value(json_object_get(input, "Payload"));
+  int stream = strcmp(aws_call_operation(call), "InvokeWithResponseStream") == 0;
   if (!type)
     type = "RequestResponse";
-  if (strcmp(type, "RequestResponse") != 0 && strcmp(type, "Event") != 0 &&
+  if (strcmp(type, "RequestResponse") != 0 && (stream || strcmp(type, "Event") != 0) &&
       strcmp(type, "DryRun") != 0) {
     lambda_fail_validation(call, type, "invocationType",
-                           "Member must satisfy enum value set: [Event, RequestResponse, DryRun]");
+                           stream ? "Member must satisfy enum value set: [RequestResponse, DryRun]"
+                                  : "Member must satisfy enum value set: [Event, RequestResponse, "
+                                    "DryRun]");
     return;
   }
   if (log_type && strcmp(log_type, "None") != 0 && strcmp(log_type, "Tail") != 0) {
@@ -101,13 +104,18 @@ void lambda_invoke(aws_call *call, json_t *input) {
   }
   const char *state = json_string_value(json_object_get(config, "State"));
   if (state && strcmp(state, "Failed") == 0) {
-    /* AWS's answer for a function that is not Active; StateReason (in
-     * GetFunction) says why. */
+    /* AWS's answer for a function that is not Active, with the StateReason
+     * GetFunction shows (which names a missing image), so the cause is not
+     * one more call away. */
+    const char *reason = json_string_value(json_object_get(config, "StateReason"));
+    char why[1024];
+    snprintf(why, sizeof(why), "%s", reason ? reason : "");
     pthread_mutex_unlock(&st->lock);
     free(payload);
     aws_call_fail(call, 409, "ResourceConflictException",
                   "The operation cannot be performed at this time. The function is currently in "
-                  "the following state: Failed");
+                  "the following state: Failed%s%s",
+                  *why ? ". " : "", why);
     return;
   }
   json_t *reserved = json_object_get(f, "Concurrency");
@@ -151,6 +159,7 @@ void lambda_invoke(aws_call *call, json_t *input) {
         .client_context = json_string_value(json_object_get(input, "ClientContext")),
         .tail = log_type && strcmp(log_type, "Tail") == 0,
         .event = event,
+        .stream = stream,
         .async = async,
     };
     lambda_runtime_invoke(rt, call, &spec);
@@ -161,8 +170,8 @@ void lambda_invoke(aws_call *call, json_t *input) {
   free(payload);
 }
 
-int lambda_invoke_event(lambda_state *st, const char *function_arn, const char *payload,
-                        size_t len) {
+int lambda_invoke_internal(lambda_state *st, const char *function_arn, const char *payload,
+                           size_t len, lambda_done_fn done, void *done_payload) {
   /* arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>] */
   char buf[512], region[64], account[32], name[128], q[160] = "";
   if (!function_arn || strlen(function_arn) >= sizeof(buf)) {
@@ -209,7 +218,7 @@ int lambda_invoke_event(lambda_state *st, const char *function_arn, const char *
     return -1;
   }
   json_t *config_copy = json_deep_copy(config), *code_copy = json_deep_copy(code);
-  json_t *async = lambda_async_settings(f, q, config);
+  json_t *async = done ? json_object() : lambda_async_settings(f, q, config);
   json_t *reserved = json_object_get(f, "Concurrency");
   int reserved_n = reserved ? (int)json_integer_value(reserved) : -1;
   lambda_function_arn(arn, sizeof(arn), region, account, name, NULL);
@@ -226,8 +235,10 @@ int lambda_invoke_event(lambda_state *st, const char *function_arn, const char *
         .reserved = reserved_n,
         .payload = (const unsigned char *)payload,
         .payload_len = len,
-        .event = 1,
-        .async = async,
+        .event = done == NULL,
+        .async = done ? NULL : async,
+        .done = done,
+        .done_payload = done_payload,
     };
     error = lambda_runtime_invoke(rt, NULL, &spec);
   }

@@ -271,9 +271,12 @@ typedef struct lambda_invocation_spec {
   const char *client_context; /* base64 or NULL */
   int tail;                   /* LogType=Tail */
   int event;                  /* InvocationType=Event: answered 202 at once */
-  lambda_done_fn done;        /* in process (lambda.h): call NULL, result here */
+  int stream;                 /* InvokeWithResponseStream: answered as an event stream */
+  const json_t *async;        /* Event: lambda_async_settings (borrowed) */
+  /* Instead of a call: an in-process invocation (lambda.h) whose outcome goes
+   * to done(result, done_payload), called once. */
+  lambda_done_fn done;
   void *done_payload;
-  const json_t *async; /* Event: lambda_async_settings (borrowed) */
 } lambda_invocation_spec;
 
 /* Queues an invocation (the spec is copied); the call is answered when the
@@ -282,11 +285,29 @@ typedef struct lambda_invocation_spec {
  * answering the call. */
 int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invocation_spec *spec);
 
-/* An Event invocation of function_arn (an ARN, qualified or not) made by
- * Lambda itself (a Lambda destination): no call to answer. Caller holds no
- * lock. 0, or -1 when the function does not exist or cannot run (logged). */
-int lambda_invoke_event(lambda_state *st, const char *function_arn, const char *payload,
-                        size_t len);
+/* An invocation of function_arn (an ARN, qualified or not) made by Lambda
+ * itself: Event (done NULL: a Lambda destination) or synchronous with its
+ * outcome to done (a function URL). Caller holds no lock. 0, or -1 when the
+ * function does not exist or cannot run (logged; done is then not called). */
+int lambda_invoke_internal(lambda_state *st, const char *function_arn, const char *payload,
+                           size_t len, lambda_done_fn done, void *done_payload);
+
+/* InvokeWithResponseStream's answer (stream.c): out (Invoke's output
+ * members, taken) with the function's payload as PayloadChunk events and an
+ * InvokeComplete event (function_error: the payload is the error; log_result:
+ * base64 or NULL). */
+void lambda_stream_reply(aws_call *call, json_t *out, const char *payload, size_t len,
+                         const char *function_error, const char *log_result);
+
+/* ---- function URLs (urls.c) ---- */
+
+/* Answers a request whose Host names a function URL
+ * (<url-id>.lambda-url.<region>.<anything>): the function gets it as an API
+ * Gateway HTTP API v2 (version 2.0) event, its result becomes the response. */
+void lambda_url_handle(lambda_state *st, http_request *req);
+/* What the gateway passes as "rest" to Lambda's internal endpoint for a
+ * function URL request (it has no /_aws/lambda/ path of its own). */
+#define LAMBDA_URL_ENDPOINT "function-url"
 
 /* ---- asynchronous invocation settings (destinations.c) ---- */
 

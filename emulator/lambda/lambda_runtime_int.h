@@ -39,7 +39,8 @@ struct lambda_inv {
   int reserved;          /* -1: none */
   int timeout_ms;
   int tail;
-  int attempts; /* async: failed attempts so far */
+  int streaming; /* InvokeWithResponseStream */
+  int attempts;  /* async: failed attempts so far */
   int delivered;
   uint64_t started_ms;                 /* monotonic, at delivery */
   uint64_t deadline_wall_ms;           /* Lambda-Runtime-Deadline-Ms */

@@ -46,6 +46,7 @@ struct lambda_log_job {
   char *function_name, *group, *account, *region;
   char stream[LOGS_LAMBDA_STREAM_MAX];
   int json_format;
+  int streaming;  /* the Tail call is an InvokeWithResponseStream */
   int cloudwatch; /* write to CloudWatch Logs (Logs is served) */
   char id[37];
   char version[160];
@@ -166,7 +167,9 @@ static void job_run(lambda_log_job *j) {
   dynbuf_init(&out, OUTPUT_LIMIT + 4096);
   char *text = NULL;
   size_t len = 0;
-  if (j->container && rt->direct &&
+  /* At shutdown the containers are going: what is left is written
+   * without their output rather than hold the emulator's exit up. */
+  if (j->container && rt->direct && !__atomic_load_n(&rt->closing, __ATOMIC_RELAXED) &&
       emulator_containers_logs(&text, &len, rt->containers, j->container, j->start_ms,
                                OUTPUT_LIMIT) == 0)
     dynbuf_append(&out, text, len);
@@ -192,15 +195,30 @@ static void job_run(lambda_log_job *j) {
                   j->id, duration, ceil(duration) < 1 ? 1 : ceil(duration), j->memory);
     size_t n = 0;
     char *log = dynbuf_take(&b, &n);
+    char *b64 = NULL;
     if (log) {
       size_t from = n > TAIL_BYTES ? n - TAIL_BYTES : 0;
-      char *b64 = codec_base64_encode(log + from, n - from);
-      if (b64)
-        json_object_set_new(j->out, "LogResult", json_string(b64));
-      free(b64);
+      b64 = codec_base64_encode(log + from, n - from);
       free(log);
     }
-    aws_call_reply(j->call, j->out);
+    if (j->streaming) {
+      const char *p64 = json_string_value(json_object_get(j->out, "Payload"));
+      unsigned char *payload = NULL;
+      size_t plen = 0;
+      if (p64)
+        codec_base64_decode(&payload, &plen, p64, strlen(p64));
+      char fe[64] = "";
+      const char *f = json_string_value(json_object_get(j->out, "FunctionError"));
+      if (f)
+        snprintf(fe, sizeof(fe), "%s", f);
+      lambda_stream_reply(j->call, j->out, (const char *)payload, plen, *fe ? fe : NULL, b64);
+      free(payload);
+    } else {
+      if (b64)
+        json_object_set_new(j->out, "LogResult", json_string(b64));
+      aws_call_reply(j->call, j->out);
+    }
+    free(b64);
     j->out = NULL;
     j->call = NULL;
   }
@@ -307,6 +325,7 @@ int lambda_log_invocation(lambda_runtime *rt, lambda_inv *inv, aws_call *call, j
   j->region = strdup(region);
   j->extra = extra ? strdup(extra) : NULL;
   j->json_format = format && strcmp(format, "JSON") == 0;
+  j->streaming = inv->streaming;
   snprintf(j->stream, sizeof(j->stream), "%s", inv->stream);
   snprintf(j->id, sizeof(j->id), "%s", inv->id);
   snprintf(j->version, sizeof(j->version), "%s", inv->version);

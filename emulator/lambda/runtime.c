@@ -409,7 +409,7 @@ void lambda_inv_dispatch(lambda_runtime *rt, lambda_inv *inv) {
   int over = (inv->reserved >= 0 && mine >= (uint64_t)inv->reserved) ||
              env_count(rt, NULL) >= (uint64_t)rt->max_concurrency;
   if (over) {
-    if (inv->call) {
+    if (inv->call || inv->done) {
       lambda_inv_fail(rt, inv, 429, "TooManyRequestsException", "Rate Exceeded.");
       return;
     }
@@ -468,7 +468,7 @@ static void timer_fire(void *payload) {
   if (t->kind == TIMER_FORWARD) {
     /* Resolving the function takes st->lock, never taken under rt->lock. */
     pthread_mutex_unlock(&rt->lock);
-    lambda_invoke_event(rt->st, t->inv->function_arn, t->inv->payload, t->inv->len);
+    lambda_invoke_internal(rt->st, t->inv->function_arn, t->inv->payload, t->inv->len, NULL, NULL);
     inv_free(t->inv);
     free(t);
     return;
@@ -706,6 +706,7 @@ int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invoc
   inv->code = json_deep_copy(spec->code);
   inv->reserved = spec->reserved;
   inv->tail = spec->tail;
+  inv->streaming = spec->stream;
   inv->async = spec->async ? json_deep_copy(spec->async) : NULL;
   inv->created_ms = clock_wall_ms();
   json_int_t timeout = json_integer_value(json_object_get(spec->config, "Timeout"));

@@ -311,6 +311,10 @@ static void lambda_destroy(void *state) {
 /* GET /_aws/lambda/code/<n>: the zip GetFunction's Code.Location names. */
 static int lambda_internal(void *state, http_request *req, const char *rest) {
   lambda_state *st = state;
+  if (strcmp(rest, LAMBDA_URL_ENDPOINT) == 0) {
+    lambda_url_handle(st, req);
+    return 1;
+  }
   if (strncmp(rest, "code/", 5) != 0)
     return 0;
   const char *n = rest + 5;
@@ -362,6 +366,7 @@ static const aws_operation lambda_operations[] = {
     {"GetLayerVersionByArn", lambda_get_layer_version_by_arn},
     {"GetPolicy", lambda_get_policy},
     {"Invoke", lambda_invoke},
+    {"InvokeWithResponseStream", lambda_invoke},
     {"ListAliases", lambda_list_aliases},
     {"ListEventSourceMappings", lambda_list_event_source_mappings},
     {"ListFunctionEventInvokeConfigs", lambda_list_function_event_invoke_configs},

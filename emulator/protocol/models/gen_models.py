@@ -148,7 +148,7 @@ def overlay(service, model):
     if service == "kinesis":
         kinesis_overlay(model["operations"], model["shapes"])
     if service == "lambda":
-        lambda_overlay(model["shapes"])
+        lambda_overlay(model["operations"], model["shapes"])
     return model
 
 
@@ -213,9 +213,59 @@ def sqs_overlay(operations, shapes):
                           "errors": errors}
 
 
-def lambda_overlay(shapes):
-    # LoggingConfig (log format and group) came after Debian's 1.29 model; add
-    # it where newer models have it so current SDKs' requests keep it.
+def lambda_overlay(operations, shapes):
+    # InvokeWithResponseStream and LoggingConfig (log format and group) came
+    # after Debian's 1.29 model; add them as newer models have them so current
+    # SDKs' requests parse and keep their members.
+    if "InvokeWithResponseStream" not in operations:
+        operations["InvokeWithResponseStream"] = {
+            "name": "InvokeWithResponseStream",
+            "http": {"method": "POST", "responseCode": 200,
+                     "requestUri": "/2021-11-15/functions/{FunctionName}/response-streaming-invocations"},
+            "input": {"shape": "InvokeWithResponseStreamRequest"},
+            "output": {"shape": "InvokeWithResponseStreamResponse"},
+            "errors": [{"shape": "ServiceException"}, {"shape": "ResourceNotFoundException"},
+                       {"shape": "InvalidRequestContentException"},
+                       {"shape": "RequestTooLargeException"},
+                       {"shape": "TooManyRequestsException"},
+                       {"shape": "InvalidParameterValueException"},
+                       {"shape": "ResourceConflictException"}]}
+        shapes["ResponseStreamingInvocationType"] = {"type": "string",
+                                                     "enum": ["RequestResponse", "DryRun"]}
+        shapes["InvokeWithResponseStreamRequest"] = {
+            "type": "structure", "required": ["FunctionName"], "payload": "Payload",
+            "members": {
+                "FunctionName": {"shape": "NamespacedFunctionName", "location": "uri",
+                                 "locationName": "FunctionName"},
+                "InvocationType": {"shape": "ResponseStreamingInvocationType",
+                                   "location": "header", "locationName": "X-Amz-Invocation-Type"},
+                "LogType": {"shape": "LogType", "location": "header",
+                            "locationName": "X-Amz-Log-Type"},
+                "ClientContext": {"shape": "String", "location": "header",
+                                  "locationName": "X-Amz-Client-Context"},
+                "Qualifier": {"shape": "Qualifier", "location": "querystring",
+                              "locationName": "Qualifier"},
+                "Payload": {"shape": "Blob"}}}
+        shapes["InvokeResponseStreamUpdate"] = {
+            "type": "structure", "event": True,
+            "members": {"Payload": {"shape": "Blob", "eventpayload": True}}}
+        shapes["InvokeWithResponseStreamCompleteEvent"] = {
+            "type": "structure", "event": True,
+            "members": {"ErrorCode": {"shape": "String"}, "ErrorDetails": {"shape": "String"},
+                        "LogResult": {"shape": "String"}}}
+        shapes["InvokeWithResponseStreamResponseEvent"] = {
+            "type": "structure", "eventstream": True,
+            "members": {"PayloadChunk": {"shape": "InvokeResponseStreamUpdate"},
+                        "InvokeComplete": {"shape": "InvokeWithResponseStreamCompleteEvent"}}}
+        shapes["InvokeWithResponseStreamResponse"] = {
+            "type": "structure", "payload": "EventStream",
+            "members": {
+                "StatusCode": {"shape": "Integer", "location": "statusCode"},
+                "ExecutedVersion": {"shape": "Version", "location": "header",
+                                    "locationName": "X-Amz-Executed-Version"},
+                "EventStream": {"shape": "InvokeWithResponseStreamResponseEvent"},
+                "ResponseStreamContentType": {"shape": "String", "location": "header",
+                                              "locationName": "Content-Type"}}}
     if "LoggingConfig" in shapes:
         return
     shapes["LogFormat"] = {"type": "string", "enum": ["JSON", "Text"]}

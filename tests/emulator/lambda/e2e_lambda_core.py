@@ -16,6 +16,7 @@ import os
 import sys
 import time
 import unittest
+import urllib.error
 import urllib.request
 import warnings
 
@@ -32,6 +33,13 @@ PY = """
 import json
 
 def handler(event, context):
+    if isinstance(event, dict) and event.get("version") == "2.0":
+        if event["rawPath"] == "/plain":
+            return {"plain": True}
+        if event["rawPath"] == "/fail":
+            raise ValueError("url failure")
+        return {"statusCode": 201, "headers": {"content-type": "application/json", "x-echo": "yes"},
+                "cookies": ["a=1; Path=/", "b=2"], "body": json.dumps(event)}
     if isinstance(event, dict) and event.get("kind") == "fail":
         raise ValueError("asked to fail")
     if isinstance(event, dict) and event.get("kind") == "print":
@@ -417,6 +425,108 @@ class Core(unittest.TestCase):
         groups = [g["logGroupName"] for g in self.logs.describe_log_groups(
             logGroupNamePrefix="/aws/lambda/logged-json")["logGroups"]]
         self.assertEqual(groups, [])
+
+    # ---- InvokeWithResponseStream ----
+
+    def test_invoke_with_response_stream(self):
+        self.need_docker()
+        if not hasattr(self.lam, "invoke_with_response_stream"):
+            self.skipTest("this boto3 predates InvokeWithResponseStream (e2e_lambda_core_js "
+                          "tests it)")
+        self.create("streamer")
+        big = "x" * 200000
+        r = self.lam.invoke_with_response_stream(FunctionName="streamer",
+                                                 Payload=json.dumps({"big": big}).encode())
+        self.assertEqual(r["StatusCode"], 200)
+        self.assertEqual(r["ExecutedVersion"], "$LATEST")
+        events = list(r["EventStream"])
+        chunks = [e["PayloadChunk"]["Payload"] for e in events if "PayloadChunk" in e]
+        self.assertGreater(len(chunks), 1)
+        self.assertEqual(json.loads(b"".join(chunks)), {"echo": {"big": big}, "source": "zip"})
+        self.assertIn("InvokeComplete", events[-1])
+        self.assertNotIn("ErrorCode", events[-1]["InvokeComplete"])
+        r = self.lam.invoke_with_response_stream(FunctionName="streamer", LogType="Tail",
+                                                 Payload=b'{"kind": "fail"}')
+        events = list(r["EventStream"])
+        self.assertEqual([list(e) for e in events], [["InvokeComplete"]])
+        done = events[0]["InvokeComplete"]
+        self.assertEqual((done["ErrorCode"], done["ErrorDetails"]), ("ValueError", "asked to fail"))
+        import base64
+        self.assertIn("START RequestId:", base64.b64decode(done["LogResult"]).decode())
+        code, msg, _ = self.err(self.raw.invoke_with_response_stream, FunctionName="streamer",
+                                InvocationType="Event", Payload=b"{}")
+        self.assertEqual(code, "ValidationException")
+        r = self.lam.invoke_with_response_stream(FunctionName="streamer", InvocationType="DryRun")
+        self.assertEqual(r["StatusCode"], 204)
+
+    # ---- function URLs ----
+
+    def url_request(self, url, path="/", method="GET", body=None, headers=None):
+        host = url.split("//", 1)[1].rstrip("/")
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.emu.port, path),
+                                     data=body, method=method,
+                                     headers=dict(headers or {}, Host=host))
+        try:
+            with urllib.request.urlopen(req) as resp:
+                return resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    def test_function_urls(self):
+        self.need_docker()
+        self.create("url-fn")
+        url = self.lam.create_function_url_config(FunctionName="url-fn",
+                                                  AuthType="NONE")["FunctionUrl"]
+        self.assertRegex(url, r"^http://[a-z0-9]{32}\.lambda-url\.us-east-1\.localhost:%d/$"
+                         % self.emu.port)
+        status, headers, body = self.url_request(
+            url, "/some/path?b=2&a=1&a=3", "POST", b'{"hello":"world"}',
+            {"Content-Type": "application/json", "Cookie": "c1=v1; c2=v2", "X-Custom": "x"})
+        self.assertEqual(status, 201)
+        self.assertEqual(headers["x-echo"], "yes")
+        self.assertEqual(headers.get_all("Set-Cookie"), ["a=1; Path=/", "b=2"])
+        ev = json.loads(body)
+        self.assertEqual(ev["version"], "2.0")
+        self.assertEqual(ev["routeKey"], "$default")
+        self.assertEqual(ev["rawPath"], "/some/path")
+        self.assertEqual(ev["rawQueryString"], "b=2&a=1&a=3")
+        self.assertEqual(ev["queryStringParameters"], {"a": "1,3", "b": "2"})
+        self.assertEqual(ev["cookies"], ["c1=v1", "c2=v2"])
+        self.assertEqual(ev["headers"]["x-custom"], "x")
+        self.assertNotIn("cookie", ev["headers"])
+        self.assertEqual(ev["requestContext"]["http"]["method"], "POST")
+        self.assertEqual(ev["requestContext"]["http"]["path"], "/some/path")
+        self.assertEqual(ev["requestContext"]["domainPrefix"], url.split("//")[1].split(".")[0])
+        self.assertEqual(ev["body"], '{"hello":"world"}')
+        self.assertFalse(ev["isBase64Encoded"])
+        # A binary body reaches the function base64-encoded.
+        status, _, body = self.url_request(url, "/bin", "PUT", b"\x00\xff",
+                                           {"Content-Type": "application/octet-stream"})
+        ev = json.loads(body)
+        self.assertTrue(ev["isBase64Encoded"])
+        self.assertEqual(ev["body"], "AP8=")
+        # A result without statusCode is a 200 JSON body.
+        status, headers, body = self.url_request(url, "/plain")
+        self.assertEqual((status, headers["Content-Type"]), (200, "application/json"))
+        self.assertEqual(json.loads(body), {"plain": True})
+        status, _, body = self.url_request(url, "/fail")
+        self.assertEqual(status, 502)
+        # AWS_IAM: unsigned requests are refused.
+        self.lam.update_function_url_config(FunctionName="url-fn", AuthType="AWS_IAM")
+        status, _, body = self.url_request(url, "/plain")
+        self.assertEqual((status, json.loads(body)), (403, {"Message": "Forbidden"}))
+        status, _, _ = self.url_request(
+            url, "/plain", headers={"Authorization": "AWS4-HMAC-SHA256 Credential=test/20240101/"
+                                    "us-east-1/lambda/aws4_request, SignedHeaders=host, "
+                                    "Signature=00"})
+        self.assertEqual(status, 200)
+        # Unknown URL ids are 404; the rest of the emulator is unaffected.
+        status, _, _ = self.url_request("http://%s.lambda-url.us-east-1.localhost:%d/"
+                                        % ("0" * 32, self.emu.port), "/")
+        self.assertEqual(status, 404)
+        self.lam.delete_function_url_config(FunctionName="url-fn")
+        status, _, _ = self.url_request(url, "/plain")
+        self.assertEqual(status, 404)
 
     # ---- images ----
 
