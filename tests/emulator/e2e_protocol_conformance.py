@@ -15,16 +15,22 @@ import base64
 import copy
 import datetime
 import json
+import os
 import subprocess
 import sys
 import unittest
 import urllib.parse
 
 import botocore.awsrequest
+import botocore.loaders
 import botocore.model
 import botocore.parsers
 import botocore.serialize
 import botocore.session
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "emulator",
+                                "protocol", "models"))
+import gen_models  # noqa: E402  (the overlay the embedded models carry)
 
 PROBE = sys.argv[1] if len(sys.argv) > 1 else "emulator_protocol_probe"
 SERVICES = ["sts", "sqs", "s3", "lambda", "dynamodb", "kinesis"]
@@ -190,6 +196,17 @@ class ConformanceTest(unittest.TestCase):
         if cls.probe.close() != 0:
             raise AssertionError("protocol_probe exited with an error")
 
+    def overlaid(self, name):
+        """Debian's model of name with the emulator's overlay applied (raw JSON)."""
+        cache = self.__class__.__dict__.get("_overlaid")
+        if cache is None:
+            cache = {}
+            setattr(self.__class__, "_overlaid", cache)
+        if name not in cache:
+            raw = botocore.loaders.create_loader().load_service_model(name, "service-2")
+            cache[name] = gen_models.overlay(name, copy.deepcopy(raw))
+        return cache[name]
+
     def models(self):
         for name in SERVICES:
             model = self.session.get_service_model(name)
@@ -288,6 +305,10 @@ class ConformanceTest(unittest.TestCase):
                                                 "status": 0}})
                 checked += 1
                 want_status = shape.metadata.get("error", {}).get("httpStatusCode", 400)
+                # The embedded model's overlay (gen_models.py) follows AWS's newer
+                # models where Debian's botocore is older: its status counts.
+                raw = self.overlaid(service)["shapes"].get(shape_name, {})
+                want_status = raw.get("error", {}).get("httpStatusCode", want_status)
                 want_code = shape_name
                 # Query models served over JSON (SQS) send the query code in
                 # x-amzn-query-error, which botocore prefers.
