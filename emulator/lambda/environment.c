@@ -255,10 +255,24 @@ cleanup:
 
 /* ---- owners and reaping ---- */
 
-/* "<pid>.<start time in ticks>" of a process, "" when it is gone. */
+/* The inode of this process's PID namespace ("4026531836"), "0" when unknown. */
+static void pid_namespace(char *out, size_t n) {
+  char link[64];
+  ssize_t len = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
+  link[len > 0 ? len : 0] = '\0';
+  const char *open = strchr(link, '[');
+  snprintf(out, n, "%.*s", open ? (int)strcspn(open + 1, "]") : 1, open ? open + 1 : "0");
+}
+
+/* "<pid>.<start time in ticks>.<PID namespace>" of a process seen from this
+ * one's PID namespace, "" when it is gone. The namespace matters: an emulator
+ * in a container (the emulator image with the Docker socket) numbers its
+ * processes apart from the host's, and neither can tell whether the other's
+ * processes live. */
 static void process_identity(char *out, size_t n, long pid) {
-  char path[64], buf[1024];
+  char path[64], buf[1024], ns[32];
   out[0] = '\0';
+  pid_namespace(ns, sizeof(ns));
   snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
   FILE *f = fopen(path, "re");
   if (!f)
@@ -271,11 +285,13 @@ static void process_identity(char *out, size_t n, long pid) {
   for (int field = 2; p && field < 22; field++)
     p = strchr(p + 1, ' ');
   if (p)
-    snprintf(out, n, "%ld.%llu", pid, strtoull(p + 1, NULL, 10));
+    snprintf(out, n, "%ld.%llu.%s", pid, strtoull(p + 1, NULL, 10), ns);
 }
 
-/* Removes containers whose owner process is gone. */
+/* Removes containers whose owner process is gone. Only owners of this
+ * PID namespace are judged: another namespace's pids mean nothing here. */
 static void reap(lambda_runtime *rt) {
+  const char *my_ns = strrchr(rt->owner, '.');
   json_t *list = NULL;
   if (emulator_containers_list(&list, rt->containers, OWNER_LABEL) < 0)
     return;
@@ -286,6 +302,10 @@ static void reap(lambda_runtime *rt) {
         json_string_value(json_object_get(json_object_get(item, "Labels"), OWNER_LABEL));
     const char *id = json_string_value(json_object_get(item, "Id"));
     if (!owner || !id || strcmp(owner, rt->owner) == 0)
+      continue;
+    const char *dot = strchr(owner, '.');
+    const char *ns = dot ? strchr(dot + 1, '.') : NULL;
+    if (!ns || !my_ns || strcmp(ns, my_ns) != 0)
       continue;
     char now[64];
     process_identity(now, sizeof(now), strtol(owner, NULL, 10));
