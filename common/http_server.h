@@ -161,15 +161,24 @@ void http_response_free(http_response *resp);
 /* ---- query strings ---- */
 
 typedef struct http_query_pair {
-  char *name;  /* percent-decoded, '+' as space */
-  char *value; /* "" when the pair had no '=' */
+  char *name;       /* percent-decoded, '+' as space */
+  char *value;      /* "" when the pair had no '=' */
+  size_t value_len; /* bytes of value (a %00 counts: see HTTP_QUERY_KEEP_NUL) */
 } http_query_pair;
 
 /* Parses a raw "a=1&b=x%20y" string (a query or a form body) into *out (an owned
  * array, free with http_query_free) of *count pairs, in order. Refuses more than
- * max_pairs pairs or bad percent escapes with AIRGAP_EINVALID / AIRGAP_ETOOBIG. */
+ * max_pairs pairs or bad percent escapes with AIRGAP_EINVALID / AIRGAP_ETOOBIG;
+ * a %00 is refused as well (AIRGAP_EINVALID), so that no value is cut short
+ * where it is read as a C string. */
 int http_query_parse(http_query_pair **out, size_t *count, const char *raw, size_t len,
                      size_t max_pairs);
+/* http_query_parse() with flags: HTTP_QUERY_KEEP_NUL keeps a %00 inside
+ * values (value_len counts past it; names still refuse it), for callers that
+ * read values by length. */
+#define HTTP_QUERY_KEEP_NUL 1
+int http_query_parse_flags(http_query_pair **out, size_t *count, const char *raw, size_t len,
+                           size_t max_pairs, int flags);
 /* First value for name, NULL when absent. */
 const char *http_query_get(const http_query_pair *pairs, size_t count, const char *name);
 void http_query_free(http_query_pair *pairs, size_t count);

@@ -71,6 +71,12 @@ void http_query_free(http_query_pair *pairs, size_t count) {
 
 int http_query_parse(http_query_pair **out, size_t *count, const char *raw, size_t len,
                      size_t max_pairs) {
+  return http_query_parse_flags(out, count, raw, len, max_pairs, 0);
+}
+
+int http_query_parse_flags(http_query_pair **out, size_t *count, const char *raw, size_t len,
+                           size_t max_pairs, int flags) {
+  int keep_nul = (flags & HTTP_QUERY_KEEP_NUL) != 0;
   http_query_pair *pairs = NULL;
   size_t n = 0, cap = 0;
   size_t pos = 0;
@@ -97,18 +103,28 @@ int http_query_parse(http_query_pair **out, size_t *count, const char *raw, size
     }
     const char *eq = memchr(start, '=', piece);
     size_t name_len = eq ? (size_t)(eq - start) : piece;
+    size_t value_len = 0;
     char *name = http_percent_decode(start, name_len, 1, 1, NULL);
-    char *value = eq ? http_percent_decode(eq + 1, piece - name_len - 1, 1, 1, NULL) : strdup("");
+    char *value = eq ? http_percent_decode(eq + 1, piece - name_len - 1, 1, !keep_nul, &value_len)
+                     : strdup("");
     if (!name || !value) {
       free(name);
       free(value);
       http_query_free(pairs, n);
-      return airgap_error_set(AIRGAP_EINVALID,
-                              "malformed query string: bad percent-escape near '%.*s'",
-                              (int)(piece > 40 ? 40 : piece), start);
+      /* Say which: a bad escape, or a %00 where none may stand. */
+      int bad_escape = 0;
+      for (size_t i = 0; i < piece && !bad_escape; i++)
+        if (start[i] == '%')
+          bad_escape = i + 2 >= piece || hex_value(start[i + 1]) < 0 || hex_value(start[i + 2]) < 0;
+      return airgap_error_set(
+          AIRGAP_EINVALID,
+          bad_escape ? "malformed query string: bad percent-escape near '%.*s'"
+                     : "malformed query string: a NUL character (percent-escape %%00) in '%.*s'",
+          (int)(piece > 40 ? 40 : piece), start);
     }
     pairs[n].name = name;
     pairs[n].value = value;
+    pairs[n].value_len = value_len;
     n++;
   }
   *out = pairs;

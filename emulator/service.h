@@ -140,6 +140,29 @@ emulator_timer *emulator_timer_add(emulator *emu, uint64_t delay_ms, void (*fn)(
  * called from fn itself). The timer handle is invalid afterwards either way. */
 int emulator_timer_cancel(emulator_timer *timer);
 
+/* ---- virtual clocks (the /_aws/<service>/clock test hook) ----
+ * A service's clock that runs `speed` times faster than the wall clock from
+ * epoch_ms on, so that tests see hourly schedules fire within seconds. The
+ * owner serialises access (its own lock). */
+typedef struct emulator_clock {
+  double speed;
+  uint64_t epoch_ms;        /* wall ms when the speed last changed */
+  uint64_t virtual_base_ms; /* the virtual time then */
+} emulator_clock;
+/* Starts clock at the wall clock's time, at the speed that environment
+ * variable env names (1 to 100000; otherwise, or NULL: 1). */
+void emulator_clock_init(emulator_clock *clock, const char *env);
+/* The virtual time, ms since the epoch. */
+uint64_t emulator_clock_now(const emulator_clock *clock);
+/* Changes the speed from now on; the virtual time does not jump. */
+void emulator_clock_set_speed(emulator_clock *clock, double speed);
+/* Answers /_aws/<service>/clock (rest is the path after /_aws/<service>/):
+ * POST {"speed": N} with N from 1 to 100000 calls set(speed, payload), then
+ * answers {"speed": N}; anything else is answered 405 or 400 and set is not
+ * called. Returns 1 when it answered, 0 when rest is not "clock". */
+int emulator_clock_endpoint(http_request *req, const char *service, const char *rest,
+                            void (*set)(double speed, void *payload), void *payload);
+
 /* ---- services ---- */
 
 /* input is borrowed for the duration of the handler call; json_incref() it to

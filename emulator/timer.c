@@ -10,11 +10,13 @@
  * called — before, during or after the timer fires — and can never cancel
  * some other timer that happens to reuse freed memory.
  */
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "emulator/emulator_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,4 +264,60 @@ int emulator_timer_cancel(emulator_timer *timer) {
   }
   pthread_mutex_unlock(&timers_lock);
   return 0;
+}
+
+/* ---- virtual clocks ---- */
+
+#define CLOCK_MAX_SPEED 100000
+
+void emulator_clock_init(emulator_clock *clock, const char *env) {
+  clock->speed = 1;
+  clock->epoch_ms = clock->virtual_base_ms = clock_wall_ms();
+  const char *speed = env ? getenv(env) : NULL;
+  if (speed) {
+    char *end = NULL;
+    double v = strtod(speed, &end);
+    if (end != speed && *end == '\0' && v >= 1 && v <= CLOCK_MAX_SPEED)
+      clock->speed = v;
+    else
+      log_warn("emulator", "%s=%s ignored: use a number from 1 to %d", env, speed, CLOCK_MAX_SPEED);
+  }
+}
+
+uint64_t emulator_clock_now(const emulator_clock *clock) {
+  uint64_t now = clock_wall_ms();
+  uint64_t elapsed = now > clock->epoch_ms ? now - clock->epoch_ms : 0;
+  return clock->virtual_base_ms + (uint64_t)((double)elapsed * clock->speed);
+}
+
+void emulator_clock_set_speed(emulator_clock *clock, double speed) {
+  clock->virtual_base_ms = emulator_clock_now(clock);
+  clock->epoch_ms = clock_wall_ms();
+  clock->speed = speed;
+}
+
+int emulator_clock_endpoint(http_request *req, const char *service, const char *rest,
+                            void (*set)(double speed, void *payload), void *payload) {
+  if (strcmp(rest, "clock"))
+    return 0;
+  if (strcmp(http_request_method(req), "POST")) {
+    char msg[128];
+    snprintf(msg, sizeof(msg), "use POST /_aws/%s/clock {\"speed\": N}", service);
+    http_request_respond_error(req, 405, msg);
+    return 1;
+  }
+  size_t len = 0;
+  const char *body = http_request_body(req, &len);
+  json_t *j = body ? json_loadb(body, len, 0, NULL) : NULL;
+  json_t *speed = json_object_get(j, "speed");
+  double v = json_number_value(speed);
+  int is_number = json_is_number(speed);
+  json_decref(j);
+  if (!is_number || v < 1 || v > CLOCK_MAX_SPEED) {
+    http_request_respond_error(req, 400, "speed must be a number from 1 to 100000");
+    return 1;
+  }
+  set(v, payload);
+  http_request_respond(req, http_response_new_json(200, json_pack("{s:f}", "speed", v)));
+  return 1;
 }

@@ -14,7 +14,7 @@
  */
 #include "emulator/delivery/delivery_int.h"
 #include "emulator/lambda/lambda.h"
-#include "emulator/sqs/sqs_int.h"
+#include "emulator/sqs/sqs.h"
 
 #include "common/error.h"
 

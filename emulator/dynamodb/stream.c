@@ -19,7 +19,10 @@
  * as in DynamoDB. The state owns streams; a table only borrows its enabled one.
  */
 #include "emulator/dynamodb/dynamodb_int.h"
+#include "common/clock.h"
+#include "common/error.h"
 #include "common/jsonutil.h"
+#include "emulator/dynamodb/dynamodb.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -356,5 +359,51 @@ int ddb_stream_iterator_parse(ddb_iterator *out, const char *text) {
   out->shard = f[1];
   out->pos = pos;
   out->issued_ms = issued;
+  return 0;
+}
+
+/* ---- dynamodb.h: streams read by other services ---- */
+
+int dynamodb_stream_exists(emulator *emu, const char *account, const char *region,
+                           const char *arn) {
+  ddb_state *st = emulator_service_state(emu, "dynamodb");
+  if (!st)
+    return 0;
+  pthread_mutex_lock(&st->lock);
+  int found = ddb_stream_find(st, account, region, arn) != NULL;
+  pthread_mutex_unlock(&st->lock);
+  return found;
+}
+
+int dynamodb_stream_read(emulator *emu, const char *account, const char *region, const char *arn,
+                         const dynamodb_stream_start *start, char shard_out[48],
+                         char started_out[32], int (*fn)(json_t *record, void *payload),
+                         void *payload) {
+  ddb_state *st = emulator_service_state(emu, "dynamodb");
+  if (!st)
+    return airgap_error_set(AIRGAP_ENOTFOUND, "DynamoDB is not running");
+  pthread_mutex_lock(&st->lock);
+  ddb_streams_expire(st, clock_wall_ms());
+  ddb_stream *s = ddb_stream_find(st, account, region, arn);
+  if (!s) {
+    pthread_mutex_unlock(&st->lock);
+    return airgap_error_set(AIRGAP_ENOTFOUND, "no stream %s", arn);
+  }
+  snprintf(shard_out, 48, "%s", s->shard_id);
+  uint64_t from = 0;
+  if (start->after && ddb_stream_seq_parse(&from, start->after) == 0)
+    from++;
+  else if (start->from)
+    ddb_stream_seq_parse(&from, start->from);
+  else
+    from = start->latest ? s->next_seq : 0;
+  if (started_out)
+    ddb_stream_seq_text(started_out, from);
+  for (size_t i = ddb_stream_lower(s, from); i < s->n; i++) {
+    json_t *rec = ddb_stream_record_json(s, i, NULL);
+    if (!rec || !fn(rec, payload))
+      break;
+  }
+  pthread_mutex_unlock(&st->lock);
   return 0;
 }

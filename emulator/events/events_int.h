@@ -45,13 +45,11 @@ typedef struct events_state {
   json_t *replays;      /* replay arn → replay */
   json_t *connections;  /* connection arn → connection */
   json_t *destinations; /* api destination arn → destination */
-  /* The scheduler: one timer while schedules exist; the clock runs `speed`
-   * times faster than the wall clock from `epoch_ms` on (a test hook:
-   * AIRGAP_EVENTS_CLOCK_SPEED, or POST /_aws/events/clock). */
+  /* The scheduler: one timer while schedules exist; the clock may run
+   * faster than the wall clock (a test hook: AIRGAP_EVENTS_CLOCK_SPEED, or
+   * POST /_aws/events/clock). */
   emulator_timer *timer;
-  double speed;
-  uint64_t epoch_ms;
-  uint64_t virtual_base_ms;
+  emulator_clock clock;
   int stopping;
 } events_state;
 

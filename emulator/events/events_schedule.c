@@ -260,16 +260,10 @@ uint64_t events_schedule_next(const char *expr, uint64_t after_ms) {
 
 /* ---- the clock and the tick ---- */
 
-uint64_t events_clock_now(events_state *st) {
-  uint64_t now = clock_wall_ms();
-  uint64_t elapsed = now > st->epoch_ms ? now - st->epoch_ms : 0;
-  return st->virtual_base_ms + (uint64_t)((double)elapsed * st->speed);
-}
+uint64_t events_clock_now(events_state *st) { return emulator_clock_now(&st->clock); }
 
 void events_clock_set_speed(events_state *st, double speed) {
-  st->virtual_base_ms = events_clock_now(st);
-  st->epoch_ms = clock_wall_ms();
-  st->speed = speed;
+  emulator_clock_set_speed(&st->clock, speed);
   /* Rules scheduled under the old speed keep their virtual due times. */
   events_scheduler_arm(st);
 }
@@ -326,7 +320,7 @@ void events_scheduler_arm(events_state *st) {
   uint64_t earliest = run_due(st, now);
   if (!earliest)
     return;
-  uint64_t wait = (uint64_t)((double)(earliest - now) / st->speed);
+  uint64_t wait = (uint64_t)((double)(earliest - now) / st->clock.speed);
   if (wait > 1000)
     wait = 1000;
   st->timer = emulator_timer_add(st->emu, wait, tick, st);

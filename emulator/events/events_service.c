@@ -370,30 +370,15 @@ static void list_tags(aws_call *call, json_t *in) {
 
 /* ---- /_aws/events/ ---- */
 
-static int events_internal(void *state, http_request *req, const char *rest) {
-  events_state *st = state;
-  if (strcmp(rest, "clock"))
-    return 0;
-  if (strcmp(http_request_method(req), "POST")) {
-    http_request_respond_error(req, 405, "use POST /_aws/events/clock {\"speed\": N}");
-    return 1;
-  }
-  size_t len = 0;
-  const char *body = http_request_body(req, &len);
-  json_t *j = body ? json_loadb(body, len, 0, NULL) : NULL;
-  json_t *speed = json_object_get(j, "speed");
-  double v = json_number_value(speed);
-  int is_number = json_is_number(speed);
-  json_decref(j);
-  if (!is_number || v < 1 || v > 100000) {
-    http_request_respond_error(req, 400, "speed must be a number from 1 to 100000");
-    return 1;
-  }
+static void set_speed(double speed, void *payload) {
+  events_state *st = payload;
   pthread_mutex_lock(&st->lock);
-  events_clock_set_speed(st, v);
+  events_clock_set_speed(st, speed);
   pthread_mutex_unlock(&st->lock);
-  http_request_respond(req, http_response_new_json(200, json_pack("{s:f}", "speed", v)));
-  return 1;
+}
+
+static int events_internal(void *state, http_request *req, const char *rest) {
+  return emulator_clock_endpoint(req, "events", rest, set_speed, state);
 }
 
 /* ---- life cycle ---- */
@@ -426,14 +411,7 @@ static int create(void **out, emulator *emu) {
   st->replays = json_object();
   st->connections = json_object();
   st->destinations = json_object();
-  st->speed = 1;
-  st->epoch_ms = st->virtual_base_ms = clock_wall_ms();
-  const char *speed = getenv("AIRGAP_EVENTS_CLOCK_SPEED");
-  if (speed) {
-    double v = strtod(speed, NULL);
-    if (v >= 1 && v <= 100000)
-      st->speed = v;
-  }
+  emulator_clock_init(&st->clock, "AIRGAP_EVENTS_CLOCK_SPEED");
   if (!st->buses || !st->archives || !st->replays || !st->connections || !st->destinations ||
       !(st->delivery = delivery_acquire(emu))) {
     destroy(st);

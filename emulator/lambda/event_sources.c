@@ -14,7 +14,7 @@
 #include "emulator/delivery/delivery.h"
 #include "emulator/kinesis/kinesis.h"
 #include "emulator/lambda/lambda_esm_int.h"
-#include "emulator/sqs/sqs_int.h"
+#include "emulator/sqs/sqs.h"
 
 #include "common/clock.h"
 

@@ -2,8 +2,8 @@
  * event_sources_dynamodb.c — DynamoDB streams as event sources.
  *
  * The poller reads the stream in process, under DynamoDB's own lock, from
- * the records DynamoDB keeps (emulator/dynamodb/dynamodb_int.h: one shard
- * per stream): up to BatchSize records after the mapping's checkpoint, each
+ * the records DynamoDB keeps (emulator/dynamodb/dynamodb.h: one shard per
+ * stream): up to BatchSize records after the mapping's checkpoint, each
  * as GetRecords shows it plus eventSourceARN, which is Lambda's DynamoDB
  * event. StartingPosition TRIM_HORIZON starts at the oldest record kept,
  * LATEST at the stream's tip when the mapping first polls (AT_TIMESTAMP is
@@ -14,8 +14,9 @@
  * over.
  */
 #include "common/clock.h"
+#include "common/error.h"
 #include "common/jsonutil.h"
-#include "emulator/dynamodb/dynamodb_int.h"
+#include "emulator/dynamodb/dynamodb.h"
 #include "emulator/lambda/lambda_esm_int.h"
 
 #include <stdio.h>
@@ -24,98 +25,85 @@
 
 int lambda_esm_dynamodb_exists(emulator *emu, const char *account, const char *region,
                                const char *arn) {
-  ddb_state *ds = emulator_service_state(emu, "dynamodb");
-  if (!ds)
-    return 0;
-  pthread_mutex_lock(&ds->lock);
-  ddb_stream *s = ddb_stream_find(ds, account, region, arn);
-  pthread_mutex_unlock(&ds->lock);
-  return s != NULL;
+  return dynamodb_stream_exists(emu, account, region, arn);
+}
+
+/* What the poll collects from the stream, record by record. */
+typedef struct ddb_batch {
+  const json_t *mapping;
+  const char *arn;
+  json_int_t limit, age;
+  double now, first_ts, last_ts;
+  json_t *records, *positions;
+  char seen[32];
+  char skipped[32]; /* the last record passed over before the first kept */
+} ddb_batch;
+
+static int ddb_take(json_t *rec, void *payload) {
+  ddb_batch *b = payload;
+  json_object_set_new(rec, "eventSourceARN", json_string(b->arn));
+  json_t *d = json_object_get(rec, "dynamodb");
+  double ts = json_number_value(json_object_get(d, "ApproximateCreationDateTime"));
+  snprintf(b->seen, sizeof(b->seen), "%s", jsonutil_string(d, "SequenceNumber"));
+  int skip = (b->age > 0 && b->now - ts > (double)b->age) || !lambda_esm_filter(b->mapping, rec);
+  if (skip) {
+    if (json_array_size(b->records) == 0)
+      snprintf(b->skipped, sizeof(b->skipped), "%s", b->seen);
+    json_decref(rec);
+  } else {
+    if (json_array_size(b->records) == 0)
+      b->first_ts = ts;
+    b->last_ts = ts;
+    json_array_append_new(b->positions, json_string(b->seen));
+    json_array_append_new(b->records, rec);
+  }
+  return (json_int_t)json_array_size(b->records) < b->limit;
 }
 
 static void ddb_poll(lambda_esm *esm, const json_t *mapping, json_t *progress) {
   const json_t *c = json_object_get(mapping, "Config");
-  const char *arn = jsonutil_string(c, "EventSourceArn");
   const char *uuid = jsonutil_string(c, "UUID");
-  ddb_state *ds = emulator_service_state(esm->emu, "dynamodb");
-  if (!ds)
-    return;
   if ((uint64_t)json_integer_value(json_object_get(progress, "retry_at")) > clock_wall_ms())
     return;
-  json_int_t limit = json_integer_value(json_object_get(progress, "limit"));
-  if (limit <= 0)
-    limit = json_integer_value(json_object_get(c, "BatchSize"));
-  json_int_t age = json_integer_value(json_object_get(c, "MaximumRecordAgeInSeconds"));
+  ddb_batch b = {.mapping = mapping,
+                 .arn = jsonutil_string(c, "EventSourceArn"),
+                 .now = (double)clock_wall_ms() / 1000.0,
+                 .records = json_array(),
+                 .positions = json_array()};
+  b.limit = json_integer_value(json_object_get(progress, "limit"));
+  if (b.limit <= 0)
+    b.limit = json_integer_value(json_object_get(c, "BatchSize"));
+  b.age = json_integer_value(json_object_get(c, "MaximumRecordAgeInSeconds"));
   const char *pos = jsonutil_string(progress, "pos");
-  json_t *records = json_array(), *positions = json_array();
-  char shard[48] = "", seen[32] = "";
-  double first_ts = 0, last_ts = 0, now = (double)clock_wall_ms() / 1000.0;
-  int found = 0;
-  const char *skipped_to = NULL;
-  char skipped[32] = "";
-
-  pthread_mutex_lock(&ds->lock);
-  ddb_streams_expire(ds, clock_wall_ms());
-  ddb_stream *s = ddb_stream_find(ds, jsonutil_string(mapping, "Account"),
-                                  jsonutil_string(mapping, "Region"), arn);
-  if (s) {
-    found = 1;
-    snprintf(shard, sizeof(shard), "%s", s->shard_id);
-    uint64_t from = 0;
-    if (pos && ddb_stream_seq_parse(&from, pos) == 0) {
-      from++;
-    } else if (json_object_get(progress, "from")) {
-      ddb_stream_seq_parse(&from, jsonutil_string(progress, "from"));
-    } else {
-      const char *start = jsonutil_string(c, "StartingPosition");
-      from = start && strcmp(start, "LATEST") == 0 ? s->next_seq : 0;
-      char text[32];
-      ddb_stream_seq_text(text, from);
-      json_object_set_new(progress, "from", json_string(text));
-    }
-    for (size_t i = ddb_stream_lower(s, from);
-         i < s->n && (json_int_t)json_array_size(records) < limit; i++) {
-      json_t *rec = ddb_stream_record_json(s, i, NULL);
-      if (!rec)
-        break;
-      json_object_set_new(rec, "eventSourceARN", json_string(arn));
-      json_t *d = json_object_get(rec, "dynamodb");
-      double ts = json_number_value(json_object_get(d, "ApproximateCreationDateTime"));
-      snprintf(seen, sizeof(seen), "%s", jsonutil_string(d, "SequenceNumber"));
-      int skip = (age > 0 && now - ts > (double)age) || !lambda_esm_filter(mapping, rec);
-      if (skip) {
-        if (json_array_size(records) == 0) {
-          snprintf(skipped, sizeof(skipped), "%s", seen);
-          skipped_to = skipped;
-        }
-        json_decref(rec);
-        continue;
-      }
-      if (json_array_size(records) == 0)
-        first_ts = ts;
-      last_ts = ts;
-      json_array_append_new(positions, json_string(seen));
-      json_array_append_new(records, rec);
-    }
-  }
-  pthread_mutex_unlock(&ds->lock);
-
-  if (!found) {
+  const char *starting = jsonutil_string(c, "StartingPosition");
+  dynamodb_stream_start start = {.after = pos,
+                                 .from = jsonutil_string(progress, "from"),
+                                 .latest = starting && strcmp(starting, "LATEST") == 0};
+  char shard[48] = "", started[32] = "";
+  int rc = b.limit > 0 ? dynamodb_stream_read(esm->emu, jsonutil_string(mapping, "Account"),
+                                              jsonutil_string(mapping, "Region"), b.arn, &start,
+                                              shard, started, ddb_take, &b)
+                       : 0;
+  if (rc == AIRGAP_ENOTFOUND) {
     lambda_esm_result(esm, uuid, "PROBLEM: Stream not found.");
-  } else if (skipped_to) {
-    json_object_set_new(progress, "pos", json_string(skipped_to));
+  } else {
+    /* The first poll fixes where TRIM_HORIZON or LATEST pointed. */
+    if (!pos && !start.from && started[0])
+      json_object_set_new(progress, "from", json_string(started));
+    if (b.skipped[0])
+      json_object_set_new(progress, "pos", json_string(b.skipped));
   }
-  if (json_array_size(records) == 0) {
-    json_decref(records);
-    json_decref(positions);
+  if (json_array_size(b.records) == 0) {
+    json_decref(b.records);
+    json_decref(b.positions);
     return;
   }
   json_t *ctx = json_pack("{s:s, s:O, s:O, s:I, s:f, s:f, s:o, s:s}", "Shard", shard, "First",
-                          json_array_get(positions, 0), "Last",
-                          json_array_get(positions, json_array_size(positions) - 1), "Count",
-                          (json_int_t)json_array_size(positions), "FirstTs", first_ts, "LastTs",
-                          last_ts, "Positions", positions, "Next", seen);
-  lambda_esm_invoke(esm, mapping, progress, json_pack("{s:o}", "Records", records), ctx);
+                          json_array_get(b.positions, 0), "Last",
+                          json_array_get(b.positions, json_array_size(b.positions) - 1), "Count",
+                          (json_int_t)json_array_size(b.positions), "FirstTs", b.first_ts, "LastTs",
+                          b.last_ts, "Positions", b.positions, "Next", b.seen);
+  lambda_esm_invoke(esm, mapping, progress, json_pack("{s:o}", "Records", b.records), ctx);
 }
 
 static void ddb_finish(lambda_esm *esm, const json_t *mapping, json_t *progress, esm_batch *b) {

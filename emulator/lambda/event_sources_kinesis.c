@@ -28,7 +28,6 @@
 #include "emulator/delivery/delivery.h"
 #include "emulator/kinesis/kinesis.h"
 #include "emulator/lambda/lambda_esm_int.h"
-#include "emulator/sqs/sqs_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,7 +16,7 @@
 #include "common/clock.h"
 #include "common/jsonutil.h"
 #include "emulator/lambda/lambda_esm_int.h"
-#include "emulator/sqs/sqs_int.h"
+#include "emulator/sqs/sqs.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -40,7 +40,9 @@ int aws_query_params(json_t **out, aws_error *err, const aws_http_in *in) {
   for (int s = 0; s < 2; s++) {
     if (!sources[s] || lens[s] == 0)
       continue;
-    error = http_query_parse(&pairs, &count, sources[s], lens[s], AWS_MAX_QUERY_PAIRS);
+    /* Values keep a %00 (json_stringn): q_value() decides what it means. */
+    error = http_query_parse_flags(&pairs, &count, sources[s], lens[s], AWS_MAX_QUERY_PAIRS,
+                                   HTTP_QUERY_KEEP_NUL);
     if (error < 0) {
       error = aws_error_set(err, 400, "MalformedQueryString", "The query string is malformed: %s",
                             airgap_error_last());
@@ -55,7 +57,7 @@ int aws_query_params(json_t **out, aws_error *err, const aws_http_in *in) {
     for (size_t i = 0; i < count; i++) {
       if (json_object_get(params, pairs[i].name))
         continue;
-      json_t *value = json_string(pairs[i].value);
+      json_t *value = json_stringn(pairs[i].value, pairs[i].value_len);
       if (!value) {
         error = aws_error_set(err, 400, "MalformedQueryString",
                               "The value of parameter %.64s is not valid UTF-8.", pairs[i].name);
@@ -81,8 +83,14 @@ int aws_query_operation(const char **out, aws_error *err, const aws_model *m,
   int error = aws_query_params(&params, err, in);
   if (error < 0)
     return error;
-  const char *action = json_string_value(json_object_get(params, "Action"));
-  if (!action || !*action) {
+  const json_t *action_j = json_object_get(params, "Action");
+  const char *action = json_string_value(action_j);
+  if (action && strlen(action) != json_string_length(action_j)) {
+    error = aws_error_set(
+        err, 400, "InvalidAction",
+        "The action %.128s is not valid for this web service: it contains a NUL character (%%00).",
+        action);
+  } else if (!action || !*action) {
     error = aws_error_set(err, 400, "MissingAction", "The request must contain an Action.");
   } else {
     const json_t *op = aws_model_operation(m, action);
@@ -240,9 +248,26 @@ static int q_value(json_t **out, qctx *q, const json_t *ref, const json_t *shape
     *out = obj;
     return 0;
   }
-  const char *text = exact(q, key);
+  const json_t *param = json_object_get(q->params, key);
+  const char *text = json_string_value(param);
   if (!text)
     return 1;
+  size_t len = json_string_length(param);
+  if (strlen(text) != len) {
+    /* A %00 inside. A query-compatible service (SQS) reads strings by length
+     * and answers a NUL with its own checks (InvalidMessageContents), as its
+     * JSON protocol does; anywhere else the value would be cut short. */
+    if (!strcmp(aws_shape_type(shape), "string") && aws_model_query_compatible(q->pc.m)) {
+      *out = json_stringn(text, len);
+      return *out ? 0 : aws_error_set(q->pc.err, 500, "InternalFailure", "out of memory");
+    }
+    if (aws_model_query_compatible(q->pc.m))
+      return aws_type_error(&q->pc, key, "a value without a NUL character (%00)");
+    return aws_error_set(q->pc.err, 400, "MalformedQueryString",
+                         "The value of parameter %.128s contains a NUL character (%%00), which "
+                         "is not allowed.",
+                         key);
+  }
   return aws_scalar_from_text(out, &q->pc, ref, shape, text, key, "iso8601");
 }
 

@@ -3,9 +3,14 @@
  *
  * Expressions: at(yyyy-mm-ddThh:mm:ss) once; rate() and cron() as
  * EventBridge's rules have them (events.h, one parser for both services).
- * Times are computed in UTC: ScheduleExpressionTimezone is checked and kept
- * but does not shift at()/cron() (README). Recurring schedules fire within
- * [StartDate, EndDate]; a one-time schedule ignores both, as AWS's does.
+ * at() and cron() name wall-clock times in ScheduleExpressionTimezone (UTC
+ * when absent), the zone read from the tz database (scheduler_tz.c); rate()
+ * counts elapsed time and ignores the zone. Daylight saving time as AWS's
+ * user guide has it: a cron time the clocks skip in spring is skipped, and a
+ * time they pass twice in autumn fires once, at its first instant. An at()
+ * time inside a skipped hour is moved on by the gap's length. Recurring
+ * schedules fire within [StartDate, EndDate]; a one-time schedule ignores
+ * both, as AWS's does.
  *
  * One emulator timer serves every schedule (at most a second between ticks,
  * so that a clock speed-up set later takes effect); each tick hands the due
@@ -50,6 +55,48 @@ int scheduler_expression_check(const char *expr) {
   return events_schedule_check(expr);
 }
 
+/* The schedule's zone; NULL for UTC (or a zone that has since gone from the
+ * tz database, which then runs in UTC). */
+static const scheduler_tz *zone_of(const json_t *schedule) {
+  const char *name = jsonutil_string(schedule, "ScheduleExpressionTimezone");
+  return name ? scheduler_tz_get(name) : NULL;
+}
+
+/* at()'s instant (ms): its time read in tz. 0 when malformed. */
+static uint64_t at_ms(const char *expr, const scheduler_tz *tz) {
+  uint64_t local = parse_at(expr);
+  if (!local || !tz)
+    return local;
+  int64_t first = 0, moved = 0;
+  int64_t t = scheduler_tz_resolve(tz, (int64_t)(local / 1000), &first, &moved) ? first : moved;
+  return t > 0 ? (uint64_t)t * 1000 : 1; /* before 1970: due at once */
+}
+
+/* The next fire of a rate() or cron() strictly after after_ms. A cron's
+ * fields are matched against the wall clock of tz: the search walks local
+ * times from the one after_ms reads and takes the first whose first instant
+ * lies after after_ms, so a skipped local time never fires and a repeated
+ * one fires once. */
+static uint64_t expr_next(const char *expr, const scheduler_tz *tz, uint64_t after_ms) {
+  if (!tz || strncmp(expr, "cron(", 5))
+    return events_schedule_next(expr, after_ms);
+  int64_t off = scheduler_tz_offset(tz, (int64_t)(after_ms / 1000));
+  if (off < 0 && (uint64_t)(-off) * 1000 > after_ms)
+    return 0;
+  uint64_t local = (uint64_t)((int64_t)after_ms + off * 1000);
+  /* A repeated hour of minutes at most, or a year of skipped days. */
+  for (int i = 0; i < 1000; i++) {
+    if (!(local = events_schedule_next(expr, local)))
+      return 0;
+    int64_t first = 0, moved = 0;
+    if (!scheduler_tz_resolve(tz, (int64_t)(local / 1000), &first, &moved))
+      continue;
+    if (first > 0 && (uint64_t)first * 1000 + local % 1000 > after_ms)
+      return (uint64_t)first * 1000 + local % 1000;
+  }
+  return 0;
+}
+
 static uint64_t date_ms(const json_t *schedule, const char *key) {
   json_t *v = json_object_get(schedule, key);
   return v ? (uint64_t)(json_number_value(v) * 1000.0) : 0;
@@ -59,38 +106,31 @@ uint64_t scheduler_next_fire(const json_t *schedule, uint64_t now_ms, uint64_t a
   const char *expr = jsonutil_string(schedule, "ScheduleExpression");
   if (!expr || strcmp(jsonutil_string(schedule, "State"), "ENABLED"))
     return 0;
+  const scheduler_tz *tz = zone_of(schedule);
   if (!strncmp(expr, "at(", 3))
-    return after_ms ? 0 : parse_at(expr); /* in the past: fires at the next tick */
+    return after_ms ? 0 : at_ms(expr, tz); /* in the past: fires at the next tick */
   uint64_t start = date_ms(schedule, "StartDate"), end = date_ms(schedule, "EndDate");
   uint64_t next;
   if (after_ms)
-    next = events_schedule_next(expr, after_ms);
+    next = expr_next(expr, tz, after_ms);
   else if (start > now_ms)
-    next = strncmp(expr, "rate(", 5) ? events_schedule_next(expr, start - 1) : start;
+    next = strncmp(expr, "rate(", 5) ? expr_next(expr, tz, start - 1) : start;
   else
-    next = events_schedule_next(expr, now_ms);
+    next = expr_next(expr, tz, now_ms);
   while (next && next < start)
-    next = events_schedule_next(expr, next);
+    next = expr_next(expr, tz, next);
   if (end && next > end)
     return 0;
   return next;
 }
 
-uint64_t scheduler_clock_now(scheduler_state *st) {
-  uint64_t now = clock_wall_ms();
-  uint64_t elapsed = now > st->epoch_ms ? now - st->epoch_ms : 0;
-  return st->virtual_base_ms + (uint64_t)((double)elapsed * st->speed);
-}
-
 void scheduler_clock_set_speed(scheduler_state *st, double speed) {
-  st->virtual_base_ms = scheduler_clock_now(st);
-  st->epoch_ms = clock_wall_ms();
-  st->speed = speed;
+  emulator_clock_set_speed(&st->clock, speed);
   scheduler_timer_arm(st);
 }
 
 void scheduler_schedule_arm(scheduler_state *st, json_t *schedule) {
-  uint64_t next = scheduler_next_fire(schedule, scheduler_clock_now(st), 0);
+  uint64_t next = scheduler_next_fire(schedule, emulator_clock_now(&st->clock), 0);
   if (next)
     json_object_set_new(schedule, "NextFire", json_integer((json_int_t)next));
   else
@@ -204,11 +244,11 @@ static uint64_t run_due(scheduler_state *st, uint64_t now) {
 void scheduler_timer_arm(scheduler_state *st) {
   if (st->stopping || st->timer)
     return;
-  uint64_t now = scheduler_clock_now(st);
+  uint64_t now = emulator_clock_now(&st->clock);
   uint64_t earliest = run_due(st, now);
   if (!earliest)
     return;
-  uint64_t wait = earliest > now ? (uint64_t)((double)(earliest - now) / st->speed) : 0;
+  uint64_t wait = earliest > now ? (uint64_t)((double)(earliest - now) / st->clock.speed) : 0;
   if (wait > 1000)
     wait = 1000;
   st->timer = emulator_timer_add(st->emu, wait, tick, st);

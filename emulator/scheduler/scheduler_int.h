@@ -10,6 +10,7 @@
  *   scheduler_fire.c       at()/rate()/cron() expressions, the clock, the
  *                          timer that fires due schedules through the
  *                          delivery engine
+ *   scheduler_tz.c         IANA time zones: a TZif reader and its cache
  *
  * Resources are jansson objects under one lock (scheduler_state.lock):
  *   group:    groups[arn] = {Name, Arn, State, CreationDate, LastModificationDate,
@@ -39,12 +40,10 @@ typedef struct scheduler_state {
   json_t *groups;    /* group arn → group */
   json_t *schedules; /* schedule arn → schedule */
   /* One timer while schedules are due; the clock runs `speed` times faster
-   * than the wall clock from epoch_ms on (AIRGAP_SCHEDULER_CLOCK_SPEED, or
+   * than the wall clock (AIRGAP_SCHEDULER_CLOCK_SPEED, or
    * POST /_aws/scheduler/clock {"speed": N}: the tests' hook). */
   emulator_timer *timer;
-  double speed;
-  uint64_t epoch_ms;
-  uint64_t virtual_base_ms;
+  emulator_clock clock;
   uint64_t fired; /* invocations handed to the delivery engine */
   int stopping;
 } scheduler_state;
@@ -83,13 +82,33 @@ int scheduler_expression_check(const char *expr);
  * its StartDate/EndDate, or 0 when it will not fire again. after_ms: the
  * previous fire (0: none yet). */
 uint64_t scheduler_next_fire(const json_t *schedule, uint64_t now_ms, uint64_t after_ms);
-/* The scheduler's clock (virtual ms, under lock). */
-uint64_t scheduler_clock_now(scheduler_state *st);
-/* Sets the clock speed (under lock). */
+/* Sets the clock speed and re-arms the timer (under lock). */
 void scheduler_clock_set_speed(scheduler_state *st, double speed);
 /* (Re)computes schedule's NextFire and arms the timer (under lock). */
 void scheduler_schedule_arm(scheduler_state *st, json_t *schedule);
 /* Arms the timer when a schedule is due (under lock). */
 void scheduler_timer_arm(scheduler_state *st);
+
+/* ---- scheduler_tz.c ---- */
+typedef struct scheduler_tz scheduler_tz;
+/* Parses a TZif file of version 2 or later (untrusted bytes). *out is owned:
+ * scheduler_tz_free(). 0, or AIRGAP_EINVALID when the data is malformed or
+ * past the reader's limits (nothing allocated). */
+int scheduler_tz_parse(scheduler_tz **out, const unsigned char *data, size_t len);
+void scheduler_tz_free(scheduler_tz *tz);
+/* The zone named ("Europe/Berlin", "UTC") from the tz database
+ * (/usr/share/zoneinfo, or $AIRGAP_ZONEINFO), parsed once and cached for the
+ * process's life (borrowed, never freed). NULL when the name is not a zone.
+ * Thread-safe. */
+const scheduler_tz *scheduler_tz_get(const char *name);
+/* The offset from UTC (seconds east) in force at instant t (seconds since
+ * the epoch). */
+int32_t scheduler_tz_offset(const scheduler_tz *tz, int64_t t);
+/* The instants at which the zone's clocks read local (seconds since the
+ * epoch, as if local time were UTC): returns how many (1; 2 in a fall-back
+ * overlap, *first the earlier), or 0 when the clocks skip local (a
+ * spring-forward gap; *gap_end is then local read with the offset before the
+ * change, i.e. moved on by the gap's length). */
+int scheduler_tz_resolve(const scheduler_tz *tz, int64_t local, int64_t *first, int64_t *gap_end);
 
 #endif

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 void scheduler_token(char out[32], size_t pos) { snprintf(out, 32, "p%zu", pos); }
 
@@ -31,18 +30,12 @@ static void schedule_arn(char *out, size_t size, aws_call *call, const char *gro
            aws_call_region(call), aws_call_account(call), group, name);
 }
 
-/* A time zone name the system's tz database knows ("UTC", "Europe/Paris"). */
+/* A time zone name the tz database knows ("UTC", "Europe/Paris"). UTC is
+ * known without the database. */
 static int known_zone(const char *tz) {
   if (!strcmp(tz, "UTC") || !strcmp(tz, "Etc/UTC") || !strcmp(tz, "GMT"))
     return 1;
-  if (strlen(tz) > 50 || tz[0] == '/' || strstr(tz, "..") ||
-      strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") !=
-          strlen(tz))
-    return 0;
-  char path[128];
-  struct stat sb;
-  snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
-  return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+  return scheduler_tz_get(tz) != NULL;
 }
 
 static int arn_pattern(const char *arn, const char *service) {

@@ -317,30 +317,15 @@ static void list_tags(aws_call *call, json_t *in) {
 
 /* ---- /_aws/scheduler/ ---- */
 
-static int scheduler_internal(void *state, http_request *req, const char *rest) {
-  scheduler_state *st = state;
-  if (strcmp(rest, "clock"))
-    return 0;
-  if (strcmp(http_request_method(req), "POST")) {
-    http_request_respond_error(req, 405, "use POST /_aws/scheduler/clock {\"speed\": N}");
-    return 1;
-  }
-  size_t len = 0;
-  const char *body = http_request_body(req, &len);
-  json_t *j = body ? json_loadb(body, len, 0, NULL) : NULL;
-  json_t *speed = json_object_get(j, "speed");
-  double v = json_number_value(speed);
-  int is_number = json_is_number(speed);
-  json_decref(j);
-  if (!is_number || v < 1 || v > 100000) {
-    http_request_respond_error(req, 400, "speed must be a number from 1 to 100000");
-    return 1;
-  }
+static void set_speed(double speed, void *payload) {
+  scheduler_state *st = payload;
   pthread_mutex_lock(&st->lock);
-  scheduler_clock_set_speed(st, v);
+  scheduler_clock_set_speed(st, speed);
   pthread_mutex_unlock(&st->lock);
-  http_request_respond(req, http_response_new_json(200, json_pack("{s:f}", "speed", v)));
-  return 1;
+}
+
+static int scheduler_internal(void *state, http_request *req, const char *rest) {
+  return emulator_clock_endpoint(req, "scheduler", rest, set_speed, state);
 }
 
 /* ---- life cycle ---- */
@@ -365,14 +350,7 @@ static int create(void **out, emulator *emu) {
   st->emu = emu;
   st->groups = json_object();
   st->schedules = json_object();
-  st->speed = 1;
-  st->epoch_ms = st->virtual_base_ms = clock_wall_ms();
-  const char *speed = getenv("AIRGAP_SCHEDULER_CLOCK_SPEED");
-  if (speed) {
-    double v = strtod(speed, NULL);
-    if (v >= 1 && v <= 100000)
-      st->speed = v;
-  }
+  emulator_clock_init(&st->clock, "AIRGAP_SCHEDULER_CLOCK_SPEED");
   if (!st->groups || !st->schedules || !(st->delivery = delivery_acquire(emu))) {
     destroy(st);
     return airgap_error_set(AIRGAP_ERROR, "cannot create EventBridge Scheduler's state");

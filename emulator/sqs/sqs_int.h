@@ -1,6 +1,7 @@
 /*
  * sqs_int.h — private to emulator/sqs/: the SQS engine behind service.c, and
- * the interface its unit tests and fuzz target drive.
+ * the interface its unit tests and fuzz target drive (other services use the
+ * engine through sqs.h alone).
  *
  * The engine holds every queue and message of one emulator instance and
  * implements each SQS operation on jansson objects shaped like the botocore
@@ -16,10 +17,10 @@
 #ifndef AIRGAP_EMULATOR_SQS_INT_H
 #define AIRGAP_EMULATOR_SQS_INT_H
 
+#include "emulator/sqs/sqs.h"
+
 #include <jansson.h>
 #include <stdint.h>
-
-typedef struct sqs_engine sqs_engine;
 
 /* Where time comes from. now_ms: milliseconds since the epoch. timer_add runs
  * fn(arg) once after delay_ms and returns a handle (NULL on failure);
@@ -36,34 +37,8 @@ typedef struct sqs_hooks {
   int delay_recently_deleted;
 } sqs_hooks;
 
-/* Who is calling: borrowed strings, read only during sqs_engine_call(). */
-typedef struct sqs_context {
-  const char *account;  /* 12 digits */
-  const char *region;   /* "us-east-1" */
-  const char *endpoint; /* "http://host:port", the base of queue URLs */
-} sqs_context;
-
-/* An AWS error: code is a botocore error shape name ("QueueDoesNotExist") or a
- * generic AWS code ("InvalidParameterValue"); status 0 means "the model's". */
-typedef struct sqs_error {
-  int status;
-  const char *code;
-  char message[512];
-} sqs_error;
-
-/* Receives the answer of one call: output (owned by the callee, may be NULL for
- * an empty output) when error is NULL, else error (borrowed for the call). */
-typedef void (*sqs_done_fn)(json_t *output, const sqs_error *error, void *payload);
-
 /* Makes an engine. hooks is copied. Returns 0 or -1 (airgap_error_last()). */
 int sqs_engine_new(sqs_engine **out, const sqs_hooks *hooks);
-
-/* Runs one SQS operation (model name, "SendMessage"). input is borrowed (NULL
- * means {}). done is called exactly once: before this returns, or later for a
- * long poll (from the timer thread, or the thread of a call that made a
- * message available). */
-void sqs_engine_call(sqs_engine *engine, const sqs_context *ctx, const char *operation,
-                     json_t *input, sqs_done_fn done, void *payload);
 
 /* Every operation the engine implements, listed once for the engine's
  * dispatch table and the service's (service.c): X(model name, the engine's

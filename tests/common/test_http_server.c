@@ -982,6 +982,32 @@ static void test_http_server_query_parse_rejects_bad_input(void **state) {
   assert_null(pairs);
 }
 
+/* HTTP_QUERY_KEEP_NUL: a %00 stays inside a value, counted by value_len, so
+ * that a caller reading by length sees all of it; names still refuse it. */
+static void test_http_server_query_parse_keeps_nul(void **state) {
+  http_query_pair *pairs = NULL;
+  size_t count = 0;
+  const char *raw = "a=x%00y&b=plain&c";
+  assert_int_equal(
+      http_query_parse_flags(&pairs, &count, raw, strlen(raw), 10, HTTP_QUERY_KEEP_NUL), 0);
+  assert_int_equal(count, 3);
+  assert_int_equal(pairs[0].value_len, 3);
+  assert_memory_equal(pairs[0].value, "x\0y", 4); /* NUL-terminated after the 3 bytes */
+  assert_int_equal(pairs[1].value_len, 5);
+  assert_int_equal(pairs[2].value_len, 0);
+  http_query_free(pairs, count);
+  pairs = NULL;
+  assert_int_equal(http_query_parse_flags(&pairs, &count, "a%00b=1", 7, 10, HTTP_QUERY_KEEP_NUL),
+                   AIRGAP_EINVALID);
+  assert_null(pairs);
+  assert_non_null(strstr(airgap_error_last(), "NUL"));
+  /* Without the flag, the NUL is refused and says so. */
+  assert_int_equal(http_query_parse(&pairs, &count, "a=x%00y", 7, 10), AIRGAP_EINVALID);
+  assert_non_null(strstr(airgap_error_last(), "NUL"));
+  assert_int_equal(http_query_parse(&pairs, &count, "a=%4", 4, 10), AIRGAP_EINVALID);
+  assert_null(strstr(airgap_error_last(), "NUL"));
+}
+
 /* ---- tests: slow clients (slowloris) ---- */
 
 #define SLOW_CONNECTIONS 2000
@@ -1216,6 +1242,7 @@ int main(void) {
       cmocka_unit_test(test_http_server_free_ends_parked_streams),
       cmocka_unit_test(test_http_server_query_parse),
       cmocka_unit_test(test_http_server_query_parse_rejects_bad_input),
+      cmocka_unit_test(test_http_server_query_parse_keeps_nul),
       cmocka_unit_test(test_http_server_percent_decode),
       cmocka_unit_test(test_http_server_header_deadline),
       cmocka_unit_test(test_http_server_slow_clients),

@@ -148,6 +148,14 @@ const fuzz_seed fuzz_seeds[] = {
     FUZZ_LITERAL(
         "\x00POST\n/\n\nContent-Type: application/x-www-form-urlencoded\n\nAction=CreateQueue&"
         "QueueName=q&Attribute.1.Name=DelaySeconds&Attribute.1.Value=5&Tag.1.Key=k&Tag.1.Value=v"),
+    /* %00 kept inside query values (SQS reads them by length). */
+    FUZZ_LITERAL(
+        "\x00POST\n/\n\nContent-Type: application/x-www-form-urlencoded\n\nAction=SendMessage&"
+        "QueueUrl=q%00&MessageBody=a%00b&DelaySeconds=1%00&MessageAttribute.1.Name=n&"
+        "MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=%00"),
+    FUZZ_LITERAL(
+        "\x01POST\n/\n\nContent-Type: application/x-www-form-urlencoded\n\nAction=AssumeRole&"
+        "RoleArn=a%00&RoleSessionName=s%00&DurationSeconds=900%00"),
     FUZZ_LITERAL(
         "\x01POST\n/\n\nContent-Type: "
         "application/x-www-form-urlencoded\n\nAction=AssumeRole&RoleArn="
