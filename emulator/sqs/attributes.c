@@ -441,8 +441,9 @@ const char *sqs_attribute_value(const sqs_queue *q, const char *name, uint64_t n
 int sqs_check_encryption(json_t *attrs, sqs_error *err) {
   const char *kms = jsonutil_string(attrs, "KmsMasterKeyId");
   const char *sse = jsonutil_string(attrs, "SqsManagedSseEnabled");
+  /* AWS answers this conflict with InvalidAttributeName, not …Value. */
   if (kms && *kms && sse && !strcmp(sse, "true"))
-    return sqs_err_set(err, 0, "InvalidAttributeValue",
+    return sqs_err_set(err, 0, "InvalidAttributeName",
                        "You can use one type of server-side encryption (SSE) at one time. You can "
                        "either enable KMS SSE or SQS SSE.");
   return 0;

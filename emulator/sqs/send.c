@@ -254,8 +254,8 @@ static int check_message_attributes(json_t *attrs, size_t *size, sqs_error *err)
     json_t *sv = json_object_get(v, binary ? "BinaryValue" : "StringValue");
     if (!json_is_string(sv) || json_string_length(sv) == 0)
       return sqs_err_set(err, 0, "InvalidParameterValue",
-                         "The message attribute '%.256s' must contain non-empty message "
-                         "attribute value for message attribute type '%s'.",
+                         "Message (user) attribute '%.256s' must contain a non-empty value of "
+                         "type '%s'.",
                          name, base);
     if (binary) {
       unsigned char *bytes = NULL;
