@@ -139,7 +139,8 @@ int sqs_op_add_permission(sqs_op *op, json_t *in) {
     json_decref(policy);
     char id[512];
     snprintf(id, sizeof(id), "%s/SQSDefaultPolicy", q->arn);
-    policy = json_pack("{s:s, s:s, s:[]}", "Version", "2012-10-17", "Id", id, "Statement");
+    /* The policy AddPermission writes carries the 2008 policy version, as AWS's does. */
+    policy = json_pack("{s:s, s:s, s:[]}", "Version", "2008-10-17", "Id", id, "Statement");
   }
   json_t *stmts = json_object_get(policy, "Statement");
   if (!json_is_array(stmts)) {
