@@ -9,7 +9,8 @@ What is checked is what AWS's recorded answers show and the emulator once
 answered otherwise: the JSON error types of the generic query errors, the
 query protocol's wording for a missing queue, the code of the SSE conflict,
 empty message attribute values, RemovePermission without a policy, the
-policy AddPermission writes, and a FIFO batch without a group id."""
+policy AddPermission writes, a FIFO batch without a group id, and
+ChangeMessageVisibility on a message no longer in flight."""
 
 import glob
 import json
@@ -17,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -253,6 +255,31 @@ class Errors(unittest.TestCase):
                 sqs.remove_permission(QueueUrl=url, Label="crossaccount")
                 self.assertNotIn("Attributes", sqs.get_queue_attributes(
                     QueueUrl=url, AttributeNames=["Policy"]))
+
+    # ---- ChangeMessageVisibility once the timeout has passed ----
+
+    def test_change_visibility_after_timeout_expired(self):
+        # AWS answers OK and changes nothing (the message stays visible).
+        for protocol, sqs in self.clients.items():
+            with self.subTest(protocol=protocol):
+                url = sqs.create_queue(QueueName=self.name(protocol))["QueueUrl"]
+                sqs.send_message(QueueUrl=url, MessageBody="m")
+                handle = sqs.receive_message(QueueUrl=url, VisibilityTimeout=1)["Messages"][0][
+                    "ReceiptHandle"]
+                time.sleep(1.5)
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle,
+                                              VisibilityTimeout=60)
+                out = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+                    {"Id": "a", "ReceiptHandle": handle, "VisibilityTimeout": 60}])
+                self.assertEqual([e["Id"] for e in out["Successful"]], ["a"])
+                self.assertFalse(out.get("Failed"))
+                got = sqs.receive_message(QueueUrl=url, VisibilityTimeout=1)["Messages"]
+                self.assertEqual(got[0]["Body"], "m")
+                # In flight, the same call takes effect.
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"],
+                                              VisibilityTimeout=60)
+                time.sleep(1.5)
+                self.assertNotIn("Messages", sqs.receive_message(QueueUrl=url))
 
     # ---- FIFO batches ----
 
