@@ -206,6 +206,27 @@ class Errors(unittest.TestCase):
                                        "KmsDataKeyReusePeriodSeconds": "6000",
                                        "SqsManagedSseEnabled": "false"})
 
+    def test_fifo_queue_attribute_cannot_be_set(self):
+        for protocol, sqs in self.clients.items():
+            with self.subTest(protocol=protocol):
+                url = sqs.create_queue(QueueName=self.name(protocol))["QueueUrl"]
+                self.assertEqual(
+                    self.error(sqs.set_queue_attributes, QueueUrl=url,
+                               Attributes={"FifoQueue": "true"}),
+                    (400, "InvalidAttributeName", "Unknown Attribute FifoQueue."))
+                fifo = sqs.create_queue(QueueName=self.name(protocol, ".fifo"),
+                                        Attributes={"FifoQueue": "true"})["QueueUrl"]
+                for value in ("true", "false"):
+                    self.assertEqual(
+                        self.error(sqs.set_queue_attributes, QueueUrl=fifo,
+                                   Attributes={"FifoQueue": value}),
+                        (400, "InvalidAttributeValue",
+                         "Invalid value for the parameter FifoQueue. Reason: Modifying queue "
+                         "type is not supported."))
+                self.assertEqual(sqs.get_queue_attributes(
+                    QueueUrl=fifo, AttributeNames=["FifoQueue"])["Attributes"],
+                    {"FifoQueue": "true"})
+
     # ---- message attributes ----
 
     def test_empty_message_attribute_value(self):

@@ -155,7 +155,8 @@ static void test_sqs_attributes_validated(void **state) {
         "{\"QueueUrl\":\"%s\",\"AttributeNames\":[\"Nope\"]}", url);
   fails("InvalidAttributeValue", "SetQueueAttributes",
         "{\"QueueUrl\":\"%s\",\"Attributes\":{\"Policy\":\"not json\"}}", url);
-  fails("InvalidAttributeValue", "SetQueueAttributes",
+  /* AWS names the SSE conflict InvalidAttributeName. */
+  fails("InvalidAttributeName", "SetQueueAttributes",
         "{\"QueueUrl\":\"%s\",\"Attributes\":{\"KmsMasterKeyId\":\"alias/k\","
         "\"SqsManagedSseEnabled\":\"true\"}}",
         url);
