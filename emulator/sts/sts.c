@@ -226,7 +226,9 @@ static void get_caller_identity(aws_call *call, json_t *input) {
   char arn[64];
   snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", aws_call_partition(call),
            aws_call_account(call));
-  aws_call_reply(call, json_pack("{s:s, s:s, s:s}", "UserId", "AKIAIOSFODNN7EXAMPLE", "Account",
+  /* The account's root: its aws:userid is the account id (IAM's policy
+   * variables table), which GetCallerIdentity answers as UserId. */
+  aws_call_reply(call, json_pack("{s:s, s:s, s:s}", "UserId", aws_call_account(call), "Account",
                                  aws_call_account(call), "Arn", arn));
 }
 
@@ -299,7 +301,7 @@ static void get_session_token(aws_call *call, json_t *input) {
   const char *caller_arn = json_string_value(json_object_get(caller, "Arn"));
   const char *caller_id = json_string_value(json_object_get(caller, "UserId"));
   json_t *creds = credentials(call, duration, aws_call_account(call), caller_arn ? caller_arn : arn,
-                              caller_id ? caller_id : "AKIAIOSFODNN7EXAMPLE");
+                              caller_id ? caller_id : aws_call_account(call));
   json_decref(caller);
   aws_call_reply(call, json_pack("{s:o}", "Credentials", creds));
 }

@@ -115,6 +115,10 @@ class Sts(unittest.TestCase):
         ident = self.sts.get_caller_identity()
         self.assertEqual(ident["Account"], "000000000000")
         self.assertEqual(ident["Arn"], "arn:aws:iam::000000000000:root")
+        # The root's user id is its account id (its aws:userid), also with its session keys.
+        self.assertEqual(ident["UserId"], "000000000000")
+        creds = self.sts.get_session_token()["Credentials"]
+        self.assertEqual(self.client(creds=creds).get_caller_identity()["UserId"], "000000000000")
         ident = self.client(key="111122223333", region="eu-west-1").get_caller_identity()
         self.assertEqual(ident["Account"], "111122223333")
 
