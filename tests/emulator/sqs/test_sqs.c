@@ -764,7 +764,8 @@ static void test_sqs_permission_tag_and_fifo_batch_checks(void **state) {
   fails("InvalidParameterValue", "UntagQueue", "{\"QueueUrl\":\"%s\",\"TagKeys\":[]}", url);
   free(url);
   url = create("f.fifo", "{\"FifoQueue\":\"true\"}");
-  fails("MissingParameter", "SendMessageBatch",
+  /* AWS: InvalidParameterValue for the batch (MissingParameter for SendMessage). */
+  fails("InvalidParameterValue", "SendMessageBatch",
         "{\"QueueUrl\":\"%s\",\"Entries\":[{\"Id\":\"a\",\"MessageBody\":\"1\","
         "\"MessageGroupId\":\"g\",\"MessageDeduplicationId\":\"d\"},"
         "{\"Id\":\"b\",\"MessageBody\":\"2\",\"MessageDeduplicationId\":\"e\"}]}",
