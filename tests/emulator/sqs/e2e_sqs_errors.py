@@ -206,6 +206,24 @@ class Errors(unittest.TestCase):
                                        "KmsDataKeyReusePeriodSeconds": "6000",
                                        "SqsManagedSseEnabled": "false"})
 
+    def test_redrive_policy_quoted_as_sent(self):
+        for protocol, sqs in self.clients.items():
+            with self.subTest(protocol=protocol):
+                url = sqs.create_queue(QueueName=self.name(protocol))["QueueUrl"]
+                for arn, reason in (
+                        ("dummy", "Invalid value for deadLetterTargetArn."),
+                        ("arn:aws:sqs:us-east-1:000000000000:no-such-dlq",
+                         "Dead letter target does not exist.")):
+                    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 42})
+                    self.assertEqual(
+                        self.error(sqs.set_queue_attributes, QueueUrl=url,
+                                   Attributes={"RedrivePolicy": policy}),
+                        (400, "InvalidParameterValue",
+                         "Value %s for parameter RedrivePolicy is invalid. Reason: %s"
+                         % (policy, reason)))
+                self.assertNotIn("Attributes", sqs.get_queue_attributes(
+                    QueueUrl=url, AttributeNames=["RedrivePolicy"]))
+
     def test_fifo_queue_attribute_cannot_be_set(self):
         for protocol, sqs in self.clients.items():
             with self.subTest(protocol=protocol):
