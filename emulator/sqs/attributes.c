@@ -365,6 +365,12 @@ int sqs_qattrs_apply(qattrs *a, json_t *attrs, int creating, sqs_error *err) {
   json_object_foreach(attrs, k, v) {
     if (creating && !strcmp(k, "FifoQueue"))
       continue;
+    /* A FIFO queue knows the attribute and refuses the change; a standard
+     * queue does not know it (below), as AWS answers both. */
+    if (!strcmp(k, "FifoQueue") && a->fifo)
+      return sqs_err_set(err, 0, "InvalidAttributeValue",
+                         "Invalid value for the parameter FifoQueue. Reason: Modifying queue type "
+                         "is not supported.");
     /* FifoQueue is fixed at creation; the rest are read-only. */
     if (!is_known_attribute(k) || !strcmp(k, "FifoQueue") || !strcmp(k, "QueueArn") ||
         !strncmp(k, "Approximate", 11) || !strcmp(k, "CreatedTimestamp") ||
@@ -441,24 +447,29 @@ const char *sqs_attribute_value(const sqs_queue *q, const char *name, uint64_t n
 int sqs_check_encryption(json_t *attrs, sqs_error *err) {
   const char *kms = jsonutil_string(attrs, "KmsMasterKeyId");
   const char *sse = jsonutil_string(attrs, "SqsManagedSseEnabled");
+  /* AWS answers this conflict with InvalidAttributeName, not …Value. */
   if (kms && *kms && sse && !strcmp(sse, "true"))
-    return sqs_err_set(err, 0, "InvalidAttributeValue",
+    return sqs_err_set(err, 0, "InvalidAttributeName",
                        "You can use one type of server-side encryption (SSE) at one time. You can "
                        "either enable KMS SSE or SQS SSE.");
   return 0;
 }
 
 int sqs_check_redrive_target(sqs_op *op, const char *source_arn, int fifo, const qattrs *a,
-                             sqs_error *err) {
+                             json_t *attrs, sqs_error *err) {
   if (!a->dlq_arn)
     return 0;
+  /* The error quotes the policy as the request sent it, as AWS does. */
+  const char *shown = jsonutil_string(attrs, "RedrivePolicy");
+  if (!shown || !*shown)
+    shown = a->redrive_policy;
   sqs_queue *dlq = sqs_queue_by_arn(op->e, a->dlq_arn);
   if (!dlq)
-    return bad_redrive(err, a->redrive_policy, "Dead-letter target does not exist.");
+    return bad_redrive(err, shown, "Dead letter target does not exist.");
   if (!strcmp(dlq->arn, source_arn))
-    return bad_redrive(err, a->redrive_policy, "A queue cannot be its own dead-letter queue.");
+    return bad_redrive(err, shown, "A queue cannot be its own dead-letter queue.");
   if (dlq->a.fifo != fifo)
-    return bad_redrive(err, a->redrive_policy,
+    return bad_redrive(err, shown,
                        "Dead-letter queue must be the same type of queue as the source queue.");
   if (dlq->a.redrive_allow) {
     json_t *allow = json_loads(dlq->a.redrive_allow, 0, NULL);
@@ -474,7 +485,7 @@ int sqs_check_redrive_target(sqs_op *op, const char *source_arn, int fifo, const
     }
     json_decref(allow);
     if (!allowed)
-      return bad_redrive(err, a->redrive_policy,
+      return bad_redrive(err, shown,
                          "The dead-letter queue's RedriveAllowPolicy does not allow this queue.");
   }
   return 0;
@@ -529,7 +540,7 @@ int sqs_op_set_queue_attributes(sqs_op *op, json_t *in) {
   if (qattrs_copy(&a, &q->a) < 0)
     return sqs_err_oom(&op->err);
   if (sqs_qattrs_apply(&a, attrs, 0, &op->err) < 0 || sqs_check_encryption(attrs, &op->err) < 0 ||
-      sqs_check_redrive_target(op, q->arn, q->a.fifo, &a, &op->err) < 0) {
+      sqs_check_redrive_target(op, q->arn, q->a.fifo, &a, attrs, &op->err) < 0) {
     sqs_qattrs_free(&a);
     return -1;
   }

@@ -139,7 +139,8 @@ int sqs_op_add_permission(sqs_op *op, json_t *in) {
     json_decref(policy);
     char id[512];
     snprintf(id, sizeof(id), "%s/SQSDefaultPolicy", q->arn);
-    policy = json_pack("{s:s, s:s, s:[]}", "Version", "2012-10-17", "Id", id, "Statement");
+    /* The policy AddPermission writes carries the 2008 policy version, as AWS's does. */
+    policy = json_pack("{s:s, s:s, s:[]}", "Version", "2008-10-17", "Id", id, "Statement");
   }
   json_t *stmts = json_object_get(policy, "Statement");
   if (!json_is_array(stmts)) {
@@ -182,11 +183,12 @@ int sqs_op_remove_permission(sqs_op *op, json_t *in) {
   json_t *stmts = json_object_get(policy, "Statement");
   int found = find_statement(stmts, label);
   if (found < 0) {
+    int had_policy = stmts != NULL;
     json_decref(policy);
+    /* AWS names the existing policy only when there is one. */
     return sqs_err_set(&op->err, 0, "InvalidParameterValue",
-                       "Value %.100s for parameter Label is invalid. Reason: can't find label on "
-                       "existing policy.",
-                       label);
+                       "Value %.100s for parameter Label is invalid. Reason: can't find label%s.",
+                       label, had_policy ? " on existing policy" : "");
   }
   json_array_remove(stmts, (size_t)found);
   char *dump =

@@ -372,7 +372,7 @@ int sqs_op_create_queue(sqs_op *op, json_t *in) {
     return sqs_err_oom(&op->err);
   }
   snprintf(arn, arn_len, "arn:aws:sqs:%s:%s:%s", region, account, name);
-  if (sqs_check_redrive_target(op, arn, fifo, &a, &op->err) < 0) {
+  if (sqs_check_redrive_target(op, arn, fifo, &a, attrs, &op->err) < 0) {
     free(arn);
     sqs_qattrs_free(&a);
     return -1;

@@ -461,8 +461,11 @@ static int change_one(sqs_op *op, sqs_queue *q, json_t *in, json_t **result, sqs
         "Value %.200s for parameter ReceiptHandle is invalid. Reason: Message does not "
         "exist or is not available for visibility timeout change.",
         handle);
+  /* A message no longer in flight (its visibility timeout passed, or was set
+   * to 0) stays visible: AWS answers OK and changes nothing (LocalStack's
+   * AWS-validated test records it), never MessageNotInflight. */
   if (m->visible_at_ms <= op->now)
-    return sqs_err_set(err, 0, "MessageNotInflight", "The message referred to is not in flight.");
+    return 0;
   uint64_t until = op->now + (uint64_t)vis * 1000;
   if (until > m->first_receive_ms + (uint64_t)SQS_MAX_VISIBILITY * 1000)
     return sqs_err_set(err, 0, "InvalidParameterValue",

@@ -254,8 +254,8 @@ static int check_message_attributes(json_t *attrs, size_t *size, sqs_error *err)
     json_t *sv = json_object_get(v, binary ? "BinaryValue" : "StringValue");
     if (!json_is_string(sv) || json_string_length(sv) == 0)
       return sqs_err_set(err, 0, "InvalidParameterValue",
-                         "The message attribute '%.256s' must contain non-empty message "
-                         "attribute value for message attribute type '%s'.",
+                         "Message (user) attribute '%.256s' must contain a non-empty value of "
+                         "type '%s'.",
                          name, base);
     if (binary) {
       unsigned char *bytes = NULL;
@@ -486,12 +486,15 @@ int sqs_op_send_message_batch(sqs_op *op, json_t *in) {
                        SQS_MAX_MESSAGE_SIZE, total);
   /* A FIFO entry without a group id, or without a deduplication id when the
    * queue does not derive one from the content, fails the whole request
-   * (AWS answers so, rather than failing the entry). */
+   * (AWS answers so, rather than failing the entry; the missing group id
+   * with InvalidParameterValue, where a single SendMessage says
+   * MissingParameter). */
   json_array_foreach(entries, i, e) {
     if (!q->a.fifo)
       break;
     if (!jsonutil_string(e, "MessageGroupId"))
-      return sqs_err_missing(&op->err, "MessageGroupId");
+      return sqs_err_set(&op->err, 0, "InvalidParameterValue",
+                         "The request must contain the parameter MessageGroupId.");
     if (!q->a.content_dedup && !jsonutil_string(e, "MessageDeduplicationId"))
       return sqs_err_set(&op->err, 0, "InvalidParameterValue",
                          "The queue should either have ContentBasedDeduplication enabled or "

@@ -32,10 +32,20 @@ static int timer_cancel(void *payload, void *timer) {
   return emulator_timer_cancel(timer);
 }
 
+/* AWS words a missing queue differently per protocol: the query protocol
+ * (older SDKs) still says "… for this wsdl version.", JSON does not. */
+static const char *protocol_message(aws_call *call, const sqs_error *error) {
+  if (!strcmp(error->code, "QueueDoesNotExist") &&
+      !strcmp(error->message, "The specified queue does not exist.") &&
+      !strcmp(aws_call_protocol(call), "query"))
+    return "The specified queue does not exist for this wsdl version.";
+  return error->message;
+}
+
 static void answer(json_t *output, const sqs_error *error, void *payload) {
   aws_call *call = payload;
   if (error)
-    aws_call_fail(call, error->status, error->code, "%s", error->message);
+    aws_call_fail(call, error->status, error->code, "%s", protocol_message(call, error));
   else
     aws_call_reply(call, output);
 }

@@ -291,9 +291,10 @@ void sqs_qattrs_free(qattrs *a);
 /* SSE-KMS and SSE-SQS exclude each other when a request asks for both. */
 int sqs_check_encryption(json_t *attrs, sqs_error *err);
 /* Checks a's RedrivePolicy against its target queue: it exists, is not the
- * source itself, has the same type and allows the source. */
+ * source itself, has the same type and allows the source. Errors quote the
+ * request's RedrivePolicy (attrs, may be NULL) or else the stored one. */
 int sqs_check_redrive_target(sqs_op *op, const char *source_arn, int fifo, const qattrs *a,
-                             sqs_error *err);
+                             json_t *attrs, sqs_error *err);
 /* Renders attribute name of q into buf (or returns a stored string, borrowed);
  * NULL when the queue has no value for it. */
 const char *sqs_attribute_value(const sqs_queue *q, const char *name, uint64_t now, char *buf,

@@ -242,7 +242,7 @@ void sts_assume_role_with_saml(aws_call *call, json_t *input) {
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     goto cleanup;
   }
-  if (sts_packed_size(call, input, extra) < 0) {
+  if (sts_packed_size(call, input, 0, extra) < 0) {
     json_decref(extra);
     goto cleanup;
   }
@@ -348,7 +348,7 @@ void sts_assume_role_with_web_identity(aws_call *call, json_t *input) {
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     return;
   }
-  if (sts_packed_size(call, input, extra) < 0) {
+  if (sts_packed_size(call, input, 0, extra) < 0) {
     json_decref(extra);
     return;
   }

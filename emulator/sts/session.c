@@ -98,7 +98,7 @@ static int check_tags(aws_call *call, json_t *input) {
     for (size_t j = 0; j < i; j++) {
       const char *other = jsonutil_string(json_array_get(tags, j), "Key");
       if (other && !strcasecmp(other, key)) {
-        aws_call_fail(call, 400, "ValidationError",
+        aws_call_fail(call, 400, "InvalidParameterValue",
                       "Duplicate tag keys found. Please note that Tag keys are case "
                       "insensitive.");
         return -1;
@@ -116,6 +116,23 @@ static int check_tags(aws_call *call, json_t *input) {
     if (!matches(key, tag_chars, 1))
       return invalid(call, key, member,
                      "satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+");
+  }
+  /* A transitive key names one of the request's own tags (case-insensitively). */
+  json_array_foreach(transitive, i, t) {
+    const char *key = json_string_value(t);
+    int tagged = 0;
+    size_t j;
+    json_t *tag;
+    json_array_foreach(tags, j, tag) {
+      const char *k = jsonutil_string(tag, "Key");
+      if (k && !strcasecmp(k, key))
+        tagged = 1;
+    }
+    if (!tagged) {
+      aws_call_fail(call, 400, "InvalidParameterValue",
+                    "The specified transitive tag key must be included in the requested tags.");
+      return -1;
+    }
   }
   return 0;
 }
@@ -215,11 +232,14 @@ int sts_check_session(aws_call *call, json_t *input) {
   return 0;
 }
 
-int sts_packed_size(aws_call *call, json_t *input, json_t *out) {
+int sts_packed_size(aws_call *call, json_t *input, int always, json_t *out) {
   const char *policy = jsonutil_string(input, "Policy");
   json_t *arns = json_object_get(input, "PolicyArns"), *tags = json_object_get(input, "Tags");
-  if (!policy && !json_array_size(arns) && !json_array_size(tags))
+  if (!policy && !json_array_size(arns) && !json_array_size(tags)) {
+    if (always)
+      json_object_set_new(out, "PackedPolicySize", json_integer(0));
     return 0;
+  }
   size_t bytes = 0, i;
   json_t *v;
   if (policy) {

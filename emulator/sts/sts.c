@@ -105,18 +105,41 @@ long sts_duration(aws_call *call, json_t *input, long dflt, long max) {
 
 int sts_role_arn(aws_call *call, const char *arn, char account[13], char partition[16]) {
   size_t n = arn ? strlen(arn) : 0;
-  char prefix[64] = "";
-  if (n >= 20 && n <= 2048 &&
-      sscanf(arn, "arn:%15[a-z-]:iam::%12[0-9]:", partition, account) == 2 && strlen(account) == 12)
-    snprintf(prefix, sizeof(prefix), "arn:%s:iam::%s:role/", partition, account);
-  /* The role name (after an optional path) must not be empty. */
-  if (!prefix[0] || strncmp(arn, prefix, strlen(prefix)) != 0 || arn[n - 1] == '/') {
+  if (n < 20 || n > 2048) {
     aws_call_fail(call, 400, "ValidationError",
-                  "%.200s is invalid: RoleArn must be an IAM role ARN "
-                  "(arn:aws:iam::<account>:role/<name>)",
-                  arn ? arn : "");
+                  "1 validation error detected: Value '%.64s' at 'roleArn' failed to satisfy "
+                  "constraint: Member must have length %s",
+                  arn ? arn : "",
+                  n < 20 ? "greater than or equal to 20" : "less than or equal to 2048");
     return -1;
   }
+  /* arn:<partition>:<service>:<region>:<account>:role/<path/name>, as AWS
+   * parses it: the service and region are not checked (nothing is enforced,
+   * as with roles IAM does not know), an empty account is the caller's, and
+   * the role name must not be empty. */
+  char acct[13] = "";
+  const char *p = arn + 4;
+  const char *c[5];
+  int colons = 0;
+  for (const char *q = p; *q && colons < 5; q++)
+    if (*q == ':')
+      c[colons++] = q;
+  int ok = !strncmp(arn, "arn:", 4) && colons == 4 && c[0] > p && (size_t)(c[0] - p) < 16 &&
+           c[1] > c[0] + 1 && (size_t)(c[1] - c[0] - 1) < 32 && !strncmp(c[3] + 1, "role/", 5) &&
+           arn[n - 1] != '/' && c[3][6] != '\0';
+  if (ok) {
+    size_t al = (size_t)(c[3] - c[2] - 1);
+    ok = al == 0 || (al == 12 && strspn(c[2] + 1, "0123456789") >= 12);
+    if (ok && al == 12)
+      memcpy(acct, c[2] + 1, 12);
+  }
+  if (!ok) {
+    aws_call_fail(call, 400, "ValidationError", "%.256s is invalid", arn);
+    return -1;
+  }
+  memcpy(partition, p, (size_t)(c[0] - p));
+  partition[c[0] - p] = '\0';
+  snprintf(account, 13, "%s", acct[0] ? acct : aws_call_account(call));
   return 0;
 }
 
@@ -203,7 +226,9 @@ static void get_caller_identity(aws_call *call, json_t *input) {
   char arn[64];
   snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", aws_call_partition(call),
            aws_call_account(call));
-  aws_call_reply(call, json_pack("{s:s, s:s, s:s}", "UserId", "AKIAIOSFODNN7EXAMPLE", "Account",
+  /* The account's root: its aws:userid is the account id (IAM's policy
+   * variables table), which GetCallerIdentity answers as UserId. */
+  aws_call_reply(call, json_pack("{s:s, s:s, s:s}", "UserId", aws_call_account(call), "Account",
                                  aws_call_account(call), "Arn", arn));
 }
 
@@ -237,7 +262,7 @@ static void assume_role(aws_call *call, json_t *input) {
   }
   if (source)
     json_object_set(extra, "SourceIdentity", source);
-  if (sts_packed_size(call, input, extra) < 0) {
+  if (sts_packed_size(call, input, 0, extra) < 0) {
     json_decref(extra);
     return;
   }
@@ -276,7 +301,7 @@ static void get_session_token(aws_call *call, json_t *input) {
   const char *caller_arn = json_string_value(json_object_get(caller, "Arn"));
   const char *caller_id = json_string_value(json_object_get(caller, "UserId"));
   json_t *creds = credentials(call, duration, aws_call_account(call), caller_arn ? caller_arn : arn,
-                              caller_id ? caller_id : "AKIAIOSFODNN7EXAMPLE");
+                              caller_id ? caller_id : aws_call_account(call));
   json_decref(caller);
   aws_call_reply(call, json_pack("{s:o}", "Credentials", creds));
 }
@@ -308,7 +333,7 @@ static void get_federation_token(aws_call *call, json_t *input) {
            name);
   snprintf(user_id, sizeof(user_id), "%s:%s", account, name);
   json_t *packed = json_object();
-  if (!packed || sts_packed_size(call, input, packed) < 0) {
+  if (!packed || sts_packed_size(call, input, 1, packed) < 0) {
     if (!packed)
       aws_call_fail(call, 500, "InternalFailure", "out of memory");
     json_decref(packed);

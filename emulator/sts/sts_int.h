@@ -31,11 +31,14 @@ int sts_check_session(aws_call *call, json_t *input);
 
 /* When input has a Policy, PolicyArns or Tags, sets out's PackedPolicySize
  * (percent of the packed limit); answers PackedPolicyTooLarge and returns -1
- * past 100% (session.c). */
-int sts_packed_size(aws_call *call, json_t *input, json_t *out);
+ * past 100% (session.c). With always set (GetFederationToken, which AWS
+ * answers with PackedPolicySize 0 when there is nothing to pack), sets it
+ * either way. */
+int sts_packed_size(aws_call *call, json_t *input, int always, json_t *out);
 
-/* Checks RoleArn (arn:<partition>:iam::<12 digits>:role/<name>) and writes its
- * account and partition; answers ValidationError and returns -1. */
+/* Checks RoleArn (20-2048 characters, arn:<partition>:<service>:<region>:
+ * <12 digits or empty>:role/<name>) and writes its account (the caller's when
+ * empty) and partition; answers ValidationError and returns -1. */
 int sts_role_arn(aws_call *call, const char *arn, char account[13], char partition[16]);
 
 /* Checks a session name (2-64 of [\w+=,.@-]) for the named member. */

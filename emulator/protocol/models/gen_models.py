@@ -176,6 +176,18 @@ def sqs_overlay(operations, shapes):
     shapes.setdefault("RequestThrottled", error("RequestThrottled", 403))
     shapes.setdefault("InvalidAddress", error("InvalidAddress", 404))
     shapes.setdefault("InvalidSecurity", error("InvalidSecurity", 403))
+    # AWS's JSON answers name the generic query errors with these types
+    # (x-amzn-query-error keeps the query code): InvalidParameterValue is
+    # InvalidParameterValueException, MissingParameter
+    # MissingRequiredParameterException. Listing them on every operation
+    # lets the serializer find them by query code.
+    for name, code in (("InvalidParameterValueException", "InvalidParameterValue"),
+                       ("MissingRequiredParameterException", "MissingParameter")):
+        shapes.setdefault(name, error(code, 400))
+        for op in operations.values():
+            refs = op.setdefault("errors", [])
+            if {"shape": name} not in refs:
+                refs.append({"shape": name})
     rhi = shapes.get("ReceiptHandleIsInvalid")
     if rhi is not None and "error" not in rhi:
         rhi["error"] = {"code": "ReceiptHandleIsInvalid", "httpStatusCode": 404,

@@ -270,7 +270,10 @@ class Fidelity(unittest.TestCase):
                     "MessageDeduplicationId": "d1"},
                    {"Id": "2", "MessageBody": "b", "MessageDeduplicationId": "d2"}]
         r = self.error(self.sqs.send_message_batch, QueueUrl=url, Entries=entries)
-        self.assertEqual(r["Error"]["Code"], "MissingParameter")
+        # A batch answers InvalidParameterValue here (SendMessage: MissingParameter).
+        self.assertEqual(r["Error"]["Code"], "InvalidParameterValue")
+        self.assertEqual(r["Error"]["Message"],
+                         "The request must contain the parameter MessageGroupId.")
         entries[1]["MessageGroupId"] = "g"
         del entries[1]["MessageDeduplicationId"]
         r = self.error(self.sqs.send_message_batch, QueueUrl=url, Entries=entries)
@@ -280,7 +283,7 @@ class Fidelity(unittest.TestCase):
                        json.dumps([{"Id": "1", "MessageBody": "a", "MessageGroupId": "g",
                                     "MessageDeduplicationId": "d1"},
                                    {"Id": "2", "MessageBody": "b"}]), ok=False)
-        self.assertIn("MissingParameter", err)
+        self.assertIn("InvalidParameterValue", err)
         self.assertEqual(self.count(url), 0)
         # With content-based deduplication the ids may be left out.
         url = self.queue("-cbd.fifo", FifoQueue="true", ContentBasedDeduplication="true")

@@ -282,7 +282,10 @@ test("1 MiB messages, older receipt handles and FIFO batches over JSON", async (
     Entries: [{ Id: "1", MessageBody: "a", MessageGroupId: "g", MessageDeduplicationId: "d" },
               { Id: "2", MessageBody: "b", MessageDeduplicationId: "e" }],
   })));
-  assert.equal(refused.name, "MissingParameter");
+  // AWS answers a batch so with InvalidParameterValue (JSON type
+  // InvalidParameterValueException), a single SendMessage with MissingParameter.
+  assert.equal(refused.name, "InvalidParameterValue");
+  assert.equal(refused.message, "The request must contain the parameter MessageGroupId.");
   assert.equal(refused.$metadata.httpStatusCode, 400);
 });
 

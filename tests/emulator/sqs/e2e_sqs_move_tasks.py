@@ -311,12 +311,12 @@ class MoveTasks(unittest.TestCase):
             "SendMessage", '{"QueueUrl": "%s", "MessageBody": "x", "MessageAttributes": '
             '{"a": {"DataType": "String", "StringValue": "v\\u0000"}}}' % url)
         self.assertEqual(status, 400)
-        self.assertEqual(doc["__type"], "com.amazonaws.sqs#InvalidParameterValue")
+        self.assertEqual(doc["__type"], "com.amazonaws.sqs#InvalidParameterValueException")
         self.assertIn("invalid characters", doc["message"])
         # Where a name is read, a NUL is refused before a truncated one is used.
         status, _, doc = self.json_call("CreateQueue", '{"QueueName": "nul\\u0000name"}')
         self.assertEqual(status, 400)
-        self.assertEqual(doc["__type"], "com.amazonaws.sqs#InvalidParameterValue")
+        self.assertEqual(doc["__type"], "com.amazonaws.sqs#InvalidParameterValueException")
         self.assertNotIn("QueueUrls", self.sqs.list_queues(QueueNamePrefix="nul"))
         status, _, doc = self.json_call(
             "SendMessageBatch", '{"QueueUrl": "%s", "Entries": [{"Id": "a", "MessageBody": '

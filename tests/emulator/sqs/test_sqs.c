@@ -155,7 +155,8 @@ static void test_sqs_attributes_validated(void **state) {
         "{\"QueueUrl\":\"%s\",\"AttributeNames\":[\"Nope\"]}", url);
   fails("InvalidAttributeValue", "SetQueueAttributes",
         "{\"QueueUrl\":\"%s\",\"Attributes\":{\"Policy\":\"not json\"}}", url);
-  fails("InvalidAttributeValue", "SetQueueAttributes",
+  /* AWS names the SSE conflict InvalidAttributeName. */
+  fails("InvalidAttributeName", "SetQueueAttributes",
         "{\"QueueUrl\":\"%s\",\"Attributes\":{\"KmsMasterKeyId\":\"alias/k\","
         "\"SqsManagedSseEnabled\":\"true\"}}",
         url);
@@ -296,8 +297,9 @@ static void test_sqs_visibility_timeout(void **state) {
    * message visible at once here. */
   ok0("ChangeMessageVisibility",
       "{\"QueueUrl\":\"%s\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":0}", url, first);
-  fails("MessageNotInflight", "ChangeMessageVisibility",
-        "{\"QueueUrl\":\"%s\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":5}", url, second);
+  /* The message is visible again: AWS answers OK and leaves it visible. */
+  ok0("ChangeMessageVisibility",
+      "{\"QueueUrl\":\"%s\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":5}", url, second);
   fails("InvalidParameterValue", "ChangeMessageVisibility",
         "{\"QueueUrl\":\"%s\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":43201}", url, second);
   out = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\"}", url);
@@ -762,7 +764,8 @@ static void test_sqs_permission_tag_and_fifo_batch_checks(void **state) {
   fails("InvalidParameterValue", "UntagQueue", "{\"QueueUrl\":\"%s\",\"TagKeys\":[]}", url);
   free(url);
   url = create("f.fifo", "{\"FifoQueue\":\"true\"}");
-  fails("MissingParameter", "SendMessageBatch",
+  /* AWS: InvalidParameterValue for the batch (MissingParameter for SendMessage). */
+  fails("InvalidParameterValue", "SendMessageBatch",
         "{\"QueueUrl\":\"%s\",\"Entries\":[{\"Id\":\"a\",\"MessageBody\":\"1\","
         "\"MessageGroupId\":\"g\",\"MessageDeduplicationId\":\"d\"},"
         "{\"Id\":\"b\",\"MessageBody\":\"2\",\"MessageDeduplicationId\":\"e\"}]}",

@@ -115,6 +115,10 @@ class Sts(unittest.TestCase):
         ident = self.sts.get_caller_identity()
         self.assertEqual(ident["Account"], "000000000000")
         self.assertEqual(ident["Arn"], "arn:aws:iam::000000000000:root")
+        # The root's user id is its account id (its aws:userid), also with its session keys.
+        self.assertEqual(ident["UserId"], "000000000000")
+        creds = self.sts.get_session_token()["Credentials"]
+        self.assertEqual(self.client(creds=creds).get_caller_identity()["UserId"], "000000000000")
         ident = self.client(key="111122223333", region="eu-west-1").get_caller_identity()
         self.assertEqual(ident["Account"], "111122223333")
 
@@ -200,6 +204,48 @@ class Sts(unittest.TestCase):
         err = self.aws("assume-role", "--role-arn", ROLE, "--role-session-name", "a b", ok=False)
         self.assertIn("ValidationError", err)
 
+    def test_role_arn_as_aws_parses_it(self):
+        # Any service's role ARN is parsed (LocalStack's fixtures use sts); the
+        # account may be empty (the caller's), the name may not.
+        out = self.sts.assume_role(RoleArn="arn:aws:sts::000000000000:role/rd_role",
+                                   RoleSessionName="s3-access-example")
+        self.assertEqual(out["AssumedRoleUser"]["Arn"],
+                         "arn:aws:sts::000000000000:assumed-role/rd_role/s3-access-example")
+        self.assertTrue(out["AssumedRoleUser"]["AssumedRoleId"].endswith(":s3-access-example"))
+        out = self.sts.assume_role(RoleArn="arn:aws:iam:::role/no-account",
+                                   RoleSessionName="s1")
+        self.assertEqual(out["AssumedRoleUser"]["Arn"],
+                         "arn:aws:sts::000000000000:assumed-role/no-account/s1")
+        for arn in ("arn:aws:iam::123456789012:user/bob", "arn:aws:iam::123456789012:role/",
+                    "not-an-arn-but-long-enough", "arn:aws:iam::12345:role/short-account"):
+            r = self.error(self.sts.assume_role, RoleArn=arn, RoleSessionName="s1")
+            self.assertEqual((r["Error"]["Code"], r["Error"]["Message"]),
+                             ("ValidationError", "%s is invalid" % arn))
+        status, body = self.raw("Action=AssumeRole&Version=2011-06-15&RoleSessionName=s1"
+                                "&RoleArn=arn%3Aaws%3Aiam%3A%3A1")
+        self.assertEqual(status, 400)
+        import xml.etree.ElementTree as ET
+        ns = {"s": "https://sts.amazonaws.com/doc/2011-06-15/"}
+        error = ET.fromstring(body).find("s:Error", ns)
+        self.assertEqual((error.findtext("s:Type", namespaces=ns),
+                          error.findtext("s:Code", namespaces=ns),
+                          error.findtext("s:Message", namespaces=ns)),
+                         ("Sender", "ValidationError",
+                          "1 validation error detected: Value 'arn:aws:iam::1' at 'roleArn' "
+                          "failed to satisfy constraint: Member must have length greater than "
+                          "or equal to 20"))
+
+    def test_federation_token_packed_policy_size_zero(self):
+        # AWS answers PackedPolicySize 0 when there is nothing to pack;
+        # AssumeRole leaves it out then.
+        self.assertEqual(self.sts.get_federation_token(Name="plain")["PackedPolicySize"], 0)
+        self.assertNotIn("PackedPolicySize",
+                         self.sts.assume_role(RoleArn=ROLE, RoleSessionName="plain"))
+        ok = self.sts.assume_role(RoleArn=ROLE, RoleSessionName="tagged",
+                                  Tags=[{"Key": "Team", "Value": "a"}],
+                                  TransitiveTagKeys=["team"])
+        self.assertIn("PackedPolicySize", ok)
+
     def raw(self, form):
         import urllib.request
         req = urllib.request.Request(self.emu.endpoint + "/", data=form.encode(), method="POST",
@@ -279,7 +325,12 @@ class Sts(unittest.TestCase):
             (dict(Tags=[{"Key": "k", "Value": "x" * 257}]), "ValidationError",
              "tags.1.member.value"),
             (dict(Tags=[{"Key": "Team", "Value": "a"}, {"Key": "team", "Value": "b"}]),
-             "ValidationError", "Duplicate tag keys"),
+             "InvalidParameterValue", "Duplicate tag keys"),
+            (dict(Tags=[{"Key": "Team", "Value": "a"}], TransitiveTagKeys=["Project"]),
+             "InvalidParameterValue",
+             "The specified transitive tag key must be included in the requested tags."),
+            (dict(TransitiveTagKeys=["Project"]), "InvalidParameterValue",
+             "The specified transitive tag key must be included in the requested tags."),
             (dict(TransitiveTagKeys=["k%d" % i for i in range(51)]), "ValidationError",
              "transitiveTagKeys"),
             (dict(ExternalId="x"), "ValidationError", "externalId"),
