@@ -222,8 +222,8 @@ int cmd_run(int argc, char **argv) {
   if (error == 0) {
     snprintf(url, sizeof(url), "http://127.0.0.1:%u", queue_server_port(server));
     f.o.queue_url = url;
-    if ((error = queue_token_create(&agent_token, queue_dir, "agent")) == 0)
-      error = queue_token_create(&client_token, queue_dir, "client");
+    if ((error = queue_server_token_create(&agent_token, server, "agent")) == 0)
+      error = queue_server_token_create(&client_token, server, "client");
   }
   if (error < 0) {
     pthread_sigmask(SIG_SETMASK, &old, NULL);

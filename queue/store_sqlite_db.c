@@ -306,6 +306,11 @@ static int make_durable(sqlite_store *s, uint64_t ticket) {
 }
 
 int tx_end(sqlite_store *s, int error, int durable) {
+  return tx_end_then(s, error, durable, NULL, NULL);
+}
+
+int tx_end_then(sqlite_store *s, int error, int durable, queue_store_committed_fn committed,
+                void *payload) {
   uint64_t ticket = 0;
   if (error >= 0) {
     int rc = sql_exec(s, "commit", "COMMIT", NULL, 0);
@@ -318,6 +323,8 @@ int tx_end(sqlite_store *s, int error, int durable) {
   if (error < 0)
     rollback(s);
   pthread_mutex_unlock(&s->mu);
+  if (error >= 0 && committed)
+    committed(payload);
   if (error >= 0 && ticket)
     error = make_durable(s, ticket);
   return error < 0 ? error : 0;
@@ -442,9 +449,10 @@ int sqlite_store_open(sqlite_store **out, const char *data_dir, int sync_normal,
   }
   chmod(path, 0600); /* token hashes and secrets live here */
   sqlite3_busy_timeout(s->db, 10000);
-  if ((error = exec_script(s, "PRAGMA journal_mode = WAL")) < 0 ||
-      (error = exec_script(s, "PRAGMA synchronous = NORMAL")) < 0 || /* see make_durable() */
-      (error = migrate(s)) < 0)
+  /* synchronous first: a new file's switch to WAL then costs no rollback
+   * journal syncs (the directory sync below makes the files durable). */
+  if ((error = exec_script(s, "PRAGMA synchronous = NORMAL")) < 0 || /* see make_durable() */
+      (error = exec_script(s, "PRAGMA journal_mode = WAL")) < 0 || (error = migrate(s)) < 0)
     goto cleanup;
   /* The WAL exists while a connection is open; our own descriptor of it is
    * what make_durable() syncs. The directory is synced once so that the WAL's
