@@ -2,21 +2,22 @@
  * agent_job.c — the job supervisor: one process per job (DESIGN.md, "The
  * flow of one job").
  *
- * It builds the job's world in a fixed order — workspace (overlay snapshot +
- * overlayfs), image, sandbox container owning the network namespace, whose
- * one process is the job's own emulator listening on 127.0.0.1:4566 inside
- * that namespace, confined like the job (never in this root process: see
- * agent_emulator.c), the job container joining it once the emulator answers
- * — and takes it down in the reverse order on every path: job and Lambda
- * containers, the sandbox with its emulator, workspace, run
- * directory, then the final log flush and the final status. Every resource
+ * It builds the job's world — workspace (overlay snapshot + overlayfs),
+ * image and sandbox container side by side; the sandbox owns the network
+ * namespace and its one process is the job's own emulator listening on
+ * 127.0.0.1:4566 inside it, confined like the job (never in this root
+ * process: see agent_emulator.c); the job container is created while the
+ * sandbox starts and started once the emulator answers — and takes it down
+ * on every path: job and Lambda containers with the sandbox beside them,
+ * then workspace, run directory, the final log flush and the final status. Every resource
  * is recorded in one struct as soon as it exists, so the one teardown
  * function serves success, failure, cancel and timeout alike; whatever a
  * crash leaves is labelled or lives under the run directory, for the agent
  * to reap.
  *
- * Two helper threads: heartbeats (which bring the cancel flag) and the
- * container's log stream. The main thread waits for the container in short
+ * Helper threads: heartbeats (which bring the cancel flag), the container's
+ * log stream, and while setting up and tearing down the image check and the
+ * sandbox. The main thread waits for the container in short
  * slices so that cancel, timeout and signals take effect within a second.
  */
 #include "agent/agent_int.h"

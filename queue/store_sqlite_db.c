@@ -286,9 +286,9 @@ static int make_durable(sqlite_store *s, uint64_t ticket) {
     }
     s->syncing = 1;
     pthread_mutex_unlock(&s->sync_mu);
-    pthread_mutex_lock(&s->mu);
-    uint64_t target = s->commits; /* every commit so far is in the WAL already */
-    pthread_mutex_unlock(&s->mu);
+    /* Every commit counted so far is in the WAL already. Read without mu: a
+     * transaction under way must not hold the flush back. */
+    uint64_t target = __atomic_load_n(&s->commits, __ATOMIC_ACQUIRE);
     int rc = fdatasync(s->wal_fd);
     int saved = errno;
     pthread_mutex_lock(&s->sync_mu);
@@ -318,7 +318,7 @@ int tx_end_then(sqlite_store *s, int error, int durable, queue_store_committed_f
     if (rc < 0)
       error = rc;
     else if (durable)
-      ticket = ++s->commits;
+      ticket = __atomic_add_fetch(&s->commits, 1, __ATOMIC_RELEASE);
   }
   if (error < 0)
     rollback(s);

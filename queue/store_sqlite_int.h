@@ -29,7 +29,7 @@ typedef struct sqlite_store {
   pthread_mutex_t mu; /* the connection, the cache, commits */
   int sync_normal;
   int wal_fd;
-  uint64_t commits; /* durable commits made (under mu) */
+  uint64_t commits; /* durable commits made (written under mu, read atomically) */
   /* group commit (under sync_mu) */
   pthread_mutex_t sync_mu;
   pthread_cond_t sync_cond;
