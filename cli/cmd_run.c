@@ -202,6 +202,9 @@ int cmd_run(int argc, char **argv) {
     f.o.agent_id = f.id;
   }
   f.o.max_jobs = 1;
+  /* No next job to start a sandbox ahead for: the agent's start skips the
+   * sandbox image's check, which the supervisor makes anyway. */
+  f.o.no_warm_sandbox = 1;
   code = 2;                  /* what finish refuses is a flag's value */
   f.o.allow_local_repos = 1; /* run: its user is on this machine */
   if (cli_agent_flags_finish(&f, "run") < 0)
