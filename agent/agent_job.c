@@ -2,21 +2,22 @@
  * agent_job.c — the job supervisor: one process per job (DESIGN.md, "The
  * flow of one job").
  *
- * It builds the job's world in a fixed order — workspace (overlay snapshot +
- * overlayfs), image, sandbox container owning the network namespace, whose
- * one process is the job's own emulator listening on 127.0.0.1:4566 inside
- * that namespace, confined like the job (never in this root process: see
- * agent_emulator.c), the job container joining it once the emulator answers
- * — and takes it down in the reverse order on every path: job and Lambda
- * containers, the sandbox with its emulator, workspace, run
- * directory, then the final log flush and the final status. Every resource
+ * It builds the job's world — workspace (overlay snapshot + overlayfs),
+ * image and sandbox container side by side; the sandbox owns the network
+ * namespace and its one process is the job's own emulator listening on
+ * 127.0.0.1:4566 inside it, confined like the job (never in this root
+ * process: see agent_emulator.c); the job container is created while the
+ * sandbox starts and started once the emulator answers — and takes it down
+ * on every path: job and Lambda containers with the sandbox beside them,
+ * then workspace, run directory, the final log flush and the final status. Every resource
  * is recorded in one struct as soon as it exists, so the one teardown
  * function serves success, failure, cancel and timeout alike; whatever a
  * crash leaves is labelled or lives under the run directory, for the agent
  * to reap.
  *
- * Two helper threads: heartbeats (which bring the cancel flag) and the
- * container's log stream. The main thread waits for the container in short
+ * Helper threads: heartbeats (which bring the cancel flag), the container's
+ * log stream, and while setting up and tearing down the image check and the
+ * sandbox. The main thread waits for the container in short
  * slices so that cancel, timeout and signals take effect within a second.
  */
 #include "agent/agent_int.h"
@@ -249,7 +250,36 @@ static char *services_list(const queue_spec *spec) {
   return services;
 }
 
-static int start_sandbox(job_run *r, pid_t *out_pid) {
+/* The sandbox comes up on its own thread. The main thread creates the job
+ * container as soon as the sandbox's id is known (the container names the
+ * sandbox's network; the engine needs the sandbox running only to start it),
+ * so that creation overlaps the sandbox's start and its emulator's. */
+typedef struct sandbox_setup {
+  job_run *r;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int known; /* under lock: r->sandbox_id is set, or no sandbox will be */
+  pid_t pid;
+  int error;
+} sandbox_setup;
+
+static void sandbox_known(sandbox_setup *s) {
+  pthread_mutex_lock(&s->lock);
+  s->known = 1;
+  pthread_cond_broadcast(&s->cond);
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* Waits until the sandbox thread knows its container; 0 when there is one. */
+static int sandbox_wait_known(sandbox_setup *s) {
+  pthread_mutex_lock(&s->lock);
+  while (!s->known)
+    pthread_cond_wait(&s->cond, &s->lock);
+  pthread_mutex_unlock(&s->lock);
+  return s->r->sandbox_id ? 0 : -1;
+}
+
+static int start_sandbox(job_run *r, sandbox_setup *s, pid_t *out_pid) {
   json_t *config = NULL, *info = NULL;
   char exe[PATH_MAX], image[AGENT_SANDBOX_TAG_MAX];
   char *services = services_list(r->spec);
@@ -265,8 +295,11 @@ static int start_sandbox(job_run *r, pid_t *out_pid) {
   if ((error = agent_emulator_sandbox_config(&config, &params)) < 0 ||
       (error = agent_container_label_life(config, r->p->life_id)) < 0)
     goto cleanup;
-  if ((error = docker_container_create(&r->sandbox_id, r->docker, NULL, config)) < 0 ||
-      (error = docker_container_start(r->docker, r->sandbox_id)) < 0 ||
+  error = docker_container_create(&r->sandbox_id, r->docker, NULL, config);
+  sandbox_known(s);
+  log_debug("agent", "job %s: sandbox created at +%llu ms", r->p->job_id,
+            (unsigned long long)(clock_monotonic_ms() - r->started_ms));
+  if (error < 0 || (error = docker_container_start(r->docker, r->sandbox_id)) < 0 ||
       (error = docker_container_inspect(&info, r->docker, r->sandbox_id)) < 0)
     goto cleanup;
   json_int_t pid = json_integer_value(json_object_get(json_object_get(info, "State"), "Pid"));
@@ -345,8 +378,10 @@ static int wait_emulator(job_run *r, pid_t sandbox_pid) {
   return 0;
 }
 
-static int start_job_container(job_run *r, const char *commit, char **mirror_paths,
-                               size_t mirror_path_count) {
+/* Creates the job container in the sandbox's network; it starts once the
+ * emulator answers (start_job_container). */
+static int create_job_container(job_run *r, const char *commit, char **mirror_paths,
+                                size_t mirror_path_count) {
   json_t *config = NULL;
   agent_container_params params = {.agent_id = r->p->agent_id,
                                    .job_id = r->p->job_id,
@@ -362,8 +397,15 @@ static int start_job_container(job_run *r, const char *commit, char **mirror_pat
   if (error == 0)
     error = docker_container_create(&r->container_id, r->docker, NULL, config);
   json_decref(config);
-  if (error == 0)
-    error = docker_container_start(r->docker, r->container_id);
+  if (error < 0)
+    return fail(r, error, "container");
+  log_debug("agent", "job %s: job container created at +%llu ms", r->p->job_id,
+            (unsigned long long)(clock_monotonic_ms() - r->started_ms));
+  return 0;
+}
+
+static int start_job_container(job_run *r) {
+  int error = docker_container_start(r->docker, r->container_id);
   if (error < 0)
     return fail(r, error, "container");
   if (pthread_create(&r->logs_thread, NULL, logs_main, r) == 0)
@@ -373,27 +415,34 @@ static int start_job_container(job_run *r, const char *commit, char **mirror_pat
   return 0;
 }
 
-/* The image (per the pull policy) and the sandbox, on their own thread. */
-typedef struct sandbox_setup {
-  job_run *r;
-  pid_t pid;
-  int error;
-} sandbox_setup;
-
 static void *sandbox_main(void *arg) {
   sandbox_setup *s = arg;
   job_run *r = s->r;
-  s->error = agent_image_ensure(r->docker, r->spec->image, r->p->pull, r->log);
-  if (s->error < 0) {
-    fail(r, s->error, s->error == AIRGAP_ENOTFOUND ? "image_pull" : "docker");
+  if (r->p->sandbox_id && adopt_sandbox(r, &s->pid) == 0) {
+    sandbox_known(s);
     return NULL;
   }
-  log_debug("agent", "job %s: image checked at +%llu ms", r->p->job_id,
-            (unsigned long long)(clock_monotonic_ms() - r->started_ms));
-  if (r->p->sandbox_id && adopt_sandbox(r, &s->pid) == 0)
-    return NULL;
-  s->error = start_sandbox(r, &s->pid);
+  s->error = start_sandbox(r, s, &s->pid);
+  sandbox_known(s); /* again, for the failures before its creation */
   log_debug("agent", "job %s: sandbox running at +%llu ms", r->p->job_id,
+            (unsigned long long)(clock_monotonic_ms() - r->started_ms));
+  return NULL;
+}
+
+/* The image (per the pull policy), on a thread of its own: a pull and a
+ * clone are the slow steps, and neither needs the other. */
+typedef struct image_setup {
+  job_run *r;
+  int error;
+} image_setup;
+
+static void *image_main(void *arg) {
+  image_setup *s = arg;
+  job_run *r = s->r;
+  s->error = agent_image_ensure(r->docker, r->spec->image, r->p->pull, r->log);
+  if (s->error < 0)
+    fail(r, s->error, s->error == AIRGAP_ENOTFOUND ? "image_pull" : "docker");
+  log_debug("agent", "job %s: image checked at +%llu ms", r->p->job_id,
             (unsigned long long)(clock_monotonic_ms() - r->started_ms));
   return NULL;
 }
@@ -430,6 +479,8 @@ static void wait_job_container(job_run *r) {
     docker_container_kill(r->docker, r->container_id, "SIGKILL");
     killed = 1;
   }
+  log_debug("agent", "job %s: job container exited at +%llu ms", r->p->job_id,
+            (unsigned long long)(clock_monotonic_ms() - r->started_ms));
   /* The stream ends with the container: read it to the end first, so the
    * job's last output comes before the lines below. */
   if (r->logs_started) {
@@ -449,20 +500,43 @@ static void wait_job_container(job_run *r) {
 
 /* ---- tearing down: always this order ---- */
 
+/* The sandbox goes on a thread of its own while the job's containers go:
+ * once the channel is closed and the job container is dead nothing new
+ * joins its network, and a container that shares the network keeps it until
+ * it goes itself, so the two removals need not wait for each other. */
+static void *sandbox_remove_main(void *arg) {
+  job_run *r = arg;
+  int rc = docker_container_remove(r->docker, r->sandbox_id, 1);
+  if (rc < 0 && rc != AIRGAP_ENOTFOUND)
+    log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
+  log_debug("agent", "job %s: teardown: emulator and sandbox gone at +%llu ms", r->p->job_id,
+            (unsigned long long)(clock_monotonic_ms() - r->started_ms));
+  return NULL;
+}
+
 static void teardown(job_run *r) {
   uint64_t t = clock_monotonic_ms();
   /* 0. the emulator's channel: no container is started from here on. */
   agent_channel_stop(r->channel);
   r->channel = NULL;
   /* 1. the job container, then any other container of the job (Lambda).
-   * The container is stopped first and its log stream read to the end
-   * before it is removed: a job that exits within milliseconds must not
-   * lose its output to the removal. */
-  if (r->docker && r->container_id)
+   * A container still running is stopped first and its log stream read to
+   * the end before it is removed: a job that exits within milliseconds must
+   * not lose its output to the removal. One that exited has had its stream
+   * read already (wait_job_container). */
+  if (r->docker && r->container_id && !r->outcome.has_exit_code)
     docker_container_kill(r->docker, r->container_id, "SIGKILL");
   if (r->logs_started) {
     pthread_join(r->logs_thread, NULL);
     r->logs_started = 0;
+  }
+  /* 2. the sandbox, with the emulator it runs, beside them. */
+  pthread_t sandbox_thread;
+  int sandbox_async = 0;
+  if (r->docker && r->sandbox_id) {
+    sandbox_async = pthread_create(&sandbox_thread, NULL, sandbox_remove_main, r) == 0;
+    if (!sandbox_async)
+      sandbox_remove_main(r);
   }
   if (r->docker) {
     if (r->container_id) {
@@ -473,16 +547,10 @@ static void teardown(job_run *r) {
     if (agent_containers_reap(NULL, r->docker, r->p->agent_id, r->p->job_id, r->sandbox_id) < 0)
       log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
   }
-  log_debug("agent", "job %s: teardown: job containers gone after %llu ms", r->p->job_id,
-            (unsigned long long)(clock_monotonic_ms() - t));
-  /* 2. the sandbox, with the emulator it runs. */
-  if (r->docker && r->sandbox_id) {
-    int rc = docker_container_remove(r->docker, r->sandbox_id, 1);
-    if (rc < 0 && rc != AIRGAP_ENOTFOUND)
-      log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
-  }
-  log_debug("agent", "job %s: teardown: emulator and sandbox gone after %llu ms", r->p->job_id,
-            (unsigned long long)(clock_monotonic_ms() - t));
+  log_debug("agent", "job %s: teardown: job containers gone at +%llu ms", r->p->job_id,
+            (unsigned long long)(clock_monotonic_ms() - r->started_ms));
+  if (sandbox_async)
+    pthread_join(sandbox_thread, NULL);
   /* 4. the workspace, 5. the run directory. */
   if (r->ws && overlay_workspace_destroy(r->ws) < 0)
     log_warn("agent", "job %s: %s", r->p->job_id, airgap_error_last());
@@ -640,18 +708,33 @@ int agent_job_run(const agent_job_params *p) {
     fail(r, -1, "docker");
     goto teardown;
   }
-  /* The image and the sandbox come up while the workspace is prepared: a
-   * clone and a pull are the slow steps, and they do not depend on each
-   * other. */
+  /* The image, the sandbox and the workspace come up side by side; the job
+   * container is created while the sandbox starts, and started once the
+   * emulator in it answers. */
   sandbox_setup sandbox = {.r = r};
-  pthread_t sandbox_thread;
+  image_setup image = {.r = r};
+  pthread_mutex_init(&sandbox.lock, NULL);
+  pthread_cond_init(&sandbox.cond, NULL);
+  pthread_t sandbox_thread, image_thread;
   int sandbox_async = pthread_create(&sandbox_thread, NULL, sandbox_main, &sandbox) == 0;
   if (!sandbox_async)
     sandbox_main(&sandbox);
+  int image_async = pthread_create(&image_thread, NULL, image_main, &image) == 0;
+  if (!image_async)
+    image_main(&image);
   int ws_error = prepare_workspace(r, mirror_paths, &mirror_path_count, commit, sizeof(commit));
+  log_debug("agent", "job %s: workspace ready at +%llu ms", p->job_id,
+            (unsigned long long)(clock_monotonic_ms() - r->started_ms));
+  if (image_async)
+    pthread_join(image_thread, NULL);
+  int setup_error = ws_error < 0 || image.error < 0 ? -1 : 0;
+  if (setup_error == 0 && sandbox_wait_known(&sandbox) == 0)
+    setup_error = create_job_container(r, commit, mirror_paths, mirror_path_count);
   if (sandbox_async)
     pthread_join(sandbox_thread, NULL);
-  if (ws_error < 0 || sandbox.error < 0)
+  pthread_cond_destroy(&sandbox.cond);
+  pthread_mutex_destroy(&sandbox.lock);
+  if (setup_error < 0 || sandbox.error < 0)
     goto teardown;
   uint64_t t = clock_monotonic_ms();
   if (cancel_requested(r))
@@ -662,8 +745,10 @@ int agent_job_run(const agent_job_params *p) {
     goto canceled;
   log_debug("agent", "job %s: emulator up at +%llu ms", p->job_id,
             (unsigned long long)(clock_monotonic_ms() - r->started_ms));
-  if (start_job_container(r, commit, mirror_paths, mirror_path_count) < 0)
+  if (start_job_container(r) < 0)
     goto teardown;
+  log_debug("agent", "job %s: job container started at +%llu ms", p->job_id,
+            (unsigned long long)(clock_monotonic_ms() - r->started_ms));
   agent_log_note(r->log,
                  "job container started (%llu ms after the workspace and sandbox were ready, "
                  "%llu ms after the supervisor started)",

@@ -202,6 +202,9 @@ int cmd_run(int argc, char **argv) {
     f.o.agent_id = f.id;
   }
   f.o.max_jobs = 1;
+  /* No next job to start a sandbox ahead for: the agent's start skips the
+   * sandbox image's check, which the supervisor makes anyway. */
+  f.o.no_warm_sandbox = 1;
   code = 2;                  /* what finish refuses is a flag's value */
   f.o.allow_local_repos = 1; /* run: its user is on this machine */
   if (cli_agent_flags_finish(&f, "run") < 0)
@@ -222,8 +225,8 @@ int cmd_run(int argc, char **argv) {
   if (error == 0) {
     snprintf(url, sizeof(url), "http://127.0.0.1:%u", queue_server_port(server));
     f.o.queue_url = url;
-    if ((error = queue_token_create(&agent_token, queue_dir, "agent")) == 0)
-      error = queue_token_create(&client_token, queue_dir, "client");
+    if ((error = queue_server_token_create(&agent_token, server, "agent")) == 0)
+      error = queue_server_token_create(&client_token, server, "client");
   }
   if (error < 0) {
     pthread_sigmask(SIG_SETMASK, &old, NULL);

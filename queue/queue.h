@@ -194,6 +194,10 @@ void queue_server_free(queue_server *server);
  * Errors: AIRGAP_EINVALID (unknown role), -1. */
 int queue_token_create(char **out, const char *data_dir, const char *role);
 
+/* The same, in the database of a server this process runs (no second
+ * connection to open: what `airgap run`'s embedded queue uses). */
+int queue_server_token_create(char **out, queue_server *server, const char *role);
+
 /* ---- the client ---- */
 
 typedef struct queue_client queue_client;

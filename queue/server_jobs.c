@@ -29,6 +29,14 @@ static void answer_changed(queue_server *s, http_request *req, const char *id,
   server_events_changed(s);
 }
 
+/* The submitted job is committed: waiting leases and the UI's event stream
+ * may see it now (its submitter's answer still waits for the disk). */
+static void job_committed(void *payload) {
+  queue_server *s = payload;
+  server_events_changed(s);
+  server_waiters_dispatch(s);
+}
+
 void server_on_submit(http_request *req, void *payload) {
   queue_server *s = payload;
   queue_spec *spec = NULL;
@@ -53,9 +61,10 @@ void server_on_submit(http_request *req, void *payload) {
   }
   if ((error = queue_spec_to_json(&canonical, spec, 0)) < 0 || (error = queue_job_id_new(id)) < 0)
     goto cleanup;
-  /* Acknowledged only once the insert is durable (see store_int.h). */
-  error = queue_store_job_insert(s->store, id, canonical, (const char *const *)spec->labels,
-                                 spec->label_count, queue_now_ms());
+  /* Acknowledged only once the insert is durable (see store_int.h); a
+   * waiting lease is answered at the commit, while the disk flushes. */
+  error = queue_store_job_insert_then(s->store, id, canonical, (const char *const *)spec->labels,
+                                      spec->label_count, queue_now_ms(), job_committed, s);
   if (error < 0)
     goto cleanup;
   error = queue_store_job_get(&rec, s->store, id);
@@ -64,8 +73,6 @@ void server_on_submit(http_request *req, void *payload) {
   server_metrics_add(s, COUNT_SUBMITTED, 1);
   server_respond_record(req, 201, rec, 0);
   req = NULL;
-  server_events_changed(s);
-  server_waiters_dispatch(s);
 cleanup:
   if (error < 0 && req)
     server_respond_code(req, error);

@@ -134,10 +134,15 @@ typedef void (*queue_store_watch_fn)(queue_watch_event event, const char *id, vo
 
 typedef struct queue_store queue_store;
 
+/* Called by an insert once its job is committed (other requests can lease
+ * it) and before the insert has waited for the commit to be durable. */
+typedef void (*queue_store_committed_fn)(void *payload);
+
 typedef struct queue_store_ops {
   void (*close)(queue_store *store);
   int (*job_insert)(queue_store *store, const char *id, const char *spec_json,
-                    const char *const *labels, size_t label_count, int64_t now);
+                    const char *const *labels, size_t label_count, int64_t now,
+                    queue_store_committed_fn committed, void *payload);
   int (*job_get)(queue_record **out, queue_store *store, const char *id);
   int (*job_list)(queue_record ***out, size_t *out_count, queue_store *store,
                   const queue_job_filter *filter);
@@ -203,7 +208,16 @@ void queue_store_close(queue_store *store); /* accepts NULL */
  * duplicate id. */
 static inline int queue_store_job_insert(queue_store *s, const char *id, const char *spec_json,
                                          const char *const *labels, size_t n, int64_t now) {
-  return s->ops->job_insert(s, id, spec_json, labels, n, now);
+  return s->ops->job_insert(s, id, spec_json, labels, n, now, NULL, NULL);
+}
+/* The same, calling committed (when the insert commits, and only then) before
+ * it waits for durability: a waiting lease can be answered while the disk
+ * flushes. The job is visible to other requests from its commit on either
+ * way; only its submitter's acknowledgement waits for the flush. */
+static inline int queue_store_job_insert_then(queue_store *s, const char *id, const char *spec_json,
+                                              const char *const *labels, size_t n, int64_t now,
+                                              queue_store_committed_fn committed, void *payload) {
+  return s->ops->job_insert(s, id, spec_json, labels, n, now, committed, payload);
 }
 static inline int queue_store_job_get(queue_record **out, queue_store *s, const char *id) {
   return s->ops->job_get(out, s, id);

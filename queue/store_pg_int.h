@@ -108,7 +108,8 @@ int pg_labels_array(dynbuf *out, const char *const *labels, size_t n);
 
 /* The operations of store_pg_ui.c (see queue_store_ops). */
 int pg_job_insert(queue_store *base, const char *id, const char *spec_json,
-                  const char *const *labels, size_t label_count, int64_t now);
+                  const char *const *labels, size_t label_count, int64_t now,
+                  queue_store_committed_fn committed, void *payload);
 int pg_job_list(queue_record ***out, size_t *out_count, queue_store *base,
                 const queue_job_filter *filter);
 int pg_job_retry(queue_record **out, queue_store *base, const char *id, const char *new_id,

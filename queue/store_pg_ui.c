@@ -17,7 +17,8 @@
 #include <string.h>
 
 int pg_job_insert(queue_store *base, const char *id, const char *spec_json,
-                  const char *const *labels, size_t label_count, int64_t now) {
+                  const char *const *labels, size_t label_count, int64_t now,
+                  queue_store_committed_fn committed, void *payload) {
   pg_store *s = (pg_store *)base;
   pg_conn *c = NULL;
   dynbuf arr;
@@ -48,6 +49,8 @@ int pg_job_insert(queue_store *base, const char *id, const char *spec_json,
               &a);
   if (error == AIRGAP_EEXISTS)
     airgap_error_set(AIRGAP_EEXISTS, "job '%s' exists already", id);
+  if (error >= 0 && committed)
+    committed(payload); /* PostgreSQL's commit is durable already */
 cleanup:
   pg_conn_put(s, c);
   dynbuf_free(&arr);

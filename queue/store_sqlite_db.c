@@ -286,9 +286,9 @@ static int make_durable(sqlite_store *s, uint64_t ticket) {
     }
     s->syncing = 1;
     pthread_mutex_unlock(&s->sync_mu);
-    pthread_mutex_lock(&s->mu);
-    uint64_t target = s->commits; /* every commit so far is in the WAL already */
-    pthread_mutex_unlock(&s->mu);
+    /* Every commit counted so far is in the WAL already. Read without mu: a
+     * transaction under way must not hold the flush back. */
+    uint64_t target = __atomic_load_n(&s->commits, __ATOMIC_ACQUIRE);
     int rc = fdatasync(s->wal_fd);
     int saved = errno;
     pthread_mutex_lock(&s->sync_mu);
@@ -306,6 +306,11 @@ static int make_durable(sqlite_store *s, uint64_t ticket) {
 }
 
 int tx_end(sqlite_store *s, int error, int durable) {
+  return tx_end_then(s, error, durable, NULL, NULL);
+}
+
+int tx_end_then(sqlite_store *s, int error, int durable, queue_store_committed_fn committed,
+                void *payload) {
   uint64_t ticket = 0;
   if (error >= 0) {
     int rc = sql_exec(s, "commit", "COMMIT", NULL, 0);
@@ -313,11 +318,13 @@ int tx_end(sqlite_store *s, int error, int durable) {
     if (rc < 0)
       error = rc;
     else if (durable)
-      ticket = ++s->commits;
+      ticket = __atomic_add_fetch(&s->commits, 1, __ATOMIC_RELEASE);
   }
   if (error < 0)
     rollback(s);
   pthread_mutex_unlock(&s->mu);
+  if (error >= 0 && committed)
+    committed(payload);
   if (error >= 0 && ticket)
     error = make_durable(s, ticket);
   return error < 0 ? error : 0;
@@ -442,9 +449,10 @@ int sqlite_store_open(sqlite_store **out, const char *data_dir, int sync_normal,
   }
   chmod(path, 0600); /* token hashes and secrets live here */
   sqlite3_busy_timeout(s->db, 10000);
-  if ((error = exec_script(s, "PRAGMA journal_mode = WAL")) < 0 ||
-      (error = exec_script(s, "PRAGMA synchronous = NORMAL")) < 0 || /* see make_durable() */
-      (error = migrate(s)) < 0)
+  /* synchronous first: a new file's switch to WAL then costs no rollback
+   * journal syncs (the directory sync below makes the files durable). */
+  if ((error = exec_script(s, "PRAGMA synchronous = NORMAL")) < 0 || /* see make_durable() */
+      (error = exec_script(s, "PRAGMA journal_mode = WAL")) < 0 || (error = migrate(s)) < 0)
     goto cleanup;
   /* The WAL exists while a connection is open; our own descriptor of it is
    * what make_durable() syncs. The directory is synced once so that the WAL's

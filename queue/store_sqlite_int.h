@@ -29,7 +29,7 @@ typedef struct sqlite_store {
   pthread_mutex_t mu; /* the connection, the cache, commits */
   int sync_normal;
   int wal_fd;
-  uint64_t commits; /* durable commits made (under mu) */
+  uint64_t commits; /* durable commits made (written under mu, read atomically) */
   /* group commit (under sync_mu) */
   pthread_mutex_t sync_mu;
   pthread_cond_t sync_cond;
@@ -100,6 +100,10 @@ int tx_begin(sqlite_store *s);
  * waits until the commit is on disk (group commit, see store_sqlite_db.c).
  * Returns 0, error, or the commit's or the sync's failure. */
 int tx_end(sqlite_store *s, int error, int durable);
+/* tx_end, calling committed (when not NULL and the commit succeeded) after mu
+ * is released and before the wait for durability. */
+int tx_end_then(sqlite_store *s, int error, int durable, queue_store_committed_fn committed,
+                void *payload);
 
 /* A text column as a new string (NULL for SQL NULL or out of memory). */
 char *sql_column_strdup(sqlite3_stmt *st, int i);
@@ -117,7 +121,8 @@ int sqlite_load_job(queue_record **out, sqlite_store *s, const char *id);
 
 /* The operations of store_sqlite_ui.c (see queue_store_ops). */
 int sqlite_job_insert(queue_store *base, const char *id, const char *spec_json,
-                      const char *const *labels, size_t label_count, int64_t now);
+                      const char *const *labels, size_t label_count, int64_t now,
+                      queue_store_committed_fn committed, void *payload);
 int sqlite_job_list(queue_record ***out, size_t *out_count, queue_store *base,
                     const queue_job_filter *filter);
 int sqlite_job_retry(queue_record **out, queue_store *base, const char *id, const char *new_id,

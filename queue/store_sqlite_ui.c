@@ -56,7 +56,8 @@ static int insert_job(sqlite_store *s, const char *id, const char *spec_json, co
 }
 
 int sqlite_job_insert(queue_store *base, const char *id, const char *spec_json,
-                      const char *const *labels, size_t label_count, int64_t now) {
+                      const char *const *labels, size_t label_count, int64_t now,
+                      queue_store_committed_fn committed, void *payload) {
   sqlite_store *s = (sqlite_store *)base;
   char *joined = NULL;
   int error = queue_labels_join(&joined, labels, label_count);
@@ -64,7 +65,7 @@ int sqlite_job_insert(queue_store *base, const char *id, const char *spec_json,
     return error;
   if ((error = tx_begin(s)) == 0)
     error = insert_job(s, id, spec_json, joined, NULL, now);
-  error = tx_end(s, error, 1);
+  error = tx_end_then(s, error, 1, committed, payload);
   free(joined);
   return error;
 }

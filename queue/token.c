@@ -11,6 +11,7 @@
  * cost after the transaction itself.
  */
 #include "queue/queue_int.h"
+#include "queue/server_int.h"
 #include "common/clock.h"
 #include "common/error.h"
 
@@ -122,29 +123,16 @@ int queue_token_verify_cached(char **out_role, queue_store *store, queue_token_c
   return 0;
 }
 
-int queue_token_create(char **out, const char *data_dir, const char *role) {
+/* Makes a token of role in store (open) and hands it to *out. */
+static int token_make(char **out, queue_store *store, const char *role) {
   char id[2 * TOKEN_ID_BYTES + 1], secret[2 * TOKEN_SECRET_BYTES + 1];
   unsigned char hash[32];
-  queue_store *store = NULL;
   char *token = NULL;
   int error;
-  if (!role ||
-      (strcmp(role, "agent") != 0 && strcmp(role, "client") != 0 && strcmp(role, "viewer") != 0))
-    return airgap_error_set(AIRGAP_EINVALID, "unknown token role '%s': use agent, client or viewer",
-                            role ? role : "");
   if ((error = queue_random_hex(id, TOKEN_ID_BYTES)) < 0 ||
       (error = queue_random_hex(secret, TOKEN_SECRET_BYTES)) < 0 ||
-      (error = sha256(hash, secret, strlen(secret))) < 0)
-    goto cleanup;
-  if (data_dir &&
-      (strncmp(data_dir, "postgres://", 11) == 0 || strncmp(data_dir, "postgresql://", 13) == 0))
-    error = queue_store_open_pg(&store, data_dir, 1);
-  else
-    error = queue_store_open_sqlite(&store, data_dir, 0);
-  if (error < 0)
-    goto cleanup;
-  error = queue_store_token_add(store, id, role, hash, queue_now_ms());
-  if (error < 0)
+      (error = sha256(hash, secret, strlen(secret))) < 0 ||
+      (error = queue_store_token_add(store, id, role, hash, queue_now_ms())) < 0)
     goto cleanup;
   token = malloc(TOKEN_LEN + 1);
   if (!token) {
@@ -155,6 +143,34 @@ int queue_token_create(char **out, const char *data_dir, const char *role) {
   *out = token;
 cleanup:
   OPENSSL_cleanse(secret, sizeof(secret));
+  return error;
+}
+
+static int role_check(const char *role) {
+  if (!role ||
+      (strcmp(role, "agent") != 0 && strcmp(role, "client") != 0 && strcmp(role, "viewer") != 0))
+    return airgap_error_set(AIRGAP_EINVALID, "unknown token role '%s': use agent, client or viewer",
+                            role ? role : "");
+  return 0;
+}
+
+int queue_token_create(char **out, const char *data_dir, const char *role) {
+  queue_store *store = NULL;
+  int error = role_check(role);
+  if (error < 0)
+    return error;
+  if (data_dir &&
+      (strncmp(data_dir, "postgres://", 11) == 0 || strncmp(data_dir, "postgresql://", 13) == 0))
+    error = queue_store_open_pg(&store, data_dir, 1);
+  else
+    error = queue_store_open_sqlite(&store, data_dir, 0);
+  if (error == 0)
+    error = token_make(out, store, role);
   queue_store_close(store);
   return error;
+}
+
+int queue_server_token_create(char **out, queue_server *server, const char *role) {
+  int error = role_check(role);
+  return error < 0 ? error : token_make(out, server->store, role);
 }

@@ -14,10 +14,13 @@ lease; the default) and with --warm-sandbox no.
 Then the local one-shot, `airgap run --repo R --image IMAGE -- true` (embedded
 queue and agent, start to exit), in pairs with `docker run --rm IMAGE true`:
 median, p90 and max of each and the median of the per-pair differences (the
-issue's target: airgap run <= docker run + 50 ms).
+issue's target: airgap run <= docker run + 50 ms), and the run's timeline:
+when each step happened, from the debug log's timestamps (median over the
+pairs).
 
     ... agent_bench.py [RUNS] [ONESHOT_PAIRS]    (defaults 5 and 10)
 """
+import datetime
 import json
 import os
 import re
@@ -66,11 +69,48 @@ def airgap_job_ms(cluster, repo):
     return total, parts
 
 
+# The one-shot's steps, from its --log-level debug lines (wall-clock
+# timestamps), in the order they happen.
+STEPS = (
+    ("embedded queue listening", r"queue: listening on port"),
+    ("agent started", r"agent: agent run-"),
+    ("job leased", r"agent: job \w+: leased"),
+    ("supervisor: image checked", r"image checked at"),
+    ("supervisor: sandbox created", r"sandbox created at"),
+    ("supervisor: workspace ready", r"workspace ready at"),
+    ("supervisor: job container created", r"job container created at"),
+    ("supervisor: sandbox running", r"sandbox running at"),
+    ("supervisor: emulator answers", r"emulator up at"),
+    ("supervisor: job container started", r"job container started at"),
+    ("supervisor: job container exited", r"job container exited at"),
+    ("teardown: job containers removed", r"teardown: job containers gone"),
+    ("teardown: sandbox removed", r"teardown: emulator and sandbox gone"),
+    ("final status stored", r"queue: job \w+ passed"),
+    ("supervisor collected", r"supervisor done"),
+)
+STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z ")
+
+
 def airgap_run_ms(repo):
+    """Start to exit of `airgap run`, and when each step happened (ms from
+    the start; steps whose line is missing are left out)."""
+    start_wall = time.time()
     start = time.perf_counter()
-    subprocess.run([e2e.AIRGAP, "run", "--repo", repo, "--image", IMAGE, "--pull", "never",
-                    "--network", "none", "--", "true"], check=True, capture_output=True)
-    return (time.perf_counter() - start) * 1000
+    done = subprocess.run([e2e.AIRGAP, "run", "--repo", repo, "--image", IMAGE, "--pull", "never",
+                           "--network", "none", "--log-level", "debug", "--", "true"],
+                          check=True, capture_output=True, text=True)
+    total = (time.perf_counter() - start) * 1000
+    steps = {}
+    for line in done.stderr.splitlines():
+        m = STAMP.match(line)
+        if not m:
+            continue
+        when = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f")
+        at = (when.replace(tzinfo=datetime.timezone.utc).timestamp() - start_wall) * 1000
+        for label, pattern in STEPS:
+            if label not in steps and re.search(pattern, line):
+                steps[label] = at
+    return total, steps
 
 
 def pct(values, p):
@@ -82,15 +122,17 @@ def pct(values, p):
 
 def oneshot(repo, pairs):
     airgap_run_ms(repo)  # the sandbox image for this binary, the page cache
-    runs, docker = [], []
+    runs, docker, timelines = [], [], []
     for i in range(pairs):
         # alternate which goes first, so neither always follows the other
         if i % 2:
             docker.append(docker_run_ms())
-            runs.append(airgap_run_ms(repo))
+            total, steps = airgap_run_ms(repo)
         else:
-            runs.append(airgap_run_ms(repo))
+            total, steps = airgap_run_ms(repo)
             docker.append(docker_run_ms())
+        runs.append(total)
+        timelines.append(steps)
     diffs = [a - d for a, d in zip(runs, docker)]
     print("local one-shot, %d pairs, network none" % pairs)
     print("  %-44s %9s %9s %9s" % ("", "median", "p90", "max"))
@@ -101,6 +143,18 @@ def oneshot(repo, pairs):
                                                     pct(values, 90), max(values)))
     print("  %-44s %9.2f   (target: difference <= 50 ms)" %
           ("ratio of medians", statistics.median(runs) / statistics.median(docker)))
+    print("  timeline of a run (median ms from the start of `airgap run`; the step's"
+          " own share)")
+    previous = 0.0
+    for label, _ in STEPS:
+        seen = [t[label] for t in timelines if label in t]
+        if not seen:
+            continue
+        at = statistics.median(seen)
+        print("    %-44s %7.0f ms %+7.0f ms" % (label, at, at - previous))
+        previous = at
+    print("    %-44s %7.0f ms %+7.0f ms" % ("exit", statistics.median(runs),
+                                            statistics.median(runs) - previous))
 
 
 def measure(cluster, repo, runs, docker):

@@ -515,6 +515,63 @@ static void test_queue_store_release(void **state) {
   assert_int_equal(c.running, 0);
 }
 
+/* What the committed callback of an insert saw. */
+typedef struct committed_seen {
+  queue_store *store;
+  int calls;
+  int visible; /* the job could be read from inside the callback */
+} committed_seen;
+
+static void on_committed(void *payload) {
+  committed_seen *seen = payload;
+  queue_record *rec = NULL;
+  seen->calls++;
+  if (queue_store_job_get(&rec, seen->store, "early") == 0 && strcmp(rec->job.state, "queued") == 0)
+    seen->visible = 1;
+  queue_record_free(rec);
+}
+
+/* An insert calls back once its job is committed, so that a waiting lease
+ * can be answered before the submission's flush; never when it failed. */
+static void test_queue_store_insert_calls_back_at_its_commit(void **state) {
+  fixture *f = *state;
+  committed_seen seen = {.store = f->store};
+  assert_int_equal(
+      queue_store_job_insert_then(f->store, "early", SPEC, NULL, 0, 1, on_committed, &seen), 0);
+  assert_int_equal(seen.calls, 1);
+  assert_int_equal(seen.visible, 1);
+  /* a duplicate id commits nothing: no call */
+  assert_int_equal(
+      queue_store_job_insert_then(f->store, "early", SPEC, NULL, 0, 2, on_committed, &seen),
+      AIRGAP_EEXISTS);
+  assert_int_equal(seen.calls, 1);
+  /* and the job is leasable as inserted */
+  queue_record *rec = NULL;
+  assert_int_equal(queue_store_lease(&rec, f->store, "agent", NULL, 0, LEASE_A, 100, 3), 0);
+  assert_string_equal(rec->job.id, "early");
+  queue_record_free(rec);
+}
+
+/* A running server makes tokens in its own database (what `airgap run`
+ * uses); they verify like any other, and a bad role is refused. */
+static void test_queue_store_server_makes_tokens(void **state) {
+  fixture *f = *state;
+  if (pg_url())
+    skip(); /* the server under test is SQLite's */
+  queue_server *server = NULL;
+  queue_server_options o = {.listen = "127.0.0.1:0", .data_dir = f->dir, .sync_normal = 1};
+  assert_int_equal(queue_server_start(&server, &o), 0);
+  char *token = NULL, *role = NULL;
+  assert_int_equal(queue_server_token_create(&token, server, "client"), 0);
+  assert_int_equal(queue_server_token_create(&role, server, "root"), AIRGAP_EINVALID);
+  assert_null(role);
+  queue_server_free(server);
+  assert_int_equal(queue_token_verify(&role, f->store, token), 0);
+  assert_string_equal(role, "client");
+  free(role);
+  free(token);
+}
+
 static void test_queue_store_tokens_and_reopen(void **state) {
   fixture *f = *state;
   char *token = NULL, *role = NULL;
@@ -844,6 +901,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_queue_store_late_result, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_release, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_tokens_and_reopen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_insert_calls_back_at_its_commit, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_server_makes_tokens, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_retention, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_expiry_on_two_servers_at_once, setup,
                                       teardown),
