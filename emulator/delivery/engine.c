@@ -11,7 +11,9 @@
  * when the attempts are spent the body goes to the job's dead-letter queue
  * (an SQS queue), else it is dropped and counted.
  *
- * A lane's workers start with its first job, not with the engine.
+ * A lane's workers start with its first job, not with the engine. An SQS job
+ * submitted while its lane is idle skips the worker: delivery_submit makes
+ * its first attempt itself (submit_inline), and only a failure queues it.
  *
  * Locking: one mutex per engine guards both lanes, the handlers and the
  * counters; handlers and targets run without it.
