@@ -265,6 +265,10 @@ static void engine_stop(delivery *d) {
   d->stopping = 1;
   d->stopped = 1;
   pthread_cond_broadcast(&d->wake);
+  /* An attempt on a submitter's thread uses the engine until it returns. */
+  for (int i = 0; i < DELIVERY_LANES; i++)
+    while (d->lanes[i].inline_busy)
+      pthread_cond_wait(&d->idle, &d->lock);
   pthread_mutex_unlock(&d->lock);
   for (int i = 0; i < DELIVERY_LANES; i++)
     for (int t = 0; t < d->lanes[i].nthreads; t++)

@@ -146,7 +146,7 @@ def start(argv, port, method, path, env):
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     begin = time.monotonic()
     while not ready(port, method, path):
-        if proc.poll() is not None or time.monotonic() - begin > 60:
+        if proc.poll() is not None or time.monotonic() - begin > 120:
             stop(proc)
             raise RuntimeError("%s did not start" % argv[0])
         time.sleep(0.05)
