@@ -109,11 +109,20 @@ kin_record *kin_record_add(kin_stream *s, kin_shard *sh, const char *key, const 
   return r;
 }
 
+/* The name of a record's member in validation messages: "data" for
+ * PutRecord (index 0), "records.N.member.data" for PutRecords' N-th. */
+static void member_name(char *out, size_t len, size_t index, const char *member) {
+  if (index)
+    snprintf(out, len, "records.%zu.member.%s", index, member);
+  else
+    snprintf(out, len, "%s", member);
+}
+
 /* Checks one record's members; fills hash with its hash key (16 big-endian
- * bytes). member_prefix is "" for PutRecord and "records.N.member." for
- * PutRecords. -1 after answering. */
-static int record_arg(aws_call *call, json_t *entry, const char *member_prefix,
-                      unsigned char hash[16], size_t *size) {
+ * bytes) and *size with its size. index is 0 for PutRecord and N for the
+ * N-th record of PutRecords. -1 after answering. */
+static int record_arg(aws_call *call, json_t *entry, size_t index, unsigned char hash[16],
+                      size_t *size) {
   const char *data = json_string_value(json_object_get(entry, "Data"));
   const char *key = json_string_value(json_object_get(entry, "PartitionKey"));
   const char *explicit_key = json_string_value(json_object_get(entry, "ExplicitHashKey"));
@@ -121,13 +130,13 @@ static int record_arg(aws_call *call, json_t *entry, const char *member_prefix,
   size_t dsize = b64_size(data), klen = strlen(key);
   if (dsize > KIN_MAX_RECORD) {
     char value[96];
-    snprintf(member, sizeof(member), "%sdata", member_prefix);
+    member_name(member, sizeof(member), index, "data");
     snprintf(value, sizeof(value), "java.nio.HeapByteBuffer[pos=0 lim=%zu cap=%zu]", dsize, dsize);
     kin_fail_validation(call, member, value, "have length less than or equal to 1048576");
     return -1;
   }
   if (klen < 1 || klen > 256) {
-    snprintf(member, sizeof(member), "%spartitionKey", member_prefix);
+    member_name(member, sizeof(member), index, "partitionKey");
     kin_fail_validation(call, member, key,
                         klen < 1 ? "have length greater than or equal to 1"
                                  : "have length less than or equal to 256");
@@ -165,7 +174,7 @@ void kin_put_record(aws_call *call, json_t *input) {
   unsigned char hash[16];
   size_t size = 0;
   const char *order = json_string_value(json_object_get(input, "SequenceNumberForOrdering"));
-  if (record_arg(call, input, "", hash, &size) < 0)
+  if (record_arg(call, input, 0, hash, &size) < 0)
     return;
   if (order && (strlen(order) > 129 || strspn(order, "0123456789") != strlen(order))) {
     kin_fail_validation(call, "sequenceNumberForOrdering", order,
@@ -222,9 +231,7 @@ void kin_put_records(aws_call *call, json_t *input) {
   size_t sizes[KIN_MAX_BATCH_RECORDS];
   size_t total = 0;
   for (size_t i = 0; i < n; i++) {
-    char prefix[48];
-    snprintf(prefix, sizeof(prefix), "records.%zu.member.", i + 1);
-    if (record_arg(call, json_array_get(records, i), prefix, hashes[i], &sizes[i]) < 0)
+    if (record_arg(call, json_array_get(records, i), i + 1, hashes[i], &sizes[i]) < 0)
       return;
     total += sizes[i];
   }
