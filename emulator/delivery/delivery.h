@@ -8,7 +8,12 @@
  * it off the request thread, retries failures with backoff and, once the
  * attempts are spent, sends the body to the job's dead-letter queue. Jobs to
  * in-process targets (SQS, SNS, an EventBridge bus, Lambda) run on one
- * worker in submission order, so FIFO topics keep their order; jobs to HTTP
+ * worker in submission order, so FIFO topics keep their order — except that
+ * the first attempt of an SQS job submitted while nothing is queued or
+ * running in that lane is made at once by delivery_submit on the caller's
+ * thread (in-process SQS takes microseconds; the hand-over to the worker
+ * cost a thread wake-up). The caller must then hold no lock SQS could wait
+ * on (SQS takes only its own). Jobs to HTTP
  * endpoints run on their own workers, so a slow subscriber never holds up a
  * queue. Both queues are bounded (DELIVERY_MAX_QUEUED jobs each,
  * DELIVERY_MAX_QUEUED_BYTES of bodies in all).

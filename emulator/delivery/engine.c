@@ -11,7 +11,9 @@
  * when the attempts are spent the body goes to the job's dead-letter queue
  * (an SQS queue), else it is dropped and counted.
  *
- * A lane's workers start with its first job, not with the engine.
+ * A lane's workers start with its first job, not with the engine. An SQS job
+ * submitted while its lane is idle skips the worker: delivery_submit makes
+ * its first attempt itself (submit_inline), and only a failure queues it.
  *
  * Locking: one mutex per engine guards both lanes, the handlers and the
  * counters; handlers and targets run without it.
@@ -24,6 +26,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -49,6 +52,7 @@ typedef struct lane {
   job *delayed; /* sorted by due_ms */
   size_t queued;
   int running;
+  int inline_busy; /* a job runs on its submitter's thread (delivery_submit) */
   pthread_t threads[DELIVERY_HTTP_WORKERS];
   int nthreads;
 } lane;
@@ -197,7 +201,7 @@ static void *worker(void *arg) {
       l->delayed = j->next;
       ready_push(l, j);
     }
-    job *j = l->ready_head;
+    job *j = l->inline_busy ? NULL : l->ready_head;
     if (!j) {
       if (l->delayed) {
         uint64_t wait = l->delayed->due_ms - now;
@@ -261,6 +265,10 @@ static void engine_stop(delivery *d) {
   d->stopping = 1;
   d->stopped = 1;
   pthread_cond_broadcast(&d->wake);
+  /* An attempt on a submitter's thread uses the engine until it returns. */
+  for (int i = 0; i < DELIVERY_LANES; i++)
+    while (d->lanes[i].inline_busy)
+      pthread_cond_wait(&d->idle, &d->lock);
   pthread_mutex_unlock(&d->lock);
   for (int i = 0; i < DELIVERY_LANES; i++)
     for (int t = 0; t < d->lanes[i].nthreads; t++)
@@ -385,15 +393,11 @@ void delivery_handler_set(delivery *d, delivery_kind kind, delivery_handler_fn f
   pthread_mutex_unlock(&d->lock);
 }
 
-int delivery_submit(delivery *d, const delivery_job *in) {
-  if (!d || !in || !in->target || !*in->target || in->kind < 0 || in->kind >= DELIVERY_KINDS ||
-      (in->body_len && !in->body))
-    return airgap_error_set(AIRGAP_EINVALID, "malformed delivery job");
-  if (in->body_len > DELIVERY_MAX_BODY)
-    return airgap_error_set(AIRGAP_ETOOBIG, "delivery body over %d bytes", DELIVERY_MAX_BODY);
+/* A job's own copy of what was submitted; NULL when out of memory. */
+static job *job_new(const delivery_job *in) {
   job *j = calloc(1, sizeof(*j));
   if (!j)
-    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+    return NULL;
   j->kind = in->kind;
   j->target = strdup(in->target);
   j->body = malloc(in->body_len + 1);
@@ -401,7 +405,7 @@ int delivery_submit(delivery *d, const delivery_job *in) {
   j->dlq_arn = in->dlq_arn ? strdup(in->dlq_arn) : NULL;
   if (!j->target || !j->body || !j->meta || (in->dlq_arn && !j->dlq_arn)) {
     job_free(j);
-    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+    return NULL;
   }
   if (in->body_len)
     memcpy(j->body, in->body, in->body_len);
@@ -413,8 +417,87 @@ int delivery_submit(delivery *d, const delivery_job *in) {
   if (j->max_delay_ms < j->min_delay_ms)
     j->max_delay_ms = j->min_delay_ms;
   j->no_delay_retries = in->no_delay_retries > 0 ? in->no_delay_retries : 0;
+  return j;
+}
 
+/* The first attempt of an SQS job made by its submitter while its lane is
+ * idle (d->lock held on entry and on return). An in-process SQS send takes
+ * microseconds and only SQS's lock, while a hand-over to the worker costs a
+ * thread wake-up — on a loaded machine most of a Publish-to-receive latency.
+ * Order is kept: nothing is queued or running ahead of it, and the worker
+ * starts nothing while it runs (inline_busy). A failed attempt becomes an
+ * ordinary job waiting for its retry. 0, or -1 when the job could not be
+ * kept for a retry (counted as dropped). */
+static int submit_inline(delivery *d, lane *l, const delivery_job *in) {
+  l->inline_busy = 1;
+  pthread_mutex_unlock(&d->lock);
+  int rc = delivery_sqs_send(d->emu, in->target, in->body, in->body_len, in->meta);
+  job *j = NULL;
+  int kept = 1;
+  if (rc < 0) {
+    char why[512];
+    snprintf(why, sizeof(why), "%s", airgap_error_last());
+    j = job_new(in);
+    if (j) {
+      j->attempt = 1;
+      if (j->attempt >= j->max_attempts) {
+        dead_letter(d, j);
+        job_free(j);
+        j = NULL;
+      }
+    } else {
+      kept = 0;
+      log_warn("delivery", "delivery to %s failed (%s) and cannot be retried: out of memory",
+               in->target, why);
+    }
+  }
+  pthread_mutex_lock(&d->lock);
+  l->inline_busy = 0;
+  if (rc == 0) {
+    d->stats.delivered++;
+  } else {
+    d->stats.failed_attempts++;
+    if (j && !d->stopping && l->queued < DELIVERY_MAX_QUEUED &&
+        d->queued_bytes + j->body_len <= DELIVERY_MAX_QUEUED_BYTES &&
+        lane_start(d, lane_of(in->kind)) == 0) {
+      j->due_ms = clock_monotonic_ms() + retry_delay(j);
+      delayed_push(l, j);
+      l->queued++;
+      d->queued_bytes += j->body_len;
+      j = NULL;
+    } else if (j || !kept) {
+      d->stats.dropped++;
+      kept = 0;
+    }
+  }
+  /* Wakes the worker for what was queued behind this job, or for the retry. */
+  pthread_cond_broadcast(&d->wake);
+  pthread_cond_broadcast(&d->idle);
+  job_free(j);
+  return kept ? 0 : -1;
+}
+
+int delivery_submit(delivery *d, const delivery_job *in) {
+  if (!d || !in || !in->target || !*in->target || in->kind < 0 || in->kind >= DELIVERY_KINDS ||
+      (in->body_len && !in->body))
+    return airgap_error_set(AIRGAP_EINVALID, "malformed delivery job");
+  if (in->body_len > DELIVERY_MAX_BODY)
+    return airgap_error_set(AIRGAP_ETOOBIG, "delivery body over %d bytes", DELIVERY_MAX_BODY);
   lane *l = &d->lanes[lane_of(in->kind)];
+  pthread_mutex_lock(&d->lock);
+  if (in->kind == DELIVERY_SQS && !d->stopping && !l->ready_head && !l->running &&
+      !l->inline_busy) {
+    int rc = submit_inline(d, l, in);
+    pthread_mutex_unlock(&d->lock);
+    return rc < 0 ? airgap_error_set(AIRGAP_ERROR, "delivery to %.200s failed and was dropped",
+                                     in->target)
+                  : 0;
+  }
+  pthread_mutex_unlock(&d->lock);
+
+  job *j = job_new(in);
+  if (!j)
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
   pthread_mutex_lock(&d->lock);
   if (!d->stopping && lane_start(d, lane_of(in->kind)) < 0) {
     pthread_mutex_unlock(&d->lock);

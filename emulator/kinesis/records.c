@@ -63,14 +63,19 @@ json_t *kin_child_shards(const kin_stream *s, const kin_shard *sh) {
   return children;
 }
 
-/* The open shard whose hash key range holds h. */
-static kin_shard *shard_for(kin_stream *s, const mpz_t h) {
+/* The index of the open shard whose hash key range holds h, or -1. */
+static long shard_index_for(const kin_stream *s, const mpz_t h) {
   for (size_t i = 0; i < s->nshards; i++) {
-    kin_shard *sh = s->shards[i];
+    const kin_shard *sh = s->shards[i];
     if (sh->end_seq == 0 && mpz_cmp(h, sh->start) >= 0 && mpz_cmp(h, sh->end) <= 0)
-      return sh;
+      return (long)i;
   }
-  return NULL;
+  return -1;
+}
+
+static kin_shard *shard_for(kin_stream *s, const mpz_t h) {
+  long i = shard_index_for(s, h);
+  return i < 0 ? NULL : s->shards[i];
 }
 
 kin_record *kin_record_add(kin_stream *s, kin_shard *sh, const char *key, const char *data,
@@ -104,11 +109,20 @@ kin_record *kin_record_add(kin_stream *s, kin_shard *sh, const char *key, const 
   return r;
 }
 
+/* The name of a record's member in validation messages: "data" for
+ * PutRecord (index 0), "records.N.member.data" for PutRecords' N-th. */
+static void member_name(char *out, size_t len, size_t index, const char *member) {
+  if (index)
+    snprintf(out, len, "records.%zu.member.%s", index, member);
+  else
+    snprintf(out, len, "%s", member);
+}
+
 /* Checks one record's members; fills hash with its hash key (16 big-endian
- * bytes). member_prefix is "" for PutRecord and "records.N.member." for
- * PutRecords. -1 after answering. */
-static int record_arg(aws_call *call, json_t *entry, const char *member_prefix,
-                      unsigned char hash[16], size_t *size) {
+ * bytes) and *size with its size. index is 0 for PutRecord and N for the
+ * N-th record of PutRecords. -1 after answering. */
+static int record_arg(aws_call *call, json_t *entry, size_t index, unsigned char hash[16],
+                      size_t *size) {
   const char *data = json_string_value(json_object_get(entry, "Data"));
   const char *key = json_string_value(json_object_get(entry, "PartitionKey"));
   const char *explicit_key = json_string_value(json_object_get(entry, "ExplicitHashKey"));
@@ -116,13 +130,13 @@ static int record_arg(aws_call *call, json_t *entry, const char *member_prefix,
   size_t dsize = b64_size(data), klen = strlen(key);
   if (dsize > KIN_MAX_RECORD) {
     char value[96];
-    snprintf(member, sizeof(member), "%sdata", member_prefix);
+    member_name(member, sizeof(member), index, "data");
     snprintf(value, sizeof(value), "java.nio.HeapByteBuffer[pos=0 lim=%zu cap=%zu]", dsize, dsize);
     kin_fail_validation(call, member, value, "have length less than or equal to 1048576");
     return -1;
   }
   if (klen < 1 || klen > 256) {
-    snprintf(member, sizeof(member), "%spartitionKey", member_prefix);
+    member_name(member, sizeof(member), index, "partitionKey");
     kin_fail_validation(call, member, key,
                         klen < 1 ? "have length greater than or equal to 1"
                                  : "have length less than or equal to 256");
@@ -160,7 +174,7 @@ void kin_put_record(aws_call *call, json_t *input) {
   unsigned char hash[16];
   size_t size = 0;
   const char *order = json_string_value(json_object_get(input, "SequenceNumberForOrdering"));
-  if (record_arg(call, input, "", hash, &size) < 0)
+  if (record_arg(call, input, 0, hash, &size) < 0)
     return;
   if (order && (strlen(order) > 129 || strspn(order, "0123456789") != strlen(order))) {
     kin_fail_validation(call, "sequenceNumberForOrdering", order,
@@ -217,9 +231,7 @@ void kin_put_records(aws_call *call, json_t *input) {
   size_t sizes[KIN_MAX_BATCH_RECORDS];
   size_t total = 0;
   for (size_t i = 0; i < n; i++) {
-    char prefix[48];
-    snprintf(prefix, sizeof(prefix), "records.%zu.member.", i + 1);
-    if (record_arg(call, json_array_get(records, i), prefix, hashes[i], &sizes[i]) < 0)
+    if (record_arg(call, json_array_get(records, i), i + 1, hashes[i], &sizes[i]) < 0)
       return;
     total += sizes[i];
   }
@@ -236,12 +248,15 @@ void kin_put_records(aws_call *call, json_t *input) {
   json_t *results = json_array();
   json_int_t failures = 0;
   int oom = 0;
+  /* One ShardId string per shard, shared by the answer's entries. */
+  json_t **shard_ids = calloc(s->nshards, sizeof(*shard_ids));
   mpz_t h;
   mpz_init2(h, 128);
-  for (size_t i = 0; i < n && !oom; i++) {
+  for (size_t i = 0; i < n && !oom && shard_ids; i++) {
     json_t *entry = json_array_get(records, i);
     kin_hash_from_bytes(h, hashes[i]);
-    kin_shard *sh = shard_for(s, h);
+    long index = shard_index_for(s, h);
+    kin_shard *sh = index < 0 ? NULL : s->shards[index];
     if (!sh || inject_error(st)) {
       char msg[512];
       snprintf(msg, sizeof(msg), "Rate exceeded for shard %s in stream %s under account %s.",
@@ -259,13 +274,27 @@ void kin_put_records(aws_call *call, json_t *input) {
       oom = 1;
       break;
     }
+    /* The entry is stored: drop it from the input now (the gateway frees
+     * the input after the handler and reads nothing of it), so that the
+     * answer's entry below reuses its memory from malloc's per-thread cache
+     * instead of growing the heap while a 500-record tree is still alive. */
+    json_array_set_new(records, i, json_null());
+    if (!shard_ids[index] && !(shard_ids[index] = json_string_nocheck(sh->id))) {
+      oom = 1;
+      break;
+    }
     char seq[KIN_SEQ_LEN + 1];
     kin_seq_format(seq, r->seq, sh);
     json_t *o = json_object();
     json_object_set_new_nocheck(o, "SequenceNumber", json_stringn_nocheck(seq, KIN_SEQ_LEN));
-    json_object_set_new_nocheck(o, "ShardId", json_string_nocheck(sh->id));
+    json_object_set_nocheck(o, "ShardId", shard_ids[index]);
     json_array_append_new(results, o);
   }
+  if (!shard_ids)
+    oom = 1;
+  for (size_t i = 0; shard_ids && i < s->nshards; i++)
+    json_decref(shard_ids[i]);
+  free(shard_ids);
   mpz_clear(h);
   json_t *out = json_pack("{s:I, s:o, s:s}", "FailedRecordCount", failures, "Records", results,
                           "EncryptionType", s->encryption);

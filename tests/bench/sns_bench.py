@@ -1,22 +1,29 @@
 #!/usr/bin/python3
 """sns_bench.py — SNS Publish → SQS on `airgap emulator` beside moto (server
-mode), measured in the same run with the same client.
+mode), measured in the same run with the same clients.
 
 Per server: a standard topic with one SQS subscription (raw delivery), then
   delivered/s   PUBLISHES messages published by CLIENTS processes as fast as
                 they go, divided by the time from the first Publish until the
                 queue holds them all (GetQueueAttributes polled); so it counts
-                deliveries, not accepted Publish calls
+                deliveries, not accepted Publish calls. Two load generators:
+                light (one pre-serialised, SigV4-signed Publish sent again
+                and again over a keep-alive http.client connection) and boto3
+                (sns.publish, serialising and signing every call)
   publish/s     the same run's Publish calls per second
-  p50 / p99     publish-to-receive latency: a ReceiveMessage long poll is
-                waiting when the Publish is sent; the time from sending the
-                Publish until the long poll returns the message (SAMPLES runs)
+  latency       publish-to-receive: a ReceiveMessage long poll is waiting
+                on a second keep-alive connection when the Publish is sent;
+                one thread sends the Publish and select()s on both sockets,
+                so the figure is the time from sending the Publish until the
+                long poll's answer is read (no Python thread hand-over in
+                it). SAMPLES runs: p50, p99, max; also when the Publish's own
+                answer arrived, and a GetQueueUrl round trip after the same
+                idle pause — what any request costs on this machine, the
+                floor under both figures
 
-The client is plain http.client with keep-alive and hand-made query-protocol
-forms (neither server checks signatures), the same for both servers, so that
-a heavy SDK does not cap the faster server. Knobs: PUBLISHES (4000),
-PEER_PUBLISHES (400, moto's rounds), CLIENTS (4), SAMPLES (200), ROUNDS (3; a
-server's figure is its median round).
+Knobs: PUBLISHES (4000), PEER_PUBLISHES (400, moto's rounds), CLIENTS (4),
+SAMPLES (200), ROUNDS (3; a server's figure is its median round), BOTO3 (1; 0
+skips the boto3 generator), BOTO3_PUBLISHES (1000; moto: PEER_PUBLISHES).
 
 moto runs when `python3 -m moto.server` works ($MOTO_PYTHON or the python3
 first on PATH); otherwise its column says so and the run still succeeds. Not
@@ -30,14 +37,17 @@ import http.client
 import multiprocessing
 import os
 import re
+import select
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
+
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
 
 AIRGAP = os.environ.get("AIRGAP_BIN", "build/rel/cli/airgap")
 PUBLISHES = int(os.environ.get("PUBLISHES", "4000"))
@@ -47,14 +57,35 @@ PEER_PUBLISHES = int(os.environ.get("PEER_PUBLISHES", "400"))
 CLIENTS = int(os.environ.get("CLIENTS", "4"))
 SAMPLES = int(os.environ.get("SAMPLES", "200"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
-AUTH = ("AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/%s/aws4_request, "
-        "SignedHeaders=host, Signature=0")
+BOTO3 = os.environ.get("BOTO3", "1") != "0"
+BOTO3_PUBLISHES = int(os.environ.get("BOTO3_PUBLISHES", "1000"))
+CREDS = botocore.credentials.Credentials("test", "test")
+FORM = "application/x-www-form-urlencoded"
 
 
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def signed(port, service, params):
+    """(body, headers) of a SigV4-signed query-protocol request. Signed once
+    and sent as often as wanted: neither server checks signatures, but the
+    bytes are a real client's."""
+    body = urllib.parse.urlencode(params)
+    req = botocore.awsrequest.AWSRequest(method="POST", url="http://127.0.0.1:%d/" % port,
+                                         data=body, headers={"Content-Type": FORM})
+    botocore.auth.SigV4Auth(CREDS, service, "us-east-1").add_auth(req)
+    return body, dict(req.headers.items())
+
+
+def raw_request(port, service, params):
+    """The bytes of one signed HTTP/1.1 request, for the latency probe."""
+    body, headers = signed(port, service, params)
+    head = "POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %d\r\n" % (port, len(body))
+    head += "".join("%s: %s\r\n" % kv for kv in headers.items())
+    return (head + "\r\n" + body).encode()
 
 
 class Conn:
@@ -64,18 +95,14 @@ class Conn:
         self.port = port
         self.c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
-    def call(self, service, params):
-        body = urllib.parse.urlencode(params)
-        headers = {"Content-Type": "application/x-www-form-urlencoded",
-                   "Authorization": AUTH % service}
+    def send(self, body, headers, what):
         for attempt in range(2):
             try:
                 self.c.request("POST", "/", body, headers)
                 r = self.c.getresponse()
                 data = r.read().decode()
                 if r.status != 200:
-                    raise RuntimeError("%s %s: %d %s" % (service, params.get("Action"),
-                                                         r.status, data[:300]))
+                    raise RuntimeError("%s: %d %s" % (what, r.status, data[:300]))
                 return data
             except (http.client.HTTPException, ConnectionError):
                 self.c.close()
@@ -83,6 +110,10 @@ class Conn:
                 if attempt:
                     raise
         return ""
+
+    def call(self, service, params):
+        body, headers = signed(self.port, service, params)
+        return self.send(body, headers, "%s %s" % (service, params.get("Action")))
 
 
 def tag(xml, name):
@@ -95,7 +126,7 @@ class Server:
         self.name, self.port = name, port
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # moto takes seconds, more on a loaded machine
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -128,12 +159,26 @@ def setup(conn, suffix):
     return url, topic
 
 
-def publisher(port, topic, count, start_at, out):
+def light_publisher(port, topic, count, go, out):
     conn = Conn(port)
-    while time.time() < start_at:
-        time.sleep(0.001)
+    body, headers = signed(port, "sns", {"Action": "Publish", "TopicArn": topic,
+                                         "Message": "bench message"})
+    out.put("ready")
+    go.wait()
+    for _ in range(count):
+        conn.send(body, headers, "Publish")
+    out.put(time.time())
+
+
+def boto3_publisher(port, topic, count, go, out):
+    import boto3
+    client = boto3.client("sns", endpoint_url="http://127.0.0.1:%d" % port,
+                          region_name="us-east-1", aws_access_key_id="test",
+                          aws_secret_access_key="test")
+    out.put("ready")
+    go.wait()
     for i in range(count):
-        conn.call("sns", {"Action": "Publish", "TopicArn": topic, "Message": "m%d" % i})
+        client.publish(TopicArn=topic, Message="bench message %d" % i)
     out.put(time.time())
 
 
@@ -143,17 +188,21 @@ def depth(conn, url):
     return int(tag(xml, "Value") or 0)
 
 
-def throughput(server, round_no):
+def throughput(server, round_no, publisher, publishes):
     conn = Conn(server.port)
-    url, topic = setup(conn, "tp%d" % round_no)
-    out = multiprocessing.Queue()
-    start_at = time.time() + 0.5
-    per = (PUBLISHES if server.name == "airgap" else min(PUBLISHES, PEER_PUBLISHES)) // CLIENTS
-    procs = [multiprocessing.Process(target=publisher,
-                                     args=(server.port, topic, per, start_at, out))
+    url, topic = setup(conn, "tp%d%s" % (round_no, publisher.__name__[:5]))
+    out, go = multiprocessing.Queue(), multiprocessing.Event()
+    per = publishes // CLIENTS
+    procs = [multiprocessing.Process(target=publisher, args=(server.port, topic, per, go, out))
              for _ in range(CLIENTS)]
     for p in procs:
         p.start()
+    # The clock starts once every client is set up (boto3's import is slow).
+    for _ in procs:
+        if out.get(timeout=300) != "ready":
+            raise RuntimeError("a publisher did not start")
+    start_at = time.time()
+    go.set()
     total = per * CLIENTS
     deadline = start_at + 600
     while depth(conn, url) < total and time.time() < deadline:
@@ -166,45 +215,128 @@ def throughput(server, round_no):
     return total / (done - start_at), total / (max(ends) - start_at)
 
 
+class Raw:
+    """A keep-alive socket read by hand, so one thread can wait on two. A
+    server that closes the connection after an answer (`Connection: close`,
+    or HTTP/1.0 without keep-alive) gets a new one before the next request
+    (reopen), outside the timed span."""
+
+    def __init__(self, port):
+        self.port = port
+        self.reopen(force=True)
+
+    def reopen(self, force=False):
+        if not force and not self.closing:
+            return
+        if not force:
+            self.s.close()
+        self.s = socket.create_connection(("127.0.0.1", self.port))
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+        self.closing = False
+
+    def response(self):
+        """A whole buffered response's body, else None."""
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", self.buf[:end])
+        if not m:
+            raise RuntimeError("answer without Content-Length: %r" % self.buf[:200])
+        size = end + 4 + int(m.group(1))
+        if len(self.buf) < size:
+            return None
+        status = self.buf[9:12]
+        head = self.buf[:end].lower()
+        self.closing = (b"\r\nconnection: close" in head or
+                        (head.startswith(b"http/1.0") and b"keep-alive" not in head))
+        body, self.buf = self.buf[end + 4:size], self.buf[size:]
+        if status != b"200":
+            raise RuntimeError("answer %s: %r" % (status, body[:300]))
+        return body.decode()
+
+    def fill(self):
+        data = self.s.recv(65536)
+        if not data:
+            raise RuntimeError("connection closed")
+        self.buf += data
+
+    def call(self, request):
+        self.reopen()
+        self.s.sendall(request)
+        while True:
+            body = self.response()
+            if body is not None:
+                return body
+            self.fill()
+
+
 def latency(server):
-    conn, waiter = Conn(server.port), Conn(server.port)
+    """Publish-to-receive, Publish answered, and an idle GetQueueUrl round
+    trip: lists of seconds."""
+    conn = Conn(server.port)
     url, topic = setup(conn, "lat")
-    samples = []
-    for i in range(SAMPLES):
-        got = {}
-
-        def receive():
-            xml = waiter.call("sqs", {"Action": "ReceiveMessage", "QueueUrl": url,
-                                      "WaitTimeSeconds": "5"})
-            got["t"] = time.perf_counter()
-            got["handle"] = tag(xml, "ReceiptHandle")
-
-        t = threading.Thread(target=receive)
-        t.start()
+    pub, waiter = Raw(server.port), Raw(server.port)
+    publish = raw_request(server.port, "sns", {"Action": "Publish", "TopicArn": topic,
+                                               "Message": "latency probe"})
+    receive = raw_request(server.port, "sqs", {"Action": "ReceiveMessage", "QueueUrl": url,
+                                               "WaitTimeSeconds": "5"})
+    floor_req = raw_request(server.port, "sqs", {"Action": "GetQueueUrl",
+                                                 "QueueName": "bench-lat"})
+    delivered, answered, floor = [], [], []
+    for _ in range(SAMPLES):
+        pub.reopen()
+        waiter.reopen()
+        waiter.s.sendall(receive)
         time.sleep(0.02)  # the long poll is waiting
         t0 = time.perf_counter()
-        conn.call("sns", {"Action": "Publish", "TopicArn": topic, "Message": "lat%d" % i})
-        t.join()
-        if got.get("handle"):
-            samples.append(got["t"] - t0)
-            conn.call("sqs", {"Action": "DeleteMessage", "QueueUrl": url,
-                              "ReceiptHandle": got["handle"]})
-    samples.sort()
-    if not samples:
-        return None, None
-    return samples[len(samples) // 2], samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+        pub.s.sendall(publish)
+        got = {}
+        while len(got) < 2:
+            ready, _, _ = select.select([c.s for c in (pub, waiter) if c not in got], [], [], 10)
+            if not ready:
+                raise RuntimeError("no answer within 10 s")
+            for c in (pub, waiter):
+                if c.s in ready and c not in got:
+                    c.fill()
+                    body = c.response()
+                    if body is not None:
+                        got[c] = (time.perf_counter(), body)
+        handle = tag(got[waiter][1], "ReceiptHandle")
+        if not handle:
+            raise RuntimeError("the long poll returned no message")
+        delivered.append(got[waiter][0] - t0)
+        answered.append(got[pub][0] - t0)
+        conn.call("sqs", {"Action": "DeleteMessage", "QueueUrl": url, "ReceiptHandle": handle})
+        time.sleep(0.02)
+        t0 = time.perf_counter()
+        pub.call(floor_req)
+        floor.append(time.perf_counter() - t0)
+    return delivered, answered, floor
 
 
 def moto_python():
     candidate = os.environ.get("MOTO_PYTHON") or shutil.which("python3")
     if not candidate:
         return None
-    ok = subprocess.run([candidate, "-c", "import moto.server"], capture_output=True)
+    try:
+        ok = subprocess.run([candidate, "-c", "import moto.server"], capture_output=True)
+    except OSError:
+        return None
     return candidate if ok.returncode == 0 else None
+
+
+def pct(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(len(v) * q))] * 1000
 
 
 def main():
     servers, missing = [], []
+    res = {}
+    generators = [("light", light_publisher, PUBLISHES)]
+    if BOTO3:
+        generators.append(("boto3", boto3_publisher, BOTO3_PUBLISHES))
     try:
         port = free_port()
         servers.append(Server("airgap", [AIRGAP, "emulator", "--listen",
@@ -216,30 +348,44 @@ def main():
         else:
             missing.append("moto: unavailable (no `python3 -m moto.server`; set MOTO_PYTHON)")
         res = {s.name: {} for s in servers}
-        rounds = {s.name: [] for s in servers}
+        rounds = {(s.name, g): [] for s in servers for g, _, _ in generators}
         for r in range(ROUNDS):
-            for s in servers:
-                rounds[s.name].append(throughput(s, r))
+            for g, publisher, count in generators:
+                for s in servers:
+                    n = count if s.name == "airgap" else min(count, PEER_PUBLISHES)
+                    rounds[(s.name, g)].append(throughput(s, r, publisher, n))
         for s in servers:
-            ranked = sorted(rounds[s.name])
-            res[s.name]["delivered/s"], res[s.name]["publish/s"] = ranked[len(ranked) // 2]
-            res[s.name]["p50 ms"], res[s.name]["p99 ms"] = [
-                v * 1000 if v is not None else None for v in latency(s)]
+            for g, _, _ in generators:
+                ranked = sorted(rounds[(s.name, g)])
+                mid = ranked[len(ranked) // 2]
+                res[s.name]["%s delivered/s" % g] = mid[0]
+                res[s.name]["%s publish/s" % g] = mid[1]
+            delivered, answered, floor = latency(s)
+            for label, values in (("to queue", delivered), ("answered", answered),
+                                  ("floor", floor)):
+                for q, name in ((0.5, "p50"), (0.99, "p99"), (1.0, "max")):
+                    res[s.name]["%s %s ms" % (label, name)] = pct(values, q)
     finally:
         for s in servers:
             s.stop()
     names = list(res)
-    print("SNS Publish -> SQS (raw delivery), %d publishes (peers %d) by %d clients, "
-          "%d latency samples, median of %d rounds"
+    print("SNS Publish -> SQS (raw delivery): light %d publishes (moto %d), boto3 %d (moto %d), "
+          "by %d clients; median of %d rounds; %d latency samples"
           % (PUBLISHES // CLIENTS * CLIENTS, min(PUBLISHES, PEER_PUBLISHES) // CLIENTS * CLIENTS,
-             CLIENTS, SAMPLES, ROUNDS))
-    print("%-14s" % "" + "".join("%14s" % n for n in names) +
+             BOTO3_PUBLISHES // CLIENTS * CLIENTS,
+             min(BOTO3_PUBLISHES, PEER_PUBLISHES) // CLIENTS * CLIENTS, CLIENTS, ROUNDS, SAMPLES))
+    print("latency: 'to queue' = Publish sent -> long poll's answer read; 'answered' = Publish's "
+          "own answer; 'floor' = GetQueueUrl after the same idle pause")
+    print("%-22s" % "" + "".join("%14s" % n for n in names) +
           ("%14s" % "airgap/moto" if "moto" in res else ""))
-    for metric in ["delivered/s", "publish/s", "p50 ms", "p99 ms"]:
-        row = "%-14s" % metric
+    metrics = [m for g, _, _ in generators for m in ("%s delivered/s" % g, "%s publish/s" % g)]
+    metrics += ["%s %s ms" % (label, q) for label in ("to queue", "answered", "floor")
+                for q in ("p50", "p99", "max")]
+    for metric in metrics:
+        row = "%-22s" % metric
         for n in names:
             v = res[n][metric]
-            row += "%14s" % ("-" if v is None else ("%.3f" % v if "ms" in metric else "%.0f" % v))
+            row += "%14s" % ("%.3f" % v if "ms" in metric else "%.0f" % v)
         if "moto" in res and res["moto"][metric] and res["airgap"][metric]:
             ratio = (res["airgap"][metric] / res["moto"][metric] if "/s" in metric
                      else res["moto"][metric] / res["airgap"][metric])

@@ -474,6 +474,23 @@ class SnsCase(unittest.TestCase):
         [m] = self.receive(dlq_url, timeout=20)
         self.assertEqual(json.loads(m["Body"])["Message"], "lost")
 
+    def test_failed_sqs_delivery_is_retried(self):
+        # The first attempt fails (no such queue yet); SNS retries, so a queue
+        # created before the retry gets the message, once, and in order with
+        # the next message published after it.
+        topic = self.sns.create_topic(Name="retry-later")["TopicArn"]
+        arn = "arn:aws:sqs:us-east-1:000000000000:created-later"
+        self.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
+                           Attributes={"RawMessageDelivery": "true"})
+        self.sns.publish(TopicArn=topic, Message="early")
+        url, _ = self.queue("created-later")
+        got = self.receive(url, timeout=15)
+        self.assertEqual([m["Body"] for m in got], ["early"])
+        self.sns.publish(TopicArn=topic, Message="next")
+        got = self.receive(url, timeout=10)
+        self.assertEqual([m["Body"] for m in got], ["next"])
+        self.assertEqual(self.receive(url, timeout=2), [])
+
     # ---- SMS and platform endpoints ----
 
     def test_sms_and_platform_recorded(self):
