@@ -32,6 +32,22 @@ static const char *const attr_members[] = {"CacheControl",
                                            "WebsiteRedirectLocation",
                                            NULL}; /* encryption: sse.c; locks: lock.c */
 
+int s3_metadata_check(aws_call *call, const json_t *input) {
+  const char *key;
+  json_t *value;
+  size_t size = 0;
+  json_object_foreach(json_object_get(input, "Metadata"), key, value) {
+    size += strlen(key) + (json_is_string(value) ? strlen(json_string_value(value)) : 0);
+  }
+  if (size <= S3_MAX_METADATA)
+    return 0;
+  aws_call_fail_fields(
+      call, 400, "MetadataTooLarge",
+      json_pack("{s:I, s:i}", "Size", (json_int_t)size, "MaxSizeAllowed", S3_MAX_METADATA),
+      "Your metadata headers exceed the maximum allowed metadata size.");
+  return -1;
+}
+
 json_t *s3_attrs_from_input(const json_t *input) {
   json_t *attrs = json_object();
   for (size_t i = 0; attr_members[i]; i++) {

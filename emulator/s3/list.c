@@ -257,6 +257,21 @@ void s3_op_list_object_versions(aws_call *call, json_t *input) {
     return;
   const char *key_marker = jsonutil_string(input, "KeyMarker");
   const char *vid_marker = jsonutil_string(input, "VersionIdMarker");
+  if (key_marker && !*key_marker)
+    key_marker = NULL;
+  if (vid_marker && !*vid_marker)
+    vid_marker = NULL;
+  if (vid_marker && !key_marker) {
+    aws_call_fail_fields(
+        call, 400, "InvalidArgument",
+        json_pack("{s:s, s:s}", "ArgumentName", "version-id-marker", "ArgumentValue", vid_marker),
+        "A version-id marker cannot be specified without a key marker.");
+    return;
+  }
+  if (vid_marker && !s3_version_id_valid(vid_marker)) {
+    s3_fail_bad_version_id(call, "version-id-marker", vid_marker);
+    return;
+  }
   list_walk w = {0};
   w.prefix = jsonutil_string(input, "Prefix");
   w.delimiter = jsonutil_string(input, "Delimiter");
@@ -270,6 +285,19 @@ void s3_op_list_object_versions(aws_call *call, json_t *input) {
     json_decref(w.prefixes);
     json_decref(versions);
     json_decref(markers);
+    return;
+  }
+  /* A version-id marker must name a version of the key marker's key. */
+  const s3_key *mk = vid_marker ? s3_key_find(b, key_marker) : NULL;
+  const s3_version *mv = mk ? mk->versions : NULL;
+  while (mv && strcmp(mv->version_id, vid_marker) != 0)
+    mv = mv->next;
+  if (mk && !mv) {
+    s3_unlock(st);
+    json_decref(w.prefixes);
+    json_decref(versions);
+    json_decref(markers);
+    s3_fail_bad_version_id(call, "version-id-marker", vid_marker);
     return;
   }
   const char *from = w.prefix ? w.prefix : "";

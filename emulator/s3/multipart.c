@@ -80,7 +80,7 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
     return;
   char ssec[64];
   if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0 ||
-      s3_storage_class_check(call, input) < 0)
+      s3_storage_class_check(call, input) < 0 || s3_metadata_check(call, input) < 0)
     return;
   int full_object = checksum_type_of(call, input);
   if (full_object < 0)

@@ -365,6 +365,11 @@ int s3_verify_parsed_body(aws_call *call);
 
 /* The stored attributes of an object from a put/create-upload/copy input. Owned. */
 json_t *s3_attrs_from_input(const json_t *input);
+/* 0 when the request's user metadata (x-amz-meta-*) fits S3's 2 KB: the
+ * bytes of its keys and values together; else -1, the call failed with
+ * MetadataTooLarge. */
+#define S3_MAX_METADATA 2048
+int s3_metadata_check(aws_call *call, const json_t *input);
 /* The TagSet of an x-amz-tagging header (input's Tagging) in *out (owned, NULL
  * when absent). Returns 0, or -1 after answering the call. */
 int s3_tags_from_input(aws_call *call, const json_t *input, json_t **out);
@@ -401,6 +406,12 @@ s3_version *s3_version_lookup(const s3_bucket *b, const char *key, const char *v
                               int *marker_only);
 /* Answers NoSuchVersion (version_id) or NoSuchKey. */
 void s3_fail_lookup(aws_call *call, const char *key, const char *version_id);
+/* 1 when version_id is shaped as S3's ("null" or S3_VERSION_ID_LEN letters,
+ * digits, '.', '_', '-'); S3 refuses others with 400 InvalidArgument, which
+ * s3_fail_bad_version_id sends, naming the parameter (versionId, …). */
+#define S3_VERSION_ID_LEN 32
+int s3_version_id_valid(const char *version_id);
+void s3_fail_bad_version_id(aws_call *call, const char *argument, const char *version_id);
 /* Does an If-Match / If-None-Match list ("\"a\", \"b\"", "*") name etag? */
 int s3_etag_listed(const char *list, const char *etag);
 /* HTTP conditions for GET/HEAD (prefix "") or a copy source (prefix
