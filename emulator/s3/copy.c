@@ -132,7 +132,7 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
     return;
   char ssec[64];
   if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0 ||
-      s3_storage_class_check(call, input) < 0 || (replace && s3_metadata_check(call, input) < 0))
+      s3_storage_class_check(call, input) < 0 || s3_attrs_check(call, input) < 0)
     return;
   if (replace_tags && s3_tags_from_input(call, input, &tags) < 0)
     return;
@@ -194,6 +194,9 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
     v->attrs = json_deep_copy(sv->attrs);
     /* The storage class is not copied: STANDARD unless the request names one. */
     json_t *sc = json_object_get(input, "StorageClass");
+    json_t *redirect = json_object_get(input, "WebsiteRedirectLocation");
+    if (redirect) /* a request's redirect applies under COPY too */
+      json_object_set(v->attrs, "WebsiteRedirectLocation", redirect);
     if (sc && strcmp(json_string_value(sc), "STANDARD") != 0)
       json_object_set(v->attrs, "StorageClass", sc);
     else

@@ -156,7 +156,7 @@ void s3_op_put_object(aws_call *call, json_t *input) {
     return;
   char ssec[64];
   if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0 ||
-      s3_storage_class_check(call, input) < 0 || s3_metadata_check(call, input) < 0)
+      s3_storage_class_check(call, input) < 0 || s3_attrs_check(call, input) < 0)
     return;
   s3_bucket *pre = s3_bucket_lock(call, input);
   if (!pre)
