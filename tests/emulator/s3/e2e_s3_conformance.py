@@ -233,6 +233,40 @@ def test_composite_multipart_checksum_needs_parts():
                                  MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p["ETag"]}]})
 
 
+def test_list_multipart_uploads_paged():
+    s3 = client()
+    s3.create_bucket(Bucket="conf-uploads")
+    ids = {}
+    for key in ["b", "a", "dir/x", "dir/y", "a", "c d"]:
+        ids.setdefault(key, []).append(
+            s3.create_multipart_upload(Bucket="conf-uploads", Key=key)["UploadId"])
+    want = [(k, i) for k in sorted(ids) for i in ids[k]]  # by key, then oldest first
+    got, kw = [], {}
+    while True:
+        page = s3.list_multipart_uploads(Bucket="conf-uploads", MaxUploads=2, **kw)
+        got += [(u["Key"], u["UploadId"]) for u in page.get("Uploads", [])]
+        if not page["IsTruncated"]:
+            break
+        kw = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
+    assert got == want, (got, want)
+    # boto3's paginator walks the same pages
+    pages = s3.get_paginator("list_multipart_uploads").paginate(
+        Bucket="conf-uploads", PaginationConfig={"PageSize": 4})
+    assert [(u["Key"], u["UploadId"]) for p in pages for u in p.get("Uploads", [])] == want
+    # a delimiter folds keys into common prefixes; encoding-type=url encodes keys
+    page = s3.list_multipart_uploads(Bucket="conf-uploads", Delimiter="/")
+    assert page["CommonPrefixes"] == [{"Prefix": "dir/"}], page
+    assert [u["Key"] for u in page["Uploads"]] == ["a", "a", "b", "c d"], page
+    st, _, body = raw("GET", "/conf-uploads?uploads&encoding-type=url&prefix=c")
+    root = ET.fromstring(body)
+    ns = {"s": "http://s3.amazonaws.com/doc/2006-03-01/"}
+    assert st == 200 and root.find("s:Upload/s:Key", ns).text == "c%20d", body
+    assert root.find("s:EncodingType", ns).text == "url", body
+    page = s3.list_multipart_uploads(Bucket="conf-uploads", KeyMarker="b")
+    assert [u["Key"] for u in page["Uploads"]] == ["c d", "dir/x", "dir/y"], page
+    assert page["KeyMarker"] == "b", page
+
+
 def test_tags_acls_lifecycle():
     s3 = client()
     s3.create_bucket(Bucket="conf-misc")
@@ -294,4 +328,5 @@ def test_cli():
 if __name__ == "__main__":
     run([test_headers_and_host_id, test_bucket_names, test_version_ids,
          test_copy_directives_and_limits, test_checksum_headers,
-         test_composite_multipart_checksum_needs_parts, test_tags_acls_lifecycle, test_cli])
+         test_composite_multipart_checksum_needs_parts, test_list_multipart_uploads_paged,
+         test_tags_acls_lifecycle, test_cli])
