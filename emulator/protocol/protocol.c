@@ -107,6 +107,19 @@ int aws_protocol_parse(json_t **out, aws_error *err, const aws_model *m, aws_pro
   }
 }
 
+/* S3 (the rest-xml service) answers every request, errors included, with
+ * x-amz-request-id, x-amz-id-2 (the host id its errors also carry) and
+ * `Server: AmazonS3`, and without the x-amzn-RequestId of the other
+ * protocols (botocore reads HostId only when that one is absent). */
+static void s3_style_headers(json_t *headers, const char *request_id) {
+  char *host_id = aws_rest_host_id(request_id);
+  json_object_set_new(headers, "x-amz-request-id", json_string(request_id));
+  if (host_id)
+    json_object_set_new(headers, "x-amz-id-2", json_string(host_id));
+  json_object_set_new(headers, "Server", json_string("AmazonS3"));
+  free(host_id);
+}
+
 int aws_protocol_serialize(aws_http_out *out, const aws_model *m, aws_protocol p,
                            const char *operation, const json_t *output, const char *request_id) {
   int rc;
@@ -116,9 +129,10 @@ int aws_protocol_serialize(aws_http_out *out, const aws_model *m, aws_protocol p
   default: rc = aws_rest_serialize(out, m, p, operation, output); break;
   }
   if (rc == 0 && request_id) {
-    json_object_set_new(out->headers, "x-amzn-RequestId", json_string(request_id));
     if (p == AWS_PROTOCOL_REST_XML)
-      json_object_set_new(out->headers, "x-amz-request-id", json_string(request_id));
+      s3_style_headers(out->headers, request_id);
+    else
+      json_object_set_new(out->headers, "x-amzn-RequestId", json_string(request_id));
   }
   return rc;
 }
@@ -181,9 +195,10 @@ void aws_protocol_serialize_error(aws_http_out *out, const aws_model *m, aws_pro
   if (!out->headers)
     out->headers = json_object();
   if (request_id) {
-    json_object_set_new(out->headers, "x-amzn-RequestId", json_string(request_id));
     if (p == AWS_PROTOCOL_REST_XML)
-      json_object_set_new(out->headers, "x-amz-request-id", json_string(request_id));
+      s3_style_headers(out->headers, request_id);
+    else
+      json_object_set_new(out->headers, "x-amzn-RequestId", json_string(request_id));
   }
   out->status = status;
 }

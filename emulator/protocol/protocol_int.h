@@ -164,6 +164,10 @@ int aws_rest_parse(json_t **out, aws_error *err, const aws_model *m, aws_protoco
                    const char *operation, const aws_http_in *in);
 int aws_rest_serialize(aws_http_out *out, const aws_model *m, aws_protocol p, const char *operation,
                        const json_t *output);
+/* The host id S3 reports for a request (x-amz-id-2, an error's HostId):
+ * base64, derived from request_id. Owned: free(); NULL without a request id
+ * or memory. */
+char *aws_rest_host_id(const char *request_id);
 void aws_rest_error(aws_http_out *out, const aws_model *m, aws_protocol p, const aws_error *err,
                     int status, const char *code, const char *request_id);
 

@@ -23,6 +23,7 @@
 #include "common/codec.h"
 
 #include <ctype.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -739,6 +740,16 @@ int aws_rest_serialize(aws_http_out *out, const aws_model *m, aws_protocol p, co
   return 0;
 }
 
+char *aws_rest_host_id(const char *request_id) {
+  if (!request_id)
+    return NULL;
+  /* AWS's host ids are opaque base64; one derived from the request id keeps
+   * x-amz-id-2 and an error's HostId equal for the same request. */
+  unsigned char digest[SHA384_DIGEST_LENGTH];
+  SHA384((const unsigned char *)request_id, strlen(request_id), digest);
+  return codec_base64_encode(digest, sizeof(digest));
+}
+
 void aws_rest_error(aws_http_out *out, const aws_model *m, aws_protocol p, const aws_error *err,
                     int status, const char *code, const char *request_id) {
   const char *message = err->message ? err->message : "";
@@ -768,7 +779,15 @@ void aws_rest_error(aws_http_out *out, const aws_model *m, aws_protocol p, const
   aws_xml_write_error_fields(&b, err->fields);
   dynbuf_puts(&b, "<RequestId>");
   dynbuf_xml(&b, request_id ? request_id : "", request_id ? strlen(request_id) : 0);
-  dynbuf_puts(&b, "</RequestId></Error>");
+  dynbuf_puts(&b, "</RequestId>");
+  char *host_id = aws_rest_host_id(request_id);
+  if (host_id) {
+    dynbuf_puts(&b, "<HostId>");
+    dynbuf_xml(&b, host_id, strlen(host_id));
+    dynbuf_puts(&b, "</HostId>");
+    free(host_id);
+  }
+  dynbuf_puts(&b, "</Error>");
   out->body = dynbuf_take(&b, &out->body_len);
   if (!out->body)
     out->body_len = 0;

@@ -32,6 +32,31 @@ static const char *const attr_members[] = {"CacheControl",
                                            "WebsiteRedirectLocation",
                                            NULL}; /* encryption: sse.c; locks: lock.c */
 
+int s3_attrs_check(aws_call *call, const json_t *input) {
+  const char *key;
+  json_t *value;
+  size_t size = 0;
+  json_object_foreach(json_object_get(input, "Metadata"), key, value) {
+    size += strlen(key) + (json_is_string(value) ? strlen(json_string_value(value)) : 0);
+  }
+  if (size > S3_MAX_METADATA) {
+    aws_call_fail_fields(
+        call, 400, "MetadataTooLarge",
+        json_pack("{s:I, s:i}", "Size", (json_int_t)size, "MaxSizeAllowed", S3_MAX_METADATA),
+        "Your metadata headers exceed the maximum allowed metadata size.");
+    return -1;
+  }
+  const char *redirect = jsonutil_string(input, "WebsiteRedirectLocation");
+  if (redirect && redirect[0] != '/' && strncmp(redirect, "http://", 7) != 0 &&
+      strncmp(redirect, "https://", 8) != 0) {
+    aws_call_fail(call, 400, "InvalidRedirectLocation",
+                  "The website redirect location must have a prefix of 'http://' or 'https://' "
+                  "or '/'.");
+    return -1;
+  }
+  return 0;
+}
+
 json_t *s3_attrs_from_input(const json_t *input) {
   json_t *attrs = json_object();
   for (size_t i = 0; attr_members[i]; i++) {
@@ -181,5 +206,10 @@ json_t *s3_acl_output(const json_t *acl, const char *account) {
     json_array_append_new(grants, grant("Group", all, "WRITE"));
   if (strcmp(canned, "authenticated-read") == 0)
     json_array_append_new(grants, grant("Group", auth, "READ"));
+  if (strcmp(canned, "log-delivery-write") == 0) {
+    static const char logs[] = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+    json_array_append_new(grants, grant("Group", logs, "WRITE"));
+    json_array_append_new(grants, grant("Group", logs, "READ_ACP"));
+  }
   return json_pack("{s:o, s:o}", "Owner", s3_owner_json(account), "Grants", grants);
 }

@@ -45,20 +45,45 @@ s3_bucket *s3_bucket_lock(aws_call *call, const json_t *input) {
   return b;
 }
 
+/* AWS's rules for general purpose bucket names: 3 to 63 lower-case letters,
+ * digits, dots and hyphens; dot-separated labels that begin and end with a
+ * letter or digit (so no "..", ".-" or "-."); not an IPv4 address; none of
+ * the prefixes and suffixes S3 reserves (access point aliases, directory and
+ * table buckets, Object Lambda, Multi-Region Access Points). Underscores
+ * were allowed only in legacy us-east-1 buckets and are refused now. */
 static int bucket_name_valid(const char *name) {
+  static const char *const reserved_prefix[] = {"xn--", "sthree-", "amzn-s3-demo-"};
+  static const char *const reserved_suffix[] = {"-s3alias", "--ol-s3", ".mrap", "--x-s3",
+                                                "--table-s3"};
   size_t n = strlen(name);
   if (n < 3 || n > 63)
     return 0;
+  int all_digits_and_dots = 1, dots = 0;
   for (size_t i = 0; i < n; i++) {
     char c = name[i];
-    if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-' || c == '.' ||
-          c == '_'))
+    if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-' || c == '.'))
       return 0;
+    if (c == '.') {
+      dots++;
+      /* a label must end and the next begin with a letter or digit */
+      if (i == 0 || !isalnum((unsigned char)name[i - 1]) || !isalnum((unsigned char)name[i + 1]))
+        return 0;
+    } else if (!isdigit((unsigned char)c)) {
+      all_digits_and_dots = 0;
+    }
   }
   if (!isalnum((unsigned char)name[0]) || !isalnum((unsigned char)name[n - 1]))
     return 0;
-  if (strstr(name, ".."))
-    return 0;
+  if (all_digits_and_dots && dots == 3)
+    return 0; /* formatted as an IP address */
+  for (size_t i = 0; i < sizeof(reserved_prefix) / sizeof(reserved_prefix[0]); i++)
+    if (strncmp(name, reserved_prefix[i], strlen(reserved_prefix[i])) == 0)
+      return 0;
+  for (size_t i = 0; i < sizeof(reserved_suffix) / sizeof(reserved_suffix[0]); i++) {
+    size_t m = strlen(reserved_suffix[i]);
+    if (n > m && strcmp(name + n - m, reserved_suffix[i]) == 0)
+      return 0;
+  }
   return 1;
 }
 

@@ -121,6 +121,63 @@ s3_checksum_algo s3_checksum_declared(aws_call *call, const char **value) {
   return S3_CK_NONE;
 }
 
+/* The digest length of algo, in bytes. */
+static size_t checksum_length(s3_checksum_algo algo) {
+  switch (algo) {
+  case S3_CK_CRC32:
+  case S3_CK_CRC32C: return 4;
+  case S3_CK_SHA1: return 20;
+  case S3_CK_SHA256: return 32;
+  case S3_CK_CRC64NVME: return 8;
+  case S3_CK_NONE:
+  case S3_CK_COUNT: break;
+  }
+  return 0;
+}
+
+int s3_checksum_headers_check(aws_call *call, int trailer_ok) {
+  s3_checksum_algo found = S3_CK_NONE;
+  const char *value = NULL;
+  for (int a = S3_CK_CRC32; a < S3_CK_COUNT; a++) {
+    const char *v = s3_header(call, s3_checksum_headers[a]);
+    if (!v)
+      continue;
+    if (found != S3_CK_NONE) {
+      aws_call_fail(call, 400, "InvalidRequest",
+                    "Expecting a single x-amz-checksum- header. Multiple checksum Types are not "
+                    "allowed.");
+      return -1;
+    }
+    found = (s3_checksum_algo)a;
+    value = v;
+  }
+  if (found != S3_CK_NONE) {
+    unsigned char *raw = NULL;
+    size_t raw_len = 0;
+    int ok = codec_base64_decode(&raw, &raw_len, value, strlen(value)) == 0 &&
+             raw_len == checksum_length(found);
+    free(raw);
+    if (!ok) {
+      aws_call_fail(call, 400, "InvalidRequest", "Value for %s header is invalid.",
+                    s3_checksum_headers[found]);
+      return -1;
+    }
+  }
+  const char *sdk = s3_header(call, "x-amz-sdk-checksum-algorithm");
+  if (sdk && s3_checksum_algo_from_name(sdk) == S3_CK_NONE) {
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "Value for x-amz-sdk-checksum-algorithm header is invalid.");
+    return -1;
+  }
+  if (sdk && found == S3_CK_NONE && !(trailer_ok && s3_header(call, "x-amz-trailer"))) {
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "x-amz-sdk-checksum-algorithm specified, but no corresponding "
+                  "x-amz-checksum-* or x-amz-trailer headers were found.");
+    return -1;
+  }
+  return 0;
+}
+
 int s3_checksum_verify(const char **code, char *message, size_t size, const char *content_md5,
                        const unsigned char md5[16], s3_checksum_algo algo, const char *expected,
                        const char *checksum) {

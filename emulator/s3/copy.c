@@ -104,6 +104,18 @@ s3_version *s3_copy_source_lock(aws_call *call, const json_t *input, char **src_
   return sv;
 }
 
+/* A metadata or tagging directive is COPY or REPLACE; anything else is
+ * refused before the source is read, as S3 does. Returns 1 when it failed. */
+static int directive_invalid(aws_call *call, const char *value, const char *header,
+                             const char *what) {
+  if (!value || strcmp(value, "COPY") == 0 || strcmp(value, "REPLACE") == 0)
+    return 0;
+  aws_call_fail_fields(call, 400, "InvalidArgument",
+                       json_pack("{s:s, s:s}", "ArgumentName", header, "ArgumentValue", value),
+                       "Unknown %s directive.", what);
+  return 1;
+}
+
 void s3_op_copy_object(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   const char *bucket = jsonutil_string(input, "Bucket"), *key = jsonutil_string(input, "Key");
@@ -113,17 +125,20 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   json_t *tags = NULL;
   const char *tdir = jsonutil_string(input, "TaggingDirective");
   int replace_tags = tdir && strcmp(tdir, "REPLACE") == 0;
+  const char *directive = jsonutil_string(input, "MetadataDirective");
+  int replace = directive && strcmp(directive, "REPLACE") == 0;
+  if (directive_invalid(call, directive, "x-amz-metadata-directive", "metadata") ||
+      directive_invalid(call, tdir, "x-amz-tagging-directive", "tagging"))
+    return;
   char ssec[64];
   if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0 ||
-      s3_storage_class_check(call, input) < 0)
+      s3_storage_class_check(call, input) < 0 || s3_attrs_check(call, input) < 0)
     return;
   if (replace_tags && s3_tags_from_input(call, input, &tags) < 0)
     return;
   s3_version *sv = s3_copy_source_lock(call, input, &sbucket, &skey, &sversion);
   if (!sv)
     goto cleanup;
-  const char *directive = jsonutil_string(input, "MetadataDirective");
-  int replace = directive && strcmp(directive, "REPLACE") == 0;
   s3_bucket *b = s3_bucket_get(call, st, bucket);
   if (!b)
     goto cleanup;
@@ -143,7 +158,7 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   }
   if (!replace && strcmp(sbucket, bucket) == 0 && strcmp(skey, key) == 0 && !sversion &&
       !json_object_get(input, "StorageClass") && !json_object_get(input, "ServerSideEncryption") &&
-      !ssec[0]) {
+      !json_object_get(input, "WebsiteRedirectLocation") && !ssec[0]) {
     s3_unlock(st);
     aws_call_fail(call, 400, "InvalidRequest",
                   "This copy request is illegal because it is trying to copy an object to itself "
@@ -179,6 +194,9 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
     v->attrs = json_deep_copy(sv->attrs);
     /* The storage class is not copied: STANDARD unless the request names one. */
     json_t *sc = json_object_get(input, "StorageClass");
+    json_t *redirect = json_object_get(input, "WebsiteRedirectLocation");
+    if (redirect) /* a request's redirect applies under COPY too */
+      json_object_set(v->attrs, "WebsiteRedirectLocation", redirect);
     if (sc && strcmp(json_string_value(sc), "STANDARD") != 0)
       json_object_set(v->attrs, "StorageClass", sc);
     else

@@ -160,6 +160,8 @@ int s3_ingest(s3_state *st, aws_call *call, const json_t *input, int inline_ok, 
   const char *sha = s3_header(call, "x-amz-content-sha256");
   const char *cenc = s3_header(call, "Content-Encoding");
   int chunked = (sha && strncmp(sha, "STREAMING-", 10) == 0) || has_token(cenc, "aws-chunked");
+  if (s3_checksum_headers_check(call, chunked) < 0)
+    return -1;
   /* Which checksum: declared in a header, announced as a trailer, or asked for. */
   const char *expected = NULL;
   s3_checksum_algo algo = s3_checksum_declared(call, &expected);
@@ -303,6 +305,8 @@ done:
 }
 
 int s3_verify_parsed_body(aws_call *call) {
+  if (s3_checksum_headers_check(call, 0) < 0)
+    return -1;
   size_t len = 0;
   const char *body = http_request_body(aws_call_http(call), &len);
   const char *expected = NULL;

@@ -257,6 +257,21 @@ void s3_op_list_object_versions(aws_call *call, json_t *input) {
     return;
   const char *key_marker = jsonutil_string(input, "KeyMarker");
   const char *vid_marker = jsonutil_string(input, "VersionIdMarker");
+  if (key_marker && !*key_marker)
+    key_marker = NULL;
+  if (vid_marker && !*vid_marker)
+    vid_marker = NULL;
+  if (vid_marker && !key_marker) {
+    aws_call_fail_fields(
+        call, 400, "InvalidArgument",
+        json_pack("{s:s, s:s}", "ArgumentName", "version-id-marker", "ArgumentValue", vid_marker),
+        "A version-id marker cannot be specified without a key marker.");
+    return;
+  }
+  if (vid_marker && !s3_version_id_valid(vid_marker)) {
+    s3_fail_bad_version_id(call, "version-id-marker", vid_marker);
+    return;
+  }
   list_walk w = {0};
   w.prefix = jsonutil_string(input, "Prefix");
   w.delimiter = jsonutil_string(input, "Delimiter");
@@ -270,6 +285,19 @@ void s3_op_list_object_versions(aws_call *call, json_t *input) {
     json_decref(w.prefixes);
     json_decref(versions);
     json_decref(markers);
+    return;
+  }
+  /* A version-id marker must name a version of the key marker's key. */
+  const s3_key *mk = vid_marker ? s3_key_find(b, key_marker) : NULL;
+  const s3_version *mv = mk ? mk->versions : NULL;
+  while (mv && strcmp(mv->version_id, vid_marker) != 0)
+    mv = mv->next;
+  if (mk && !mv) {
+    s3_unlock(st);
+    json_decref(w.prefixes);
+    json_decref(versions);
+    json_decref(markers);
+    s3_fail_bad_version_id(call, "version-id-marker", vid_marker);
     return;
   }
   const char *from = w.prefix ? w.prefix : "";
@@ -354,38 +382,138 @@ void s3_op_list_object_versions(aws_call *call, json_t *input) {
   aws_call_reply(call, out);
 }
 
+/* Uploads in S3's listing order: by key, then oldest first (initiation
+ * times have one-second resolution, so ties keep the order of creation). */
+typedef struct upload_ref {
+  const s3_upload *u;
+  size_t age; /* 0 for the newest */
+} upload_ref;
+
+static int upload_cmp(const void *a, const void *b) {
+  const upload_ref *x = a, *y = b;
+  int c = strcmp(x->u->key, y->u->key);
+  if (c)
+    return c;
+  return x->age > y->age ? -1 : x->age < y->age ? 1 : 0;
+}
+
 void s3_op_list_uploads(aws_call *call, json_t *input) {
   if (!s3_max_keys_valid(call, input, "MaxUploads"))
     return;
   s3_state *st = aws_call_state(call);
-  const char *prefix = jsonutil_string(input, "Prefix");
-  int max = s3_max_keys(input, "MaxUploads");
-  s3_bucket *b = s3_bucket_lock(call, input);
-  if (!b)
+  int url = 0;
+  if (encoding_url(call, input, &url) < 0)
     return;
+  const char *key_marker = jsonutil_string(input, "KeyMarker");
+  const char *id_marker = jsonutil_string(input, "UploadIdMarker");
+  if (key_marker && !*key_marker)
+    key_marker = NULL;
+  if (!key_marker || (id_marker && !*id_marker))
+    id_marker = NULL; /* S3 ignores an upload-id-marker without a key-marker */
+  list_walk w = {0};
+  w.prefix = jsonutil_string(input, "Prefix");
+  w.delimiter = jsonutil_string(input, "Delimiter");
+  w.max = s3_max_keys(input, "MaxUploads");
+  w.url = url;
+  w.after = key_marker;
+  w.prefixes = json_array();
+  s3_bucket *b = s3_bucket_lock(call, input);
+  if (!b) {
+    json_decref(w.prefixes);
+    return;
+  }
+  size_t n = 0;
+  for (s3_upload *u = b->uploads; u; u = u->next)
+    n++;
+  upload_ref *sorted = n ? malloc(n * sizeof(*sorted)) : NULL;
+  if (n && !sorted) {
+    s3_unlock(st);
+    json_decref(w.prefixes);
+    s3_fail_oom(call);
+    return;
+  }
+  n = 0;
+  for (s3_upload *u = b->uploads; u; u = u->next, n++) /* newest first */
+    sorted[n] = (upload_ref){u, n};
+  if (n)
+    qsort(sorted, n, sizeof(*sorted), upload_cmp);
   json_t *list = json_array();
-  int truncated = 0;
-  for (s3_upload *u = b->uploads; u; u = u->next) {
-    if (prefix && strncmp(u->key, prefix, strlen(prefix)) != 0)
+  char *next_key = NULL, *next_id = NULL;
+  size_t plen = w.prefix ? strlen(w.prefix) : 0;
+  int past_id = 0;
+  for (size_t i = 0; i < n; i++) {
+    const s3_upload *u = sorted[i].u;
+    if (plen && strncmp(u->key, w.prefix, plen) != 0)
       continue;
-    if ((int)json_array_size(list) >= max) {
-      truncated = 1;
+    if (key_marker) {
+      int c = strcmp(u->key, key_marker);
+      if (c < 0)
+        continue;
+      /* At the key marker, only uploads after the upload-id marker. */
+      if (c == 0 && (!id_marker || !past_id)) {
+        if (id_marker && strcmp(u->id, id_marker) == 0)
+          past_id = 1;
+        continue;
+      }
+    }
+    size_t before = json_array_size(w.prefixes);
+    int folded = fold_prefix(&w, u->key);
+    if (folded < 0)
+      break;
+    if (folded) {
+      if (json_array_size(w.prefixes) > before) { /* fold_prefix counted it */
+        free(next_key);
+        free(next_id);
+        next_key = strdup(w.next);
+        next_id = NULL;
+      }
+      continue;
+    }
+    if (w.count >= w.max) {
+      w.truncated = w.max > 0;
       break;
     }
-    json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "UploadId", u->id,
-                                          "Key", u->key, "Initiated",
-                                          aws_timestamp_json(u->initiated), "StorageClass",
-                                          "STANDARD", "Owner", s3_owner_json(s3_acl_owner(b)),
-                                          "Initiator", s3_owner_json(s3_acl_owner(b))));
+    json_t *sc = json_object_get(u->attrs, "StorageClass");
+    json_t *item =
+        json_pack("{s:s, s:o, s:o, s:s, s:o, s:o}", "UploadId", u->id, "Key", key_json(u->key, url),
+                  "Initiated", aws_timestamp_json(u->initiated), "StorageClass",
+                  sc ? json_string_value(sc) : "STANDARD", "Owner", s3_owner_json(s3_acl_owner(b)),
+                  "Initiator", s3_owner_json(s3_acl_owner(b)));
+    if (u->ck_algo != S3_CK_NONE)
+      json_object_set_new(item, "ChecksumAlgorithm",
+                          json_string(s3_checksum_algo_name(u->ck_algo)));
+    json_array_append_new(list, item);
+    free(next_key);
+    free(next_id);
+    next_key = strdup(u->key);
+    next_id = strdup(u->id);
+    w.count++;
   }
-  json_t *out =
-      json_pack("{s:s, s:i, s:b}", "Bucket", b->name, "MaxUploads", max, "IsTruncated", truncated);
+  free(sorted);
+  json_t *out = json_pack("{s:s, s:i, s:b}", "Bucket", b->name, "MaxUploads", w.max, "IsTruncated",
+                          w.truncated);
   s3_unlock(st);
-  if (prefix)
-    json_object_set_new(out, "Prefix", json_string(prefix));
+  json_object_set_new(out, "KeyMarker", key_json(key_marker ? key_marker : "", url));
+  json_object_set_new(out, "UploadIdMarker", json_string(id_marker ? id_marker : ""));
+  set_str(out, "Prefix", w.prefix, url);
+  set_str(out, "Delimiter", w.delimiter, url);
+  if (w.truncated && next_key) {
+    /* Where the next page starts: the last upload or common prefix listed. */
+    set_str(out, "NextKeyMarker", next_key, url);
+    json_object_set_new(out, "NextUploadIdMarker", json_string(next_id ? next_id : ""));
+  }
+  if (url)
+    json_object_set_new(out, "EncodingType", json_string("url"));
   if (json_array_size(list))
     json_object_set_new(out, "Uploads", list);
   else
     json_decref(list);
+  if (json_array_size(w.prefixes))
+    json_object_set_new(out, "CommonPrefixes", w.prefixes);
+  else
+    json_decref(w.prefixes);
+  free(w.next);
+  free(next_key);
+  free(next_id);
   aws_call_reply(call, out);
 }

@@ -201,7 +201,8 @@ s3_version *s3_version_new(const s3_bucket *b) {
   s3_version *v = calloc(1, sizeof(*v));
   if (!v)
     return NULL;
-  char id[33] = "null"; /* unversioned writes need no random id (nor its getrandom call) */
+  char id[S3_VERSION_ID_LEN + 1] =
+      "null"; /* unversioned writes need no random id (nor its getrandom call) */
   if (b->versioning == 1)
     s3_random_id(id, sizeof(id));
   v->version_id = strdup(id);

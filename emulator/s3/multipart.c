@@ -80,7 +80,7 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
     return;
   char ssec[64];
   if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0 ||
-      s3_storage_class_check(call, input) < 0)
+      s3_storage_class_check(call, input) < 0 || s3_attrs_check(call, input) < 0)
     return;
   int full_object = checksum_type_of(call, input);
   if (full_object < 0)
@@ -421,6 +421,22 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
                "One or more of the specified parts could not be found. The part may not have "
                "been uploaded, or the specified entity tag may not match the part's entity tag.");
       fields = json_pack("{s:I, s:s}", "PartNumber", num, "ETag", etag ? etag : "");
+      break;
+    }
+    /* A composite checksum is made of the parts' checksums, which the
+     * completion must list (the full-object one is computed from the bytes). */
+    if (u->ck_algo != S3_CK_NONE && !u->ck_full_object &&
+        !jsonutil_string(item, s3_checksum_members[u->ck_algo])) {
+      char lower[16];
+      size_t n = 0;
+      for (const char *c = s3_checksum_algo_name(u->ck_algo); *c && n + 1 < sizeof(lower); c++)
+        lower[n++] = (char)tolower((unsigned char)*c);
+      lower[n] = '\0';
+      code = "InvalidRequest";
+      snprintf(message, sizeof(message),
+               "The upload was created using a %s checksum. The complete request must include "
+               "the checksum for each part. It was missing for part %d in the request.",
+               lower, (int)num);
       break;
     }
   }

@@ -127,8 +127,10 @@ int s3_key_valid(aws_call *call, const char *key) {
     return 0;
   }
   if (strlen(key) > S3_MAX_KEY) {
-    aws_call_fail_fields(call, 400, "KeyTooLongError", json_pack("{s:s}", "Key", ""),
-                         "Your key is too long");
+    aws_call_fail_fields(
+        call, 400, "KeyTooLongError",
+        json_pack("{s:I, s:i}", "Size", (json_int_t)strlen(key), "MaxSizeAllowed", S3_MAX_KEY),
+        "Your key is too long");
     return 0;
   }
   return 1;
@@ -154,7 +156,7 @@ void s3_op_put_object(aws_call *call, json_t *input) {
     return;
   char ssec[64];
   if (s3_sse_check(call, input, ssec, sizeof(ssec)) < 0 || s3_lock_check_put(call, input) < 0 ||
-      s3_storage_class_check(call, input) < 0)
+      s3_storage_class_check(call, input) < 0 || s3_attrs_check(call, input) < 0)
     return;
   s3_bucket *pre = s3_bucket_lock(call, input);
   if (!pre)
@@ -237,8 +239,29 @@ s3_version *s3_version_lookup(const s3_bucket *b, const char *key, const char *v
   return NULL;
 }
 
+int s3_version_id_valid(const char *version_id) {
+  if (strcmp(version_id, "null") == 0)
+    return 1;
+  size_t n = strlen(version_id);
+  if (n != S3_VERSION_ID_LEN)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)version_id[i]) && !strchr("._-", version_id[i]))
+      return 0;
+  return 1;
+}
+
+void s3_fail_bad_version_id(aws_call *call, const char *argument, const char *version_id) {
+  aws_call_fail_fields(
+      call, 400, "InvalidArgument",
+      json_pack("{s:s, s:s}", "ArgumentName", argument, "ArgumentValue", version_id),
+      "Invalid version id specified");
+}
+
 void s3_fail_lookup(aws_call *call, const char *key, const char *version_id) {
-  if (version_id)
+  if (version_id && !s3_version_id_valid(version_id))
+    s3_fail_bad_version_id(call, "versionId", version_id);
+  else if (version_id)
     aws_call_fail_fields(call, 404, "NoSuchVersion",
                          json_pack("{s:s, s:s}", "Key", key, "VersionId", version_id),
                          "The specified version does not exist.");
@@ -474,6 +497,11 @@ static int delete_one(s3_state *st, s3_bucket *b, const char *key, const char *v
 void s3_op_delete_object(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   const char *key = jsonutil_string(input, "Key");
+  const char *vid = jsonutil_string(input, "VersionId");
+  if (vid && !s3_version_id_valid(vid)) {
+    s3_fail_bad_version_id(call, "versionId", vid);
+    return;
+  }
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)
     return;
@@ -529,6 +557,13 @@ void s3_op_delete_objects(aws_call *call, json_t *input) {
     if (!key || !*key || strlen(key) > S3_MAX_KEY) {
       json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "Key", key ? key : "", "Code",
                                               "InvalidArgument", "Message", "Invalid key"));
+      json_decref(res);
+      continue;
+    }
+    if (vid && !s3_version_id_valid(vid)) {
+      json_array_append_new(errors, json_pack("{s:s, s:s, s:s, s:s}", "Key", key, "VersionId", vid,
+                                              "Code", "NoSuchVersion", "Message",
+                                              "The specified version does not exist."));
       json_decref(res);
       continue;
     }

@@ -638,6 +638,8 @@ void s3_op_post_object(aws_call *call, json_t *input) {
   if (policy && check_policy(call, &form, bucket, policy) < 0)
     goto cleanup;
   fields = input_from_form(&form);
+  if (s3_attrs_check(call, fields) < 0)
+    goto cleanup;
   const char *sse = jsonutil_string(fields, "ServerSideEncryption");
   if (sse && strcmp(sse, "AES256") != 0 && strcmp(sse, "aws:kms") != 0 &&
       strcmp(sse, "aws:kms:dsse") != 0) {

@@ -118,6 +118,12 @@ void s3_checksum_type_header(aws_call *call, int composite);
 /* The first x-amz-checksum-* header of the request: its algo, and its value
  * in *value (borrowed; NULL with S3_CK_NONE when there is none). */
 s3_checksum_algo s3_checksum_declared(aws_call *call, const char **value);
+/* The request's checksum headers as S3 checks them before reading a body: one
+ * x-amz-checksum-* header at most, its value base64 of the algorithm's
+ * length, a known x-amz-sdk-checksum-algorithm that comes with its checksum
+ * (a header, or a trailer when trailer_ok). 0, or -1 with the call failed
+ * (400 InvalidRequest). */
+int s3_checksum_headers_check(aws_call *call, int trailer_ok);
 
 /* Compares a body's digests with what the client declared: content_md5 (the
  * base64 Content-MD5, or NULL) against md5, and expected (or NULL) against
@@ -365,6 +371,12 @@ int s3_verify_parsed_body(aws_call *call);
 
 /* The stored attributes of an object from a put/create-upload/copy input. Owned. */
 json_t *s3_attrs_from_input(const json_t *input);
+/* 0 when the attributes a write sets are acceptable to S3: its user metadata
+ * (x-amz-meta-*) fits 2 KB, the bytes of keys and values together, else
+ * MetadataTooLarge; a WebsiteRedirectLocation starts with '/', http:// or
+ * https://, else InvalidRedirectLocation. -1 with the call failed. */
+#define S3_MAX_METADATA 2048
+int s3_attrs_check(aws_call *call, const json_t *input);
 /* The TagSet of an x-amz-tagging header (input's Tagging) in *out (owned, NULL
  * when absent). Returns 0, or -1 after answering the call. */
 int s3_tags_from_input(aws_call *call, const json_t *input, json_t **out);
@@ -401,6 +413,12 @@ s3_version *s3_version_lookup(const s3_bucket *b, const char *key, const char *v
                               int *marker_only);
 /* Answers NoSuchVersion (version_id) or NoSuchKey. */
 void s3_fail_lookup(aws_call *call, const char *key, const char *version_id);
+/* 1 when version_id is shaped as S3's ("null" or S3_VERSION_ID_LEN letters,
+ * digits, '.', '_', '-'); S3 refuses others with 400 InvalidArgument, which
+ * s3_fail_bad_version_id sends, naming the parameter (versionId, …). */
+#define S3_VERSION_ID_LEN 32
+int s3_version_id_valid(const char *version_id);
+void s3_fail_bad_version_id(aws_call *call, const char *argument, const char *version_id);
 /* Does an If-Match / If-None-Match list ("\"a\", \"b\"", "*") name etag? */
 int s3_etag_listed(const char *list, const char *etag);
 /* HTTP conditions for GET/HEAD (prefix "") or a copy source (prefix

@@ -12,8 +12,10 @@
 #include "emulator/s3/s3_int.h"
 
 #include "common/jsonutil.h"
+#include "emulator/protocol/protocol.h"
 
 #include <fnmatch.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -54,6 +56,14 @@ static int rule_ids(aws_call *call, json_t *rules) {
   return 1;
 }
 
+/* 1 when a lifecycle Date is absent or falls at 00:00:00 UTC. */
+static int date_at_midnight(const json_t *date) {
+  double t = 0;
+  if (!date)
+    return 1;
+  return aws_timestamp_value(&t, date) == 0 && fmod(t, 86400.0) == 0.0;
+}
+
 static int lifecycle_valid(aws_call *call, json_t *cfg) {
   json_t *rules = json_object_get(cfg, "Rules");
   if (!json_is_array(rules) || json_array_size(rules) == 0 || json_array_size(rules) > 1000) {
@@ -87,6 +97,15 @@ static int lifecycle_valid(aws_call *call, json_t *cfg) {
     if (days && json_integer_value(days) <= 0)
       return fail_invalid(call, "InvalidArgument",
                           "'Days' for Expiration action must be a positive integer");
+    /* Dated expirations and transitions happen at midnight UTC only. */
+    if (!date_at_midnight(json_object_get(exp, "Date")))
+      return fail_invalid(call, "InvalidArgument", "'Date' must be at midnight GMT");
+    size_t t;
+    json_t *tr;
+    json_array_foreach(json_object_get(rule, "Transitions"), t, tr) {
+      if (!date_at_midnight(json_object_get(tr, "Date")))
+        return fail_invalid(call, "InvalidArgument", "'Date' must be at midnight GMT");
+    }
     json_t *abort = json_object_get(rule, "AbortIncompleteMultipartUpload");
     json_t *after = json_object_get(abort, "DaysAfterInitiation");
     if (abort && (!after || json_integer_value(after) <= 0))
@@ -477,6 +496,12 @@ int s3_tags_valid(aws_call *call, const json_t *set, size_t max) {
       return fail_invalid(call, "InvalidTag", "The TagKey you have provided is invalid");
     if (!v || strlen(v) > 256)
       return fail_invalid(call, "InvalidTag", "The TagValue you have provided is invalid");
+    /* The aws: prefix is AWS's own (CloudFormation's stack tags, …). */
+    if (strncmp(k, "aws:", 4) == 0)
+      return fail_invalid(call, "InvalidTag",
+                          max == S3_MAX_OBJECT_TAGS
+                              ? "Your TagKey cannot be prefixed with aws:"
+                              : "System tags cannot be added/updated by requester");
     for (j = 0; j < i; j++)
       if (strcmp(jsonutil_string(json_array_get(set, j), "Key"), k) == 0)
         return fail_invalid(call, "InvalidTag", "Cannot provide multiple Tags with the same key");

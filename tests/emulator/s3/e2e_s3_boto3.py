@@ -420,8 +420,12 @@ def test_versioning():
     assert len(rest.get("Versions", [])) + len(rest.get("DeleteMarkers", [])) == 2
     err = error_of(s3.get_object, Bucket="versions", Key="k", VersionId=d["VersionId"])
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 405
-    err = error_of(s3.get_object, Bucket="versions", Key="k", VersionId="nosuchversion")
+    err = error_of(s3.get_object, Bucket="versions", Key="k", VersionId="A" * 32)
     assert err["Error"]["Code"] == "NoSuchVersion", err
+    # an id not shaped as S3's is refused, not looked up
+    err = error_of(s3.get_object, Bucket="versions", Key="k", VersionId="nosuchversion")
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400, err
+    assert err["Error"]["Code"] == "InvalidArgument", err
     # removing the delete marker brings the object back
     s3.delete_object(Bucket="versions", Key="k", VersionId=d["VersionId"])
     assert s3.get_object(Bucket="versions", Key="k")["Body"].read() == b"two"
