@@ -39,8 +39,11 @@ struct aws_call {
   char region[32];
   char request_id[37];
   char endpoint[300];
-  json_t *headers; /* extra response headers (aws_call_header), or NULL */
+  json_t *headers;           /* extra response headers (aws_call_header), or NULL */
+  struct aws_stream *stream; /* aws_call_stream_open's, or NULL */
 };
+
+static void stream_abort(struct aws_stream *s);
 
 /* ---- what routing learns from a request ---- */
 
@@ -688,8 +691,22 @@ static void call_respond_error(aws_call *call, const aws_error *err) {
   respond_out(call->req, &out, call_cors(call));
 }
 
+/* Ends a call whose answer is an open stream: the body ends, cleanly or
+ * cut. */
+static void call_end_stream(aws_call *call, int cut) {
+  if (cut)
+    stream_abort(call->stream);
+  aws_stream_close(call->stream);
+  call_free(call);
+}
+
 void aws_call_reply(aws_call *call, json_t *output) {
   aws_http_out out;
+  if (call->stream) {
+    json_decref(output);
+    call_end_stream(call, 0);
+    return;
+  }
   if (aws_protocol_serialize(&out, call->model, call->protocol, call->operation, output,
                              call->request_id) == 0) {
     add_call_headers(&out, call);
@@ -709,6 +726,12 @@ static void reply_response(aws_call *call, json_t *output, int status,
                            http_response *(*make)(const char *type, int status, void *arg),
                            void *arg) {
   aws_http_out out;
+  if (call->stream) {
+    http_response_free(make(NULL, 0, arg)); /* releases what arg holds */
+    json_decref(output);
+    call_end_stream(call, 0);
+    return;
+  }
   if (aws_protocol_serialize(&out, call->model, call->protocol, call->operation, output,
                              call->request_id) == 0) {
     http_response *resp = make(out_content_type(&out), status ? status : out.status, arg);
@@ -772,6 +795,11 @@ void aws_call_reply_data(aws_call *call, json_t *output, int status, const void 
 
 static void call_failv(aws_call *call, int status, const char *code, json_t *fields,
                        const char *fmt, va_list ap) {
+  if (call->stream) {
+    json_decref(fields);
+    call_end_stream(call, 1);
+    return;
+  }
   aws_error err = {0};
   aws_error_setv(&err, status, code, fmt, ap);
   err.fields = fields;
@@ -857,42 +885,69 @@ static void stream_body_free(void *payload) {
   stream_unref(s);
 }
 
-aws_stream *aws_call_reply_stream(aws_call *call, json_t *output, int status,
-                                  const char *content_type) {
+/* Sends the status and headers of a streamed answer; the body's producer
+ * handle, or NULL with nothing sent (output released either way). */
+static aws_stream *stream_start(aws_call *call, json_t *output, int status,
+                                const char *content_type) {
   aws_http_out out;
-  aws_stream *s = NULL;
-  http_response *resp = NULL;
   if (aws_protocol_serialize(&out, call->model, call->protocol, call->operation, output,
                              call->request_id) < 0) {
     json_decref(output);
-    aws_call_fail(call, 500, "InternalFailure", "Cannot serialize the %s response: %s",
-                  call->operation, airgap_error_last());
     return NULL;
   }
   json_decref(output);
-  s = calloc(1, sizeof(*s));
-  if (s) {
-    pthread_mutex_init(&s->lock, NULL);
-    s->refs = 2;
-    resp = http_response_new_stream(status ? status : (out.status ? out.status : 200),
-                                    content_type ? content_type : out_content_type(&out),
-                                    HTTP_SIZE_UNKNOWN, stream_body_read, s, stream_body_free);
-    if (!resp) { /* stream_body_free has dropped the response's reference */
-      stream_unref(s);
-      s = NULL;
-    }
-  }
+  aws_stream *s = calloc(1, sizeof(*s));
   if (!s) {
     aws_http_out_free(&out);
-    aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    return NULL;
+  }
+  pthread_mutex_init(&s->lock, NULL);
+  s->refs = 2;
+  http_response *resp =
+      http_response_new_stream(status ? status : (out.status ? out.status : 200),
+                               content_type ? content_type : out_content_type(&out),
+                               HTTP_SIZE_UNKNOWN, stream_body_read, s, stream_body_free);
+  if (!resp) { /* stream_body_free has dropped the response's reference */
+    stream_unref(s);
+    aws_http_out_free(&out);
     return NULL;
   }
   /* The handle is set before the response is queued, so no write can miss it. */
   s->handle = http_response_stream(resp);
   add_call_headers(&out, call);
   respond_with(call->req, &out, resp, call_cors(call));
+  return s;
+}
+
+aws_stream *aws_call_reply_stream(aws_call *call, json_t *output, int status,
+                                  const char *content_type) {
+  aws_stream *s = stream_start(call, output, status, content_type);
+  if (!s) {
+    aws_call_fail(call, 500, "InternalFailure", "Cannot start the %s response stream: %s",
+                  call->operation, airgap_error_last());
+    return NULL;
+  }
   call_free(call);
   return s;
+}
+
+int aws_call_stream_open(aws_call *call, json_t *output, int status, const char *content_type) {
+  if (call->stream) {
+    json_decref(output);
+    return -1;
+  }
+  call->stream = stream_start(call, output, status, content_type);
+  return call->stream ? 0 : -1;
+}
+
+aws_stream *aws_call_stream(aws_call *call) { return call->stream; }
+
+static void stream_abort(aws_stream *s) {
+  pthread_mutex_lock(&s->lock);
+  s->aborted = 1;
+  if (s->handle)
+    http_stream_wake(s->handle);
+  pthread_mutex_unlock(&s->lock);
 }
 
 int aws_stream_write(aws_stream *s, const void *data, size_t len) {

@@ -114,6 +114,19 @@ int aws_stream_gone(aws_stream *stream);
  * producer's handle. Accepts NULL. */
 void aws_stream_close(aws_stream *stream);
 
+/* As aws_call_reply_stream, but the call stays open, for answers whose end
+ * is decided elsewhere (Lambda's InvokeComplete, after the function is done):
+ * the status and headers go now, aws_call_stream(call) is the body's producer
+ * (borrowed from the call: not closed by the caller), and the call still
+ * ends with exactly one answer. Then aws_call_reply and aws_call_reply_data /
+ * _fd end the body after what was written (their own output and body are not
+ * sent: the headers are gone), and aws_call_fail cuts it (the client sees a
+ * broken stream, never a complete one). Returns 0, or -1 with nothing sent
+ * and the call untouched (answer it as usual). Takes the output reference. */
+int aws_call_stream_open(aws_call *call, json_t *output, int status, const char *content_type);
+/* The call's open stream, or NULL when aws_call_stream_open was not called. */
+aws_stream *aws_call_stream(aws_call *call);
+
 /* Adds a header to whichever answer (reply or error) the call gets next,
  * for headers the model does not describe (S3's x-amz-delete-marker on a 404,
  * x-amz-bucket-region). Names with ':' or CR/LF in either are ignored. */
