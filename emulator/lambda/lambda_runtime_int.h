@@ -175,5 +175,11 @@ void lambda_runtime_api_early(http_request *req, void *payload);
  * limit. 1 with *out the error's JSON (owned, free(); NULL when out of
  * memory), 0 when it did not. */
 int lambda_stream_error(char **out, size_t *len, http_request *req, const lambda_inv *inv);
+/* The error JSON of the trailers: Error-Body (b64, may be NULL) decoded when
+ * it is a JSON object (at most LAMBDA_MAX_ERROR_TRAILER characters), its
+ * errorType defaulting to type; else {"errorType": type, "errorMessage": ""}.
+ * Owned (free()); NULL when out of memory. */
+#define LAMBDA_MAX_ERROR_TRAILER 65536
+char *lambda_stream_error_body(const char *type, const char *b64);
 
 #endif

@@ -149,34 +149,46 @@ void lambda_runtime_api_early(http_request *req, void *payload) {
   pthread_mutex_unlock(&env->rt->lock);
 }
 
+char *lambda_stream_error_body(const char *type, const char *b64) {
+  json_t *err = NULL;
+  json_t *t = json_string(type); /* NULL for bytes that are not UTF-8 */
+  if (!t)
+    t = json_string("Unhandled");
+  unsigned char *raw = NULL;
+  size_t n = 0;
+  if (b64 && strlen(b64) <= LAMBDA_MAX_ERROR_TRAILER &&
+      codec_base64_decode(&raw, &n, b64, strlen(b64)) == 0)
+    err = json_loadb((const char *)raw, n, 0, NULL);
+  free(raw);
+  if (!json_is_object(err)) {
+    json_decref(err);
+    err = json_pack("{s:O, s:s}", "errorType", t, "errorMessage", "");
+  } else if (!json_is_string(json_object_get(err, "errorType"))) {
+    json_object_set(err, "errorType", t);
+  }
+  json_decref(t);
+  char *text = err ? json_dumps(err, JSON_COMPACT) : NULL;
+  json_decref(err);
+  return text;
+}
+
 int lambda_stream_error(char **out, size_t *len, http_request *req, const lambda_inv *inv) {
   const char *type = http_request_trailer(req, "Lambda-Runtime-Function-Error-Type");
-  json_t *err = NULL;
   if (type) {
-    const char *b64 = http_request_trailer(req, "Lambda-Runtime-Function-Error-Body");
-    unsigned char *raw = NULL;
-    size_t n = 0;
-    if (b64 && strlen(b64) <= 65536 && codec_base64_decode(&raw, &n, b64, strlen(b64)) == 0)
-      err = json_loadb((const char *)raw, n, 0, NULL);
-    free(raw);
-    if (!json_is_object(err)) {
-      json_decref(err);
-      err = json_pack("{s:s, s:s}", "errorType", type, "errorMessage", "");
-    } else if (!json_is_string(json_object_get(err, "errorType"))) {
-      json_object_set_new(err, "errorType", json_string(type));
-    }
+    *out = lambda_stream_error_body(
+        type, http_request_trailer(req, "Lambda-Runtime-Function-Error-Body"));
   } else if (inv->streamed > LAMBDA_MAX_STREAM_RESPONSE) {
     char msg[160];
     snprintf(msg, sizeof(msg),
              "Response payload size exceeded maximum allowed payload size (%llu bytes).",
              (unsigned long long)LAMBDA_MAX_STREAM_RESPONSE);
-    err =
+    json_t *err =
         json_pack("{s:s, s:s}", "errorType", "Function.ResponseSizeTooLarge", "errorMessage", msg);
+    *out = err ? json_dumps(err, JSON_COMPACT) : NULL;
+    json_decref(err);
   } else {
     return 0;
   }
-  *out = err ? json_dumps(err, JSON_COMPACT) : NULL;
-  json_decref(err);
   *len = *out ? strlen(*out) : 0;
   return 1;
 }
