@@ -18,6 +18,7 @@ import gzip
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,8 +30,8 @@ import botocore
 from botocore.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lambda_support import (MAPPING, ROLE, SOURCE, Emulator, build_images,  # noqa: E402
-                            docker_available, lambda_containers, make_zip)
+from lambda_support import (ROLE, SOURCE, Emulator, docker_available,  # noqa: E402
+                            lambda_containers, make_zip)
 
 sys.path.insert(0, os.path.join(SOURCE, "emulator", "protocol", "models"))
 import gen_models  # noqa: E402
@@ -50,6 +51,20 @@ def big(event, context):
     for i in range(event["n"]):
         yield bytes([65 + i % 26]) * 65536
 '''
+
+
+# An image of its own (tests/images/lambda-python-stream.recipe): the shared
+# airgap-test/lambda-python may be rebuilt meanwhile from another checkout.
+MAPPING = json.dumps({"python3.12": "airgap-test/lambda-python-stream"})
+
+
+def build_images():
+    script = os.path.join(SOURCE, "tests", "images", "build")
+    out = subprocess.run([script, "busybox", "python", "lambda-python-stream"],
+                         capture_output=True, text=True, timeout=1800)
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr)
+    return out.returncode == 0
 
 
 def lambda_model_dir():

@@ -18,7 +18,7 @@ if (!existsSync(`${source}/tests/js/node_modules/@aws-sdk/client-lambda`)) {
 }
 try {
   execFileSync("docker", ["info"], { stdio: "ignore" });
-  execFileSync(`${source}/tests/images/build`, ["busybox", "python", "lambda-python"], { stdio: "ignore" });
+  execFileSync(`${source}/tests/images/build`, ["busybox", "python", "lambda-python-stream"], { stdio: "ignore" });
 } catch {
   console.log("skipped: no Docker engine or test images");
   process.exit(77);
@@ -59,7 +59,8 @@ async function collect(r, start) {
 }
 
 test("InvokeWithResponseStream streams through the JS SDK v3", async () => {
-  process.env.LAMBDA_RUNTIME_IMAGE_MAPPING = JSON.stringify({ "python3.12": "airgap-test/lambda-python" });
+  // An image of its own (tests/images/lambda-python-stream.recipe).
+  process.env.LAMBDA_RUNTIME_IMAGE_MAPPING = JSON.stringify({ "python3.12": "airgap-test/lambda-python-stream" });
   const emu = await startEmulator();
   const lam = new L.LambdaClient({
     endpoint: emu.endpoint, region: "us-east-1",
