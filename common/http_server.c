@@ -74,7 +74,9 @@ struct http_request {
   size_t body_cap;
   int body_fd; /* spilled body, -1 when in memory */
   uint64_t body_size;
-  int body_refused;      /* body exceeded max_body mid-stream */
+  int body_refused;     /* body exceeded max_body mid-stream */
+  http_body_fn body_fn; /* http_request_body_stream: bytes go there */
+  void *body_payload;
   uint64_t declared_len; /* Content-Length, 0 when absent */
 
   char **segments;
@@ -427,6 +429,15 @@ static void suspended_remove(http_server *server, http_request *req) {
   pthread_mutex_unlock(&server->lock);
 }
 
+void http_request_body_stream(http_request *req, http_body_fn fn, void *payload) {
+  req->body_fn = fn;
+  req->body_payload = payload;
+}
+
+const char *http_request_trailer(const http_request *req, const char *name) {
+  return MHD_lookup_connection_value(req->conn, MHD_FOOTER_KIND, name);
+}
+
 void http_request_respond(http_request *req, http_response *resp) {
   if (!resp)
     resp = http_response_new(500, "text/plain", "internal error\n", 15);
@@ -660,6 +671,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     enum MHD_Result result = req->pending ? queue_pending(req) : MHD_YES;
     pthread_mutex_unlock(&req->lock);
     return result;
+  }
+  if (*upload_data_size > 0 && req->body_fn) {
+    size_t n = *upload_data_size;
+    *upload_data_size = 0;
+    return req->body_fn(upload_data, n, req->body_payload) < 0 ? MHD_NO : MHD_YES;
   }
   if (*upload_data_size > 0) {
     if (req->body_refused || req->body_size + *upload_data_size > server->options.max_body) {

@@ -109,6 +109,19 @@ uint64_t http_request_body_size(const http_request *req);
 int http_request_body_fd(const http_request *req);
 int http_request_body_take_fd(http_request *req);
 
+/* From the `early` callback only: the body's bytes go to fn as they arrive,
+ * on the server's thread, instead of being kept (for bodies relayed while
+ * they are sent, such as a Lambda runtime's streamed response). Such bytes
+ * do not count against max_body: fn keeps its own limit and returns -1 to
+ * drop the connection (0 to go on). The handler then runs once the body is
+ * complete, with an empty body, and may read its trailers. fn is not called
+ * after the handler has run. */
+typedef int (*http_body_fn)(const char *data, size_t len, void *payload);
+void http_request_body_stream(http_request *req, http_body_fn fn, void *payload);
+/* A trailer of a chunked request body (after the last chunk) by
+ * case-insensitive name, NULL when absent. Valid in the handler. */
+const char *http_request_trailer(const http_request *req, const char *name);
+
 /* Answers the request; takes ownership of resp (NULL answers 500). May be
  * called from any thread, exactly once. */
 void http_request_respond(http_request *req, http_response *resp);

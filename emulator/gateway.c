@@ -39,8 +39,11 @@ struct aws_call {
   char region[32];
   char request_id[37];
   char endpoint[300];
-  json_t *headers; /* extra response headers (aws_call_header), or NULL */
+  json_t *headers;           /* extra response headers (aws_call_header), or NULL */
+  struct aws_stream *stream; /* aws_call_stream_open's, or NULL */
 };
+
+static void stream_abort(struct aws_stream *s);
 
 /* ---- what routing learns from a request ---- */
 
@@ -688,8 +691,22 @@ static void call_respond_error(aws_call *call, const aws_error *err) {
   respond_out(call->req, &out, call_cors(call));
 }
 
+/* Ends a call whose answer is an open stream: the body ends, cleanly or
+ * cut. */
+static void call_end_stream(aws_call *call, int cut) {
+  if (cut)
+    stream_abort(call->stream);
+  aws_stream_close(call->stream);
+  call_free(call);
+}
+
 void aws_call_reply(aws_call *call, json_t *output) {
   aws_http_out out;
+  if (call->stream) {
+    json_decref(output);
+    call_end_stream(call, 0);
+    return;
+  }
   if (aws_protocol_serialize(&out, call->model, call->protocol, call->operation, output,
                              call->request_id) == 0) {
     add_call_headers(&out, call);
@@ -709,6 +726,12 @@ static void reply_response(aws_call *call, json_t *output, int status,
                            http_response *(*make)(const char *type, int status, void *arg),
                            void *arg) {
   aws_http_out out;
+  if (call->stream) {
+    http_response_free(make(NULL, 0, arg)); /* releases what arg holds */
+    json_decref(output);
+    call_end_stream(call, 0);
+    return;
+  }
   if (aws_protocol_serialize(&out, call->model, call->protocol, call->operation, output,
                              call->request_id) == 0) {
     http_response *resp = make(out_content_type(&out), status ? status : out.status, arg);
@@ -772,6 +795,11 @@ void aws_call_reply_data(aws_call *call, json_t *output, int status, const void 
 
 static void call_failv(aws_call *call, int status, const char *code, json_t *fields,
                        const char *fmt, va_list ap) {
+  if (call->stream) {
+    json_decref(fields);
+    call_end_stream(call, 1);
+    return;
+  }
   aws_error err = {0};
   aws_error_setv(&err, status, code, fmt, ap);
   err.fields = fields;
@@ -793,4 +821,191 @@ void aws_call_fail_fields(aws_call *call, int status, const char *code, json_t *
   va_start(ap, fmt);
   call_failv(call, status, code, fields, fmt, ap);
   va_end(ap);
+}
+
+/* ---- streaming answers ----
+ *
+ * An aws_stream is shared by the producer (a service's thread or timer) and
+ * the HTTP response that sends it, and freed when both have let go. Bytes
+ * wait in a bounded buffer; the response's reader hands them to MHD and,
+ * with nothing to send, parks the connection (HTTP_STREAM_WAIT: suspended,
+ * no thread held) until a write wakes it. Parking rather than a reader that
+ * answers 0 until data is ready: MHD calls such a reader again at once, so
+ * each idle stream would spin a worker thread. */
+
+struct aws_stream {
+  pthread_mutex_t lock;
+  int refs;            /* the producer's and the response's */
+  int closed;          /* the producer is done: END once the buffer drains */
+  int gone;            /* the response is finished (sent, client gone, stopping) */
+  int aborted;         /* the backlog overflowed: the body ends with an error */
+  http_stream *handle; /* to wake the parked response; NULL once it is freed */
+  char *buf;
+  size_t off, len, cap; /* buf[off, len) waits to be sent */
+};
+
+static void stream_unref(aws_stream *s) {
+  pthread_mutex_lock(&s->lock);
+  int last = --s->refs == 0;
+  pthread_mutex_unlock(&s->lock);
+  if (!last)
+    return;
+  free(s->buf);
+  pthread_mutex_destroy(&s->lock);
+  free(s);
+}
+
+static ssize_t stream_body_read(void *payload, uint64_t pos, char *buf, size_t max) {
+  aws_stream *s = payload;
+  ssize_t n;
+  (void)pos;
+  pthread_mutex_lock(&s->lock);
+  if (s->off < s->len) {
+    size_t take = s->len - s->off < max ? s->len - s->off : max;
+    memcpy(buf, s->buf + s->off, take);
+    s->off += take;
+    if (s->off == s->len)
+      s->off = s->len = 0;
+    n = (ssize_t)take;
+  } else if (s->aborted) {
+    n = HTTP_STREAM_ERROR; /* the client must not take a cut body for a whole one */
+  } else {
+    n = s->closed ? HTTP_STREAM_END : HTTP_STREAM_WAIT;
+  }
+  pthread_mutex_unlock(&s->lock);
+  return n;
+}
+
+static void stream_body_free(void *payload) {
+  aws_stream *s = payload;
+  pthread_mutex_lock(&s->lock);
+  s->gone = 1;
+  s->handle = NULL; /* the response is being freed: never wake it again */
+  pthread_mutex_unlock(&s->lock);
+  stream_unref(s);
+}
+
+/* Sends the status and headers of a streamed answer; the body's producer
+ * handle, or NULL with nothing sent (output released either way). */
+static aws_stream *stream_start(aws_call *call, json_t *output, int status,
+                                const char *content_type) {
+  aws_http_out out;
+  if (aws_protocol_serialize(&out, call->model, call->protocol, call->operation, output,
+                             call->request_id) < 0) {
+    json_decref(output);
+    return NULL;
+  }
+  json_decref(output);
+  aws_stream *s = calloc(1, sizeof(*s));
+  if (!s) {
+    aws_http_out_free(&out);
+    return NULL;
+  }
+  pthread_mutex_init(&s->lock, NULL);
+  s->refs = 2;
+  http_response *resp =
+      http_response_new_stream(status ? status : (out.status ? out.status : 200),
+                               content_type ? content_type : out_content_type(&out),
+                               HTTP_SIZE_UNKNOWN, stream_body_read, s, stream_body_free);
+  if (!resp) { /* stream_body_free has dropped the response's reference */
+    stream_unref(s);
+    aws_http_out_free(&out);
+    return NULL;
+  }
+  /* The handle is set before the response is queued, so no write can miss it. */
+  s->handle = http_response_stream(resp);
+  add_call_headers(&out, call);
+  respond_with(call->req, &out, resp, call_cors(call));
+  return s;
+}
+
+aws_stream *aws_call_reply_stream(aws_call *call, json_t *output, int status,
+                                  const char *content_type) {
+  aws_stream *s = stream_start(call, output, status, content_type);
+  if (!s) {
+    aws_call_fail(call, 500, "InternalFailure", "Cannot start the %s response stream: %s",
+                  call->operation, airgap_error_last());
+    return NULL;
+  }
+  call_free(call);
+  return s;
+}
+
+int aws_call_stream_open(aws_call *call, json_t *output, int status, const char *content_type) {
+  if (call->stream) {
+    json_decref(output);
+    return -1;
+  }
+  call->stream = stream_start(call, output, status, content_type);
+  return call->stream ? 0 : -1;
+}
+
+aws_stream *aws_call_stream(aws_call *call) { return call->stream; }
+
+static void stream_abort(aws_stream *s) {
+  pthread_mutex_lock(&s->lock);
+  s->aborted = 1;
+  if (s->handle)
+    http_stream_wake(s->handle);
+  pthread_mutex_unlock(&s->lock);
+}
+
+int aws_stream_write(aws_stream *s, const void *data, size_t len) {
+  int rc = 0;
+  pthread_mutex_lock(&s->lock);
+  if (s->gone || s->closed || s->aborted) {
+    rc = -1;
+  } else if (len > AWS_STREAM_MAX_BACKLOG - (s->len - s->off)) {
+    /* The client stopped reading: drop the connection (gone follows). */
+    rc = -1;
+    s->aborted = 1;
+    free(s->buf);
+    s->buf = NULL;
+    s->off = s->len = s->cap = 0;
+    log_warn("emulator", "a streamed answer passed its %u-byte backlog; closing it",
+             AWS_STREAM_MAX_BACKLOG);
+  } else if (len > 0) {
+    if (s->off > 0 && s->len + len > s->cap) {
+      memmove(s->buf, s->buf + s->off, s->len - s->off);
+      s->len -= s->off;
+      s->off = 0;
+    }
+    if (s->len + len > s->cap) {
+      size_t cap = s->cap ? s->cap : 4096;
+      while (cap < s->len + len)
+        cap *= 2;
+      char *grown = realloc(s->buf, cap);
+      if (!grown) {
+        rc = -1;
+        goto out;
+      }
+      s->buf = grown;
+      s->cap = cap;
+    }
+    memcpy(s->buf + s->len, data, len);
+    s->len += len;
+  }
+  if ((rc == 0 || s->aborted) && s->handle)
+    http_stream_wake(s->handle);
+out:
+  pthread_mutex_unlock(&s->lock);
+  return rc;
+}
+
+int aws_stream_gone(aws_stream *s) {
+  pthread_mutex_lock(&s->lock);
+  int gone = s->gone;
+  pthread_mutex_unlock(&s->lock);
+  return gone;
+}
+
+void aws_stream_close(aws_stream *s) {
+  if (!s)
+    return;
+  pthread_mutex_lock(&s->lock);
+  s->closed = 1;
+  if (s->handle)
+    http_stream_wake(s->handle);
+  pthread_mutex_unlock(&s->lock);
+  stream_unref(s);
 }

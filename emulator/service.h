@@ -76,6 +76,57 @@ void aws_call_reply_fd(aws_call *call, json_t *output, int status, int fd, uint6
 /* As aws_call_reply_fd with a body copied from memory. */
 void aws_call_reply_data(aws_call *call, json_t *output, int status, const void *data, size_t len);
 
+/* ---- streaming answers (event streams) ---- */
+
+/* A body the service produces while the client reads it: Lambda's
+ * InvokeWithResponseStream, Kinesis's SubscribeToShard. The gateway answers
+ * at once with output's status and header members (as aws_call_reply_data;
+ * status 0 keeps the operation's) and content_type (NULL: what the protocol
+ * says), then sends the body chunked (HTTP/1.1 Transfer-Encoding: chunked),
+ * each aws_stream_write going out as soon as the client can take it.
+ *
+ * Between writes the connection is parked in the HTTP server (MHD suspended,
+ * no thread held, no polling), and a write resumes it. A parked connection is
+ * not watched, so a client that went away is noticed at the next write that
+ * reaches the socket: a producer that may go quiet writes now and then
+ * (Kinesis's heartbeat events). From then on aws_stream_write fails and the
+ * producer ends with aws_stream_close. Nothing is held per stream but its
+ * state and what waits to be sent, at most AWS_STREAM_MAX_BACKLOG bytes: a
+ * write past that fails and the connection is dropped (a client that stopped
+ * reading must not grow the emulator's memory). */
+#define AWS_STREAM_MAX_BACKLOG (32u * 1024 * 1024)
+typedef struct aws_stream aws_stream;
+
+/* Answers the call with a streamed body and returns the producer's handle
+ * (owned: release it with aws_stream_close, from any thread), or NULL when
+ * the answer could not be made, in which case the call has been answered with
+ * a 500 error. Takes the output reference. After this the call must not be
+ * touched. */
+aws_stream *aws_call_reply_stream(aws_call *call, json_t *output, int status,
+                                  const char *content_type);
+/* Queues len bytes (copied). Thread-safe. Returns 0, or -1 when the client
+ * is gone, the server is stopping or the backlog limit would be passed: the
+ * body will not be completed, and the producer should stop and close. */
+int aws_stream_write(aws_stream *stream, const void *data, size_t len);
+/* 1 once writes can no longer reach the client. */
+int aws_stream_gone(aws_stream *stream);
+/* Ends the body after what was written has been sent and releases the
+ * producer's handle. Accepts NULL. */
+void aws_stream_close(aws_stream *stream);
+
+/* As aws_call_reply_stream, but the call stays open, for answers whose end
+ * is decided elsewhere (Lambda's InvokeComplete, after the function is done):
+ * the status and headers go now, aws_call_stream(call) is the body's producer
+ * (borrowed from the call: not closed by the caller), and the call still
+ * ends with exactly one answer. Then aws_call_reply and aws_call_reply_data /
+ * _fd end the body after what was written (their own output and body are not
+ * sent: the headers are gone), and aws_call_fail cuts it (the client sees a
+ * broken stream, never a complete one). Returns 0, or -1 with nothing sent
+ * and the call untouched (answer it as usual). Takes the output reference. */
+int aws_call_stream_open(aws_call *call, json_t *output, int status, const char *content_type);
+/* The call's open stream, or NULL when aws_call_stream_open was not called. */
+aws_stream *aws_call_stream(aws_call *call);
+
 /* Adds a header to whichever answer (reply or error) the call gets next,
  * for headers the model does not describe (S3's x-amz-delete-marker on a 404,
  * x-amz-bucket-region). Names with ':' or CR/LF in either are ignored. */

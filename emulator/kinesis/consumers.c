@@ -4,7 +4,7 @@
  * A consumer is CREATING, then ACTIVE after the configured latency; a
  * deregistered one is DELETING, then gone. Its ARN is AWS's:
  * <stream ARN>/consumer/<name>:<creation time in epoch seconds>.
- * SubscribeToShard is answered in service.c (no event streams here).
+ * SubscribeToShard is in subscribe.c.
  */
 #include "emulator/kinesis/kinesis_int.h"
 
@@ -46,8 +46,7 @@ static kin_stream *lock_by_stream_arn(kin_state *st, aws_call *call, json_t *inp
 
 /* The consumer named by ConsumerARN, or StreamARN and ConsumerName, with its
  * stream locked; NULL after answering. */
-static kin_consumer *lock_consumer(kin_state *st, aws_call *call, json_t *input,
-                                   kin_stream **stream) {
+kin_consumer *kin_lock_consumer(kin_state *st, aws_call *call, json_t *input, kin_stream **stream) {
   const char *carn = json_string_value(json_object_get(input, "ConsumerARN"));
   const char *sarn = json_string_value(json_object_get(input, "StreamARN"));
   const char *name = json_string_value(json_object_get(input, "ConsumerName"));
@@ -155,7 +154,7 @@ void kin_register_consumer(aws_call *call, json_t *input) {
 void kin_describe_consumer(aws_call *call, json_t *input) {
   kin_state *st = kin_state_of(call);
   kin_stream *s = NULL;
-  kin_consumer *c = lock_consumer(st, call, input, &s);
+  kin_consumer *c = kin_lock_consumer(st, call, input, &s);
   if (!c)
     return;
   json_t *out = json_pack("{s:o}", "ConsumerDescription", consumer_json(c, s));
@@ -166,7 +165,7 @@ void kin_describe_consumer(aws_call *call, json_t *input) {
 void kin_deregister_consumer(aws_call *call, json_t *input) {
   kin_state *st = kin_state_of(call);
   kin_stream *s = NULL;
-  kin_consumer *c = lock_consumer(st, call, input, &s);
+  kin_consumer *c = kin_lock_consumer(st, call, input, &s);
   if (!c)
     return;
   c->status = KIN_DELETING;

@@ -40,6 +40,8 @@
 #define KIN_MAX_RETENTION 8760         /* hours */
 #define KIN_ITERATOR_TTL_MS 300000     /* AWS: iterators expire after 5 minutes */
 #define KIN_SEQ_LEN 56                 /* digits of a sequence number */
+#define KIN_SUB_DURATION_MS 300000     /* AWS: a subscription lasts 5 minutes */
+#define KIN_SUB_TAKEOVER_MS 5000       /* AWS: a resubscription within 5 s is refused */
 
 typedef enum kin_status {
   KIN_CREATING,
@@ -110,6 +112,13 @@ struct kinesis_state {
   double error_probability; /* KINESIS_ERROR_PROBABILITY */
   unsigned char iterator_key[32];
   emulator *emu;
+  /* SubscribeToShard (subscribe.c): live subscriptions, the one timer that
+   * feeds them all, and how long one lasts (AIRGAP_KINESIS_SUBSCRIPTION_MS,
+   * AWS's 5 minutes by default). */
+  struct kin_sub *subs;
+  emulator_timer *sub_timer;
+  uint64_t sub_duration_ms;
+  int stopping;
 };
 
 typedef struct kinesis_state kin_state;
@@ -231,6 +240,22 @@ kin_record *kin_record_add(kin_stream *s, kin_shard *sh, const char *key, const 
                            size_t size);
 /* Index of the first live record of sh with seq > position. */
 size_t kin_record_after(const kin_shard *sh, uint64_t position);
+/* Reads from *position: records (appended to out_records, at most limit and
+ * max_bytes, at least one), the new *position, whether the shard ended (all
+ * read, and closed), and MillisBehindLatest. */
+void kin_shard_read(json_t *out_records, uint64_t *position, int *ended, uint64_t *behind,
+                    const kin_stream *s, const kin_shard *sh, size_t limit, size_t max_bytes,
+                    uint64_t now);
+/* A starting position type's number: AT_SEQUENCE_NUMBER 0,
+ * AFTER_SEQUENCE_NUMBER 1, TRIM_HORIZON 2, LATEST 3, AT_TIMESTAMP 4; -1 for
+ * anything else (NULL too). */
+int kin_start_type(const char *type);
+/* The position (records with seq > it come next) a reader starting at type
+ * has on sh. seq_text is the sequence number of types 0 and 1, when_ms the
+ * timestamp of type 4. Returns 0; -1 when seq_text is not a sequence number;
+ * -2 when it is one of another shard (*seq_shard: that shard's index). */
+int kin_start_position(uint64_t *out, unsigned *seq_shard, const kin_stream *s, const kin_shard *sh,
+                       int type, const char *seq_text, uint64_t when_ms);
 
 /* ---- operations ---- */
 
@@ -249,6 +274,10 @@ void kin_list_tags(aws_call *call, json_t *input);
 void kin_tag_resource(aws_call *call, json_t *input);
 void kin_untag_resource(aws_call *call, json_t *input);
 void kin_list_tags_for_resource(aws_call *call, json_t *input);
+/* The consumer named by input's ConsumerARN, or StreamARN and
+ * ConsumerName, with its stream in *stream and st->lock held; NULL after
+ * answering (validation, InvalidArgumentException, ResourceNotFoundException). */
+kin_consumer *kin_lock_consumer(kin_state *st, aws_call *call, json_t *input, kin_stream **stream);
 /* Frees a consumer (NULL is fine). */
 void kin_consumer_free(kin_consumer *c);
 void kin_start_encryption(aws_call *call, json_t *input);
@@ -271,5 +300,8 @@ void kin_describe_consumer(aws_call *call, json_t *input);
 void kin_list_consumers(aws_call *call, json_t *input);
 void kin_deregister_consumer(aws_call *call, json_t *input);
 void kin_subscribe_to_shard(aws_call *call, json_t *input);
+/* Ends every subscription (reset, shutdown: stop also cancels the timer and
+ * keeps new ones out). Called without st->lock held. */
+void kin_subs_end_all(kin_state *st, int stop);
 
 #endif

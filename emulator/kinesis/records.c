@@ -317,6 +317,42 @@ static uint64_t tip(const kin_stream *s, const kin_shard *sh) {
   return sh->end_seq ? sh->end_seq : s->seq;
 }
 
+int kin_start_type(const char *type) {
+  for (int i = 0; type && i < 5; i++)
+    if (strcmp(type, iterator_types[i]) == 0)
+      return i;
+  return -1;
+}
+
+int kin_start_position(uint64_t *out, unsigned *seq_shard, const kin_stream *s, const kin_shard *sh,
+                       int type, const char *seq_text, uint64_t when_ms) {
+  uint64_t position = sh->start_seq;
+  if (type <= 1) {
+    uint64_t seq;
+    unsigned index;
+    if (kin_seq_parse(&seq, &index, seq_text) < 0)
+      return -1;
+    if (index != sh->index) {
+      *seq_shard = index;
+      return -2;
+    }
+    /* A shard's StartingSequenceNumber is a valid start too (AT it: everything). */
+    position = type == 0 && seq > 0 ? seq - 1 : seq;
+  } else if (type == 3) {
+    position = tip(s, sh);
+  } else if (type == 4) {
+    position = tip(s, sh);
+    for (size_t i = sh->first; i < sh->count; i++) {
+      if (sh->recs[i].arrival_ms >= when_ms) {
+        position = sh->recs[i].seq - 1;
+        break;
+      }
+    }
+  }
+  *out = position;
+  return 0;
+}
+
 void kin_get_shard_iterator(aws_call *call, json_t *input) {
   kin_state *st = kin_state_of(call);
   const char *shard_id = json_string_value(json_object_get(input, "ShardId"));
@@ -325,10 +361,7 @@ void kin_get_shard_iterator(aws_call *call, json_t *input) {
   json_t *ts = json_object_get(input, "Timestamp");
   if (kin_name_arg(call, "shardId", shard_id) < 0)
     return;
-  int t = -1;
-  for (int i = 0; i < 5; i++)
-    if (strcmp(type, iterator_types[i]) == 0)
-      t = i;
+  int t = kin_start_type(type);
   if (t < 0) {
     kin_fail_validation(call, "shardIteratorType", type,
                         "satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, "
@@ -358,38 +391,23 @@ void kin_get_shard_iterator(aws_call *call, json_t *input) {
   }
   uint64_t now = kin_now_ms(), position = sh->start_seq;
   kin_trim(s, now);
-  if (t <= 1) {
-    uint64_t seq;
-    unsigned index;
-    if (kin_seq_parse(&seq, &index, start) < 0) {
-      pthread_mutex_unlock(&st->lock);
-      aws_call_fail(call, 400, "InvalidArgumentException",
-                    "StartingSequenceNumber %.140s used in GetShardIterator on shard %s in stream "
-                    "%s under account %s is invalid.",
-                    start, sh->id, s->name, s->account);
-      return;
-    }
-    if (index != sh->index) {
-      pthread_mutex_unlock(&st->lock);
-      aws_call_fail(call, 400, "InvalidArgumentException",
-                    "Invalid StartingSequenceNumber. It encodes shardId-%012u, while it was used "
-                    "in a call to a shard with %s",
-                    index, sh->id);
-      return;
-    }
-    /* A shard's StartingSequenceNumber is a valid start too (AT it: everything). */
-    position = t == 0 && seq > 0 ? seq - 1 : seq;
-  } else if (t == 3) {
-    position = tip(s, sh);
-  } else if (t == 4) {
-    uint64_t when_ms = kin_ms_of(ts);
-    position = tip(s, sh);
-    for (size_t i = sh->first; i < sh->count; i++) {
-      if (sh->recs[i].arrival_ms >= when_ms) {
-        position = sh->recs[i].seq - 1;
-        break;
-      }
-    }
+  unsigned index = 0;
+  int rc = kin_start_position(&position, &index, s, sh, t, start, t == 4 ? kin_ms_of(ts) : 0);
+  if (rc == -1) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail(call, 400, "InvalidArgumentException",
+                  "StartingSequenceNumber %.140s used in GetShardIterator on shard %s in stream "
+                  "%s under account %s is invalid.",
+                  start, sh->id, s->name, s->account);
+    return;
+  }
+  if (rc == -2) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail(call, 400, "InvalidArgumentException",
+                  "Invalid StartingSequenceNumber. It encodes shardId-%012u, while it was used "
+                  "in a call to a shard with %s",
+                  index, sh->id);
+    return;
   }
   char *it = kin_iterator_make(st, s, sh, position, now);
   pthread_mutex_unlock(&st->lock);
@@ -412,14 +430,13 @@ static json_t *record_json(const kin_stream *s, const kin_shard *sh, const kin_r
   return o;
 }
 
-/* Reads from position: records (appended to out_records), the new position,
- * whether the shard ended, and MillisBehindLatest. */
-static void shard_read(json_t *out_records, uint64_t *position, int *ended, uint64_t *behind,
-                       const kin_stream *s, const kin_shard *sh, size_t limit, uint64_t now) {
+void kin_shard_read(json_t *out_records, uint64_t *position, int *ended, uint64_t *behind,
+                    const kin_stream *s, const kin_shard *sh, size_t limit, size_t max_bytes,
+                    uint64_t now) {
   size_t i = kin_record_after(sh, *position), bytes = 0;
   for (; i < sh->count && json_array_size(out_records) < limit; i++) {
     const kin_record *r = &sh->recs[i];
-    if (json_array_size(out_records) > 0 && bytes + r->size > KIN_MAX_GET_BYTES)
+    if (json_array_size(out_records) > 0 && bytes + r->size > max_bytes)
       break;
     bytes += r->size;
     json_array_append_new(out_records, record_json(s, sh, r));
@@ -482,7 +499,7 @@ void kin_get_records(aws_call *call, json_t *input) {
   json_t *records = json_array();
   uint64_t position = it.position, behind = 0;
   int ended = 0;
-  shard_read(records, &position, &ended, &behind, s, sh, (size_t)limit, now);
+  kin_shard_read(records, &position, &ended, &behind, s, sh, (size_t)limit, KIN_MAX_GET_BYTES, now);
   json_t *out =
       json_pack("{s:o, s:I}", "Records", records, "MillisBehindLatest", (json_int_t)behind);
   if (ended) {
@@ -557,7 +574,7 @@ int kinesis_shard_read(json_t **out, kinesis_state *st, const char *stream_arn,
   kin_trim(s, now);
   json_t *records = json_array();
   int ended = 0;
-  shard_read(records, &position, &ended, &behind, s, sh, limit, now);
+  kin_shard_read(records, &position, &ended, &behind, s, sh, limit, KIN_MAX_GET_BYTES, now);
   char seq[KIN_SEQ_LEN + 1];
   kin_seq_format(seq, position, sh);
   pthread_mutex_unlock(&st->lock);

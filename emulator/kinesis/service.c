@@ -5,14 +5,13 @@
  * (its ValidationException wording).
  *
  * The protocol layer does not check a model's constraints (lengths, patterns,
- * ranges), so the handlers do, with AWS's messages. SubscribeToShard answers
- * NotImplemented (501), as operations the emulator lacks do, saying why: the
- * gateway cannot carry an event stream over HTTP/2.
+ * ranges), so the handlers do, with AWS's messages.
  * Configuration, as LocalStack names it: KINESIS_LATENCY (milliseconds a
  * status transition takes, default 500) and KINESIS_ERROR_PROBABILITY (0..1,
  * the share of writes and reads failed with
  * ProvisionedThroughputExceededException). AIRGAP_KINESIS_ITERATOR_TTL_MS
- * shortens the 5 minutes an iterator lives, for tests.
+ * shortens the 5 minutes an iterator lives, AIRGAP_KINESIS_SUBSCRIPTION_MS
+ * the 5 minutes a SubscribeToShard subscription lasts, for tests.
  */
 #include "common/clock.h"
 #include "common/error.h"
@@ -269,17 +268,6 @@ kin_stream *kin_lock_stream(kin_state *st, aws_call *call, json_t *input, int ac
   return s;
 }
 
-void kin_subscribe_to_shard(aws_call *call, json_t *input) {
-  (void)input;
-  /* SubscribeToShard answers an event stream over HTTP/2; the protocol layer
-   * serves HTTP/1.1 request/response only. Say so in an error the SDKs parse
-   * rather than answer something they would misread. */
-  aws_call_fail(call, 501, "NotImplemented",
-                "SubscribeToShard is not implemented by airgap's emulator: it needs an HTTP/2 "
-                "event stream. Use GetShardIterator and GetRecords (the consumer is registered "
-                "and can be described).");
-}
-
 static double env_double(const char *name, double dflt, double min, double max) {
   const char *v = getenv(name);
   if (!v || !*v)
@@ -312,6 +300,8 @@ static int kin_create(void **state, emulator *emu) {
   st->iterator_ttl_ms =
       (uint64_t)env_double("AIRGAP_KINESIS_ITERATOR_TTL_MS", KIN_ITERATOR_TTL_MS, 1, 86400000);
   st->error_probability = env_double("KINESIS_ERROR_PROBABILITY", 0, 0, 1);
+  st->sub_duration_ms = (uint64_t)env_double("AIRGAP_KINESIS_SUBSCRIPTION_MS", KIN_SUB_DURATION_MS,
+                                             100, KIN_SUB_DURATION_MS);
   st->emu = emu;
   *state = st;
   return 0;
@@ -319,6 +309,7 @@ static int kin_create(void **state, emulator *emu) {
 
 static void kin_reset(void *state) {
   kin_state *st = state;
+  kin_subs_end_all(st, 0);
   pthread_mutex_lock(&st->lock);
   for (size_t i = 0; i < st->nstreams; i++)
     kin_stream_free(st->streams[i]);
@@ -326,10 +317,13 @@ static void kin_reset(void *state) {
   pthread_mutex_unlock(&st->lock);
 }
 
+static void kin_shutdown(void *state) { kin_subs_end_all(state, 1); }
+
 static void kin_destroy(void *state) {
   kin_state *st = state;
   if (!st)
     return;
+  kin_subs_end_all(st, 1); /* none left after shutdown; this is for a failed start */
   for (size_t i = 0; i < st->nstreams; i++)
     kin_stream_free(st->streams[i]);
   free(st->streams);
@@ -379,5 +373,6 @@ const aws_service aws_service_kinesis = {
     .operation_count = sizeof(kin_operations) / sizeof(kin_operations[0]),
     .create = kin_create,
     .reset = kin_reset,
+    .shutdown = kin_shutdown,
     .destroy = kin_destroy,
 };

@@ -39,8 +39,9 @@ struct lambda_inv {
   int reserved;          /* -1: none */
   int timeout_ms;
   int tail;
-  int streaming; /* InvokeWithResponseStream */
-  int attempts;  /* async: failed attempts so far */
+  int streaming;     /* InvokeWithResponseStream */
+  uint64_t streamed; /* bytes of a streamed response relayed (stream.c) */
+  int attempts;      /* async: failed attempts so far */
   int delivered;
   uint64_t started_ms;                 /* monotonic, at delivery */
   uint64_t deadline_wall_ms;           /* Lambda-Runtime-Deadline-Ms */
@@ -155,5 +156,30 @@ int lambda_log_invocation(lambda_runtime *rt, lambda_inv *inv, aws_call *call, j
 /* containers.c: creates and starts env's container; *out its id (owned).
  * Called without rt->lock, on the starter thread. */
 int lambda_container_create(char **out, lambda_runtime *rt, lambda_env *env);
+
+/* ---- relaying streamed responses (stream.c; under rt->lock unless said) ---- */
+
+/* The most a streamed response relays: AWS's 200 MB. */
+#define LAMBDA_MAX_STREAM_RESPONSE (200ull * 1024 * 1024)
+/* Sends the caller's answer's head now (an InvokeWithResponseStream that
+ * has not started it); 0, or -1 (not streamed: answered at the end). */
+int lambda_stream_open(lambda_inv *inv);
+/* Relays a piece of the runtime's streamed response as PayloadChunk events. */
+void lambda_stream_chunk(lambda_inv *inv, const char *data, size_t len);
+/* The Runtime API listener's `early` callback (takes rt->lock): a
+ * streamed /response of the environment's invocation is relayed as it
+ * arrives. */
+void lambda_runtime_api_early(http_request *req, void *payload);
+/* Whether a /response ended in error: the runtime's trailers
+ * (Lambda-Runtime-Function-Error-Type/-Body) or a relayed stream past its
+ * limit. 1 with *out the error's JSON (owned, free(); NULL when out of
+ * memory), 0 when it did not. */
+int lambda_stream_error(char **out, size_t *len, http_request *req, const lambda_inv *inv);
+/* The error JSON of the trailers: Error-Body (b64, may be NULL) decoded when
+ * it is a JSON object (at most LAMBDA_MAX_ERROR_TRAILER characters), its
+ * errorType defaulting to type; else {"errorType": type, "errorMessage": ""}.
+ * Owned (free()); NULL when out of memory. */
+#define LAMBDA_MAX_ERROR_TRAILER 65536
+char *lambda_stream_error_body(const char *type, const char *b64);
 
 #endif

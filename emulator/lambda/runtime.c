@@ -295,6 +295,7 @@ static int env_start(lambda_runtime *rt, lambda_inv *inv) {
       .threads = 1,
       .connection_timeout = 0,
       .handler = lambda_runtime_api_handle,
+      .early = lambda_runtime_api_early, /* streamed responses (stream.c) */
       .payload = env,
   };
   /* In a sandbox of the emulator's own, the listener is opened in there. */
@@ -649,7 +650,15 @@ void lambda_runtime_api_handle(http_request *req, void *payload) {
   }
   env->inv = NULL;
   inv->env = NULL;
-  if (strcmp(slash, "/response") == 0) {
+  char *streamed_error = NULL;
+  size_t streamed_len = 0;
+  if (strcmp(slash, "/response") == 0 &&
+      lambda_stream_error(&streamed_error, &streamed_len, req, inv)) {
+    static const char oom[] = "{\"errorMessage\":\"out of memory\",\"errorType\":\"Unhandled\"}";
+    lambda_inv_finish(rt, inv, streamed_error ? streamed_error : oom,
+                      streamed_error ? streamed_len : sizeof(oom) - 1, "Unhandled");
+    free(streamed_error);
+  } else if (strcmp(slash, "/response") == 0) {
     if (len > LAMBDA_MAX_SYNC_PAYLOAD) {
       char msg[256];
       snprintf(msg, sizeof(msg),

@@ -210,6 +210,76 @@ static char *raw_exchange(http_server *server, const char *request) {
   return buf;
 }
 
+/* ---- tests: bodies streamed to a callback ---- */
+
+typedef struct relay_sink {
+  char data[256];
+  size_t len;
+  int calls;
+} relay_sink;
+
+static int relay_piece(const char *data, size_t len, void *payload) {
+  relay_sink *sink = payload;
+  sink->calls++;
+  if (memmem(data, len, "STOP", 4))
+    return -1; /* the consumer's own limit: the connection is dropped */
+  size_t room = sizeof(sink->data) - 1 - sink->len;
+  size_t n = len < room ? len : room;
+  memcpy(sink->data + sink->len, data, n);
+  sink->len += n;
+  return 0;
+}
+
+static void relay_early(http_request *req, void *payload) {
+  if (strcmp(http_request_path(req), "/relay") == 0)
+    http_request_body_stream(req, relay_piece, payload);
+}
+
+static void relay_handle(http_request *req, void *payload) {
+  relay_sink *sink = payload;
+  size_t len = 1;
+  const char *body = http_request_body(req, &len);
+  const char *trailer = http_request_trailer(req, "X-Outcome");
+  json_t *reply = json_pack("{s:s%, s:s, s:i, s:b}", "relayed", sink->data, sink->len, "trailer",
+                            trailer ? trailer : "", "kept", (int)len, "calls", sink->calls > 0);
+  (void)body;
+  http_request_respond(req, http_response_new_json(200, reply));
+}
+
+static void test_http_server_body_stream_and_trailers(void **state) {
+  relay_sink sink = {0};
+  http_server_options options = {.listen = "127.0.0.1:0",
+                                 .handler = relay_handle,
+                                 .early = relay_early,
+                                 .payload = &sink,
+                                 .max_body = 8};
+  http_server *server = start(&options);
+  /* Past max_body (8): a streamed body is the consumer's to bound. */
+  char *reply = raw_exchange(server, "POST /relay HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                                     "Transfer-Encoding: chunked\r\nTrailer: X-Outcome\r\n\r\n"
+                                     "6\r\nhello \r\n6\r\nworld!\r\n0\r\nX-Outcome: fine\r\n\r\n");
+  if (strncmp(reply, "HTTP/1.1 200", 12) != 0)
+    fprintf(stderr, "relay answered: '%.200s'\n", reply);
+  assert_true(strncmp(reply, "HTTP/1.1 200", 12) == 0);
+  assert_non_null(strstr(reply, "\"relayed\":\"hello world!\""));
+  assert_non_null(strstr(reply, "\"trailer\":\"fine\""));
+  assert_non_null(strstr(reply, "\"kept\":0"));
+  free(reply);
+  /* The consumer refuses: the connection goes, no handler answer. */
+  memset(&sink, 0, sizeof(sink));
+  reply = raw_exchange(server, "POST /relay HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n4\r\nSTOP\r\n0\r\n\r\n");
+  assert_null(strstr(reply, "\"relayed\""));
+  assert_int_equal(sink.calls, 1);
+  free(reply);
+  /* Other paths keep their bodies, bounded as before. */
+  reply = raw_exchange(server, "POST /other HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                               "Content-Length: 12\r\n\r\nhello world!");
+  assert_true(strncmp(reply, "HTTP/1.1 413", 12) == 0);
+  free(reply);
+  http_server_free(server);
+}
+
 /* ---- tests: requests and routing ---- */
 
 static void test_http_server_raw_path_query_headers(void **state) {
@@ -1246,6 +1316,7 @@ int main(void) {
       cmocka_unit_test(test_http_server_percent_decode),
       cmocka_unit_test(test_http_server_header_deadline),
       cmocka_unit_test(test_http_server_slow_clients),
+      cmocka_unit_test(test_http_server_body_stream_and_trailers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -217,3 +217,54 @@ test("resource tags on a stream and on a consumer", async () => {
   );
   await kin.send(new DeleteStreamCommand({ StreamARN, EnforceConsumerDeletion: true }));
 });
+
+// SubscribeToShard's event stream over HTTP/1.1: the SDK's default HTTP/2
+// handler cannot reach the emulator (it speaks HTTP/1.1 only), the
+// NodeHttpHandler given above reads the stream as it comes.
+test("SubscribeToShard delivers records put while subscribed", async () => {
+  await kin.send(new CreateStreamCommand({ StreamName: "js-sub", ShardCount: 1 }));
+  await waitUntilStreamExists({ client: kin, minDelay: 1, maxDelay: 1, maxWaitTime: 20 }, { StreamName: "js-sub" });
+  const StreamARN = "arn:aws:kinesis:us-east-1:000000000000:stream/js-sub";
+  const { Consumer } = await kin.send(new RegisterStreamConsumerCommand({ StreamARN, ConsumerName: "pusher" }));
+  for (let i = 0; i < 50; i++) {
+    const d = await kin.send(new sdk.DescribeStreamConsumerCommand({ ConsumerARN: Consumer.ConsumerARN }));
+    if (d.ConsumerDescription.ConsumerStatus === "ACTIVE") break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await kin.send(new PutRecordCommand({ StreamName: "js-sub", Data: Buffer.from("before"), PartitionKey: "k" }));
+  const r = await kin.send(
+    new sdk.SubscribeToShardCommand({
+      ConsumerARN: Consumer.ConsumerARN,
+      ShardId: "shardId-000000000000",
+      StartingPosition: { Type: "TRIM_HORIZON" },
+    }),
+  );
+  const got = [];
+  let put = null;
+  for await (const ev of r.EventStream) {
+    const e = ev.SubscribeToShardEvent;
+    assert.ok(e, JSON.stringify(Object.keys(ev)));
+    assert.equal(typeof e.MillisBehindLatest, "number");
+    for (const rec of e.Records) {
+      got.push(Buffer.from(rec.Data).toString());
+      assert.ok(rec.ApproximateArrivalTimestamp instanceof Date);
+    }
+    if (!put) put = kin.send(new PutRecordCommand({ StreamName: "js-sub", Data: Buffer.from("during"), PartitionKey: "k" }));
+    if (got.length >= 2) {
+      assert.equal(e.ContinuationSequenceNumber, (await put).SequenceNumber);
+      break;
+    }
+  }
+  assert.deepEqual(got, ["before", "during"]);
+  await assert.rejects(
+    kin.send(
+      new sdk.SubscribeToShardCommand({
+        ConsumerARN: Consumer.ConsumerARN + "-missing",
+        ShardId: "shardId-000000000000",
+        StartingPosition: { Type: "LATEST" },
+      }),
+    ),
+    (e) => e instanceof ResourceNotFoundException,
+  );
+  await kin.send(new DeleteStreamCommand({ StreamARN, EnforceConsumerDeletion: true }));
+});

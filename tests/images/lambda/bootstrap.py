@@ -9,12 +9,21 @@ against a client of its own making.
   POST /2018-06-01/runtime/invocation/<id>/error   {errorMessage, errorType, stackTrace}
   POST /2018-06-01/runtime/init/error              when the handler cannot be loaded
 
+A handler that is a generator function streams its response, as AWS's
+streaming runtimes do: Lambda-Runtime-Function-Response-Mode: streaming, a
+chunked body with each yielded bytes (or str) object sent as it is yielded,
+and an exception raised mid-stream reported in the trailers
+Lambda-Runtime-Function-Error-Type and Lambda-Runtime-Function-Error-Body
+(the error's JSON, base64).
+
 The handler ("module.function", from the argument or _HANDLER) is imported
 from LAMBDA_TASK_ROOT (then /opt/python for layers) and called with the event
 and a context object carrying AWS's attributes."""
 
+import base64
 import http.client
 import importlib
+import inspect
 import json
 import os
 import socket
@@ -50,6 +59,38 @@ def request(method, path, body=None, headers=None):
             _conn = None
             if attempt:
                 raise
+
+
+def stream_response(request_id, chunks):
+    """POST /response with a chunked body written as the generator yields;
+    an exception it raises goes into the trailers."""
+    global _conn
+    if _conn is None:
+        host, _, port = API.partition(":")
+        _conn = http.client.HTTPConnection(host, int(port or 80), timeout=None)
+        _conn.connect()
+        _conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    _conn.putrequest("POST", PREFIX + "/invocation/%s/response" % request_id)
+    _conn.putheader("Lambda-Runtime-Function-Response-Mode", "streaming")
+    _conn.putheader("Transfer-Encoding", "chunked")
+    _conn.putheader("Trailer",
+                    "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body")
+    _conn.endheaders()
+    trailers = b""
+    try:
+        for chunk in chunks:
+            if isinstance(chunk, str):
+                chunk = chunk.encode()
+            if chunk:
+                _conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    except Exception as exc:  # noqa: BLE001 - the function's error goes to the caller
+        print("[ERROR] %s: %s" % (type(exc).__name__, exc), flush=True)
+        trailers = (b"Lambda-Runtime-Function-Error-Type: %s\r\n"
+                    b"Lambda-Runtime-Function-Error-Body: %s\r\n") % (
+                        type(exc).__name__.encode(), base64.b64encode(error_body(exc)))
+    _conn.send(b"0\r\n" + trailers + b"\r\n")
+    resp = _conn.getresponse()
+    resp.read()
 
 
 def error_body(exc, error_type=None):
@@ -121,6 +162,10 @@ def main():
         os.environ["_X_AMZN_TRACE_ID"] = headers.get("Lambda-Runtime-Trace-Id", "")
         try:
             event = json.loads(body) if body else {}
+            if inspect.isgeneratorfunction(fn):
+                sys.stdout.flush()
+                stream_response(request_id, fn(event, Context(headers)))
+                continue
             result = fn(event, Context(headers))
             out = json.dumps(result).encode()
         except Exception as exc:  # noqa: BLE001 - the function's error goes to the caller
