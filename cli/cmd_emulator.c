@@ -7,10 +7,11 @@
  * written for LocalStack needs no changes. "Ready." goes to stdout on its own
  * line once the listeners accept connections, as LocalStack logs it.
  *
- * SIGINT/SIGTERM are blocked before any thread starts; one small thread
- * sigwait()s for them and asks the emulator to stop, so the main thread stops
- * the same way whether a signal or POST /_localstack/health {"action":"kill"}
- * asked for it.
+ * SIGINT/SIGTERM are blocked before any thread starts and read from a
+ * signalfd by the main thread, which waits on it and the emulator's stop
+ * request together, so it stops the same way whether a signal or
+ * POST /_localstack/health {"action":"kill"} asked for it (no thread of its
+ * own: each thread made at start costs start time here).
  */
 #include "cli/commands_int.h"
 #include "common/error.h"
@@ -21,11 +22,11 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,23 +71,6 @@ static void usage(FILE *out) {
           "                      per account (env AIRGAP_S3_ENFORCE_ACCESS=1; default off)\n"
           "  --help              show this help\n",
           emulator_service_names());
-}
-
-typedef struct signal_waiter {
-  emulator *emu;
-  sigset_t set;
-  atomic_int done;
-} signal_waiter;
-
-static void *wait_signals(void *arg) {
-  signal_waiter *w = arg;
-  int sig = 0;
-  sigwait(&w->set, &sig);
-  if (!atomic_load(&w->done)) {
-    log_info("emulator", "signal %d: stopping", sig);
-    emulator_request_stop(w->emu);
-  }
-  return NULL;
 }
 
 /* As PID 1 of a container (`docker run` without --init), the emulator would
@@ -262,36 +246,39 @@ int cmd_emulator(int argc, char **argv) {
   o.listen = listen;
 
   reap_as_pid1();
-  signal_waiter w = {0};
-  sigemptyset(&w.set);
-  sigaddset(&w.set, SIGINT);
-  sigaddset(&w.set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &w.set, NULL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
-
-  if (emulator_start(&w.emu, &o) < 0) {
-    fprintf(stderr, "airgap emulator: cannot start: %s\n", airgap_error_last());
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  if (sfd < 0) {
+    fprintf(stderr, "airgap emulator: cannot wait for signals (signalfd): %s\n", strerror(errno));
     free(listen);
     return 1;
   }
-  pthread_t thread;
-  if (pthread_create(&thread, NULL, wait_signals, &w) != 0) {
-    fprintf(stderr, "airgap emulator: cannot start the signal thread\n");
-    emulator_free(w.emu);
+
+  emulator *emu = NULL;
+  if (emulator_start(&emu, &o) < 0) {
+    fprintf(stderr, "airgap emulator: cannot start: %s\n", airgap_error_last());
+    close(sfd);
     free(listen);
     return 1;
   }
   if (asks_free_port(o.listen))
-    printf("Listening on %u\n", (unsigned)emulator_port(w.emu));
-  print_endpoints(o.listen, emulator_port(w.emu));
+    printf("Listening on %u\n", (unsigned)emulator_port(emu));
+  print_endpoints(o.listen, emulator_port(emu));
   printf("Ready.\n");
   fflush(stdout);
 
-  emulator_wait(w.emu, -1);
-  atomic_store(&w.done, 1);
-  pthread_kill(thread, SIGTERM); /* wakes the sigwait if no signal came */
-  pthread_join(thread, NULL);
-  emulator_free(w.emu);
+  if (emulator_wait_fd(emu, sfd, -1) == 2) {
+    struct signalfd_siginfo info;
+    if (read(sfd, &info, sizeof(info)) == (ssize_t)sizeof(info))
+      log_info("emulator", "signal %u: stopping", info.ssi_signo);
+  }
+  close(sfd);
+  emulator_free(emu);
   free(listen);
   return 0;
 }

@@ -161,9 +161,9 @@ static void reap_stale_work(const char *data_dir) {
 
 /* Creates the emulator's private folder in data_dir, locked. It is made and
  * locked under a name the reaper passes by, then renamed: a folder with the
- * reaped name is locked from the moment it exists. */
+ * reaped name is locked from the moment it exists. (The reaper runs once the
+ * listeners accept: other emulators' leftovers are not needed to answer.) */
 static int make_work_dir(emulator *emu, const char *data_dir) {
-  reap_stale_work(data_dir);
   char fresh[PATH_MAX], path[PATH_MAX];
   if (snprintf(fresh, sizeof(fresh), "%s/.airgap-new-XXXXXX", data_dir) >= (int)sizeof(fresh))
     return airgap_error_set(AIRGAP_EINVALID, "the data directory path %s is too long", data_dir);
@@ -188,6 +188,15 @@ static int make_work_dir(emulator *emu, const char *data_dir) {
     return airgap_error_set(AIRGAP_ERROR, "out of memory");
   }
   return 0;
+}
+
+/* jansson seeds its hash function on the first object it makes, from
+ * /dev/urandom (an open, a read and a close); getrandom(2) is one call. A
+ * seed set before (by another emulator in this process) stays. */
+static void seed_json(void) {
+  uint32_t seed = 0;
+  if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed) && seed != 0)
+    json_object_seed(seed);
 }
 
 static void close_fds(const emulator_options *options) {
@@ -227,6 +236,7 @@ int emulator_start(emulator **out, const emulator_options *options) {
   emu->stop_pipe[0] = emu->stop_pipe[1] = -1;
   emu->work_lock = -1;
   pthread_mutex_init(&emu->lock, NULL);
+  seed_json();
   emu->health_state = json_object();
   emu->credentials = json_object();
   emu->started = time(NULL);
@@ -295,6 +305,9 @@ int emulator_start(emulator **out, const emulator_options *options) {
     goto cleanup;
   emu->port = http_server_port(emu->server);
   log_debug("emulator", "serving on port %u", (unsigned)emu->port);
+  /* Housekeeping that answering does not wait for: the server's threads
+   * serve the first requests meanwhile. */
+  reap_stale_work(spill);
   /* START scripts run once the port is known (it may have been 0), before
    * the caller says Ready. */
   init_hooks_set_port(emu->hooks, emu->port);
@@ -396,17 +409,20 @@ void emulator_request_stop(emulator *emu) {
   (void)rc; /* a full pipe already holds a stop request */
 }
 
-int emulator_wait(emulator *emu, int timeout_ms) {
-  struct pollfd pfd = {.fd = emu->stop_pipe[0], .events = POLLIN};
+int emulator_wait_fd(emulator *emu, int fd, int timeout_ms) {
+  struct pollfd pfd[2] = {{.fd = emu->stop_pipe[0], .events = POLLIN},
+                          {.fd = fd, .events = POLLIN}};
   for (;;) {
-    int rc = poll(&pfd, 1, timeout_ms);
+    int rc = poll(pfd, fd >= 0 ? 2 : 1, timeout_ms);
     if (rc > 0)
-      return 1;
+      return pfd[0].revents ? 1 : 2;
     if (rc == 0)
       return 0;
     /* EINTR: a signal arrived; its handler may have requested the stop. */
   }
 }
+
+int emulator_wait(emulator *emu, int timeout_ms) { return emulator_wait_fd(emu, -1, timeout_ms); }
 
 void emulator_reset(emulator *emu) {
   pthread_mutex_lock(&emu->lock);

@@ -80,6 +80,10 @@ void emulator_request_stop(emulator *emu);
  * timeout). Returns 1 when a stop was requested, 0 on timeout. */
 int emulator_wait(emulator *emu, int timeout_ms);
 
+/* As emulator_wait, and returns 2 as soon as fd is readable (a signalfd, so
+ * that a command needs no thread of its own to wait for signals). */
+int emulator_wait_fd(emulator *emu, int fd, int timeout_ms);
+
 /* Clears every service's state, as POST /_localstack/state/reset does. */
 void emulator_reset(emulator *emu);
 

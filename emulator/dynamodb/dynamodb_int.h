@@ -302,9 +302,13 @@ int ddb_stream_iterator_parse(ddb_iterator *out, const char *text);
 size_t ddb_ttl_sweep(ddb_state *st, uint64_t now_s);
 /* DELETE /_aws/dynamodb/expired: sweeps now (aws_service.internal_endpoint). */
 int ddb_internal_endpoint(void *state, http_request *req, const char *rest);
-/* Starts the background sweep (every AIRGAP_DYNAMODB_TTL_SWEEP_SECONDS,
- * default 60; 0 turns it off) on the emulator's timer thread. */
+/* Sets up the background sweep (every AIRGAP_DYNAMODB_TTL_SWEEP_SECONDS,
+ * default 60; 0 turns it off) on the emulator's timer thread; it runs once
+ * ddb_ttl_arm finds a table with TTL enabled. */
 void ddb_ttl_start(ddb_state *st, void *emu);
+/* Schedules the next sweep unless one is scheduled, none is needed (no table
+ * has TTL enabled) or the service stops. Call with the lock held. */
+void ddb_ttl_arm(ddb_state *st);
 /* Stops it; waits for a running sweep. Call without the lock. */
 void ddb_ttl_stop(ddb_state *st);
 

@@ -731,6 +731,7 @@ int ddb_op_update_ttl(json_t **out, ddb_request *rq, ddb_error *e) {
     return ddb_invalid(e, "TimeToLive is already disabled");
   free(t->ttl_attr);
   t->ttl_attr = enabled && attr ? strdup(attr) : NULL;
+  ddb_ttl_arm(rq->st);
   *out = json_pack("{s:O}", "TimeToLiveSpecification", spec);
   return 0;
 }

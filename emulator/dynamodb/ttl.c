@@ -5,7 +5,10 @@
  *
  * The sweep runs on the emulator's timer thread (no thread of its own),
  * every AIRGAP_DYNAMODB_TTL_SWEEP_SECONDS (default 60, 0 = never; AWS itself
- * deletes within days, so clients must not rely on the exact moment). Like
+ * deletes within days, so clients must not rely on the exact moment), from
+ * the first UpdateTimeToLive that enables it and while some table has it: an
+ * emulator whose tables never use TTL never starts the timer thread (a
+ * thread made at start costs start time, tests/bench/emulator_bench.py). Like
  * AWS, it ignores items whose TTL is not a Number and items that expired
  * more than five years ago. Deletion goes through the normal write path, so
  * indexes follow.
@@ -70,15 +73,28 @@ size_t ddb_ttl_sweep(ddb_state *st, uint64_t now_s) {
   return total;
 }
 
+static int any_ttl(const ddb_state *st) {
+  for (size_t i = 0; i < st->ntables; i++)
+    if (st->tables[i]->ttl_attr)
+      return 1;
+  return 0;
+}
+
 static void on_timer(void *payload) {
   ddb_state *st = payload;
   pthread_mutex_lock(&st->lock);
   st->ttl_timer = NULL;
   if (!st->stopping) {
     ddb_ttl_sweep(st, clock_wall_ms() / 1000);
-    st->ttl_timer = emulator_timer_add(st->emu, st->ttl_interval_ms, on_timer, st);
+    ddb_ttl_arm(st);
   }
   pthread_mutex_unlock(&st->lock);
+}
+
+void ddb_ttl_arm(ddb_state *st) {
+  if (!st->emu || st->ttl_interval_ms == 0 || st->stopping || st->ttl_timer || !any_ttl(st))
+    return;
+  st->ttl_timer = emulator_timer_add(st->emu, st->ttl_interval_ms, on_timer, st);
 }
 
 void ddb_ttl_start(ddb_state *st, void *emu) {
@@ -89,11 +105,6 @@ void ddb_ttl_start(ddb_state *st, void *emu) {
     secs = 60; /* not a number: the default */
   st->emu = emu;
   st->ttl_interval_ms = (uint64_t)secs * 1000u;
-  if (!emu || st->ttl_interval_ms == 0)
-    return;
-  pthread_mutex_lock(&st->lock);
-  st->ttl_timer = emulator_timer_add(emu, st->ttl_interval_ms, on_timer, st);
-  pthread_mutex_unlock(&st->lock);
 }
 
 void ddb_ttl_stop(ddb_state *st) {

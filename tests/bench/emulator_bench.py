@@ -5,12 +5,23 @@ Measures, for each emulator in the same run and with the same client load:
   start   time from process start to the first 200 on its readiness endpoint
           (airgap: GET /_localstack/health; moto: POST /moto-api/reset),
           p50/p99/max of STARTS (30) cold starts, polled every 0.2 ms with a
-          bare socket; beside it the floor of this harness on this machine:
-          starting /bin/true and seeing it exit, the same number of times
+          bare socket; and, read when the first 200 came, the page faults and
+          the CPU time the process had taken to get there (figures a loaded
+          machine changes less than wall time)
   rss     resident memory after start, idle (and its private, anonymous part:
           the rest is shared library text, shared with every other process)
   sqs     SendMessage+ReceiveMessage pairs per second over the query protocol,
           from CLIENTS processes with keep-alive connections for SECONDS each
+and beside airgap's starts, interleaved with them start for start so that
+load from elsewhere lands on every column alike, the floors of this harness
+on this machine:
+  /bin/true       started and seen to exit (a dynamically linked program)
+  static true     a trivial static C program (tests/bench/start_floor.c,
+                  built with `cc -O2 -static`), started and seen to exit
+  static server   the same program listening and answering every request
+                  with an empty 200: the least any server started this way
+                  takes to its first 200
+airgap's start is reported as its ratio to each floor (p50 / p50).
 
 moto is the peer when `python3 -m moto.server` works with the python3 first
 on PATH (or $MOTO_PYTHON); otherwise its column says so and the run still
@@ -30,6 +41,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 
@@ -108,8 +120,26 @@ def client(port, path, seconds, out):
     out.put(pairs)
 
 
+def faults_and_cpu(pid):
+    """(minor + major page faults, CPU milliseconds) of pid's threads so far:
+    faults from /proc/PID/stat (every thread, live or ended), CPU from each
+    live thread's schedstat (nanoseconds; stat's ticks are 10 ms)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        faults = int(fields[7]) + int(fields[9])
+        cpu_ns = 0
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                cpu_ns += int(f.read().split()[0])
+        return faults, cpu_ns / 1e6
+    except (OSError, ValueError, IndexError):
+        return 0, 0.0
+
+
 def start(argv, port, ready_method, ready_path, env=None):
-    """Starts argv; returns (milliseconds to its first 200, the process)."""
+    """Starts argv; returns (milliseconds to its first 200, the process,
+    (page faults, CPU ms) it took to get there)."""
     begin = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=env)
@@ -120,7 +150,26 @@ def start(argv, port, ready_method, ready_path, env=None):
             stop(proc)
             raise RuntimeError("%s not ready after 30 s" % argv[0])
         time.sleep(0.0002)
-    return (time.perf_counter() - begin) * 1000, proc
+    ms = (time.perf_counter() - begin) * 1000
+    return ms, proc, faults_and_cpu(proc.pid)
+
+
+def run_once(argv):
+    """Milliseconds to start argv and see it exit."""
+    begin = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - begin) * 1000
+
+
+def build_floor(folder):
+    """tests/bench/start_floor.c built static into folder; None without cc."""
+    cc = shutil.which(os.environ.get("CC", "cc"))
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "start_floor.c")
+    exe = os.path.join(folder, "start_floor")
+    if not cc or subprocess.run([cc, "-O2", "-static", "-o", exe, src],
+                                capture_output=True).returncode != 0:
+        return None
+    return exe
 
 
 def stop(proc):
@@ -132,18 +181,24 @@ def stop(proc):
         proc.wait()
 
 
-def measure(argv_for_port, ready_method, ready_path, env=None):
+def measure(argv_for_port, ready_method, ready_path, env=None, floors=None):
     # STARTS cold starts, reported as p50/p99/max: one start on a shared
-    # 2-core machine is at the mercy of the scheduler.
-    times = []
-    for _ in range(STARTS - 1):
+    # 2-core machine is at the mercy of the scheduler. Each is preceded by one
+    # start of every floor (name -> function returning milliseconds).
+    times, faults, cpu = [], [], []
+    floors = floors or {}
+    floor_times = dict((name, []) for name in floors)
+    proc = None
+    for i in range(STARTS):
+        for name, fn in floors.items():
+            floor_times[name].append(fn())
         port = free_port()
-        ms, proc = start(argv_for_port(port), port, ready_method, ready_path, env)
-        stop(proc)
+        ms, proc, (nf, ncpu) = start(argv_for_port(port), port, ready_method, ready_path, env)
         times.append(ms)
-    port = free_port()
-    ms, proc = start(argv_for_port(port), port, ready_method, ready_path, env)
-    times.append(ms)
+        faults.append(nf)
+        cpu.append(ncpu)
+        if i < STARTS - 1:
+            stop(proc)
     try:
         time.sleep(0.5)
         rss = rss_kib(proc.pid)
@@ -162,20 +217,25 @@ def measure(argv_for_port, ready_method, ready_path, env=None):
         pairs = sum(q.get(timeout=SECONDS + 60) for _ in workers)
         for w in workers:
             w.join()
-        return {"start": percentiles(times), "rss": rss, "anon": anon, "sqs": pairs / SECONDS}
+        return {"start": percentiles(times), "faults": percentiles(faults),
+                "cpu": percentiles(cpu), "rss": rss, "anon": anon, "sqs": pairs / SECONDS,
+                "floors": dict((n, percentiles(t)) for n, t in floor_times.items())}
     finally:
         stop(proc)
 
 
-def floor_ms():
-    """p50/p99/max of starting /bin/true and seeing it exit, with the harness
-    that starts the emulators: what no program started this way can beat."""
-    times = []
-    for _ in range(STARTS):
-        begin = time.perf_counter()
-        subprocess.run(["/bin/true"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append((time.perf_counter() - begin) * 1000)
-    return percentiles(times)
+def floor_server(exe):
+    """One start of the static server floor: milliseconds to its first 200 (its
+    page faults and CPU time go to floor_server.faults and .cpu)."""
+    port = free_port()
+    ms, proc, (nf, ncpu) = start([exe, "serve", str(port)], port, "GET", "/")
+    stop(proc)
+    floor_server.faults.append(nf)
+    floor_server.cpu.append(ncpu)
+    return ms
+
+
+floor_server.faults, floor_server.cpu = [], []
 
 
 def moto_python():
@@ -190,10 +250,18 @@ def main():
     if RT:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
     results = {}
-    floor = floor_ms()
-    results["airgap"] = measure(lambda port: [AIRGAP, "emulator", "--listen",
-                                              "127.0.0.1:%d" % port, "--init-dir", ""],
-                                "GET", "/_localstack/health")
+    scratch = tempfile.mkdtemp(prefix="emulator-bench-")
+    try:
+        exe = build_floor(scratch)
+        floors = {"/bin/true": lambda: run_once(["/bin/true"])}
+        if exe:
+            floors["static true"] = lambda: run_once([exe])
+            floors["static server"] = lambda: floor_server(exe)
+        results["airgap"] = measure(lambda port: [AIRGAP, "emulator", "--listen",
+                                                  "127.0.0.1:%d" % port, "--init-dir", ""],
+                                    "GET", "/_localstack/health", floors=floors)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     py = moto_python()
     if py:
         results["moto"] = measure(lambda port: [py, "-m", "moto.server", "-p", str(port)],
@@ -203,6 +271,8 @@ def main():
     rows = [("start to first 200, p50 (ms)", lambda r: r["start"][0], "%.1f"),
             ("                   p99 (ms)", lambda r: r["start"][1], "%.1f"),
             ("                   max (ms)", lambda r: r["start"][2], "%.1f"),
+            ("page faults to it, p50", lambda r: r["faults"][0], "%.0f"),
+            ("CPU to it, p50 (ms)", lambda r: r["cpu"][0], "%.2f"),
             ("idle RSS (MiB)", lambda r: r["rss"] / 1024, "%.2f"),
             ("  of which private (MiB)", lambda r: r["anon"] / 1024, "%.2f"),
             ("SQS send+receive pairs/s", lambda r: r["sqs"], "%.0f")]
@@ -210,9 +280,18 @@ def main():
         print("%-30s %14s %14s" % (label, fmt % get(results["airgap"]),
                                    fmt % get(m) if m else "unavailable"))
     a = results["airgap"]["start"]
-    print("floor (/bin/true started and exited, same harness): p50 %.1f, p99 %.1f, max %.1f ms; "
-          "airgap's start p50 is %.1fx the floor's, %.1f ms above it"
-          % (floor[0], floor[1], floor[2], a[0] / max(floor[0], 1e-9), a[0] - floor[0]))
+    print("floors, started in turn with airgap's starts (p50 / p99 / max ms); airgap's start p50 "
+          "as a ratio to each and the difference:")
+    for name, f in results["airgap"]["floors"].items():
+        print("  %-14s %6.2f / %6.2f / %6.2f   airgap %.2fx, %+.2f ms"
+              % (name, f[0], f[1], f[2], a[0] / max(f[0], 1e-9), a[0] - f[0]))
+    if floor_server.faults:
+        print("  static server to its first 200: page faults p50 %.0f, CPU p50 %.2f ms "
+              "(airgap: %.0f, %.2f ms)"
+              % (percentiles(floor_server.faults)[0], percentiles(floor_server.cpu)[0],
+                 results["airgap"]["faults"][0], results["airgap"]["cpu"][0]))
+    else:
+        print("  (no static floors: `cc -O2 -static` failed; install gcc and libc6-dev)")
     if m:
         print("airgap/moto: throughput %.1fx, start p50 %.0fx faster, RSS %.1fx smaller "
               "(client: %d processes, %.0f s each; %d starts each%s)"

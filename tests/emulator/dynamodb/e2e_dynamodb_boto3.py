@@ -841,6 +841,35 @@ class TtlCase(unittest.TestCase):
         finally:
             emu.stop()
 
+    def test_sweep_follows_ttl_turned_off_and_on(self):
+        # The sweep's timer runs only while some table has TTL enabled: it
+        # stops after the last one turns it off and starts again with the next.
+        warnings.simplefilter("ignore", ResourceWarning)
+        emu = Emulator(extra_env={"AIRGAP_DYNAMODB_TTL_SWEEP_SECONDS": "1"})
+        try:
+            ddb = boto3.client("dynamodb", endpoint_url=emu.endpoint, region_name="us-east-1",
+                               aws_access_key_id="test", aws_secret_access_key="test")
+            ddb.create_table(TableName="ttl2", KeySchema=key_schema("pk"),
+                             AttributeDefinitions=attr_defs(pk="S"),
+                             BillingMode="PAY_PER_REQUEST")
+            for enabled in (True, False):
+                ddb.update_time_to_live(TableName="ttl2", TimeToLiveSpecification={
+                    "Enabled": enabled, "AttributeName": "exp"})
+            past = str(int(time.time()) - 10)
+            ddb.put_item(TableName="ttl2", Item={"pk": {"S": "off"}, "exp": {"N": past}})
+            time.sleep(2.5)  # two sweep periods with TTL off: the item stays
+            self.assertIn("Item", ddb.get_item(TableName="ttl2", Key={"pk": {"S": "off"}}))
+            ddb.update_time_to_live(TableName="ttl2", TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": "exp"})
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if "Item" not in ddb.get_item(TableName="ttl2", Key={"pk": {"S": "off"}}):
+                    break
+                time.sleep(0.2)
+            self.assertNotIn("Item", ddb.get_item(TableName="ttl2", Key={"pk": {"S": "off"}}))
+        finally:
+            emu.stop()
+
     def test_forced_sweep_endpoint(self):
         # LocalStack's DELETE /_aws/dynamodb/expired: no waiting for the sweep.
         warnings.simplefilter("ignore", ResourceWarning)
