@@ -119,6 +119,25 @@ int lambda_image_probe(lambda_runtime *rt, const char *image) {
 
 /* ---- the container ---- */
 
+/* The strings of a JSON array (borrowed from it) into *out (owned; NULL when
+ * there is no array, so the image's own setting stays). */
+static int strings_of(const char ***out, size_t *count, const json_t *list) {
+  *out = NULL;
+  *count = 0;
+  if (!json_is_array(list))
+    return 0;
+  const char **items = calloc(json_array_size(list) + 1, sizeof(*items));
+  if (!items)
+    return -1;
+  size_t n = 0;
+  for (size_t i = 0; i < json_array_size(list); i++)
+    if (json_is_string(json_array_get(list, i)))
+      items[n++] = json_string_value(json_array_get(list, i));
+  *out = items;
+  *count = n;
+  return 0;
+}
+
 int lambda_container_create(char **out, lambda_runtime *rt, lambda_env *env) {
   const json_t *config = env->config;
   const char *runtime = json_string_value(json_object_get(config, "Runtime"));
@@ -193,16 +212,21 @@ int lambda_container_create(char **out, lambda_runtime *rt, lambda_env *env) {
   char owner_label[160];
   snprintf(owner_label, sizeof(owner_label), OWNER_LABEL "=%s", rt->owner);
   const char *labels[] = {owner_label};
-  const json_t *cmd_list = json_object_get(
-      json_object_get(json_object_get(config, "ImageConfigResponse"), "ImageConfig"), "Command");
+  /* An image function's ImageConfig overrides the image's ENTRYPOINT, CMD
+   * and WORKDIR, each on its own, as AWS does. */
+  const json_t *image_config =
+      json_object_get(json_object_get(config, "ImageConfigResponse"), "ImageConfig");
   const char *cmd_one[] = {handler};
-  const char *cmd_many[16];
-  size_t cmd_count = 0;
-  for (size_t i = 0; i < json_array_size(cmd_list) && i < 16; i++)
-    if (json_is_string(json_array_get(cmd_list, i)))
-      cmd_many[cmd_count++] = json_string_value(json_array_get(cmd_list, i));
+  const char **cmd_many = NULL, **entry = NULL;
+  size_t cmd_count = 0, entry_count = 0;
+  const char *working_dir = json_string_value(json_object_get(image_config, "WorkingDirectory"));
   char *tar = NULL;
   size_t tar_len = 0;
+  if (strings_of(&cmd_many, &cmd_count, json_object_get(image_config, "Command")) < 0 ||
+      strings_of(&entry, &entry_count, json_object_get(image_config, "EntryPoint")) < 0) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
   if (!envv) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
     goto cleanup;
@@ -213,8 +237,11 @@ int lambda_container_create(char **out, lambda_runtime *rt, lambda_env *env) {
       .image = image,
       .env = (const char *const *)envv,
       .env_count = count,
-      .cmd = cmd_count ? cmd_many : (!image_uri && handler ? cmd_one : NULL),
-      .cmd_count = cmd_count ? cmd_count : 1,
+      .cmd = cmd_many ? cmd_many : (!image_uri && handler ? cmd_one : NULL),
+      .cmd_count = cmd_many ? cmd_count : 1,
+      .entrypoint = entry,
+      .entrypoint_count = entry_count,
+      .working_dir = working_dir && *working_dir ? working_dir : NULL,
       .code_tar = tar,
       .code_tar_len = tar_len,
       .code_dir = "/",
@@ -249,6 +276,8 @@ cleanup:
   for (size_t i = 0; i < count; i++)
     free(envv[i]);
   free(envv);
+  free(cmd_many);
+  free(entry);
   free(tar);
   return error;
 }

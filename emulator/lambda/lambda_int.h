@@ -39,6 +39,9 @@
 #define LAMBDA_MAX_SYNC_PAYLOAD (6u * 1024 * 1024) /* 6 MB request/response */
 #define LAMBDA_MAX_ASYNC_PAYLOAD (256u * 1024)
 #define LAMBDA_MAX_ENV_BYTES 4096u
+/* ImageConfig: items of EntryPoint or Command, characters of WorkingDirectory. */
+#define LAMBDA_MAX_IMAGE_LIST 1500u
+#define LAMBDA_MAX_WORKING_DIR 1000u
 #define LAMBDA_MAX_POLICY_BYTES 20480u
 #define LAMBDA_MAX_VERSIONS 1000
 #define LAMBDA_DEFAULT_TIMEOUT 3
