@@ -11,7 +11,7 @@
  * localhost:<port> the emulator. Every container is labelled
  * airgap.lambda=<owner> (this process: pid and start time), removed when the
  * emulator stops, and containers of an owner that is gone are removed when
- * the next runtime starts (kill -9 leaves them behind).
+ * the next emulator starts (kill -9 leaves them behind).
  *
  * Images: a function's runtime maps to AWS's base image
  * public.ecr.aws/lambda/<name>:<tag>; LAMBDA_RUNTIME_IMAGE_MAPPING overrides
@@ -317,20 +317,23 @@ static void process_identity(char *out, size_t n, long pid) {
     snprintf(out, n, "%ld.%llu.%s", pid, strtoull(p + 1, NULL, 10), ns);
 }
 
-/* Removes containers whose owner process is gone. Only owners of this
- * PID namespace are judged: another namespace's pids mean nothing here. */
-static void reap(lambda_runtime *rt) {
-  const char *my_ns = strrchr(rt->owner, '.');
+/* Removes containers whose owner process is gone (not owner itself). Only
+ * owners of this PID namespace are judged: another namespace's pids mean
+ * nothing here. stop, when set, ends the walk early (shutdown). */
+static void reap(emulator_containers *c, const char *self, const int *stop) {
+  const char *my_ns = strrchr(self, '.');
   json_t *list = NULL;
-  if (emulator_containers_list(&list, rt->containers, OWNER_LABEL) < 0)
+  if (emulator_containers_list(&list, c, OWNER_LABEL) < 0)
     return;
   size_t i;
   json_t *item;
   json_array_foreach(list, i, item) {
+    if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED))
+      break;
     const char *owner =
         json_string_value(json_object_get(json_object_get(item, "Labels"), OWNER_LABEL));
     const char *id = json_string_value(json_object_get(item, "Id"));
-    if (!owner || !id || strcmp(owner, rt->owner) == 0)
+    if (!owner || !id || strcmp(owner, self) == 0)
       continue;
     const char *dot = strchr(owner, '.');
     const char *ns = dot ? strchr(dot + 1, '.') : NULL;
@@ -340,10 +343,56 @@ static void reap(lambda_runtime *rt) {
     process_identity(now, sizeof(now), strtol(owner, NULL, 10));
     if (strcmp(now, owner) != 0) {
       log_info("lambda", "removing container %.12s left by a stopped emulator (%s)", id, owner);
-      emulator_containers_remove(rt->containers, id);
+      emulator_containers_remove(c, id);
     }
   }
   json_decref(list);
+}
+
+/* ---- reaping at start ----
+ *
+ * A killed emulator (kill -9) leaves its functions' containers behind; the
+ * next one removes them as it starts, whether or not it is ever asked for a
+ * function. Off the start path: one short-lived thread, started only when
+ * a Docker socket is there to answer (never in a job, where the supervisor
+ * reaps), so start time and idle memory stay as they are. */
+
+static void *reaper_main(void *arg) {
+  lambda_state *st = arg;
+  emulator_containers *c = NULL;
+  emulator_containers_docker_options o = {.network_mode = "none"};
+  char self[64];
+  process_identity(self, sizeof(self), (long)getpid());
+  if (emulator_containers_docker_new(&c, &o) == 0)
+    reap(c, self, &st->closing);
+  emulator_containers_free(c);
+  return NULL;
+}
+
+void lambda_reaper_start(lambda_state *st) {
+  const char *channel = getenv(EMULATOR_CONTAINERS_CHANNEL_ENV);
+  const char *host = getenv("DOCKER_HOST");
+  if ((channel && *channel) || (host && *host && strncmp(host, "unix://", 7) != 0) ||
+      !env_flag("LAMBDA_REMOVE_CONTAINERS", 1))
+    return;
+  const char *socket_path = host && *host ? host + 7 : "/var/run/docker.sock";
+  if (access(socket_path, W_OK) != 0)
+    return;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  if (pthread_create(&st->reaper, &attr, reaper_main, st) == 0)
+    st->reaper_started = 1;
+  else
+    log_warn("lambda", "cannot start the thread that removes containers of stopped emulators");
+  pthread_attr_destroy(&attr);
+}
+
+void lambda_reaper_join(lambda_state *st) {
+  if (!st->reaper_started)
+    return;
+  pthread_join(st->reaper, NULL);
+  st->reaper_started = 0;
 }
 
 /* Where functions run (containers.h): in a sandbox of this emulator's own,
@@ -412,7 +461,7 @@ static int runtime_new(lambda_runtime **out, lambda_state *st) {
                                  "works without it.",
                                  airgap_error_last());
       else
-        reap(rt);
+        reap(rt->containers, rt->owner, NULL);
       if (error == 0)
         error = place(rt);
     }

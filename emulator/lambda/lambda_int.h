@@ -66,6 +66,8 @@ typedef struct lambda_state {
   json_t *image_checks;
   int checks_running, closing;
   pthread_cond_t checks_done;
+  pthread_t reaper; /* removes a stopped emulator's containers at start */
+  int reaper_started;
 } lambda_state;
 
 lambda_state *lambda_state_of(aws_call *call);
@@ -242,6 +244,13 @@ int lambda_runtime_image(char *out, size_t n, lambda_runtime *rt, const char *ru
  * container of it. 0, AIRGAP_ENOTFOUND (no such image), or another error
  * (the check could not be made). Blocks: caller holds no lock. */
 int lambda_image_probe(lambda_runtime *rt, const char *image);
+
+/* Removes, on a thread of its own, the containers of emulators that are
+ * gone (kill -9), when a Docker socket is there (not in a job). Never fails
+ * the start: what cannot be done is logged. Join before st goes; setting
+ * st->closing cuts the walk short. */
+void lambda_reaper_start(lambda_state *st);
+void lambda_reaper_join(lambda_state *st);
 
 /* ---- image checks (images.c) ---- */
 
