@@ -317,6 +317,12 @@ void lambda_stream_reply(aws_call *call, json_t *out, const char *payload, size_
  * (<url-id>.lambda-url.<region>.<anything>): the function gets it as an API
  * Gateway HTTP API v2 (version 2.0) event, its result becomes the response. */
 void lambda_url_handle(lambda_state *st, http_request *req);
+/* GET /_aws/lambda/timings: the emulator's own share of the last
+ * RequestResponse invokes that ran ({"invocations", "own_us": {"p50",
+ * "p99", "max"}}), the figure tests/bench/lambda_bench.py prints; DELETE
+ * starts the count again. Not an AWS API: airgap's own, like LocalStack's
+ * /_aws paths. */
+void lambda_timings_handle(lambda_state *st, http_request *req);
 /* What the gateway passes as "rest" to Lambda's internal endpoint for a
  * function URL request (it has no /_aws/lambda/ path of its own). */
 #define LAMBDA_URL_ENDPOINT "function-url"

@@ -257,6 +257,7 @@ static void env_deliver(lambda_runtime *rt, lambda_env *env, http_request *next)
   env->gen++;
   timer_arm(rt, TIMER_TIMEOUT, (uint64_t)inv->timeout_ms, inv->seq, 0, NULL);
   http_request_respond(next, next_response(inv));
+  inv->t_handed_ns = lambda_clock_ns();
 }
 
 /* Gives inv to env (idle or just started). Caller holds rt->lock. */
@@ -553,6 +554,7 @@ static void respond_json(http_request *req, int status, const char *fmt, const c
 }
 
 void lambda_runtime_api_handle(http_request *req, void *payload) {
+  uint64_t arrived_ns = lambda_clock_ns();
   lambda_env *env = payload;
   lambda_runtime *rt = env->rt;
   const char *path = http_request_path(req);
@@ -649,6 +651,7 @@ void lambda_runtime_api_handle(http_request *req, void *payload) {
   }
   env->inv = NULL;
   inv->env = NULL;
+  inv->t_back_ns = arrived_ns;
   if (strcmp(slash, "/response") == 0) {
     if (len > LAMBDA_MAX_SYNC_PAYLOAD) {
       char msg[256];
@@ -679,6 +682,7 @@ void lambda_runtime_api_handle(http_request *req, void *payload) {
 /* ---- the interface ---- */
 
 int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invocation_spec *spec) {
+  uint64_t arrived_ns = lambda_clock_ns();
   lambda_inv *inv = calloc(1, sizeof(*inv));
   const char *rev = json_string_value(json_object_get(spec->config, "RevisionId"));
   const char *sha = json_string_value(json_object_get(spec->config, "CodeSha256"));
@@ -693,6 +697,7 @@ int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invoc
   }
   snprintf(inv->key, keylen, "%s#%s#%s#%s", spec->function_arn, spec->version, rev ? rev : "",
            sha ? sha : "");
+  inv->t_arrive_ns = arrived_ns;
   codec_uuid4(inv->id);
   unsigned char r[12];
   RAND_bytes(r, sizeof(r));

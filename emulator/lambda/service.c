@@ -315,11 +315,16 @@ static void lambda_destroy(void *state) {
   free(st);
 }
 
-/* GET /_aws/lambda/code/<n>: the zip GetFunction's Code.Location names. */
+/* GET /_aws/lambda/code/<n>: the zip GetFunction's Code.Location names;
+ * GET|DELETE /_aws/lambda/timings: the emulator's own share of invokes. */
 static int lambda_internal(void *state, http_request *req, const char *rest) {
   lambda_state *st = state;
   if (strcmp(rest, LAMBDA_URL_ENDPOINT) == 0) {
     lambda_url_handle(st, req);
+    return 1;
+  }
+  if (strcmp(rest, "timings") == 0) {
+    lambda_timings_handle(st, req);
     return 1;
   }
   if (strncmp(rest, "code/", 5) != 0)
