@@ -99,6 +99,7 @@ static void finish(lambda_runtime *rt, lambda_inv *inv, const char *payload, siz
     aws_call_fail(call, 500, "ServiceException", "out of memory");
   if (before) {
     lambda_timings *t = &rt->timings;
+    t->to_runtime_ns[t->count % LAMBDA_TIMINGS] = before;
     t->own_ns[t->count++ % LAMBDA_TIMINGS] = before + (lambda_clock_ns() - back);
   }
 }
@@ -166,6 +167,14 @@ static int by_value(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* p50, p99 and max of the first n of v (sorted here), in microseconds. */
+static void percentiles(char *out, size_t size, uint64_t *v, size_t n) {
+  qsort(v, n, sizeof(*v), by_value);
+  size_t p99 = n * 99 / 100 < n ? n * 99 / 100 : n - 1;
+  snprintf(out, size, "{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f}", n ? v[n / 2] / 1000.0 : 0.0,
+           n ? v[p99] / 1000.0 : 0.0, n ? v[n - 1] / 1000.0 : 0.0);
+}
+
 void lambda_timings_handle(lambda_state *st, http_request *req) {
   const char *method = http_request_method(req);
   if (strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0) {
@@ -175,28 +184,25 @@ void lambda_timings_handle(lambda_state *st, http_request *req) {
   pthread_mutex_lock(&st->lock);
   lambda_runtime *rt = st->runtime;
   pthread_mutex_unlock(&st->lock);
-  uint64_t *copy = malloc(sizeof(rt->timings.own_ns));
-  uint64_t count = 0;
+  lambda_timings *copy = malloc(sizeof(*copy));
   if (!copy) {
     http_request_respond_error(req, 500, "out of memory");
     return;
   }
+  copy->count = 0;
   if (rt) {
     pthread_mutex_lock(&rt->lock);
-    count = rt->timings.count;
-    memcpy(copy, rt->timings.own_ns, sizeof(rt->timings.own_ns));
+    memcpy(copy, &rt->timings, sizeof(*copy));
     if (strcmp(method, "DELETE") == 0)
       rt->timings.count = 0;
     pthread_mutex_unlock(&rt->lock);
   }
-  size_t n = count < LAMBDA_TIMINGS ? (size_t)count : LAMBDA_TIMINGS;
-  qsort(copy, n, sizeof(*copy), by_value);
-  char body[256];
-  snprintf(body, sizeof(body),
-           "{\"invocations\":%llu,\"own_us\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f}}",
-           (unsigned long long)count, n ? copy[n / 2] / 1000.0 : 0.0,
-           n ? copy[n * 99 / 100 < n ? n * 99 / 100 : n - 1] / 1000.0 : 0.0,
-           n ? copy[n - 1] / 1000.0 : 0.0);
+  size_t n = copy->count < LAMBDA_TIMINGS ? (size_t)copy->count : LAMBDA_TIMINGS;
+  char own[128], to_runtime[128], body[384];
+  percentiles(own, sizeof(own), copy->own_ns, n);
+  percentiles(to_runtime, sizeof(to_runtime), copy->to_runtime_ns, n);
+  snprintf(body, sizeof(body), "{\"invocations\":%llu,\"own_us\":%s,\"to_runtime_us\":%s}",
+           (unsigned long long)copy->count, own, to_runtime);
   free(copy);
   http_request_respond(req, http_response_new(200, "application/json", body, strlen(body)));
 }

@@ -44,8 +44,9 @@ struct lambda_inv {
   int delivered;
   uint64_t started_ms; /* monotonic, at delivery */
   /* The emulator's own share of a synchronous invocation (timings): from
-   * the call to its hand-off to the runtime, and from the runtime's answer
-   * to the caller's. Monotonic nanoseconds. */
+   * the call (or the runtime's /next, when that came later: waiting for the
+   * runtime is its time) to the hand-off, and from the runtime's answer to
+   * the caller's, as Lambda's handlers see them. Monotonic nanoseconds. */
   uint64_t t_arrive_ns, t_handed_ns, t_back_ns;
   uint64_t deadline_wall_ms;           /* Lambda-Runtime-Deadline-Ms */
   uint64_t log_since_ms;               /* wall, for LogType=Tail */
@@ -95,7 +96,8 @@ typedef struct runtime_timer {
 #define LAMBDA_TIMINGS 4096
 typedef struct lambda_timings {
   uint64_t own_ns[LAMBDA_TIMINGS];
-  uint64_t count; /* since the last reset; the ring holds the last ones */
+  uint64_t to_runtime_ns[LAMBDA_TIMINGS]; /* of which: the call to the hand-off */
+  uint64_t count;                         /* since the last reset; the ring holds the last ones */
 } lambda_timings;
 
 struct lambda_runtime {

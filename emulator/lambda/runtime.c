@@ -592,6 +592,9 @@ void lambda_runtime_api_handle(http_request *req, void *payload) {
     if (env->state == ENV_STARTING)
       env->state = env->inv ? ENV_BUSY : ENV_IDLE;
     if (env->inv) {
+      /* The invocation waited for the runtime to ask: its time, not ours. */
+      if (arrived_ns > env->inv->t_arrive_ns)
+        env->inv->t_arrive_ns = arrived_ns;
       env_deliver(rt, env, req);
     } else {
       if (env->parked) /* a second waiting /next: the first one is stale */
