@@ -602,6 +602,17 @@ class Core(unittest.TestCase):
                                                         WaiterConfig={"Delay": 1})
         r, out = self.invoke("img-cfg", {"n": 2})
         self.assertEqual(out, {"entry": "cwd=/var args=builtins.print"})
+        # The emulator's own share of those invokes, measured inside it
+        # (airgap's /_aws/lambda/timings, what tests/bench/lambda_bench.py prints).
+        import urllib.request
+        url = self.emu.endpoint + "/_aws/lambda/timings"
+        got = json.loads(urllib.request.urlopen(url, timeout=30).read())
+        self.assertGreaterEqual(got["invocations"], 2)
+        self.assertGreater(got["own_us"]["p50"], 0)
+        self.assertLessEqual(got["own_us"]["p50"], got["own_us"]["max"])
+        urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).read()
+        self.assertEqual(json.loads(urllib.request.urlopen(url, timeout=30).read())["invocations"],
+                         0)
         # Only the Command: the image's own entry point and working directory.
         out = self.lam.update_function_configuration(
             FunctionName="img-cfg", ImageConfig={"Command": ["builtins.print"]})
