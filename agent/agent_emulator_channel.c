@@ -16,7 +16,9 @@
  * mode (container:<sandbox>), labels and limits — the request has no way to
  * say otherwise, and one that tries (privileged, binds, another network or
  * namespace) is refused with the reason. Only containers created through the
- * channel may be started, stopped or removed through it.
+ * channel may be started, stopped, removed or have their output read
+ * through it. A function's own memory and /tmp size (Lambda's MemorySize and
+ * ephemeral storage) are taken, as they only lower the job's limits.
  */
 #include "agent/agent_int.h"
 #include "common/clock.h"
@@ -43,7 +45,9 @@
 #define CHANNEL_MAX_CONTAINERS 64
 #define CHANNEL_READ_TIMEOUT_S 30
 #define CHANNEL_MAX_ENV 256
-#define CHANNEL_MAX_CMD 64
+#define CHANNEL_MAX_CMD 1500         /* Lambda's ImageConfig allows as many */
+#define CHANNEL_MAX_TMPFS_MB 10240LL /* Lambda's largest ephemeral storage */
+#define CHANNEL_MAX_LOGS ((int)EMULATOR_CONTAINERS_MAX_CHANNEL_LOGS)
 
 struct agent_channel {
   int listen_fd;
@@ -62,7 +66,9 @@ struct agent_channel {
 /* ---- answering one request ---- */
 
 /* Members a request may carry; anything else is refused by name. */
-static const char *const ALLOWED[] = {"op", "image", "env", "cmd", "code", "code_dir", "id"};
+static const char *const ALLOWED[] = {"op",          "image",    "env",      "cmd",    "entrypoint",
+                                      "working_dir", "code",     "code_dir", "memory", "tmpfs_mb",
+                                      "id",          "since_ms", "limit"};
 
 static int refuse(json_t **answer, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -95,7 +101,6 @@ static const char *why_refused(const char *key) {
       {"ipc_mode", "function containers share no namespace but the job's network"},
       {"userns_mode", "function containers share no namespace but the job's network"},
       {"labels", "function containers carry the job's labels only"},
-      {"memory", "function containers get the job's limits"},
       {"pids", "function containers get the job's limits"},
   };
   for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
@@ -152,8 +157,8 @@ static const char *image_refused(const char *image) {
 }
 
 static int handle_create(agent_channel *ch, json_t *req, json_t **answer) {
-  const char **env = NULL, **cmd = NULL;
-  size_t env_count = 0, cmd_count = 0, code_len = 0;
+  const char **env = NULL, **cmd = NULL, **entry = NULL;
+  size_t env_count = 0, cmd_count = 0, entry_count = 0, code_len = 0;
   unsigned char *code = NULL;
   char *id = NULL;
   int error = 0;
@@ -171,6 +176,27 @@ static int handle_create(agent_channel *ch, json_t *req, json_t **answer) {
       (error = strings_of(&cmd, &cmd_count, json_object_get(req, "cmd"), CHANNEL_MAX_CMD, "cmd",
                           answer)) < 0)
     goto cleanup;
+  if ((error = strings_of(&entry, &entry_count, json_object_get(req, "entrypoint"), CHANNEL_MAX_CMD,
+                          "entrypoint", answer)) < 0)
+    goto cleanup;
+  /* A function's own limits (MemorySize, ephemeral storage) only lower the
+   * job's: the direct implementation keeps the smaller memory, and the
+   * tmpfs is charged to the container's memory. */
+  json_t *memory = json_object_get(req, "memory"), *tmpfs = json_object_get(req, "tmpfs_mb");
+  if ((memory && (!json_is_integer(memory) || json_integer_value(memory) < 0)) ||
+      (tmpfs && (!json_is_integer(tmpfs) || json_integer_value(tmpfs) < 0 ||
+                 json_integer_value(tmpfs) > CHANNEL_MAX_TMPFS_MB))) {
+    error = refuse(answer, AIRGAP_EINVALID,
+                   "memory must be a number of bytes, tmpfs_mb of MiB up to %lld",
+                   CHANNEL_MAX_TMPFS_MB);
+    goto cleanup;
+  }
+  const char *working_dir = jsonutil_string(req, "working_dir");
+  if (json_object_get(req, "working_dir") &&
+      (!working_dir || working_dir[0] != '/' || strlen(working_dir) > 1000)) {
+    error = refuse(answer, AIRGAP_EINVALID, "working_dir must be an absolute path");
+    goto cleanup;
+  }
   const char *code_text = jsonutil_string(req, "code");
   if (code_text && codec_base64_decode(&code, &code_len, code_text, strlen(code_text)) < 0) {
     error = refuse(answer, AIRGAP_EINVALID, "code is not base64");
@@ -181,6 +207,11 @@ static int handle_create(agent_channel *ch, json_t *req, json_t **answer) {
                                   .env_count = env_count,
                                   .cmd = cmd,
                                   .cmd_count = cmd_count,
+                                  .entrypoint = entry,
+                                  .entrypoint_count = entry_count,
+                                  .working_dir = working_dir,
+                                  .memory = json_integer_value(memory),
+                                  .tmpfs_mb = json_integer_value(tmpfs),
                                   .code_tar = code,
                                   .code_tar_len = code_len,
                                   .code_dir = jsonutil_string(req, "code_dir")};
@@ -195,8 +226,38 @@ static int handle_create(agent_channel *ch, json_t *req, json_t **answer) {
 cleanup:
   free(env);
   free(cmd);
+  free(entry);
   free(code);
   return error;
+}
+
+/* What a function container of this job printed (Lambda's LogType=Tail):
+ * the end of it, at most CHANNEL_MAX_LOGS bytes, base64. */
+static int handle_logs(agent_channel *ch, json_t *req, json_t **answer) {
+  const char *id = jsonutil_string(req, "id");
+  if (!id || known_id(ch, id) < 0)
+    return refuse(answer, AIRGAP_ENOTFOUND,
+                  "container '%.80s' is not a function container of this job (only those "
+                  "created through this channel)",
+                  id ? id : "");
+  json_int_t since = json_integer_value(json_object_get(req, "since_ms"));
+  json_int_t limit = json_integer_value(json_object_get(req, "limit"));
+  if (since < 0 || limit <= 0 || limit > CHANNEL_MAX_LOGS)
+    return refuse(answer, AIRGAP_EINVALID, "logs needs since_ms >= 0 and limit 1 to %d",
+                  CHANNEL_MAX_LOGS);
+  char *text = NULL;
+  size_t len = 0;
+  int error = emulator_containers_logs(&text, &len, ch->docker, id, (unsigned long long)since,
+                                       (size_t)limit);
+  if (error < 0)
+    return refuse(answer, error, "%s", airgap_error_last());
+  char *b64 = codec_base64_encode(text, len);
+  free(text);
+  if (!b64)
+    return refuse(answer, AIRGAP_ERROR, "out of memory");
+  *answer = json_pack("{s:s}", "output", b64);
+  free(b64);
+  return 0;
 }
 
 static void handle(agent_channel *ch, const char *text, size_t len, json_t **answer) {
@@ -219,6 +280,8 @@ static void handle(agent_channel *ch, const char *text, size_t len, json_t **ans
   const char *op = jsonutil_string(req, "op");
   if (op && strcmp(op, "create") == 0) {
     handle_create(ch, req, answer);
+  } else if (op && !strcmp(op, "logs")) {
+    handle_logs(ch, req, answer);
   } else if (op && (!strcmp(op, "start") || !strcmp(op, "stop") || !strcmp(op, "remove"))) {
     const char *id = jsonutil_string(req, "id");
     int at = id ? known_id(ch, id) : -1;
@@ -241,7 +304,7 @@ static void handle(agent_channel *ch, const char *text, size_t len, json_t **ans
       ch->ids[at] = ch->ids[--ch->id_count];
     }
   } else {
-    refuse(answer, AIRGAP_EINVALID, "op must be create, start, stop or remove");
+    refuse(answer, AIRGAP_EINVALID, "op must be create, start, stop, remove or logs");
   }
 done:
   json_decref(req);

@@ -13,6 +13,7 @@
  * the error code of common/error.h, so callers see the same codes through
  * either implementation.
  */
+#include "common/codec.h"
 #include "common/error.h"
 #include "common/jsonutil.h"
 #include "emulator/containers_int.h"
@@ -156,6 +157,14 @@ static int docker_create(char **out, emulator_containers *c, const emulator_cont
       json_array_append_new(cmd, json_string(spec->cmd[i]));
     json_object_set_new(config, "Cmd", cmd);
   }
+  if (config && spec->entrypoint) {
+    json_t *entry = json_array();
+    for (size_t i = 0; i < spec->entrypoint_count; i++)
+      json_array_append_new(entry, json_string(spec->entrypoint[i]));
+    json_object_set_new(config, "Entrypoint", entry);
+  }
+  if (config && spec->working_dir)
+    json_object_set_new(config, "WorkingDir", json_string(spec->working_dir));
   if (!config || !(text = json_dumps(config, JSON_COMPACT))) {
     error = airgap_error_set(AIRGAP_ERROR, "cannot build the container's configuration");
     goto cleanup;
@@ -441,13 +450,51 @@ static int channel_act(emulator_containers *c, const char *op, const char *id) {
   return error;
 }
 
+/* A function container's output, read by the supervisor (LogType=Tail). */
+static int channel_logs(char **out, size_t *out_len, emulator_containers *c, const char *id,
+                        unsigned long long since_ms, size_t limit) {
+  if (limit > EMULATOR_CONTAINERS_MAX_CHANNEL_LOGS)
+    limit = EMULATOR_CONTAINERS_MAX_CHANNEL_LOGS;
+  json_t *req = json_pack("{s:s, s:s, s:I, s:I}", "op", "logs", "id", id ? id : "", "since_ms",
+                          (json_int_t)since_ms, "limit", (json_int_t)limit);
+  char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+  json_decref(req);
+  if (!text)
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+  json_t *answer = NULL;
+  int error = channel_call(&answer, (channel_impl *)c, text);
+  free(text);
+  if (error < 0)
+    return error;
+  const char *output = jsonutil_string(answer, "output");
+  unsigned char *bytes = NULL;
+  size_t len = 0;
+  if (!output || codec_base64_decode(&bytes, &len, output, strlen(output)) < 0 || len > limit) {
+    free(bytes);
+    json_decref(answer);
+    return airgap_error_set(AIRGAP_ERROR, "the supervisor's answer to logs has no output");
+  }
+  json_decref(answer);
+  /* NUL-terminated, as the direct implementation's. */
+  char *copy = realloc(bytes, len + 1);
+  if (!copy) {
+    free(bytes);
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+  }
+  copy[len] = '\0';
+  *out = copy;
+  *out_len = len;
+  return 0;
+}
+
 static void channel_free(emulator_containers *c) {
   channel_impl *ch = (channel_impl *)c;
   free(ch->socket);
   free(ch);
 }
 
-static const containers_ops CHANNEL_OPS = {channel_create, channel_act, channel_free, NULL, NULL};
+static const containers_ops CHANNEL_OPS = {channel_create, channel_act, channel_free, channel_logs,
+                                           NULL};
 
 int emulator_containers_channel_new(emulator_containers **out, const char *socket_path) {
   channel_impl *ch = calloc(1, sizeof(*ch));

@@ -14,13 +14,19 @@
  *
  * The channel's request, the one form it crosses the boundary in:
  *   {"op": "create", "image": "...", "env": ["K=V", ...], "cmd": ["...", ...],
- *    "code": "<base64 of a tar>", "code_dir": "/var/task"}
+ *    "entrypoint": ["...", ...], "working_dir": "/...",
+ *    "code": "<base64 of a tar>", "code_dir": "/var/task",
+ *    "memory": <bytes>, "tmpfs_mb": <MiB>}
+ *   {"op": "logs", "id": "<container id>", "since_ms": <ms>, "limit": <bytes>}
  *   {"op": "start" | "stop" | "remove", "id": "<container id>"}
- * and its answer {"id": "..."} (create), {} or {"error": "<message>"}.
+ * and its answer {"id": "..."} (create), {"output": "<base64>"} (logs), {} or
+ * {"error": "<message>"}. memory and tmpfs_mb only lower what the job gets.
  * Anything else in a request (privileged, binds, network, ...) is refused.
  */
 #ifndef AIRGAP_EMULATOR_CONTAINERS_H
 #define AIRGAP_EMULATOR_CONTAINERS_H
+
+#include "common/dynbuf.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -35,8 +41,11 @@ typedef struct emulator_container_spec {
   size_t env_count;
   const char *const *cmd; /* NULL: the image's own command */
   size_t cmd_count;
-  const void *code_tar; /* a tar archive extracted into code_dir before the
-                           container starts, or NULL */
+  const char *const *entrypoint; /* NULL: the image's own entrypoint */
+  size_t entrypoint_count;
+  const char *working_dir; /* absolute; NULL: the image's own */
+  const void *code_tar;    /* a tar archive extracted into code_dir before the
+                              container starts, or NULL */
   size_t code_tar_len;
   const char *code_dir; /* absolute; must exist in the image ("/var/task") */
   /* Per-container limits (Lambda's MemorySize and ephemeral storage). The
@@ -66,6 +75,9 @@ typedef struct emulator_containers_docker_options {
 /* The largest request or code archive either implementation handles. */
 #define EMULATOR_CONTAINERS_MAX_CODE (64u * 1024 * 1024)
 #define EMULATOR_CONTAINERS_MAX_REQUEST (EMULATOR_CONTAINERS_MAX_CODE / 3 * 4 + 64 * 1024)
+/* The most output one logs request reads through the channel (its base64
+ * answer stays under the channel's 1 MiB answer). */
+#define EMULATOR_CONTAINERS_MAX_CHANNEL_LOGS (512u * 1024)
 
 /* Direct Docker. Does not connect. *out owned (emulator_containers_free).
  * Errors: AIRGAP_EINVALID (a DOCKER_HOST that is not unix://). */
@@ -95,7 +107,8 @@ int emulator_containers_remove(emulator_containers *c, const char *id);
 
 /* What a container printed (stdout and stderr, in order) since since_ms
  * (wall clock, milliseconds), at most limit bytes (the end is kept).
- * *out owned. Direct Docker only: AIRGAP_EINVALID through the channel. */
+ * *out owned (NUL-terminated). Through the channel, the supervisor reads it
+ * (at most EMULATOR_CONTAINERS_MAX_CHANNEL_LOGS bytes). */
 int emulator_containers_logs(char **out, size_t *out_len, emulator_containers *c, const char *id,
                              unsigned long long since_ms, size_t limit);
 
@@ -162,5 +175,19 @@ void emulator_placement_free(emulator_placement *p, emulator_containers *c);
 
 /* The environment variable naming the channel inside a job's sandbox. */
 #define EMULATOR_CONTAINERS_CHANNEL_ENV "AIRGAP_CONTAINERS_CHANNEL"
+
+/* ---- tar archives (containers_tar.c) ----
+ *
+ * The format the Engine API takes for a container's files and an imported
+ * image: ustar, with a pax header for a name or link target beyond 100
+ * bytes, every entry owned by root. Appended to b (its limit bounds the
+ * archive; check dynbuf_failed once at the end). */
+
+/* One entry: type '0' a file of size bytes of data, '5' a directory, '2' a
+ * symlink to link. mode: the permission bits. */
+void emulator_containers_tar_entry(dynbuf *b, const char *name, char type, unsigned mode,
+                                   const void *data, size_t size, const char *link);
+/* The end-of-archive marker (two zero blocks), after the last entry. */
+void emulator_containers_tar_end(dynbuf *b);
 
 #endif

@@ -228,29 +228,13 @@ static int read_file(char **out, size_t *out_len, const char *path) {
   return 0;
 }
 
-/* A ustar archive holding one executable file at the root. */
+/* A tar archive holding one executable file at the root. */
 static char *tar_one(size_t *out_len, const char *name, const char *data, size_t len) {
-  size_t total = 512 + (len + 511) / 512 * 512 + 1024;
-  char *tar = calloc(1, total);
-  if (!tar)
-    return NULL;
-  snprintf(tar, 100, "%s", name);
-  snprintf(tar + 100, 8, "%07o", 0755);
-  snprintf(tar + 108, 8, "%07o", 0);
-  snprintf(tar + 116, 8, "%07o", 0);
-  snprintf(tar + 124, 12, "%011llo", (unsigned long long)len);
-  snprintf(tar + 136, 12, "%011o", 0);
-  tar[156] = '0';
-  memcpy(tar + 257, "ustar", 6);
-  memcpy(tar + 263, "00", 2);
-  memset(tar + 148, ' ', 8);
-  unsigned sum = 0;
-  for (int i = 0; i < 512; i++)
-    sum += (unsigned char)tar[i];
-  snprintf(tar + 148, 8, "%06o", sum);
-  memcpy(tar + 512, data, len);
-  *out_len = total;
-  return tar;
+  dynbuf b;
+  dynbuf_init(&b, len + 4096);
+  emulator_containers_tar_entry(&b, name, '0', 0755, data, len, NULL);
+  emulator_containers_tar_end(&b);
+  return dynbuf_take(&b, out_len);
 }
 
 /* Makes sure the sandbox image exists (imported from the pause program when

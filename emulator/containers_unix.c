@@ -119,6 +119,14 @@ char *containers_request_encode(const emulator_container_spec *spec) {
     return NULL;
   if (spec->cmd)
     json_object_set_new(req, "cmd", string_array(spec->cmd, spec->cmd_count));
+  if (spec->entrypoint)
+    json_object_set_new(req, "entrypoint", string_array(spec->entrypoint, spec->entrypoint_count));
+  if (spec->working_dir)
+    json_object_set_new(req, "working_dir", json_string(spec->working_dir));
+  if (spec->memory > 0)
+    json_object_set_new(req, "memory", json_integer(spec->memory));
+  if (spec->tmpfs_mb > 0)
+    json_object_set_new(req, "tmpfs_mb", json_integer(spec->tmpfs_mb));
   if (spec->code_tar) {
     char *code = codec_base64_encode(spec->code_tar, spec->code_tar_len);
     json_object_set_new(req, "code", code ? json_string(code) : json_null());

@@ -1,10 +1,8 @@
 /*
  * code.c — deployment packages: a zip is opened with libzip, every entry
  * checked, and the files rewritten as a tar archive (ustar, with a pax
- * header for names beyond ustar's fields) that the Docker archive API
- * extracts into /var/task. The tar is written here rather than with
- * libarchive because the slim `airgap` executable must not load libarchive
- * (see containers.h); it is the one format Docker takes.
+ * header for names beyond ustar's fields, containers.h's writer) that the
+ * Docker archive API extracts into /var/task.
  *
  * Hostile packages get AWS's InvalidParameterValueException and change
  * nothing: an archive libzip cannot read, an entry whose path is absolute or
@@ -33,92 +31,6 @@
 
 #define BAD_ZIP "Could not unzip uploaded file. Please check your file, then try to upload again."
 #define TAR_OVERHEAD (64u * 1024 * 1024)
-
-/* ---- tar ---- */
-
-static void octal(char *field, size_t width, unsigned long long v) {
-  snprintf(field, width, "%0*llo", (int)(width - 1), v);
-}
-
-static void tar_header(dynbuf *b, const char *name, char type, unsigned mode,
-                       unsigned long long size, const char *link) {
-  char h[512];
-  memset(h, 0, sizeof(h));
-  size_t n = strlen(name);
-  if (n <= 100) {
-    memcpy(h, name, n);
-  } else {
-    /* ustar: prefix (155) '/' name (100); callers wrote a pax header already
-     * when the name does not fit, so any cut is fine here. */
-    memcpy(h, name + n - 100, 100);
-  }
-  octal(h + 100, 8, mode & 07777);
-  octal(h + 108, 8, 0);
-  octal(h + 116, 8, 0);
-  octal(h + 124, 12, size);
-  octal(h + 136, 12, 0);
-  memset(h + 148, ' ', 8);
-  h[156] = type;
-  if (link)
-    memcpy(h + 157, link, strlen(link) > 100 ? 100 : strlen(link));
-  memcpy(h + 257, "ustar", 6);
-  memcpy(h + 263, "00", 2);
-  memcpy(h + 265, "root", 4);
-  memcpy(h + 297, "root", 4);
-  unsigned sum = 0;
-  for (size_t i = 0; i < sizeof(h); i++)
-    sum += (unsigned char)h[i];
-  snprintf(h + 148, 8, "%06o", sum);
-  h[155] = ' ';
-  dynbuf_append(b, h, sizeof(h));
-}
-
-static void tar_pad(dynbuf *b, unsigned long long size) {
-  static const char zeros[512];
-  if (size % 512)
-    dynbuf_append(b, zeros, 512 - size % 512);
-}
-
-/* One pax record "<len> key=value\n", where len counts the whole record. */
-static void pax_record(dynbuf *rec, const char *key, const char *value) {
-  size_t body = strlen(key) + strlen(value) + 3; /* ' ', '=', '\n' */
-  size_t len = body + 1;
-  char digits[24];
-  for (;;) {
-    int d = snprintf(digits, sizeof(digits), "%zu", len);
-    if (body + (size_t)d == len)
-      break;
-    len = body + (size_t)d;
-  }
-  dynbuf_printf(rec, "%zu %s=%s\n", len, key, value);
-}
-
-static void tar_entry(dynbuf *b, const char *name, char type, unsigned mode, const void *data,
-                      size_t size, const char *link) {
-  if (strlen(name) > 100 || (link && strlen(link) > 100)) {
-    dynbuf rec;
-    dynbuf_init(&rec, 64 * 1024);
-    if (strlen(name) > 100)
-      pax_record(&rec, "path", name);
-    if (link && strlen(link) > 100)
-      pax_record(&rec, "linkpath", link);
-    size_t rlen = 0;
-    char *r = dynbuf_take(&rec, &rlen);
-    if (!r) {
-      b->failed = 1;
-      return;
-    }
-    tar_header(b, "pax", 'x', 0644, rlen, NULL);
-    dynbuf_append(b, r, rlen);
-    tar_pad(b, rlen);
-    free(r);
-  }
-  tar_header(b, name, type, mode, size, link);
-  if (size) {
-    dynbuf_append(b, data, size);
-    tar_pad(b, size);
-  }
-}
 
 /* ---- checks ---- */
 
@@ -237,7 +149,7 @@ int lambda_zip_to_tar(char **tar, size_t *tar_len, const void *data, size_t len,
     char full[4200];
     snprintf(full, sizeof(full), "%s%s", prefix ? prefix : "", name);
     if (is_dir) {
-      tar_entry(&b, full, '5', perm ? perm : 0755, NULL, 0, NULL);
+      emulator_containers_tar_entry(&b, full, '5', perm ? perm : 0755, NULL, 0, NULL);
       continue;
     }
     if (sb.size > LAMBDA_MAX_UNZIPPED || total + sb.size > LAMBDA_MAX_UNZIPPED) {
@@ -287,15 +199,12 @@ int lambda_zip_to_tar(char **tar, size_t *tar_len, const void *data, size_t len,
                                  name, target);
         goto cleanup;
       }
-      tar_entry(&b, full, '2', 0777, NULL, 0, target);
+      emulator_containers_tar_entry(&b, full, '2', 0777, NULL, 0, target);
     } else {
-      tar_entry(&b, full, '0', perm ? perm : 0644, buf, got, NULL);
+      emulator_containers_tar_entry(&b, full, '0', perm ? perm : 0644, buf, got, NULL);
     }
   }
-  {
-    static const char end[1024];
-    dynbuf_append(&b, end, sizeof(end));
-  }
+  emulator_containers_tar_end(&b);
   if (dynbuf_failed(&b)) {
     error = airgap_error_set(AIRGAP_ETOOBIG, "Unzipped size must be smaller than %llu bytes",
                              LAMBDA_MAX_UNZIPPED);

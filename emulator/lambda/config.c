@@ -182,6 +182,45 @@ static int check_range(aws_call *call, const json_t *input, const char *member, 
   return 0;
 }
 
+/* ImageConfig's model limits (StringList: at most 1500 items; WorkingDirectory:
+ * at most 1000 characters), and Lambda's rule that only an image has one. */
+static int check_image_config(aws_call *call, const json_t *image, const char *package_type) {
+  if (!image)
+    return 0;
+  static const struct {
+    const char *member, *wire;
+  } LISTS[] = {{"EntryPoint", "imageConfig.entryPoint"}, {"Command", "imageConfig.command"}};
+  for (size_t i = 0; i < sizeof(LISTS) / sizeof(LISTS[0]); i++) {
+    const json_t *list = json_object_get(image, LISTS[i].member);
+    if (json_array_size(list) <= LAMBDA_MAX_IMAGE_LIST)
+      continue;
+    /* The value as AWS prints a list: "[a, b, ...]" (cut by the message). */
+    char value[300] = "[";
+    for (size_t k = 0; k < json_array_size(list) && strlen(value) < 260; k++) {
+      const char *item = json_string_value(json_array_get(list, k));
+      strncat(value, k ? ", " : "", sizeof(value) - strlen(value) - 1);
+      strncat(value, item ? item : "", sizeof(value) - strlen(value) - 1);
+    }
+    strncat(value, "]", sizeof(value) - strlen(value) - 1);
+    lambda_fail_validation(call, value, LISTS[i].wire,
+                           "Member must have length less than or equal to 1500");
+    return -1;
+  }
+  const char *dir = json_string_value(json_object_get(image, "WorkingDirectory"));
+  if (dir && strlen(dir) > LAMBDA_MAX_WORKING_DIR) {
+    lambda_fail_validation(call, dir, "imageConfig.workingDirectory",
+                           "Member must have length less than or equal to 1000");
+    return -1;
+  }
+  if (package_type && strcmp(package_type, "Image") != 0) {
+    aws_call_fail(call, 400, "InvalidParameterValueException",
+                  "ImageConfig is not supported for functions with PackageType Zip. Provide it "
+                  "only when the intended function PackageType is Image.");
+    return -1;
+  }
+  return 0;
+}
+
 int lambda_config_check(aws_call *call, const json_t *input, const char *package_type) {
   const char *rt = json_string_value(json_object_get(input, "Runtime"));
   const char *role = json_string_value(json_object_get(input, "Role"));
@@ -232,7 +271,8 @@ int lambda_config_check(aws_call *call, const json_t *input, const char *package
       return -1;
     }
   }
-  if (check_environment(call, json_object_get(input, "Environment")) < 0)
+  if (check_environment(call, json_object_get(input, "Environment")) < 0 ||
+      check_image_config(call, json_object_get(input, "ImageConfig"), package_type) < 0)
     return -1;
   int image = package_type && strcmp(package_type, "Image") == 0;
   if (image && (rt || handler)) {
@@ -264,9 +304,24 @@ void lambda_config_apply(json_t *config, const json_t *input) {
   if (tracing && json_object_get(tracing, "Mode"))
     json_object_set_new(config, "TracingConfig",
                         json_pack("{s:O}", "Mode", json_object_get(tracing, "Mode")));
+  /* ImageConfig replaces the whole of the previous one; AWS shows none when
+   * it has no member left. Only the members of the model are kept. */
   const json_t *image = json_object_get(input, "ImageConfig");
-  if (image)
-    json_object_set_new(config, "ImageConfigResponse", json_pack("{s:O}", "ImageConfig", image));
+  if (json_is_object(image)) {
+    json_t *kept = json_object();
+    static const char *const MEMBERS[] = {"EntryPoint", "Command", "WorkingDirectory"};
+    for (size_t i = 0; kept && i < sizeof(MEMBERS) / sizeof(MEMBERS[0]); i++) {
+      json_t *v = json_object_get(image, MEMBERS[i]);
+      if (v)
+        json_object_set(kept, MEMBERS[i], v);
+    }
+    if (json_object_size(kept))
+      json_object_set_new(config, "ImageConfigResponse", json_pack("{s:o}", "ImageConfig", kept));
+    else {
+      json_decref(kept);
+      json_object_del(config, "ImageConfigResponse");
+    }
+  }
   const json_t *logging = json_object_get(input, "LoggingConfig");
   if (json_is_object(logging)) {
     /* Merged into what the function has (LogFormat Text and the group

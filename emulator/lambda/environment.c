@@ -11,7 +11,7 @@
  * localhost:<port> the emulator. Every container is labelled
  * airgap.lambda=<owner> (this process: pid and start time), removed when the
  * emulator stops, and containers of an owner that is gone are removed when
- * the next runtime starts (kill -9 leaves them behind).
+ * the next emulator starts (kill -9 leaves them behind).
  *
  * Images: a function's runtime maps to AWS's base image
  * public.ecr.aws/lambda/<name>:<tag>; LAMBDA_RUNTIME_IMAGE_MAPPING overrides
@@ -26,6 +26,9 @@
 #include "emulator/lambda/lambda_runtime_int.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +122,25 @@ int lambda_image_probe(lambda_runtime *rt, const char *image) {
 
 /* ---- the container ---- */
 
+/* The strings of a JSON array (borrowed from it) into *out (owned; NULL when
+ * there is no array, so the image's own setting stays). */
+static int strings_of(const char ***out, size_t *count, const json_t *list) {
+  *out = NULL;
+  *count = 0;
+  if (!json_is_array(list))
+    return 0;
+  const char **items = calloc(json_array_size(list) + 1, sizeof(*items));
+  if (!items)
+    return -1;
+  size_t n = 0;
+  for (size_t i = 0; i < json_array_size(list); i++)
+    if (json_is_string(json_array_get(list, i)))
+      items[n++] = json_string_value(json_array_get(list, i));
+  *out = items;
+  *count = n;
+  return 0;
+}
+
 int lambda_container_create(char **out, lambda_runtime *rt, lambda_env *env) {
   const json_t *config = env->config;
   const char *runtime = json_string_value(json_object_get(config, "Runtime"));
@@ -193,16 +215,21 @@ int lambda_container_create(char **out, lambda_runtime *rt, lambda_env *env) {
   char owner_label[160];
   snprintf(owner_label, sizeof(owner_label), OWNER_LABEL "=%s", rt->owner);
   const char *labels[] = {owner_label};
-  const json_t *cmd_list = json_object_get(
-      json_object_get(json_object_get(config, "ImageConfigResponse"), "ImageConfig"), "Command");
+  /* An image function's ImageConfig overrides the image's ENTRYPOINT, CMD
+   * and WORKDIR, each on its own, as AWS does. */
+  const json_t *image_config =
+      json_object_get(json_object_get(config, "ImageConfigResponse"), "ImageConfig");
   const char *cmd_one[] = {handler};
-  const char *cmd_many[16];
-  size_t cmd_count = 0;
-  for (size_t i = 0; i < json_array_size(cmd_list) && i < 16; i++)
-    if (json_is_string(json_array_get(cmd_list, i)))
-      cmd_many[cmd_count++] = json_string_value(json_array_get(cmd_list, i));
+  const char **cmd_many = NULL, **entry = NULL;
+  size_t cmd_count = 0, entry_count = 0;
+  const char *working_dir = json_string_value(json_object_get(image_config, "WorkingDirectory"));
   char *tar = NULL;
   size_t tar_len = 0;
+  if (strings_of(&cmd_many, &cmd_count, json_object_get(image_config, "Command")) < 0 ||
+      strings_of(&entry, &entry_count, json_object_get(image_config, "EntryPoint")) < 0) {
+    error = airgap_error_set(AIRGAP_ERROR, "out of memory");
+    goto cleanup;
+  }
   if (!envv) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
     goto cleanup;
@@ -213,8 +240,11 @@ int lambda_container_create(char **out, lambda_runtime *rt, lambda_env *env) {
       .image = image,
       .env = (const char *const *)envv,
       .env_count = count,
-      .cmd = cmd_count ? cmd_many : (!image_uri && handler ? cmd_one : NULL),
-      .cmd_count = cmd_count ? cmd_count : 1,
+      .cmd = cmd_many ? cmd_many : (!image_uri && handler ? cmd_one : NULL),
+      .cmd_count = cmd_many ? cmd_count : 1,
+      .entrypoint = entry,
+      .entrypoint_count = entry_count,
+      .working_dir = working_dir && *working_dir ? working_dir : NULL,
       .code_tar = tar,
       .code_tar_len = tar_len,
       .code_dir = "/",
@@ -249,6 +279,8 @@ cleanup:
   for (size_t i = 0; i < count; i++)
     free(envv[i]);
   free(envv);
+  free(cmd_many);
+  free(entry);
   free(tar);
   return error;
 }
@@ -288,20 +320,23 @@ static void process_identity(char *out, size_t n, long pid) {
     snprintf(out, n, "%ld.%llu.%s", pid, strtoull(p + 1, NULL, 10), ns);
 }
 
-/* Removes containers whose owner process is gone. Only owners of this
- * PID namespace are judged: another namespace's pids mean nothing here. */
-static void reap(lambda_runtime *rt) {
-  const char *my_ns = strrchr(rt->owner, '.');
+/* Removes containers whose owner process is gone (not owner itself). Only
+ * owners of this PID namespace are judged: another namespace's pids mean
+ * nothing here. stop, when set, ends the walk early (shutdown). */
+static void reap(emulator_containers *c, const char *self, const int *stop) {
+  const char *my_ns = strrchr(self, '.');
   json_t *list = NULL;
-  if (emulator_containers_list(&list, rt->containers, OWNER_LABEL) < 0)
+  if (emulator_containers_list(&list, c, OWNER_LABEL) < 0)
     return;
   size_t i;
   json_t *item;
   json_array_foreach(list, i, item) {
+    if (stop && __atomic_load_n(stop, __ATOMIC_RELAXED))
+      break;
     const char *owner =
         json_string_value(json_object_get(json_object_get(item, "Labels"), OWNER_LABEL));
     const char *id = json_string_value(json_object_get(item, "Id"));
-    if (!owner || !id || strcmp(owner, rt->owner) == 0)
+    if (!owner || !id || strcmp(owner, self) == 0)
       continue;
     const char *dot = strchr(owner, '.');
     const char *ns = dot ? strchr(dot + 1, '.') : NULL;
@@ -311,10 +346,65 @@ static void reap(lambda_runtime *rt) {
     process_identity(now, sizeof(now), strtol(owner, NULL, 10));
     if (strcmp(now, owner) != 0) {
       log_info("lambda", "removing container %.12s left by a stopped emulator (%s)", id, owner);
-      emulator_containers_remove(rt->containers, id);
+      emulator_containers_remove(c, id);
     }
   }
   json_decref(list);
+}
+
+/* ---- reaping at start ----
+ *
+ * A killed emulator (kill -9) leaves its functions' containers behind; the
+ * next one removes them as it starts, whether or not it is ever asked for a
+ * function. Off the start path: one short-lived thread, started only when
+ * a Docker socket is there to answer (never in a job, where the supervisor
+ * reaps), so start time and idle memory stay as they are. */
+
+static void *reaper_main(void *arg) {
+  lambda_state *st = arg;
+  emulator_containers *c = NULL;
+  emulator_containers_docker_options o = {.network_mode = "none"};
+  char self[64];
+  process_identity(self, sizeof(self), (long)getpid());
+  if (emulator_containers_docker_new(&c, &o) == 0)
+    reap(c, self, &st->closing);
+  emulator_containers_free(c);
+  /* This thread's malloc arena would otherwise keep the pages it touched:
+   * hand them back so the idle emulator's memory stays as it was. */
+  malloc_trim(0);
+  return NULL;
+}
+
+void lambda_reaper_start(lambda_state *st) {
+  const char *channel = getenv(EMULATOR_CONTAINERS_CHANNEL_ENV);
+  const char *host = getenv("DOCKER_HOST");
+  if ((channel && *channel) || (host && *host && strncmp(host, "unix://", 7) != 0) ||
+      !env_flag("LAMBDA_REMOVE_CONTAINERS", 1))
+    return;
+  const char *socket_path = host && *host ? host + 7 : "/var/run/docker.sock";
+  if (access(socket_path, W_OK) != 0)
+    return;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 128 * 1024);
+  /* Never ahead of the emulator's own start: an ordinary thread even when the
+   * emulator runs under a real-time policy. */
+  struct sched_param prio = {.sched_priority = 0};
+  pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+  pthread_attr_setschedpolicy(&attr, SCHED_OTHER);
+  pthread_attr_setschedparam(&attr, &prio);
+  if (pthread_create(&st->reaper, &attr, reaper_main, st) == 0)
+    st->reaper_started = 1;
+  else
+    log_warn("lambda", "cannot start the thread that removes containers of stopped emulators");
+  pthread_attr_destroy(&attr);
+}
+
+void lambda_reaper_join(lambda_state *st) {
+  if (!st->reaper_started)
+    return;
+  pthread_join(st->reaper, NULL);
+  st->reaper_started = 0;
 }
 
 /* Where functions run (containers.h): in a sandbox of this emulator's own,
@@ -383,7 +473,7 @@ static int runtime_new(lambda_runtime **out, lambda_state *st) {
                                  "works without it.",
                                  airgap_error_last());
       else
-        reap(rt);
+        reap(rt->containers, rt->owner, NULL);
       if (error == 0)
         error = place(rt);
     }

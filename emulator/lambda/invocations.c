@@ -87,6 +87,9 @@ static void finish(lambda_runtime *rt, lambda_inv *inv, const char *payload, siz
   if (inv->delivered)
     lambda_log_invocation(rt, inv, NULL, NULL, extra);
   int stream = inv->streaming;
+  /* Until the hand-off to the runtime, and from its answer to here. */
+  uint64_t before = inv->delivered && inv->t_back_ns ? inv->t_handed_ns - inv->t_arrive_ns : 0;
+  uint64_t back = inv->t_back_ns;
   lambda_inv_release(inv);
   if (out && stream)
     lambda_stream_reply(call, out, payload, len, function_error, NULL);
@@ -94,6 +97,17 @@ static void finish(lambda_runtime *rt, lambda_inv *inv, const char *payload, siz
     aws_call_reply(call, out);
   else
     aws_call_fail(call, 500, "ServiceException", "out of memory");
+  if (before) {
+    lambda_timings *t = &rt->timings;
+    t->to_runtime_ns[t->count % LAMBDA_TIMINGS] = before;
+    t->own_ns[t->count++ % LAMBDA_TIMINGS] = before + (lambda_clock_ns() - back);
+  }
+}
+
+uint64_t lambda_clock_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void lambda_inv_finish(lambda_runtime *rt, lambda_inv *inv, const char *payload, size_t len,
@@ -144,4 +158,51 @@ void lambda_inv_fail(lambda_runtime *rt, lambda_inv *inv, int status, const char
         message);
   else
     aws_call_fail(call, status, code, "%s", message);
+}
+
+/* ---- the emulator's own share (GET /_aws/lambda/timings) ---- */
+
+static int by_value(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* p50, p99 and max of the first n of v (sorted here), in microseconds. */
+static void percentiles(char *out, size_t size, uint64_t *v, size_t n) {
+  qsort(v, n, sizeof(*v), by_value);
+  size_t p99 = n * 99 / 100 < n ? n * 99 / 100 : n - 1;
+  snprintf(out, size, "{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f}", n ? v[n / 2] / 1000.0 : 0.0,
+           n ? v[p99] / 1000.0 : 0.0, n ? v[n - 1] / 1000.0 : 0.0);
+}
+
+void lambda_timings_handle(lambda_state *st, http_request *req) {
+  const char *method = http_request_method(req);
+  if (strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0) {
+    http_request_respond_error(req, 405, "GET or DELETE only");
+    return;
+  }
+  pthread_mutex_lock(&st->lock);
+  lambda_runtime *rt = st->runtime;
+  pthread_mutex_unlock(&st->lock);
+  lambda_timings *copy = malloc(sizeof(*copy));
+  if (!copy) {
+    http_request_respond_error(req, 500, "out of memory");
+    return;
+  }
+  copy->count = 0;
+  if (rt) {
+    pthread_mutex_lock(&rt->lock);
+    memcpy(copy, &rt->timings, sizeof(*copy));
+    if (strcmp(method, "DELETE") == 0)
+      rt->timings.count = 0;
+    pthread_mutex_unlock(&rt->lock);
+  }
+  size_t n = copy->count < LAMBDA_TIMINGS ? (size_t)copy->count : LAMBDA_TIMINGS;
+  char own[128], to_runtime[128], body[384];
+  percentiles(own, sizeof(own), copy->own_ns, n);
+  percentiles(to_runtime, sizeof(to_runtime), copy->to_runtime_ns, n);
+  snprintf(body, sizeof(body), "{\"invocations\":%llu,\"own_us\":%s,\"to_runtime_us\":%s}",
+           (unsigned long long)copy->count, own, to_runtime);
+  free(copy);
+  http_request_respond(req, http_response_new(200, "application/json", body, strlen(body)));
 }

@@ -39,6 +39,9 @@
 #define LAMBDA_MAX_SYNC_PAYLOAD (6u * 1024 * 1024) /* 6 MB request/response */
 #define LAMBDA_MAX_ASYNC_PAYLOAD (256u * 1024)
 #define LAMBDA_MAX_ENV_BYTES 4096u
+/* ImageConfig: items of EntryPoint or Command, characters of WorkingDirectory. */
+#define LAMBDA_MAX_IMAGE_LIST 1500u
+#define LAMBDA_MAX_WORKING_DIR 1000u
 #define LAMBDA_MAX_POLICY_BYTES 20480u
 #define LAMBDA_MAX_VERSIONS 1000
 #define LAMBDA_DEFAULT_TIMEOUT 3
@@ -63,6 +66,8 @@ typedef struct lambda_state {
   json_t *image_checks;
   int checks_running, closing;
   pthread_cond_t checks_done;
+  pthread_t reaper; /* removes a stopped emulator's containers at start */
+  int reaper_started;
 } lambda_state;
 
 lambda_state *lambda_state_of(aws_call *call);
@@ -240,6 +245,13 @@ int lambda_runtime_image(char *out, size_t n, lambda_runtime *rt, const char *ru
  * (the check could not be made). Blocks: caller holds no lock. */
 int lambda_image_probe(lambda_runtime *rt, const char *image);
 
+/* Removes, on a thread of its own, the containers of emulators that are
+ * gone (kill -9), when a Docker socket is there (not in a job). Never fails
+ * the start: what cannot be done is logged. Join before st goes; setting
+ * st->closing cuts the walk short. */
+void lambda_reaper_start(lambda_state *st);
+void lambda_reaper_join(lambda_state *st);
+
 /* ---- image checks (images.c) ---- */
 
 /* Checks, in the background, the image $LATEST of f runs (its ImageUri or
@@ -305,6 +317,12 @@ void lambda_stream_reply(aws_call *call, json_t *out, const char *payload, size_
  * (<url-id>.lambda-url.<region>.<anything>): the function gets it as an API
  * Gateway HTTP API v2 (version 2.0) event, its result becomes the response. */
 void lambda_url_handle(lambda_state *st, http_request *req);
+/* GET /_aws/lambda/timings: the emulator's own share of the last
+ * RequestResponse invokes that ran ({"invocations", "own_us": {"p50",
+ * "p99", "max"}}), the figure tests/bench/lambda_bench.py prints; DELETE
+ * starts the count again. Not an AWS API: airgap's own, like LocalStack's
+ * /_aws paths. */
+void lambda_timings_handle(lambda_state *st, http_request *req);
 /* What the gateway passes as "rest" to Lambda's internal endpoint for a
  * function URL request (it has no /_aws/lambda/ path of its own). */
 #define LAMBDA_URL_ENDPOINT "function-url"

@@ -43,7 +43,12 @@ struct lambda_inv {
   uint64_t streamed; /* bytes of a streamed response relayed (stream.c) */
   int attempts;      /* async: failed attempts so far */
   int delivered;
-  uint64_t started_ms;                 /* monotonic, at delivery */
+  uint64_t started_ms; /* monotonic, at delivery */
+  /* The emulator's own share of a synchronous invocation (timings): from
+   * the call (or the runtime's /next, when that came later: waiting for the
+   * runtime is its time) to the hand-off, and from the runtime's answer to
+   * the caller's, as Lambda's handlers see them. Monotonic nanoseconds. */
+  uint64_t t_arrive_ns, t_handed_ns, t_back_ns;
   uint64_t deadline_wall_ms;           /* Lambda-Runtime-Deadline-Ms */
   uint64_t log_since_ms;               /* wall, for LogType=Tail */
   char stream[LOGS_LAMBDA_STREAM_MAX]; /* its environment's log stream */
@@ -87,6 +92,15 @@ typedef struct runtime_timer {
   lambda_inv *inv; /* TIMER_RETRY: owned while waiting */
 } runtime_timer;
 
+/* The emulator's own share of the last invocations (RequestResponse that
+ * ran), in nanoseconds: GET /_aws/lambda/timings. */
+#define LAMBDA_TIMINGS 4096
+typedef struct lambda_timings {
+  uint64_t own_ns[LAMBDA_TIMINGS];
+  uint64_t to_runtime_ns[LAMBDA_TIMINGS]; /* of which: the call to the hand-off */
+  uint64_t count;                         /* since the last reset; the ring holds the last ones */
+} lambda_timings;
+
 struct lambda_runtime {
   lambda_state *st;
   emulator *emu;
@@ -95,6 +109,7 @@ struct lambda_runtime {
   emulator_containers *containers;
   emulator_placement *placement; /* direct only: where functions run */
   int direct;                    /* talks to Docker itself (else the supervisor's channel) */
+  lambda_timings timings;        /* under lock */
   lambda_env *envs;
   lambda_inv *pending;
   runtime_timer *timers;
@@ -137,6 +152,8 @@ void lambda_async_outcome(lambda_runtime *rt, lambda_inv *inv, const char *condi
 /* invocations.c: finishing an invocation (caller holds rt->lock; inv is
  * detached from any environment and consumed). */
 /* The function answered (function_error NULL) or failed ("Unhandled"). */
+/* CLOCK_MONOTONIC in nanoseconds (the timings). */
+uint64_t lambda_clock_ns(void);
 void lambda_inv_finish(lambda_runtime *rt, lambda_inv *inv, const char *payload, size_t len,
                        const char *function_error);
 /* It ran past its timeout. */

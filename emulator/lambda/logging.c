@@ -6,9 +6,9 @@
  * (YYYY/MM/DD/[<version>]<hex>, the name AWS_LAMBDA_LOG_STREAM_NAME gives
  * the function), and the last 4 KB of it for LogType=Tail.
  *
- * What the function printed is read back from its container (a Docker call:
- * never made under rt->lock) when the engine is reachable directly; through
- * the supervisor's channel only the platform's lines are known. The engine
+ * What the function printed is read back from its container (a Docker call,
+ * or through the supervisor's channel in a job: never made under rt->lock).
+ * The engine
  * copies a container's output asynchronously, so a job waits a moment after
  * the invocation ended before reading it. A Tail answer runs on a thread of
  * its own (the caller is waiting); the rest go to one writer thread per
@@ -169,7 +169,7 @@ static void job_run(lambda_log_job *j) {
   size_t len = 0;
   /* At shutdown the containers are going: what is left is written
    * without their output rather than hold the emulator's exit up. */
-  if (j->container && rt->direct && !__atomic_load_n(&rt->closing, __ATOMIC_RELAXED) &&
+  if (j->container && !__atomic_load_n(&rt->closing, __ATOMIC_RELAXED) &&
       emulator_containers_logs(&text, &len, rt->containers, j->container, j->start_ms,
                                OUTPUT_LIMIT) == 0)
     dynbuf_append(&out, text, len);

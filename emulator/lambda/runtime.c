@@ -257,6 +257,7 @@ static void env_deliver(lambda_runtime *rt, lambda_env *env, http_request *next)
   env->gen++;
   timer_arm(rt, TIMER_TIMEOUT, (uint64_t)inv->timeout_ms, inv->seq, 0, NULL);
   http_request_respond(next, next_response(inv));
+  inv->t_handed_ns = lambda_clock_ns();
 }
 
 /* Gives inv to env (idle or just started). Caller holds rt->lock. */
@@ -554,6 +555,7 @@ static void respond_json(http_request *req, int status, const char *fmt, const c
 }
 
 void lambda_runtime_api_handle(http_request *req, void *payload) {
+  uint64_t arrived_ns = lambda_clock_ns();
   lambda_env *env = payload;
   lambda_runtime *rt = env->rt;
   const char *path = http_request_path(req);
@@ -591,6 +593,9 @@ void lambda_runtime_api_handle(http_request *req, void *payload) {
     if (env->state == ENV_STARTING)
       env->state = env->inv ? ENV_BUSY : ENV_IDLE;
     if (env->inv) {
+      /* The invocation waited for the runtime to ask: its time, not ours. */
+      if (arrived_ns > env->inv->t_arrive_ns)
+        env->inv->t_arrive_ns = arrived_ns;
       env_deliver(rt, env, req);
     } else {
       if (env->parked) /* a second waiting /next: the first one is stale */
@@ -650,6 +655,7 @@ void lambda_runtime_api_handle(http_request *req, void *payload) {
   }
   env->inv = NULL;
   inv->env = NULL;
+  inv->t_back_ns = arrived_ns;
   char *streamed_error = NULL;
   size_t streamed_len = 0;
   if (strcmp(slash, "/response") == 0 &&
@@ -688,6 +694,7 @@ void lambda_runtime_api_handle(http_request *req, void *payload) {
 /* ---- the interface ---- */
 
 int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invocation_spec *spec) {
+  uint64_t arrived_ns = lambda_clock_ns();
   lambda_inv *inv = calloc(1, sizeof(*inv));
   const char *rev = json_string_value(json_object_get(spec->config, "RevisionId"));
   const char *sha = json_string_value(json_object_get(spec->config, "CodeSha256"));
@@ -702,6 +709,7 @@ int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invoc
   }
   snprintf(inv->key, keylen, "%s#%s#%s#%s", spec->function_arn, spec->version, rev ? rev : "",
            sha ? sha : "");
+  inv->t_arrive_ns = arrived_ns;
   codec_uuid4(inv->id);
   unsigned char r[12];
   RAND_bytes(r, sizeof(r));

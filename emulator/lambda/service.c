@@ -250,6 +250,7 @@ static int lambda_create(void **state, emulator *emu) {
     return airgap_error_set(AIRGAP_ERROR, "Lambda: cannot create the function store");
   }
   pthread_cond_init(&st->checks_done, NULL);
+  lambda_reaper_start(st);
   *state = st;
   return 0;
 }
@@ -285,6 +286,10 @@ static void lambda_reset(void *state) {
 
 static void lambda_shutdown(void *state) {
   lambda_state *st = state;
+  pthread_mutex_lock(&st->lock); /* the reaper reads it without */
+  __atomic_store_n(&st->closing, 1, __ATOMIC_RELAXED);
+  pthread_mutex_unlock(&st->lock);
+  lambda_reaper_join(st);
   lambda_esm_shutdown(st); /* no new batches while the runtime stops */
   lambda_image_checks_wait(st);
   if (st->runtime)
@@ -295,6 +300,8 @@ static void lambda_destroy(void *state) {
   lambda_state *st = state;
   if (!st)
     return;
+  __atomic_store_n(&st->closing, 1, __ATOMIC_RELAXED);
+  lambda_reaper_join(st);
   lambda_runtime_free(st->runtime);
   lambda_esm_free(st);
   remove_packages(st->functions);
@@ -308,11 +315,16 @@ static void lambda_destroy(void *state) {
   free(st);
 }
 
-/* GET /_aws/lambda/code/<n>: the zip GetFunction's Code.Location names. */
+/* GET /_aws/lambda/code/<n>: the zip GetFunction's Code.Location names;
+ * GET|DELETE /_aws/lambda/timings: the emulator's own share of invokes. */
 static int lambda_internal(void *state, http_request *req, const char *rest) {
   lambda_state *st = state;
   if (strcmp(rest, LAMBDA_URL_ENDPOINT) == 0) {
     lambda_url_handle(st, req);
+    return 1;
+  }
+  if (strcmp(rest, "timings") == 0) {
+    lambda_timings_handle(st, req);
     return 1;
   }
   if (strncmp(rest, "code/", 5) != 0)

@@ -12,7 +12,11 @@ queue and agent processes, real Docker, the job's sandbox on network none.
     the namespace, not the emulator's process): a request it sends there is
     refused, and one that asks for a privileged container too;
   - after the job no function container remains: when it passes, when it is
-    canceled, and when it times out.
+    canceled, and when it times out;
+  - what the supervisor's channel carries works as standalone: LogType=Tail
+    (the function's output, read by the supervisor), MemorySize (the
+    container's memory limit), ephemeral storage (the /tmp tmpfs's size), a
+    timed-out environment replaced, and reserved concurrency.
 
 The agent gets LAMBDA_RUNTIME_IMAGE_MAPPING (the operator's setting, passed on
 to each job's emulator) mapping python3.12 to the locally built image. Needs
@@ -73,6 +77,75 @@ if len(sys.argv) > 1:
     time.sleep(int(sys.argv[1]))
 '''
 
+LIMITED = '''
+import os
+import time
+
+def handler(event, context):
+    print("tail marker", event.get("n"))
+    time.sleep(event.get("sleep", 0))
+    st = os.statvfs("/tmp")
+    return {"tmp_mb": st.f_blocks * st.f_frsize // (1024 * 1024), "pid": os.getpid()}
+'''
+
+LIMITS_JOB = r'''
+import base64, io, json, sys, threading, time, zipfile
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+def client(name):
+    # No retries: a throttled call must be seen, not retried until it passes.
+    return boto3.client(name, endpoint_url="http://localhost:4566", region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test",
+                        config=Config(retries={"max_attempts": 0}))
+
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("app.py", open("limited.py").read())
+lam = client("lambda")
+lam.create_function(FunctionName="lim", Runtime="python3.12", Handler="app.handler",
+                    Role="arn:aws:iam::000000000000:role/r", Timeout=3, MemorySize=256,
+                    EphemeralStorage={"Size": 600}, Code={"ZipFile": buf.getvalue()})
+lam.get_waiter("function_active_v2").wait(FunctionName="lim", WaiterConfig={"Delay": 1})
+
+def invoke(event, **kw):
+    r = lam.invoke(FunctionName="lim", Payload=json.dumps(event).encode(), **kw)
+    return r, json.loads(r["Payload"].read())
+
+r, out = invoke({"n": 1}, LogType="Tail")
+print("tail:", "tail marker 1" in base64.b64decode(r["LogResult"]).decode())
+print("tmp_mb:", out["tmp_mb"])
+first_pid = out["pid"]
+r, out = invoke({"n": 2, "sleep": 10})
+print("timeout:", r.get("FunctionError"), out.get("errorMessage"))
+r, out = invoke({"n": 3}, LogType="Tail")
+print("after timeout:", r.get("FunctionError"), "tail marker 3" in
+      base64.b64decode(r["LogResult"]).decode())
+lam.put_function_concurrency(FunctionName="lim", ReservedConcurrentExecutions=1)
+invoke({"n": 4})  # one warm environment, the only one allowed
+errors = []
+
+def slow():
+    try:
+        invoke({"n": 5, "sleep": 2.5})
+    except ClientError as e:
+        errors.append(e.response["Error"]["Code"])
+
+t = threading.Thread(target=slow)
+t.start()
+time.sleep(1)
+try:
+    invoke({"n": 6})
+    print("throttled: no")
+except ClientError as e:
+    print("throttled:", e.response["Error"]["Code"])
+t.join()
+print("slow one:", errors or "ok")
+print("limits done", flush=True)
+time.sleep(600)
+'''
+
 # The job tries the supervisor's channel itself.
 INTRUDER = r'''
 import json, socket
@@ -118,7 +191,8 @@ class LambdaInJobTest(unittest.TestCase):
     def setUp(self):
         self.tmp = e2e.tempfile.mkdtemp(prefix="airgap-lambda-job-")
         self.repo = e2e.make_repo(self.tmp, {"job.py": JOB, "function.py": FUNCTION,
-                                             "intruder.py": INTRUDER})
+                                             "intruder.py": INTRUDER, "limits.py": LIMITS_JOB,
+                                             "limited.py": LIMITED})
         self.cluster = e2e.Cluster()
 
     def tearDown(self):
@@ -172,6 +246,29 @@ class LambdaInJobTest(unittest.TestCase):
         self.assertEqual((job["state"], job["reason"]), ("failed", "timeout"), c.log(timed))
         self.assertIn("invoked", c.log(timed))
         self.assertEqual(e2e.containers("airgap.job=" + timed), [])
+
+    def test_tail_memory_storage_timeout_and_concurrency_in_a_job(self):
+        c = self.cluster
+        job_id = c.submit(self.repo, "python3 limits.py", image=e2e.PYTHON, timeout=300)
+        self.wait_log(job_id, "limits done", timeout=240)
+        log = c.log(job_id)
+        self.assertIn("tail: True\n", log)  # the function's own output, through the channel
+        self.assertIn("tmp_mb: 600\n", log)
+        self.assertRegex(log, r"timeout: Unhandled RequestId: [0-9a-f-]{36} Error: Task timed out "
+                              r"after 3\.00 seconds\n")
+        self.assertIn("after timeout: None True\n", log)
+        self.assertIn("throttled: TooManyRequestsException\n", log)
+        self.assertIn("slow one: ok\n", log)
+        # The container the timeout left is gone; the one that runs has the
+        # function's MemorySize and ephemeral storage, in the job's namespace.
+        [fn] = function_containers(job_id)
+        host = json.loads(e2e.run("docker", "inspect", fn).stdout)[0]["HostConfig"]
+        self.assertEqual(host["Memory"], 256 << 20)
+        self.assertEqual(host["Tmpfs"], {"/tmp": "rw,exec,size=600m"})
+        self.assertTrue(host["NetworkMode"].startswith("container:"), host["NetworkMode"])
+        c.api("POST", "/v1/jobs/%s/cancel" % job_id, {})
+        self.assertEqual(c.wait(job_id, timeout=60)["state"], "canceled")
+        self.assertEqual(e2e.containers("airgap.job=" + job_id), [])
 
     def test_the_job_cannot_use_the_container_channel(self):
         c = self.cluster

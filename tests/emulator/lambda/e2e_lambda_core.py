@@ -573,6 +573,109 @@ class Core(unittest.TestCase):
         import base64
         self.assertIn("{'from': 'image'}", base64.b64decode(r["LogResult"]).decode())
 
+    def test_image_config_entry_point_command_and_working_directory(self):
+        self.need_docker()
+        import base64
+        image = IMAGES["python3.12"]
+        # The entry point writes a handler that answers where it ran and what
+        # it got (the Command), then starts the image's own runtime client.
+        entry = ["/bin/sh", "-c",
+                 'printf \'def handler(e, c):\\n    return {"entry": "cwd=%s args=%s"}\\n\' '
+                 '"$(pwd)" "$*" > /var/task/probe.py; exec /lambda-entrypoint.sh probe.handler',
+                 "sh"]
+        config = {"EntryPoint": entry, "Command": ["builtins.print"], "WorkingDirectory": "/tmp"}
+        self.lam.create_function(FunctionName="img-cfg", PackageType="Image", Role=ROLE,
+                                 Code={"ImageUri": image}, ImageConfig=config)
+        self.lam.get_waiter("function_active_v2").wait(FunctionName="img-cfg",
+                                                       WaiterConfig={"Delay": 1})
+        for got in (self.lam.get_function(FunctionName="img-cfg")["Configuration"],
+                    self.lam.get_function_configuration(FunctionName="img-cfg")):
+            self.assertEqual(got["ImageConfigResponse"], {"ImageConfig": config})
+        r, out = self.invoke("img-cfg", {"n": 1})
+        self.assertNotIn("FunctionError", r)
+        self.assertEqual(out, {"entry": "cwd=/tmp args=builtins.print"})
+        # Changed: the next invoke runs in a new container with the new ones.
+        config = {"EntryPoint": entry, "Command": ["builtins.print"], "WorkingDirectory": "/var"}
+        out = self.lam.update_function_configuration(FunctionName="img-cfg", ImageConfig=config)
+        self.assertEqual(out["ImageConfigResponse"], {"ImageConfig": config})
+        self.lam.get_waiter("function_updated_v2").wait(FunctionName="img-cfg",
+                                                        WaiterConfig={"Delay": 1})
+        r, out = self.invoke("img-cfg", {"n": 2})
+        self.assertEqual(out, {"entry": "cwd=/var args=builtins.print"})
+        # The emulator's own share of those invokes, measured inside it
+        # (airgap's /_aws/lambda/timings, what tests/bench/lambda_bench.py prints).
+        import urllib.request
+        url = self.emu.endpoint + "/_aws/lambda/timings"
+        got = json.loads(urllib.request.urlopen(url, timeout=30).read())
+        self.assertGreaterEqual(got["invocations"], 2)
+        self.assertGreater(got["own_us"]["p50"], 0)
+        self.assertLessEqual(got["own_us"]["p50"], got["own_us"]["max"])
+        urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).read()
+        self.assertEqual(json.loads(urllib.request.urlopen(url, timeout=30).read())["invocations"],
+                         0)
+        # Only the Command: the image's own entry point and working directory.
+        out = self.lam.update_function_configuration(
+            FunctionName="img-cfg", ImageConfig={"Command": ["builtins.print"]})
+        self.assertEqual(out["ImageConfigResponse"],
+                         {"ImageConfig": {"Command": ["builtins.print"]}})
+        self.lam.get_waiter("function_updated_v2").wait(FunctionName="img-cfg",
+                                                        WaiterConfig={"Delay": 1})
+        r, out = self.invoke("img-cfg", {"n": 3}, LogType="Tail")
+        self.assertNotIn("FunctionError", r)
+        self.assertIsNone(out)
+        self.assertIn("{'n': 3}", base64.b64decode(r["LogResult"]).decode())
+        # An empty ImageConfig clears it: AWS then shows none.
+        out = self.lam.update_function_configuration(FunctionName="img-cfg", ImageConfig={})
+        self.assertNotIn("ImageConfigResponse", out)
+        self.assertNotIn("ImageConfigResponse",
+                         self.lam.get_function_configuration(FunctionName="img-cfg"))
+
+    def test_image_config_limits_and_zip_functions(self):
+        # The model's limits, before anything is created.
+        code, msg, status = self.err(
+            self.lam.create_function, FunctionName="img-long", PackageType="Image", Role=ROLE,
+            Code={"ImageUri": "airgap-test/any:1"},
+            ImageConfig={"WorkingDirectory": "/" + "d" * 1000})
+        self.assertEqual((code, status), ("ValidationException", 400))
+        self.assertIn("at 'imageConfig.workingDirectory' failed to satisfy constraint: Member "
+                      "must have length less than or equal to 1000", msg)
+        code, msg, status = self.err(
+            self.lam.create_function, FunctionName="img-long", PackageType="Image", Role=ROLE,
+            Code={"ImageUri": "airgap-test/any:1"}, ImageConfig={"EntryPoint": ["x"] * 1501})
+        self.assertEqual((code, status), ("ValidationException", 400))
+        self.assertIn("Value '[x, x, x", msg)
+        self.assertIn("at 'imageConfig.entryPoint' failed to satisfy constraint: Member must "
+                      "have length less than or equal to 1500", msg)
+        code, msg, status = self.err(
+            self.lam.create_function, FunctionName="img-long", PackageType="Image", Role=ROLE,
+            Code={"ImageUri": "airgap-test/any:1"}, ImageConfig={"Command": ["x"] * 1501})
+        self.assertIn("at 'imageConfig.command'", msg)
+        self.assertEqual(self.err(self.lam.get_function, FunctionName="img-long")[0],
+                         "ResourceNotFoundException")
+        # At the limits: taken.
+        self.lam.create_function(FunctionName="img-edge", PackageType="Image", Role=ROLE,
+                                 Code={"ImageUri": "airgap-test/any:1"},
+                                 ImageConfig={"WorkingDirectory": "/" + "d" * 999,
+                                              "EntryPoint": ["x"] * 1500})
+        got = self.lam.get_function_configuration(FunctionName="img-edge")
+        self.assertEqual(len(got["ImageConfigResponse"]["ImageConfig"]["EntryPoint"]), 1500)
+        # A zip function has no ImageConfig, at creation or later.
+        code, msg, status = self.err(
+            self.lam.create_function, FunctionName="zip-cfg", Runtime="python3.12",
+            Handler="app.handler", Role=ROLE, Code={"ZipFile": make_zip({"app.py": "x=1"})},
+            ImageConfig={"Command": ["app.handler"]})
+        self.assertEqual((code, status), ("InvalidParameterValueException", 400))
+        self.assertIn("ImageConfig", msg)
+        self.lam.create_function(FunctionName="zip-cfg", Runtime="python3.12",
+                                 Handler="app.handler", Role=ROLE,
+                                 Code={"ZipFile": make_zip({"app.py": "x=1"})})
+        code, msg, status = self.err(self.lam.update_function_configuration,
+                                     FunctionName="zip-cfg",
+                                     ImageConfig={"WorkingDirectory": "/tmp"})
+        self.assertEqual((code, status), ("InvalidParameterValueException", 400))
+        self.assertNotIn("ImageConfigResponse",
+                         self.lam.get_function_configuration(FunctionName="zip-cfg"))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -12,7 +12,7 @@ run"), with real Docker and Debian's boto3:
   - LAMBDA_DOCKER_NETWORK=host overrides it (no sandbox);
   - an idle environment goes LAMBDA_KEEPALIVE_MS after its last use;
   - kill -9 of the emulator with a warm function leaves the sandbox and the
-    container; the next emulator reaps both;
+    container; the next emulator reaps both as it starts, with no Lambda call;
   - the emulator image (deploy/emulator-image) run with the Docker socket:
     functions join the emulator container's own namespace.
 
@@ -189,13 +189,16 @@ class Placement(unittest.TestCase):
         self.assertEqual(len(lambda_containers(pid)), 2)  # left behind
         emu2 = Emulator(extra_env=ENV)
         try:
-            lam2 = client(emu2.endpoint)
-            self.create(lam2, "after")
-            self.invoke(lam2, "after", {})
-            deadline = time.monotonic() + 10
+            # Reaped at start, with no Lambda call at all, and nothing of the
+            # new emulator's own made for it.
+            deadline = time.monotonic() + 20
             while lambda_containers(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
             self.assertEqual(lambda_containers(pid), [])
+            self.assertEqual(lambda_containers(emu2.proc.pid), [])
+            lam2 = client(emu2.endpoint)
+            self.create(lam2, "after")
+            self.invoke(lam2, "after", {})
         finally:
             pid2 = emu2.proc.pid
             emu2.stop()
