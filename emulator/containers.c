@@ -416,6 +416,17 @@ static int channel_call(json_t **out, channel_impl *ch, const char *request) {
   return 0;
 }
 
+/* Sends a request built with json_pack (NULL when that ran out of memory; taken either way). */
+static int channel_call_json(json_t **out, channel_impl *ch, json_t *req) {
+  char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+  json_decref(req);
+  if (!text)
+    return airgap_error_set(AIRGAP_ERROR, "out of memory");
+  int error = channel_call(out, ch, text);
+  free(text);
+  return error;
+}
+
 static int channel_create(char **out, emulator_containers *c, const emulator_container_spec *spec) {
   if (spec->code_tar_len > EMULATOR_CONTAINERS_MAX_CODE)
     return airgap_error_set(AIRGAP_ETOOBIG, "the code archive is larger than %u bytes",
@@ -438,14 +449,9 @@ static int channel_create(char **out, emulator_containers *c, const emulator_con
 }
 
 static int channel_act(emulator_containers *c, const char *op, const char *id) {
-  json_t *req = json_pack("{s:s, s:s}", "op", op, "id", id ? id : "");
-  char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-  json_decref(req);
-  if (!text)
-    return airgap_error_set(AIRGAP_ERROR, "out of memory");
   json_t *answer = NULL;
-  int error = channel_call(&answer, (channel_impl *)c, text);
-  free(text);
+  int error = channel_call_json(&answer, (channel_impl *)c,
+                                json_pack("{s:s, s:s}", "op", op, "id", id ? id : ""));
   json_decref(answer);
   return error;
 }
@@ -455,15 +461,11 @@ static int channel_logs(char **out, size_t *out_len, emulator_containers *c, con
                         unsigned long long since_ms, size_t limit) {
   if (limit > EMULATOR_CONTAINERS_MAX_CHANNEL_LOGS)
     limit = EMULATOR_CONTAINERS_MAX_CHANNEL_LOGS;
-  json_t *req = json_pack("{s:s, s:s, s:I, s:I}", "op", "logs", "id", id ? id : "", "since_ms",
-                          (json_int_t)since_ms, "limit", (json_int_t)limit);
-  char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-  json_decref(req);
-  if (!text)
-    return airgap_error_set(AIRGAP_ERROR, "out of memory");
   json_t *answer = NULL;
-  int error = channel_call(&answer, (channel_impl *)c, text);
-  free(text);
+  int error =
+      channel_call_json(&answer, (channel_impl *)c,
+                        json_pack("{s:s, s:s, s:I, s:I}", "op", "logs", "id", id ? id : "",
+                                  "since_ms", (json_int_t)since_ms, "limit", (json_int_t)limit));
   if (error < 0)
     return error;
   const char *output = jsonutil_string(answer, "output");
