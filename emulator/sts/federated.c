@@ -242,11 +242,11 @@ void sts_assume_role_with_saml(aws_call *call, json_t *input) {
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     goto cleanup;
   }
-  if (sts_packed_size(call, input, 0, extra) < 0) {
+  if (sts_packed_size(call, input, 0, NULL, extra) < 0) {
     json_decref(extra);
     goto cleanup;
   }
-  sts_reply_assumed(call, role_arn, account, partition, d->session, duration, extra);
+  sts_reply_assumed(call, role_arn, account, partition, d->session, duration, extra, NULL);
 cleanup:
   free(d);
 }
@@ -348,9 +348,9 @@ void sts_assume_role_with_web_identity(aws_call *call, json_t *input) {
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     return;
   }
-  if (sts_packed_size(call, input, 0, extra) < 0) {
+  if (sts_packed_size(call, input, 0, NULL, extra) < 0) {
     json_decref(extra);
     return;
   }
-  sts_reply_assumed(call, role_arn, account, partition, session, duration, extra);
+  sts_reply_assumed(call, role_arn, account, partition, session, duration, extra, NULL);
 }

@@ -232,10 +232,11 @@ int sts_check_session(aws_call *call, json_t *input) {
   return 0;
 }
 
-int sts_packed_size(aws_call *call, json_t *input, int always, json_t *out) {
+int sts_packed_size(aws_call *call, json_t *input, int always, const json_t *inherited,
+                    json_t *out) {
   const char *policy = jsonutil_string(input, "Policy");
   json_t *arns = json_object_get(input, "PolicyArns"), *tags = json_object_get(input, "Tags");
-  if (!policy && !json_array_size(arns) && !json_array_size(tags)) {
+  if (!policy && !json_array_size(arns) && !json_array_size(tags) && !json_array_size(inherited)) {
     if (always)
       json_object_set_new(out, "PackedPolicySize", json_integer(0));
     return 0;
@@ -257,6 +258,10 @@ int sts_packed_size(aws_call *call, json_t *input, int always, json_t *out) {
     const char *key = jsonutil_string(v, "Key"), *value = jsonutil_string(v, "Value");
     bytes += (key ? strlen(key) : 0) + (value ? strlen(value) : 0) + 2;
   }
+  json_array_foreach(inherited, i, v) {
+    const char *key = jsonutil_string(v, "Key"), *value = jsonutil_string(v, "Value");
+    bytes += (key ? strlen(key) : 0) + (value ? strlen(value) : 0) + 2;
+  }
   json_array_foreach(json_object_get(input, "TransitiveTagKeys"), i, v) bytes +=
       json_string_length(v) + 1;
   size_t percent = (bytes * 100 + STS_PACKED_LIMIT - 1) / STS_PACKED_LIMIT;
@@ -267,5 +272,86 @@ int sts_packed_size(aws_call *call, json_t *input, int always, json_t *out) {
     return -1;
   }
   json_object_set_new(out, "PackedPolicySize", json_integer((json_int_t)percent));
+  return 0;
+}
+
+/* Whether keys (an array of strings) holds key, case-insensitively (AWS's
+ * tag keys are). */
+static int has_key(const json_t *keys, const char *key) {
+  size_t i;
+  json_t *k;
+  json_array_foreach(keys, i, k) {
+    if (key && json_string_value(k) && !strcasecmp(json_string_value(k), key))
+      return 1;
+  }
+  return 0;
+}
+
+int sts_chain_session(aws_call *call, json_t *input, const json_t *caller, json_t **out,
+                      const json_t **inherited) {
+  const json_t *from = json_object_get(caller, "Session");
+  const json_t *carried_keys = json_object_get(from, "TransitiveTagKeys");
+  const char *carried_source = jsonutil_string(from, "SourceIdentity");
+  const char *source = jsonutil_string(input, "SourceIdentity");
+  json_t *tags = json_object_get(input, "Tags");
+  size_t i;
+  json_t *t;
+  json_array_foreach(tags, i, t) {
+    if (has_key(carried_keys, jsonutil_string(t, "Key"))) {
+      aws_call_fail(call, 400, "InvalidParameterValue",
+                    "One of the specified transitive tag keys can't be set because it conflicts "
+                    "with a transitive tag key from the calling session.");
+      return -1;
+    }
+  }
+  if (carried_source && source && strcmp(carried_source, source) != 0) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "The source identity is already set for this assume role session");
+    return -1;
+  }
+  json_t *session = json_object(), *all_tags = json_array(), *keys = json_array();
+  json_t *carried = json_array();
+  if (!session || !all_tags || !keys || !carried) {
+    json_decref(session);
+    json_decref(all_tags);
+    json_decref(keys);
+    json_decref(carried);
+    aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    return -1;
+  }
+  /* The caller's transitive tags first (a request cannot set them again),
+   * then the request's own. */
+  json_array_foreach(json_object_get(from, "Tags"), i, t) {
+    if (has_key(carried_keys, jsonutil_string(t, "Key"))) {
+      json_array_append(all_tags, t);
+      json_array_append(carried, t);
+    }
+  }
+  json_array_foreach(tags, i, t)
+      json_array_append_new(all_tags, json_pack("{s:s, s:s}", "Key", jsonutil_string(t, "Key"),
+                                                "Value", jsonutil_string(t, "Value")));
+  json_array_extend(keys, (json_t *)carried_keys);
+  json_array_foreach(json_object_get(input, "TransitiveTagKeys"), i, t) {
+    if (!has_key(keys, json_string_value(t)))
+      json_array_append(keys, t);
+  }
+  if (json_array_size(all_tags))
+    json_object_set(session, "Tags", all_tags);
+  if (json_array_size(keys))
+    json_object_set(session, "TransitiveTagKeys", keys);
+  if (carried_source || source)
+    json_object_set_new(session, "SourceIdentity",
+                        json_string(carried_source ? carried_source : source));
+  if (json_array_size(carried))
+    json_object_set(session, "Carried", carried);
+  json_decref(all_tags);
+  json_decref(keys);
+  json_decref(carried);
+  if (json_object_size(session) == 0) {
+    json_decref(session);
+    session = NULL;
+  }
+  *out = session;
+  *inherited = json_object_get(session, "Carried");
   return 0;
 }

@@ -55,7 +55,7 @@ static const char secret_chars[] =
  * (with their secret, token and expiry, for signature checks) as acting for
  * account, arn and user_id. Returns the Credentials member. */
 static json_t *credentials(aws_call *call, long duration, const char *account, const char *arn,
-                           const char *user_id) {
+                           const char *user_id, const json_t *context) {
   char key[21], secret[41], token[65], tok_full[80];
   memcpy(key, "ASIA", 4);
   random_chars(key + 4, 16, upper_digits);
@@ -69,7 +69,8 @@ static json_t *credentials(aws_call *call, long duration, const char *account, c
                               .user_id = user_id,
                               .secret = secret,
                               .session_token = tok_full,
-                              .expiration = (double)expires};
+                              .expiration = (double)expires,
+                              .session = context};
   emulator_credentials_add(aws_call_emulator(call), &cred);
   return json_pack("{s:s, s:s, s:s, s:I}", "AccessKeyId", key, "SecretAccessKey", secret,
                    "SessionToken", tok_full, "Expiration", (json_int_t)expires);
@@ -166,7 +167,8 @@ int sts_check_session_name(aws_call *call, const char *member, const char *name)
 }
 
 void sts_reply_assumed(aws_call *call, const char *role_arn, const char *account,
-                       const char *partition, const char *session, long duration, json_t *extra) {
+                       const char *partition, const char *session, long duration, json_t *extra,
+                       json_t *context) {
   const char *role = strstr(role_arn, ":role/") + 6;
   const char *name = strrchr(role, '/');
   name = name ? name + 1 : role;
@@ -179,6 +181,7 @@ void sts_reply_assumed(aws_call *call, const char *role_arn, const char *account
       0) {
     if (duration > role_info.max_session_duration) {
       json_decref(extra);
+      json_decref(context);
       aws_call_fail(call, 400, "ValidationError",
                     "The requested DurationSeconds exceeds the MaxSessionDuration set for this "
                     "role.");
@@ -194,17 +197,19 @@ void sts_reply_assumed(aws_call *call, const char *role_arn, const char *account
     free(user_arn);
     free(user_id);
     json_decref(extra);
+    json_decref(context);
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     return;
   }
   snprintf(user_arn, n, "arn:%s:sts::%s:assumed-role/%s/%s", partition, account, name, session);
   snprintf(user_id, n, "%s:%s", rid, session);
-  json_t *creds = credentials(call, duration, account, user_arn, user_id);
+  json_t *creds = credentials(call, duration, account, user_arn, user_id, context);
   json_t *out = json_pack("{s:o, s:{s:s, s:s}}", "Credentials", creds, "AssumedRoleUser",
                           "AssumedRoleId", user_id, "Arn", user_arn);
   if (out && extra)
     json_object_update(out, extra);
   json_decref(extra);
+  json_decref(context);
   free(user_arn);
   free(user_id);
   aws_call_reply(call, out);
@@ -243,30 +248,52 @@ static void assume_role(aws_call *call, json_t *input) {
   long duration = sts_duration(call, input, 3600, STS_ROLE_MAX_DURATION);
   if (duration < 0)
     return;
-  /* Role chaining: a role's session assuming a role gets an hour at most. */
+  /* Role chaining: a role's session assuming a role gets an hour at most,
+   * and carries its transitive tags and source identity into the new one. */
   json_t *caller = emulator_credentials_get(aws_call_emulator(call), aws_call_access_key(call));
   const char *caller_arn = json_string_value(json_object_get(caller, "Arn"));
   int chained = caller_arn && strstr(caller_arn, ":assumed-role/") != NULL;
-  json_decref(caller);
-  if (chained && json_object_get(input, "DurationSeconds") && duration > 3600) {
+  if (chained && json_object_get(input, "DurationSeconds") && duration > STS_CHAINED_MAX_DURATION) {
+    json_decref(caller);
     aws_call_fail(call, 400, "ValidationError",
                   "The requested DurationSeconds exceeds the 1 hour session limit for roles "
                   "assumed by role chaining.");
     return;
   }
+  json_t *context = NULL;
+  const json_t *inherited = NULL;
+  int rc = sts_chain_session(call, input, caller, &context, &inherited);
+  json_decref(caller);
+  if (rc < 0)
+    return;
   json_t *extra = json_object();
-  json_t *source = json_object_get(input, "SourceIdentity");
   if (!extra) {
+    json_decref(context);
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     return;
   }
+  /* The session's source identity: the request's, or the one it carries. */
+  json_t *source = json_object_get(context, "SourceIdentity");
   if (source)
     json_object_set(extra, "SourceIdentity", source);
-  if (sts_packed_size(call, input, 0, extra) < 0) {
+  if (sts_packed_size(call, input, 0, inherited, extra) < 0) {
     json_decref(extra);
+    json_decref(context);
     return;
   }
-  sts_reply_assumed(call, role_arn, account, partition, session, duration, extra);
+  sts_reply_assumed(call, role_arn, account, partition, session, duration, extra, context);
+}
+
+/* Whether the call is signed with the account root's keys (its own, or keys
+ * the emulator does not know, which act as the root of their account): AWS
+ * caps the sessions those get. */
+static int root_caller(aws_call *call) {
+  json_t *caller = emulator_credentials_get(aws_call_emulator(call), aws_call_access_key(call));
+  const char *arn = json_string_value(json_object_get(caller, "Arn"));
+  size_t n = arn ? strlen(arn) : 0;
+  int root = !caller || (n > 5 && !strcmp(arn + n - 5, ":root"));
+  json_decref(caller);
+  return root;
 }
 
 /* 1 (after answering AWS's AccessDenied) when the call is signed with
@@ -292,6 +319,10 @@ static void get_session_token(aws_call *call, json_t *input) {
   long duration = sts_duration(call, input, 43200, STS_SESSION_MAX_DURATION);
   if (duration < 0)
     return;
+  /* The root's sessions last an hour at most: a longer (or the default)
+   * duration gets one hour, as AWS documents, not an error. */
+  if (duration > STS_ROOT_MAX_DURATION && root_caller(call))
+    duration = STS_ROOT_MAX_DURATION;
   emulator *emu = aws_call_emulator(call);
   char arn[64];
   /* Session credentials act as whoever asked for them (an IAM user). */
@@ -301,7 +332,8 @@ static void get_session_token(aws_call *call, json_t *input) {
   const char *caller_arn = json_string_value(json_object_get(caller, "Arn"));
   const char *caller_id = json_string_value(json_object_get(caller, "UserId"));
   json_t *creds = credentials(call, duration, aws_call_account(call), caller_arn ? caller_arn : arn,
-                              caller_id ? caller_id : aws_call_account(call));
+                              caller_id ? caller_id : aws_call_account(call),
+                              json_object_get(caller, "Session"));
   json_decref(caller);
   aws_call_reply(call, json_pack("{s:o}", "Credentials", creds));
 }
@@ -327,19 +359,21 @@ static void get_federation_token(aws_call *call, json_t *input) {
   long duration = sts_duration(call, input, 43200, STS_SESSION_MAX_DURATION);
   if (duration < 0)
     return;
+  if (duration > STS_ROOT_MAX_DURATION && root_caller(call))
+    duration = STS_ROOT_MAX_DURATION;
   const char *account = aws_call_account(call);
   char arn[128], user_id[64];
   snprintf(arn, sizeof(arn), "arn:%s:sts::%s:federated-user/%s", aws_call_partition(call), account,
            name);
   snprintf(user_id, sizeof(user_id), "%s:%s", account, name);
   json_t *packed = json_object();
-  if (!packed || sts_packed_size(call, input, 1, packed) < 0) {
+  if (!packed || sts_packed_size(call, input, 1, NULL, packed) < 0) {
     if (!packed)
       aws_call_fail(call, 500, "InternalFailure", "out of memory");
     json_decref(packed);
     return;
   }
-  json_t *creds = credentials(call, duration, account, arn, user_id);
+  json_t *creds = credentials(call, duration, account, arn, user_id, NULL);
   json_t *out = json_pack("{s:o, s:{s:s, s:s}}", "Credentials", creds, "FederatedUser",
                           "FederatedUserId", user_id, "Arn", arn);
   if (out)

@@ -13,6 +13,8 @@
 #define STS_MIN_DURATION 900
 #define STS_ROLE_MAX_DURATION 43200     /* AssumeRole* */
 #define STS_SESSION_MAX_DURATION 129600 /* GetSessionToken, GetFederationToken */
+#define STS_ROOT_MAX_DURATION 3600      /* the same, asked with the root's keys */
+#define STS_CHAINED_MAX_DURATION 3600   /* a role session assuming a role */
 #define STS_MAX_POLICY 2048             /* an inline session policy, in characters */
 
 /* DurationSeconds of input, dflt when absent; answers ValidationError and
@@ -29,12 +31,27 @@ int sts_check_policy(aws_call *call, json_t *input);
  * (session.c). */
 int sts_check_session(aws_call *call, json_t *input);
 
-/* When input has a Policy, PolicyArns or Tags, sets out's PackedPolicySize
- * (percent of the packed limit); answers PackedPolicyTooLarge and returns -1
- * past 100% (session.c). With always set (GetFederationToken, which AWS
- * answers with PackedPolicySize 0 when there is nothing to pack), sets it
- * either way. */
-int sts_packed_size(aws_call *call, json_t *input, int always, json_t *out);
+/* When input has a Policy, PolicyArns or Tags, or inherited holds tags (the
+ * transitive tags a chained session carries in; may be NULL), sets out's
+ * PackedPolicySize (percent of the packed limit); answers
+ * PackedPolicyTooLarge and returns -1 past 100% (session.c). With always set
+ * (GetFederationToken, which AWS answers with PackedPolicySize 0 when there
+ * is nothing to pack), sets it either way. */
+int sts_packed_size(aws_call *call, json_t *input, int always, const json_t *inherited,
+                    json_t *out);
+
+/* The session an AssumeRole call makes, from the caller's session (the
+ * "Session" of its issued identity: caller may be NULL) and the request's
+ * Tags, TransitiveTagKeys and SourceIdentity, as AWS chains sessions: the
+ * caller's transitive tags and keys and its source identity carry over, a
+ * request tag may not set a carried key again (InvalidParameterValue), nor
+ * may a request change the source identity (ValidationError). *out (owned:
+ * {"Tags", "TransitiveTagKeys", "SourceIdentity", "Carried": the tags carried
+ * over}, NULL when empty) and
+ * *inherited (borrowed from *out: the carried tags, NULL when none) are set
+ * on success; -1 after answering the error (session.c). */
+int sts_chain_session(aws_call *call, json_t *input, const json_t *caller, json_t **out,
+                      const json_t **inherited);
 
 /* Checks RoleArn (20-2048 characters, arn:<partition>:<service>:<region>:
  * <12 digits or empty>:role/<name>) and writes its account (the caller's when
@@ -46,10 +63,12 @@ int sts_check_session_name(aws_call *call, const char *member, const char *name)
 
 /* Answers an assumed-role request: new credentials for duration seconds
  * acting as role_arn's role (account, partition from sts_role_arn) under
- * session, remembered by the emulator; extra (owned, may be NULL) holds
+ * session, remembered by the emulator with context (owned, may be NULL: what
+ * sts_chain_session made); extra (owned, may be NULL) holds
  * operation-specific members merged into the output. */
 void sts_reply_assumed(aws_call *call, const char *role_arn, const char *account,
-                       const char *partition, const char *session, long duration, json_t *extra);
+                       const char *partition, const char *session, long duration, json_t *extra,
+                       json_t *context);
 
 void sts_assume_role_with_saml(aws_call *call, json_t *input);
 void sts_assume_role_with_web_identity(aws_call *call, json_t *input);
