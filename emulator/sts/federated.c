@@ -283,6 +283,74 @@ static json_t *jwt_payload(const char *token) {
   return payload;
 }
 
+/* The session an OpenID Connect token asks for, as AWS reads it from the
+ * token: the source identity from the https://aws.amazon.com/source_identity
+ * claim, session tags and transitive keys from https://aws.amazon.com/tags
+ * ({"principal_tags": {"k": ["v"]}, "transitive_tag_keys": ["k"]}). *out is
+ * the sts_chain_session form (owned; NULL when the token asks for none);
+ * -1 after answering InvalidIdentityToken for claims of the wrong shape. */
+static int jwt_session(aws_call *call, const json_t *claims, json_t **out) {
+  const json_t *source = json_object_get(claims, "https://aws.amazon.com/source_identity");
+  const json_t *tags_claim = json_object_get(claims, "https://aws.amazon.com/tags");
+  const json_t *principal = json_object_get(tags_claim, "principal_tags");
+  const json_t *transitive = json_object_get(tags_claim, "transitive_tag_keys");
+  const char *bad = NULL;
+  size_t sn = json_string_length(source);
+  if (source &&
+      (!json_is_string(source) || sn < 2 || sn > 64 ||
+       strspn(json_string_value(source), "abcdefghijklmnopqrstuvwxyz"
+                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+=,.@-") != sn))
+    bad = "source_identity must be 2-64 characters of [\\w+=,.@-]";
+  if (tags_claim && (!json_is_object(tags_claim) || (principal && !json_is_object(principal)) ||
+                     (transitive && !json_is_array(transitive)) ||
+                     json_object_size(principal) > 50 || json_array_size(transitive) > 50))
+    bad = "the tags claim must be {\"principal_tags\": {key: [value]}, "
+          "\"transitive_tag_keys\": [key]} with at most 50 of each";
+  json_t *session = json_object(), *tags = json_array(), *keys = json_array();
+  const char *key;
+  json_t *value;
+  json_object_foreach((json_t *)principal, key, value) {
+    const json_t *v =
+        json_is_array(value) && json_array_size(value) == 1 ? json_array_get(value, 0) : value;
+    if (!json_is_string(v) || !*key || strlen(key) > 128 || json_string_length(v) > 256)
+      bad = "each principal tag is a key of 1-128 characters and one value of at most 256";
+    else
+      json_array_append_new(tags, json_pack("{s:s, s:O}", "Key", key, "Value", v));
+  }
+  size_t i;
+  json_array_foreach(transitive, i, value) {
+    if (!json_is_string(value) || !json_object_get(principal, json_string_value(value)))
+      bad = "each transitive tag key names one of the principal tags";
+    else
+      json_array_append(keys, value);
+  }
+  if (bad || !session || !tags || !keys) {
+    json_decref(session);
+    json_decref(tags);
+    json_decref(keys);
+    if (bad)
+      aws_call_fail(call, 0, "InvalidIdentityTokenException",
+                    "The web identity token's claims are invalid: %s", bad);
+    else
+      aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    return -1;
+  }
+  if (json_array_size(tags))
+    json_object_set(session, "Tags", tags);
+  if (json_array_size(keys))
+    json_object_set(session, "TransitiveTagKeys", keys);
+  if (source)
+    json_object_set(session, "SourceIdentity", (json_t *)source);
+  json_decref(tags);
+  json_decref(keys);
+  if (!json_object_size(session)) {
+    json_decref(session);
+    session = NULL;
+  }
+  *out = session;
+  return 0;
+}
+
 void sts_assume_role_with_web_identity(aws_call *call, json_t *input) {
   const char *role_arn = jsonutil_string(input, "RoleArn");
   const char *session = jsonutil_string(input, "RoleSessionName");
@@ -339,18 +407,29 @@ void sts_assume_role_with_web_identity(aws_call *call, json_t *input) {
     if (provider)
       snprintf(provider, n, "arn:%s:iam::%s:oidc-provider/%s", partition, account, host);
   }
+  json_t *context = NULL;
+  if (jwt_session(call, claims, &context) < 0) {
+    free(provider);
+    json_decref(claims);
+    return;
+  }
   json_t *extra = provider ? json_pack("{s:s, s:s, s:s}", "SubjectFromWebIdentityToken", sub,
                                        "Provider", provider, "Audience", audience)
                            : NULL;
   free(provider);
   json_decref(claims);
   if (!extra) {
+    json_decref(context);
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     return;
   }
-  if (sts_packed_size(call, input, 0, NULL, extra) < 0) {
+  if (json_object_get(context, "SourceIdentity"))
+    json_object_set(extra, "SourceIdentity", json_object_get(context, "SourceIdentity"));
+  /* The token's tags take room in the packed policy, as request tags do. */
+  if (sts_packed_size(call, input, 0, json_object_get(context, "Tags"), extra) < 0) {
     json_decref(extra);
+    json_decref(context);
     return;
   }
-  sts_reply_assumed(call, role_arn, account, partition, session, duration, extra, NULL);
+  sts_reply_assumed(call, role_arn, account, partition, session, duration, extra, context);
 }

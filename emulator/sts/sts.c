@@ -47,6 +47,9 @@ static void random_chars(char *out, size_t n, const char *alphabet) {
   out[n] = '\0';
 }
 
+#define STS_TOKEN_PREFIX "FQoGZXIvYXdzE"
+#define STS_TOKEN_LENGTH 356
+
 static const char upper_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 static const char secret_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -56,12 +59,16 @@ static const char secret_chars[] =
  * account, arn and user_id. Returns the Credentials member. */
 static json_t *credentials(aws_call *call, long duration, const char *account, const char *arn,
                            const char *user_id, const json_t *context) {
-  char key[21], secret[41], token[65], tok_full[80];
+  char key[21], secret[41], tok_full[STS_TOKEN_LENGTH + 1];
   memcpy(key, "ASIA", 4);
   random_chars(key + 4, 16, upper_digits);
   random_chars(secret, 40, secret_chars);
-  random_chars(token, 64, secret_chars);
-  snprintf(tok_full, sizeof(tok_full), "FQoGZXIvYXdzE%s", token);
+  /* The prefix and length of AWS's (v1) session tokens, which some tools
+   * check: random_chars fills at most 64 at a time. */
+  memcpy(tok_full, STS_TOKEN_PREFIX, strlen(STS_TOKEN_PREFIX));
+  for (size_t at = strlen(STS_TOKEN_PREFIX); at < STS_TOKEN_LENGTH; at += 64)
+    random_chars(tok_full + at, STS_TOKEN_LENGTH - at < 64 ? STS_TOKEN_LENGTH - at : 64,
+                 secret_chars);
   time_t expires = time(NULL) + duration;
   emulator_credential cred = {.access_key = key,
                               .account = account,

@@ -113,7 +113,9 @@ class StsConformance(unittest.TestCase):
         creds = out["Credentials"]
         self.assertRegex(creds["AccessKeyId"], r"^ASIA[A-Z0-9]{16}$")
         self.assertEqual(len(creds["SecretAccessKey"]), 40)
-        self.assertTrue(creds["SessionToken"])
+        # moto's (and so LocalStack's) checks of AWS's token shape.
+        self.assertEqual(len(creds["SessionToken"]), 356)
+        self.assertTrue(creds["SessionToken"].startswith("FQoGZXIvYXdzE"))
         self.assert_lasts(creds, 900)
         # The role's path is not part of the assumed-role ARN.
         self.assertEqual(out["AssumedRoleUser"], {
@@ -418,6 +420,41 @@ class StsConformance(unittest.TestCase):
         self.assertEqual(out["AssumedRoleUser"]["AssumedRoleId"], "%s:web" % self.short["RoleId"])
         self.assertEqual(re.sub(r"[^/]*$", "", out["Provider"]),
                          "arn:aws:iam::%s:oidc-provider/" % ACCOUNT)
+        self.assertNotIn("SourceIdentity", out)
+
+    def test_web_identity_session_claims(self):
+        # The IAM guide: a token's https://aws.amazon.com/source_identity claim
+        # sets the source identity; https://aws.amazon.com/tags its session
+        # tags and transitive keys, which then bind the chained sessions.
+        import base64
+        def part(obj):
+            return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+        def token(**claims):
+            return "%s.%s.c2ln" % (part({"alg": "RS256"}), part(
+                {"sub": "u1", "aud": "app", "iss": "https://issuer.example.com", **claims}))
+        out = self.sts.assume_role_with_web_identity(
+            RoleArn=self.role["Arn"], RoleSessionName="web", WebIdentityToken=token(**{
+                "https://aws.amazon.com/source_identity": "alice",
+                "https://aws.amazon.com/tags": {
+                    "principal_tags": {"Department": ["sales"], "Team": ["a"]},
+                    "transitive_tag_keys": ["Department"]}}))
+        self.assertEqual(out["SourceIdentity"], "alice")
+        self.assertIn("PackedPolicySize", out)
+        hop = self.session(out["Credentials"])
+        self.assert_error(hop.assume_role, "InvalidParameterValue", RoleArn=self.role2["Arn"],
+                          RoleSessionName="hop", Tags=[{"Key": "department", "Value": "hr"}])
+        self.assert_error(hop.assume_role, "ValidationError", RoleArn=self.role2["Arn"],
+                          RoleSessionName="hop", SourceIdentity="bob")
+        chained = self.assume(hop, arn=self.role2["Arn"], name="hop",
+                              Tags=[{"Key": "Team", "Value": "b"}])
+        self.assertEqual(chained["SourceIdentity"], "alice")
+        for claims in ({"https://aws.amazon.com/source_identity": "a b"},
+                       {"https://aws.amazon.com/tags": {"principal_tags": ["x"]}},
+                       {"https://aws.amazon.com/tags": {"principal_tags": {"k": ["v"]},
+                                                        "transitive_tag_keys": ["other"]}}):
+            self.assert_error(self.sts.assume_role_with_web_identity, "InvalidIdentityToken",
+                              RoleArn=self.role["Arn"], RoleSessionName="web",
+                              WebIdentityToken=token(**claims))
 
 
 if __name__ == "__main__":
