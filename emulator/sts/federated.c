@@ -9,23 +9,31 @@
  * (namespace-aware; no external entities are ever loaded) for its Issuer,
  * NameID, audience and the RoleSessionName attribute; the web identity token
  * is a JWT whose payload gives sub, aud and iss (an expired exp is refused as
- * AWS refuses it). Malformed documents get AWS's InvalidIdentityToken.
+ * AWS refuses it). Malformed documents get AWS's InvalidIdentityToken. Both
+ * may ask for a source identity and session tags (SAML attributes, token
+ * claims, as the IAM guide names them), which the session keeps and carries
+ * into the sessions it chains to (sts_chain_session); an assertion's
+ * SessionNotOnOrAfter ends the session early.
  */
 #include "emulator/sts/sts_int.h"
 
 #include "common/codec.h"
 #include "common/jsonutil.h"
+#include "emulator/protocol/protocol.h"
 
 #include <expat.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define SAML_NS "urn:oasis:names:tc:SAML:2.0:assertion"
-#define SAML_ROLE_SESSION_NAME "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
-#define SAML_FIELD 1024 /* each value read from an assertion, in bytes */
+#define SAML_ATTRIBUTES "https://aws.amazon.com/SAML/Attributes/"
+#define SAML_ROLE_SESSION_NAME SAML_ATTRIBUTES "RoleSessionName"
+#define SAML_FIELD 1024  /* each value read from an assertion, in bytes */
+#define SAML_MAX_TAGS 50 /* session tags (and transitive keys), as AssumeRole's */
 
 /* ---- SAML ---- */
 
@@ -33,10 +41,16 @@
 typedef struct saml_doc {
   int depth;
   char issuer[SAML_FIELD], name_id[SAML_FIELD], format[SAML_FIELD];
-  char audience[SAML_FIELD], session[SAML_FIELD];
+  char audience[SAML_FIELD], session[SAML_FIELD], source[SAML_FIELD];
+  char not_after[64]; /* AuthnStatement's SessionNotOnOrAfter */
+  /* PrincipalTag:<key> attributes and the TransitiveTagKeys values. */
+  char tag_keys[SAML_MAX_TAGS][SAML_FIELD], tag_values[SAML_MAX_TAGS][SAML_FIELD];
+  char transitive[SAML_MAX_TAGS][SAML_FIELD];
+  size_t tags, transitive_count, too_many;
   char *text; /* the buffer the current element's text goes to, or NULL */
   size_t text_len;
-  int in_session_attribute; /* inside <Attribute Name="…RoleSessionName"> */
+  /* Which AWS attribute the element is inside of (its values are read). */
+  enum { SAML_OTHER, SAML_SESSION, SAML_SOURCE, SAML_TAG, SAML_TRANSITIVE } attribute;
   int saw_assertion;
 } saml_doc;
 
@@ -85,18 +99,51 @@ static void XMLCALL saml_start(void *payload, const XML_Char *name, const XML_Ch
     const char *recipient = attr_of(attrs, "Recipient");
     if (recipient && !d->audience[0])
       snprintf(d->audience, sizeof(d->audience), "%s", recipient);
+  } else if (!strcmp(local, "AuthnStatement")) {
+    const char *after = attr_of(attrs, "SessionNotOnOrAfter");
+    if (after && !d->not_after[0])
+      snprintf(d->not_after, sizeof(d->not_after), "%s", after);
   } else if (!strcmp(local, "Attribute")) {
-    const char *attr_name = attr_of(attrs, "Name");
-    d->in_session_attribute = attr_name && !strcmp(attr_name, SAML_ROLE_SESSION_NAME);
-  } else if (!strcmp(local, "AttributeValue") && d->in_session_attribute)
-    capture(d, d->session);
+    const char *n = attr_of(attrs, "Name");
+    size_t pre = strlen(SAML_ATTRIBUTES);
+    d->attribute = SAML_OTHER;
+    if (!n || strncmp(n, SAML_ATTRIBUTES, pre) != 0)
+      return;
+    if (!strcmp(n + pre, "RoleSessionName"))
+      d->attribute = SAML_SESSION;
+    else if (!strcmp(n + pre, "SourceIdentity"))
+      d->attribute = SAML_SOURCE;
+    else if (!strcmp(n + pre, "TransitiveTagKeys"))
+      d->attribute = SAML_TRANSITIVE;
+    else if (!strncmp(n + pre, "PrincipalTag:", 13) && n[pre + 13]) {
+      if (d->tags == SAML_MAX_TAGS) {
+        d->too_many = 1;
+        return;
+      }
+      snprintf(d->tag_keys[d->tags], SAML_FIELD, "%s", n + pre + 13);
+      d->tag_values[d->tags++][0] = '\0';
+      d->attribute = SAML_TAG;
+    }
+  } else if (!strcmp(local, "AttributeValue")) {
+    if (d->attribute == SAML_SESSION)
+      capture(d, d->session);
+    else if (d->attribute == SAML_SOURCE)
+      capture(d, d->source);
+    else if (d->attribute == SAML_TAG)
+      capture(d, d->tag_values[d->tags - 1]);
+    else if (d->attribute == SAML_TRANSITIVE && d->transitive_count < SAML_MAX_TAGS) {
+      d->transitive[d->transitive_count][0] = '\0';
+      capture(d, d->transitive[d->transitive_count++]);
+    } else if (d->attribute == SAML_TRANSITIVE)
+      d->too_many = 1;
+  }
 }
 
 static void XMLCALL saml_end(void *payload, const XML_Char *name) {
   saml_doc *d = payload;
   const char *local = saml_local(name);
   if (local && !strcmp(local, "Attribute"))
-    d->in_session_attribute = 0;
+    d->attribute = SAML_OTHER;
   d->text = NULL;
   d->depth--;
 }
@@ -151,6 +198,68 @@ static int saml_read(aws_call *call, const char *b64, saml_doc *d) {
   trim(d->name_id);
   trim(d->audience);
   trim(d->session);
+  trim(d->source);
+  for (size_t i = 0; i < d->tags; i++)
+    trim(d->tag_values[i]);
+  for (size_t i = 0; i < d->transitive_count; i++)
+    trim(d->transitive[i]);
+  return 0;
+}
+
+/* The session an assertion asks for, as AWS reads its attributes:
+ * SourceIdentity, PrincipalTag:<key> and TransitiveTagKeys. *out is the
+ * sts_chain_session form (owned; NULL when none); -1 after answering
+ * InvalidIdentityToken for attributes AWS refuses. */
+static int saml_session(aws_call *call, const saml_doc *d, json_t **out) {
+  const char *bad = NULL;
+  size_t sn = strlen(d->source);
+  if (sn && (sn < 2 || sn > 64 ||
+             strspn(d->source, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                               "_+=,.@-") != sn))
+    bad = "SourceIdentity must be 2-64 characters of [\\w+=,.@-]";
+  if (d->too_many)
+    bad = "at most 50 PrincipalTag attributes and 50 TransitiveTagKeys values are allowed";
+  json_t *session = json_object(), *tags = json_array(), *keys = json_array();
+  for (size_t i = 0; i < d->tags; i++) {
+    if (strlen(d->tag_keys[i]) > 128 || strlen(d->tag_values[i]) > 256)
+      bad = "a PrincipalTag key has at most 128 characters, its value at most 256";
+    for (size_t j = 0; j < i; j++)
+      if (!strcasecmp(d->tag_keys[i], d->tag_keys[j]))
+        bad = "PrincipalTag keys are case-insensitive and may not repeat";
+    json_array_append_new(
+        tags, json_pack("{s:s, s:s}", "Key", d->tag_keys[i], "Value", d->tag_values[i]));
+  }
+  for (size_t i = 0; i < d->transitive_count; i++) {
+    int tagged = 0;
+    for (size_t j = 0; j < d->tags; j++)
+      tagged |= !strcasecmp(d->transitive[i], d->tag_keys[j]);
+    if (!tagged)
+      bad = "each TransitiveTagKeys value names a PrincipalTag attribute";
+    json_array_append_new(keys, json_string(d->transitive[i]));
+  }
+  if (bad || !session || !tags || !keys) {
+    json_decref(session);
+    json_decref(tags);
+    json_decref(keys);
+    if (bad)
+      aws_call_fail(call, 0, "InvalidIdentityTokenException", "Invalid SAML attributes: %s", bad);
+    else
+      aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    return -1;
+  }
+  if (json_array_size(tags))
+    json_object_set(session, "Tags", tags);
+  if (json_array_size(keys))
+    json_object_set(session, "TransitiveTagKeys", keys);
+  if (sn)
+    json_object_set_new(session, "SourceIdentity", json_string(d->source));
+  json_decref(tags);
+  json_decref(keys);
+  if (!json_object_size(session)) {
+    json_decref(session);
+    session = NULL;
+  }
+  *out = session;
   return 0;
 }
 
@@ -179,6 +288,7 @@ void sts_assume_role_with_saml(aws_call *call, json_t *input) {
   const char *provider = NULL;
   char account[13], partition[16];
   saml_doc *d = NULL;
+  json_t *context = NULL;
   if (sts_role_arn(call, role_arn, account, partition) < 0 ||
       principal_arn(call, principal, &provider) < 0 || sts_check_policy(call, input) < 0)
     return;
@@ -210,8 +320,17 @@ void sts_assume_role_with_saml(aws_call *call, json_t *input) {
                   "Subject (NameID) is required in AuthnResponse");
     goto cleanup;
   }
-  if (sts_check_session_name(call, "roleSessionName", d->session) < 0)
+  if (sts_check_session_name(call, "roleSessionName", d->session) < 0 ||
+      saml_session(call, d, &context) < 0)
     goto cleanup;
+  /* The session ends at the assertion's SessionNotOnOrAfter when that comes
+   * first (one that has passed is not held against it: nothing checks an
+   * assertion's times here, as nothing checks its signature). */
+  double not_after = 0;
+  time_t now = time(NULL);
+  if (d->not_after[0] && aws_timestamp_parse(&not_after, d->not_after) == 0 &&
+      not_after > (double)now && not_after < (double)(now + duration))
+    duration = (long)(not_after - (double)now);
   /* NameQualifier: BASE64(SHA1(Issuer + account + "/" + provider name)), as
    * AWS documents it, so a user is identified the same way across calls. */
   size_t qlen = strlen(d->issuer) + 12 + 1 + strlen(provider);
@@ -242,12 +361,16 @@ void sts_assume_role_with_saml(aws_call *call, json_t *input) {
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     goto cleanup;
   }
-  if (sts_packed_size(call, input, 0, NULL, extra) < 0) {
+  if (json_object_get(context, "SourceIdentity"))
+    json_object_set(extra, "SourceIdentity", json_object_get(context, "SourceIdentity"));
+  if (sts_packed_size(call, input, 0, json_object_get(context, "Tags"), extra) < 0) {
     json_decref(extra);
     goto cleanup;
   }
-  sts_reply_assumed(call, role_arn, account, partition, d->session, duration, extra, NULL);
+  sts_reply_assumed(call, role_arn, account, partition, d->session, duration, extra, context);
+  context = NULL; /* taken */
 cleanup:
+  json_decref(context);
   free(d);
 }
 

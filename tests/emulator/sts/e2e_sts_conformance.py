@@ -422,6 +422,58 @@ class StsConformance(unittest.TestCase):
                          "arn:aws:iam::%s:oidc-provider/" % ACCOUNT)
         self.assertNotIn("SourceIdentity", out)
 
+    def test_saml_session_attributes(self):
+        # The IAM guide's SAML attributes: SourceIdentity, PrincipalTag:<key>,
+        # TransitiveTagKeys; the API reference: the session ends at the
+        # assertion's SessionNotOnOrAfter when that comes first.
+        import base64
+        from datetime import timedelta
+        def assertion(attributes, not_after=None):
+            authn = ('<saml:AuthnStatement AuthnInstant="2026-01-01T00:00:00Z"%s/>' %
+                     (' SessionNotOnOrAfter="%s"' % not_after if not_after else ""))
+            values = "".join(
+                '<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/%s">%s'
+                "</saml:Attribute>" % (name, "".join(
+                    "<saml:AttributeValue>%s</saml:AttributeValue>" % v for v in vals))
+                for name, vals in attributes)
+            xml = ('<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+                   'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Assertion>'
+                   "<saml:Issuer>https://idp.example.com</saml:Issuer><saml:Subject>"
+                   "<saml:NameID>alice@example.com</saml:NameID></saml:Subject>%s"
+                   "<saml:AttributeStatement>%s</saml:AttributeStatement></saml:Assertion>"
+                   "</samlp:Response>" % (authn, values))
+            return base64.b64encode(xml.encode()).decode()
+        idp = "arn:aws:iam::%s:saml-provider/Corp" % ACCOUNT
+        soon = (datetime.now(timezone.utc) + timedelta(seconds=1200)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+        out = self.sts.assume_role_with_saml(
+            RoleArn=self.role["Arn"], PrincipalArn=idp, SAMLAssertion=assertion(
+                [("RoleSessionName", ["alice"]), ("SourceIdentity", ["alice"]),
+                 ("PrincipalTag:Department", ["sales"]), ("PrincipalTag:Team", ["a"]),
+                 ("TransitiveTagKeys", ["Department"])], not_after=soon))
+        self.assertEqual(out["SourceIdentity"], "alice")
+        self.assertIn("PackedPolicySize", out)
+        self.assert_lasts(out["Credentials"], 1200)
+        hop = self.session(out["Credentials"])
+        self.assert_error(hop.assume_role, "InvalidParameterValue", RoleArn=self.role2["Arn"],
+                          RoleSessionName="hop", Tags=[{"Key": "DEPARTMENT", "Value": "hr"}])
+        self.assertEqual(self.assume(hop, arn=self.role2["Arn"], name="hop",
+                                     Tags=[{"Key": "Team", "Value": "b"}])["SourceIdentity"],
+                         "alice")
+        # Without those attributes: the default hour, no source identity.
+        plain = self.sts.assume_role_with_saml(
+            RoleArn=self.role["Arn"], PrincipalArn=idp,
+            SAMLAssertion=assertion([("RoleSessionName", ["bob"])]))
+        self.assertNotIn("SourceIdentity", plain)
+        self.assertNotIn("PackedPolicySize", plain)
+        self.assert_lasts(plain["Credentials"], 3600)
+        for attributes in ([("RoleSessionName", ["x1"]), ("SourceIdentity", ["a b"])],
+                           [("RoleSessionName", ["x1"]), ("PrincipalTag:k", ["v"]),
+                            ("TransitiveTagKeys", ["other"])]):
+            self.assert_error(self.sts.assume_role_with_saml, "InvalidIdentityToken",
+                              RoleArn=self.role["Arn"], PrincipalArn=idp,
+                              SAMLAssertion=assertion(attributes))
+
     def test_web_identity_session_claims(self):
         # The IAM guide: a token's https://aws.amazon.com/source_identity claim
         # sets the source identity; https://aws.amazon.com/tags its session
