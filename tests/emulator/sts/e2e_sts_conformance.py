@@ -165,6 +165,26 @@ class StsConformance(unittest.TestCase):
         self.assertEqual(json.loads(p.stdout)["Arn"],
                          "arn:aws:sts::%s:assumed-role/conf-role/cli" % ACCOUNT)
 
+    def test_other_accounts(self):
+        # LocalStack's test_get_caller_identity_{user,role}_access_key: keys
+        # of another account (a 12-digit key is that account's root here, as
+        # in LocalStack) and the role and user it creates.
+        other = "123123123123"
+        iam = self.make_client("iam", key=other)
+        user = iam.create_user(UserName="other-user")["User"]
+        key = iam.create_access_key(UserName="other-user")["AccessKey"]
+        ident = self.make_client(key=key["AccessKeyId"],
+                                 secret=key["SecretAccessKey"]).get_caller_identity()
+        self.assertEqual((ident["Account"], ident["Arn"]), (other, user["Arn"]))
+        role = iam.create_role(RoleName="other-role", AssumeRolePolicyDocument=TRUST)["Role"]
+        for caller in (self.make_client(key=other), self.sts):
+            out = self.assume(caller, arn=role["Arn"], name="x-acct")
+            ident = self.session(out["Credentials"]).get_caller_identity()
+            self.assertEqual((ident["Account"], ident["Arn"]),
+                             (other, out["AssumedRoleUser"]["Arn"]))
+            self.assertEqual(out["AssumedRoleUser"]["AssumedRoleId"],
+                             "%s:x-acct" % role["RoleId"])
+
     # ---- parameter validation (LocalStack's test_sts_invalid_parameters) ----
 
     def test_invalid_role_arns_and_session_names(self):
@@ -467,6 +487,18 @@ class StsConformance(unittest.TestCase):
         self.assertNotIn("SourceIdentity", plain)
         self.assertNotIn("PackedPolicySize", plain)
         self.assert_lasts(plain["Credentials"], 3600)
+        # LocalStack's and moto's fixtures leave a colon out of the provider's
+        # ARN; no provider is looked up, so it passes.
+        fixture = self.sts.assume_role_with_saml(
+            RoleArn=self.role["Arn"], PrincipalArn="arn:aws:iam:%s:saml-provider/TestProvFed"
+            % ACCOUNT, SAMLAssertion=assertion([("RoleSessionName", ["testuser"])]))
+        self.assertEqual(fixture["AssumedRoleUser"]["Arn"],
+                         "arn:aws:sts::%s:assumed-role/conf-role/testuser" % ACCOUNT)
+        for principal in ("arn:aws:iam::%s:role/not-an-idp" % ACCOUNT,
+                          "arn:aws:iam::%s:saml-provider/" % ACCOUNT, "x" * 30):
+            self.assert_error(self.sts.assume_role_with_saml, "ValidationError",
+                              RoleArn=self.role["Arn"], PrincipalArn=principal,
+                              SAMLAssertion=assertion([("RoleSessionName", ["x1"])]))
         for attributes in ([("RoleSessionName", ["x1"]), ("SourceIdentity", ["a b"])],
                            [("RoleSessionName", ["x1"]), ("PrincipalTag:k", ["v"]),
                             ("TransitiveTagKeys", ["other"])]):
