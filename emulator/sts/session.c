@@ -3,8 +3,9 @@
  * operations that issue credentials: session policies (their JSON and
  * grammar, MalformedPolicyDocument), managed policy ARNs, session tags and
  * transitive tag keys, ExternalId, SourceIdentity, the MFA SerialNumber and
- * TokenCode, and the packed size of policies and tags (PackedPolicySize,
- * PackedPolicyTooLarge).
+ * TokenCode, the packed size of policies and tags (PackedPolicySize,
+ * PackedPolicyTooLarge), and what a session hands on to the sessions it
+ * chains to (transitive tags, source identity).
  *
  * Limits and patterns are the model's and AWS's documented ones; errors
  * take AWS's "1 validation error detected: …" shape with the member's

@@ -18,7 +18,10 @@
  * MaxSessionDuration; any other role is assumed anyway (nothing is enforced)
  * with an id (AROA…) derived from its ARN, so it is the same on every
  * AssumeRole as AWS's is. Parameters are validated as AWS validates them,
- * with its codes.
+ * with its codes. A role session assuming a role (chaining) gets an hour at
+ * most and hands on its transitive tags and source identity, which the
+ * credentials remember (session.c); the root's GetSessionToken and
+ * GetFederationToken sessions last an hour at most, as AWS caps them.
  */
 #include "emulator/sts/sts_int.h"
 
