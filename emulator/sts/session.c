@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #define STS_MAX_TAGS 50
+#define TAG_PATTERN "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]"
 #define STS_PACKED_LIMIT 2048
 
 static int invalid(aws_call *call, const char *value, const char *member, const char *constraint) {
@@ -48,29 +49,97 @@ static int matches(const char *s, const char *ascii_extra, int utf8) {
   return 1;
 }
 
-/* An optional string member: its length in [lo, hi] and its bytes allowed. */
+/* The code points of UTF-8 text s (an invalid byte counts as one), and in
+ * *free_text whether all are in the class AWS's free-text pattern allows
+ * ([\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+):
+ * AWS's regular expressions read its last range as BMP characters, so a
+ * supplementary character fails it, as AWS answers for roleArn. */
+static size_t code_points(const char *s, int *free_text) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t n = 0;
+  *free_text = 1;
+  while (*p) {
+    unsigned long c = *p;
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    for (size_t i = 1; i < len; i++)
+      if ((p[i] & 0xC0) != 0x80)
+        len = 0;
+    if (len == 0) {
+      *free_text = 0;
+      p++;
+      n++;
+      continue;
+    }
+    if (len > 1) {
+      c &= 0xFFu >> (len + 1);
+      for (size_t i = 1; i < len; i++)
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    if (!(c == 9 || c == 10 || c == 13 || (c >= 0x20 && c <= 0x7E) || c == 0x85 ||
+          (c >= 0xA0 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD)))
+      *free_text = 0;
+    p += len;
+    n++;
+  }
+  return n;
+}
+
+int sts_check_text(aws_call *call, const char *member, const char *value, size_t lo, size_t hi,
+                   const char *allowed, const char *pattern) {
+  if (!value) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
+                  "Member must not be null",
+                  member);
+    return -1;
+  }
+  int free_text;
+  size_t n = code_points(value, &free_text);
+  /* The pattern first, then the length, as AWS lists them; a pattern with
+   * '*' admits the empty string. */
+  int utf8 = allowed && allowed[0] == '\1';
+  size_t plen = strlen(pattern);
+  int pattern_ok = allowed ? matches(value, allowed + utf8, utf8) &&
+                                 (n > 0 || plen < 2 || strcmp(pattern + plen - 2, "]+") != 0)
+                           : free_text && n > 0;
+  char length[64] = "";
+  if (n < lo)
+    snprintf(length, sizeof(length), "have length greater than or equal to %zu", lo);
+  else if (n > hi)
+    snprintf(length, sizeof(length), "have length less than or equal to %zu", hi);
+  int errors = !pattern_ok + (length[0] != '\0');
+  if (!errors)
+    return 0;
+  char first[1200];
+  snprintf(first, sizeof(first),
+           "Value '%.300s' at '%s' failed to satisfy constraint: Member must %s%s", value, member,
+           pattern_ok ? length : "satisfy regular expression pattern: ", pattern_ok ? "" : pattern);
+  if (errors == 1)
+    aws_call_fail(call, 400, "ValidationError", "1 validation error detected: %s", first);
+  else
+    aws_call_fail(call, 400, "ValidationError",
+                  "2 validation errors detected: %s; Value '%.300s' at '%s' failed to satisfy "
+                  "constraint: Member must %s",
+                  first, value, member, length);
+  return -1;
+}
+
+/* An optional string member, checked as sts_check_text. */
 static int check_string(aws_call *call, json_t *input, const char *name, const char *member,
                         size_t lo, size_t hi, const char *extra, const char *pattern) {
   json_t *v = json_object_get(input, name);
   if (!v)
     return 0;
   const char *s = json_string_value(v);
-  size_t n = json_string_length(v);
-  char constraint[96];
-  if (!s || n < lo || n > hi) {
-    snprintf(constraint, sizeof(constraint), "have length between %zu and %zu", lo, hi);
-    return invalid(call, s ? s : "", member, constraint);
-  }
-  if (strlen(s) != n || !matches(s, extra, 0)) {
-    snprintf(constraint, sizeof(constraint), "satisfy regular expression pattern: %s", pattern);
-    return invalid(call, s, member, constraint);
-  }
-  return 0;
+  if (s && strlen(s) != json_string_length(v))
+    return invalid(call, s, member, "not contain NUL characters");
+  return sts_check_text(call, member, s ? s : "", lo, hi, extra, pattern);
 }
 
 /* Tags (at most 50 {Key, Value}) and TransitiveTagKeys (at most 50 keys). */
 static int check_tags(aws_call *call, json_t *input) {
-  static const char tag_chars[] = " _.:/=+-@";
+  /* \p{L}\p{Z}\p{N}: any non-ASCII character counts as a letter here. */
+  static const char tag_chars[] = "\1 _.:/=+-@";
   json_t *tags = json_object_get(input, "Tags");
   json_t *transitive = json_object_get(input, "TransitiveTagKeys");
   size_t i;
@@ -80,21 +149,12 @@ static int check_tags(aws_call *call, json_t *input) {
     return invalid(call, "[…]", "tags", "have length less than or equal to 50");
   json_array_foreach(tags, i, t) {
     const char *key = jsonutil_string(t, "Key"), *value = jsonutil_string(t, "Value");
-    size_t kn = key ? strlen(key) : 0;
     snprintf(member, sizeof(member), "tags.%zu.member.key", i + 1);
-    if (kn < 1 || kn > 128)
-      return invalid(call, key ? key : "null", member, "have length between 1 and 128");
-    if (!matches(key, tag_chars, 1))
-      return invalid(call, key, member,
-                     "satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+");
+    if (sts_check_text(call, member, key, 1, 128, tag_chars, TAG_PATTERN "+") < 0)
+      return -1;
     snprintf(member, sizeof(member), "tags.%zu.member.value", i + 1);
-    if (!value)
-      return invalid(call, "null", member, "not be null");
-    if (strlen(value) > 256)
-      return invalid(call, value, member, "have length less than or equal to 256");
-    if (!matches(value, tag_chars, 1))
-      return invalid(call, value, member,
-                     "satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*");
+    if (sts_check_text(call, member, value, 0, 256, tag_chars, TAG_PATTERN "*") < 0)
+      return -1;
     /* Keys are case-insensitive at AWS: one key twice is refused. */
     for (size_t j = 0; j < i; j++) {
       const char *other = jsonutil_string(json_array_get(tags, j), "Key");
@@ -110,13 +170,9 @@ static int check_tags(aws_call *call, json_t *input) {
     return invalid(call, "[…]", "transitiveTagKeys", "have length less than or equal to 50");
   json_array_foreach(transitive, i, t) {
     const char *key = json_string_value(t);
-    size_t kn = key ? strlen(key) : 0;
     snprintf(member, sizeof(member), "transitiveTagKeys.%zu.member", i + 1);
-    if (kn < 1 || kn > 128)
-      return invalid(call, key ? key : "null", member, "have length between 1 and 128");
-    if (!matches(key, tag_chars, 1))
-      return invalid(call, key, member,
-                     "satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+");
+    if (sts_check_text(call, member, key, 1, 128, tag_chars, TAG_PATTERN "+") < 0)
+      return -1;
   }
   /* A transitive key names one of the request's own tags (case-insensitively). */
   json_array_foreach(transitive, i, t) {

@@ -115,15 +115,9 @@ long sts_duration(aws_call *call, json_t *input, long dflt, long max) {
 }
 
 int sts_role_arn(aws_call *call, const char *arn, char account[13], char partition[16]) {
-  size_t n = arn ? strlen(arn) : 0;
-  if (n < 20 || n > 2048) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value '%.64s' at 'roleArn' failed to satisfy "
-                  "constraint: Member must have length %s",
-                  arn ? arn : "",
-                  n < 20 ? "greater than or equal to 20" : "less than or equal to 2048");
+  if (sts_check_text(call, "roleArn", arn, 20, 2048, NULL, STS_TEXT_PATTERN) < 0)
     return -1;
-  }
+  size_t n = strlen(arn);
   /* arn:<partition>:<service>:<region>:<account>:role/<path/name>, as AWS
    * parses it: the service and region are not checked (nothing is enforced,
    * as with roles IAM does not know), an empty account is the caller's, and
@@ -145,7 +139,7 @@ int sts_role_arn(aws_call *call, const char *arn, char account[13], char partiti
       memcpy(acct, c[2] + 1, 12);
   }
   if (!ok) {
-    aws_call_fail(call, 400, "ValidationError", "%.256s is invalid", arn);
+    aws_call_fail(call, 400, "ValidationError", "%s is invalid", arn);
     return -1;
   }
   memcpy(partition, p, (size_t)(c[0] - p));
@@ -155,25 +149,7 @@ int sts_role_arn(aws_call *call, const char *arn, char account[13], char partiti
 }
 
 int sts_check_session_name(aws_call *call, const char *member, const char *name) {
-  size_t n = name ? strlen(name) : 0;
-  if (!name) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
-                  "Member must not be null",
-                  member);
-    return -1;
-  }
-  if (n < 2 || n > 64 ||
-      strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                   "0123456789_+=,.@-") != n) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value '%.64s' at '%s' failed to satisfy "
-                  "constraint: Member must have length between 2 and 64 and match pattern "
-                  "[\\w+=,.@-]*",
-                  name, member);
-    return -1;
-  }
-  return 0;
+  return sts_check_text(call, member, name, 2, 64, "_+=,.@-", "[\\w+=,.@-]*");
 }
 
 void sts_reply_assumed(aws_call *call, const char *role_arn, const char *account,
@@ -352,17 +328,8 @@ static void get_session_token(aws_call *call, json_t *input) {
  * arn:<partition>:sts::<account>:federated-user/<Name>, UserId <account>:<Name>. */
 static void get_federation_token(aws_call *call, json_t *input) {
   const char *name = jsonutil_string(input, "Name");
-  size_t n = name ? strlen(name) : 0;
-  if (!name || n < 2 || n > 32 ||
-      strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                   "0123456789_+=,.@-") != n) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value '%.32s' at 'name' failed to satisfy "
-                  "constraint: Member must have length between 2 and 32 and match pattern "
-                  "[\\w+=,.@-]*",
-                  name ? name : "null");
+  if (sts_check_text(call, "name", name, 2, 32, "_+=,.@-", "[\\w+=,.@-]*") < 0)
     return;
-  }
   if (sts_check_policy(call, input) < 0 || sts_check_session(call, input) < 0 ||
       refuse_session_credentials(call, "GetFederationToken"))
     return;
@@ -397,19 +364,8 @@ static void get_federation_token(aws_call *call, json_t *input) {
  * convention, as aws_call_account), 000000000000 otherwise. */
 static void get_access_key_info(aws_call *call, json_t *input) {
   const char *key = jsonutil_string(input, "AccessKeyId");
-  size_t n = key ? strlen(key) : 0;
-  int ok = n >= 16 && n <= 128;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = (key[i] >= 'A' && key[i] <= 'Z') || (key[i] >= 'a' && key[i] <= 'z') ||
-         (key[i] >= '0' && key[i] <= '9') || key[i] == '_';
-  if (!ok) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value '%.128s' at 'accessKeyId' failed to "
-                  "satisfy constraint: Member must have length between 16 and 128 and match "
-                  "pattern [\\w]*",
-                  key ? key : "null");
+  if (sts_check_text(call, "accessKeyId", key, 16, 128, "_", "[\\w]*") < 0)
     return;
-  }
   json_t *issued = emulator_credentials_get(aws_call_emulator(call), key);
   const char *account = json_string_value(json_object_get(issued, "Account"));
   json_t *out = json_pack("{s:s}", "Account", account ? account : "000000000000");

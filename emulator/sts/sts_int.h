@@ -16,6 +16,20 @@
 #define STS_ROOT_MAX_DURATION 3600      /* the same, asked with the root's keys */
 #define STS_CHAINED_MAX_DURATION 3600   /* a role session assuming a role */
 #define STS_MAX_POLICY 2048             /* an inline session policy, in characters */
+/* The pattern of STS's free-text members (roleArn, …), as AWS quotes it. */
+#define STS_TEXT_PATTERN                                                                           \
+  "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+"
+
+/* Checks a member's text against its model constraints as AWS words the
+ * failures ("N validation error(s) detected: Value '…' at '<member>' failed
+ * to satisfy constraint: Member must satisfy regular expression pattern:
+ * <pattern>; … Member must have length …", "Value null … must not be null"):
+ * lengths [lo, hi] in code points; allowed lists the ASCII characters the
+ * pattern admits besides letters and digits (a leading \1: any non-ASCII
+ * character too, for \p{L} patterns), NULL the free-text class of ARNs.
+ * Returns 0, or -1 after answering ValidationError (session.c). */
+int sts_check_text(aws_call *call, const char *member, const char *value, size_t lo, size_t hi,
+                   const char *allowed, const char *pattern);
 
 /* DurationSeconds of input, dflt when absent; answers ValidationError and
  * returns -1 when outside [900, max]. */

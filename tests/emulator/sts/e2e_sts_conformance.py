@@ -196,8 +196,77 @@ class StsConformance(unittest.TestCase):
         self.assert_error(
             self.sts.assume_role, "ValidationError",
             "1 validation error detected: Value 'Session1:2' at 'roleSessionName' failed to "
-            "satisfy constraint: Member must have length between 2 and 64 and match pattern "
-            "[\\w+=,.@-]*", RoleArn=self.role["Arn"], RoleSessionName="Session1:2")
+            "satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+            RoleArn=self.role["Arn"], RoleSessionName="Session1:2")
+
+    def raw_assume(self, pairs):
+        body = urllib.parse.urlencode([("Action", "AssumeRole"), ("Version", "2011-06-15")]
+                                      + pairs)
+        status, _, out = self.post(body, accept=None)
+        code = re.search(rb"<Code>(.*?)</Code>", out)
+        message = re.search(rb"<Message>(.*?)</Message>", out, re.S)
+        unescape = lambda b: b.decode().replace("&apos;", "'").replace("&quot;", '"') \
+            .replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        return (status, code and code.group(1).decode(),
+                message and unescape(message.group(1)))
+
+    def test_validation_as_aws_words_it(self):
+        # An AWS STS wire oracle (a public probe suite recording what AWS
+        # answers to AssumeRole's edge cases).
+        pattern = ("[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF"
+                   "\\uE000-\\uFFFD\\u10000-\\u10FFFF]+")
+        role, ok = self.role["Arn"], ("RoleSessionName", "s1")
+        prefix = "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: "
+        cases = [
+            ([("RoleArn", ""), ok], "2 validation errors detected: Value '' at 'roleArn' failed "
+             "to satisfy constraint: Member must satisfy regular expression pattern: %s; Value "
+             "'' at 'roleArn' failed to satisfy constraint: Member must have length greater "
+             "than or equal to 20" % pattern),
+            ([("RoleArn", "not-an-arn"), ok], prefix % ("not-an-arn", "roleArn") +
+             "Member must have length greater than or equal to 20"),
+            ([("RoleArn", "x" * 20), ok], "x" * 20 + " is invalid"),
+            ([("RoleArn", "\U0001F600" * 30), ok], prefix % ("\U0001F600" * 30, "roleArn") +
+             "Member must satisfy regular expression pattern: " + pattern),
+            ([("RoleArn", role), ("RoleSessionName", "")], prefix % ("", "roleSessionName") +
+             "Member must have length greater than or equal to 2"),
+            ([("RoleArn", role), ("RoleSessionName", "a")], prefix % ("a", "roleSessionName") +
+             "Member must have length greater than or equal to 2"),
+            ([("RoleArn", role), ("RoleSessionName", "bad/name")],
+             prefix % ("bad/name", "roleSessionName") +
+             "Member must satisfy regular expression pattern: [\\w+=,.@-]*"),
+            ([("RoleArn", role), ("RoleSessionName", "a" * 65)],
+             prefix % ("a" * 65, "roleSessionName") +
+             "Member must have length less than or equal to 64"),
+            ([("RoleArn", role), ok, ("DurationSeconds", "-1")],
+             prefix % ("-1", "durationSeconds") + "Member must have value greater than or "
+             "equal to 900"),
+            ([("RoleArn", role), ok, ("DurationSeconds", "2147483647")],
+             prefix % ("2147483647", "durationSeconds") + "Member must have value less than "
+             "or equal to 43200"),
+            # The first of a repeated parameter counts.
+            ([("RoleArn", "not-an-arn"), ("RoleArn", role), ok],
+             prefix % ("not-an-arn", "roleArn") +
+             "Member must have length greater than or equal to 20"),
+        ]
+        for pairs, message in cases:
+            self.assertEqual(self.raw_assume(pairs), (400, "ValidationError", message), pairs)
+        # A code point, not a byte, is a character: 2,048 accented letters
+        # pass the length check (and are then no ARN), 2,049 do not.
+        self.assertEqual(self.raw_assume([("RoleArn", "\u00e9" * 300), ok])[2],
+                         "\u00e9" * 300 + " is invalid")
+        status, code, message = self.raw_assume([("RoleArn", "\u00e9" * 2048), ok])
+        self.assertEqual((status, code), (400, "ValidationError"))
+        self.assertTrue(message.startswith("\u00e9" * 100) and "validation" not in message)
+        message = self.raw_assume([("RoleArn", "\u00e9" * 2049), ok])[2]
+        self.assertTrue(message.startswith("1 validation error detected: Value '\u00e9"), message)
+        self.assertTrue(message.endswith("Member must have length less than or equal to 2048"),
+                        message[-80:])
+        for pairs in ([("RoleArn", role), ok, ("DurationSeconds", "+900")],
+                      [("RoleArn", role), ok, ("DurationSeconds", "0900")],
+                      [("RoleArn", role), ("RoleSessionName", "b" * 64)],
+                      [("RoleArn", role), ok, ("Unknown", "value")],
+                      [("RoleArn", role), ok, ("RoleSessionName", "bad/name")]):
+            self.assertEqual(self.raw_assume(pairs)[0], 200, pairs)
 
     def test_duration_limits(self):
         # 900 s to 12 hours at most, and never past the role's MaxSessionDuration.
