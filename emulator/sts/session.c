@@ -54,7 +54,7 @@ static int matches(const char *s, const char *ascii_extra, int utf8) {
  * ([\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+):
  * AWS's regular expressions read its last range as BMP characters, so a
  * supplementary character fails it, as AWS answers for roleArn. */
-static size_t code_points(const char *s, int *free_text) {
+static size_t code_points(const char *s, int *free_text, int latin1) {
   const unsigned char *p = (const unsigned char *)s;
   size_t n = 0;
   *free_text = 1;
@@ -75,8 +75,9 @@ static size_t code_points(const char *s, int *free_text) {
       for (size_t i = 1; i < len; i++)
         c = (c << 6) | (p[i] & 0x3F);
     }
-    if (!(c == 9 || c == 10 || c == 13 || (c >= 0x20 && c <= 0x7E) || c == 0x85 ||
-          (c >= 0xA0 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD)))
+    if (latin1 ? !(c == 9 || c == 10 || c == 13 || (c >= 0x20 && c <= 0xFF))
+               : !(c == 9 || c == 10 || c == 13 || (c >= 0x20 && c <= 0x7E) || c == 0x85 ||
+                   (c >= 0xA0 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD)))
       *free_text = 0;
     p += len;
     n++;
@@ -93,8 +94,10 @@ int sts_check_text(aws_call *call, const char *member, const char *value, size_t
                   member);
     return -1;
   }
-  int free_text;
-  size_t n = code_points(value, &free_text);
+  int free_text, latin1 = allowed && allowed[0] == '\2';
+  size_t n = code_points(value, &free_text, latin1);
+  if (latin1)
+    allowed = NULL;
   /* The pattern first, then the length, as AWS lists them; a pattern with
    * '*' admits the empty string. */
   int utf8 = allowed && allowed[0] == '\1';
@@ -243,11 +246,9 @@ int sts_check_policy(aws_call *call, json_t *input) {
     return -1;
   if (!policy)
     return 0;
-  size_t n = strlen(policy);
-  if (n == 0 || n > STS_MAX_POLICY)
-    return invalid(call, n ? "…" : "", "policy",
-                   n ? "have length less than or equal to 2048"
-                     : "have length greater than or equal to 1");
+  if (sts_check_text(call, "policy", policy, 1, STS_MAX_POLICY, STS_LATIN1,
+                     "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+") < 0)
+    return -1;
   json_t *doc = json_loads(policy, JSON_REJECT_DUPLICATES, NULL);
   int parsed = json_is_object(doc), ok = parsed && policy_grammar_ok(doc);
   json_decref(doc);

@@ -26,8 +26,10 @@
  * <pattern>; … Member must have length …", "Value null … must not be null"):
  * lengths [lo, hi] in code points; allowed lists the ASCII characters the
  * pattern admits besides letters and digits (a leading \1: any non-ASCII
- * character too, for \p{L} patterns), NULL the free-text class of ARNs.
+ * character too, for \p{L} patterns), NULL the free-text class of ARNs,
+ * STS_LATIN1 the class of policies (tab, LF, CR, U+0020-U+00FF).
  * Returns 0, or -1 after answering ValidationError (session.c). */
+#define STS_LATIN1 "\2"
 int sts_check_text(aws_call *call, const char *member, const char *value, size_t lo, size_t hi,
                    const char *allowed, const char *pattern);
 

@@ -329,6 +329,17 @@ class StsConformance(unittest.TestCase):
         self.assertIn("Value '' at 'policy' failed to satisfy constraint", r["Error"]["Message"])
         self.assert_error(self.sts.get_federation_token, "MalformedPolicyDocument", Name="temp",
                           Policy='{"temp":true}')
+        # The API reference: policy characters are tab, LF, CR and U+0020-U+00FF.
+        statement = {"Effect": "Allow", "Action": "s3:GetObject",
+                     "Resource": "arn:aws:s3:::b/caf\u00e9"}
+        ok = json.dumps({"Version": "2012-10-17", "Statement": [statement]},
+                        ensure_ascii=False)
+        self.assertIn("PackedPolicySize", self.assume(name="latin1", Policy=ok))
+        r = self.assert_error(self.sts.assume_role, "ValidationError", RoleArn=self.role["Arn"],
+                              RoleSessionName="euro", Policy=ok.replace("\u00e9", "\u20ac"))
+        self.assertTrue(r["Error"]["Message"].endswith(
+            "Member must satisfy regular expression pattern: "
+            "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"), r["Error"]["Message"])
         # moto: a policy past 2,048 characters.
         long_policy = json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["s3:*"],
