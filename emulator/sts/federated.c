@@ -29,30 +29,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define SAML_NS "urn:oasis:names:tc:SAML:2.0:assertion"
-#define SAML_ATTRIBUTES "https://aws.amazon.com/SAML/Attributes/"
-#define SAML_ROLE_SESSION_NAME SAML_ATTRIBUTES "RoleSessionName"
-#define SAML_FIELD 1024  /* each value read from an assertion, in bytes */
-#define SAML_MAX_TAGS 50 /* session tags (and transitive keys), as AssumeRole's */
-
 /* ---- SAML ---- */
-
-/* What an assertion says, as read by the expat callbacks. */
-typedef struct saml_doc {
-  int depth;
-  char issuer[SAML_FIELD], name_id[SAML_FIELD], format[SAML_FIELD];
-  char audience[SAML_FIELD], session[SAML_FIELD], source[SAML_FIELD];
-  char not_after[64]; /* AuthnStatement's SessionNotOnOrAfter */
-  /* PrincipalTag:<key> attributes and the TransitiveTagKeys values. */
-  char tag_keys[SAML_MAX_TAGS][SAML_FIELD], tag_values[SAML_MAX_TAGS][SAML_FIELD];
-  char transitive[SAML_MAX_TAGS][SAML_FIELD];
-  size_t tags, transitive_count, too_many;
-  char *text; /* the buffer the current element's text goes to, or NULL */
-  size_t text_len;
-  /* Which AWS attribute the element is inside of (its values are read). */
-  enum { SAML_OTHER, SAML_SESSION, SAML_SOURCE, SAML_TAG, SAML_TRANSITIVE } attribute;
-  int saw_assertion;
-} saml_doc;
 
 /* The local name of an expat namespace-qualified name ("uri local"), when its
  * namespace is SAML 2.0's assertion namespace; NULL otherwise. */
@@ -168,14 +145,12 @@ static void trim(char *s) {
   s[n - start] = '\0';
 }
 
-/* Decodes and parses a base64 SAML response or assertion into d; 0, or -1
- * after answering InvalidIdentityToken. */
-static int saml_read(aws_call *call, const char *b64, saml_doc *d) {
+int sts_saml_read(saml_doc *d, const char *b64, const char **why) {
   unsigned char *xml = NULL;
   size_t len = 0;
   memset(d, 0, sizeof(*d));
   if (codec_base64_decode(&xml, &len, b64, strlen(b64)) != 0) {
-    aws_call_fail(call, 0, "InvalidIdentityTokenException", "Invalid base64 SAMLResponse");
+    *why = "Invalid base64 SAMLResponse";
     return -1;
   }
   XML_Parser p = XML_ParserCreateNS(NULL, ' ');
@@ -189,9 +164,8 @@ static int saml_read(aws_call *call, const char *b64, saml_doc *d) {
   }
   free(xml);
   if (!ok || !d->saw_assertion) {
-    aws_call_fail(call, 0, "InvalidIdentityTokenException",
-                  ok ? "Invalid SAML response: it holds no SAML 2.0 Assertion"
-                     : "Invalid SAML response: the assertion is not well-formed XML");
+    *why = ok ? "Invalid SAML response: it holds no SAML 2.0 Assertion"
+              : "Invalid SAML response: the assertion is not well-formed XML";
     return -1;
   }
   trim(d->issuer);
@@ -206,11 +180,7 @@ static int saml_read(aws_call *call, const char *b64, saml_doc *d) {
   return 0;
 }
 
-/* The session an assertion asks for, as AWS reads its attributes:
- * SourceIdentity, PrincipalTag:<key> and TransitiveTagKeys. *out is the
- * sts_chain_session form (owned; NULL when none); -1 after answering
- * InvalidIdentityToken for attributes AWS refuses. */
-static int saml_session(aws_call *call, const saml_doc *d, json_t **out) {
+int sts_saml_session(const saml_doc *d, json_t **out, const char **why) {
   const char *bad = NULL;
   size_t sn = strlen(d->source);
   if (sn && (sn < 2 || sn > 64 ||
@@ -241,10 +211,7 @@ static int saml_session(aws_call *call, const saml_doc *d, json_t **out) {
     json_decref(session);
     json_decref(tags);
     json_decref(keys);
-    if (bad)
-      aws_call_fail(call, 0, "InvalidIdentityTokenException", "Invalid SAML attributes: %s", bad);
-    else
-      aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    *why = bad;
     return -1;
   }
   if (json_array_size(tags))
@@ -313,8 +280,11 @@ void sts_assume_role_with_saml(aws_call *call, json_t *input) {
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     return;
   }
-  if (saml_read(call, assertion, d) < 0)
+  const char *why = NULL;
+  if (sts_saml_read(d, assertion, &why) < 0) {
+    aws_call_fail(call, 0, "InvalidIdentityTokenException", "%s", why);
     goto cleanup;
+  }
   if (!d->session[0]) {
     aws_call_fail(call, 0, "InvalidIdentityTokenException",
                   "RoleSessionName is required in AuthnResponse (attribute %s)",
@@ -326,9 +296,15 @@ void sts_assume_role_with_saml(aws_call *call, json_t *input) {
                   "Subject (NameID) is required in AuthnResponse");
     goto cleanup;
   }
-  if (sts_check_session_name(call, "roleSessionName", d->session) < 0 ||
-      saml_session(call, d, &context) < 0)
+  if (sts_check_session_name(call, "roleSessionName", d->session) < 0)
     goto cleanup;
+  if (sts_saml_session(d, &context, &why) < 0) {
+    if (why)
+      aws_call_fail(call, 0, "InvalidIdentityTokenException", "Invalid SAML attributes: %s", why);
+    else
+      aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    goto cleanup;
+  }
   /* The session ends at the assertion's SessionNotOnOrAfter when that comes
    * first (one that has passed is not held against it: nothing checks an
    * assertion's times here, as nothing checks its signature). */
@@ -382,8 +358,7 @@ cleanup:
 
 /* ---- web identity (OpenID Connect JWTs) ---- */
 
-/* The JSON payload of a JWT (header.payload.signature, base64url), or NULL. */
-static json_t *jwt_payload(const char *token) {
+json_t *sts_jwt_payload(const char *token) {
   const char *dot1 = strchr(token, '.');
   const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
   if (!dot1 || !dot2 || dot1 == token || dot2 == dot1 + 1 || strchr(dot2 + 1, '.'))
@@ -412,13 +387,7 @@ static json_t *jwt_payload(const char *token) {
   return payload;
 }
 
-/* The session an OpenID Connect token asks for, as AWS reads it from the
- * token: the source identity from the https://aws.amazon.com/source_identity
- * claim, session tags and transitive keys from https://aws.amazon.com/tags
- * ({"principal_tags": {"k": ["v"]}, "transitive_tag_keys": ["k"]}). *out is
- * the sts_chain_session form (owned; NULL when the token asks for none);
- * -1 after answering InvalidIdentityToken for claims of the wrong shape. */
-static int jwt_session(aws_call *call, const json_t *claims, json_t **out) {
+int sts_jwt_session(const json_t *claims, json_t **out, const char **why) {
   const json_t *source = json_object_get(claims, "https://aws.amazon.com/source_identity");
   const json_t *tags_claim = json_object_get(claims, "https://aws.amazon.com/tags");
   const json_t *principal = json_object_get(tags_claim, "principal_tags");
@@ -457,11 +426,7 @@ static int jwt_session(aws_call *call, const json_t *claims, json_t **out) {
     json_decref(session);
     json_decref(tags);
     json_decref(keys);
-    if (bad)
-      aws_call_fail(call, 0, "InvalidIdentityTokenException",
-                    "The web identity token's claims are invalid: %s", bad);
-    else
-      aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    *why = bad;
     return -1;
   }
   if (json_array_size(tags))
@@ -500,7 +465,7 @@ void sts_assume_role_with_web_identity(aws_call *call, json_t *input) {
   long duration = sts_duration(call, input, 3600, STS_ROLE_MAX_DURATION);
   if (duration < 0)
     return;
-  json_t *claims = jwt_payload(token);
+  json_t *claims = sts_jwt_payload(token);
   const char *sub = jsonutil_string(claims, "sub");
   const char *iss = jsonutil_string(claims, "iss");
   json_t *aud = json_object_get(claims, "aud");
@@ -537,7 +502,13 @@ void sts_assume_role_with_web_identity(aws_call *call, json_t *input) {
       snprintf(provider, n, "arn:%s:iam::%s:oidc-provider/%s", partition, account, host);
   }
   json_t *context = NULL;
-  if (jwt_session(call, claims, &context) < 0) {
+  const char *why = NULL;
+  if (sts_jwt_session(claims, &context, &why) < 0) {
+    if (why)
+      aws_call_fail(call, 0, "InvalidIdentityTokenException",
+                    "The web identity token's claims are invalid: %s", why);
+    else
+      aws_call_fail(call, 500, "InternalFailure", "out of memory");
     free(provider);
     json_decref(claims);
     return;

@@ -86,6 +86,49 @@ void sts_reply_assumed(aws_call *call, const char *role_arn, const char *account
                        const char *partition, const char *session, long duration, json_t *extra,
                        json_t *context);
 
+/* ---- the identity providers' documents (federated.c), read without a call
+ * so that tests/fuzz/fuzz_sts_documents.c can drive them ---- */
+
+#define SAML_NS "urn:oasis:names:tc:SAML:2.0:assertion"
+#define SAML_ATTRIBUTES "https://aws.amazon.com/SAML/Attributes/"
+#define SAML_ROLE_SESSION_NAME SAML_ATTRIBUTES "RoleSessionName"
+#define SAML_FIELD 1024  /* each value read from an assertion, in bytes */
+#define SAML_MAX_TAGS 50 /* session tags (and transitive keys), as AssumeRole's */
+
+/* What an assertion says, as read by the expat callbacks. */
+typedef struct saml_doc {
+  int depth;
+  char issuer[SAML_FIELD], name_id[SAML_FIELD], format[SAML_FIELD];
+  char audience[SAML_FIELD], session[SAML_FIELD], source[SAML_FIELD];
+  char not_after[64]; /* AuthnStatement's SessionNotOnOrAfter */
+  /* PrincipalTag:<key> attributes and the TransitiveTagKeys values. */
+  char tag_keys[SAML_MAX_TAGS][SAML_FIELD], tag_values[SAML_MAX_TAGS][SAML_FIELD];
+  char transitive[SAML_MAX_TAGS][SAML_FIELD];
+  size_t tags, transitive_count, too_many;
+  char *text; /* the buffer the current element's text goes to, or NULL */
+  size_t text_len;
+  /* Which AWS attribute the element is inside of (its values are read). */
+  enum { SAML_OTHER, SAML_SESSION, SAML_SOURCE, SAML_TAG, SAML_TRANSITIVE } attribute;
+  int saw_assertion;
+} saml_doc;
+
+/* Decodes and parses a base64 SAML response or assertion into d (expat,
+ * namespace-aware, no DTDs or external entities; every value bounded by
+ * SAML_FIELD, tags by SAML_MAX_TAGS). 0, or -1 with *why saying what is
+ * wrong (a static string). */
+int sts_saml_read(saml_doc *d, const char *b64, const char **why);
+/* The session an assertion asks for (sts_chain_session's form; owned, NULL
+ * when none) from its SourceIdentity, PrincipalTag:<key> and
+ * TransitiveTagKeys attributes. 0, or -1 with *why (static; NULL when out of
+ * memory). */
+int sts_saml_session(const saml_doc *d, json_t **out, const char **why);
+/* The JSON payload of a JWT (header.payload.signature, base64url): an owned
+ * object, or NULL when token is not one. */
+json_t *sts_jwt_payload(const char *token);
+/* The session a token's claims ask for (https://aws.amazon.com/source_identity,
+ * https://aws.amazon.com/tags), as sts_saml_session. */
+int sts_jwt_session(const json_t *claims, json_t **out, const char **why);
+
 void sts_assume_role_with_saml(aws_call *call, json_t *input);
 void sts_assume_role_with_web_identity(aws_call *call, json_t *input);
 
