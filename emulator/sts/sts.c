@@ -1,6 +1,6 @@
 /*
  * sts.c — AWS STS: GetCallerIdentity, AssumeRole, GetSessionToken,
- * GetFederationToken, GetAccessKeyInfo, DecodeAuthorizationMessage (always
+ * GetFederationToken, GetAccessKeyInfo, AssumeRoot, DecodeAuthorizationMessage (always
  * refused: nothing here encodes one), the role ARN, session name and
  * duration checks every operation shares, and the service table. Session
  * policies, tags and the other session parameters are checked in session.c. The identity-provider
@@ -373,6 +373,62 @@ static void get_access_key_info(aws_call *call, json_t *input) {
   aws_call_reply(call, out);
 }
 
+/* AssumeRoot (centralized root access): short credentials acting as the
+ * root of a member account, for one of AWS's root-task policies. The caller
+ * is not checked to be the organization's management account (nothing is
+ * enforced). */
+static void assume_root(aws_call *call, json_t *input) {
+  static const char *const tasks[] = {"IAMAuditRootUserCredentials", "IAMCreateRootUserPassword",
+                                      "IAMDeleteRootUserCredentials", "S3UnlockBucketPolicy",
+                                      "SQSUnlockQueuePolicy"};
+  const char *target = jsonutil_string(input, "TargetPrincipal");
+  const char *task = jsonutil_string(json_object_get(input, "TaskPolicyArn"), "arn");
+  if (sts_check_text(call, "targetPrincipal", target, 12, 2048, NULL, STS_TEXT_PATTERN) < 0 ||
+      sts_check_text(call, "taskPolicyArn.arn", task, 20, 2048, NULL, STS_TEXT_PATTERN) < 0)
+    return;
+  /* The member account: its id, or its root's ARN. */
+  char account[13] = "", partition[16] = "";
+  size_t n = strlen(target);
+  if (n == 12 && strspn(target, "0123456789") == 12)
+    memcpy(account, target, 13);
+  else if (sscanf(target, "arn:%15[a-z-]:iam::%12[0-9]:root", partition, account) != 2 ||
+           strlen(account) != 12 || strcmp(target + n - 5, ":root") != 0)
+    account[0] = '\0';
+  if (!account[0]) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "%.256s is invalid: TargetPrincipal is a member account's id or its root's ARN",
+                  target);
+    return;
+  }
+  const char *name = strstr(task, ":iam::aws:policy/root-task/");
+  int known = name && !strncmp(task, "arn:", 4);
+  for (size_t i = 0; known && i < sizeof(tasks) / sizeof(tasks[0]); i++)
+    if (!strcmp(name + 27, tasks[i]))
+      known = 2;
+  if (known != 2) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "%.256s is invalid: TaskPolicyArn must be one of AWS's root-task policies "
+                  "(arn:aws:iam::aws:policy/root-task/<name>)",
+                  task);
+    return;
+  }
+  /* 0 to 900 seconds (the model's range), 900 by default. */
+  json_t *d = json_object_get(input, "DurationSeconds");
+  json_int_t duration = d ? json_integer_value(d) : 900;
+  if (duration < 0 || duration > 900) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value '%lld' at 'durationSeconds' failed to "
+                  "satisfy constraint: Member must have value %s",
+                  (long long)duration,
+                  duration < 0 ? "greater than or equal to 0" : "less than or equal to 900");
+    return;
+  }
+  char arn[64];
+  snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", aws_call_partition(call), account);
+  json_t *creds = credentials(call, (long)duration, account, arn, account, NULL);
+  aws_call_reply(call, json_pack("{s:o}", "Credentials", creds));
+}
+
 /* The emulator enforces no policy, so it never encodes an authorization
  * failure: no message can be one of its own, and AWS refuses those. */
 static void decode_authorization_message(aws_call *call, json_t *input) {
@@ -390,6 +446,7 @@ static void decode_authorization_message(aws_call *call, json_t *input) {
 
 static const aws_operation sts_operations[] = {
     {"AssumeRole", assume_role},
+    {"AssumeRoot", assume_root},
     {"AssumeRoleWithSAML", sts_assume_role_with_saml},
     {"AssumeRoleWithWebIdentity", sts_assume_role_with_web_identity},
     {"DecodeAuthorizationMessage", decode_authorization_message},
