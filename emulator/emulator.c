@@ -354,6 +354,8 @@ void emulator_credentials_add(emulator *emu, const emulator_credential *cred) {
     json_object_set_new(identity, "SessionToken", json_string(cred->session_token));
   if (cred->expiration > 0)
     json_object_set_new(identity, "Expiration", json_real(cred->expiration));
+  if (cred->session)
+    json_object_set_new(identity, "Session", json_deep_copy(cred->session));
   pthread_mutex_lock(&emu->lock);
   if (json_object_size(emu->credentials) >= EMULATOR_MAX_CREDENTIALS) {
     /* Forget the oldest half of the temporary ones (jansson objects keep

@@ -571,7 +571,8 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   if (aws_protocol_operation(&operation, &err, m, p, &in) < 0)
     goto fail;
   handler_name = operation;
-  if (p == AWS_PROTOCOL_QUERY && strcmp(service, "sqs") == 0 && is_queue_path(in.path)) {
+  if ((p == AWS_PROTOCOL_QUERY || p == AWS_PROTOCOL_QUERY_JSON) && strcmp(service, "sqs") == 0 &&
+      is_queue_path(in.path)) {
     char endpoint[300];
     endpoint_of(endpoint, sizeof(endpoint), emu, req);
     queue_query = queue_url_query(&in, endpoint);

@@ -170,12 +170,16 @@ typedef struct emulator_credential {
   const char *secret;        /* the secret access key */
   const char *session_token; /* STS's; NULL for long-term (IAM) keys */
   double expiration;         /* seconds since the epoch; 0: never */
+  /* What STS carries from a session into the sessions it assumes (session
+   * tags, transitive tag keys, source identity), kept as "Session"; NULL for
+   * none. Copied. */
+  const json_t *session;
 } emulator_credential;
 void emulator_credentials_add(emulator *emu, const emulator_credential *cred);
 /* Forgets access_key (an IAM key deleted or made inactive). */
 void emulator_credentials_remove(emulator *emu, const char *access_key);
 /* The identity issued with access_key, {"Account", "Arn", "UserId",
- * "SecretAccessKey"[, "SessionToken", "Expiration"][, "LastUsed":
+ * "SecretAccessKey"[, "SessionToken", "Expiration"][, "Session"][, "LastUsed":
  * {"LastUsedDate", "ServiceName", "Region"}]} (new reference: json_decref),
  * or NULL when this emulator did not issue it. */
 json_t *emulator_credentials_get(emulator *emu, const char *access_key);

@@ -19,7 +19,8 @@
 
 const char *aws_protocol_name(aws_protocol p) {
   switch (p) {
-  case AWS_PROTOCOL_QUERY: return "query";
+  case AWS_PROTOCOL_QUERY:
+  case AWS_PROTOCOL_QUERY_JSON: return "query";
   case AWS_PROTOCOL_JSON: return "json";
   case AWS_PROTOCOL_REST_JSON: return "rest-json";
   case AWS_PROTOCOL_REST_XML: return "rest-xml";
@@ -45,6 +46,25 @@ int aws_protocol_from_name(aws_protocol *out, const char *name) {
 
 /* ---- dispatch ---- */
 
+/* Whether an Accept header prefers JSON: its first media range naming JSON
+ * or XML is application/json (so "application/json, text/plain" is,
+ * and "text/xml, application/json" is not). Quality values are not weighed:
+ * clients asking AWS for JSON list it alone or first. */
+static int accepts_json(const char *accept) {
+  for (const char *p = accept; p && *p;) {
+    p += strspn(p, " \t,");
+    size_t n = strcspn(p, ",;");
+    if (n == 16 && strncasecmp(p, "application/json", 16) == 0)
+      return 1;
+    for (size_t i = 0; i + 3 <= n; i++)
+      if (strncasecmp(p + i, "xml", 3) == 0)
+        return 0;
+    p += n;
+    p += strcspn(p, ","); /* skip parameters */
+  }
+  return 0;
+}
+
 aws_protocol aws_protocol_detect(const aws_model *m, const aws_http_in *in) {
   aws_protocol native = AWS_PROTOCOL_QUERY;
   if (aws_protocol_from_name(&native, aws_model_protocol(m)) < 0)
@@ -55,6 +75,8 @@ aws_protocol aws_protocol_detect(const aws_model *m, const aws_http_in *in) {
     if (target && type && strstr(type, "json"))
       return AWS_PROTOCOL_JSON;
   }
+  if (native == AWS_PROTOCOL_QUERY && accepts_json(in->header(in->ctx, "Accept")))
+    return AWS_PROTOCOL_QUERY_JSON;
   return native;
 }
 
@@ -92,7 +114,8 @@ aws_protocol aws_protocol_guess(const aws_http_in *in, const char *service) {
 int aws_protocol_operation(const char **out, aws_error *err, const aws_model *m, aws_protocol p,
                            const aws_http_in *in) {
   switch (p) {
-  case AWS_PROTOCOL_QUERY: return aws_query_operation(out, err, m, in);
+  case AWS_PROTOCOL_QUERY:
+  case AWS_PROTOCOL_QUERY_JSON: return aws_query_operation(out, err, m, in);
   case AWS_PROTOCOL_JSON: return aws_json_operation(out, err, m, in);
   default: return aws_rest_operation(out, err, m, p, in);
   }
@@ -101,7 +124,8 @@ int aws_protocol_operation(const char **out, aws_error *err, const aws_model *m,
 int aws_protocol_parse(json_t **out, aws_error *err, const aws_model *m, aws_protocol p,
                        const char *operation, const aws_http_in *in) {
   switch (p) {
-  case AWS_PROTOCOL_QUERY: return aws_query_parse(out, err, m, operation, in);
+  case AWS_PROTOCOL_QUERY:
+  case AWS_PROTOCOL_QUERY_JSON: return aws_query_parse(out, err, m, operation, in);
   case AWS_PROTOCOL_JSON: return aws_json_parse(out, err, m, operation, in);
   default: return aws_rest_parse(out, err, m, p, operation, in);
   }
@@ -125,6 +149,9 @@ int aws_protocol_serialize(aws_http_out *out, const aws_model *m, aws_protocol p
   int rc;
   switch (p) {
   case AWS_PROTOCOL_QUERY: rc = aws_query_serialize(out, m, operation, output, request_id); break;
+  case AWS_PROTOCOL_QUERY_JSON:
+    rc = aws_query_json_serialize(out, m, operation, output, request_id);
+    break;
   case AWS_PROTOCOL_JSON: rc = aws_json_serialize(out, m, operation, output); break;
   default: rc = aws_rest_serialize(out, m, p, operation, output); break;
   }
@@ -186,6 +213,9 @@ void aws_protocol_serialize_error(aws_http_out *out, const aws_model *m, aws_pro
   memset(out, 0, sizeof(*out));
   switch (p) {
   case AWS_PROTOCOL_QUERY: aws_query_error(out, m, err, status, query_code, request_id); break;
+  case AWS_PROTOCOL_QUERY_JSON:
+    aws_query_json_error(out, err, status, query_code, request_id);
+    break;
   case AWS_PROTOCOL_JSON:
     aws_json_error(out, m, err, status, shape_name,
                    m && aws_model_query_compatible(m) ? query_code : NULL);

@@ -39,6 +39,12 @@ typedef enum aws_protocol {
   AWS_PROTOCOL_JSON,
   AWS_PROTOCOL_REST_JSON,
   AWS_PROTOCOL_REST_XML,
+  /* The query protocol asked to answer in JSON (Accept: application/json), as
+   * AWS's query services (STS, SNS, IAM, SQS's query API) do: the request is
+   * parsed as query, the answer is {"<Op>Response": {"<Op>Result": …,
+   * "ResponseMetadata": …}} and errors {"Error": {…}, "RequestId": …}. Its
+   * name is still "query". */
+  AWS_PROTOCOL_QUERY_JSON,
 } aws_protocol;
 
 /* "query", "json", "rest-json", "rest-xml". */
@@ -88,7 +94,9 @@ void aws_error_clear(aws_error *err);
 
 /* The protocol a request addressed to model m speaks: rest models by their
  * own protocol; query models answer JSON too when the request carries
- * X-Amz-Target and a JSON content type (SQS, as current SDKs send it). */
+ * X-Amz-Target and a JSON content type (SQS, as current SDKs send it), and
+ * AWS_PROTOCOL_QUERY_JSON when a query request prefers application/json in
+ * its Accept header. */
 aws_protocol aws_protocol_detect(const aws_model *m, const aws_http_in *in);
 
 /* The protocol a request speaks when its service has no embedded model (a

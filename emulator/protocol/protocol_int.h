@@ -149,6 +149,11 @@ int aws_query_serialize(aws_http_out *out, const aws_model *m, const char *opera
                         const json_t *output, const char *request_id);
 void aws_query_error(aws_http_out *out, const aws_model *m, const aws_error *err, int status,
                      const char *code, const char *request_id);
+/* The same answers in JSON, for AWS_PROTOCOL_QUERY_JSON. */
+int aws_query_json_serialize(aws_http_out *out, const aws_model *m, const char *operation,
+                             const json_t *output, const char *request_id);
+void aws_query_json_error(aws_http_out *out, const aws_error *err, int status, const char *code,
+                          const char *request_id);
 
 int aws_json_operation(const char **out, aws_error *err, const aws_model *m, const aws_http_in *in);
 int aws_json_parse(json_t **out, aws_error *err, const aws_model *m, const char *operation,

@@ -9,7 +9,8 @@
  * the shape does not mention are ignored, as AWS does. The rules mirror
  * botocore's QuerySerializer (flattened lists/maps, locationName, empty lists
  * sent as "Name="). Responses are XML:
- * <OpResponse><OpResult>…</OpResult><ResponseMetadata>…</ResponseMetadata></OpResponse>.
+ * <OpResponse><OpResult>…</OpResult><ResponseMetadata>…</ResponseMetadata></OpResponse>,
+ * or the same structure in JSON when the request prefers it (at the end).
  */
 #include "common/error.h"
 #include "common/http_server.h"
@@ -381,5 +382,67 @@ void aws_query_error(aws_http_out *out, const aws_model *m, const aws_error *err
   if (!out->body)
     out->body_len = 0;
   out->content_type = "text/xml";
+  out->headers = json_object();
+}
+
+/* ---- the same answers in JSON (Accept: application/json) ----
+ * AWS's query services answer a request that prefers JSON with the XML
+ * document's structure in JSON: members under {"<Op>Response": {"<Op>Result":
+ * …, "ResponseMetadata": {"RequestId": …}}}, lists as arrays, timestamps as
+ * epoch seconds (STS's Expiration is a number there), and errors as
+ * {"Error": {"Code", "Message", "Type"}, "RequestId"}. */
+
+int aws_query_json_serialize(aws_http_out *out, const aws_model *m, const char *operation,
+                             const json_t *output, const char *request_id) {
+  const json_t *op = aws_model_operation(m, operation);
+  const json_t *oref = json_object_get(op, "output");
+  char response[160], result[160];
+  snprintf(response, sizeof(response), "%sResponse", operation);
+  const char *wrapper = aws_json_str(oref, "resultWrapper");
+  if (!wrapper) {
+    snprintf(result, sizeof(result), "%sResult", operation);
+    wrapper = result;
+  }
+  json_t *inner =
+      json_pack("{s:{s:s}}", "ResponseMetadata", "RequestId", request_id ? request_id : "");
+  if (inner && oref) {
+    json_t *members =
+        output ? aws_value_to_json(m, oref, aws_model_ref_shape(m, oref), output, 0, 0) : NULL;
+    json_object_set_new(inner, wrapper, members ? members : json_object());
+  }
+  json_t *doc = inner ? json_pack("{s:o}", response, inner) : NULL;
+  char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+  json_decref(doc);
+  if (!body || strlen(body) > AWS_MAX_OUTPUT) {
+    free(body);
+    return airgap_error_set(AIRGAP_ETOOBIG, "the %s response is too large", operation);
+  }
+  memset(out, 0, sizeof(*out));
+  out->status = 200;
+  out->content_type = "application/json";
+  out->body = body;
+  out->body_len = strlen(body);
+  out->headers = json_object();
+  return 0;
+}
+
+void aws_query_json_error(aws_http_out *out, const aws_error *err, int status, const char *code,
+                          const char *request_id) {
+  json_t *error =
+      json_pack("{s:s, s:s, s:s}", "Code", code, "Message", err->message ? err->message : "",
+                "Type", status >= 500 ? "Receiver" : "Sender");
+  const char *key;
+  json_t *value;
+  json_object_foreach(err->fields, key, value) {
+    if (error && !json_object_get(error, key))
+      json_object_set(error, key, value);
+  }
+  json_t *doc =
+      error ? json_pack("{s:o, s:s}", "Error", error, "RequestId", request_id ? request_id : "")
+            : NULL;
+  out->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+  out->body_len = out->body ? strlen(out->body) : 0;
+  json_decref(doc);
+  out->content_type = "application/json";
   out->headers = json_object();
 }

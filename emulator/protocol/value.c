@@ -89,9 +89,11 @@ void aws_parse_ctx_init(aws_parse_ctx *ctx, const aws_model *m, aws_protocol p, 
   memset(ctx, 0, sizeof(*ctx));
   ctx->m = m;
   ctx->err = err;
-  int query_codes = p == AWS_PROTOCOL_QUERY || (m && aws_model_query_compatible(m));
+  int query_codes = p == AWS_PROTOCOL_QUERY || p == AWS_PROTOCOL_QUERY_JSON ||
+                    (m && aws_model_query_compatible(m));
   switch (p) {
-  case AWS_PROTOCOL_QUERY: ctx->malformed_code = "MalformedQueryString"; break;
+  case AWS_PROTOCOL_QUERY:
+  case AWS_PROTOCOL_QUERY_JSON: ctx->malformed_code = "MalformedQueryString"; break;
   case AWS_PROTOCOL_JSON:
   case AWS_PROTOCOL_REST_JSON:
     ctx->malformed_code = "SerializationException";

@@ -9,36 +9,27 @@
  * (namespace-aware; no external entities are ever loaded) for its Issuer,
  * NameID, audience and the RoleSessionName attribute; the web identity token
  * is a JWT whose payload gives sub, aud and iss (an expired exp is refused as
- * AWS refuses it). Malformed documents get AWS's InvalidIdentityToken.
+ * AWS refuses it). Malformed documents get AWS's InvalidIdentityToken. Both
+ * may ask for a source identity and session tags (SAML attributes, token
+ * claims, as the IAM guide names them), which the session keeps and carries
+ * into the sessions it chains to (sts_chain_session); an assertion's
+ * SessionNotOnOrAfter ends the session early.
  */
 #include "emulator/sts/sts_int.h"
 
 #include "common/codec.h"
 #include "common/jsonutil.h"
+#include "emulator/protocol/protocol.h"
 
 #include <expat.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
-#define SAML_NS "urn:oasis:names:tc:SAML:2.0:assertion"
-#define SAML_ROLE_SESSION_NAME "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
-#define SAML_FIELD 1024 /* each value read from an assertion, in bytes */
-
 /* ---- SAML ---- */
-
-/* What an assertion says, as read by the expat callbacks. */
-typedef struct saml_doc {
-  int depth;
-  char issuer[SAML_FIELD], name_id[SAML_FIELD], format[SAML_FIELD];
-  char audience[SAML_FIELD], session[SAML_FIELD];
-  char *text; /* the buffer the current element's text goes to, or NULL */
-  size_t text_len;
-  int in_session_attribute; /* inside <Attribute Name="…RoleSessionName"> */
-  int saw_assertion;
-} saml_doc;
 
 /* The local name of an expat namespace-qualified name ("uri local"), when its
  * namespace is SAML 2.0's assertion namespace; NULL otherwise. */
@@ -85,18 +76,51 @@ static void XMLCALL saml_start(void *payload, const XML_Char *name, const XML_Ch
     const char *recipient = attr_of(attrs, "Recipient");
     if (recipient && !d->audience[0])
       snprintf(d->audience, sizeof(d->audience), "%s", recipient);
+  } else if (!strcmp(local, "AuthnStatement")) {
+    const char *after = attr_of(attrs, "SessionNotOnOrAfter");
+    if (after && !d->not_after[0])
+      snprintf(d->not_after, sizeof(d->not_after), "%s", after);
   } else if (!strcmp(local, "Attribute")) {
-    const char *attr_name = attr_of(attrs, "Name");
-    d->in_session_attribute = attr_name && !strcmp(attr_name, SAML_ROLE_SESSION_NAME);
-  } else if (!strcmp(local, "AttributeValue") && d->in_session_attribute)
-    capture(d, d->session);
+    const char *n = attr_of(attrs, "Name");
+    size_t pre = strlen(SAML_ATTRIBUTES);
+    d->attribute = SAML_OTHER;
+    if (!n || strncmp(n, SAML_ATTRIBUTES, pre) != 0)
+      return;
+    if (!strcmp(n + pre, "RoleSessionName"))
+      d->attribute = SAML_SESSION;
+    else if (!strcmp(n + pre, "SourceIdentity"))
+      d->attribute = SAML_SOURCE;
+    else if (!strcmp(n + pre, "TransitiveTagKeys"))
+      d->attribute = SAML_TRANSITIVE;
+    else if (!strncmp(n + pre, "PrincipalTag:", 13) && n[pre + 13]) {
+      if (d->tags == SAML_MAX_TAGS) {
+        d->too_many = 1;
+        return;
+      }
+      snprintf(d->tag_keys[d->tags], SAML_FIELD, "%s", n + pre + 13);
+      d->tag_values[d->tags++][0] = '\0';
+      d->attribute = SAML_TAG;
+    }
+  } else if (!strcmp(local, "AttributeValue")) {
+    if (d->attribute == SAML_SESSION)
+      capture(d, d->session);
+    else if (d->attribute == SAML_SOURCE)
+      capture(d, d->source);
+    else if (d->attribute == SAML_TAG)
+      capture(d, d->tag_values[d->tags - 1]);
+    else if (d->attribute == SAML_TRANSITIVE && d->transitive_count < SAML_MAX_TAGS) {
+      d->transitive[d->transitive_count][0] = '\0';
+      capture(d, d->transitive[d->transitive_count++]);
+    } else if (d->attribute == SAML_TRANSITIVE)
+      d->too_many = 1;
+  }
 }
 
 static void XMLCALL saml_end(void *payload, const XML_Char *name) {
   saml_doc *d = payload;
   const char *local = saml_local(name);
   if (local && !strcmp(local, "Attribute"))
-    d->in_session_attribute = 0;
+    d->attribute = SAML_OTHER;
   d->text = NULL;
   d->depth--;
 }
@@ -121,14 +145,12 @@ static void trim(char *s) {
   s[n - start] = '\0';
 }
 
-/* Decodes and parses a base64 SAML response or assertion into d; 0, or -1
- * after answering InvalidIdentityToken. */
-static int saml_read(aws_call *call, const char *b64, saml_doc *d) {
+int sts_saml_read(saml_doc *d, const char *b64, const char **why) {
   unsigned char *xml = NULL;
   size_t len = 0;
   memset(d, 0, sizeof(*d));
   if (codec_base64_decode(&xml, &len, b64, strlen(b64)) != 0) {
-    aws_call_fail(call, 0, "InvalidIdentityTokenException", "Invalid base64 SAMLResponse");
+    *why = "Invalid base64 SAMLResponse";
     return -1;
   }
   XML_Parser p = XML_ParserCreateNS(NULL, ' ');
@@ -142,33 +164,93 @@ static int saml_read(aws_call *call, const char *b64, saml_doc *d) {
   }
   free(xml);
   if (!ok || !d->saw_assertion) {
-    aws_call_fail(call, 0, "InvalidIdentityTokenException",
-                  ok ? "Invalid SAML response: it holds no SAML 2.0 Assertion"
-                     : "Invalid SAML response: the assertion is not well-formed XML");
+    *why = ok ? "Invalid SAML response: it holds no SAML 2.0 Assertion"
+              : "Invalid SAML response: the assertion is not well-formed XML";
     return -1;
   }
   trim(d->issuer);
   trim(d->name_id);
   trim(d->audience);
   trim(d->session);
+  trim(d->source);
+  for (size_t i = 0; i < d->tags; i++)
+    trim(d->tag_values[i]);
+  for (size_t i = 0; i < d->transitive_count; i++)
+    trim(d->transitive[i]);
   return 0;
 }
 
-/* arn:<partition>:iam::<account>:saml-provider/<name>; *name_out points into arn. */
+int sts_saml_session(const saml_doc *d, json_t **out, const char **why) {
+  const char *bad = NULL;
+  size_t sn = strlen(d->source);
+  if (sn && (sn < 2 || sn > 64 ||
+             strspn(d->source, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                               "_+=,.@-") != sn))
+    bad = "SourceIdentity must be 2-64 characters of [\\w+=,.@-]";
+  if (d->too_many)
+    bad = "at most 50 PrincipalTag attributes and 50 TransitiveTagKeys values are allowed";
+  json_t *session = json_object(), *tags = json_array(), *keys = json_array();
+  for (size_t i = 0; i < d->tags; i++) {
+    if (strlen(d->tag_keys[i]) > 128 || strlen(d->tag_values[i]) > 256)
+      bad = "a PrincipalTag key has at most 128 characters, its value at most 256";
+    for (size_t j = 0; j < i; j++)
+      if (!strcasecmp(d->tag_keys[i], d->tag_keys[j]))
+        bad = "PrincipalTag keys are case-insensitive and may not repeat";
+    json_array_append_new(
+        tags, json_pack("{s:s, s:s}", "Key", d->tag_keys[i], "Value", d->tag_values[i]));
+  }
+  for (size_t i = 0; i < d->transitive_count; i++) {
+    int tagged = 0;
+    for (size_t j = 0; j < d->tags; j++)
+      tagged |= !strcasecmp(d->transitive[i], d->tag_keys[j]);
+    if (!tagged)
+      bad = "each TransitiveTagKeys value names a PrincipalTag attribute";
+    json_array_append_new(keys, json_string(d->transitive[i]));
+  }
+  if (bad || !session || !tags || !keys) {
+    json_decref(session);
+    json_decref(tags);
+    json_decref(keys);
+    *why = bad;
+    return -1;
+  }
+  if (json_array_size(tags))
+    json_object_set(session, "Tags", tags);
+  if (json_array_size(keys))
+    json_object_set(session, "TransitiveTagKeys", keys);
+  if (sn)
+    json_object_set_new(session, "SourceIdentity", json_string(d->source));
+  json_decref(tags);
+  json_decref(keys);
+  if (!json_object_size(session)) {
+    json_decref(session);
+    session = NULL;
+  }
+  *out = session;
+  return 0;
+}
+
+/* arn:<partition>:iam:…:saml-provider/<name>; *name_out points into arn.
+ * What stands for the account is not checked: no provider is looked up (as
+ * with roles IAM does not know, the assertion is trusted), so the
+ * arn:aws:iam:<account>:saml-provider/… of LocalStack's and moto's fixtures
+ * passes too. */
 static int principal_arn(aws_call *call, const char *arn, const char **name_out) {
-  char partition[16], account[13], prefix[64] = "";
+  char partition[16];
+  int used = 0;
   size_t n = arn ? strlen(arn) : 0;
-  if (n >= 20 && n <= 2048 &&
-      sscanf(arn, "arn:%15[a-z-]:iam::%12[0-9]:", partition, account) == 2 && strlen(account) == 12)
-    snprintf(prefix, sizeof(prefix), "arn:%s:iam::%s:saml-provider/", partition, account);
-  if (!prefix[0] || strncmp(arn, prefix, strlen(prefix)) != 0 || !arn[strlen(prefix)]) {
+  const char *at = NULL;
+  if (n >= 20 && n <= 2048 && sscanf(arn, "arn:%15[a-z-]:iam:%n", partition, &used) == 1 &&
+      used > 0)
+    at = strstr(arn + used - 1, ":saml-provider/");
+  if (!at || !at[15] || strchr(at + 15, ':')) {
     aws_call_fail(call, 400, "ValidationError",
                   "%.200s is invalid: PrincipalArn must be a SAML provider ARN "
                   "(arn:aws:iam::<account>:saml-provider/<name>)",
                   arn ? arn : "");
     return -1;
   }
-  *name_out = arn + strlen(prefix);
+  *name_out = at + 15;
   return 0;
 }
 
@@ -179,6 +261,7 @@ void sts_assume_role_with_saml(aws_call *call, json_t *input) {
   const char *provider = NULL;
   char account[13], partition[16];
   saml_doc *d = NULL;
+  json_t *context = NULL;
   if (sts_role_arn(call, role_arn, account, partition) < 0 ||
       principal_arn(call, principal, &provider) < 0 || sts_check_policy(call, input) < 0)
     return;
@@ -197,8 +280,11 @@ void sts_assume_role_with_saml(aws_call *call, json_t *input) {
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     return;
   }
-  if (saml_read(call, assertion, d) < 0)
+  const char *why = NULL;
+  if (sts_saml_read(d, assertion, &why) < 0) {
+    aws_call_fail(call, 0, "InvalidIdentityTokenException", "%s", why);
     goto cleanup;
+  }
   if (!d->session[0]) {
     aws_call_fail(call, 0, "InvalidIdentityTokenException",
                   "RoleSessionName is required in AuthnResponse (attribute %s)",
@@ -212,6 +298,21 @@ void sts_assume_role_with_saml(aws_call *call, json_t *input) {
   }
   if (sts_check_session_name(call, "roleSessionName", d->session) < 0)
     goto cleanup;
+  if (sts_saml_session(d, &context, &why) < 0) {
+    if (why)
+      aws_call_fail(call, 0, "InvalidIdentityTokenException", "Invalid SAML attributes: %s", why);
+    else
+      aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    goto cleanup;
+  }
+  /* The session ends at the assertion's SessionNotOnOrAfter when that comes
+   * first (one that has passed is not held against it: nothing checks an
+   * assertion's times here, as nothing checks its signature). */
+  double not_after = 0;
+  time_t now = time(NULL);
+  if (d->not_after[0] && aws_timestamp_parse(&not_after, d->not_after) == 0 &&
+      not_after > (double)now && not_after < (double)(now + duration))
+    duration = (long)(not_after - (double)now);
   /* NameQualifier: BASE64(SHA1(Issuer + account + "/" + provider name)), as
    * AWS documents it, so a user is identified the same way across calls. */
   size_t qlen = strlen(d->issuer) + 12 + 1 + strlen(provider);
@@ -242,19 +343,22 @@ void sts_assume_role_with_saml(aws_call *call, json_t *input) {
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     goto cleanup;
   }
-  if (sts_packed_size(call, input, 0, extra) < 0) {
+  if (json_object_get(context, "SourceIdentity"))
+    json_object_set(extra, "SourceIdentity", json_object_get(context, "SourceIdentity"));
+  if (sts_packed_size(call, input, 0, json_object_get(context, "Tags"), extra) < 0) {
     json_decref(extra);
     goto cleanup;
   }
-  sts_reply_assumed(call, role_arn, account, partition, d->session, duration, extra);
+  sts_reply_assumed(call, role_arn, account, partition, d->session, duration, extra, context);
+  context = NULL; /* taken */
 cleanup:
+  json_decref(context);
   free(d);
 }
 
 /* ---- web identity (OpenID Connect JWTs) ---- */
 
-/* The JSON payload of a JWT (header.payload.signature, base64url), or NULL. */
-static json_t *jwt_payload(const char *token) {
+json_t *sts_jwt_payload(const char *token) {
   const char *dot1 = strchr(token, '.');
   const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
   if (!dot1 || !dot2 || dot1 == token || dot2 == dot1 + 1 || strchr(dot2 + 1, '.'))
@@ -283,6 +387,64 @@ static json_t *jwt_payload(const char *token) {
   return payload;
 }
 
+int sts_jwt_session(const json_t *claims, json_t **out, const char **why) {
+  const json_t *source = json_object_get(claims, "https://aws.amazon.com/source_identity");
+  const json_t *tags_claim = json_object_get(claims, "https://aws.amazon.com/tags");
+  const json_t *principal = json_object_get(tags_claim, "principal_tags");
+  const json_t *transitive = json_object_get(tags_claim, "transitive_tag_keys");
+  const char *bad = NULL;
+  size_t sn = json_string_length(source);
+  if (source &&
+      (!json_is_string(source) || sn < 2 || sn > 64 ||
+       strspn(json_string_value(source), "abcdefghijklmnopqrstuvwxyz"
+                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+=,.@-") != sn))
+    bad = "source_identity must be 2-64 characters of [\\w+=,.@-]";
+  if (tags_claim && (!json_is_object(tags_claim) || (principal && !json_is_object(principal)) ||
+                     (transitive && !json_is_array(transitive)) ||
+                     json_object_size(principal) > 50 || json_array_size(transitive) > 50))
+    bad = "the tags claim must be {\"principal_tags\": {key: [value]}, "
+          "\"transitive_tag_keys\": [key]} with at most 50 of each";
+  json_t *session = json_object(), *tags = json_array(), *keys = json_array();
+  const char *key;
+  json_t *value;
+  json_object_foreach((json_t *)principal, key, value) {
+    const json_t *v =
+        json_is_array(value) && json_array_size(value) == 1 ? json_array_get(value, 0) : value;
+    if (!json_is_string(v) || !*key || strlen(key) > 128 || json_string_length(v) > 256)
+      bad = "each principal tag is a key of 1-128 characters and one value of at most 256";
+    else
+      json_array_append_new(tags, json_pack("{s:s, s:O}", "Key", key, "Value", v));
+  }
+  size_t i;
+  json_array_foreach(transitive, i, value) {
+    if (!json_is_string(value) || !json_object_get(principal, json_string_value(value)))
+      bad = "each transitive tag key names one of the principal tags";
+    else
+      json_array_append(keys, value);
+  }
+  if (bad || !session || !tags || !keys) {
+    json_decref(session);
+    json_decref(tags);
+    json_decref(keys);
+    *why = bad;
+    return -1;
+  }
+  if (json_array_size(tags))
+    json_object_set(session, "Tags", tags);
+  if (json_array_size(keys))
+    json_object_set(session, "TransitiveTagKeys", keys);
+  if (source)
+    json_object_set(session, "SourceIdentity", (json_t *)source);
+  json_decref(tags);
+  json_decref(keys);
+  if (!json_object_size(session)) {
+    json_decref(session);
+    session = NULL;
+  }
+  *out = session;
+  return 0;
+}
+
 void sts_assume_role_with_web_identity(aws_call *call, json_t *input) {
   const char *role_arn = jsonutil_string(input, "RoleArn");
   const char *session = jsonutil_string(input, "RoleSessionName");
@@ -303,7 +465,7 @@ void sts_assume_role_with_web_identity(aws_call *call, json_t *input) {
   long duration = sts_duration(call, input, 3600, STS_ROLE_MAX_DURATION);
   if (duration < 0)
     return;
-  json_t *claims = jwt_payload(token);
+  json_t *claims = sts_jwt_payload(token);
   const char *sub = jsonutil_string(claims, "sub");
   const char *iss = jsonutil_string(claims, "iss");
   json_t *aud = json_object_get(claims, "aud");
@@ -339,18 +501,35 @@ void sts_assume_role_with_web_identity(aws_call *call, json_t *input) {
     if (provider)
       snprintf(provider, n, "arn:%s:iam::%s:oidc-provider/%s", partition, account, host);
   }
+  json_t *context = NULL;
+  const char *why = NULL;
+  if (sts_jwt_session(claims, &context, &why) < 0) {
+    if (why)
+      aws_call_fail(call, 0, "InvalidIdentityTokenException",
+                    "The web identity token's claims are invalid: %s", why);
+    else
+      aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    free(provider);
+    json_decref(claims);
+    return;
+  }
   json_t *extra = provider ? json_pack("{s:s, s:s, s:s}", "SubjectFromWebIdentityToken", sub,
                                        "Provider", provider, "Audience", audience)
                            : NULL;
   free(provider);
   json_decref(claims);
   if (!extra) {
+    json_decref(context);
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     return;
   }
-  if (sts_packed_size(call, input, 0, extra) < 0) {
+  if (json_object_get(context, "SourceIdentity"))
+    json_object_set(extra, "SourceIdentity", json_object_get(context, "SourceIdentity"));
+  /* The token's tags take room in the packed policy, as request tags do. */
+  if (sts_packed_size(call, input, 0, json_object_get(context, "Tags"), extra) < 0) {
     json_decref(extra);
+    json_decref(context);
     return;
   }
-  sts_reply_assumed(call, role_arn, account, partition, session, duration, extra);
+  sts_reply_assumed(call, role_arn, account, partition, session, duration, extra, context);
 }

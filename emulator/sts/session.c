@@ -3,8 +3,9 @@
  * operations that issue credentials: session policies (their JSON and
  * grammar, MalformedPolicyDocument), managed policy ARNs, session tags and
  * transitive tag keys, ExternalId, SourceIdentity, the MFA SerialNumber and
- * TokenCode, and the packed size of policies and tags (PackedPolicySize,
- * PackedPolicyTooLarge).
+ * TokenCode, the packed size of policies and tags (PackedPolicySize,
+ * PackedPolicyTooLarge), and what a session hands on to the sessions it
+ * chains to (transitive tags, source identity).
  *
  * Limits and patterns are the model's and AWS's documented ones; errors
  * take AWS's "1 validation error detected: …" shape with the member's
@@ -24,6 +25,7 @@
 #include <strings.h>
 
 #define STS_MAX_TAGS 50
+#define TAG_PATTERN "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]"
 #define STS_PACKED_LIMIT 2048
 
 static int invalid(aws_call *call, const char *value, const char *member, const char *constraint) {
@@ -47,29 +49,100 @@ static int matches(const char *s, const char *ascii_extra, int utf8) {
   return 1;
 }
 
-/* An optional string member: its length in [lo, hi] and its bytes allowed. */
+/* The code points of UTF-8 text s (an invalid byte counts as one), and in
+ * *free_text whether all are in the class AWS's free-text pattern allows
+ * ([\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+):
+ * AWS's regular expressions read its last range as BMP characters, so a
+ * supplementary character fails it, as AWS answers for roleArn. */
+static size_t code_points(const char *s, int *free_text, int latin1) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t n = 0;
+  *free_text = 1;
+  while (*p) {
+    unsigned long c = *p;
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    for (size_t i = 1; i < len; i++)
+      if ((p[i] & 0xC0) != 0x80)
+        len = 0;
+    if (len == 0) {
+      *free_text = 0;
+      p++;
+      n++;
+      continue;
+    }
+    if (len > 1) {
+      c &= 0xFFu >> (len + 1);
+      for (size_t i = 1; i < len; i++)
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    if (latin1 ? !(c == 9 || c == 10 || c == 13 || (c >= 0x20 && c <= 0xFF))
+               : !(c == 9 || c == 10 || c == 13 || (c >= 0x20 && c <= 0x7E) || c == 0x85 ||
+                   (c >= 0xA0 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD)))
+      *free_text = 0;
+    p += len;
+    n++;
+  }
+  return n;
+}
+
+int sts_check_text(aws_call *call, const char *member, const char *value, size_t lo, size_t hi,
+                   const char *allowed, const char *pattern) {
+  if (!value) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
+                  "Member must not be null",
+                  member);
+    return -1;
+  }
+  int free_text, latin1 = allowed && allowed[0] == '\2';
+  size_t n = code_points(value, &free_text, latin1);
+  if (latin1)
+    allowed = NULL;
+  /* The pattern first, then the length, as AWS lists them; a pattern with
+   * '*' admits the empty string. */
+  int utf8 = allowed && allowed[0] == '\1';
+  size_t plen = strlen(pattern);
+  int pattern_ok = allowed ? matches(value, allowed + utf8, utf8) &&
+                                 (n > 0 || plen < 2 || strcmp(pattern + plen - 2, "]+") != 0)
+                           : free_text && n > 0;
+  char length[64] = "";
+  if (n < lo)
+    snprintf(length, sizeof(length), "have length greater than or equal to %zu", lo);
+  else if (n > hi)
+    snprintf(length, sizeof(length), "have length less than or equal to %zu", hi);
+  int errors = !pattern_ok + (length[0] != '\0');
+  if (!errors)
+    return 0;
+  char first[1200];
+  snprintf(first, sizeof(first),
+           "Value '%.300s' at '%s' failed to satisfy constraint: Member must %s%s", value, member,
+           pattern_ok ? length : "satisfy regular expression pattern: ", pattern_ok ? "" : pattern);
+  if (errors == 1)
+    aws_call_fail(call, 400, "ValidationError", "1 validation error detected: %s", first);
+  else
+    aws_call_fail(call, 400, "ValidationError",
+                  "2 validation errors detected: %s; Value '%.300s' at '%s' failed to satisfy "
+                  "constraint: Member must %s",
+                  first, value, member, length);
+  return -1;
+}
+
+/* An optional string member, checked as sts_check_text. */
 static int check_string(aws_call *call, json_t *input, const char *name, const char *member,
                         size_t lo, size_t hi, const char *extra, const char *pattern) {
   json_t *v = json_object_get(input, name);
   if (!v)
     return 0;
   const char *s = json_string_value(v);
-  size_t n = json_string_length(v);
-  char constraint[96];
-  if (!s || n < lo || n > hi) {
-    snprintf(constraint, sizeof(constraint), "have length between %zu and %zu", lo, hi);
-    return invalid(call, s ? s : "", member, constraint);
-  }
-  if (strlen(s) != n || !matches(s, extra, 0)) {
-    snprintf(constraint, sizeof(constraint), "satisfy regular expression pattern: %s", pattern);
-    return invalid(call, s, member, constraint);
-  }
-  return 0;
+  if (s && strlen(s) != json_string_length(v))
+    return invalid(call, s, member, "not contain NUL characters");
+  return sts_check_text(call, member, s ? s : "", lo, hi, extra, pattern);
 }
 
 /* Tags (at most 50 {Key, Value}) and TransitiveTagKeys (at most 50 keys). */
 static int check_tags(aws_call *call, json_t *input) {
-  static const char tag_chars[] = " _.:/=+-@";
+  /* \p{L}\p{Z}\p{N}: any non-ASCII character counts as a letter here. */
+  static const char tag_chars[] = "\1 _.:/=+-@";
   json_t *tags = json_object_get(input, "Tags");
   json_t *transitive = json_object_get(input, "TransitiveTagKeys");
   size_t i;
@@ -79,21 +152,12 @@ static int check_tags(aws_call *call, json_t *input) {
     return invalid(call, "[…]", "tags", "have length less than or equal to 50");
   json_array_foreach(tags, i, t) {
     const char *key = jsonutil_string(t, "Key"), *value = jsonutil_string(t, "Value");
-    size_t kn = key ? strlen(key) : 0;
     snprintf(member, sizeof(member), "tags.%zu.member.key", i + 1);
-    if (kn < 1 || kn > 128)
-      return invalid(call, key ? key : "null", member, "have length between 1 and 128");
-    if (!matches(key, tag_chars, 1))
-      return invalid(call, key, member,
-                     "satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+");
+    if (sts_check_text(call, member, key, 1, 128, tag_chars, TAG_PATTERN "+") < 0)
+      return -1;
     snprintf(member, sizeof(member), "tags.%zu.member.value", i + 1);
-    if (!value)
-      return invalid(call, "null", member, "not be null");
-    if (strlen(value) > 256)
-      return invalid(call, value, member, "have length less than or equal to 256");
-    if (!matches(value, tag_chars, 1))
-      return invalid(call, value, member,
-                     "satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*");
+    if (sts_check_text(call, member, value, 0, 256, tag_chars, TAG_PATTERN "*") < 0)
+      return -1;
     /* Keys are case-insensitive at AWS: one key twice is refused. */
     for (size_t j = 0; j < i; j++) {
       const char *other = jsonutil_string(json_array_get(tags, j), "Key");
@@ -109,13 +173,9 @@ static int check_tags(aws_call *call, json_t *input) {
     return invalid(call, "[…]", "transitiveTagKeys", "have length less than or equal to 50");
   json_array_foreach(transitive, i, t) {
     const char *key = json_string_value(t);
-    size_t kn = key ? strlen(key) : 0;
     snprintf(member, sizeof(member), "transitiveTagKeys.%zu.member", i + 1);
-    if (kn < 1 || kn > 128)
-      return invalid(call, key ? key : "null", member, "have length between 1 and 128");
-    if (!matches(key, tag_chars, 1))
-      return invalid(call, key, member,
-                     "satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+");
+    if (sts_check_text(call, member, key, 1, 128, tag_chars, TAG_PATTERN "+") < 0)
+      return -1;
   }
   /* A transitive key names one of the request's own tags (case-insensitively). */
   json_array_foreach(transitive, i, t) {
@@ -186,11 +246,9 @@ int sts_check_policy(aws_call *call, json_t *input) {
     return -1;
   if (!policy)
     return 0;
-  size_t n = strlen(policy);
-  if (n == 0 || n > STS_MAX_POLICY)
-    return invalid(call, n ? "…" : "", "policy",
-                   n ? "have length less than or equal to 2048"
-                     : "have length greater than or equal to 1");
+  if (sts_check_text(call, "policy", policy, 1, STS_MAX_POLICY, STS_LATIN1,
+                     "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+") < 0)
+    return -1;
   json_t *doc = json_loads(policy, JSON_REJECT_DUPLICATES, NULL);
   int parsed = json_is_object(doc), ok = parsed && policy_grammar_ok(doc);
   json_decref(doc);
@@ -232,10 +290,11 @@ int sts_check_session(aws_call *call, json_t *input) {
   return 0;
 }
 
-int sts_packed_size(aws_call *call, json_t *input, int always, json_t *out) {
+int sts_packed_size(aws_call *call, json_t *input, int always, const json_t *inherited,
+                    json_t *out) {
   const char *policy = jsonutil_string(input, "Policy");
   json_t *arns = json_object_get(input, "PolicyArns"), *tags = json_object_get(input, "Tags");
-  if (!policy && !json_array_size(arns) && !json_array_size(tags)) {
+  if (!policy && !json_array_size(arns) && !json_array_size(tags) && !json_array_size(inherited)) {
     if (always)
       json_object_set_new(out, "PackedPolicySize", json_integer(0));
     return 0;
@@ -257,6 +316,10 @@ int sts_packed_size(aws_call *call, json_t *input, int always, json_t *out) {
     const char *key = jsonutil_string(v, "Key"), *value = jsonutil_string(v, "Value");
     bytes += (key ? strlen(key) : 0) + (value ? strlen(value) : 0) + 2;
   }
+  json_array_foreach(inherited, i, v) {
+    const char *key = jsonutil_string(v, "Key"), *value = jsonutil_string(v, "Value");
+    bytes += (key ? strlen(key) : 0) + (value ? strlen(value) : 0) + 2;
+  }
   json_array_foreach(json_object_get(input, "TransitiveTagKeys"), i, v) bytes +=
       json_string_length(v) + 1;
   size_t percent = (bytes * 100 + STS_PACKED_LIMIT - 1) / STS_PACKED_LIMIT;
@@ -267,5 +330,86 @@ int sts_packed_size(aws_call *call, json_t *input, int always, json_t *out) {
     return -1;
   }
   json_object_set_new(out, "PackedPolicySize", json_integer((json_int_t)percent));
+  return 0;
+}
+
+/* Whether keys (an array of strings) holds key, case-insensitively (AWS's
+ * tag keys are). */
+static int has_key(const json_t *keys, const char *key) {
+  size_t i;
+  json_t *k;
+  json_array_foreach(keys, i, k) {
+    if (key && json_string_value(k) && !strcasecmp(json_string_value(k), key))
+      return 1;
+  }
+  return 0;
+}
+
+int sts_chain_session(aws_call *call, json_t *input, const json_t *caller, json_t **out,
+                      const json_t **inherited) {
+  const json_t *from = json_object_get(caller, "Session");
+  const json_t *carried_keys = json_object_get(from, "TransitiveTagKeys");
+  const char *carried_source = jsonutil_string(from, "SourceIdentity");
+  const char *source = jsonutil_string(input, "SourceIdentity");
+  json_t *tags = json_object_get(input, "Tags");
+  size_t i;
+  json_t *t;
+  json_array_foreach(tags, i, t) {
+    if (has_key(carried_keys, jsonutil_string(t, "Key"))) {
+      aws_call_fail(call, 400, "InvalidParameterValue",
+                    "One of the specified transitive tag keys can't be set because it conflicts "
+                    "with a transitive tag key from the calling session.");
+      return -1;
+    }
+  }
+  if (carried_source && source && strcmp(carried_source, source) != 0) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "The source identity is already set for this assume role session");
+    return -1;
+  }
+  json_t *session = json_object(), *all_tags = json_array(), *keys = json_array();
+  json_t *carried = json_array();
+  if (!session || !all_tags || !keys || !carried) {
+    json_decref(session);
+    json_decref(all_tags);
+    json_decref(keys);
+    json_decref(carried);
+    aws_call_fail(call, 500, "InternalFailure", "out of memory");
+    return -1;
+  }
+  /* The caller's transitive tags first (a request cannot set them again),
+   * then the request's own. */
+  json_array_foreach(json_object_get(from, "Tags"), i, t) {
+    if (has_key(carried_keys, jsonutil_string(t, "Key"))) {
+      json_array_append(all_tags, t);
+      json_array_append(carried, t);
+    }
+  }
+  json_array_foreach(tags, i, t)
+      json_array_append_new(all_tags, json_pack("{s:s, s:s}", "Key", jsonutil_string(t, "Key"),
+                                                "Value", jsonutil_string(t, "Value")));
+  json_array_extend(keys, (json_t *)carried_keys);
+  json_array_foreach(json_object_get(input, "TransitiveTagKeys"), i, t) {
+    if (!has_key(keys, json_string_value(t)))
+      json_array_append(keys, t);
+  }
+  if (json_array_size(all_tags))
+    json_object_set(session, "Tags", all_tags);
+  if (json_array_size(keys))
+    json_object_set(session, "TransitiveTagKeys", keys);
+  if (carried_source || source)
+    json_object_set_new(session, "SourceIdentity",
+                        json_string(carried_source ? carried_source : source));
+  if (json_array_size(carried))
+    json_object_set(session, "Carried", carried);
+  json_decref(all_tags);
+  json_decref(keys);
+  json_decref(carried);
+  if (json_object_size(session) == 0) {
+    json_decref(session);
+    session = NULL;
+  }
+  *out = session;
+  *inherited = json_object_get(session, "Carried");
   return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * sts.c — AWS STS: GetCallerIdentity, AssumeRole, GetSessionToken,
- * GetFederationToken, GetAccessKeyInfo, DecodeAuthorizationMessage (always
+ * GetFederationToken, GetAccessKeyInfo, AssumeRoot, DecodeAuthorizationMessage (always
  * refused: nothing here encodes one), the role ARN, session name and
  * duration checks every operation shares, and the service table. Session
  * policies, tags and the other session parameters are checked in session.c. The identity-provider
@@ -18,7 +18,10 @@
  * MaxSessionDuration; any other role is assumed anyway (nothing is enforced)
  * with an id (AROA…) derived from its ARN, so it is the same on every
  * AssumeRole as AWS's is. Parameters are validated as AWS validates them,
- * with its codes.
+ * with its codes. A role session assuming a role (chaining) gets an hour at
+ * most and hands on its transitive tags and source identity, which the
+ * credentials remember (session.c); the root's GetSessionToken and
+ * GetFederationToken sessions last an hour at most, as AWS caps them.
  */
 #include "emulator/sts/sts_int.h"
 
@@ -47,6 +50,9 @@ static void random_chars(char *out, size_t n, const char *alphabet) {
   out[n] = '\0';
 }
 
+#define STS_TOKEN_PREFIX "FQoGZXIvYXdzE"
+#define STS_TOKEN_LENGTH 356
+
 static const char upper_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 static const char secret_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -55,13 +61,17 @@ static const char secret_chars[] =
  * (with their secret, token and expiry, for signature checks) as acting for
  * account, arn and user_id. Returns the Credentials member. */
 static json_t *credentials(aws_call *call, long duration, const char *account, const char *arn,
-                           const char *user_id) {
-  char key[21], secret[41], token[65], tok_full[80];
+                           const char *user_id, const json_t *context) {
+  char key[21], secret[41], tok_full[STS_TOKEN_LENGTH + 1];
   memcpy(key, "ASIA", 4);
   random_chars(key + 4, 16, upper_digits);
   random_chars(secret, 40, secret_chars);
-  random_chars(token, 64, secret_chars);
-  snprintf(tok_full, sizeof(tok_full), "FQoGZXIvYXdzE%s", token);
+  /* The prefix and length of AWS's (v1) session tokens, which some tools
+   * check: random_chars fills at most 64 at a time. */
+  memcpy(tok_full, STS_TOKEN_PREFIX, strlen(STS_TOKEN_PREFIX));
+  for (size_t at = strlen(STS_TOKEN_PREFIX); at < STS_TOKEN_LENGTH; at += 64)
+    random_chars(tok_full + at, STS_TOKEN_LENGTH - at < 64 ? STS_TOKEN_LENGTH - at : 64,
+                 secret_chars);
   time_t expires = time(NULL) + duration;
   emulator_credential cred = {.access_key = key,
                               .account = account,
@@ -69,7 +79,8 @@ static json_t *credentials(aws_call *call, long duration, const char *account, c
                               .user_id = user_id,
                               .secret = secret,
                               .session_token = tok_full,
-                              .expiration = (double)expires};
+                              .expiration = (double)expires,
+                              .session = context};
   emulator_credentials_add(aws_call_emulator(call), &cred);
   return json_pack("{s:s, s:s, s:s, s:I}", "AccessKeyId", key, "SecretAccessKey", secret,
                    "SessionToken", tok_full, "Expiration", (json_int_t)expires);
@@ -104,15 +115,9 @@ long sts_duration(aws_call *call, json_t *input, long dflt, long max) {
 }
 
 int sts_role_arn(aws_call *call, const char *arn, char account[13], char partition[16]) {
-  size_t n = arn ? strlen(arn) : 0;
-  if (n < 20 || n > 2048) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value '%.64s' at 'roleArn' failed to satisfy "
-                  "constraint: Member must have length %s",
-                  arn ? arn : "",
-                  n < 20 ? "greater than or equal to 20" : "less than or equal to 2048");
+  if (sts_check_text(call, "roleArn", arn, 20, 2048, NULL, STS_TEXT_PATTERN) < 0)
     return -1;
-  }
+  size_t n = strlen(arn);
   /* arn:<partition>:<service>:<region>:<account>:role/<path/name>, as AWS
    * parses it: the service and region are not checked (nothing is enforced,
    * as with roles IAM does not know), an empty account is the caller's, and
@@ -134,7 +139,7 @@ int sts_role_arn(aws_call *call, const char *arn, char account[13], char partiti
       memcpy(acct, c[2] + 1, 12);
   }
   if (!ok) {
-    aws_call_fail(call, 400, "ValidationError", "%.256s is invalid", arn);
+    aws_call_fail(call, 400, "ValidationError", "%s is invalid", arn);
     return -1;
   }
   memcpy(partition, p, (size_t)(c[0] - p));
@@ -144,29 +149,12 @@ int sts_role_arn(aws_call *call, const char *arn, char account[13], char partiti
 }
 
 int sts_check_session_name(aws_call *call, const char *member, const char *name) {
-  size_t n = name ? strlen(name) : 0;
-  if (!name) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
-                  "Member must not be null",
-                  member);
-    return -1;
-  }
-  if (n < 2 || n > 64 ||
-      strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                   "0123456789_+=,.@-") != n) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value '%.64s' at '%s' failed to satisfy "
-                  "constraint: Member must have length between 2 and 64 and match pattern "
-                  "[\\w+=,.@-]*",
-                  name, member);
-    return -1;
-  }
-  return 0;
+  return sts_check_text(call, member, name, 2, 64, "_+=,.@-", "[\\w+=,.@-]*");
 }
 
 void sts_reply_assumed(aws_call *call, const char *role_arn, const char *account,
-                       const char *partition, const char *session, long duration, json_t *extra) {
+                       const char *partition, const char *session, long duration, json_t *extra,
+                       json_t *context) {
   const char *role = strstr(role_arn, ":role/") + 6;
   const char *name = strrchr(role, '/');
   name = name ? name + 1 : role;
@@ -179,6 +167,7 @@ void sts_reply_assumed(aws_call *call, const char *role_arn, const char *account
       0) {
     if (duration > role_info.max_session_duration) {
       json_decref(extra);
+      json_decref(context);
       aws_call_fail(call, 400, "ValidationError",
                     "The requested DurationSeconds exceeds the MaxSessionDuration set for this "
                     "role.");
@@ -194,17 +183,19 @@ void sts_reply_assumed(aws_call *call, const char *role_arn, const char *account
     free(user_arn);
     free(user_id);
     json_decref(extra);
+    json_decref(context);
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     return;
   }
   snprintf(user_arn, n, "arn:%s:sts::%s:assumed-role/%s/%s", partition, account, name, session);
   snprintf(user_id, n, "%s:%s", rid, session);
-  json_t *creds = credentials(call, duration, account, user_arn, user_id);
+  json_t *creds = credentials(call, duration, account, user_arn, user_id, context);
   json_t *out = json_pack("{s:o, s:{s:s, s:s}}", "Credentials", creds, "AssumedRoleUser",
                           "AssumedRoleId", user_id, "Arn", user_arn);
   if (out && extra)
     json_object_update(out, extra);
   json_decref(extra);
+  json_decref(context);
   free(user_arn);
   free(user_id);
   aws_call_reply(call, out);
@@ -243,30 +234,52 @@ static void assume_role(aws_call *call, json_t *input) {
   long duration = sts_duration(call, input, 3600, STS_ROLE_MAX_DURATION);
   if (duration < 0)
     return;
-  /* Role chaining: a role's session assuming a role gets an hour at most. */
+  /* Role chaining: a role's session assuming a role gets an hour at most,
+   * and carries its transitive tags and source identity into the new one. */
   json_t *caller = emulator_credentials_get(aws_call_emulator(call), aws_call_access_key(call));
   const char *caller_arn = json_string_value(json_object_get(caller, "Arn"));
   int chained = caller_arn && strstr(caller_arn, ":assumed-role/") != NULL;
-  json_decref(caller);
-  if (chained && json_object_get(input, "DurationSeconds") && duration > 3600) {
+  if (chained && json_object_get(input, "DurationSeconds") && duration > STS_CHAINED_MAX_DURATION) {
+    json_decref(caller);
     aws_call_fail(call, 400, "ValidationError",
                   "The requested DurationSeconds exceeds the 1 hour session limit for roles "
                   "assumed by role chaining.");
     return;
   }
+  json_t *context = NULL;
+  const json_t *inherited = NULL;
+  int rc = sts_chain_session(call, input, caller, &context, &inherited);
+  json_decref(caller);
+  if (rc < 0)
+    return;
   json_t *extra = json_object();
-  json_t *source = json_object_get(input, "SourceIdentity");
   if (!extra) {
+    json_decref(context);
     aws_call_fail(call, 500, "InternalFailure", "out of memory");
     return;
   }
+  /* The session's source identity: the request's, or the one it carries. */
+  json_t *source = json_object_get(context, "SourceIdentity");
   if (source)
     json_object_set(extra, "SourceIdentity", source);
-  if (sts_packed_size(call, input, 0, extra) < 0) {
+  if (sts_packed_size(call, input, 0, inherited, extra) < 0) {
     json_decref(extra);
+    json_decref(context);
     return;
   }
-  sts_reply_assumed(call, role_arn, account, partition, session, duration, extra);
+  sts_reply_assumed(call, role_arn, account, partition, session, duration, extra, context);
+}
+
+/* Whether the call is signed with the account root's keys (its own, or keys
+ * the emulator does not know, which act as the root of their account): AWS
+ * caps the sessions those get. */
+static int root_caller(aws_call *call) {
+  json_t *caller = emulator_credentials_get(aws_call_emulator(call), aws_call_access_key(call));
+  const char *arn = json_string_value(json_object_get(caller, "Arn"));
+  size_t n = arn ? strlen(arn) : 0;
+  int root = !caller || (n > 5 && !strcmp(arn + n - 5, ":root"));
+  json_decref(caller);
+  return root;
 }
 
 /* 1 (after answering AWS's AccessDenied) when the call is signed with
@@ -292,6 +305,10 @@ static void get_session_token(aws_call *call, json_t *input) {
   long duration = sts_duration(call, input, 43200, STS_SESSION_MAX_DURATION);
   if (duration < 0)
     return;
+  /* The root's sessions last an hour at most: a longer (or the default)
+   * duration gets one hour, as AWS documents, not an error. */
+  if (duration > STS_ROOT_MAX_DURATION && root_caller(call))
+    duration = STS_ROOT_MAX_DURATION;
   emulator *emu = aws_call_emulator(call);
   char arn[64];
   /* Session credentials act as whoever asked for them (an IAM user). */
@@ -301,7 +318,8 @@ static void get_session_token(aws_call *call, json_t *input) {
   const char *caller_arn = json_string_value(json_object_get(caller, "Arn"));
   const char *caller_id = json_string_value(json_object_get(caller, "UserId"));
   json_t *creds = credentials(call, duration, aws_call_account(call), caller_arn ? caller_arn : arn,
-                              caller_id ? caller_id : aws_call_account(call));
+                              caller_id ? caller_id : aws_call_account(call),
+                              json_object_get(caller, "Session"));
   json_decref(caller);
   aws_call_reply(call, json_pack("{s:o}", "Credentials", creds));
 }
@@ -310,36 +328,29 @@ static void get_session_token(aws_call *call, json_t *input) {
  * arn:<partition>:sts::<account>:federated-user/<Name>, UserId <account>:<Name>. */
 static void get_federation_token(aws_call *call, json_t *input) {
   const char *name = jsonutil_string(input, "Name");
-  size_t n = name ? strlen(name) : 0;
-  if (!name || n < 2 || n > 32 ||
-      strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                   "0123456789_+=,.@-") != n) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value '%.32s' at 'name' failed to satisfy "
-                  "constraint: Member must have length between 2 and 32 and match pattern "
-                  "[\\w+=,.@-]*",
-                  name ? name : "null");
+  if (sts_check_text(call, "name", name, 2, 32, "_+=,.@-", "[\\w+=,.@-]*") < 0)
     return;
-  }
   if (sts_check_policy(call, input) < 0 || sts_check_session(call, input) < 0 ||
       refuse_session_credentials(call, "GetFederationToken"))
     return;
   long duration = sts_duration(call, input, 43200, STS_SESSION_MAX_DURATION);
   if (duration < 0)
     return;
+  if (duration > STS_ROOT_MAX_DURATION && root_caller(call))
+    duration = STS_ROOT_MAX_DURATION;
   const char *account = aws_call_account(call);
   char arn[128], user_id[64];
   snprintf(arn, sizeof(arn), "arn:%s:sts::%s:federated-user/%s", aws_call_partition(call), account,
            name);
   snprintf(user_id, sizeof(user_id), "%s:%s", account, name);
   json_t *packed = json_object();
-  if (!packed || sts_packed_size(call, input, 1, packed) < 0) {
+  if (!packed || sts_packed_size(call, input, 1, NULL, packed) < 0) {
     if (!packed)
       aws_call_fail(call, 500, "InternalFailure", "out of memory");
     json_decref(packed);
     return;
   }
-  json_t *creds = credentials(call, duration, account, arn, user_id);
+  json_t *creds = credentials(call, duration, account, arn, user_id, NULL);
   json_t *out = json_pack("{s:o, s:{s:s, s:s}}", "Credentials", creds, "FederatedUser",
                           "FederatedUserId", user_id, "Arn", arn);
   if (out)
@@ -353,24 +364,69 @@ static void get_federation_token(aws_call *call, json_t *input) {
  * convention, as aws_call_account), 000000000000 otherwise. */
 static void get_access_key_info(aws_call *call, json_t *input) {
   const char *key = jsonutil_string(input, "AccessKeyId");
-  size_t n = key ? strlen(key) : 0;
-  int ok = n >= 16 && n <= 128;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = (key[i] >= 'A' && key[i] <= 'Z') || (key[i] >= 'a' && key[i] <= 'z') ||
-         (key[i] >= '0' && key[i] <= '9') || key[i] == '_';
-  if (!ok) {
-    aws_call_fail(call, 400, "ValidationError",
-                  "1 validation error detected: Value '%.128s' at 'accessKeyId' failed to "
-                  "satisfy constraint: Member must have length between 16 and 128 and match "
-                  "pattern [\\w]*",
-                  key ? key : "null");
+  if (sts_check_text(call, "accessKeyId", key, 16, 128, "_", "[\\w]*") < 0)
     return;
-  }
   json_t *issued = emulator_credentials_get(aws_call_emulator(call), key);
   const char *account = json_string_value(json_object_get(issued, "Account"));
   json_t *out = json_pack("{s:s}", "Account", account ? account : "000000000000");
   json_decref(issued);
   aws_call_reply(call, out);
+}
+
+/* AssumeRoot (centralized root access): short credentials acting as the
+ * root of a member account, for one of AWS's root-task policies. The caller
+ * is not checked to be the organization's management account (nothing is
+ * enforced). */
+static void assume_root(aws_call *call, json_t *input) {
+  static const char *const tasks[] = {"IAMAuditRootUserCredentials", "IAMCreateRootUserPassword",
+                                      "IAMDeleteRootUserCredentials", "S3UnlockBucketPolicy",
+                                      "SQSUnlockQueuePolicy"};
+  const char *target = jsonutil_string(input, "TargetPrincipal");
+  const char *task = jsonutil_string(json_object_get(input, "TaskPolicyArn"), "arn");
+  if (sts_check_text(call, "targetPrincipal", target, 12, 2048, NULL, STS_TEXT_PATTERN) < 0 ||
+      sts_check_text(call, "taskPolicyArn.arn", task, 20, 2048, NULL, STS_TEXT_PATTERN) < 0)
+    return;
+  /* The member account: its id, or its root's ARN. */
+  char account[13] = "", partition[16] = "";
+  size_t n = strlen(target);
+  if (n == 12 && strspn(target, "0123456789") == 12)
+    memcpy(account, target, 13);
+  else if (sscanf(target, "arn:%15[a-z-]:iam::%12[0-9]:root", partition, account) != 2 ||
+           strlen(account) != 12 || strcmp(target + n - 5, ":root") != 0)
+    account[0] = '\0';
+  if (!account[0]) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "%.256s is invalid: TargetPrincipal is a member account's id or its root's ARN",
+                  target);
+    return;
+  }
+  const char *name = strstr(task, ":iam::aws:policy/root-task/");
+  int known = name && !strncmp(task, "arn:", 4);
+  for (size_t i = 0; known && i < sizeof(tasks) / sizeof(tasks[0]); i++)
+    if (!strcmp(name + 27, tasks[i]))
+      known = 2;
+  if (known != 2) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "%.256s is invalid: TaskPolicyArn must be one of AWS's root-task policies "
+                  "(arn:aws:iam::aws:policy/root-task/<name>)",
+                  task);
+    return;
+  }
+  /* 0 to 900 seconds (the model's range), 900 by default. */
+  json_t *d = json_object_get(input, "DurationSeconds");
+  json_int_t duration = d ? json_integer_value(d) : 900;
+  if (duration < 0 || duration > 900) {
+    aws_call_fail(call, 400, "ValidationError",
+                  "1 validation error detected: Value '%lld' at 'durationSeconds' failed to "
+                  "satisfy constraint: Member must have value %s",
+                  (long long)duration,
+                  duration < 0 ? "greater than or equal to 0" : "less than or equal to 900");
+    return;
+  }
+  char arn[64];
+  snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", aws_call_partition(call), account);
+  json_t *creds = credentials(call, (long)duration, account, arn, account, NULL);
+  aws_call_reply(call, json_pack("{s:o}", "Credentials", creds));
 }
 
 /* The emulator enforces no policy, so it never encodes an authorization
@@ -390,6 +446,7 @@ static void decode_authorization_message(aws_call *call, json_t *input) {
 
 static const aws_operation sts_operations[] = {
     {"AssumeRole", assume_role},
+    {"AssumeRoot", assume_root},
     {"AssumeRoleWithSAML", sts_assume_role_with_saml},
     {"AssumeRoleWithWebIdentity", sts_assume_role_with_web_identity},
     {"DecodeAuthorizationMessage", decode_authorization_message},

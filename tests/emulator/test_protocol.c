@@ -373,6 +373,92 @@ static void test_emulator_query_error_render(void **state) {
   aws_error_clear(&err);
 }
 
+/* A query request preferring JSON (Accept) is answered in JSON, as AWS's
+ * query services answer it: the XML document's structure, timestamps as
+ * epoch seconds, errors as {"Error": {…}, "RequestId"}. */
+static void test_emulator_query_json_answers(void **state) {
+  (void)state;
+  const char *accepts[][2] = {{"application/json", "1"},
+                              {"application/json, text/plain, */*", "1"},
+                              {"Application/JSON; q=1", "1"},
+                              {"text/xml, application/json", "0"},
+                              {"application/xml", "0"},
+                              {"*/*", "0"},
+                              {"", "0"}};
+  for (size_t i = 0; i < sizeof(accepts) / sizeof(accepts[0]); i++) {
+    fake_req r = {{form[0], form[1], "Accept", accepts[i][0], NULL}};
+    aws_http_in in = make_in(&r, "POST", "/", "", "Action=GetCallerIdentity&Version=2011-06-15");
+    assert_int_equal(aws_protocol_detect(model("sts"), &in),
+                     accepts[i][1][0] == '1' ? AWS_PROTOCOL_QUERY_JSON : AWS_PROTOCOL_QUERY);
+    assert_string_equal(aws_protocol_name(aws_protocol_detect(model("sts"), &in)), "query");
+  }
+  /* Parsed as query. */
+  fake_req r = {{form[0], form[1], "Accept", "application/json", NULL}};
+  aws_http_in in =
+      make_in(&r, "POST", "/", "", "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=900");
+  json_t *input = NULL;
+  aws_error err = {0};
+  const char *op = NULL;
+  assert_int_equal(parse(&input, &err, "sts", &in, &op), 0);
+  assert_string_equal(op, "GetSessionToken");
+  assert_int_equal(json_integer_value(json_object_get(input, "DurationSeconds")), 900);
+  json_decref(input);
+
+  json_t *out =
+      json_pack("{s:{s:s, s:s, s:s, s:I}}", "Credentials", "AccessKeyId", "ASIA", "SecretAccessKey",
+                "s", "SessionToken", "t", "Expiration", (json_int_t)1700000000);
+  aws_http_out o;
+  assert_int_equal(aws_protocol_serialize(&o, model("sts"), AWS_PROTOCOL_QUERY_JSON,
+                                          "GetSessionToken", out, "rid"),
+                   0);
+  assert_int_equal(o.status, 200);
+  assert_string_equal(o.content_type, "application/json");
+  json_t *body = json_loadb(o.body, o.body_len, 0, NULL);
+  json_t *expected =
+      json_pack("{s:{s:{s:{s:s, s:s, s:s, s:I}}, s:{s:s}}}", "GetSessionTokenResponse",
+                "GetSessionTokenResult", "Credentials", "AccessKeyId", "ASIA", "SecretAccessKey",
+                "s", "SessionToken", "t", "Expiration", (json_int_t)1700000000, "ResponseMetadata",
+                "RequestId", "rid");
+  assert_true(json_equal(body, expected));
+  assert_string_equal(json_string_value(json_object_get(o.headers, "x-amzn-RequestId")), "rid");
+  json_decref(body);
+  json_decref(expected);
+  json_decref(out);
+  aws_http_out_free(&o);
+
+  /* An operation without output members still gets its Result. */
+  assert_int_equal(
+      aws_protocol_serialize(&o, model("sqs"), AWS_PROTOCOL_QUERY_JSON, "DeleteQueue", NULL, "r2"),
+      0);
+  body = json_loadb(o.body, o.body_len, 0, NULL);
+  assert_string_equal(
+      json_string_value(json_object_get(
+          json_object_get(json_object_get(body, "DeleteQueueResponse"), "ResponseMetadata"),
+          "RequestId")),
+      "r2");
+  json_decref(body);
+  aws_http_out_free(&o);
+
+  aws_error_set(&err, 0, "QueueDoesNotExist", "The specified queue does not exist.");
+  aws_protocol_serialize_error(&o, model("sqs"), AWS_PROTOCOL_QUERY_JSON, &err, "rid");
+  assert_int_equal(o.status, 400);
+  assert_string_equal(o.content_type, "application/json");
+  body = json_loadb(o.body, o.body_len, 0, NULL);
+  expected = json_pack("{s:{s:s, s:s, s:s}, s:s}", "Error", "Code",
+                       "AWS.SimpleQueueService.NonExistentQueue", "Message",
+                       "The specified queue does not exist.", "Type", "Sender", "RequestId", "rid");
+  assert_true(json_equal(body, expected));
+  json_decref(body);
+  json_decref(expected);
+  aws_http_out_free(&o);
+  aws_error_set(&err, 500, "InternalFailure", "boom");
+  aws_protocol_serialize_error(&o, model("sts"), AWS_PROTOCOL_QUERY_JSON, &err, "rid");
+  assert_int_equal(o.status, 500);
+  assert_non_null(strstr(o.body, "\"Type\":\"Receiver\""));
+  aws_http_out_free(&o);
+  aws_error_clear(&err);
+}
+
 /* ---- json ---- */
 
 static const char *sqs_json[] = {"Content-Type", "application/x-amz-json-1.0", "X-Amz-Target",
@@ -842,6 +928,7 @@ int main(void) {
       cmocka_unit_test(test_emulator_timestamps),
       cmocka_unit_test(test_emulator_protocol_guess),
       cmocka_unit_test(test_emulator_json_in_place),
+      cmocka_unit_test(test_emulator_query_json_answers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,7 @@ Reads service-2.json for each named service from Debian's python3-botocore
 (<data>/<service>/<newest version>/service-2.json), drops what the emulator
 never reads (documentation strings, examples, regex patterns), applies a few
 small overlays (SQS is also served over the JSON protocol, as current SDKs
-speak it), and writes one C source that holds each model as a string constant
+speak it; STS gains AssumeRoot), and writes one C source that holds each model as a string constant
 plus a table (see emulator/protocol/model.h). Run by CMake at build time:
 
     gen_models.py <botocore data dir> <output.c> <service>...
@@ -55,6 +55,8 @@ def overlay(service, model):
                            "locationName": "MessageSystemAttributeName"}})
             req["MessageSystemAttributeNames"] = {"shape": "MessageSystemAttributeList"}
         sqs_overlay(model["operations"], model["shapes"])
+    if service == "sts" and "AssumeRoot" not in model["operations"]:
+        sts_overlay(model["operations"], model["shapes"])
     if service == "dynamodb":
         # Members newer models have and Debian's 1.29 lacks; without them the
         # protocol layer drops what current SDKs send.
@@ -150,6 +152,27 @@ def overlay(service, model):
     if service == "lambda":
         lambda_overlay(model["operations"], model["shapes"])
     return model
+
+
+def sts_overlay(operations, shapes):
+    # AssumeRoot (centralized root access, 2024), which current SDKs have and
+    # Debian's 1.29 model lacks: the shapes of AWS's STS API reference.
+    operations["AssumeRoot"] = {
+        "name": "AssumeRoot", "http": {"method": "POST", "requestUri": "/"},
+        "input": {"shape": "AssumeRootRequest"},
+        "output": {"shape": "AssumeRootResponse", "resultWrapper": "AssumeRootResult"},
+        "errors": [{"shape": "RegionDisabledException"}, {"shape": "ExpiredTokenException"}]}
+    shapes["AssumeRootRequest"] = {
+        "type": "structure", "required": ["TargetPrincipal", "TaskPolicyArn"],
+        "members": {"TargetPrincipal": {"shape": "TargetPrincipalType"},
+                    "TaskPolicyArn": {"shape": "PolicyDescriptorType"},
+                    "DurationSeconds": {"shape": "RootDurationSecondsType"}}}
+    shapes["AssumeRootResponse"] = {
+        "type": "structure",
+        "members": {"Credentials": {"shape": "Credentials"},
+                    "SourceIdentity": {"shape": "sourceIdentityType"}}}
+    shapes["TargetPrincipalType"] = {"type": "string", "max": 2048, "min": 12}
+    shapes["RootDurationSecondsType"] = {"type": "integer", "max": 900, "min": 0}
 
 
 def sqs_overlay(operations, shapes):

@@ -1,7 +1,8 @@
 // STS's identity-provider operations through the AWS SDK for JavaScript v3
 // against the real `airgap emulator`: the SDK sends AssumeRoleWithSAML and
 // AssumeRoleWithWebIdentity unsigned (no credentials at all), which the
-// gateway must still route to STS; GetFederationToken's identity afterwards.
+// gateway must still route to STS; GetFederationToken's identity afterwards;
+// AssumeRoot, which only current SDKs know (Debian's botocore does not).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
@@ -14,6 +15,7 @@ const {
   AssumeRoleWithWebIdentityCommand,
   GetFederationTokenCommand,
   GetCallerIdentityCommand,
+  AssumeRootCommand,
 } = require("@aws-sdk/client-sts");
 
 const ROLE = "arn:aws:iam::123456789012:role/web";
@@ -64,6 +66,52 @@ test("SAML, web identity and federation tokens from the JS SDK", async () => {
     assert.equal(who.Arn, fed.FederatedUser.Arn);
   } finally {
     anon.destroy();
+    await emu.stop();
+  }
+});
+
+test("AssumeRoot: the root of a member account for a root task", async () => {
+  const emu = await startEmulator();
+  const sts = new STSClient({
+    endpoint: emu.endpoint, region: "us-east-1", maxAttempts: 1,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  });
+  const task = (name) => ({ arn: `arn:aws:iam::aws:policy/root-task/${name}` });
+  try {
+    const out = await sts.send(new AssumeRootCommand({
+      TargetPrincipal: "111122223333", TaskPolicyArn: task("S3UnlockBucketPolicy"),
+    }));
+    assert.match(out.Credentials.AccessKeyId, /^ASIA[A-Z0-9]{16}$/);
+    // 900 seconds by default, the most there is.
+    const left = (out.Credentials.Expiration.getTime() - Date.now()) / 1000;
+    assert.ok(left > 780 && left <= 905, `${left} s left`);
+    const root = new STSClient({
+      endpoint: emu.endpoint, region: "us-east-1", maxAttempts: 1,
+      credentials: { accessKeyId: out.Credentials.AccessKeyId,
+        secretAccessKey: out.Credentials.SecretAccessKey,
+        sessionToken: out.Credentials.SessionToken },
+    });
+    const who = await root.send(new GetCallerIdentityCommand({}));
+    assert.deepEqual([who.Account, who.Arn, who.UserId],
+      ["111122223333", "arn:aws:iam::111122223333:root", "111122223333"]);
+    root.destroy();
+    const short = await sts.send(new AssumeRootCommand({
+      TargetPrincipal: "arn:aws:iam::444455556666:root",
+      TaskPolicyArn: task("IAMAuditRootUserCredentials"), DurationSeconds: 300,
+    }));
+    assert.ok((short.Credentials.Expiration.getTime() - Date.now()) / 1000 <= 305);
+    const refused = [
+      { TargetPrincipal: "111122223333", TaskPolicyArn: task("AdministratorAccess") },
+      { TargetPrincipal: "not-an-account", TaskPolicyArn: task("S3UnlockBucketPolicy") },
+      { TargetPrincipal: "111122223333", TaskPolicyArn: task("S3UnlockBucketPolicy"),
+        DurationSeconds: 901 },
+    ];
+    for (const input of refused)
+      await assert.rejects(sts.send(new AssumeRootCommand(input)),
+        (e) => e.name === "ValidationError" && e.$metadata.httpStatusCode === 400,
+        JSON.stringify(input));
+  } finally {
+    sts.destroy();
     await emu.stop();
   }
 });
