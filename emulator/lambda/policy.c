@@ -360,10 +360,19 @@ static int auth_valid(aws_call *call, const char *auth) {
   return 0;
 }
 
+static int mode_valid(aws_call *call, const char *mode) {
+  if (!mode || strcmp(mode, "BUFFERED") == 0 || strcmp(mode, "RESPONSE_STREAM") == 0)
+    return 1;
+  lambda_fail_validation(call, mode, "invokeMode",
+                         "Member must satisfy enum value set: [RESPONSE_STREAM, BUFFERED]");
+  return 0;
+}
+
 void lambda_create_function_url_config(aws_call *call, json_t *input) {
   lambda_state *st = lambda_state_of(call);
   const char *auth = json_string_value(json_object_get(input, "AuthType"));
-  if (!auth_valid(call, auth))
+  const char *mode = json_string_value(json_object_get(input, "InvokeMode"));
+  if (!auth_valid(call, auth) || !mode_valid(call, mode))
     return;
   char q[160], arn[512], ts[64];
   json_t *f = lambda_function_lock(st, call, input, q, sizeof(q));
@@ -402,8 +411,9 @@ void lambda_create_function_url_config(aws_call *call, json_t *input) {
            colon ? colon : "");
   lambda_timestamp(ts, sizeof(ts), lambda_now());
   json_t *config =
-      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "FunctionUrl", url, "FunctionArn", arn,
-                "AuthType", auth, "CreationTime", ts, "LastModifiedTime", ts, "UrlId", id);
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "FunctionUrl", url, "FunctionArn", arn,
+                "AuthType", auth, "CreationTime", ts, "LastModifiedTime", ts, "UrlId", id,
+                "InvokeMode", mode ? mode : "BUFFERED");
   json_t *cors = json_object_get(input, "Cors");
   if (cors)
     json_object_set(config, "Cors", cors);
@@ -450,7 +460,8 @@ void lambda_get_function_url_config(aws_call *call, json_t *input) {
 
 void lambda_update_function_url_config(aws_call *call, json_t *input) {
   const char *auth = json_string_value(json_object_get(input, "AuthType"));
-  if (auth && !auth_valid(call, auth))
+  const char *mode = json_string_value(json_object_get(input, "InvokeMode"));
+  if ((auth && !auth_valid(call, auth)) || !mode_valid(call, mode))
     return;
   json_t *f = NULL;
   json_t *config = lock_url(call, input, &f);
@@ -460,6 +471,8 @@ void lambda_update_function_url_config(aws_call *call, json_t *input) {
   lambda_timestamp(ts, sizeof(ts), lambda_now());
   if (auth)
     json_object_set_new(config, "AuthType", json_string(auth));
+  if (mode)
+    json_object_set_new(config, "InvokeMode", json_string(mode));
   json_t *cors = json_object_get(input, "Cors");
   if (cors)
     json_object_set(config, "Cors", cors);
