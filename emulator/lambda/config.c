@@ -43,6 +43,23 @@ static int in_list(const char *s, const char *const *list, size_t n) {
   return 0;
 }
 
+int lambda_runtime_known(const char *rt, int deprecated_too) {
+  return rt &&
+         (in_list(rt, RUNTIMES, sizeof(RUNTIMES) / sizeof(RUNTIMES[0])) ||
+          (deprecated_too && in_list(rt, DEPRECATED, sizeof(DEPRECATED) / sizeof(DEPRECATED[0]))));
+}
+
+void lambda_runtime_set(char *out, size_t n, int deprecated_too) {
+  snprintf(out, n, "[");
+  size_t nr = sizeof(RUNTIMES) / sizeof(RUNTIMES[0]),
+         nd = sizeof(DEPRECATED) / sizeof(DEPRECATED[0]);
+  for (size_t i = 0; i < nr + (deprecated_too ? nd : 0); i++) {
+    strncat(out, i ? ", " : "", n - strlen(out) - 1);
+    strncat(out, i < nr ? RUNTIMES[i] : DEPRECATED[i - nr], n - strlen(out) - 1);
+  }
+  strncat(out, "]", n - strlen(out) - 1);
+}
+
 static int check_runtime(aws_call *call, const char *rt) {
   size_t nr = sizeof(RUNTIMES) / sizeof(RUNTIMES[0]);
   if (in_list(rt, RUNTIMES, nr))

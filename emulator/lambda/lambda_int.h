@@ -96,6 +96,11 @@ int lambda_name_parse(aws_call *call, const char *given, char *name, size_t name
  * ResourceNotFoundException (and unlocking). */
 json_t *lambda_function_lock(lambda_state *st, aws_call *call, json_t *input, char *qualifier,
                              size_t qualifier_n);
+/* Whether rt is a runtime the API takes (deprecated_too: or one it knows
+ * but no longer takes, as the Runtime enum of older operations lists them),
+ * and that enum as AWS prints it: "[nodejs18.x, …]". */
+int lambda_runtime_known(const char *rt, int deprecated_too);
+void lambda_runtime_set(char *out, size_t n, int deprecated_too);
 /* As lambda_function_lock, but a function that does not exist is left to
  * the caller to answer in its operation's words: *missing is 1, arn its ARN
  * (with the qualifier the name carried), NULL returned and the call
@@ -216,6 +221,7 @@ void lambda_create_function_url_config(aws_call *call, json_t *input);
 void lambda_get_function_url_config(aws_call *call, json_t *input);
 void lambda_update_function_url_config(aws_call *call, json_t *input);
 void lambda_delete_function_url_config(aws_call *call, json_t *input);
+void lambda_list_function_url_configs(aws_call *call, json_t *input);
 void lambda_get_account_settings(aws_call *call, json_t *input);
 
 void lambda_invoke(aws_call *call, json_t *input);

@@ -166,7 +166,11 @@ json_t *lambda_function_find(lambda_state *st, aws_call *call, json_t *input, ch
   char named_q[160];
   snprintf(named_q, sizeof(named_q), "%s", q);
   if (member && !*q) {
-    if (!qualifier_valid(member)) {
+    /* The Qualifier member's own pattern, (|[a-zA-Z0-9$_-]+): looser than a
+     * qualifier inside a name; what it names is looked up later. */
+    size_t mn = strlen(member);
+    if (mn > 128 ||
+        strspn(member, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$_-") != mn) {
       lambda_fail_validation(call, member, "qualifier",
                              "Member must satisfy regular expression pattern: "
                              "(|[a-zA-Z0-9$_-]+)");
@@ -416,6 +420,7 @@ static const aws_operation lambda_operations[] = {
     {"ListAliases", lambda_list_aliases},
     {"ListEventSourceMappings", lambda_list_event_source_mappings},
     {"ListFunctionEventInvokeConfigs", lambda_list_function_event_invoke_configs},
+    {"ListFunctionUrlConfigs", lambda_list_function_url_configs},
     {"ListFunctions", lambda_list_functions},
     {"ListLayerVersions", lambda_list_layer_versions},
     {"ListLayers", lambda_list_layers},
