@@ -257,6 +257,14 @@ void lambda_function_settle(json_t *f) {
   }
   upd = json_string_value(json_object_get(c, "LastUpdateStatus"));
   if (upd && strcmp(upd, "InProgress") == 0) {
+    /* An update whose image config applies again brings back a function
+     * that failed on it. */
+    const char *why = json_string_value(json_object_get(c, "StateReasonCode"));
+    if (state && strcmp(state, "Failed") == 0 && why && strcmp(why, "InvalidImage") == 0) {
+      json_object_set_new(c, "State", json_string("Active"));
+      json_object_del(c, "StateReason");
+      json_object_del(c, "StateReasonCode");
+    }
     json_object_set_new(c, "LastUpdateStatus", json_string("Successful"));
     json_object_del(c, "LastUpdateStatusReason");
     json_object_del(c, "LastUpdateStatusReasonCode");
