@@ -345,6 +345,14 @@ void lambda_stream_reply(aws_call *call, json_t *out, const char *payload, size_
  * (<url-id>.lambda-url.<region>.<anything>): the function gets it as an API
  * Gateway HTTP API v2 (version 2.0) event, its result becomes the response. */
 void lambda_url_handle(lambda_state *st, http_request *req);
+/* A RESPONSE_STREAM URL's prelude (application/vnd.awslambda.http-
+ * integration-response): a JSON object, then 8 NUL bytes, then the body.
+ * 1 with *out (owned, json_decref) and *body_at (where the body starts in
+ * data) once both are in data; 0 while more bytes are needed; -1 when data
+ * cannot start with one (not a JSON object, or no delimiter within
+ * LAMBDA_URL_MAX_PRELUDE bytes). data comes from the function: untrusted. */
+#define LAMBDA_URL_MAX_PRELUDE (64u * 1024)
+int lambda_url_prelude(json_t **out, size_t *body_at, const char *data, size_t len);
 /* GET /_aws/lambda/timings: the emulator's own share of the last
  * RequestResponse invokes that ran ({"invocations", "own_us": {"p50",
  * "p99", "max"}}), the figure tests/bench/lambda_bench.py prints; DELETE

@@ -271,7 +271,6 @@ static void url_done(const lambda_result *result, void *arg) {
  * runtime that answers with a buffered response is answered as BUFFERED. */
 
 #define URL_PRELUDE_TYPE "application/vnd.awslambda.http-integration-response"
-#define URL_MAX_PRELUDE (64u * 1024)
 
 typedef struct url_stream {
   http_request *req;
@@ -304,34 +303,50 @@ static void url_stream_open(url_stream *u, const json_t *meta, const char *fallb
   http_request_respond(u->req, resp);
 }
 
-/* The prelude is complete when the 8 NUL bytes after it have come. */
-static void url_stream_prelude(url_stream *u) {
+int lambda_url_prelude(json_t **out, size_t *body_at, const char *data, size_t len) {
   static const char delimiter[8] = {0};
-  const char *data = u->head.data;
-  size_t len = u->head.len;
-  for (size_t i = 0; i + sizeof(delimiter) <= len; i++) {
+  for (size_t i = 0; i + sizeof(delimiter) <= len && i < LAMBDA_URL_MAX_PRELUDE; i++) {
     if (memcmp(data + i, delimiter, sizeof(delimiter)) != 0)
       continue;
     json_t *meta = json_loadb(data, i, 0, NULL);
     if (!json_is_object(meta)) {
       json_decref(meta);
-      u->bad = 1;
-      log_info("lambda", "function URL stream: the prelude is not a JSON object");
-      return;
+      return -1;
     }
-    url_stream_open(u, meta, "application/octet-stream");
-    json_decref(meta);
-    if (u->out && len > i + sizeof(delimiter))
-      aws_stream_write(u->out, data + i + sizeof(delimiter), len - i - sizeof(delimiter));
-    dynbuf_free(&u->head);
-    dynbuf_init(&u->head, URL_MAX_PRELUDE);
+    *out = meta;
+    *body_at = i + sizeof(delimiter);
+    return 1;
+  }
+  return len >= LAMBDA_URL_MAX_PRELUDE + sizeof(delimiter) ? -1 : 0;
+}
+
+/* The head waits for the prelude and the 8 NUL bytes after it: at most
+ * LAMBDA_URL_MAX_PRELUDE + 8 bytes are kept; what a piece carries past
+ * them is body (or, with no delimiter by then, not a prelude at all). */
+static void url_stream_prelude(url_stream *u, const char *data, size_t len) {
+  size_t cap = LAMBDA_URL_MAX_PRELUDE + 8;
+  size_t take = u->head.len < cap ? cap - u->head.len : 0;
+  if (take > len)
+    take = len;
+  dynbuf_append(&u->head, data, take);
+  json_t *meta = NULL;
+  size_t at = 0;
+  int rc = dynbuf_failed(&u->head) ? -1 : lambda_url_prelude(&meta, &at, u->head.data, u->head.len);
+  if (rc < 0) {
+    u->bad = 1;
+    log_info("lambda", "function URL stream: no JSON prelude and delimiter in the first %u bytes",
+             LAMBDA_URL_MAX_PRELUDE);
     return;
   }
-  if (len > URL_MAX_PRELUDE - sizeof(delimiter)) {
-    u->bad = 1;
-    log_info("lambda", "function URL stream: no prelude delimiter in the first %u bytes",
-             URL_MAX_PRELUDE);
-  }
+  if (rc == 0)
+    return;
+  url_stream_open(u, meta, "application/octet-stream");
+  json_decref(meta);
+  if (u->out && u->head.len > at)
+    aws_stream_write(u->out, u->head.data + at, u->head.len - at);
+  if (u->out && len > take)
+    aws_stream_write(u->out, data + take, len - take);
+  dynbuf_free(&u->head);
 }
 
 static void url_stream_chunk(const char *content_type, const char *data, size_t len,
@@ -352,11 +367,7 @@ static void url_stream_chunk(const char *content_type, const char *data, size_t 
     aws_stream_write(u->out, data, len);
     return;
   }
-  dynbuf_append(&u->head, data, len);
-  if (dynbuf_failed(&u->head))
-    u->bad = 1;
-  else
-    url_stream_prelude(u);
+  url_stream_prelude(u, data, len);
 }
 
 static void url_stream_done(const lambda_result *result, void *arg) {
@@ -464,7 +475,7 @@ void lambda_url_handle(lambda_state *st, http_request *req) {
       return;
     }
     u->req = req;
-    dynbuf_init(&u->head, URL_MAX_PRELUDE);
+    dynbuf_init(&u->head, LAMBDA_URL_MAX_PRELUDE + 16);
     if (lambda_invoke_internal_stream(st, arn, text, strlen(text), url_stream_chunk,
                                       url_stream_done, u) < 0) {
       url_stream_free(u);
