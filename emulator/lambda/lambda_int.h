@@ -350,9 +350,11 @@ void lambda_url_handle(lambda_state *st, http_request *req);
  * 1 with *out (owned, json_decref) and *body_at (where the body starts in
  * data) once both are in data; 0 while more bytes are needed; -1 when data
  * cannot start with one (not a JSON object, or no delimiter within
- * LAMBDA_URL_MAX_PRELUDE bytes). data comes from the function: untrusted. */
+ * LAMBDA_URL_MAX_PRELUDE bytes). The search starts at from (a caller that
+ * saw no delimiter in data[0, n) passes n - 7). data comes from the
+ * function: untrusted. */
 #define LAMBDA_URL_MAX_PRELUDE (64u * 1024)
-int lambda_url_prelude(json_t **out, size_t *body_at, const char *data, size_t len);
+int lambda_url_prelude(json_t **out, size_t *body_at, const char *data, size_t len, size_t from);
 /* GET /_aws/lambda/timings: the emulator's own share of the last
  * RequestResponse invokes that ran ({"invocations", "own_us": {"p50",
  * "p99", "max"}}), the figure tests/bench/lambda_bench.py prints; DELETE

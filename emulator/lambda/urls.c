@@ -279,6 +279,7 @@ typedef struct url_stream {
   int prelude;     /* the head waits for the prelude and its delimiter */
   int bad;         /* the prelude was not one: 502 at the end, the rest dropped */
   dynbuf head;     /* the prelude so far */
+  size_t scanned;  /* head offsets before this hold no delimiter */
 } url_stream;
 
 static void url_stream_free(url_stream *u) {
@@ -303,9 +304,9 @@ static void url_stream_open(url_stream *u, const json_t *meta, const char *fallb
   http_request_respond(u->req, resp);
 }
 
-int lambda_url_prelude(json_t **out, size_t *body_at, const char *data, size_t len) {
+int lambda_url_prelude(json_t **out, size_t *body_at, const char *data, size_t len, size_t from) {
   static const char delimiter[8] = {0};
-  for (size_t i = 0; i + sizeof(delimiter) <= len && i < LAMBDA_URL_MAX_PRELUDE; i++) {
+  for (size_t i = from; i + sizeof(delimiter) <= len && i < LAMBDA_URL_MAX_PRELUDE; i++) {
     if (memcmp(data + i, delimiter, sizeof(delimiter)) != 0)
       continue;
     json_t *meta = json_loadb(data, i, 0, NULL);
@@ -331,7 +332,13 @@ static void url_stream_prelude(url_stream *u, const char *data, size_t len) {
   dynbuf_append(&u->head, data, take);
   json_t *meta = NULL;
   size_t at = 0;
-  int rc = dynbuf_failed(&u->head) ? -1 : lambda_url_prelude(&meta, &at, u->head.data, u->head.len);
+  /* Each piece resumes the search where the last one stopped: a runtime
+   * writing a byte at a time costs no rescans. */
+  int rc = dynbuf_failed(&u->head)
+               ? -1
+               : lambda_url_prelude(&meta, &at, u->head.data, u->head.len, u->scanned);
+  if (rc == 0 && u->head.len >= 8)
+    u->scanned = u->head.len - 7;
   if (rc < 0) {
     u->bad = 1;
     log_info("lambda", "function URL stream: no JSON prelude and delimiter in the first %u bytes",

@@ -22,17 +22,31 @@ static const char zeros[8] = {0};
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_t *meta = NULL;
   size_t at = 0;
-  int rc = lambda_url_prelude(&meta, &at, (const char *)data, size);
+  int rc = lambda_url_prelude(&meta, &at, (const char *)data, size, 0);
   if (rc == 1) {
     if (!json_is_object(meta) || at < 8 || at > size || memcmp(data + at - 8, zeros, 8) != 0)
       abort();
     /* The input cut just after the delimiter gives the same answer. */
     json_t *again = NULL;
     size_t at2 = 0;
-    if (lambda_url_prelude(&again, &at2, (const char *)data, at) != 1 || at2 != at ||
+    if (lambda_url_prelude(&again, &at2, (const char *)data, at, 0) != 1 || at2 != at ||
         !json_equal(meta, again))
       abort();
     json_decref(again);
+    /* Searched in two steps, resuming where the first stopped: the same. */
+    size_t half = at / 2;
+    json_t *first = NULL;
+    size_t at3 = 0;
+    int rc1 = lambda_url_prelude(&first, &at3, (const char *)data, half, 0);
+    if (rc1 == 0) {
+      json_t *second = NULL;
+      if (lambda_url_prelude(&second, &at3, (const char *)data, at, half >= 8 ? half - 7 : 0) !=
+              1 ||
+          at3 != at || !json_equal(meta, second))
+        abort();
+      json_decref(second);
+    }
+    json_decref(first);
   } else if (meta) {
     abort();
   } else if (rc == 0 && size >= LAMBDA_URL_MAX_PRELUDE + 8) {

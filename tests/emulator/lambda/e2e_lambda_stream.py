@@ -83,8 +83,16 @@ def url(event, context):
     if os.environ.get("STREAM_CONTENT_TYPE", "").endswith("http-integration-response"):
         prelude = {"statusCode": 201, "cookies": ["a=1"],
                    "headers": {"Content-Type": "text/plain", "X-Custom": "yes"}}
-        yield json.dumps(prelude).encode() + bytes(8)
-    yield b"first;"
+        head = json.dumps(prelude).encode() + bytes(8)
+        if os.environ.get("SPLIT"):  # the prelude over three writes, the body in the last
+            yield head[:10]
+            yield head[10:-3]
+            yield head[-3:] + b"first;"
+        else:
+            yield head
+            yield b"first;"
+    else:
+        yield b"first;"
     time.sleep(2)
     yield b"second;"
     if event["rawPath"] == "/fail":
@@ -151,10 +159,15 @@ class Stream(unittest.TestCase):
         for name, ctype, mode in (
                 ("url-prelude", "application/vnd.awslambda.http-integration-response",
                  "RESPONSE_STREAM"),
+                ("url-split", "application/vnd.awslambda.http-integration-response",
+                 "RESPONSE_STREAM"),
                 ("url-plain", "text/csv", "RESPONSE_STREAM"), ("url-buffered", "", "BUFFERED")):
+            env = {"STREAM_CONTENT_TYPE": ctype}
+            if name == "url-split":
+                env["SPLIT"] = "1"
             cls.lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE,
                                     Handler="urlapp.url", Timeout=20,
-                                    Environment={"Variables": {"STREAM_CONTENT_TYPE": ctype}},
+                                    Environment={"Variables": env},
                                     Code={"ZipFile": make_zip({"urlapp.py": URL_PY})})
             cls.urls[name] = cls.lam.create_function_url_config(
                 FunctionName=name, AuthType="NONE", InvokeMode=mode)["FunctionUrl"]
@@ -271,6 +284,13 @@ class Stream(unittest.TestCase):
         self.assertEqual(first, b"first;")
         self.assertLess(first_at + 1.0, pieces[-1][0])
         self.assertGreaterEqual(pieces[-1][0], 2.0)
+
+    def test_function_url_prelude_over_several_writes(self):
+        status, headers, pieces, error = self.url_stream("url-split")
+        self.assertIsNone(error)
+        self.assertEqual(status, 201)
+        self.assertEqual(headers["X-Custom"], "yes")
+        self.assertEqual(b"".join(p for _, p in pieces), b"first;second;third")
 
     def test_function_url_stream_without_prelude(self):
         status, headers, pieces, error = self.url_stream("url-plain")
