@@ -943,6 +943,24 @@ int aws_call_stream_open(aws_call *call, json_t *output, int status, const char 
 
 aws_stream *aws_call_stream(aws_call *call) { return call->stream; }
 
+aws_stream *aws_stream_response_new(http_response **out, int status, const char *content_type) {
+  aws_stream *s = calloc(1, sizeof(*s));
+  if (!s)
+    return NULL;
+  pthread_mutex_init(&s->lock, NULL);
+  s->refs = 2;
+  http_response *resp =
+      http_response_new_stream(status, content_type ? content_type : "application/octet-stream",
+                               HTTP_SIZE_UNKNOWN, stream_body_read, s, stream_body_free);
+  if (!resp) { /* stream_body_free has dropped the response's reference */
+    stream_unref(s);
+    return NULL;
+  }
+  s->handle = http_response_stream(resp);
+  *out = resp;
+  return s;
+}
+
 static void stream_abort(aws_stream *s) {
   pthread_mutex_lock(&s->lock);
   s->aborted = 1;
@@ -991,6 +1009,13 @@ int aws_stream_write(aws_stream *s, const void *data, size_t len) {
 out:
   pthread_mutex_unlock(&s->lock);
   return rc;
+}
+
+void aws_stream_abort(aws_stream *s) {
+  if (!s)
+    return;
+  stream_abort(s);
+  aws_stream_close(s);
 }
 
 int aws_stream_gone(aws_stream *s) {

@@ -126,6 +126,16 @@ void aws_stream_close(aws_stream *stream);
 int aws_call_stream_open(aws_call *call, json_t *output, int status, const char *content_type);
 /* The call's open stream, or NULL when aws_call_stream_open was not called. */
 aws_stream *aws_call_stream(aws_call *call);
+/* A streamed answer outside the protocol layer, for a request a service
+ * answers itself (Lambda's function URLs): *out is the response to send
+ * (status, content_type; NULL: application/octet-stream), to which the
+ * caller adds its headers before it hands it to http_request_respond; the
+ * return is the body's producer (owned, as aws_call_reply_stream's). NULL
+ * when out of memory (nothing made). */
+aws_stream *aws_stream_response_new(http_response **out, int status, const char *content_type);
+/* Ends the body as broken (the client never takes it for a complete one)
+ * and releases the producer's handle, as aws_stream_close. Accepts NULL. */
+void aws_stream_abort(aws_stream *stream);
 
 /* Adds a header to whichever answer (reply or error) the call gets next,
  * for headers the model does not describe (S3's x-amz-delete-marker on a 404,

@@ -43,6 +43,23 @@ static int in_list(const char *s, const char *const *list, size_t n) {
   return 0;
 }
 
+int lambda_runtime_known(const char *rt, int deprecated_too) {
+  return rt &&
+         (in_list(rt, RUNTIMES, sizeof(RUNTIMES) / sizeof(RUNTIMES[0])) ||
+          (deprecated_too && in_list(rt, DEPRECATED, sizeof(DEPRECATED) / sizeof(DEPRECATED[0]))));
+}
+
+void lambda_runtime_set(char *out, size_t n, int deprecated_too) {
+  snprintf(out, n, "[");
+  size_t nr = sizeof(RUNTIMES) / sizeof(RUNTIMES[0]),
+         nd = sizeof(DEPRECATED) / sizeof(DEPRECATED[0]);
+  for (size_t i = 0; i < nr + (deprecated_too ? nd : 0); i++) {
+    strncat(out, i ? ", " : "", n - strlen(out) - 1);
+    strncat(out, i < nr ? RUNTIMES[i] : DEPRECATED[i - nr], n - strlen(out) - 1);
+  }
+  strncat(out, "]", n - strlen(out) - 1);
+}
+
 static int check_runtime(aws_call *call, const char *rt) {
   size_t nr = sizeof(RUNTIMES) / sizeof(RUNTIMES[0]);
   if (in_list(rt, RUNTIMES, nr))
@@ -55,12 +72,16 @@ static int check_runtime(aws_call *call, const char *rt) {
                   rt);
     return -1;
   }
-  char set[1024] = "Member must satisfy enum value set: [";
+  char set[1024] = "";
   for (size_t i = 0; i < nr; i++) {
     strncat(set, RUNTIMES[i], sizeof(set) - strlen(set) - 1);
-    strncat(set, i + 1 < nr ? ", " : "] or be a valid ARN", sizeof(set) - strlen(set) - 1);
+    strncat(set, i + 1 < nr ? ", " : "", sizeof(set) - strlen(set) - 1);
   }
-  lambda_fail_validation(call, rt, "runtime", set);
+  /* Lambda's own check, not the model's: no "validation error" preamble. */
+  aws_call_fail(call, 400, "InvalidParameterValueException",
+                "Value %.256s at 'runtime' failed to satisfy constraint: Member must satisfy enum "
+                "value set: [%s] or be a valid ARN",
+                rt, set);
   return -1;
 }
 
@@ -152,7 +173,7 @@ static int check_environment(aws_call *call, const json_t *env) {
     aws_call_fail(call, 400, "InvalidParameterValueException",
                   "Lambda was unable to configure your environment variables because the "
                   "environment variables you have provided exceeded the 4KB limit. String "
-                  "measured: %.4200s",
+                  "measured: %.15000s",
                   text);
     free(text);
     return -1;
@@ -258,16 +279,27 @@ int lambda_config_check(aws_call *call, const json_t *input, const char *package
     return -1;
   const json_t *arch = json_object_get(input, "Architectures");
   if (arch) {
-    const char *a = json_string_value(json_array_get(arch, 0));
+    /* The list as AWS prints it: "[x86_64, arm64]". */
+    char list[256] = "[";
+    int valid = 1;
+    for (size_t i = 0; i < json_array_size(arch); i++) {
+      const char *a = json_string_value(json_array_get(arch, i));
+      valid = valid && a && (strcmp(a, "x86_64") == 0 || strcmp(a, "arm64") == 0);
+      strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+      strncat(list, a ? a : "null", sizeof(list) - strlen(list) - 2);
+    }
+    strncat(list, "]", sizeof(list) - strlen(list) - 1);
     if (json_array_size(arch) != 1) {
-      lambda_fail_validation(call, "[]", "architectures",
-                             "Member must have length less than or equal to 1");
+      lambda_fail_validation(call, list, "architectures",
+                             json_array_size(arch)
+                                 ? "Member must have length less than or equal to 1"
+                                 : "Member must have length greater than or equal to 1");
       return -1;
     }
-    if (!a || (strcmp(a, "x86_64") != 0 && strcmp(a, "arm64") != 0)) {
-      lambda_fail_validation(call, a ? a : "", "architectures",
+    if (!valid) {
+      lambda_fail_validation(call, list, "architectures",
                              "Member must satisfy constraint: [Member must satisfy enum value "
-                             "set: [x86_64, arm64]]");
+                             "set: [x86_64, arm64], Member must not be null]");
       return -1;
     }
   }
@@ -315,9 +347,29 @@ void lambda_config_apply(json_t *config, const json_t *input) {
       if (v)
         json_object_set(kept, MEMBERS[i], v);
     }
-    if (json_object_size(kept))
-      json_object_set_new(config, "ImageConfigResponse", json_pack("{s:o}", "ImageConfig", kept));
-    else {
+    /* Docker (and so the function's container) takes only an absolute
+     * working directory: a relative one cannot be applied, and AWS reports
+     * such a config in ImageConfigResponse.Error (lambda_function_settle
+     * then fails the function, StateReasonCode InvalidImage). */
+    const char *dir = json_string_value(json_object_get(kept, "WorkingDirectory"));
+    json_t *error = NULL;
+    if (dir && *dir && *dir != '/') {
+      char msg[1200];
+      snprintf(msg, sizeof(msg),
+               "The image config cannot be applied: WorkingDirectory '%.1000s' is not an "
+               "absolute path. Use an absolute path such as /var/task.",
+               dir);
+      error = json_pack("{s:s, s:s}", "ErrorCode", "InvalidImage", "Message", msg);
+    }
+    if (json_object_size(kept)) {
+      json_t *resp = json_pack("{s:o}", "ImageConfig", kept);
+      if (resp && error)
+        json_object_set_new(resp, "Error", error);
+      else
+        json_decref(error);
+      json_object_set_new(config, "ImageConfigResponse", resp);
+    } else {
+      json_decref(error);
       json_decref(kept);
       json_object_del(config, "ImageConfigResponse");
     }

@@ -48,23 +48,88 @@ static void config_arn(char *out, size_t n, aws_call *call, json_t *f, const cha
                       json_string_value(json_object_get(f, "Name")), *q ? q : "$LATEST");
 }
 
-/* The qualifier's key in f's EventInvoke ("$LATEST" for none); -1 after
- * answering ResourceNotFoundException when the version or alias does not
- * exist. */
-static int qualifier_key(char *out, size_t n, aws_call *call, json_t *f, const char *q) {
+#define NO_FUNCTION "The function doesn't exist."
+#define NO_CONFIG "The function %s doesn't have an EventInvokeConfig"
+
+/* The qualifier's key in f's EventInvoke ("$LATEST" for none); -1 when the
+ * version or alias does not exist (the caller answers). */
+static int qualifier_key(char *out, size_t n, json_t *f, const char *q) {
   if (!*q || strcmp(q, "$LATEST") == 0) {
     snprintf(out, n, "$LATEST");
     return 0;
   }
   if (!json_object_get(json_object_get(f, "Aliases"), q) &&
-      !json_object_get(json_object_get(f, "Versions"), q)) {
-    char arn[512];
-    config_arn(arn, sizeof(arn), call, f, q);
-    aws_call_fail(call, 404, "ResourceNotFoundException", "Function not found: %s", arn);
+      !json_object_get(json_object_get(f, "Versions"), q))
     return -1;
-  }
   snprintf(out, n, "%s", q);
   return 0;
+}
+
+/* The function an event invoke configuration belongs to, under st->lock;
+ * NULL after answering: a function, version or alias that does not exist is
+ * "The function doesn't exist." for Put, Update and List, and "… doesn't
+ * have an EventInvokeConfig" (naming the qualified ARN) for Get and Delete,
+ * as AWS answers them. */
+static json_t *lock_config_function(aws_call *call, json_t *input, char *q, size_t qn, char *key,
+                                    size_t keyn, int no_config_words) {
+  lambda_state *st = lambda_state_of(call);
+  char arn[512];
+  int missing = 0;
+  json_t *f = lambda_function_find(st, call, input, q, qn, &missing, arn, sizeof(arn));
+  if (missing) {
+    if (!no_config_words) {
+      aws_call_fail(call, 404, "ResourceNotFoundException", NO_FUNCTION);
+      return NULL;
+    }
+    /* The ARN as the name gave it, qualified by the Qualifier or $LATEST. */
+    const char *member = json_string_value(json_object_get(input, "Qualifier"));
+    if (strstr(arn, ":function:") && !strchr(strstr(arn, ":function:") + 10, ':'))
+      aws_call_fail(call, 404, "ResourceNotFoundException",
+                    "The function %s:%s doesn't have an EventInvokeConfig", arn,
+                    member && *member ? member : "$LATEST");
+    else
+      aws_call_fail(call, 404, "ResourceNotFoundException", NO_CONFIG, arn);
+    return NULL;
+  }
+  if (!f)
+    return NULL;
+  if (key && qualifier_key(key, keyn, f, q) < 0) {
+    char qarn[512];
+    config_arn(qarn, sizeof(qarn), call, f, q);
+    pthread_mutex_unlock(&st->lock);
+    if (no_config_words)
+      aws_call_fail(call, 404, "ResourceNotFoundException", NO_CONFIG, qarn);
+    else
+      aws_call_fail(call, 404, "ResourceNotFoundException", NO_FUNCTION);
+    return NULL;
+  }
+  return f;
+}
+
+/* The model's pattern for a destination:
+ * ^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1})?:
+ * (\d{12})?:(.*) — checked loosely: the partition, a service, a Region of
+ * lower-case letters, digits and '-' ending in a digit (or none), an
+ * account of 12 digits (or none). */
+static int destination_pattern(const char *arn) {
+  if (!*arn)
+    return 1;
+  if (strncmp(arn, "arn:aws", 7) != 0)
+    return 0;
+  const char *p = arn + 7;
+  p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+  if (*p++ != ':')
+    return 0;
+  size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+  if (n == 0 || p[n] != ':')
+    return 0;
+  p += n + 1;
+  n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-");
+  if (p[n] != ':' || (n && (n < 6 || p[n - 1] < '0' || p[n - 1] > '9')))
+    return 0;
+  p += n + 1;
+  n = strspn(p, "0123456789");
+  return (n == 0 || n == 12) && p[n] == ':';
 }
 
 /* One destination ARN: SQS, SNS, EventBridge or Lambda (S3 buckets take
@@ -75,6 +140,15 @@ static int destination_check(aws_call *call, const json_t *d, int failure) {
   const char *arn = json_string_value(json_object_get(d, "Destination"));
   if (!arn || !*arn)
     return 0; /* an empty destination clears it, as in AWS */
+  if (!destination_pattern(arn)) {
+    lambda_fail_validation(call, arn,
+                           failure ? "destinationConfig.onFailure.destination"
+                                   : "destinationConfig.onSuccess.destination",
+                           "Member must satisfy regular expression pattern: "
+                           "^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}((-gov)|(-iso(b?"
+                           ")))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)");
+    return -1;
+  }
   char service[32] = "";
   if (strncmp(arn, "arn:", 4) == 0) {
     const char *p = strchr(arn + 4, ':');
@@ -87,11 +161,44 @@ static int destination_check(aws_call *call, const json_t *d, int failure) {
       (strcmp(service, "events") == 0 && strstr(arn, ":event-bus/")) ||
       (failure && strcmp(service, "s3") == 0))
     return 0;
-  aws_call_fail(call, 400, "InvalidParameterValueException",
-                "The provided destination config DestinationConfig(onSuccess=%s, onFailure=%s) "
-                "is invalid.",
-                failure ? "null" : arn, failure ? arn : "null");
+  /* Java's rendering of the request's DestinationConfig, as AWS prints it. */
+  if (failure)
+    aws_call_fail(call, 400, "InvalidParameterValueException",
+                  "The provided destination config DestinationConfig(onSuccess=null, "
+                  "onFailure=OnFailure(destination=%s)) is invalid.",
+                  arn);
+  else
+    aws_call_fail(call, 400, "InvalidParameterValueException",
+                  "The provided destination config DestinationConfig(onSuccess=OnSuccess("
+                  "destination=%s), onFailure=null) is invalid.",
+                  arn);
   return -1;
+}
+
+/* A Lambda destination must exist and not be the function itself (st->lock
+ * held; f the configured function). Answers and returns -1. */
+static int destination_function(aws_call *call, lambda_state *st, json_t *f, const json_t *d) {
+  const char *arn = json_string_value(json_object_get(d, "Destination"));
+  if (!arn || !strstr(arn, ":lambda:") || !strstr(arn, ":function:"))
+    return 0;
+  char region[64] = "", account[16] = "", name[80] = "";
+  if (sscanf(arn, "arn:%*[^:]:lambda:%63[^:]:%15[^:]:function:%79[^:]", region, account, name) < 3)
+    return 0;
+  if (strcmp(name, json_string_value(json_object_get(f, "Name"))) == 0 &&
+      strcmp(region, json_string_value(json_object_get(f, "Region"))) == 0 &&
+      strcmp(account, json_string_value(json_object_get(f, "Account"))) == 0) {
+    aws_call_fail(call, 400, "InvalidParameterValueException",
+                  "You can't specify the function as a destination for itself.");
+    return -1;
+  }
+  char key[256];
+  snprintf(key, sizeof(key), "%s/%s/%s", account, region, name);
+  if (!json_object_get(st->functions, key)) {
+    aws_call_fail(call, 400, "InvalidParameterValueException", "The destination ARN %s is invalid.",
+                  arn);
+    return -1;
+  }
+  return 0;
 }
 
 /* Checks the members of a Put or Update. Answers and returns -1. */
@@ -127,7 +234,11 @@ static int settings_check(aws_call *call, const json_t *input) {
 static json_t *config_out(const json_t *c) {
   json_t *out = json_deep_copy(c);
   json_t *dc = json_object_get(out, "DestinationConfig");
-  /* AWS always shows both sides of DestinationConfig. */
+  /* AWS always shows both sides of DestinationConfig, also when unset. */
+  if (!dc) {
+    dc = json_object();
+    json_object_set_new(out, "DestinationConfig", dc);
+  }
   if (dc) {
     if (!json_object_get(dc, "OnSuccess"))
       json_object_set_new(dc, "OnSuccess", json_object());
@@ -142,10 +253,19 @@ static void put_or_update(aws_call *call, json_t *input, int update) {
   if (settings_check(call, input) < 0)
     return;
   char q[160], key[160], arn[512];
-  json_t *f = lambda_function_lock(st, call, input, q, sizeof(q));
+  json_t *f = lock_config_function(call, input, q, sizeof(q), key, sizeof(key), 0);
   if (!f)
     return;
-  if (qualifier_key(key, sizeof(key), call, f, q) < 0) {
+  json_t *dc = json_object_get(input, "DestinationConfig");
+  if (!update && !json_object_get(input, "MaximumRetryAttempts") &&
+      !json_object_get(input, "MaximumEventAgeInSeconds") && !dc) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail(call, 400, "InvalidParameterValueException",
+                  "You must specify at least one of error handling or destination setting.");
+    return;
+  }
+  if (destination_function(call, st, f, json_object_get(dc, "OnSuccess")) < 0 ||
+      destination_function(call, st, f, json_object_get(dc, "OnFailure")) < 0) {
     pthread_mutex_unlock(&st->lock);
     return;
   }
@@ -193,13 +313,9 @@ void lambda_update_function_event_invoke_config(aws_call *call, json_t *input) {
 static void get_or_delete(aws_call *call, json_t *input, int del) {
   lambda_state *st = lambda_state_of(call);
   char q[160], key[160], arn[512];
-  json_t *f = lambda_function_lock(st, call, input, q, sizeof(q));
+  json_t *f = lock_config_function(call, input, q, sizeof(q), key, sizeof(key), 1);
   if (!f)
     return;
-  if (qualifier_key(key, sizeof(key), call, f, q) < 0) {
-    pthread_mutex_unlock(&st->lock);
-    return;
-  }
   json_t *c = json_object_get(json_object_get(f, "EventInvoke"), key);
   if (!c) {
     config_arn(arn, sizeof(arn), call, f, q);
@@ -237,7 +353,7 @@ void lambda_list_function_event_invoke_configs(aws_call *call, json_t *input) {
   }
   const char *marker = json_string_value(json_object_get(input, "Marker"));
   char q[160];
-  json_t *f = lambda_function_lock(st, call, input, q, sizeof(q));
+  json_t *f = lock_config_function(call, input, q, sizeof(q), NULL, 0, 0);
   if (!f)
     return;
   json_t *list = json_array(), *out = json_object();

@@ -282,7 +282,7 @@ void lambda_create_event_source_mapping(aws_call *call, json_t *input) {
   const char *source = jsonutil_string(input, "EventSourceArn");
   const char *kind = source_kind(source);
   if (!source) {
-    fail_param(call, "Unrecognized event source, must be kinesis, dynamodb stream or sqs.%s", "");
+    fail_param(call, "Unrecognized event source.%s", "");
     return;
   }
   if (!kind) {

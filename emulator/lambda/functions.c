@@ -423,6 +423,18 @@ void lambda_update_function_code(aws_call *call, json_t *input) {
     if (bad < 0)
       return;
   }
+  /* A function keeps its package type; AWS's words for a request that
+   * would change it. */
+  int image = strcmp(package_type, "Image") == 0;
+  int has_uri = json_object_get(input, "ImageUri") != NULL;
+  if (image != has_uri) {
+    aws_call_fail(call, 400, "InvalidParameterValueException",
+                  image ? "Please provide ImageUri when updating a function with packageType "
+                          "Image."
+                        : "Please don't provide ImageUri when updating a function with "
+                          "packageType Zip.");
+    return;
+  }
   json_t *code = NULL;
   if (lambda_code_from_input(&code, st, call, input, package_type) < 0)
     return;

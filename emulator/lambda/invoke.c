@@ -172,6 +172,12 @@ void lambda_invoke(aws_call *call, json_t *input) {
 
 int lambda_invoke_internal(lambda_state *st, const char *function_arn, const char *payload,
                            size_t len, lambda_done_fn done, void *done_payload) {
+  return lambda_invoke_internal_stream(st, function_arn, payload, len, NULL, done, done_payload);
+}
+
+int lambda_invoke_internal_stream(lambda_state *st, const char *function_arn, const char *payload,
+                                  size_t len, lambda_chunk_fn chunk, lambda_done_fn done,
+                                  void *done_payload) {
   /* arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>] */
   char buf[512], region[64], account[32], name[128], q[160] = "";
   if (!function_arn || strlen(function_arn) >= sizeof(buf)) {
@@ -239,6 +245,7 @@ int lambda_invoke_internal(lambda_state *st, const char *function_arn, const cha
         .async = done ? NULL : async,
         .done = done,
         .done_payload = done_payload,
+        .chunk = chunk,
     };
     error = lambda_runtime_invoke(rt, NULL, &spec);
   }

@@ -96,6 +96,17 @@ int lambda_name_parse(aws_call *call, const char *given, char *name, size_t name
  * ResourceNotFoundException (and unlocking). */
 json_t *lambda_function_lock(lambda_state *st, aws_call *call, json_t *input, char *qualifier,
                              size_t qualifier_n);
+/* Whether rt is a runtime the API takes (deprecated_too: or one it knows
+ * but no longer takes, as the Runtime enum of older operations lists them),
+ * and that enum as AWS prints it: "[nodejs18.x, …]". */
+int lambda_runtime_known(const char *rt, int deprecated_too);
+void lambda_runtime_set(char *out, size_t n, int deprecated_too);
+/* As lambda_function_lock, but a function that does not exist is left to
+ * the caller to answer in its operation's words: *missing is 1, arn its ARN
+ * (with the qualifier the name carried), NULL returned and the call
+ * untouched. Malformed names are answered as by lambda_function_lock. */
+json_t *lambda_function_find(lambda_state *st, aws_call *call, json_t *input, char *qualifier,
+                             size_t qualifier_n, int *missing, char *arn, size_t arn_n);
 
 /* The configuration (and code) of version qualifier of f: "" or "$LATEST",
  * a version number or an alias (resolved; for an alias with routing config
@@ -210,6 +221,7 @@ void lambda_create_function_url_config(aws_call *call, json_t *input);
 void lambda_get_function_url_config(aws_call *call, json_t *input);
 void lambda_update_function_url_config(aws_call *call, json_t *input);
 void lambda_delete_function_url_config(aws_call *call, json_t *input);
+void lambda_list_function_url_configs(aws_call *call, json_t *input);
 void lambda_get_account_settings(aws_call *call, json_t *input);
 
 void lambda_invoke(aws_call *call, json_t *input);
@@ -271,6 +283,16 @@ void lambda_runtime_forget(lambda_runtime *rt, const char *function_arn);
 
 /* One invocation handed to the runtime. Strings owned by the runtime after
  * lambda_runtime_invoke (it copies). */
+/* A streamed response relayed to an in-process caller (a function URL in
+ * RESPONSE_STREAM mode): called under the runtime's lock on the Runtime
+ * API listener's thread, first with len 0 when the runtime starts a
+ * streamed response (content_type: its Content-Type header,
+ * application/octet-stream when it sent none; the same on every call), then
+ * with each piece as it arrives; done follows as usual,
+ * with an empty payload (or the error). Must not block nor call Lambda. */
+typedef void (*lambda_chunk_fn)(const char *content_type, const char *data, size_t len,
+                                void *payload);
+
 typedef struct lambda_invocation_spec {
   const char *function_arn; /* unqualified */
   const char *invoked_arn;  /* as the caller named it */
@@ -289,6 +311,7 @@ typedef struct lambda_invocation_spec {
    * to done(result, done_payload), called once. */
   lambda_done_fn done;
   void *done_payload;
+  lambda_chunk_fn chunk; /* with done: relay a streamed response (NULL: buffered) */
 } lambda_invocation_spec;
 
 /* Queues an invocation (the spec is copied); the call is answered when the
@@ -303,6 +326,11 @@ int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invoc
  * function does not exist or cannot run (logged; done is then not called). */
 int lambda_invoke_internal(lambda_state *st, const char *function_arn, const char *payload,
                            size_t len, lambda_done_fn done, void *done_payload);
+/* As lambda_invoke_internal with done, a streamed response relayed to chunk
+ * as it arrives (a function URL with InvokeMode RESPONSE_STREAM). */
+int lambda_invoke_internal_stream(lambda_state *st, const char *function_arn, const char *payload,
+                                  size_t len, lambda_chunk_fn chunk, lambda_done_fn done,
+                                  void *done_payload);
 
 /* InvokeWithResponseStream's answer (stream.c): out (Invoke's output
  * members, taken) with the function's payload as PayloadChunk events and an
@@ -317,6 +345,16 @@ void lambda_stream_reply(aws_call *call, json_t *out, const char *payload, size_
  * (<url-id>.lambda-url.<region>.<anything>): the function gets it as an API
  * Gateway HTTP API v2 (version 2.0) event, its result becomes the response. */
 void lambda_url_handle(lambda_state *st, http_request *req);
+/* A RESPONSE_STREAM URL's prelude (application/vnd.awslambda.http-
+ * integration-response): a JSON object, then 8 NUL bytes, then the body.
+ * 1 with *out (owned, json_decref) and *body_at (where the body starts in
+ * data) once both are in data; 0 while more bytes are needed; -1 when data
+ * cannot start with one (not a JSON object, or no delimiter within
+ * LAMBDA_URL_MAX_PRELUDE bytes). The search starts at from (a caller that
+ * saw no delimiter in data[0, n) passes n - 7). data comes from the
+ * function: untrusted. */
+#define LAMBDA_URL_MAX_PRELUDE (64u * 1024)
+int lambda_url_prelude(json_t **out, size_t *body_at, const char *data, size_t len, size_t from);
 /* GET /_aws/lambda/timings: the emulator's own share of the last
  * RequestResponse invokes that ran ({"invocations", "own_us": {"p50",
  * "p99", "max"}}), the figure tests/bench/lambda_bench.py prints; DELETE

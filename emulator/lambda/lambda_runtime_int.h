@@ -39,9 +39,11 @@ struct lambda_inv {
   int reserved;          /* -1: none */
   int timeout_ms;
   int tail;
-  int streaming;     /* InvokeWithResponseStream */
-  uint64_t streamed; /* bytes of a streamed response relayed (stream.c) */
-  int attempts;      /* async: failed attempts so far */
+  int streaming;         /* InvokeWithResponseStream */
+  lambda_chunk_fn chunk; /* with done: a streamed response's pieces (lambda_int.h) */
+  char *content_type;    /* the streamed response's Content-Type (chunk set) */
+  uint64_t streamed;     /* bytes of a streamed response relayed (stream.c) */
+  int attempts;          /* async: failed attempts so far */
   int delivered;
   uint64_t started_ms; /* monotonic, at delivery */
   /* The emulator's own share of a synchronous invocation (timings): from

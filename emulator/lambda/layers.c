@@ -49,9 +49,83 @@ static json_t *version_public(const json_t *v, int with_content) {
   return out;
 }
 
+/* A list as AWS prints it in messages: "[a, b]". */
+static void list_text(char *out, size_t n, const json_t *list) {
+  snprintf(out, n, "[");
+  size_t i;
+  json_t *v;
+  json_array_foreach(list, i, v) {
+    strncat(out, i ? ", " : "", n - strlen(out) - 1);
+    strncat(out, json_string_value(v) ? json_string_value(v) : "null", n - strlen(out) - 1);
+  }
+  strncat(out, "]", n - strlen(out) - 1);
+}
+
+static int arch_valid(const char *a) {
+  return a && (strcmp(a, "x86_64") == 0 || strcmp(a, "arm64") == 0);
+}
+
+/* CompatibleRuntimes and CompatibleArchitectures against the model's enums,
+ * every violation in one ValidationException as AWS reports them. */
+static int check_compatible(aws_call *call, const json_t *input) {
+  const json_t *runtimes = json_object_get(input, "CompatibleRuntimes");
+  const json_t *archs = json_object_get(input, "CompatibleArchitectures");
+  int bad_runtime = 0, bad_arch = 0;
+  size_t i;
+  json_t *v;
+  json_array_foreach(runtimes, i, v) bad_runtime |= !lambda_runtime_known(json_string_value(v), 0);
+  json_array_foreach(archs, i, v) bad_arch |= !arch_valid(json_string_value(v));
+  if (!bad_runtime && !bad_arch)
+    return 0;
+  char set[1024], rl[512], al[256], msg[2400] = "";
+  lambda_runtime_set(set, sizeof(set), 0);
+  list_text(rl, sizeof(rl), runtimes);
+  list_text(al, sizeof(al), archs);
+  if (bad_runtime)
+    snprintf(msg, sizeof(msg),
+             "Value '%s' at 'compatibleRuntimes' failed to satisfy constraint: Member must "
+             "satisfy enum value set: %s",
+             rl, set);
+  if (bad_arch)
+    snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+             "%sValue '%s' at 'compatibleArchitectures' failed to satisfy constraint: Member must "
+             "satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]",
+             bad_runtime ? "; " : "", al);
+  aws_call_fail(call, 400, "ValidationException", "%d validation error%s detected: %s",
+                bad_runtime + bad_arch, bad_runtime + bad_arch > 1 ? "s" : "", msg);
+  return -1;
+}
+
+/* The filters of ListLayers and ListLayerVersions. */
+static int check_filters(aws_call *call, const char *runtime, const char *arch) {
+  if (runtime && !lambda_runtime_known(runtime, 1)) {
+    char set[2048];
+    lambda_runtime_set(set, sizeof(set), 1);
+    char why[2200];
+    snprintf(why, sizeof(why), "Member must satisfy enum value set: %s", set);
+    lambda_fail_validation(call, runtime, "compatibleRuntime", why);
+    return -1;
+  }
+  if (arch && !arch_valid(arch)) {
+    lambda_fail_validation(call, arch, "compatibleArchitecture",
+                           "Member must satisfy enum value set: [x86_64, arm64]");
+    return -1;
+  }
+  return 0;
+}
+
+static int check_version_number(aws_call *call, json_t *input) {
+  if (json_integer_value(json_object_get(input, "VersionNumber")) >= 1)
+    return 0;
+  aws_call_fail(call, 400, "InvalidParameterValueException", "Layer Version Cannot be less than 1");
+  return -1;
+}
+
 void lambda_publish_layer_version(aws_call *call, json_t *input) {
   lambda_state *st = lambda_state_of(call);
   const char *name = json_string_value(json_object_get(input, "LayerName"));
+  if (check_compatible(call, input) < 0)
+    return;
   if (!name || !layer_name_valid(name)) {
     lambda_fail_validation(call, name ? name : "", "layerName",
                            "Member must satisfy regular expression pattern: "
@@ -166,6 +240,8 @@ static void reply_version(aws_call *call, const char *account, const char *regio
 
 void lambda_get_layer_version(aws_call *call, json_t *input) {
   const char *name = json_string_value(json_object_get(input, "LayerName"));
+  if (check_version_number(call, input) < 0)
+    return;
   reply_version(call, aws_call_account(call), aws_call_region(call), name ? name : "",
                 json_integer_value(json_object_get(input, "VersionNumber")));
 }
@@ -177,9 +253,8 @@ void lambda_get_layer_version_by_arn(aws_call *call, json_t *input) {
   if (parse_version_arn(arn, region, account, name, &version) < 0) {
     lambda_fail_validation(call, arn ? arn : "", "arn",
                            "Member must satisfy regular expression pattern: "
-                           "(arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-"
-                           "\\d{1}:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:"
-                           ":\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)");
+                           "arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-"
+                           "\\d{1}:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+");
     return;
   }
   reply_version(call, account, region, name, version);
@@ -188,6 +263,8 @@ void lambda_get_layer_version_by_arn(aws_call *call, json_t *input) {
 void lambda_delete_layer_version(aws_call *call, json_t *input) {
   lambda_state *st = lambda_state_of(call);
   const char *name = json_string_value(json_object_get(input, "LayerName"));
+  if (check_version_number(call, input) < 0)
+    return;
   char key[256], vkey[32];
   snprintf(key, sizeof(key), "%s/%s/%s", aws_call_account(call), aws_call_region(call),
            name ? name : "");
@@ -238,6 +315,8 @@ void lambda_list_layer_versions(aws_call *call, json_t *input) {
                        ? json_integer_value(json_object_get(input, "MaxItems"))
                        : 50;
   const char *marker = json_string_value(json_object_get(input, "Marker"));
+  if (check_filters(call, runtime, arch) < 0)
+    return;
   char key[256];
   snprintf(key, sizeof(key), "%s/%s/%s", aws_call_account(call), aws_call_region(call),
            name ? name : "");
@@ -282,6 +361,8 @@ void lambda_list_layers(aws_call *call, json_t *input) {
   lambda_state *st = lambda_state_of(call);
   const char *runtime = json_string_value(json_object_get(input, "CompatibleRuntime"));
   const char *arch = json_string_value(json_object_get(input, "CompatibleArchitecture"));
+  if (check_filters(call, runtime, arch) < 0)
+    return;
   char prefix[64];
   snprintf(prefix, sizeof(prefix), "%s/%s/", aws_call_account(call), aws_call_region(call));
   json_t *list = json_array();
@@ -312,14 +393,58 @@ void lambda_list_layers(aws_call *call, json_t *input) {
 
 int lambda_layers_resolve(json_t **out, json_t **packages, lambda_state *st, aws_call *call,
                           const json_t *arns) {
+  /* The model's pattern for each entry first (a version ARN), then Lambda's
+   * own rules: at most 5, in the function's Region, one version a layer. */
+  size_t i, j;
+  json_t *a, *b;
+  json_array_foreach((json_t *)arns, i, a) {
+    char region[64], account[16], name[80];
+    long long version = 0;
+    const char *arn = json_string_value(a);
+    if (!arn || strlen(arn) > 140 || parse_version_arn(arn, region, account, name, &version) < 0) {
+      char list[1024], why[600];
+      list_text(list, sizeof(list), arns);
+      snprintf(why, sizeof(why),
+               "Member must satisfy constraint: [Member must have length less than or equal to "
+               "140, Member must have length greater than or equal to 1, Member must satisfy "
+               "regular expression pattern: (arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:"
+               "layer:[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)"
+               ", Member must not be null]");
+      lambda_fail_validation(call, list, "layers", why);
+      return -1;
+    }
+  }
   if (json_array_size(arns) > 5) {
     aws_call_fail(call, 400, "InvalidParameterValueException",
                   "Cannot reference more than 5 layers.");
     return -1;
   }
+  json_array_foreach((json_t *)arns, i, a) {
+    char region[64], account[16], name[80];
+    long long version = 0;
+    parse_version_arn(json_string_value(a), region, account, name, &version);
+    if (strcmp(region, aws_call_region(call)) != 0) {
+      aws_call_fail(call, 400, "InvalidParameterValueException",
+                    "Layers are not in the same region as the function. Layers are expected to "
+                    "be in region %s.",
+                    aws_call_region(call));
+      return -1;
+    }
+    for (j = i + 1; j < json_array_size(arns); j++) {
+      char r2[64], a2[16], n2[80];
+      long long v2 = 0;
+      b = json_array_get(arns, j);
+      parse_version_arn(json_string_value(b), r2, a2, n2, &v2);
+      if (strcmp(name, n2) == 0 && strcmp(account, a2) == 0) {
+        aws_call_fail(call, 400, "InvalidParameterValueException",
+                      "Two different versions of the same layer are not allowed to be referenced "
+                      "in the same function. %s and %s are versions of the same layer.",
+                      json_string_value(a), json_string_value(b));
+        return -1;
+      }
+    }
+  }
   json_t *config = json_array(), *codes = json_array();
-  size_t i;
-  json_t *a;
   json_array_foreach((json_t *)arns, i, a) {
     char region[64], account[16], name[80];
     long long version = 0;

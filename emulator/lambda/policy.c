@@ -35,7 +35,7 @@ static int sid_valid(const char *s) {
   if (n == 0 || n > 100)
     return 0;
   for (; *s; s++)
-    if (!isalnum((unsigned char)*s) && !strchr("-_.", *s))
+    if (!isalnum((unsigned char)*s) && !strchr("-_", *s))
       return 0;
   return 1;
 }
@@ -50,6 +50,31 @@ static int action_valid(const char *a) {
       return 0;
   return 1;
 }
+
+/* What AddPermission takes as a principal: "*", an account id, an ARN or a
+ * service principal ("s3.amazonaws.com"). */
+static int principal_valid(const char *p) {
+  if (strcmp(p, "*") == 0 || (strlen(p) == 12 && strspn(p, "0123456789") == 12) ||
+      strncmp(p, "arn:", 4) == 0)
+    return !strpbrk(p, " \t\r\n");
+  size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+  return n == strlen(p) && strchr(p, '.') != NULL;
+}
+
+/* A qualifier that is not a version: an alias name (AWS then says it
+ * cannot find the alias rather than the function). */
+static int alias_like(const char *q) {
+  if (!*q || strspn(q, "0123456789") == strlen(q) || strcmp(q, "$LATEST") == 0)
+    return 0;
+  for (; *q; q++)
+    if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_')
+      return 0;
+  return 1;
+}
+
+#define REVISION_MISMATCH                                                                          \
+  "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias " \
+  "API to retrieve the latest Revision Id"
 
 static json_t *principal(const char *p) {
   if (strcmp(p, "*") == 0)
@@ -71,7 +96,7 @@ void lambda_add_permission(aws_call *call, json_t *input) {
   const char *who = json_string_value(json_object_get(input, "Principal"));
   if (!sid || !sid_valid(sid)) {
     lambda_fail_validation(call, sid ? sid : "", "statementId",
-                           "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_.]+)");
+                           "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)");
     return;
   }
   if (!action || !action_valid(action)) {
@@ -85,9 +110,20 @@ void lambda_add_permission(aws_call *call, json_t *input) {
   if (!f)
     return;
   json_t *out = NULL;
+  if (strcmp(q, "$LATEST") == 0) {
+    aws_call_fail(call, 400, "InvalidParameterValueException",
+                  "We currently do not support adding policies for $LATEST.");
+    goto done;
+  }
   if (*q && !qualifier_exists(f, q)) {
     resource_arn(arn, sizeof(arn), f, q);
-    aws_call_fail(call, 404, "ResourceNotFoundException", "Function not found: %s", arn);
+    aws_call_fail(call, 404, "ResourceNotFoundException", "%s: %s",
+                  alias_like(q) ? "Cannot find alias arn" : "Function not found", arn);
+    goto done;
+  }
+  if (!who || !principal_valid(who)) {
+    aws_call_fail(call, 400, "InvalidParameterValueException",
+                  "The provided principal was invalid. Please check the principal and try again.");
     goto done;
   }
   json_t *policies = json_object_get(f, "Policies");
@@ -99,9 +135,7 @@ void lambda_add_permission(aws_call *call, json_t *input) {
   const char *rev = json_string_value(json_object_get(input, "RevisionId"));
   const char *have = json_string_value(json_object_get(f, "PolicyRevision"));
   if (rev && (!have || strcmp(rev, have) != 0)) {
-    aws_call_fail(call, 412, "PreconditionFailedException",
-                  "The Revision Id provided does not match the latest Revision Id. Call the "
-                  "GetPolicy API to retrieve the latest Revision Id");
+    aws_call_fail(call, 412, "PreconditionFailedException", REVISION_MISMATCH);
     goto done;
   }
   size_t i;
@@ -155,11 +189,36 @@ done:
 void lambda_remove_permission(aws_call *call, json_t *input) {
   lambda_state *st = lambda_state_of(call);
   const char *sid = json_string_value(json_object_get(input, "StatementId"));
-  char q[160];
-  json_t *f = lambda_function_lock(st, call, input, q, sizeof(q));
+  char q[160], arn[512];
+  int missing = 0;
+  json_t *f = lambda_function_find(st, call, input, q, sizeof(q), &missing, arn, sizeof(arn));
+  if (missing) {
+    aws_call_fail(call, 404, "ResourceNotFoundException", "No policy found for: %s", arn);
+    return;
+  }
   if (!f)
     return;
+  if (*q && strcmp(q, "$LATEST") != 0 && !qualifier_exists(f, q)) {
+    resource_arn(arn, sizeof(arn), f, q);
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail(call, 404, "ResourceNotFoundException", "%s: %s",
+                  alias_like(q) ? "Cannot find alias arn" : "Function not found", arn);
+    return;
+  }
   json_t *list = json_object_get(json_object_get(f, "Policies"), q);
+  if (!json_array_size(list)) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail(call, 404, "ResourceNotFoundException",
+                  "No policy is associated with the given resource.");
+    return;
+  }
+  const char *rev = json_string_value(json_object_get(input, "RevisionId"));
+  const char *have = json_string_value(json_object_get(f, "PolicyRevision"));
+  if (rev && (!have || strcmp(rev, have) != 0)) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail(call, 412, "PreconditionFailedException", REVISION_MISMATCH);
+    return;
+  }
   size_t i;
   json_t *s;
   json_array_foreach(list, i, s) {
@@ -204,12 +263,27 @@ void lambda_get_policy(aws_call *call, json_t *input) {
 
 /* ---- tags ---- */
 
+/* The model's pattern for a taggable Lambda ARN, loosely:
+ * arn:aws…:lambda:<region>:<12 digits>:<function|layer|…>:<name>… */
+static int tag_arn_valid(const char *arn) {
+  char partition[32], region[32], account[16], kind[32];
+  int n = 0;
+  if (sscanf(arn, "arn:%31[^:]:lambda:%31[^:]:%15[^:]:%31[^:]:%n", partition, region, account, kind,
+             &n) != 4 ||
+      n == 0 || !arn[n])
+    return 0;
+  return strncmp(partition, "aws", 3) == 0 && strlen(account) == 12 &&
+         strspn(account, "0123456789") == 12 &&
+         (strcmp(kind, "function") == 0 || strcmp(kind, "layer") == 0 ||
+          strcmp(kind, "code-signing-config") == 0 || strcmp(kind, "event-source-mapping") == 0);
+}
+
 static json_t *lock_by_arn(aws_call *call, json_t *input) {
   const char *arn = json_string_value(json_object_get(input, "Resource"));
   json_t *fake = json_pack("{s:s}", "FunctionName", arn ? arn : "");
   char q[160];
   json_t *f = NULL;
-  if (!arn || strncmp(arn, "arn:", 4) != 0) {
+  if (!arn || !tag_arn_valid(arn)) {
     lambda_fail_validation(call, arn ? arn : "", "resource",
                            "Member must satisfy regular expression pattern: "
                            "arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-"
@@ -222,8 +296,8 @@ static json_t *lock_by_arn(aws_call *call, json_t *input) {
     if (f && *q) {
       pthread_mutex_unlock(&lambda_state_of(call)->lock);
       aws_call_fail(call, 400, "InvalidParameterValueException",
-                    "Tags are not supported for resource %s: tag the function's unqualified ARN.",
-                    arn);
+                    "Tags on function aliases and versions are not supported. Please specify a "
+                    "function ARN.");
       f = NULL;
     }
   }
@@ -236,6 +310,12 @@ void lambda_tag_resource(aws_call *call, json_t *input) {
   json_t *f = lock_by_arn(call, input);
   if (!f)
     return;
+  if (!json_object_size(tags)) {
+    pthread_mutex_unlock(&lambda_state_of(call)->lock);
+    aws_call_fail(call, 400, "InvalidParameterValueException",
+                  "An error occurred and the request cannot be processed.");
+    return;
+  }
   json_t *have = json_object_get(f, "Tags");
   json_t *merged = json_deep_copy(have);
   json_object_update(merged, tags);
@@ -253,6 +333,12 @@ void lambda_tag_resource(aws_call *call, json_t *input) {
 
 void lambda_untag_resource(aws_call *call, json_t *input) {
   json_t *keys = json_object_get(input, "TagKeys");
+  if (!json_array_size(keys)) {
+    aws_call_fail(call, 400, "ValidationException",
+                  "1 validation error detected: Value null at 'tagKeys' failed to satisfy "
+                  "constraint: Member must not be null");
+    return;
+  }
   json_t *f = lock_by_arn(call, input);
   if (!f)
     return;
@@ -288,10 +374,24 @@ void lambda_put_function_concurrency(aws_call *call, json_t *input) {
                            "Member must have value greater than or equal to 0");
     return;
   }
-  char q[160];
-  json_t *f = lambda_function_lock(st, call, input, q, sizeof(q));
+  char q[160], arn[512];
+  int missing = 0;
+  json_t *f = lambda_function_find(st, call, input, q, sizeof(q), &missing, arn, sizeof(arn));
+  if (missing) { /* AWS names $LATEST here */
+    aws_call_fail(call, 404, "ResourceNotFoundException", "Function not found: %s%s", arn,
+                  strchr(strstr(arn, ":function:") + 10, ':') ? "" : ":$LATEST");
+    return;
+  }
   if (!f)
     return;
+  if (*q) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail(call, 400, "InvalidParameterValueException",
+                  "This operation is permitted on Lambda functions only. Aliases and versions do "
+                  "not support this operation. Please specify either a function name or an "
+                  "unqualified function ARN.");
+    return;
+  }
   /* The other functions' reservations in this account and Region. */
   json_int_t others = 0;
   const char *k;
@@ -336,20 +436,25 @@ void lambda_delete_function_concurrency(aws_call *call, json_t *input) {
 
 /* ---- function URLs ---- */
 
-/* Only $LATEST or an alias carries a URL. Answers and returns -1 otherwise. */
-static int url_qualifier(aws_call *call, json_t *f, const char *q) {
-  if (!*q || strcmp(q, "$LATEST") == 0 || json_object_get(json_object_get(f, "Aliases"), q))
+#define URL_NO_FUNCTION "Function does not exist"
+
+/* A URL belongs to $LATEST (no qualifier) or an alias: the model's pattern
+ * for Qualifier here is ((?!^\d+$)^[0-9a-zA-Z-_]+$), checked before the
+ * function is looked up, as AWS does. Answers and returns -1. */
+static int url_qualifier_valid(aws_call *call, json_t *input) {
+  const char *q = json_string_value(json_object_get(input, "Qualifier"));
+  if (!q)
     return 0;
-  if (strspn(q, "0123456789") == strlen(q)) {
-    aws_call_fail(call, 400, "InvalidParameterValueException",
-                  "Function URLs can't be attached to a function version. Use an alias or "
-                  "$LATEST instead.");
+  int ok = *q && strspn(q, "0123456789") != strlen(q);
+  for (const char *p = q; ok && *p; p++)
+    ok = isalnum((unsigned char)*p) || *p == '-' || *p == '_';
+  if (!ok) {
+    lambda_fail_validation(call, q, "qualifier",
+                           "Member must satisfy regular expression pattern: "
+                           "((?!^\\d+$)^[0-9a-zA-Z-_]+$)");
     return -1;
   }
-  char arn[512];
-  resource_arn(arn, sizeof(arn), f, q);
-  aws_call_fail(call, 404, "ResourceNotFoundException", "Function not found: %s", arn);
-  return -1;
+  return 0;
 }
 
 static int auth_valid(aws_call *call, const char *auth) {
@@ -360,25 +465,72 @@ static int auth_valid(aws_call *call, const char *auth) {
   return 0;
 }
 
+static int mode_valid(aws_call *call, const char *mode) {
+  if (!mode || strcmp(mode, "BUFFERED") == 0 || strcmp(mode, "RESPONSE_STREAM") == 0)
+    return 1;
+  lambda_fail_validation(call, mode, "invokeMode",
+                         "Member must satisfy enum value set: [RESPONSE_STREAM, BUFFERED]");
+  return 0;
+}
+
+/* The function (and its URL key: "" or the alias) a URL call names, under
+ * st->lock; NULL after answering. A function or alias that does not exist
+ * is missing_words (AWS answers Create and Update with "Function does not
+ * exist", Get and Delete with "The resource you requested does not
+ * exist."). */
+static json_t *lock_url_function(aws_call *call, json_t *input, char *key, size_t keyn,
+                                 const char *missing_words) {
+  lambda_state *st = lambda_state_of(call);
+  char q[160], arn[512];
+  int missing = 0;
+  if (url_qualifier_valid(call, input) < 0)
+    return NULL;
+  json_t *f = lambda_function_find(st, call, input, q, sizeof(q), &missing, arn, sizeof(arn));
+  if (missing) {
+    aws_call_fail(call, 404, "ResourceNotFoundException", "%s", missing_words);
+    return NULL;
+  }
+  if (!f)
+    return NULL;
+  if (*q && strcmp(q, "$LATEST") != 0 && !json_object_get(json_object_get(f, "Aliases"), q)) {
+    pthread_mutex_unlock(&st->lock);
+    aws_call_fail(call, 404, "ResourceNotFoundException", "%s", missing_words);
+    return NULL;
+  }
+  snprintf(key, keyn, "%s", strcmp(q, "$LATEST") == 0 ? "" : q);
+  return f;
+}
+
+/* A URL config as the API shows it: without airgap's UrlId, and without
+ * InvokeMode unless shown (Create and Update echo it only when given). */
+static json_t *url_out(const json_t *config, int invoke_mode, int last_modified) {
+  json_t *out = json_deep_copy(config);
+  json_object_del(out, "UrlId");
+  if (!invoke_mode)
+    json_object_del(out, "InvokeMode");
+  if (!last_modified)
+    json_object_del(out, "LastModifiedTime");
+  return out;
+}
+
 void lambda_create_function_url_config(aws_call *call, json_t *input) {
   lambda_state *st = lambda_state_of(call);
   const char *auth = json_string_value(json_object_get(input, "AuthType"));
-  if (!auth_valid(call, auth))
+  const char *mode = json_string_value(json_object_get(input, "InvokeMode"));
+  if (!auth_valid(call, auth) || !mode_valid(call, mode))
     return;
-  char q[160], arn[512], ts[64];
-  json_t *f = lambda_function_lock(st, call, input, q, sizeof(q));
+  char key[160], arn[512], ts[64];
+  json_t *f = lock_url_function(call, input, key, sizeof(key), URL_NO_FUNCTION);
   if (!f)
     return;
   json_t *out = NULL;
-  if (url_qualifier(call, f, q) < 0)
-    goto done;
   json_t *urls = json_object_get(f, "Urls");
   if (!urls) {
     urls = json_object();
     json_object_set_new(f, "Urls", urls);
   }
-  resource_arn(arn, sizeof(arn), f, strcmp(q, "$LATEST") == 0 ? "" : q);
-  if (json_object_get(urls, strcmp(q, "$LATEST") == 0 ? "" : q)) {
+  resource_arn(arn, sizeof(arn), f, key);
+  if (json_object_get(urls, key)) {
     aws_call_fail(call, 409, "ResourceConflictException",
                   "Failed to create function url config for [functionArn = %s]. Error message:  "
                   "FunctionUrlConfig exists for this Lambda function",
@@ -402,32 +554,27 @@ void lambda_create_function_url_config(aws_call *call, json_t *input) {
            colon ? colon : "");
   lambda_timestamp(ts, sizeof(ts), lambda_now());
   json_t *config =
-      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "FunctionUrl", url, "FunctionArn", arn,
-                "AuthType", auth, "CreationTime", ts, "LastModifiedTime", ts, "UrlId", id);
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "FunctionUrl", url, "FunctionArn", arn,
+                "AuthType", auth, "CreationTime", ts, "LastModifiedTime", ts, "UrlId", id,
+                "InvokeMode", mode ? mode : "BUFFERED");
   json_t *cors = json_object_get(input, "Cors");
   if (cors)
     json_object_set(config, "Cors", cors);
-  json_object_set_new(urls, strcmp(q, "$LATEST") == 0 ? "" : q, config);
-  out = json_deep_copy(config);
-  json_object_del(out, "LastModifiedTime");
-  json_object_del(out, "UrlId");
+  json_object_set_new(urls, key, config);
+  out = url_out(config, mode != NULL, 0);
 done:
   pthread_mutex_unlock(&st->lock);
   if (out)
     aws_call_reply(call, out);
 }
 
-static json_t *lock_url(aws_call *call, json_t *input, json_t **fout) {
+static json_t *lock_url(aws_call *call, json_t *input, json_t **fout, const char *missing_words) {
   lambda_state *st = lambda_state_of(call);
-  char q[160];
-  json_t *f = lambda_function_lock(st, call, input, q, sizeof(q));
+  char key[160];
+  json_t *f = lock_url_function(call, input, key, sizeof(key), missing_words);
   if (!f)
     return NULL;
-  if (url_qualifier(call, f, q) < 0) {
-    pthread_mutex_unlock(&st->lock);
-    return NULL;
-  }
-  json_t *config = json_object_get(json_object_get(f, "Urls"), strcmp(q, "$LATEST") == 0 ? "" : q);
+  json_t *config = json_object_get(json_object_get(f, "Urls"), key);
   if (!config) {
     pthread_mutex_unlock(&st->lock);
     aws_call_fail(call, 404, "ResourceNotFoundException", NOT_FOUND);
@@ -439,41 +586,42 @@ static json_t *lock_url(aws_call *call, json_t *input, json_t **fout) {
 
 void lambda_get_function_url_config(aws_call *call, json_t *input) {
   json_t *f = NULL;
-  json_t *config = lock_url(call, input, &f);
+  json_t *config = lock_url(call, input, &f, NOT_FOUND);
   if (!config)
     return;
-  json_t *out = json_deep_copy(config);
-  json_object_del(out, "UrlId");
+  json_t *out = url_out(config, 1, 1);
   pthread_mutex_unlock(&lambda_state_of(call)->lock);
   aws_call_reply(call, out);
 }
 
 void lambda_update_function_url_config(aws_call *call, json_t *input) {
   const char *auth = json_string_value(json_object_get(input, "AuthType"));
-  if (auth && !auth_valid(call, auth))
+  const char *mode = json_string_value(json_object_get(input, "InvokeMode"));
+  if ((auth && !auth_valid(call, auth)) || !mode_valid(call, mode))
     return;
   json_t *f = NULL;
-  json_t *config = lock_url(call, input, &f);
+  json_t *config = lock_url(call, input, &f, URL_NO_FUNCTION);
   if (!config)
     return;
   char ts[64];
   lambda_timestamp(ts, sizeof(ts), lambda_now());
   if (auth)
     json_object_set_new(config, "AuthType", json_string(auth));
+  if (mode)
+    json_object_set_new(config, "InvokeMode", json_string(mode));
   json_t *cors = json_object_get(input, "Cors");
   if (cors)
     json_object_set(config, "Cors", cors);
   json_object_set_new(config, "LastModifiedTime", json_string(ts));
-  json_t *out = json_deep_copy(config);
-  json_object_del(out, "UrlId");
+  json_t *out = url_out(config, mode != NULL, 1);
   pthread_mutex_unlock(&lambda_state_of(call)->lock);
   aws_call_reply(call, out);
 }
 
 void lambda_delete_function_url_config(aws_call *call, json_t *input) {
   json_t *f = NULL;
-  char q[160];
-  json_t *config = lock_url(call, input, &f);
+  char q[160] = "";
+  json_t *config = lock_url(call, input, &f, NOT_FOUND);
   if (!config)
     return;
   const char *key;
@@ -488,4 +636,68 @@ void lambda_delete_function_url_config(aws_call *call, json_t *input) {
   json_object_del(urls, q);
   pthread_mutex_unlock(&lambda_state_of(call)->lock);
   aws_call_reply(call, NULL);
+}
+
+void lambda_list_function_url_configs(aws_call *call, json_t *input) {
+  lambda_state *st = lambda_state_of(call);
+  json_t *mi = json_object_get(input, "MaxItems");
+  json_int_t max = mi ? json_integer_value(mi) : 50;
+  if (max < 1 || max > 50) {
+    char v[32];
+    snprintf(v, sizeof(v), "%lld", (long long)max);
+    lambda_fail_validation(call, v, "maxItems",
+                           max < 1 ? "Member must have value greater than or equal to 1"
+                                   : "Member must have value less than or equal to 50");
+    return;
+  }
+  const char *marker = json_string_value(json_object_get(input, "Marker"));
+  char q[160], arn[512];
+  int missing = 0;
+  json_t *f = lambda_function_find(st, call, input, q, sizeof(q), &missing, arn, sizeof(arn));
+  if (missing) {
+    aws_call_fail(call, 404, "ResourceNotFoundException", URL_NO_FUNCTION);
+    return;
+  }
+  if (!f)
+    return;
+  /* Ordered by qualifier ("" first, then aliases). */
+  json_t *urls = json_object_get(f, "Urls");
+  const char **keys = calloc(json_object_size(urls) + 1, sizeof(*keys));
+  size_t n = 0;
+  const char *k;
+  json_t *c;
+  json_object_foreach(urls, k, c) {
+    if (keys)
+      keys[n++] = k;
+  }
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
+      const char *t = keys[j];
+      keys[j] = keys[j - 1];
+      keys[j - 1] = t;
+    }
+  /* The marker is the position of the next one (the $LATEST URL's key is
+   * "", which makes a poor marker). */
+  size_t from = 0;
+  if (marker && *marker) {
+    char *end = NULL;
+    unsigned long long v = strtoull(marker, &end, 10);
+    from = end && !*end ? (size_t)v : n;
+  }
+  json_t *list = json_array(), *out = json_object();
+  json_int_t shown = 0;
+  for (size_t i = from; i < n; i++) {
+    if (shown == max) {
+      char next[32];
+      snprintf(next, sizeof(next), "%zu", i);
+      json_object_set_new(out, "NextMarker", json_string(next));
+      break;
+    }
+    json_array_append_new(list, url_out(json_object_get(urls, keys[i]), 1, 1));
+    shown++;
+  }
+  free(keys);
+  pthread_mutex_unlock(&st->lock);
+  json_object_set_new(out, "FunctionUrlConfigs", list);
+  aws_call_reply(call, out);
 }

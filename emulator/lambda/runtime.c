@@ -64,6 +64,7 @@ static void inv_free(lambda_inv *inv) {
   free(inv->client_context);
   free(inv->payload);
   free(inv->container);
+  free(inv->content_type);
   json_decref(inv->config);
   json_decref(inv->code);
   json_decref(inv->async);
@@ -745,6 +746,7 @@ int lambda_runtime_invoke(lambda_runtime *rt, aws_call *call, const lambda_invoc
   }
   inv->done = spec->done;
   inv->done_payload = spec->done_payload;
+  inv->chunk = spec->done ? spec->chunk : NULL;
   pthread_mutex_lock(&rt->lock);
   inv->seq = ++rt->seq;
   lambda_inv_dispatch(rt, inv);

@@ -94,7 +94,7 @@ int lambda_name_parse(aws_call *call, const char *given, char *name, size_t name
       goto bad;
     if (strcmp(parts[3], region) != 0 || strcmp(parts[4], account) != 0) {
       if (strcmp(parts[3], region) != 0)
-        aws_call_fail(call, 400, "InvalidParameterValueException",
+        aws_call_fail(call, 404, "ResourceNotFoundException",
                       "Functions from '%s' are not reachable in this region ('%s')", parts[3],
                       region);
       else
@@ -140,7 +140,19 @@ bad:
 
 json_t *lambda_function_lock(lambda_state *st, aws_call *call, json_t *input, char *qualifier,
                              size_t qualifier_n) {
+  char arn[512];
+  int missing = 0;
+  json_t *f =
+      lambda_function_find(st, call, input, qualifier, qualifier_n, &missing, arn, sizeof(arn));
+  if (missing)
+    aws_call_fail(call, 404, "ResourceNotFoundException", "Function not found: %s", arn);
+  return f;
+}
+
+json_t *lambda_function_find(lambda_state *st, aws_call *call, json_t *input, char *qualifier,
+                             size_t qualifier_n, int *missing, char *arn, size_t arn_n) {
   char name[128], q[160], key[256];
+  *missing = 0;
   const char *given = json_string_value(json_object_get(input, "FunctionName"));
   if (lambda_name_parse(call, given, name, sizeof(name), q, sizeof(q)) < 0)
     return NULL;
@@ -151,8 +163,14 @@ json_t *lambda_function_lock(lambda_state *st, aws_call *call, json_t *input, ch
                   "qualifier.");
     return NULL;
   }
+  char named_q[160];
+  snprintf(named_q, sizeof(named_q), "%s", q);
   if (member && !*q) {
-    if (!qualifier_valid(member)) {
+    /* The Qualifier member's own pattern, (|[a-zA-Z0-9$_-]+): looser than a
+     * qualifier inside a name; what it names is looked up later. */
+    size_t mn = strlen(member);
+    if (mn > 128 ||
+        strspn(member, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$_-") != mn) {
       lambda_fail_validation(call, member, "qualifier",
                              "Member must satisfy regular expression pattern: "
                              "(|[a-zA-Z0-9$_-]+)");
@@ -165,10 +183,9 @@ json_t *lambda_function_lock(lambda_state *st, aws_call *call, json_t *input, ch
   json_t *f = json_object_get(st->functions, key);
   if (!f) {
     pthread_mutex_unlock(&st->lock);
-    char arn[512];
-    lambda_function_arn(arn, sizeof(arn), aws_call_region(call), aws_call_account(call), name,
-                        NULL);
-    aws_call_fail(call, 404, "ResourceNotFoundException", "Function not found: %s", arn);
+    /* AWS names the qualifier only when the function name carried it. */
+    lambda_function_arn(arn, arn_n, aws_call_region(call), aws_call_account(call), name, named_q);
+    *missing = 1;
     return NULL;
   }
   lambda_function_settle(f);
@@ -210,6 +227,27 @@ void lambda_function_settle(json_t *f) {
     return;
   json_t *c = json_object_get(f, "Latest");
   const char *state = json_string_value(json_object_get(c, "State"));
+  const char *upd = json_string_value(json_object_get(c, "LastUpdateStatus"));
+  /* An image config that cannot be applied fails the creation or update. */
+  json_t *ice = json_object_get(json_object_get(c, "ImageConfigResponse"), "Error");
+  const char *ice_msg = json_string_value(json_object_get(ice, "Message"));
+  if (ice_msg && state && strcmp(state, "Pending") == 0) {
+    json_object_set_new(c, "State", json_string("Failed"));
+    json_object_set_new(c, "StateReason", json_string(ice_msg));
+    json_object_set_new(c, "StateReasonCode", json_string("InvalidImage"));
+    json_object_set_new(c, "LastUpdateStatus", json_string("Failed"));
+    json_object_set_new(c, "LastUpdateStatusReason", json_string(ice_msg));
+    json_object_set_new(c, "LastUpdateStatusReasonCode", json_string("InvalidImage"));
+    json_object_del(f, "ReadyAt");
+    return;
+  }
+  if (ice_msg && upd && strcmp(upd, "InProgress") == 0) {
+    json_object_set_new(c, "LastUpdateStatus", json_string("Failed"));
+    json_object_set_new(c, "LastUpdateStatusReason", json_string(ice_msg));
+    json_object_set_new(c, "LastUpdateStatusReasonCode", json_string("InvalidImage"));
+    json_object_del(f, "ReadyAt");
+    return;
+  }
   if (state && strcmp(state, "Pending") == 0) {
     json_object_set_new(c, "State", json_string("Active"));
     json_object_del(c, "StateReason");
@@ -217,8 +255,16 @@ void lambda_function_settle(json_t *f) {
     if (!json_object_get(c, "LastUpdateStatus"))
       json_object_set_new(c, "LastUpdateStatus", json_string("Successful"));
   }
-  const char *upd = json_string_value(json_object_get(c, "LastUpdateStatus"));
+  upd = json_string_value(json_object_get(c, "LastUpdateStatus"));
   if (upd && strcmp(upd, "InProgress") == 0) {
+    /* An update whose image config applies again brings back a function
+     * that failed on it. */
+    const char *why = json_string_value(json_object_get(c, "StateReasonCode"));
+    if (state && strcmp(state, "Failed") == 0 && why && strcmp(why, "InvalidImage") == 0) {
+      json_object_set_new(c, "State", json_string("Active"));
+      json_object_del(c, "StateReason");
+      json_object_del(c, "StateReasonCode");
+    }
     json_object_set_new(c, "LastUpdateStatus", json_string("Successful"));
     json_object_del(c, "LastUpdateStatusReason");
     json_object_del(c, "LastUpdateStatusReasonCode");
@@ -382,6 +428,7 @@ static const aws_operation lambda_operations[] = {
     {"ListAliases", lambda_list_aliases},
     {"ListEventSourceMappings", lambda_list_event_source_mappings},
     {"ListFunctionEventInvokeConfigs", lambda_list_function_event_invoke_configs},
+    {"ListFunctionUrlConfigs", lambda_list_function_url_configs},
     {"ListFunctions", lambda_list_functions},
     {"ListLayerVersions", lambda_list_layer_versions},
     {"ListLayers", lambda_list_layers},

@@ -99,13 +99,17 @@ int lambda_stream_open(lambda_inv *inv) {
 
 void lambda_stream_chunk(lambda_inv *inv, const char *data, size_t len) {
   aws_stream *open = inv->call ? aws_call_stream(inv->call) : NULL;
-  if (!open || len == 0)
+  if ((!open && !inv->chunk) || len == 0)
     return;
   if (inv->streamed + len > LAMBDA_MAX_STREAM_RESPONSE) {
     inv->streamed = LAMBDA_MAX_STREAM_RESPONSE + 1; /* over: the rest is dropped */
     return;
   }
   inv->streamed += len;
+  if (inv->chunk) { /* an in-process caller: the bytes as they are */
+    inv->chunk(inv->content_type, data, len, inv->done_payload);
+    return;
+  }
   dynbuf b;
   dynbuf_init(&b, len + LAMBDA_STREAM_CHUNK);
   for (size_t off = 0; off < len; off += LAMBDA_STREAM_CHUNK) {
@@ -143,9 +147,18 @@ void lambda_runtime_api_early(http_request *req, void *payload) {
     return;
   pthread_mutex_lock(&env->rt->lock);
   lambda_inv *inv = env->inv;
-  if (inv && inv->delivered && strlen(inv->id) == idlen && strncmp(inv->id, id, idlen) == 0 &&
-      lambda_stream_open(inv) == 0)
-    http_request_body_stream(req, relay, env);
+  if (inv && inv->delivered && strlen(inv->id) == idlen && strncmp(inv->id, id, idlen) == 0) {
+    if (inv->chunk && inv->done && !inv->content_type) {
+      const char *type = http_request_header(req, "Content-Type");
+      inv->content_type = strdup(type ? type : "application/octet-stream");
+      if (inv->content_type) {
+        inv->chunk(inv->content_type, NULL, 0, inv->done_payload);
+        http_request_body_stream(req, relay, env);
+      }
+    } else if (lambda_stream_open(inv) == 0) {
+      http_request_body_stream(req, relay, env);
+    }
+  }
   pthread_mutex_unlock(&env->rt->lock);
 }
 

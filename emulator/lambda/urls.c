@@ -165,6 +165,41 @@ static json_t *event_of(http_request *req, const char *url_id, const char *accou
 
 /* ---- the response ---- */
 
+/* The Content-Type a response object (or a streamed response's prelude)
+ * names in its headers, or NULL. Borrowed from r. */
+static const char *content_type_of(const json_t *r) {
+  json_t *headers = json_object_get(r, "headers");
+  const char *type = json_string_value(json_object_get(headers, "content-type"));
+  return type ? type : json_string_value(json_object_get(headers, "Content-Type"));
+}
+
+/* The headers and cookies of a response object (or prelude) onto resp;
+ * what HTTP itself decides (length, framing) and anything that would split
+ * a header line is left out. */
+static void add_headers(http_response *resp, const json_t *r) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_object_get(r, "headers"), k, v) {
+    if (strcasecmp(k, "content-type") == 0 || strcasecmp(k, "content-length") == 0 ||
+        strcasecmp(k, "transfer-encoding") == 0 || strcasecmp(k, "connection") == 0)
+      continue;
+    char num[64];
+    const char *value = json_string_value(v);
+    if (!value && json_is_number(v)) {
+      snprintf(num, sizeof(num), "%g", json_number_value(v));
+      value = num;
+    }
+    if (value && !strpbrk(value, "\r\n") && !strpbrk(k, "\r\n:"))
+      http_response_header_add(resp, k, value);
+  }
+  size_t i;
+  json_array_foreach(json_object_get(r, "cookies"), i, v) {
+    const char *c = json_string_value(v);
+    if (c && !strpbrk(c, "\r\n"))
+      http_response_header_add(resp, "Set-Cookie", c);
+  }
+}
+
 static void url_done(const lambda_result *result, void *arg) {
   http_request *req = arg;
   const char *payload = result->payload;
@@ -214,35 +249,157 @@ static void url_done(const lambda_result *result, void *arg) {
     body = json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY);
     blen = body ? strlen(body) : 0;
   }
-  json_t *headers = json_object_get(r, "headers");
-  const char *type = json_string_value(json_object_get(headers, "content-type"));
-  if (!type)
-    type = json_string_value(json_object_get(headers, "Content-Type"));
+  const char *type = content_type_of(r);
   http_response *resp =
       http_response_new_take(sc, type ? type : "application/json", body ? body : strdup(""), blen);
-  const char *k;
-  json_t *v;
-  json_object_foreach(headers, k, v) {
-    if (strcasecmp(k, "content-type") == 0 || strcasecmp(k, "content-length") == 0 ||
-        strcasecmp(k, "transfer-encoding") == 0 || strcasecmp(k, "connection") == 0)
-      continue;
-    char num[64];
-    const char *value = json_string_value(v);
-    if (!value && json_is_number(v)) {
-      snprintf(num, sizeof(num), "%g", json_number_value(v));
-      value = num;
-    }
-    if (value && !strpbrk(value, "\r\n") && !strpbrk(k, "\r\n:"))
-      http_response_header_add(resp, k, value);
-  }
-  size_t i;
-  json_array_foreach(json_object_get(r, "cookies"), i, v) {
-    const char *c = json_string_value(v);
-    if (c && !strpbrk(c, "\r\n"))
-      http_response_header_add(resp, "Set-Cookie", c);
-  }
+  add_headers(resp, r);
   json_decref(r);
   http_request_respond(req, resp);
+}
+
+/* ---- RESPONSE_STREAM: the function's stream relayed as it is written ----
+ *
+ * A runtime that streams its response (Lambda-Runtime-Function-Response-Mode:
+ * streaming) is relayed to the client as the Runtime API reads it: a
+ * response of Content-Type application/vnd.awslambda.http-integration-response
+ * (what awslambda.HttpResponseStream.from writes) opens with a JSON prelude
+ * ({statusCode, headers, cookies}) and 8 NUL bytes, which become the
+ * response's status and headers; any other goes out as a 200 of the
+ * runtime's Content-Type. The body follows chunked, each piece as it comes.
+ * An error after the head went cuts the body (the client never takes it for
+ * a whole one); before it, the answer is a 502 as in BUFFERED mode. A
+ * runtime that answers with a buffered response is answered as BUFFERED. */
+
+#define URL_PRELUDE_TYPE "application/vnd.awslambda.http-integration-response"
+
+typedef struct url_stream {
+  http_request *req;
+  aws_stream *out; /* once the head went */
+  int started;     /* the runtime streams */
+  int prelude;     /* the head waits for the prelude and its delimiter */
+  int bad;         /* the prelude was not one: 502 at the end, the rest dropped */
+  dynbuf head;     /* the prelude so far */
+  size_t scanned;  /* head offsets before this hold no delimiter */
+} url_stream;
+
+static void url_stream_free(url_stream *u) {
+  dynbuf_free(&u->head);
+  free(u);
+}
+
+/* Sends the head: meta (a prelude, or NULL) gives status and headers. */
+static void url_stream_open(url_stream *u, const json_t *meta, const char *fallback_type) {
+  json_t *code = json_object_get(meta, "statusCode");
+  int sc = json_is_integer(code) ? (int)json_integer_value(code) : 200;
+  if (sc < 100 || sc > 599)
+    sc = 500;
+  const char *type = content_type_of(meta);
+  http_response *resp = NULL;
+  u->out = aws_stream_response_new(&resp, sc, type ? type : fallback_type);
+  if (!u->out) {
+    u->bad = 1;
+    return;
+  }
+  add_headers(resp, meta);
+  http_request_respond(u->req, resp);
+}
+
+int lambda_url_prelude(json_t **out, size_t *body_at, const char *data, size_t len, size_t from) {
+  static const char delimiter[8] = {0};
+  for (size_t i = from; i + sizeof(delimiter) <= len && i < LAMBDA_URL_MAX_PRELUDE; i++) {
+    if (memcmp(data + i, delimiter, sizeof(delimiter)) != 0)
+      continue;
+    json_t *meta = json_loadb(data, i, 0, NULL);
+    if (!json_is_object(meta)) {
+      json_decref(meta);
+      return -1;
+    }
+    *out = meta;
+    *body_at = i + sizeof(delimiter);
+    return 1;
+  }
+  return len >= LAMBDA_URL_MAX_PRELUDE + sizeof(delimiter) ? -1 : 0;
+}
+
+/* The head waits for the prelude and the 8 NUL bytes after it: at most
+ * LAMBDA_URL_MAX_PRELUDE + 8 bytes are kept; what a piece carries past
+ * them is body (or, with no delimiter by then, not a prelude at all). */
+static void url_stream_prelude(url_stream *u, const char *data, size_t len) {
+  size_t cap = LAMBDA_URL_MAX_PRELUDE + 8;
+  size_t take = u->head.len < cap ? cap - u->head.len : 0;
+  if (take > len)
+    take = len;
+  dynbuf_append(&u->head, data, take);
+  json_t *meta = NULL;
+  size_t at = 0;
+  /* Each piece resumes the search where the last one stopped: a runtime
+   * writing a byte at a time costs no rescans. */
+  int rc = dynbuf_failed(&u->head)
+               ? -1
+               : lambda_url_prelude(&meta, &at, u->head.data, u->head.len, u->scanned);
+  if (rc == 0 && u->head.len >= 8)
+    u->scanned = u->head.len - 7;
+  if (rc < 0) {
+    u->bad = 1;
+    log_info("lambda", "function URL stream: no JSON prelude and delimiter in the first %u bytes",
+             LAMBDA_URL_MAX_PRELUDE);
+    return;
+  }
+  if (rc == 0)
+    return;
+  url_stream_open(u, meta, "application/octet-stream");
+  json_decref(meta);
+  if (u->out && u->head.len > at)
+    aws_stream_write(u->out, u->head.data + at, u->head.len - at);
+  if (u->out && len > take)
+    aws_stream_write(u->out, data + take, len - take);
+  dynbuf_free(&u->head);
+}
+
+static void url_stream_chunk(const char *content_type, const char *data, size_t len,
+                             void *payload) {
+  url_stream *u = payload;
+  if (!data) { /* the runtime starts streaming */
+    u->started = 1;
+    u->prelude = content_type &&
+                 strncasecmp(content_type, URL_PRELUDE_TYPE, sizeof(URL_PRELUDE_TYPE) - 1) == 0;
+    if (!u->prelude)
+      url_stream_open(u, NULL, content_type);
+    return;
+  }
+  if (u->bad)
+    return;
+  if (u->out) {
+    /* A client that went away does not stop the function: the rest is dropped. */
+    aws_stream_write(u->out, data, len);
+    return;
+  }
+  url_stream_prelude(u, data, len);
+}
+
+static void url_stream_done(const lambda_result *result, void *arg) {
+  url_stream *u = arg;
+  if (u->out) {
+    if (result->error_code || result->function_error)
+      aws_stream_abort(u->out);
+    else
+      aws_stream_close(u->out);
+  } else if (!u->started || result->error_code || result->function_error) {
+    url_done(result, u->req); /* buffered, or failed before the head: as BUFFERED */
+  } else if (u->bad) {
+    respond_message(u->req, 502, "Internal Server Error");
+  } else {
+    /* The stream ended inside its prelude: the prelude alone is the head. */
+    json_t *meta = u->head.len ? json_loadb(u->head.data, u->head.len, 0, NULL) : json_object();
+    if (json_is_object(meta)) {
+      url_stream_open(u, meta, "application/octet-stream");
+      aws_stream_close(u->out);
+    }
+    if (!u->out)
+      respond_message(u->req, 502, "Internal Server Error");
+    json_decref(meta);
+  }
+  url_stream_free(u);
 }
 
 /* ---- routing ---- */
@@ -266,6 +423,7 @@ void lambda_url_handle(lambda_state *st, http_request *req) {
   snprintf(hostname, sizeof(hostname), "%.*s", (int)strcspn(host, ":"), host);
   /* The function and qualifier whose URL this is. */
   char arn[600] = "", auth[16] = "", account[32] = "";
+  int streamed = 0;
   pthread_mutex_lock(&st->lock);
   const char *key;
   json_t *f;
@@ -281,6 +439,8 @@ void lambda_url_handle(lambda_state *st, http_request *req) {
                             json_string_value(json_object_get(f, "Account")),
                             json_string_value(json_object_get(f, "Name")), q);
         snprintf(auth, sizeof(auth), "%s", json_string_value(json_object_get(u, "AuthType")));
+        const char *mode = json_string_value(json_object_get(u, "InvokeMode"));
+        streamed = mode && strcmp(mode, "RESPONSE_STREAM") == 0;
         snprintf(account, sizeof(account), "%s", json_string_value(json_object_get(f, "Account")));
         break;
       }
@@ -314,7 +474,22 @@ void lambda_url_handle(lambda_state *st, http_request *req) {
     respond_message(req, 413, "Request Entity Too Large");
     return;
   }
-  if (lambda_invoke_internal(st, arn, text, strlen(text), url_done, req) < 0)
+  if (streamed) {
+    url_stream *u = calloc(1, sizeof(*u));
+    if (!u) {
+      free(text);
+      respond_message(req, 500, "Internal Server Error");
+      return;
+    }
+    u->req = req;
+    dynbuf_init(&u->head, LAMBDA_URL_MAX_PRELUDE + 16);
+    if (lambda_invoke_internal_stream(st, arn, text, strlen(text), url_stream_chunk,
+                                      url_stream_done, u) < 0) {
+      url_stream_free(u);
+      respond_message(req, 502, "Internal Server Error");
+    }
+  } else if (lambda_invoke_internal(st, arn, text, strlen(text), url_done, req) < 0) {
     respond_message(req, 502, "Internal Server Error");
+  }
   free(text);
 }

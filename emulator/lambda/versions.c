@@ -192,16 +192,7 @@ static int check_target(aws_call *call, json_t *f, const char *version, const js
   const char *v;
   json_t *w;
   json_object_foreach(weights, v, w) {
-    double weight = json_number_value(w);
-    if (weight < 0.0 || weight > 1.0) {
-      char value[32];
-      snprintf(value, sizeof(value), "%g", weight);
-      lambda_fail_validation(call, value, "routingConfig.additionalVersionWeights",
-                             "Map value must satisfy constraint: [Member must have value less "
-                             "than or equal to 1.0, Member must have value greater than or "
-                             "equal to 0.0]");
-      return -1;
-    }
+    (void)w;
     if (version && strcmp(version, "$LATEST") == 0) {
       aws_call_fail(call, 400, "InvalidParameterValueException",
                     "$LATEST is not supported for an alias pointing to more than 1 version");
@@ -223,6 +214,56 @@ static int check_target(aws_call *call, json_t *f, const char *version, const js
   return 0;
 }
 
+/* The model's constraints on AdditionalVersionWeights, checked before the
+ * function is looked up as AWS does: keys [0-9]+, values 0.0 to 1.0; the
+ * map printed as Java prints it ("{2=0.5}"). */
+static int check_weights(aws_call *call, const json_t *routing) {
+  json_t *weights = json_object_get(routing, "AdditionalVersionWeights");
+  char map[512] = "{";
+  int bad_key = 0, bad_value = 0;
+  const char *v;
+  json_t *w;
+  json_object_foreach(weights, v, w) {
+    double weight = json_number_value(w);
+    char num[48];
+    snprintf(num, sizeof(num), "%g", weight);
+    if (!strpbrk(num, ".en"))
+      strncat(num, ".0", sizeof(num) - strlen(num) - 1);
+    if (strlen(map) > 1)
+      strncat(map, ", ", sizeof(map) - strlen(map) - 1);
+    strncat(map, v, sizeof(map) - strlen(map) - 1);
+    strncat(map, "=", sizeof(map) - strlen(map) - 1);
+    strncat(map, num, sizeof(map) - strlen(map) - 1);
+    bad_key = bad_key || !*v || strlen(v) > 1024 || strspn(v, "0123456789") != strlen(v);
+    bad_value = bad_value || !json_is_number(w) || weight < 0.0 || weight > 1.0;
+  }
+  strncat(map, "}", sizeof(map) - strlen(map) - 1);
+  if (bad_key) {
+    lambda_fail_validation(call, map, "routingConfig.additionalVersionWeights",
+                           "Map keys must satisfy constraint: [Member must have length less than "
+                           "or equal to 1024, Member must have length greater than or equal to "
+                           "1, Member must satisfy regular expression pattern: [0-9]+, Member "
+                           "must not be null]");
+    return -1;
+  }
+  if (bad_value) {
+    lambda_fail_validation(call, map, "routingConfig.additionalVersionWeights",
+                           "Map value must satisfy constraint: [Member must have value less "
+                           "than or equal to 1.0, Member must have value greater than or equal "
+                           "to 0.0, Member must not be null]");
+    return -1;
+  }
+  return 0;
+}
+
+/* A RoutingConfig with no weights is no routing config (AWS shows none). */
+static void set_routing(json_t *alias, json_t *routing) {
+  if (json_object_size(json_object_get(routing, "AdditionalVersionWeights")))
+    json_object_set(alias, "RoutingConfig", routing);
+  else
+    json_object_del(alias, "RoutingConfig");
+}
+
 static json_t *lock_alias(aws_call *call, json_t *input, json_t **fout) {
   lambda_state *st = lambda_state_of(call);
   const char *name = json_string_value(json_object_get(input, "Name"));
@@ -234,7 +275,7 @@ static json_t *lock_alias(aws_call *call, json_t *input, json_t **fout) {
     char arn[512];
     alias_arn(arn, sizeof(arn), f, name ? name : "");
     pthread_mutex_unlock(&st->lock);
-    aws_call_fail(call, 404, "ResourceNotFoundException", "Alias not found: %s", arn);
+    aws_call_fail(call, 404, "ResourceNotFoundException", "Cannot find alias arn: %s", arn);
     return NULL;
   }
   *fout = f;
@@ -252,7 +293,22 @@ void lambda_create_alias(aws_call *call, json_t *input) {
                            "(?!^[0-9]+$)([a-zA-Z0-9-_]+)");
     return;
   }
-  json_t *f = lambda_function_lock(st, call, input, NULL, 0);
+  if (check_weights(call, routing) < 0)
+    return;
+  char missing_arn[512];
+  int missing = 0;
+  json_t *f =
+      lambda_function_find(st, call, input, NULL, 0, &missing, missing_arn, sizeof(missing_arn));
+  if (missing) {                 /* AWS names the version the alias would point to */
+    char *seventh = missing_arn; /* "arn:aws:lambda:<r>:<a>:function:<name>[:<q>]" */
+    for (int i = 0; i < 7 && seventh; i++)
+      seventh = strchr(seventh + (i > 0), ':');
+    if (seventh)
+      *seventh = '\0';
+    aws_call_fail(call, 404, "ResourceNotFoundException", "Function not found: %s:%s", missing_arn,
+                  version ? version : "");
+    return;
+  }
   if (!f)
     return;
   json_t *aliases = json_object_get(f, "Aliases");
@@ -270,7 +326,7 @@ void lambda_create_alias(aws_call *call, json_t *input) {
                                   : "",
                               "RevisionId", rev);
     if (routing)
-      json_object_set(alias, "RoutingConfig", routing);
+      set_routing(alias, routing);
     json_object_set_new(aliases, name, alias);
     out = json_deep_copy(alias);
   }
@@ -290,7 +346,10 @@ void lambda_get_alias(aws_call *call, json_t *input) {
 }
 
 void lambda_update_alias(aws_call *call, json_t *input) {
+  lambda_state *st = lambda_state_of(call); /* the call is gone once it failed */
   json_t *f = NULL;
+  if (check_weights(call, json_object_get(input, "RoutingConfig")) < 0)
+    return;
   json_t *alias = lock_alias(call, input, &f);
   if (!alias)
     return;
@@ -310,11 +369,11 @@ void lambda_update_alias(aws_call *call, json_t *input) {
     if (desc)
       json_object_set(alias, "Description", desc);
     if (routing)
-      json_object_set(alias, "RoutingConfig", routing);
+      set_routing(alias, routing);
     json_object_set_new(alias, "RevisionId", json_string(rev));
     out = json_deep_copy(alias);
   }
-  pthread_mutex_unlock(&lambda_state_of(call)->lock);
+  pthread_mutex_unlock(&st->lock);
   if (out)
     aws_call_reply(call, out);
 }

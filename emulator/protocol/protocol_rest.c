@@ -288,7 +288,7 @@ int aws_rest_operation(const char **out, aws_error *err, const aws_model *m, aws
     return error;
   json_t *params = first_values(multi);
   json_decref(multi);
-  const char *best = NULL;
+  const char *best = NULL, *lacking = NULL;
   int best_score = -1, path_matched = 0;
   /* Pass 0: the operations of the request's method. Pass 1, only when no
    * operation matched the path there: the others, to tell 405 from 404. */
@@ -307,8 +307,11 @@ int aws_rest_operation(const char **out, aws_error *err, const aws_model *m, aws
       if (pass == 1)
         break;
       int hs = match_required(m, rt->op, in, params);
-      if (hs < 0)
+      if (hs < 0) {
+        if (!lacking)
+          lacking = rt->name;
         continue;
+      }
       /* A deprecated operation (GetBucketLifecycle) loses a tie with its
        * successor on the same URI (GetBucketLifecycleConfiguration). */
       if (rt->deprecated)
@@ -320,6 +323,12 @@ int aws_rest_operation(const char **out, aws_error *err, const aws_model *m, aws
     }
   }
   json_decref(params);
+  /* rest-json: the one operation of this method and path, though a required
+   * member is missing, so the service answers AWS's "Member must not be
+   * null" instead of an unknown operation (rest-xml's S3 tells operations
+   * apart by such members, so it keeps the strict match). */
+  if (!best && lacking && p == AWS_PROTOCOL_REST_JSON)
+    best = lacking;
   if (!best) {
     if (p == AWS_PROTOCOL_REST_XML)
       return aws_error_set(

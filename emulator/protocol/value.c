@@ -37,6 +37,8 @@ void aws_http_out_free(aws_http_out *out) {
 /* Replaces every byte that is not part of a valid UTF-8 sequence with '?', so
  * that messages quoting client input (possibly cut mid-character) stay valid
  * JSON strings. */
+#define AWS_ERROR_MAX_MESSAGE 16384
+
 static void utf8_sanitize(char *s) {
   unsigned char *p = (unsigned char *)s;
   while (*p) {
@@ -58,13 +60,28 @@ static void utf8_sanitize(char *s) {
 }
 
 int aws_error_setv(aws_error *err, int status, const char *code, const char *fmt, va_list ap) {
-  char message[1024];
-  vsnprintf(message, sizeof(message), fmt, ap);
+  /* Most messages are short; a few quote what they measured (Lambda's 4 KB
+   * environment limit), so the buffer grows up to AWS_ERROR_MAX_MESSAGE. */
+  char small[1024], *message = small;
+  va_list again;
+  va_copy(again, ap);
+  int n = vsnprintf(small, sizeof(small), fmt, ap);
+  if (n >= (int)sizeof(small)) {
+    size_t size = (size_t)n + 1 < AWS_ERROR_MAX_MESSAGE ? (size_t)n + 1 : AWS_ERROR_MAX_MESSAGE;
+    char *big = malloc(size);
+    if (big) {
+      vsnprintf(big, size, fmt, again);
+      message = big;
+    }
+  }
+  va_end(again);
   utf8_sanitize(message);
   aws_error_clear(err);
   err->status = status;
   err->code = strdup(code ? code : "InternalFailure");
   err->message = strdup(message);
+  if (message != small)
+    free(message);
   return AIRGAP_EINVALID;
 }
 

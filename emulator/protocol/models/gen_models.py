@@ -301,6 +301,14 @@ def lambda_overlay(operations, shapes):
                 "EventStream": {"shape": "InvokeWithResponseStreamResponseEvent"},
                 "ResponseStreamContentType": {"shape": "String", "location": "header",
                                               "locationName": "Content-Type"}}}
+    # Function URLs' InvokeMode (BUFFERED, RESPONSE_STREAM) came with it.
+    if "InvokeMode" not in shapes:
+        shapes["InvokeMode"] = {"type": "string", "enum": ["BUFFERED", "RESPONSE_STREAM"]}
+        for name in ("CreateFunctionUrlConfigRequest", "CreateFunctionUrlConfigResponse",
+                     "UpdateFunctionUrlConfigRequest", "UpdateFunctionUrlConfigResponse",
+                     "GetFunctionUrlConfigResponse", "FunctionUrlConfig"):
+            if name in shapes:
+                shapes[name]["members"].setdefault("InvokeMode", {"shape": "InvokeMode"})
     if "LoggingConfig" in shapes:
         return
     shapes["LogFormat"] = {"type": "string", "enum": ["JSON", "Text"]}

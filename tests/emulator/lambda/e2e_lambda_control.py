@@ -87,8 +87,10 @@ class ControlPlane(unittest.TestCase):
         code, msg, _ = self.err(self.create, name="cp-old", Runtime="python2.7")
         self.assertEqual(code, "InvalidParameterValueException")
         self.assertIn("python2.7 is no longer supported", msg)
+        # AWS answers an unknown runtime with Lambda's own check, not the model's.
         code, msg, _ = self.err(self.create, name="cp-rt", Runtime="cobol85")
-        self.assertEqual(code, "ValidationException")
+        self.assertEqual(code, "InvalidParameterValueException")
+        self.assertTrue(msg.startswith("Value cobol85 at 'runtime' failed to satisfy"), msg)
         code, msg, _ = self.err(self.create, name="cp-to", raw=True, Timeout=901)
         self.assertEqual(code, "ValidationException")
         self.assertIn("Member must have value less than or equal to 900", msg)

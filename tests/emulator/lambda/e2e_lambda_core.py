@@ -630,6 +630,45 @@ class Core(unittest.TestCase):
         self.assertNotIn("ImageConfigResponse",
                          self.lam.get_function_configuration(FunctionName="img-cfg"))
 
+    def test_image_config_that_cannot_be_applied(self):
+        # A relative WorkingDirectory: no container can be made with it, so
+        # the function fails with the error in ImageConfigResponse.Error.
+        self.need_docker()
+        image = IMAGES["python3.12"]
+
+        def settled(name, member, pending):
+            return wait_for(lambda: (lambda c: c if c.get(member) != pending else None)(
+                self.lam.get_function_configuration(FunctionName=name)))
+
+        self.lam.create_function(FunctionName="img-rel", PackageType="Image", Role=ROLE,
+                                 Code={"ImageUri": image},
+                                 ImageConfig={"WorkingDirectory": "app"})
+        got = settled("img-rel", "State", "Pending")
+        self.assertEqual(got["State"], "Failed")
+        self.assertEqual(got["StateReasonCode"], "InvalidImage")
+        error = got["ImageConfigResponse"]["Error"]
+        self.assertEqual(error["ErrorCode"], "InvalidImage")
+        self.assertIn("WorkingDirectory 'app' is not an absolute path", error["Message"])
+        self.assertEqual(got["StateReason"], error["Message"])
+        self.assertEqual(got["ImageConfigResponse"]["ImageConfig"], {"WorkingDirectory": "app"})
+        self.assertEqual(self.lam.get_function(FunctionName="img-rel")["Configuration"][
+            "ImageConfigResponse"]["Error"], error)
+        code, msg, status = self.err(self.lam.invoke, FunctionName="img-rel", Payload=b"{}")
+        self.assertEqual((code, status), ("ResourceConflictException", 409))
+        # A config that applies brings it back.
+        self.lam.update_function_configuration(FunctionName="img-rel",
+                                               ImageConfig={"WorkingDirectory": "/tmp"})
+        got = settled("img-rel", "LastUpdateStatus", "InProgress")
+        self.assertEqual((got["State"], got["LastUpdateStatus"]), ("Active", "Successful"))
+        self.assertNotIn("Error", got["ImageConfigResponse"])
+        # An update to one that does not: the update fails, the function stays.
+        self.lam.update_function_configuration(FunctionName="img-rel",
+                                               ImageConfig={"WorkingDirectory": "var/task"})
+        got = settled("img-rel", "LastUpdateStatus", "InProgress")
+        self.assertEqual((got["State"], got["LastUpdateStatus"]), ("Active", "Failed"))
+        self.assertEqual(got["LastUpdateStatusReasonCode"], "InvalidImage")
+        self.assertEqual(got["ImageConfigResponse"]["Error"]["ErrorCode"], "InvalidImage")
+
     def test_image_config_limits_and_zip_functions(self):
         # The model's limits, before anything is created.
         code, msg, status = self.err(

@@ -6,7 +6,10 @@ streaming, chunked, error trailers) reaches the caller chunk by chunk — the
 first PayloadChunk arrives while the function is still running — then
 InvokeComplete; an error mid-stream, a timeout mid-stream and LogType=Tail
 end it with ErrorCode/ErrorDetails/LogResult; a caller that walks away
-mid-stream leaves the function and the emulator serving.
+mid-stream leaves the function and the emulator serving. A function URL with
+InvokeMode RESPONSE_STREAM relays the same stream to a plain HTTP client as
+it is written (the prelude of application/vnd.awslambda.http-integration-
+response giving status, headers and cookies), and cuts it on an error.
 
 Debian's boto3 predates InvokeWithResponseStream, so the test hands botocore
 Debian's Lambda model with the operation added the way the emulator's own
@@ -15,6 +18,7 @@ the client code, its event-stream parser and HTTP/1.1 stack are boto3's."""
 
 import base64
 import gzip
+import http.client
 import json
 import os
 import shutil
@@ -50,6 +54,50 @@ def stream(event, context):
 def big(event, context):
     for i in range(event["n"]):
         yield bytes([65 + i % 26]) * 65536
+'''
+
+# A function URL's streamed response. AWS's streaming runtimes send the
+# response's Content-Type (awslambda.HttpResponseStream.from sets
+# application/vnd.awslambda.http-integration-response); the test image's
+# runtime client sends none, so this module adds the one the function's
+# STREAM_CONTENT_TYPE names to the streamed POST's head.
+URL_PY = '''
+import http.client
+import json
+import os
+import time
+
+_put = http.client.HTTPConnection.putheader
+
+
+def _putheader(self, header, *values):
+    _put(self, header, *values)
+    if header == "Lambda-Runtime-Function-Response-Mode" and os.environ.get("STREAM_CONTENT_TYPE"):
+        _put(self, "Content-Type", os.environ["STREAM_CONTENT_TYPE"])
+
+
+http.client.HTTPConnection.putheader = _putheader
+
+
+def url(event, context):
+    if os.environ.get("STREAM_CONTENT_TYPE", "").endswith("http-integration-response"):
+        prelude = {"statusCode": 201, "cookies": ["a=1"],
+                   "headers": {"Content-Type": "text/plain", "X-Custom": "yes"}}
+        head = json.dumps(prelude).encode() + bytes(8)
+        if os.environ.get("SPLIT"):  # the prelude over three writes, the body in the last
+            yield head[:10]
+            yield head[10:-3]
+            yield head[-3:] + b"first;"
+        else:
+            yield head
+            yield b"first;"
+    else:
+        yield b"first;"
+    time.sleep(2)
+    yield b"second;"
+    if event["rawPath"] == "/fail":
+        raise ValueError("broke mid-stream")
+    yield b"third"
 '''
 
 
@@ -107,6 +155,22 @@ class Stream(unittest.TestCase):
             cls.lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE,
                                     Handler=handler, Timeout=timeout,
                                     Code={"ZipFile": make_zip({"app.py": PY})})
+        cls.urls = {}
+        for name, ctype, mode in (
+                ("url-prelude", "application/vnd.awslambda.http-integration-response",
+                 "RESPONSE_STREAM"),
+                ("url-split", "application/vnd.awslambda.http-integration-response",
+                 "RESPONSE_STREAM"),
+                ("url-plain", "text/csv", "RESPONSE_STREAM"), ("url-buffered", "", "BUFFERED")):
+            env = {"STREAM_CONTENT_TYPE": ctype}
+            if name == "url-split":
+                env["SPLIT"] = "1"
+            cls.lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE,
+                                    Handler="urlapp.url", Timeout=20,
+                                    Environment={"Variables": env},
+                                    Code={"ZipFile": make_zip({"urlapp.py": URL_PY})})
+            cls.urls[name] = cls.lam.create_function_url_config(
+                FunctionName=name, AuthType="NONE", InvokeMode=mode)["FunctionUrl"]
 
     @classmethod
     def tearDownClass(cls):
@@ -183,6 +247,79 @@ class Stream(unittest.TestCase):
         chunks = b"".join(e["PayloadChunk"]["Payload"] for e in r["EventStream"]
                           if "PayloadChunk" in e)
         self.assertEqual(chunks, b"first;second;third")
+
+    def url_stream(self, function, path="/"):
+        """GET on the function's URL with a plain HTTP client: (status,
+        headers, [(seconds since the request, bytes)], the error that cut
+        the body or None)."""
+        host = self.urls[function].split("//", 1)[1].rstrip("/")
+        conn = http.client.HTTPConnection("127.0.0.1", self.emu.port, timeout=60)
+        start = time.monotonic()
+        conn.request("GET", path, headers={"Host": host})
+        resp = conn.getresponse()
+        pieces, error = [], None
+        try:
+            while True:
+                data = resp.read1(65536)  # what has arrived, one chunk at most
+                if not data:
+                    break
+                pieces.append((time.monotonic() - start, data))
+        except (http.client.IncompleteRead, ConnectionError) as e:
+            error = e
+        conn.close()
+        return resp.status, resp.headers, pieces, error
+
+    def test_function_url_streams_as_the_function_writes(self):
+        self.url_stream("url-prelude")  # a warm environment: no start in the timing
+        status, headers, pieces, error = self.url_stream("url-prelude")
+        self.assertIsNone(error)
+        self.assertEqual(status, 201)
+        self.assertEqual(headers["Content-Type"], "text/plain")
+        self.assertEqual(headers["X-Custom"], "yes")
+        self.assertEqual(headers.get_all("Set-Cookie"), ["a=1"])
+        self.assertEqual(headers["Transfer-Encoding"], "chunked")
+        self.assertEqual(b"".join(p for _, p in pieces), b"first;second;third")
+        # The function sleeps 2 s after its first write: that write came before.
+        first_at, first = pieces[0]
+        self.assertEqual(first, b"first;")
+        self.assertLess(first_at + 1.0, pieces[-1][0])
+        self.assertGreaterEqual(pieces[-1][0], 2.0)
+
+    def test_function_url_prelude_over_several_writes(self):
+        status, headers, pieces, error = self.url_stream("url-split")
+        self.assertIsNone(error)
+        self.assertEqual(status, 201)
+        self.assertEqual(headers["X-Custom"], "yes")
+        self.assertEqual(b"".join(p for _, p in pieces), b"first;second;third")
+
+    def test_function_url_stream_without_prelude(self):
+        status, headers, pieces, error = self.url_stream("url-plain")
+        self.assertIsNone(error)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "text/csv")
+        self.assertEqual(b"".join(p for _, p in pieces), b"first;second;third")
+
+    def test_function_url_stream_cut_by_an_error(self):
+        status, _, pieces, error = self.url_stream("url-prelude", "/fail")
+        self.assertEqual(status, 201)  # the head went with the prelude
+        self.assertEqual(b"".join(p for _, p in pieces), b"first;second;")
+        self.assertIsNotNone(error, "an error mid-stream must not end the body cleanly")
+
+    def test_function_url_config_invoke_mode(self):
+        c = self.lam.get_function_url_config(FunctionName="url-prelude")
+        self.assertEqual(c["InvokeMode"], "RESPONSE_STREAM")
+        self.assertEqual(self.lam.get_function_url_config(FunctionName="url-buffered")[
+            "InvokeMode"], "BUFFERED")
+        # BUFFERED: the same function answered after its end, as a whole.
+        status, headers, pieces, error = self.url_stream("url-buffered")
+        self.assertIsNone(error)
+        self.assertEqual(status, 200)
+        self.assertNotIn("Transfer-Encoding", headers)
+        self.assertEqual(b"".join(p for _, p in pieces), b"first;second;third")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            self.lam.update_function_url_config(FunctionName="url-buffered",
+                                                InvokeMode="STREAMING")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ValidationException")
 
     def test_plain_invoke_of_a_streaming_function_is_buffered(self):
         r = self.lam.invoke(FunctionName="streamer", Payload=b'{"pause": 0}')
