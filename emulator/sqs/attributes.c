@@ -365,12 +365,18 @@ int sqs_qattrs_apply(qattrs *a, json_t *attrs, int creating, sqs_error *err) {
   json_object_foreach(attrs, k, v) {
     if (creating && !strcmp(k, "FifoQueue"))
       continue;
-    /* A FIFO queue knows the attribute and refuses the change; a standard
-     * queue does not know it (below), as AWS answers both. */
-    if (!strcmp(k, "FifoQueue") && a->fifo)
+    /* A FIFO queue knows the attribute: "true" again changes nothing, any
+     * other value is refused; a standard queue does not know it (below), as
+     * AWS answers all three. */
+    if (!strcmp(k, "FifoQueue") && a->fifo) {
+      int fifo = 0;
+      sqs_error ignored;
+      if (sqs_qattrs_fifo(attrs, &fifo, &ignored) == 0 && fifo)
+        continue;
       return sqs_err_set(err, 0, "InvalidAttributeValue",
                          "Invalid value for the parameter FifoQueue. Reason: Modifying queue type "
                          "is not supported.");
+    }
     /* FifoQueue is fixed at creation; the rest are read-only. */
     if (!is_known_attribute(k) || !strcmp(k, "FifoQueue") || !strcmp(k, "QueueArn") ||
         !strncmp(k, "Approximate", 11) || !strcmp(k, "CreatedTimestamp") ||
@@ -523,7 +529,10 @@ int sqs_op_get_queue_attributes(sqs_op *op, json_t *in) {
     json_decref(out);
     return sqs_err_oom(&op->err);
   }
-  if (json_object_size(out))
+  /* Asked for attributes the queue has no value for (a Policy never set), AWS
+   * answers an empty map over the JSON protocol; the query protocol shows
+   * nothing either way. */
+  if (json_object_size(out) || json_array_size(names))
     json_object_set(op->output, "Attributes", out);
   json_decref(out);
   return 0;

@@ -456,6 +456,9 @@ int sqs_op_purge_queue(sqs_op *op, json_t *in) {
                        "Only one PurgeQueue operation on %s is allowed every 60 seconds.", q->name);
   while (q->head)
     sqs_msg_delete(q, q->head);
+  /* A purge also forgets FIFO deduplication ids: the same id sent again is
+   * delivered (AWS does; LocalStack's AWS-validated suite records it). */
+  sqs_ttl_clear(&q->dedup);
   sqs_ttl_clear(&q->attempts);
   q->last_purge_ms = op->now;
   return 0;
@@ -598,7 +601,9 @@ int sqs_op_list_queue_tags(sqs_op *op, json_t *in) {
   op->output = json_object();
   if (!op->output)
     return sqs_err_oom(&op->err);
-  if (json_object_size(q->tags))
-    json_object_set_new(op->output, "Tags", json_deep_copy(q->tags));
+  /* An empty map when untagged, as AWS's JSON answer has it (the query
+   * protocol's flattened map shows nothing). */
+  if (json_object_set_new(op->output, "Tags", json_deep_copy(q->tags)) < 0)
+    return sqs_err_oom(&op->err);
   return 0;
 }

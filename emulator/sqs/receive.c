@@ -73,6 +73,13 @@ static int invalid_handle(sqs_error *err, const char *h) {
 
 /* ---- delivery ---- */
 
+/* MessageAttributeNames: "All", "*" and ".*" select every attribute,
+ * "prefix.*" those whose names start with prefix (AWS's "Hel.*" selects
+ * "Hello" and "Help.Me"), any other entry the attribute of that name. */
+static int is_wildcard(const char *s) {
+  return !strcmp(s, "All") || !strcmp(s, "*") || !strcmp(s, ".*");
+}
+
 static int attribute_selected(json_t *names, const char *name) {
   size_t i;
   json_t *v;
@@ -81,10 +88,36 @@ static int attribute_selected(json_t *names, const char *name) {
     if (!s)
       continue;
     size_t n = strlen(s);
-    if (!strcmp(s, "All") || !strcmp(s, ".*") || !strcmp(s, name))
+    if (is_wildcard(s) || !strcmp(s, name))
       return 1;
-    if (n >= 2 && !strcmp(s + n - 2, ".*") && !strncmp(s, name, n - 1))
+    if (n >= 2 && !strcmp(s + n - 2, ".*") && !strncmp(s, name, n - 2))
       return 1;
+  }
+  return 0;
+}
+
+/* 1 when names holds a wildcard or a well-formed attribute name. AWS ignores
+ * malformed entries ("AWS.", "..foo"): a filter of only those answers like no
+ * filter, while well-formed names that match nothing answer an empty map. */
+static int attribute_filter_applies(json_t *names) {
+  size_t i;
+  json_t *v;
+  json_array_foreach(names, i, v) {
+    const char *s = json_string_value(v);
+    if (!s)
+      continue;
+    size_t n = strlen(s);
+    if (is_wildcard(s) || sqs_valid_attribute_name(s))
+      return 1;
+    if (n > 2 && !strcmp(s + n - 2, ".*")) {
+      char prefix[SQS_MAX_ATTRIBUTE_NAME + 1];
+      if (n - 2 <= SQS_MAX_ATTRIBUTE_NAME) {
+        memcpy(prefix, s, n - 2);
+        prefix[n - 2] = '\0';
+        if (sqs_valid_attribute_name(prefix))
+          return 1;
+      }
+    }
   }
   return 0;
 }
@@ -129,7 +162,7 @@ static json_t *render_message(sqs_op *op, sqs_queue *q, sqs_msg *m, const recv_p
     json_object_set(out, "Attributes", sys);
   json_decref(sys);
   sys = NULL;
-  if (m->attributes && p->attribute_names) {
+  if (m->attributes && attribute_filter_applies(p->attribute_names)) {
     json_t *sel = json_object();
     const char *k;
     json_t *v;
@@ -140,12 +173,9 @@ static json_t *render_message(sqs_op *op, sqs_queue *q, sqs_msg *m, const recv_p
         json_object_set(sel, k, v);
     }
     char md5[33];
-    if (json_object_size(sel) && sqs_md5_of_attributes(md5, sel) == 0) {
+    if (json_object_size(sel) && sqs_md5_of_attributes(md5, sel) == 0)
       json_object_set_new(out, "MD5OfMessageAttributes", json_string(md5));
-      json_object_set_new(out, "MessageAttributes", sel);
-    } else {
-      json_decref(sel);
-    }
+    json_object_set_new(out, "MessageAttributes", sel);
   }
   return out;
 fail:
@@ -179,8 +209,42 @@ static int redrive(sqs_op *op, sqs_queue *q, sqs_msg *m) {
   return 0;
 }
 
+/* What a receive may do with m now: it expired (deleted) or moved to the
+ * dead-letter queue, it is invisible (in flight or delayed), or it can go. */
+enum { MSG_GONE, MSG_INVISIBLE, MSG_DELIVERABLE };
+
+static int examine(sqs_op *op, sqs_queue *q, sqs_msg *m) {
+  if (sqs_msg_expired(q, m, op->now)) {
+    sqs_msg_delete(q, m);
+    return MSG_GONE;
+  }
+  if (m->visible_at_ms > op->now)
+    return MSG_INVISIBLE;
+  if (q->a.max_receive > 0 && m->receive_count >= (uint64_t)q->a.max_receive &&
+      redrive(op, q, m) == 0)
+    return MSG_GONE;
+  return MSG_DELIVERABLE;
+}
+
+/* Makes m in flight for vis seconds and appends it to msgs. */
+static void hand_out(sqs_op *op, sqs_queue *q, sqs_msg *m, const recv_params *p, int64_t vis,
+                     json_t *msgs) {
+  m->receive_count++;
+  if (!m->first_receive_ms)
+    m->first_receive_ms = op->now;
+  m->delivery = ++op->e->next_delivery;
+  m->visible_at_ms = op->now + (uint64_t)vis * 1000;
+  json_t *rendered = render_message(op, q, m, p);
+  if (rendered)
+    json_array_append_new(msgs, rendered);
+}
+
 /* Hands up to p->max deliverable messages of q to the caller (appending to
- * msgs); FIFO groups with a message in flight or delayed are skipped whole. */
+ * msgs). FIFO groups with a message in flight or delayed are skipped whole,
+ * and a group that can go gives as many of its messages as it can before the
+ * next group is looked at, as AWS does: [g1-m1, g2-m1, g1-m2] is received as
+ * g1-m1, g1-m2, g2-m1. That walks the rest of the queue once per group handed
+ * out (at most p->max times). */
 static size_t deliver(sqs_op *op, sqs_queue *q, const recv_params *p, json_t *msgs) {
   sqs_map blocked = {0};
   size_t n = 0;
@@ -194,16 +258,16 @@ static size_t deliver(sqs_op *op, sqs_queue *q, const recv_params *p, json_t *ms
   }
   while (m && (int64_t)n < p->max) {
     sqs_msg *next = m->next;
-    if (sqs_msg_expired(q, m, op->now)) {
-      sqs_msg_delete(q, m);
-      m = next;
-      continue;
-    }
     if (q->a.fifo && sqs_map_get(&blocked, m->group_id)) {
       m = next;
       continue;
     }
-    if (m->visible_at_ms > op->now) {
+    int state = examine(op, q, m);
+    if (state == MSG_GONE) {
+      m = next;
+      continue;
+    }
+    if (state == MSG_INVISIBLE) {
       if (q->a.fifo)
         sqs_map_put(&blocked, m->group_id, m);
       clean = m;
@@ -212,25 +276,34 @@ static size_t deliver(sqs_op *op, sqs_queue *q, const recv_params *p, json_t *ms
       m = next;
       continue;
     }
-    if (q->a.max_receive > 0 && m->receive_count >= (uint64_t)q->a.max_receive &&
-        redrive(op, q, m) == 0) {
-      m = next;
-      continue;
-    }
-    json_t *rendered;
-    m->receive_count++;
-    if (!m->first_receive_ms)
-      m->first_receive_ms = op->now;
-    m->delivery = ++op->e->next_delivery;
-    m->visible_at_ms = op->now + (uint64_t)vis * 1000;
-    rendered = render_message(op, q, m, p);
-    if (rendered)
-      json_array_append_new(msgs, rendered);
+    hand_out(op, q, m, p, vis, msgs);
     n++;
     clean = m;
     if (m->visible_at_ms < until)
       until = m->visible_at_ms;
-    m = next;
+    if (q->a.fifo) {
+      /* The rest of m's group, in order, up to its first invisible message. */
+      sqs_msg *g = m->next;
+      while (g && (int64_t)n < p->max) {
+        sqs_msg *gnext = g->next;
+        if (strcmp(g->group_id, m->group_id)) {
+          g = gnext;
+          continue;
+        }
+        int gstate = examine(op, q, g);
+        if (gstate == MSG_INVISIBLE)
+          break;
+        if (gstate == MSG_DELIVERABLE) {
+          hand_out(op, q, g, p, vis, msgs);
+          n++;
+        }
+        g = gnext;
+      }
+      sqs_map_put(&blocked, m->group_id, m);
+    }
+    /* m stays in the queue (in flight), so its successor is current even when
+     * the group's walk deleted or moved messages. */
+    m = m->next;
   }
   sqs_map_clear(&blocked);
   /* Everything examined up to clean is invisible until `until`. */
@@ -242,10 +315,10 @@ static size_t deliver(sqs_op *op, sqs_queue *q, const recv_params *p, json_t *ms
 }
 
 json_t *sqs_receive_output(json_t *msgs) {
-  json_t *out = json_object();
-  if (out && json_array_size(msgs))
-    json_object_set(out, "Messages", msgs);
-  return out;
+  /* No messages: AWS's JSON answer is {"Messages": []}, the query answer an
+   * empty ReceiveMessageResult (a flattened list shows nothing). */
+  json_t *list = json_is_array(msgs) ? json_incref(msgs) : json_array();
+  return list ? json_pack("{s:o}", "Messages", list) : NULL;
 }
 
 /* ---- ReceiveMessage ---- */
