@@ -98,8 +98,9 @@ int aws_query_operation(const char **out, aws_error *err, const aws_model *m,
     /* SQS words it "for this endpoint" (AWS's recorded answer); the other
      * query services "for this web service". */
     if (!op || !name)
-      error = aws_error_set(err, 400, "InvalidAction", "The action %.128s is not valid for this %s.",
-                            action, strcmp(aws_model_name(m), "sqs") ? "web service" : "endpoint");
+      error =
+          aws_error_set(err, 400, "InvalidAction", "The action %.128s is not valid for this %s.",
+                        action, strcmp(aws_model_name(m), "sqs") ? "web service" : "endpoint");
     else
       *out = name;
   }

@@ -529,10 +529,7 @@ int sqs_op_get_queue_attributes(sqs_op *op, json_t *in) {
     json_decref(out);
     return sqs_err_oom(&op->err);
   }
-  /* Asked for attributes the queue has no value for (a Policy never set), AWS
-   * answers an empty map over the JSON protocol; the query protocol shows
-   * nothing either way. */
-  if (json_object_size(out) || json_array_size(names))
+  if (json_object_size(out))
     json_object_set(op->output, "Attributes", out);
   json_decref(out);
   return 0;

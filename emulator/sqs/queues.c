@@ -601,9 +601,7 @@ int sqs_op_list_queue_tags(sqs_op *op, json_t *in) {
   op->output = json_object();
   if (!op->output)
     return sqs_err_oom(&op->err);
-  /* An empty map when untagged, as AWS's JSON answer has it (the query
-   * protocol's flattened map shows nothing). */
-  if (json_object_set_new(op->output, "Tags", json_deep_copy(q->tags)) < 0)
-    return sqs_err_oom(&op->err);
+  if (json_object_size(q->tags))
+    json_object_set_new(op->output, "Tags", json_deep_copy(q->tags));
   return 0;
 }

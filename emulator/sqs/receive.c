@@ -96,32 +96,6 @@ static int attribute_selected(json_t *names, const char *name) {
   return 0;
 }
 
-/* 1 when names holds a wildcard or a well-formed attribute name. AWS ignores
- * malformed entries ("AWS.", "..foo"): a filter of only those answers like no
- * filter, while well-formed names that match nothing answer an empty map. */
-static int attribute_filter_applies(json_t *names) {
-  size_t i;
-  json_t *v;
-  json_array_foreach(names, i, v) {
-    const char *s = json_string_value(v);
-    if (!s)
-      continue;
-    size_t n = strlen(s);
-    if (is_wildcard(s) || sqs_valid_attribute_name(s))
-      return 1;
-    if (n > 2 && !strcmp(s + n - 2, ".*")) {
-      char prefix[SQS_MAX_ATTRIBUTE_NAME + 1];
-      if (n - 2 <= SQS_MAX_ATTRIBUTE_NAME) {
-        memcpy(prefix, s, n - 2);
-        prefix[n - 2] = '\0';
-        if (sqs_valid_attribute_name(prefix))
-          return 1;
-      }
-    }
-  }
-  return 0;
-}
-
 static int put_u64(json_t *obj, const char *key, uint64_t v) {
   char buf[24];
   snprintf(buf, sizeof(buf), "%" PRIu64, v);
@@ -162,7 +136,7 @@ static json_t *render_message(sqs_op *op, sqs_queue *q, sqs_msg *m, const recv_p
     json_object_set(out, "Attributes", sys);
   json_decref(sys);
   sys = NULL;
-  if (m->attributes && attribute_filter_applies(p->attribute_names)) {
+  if (m->attributes && p->attribute_names) {
     json_t *sel = json_object();
     const char *k;
     json_t *v;
@@ -172,10 +146,16 @@ static json_t *render_message(sqs_op *op, sqs_queue *q, sqs_msg *m, const recv_p
       if (attribute_selected(p->attribute_names, k))
         json_object_set(sel, k, v);
     }
+    /* None selected: no MessageAttributes at all, over either protocol (AWS's
+     * JSON answers of late 2023 carried empty collections; its answers now
+     * leave them out, as they do the empty Messages list). */
     char md5[33];
-    if (json_object_size(sel) && sqs_md5_of_attributes(md5, sel) == 0)
+    if (json_object_size(sel) && sqs_md5_of_attributes(md5, sel) == 0) {
       json_object_set_new(out, "MD5OfMessageAttributes", json_string(md5));
-    json_object_set_new(out, "MessageAttributes", sel);
+      json_object_set_new(out, "MessageAttributes", sel);
+    } else {
+      json_decref(sel);
+    }
   }
   return out;
 fail:
@@ -315,10 +295,14 @@ static size_t deliver(sqs_op *op, sqs_queue *q, const recv_params *p, json_t *ms
 }
 
 json_t *sqs_receive_output(json_t *msgs) {
-  /* No messages: AWS's JSON answer is {"Messages": []}, the query answer an
-   * empty ReceiveMessageResult (a flattened list shows nothing). */
-  json_t *list = json_is_array(msgs) ? json_incref(msgs) : json_array();
-  return list ? json_pack("{s:o}", "Messages", list) : NULL;
+  /* No messages: no Messages member. AWS's JSON answer leaves it out (it
+   * briefly sent an empty list when SQS gained the JSON protocol in 2023;
+   * SDK conformance runs of 2026 see it omitted), the query answer is an
+   * empty ReceiveMessageResult. */
+  json_t *out = json_object();
+  if (out && json_array_size(msgs))
+    json_object_set(out, "Messages", msgs);
+  return out;
 }
 
 /* ---- ReceiveMessage ---- */

@@ -390,11 +390,7 @@ class Snapshot(unittest.TestCase):
                 m = sqs.receive_message(QueueUrl=url,
                                         MessageAttributeNames=["Foo", "Help"])["Messages"][0]
                 self.assertNotIn("MD5OfMessageAttributes", m)
-                # AWS's JSON answer carries an empty map; the query answer has none.
-                self.assertEqual(m.get("MessageAttributes", {}), {})
-        status, doc = self.raw_json("ReceiveMessage", {"QueueUrl": url,
-                                                       "MessageAttributeNames": ["Foo"]})
-        self.assertEqual(doc["Messages"][0].get("MessageAttributes"), {})
+                self.assertNotIn("MessageAttributes", m)
 
     def test_system_attribute_name_filters(self):
         for protocol, sqs in self.clients.items():
@@ -457,14 +453,16 @@ class Snapshot(unittest.TestCase):
                 self.assertEqual(m["MessageAttributes"]["attr1"]["BinaryValue"], value)
 
     def test_empty_receive(self):
+        # No Messages member when nothing came, over both protocols: AWS's JSON
+        # answer sent an empty list for a while after SQS gained JSON (2023
+        # recordings); SDK conformance runs since see it left out.
         for protocol, sqs in self.clients.items():
             with self.subTest(protocol=protocol):
                 url = self.queue(sqs, protocol)
-                self.assertNotIn("Messages", sqs.receive_message(QueueUrl=url)) \
-                    if protocol == "query" else None
+                self.assertNotIn("Messages", sqs.receive_message(QueueUrl=url))
         url = self.queue(self.clients["json"], "json", "-raw")
         status, doc = self.raw_json("ReceiveMessage", {"QueueUrl": url})
-        self.assertEqual((status, doc), (200, {"Messages": []}))
+        self.assertEqual((status, doc), (200, {}))
         status, body = self.query(url, {"Action": "ReceiveMessage"})
         self.assertEqual(status, 200)
         # AWS writes <ReceiveMessageResult/>; an empty element pair is the same XML.
@@ -740,7 +738,7 @@ class Snapshot(unittest.TestCase):
                 sqs.untag_queue(QueueUrl=url, TagKeys=["tag1", "tag2"])
                 self.assertEqual(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}), {})
         url = self.queue(self.clients["json"], "json", "-raw")
-        self.assertEqual(self.raw_json("ListQueueTags", {"QueueUrl": url}), (200, {"Tags": {}}))
+        self.assertEqual(self.raw_json("ListQueueTags", {"QueueUrl": url}), (200, {}))
 
     def test_message_contents_and_attribute_rules(self):
         for protocol, sqs in self.clients.items():
