@@ -330,6 +330,87 @@ class Snapshot(unittest.TestCase):
                 rest = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
                 self.assertEqual([m["Body"] for m in rest], ["g2-m1", "g2-m2", "g3-m1"])
 
+    def test_fifo_counts_and_order_after_timeout(self):
+        for protocol, sqs in self.clients.items():
+            with self.subTest(protocol=protocol):
+                url = self.queue(sqs, protocol, FifoQueue="true", ContentBasedDeduplication="true",
+                                 VisibilityTimeout="1")
+                for body, group in (("g1-m1", "1"), ("g1-m2", "1"), ("g1-m3", "1"),
+                                    ("g2-m1", "2"), ("g3-m1", "3")):
+                    sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group)
+                count = lambda: sqs.get_queue_attributes(  # noqa: E731
+                    QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+                        "Attributes"]["ApproximateNumberOfMessages"]
+                self.assertEqual(count(), "5")
+                got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=4)["Messages"]
+                self.assertEqual([m["Body"] for m in got], ["g1-m1", "g1-m2", "g1-m3", "g2-m1"])
+                self.assertEqual(count(), "1")
+                time.sleep(2)
+                again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+                bodies = [m["Body"] for m in again]
+                self.assertEqual(sorted(bodies), ["g1-m1", "g1-m2", "g1-m3", "g2-m1", "g3-m1"])
+                g1 = [b for b in bodies if b.startswith("g1")]
+                self.assertEqual(g1, ["g1-m1", "g1-m2", "g1-m3"])
+                self.assertEqual(bodies.index("g1-m2"), bodies.index("g1-m1") + 1)
+
+    def test_fifo_dead_letter_queue(self):
+        for protocol, sqs in self.clients.items():
+            with self.subTest(protocol=protocol):
+                dlq = self.queue(sqs, protocol, "-dlq", FifoQueue="true",
+                                 ContentBasedDeduplication="true",
+                                 MessageRetentionPeriod="1209600")
+                arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
+                    "Attributes"]["QueueArn"]
+                url = self.queue(sqs, protocol, FifoQueue="true", ContentBasedDeduplication="true",
+                                 VisibilityTimeout="60", RedrivePolicy=json.dumps(
+                                     {"deadLetterTargetArn": arn, "maxReceiveCount": 2}))
+                sent = sqs.send_message(QueueUrl=url, MessageBody="foobar", MessageGroupId="1")
+                for _ in range(2):
+                    self.assertEqual(len(sqs.receive_message(QueueUrl=url,
+                                                             VisibilityTimeout=0)["Messages"]), 1)
+                self.assertNotIn("Messages", sqs.receive_message(QueueUrl=url,
+                                                                 VisibilityTimeout=0))
+                got = sqs.receive_message(QueueUrl=dlq)["Messages"]
+                self.assertEqual([(m["MessageId"], m["Body"]) for m in got],
+                                 [(sent["MessageId"], "foobar")])
+                # The policy comes back with maxReceiveCount a number, whatever was sent.
+                pol = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                    "RedrivePolicy"])["Attributes"]["RedrivePolicy"])
+                self.assertEqual(pol, {"deadLetterTargetArn": arn, "maxReceiveCount": 2})
+                sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": arn, "maxReceiveCount": "10"})})
+                pol = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                    "RedrivePolicy"])["Attributes"]["RedrivePolicy"])
+                self.assertEqual(pol["maxReceiveCount"], 10)
+
+    def test_standard_dead_letter_after_one_receive(self):
+        for protocol, sqs in self.clients.items():
+            with self.subTest(protocol=protocol):
+                dlq = self.queue(sqs, protocol, "-dlq", VisibilityTimeout="0")
+                arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
+                    "Attributes"]["QueueArn"]
+                url = self.queue(sqs, protocol, VisibilityTimeout="0", RedrivePolicy=json.dumps(
+                    {"deadLetterTargetArn": arn, "maxReceiveCount": 1}))
+                sent = sqs.send_message(QueueUrl=url, MessageBody="test")
+                first = sqs.receive_message(QueueUrl=url).get("Messages")
+                second = sqs.receive_message(QueueUrl=url).get("Messages")
+                self.assertTrue((first is None) != (second is None))
+                got = sqs.receive_message(QueueUrl=dlq)["Messages"]
+                self.assertEqual(got[0]["MessageId"], sent["MessageId"])
+
+    def test_older_handle_terminates_visibility(self):
+        for protocol, sqs in self.clients.items():
+            with self.subTest(protocol=protocol):
+                url = self.queue(sqs, protocol)
+                sqs.send_message(QueueUrl=url, MessageBody="test")
+                first = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]
+                self.assertEqual(len(sqs.receive_message(QueueUrl=url,
+                                                         VisibilityTimeout=3)["Messages"]), 1)
+                self.assertNotIn("Messages", sqs.receive_message(QueueUrl=url))
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"],
+                                              VisibilityTimeout=0)
+                self.assertEqual(len(sqs.receive_message(QueueUrl=url)["Messages"]), 1)
+
     def test_fifo_dedup_survives_delete_but_not_purge(self):
         for protocol, sqs in self.clients.items():
             with self.subTest(protocol=protocol):
@@ -773,6 +854,16 @@ class Snapshot(unittest.TestCase):
                                  (403, "AWS.SimpleQueueService.PurgeQueueInProgress",
                                   "Only one PurgeQueue operation on %s is allowed every 60 "
                                   "seconds." % url.rsplit("/", 1)[1]))
+
+    def test_json_request_to_queue_url(self):
+        url = self.queue(self.clients["json"], "json")
+        req = urllib.request.Request(
+            url, data=json.dumps({"QueueUrl": url, "VisibilityTimeout": 0}).encode(),
+            method="POST", headers={"Content-Type": "application/x-amz-json-1.0",
+                                    "X-Amz-Target": "AmazonSQS.ReceiveMessage",
+                                    "Authorization": AUTH})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            self.assertEqual((r.status, json.loads(r.read())), (200, {}))
 
     # ---- the query protocol on queue URLs ----
 

@@ -417,6 +417,50 @@ static void test_sqs_fifo_group_order_and_locking(void **state) {
   free(url);
 }
 
+/* A receive takes as many messages of one group as it can before the next
+ * group (AWS: [g1-m1, g2-m1, g1-m2, g1-m3] comes back g1-m1..m3, g2-m1), up
+ * to the group's first message in flight. */
+static void test_sqs_fifo_group_batches(void **state) {
+  (void)state;
+  char *url = create("gb.fifo", "{\"FifoQueue\":\"true\",\"ContentBasedDeduplication\":\"true\"}");
+  send_group(url, "a1", "A");
+  send_group(url, "b1", "B");
+  send_group(url, "a2", "A");
+  send_group(url, "a3", "A");
+  send_group(url, "c1", "C");
+  json_t *out = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":2}", url);
+  assert_int_equal(json_array_size(messages(out)), 2);
+  assert_string_equal(msg_str(out, 0, "Body"), "a1");
+  assert_string_equal(msg_str(out, 1, "Body"), "a2");
+  char a1[128];
+  snprintf(a1, sizeof(a1), "%s", msg_str(out, 0, "ReceiptHandle"));
+  json_decref(out);
+  /* a1 visible again, a2 still in flight: only a1 of group A can go. */
+  ok0("ChangeMessageVisibility",
+      "{\"QueueUrl\":\"%s\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":0}", url, a1);
+  out = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":10}", url);
+  assert_int_equal(json_array_size(messages(out)), 3);
+  assert_string_equal(msg_str(out, 0, "Body"), "a1");
+  assert_string_equal(msg_str(out, 1, "Body"), "b1");
+  assert_string_equal(msg_str(out, 2, "Body"), "c1");
+  json_decref(out);
+  free(url);
+}
+
+/* PurgeQueue forgets deduplication ids: the same id is delivered again. */
+static void test_sqs_fifo_purge_forgets_deduplication(void **state) {
+  (void)state;
+  char *url = create("pd.fifo", "{\"FifoQueue\":\"true\"}");
+  const char *send = "{\"QueueUrl\":\"%s\",\"MessageBody\":\"x\",\"MessageGroupId\":\"g\","
+                     "\"MessageDeduplicationId\":\"d1\"}";
+  ok0("SendMessage", send, url);
+  ok0("PurgeQueue", "{\"QueueUrl\":\"%s\"}", url);
+  ok0("SendMessage", send, url);
+  char buf[32];
+  assert_string_equal(queue_attr(url, "ApproximateNumberOfMessages", buf, sizeof(buf)), "1");
+  free(url);
+}
+
 static void test_sqs_fifo_deduplication(void **state) {
   (void)state;
   char *url = create("d.fifo", "{\"FifoQueue\":\"true\"}");
@@ -974,6 +1018,8 @@ int main(void) {
       T(test_sqs_delays),
       T(test_sqs_fifo_group_order_and_locking),
       T(test_sqs_fifo_deduplication),
+      T(test_sqs_fifo_group_batches),
+      T(test_sqs_fifo_purge_forgets_deduplication),
       T(test_sqs_long_poll_wakes_on_send),
       T(test_sqs_long_poll_times_out),
       T(test_sqs_long_poll_wakes_when_delay_ends),
