@@ -54,9 +54,12 @@ static void answer(json_t *output, const sqs_error *error, void *payload) {
 /* 1 when a query-protocol call came to a queue's URL (/<account>/<name>)
  * rather than the service endpoint. */
 static int on_queue_url(aws_call *call) {
-  const char *path = http_request_path(aws_call_http(call));
+  if (strcmp(aws_call_protocol(call), "query"))
+    return 0;
+  http_request *req = aws_call_http(call);
+  const char *path = req ? http_request_path(req) : NULL;
   const char *slash = path && path[0] == '/' ? strchr(path + 1, '/') : NULL;
-  return slash && slash[1] && !strcmp(aws_call_protocol(call), "query");
+  return slash && slash[1];
 }
 
 static void sqs_handle(aws_call *call, json_t *input) {
