@@ -435,14 +435,43 @@ static void test_sqs_fifo_group_batches(void **state) {
   char a1[128];
   snprintf(a1, sizeof(a1), "%s", msg_str(out, 0, "ReceiptHandle"));
   json_decref(out);
-  /* a1 visible again, a2 still in flight: only a1 of group A can go. */
+  /* a1 visible again, a2 still in flight: only a1 of group A can go, after
+   * the groups never received (AWS answers g2-m1 before g1-m1 here). */
   ok0("ChangeMessageVisibility",
       "{\"QueueUrl\":\"%s\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":0}", url, a1);
   out = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":10}", url);
   assert_int_equal(json_array_size(messages(out)), 3);
-  assert_string_equal(msg_str(out, 0, "Body"), "a1");
-  assert_string_equal(msg_str(out, 1, "Body"), "b1");
-  assert_string_equal(msg_str(out, 2, "Body"), "c1");
+  assert_string_equal(msg_str(out, 0, "Body"), "b1");
+  assert_string_equal(msg_str(out, 1, "Body"), "c1");
+  assert_string_equal(msg_str(out, 2, "Body"), "a1");
+  json_decref(out);
+  free(url);
+}
+
+/* The order of groups: never received first, in sending order; then those
+ * received before, the longest ago first (AWS's recorded answer for groups
+ * 1, 2, 3 after 1 and 2 were received with VisibilityTimeout 0). */
+static void test_sqs_fifo_group_order_across_receives(void **state) {
+  (void)state;
+  char *url = create("go.fifo", "{\"FifoQueue\":\"true\",\"ContentBasedDeduplication\":\"true\"}");
+  send_group(url, "g1-m1", "1");
+  send_group(url, "g2-m1", "2");
+  send_group(url, "g2-m2", "2");
+  send_group(url, "g3-m1", "3");
+  send_group(url, "g1-m2", "1");
+  json_t *out = ok("ReceiveMessage",
+                   "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":3,\"VisibilityTimeout\":0}", url);
+  assert_int_equal(json_array_size(messages(out)), 3);
+  assert_string_equal(msg_str(out, 0, "Body"), "g1-m1");
+  assert_string_equal(msg_str(out, 1, "Body"), "g1-m2");
+  assert_string_equal(msg_str(out, 2, "Body"), "g2-m1");
+  json_decref(out);
+  out = ok("ReceiveMessage",
+           "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":10,\"VisibilityTimeout\":0}", url);
+  const char *want[] = {"g3-m1", "g1-m1", "g1-m2", "g2-m1", "g2-m2"};
+  assert_int_equal(json_array_size(messages(out)), 5);
+  for (size_t i = 0; i < 5; i++)
+    assert_string_equal(msg_str(out, i, "Body"), want[i]);
   json_decref(out);
   free(url);
 }
@@ -1019,6 +1048,7 @@ int main(void) {
       T(test_sqs_fifo_group_order_and_locking),
       T(test_sqs_fifo_deduplication),
       T(test_sqs_fifo_group_batches),
+      T(test_sqs_fifo_group_order_across_receives),
       T(test_sqs_fifo_purge_forgets_deduplication),
       T(test_sqs_long_poll_wakes_on_send),
       T(test_sqs_long_poll_times_out),
