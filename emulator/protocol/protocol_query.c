@@ -96,9 +96,12 @@ int aws_query_operation(const char **out, aws_error *err, const aws_model *m,
   } else {
     const json_t *op = aws_model_operation(m, action);
     const char *name = aws_json_str(op, "name");
+    /* SQS words it "for this endpoint" (AWS's recorded answer); the other
+     * query services "for this web service". */
     if (!op || !name)
-      error = aws_error_set(err, 400, "InvalidAction",
-                            "The action %.128s is not valid for this web service.", action);
+      error =
+          aws_error_set(err, 400, "InvalidAction", "The action %.128s is not valid for this %s.",
+                        action, strcmp(aws_model_name(m), "sqs") ? "web service" : "endpoint");
     else
       *out = name;
   }

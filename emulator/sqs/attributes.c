@@ -365,12 +365,18 @@ int sqs_qattrs_apply(qattrs *a, json_t *attrs, int creating, sqs_error *err) {
   json_object_foreach(attrs, k, v) {
     if (creating && !strcmp(k, "FifoQueue"))
       continue;
-    /* A FIFO queue knows the attribute and refuses the change; a standard
-     * queue does not know it (below), as AWS answers both. */
-    if (!strcmp(k, "FifoQueue") && a->fifo)
+    /* A FIFO queue knows the attribute: "true" again changes nothing, any
+     * other value is refused; a standard queue does not know it (below), as
+     * AWS answers all three. */
+    if (!strcmp(k, "FifoQueue") && a->fifo) {
+      int fifo = 0;
+      sqs_error ignored;
+      if (sqs_qattrs_fifo(attrs, &fifo, &ignored) == 0 && fifo)
+        continue;
       return sqs_err_set(err, 0, "InvalidAttributeValue",
                          "Invalid value for the parameter FifoQueue. Reason: Modifying queue type "
                          "is not supported.");
+    }
     /* FifoQueue is fixed at creation; the rest are read-only. */
     if (!is_known_attribute(k) || !strcmp(k, "FifoQueue") || !strcmp(k, "QueueArn") ||
         !strncmp(k, "Approximate", 11) || !strcmp(k, "CreatedTimestamp") ||

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 /* ---- errors and request checks ---- */
@@ -99,6 +100,60 @@ int sqs_valid_dedup_id(const char *s) {
   for (; *s; s++)
     if (*s < 0x21 || *s > 0x7e)
       return 0;
+  return 1;
+}
+
+/* Decodes the UTF-8 sequence at s (n bytes left) into *cp; its length, or 0
+ * when malformed. */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+  size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+  if (!len || len > n || s[0] >= 0xf8)
+    return 0;
+  uint32_t c = s[0] & (0x7f >> len);
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    c = (c << 6) | (s[i] & 0x3f);
+  }
+  *cp = c;
+  return len;
+}
+
+/* A letter or digit beyond ASCII, by script block: AWS takes "attr.1øßä" and
+ * refuses "Invalid-§-attr". Latin-1's symbols, general punctuation, symbol
+ * and emoji blocks are refused; the letter blocks of the world's scripts
+ * are taken (an approximation of Unicode's letter classes, which no library
+ * of ours provides). */
+static int unicode_alnum(uint32_t c) {
+  if (c < 0xc0)
+    return c == 0xaa || c == 0xb5 || c == 0xba;
+  if (c == 0xd7 || c == 0xf7)
+    return 0;
+  return c <= 0x1fff || (c >= 0x3040 && c <= 0x9fff) || (c >= 0xa000 && c <= 0xd7a3) ||
+         (c >= 0xf900 && c <= 0xfaff) || (c >= 0xff10 && c <= 0xff19) ||
+         (c >= 0xff21 && c <= 0xff3a) || (c >= 0xff41 && c <= 0xff5a) ||
+         (c >= 0x20000 && c <= 0x3134f);
+}
+
+int sqs_valid_attribute_name(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > SQS_MAX_ATTRIBUTE_NAME || name[0] == '.' || name[n - 1] == '.' ||
+      strstr(name, "..") || !strncasecmp(name, "aws.", 4) || !strncasecmp(name, "amazon.", 7))
+    return 0;
+  const unsigned char *p = (const unsigned char *)name;
+  for (size_t i = 0; i < n;) {
+    if (p[i] < 0x80) {
+      if (!sqs_name_char((char)p[i]) && p[i] != '.')
+        return 0;
+      i++;
+      continue;
+    }
+    uint32_t c;
+    size_t len = utf8_decode(p + i, n - i, &c);
+    if (!len || !unicode_alnum(c))
+      return 0;
+    i += len;
+  }
   return 1;
 }
 

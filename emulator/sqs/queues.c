@@ -456,6 +456,9 @@ int sqs_op_purge_queue(sqs_op *op, json_t *in) {
                        "Only one PurgeQueue operation on %s is allowed every 60 seconds.", q->name);
   while (q->head)
     sqs_msg_delete(q, q->head);
+  /* A purge also forgets FIFO deduplication ids: the same id sent again is
+   * delivered (AWS does; LocalStack's AWS-validated suite records it). */
+  sqs_ttl_clear(&q->dedup);
   sqs_ttl_clear(&q->attempts);
   q->last_purge_ms = op->now;
   return 0;

@@ -73,6 +73,13 @@ static int invalid_handle(sqs_error *err, const char *h) {
 
 /* ---- delivery ---- */
 
+/* MessageAttributeNames: "All", "*" and ".*" select every attribute,
+ * "prefix.*" those whose names start with prefix (AWS's "Hel.*" selects
+ * "Hello" and "Help.Me"), any other entry the attribute of that name. */
+static int is_wildcard(const char *s) {
+  return !strcmp(s, "All") || !strcmp(s, "*") || !strcmp(s, ".*");
+}
+
 static int attribute_selected(json_t *names, const char *name) {
   size_t i;
   json_t *v;
@@ -81,9 +88,9 @@ static int attribute_selected(json_t *names, const char *name) {
     if (!s)
       continue;
     size_t n = strlen(s);
-    if (!strcmp(s, "All") || !strcmp(s, ".*") || !strcmp(s, name))
+    if (is_wildcard(s) || !strcmp(s, name))
       return 1;
-    if (n >= 2 && !strcmp(s + n - 2, ".*") && !strncmp(s, name, n - 1))
+    if (n >= 2 && !strcmp(s + n - 2, ".*") && !strncmp(s, name, n - 2))
       return 1;
   }
   return 0;
@@ -139,6 +146,9 @@ static json_t *render_message(sqs_op *op, sqs_queue *q, sqs_msg *m, const recv_p
       if (attribute_selected(p->attribute_names, k))
         json_object_set(sel, k, v);
     }
+    /* None selected: no MessageAttributes at all, over either protocol (AWS's
+     * JSON answers of late 2023 carried empty collections; its answers now
+     * leave them out, as they do the empty Messages list). */
     char md5[33];
     if (json_object_size(sel) && sqs_md5_of_attributes(md5, sel) == 0) {
       json_object_set_new(out, "MD5OfMessageAttributes", json_string(md5));
@@ -179,69 +189,162 @@ static int redrive(sqs_op *op, sqs_queue *q, sqs_msg *m) {
   return 0;
 }
 
+/* What a receive may do with m now: it expired (deleted) or moved to the
+ * dead-letter queue, it is invisible (in flight or delayed), or it can go. */
+enum { MSG_GONE, MSG_INVISIBLE, MSG_DELIVERABLE };
+
+static int examine(sqs_op *op, sqs_queue *q, sqs_msg *m) {
+  if (sqs_msg_expired(q, m, op->now)) {
+    sqs_msg_delete(q, m);
+    return MSG_GONE;
+  }
+  if (m->visible_at_ms > op->now)
+    return MSG_INVISIBLE;
+  if (q->a.max_receive > 0 && m->receive_count >= (uint64_t)q->a.max_receive &&
+      redrive(op, q, m) == 0)
+    return MSG_GONE;
+  return MSG_DELIVERABLE;
+}
+
+/* Makes m in flight for vis seconds and appends it to msgs. */
+static void hand_out(sqs_op *op, sqs_queue *q, sqs_msg *m, const recv_params *p, int64_t vis,
+                     json_t *msgs) {
+  m->receive_count++;
+  if (!m->first_receive_ms)
+    m->first_receive_ms = op->now;
+  m->delivery = ++op->e->next_delivery;
+  m->visible_at_ms = op->now + (uint64_t)vis * 1000;
+  json_t *rendered = render_message(op, q, m, p);
+  if (rendered)
+    json_array_append_new(msgs, rendered);
+}
+
+/* One FIFO group as a receive sees it: the messages it can hand out now (its
+ * first messages, up to its first invisible one) and where it stands among
+ * the groups. */
+typedef struct group_run {
+  sqs_msg *msgs[SQS_MAX_BATCH];
+  size_t count;
+  int stopped;            /* an invisible message (or enough) was met */
+  uint64_t first;         /* position of its first message in the queue */
+  uint64_t last_delivery; /* newest delivery of its messages, 0: none yet */
+} group_run;
+
+/* Groups never received yet go first, in the order their first messages
+ * came; then groups received before, the longest ago first. AWS's recorded
+ * answers follow this: with groups 1, 2, 3 sent and 1 and 2 just received
+ * with VisibilityTimeout 0, the next receive returns group 3, then 1, then 2. */
+static int cmp_group_run(const void *a, const void *b) {
+  const group_run *x = *(group_run *const *)a, *y = *(group_run *const *)b;
+  int xs = x->last_delivery != 0, ys = y->last_delivery != 0;
+  if (xs != ys)
+    return xs - ys;
+  uint64_t xk = xs ? x->last_delivery : x->first, yk = ys ? y->last_delivery : y->first;
+  return xk < yk ? -1 : xk > yk;
+}
+
+/* A FIFO receive: groups with their first message in flight or delayed are
+ * skipped whole; a group that can go gives as many of its messages as it can
+ * before the next group (AWS: [g1-m1, g2-m1, g1-m2] comes back g1-m1, g1-m2,
+ * g2-m1), groups taken in cmp_group_run's order. One walk of the queue. */
+static size_t deliver_fifo(sqs_op *op, sqs_queue *q, const recv_params *p, int64_t vis,
+                           json_t *msgs) {
+  sqs_map groups = {0};
+  group_run **runs = NULL;
+  size_t nruns = 0, cap = 0, n = 0;
+  uint64_t pos = 0;
+  sqs_msg *m = q->head;
+  while (m) {
+    sqs_msg *next = m->next;
+    group_run *run = sqs_map_get(&groups, m->group_id);
+    if (!run) {
+      if (nruns == cap) {
+        size_t ncap = cap ? 2 * cap : 16;
+        group_run **grown = realloc(runs, ncap * sizeof(*runs));
+        if (!grown)
+          break; /* out of memory: hand out what was found so far */
+        runs = grown;
+        cap = ncap;
+      }
+      run = calloc(1, sizeof(*run));
+      if (!run || sqs_map_put(&groups, m->group_id, run) < 0) {
+        free(run);
+        break;
+      }
+      run->first = pos;
+      runs[nruns++] = run;
+    }
+    pos++;
+    if (run->count == (size_t)p->max)
+      run->stopped = 1; /* enough of this group: later ones are not looked at */
+    if (!run->stopped) {
+      int state = examine(op, q, m);
+      if (state == MSG_GONE) {
+        m = next;
+        continue;
+      }
+      if (state == MSG_INVISIBLE)
+        run->stopped = 1;
+      else
+        run->msgs[run->count++] = m;
+    }
+    if (m->delivery > run->last_delivery)
+      run->last_delivery = m->delivery;
+    m = next;
+  }
+  if (nruns)
+    qsort(runs, nruns, sizeof(*runs), cmp_group_run);
+  for (size_t i = 0; i < nruns; i++) {
+    for (size_t j = 0; j < runs[i]->count && (int64_t)n < p->max; j++, n++)
+      hand_out(op, q, runs[i]->msgs[j], p, vis, msgs);
+    free(runs[i]);
+  }
+  free(runs);
+  sqs_map_clear(&groups);
+  return n;
+}
+
 /* Hands up to p->max deliverable messages of q to the caller (appending to
- * msgs); FIFO groups with a message in flight or delayed are skipped whole. */
+ * msgs). */
 static size_t deliver(sqs_op *op, sqs_queue *q, const recv_params *p, json_t *msgs) {
-  sqs_map blocked = {0};
-  size_t n = 0;
   int64_t vis = p->visibility >= 0 ? p->visibility : q->a.visibility;
+  if (q->a.fifo)
+    return deliver_fifo(op, q, p, vis, msgs);
+  size_t n = 0;
   sqs_msg *m = q->head, *clean = NULL;
   uint64_t until = UINT64_MAX;
-  if (!q->a.fifo && q->skip_after && op->now < q->skip_until) {
+  if (q->skip_after && op->now < q->skip_until) {
     clean = q->skip_after;
     until = q->skip_until;
     m = clean->next;
   }
   while (m && (int64_t)n < p->max) {
     sqs_msg *next = m->next;
-    if (sqs_msg_expired(q, m, op->now)) {
-      sqs_msg_delete(q, m);
+    int state = examine(op, q, m);
+    if (state == MSG_GONE) {
       m = next;
       continue;
     }
-    if (q->a.fifo && sqs_map_get(&blocked, m->group_id)) {
-      m = next;
-      continue;
+    if (state == MSG_DELIVERABLE) {
+      hand_out(op, q, m, p, vis, msgs);
+      n++;
     }
-    if (m->visible_at_ms > op->now) {
-      if (q->a.fifo)
-        sqs_map_put(&blocked, m->group_id, m);
-      clean = m;
-      if (m->visible_at_ms < until)
-        until = m->visible_at_ms;
-      m = next;
-      continue;
-    }
-    if (q->a.max_receive > 0 && m->receive_count >= (uint64_t)q->a.max_receive &&
-        redrive(op, q, m) == 0) {
-      m = next;
-      continue;
-    }
-    json_t *rendered;
-    m->receive_count++;
-    if (!m->first_receive_ms)
-      m->first_receive_ms = op->now;
-    m->delivery = ++op->e->next_delivery;
-    m->visible_at_ms = op->now + (uint64_t)vis * 1000;
-    rendered = render_message(op, q, m, p);
-    if (rendered)
-      json_array_append_new(msgs, rendered);
-    n++;
     clean = m;
     if (m->visible_at_ms < until)
       until = m->visible_at_ms;
     m = next;
   }
-  sqs_map_clear(&blocked);
   /* Everything examined up to clean is invisible until `until`. */
-  if (!q->a.fifo) {
-    q->skip_after = clean;
-    q->skip_until = until;
-  }
+  q->skip_after = clean;
+  q->skip_until = until;
   return n;
 }
 
 json_t *sqs_receive_output(json_t *msgs) {
+  /* No messages: no Messages member. AWS's JSON answer leaves it out (it
+   * briefly sent an empty list when SQS gained the JSON protocol in 2023;
+   * SDK conformance runs of 2026 see it omitted), the query answer is an
+   * empty ReceiveMessageResult. */
   json_t *out = json_object();
   if (out && json_array_size(msgs))
     json_object_set(out, "Messages", msgs);

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* ---- digests and character checks ---- */
 
@@ -213,11 +212,7 @@ static int check_message_attributes(json_t *attrs, size_t *size, sqs_error *err)
   json_t *v;
   json_object_foreach(attrs, name, v) {
     size_t n = strlen(name);
-    int ok = n > 0 && n <= SQS_MAX_ATTRIBUTE_NAME && name[0] != '.' && name[n - 1] != '.' &&
-             !strstr(name, "..") && strncasecmp(name, "aws.", 4) && strncasecmp(name, "amazon.", 7);
-    for (size_t i = 0; ok && i < n; i++)
-      ok = sqs_name_char(name[i]) || name[i] == '.';
-    if (!ok)
+    if (!sqs_valid_attribute_name(name))
       return sqs_err_set(
           err, 0, "InvalidParameterValue",
           "Message (user) attribute name '%.256s' is invalid. Names can contain "

@@ -13,6 +13,7 @@
 #include "emulator/sqs/sqs_int.h"
 
 #include "common/clock.h"
+#include "common/http_server.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,27 @@ static void answer(json_t *output, const sqs_error *error, void *payload) {
     aws_call_reply(call, output);
 }
 
+/* 1 when a query-protocol call came to a queue's URL (/<account>/<name>)
+ * rather than the service endpoint. */
+static int on_queue_url(aws_call *call) {
+  if (strcmp(aws_call_protocol(call), "query"))
+    return 0;
+  http_request *req = aws_call_http(call);
+  const char *path = req ? http_request_path(req) : NULL;
+  const char *slash = path && path[0] == '/' ? strchr(path + 1, '/') : NULL;
+  return slash && slash[1];
+}
+
 static void sqs_handle(aws_call *call, json_t *input) {
+  const char *operation = aws_call_operation(call);
+  /* The operations that name no queue are refused on a queue's URL, as AWS
+   * refuses them. */
+  if ((!strcmp(operation, "CreateQueue") || !strcmp(operation, "ListQueues")) &&
+      on_queue_url(call)) {
+    aws_call_fail(call, 400, "InvalidAction", "The action %s is not valid for this endpoint.",
+                  operation);
+    return;
+  }
   sqs_context ctx = {aws_call_account(call), aws_call_region(call), aws_call_endpoint(call)};
   sqs_engine_call(aws_call_state(call), &ctx, aws_call_operation(call), input, answer, call);
 }

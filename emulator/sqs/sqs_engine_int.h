@@ -236,6 +236,10 @@ int sqs_int_member_range(json_t *obj, const char *name, int64_t lo, int64_t hi, 
 int sqs_name_char(char c);
 /* Group, deduplication and receive attempt ids: 1-128 printable ASCII. */
 int sqs_valid_dedup_id(const char *s);
+/* A message attribute name: 1-256 of alphanumerics (UTF-8 letters too), '_',
+ * '-' and '.', not starting or ending with '.', no "..", no "AWS."/"Amazon."
+ * prefix (any case). */
+int sqs_valid_attribute_name(const char *name);
 /* 1 when the string array names selects name (or says "All"). */
 int sqs_name_selected(json_t *names, const char *name);
 

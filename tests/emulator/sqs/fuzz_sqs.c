@@ -173,6 +173,14 @@ static const struct {
      "\"MessageAttributes\":{\"a\":{\"DataType\":\"Binary\",\"BinaryValue\":\"AAH/\"},"
      "\"n\":{\"DataType\":\"Number\",\"StringValue\":\"1e3\"}}}"},
     {1, 0, "{\"QueueUrl\":\"f.fifo\",\"MessageBody\":\"x\",\"MessageGroupId\":\"g\"}"},
+    {1, 0, "{\"QueueUrl\":\"f.fifo\",\"MessageBody\":\"y\",\"MessageGroupId\":\"h\"}"},
+    {1, 0,
+     "{\"QueueUrl\":\"q\",\"MessageBody\":\"u\",\"MessageAttributes\":{\"attr.1\u00f8\u00df\":"
+     "{\"DataType\":\"String\",\"StringValue\":\"v\"},\"Hel\u4e2d\":{\"DataType\":\"String\","
+     "\"StringValue\":\"w\"}}}"},
+    {3, 0,
+     "{\"QueueUrl\":\"f.fifo\",\"MaxNumberOfMessages\":10,\"MessageAttributeNames\":"
+     "[\"Hel.*\",\"*\",\"..x\"]}"},
     {1, 0, "{\"QueueUrl\":\"src\",\"MessageBody\":\"poison\",\"DelaySeconds\":1}"},
     {2, 0,
      "{\"QueueUrl\":\"q\",\"Entries\":[{\"Id\":\"a\",\"MessageBody\":\"1\"},{\"Id\":\"b\","

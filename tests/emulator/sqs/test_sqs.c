@@ -417,6 +417,79 @@ static void test_sqs_fifo_group_order_and_locking(void **state) {
   free(url);
 }
 
+/* A receive takes as many messages of one group as it can before the next
+ * group (AWS: [g1-m1, g2-m1, g1-m2, g1-m3] comes back g1-m1..m3, g2-m1), up
+ * to the group's first message in flight. */
+static void test_sqs_fifo_group_batches(void **state) {
+  (void)state;
+  char *url = create("gb.fifo", "{\"FifoQueue\":\"true\",\"ContentBasedDeduplication\":\"true\"}");
+  send_group(url, "a1", "A");
+  send_group(url, "b1", "B");
+  send_group(url, "a2", "A");
+  send_group(url, "a3", "A");
+  send_group(url, "c1", "C");
+  json_t *out = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":2}", url);
+  assert_int_equal(json_array_size(messages(out)), 2);
+  assert_string_equal(msg_str(out, 0, "Body"), "a1");
+  assert_string_equal(msg_str(out, 1, "Body"), "a2");
+  char a1[128];
+  snprintf(a1, sizeof(a1), "%s", msg_str(out, 0, "ReceiptHandle"));
+  json_decref(out);
+  /* a1 visible again, a2 still in flight: only a1 of group A can go, after
+   * the groups never received (AWS answers g2-m1 before g1-m1 here). */
+  ok0("ChangeMessageVisibility",
+      "{\"QueueUrl\":\"%s\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":0}", url, a1);
+  out = ok("ReceiveMessage", "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":10}", url);
+  assert_int_equal(json_array_size(messages(out)), 3);
+  assert_string_equal(msg_str(out, 0, "Body"), "b1");
+  assert_string_equal(msg_str(out, 1, "Body"), "c1");
+  assert_string_equal(msg_str(out, 2, "Body"), "a1");
+  json_decref(out);
+  free(url);
+}
+
+/* The order of groups: never received first, in sending order; then those
+ * received before, the longest ago first (AWS's recorded answer for groups
+ * 1, 2, 3 after 1 and 2 were received with VisibilityTimeout 0). */
+static void test_sqs_fifo_group_order_across_receives(void **state) {
+  (void)state;
+  char *url = create("go.fifo", "{\"FifoQueue\":\"true\",\"ContentBasedDeduplication\":\"true\"}");
+  send_group(url, "g1-m1", "1");
+  send_group(url, "g2-m1", "2");
+  send_group(url, "g2-m2", "2");
+  send_group(url, "g3-m1", "3");
+  send_group(url, "g1-m2", "1");
+  json_t *out = ok("ReceiveMessage",
+                   "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":3,\"VisibilityTimeout\":0}", url);
+  assert_int_equal(json_array_size(messages(out)), 3);
+  assert_string_equal(msg_str(out, 0, "Body"), "g1-m1");
+  assert_string_equal(msg_str(out, 1, "Body"), "g1-m2");
+  assert_string_equal(msg_str(out, 2, "Body"), "g2-m1");
+  json_decref(out);
+  out = ok("ReceiveMessage",
+           "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":10,\"VisibilityTimeout\":0}", url);
+  const char *want[] = {"g3-m1", "g1-m1", "g1-m2", "g2-m1", "g2-m2"};
+  assert_int_equal(json_array_size(messages(out)), 5);
+  for (size_t i = 0; i < 5; i++)
+    assert_string_equal(msg_str(out, i, "Body"), want[i]);
+  json_decref(out);
+  free(url);
+}
+
+/* PurgeQueue forgets deduplication ids: the same id is delivered again. */
+static void test_sqs_fifo_purge_forgets_deduplication(void **state) {
+  (void)state;
+  char *url = create("pd.fifo", "{\"FifoQueue\":\"true\"}");
+  const char *send = "{\"QueueUrl\":\"%s\",\"MessageBody\":\"x\",\"MessageGroupId\":\"g\","
+                     "\"MessageDeduplicationId\":\"d1\"}";
+  ok0("SendMessage", send, url);
+  ok0("PurgeQueue", "{\"QueueUrl\":\"%s\"}", url);
+  ok0("SendMessage", send, url);
+  char buf[32];
+  assert_string_equal(queue_attr(url, "ApproximateNumberOfMessages", buf, sizeof(buf)), "1");
+  free(url);
+}
+
 static void test_sqs_fifo_deduplication(void **state) {
   (void)state;
   char *url = create("d.fifo", "{\"FifoQueue\":\"true\"}");
@@ -974,6 +1047,9 @@ int main(void) {
       T(test_sqs_delays),
       T(test_sqs_fifo_group_order_and_locking),
       T(test_sqs_fifo_deduplication),
+      T(test_sqs_fifo_group_batches),
+      T(test_sqs_fifo_group_order_across_receives),
+      T(test_sqs_fifo_purge_forgets_deduplication),
       T(test_sqs_long_poll_wakes_on_send),
       T(test_sqs_long_poll_times_out),
       T(test_sqs_long_poll_wakes_when_delay_ends),
