@@ -288,8 +288,7 @@ static int principal_names(const json_t *p, const char *account) {
   return hit;
 }
 
-/* 1 when a policy document allows everyone something. */
-static int policy_public(const json_t *doc) {
+int s3_policy_public(const json_t *doc) {
   json_t *st = json_object_get(doc, "Statement");
   json_t *list = json_is_array(st) ? json_incref(st) : json_pack("[O]", st ? st : json_null());
   int pub = 0;
@@ -297,8 +296,10 @@ static int policy_public(const json_t *doc) {
   json_t *s;
   json_array_foreach(list, i, s) {
     const char *effect = jsonutil_string(s, "Effect");
+    /* NotPrincipal: everyone but those named, which is still the public. */
     if (effect && strcmp(effect, "Allow") == 0 &&
-        principal_public(json_object_get(s, "Principal")) && !json_object_get(s, "Condition"))
+        (principal_public(json_object_get(s, "Principal")) || json_object_get(s, "NotPrincipal")) &&
+        !json_object_get(s, "Condition"))
       pub = 1;
   }
   json_decref(list);
@@ -476,7 +477,7 @@ int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket
   if (strcmp(op, "PutBucketPolicy") == 0 && pab(b, "BlockPublicPolicy")) {
     json_t *doc = json_loads(
         jsonutil_string(input, "Policy") ? jsonutil_string(input, "Policy") : "", 0, NULL);
-    int pub = policy_public(doc);
+    int pub = s3_policy_public(doc);
     json_decref(doc);
     if (pub) {
       s3_unlock(st);

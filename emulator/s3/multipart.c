@@ -554,8 +554,9 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
   snprintf(location, sizeof(location), "%s/%s/%s", aws_call_endpoint(call), b->name, key);
   json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "Location", location, "Bucket", b->name, "Key",
                           key, "ETag", v->etag);
-  if (b->versioning)
+  if (b->versioning == 1) /* a suspended bucket's "null" version goes unnamed */
     json_object_set_new(out, "VersionId", json_string(v->version_id));
+  s3_lifecycle_output(out, b, key, v);
   s3_sse_output(out, v->attrs);
   if (v->ck_algo) {
     s3_checksum_output(call, out, v->ck_algo, v->checksum);

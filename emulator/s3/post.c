@@ -637,6 +637,19 @@ void s3_op_post_object(aws_call *call, json_t *input) {
     goto cleanup;
   if (policy && check_policy(call, &form, bucket, policy) < 0)
     goto cleanup;
+  /* A signed form names its caller in its fields (the request itself is
+   * unsigned): access control judges that account, not an anonymous one. */
+  if (policy) {
+    const char *cred = s3_form_get(&form, "x-amz-credential");
+    char ak[129];
+    if (cred)
+      snprintf(ak, sizeof(ak), "%.*s", (int)strcspn(cred, "/"), cred);
+    else
+      snprintf(ak, sizeof(ak), "%s",
+               s3_form_get(&form, "AWSAccessKeyId") ? s3_form_get(&form, "AWSAccessKeyId") : "");
+    if (ak[0])
+      aws_call_set_access_key(call, ak);
+  }
   fields = input_from_form(&form);
   if (s3_attrs_check(call, fields) < 0)
     goto cleanup;
@@ -699,7 +712,7 @@ void s3_op_post_object(aws_call *call, json_t *input) {
     goto cleanup;
   }
   json_t *out = json_pack("{s:s}", "ETag", v->etag);
-  if (b->versioning)
+  if (b->versioning == 1) /* a suspended bucket's "null" version goes unnamed */
     json_object_set_new(out, "VersionId", json_string(v->version_id));
   s3_sse_output(out, v->attrs);
   delivery_s3_event(call, b->configs, b->name, key, v->size, v->etag,

@@ -509,26 +509,6 @@ int s3_tags_valid(aws_call *call, const json_t *set, size_t max) {
   return 1;
 }
 
-/* Does a statement grant to everyone without a condition? */
-static int statement_public(const json_t *s) {
-  const char *effect = jsonutil_string(s, "Effect");
-  if (!effect || strcmp(effect, "Allow") != 0 || json_object_get(s, "Condition"))
-    return 0;
-  const json_t *p = json_object_get(s, "Principal");
-  if (json_is_string(p))
-    return strcmp(json_string_value(p), "*") == 0;
-  const json_t *aws = json_object_get(p, "AWS");
-  if (json_is_string(aws))
-    return strcmp(json_string_value(aws), "*") == 0;
-  size_t i;
-  json_t *a;
-  json_array_foreach(aws, i, a) {
-    if (json_is_string(a) && strcmp(json_string_value(a), "*") == 0)
-      return 1;
-  }
-  return 0;
-}
-
 void s3_op_get_bucket_policy_status(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   s3_bucket *b = s3_bucket_lock(call, input);
@@ -544,15 +524,7 @@ void s3_op_get_bucket_policy_status(aws_call *call, json_t *input) {
   }
   json_t *doc = json_loads(text, 0, NULL);
   s3_unlock(st);
-  json_t *stmts = json_object_get(doc, "Statement");
-  int pub = 0;
-  if (json_is_object(stmts)) {
-    pub = statement_public(stmts);
-  } else {
-    size_t i;
-    json_t *s;
-    json_array_foreach(stmts, i, s) { pub |= statement_public(s); }
-  }
+  int pub = s3_policy_public(doc);
   json_decref(doc);
   aws_call_reply(call, json_pack("{s:{s:b}}", "PolicyStatus", "IsPublic", pub));
 }
