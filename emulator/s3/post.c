@@ -439,6 +439,9 @@ static json_t *input_from_form(const s3_form *f) {
              {"x-amz-website-redirect-location", "WebsiteRedirectLocation"},
              {"x-amz-server-side-encryption", "ServerSideEncryption"},
              {"x-amz-server-side-encryption-aws-kms-key-id", "SSEKMSKeyId"},
+             {"x-amz-server-side-encryption-customer-algorithm", "SSECustomerAlgorithm"},
+             {"x-amz-server-side-encryption-customer-key", "SSECustomerKey"},
+             {"x-amz-server-side-encryption-customer-key-MD5", "SSECustomerKeyMD5"},
              {"acl", "ACL"}};
   json_t *in = json_object();
   for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -577,6 +580,7 @@ void s3_op_post_object(aws_call *call, json_t *input) {
   s3_form form;
   memset(&form, 0, sizeof(form));
   json_t *fields = NULL, *tags = NULL;
+  char ssec[64] = "";
   char *key = NULL;
   if (!body) {
     /* A large form was spilled to a file: map it rather than read it. */
@@ -653,15 +657,9 @@ void s3_op_post_object(aws_call *call, json_t *input) {
   fields = input_from_form(&form);
   if (s3_attrs_check(call, fields) < 0)
     goto cleanup;
-  const char *sse = jsonutil_string(fields, "ServerSideEncryption");
-  if (sse && strcmp(sse, "AES256") != 0 && strcmp(sse, "aws:kms") != 0 &&
-      strcmp(sse, "aws:kms:dsse") != 0) {
-    aws_call_fail_fields(call, 400, "InvalidArgument",
-                         json_pack("{s:s, s:s}", "ArgumentName", "x-amz-server-side-encryption",
-                                   "ArgumentValue", sse),
-                         "The encryption method specified is not supported");
+  /* The form's encryption fields are checked as a PutObject's headers. */
+  if (s3_sse_check(call, fields, ssec, sizeof(ssec)) < 0)
     goto cleanup;
-  }
   const char *tagging = s3_form_get(&form, "tagging");
   if (tagging && !(tags = tags_from_xml(tagging))) {
     s3_fail_malformed_xml(call);
@@ -701,7 +699,7 @@ void s3_op_post_object(aws_call *call, json_t *input) {
   s3_etag(v->etag, sizeof(v->etag), r.md5, 0);
   v->attrs = s3_attrs_from_input(fields);
   if (v->attrs) /* SSE-S3 by default, or the bucket's default encryption (sse.c) */
-    s3_sse_apply(call, b, fields, NULL, v->attrs);
+    s3_sse_apply(call, b, fields, ssec, v->attrs);
   v->tags = tags;
   tags = NULL;
   v->acl = s3_acl_from_input(call, fields);
