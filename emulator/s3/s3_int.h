@@ -222,6 +222,8 @@ typedef struct s3_part {
   uint64_t file, size;
   unsigned char md5[16];
   double mtime;
+  s3_checksum_algo ck_algo; /* the checksum the part was sent with, if any */
+  char *checksum;           /* its base64 value, owned (NULL with S3_CK_NONE) */
 } s3_part;
 
 typedef struct s3_upload {

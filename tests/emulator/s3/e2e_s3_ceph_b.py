@@ -11,7 +11,10 @@ a versioning-suspended bucket's writes answered without a version id; POST
 Object forms with SSE-C fields, and their signer judged by access control;
 bucket policy conditions on s3:x-amz-copy-source,
 s3:x-amz-metadata-directive and s3:x-amz-grant-*; a NotPrincipal policy
-counted public; a path that is not UTF-8 answered InvalidURI.
+counted public; a path that is not UTF-8 answered InvalidURI; ACL grantees
+checked (canonical ids, permissions, e-mail grantees unresolvable, an Owner
+in a full ACL); a multipart completion's part checksums compared with the
+parts'.
 
 Where ceph's expectations differ from AWS (InvalidTag for over 10 object
 tags, InvalidRetentionPeriod, 400 for a wrong SSE-C key, no
@@ -362,6 +365,60 @@ def test_policy_status_not_principal():
     # As AWS: no policy, no status.
     s3.delete_bucket_policy(Bucket=b)
     assert code_of(s3.get_bucket_policy_status, Bucket=b) == (404, "NoSuchBucketPolicy")
+
+
+# ---- ACL grants and multipart checksums checked ----
+
+def test_acl_grantees_checked():
+    s3 = client(LAX)
+    b = new_bucket(s3, ObjectOwnership="ObjectWriter")
+    s3.put_object(Bucket=b, Key="k", Body=b"x")
+    owner = s3.get_object_acl(Bucket=b, Key="k")["Owner"]
+
+    def fields_of(fn, **kw):
+        try:
+            fn(**kw)
+        except botocore.exceptions.ClientError as e:
+            return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]
+        raise AssertionError("did not fail: %r" % kw)
+
+    status, e = fields_of(s3.put_object_acl, Bucket=b, Key="k", GrantRead='id="not-a-canonical-id"')
+    assert (status, e["Code"], e["Message"], e["ArgumentName"], e["ArgumentValue"]) == (
+        400, "InvalidArgument", "Invalid id", "CanonicalUser/ID", "not-a-canonical-id"), e
+    status, e = fields_of(s3.put_bucket_acl, Bucket=b, GrantWrite='emailAddress="x@example.com"')
+    assert (status, e["Code"], e["EmailAddress"]) == (
+        400, "UnresolvableGrantByEmailAddress", "x@example.com"), e
+    acp = {"Owner": owner, "Grants": [{"Grantee": {"Type": "CanonicalUser", "ID": "A" * 64},
+                                       "Permission": "READ"}]}
+    assert fields_of(s3.put_object_acl, Bucket=b, Key="k", AccessControlPolicy=acp)[1]["Code"] == \
+        "InvalidArgument"
+    acp["Grants"][0]["Grantee"]["ID"] = "a" * 64
+    acp["Grants"][0]["Permission"] = "READ_ALL"
+    assert fields_of(s3.put_object_acl, Bucket=b, Key="k", AccessControlPolicy=acp) == (
+        400, {"Code": "MalformedACLError", "Message": "The XML you provided was not well-formed "
+              "or did not validate against our published schema"})
+    assert code_of(s3.put_bucket_acl, Bucket=b, AccessControlPolicy={"Grants": []}) == (
+        400, "MalformedACLError")
+    # What is well formed is stored.
+    acp["Grants"][0]["Permission"] = "READ"
+    s3.put_object_acl(Bucket=b, Key="k", AccessControlPolicy=acp)
+    assert acp["Grants"][0] in s3.get_object_acl(Bucket=b, Key="k")["Grants"]
+
+
+def test_multipart_part_checksums_compared():
+    s3 = client(LAX)
+    b = new_bucket(s3)
+    up = s3.create_multipart_upload(Bucket=b, Key="m", ChecksumAlgorithm="SHA256")["UploadId"]
+    part = s3.upload_part(Bucket=b, Key="m", UploadId=up, PartNumber=1, Body=b"hello",
+                          ChecksumAlgorithm="SHA256")
+    assert part["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(b"hello").digest()).decode()
+    wrong = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    assert code_of(s3.complete_multipart_upload, Bucket=b, Key="m", UploadId=up, MultipartUpload={
+        "Parts": [{"ETag": part["ETag"], "PartNumber": 1, "ChecksumSHA256": wrong}]}) == (
+        400, "InvalidPart")
+    r = s3.complete_multipart_upload(Bucket=b, Key="m", UploadId=up, MultipartUpload={
+        "Parts": [{"ETag": part["ETag"], "PartNumber": 1, "ChecksumSHA256": part["ChecksumSHA256"]}]})
+    assert r["ChecksumSHA256"].endswith("-1"), r
 
 
 # ---- where AWS and ceph disagree, AWS's answers ----
