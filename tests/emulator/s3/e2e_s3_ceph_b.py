@@ -10,11 +10,11 @@ headers refused on reads (400 InvalidArgument); x-amz-tagging-count on HEAD;
 a versioning-suspended bucket's writes answered without a version id; POST
 Object forms with SSE-C fields, and their signer judged by access control;
 bucket policy conditions on s3:x-amz-copy-source,
-s3:x-amz-metadata-directive and s3:x-amz-grant-*; a NotPrincipal policy
-counted public; a path that is not UTF-8 answered InvalidURI; ACL grantees
-checked (canonical ids, permissions, e-mail grantees unresolvable, an Owner
-in a full ACL); a multipart completion's part checksums compared with the
-parts'.
+s3:x-amz-metadata-directive and s3:x-amz-grant-*; principals checked
+(MalformedPolicy); a NotPrincipal policy counted public; a path that is not
+UTF-8 answered InvalidURI; ACL grantees checked (canonical ids, permissions,
+e-mail grantees unresolvable, an Owner in a full ACL); a multipart
+completion's part checksums compared with the parts'.
 
 Where ceph's expectations differ from AWS (InvalidTag for over 10 object
 tags, InvalidRetentionPeriod, 400 for a wrong SSE-C key, no
@@ -365,6 +365,29 @@ def test_policy_status_not_principal():
     # As AWS: no policy, no status.
     s3.delete_bucket_policy(Bucket=b)
     assert code_of(s3.get_bucket_policy_status, Bucket=b) == (404, "NoSuchBucketPolicy")
+
+
+def test_policy_principal_checked():
+    s3 = client(LAX)
+    b = new_bucket(s3)
+
+    def doc(principal):
+        return json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": principal, "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::%s/*" % b}]})
+
+    for bad in ({"AWS": "not-an-arn"}, "someone", {"Someone": "*"}, {"AWS": []},
+                {"CanonicalUser": "abc"}):
+        try:
+            s3.put_bucket_policy(Bucket=b, Policy=doc(bad))
+        except botocore.exceptions.ClientError as e:
+            assert e.response["Error"]["Code"] == "MalformedPolicy", e.response
+            assert e.response["Error"]["Message"] == "Invalid principal in policy", e.response
+        else:
+            raise AssertionError("accepted %r" % (bad,))
+    for good in ("*", {"AWS": "*"}, {"AWS": ["123456789012", "arn:aws:iam::123456789012:root"]},
+                 {"Service": "logging.s3.amazonaws.com"}, {"CanonicalUser": "a" * 64}):
+        s3.put_bucket_policy(Bucket=b, Policy=doc(good))
 
 
 # ---- ACL grants and multipart checksums checked ----
