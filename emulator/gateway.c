@@ -44,6 +44,7 @@ struct aws_call {
 };
 
 static void stream_abort(struct aws_stream *s);
+static int call_identify(aws_call *call, const char *access_key);
 
 /* ---- what routing learns from a request ---- */
 
@@ -602,19 +603,8 @@ dispatch:;
   call->operation = operation;
   memcpy(call->request_id, request_id, sizeof(request_id));
   snprintf(call->region, sizeof(call->region), "%s", ri.region[0] ? ri.region : "us-east-1");
-  size_t aklen = strlen(ri.access_key);
-  memcpy(call->access_key, ri.access_key, aklen + 1);
-  json_t *issued = emulator_credentials_get(emu, ri.access_key);
-  const char *issued_account = json_string_value(json_object_get(issued, "Account"));
-  if (issued_account && strlen(issued_account) == 12)
-    memcpy(call->account, issued_account, 12);
-  else
-    memcpy(call->account,
-           aklen == 12 && is_digits(ri.access_key, 12) ? ri.access_key : "000000000000", 12);
-  call->account[12] = '\0';
-  if (issued)
+  if (call_identify(call, ri.access_key))
     emulator_credentials_used(emu, ri.access_key, slot->svc->name, call->region);
-  json_decref(issued);
   endpoint_of(call->endpoint, sizeof(call->endpoint), emu, req);
   log_debug("emulator", "%s %s (%s)", service, operation, aws_protocol_name(p));
   /* After the handler returns the call may already be answered and freed. */
@@ -635,6 +625,32 @@ fail:
 }
 
 /* ---- aws_call ---- */
+
+/* Sets the call's access key and the account it maps to: the one STS or IAM
+ * issued it for, a 12-digit key's own, else 000000000000. 1 when the emulator
+ * issued the key. */
+static int call_identify(aws_call *call, const char *access_key) {
+  size_t aklen = strlen(access_key);
+  if (aklen >= sizeof(call->access_key))
+    return 0;
+  memcpy(call->access_key, access_key, aklen + 1);
+  json_t *issued = emulator_credentials_get(call->emu, access_key);
+  const char *issued_account = json_string_value(json_object_get(issued, "Account"));
+  if (issued_account && strlen(issued_account) == 12)
+    memcpy(call->account, issued_account, 12);
+  else
+    memcpy(call->account, aklen == 12 && is_digits(access_key, 12) ? access_key : "000000000000",
+           12);
+  call->account[12] = '\0';
+  int known = issued != NULL;
+  json_decref(issued);
+  return known;
+}
+
+void aws_call_set_access_key(aws_call *call, const char *access_key) {
+  if (access_key)
+    call_identify(call, access_key);
+}
 
 const char *aws_call_service(const aws_call *call) { return call->slot->svc->name; }
 const char *aws_call_operation(const aws_call *call) { return call->operation; }

@@ -59,6 +59,10 @@ void *aws_call_state(const aws_call *call);
 emulator *aws_call_emulator(const aws_call *call);
 /* The access key the request was signed with ("" when unsigned). */
 const char *aws_call_access_key(const aws_call *call);
+/* Names the caller when the request carries its credentials in its body, not
+ * its headers (S3's POST Object form): the access key, and the account it
+ * maps to as a signed request's would. Over 128 bytes is ignored. */
+void aws_call_set_access_key(aws_call *call, const char *access_key);
 
 /* ---- answering ---- */
 

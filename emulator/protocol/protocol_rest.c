@@ -88,7 +88,7 @@ static int match_path(const char *tmpl, const char *path, json_t *labels) {
         json_t *s = decoded ? json_string(decoded) : NULL;
         free(decoded);
         if (!s)
-          return -1;
+          return -2; /* a bad escape, %00 or bytes that are not UTF-8 */
         json_object_set_new(labels, name, s);
       }
       score += 1;
@@ -500,7 +500,12 @@ int aws_rest_parse(json_t **out, aws_error *err, const aws_model *m, aws_protoco
     goto cleanup;
   if (!shape)
     goto done;
-  if (uri && match_path(uri, in->path, labels) < 0) {
+  int matched = uri ? match_path(uri, in->path, labels) : 0;
+  if (matched == -2 && p == AWS_PROTOCOL_REST_XML) { /* S3's answer to such a path */
+    error = aws_error_set(err, 400, "InvalidURI", "Couldn't parse the specified URI.");
+    goto cleanup;
+  }
+  if (matched < 0) {
     error = aws_error_set(err, 400, ctx.type_code, "The request path does not fit %s.", operation);
     goto cleanup;
   }

@@ -167,18 +167,98 @@ json_t *s3_acl_from_grant_headers(const json_t *input, const char *account) {
   return json_pack("{s:o, s:o}", "Owner", s3_owner_json(account), "Grants", grants);
 }
 
+static void fail_malformed_acl(aws_call *call) {
+  aws_call_fail(call, 400, "MalformedACLError",
+                "The XML you provided was not well-formed or did not validate against our "
+                "published schema");
+}
+
+/* 1 when id has the shape of a canonical user id: 64 lowercase hex digits. */
+static int canonical_id_valid(const char *id) {
+  size_t n = 0;
+  for (; id && id[n]; n++)
+    if (!isxdigit((unsigned char)id[n]) || isupper((unsigned char)id[n]))
+      return 0;
+  return n == 64;
+}
+
+/* The grants of an ACL (from x-amz-grant-* headers or an
+ * AccessControlPolicy body) checked as S3 checks them: known permissions,
+ * canonical ids of the right shape, and no e-mail grantees, which S3 cannot
+ * resolve to an account (and no account here has an address). 0, or -1
+ * after answering. */
+static int grants_valid(aws_call *call, const json_t *grants) {
+  static const char *const perms[] = {"FULL_CONTROL", "READ", "READ_ACP", "WRITE", "WRITE_ACP"};
+  size_t i;
+  json_t *g;
+  json_array_foreach(grants, i, g) {
+    const json_t *grantee = json_object_get(g, "Grantee");
+    const char *type = jsonutil_string(grantee, "Type");
+    const char *perm = jsonutil_string(g, "Permission");
+    int known = 0;
+    for (size_t p = 0; perm && p < sizeof(perms) / sizeof(perms[0]); p++)
+      known |= strcmp(perm, perms[p]) == 0;
+    if (!known || !type) {
+      fail_malformed_acl(call);
+      return -1;
+    }
+    const char *id = jsonutil_string(grantee, "ID");
+    if (strcmp(type, "CanonicalUser") == 0 && !canonical_id_valid(id)) {
+      aws_call_fail_fields(call, 400, "InvalidArgument",
+                           json_pack("{s:s, s:s}", "ArgumentName", "CanonicalUser/ID",
+                                     "ArgumentValue", id ? id : ""),
+                           "Invalid id");
+      return -1;
+    }
+    if (strcmp(type, "AmazonCustomerByEmail") == 0) {
+      const char *email = jsonutil_string(grantee, "EmailAddress");
+      aws_call_fail_fields(call, 400, "UnresolvableGrantByEmailAddress",
+                           json_pack("{s:s}", "EmailAddress", email ? email : ""),
+                           "The e-mail address you provided does not match any account on "
+                           "record.");
+      return -1;
+    }
+    if (strcmp(type, "Group") == 0 && !jsonutil_string(grantee, "URI")) {
+      fail_malformed_acl(call);
+      return -1;
+    }
+    if (strcmp(type, "CanonicalUser") != 0 && strcmp(type, "Group") != 0) {
+      fail_malformed_acl(call);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int s3_acl_check_input(aws_call *call, const json_t *input) {
   int grants = 0;
   for (size_t i = 0; grant_members[i]; i++) {
     const char *text = jsonutil_string(input, grant_members[i]), *why;
-    if (text && grant_header_parse(text, grant_permissions[i], NULL, &why) < 0) {
+    json_t *parsed = json_array();
+    if (text && grant_header_parse(text, grant_permissions[i], parsed, &why) < 0) {
+      json_decref(parsed);
       aws_call_fail_fields(
           call, 400, "InvalidArgument",
           json_pack("{s:s, s:s}", "ArgumentName", grant_headers[i], "ArgumentValue", text), "%s",
           why);
       return -1;
     }
+    int bad = grants_valid(call, parsed);
+    json_decref(parsed);
+    if (bad < 0)
+      return -1;
     grants |= text != NULL;
+  }
+  /* A full ACL in the body needs its Owner, and grants S3 can honour. */
+  const json_t *acp = json_object_get(input, "AccessControlPolicy");
+  if (acp && (strcmp(aws_call_operation(call), "PutObjectAcl") == 0 ||
+              strcmp(aws_call_operation(call), "PutBucketAcl") == 0)) {
+    if (!jsonutil_string(json_object_get(acp, "Owner"), "ID")) {
+      fail_malformed_acl(call);
+      return -1;
+    }
+    if (grants_valid(call, json_object_get(acp, "Grants")) < 0)
+      return -1;
   }
   if (grants && json_object_get(input, "ACL")) {
     aws_call_fail(call, 400, "InvalidRequest",
@@ -288,8 +368,7 @@ static int principal_names(const json_t *p, const char *account) {
   return hit;
 }
 
-/* 1 when a policy document allows everyone something. */
-static int policy_public(const json_t *doc) {
+int s3_policy_public(const json_t *doc) {
   json_t *st = json_object_get(doc, "Statement");
   json_t *list = json_is_array(st) ? json_incref(st) : json_pack("[O]", st ? st : json_null());
   int pub = 0;
@@ -297,8 +376,10 @@ static int policy_public(const json_t *doc) {
   json_t *s;
   json_array_foreach(list, i, s) {
     const char *effect = jsonutil_string(s, "Effect");
+    /* NotPrincipal: everyone but those named, which is still the public. */
     if (effect && strcmp(effect, "Allow") == 0 &&
-        principal_public(json_object_get(s, "Principal")) && !json_object_get(s, "Condition"))
+        (principal_public(json_object_get(s, "Principal")) || json_object_get(s, "NotPrincipal")) &&
+        !json_object_get(s, "Condition"))
       pub = 1;
   }
   json_decref(list);
@@ -476,7 +557,7 @@ int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket
   if (strcmp(op, "PutBucketPolicy") == 0 && pab(b, "BlockPublicPolicy")) {
     json_t *doc = json_loads(
         jsonutil_string(input, "Policy") ? jsonutil_string(input, "Policy") : "", 0, NULL);
-    int pub = policy_public(doc);
+    int pub = s3_policy_public(doc);
     json_decref(doc);
     if (pub) {
       s3_unlock(st);

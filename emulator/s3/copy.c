@@ -224,8 +224,9 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
     s3_fail_oom(call);
     goto cleanup;
   }
-  if (b->versioning)
+  if (b->versioning == 1) /* a suspended bucket's "null" version goes unnamed */
     json_object_set_new(out, "VersionId", json_string(v->version_id));
+  s3_lifecycle_output(out, b, key, v);
   delivery_s3_event(call, b->configs, b->name, key, v->size, v->etag,
                     b->versioning ? v->version_id : NULL, "ObjectCreated:Copy");
   json_t *result =

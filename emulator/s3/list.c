@@ -20,9 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Percent-encodes everything but unreserved characters and '/'
- * (encoding-type=url). Owned. */
-static char *url_encode(const char *s) {
+char *s3_url_encode(const char *s) {
   dynbuf b;
   dynbuf_init(&b, 64 << 10);
   for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
@@ -37,7 +35,7 @@ static char *url_encode(const char *s) {
 static json_t *key_json(const char *key, int url) {
   if (!url)
     return json_string(key);
-  char *e = url_encode(key);
+  char *e = s3_url_encode(key);
   json_t *j = e ? json_string(e) : NULL;
   free(e);
   return j;

@@ -135,8 +135,10 @@ void s3_upload_free(s3_state *st, s3_upload *u) {
     return;
   if (u->parts)
     for (size_t i = 0; i <= S3_MAX_PARTS; i++)
-      if (u->parts[i].present)
+      if (u->parts[i].present) {
         s3_data_unlink_later(st, u->parts[i].file);
+        free(u->parts[i].checksum);
+      }
   free(u->parts);
   free(u->key);
   json_decref(u->attrs);

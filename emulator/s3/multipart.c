@@ -173,15 +173,22 @@ static int part_number_of(aws_call *call, const json_t *input) {
 
 /* Records a part's data file in an upload (replacing an earlier one). Under the lock. */
 static int part_install(s3_state *st, s3_upload *u, int num, uint64_t file, uint64_t size,
-                        const unsigned char md5[16]) {
+                        const unsigned char md5[16], s3_checksum_algo ck_algo,
+                        const char *checksum) {
   if (!u->parts) {
     u->parts = calloc(S3_MAX_PARTS + 1, sizeof(*u->parts));
     if (!u->parts)
       return -1;
   }
+  char *ck = NULL;
+  if (ck_algo != S3_CK_NONE && !(ck = strdup(checksum)))
+    return -1;
   s3_part *p = &u->parts[num];
   if (p->present)
     s3_data_unlink_later(st, p->file);
+  free(p->checksum);
+  p->checksum = ck;
+  p->ck_algo = ck ? ck_algo : S3_CK_NONE;
   p->present = 1;
   p->file = file;
   p->size = size;
@@ -212,7 +219,7 @@ void s3_op_upload_part(aws_call *call, json_t *input) {
     s3_data_unlink(st, r.file);
     return;
   }
-  if (part_install(st, u, num, r.file, r.size, r.md5) < 0) {
+  if (part_install(st, u, num, r.file, r.size, r.md5, r.ck_algo, r.checksum) < 0) {
     s3_unlock(st);
     s3_data_unlink(st, r.file);
     s3_fail_oom(call);
@@ -282,7 +289,8 @@ void s3_op_upload_part_copy(aws_call *call, json_t *input) {
   char *unused = NULL; /* parts always go to files */
   unsigned char md5[16];
   if (s3_body_clone(st, sv, start, len, 0, &file, &unused) < 0 ||
-      s3_data_md5(st, file, len, md5) < 0 || part_install(st, u, num, file, len, md5) < 0) {
+      s3_data_md5(st, file, len, md5) < 0 ||
+      part_install(st, u, num, file, len, md5, S3_CK_NONE, NULL) < 0) {
     int saved = errno;
     s3_unlock(st);
     s3_data_unlink(st, file);
@@ -415,7 +423,13 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
     char want[48];
     if (p && p->present)
       s3_etag(want, sizeof(want), p->md5, 0);
-    if (!p || !p->present || !etag || !s3_etag_listed(etag, want)) {
+    /* A part's checksum listed in the completion must be the one the part
+     * was uploaded with: S3 answers a mismatch as it does a wrong ETag. */
+    const char *listed_ck = p && p->present && p->ck_algo
+                                ? jsonutil_string(item, s3_checksum_members[p->ck_algo])
+                                : NULL;
+    if (!p || !p->present || !etag || !s3_etag_listed(etag, want) ||
+        (listed_ck && strcmp(listed_ck, p->checksum) != 0)) {
       code = "InvalidPart";
       snprintf(message, sizeof(message),
                "One or more of the specified parts could not be found. The part may not have "
@@ -554,8 +568,9 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
   snprintf(location, sizeof(location), "%s/%s/%s", aws_call_endpoint(call), b->name, key);
   json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "Location", location, "Bucket", b->name, "Key",
                           key, "ETag", v->etag);
-  if (b->versioning)
+  if (b->versioning == 1) /* a suspended bucket's "null" version goes unnamed */
     json_object_set_new(out, "VersionId", json_string(v->version_id));
+  s3_lifecycle_output(out, b, key, v);
   s3_sse_output(out, v->attrs);
   if (v->ck_algo) {
     s3_checksum_output(call, out, v->ck_algo, v->checksum);

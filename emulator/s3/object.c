@@ -137,10 +137,14 @@ int s3_key_valid(aws_call *call, const char *key) {
 }
 
 /* PutObject output members for a stored version. */
-static json_t *write_output(aws_call *call, const s3_bucket *b, const s3_version *v) {
+static json_t *write_output(aws_call *call, const s3_bucket *b, const char *key,
+                            const s3_version *v) {
   json_t *out = json_pack("{s:s}", "ETag", v->etag);
-  if (b->versioning)
+  /* A suspended bucket's writes are its "null" version, which S3 does not
+   * name in the answer (reads do). */
+  if (b->versioning == 1)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
+  s3_lifecycle_output(out, b, key, v);
   if (v->ck_algo != S3_CK_NONE) {
     s3_checksum_output(call, out, v->ck_algo, v->checksum);
     s3_checksum_type_header(call, v->ck_composite);
@@ -213,7 +217,7 @@ void s3_op_put_object(aws_call *call, json_t *input) {
     s3_fail_oom(call);
     return;
   }
-  json_t *out = write_output(call, b, v);
+  json_t *out = write_output(call, b, key, v);
   delivery_s3_event(call, b->configs, b->name, key, v->size, v->etag,
                     b->versioning ? v->version_id : NULL, "ObjectCreated:Put");
   s3_unlock(st);
@@ -281,8 +285,17 @@ static json_t *object_output(aws_call *call, const s3_bucket *b, const s3_versio
   if (b->versioning)
     json_object_set_new(out, "VersionId", json_string(v->version_id));
   s3_archive_output(out, v);
-  if (v->tags && json_array_size(v->tags))
+  s3_lifecycle_output(out, b, jsonutil_string(input, "Key"), v);
+  if (v->tags && json_array_size(v->tags)) {
     json_object_set_new(out, "TagCount", json_integer((json_int_t)json_array_size(v->tags)));
+    /* S3 sends the count on HEAD too, though HeadObject's model has no
+     * member for it. */
+    if (strcmp(aws_call_operation(call), "HeadObject") == 0) {
+      char n[24];
+      snprintf(n, sizeof(n), "%zu", json_array_size(v->tags));
+      aws_call_header(call, "x-amz-tagging-count", n);
+    }
+  }
   if (v->parts && json_object_get(input, "PartNumber"))
     json_object_set_new(out, "PartsCount", json_integer(v->parts));
   const char *mode = jsonutil_string(input, "ChecksumMode");
@@ -311,10 +324,31 @@ static json_t *object_output(aws_call *call, const s3_bucket *b, const s3_versio
   return out;
 }
 
+/* Headers that choose an encryption at rest belong to writes: S3 refuses a
+ * read that sends one (400), as the GetObject and HeadObject docs say. 0, or
+ * -1 after answering. */
+static int read_sse_headers_refused(aws_call *call) {
+  static const char *const names[] = {
+      "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id",
+      "x-amz-server-side-encryption-context", "x-amz-server-side-encryption-bucket-key-enabled"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    const char *value = s3_header(call, names[i]);
+    if (!value)
+      continue;
+    aws_call_fail_fields(call, 400, "InvalidArgument",
+                         json_pack("{s:s, s:s}", "ArgumentName", names[i], "ArgumentValue", value),
+                         "%s header is not supported for this operation.", names[i]);
+    return -1;
+  }
+  return 0;
+}
+
 void s3_op_get_object(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   const char *key = jsonutil_string(input, "Key"),
              *version_id = jsonutil_string(input, "VersionId");
+  if (read_sse_headers_refused(call) < 0)
+    return;
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)
     return;

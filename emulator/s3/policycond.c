@@ -16,6 +16,9 @@
  * aws:PrincipalArn, aws:Referer, aws:UserAgent, and S3's s3:prefix,
  * s3:delimiter, s3:max-keys, s3:VersionId, s3:x-amz-acl,
  * s3:x-amz-server-side-encryption (and -aws-kms-key-id), s3:x-amz-storage-class,
+ * s3:x-amz-copy-source, s3:x-amz-metadata-directive, s3:x-amz-grant-*,
+ * s3:object-lock-mode, s3:object-lock-legal-hold,
+ * s3:x-amz-website-redirect-location,
  * s3:x-amz-content-sha256, s3:signatureversion, s3:authType, and the object
  * tag keys: s3:ExistingObjectTag/<key> (the tag of the object the request
  * names), s3:RequestObjectTag/<key> (a tag the request sets: x-amz-tagging
@@ -123,6 +126,36 @@ static int key_value(char *out, size_t size, const char *key, aws_call *call, co
     v = jsonutil_string(input, "SSEKMSKeyId");
   } else if (strcasecmp(key, "s3:x-amz-storage-class") == 0) {
     v = jsonutil_string(input, "StorageClass");
+  } else if (strcasecmp(key, "s3:x-amz-copy-source") == 0) {
+    /* "bucket/key" as sent (an optional leading '/' and ?versionId= off),
+     * percent-decoded, as policies name it ("bucket/prefix/" and a star). */
+    const char *src = jsonutil_string(input, "CopySource");
+    if (!src)
+      return 0;
+    src += *src == '/';
+    char *path = http_percent_decode(src, strcspn(src, "?"), 0, 1, NULL);
+    if (!path)
+      return 0;
+    snprintf(out, size, "%s", path);
+    free(path);
+    return 1;
+  } else if (strcasecmp(key, "s3:x-amz-metadata-directive") == 0) {
+    v = jsonutil_string(input, "MetadataDirective");
+  } else if (strncasecmp(key, "s3:x-amz-grant-", 15) == 0) {
+    static const char *const grants[][2] = {{"full-control", "GrantFullControl"},
+                                            {"read", "GrantRead"},
+                                            {"write", "GrantWrite"},
+                                            {"read-acp", "GrantReadACP"},
+                                            {"write-acp", "GrantWriteACP"}};
+    for (size_t i = 0; i < sizeof(grants) / sizeof(grants[0]); i++)
+      if (strcasecmp(key + 15, grants[i][0]) == 0)
+        v = jsonutil_string(input, grants[i][1]);
+  } else if (strcasecmp(key, "s3:object-lock-mode") == 0) {
+    v = jsonutil_string(input, "ObjectLockMode");
+  } else if (strcasecmp(key, "s3:object-lock-legal-hold") == 0) {
+    v = jsonutil_string(input, "ObjectLockLegalHoldStatus");
+  } else if (strcasecmp(key, "s3:x-amz-website-redirect-location") == 0) {
+    v = jsonutil_string(input, "WebsiteRedirectLocation");
   } else if (strcasecmp(key, "s3:x-amz-content-sha256") == 0) {
     v = http_request_header(req, "x-amz-content-sha256");
   } else if (strcasecmp(key, "s3:signatureversion") == 0 || strcasecmp(key, "s3:authType") == 0) {

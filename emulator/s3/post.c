@@ -439,6 +439,9 @@ static json_t *input_from_form(const s3_form *f) {
              {"x-amz-website-redirect-location", "WebsiteRedirectLocation"},
              {"x-amz-server-side-encryption", "ServerSideEncryption"},
              {"x-amz-server-side-encryption-aws-kms-key-id", "SSEKMSKeyId"},
+             {"x-amz-server-side-encryption-customer-algorithm", "SSECustomerAlgorithm"},
+             {"x-amz-server-side-encryption-customer-key", "SSECustomerKey"},
+             {"x-amz-server-side-encryption-customer-key-MD5", "SSECustomerKeyMD5"},
              {"acl", "ACL"}};
   json_t *in = json_object();
   for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -577,6 +580,7 @@ void s3_op_post_object(aws_call *call, json_t *input) {
   s3_form form;
   memset(&form, 0, sizeof(form));
   json_t *fields = NULL, *tags = NULL;
+  char ssec[64] = "";
   char *key = NULL;
   if (!body) {
     /* A large form was spilled to a file: map it rather than read it. */
@@ -637,18 +641,25 @@ void s3_op_post_object(aws_call *call, json_t *input) {
     goto cleanup;
   if (policy && check_policy(call, &form, bucket, policy) < 0)
     goto cleanup;
+  /* A signed form names its caller in its fields (the request itself is
+   * unsigned): access control judges that account, not an anonymous one. */
+  if (policy) {
+    const char *cred = s3_form_get(&form, "x-amz-credential");
+    char ak[129];
+    if (cred)
+      snprintf(ak, sizeof(ak), "%.*s", (int)strcspn(cred, "/"), cred);
+    else
+      snprintf(ak, sizeof(ak), "%s",
+               s3_form_get(&form, "AWSAccessKeyId") ? s3_form_get(&form, "AWSAccessKeyId") : "");
+    if (ak[0])
+      aws_call_set_access_key(call, ak);
+  }
   fields = input_from_form(&form);
   if (s3_attrs_check(call, fields) < 0)
     goto cleanup;
-  const char *sse = jsonutil_string(fields, "ServerSideEncryption");
-  if (sse && strcmp(sse, "AES256") != 0 && strcmp(sse, "aws:kms") != 0 &&
-      strcmp(sse, "aws:kms:dsse") != 0) {
-    aws_call_fail_fields(call, 400, "InvalidArgument",
-                         json_pack("{s:s, s:s}", "ArgumentName", "x-amz-server-side-encryption",
-                                   "ArgumentValue", sse),
-                         "The encryption method specified is not supported");
+  /* The form's encryption fields are checked as a PutObject's headers. */
+  if (s3_sse_check(call, fields, ssec, sizeof(ssec)) < 0)
     goto cleanup;
-  }
   const char *tagging = s3_form_get(&form, "tagging");
   if (tagging && !(tags = tags_from_xml(tagging))) {
     s3_fail_malformed_xml(call);
@@ -688,7 +699,7 @@ void s3_op_post_object(aws_call *call, json_t *input) {
   s3_etag(v->etag, sizeof(v->etag), r.md5, 0);
   v->attrs = s3_attrs_from_input(fields);
   if (v->attrs) /* SSE-S3 by default, or the bucket's default encryption (sse.c) */
-    s3_sse_apply(call, b, fields, NULL, v->attrs);
+    s3_sse_apply(call, b, fields, ssec, v->attrs);
   v->tags = tags;
   tags = NULL;
   v->acl = s3_acl_from_input(call, fields);
@@ -699,7 +710,7 @@ void s3_op_post_object(aws_call *call, json_t *input) {
     goto cleanup;
   }
   json_t *out = json_pack("{s:s}", "ETag", v->etag);
-  if (b->versioning)
+  if (b->versioning == 1) /* a suspended bucket's "null" version goes unnamed */
     json_object_set_new(out, "VersionId", json_string(v->version_id));
   s3_sse_output(out, v->attrs);
   delivery_s3_event(call, b->configs, b->name, key, v->size, v->etag,

@@ -29,6 +29,7 @@
  *                them, GetBucketPolicyStatus
  *   cors.c       CORS from the bucket's rules: preflights, Access-Control-*
  *   archive.c    GLACIER and DEEP_ARCHIVE objects, RestoreObject
+ *   lifecycle.c  x-amz-expiration: which lifecycle rule expires an object, when
  *   policycond.c bucket policy Conditions (under --s3-enforce-access)
  *   idconfig.c   inventory, analytics, metrics and Intelligent-Tiering
  *                configurations (several per bucket, by id)
@@ -221,6 +222,8 @@ typedef struct s3_part {
   uint64_t file, size;
   unsigned char md5[16];
   double mtime;
+  s3_checksum_algo ck_algo; /* the checksum the part was sent with, if any */
+  char *checksum;           /* its base64 value, owned (NULL with S3_CK_NONE) */
 } s3_part;
 
 typedef struct s3_upload {
@@ -547,11 +550,22 @@ int s3_archive_read_check(aws_call *call, const s3_version *v, int copy_source);
 void s3_archive_output(json_t *out, const s3_version *v);
 void s3_op_restore_object(aws_call *call, json_t *input);
 
+/* ---- lifecycle expiration as reads and writes report it (lifecycle.c) ---- */
+
+/* The Expiration member (x-amz-expiration: expiry-date and rule-id) of an
+ * answer about v, the current version of key, when an enabled rule of b's
+ * lifecycle configuration expires it; nothing otherwise. Under the lock. */
+void s3_lifecycle_output(json_t *out, const s3_bucket *b, const char *key, const s3_version *v);
+
 /* Put/Get/Delete/List Bucket{Inventory,Analytics,Metrics,IntelligentTiering}
  * Configuration(s) (idconfig.c). */
 void s3_op_idconfig(aws_call *call, json_t *input);
 
 /* ---- listings (list.c) ---- */
+
+/* Percent-encodes everything but unreserved characters and '/'
+ * (encoding-type=url, x-amz-expiration's rule-id). Owned. */
+char *s3_url_encode(const char *s);
 
 /* input's member (MaxKeys, MaxUploads, MaxParts): 1000 when absent, else
  * clamped to [0, 1000]. */
@@ -608,6 +622,10 @@ const char *s3_form_get(const s3_form *f, const char *name);
 void s3_form_free(s3_form *f);
 /* ---- accounts and access control (acl.c) ---- */
 
+/* 1 when a bucket policy document allows the public something: an Allow
+ * without a Condition to Principal "*" or to everyone but a NotPrincipal
+ * (GetBucketPolicyStatus, the public-access block). */
+int s3_policy_public(const json_t *doc);
 /* Records the caller's account as the owner of a new bucket (under the lock). */
 void s3_acl_set_owner(aws_call *call, s3_bucket *b);
 /* The account that owns b. Borrowed. */

@@ -345,6 +345,45 @@ static int fail_policy(aws_call *call, const char *message) {
   return 0;
 }
 
+/* A Principal (or NotPrincipal; NULL is fine): "*", or an object of AWS
+ * (each "*", a 12-digit account id or an ARN), Service, Federated or
+ * CanonicalUser (64 hex digits) entries. S3 also refuses ARNs of users and
+ * roles that do not exist, which the emulator cannot know. */
+static int principal_valid(const json_t *p) {
+  if (!p)
+    return 1;
+  if (json_is_string(p))
+    return strcmp(json_string_value(p), "*") == 0;
+  if (!json_is_object(p) || !json_object_size(p))
+    return 0;
+  const char *kind;
+  const json_t *v;
+  json_object_foreach((json_t *)p, kind, v) {
+    int aws = strcmp(kind, "AWS") == 0, canonical = strcmp(kind, "CanonicalUser") == 0;
+    if (!aws && !canonical && strcmp(kind, "Service") != 0 && strcmp(kind, "Federated") != 0)
+      return 0;
+    json_t *list = json_is_array(v) ? json_incref((json_t *)v) : json_pack("[O]", v);
+    size_t i;
+    json_t *e;
+    int ok = json_array_size(list) > 0;
+    json_array_foreach(list, i, e) {
+      const char *t = json_string_value(e);
+      size_t n = t ? strlen(t) : 0;
+      if (!t || !n)
+        ok = 0;
+      else if (aws && !(strcmp(t, "*") == 0 || (n == 12 && strspn(t, "0123456789") == 12) ||
+                        strncmp(t, "arn:", 4) == 0))
+        ok = 0;
+      else if (canonical && !(n == 64 && strspn(t, "0123456789abcdef") == 64))
+        ok = 0;
+    }
+    json_decref(list);
+    if (!ok)
+      return 0;
+  }
+  return 1;
+}
+
 /* A bucket policy's statements as S3 checks them before storing the policy. */
 static int policy_valid(aws_call *call, const json_t *value, const char *bucket) {
   json_t *doc = json_loads(json_string_value(value) ? json_string_value(value) : "", 0, NULL);
@@ -371,6 +410,11 @@ static int policy_valid(aws_call *call, const json_t *value, const char *bucket)
     }
     if (!json_object_get(s, "Principal") && !json_object_get(s, "NotPrincipal")) {
       ok = fail_policy(call, "Missing required field Principal");
+      break;
+    }
+    if (!principal_valid(json_object_get(s, "Principal")) ||
+        !principal_valid(json_object_get(s, "NotPrincipal"))) {
+      ok = fail_policy(call, "Invalid principal in policy");
       break;
     }
     const json_t *actions = json_object_get(s, "Action");
@@ -509,26 +553,6 @@ int s3_tags_valid(aws_call *call, const json_t *set, size_t max) {
   return 1;
 }
 
-/* Does a statement grant to everyone without a condition? */
-static int statement_public(const json_t *s) {
-  const char *effect = jsonutil_string(s, "Effect");
-  if (!effect || strcmp(effect, "Allow") != 0 || json_object_get(s, "Condition"))
-    return 0;
-  const json_t *p = json_object_get(s, "Principal");
-  if (json_is_string(p))
-    return strcmp(json_string_value(p), "*") == 0;
-  const json_t *aws = json_object_get(p, "AWS");
-  if (json_is_string(aws))
-    return strcmp(json_string_value(aws), "*") == 0;
-  size_t i;
-  json_t *a;
-  json_array_foreach(aws, i, a) {
-    if (json_is_string(a) && strcmp(json_string_value(a), "*") == 0)
-      return 1;
-  }
-  return 0;
-}
-
 void s3_op_get_bucket_policy_status(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   s3_bucket *b = s3_bucket_lock(call, input);
@@ -544,15 +568,7 @@ void s3_op_get_bucket_policy_status(aws_call *call, json_t *input) {
   }
   json_t *doc = json_loads(text, 0, NULL);
   s3_unlock(st);
-  json_t *stmts = json_object_get(doc, "Statement");
-  int pub = 0;
-  if (json_is_object(stmts)) {
-    pub = statement_public(stmts);
-  } else {
-    size_t i;
-    json_t *s;
-    json_array_foreach(stmts, i, s) { pub |= statement_public(s); }
-  }
+  int pub = s3_policy_public(doc);
   json_decref(doc);
   aws_call_reply(call, json_pack("{s:{s:b}}", "PolicyStatus", "IsPublic", pub));
 }

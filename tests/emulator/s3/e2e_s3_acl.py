@@ -131,12 +131,17 @@ def test_grant_headers_stored_and_answered():
     assert {"Grantee": {"Type": "Group", "URI": all_users}, "Permission": "READ"} in grants, grants
     s3.put_object(Bucket="acl-grants", Key="k", Body=b"x",
                   GrantRead='uri="%s", id="%s"' % (all_users, "b" * 64),
-                  GrantReadACP='emailAddress="someone@example.com"')
+                  GrantReadACP='id="%s"' % ("d" * 64))
     grants = s3.get_object_acl(Bucket="acl-grants", Key="k")["Grants"]
     assert len(grants) == 3, grants
     assert {"Grantee": {"Type": "CanonicalUser", "ID": "b" * 64}, "Permission": "READ"} in grants
-    assert grants[2]["Permission"] == "READ_ACP", grants
-    assert grants[2]["Grantee"]["Type"] == "AmazonCustomerByEmail", grants
+    assert grants[2] == {"Grantee": {"Type": "CanonicalUser", "ID": "d" * 64},
+                         "Permission": "READ_ACP"}, grants
+    # No account here has an e-mail address S3 could resolve a grant to.
+    r = error_of(s3.put_object, Bucket="acl-grants", Key="e", Body=b"x",
+                 GrantReadACP='emailAddress="someone@example.com"')
+    assert code(r) == ("UnresolvableGrantByEmailAddress", 400), r
+    assert r["Error"]["EmailAddress"] == "someone@example.com", r
     s3.put_object_acl(Bucket="acl-grants", Key="k", GrantWriteACP='id="%s"' % ("c" * 64))
     grants = s3.get_object_acl(Bucket="acl-grants", Key="k")["Grants"]
     assert grants == [{"Grantee": {"Type": "CanonicalUser", "ID": "c" * 64},
