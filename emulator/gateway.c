@@ -601,19 +601,7 @@ dispatch:;
   call->operation = operation;
   memcpy(call->request_id, request_id, sizeof(request_id));
   snprintf(call->region, sizeof(call->region), "%s", ri.region[0] ? ri.region : "us-east-1");
-  size_t aklen = strlen(ri.access_key);
-  memcpy(call->access_key, ri.access_key, aklen + 1);
-  json_t *issued = emulator_credentials_get(emu, ri.access_key);
-  const char *issued_account = json_string_value(json_object_get(issued, "Account"));
-  if (issued_account && strlen(issued_account) == 12)
-    memcpy(call->account, issued_account, 12);
-  else
-    memcpy(call->account,
-           aklen == 12 && is_digits(ri.access_key, 12) ? ri.access_key : "000000000000", 12);
-  call->account[12] = '\0';
-  if (issued)
-    emulator_credentials_used(emu, ri.access_key, slot->svc->name, call->region);
-  json_decref(issued);
+  aws_call_set_access_key(call, ri.access_key);
   endpoint_of(call->endpoint, sizeof(call->endpoint), emu, req);
   log_debug("emulator", "%s %s (%s)", service, operation, aws_protocol_name(p));
   /* After the handler returns the call may already be answered and freed. */
@@ -658,6 +646,25 @@ http_request *aws_call_http(aws_call *call) { return call->req; }
 void *aws_call_state(const aws_call *call) { return call->slot->state; }
 emulator *aws_call_emulator(const aws_call *call) { return call->emu; }
 const char *aws_call_access_key(const aws_call *call) { return call->access_key; }
+
+void aws_call_set_access_key(aws_call *call, const char *access_key) {
+  size_t aklen = strlen(access_key);
+  if (aklen >= sizeof(call->access_key))
+    aklen = 0; /* longer than any key: unsigned */
+  memcpy(call->access_key, access_key, aklen);
+  call->access_key[aklen] = '\0';
+  json_t *issued = emulator_credentials_get(call->emu, call->access_key);
+  const char *issued_account = json_string_value(json_object_get(issued, "Account"));
+  if (issued_account && strlen(issued_account) == 12)
+    memcpy(call->account, issued_account, 12);
+  else
+    memcpy(call->account,
+           aklen == 12 && is_digits(call->access_key, 12) ? call->access_key : "000000000000", 12);
+  call->account[12] = '\0';
+  if (issued)
+    emulator_credentials_used(call->emu, call->access_key, call->slot->svc->name, call->region);
+  json_decref(issued);
+}
 
 void aws_call_header(aws_call *call, const char *name, const char *value) {
   if (!name || !value || strpbrk(name, ":\r\n") || strpbrk(value, "\r\n"))

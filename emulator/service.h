@@ -59,6 +59,10 @@ void *aws_call_state(const aws_call *call);
 emulator *aws_call_emulator(const aws_call *call);
 /* The access key the request was signed with ("" when unsigned). */
 const char *aws_call_access_key(const aws_call *call);
+/* Makes access_key the call's signer, and its account the call's account,
+ * for requests signed in their body rather than their headers (S3's POST
+ * Object form). */
+void aws_call_set_access_key(aws_call *call, const char *access_key);
 
 /* ---- answering ---- */
 

@@ -63,6 +63,16 @@ static const char *const grant_headers[] = {"x-amz-grant-full-control", "x-amz-g
 static const char *const grant_permissions[] = {"FULL_CONTROL", "READ", "READ_ACP", "WRITE",
                                                 "WRITE_ACP"};
 
+/* A canonical user id as S3 issues them: 64 hexadecimal digits. */
+static int canonical_id_valid(const char *id, size_t len) {
+  if (len != 64)
+    return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!isxdigit((unsigned char)id[i]))
+      return 0;
+  return 1;
+}
+
 /* One grantee of an x-amz-grant-* header: key="value" (id, uri,
  * emailAddress). Appends {"Grantee", "Permission"} to out (when not NULL).
  * 0, or -1 with the reason in *why. */
@@ -70,6 +80,10 @@ static int grantee_parse(const char *key, size_t klen, const char *value, size_t
                          const char *perm, json_t *out, const char **why) {
   json_t *grantee = NULL;
   if (klen == 2 && strncasecmp(key, "id", 2) == 0) {
+    if (!canonical_id_valid(value, vlen)) {
+      *why = "Invalid id";
+      return -1;
+    }
     grantee = json_pack("{s:s, s:s%}", "Type", "CanonicalUser", "ID", value, vlen);
     if (grantee && vlen == strlen(S3_OWNER_ID) && strncmp(value, S3_OWNER_ID, vlen) == 0)
       json_object_set_new(grantee, "DisplayName", json_string(S3_OWNER_NAME));
@@ -191,6 +205,22 @@ int s3_acl_check_input(aws_call *call, const json_t *input) {
     aws_call_fail(call, 400, "UnexpectedContent", "This request does not support content");
     return -1;
   }
+  /* The grantees of an AccessControlPolicy body: canonical ids shaped as S3's. */
+  size_t i;
+  json_t *g;
+  json_array_foreach(json_object_get(json_object_get(input, "AccessControlPolicy"), "Grants"), i,
+                     g) {
+    const json_t *who = json_object_get(g, "Grantee");
+    const char *type = jsonutil_string(who, "Type"), *id = jsonutil_string(who, "ID");
+    if (type && strcmp(type, "CanonicalUser") == 0 &&
+        (!id || !canonical_id_valid(id, strlen(id)))) {
+      aws_call_fail_fields(call, 400, "InvalidArgument",
+                           json_pack("{s:s, s:s}", "ArgumentName", "CanonicalUser/ID",
+                                     "ArgumentValue", id ? id : ""),
+                           "Invalid id");
+      return -1;
+    }
+  }
   const char *canned = jsonutil_string(input, "ACL");
   static const char *const known[] = {"private",
                                       "public-read",
@@ -202,7 +232,7 @@ int s3_acl_check_input(aws_call *call, const json_t *input) {
                                       "log-delivery-write",
                                       NULL};
   if (canned) {
-    size_t i = 0;
+    i = 0;
     while (known[i] && strcmp(known[i], canned) != 0)
       i++;
     if (!known[i]) {
@@ -374,11 +404,27 @@ static void action_of(char *out, size_t size, const char *op) {
 #define ALL_USERS "http://acs.amazonaws.com/groups/global/AllUsers"
 #define AUTHENTICATED_USERS "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
 
+/* The actions READ grants (S3's mapping of ACL permissions to policy
+ * actions): listing the bucket, its versions and uploads, reading objects. */
+static int read_action(const char *action) {
+  return strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:GetObjectVersion") == 0 ||
+         strcmp(action, "s3:ListBucket") == 0 || strcmp(action, "s3:ListBucketVersions") == 0 ||
+         strcmp(action, "s3:ListBucketMultipartUploads") == 0;
+}
+
+/* The actions WRITE grants: writing and deleting objects, and managing the
+ * multipart uploads such writes start. */
+static int write_action(const char *action) {
+  return strcmp(action, "s3:PutObject") == 0 || strcmp(action, "s3:DeleteObject") == 0 ||
+         strcmp(action, "s3:AbortMultipartUpload") == 0 ||
+         strcmp(action, "s3:ListMultipartUploadParts") == 0;
+}
+
 /* Does a permission (READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL) allow
  * the action? */
 static int permission_allows(const char *perm, const char *action) {
-  int read = strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:ListBucket") == 0;
-  int write = strcmp(action, "s3:PutObject") == 0 || strcmp(action, "s3:DeleteObject") == 0;
+  int read = read_action(action);
+  int write = write_action(action);
   int read_acp = strcmp(action, "s3:GetObjectAcl") == 0 || strcmp(action, "s3:GetBucketAcl") == 0;
   int write_acp = strcmp(action, "s3:PutObjectAcl") == 0 || strcmp(action, "s3:PutBucketAcl") == 0;
   if (!perm)
@@ -421,8 +467,8 @@ static int acl_grants(const json_t *acl, const char *action, const char *account
   if (!canned || ignore_public)
     return 0;
   int signed_caller = account[0] != '\0';
-  int read = strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:ListBucket") == 0;
-  int write = strcmp(action, "s3:PutObject") == 0 || strcmp(action, "s3:DeleteObject") == 0;
+  int read = read_action(action);
+  int write = write_action(action);
   if (strcmp(canned, "public-read") == 0)
     return read;
   if (strcmp(canned, "public-read-write") == 0)

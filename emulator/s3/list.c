@@ -164,6 +164,13 @@ static int encoding_url(aws_call *call, const json_t *input, int *url) {
   return 0;
 }
 
+/* The request's delimiter; an empty one is no delimiter (S3 then leaves
+ * Delimiter, and NextMarker, out of the answer). Borrowed. */
+static const char *delimiter_of(const json_t *input) {
+  const char *d = jsonutil_string(input, "Delimiter");
+  return d && *d ? d : NULL;
+}
+
 static void set_str(json_t *out, const char *member, const char *value, int url) {
   if (value)
     json_object_set_new(out, member, key_json(value, url));
@@ -196,7 +203,7 @@ void s3_op_list_objects(aws_call *call, json_t *input) {
   }
   list_walk w = {0};
   w.prefix = jsonutil_string(input, "Prefix");
-  w.delimiter = jsonutil_string(input, "Delimiter");
+  w.delimiter = delimiter_of(input);
   w.after = v2 ? (token ? token : jsonutil_string(input, "StartAfter"))
                : jsonutil_string(input, "Marker");
   w.max = s3_max_keys(input, "MaxKeys");
@@ -274,7 +281,7 @@ void s3_op_list_object_versions(aws_call *call, json_t *input) {
   }
   list_walk w = {0};
   w.prefix = jsonutil_string(input, "Prefix");
-  w.delimiter = jsonutil_string(input, "Delimiter");
+  w.delimiter = delimiter_of(input);
   w.max = s3_max_keys(input, "MaxKeys");
   w.url = url;
   w.prefixes = json_array();
@@ -412,7 +419,7 @@ void s3_op_list_uploads(aws_call *call, json_t *input) {
     id_marker = NULL; /* S3 ignores an upload-id-marker without a key-marker */
   list_walk w = {0};
   w.prefix = jsonutil_string(input, "Prefix");
-  w.delimiter = jsonutil_string(input, "Delimiter");
+  w.delimiter = delimiter_of(input);
   w.max = s3_max_keys(input, "MaxUploads");
   w.url = url;
   w.after = key_marker;
@@ -477,8 +484,8 @@ void s3_op_list_uploads(aws_call *call, json_t *input) {
     json_t *item =
         json_pack("{s:s, s:o, s:o, s:s, s:o, s:o}", "UploadId", u->id, "Key", key_json(u->key, url),
                   "Initiated", aws_timestamp_json(u->initiated), "StorageClass",
-                  sc ? json_string_value(sc) : "STANDARD", "Owner", s3_owner_json(s3_acl_owner(b)),
-                  "Initiator", s3_owner_json(s3_acl_owner(b)));
+                  sc ? json_string_value(sc) : "STANDARD", "Owner", s3_upload_party_json(b, u, 0),
+                  "Initiator", s3_upload_party_json(b, u, 1));
     if (u->ck_algo != S3_CK_NONE)
       json_object_set_new(item, "ChecksumAlgorithm",
                           json_string(s3_checksum_algo_name(u->ck_algo)));

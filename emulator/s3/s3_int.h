@@ -227,6 +227,7 @@ typedef struct s3_upload {
   char id[48];
   char *key;
   double initiated;
+  char initiator[16]; /* the account that created it (12 digits) */
   json_t *attrs, *tags, *acl;
   s3_checksum_algo ck_algo;
   int ck_full_object; /* x-amz-checksum-type FULL_OBJECT (else COMPOSITE) */
@@ -659,6 +660,10 @@ void s3_op_post_object(aws_call *call, json_t *input);
 void s3_op_list_objects(aws_call *call, json_t *input);
 void s3_op_list_object_versions(aws_call *call, json_t *input);
 void s3_op_list_uploads(aws_call *call, json_t *input);
+/* An upload's Initiator (who created it) or Owner (who will own the object:
+ * the initiator, or the bucket owner when ACLs are disabled) as
+ * ListMultipartUploads and ListParts name them. Owned. */
+json_t *s3_upload_party_json(const s3_bucket *b, const s3_upload *u, int initiator);
 
 void s3_op_create_multipart(aws_call *call, json_t *input);
 void s3_op_upload_part(aws_call *call, json_t *input);
