@@ -562,15 +562,19 @@ int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket
   int allowed = verdict != DENY && (is_owner || verdict == ALLOW);
   if (!allowed && verdict != DENY) {
     const json_t *acl = b->acl;
+    int object_owner = 0;
     if (key) {
       s3_key *k = s3_key_find(b, key);
       if (k && (strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:GetObjectAcl") == 0 ||
-                strcmp(action, "s3:PutObjectAcl") == 0))
+                strcmp(action, "s3:PutObjectAcl") == 0)) {
         acl = k->versions->acl;
+        /* An object's owner (its writer, ownership.c) has full control of it. */
+        object_owner = !anonymous && strcmp(s3_object_owner(b, k->versions), account) == 0;
+      }
     }
     /* With ACLs disabled (ownership.c) they grant nothing. */
-    allowed =
-        !s3_ownership_enforced(b) && acl_grants(acl, action, account, pab(b, "IgnorePublicAcls"));
+    allowed = object_owner || (!s3_ownership_enforced(b) &&
+                               acl_grants(acl, action, account, pab(b, "IgnorePublicAcls")));
   }
   if (!allowed) {
     s3_unlock(st);

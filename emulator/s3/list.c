@@ -83,7 +83,7 @@ static json_t *content_item(const s3_bucket *b, const s3_key *k, const s3_versio
                 aws_timestamp_json(v->mtime), "ETag", v->etag, "Size", (json_int_t)v->size,
                 "StorageClass", sc ? json_string_value(sc) : "STANDARD");
   if (owner)
-    json_object_set_new(item, "Owner", s3_owner_json(s3_acl_owner(b)));
+    json_object_set_new(item, "Owner", s3_owner_json(s3_object_owner(b, v)));
   if (v->ck_algo != S3_CK_NONE)
     json_object_set_new(item, "ChecksumAlgorithm",
                         json_pack("[s]", s3_checksum_algo_name(v->ck_algo)));
@@ -342,7 +342,7 @@ void s3_op_list_object_versions(aws_call *call, json_t *input) {
       json_t *item =
           json_pack("{s:o, s:s, s:b, s:o, s:o}", "Key", key_json(k->key, url), "VersionId",
                     v->version_id, "IsLatest", v == k->versions, "LastModified",
-                    aws_timestamp_json(v->mtime), "Owner", s3_owner_json(s3_acl_owner(b)));
+                    aws_timestamp_json(v->mtime), "Owner", s3_owner_json(s3_object_owner(b, v)));
       if (v->delete_marker) {
         json_array_append_new(markers, item);
       } else {

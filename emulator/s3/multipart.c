@@ -547,6 +547,7 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
   v->attrs = json_incref(u->attrs);
   v->tags = json_incref(u->tags);
   v->acl = json_incref(u->acl);
+  memcpy(v->owner, u->initiator, sizeof(v->owner)); /* the writer is who started it */
   char *key = strdup(u->key);
   if (!key || s3_version_install(st, b, u->key, v) < 0) {
     s3_unlock(st);

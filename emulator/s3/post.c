@@ -726,6 +726,7 @@ void s3_op_post_object(aws_call *call, json_t *input) {
   v->tags = tags;
   tags = NULL;
   v->acl = s3_acl_from_input(call, fields);
+  snprintf(v->owner, sizeof(v->owner), "%s", aws_call_account(call));
   if (s3_version_install(st, b, key, v) < 0) {
     s3_unlock(st);
     s3_version_free(st, v, S3_DROP_DATA);

@@ -195,13 +195,14 @@ typedef struct s3_version {
   char *version_id; /* "null" for unversioned writes */
   int delete_marker;
   uint64_t size;
-  uint64_t file; /* data file number; 0: in memory (data) or empty */
-  char *data;    /* in-memory body of size bytes (<= S3_INLINE_MAX), owned; NULL when empty */
-  char etag[48]; /* quoted */
-  double mtime;  /* whole seconds */
-  json_t *attrs; /* output members: ContentType, Metadata, StorageClass, … */
-  json_t *tags;  /* TagSet array or NULL */
-  json_t *acl;   /* canned ACL string or AccessControlPolicy object, or NULL */
+  uint64_t file;  /* data file number; 0: in memory (data) or empty */
+  char *data;     /* in-memory body of size bytes (<= S3_INLINE_MAX), owned; NULL when empty */
+  char etag[48];  /* quoted */
+  double mtime;   /* whole seconds */
+  json_t *attrs;  /* output members: ContentType, Metadata, StorageClass, … */
+  json_t *tags;   /* TagSet array or NULL */
+  json_t *acl;    /* canned ACL string or AccessControlPolicy object, or NULL */
+  char owner[16]; /* the writer's account (12 digits); "" for the bucket owner */
   s3_checksum_algo ck_algo;
   char checksum[96];
   int ck_composite;        /* the checksum is of the parts' checksums ("…-N") */
@@ -642,6 +643,12 @@ void s3_ownership_fail_bucket_acl(aws_call *call);
 /* GetBucketAcl / GetObjectAcl output of acl stored on b (or one of its
  * objects): the bucket owner's full control alone when b is enforced. Owned. */
 json_t *s3_ownership_acl_output(const s3_bucket *b, const json_t *acl);
+/* The account that owns version v of b: its writer, unless ACLs are
+ * disabled or the bucket prefers its owner for writes that grant it full
+ * control (then the bucket owner). Borrowed. */
+const char *s3_object_owner(const s3_bucket *b, const s3_version *v);
+/* An object's ACL as GetObjectAcl answers it (owner, grants). Owned. */
+json_t *s3_object_acl_output(const s3_bucket *b, const s3_version *v);
 
 /* The TagSet of an x-amz-tagging header's text (NULL when absent or not
  * valid). Owned. */

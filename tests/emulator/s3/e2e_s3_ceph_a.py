@@ -5,8 +5,9 @@ delimiter left out of listings, POST Object's policy checked against the key
 as stored (${filename} replaced), its expiration's ISO 8601 form and its
 required signature fields, the form's signer as the request's principal
 (with --s3-enforce-access and signature verification), canonical user ids in
-ACL grants, multipart uploads naming their initiator, and READ/WRITE ACL
-grants covering the listings and uploads S3 maps them to."""
+ACL grants, multipart uploads naming their initiator, objects owned by their
+writer (ACLs, listings, access), and READ/WRITE ACL grants covering the
+listings and uploads S3 maps them to."""
 
 import base64
 import datetime
@@ -301,9 +302,82 @@ def test_read_and_write_grants_cover_listings_and_uploads():
         strict.stop()
 
 
+def test_objects_are_owned_by_their_writer():
+    s3, other = client(), alt()
+    them = {"ID": hashlib.sha256(ALT_KEY.encode()).hexdigest(), "DisplayName": ALT_KEY}
+    s3.create_bucket(Bucket="ceph-own-writer", ObjectOwnership="ObjectWriter")
+    me = s3.get_bucket_acl(Bucket="ceph-own-writer")["Owner"]
+
+    def grants(bucket, key):
+        acl = s3.get_object_acl(Bucket=bucket, Key=key)
+        return acl["Owner"]["ID"], sorted((g["Grantee"]["ID"], g["Permission"])
+                                          for g in acl["Grants"])
+    other.put_object(Bucket="ceph-own-writer", Key="r", Body=b"x", ACL="bucket-owner-read")
+    assert grants("ceph-own-writer", "r") == (
+        them["ID"], sorted([(them["ID"], "FULL_CONTROL"), (me["ID"], "READ")]))
+    other.put_object(Bucket="ceph-own-writer", Key="f", Body=b"x",
+                     ACL="bucket-owner-full-control")
+    assert grants("ceph-own-writer", "f") == (
+        them["ID"], sorted([(them["ID"], "FULL_CONTROL"), (me["ID"], "FULL_CONTROL")]))
+    s3.put_object(Bucket="ceph-own-writer", Key="m", Body=b"x", ACL="bucket-owner-read")
+    assert grants("ceph-own-writer", "m") == (me["ID"], [(me["ID"], "FULL_CONTROL")])
+    # listings name each object's owner
+    owners = {o["Key"]: o["Owner"]["ID"]
+              for o in s3.list_objects_v2(Bucket="ceph-own-writer", FetchOwner=True)["Contents"]}
+    assert owners == {"f": them["ID"], "m": me["ID"], "r": them["ID"]}, owners
+    owners = {o["Key"]: o["Owner"]["ID"]
+              for o in s3.list_object_versions(Bucket="ceph-own-writer")["Versions"]}
+    assert owners == {"f": them["ID"], "m": me["ID"], "r": them["ID"]}, owners
+    # a copy and a completed upload belong to whoever made them
+    other.copy_object(Bucket="ceph-own-writer", Key="c",
+                      CopySource={"Bucket": "ceph-own-writer", "Key": "m"})
+    uid = other.create_multipart_upload(Bucket="ceph-own-writer", Key="u")["UploadId"]
+    etag = other.upload_part(Bucket="ceph-own-writer", Key="u", UploadId=uid, PartNumber=1,
+                             Body=b"p")["ETag"]
+    other.complete_multipart_upload(Bucket="ceph-own-writer", Key="u", UploadId=uid,
+                                    MultipartUpload={"Parts": [{"ETag": etag,
+                                                                "PartNumber": 1}]})
+    for key in ("c", "u"):
+        assert grants("ceph-own-writer", key)[0] == them["ID"], key
+    # ACLs disabled: the bucket owner owns everything; preferred: writes that
+    # give it full control
+    s3.create_bucket(Bucket="ceph-own-enforced")
+    other.put_object(Bucket="ceph-own-enforced", Key="k", Body=b"x")
+    assert grants("ceph-own-enforced", "k") == (me["ID"], [(me["ID"], "FULL_CONTROL")])
+    s3.create_bucket(Bucket="ceph-own-preferred", ObjectOwnership="BucketOwnerPreferred")
+    other.put_object(Bucket="ceph-own-preferred", Key="given", Body=b"x",
+                     ACL="bucket-owner-full-control")
+    other.put_object(Bucket="ceph-own-preferred", Key="kept", Body=b"x")
+    assert grants("ceph-own-preferred", "given")[0] == me["ID"]
+    assert grants("ceph-own-preferred", "kept")[0] == them["ID"]
+
+
+def test_object_owner_has_full_control_when_enforced():
+    strict = Emulator({"AIRGAP_S3_ENFORCE_ACCESS": "1"})
+    try:
+        s3, other = alt("test", strict), alt(ALT_KEY, strict)
+        s3.create_bucket(Bucket="ceph-own-acl", ObjectOwnership="ObjectWriter")
+        s3.put_bucket_acl(Bucket="ceph-own-acl", ACL="public-read-write")
+        other.put_object(Bucket="ceph-own-acl", Key="theirs", Body=b"x",
+                         ACL="bucket-owner-read")
+        s3.put_object(Bucket="ceph-own-acl", Key="mine", Body=b"x")
+        # the writer reads and changes its object's ACL; not another's
+        acl = other.get_object_acl(Bucket="ceph-own-acl", Key="theirs")
+        assert acl["Owner"]["DisplayName"] == ALT_KEY, acl
+        other.put_object_acl(Bucket="ceph-own-acl", Key="theirs", ACL="private")
+        assert other.get_object(Bucket="ceph-own-acl", Key="theirs")["Body"].read() == b"x"
+        for op in (other.get_object_acl, other.get_object):
+            assert code_of(op, Bucket="ceph-own-acl", Key="mine") == (403, "AccessDenied"), op
+        # the bucket owner keeps access to what others wrote
+        s3.get_object_acl(Bucket="ceph-own-acl", Key="theirs")
+    finally:
+        strict.stop()
+
+
 if __name__ == "__main__":
     run([test_empty_delimiter_is_no_delimiter, test_post_policy_checks_the_key_as_stored,
          test_post_expiration_must_be_iso8601, test_post_policy_needs_its_signature_fields,
          test_post_signer_is_the_principal_when_strict, test_acl_grants_need_canonical_ids,
          test_uploads_name_their_initiator,
-         test_read_and_write_grants_cover_listings_and_uploads])
+         test_read_and_write_grants_cover_listings_and_uploads,
+         test_objects_are_owned_by_their_writer, test_object_owner_has_full_control_when_enforced])
