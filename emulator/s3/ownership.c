@@ -16,6 +16,11 @@
  * bucket whose ACL grants anyone else, answer 400
  * InvalidBucketAclWithObjectOwnership. Reading ACLs still works and shows
  * the bucket owner's full control alone; stored ACLs grant nothing.
+ *
+ * On the other settings an object belongs to the account that wrote it
+ * (ObjectWriter; BucketOwnerPreferred too, unless the write gave the bucket
+ * owner full control with the canned bucket-owner-full-control), which
+ * GetObjectAcl, the listings and access control go by.
  */
 #include "emulator/s3/s3_int.h"
 

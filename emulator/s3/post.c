@@ -375,9 +375,10 @@ cleanup:
   return rc;
 }
 
-/* Checks that a form with a policy carries its signature fields (as S3 does
- * in every mode), and verifies the signature when the emulator verifies
- * signatures. 0, or -1 after answering. */
+/* Checks that a form with a policy carries its signature fields (S3 refuses
+ * it otherwise, so this holds whether signatures are verified or not), makes
+ * the form's signer the request's principal, and verifies the signature when
+ * the emulator verifies signatures. 0, or -1 after answering. */
 static int check_signature(aws_call *call, const s3_form *f, const char *policy) {
   int strict = emulator_sigv4_enabled(aws_call_emulator(call));
   const char *algo = s3_form_get(f, "x-amz-algorithm");
