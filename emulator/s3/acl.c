@@ -63,6 +63,16 @@ static const char *const grant_headers[] = {"x-amz-grant-full-control", "x-amz-g
 static const char *const grant_permissions[] = {"FULL_CONTROL", "READ", "READ_ACP", "WRITE",
                                                 "WRITE_ACP"};
 
+/* A canonical user id as S3 issues them: 64 lowercase hexadecimal digits. */
+static int canonical_id_valid(const char *id, size_t len) {
+  if (len != 64)
+    return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!isxdigit((unsigned char)id[i]) || isupper((unsigned char)id[i]))
+      return 0;
+  return 1;
+}
+
 /* One grantee of an x-amz-grant-* header: key="value" (id, uri,
  * emailAddress). Appends {"Grantee", "Permission"} to out (when not NULL).
  * 0, or -1 with the reason in *why. */
@@ -173,15 +183,6 @@ static void fail_malformed_acl(aws_call *call) {
                 "published schema");
 }
 
-/* 1 when id has the shape of a canonical user id: 64 lowercase hex digits. */
-static int canonical_id_valid(const char *id) {
-  size_t n = 0;
-  for (; id && id[n]; n++)
-    if (!isxdigit((unsigned char)id[n]) || isupper((unsigned char)id[n]))
-      return 0;
-  return n == 64;
-}
-
 /* The grants of an ACL (from x-amz-grant-* headers or an
  * AccessControlPolicy body) checked as S3 checks them: known permissions,
  * canonical ids of the right shape, and no e-mail grantees, which S3 cannot
@@ -203,7 +204,7 @@ static int grants_valid(aws_call *call, const json_t *grants) {
       return -1;
     }
     const char *id = jsonutil_string(grantee, "ID");
-    if (strcmp(type, "CanonicalUser") == 0 && !canonical_id_valid(id)) {
+    if (strcmp(type, "CanonicalUser") == 0 && (!id || !canonical_id_valid(id, strlen(id)))) {
       aws_call_fail_fields(call, 400, "InvalidArgument",
                            json_pack("{s:s, s:s}", "ArgumentName", "CanonicalUser/ID",
                                      "ArgumentValue", id ? id : ""),
@@ -455,11 +456,27 @@ static void action_of(char *out, size_t size, const char *op) {
 #define ALL_USERS "http://acs.amazonaws.com/groups/global/AllUsers"
 #define AUTHENTICATED_USERS "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
 
+/* The actions READ grants (S3's mapping of ACL permissions to policy
+ * actions): listing the bucket, its versions and uploads, reading objects. */
+static int read_action(const char *action) {
+  return strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:GetObjectVersion") == 0 ||
+         strcmp(action, "s3:ListBucket") == 0 || strcmp(action, "s3:ListBucketVersions") == 0 ||
+         strcmp(action, "s3:ListBucketMultipartUploads") == 0;
+}
+
+/* The actions WRITE grants: writing and deleting objects, and managing the
+ * multipart uploads such writes start. */
+static int write_action(const char *action) {
+  return strcmp(action, "s3:PutObject") == 0 || strcmp(action, "s3:DeleteObject") == 0 ||
+         strcmp(action, "s3:AbortMultipartUpload") == 0 ||
+         strcmp(action, "s3:ListMultipartUploadParts") == 0;
+}
+
 /* Does a permission (READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL) allow
  * the action? */
 static int permission_allows(const char *perm, const char *action) {
-  int read = strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:ListBucket") == 0;
-  int write = strcmp(action, "s3:PutObject") == 0 || strcmp(action, "s3:DeleteObject") == 0;
+  int read = read_action(action);
+  int write = write_action(action);
   int read_acp = strcmp(action, "s3:GetObjectAcl") == 0 || strcmp(action, "s3:GetBucketAcl") == 0;
   int write_acp = strcmp(action, "s3:PutObjectAcl") == 0 || strcmp(action, "s3:PutBucketAcl") == 0;
   if (!perm)
@@ -502,8 +519,8 @@ static int acl_grants(const json_t *acl, const char *action, const char *account
   if (!canned || ignore_public)
     return 0;
   int signed_caller = account[0] != '\0';
-  int read = strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:ListBucket") == 0;
-  int write = strcmp(action, "s3:PutObject") == 0 || strcmp(action, "s3:DeleteObject") == 0;
+  int read = read_action(action);
+  int write = write_action(action);
   if (strcmp(canned, "public-read") == 0)
     return read;
   if (strcmp(canned, "public-read-write") == 0)
@@ -597,15 +614,19 @@ int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket
   int allowed = verdict != DENY && (is_owner || verdict == ALLOW);
   if (!allowed && verdict != DENY) {
     const json_t *acl = b->acl;
+    int object_owner = 0;
     if (key) {
       s3_key *k = s3_key_find(b, key);
       if (k && (strcmp(action, "s3:GetObject") == 0 || strcmp(action, "s3:GetObjectAcl") == 0 ||
-                strcmp(action, "s3:PutObjectAcl") == 0))
+                strcmp(action, "s3:PutObjectAcl") == 0)) {
         acl = k->versions->acl;
+        /* An object's owner (its writer, ownership.c) has full control of it. */
+        object_owner = !anonymous && strcmp(s3_object_owner(b, k->versions), account) == 0;
+      }
     }
     /* With ACLs disabled (ownership.c) they grant nothing. */
-    allowed =
-        !s3_ownership_enforced(b) && acl_grants(acl, action, account, pab(b, "IgnorePublicAcls"));
+    allowed = object_owner || (!s3_ownership_enforced(b) &&
+                               acl_grants(acl, action, account, pab(b, "IgnorePublicAcls")));
   }
   if (!allowed) {
     s3_unlock(st);

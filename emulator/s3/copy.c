@@ -204,6 +204,7 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   }
   v->tags = replace_tags ? json_incref(tags) : json_incref(sv->tags);
   v->acl = s3_acl_from_input(call, input);
+  snprintf(v->owner, sizeof(v->owner), "%s", aws_call_account(call));
   /* A copy is encrypted and locked as its request and bucket say, never as
    * its source was. */
   s3_sse_apply(call, b, input, ssec, v->attrs);

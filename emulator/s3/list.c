@@ -81,7 +81,7 @@ static json_t *content_item(const s3_bucket *b, const s3_key *k, const s3_versio
                 aws_timestamp_json(v->mtime), "ETag", v->etag, "Size", (json_int_t)v->size,
                 "StorageClass", sc ? json_string_value(sc) : "STANDARD");
   if (owner)
-    json_object_set_new(item, "Owner", s3_owner_json(s3_acl_owner(b)));
+    json_object_set_new(item, "Owner", s3_owner_json(s3_object_owner(b, v)));
   if (v->ck_algo != S3_CK_NONE)
     json_object_set_new(item, "ChecksumAlgorithm",
                         json_pack("[s]", s3_checksum_algo_name(v->ck_algo)));
@@ -162,6 +162,13 @@ static int encoding_url(aws_call *call, const json_t *input, int *url) {
   return 0;
 }
 
+/* The request's delimiter; an empty one is no delimiter (S3 then leaves
+ * Delimiter, and NextMarker, out of the answer). Borrowed. */
+static const char *delimiter_of(const json_t *input) {
+  const char *d = jsonutil_string(input, "Delimiter");
+  return d && *d ? d : NULL;
+}
+
 static void set_str(json_t *out, const char *member, const char *value, int url) {
   if (value)
     json_object_set_new(out, member, key_json(value, url));
@@ -194,7 +201,7 @@ void s3_op_list_objects(aws_call *call, json_t *input) {
   }
   list_walk w = {0};
   w.prefix = jsonutil_string(input, "Prefix");
-  w.delimiter = jsonutil_string(input, "Delimiter");
+  w.delimiter = delimiter_of(input);
   w.after = v2 ? (token ? token : jsonutil_string(input, "StartAfter"))
                : jsonutil_string(input, "Marker");
   w.max = s3_max_keys(input, "MaxKeys");
@@ -272,7 +279,7 @@ void s3_op_list_object_versions(aws_call *call, json_t *input) {
   }
   list_walk w = {0};
   w.prefix = jsonutil_string(input, "Prefix");
-  w.delimiter = jsonutil_string(input, "Delimiter");
+  w.delimiter = delimiter_of(input);
   w.max = s3_max_keys(input, "MaxKeys");
   w.url = url;
   w.prefixes = json_array();
@@ -333,7 +340,7 @@ void s3_op_list_object_versions(aws_call *call, json_t *input) {
       json_t *item =
           json_pack("{s:o, s:s, s:b, s:o, s:o}", "Key", key_json(k->key, url), "VersionId",
                     v->version_id, "IsLatest", v == k->versions, "LastModified",
-                    aws_timestamp_json(v->mtime), "Owner", s3_owner_json(s3_acl_owner(b)));
+                    aws_timestamp_json(v->mtime), "Owner", s3_owner_json(s3_object_owner(b, v)));
       if (v->delete_marker) {
         json_array_append_new(markers, item);
       } else {
@@ -410,7 +417,7 @@ void s3_op_list_uploads(aws_call *call, json_t *input) {
     id_marker = NULL; /* S3 ignores an upload-id-marker without a key-marker */
   list_walk w = {0};
   w.prefix = jsonutil_string(input, "Prefix");
-  w.delimiter = jsonutil_string(input, "Delimiter");
+  w.delimiter = delimiter_of(input);
   w.max = s3_max_keys(input, "MaxUploads");
   w.url = url;
   w.after = key_marker;
@@ -475,8 +482,8 @@ void s3_op_list_uploads(aws_call *call, json_t *input) {
     json_t *item =
         json_pack("{s:s, s:o, s:o, s:s, s:o, s:o}", "UploadId", u->id, "Key", key_json(u->key, url),
                   "Initiated", aws_timestamp_json(u->initiated), "StorageClass",
-                  sc ? json_string_value(sc) : "STANDARD", "Owner", s3_owner_json(s3_acl_owner(b)),
-                  "Initiator", s3_owner_json(s3_acl_owner(b)));
+                  sc ? json_string_value(sc) : "STANDARD", "Owner", s3_upload_party_json(b, u, 0),
+                  "Initiator", s3_upload_party_json(b, u, 1));
     if (u->ck_algo != S3_CK_NONE)
       json_object_set_new(item, "ChecksumAlgorithm",
                           json_string(s3_checksum_algo_name(u->ck_algo)));

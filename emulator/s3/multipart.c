@@ -103,6 +103,7 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
   }
   s3_random_id(u->id, 41);
   u->initiated = s3_now();
+  snprintf(u->initiator, sizeof(u->initiator), "%s", aws_call_account(call));
   u->attrs = s3_attrs_from_input(input);
   u->tags = tags;
   u->acl = s3_acl_from_input(call, input);
@@ -233,6 +234,12 @@ void s3_op_upload_part(aws_call *call, json_t *input) {
   if (r.ck_algo != S3_CK_NONE)
     s3_checksum_output(call, out, r.ck_algo, r.checksum);
   aws_call_reply(call, out);
+}
+
+json_t *s3_upload_party_json(const s3_bucket *b, const s3_upload *u, int initiator) {
+  if (!u->initiator[0] || (!initiator && s3_ownership_enforced(b)))
+    return s3_owner_json(s3_acl_owner(b));
+  return s3_owner_json(u->initiator);
 }
 
 void s3_op_upload_part_copy(aws_call *call, json_t *input) {
@@ -554,6 +561,7 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
   v->attrs = json_incref(u->attrs);
   v->tags = json_incref(u->tags);
   v->acl = json_incref(u->acl);
+  memcpy(v->owner, u->initiator, sizeof(v->owner)); /* the writer is who started it */
   char *key = strdup(u->key);
   if (!key || s3_version_install(st, b, u->key, v) < 0) {
     s3_unlock(st);
@@ -628,8 +636,8 @@ void s3_op_list_parts(aws_call *call, json_t *input) {
       json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:b, s:o, s:o, s:s}", "Bucket", b->name, "Key",
                 u->key, "UploadId", u->id, "PartNumberMarker",
                 (json_int_t)(marker > 0 ? marker : 0), "NextPartNumberMarker", next, "MaxParts",
-                max, "IsTruncated", truncated, "Owner", s3_owner_json(s3_acl_owner(b)), "Initiator",
-                s3_owner_json(s3_acl_owner(b)), "StorageClass", "STANDARD");
+                max, "IsTruncated", truncated, "Owner", s3_upload_party_json(b, u, 0), "Initiator",
+                s3_upload_party_json(b, u, 1), "StorageClass", "STANDARD");
   s3_unlock(st);
   if (json_array_size(list))
     json_object_set_new(out, "Parts", list);

@@ -203,6 +203,7 @@ void s3_op_put_object(aws_call *call, json_t *input) {
   v->attrs = s3_attrs_from_input(input);
   v->tags = tags;
   v->acl = s3_acl_from_input(call, input);
+  snprintf(v->owner, sizeof(v->owner), "%s", aws_call_account(call));
   v->ck_algo = r.ck_algo;
   memcpy(v->checksum, r.checksum, sizeof(v->checksum));
   s3_sse_apply(call, b, input, ssec, v->attrs);
@@ -692,7 +693,7 @@ void s3_op_object_subresource(aws_call *call, json_t *input) {
     }
   } else {
     json_decref(out);
-    out = s3_ownership_acl_output(b, v->acl);
+    out = s3_object_acl_output(b, v);
   }
   if (b->versioning && strcmp(op, "GetObjectAcl") != 0 && strcmp(op, "PutObjectAcl") != 0)
     json_object_set_new(out, "VersionId", json_string(v->version_id));

@@ -16,6 +16,11 @@
  * bucket whose ACL grants anyone else, answer 400
  * InvalidBucketAclWithObjectOwnership. Reading ACLs still works and shows
  * the bucket owner's full control alone; stored ACLs grant nothing.
+ *
+ * On the other settings an object belongs to the account that wrote it
+ * (ObjectWriter; BucketOwnerPreferred too, unless the write gave the bucket
+ * owner full control with the canned bucket-owner-full-control), which
+ * GetObjectAcl, the listings and access control go by.
  */
 #include "emulator/s3/s3_int.h"
 
@@ -70,6 +75,37 @@ int s3_ownership_check_write(aws_call *call, const s3_bucket *b, const json_t *i
 void s3_ownership_fail_bucket_acl(aws_call *call) {
   aws_call_fail(call, 400, "InvalidBucketAclWithObjectOwnership",
                 "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting");
+}
+
+const char *s3_object_owner(const s3_bucket *b, const s3_version *v) {
+  if (!v || !v->owner[0] || s3_ownership_enforced(b))
+    return s3_acl_owner(b);
+  const json_t *rules = json_object_get(json_object_get(b->configs, "OwnershipControls"), "Rules");
+  const char *o = jsonutil_string(json_array_get(rules, 0), "ObjectOwnership");
+  if (o && strcmp(o, "BucketOwnerPreferred") == 0 && json_is_string(v->acl) &&
+      strcmp(json_string_value(v->acl), "bucket-owner-full-control") == 0)
+    return s3_acl_owner(b);
+  return v->owner;
+}
+
+json_t *s3_object_acl_output(const s3_bucket *b, const s3_version *v) {
+  const char *owner = s3_object_owner(b, v);
+  json_t *out = s3_acl_output(s3_ownership_enforced(b) ? NULL : v->acl, owner);
+  /* The canned bucket-owner-* ACLs also grant the bucket owner, when it is
+   * not the object's owner. */
+  const char *canned = json_string_value(v->acl);
+  const char *bucket_owner = s3_acl_owner(b);
+  if (out && canned && strcmp(owner, bucket_owner) != 0 && !s3_ownership_enforced(b) &&
+      (strcmp(canned, "bucket-owner-read") == 0 ||
+       strcmp(canned, "bucket-owner-full-control") == 0)) {
+    json_t *grantee = s3_owner_json(bucket_owner);
+    json_object_set_new(grantee, "Type", json_string("CanonicalUser"));
+    json_array_append_new(
+        json_object_get(out, "Grants"),
+        json_pack("{s:o, s:s}", "Grantee", grantee, "Permission",
+                  strcmp(canned, "bucket-owner-read") == 0 ? "READ" : "FULL_CONTROL"));
+  }
+  return out;
 }
 
 json_t *s3_ownership_acl_output(const s3_bucket *b, const json_t *acl) {

@@ -13,9 +13,11 @@
  * The policy document (base64 JSON) is checked whenever it is sent:
  * expiration, and each condition (exact match, eq, starts-with,
  * content-length-range) against the form fields, and no field may go
- * unchecked. Its signature (SigV4 x-amz-* fields or SigV2
- * AWSAccessKeyId/signature) is verified only when the emulator verifies
- * signatures (sigv4.c), as LocalStack does.
+ * unchecked; a key with ${filename} is checked as stored, the name
+ * replaced. Its signature fields (SigV4 x-amz-* fields or SigV2
+ * AWSAccessKeyId/signature) must come with it, as S3 requires; the
+ * signature itself is verified only when the emulator verifies signatures
+ * (sigv4.c), as LocalStack does.
  */
 #include "emulator/s3/s3_int.h"
 
@@ -28,6 +30,7 @@
 #include "emulator/protocol/protocol.h"
 #include "emulator/sigv4.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,12 +214,16 @@ int s3_form_parse(s3_form *out, const char *content_type, const char *body, size
 
 /* ---- the policy ---- */
 
-/* What a condition names ("$key" → the key field; "bucket" the bucket). */
-static const char *field_value(const s3_form *f, const char *bucket, const char *name) {
+/* What a condition names ("$key" → the key, with ${filename} replaced as S3
+ * checks it; "bucket" the bucket). */
+static const char *field_value(const s3_form *f, const char *bucket, const char *key,
+                               const char *name) {
   if (*name == '$')
     name++;
   if (strcasecmp(name, "bucket") == 0)
     return bucket;
+  if (strcasecmp(name, "key") == 0)
+    return key;
   const char *v = s3_form_get(f, name);
   return v ? v : "";
 }
@@ -237,8 +244,27 @@ static void cover(int *covered, const s3_form *f, const char *name) {
       covered[i] = 1;
 }
 
-/* Checks the policy document (base64 JSON). 0, or -1 after answering. */
-static int check_policy(aws_call *call, const s3_form *f, const char *bucket, const char *policy) {
+/* An expiration as the policy must give it: ISO 8601 in UTC,
+ * 2007-12-01T12:00:00.000Z (the fraction optional). */
+static int expiration_valid(const char *s) {
+  static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+  size_t i;
+  for (i = 0; shape[i]; i++)
+    if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
+      return 0;
+  if (s[i] == '.') {
+    if (!isdigit((unsigned char)s[++i]))
+      return 0;
+    while (isdigit((unsigned char)s[i]))
+      i++;
+  }
+  return s[i] == 'Z' && s[i + 1] == '\0';
+}
+
+/* Checks the policy document (base64 JSON) against the form and its key
+ * (${filename} replaced). 0, or -1 after answering. */
+static int check_policy(aws_call *call, const s3_form *f, const char *bucket, const char *key,
+                        const char *policy) {
   unsigned char *raw = NULL;
   size_t raw_len = 0;
   json_t *doc = NULL;
@@ -256,7 +282,7 @@ static int check_policy(aws_call *call, const s3_form *f, const char *bucket, co
   const char *expiration = jsonutil_string(doc, "expiration");
   double exp = 0;
   json_t *conds = json_object_get(doc, "conditions");
-  if (!expiration || aws_timestamp_parse(&exp, expiration) < 0) {
+  if (!expiration || !expiration_valid(expiration) || aws_timestamp_parse(&exp, expiration) < 0) {
     aws_call_fail(call, 400, "InvalidPolicyDocument",
                   "Invalid Policy: Invalid 'expiration' value: '%s'", expiration ? expiration : "");
     goto cleanup;
@@ -280,7 +306,7 @@ static int check_policy(aws_call *call, const s3_form *f, const char *bucket, co
                       "Invalid Policy: Invalid Simple-Condition: value must be a string.");
         goto cleanup;
       }
-      if (strcmp(field_value(f, bucket, name), want) != 0) {
+      if (strcmp(field_value(f, bucket, key, name), want) != 0) {
         fail_condition(call, c);
         goto cleanup;
       }
@@ -323,7 +349,7 @@ static int check_policy(aws_call *call, const s3_form *f, const char *bucket, co
       free(text);
       goto cleanup;
     }
-    const char *have = field_value(f, bucket, name);
+    const char *have = field_value(f, bucket, key, name);
     int ok = strcasecmp(op, "eq") == 0 ? strcmp(have, want) == 0
                                        : strncmp(have, want, strlen(want)) == 0;
     if (!ok) {
@@ -349,18 +375,19 @@ cleanup:
   return rc;
 }
 
-/* Verifies the form's signature when the emulator verifies signatures. 0, or
- * -1 after answering. */
+/* Checks that a form with a policy carries its signature fields (S3 refuses
+ * it otherwise, so this holds whether signatures are verified or not), makes
+ * the form's signer the request's principal, and verifies the signature when
+ * the emulator verifies signatures. 0, or -1 after answering. */
 static int check_signature(aws_call *call, const s3_form *f, const char *policy) {
-  if (!emulator_sigv4_enabled(aws_call_emulator(call)))
-    return 0;
+  int strict = emulator_sigv4_enabled(aws_call_emulator(call));
   const char *algo = s3_form_get(f, "x-amz-algorithm");
   const char *cred = s3_form_get(f, "x-amz-credential");
   const char *sig4 = s3_form_get(f, "x-amz-signature");
   const char *ak = s3_form_get(f, "AWSAccessKeyId");
   const char *sig2 = s3_form_get(f, "signature");
   if (!policy) {
-    if (algo || sig4 || sig2) {
+    if (strict && (algo || sig4 || sig2)) {
       aws_call_fail_fields(call, 400, "InvalidArgument",
                            json_pack("{s:s, s:s}", "ArgumentName", "Policy", "ArgumentValue", ""),
                            "Bucket POST must contain a field named 'Policy'.  If it is "
@@ -393,6 +420,14 @@ static int check_signature(aws_call *call, const s3_form *f, const char *policy)
                          missing);
     return -1;
   }
+  /* The form's signer is the request's principal (access control, owners). */
+  char key[129];
+  const char *slash = algo ? strchr(cred, '/') : NULL;
+  size_t klen = algo ? (slash ? (size_t)(slash - cred) : strlen(cred)) : strlen(ak);
+  snprintf(key, sizeof(key), "%.*s", (int)(klen < sizeof(key) ? klen : 0), algo ? cred : ak);
+  aws_call_set_access_key(call, key);
+  if (!strict)
+    return 0;
   aws_error err = {0};
   if (emulator_sigv4_policy_verify(&err, aws_call_emulator(call), policy, algo ? cred : NULL, ak,
                                    algo ? sig4 : sig2) < 0) {
@@ -639,21 +674,8 @@ void s3_op_post_object(aws_call *call, json_t *input) {
   const char *policy = s3_form_get(&form, "policy");
   if (check_signature(call, &form, policy) < 0)
     goto cleanup;
-  if (policy && check_policy(call, &form, bucket, policy) < 0)
+  if (policy && check_policy(call, &form, bucket, key, policy) < 0)
     goto cleanup;
-  /* A signed form names its caller in its fields (the request itself is
-   * unsigned): access control judges that account, not an anonymous one. */
-  if (policy) {
-    const char *cred = s3_form_get(&form, "x-amz-credential");
-    char ak[129];
-    if (cred)
-      snprintf(ak, sizeof(ak), "%.*s", (int)strcspn(cred, "/"), cred);
-    else
-      snprintf(ak, sizeof(ak), "%s",
-               s3_form_get(&form, "AWSAccessKeyId") ? s3_form_get(&form, "AWSAccessKeyId") : "");
-    if (ak[0])
-      aws_call_set_access_key(call, ak);
-  }
   fields = input_from_form(&form);
   if (s3_attrs_check(call, fields) < 0)
     goto cleanup;
@@ -703,6 +725,7 @@ void s3_op_post_object(aws_call *call, json_t *input) {
   v->tags = tags;
   tags = NULL;
   v->acl = s3_acl_from_input(call, fields);
+  snprintf(v->owner, sizeof(v->owner), "%s", aws_call_account(call));
   if (s3_version_install(st, b, key, v) < 0) {
     s3_unlock(st);
     s3_version_free(st, v, S3_DROP_DATA);

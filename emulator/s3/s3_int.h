@@ -196,13 +196,14 @@ typedef struct s3_version {
   char *version_id; /* "null" for unversioned writes */
   int delete_marker;
   uint64_t size;
-  uint64_t file; /* data file number; 0: in memory (data) or empty */
-  char *data;    /* in-memory body of size bytes (<= S3_INLINE_MAX), owned; NULL when empty */
-  char etag[48]; /* quoted */
-  double mtime;  /* whole seconds */
-  json_t *attrs; /* output members: ContentType, Metadata, StorageClass, … */
-  json_t *tags;  /* TagSet array or NULL */
-  json_t *acl;   /* canned ACL string or AccessControlPolicy object, or NULL */
+  uint64_t file;  /* data file number; 0: in memory (data) or empty */
+  char *data;     /* in-memory body of size bytes (<= S3_INLINE_MAX), owned; NULL when empty */
+  char etag[48];  /* quoted */
+  double mtime;   /* whole seconds */
+  json_t *attrs;  /* output members: ContentType, Metadata, StorageClass, … */
+  json_t *tags;   /* TagSet array or NULL */
+  json_t *acl;    /* canned ACL string or AccessControlPolicy object, or NULL */
+  char owner[16]; /* the writer's account (12 digits); "" for the bucket owner */
   s3_checksum_algo ck_algo;
   char checksum[96];
   int ck_composite;        /* the checksum is of the parts' checksums ("…-N") */
@@ -230,6 +231,7 @@ typedef struct s3_upload {
   char id[48];
   char *key;
   double initiated;
+  char initiator[16]; /* the account that created it (12 digits) */
   json_t *attrs, *tags, *acl;
   s3_checksum_algo ck_algo;
   int ck_full_object; /* x-amz-checksum-type FULL_OBJECT (else COMPOSITE) */
@@ -659,6 +661,12 @@ void s3_ownership_fail_bucket_acl(aws_call *call);
 /* GetBucketAcl / GetObjectAcl output of acl stored on b (or one of its
  * objects): the bucket owner's full control alone when b is enforced. Owned. */
 json_t *s3_ownership_acl_output(const s3_bucket *b, const json_t *acl);
+/* The account that owns version v of b: its writer, unless ACLs are
+ * disabled or the bucket prefers its owner for writes that grant it full
+ * control (then the bucket owner). Borrowed. */
+const char *s3_object_owner(const s3_bucket *b, const s3_version *v);
+/* An object's ACL as GetObjectAcl answers it (owner, grants). Owned. */
+json_t *s3_object_acl_output(const s3_bucket *b, const s3_version *v);
 
 /* The TagSet of an x-amz-tagging header's text (NULL when absent or not
  * valid). Owned. */
@@ -677,6 +685,10 @@ void s3_op_post_object(aws_call *call, json_t *input);
 void s3_op_list_objects(aws_call *call, json_t *input);
 void s3_op_list_object_versions(aws_call *call, json_t *input);
 void s3_op_list_uploads(aws_call *call, json_t *input);
+/* An upload's Initiator (who created it) or Owner (who will own the object:
+ * the initiator, or the bucket owner when ACLs are disabled) as
+ * ListMultipartUploads and ListParts name them. Owned. */
+json_t *s3_upload_party_json(const s3_bucket *b, const s3_upload *u, int initiator);
 
 void s3_op_create_multipart(aws_call *call, json_t *input);
 void s3_op_upload_part(aws_call *call, json_t *input);
