@@ -208,6 +208,10 @@ void kin_trim(kin_stream *s, uint64_t now);
 
 /* The 56-digit sequence number of counter seq on shard sh. */
 void kin_seq_format(char out[KIN_SEQ_LEN + 1], uint64_t seq, const kin_shard *sh);
+/* Rewrites the counter of seq_text, a sequence number kin_seq_format wrote,
+ * to seq: the same shard's next number without formatting its other 30
+ * digits again (PutRecords does this per record). */
+void kin_seq_set_counter(char seq_text[KIN_SEQ_LEN + 1], uint64_t seq);
 /* Parses a sequence number; 0 with *seq and *shard_index set, -1 when it is
  * not one of ours. */
 int kin_seq_parse(uint64_t *seq, unsigned *shard_index, const char *text);

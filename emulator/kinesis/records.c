@@ -85,6 +85,7 @@ static kin_shard *shard_for(kin_stream *s, const mpz_t h) {
 typedef struct shard_range {
   unsigned char lo[16], hi[16];
   json_t *id;
+  char seq[KIN_SEQ_LEN + 1]; /* the shard's last sequence number, once id is set */
 } shard_range;
 
 /* The ranges of s's shards (owned: free()), NULL when out of memory. */
@@ -331,15 +332,19 @@ void kin_put_records(aws_call *call, json_t *input) {
      * memory from malloc's per-thread cache instead of growing the heap
      * while a 500-record tree is still alive. */
     json_array_set_new(records, i, json_null());
-    if (!ranges[index].id && !(ranges[index].id = json_string_nocheck(sh->id))) {
-      oom = 1;
-      break;
+    shard_range *range = &ranges[index];
+    if (!range->id) {
+      if (!(range->id = json_string_nocheck(sh->id))) {
+        oom = 1;
+        break;
+      }
+      kin_seq_format(range->seq, r->seq, sh);
+    } else {
+      kin_seq_set_counter(range->seq, r->seq);
     }
-    char seq[KIN_SEQ_LEN + 1];
-    kin_seq_format(seq, r->seq, sh);
     json_t *o = json_object();
-    json_object_set_new_nocheck(o, "SequenceNumber", json_stringn_nocheck(seq, KIN_SEQ_LEN));
-    json_object_set_nocheck(o, "ShardId", ranges[index].id);
+    json_object_set_new_nocheck(o, "SequenceNumber", json_stringn_nocheck(range->seq, KIN_SEQ_LEN));
+    json_object_set_nocheck(o, "ShardId", range->id);
     json_array_append_new(results, o);
   }
   if (!ranges)

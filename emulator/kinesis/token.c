@@ -50,6 +50,10 @@ void kin_seq_format(char out[KIN_SEQ_LEN + 1], uint64_t seq, const kin_shard *sh
   *p = '\0';
 }
 
+void kin_seq_set_counter(char seq_text[KIN_SEQ_LEN + 1], uint64_t seq) {
+  put_digits(seq_text + 2, seq, 24);
+}
+
 int kin_u64_parse(uint64_t *out, const char *text) {
   size_t n = strlen(text);
   if (n == 0 || n > 32 || strspn(text, "0123456789") != n)

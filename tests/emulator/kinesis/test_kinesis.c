@@ -68,7 +68,12 @@ static void test_kinesis_sequence_numbers_round_trip(void **state) {
            (unsigned)UINT32_MAX, (unsigned long long)UINT64_MAX);
   kin_seq_format(text, UINT64_MAX, &widest);
   assert_string_equal(text, expect);
+  /* A counter rewritten in place reads as the same shard's number. */
+  char again[KIN_SEQ_LEN + 1];
+  kin_seq_format(again, 5, &sh);
+  kin_seq_set_counter(again, 123456789);
   kin_seq_format(text, 123456789, &sh);
+  assert_string_equal(again, text);
   assert_int_equal(strlen(text), 56);
   uint64_t seq = 0;
   unsigned index = 0;
