@@ -299,9 +299,10 @@ void kin_put_records(aws_call *call, json_t *input) {
   kin_stream *s = kin_lock_stream(st, call, input, 0, 1);
   if (!s)
     return;
-  /* The answer is dropped once sent: built in the request's arena (the
-   * gateway resets it after this returns; records are stored with malloc). */
-  json_arena_enter();
+  /* The answer is dropped once sent: built in the request's arena when the
+   * gateway parsed the request into it (it resets the arena after this
+   * returns; records are stored with malloc). */
+  int arena = json_arena_owns(input) && json_arena_enter() == 0;
   json_t *results = json_array();
   json_int_t failures = 0;
   int oom = 0;
@@ -354,7 +355,8 @@ void kin_put_records(aws_call *call, json_t *input) {
   free(ranges);
   json_t *out = json_pack("{s:I, s:o, s:s}", "FailedRecordCount", failures, "Records", results,
                           "EncryptionType", s->encryption);
-  json_arena_leave();
+  if (arena)
+    json_arena_leave();
   pthread_mutex_unlock(&st->lock);
   if (oom) {
     json_decref(out);

@@ -279,12 +279,16 @@ static int write_value(dynbuf *b, const aws_model *m, const json_t *ref, const a
     if (!json_is_object(v))
       return 0;
     int first = 1;
+    /* Once every key of v is found the other members need no lookup (an
+     * answer entry often has 2 of its shape's 4). */
+    size_t keys = json_object_size(v), found = 0;
     dynbuf_append(b, "{", 1);
-    for (size_t i = 0; i < info->nmembers; i++) {
+    for (size_t i = 0; i < info->nmembers && found < keys; i++) {
       const aws_shape_member *mb = &info->members[i];
       const json_t *item = json_object_get(v, mb->name);
       if (!item)
         continue;
+      found++;
       size_t mark = b->len;
       write_key(b, use_loc ? mb->wire : mb->name, first);
       if (write_value(b, m, mb->ref, mb->info, item, use_loc, depth + 1))
