@@ -16,6 +16,7 @@
  */
 #include "emulator/emulator.h"
 #include "common/error.h"
+#include "common/json_arena.h"
 #include "common/log.h"
 #include "emulator/emulator_int.h"
 #include "common/clock.h"
@@ -237,6 +238,10 @@ int emulator_start(emulator **out, const emulator_options *options) {
   emu->work_lock = -1;
   pthread_mutex_init(&emu->lock, NULL);
   seed_json();
+  /* jansson's hooks for per-request arenas (gateway.c): plain malloc/free
+   * for everything outside an arena scope. Installed before any server
+   * thread runs. */
+  json_arena_init();
   emu->health_state = json_object();
   emu->credentials = json_object();
   emu->started = time(NULL);

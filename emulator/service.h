@@ -260,6 +260,12 @@ typedef struct aws_service {
    * follows /_aws/<name>/. Answers req and returns 1, or returns 0 (without
    * answering) for a path it does not know, which gets a 404. */
   int (*internal_endpoint)(void *state, http_request *req, const char *rest);
+  /* Optional, NULL-terminated: operations whose handler keeps no reference
+   * to its input past its return and answers before it returns. Their
+   * request is parsed into the thread's jansson arena (common/json_arena.h),
+   * which the gateway resets once the handler has returned; the handler may
+   * build its answer there too. */
+  const char *const *arena_operations;
 } aws_service;
 
 /* An operation the model has but the handler table lacks is answered with a

@@ -18,11 +18,18 @@ static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
  * digest, a cost PutRecords would pay per record. */
 static void md5_fetch(void) { md5_md = EVP_MD_fetch(NULL, "MD5", NULL); }
 
-void kin_hash_key_bytes(unsigned char out[16], const char *key) {
+void kin_hash_key_bytes_ctx(unsigned char out[16], const char *key, size_t len, void *ctx) {
   pthread_once(&md5_once, md5_fetch);
   unsigned int n = 0;
-  if (!md5_md || EVP_Digest(key, strlen(key), out, &n, md5_md, NULL) != 1 || n != 16)
-    EVP_Digest(key, strlen(key), out, &n, EVP_md5(), NULL);
+  if (ctx && md5_md && EVP_DigestInit_ex2(ctx, md5_md, NULL) == 1 &&
+      EVP_DigestUpdate(ctx, key, len) == 1 && EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == 16)
+    return;
+  if (!md5_md || EVP_Digest(key, len, out, &n, md5_md, NULL) != 1 || n != 16)
+    EVP_Digest(key, len, out, &n, EVP_md5(), NULL);
+}
+
+void kin_hash_key_bytes(unsigned char out[16], const char *key) {
+  kin_hash_key_bytes_ctx(out, key, strlen(key), NULL);
 }
 
 void kin_hash_from_bytes(mpz_t out, const unsigned char in[16]) {

@@ -172,6 +172,10 @@ void kin_hash_partition_key(mpz_t out, const char *key);
 /* The same as 16 big-endian bytes (the MD5 digest itself), and conversions
  * between bytes and integers (v must be below 2^128). */
 void kin_hash_key_bytes(unsigned char out[16], const char *key);
+/* The same for a key of len bytes, reusing ctx (an EVP_MD_CTX, or NULL for
+ * a one-shot digest): PutRecords hashes up to 500 keys with one context
+ * instead of making and wiping one per record. */
+void kin_hash_key_bytes_ctx(unsigned char out[16], const char *key, size_t len, void *ctx);
 void kin_hash_from_bytes(mpz_t out, const unsigned char in[16]);
 void kin_hash_to_bytes(unsigned char out[16], const mpz_t v);
 /* Parses a decimal hash key in [0, 2^128); -1 when malformed or out of range. */
@@ -204,6 +208,10 @@ void kin_trim(kin_stream *s, uint64_t now);
 
 /* The 56-digit sequence number of counter seq on shard sh. */
 void kin_seq_format(char out[KIN_SEQ_LEN + 1], uint64_t seq, const kin_shard *sh);
+/* Rewrites the counter of seq_text, a sequence number kin_seq_format wrote,
+ * to seq: the same shard's next number without formatting its other 30
+ * digits again (PutRecords does this per record). */
+void kin_seq_set_counter(char seq_text[KIN_SEQ_LEN + 1], uint64_t seq);
 /* Parses a sequence number; 0 with *seq and *shard_index set, -1 when it is
  * not one of ours. */
 int kin_seq_parse(uint64_t *seq, unsigned *shard_index, const char *text);

@@ -11,8 +11,10 @@
  * stays valid across trimming and resharding, as AWS's do.
  */
 #include "common/error.h"
+#include "common/json_arena.h"
 #include "emulator/kinesis/kinesis_int.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +29,8 @@ static int inject_error(const kin_state *st) {
   return (double)r / 4294967296.0 < st->error_probability;
 }
 
-/* Decoded size of canonical padded base64 text. */
-static size_t b64_size(const char *s) {
-  size_t n = strlen(s);
+/* Decoded size of canonical padded base64 text of n characters. */
+static size_t b64_size(const char *s, size_t n) {
   if (n < 4)
     return 0;
   return n / 4 * 3 - (s[n - 1] == '=') - (s[n - 2] == '=');
@@ -78,8 +79,37 @@ static kin_shard *shard_for(kin_stream *s, const mpz_t h) {
   return i < 0 ? NULL : s->shards[i];
 }
 
-kin_record *kin_record_add(kin_stream *s, kin_shard *sh, const char *key, const char *data,
-                           size_t size) {
+/* A shard's hash key range as 16 big-endian bytes each, which compare as
+ * the numbers do (memcmp): PutRecords places 500 records without GMP.
+ * id: the shard's ShardId string, made once and shared by the answer. */
+typedef struct shard_range {
+  unsigned char lo[16], hi[16];
+  json_t *id;
+  char seq[KIN_SEQ_LEN + 1]; /* the shard's last sequence number, once id is set */
+} shard_range;
+
+/* The ranges of s's shards (owned: free()), NULL when out of memory. */
+static shard_range *shard_ranges(const kin_stream *s) {
+  shard_range *r = calloc(s->nshards ? s->nshards : 1, sizeof(*r));
+  for (size_t i = 0; r && i < s->nshards; i++) {
+    kin_hash_to_bytes(r[i].lo, s->shards[i]->start);
+    kin_hash_to_bytes(r[i].hi, s->shards[i]->end);
+  }
+  return r;
+}
+
+/* shard_index_for on bytes. */
+static long shard_index_bytes(const kin_stream *s, const shard_range *r,
+                              const unsigned char h[16]) {
+  for (size_t i = 0; i < s->nshards; i++)
+    if (s->shards[i]->end_seq == 0 && memcmp(h, r[i].lo, 16) >= 0 && memcmp(h, r[i].hi, 16) <= 0)
+      return (long)i;
+  return -1;
+}
+
+/* kin_record_add with the lengths known (PutRecords has them from jansson). */
+static kin_record *record_store(kin_stream *s, kin_shard *sh, const char *key, size_t kl,
+                                const char *data, size_t dl, size_t size) {
   if (sh->count == sh->cap) {
     if (sh->first > sh->count / 2) {
       memmove(sh->recs, sh->recs + sh->first, (sh->count - sh->first) * sizeof(*sh->recs));
@@ -94,7 +124,6 @@ kin_record *kin_record_add(kin_stream *s, kin_shard *sh, const char *key, const 
       sh->cap = cap;
     }
   }
-  size_t kl = strlen(key), dl = strlen(data);
   char *block = malloc(kl + dl + 2);
   if (!block)
     return NULL;
@@ -109,6 +138,18 @@ kin_record *kin_record_add(kin_stream *s, kin_shard *sh, const char *key, const 
   return r;
 }
 
+kin_record *kin_record_add(kin_stream *s, kin_shard *sh, const char *key, const char *data,
+                           size_t size) {
+  return record_store(s, sh, key, strlen(key), data, strlen(data), size);
+}
+
+/* One record's members, looked up once (jansson hashes the key at every
+ * lookup), borrowed from the request. */
+typedef struct record_in {
+  const char *data, *key;
+  size_t data_len, key_len;
+} record_in;
+
 /* The name of a record's member in validation messages: "data" for
  * PutRecord (index 0), "records.N.member.data" for PutRecords' N-th. */
 static void member_name(char *out, size_t len, size_t index, const char *member) {
@@ -118,16 +159,21 @@ static void member_name(char *out, size_t len, size_t index, const char *member)
     snprintf(out, len, "%s", member);
 }
 
-/* Checks one record's members; fills hash with its hash key (16 big-endian
- * bytes) and *size with its size. index is 0 for PutRecord and N for the
- * N-th record of PutRecords. -1 after answering. */
-static int record_arg(aws_call *call, json_t *entry, size_t index, unsigned char hash[16],
-                      size_t *size) {
-  const char *data = json_string_value(json_object_get(entry, "Data"));
-  const char *key = json_string_value(json_object_get(entry, "PartitionKey"));
-  const char *explicit_key = json_string_value(json_object_get(entry, "ExplicitHashKey"));
+/* Checks one record's members; fills *in with them, hash with its hash key
+ * (16 big-endian bytes) and *size with its size. index is 0 for PutRecord
+ * and N for the N-th record of PutRecords. -1 after answering. */
+static int record_arg(aws_call *call, json_t *entry, size_t index, record_in *in,
+                      unsigned char hash[16], size_t *size, EVP_MD_CTX *md5) {
+  /* The shape check has made Data and PartitionKey present strings. */
+  json_t *jdata = json_object_get(entry, "Data"), *jkey = json_object_get(entry, "PartitionKey");
+  const char *data = json_string_value(jdata), *key = json_string_value(jkey);
+  /* Only records that carry one pay for a third lookup. */
+  const char *explicit_key = json_object_size(entry) > 2
+                                 ? json_string_value(json_object_get(entry, "ExplicitHashKey"))
+                                 : NULL;
   char member[64];
-  size_t dsize = b64_size(data), klen = strlen(key);
+  size_t dlen = json_string_length(jdata), klen = json_string_length(jkey);
+  size_t dsize = b64_size(data, dlen);
   if (dsize > KIN_MAX_RECORD) {
     char value[96];
     member_name(member, sizeof(member), index, "data");
@@ -157,8 +203,9 @@ static int record_arg(aws_call *call, json_t *entry, size_t index, unsigned char
       return -1;
     }
   } else {
-    kin_hash_key_bytes(hash, key);
+    kin_hash_key_bytes_ctx(hash, key, klen, md5);
   }
+  *in = (record_in){data, key, dlen, klen};
   *size = dsize + klen;
   return 0;
 }
@@ -173,8 +220,9 @@ void kin_put_record(aws_call *call, json_t *input) {
   kin_state *st = kin_state_of(call);
   unsigned char hash[16];
   size_t size = 0;
+  record_in rec;
   const char *order = json_string_value(json_object_get(input, "SequenceNumberForOrdering"));
-  if (record_arg(call, input, 0, hash, &size) < 0)
+  if (record_arg(call, input, 0, &rec, hash, &size, NULL) < 0)
     return;
   if (order && (strlen(order) > 129 || strspn(order, "0123456789") != strlen(order))) {
     kin_fail_validation(call, "sequenceNumberForOrdering", order,
@@ -199,8 +247,7 @@ void kin_put_record(aws_call *call, json_t *input) {
     pthread_mutex_unlock(&st->lock);
     return;
   }
-  kin_record *r = kin_record_add(s, sh, json_string_value(json_object_get(input, "PartitionKey")),
-                                 json_string_value(json_object_get(input, "Data")), size);
+  kin_record *r = record_store(s, sh, rec.key, rec.key_len, rec.data, rec.data_len, size);
   if (!r) {
     pthread_mutex_unlock(&st->lock);
     aws_call_fail(call, 500, "InternalFailure", "Out of memory.");
@@ -226,15 +273,22 @@ void kin_put_records(aws_call *call, json_t *input) {
                               : "have length less than or equal to 500");
     return;
   }
-  /* Hashes and sizes on the stack (12 KiB at most): no allocation per batch. */
+  /* Members, hashes and sizes on the stack (28 KiB at most): no allocation
+   * per batch. */
+  record_in ins[KIN_MAX_BATCH_RECORDS];
   unsigned char hashes[KIN_MAX_BATCH_RECORDS][16];
   size_t sizes[KIN_MAX_BATCH_RECORDS];
   size_t total = 0;
+  EVP_MD_CTX *md5 = EVP_MD_CTX_new(); /* NULL: one-shot digests */
   for (size_t i = 0; i < n; i++) {
-    if (record_arg(call, json_array_get(records, i), i + 1, hashes[i], &sizes[i]) < 0)
+    if (record_arg(call, json_array_get(records, i), i + 1, &ins[i], hashes[i], &sizes[i], md5) <
+        0) {
+      EVP_MD_CTX_free(md5);
       return;
+    }
     total += sizes[i];
   }
+  EVP_MD_CTX_free(md5);
   if (total > KIN_MAX_BATCH_BYTES) {
     aws_call_fail(call, 400, "InvalidArgumentException",
                   "Records size exceeds 5 MB limit: the records of this PutRecords request "
@@ -245,17 +299,16 @@ void kin_put_records(aws_call *call, json_t *input) {
   kin_stream *s = kin_lock_stream(st, call, input, 0, 1);
   if (!s)
     return;
+  /* The answer is dropped once sent: built in the request's arena when the
+   * gateway parsed the request into it (it resets the arena after this
+   * returns; records are stored with malloc). */
+  int arena = json_arena_owns(input) && json_arena_enter() == 0;
   json_t *results = json_array();
   json_int_t failures = 0;
   int oom = 0;
-  /* One ShardId string per shard, shared by the answer's entries. */
-  json_t **shard_ids = calloc(s->nshards, sizeof(*shard_ids));
-  mpz_t h;
-  mpz_init2(h, 128);
-  for (size_t i = 0; i < n && !oom && shard_ids; i++) {
-    json_t *entry = json_array_get(records, i);
-    kin_hash_from_bytes(h, hashes[i]);
-    long index = shard_index_for(s, h);
+  shard_range *ranges = shard_ranges(s);
+  for (size_t i = 0; i < n && !oom && ranges; i++) {
+    long index = shard_index_bytes(s, ranges, hashes[i]);
     kin_shard *sh = index < 0 ? NULL : s->shards[index];
     if (!sh || inject_error(st)) {
       char msg[512];
@@ -268,36 +321,42 @@ void kin_put_records(aws_call *call, json_t *input) {
       failures++;
       continue;
     }
-    kin_record *r = kin_record_add(s, sh, json_string_value(json_object_get(entry, "PartitionKey")),
-                                   json_string_value(json_object_get(entry, "Data")), sizes[i]);
+    kin_record *r =
+        record_store(s, sh, ins[i].key, ins[i].key_len, ins[i].data, ins[i].data_len, sizes[i]);
     if (!r) {
       oom = 1;
       break;
     }
     /* The entry is stored: drop it from the input now (the gateway frees
-     * the input after the handler and reads nothing of it), so that the
-     * answer's entry below reuses its memory from malloc's per-thread cache
-     * instead of growing the heap while a 500-record tree is still alive. */
+     * the input after the handler and reads nothing of it). Without an
+     * arena (every slot taken) the answer's entry below then reuses its
+     * memory from malloc's per-thread cache instead of growing the heap
+     * while a 500-record tree is still alive. */
     json_array_set_new(records, i, json_null());
-    if (!shard_ids[index] && !(shard_ids[index] = json_string_nocheck(sh->id))) {
-      oom = 1;
-      break;
+    shard_range *range = &ranges[index];
+    if (!range->id) {
+      if (!(range->id = json_string_nocheck(sh->id))) {
+        oom = 1;
+        break;
+      }
+      kin_seq_format(range->seq, r->seq, sh);
+    } else {
+      kin_seq_set_counter(range->seq, r->seq);
     }
-    char seq[KIN_SEQ_LEN + 1];
-    kin_seq_format(seq, r->seq, sh);
     json_t *o = json_object();
-    json_object_set_new_nocheck(o, "SequenceNumber", json_stringn_nocheck(seq, KIN_SEQ_LEN));
-    json_object_set_nocheck(o, "ShardId", shard_ids[index]);
+    json_object_set_new_nocheck(o, "SequenceNumber", json_stringn_nocheck(range->seq, KIN_SEQ_LEN));
+    json_object_set_nocheck(o, "ShardId", range->id);
     json_array_append_new(results, o);
   }
-  if (!shard_ids)
+  if (!ranges)
     oom = 1;
-  for (size_t i = 0; shard_ids && i < s->nshards; i++)
-    json_decref(shard_ids[i]);
-  free(shard_ids);
-  mpz_clear(h);
+  for (size_t i = 0; ranges && i < s->nshards; i++)
+    json_decref(ranges[i].id);
+  free(ranges);
   json_t *out = json_pack("{s:I, s:o, s:s}", "FailedRecordCount", failures, "Records", results,
                           "EncryptionType", s->encryption);
+  if (arena)
+    json_arena_leave();
   pthread_mutex_unlock(&st->lock);
   if (oom) {
     json_decref(out);

@@ -366,6 +366,10 @@ static const aws_operation kin_operations[] = {
     {"UpdateStreamMode", kin_update_stream_mode},
 };
 
+/* Their handlers copy what they store and answer before returning: the
+ * request and the answer live in the thread's jansson arena (gateway.c). */
+static const char *const kin_arena_operations[] = {"PutRecord", "PutRecords", NULL};
+
 const aws_service aws_service_kinesis = {
     .name = "kinesis",
     .model_name = "kinesis",
@@ -375,4 +379,5 @@ const aws_service aws_service_kinesis = {
     .reset = kin_reset,
     .shutdown = kin_shutdown,
     .destroy = kin_destroy,
+    .arena_operations = kin_arena_operations,
 };

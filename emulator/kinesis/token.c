@@ -27,9 +27,31 @@
 
 #define MAC_HEX 32 /* 16 bytes */
 
+/* v in exactly width decimal digits, zero-padded (v fits: callers' widths
+ * hold their type's largest value). */
+static char *put_digits(char *p, uint64_t v, int width) {
+  for (int i = width - 1; i >= 0; i--) {
+    p[i] = (char)('0' + v % 10);
+    v /= 10;
+  }
+  return p + width;
+}
+
+/* "49", the counter in 24 digits, the shard index in 10, the shard's
+ * creation in 20: what snprintf("49%024llu%010u%020llu") writes, without
+ * its format parsing (PutRecords formats one per record). */
 void kin_seq_format(char out[KIN_SEQ_LEN + 1], uint64_t seq, const kin_shard *sh) {
-  snprintf(out, KIN_SEQ_LEN + 1, "49%024llu%010u%020llu", (unsigned long long)seq, sh->index,
-           (unsigned long long)sh->created_ms);
+  char *p = out;
+  *p++ = '4';
+  *p++ = '9';
+  p = put_digits(p, seq, 24);
+  p = put_digits(p, sh->index, 10);
+  p = put_digits(p, sh->created_ms, 20);
+  *p = '\0';
+}
+
+void kin_seq_set_counter(char seq_text[KIN_SEQ_LEN + 1], uint64_t seq) {
+  put_digits(seq_text + 2, seq, 24);
 }
 
 int kin_u64_parse(uint64_t *out, const char *text) {

@@ -111,6 +111,21 @@ static int compile_shapes(aws_model *m) {
       if (strcmp(mb->wire, member) != 0)
         info->renamed = 1;
     }
+    /* Flags for the JSON path's check of required members (value_json.c). */
+    size_t r;
+    json_t *req;
+    json_array_foreach(info->required, r, req) {
+      size_t k = 0;
+      while (k < info->nmembers &&
+             (!json_is_string(req) || strcmp(info->members[k].name, json_string_value(req)) != 0))
+        k++;
+      if (k == info->nmembers) {
+        info->required_unknown = 1;
+      } else if (!info->members[k].required) {
+        info->members[k].required = 1;
+        info->nrequired++;
+      }
+    }
   }
   return 0;
 }

@@ -34,6 +34,7 @@ typedef struct aws_shape_member {
   const char *wire; /* JSON key when location names apply: locationName, else name */
   const json_t *ref;
   const aws_shape_info *info; /* the member's shape (NULL when the model lacks it) */
+  int required;               /* named in the structure's "required" */
 } aws_shape_member;
 
 /* A shape as the JSON paths use it, compiled once when its model loads; all
@@ -46,6 +47,8 @@ struct aws_shape_info {
   size_t nmembers;
   int renamed;            /* some member's wire key differs from its name */
   const json_t *required; /* structures: the "required" array or NULL */
+  size_t nrequired;       /* members flagged required */
+  int required_unknown;   /* "required" names something that is no member */
   const json_t *item_ref; /* lists: member; maps: value */
   const aws_shape_info *item;
 };

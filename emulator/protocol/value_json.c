@@ -39,7 +39,7 @@ static int take(json_t **repl, aws_parse_ctx *ctx, const json_t *ref, const aws_
       return aws_type_error(ctx, name, "an object");
     if (info->renamed && ctx->use_location_names)
       return aws_value_from_json(repl, ctx, ref, info->shape, v, name, depth);
-    size_t kept = 0;
+    size_t kept = 0, required = 0;
     for (size_t i = 0; i < info->nmembers; i++) {
       const aws_shape_member *mb = &info->members[i];
       json_t *item = json_object_get(v, mb->name);
@@ -56,6 +56,7 @@ static int take(json_t **repl, aws_parse_ctx *ctx, const json_t *ref, const aws_
       if (r)
         json_object_set_new_nocheck(v, mb->name, r);
       kept++;
+      required += mb->required;
     }
     if (json_object_size(v) != kept) {
       /* Unknown keys are dropped, as value.c never copies them. */
@@ -70,6 +71,10 @@ static int take(json_t **repl, aws_parse_ctx *ctx, const json_t *ref, const aws_
           json_object_del(v, key);
       }
     }
+    /* Every required member is present: nothing to look up again. Else
+     * value.c's check finds the first one missing, in the model's order. */
+    if (!info->required_unknown && required == info->nrequired)
+      return 0;
     return aws_check_required(ctx, info->shape, v, name);
   }
   case AWS_SHAPE_LIST: {
@@ -185,6 +190,19 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
 static void write_string(dynbuf *b, const char *s, size_t n) {
   const unsigned char *p = (const unsigned char *)s;
   size_t run = 0, i = 0;
+  /* Most strings (ids, sequence numbers, base64) need no escaping: written
+   * with one copy when the buffer has room. */
+  while (i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
+    i++;
+  if (i == n && !b->failed && b->data && b->cap - b->len > n + 2) {
+    char *d = b->data + b->len;
+    d[0] = '"';
+    memcpy(d + 1, s, n);
+    d[n + 1] = '"';
+    d[n + 2] = '\0';
+    b->len += n + 2;
+    return;
+  }
   dynbuf_append(b, "\"", 1);
   while (i < n) {
     unsigned c = p[i];
@@ -261,12 +279,16 @@ static int write_value(dynbuf *b, const aws_model *m, const json_t *ref, const a
     if (!json_is_object(v))
       return 0;
     int first = 1;
+    /* Once every key of v is found the other members need no lookup (an
+     * answer entry often has 2 of its shape's 4). */
+    size_t keys = json_object_size(v), found = 0;
     dynbuf_append(b, "{", 1);
-    for (size_t i = 0; i < info->nmembers; i++) {
+    for (size_t i = 0; i < info->nmembers && found < keys; i++) {
       const aws_shape_member *mb = &info->members[i];
       const json_t *item = json_object_get(v, mb->name);
       if (!item)
         continue;
+      found++;
       size_t mark = b->len;
       write_key(b, use_loc ? mb->wire : mb->name, first);
       if (write_value(b, m, mb->ref, mb->info, item, use_loc, depth + 1))

@@ -7,11 +7,13 @@
 #include "common/dynbuf.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "common/json_arena.h"
 #include "common/jsonutil.h"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,6 +93,86 @@ static void test_common_codec_base64_round_trip_and_strictness(void **state) {
   }
   assert_string_equal((char *)dec, "untouched");
   assert_int_equal(len, 99);
+  const char *more_bad[] = {"====", "YQ=a", "Y===", "YW==YWJj", "YWJj===="};
+  for (size_t i = 0; i < sizeof(more_bad) / sizeof(more_bad[0]); i++)
+    assert_false(codec_base64_valid(more_bad[i], strlen(more_bad[i])));
+  /* Every byte, in the middle and at the end of a quad: only the alphabet
+   * (and "=" at the end) passes. */
+  for (int c = 0; c < 256; c++) {
+    int alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                   c == '+' || c == '/';
+    char mid[5] = {'Y', (char)c, 'J', 'j', 0}, end[5] = {'Y', 'W', 'J', (char)c, 0};
+    assert_int_equal(codec_base64_valid(mid, 4), alphabet);
+    assert_int_equal(codec_base64_valid(end, 4), alphabet || c == '=');
+  }
+}
+
+/* Allocations in a scope come from the thread's arena, frees of them do
+ * nothing wherever they happen, and everything else is malloc's. */
+static void *arena_free_tree(void *tree) {
+  /* No cmocka asserts off the test's thread: the checks' result is returned. */
+  int ok = json_arena_enter() == 0; /* this thread's own arena */
+  json_t *mine = json_string("elsewhere");
+  json_arena_leave();
+  ok = ok && json_arena_owns(mine) && json_arena_owns(tree) && json_arena_used() > 0;
+  json_decref(tree); /* another thread's arena value: nothing to free */
+  json_decref(mine);
+  json_arena_reset();
+  return ok ? tree : NULL;
+}
+
+static void test_common_json_arena_scopes_and_resets(void **state) {
+  (void)state;
+  json_t *before = json_object();
+  json_arena_init();
+  json_arena_init(); /* idempotent */
+  assert_false(json_arena_owns(before));
+  assert_int_equal(json_arena_enter(), 0);
+  json_t *tree =
+      json_pack("{s:s, s:[i, i], s:{s:b}}", "name", "q1", "list", 1, 2, "nested", "ok", 1);
+  assert_non_null(tree);
+  assert_true(json_arena_owns(tree));
+  assert_true(json_arena_owns(json_object_get(tree, "list")));
+  /* Too big for the arena: the string's copy is malloc's, released by
+   * json_decref as usual (LeakSanitizer would report it otherwise). */
+  size_t big_len = (size_t)9 << 20;
+  char *big = malloc(big_len);
+  assert_non_null(big);
+  memset(big, 'x', big_len);
+  json_t *huge = json_stringn(big, big_len);
+  free(big);
+  assert_non_null(huge);
+  assert_true(json_arena_owns(huge));                     /* the small json_t */
+  assert_false(json_arena_owns(json_string_value(huge))); /* its 9 MiB copy */
+  json_object_set_new(tree, "huge", huge);
+  json_arena_leave();
+  size_t used = json_arena_used();
+  assert_true(used > 0);
+  /* Outside the scope: malloc, even when put into an arena tree. */
+  json_t *outside = json_string("malloc'd");
+  assert_false(json_arena_owns(outside));
+  json_object_set_new(tree, "outside", outside);
+  json_object_set_new(before, "kept", json_string("after reset"));
+  assert_int_equal(json_arena_used(), used);
+  /* Freed in another thread, which has an arena of its own. */
+  json_incref(tree);
+  pthread_t t;
+  void *ok = NULL;
+  assert_int_equal(pthread_create(&t, NULL, arena_free_tree, tree), 0);
+  assert_int_equal(pthread_join(t, &ok), 0);
+  assert_ptr_equal(ok, tree);
+  json_decref(tree);
+  json_arena_reset();
+  assert_int_equal(json_arena_used(), 0);
+  /* The arena is used again from its start. */
+  assert_int_equal(json_arena_enter(), 0);
+  json_t *again = json_string("again");
+  assert_true(json_arena_owns(again));
+  assert_true(json_arena_used() > 0 && json_arena_used() < used);
+  json_arena_reset();
+  assert_false(json_arena_owns(NULL));
+  assert_string_equal(json_string_value(json_object_get(before, "kept")), "after reset");
+  json_decref(before);
 }
 
 static void test_common_codec_hex_and_uuid(void **state) {
@@ -154,6 +236,7 @@ int main(void) {
       cmocka_unit_test(test_common_dynbuf_refuses_to_grow_past_its_limit),
       cmocka_unit_test(test_common_clock_wall_is_the_epoch_and_monotonic_moves),
       cmocka_unit_test(test_common_jsonutil_string_only_for_strings),
+      cmocka_unit_test(test_common_json_arena_scopes_and_resets),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,21 @@ static void test_kinesis_sequence_numbers_round_trip(void **state) {
   kin_shard sh = {.index = 7, .created_ms = 1700000000123u};
   char text[KIN_SEQ_LEN + 1];
   kin_seq_format(text, 123456789, &sh);
+  assert_string_equal(text, "49000000000000000123456789000000000700000001700000000123");
+  /* The widest values of each field still fill exactly 56 digits, as
+   * snprintf("49%024llu%010u%020llu") would write them. */
+  kin_shard widest = {.index = UINT32_MAX, .created_ms = UINT64_MAX};
+  char expect[KIN_SEQ_LEN + 2];
+  snprintf(expect, sizeof(expect), "49%024llu%010u%020llu", (unsigned long long)UINT64_MAX,
+           (unsigned)UINT32_MAX, (unsigned long long)UINT64_MAX);
+  kin_seq_format(text, UINT64_MAX, &widest);
+  assert_string_equal(text, expect);
+  /* A counter rewritten in place reads as the same shard's number. */
+  char again[KIN_SEQ_LEN + 1];
+  kin_seq_format(again, 5, &sh);
+  kin_seq_set_counter(again, 123456789);
+  kin_seq_format(text, 123456789, &sh);
+  assert_string_equal(again, text);
   assert_int_equal(strlen(text), 56);
   uint64_t seq = 0;
   unsigned index = 0;
