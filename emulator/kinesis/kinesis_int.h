@@ -258,6 +258,17 @@ void kin_shard_read(json_t *out_records, uint64_t *position, int *ended, uint64_
  * AFTER_SEQUENCE_NUMBER 1, TRIM_HORIZON 2, LATEST 3, AT_TIMESTAMP 4; -1 for
  * anything else (NULL too). */
 int kin_start_type(const char *type);
+/* How GetShardIterator and SubscribeToShard name a starting position's parts
+ * in their errors. */
+typedef struct kin_start_names {
+  const char *type_member; /* the type's member in validation errors */
+  const char *sequence;    /* the sequence number's member */
+  const char *type_name;   /* the type as InvalidArgumentException names it */
+} kin_start_names;
+/* A starting position checked as AWS checks it: a known type, with the
+ * sequence number or timestamp it needs. Its number, or -1 after answering. */
+int kin_start_type_check(aws_call *call, const char *type, const kin_start_names *names,
+                         const char *seq_text, const json_t *timestamp);
 /* The position (records with seq > it come next) a reader starting at type
  * has on sh. seq_text is the sequence number of types 0 and 1, when_ms the
  * timestamp of type 4. Returns 0; -1 when seq_text is not a sequence number;

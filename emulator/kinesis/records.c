@@ -383,6 +383,28 @@ int kin_start_type(const char *type) {
   return -1;
 }
 
+int kin_start_type_check(aws_call *call, const char *type, const kin_start_names *names,
+                         const char *seq_text, const json_t *timestamp) {
+  int t = kin_start_type(type);
+  if (t < 0) {
+    kin_fail_validation(call, names->type_member, type ? type : "null",
+                        "satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, "
+                        "AT_SEQUENCE_NUMBER, TRIM_HORIZON]");
+    return -1;
+  }
+  if (t <= 1 && !seq_text) {
+    aws_call_fail(call, 400, "InvalidArgumentException", "%s must be specified for %s %s.",
+                  names->sequence, names->type_name, type);
+    return -1;
+  }
+  if (t == 4 && !timestamp) {
+    aws_call_fail(call, 400, "InvalidArgumentException",
+                  "Timestamp must be specified for %s AT_TIMESTAMP.", names->type_name);
+    return -1;
+  }
+  return t;
+}
+
 int kin_start_position(uint64_t *out, unsigned *seq_shard, const kin_stream *s, const kin_shard *sh,
                        int type, const char *seq_text, uint64_t when_ms) {
   uint64_t position = sh->start_seq;
@@ -420,23 +442,11 @@ void kin_get_shard_iterator(aws_call *call, json_t *input) {
   json_t *ts = json_object_get(input, "Timestamp");
   if (kin_name_arg(call, "shardId", shard_id) < 0)
     return;
-  int t = kin_start_type(type);
-  if (t < 0) {
-    kin_fail_validation(call, "shardIteratorType", type,
-                        "satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, "
-                        "AT_SEQUENCE_NUMBER, TRIM_HORIZON]");
+  static const kin_start_names names = {"shardIteratorType", "StartingSequenceNumber",
+                                        "ShardIteratorType"};
+  int t = kin_start_type_check(call, type, &names, start, ts);
+  if (t < 0)
     return;
-  }
-  if (t <= 1 && !start) {
-    aws_call_fail(call, 400, "InvalidArgumentException",
-                  "StartingSequenceNumber must be specified for ShardIteratorType %s.", type);
-    return;
-  }
-  if (t == 4 && !ts) {
-    aws_call_fail(call, 400, "InvalidArgumentException",
-                  "Timestamp must be specified for ShardIteratorType AT_TIMESTAMP.");
-    return;
-  }
   kin_stream *s = kin_lock_stream(st, call, input, 0, 1);
   if (!s)
     return;

@@ -206,23 +206,11 @@ void kin_subscribe_to_shard(aws_call *call, json_t *input) {
   }
   if (kin_name_arg(call, "shardId", shard_id ? shard_id : "") < 0)
     return;
-  int t = kin_start_type(type);
-  if (t < 0) {
-    kin_fail_validation(call, "startingPosition.type", type ? type : "null",
-                        "satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, "
-                        "AT_SEQUENCE_NUMBER, TRIM_HORIZON]");
+  static const kin_start_names names = {"startingPosition.type", "SequenceNumber",
+                                        "StartingPosition type"};
+  int t = kin_start_type_check(call, type, &names, seq_text, ts);
+  if (t < 0)
     return;
-  }
-  if (t <= 1 && !seq_text) {
-    aws_call_fail(call, 400, "InvalidArgumentException",
-                  "SequenceNumber must be specified for StartingPosition type %s.", type);
-    return;
-  }
-  if (t == 4 && !ts) {
-    aws_call_fail(call, 400, "InvalidArgumentException",
-                  "Timestamp must be specified for StartingPosition type AT_TIMESTAMP.");
-    return;
-  }
   json_t *by_arn = json_pack("{s:s}", "ConsumerARN", carn);
   kin_stream *s = NULL;
   kin_consumer *c = kin_lock_consumer(st, call, by_arn, &s);
