@@ -65,7 +65,10 @@ typedef struct aws_parse_ctx {
   const char *malformed_code; /* body does not parse */
   const char *type_code;      /* value of the wrong type */
   const char *missing_code;   /* required member absent */
-  int use_location_names;     /* JSON body keys follow locationName */
+  /* STS names absent members as its other validation errors ("1 validation
+   * error detected: Value null at 'roleArn' ..."), every one at once. */
+  int missing_as_validation;
+  int use_location_names; /* JSON body keys follow locationName */
 } aws_parse_ctx;
 
 void aws_parse_ctx_init(aws_parse_ctx *ctx, const aws_model *m, aws_protocol p, aws_error *err);

@@ -378,7 +378,11 @@ void aws_query_error(aws_http_out *out, const aws_model *m, const aws_error *err
   dynbuf_xml(&b, message, strlen(message));
   dynbuf_puts(&b, "</Message>");
   aws_xml_write_error_fields(&b, err->fields);
-  dynbuf_puts(&b, "<Detail/></Error><RequestId>");
+  /* SQS's errors carry an empty Detail; STS's, IAM's and SNS's do not. */
+  const char *prefix = m ? aws_model_meta(m, "endpointPrefix") : NULL;
+  if (prefix && strcmp(prefix, "sqs") == 0)
+    dynbuf_puts(&b, "<Detail/>");
+  dynbuf_puts(&b, "</Error><RequestId>");
   dynbuf_xml(&b, request_id ? request_id : "", request_id ? strlen(request_id) : 0);
   dynbuf_puts(&b, "</RequestId></ErrorResponse>");
   out->body = dynbuf_take(&b, &out->body_len);

@@ -118,7 +118,12 @@ void aws_parse_ctx_init(aws_parse_ctx *ctx, const aws_model *m, aws_protocol p, 
     break;
   case AWS_PROTOCOL_REST_XML: ctx->malformed_code = "MalformedXML"; break;
   }
-  if (query_codes) {
+  const char *prefix = m ? aws_model_meta(m, "endpointPrefix") : NULL;
+  if (query_codes && prefix && strcmp(prefix, "sts") == 0) {
+    ctx->type_code = "InvalidParameterValue";
+    ctx->missing_code = "ValidationError";
+    ctx->missing_as_validation = 1;
+  } else if (query_codes) {
     ctx->type_code = "InvalidParameterValue";
     ctx->missing_code = "MissingParameter";
   } else if (p == AWS_PROTOCOL_REST_XML) {
@@ -395,8 +400,40 @@ static const char *json_member_key(const aws_parse_ctx *ctx, const char *member,
   return loc ? loc : member;
 }
 
+/* STS's wording: "N validation error(s) detected: Value null at 'member'
+ * failed to satisfy constraint: Member must not be null" for every absent
+ * member, named with a lower-case first letter as AWS names them. */
+static int missing_as_validation(aws_parse_ctx *ctx, const json_t *shape, const json_t *obj,
+                                 const char *name) {
+  dynbuf b;
+  dynbuf_init(&b, 4096);
+  size_t i, count = 0;
+  json_t *req;
+  json_array_foreach(json_object_get(shape, "required"), i, req) {
+    const char *member = json_string_value(req);
+    if (!member || !member[0] || json_object_get(obj, member))
+      continue;
+    dynbuf_puts(&b, count++ ? "; Value null at '" : "Value null at '");
+    if (name)
+      dynbuf_printf(&b, "%c%s.", tolower((unsigned char)name[0]), name + 1);
+    dynbuf_printf(&b, "%c%s' failed to satisfy constraint: Member must not be null",
+                  tolower((unsigned char)member[0]), member + 1);
+  }
+  char *text = dynbuf_take(&b, NULL);
+  if (!count) {
+    free(text);
+    return 0;
+  }
+  int error = aws_error_set(ctx->err, 400, ctx->missing_code, "%zu validation error%s detected: %s",
+                            count, count == 1 ? "" : "s", text ? text : "");
+  free(text);
+  return error;
+}
+
 int aws_check_required(aws_parse_ctx *ctx, const json_t *shape, const json_t *obj,
                        const char *name) {
+  if (ctx->missing_as_validation)
+    return missing_as_validation(ctx, shape, obj, name);
   size_t i;
   json_t *req;
   json_array_foreach(json_object_get(shape, "required"), i, req) {

@@ -211,7 +211,7 @@ static void expect_query_error(const char *svc, const char *body, const char *co
 
 static void test_emulator_query_errors(void **state) {
   (void)state;
-  expect_query_error("sts", "Action=AssumeRole&RoleSessionName=x", "MissingParameter");
+  expect_query_error("sts", "Action=AssumeRole&RoleSessionName=x", "ValidationError");
   expect_query_error("sts", "Action=AssumeRole&RoleArn=a&RoleSessionName=x&DurationSeconds=abc",
                      "InvalidParameterValue");
   expect_query_error("sts",

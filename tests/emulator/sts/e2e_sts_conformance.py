@@ -24,6 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
+import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
 import boto3
@@ -450,6 +451,26 @@ class StsConformance(unittest.TestCase):
                 return r.status, r.headers.get("Content-Type"), r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.headers.get("Content-Type"), e.read()
+
+    def test_missing_parameters_as_aws_words_them(self):
+        # Probe suites that recorded AWS's answers: STS names every absent
+        # required member as a validation error, not the query services'
+        # generic MissingParameter, and its XML error has no <Detail/>.
+        status, _, body = self.post("Action=AssumeRole&Version=2011-06-15&RoleArn=" +
+                                    urllib.parse.quote(self.role["Arn"]), accept=None)
+        error = ET.fromstring(body).find("{*}Error")
+        self.assertEqual(status, 400, body)
+        self.assertEqual([child.tag.split("}")[1] for child in error], ["Type", "Code", "Message"])
+        self.assertEqual(error.findtext("{*}Code"), "ValidationError")
+        self.assertEqual(error.findtext("{*}Message"),
+                         "1 validation error detected: Value null at 'roleSessionName' "
+                         "failed to satisfy constraint: Member must not be null")
+        status, _, body = self.post("Action=AssumeRole&Version=2011-06-15", accept=None)
+        self.assertEqual(status, 400)
+        self.assertEqual(ET.fromstring(body).findtext("{*}Error/{*}Message"),
+                         "2 validation errors detected: Value null at 'roleArn' failed to "
+                         "satisfy constraint: Member must not be null; Value null at "
+                         "'roleSessionName' failed to satisfy constraint: Member must not be null")
 
     def test_json_answers(self):
         status, ctype, body = self.post("Action=GetSessionToken&Version=2011-06-15")
