@@ -325,9 +325,17 @@ int tx_end_then(sqlite_store *s, int error, int durable, queue_store_committed_f
   pthread_mutex_unlock(&s->mu);
   if (error >= 0 && committed)
     committed(payload);
-  if (error >= 0 && ticket)
-    error = make_durable(s, ticket);
+  if (error >= 0 && ticket) {
+    if (queue_store_deferring())
+      queue_store_deferred(ticket); /* the caller waits (sqlite_store_durable_wait) */
+    else
+      error = make_durable(s, ticket);
+  }
   return error < 0 ? error : 0;
+}
+
+int sqlite_store_durable_wait(queue_store *base, uint64_t ticket) {
+  return make_durable((sqlite_store *)base, ticket);
 }
 
 /* ---- checkpoints (see the top comment) ---- */

@@ -18,7 +18,8 @@ issue's target: airgap run <= docker run + 50 ms), and the run's timeline:
 when each step happened, from the debug log's timestamps (median over the
 pairs).
 
-    ... agent_bench.py [RUNS] [ONESHOT_PAIRS]    (defaults 5 and 10)
+    ... agent_bench.py [RUNS] [ONESHOT_PAIRS]    (defaults 5 and 10; RUNS 0: only
+                                                  the one-shot)
 """
 import datetime
 import json
@@ -75,10 +76,12 @@ STEPS = (
     ("embedded queue listening", r"queue: listening on port"),
     ("agent started", r"agent: agent run-"),
     ("job leased", r"agent: job \w+: leased"),
+    ("sandbox ahead created", r"sandbox ahead created at"),
     ("supervisor: image checked", r"image checked at"),
     ("supervisor: sandbox created", r"sandbox created at"),
     ("supervisor: workspace ready", r"workspace ready at"),
     ("supervisor: job container created", r"job container created at"),
+    ("sandbox ahead running", r"sandbox ahead running at"),
     ("supervisor: sandbox running", r"sandbox running at"),
     ("supervisor: emulator answers", r"emulator up at"),
     ("supervisor: job container started", r"job container started at"),
@@ -176,6 +179,9 @@ def main():
     results, docker = {}, []
     try:
         repo = e2e.make_repo(tmp, {"README": "bench\n"})
+        if runs == 0:  # only the one-shot
+            oneshot(repo, pairs)
+            return
         for warm in ("yes", "no"):
             cluster = e2e.Cluster(agent_args=["--warm-sandbox", warm])
             try:
