@@ -312,11 +312,21 @@ cleanup:
  * the job's services and has not failed; otherwise it is removed and the
  * caller starts one. AIRGAP_ENOTFOUND: not usable. */
 static int adopt_sandbox(job_run *r) {
-  json_t *info = NULL;
-  int error = docker_container_inspect(&info, r->docker, r->p->sandbox_id);
-  json_t *state = json_object_get(info, "State");
-  const char *status = json_string_value(json_object_get(state, "Status"));
-  json_t *labels = json_object_get(json_object_get(info, "Config"), "Labels");
+  /* From the engine's list, not an inspect: an inspect waits for the
+   * container's lock, which the engine holds through a start under way,
+   * and the job container is created while the sandbox starts. */
+  char label[256];
+  json_t *list = NULL, *info = NULL, *item;
+  size_t i;
+  snprintf(label, sizeof(label), "airgap.agent=%s", r->p->agent_id);
+  int error = docker_container_list(&list, r->docker, label);
+  json_array_foreach(list, i, item) {
+    const char *id = json_string_value(json_object_get(item, "Id"));
+    if (id && strcmp(id, r->p->sandbox_id) == 0)
+      info = item;
+  }
+  const char *status = json_string_value(json_object_get(info, "State"));
+  json_t *labels = json_object_get(info, "Labels");
   const char *role = json_string_value(json_object_get(labels, "airgap.role"));
   const char *served = json_string_value(json_object_get(labels, AGENT_LABEL_SERVICES));
   char *services = agent_services_list(r->spec);
@@ -325,12 +335,11 @@ static int adopt_sandbox(job_run *r) {
                (strcmp(status, "running") == 0 || strcmp(status, "created") == 0) && role &&
                strcmp(role, "sandbox") == 0 && strcmp(served ? served : "", services) == 0;
   free(services);
-  json_decref(info);
+  json_decref(list);
   if (!usable) {
     log_info("agent", "job %s: the sandbox %.12s started ahead is not usable; starting another",
              r->p->job_id, r->p->sandbox_id);
-    if (error != AIRGAP_EINVALID)
-      docker_container_remove(r->docker, r->p->sandbox_id, 1);
+    docker_container_remove(r->docker, r->p->sandbox_id, 1);
     return AIRGAP_ENOTFOUND;
   }
   if (!(r->sandbox_id = strdup(r->p->sandbox_id)))

@@ -14,7 +14,10 @@
  * final status, release, token creation) durable ourselves, by group commit:
  * after its COMMIT such an operation waits until an fdatasync(2) of the WAL
  * that started after its commit has finished. Concurrent operations share one
- * fdatasync, and the next operations run meanwhile. fdatasync of the WAL
+ * fdatasync, and the next operations run meanwhile. A caller that defers
+ * (queue_store_defer_begin: the server's flusher, server_flush.c) gets its
+ * commit's ticket instead and waits for it elsewhere before it answers, so
+ * no request thread is held by the disk. fdatasync of the WAL
  * covers every frame written before it, so ordering holds; checkpoints fsync
  * the WAL before and the database after copying (SQLite's NORMAL rules).
  * Leases, heartbeats, log chunks and lease expiry skip the wait: lost on a
