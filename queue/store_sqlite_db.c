@@ -328,7 +328,9 @@ int tx_end_then(sqlite_store *s, int error, int durable, queue_store_committed_f
   pthread_mutex_unlock(&s->mu);
   if (error >= 0 && committed)
     committed(payload);
-  if (error >= 0 && ticket) {
+  /* With sync_normal nothing waits for the disk, and nothing is deferred:
+   * the answer goes out from the request's thread. */
+  if (error >= 0 && ticket && !s->sync_normal) {
     if (queue_store_deferring())
       queue_store_deferred(ticket); /* the caller waits (sqlite_store_durable_wait) */
     else
