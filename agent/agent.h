@@ -27,6 +27,10 @@ int agent_pull_policy_parse(agent_pull_policy *out, const char *text);
  * binary multiples) into bytes. AIRGAP_EINVALID when malformed or < 6 MiB. */
 int agent_memory_parse(int64_t *out, const char *text);
 
+/* A sandbox started ahead for one job known before the agent runs (`airgap
+ * run`): see agent_sandbox_ahead_start. */
+typedef struct agent_sandbox_ahead agent_sandbox_ahead;
+
 /* The agent's configuration; every string is borrowed for the call. */
 typedef struct agent_options {
   const char *queue_url; /* http://host:port */
@@ -66,8 +70,11 @@ typedef struct agent_options {
   unsigned max_pids;          /* most pids a spec may ask (0: no ceiling) */
   const char *max_disk;       /* size the workspace may write, on a tmpfs ("4g"; NULL
                                 or "0": the host's disk, unbounded) */
-  volatile const int *drain;  /* set: lease no more, let running jobs finish */
-  volatile const int *abort;  /* set: cancel running jobs, tear down, return */
+  /* Borrowed: handed to the first job leased (which adopts it when its
+   * services match), and left alone by the reaping at start. NULL: none. */
+  agent_sandbox_ahead *sandbox_ahead;
+  volatile const int *drain; /* set: lease no more, let running jobs finish */
+  volatile const int *abort; /* set: cancel running jobs, tear down, return */
 } agent_options;
 
 /* Reaps what an earlier run left (containers labelled airgap.agent=<id>,
@@ -76,6 +83,21 @@ typedef struct agent_options {
  * Errors: AIRGAP_EAUTH (the queue refused the token), -1 (no Docker engine,
  * work directory unusable, ...). */
 int agent_run(const agent_options *options);
+
+/* Starts, on a thread of its own, the sandbox container (network namespace
+ * and emulator, with the services spec_json names) for the job spec_json
+ * describes, with options' agent id, network, pause path and Docker host, so
+ * that it runs by the time the job is leased: put it in options->sandbox_ahead.
+ * A sandbox that cannot be started is no error here (the job's supervisor
+ * starts one after the lease). Owned: agent_sandbox_ahead_free, after
+ * agent_run has returned. Errors: AIRGAP_EINVALID (spec_json is no valid
+ * spec), -1. */
+int agent_sandbox_ahead_start(agent_sandbox_ahead **out, const agent_options *options,
+                              const char *spec_json, size_t len);
+
+/* Waits for the thread and removes the sandbox unless a job took it (whose
+ * supervisor removes it then). Accepts NULL. */
+void agent_sandbox_ahead_free(agent_sandbox_ahead *ahead);
 
 /* The body of a job supervisor process: reads its job (JSON written by
  * agent_run) from fd, runs it with SIGTERM/SIGINT meaning cancel, and returns

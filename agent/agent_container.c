@@ -253,6 +253,12 @@ int agent_emulator_sandbox_config(json_t **out, const agent_sandbox_params *para
     json_array_append_new(env, json_string(text));
     free(text);
   }
+  /* What the emulator serves, so that a sandbox started before its job is
+   * known is adopted only by a job that asks for the same (adopt_sandbox). */
+  json_t *labels = labels_new(params->agent_id, params->job_id, "sandbox");
+  if (labels)
+    json_object_set_new(labels, AGENT_LABEL_SERVICES,
+                        json_string(params->services ? params->services : ""));
   char tmpfs_options[128];
   snprintf(tmpfs_options, sizeof(tmpfs_options),
            "rw,nosuid,nodev,noexec,size=%lld,mode=0700,uid=%d,gid=%d",
@@ -269,9 +275,8 @@ int agent_emulator_sandbox_config(json_t **out, const agent_sandbox_params *para
       "{s:s, s:s, s:[s], s:[s, s, s], s:o, s:o, s:{s:o, s:s, s:[s], s:[s], s:b, s:s, s:I, s:I, "
       "s:I, s:{s:s}, s:{s:s, s:{s:s, s:s}}}}",
       "Image", params->image, "User", user, "Entrypoint", AGENT_EMULATOR_EXE_IN_CONTAINER, "Cmd",
-      "emulator", "--listen", "127.0.0.1:4566", "Env", env, "Labels",
-      labels_new(params->agent_id, params->job_id, "sandbox"), "HostConfig", "Binds", binds,
-      "NetworkMode", network, "CapDrop", "ALL", "SecurityOpt", "no-new-privileges:true",
+      "emulator", "--listen", "127.0.0.1:4566", "Env", env, "Labels", labels, "HostConfig", "Binds",
+      binds, "NetworkMode", network, "CapDrop", "ALL", "SecurityOpt", "no-new-privileges:true",
       "ReadonlyRootfs", 1, "IpcMode", "none", "Memory", (json_int_t)AGENT_EMULATOR_MEMORY,
       "MemorySwap", (json_int_t)AGENT_EMULATOR_MEMORY, "PidsLimit", (json_int_t)AGENT_EMULATOR_PIDS,
       "Tmpfs", AGENT_EMULATOR_DATA_DIR, tmpfs_options, "LogConfig", "Type", "json-file", "Config",
@@ -289,6 +294,16 @@ cleanup:
   json_decref(env);
   json_decref(config);
   return error;
+}
+
+char *agent_services_list(const queue_spec *spec) {
+  size_t len = 1, used = 0;
+  for (size_t i = 0; i < spec->service_count; i++)
+    len += strlen(spec->services[i]) + 1;
+  char *services = calloc(1, len);
+  for (size_t i = 0; services && i < spec->service_count; i++)
+    used += (size_t)snprintf(services + used, len - used, "%s%s", i ? "," : "", spec->services[i]);
+  return services;
 }
 
 int agent_container_sandbox_config(json_t **out, const char *image, const char *network,

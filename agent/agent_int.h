@@ -187,6 +187,11 @@ typedef struct agent_sandbox_params {
  * network mode that is not a name. */
 int agent_emulator_sandbox_config(json_t **out, const agent_sandbox_params *params);
 
+/* The spec's services as the emulator's SERVICES list, comma-separated ("" for
+ * all), as sandboxes carry it in their AGENT_LABEL_SERVICES label. Owned
+ * (free); NULL when out of memory. */
+char *agent_services_list(const struct queue_spec *spec);
+
 /* The same for the warm sandbox (no services restriction). */
 int agent_container_sandbox_config(json_t **out, const char *image, const char *network,
                                    const char *agent_id, const char *job_id);
@@ -352,10 +357,12 @@ int agent_job_run(const agent_job_params *params);
 /* ---- reaping and job ids (agent_reap.c) ---- */
 
 /* Reaps containers labelled airgap.agent=<agent_id> that name no agent life
- * (left by agents from before lives; a life's own are agent_life_reap_dead's).
+ * (left by agents from before lives; a life's own are agent_life_reap_dead's),
+ * except except_id (a sandbox started ahead for this agent; NULL: none).
  * work_dir is unused. */
 struct docker_client;
-int agent_reap_leftovers(struct docker_client *docker, const char *agent_id, const char *work_dir);
+int agent_reap_leftovers(struct docker_client *docker, const char *agent_id, const char *work_dir,
+                         const char *except_id);
 
 /* Removes every container labelled airgap.job=<job_id> (label "airgap.job"
  * with value) or, when job_id is NULL, airgap.agent=<agent_id>. *out (may be
@@ -368,6 +375,16 @@ int agent_containers_reap(unsigned *out, struct docker_client *docker, const cha
 
 /* The label naming the agent life that started a container. */
 #define AGENT_LABEL_LIFE "airgap.life"
+/* On sandboxes: the services their emulator serves ("" for all). */
+#define AGENT_LABEL_SERVICES "airgap.services"
+
+/* agent.h's sandbox ahead, as the lease loop uses it. Both wait until the
+ * container exists or has failed to. The id of a sandbox not yet taken
+ * (borrowed; NULL: none), so the agent's start-up reaping leaves it. */
+const char *agent_sandbox_ahead_id(agent_sandbox_ahead *ahead);
+/* The id, once (owned, free it); the caller owns the container from then on
+ * (a supervisor adopts or removes it). NULL: none, or taken already. */
+char *agent_sandbox_ahead_take(agent_sandbox_ahead *ahead);
 
 typedef struct agent_life agent_life;
 struct queue_client;

@@ -239,17 +239,6 @@ done:
   return 0;
 }
 
-/* The spec's services as the emulator's SERVICES list ("" for all). Owned. */
-static char *services_list(const queue_spec *spec) {
-  size_t len = 1, used = 0;
-  for (size_t i = 0; i < spec->service_count; i++)
-    len += strlen(spec->services[i]) + 1;
-  char *services = calloc(1, len);
-  for (size_t i = 0; services && i < spec->service_count; i++)
-    used += (size_t)snprintf(services + used, len - used, "%s%s", i ? "," : "", spec->services[i]);
-  return services;
-}
-
 /* The sandbox comes up on its own thread. The main thread creates the job
  * container as soon as the sandbox's id is known (the container names the
  * sandbox's network; the engine needs the sandbox running only to start it),
@@ -282,7 +271,7 @@ static int sandbox_wait_known(sandbox_setup *s) {
 static int start_sandbox(job_run *r, sandbox_setup *s, pid_t *out_pid) {
   json_t *config = NULL, *info = NULL;
   char exe[PATH_MAX], image[AGENT_SANDBOX_TAG_MAX];
-  char *services = services_list(r->spec);
+  char *services = agent_services_list(r->spec);
   int error = services ? 0 : airgap_error_set(AIRGAP_ERROR, "out of memory");
   if (error < 0 || (error = agent_emulator_exe(exe, sizeof(exe), r->p->pause_path)) < 0 ||
       (error = agent_sandbox_image_ensure(image, sizeof(image), r->docker, exe)) < 0)
@@ -318,35 +307,77 @@ cleanup:
   return error < 0 ? fail(r, error, "sandbox") : 0;
 }
 
-/* Takes over the warm sandbox the agent started before the lease, when it
- * still runs; otherwise removes it (the caller then starts one). */
-static int adopt_sandbox(job_run *r, pid_t *out_pid) {
-  json_t *info = NULL;
-  int error = docker_container_inspect(&info, r->docker, r->p->sandbox_id);
-  json_t *state = json_object_get(info, "State");
-  json_int_t pid = json_integer_value(json_object_get(state, "Pid"));
-  const char *role = json_string_value(
-      json_object_get(json_object_get(json_object_get(info, "Config"), "Labels"), "airgap.role"));
-  int usable = error == 0 && json_is_true(json_object_get(state, "Running")) && pid > 0 && role &&
-               strcmp(role, "sandbox") == 0;
-  json_decref(info);
-  /* The warm sandbox's emulator serves every service; a job that names its
-   * services gets an emulator started with exactly those. */
-  if (usable && r->spec->service_count > 0) {
-    docker_container_remove(r->docker, r->p->sandbox_id, 1);
-    return -1;
+/* A sandbox started before the lease (the agent's warm one, or `airgap
+ * run`'s, which may still be starting) is taken over when it is one, serves
+ * the job's services and has not failed; otherwise it is removed and the
+ * caller starts one. AIRGAP_ENOTFOUND: not usable. */
+static int adopt_sandbox(job_run *r) {
+  /* From the engine's list, not an inspect: an inspect waits for the
+   * container's lock, which the engine holds through a start under way,
+   * and the job container is created while the sandbox starts. */
+  char label[256];
+  json_t *list = NULL, *info = NULL, *item;
+  size_t i;
+  snprintf(label, sizeof(label), "airgap.agent=%s", r->p->agent_id);
+  int error = docker_container_list(&list, r->docker, label);
+  json_array_foreach(list, i, item) {
+    const char *id = json_string_value(json_object_get(item, "Id"));
+    if (id && strcmp(id, r->p->sandbox_id) == 0)
+      info = item;
   }
+  const char *status = json_string_value(json_object_get(info, "State"));
+  json_t *labels = json_object_get(info, "Labels");
+  const char *role = json_string_value(json_object_get(labels, "airgap.role"));
+  const char *served = json_string_value(json_object_get(labels, AGENT_LABEL_SERVICES));
+  char *services = agent_services_list(r->spec);
+  /* A sandbox from before the label served every service. */
+  int usable = error == 0 && services && status &&
+               (strcmp(status, "running") == 0 || strcmp(status, "created") == 0) && role &&
+               strcmp(role, "sandbox") == 0 && strcmp(served ? served : "", services) == 0;
+  free(services);
+  json_decref(list);
   if (!usable) {
-    log_warn("agent", "job %s: the warm sandbox %.12s is not usable; starting another",
+    log_info("agent", "job %s: the sandbox %.12s started ahead is not usable; starting another",
              r->p->job_id, r->p->sandbox_id);
-    if (error != AIRGAP_EINVALID)
-      docker_container_remove(r->docker, r->p->sandbox_id, 1);
-    return -1;
+    docker_container_remove(r->docker, r->p->sandbox_id, 1);
+    return AIRGAP_ENOTFOUND;
   }
   if (!(r->sandbox_id = strdup(r->p->sandbox_id)))
     return airgap_error_set(AIRGAP_ERROR, "out of memory");
-  *out_pid = (pid_t)pid;
   return 0;
+}
+
+/* Waits until the adopted sandbox runs: `airgap run` starts it while the job
+ * is queued and leased, so it may not yet. A start that failed shows as the
+ * engine's State.Error (or the container gone). */
+static int adopted_sandbox_pid(job_run *r, pid_t *out_pid) {
+  uint64_t deadline = clock_monotonic_ms() + AGENT_EMULATOR_READY_MS;
+  uint64_t pause = 2;
+  for (;;) {
+    json_t *info = NULL;
+    int error = docker_container_inspect(&info, r->docker, r->sandbox_id);
+    json_t *state = json_object_get(info, "State");
+    const char *status = json_string_value(json_object_get(state, "Status"));
+    const char *why = json_string_value(json_object_get(state, "Error"));
+    json_int_t pid = json_integer_value(json_object_get(state, "Pid"));
+    int starting = error == 0 && status && strcmp(status, "created") == 0 && !(why && *why);
+    if (error == 0 && json_is_true(json_object_get(state, "Running")) && pid > 0) {
+      json_decref(info);
+      *out_pid = (pid_t)pid;
+      return 0;
+    }
+    if (error == 0 && (!starting || clock_monotonic_ms() >= deadline))
+      error =
+          airgap_error_set(AIRGAP_ERROR,
+                           "the sandbox container %.12s did not start%s%s (see `docker logs "
+                           "%.12s`)",
+                           r->sandbox_id, why && *why ? ": " : "", why ? why : "", r->sandbox_id);
+    json_decref(info);
+    if (error < 0)
+      return fail(r, error, "sandbox");
+    sleep_ms(pause);
+    pause = pause * 2 > 20 ? 20 : pause * 2;
+  }
 }
 
 /* The emulator is the sandbox's own process: the job starts only once it
@@ -418,8 +449,11 @@ static int start_job_container(job_run *r) {
 static void *sandbox_main(void *arg) {
   sandbox_setup *s = arg;
   job_run *r = s->r;
-  if (r->p->sandbox_id && adopt_sandbox(r, &s->pid) == 0) {
-    sandbox_known(s);
+  if (r->p->sandbox_id && adopt_sandbox(r) == 0) {
+    sandbox_known(s); /* the job container may be created while it starts */
+    s->error = adopted_sandbox_pid(r, &s->pid);
+    log_debug("agent", "job %s: sandbox running at +%llu ms", r->p->job_id,
+              (unsigned long long)(clock_monotonic_ms() - r->started_ms));
     return NULL;
   }
   s->error = start_sandbox(r, s, &s->pid);

@@ -318,7 +318,8 @@ int agent_run(const agent_options *o) {
     goto cleanup;
   /* Ours first, so that a reaper never takes us for dead. */
   if ((error = agent_life_begin(&life, o->work_dir)) < 0 ||
-      (error = agent_reap_leftovers(docker, o->agent_id, o->work_dir)) < 0)
+      (error = agent_reap_leftovers(docker, o->agent_id, o->work_dir,
+                                    agent_sandbox_ahead_id(o->sandbox_ahead))) < 0)
     goto cleanup;
   agent_life_reap_dead(docker, queue, o->work_dir, life);
   uint64_t reaped_at = clock_monotonic_ms();
@@ -411,6 +412,8 @@ int agent_run(const agent_options *o) {
       free_slot++;
     pid_t pid = 0;
     log_info("agent", "job %s: leased (attempt %u)", job->id, job->attempts);
+    if (!warm)
+      warm = agent_sandbox_ahead_take(o->sandbox_ahead); /* the first job's */
     char *id_copy = strdup(job->id);
     char *lease_copy = job->lease ? strdup(job->lease) : NULL;
     if (!id_copy || !lease_copy || !agent_job_id_valid(job->id) ||

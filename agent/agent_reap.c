@@ -63,7 +63,8 @@ int agent_containers_reap(unsigned *out, docker_client *docker, const char *agen
   return error;
 }
 
-int agent_reap_leftovers(docker_client *docker, const char *agent_id, const char *work_dir) {
+int agent_reap_leftovers(docker_client *docker, const char *agent_id, const char *work_dir,
+                         const char *except_id) {
   /* Containers of this id from before lives were labelled; a labelled one
    * belongs to a life that may still be running (a supervisor outlives its
    * agent), which agent_life_reap_dead decides. */
@@ -78,7 +79,8 @@ int agent_reap_leftovers(docker_client *docker, const char *agent_id, const char
   json_t *item;
   json_array_foreach(list, i, item) {
     const char *id = json_string_value(json_object_get(item, "Id"));
-    if (!id || json_object_get(json_object_get(item, "Labels"), AGENT_LABEL_LIFE))
+    if (!id || json_object_get(json_object_get(item, "Labels"), AGENT_LABEL_LIFE) ||
+        (except_id && strcmp(id, except_id) == 0))
       continue;
     int rc = docker_container_remove(docker, id, 1);
     if (rc == 0)

@@ -17,6 +17,7 @@
  */
 #include "cli/cli_int.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "overlay/overlay.h"
 
 #include <errno.h>
@@ -142,6 +143,7 @@ int cmd_run(int argc, char **argv) {
   queue_client *client = NULL;
   queue_job *job = NULL;
   pthread_t agent_thread;
+  agent_sandbox_ahead *ahead = NULL;
   run_agent ra = {.o = &f.o, .lock = PTHREAD_MUTEX_INITIALIZER};
   if (!flags) {
     fprintf(stderr, "airgap run: out of memory\n");
@@ -210,16 +212,24 @@ int cmd_run(int argc, char **argv) {
   if (cli_agent_flags_finish(&f, "run") < 0)
     goto out;
   code = EXIT_ERRORED;
+  sigset_t old;
+  cli_signals_block(&old); /* the queue's and agent's threads must not take our signals */
+  /* The job's sandbox starts first, beside everything below: the job
+   * container can start only once it runs, and a container start is the
+   * largest step of a job. Without it the supervisor starts one. */
+  if (agent_sandbox_ahead_start(&ahead, &f.o, spec, strlen(spec)) < 0)
+    log_debug("run", "no sandbox ahead: %s", airgap_error_last());
+  f.o.sandbox_ahead = ahead;
   if (cli_docker_check(f.o.docker_host) < 0) {
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     print_error("errored", airgap_error_last(), NULL);
     goto out;
   }
   if (mkdir(queue_dir, 0700) < 0) {
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     fprintf(stderr, "airgap run: cannot create %s: %s\n", queue_dir, strerror(errno));
     goto out;
   }
-  sigset_t old;
-  cli_signals_block(&old); /* the queue's and agent's threads must not take our signals */
   queue_server_options qo = {.listen = "127.0.0.1:0", .data_dir = queue_dir, .sync_normal = 1};
   int error = queue_server_start(&server, &qo);
   if (error == 0) {
@@ -289,6 +299,7 @@ out:
     if (ra.error < 0)
       print_error(code == EXIT_ERRORED ? "errored" : "agent", ra.message, url);
   }
+  agent_sandbox_ahead_free(ahead); /* removed unless the job took it */
   queue_job_free(job);
   free(job_id);
   free(spec);

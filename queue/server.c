@@ -52,15 +52,22 @@ void server_respond_code(http_request *req, int code) {
   http_request_respond_error(req, status, airgap_error_last());
 }
 
-void server_respond_record(http_request *req, int status, const queue_record *rec,
-                           unsigned lease_ttl) {
+http_response *server_record_response(int status, const queue_record *rec, unsigned lease_ttl) {
   char *text = NULL;
   size_t len = 0;
-  if (queue_record_json_text(&text, &len, rec, lease_ttl) < 0) {
+  if (queue_record_json_text(&text, &len, rec, lease_ttl) < 0)
+    return NULL;
+  return http_response_new_take(status, "application/json", text, len);
+}
+
+void server_respond_record(http_request *req, int status, const queue_record *rec,
+                           unsigned lease_ttl) {
+  http_response *resp = server_record_response(status, rec, lease_ttl);
+  if (!resp) {
     http_request_respond_error(req, 500, airgap_error_last());
     return;
   }
-  http_request_respond(req, http_response_new_take(status, "application/json", text, len));
+  http_request_respond(req, resp);
 }
 
 /* ------------------------------------------------------------------ auth */
@@ -224,6 +231,7 @@ int queue_server_start(queue_server **out, const queue_server_options *options) 
   server_followers_init(s);
   server_events_init(s);
   server_waiters_init(s);
+  server_flusher_init(s);
   s->retention_ms = (int64_t)(options->retention ? options->retention : DEFAULT_RETENTION) * 1000;
   s->log_total_cap = options->log_total_cap;
   if (use_pg)
@@ -232,7 +240,7 @@ int queue_server_start(queue_server **out, const queue_server_options *options) 
     error = queue_store_open_sqlite(&s->store, options->data_dir, options->sync_normal);
   /* other servers on the same database wake our parked leases and followers */
   if (error < 0 || (error = queue_store_watch(s->store, on_store_change, s)) < 0 ||
-      (error = server_waiters_start(s)) < 0)
+      (error = server_waiters_start(s)) < 0 || (error = server_flusher_start(s)) < 0)
     goto cleanup;
   http_server_options hopts = {
       .listen = options->listen,
@@ -265,9 +273,11 @@ void queue_server_free(queue_server *s) {
   server_followers_stop(s);
   server_events_stop(s);
   server_waiters_stop(s);
+  server_flusher_stop(s);
   http_server_free(s->http);
   queue_store_close(s->store);
   server_waiters_destroy(s);
+  server_flusher_destroy(s);
   server_followers_destroy(s);
   server_events_destroy(s);
   server_metrics_destroy(s);

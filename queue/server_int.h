@@ -20,6 +20,25 @@
 #define MAX_QUERY_PAIRS 16
 #define MAX_REASON 64
 
+/* The answer to a request that changed a job, as server_respond_record would
+ * send it (owned; NULL when out of memory). */
+http_response *server_record_response(int status, const queue_record *rec, unsigned lease_ttl);
+
+/* ---- durable answers (server_flush.c) ---- */
+
+void server_flusher_init(queue_server *s);
+int server_flusher_start(queue_server *s);
+/* Answers what waits (after its flush) and stops the thread; later calls of
+ * server_respond_durable wait on their own thread. */
+void server_flusher_stop(queue_server *s);
+void server_flusher_destroy(queue_server *s);
+/* Sends resp (taken) once the deferred commit ticket (queue_store_defer_end)
+ * is durable — at once for ticket 0 — and then, when changed_id is set, tells
+ * that job's log followers and the event stream. A failed flush is answered
+ * 500 with its message. */
+void server_respond_durable(queue_server *s, http_request *req, http_response *resp,
+                            uint64_t ticket, const char *changed_id);
+
 /* ---- lease waiting (server_wait.c) ---- */
 
 typedef struct waiter waiter;
@@ -34,6 +53,19 @@ typedef struct server_waiters {
   int thread_started;
   int64_t grace_until; /* wall ms: no lease expires before (start-up grace) */
 } server_waiters;
+
+/* ---- durable answers (server_flush.c) ---- */
+
+typedef struct durable_answer durable_answer;
+
+typedef struct server_flusher {
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  durable_answer *head, *tail; /* answers waiting for the next flush */
+  int stopping;
+  pthread_t thread;
+  int started;
+} server_flusher;
 
 /* ---- log followers (server_logs.c) ---- */
 
@@ -89,6 +121,7 @@ struct queue_server {
   int64_t retention_ms;   /* finished jobs older than this are pruned */
   uint64_t log_total_cap; /* 0: no cap on all logs together */
   server_waiters waiters;
+  server_flusher flusher;
   server_followers followers;
   server_events events;
   server_metrics metrics;
@@ -116,6 +149,25 @@ const char *server_path_job_id(http_request *req);
 int server_parse_u64(uint64_t *out, const char *s);
 /* 1 when s is 1..max characters of [A-Za-z0-9] and extra. */
 int server_name_ok(const char *s, size_t max, const char *extra);
+
+/* The answer to a request that changed a job, as server_respond_record would
+ * send it (owned; NULL when out of memory). */
+http_response *server_record_response(int status, const queue_record *rec, unsigned lease_ttl);
+
+/* ---- durable answers (server_flush.c) ---- */
+
+void server_flusher_init(queue_server *s);
+int server_flusher_start(queue_server *s);
+/* Answers what waits (after its flush) and stops the thread; later calls of
+ * server_respond_durable wait on their own thread. */
+void server_flusher_stop(queue_server *s);
+void server_flusher_destroy(queue_server *s);
+/* Sends resp (taken) once the deferred commit ticket (queue_store_defer_end)
+ * is durable — at once for ticket 0 — and then, when changed_id is set, tells
+ * that job's log followers and the event stream. A failed flush is answered
+ * 500 with its message. */
+void server_respond_durable(queue_server *s, http_request *req, http_response *resp,
+                            uint64_t ticket, const char *changed_id);
 
 /* ---- lease waiting (server_wait.c) ---- */
 

@@ -61,17 +61,25 @@ void server_on_submit(http_request *req, void *payload) {
   }
   if ((error = queue_spec_to_json(&canonical, spec, 0)) < 0 || (error = queue_job_id_new(id)) < 0)
     goto cleanup;
-  /* Acknowledged only once the insert is durable (see store_int.h); a
-   * waiting lease is answered at the commit, while the disk flushes. */
+  /* Acknowledged only once the insert is durable (see store_int.h), by the
+   * flusher; a waiting lease is answered at the commit, while the disk
+   * flushes. */
+  queue_store_defer_begin();
   error = queue_store_job_insert_then(s->store, id, canonical, (const char *const *)spec->labels,
                                       spec->label_count, queue_now_ms(), job_committed, s);
+  uint64_t ticket = queue_store_defer_end();
   if (error < 0)
     goto cleanup;
   error = queue_store_job_get(&rec, s->store, id);
   if (error < 0)
     goto cleanup;
   server_metrics_add(s, COUNT_SUBMITTED, 1);
-  server_respond_record(req, 201, rec, 0);
+  http_response *resp = server_record_response(201, rec, 0);
+  if (!resp) {
+    error = -1;
+    goto cleanup;
+  }
+  server_respond_durable(s, req, resp, ticket, NULL);
   req = NULL;
 cleanup:
   if (error < 0 && req)
@@ -281,15 +289,21 @@ void server_on_complete(http_request *req, void *payload) {
     goto cleanup;
   }
   int has_code = json_is_integer(code) && json_integer_value(code) >= 0;
+  /* Acknowledged (and shown to followers) once durable, by the flusher. */
+  queue_store_defer_begin();
   int error =
       queue_store_complete(&rec, s->store, id, lease, json_string_value(status),
                            json_is_string(reason) ? json_string_value(reason) : NULL, has_code,
                            has_code ? (int)json_integer_value(code) : 0, queue_now_ms());
+  uint64_t ticket = queue_store_defer_end();
+  http_response *resp = error < 0 ? NULL : server_record_response(200, rec, 0);
   if (error < 0)
     server_respond_code(req, error);
+  else if (!resp)
+    http_request_respond_error(req, 500, airgap_error_last());
   else {
     log_info("queue", "job %s %s", id, rec->job.state);
-    answer_changed(s, req, id, rec);
+    server_respond_durable(s, req, resp, ticket, id);
   }
 cleanup:
   queue_record_free(rec);

@@ -99,16 +99,43 @@ static void unlink_waiter(server_waiters *ws, waiter **p, waiter *prev) {
   ws->count--;
 }
 
+/* 1 when every label of a is among b's. */
+static int labels_within(const waiter *a, const waiter *b) {
+  for (size_t i = 0; i < a->label_count; i++) {
+    size_t j = 0;
+    while (j < b->label_count && strcmp(a->labels[i], b->labels[j]) != 0)
+      j++;
+    if (j == b->label_count)
+      return 0;
+  }
+  return 1;
+}
+
 /* Offers queued jobs to the parked lease requests, oldest request first.
- * Caller holds the waiters' lock. */
+ * A job fits an agent whose labels include the job's, so once a request
+ * found nothing, one whose labels are among that request's would find
+ * nothing either and is not asked (a job committed meanwhile runs a pass of
+ * its own after this one): each try is a write transaction, and with many
+ * agents waiting a submission would otherwise cost one per agent. Caller
+ * holds the waiters' lock. */
 static void dispatch_locked(queue_server *s) {
   server_waiters *ws = &s->waiters;
   waiter **p = &ws->head;
   waiter *prev = NULL;
+  const waiter *found_nothing[8];
+  size_t nothing_count = 0;
   while (*p) {
     waiter *w = *p;
-    if (w->drained ||
+    int skip = w->drained;
+    for (size_t i = 0; !skip && i < nothing_count; i++)
+      skip = labels_within(w, found_nothing[i]);
+    if (!skip &&
         try_lease(s, w->req, w->agent, (const char *const *)w->labels, w->label_count) == 0) {
+      if (nothing_count < sizeof(found_nothing) / sizeof(found_nothing[0]))
+        found_nothing[nothing_count++] = w;
+      skip = 1;
+    }
+    if (skip) {
       prev = w;
       p = &w->next;
       continue;

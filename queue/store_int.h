@@ -180,6 +180,9 @@ typedef struct queue_store_ops {
                uint64_t log_bytes_cap, unsigned batch);
   /* NULL for a store that only one server uses (SQLite). */
   int (*watch)(queue_store *store, queue_store_watch_fn fn, void *payload);
+  /* Optional: waits until the deferred commit with this ticket is durable
+   * (see queue_store_defer_begin). NULL: every commit is durable at once. */
+  int (*durable_wait)(queue_store *store, uint64_t ticket);
 } queue_store_ops;
 
 /* Every implementation's handle starts with this. */
@@ -362,6 +365,25 @@ static inline int queue_store_prune(queue_prune_result *out, queue_store *s,
  * a store that has no other servers. */
 static inline int queue_store_watch(queue_store *s, queue_store_watch_fn fn, void *payload) {
   return s->ops->watch ? s->ops->watch(s, fn, payload) : 0;
+}
+
+/* Deferred durability, for a server that answers durable requests from a
+ * flusher thread of its own (group commit without holding a request thread
+ * in fdatasync). Between queue_store_defer_begin() and queue_store_defer_end()
+ * on one thread, an operation that would wait for its commit to reach the
+ * disk returns once it has committed, and leaves a ticket instead:
+ * queue_store_defer_end() returns the highest such ticket (0: nothing to
+ * wait for), and the caller must not acknowledge the operation before
+ * queue_store_durable_wait() with that ticket returned 0. Everything else
+ * (the commit, its visibility to other requests, the errors) is unchanged.
+ * A store whose commits are durable at once never leaves a ticket. */
+void queue_store_defer_begin(void);
+uint64_t queue_store_defer_end(void);
+/* For stores: 1 while the calling thread defers; records a ticket left. */
+int queue_store_deferring(void);
+void queue_store_deferred(uint64_t ticket);
+static inline int queue_store_durable_wait(queue_store *s, uint64_t ticket) {
+  return ticket && s->ops->durable_wait ? s->ops->durable_wait(s, ticket) : 0;
 }
 
 /* ---- shared by every implementation (and the server) ---- */

@@ -254,3 +254,27 @@ int queue_spec_index(char **out_repo, char **out_search, const char *id, const c
   *out_search = search;
   return 0;
 }
+
+/* ---- deferred durability (store_int.h) ---- */
+
+static _Thread_local int defer_on;
+static _Thread_local uint64_t defer_ticket;
+
+void queue_store_defer_begin(void) {
+  defer_on = 1;
+  defer_ticket = 0;
+}
+
+uint64_t queue_store_defer_end(void) {
+  uint64_t ticket = defer_ticket;
+  defer_on = 0;
+  defer_ticket = 0;
+  return ticket;
+}
+
+int queue_store_deferring(void) { return defer_on; }
+
+void queue_store_deferred(uint64_t ticket) {
+  if (ticket > defer_ticket)
+    defer_ticket = ticket;
+}

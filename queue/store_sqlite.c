@@ -656,6 +656,7 @@ static const queue_store_ops sqlite_ops = {
     .agent_drain = sqlite_agent_drain,
     .queued_groups = sqlite_queued_groups,
     .log_times = sqlite_log_times,
+    .durable_wait = sqlite_store_durable_wait,
 };
 
 int queue_store_open_sqlite(queue_store **out, const char *data_dir, int sync_normal) {

@@ -14,7 +14,10 @@
  * final status, release, token creation) durable ourselves, by group commit:
  * after its COMMIT such an operation waits until an fdatasync(2) of the WAL
  * that started after its commit has finished. Concurrent operations share one
- * fdatasync, and the next operations run meanwhile. fdatasync of the WAL
+ * fdatasync, and the next operations run meanwhile. A caller that defers
+ * (queue_store_defer_begin: the server's flusher, server_flush.c) gets its
+ * commit's ticket instead and waits for it elsewhere before it answers, so
+ * no request thread is held by the disk. fdatasync of the WAL
  * covers every frame written before it, so ordering holds; checkpoints fsync
  * the WAL before and the database after copying (SQLite's NORMAL rules).
  * Leases, heartbeats, log chunks and lease expiry skip the wait: lost on a
@@ -325,9 +328,19 @@ int tx_end_then(sqlite_store *s, int error, int durable, queue_store_committed_f
   pthread_mutex_unlock(&s->mu);
   if (error >= 0 && committed)
     committed(payload);
-  if (error >= 0 && ticket)
-    error = make_durable(s, ticket);
+  /* With sync_normal nothing waits for the disk, and nothing is deferred:
+   * the answer goes out from the request's thread. */
+  if (error >= 0 && ticket && !s->sync_normal) {
+    if (queue_store_deferring())
+      queue_store_deferred(ticket); /* the caller waits (sqlite_store_durable_wait) */
+    else
+      error = make_durable(s, ticket);
+  }
   return error < 0 ? error : 0;
+}
+
+int sqlite_store_durable_wait(queue_store *base, uint64_t ticket) {
+  return make_durable((sqlite_store *)base, ticket);
 }
 
 /* ---- checkpoints (see the top comment) ---- */

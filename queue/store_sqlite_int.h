@@ -100,6 +100,8 @@ int tx_begin(sqlite_store *s);
  * waits until the commit is on disk (group commit, see store_sqlite_db.c).
  * Returns 0, error, or the commit's or the sync's failure. */
 int tx_end(sqlite_store *s, int error, int durable);
+/* queue_store_ops.durable_wait: the group commit's wait for a ticket. */
+int sqlite_store_durable_wait(queue_store *base, uint64_t ticket);
 /* tx_end, calling committed (when not NULL and the commit succeeded) after mu
  * is released and before the wait for durability. */
 int tx_end_then(sqlite_store *s, int error, int durable, queue_store_committed_fn committed,

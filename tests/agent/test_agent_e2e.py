@@ -596,6 +596,28 @@ class AgentTest(unittest.TestCase):
         self.assertIn("resources.memory", done.stderr)
         self.assertNotIn("http://127.0.0.1", done.stderr)
 
+    def test_run_removes_its_sandbox_started_ahead_on_failure(self):
+        # `airgap run` starts the job's sandbox before the job is queued. It
+        # goes on every path: the agent failing before any lease (its cache
+        # cannot be made), the job failing before its container exists (an
+        # image that is not there) and the job's command failing.
+        for what, args, code in (
+                ("no lease", ["--cache", "/dev/null/cache", "--image", BUSYBOX, "--", "true"], 125),
+                ("no image", ["--image", "airgap-test/absent-image", "--", "true"], 125),
+                ("no command", ["--image", BUSYBOX, "--", "/absent/command"], 127)):
+            run_id = "run-ahead-%d" % os.getpid()
+            done = subprocess.run(
+                [AIRGAP, "run", "--repo", self.repo, "--network", "none", "--pull", "never",
+                 "--id", run_id, "--log-level", "debug"] + args,
+                capture_output=True, text=True, timeout=120)
+            self.assertEqual(done.returncode, code, "%s: %s" % (what, done.stderr))
+            # The path under test was taken: the sandbox existed.
+            self.assertIn("sandbox ahead created", done.stderr, what)
+            if what != "no lease":
+                self.assertNotIn("started ahead is not usable", done.stderr, what)
+                self.assertIn("sandbox running at", done.stderr, what)
+            self.assertEqual(containers("airgap.agent=" + run_id), [], what)
+
     def test_run_ctrl_c_cancels_the_job(self):
         run_id = "run-int-%d" % os.getpid()
         proc = subprocess.Popen(

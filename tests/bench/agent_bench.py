@@ -18,7 +18,8 @@ issue's target: airgap run <= docker run + 50 ms), and the run's timeline:
 when each step happened, from the debug log's timestamps (median over the
 pairs).
 
-    ... agent_bench.py [RUNS] [ONESHOT_PAIRS]    (defaults 5 and 10)
+    ... agent_bench.py [RUNS] [ONESHOT_PAIRS]    (defaults 5 and 10; RUNS 0: only
+                                                  the one-shot)
 """
 import datetime
 import json
@@ -75,10 +76,12 @@ STEPS = (
     ("embedded queue listening", r"queue: listening on port"),
     ("agent started", r"agent: agent run-"),
     ("job leased", r"agent: job \w+: leased"),
+    ("sandbox ahead created", r"sandbox ahead created at"),
     ("supervisor: image checked", r"image checked at"),
     ("supervisor: sandbox created", r"sandbox created at"),
     ("supervisor: workspace ready", r"workspace ready at"),
     ("supervisor: job container created", r"job container created at"),
+    ("sandbox ahead running", r"sandbox ahead running at"),
     ("supervisor: sandbox running", r"sandbox running at"),
     ("supervisor: emulator answers", r"emulator up at"),
     ("supervisor: job container started", r"job container started at"),
@@ -91,12 +94,17 @@ STEPS = (
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z ")
 
 
-def airgap_run_ms(repo):
+# AIRGAP_BEFORE_BIN: another build (say the previous commit's), whose
+# one-shot is timed in turn with this one's and docker run's.
+BEFORE = os.environ.get("AIRGAP_BEFORE_BIN")
+
+
+def airgap_run_ms(repo, binary=None):
     """Start to exit of `airgap run`, and when each step happened (ms from
     the start; steps whose line is missing are left out)."""
     start_wall = time.time()
     start = time.perf_counter()
-    done = subprocess.run([e2e.AIRGAP, "run", "--repo", repo, "--image", IMAGE, "--pull", "never",
+    done = subprocess.run([binary or e2e.AIRGAP, "run", "--repo", repo, "--image", IMAGE, "--pull", "never",
                            "--network", "none", "--log-level", "debug", "--", "true"],
                           check=True, capture_output=True, text=True)
     total = (time.perf_counter() - start) * 1000
@@ -122,8 +130,12 @@ def pct(values, p):
 
 def oneshot(repo, pairs):
     airgap_run_ms(repo)  # the sandbox image for this binary, the page cache
-    runs, docker, timelines = [], [], []
+    runs, docker, timelines, before = [], [], [], []
+    if BEFORE:
+        airgap_run_ms(repo, BEFORE)
     for i in range(pairs):
+        if BEFORE:
+            before.append(airgap_run_ms(repo, BEFORE)[0])
         # alternate which goes first, so neither always follows the other
         if i % 2:
             docker.append(docker_run_ms())
@@ -143,14 +155,20 @@ def oneshot(repo, pairs):
                                                     pct(values, 90), max(values)))
     print("  %-44s %9.2f   (target: difference <= 50 ms)" %
           ("ratio of medians", statistics.median(runs) / statistics.median(docker)))
-    print("  timeline of a run (median ms from the start of `airgap run`; the step's"
-          " own share)")
+    if BEFORE:
+        print("  %-44s %7.0f ms %6.0f ms %6.0f ms  (ratio %.2f)" % (
+            "AIRGAP_BEFORE_BIN run -- true", statistics.median(before), pct(before, 90),
+            max(before), statistics.median(before) / statistics.median(docker)))
+    print("  timeline of a run (median ms from the start of `airgap run`; the time"
+          " since the step before)")
     previous = 0.0
+    medians = []
     for label, _ in STEPS:
         seen = [t[label] for t in timelines if label in t]
-        if not seen:
-            continue
-        at = statistics.median(seen)
+        if seen:
+            medians.append((statistics.median(seen), label))
+    # in the order they happened: the sandbox started ahead runs beside the rest
+    for at, label in sorted(medians):
         print("    %-44s %7.0f ms %+7.0f ms" % (label, at, at - previous))
         previous = at
     print("    %-44s %7.0f ms %+7.0f ms" % ("exit", statistics.median(runs),
@@ -176,6 +194,9 @@ def main():
     results, docker = {}, []
     try:
         repo = e2e.make_repo(tmp, {"README": "bench\n"})
+        if runs == 0:  # only the one-shot
+            oneshot(repo, pairs)
+            return
         for warm in ("yes", "no"):
             cluster = e2e.Cluster(agent_args=["--warm-sandbox", warm])
             try:

@@ -552,6 +552,41 @@ static void test_queue_store_insert_calls_back_at_its_commit(void **state) {
   queue_record_free(rec);
 }
 
+/* Deferred durability (the server's flusher): on SQLite with sync FULL a
+ * durable commit leaves a ticket for each such operation, rising, and the
+ * wait for it succeeds; a lease leaves none; outside a deferral nothing is
+ * left. PostgreSQL commits durably at once: never a ticket. */
+static void test_queue_store_deferred_durability(void **state) {
+  fixture *f = *state;
+  queue_store_defer_begin();
+  int rc = queue_store_job_insert(f->store, "deferred", SPEC, NULL, 0, 1);
+  uint64_t first = queue_store_defer_end();
+  assert_int_equal(rc, 0);
+  queue_record *rec = NULL;
+  queue_store_defer_begin();
+  assert_int_equal(queue_store_lease(&rec, f->store, "agent", NULL, 0, LEASE_A, 100, 2), 0);
+  assert_int_equal(queue_store_defer_end(), 0);
+  queue_record_free(rec);
+  rec = NULL;
+  queue_store_defer_begin();
+  rc = queue_store_complete(&rec, f->store, "deferred", LEASE_A, "passed", NULL, 1, 0, 3);
+  uint64_t second = queue_store_defer_end();
+  assert_int_equal(rc, 0);
+  queue_record_free(rec);
+  if (pg_url()) {
+    assert_int_equal(first, 0);
+    assert_int_equal(second, 0);
+  } else {
+    assert_true(first > 0);
+    assert_true(second > first);
+  }
+  assert_int_equal(queue_store_durable_wait(f->store, second), 0);
+  assert_int_equal(queue_store_durable_wait(f->store, first), 0); /* covered already */
+  /* no deferral: the operation waits itself and leaves nothing */
+  assert_int_equal(queue_store_job_insert(f->store, "waited", SPEC, NULL, 0, 4), 0);
+  assert_int_equal(queue_store_defer_end(), 0);
+}
+
 /* A running server makes tokens in its own database (what `airgap run`
  * uses); they verify like any other, and a bad role is refused. */
 static void test_queue_store_server_makes_tokens(void **state) {
@@ -891,6 +926,7 @@ static void test_queue_store_expiry_on_two_servers_at_once(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_queue_store_submit_get_list, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_store_deferred_durability, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_lease_labels_and_order, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_store_two_connections_never_share_a_job, setup,
                                       teardown),
