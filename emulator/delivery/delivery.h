@@ -152,6 +152,15 @@ int delivery_pattern_match(const json_t *pattern, const json_t *document);
  * the configuration has EventBridgeConfiguration. Never fails the caller and
  * never blocks: delivery problems are logged. */
 typedef struct aws_call aws_call;
+/* PutBucketNotificationConfiguration's check of its destinations, as S3
+ * makes it: every queue, topic and function named must exist (in this
+ * emulator, in the account and Region of its ARN). 1 when they do; else
+ * answers InvalidArgument "Unable to validate the following destination
+ * configurations" naming the first that does not, and returns 0. */
+int delivery_s3_destinations_check(aws_call *call, const json_t *config);
+/* The s3:TestEvent S3 sends each queue and topic of a configuration it has
+ * just accepted. Never fails the caller. */
+void delivery_s3_test_event(aws_call *call, const json_t *config, const char *bucket);
 void delivery_s3_event(aws_call *call, const json_t *bucket_configs, const char *bucket,
                        const char *key, uint64_t size, const char *etag, const char *version_id,
                        const char *event_name);

@@ -21,6 +21,9 @@
 int delivery_sqs_send(emulator *emu, const char *queue_arn, const char *body, size_t body_len,
                       json_t *meta);
 
+/* 1 when the target of kind (DELIVERY_SQS, DELIVERY_SNS, DELIVERY_LAMBDA)
+ * named by arn exists in emu, else 0 (also when its service is not served). */
+int delivery_target_exists(emulator *emu, delivery_kind kind, const char *arn);
 /* Queues an asynchronous (Event) invocation of function_arn with body as its
  * payload: 0 once Lambda has accepted it (Lambda then retries a failing
  * function itself, as AWS does for the services that invoke asynchronously),

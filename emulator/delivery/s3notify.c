@@ -8,13 +8,16 @@
  * EventBridge form ("Object Created", "Object Deleted", "Object Restore
  * Initiated" / "Completed") when the bucket
  * enables EventBridgeConfiguration. All of it off the request thread; S3 is
- * never failed by a notification.
+ * never failed by a notification. A configuration is accepted only when its
+ * destinations exist, and each queue and topic then gets s3:TestEvent.
  */
 #include "emulator/delivery/delivery_int.h"
 
 #include "common/codec.h"
+#include "common/jsonutil.h"
 #include "common/log.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,4 +227,67 @@ void delivery_s3_event(aws_call *call, const json_t *bucket_configs, const char 
     json_decref(event);
   }
   free(ekey);
+}
+
+static const struct {
+  const char *list, *arn, *missing;
+  delivery_kind kind;
+} destinations[] = {
+    {"QueueConfigurations", "QueueArn", "The destination queue does not exist", DELIVERY_SQS},
+    {"TopicConfigurations", "TopicArn", "The destination topic does not exist", DELIVERY_SNS},
+    {"LambdaFunctionConfigurations", "LambdaFunctionArn", "The destination Lambda does not exist",
+     DELIVERY_LAMBDA},
+};
+
+int delivery_s3_destinations_check(aws_call *call, const json_t *config) {
+  emulator *emu = aws_call_emulator(call);
+  for (size_t k = 0; k < sizeof(destinations) / sizeof(destinations[0]); k++) {
+    size_t i;
+    json_t *conf;
+    json_array_foreach(json_object_get(config, destinations[k].list), i, conf) {
+      const char *arn = jsonutil_string(conf, destinations[k].arn);
+      if (arn && delivery_target_exists(emu, destinations[k].kind, arn))
+        continue;
+      aws_call_fail_fields(call, 400, "InvalidArgument",
+                           json_pack("{s:s, s:s}", "ArgumentName", arn ? arn : "", "ArgumentValue",
+                                     destinations[k].missing),
+                           "Unable to validate the following destination configurations");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+void delivery_s3_test_event(aws_call *call, const json_t *config, const char *bucket) {
+  delivery *d = delivery_find(aws_call_emulator(call));
+  if (!d || !bucket)
+    return;
+  char ts[32], uuid[37], request_id[17], host_seed[37];
+  iso_now(ts);
+  /* S3's request ids are 16 upper-case hex digits; its host ids base64. */
+  codec_uuid4(uuid);
+  size_t n = 0;
+  for (const char *p = uuid; *p && n < 16; p++)
+    if (*p != '-')
+      request_id[n++] = (char)toupper((unsigned char)*p);
+  request_id[n] = '\0';
+  codec_uuid4(host_seed);
+  char *host_id = codec_base64_encode(host_seed, 36);
+  json_t *event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "Service", "Amazon S3", "Event",
+                            "s3:TestEvent", "Time", ts, "Bucket", bucket, "RequestId", request_id,
+                            "HostId", host_id ? host_id : "");
+  free(host_id);
+  json_t *meta = json_pack("{s:s}", "Subject", "Amazon S3 Notification");
+  for (size_t k = 0; event && k < 2; k++) { /* queues and topics; functions get none */
+    size_t i;
+    json_t *conf;
+    json_array_foreach(json_object_get(config, destinations[k].list), i, conf) {
+      const char *arn = jsonutil_string(conf, destinations[k].arn);
+      if (arn)
+        submit(d, destinations[k].kind, arn, event,
+               destinations[k].kind == DELIVERY_SNS ? meta : NULL);
+    }
+  }
+  json_decref(event);
+  json_decref(meta);
 }

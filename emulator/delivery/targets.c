@@ -14,6 +14,7 @@
  */
 #include "emulator/delivery/delivery_int.h"
 #include "emulator/lambda/lambda.h"
+#include "emulator/sns/sns.h"
 #include "emulator/sqs/sqs.h"
 
 #include "common/error.h"
@@ -73,6 +74,32 @@ int delivery_sqs_send(emulator *emu, const char *queue_arn, const char *body, si
   if (r.rc < 0)
     return airgap_error_set(r.rc, "SQS refused the message for %s: %s", queue_arn, r.message);
   return 0;
+}
+
+static void exists_done(json_t *output, const sqs_error *error, void *payload) {
+  *(int *)payload = error == NULL;
+  json_decref(output);
+}
+
+int delivery_target_exists(emulator *emu, delivery_kind kind, const char *arn) {
+  if (kind == DELIVERY_SNS)
+    return sns_topic_exists(emu, arn);
+  if (kind == DELIVERY_LAMBDA)
+    return lambda_function_exists(emu, arn);
+  char region[64], account[16], name[128];
+  sqs_engine *engine = emulator_service_state(emu, "sqs");
+  if (kind != DELIVERY_SQS || !engine ||
+      sscanf(arn, "arn:%*[^:]:sqs:%63[^:]:%15[^:]:%127s", region, account, name) != 3)
+    return 0;
+  json_t *in = json_pack("{s:s, s:s}", "QueueName", name, "QueueOwnerAWSAccountId", account);
+  if (!in)
+    return 0;
+  sqs_context ctx = {account, region, "http://localhost"};
+  int found = 0;
+  /* GetQueueUrl answers before it returns (only long polls answer later). */
+  sqs_engine_call(engine, &ctx, "GetQueueUrl", in, exists_done, &found);
+  json_decref(in);
+  return found;
 }
 
 int delivery_lambda_invoke(emulator *emu, const char *function_arn, const char *body,

@@ -14,6 +14,7 @@
 #include "common/dynbuf.h"
 #include "common/http_server.h"
 #include "common/jsonutil.h"
+#include "emulator/delivery/delivery.h"
 #include "emulator/protocol/protocol.h"
 
 #include <ctype.h>
@@ -521,6 +522,9 @@ void s3_op_config(aws_call *call, json_t *input) {
       return;
     }
     json_object_set(b->configs, kind->member, value);
+    if (strcmp(kind->member, "NotificationConfiguration") == 0 &&
+        !json_is_true(json_object_get(input, "SkipDestinationValidation")))
+      delivery_s3_test_event(call, value, jsonutil_string(input, "Bucket"));
   } else if (action == 2) {
     json_object_del(b->configs, kind->member);
   } else {

@@ -12,6 +12,7 @@
 #include "emulator/s3/s3_int.h"
 
 #include "common/jsonutil.h"
+#include "emulator/delivery/delivery.h"
 #include "emulator/protocol/protocol.h"
 
 #include <fnmatch.h>
@@ -232,7 +233,7 @@ static int event_valid(const char *e) {
   return 0;
 }
 
-static int notification_valid(aws_call *call, json_t *cfg) {
+static int notification_valid(aws_call *call, json_t *cfg, const json_t *input) {
   static const char *const kinds[][2] = {
       {"TopicConfigurations", "TopicArn"},
       {"QueueConfigurations", "QueueArn"},
@@ -272,6 +273,10 @@ static int notification_valid(aws_call *call, json_t *cfg) {
       }
     }
   }
+  /* S3 makes sure it can deliver before it accepts, unless asked not to. */
+  if (!json_is_true(json_object_get(input, "SkipDestinationValidation")) &&
+      !delivery_s3_destinations_check(call, cfg))
+    return 0;
   return 1;
 }
 
@@ -483,7 +488,7 @@ int s3_config_valid(aws_call *call, const char *member, json_t *value, const jso
   if (strcmp(member, "ReplicationConfiguration") == 0)
     return replication_valid(call, value);
   if (strcmp(member, "NotificationConfiguration") == 0)
-    return notification_valid(call, value);
+    return notification_valid(call, value, input);
   if (strcmp(member, "AccelerateConfiguration") == 0)
     return accelerate_valid(call, value, jsonutil_string(input, "Bucket"));
   if (strcmp(member, "ServerSideEncryptionConfiguration") == 0)

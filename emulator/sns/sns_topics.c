@@ -5,6 +5,7 @@
  * counts), the data protection policy, and AddPermission/RemovePermission as
  * statements of the topic's Policy.
  */
+#include "emulator/sns/sns.h"
 #include "emulator/sns/sns_int.h"
 
 #include "common/jsonutil.h"
@@ -86,6 +87,16 @@ json_t *sns_topic_get(sns_state *st, aws_call *call, const char *arn) {
   if (!t)
     sns_fail_not_found(call, "Topic");
   return t;
+}
+
+int sns_topic_exists(emulator *emu, const char *topic_arn) {
+  sns_state *st = emu && topic_arn ? emulator_service_state(emu, "sns") : NULL;
+  if (!st)
+    return 0;
+  pthread_mutex_lock(&st->lock);
+  int found = json_object_get(st->topics, topic_arn) != NULL;
+  pthread_mutex_unlock(&st->lock);
+  return found;
 }
 
 static int valid_name(const char *name, int fifo) {

@@ -72,6 +72,11 @@ class S3NotificationsCase(unittest.TestCase):
                                                        {"Name": "suffix", "Value": ".png"}]}}}],
                 "TopicConfigurations": [{
                     "Id": "copies", "TopicArn": topic, "Events": ["s3:ObjectCreated:Copy"]}]})
+        # The accepted configuration's test event reaches the queue, and the
+        # topic's subscriber through SNS.
+        for where in (url, turl):
+            [test] = self.receive(where, 1)
+            self.assertEqual((test["Event"], test["Bucket"]), ("s3:TestEvent", "notified"))
         self.s3.put_object(Bucket="notified", Key="img/a b.png", Body=b"12345")
         self.s3.put_object(Bucket="notified", Key="img/skip.jpg", Body=b"x")
         self.s3.put_object(Bucket="notified", Key="doc/skip.png", Body=b"x")

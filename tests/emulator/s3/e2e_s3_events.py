@@ -43,6 +43,59 @@ def notify(s3, bucket, arn, events):
     s3.put_bucket_notification_configuration(
         Bucket=bucket, NotificationConfiguration={
             "QueueConfigurations": [{"Id": "all", "QueueArn": arn, "Events": events}]})
+    # S3 sends each queue of a configuration it accepts one s3:TestEvent.
+    url = sqs().get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
+    test = receive(url, 1)
+    assert len(test) == 1 and test[0]["Event"] == "s3:TestEvent", test
+    assert (test[0]["Service"], test[0]["Bucket"]) == ("Amazon S3", bucket), test
+    assert sorted(test[0]) == ["Bucket", "Event", "HostId", "RequestId", "Service", "Time"], test
+
+
+def test_destinations_validated():
+    from botocore.exceptions import ClientError
+    s3 = sup.client()
+    s3.create_bucket(Bucket="ev-dest")
+    url, arn = queue("ev-dest")
+    missing = {
+        "QueueConfigurations": (arn + "-gone", "The destination queue does not exist"),
+        "TopicConfigurations": ("arn:aws:sns:us-east-1:000000000000:ev-gone",
+                                "The destination topic does not exist"),
+        "LambdaFunctionConfigurations": (
+            "arn:aws:lambda:us-east-1:000000000000:function:ev-gone",
+            "The destination Lambda does not exist"),
+    }
+    member = {"QueueConfigurations": "QueueArn", "TopicConfigurations": "TopicArn",
+              "LambdaFunctionConfigurations": "LambdaFunctionArn"}
+    for kind, (target, why) in missing.items():
+        config = {kind: [{member[kind]: target, "Events": ["s3:ObjectCreated:*"]}]}
+        try:
+            s3.put_bucket_notification_configuration(Bucket="ev-dest",
+                                                     NotificationConfiguration=config)
+            raise AssertionError("accepted a missing destination: %s" % target)
+        except ClientError as e:
+            err = e.response["Error"]
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400, e.response
+            assert (err["Code"], err["Message"], err["ArgumentName"], err["ArgumentValue"]) == (
+                "InvalidArgument", "Unable to validate the following destination configurations",
+                target, why), err
+        # Nothing was stored.
+        got = s3.get_bucket_notification_configuration(Bucket="ev-dest")
+        assert kind not in got, got
+        # Asked not to validate, S3 stores it and sends no test event.
+        s3.put_bucket_notification_configuration(Bucket="ev-dest", NotificationConfiguration=config,
+                                                 SkipDestinationValidation=True)
+        stored = s3.get_bucket_notification_configuration(Bucket="ev-dest")[kind]
+        assert stored[0][member[kind]] == target, stored
+    # The queue of another account or Region is looked up where its ARN says.
+    other = arn.replace(":000000000000:", ":111111111111:")
+    try:
+        s3.put_bucket_notification_configuration(Bucket="ev-dest", NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": other, "Events": ["s3:ObjectCreated:*"]}]})
+        raise AssertionError("accepted another account's missing queue")
+    except ClientError as e:
+        assert e.response["Error"]["ArgumentName"] == other, e.response
+    assert receive(url, 1, timeout=1) == []
+    notify(s3, "ev-dest", arn, ["s3:ObjectCreated:*"])
 
 
 def test_delete_objects_one_event_per_key():
@@ -139,4 +192,5 @@ def test_delete_objects_eventbridge():
 
 if __name__ == "__main__":
     sup.run([test_delete_objects_one_event_per_key, test_delete_objects_versioned,
-             test_post_object_event, test_restore_events, test_delete_objects_eventbridge])
+             test_post_object_event, test_restore_events, test_delete_objects_eventbridge,
+             test_destinations_validated])
