@@ -68,6 +68,10 @@ typedef struct aws_parse_ctx {
   /* STS names absent members as its other validation errors ("1 validation
    * error detected: Value null at 'roleArn' ..."), every one at once. */
   int missing_as_validation;
+  /* STS answers a number it cannot read (not decimal digits, or past 32
+   * bits) with MalformedInput and no message; an empty one with "missing
+   * value for decimal type" (recorded AWS answers). */
+  int malformed_numbers;
   int use_location_names; /* JSON body keys follow locationName */
 } aws_parse_ctx;
 

@@ -86,24 +86,41 @@ int aws_query_operation(const char **out, aws_error *err, const aws_model *m,
     return error;
   const json_t *action_j = json_object_get(params, "Action");
   const char *action = json_string_value(action_j);
+  /* STS and IAM answer an action they do not know, or (STS) a Version other
+   * than the model's, as their framework does: "Could not find operation X
+   * for version V" (recorded AWS answers; NO_VERSION_SPECIFIED when absent). */
+  const char *service = aws_model_name(m);
+  int framework = !strcmp(service, "sts") || !strcmp(service, "iam");
+  const char *version = json_string_value(json_object_get(params, "Version"));
+  if (!version)
+    version = "NO_VERSION_SPECIFIED";
+  const char *api_version = aws_model_meta(m, "apiVersion");
+  const json_t *op = action ? aws_model_operation(m, action) : NULL;
+  const char *name = aws_json_str(op, "name");
   if (action && strlen(action) != json_string_length(action_j)) {
     error = aws_error_set(
         err, 400, "InvalidAction",
         "The action %.128s is not valid for this web service: it contains a NUL character (%%00).",
         action);
-  } else if (!action || !*action) {
+  } else if (!action && !strcmp(service, "sqs") && !strcasecmp(in->method, "GET") && in->path &&
+             strcmp(in->path, "/") != 0) {
+    /* A plain GET of a queue's URL: SQS's framework finds no operation and
+     * answers 404 with a bare <UnknownOperationException/> (aws_query_error). */
+    error = aws_error_set(err, 404, "UnknownOperationException", "%s", "");
+  } else if (!action || (!*action && !framework)) {
     error = aws_error_set(err, 400, "MissingAction", "The request must contain an Action.");
-  } else {
-    const json_t *op = aws_model_operation(m, action);
-    const char *name = aws_json_str(op, "name");
+  } else if (framework &&
+             (!op || !name ||
+              (!strcmp(service, "sts") && api_version && strcmp(version, api_version) != 0))) {
+    error = aws_error_set(err, 400, "InvalidAction", "Could not find operation %s for version %s",
+                          action, version);
+  } else if (!op || !name) {
     /* SQS words it "for this endpoint" (AWS's recorded answer); the other
      * query services "for this web service". */
-    if (!op || !name)
-      error =
-          aws_error_set(err, 400, "InvalidAction", "The action %.128s is not valid for this %s.",
-                        action, strcmp(aws_model_name(m), "sqs") ? "web service" : "endpoint");
-    else
-      *out = name;
+    error = aws_error_set(err, 400, "InvalidAction", "The action %.128s is not valid for this %s.",
+                          action, strcmp(service, "sqs") ? "web service" : "endpoint");
+  } else {
+    *out = name;
   }
   json_decref(params);
   return error;
@@ -364,8 +381,21 @@ void aws_query_error(aws_http_out *out, const aws_model *m, const aws_error *err
                      const char *code, const char *request_id) {
   const char *ns = m ? aws_model_meta(m, "xmlNamespace") : NULL;
   const char *message = err->message ? err->message : "";
+  const char *prefix = m ? aws_model_meta(m, "endpointPrefix") : NULL;
+  if (prefix && !strcmp(prefix, "sqs") && !strcmp(code, "UnknownOperationException")) {
+    /* AWS's recorded answer, byte for byte, and without a Content-Type. */
+    out->body = strdup("<UnknownOperationException/>\n");
+    out->body_len = out->body ? strlen(out->body) : 0;
+    out->content_type = NULL;
+    out->headers = json_object();
+    return;
+  }
   dynbuf b;
   dynbuf_init(&b, 1 << 20);
+  /* STS's framework errors (an unknown action or version) come in AWS's
+   * generic fault namespace, its own errors in STS's. */
+  if (prefix && !strcmp(prefix, "sts") && !strcmp(code, "InvalidAction"))
+    ns = "http://webservices.amazon.com/AWSFault/2005-15-09";
   dynbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse");
   if (ns) {
     dynbuf_puts(&b, " xmlns=\"");
@@ -374,12 +404,15 @@ void aws_query_error(aws_http_out *out, const aws_model *m, const aws_error *err
   }
   dynbuf_printf(&b, "><Error><Type>%s</Type><Code>", status >= 500 ? "Receiver" : "Sender");
   dynbuf_xml(&b, code, strlen(code));
-  dynbuf_puts(&b, "</Code><Message>");
-  dynbuf_xml(&b, message, strlen(message));
-  dynbuf_puts(&b, "</Message>");
+  dynbuf_puts(&b, "</Code>");
+  /* An error without a message (STS's MalformedInput) has no element. */
+  if (*message) {
+    dynbuf_puts(&b, "<Message>");
+    dynbuf_xml(&b, message, strlen(message));
+    dynbuf_puts(&b, "</Message>");
+  }
   aws_xml_write_error_fields(&b, err->fields);
   /* SQS's errors carry an empty Detail; STS's, IAM's and SNS's do not. */
-  const char *prefix = m ? aws_model_meta(m, "endpointPrefix") : NULL;
   if (prefix && strcmp(prefix, "sqs") == 0)
     dynbuf_puts(&b, "<Detail/>");
   dynbuf_puts(&b, "</Error><RequestId>");

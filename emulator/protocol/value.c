@@ -37,7 +37,9 @@ void aws_http_out_free(aws_http_out *out) {
 /* Replaces every byte that is not part of a valid UTF-8 sequence with '?', so
  * that messages quoting client input (possibly cut mid-character) stay valid
  * JSON strings. */
-#define AWS_ERROR_MAX_MESSAGE 16384
+/* AWS quotes offending values in full: STS's two-error answer for a
+ * 2,049-character roleArn of 4-byte characters is over 16 KiB. */
+#define AWS_ERROR_MAX_MESSAGE 65536
 
 static void utf8_sanitize(char *s) {
   unsigned char *p = (unsigned char *)s;
@@ -123,6 +125,7 @@ void aws_parse_ctx_init(aws_parse_ctx *ctx, const aws_model *m, aws_protocol p, 
     ctx->type_code = "InvalidParameterValue";
     ctx->missing_code = "ValidationError";
     ctx->missing_as_validation = 1;
+    ctx->malformed_numbers = 1;
   } else if (query_codes) {
     ctx->type_code = "InvalidParameterValue";
     ctx->missing_code = "MissingParameter";
@@ -322,9 +325,13 @@ int aws_scalar_from_text(json_t **out, aws_parse_ctx *ctx, const json_t *ref, co
     errno = 0;
     long long n = strtoll(text, &end, 10);
     if (!*text || isspace((unsigned char)*text) || errno || !end || *end ||
-        !aws_integer_in_range(type, n))
+        !aws_integer_in_range(type, n)) {
+      if (ctx->malformed_numbers)
+        return aws_error_set(ctx->err, 400, "MalformedInput", "%s",
+                             *text ? "" : "missing value for decimal type");
       return aws_type_error(ctx, name,
                             strcmp(type, "long") == 0 ? "a 64-bit integer" : "an integer");
+    }
     v = json_integer(n);
   } else if (strcmp(type, "boolean") == 0) {
     if (strcasecmp(text, "true") == 0)

@@ -30,7 +30,7 @@
 
 static int invalid(aws_call *call, const char *value, const char *member, const char *constraint) {
   aws_call_fail(call, 400, "ValidationError",
-                "1 validation error detected: Value '%.256s' at '%s' failed to satisfy "
+                "1 validation error detected: Value '%s' at '%s' failed to satisfy "
                 "constraint: Member must %s",
                 value, member, constraint);
   return -1;
@@ -113,17 +113,19 @@ int sts_check_text(aws_call *call, const char *member, const char *value, size_t
   int errors = !pattern_ok + (length[0] != '\0');
   if (!errors)
     return 0;
-  char first[1200];
-  snprintf(first, sizeof(first),
-           "Value '%.300s' at '%s' failed to satisfy constraint: Member must %s%s", value, member,
-           pattern_ok ? length : "satisfy regular expression pattern: ", pattern_ok ? "" : pattern);
-  if (errors == 1)
-    aws_call_fail(call, 400, "ValidationError", "1 validation error detected: %s", first);
+  /* AWS quotes the value in full, however long (the request bounds it). */
+  if (errors == 2)
+    aws_call_fail(call, 400, "ValidationError",
+                  "2 validation errors detected: Value '%s' at '%s' failed to satisfy "
+                  "constraint: Member must satisfy regular expression pattern: %s; Value '%s' at "
+                  "'%s' failed to satisfy constraint: Member must %s",
+                  value, member, pattern, value, member, length);
   else
     aws_call_fail(call, 400, "ValidationError",
-                  "2 validation errors detected: %s; Value '%.300s' at '%s' failed to satisfy "
-                  "constraint: Member must %s",
-                  first, value, member, length);
+                  "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: "
+                  "Member must %s%s",
+                  value, member, pattern_ok ? length : "satisfy regular expression pattern: ",
+                  pattern_ok ? "" : pattern);
   return -1;
 }
 

@@ -111,7 +111,7 @@ class QueryNul(unittest.TestCase):
         self.assertIn(b"InvalidAction", body)
         # A NUL in a parameter the operation does not have is ignored, as
         # AWS ignores unknown parameters.
-        status, body = self.post("Action=GetCallerIdentity&Unknown=a%00b")
+        status, body = self.post("Action=GetCallerIdentity&Version=2011-06-15&Unknown=a%00b")
         self.assertEqual(status, 200)
         self.assertIn(b"GetCallerIdentityResult", body)
 

@@ -209,22 +209,63 @@ static void expect_query_error(const char *svc, const char *body, const char *co
   aws_error_clear(&err);
 }
 
+/* As expect_query_error, and the message too. */
+static void expect_query_message(const char *svc, const char *body, const char *code,
+                                 const char *message) {
+  fake_req r = {{form[0], form[1], NULL}};
+  aws_http_in in = make_in(&r, "POST", "/", "", body);
+  json_t *input = NULL;
+  aws_error err = {0};
+  assert_true(parse(&input, &err, svc, &in, NULL) < 0);
+  assert_null(input);
+  int same = err.code && err.message && !strcmp(err.code, code) && !strcmp(err.message, message);
+  if (!same)
+    print_error("expected %s (%s), got %s (%s)\n", code, message, err.code, err.message);
+  aws_error_clear(&err);
+  assert_true(same);
+}
+
 static void test_emulator_query_errors(void **state) {
   (void)state;
-  expect_query_error("sts", "Action=AssumeRole&RoleSessionName=x", "ValidationError");
-  expect_query_error("sts", "Action=AssumeRole&RoleArn=a&RoleSessionName=x&DurationSeconds=abc",
-                     "InvalidParameterValue");
+  expect_query_error("sts", "Action=AssumeRole&Version=2011-06-15&RoleSessionName=x",
+                     "ValidationError");
+  /* STS reads numbers as 32-bit decimal integers: anything else is
+   * MalformedInput, with no message unless the value is empty. */
+  expect_query_message("sts",
+                       "Action=AssumeRole&Version=2011-06-15&RoleArn=a&RoleSessionName=x"
+                       "&DurationSeconds=abc",
+                       "MalformedInput", "");
+  expect_query_message("sts",
+                       "Action=AssumeRole&Version=2011-06-15&RoleArn=a&RoleSessionName=x"
+                       "&DurationSeconds=",
+                       "MalformedInput", "missing value for decimal type");
   expect_query_error("sts",
-                     "Action=AssumeRole&RoleArn=a&RoleSessionName=x&DurationSeconds="
-                     "99999999999999999999999999",
-                     "InvalidParameterValue");
+                     "Action=AssumeRole&Version=2011-06-15&RoleArn=a&RoleSessionName=x"
+                     "&DurationSeconds=99999999999999999999999999",
+                     "MalformedInput");
   /* integer, not long: 2^31 does not fit */
   expect_query_error("sts",
-                     "Action=AssumeRole&RoleArn=a&RoleSessionName=x&DurationSeconds=2147483648",
+                     "Action=AssumeRole&Version=2011-06-15&RoleArn=a&RoleSessionName=x"
+                     "&DurationSeconds=2147483648",
+                     "MalformedInput");
+  /* Other query services keep their type error. */
+  expect_query_error("sqs", "Action=ReceiveMessage&QueueUrl=q&MaxNumberOfMessages=abc",
                      "InvalidParameterValue");
-  expect_query_error("sts", "Action=NoSuchThing", "InvalidAction");
+  /* STS's and IAM's framework: unknown actions and (STS) versions. */
+  expect_query_message("sts", "Action=NoSuchThing&Version=2011-06-15", "InvalidAction",
+                       "Could not find operation NoSuchThing for version 2011-06-15");
+  expect_query_message("sts", "Action=GetCallerIdentity", "InvalidAction",
+                       "Could not find operation GetCallerIdentity for version "
+                       "NO_VERSION_SPECIFIED");
+  expect_query_message("sts", "Action=GetCallerIdentity&Version=2012-01-01", "InvalidAction",
+                       "Could not find operation GetCallerIdentity for version 2012-01-01");
+  expect_query_message("iam", "Action=NoSuchThing&Version=2010-05-08", "InvalidAction",
+                       "Could not find operation NoSuchThing for version 2010-05-08");
+  expect_query_message("sns", "Action=NoSuchThing&Version=2010-03-31", "InvalidAction",
+                       "The action NoSuchThing is not valid for this web service.");
   expect_query_error("sts", "Version=2011-06-15", "MissingAction");
-  expect_query_error("sts", "Action=GetCallerIdentity&bad=%zz", "MalformedQueryString");
+  expect_query_error("sts", "Action=GetCallerIdentity&Version=2011-06-15&bad=%zz",
+                     "MalformedQueryString");
   expect_query_error("sqs", "Action=SendMessage&QueueUrl=q&MessageBody=%FF%FE",
                      "MalformedQueryString");
   expect_query_error("sqs",
@@ -234,7 +275,7 @@ static void test_emulator_query_errors(void **state) {
   /* Parameter names with very many dots are refused, not expanded. */
   dynbuf b;
   dynbuf_init(&b, 16 << 20);
-  dynbuf_puts(&b, "Action=GetCallerIdentity");
+  dynbuf_puts(&b, "Action=GetCallerIdentity&Version=2011-06-15");
   for (int i = 0; i < 1000; i++) {
     dynbuf_printf(&b, "&p%d", i);
     for (int j = 0; j < 120; j++)

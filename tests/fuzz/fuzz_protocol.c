@@ -182,12 +182,16 @@ const fuzz_seed fuzz_seeds[] = {
         "MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=%00"),
     FUZZ_LITERAL(
         "\x01POST\n/\n\nContent-Type: application/x-www-form-urlencoded\n\nAction=AssumeRole&"
-        "RoleArn=a%00&RoleSessionName=s%00&DurationSeconds=900%00"),
+        "Version=2011-06-15&RoleArn=a%00&RoleSessionName=s%00&DurationSeconds=900%00"),
     FUZZ_LITERAL(
         "\x01POST\n/\n\nContent-Type: "
-        "application/x-www-form-urlencoded\n\nAction=AssumeRole&RoleArn="
+        "application/x-www-form-urlencoded\n\nAction=AssumeRole&Version=2011-06-15&RoleArn="
         "arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fx&RoleSessionName=s&Tags.member.1.Key=k&"
         "Tags.member.1.Value=v&DurationSeconds=900"),
+    FUZZ_LITERAL(
+        "\x01POST\n/\n\nContent-Type: application/x-www-form-urlencoded\n\nAction=AssumeRole&"
+        "Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fx&"
+        "RoleSessionName=s&DurationSeconds=9e9"),
     FUZZ_LITERAL(
         "\x02POST\n/2015-03-31/functions/f/invocations\nQualifier=1\nX-Amz-Invocation-Type: "
         "Event\n\n{\"a\":[1,2,{\"b\":null}]}"),

@@ -937,5 +937,31 @@ class Snapshot(unittest.TestCase):
         self.assertIn("<Code>AWS.SimpleQueueService.NonExistentQueue</Code>", body)
 
 
+    def test_get_of_a_queue_url_without_action(self):
+        # LocalStack's AWS-validated test_get_queue_without_action_returns_
+        # unknown_operation: a plain GET of a queue's URL is 404 with the bare
+        # body <UnknownOperationException/> (as AWS's framework sends it:
+        # a newline after, no Content-Type), signed or not.
+        url = self.queue(self.clients["query"], "plain-get")
+        for headers in ({}, {"Authorization": AUTH}):
+            req = urllib.request.Request(url, headers=headers)
+            with self.assertRaises(urllib.error.HTTPError) as cm:
+                urllib.request.urlopen(req, timeout=30)
+            self.assertEqual(cm.exception.code, 404, headers)
+            self.assertEqual(cm.exception.read(), b"<UnknownOperationException/>\n")
+            self.assertIsNone(cm.exception.headers.get("Content-Type"))
+        # Other GETs are untouched: an Action on the queue URL, and the
+        # endpoint itself without one (no queue named).
+        status, body = self.query(url, {"Action": "GetQueueAttributes",
+                                        "AttributeName.1": "QueueArn"})
+        self.assertEqual(status, 200, body)
+        status, body = self.query(url, {"Action": "GetQueueAttributes",
+                                        "AttributeName.1": "QueueArn"}, method="POST")
+        self.assertEqual(status, 200, body)
+        status, body = self.query(url, {}, method="POST")
+        self.assertEqual(status, 400)
+        self.assertIn("<Code>MissingAction</Code>", body)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -269,6 +269,111 @@ class StsConformance(unittest.TestCase):
                       [("RoleArn", role), ok, ("RoleSessionName", "bad/name")]):
             self.assertEqual(self.raw_assume(pairs)[0], 200, pairs)
 
+    def test_long_values_quoted_in_full(self):
+        # The same AWS STS wire oracle: AWS quotes an offending value whole,
+        # however long, in one- and two-error answers (the latter over 16 KiB).
+        pattern = ("[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF"
+                   "\\uE000-\\uFFFD\\u10000-\\u10FFFF]+")
+        ok = ("RoleSessionName", "s1")
+        value = "x" * 2049
+        self.assertEqual(self.raw_assume([("RoleArn", value), ok]), (
+            400, "ValidationError", "1 validation error detected: Value '%s' at 'roleArn' failed "
+            "to satisfy constraint: Member must have length less than or equal to 2048" % value))
+        value = "\u00e9" * 2049
+        self.assertEqual(self.raw_assume([("RoleArn", value), ok])[2],
+                         "1 validation error detected: Value '%s' at 'roleArn' failed to "
+                         "satisfy constraint: Member must have length less than or equal to "
+                         "2048" % value)
+        value = "\U0001F600" * 2049
+        message = ("2 validation errors detected: Value '%s' at 'roleArn' failed to satisfy "
+                   "constraint: Member must satisfy regular expression pattern: %s; Value '%s' "
+                   "at 'roleArn' failed to satisfy constraint: Member must have length less "
+                   "than or equal to 2048" % (value, pattern, value))
+        self.assertGreater(len(message.encode()), 16384)
+        self.assertEqual(self.raw_assume([("RoleArn", value), ok]),
+                         (400, "ValidationError", message))
+        value = "e\u0301" * 1025
+        self.assertEqual(self.raw_assume([("RoleArn", value), ok])[2],
+                         "1 validation error detected: Value '%s' at 'roleArn' failed to "
+                         "satisfy constraint: Member must have length less than or equal to "
+                         "2048" % value)
+
+    def test_unreadable_durations(self):
+        # The AWS STS wire oracle: a DurationSeconds that is not a 32-bit
+        # decimal integer is MalformedInput, with no <Message> element at all
+        # (an empty one says "missing value for decimal type"), in STS's
+        # namespace; "+900" and "0900" are read as 900.
+        role, ok = self.role["Arn"], ("RoleSessionName", "s1")
+        for value, message in (("", "missing value for decimal type"), ("abc", None),
+                               ("900.0", None), ("2147483648", None), ("-2147483649", None),
+                               ("9" * 40, None)):
+            body = urllib.parse.urlencode([("Action", "AssumeRole"), ("Version", "2011-06-15"),
+                                           ("RoleArn", role), ok, ("DurationSeconds", value)])
+            status, ctype, out = self.post(body, accept=None)
+            self.assertEqual((status, ctype.split(";")[0]), (400, "text/xml"), value)
+            root = ET.fromstring(out)
+            self.assertEqual(root.tag, "{https://sts.amazonaws.com/doc/2011-06-15/}ErrorResponse")
+            error = root.find("{*}Error")
+            self.assertEqual(error.findtext("{*}Code"), "MalformedInput", value)
+            self.assertEqual(error.findtext("{*}Message"), message, value)
+            self.assertEqual([c.tag.split("}")[1] for c in error],
+                             ["Type", "Code"] + (["Message"] if message else []), value)
+        self.assertEqual(self.raw_assume([("RoleArn", role), ok,
+                                          ("DurationSeconds", "-2147483648")]),
+                         (400, "ValidationError", "1 validation error detected: Value "
+                          "'-2147483648' at 'durationSeconds' failed to satisfy constraint: "
+                          "Member must have value greater than or equal to 900"))
+        # Through boto3 (which sends what it is given when not validating).
+        self.assert_error(self.sts.get_session_token, "MalformedInput", DurationSeconds="abc")
+
+    def test_unknown_operations_and_versions(self):
+        # The AWS STS wire oracle, and a captured AWS JSON answer for an IAM
+        # action sent to STS: "Could not find operation X for version V" as
+        # InvalidAction, in AWS's generic fault namespace; an absent Version
+        # is NO_VERSION_SPECIFIED; the first of a repeated parameter counts.
+        cases = [("Action=NoSuchAction&Version=2011-06-15", "NoSuchAction", "2011-06-15"),
+                 ("Action=GetCallerIdentity", "GetCallerIdentity", "NO_VERSION_SPECIFIED"),
+                 ("Action=GetCallerIdentity&Version=", "GetCallerIdentity", ""),
+                 ("Action=GetCallerIdentity&Version=2000-01-01", "GetCallerIdentity",
+                  "2000-01-01"),
+                 ("Action=&Version=2011-06-15", "", "2011-06-15"),
+                 ("Action=NoSuchAction&Action=GetCallerIdentity&Version=2011-06-15",
+                  "NoSuchAction", "2011-06-15"),
+                 ("Action=GetCallerIdentity&Version=2000-01-01&Version=2011-06-15",
+                  "GetCallerIdentity", "2000-01-01")]
+        for form, action, version in cases:
+            status, ctype, out = self.post(form, accept=None)
+            self.assertEqual((status, ctype.split(";")[0]), (400, "text/xml"), form)
+            root = ET.fromstring(out)
+            self.assertEqual(root.tag,
+                             "{http://webservices.amazon.com/AWSFault/2005-15-09}ErrorResponse")
+            self.assertEqual(root.findtext("{*}Error/{*}Type"), "Sender")
+            self.assertEqual(root.findtext("{*}Error/{*}Code"), "InvalidAction", form)
+            self.assertEqual(root.findtext("{*}Error/{*}Message"),
+                             "Could not find operation %s for version %s" % (action, version))
+        for form in ("Action=GetCallerIdentity&Action=NoSuchAction&Version=2011-06-15",
+                     "Action=GetCallerIdentity&Version=2011-06-15&Version=2000-01-01"):
+            self.assertEqual(self.post(form, accept=None)[0], 200, form)
+        status, _, out = self.post("Action=CreateUser&Version=2011-06-15")
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(out)["Error"],
+                         {"Code": "InvalidAction", "Type": "Sender",
+                          "Message": "Could not find operation CreateUser for version 2011-06-15"})
+        # IAM words an unknown action the same way (a captured AWS answer).
+        req = urllib.request.Request(
+            self.emu.endpoint + "/", data=b"Action=NoSuchAction&Version=2010-05-08",
+            method="POST", headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=test/20261203/us-east-1/iam/"
+                                 "aws4_request, SignedHeaders=host, Signature=00"})
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(req, timeout=30)
+        root = ET.fromstring(cm.exception.read())
+        self.assertEqual((cm.exception.code, root.findtext("{*}Error/{*}Code"),
+                          root.findtext("{*}Error/{*}Message")),
+                         (400, "InvalidAction",
+                          "Could not find operation NoSuchAction for version 2010-05-08"))
+
     def test_duration_limits(self):
         # 900 s to 12 hours at most, and never past the role's MaxSessionDuration.
         for seconds in (899, 43201):
