@@ -110,8 +110,7 @@ void s3_op_restore_object(aws_call *call, json_t *input) {
   if (!v || v->delete_marker) {
     s3_unlock(st);
     if (v || marker_only)
-      aws_call_fail(call, 405, "MethodNotAllowed",
-                    "The specified method is not allowed against this resource.");
+      s3_fail_delete_marker(call);
     else
       s3_fail_lookup(call, key ? key : "", version_id);
     return;

@@ -271,14 +271,20 @@ void s3_op_upload_part_copy(aws_call *call, json_t *input) {
       goto cleanup;
     }
     unsigned long long want_end = strtoull(dash + 1, NULL, 10);
-    if (parsed < 0 || want_end >= sv->size) {
-      char actual[32];
-      snprintf(actual, sizeof(actual), "%" PRIu64, sv->size);
+    if (parsed < 0) {
       s3_unlock(st);
-      aws_call_fail_fields(
-          call, 416, "InvalidRange",
-          json_pack("{s:s, s:s}", "RangeRequested", range, "ActualObjectSize", actual),
-          "The requested range is not satisfiable");
+      aws_call_fail(call, 400, "InvalidRequest",
+                    "The specified copy range is invalid for the source object size");
+      goto cleanup;
+    }
+    if (want_end >= sv->size) {
+      uint64_t size = sv->size;
+      s3_unlock(st);
+      aws_call_fail_fields(call, 400, "InvalidArgument",
+                           json_pack("{s:s, s:s}", "ArgumentName", "x-amz-copy-source-range",
+                                     "ArgumentValue", range),
+                           "Range specified is not valid for source object of size: %" PRIu64,
+                           size);
       goto cleanup;
     }
     start = a;

@@ -17,6 +17,7 @@
 #include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -526,6 +527,39 @@ int s3_config_valid_locked(aws_call *call, s3_state *st, const s3_bucket *b, con
   return 1;
 }
 
+/* S3's tag alphabet: letters, digits, white space and _ . : / = + - @. Bytes
+ * of multi-byte UTF-8 sequences count as letters. */
+static int tag_text_valid(const char *s) {
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c < 0x80 && !isalnum(c) && !isspace(c) && !strchr("_.:/=+-@", c))
+      return 0;
+  }
+  return 1;
+}
+
+/* An InvalidTag naming the tag (TagKey, and TagValue for a value), as S3 does. */
+static int fail_tag(aws_call *call, const char *key, const char *value, const char *message) {
+  json_t *fields = value ? json_pack("{s:s, s:s}", "TagKey", key, "TagValue", value)
+                         : json_pack("{s:s}", "TagKey", key ? key : "");
+  aws_call_fail_fields(call, 400, "InvalidTag", fields, "%s", message);
+  return 0;
+}
+
+int s3_tags_header_valid(const json_t *set) {
+  size_t i, j;
+  json_t *tag;
+  json_array_foreach(set, i, tag) {
+    const char *k = jsonutil_string(tag, "Key"), *v = jsonutil_string(tag, "Value");
+    if (!k || !v || !tag_text_valid(k) || !tag_text_valid(v))
+      return 0;
+    for (j = 0; j < i; j++)
+      if (strcmp(jsonutil_string(json_array_get(set, j), "Key"), k) == 0)
+        return 0;
+  }
+  return 1;
+}
+
 int s3_tags_valid(aws_call *call, const json_t *set, size_t max) {
   if (json_array_size(set) > max) {
     aws_call_fail(call, 400, "BadRequest", "%s tags cannot be greater than %zu",
@@ -536,19 +570,19 @@ int s3_tags_valid(aws_call *call, const json_t *set, size_t max) {
   json_t *tag;
   json_array_foreach(set, i, tag) {
     const char *k = jsonutil_string(tag, "Key"), *v = jsonutil_string(tag, "Value");
-    if (!k || !*k || strlen(k) > 128)
-      return fail_invalid(call, "InvalidTag", "The TagKey you have provided is invalid");
-    if (!v || strlen(v) > 256)
-      return fail_invalid(call, "InvalidTag", "The TagValue you have provided is invalid");
+    if (!k || !*k || strlen(k) > 128 || !tag_text_valid(k))
+      return fail_tag(call, k, NULL, "The TagKey you have provided is invalid");
+    if (!v || strlen(v) > 256 || !tag_text_valid(v))
+      return fail_tag(call, k, v ? v : "", "The TagValue you have provided is invalid");
     /* The aws: prefix is AWS's own (CloudFormation's stack tags, …). */
     if (strncmp(k, "aws:", 4) == 0)
-      return fail_invalid(call, "InvalidTag",
-                          max == S3_MAX_OBJECT_TAGS
-                              ? "Your TagKey cannot be prefixed with aws:"
-                              : "System tags cannot be added/updated by requester");
+      return fail_tag(call, k, NULL,
+                      max == S3_MAX_OBJECT_TAGS
+                          ? "Your TagKey cannot be prefixed with aws:"
+                          : "System tags cannot be added/updated by requester");
     for (j = 0; j < i; j++)
       if (strcmp(jsonutil_string(json_array_get(set, j), "Key"), k) == 0)
-        return fail_invalid(call, "InvalidTag", "Cannot provide multiple Tags with the same key");
+        return fail_tag(call, k, NULL, "Cannot provide multiple Tags with the same key");
   }
   return 1;
 }
