@@ -188,7 +188,7 @@ static void fail_malformed_acl(aws_call *call) {
  * canonical ids of the right shape, and no e-mail grantees, which S3 cannot
  * resolve to an account (and no account here has an address). 0, or -1
  * after answering. */
-static int grants_valid(aws_call *call, const json_t *grants) {
+static int grants_valid(aws_call *call, const json_t *grants, const char *id_argument) {
   static const char *const perms[] = {"FULL_CONTROL", "READ", "READ_ACP", "WRITE", "WRITE_ACP"};
   size_t i;
   json_t *g;
@@ -205,10 +205,10 @@ static int grants_valid(aws_call *call, const json_t *grants) {
     }
     const char *id = jsonutil_string(grantee, "ID");
     if (strcmp(type, "CanonicalUser") == 0 && (!id || !canonical_id_valid(id, strlen(id)))) {
-      aws_call_fail_fields(call, 400, "InvalidArgument",
-                           json_pack("{s:s, s:s}", "ArgumentName", "CanonicalUser/ID",
-                                     "ArgumentValue", id ? id : ""),
-                           "Invalid id");
+      aws_call_fail_fields(
+          call, 400, "InvalidArgument",
+          json_pack("{s:s, s:s}", "ArgumentName", id_argument, "ArgumentValue", id ? id : ""),
+          "Invalid id");
       return -1;
     }
     if (strcmp(type, "AmazonCustomerByEmail") == 0) {
@@ -238,13 +238,21 @@ int s3_acl_check_input(aws_call *call, const json_t *input) {
     json_t *parsed = json_array();
     if (text && grant_header_parse(text, grant_permissions[i], parsed, &why) < 0) {
       json_decref(parsed);
-      aws_call_fail_fields(
-          call, 400, "InvalidArgument",
-          json_pack("{s:s, s:s}", "ArgumentName", grant_headers[i], "ArgumentValue", text), "%s",
-          why);
+      json_t *fields =
+          json_pack("{s:s, s:s}", "ArgumentName", grant_headers[i], "ArgumentValue", text);
+      const char *uri = strstr(text, "uri=");
+      if (strcmp(why, "Invalid group uri") == 0 && uri) {
+        /* S3 names the unknown group itself, not the header. */
+        uri += 4;
+        size_t n = *uri == '"' ? strcspn(++uri, "\"") : strcspn(uri, ", \t");
+        json_decref(fields);
+        fields = json_pack("{s:s, s:s%}", "ArgumentName", "uri", "ArgumentValue", uri, n);
+      }
+      aws_call_fail_fields(call, 400, "InvalidArgument", fields, "%s", why);
       return -1;
     }
-    int bad = grants_valid(call, parsed);
+    /* A header's grantee is named by its key ("id"), a body's by its path. */
+    int bad = grants_valid(call, parsed, "id");
     json_decref(parsed);
     if (bad < 0)
       return -1;
@@ -258,7 +266,7 @@ int s3_acl_check_input(aws_call *call, const json_t *input) {
       fail_malformed_acl(call);
       return -1;
     }
-    if (grants_valid(call, json_object_get(acp, "Grants")) < 0)
+    if (grants_valid(call, json_object_get(acp, "Grants"), "CanonicalUser/ID") < 0)
       return -1;
   }
   if (grants && json_object_get(input, "ACL")) {

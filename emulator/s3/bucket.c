@@ -114,11 +114,10 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
   const char *region = aws_call_region(call);
   if ((constraint && strcmp(constraint, region) != 0) ||
       (!constraint && strcmp(region, "us-east-1") != 0)) {
-    aws_call_fail_fields(call, 400, "IllegalLocationConstraintException",
-                         json_pack("{s:s}", "BucketName", name),
-                         "The %s location constraint is incompatible for the region specific "
-                         "endpoint this request was sent to.",
-                         constraint ? constraint : "unspecified");
+    aws_call_fail(call, 400, "IllegalLocationConstraintException",
+                  "The %s location constraint is incompatible for the region specific "
+                  "endpoint this request was sent to.",
+                  constraint ? constraint : "unspecified");
     return;
   }
   const char *ownership = jsonutil_string(input, "ObjectOwnership");

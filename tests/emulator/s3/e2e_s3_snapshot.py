@@ -348,7 +348,75 @@ def test_bucket_configuration_errors():
     c.done()
 
 
+def test_object_and_bucket_errors():
+    s3, c = client(), Checks()
+    b = bucket(s3)
+    s3.put_object(Bucket=b, Key="o", Body=b"abcdefgh")
+    c.error("GetObject If-Match", 412, {"Code": "PreconditionFailed", "Message": PRECOND,
+                                        "Condition": "If-Match"},
+            s3.get_object, Bucket=b, Key="o", IfMatch='"0000"')
+    c.error("GetObject wrong case", 404, {
+        "Code": "NoSuchKey", "Message": "The specified key does not exist.", "Key": "O"},
+        s3.get_object, Bucket=b, Key="O")
+    for md5 in ("__invalid__", "000", "MTIz"):
+        c.error("Content-MD5 " + md5, 400, {
+            "Code": "InvalidDigest", "Message": "The Content-MD5 you specified was invalid.",
+            "Content-MD5": md5}, s3.put_object, Bucket=b, Key="d", Body=b"x", ContentMD5=md5)
+    c.error("x-amz-checksum-crc32", 400, {
+        "Code": "InvalidRequest", "Message": "Value for x-amz-checksum-crc32 header is invalid."},
+        s3.put_object, Bucket=b, Key="c", Body=b"test data..", ChecksumCRC32="cZWHwQ==x")
+    c.error("GetBucketLifecycleConfiguration none", 404, {
+        "Code": "NoSuchLifecycleConfiguration", "BucketName": b,
+        "Message": "The lifecycle configuration does not exist"},
+        s3.get_bucket_lifecycle_configuration, Bucket=b)
+    c.error("PutBucketRequestPayment bad payer", 400, {
+        "Code": "MalformedXML", "Message": MALFORMED_XML},
+        s3.put_bucket_request_payment, Bucket=b,
+        RequestPaymentConfiguration={"Payer": "Random"})
+    missing = "snap-missing-" + uuid.uuid4().hex[:12]
+    c.error("DeleteObjects no bucket", 404, no_bucket(missing), s3.delete_objects,
+            Bucket=missing, Delete={"Objects": [{"Key": "a"}]})
+    c.error("GetBucketLocation no bucket", 404, no_bucket(missing),
+            s3.get_bucket_location, Bucket=missing)
+    c.error("CreateBucket no constraint outside us-east-1", 400, {
+        "Code": "IllegalLocationConstraintException",
+        "Message": "The unspecified location constraint is incompatible for the region "
+                   "specific endpoint this request was sent to."},
+        client(region="us-east-2").create_bucket, Bucket="snap-" + uuid.uuid4().hex[:20])
+    c.done()
+
+
+def test_names_archive_and_acl_errors():
+    s3, c = client(), Checks()
+    upper = "Snap-" + uuid.uuid4().hex[:12]
+    c.error("CreateBucket uppercase", 400, {
+        "Code": "InvalidBucketName", "Message": "The specified bucket is not valid.",
+        "BucketName": upper}, s3.create_bucket, Bucket=upper)
+    b = bucket(s3)
+    s3.put_object(Bucket=b, Key="cold", Body=b"x", StorageClass="DEEP_ARCHIVE")
+    c.error("GetObject DEEP_ARCHIVE", 403, {
+        "Code": "InvalidObjectState", "StorageClass": "DEEP_ARCHIVE",
+        "Message": "The operation is not valid for the object's storage class"},
+        s3.get_object, Bucket=b, Key="cold")
+    s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={
+        "Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]})
+    c.error("PutBucketAcl fake group", 400, {
+        "Code": "InvalidArgument", "Message": "Invalid group uri", "ArgumentName": "uri",
+        "ArgumentValue": "http://acs.amazonaws.com/groups/s3/FakeGroup"},
+        s3.put_bucket_acl, Bucket=b,
+        GrantWrite='uri="http://acs.amazonaws.com/groups/s3/FakeGroup"')
+    c.error("PutBucketAcl unknown grantee form", 400, {
+        "Code": "InvalidArgument", "Message": "Argument format not recognized",
+        "ArgumentName": "x-amz-grant-write", "ArgumentValue": 'fakekey="1234"'},
+        s3.put_bucket_acl, Bucket=b, GrantWrite='fakekey="1234"')
+    c.error("PutBucketAcl bad id", 400, {
+        "Code": "InvalidArgument", "Message": "Invalid id", "ArgumentName": "id",
+        "ArgumentValue": "wrong-id"}, s3.put_bucket_acl, Bucket=b, GrantWrite='id="wrong-id"')
+    c.done()
+
+
 if __name__ == "__main__":
     run([test_missing_bucket_answers, test_delete_bucket_not_empty, test_version_ids,
          test_delete_markers, test_versioning_configuration, test_tagging_errors,
-         test_ranges, test_conditional_writes, test_bucket_configuration_errors])
+         test_ranges, test_conditional_writes, test_bucket_configuration_errors,
+         test_object_and_bucket_errors, test_names_archive_and_acl_errors])
