@@ -36,6 +36,9 @@ def bucket(s3, versioned=False):
     return name
 
 
+COMPARED = [0]
+
+
 class Checks:
     """Collects the differences of several expectations, then fails once
     with all of them."""
@@ -44,6 +47,7 @@ class Checks:
         self.diffs = []
 
     def error(self, label, status, expected, fn, *args, **kw):
+        COMPARED[0] += 1
         try:
             r = error_of(fn, *args, **kw)
         except AssertionError:
@@ -57,10 +61,12 @@ class Checks:
                                                                  got_status, got))
 
     def equal(self, label, expected, got):
+        COMPARED[0] += 1
         if expected != got:
             self.diffs.append("%s: expected %r, got %r" % (label, expected, got))
 
     def done(self):
+        print("  %d differences" % len(self.diffs))
         assert not self.diffs, "\n  " + "\n  ".join(self.diffs)
 
 
@@ -295,6 +301,7 @@ def test_conditional_writes():
                 "Header": "If-Match,If-None-Match",
                 "additionalMessage": "Multiple conditional request headers present in the request"},
              {"If-Match": '"0000"', "If-None-Match": "*"}, "p")]:
+        COMPARED[0] += 1
         r = put_with(headers, key)
         if r is None:
             c.diffs.append("%s: expected %d, but the call succeeded" % (label, status))
@@ -416,7 +423,10 @@ def test_names_archive_and_acl_errors():
 
 
 if __name__ == "__main__":
-    run([test_missing_bucket_answers, test_delete_bucket_not_empty, test_version_ids,
-         test_delete_markers, test_versioning_configuration, test_tagging_errors,
-         test_ranges, test_conditional_writes, test_bucket_configuration_errors,
-         test_object_and_bucket_errors, test_names_archive_and_acl_errors])
+    try:
+        run([test_missing_bucket_answers, test_delete_bucket_not_empty, test_version_ids,
+             test_delete_markers, test_versioning_configuration, test_tagging_errors,
+             test_ranges, test_conditional_writes, test_bucket_configuration_errors,
+             test_object_and_bucket_errors, test_names_archive_and_acl_errors])
+    finally:
+        print("%d expectations compared" % COMPARED[0])
