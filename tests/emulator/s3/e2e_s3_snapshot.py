@@ -419,6 +419,30 @@ def test_names_archive_and_acl_errors():
     c.error("PutBucketAcl bad id", 400, {
         "Code": "InvalidArgument", "Message": "Invalid id", "ArgumentName": "id",
         "ArgumentValue": "wrong-id"}, s3.put_bucket_acl, Bucket=b, GrantWrite='id="wrong-id"')
+    owner = s3.get_bucket_acl(Bucket=b)["Owner"]
+    c.error("PutBucketAcl body bad group", 400, {
+        "Code": "InvalidArgument", "Message": "Invalid group uri", "ArgumentName": "Group/URI",
+        "ArgumentValue": "http://acs.amazonaws.com/groups/s3/FakeGroup"},
+        s3.put_bucket_acl, Bucket=b, AccessControlPolicy={"Owner": owner, "Grants": [
+            {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/s3/FakeGroup"},
+             "Permission": "READ"}]})
+    c.error("PutBucketAcl body bad id", 400, {
+        "Code": "InvalidArgument", "Message": "Invalid id", "ArgumentName": "CanonicalUser/ID",
+        "ArgumentValue": "wrong-id"},
+        s3.put_bucket_acl, Bucket=b, AccessControlPolicy={"Owner": owner, "Grants": [
+            {"Grantee": {"Type": "CanonicalUser", "ID": "wrong-id"}, "Permission": "READ"}]})
+    c.error("PutBucketAcl nothing", 400, {
+        "Code": "MissingSecurityHeader", "Message": "Your request was missing a required header",
+        "MissingHeaderName": "x-amz-acl"}, s3.put_bucket_acl, Bucket=b)
+    c.error("PutBucketAcl canned and grants", 400, {
+        "Code": "InvalidRequest",
+        "Message": "Specifying both Canned ACLs and Header Grants is not allowed"},
+        s3.put_bucket_acl, Bucket=b, ACL="private", GrantRead='uri="%s"' % (
+            "http://acs.amazonaws.com/groups/s3/LogDelivery"))
+    c.error("PutBucketAcl canned with body", 400, {
+        "Code": "UnexpectedContent", "Message": "This request does not support content"},
+        s3.put_bucket_acl, Bucket=b, ACL="private",
+        AccessControlPolicy={"Owner": owner, "Grants": []})
     c.done()
 
 
