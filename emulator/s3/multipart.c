@@ -426,6 +426,7 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
     const char *etag = jsonutil_string(item, "ETag");
     if (num <= last) {
       code = "InvalidPartOrder";
+      fields = json_pack("{s:s}", "UploadId", u->id);
       snprintf(message, sizeof(message),
                "The list of parts was not in ascending order. Parts "
                "must be ordered by part number.");

@@ -28,6 +28,14 @@ static int fail_invalid(aws_call *call, const char *code, const char *message) {
   return 0;
 }
 
+/* 400 InvalidArgument naming the argument and its value, as S3 does. */
+static int fail_argument(aws_call *call, const char *name, const char *value, const char *message) {
+  aws_call_fail_fields(call, 400, "InvalidArgument",
+                       json_pack("{s:s, s:s}", "ArgumentName", name, "ArgumentValue", value), "%s",
+                       message);
+  return 0;
+}
+
 static int status_valid(const char *s) {
   return s && (strcmp(s, "Enabled") == 0 || strcmp(s, "Disabled") == 0);
 }
@@ -299,17 +307,23 @@ static int website_valid(aws_call *call, const json_t *cfg) {
     }
     if (json_object_get(cfg, "IndexDocument") || json_object_get(cfg, "ErrorDocument") ||
         json_object_get(cfg, "RoutingRules"))
-      return fail_invalid(call, "InvalidArgument",
-                          "RedirectAllRequestsTo cannot be provided in conjunction with other "
-                          "Routing/Redirect configurations.");
+      return fail_argument(call, "RedirectAllRequestsTo", "not null",
+                           "RedirectAllRequestsTo cannot be provided in conjunction with other "
+                           "Routing Rules.");
+    const char *protocol = jsonutil_string(redirect, "Protocol");
+    if (protocol && strcmp(protocol, "http") != 0 && strcmp(protocol, "https") != 0)
+      return fail_invalid(call, "InvalidRequest",
+                          "Invalid protocol, protocol can be http or https. If not defined the "
+                          "protocol will be selected automatically.");
     return 1;
   }
   if (!suffix)
-    return fail_invalid(call, "InvalidArgument",
-                        "A value for IndexDocument Suffix must be provided if "
-                        "RedirectAllRequestsTo is empty");
+    return fail_argument(call, "IndexDocument", "null",
+                         "A value for IndexDocument Suffix must be provided if "
+                         "RedirectAllRequestsTo is empty");
   if (!*suffix || strchr(suffix, '/'))
-    return fail_invalid(call, "InvalidArgument", "The IndexDocument Suffix is not well formed");
+    return fail_argument(call, "IndexDocument", suffix,
+                         "The IndexDocument Suffix is not well formed");
   return 1;
 }
 

@@ -446,11 +446,82 @@ def test_names_archive_and_acl_errors():
     c.done()
 
 
+def test_configuration_and_multipart_errors():
+    s3, c = client(), Checks()
+    b = bucket(s3)
+    c.error("GetBucketWebsite none", 404, {
+        "Code": "NoSuchWebsiteConfiguration", "BucketName": b,
+        "Message": "The specified bucket does not have a website configuration"},
+        s3.get_bucket_website, Bucket=b)
+    c.error("PutBucketWebsite index with slash", 400, {
+        "Code": "InvalidArgument", "Message": "The IndexDocument Suffix is not well formed",
+        "ArgumentName": "IndexDocument", "ArgumentValue": "/index.html"},
+        s3.put_bucket_website, Bucket=b,
+        WebsiteConfiguration={"IndexDocument": {"Suffix": "/index.html"}})
+    c.error("PutBucketWebsite redirect and rules", 400, {
+        "Code": "InvalidArgument", "ArgumentName": "RedirectAllRequestsTo",
+        "ArgumentValue": "not null",
+        "Message": "RedirectAllRequestsTo cannot be provided in conjunction with other Routing "
+                   "Rules."},
+        s3.put_bucket_website, Bucket=b, WebsiteConfiguration={
+            "RedirectAllRequestsTo": {"HostName": "example.com"},
+            "IndexDocument": {"Suffix": "index.html"}})
+    c.error("PutBucketWebsite bad protocol", 400, {
+        "Code": "InvalidRequest",
+        "Message": "Invalid protocol, protocol can be http or https. If not defined the "
+                   "protocol will be selected automatically."},
+        s3.put_bucket_website, Bucket=b, WebsiteConfiguration={
+            "RedirectAllRequestsTo": {"HostName": "example.com", "Protocol": "ftp"}})
+    c.error("GetBucketReplication none", 404, {
+        "Code": "ReplicationConfigurationNotFoundError", "BucketName": b,
+        "Message": "The replication configuration was not found"},
+        s3.get_bucket_replication, Bucket=b)
+    c.error("PutBucketReplication unversioned", 400, {
+        "Code": "InvalidRequest",
+        "Message": "Versioning must be 'Enabled' on the bucket to apply a replication "
+                   "configuration"},
+        s3.put_bucket_replication, Bucket=b, ReplicationConfiguration={
+            "Role": "arn:aws:iam::000000000000:role/r", "Rules": [{
+                "ID": "id", "Priority": 1, "Filter": {"Prefix": "Tax"}, "Status": "Enabled",
+                "DeleteMarkerReplication": {"Status": "Disabled"},
+                "Destination": {"Bucket": "arn:aws:s3:::dest-bucket"}}]})
+    for label, fn in (("PutObject", s3.put_object), ("CreateMultipartUpload",
+                                                     s3.create_multipart_upload)):
+        extra = {"Body": b"x"} if label == "PutObject" else {}
+        c.error(label + " OUTPOSTS", 400, {
+            "Code": "InvalidStorageClass", "StorageClassRequested": "OUTPOSTS",
+            "Message": "The storage class you specified is not valid"},
+            fn, Bucket=b, Key="o", StorageClass="OUTPOSTS", **extra)
+    up = s3.create_multipart_upload(Bucket=b, Key="m")["UploadId"]
+    c.error("UploadPart -1", 400, {
+        "Code": "InvalidArgument",
+        "Message": "Part number must be an integer between 1 and 10000, inclusive",
+        "ArgumentName": "partNumber", "ArgumentValue": "-1"},
+        s3.upload_part, Bucket=b, Key="m", UploadId=up, PartNumber=-1, Body=b"x")
+    e1 = s3.upload_part(Bucket=b, Key="m", UploadId=up, PartNumber=1, Body=b"a" * 5242880)["ETag"]
+    e2 = s3.upload_part(Bucket=b, Key="m", UploadId=up, PartNumber=2, Body=b"b")["ETag"]
+    c.error("CompleteMultipartUpload unordered", 400, {
+        "Code": "InvalidPartOrder", "UploadId": up,
+        "Message": "The list of parts was not in ascending order. Parts must be ordered by part "
+                   "number."},
+        s3.complete_multipart_upload, Bucket=b, Key="m", UploadId=up, MultipartUpload={
+            "Parts": [{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]})
+    s3.complete_multipart_upload(Bucket=b, Key="m", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+    c.error("ListParts completed", 404, {
+        "Code": "NoSuchUpload", "UploadId": up,
+        "Message": "The specified upload does not exist. The upload ID may be invalid, or the "
+                   "upload may have been aborted or completed."},
+        s3.list_parts, Bucket=b, Key="m", UploadId=up)
+    c.done()
+
+
 if __name__ == "__main__":
     try:
         run([test_missing_bucket_answers, test_delete_bucket_not_empty, test_version_ids,
              test_delete_markers, test_versioning_configuration, test_tagging_errors,
              test_ranges, test_conditional_writes, test_bucket_configuration_errors,
-             test_object_and_bucket_errors, test_names_archive_and_acl_errors])
+             test_object_and_bucket_errors, test_names_archive_and_acl_errors,
+             test_configuration_and_multipart_errors])
     finally:
         print("%d expectations compared" % COMPARED[0])
