@@ -445,10 +445,17 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
     if (!p || !p->present || !etag || !s3_etag_listed(etag, want) ||
         (listed_ck && strcmp(listed_ck, p->checksum) != 0)) {
       code = "InvalidPart";
+      /* S3's message has two spaces after the first sentence, and names
+       * the ETag without its quotes. */
       snprintf(message, sizeof(message),
-               "One or more of the specified parts could not be found. The part may not have "
+               "One or more of the specified parts could not be found.  The part may not have "
                "been uploaded, or the specified entity tag may not match the part's entity tag.");
-      fields = json_pack("{s:I, s:s}", "PartNumber", num, "ETag", etag ? etag : "");
+      const char *bare = etag ? etag : "";
+      size_t blen = strlen(bare);
+      if (blen >= 2 && bare[0] == '"' && bare[blen - 1] == '"')
+        bare++, blen -= 2;
+      fields =
+          json_pack("{s:I, s:s%, s:s}", "PartNumber", num, "ETag", bare, blen, "UploadId", u->id);
       break;
     }
     /* A composite checksum is made of the parts' checksums, which the

@@ -506,6 +506,15 @@ def test_configuration_and_multipart_errors():
                    "number."},
         s3.complete_multipart_upload, Bucket=b, Key="m", UploadId=up, MultipartUpload={
             "Parts": [{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]})
+    wrong = '"d41d8cd98f00b204e9800998ecf8427e"'
+    c.error("CompleteMultipartUpload wrong ETag", 400, {
+        "Code": "InvalidPart", "UploadId": up, "PartNumber": "1",
+        "ETag": "d41d8cd98f00b204e9800998ecf8427e",
+        "Message": "One or more of the specified parts could not be found.  The part may not "
+                   "have been uploaded, or the specified entity tag may not match the part's "
+                   "entity tag."},
+        s3.complete_multipart_upload, Bucket=b, Key="m", UploadId=up, MultipartUpload={
+            "Parts": [{"PartNumber": 1, "ETag": wrong}]})
     s3.complete_multipart_upload(Bucket=b, Key="m", UploadId=up, MultipartUpload={
         "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
     c.error("ListParts completed", 404, {
