@@ -73,6 +73,17 @@ static int canonical_id_valid(const char *id, size_t len) {
   return 1;
 }
 
+/* The groups S3 grants to. */
+static int group_uri_known(const char *uri, size_t len) {
+  static const char *const groups[] = {"http://acs.amazonaws.com/groups/global/AllUsers",
+                                       "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+                                       "http://acs.amazonaws.com/groups/s3/LogDelivery"};
+  for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+    if (len == strlen(groups[i]) && strncmp(uri, groups[i], len) == 0)
+      return 1;
+  return 0;
+}
+
 /* One grantee of an x-amz-grant-* header: key="value" (id, uri,
  * emailAddress). Appends {"Grantee", "Permission"} to out (when not NULL).
  * 0, or -1 with the reason in *why. */
@@ -84,14 +95,7 @@ static int grantee_parse(const char *key, size_t klen, const char *value, size_t
     if (grantee && vlen == strlen(S3_OWNER_ID) && strncmp(value, S3_OWNER_ID, vlen) == 0)
       json_object_set_new(grantee, "DisplayName", json_string(S3_OWNER_NAME));
   } else if (klen == 3 && strncasecmp(key, "uri", 3) == 0) {
-    static const char *const groups[] = {
-        "http://acs.amazonaws.com/groups/global/AllUsers",
-        "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
-        "http://acs.amazonaws.com/groups/s3/LogDelivery"};
-    int known = 0;
-    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-      known |= vlen == strlen(groups[i]) && strncmp(value, groups[i], vlen) == 0;
-    if (!known) {
+    if (!group_uri_known(value, vlen)) {
       *why = "Invalid group uri";
       return -1;
     }
@@ -188,7 +192,7 @@ static void fail_malformed_acl(aws_call *call) {
  * canonical ids of the right shape, and no e-mail grantees, which S3 cannot
  * resolve to an account (and no account here has an address). 0, or -1
  * after answering. */
-static int grants_valid(aws_call *call, const json_t *grants) {
+static int grants_valid(aws_call *call, const json_t *grants, const char *id_argument) {
   static const char *const perms[] = {"FULL_CONTROL", "READ", "READ_ACP", "WRITE", "WRITE_ACP"};
   size_t i;
   json_t *g;
@@ -205,10 +209,10 @@ static int grants_valid(aws_call *call, const json_t *grants) {
     }
     const char *id = jsonutil_string(grantee, "ID");
     if (strcmp(type, "CanonicalUser") == 0 && (!id || !canonical_id_valid(id, strlen(id)))) {
-      aws_call_fail_fields(call, 400, "InvalidArgument",
-                           json_pack("{s:s, s:s}", "ArgumentName", "CanonicalUser/ID",
-                                     "ArgumentValue", id ? id : ""),
-                           "Invalid id");
+      aws_call_fail_fields(
+          call, 400, "InvalidArgument",
+          json_pack("{s:s, s:s}", "ArgumentName", id_argument, "ArgumentValue", id ? id : ""),
+          "Invalid id");
       return -1;
     }
     if (strcmp(type, "AmazonCustomerByEmail") == 0) {
@@ -219,8 +223,16 @@ static int grants_valid(aws_call *call, const json_t *grants) {
                            "record.");
       return -1;
     }
-    if (strcmp(type, "Group") == 0 && !jsonutil_string(grantee, "URI")) {
+    const char *uri = jsonutil_string(grantee, "URI");
+    if (strcmp(type, "Group") == 0 && !uri) {
       fail_malformed_acl(call);
+      return -1;
+    }
+    if (strcmp(type, "Group") == 0 && !group_uri_known(uri, strlen(uri))) {
+      aws_call_fail_fields(
+          call, 400, "InvalidArgument",
+          json_pack("{s:s, s:s}", "ArgumentName", "Group/URI", "ArgumentValue", uri),
+          "Invalid group uri");
       return -1;
     }
     if (strcmp(type, "CanonicalUser") != 0 && strcmp(type, "Group") != 0) {
@@ -238,13 +250,21 @@ int s3_acl_check_input(aws_call *call, const json_t *input) {
     json_t *parsed = json_array();
     if (text && grant_header_parse(text, grant_permissions[i], parsed, &why) < 0) {
       json_decref(parsed);
-      aws_call_fail_fields(
-          call, 400, "InvalidArgument",
-          json_pack("{s:s, s:s}", "ArgumentName", grant_headers[i], "ArgumentValue", text), "%s",
-          why);
+      json_t *fields =
+          json_pack("{s:s, s:s}", "ArgumentName", grant_headers[i], "ArgumentValue", text);
+      const char *uri = strstr(text, "uri=");
+      if (strcmp(why, "Invalid group uri") == 0 && uri) {
+        /* S3 names the unknown group itself, not the header. */
+        uri += 4;
+        size_t n = *uri == '"' ? strcspn(++uri, "\"") : strcspn(uri, ", \t");
+        json_decref(fields);
+        fields = json_pack("{s:s, s:s%}", "ArgumentName", "uri", "ArgumentValue", uri, n);
+      }
+      aws_call_fail_fields(call, 400, "InvalidArgument", fields, "%s", why);
       return -1;
     }
-    int bad = grants_valid(call, parsed);
+    /* A header's grantee is named by its key ("id"), a body's by its path. */
+    int bad = grants_valid(call, parsed, "id");
     json_decref(parsed);
     if (bad < 0)
       return -1;
@@ -252,13 +272,20 @@ int s3_acl_check_input(aws_call *call, const json_t *input) {
   }
   /* A full ACL in the body needs its Owner, and grants S3 can honour. */
   const json_t *acp = json_object_get(input, "AccessControlPolicy");
-  if (acp && (strcmp(aws_call_operation(call), "PutObjectAcl") == 0 ||
-              strcmp(aws_call_operation(call), "PutBucketAcl") == 0)) {
+  int put_acl = strcmp(aws_call_operation(call), "PutObjectAcl") == 0 ||
+                strcmp(aws_call_operation(call), "PutBucketAcl") == 0;
+  if (put_acl && !acp && !grants && !json_object_get(input, "ACL")) {
+    aws_call_fail_fields(call, 400, "MissingSecurityHeader",
+                         json_pack("{s:s}", "MissingHeaderName", "x-amz-acl"),
+                         "Your request was missing a required header");
+    return -1;
+  }
+  if (acp && put_acl) {
     if (!jsonutil_string(json_object_get(acp, "Owner"), "ID")) {
       fail_malformed_acl(call);
       return -1;
     }
-    if (grants_valid(call, json_object_get(acp, "Grants")) < 0)
+    if (grants_valid(call, json_object_get(acp, "Grants"), "CanonicalUser/ID") < 0)
       return -1;
   }
   if (grants && json_object_get(input, "ACL")) {
@@ -266,9 +293,8 @@ int s3_acl_check_input(aws_call *call, const json_t *input) {
                   "Specifying both Canned ACLs and Header Grants is not allowed");
     return -1;
   }
-  if ((grants || json_object_get(input, "ACL")) && json_object_get(input, "AccessControlPolicy") &&
-      strcmp(aws_call_operation(call), "PutObjectAcl") != 0 &&
-      strcmp(aws_call_operation(call), "PutBucketAcl") != 0) {
+  /* An ACL comes in headers or in the body, not both. */
+  if ((grants || json_object_get(input, "ACL")) && acp) {
     aws_call_fail(call, 400, "UnexpectedContent", "This request does not support content");
     return -1;
   }

@@ -24,9 +24,10 @@
 #define S3_DAY 86400.0
 #define S3_RESTORE_MAX_DAYS 2147483647
 
+/* OUTPOSTS is S3 on Outposts' own: a regional bucket refuses it. */
 static const char *const storage_classes[] = {
-    "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
-    "GLACIER",  "DEEP_ARCHIVE",       "OUTPOSTS",    "GLACIER_IR", "EXPRESS_ONEZONE",
+    "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",      "INTELLIGENT_TIERING",
+    "GLACIER",  "DEEP_ARCHIVE",       "GLACIER_IR",  "EXPRESS_ONEZONE",
 };
 
 int s3_storage_class_check(aws_call *call, const json_t *input) {
@@ -110,8 +111,7 @@ void s3_op_restore_object(aws_call *call, json_t *input) {
   if (!v || v->delete_marker) {
     s3_unlock(st);
     if (v || marker_only)
-      aws_call_fail(call, 405, "MethodNotAllowed",
-                    "The specified method is not allowed against this resource.");
+      s3_fail_delete_marker(call);
     else
       s3_fail_lookup(call, key ? key : "", version_id);
     return;

@@ -123,9 +123,16 @@ static json_t *tags_from_header(const char *text, int *bad) {
 
 int s3_tags_from_input(aws_call *call, const json_t *input, json_t **out) {
   int bad = 0;
-  *out = tags_from_header(jsonutil_string(input, "Tagging"), &bad);
-  if (bad) {
-    aws_call_fail(call, 400, "InvalidArgument", "The x-amz-tagging header is not valid.");
+  const char *header = jsonutil_string(input, "Tagging");
+  *out = tags_from_header(header, &bad);
+  if (bad || (*out && !s3_tags_header_valid(*out))) {
+    json_decref(*out);
+    *out = NULL;
+    aws_call_fail_fields(
+        call, 400, "InvalidArgument",
+        json_pack("{s:s, s:s}", "ArgumentName", "x-amz-tagging", "ArgumentValue", header),
+        "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded "
+        "URL query parameters without tag name duplicates.");
     return -1;
   }
   if (*out && !s3_tags_valid(call, *out, S3_MAX_OBJECT_TAGS)) {

@@ -115,11 +115,10 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
   const char *region = aws_call_region(call);
   if ((constraint && strcmp(constraint, region) != 0) ||
       (!constraint && strcmp(region, "us-east-1") != 0)) {
-    aws_call_fail_fields(call, 400, "IllegalLocationConstraintException",
-                         json_pack("{s:s}", "BucketName", name),
-                         "The %s location constraint is incompatible for the region specific "
-                         "endpoint this request was sent to.",
-                         constraint ? constraint : "unspecified");
+    aws_call_fail(call, 400, "IllegalLocationConstraintException",
+                  "The %s location constraint is incompatible for the region specific "
+                  "endpoint this request was sent to.",
+                  constraint ? constraint : "unspecified");
     return;
   }
   const char *ownership = jsonutil_string(input, "ObjectOwnership");
@@ -230,7 +229,9 @@ void s3_op_delete_bucket(aws_call *call, json_t *input) {
     s3_unlock(st);
     aws_call_fail_fields(call, 409, "BucketNotEmpty",
                          json_pack("{s:s}", "BucketName", jsonutil_string(input, "Bucket")),
-                         "The bucket you tried to delete is not empty");
+                         b->versioning ? "The bucket you tried to delete is not empty. You must "
+                                         "delete all versions in the bucket."
+                                       : "The bucket you tried to delete is not empty");
     return;
   }
   s3_bucket_remove(st, b->name);
@@ -382,6 +383,12 @@ static json_t *put_versioning(aws_call *call, s3_bucket *b, const json_t *input)
 
 void s3_op_put_bucket_versioning(aws_call *call, json_t *input) {
   const char *status = versioning_status(input);
+  json_t *cfg = json_object_get(input, "VersioningConfiguration");
+  if (json_is_object(cfg) && json_object_size(cfg) == 0) {
+    aws_call_fail(call, 400, "IllegalVersioningConfigurationException",
+                  "The Versioning element must be specified");
+    return;
+  }
   if (!status || (strcmp(status, "Enabled") != 0 && strcmp(status, "Suspended") != 0)) {
     s3_fail_malformed_xml(call);
     return;
@@ -502,7 +509,13 @@ void s3_op_config(aws_call *call, json_t *input) {
   }
   if (action == 0 && strcmp(kind->member, "Policy") == 0) {
     json_error_t jerr;
-    json_t *doc = json_loads(json_string_value(value), 0, &jerr);
+    const char *text = json_string_value(value);
+    if (!text || text[0] != '{') {
+      aws_call_fail(call, 400, "MalformedPolicy",
+                    "Policies must be valid JSON and the first byte must be '{'");
+      return;
+    }
+    json_t *doc = json_loads(text, 0, &jerr);
     if (!json_is_object(doc)) {
       json_decref(doc);
       aws_call_fail(call, 400, "MalformedPolicy", "Policies must be valid JSON: %s", jerr.text);

@@ -21,10 +21,19 @@ static const s3_version *current(const s3_bucket *b, const char *key) {
   return k && !k->versions->delete_marker ? k->versions : NULL;
 }
 
-static void fail_conflict(aws_call *call) {
-  aws_call_fail(call, 409, "ConditionalRequestConflict",
-                "A conflicting conditional action is currently in progress against this "
-                "resource. Please try again.");
+/* The object changed between the upload's creation and its completion. */
+static void fail_conflict(aws_call *call, const char *condition, const char *key) {
+  aws_call_fail_fields(call, 409, "ConditionalRequestConflict",
+                       json_pack("{s:s, s:s}", "Condition", condition, "Key", key),
+                       "The conditional request cannot succeed due to a conflicting operation "
+                       "against this resource.");
+}
+
+/* 501 NotImplemented for a conditional header S3 does not take on writes. */
+static void fail_header(aws_call *call, const char *header, const char *detail) {
+  aws_call_fail_fields(call, 501, "NotImplemented",
+                       json_pack("{s:s, s:s}", "Header", header, "additionalMessage", detail),
+                       "A header you provided implies functionality that is not implemented");
 }
 
 int s3_write_conditions(aws_call *call, const s3_bucket *b, const char *key, int conflict) {
@@ -32,9 +41,19 @@ int s3_write_conditions(aws_call *call, const s3_bucket *b, const char *key, int
   const char *if_match = s3_header(call, "If-Match");
   if (!if_none && !if_match)
     return 0;
+  if (if_none && if_match) {
+    fail_header(call, "If-Match,If-None-Match",
+                "Multiple conditional request headers present in the request");
+    return -1;
+  }
   if (if_none && strcmp(if_none, "*") != 0) {
-    aws_call_fail_fields(call, 501, "NotImplemented", json_pack("{s:s}", "Header", "If-None-Match"),
-                         "A header you provided implies functionality that is not implemented");
+    fail_header(call, "If-None-Match",
+                "We don't accept the provided value of If-None-Match header for this API");
+    return -1;
+  }
+  if (if_match && strcmp(if_match, "*") == 0) {
+    fail_header(call, "If-Match",
+                "We don't accept the provided value of If-Match header for this API");
     return -1;
   }
   const s3_version *v = current(b, key);
@@ -45,7 +64,7 @@ int s3_write_conditions(aws_call *call, const s3_bucket *b, const char *key, int
     failed = "If-Match";
   if (if_match && !v && !failed) {
     if (conflict)
-      fail_conflict(call);
+      fail_conflict(call, "If-Match", key);
     else
       s3_fail_no_key(call, key);
     return -1;
@@ -53,7 +72,7 @@ int s3_write_conditions(aws_call *call, const s3_bucket *b, const char *key, int
   if (!failed)
     return 0;
   if (conflict)
-    fail_conflict(call);
+    fail_conflict(call, failed, key);
   else
     s3_fail_precondition(call, failed);
   return -1;

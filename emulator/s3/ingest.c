@@ -154,6 +154,17 @@ static int check_chunk(void *payload, int trailer, const unsigned char sha256[32
   return emulator_sigv4_chunk_check(payload, trailer, sha256, signature) ? 0 : -1;
 }
 
+/* A failed integrity check; an unreadable Content-MD5 is named in the
+ * error, as S3 does. */
+static void fail_verify(aws_call *call, int status, const char *code, const char *message,
+                        const char *content_md5) {
+  if (strcmp(code, "InvalidDigest") == 0 && content_md5)
+    aws_call_fail_fields(call, status, code, json_pack("{s:s}", "Content-MD5", content_md5), "%s",
+                         message);
+  else
+    aws_call_fail(call, status, code, "%s", message);
+}
+
 int s3_ingest(s3_state *st, aws_call *call, const json_t *input, int inline_ok, s3_body *res) {
   http_request *req = aws_call_http(call);
   memset(res, 0, sizeof(*res));
@@ -287,7 +298,8 @@ done:
   if (code) {
     s3_data_unlink(st, sink.file);
     free(sink.mem);
-    aws_call_fail(call, status, code, "%s", message);
+    const char *md5_sent = jsonutil_string(input, "ContentMD5");
+    fail_verify(call, status, code, message, md5_sent ? md5_sent : s3_header(call, "Content-MD5"));
     return -1;
   }
   res->size = sink.size;
@@ -328,7 +340,7 @@ int s3_verify_parsed_body(aws_call *call) {
   char message[256];
   if (s3_checksum_verify(&code, message, sizeof(message), content_md5, md5, algo, expected,
                          checksum) < 0) {
-    aws_call_fail(call, 400, code, "%s", message);
+    fail_verify(call, 400, code, message, content_md5);
     return -1;
   }
   return 0;

@@ -181,9 +181,9 @@ void s3_op_put_object_lock_config(aws_call *call, json_t *input) {
     return;
   if (!b->object_lock && b->versioning != 1) {
     s3_unlock(st);
-    aws_call_fail_fields(call, 409, "InvalidBucketState", json_pack("{s:s}", "BucketName", b->name),
-                         "Versioning must be 'Enabled' on the bucket to apply a Object Lock "
-                         "configuration");
+    aws_call_fail(call, 409, "InvalidBucketState",
+                  "Versioning must be 'Enabled' on the bucket to apply a Object Lock "
+                  "configuration");
     return;
   }
   if (!enabled) {
@@ -235,8 +235,7 @@ static s3_version *locked_version(aws_call *call, const json_t *input) {
   if (!v || v->delete_marker) {
     s3_unlock(st);
     if (v)
-      aws_call_fail(call, 405, "MethodNotAllowed",
-                    "The specified method is not allowed against this resource.");
+      s3_fail_delete_marker(call);
     else
       s3_fail_lookup(call, key ? key : "", vid);
     return NULL;

@@ -271,14 +271,20 @@ void s3_op_upload_part_copy(aws_call *call, json_t *input) {
       goto cleanup;
     }
     unsigned long long want_end = strtoull(dash + 1, NULL, 10);
-    if (parsed < 0 || want_end >= sv->size) {
-      char actual[32];
-      snprintf(actual, sizeof(actual), "%" PRIu64, sv->size);
+    if (parsed < 0) {
       s3_unlock(st);
-      aws_call_fail_fields(
-          call, 416, "InvalidRange",
-          json_pack("{s:s, s:s}", "RangeRequested", range, "ActualObjectSize", actual),
-          "The requested range is not satisfiable");
+      aws_call_fail(call, 400, "InvalidRequest",
+                    "The specified copy range is invalid for the source object size");
+      goto cleanup;
+    }
+    if (want_end >= sv->size) {
+      uint64_t size = sv->size;
+      s3_unlock(st);
+      aws_call_fail_fields(call, 400, "InvalidArgument",
+                           json_pack("{s:s, s:s}", "ArgumentName", "x-amz-copy-source-range",
+                                     "ArgumentValue", range),
+                           "Range specified is not valid for source object of size: %" PRIu64,
+                           size);
       goto cleanup;
     }
     start = a;
@@ -420,6 +426,7 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
     const char *etag = jsonutil_string(item, "ETag");
     if (num <= last) {
       code = "InvalidPartOrder";
+      fields = json_pack("{s:s}", "UploadId", u->id);
       snprintf(message, sizeof(message),
                "The list of parts was not in ascending order. Parts "
                "must be ordered by part number.");
@@ -438,10 +445,17 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
     if (!p || !p->present || !etag || !s3_etag_listed(etag, want) ||
         (listed_ck && strcmp(listed_ck, p->checksum) != 0)) {
       code = "InvalidPart";
+      /* S3's message has two spaces after the first sentence, and names
+       * the ETag without its quotes. */
       snprintf(message, sizeof(message),
-               "One or more of the specified parts could not be found. The part may not have "
+               "One or more of the specified parts could not be found.  The part may not have "
                "been uploaded, or the specified entity tag may not match the part's entity tag.");
-      fields = json_pack("{s:I, s:s}", "PartNumber", num, "ETag", etag ? etag : "");
+      const char *bare = etag ? etag : "";
+      size_t blen = strlen(bare);
+      if (blen >= 2 && bare[0] == '"' && bare[blen - 1] == '"')
+        bare++, blen -= 2;
+      fields =
+          json_pack("{s:I, s:s%, s:s}", "PartNumber", num, "ETag", bare, blen, "UploadId", u->id);
       break;
     }
     /* A composite checksum is made of the parts' checksums, which the

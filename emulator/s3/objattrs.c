@@ -97,8 +97,7 @@ void s3_op_get_object_attributes(aws_call *call, json_t *input) {
       aws_call_header(call, "x-amz-delete-marker", "true");
     s3_unlock(st);
     if (v)
-      aws_call_fail(call, 405, "MethodNotAllowed",
-                    "The specified method is not allowed against this resource.");
+      s3_fail_delete_marker(call);
     else
       s3_fail_lookup(call, key ? key : "", vid);
     return;

@@ -116,11 +116,6 @@ int s3_parse_range(const char *text, uint64_t size, uint64_t *start, uint64_t *e
 
 /* ---- objects ---- */
 
-static void fail_not_allowed(aws_call *call) {
-  aws_call_fail(call, 405, "MethodNotAllowed",
-                "The specified method is not allowed against this resource.");
-}
-
 int s3_key_valid(aws_call *call, const char *key) {
   if (!key || !*key) {
     aws_call_fail(call, 400, "InvalidArgument", "An object key must not be empty.");
@@ -263,6 +258,12 @@ void s3_fail_bad_version_id(aws_call *call, const char *argument, const char *ve
       "Invalid version id specified");
 }
 
+/* A version id other than "null" names nothing in a bucket that never had
+ * versioning, and S3 refuses it as an argument rather than a lookup. */
+static int version_id_foreign(const s3_bucket *b, const char *version_id) {
+  return version_id && !b->versioning && strcmp(version_id, "null") != 0;
+}
+
 void s3_fail_lookup(aws_call *call, const char *key, const char *version_id) {
   if (version_id && !s3_version_id_valid(version_id))
     s3_fail_bad_version_id(call, "versionId", version_id);
@@ -353,6 +354,11 @@ void s3_op_get_object(aws_call *call, json_t *input) {
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)
     return;
+  if (version_id_foreign(b, version_id)) {
+    s3_unlock(st);
+    s3_fail_bad_version_id(call, "versionId", version_id);
+    return;
+  }
   int marker_only = 0;
   s3_version *v = s3_version_lookup(b, key ? key : "", version_id, &marker_only);
   if (marker_only) {
@@ -371,7 +377,7 @@ void s3_op_get_object(aws_call *call, json_t *input) {
     aws_call_header(call, "x-amz-delete-marker", "true");
     aws_call_header(call, "x-amz-version-id", v->version_id);
     s3_unlock(st);
-    fail_not_allowed(call);
+    s3_fail_delete_marker(call);
     return;
   }
   if (s3_sse_read_check(call, v->attrs, input, "") < 0 ||
@@ -477,6 +483,18 @@ void s3_op_get_object(aws_call *call, json_t *input) {
   aws_call_reply_fd(call, out, status, fd, start, len);
 }
 
+/* x-amz-bypass-governance-retention (even "false") only on Object Lock
+ * buckets. 0, or -1 after answering. */
+static int bypass_applicable(aws_call *call, const s3_bucket *b, const json_t *input) {
+  if (b->object_lock || !json_object_get(input, "BypassGovernanceRetention"))
+    return 0;
+  aws_call_fail_fields(call, 400, "InvalidArgument",
+                       json_pack("{s:s}", "ArgumentName", "x-amz-bypass-governance-retention"),
+                       "x-amz-bypass-governance-retention is only applicable to Object Lock "
+                       "enabled buckets.");
+  return -1;
+}
+
 /* delete_one's answer for a version Object Lock protects. */
 #define S3_DELETE_LOCKED (-2)
 
@@ -540,7 +558,12 @@ void s3_op_delete_object(aws_call *call, json_t *input) {
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)
     return;
-  if (s3_delete_conditions(call, b, key ? key : "") < 0) {
+  if (version_id_foreign(b, vid)) {
+    s3_unlock(st);
+    s3_fail_bad_version_id(call, "versionId", vid);
+    return;
+  }
+  if (bypass_applicable(call, b, input) < 0 || s3_delete_conditions(call, b, key ? key : "") < 0) {
     s3_unlock(st);
     return;
   }
@@ -582,6 +605,10 @@ void s3_op_delete_objects(aws_call *call, json_t *input) {
   s3_bucket *b = s3_bucket_lock(call, input);
   if (!b)
     return;
+  if (bypass_applicable(call, b, input) < 0) {
+    s3_unlock(st);
+    return;
+  }
   json_t *deleted = json_array(), *errors = json_array();
   size_t i;
   json_t *item;
@@ -595,7 +622,7 @@ void s3_op_delete_objects(aws_call *call, json_t *input) {
       json_decref(res);
       continue;
     }
-    if (vid && !s3_version_id_valid(vid)) {
+    if ((vid && !s3_version_id_valid(vid)) || version_id_foreign(b, vid)) {
       json_array_append_new(errors, json_pack("{s:s, s:s, s:s, s:s}", "Key", key, "VersionId", vid,
                                               "Code", "NoSuchVersion", "Message",
                                               "The specified version does not exist."));
@@ -670,10 +697,20 @@ void s3_op_object_subresource(aws_call *call, json_t *input) {
   s3_version *v = s3_version_lookup(b, key ? key : "", vid, &marker_only);
   if (!v || v->delete_marker) {
     s3_unlock(st);
-    if (v)
-      fail_not_allowed(call);
-    else
+    if (v || marker_only) {
+      s3_fail_delete_marker(call);
+    } else if (!vid && strcmp(op, "GetObjectTagging") == 0) {
+      /* S3 names a missing key of GetObjectTagging with its bucket. */
+      char *path = NULL;
+      if (asprintf(&path, "%s/%s", jsonutil_string(input, "Bucket"), key ? key : "") < 0) {
+        s3_fail_oom(call);
+        return;
+      }
+      s3_fail_no_key(call, path);
+      free(path);
+    } else {
       s3_fail_lookup(call, key ? key : "", vid);
+    }
     return;
   }
   json_t *out = json_object();

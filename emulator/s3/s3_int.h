@@ -450,6 +450,9 @@ void s3_fail_no_upload(aws_call *call, const char *id);
 void s3_fail_malformed_xml(aws_call *call);
 /* 412 PreconditionFailed naming the condition ("If-Match"). */
 void s3_fail_precondition(aws_call *call, const char *condition);
+/* 405 MethodNotAllowed for a request addressed to a delete marker, naming
+ * the HTTP method and the resource type as S3 does. */
+void s3_fail_delete_marker(aws_call *call);
 void s3_fail_oom(aws_call *call);
 
 /* ---- server-side encryption (sse.c) ---- */
@@ -527,6 +530,9 @@ int s3_config_valid_locked(aws_call *call, s3_state *st, const s3_bucket *b, con
 /* A TagSet of at most max tags, keys unique, lengths within S3's limits. 1,
  * or 0 after answering. */
 int s3_tags_valid(aws_call *call, const json_t *set, size_t max);
+/* x-amz-tagging's set: 1 when free of duplicate keys and of characters S3
+ * refuses in tags (which S3 answers as a malformed header, not InvalidTag). */
+int s3_tags_header_valid(const json_t *set);
 void s3_op_get_bucket_policy_status(aws_call *call, json_t *input);
 
 /* ---- CORS (cors.c) ---- */

@@ -48,6 +48,14 @@ void s3_fail_precondition(aws_call *call, const char *condition) {
                        "At least one of the pre-conditions you specified did not hold");
 }
 
+void s3_fail_delete_marker(aws_call *call) {
+  const char *method = http_request_method(aws_call_http(call));
+  aws_call_fail_fields(
+      call, 405, "MethodNotAllowed",
+      json_pack("{s:s, s:s}", "Method", method ? method : "", "ResourceType", "DeleteMarker"),
+      "The specified method is not allowed against this resource.");
+}
+
 void s3_fail_oom(aws_call *call) { aws_call_fail(call, 500, "InternalError", "out of memory"); }
 
 /* ---- life cycle ---- */

@@ -237,9 +237,10 @@ int s3_sse_config_valid(aws_call *call, const json_t *config) {
       return 0;
     }
     if (jsonutil_string(dflt, "KMSMasterKeyID") && strncmp(algo, "aws:kms", 7) != 0) {
-      aws_call_fail(call, 400, "InvalidArgument",
-                    "a KMSMasterKeyID is not applicable if the default sse algorithm is not "
-                    "aws:kms or aws:kms:dsse");
+      aws_call_fail_fields(call, 400, "InvalidArgument",
+                           json_pack("{s:s}", "ArgumentName", "ApplyServerSideEncryptionByDefault"),
+                           "a KMSMasterKeyID is not applicable if the default sse algorithm is "
+                           "not aws:kms or aws:kms:dsse");
       return 0;
     }
   }

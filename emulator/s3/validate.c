@@ -18,6 +18,7 @@
 #include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -25,6 +26,14 @@
 
 static int fail_invalid(aws_call *call, const char *code, const char *message) {
   aws_call_fail(call, 400, code, "%s", message);
+  return 0;
+}
+
+/* 400 InvalidArgument naming the argument and its value, as S3 does. */
+static int fail_argument(aws_call *call, const char *name, const char *value, const char *message) {
+  aws_call_fail_fields(call, 400, "InvalidArgument",
+                       json_pack("{s:s, s:s}", "ArgumentName", name, "ArgumentValue", value), "%s",
+                       message);
   return 0;
 }
 
@@ -303,17 +312,23 @@ static int website_valid(aws_call *call, const json_t *cfg) {
     }
     if (json_object_get(cfg, "IndexDocument") || json_object_get(cfg, "ErrorDocument") ||
         json_object_get(cfg, "RoutingRules"))
-      return fail_invalid(call, "InvalidArgument",
-                          "RedirectAllRequestsTo cannot be provided in conjunction with other "
-                          "Routing/Redirect configurations.");
+      return fail_argument(call, "RedirectAllRequestsTo", "not null",
+                           "RedirectAllRequestsTo cannot be provided in conjunction with other "
+                           "Routing Rules.");
+    const char *protocol = jsonutil_string(redirect, "Protocol");
+    if (protocol && strcmp(protocol, "http") != 0 && strcmp(protocol, "https") != 0)
+      return fail_invalid(call, "InvalidRequest",
+                          "Invalid protocol, protocol can be http or https. If not defined the "
+                          "protocol will be selected automatically.");
     return 1;
   }
   if (!suffix)
-    return fail_invalid(call, "InvalidArgument",
-                        "A value for IndexDocument Suffix must be provided if "
-                        "RedirectAllRequestsTo is empty");
+    return fail_argument(call, "IndexDocument", "null",
+                         "A value for IndexDocument Suffix must be provided if "
+                         "RedirectAllRequestsTo is empty");
   if (!*suffix || strchr(suffix, '/'))
-    return fail_invalid(call, "InvalidArgument", "The IndexDocument Suffix is not well formed");
+    return fail_argument(call, "IndexDocument", suffix,
+                         "The IndexDocument Suffix is not well formed");
   return 1;
 }
 
@@ -531,6 +546,39 @@ int s3_config_valid_locked(aws_call *call, s3_state *st, const s3_bucket *b, con
   return 1;
 }
 
+/* S3's tag alphabet: letters, digits, white space and _ . : / = + - @. Bytes
+ * of multi-byte UTF-8 sequences count as letters. */
+static int tag_text_valid(const char *s) {
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c < 0x80 && !isalnum(c) && !isspace(c) && !strchr("_.:/=+-@", c))
+      return 0;
+  }
+  return 1;
+}
+
+/* An InvalidTag naming the tag (TagKey, and TagValue for a value), as S3 does. */
+static int fail_tag(aws_call *call, const char *key, const char *value, const char *message) {
+  json_t *fields = value ? json_pack("{s:s, s:s}", "TagKey", key, "TagValue", value)
+                         : json_pack("{s:s}", "TagKey", key ? key : "");
+  aws_call_fail_fields(call, 400, "InvalidTag", fields, "%s", message);
+  return 0;
+}
+
+int s3_tags_header_valid(const json_t *set) {
+  size_t i, j;
+  json_t *tag;
+  json_array_foreach(set, i, tag) {
+    const char *k = jsonutil_string(tag, "Key"), *v = jsonutil_string(tag, "Value");
+    if (!k || !v || !tag_text_valid(k) || !tag_text_valid(v))
+      return 0;
+    for (j = 0; j < i; j++)
+      if (strcmp(jsonutil_string(json_array_get(set, j), "Key"), k) == 0)
+        return 0;
+  }
+  return 1;
+}
+
 int s3_tags_valid(aws_call *call, const json_t *set, size_t max) {
   if (json_array_size(set) > max) {
     aws_call_fail(call, 400, "BadRequest", "%s tags cannot be greater than %zu",
@@ -541,19 +589,19 @@ int s3_tags_valid(aws_call *call, const json_t *set, size_t max) {
   json_t *tag;
   json_array_foreach(set, i, tag) {
     const char *k = jsonutil_string(tag, "Key"), *v = jsonutil_string(tag, "Value");
-    if (!k || !*k || strlen(k) > 128)
-      return fail_invalid(call, "InvalidTag", "The TagKey you have provided is invalid");
-    if (!v || strlen(v) > 256)
-      return fail_invalid(call, "InvalidTag", "The TagValue you have provided is invalid");
+    if (!k || !*k || strlen(k) > 128 || !tag_text_valid(k))
+      return fail_tag(call, k, NULL, "The TagKey you have provided is invalid");
+    if (!v || strlen(v) > 256 || !tag_text_valid(v))
+      return fail_tag(call, k, v ? v : "", "The TagValue you have provided is invalid");
     /* The aws: prefix is AWS's own (CloudFormation's stack tags, …). */
     if (strncmp(k, "aws:", 4) == 0)
-      return fail_invalid(call, "InvalidTag",
-                          max == S3_MAX_OBJECT_TAGS
-                              ? "Your TagKey cannot be prefixed with aws:"
-                              : "System tags cannot be added/updated by requester");
+      return fail_tag(call, k, NULL,
+                      max == S3_MAX_OBJECT_TAGS
+                          ? "Your TagKey cannot be prefixed with aws:"
+                          : "System tags cannot be added/updated by requester");
     for (j = 0; j < i; j++)
       if (strcmp(jsonutil_string(json_array_get(set, j), "Key"), k) == 0)
-        return fail_invalid(call, "InvalidTag", "Cannot provide multiple Tags with the same key");
+        return fail_tag(call, k, NULL, "Cannot provide multiple Tags with the same key");
   }
   return 1;
 }

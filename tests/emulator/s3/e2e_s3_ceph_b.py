@@ -405,9 +405,11 @@ def test_acl_grantees_checked():
             return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]
         raise AssertionError("did not fail: %r" % kw)
 
+    # A header's grantee is named by its key (AWS's recorded answer), a
+    # body's by CanonicalUser/ID.
     status, e = fields_of(s3.put_object_acl, Bucket=b, Key="k", GrantRead='id="not-a-canonical-id"')
     assert (status, e["Code"], e["Message"], e["ArgumentName"], e["ArgumentValue"]) == (
-        400, "InvalidArgument", "Invalid id", "CanonicalUser/ID", "not-a-canonical-id"), e
+        400, "InvalidArgument", "Invalid id", "id", "not-a-canonical-id"), e
     status, e = fields_of(s3.put_bucket_acl, Bucket=b, GrantWrite='emailAddress="x@example.com"')
     assert (status, e["Code"], e["EmailAddress"]) == (
         400, "UnresolvableGrantByEmailAddress", "x@example.com"), e
