@@ -1,5 +1,6 @@
 """Shared pieces of the emulator's end-to-end tests (every service imports
-it): start and stop `airgap emulator` on a free loopback port, and AWS's MD5
+it): start and stop `airgap emulator` on a free loopback port, a runner for
+test files that drive several emulators at once, and AWS's MD5
 algorithms for SQS, written here independently of the emulator so the tests
 check its digests against the documented ones."""
 
@@ -67,6 +68,34 @@ class Emulator:
             self.proc.stdout.close()
         if code != 0:
             raise AssertionError("emulator exited with status %d" % code)
+
+
+def run_tests(module_globals, emulators):
+    """Runs a test file's test_ functions in the order written (later ones may
+    read what earlier ones made) against the emulators it names as module
+    globals: emulators is [(global name, extra_env)], all started first and
+    stopped last. Prints ok/FAIL per test; returns the exit status."""
+    import traceback
+    tests = [(n, f) for n, f in list(module_globals.items()) if n.startswith("test_")]
+    started = []
+    failed = 0
+    try:
+        for name, env in emulators:
+            module_globals[name] = Emulator(env)
+            started.append(module_globals[name])
+        for name, fn in tests:
+            try:
+                fn()
+                print("ok", name)
+            except Exception:
+                failed += 1
+                print("FAIL", name)
+                traceback.print_exc()
+    finally:
+        for emu in started:
+            emu.stop()
+    print("%d passed, %d failed" % (len(tests) - failed, failed))
+    return 1 if failed else 0
 
 
 def md5_hex(data):

@@ -22,7 +22,6 @@ import subprocess
 import struct
 import sys
 import time
-import traceback
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -34,7 +33,7 @@ from botocore.config import Config
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(_HERE, ".."))
-from emulator_support import Emulator  # noqa: E402
+from emulator_support import Emulator, run_tests  # noqa: E402
 
 STRICT = None
 LAX = None
@@ -428,26 +427,8 @@ def test_the_flag_turns_verification_on():
 
 
 def main():
-    global STRICT, LAX
-    STRICT = Emulator({"S3_SKIP_SIGNATURE_VALIDATION": "0"})
-    LAX = Emulator({"S3_SKIP_SIGNATURE_VALIDATION": "1"})
-    failed = 0
-    # In the order written: later tests read what earlier ones made.
-    tests = [(n, f) for n, f in globals().items() if n.startswith("test_")]
-    try:
-        for name, fn in tests:
-            try:
-                fn()
-                print("ok", name)
-            except Exception:
-                failed += 1
-                print("FAIL", name)
-                traceback.print_exc()
-    finally:
-        STRICT.stop()
-        LAX.stop()
-    print("%d passed, %d failed" % (len(tests) - failed, failed))
-    return 1 if failed else 0
+    return run_tests(globals(), [("STRICT", {"S3_SKIP_SIGNATURE_VALIDATION": "0"}),
+                               ("LAX", {"S3_SKIP_SIGNATURE_VALIDATION": "1"})])
 
 
 if __name__ == "__main__":

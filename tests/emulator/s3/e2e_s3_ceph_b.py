@@ -30,7 +30,6 @@ import json
 import os
 import re
 import sys
-import traceback
 import uuid
 
 import boto3
@@ -40,7 +39,7 @@ from botocore.config import Config
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(_HERE, ".."))
-from emulator_support import Emulator  # noqa: E402
+from emulator_support import Emulator, run_tests  # noqa: E402
 
 LAX = None
 STRICT = None
@@ -479,25 +478,7 @@ def test_path_not_utf8_is_invalid_uri():
 
 
 def main():
-    global LAX, STRICT
-    LAX = Emulator()
-    STRICT = Emulator({"AIRGAP_S3_ENFORCE_ACCESS": "1"})
-    failed = 0
-    tests = [(n, f) for n, f in globals().items() if n.startswith("test_")]
-    try:
-        for name, fn in tests:
-            try:
-                fn()
-                print("ok", name)
-            except Exception:
-                failed += 1
-                print("FAIL", name)
-                traceback.print_exc()
-    finally:
-        LAX.stop()
-        STRICT.stop()
-    print("%d passed, %d failed" % (len(tests) - failed, failed))
-    return 1 if failed else 0
+    return run_tests(globals(), [("LAX", None), ("STRICT", {"AIRGAP_S3_ENFORCE_ACCESS": "1"})])
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import traceback
 import urllib.error
 import urllib.request
 import uuid
@@ -25,7 +24,7 @@ from botocore.config import Config
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(_HERE, ".."))
-from emulator_support import Emulator  # noqa: E402
+from emulator_support import Emulator, run_tests  # noqa: E402
 
 LAX = None
 STRICT = None
@@ -211,25 +210,7 @@ def test_signatures_verified_when_strict():
 
 
 def main():
-    global LAX, STRICT
-    LAX = Emulator()
-    STRICT = Emulator({"S3_SKIP_SIGNATURE_VALIDATION": "0"})
-    failed = 0
-    tests = [(n, f) for n, f in globals().items() if n.startswith("test_")]
-    try:
-        for name, fn in tests:
-            try:
-                fn()
-                print("ok", name)
-            except Exception:
-                failed += 1
-                print("FAIL", name)
-                traceback.print_exc()
-    finally:
-        LAX.stop()
-        STRICT.stop()
-    print("%d passed, %d failed" % (len(tests) - failed, failed))
-    return 1 if failed else 0
+    return run_tests(globals(), [("LAX", None), ("STRICT", {"S3_SKIP_SIGNATURE_VALIDATION": "0"})])
 
 
 if __name__ == "__main__":
