@@ -27,6 +27,7 @@
 #include "common/clock.h"
 #include "common/codec.h"
 #include "common/error.h"
+#include "common/jsonutil.h"
 #include "common/log.h"
 #include "emulator/delivery/delivery.h"
 #include "emulator/lambda/lambda_runtime_int.h"
@@ -359,20 +360,8 @@ void lambda_list_function_event_invoke_configs(aws_call *call, json_t *input) {
   json_t *list = json_array(), *out = json_object();
   /* Stable order: by qualifier; the marker is the last one shown. */
   json_t *all = json_object_get(f, "EventInvoke");
-  const char **keys = calloc(json_object_size(all) + 1, sizeof(*keys));
   size_t n = 0;
-  const char *k;
-  json_t *c;
-  json_object_foreach(all, k, c) {
-    if (keys)
-      keys[n++] = k;
-  }
-  for (size_t i = 1; i < n; i++)
-    for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
-      const char *t = keys[j];
-      keys[j] = keys[j - 1];
-      keys[j - 1] = t;
-    }
+  const char **keys = jsonutil_keys_sorted(all, &n);
   json_int_t shown = 0;
   for (size_t i = 0; i < n; i++) {
     if (marker && strcmp(keys[i], marker) <= 0)

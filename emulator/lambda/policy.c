@@ -9,6 +9,7 @@
  * infrastructure code that reads them back sees what it wrote.
  */
 #include "common/codec.h"
+#include "common/jsonutil.h"
 #include "emulator/lambda/lambda_int.h"
 
 #include <ctype.h>
@@ -662,20 +663,8 @@ void lambda_list_function_url_configs(aws_call *call, json_t *input) {
     return;
   /* Ordered by qualifier ("" first, then aliases). */
   json_t *urls = json_object_get(f, "Urls");
-  const char **keys = calloc(json_object_size(urls) + 1, sizeof(*keys));
   size_t n = 0;
-  const char *k;
-  json_t *c;
-  json_object_foreach(urls, k, c) {
-    if (keys)
-      keys[n++] = k;
-  }
-  for (size_t i = 1; i < n; i++)
-    for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
-      const char *t = keys[j];
-      keys[j] = keys[j - 1];
-      keys[j - 1] = t;
-    }
+  const char **keys = jsonutil_keys_sorted(urls, &n);
   /* The marker is the position of the next one (the $LATEST URL's key is
    * "", which makes a poor marker). */
   size_t from = 0;

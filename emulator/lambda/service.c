@@ -255,6 +255,8 @@ void lambda_function_settle(json_t *f) {
     if (!json_object_get(c, "LastUpdateStatus"))
       json_object_set_new(c, "LastUpdateStatus", json_string("Successful"));
   }
+  /* Re-read: replacing State above freed the string state pointed to. */
+  state = json_string_value(json_object_get(c, "State"));
   upd = json_string_value(json_object_get(c, "LastUpdateStatus"));
   if (upd && strcmp(upd, "InProgress") == 0) {
     /* An update whose image config applies again brings back a function

@@ -227,6 +227,28 @@ static void test_common_jsonutil_string_only_for_strings(void **state) {
   json_decref(o);
 }
 
+static void test_common_jsonutil_keys_sorted_in_byte_order(void **state) {
+  (void)state;
+  json_t *o = json_pack("{s:i, s:i, s:i, s:i}", "prod", 1, "", 2, "Prod", 3, "alias-2", 4);
+  size_t n = 99;
+  const char **keys = jsonutil_keys_sorted(o, &n);
+  assert_int_equal(n, 4);
+  assert_string_equal(keys[0], "");
+  assert_string_equal(keys[1], "Prod");
+  assert_string_equal(keys[2], "alias-2");
+  assert_string_equal(keys[3], "prod");
+  free(keys);
+  json_t *empty = json_object();
+  n = 99;
+  assert_null(jsonutil_keys_sorted(empty, &n));
+  assert_int_equal(n, 0);
+  n = 99;
+  assert_null(jsonutil_keys_sorted(json_object_get(o, "prod"), &n));
+  assert_int_equal(n, 0);
+  json_decref(empty);
+  json_decref(o);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_common_fs_mkdir_p_creates_parents_and_accepts_existing),
@@ -236,6 +258,7 @@ int main(void) {
       cmocka_unit_test(test_common_dynbuf_refuses_to_grow_past_its_limit),
       cmocka_unit_test(test_common_clock_wall_is_the_epoch_and_monotonic_moves),
       cmocka_unit_test(test_common_jsonutil_string_only_for_strings),
+      cmocka_unit_test(test_common_jsonutil_keys_sorted_in_byte_order),
       cmocka_unit_test(test_common_json_arena_scopes_and_resets),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
