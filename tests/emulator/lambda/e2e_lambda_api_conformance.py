@@ -13,14 +13,12 @@ engine: the control plane must not need one.
 Every expectation is counted; the run prints "N passed, N failed" and lists
 each difference, so one run shows all of them rather than the first."""
 
-import gzip
 import io
 import json
 import os
 import re
 import shutil
 import sys
-import tempfile
 import unittest
 import warnings
 import zipfile
@@ -31,10 +29,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lambda_support import ROLE, SOURCE, Emulator, make_zip  # noqa: E402
-
-sys.path.insert(0, os.path.join(SOURCE, "emulator", "protocol", "models"))
-import gen_models  # noqa: E402
+from lambda_support import ROLE, Emulator, lambda_model_dir, make_zip  # noqa: E402
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -47,26 +42,6 @@ URL_QUALIFIER = ("1 validation error detected: Value '%s' at 'qualifier' failed 
                  "constraint: Member must satisfy regular expression pattern: "
                  "((?!^\\d+$)^[0-9a-zA-Z-_]+$)")
 
-
-def lambda_model_dir():
-    """A botocore data folder with Debian's Lambda model plus what the
-    emulator's model build adds (InvokeMode, ...), so boto3 sends and reads
-    those members (owned: the caller removes it)."""
-    data = os.path.join(os.path.dirname(botocore.__file__), "data", "lambda")
-    version = sorted(os.listdir(data))[-1]
-    path = os.path.join(data, version, "service-2.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            model = json.load(f)
-    else:
-        with gzip.open(path + ".gz") as f:
-            model = json.load(f)
-    gen_models.lambda_overlay(model["operations"], model["shapes"])
-    top = tempfile.mkdtemp(prefix="airgap-botocore-")
-    os.makedirs(os.path.join(top, "lambda", version))
-    with open(os.path.join(top, "lambda", version, "service-2.json"), "w") as f:
-        json.dump(model, f)
-    return top
 
 
 def arn(name, qualifier=None, region=REGION):

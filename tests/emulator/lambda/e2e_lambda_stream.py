@@ -17,14 +17,12 @@ model build adds it (emulator/protocol/models/gen_models.py's overlay):
 the client code, its event-stream parser and HTTP/1.1 stack are boto3's."""
 
 import base64
-import gzip
 import http.client
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 import warnings
@@ -35,10 +33,7 @@ from botocore.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lambda_support import (ROLE, SOURCE, Emulator, docker_available,  # noqa: E402
-                            lambda_containers, make_zip)
-
-sys.path.insert(0, os.path.join(SOURCE, "emulator", "protocol", "models"))
-import gen_models  # noqa: E402
+                            lambda_containers, lambda_model_dir, make_zip)
 
 PY = '''
 import time
@@ -114,26 +109,6 @@ def build_images():
         sys.stderr.write(out.stderr)
     return out.returncode == 0
 
-
-def lambda_model_dir():
-    """A botocore data folder holding Lambda's model with the streaming
-    operation (owned: the caller removes it)."""
-    data = os.path.join(os.path.dirname(botocore.__file__), "data", "lambda")
-    version = sorted(os.listdir(data))[-1]
-    folder = os.path.join(data, version)
-    path = os.path.join(folder, "service-2.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            model = json.load(f)
-    else:
-        with gzip.open(path + ".gz") as f:
-            model = json.load(f)
-    gen_models.lambda_overlay(model["operations"], model["shapes"])
-    top = tempfile.mkdtemp(prefix="airgap-botocore-")
-    os.makedirs(os.path.join(top, "lambda", version))
-    with open(os.path.join(top, "lambda", version, "service-2.json"), "w") as f:
-        json.dump(model, f)
-    return top
 
 
 class Stream(unittest.TestCase):

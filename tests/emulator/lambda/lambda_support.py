@@ -1,16 +1,20 @@
 """Shared pieces of the Lambda end-to-end tests: clients, deployment packages
 built in memory (with unix modes, symlinks and hostile entries when asked),
-the locally built images mapped to runtimes, and the check that no function
+the locally built images mapped to runtimes, Lambda's botocore model with
+what the emulator's model build adds, and the check that no function
 container is left behind."""
 
+import gzip
 import io
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 
 import boto3
+import botocore
 from botocore.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -79,3 +83,26 @@ def lambda_containers(owner_pid=None):
         if label.split(".")[0] == str(owner_pid):
             mine.append(cid)
     return mine
+
+
+def lambda_model_dir():
+    """A botocore data folder with Debian's Lambda model plus what the
+    emulator's model build adds (InvokeMode, the streaming operation, ...), so
+    boto3 sends and reads those members (owned: the caller removes it)."""
+    sys.path.insert(0, os.path.join(SOURCE, "emulator", "protocol", "models"))
+    import gen_models
+    data = os.path.join(os.path.dirname(botocore.__file__), "data", "lambda")
+    version = sorted(os.listdir(data))[-1]
+    path = os.path.join(data, version, "service-2.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            model = json.load(f)
+    else:
+        with gzip.open(path + ".gz") as f:
+            model = json.load(f)
+    gen_models.lambda_overlay(model["operations"], model["shapes"])
+    top = tempfile.mkdtemp(prefix="airgap-botocore-")
+    os.makedirs(os.path.join(top, "lambda", version))
+    with open(os.path.join(top, "lambda", version, "service-2.json"), "w") as f:
+        json.dump(model, f)
+    return top
