@@ -63,24 +63,18 @@ def json_model_dir():
     return out
 
 
-class Errors(unittest.TestCase):
+class BothProtocols(unittest.TestCase):
+    """An emulator for the class, and per test a boto3 SQS client for each
+    protocol SQS speaks (self.clients["query"], self.clients["json"])."""
+
     @classmethod
     def setUpClass(cls):
         cls.emu = Emulator()
         cls.models = json_model_dir()
-        cls.home = tempfile.TemporaryDirectory()
-        cls.env = {
-            "PATH": "/usr/bin:/bin", "HOME": cls.home.name,
-            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1",
-            "AWS_CONFIG_FILE": os.path.join(cls.home.name, "config"),
-            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(cls.home.name, "credentials"),
-        }
 
     @classmethod
     def tearDownClass(cls):
         cls.emu.stop()
-        cls.home.cleanup()
         subprocess.run(["rm", "-rf", cls.models], check=True)
 
     def setUp(self):
@@ -98,6 +92,25 @@ class Errors(unittest.TestCase):
 
     def name(self, protocol, suffix=""):
         return "%s-%s%s" % (self.id().rsplit(".", 1)[-1].replace("_", "-")[:50], protocol, suffix)
+
+
+class Errors(BothProtocols):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.home = tempfile.TemporaryDirectory()
+        cls.env = {
+            "PATH": "/usr/bin:/bin", "HOME": cls.home.name,
+            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1",
+            "AWS_CONFIG_FILE": os.path.join(cls.home.name, "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(cls.home.name, "credentials"),
+        }
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.home.cleanup()
 
     def error(self, fn, **kwargs):
         with self.assertRaises(ClientError) as cm:

@@ -10,59 +10,27 @@ where the recordings predate the change they show 256 KiB in the same words.
 Every check names the behaviour it pins; the emulator once answered several
 of them otherwise."""
 
-import hashlib
 import json
 import os
-import subprocess
 import sys
 import time
 import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
-import warnings
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from emulator_support import Emulator, md5_of_attributes  # noqa: E402
-from e2e_sqs_errors import json_model_dir  # noqa: E402
+from emulator_support import md5_of_attributes  # noqa: E402
+from e2e_sqs_errors import AUTH, BothProtocols  # noqa: E402
 
-AUTH = ("AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, "
-        "SignedHeaders=host, Signature=0")
 MAX = 1048576
 
 
-class Snapshot(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator()
-        cls.models = json_model_dir()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
-        subprocess.run(["rm", "-rf", cls.models], check=True)
-
-    def setUp(self):
-        warnings.simplefilter("ignore", ResourceWarning)
-        self.clients = {"query": self.client("query"), "json": self.client("json")}
-
-    def client(self, protocol):
-        session = boto3.session.Session()
-        if protocol == "json":
-            session._session.get_component("data_loader").search_paths.insert(0, self.models)
-        return session.client(
-            "sqs", endpoint_url=self.emu.endpoint, region_name="us-east-1",
-            aws_access_key_id="test", aws_secret_access_key="test",
-            config=Config(retries={"total_max_attempts": 1}, parameter_validation=False))
-
-    def name(self, protocol, suffix=""):
-        return "%s-%s%s" % (self.id().rsplit(".", 1)[-1].replace("_", "-")[:50], protocol, suffix)
+class Snapshot(BothProtocols):
 
     def queue(self, sqs, protocol, suffix="", **attrs):
         fifo = attrs.get("FifoQueue") == "true"
