@@ -20,25 +20,6 @@
 #define MAX_QUERY_PAIRS 16
 #define MAX_REASON 64
 
-/* The answer to a request that changed a job, as server_respond_record would
- * send it (owned; NULL when out of memory). */
-http_response *server_record_response(int status, const queue_record *rec, unsigned lease_ttl);
-
-/* ---- durable answers (server_flush.c) ---- */
-
-void server_flusher_init(queue_server *s);
-int server_flusher_start(queue_server *s);
-/* Answers what waits (after its flush) and stops the thread; later calls of
- * server_respond_durable wait on their own thread. */
-void server_flusher_stop(queue_server *s);
-void server_flusher_destroy(queue_server *s);
-/* Sends resp (taken) once the deferred commit ticket (queue_store_defer_end)
- * is durable — at once for ticket 0 — and then, when changed_id is set, tells
- * that job's log followers and the event stream. A failed flush is answered
- * 500 with its message. */
-void server_respond_durable(queue_server *s, http_request *req, http_response *resp,
-                            uint64_t ticket, const char *changed_id);
-
 /* ---- lease waiting (server_wait.c) ---- */
 
 typedef struct waiter waiter;
