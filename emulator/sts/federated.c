@@ -180,16 +180,50 @@ int sts_saml_read(saml_doc *d, const char *b64, const char **why) {
   return 0;
 }
 
+/* A SourceIdentity as AWS takes one: 2-64 characters of [\w+=,.@-]. */
+static int source_identity_ok(const char *s, size_t n) {
+  return n >= 2 && n <= 64 &&
+         strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+=,.@-") == n;
+}
+
+/* The session a SAML assertion or web-identity token starts: its tags,
+ * transitive keys and source identity (all taken), or NULL in *out when it
+ * has none. -1 with bad in *why when bad is set (or out of memory). */
+static int session_make(json_t **out, const char **why, const char *bad, json_t *tags, json_t *keys,
+                        json_t *source) {
+  json_t *session = bad ? NULL : json_object();
+  if (!session || !tags || !keys) {
+    json_decref(session);
+    json_decref(tags);
+    json_decref(keys);
+    json_decref(source);
+    *why = bad;
+    return -1;
+  }
+  if (json_array_size(tags))
+    json_object_set(session, "Tags", tags);
+  if (json_array_size(keys))
+    json_object_set(session, "TransitiveTagKeys", keys);
+  if (source)
+    json_object_set_new(session, "SourceIdentity", source);
+  json_decref(tags);
+  json_decref(keys);
+  if (!json_object_size(session)) {
+    json_decref(session);
+    session = NULL;
+  }
+  *out = session;
+  return 0;
+}
+
 int sts_saml_session(const saml_doc *d, json_t **out, const char **why) {
   const char *bad = NULL;
   size_t sn = strlen(d->source);
-  if (sn && (sn < 2 || sn > 64 ||
-             strspn(d->source, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                               "_+=,.@-") != sn))
+  if (sn && !source_identity_ok(d->source, sn))
     bad = "SourceIdentity must be 2-64 characters of [\\w+=,.@-]";
   if (d->too_many)
     bad = "at most 50 PrincipalTag attributes and 50 TransitiveTagKeys values are allowed";
-  json_t *session = json_object(), *tags = json_array(), *keys = json_array();
+  json_t *tags = json_array(), *keys = json_array();
   for (size_t i = 0; i < d->tags; i++) {
     if (strlen(d->tag_keys[i]) > 128 || strlen(d->tag_values[i]) > 256)
       bad = "a PrincipalTag key has at most 128 characters, its value at most 256";
@@ -207,27 +241,7 @@ int sts_saml_session(const saml_doc *d, json_t **out, const char **why) {
       bad = "each TransitiveTagKeys value names a PrincipalTag attribute";
     json_array_append_new(keys, json_string(d->transitive[i]));
   }
-  if (bad || !session || !tags || !keys) {
-    json_decref(session);
-    json_decref(tags);
-    json_decref(keys);
-    *why = bad;
-    return -1;
-  }
-  if (json_array_size(tags))
-    json_object_set(session, "Tags", tags);
-  if (json_array_size(keys))
-    json_object_set(session, "TransitiveTagKeys", keys);
-  if (sn)
-    json_object_set_new(session, "SourceIdentity", json_string(d->source));
-  json_decref(tags);
-  json_decref(keys);
-  if (!json_object_size(session)) {
-    json_decref(session);
-    session = NULL;
-  }
-  *out = session;
-  return 0;
+  return session_make(out, why, bad, tags, keys, sn ? json_string(d->source) : NULL);
 }
 
 /* arn:<partition>:iam:…:saml-provider/<name>; *name_out points into arn.
@@ -394,17 +408,14 @@ int sts_jwt_session(const json_t *claims, json_t **out, const char **why) {
   const json_t *transitive = json_object_get(tags_claim, "transitive_tag_keys");
   const char *bad = NULL;
   size_t sn = json_string_length(source);
-  if (source &&
-      (!json_is_string(source) || sn < 2 || sn > 64 ||
-       strspn(json_string_value(source), "abcdefghijklmnopqrstuvwxyz"
-                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+=,.@-") != sn))
+  if (source && (!json_is_string(source) || !source_identity_ok(json_string_value(source), sn)))
     bad = "source_identity must be 2-64 characters of [\\w+=,.@-]";
   if (tags_claim && (!json_is_object(tags_claim) || (principal && !json_is_object(principal)) ||
                      (transitive && !json_is_array(transitive)) ||
                      json_object_size(principal) > 50 || json_array_size(transitive) > 50))
     bad = "the tags claim must be {\"principal_tags\": {key: [value]}, "
           "\"transitive_tag_keys\": [key]} with at most 50 of each";
-  json_t *session = json_object(), *tags = json_array(), *keys = json_array();
+  json_t *tags = json_array(), *keys = json_array();
   const char *key;
   json_t *value;
   json_object_foreach((json_t *)principal, key, value) {
@@ -422,27 +433,7 @@ int sts_jwt_session(const json_t *claims, json_t **out, const char **why) {
     else
       json_array_append(keys, value);
   }
-  if (bad || !session || !tags || !keys) {
-    json_decref(session);
-    json_decref(tags);
-    json_decref(keys);
-    *why = bad;
-    return -1;
-  }
-  if (json_array_size(tags))
-    json_object_set(session, "Tags", tags);
-  if (json_array_size(keys))
-    json_object_set(session, "TransitiveTagKeys", keys);
-  if (source)
-    json_object_set(session, "SourceIdentity", (json_t *)source);
-  json_decref(tags);
-  json_decref(keys);
-  if (!json_object_size(session)) {
-    json_decref(session);
-    session = NULL;
-  }
-  *out = session;
-  return 0;
+  return session_make(out, why, bad, tags, keys, source ? json_incref((json_t *)source) : NULL);
 }
 
 void sts_assume_role_with_web_identity(aws_call *call, json_t *input) {
