@@ -147,6 +147,9 @@ kin_stream *kin_stream_find(kin_state *st, const char *account, const char *regi
 /* The stream whose ARN is arn (NULL: none), under the lock. */
 kin_stream *kin_stream_by_arn(kin_state *st, const char *arn);
 kin_shard *kin_shard_find(kin_stream *s, const char *shard_id);
+/* Unlocks st and answers ResourceNotFoundException for shard_id of s, in
+ * AWS's words. */
+void kin_fail_no_shard(kin_state *st, aws_call *call, const kin_stream *s, const char *shard_id);
 /* Frees a stream and everything in it. */
 void kin_stream_free(kin_stream *s);
 /* Removes a stream from the store and frees it. */

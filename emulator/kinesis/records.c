@@ -452,10 +452,7 @@ void kin_get_shard_iterator(aws_call *call, json_t *input) {
     return;
   kin_shard *sh = kin_shard_find(s, shard_id);
   if (!sh) {
-    pthread_mutex_unlock(&st->lock);
-    aws_call_fail(call, 400, "ResourceNotFoundException",
-                  "Shard %s in stream %s under account %s does not exist", shard_id, s->name,
-                  s->account);
+    kin_fail_no_shard(st, call, s, shard_id);
     return;
   }
   uint64_t now = kin_now_ms(), position = sh->start_seq;
@@ -553,10 +550,7 @@ void kin_get_records(aws_call *call, json_t *input) {
     return;
   kin_shard *sh = s->created_ms == it.stream_created_ms ? kin_shard_find(s, it.shard) : NULL;
   if (!sh) {
-    pthread_mutex_unlock(&st->lock);
-    aws_call_fail(call, 400, "ResourceNotFoundException",
-                  "Shard %s in stream %s under account %s does not exist", it.shard, s->name,
-                  s->account);
+    kin_fail_no_shard(st, call, s, it.shard);
     return;
   }
   if (inject_error(st)) {

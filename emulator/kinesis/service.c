@@ -143,6 +143,13 @@ kin_shard *kin_shard_find(kin_stream *s, const char *shard_id) {
   return NULL;
 }
 
+void kin_fail_no_shard(kin_state *st, aws_call *call, const kin_stream *s, const char *shard_id) {
+  pthread_mutex_unlock(&st->lock);
+  aws_call_fail(call, 400, "ResourceNotFoundException",
+                "Shard %s in stream %s under account %s does not exist", shard_id, s->name,
+                s->account);
+}
+
 void kin_fail_validation(aws_call *call, const char *member, const char *value,
                          const char *constraint) {
   aws_call_fail(call, 400, "ValidationException",

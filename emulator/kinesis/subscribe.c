@@ -226,10 +226,7 @@ void kin_subscribe_to_shard(aws_call *call, json_t *input) {
   }
   kin_shard *sh = kin_shard_find(s, shard_id);
   if (!sh) {
-    pthread_mutex_unlock(&st->lock);
-    aws_call_fail(call, 400, "ResourceNotFoundException",
-                  "Shard %s in stream %s under account %s does not exist", shard_id, s->name,
-                  s->account);
+    kin_fail_no_shard(st, call, s, shard_id);
     return;
   }
   uint64_t now = kin_now_ms();
