@@ -28,6 +28,12 @@
 #define HTTP_CLIENT_DEFAULT_CONNECT_MS 10000L
 #define HTTP_CLIENT_MAX_HEADERS 256
 #define HTTP_CLIENT_MAX_HEADER_NAME 256
+/* Idle connections the process-wide cache keeps. libcurl's default (5, then 4
+ * per single-handle transfer) is counted against the shared cache, so a sixth
+ * concurrent caller closed someone else's connection on every request: an
+ * agent with many slots, or a queue benchmark with 8 clients, reconnected
+ * every time. */
+#define HTTP_CLIENT_MAX_IDLE_CONNECTIONS 256L
 
 typedef struct transfer {
   const http_client_request *req;
@@ -164,8 +170,10 @@ int http_client_send(http_client_response *out, const http_client_request *req) 
     error = airgap_error_set(AIRGAP_ERROR, "out of memory preparing a request to %s", req->url);
     goto cleanup;
   }
-  if (connection_share)
+  if (connection_share) {
     curl_easy_setopt(curl, CURLOPT_SHARE, connection_share);
+    curl_easy_setopt(curl, CURLOPT_MAXCONNECTS, HTTP_CLIENT_MAX_IDLE_CONNECTIONS);
+  }
 
   /* curl waits a second for "100 Continue" before sending a large body; our
    * peers never need that handshake. */
