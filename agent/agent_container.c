@@ -11,7 +11,9 @@
  * and no Docker socket. Both carry labels naming the agent and the job, which is how the agent
  * finds and removes whatever a crash left behind.
  *
- * Pure functions over jansson objects, so they are tested without Docker.
+ * Pure functions over jansson objects, so they are tested without Docker;
+ * and the one file a job container binds beside its workspace, /etc/hosts
+ * (agent_hosts_file).
  */
 #include "agent/agent_int.h"
 #include "common/error.h"
@@ -19,11 +21,13 @@
 #include "queue/queue.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MEMORY_MIN (6LL * 1024 * 1024) /* the engine refuses less */
 
@@ -143,6 +147,9 @@ int agent_container_job_config(json_t **out, const queue_spec *spec,
         (error = add_bind(binds, params->ro_binds[i], params->ro_binds[i], 1)) < 0)
       goto cleanup;
   }
+  if (params->hosts_file && ((error = check_bind_path("hosts file", params->hosts_file)) < 0 ||
+                             (error = add_bind(binds, params->hosts_file, "/etc/hosts", 1)) < 0))
+    goto cleanup;
 
   size_t mode_len = strlen(params->sandbox_id) + 16;
   char *network_mode = malloc(mode_len);
@@ -287,6 +294,8 @@ int agent_emulator_sandbox_config(json_t **out, const agent_sandbox_params *para
     error = airgap_error_set(AIRGAP_ERROR, "cannot build the sandbox's configuration");
     goto cleanup;
   }
+  if (agent_network_disabled(network))
+    json_object_set_new(config, "NetworkDisabled", json_true());
   *out = config;
   config = NULL;
 cleanup:
@@ -294,6 +303,21 @@ cleanup:
   json_decref(env);
   json_decref(config);
   return error;
+}
+
+int agent_network_disabled(const char *network) { return network && strcmp(network, "none") == 0; }
+
+int agent_hosts_file(char *out, size_t size, const char *run_dir) {
+  static const char content[] = AGENT_HOSTS_CONTENT;
+  if (snprintf(out, size, "%s/hosts", run_dir) >= (int)size)
+    return airgap_error_set(AIRGAP_EINVALID, "run directory path '%s' is too long", run_dir);
+  int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return airgap_error_set_errno(AIRGAP_ERROR, "cannot write %s", out);
+  int ok = write(fd, content, sizeof(content) - 1) == (ssize_t)sizeof(content) - 1;
+  if (close(fd) < 0 || !ok)
+    return airgap_error_set_errno(AIRGAP_ERROR, "cannot write %s", out);
+  return 0;
 }
 
 char *agent_services_list(const queue_spec *spec) {

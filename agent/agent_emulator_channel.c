@@ -15,10 +15,11 @@
  * implementation of emulator/containers.h constructed with this job's network
  * mode (container:<sandbox>), labels and limits — the request has no way to
  * say otherwise, and one that tries (privileged, binds, another network or
- * namespace) is refused with the reason. Only containers created through the
- * channel may be started, stopped, removed or have their output read
- * through it. A function's own memory and /tmp size (Lambda's MemorySize and
- * ephemeral storage) are taken, as they only lower the job's limits.
+ * namespace) is refused with the reason; the one host file a function gets
+ * is the run's read-only /etc/hosts, which the supervisor adds itself. Only containers created
+ * through the channel may be started, stopped, removed or have their output read through it. A
+ * function's own memory and /tmp size (Lambda's MemorySize and ephemeral storage) are taken, as
+ * they only lower the job's limits.
  */
 #include "agent/agent_int.h"
 #include "common/clock.h"
@@ -90,10 +91,10 @@ static const char *why_refused(const char *key) {
       {"privileged", "function containers are never privileged"},
       {"Privileged", "function containers are never privileged"},
       {"cap_add", "function containers get no added capabilities"},
-      {"binds", "function containers never get a host mount"},
-      {"mounts", "function containers never get a host mount"},
-      {"volumes", "function containers never get a host mount"},
-      {"Binds", "function containers never get a host mount"},
+      {"binds", "function containers never get a host mount of their own"},
+      {"mounts", "function containers never get a host mount of their own"},
+      {"volumes", "function containers never get a host mount of their own"},
+      {"Binds", "function containers never get a host mount of their own"},
       {"network", "function containers join the job's network namespace, no other network"},
       {"network_mode", "function containers join the job's network namespace, no other network"},
       {"NetworkMode", "function containers join the job's network namespace, no other network"},
@@ -520,7 +521,8 @@ int agent_channel_start(agent_channel **out, const agent_channel_params *p) {
                                           .labels = labels,
                                           .label_count = 2,
                                           .memory = p->memory,
-                                          .pids = p->pids};
+                                          .pids = p->pids,
+                                          .hosts_file = p->hosts_file};
   if (!(ch->network_mode = strdup(network)) || !(ch->job_id = strdup(p->job_id))) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory");
     goto fail;

@@ -42,12 +42,13 @@ typedef struct agent_channel_params {
   const char *job_id;
   long long memory; /* each function container's limits (0: none) */
   long long pids;
+  const char *hosts_file; /* bound read-only at /etc/hosts of each function, or NULL */
 } agent_channel_params;
 
 /* Starts serving the emulator's container requests (emulator/containers.h)
  * on a thread: only from peer_pid, only function containers in
  * container:<sandbox_id> with labels airgap.agent/airgap.job/airgap.role=
- * function and the limits given, never privileged, never a host mount, never
+ * function and the limits given, never privileged, no host mount but hosts_file, never
  * another network or namespace (refused with the reason). *out owned: stop
  * with agent_channel_stop. The containers are the teardown's to remove (by
  * label). */
@@ -137,8 +138,25 @@ typedef struct agent_container_params {
   const char *const *ro_binds; /* host paths bound read-only at the same path
                                   (the mirrors .git borrows objects from) */
   size_t ro_bind_count;
-  const char *user; /* "uid[:gid]" or NULL for the image's user */
+  const char *user;       /* "uid[:gid]" or NULL for the image's user */
+  const char *hosts_file; /* host path bound read-only at /etc/hosts, or NULL
+                             (agent_hosts_file: the sandbox's namespace has none) */
 } agent_container_params;
+
+/* The /etc/hosts of a job's containers when the sandbox has network none.
+ * Such a sandbox is created with NetworkDisabled: the engine then makes its
+ * namespace (loopback only) without its libnetwork setup, whose prestart hook
+ * re-executes dockerd and costs ~300 ms of every start here, but also writes
+ * no /etc/hosts, and `localhost` (AWS_ENDPOINT_URL) must still resolve. */
+#define AGENT_HOSTS_CONTENT "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+
+/* Writes AGENT_HOSTS_CONTENT to <run_dir>/hosts (removed with the run
+ * directory) and puts its path in out. */
+int agent_hosts_file(char *out, size_t size, const char *run_dir);
+
+/* Whether a sandbox with this network mode is made with NetworkDisabled (and
+ * its job's containers need agent_hosts_file). */
+int agent_network_disabled(const char *network);
 
 /* Default pids limit of a job container. */
 #define AGENT_DEFAULT_PIDS 4096

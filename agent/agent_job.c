@@ -54,6 +54,7 @@ typedef struct job_run {
   overlay_workspace *ws;
   char run_dir[PATH_MAX];
   int run_dir_made;
+  char hosts_file[PATH_MAX]; /* "" unless the sandbox has no /etc/hosts of its own */
   char *sandbox_id;
   agent_channel *channel; /* the emulator's requests for containers */
   char *container_id;
@@ -210,6 +211,9 @@ static int prepare_workspace(job_run *r, char **mirror_paths, size_t *mirror_pat
       goto done;
   }
   r->run_dir_made = 1;
+  if (agent_network_disabled(r->p->network) &&
+      (error = agent_hosts_file(r->hosts_file, sizeof(r->hosts_file), r->run_dir)) < 0)
+    goto done;
   overlay_workspace_options ws_opts = {.upper_limit_bytes = r->p->limits.max_disk};
   if ((error = overlay_workspace_create(&r->ws, snap, r->run_dir, &ws_opts)) < 0)
     goto done;
@@ -399,7 +403,8 @@ static int wait_emulator(job_run *r, pid_t sandbox_pid) {
                                   .agent_id = r->p->agent_id,
                                   .job_id = r->p->job_id,
                                   .memory = memory,
-                                  .pids = r->spec->pids ? r->spec->pids : AGENT_DEFAULT_PIDS};
+                                  .pids = r->spec->pids ? r->spec->pids : AGENT_DEFAULT_PIDS,
+                                  .hosts_file = r->hosts_file[0] ? r->hosts_file : NULL};
   if ((error = agent_channel_start(&r->channel, &channel)) < 0)
     return fail(r, error, "emulator");
   agent_log_note(r->log,
@@ -421,7 +426,8 @@ static int create_job_container(job_run *r, const char *commit, char **mirror_pa
                                    .workspace = overlay_workspace_path(r->ws),
                                    .ro_binds = (const char *const *)mirror_paths,
                                    .ro_bind_count = mirror_path_count,
-                                   .user = r->p->user};
+                                   .user = r->p->user,
+                                   .hosts_file = r->hosts_file[0] ? r->hosts_file : NULL};
   int error = agent_container_job_config(&config, r->spec, &params);
   if (error == 0)
     error = agent_container_label_life(config, r->p->life_id);

@@ -19,6 +19,7 @@
 #include "emulator/containers_int.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,11 @@ static int docker_create(char **out, emulator_containers *c, const emulator_cont
     json_object_update(labels, d->labels);
   if (host && d->pids > 0)
     json_object_set_new(host, "PidsLimit", json_integer(d->pids));
+  if (host && d->hosts_file) {
+    char bind[PATH_MAX + 32];
+    snprintf(bind, sizeof(bind), "%s:/etc/hosts:ro", d->hosts_file);
+    json_object_set_new(host, "Binds", json_pack("[s]", bind));
+  }
   config = json_pack("{s:s, s:o, s:o, s:o}", "Image", spec->image, "Env", env, "Labels", labels,
                      "HostConfig", host);
   env = NULL;
@@ -243,6 +249,7 @@ static void docker_free(emulator_containers *c) {
   docker_impl *d = (docker_impl *)c;
   free(d->socket);
   free(d->network_mode);
+  free(d->hosts_file);
   json_decref(d->labels);
   free(d);
 }
@@ -354,7 +361,10 @@ int emulator_containers_docker_new(emulator_containers **out,
   d->labels = json_object();
   d->memory = o->memory;
   d->pids = o->pids;
-  int error = d->socket && d->network_mode && d->labels ? 0 : AIRGAP_ERROR;
+  d->hosts_file = o->hosts_file ? strdup(o->hosts_file) : NULL;
+  int error = d->socket && d->network_mode && d->labels && (d->hosts_file || !o->hosts_file)
+                  ? 0
+                  : AIRGAP_ERROR;
   for (size_t i = 0; error == 0 && i < o->label_count; i++) {
     const char *eq = strchr(o->labels[i], '=');
     if (!eq || eq == o->labels[i]) {

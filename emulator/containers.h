@@ -68,8 +68,9 @@ typedef struct emulator_containers_docker_options {
   const char *network_mode;  /* "container:<id>", "none", a network name */
   const char *const *labels; /* "key=value" pairs, plus airgap.role=function */
   size_t label_count;
-  long long memory; /* bytes; 0: none */
-  long long pids;   /* 0: none */
+  long long memory;       /* bytes; 0: none */
+  long long pids;         /* 0: none */
+  const char *hosts_file; /* host path bound read-only at /etc/hosts, or NULL */
 } emulator_containers_docker_options;
 
 /* The largest request or code archive either implementation handles. */

@@ -35,6 +35,7 @@ typedef struct docker_impl {
   json_t *labels;
   long long memory;
   long long pids;
+  char *hosts_file; /* bound read-only at /etc/hosts, or NULL */
 } docker_impl;
 
 /* One Engine API request as HTTP/1.0 on d's socket: *status and the answer's

@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "queue/queue.h"
 
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,7 +46,8 @@ static void test_agent_container_job_config_has_env_limits_and_binds(void **stat
                                    .sandbox_id = "sandbox123",
                                    .workspace = "/work/job-7/workspace",
                                    .ro_binds = binds,
-                                   .ro_bind_count = 1};
+                                   .ro_bind_count = 1,
+                                   .hosts_file = "/work/job-7/hosts"};
   json_t *config = NULL;
   assert_int_equal(agent_container_job_config(&config, &spec, &params), 0);
 
@@ -80,6 +82,7 @@ static void test_agent_container_job_config_has_env_limits_and_binds(void **stat
   assert_true(has_string(json_object_get(host, "Binds"), "/work/job-7/workspace:/src"));
   assert_true(has_string(json_object_get(host, "Binds"),
                          "/cache/mirrors/abc.git/objects:/cache/mirrors/abc.git/objects:ro"));
+  assert_true(has_string(json_object_get(host, "Binds"), "/work/job-7/hosts:/etc/hosts:ro"));
   assert_true(has_string(json_object_get(host, "SecurityOpt"), "no-new-privileges:true"));
   assert_int_equal(json_integer_value(json_object_get(host, "Memory")), 256 * 1024 * 1024);
   assert_int_equal(json_integer_value(json_object_get(host, "NanoCpus")), 1500000000);
@@ -152,6 +155,10 @@ static void test_agent_container_sandbox_config(void **state) {
   assert_true(has_string(json_object_get(config, "Env"), "DATA_DIR=/data"));
   json_t *host = json_object_get(config, "HostConfig");
   assert_string_equal(json_string_value(json_object_get(host, "NetworkMode")), "none");
+  /* none without the engine's network setup (and its dockerd prestart hook) */
+  assert_true(json_is_true(json_object_get(config, "NetworkDisabled")));
+  assert_true(agent_network_disabled("none"));
+  assert_true(has_string(json_object_get(config, "Env"), "LOCALSTACK_HOST=localhost:4566"));
   assert_true(has_string(json_object_get(host, "CapDrop"), "ALL"));
   assert_true(has_string(json_object_get(host, "SecurityOpt"), "no-new-privileges:true"));
   assert_null(json_object_get(host, "Privileged"));
@@ -176,11 +183,38 @@ static void test_agent_container_sandbox_config(void **state) {
   json_decref(config);
   config = NULL;
 
+  /* A real network: the engine sets it up (and writes /etc/hosts) as usual. */
+  params.network = "bridge";
+  assert_int_equal(agent_emulator_sandbox_config(&config, &params), 0);
+  assert_null(json_object_get(config, "NetworkDisabled"));
+  assert_false(agent_network_disabled("bridge"));
+  json_decref(config);
+  config = NULL;
+
   params.network = "container:x";
   assert_int_equal(agent_emulator_sandbox_config(&config, &params), AIRGAP_EINVALID);
   params.network = "a b";
   assert_int_equal(agent_emulator_sandbox_config(&config, &params), AIRGAP_EINVALID);
   assert_null(config);
+}
+
+static void test_agent_hosts_file_resolves_localhost(void **state) {
+  (void)state;
+  char dir[] = "/tmp/airgap-hosts-XXXXXX", path[PATH_MAX], text[256] = {0};
+  assert_non_null(mkdtemp(dir));
+  assert_int_equal(agent_hosts_file(path, sizeof(path), dir), 0);
+  assert_true(strcmp(path + strlen(dir), "/hosts") == 0);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  assert_true(fread(text, 1, sizeof(text) - 1, f) > 0);
+  fclose(f);
+  assert_string_equal(text, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+  /* again over the same file (a rerun's), and into a directory that is not there */
+  assert_int_equal(agent_hosts_file(path, sizeof(path), dir), 0);
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(rmdir(dir), 0);
+  assert_int_equal(agent_hosts_file(path, sizeof(path), dir), AIRGAP_ERROR);
+  assert_int_equal(agent_hosts_file(path, 8, dir), AIRGAP_EINVALID);
 }
 
 static void test_agent_container_memory_sizes(void **state) {
@@ -278,6 +312,7 @@ int main(void) {
       cmocka_unit_test(test_agent_container_job_config_has_env_limits_and_binds),
       cmocka_unit_test(test_agent_container_job_config_refuses_bad_input),
       cmocka_unit_test(test_agent_container_sandbox_config),
+      cmocka_unit_test(test_agent_hosts_file_resolves_localhost),
       cmocka_unit_test(test_agent_container_memory_sizes),
       cmocka_unit_test(test_agent_status_mapping),
       cmocka_unit_test(test_agent_job_id_valid),

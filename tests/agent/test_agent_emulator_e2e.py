@@ -128,10 +128,17 @@ class EmulatorConfinementTest(unittest.TestCase):
         self.assertEqual(status["NoNewPrivs"], "1")
         self.assertEqual(status["Seccomp"], "2")  # a filter: the engine's default profile
         # Its own mount and pid namespaces, not the host's (nor the agent's).
-        for ns in ("mnt", "pid", "ipc", "uts"):
+        for ns in ("mnt", "pid", "ipc", "uts", "net"):
             self.assertNotEqual(os.readlink("/proc/%d/ns/%s" % (pid, ns)),
                                 os.readlink("/proc/self/ns/%s" % ns), ns)
         host = info["HostConfig"]
+        # Network none without the engine's network setup (its prestart hook
+        # re-runs dockerd on every start): a namespace with loopback only.
+        self.assertTrue(info["Config"].get("NetworkDisabled"))
+        with open("/proc/%d/net/dev" % pid) as f:
+            self.assertEqual([line.split(":")[0].strip() for line in f.readlines()[2:]], ["lo"])
+        with open("/proc/%d/root/etc/hosts" % pid) as f:  # the sandbox image's own
+            self.assertIn("127.0.0.1\tlocalhost\n", f.read())
         self.assertTrue(host["ReadonlyRootfs"])
         self.assertFalse(host["Privileged"])
         self.assertEqual(host["Memory"], 1 << 30)
@@ -150,12 +157,17 @@ class EmulatorConfinementTest(unittest.TestCase):
 
     def test_emulator_runs_confined_in_its_own_container(self):
         c = self.start()
-        job_id = c.submit(self.repo, "echo started; sleep 6")
+        job_id = c.submit(self.repo, "echo started; sleep 6; grep -w localhost /etc/hosts; "
+                          "echo x 2>/dev/null >> /etc/hosts || echo hosts-read-only")
         self.wait_log(job_id, "started")
         self.check_confined(job_id)
         job = c.wait(job_id)
         log = c.log(job_id)
         self.assertEqual(job["state"], "passed", log)
+        # The engine writes no /etc/hosts for such a namespace: the agent's
+        # resolves localhost (AWS_ENDPOINT_URL) and the job cannot change it.
+        self.assertIn("127.0.0.1\tlocalhost\n", log)
+        self.assertIn("hosts-read-only\n", log)
         self.assertIn("emulator listening on localhost:4566 inside the job's network", log)
 
     def test_cold_sandbox_with_services_is_confined_too(self):

@@ -228,7 +228,11 @@ class LambdaInJobTest(unittest.TestCase):
         sandbox = json.loads(e2e.run("docker", "inspect", mode.split(":", 1)[1]).stdout)[0]
         self.assertEqual(sandbox["Config"]["Labels"]["airgap.role"], "sandbox")
         self.assertFalse(info["HostConfig"]["Privileged"])
-        self.assertFalse(info["HostConfig"]["Binds"])
+        # Nothing of the host but the run's hosts file, read-only: the sandbox
+        # (network none, NetworkDisabled) has no /etc/hosts to share.
+        binds = info["HostConfig"]["Binds"] or []
+        self.assertEqual([b.split(":")[1:] for b in binds], [["/etc/hosts", "ro"]], binds)
+        self.assertTrue(binds[0].endswith("/hosts:/etc/hosts:ro"), binds)
         # Canceled mid-run: the function container goes with the job.
         c.api("POST", "/v1/jobs/%s/cancel" % job_id, {})
         self.assertEqual(c.wait(job_id, timeout=60)["state"], "canceled")
