@@ -150,7 +150,7 @@ static int image_build(docker_client *docker, const char *tag, const char *exe) 
   char *trace = NULL;
   const char *libs[LIBRARIES_MAX];
   size_t lib_count = 0;
-  docker_archive_entry entries[LIBRARIES_MAX + 2];
+  docker_archive_entry entries[LIBRARIES_MAX + 1];
   void *data[LIBRARIES_MAX + 1] = {0};
   size_t n = 0;
   int error = trace_libraries(&trace, exe);
@@ -166,12 +166,7 @@ static int image_build(docker_client *docker, const char *tag, const char *exe) 
     /* the executable at its fixed place; each library where the loader looks */
     entries[n].path = n == 0 ? AGENT_EMULATOR_EXE_IN_CONTAINER + 1 : source + 1;
   }
-  /* A sandbox with network none gets no /etc/hosts from the engine
-   * (NetworkDisabled): the image's own keeps `localhost` resolving. */
-  static const char hosts[] = AGENT_HOSTS_CONTENT;
-  entries[n] = (docker_archive_entry){
-      .path = "etc/hosts", .data = hosts, .len = sizeof(hosts) - 1, .mode = 0644};
-  error = docker_image_import_entries(docker, tag, entries, n + 1);
+  error = docker_image_import_entries(docker, tag, entries, n);
 cleanup:
   for (size_t i = 0; i < n; i++)
     free(data[i]);
