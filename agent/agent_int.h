@@ -22,6 +22,15 @@
  * Errors: AIRGAP_ENOTFOUND (no such process), -1 (setns/bind failed). */
 int agent_netns_listen(int *out, pid_t pid, const char *host, uint16_t port);
 
+/* The first process of a container that joined the network namespace of
+ * process owner (the sandbox's emulator) with a pid namespace of its own: the
+ * job container's, found in /proc (a pid's namespace links, its NSpid ending
+ * in 1), without asking the engine, whose inspect waits out a container's
+ * exit handling. Processes in owner's own pid namespace are not it. 0 and
+ * *out; AIRGAP_ENOTFOUND when no such process is left (it ended), -1 when
+ * /proc cannot tell (owner itself is not visible). */
+int agent_netns_joined_init(pid_t *out, pid_t owner);
+
 /* ---- the emulator's container channel (agent_emulator_channel.c) ---- */
 
 /* The channel's abstract unix socket inside the job's network namespace, as

@@ -64,7 +64,8 @@ typedef struct job_run {
   char *container_id;
   pthread_t logs_thread;
   int logs_started;
-  int sandbox_pidfd;    /* the emulator's process, -1: unknown */
+  int sandbox_pidfd; /* the emulator's process, -1: unknown */
+  pid_t sandbox_pid;
   pthread_t exit_watch; /* stops the emulator once the job's process ended */
   int exit_watch_started;
   int exit_watch_wake[2];
@@ -400,6 +401,7 @@ static int wait_emulator(job_run *r, pid_t sandbox_pid) {
     return fail(r, error, "emulator");
   /* Answering, so this pid is still the emulator's (exit_watch_main). */
   r->sandbox_pidfd = (int)syscall(SYS_pidfd_open, sandbox_pid, 0);
+  r->sandbox_pid = sandbox_pid;
   /* What the confined emulator may not do itself (start Lambda containers)
    * it asks of us, and only in this job's namespace with its limits. */
   int64_t memory = 0;
@@ -460,16 +462,24 @@ static int create_job_container(job_run *r, const char *commit, char **mirror_pa
  * emulator's pidfd was opened while it ran, so no reused pid is signalled. */
 static void *exit_watch_main(void *arg) {
   job_run *r = arg;
-  json_t *info = NULL;
   int job_pidfd = -1, gone = 0;
-  if (docker_container_inspect(&info, r->docker, r->container_id) == 0) {
-    json_int_t pid = json_integer_value(json_object_get(json_object_get(info, "State"), "Pid"));
-    if (pid > 0 && (job_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) < 0)
-      gone = errno == ESRCH; /* ended before we looked */
-    else if (pid == 0)
-      gone = !json_is_true(json_object_get(json_object_get(info, "State"), "Running"));
+  pid_t pid = 0;
+  /* From /proc first: the engine's inspect would wait out the exit handling
+   * of a job that already ended, which is what this is to overlap. */
+  int found = agent_netns_joined_init(&pid, r->sandbox_pid);
+  if (found == AIRGAP_ENOTFOUND) {
+    gone = 1; /* it was started, and no process of it is left */
+  } else if (found < 0) {
+    json_t *info = NULL;
+    if (docker_container_inspect(&info, r->docker, r->container_id) == 0) {
+      json_t *state = json_object_get(info, "State");
+      pid = (pid_t)json_integer_value(json_object_get(state, "Pid"));
+      gone = pid <= 0 && !json_is_true(json_object_get(state, "Running"));
+    }
+    json_decref(info);
   }
-  json_decref(info);
+  if (pid > 0 && (job_pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+    gone = errno == ESRCH; /* ended before we looked */
   if (job_pidfd >= 0) {
     struct pollfd fds[2] = {{.fd = job_pidfd, .events = POLLIN},
                             {.fd = r->exit_watch_wake[0], .events = POLLIN}};

@@ -16,12 +16,14 @@
 #include "common/error.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -168,4 +170,65 @@ int agent_netns_wait_listening(pid_t pid, uint16_t port, long timeout_ms) {
   if (probe.error_code)
     return airgap_error_set(probe.error_code, "%s", probe.message);
   return 0;
+}
+
+/* The target of /proc/<pid>/<link> ("net:[4026532182]"), or "" when it
+ * cannot be read (the process ended, or is a zombie without namespaces). */
+static void ns_link(char *out, size_t size, const char *pid, const char *link) {
+  char path[300];
+  snprintf(path, sizeof(path), "/proc/%s/ns/%s", pid, link);
+  ssize_t n = readlink(path, out, size - 1);
+  out[n > 0 ? n : 0] = '\0';
+}
+
+/* Whether /proc/<pid>/status says the process is 1 in its innermost pid
+ * namespace (NSpid: <host pid> ... 1). */
+static int ns_init(const char *pid) {
+  char path[300], line[256];
+  snprintf(path, sizeof(path), "/proc/%s/status", pid);
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return 0;
+  int init = 0;
+  while (fgets(line, sizeof(line), f)) {
+    if (strncmp(line, "NSpid:", 6) != 0)
+      continue;
+    const char *last = strrchr(line, '\t');
+    init = last && strtol(last + 1, NULL, 10) == 1 && strchr(line + 6, '\t') != last;
+    break;
+  }
+  fclose(f);
+  return init;
+}
+
+int agent_netns_joined_init(pid_t *out, pid_t owner) {
+  char owner_id[32], owner_net[64], owner_pid_ns[64], net[64], pid_ns[64];
+  snprintf(owner_id, sizeof(owner_id), "%d", (int)owner);
+  ns_link(owner_net, sizeof(owner_net), owner_id, "net");
+  ns_link(owner_pid_ns, sizeof(owner_pid_ns), owner_id, "pid");
+  if (!owner_net[0] || !owner_pid_ns[0])
+    return airgap_error_set(AIRGAP_ERROR, "cannot read the namespaces of process %d", (int)owner);
+  DIR *d = opendir("/proc");
+  if (!d)
+    return airgap_error_set_errno(AIRGAP_ERROR, "cannot list /proc");
+  int error = AIRGAP_ENOTFOUND;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9')
+      continue;
+    ns_link(net, sizeof(net), e->d_name, "net");
+    if (strcmp(net, owner_net) != 0)
+      continue;
+    ns_link(pid_ns, sizeof(pid_ns), e->d_name, "pid");
+    if (!pid_ns[0] || strcmp(pid_ns, owner_pid_ns) == 0 || !ns_init(e->d_name))
+      continue;
+    *out = (pid_t)strtol(e->d_name, NULL, 10);
+    error = 0;
+    break;
+  }
+  closedir(d);
+  if (error == AIRGAP_ENOTFOUND)
+    airgap_error_set(error, "no container's first process is left in the namespace of process %d",
+                     (int)owner);
+  return error;
 }
