@@ -107,11 +107,65 @@ static void test_agent_netns_listen_bad_address(void **state) {
   assert_int_equal(fd, -1);
 }
 
+/* A container joining the holder's network namespace with a pid namespace
+ * of its own: a child enters the namespace and forks the "init" (1 in a new
+ * pid namespace), whose host pid it reports. */
+static pid_t start_joined_init(pid_t holder, pid_t *joiner) {
+  int report[2];
+  assert_int_equal(pipe(report), 0);
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) {
+    close(report[0]);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)holder);
+    int ns = open(path, O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || setns(ns, CLONE_NEWNET) < 0 || unshare(CLONE_NEWPID) < 0)
+      _exit(1);
+    pid_t init = fork();
+    if (init == 0) {
+      for (;;)
+        pause();
+    }
+    if (init < 0 || write(report[1], &init, sizeof(init)) != (ssize_t)sizeof(init))
+      _exit(1);
+    waitpid(init, NULL, 0);
+    _exit(0);
+  }
+  close(report[1]);
+  pid_t init = 0;
+  assert_int_equal(read(report[0], &init, sizeof(init)), (ssize_t)sizeof(init));
+  close(report[0]);
+  *joiner = child;
+  return init;
+}
+
+static void test_agent_netns_joined_init_found_until_it_ends(void **state) {
+  (void)state;
+  pid_t holder = start_namespace_holder();
+  pid_t found = 0;
+  /* The holder is in that namespace, but in our pid namespace: not a joiner. */
+  assert_int_equal(agent_netns_joined_init(&found, holder), AIRGAP_ENOTFOUND);
+  pid_t joiner = 0;
+  pid_t init = start_joined_init(holder, &joiner);
+  assert_int_equal(agent_netns_joined_init(&found, holder), 0);
+  assert_int_equal(found, init);
+  /* Its end is what the supervisor waits for. */
+  kill(init, SIGKILL);
+  assert_int_equal(waitpid(joiner, NULL, 0), joiner);
+  assert_int_equal(agent_netns_joined_init(&found, holder), AIRGAP_ENOTFOUND);
+  kill(holder, SIGKILL);
+  waitpid(holder, NULL, 0);
+  /* A holder that is gone: /proc cannot tell. */
+  assert_int_equal(agent_netns_joined_init(&found, holder), AIRGAP_ERROR);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_agent_netns_listen_is_private_to_the_namespace),
       cmocka_unit_test(test_agent_netns_listen_unknown_process),
       cmocka_unit_test(test_agent_netns_listen_bad_address),
+      cmocka_unit_test(test_agent_netns_joined_init_found_until_it_ends),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
