@@ -15,6 +15,13 @@
  * held). A failed flush is answered with the error, as a waiting handler
  * would have.
  *
+ * Under load the flusher also waits a moment (FLUSH_GATHER_NS) before a
+ * flush, as PostgreSQL's commit_delay does: a flush on this kind of disk is
+ * short (~0.15 ms) but costs ~0.2 ms of CPU in the virtual disk's path, so
+ * without the wait most flushes carried one or two commits and the CPU they
+ * took capped the cycles/s. Only when the previous flush ended less than
+ * FLUSH_BUSY_NS ago: an idle queue answers without the delay.
+ *
  * Stores whose commits are durable at once (PostgreSQL) leave no ticket, and
  * their answers go out at once.
  */
@@ -22,8 +29,19 @@
 #include "common/error.h"
 #include "common/log.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#define FLUSH_GATHER_NS 200000ull /* 0.2 ms */
+#define FLUSH_BUSY_NS 1000000ull  /* 1 ms */
+
+static uint64_t monotonic_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 struct durable_answer {
   durable_answer *next;
@@ -58,6 +76,14 @@ static void *flusher_main(void *arg) {
       pthread_cond_wait(&f->cond, &f->mu);
     if (!f->head)
       break; /* stopping, and nothing left */
+    uint64_t now = monotonic_ns();
+    if (!f->stopping && now - f->last_flush_ns < FLUSH_BUSY_NS) {
+      uint64_t until = now + FLUSH_GATHER_NS;
+      struct timespec deadline = {.tv_sec = (time_t)(until / 1000000000ull),
+                                  .tv_nsec = (long)(until % 1000000000ull)};
+      while (!f->stopping && pthread_cond_timedwait(&f->cond, &f->mu, &deadline) != ETIMEDOUT)
+        ;
+    }
     durable_answer *batch = f->head;
     f->head = f->tail = NULL;
     pthread_mutex_unlock(&f->mu);
@@ -66,6 +92,7 @@ static void *flusher_main(void *arg) {
       if (a->ticket > ticket)
         ticket = a->ticket;
     int error = queue_store_durable_wait(s->store, ticket);
+    f->last_flush_ns = monotonic_ns(); /* only this thread reads or writes it */
     const char *message = error < 0 ? airgap_error_last() : NULL;
     while (batch) {
       durable_answer *next = batch->next;
@@ -80,7 +107,11 @@ static void *flusher_main(void *arg) {
 
 void server_flusher_init(queue_server *s) {
   pthread_mutex_init(&s->flusher.mu, NULL);
-  pthread_cond_init(&s->flusher.cond, NULL);
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* the gathering deadline's clock */
+  pthread_cond_init(&s->flusher.cond, &attr);
+  pthread_condattr_destroy(&attr);
 }
 
 int server_flusher_start(queue_server *s) {

@@ -46,6 +46,7 @@ typedef struct server_flusher {
   int stopping;
   pthread_t thread;
   int started;
+  uint64_t last_flush_ns; /* CLOCK_MONOTONIC at the end of the last flush */
 } server_flusher;
 
 /* ---- log followers (server_logs.c) ---- */
