@@ -1,6 +1,7 @@
 """Shared pieces of the emulator's end-to-end tests (every service imports
 it): start and stop `airgap emulator` on a free loopback port, a runner for
-test files that drive several emulators at once, and AWS's MD5
+test files that drive several emulators at once, the environment of an aws
+CLI that reads nothing of this machine's own configuration, and AWS's MD5
 algorithms for SQS, written here independently of the emulator so the tests
 check its digests against the documented ones."""
 
@@ -68,6 +69,21 @@ class Emulator:
             self.proc.stdout.close()
         if code != 0:
             raise AssertionError("emulator exited with status %d" % code)
+
+
+def aws_cli_env(home, **extra):
+    """The environment of an `aws` CLI run with test credentials, no retries
+    and no pager, whose config and credentials files live in home (a
+    directory of the test's own), plus extra."""
+    env = {
+        "PATH": "/usr/bin:/bin", "HOME": home,
+        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1",
+        "AWS_CONFIG_FILE": os.path.join(home, "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": os.path.join(home, "credentials"),
+    }
+    env.update(extra)
+    return env
 
 
 def run_tests(module_globals, emulators):

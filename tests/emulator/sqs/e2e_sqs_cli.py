@@ -12,7 +12,7 @@ import warnings
 
 # emulator_support.py sits one folder up, shared with the S3 tests.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from emulator_support import Emulator, md5_hex, md5_of_attributes  # noqa: E402
+from emulator_support import Emulator, aws_cli_env, md5_hex, md5_of_attributes  # noqa: E402
 
 AWS = "/usr/bin/aws"
 
@@ -23,17 +23,7 @@ class CliCase(unittest.TestCase):
         warnings.simplefilter("ignore", ResourceWarning)
         self.emu = Emulator()
         self.home = tempfile.TemporaryDirectory()
-        self.env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": self.home.name,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_PAGER": "",
-            "AWS_MAX_ATTEMPTS": "1",
-            "AWS_CONFIG_FILE": os.path.join(self.home.name, "config"),
-            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(self.home.name, "credentials"),
-        }
+        self.env = aws_cli_env(self.home.name)
 
     def tearDown(self):
         self.emu.stop()

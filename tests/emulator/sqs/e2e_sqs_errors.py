@@ -30,7 +30,7 @@ from botocore.exceptions import ClientError
 
 # emulator_support.py sits one folder up, shared with the other services' tests.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from emulator_support import Emulator  # noqa: E402
+from emulator_support import Emulator, aws_cli_env  # noqa: E402
 
 AWS = "/usr/bin/aws"
 AUTH = ("AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, "
@@ -99,13 +99,7 @@ class Errors(BothProtocols):
     def setUpClass(cls):
         super().setUpClass()
         cls.home = tempfile.TemporaryDirectory()
-        cls.env = {
-            "PATH": "/usr/bin:/bin", "HOME": cls.home.name,
-            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1",
-            "AWS_CONFIG_FILE": os.path.join(cls.home.name, "config"),
-            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(cls.home.name, "credentials"),
-        }
+        cls.env = aws_cli_env(cls.home.name)
 
     @classmethod
     def tearDownClass(cls):

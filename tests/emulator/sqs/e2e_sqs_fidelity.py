@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 # emulator_support.py sits one folder up, shared with the S3 tests.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from emulator_support import Emulator, md5_hex, md5_of_attributes  # noqa: E402
+from emulator_support import Emulator, aws_cli_env, md5_hex, md5_of_attributes  # noqa: E402
 
 AWS = "/usr/bin/aws"
 MIB = 1024 * 1024
@@ -32,13 +32,7 @@ class Fidelity(unittest.TestCase):
     def setUpClass(cls):
         cls.emu = Emulator()
         cls.home = tempfile.TemporaryDirectory()
-        cls.env = {
-            "PATH": "/usr/bin:/bin", "HOME": cls.home.name,
-            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1",
-            "AWS_CONFIG_FILE": os.path.join(cls.home.name, "config"),
-            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(cls.home.name, "credentials"),
-        }
+        cls.env = aws_cli_env(cls.home.name)
 
     @classmethod
     def tearDownClass(cls):

@@ -30,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "emulator", "protocol", "models"))
 import gen_models  # noqa: E402
-from emulator_support import Emulator  # noqa: E402
+from emulator_support import Emulator, aws_cli_env  # noqa: E402
 
 DATA = tempfile.TemporaryDirectory()
 
@@ -63,13 +63,7 @@ class MoveTasks(unittest.TestCase):
     def setUpClass(cls):
         cls.emu = Emulator()
         cls.home = tempfile.TemporaryDirectory()
-        cls.env = {
-            "PATH": "/usr/bin:/bin", "HOME": cls.home.name, "AWS_DATA_PATH": DATA.name,
-            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "1",
-            "AWS_CONFIG_FILE": os.path.join(cls.home.name, "config"),
-            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(cls.home.name, "credentials"),
-        }
+        cls.env = aws_cli_env(cls.home.name, AWS_DATA_PATH=DATA.name)
 
     @classmethod
     def tearDownClass(cls):
