@@ -308,6 +308,8 @@ test('cancel a running job and a queued one', async () => {
   await page.waitForFunction(() => document.querySelector('h1 .state')?.textContent === 'canceled', { timeout: 60000 });
   assert.equal((await job(running)).state, 'canceled');
   await page.evaluate((id) => window.airgapNavigate(`?job=${id}`), queued);
+  // the queued job's page, not the canceled one's still being replaced
+  await page.waitForFunction(() => document.querySelector('h1 .state')?.textContent === 'queued');
   await page.waitForSelector('#cancel:not([hidden])');
   assert.equal(await page.$eval('h1 .state', (e) => e.textContent), 'queued');
   await click(page, '#cancel');
