@@ -86,9 +86,11 @@ struct http_request {
   pthread_mutex_t lock;
   int dispatched; /* handler has been called */
   int suspended;  /* parked in MHD waiting for an answer */
-  int resumed;    /* answered while parked: counted in server->resuming until freed */
+  int counted;    /* answer queued or resuming: counted in server->answering until freed */
   http_response *pending;
   http_request *next_suspended; /* server->suspended list */
+  http_done_fn done_fn;         /* http_request_on_done */
+  void *done_payload;
 };
 
 struct http_server {
@@ -100,8 +102,8 @@ struct http_server {
   pthread_mutex_t lock;
   http_request *suspended;
   int in_flight;          /* handler calls that have not returned (and parked) yet */
-  pthread_cond_t settled; /* signalled when in_flight or resuming drops */
-  int resuming;           /* answered parked requests MHD has not completed yet */
+  pthread_cond_t settled; /* signalled when in_flight or answering drops */
+  int answering;          /* answers given that MHD has not finished sending */
   int stopping;           /* http_server_free has begun: streams may no longer park */
   http_stream *parked;    /* streams waiting for http_stream_wake */
   http_guard *guard;      /* header deadlines and connection caps */
@@ -396,9 +398,9 @@ const char *http_request_segment(http_request *req, size_t n) {
 static void request_free(http_request *req) {
   if (!req)
     return;
-  if (req->resumed) {
+  if (req->counted) {
     pthread_mutex_lock(&req->server->lock);
-    req->server->resuming--;
+    req->server->answering--;
     pthread_cond_broadcast(&req->server->settled);
     pthread_mutex_unlock(&req->server->lock);
   }
@@ -424,8 +426,8 @@ static void suspended_remove(http_server *server, http_request *req) {
     }
   }
   req->next_suspended = NULL;
-  req->resumed = 1;
-  server->resuming++;
+  req->counted = 1;
+  server->answering++;
   pthread_mutex_unlock(&server->lock);
 }
 
@@ -456,6 +458,11 @@ void http_request_respond(http_request *req, http_response *resp) {
     MHD_resume_connection(req->conn);
   }
   pthread_mutex_unlock(&req->lock);
+}
+
+void http_request_on_done(http_request *req, http_done_fn fn, void *payload) {
+  req->done_fn = fn;
+  req->done_payload = payload;
 }
 
 void http_request_respond_error(http_request *req, int status, const char *message) {
@@ -510,7 +517,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   http_server *server = cls;
   (void)code;
   http_guard_request_done(server->guard, conn);
-  request_free(*con_cls);
+  http_request *req = *con_cls;
+  if (req && req->done_fn)
+    req->done_fn(req->done_payload);
+  request_free(req);
   *con_cls = NULL;
 }
 
@@ -585,6 +595,13 @@ static int body_append(http_request *req, const char *data, size_t len) {
 
 static enum MHD_Result queue_pending(http_request *req) {
   http_response *resp = req->pending;
+  if (!req->counted) {
+    /* Counted until sent, so that stopping the server lets it go out. */
+    pthread_mutex_lock(&req->server->lock);
+    req->counted = 1;
+    req->server->answering++;
+    pthread_mutex_unlock(&req->server->lock);
+  }
   if (resp->stream) {
     resp->stream->server = req->server;
     resp->stream->conn = req->conn;
@@ -994,11 +1011,17 @@ void http_server_free(http_server *server) {
     http_request_respond(
         req, http_response_new(503, "application/json", "{\"error\":\"server stopping\"}", 27));
   }
-  /* Stopping closes connections at once: let the answers just given (and any
-   * given shortly before) reach their clients first. */
+  /* Stopping closes connections at once, unsent answers and all: let the
+   * answers given so far reach their clients first, for a second at most (a
+   * slow client's download would otherwise hold the stop). */
+  struct timespec answers_deadline;
+  clock_gettime(CLOCK_REALTIME, &answers_deadline);
+  answers_deadline.tv_sec += 1;
+  if (answers_deadline.tv_sec > deadline.tv_sec)
+    answers_deadline = deadline;
   pthread_mutex_lock(&server->lock);
-  while (server->resuming > 0 &&
-         pthread_cond_timedwait(&server->settled, &server->lock, &deadline) == 0) {
+  while (server->answering > 0 &&
+         pthread_cond_timedwait(&server->settled, &server->lock, &answers_deadline) == 0) {
   }
   pthread_mutex_unlock(&server->lock);
   /* The listening sockets are closed only once no worker can touch them. */

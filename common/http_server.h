@@ -126,6 +126,12 @@ const char *http_request_trailer(const http_request *req, const char *name);
  * called from any thread, exactly once. */
 void http_request_respond(http_request *req, http_response *resp);
 
+/* Calls fn(payload) once, when the request has ended: its answer handed to
+ * the socket, or the connection lost. For what must follow the answer, such
+ * as stopping the server that sends it. Call before answering. */
+typedef void (*http_done_fn)(void *payload);
+void http_request_on_done(http_request *req, http_done_fn fn, void *payload);
+
 /* ---- responses (owned by the caller until handed to http_request_respond) ---- */
 
 /* Copies body. */

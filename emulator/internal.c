@@ -56,6 +56,8 @@ static json_t *body_json(http_request *req) {
   return json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 }
 
+static void stop_after_answer(void *payload) { emulator_request_stop(payload); }
+
 static void health(emulator *emu, http_request *req, const char *method) {
   if (strcmp(method, "GET") == 0) {
     respond_json(req, 200, health_body(emu));
@@ -68,8 +70,10 @@ static void health(emulator *emu, http_request *req, const char *method) {
       respond_text(req, 400, "invalid request");
     } else if (action && strcmp(action, "kill") == 0) {
       log_info("emulator", "stop requested through /_localstack/health");
+      /* Stop once the 200 is written: stopping first could close the
+       * connection before it goes out. */
+      http_request_on_done(req, stop_after_answer, emu);
       respond_text(req, 200, "ok");
-      emulator_request_stop(emu);
     } else if (action && strcmp(action, "restart") == 0) {
       emulator_reset(emu);
       respond_text(req, 200, "ok");

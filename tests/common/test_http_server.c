@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -776,6 +777,80 @@ static void test_http_server_free_while_handler_runs(void **state) {
   free(job.body);
 }
 
+/* ---- tests: after the answer ---- */
+
+static int done_pipe[2];
+
+static void note_done(void *payload) {
+  char c = (char)(intptr_t)payload;
+  ssize_t n = write(done_pipe[1], &c, 1);
+  (void)n;
+}
+
+static void handle_then_done(http_request *req, void *payload) {
+  http_request_on_done(req, note_done, (void *)(intptr_t)'d');
+  sleep_ms(5); /* a hook run too early would have the server stopping by now */
+  http_request_respond(req, http_response_new(200, "text/plain", "bye", 3));
+}
+
+static int wait_done(int timeout_ms) {
+  struct pollfd p = {.fd = done_pipe[0], .events = POLLIN};
+  char c = 0;
+  if (poll(&p, 1, timeout_ms) != 1 || read(done_pipe[0], &c, 1) != 1)
+    return 0;
+  return c;
+}
+
+/* The server is freed as soon as the request is done, as the emulator's
+ * kill action does: the answer must still reach the client every time. */
+static void test_http_server_done_follows_answer(void **state) {
+  assert_int_equal(pipe(done_pipe), 0);
+  for (int i = 0; i < 40; i++) {
+    http_server_options options = {.listen = "127.0.0.1:0", .handler = handle_then_done};
+    http_server *server = start(&options);
+    client_job job = {.server = server, .id = i};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, client_thread, &job), 0);
+    assert_int_equal(wait_done(10000), 'd');
+    http_server_free(server);
+    pthread_join(t, NULL);
+    assert_int_equal(job.status, 200);
+    assert_string_equal(job.body, "bye");
+    free(job.body);
+  }
+  close(done_pipe[0]);
+  close(done_pipe[1]);
+}
+
+static void handle_park_with_done(http_request *req, void *payload) {
+  http_request_on_done(req, note_done, (void *)(intptr_t)'g');
+  handle_park(req, payload);
+}
+
+/* A client that leaves before its answer still ends the request: the hook
+ * runs once, and answering the request afterwards is harmless. */
+static void test_http_server_done_when_client_leaves(void **state) {
+  lot.count = 0;
+  assert_int_equal(pipe(done_pipe), 0);
+  http_server_options options = {.listen = "127.0.0.1:0", .handler = handle_park_with_done};
+  http_server *server = start(&options);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(http_server_port(server))};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  const char *request = "GET /wait/1 HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+  wait_parked(1);
+  close(fd);
+  assert_int_equal(wait_done(200), 0); /* parked: MHD sees the close on resume */
+  http_request_respond(lot.reqs[0], http_response_new(200, "text/plain", "late", 4));
+  assert_int_equal(wait_done(10000), 'g');
+  http_server_free(server);
+  assert_int_equal(wait_done(200), 0); /* once only */
+  close(done_pipe[0]);
+  close(done_pipe[1]);
+}
+
 /* ---- tests: listening on fds ---- */
 
 static void test_http_server_listen_fd(void **state) {
@@ -1304,6 +1379,8 @@ int main(void) {
       cmocka_unit_test(test_http_server_answer_from_other_thread),
       cmocka_unit_test(test_http_server_free_answers_parked_requests),
       cmocka_unit_test(test_http_server_free_while_handler_runs),
+      cmocka_unit_test(test_http_server_done_follows_answer),
+      cmocka_unit_test(test_http_server_done_when_client_leaves),
       cmocka_unit_test(test_http_server_listen_fd),
       cmocka_unit_test(test_http_server_fd_and_address_together),
       cmocka_unit_test(test_http_server_streamed_response),
