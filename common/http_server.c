@@ -956,6 +956,8 @@ int http_server_start(http_server **out, const http_server_options *options) {
       goto cleanup;
     }
   }
+  if ((error = http_guard_start(server->guard)) < 0)
+    goto cleanup;
   free(specs);
   *out = server;
   return 0;

@@ -61,6 +61,7 @@ struct http_guard {
   pthread_mutex_t lock;
   pthread_cond_t wake;
   pthread_t reaper;
+  int reaper_started; /* http_guard_start made the thread */
   int stopping;
   guard_conn *head, *tail;
   unsigned live;         /* tracked connections not kicked */
@@ -179,15 +180,16 @@ int http_guard_new(http_guard **out, const http_guard_limits *limits) {
   pthread_cond_init(&guard->wake, &attr);
   pthread_condattr_destroy(&attr);
   pthread_mutex_init(&guard->lock, NULL);
+  *out = guard;
+  return 0;
+}
+
+int http_guard_start(http_guard *guard) {
   int rc = pthread_create(&guard->reaper, NULL, reaper_main, guard);
-  if (rc != 0) {
-    pthread_cond_destroy(&guard->wake);
-    pthread_mutex_destroy(&guard->lock);
-    free(guard);
+  if (rc != 0)
     return airgap_error_set(AIRGAP_ERROR, "cannot start the HTTP connection guard thread: %s",
                             strerror(rc));
-  }
-  *out = guard;
+  guard->reaper_started = 1;
   return 0;
 }
 
@@ -198,7 +200,8 @@ void http_guard_free(http_guard *guard) {
   guard->stopping = 1;
   pthread_cond_signal(&guard->wake);
   pthread_mutex_unlock(&guard->lock);
-  pthread_join(guard->reaper, NULL);
+  if (guard->reaper_started)
+    pthread_join(guard->reaper, NULL);
   /* The daemons have stopped and reported every connection closed; anything
    * left would be a connection MHD never reported, freed all the same. */
   for (guard_conn *c = guard->head, *next; c; c = next) {

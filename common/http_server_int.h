@@ -17,8 +17,13 @@ typedef struct http_guard_limits {
   unsigned idle_ms;         /* from a response to the next request's complete headers */
 } http_guard_limits;
 
-/* Starts the guard's reaper thread. *out owned, free with http_guard_free. */
+/* Makes a guard; *out owned, free with http_guard_free. Connections are
+ * counted and capped at once; deadlines are enforced from http_guard_start. */
 int http_guard_new(http_guard **out, const http_guard_limits *limits);
+/* Starts the reaper thread that enforces deadlines, including those armed
+ * before it. Called once the daemons listen, so that a server answers its
+ * first request without waiting for one more thread to be made. */
+int http_guard_start(http_guard *guard);
 /* Stops the reaper. Call after every MHD daemon using the guard has stopped.
  * Accepts NULL. */
 void http_guard_free(http_guard *guard);

@@ -312,6 +312,11 @@ int emulator_start(emulator **out, const emulator_options *options) {
   log_debug("emulator", "serving on port %u", (unsigned)emu->port);
   /* Housekeeping that answering does not wait for: the server's threads
    * serve the first requests meanwhile. */
+  for (size_t i = 0; i < emu->slot_count; i++) {
+    service_slot *s = &emu->slots[i];
+    if (s->state && s->svc->started)
+      s->svc->started(s->state);
+  }
   reap_stale_work(spill);
   /* START scripts run once the port is known (it may have been 0), before
    * the caller says Ready. */

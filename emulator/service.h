@@ -255,6 +255,10 @@ typedef struct aws_service {
   /* Answers every pending (suspended) call; runs before the server stops. */
   void (*shutdown)(void *state);
   void (*destroy)(void *state);
+  /* Optional: runs once the gateway listens, for housekeeping that the first
+   * answers need not wait for (Lambda's removal of a killed emulator's
+   * containers). */
+  void (*started)(void *state);
   /* Optional: the service's own endpoints under /_aws/<name>/ (LocalStack's
    * shapes, e.g. DynamoDB's DELETE /_aws/dynamodb/expired). rest is what
    * follows /_aws/<name>/. Answers req and returns 1, or returns 0 (without

@@ -356,12 +356,29 @@ static void reap(emulator_containers *c, const char *self, const int *stop) {
  *
  * A killed emulator (kill -9) leaves its functions' containers behind; the
  * next one removes them as it starts, whether or not it is ever asked for a
- * function. Off the start path: one short-lived thread, started only when
- * a Docker socket is there to answer (never in a job, where the supervisor
- * reaps), so start time and idle memory stay as they are. */
+ * function. Off the start path: one short-lived thread, made once the gateway
+ * listens and only when a Docker socket is there to answer (never in a job,
+ * where the supervisor reaps). It lets the first answers go first: on a
+ * small machine its Docker exchange (and the engine's side of it) would
+ * otherwise share the CPUs with them. */
+#define REAPER_DELAY_MS 100
 
 static void *reaper_main(void *arg) {
   lambda_state *st = arg;
+  struct timespec begin;
+  clock_gettime(CLOCK_MONOTONIC, &begin);
+  begin.tv_nsec += REAPER_DELAY_MS * 1000000L;
+  if (begin.tv_nsec >= 1000000000L) {
+    begin.tv_sec++;
+    begin.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&st->lock);
+  while (!st->closing && pthread_cond_timedwait(&st->reaper_wake, &st->lock, &begin) == 0) {
+  }
+  int closing = st->closing;
+  pthread_mutex_unlock(&st->lock);
+  if (closing)
+    return NULL;
   emulator_containers *c = NULL;
   emulator_containers_docker_options o = {.network_mode = "none"};
   char self[64];

@@ -68,6 +68,7 @@ typedef struct lambda_state {
   pthread_cond_t checks_done;
   pthread_t reaper; /* removes a stopped emulator's containers at start */
   int reaper_started;
+  pthread_cond_t reaper_wake; /* closing: the reaper stops waiting to begin */
 } lambda_state;
 
 lambda_state *lambda_state_of(aws_call *call);

@@ -298,7 +298,11 @@ static int lambda_create(void **state, emulator *emu) {
     return airgap_error_set(AIRGAP_ERROR, "Lambda: cannot create the function store");
   }
   pthread_cond_init(&st->checks_done, NULL);
-  lambda_reaper_start(st);
+  pthread_condattr_t monotonic;
+  pthread_condattr_init(&monotonic);
+  pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+  pthread_cond_init(&st->reaper_wake, &monotonic);
+  pthread_condattr_destroy(&monotonic);
   *state = st;
   return 0;
 }
@@ -336,6 +340,7 @@ static void lambda_shutdown(void *state) {
   lambda_state *st = state;
   pthread_mutex_lock(&st->lock); /* the reaper reads it without */
   __atomic_store_n(&st->closing, 1, __ATOMIC_RELAXED);
+  pthread_cond_broadcast(&st->reaper_wake);
   pthread_mutex_unlock(&st->lock);
   lambda_reaper_join(st);
   lambda_esm_shutdown(st); /* no new batches while the runtime stops */
@@ -344,11 +349,16 @@ static void lambda_shutdown(void *state) {
     lambda_runtime_shutdown(st->runtime);
 }
 
+static void lambda_started(void *state) { lambda_reaper_start(state); }
+
 static void lambda_destroy(void *state) {
   lambda_state *st = state;
   if (!st)
     return;
+  pthread_mutex_lock(&st->lock);
   __atomic_store_n(&st->closing, 1, __ATOMIC_RELAXED);
+  pthread_cond_broadcast(&st->reaper_wake);
+  pthread_mutex_unlock(&st->lock);
   lambda_reaper_join(st);
   lambda_runtime_free(st->runtime);
   lambda_esm_free(st);
@@ -359,6 +369,7 @@ static void lambda_destroy(void *state) {
   json_decref(st->image_checks);
   free(st->code_root);
   pthread_cond_destroy(&st->checks_done);
+  pthread_cond_destroy(&st->reaper_wake);
   pthread_mutex_destroy(&st->lock);
   free(st);
 }
@@ -460,5 +471,6 @@ const aws_service aws_service_lambda = {
     .reset = lambda_reset,
     .shutdown = lambda_shutdown,
     .destroy = lambda_destroy,
+    .started = lambda_started,
     .internal_endpoint = lambda_internal,
 };
