@@ -36,7 +36,7 @@ function(airgap_lean_emulator target)
   # they resolve every symbol and --as-needed (cli/CMakeLists.txt) drops the
   # shared ones.
   target_link_libraries(${target} PRIVATE airgap_http_tls ${archives} ${CMAKE_DL_LIBS}
-                        Threads::Threads m)
+                        Threads::Threads)
   set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
   target_link_options(${target} PRIVATE -no-pie)
 endfunction()

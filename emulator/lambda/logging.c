@@ -25,7 +25,6 @@
 #include "emulator/lambda/lambda_runtime_int.h"
 #include "emulator/logs/logs.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +104,7 @@ static int write_cloudwatch(lambda_log_job *j, const char *output, size_t output
   char start[400], end[300], report[800], ts[40], te[40];
   iso(ts, sizeof(ts), j->start_ms);
   iso(te, sizeof(te), j->end_ms);
-  double billed = ceil(duration) < 1 ? 1 : ceil(duration);
+  double billed = duration < 1 ? 1 : duration; /* whole milliseconds already */
   if (j->json_format) {
     snprintf(start, sizeof(start),
              "{\"time\":\"%s\",\"type\":\"platform.start\",\"record\":{\"requestId\":\"%s\","
@@ -192,7 +191,7 @@ static void job_run(lambda_log_job *j) {
     dynbuf_printf(&b,
                   "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %.0f ms\tMemory "
                   "Size: %lld MB\tMax Memory Used: 0 MB\t\n",
-                  j->id, duration, ceil(duration) < 1 ? 1 : ceil(duration), j->memory);
+                  j->id, duration, duration < 1 ? 1 : duration, j->memory);
     size_t n = 0;
     char *log = dynbuf_take(&b, &n);
     char *b64 = NULL;

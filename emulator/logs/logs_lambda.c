@@ -10,7 +10,6 @@
 #include "common/error.h"
 #include "emulator/logs/logs_int.h"
 
-#include <math.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +48,7 @@ int logs_lambda_write(emulator *emu, const char *account, const char *region,
   int n = snprintf(report, sizeof(report),
                    "REPORT RequestId: %.64s\tDuration: %.2f ms\tBilled Duration: %.0f ms\t"
                    "Memory Size: %d MB\tMax Memory Used: %d MB\t",
-                   inv->request_id, duration, ceil(duration) < 1 ? 1 : ceil(duration),
+                   inv->request_id, duration, duration < 1 ? 1 : duration, /* whole ms */
                    inv->memory_mb, inv->max_memory_used_mb);
   if (inv->init_duration_ms >= 0 && n > 0 && (size_t)n < sizeof(report))
     n += snprintf(report + n, sizeof(report) - (size_t)n, "Init Duration: %.2f ms\t",

@@ -533,7 +533,7 @@ int logs_query_parse(logs_query **out, const char *text, char *err, size_t errle
     } else if (is_kw(&lx, "limit")) {
       c->kind = CMD_LIMIT;
       if (next(&lx) < 0 || lx.tk != T_NUM || lx.num < 1 || lx.num > 10000 ||
-          lx.num != floor(lx.num)) {
+          lx.num != (double)(size_t)lx.num) {
         qfail(&lx, "limit takes a whole number from 1 to 10000");
         goto bad;
       }
@@ -834,7 +834,7 @@ static json_t *cell(const char *field, json_t *v) {
     double d = json_number_value(v);
     if (strcmp(field, "@timestamp") == 0 || strcmp(field, "@ingestionTime") == 0)
       format_time(buf, sizeof(buf), (int64_t)d);
-    else if (d == floor(d) && fabs(d) < 1e15)
+    else if (fabs(d) < 1e15 && d == (double)(long long)d)
       snprintf(buf, sizeof(buf), "%lld", (long long)d);
     else
       snprintf(buf, sizeof(buf), "%.6g", d);

@@ -241,13 +241,16 @@ int aws_timestamp_parse(double *out, const char *text) {
 
 void aws_timestamp_format(char *buf, size_t size, double t, const char *format) {
   if (format && strcmp(format, "unixTimestamp") == 0) {
-    if (t == floor(t))
+    double whole;
+    if (modf(t, &whole) == 0.0)
       snprintf(buf, size, "%.0f", t);
     else
       snprintf(buf, size, "%.3f", t);
     return;
   }
-  time_t secs = (time_t)floor(t);
+  double whole;
+  double fraction = modf(t, &whole); /* floor(t) without libm (libc has modf) */
+  time_t secs = (time_t)whole - (fraction < 0.0);
   int ms = (int)((t - (double)secs) * 1000.0 + 0.5);
   if (ms >= 1000) {
     secs++;
@@ -280,7 +283,7 @@ int aws_timestamp_value(double *out, const json_t *v) {
 }
 
 json_t *aws_timestamp_json(double t) {
-  if (t == floor(t) && fabs(t) < 9e15)
+  if (fabs(t) < 9e15 && t == (double)(json_int_t)t)
     return json_integer((json_int_t)t);
   return json_real(t);
 }

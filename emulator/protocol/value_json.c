@@ -345,7 +345,7 @@ static int write_value(dynbuf *b, const aws_model *m, const json_t *ref, const a
       char buf[64];
       aws_timestamp_format(buf, sizeof(buf), t, format);
       write_string(b, buf, strlen(buf));
-    } else if (t == floor(t) && fabs(t) < 9e15) { /* aws_timestamp_json's integer case */
+    } else if (fabs(t) < 9e15 && t == (double)(json_int_t)t) { /* aws_timestamp_json's */
       write_integer(b, (json_int_t)t);
     } else {
       write_real(b, t);

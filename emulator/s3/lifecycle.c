@@ -92,7 +92,9 @@ void s3_lifecycle_output(json_t *out, const s3_bucket *b, const char *key, const
     json_t *date = json_object_get(exp, "Date");
     if (days && json_integer_value(days) > 0) {
       /* Creation plus the days, rounded up to the next midnight UTC. */
-      when = ceil((v->mtime + 86400.0 * (double)json_integer_value(days)) / 86400.0) * 86400.0;
+      double day,
+          part = modf((v->mtime + 86400.0 * (double)json_integer_value(days)) / 86400.0, &day);
+      when = (day + (part > 0)) * 86400.0;
     } else if (!date || aws_timestamp_value(&when, date) < 0) {
       continue; /* ExpiredObjectDeleteMarker alone: nothing to report */
     }

@@ -284,8 +284,44 @@ double s3sel_to_double(const s3sel_value *v) {
     return (double)v->i;
   if (v->t == S3SEL_FLOAT)
     return v->f;
-  double d = mpz_get_d(v->d);
-  return d / pow(10.0, v->scale);
+  /* As text through strtod: one correctly rounded step, where the integer
+   * divided by 10^scale would round twice. */
+  char small[128];
+  size_t size = mpz_sizeinbase(v->d, 10) + 16;
+  char *text = size <= sizeof(small) ? small : malloc(size);
+  if (!text)
+    return NAN;
+  mpz_get_str(text, 10, v->d);
+  size_t len = strlen(text);
+  snprintf(text + len, size - len, "e%d", -v->scale);
+  double d = strtod(text, NULL);
+  if (text != small)
+    free(text);
+  return d;
+}
+
+/* C's fmod, exactly, without libm (the emulator does not load it): both
+ * operands as integers times a power of two, their remainder in GMP. */
+static double exact_fmod(double x, double y) {
+  if (isnan(x) || isnan(y) || isinf(x) || y == 0.0)
+    return NAN;
+  if (isinf(y) || x == 0.0)
+    return x;
+  int ex, ey;
+  double fx = frexp(fabs(x), &ex), fy = frexp(fabs(y), &ey); /* [0.5, 1) */
+  mpz_t mx, my;
+  mpz_init_set_d(mx, ldexp(fx, 53)); /* exact: 53-bit significands */
+  mpz_init_set_d(my, ldexp(fy, 53));
+  ex -= 53;
+  ey -= 53;
+  int e = ex < ey ? ex : ey;
+  mpz_mul_2exp(mx, mx, (mp_bitcnt_t)(ex - e));
+  mpz_mul_2exp(my, my, (mp_bitcnt_t)(ey - e));
+  mpz_tdiv_r(mx, mx, my);
+  double r = ldexp(mpz_get_d(mx), e); /* below |y|: representable as is */
+  mpz_clear(mx);
+  mpz_clear(my);
+  return x < 0 ? -r : r;
 }
 
 /* v as a decimal with the given scale (>= v's) into z. */
@@ -403,7 +439,7 @@ int s3sel_arith(int op, const s3sel_value *a0, const s3sel_value *b0, s3sel_valu
              : op == '-' ? x - y
              : op == '*' ? x * y
              : op == '/' ? x / y
-                         : fmod(x, y);
+                         : exact_fmod(x, y);
   } else if (a->t == S3SEL_INT && b->t == S3SEL_INT &&
              !(op == '/' && a->i == INT64_MIN && b->i == -1) && !(op == '%' && b->i == -1)) {
     int64_t r;

@@ -71,7 +71,8 @@ static int date_at_midnight(const json_t *date) {
   double t = 0;
   if (!date)
     return 1;
-  return aws_timestamp_value(&t, date) == 0 && fmod(t, 86400.0) == 0.0;
+  return aws_timestamp_value(&t, date) == 0 && fabs(t) < 9e15 && t == (double)(int64_t)t &&
+         (int64_t)t % 86400 == 0;
 }
 
 static int lifecycle_valid(aws_call *call, json_t *cfg) {

@@ -9,6 +9,7 @@ aggregates, LIMIT, ScanRange, Progress and Stats; errors before the stream
 
 import gzip
 import json
+import math
 import os
 import subprocess
 import tempfile
@@ -128,6 +129,28 @@ def test_cast_and_exact_decimals():
     assert select("SELECT SUM(CAST(score AS DECIMAL)), AVG(CAST(age AS INT)), COUNT(*), "
                   "COUNT(s.score), MIN(CAST(age AS INT)), MAX(name) FROM S3Object s "
                   "WHERE s.score <> ''")[0] == "4.00,30,3,3,25,dave\n"
+
+
+def test_float_remainder_and_decimal_to_float():
+    # A float % is C's fmod, exact (Python's math.fmod is the same), sign of
+    # the dividend; a decimal meeting a float becomes the nearest double.
+    exprs = ["CAST(score AS FLOAT) % 1", "CAST(-7.5 AS FLOAT) % 2", "CAST(7.5 AS FLOAT) % -2",
+             "CAST(1e300 AS FLOAT) % 3", "CAST(1e-310 AS FLOAT) % CAST(3e-320 AS FLOAT)",
+             "CAST(0.1 AS FLOAT) % CAST(0.01 AS FLOAT)", "CAST(-4.0 AS FLOAT) % 2",
+             "0.1 + CAST(0.2 AS FLOAT)", "1.2345678901234567890123456789 * CAST(1 AS FLOAT)",
+             "123456789012345678901234567890.5 + CAST(0 AS FLOAT)"]
+    want = [math.fmod(1.25, 1), math.fmod(-7.5, 2), math.fmod(7.5, -2), math.fmod(1e300, 3),
+            math.fmod(1e-310, 3e-320), math.fmod(0.1, 0.01),
+            math.fmod(-4.0, 2), 0.1 + 0.2, 1.2345678901234567890123456789,
+            123456789012345678901234567890.5]
+    got = select("SELECT %s FROM S3Object s LIMIT 1" % ", ".join(exprs))[0]
+    values = [float(v) for v in got.strip().split(",")]
+    assert values == want, (got, want)
+    # Infinity and zero divisors: NaN, as fmod gives; an infinite divisor keeps x.
+    got = select("SELECT CAST(2.5 AS FLOAT) % CAST('Infinity' AS FLOAT), "
+                 "CAST(2.5 AS FLOAT) % CAST(0 AS FLOAT) FROM S3Object s LIMIT 1")[0]
+    assert [float(v) for v in got.strip().split(",")][0] == 2.5, got
+    assert math.isnan(float(got.strip().split(",")[1])), got
 
 
 def test_json_input_and_paths():
@@ -257,6 +280,7 @@ def test_js_sdk():
 
 if __name__ == "__main__":
     sup.run([setup, test_csv_star_and_projection, test_where_operators_and_functions,
-             test_cast_and_exact_decimals, test_json_input_and_paths,
+             test_cast_and_exact_decimals, test_float_remainder_and_decimal_to_float,
+             test_json_input_and_paths,
              test_csv_options_gzip_and_output, test_errors_before_the_stream,
              test_error_inside_the_stream, test_aws_cli, test_js_sdk])
