@@ -21,7 +21,10 @@ on this machine:
   static server   the same program listening and answering every request
                   with an empty 200: the least any server started this way
                   takes to its first 200
-airgap's start is reported as its ratio to each floor (p50 / p50).
+airgap's start is reported as its ratio to each floor (p50 / p50). Then what
+a start is made of on this machine (`start_floor costs`): a page fault on
+mapped code and on fresh memory, a thread, a `cpuid`, and what the faults of
+airgap's start and of the static server's come to at those costs.
 
 moto is the peer when `python3 -m moto.server` works with the python3 first
 on PATH (or $MOTO_PYTHON); otherwise its column says so and the run still
@@ -166,7 +169,7 @@ def build_floor(folder):
     cc = shutil.which(os.environ.get("CC", "cc"))
     src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "start_floor.c")
     exe = os.path.join(folder, "start_floor")
-    if not cc or subprocess.run([cc, "-O2", "-static", "-o", exe, src],
+    if not cc or subprocess.run([cc, "-O2", "-static", "-pthread", "-o", exe, src],
                                 capture_output=True).returncode != 0:
         return None
     return exe
@@ -250,6 +253,7 @@ def main():
     if RT:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
     results = {}
+    machine_costs = None
     scratch = tempfile.mkdtemp(prefix="emulator-bench-")
     try:
         exe = build_floor(scratch)
@@ -260,6 +264,10 @@ def main():
         results["airgap"] = measure(lambda port: [AIRGAP, "emulator", "--listen",
                                                   "127.0.0.1:%d" % port, "--init-dir", ""],
                                     "GET", "/_localstack/health", floors=floors)
+        if exe:
+            out = subprocess.run([exe, "costs", AIRGAP], capture_output=True, text=True)
+            if out.returncode == 0:
+                machine_costs = [float(v) for v in out.stdout.split()]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     py = moto_python()
@@ -290,6 +298,16 @@ def main():
               "(airgap: %.0f, %.2f ms)"
               % (percentiles(floor_server.faults)[0], percentiles(floor_server.cpu)[0],
                  results["airgap"]["faults"][0], results["airgap"]["cpu"][0]))
+        if machine_costs:
+            fault_file, fault_anon, thread, cpuid = machine_costs
+            nf = results["airgap"]["faults"][0]
+            sf = percentiles(floor_server.faults)[0]
+            print("this machine (start_floor costs, median of 9 rounds): a page fault %.1f us on "
+                  "mapped code, %.1f us on fresh memory; a thread made and joined %.0f us; a "
+                  "cpuid %.1f us" % (fault_file, fault_anon, thread, cpuid))
+            print("  at these costs airgap's %.0f faults are %.1f-%.1f ms of its start, the static "
+                  "server's %.0f %.1f-%.1f ms" % (nf, nf * fault_anon / 1000, nf * fault_file / 1000,
+                                                 sf, sf * fault_anon / 1000, sf * fault_file / 1000))
     else:
         print("  (no static floors: `cc -O2 -static` failed; install gcc and libc6-dev)")
     if m:
