@@ -176,10 +176,15 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
     b->created = s3_now();
     b->acl = s3_acl_from_input(call, input);
     s3_acl_set_owner(call, b);
-    /* Buckets have been created BucketOwnerEnforced since April 2023. */
+    /* Buckets have been created BucketOwnerEnforced, with every Block
+     * Public Access setting on, since April 2023. */
     json_object_set_new(b->configs, "OwnershipControls",
                         json_pack("{s:[{s:s}]}", "Rules", "ObjectOwnership",
                                   ownership ? ownership : "BucketOwnerEnforced"));
+    json_object_set_new(b->configs, "PublicAccessBlockConfiguration",
+                        json_pack("{s:b, s:b, s:b, s:b}", "BlockPublicAcls", 1,
+                                  "IgnorePublicAcls", 1, "BlockPublicPolicy", 1,
+                                  "RestrictPublicBuckets", 1));
     if (json_is_true(json_object_get(input, "ObjectLockEnabledForBucket"))) {
       b->object_lock = 1;
       b->versioning = 1;

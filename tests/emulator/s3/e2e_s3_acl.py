@@ -173,6 +173,16 @@ def test_default_enforces_nothing():
 
 def test_enforced_cross_account_and_anonymous():
     alice, bob = client(STRICT, ALICE), client(STRICT, BOB)
+    # A new bucket blocks public access (AWS's default since April 2023).
+    got = alice.get_public_access_block(Bucket="alice-b")["PublicAccessBlockConfiguration"]
+    assert got == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                   "RestrictPublicBuckets": True}, got
+    r = error_of(alice.put_object, Bucket="alice-b", Key="pub/readme", Body=b"r",
+                 ACL="public-read")
+    assert code(r) == ("AccessDenied", 403), r
+    alice.delete_public_access_block(Bucket="alice-b")
+    r = error_of(alice.get_public_access_block, Bucket="alice-b")
+    assert code(r) == ("NoSuchPublicAccessBlockConfiguration", 404), r
     alice.put_object(Bucket="alice-b", Key="secret", Body=b"s")
     alice.put_object(Bucket="alice-b", Key="pub/readme", Body=b"r", ACL="public-read")
     assert code(error_of(bob.get_object, Bucket="alice-b", Key="secret")) == ("AccessDenied", 403)
@@ -280,6 +290,7 @@ def test_enforced_grant_headers():
     alice, bob = client(STRICT, ALICE), client(STRICT, BOB)
     bob_id = bob.list_buckets()["Owner"]["ID"]
     alice.create_bucket(Bucket="grant-b", ObjectOwnership="ObjectWriter")
+    alice.delete_public_access_block(Bucket="grant-b")
     alice.put_object(Bucket="grant-b", Key="for-bob", Body=b"b", GrantRead='id="%s"' % bob_id)
     alice.put_object(Bucket="grant-b", Key="for-all", Body=b"a",
                      GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')

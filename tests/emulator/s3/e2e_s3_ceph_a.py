@@ -275,6 +275,7 @@ def test_read_and_write_grants_cover_listings_and_uploads():
     try:
         s3, other = alt("test", strict), alt(ALT_KEY, strict)
         s3.create_bucket(Bucket="ceph-grants", ObjectOwnership="ObjectWriter")
+        s3.delete_public_access_block(Bucket="ceph-grants")  # on by default, as on AWS
         s3.put_object(Bucket="ceph-grants", Key="k", Body=b"x")
         # private: another account may not list anything
         for op in (other.list_multipart_uploads, other.list_object_versions,
@@ -357,6 +358,7 @@ def test_object_owner_has_full_control_when_enforced():
     try:
         s3, other = alt("test", strict), alt(ALT_KEY, strict)
         s3.create_bucket(Bucket="ceph-own-acl", ObjectOwnership="ObjectWriter")
+        s3.delete_public_access_block(Bucket="ceph-own-acl")
         s3.put_bucket_acl(Bucket="ceph-own-acl", ACL="public-read-write")
         other.put_object(Bucket="ceph-own-acl", Key="theirs", Body=b"x",
                          ACL="bucket-owner-read")

@@ -304,6 +304,8 @@ def allow(bucket, action, condition=None):
 def test_policy_copy_source_condition():
     owner, other = client(STRICT), client(STRICT, OTHER)
     src, dst = new_bucket(owner), new_bucket(owner)
+    for b in (src, dst):  # on by default: no public policy otherwise
+        owner.delete_public_access_block(Bucket=b)
     for k in ("public/a", "public/b c", "private/a"):
         owner.put_object(Bucket=src, Key=k, Body=k.encode())
     owner.put_bucket_policy(Bucket=src, Policy=allow(src, "s3:GetObject"))
@@ -323,6 +325,8 @@ def test_policy_copy_source_condition():
 def test_policy_metadata_directive_condition():
     owner = client(STRICT)
     src, dst = new_bucket(owner), new_bucket(owner)
+    for b in (src, dst):
+        owner.delete_public_access_block(Bucket=b)
     owner.put_object(Bucket=src, Key="k", Body=b"x")
     owner.put_bucket_policy(Bucket=src, Policy=allow(src, "s3:GetObject"))
     owner.put_bucket_policy(Bucket=dst, Policy=allow(
@@ -339,6 +343,7 @@ def test_policy_metadata_directive_condition():
 def test_policy_grant_condition():
     owner = client(STRICT)
     b = new_bucket(owner, ObjectOwnership="ObjectWriter")
+    owner.delete_public_access_block(Bucket=b)
     owner_id = owner.get_bucket_acl(Bucket=b)["Owner"]["ID"]
     owner.put_bucket_policy(Bucket=b, Policy=allow(
         b, "s3:PutObject", {"StringEquals": {"s3:x-amz-grant-full-control": "id=" + owner_id}}))
