@@ -182,9 +182,8 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
                         json_pack("{s:[{s:s}]}", "Rules", "ObjectOwnership",
                                   ownership ? ownership : "BucketOwnerEnforced"));
     json_object_set_new(b->configs, "PublicAccessBlockConfiguration",
-                        json_pack("{s:b, s:b, s:b, s:b}", "BlockPublicAcls", 1,
-                                  "IgnorePublicAcls", 1, "BlockPublicPolicy", 1,
-                                  "RestrictPublicBuckets", 1));
+                        json_pack("{s:b, s:b, s:b, s:b}", "BlockPublicAcls", 1, "IgnorePublicAcls",
+                                  1, "BlockPublicPolicy", 1, "RestrictPublicBuckets", 1));
     if (json_is_true(json_object_get(input, "ObjectLockEnabledForBucket"))) {
       b->object_lock = 1;
       b->versioning = 1;
