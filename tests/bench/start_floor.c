@@ -63,8 +63,8 @@ static int costs(const char *file) {
   double file_us[ROUNDS], anon_us[ROUNDS], thread_us[ROUNDS], cpuid_us[ROUNDS];
   for (int r = 0; r < ROUNDS; r++) {
     volatile char *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    volatile char *anon = mmap(NULL, touches * 4096, PROT_READ | PROT_WRITE,
-                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    volatile char *anon =
+        mmap(NULL, touches * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (map == MAP_FAILED || anon == MAP_FAILED)
       return 1;
     double t0 = now_us();
