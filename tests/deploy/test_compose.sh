@@ -32,7 +32,7 @@ cleanup() {
     umount -l "$hostdir" || true
   fi
   docker image rm "$tag" "$pgtag" >/dev/null 2>&1 || true
-  rm -rf "$hostdir" "$hostdir.compose.log"
+  rm -rf "$hostdir" "$hostdir.compose.log" "$hostdir.up.err"
 }
 trap cleanup EXIT
 fail() {
