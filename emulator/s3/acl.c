@@ -556,9 +556,7 @@ static int acl_grants(const json_t *acl, const char *action, const char *account
   return 0;
 }
 
-/* Does a request set a public ACL: a public canned one, or x-amz-grant-*
- * headers naming everyone? */
-static int acl_public(const json_t *input) {
+int s3_acl_input_public(const json_t *input) {
   const char *canned = jsonutil_string(input, "ACL");
   if (canned && (strcmp(canned, "public-read") == 0 || strcmp(canned, "public-read-write") == 0 ||
                  strcmp(canned, "authenticated-read") == 0))
@@ -592,7 +590,7 @@ int s3_access_check(aws_call *call, const json_t *input, s3_state *st, s3_bucket
     return 0;
   const char *op = aws_call_operation(call);
   /* The public-access block refuses public ACLs and policies on writes. */
-  if (pab(b, "BlockPublicAcls") && acl_public(input)) {
+  if (pab(b, "BlockPublicAcls") && s3_acl_input_public(input)) {
     s3_unlock(st);
     aws_call_fail(call, 403, "AccessDenied", "Access Denied");
     return -1;

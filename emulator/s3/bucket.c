@@ -143,6 +143,13 @@ void s3_op_create_bucket(aws_call *call, json_t *input) {
       return;
     }
   }
+  /* A new bucket blocks public access (below), so no public ACL comes with
+   * it: it is set once the block is lifted, as AWS has it since April 2023. */
+  if (s3_acl_input_public(input)) {
+    aws_call_fail(call, 400, "InvalidBucketAclWithBlockPublicAccessError",
+                  "Bucket cannot have public ACLs set with BlockPublicAccess enabled");
+    return;
+  }
   s3_lock(st);
   s3_bucket *old = s3_bucket_find(st, name);
   if (old && !s3_acl_owned_by_caller(call, old)) {

@@ -646,6 +646,10 @@ json_t *s3_acl_from_grant_headers(const json_t *input, const char *account);
 /* Refuses a canned ACL with x-amz-grant-* headers, malformed grant headers,
  * unknown canned ACLs. 0, or -1 after answering. */
 int s3_acl_check_input(aws_call *call, const json_t *input);
+/* Does a request set a public ACL: a public canned one (public-read,
+ * public-read-write, authenticated-read) or x-amz-grant-* headers naming
+ * everyone or every signed caller? */
+int s3_acl_input_public(const json_t *input);
 /* Under the lock, for the bucket a request names: ExpectedBucketOwner and the
  * ACL headers always; ACLs, bucket policy and public-access block when the
  * emulator enforces access. 0, or -1 after unlocking and answering. */

@@ -122,8 +122,22 @@ def test_canned_acl_with_grants_conflict():
 def test_grant_headers_stored_and_answered():
     s3 = client(LAX)
     all_users = "http://acs.amazonaws.com/groups/global/AllUsers"
-    s3.create_bucket(Bucket="acl-grants", ObjectOwnership="ObjectWriter", GrantRead='uri="%s"' % all_users,
+    # A new bucket blocks public access: a public ACL cannot come with it
+    # (nor any ACL with the default ownership), only once the block is lifted.
+    for acl in ({"ACL": "public-read"}, {"ACL": "authenticated-read"},
+                {"GrantRead": 'uri="%s"' % all_users}):
+        r = error_of(s3.create_bucket, Bucket="acl-grants", ObjectOwnership="ObjectWriter", **acl)
+        assert code(r) == ("InvalidBucketAclWithBlockPublicAccessError", 400), (acl, r)
+        assert r["Error"]["Message"] == \
+            "Bucket cannot have public ACLs set with BlockPublicAccess enabled", r
+    r = error_of(s3.create_bucket, Bucket="acl-grants", ACL="public-read")
+    assert code(r) == ("InvalidBucketAclWithObjectOwnership", 400), r
+    assert "acl-grants" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    s3.create_bucket(Bucket="acl-grants", ObjectOwnership="ObjectWriter",
                      GrantFullControl='id="%s"' % ("a" * 64))
+    s3.delete_public_access_block(Bucket="acl-grants")
+    s3.put_bucket_acl(Bucket="acl-grants", GrantRead='uri="%s"' % all_users,
+                      GrantFullControl='id="%s"' % ("a" * 64))
     grants = s3.get_bucket_acl(Bucket="acl-grants")["Grants"]
     assert {"Grantee": {"Type": "CanonicalUser", "ID": "a" * 64},
             "Permission": "FULL_CONTROL"} in grants, grants

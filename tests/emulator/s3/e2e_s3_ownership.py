@@ -64,8 +64,14 @@ def test_create_bucket_acl_with_enforced():
         assert (r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Code"]) == (
             400, "InvalidBucketAclWithObjectOwnership"), (kw, r)
     assert "own-create" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    # ACLs enabled: the same ACL is taken, and then ACLs cannot be disabled.
-    s3.create_bucket(Bucket="own-create", ACL="public-read", ObjectOwnership="ObjectWriter")
+    # ACLs enabled: a public one still waits for the public-access block to
+    # be lifted; then it is taken, and then ACLs cannot be disabled.
+    r = sup.error_of(s3.create_bucket, Bucket="own-create", ACL="public-read",
+                     ObjectOwnership="ObjectWriter")
+    assert r["Error"]["Code"] == "InvalidBucketAclWithBlockPublicAccessError", r
+    s3.create_bucket(Bucket="own-create", ObjectOwnership="ObjectWriter")
+    s3.delete_public_access_block(Bucket="own-create")
+    s3.put_bucket_acl(Bucket="own-create", ACL="public-read")
     s3.put_object(Bucket="own-create", Key="k", Body=b"k", ACL="public-read")
     r = sup.error_of(s3.put_bucket_ownership_controls, Bucket="own-create",
                      OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
