@@ -226,6 +226,8 @@ static void with_bucket(aws_call *call, const json_t *input, bucket_fn fn) {
 static json_t *head_bucket(aws_call *call, s3_bucket *b, const json_t *input) {
   (void)input;
   aws_call_header(call, "x-amz-bucket-region", b->region);
+  /* Named by the bucket's own name, never by an access point's alias. */
+  aws_call_header(call, "x-amz-access-point-alias", "false");
   return NULL;
 }
 

@@ -96,6 +96,7 @@ def test_buckets():
     assert "bkt-one" in names and "bkt-eu" in names, names
     r = eu.head_bucket(Bucket="bkt-eu")
     assert r["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "eu-west-1"
+    assert r["ResponseMetadata"]["HTTPHeaders"]["x-amz-access-point-alias"] == "false"
     s3.head_bucket(Bucket="bkt-one")
     err = error_of(s3.head_bucket, Bucket="bkt-missing")
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 404
