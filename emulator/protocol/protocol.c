@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 const char *aws_protocol_name(aws_protocol p) {
   switch (p) {
@@ -144,6 +145,21 @@ static void s3_style_headers(json_t *headers, const char *request_id) {
   free(host_id);
 }
 
+/* DynamoDB answers every request, errors included, with x-amz-crc32: the
+ * CRC32 of the body as a decimal number (botocore checks it and retries on
+ * a mismatch). */
+static void dynamodb_crc32(aws_http_out *out, const aws_model *m) {
+  const char *prefix = m ? aws_model_meta(m, "endpointPrefix") : NULL;
+  if (!prefix || strcmp(prefix, "dynamodb") != 0 || !out->headers)
+    return;
+  uLong crc = crc32(0L, Z_NULL, 0);
+  if (out->body_len)
+    crc = crc32(crc, (const Bytef *)out->body, (uInt)out->body_len);
+  char text[16];
+  snprintf(text, sizeof(text), "%lu", (unsigned long)crc);
+  json_object_set_new(out->headers, "x-amz-crc32", json_string(text));
+}
+
 int aws_protocol_serialize(aws_http_out *out, const aws_model *m, aws_protocol p,
                            const char *operation, const json_t *output, const char *request_id) {
   int rc;
@@ -161,6 +177,8 @@ int aws_protocol_serialize(aws_http_out *out, const aws_model *m, aws_protocol p
     else
       json_object_set_new(out->headers, "x-amzn-RequestId", json_string(request_id));
   }
+  if (rc == 0)
+    dynamodb_crc32(out, m);
   return rc;
 }
 
@@ -230,5 +248,6 @@ void aws_protocol_serialize_error(aws_http_out *out, const aws_model *m, aws_pro
     else
       json_object_set_new(out->headers, "x-amzn-RequestId", json_string(request_id));
   }
+  dynamodb_crc32(out, m);
   out->status = status;
 }

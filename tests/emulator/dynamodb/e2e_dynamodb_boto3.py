@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 import unittest
 import warnings
+import zlib
 from decimal import Decimal
 
 import boto3
@@ -74,6 +75,29 @@ class DynamoCase(unittest.TestCase):
         return self.res.Table(name)
 
     # ---- tables ----
+
+    def test_every_answer_carries_its_crc32(self):
+        # x-amz-crc32: the CRC32 of the body, on answers and errors alike
+        # (botocore checks it); raw requests, so that nothing checks for us.
+        self.make_table("crc")
+        auth = ("AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, "
+                "SignedHeaders=host;x-amz-target, Signature=" + "0" * 64)
+        for target, body, status in (("ListTables", {}, 200),
+                                     ("DescribeTable", {"TableName": "crc"}, 200),
+                                     ("DescribeTable", {"TableName": "missing"}, 400),
+                                     ("GetItem", {"TableName": "crc"}, 400)):
+            req = urllib.request.Request(self.emu.endpoint + "/", data=json.dumps(body).encode(),
+                                         method="POST", headers={
+                                             "X-Amz-Target": "DynamoDB_20120810." + target,
+                                             "Content-Type": "application/x-amz-json-1.0",
+                                             "Authorization": auth})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    got, headers, data = resp.status, resp.headers, resp.read()
+            except urllib.error.HTTPError as e:
+                got, headers, data = e.code, e.headers, e.read()
+            self.assertEqual(got, status, (target, data))
+            self.assertEqual(headers["x-amz-crc32"], str(zlib.crc32(data)), (target, data))
 
     def test_table_life_cycle(self):
         desc = self.ddb.create_table(
