@@ -442,6 +442,19 @@ static json_t *s3_post_form_input(const aws_http_in *in) {
   return json_pack("{s:s%}", "Bucket", p, len);
 }
 
+/* S3's request ids are 16 uppercase hex digits ("4442587FB7D0A2F9"), where
+ * the other services' are UUIDs: a UUID's random digits, the version digit
+ * (always 4) left out. */
+static void s3_request_id(char out[37]) {
+  char uuid[37];
+  codec_uuid4(uuid);
+  size_t n = 0;
+  for (size_t i = 0; uuid[i] && n < 16; i++)
+    if (uuid[i] != '-' && i != 14)
+      out[n++] = (char)toupper((unsigned char)uuid[i]);
+  out[n] = '\0';
+}
+
 /* A client that sends `Expect: 100-continue` waits for our go before it
  * sends the body: with S3 signature verification on, a request whose
  * signature fails is refused now, without a `100 Continue` and without
@@ -464,7 +477,7 @@ void emulator_gateway_early(http_request *req, void *payload) {
     char *vhost_path = aws_s3_vhost_path(http_request_header(req, "Host"), in.path);
     if (emulator_sigv4_verify(&err, emu, &in, vhost_path, (double)clock_wall_ms() / 1000.0) < 0) {
       char request_id[37];
-      codec_uuid4(request_id);
+      s3_request_id(request_id);
       respond_error(req, m, AWS_PROTOCOL_REST_XML, &err, request_id, 0);
     }
     free(vhost_path);
@@ -497,6 +510,8 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   route_info_read(&ri, req);
   aws_error err = {0};
   const char *service = find_service(emu, req, &in, &ri, &err);
+  if (service && strcmp(service, "s3") == 0)
+    s3_request_id(request_id);
   if (!service) {
     respond_error(req, NULL, aws_protocol_guess(&in, NULL), &err, request_id, 1);
     aws_error_clear(&err);

@@ -11,6 +11,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -44,7 +45,8 @@ def test_headers_and_host_id():
         st, h, body = raw(method, path, body=b"x" if method == "PUT" else None)
         assert st == status, (method, path, st, body)
         assert h.get("server") == "AmazonS3", h
-        assert h.get("x-amz-request-id"), h
+        # S3's own shape: 16 uppercase hex digits, not a UUID
+        assert re.fullmatch(r"[0-9A-F]{16}", h.get("x-amz-request-id", "")), h
         host_id = h.get("x-amz-id-2")
         assert host_id and base64.b64decode(host_id), h
         if method == "GET" and st == 404:
