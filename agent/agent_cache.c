@@ -79,16 +79,6 @@ static void run_once(agent_cache_keeper *k) {
   overlay_cache_free(cache);
 }
 
-static void deadline_in(struct timespec *ts, uint64_t ms) {
-  clock_gettime(CLOCK_MONOTONIC, ts);
-  ts->tv_sec += (time_t)(ms / 1000);
-  ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (ts->tv_nsec >= 1000000000L) {
-    ts->tv_sec++;
-    ts->tv_nsec -= 1000000000L;
-  }
-}
-
 static void *keeper_main(void *arg) {
   agent_cache_keeper *k = arg;
   for (;;) {
@@ -96,14 +86,14 @@ static void *keeper_main(void *arg) {
     uint64_t last = clock_monotonic_ms();
     pthread_mutex_lock(&k->lock);
     struct timespec period;
-    deadline_in(&period, CACHE_PERIOD_MS);
+    clock_monotonic_deadline(&period, CACHE_PERIOD_MS);
     while (!k->stopping && !k->poked && pthread_cond_timedwait(&k->wake, &k->lock, &period) == 0) {
     }
     /* Jobs ending in a burst cost one run a minute, not one each. */
     uint64_t since = clock_monotonic_ms() - last;
     if (!k->stopping && since < CACHE_MIN_GAP_MS) {
       struct timespec gap;
-      deadline_in(&gap, CACHE_MIN_GAP_MS - since);
+      clock_monotonic_deadline(&gap, CACHE_MIN_GAP_MS - since);
       while (!k->stopping && pthread_cond_timedwait(&k->wake, &k->lock, &gap) == 0) {
       }
     }

@@ -108,13 +108,7 @@ static void *heartbeat_main(void *arg) {
   pthread_mutex_lock(&r->lock);
   while (!r->heartbeat_stop) {
     struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(interval / 1000);
-    until.tv_nsec += (long)(interval % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-      until.tv_sec++;
-      until.tv_nsec -= 1000000000L;
-    }
+    clock_monotonic_deadline(&until, interval);
     if (pthread_cond_timedwait(&r->cond, &r->lock, &until) != ETIMEDOUT)
       continue;
     pthread_mutex_unlock(&r->lock);

@@ -54,16 +54,6 @@ struct agent_log {
   int sender_done; /* the sender thread has exited */
 };
 
-static void deadline_in(struct timespec *out, uint64_t ms) {
-  clock_gettime(CLOCK_MONOTONIC, out);
-  out->tv_sec += (time_t)(ms / 1000);
-  out->tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (out->tv_nsec >= 1000000000L) {
-    out->tv_sec++;
-    out->tv_nsec -= 1000000000L;
-  }
-}
-
 /* Appends to the pending buffer (lock held); 0, or -1 when over the bound. */
 static int buffer_put(agent_log *log, const char *data, size_t len) {
   if (log->lease_lost)
@@ -194,13 +184,13 @@ static void *sender_main(void *arg) {
     uint64_t due = last_send + (backoff ? backoff : log->opts.interval_ms);
     if (!log->closing && now < due && (backoff || log->len < log->opts.batch_bytes)) {
       struct timespec until;
-      deadline_in(&until, due - now);
+      clock_monotonic_deadline(&until, due - now);
       pthread_cond_timedwait(&log->wake, &log->lock, &until);
       continue;
     }
     if (log->closing && backoff && now < due) {
       struct timespec until;
-      deadline_in(&until, due - now);
+      clock_monotonic_deadline(&until, due - now);
       pthread_cond_timedwait(&log->wake, &log->lock, &until);
       continue;
     }
@@ -284,7 +274,7 @@ int agent_log_close(agent_log *log, long timeout_ms) {
   }
   pthread_cond_signal(&log->wake);
   struct timespec until;
-  deadline_in(&until, timeout_ms > 0 ? (uint64_t)timeout_ms : 0);
+  clock_monotonic_deadline(&until, timeout_ms > 0 ? (uint64_t)timeout_ms : 0);
   while (!log->sender_done) {
     if (pthread_cond_timedwait(&log->idle, &log->lock, &until) == ETIMEDOUT)
       break;

@@ -13,9 +13,14 @@
 #define AIRGAP_COMMON_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* Milliseconds since an arbitrary point before this process started. */
 uint64_t clock_monotonic_ms(void);
+
+/* *out = CLOCK_MONOTONIC now plus ms: the deadline for pthread_cond_timedwait
+ * on a condition variable set up with CLOCK_MONOTONIC. */
+void clock_monotonic_deadline(struct timespec *out, uint64_t ms);
 
 /* Milliseconds since the Unix epoch, by the wall clock. */
 uint64_t clock_wall_ms(void);

@@ -153,14 +153,7 @@ static void *reaper_main(void *arg) {
       pthread_cond_wait(&guard->wake, &guard->lock);
     } else {
       struct timespec ts;
-      clock_gettime(CLOCK_MONOTONIC, &ts);
-      uint64_t wait_ms = next - now;
-      ts.tv_sec += (time_t)(wait_ms / 1000);
-      ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-      if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-      }
+      clock_monotonic_deadline(&ts, next - now);
       pthread_cond_timedwait(&guard->wake, &guard->lock, &ts);
     }
   }

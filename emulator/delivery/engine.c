@@ -204,15 +204,8 @@ static void *worker(void *arg) {
     job *j = l->inline_busy ? NULL : l->ready_head;
     if (!j) {
       if (l->delayed) {
-        uint64_t wait = l->delayed->due_ms - now;
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t)(wait / 1000);
-        ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-          ts.tv_sec++;
-          ts.tv_nsec -= 1000000000L;
-        }
+        clock_monotonic_deadline(&ts, l->delayed->due_ms - now);
         pthread_cond_timedwait(&d->wake, &d->lock, &ts);
       } else {
         pthread_cond_wait(&d->wake, &d->lock);

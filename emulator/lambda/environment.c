@@ -18,6 +18,7 @@
  * it with a pattern containing "<runtime>" or a JSON object per runtime.
  * Images are never pulled: a missing one is named in the error.
  */
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/jsonutil.h"
 #include "common/log.h"
@@ -366,12 +367,7 @@ static void reap(emulator_containers *c, const char *self, const int *stop) {
 static void *reaper_main(void *arg) {
   lambda_state *st = arg;
   struct timespec begin;
-  clock_gettime(CLOCK_MONOTONIC, &begin);
-  begin.tv_nsec += REAPER_DELAY_MS * 1000000L;
-  if (begin.tv_nsec >= 1000000000L) {
-    begin.tv_sec++;
-    begin.tv_nsec -= 1000000000L;
-  }
+  clock_monotonic_deadline(&begin, REAPER_DELAY_MS);
   pthread_mutex_lock(&st->lock);
   while (!st->closing && pthread_cond_timedwait(&st->reaper_wake, &st->lock, &begin) == 0) {
   }
