@@ -258,8 +258,11 @@ print(sqs.receive_message(QueueUrl=q, WaitTimeSeconds=2)["Messages"][0]["Body"])
                 ["docker", "logs", cid], capture_output=True, text=True).stderr)
             self.assertIn("from the image", out.stdout)
             self.assertTrue(out.stdout.startswith("None "), out.stdout)
-            functions = [c for c in lambda_containers()
-                         if inspect(c)["HostConfig"]["NetworkMode"] == "container:" + info["Id"]]
+            functions = []
+            for c in lambda_containers():  # every emulator's: another's may go meanwhile
+                c_info = inspect_or_none(c)
+                if c_info and c_info["HostConfig"]["NetworkMode"] == "container:" + info["Id"]:
+                    functions.append(c)
             self.assertEqual(len(functions), 1)
             subprocess.run(["docker", "stop", "-t", "10", cid], check=True, capture_output=True)
             deadline = time.monotonic() + 10
