@@ -271,6 +271,9 @@ print(sqs.receive_message(QueueUrl=q, WaitTimeSeconds=2)["Messages"][0]["Body"])
             self.assertFalse(any(inspect_or_none(c) for c in functions))
         finally:
             if cid:
+                # A stop, not a kill, first: the emulator removes its functions
+                # (a failed assertion above would otherwise leave one behind).
+                subprocess.run(["docker", "stop", "-t", "10", cid], capture_output=True)
                 subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
             subprocess.run(["docker", "image", "rm", tag], capture_output=True)
 
