@@ -264,7 +264,8 @@ test('a running job: live log with colours, sections, follow, raw download, retr
   // line links: #L3 selects line 3
   await click(page, '#log .ln[data-line="2"] .no');
   assert.equal(await page.evaluate(() => location.hash), '#L3');
-  assert.ok(await page.$('#log .ln.sel[data-line="2"]'));
+  // the hash is set before the page marks the line: wait for the mark
+  assert.ok(await page.waitForSelector('#log .ln.sel[data-line="2"]', { timeout: 5000 }));
   // the raw download is the stored log, byte for byte
   const dl = join(root, 'downloads');
   mkdirSync(dl);
