@@ -19,15 +19,6 @@ static json_t *api_error(const char *id, const char *code, const char *message) 
   return json_pack("{s:s, s:s, s:s}", "SecretId", id, "ErrorCode", code, "Message", message);
 }
 
-static int by_created(const void *a, const void *b) {
-  double x = json_number_value(json_object_get(*(json_t *const *)a, "CreatedDate"));
-  double y = json_number_value(json_object_get(*(json_t *const *)b, "CreatedDate"));
-  if (x != y)
-    return x < y ? -1 : 1;
-  return strcmp(jsonutil_string(*(json_t *const *)a, "Name"),
-                jsonutil_string(*(json_t *const *)b, "Name"));
-}
-
 /* Values of the secrets in ids (validated), errors for the rest. */
 static void by_ids(sm_state *st, aws_call *call, json_t *ids, json_t *values, json_t *errors) {
   size_t i;
@@ -116,9 +107,16 @@ void sm_batch_get_secret_value(aws_call *call, json_t *input) {
           !json_object_get(secret, "DeletedDate") && sm_filters_match(secret, filters))
         found[n++] = secret;
     }
-    if (found)
-      qsort(found, n, sizeof(*found), by_created);
-    for (size_t i = offset; found && i < n && i < offset + limit; i++) {
+    if (!found || sm_sort_by_created(found, n) < 0) {
+      pthread_mutex_unlock(&st->lock);
+      free(found);
+      json_decref(values);
+      json_decref(errors);
+      json_decref(reply);
+      aws_call_fail(call, 500, "InternalServiceError", "out of memory");
+      return;
+    }
+    for (size_t i = offset; i < n && i < offset + limit; i++) {
       const char *code = NULL, *message = NULL;
       json_t *out = sm_current_value(st, found[i], &code, &message);
       if (out)

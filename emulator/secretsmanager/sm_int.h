@@ -77,6 +77,10 @@ int sm_page_args(aws_call *call, json_t *input, size_t *limit, size_t *offset);
  * matches them (filters AND, values OR, "!" negates). */
 int sm_filters_arg(aws_call *call, json_t *filters);
 int sm_filters_match(json_t *secret, json_t *filters);
+/* Sorts secrets (in the store's insertion order) by CreatedDate, oldest
+ * first; ties keep that order, since CreatedDate has millisecond resolution
+ * and two secrets can share it. -1 when out of memory. */
+int sm_sort_by_created(json_t **secrets, size_t n);
 /* GetSecretValue's answer for the AWSCURRENT version (new reference, access
  * recorded), under st->lock; NULL with the error code and message when the
  * version is missing or does not decrypt. */

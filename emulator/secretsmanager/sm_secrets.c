@@ -375,13 +375,31 @@ int sm_filters_arg(aws_call *call, json_t *filters) {
   return 1;
 }
 
+typedef struct {
+  json_t *secret;
+  double created;
+  size_t order; /* position in the store's insertion order */
+} created_entry;
+
 static int by_created(const void *a, const void *b) {
-  double x = json_number_value(json_object_get(*(json_t *const *)a, "CreatedDate"));
-  double y = json_number_value(json_object_get(*(json_t *const *)b, "CreatedDate"));
-  if (x != y)
-    return x < y ? -1 : 1;
-  return strcmp(jsonutil_string(*(json_t *const *)a, "Name"),
-                jsonutil_string(*(json_t *const *)b, "Name"));
+  const created_entry *x = a, *y = b;
+  if (x->created != y->created)
+    return x->created < y->created ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+int sm_sort_by_created(json_t **secrets, size_t n) {
+  created_entry *entries = calloc(n + 1, sizeof(*entries));
+  if (!entries)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    entries[i] = (created_entry){secrets[i],
+                                 json_number_value(json_object_get(secrets[i], "CreatedDate")), i};
+  qsort(entries, n, sizeof(*entries), by_created);
+  for (size_t i = 0; i < n; i++)
+    secrets[i] = entries[i].secret;
+  free(entries);
+  return 0;
 }
 
 void sm_list_secrets(aws_call *call, json_t *input) {
@@ -414,11 +432,13 @@ void sm_list_secrets(aws_call *call, json_t *input) {
     found[n++] = e;
   }
   pthread_mutex_unlock(&st->lock);
-  if (!found) {
+  if (!found || sm_sort_by_created(found, n) < 0) {
+    for (size_t i = 0; found && i < n; i++)
+      json_decref(found[i]);
+    free(found);
     aws_call_fail(call, 500, "InternalServiceError", "out of memory");
     return;
   }
-  qsort(found, n, sizeof(*found), by_created);
   int desc = order && strcmp(order, "desc") == 0;
   json_t *list = json_array(), *out = json_object();
   for (size_t i = 0; i < n; i++) {

@@ -218,6 +218,19 @@ class SecretsCase(unittest.TestCase):
         self.assertEqual(self.code(self.sm.list_secrets, NextToken="garbage"),
                          "InvalidNextTokenException")
 
+    def test_list_keeps_creation_order_within_a_millisecond(self):
+        # CreatedDate has millisecond resolution and secrets made in a row
+        # share it; the list is still in creation order, whatever the names
+        # (they run backwards here, so sorting ties by name would show).
+        region = client(self.emu.endpoint, region="ap-south-1")
+        made = ["tie/%02d" % (39 - i) for i in range(40)]
+        for name in made:
+            region.create_secret(Name=name, SecretString="v")
+        listed = [s["Name"] for s in region.list_secrets(MaxResults=100)["SecretList"]]
+        self.assertEqual(listed, made)
+        desc = region.list_secrets(MaxResults=100, SortOrder="desc")["SecretList"]
+        self.assertEqual([s["Name"] for s in desc], made[::-1])
+
     def test_random_password(self):
         pw = self.sm.get_random_password()["RandomPassword"]
         self.assertEqual(len(pw), 32)

@@ -113,3 +113,26 @@ test("binary secrets, staging labels, delete and restore", async () => {
     await emu.stop();
   }
 });
+
+test("BatchGetSecretValue by filters keeps creation order within a millisecond", async () => {
+  const emu = await startEmulator();
+  try {
+    const c = client(emu.endpoint);
+    // Names run backwards, so an order that broke CreatedDate ties by name would show.
+    const made = Array.from({ length: 30 }, (_, i) => `tie/${String(29 - i).padStart(2, "0")}`);
+    for (const name of made) {
+      await c.send(new sm.CreateSecretCommand({ Name: name, SecretString: "v" }));
+    }
+    const got = [];
+    let NextToken;
+    do {
+      const page = await c.send(new sm.BatchGetSecretValueCommand({
+        Filters: [{ Key: "name", Values: ["tie/"] }], MaxResults: 20, NextToken }));
+      got.push(...page.SecretValues.map((v) => v.Name));
+      NextToken = page.NextToken;
+    } while (NextToken);
+    assert.deepEqual(got, made);
+  } finally {
+    await emu.stop();
+  }
+});
