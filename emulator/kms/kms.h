@@ -55,4 +55,9 @@ int kms_decrypt(unsigned char **out, size_t *out_len, char **key_arn, emulator *
 int kms_key_check(char **key_arn, emulator *emu, const char *account, const char *region,
                   const char *key_id, const char **code);
 
+/* The message KMS itself would answer with the error the last failing call
+ * of this thread set (airgap_error_last() without its "KMS <code>: "
+ * prefix), for services that pass KMS's words on, as S3 does. */
+const char *kms_error_message(void);
+
 #endif

@@ -26,12 +26,22 @@ static kms_state *state_of(emulator *emu, const char **code) {
 
 int kms_available(emulator *emu) { return emulator_service_state(emu, "kms") != NULL; }
 
+#define KMS_MESSAGE_PREFIX "KMS "
+
+const char *kms_error_message(void) {
+  const char *text = airgap_error_last();
+  const char *sep = strncmp(text, KMS_MESSAGE_PREFIX, strlen(KMS_MESSAGE_PREFIX)) == 0
+                        ? strstr(text, ": ")
+                        : NULL;
+  return sep ? sep + 2 : text;
+}
+
 /* Turns a KMS error into the API's return code and message. */
 static int fail(const kms_err *err, const char **code) {
   if (code)
     *code = err->code;
   int rc = strcmp(err->code, "NotFoundException") == 0 ? AIRGAP_ENOTFOUND : AIRGAP_EINVALID;
-  return airgap_error_set(rc, "KMS %s: %s", err->code,
+  return airgap_error_set(rc, KMS_MESSAGE_PREFIX "%s: %s", err->code,
                           *err->message ? err->message : "the ciphertext does not open");
 }
 

@@ -11,6 +11,7 @@
 #include "common/codec.h"
 #include "emulator/kms/kms_int.h"
 
+#include <ctype.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -253,6 +254,21 @@ static kms_key *create_aws_managed(kms_state *st, const char *account, const cha
   return key;
 }
 
+/* A key id as KMS makes them: a UUID, or "mrk-" and 32 hex digits for a
+ * multi-Region key. KMS answers "Invalid keyId" for a bare name of another
+ * shape, "does not exist" for one of this shape it does not hold. */
+static int key_id_shaped(const char *id) {
+  size_t n = strlen(id);
+  if (n == 36) {
+    for (size_t i = 0; i < n; i++)
+      if ((i == 8 || i == 13 || i == 18 || i == 23) ? id[i] != '-'
+                                                    : !isxdigit((unsigned char)id[i]))
+        return 0;
+    return 1;
+  }
+  return n == 4 + 32 && strncmp(id, "mrk-", 4) == 0 && strspn(id + 4, "0123456789abcdef") == 32;
+}
+
 kms_key *kms_key_find(kms_state *st, const char *account, const char *region, const char *key_id,
                       int create_managed, kms_err *err) {
   kms_store_sweep(st);
@@ -294,7 +310,9 @@ kms_key *kms_key_find(kms_state *st, const char *account, const char *region, co
     name = json_string_value(json_object_get(alias, "TargetKeyId"));
   }
   kms_key *key = kms_key_by_id(st, account, region, name);
-  if (!key)
+  if (!key && name == key_id && !key_id_shaped(name))
+    kms_err_set(err, "NotFoundException", "Invalid keyId %.256s", key_id);
+  else if (!key)
     kms_err_set(err, "NotFoundException", "Key 'arn:aws:kms:%s:%s:key/%.256s' does not exist",
                 region, account, name);
   return key;

@@ -152,7 +152,7 @@ void s3_op_copy_object(aws_call *call, json_t *input) {
   }
   /* Conditional writes apply to the destination too (If-None-Match: *,
    * If-Match); the copy happens under this same lock, so no conflict. */
-  if (s3_write_conditions(call, b, key, 0) < 0) {
+  if (s3_write_conditions(call, b, key, 0) < 0 || s3_sse_kms_check(call, b, input, ssec) < 0) {
     s3_unlock(st);
     goto cleanup;
   }

@@ -93,6 +93,11 @@ void s3_op_create_multipart(aws_call *call, json_t *input) {
     json_decref(tags);
     return;
   }
+  if (s3_sse_kms_check(call, b, input, ssec) < 0) {
+    s3_unlock(st);
+    json_decref(tags);
+    return;
+  }
   s3_upload *u = calloc(1, sizeof(*u));
   if (!u || !(u->key = strdup(key))) {
     s3_unlock(st);

@@ -162,6 +162,8 @@ void s3_op_put_object(aws_call *call, json_t *input) {
     return;
   /* Conditions first: a write that cannot succeed does not read its body. */
   int refused = s3_write_conditions(call, pre, key, 0);
+  if (refused == 0)
+    refused = s3_sse_kms_check(call, pre, input, ssec);
   s3_unlock(st);
   if (refused < 0)
     return;

@@ -689,9 +689,13 @@ void s3_op_post_object(aws_call *call, json_t *input) {
   }
   /* The key, for access control's resource. */
   json_object_set_new(input, "Key", json_string(key));
-  if (!s3_bucket_lock(call, input))
+  s3_bucket *pre = s3_bucket_lock(call, input);
+  if (!pre)
     goto cleanup;
+  int refused = s3_sse_kms_check(call, pre, fields, ssec);
   s3_unlock(st);
+  if (refused < 0)
+    goto cleanup;
   s3_body r;
   if (store_file(st, &form, &r) < 0) {
     aws_call_fail(call, 500, "InternalError", "Cannot store the uploaded file: %s",

@@ -471,6 +471,11 @@ int s3_sse_check(aws_call *call, const json_t *input, char *ssec_md5, size_t siz
  * AES256. Under the lock. */
 void s3_sse_apply(aws_call *call, const s3_bucket *b, const json_t *input, const char *ssec_md5,
                   json_t *attrs);
+/* An SSE-KMS write's key (the request's, else bucket b's default) must be
+ * an enabled symmetric key of the emulator's KMS in b's Region, when KMS is
+ * served: 0, or -1 after answering S3's 400 "KMS.<KMS's code>" with KMS's
+ * message. Not for SSE-C writes (ssec_md5 non-empty). Under the lock. */
+int s3_sse_kms_check(aws_call *call, const s3_bucket *b, const json_t *input, const char *ssec_md5);
 /* Copies the encryption members of attrs into an output. */
 void s3_sse_output(json_t *out, const json_t *attrs);
 /* A read of an object (GET, HEAD; prefix "CopySource" for a copy source)

@@ -15,6 +15,7 @@
 
 #include "common/codec.h"
 #include "common/jsonutil.h"
+#include "emulator/kms/kms.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,52 @@ static json_t *kms_key_arn(aws_call *call, const char *id) {
   return json_string(arn);
 }
 
+/* The encryption a new object gets: the request's, else bucket b's
+ * default (its key and bucket-key setting with it), else SSE-S3. */
+static const char *effective_sse(const s3_bucket *b, const json_t *input, const char **kms,
+                                 json_t **bucket_key) {
+  const char *sse = jsonutil_string(input, "ServerSideEncryption");
+  *kms = jsonutil_string(input, "SSEKMSKeyId");
+  *bucket_key = json_object_get(input, "BucketKeyEnabled");
+  if (!sse) {
+    json_t *rules =
+        json_object_get(json_object_get(b->configs, "ServerSideEncryptionConfiguration"), "Rules");
+    json_t *rule = json_array_get(rules, 0);
+    json_t *dflt = json_object_get(rule, "ApplyServerSideEncryptionByDefault");
+    sse = jsonutil_string(dflt, "SSEAlgorithm");
+    *kms = jsonutil_string(dflt, "KMSMasterKeyID");
+    if (!*bucket_key)
+      *bucket_key = json_object_get(rule, "BucketKeyEnabled");
+  }
+  return sse ? sse : "AES256";
+}
+
+int s3_sse_kms_check(aws_call *call, const s3_bucket *b, const json_t *input,
+                     const char *ssec_md5) {
+  const char *kms;
+  json_t *bucket_key;
+  const char *sse = effective_sse(b, input, &kms, &bucket_key);
+  emulator *emu = aws_call_emulator(call);
+  if ((ssec_md5 && *ssec_md5) || strncmp(sse, "aws:kms", 7) != 0 || !kms || !emu ||
+      !kms_available(emu))
+    return 0;
+  /* The key must be in the bucket's Region; an ARN of another is refused
+   * before KMS is asked. */
+  char region[32];
+  if (strncmp(kms, "arn:", 4) == 0 &&
+      (sscanf(kms, "arn:%*[^:]:kms:%31[^:]:", region) != 1 || strcmp(region, b->region) != 0)) {
+    aws_call_fail(call, 400, "KMS.NotFoundException", "Invalid arn %s", b->region);
+    return -1;
+  }
+  const char *code = NULL;
+  if (kms_key_check(NULL, emu, aws_call_account(call), b->region, kms, &code) == 0)
+    return 0;
+  char s3_code[64];
+  snprintf(s3_code, sizeof(s3_code), "KMS.%s", code ? code : "NotFoundException");
+  aws_call_fail(call, 400, s3_code, "%s", kms_error_message());
+  return -1;
+}
+
 void s3_sse_apply(aws_call *call, const s3_bucket *b, const json_t *input, const char *ssec_md5,
                   json_t *attrs) {
   for (size_t i = 0; sse_members[i]; i++)
@@ -164,22 +211,9 @@ void s3_sse_apply(aws_call *call, const s3_bucket *b, const json_t *input, const
     json_object_set_new(attrs, "SSECustomerKeyMD5", json_string(ssec_md5));
     return;
   }
-  const char *sse = jsonutil_string(input, "ServerSideEncryption");
-  const char *kms = jsonutil_string(input, "SSEKMSKeyId");
-  json_t *bucket_key = json_object_get(input, "BucketKeyEnabled");
-  if (!sse) {
-    /* The bucket's default encryption, else SSE-S3. */
-    json_t *rules =
-        json_object_get(json_object_get(b->configs, "ServerSideEncryptionConfiguration"), "Rules");
-    json_t *rule = json_array_get(rules, 0);
-    json_t *dflt = json_object_get(rule, "ApplyServerSideEncryptionByDefault");
-    sse = jsonutil_string(dflt, "SSEAlgorithm");
-    kms = jsonutil_string(dflt, "KMSMasterKeyID");
-    if (!bucket_key)
-      bucket_key = json_object_get(rule, "BucketKeyEnabled");
-  }
-  if (!sse)
-    sse = "AES256";
+  const char *kms;
+  json_t *bucket_key;
+  const char *sse = effective_sse(b, input, &kms, &bucket_key);
   json_object_set_new(attrs, "ServerSideEncryption", json_string(sse));
   if (strncmp(sse, "aws:kms", 7) == 0) {
     json_object_set_new(attrs, "SSEKMSKeyId", kms_key_arn(call, kms));

@@ -115,6 +115,17 @@ class KmsCase(unittest.TestCase):
         self.assertEqual(self.code(self.kms.describe_key,
                                    KeyId="00000000-0000-4000-8000-000000000000"),
                          "NotFoundException")
+        # The message says which: a key id KMS does not hold, or a name that
+        # is no key id at all.
+        with self.assertRaises(ClientError) as cm:
+            self.kms.describe_key(KeyId="00000000-0000-4000-8000-000000000000")
+        self.assertEqual(cm.exception.response["Error"]["Message"],
+                         "Key 'arn:aws:kms:us-east-1:000000000000:key/"
+                         "00000000-0000-4000-8000-000000000000' does not exist")
+        with self.assertRaises(ClientError) as cm:
+            self.kms.encrypt(KeyId="my-key", Plaintext=b"x")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "NotFoundException")
+        self.assertEqual(cm.exception.response["Error"]["Message"], "Invalid keyId my-key")
 
     def test_create_key_validation(self):
         self.assertEqual(self.code(self.kms.create_key, KeySpec="HMAC_256",

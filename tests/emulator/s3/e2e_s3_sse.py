@@ -2,7 +2,10 @@
 """Server-side encryption with Debian's boto3 against `airgap emulator`:
 SSE-S3 (AES256) echoed on every write and read by default, a bucket's default
 encryption (aws:kms with its key and bucket key) applied and echoed, the
-encryption configuration validated, and SSE-C: the key's algorithm, length and
+encryption configuration validated, SSE-KMS keys checked against the
+emulator's KMS as S3 checks them (KMS.NotFoundException, KMS.DisabledException,
+KMS.KMSInvalidStateException with KMS's own message, a key of another Region
+refused), and SSE-C: the key's algorithm, length and
 MD5 checked, the key required on GET/HEAD/copy/UploadPart with S3's 400 and
 403 answers, and SSE-C refused together with x-amz-server-side-encryption.
 boto3 computes the SSE-C key MD5 itself; raw headers send wrong ones."""
@@ -11,6 +14,8 @@ import base64
 import hashlib
 import os
 import sys
+
+import boto3
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import s3_e2e_support as sup  # noqa: E402
@@ -50,17 +55,22 @@ def test_sse_s3_default():
                    ServerSideEncryption="AES128") == (400, "InvalidArgument")
 
 
+def kms_client(region="us-east-1"):
+    return boto3.client("kms", endpoint_url=sup.EMU.endpoint, region_name=region,
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
 def test_bucket_default_kms():
     s3 = client()
     s3.create_bucket(Bucket="sse-kms")
+    key_id = kms_client().create_key()["KeyMetadata"]["KeyId"]
     cfg = {"Rules": [{"ApplyServerSideEncryptionByDefault": {
-        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "1234abcd-12ab-34cd-56ef-1234567890ab"},
+        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_id},
         "BucketKeyEnabled": True}]}
     s3.put_bucket_encryption(Bucket="sse-kms", ServerSideEncryptionConfiguration=cfg)
     r = s3.put_object(Bucket="sse-kms", Key="a", Body=b"hello")
     assert r["ServerSideEncryption"] == "aws:kms", r
-    assert r["SSEKMSKeyId"] == ("arn:aws:kms:us-east-1:000000000000:key/"
-                                "1234abcd-12ab-34cd-56ef-1234567890ab"), r
+    assert r["SSEKMSKeyId"] == "arn:aws:kms:us-east-1:000000000000:key/" + key_id, r
     assert r["BucketKeyEnabled"] is True, r
     h = s3.head_object(Bucket="sse-kms", Key="a")
     assert h["ServerSideEncryption"] == "aws:kms" and h["SSEKMSKeyId"] == r["SSEKMSKeyId"], h
@@ -82,6 +92,69 @@ def test_bucket_default_kms():
     s3.delete_bucket_encryption(Bucket="sse-kms")
     r = s3.put_object(Bucket="sse-kms", Key="d", Body=b"x")
     assert r["ServerSideEncryption"] == "AES256", r
+
+
+def kms_error(fn, **kw):
+    r = sup.error_of(fn, **kw)
+    return r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Code"], r["Error"]["Message"]
+
+
+def test_kms_keys_checked():
+    s3, kms = client(), kms_client()
+    s3.create_bucket(Bucket="sse-kms-check")
+    meta = kms.create_key()["KeyMetadata"]
+    arn = meta["Arn"]
+    kms.create_alias(AliasName="alias/s3-test", TargetKeyId=meta["KeyId"])
+    # Every name of an enabled key works: id, ARN, alias, alias ARN; the
+    # AWS-managed alias/aws/s3 is made on first use.
+    for name in (meta["KeyId"], arn, "alias/s3-test",
+                 "arn:aws:kms:us-east-1:000000000000:alias/s3-test", "alias/aws/s3"):
+        r = s3.put_object(Bucket="sse-kms-check", Key="ok", Body=b"x",
+                          ServerSideEncryption="aws:kms", SSEKMSKeyId=name)
+        assert r["ServerSideEncryption"] == "aws:kms", (name, r)
+    put = dict(Bucket="sse-kms-check", Key="k", Body=b"x", ServerSideEncryption="aws:kms")
+    missing = "11111111-2222-3333-4444-555555555555"
+    assert kms_error(s3.put_object, SSEKMSKeyId=missing, **put) == (
+        400, "KMS.NotFoundException",
+        "Key 'arn:aws:kms:us-east-1:000000000000:key/%s' does not exist" % missing)
+    assert kms_error(s3.put_object, SSEKMSKeyId="aws/s3", **put) == (
+        400, "KMS.NotFoundException", "Invalid keyId aws/s3")
+    assert kms_error(s3.put_object, SSEKMSKeyId="alias/nope", **put) == (
+        400, "KMS.NotFoundException",
+        "Alias arn:aws:kms:us-east-1:000000000000:alias/nope is not found.")
+    # A key of another Region is refused, though it exists there.
+    west = kms_client("us-west-2").create_key()["KeyMetadata"]["Arn"]
+    assert kms_error(s3.put_object, SSEKMSKeyId=west, **put) == (
+        400, "KMS.NotFoundException", "Invalid arn us-east-1")
+    # Copies, multipart uploads and the bucket's default are checked too,
+    # and nothing is written by a refused request.
+    s3.put_object(Bucket="sse-kms-check", Key="src", Body=b"x")
+    assert kms_error(s3.copy_object, Bucket="sse-kms-check", Key="k", CopySource="sse-kms-check/src",
+                     ServerSideEncryption="aws:kms", SSEKMSKeyId=missing)[:2] == (
+        400, "KMS.NotFoundException")
+    assert kms_error(s3.create_multipart_upload, Bucket="sse-kms-check", Key="k",
+                     ServerSideEncryption="aws:kms", SSEKMSKeyId=missing)[:2] == (
+        400, "KMS.NotFoundException")
+    assert s3.list_multipart_uploads(Bucket="sse-kms-check").get("Uploads", []) == []
+    kms.disable_key(KeyId=meta["KeyId"])
+    assert kms_error(s3.put_object, SSEKMSKeyId=meta["KeyId"], **put) == (
+        400, "KMS.DisabledException", "%s is disabled." % arn)
+    s3.put_bucket_encryption(Bucket="sse-kms-check", ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {
+            "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": meta["KeyId"]}}]})
+    assert kms_error(s3.put_object, Bucket="sse-kms-check", Key="k", Body=b"x")[:2] == (
+        400, "KMS.DisabledException")
+    kms.enable_key(KeyId=meta["KeyId"])
+    kms.schedule_key_deletion(KeyId=meta["KeyId"], PendingWindowInDays=7)
+    assert kms_error(s3.put_object, Bucket="sse-kms-check", Key="k", Body=b"x") == (
+        400, "KMS.KMSInvalidStateException", "%s is pending deletion." % arn)
+    assert code_of(s3.head_object, Bucket="sse-kms-check", Key="k")[0] == 404
+    # SSE-S3 and SSE-C writes do not touch the default's key.
+    r = s3.put_object(Bucket="sse-kms-check", Key="k", Body=b"x", ServerSideEncryption="AES256")
+    assert r["ServerSideEncryption"] == "AES256", r
+    r = s3.put_object(Bucket="sse-kms-check", Key="c", Body=b"x", SSECustomerAlgorithm="AES256",
+                      SSECustomerKey=KEY)
+    assert r["SSECustomerAlgorithm"] == "AES256", r
 
 
 def test_sse_c():
@@ -188,4 +261,5 @@ def test_cli_sse_c():
 
 
 if __name__ == "__main__":
-    sup.run([test_sse_s3_default, test_bucket_default_kms, test_sse_c, test_cli_sse_c])
+    sup.run([test_sse_s3_default, test_bucket_default_kms, test_kms_keys_checked, test_sse_c,
+             test_cli_sse_c])
