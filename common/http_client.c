@@ -1,10 +1,14 @@
 /*
  * http_client.c — HTTP client over libcurl (see http_client.h).
  *
- * One easy handle per call, so any thread may call at any time once
- * http_client_global_init has run. The handles share one connection cache
- * (a curl share guarded by mutexes): opening a TCP connection per request
- * cost the queue's agents about 40% of their CPU. A buffered response body grows in a
+ * Each thread keeps one easy handle between calls (reset before each), so any
+ * thread may call at any time once http_client_global_init has run: a fresh
+ * handle per call made its own internal multi handle at every request, with
+ * a wake-up socketpair (a socketpair, four fcntl and two closes per request).
+ * A call made while the thread's handle is busy (from a streaming callback)
+ * gets a handle of its own. The handles share one connection cache (a curl
+ * share guarded by mutexes): opening a TCP connection per request cost the
+ * queue's agents about 40% of their CPU. A buffered response body grows in a
  * buffer that refuses to pass max_response (curl's dynbuf idea), so a peer can
  * never make us allocate without bound; a streamed body goes straight to the
  * caller's callback. Response headers are collected into a JSON object keyed
@@ -50,6 +54,44 @@ typedef struct transfer {
 static CURLSH *connection_share;
 static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
+/* The calling thread's kept handle (also in thread_handle_key, whose
+ * destructor frees it when the thread ends) and whether a call is using it. */
+static _Thread_local CURL *thread_handle;
+static _Thread_local int thread_handle_busy;
+static pthread_key_t thread_handle_key;
+static int thread_handle_key_made;
+
+static void thread_handle_free(void *handle) { curl_easy_cleanup(handle); }
+
+/* A handle for one call: the thread's kept one, reset, or a new one when
+ * that is busy or cannot be kept. *kept says which: release_handle() must
+ * know. NULL when out of memory. */
+static CURL *acquire_handle(int *kept) {
+  *kept = 0;
+  if (thread_handle_busy || !thread_handle_key_made)
+    return curl_easy_init();
+  if (thread_handle) {
+    curl_easy_reset(thread_handle);
+  } else {
+    CURL *fresh = curl_easy_init();
+    if (!fresh)
+      return NULL;
+    if (pthread_setspecific(thread_handle_key, fresh) != 0)
+      return fresh;
+    thread_handle = fresh;
+  }
+  thread_handle_busy = 1;
+  *kept = 1;
+  return thread_handle;
+}
+
+static void release_handle(CURL *curl, int kept) {
+  if (kept)
+    thread_handle_busy = 0;
+  else if (curl)
+    curl_easy_cleanup(curl);
+}
+
 static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *userptr) {
   (void)handle;
   (void)access;
@@ -68,6 +110,8 @@ int http_client_global_init(void) {
     return airgap_error_set(AIRGAP_ERROR, "cannot initialise libcurl");
   if (connection_share)
     return 0;
+  if (!thread_handle_key_made)
+    thread_handle_key_made = pthread_key_create(&thread_handle_key, thread_handle_free) == 0;
   for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
     pthread_mutex_init(&share_locks[i], NULL);
   CURLSH *share = curl_share_init();
@@ -155,6 +199,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
 int http_client_send(http_client_response *out, const http_client_request *req) {
   int error = AIRGAP_ERROR;
   CURL *curl = NULL;
+  int kept = 0;
   struct curl_slist *headers = NULL;
   transfer t = {0};
   const char *method = req->method ? req->method : "GET";
@@ -165,7 +210,7 @@ int http_client_send(http_client_response *out, const http_client_request *req) 
   t.req = req;
   t.max_body = req->max_response ? req->max_response : HTTP_CLIENT_DEFAULT_MAX_RESPONSE;
   t.headers = json_object();
-  curl = curl_easy_init();
+  curl = acquire_handle(&kept);
   if (!t.headers || !curl) {
     error = airgap_error_set(AIRGAP_ERROR, "out of memory preparing a request to %s", req->url);
     goto cleanup;
@@ -269,8 +314,7 @@ cleanup:
   free(t.body);
   json_decref(t.headers);
   curl_slist_free_all(headers);
-  if (curl)
-    curl_easy_cleanup(curl);
+  release_handle(curl, kept);
   return error;
 }
 

@@ -3,7 +3,8 @@
  * streamed responses, unix-domain sockets (the Docker API), timeouts and a
  * hard cap on the size of a buffered response.
  *
- * Thread-safe: every call uses its own curl handle. Call http_client_global_init()
+ * Thread-safe: every call uses a curl handle no other call uses at the time
+ * (each thread keeps one between its calls). Call http_client_global_init()
  * once at program start before threads are created.
  */
 #ifndef AIRGAP_COMMON_HTTP_CLIENT_H

@@ -397,6 +397,113 @@ static void test_http_client_interim_response_headers_dropped(void **state) {
   free(url);
 }
 
+/* A thread's calls share one kept handle: nothing of one call may reach the
+ * next (method, body, headers, unix socket, nobody). */
+static void test_http_client_calls_do_not_inherit_options(void **state) {
+  peer *u = peer_start_unix();
+  peer_respond(u, 0, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  peer_run(u);
+  const char *first_headers[] = {"X-First: 1", NULL};
+  http_client_request put = {.method = "PUT",
+                             .url = "http://localhost/v1.41/x",
+                             .unix_socket = u->sock_path,
+                             .headers = first_headers,
+                             .body = "abc",
+                             .body_len = 3};
+  http_client_response resp = {0};
+  assert_int_equal(http_client_send(&resp, &put), 0);
+  http_client_response_free(&resp);
+  peer_free(u);
+
+  peer *head = peer_start_tcp();
+  peer_respond(head, 0, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n");
+  peer_run(head);
+  char *head_url = url_of(head, "/h");
+  http_client_request head_req = {.method = "HEAD", .url = head_url};
+  assert_int_equal(http_client_send(&resp, &head_req), 0);
+  http_client_response_free(&resp);
+  peer_wait(head);
+  assert_true(starts_with(head->request, "HEAD /h HTTP/1.1\r\n"));
+  peer_free(head);
+  free(head_url);
+
+  peer *p = peer_start_tcp();
+  peer_respond(p, 0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  peer_run(p);
+  char *url = url_of(p, "/second");
+  http_client_request get = {.url = url, .timeout_ms = 5000};
+  assert_int_equal(http_client_send(&resp, &get), 0);
+  assert_int_equal(resp.status, 200);
+  assert_string_equal(resp.body, "ok"); /* a body: not a HEAD any more */
+  http_client_response_free(&resp);
+  peer_wait(p);
+  assert_true(starts_with(p->request, "GET /second HTTP/1.1\r\n"));
+  assert_null(strcasestr(p->request, "X-First"));
+  assert_null(strcasestr(p->request, "Content-Length"));
+  peer_free(p);
+  free(url);
+}
+
+typedef struct nested {
+  char *inner_url;
+  int inner_rc;
+  long inner_status;
+  char inner_body[16];
+  int calls;
+} nested;
+
+/* A streaming callback that makes a request of its own, while the outer
+ * request is still using this thread's handle. */
+static int call_from_callback(const char *data, size_t len, void *payload) {
+  (void)data;
+  (void)len;
+  nested *n = payload;
+  if (n->calls++ > 0)
+    return 0;
+  http_client_request req = {.url = n->inner_url, .timeout_ms = 5000};
+  http_client_response resp = {0};
+  n->inner_rc = http_client_send(&resp, &req);
+  n->inner_status = resp.status;
+  if (resp.body)
+    snprintf(n->inner_body, sizeof(n->inner_body), "%s", resp.body);
+  http_client_response_free(&resp);
+  return 0;
+}
+
+static void test_http_client_call_from_stream_callback(void **state) {
+  peer *outer = peer_start_tcp();
+  peer_respond(outer, 0, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nouter");
+  peer_run(outer);
+  peer *inner = peer_start_tcp();
+  peer_respond(inner, 0, "HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\n\r\ninner");
+  peer_run(inner);
+  char *outer_url = url_of(outer, "/outer");
+  nested n = {.inner_url = url_of(inner, "/inner")};
+  http_client_request req = {.url = outer_url, .on_data = call_from_callback, .payload = &n};
+  http_client_response resp = {0};
+  assert_int_equal(http_client_send(&resp, &req), 0);
+  assert_int_equal(resp.status, 200);
+  assert_int_equal(n.inner_rc, 0);
+  assert_int_equal(n.inner_status, 202);
+  assert_string_equal(n.inner_body, "inner");
+  http_client_response_free(&resp);
+  /* And the thread's handle is free again afterwards. */
+  peer *after = peer_start_tcp();
+  peer_respond(after, 0, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter");
+  peer_run(after);
+  char *after_url = url_of(after, "/after");
+  http_client_request again = {.url = after_url, .timeout_ms = 5000};
+  assert_int_equal(http_client_send(&resp, &again), 0);
+  assert_string_equal(resp.body, "after");
+  http_client_response_free(&resp);
+  peer_free(outer);
+  peer_free(inner);
+  peer_free(after);
+  free(outer_url);
+  free(n.inner_url);
+  free(after_url);
+}
+
 static void test_http_client_json_round_trip(void **state) {
   peer *p = peer_start_tcp();
   peer_respond(p, 0,
@@ -471,6 +578,8 @@ int main(void) {
       cmocka_unit_test(test_http_client_unix_socket_missing),
       cmocka_unit_test(test_http_client_connection_refused),
       cmocka_unit_test(test_http_client_interim_response_headers_dropped),
+      cmocka_unit_test(test_http_client_calls_do_not_inherit_options),
+      cmocka_unit_test(test_http_client_call_from_stream_callback),
       cmocka_unit_test(test_http_client_json_round_trip),
       cmocka_unit_test(test_http_client_json_rejects_non_json),
       cmocka_unit_test(test_http_client_json_empty_reply),
