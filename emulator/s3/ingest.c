@@ -165,24 +165,24 @@ static void fail_verify(aws_call *call, int status, const char *code, const char
     aws_call_fail(call, status, code, "%s", message);
 }
 
-int s3_ingest(s3_state *st, aws_call *call, const json_t *input, int inline_ok, s3_body *res) {
-  http_request *req = aws_call_http(call);
-  memset(res, 0, sizeof(*res));
+/* aws-chunked bodies, by either of the ways a request says so. */
+static int body_is_chunked(aws_call *call) {
   const char *sha = s3_header(call, "x-amz-content-sha256");
-  const char *cenc = s3_header(call, "Content-Encoding");
-  int chunked = (sha && strncmp(sha, "STREAMING-", 10) == 0) || has_token(cenc, "aws-chunked");
-  if (s3_checksum_headers_check(call, chunked) < 0)
-    return -1;
-  /* Which checksum: declared in a header, announced as a trailer, or asked for. */
-  const char *expected = NULL;
-  s3_checksum_algo algo = s3_checksum_declared(call, &expected);
-  int from_trailer = 0;
+  return (sha && strncmp(sha, "STREAMING-", 10) == 0) ||
+         has_token(s3_header(call, "Content-Encoding"), "aws-chunked");
+}
+
+s3_checksum_algo s3_checksum_requested(aws_call *call, const json_t *input, const char **expected,
+                                       int *from_trailer) {
+  *expected = NULL;
+  *from_trailer = 0;
+  s3_checksum_algo algo = s3_checksum_declared(call, expected);
   const char *trailer = s3_header(call, "x-amz-trailer");
-  if (algo == S3_CK_NONE && trailer && chunked) {
+  if (algo == S3_CK_NONE && trailer && body_is_chunked(call)) {
     for (int a = S3_CK_CRC32; a < S3_CK_COUNT; a++)
       if (has_token(trailer, s3_checksum_headers[a])) {
         algo = (s3_checksum_algo)a;
-        from_trailer = 1;
+        *from_trailer = 1;
       }
   }
   if (algo == S3_CK_NONE) {
@@ -191,6 +191,19 @@ int s3_ingest(s3_state *st, aws_call *call, const json_t *input, int inline_ok, 
       asked = s3_header(call, "x-amz-sdk-checksum-algorithm");
     algo = s3_checksum_algo_from_name(asked);
   }
+  return algo;
+}
+
+int s3_ingest(s3_state *st, aws_call *call, const json_t *input, int inline_ok, s3_body *res) {
+  http_request *req = aws_call_http(call);
+  memset(res, 0, sizeof(*res));
+  const char *sha = s3_header(call, "x-amz-content-sha256");
+  int chunked = body_is_chunked(call);
+  if (s3_checksum_headers_check(call, chunked) < 0)
+    return -1;
+  const char *expected = NULL;
+  int from_trailer = 0;
+  s3_checksum_algo algo = s3_checksum_requested(call, input, &expected, &from_trailer);
   const char *code = NULL;
   char message[512] = "";
   int status = 400;

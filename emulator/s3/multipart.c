@@ -203,6 +203,14 @@ static int part_install(s3_state *st, s3_upload *u, int num, uint64_t file, uint
   return 0;
 }
 
+/* A checksum algorithm's name as S3's multipart errors spell it: "sha256". */
+static void lower_name(char *out, size_t size, s3_checksum_algo algo) {
+  size_t n = 0;
+  for (const char *c = s3_checksum_algo_name(algo); *c && n + 1 < size; c++)
+    out[n++] = (char)tolower((unsigned char)*c);
+  out[n] = '\0';
+}
+
 void s3_op_upload_part(aws_call *call, json_t *input) {
   s3_state *st = aws_call_state(call);
   int num = part_number_of(call, input);
@@ -214,6 +222,21 @@ void s3_op_upload_part(aws_call *call, json_t *input) {
     return;
   /* The parts of an SSE-C upload carry the upload's key. */
   int refused = s3_sse_read_check(call, pre->attrs, input, "");
+  /* A part's checksum is of the upload's algorithm, when it has one. */
+  const char *expected;
+  int from_trailer;
+  s3_checksum_algo part_algo =
+      refused ? S3_CK_NONE : s3_checksum_requested(call, input, &expected, &from_trailer);
+  if (pre->ck_algo != S3_CK_NONE && part_algo != S3_CK_NONE && part_algo != pre->ck_algo) {
+    char want[16], got[16];
+    lower_name(want, sizeof(want), pre->ck_algo);
+    lower_name(got, sizeof(got), part_algo);
+    aws_call_fail(call, 400, "InvalidRequest",
+                  "Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum "
+                  "Type: %s",
+                  want, got);
+    refused = -1;
+  }
   s3_unlock(st);
   if (refused < 0)
     return;
@@ -468,10 +491,7 @@ void s3_op_complete_multipart(aws_call *call, json_t *input) {
     if (u->ck_algo != S3_CK_NONE && !u->ck_full_object &&
         !jsonutil_string(item, s3_checksum_members[u->ck_algo])) {
       char lower[16];
-      size_t n = 0;
-      for (const char *c = s3_checksum_algo_name(u->ck_algo); *c && n + 1 < sizeof(lower); c++)
-        lower[n++] = (char)tolower((unsigned char)*c);
-      lower[n] = '\0';
+      lower_name(lower, sizeof(lower), u->ck_algo);
       code = "InvalidRequest";
       snprintf(message, sizeof(message),
                "The upload was created using a %s checksum. The complete request must include "

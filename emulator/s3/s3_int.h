@@ -367,6 +367,11 @@ typedef struct s3_body {
  * data file (out->file). An empty body has neither. Returns 0 (out owns what
  * it names), or -1 after answering the call. */
 int s3_ingest(s3_state *st, aws_call *call, const json_t *input, int inline_ok, s3_body *out);
+/* The checksum a write asks for: declared in an x-amz-checksum-* header
+ * (*expected its value), announced as an aws-chunked trailer (*from_trailer),
+ * or named by ChecksumAlgorithm / x-amz-sdk-checksum-algorithm; S3_CK_NONE. */
+s3_checksum_algo s3_checksum_requested(aws_call *call, const json_t *input, const char **expected,
+                                       int *from_trailer);
 /* Checks Content-MD5 and an x-amz-checksum-* header against a request body
  * the protocol layer parsed (DeleteObjects: S3 requires an integrity header
  * there). Returns 0, or -1 after answering the call. */

@@ -227,8 +227,25 @@ def test_composite_multipart_checksum_needs_parts():
     digest = hashlib.sha256(base64.b64decode(p1["ChecksumSHA256"]) +
                             base64.b64decode(p2["ChecksumSHA256"])).digest()
     assert done["ChecksumSHA256"] == base64.b64encode(digest).decode() + "-2", done
-    # without an algorithm, parts need no checksums
+    # a part's checksum must be of the upload's algorithm, and nothing of a
+    # refused part is kept
+    up = s3.create_multipart_upload(Bucket="conf-mpck", Key="mixed", ChecksumAlgorithm="SHA256")
+    for algo, lower in (("CRC32", "crc32"), ("SHA1", "sha1"), ("CRC32C", "crc32c")):
+        err = error_of(s3.upload_part, Bucket="conf-mpck", Key="mixed", UploadId=up["UploadId"],
+                       PartNumber=1, Body=b"m", ChecksumAlgorithm=algo)
+        assert (err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Code"],
+                err["Error"]["Message"]) == (
+            400, "InvalidRequest", "Checksum Type mismatch occurred, expected checksum Type: "
+            "sha256, actual checksum Type: %s" % lower), err
+    assert s3.list_parts(Bucket="conf-mpck", Key="mixed",
+                         UploadId=up["UploadId"]).get("Parts", []) == []
+    s3.upload_part(Bucket="conf-mpck", Key="mixed", UploadId=up["UploadId"], PartNumber=1,
+                   Body=b"m", ChecksumAlgorithm="SHA256")
+    s3.abort_multipart_upload(Bucket="conf-mpck", Key="mixed", UploadId=up["UploadId"])
+    # without an algorithm, parts need no checksums, and may carry any
     up = s3.create_multipart_upload(Bucket="conf-mpck", Key="plain")
+    s3.upload_part(Bucket="conf-mpck", Key="plain", UploadId=up["UploadId"], PartNumber=2,
+                   Body=b"y", ChecksumAlgorithm="CRC32")
     p = s3.upload_part(Bucket="conf-mpck", Key="plain", UploadId=up["UploadId"], PartNumber=1,
                        Body=b"z")
     s3.complete_multipart_upload(Bucket="conf-mpck", Key="plain", UploadId=up["UploadId"],
