@@ -498,6 +498,7 @@ void lambda_update_function_configuration(aws_call *call, json_t *input) {
     pthread_mutex_unlock(&st->lock);
     return;
   }
+  lambda_function_keep_running_config(f);
   lambda_config_apply(config, input);
   touch(config);
   json_object_set_new(config, "LastUpdateStatus", json_string("InProgress"));

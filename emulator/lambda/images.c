@@ -51,6 +51,7 @@ static void apply(lambda_state *st, const char *key, int missing, const char *im
     json_object_set_new(c, "State", json_string("Failed"));
     json_object_set_new(c, "StateReason", json_string(reason));
     json_object_set_new(c, "StateReasonCode", json_string("ImageAccessDenied"));
+    lambda_function_runs_latest(f); /* a failed function is invoked no more */
     if (update) {
       json_object_set_new(c, "LastUpdateStatus", json_string("Failed"));
       json_object_set_new(c, "LastUpdateStatusReason", json_string(reason));

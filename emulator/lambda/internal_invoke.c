@@ -59,6 +59,8 @@ static int target_find(target *out, lambda_state *st, const char *arn) {
   if (f) {
     lambda_function_settle(f);
     config = lambda_function_version(f, q, &code, out->version, sizeof(out->version));
+    if (config)
+      config = lambda_function_running_config(f, config);
   }
   if (!config) {
     pthread_mutex_unlock(&st->lock);

@@ -119,6 +119,18 @@ json_t *lambda_function_version(json_t *f, const char *qualifier, json_t **code,
 /* Applies due state transitions (Pending → Active, InProgress → Successful). */
 void lambda_function_settle(json_t *f);
 
+/* The configuration an invocation of version config of f runs with: config
+ * itself, except after a configuration update of $LATEST that failed, which
+ * AWS aborts: the previous configuration stays in use until an update
+ * succeeds. */
+json_t *lambda_function_running_config(json_t *f, json_t *config);
+/* Keeps $LATEST's configuration as it runs now, before an update changes
+ * it: the one invocations go on with should the update fail. */
+void lambda_function_keep_running_config(json_t *f);
+/* $LATEST's configuration is the one invocations use again: its update
+ * succeeded, or the function failed as a whole. */
+void lambda_function_runs_latest(json_t *f);
+
 /* ---- validation (functions.c) ---- */
 
 /* The common "1 validation error detected" ValidationException. */

@@ -219,6 +219,32 @@ json_t *lambda_function_version(json_t *f, const char *qualifier, json_t **code,
   return json_object_get(ver, "Config");
 }
 
+/* f's "PriorConfig": $LATEST as it ran before the update in progress;
+ * "FailedUpdateConfig": the configuration invocations use while the last
+ * update stands failed. */
+json_t *lambda_function_running_config(json_t *f, json_t *config) {
+  json_t *kept = json_object_get(f, "FailedUpdateConfig");
+  return kept && config == json_object_get(f, "Latest") ? kept : config;
+}
+
+void lambda_function_keep_running_config(json_t *f) {
+  json_t *running = lambda_function_running_config(f, json_object_get(f, "Latest"));
+  json_object_set_new(f, "PriorConfig", json_deep_copy(running));
+}
+
+void lambda_function_runs_latest(json_t *f) {
+  json_object_del(f, "FailedUpdateConfig");
+  json_object_del(f, "PriorConfig");
+}
+
+/* A failed update: the configuration before it stays in use. */
+static void update_failed(json_t *f) {
+  json_t *prior = json_object_get(f, "PriorConfig");
+  if (prior)
+    json_object_set(f, "FailedUpdateConfig", prior);
+  json_object_del(f, "PriorConfig");
+}
+
 void lambda_function_settle(json_t *f) {
   json_t *ready = json_object_get(f, "ReadyAt");
   if (json_object_get(f, "ImageCheck"))
@@ -245,6 +271,7 @@ void lambda_function_settle(json_t *f) {
     json_object_set_new(c, "LastUpdateStatus", json_string("Failed"));
     json_object_set_new(c, "LastUpdateStatusReason", json_string(ice_msg));
     json_object_set_new(c, "LastUpdateStatusReasonCode", json_string("InvalidImage"));
+    update_failed(f);
     json_object_del(f, "ReadyAt");
     return;
   }
@@ -270,6 +297,7 @@ void lambda_function_settle(json_t *f) {
     json_object_set_new(c, "LastUpdateStatus", json_string("Successful"));
     json_object_del(c, "LastUpdateStatusReason");
     json_object_del(c, "LastUpdateStatusReasonCode");
+    lambda_function_runs_latest(f);
   }
   json_object_del(f, "ReadyAt");
 }

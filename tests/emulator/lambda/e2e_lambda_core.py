@@ -655,19 +655,40 @@ class Core(unittest.TestCase):
             "ImageConfigResponse"]["Error"], error)
         code, msg, status = self.err(self.lam.invoke, FunctionName="img-rel", Payload=b"{}")
         self.assertEqual((code, status), ("ResourceConflictException", 409))
-        # A config that applies brings it back.
-        self.lam.update_function_configuration(FunctionName="img-rel",
-                                               ImageConfig={"WorkingDirectory": "/tmp"})
+        # A config that applies brings it back. (The entry point answers the
+        # directory the function runs in.)
+        entry = ["/bin/sh", "-c",
+                 'printf \'def handler(e, c):\\n    return {"cwd": "%s"}\\n\' "$(pwd)" '
+                 '> /var/task/probe.py; exec /lambda-entrypoint.sh probe.handler', "sh"]
+        self.lam.update_function_configuration(
+            FunctionName="img-rel", ImageConfig={"EntryPoint": entry, "WorkingDirectory": "/tmp"})
         got = settled("img-rel", "LastUpdateStatus", "InProgress")
         self.assertEqual((got["State"], got["LastUpdateStatus"]), ("Active", "Successful"))
         self.assertNotIn("Error", got["ImageConfigResponse"])
-        # An update to one that does not: the update fails, the function stays.
-        self.lam.update_function_configuration(FunctionName="img-rel",
-                                               ImageConfig={"WorkingDirectory": "var/task"})
+        self.assertEqual(self.invoke("img-rel", {})[1], {"cwd": "/tmp"})
+        # An update to one that does not: the update fails, the function stays,
+        # and goes on running with the configuration before the update, as AWS
+        # aborts a failed update.
+        self.lam.update_function_configuration(
+            FunctionName="img-rel", ImageConfig={"EntryPoint": entry, "WorkingDirectory": "var/task"})
         got = settled("img-rel", "LastUpdateStatus", "InProgress")
         self.assertEqual((got["State"], got["LastUpdateStatus"]), ("Active", "Failed"))
         self.assertEqual(got["LastUpdateStatusReasonCode"], "InvalidImage")
         self.assertEqual(got["ImageConfigResponse"]["Error"]["ErrorCode"], "InvalidImage")
+        r, out = self.invoke("img-rel", {})
+        self.assertNotIn("FunctionError", r)
+        self.assertEqual(out, {"cwd": "/tmp"})
+        # Another failed one keeps the last configuration that applied.
+        self.lam.update_function_configuration(
+            FunctionName="img-rel", ImageConfig={"EntryPoint": entry, "WorkingDirectory": "x"})
+        settled("img-rel", "LastUpdateStatus", "InProgress")
+        self.assertEqual(self.invoke("img-rel", {})[1], {"cwd": "/tmp"})
+        # An update that applies is what runs next.
+        self.lam.update_function_configuration(
+            FunctionName="img-rel", ImageConfig={"EntryPoint": entry, "WorkingDirectory": "/var"})
+        got = settled("img-rel", "LastUpdateStatus", "InProgress")
+        self.assertEqual(got["LastUpdateStatus"], "Successful")
+        self.assertEqual(self.invoke("img-rel", {})[1], {"cwd": "/var"})
 
     def test_image_config_limits_and_zip_functions(self):
         # The model's limits, before anything is created.
