@@ -126,7 +126,7 @@ static int bad_value(sqs_error *err, const char *name) {
 
 static int bad_redrive(sqs_error *err, const char *value, const char *reason) {
   return sqs_err_set(err, 0, "InvalidParameterValue",
-                     "Value %.200s for parameter RedrivePolicy is invalid. Reason: %s", value,
+                     "Value %.2000s for parameter RedrivePolicy is invalid. Reason: %s", value,
                      reason);
 }
 
@@ -249,7 +249,7 @@ static int set_redrive_allow(qattrs *a, const char *value, sqs_error *err) {
     reason = "sourceQueueArns is only allowed with redrivePermission byQueue.";
   if (reason) {
     sqs_err_set(err, 0, "InvalidParameterValue",
-                "Value %.200s for parameter RedriveAllowPolicy is invalid. Reason: %s", value,
+                "Value %.2000s for parameter RedriveAllowPolicy is invalid. Reason: %s", value,
                 reason);
     goto cleanup;
   }

@@ -283,8 +283,8 @@ void sqs_engine_call(sqs_engine *e, const sqs_context *ctx, const char *operatio
       break;
   if (i == OPERATION_COUNT || !json_is_object(input)) {
     sqs_err_set(&op.err, 400, i == OPERATION_COUNT ? "InvalidAction" : "InvalidParameterValue",
-                i == OPERATION_COUNT ? "The action %.100s is not valid for this endpoint."
-                                     : "The input of %.100s is not a structure.",
+                i == OPERATION_COUNT ? "The action %.2000s is not valid for this endpoint."
+                                     : "The input of %.2000s is not a structure.",
                 operation);
     done(NULL, &op.err, payload);
     json_decref(empty);
@@ -293,7 +293,7 @@ void sqs_engine_call(sqs_engine *e, const sqs_context *ctx, const char *operatio
   const char *nul = nul_member(input, "", 0);
   if (nul) {
     sqs_err_set(&op.err, 0, "InvalidParameterValue",
-                "Value for parameter %.100s is invalid. Reason: it contains the character "
+                "Value for parameter %.2000s is invalid. Reason: it contains the character "
                 "#x0, which is not allowed.",
                 nul);
     done(NULL, &op.err, payload);

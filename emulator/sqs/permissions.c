@@ -88,7 +88,7 @@ int sqs_op_add_permission(sqs_op *op, json_t *in) {
     return sqs_err_missing(&op->err, "Label");
   if (!valid_label(label))
     return sqs_err_set(&op->err, 0, "InvalidParameterValue",
-                       "Value %.100s for parameter Label is invalid. Reason: Must be 1 to 80 of "
+                       "Value %.2000s for parameter Label is invalid. Reason: Must be 1 to 80 of "
                        "alphanumeric characters, hyphens or underscores.",
                        label);
   if (!json_array_size(actions))
@@ -120,7 +120,7 @@ int sqs_op_add_permission(sqs_op *op, json_t *in) {
     if (!s || !grantable(s)) {
       /* An SQS action only the owner may call, or no SQS action at all. */
       sqs_err_set(&op->err, 0, "InvalidParameterValue",
-                  "Value SQS:%.64s for parameter ActionName is invalid. Reason: %s", s ? s : "",
+                  "Value SQS:%.2000s for parameter ActionName is invalid. Reason: %s", s ? s : "",
                   s && owner_only(s) ? "Only the queue owner is allowed to invoke this action."
                                      : "Please refer to the appropriate WSDL for a list of valid "
                                        "actions.");
@@ -187,7 +187,7 @@ int sqs_op_remove_permission(sqs_op *op, json_t *in) {
     json_decref(policy);
     /* AWS names the existing policy only when there is one. */
     return sqs_err_set(&op->err, 0, "InvalidParameterValue",
-                       "Value %.100s for parameter Label is invalid. Reason: can't find label%s.",
+                       "Value %.2000s for parameter Label is invalid. Reason: can't find label%s.",
                        label, had_policy ? " on existing policy" : "");
   }
   json_array_remove(stmts, (size_t)found);

@@ -270,12 +270,12 @@ static int check_tags(json_t *tags, size_t existing, const char *name, sqs_error
                          "Tag keys must be between 1 and 128 characters in length.");
     if (!strncasecmp(k, "aws:", 4))
       return sqs_err_set(err, 0, "InvalidParameterValue",
-                         "Tag key %.128s is invalid. Reason: the prefix aws: is reserved for AWS "
+                         "Tag key %.2000s is invalid. Reason: the prefix aws: is reserved for AWS "
                          "use.",
                          k);
     if (!valid_tag_text(k))
       return sqs_err_set(err, 0, "InvalidParameterValue",
-                         "Tag key %.128s is invalid. Reason: it can only contain letters, digits, "
+                         "Tag key %.2000s is invalid. Reason: it can only contain letters, digits, "
                          "white space and _ . : / = + - @.",
                          k);
     if (!json_is_string(v) || json_string_length(v) > 256)
@@ -283,7 +283,7 @@ static int check_tags(json_t *tags, size_t existing, const char *name, sqs_error
                          "Tag values may only be up to 256 characters in length.");
     if (!valid_tag_text(json_string_value(v)))
       return sqs_err_set(err, 0, "InvalidParameterValue",
-                         "Tag value for key %.128s is invalid. Reason: it can only contain "
+                         "Tag value for key %.2000s is invalid. Reason: it can only contain "
                          "letters, digits, white space and _ . : / = + - @.",
                          k);
   }

@@ -67,7 +67,7 @@ static int handle_parse(const sqs_engine *e, const char *h, uint64_t *uid, uint6
 
 static int invalid_handle(sqs_error *err, const char *h) {
   return sqs_err_set(err, 0, "ReceiptHandleIsInvalid",
-                     "The input receipt handle \"%.200s\" is not a valid receipt handle.",
+                     "The input receipt handle \"%.2000s\" is not a valid receipt handle.",
                      h ? h : "");
 }
 
@@ -394,7 +394,8 @@ static int parse_recv(sqs_op *op, sqs_queue *q, json_t *in, recv_params *p, int6
     if (!sqs_valid_dedup_id(attempt)) {
       sqs_recv_params_free(p);
       return sqs_err_set(&op->err, 0, "InvalidParameterValue",
-                         "Value %.200s for parameter ReceiveRequestAttemptId is invalid.", attempt);
+                         "Value %.2000s for parameter ReceiveRequestAttemptId is invalid.",
+                         attempt);
     }
     p->attempt_id = strdup(attempt);
   }
@@ -504,7 +505,7 @@ static int delete_one(sqs_op *op, sqs_queue *q, const char *handle, sqs_error *e
    * current, unexpired delivery. */
   if (q->a.fifo && (m->delivery != delivery || m->visible_at_ms <= op->now))
     return sqs_err_set(err, 0, "InvalidParameterValue",
-                       "Value %.200s for parameter ReceiptHandle is invalid. Reason: The receipt "
+                       "Value %.2000s for parameter ReceiptHandle is invalid. Reason: The receipt "
                        "handle has expired.",
                        handle);
   sqs_msg_delete(q, m);
@@ -561,7 +562,7 @@ static int change_one(sqs_op *op, sqs_queue *q, json_t *in, json_t **result, sqs
   if (!m || (q->a.fifo && m->delivery != delivery))
     return sqs_err_set(
         err, 0, "InvalidParameterValue",
-        "Value %.200s for parameter ReceiptHandle is invalid. Reason: Message does not "
+        "Value %.2000s for parameter ReceiptHandle is invalid. Reason: Message does not "
         "exist or is not available for visibility timeout change.",
         handle);
   /* A message no longer in flight (its visibility timeout passed, or was set

@@ -215,7 +215,7 @@ static int check_message_attributes(json_t *attrs, size_t *size, sqs_error *err)
     if (!sqs_valid_attribute_name(name))
       return sqs_err_set(
           err, 0, "InvalidParameterValue",
-          "Message (user) attribute name '%.256s' is invalid. Names can contain "
+          "Message (user) attribute name '%.2000s' is invalid. Names can contain "
           "alphanumeric characters, '_', '-' and '.', up to 256 characters, must not "
           "start or end with '.', contain '..' or start with 'AWS.' or 'Amazon.'.",
           name);
@@ -223,7 +223,7 @@ static int check_message_attributes(json_t *attrs, size_t *size, sqs_error *err)
     if (!type || !*type)
       return sqs_err_set(
           err, 0, "InvalidParameterValue",
-          "The message attribute '%.256s' must contain a non-empty message attribute "
+          "The message attribute '%.2000s' must contain a non-empty message attribute "
           "type.",
           name);
     size_t tl = strlen(type);
@@ -234,7 +234,7 @@ static int check_message_attributes(json_t *attrs, size_t *size, sqs_error *err)
     if (!base || tl > SQS_MAX_DATA_TYPE || (type[6] != '\0' && (type[6] != '.' || !type[7])))
       return sqs_err_set(
           err, 0, "InvalidParameterValue",
-          "The type of message (user) attribute '%.256s' is invalid. You must use only "
+          "The type of message (user) attribute '%.2000s' is invalid. You must use only "
           "the following supported type prefixes: Binary, Number, String.",
           name);
     if (json_object_get(v, "StringListValues") || json_object_get(v, "BinaryListValues")) {
@@ -249,7 +249,7 @@ static int check_message_attributes(json_t *attrs, size_t *size, sqs_error *err)
     json_t *sv = json_object_get(v, binary ? "BinaryValue" : "StringValue");
     if (!json_is_string(sv) || json_string_length(sv) == 0)
       return sqs_err_set(err, 0, "InvalidParameterValue",
-                         "Message (user) attribute '%.256s' must contain a non-empty value of "
+                         "Message (user) attribute '%.2000s' must contain a non-empty value of "
                          "type '%s'.",
                          name, base);
     if (binary) {
@@ -257,7 +257,7 @@ static int check_message_attributes(json_t *attrs, size_t *size, sqs_error *err)
       size_t bn = 0;
       if (codec_base64_decode(&bytes, &bn, json_string_value(sv), json_string_length(sv)) < 0)
         return sqs_err_set(err, 0, "InvalidParameterValue",
-                           "The message attribute '%.256s' has a BinaryValue that is not valid "
+                           "The message attribute '%.2000s' has a BinaryValue that is not valid "
                            "base64.",
                            name);
       free(bytes);
@@ -265,13 +265,13 @@ static int check_message_attributes(json_t *attrs, size_t *size, sqs_error *err)
     } else {
       if (!valid_message_chars(json_string_value(sv), json_string_length(sv)))
         return sqs_err_set(err, 0, "InvalidParameterValue",
-                           "Message (user) attribute '%.256s' value contains invalid characters.",
+                           "Message (user) attribute '%.2000s' value contains invalid characters.",
                            name);
       if (!strcmp(base, "Number") &&
           (json_string_length(sv) > 64 || !valid_number(json_string_value(sv))))
-        return sqs_err_set(err, 0, "InvalidParameterValue",
-                           "Can't cast the value of message (user) attribute '%.256s' to a number.",
-                           name);
+        return sqs_err_set(
+            err, 0, "InvalidParameterValue",
+            "Can't cast the value of message (user) attribute '%.2000s' to a number.", name);
       *size += json_string_length(sv);
     }
     *size += n + tl;
@@ -287,7 +287,7 @@ static int check_system_attributes(json_t *attrs, const char **trace, sqs_error 
   json_object_foreach(attrs, name, v) {
     if (strcmp(name, "AWSTraceHeader"))
       return sqs_err_set(err, 0, "InvalidParameterValue",
-                         "Message system attribute name '%.256s' is invalid.", name);
+                         "Message system attribute name '%.2000s' is invalid.", name);
     const char *type = jsonutil_string(v, "DataType");
     const char *sv = jsonutil_string(v, "StringValue");
     if (!type || strcmp(type, "String"))
@@ -352,13 +352,13 @@ static int send_one(sqs_op *op, sqs_queue *q, json_t *in, json_t **out, sqs_erro
   if (group && !sqs_valid_dedup_id(group))
     return sqs_err_set(
         err, 0, "InvalidParameterValue",
-        "Value %.200s for parameter MessageGroupId is invalid. Reason: it must be 1 to "
+        "Value %.2000s for parameter MessageGroupId is invalid. Reason: it must be 1 to "
         "128 characters of letters, digits and punctuation.",
         group);
   if (dedup && !sqs_valid_dedup_id(dedup))
     return sqs_err_set(
         err, 0, "InvalidParameterValue",
-        "Value %.200s for parameter MessageDeduplicationId is invalid. Reason: it must "
+        "Value %.2000s for parameter MessageDeduplicationId is invalid. Reason: it must "
         "be 1 to 128 characters of letters, digits and punctuation.",
         dedup);
   if (q->a.fifo) {

@@ -30,7 +30,7 @@ typedef struct sqs_context {
 typedef struct sqs_error {
   int status;
   const char *code;
-  char message[512];
+  char message[4096]; /* room for the values AWS quotes whole (2,000 bytes of one) */
 } sqs_error;
 
 /* Receives the answer of one call: output (owned by the callee, may be NULL for

@@ -567,6 +567,12 @@ class Snapshot(BothProtocols):
                     self.error(sqs.delete_message, QueueUrl=url, ReceiptHandle="garbage"),
                     (404, "ReceiptHandleIsInvalid",
                      'The input receipt handle "garbage" is not a valid receipt handle.'))
+                # A long one is quoted whole, as AWS quotes it.
+                long_handle = "h" * 1500
+                self.assertEqual(
+                    self.error(sqs.delete_message, QueueUrl=url, ReceiptHandle=long_handle),
+                    (404, "ReceiptHandleIsInvalid",
+                     'The input receipt handle "%s" is not a valid receipt handle.' % long_handle))
                 status, code, _ = self.error(sqs.change_message_visibility, QueueUrl=url,
                                              ReceiptHandle="INVALID", VisibilityTimeout=60)
                 self.assertEqual((status, code), (404, "ReceiptHandleIsInvalid"))
