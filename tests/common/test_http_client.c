@@ -151,6 +151,14 @@ static void peer_run(peer *p) {
   assert_int_equal(pthread_create(&p->thread, NULL, peer_main, p), 0);
 }
 
+/* A TCP peer already running, that answers response at once. */
+static peer *peer_answering(const char *response) {
+  peer *p = peer_start_tcp();
+  peer_respond(p, 0, "%s", response);
+  peer_run(p);
+  return p;
+}
+
 /* Waits until the peer has answered, so that its record of the request is complete. */
 static void peer_wait(peer *p) {
   if (!p->joined)
@@ -415,9 +423,7 @@ static void test_http_client_calls_do_not_inherit_options(void **state) {
   http_client_response_free(&resp);
   peer_free(u);
 
-  peer *head = peer_start_tcp();
-  peer_respond(head, 0, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n");
-  peer_run(head);
+  peer *head = peer_answering("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n");
   char *head_url = url_of(head, "/h");
   http_client_request head_req = {.method = "HEAD", .url = head_url};
   assert_int_equal(http_client_send(&resp, &head_req), 0);
@@ -427,9 +433,7 @@ static void test_http_client_calls_do_not_inherit_options(void **state) {
   peer_free(head);
   free(head_url);
 
-  peer *p = peer_start_tcp();
-  peer_respond(p, 0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-  peer_run(p);
+  peer *p = peer_answering("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   char *url = url_of(p, "/second");
   http_client_request get = {.url = url, .timeout_ms = 5000};
   assert_int_equal(http_client_send(&resp, &get), 0);
@@ -471,12 +475,8 @@ static int call_from_callback(const char *data, size_t len, void *payload) {
 }
 
 static void test_http_client_call_from_stream_callback(void **state) {
-  peer *outer = peer_start_tcp();
-  peer_respond(outer, 0, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nouter");
-  peer_run(outer);
-  peer *inner = peer_start_tcp();
-  peer_respond(inner, 0, "HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\n\r\ninner");
-  peer_run(inner);
+  peer *outer = peer_answering("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nouter");
+  peer *inner = peer_answering("HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\n\r\ninner");
   char *outer_url = url_of(outer, "/outer");
   nested n = {.inner_url = url_of(inner, "/inner")};
   http_client_request req = {.url = outer_url, .on_data = call_from_callback, .payload = &n};
@@ -488,9 +488,7 @@ static void test_http_client_call_from_stream_callback(void **state) {
   assert_string_equal(n.inner_body, "inner");
   http_client_response_free(&resp);
   /* And the thread's handle is free again afterwards. */
-  peer *after = peer_start_tcp();
-  peer_respond(after, 0, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter");
-  peer_run(after);
+  peer *after = peer_answering("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter");
   char *after_url = url_of(after, "/after");
   http_client_request again = {.url = after_url, .timeout_ms = 5000};
   assert_int_equal(http_client_send(&resp, &again), 0);
