@@ -503,15 +503,17 @@ void emulator_gateway_handle(http_request *req, void *payload) {
   if (lambda && lambda->enabled && lambda->state && lambda->svc->internal_endpoint &&
       lambda->svc->internal_endpoint(lambda->state, req, "function-url"))
     return;
-  codec_uuid4(request_id);
   aws_http_in in;
   http_in_init(&in, req);
   route_info ri;
   route_info_read(&ri, req);
   aws_error err = {0};
   const char *service = find_service(emu, req, &in, &ri, &err);
+  /* One request id, in the shape of the service that answers. */
   if (service && strcmp(service, "s3") == 0)
     s3_request_id(request_id);
+  else
+    codec_uuid4(request_id);
   if (!service) {
     respond_error(req, NULL, aws_protocol_guess(&in, NULL), &err, request_id, 1);
     aws_error_clear(&err);
