@@ -58,9 +58,7 @@ static int target_find(target *out, lambda_state *st, const char *arn) {
   json_t *code = NULL, *config = NULL;
   if (f) {
     lambda_function_settle(f);
-    config = lambda_function_version(f, q, &code, out->version, sizeof(out->version));
-    if (config)
-      config = lambda_function_running_config(f, config);
+    config = lambda_function_version_to_run(f, q, &code, out->version, sizeof(out->version));
   }
   if (!config) {
     pthread_mutex_unlock(&st->lock);

@@ -92,9 +92,7 @@ void lambda_invoke(aws_call *call, json_t *input) {
     version_q = route(alias);
   json_t *code = NULL;
   char version[160];
-  json_t *config = lambda_function_version(f, version_q, &code, version, sizeof(version));
-  if (config)
-    config = lambda_function_running_config(f, config);
+  json_t *config = lambda_function_version_to_run(f, version_q, &code, version, sizeof(version));
   if (!config) {
     char arn[512];
     lambda_function_arn(arn, sizeof(arn), aws_call_region(call), aws_call_account(call),
@@ -219,9 +217,7 @@ int lambda_invoke_internal_stream(lambda_state *st, const char *function_arn, co
     version_q = route(alias);
   json_t *code = NULL;
   json_t *config =
-      f ? lambda_function_version(f, version_q, &code, version, sizeof(version)) : NULL;
-  if (config)
-    config = lambda_function_running_config(f, config);
+      f ? lambda_function_version_to_run(f, version_q, &code, version, sizeof(version)) : NULL;
   if (!config) {
     pthread_mutex_unlock(&st->lock);
     log_warn("lambda", "cannot invoke %s: no such function", function_arn);

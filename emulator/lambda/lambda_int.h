@@ -119,11 +119,12 @@ json_t *lambda_function_version(json_t *f, const char *qualifier, json_t **code,
 /* Applies due state transitions (Pending → Active, InProgress → Successful). */
 void lambda_function_settle(json_t *f);
 
-/* The configuration an invocation of version config of f runs with: config
- * itself, except after a configuration update of $LATEST that failed, which
- * AWS aborts: the previous configuration stays in use until an update
- * succeeds. */
-json_t *lambda_function_running_config(json_t *f, json_t *config);
+/* lambda_function_version for an invocation: the configuration it runs
+ * with, which is the version's own, except after a configuration update of
+ * $LATEST that failed, which AWS aborts: the previous configuration stays in
+ * use until an update succeeds. */
+json_t *lambda_function_version_to_run(json_t *f, const char *qualifier, json_t **code,
+                                       char *version, size_t version_n);
 /* Keeps $LATEST's configuration as it runs now, before an update changes
  * it: the one invocations go on with should the update fail. */
 void lambda_function_keep_running_config(json_t *f);

@@ -222,13 +222,19 @@ json_t *lambda_function_version(json_t *f, const char *qualifier, json_t **code,
 /* f's "PriorConfig": $LATEST as it ran before the update in progress;
  * "FailedUpdateConfig": the configuration invocations use while the last
  * update stands failed. */
-json_t *lambda_function_running_config(json_t *f, json_t *config) {
+static json_t *running_config(json_t *f, json_t *config) {
   json_t *kept = json_object_get(f, "FailedUpdateConfig");
   return kept && config == json_object_get(f, "Latest") ? kept : config;
 }
 
+json_t *lambda_function_version_to_run(json_t *f, const char *qualifier, json_t **code,
+                                       char *version, size_t version_n) {
+  json_t *config = lambda_function_version(f, qualifier, code, version, version_n);
+  return config ? running_config(f, config) : NULL;
+}
+
 void lambda_function_keep_running_config(json_t *f) {
-  json_t *running = lambda_function_running_config(f, json_object_get(f, "Latest"));
+  json_t *running = running_config(f, json_object_get(f, "Latest"));
   json_object_set_new(f, "PriorConfig", json_deep_copy(running));
 }
 
